@@ -1,0 +1,37 @@
+# lightnb — two commands do all the set-up:
+#   make workbook   install, build the sample, open JupyterLab on notebook 01
+#   make test       install everything (Python and Debian packages) and run every test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+export UV_COMPILE_BYTECODE := 1
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: install system-deps test test-core test-notebooks test-browser workbook bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip install -q --python $(BIN)/python --compile-bytecode -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+# Debian packages the tests need: chromium for the browser tests, sqlite3 for benchmarks.
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+test: install system-deps
+	$(PYTEST) -n 2 tests
+	$(PYTEST) -p no:xdist --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 notebooks
+
+workbook: install
+	$(BIN)/python -m lightnb workbook
+
+bench: install system-deps
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
