@@ -1,0 +1,367 @@
+"""Apply, revert and redo migrations with diesel's semantics and bookkeeping.
+
+Each migration runs in one transaction, statement by statement (never ``executescript``,
+which commits: diesel_spec.md §8). The ``__diesel_schema_migrations`` table and its version
+strings are exactly diesel's (§2.2), so diesel_cli and lightnb can take turns on one database.
+The runner never prints: it reports progress to an optional ``on_step`` observer.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from lightnb import sqlscript
+from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError
+from lightnb.migrations import Migration, find
+
+TRACKING_TABLE = "__diesel_schema_migrations"
+# Byte-exact text diesel executes (diesel_spec.md §2.2), 7-space indentation included.
+CREATE_TRACKING_TABLE = (
+    "CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (\n"
+    "       version VARCHAR(50) PRIMARY KEY NOT NULL,\n"
+    "       run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+    ");\n"
+)
+INITIAL_SETUP_VERSION = "00000000000000"
+BUSY_TIMEOUT_SECONDS = 2.0
+
+Direction = Literal["up", "down"]
+
+
+@dataclass(frozen=True, slots=True)
+class StepEvent:
+    """What the runner is doing now, for progress displays and logs.
+
+    :param kind: ``"migration"`` when a migration starts, ``"statement"`` before each statement,
+        ``"done"`` after a migration committed.
+    """
+
+    kind: Literal["migration", "statement", "done"]
+    migration: Migration
+    direction: Direction
+    statement: sqlscript.Statement | None = None
+    total: int = 0
+
+
+StepObserver = Callable[[StepEvent], None]
+AppliedHook = Callable[[sqlite3.Connection, Migration, Direction], None]
+
+
+def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
+    """Open a SQLite database the way diesel does, in autocommit mode.
+
+    Registers ``diesel_manage_updated_at`` (diesel_spec.md §0).
+
+    :param create: create the file if missing (diesel's behaviour); False raises instead.
+    :raises DatabaseError: when the file is missing (and ``create`` is False), a folder, or not SQLite.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise DatabaseError(f"{target} is a folder, not a SQLite database file; give the path of the .db file.",
+                            path=target)
+    if not create and not target.exists():
+        raise DatabaseError(f"Database {target} does not exist; check the path or DATABASE_URL.", path=target)
+    try:
+        conn = sqlite3.connect(str(target), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS,
+                               factory=DieselConnection)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise translate(error, target) from error
+    _register_functions(conn)
+    return conn
+
+
+def translate(error: sqlite3.Error, path: str | Path | None = None, *, doing: str = "") -> Exception:
+    """Turn a low-level SQLite error about a database file into a lightnb error."""
+    text = str(error)
+    where = f" {path}" if path is not None else ""
+    if "locked" in text or "busy" in text:
+        return DatabaseBusyError(f"Database{where} is locked by another connection{doing}; close the other "
+                                 f"program (or its open transaction) and retry.", path=path)
+    if "not a database" in text or "malformed" in text or "disk image" in text:
+        return DatabaseError(f"Database{where} is not a valid SQLite database ({text}); restore it from a "
+                             f"backup, or reset the workspace with `lightnb snapshot --reset`.", path=path)
+    if "readonly" in text or "read-only" in text:
+        return DatabaseError(f"Database{where} is read-only ({text}); make the file and its folder writable, "
+                             f"or work on a workspace copy.", path=path)
+    if "unable to open" in text:
+        return DatabaseError(f"Cannot open database{where} ({text}); check that the path and its folder "
+                             f"exist and are readable.", path=path)
+    if "full" in text:
+        return DatabaseError(f"Database{where} is full ({text}); free disk space and retry.", path=path)
+    return DatabaseError(f"SQLite error on{where or ' the database'}: {text}.", path=path)
+
+
+class DieselConnection(sqlite3.Connection):
+    """A connection that remembers diesel's per-connection state (savepoint depth, triggers to add)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.savepoint_depth = 0
+        self.pending_updated_at: list[str] = []
+
+
+def _register_functions(conn: sqlite3.Connection) -> None:
+    """Register diesel's ``diesel_manage_updated_at(table)``.
+
+    The function only records the table; the runner creates the trigger right after the
+    statement that called it, in the same transaction (SQL cannot safely run from inside a
+    Python callback on the same connection).
+    """
+    pending = getattr(conn, "pending_updated_at", None)
+    if pending is None:
+        return
+
+    def manage_updated_at(table: object) -> None:
+        pending.append(str(table))
+
+    conn.create_function("diesel_manage_updated_at", 1, manage_updated_at)
+
+
+def _flush_updated_at_triggers(conn: sqlite3.Connection) -> None:
+    pending = getattr(conn, "pending_updated_at", None)
+    while pending:
+        table = pending.pop(0)
+        quoted = '"' + table.replace('"', '""') + '"'
+        trigger = '"' + ("__diesel_manage_updated_at_" + table).replace('"', '""') + '"'
+        conn.execute(
+            f"CREATE TRIGGER {trigger}\nAFTER UPDATE ON {quoted}\nFOR EACH ROW WHEN\n"
+            f"  old.updated_at IS NULL AND\n  new.updated_at IS NULL OR\n  old.updated_at == new.updated_at\n"
+            f"BEGIN\n  UPDATE {quoted}\n  SET updated_at = CURRENT_TIMESTAMP\n  WHERE ROWID = new.ROWID;\nEND")
+
+
+def ensure_tracking_table(conn: sqlite3.Connection) -> None:
+    """Create diesel's tracking table if it does not exist (exact diesel text)."""
+    try:
+        conn.execute(CREATE_TRACKING_TABLE)
+    except sqlite3.Error as error:
+        raise translate(error, _db_path(conn), doing=" while creating the migrations table") from error
+
+
+def applied_versions(conn: sqlite3.Connection) -> list[str]:
+    """Return applied versions, greatest first (string order, as diesel)."""
+    ensure_tracking_table(conn)
+    try:
+        rows = conn.execute(f"SELECT version FROM {TRACKING_TABLE} ORDER BY version DESC").fetchall()
+    except sqlite3.Error as error:
+        raise translate(error, _db_path(conn)) from error
+    return [row[0] for row in rows]
+
+
+def pending(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> list[Migration]:
+    """Return the migrations not yet applied, in version order."""
+    done = set(applied_versions(conn))
+    return [m for m in migrations if m.version not in done]
+
+
+def run_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], *,
+                on_step: StepObserver | None = None, on_applied: AppliedHook | None = None,
+                limit: int | None = None) -> list[Migration]:
+    """Apply every pending migration in version order; stop at the first failure.
+
+    Earlier migrations stay applied; the failing one is rolled back completely.
+
+    :param limit: apply at most this many (None: all).
+    :raises SqlError: naming the migration, the file, the line and the statement that failed.
+    """
+    todo = pending(conn, migrations)
+    if limit is not None:
+        todo = todo[:limit]
+    for migration in todo:
+        apply(conn, migration, "up", on_step=on_step, on_applied=on_applied)
+    return list(todo)
+
+
+def revert(conn: sqlite3.Connection, migrations: Sequence[Migration], *, number: int = 1,
+           all: bool = False, on_step: StepObserver | None = None,
+           on_applied: AppliedHook | None = None) -> list[Migration]:
+    """Revert the latest ``number`` applied migrations (or all), newest first (§2.5).
+
+    :raises MigrationError: when an applied version has no folder, or no down.sql.
+    """
+    done: list[Migration] = []
+    steps = len(applied_versions(conn)) if all else number
+    for _ in range(max(0, steps)):
+        versions = applied_versions(conn)
+        if not versions:
+            break
+        migration = _require(migrations, versions[0])
+        apply(conn, migration, "down", on_step=on_step, on_applied=on_applied)
+        done.append(migration)
+    return done
+
+
+def redo(conn: sqlite3.Connection, migrations: Sequence[Migration], *, number: int = 1,
+         all: bool = False, on_step: StepObserver | None = None,
+         on_applied: AppliedHook | None = None) -> list[Migration]:
+    """Revert then re-apply the latest ``number`` migrations (or all), atomically (§2.6).
+
+    :returns: the migrations re-applied, in version order.
+    """
+    versions = applied_versions(conn)
+    chosen = versions if all else versions[: max(0, number)]
+    if not chosen:
+        return []
+    targets = [_require(migrations, v) for v in chosen]
+    outer = builtins.all(m.run_in_transaction for m in targets)
+    if outer:
+        _begin(conn)
+    try:
+        for migration in targets:
+            apply(conn, migration, "down", on_step=on_step, on_applied=on_applied)
+        again = sorted(targets, key=lambda m: m.version.encode("utf-8"))
+        for migration in again:
+            apply(conn, migration, "up", on_step=on_step, on_applied=on_applied)
+        if outer:
+            conn.execute("COMMIT")
+    except BaseException:
+        if outer and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return again
+
+
+def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, *,
+          on_step: StepObserver | None = None, on_applied: AppliedHook | None = None) -> None:
+    """Run one migration's up.sql or down.sql and record it in diesel's table.
+
+    In a transaction (a savepoint when one is already open) unless its metadata.toml says
+    ``run_in_transaction = false``.
+
+    :raises SqlError: when a statement fails; everything done by this migration is rolled back.
+    """
+    ensure_tracking_table(conn)
+    sql = migration.up_sql() if direction == "up" else migration.down_sql()
+    if sql == "":
+        raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration. "
+                             f"Write SQL (or a comment) in its {direction}.sql.",
+                             path=migration.path, version=migration.version)
+    if "\x00" in sql:
+        raise MigrationError(f"Failed to run {migration.name} with: {direction}.sql contains a NUL byte; "
+                             f"remove it.", path=migration.path, version=migration.version)
+    statements = sqlscript.split(sql)
+    if on_step:
+        on_step(StepEvent("migration", migration, direction, total=len(statements)))
+    savepoint = None
+    if migration.run_in_transaction:
+        savepoint = _open(conn)
+    try:
+        for statement in statements:
+            if on_step:
+                on_step(StepEvent("statement", migration, direction, statement, len(statements)))
+            _execute(conn, migration, direction, statement)
+        _record(conn, migration, direction)
+        if on_applied:
+            on_applied(conn, migration, direction)
+        if savepoint is not None:
+            _close(conn, savepoint)
+    except BaseException:
+        if savepoint is not None:
+            _rollback(conn, savepoint)
+        raise
+    if on_step:
+        on_step(StepEvent("done", migration, direction, total=len(statements)))
+
+
+def _execute(conn: sqlite3.Connection, migration: Migration, direction: Direction,
+             statement: sqlscript.Statement) -> None:
+    try:
+        conn.execute(statement.text)
+        _flush_updated_at_triggers(conn)
+    except sqlite3.Error as error:
+        text = str(error)
+        if any(word in text for word in ("locked", "busy", "not a database", "disk image", "readonly", "full")):
+            raise translate(error, _db_path(conn), doing=f" while running {migration.name}") from error
+        raise SqlError(
+            f"Failed to run {migration.name} with: {text} ({direction}.sql line {statement.line}: "
+            f"{statement.first_line(60)}); fix the statement and run again — nothing of this migration "
+            f"was applied.", path=migration.path / f"{direction}.sql", version=migration.version,
+            line=statement.line, statement=statement.text) from error
+    except sqlite3.Warning as error:  # e.g. "You can only execute one statement at a time."
+        raise SqlError(f"Failed to run {migration.name} with: {error} ({direction}.sql line "
+                       f"{statement.line}); split the statement and run again.",
+                       path=migration.path / f"{direction}.sql", version=migration.version,
+                       line=statement.line, statement=statement.text) from error
+
+
+def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction) -> None:
+    try:
+        if direction == "up":
+            conn.execute(f"INSERT INTO {TRACKING_TABLE} (version) VALUES (?)", (migration.version,))
+        else:
+            conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE version = ?", (migration.version,))
+    except sqlite3.IntegrityError as error:
+        raise MigrationError(f"Migration {migration.name} is already recorded as applied; "
+                             f"check `lightnb migration list`.", version=migration.version) from error
+    except sqlite3.Error as error:
+        raise translate(error, _db_path(conn), doing=f" while recording {migration.name}") from error
+
+
+def _require(migrations: Sequence[Migration], version: str) -> Migration:
+    migration = find(list(migrations), version)
+    if migration is None:
+        raise MigrationError(
+            f"Unable to find migration version {version} to revert in the migrations directory; restore "
+            f"its folder, or remove the row from {TRACKING_TABLE} if it is gone for good.", version=version)
+    return migration
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("BEGIN")
+    except sqlite3.Error as error:
+        raise translate(error, _db_path(conn)) from error
+
+
+def _open(conn: sqlite3.Connection) -> str | None:
+    """Open a transaction, or a savepoint inside an open one (diesel's nesting)."""
+    if not conn.in_transaction:
+        _begin(conn)
+        return ""
+    depth = getattr(conn, "savepoint_depth", 0) + 1
+    name = f"diesel_savepoint_{depth}"
+    conn.execute(f"SAVEPOINT {name}")
+    _set_depth(conn, depth)
+    return name
+
+
+def _set_depth(conn: sqlite3.Connection, depth: int) -> None:
+    if hasattr(conn, "savepoint_depth"):
+        conn.savepoint_depth = depth  # type: ignore[attr-defined]
+
+
+def _close(conn: sqlite3.Connection, savepoint: str) -> None:
+    try:
+        if savepoint == "":
+            conn.execute("COMMIT")
+        else:
+            conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+            _set_depth(conn, getattr(conn, "savepoint_depth", 1) - 1)
+    except sqlite3.Error as error:
+        raise translate(error, _db_path(conn), doing=" while committing") from error
+
+
+def _rollback(conn: sqlite3.Connection, savepoint: str) -> None:
+    try:
+        if savepoint == "":
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        else:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+            conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+            _set_depth(conn, getattr(conn, "savepoint_depth", 1) - 1)
+    except sqlite3.Error:
+        pass  # the connection already rolled back (e.g. SQLITE_FULL); nothing more to undo
+
+
+def _db_path(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()
+        return row[2] if row and row[2] else None
+    except sqlite3.Error:
+        return None
