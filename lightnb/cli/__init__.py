@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = func(args)
     except LightnbError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(str(error), file=sys.stderr)
         return error.exit_code
     except sqlite3.Error as error:  # a database error that no module translated
         print(f"error: SQLite: {error}. Check the database file, or reset the workspace "

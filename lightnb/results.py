@@ -1,0 +1,88 @@
+"""Plain result objects every step returns: the next cell, the widget, the CLI and the report read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lightnb.migrations import Migration
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    """A migration folder created by ``generate``."""
+
+    migration: Migration
+    files: tuple[Path, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the created files as a DataFrame."""
+        import pandas as pd
+        return pd.DataFrame({"file": [str(f) for f in self.files]})
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """One migration and whether the database has it applied."""
+
+    name: str
+    version: str
+    applied: bool
+    has_down: bool
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """Every migration of the project with its state on one database."""
+
+    database: Path
+    migrations: tuple[MigrationStatus, ...]
+    applied_missing_on_disk: tuple[str, ...] = ()
+
+    @property
+    def pending(self) -> tuple[MigrationStatus, ...]:
+        """The migrations not applied yet."""
+        return tuple(m for m in self.migrations if not m.applied)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per migration."""
+        import pandas as pd
+        return pd.DataFrame([vars(m) for m in self.migrations],
+                            columns=["name", "version", "applied", "has_down"])
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``run``, ``revert`` or ``redo`` did to a database.
+
+    :param direction: ``"up"``, ``"down"`` or ``"redo"``.
+    :param migrations: the migrations applied or reverted, in the order they ran.
+    :param before: snapshot taken before (None when capture was off).
+    :param after: snapshot taken after.
+    :param before_copy: a copy of the database as it was before, for row diffs and previews.
+    :param schema_files: schema files regenerated afterwards.
+    """
+
+    direction: str
+    database: Path
+    migrations: tuple[Migration, ...]
+    seconds: float
+    before: Any = None
+    after: Any = None
+    before_copy: Path | None = None
+    schema_files: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the migrations that ran."""
+        return [m.name for m in self.migrations]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per migration that ran."""
+        import pandas as pd
+        return pd.DataFrame({"migration": self.names, "direction": [self.direction] * len(self.migrations)})

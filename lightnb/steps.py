@@ -1,0 +1,162 @@
+"""The workbook's verbs as plain functions: generate, run, revert, redo, list, pending, snapshot.
+
+The CLI, the widgets and the notebooks call only these. Each takes a :class:`Project` (and a
+database target) and returns a result object from :mod:`lightnb.results`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lightnb import migrations as migration_files
+from lightnb import runner
+from lightnb.errors import ProjectError
+from lightnb.project import Project
+from lightnb.results import GenerateResult, ListResult, MigrationStatus, RunResult
+from lightnb.workspace import DEFAULT_DIRNAME, WORKSPACE_DB, Workspace, check_database_file
+
+if TYPE_CHECKING:
+    from lightnb.runner import StepObserver
+
+
+@dataclass(frozen=True)
+class Target:
+    """The database a verb acts on: a workspace copy, or a database the user named explicitly."""
+
+    path: Path
+    workspace: Workspace | None = None
+
+
+def workspace_folder(project: Project) -> Path:
+    """Return the project's default workspace folder (``.lightnb/`` beside diesel.toml)."""
+    return project.config_dir / DEFAULT_DIRNAME
+
+
+def resolve_target(project: Project, *, database_url: str | Path | None = None) -> Target:
+    """Decide which database a verb acts on.
+
+    An explicit ``database_url`` wins. Otherwise the project's workspace, when one exists.
+    Otherwise ``DATABASE_URL`` (as diesel_cli would).
+
+    :raises ProjectError: when there is none of these.
+    """
+    if database_url:
+        return Target(project.with_database(str(database_url)).database_path())
+    folder = workspace_folder(project)
+    if (folder / WORKSPACE_DB).is_file():
+        workspace = Workspace.open(folder)
+        return Target(workspace.path, workspace)
+    return Target(project.database_path())
+
+
+def snapshot(project: Project, *, database_url: str | Path | None = None,
+             folder: str | Path | None = None) -> Workspace:
+    """Make (or remake) the project's workspace: a read-only-sourced copy of production.
+
+    :param database_url: the production database; default DATABASE_URL.
+    :raises DatabaseError: when production is missing, not SQLite, locked or corrupt.
+    """
+    production = (project.with_database(str(database_url)) if database_url else project).database_path()
+    check_database_file(production)
+    return Workspace.create(production, folder if folder is not None else workspace_folder(project))
+
+
+def generate(project: Project, name: str, *, version: str | None = None, style: str = "2.3",
+             no_down: bool = False) -> GenerateResult:
+    """Create a new migration folder with diesel's template up.sql and down.sql."""
+    migration = migration_files.generate(project.migrations_dir, name, version=version, style=style,
+                                         no_down=no_down)
+    files = (migration.up_path,) + ((migration.down_path,) if migration.down_path else ())
+    return GenerateResult(migration, files)
+
+
+def list_migrations(project: Project, database: str | Path) -> ListResult:
+    """Return every migration with its applied state on ``database``."""
+    found = migration_files.discover(project.migrations_dir)
+    conn = runner.connect(database)
+    try:
+        applied = set(runner.applied_versions(conn))
+    finally:
+        conn.close()
+    known = {m.version for m in found}
+    return ListResult(
+        database=Path(database),
+        migrations=tuple(MigrationStatus(m.name, m.version, m.version in applied, m.down_path is not None)
+                         for m in found),
+        applied_missing_on_disk=tuple(sorted(applied - known)),
+    )
+
+
+def run(project: Project, database: str | Path, *, limit: int | None = None,
+        on_step: StepObserver | None = None, regenerate_schema: bool = True,
+        locked_schema: bool = False) -> RunResult:
+    """Apply every pending migration (or the next ``limit``) to ``database``."""
+    return _migrate(project, database, "up", lambda conn, found, hook: runner.run_pending(
+        conn, found, on_step=on_step, on_applied=hook, limit=limit),
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema)
+
+
+def revert(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
+           on_step: StepObserver | None = None, regenerate_schema: bool = True,
+           locked_schema: bool = False) -> RunResult:
+    """Revert the latest ``number`` migrations (or all) of ``database``."""
+    return _migrate(project, database, "down", lambda conn, found, hook: runner.revert(
+        conn, found, number=number, all=all, on_step=on_step, on_applied=hook),
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema)
+
+
+def redo(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
+         on_step: StepObserver | None = None, regenerate_schema: bool = True,
+         locked_schema: bool = False) -> RunResult:
+    """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
+    return _migrate(project, database, "redo", lambda conn, found, hook: runner.redo(
+        conn, found, number=number, all=all, on_step=on_step, on_applied=hook),
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema)
+
+
+def _migrate(project: Project, database: str | Path, direction: str, action, *,  # type: ignore[no-untyped-def]
+             regenerate_schema: bool, locked_schema: bool) -> RunResult:
+    found = migration_files.discover(project.migrations_dir)
+    conn = runner.connect(database)
+    started = time.perf_counter()
+    try:
+        done = action(conn, found, _checksum_hook())
+        files: tuple[Path, ...] = ()
+        if regenerate_schema:
+            files = regenerate_schema_files(project, conn, locked=locked_schema)
+    finally:
+        conn.close()
+    return RunResult(direction=direction, database=Path(database), migrations=tuple(done),
+                     seconds=time.perf_counter() - started, schema_files=files)
+
+
+def _checksum_hook():  # type: ignore[no-untyped-def]
+    """Return the hook that records migration checksums in lightnb's sidecar table, if available."""
+    try:
+        from lightnb.lint import hygiene
+    except ImportError:
+        return None
+    return getattr(hygiene, "on_applied", None)
+
+
+def regenerate_schema_files(project: Project, conn, *, locked: bool = False) -> tuple[Path, ...]:  # type: ignore[no-untyped-def]
+    """Regenerate every configured schema file as diesel does after run/revert/redo (§2.9).
+
+    :param locked: check instead of writing; raise SchemaOutOfSync when a file would change.
+    """
+    try:
+        from lightnb import schema
+    except ImportError as error:  # pragma: no cover - schema is part of the package
+        raise ProjectError("print-schema is unavailable in this installation; reinstall lightnb.") from error
+    if locked:
+        report = schema.check_schema_sync(project, conn)
+        if not report.in_sync:
+            from lightnb.errors import SchemaOutOfSync
+            paths = ", ".join(str(f.path) for f in report.files if not f.in_sync)
+            raise SchemaOutOfSync(f"Command would result in changes to `{paths}`. Rerun the command "
+                                  f"locally, and commit the changes.", diff=report.diff)
+        return ()
+    return tuple(schema.regenerate_schema_files(project, conn))
