@@ -1,0 +1,443 @@
+"""Row-level diff of two database files, keyed by primary key (or rowid).
+
+Both files are opened read-only: the after file as ``main`` and the before file
+ATTACHed as ``lnb_before``. Counts come from set-wise SQL (counts and one join per
+table); samples are ``LIMIT``-bounded queries; :func:`iter_row_changes` streams every
+difference from a cursor. No table is ever loaded into Python.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lightnb.errors import LightnbError
+from lightnb.inspect._format import jsonable, short, short_row
+from lightnb.inspect._sql import attach_ro, open_ro, q
+from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
+from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
+from lightnb.inspect.snapshot import Snapshot, TableInfo, take_snapshot
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+BEFORE = "lnb_before"
+KINDS = ("added", "removed", "changed")
+
+
+@dataclass(frozen=True, slots=True)
+class TableDiff:
+    """Row differences of one table.
+
+    :param table: the table's name after (its before-name when it was removed).
+    :param before_table: the table's name before (None when it was added).
+    :param status: ``compared``, ``added`` (table created) or ``removed`` (table dropped).
+    :param key: the columns identifying a row (``rowid`` when there is no primary key).
+    :param changed_columns: column -> number of rows where that column changed.
+    :param samples: ``added``/``removed``: rows; ``changed``: ``{"key", "before", "after",
+        "columns"}``; bounded and redacted unless revealed.
+    """
+
+    table: str
+    before_table: str | None
+    status: str
+    key: tuple[str, ...]
+    added: int
+    removed: int
+    changed: int
+    unchanged: int
+    columns_added: tuple[str, ...] = ()
+    columns_removed: tuple[str, ...] = ()
+    columns_renamed: tuple[tuple[str, str], ...] = ()
+    changed_columns: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def is_unchanged(self) -> bool:
+        """True when no row was added, removed or changed and no column moved."""
+        return not (self.added or self.removed or self.changed or self.columns_added
+                    or self.columns_removed or self.columns_renamed) and self.status == "compared"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form of this table's diff."""
+        return {
+            "status": self.status, "before_table": self.before_table,
+            "added": self.added, "removed": self.removed, "changed": self.changed,
+            "unchanged": self.unchanged, "key": list(self.key),
+            "columns_added": list(self.columns_added), "columns_removed": list(self.columns_removed),
+            "columns_renamed": {old: new for old, new in self.columns_renamed},
+            "changed_columns": dict(self.changed_columns),
+            "samples": jsonable({k: list(v) for k, v in self.samples.items()}),
+            "note": self.note,
+        }
+
+    def to_text(self) -> str:
+        """Return a readable block: counts, column changes, then the samples."""
+        name = self.table if self.before_table in (None, self.table) else f"{self.before_table} -> {self.table}"
+        head = {"added": "table added", "removed": "table removed"}.get(self.status, "")
+        lines = [f"{name} (key {', '.join(self.key)}){': ' + head if head else ''}: "
+                 f"{self.added} added, {self.removed} removed, {self.changed} changed, "
+                 f"{self.unchanged} unchanged"]
+        cols = []
+        if self.columns_added:
+            cols.append("columns added: " + ", ".join(self.columns_added))
+        if self.columns_removed:
+            cols.append("columns removed: " + ", ".join(self.columns_removed))
+        if self.columns_renamed:
+            cols.append("columns renamed: " + ", ".join(f"{o} -> {n}" for o, n in self.columns_renamed)
+                        + " [heuristic]")
+        if cols:
+            lines.append("  " + "; ".join(cols))
+        if self.changed_columns:
+            lines.append("  changed columns: " + ", ".join(f"{c} {n}" for c, n in self.changed_columns.items() if n))
+        if self.note:
+            lines.append("  note: " + self.note)
+        for row in self.samples.get("added", ()):
+            lines.append("  + " + short_row(row))
+        for row in self.samples.get("removed", ()):
+            lines.append("  - " + short_row(row))
+        for item in self.samples.get("changed", ()):
+            key = ", ".join(f"{k}={short(v)}" for k, v in item["key"].items())
+            parts = [f"{c}: {short(item['before'][c])} -> {short(item['after'][c])}" for c in item["columns"]]
+            lines.append(f"  ~ {key}: " + "; ".join(parts))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class RowDiff:
+    """Row differences between two databases, per table, with the schema diff."""
+
+    before: str
+    after: str
+    tables: tuple[TableDiff, ...]
+    schema: SchemaDiff
+    revealed: bool = False
+
+    def table(self, name: str) -> TableDiff | None:
+        """Return the diff of ``name`` (after-name or before-name), or None."""
+        for t in self.tables:
+            if name.lower() in (t.table.lower(), (t.before_table or "").lower()):
+                return t
+        return None
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Totals over all tables."""
+        return {
+            "tables": len(self.tables),
+            "tables_changed": sum(1 for t in self.tables if not t.is_unchanged),
+            "added": sum(t.added for t in self.tables),
+            "removed": sum(t.removed for t in self.tables),
+            "changed": sum(t.changed for t in self.tables),
+            "unchanged": sum(t.unchanged for t in self.tables),
+            "schema_changes": len(self.schema.changes),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per table with its counts and column changes."""
+        import pandas as pd
+
+        cols = ["table", "status", "key", "added", "removed", "changed", "unchanged",
+                "columns_added", "columns_removed"]
+        rows = [{"table": t.table, "status": t.status, "key": ", ".join(t.key), "added": t.added,
+                 "removed": t.removed, "changed": t.changed, "unchanged": t.unchanged,
+                 "columns_added": ", ".join(t.columns_added),
+                 "columns_removed": ", ".join(t.columns_removed)} for t in self.tables]
+        return pd.DataFrame(rows, columns=cols)
+
+    def samples_frame(self, table: str, kind: str = "changed") -> pd.DataFrame:
+        """Return the bounded (redacted) samples of one table and kind as a DataFrame."""
+        import pandas as pd
+
+        diff = self.table(table)
+        if diff is None:
+            raise LightnbError(f"table {table!r} is not in this diff; pick one of "
+                               f"{', '.join(t.table for t in self.tables)}.")
+        items = diff.samples.get(kind, ())
+        if kind != "changed":
+            return pd.DataFrame(list(items))
+        flat = []
+        for item in items:
+            row = dict(item["key"])
+            for c in item["columns"]:
+                row[f"{c} (before)"] = item["before"][c]
+                row[f"{c} (after)"] = item["after"][c]
+            flat.append(row)
+        return pd.DataFrame(flat)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form: ``{"tables": {...}, "schema": {...}, "summary": {...}}``."""
+        return {
+            "before": self.before, "after": self.after, "redacted": not self.revealed,
+            "tables": {t.table: t.to_dict() for t in self.tables},
+            "schema": self.schema.to_dict(),
+            "summary": self.summary,
+        }
+
+    def to_text(self) -> str:
+        """Return a readable summary with (redacted) samples."""
+        s = self.summary
+        lines = [f"Row diff: {self.before} -> {self.after}",
+                 f"{s['tables']} table(s), {s['tables_changed']} with changes: {s['added']} row(s) added, "
+                 f"{s['removed']} removed, {s['changed']} changed, {s['unchanged']} unchanged."]
+        if self.revealed:
+            lines.append("WARNING: sensitive values are revealed in this output.")
+        lines.append(self.schema.to_text())
+        lines.append("Tables:")
+        for t in self.tables:
+            lines.extend("  " + line for line in t.to_text().splitlines())
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to compare one table pair: names, key, compared and moved columns."""
+
+    table: str
+    before_table: str | None
+    status: str
+    key_after: tuple[str, ...]
+    key_before: tuple[str, ...]
+    compare: tuple[tuple[str, str, bool], ...]  # (after column, before column, strict typeof)
+    after_columns: tuple[str, ...]
+    before_columns: tuple[str, ...]
+    columns_added: tuple[str, ...] = ()
+    columns_removed: tuple[str, ...] = ()
+    columns_renamed: tuple[tuple[str, str], ...] = ()
+    note: str = ""
+
+    def join(self) -> str:
+        return " AND ".join(f"a.{_ref(ka)} = b.{_ref(kb)}" for ka, kb in zip(self.key_after, self.key_before))
+
+    def differs(self) -> list[str]:
+        out = []
+        for ca, cb, strict in self.compare:
+            expr = f"a.{q(ca)} IS NOT b.{q(cb)}"
+            if strict:
+                expr = f"({expr} OR typeof(a.{q(ca)}) <> typeof(b.{q(cb)}))"
+            out.append(expr)
+        return out
+
+    def order(self, alias: str, before: bool = False) -> str:
+        keys = self.key_before if before else self.key_after
+        return ", ".join(f"{alias}.{_ref(k)}" for k in keys)
+
+
+def _ref(column: str) -> str:
+    return "rowid" if column == "rowid" else q(column)
+
+
+def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequence[str] | None = None,
+             sample: int = 5, redactor: Redactor | None = None, reveal: bool = False) -> RowDiff:
+    """Compare the rows of two database files table by table.
+
+    :param before_path: the earlier database (opened read-only).
+    :param after_path: the later database (opened read-only).
+    :param tables: only these tables (after- or before-names); all by default.
+    :param sample: at most this many sample rows per table and kind.
+    :param redactor: which columns to mask (defaults to the built-in sensitive words).
+    :param reveal: show sensitive values; never the default.
+    :raises DatabaseError: a file is missing or not an SQLite database.
+    """
+    redactor = redactor or DEFAULT_REDACTOR
+    with _open_pair(before_path, after_path) as conn:
+        before = take_snapshot(conn, label=str(before_path), fingerprint=False, schema=BEFORE)
+        after = take_snapshot(conn, label=str(after_path), fingerprint=False)
+        sdiff = schema_diff(before, after)
+        plans = _plans(before, after, sdiff, tables)
+        diffs = tuple(_diff_table(conn, plan, before, after, sample, redactor, reveal) for plan in plans)
+    return RowDiff(str(before_path), str(after_path), diffs, sdiff, revealed=reveal)
+
+
+def iter_row_changes(before_path: str | Path, after_path: str | Path, table: str, kind: str = "changed", *,
+                     redactor: Redactor | None = None, reveal: bool = False) -> Iterator[dict[str, Any]]:
+    """Stream every added, removed or changed row of one table, in key order, redacted.
+
+    :param kind: ``added``, ``removed`` or ``changed``.
+    :raises LightnbError: unknown kind or table.
+    """
+    if kind not in KINDS:
+        raise LightnbError(f"unknown change kind {kind!r}; use one of {', '.join(KINDS)}.")
+    redactor = redactor or DEFAULT_REDACTOR
+    with _open_pair(before_path, after_path) as conn:
+        before = take_snapshot(conn, fingerprint=False, schema=BEFORE)
+        after = take_snapshot(conn, fingerprint=False)
+        plans = _plans(before, after, schema_diff(before, after), [table])
+        if not plans:
+            raise LightnbError(f"table {table!r} is in neither database; check the name.")
+        yield from _iter_kind(conn, plans[0], kind, None, redactor, reveal)
+
+
+class _open_pair:
+    """Context manager: the after file as main, the before file attached, both read-only."""
+
+    def __init__(self, before: str | Path, after: str | Path) -> None:
+        self.before, self.after = before, after
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn = open_ro(self.after)
+        try:
+            attach_ro(self.conn, self.before, BEFORE)
+        except BaseException:
+            self.conn.close()
+            raise
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
+def _plans(before: Snapshot, after: Snapshot, sdiff: SchemaDiff, only: Sequence[str] | None) -> list[_Plan]:
+    renames = sdiff.table_renames  # old -> new
+    new_to_old = {n.lower(): o for o, n in renames.items()}
+    wanted = {t.lower() for t in only} if only is not None else None
+    plans = []
+    for t in after.tables:
+        old_name = new_to_old.get(t.name.lower(), t.name)
+        old = before.table(old_name)
+        if wanted is not None and t.name.lower() not in wanted and old_name.lower() not in wanted:
+            continue
+        plans.append(_compare_plan(old, t, sdiff) if old else _one_side_plan(t, "added"))
+    renamed_old = {o.lower() for o in renames}
+    for t in before.tables:
+        if after.table(t.name) is None and t.name.lower() not in renamed_old:
+            if wanted is None or t.name.lower() in wanted:
+                plans.append(_one_side_plan(t, "removed"))
+    return plans
+
+
+def _one_side_plan(t: TableInfo, status: str) -> _Plan:
+    key = t.primary_key or (("rowid",) if not t.without_rowid else t.column_names)
+    return _Plan(table=t.name, before_table=t.name if status == "removed" else None, status=status,
+                 key_after=key, key_before=key, compare=(), after_columns=t.column_names,
+                 before_columns=t.column_names)
+
+
+def _compare_plan(old: TableInfo, new: TableInfo, sdiff: SchemaDiff) -> _Plan:
+    renames = {o.lower(): n for o, n in sdiff.column_renames(new.name).items()}
+    old_to_new = {c.name: renames.get(c.name.lower(), c.name) for c in old.columns}
+    new_to_old = {n.lower(): o for o, n in old_to_new.items()}
+    common = [(c, new_to_old[c.name.lower()]) for c in new.columns if c.name.lower() in new_to_old]
+    key_after, key_before, note = _key(old, new, new_to_old)
+    keyset = {k.lower() for k in key_after}
+    compare = tuple((c.name, oc, _strict(c.type, (old.column(oc) or c).type))
+                    for c, oc in common if c.name.lower() not in keyset)
+    return _Plan(
+        table=new.name, before_table=old.name, status="compared", key_after=key_after, key_before=key_before,
+        compare=compare, after_columns=new.column_names, before_columns=old.column_names,
+        columns_added=tuple(c.name for c in new.columns if c.name.lower() not in new_to_old),
+        columns_removed=tuple(c.name for c in old.columns if old_to_new[c.name].lower()
+                              not in {n.name.lower() for n in new.columns}),
+        columns_renamed=tuple((o, n) for o, n in old_to_new.items() if o != n),
+        note=note)
+
+
+def _key(old: TableInfo, new: TableInfo, new_to_old: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    pk_after = new.primary_key
+    mapped = tuple(new_to_old.get(k.lower(), "") for k in pk_after)
+    if pk_after and all(mapped) and tuple(m.lower() for m in mapped) == tuple(k.lower() for k in old.primary_key):
+        return pk_after, mapped, ""
+    if not new.without_rowid and not old.without_rowid:
+        note = "primary key differs between the databases; rows matched by rowid" if (pk_after or old.primary_key) else ""
+        return ("rowid",), ("rowid",), note
+    if pk_after and all(mapped):
+        return pk_after, mapped, "primary key changed; rows matched on the new key columns"
+    raise LightnbError(f"table {new.name!r} has no common key between the two databases; "
+                       f"compare it with --table on a version that keeps its primary key.")
+
+
+def _strict(type_after: str, type_before: str) -> bool:
+    # Different declared types mean different affinities, and comparison would then
+    # convert '1' to 1; compare storage classes as well. No type: no affinity at all.
+    return type_after.upper() != type_before.upper() or not type_after.strip()
+
+
+def _diff_table(conn: sqlite3.Connection, plan: _Plan, before: Snapshot, after: Snapshot, sample: int,
+                redactor: Redactor, reveal: bool) -> TableDiff:
+    if plan.status == "added":
+        n = after.table(plan.table).row_count  # type: ignore[union-attr]
+        counts = {"added": n, "removed": 0, "changed": 0, "unchanged": 0}
+        per_column: dict[str, int] = {}
+    elif plan.status == "removed":
+        n = before.table(plan.table).row_count  # type: ignore[union-attr]
+        counts = {"added": 0, "removed": n, "changed": 0, "unchanged": 0}
+        per_column = {}
+    else:
+        counts, per_column = _count(conn, plan, before, after)
+    samples = {kind: tuple(_iter_kind(conn, plan, kind, sample, redactor, reveal))
+               for kind in KINDS if counts[kind] and sample > 0}
+    return TableDiff(table=plan.table, before_table=plan.before_table, status=plan.status, key=plan.key_after,
+                     columns_added=plan.columns_added, columns_removed=plan.columns_removed,
+                     columns_renamed=plan.columns_renamed, changed_columns=per_column, samples=samples,
+                     note=plan.note, **counts)
+
+
+def _count(conn: sqlite3.Connection, plan: _Plan, before: Snapshot, after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
+    n_after = after.table(plan.table).row_count  # type: ignore[union-attr]
+    n_before = before.table(plan.before_table or plan.table).row_count  # type: ignore[union-attr]
+    differs = plan.differs()
+    sums = "".join(f", sum({d})" for d in differs)
+    any_diff = f", sum({' OR '.join(differs)})" if differs else ", 0"
+    row = conn.execute(
+        f"SELECT count(*){any_diff}{sums} FROM main.{q(plan.table)} AS a "
+        f"JOIN {BEFORE}.{q(plan.before_table or plan.table)} AS b ON {plan.join()}").fetchone()
+    matched, changed = row[0], row[1] or 0
+    per_column = {ca: (n or 0) for (ca, _cb, _s), n in zip(plan.compare, row[2:])}
+    counts = {"added": n_after - matched, "removed": n_before - matched,
+              "changed": changed, "unchanged": matched - changed}
+    return counts, per_column
+
+
+def _iter_kind(conn: sqlite3.Connection, plan: _Plan, kind: str, limit: int | None,
+               redactor: Redactor, reveal: bool) -> Iterator[dict[str, Any]]:
+    tail = f" LIMIT {int(limit)}" if limit is not None else ""
+    a_t, b_t = f"main.{q(plan.table)}", f"{BEFORE}.{q(plan.before_table or plan.table)}"
+    if plan.status != "compared":
+        if kind != ("added" if plan.status == "added" else "removed"):
+            return
+        source = a_t if plan.status == "added" else b_t
+        cols = plan.after_columns
+        sql = f"SELECT {', '.join('a.' + q(c) for c in cols)} FROM {source} AS a ORDER BY {plan.order('a')}{tail}"
+        yield from _rows(conn, sql, cols, plan.table, redactor, reveal)
+    elif kind == "added":
+        cols = plan.after_columns
+        sql = (f"SELECT {', '.join('a.' + q(c) for c in cols)} FROM {a_t} AS a WHERE NOT EXISTS "
+               f"(SELECT 1 FROM {b_t} AS b WHERE {plan.join()}) ORDER BY {plan.order('a')}{tail}")
+        yield from _rows(conn, sql, cols, plan.table, redactor, reveal)
+    elif kind == "removed":
+        cols = plan.before_columns
+        sql = (f"SELECT {', '.join('b.' + q(c) for c in cols)} FROM {b_t} AS b WHERE NOT EXISTS "
+               f"(SELECT 1 FROM {a_t} AS a WHERE {plan.join()}) ORDER BY {plan.order('b', True)}{tail}")
+        yield from _rows(conn, sql, cols, plan.before_table or plan.table, redactor, reveal)
+    elif plan.compare:
+        yield from _changed_rows(conn, plan, tail, redactor, reveal)
+
+
+def _rows(conn: sqlite3.Connection, sql: str, cols: Sequence[str], table: str, redactor: Redactor,
+          reveal: bool) -> Iterator[dict[str, Any]]:
+    for values in conn.execute(sql):
+        yield redactor.row(dict(zip(cols, values)), table, reveal=reveal)
+
+
+def _changed_rows(conn: sqlite3.Connection, plan: _Plan, tail: str, redactor: Redactor,
+                  reveal: bool) -> Iterator[dict[str, Any]]:
+    differs = plan.differs()
+    keys = [f"a.{_ref(k)}" for k in plan.key_after]
+    pairs = [f"b.{q(cb)}, a.{q(ca)}, {d}" for (ca, cb, _s), d in zip(plan.compare, differs)]
+    sql = (f"SELECT {', '.join(keys + pairs)} FROM main.{q(plan.table)} AS a "
+           f"JOIN {BEFORE}.{q(plan.before_table or plan.table)} AS b ON {plan.join()} "
+           f"WHERE {' OR '.join(differs)} ORDER BY {plan.order('a')}{tail}")
+    nk = len(keys)
+    for values in conn.execute(sql):
+        key = redactor.row(dict(zip(plan.key_after, values[:nk])), plan.table, reveal=reveal)
+        rest = values[nk:]
+        cols = [ca for i, (ca, _cb, _s) in enumerate(plan.compare) if rest[3 * i + 2]]
+        before_row = {ca: rest[3 * i] for i, (ca, _cb, _s) in enumerate(plan.compare) if rest[3 * i + 2]}
+        after_row = {ca: rest[3 * i + 1] for i, (ca, _cb, _s) in enumerate(plan.compare) if rest[3 * i + 2]}
+        yield {"key": key, "columns": cols,
+               "before": redactor.row(before_row, plan.table, reveal=reveal),
+               "after": redactor.row(after_row, plan.table, reveal=reveal)}

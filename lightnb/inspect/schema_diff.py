@@ -1,0 +1,316 @@
+"""Compare two snapshots' schemas: what was added, removed, changed, renamed, rebuilt.
+
+Renames are recognised two ways. A renamed table keeps its storage (same
+``rootpage``): that is certain when both snapshots come from the same file or from
+a backup-API copy of it. Otherwise a removed and an added table with the same
+columns are paired, and a removed and an added column with the same type at the same
+position are paired; these pairings are heuristic and say so in the output.
+A rebuild (the 12-step "create new, copy, drop, rename" dance) keeps the table name
+but moves it to new storage, so it shows as a changed rootpage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lightnb.inspect.snapshot import ColumnInfo, Snapshot, TableInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_KIND_ORDER = ("table", "column", "index", "foreign_key", "trigger", "view")
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaChange:
+    """One schema difference.
+
+    :param kind: table, column, index, foreign_key, trigger or view.
+    :param action: added, removed, changed, renamed or rebuilt.
+    :param table: the table concerned (after-name when renamed; the view name for views).
+    :param name: the object's name (column, index, trigger …; the table name for tables).
+    :param detail: what exactly differs, for people.
+    :param old_name: the previous name for a rename.
+    :param heuristic: True when the pairing was guessed from similarity.
+    """
+
+    kind: str
+    action: str
+    table: str
+    name: str
+    detail: str = ""
+    old_name: str | None = None
+    heuristic: bool = False
+
+    def to_text(self) -> str:
+        """Describe the change in one line."""
+        what = self.kind.replace("_", " ")
+        where = f"{self.table}.{self.name}" if self.kind == "column" else self.name
+        if self.kind in ("index", "foreign_key", "trigger") and self.table:
+            where = f"{self.name} on {self.table}"
+        if self.action == "renamed":
+            old = f"{self.table}.{self.old_name}" if self.kind == "column" else self.old_name
+            text = f"{what} renamed: {old} -> {where}"
+        else:
+            text = f"{what} {self.action}: {where}"
+        if self.detail:
+            text += f" ({self.detail})"
+        if self.heuristic:
+            text += " [heuristic: guessed from matching definitions]"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaDiff:
+    """Every schema difference between two snapshots, tables first."""
+
+    changes: tuple[SchemaChange, ...]
+    before_label: str = ""
+    after_label: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    def of(self, *, kind: str | None = None, action: str | None = None,
+           table: str | None = None) -> list[SchemaChange]:
+        """Filter the changes by kind, action and table (case-insensitive table)."""
+        return [c for c in self.changes if (kind is None or c.kind == kind)
+                and (action is None or c.action == action)
+                and (table is None or c.table.lower() == table.lower())]
+
+    @property
+    def table_renames(self) -> dict[str, str]:
+        """Map old table name -> new table name."""
+        return {c.old_name: c.name for c in self.of(kind="table", action="renamed") if c.old_name}
+
+    def column_renames(self, table: str) -> dict[str, str]:
+        """Map old column name -> new column name for ``table`` (after-name)."""
+        return {c.old_name: c.name for c in self.of(kind="column", action="renamed", table=table)
+                if c.old_name}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per change."""
+        import pandas as pd
+
+        cols = ["kind", "action", "table", "name", "old_name", "detail", "heuristic"]
+        return pd.DataFrame([{k: getattr(c, k) for k in cols} for c in self.changes], columns=cols)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready list of changes, plus counts per action."""
+        counts: dict[str, int] = {}
+        for c in self.changes:
+            counts[c.action] = counts.get(c.action, 0) + 1
+        return {"changes": [{"kind": c.kind, "action": c.action, "table": c.table, "name": c.name,
+                             "old_name": c.old_name, "detail": c.detail, "heuristic": c.heuristic}
+                            for c in self.changes], "counts": counts}
+
+    def to_text(self) -> str:
+        """Return a readable list, one change per line."""
+        if not self.changes:
+            return "Schema: no changes."
+        return "\n".join(["Schema:"] + ["  " + c.to_text() for c in self.changes])
+
+
+def schema_diff(before: Snapshot, after: Snapshot) -> SchemaDiff:
+    """Compare the schemas of two snapshots.
+
+    :param before: the earlier snapshot.
+    :param after: the later snapshot.
+    """
+    changes: list[SchemaChange] = []
+    pairs = _pair_tables(before, after, changes)
+    layout_comparable = _rootpages_comparable(pairs)
+    for old, new in pairs:
+        changes.extend(_table_changes(old, new, layout_comparable))
+        changes.extend(_column_changes(old, new))
+        changes.extend(_foreign_key_changes(old, new))
+    renamed = {o.name.lower(): n.name for o, n in pairs}
+    changes.extend(_index_changes(before, after, renamed))
+    changes.extend(_named_changes("trigger", before.triggers, after.triggers, renamed))
+    changes.extend(_named_changes("view", before.views, after.views, renamed))
+    changes.sort(key=lambda c: (_KIND_ORDER.index(c.kind), c.table.lower(), c.name.lower()))
+    return SchemaDiff(tuple(changes), before.label, after.label)
+
+
+def _signature(t: TableInfo) -> tuple:
+    return tuple((c.name.lower(), c.type.upper(), c.notnull, c.pk) for c in t.columns)
+
+
+def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange]) -> list[tuple[TableInfo, TableInfo]]:
+    pairs = [(t, after.table(t.name)) for t in before.tables if after.table(t.name)]
+    removed = [t for t in before.tables if not after.table(t.name)]
+    added = [t for t in after.tables if not before.table(t.name)]
+    # Same storage alone is not proof (a dropped table's pages are reused by the next
+    # CREATE), so a storage match also needs most columns in common.
+    for matcher, heuristic in ((lambda a, b: a.rootpage == b.rootpage > 0 and _overlap(a, b) >= 0.5, False),
+                               (lambda a, b: _signature(a) == _signature(b), True)):
+        for old in list(removed):
+            match = next((new for new in added if matcher(old, new)), None)
+            if match is not None:
+                removed.remove(old)
+                added.remove(match)
+                pairs.append((old, match))
+                changes.append(SchemaChange("table", "renamed", match.name, match.name, old_name=old.name,
+                                            detail="same storage" if not heuristic else "same columns",
+                                            heuristic=heuristic))
+    for t in removed:
+        changes.append(SchemaChange("table", "removed", t.name, t.name, f"{t.row_count} row(s)"))
+    for t in added:
+        changes.append(SchemaChange("table", "added", t.name, t.name, f"{len(t.columns)} column(s)"))
+    return pairs  # type: ignore[return-value]
+
+
+def _overlap(a: TableInfo, b: TableInfo) -> float:
+    names_a = {c.name.lower() for c in a.columns}
+    names_b = {c.name.lower() for c in b.columns}
+    return len(names_a & names_b) / max(len(names_a | names_b), 1)
+
+
+def _rootpages_comparable(pairs: list[tuple[TableInfo, TableInfo]]) -> bool:
+    # A VACUUMed or independently built file renumbers every table: then a moved
+    # rootpage says nothing about one table.
+    if len(pairs) < 3:
+        return True
+    return any(o.rootpage == n.rootpage for o, n in pairs)
+
+
+def _table_changes(old: TableInfo, new: TableInfo, layout_comparable: bool) -> list[SchemaChange]:
+    out = []
+    if layout_comparable and old.rootpage and new.rootpage and old.rootpage != new.rootpage \
+            and old.name.lower() == new.name.lower():
+        out.append(SchemaChange("table", "rebuilt", new.name, new.name,
+                                "dropped and created again (new storage)"))
+    if old.without_rowid != new.without_rowid:
+        out.append(SchemaChange("table", "changed", new.name, new.name,
+                                "WITHOUT ROWID " + ("added" if new.without_rowid else "removed")))
+    if old.primary_key != new.primary_key:
+        out.append(SchemaChange("table", "changed", new.name, new.name,
+                                f"primary key ({', '.join(old.primary_key) or 'rowid'}) -> "
+                                f"({', '.join(new.primary_key) or 'rowid'})"))
+    return out
+
+
+def _column_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
+    out: list[SchemaChange] = []
+    old_cols = {c.name.lower(): (i, c) for i, c in enumerate(old.columns)}
+    new_cols = {c.name.lower(): (i, c) for i, c in enumerate(new.columns)}
+    removed = [old_cols[k] for k in old_cols if k not in new_cols]
+    added = [new_cols[k] for k in new_cols if k not in old_cols]
+    for i, col in list(removed):
+        match = next(((j, c) for j, c in added if j == i and _same_definition(col, c)), None)
+        if match is not None:
+            removed.remove((i, col))
+            added.remove(match)
+            out.append(SchemaChange("column", "renamed", new.name, match[1].name, old_name=col.name,
+                                    detail=_describe(match[1]), heuristic=True))
+    out += [SchemaChange("column", "removed", new.name, c.name, _describe(c)) for _i, c in removed]
+    out += [SchemaChange("column", "added", new.name, c.name, _describe(c)) for _i, c in added]
+    for key, (_i, before_col) in old_cols.items():
+        if key in new_cols:
+            diffs = _column_differences(before_col, new_cols[key][1])
+            if diffs:
+                out.append(SchemaChange("column", "changed", new.name, new_cols[key][1].name, "; ".join(diffs)))
+    return out
+
+
+def _same_definition(a: ColumnInfo, b: ColumnInfo) -> bool:
+    return (a.type.upper(), a.notnull, a.default, a.pk) == (b.type.upper(), b.notnull, b.default, b.pk)
+
+
+def _describe(c: ColumnInfo) -> str:
+    parts = [c.type or "no type"]
+    if c.notnull:
+        parts.append("NOT NULL")
+    if c.default is not None:
+        parts.append(f"DEFAULT {c.default}")
+    if c.pk:
+        parts.append("PRIMARY KEY")
+    return " ".join(parts)
+
+
+def _column_differences(a: ColumnInfo, b: ColumnInfo) -> list[str]:
+    diffs = []
+    if a.type.upper() != b.type.upper():
+        diffs.append(f"type {a.type or 'none'} -> {b.type or 'none'}")
+    if a.notnull != b.notnull:
+        diffs.append("NOT NULL " + ("added" if b.notnull else "removed"))
+    if a.default != b.default:
+        diffs.append(f"default {a.default} -> {b.default}")
+    if bool(a.pk) != bool(b.pk):
+        diffs.append("primary key " + ("added" if b.pk else "removed"))
+    return diffs
+
+
+def _fk_key(fk: Any) -> tuple:
+    return (tuple(c.lower() for c in fk.columns), fk.ref_table.lower(),
+            tuple((c or "").lower() for c in fk.ref_columns))
+
+
+def _foreign_key_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
+    before = {_fk_key(f): f for f in old.foreign_keys}
+    after = {_fk_key(f): f for f in new.foreign_keys}
+    out = []
+    for key, fk in after.items():
+        label = f"({', '.join(fk.columns)}) -> {fk.ref_table}({', '.join(c or '' for c in fk.ref_columns)})"
+        if key not in before:
+            out.append(SchemaChange("foreign_key", "added", new.name, label))
+        elif (before[key].on_update, before[key].on_delete) != (fk.on_update, fk.on_delete):
+            out.append(SchemaChange("foreign_key", "changed", new.name, label,
+                                    f"ON UPDATE {before[key].on_update} ON DELETE {before[key].on_delete} -> "
+                                    f"ON UPDATE {fk.on_update} ON DELETE {fk.on_delete}"))
+    for key, fk in before.items():
+        if key not in after:
+            label = f"({', '.join(fk.columns)}) -> {fk.ref_table}({', '.join(c or '' for c in fk.ref_columns)})"
+            out.append(SchemaChange("foreign_key", "removed", new.name, label))
+    return out
+
+
+def _index_changes(before: Snapshot, after: Snapshot, renamed: dict[str, str]) -> list[SchemaChange]:
+    # Automatic indexes (UNIQUE / PRIMARY KEY constraints) are named by position;
+    # compare them by table and definition instead of by name.
+    def key(ix: Any, table: str) -> tuple:
+        name = ix.name.lower() if ix.origin == "c" else ""
+        return (table.lower(), name, tuple(c.lower() for c in ix.columns) if ix.origin != "c" else ())
+
+    old = {key(ix, renamed.get(ix.table.lower(), ix.table)): ix for ix in before.indexes}
+    new = {key(ix, ix.table): ix for ix in after.indexes}
+    out = []
+    for k, ix in new.items():
+        label = ix.name if ix.origin == "c" else f"{'PRIMARY KEY' if ix.origin == 'pk' else 'UNIQUE'} ({', '.join(ix.columns)})"
+        if k not in old:
+            out.append(SchemaChange("index", "added", ix.table, label, _index_detail(ix)))
+        elif _index_detail(old[k]) != _index_detail(ix) or (ix.origin == "c" and old[k].sql != ix.sql):
+            out.append(SchemaChange("index", "changed", ix.table, label,
+                                    f"{_index_detail(old[k])} -> {_index_detail(ix)}"))
+    for k, ix in old.items():
+        if k not in new:
+            label = ix.name if ix.origin == "c" else f"{'PRIMARY KEY' if ix.origin == 'pk' else 'UNIQUE'} ({', '.join(ix.columns)})"
+            out.append(SchemaChange("index", "removed", renamed.get(ix.table.lower(), ix.table), label,
+                                    _index_detail(ix)))
+    return out
+
+
+def _index_detail(ix: Any) -> str:
+    text = ("UNIQUE " if ix.unique else "") + f"({', '.join(ix.columns)})"
+    if ix.partial:
+        text += " partial"
+    return text
+
+
+def _named_changes(kind: str, before: Iterable[Any], after: Iterable[Any],
+                   renamed: dict[str, str]) -> list[SchemaChange]:
+    table_of: Callable[[Any], str] = (lambda o: getattr(o, "table", o.name))
+    old = {o.name.lower(): o for o in before}
+    new = {o.name.lower(): o for o in after}
+    out = []
+    for k, o in new.items():
+        if k not in old:
+            out.append(SchemaChange(kind, "added", table_of(o), o.name))
+        elif " ".join(old[k].sql.split()) != " ".join(o.sql.split()):
+            out.append(SchemaChange(kind, "changed", table_of(o), o.name, "definition changed"))
+    for k, o in old.items():
+        if k not in new:
+            out.append(SchemaChange(kind, "removed", renamed.get(table_of(o).lower(), table_of(o)), o.name))
+    return out
