@@ -1,0 +1,187 @@
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from lightnb import migrations, runner
+from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError
+from tests.support.builder import ProjectBuilder, content_of, make_database
+
+USERS = "CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL);"
+
+
+def build(tmp_path: Path, *specs: tuple) -> list[migrations.Migration]:
+    builder = ProjectBuilder(tmp_path / "project")
+    for spec in specs:
+        builder.migration(*spec[:3], metadata=spec[3] if len(spec) > 3 else None)
+    return migrations.discover(builder.build() / "migrations")
+
+
+def test_tracking_table_is_byte_identical_to_diesel(tmp_path: Path) -> None:
+    conn = runner.connect(tmp_path / "db.sqlite")
+    runner.ensure_tracking_table(conn)
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name='__diesel_schema_migrations'").fetchone()[0]
+    assert sql == ("CREATE TABLE __diesel_schema_migrations (\n       version VARCHAR(50) PRIMARY KEY NOT NULL,\n"
+                   "       run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n)")
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "sqlite_autoindex___diesel_schema_migrations_1" in names
+
+
+def test_run_records_versions_and_run_on(tmp_path: Path) -> None:
+    found = build(tmp_path, ("2024-01-01-000000-0000_users", USERS, "DROP TABLE users;"),
+                  ("2017-01-01-000000_old", "CREATE TABLE t(x);", "DROP TABLE t;"))
+    conn = runner.connect(tmp_path / "db.sqlite")
+    done = runner.run_pending(conn, found)
+    assert [m.name for m in done] == ["2017-01-01-000000_old", "2024-01-01-000000-0000_users"]
+    rows = conn.execute("SELECT version, run_on FROM __diesel_schema_migrations ORDER BY version").fetchall()
+    assert [r[0] for r in rows] == ["20170101000000", "202401010000000000"]
+    assert all(len(r[1]) == 19 for r in rows)  # UTC 'YYYY-MM-DD HH:MM:SS' from the column default
+
+
+def test_failing_statement_rolls_back_everything_of_that_migration(tmp_path: Path) -> None:
+    up = ("-- Your SQL goes here\nCREATE TABLE a (x INTEGER);\nINSERT INTO a VALUES (1);\n"
+          "INSERT INTO missing VALUES (2);\nCREATE TABLE b (y);\n")
+    found = build(tmp_path, ("1_first", USERS, "DROP TABLE users;"), ("2_broken", up, "DROP TABLE a;"))
+    db = tmp_path / "db.sqlite"
+    conn = runner.connect(db)
+    runner.run_pending(conn, found[:1])
+    conn.execute("INSERT INTO users (name) VALUES ('ann')")
+    before = content_of(db)
+    with pytest.raises(SqlError) as info:
+        runner.run_pending(conn, found)
+    error = info.value
+    assert error.line == 4 and error.version == "2"
+    assert "Failed to run 2_broken with: no such table: missing" in str(error)
+    assert "up.sql line 4" in str(error)
+    assert not conn.in_transaction
+    assert content_of(db) == before
+    assert runner.applied_versions(conn) == ["1"]
+
+
+def test_empty_migration_error_and_comment_only_is_recorded(tmp_path: Path) -> None:
+    found = build(tmp_path, ("12345_empty_migration", "", ""), ("2_comment", "-- nothing\n", "-- nothing\n"))
+    conn = runner.connect(tmp_path / "db.sqlite")
+    with pytest.raises(MigrationError, match="Failed to run 12345_empty_migration with: Attempted to run an "
+                                             "empty migration."):
+        runner.apply(conn, found[0], "up")
+    runner.apply(conn, found[1], "up")
+    assert runner.applied_versions(conn) == ["2"]
+
+
+def test_run_in_transaction_false_allows_own_transaction(tmp_path: Path) -> None:
+    up = "BEGIN TRANSACTION;\nCREATE TABLE t (x);\nCOMMIT TRANSACTION;\n"
+    found = build(tmp_path, ("2023-05-08-210424_without_transaction", up, "DROP TABLE t;",
+                             "run_in_transaction = false\n"))
+    conn = runner.connect(tmp_path / "db.sqlite")
+    runner.run_pending(conn, found)
+    assert runner.applied_versions(conn) == ["20230508210424"]
+
+
+def test_begin_inside_transactional_migration_fails_cleanly(tmp_path: Path) -> None:
+    found = build(tmp_path, ("1_tx", "BEGIN;\nCREATE TABLE t (x);\nCOMMIT;\n", "DROP TABLE t;"))
+    db = tmp_path / "db.sqlite"
+    conn = runner.connect(db)
+    with pytest.raises(SqlError, match="line 1"):
+        runner.run_pending(conn, found)
+    assert runner.applied_versions(conn) == []
+    assert "t" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+
+
+def test_revert_order_number_and_all(tmp_path: Path) -> None:
+    found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", "DROP TABLE a;"),
+                  ("2_b", "CREATE TABLE b(x);", "DROP TABLE b;"),
+                  ("3_c", "CREATE TABLE c(x);", "DROP TABLE c;"))
+    conn = runner.connect(tmp_path / "db.sqlite")
+    runner.run_pending(conn, found)
+    assert runner.revert(conn, found, number=0) == []
+    assert [m.name for m in runner.revert(conn, found, number=2)] == ["3_c", "2_b"]
+    assert runner.applied_versions(conn) == ["1"]
+    runner.run_pending(conn, found)
+    assert [m.name for m in runner.revert(conn, found, all=True)] == ["3_c", "2_b", "1_a"]
+    assert runner.revert(conn, found) == []
+
+
+def test_revert_unknown_version_and_missing_down(tmp_path: Path) -> None:
+    found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", None))
+    conn = runner.connect(tmp_path / "db.sqlite")
+    runner.run_pending(conn, found)
+    with pytest.raises(MigrationError, match="Missing `down.sql` file to revert migration"):
+        runner.revert(conn, found)
+    conn.execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('9')")
+    with pytest.raises(MigrationError, match="Unable to find migration version 9 to revert"):
+        runner.revert(conn, found)
+
+
+def test_redo_is_atomic(tmp_path: Path) -> None:
+    found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", "DROP TABLE a;"),
+                  ("2_b", "CREATE TABLE b(x);", "DROP TABLE b; DROP TABLE nothing_here;"))
+    db = tmp_path / "db.sqlite"
+    conn = runner.connect(db)
+    runner.run_pending(conn, found)
+    before = content_of(db)
+    with pytest.raises(SqlError):
+        runner.redo(conn, found, all=True)
+    assert not conn.in_transaction
+    assert content_of(db) == before
+
+
+def test_redo_reruns_in_ascending_order(tmp_path: Path) -> None:
+    found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", "DROP TABLE a;"),
+                  ("2_b", "CREATE TABLE b(x);", "DROP TABLE b;"),
+                  ("3_c", "CREATE TABLE c(x);", "DROP TABLE c;"))
+    conn = runner.connect(tmp_path / "db.sqlite")
+    runner.run_pending(conn, found)
+    events: list[str] = []
+    again = runner.redo(conn, found, number=2,
+                        on_step=lambda e: e.kind == "migration" and events.append(f"{e.direction} {e.migration.name}"))
+    assert [m.name for m in again] == ["2_b", "3_c"]
+    assert events == ["down 3_c", "down 2_b", "up 2_b", "up 3_c"]
+
+
+def test_diesel_manage_updated_at_creates_trigger(tmp_path: Path) -> None:
+    up = ("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT, updated_at TIMESTAMP);\n"
+          "SELECT diesel_manage_updated_at('posts');\n")
+    found = build(tmp_path, ("1_posts", up, "DROP TABLE posts;"))
+    conn = runner.connect(tmp_path / "db.sqlite")
+    runner.run_pending(conn, found)
+    trigger = conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchone()
+    assert trigger == ("__diesel_manage_updated_at_posts",)
+    conn.execute("INSERT INTO posts (title, updated_at) VALUES ('a', '2000-01-01 00:00:00')")
+    conn.execute("UPDATE posts SET title = 'b'")
+    assert conn.execute("SELECT updated_at FROM posts").fetchone()[0] != "2000-01-01 00:00:00"
+
+
+def test_database_accepted_by_diesel_layout(tmp_path: Path) -> None:
+    """A database migrated by diesel (same table, same versions) is read as applied by lightnb."""
+    db = make_database(tmp_path / "db.sqlite", runner.CREATE_TRACKING_TABLE +
+                       "CREATE TABLE a(x); INSERT INTO __diesel_schema_migrations (version) VALUES ('1');")
+    found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", "DROP TABLE a;"), ("2_b", "CREATE TABLE b(x);", ""))
+    conn = runner.connect(db)
+    assert [m.name for m in runner.pending(conn, found)] == ["2_b"]
+
+
+def test_connect_rejects_non_sqlite_and_folders(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("this is not a database, just text that is long enough to have a header")
+    with pytest.raises(DatabaseError, match="not a valid SQLite database"):
+        runner.connect(bogus)
+    with pytest.raises(DatabaseError, match="is a folder"):
+        runner.connect(tmp_path)
+    with pytest.raises(DatabaseError, match="does not exist"):
+        runner.connect(tmp_path / "missing.db", create=False)
+
+
+def test_locked_database_is_reported(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", "DROP TABLE a;"))
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("CREATE TABLE lock_me(x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    conn = sqlite3.connect(db, isolation_level=None, timeout=0.1, factory=runner.DieselConnection)
+    try:
+        with pytest.raises(DatabaseBusyError) as info:
+            runner.run_pending(conn, found)
+        assert "locked by another connection" in str(info.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
