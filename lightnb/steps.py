@@ -16,7 +16,7 @@ from lightnb import runner
 from lightnb.errors import ProjectError
 from lightnb.project import Project
 from lightnb.results import GenerateResult, ListResult, MigrationStatus, RunResult
-from lightnb.workspace import DEFAULT_DIRNAME, WORKSPACE_DB, Workspace, check_database_file
+from lightnb.workspace import DEFAULT_DIRNAME, WORKSPACE_DB, Workspace, backup, check_database_file
 
 if TYPE_CHECKING:
     from lightnb.runner import StepObserver
@@ -90,47 +90,93 @@ def list_migrations(project: Project, database: str | Path) -> ListResult:
     )
 
 
+CAPTURE_COPY_LIMIT = 512 * 1024 * 1024  # keep a "before" copy for row diffs up to this size
+
+
+@dataclass(frozen=True)
+class Capture:
+    """How much of the "before" state a step keeps for the inspect step.
+
+    :param snapshot: take schema/row-count/fingerprint snapshots before and after.
+    :param copy: keep a full copy of the database as it was before (``"auto"``: when it is at most
+        :data:`CAPTURE_COPY_LIMIT` bytes), for row diffs and before/after previews.
+    :param folder: where copies go (default: a ``captures`` folder beside the database).
+    """
+
+    snapshot: bool = True
+    copy: bool | str = "auto"
+    folder: Path | None = None
+
+
 def run(project: Project, database: str | Path, *, limit: int | None = None,
         on_step: StepObserver | None = None, regenerate_schema: bool = True,
-        locked_schema: bool = False) -> RunResult:
-    """Apply every pending migration (or the next ``limit``) to ``database``."""
+        locked_schema: bool = False, capture: Capture | None = None) -> RunResult:
+    """Apply every pending migration (or the next ``limit``) to ``database``.
+
+    :param capture: take before/after snapshots (and a before copy) for the inspect step.
+    :raises SqlError: naming the migration, file, line and statement that failed; that migration is
+        rolled back completely and the tracking table does not claim it.
+    """
     return _migrate(project, database, "up", lambda conn, found, hook: runner.run_pending(
         conn, found, on_step=on_step, on_applied=hook, limit=limit),
-        regenerate_schema=regenerate_schema, locked_schema=locked_schema)
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture)
 
 
 def revert(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
            on_step: StepObserver | None = None, regenerate_schema: bool = True,
-           locked_schema: bool = False) -> RunResult:
+           locked_schema: bool = False, capture: Capture | None = None) -> RunResult:
     """Revert the latest ``number`` migrations (or all) of ``database``."""
     return _migrate(project, database, "down", lambda conn, found, hook: runner.revert(
         conn, found, number=number, all=all, on_step=on_step, on_applied=hook),
-        regenerate_schema=regenerate_schema, locked_schema=locked_schema)
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture)
 
 
 def redo(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
          on_step: StepObserver | None = None, regenerate_schema: bool = True,
-         locked_schema: bool = False) -> RunResult:
+         locked_schema: bool = False, capture: Capture | None = None) -> RunResult:
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
     return _migrate(project, database, "redo", lambda conn, found, hook: runner.redo(
         conn, found, number=number, all=all, on_step=on_step, on_applied=hook),
-        regenerate_schema=regenerate_schema, locked_schema=locked_schema)
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture)
 
 
 def _migrate(project: Project, database: str | Path, direction: str, action, *,  # type: ignore[no-untyped-def]
-             regenerate_schema: bool, locked_schema: bool) -> RunResult:
+             regenerate_schema: bool, locked_schema: bool, capture: Capture | None) -> RunResult:
     found = migration_files.discover(project.migrations_dir)
-    conn = runner.connect(database)
+    path = Path(database)
+    conn = runner.connect(path)
     started = time.perf_counter()
     try:
+        before, before_copy = _capture_before(conn, path, direction, capture)
         done = action(conn, found, _checksum_hook())
         files: tuple[Path, ...] = ()
         if regenerate_schema:
             files = regenerate_schema_files(project, conn, locked=locked_schema)
+        after = _snapshot_of(conn, f"after {direction}") if capture and capture.snapshot else None
     finally:
         conn.close()
-    return RunResult(direction=direction, database=Path(database), migrations=tuple(done),
-                     seconds=time.perf_counter() - started, schema_files=files)
+    return RunResult(direction=direction, database=path, migrations=tuple(done),
+                     seconds=time.perf_counter() - started, before=before, after=after,
+                     before_copy=before_copy, schema_files=files)
+
+
+def _capture_before(conn, path: Path, direction: str,  # type: ignore[no-untyped-def]
+                    capture: Capture | None) -> tuple[object, Path | None]:
+    if capture is None:
+        return None, None
+    before = _snapshot_of(conn, f"before {direction}") if capture.snapshot else None
+    size = path.stat().st_size if path.exists() else 0
+    keep = capture.copy if isinstance(capture.copy, bool) else size <= CAPTURE_COPY_LIMIT
+    if not keep:
+        return before, None
+    folder = capture.folder or path.parent / "captures"
+    copy = backup(conn, folder / f"before-{direction}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}.db")
+    return before, copy
+
+
+def _snapshot_of(conn, label: str):  # type: ignore[no-untyped-def]
+    from lightnb.inspect import take_snapshot
+    return take_snapshot(conn, label=label)
 
 
 def _checksum_hook():  # type: ignore[no-untyped-def]

@@ -1,0 +1,28 @@
+"""lightnb: the Diesel + SQLite migration workflow as a guided, rehearsable workbook.
+
+The public API: a :class:`Project` gives a :class:`Workspace` (a copy of production); the verbs in
+:mod:`lightnb.steps` act on it and return result objects. Subpackages: :mod:`lightnb.schema`
+(print-schema), :mod:`lightnb.inspect` (snapshots, diffs, impact, redaction), :mod:`lightnb.lint`,
+:mod:`lightnb.models` (Rust model drift), :mod:`lightnb.ui` (widgets, needs ipywidgets).
+"""
+
+from __future__ import annotations
+
+from lightnb.errors import (
+    DatabaseBusyError, DatabaseError, LightnbError, LintFailed, MigrationError, ModelDrift,
+    ProjectError, SchemaOutOfSync, SqlError, WorkspaceError,
+)
+from lightnb.migrations import Migration
+from lightnb.project import Project
+from lightnb.results import GenerateResult, ListResult, MigrationStatus, RunResult
+from lightnb.steps import Capture, Target, generate, list_migrations, redo, resolve_target, revert, run, snapshot
+from lightnb.workspace import Workspace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Capture", "DatabaseBusyError", "DatabaseError", "GenerateResult", "LightnbError", "LintFailed",
+    "ListResult", "Migration", "MigrationError", "MigrationStatus", "ModelDrift", "Project", "ProjectError",
+    "RunResult", "SchemaOutOfSync", "SqlError", "Target", "Workspace", "WorkspaceError", "__version__",
+    "generate", "list_migrations", "redo", "resolve_target", "revert", "run", "snapshot",
+]
