@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from lightnb import migrations as migration_files
 from lightnb import runner
-from lightnb.errors import ProjectError
+from lightnb.errors import MigrationError, ProjectError
 from lightnb.project import Project
 from lightnb.results import GenerateResult, ListResult, MigrationStatus, RunResult
 from lightnb.workspace import DEFAULT_DIRNAME, WORKSPACE_DB, Workspace, backup, check_database_file
@@ -206,3 +206,39 @@ def regenerate_schema_files(project: Project, conn, *, locked: bool = False) -> 
                                   f"locally, and commit the changes.", diff=report.diff)
         return ()
     return tuple(schema.regenerate_schema_files(project, conn))
+
+
+def find_migration(project: Project, name_or_version: str) -> migration_files.Migration:
+    """Return the migration whose folder name or version is ``name_or_version``.
+
+    :raises MigrationError: when there is none, with the closest names.
+    """
+    found = migration_files.discover(project.migrations_dir)
+    for migration in found:
+        if name_or_version in (migration.name, migration.version):
+            return migration
+    import difflib
+    close = difflib.get_close_matches(name_or_version, [m.name for m in found], n=2)
+    hint = f" Did you mean {' or '.join(close)}?" if close else " See `lightnb migration list`."
+    raise MigrationError(f"No migration named or versioned {name_or_version!r} in {project.migrations_dir}.{hint}")
+
+
+def read_sql(project: Project, name_or_version: str) -> tuple[str, str | None]:
+    """Return (up.sql, down.sql or None) of a migration."""
+    migration = find_migration(project, name_or_version)
+    down = migration.down_sql() if migration.down_path is not None else None
+    return migration.up_sql(), down
+
+
+def save_sql(project: Project, name_or_version: str, *, up: str | None = None,
+             down: str | None = None) -> migration_files.Migration:
+    """Write a migration's up.sql and/or down.sql (atomically, each file replaced whole)."""
+    migration = find_migration(project, name_or_version)
+    for text, filename in ((up, "up.sql"), (down, "down.sql")):
+        if text is None:
+            continue
+        target = migration.path / filename
+        tmp = target.with_name(f".{filename}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    return find_migration(project, migration.name)
