@@ -1,0 +1,268 @@
+"""Read the SQLite catalogue into schema records, the way diesel print-schema does.
+
+Mirrors diesel_cli's ``infer_schema_internals/sqlite.rs`` and ``inference.rs`` (diesel_spec.md
+§4.2–§4.8). Catalogue rows of every table are read set-wise, with one query over
+``pragma_table_xinfo`` and one over ``pragma_foreign_key_list``, so a database with hundreds of
+tables costs a few queries, not a few per table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+
+from lightnb.errors import DatabaseError
+from lightnb.schema.config import PrintSchemaOptions
+from lightnb.schema.model import Column, ForeignKey, Schema, SchemaError, Table
+from lightnb.schema.naming import column_rust_name, joinable_column_name, table_rust_name
+
+# diesel_cli sqlite.rs `load_table_names`: LIKE is ASCII case-insensitive, ORDER BY is byte order.
+_TABLES_WHERE = ("m.type = 'table' AND m.name NOT LIKE '\\_\\_%' ESCAPE '\\' "
+                 "AND m.name NOT LIKE 'sqlite%'")
+_TABLE_NAMES = f"SELECT m.name FROM sqlite_master AS m WHERE {_TABLES_WHERE} ORDER BY m.name"
+_ALL_COLUMNS = (f'SELECT m.name, x.cid, x.name, x.type, x."notnull", x.pk FROM sqlite_master AS m '
+                f"JOIN pragma_table_xinfo(m.name) AS x WHERE {_TABLES_WHERE} ORDER BY m.name, x.cid")
+_ALL_FOREIGN_KEYS = (f'SELECT m.name, f."table", f."from", f."to" FROM sqlite_master AS m '
+                     f"JOIN pragma_foreign_key_list(m.name) AS f WHERE {_TABLES_WHERE} "
+                     f"ORDER BY m.name, f.id, f.seq")
+_ROWID_NAMES = ("rowid", "oid", "_rowid_")
+_BIGINT_MIN_SQLITE = (3, 37, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _RawColumn:
+    name: str
+    declared_type: str
+    notnull: bool
+    pk: bool
+
+
+def _quote(name: str) -> str:
+    """Quote a name as a SQL string literal (diesel 2.3.10+ doubles ``'``)."""
+    return "'" + name.replace("'", "''") + "'"
+
+
+class _Catalogue:
+    """The catalogue rows of one connection, loaded once and answered per table."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        try:
+            self.names = [row[0] for row in conn.execute(_TABLE_NAMES)]
+            self._columns: dict[str, list[_RawColumn]] = defaultdict(list)
+            for table, _cid, name, declared, notnull, pk in conn.execute(_ALL_COLUMNS):
+                self._columns[table].append(_RawColumn(name, declared or "", bool(notnull), bool(pk)))
+            self.foreign_key_rows: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+            for table, parent, column, target in conn.execute(_ALL_FOREIGN_KEYS):
+                self.foreign_key_rows[table].append((parent, column, target))
+        except sqlite3.Error as error:
+            raise DatabaseError(f"Failed to execute a database query: {error}; check that the "
+                                f"database is a readable SQLite file.") from error
+        self._primary_keys: dict[str, tuple[str, ...]] = {}
+        self._without_rowid: dict[str, bool] | None = None
+
+    def columns(self, table: str) -> list[_RawColumn]:
+        """Return ``PRAGMA table_xinfo`` rows of ``table`` (any spelling SQLite accepts)."""
+        if table not in self._columns:
+            rows = self.conn.execute(f"PRAGMA table_xinfo({_quote(table)})").fetchall()
+            self._columns[table] = [_RawColumn(r[1], r[2] or "", bool(r[3]), bool(r[5])) for r in rows]
+        return self._columns[table]
+
+    def primary_key(self, table: str) -> tuple[str, ...]:
+        """Return the primary key, falling back to rowid/oid/_rowid_ (diesel_spec.md §4.3)."""
+        if table not in self._primary_keys:
+            columns = self.columns(table)
+            key = tuple(c.name for c in columns if c.pk)
+            if not key:
+                names = {c.name for c in columns}
+                key = next(((n,) for n in _ROWID_NAMES if n not in names), ())
+            self._primary_keys[table] = key
+        return self._primary_keys[table]
+
+    def is_rowid_table(self, table: str) -> bool:
+        """Return whether ``table`` exists (exact name) and is not ``WITHOUT ROWID``."""
+        if self._without_rowid is None:
+            if sqlite3.sqlite_version_info < _BIGINT_MIN_SQLITE:
+                raise SchemaError(
+                    f"Parameter `sqlite_integer_primary_key_is_bigint` needs SQLite 3.37 or above. "
+                    f"Your current SQLite version is {sqlite3.sqlite_version}.")
+            rows = self.conn.execute("SELECT name, wr FROM pragma_table_list WHERE schema = 'main'")
+            self._without_rowid = {name: bool(wr) for name, wr in rows}
+        return table in self._without_rowid and not self._without_rowid[table]
+
+    def without_rowid(self, table: str) -> bool:
+        """Return whether ``table`` was created ``WITHOUT ROWID`` (False when SQLite cannot tell)."""
+        if sqlite3.sqlite_version_info < _BIGINT_MIN_SQLITE:
+            return False
+        return table in self.names and not self.is_rowid_table(table)
+
+
+def sql_type(declared: str) -> str:
+    """Map a declared SQLite type to diesel's SQL type (diesel_spec.md §4.5), nullability aside.
+
+    :raises SchemaError: for a type diesel cannot map.
+    """
+    t = declared.lower()
+    if t == "generated always":  # what old SQLite reported for a typeless generated column
+        t = ""
+    if t in ("boolean", "bool") or ("tiny" in t and "int" in t):
+        return "Bool"
+    if t == "int2" or ("small" in t and "int" in t):
+        return "SmallInt"
+    if t == "int8" or ("big" in t and "int" in t):
+        return "BigInt"
+    if "int" in t:
+        return "Integer"
+    if any(word in t for word in ("char", "clob", "text")):
+        return "Text"
+    if "blob" in t or "binary" in t or t == "":
+        return "Binary"
+    if "float" in t or "real" in t:
+        return "Float"
+    if any(word in t for word in ("double", "num", "dec")):
+        return "Double"
+    if t in ("datetime", "timestamp"):
+        return "Timestamp"
+    if t in ("date", "time"):
+        return t.capitalize()
+    raise SchemaError(f"Unsupported type: `{t}`; declare the column with a type diesel can map "
+                      f"(INTEGER, TEXT, REAL, BLOB, BOOLEAN, TIMESTAMP …).")
+
+
+def foreign_keys(catalogue: _Catalogue, style: str) -> list[ForeignKey]:
+    """Return every foreign-key record of every table, sorted (diesel_spec.md §4.7 steps 1–3)."""
+    records = []
+    for child in catalogue.names:
+        for parent, column, target in catalogue.foreign_key_rows.get(child, ()):
+            referenced = (target,) if target is not None else catalogue.primary_key(parent)
+            records.append(ForeignKey(child, parent, column, referenced, table_rust_name(child, style),
+                                      table_rust_name(parent, style), joinable_column_name(column, style)))
+    return sorted(records, key=ForeignKey.sort_key)
+
+
+class _TypeMapper:
+    """Per-table column type rules, including ``sqlite_integer_primary_key_is_bigint``."""
+
+    def __init__(self, catalogue: _Catalogue, options: PrintSchemaOptions,
+                 records: list[ForeignKey]) -> None:
+        self.catalogue = catalogue
+        self.options = options
+        self.by_column: dict[str, dict[str, ForeignKey]] = defaultdict(dict)
+        for record in records:  # keyed by the joinable name; the last sorted record wins
+            self.by_column[record.child_table][record.column_rust] = record
+
+    def map(self, table: str, column: _RawColumn, primary_key: tuple[str, ...]) -> str:
+        base = sql_type(column.declared_type)
+        if base != "Integer" or not self.options.integer_primary_key_is_bigint:
+            return base
+        if self._is_rowid_alias(table, column, primary_key) or self._references_rowid(table, column):
+            return "BigInt"
+        return base
+
+    def _is_rowid_alias(self, table: str, column: _RawColumn, primary_key: tuple[str, ...]) -> bool:
+        return (column.declared_type.lower() == "integer" and primary_key == (column.name,)
+                and self.catalogue.is_rowid_table(table))
+
+    def _references_rowid(self, table: str, column: _RawColumn) -> bool:
+        # 2.3.0+: a foreign key to a rowid table is BigInt too (diesel_spec.md §4.5).
+        if self.options.style == "2.2":
+            return False
+        record = self.by_column[table].get(column.name)
+        if record is None:
+            return False
+        return (len(self.catalogue.primary_key(record.parent_table)) == 1
+                and self.catalogue.is_rowid_table(record.parent_table))
+
+
+def _table(catalogue: _Catalogue, name: str, mapper: _TypeMapper, records: list[ForeignKey],
+           options: PrintSchemaOptions) -> Table:
+    style = options.style
+    rust = table_rust_name(name, style)
+    raw = catalogue.columns(name)
+    primary_key = catalogue.primary_key(name)
+    if not primary_key:
+        raise SchemaError(f"Diesel only supports tables with primary keys. Table `{rust}` has no "
+                          f"primary key; its columns rowid, oid and _rowid_ hide the implicit rowid.")
+    columns = [Column(c.name, column_rust_name(c.name, rust, style), mapper.map(name, c, primary_key),
+                      not c.notnull, c.declared_type) for c in raw]
+    if len(primary_key) == 1 and all(c.name != primary_key[0] for c in raw):
+        implicit = _RawColumn(primary_key[0], "Integer", True, True)
+        columns.insert(0, Column(implicit.name, column_rust_name(implicit.name, rust, style),
+                                 mapper.map(name, implicit, primary_key), False, "Integer", implicit=True))
+    if options.column_sorting == "name":
+        columns.sort(key=lambda c: c.sql_name)
+    own = tuple(r for r in records if r.child_table == name)
+    return Table(name, rust, primary_key, tuple(columns), own, catalogue.without_rowid(name))
+
+
+def _joinables(catalogue: _Catalogue, records: list[ForeignKey], selected: set[str]) -> list[ForeignKey]:
+    """Keep the records that become ``joinable!`` lines (diesel_spec.md §4.7 step 4)."""
+    pairs: dict[frozenset[str], int] = defaultdict(int)
+    for record in records:
+        pairs[frozenset((record.child_table, record.parent_table))] += 1
+    kept = []
+    for record in records:
+        parent_key = catalogue.primary_key(record.parent_table)
+        if (record.parent_table != record.child_table
+                and record.parent_table in selected and record.child_table in selected
+                and len(parent_key) == 1 and parent_key[0] == record.parent_columns[0]
+                and pairs[frozenset((record.child_table, record.parent_table))] == 1):
+            kept.append(record)
+    return kept
+
+
+def _groups(tables: list[Table], joinables: list[ForeignKey], mode: str) -> list[tuple[str, ...]]:
+    """Return the ``allow_tables_to_appear_in_same_query!`` groups (diesel_spec.md §4.8)."""
+    if mode == "none":
+        return []
+    if mode == "all_tables":
+        groups = [[(t.sql_name, t.rust_name) for t in tables]]
+    else:
+        groups = _components(tables, joinables)
+    return [tuple(rust for _sql, rust in group) for group in groups if len(group) >= 2]
+
+
+def _components(tables: list[Table], joinables: list[ForeignKey]) -> list[list[tuple[str, str]]]:
+    parent = {t.sql_name: t.sql_name for t in tables}
+
+    def find(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for record in joinables:
+        parent[find(record.child_table)] = find(record.parent_table)
+    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for table in tables:
+        members[find(table.sql_name)].append((table.sql_name, table.rust_name))
+    return sorted(sorted(group) for group in members.values())
+
+
+def introspect(conn: sqlite3.Connection, options: PrintSchemaOptions | None = None) -> Schema:
+    """Read what one print-schema configuration renders: tables, joinables and groups.
+
+    :raises SchemaError: for an unsupported type, a table without usable primary key, or a schema name.
+    :raises DatabaseError: when the catalogue cannot be read.
+    """
+    options = options or PrintSchemaOptions()
+    if options.schema is not None:
+        raise SchemaError("sqlite cannot infer schema for databases other than the main database; "
+                          "remove `schema` from diesel.toml or --schema.")
+    catalogue = _Catalogue(conn)
+    records = foreign_keys(catalogue, options.style)
+    mapper = _TypeMapper(catalogue, options, records)
+    selected = [name for name in catalogue.names if options.filter.keeps(name)]
+    tables = [_table(catalogue, name, mapper, records, options) for name in selected]
+    joinables = _joinables(catalogue, records, set(selected))
+    groups = _groups(tables, joinables, options.allow_tables)
+    return Schema(tuple(tables), tuple(joinables), tuple(groups))
+
+
+def introspect_tables(conn: sqlite3.Connection, options: PrintSchemaOptions | None = None) -> list[Table]:
+    """Return the tables print-schema would render, with columns, types, keys and foreign keys.
+
+    :raises SchemaError: for an unsupported type or a table without usable primary key.
+    """
+    return list(introspect(conn, options).tables)

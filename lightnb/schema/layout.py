@@ -1,0 +1,197 @@
+"""Layout of the printed schema: diesel 2.2's raw text, or what rustfmt makes of diesel 2.3's.
+
+diesel_cli 2.3 pipes its output through ``rustfmt``; on diesel's output rustfmt only removes
+trailing whitespace and trailing blank lines and reflows ``allow_tables_to_appear_in_same_query!``
+(diesel_spec.md §4.11). This module reproduces that without a Rust toolchain. When rustfmt would
+reject the text (an invalid escape in a string, unbalanced brackets in a ``joinable!`` column),
+diesel keeps the raw text, and so do we.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+ALLOW_TABLES = "diesel::allow_tables_to_appear_in_same_query!("
+_MAX_WIDTH = 100
+_INDENT = "    "
+# rustfmt keeps short invocations on one line: prefix + names + ",);" within max_width (§4.11).
+_SINGLE_LINE_NAMES = _MAX_WIDTH - len(ALLOW_TABLES) - 2
+# rustfmt packs items of at most this width several to a line ("mixed" list tactic).
+_SHORT_ITEM = 10
+
+
+def allow_tables_raw(names: Sequence[str]) -> str:
+    """Return diesel 2.3's unformatted invocation (names glued with ``,``), ending in a newline."""
+    return f"{ALLOW_TABLES}\n{_INDENT}" + "".join(f"{n}," for n in names) + ");\n"
+
+
+def allow_tables_vertical(names: Sequence[str]) -> str:
+    """Return the invocation with one table per line (diesel 2.2, and rustfmt for long names)."""
+    return f"{ALLOW_TABLES}\n" + "".join(f"{_INDENT}{n},\n" for n in names) + ");\n"
+
+
+def allow_tables_rustfmt(names: Sequence[str]) -> str:
+    """Return the invocation as rustfmt lays it out (single line, packed, or vertical)."""
+    joined = ", ".join(names)
+    if len(joined) <= _SINGLE_LINE_NAMES:
+        return f"{ALLOW_TABLES}{joined},);\n"
+    if all(len(n) <= _SHORT_ITEM for n in names):
+        return f"{ALLOW_TABLES}\n" + "".join(f"{line}\n" for line in _packed(names)) + ");\n"
+    return allow_tables_vertical(names)
+
+
+def _packed(names: Sequence[str]) -> list[str]:
+    """Pack ``name,`` items greedily into lines of at most ``max_width - 1`` characters."""
+    lines: list[str] = []
+    line = ""
+    for name in names:
+        item = f"{name},"
+        if line and len(line) + 1 + len(item) <= _MAX_WIDTH - 1:
+            line += " " + item
+        else:
+            if line:
+                lines.append(line)
+            line = _INDENT + item
+    if line:
+        lines.append(line)
+    return lines
+
+
+def tidy(text: str) -> str:
+    """Apply rustfmt's whitespace rules: no trailing spaces, exactly one final newline."""
+    lines = [line.rstrip() for line in text.split("\n")]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_PUNCTUATION = set(";,.@#~?:$=!<>-&|+*/^%")
+_SIMPLE_ESCAPES = set("nrt\\0'\"")
+
+
+def _string_end(text: str, start: int) -> int | None:
+    """Return the index after the closing quote of the string opening at ``start``, or None if invalid."""
+    i = start + 1
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            return i + 1
+        if char == "\\":
+            length = _escape_length(text, i)
+            if length is None:
+                return None
+            i += length
+            continue
+        i += 1
+    return None
+
+
+def _escape_length(text: str, i: int) -> int | None:
+    """Return the length of the valid Rust escape at ``text[i]`` (a backslash), or None."""
+    nxt = text[i + 1:i + 2]
+    if nxt in _SIMPLE_ESCAPES and nxt:
+        return 2
+    if nxt == "\n":
+        return 2
+    if nxt == "x":
+        digits = text[i + 2:i + 4]
+        ok = len(digits) == 2 and all(c in "0123456789abcdefABCDEF" for c in digits) and int(digits, 16) < 0x80
+        return 4 if ok else None
+    if nxt == "u" and text[i + 2:i + 3] == "{":
+        close = text.find("}", i + 3)
+        digits = text[i + 3:close] if close != -1 else ""
+        if 1 <= len(digits) <= 6 and all(c in "0123456789abcdefABCDEF_" for c in digits):
+            value = int(digits.replace("_", "") or "0", 16)
+            if value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
+                return close + 1 - i
+    return None
+
+
+def _raw_string_end(text: str, start: int) -> int | None:
+    """Return the index after a raw string ``r#*"…"#*`` starting at ``start``, or None."""
+    i = start + 1
+    hashes = 0
+    while i < len(text) and text[i] == "#":
+        hashes += 1
+        i += 1
+    if i >= len(text) or text[i] != '"':
+        return None
+    close = text.find('"' + "#" * hashes, i + 1)
+    return None if close == -1 else close + 1 + hashes
+
+
+def _is_ident_start(char: str) -> bool:
+    return char == "_" or char.isidentifier()
+
+
+def _skip_comment(text: str, i: int) -> int | None:
+    """Return the index after the comment at ``i`` (``//`` or nested ``/* */``), or None."""
+    if text.startswith("//", i):
+        end = text.find("\n", i)
+        return len(text) if end == -1 else end
+    depth, i = 1, i + 2
+    while i < len(text) and depth:
+        if text.startswith("/*", i):
+            depth, i = depth + 1, i + 2
+        elif text.startswith("*/", i):
+            depth, i = depth - 1, i + 2
+        else:
+            i += 1
+    return i if depth == 0 else None
+
+
+def _token_end(text: str, i: int) -> int | None:
+    """Return the index after the token starting at ``text[i]``, or None if Rust cannot lex it."""
+    char = text[i]
+    if char == "r" and text[i + 1:i + 2] in ('"', "#"):
+        return _raw_string_end(text, i)
+    if _is_ident_start(char):
+        j = i + 1
+        while j < len(text) and (text[j] == "_" or ("a" + text[j]).isidentifier()):
+            j += 1
+        return j
+    if char.isdigit():
+        j = i + 1
+        while j < len(text) and (text[j].isalnum() or text[j] == "_"):
+            j += 1
+        return j
+    if char == '"':
+        return _string_end(text, i)
+    if char == "'":
+        if text[i + 1:i + 2] == "\\":
+            length = _escape_length(text, i + 1)
+            end = None if length is None else i + 1 + length
+            return end + 1 if end is not None and text[end:end + 1] == "'" else None
+        if text[i + 2:i + 3] == "'":
+            return i + 3
+        return _token_end(text, i + 1) if _is_ident_start(text[i + 1:i + 2] or " ") else None
+    if char in _PUNCTUATION:
+        return i + 1
+    return None
+
+
+def rust_tokens_valid(text: str) -> bool:
+    """Return whether ``text`` lexes as Rust tokens with balanced delimiters (what rustfmt needs)."""
+    if "\r" in text:  # rustc rejects a bare carriage return in strings and doc comments
+        return False
+    stack: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char.isspace():
+            i += 1
+            continue
+        if text.startswith(("//", "/*"), i):
+            end = _skip_comment(text, i)
+        elif char in _OPENERS:
+            stack.append(_OPENERS[char])
+            end = i + 1
+        elif char in ")]}":
+            if not stack or stack.pop() != char:
+                return False
+            end = i + 1
+        else:
+            end = _token_end(text, i)
+        if end is None:
+            return False
+        i = end
+    return not stack

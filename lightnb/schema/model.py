@@ -1,0 +1,110 @@
+"""Schema records: what print-schema knows about tables, columns and foreign keys.
+
+Mirrors diesel_cli's ``infer_schema_internals/data_structures.rs`` for the SQLite backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lightnb.errors import LightnbError
+
+
+class SchemaError(LightnbError):
+    """The database holds something diesel print-schema cannot express (type, primary key)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column as print-schema renders it.
+
+    :param sql_name: the name in the database.
+    :param rust_name: the identifier in ``table!`` (differs for reserved or unmappable names).
+    :param sql_type: diesel's SQL type without nullability, e.g. ``Text``.
+    :param nullable: whether the type is wrapped in ``Nullable<…>``.
+    :param declared_type: the type as declared in SQLite (``""`` when none).
+    :param implicit: True for the ``rowid`` column diesel adds to tables without a primary key.
+    """
+
+    sql_name: str
+    rust_name: str
+    sql_type: str
+    nullable: bool
+    declared_type: str = ""
+    implicit: bool = False
+
+    @property
+    def diesel_type(self) -> str:
+        """Return the rendered type, e.g. ``Nullable<Text>``."""
+        return f"Nullable<{self.sql_type}>" if self.nullable else self.sql_type
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    """One column of a foreign key (a composite key gives one record per column).
+
+    :param child_table: SQL name of the referencing table.
+    :param parent_table: SQL name of the referenced table, as written in ``REFERENCES``.
+    :param column: SQL name of the referencing column.
+    :param parent_columns: referenced columns (the parent's primary key when not written).
+    :param child_rust: Rust name of the child table.
+    :param parent_rust: Rust name of the parent table.
+    :param column_rust: the column as ``joinable!`` writes it.
+    """
+
+    child_table: str
+    parent_table: str
+    column: str
+    parent_columns: tuple[str, ...]
+    child_rust: str
+    parent_rust: str
+    column_rust: str
+
+    def sort_key(self) -> tuple[str, str, str, str, str, str, tuple[str, ...]]:
+        """Return diesel's ordering key of foreign-key records (diesel_spec.md §4.7 step 2)."""
+        return (self.child_table, self.child_rust, self.parent_table, self.parent_rust,
+                self.column, self.column_rust, self.parent_columns)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table as print-schema renders it.
+
+    :param sql_name: the name in the database.
+    :param rust_name: the identifier in ``table!``.
+    :param primary_key: SQL names of the primary-key columns, in column order.
+    :param columns: the columns in rendered order.
+    :param foreign_keys: foreign-key records whose child is this table (sorted, unfiltered).
+    :param without_rowid: whether the table was created ``WITHOUT ROWID``.
+    """
+
+    sql_name: str
+    rust_name: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    without_rowid: bool = False
+
+    def column(self, sql_name: str) -> Column | None:
+        """Return the column with this SQL name, or None."""
+        return next((c for c in self.columns if c.sql_name == sql_name), None)
+
+    @property
+    def primary_key_rust(self) -> tuple[str, ...]:
+        """Return the Rust names of the primary-key columns, as in the ``table!`` header."""
+        names = {c.sql_name: c.rust_name for c in self.columns}
+        return tuple(names.get(name, name) for name in self.primary_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """What one print-schema configuration renders.
+
+    :param tables: the selected tables, in rendered order.
+    :param joinables: the foreign keys that become ``joinable!`` lines, in order.
+    :param groups: Rust table names of each ``allow_tables_to_appear_in_same_query!`` invocation.
+    """
+
+    tables: tuple[Table, ...]
+    joinables: tuple[ForeignKey, ...]
+    groups: tuple[tuple[str, ...], ...]

@@ -1,0 +1,69 @@
+"""Rust names for SQL names, and Rust string literals for ``#[sql_name]`` (diesel_spec.md §4.1, §4.9)."""
+
+from __future__ import annotations
+
+# infer_schema_internals/inference.rs `RESERVED_NAMES` of diesel_cli 2.3.12 (diesel_spec.md §4.1).
+_RESERVED_22 = frozenset("""
+    abstract alignof as become box break const continue crate do else enum extern false final fn for if
+    impl in let loop macro match mod move mut offsetof override priv proc pub pure ref return Self self
+    sizeof static struct super trait true type typeof unsafe unsized use virtual where while yield bool
+    columns is_nullable
+""".split())
+# 2.3.6 added `table` to the list (diesel_spec.md §7).
+_RESERVED_23 = _RESERVED_22 | {"table"}
+
+
+def is_reserved(name: str, style: str = "2.3") -> bool:
+    """Return whether diesel appends ``_`` to ``name`` because Rust or diesel claims it."""
+    reserved = _RESERVED_22 if style == "2.2" else _RESERVED_23
+    return name in reserved or (name.startswith("__") and not name.endswith("_"))
+
+
+def _is_plain(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char == "_")
+
+
+def _replace_unmappable(name: str) -> str:
+    """Replace every character that cannot appear in a Rust identifier by ``_``, then squash ``__``."""
+    text = "".join(c if _is_plain(c) else "_" for c in name)
+    while "__" in text:
+        text = text.replace("__", "_")
+    return text
+
+
+def table_rust_name(sql_name: str, style: str = "2.3") -> str:
+    """Return the Rust name diesel gives a table (reserved names and unmappable characters)."""
+    if is_reserved(sql_name, style):
+        return sql_name + "_"
+    if all(_is_plain(c) for c in sql_name):
+        return sql_name
+    return _replace_unmappable(sql_name)
+
+
+def column_rust_name(sql_name: str, table_rust: str, style: str = "2.3") -> str:
+    """Return the Rust name diesel gives a column of the table whose Rust name is ``table_rust``.
+
+    Since 2.3.10 a column named exactly like its table also gets ``_`` (diesel_spec.md §4.1).
+    """
+    if style != "2.2" and sql_name == table_rust:
+        return sql_name + "_"
+    return table_rust_name(sql_name, style)
+
+
+def joinable_column_name(sql_name: str, style: str = "2.3") -> str:
+    """Return the column name diesel writes in ``joinable!``: raw, only reserved names get ``_``.
+
+    Diesel does not map unmappable characters here (diesel_spec.md §4.7 step 3); kept on purpose.
+    """
+    return sql_name + "_" if is_reserved(sql_name, style) else sql_name
+
+
+def rust_string(name: str, style: str = "2.3") -> str:
+    """Return ``name`` as the Rust string literal diesel writes after ``#[sql_name = ``.
+
+    2.3.10+ uses a raw string with enough ``#`` when the name holds a ``"``; 2.2 quotes verbatim.
+    """
+    if style == "2.2" or '"' not in name:
+        return f'"{name}"'
+    hashes = "#" * (name.count("#") + 1)
+    return f'r{hashes}"{name}"{hashes}'

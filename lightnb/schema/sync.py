@@ -1,0 +1,206 @@
+"""Keep schema files in step with the database: regenerate them, or explain how they differ.
+
+Regeneration follows diesel's ``regenerate_schema_if_file_specified`` (diesel_spec.md §2.9); the
+check is diesel's ``--locked-schema`` comparison (line by line) plus findings that name the table
+and column that differ, in one line each.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from lightnb.errors import LightnbError
+from lightnb.schema.config import PrintSchemaOptions, configurations
+from lightnb.schema.introspect import introspect
+from lightnb.schema.model import Schema
+from lightnb.schema.print_schema import render
+from lightnb.schema.reader import SchemaFile, read_schema
+from lightnb.schema.style import resolve_style
+
+
+class ProjectLike(Protocol):
+    """The parts of :class:`lightnb.project.Project` this module reads."""
+
+    config_dir: Path
+    print_schema: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class FileSync:
+    """How one configured schema file compares with the database.
+
+    :param path: the schema file.
+    :param key: the ``[print_schema]`` configuration it belongs to.
+    :param style: the diesel style it was compared in.
+    :param in_sync: whether its lines equal what print-schema prints now.
+    :param findings: one line per difference, naming table and column.
+    :param diff: unified diff from the file to the expected text (empty when in sync).
+    """
+
+    path: Path
+    key: str
+    style: str
+    in_sync: bool
+    findings: tuple[str, ...]
+    diff: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """The out-of-sync check of every configured schema file.
+
+    :param in_sync: True when every file matches the database.
+    :param files: one entry per configuration that has a ``file``.
+    """
+
+    in_sync: bool
+    files: tuple[FileSync, ...]
+
+    @property
+    def findings(self) -> list[str]:
+        """Return every finding, prefixed by its file name when there are several files."""
+        several = len(self.files) > 1
+        return [f"{f.path.name}: {line}" if several else line for f in self.files for line in f.findings]
+
+    @property
+    def diff(self) -> str:
+        """Return the diffs of every file, concatenated."""
+        return "".join(f.diff for f in self.files)
+
+    def __str__(self) -> str:
+        if self.in_sync:
+            return "\n".join(f"{f.path} is up to date." for f in self.files) or "No schema file configured."
+        return "\n".join(self.findings) + (f"\n\n{self.diff}" if self.diff else "")
+
+
+def _file_configurations(project: ProjectLike, style: str) -> list[PrintSchemaOptions]:
+    """Return the configurations with a ``file``, each in its resolved style."""
+    chosen = []
+    for options in configurations(project.print_schema, Path(project.config_dir)):
+        if options.file is not None:
+            chosen.append(replace(options, style=resolve_style(style, options.file)))
+    return chosen
+
+
+def regenerate_schema_files(project: ProjectLike, conn: sqlite3.Connection, *,
+                            style: str = "auto") -> list[Path]:
+    """Rewrite every configured schema file from the database, as diesel does after a migration.
+
+    :param style: ``auto`` keeps the style of each existing file (2.3 for a new file), or ``2.2``/``2.3``.
+    :returns: the files written, in configuration order.
+    :raises SchemaError: when the database holds something print-schema cannot express.
+    """
+    written = []
+    for options in _file_configurations(project, style):
+        text = render(introspect(conn, options), options)
+        assert options.file is not None
+        try:
+            options.file.parent.mkdir(parents=True, exist_ok=True)
+            options.file.write_text(text, encoding="utf-8", newline="\n")
+        except OSError as error:
+            raise LightnbError(f"Cannot write {options.file}: {error}; check the `file` path of "
+                               f"[print_schema] and its permissions.", path=options.file) from error
+        written.append(options.file)
+    return written
+
+
+def check_schema_sync(project: ProjectLike, conn: sqlite3.Connection, *, style: str = "auto") -> SyncReport:
+    """Compare every configured schema file with what the database prints now.
+
+    :param style: the style to expect; ``auto`` uses the style each file is written in.
+    :raises SchemaError: when the database holds something print-schema cannot express.
+    """
+    files = []
+    for options in _file_configurations(project, style):
+        schema = introspect(conn, options)
+        files.append(compare_file(options, schema, render(schema, options)))
+    return SyncReport(all(f.in_sync for f in files), tuple(files))
+
+
+def compare_file(options: PrintSchemaOptions, schema: Schema, expected: str) -> FileSync:
+    """Compare the file of ``options`` with the ``expected`` text printed from ``schema``."""
+    assert options.file is not None
+    path = options.file
+    if not path.is_file():
+        finding = f"{path.name} does not exist; regenerate it with `lightnb print-schema`"
+        return FileSync(path, options.key, options.style, False, (finding,), "")
+    actual = path.read_text(encoding="utf-8")
+    # diesel --locked-schema compares line by line, so a final newline does not matter.
+    if actual.splitlines() == expected.splitlines():
+        return FileSync(path, options.key, options.style, True, (), "")
+    diff = "".join(difflib.unified_diff(actual.splitlines(keepends=True), expected.splitlines(keepends=True),
+                                        fromfile=str(path), tofile="database (print-schema)"))
+    findings = describe_differences(read_schema(actual), schema, path.name) or [
+        f"{path.name} lays out the same schema differently from diesel {options.style} "
+        f"(docs, imports or formatting)"]
+    return FileSync(path, options.key, options.style, False, tuple(findings), diff)
+
+
+def describe_differences(file: SchemaFile, schema: Schema, name: str = "schema.rs") -> list[str]:
+    """Return one readable line per table, column, key or joinable that differs."""
+    findings = []
+    db_tables = {t.sql_name: t for t in schema.tables}
+    for table in file.tables:
+        if table.sql_name not in db_tables:
+            findings.append(f"table `{table.sql_name}` is in {name} but no migration creates it")
+    for table in schema.tables:
+        in_file = file.table(table.sql_name)
+        if in_file is None:
+            findings.append(f"table `{table.sql_name}` is created by the migrations but missing from {name}")
+            continue
+        findings += _table_differences(in_file, table, name)
+    findings += _joinable_differences(file, schema, name)
+    return findings
+
+
+def _table_differences(file_table: Any, table: Any, name: str) -> list[str]:
+    t = table.sql_name
+    findings = []
+    if file_table.rust_name != table.rust_name:
+        findings.append(f"{t}: Rust name `{file_table.rust_name}` in file, `{table.rust_name}` in database")
+    if tuple(file_table.primary_key) != table.primary_key_rust:
+        findings.append(f"{t}: primary key ({', '.join(file_table.primary_key)}) in file, "
+                        f"({', '.join(table.primary_key_rust)}) in database")
+    file_cols = {c.sql_name: c for c in file_table.columns}
+    db_cols = {c.sql_name: c for c in table.columns}
+    for column in file_table.columns:
+        if column.sql_name not in db_cols:
+            findings.append(f"{t}.{column.sql_name}: column is in {name} but not in the database")
+    for column in table.columns:
+        other = file_cols.get(column.sql_name)
+        if other is None:
+            findings.append(f"{t}.{column.sql_name}: column is in the database but missing from {name}")
+        elif other.type_text != column.diesel_type:
+            findings.append(f"{t}.{column.sql_name}: type {other.type_text} in file, "
+                            f"{column.diesel_type} in database")
+        elif other.rust_name != column.rust_name:
+            findings.append(f"{t}.{column.sql_name}: Rust name `{other.rust_name}` in file, "
+                            f"`{column.rust_name}` in database")
+    findings += _order_difference(t, [c.sql_name for c in file_table.columns],
+                                  [c.sql_name for c in table.columns])
+    return findings
+
+
+def _order_difference(table: str, in_file: Sequence[str], in_db: Sequence[str]) -> list[str]:
+    common = set(in_file) & set(in_db)
+    file_order = [c for c in in_file if c in common]
+    db_order = [c for c in in_db if c in common]
+    if file_order == db_order:
+        return []
+    return [f"{table}: column order differs: file has {', '.join(file_order)}; "
+            f"database has {', '.join(db_order)}"]
+
+
+def _joinable_differences(file: SchemaFile, schema: Schema, name: str) -> list[str]:
+    in_file = set(file.joinables)
+    in_db = {(j.child_rust, j.parent_rust, j.column_rust) for j in schema.joinables}
+    findings = [f"joinable `{c} -> {p} ({col})` is in {name} but the database has no such foreign key"
+                for c, p, col in sorted(in_file - in_db)]
+    findings += [f"joinable `{c} -> {p} ({col})` follows from the database but is missing from {name}"
+                 for c, p, col in sorted(in_db - in_file)]
+    return findings
