@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from lightnb import steps
+from lightnb.errors import MigrationError
+from lightnb.project import Project
+from tests.support.builder import ProjectBuilder, content_of, file_state, make_database
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    root = (ProjectBuilder(tmp_path / "app", config=None)
+            .migration("1_users", "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n"
+                                  "INSERT INTO users (name) VALUES ('ann');", "DROP TABLE users;")
+            .migration("2_age", "ALTER TABLE users ADD COLUMN age INTEGER NOT NULL DEFAULT 0;",
+                       "ALTER TABLE users DROP COLUMN age;")
+            .build())
+    return Project.discover(root)
+
+
+def test_find_read_and_save_sql(project: Project) -> None:
+    assert steps.find_migration(project, "2").name == "2_age"
+    up, down = steps.read_sql(project, "2_age")
+    assert up.startswith("ALTER TABLE") and down is not None
+    steps.save_sql(project, "2", down="-- undo\nALTER TABLE users DROP COLUMN age;\n")
+    assert steps.read_sql(project, "2")[1] == "-- undo\nALTER TABLE users DROP COLUMN age;\n"
+    with pytest.raises(MigrationError, match="Did you mean 2_age"):
+        steps.find_migration(project, "2_agee")
+
+
+def test_run_with_capture_keeps_before_state(project: Project, tmp_path: Path) -> None:
+    db = tmp_path / "work.db"
+    first = steps.run(project, db, limit=1, capture=steps.Capture(folder=tmp_path / "caps"))
+    assert first.names == ["1_users"]
+    second = steps.run(project, db, capture=steps.Capture(folder=tmp_path / "caps"))
+    assert second.names == ["2_age"]
+    assert second.before.table("users").column("age") is None
+    assert second.after.table("users").column("age") is not None
+    assert second.before_copy is not None
+    assert "age" not in str(content_of(second.before_copy)[0])
+    back = steps.revert(project, db, capture=steps.Capture(copy=False))
+    assert back.before_copy is None and back.names == ["2_age"]
+    assert back.after.table("users").column("age") is None
+
+
+def test_snapshot_targets_workspace_and_leaves_production(project: Project, tmp_path: Path) -> None:
+    prod = make_database(tmp_path / "prod.db", "CREATE TABLE keep(x); INSERT INTO keep VALUES (1);")
+    state = file_state(prod)
+    workspace = steps.snapshot(project, database_url=prod)
+    target = steps.resolve_target(project)
+    assert target.workspace is not None and target.path == workspace.path
+    steps.run(project, target.path, regenerate_schema=False)
+    explicit = steps.resolve_target(project, database_url=tmp_path / "other.db")
+    assert explicit.workspace is None and explicit.path == tmp_path / "other.db"
+    assert file_state(prod) == state
