@@ -1,0 +1,47 @@
+"""The tree-sitter Rust parser shared by the model readers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Parser
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Parser:
+    """Build the Rust parser once (loading the grammar is the slow part)."""
+    import tree_sitter_rust
+    from tree_sitter import Language, Parser
+
+    return Parser(Language(tree_sitter_rust.language()))
+
+
+def parse_rust(text: str) -> Node:
+    """Parse Rust source and return the root node of its syntax tree."""
+    return _parser().parse(text.encode("utf-8")).root_node
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Yield ``node`` and every node below it, depth first, in source order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def error_nodes(text: str) -> list[tuple[int, int]]:
+    """Return ``(line, column)`` (1-based line) of every ERROR or MISSING node in Rust source."""
+    root = parse_rust(text)
+    return [(n.start_point[0] + 1, n.start_point[1]) for n in walk(root)
+            if n.type == "ERROR" or n.is_missing]
+
+
+def node_text(node: Node | None) -> str:
+    """Return the source text of a node (``""`` for None)."""
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8")

@@ -1,0 +1,377 @@
+"""Check model structs against schema.rs, telling what is proven wrong from what cannot be proven.
+
+What each derive makes the compiler check (diesel_derives 2.x):
+
+* ``Selectable`` names ``table::column`` for every field: a field without a column cannot
+  compile. With ``check_for_backend(Sqlite)`` every field type must load from its column's type.
+  It selects a subset, so a table column without a field is fine.
+* ``Insertable`` and ``AsChangeset`` build ``column.eq(value)`` for every field: a field without a
+  column, or a value type the column does not accept, cannot compile.
+* ``Queryable`` is positional and names no table: it is checked where it is loaded, against the
+  columns of that query, which lightnb cannot see. Comparing it with the whole table (missing
+  fields, order, types without ``check_for_backend``) is what ``table.load::<T>()`` needs, so
+  those findings are reported as *cannot be proven*.
+
+A finding is PROVEN only when the code cannot compile whatever the rest of the crate does.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lightnb.models.mapping import (DEFAULT_SCHEMA_MODULE, field_line, insertion_anchor,
+                                    resolve_table, struct_style)
+from lightnb.models.rust_reader import ModelField, ModelStruct, module_path_of, parse_type, read_models_dir
+from lightnb.models.schema_rs import Schema, load_schema
+from lightnb.models.types import expected_description, loads_as, rust_type_for, writes_as
+
+if TYPE_CHECKING:
+    from lightnb.models.rust_reader import RustFile
+    from lightnb.models.schema_rs import SchemaColumn, SchemaTable
+
+PROVEN = "PROVEN"
+UNPROVEN = "UNPROVEN"
+_MODEL_DERIVES = ("Queryable", "Selectable", "Insertable", "AsChangeset")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One mismatch between a struct and its table.
+
+    :param struct: the struct name.
+    :param file: the file holding it.
+    :param line: the line the finding is about (the field, or the struct).
+    :param field: the field concerned (None for the whole struct).
+    :param table: the table name.
+    :param column: the column concerned, if any.
+    :param kind: ``no_column``, ``wrong_type``, ``missing_field``, ``field_order`` or ``no_table``.
+    :param proven: True when the code cannot compile; False when it cannot be proven.
+    :param message: what is wrong.
+    :param fix: the exact change: which line, and the line to write.
+    :param why: why it is, or cannot be, proven.
+    """
+
+    struct: str
+    file: Path | None
+    line: int
+    field: str | None
+    table: str
+    column: str | None
+    kind: str
+    proven: bool
+    message: str
+    fix: str
+    why: str
+
+    @property
+    def severity(self) -> str:
+        """Return ``PROVEN`` or ``UNPROVEN``."""
+        return PROVEN if self.proven else UNPROVEN
+
+    def __str__(self) -> str:
+        where = f"{self.file or '<text>'}:{self.line}"
+        subject = f"{self.struct}.{self.field}" if self.field else self.struct
+        return f"{where}: {self.severity}: {subject}: {self.message}; fix: {self.fix} ({self.why})"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedStruct:
+    """A struct the checker looked at.
+
+    :param status: ``checked`` or ``skipped``.
+    :param reason: why it was skipped, or which table it was compared with.
+    """
+
+    struct: str
+    file: Path | None
+    line: int
+    derives: tuple[str, ...]
+    table: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    """What :func:`check_models` found.
+
+    :param findings: every finding, PROVEN ones first, then by file and line.
+    :param structs: every struct deriving a Diesel model trait, checked or skipped.
+    :param schema_path: the schema.rs read, when read from a file.
+    """
+
+    findings: tuple[Finding, ...]
+    structs: tuple[CheckedStruct, ...]
+    schema_path: Path | None = None
+
+    @property
+    def proven(self) -> tuple[Finding, ...]:
+        """Return the findings that cannot compile."""
+        return tuple(f for f in self.findings if f.proven)
+
+    @property
+    def unproven(self) -> tuple[Finding, ...]:
+        """Return the findings that cannot be proven."""
+        return tuple(f for f in self.findings if not f.proven)
+
+    @property
+    def clean(self) -> bool:
+        """Return whether there is no finding at all."""
+        return not self.findings
+
+    @property
+    def checked(self) -> tuple[CheckedStruct, ...]:
+        """Return the structs compared with a table."""
+        return tuple(s for s in self.structs if s.status == "checked")
+
+    def count_checked(self, *derives: str) -> int:
+        """Return how many checked structs derive any of ``derives`` (all when none given)."""
+        return sum(1 for s in self.checked if not derives or any(d in s.derives for d in derives))
+
+    def __str__(self) -> str:
+        lines = [str(f) for f in self.findings]
+        lines.append(f"{len(self.checked)} structs checked, {len(self.structs) - len(self.checked)} skipped: "
+                     f"{len(self.proven)} proven drift(s), {len(self.unproven)} that cannot be proven")
+        return "\n".join(lines)
+
+
+def check_models(models_dir: str | Path, schema: str | Path | Schema, *,
+                 schema_module: tuple[str, ...] | None = None,
+                 src_root: Path | None = None) -> DriftReport:
+    """Check every model struct below ``models_dir`` against schema.rs.
+
+    :param models_dir: the models folder (or one file).
+    :param schema: a path to schema.rs, its text, or a parsed :class:`Schema`.
+    :param schema_module: the Rust module of schema.rs (default: from its path below ``src``,
+        else ``crate::schema``).
+    :param src_root: the crate's ``src`` folder (default: the parent of ``models_dir``).
+    :raises ModelDrift: when the models folder or the schema file is missing.
+    """
+    parsed = schema if isinstance(schema, Schema) else load_schema(schema)
+    models_dir = Path(models_dir)
+    src_root = src_root or models_dir.parent
+    files = read_models_dir(models_dir, src_root=src_root)
+    module = schema_module or _schema_module(parsed, src_root)
+    return check_files(files, parsed, schema_module=module)
+
+
+def _schema_module(schema: Schema, src_root: Path) -> tuple[str, ...]:
+    if schema.path is not None:
+        module = module_path_of(schema.path, src_root)
+        if module != ("crate", schema.path.stem) or schema.path.resolve().parent == src_root.resolve():
+            return module
+    return DEFAULT_SCHEMA_MODULE
+
+
+def check_files(files: list[RustFile], schema: Schema, *,
+                schema_module: tuple[str, ...] = DEFAULT_SCHEMA_MODULE) -> DriftReport:
+    """Check the structs of already-read Rust files (see :func:`check_models`)."""
+    findings: list[Finding] = []
+    structs: list[CheckedStruct] = []
+    for rust_file in files:
+        for struct in rust_file.structs:
+            if not struct.derives_any(*_MODEL_DERIVES):
+                continue
+            found, record = check_struct(struct, schema, rust_file.text, schema_module=schema_module)
+            findings.extend(found)
+            structs.append(record)
+    findings.sort(key=lambda f: (not f.proven, str(f.file), f.line))
+    return DriftReport(tuple(findings), tuple(structs), schema.path)
+
+
+def check_struct(struct: ModelStruct, schema: Schema, text: str, *,
+                 schema_module: tuple[str, ...] = DEFAULT_SCHEMA_MODULE
+                 ) -> tuple[list[Finding], CheckedStruct]:
+    """Check one struct; return its findings and how it was handled."""
+    record = _record(struct)
+    queryable_only = not struct.derives_any("Selectable", "Insertable", "AsChangeset")
+    if queryable_only and not struct.table_explicit:
+        return [], record("skipped", "derives Queryable only, without table_name: it is loaded from a "
+                                     "query whose columns cannot be seen here")
+    match = resolve_table(struct, schema, schema_module)
+    if match.status == "other":
+        return [], record("skipped", f"table `{'::'.join(match.path or ())}` is not in the schema module "
+                                     f"`{'::'.join(schema_module)}` being checked")
+    if match.status == "missing":
+        finding = _no_table(struct, schema, proven=not queryable_only)
+        return [finding], record("checked", f"no table `{struct.table_name}`")
+    if match.table is None:
+        return [], record("skipped", f"table `{struct.table_name}` is neither imported from "
+                                     f"`{'::'.join(schema_module)}` nor in schema.rs")
+    certain = match.status == "schema"
+    check = _StructCheck(struct, match.table, text, certain)
+    return check.run(), record("checked", f"table `{match.table.rust_name}`"
+                                          + ("" if certain else " (path not traced to the schema module)"))
+
+
+def _record(struct: ModelStruct):  # noqa: ANN202 - small closure factory
+    def make(status: str, reason: str) -> CheckedStruct:
+        return CheckedStruct(struct.name, struct.path, struct.line, struct.derives, struct.table_name,
+                             status, reason)
+    return make
+
+
+def _no_table(struct: ModelStruct, schema: Schema, *, proven: bool) -> Finding:
+    close = difflib.get_close_matches(struct.table_name, schema.table_names, n=1)
+    fix = (f"change `table_name = {struct.table_name}` to `table_name = {close[0]}`" if close
+           else "run the migration that creates the table and regenerate schema.rs, or remove the struct")
+    return Finding(struct.name, struct.path, struct.line, None, struct.table_name, None, "no_table", proven,
+                   f"table `{struct.table_name}` is not in schema.rs", fix,
+                   "the derive names the table module" if proven else "Queryable does not name its table")
+
+
+@dataclass
+class _StructCheck:
+    """The rules for one struct against one table."""
+
+    struct: ModelStruct
+    table: SchemaTable
+    text: str
+    certain: bool
+    findings: list[Finding] = field(default_factory=list)
+
+    def run(self) -> list[Finding]:
+        struct = self.struct
+        selectable = struct.derives_any("Selectable")
+        writes = struct.derives_any("Insertable", "AsChangeset")
+        for model_field in struct.fields:
+            self._check_field(model_field, selectable=selectable, writes=writes)
+        if struct.derives_any("Queryable") and (selectable or struct.table_explicit):
+            self._check_row()
+        return self.findings
+
+    # -- per field -----------------------------------------------------------------------------
+
+    def _check_field(self, model_field: ModelField, *, selectable: bool, writes: bool) -> None:
+        options = model_field.options
+        if "embed" in options or "select_expression" in options:
+            return
+        writes_this = writes and struct_writes_field(self.struct, model_field, self.table)
+        if not (selectable or writes_this or self.struct.derives_any("Queryable")):
+            return
+        column = self.table.column(model_field.column)
+        if column is None:
+            self._no_column(model_field, proven=selectable or writes_this)
+            return
+        self._check_type(model_field, column, selectable=selectable, writes=writes_this)
+
+    def _no_column(self, model_field: ModelField, *, proven: bool) -> None:
+        used = {f.column for f in self.struct.fields}
+        free = [c for c in self.table.column_names if c not in used]
+        close = difflib.get_close_matches(model_field.column, free, n=1, cutoff=0.5)
+        line = self._line_text(model_field.line)
+        if close:
+            column = self.table.column(close[0])
+            assert column is not None
+            indent, _ = struct_style(self.struct, self.text)
+            fix = (f"change line {model_field.line} to "
+                   f"`{field_line(column, indent='', visibility=model_field.visibility)}`")
+        else:
+            fix = f"remove line {model_field.line} `{line.strip()}`, or add the column in a migration"
+        why = ("the derive names every field's column" if proven
+               else "Queryable does not name columns; it may be loaded from another query")
+        self._add(model_field.line, model_field.name, model_field.column, "no_column", proven,
+                  f"field `{model_field.name}` has no column `{self.table.rust_name}.{model_field.column}`",
+                  fix, why)
+
+    def _check_type(self, model_field: ModelField, column: SchemaColumn, *,
+                    selectable: bool, writes: bool) -> None:
+        loaded = model_field.type
+        if "deserialize_as" in model_field.options:
+            loaded = parse_type(model_field.options["deserialize_as"])
+        written = model_field.type
+        if "serialize_as" in model_field.options:
+            written = parse_type(model_field.options["serialize_as"])
+        load_ok = loads_as(loaded, column.sql_type) if self.struct.derives_any("Queryable", "Selectable") \
+            else None
+        none_as_null = (self.struct.options.get("treat_none_as_null") == "true"
+                        or model_field.options.get("treat_none_as_null") == "true")
+        write_ok = writes_as(written, column.sql_type, none_as_null=none_as_null) if writes else None
+        backend_checked = selectable and any(b.endswith("Sqlite") for b in self.struct.check_for_backend)
+        if write_ok is False:
+            expected = expected_description(column.sql_type, writing=True)
+            self._wrong_type(model_field, column, proven=True, expected=expected,
+                             why="Insertable/AsChangeset needs the value type to fit the column")
+        elif load_ok is False:
+            self._wrong_type(model_field, column, proven=backend_checked,
+                             expected=expected_description(column.sql_type),
+                             why="check_for_backend(Sqlite) checks every field type" if backend_checked
+                             else "without check_for_backend the type is checked only where the struct "
+                                  "is loaded")
+
+    def _wrong_type(self, model_field: ModelField, column: SchemaColumn, *, proven: bool, expected: str,
+                    why: str) -> None:
+        start, end = model_field.type_span
+        line_start = self.text.rfind("\n", 0, start) + 1
+        line_end = self.text.find("\n", end)
+        line_end = len(self.text) if line_end == -1 else line_end
+        new_line = (self.text[line_start:start] + rust_type_for(column.sql_type)
+                    + self.text[end:line_end]).strip()
+        self._add(model_field.line, model_field.name, column.rust_name, "wrong_type", proven,
+                  f"field `{model_field.name}: {model_field.type.text}` does not fit column "
+                  f"`{self.table.rust_name}.{column.rust_name} -> {column.diesel_type}` (expected {expected})",
+                  f"change line {model_field.line} to `{new_line}`", why)
+
+    # -- whole row -----------------------------------------------------------------------------
+
+    def _check_row(self) -> None:
+        struct = self.struct
+        if struct.tuple_struct or any("embed" in f.options or "select_expression" in f.options
+                                      for f in struct.fields):
+            return
+        why = ("Queryable is positional: `{t}::table.load::<{s}>()` needs every column in order, "
+               "while `.select({s}::as_select())` does not").format(t=self.table.rust_name, s=struct.name)
+        covered = {f.column for f in struct.fields}
+        indent, visibility = struct_style(struct, self.text)
+        for column in self.table.columns:
+            if column.rust_name in covered:
+                continue
+            anchor = insertion_anchor(struct, self.table, column, self.text)
+            where = f"after line {anchor.line}" if anchor.after else f"before line {anchor.line}"
+            self._add(anchor.line, column.rust_name, column.rust_name, "missing_field", False,
+                      f"no field for column `{self.table.rust_name}.{column.rust_name} -> "
+                      f"{column.diesel_type}`",
+                      f"add `{field_line(column, indent='', visibility=visibility)}` {where}", why,
+                      line_override=struct.line)
+        order = [f for f in struct.fields if self.table.column(f.column) is not None]
+        expected = sorted(order, key=lambda f: self.table.column_names.index(f.column))
+        if [f.name for f in order] != [f.name for f in expected]:
+            first = next(a for a, b in zip(order, expected) if a.name != b.name)
+            self._add(first.line, first.name, first.column, "field_order", False,
+                      "fields are not in the table's column order",
+                      "order the fields as " + ", ".join(f.name for f in expected), why)
+
+    def _add(self, line: int, field_name: str | None, column: str | None, kind: str, proven: bool,
+             message: str, fix: str, why: str, *, line_override: int | None = None) -> None:
+        if proven and not self.certain:
+            proven = False
+            why = f"{why}; but the table path was not traced to the schema module"
+        self.findings.append(Finding(
+            self.struct.name, self.struct.path, line_override or line, field_name, self.table.rust_name,
+            column, kind, proven, message, fix, why))
+
+    def _line_text(self, line: int) -> str:
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def struct_writes_field(struct: ModelStruct, model_field: ModelField, table: SchemaTable) -> bool:
+    """Return whether Insertable/AsChangeset name this field's column.
+
+    AsChangeset skips the primary-key fields (``id`` by default); ``skip_insertion`` and
+    ``skip_update`` opt fields out.
+    """
+    insertable = struct.derives_any("Insertable") and "skip_insertion" not in model_field.options
+    changeset = (struct.derives_any("AsChangeset") and "skip_update" not in model_field.options
+                 and model_field.column not in _primary_key(struct, table))
+    return insertable or changeset
+
+
+def _primary_key(struct: ModelStruct, table: SchemaTable) -> tuple[str, ...]:
+    declared = struct.options.get("primary_key")
+    if declared:
+        return tuple(part.strip() for part in declared.split(",") if part.strip())
+    return ("id",)

@@ -1,0 +1,327 @@
+"""Read the ``diesel::table!`` and ``joinable!`` blocks of a schema.rs.
+
+The file is parsed with tree-sitter's Rust grammar. A macro body is a token tree, so the
+tables are read by walking its tokens in order (attributes, name, primary key, columns),
+the way diesel's own ``table!`` macro consumes them (diesel_spec.md §4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lightnb.errors import ModelDrift
+from lightnb.models._syntax import node_text, parse_rust
+from lightnb.models.types import SqlType
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaColumn:
+    """One column of a ``table!`` block.
+
+    :param rust_name: the identifier used in Rust (``users::theme``).
+    :param sql_name: the name in the database (``#[sql_name = ...]``, else ``rust_name``).
+    :param sql_type: the parsed diesel type, e.g. ``Nullable<Text>``.
+    :param line: 1-based line of the column in schema.rs.
+    """
+
+    rust_name: str
+    sql_name: str
+    sql_type: SqlType
+    line: int
+
+    @property
+    def nullable(self) -> bool:
+        """Return whether the column is ``Nullable<...>``."""
+        return self.sql_type.nullable
+
+    @property
+    def diesel_type(self) -> str:
+        """Return the type as written in schema.rs, e.g. ``Nullable<Text>``."""
+        return self.sql_type.text
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaTable:
+    """One table of schema.rs.
+
+    :param rust_name: the identifier of the table module (``users``).
+    :param sql_name: the name in the database (``#[sql_name]``, else ``rust_name``).
+    :param primary_key: Rust names of the primary-key columns (diesel defaults to ``id``).
+    :param columns: the columns in declaration order.
+    :param module: the Rust module path of the table inside schema.rs (``()`` at top level).
+    :param sql_schema: the database schema prefix (``schema.table``), if any.
+    :param line: 1-based line of the table name.
+    """
+
+    rust_name: str
+    sql_name: str
+    primary_key: tuple[str, ...]
+    columns: tuple[SchemaColumn, ...]
+    module: tuple[str, ...] = ()
+    sql_schema: str | None = None
+    line: int = 0
+
+    def column(self, rust_name: str) -> SchemaColumn | None:
+        """Return the column with this Rust name, or None."""
+        for column in self.columns:
+            if column.rust_name == rust_name:
+                return column
+        return None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Return the Rust names of the columns in order."""
+        return tuple(column.rust_name for column in self.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class Joinable:
+    """One ``joinable!(child -> parent (column))`` line."""
+
+    child: str
+    parent: str
+    column: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """The tables and joins of one schema.rs.
+
+    :param tables: the tables in file order.
+    :param joinables: the ``joinable!`` declarations.
+    :param path: the file read, when read from a file.
+    """
+
+    tables: tuple[SchemaTable, ...]
+    joinables: tuple[Joinable, ...] = ()
+    path: Path | None = field(default=None, compare=False)
+
+    def table(self, rust_name: str, module: tuple[str, ...] = ()) -> SchemaTable | None:
+        """Return the table with this Rust name inside ``module`` of the file, or None."""
+        for table in self.tables:
+            if table.rust_name == rust_name and table.module == module:
+                return table
+        return None
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """Return the Rust names of the tables in file order."""
+        return tuple(table.rust_name for table in self.tables)
+
+
+def parse_schema(text: str, *, path: Path | None = None) -> Schema:
+    """Parse schema.rs text into a :class:`Schema`.
+
+    :param text: the Rust source of schema.rs.
+    :param path: where the text came from (kept for messages).
+    :raises ModelDrift: when a ``table!`` block cannot be read.
+    """
+    root = parse_rust(text)
+    tables: list[SchemaTable] = []
+    joinables: list[Joinable] = []
+    for node, module in _macro_invocations(root):
+        name = _macro_name(node)
+        body = _token_tree(node)
+        if body is None:
+            continue
+        tokens = _tokens(body)
+        if name == "table":
+            tables.extend(_read_tables(tokens, module, path))
+        elif name == "joinable":
+            joinable = _read_joinable(tokens)
+            if joinable is not None:
+                joinables.append(joinable)
+    return Schema(tables=tuple(tables), joinables=tuple(joinables), path=path)
+
+
+def load_schema(source: str | Path) -> Schema:
+    """Read a schema from a path to schema.rs, or from schema.rs text.
+
+    A ``str`` containing ``table!`` or a newline is treated as text, anything else as a path.
+
+    :raises ModelDrift: when the file does not exist.
+    """
+    if isinstance(source, str) and ("\n" in source or "table!" in source):
+        return parse_schema(source)
+    path = Path(source)
+    if not path.is_file():
+        raise ModelDrift(f"schema file {path} not found; run `lightnb print-schema` or pass --schema FILE",
+                         path=path)
+    return parse_schema(path.read_text(encoding="utf-8"), path=path)
+
+
+# -- tree walking -------------------------------------------------------------------------------
+
+
+def _macro_invocations(root: Node) -> list[tuple[Node, tuple[str, ...]]]:
+    """Return every macro invocation with the inline module path it sits in."""
+    found: list[tuple[Node, tuple[str, ...]]] = []
+
+    def visit(node: Node, module: tuple[str, ...]) -> None:
+        for child in node.named_children:
+            if child.type == "macro_invocation":
+                found.append((child, module))
+            elif child.type == "mod_item":
+                body = child.child_by_field_name("body")
+                name = child.child_by_field_name("name")
+                if body is not None and name is not None:
+                    visit(body, module + (_text(name),))
+            elif child.type in ("declaration_list", "expression_statement"):
+                visit(child, module)
+
+    visit(root, ())
+    return found
+
+
+def _macro_name(node: Node) -> str:
+    """Return the last path segment of the macro's name (``diesel::table`` -> ``table``)."""
+    macro = node.child_by_field_name("macro")
+    if macro is None:
+        return ""
+    if macro.type == "scoped_identifier":
+        name = macro.child_by_field_name("name")
+        return _text(name) if name is not None else ""
+    return _text(macro)
+
+
+def _token_tree(node: Node) -> Node | None:
+    """Return the macro's token tree."""
+    for child in node.children:
+        if child.type == "token_tree":
+            return child
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """A token of a macro body: a leaf, or a nested delimited group."""
+
+    kind: str  # "leaf" or the opening delimiter of a group: "(", "[", "{"
+    text: str
+    line: int
+    children: tuple[_Token, ...] = ()
+
+
+def _tokens(tree: Node) -> list[_Token]:
+    """Return the tokens inside a token tree, nested groups kept as one token, comments dropped."""
+    out: list[_Token] = []
+    children = tree.children
+    for child in children[1:-1]:  # drop the delimiters of this tree
+        if child.type in ("line_comment", "block_comment"):
+            continue
+        line = child.start_point[0] + 1
+        if child.type == "token_tree":
+            opening = _text(child.children[0]) if child.children else "("
+            out.append(_Token(opening, _text(child), line, tuple(_tokens(child))))
+        else:
+            out.append(_Token("leaf", _text(child), line))
+    return out
+
+
+def _text(node: Node) -> str:
+    return node_text(node)
+
+
+# -- table! grammar ------------------------------------------------------------------------------
+
+
+def _read_tables(tokens: list[_Token], module: tuple[str, ...], path: Path | None) -> list[SchemaTable]:
+    """Read every table declared in one ``table!`` body (old diesel allows several)."""
+    tables: list[SchemaTable] = []
+    i = 0
+    sql_name: str | None = None
+    while i < len(tokens):
+        token = tokens[i]
+        if token.text == "use":  # `use diesel::sql_types::*;` inside the macro
+            while i < len(tokens) and tokens[i].text != ";":
+                i += 1
+            i += 1
+            continue
+        if token.text == "#" and i + 1 < len(tokens) and tokens[i + 1].kind == "[":
+            sql_name = _sql_name_attribute(tokens[i + 1]) or sql_name
+            i += 2
+            continue
+        if token.kind != "leaf":
+            raise ModelDrift(f"cannot read table! block at line {token.line} of {path or 'schema.rs'}; "
+                             f"regenerate it with `lightnb print-schema`", path=path, line=token.line)
+        name_line = token.line
+        sql_schema = None
+        name = token.text
+        i += 1
+        if i + 1 < len(tokens) and tokens[i].text == "." and tokens[i + 1].kind == "leaf":
+            sql_schema, name = name, tokens[i + 1].text
+            i += 2
+        primary_key: tuple[str, ...] = ("id",)
+        if i < len(tokens) and tokens[i].kind == "(":
+            primary_key = tuple(t.text for t in tokens[i].children if t.kind == "leaf" and t.text != ",")
+            i += 1
+        if i >= len(tokens) or tokens[i].kind != "{":
+            raise ModelDrift(f"table `{name}` at line {name_line} of {path or 'schema.rs'} has no column list; "
+                             f"regenerate it with `lightnb print-schema`", path=path, line=name_line)
+        columns = _read_columns(tokens[i].children)
+        i += 1
+        tables.append(SchemaTable(rust_name=name, sql_name=sql_name or name, primary_key=primary_key,
+                                  columns=columns, module=module, sql_schema=sql_schema, line=name_line))
+        sql_name = None
+    return tables
+
+
+def _read_columns(tokens: tuple[_Token, ...]) -> tuple[SchemaColumn, ...]:
+    """Read ``[#[attr]] name -> Type,`` entries."""
+    columns: list[SchemaColumn] = []
+    i = 0
+    sql_name: str | None = None
+    while i < len(tokens):
+        token = tokens[i]
+        if token.text == "#" and i + 1 < len(tokens) and tokens[i + 1].kind == "[":
+            sql_name = _sql_name_attribute(tokens[i + 1]) or sql_name
+            i += 2
+            continue
+        if token.text == ",":
+            i += 1
+            continue
+        name = token.text
+        line = token.line
+        i += 1
+        if i < len(tokens) and tokens[i].text == "->":
+            i += 1
+        type_tokens: list[str] = []
+        depth = 0
+        while i < len(tokens) and not (tokens[i].text == "," and depth == 0):
+            text = tokens[i].text
+            depth += text.count("<") - text.count(">")
+            type_tokens.append(text)
+            i += 1
+        columns.append(SchemaColumn(rust_name=name, sql_name=sql_name or name,
+                                    sql_type=SqlType.parse(type_tokens), line=line))
+        sql_name = None
+    return tuple(columns)
+
+
+def _sql_name_attribute(group: _Token) -> str | None:
+    """Return the value of ``[sql_name = "..."]``, else None."""
+    inner = group.children
+    if len(inner) >= 3 and inner[0].text == "sql_name" and inner[1].text == "=":
+        literal = inner[2].text
+        if len(literal) >= 2 and literal[0] == literal[-1] == '"':
+            return literal[1:-1]
+    return None
+
+
+def _read_joinable(tokens: list[_Token]) -> Joinable | None:
+    """Read ``child -> parent (column)``."""
+    leaves = [t for t in tokens if t.kind == "leaf"]
+    groups = [t for t in tokens if t.kind == "("]
+    if len(leaves) < 3 or leaves[1].text != "->" or not groups:
+        return None
+    column = next((t.text for t in groups[0].children if t.kind == "leaf"), "")
+    return Joinable(child=leaves[0].text, parent=leaves[2].text, column=column, line=leaves[0].line)
+
+
+__all__ = ["Joinable", "Schema", "SchemaColumn", "SchemaTable", "load_schema", "parse_schema"]
