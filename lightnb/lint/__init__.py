@@ -1,0 +1,18 @@
+"""Lint migrations with the team's rules and SQLite's limits; plan table rebuilds.
+
+Rules are registered by decorator (:mod:`lightnb.lint.registry`), one module per family.
+"""
+
+from __future__ import annotations
+
+from lightnb.lint.config import LintConfig, config_from_settings
+from lightnb.lint.engine import lint_migrations, lint_project, lint_source, lint_sql, load_rules
+from lightnb.lint.finding import Finding, has_errors, sort_findings, to_frame
+from lightnb.lint.hygiene import checksum_hook, forget_checksums, record_checksums
+from lightnb.lint.rebuild import Changes, Column, ForeignKey, RebuildPlan, plan_rebuild
+
+__all__ = [
+    "Changes", "Column", "Finding", "ForeignKey", "LintConfig", "RebuildPlan", "checksum_hook",
+    "config_from_settings", "forget_checksums", "has_errors", "lint_migrations", "lint_project",
+    "lint_source", "lint_sql", "load_rules", "plan_rebuild", "record_checksums", "sort_findings", "to_frame",
+]

@@ -1,0 +1,102 @@
+"""Run the registered rules over one migration, a piece of SQL, or a whole project."""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from lightnb.errors import MigrationError
+from lightnb.lint.config import LintConfig
+from lightnb.lint.finding import Finding, sort_findings
+from lightnb.lint.history import replay
+from lightnb.lint.registry import RULES, Hit, MigrationContext, ProjectContext, Rule
+from lightnb.lint.source import Source, source_from_text, source_of
+from lightnb.migrations import Migration, discover
+
+RULE_MODULES = ("timestamps", "jsontypes", "downsql", "secrets", "limitations", "foreignkeys",
+                "destructive", "transactions", "hygiene", "statements")
+
+
+def load_rules() -> dict[str, Rule]:
+    """Import every rule family so its rules register; return the registry."""
+    for module in RULE_MODULES:
+        importlib.import_module(f"lightnb.lint.{module}")
+    return RULES
+
+
+def lint_source(source: Source, *, history: Iterable[str] = (), config: LintConfig | None = None,
+                conn: sqlite3.Connection | None = None) -> list[Finding]:
+    """Lint one migration given as :class:`Source`.
+
+    :param history: the up.sql texts of every earlier migration, in order.
+    :param conn: a workspace connection in the state just before this migration (for impact).
+    """
+    config = config or LintConfig()
+    context = MigrationContext(source, replay(history, source.up, source.down), config, conn)
+    findings: list[Finding] = []
+    for rule in load_rules().values():
+        if rule.scope == "migration" and config.enabled(rule.id):
+            findings.extend(_findings(rule, rule.check(context), source.name, config))
+    return sort_findings(findings)
+
+
+def lint_sql(up: str, down: str | None = None, *, history: Iterable[str] = (),
+             config: LintConfig | None = None, name: str = "migration",
+             run_in_transaction: bool = True) -> list[Finding]:
+    """Lint SQL text as if it were a migration called ``name`` (the editor's as-you-type check)."""
+    source = source_from_text(up, down, name=name, run_in_transaction=run_in_transaction)
+    return lint_source(source, history=history, config=config)
+
+
+def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] | None = None,
+                    config: LintConfig | None = None, conn: sqlite3.Connection | None = None,
+                    migrations_dir: Path | None = None) -> list[Finding]:
+    """Lint ``migrations`` (all, or only ``versions``), each against the history before it.
+
+    Project-wide rules (hygiene) run too when ``migrations_dir`` is given.
+    """
+    config = config or LintConfig()
+    wanted = set(versions) if versions is not None else None
+    findings: list[Finding] = []
+    history: list[str] = []
+    for migration in migrations:
+        if wanted is None or migration.version in wanted:
+            findings += lint_source(source_of(migration), history=history, config=config)
+        history.append(migration.up_sql())
+    if migrations_dir is not None:
+        findings += _project_findings(ProjectContext(migrations_dir, tuple(migrations), config, conn))
+    return sort_findings(findings)
+
+
+def lint_project(migrations_dir: str | Path, *, versions: Iterable[str] | None = None,
+                 config: LintConfig | None = None, conn: sqlite3.Connection | None = None) -> list[Finding]:
+    """Lint every migration of a folder (or only ``versions``) plus the project-wide rules.
+
+    :raises MigrationError: when the folder cannot be read for a reason no rule reports.
+    """
+    folder = Path(migrations_dir)
+    config = config or LintConfig()
+    try:
+        migrations = discover(folder)
+    except MigrationError:
+        found = _project_findings(ProjectContext(folder, (), config, conn))
+        if not found:
+            raise
+        return sort_findings(found)  # e.g. duplicate versions: nothing else can be ordered
+    return lint_migrations(migrations, versions=versions, config=config, conn=conn, migrations_dir=folder)
+
+
+def _project_findings(context: ProjectContext) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in load_rules().values():
+        if rule.scope == "project" and context.config.enabled(rule.id):
+            findings.extend(_findings(rule, rule.check(context), "", context.config))
+    return findings
+
+
+def _findings(rule: Rule, hits: Iterable[Hit], migration: str, config: LintConfig) -> list[Finding]:
+    severity = config.severity(rule.id, rule.severity)
+    return [Finding(rule.id, hit.severity or severity, hit.migration if hit.migration is not None else migration,
+                    hit.file, hit.line, hit.message, hit.fix) for hit in hits]

@@ -1,0 +1,41 @@
+"""Statements SQLite rejects at that point of history, and statements sqlglot cannot read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lightnb.lint.registry import Hit, MigrationContext, rule
+
+# Families whose rules already explain why SQLite rejects a statement.
+EXPLAINED_BY = ("limitations", "transactions")
+
+
+@rule("sql-error", severity="error",
+      summary="A statement fails when replayed after the earlier migrations (in memory).")
+def sql_error(ctx: MigrationContext) -> Iterator[Hit]:
+    """Flag statements that SQLite rejects at this point of history."""
+    from lightnb.lint.limitations import limitation_of
+    from lightnb.lint.transactions import non_transactional_statement
+
+    scripts = [(ctx.source.up, ctx.replay.up_errors)]
+    if ctx.source.down is not None:
+        scripts.append((ctx.source.down, ctx.replay.down_errors))
+    for script, errors in scripts:
+        for index, message in sorted(errors.items()):
+            statement = script.statements[index]
+            state = ctx.replay.state_before(index) if script.file == "up.sql" else ctx.replay.after
+            if limitation_of(statement, state) or non_transactional_statement(statement):
+                continue
+            where = "after the earlier migrations" if script.file == "up.sql" else "after up.sql"
+            yield Hit(script.file, statement.line, f"SQLite rejects this statement {where}: {message}",
+                      "fix the statement (names and syntax as they are at this point of history)")
+
+
+@rule("sql-unparsed", severity="info", summary="lightnb could not parse a statement; rules skip it.")
+def sql_unparsed(ctx: MigrationContext) -> Iterator[Hit]:
+    """Note statements that sqlglot cannot parse (only the rules reading the catalogue see them)."""
+    for script in (ctx.source.up, ctx.source.down):
+        for statement in script.statements if script else ():
+            if statement.expr is None:
+                yield Hit(script.file, statement.line, "lightnb could not parse this statement; "
+                          "rules that read statement structure skipped it", "none needed if SQLite accepts it")
