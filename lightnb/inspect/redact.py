@@ -30,6 +30,8 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 # shorter ones only as a whole word, so "monkey" or "spinach" stay visible.
 _GLUE_MIN = 5
 
+_SECTION_KEYS = {"patterns", "extra_patterns", "columns", "exempt", "exemptions", "mask", "replace_defaults"}
+
 # Splitting identifiers into words is not language parsing: names are words.
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
@@ -69,7 +71,9 @@ class Redactor:
         ``columns`` (explicit ``table.column``), ``exempt`` and ``mask``;
         ``replace_defaults = true`` drops the default words.
         """
-        section = dict((settings or {}).get("redact", settings or {}) or {})
+        settings = settings or {}
+        section = dict(settings["redact"] if "redact" in settings else
+                       (settings if set(settings) & _SECTION_KEYS else {}))
         extra = tuple(str(p).lower() for p in _as_list(section.get("patterns", section.get("extra_patterns"))))
         base = () if section.get("replace_defaults") else DEFAULT_PATTERNS
         return cls(

@@ -1,0 +1,407 @@
+"""Bounded pandas previews of a table or query, and before/after side-by-side comparisons.
+
+Preview cost does not grow with the table: head and tail walk the rowid (or primary
+key) index with ``LIMIT n + 1``; the stable sample picks ``n`` evenly spaced points of
+the rowid range and fetches the first row at or after each one (``n`` index seeks,
+never ``ORDER BY random()``). Nothing counts the whole table. Every preview runs with
+``PRAGMA query_only`` on, and every frame passes through the redactor.
+"""
+
+from __future__ import annotations
+
+import html
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+from sqlglot import exp
+
+from lightnb.errors import LightnbError
+from lightnb.inspect._sql import primary_key, q, query_only, table_columns
+from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+MODES = ("head", "tail", "sample")
+_ADDED, _REMOVED, _CHANGED = "#d7f5dd", "#f8d7da", "#fff3bf"
+
+
+@dataclass(frozen=True, eq=False)
+class Preview:
+    """A bounded, redacted look at a table or query.
+
+    :param frame: the rows shown.
+    :param truncated: True when the source has more rows than shown.
+    :param note: one sentence saying what was shown and what was cut.
+    :param redacted: the columns whose values were masked.
+    """
+
+    source: str
+    mode: str
+    frame: pd.DataFrame
+    truncated: bool
+    note: str
+    redacted: tuple[str, ...] = ()
+
+    def to_text(self) -> str:
+        """Return the frame as text followed by the note."""
+        return f"{self.frame.to_string(index=False)}\n{self.note}"
+
+    def _repr_html_(self) -> str:
+        return self.frame.to_html(index=False, escape=True) + f"<p><em>{html.escape(self.note)}</em></p>"
+
+
+@dataclass(frozen=True, eq=False)
+class ComparedPreview:
+    """The same rows of one table before and after, side by side.
+
+    ``frame`` is indexed by the row key; its columns are ``("status", "")`` then
+    ``("before", column)`` and ``("after", column)``. ``changed`` holds True where a
+    common column's value differs (computed on the real values, shown redacted).
+    """
+
+    table: str
+    key: tuple[str, ...]
+    frame: pd.DataFrame
+    changed: pd.DataFrame
+    note: str
+    redacted: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> pd.Series:
+        """added, removed, changed or unchanged, per row."""
+        return self.frame[("status", "")]
+
+    @property
+    def styler(self) -> Styler:
+        """Return a Styler marking added rows (green), removed rows (red) and changed cells (yellow)."""
+        return self.frame.style.apply(self._css, axis=None).set_caption(html.escape(self.note))
+
+    def _css(self, frame: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
+        css = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        for i, status in enumerate(frame[("status", "")]):
+            for j, (side, column) in enumerate(frame.columns):
+                if status == "added" and side == "after":
+                    css.iat[i, j] = f"background-color: {_ADDED}"
+                elif status == "removed" and side == "before":
+                    css.iat[i, j] = f"background-color: {_REMOVED}"
+                elif status == "changed" and side in ("before", "after") and column in self.changed.columns \
+                        and bool(self.changed.iat[i, self.changed.columns.get_loc(column)]):
+                    css.iat[i, j] = f"background-color: {_CHANGED}"
+        return css
+
+    def _repr_html_(self) -> str:
+        return self.styler.to_html()
+
+
+def preview(conn: sqlite3.Connection, table_or_query: str, *, mode: str = "head", n: int = 20,
+            where: str | None = None, redactor: Redactor | None = None, reveal: bool = False) -> Preview:
+    """Show at most ``n`` rows of a table (head, tail or stable sample) or of a SELECT query.
+
+    :param conn: an open connection; the preview runs with ``PRAGMA query_only`` on.
+    :param table_or_query: a table name, or a SELECT statement (head only).
+    :param mode: ``head``, ``tail`` or ``sample``.
+    :param n: the most rows to show.
+    :param where: an SQL condition filtering the rows.
+    :param redactor: which columns to mask; the built-in sensitive words by default.
+    :param reveal: show sensitive values; never the default.
+    :raises LightnbError: unknown mode, a query that is not a SELECT, or a bad filter.
+    """
+    if mode not in MODES:
+        raise LightnbError(f"unknown preview mode {mode!r}; use one of {', '.join(MODES)}.")
+    if n < 0:
+        raise LightnbError(f"preview size must be 0 or more, not {n}.")
+    redactor = redactor or DEFAULT_REDACTOR
+    if where is not None:
+        _check_condition(where)
+    with query_only(conn):
+        table = _table_name(conn, table_or_query)
+        try:
+            if table is not None:
+                cols, rows, truncated, note = _table_rows(conn, table, mode, n, where)
+                sensitive = set(redactor.sensitive_columns(cols, table))
+            else:
+                if mode != "head":
+                    raise LightnbError(f"{mode} needs a table; a query or view can only be previewed "
+                                       f"with mode='head'.")
+                cols, rows, truncated, note = _query_rows(conn, table_or_query, n, where)
+                sensitive = set(redactor.sensitive_columns(cols)) | _query_sensitive(table_or_query, cols, redactor)
+        except sqlite3.Error as error:
+            raise LightnbError(f"preview of {table_or_query!r} failed: {error}; check the name, "
+                               f"query or filter.") from error
+    frame = _frame(rows, cols)
+    shown = redactor.frame(frame, table, reveal=reveal, extra=sensitive)
+    return Preview(source=table or table_or_query, mode=mode, frame=shown, truncated=truncated,
+                   note=note, redacted=() if reveal else tuple(c for c in cols if c in sensitive))
+
+
+def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connection, table: str, *,
+                    key: str | Sequence[str] | None = None, n: int = 20, keys: Iterable[Any] | None = None,
+                    after_table: str | None = None, redactor: Redactor | None = None,
+                    reveal: bool = False) -> ComparedPreview:
+    """Show the same rows of ``table`` before and after side by side, marking the differences.
+
+    Rows are the first ``n`` keys of the union of both sides (two ``LIMIT n`` index
+    walks), or exactly ``keys`` when given (e.g. the keys of a row diff's samples).
+
+    :param key: the key column(s); the primary key (or rowid) by default.
+    :param after_table: the table's name after, when it was renamed.
+    :raises LightnbError: the table is missing on both sides, or the key is not in both.
+    """
+    import pandas as pd
+
+    redactor = redactor or DEFAULT_REDACTOR
+    after_table = after_table or table
+    with query_only(before_conn), query_only(after_conn):
+        b_cols = _columns_or_empty(before_conn, table)
+        a_cols = _columns_or_empty(after_conn, after_table)
+        if not b_cols and not a_cols:
+            raise LightnbError(f"table {table!r} exists in neither database; check the name.")
+        key_cols = _compare_key(before_conn, after_conn, table, after_table, key, b_cols, a_cols)
+        if keys is None:
+            wanted = sorted(set(_first_keys(before_conn, table, key_cols, n, bool(b_cols)))
+                            | set(_first_keys(after_conn, after_table, key_cols, n, bool(a_cols))),
+                            key=_sort_key)[:n]
+        else:
+            wanted = [k if isinstance(k, tuple) else (k,) for k in keys]
+        before_rows = _rows_by_key(before_conn, table, key_cols, b_cols, wanted)
+        after_rows = _rows_by_key(after_conn, after_table, key_cols, a_cols, wanted)
+    value_cols_b = [c for c in b_cols if c not in key_cols]
+    value_cols_a = [c for c in a_cols if c not in key_cols]
+    common = [c for c in value_cols_a if c in value_cols_b]
+    statuses, changed_rows = [], []
+    for k in wanted:
+        b, a = before_rows.get(k), after_rows.get(k)
+        flags = {c: (a is not None and b is not None and _differs(b[c], a[c])) for c in common}
+        changed_rows.append(flags)
+        statuses.append("added" if b is None else "removed" if a is None else
+                        "changed" if any(flags.values()) else "unchanged")
+    sensitive = set(redactor.sensitive_columns(value_cols_b, table)) | \
+        set(redactor.sensitive_columns(value_cols_a, after_table)) | \
+        set(redactor.sensitive_columns(key_cols, after_table))
+    index = _index(wanted, key_cols, redactor, after_table, reveal)
+    data: dict[tuple[str, str], list[Any]] = {("status", ""): statuses}
+    for side, cols, rows in (("before", value_cols_b, before_rows), ("after", value_cols_a, after_rows)):
+        for c in cols:
+            values = [rows[k][c] if k in rows else None for k in wanted]
+            data[(side, c)] = values if reveal or c not in sensitive else [redactor.value(v) for v in values]
+    frame = pd.DataFrame(data, index=index)
+    frame.columns = pd.MultiIndex.from_tuples(list(data))
+    changed = pd.DataFrame(changed_rows, index=index, columns=common).fillna(False).astype(bool)
+    counts = {s: statuses.count(s) for s in ("added", "removed", "changed", "unchanged")}
+    note = (f"{len(wanted)} row(s) of {after_table} by {', '.join(key_cols)}: {counts['added']} added, "
+            f"{counts['removed']} removed, {counts['changed']} changed, {counts['unchanged']} unchanged "
+            f"(first {n} keys of either side)." if keys is None else
+            f"{len(wanted)} chosen row(s) of {after_table}: {counts['added']} added, {counts['removed']} "
+            f"removed, {counts['changed']} changed, {counts['unchanged']} unchanged.")
+    return ComparedPreview(table=after_table, key=tuple(key_cols), frame=frame, changed=changed, note=note,
+                           redacted=() if reveal else tuple(sorted(sensitive)))
+
+
+def _frame(rows: list[tuple], cols: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame.from_records(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
+
+
+def _table_name(conn: sqlite3.Connection, name: str) -> str | None:
+    row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+                       (name.strip(),)).fetchone()
+    return row[0] if row else None
+
+
+def _check_condition(where: str) -> None:
+    try:
+        parsed = sqlglot.parse(f"SELECT 1 FROM t WHERE {where}", read="sqlite")
+    except sqlglot.errors.ParseError as error:
+        raise LightnbError(f"cannot read the filter {where!r}: {str(error).splitlines()[0]}; "
+                           f"write an SQL condition such as \"id > 10\".") from error
+    ok = len(parsed) == 1 and isinstance(parsed[0], exp.Select) and \
+        set(k for k, v in parsed[0].args.items() if v) <= {"expressions", "from", "from_", "where"}
+    if not ok:
+        raise LightnbError(f"the filter {where!r} is not a single condition; write an SQL "
+                           f"condition such as \"id > 10\".")
+
+
+def _key_columns(conn: sqlite3.Connection, table: str) -> tuple[list[str], bool]:
+    try:
+        conn.execute(f"SELECT rowid FROM {q(table)} LIMIT 0")
+        return ["rowid"], True
+    except sqlite3.OperationalError:
+        return primary_key(conn, table), False
+
+
+def _table_rows(conn: sqlite3.Connection, table: str, mode: str, n: int,
+                where: str | None) -> tuple[list[str], list[tuple], bool, str]:
+    cols = [c[1] for c in table_columns(conn, table)]
+    key, is_rowid = _key_columns(conn, table)
+    select = f"SELECT {', '.join(q(c) for c in cols)} FROM {q(table)}"
+    cond = f" WHERE ({where})" if where else ""
+    order = ", ".join(k if is_rowid else q(k) for k in key)
+    filtered = f" matching {where}" if where else ""
+    if mode == "sample" and is_rowid:
+        with_rowid = f"SELECT rowid, {', '.join(q(c) for c in cols)} FROM {q(table)}"
+        return (cols, *_sample_rows(conn, table, with_rowid, n, where))
+    if mode == "sample":
+        mode_note = " (a WITHOUT ROWID table has no rowid range to sample; showing the first rows)"
+        mode = "head"
+    else:
+        mode_note = ""
+    desc = " DESC" if mode == "tail" else ""
+    order_by = ", ".join(f"{part}{desc}" for part in order.split(", "))
+    rows = conn.execute(f"{select}{cond} ORDER BY {order_by} LIMIT ?", (n + 1,)).fetchall()
+    truncated = len(rows) > n
+    rows = rows[:n]
+    if mode == "tail":
+        rows.reverse()
+    which = "first" if mode == "head" else "last"
+    note = (f"The {which} {len(rows)} row(s) of {table}{filtered} by {', '.join(key)}"
+            + ("; more rows are not shown." if truncated else "; that is all of them.") + mode_note)
+    return cols, rows, truncated, note
+
+
+def _sample_rows(conn: sqlite3.Connection, table: str, select: str, n: int,
+                 where: str | None) -> tuple[list[tuple], bool, str]:
+    # Two statements: SQLite seeks the rowid b-tree only for a lone min() or max().
+    low = conn.execute(f"SELECT min(rowid) FROM {q(table)}").fetchone()[0]
+    high = conn.execute(f"SELECT max(rowid) FROM {q(table)}").fetchone()[0]
+    filtered = f" matching {where}" if where else ""
+    if low is None or n == 0:
+        return [], low is not None, f"No rows of {table} shown (sample of {n})."
+    span = high - low + 1
+    cond = f" AND ({where})" if where else ""
+    seen: dict[int, tuple] = {}
+    for i in range(n):
+        point = low + (i * span) // n
+        row = conn.execute(f"{select} WHERE rowid >= ?{cond} ORDER BY rowid LIMIT 1", (point,)).fetchone()
+        if row is not None:
+            seen.setdefault(row[0], row[1:])
+    rows = [seen[k] for k in sorted(seen)]
+    truncated = span > len(rows) if not where else True
+    note = (f"A stable sample of {len(rows)} row(s) of {table}{filtered}, the first row at or after "
+            f"{n} evenly spaced points of rowid {low}…{high}"
+            + ("; other rows are not shown." if truncated else "; that is all of them."))
+    return rows, truncated, note
+
+
+def _query_rows(conn: sqlite3.Connection, query: str, n: int,
+                where: str | None) -> tuple[list[str], list[tuple], bool, str]:
+    text = _single_select(query)
+    cond = f" WHERE ({where})" if where else ""
+    cursor = conn.execute(f"SELECT * FROM ({text}){cond} LIMIT ?", (n + 1,))
+    cols = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    truncated = len(rows) > n
+    rows = rows[:n]
+    note = (f"The first {len(rows)} row(s) of the query" + (f" matching {where}" if where else "")
+            + ("; more rows are not shown." if truncated else "; that is all of them."))
+    return cols, rows, truncated, note
+
+
+def _single_select(query: str) -> str:
+    try:
+        parsed = [p for p in sqlglot.parse(query, read="sqlite") if p is not None]
+    except sqlglot.errors.ParseError as error:
+        raise LightnbError(f"{query!r} is neither a table nor a query SQLite reads "
+                           f"({str(error).splitlines()[0]}); check the name.") from error
+    if len(parsed) != 1 or not isinstance(parsed[0], exp.Query):
+        raise LightnbError(f"{query!r} is neither a table nor a single SELECT; preview a table name "
+                           f"or one SELECT statement.")
+    return query.strip().rstrip(";")
+
+
+def _query_sensitive(query: str, outputs: list[str], redactor: Redactor) -> set[str]:
+    """Return output columns computed from sensitive columns (aliases do not hide them)."""
+    try:
+        tree = sqlglot.parse_one(query, read="sqlite")
+    except sqlglot.errors.ParseError:
+        return set(outputs)  # unreadable: mask everything rather than leak
+    tainted: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for alias in tree.find_all(exp.Alias):
+            names = {c.name for c in alias.this.find_all(exp.Column)}
+            if alias.alias not in tainted and any(redactor.is_sensitive(c) or c in tainted for c in names):
+                tainted.add(alias.alias)
+                changed = True
+    select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
+    if select is not None and len(select.expressions) == len(outputs):
+        for out, projection in zip(outputs, select.expressions):
+            if any(redactor.is_sensitive(c.name) or c.name in tainted for c in projection.find_all(exp.Column)):
+                tainted.add(out)
+    return {c for c in outputs if c in tainted}
+
+
+def _columns_or_empty(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [c[1] for c in table_columns(conn, table)] if _table_name(conn, table) else []
+
+
+def _compare_key(before: sqlite3.Connection, after: sqlite3.Connection, table: str, after_table: str,
+                 key: str | Sequence[str] | None, b_cols: list[str], a_cols: list[str]) -> list[str]:
+    if key is not None:
+        wanted = [key] if isinstance(key, str) else list(key)
+    else:
+        pk_a = primary_key(after, after_table) if a_cols else []
+        pk_b = primary_key(before, table) if b_cols else []
+        wanted = pk_a or pk_b or ["rowid"]
+        if pk_a and pk_b and pk_a != pk_b:
+            wanted = ["rowid"]
+    for cols, name in ((b_cols, table), (a_cols, after_table)):
+        missing = [k for k in wanted if k != "rowid" and cols and k not in cols]
+        if missing:
+            raise LightnbError(f"key column {', '.join(missing)} is not in {name}; pass key= naming "
+                               f"columns both sides have.")
+    return wanted
+
+
+def _key_sql(key_cols: Sequence[str]) -> str:
+    return ", ".join("rowid" if k == "rowid" else q(k) for k in key_cols)
+
+
+def _first_keys(conn: sqlite3.Connection, table: str, key_cols: list[str], n: int, exists: bool) -> list[tuple]:
+    if not exists:
+        return []
+    return [tuple(r) for r in conn.execute(
+        f"SELECT {_key_sql(key_cols)} FROM {q(table)} ORDER BY {_key_sql(key_cols)} LIMIT ?", (n,))]
+
+
+def _rows_by_key(conn: sqlite3.Connection, table: str, key_cols: list[str], cols: list[str],
+                 wanted: list[tuple]) -> dict[tuple, dict[str, Any]]:
+    if not cols or not wanted:
+        return {}
+    out: dict[tuple, dict[str, Any]] = {}
+    select = f"SELECT {_key_sql(key_cols)}, {', '.join(q(c) for c in cols)} FROM {q(table)}"
+    if len(key_cols) == 1:
+        cond, params = f"{_key_sql(key_cols)} IN ({', '.join('?' * len(wanted))})", [k[0] for k in wanted]
+    else:
+        tuples = ", ".join("(" + ", ".join("?" * len(key_cols)) + ")" for _ in wanted)
+        cond, params = f"({_key_sql(key_cols)}) IN (VALUES {tuples})", [v for k in wanted for v in k]
+    nk = len(key_cols)
+    for row in conn.execute(f"{select} WHERE {cond}", params):
+        out[tuple(row[:nk])] = dict(zip(cols, row[nk:]))
+    return out
+
+
+def _differs(a: Any, b: Any) -> bool:
+    return type(a) is not type(b) or a != b
+
+
+def _sort_key(k: tuple) -> tuple:
+    return tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in k)
+
+
+def _index(wanted: list[tuple], key_cols: list[str], redactor: Redactor, table: str, reveal: bool) -> pd.Index:
+    import pandas as pd
+
+    masked = [i for i, k in enumerate(key_cols) if not reveal and redactor.is_sensitive(k, table)]
+    values = [tuple(redactor.value(v) if i in masked else v for i, v in enumerate(k)) for k in wanted]
+    if len(key_cols) == 1:
+        return pd.Index([v[0] for v in values], name=key_cols[0], dtype=object)
+    return pd.MultiIndex.from_tuples(values, names=key_cols)
