@@ -266,6 +266,19 @@ def test_schema_rs_regenerates_byte_identical(tmp_path: Path) -> None:
     assert schema_rs.read_bytes() == (samples.sample_source() / "src" / "schema.rs").read_bytes()
 
 
+@pytest.mark.skipif(importlib.util.find_spec("lightnb.models.drift") is None,
+                    reason="lightnb.models.drift (model drift check) is not available")
+def test_model_structs_match_schema_rs() -> None:
+    from lightnb.models.drift import check_models
+
+    root = samples.sample_source()
+    report = check_models(root / "src" / "models", root / "src" / "schema.rs")
+    assert report.findings == ()
+    assert sorted(s.struct for s in report.checked) == [
+        "MessageLog", "NewMessageLog", "NewOauthConnection", "NewUser", "NewUserSettings",
+        "OauthConnection", "User", "UserSettings"]
+
+
 # --------------------------------------------------------------------------- the database
 
 
