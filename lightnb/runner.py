@@ -90,8 +90,9 @@ def translate(error: sqlite3.Error, path: str | Path | None = None, *, doing: st
         return DatabaseError(f"Database{where} is read-only ({text}); make the file and its folder writable, "
                              f"or work on a workspace copy.", path=path)
     if "unable to open" in text:
-        return DatabaseError(f"Cannot open database{where} ({text}); check that the path and its folder "
-                             f"exist and are readable.", path=path)
+        return DatabaseError(f"Cannot open database{where}{doing} ({text}); check that the path exists and "
+                             f"that its folder is readable and writable (SQLite writes its journal there).",
+                             path=path)
     if "full" in text:
         return DatabaseError(f"Database{where} is full ({text}); free disk space and retry.", path=path)
     return DatabaseError(f"SQLite error on{where or ' the database'}: {text}.", path=path)
@@ -250,17 +251,25 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
     savepoint = None
     if migration.run_in_transaction:
         savepoint = _open(conn)
+    refused: list[str] | None = None
     try:
+        if savepoint is not None:
+            refused = _forbid_transaction_control(conn)
         for statement in statements:
             if on_step:
                 on_step(StepEvent("statement", migration, direction, statement, len(statements)))
-            _execute(conn, migration, direction, statement)
+            _execute(conn, migration, direction, statement, refused)
+        if refused is not None:
+            conn.set_authorizer(None)
+            refused = None
         _record(conn, migration, direction)
         if on_applied:
             on_applied(conn, migration, direction)
         if savepoint is not None:
             _close(conn, savepoint)
     except BaseException:
+        if refused is not None:
+            conn.set_authorizer(None)
         if savepoint is not None:
             _rollback(conn, savepoint)
         raise
@@ -268,14 +277,45 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
         on_step(StepEvent("done", migration, direction, total=len(statements)))
 
 
+def _forbid_transaction_control(conn: sqlite3.Connection) -> list[str]:
+    """Refuse BEGIN/COMMIT/ROLLBACK and releasing the runner's savepoints in a migration's statements.
+
+    A ``COMMIT`` in up.sql would end the migration's transaction early, so a later failure could no
+    longer undo what ran before it. SQLite's authorizer refuses such statements when they are
+    prepared (setting it expires cached statements). Returns the list refused verbs are noted in.
+    """
+    refused: list[str] = []
+
+    def authorize(action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
+        if action == sqlite3.SQLITE_TRANSACTION:
+            refused.append(arg1 or "transaction control")
+            return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_SAVEPOINT and arg1 != "BEGIN" and \
+                (arg2 or "").lower().startswith("diesel_savepoint_"):
+            refused.append(f"{arg1} SAVEPOINT {arg2}")
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    conn.set_authorizer(authorize)
+    return refused
+
+
 def _execute(conn: sqlite3.Connection, migration: Migration, direction: Direction,
-             statement: sqlscript.Statement) -> None:
+             statement: sqlscript.Statement, refused: list[str] | None = None) -> None:
     try:
         conn.execute(statement.text)
         _flush_updated_at_triggers(conn)
     except sqlite3.Error as error:
         text = str(error)
-        if any(word in text for word in ("locked", "busy", "not a database", "disk image", "readonly", "full")):
+        if refused:
+            raise SqlError(
+                f"Failed to run {migration.name} with: {refused[-1]} is not allowed in a migration that runs "
+                f"in a transaction ({direction}.sql line {statement.line}); remove it, or set "
+                f"`run_in_transaction = false` in its metadata.toml — nothing of this migration was applied.",
+                path=migration.path / f"{direction}.sql", version=migration.version, line=statement.line,
+                statement=statement.text) from error
+        if any(word in text for word in ("locked", "busy", "not a database", "disk image", "readonly", "full",
+                                         "unable to open")):
             raise translate(error, _db_path(conn), doing=f" while running {migration.name}") from error
         raise SqlError(
             f"Failed to run {migration.name} with: {text} ({direction}.sql line {statement.line}: "
