@@ -18,7 +18,7 @@ from lightnb.cli._common import add_project_options, project_from_args, target_f
 from lightnb.schema import FlagGroup, options_from_flags, print_schemas
 from lightnb.schema.config import ALLOW_TABLES_MODES, COLUMN_SORTINGS, DOCS_MODES
 from lightnb.schema.style import resolve_style
-from lightnb.schema.sync import check_schema_sync
+from lightnb.schema.sync import SyncReport, check_migrations_sync, check_schema_sync
 
 _HELP = """Print the diesel schema (schema.rs) of the database, byte for byte as diesel_cli prints it.
 
@@ -86,6 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "the existing schema file (2.3 when there is none)")
     parser.add_argument("--check", action="store_true",
                         help="compare the configured schema file(s) with the database; exit 1 if out of sync")
+    parser.add_argument("--fresh", action="store_true",
+                        help="with --check: compare with a fresh database built by applying every migration, "
+                             "instead of the project's database")
     add_project_options(parser)
     parser.set_defaults(func=_print_schema, events=None, _parser=parser)
 
@@ -102,7 +105,7 @@ def _all_events(args: argparse.Namespace) -> list[tuple[str, Any]]:
         if rest:
             tail = args._parser.parse_args(rest)
             events += tail.events or []
-            for name in ("database_url", "migration_dir", "config_file", "style", "check"):
+            for name in ("database_url", "migration_dir", "config_file", "style", "check", "fresh"):
                 default = args._parser.get_default(name)
                 if getattr(tail, name) != default:
                     setattr(args, name, getattr(tail, name))
@@ -150,6 +153,8 @@ def _flag_group(values: dict[str, Any]) -> FlagGroup:
 def _print_schema(args: argparse.Namespace) -> int:
     events = _all_events(args)
     project = project_from_args(args)
+    if args.check and args.fresh:
+        return _report(check_migrations_sync(project, style=args.style))
     target = target_from_args(args, project)
     conn = runner.connect(target.path, create=False)
     try:
@@ -164,7 +169,10 @@ def _print_schema(args: argparse.Namespace) -> int:
 
 
 def _check(project: Any, conn: Any, style: str) -> int:
-    report = check_schema_sync(project, conn, style=style)
+    return _report(check_schema_sync(project, conn, style=style))
+
+
+def _report(report: SyncReport) -> int:
     if not report.files:
         print("No schema file is configured: add `file = \"src/schema.rs\"` to [print_schema] in diesel.toml.")
         return 1

@@ -257,7 +257,7 @@ def introspect(conn: sqlite3.Connection, options: PrintSchemaOptions | None = No
     tables = [_table(catalogue, name, mapper, records, options) for name in selected]
     joinables = _joinables(catalogue, records, set(selected))
     groups = _groups(tables, joinables, options.allow_tables)
-    return Schema(tuple(tables), tuple(joinables), tuple(groups))
+    return Schema(tuple(tables), tuple(joinables), tuple(groups), tuple(catalogue.names))
 
 
 def introspect_tables(conn: sqlite3.Connection, options: PrintSchemaOptions | None = None) -> list[Table]:

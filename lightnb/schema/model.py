@@ -103,8 +103,10 @@ class Schema:
     :param tables: the selected tables, in rendered order.
     :param joinables: the foreign keys that become ``joinable!`` lines, in order.
     :param groups: Rust table names of each ``allow_tables_to_appear_in_same_query!`` invocation.
+    :param table_names: every table of the database (before the filter), in diesel's order.
     """
 
     tables: tuple[Table, ...]
     joinables: tuple[ForeignKey, ...]
     groups: tuple[tuple[str, ...], ...]
+    table_names: tuple[str, ...] = ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import sqlite3
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,17 +18,27 @@ from typing import Any, Protocol
 from lightnb.errors import LightnbError
 from lightnb.schema.config import PrintSchemaOptions, configurations
 from lightnb.schema.introspect import introspect
-from lightnb.schema.model import Schema
+from lightnb.schema.model import Schema, Table
 from lightnb.schema.print_schema import render
-from lightnb.schema.reader import SchemaFile, read_schema
+from lightnb.schema.reader import FileTable, SchemaFile, read_schema
 from lightnb.schema.style import resolve_style
 
 
 class ProjectLike(Protocol):
     """The parts of :class:`lightnb.project.Project` this module reads."""
 
-    config_dir: Path
-    print_schema: Mapping[str, Mapping[str, Any]]
+    @property
+    def config_dir(self) -> Path: ...
+
+    @property
+    def print_schema(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+
+class MigratableProject(ProjectLike, Protocol):
+    """A project whose migrations can be replayed."""
+
+    @property
+    def migrations_dir(self) -> Path: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +51,7 @@ class FileSync:
     :param in_sync: whether its lines equal what print-schema prints now.
     :param findings: one line per difference, naming table and column.
     :param diff: unified diff from the file to the expected text (empty when in sync).
+    :param expected: what print-schema prints for this configuration now.
     """
 
     path: Path
@@ -48,6 +60,7 @@ class FileSync:
     in_sync: bool
     findings: tuple[str, ...]
     diff: str
+    expected: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,43 +135,71 @@ def check_schema_sync(project: ProjectLike, conn: sqlite3.Connection, *, style: 
     return SyncReport(all(f.in_sync for f in files), tuple(files))
 
 
+def check_migrations_sync(project: MigratableProject, *, style: str = "auto") -> SyncReport:
+    """Apply every migration to a fresh database and compare the schema files with it.
+
+    This answers "does schema.rs match the migrations?" without touching any real database. A
+    migration that fails on a fresh database makes every file out of sync, with that failure as
+    the finding.
+
+    :raises SchemaError: when the database holds something print-schema cannot express.
+    """
+    from lightnb import migrations, runner
+    from lightnb.errors import MigrationError
+
+    with tempfile.TemporaryDirectory(prefix="lightnb-schema-") as folder:
+        conn = runner.connect(Path(folder) / "fresh.sqlite3")
+        try:
+            conn.execute("PRAGMA synchronous = OFF")  # a throwaway database: no need to wait for the disk
+            try:
+                runner.run_pending(conn, migrations.discover(project.migrations_dir))
+            except MigrationError as error:
+                finding = f"the migrations do not apply to a fresh database: {error}"
+                files = tuple(FileSync(o.file, o.key, o.style, False, (finding,), "")
+                              for o in _file_configurations(project, style) if o.file is not None)
+                return SyncReport(False, files)
+            return check_schema_sync(project, conn, style=style)
+        finally:
+            conn.close()
+
+
 def compare_file(options: PrintSchemaOptions, schema: Schema, expected: str) -> FileSync:
     """Compare the file of ``options`` with the ``expected`` text printed from ``schema``."""
     assert options.file is not None
     path = options.file
     if not path.is_file():
         finding = f"{path.name} does not exist; regenerate it with `lightnb print-schema`"
-        return FileSync(path, options.key, options.style, False, (finding,), "")
+        return FileSync(path, options.key, options.style, False, (finding,), "", expected)
     actual = path.read_text(encoding="utf-8")
     # diesel --locked-schema compares line by line, so a final newline does not matter.
     if actual.splitlines() == expected.splitlines():
-        return FileSync(path, options.key, options.style, True, (), "")
+        return FileSync(path, options.key, options.style, True, (), "", expected)
     diff = "".join(difflib.unified_diff(actual.splitlines(keepends=True), expected.splitlines(keepends=True),
                                         fromfile=str(path), tofile="database (print-schema)"))
     findings = describe_differences(read_schema(actual), schema, path.name) or [
         f"{path.name} lays out the same schema differently from diesel {options.style} "
         f"(docs, imports or formatting)"]
-    return FileSync(path, options.key, options.style, False, tuple(findings), diff)
+    return FileSync(path, options.key, options.style, False, tuple(findings), diff, expected)
 
 
 def describe_differences(file: SchemaFile, schema: Schema, name: str = "schema.rs") -> list[str]:
     """Return one readable line per table, column, key or joinable that differs."""
     findings = []
     db_tables = {t.sql_name: t for t in schema.tables}
-    for table in file.tables:
-        if table.sql_name not in db_tables:
-            findings.append(f"table `{table.sql_name}` is in {name} but no migration creates it")
+    stray = [t.sql_name for t in file.tables if t.sql_name not in db_tables]
+    findings += [f"table `{t}` is in {name} but no migration creates it" for t in stray]
     for table in schema.tables:
         in_file = file.table(table.sql_name)
         if in_file is None:
             findings.append(f"table `{table.sql_name}` is created by the migrations but missing from {name}")
             continue
         findings += _table_differences(in_file, table, name)
+    findings += _table_order(file, schema, name)
     findings += _joinable_differences(file, schema, name)
     return findings
 
 
-def _table_differences(file_table: Any, table: Any, name: str) -> list[str]:
+def _table_differences(file_table: FileTable, table: Table, name: str) -> list[str]:
     t = table.sql_name
     findings = []
     if file_table.rust_name != table.rust_name:
@@ -181,26 +222,49 @@ def _table_differences(file_table: Any, table: Any, name: str) -> list[str]:
         elif other.rust_name != column.rust_name:
             findings.append(f"{t}.{column.sql_name}: Rust name `{other.rust_name}` in file, "
                             f"`{column.rust_name}` in database")
-    findings += _order_difference(t, [c.sql_name for c in file_table.columns],
+    findings += _order_difference(f"{t}: column order differs", [c.sql_name for c in file_table.columns],
                                   [c.sql_name for c in table.columns])
     return findings
 
 
-def _order_difference(table: str, in_file: Sequence[str], in_db: Sequence[str]) -> list[str]:
+def _order_difference(what: str, in_file: Sequence[str], in_db: Sequence[str]) -> list[str]:
+    """Return a finding when the names both sides share come in a different order."""
     common = set(in_file) & set(in_db)
     file_order = [c for c in in_file if c in common]
     db_order = [c for c in in_db if c in common]
     if file_order == db_order:
         return []
-    return [f"{table}: column order differs: file has {', '.join(file_order)}; "
-            f"database has {', '.join(db_order)}"]
+    return [f"{what}: file has {', '.join(file_order)}; database has {', '.join(db_order)}"]
+
+
+def _table_order(file: SchemaFile, schema: Schema, name: str) -> list[str]:
+    # diesel prints tables sorted by name; another order means the file was not printed by diesel.
+    return _order_difference(f"tables are not in diesel's order in {name}",
+                             [t.sql_name for t in file.tables], [t.sql_name for t in schema.tables])
 
 
 def _joinable_differences(file: SchemaFile, schema: Schema, name: str) -> list[str]:
-    in_file = set(file.joinables)
+    db_rust = {t.rust_name for t in schema.tables}
+    in_file = {j for j in file.joinables if j[0] in db_rust and j[1] in db_rust}  # stray tables said already
     in_db = {(j.child_rust, j.parent_rust, j.column_rust) for j in schema.joinables}
-    findings = [f"joinable `{c} -> {p} ({col})` is in {name} but the database has no such foreign key"
+    findings = [f"joinable `{c} -> {p} ({col})` is in {name} but {_why_no_joinable(schema, c, p, col)}"
                 for c, p, col in sorted(in_file - in_db)]
-    findings += [f"joinable `{c} -> {p} ({col})` follows from the database but is missing from {name}"
-                 for c, p, col in sorted(in_db - in_file)]
+    findings += [f"joinable `{c} -> {p} ({col})` follows from the database's foreign keys but is "
+                 f"missing from {name}" for c, p, col in sorted(in_db - in_file)]
     return findings
+
+
+def _why_no_joinable(schema: Schema, child: str, parent: str, column: str) -> str:
+    """Explain why the database yields no ``joinable!`` for this foreign key."""
+    table = next(t for t in schema.tables if t.rust_name == child)
+    records = [r for r in table.foreign_keys if r.column_rust == column]
+    if not records:
+        return f"the database has no foreign key on `{table.sql_name}.{column}`"
+    target = records[-1].parent_table
+    if target not in schema.table_names:
+        return (f"in the database `{table.sql_name}.{column}` references `{target}`, which does not "
+                f"exist (SQLite rewrites references when a table is renamed)")
+    if records[-1].parent_rust != parent:
+        return f"in the database `{table.sql_name}.{column}` references `{target}`"
+    return (f"the database links `{table.sql_name}` and `{target}` by more than one foreign key or "
+            f"not through the primary key, so diesel prints no joinable")
