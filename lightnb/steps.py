@@ -56,12 +56,23 @@ def snapshot(project: Project, *, database_url: str | Path | None = None,
              folder: str | Path | None = None) -> Workspace:
     """Make (or remake) the project's workspace: a read-only-sourced copy of production.
 
-    :param database_url: the production database; default DATABASE_URL.
+    :param database_url: the production database; default ``production`` in lightnb.toml, else
+        DATABASE_URL.
     :raises DatabaseError: when production is missing, not SQLite, locked or corrupt.
     """
-    production = (project.with_database(str(database_url)) if database_url else project).database_path()
+    production = production_path(project, database_url)
     check_database_file(production)
     return Workspace.create(production, folder if folder is not None else workspace_folder(project))
+
+
+def production_path(project: Project, database_url: str | Path | None = None) -> Path:
+    """Return the production database: the argument, else lightnb.toml's ``production``, else DATABASE_URL."""
+    if database_url:
+        return project.with_database(str(database_url)).database_path()
+    configured = project.settings.get("production")
+    if isinstance(configured, str) and configured:
+        return project.resolve(configured)
+    return project.database_path()
 
 
 def generate(project: Project, name: str, *, version: str | None = None, style: str = "2.3",
