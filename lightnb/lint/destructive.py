@@ -95,3 +95,20 @@ def measure(conn: sqlite3.Connection | None, count_sql: str) -> str:
     except sqlite3.Error:
         return ""  # the object is created earlier in this same migration
     return f" ({count} row{'s' if count != 1 else ''} affected on the workspace copy)"
+
+
+def intentionally_destroyed(source_script: Script) -> set[str]:
+    """Return the tables whose rows up.sql destroys on purpose (acknowledged with the marker)."""
+    if not is_acknowledged(source_script):
+        return set()
+    tables = set()
+    for statement in source_script.statements:
+        tree = statement.expr
+        if isinstance(tree, exp.Delete) or (isinstance(tree, exp.Update) and tree.args.get("where") is None):
+            tables.add(name_of(tree.this).lower())
+        for effect in statement_effects(statement):
+            if effect.action == "drop" and effect.kind == "table":
+                tables.add(effect.name.lower())
+            elif effect.action in ("drop-column", "rename-column"):
+                tables.add(effect.table.lower())
+    return tables

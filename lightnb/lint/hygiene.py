@@ -119,3 +119,6 @@ def version_duplicate(ctx: ProjectContext) -> Iterator[Hit]:
             yield Hit("", 0, f"version {version} is also used by {names[0]}",
                       "regenerate one of them with a fresh version (`lightnb migration generate`)",
                       migration=name)
+
+
+on_applied = checksum_hook  # the name lightnb.steps looks up

@@ -1,0 +1,33 @@
+"""``lightnb check``: rehearse every pending migration on a fresh copy, lint it, run the project's tests."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from lightnb.checks import check
+from lightnb.cli._common import add_project_options, project_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``check`` verb."""
+    parser = subparsers.add_parser(
+        "check", help="rehearse pending migrations on a copy (up, down, up), lint them, run the project's "
+                      "tests; exit 1 unless every migration is safe")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument("--no-tests", action="store_true", help="skip the project's test command")
+    parser.add_argument("--fail-on", choices=("attention", "unsafe"), default="attention",
+                        help="exit 1 when a migration needs attention (default) or only when one is unsafe")
+    add_project_options(parser)
+    parser.set_defaults(func=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    project = project_from_args(args)
+    # Test output goes to stderr so stdout stays the report (JSON stays parseable).
+    result = check(project, database=args.database_url, run_tests=not args.no_tests,
+                   on_output=lambda line: print(line, file=sys.stderr, flush=True))
+    print(json.dumps(result.to_dict(), indent=2, default=str) if args.format == "json" else result.to_text())
+    failing = ("unsafe",) if args.fail_on == "unsafe" else ("unsafe", "needs attention")
+    return 1 if result.verdict in failing else 0
