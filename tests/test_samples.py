@@ -8,7 +8,6 @@ import importlib.util
 import re
 import shutil
 import sqlite3
-import time
 import tracemalloc
 from pathlib import Path
 
