@@ -1,0 +1,55 @@
+"""``lightnb diff BEFORE.db AFTER.db``: row and schema differences of two database files.
+
+Both files are opened read-only (``mode=ro``); neither is ever written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lightnb.inspect.redact import Redactor
+from lightnb.inspect.row_diff import row_diff
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``diff`` verb."""
+    parser = subparsers.add_parser(
+        "diff", help="compare the rows and schema of two databases (read-only; values redacted)",
+        description="Compare the rows and schema of two SQLite databases, keyed by primary key "
+                    "(or rowid). Both files are opened read-only. Sensitive values are masked.")
+    parser.add_argument("before", metavar="BEFORE.db", help="the earlier database")
+    parser.add_argument("after", metavar="AFTER.db", help="the later database")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument("--table", action="append", metavar="NAME", help="only this table (repeatable)")
+    parser.add_argument("--sample", type=int, default=5, metavar="N",
+                        help="sample rows per table and kind (default 5)")
+    parser.add_argument("--reveal", action="store_true",
+                        help="show sensitive values unmasked (do not save or share this output)")
+    parser.add_argument("--project", metavar="DIR", default=".",
+                        help="Diesel project whose lightnb.toml [redact] settings apply (default: current folder)")
+    parser.set_defaults(func=_diff)
+
+
+def redactor_for(project_dir: str | Path) -> Redactor:
+    """Return the redactor of the project around ``project_dir``, or the default one."""
+    try:
+        from lightnb.project import Project
+
+        return Redactor.for_project(Project.discover(project_dir))
+    except Exception:  # no project here: the built-in sensitive words still apply
+        return Redactor()
+
+
+def _diff(args: argparse.Namespace) -> int:
+    result = row_diff(args.before, args.after, tables=args.table, sample=max(args.sample, 0),
+                      redactor=redactor_for(args.project), reveal=args.reveal)
+    if args.reveal:
+        print("lightnb: --reveal shows sensitive values; do not save or share this output.", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        print(result.to_text())
+    return 0
