@@ -232,6 +232,7 @@ class _StructCheck:
     text: str
     certain: bool
     findings: list[Finding] = field(default_factory=list)
+    renamed_to: set[str] = field(default_factory=set)  # columns a no_column fix already proposes
 
     def run(self) -> list[Finding]:
         struct = self.struct
@@ -262,10 +263,14 @@ class _StructCheck:
         used = {f.column for f in self.struct.fields}
         free = [c for c in self.table.column_names if c not in used]
         close = difflib.get_close_matches(model_field.column, free, n=1, cutoff=0.5)
+        position = self.struct.fields.index(model_field)
+        if not close and position < len(self.table.columns) and self.table.columns[position].rust_name in free:
+            close = [self.table.columns[position].rust_name]  # same place in the row: likely a rename
         line = self._line_text(model_field.line)
         if close:
             column = self.table.column(close[0])
             assert column is not None
+            self.renamed_to.add(column.rust_name)
             indent, _ = struct_style(self.struct, self.text)
             fix = (f"change line {model_field.line} to "
                    f"`{field_line(column, indent='', visibility=model_field.visibility)}`")
@@ -327,7 +332,7 @@ class _StructCheck:
         covered = {f.column for f in struct.fields}
         indent, visibility = struct_style(struct, self.text)
         for column in self.table.columns:
-            if column.rust_name in covered:
+            if column.rust_name in covered or column.rust_name in self.renamed_to:
                 continue
             anchor = insertion_anchor(struct, self.table, column, self.text)
             where = f"after line {anchor.line}" if anchor.after else f"before line {anchor.line}"

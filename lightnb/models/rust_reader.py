@@ -30,11 +30,13 @@ class UseImport:
     :param local: the name usable in the module (None for a glob import).
     :param path: the full path as written (``("crate", "schema", "users")``).
     :param line: 1-based line of the declaration.
+    :param end_line: 1-based line where the declaration ends.
     """
 
     local: str | None
     path: tuple[str, ...]
     line: int
+    end_line: int = 0
 
     @property
     def glob(self) -> bool:
@@ -240,7 +242,8 @@ def _read_scope(scope: Node, module: tuple[str, ...], path: Path | None,
         if child.type == "use_declaration":
             argument = child.child_by_field_name("argument")
             if argument is not None:
-                uses.extend(_use_items(argument, (), child.start_point[0] + 1))
+                uses.extend(UseImport(u.local, u.path, u.line, child.end_point[0] + 1)
+                            for u in _use_items(argument, (), child.start_point[0] + 1))
         elif child.type == "type_item":
             name, value = child.child_by_field_name("name"), child.child_by_field_name("type")
             if name is not None and value is not None:

@@ -1,0 +1,97 @@
+"""``lightnb models check|generate``: compare model structs with schema.rs, and plan the missing code."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lightnb.errors import ModelDrift
+from lightnb.models import locate
+from lightnb.models.drift import check_models
+from lightnb.models.repository import repository_for_migration, repository_functions
+from lightnb.models.scaffold import apply_change, plan_model_changes
+from lightnb.models.schema_rs import Schema, load_schema, parse_schema
+from lightnb.project import Project
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``models`` verb and its ``check`` and ``generate`` sub-commands."""
+    parser = subparsers.add_parser("models", help="check or generate Rust model structs against schema.rs")
+    verbs = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    verbs.required = True
+    check = verbs.add_parser("check", help="report structs that do not match schema.rs; exit 1 on drift")
+    _common(check)
+    check.add_argument("--fail-on", choices=("any", "proven"), default="any",
+                       help="exit 1 on any finding (default), or only on findings that cannot compile")
+    check.set_defaults(func=run_check)
+    generate = verbs.add_parser("generate", help="show (or --apply) the fields and structs schema.rs calls for")
+    _common(generate)
+    generate.add_argument("--table", action="append", metavar="T", help="only this table (repeatable)")
+    generate.add_argument("--previous-schema", metavar="FILE",
+                          help="schema.rs before the migration: plan only what it lacks")
+    generate.add_argument("--apply", action="store_true", help="write the planned changes to the model files")
+    generate.add_argument("--repository", action="store_true",
+                          help="also print repository functions (get_/update_) for the new columns, "
+                               "or for every column of --table")
+    generate.set_defaults(func=run_generate)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", metavar="URL",
+                        help="compare with the schema printed from this database instead of schema.rs")
+    parser.add_argument("--models-dir", metavar="DIR", help="model structs (default: src/models)")
+    parser.add_argument("--schema", metavar="FILE", help="schema.rs (default: [print_schema] file)")
+    parser.add_argument("--config-file", metavar="PATH", help="diesel.toml to use")
+    parser.add_argument("--project", metavar="DIR", default=".", help="folder inside the Diesel project")
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Path, Schema]:
+    project = Project.discover(args.project, database_url=args.database_url, config_file=args.config_file)
+    models = locate.models_dir(project, args.models_dir)
+    if args.database_url and not args.schema:
+        schema = parse_schema(locate.schema_text_from_database(project))
+    else:
+        schema = load_schema(locate.schema_file(project, args.schema))
+    return models, schema
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Print every finding (PROVEN or cannot be proven) and a summary; exit 1 on drift."""
+    models, schema = _inputs(args)
+    report = check_models(models, schema, src_root=locate.src_root_for(models))
+    print(report)
+    failing = report.proven if args.fail_on == "proven" else report.findings
+    return 1 if failing else 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """Print the planned changes as diffs; write them with ``--apply``."""
+    models, schema = _inputs(args)
+    previous = load_schema(args.previous_schema) if args.previous_schema else None
+    changes = plan_model_changes(models, schema, previous=previous, tables=args.table,
+                                 src_root=locate.src_root_for(models))
+    for change in changes:
+        print(change.diff, end="")
+        if args.apply:
+            apply_change(change)
+            print(f"applied: {change.description}")
+    if not changes:
+        print("models: nothing to generate")
+    if args.repository:
+        print(_repository_text(schema, previous, args.table))
+    return 0
+
+
+def _repository_text(schema: Schema, previous: Schema | None, tables: list[str] | None) -> str:
+    if previous is not None:
+        blocks = repository_for_migration(previous, schema)
+        return "\n".join(code for name, code in blocks.items() if not tables or name in tables)
+    if not tables:
+        raise ModelDrift("--repository needs --previous-schema FILE or --table T to know which columns")
+    out = []
+    for name in tables:
+        table = schema.table(name)
+        if table is None:
+            raise ModelDrift(f"table `{name}` is not in schema.rs; choose one of: {', '.join(schema.table_names)}")
+        out.append(repository_functions(table))
+    return "\n".join(out)

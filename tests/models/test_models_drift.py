@@ -1,0 +1,170 @@
+"""Drift check: what is proven wrong (cannot compile) and what cannot be proven, with exact fixes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lightnb.models import check_models
+from lightnb.models.drift import check_files
+from lightnb.models.rust_reader import read_rust
+from lightnb.models.schema_rs import parse_schema
+
+SCHEMA = parse_schema('''
+diesel::table! {
+    beds (id) {
+        id -> Integer,
+        name -> Text,
+        area -> Nullable<Double>,
+        planted -> Timestamp,
+    }
+}
+''')
+HEAD = "use diesel::prelude::*;\nuse crate::schema::beds;\n\n"
+
+
+def findings(source: str, schema=SCHEMA):
+    rust = read_rust(HEAD + source, module=("crate", "models"))
+    return list(check_files([rust], schema).findings)
+
+
+def one(source: str):
+    (finding,) = findings(source)
+    return finding
+
+
+def test_plantlog_models_are_clean(plantlog: Path):
+    report = check_models(plantlog / "src" / "models", plantlog / "src" / "schema.rs")
+    assert report.clean, str(report)
+    assert report.count_checked("Queryable", "Selectable") == 2
+    (skipped,) = [s for s in report.structs if s.status == "skipped"]
+    assert skipped.struct == "PlantSummary" and "Queryable only" in skipped.reason
+
+
+def test_added_column_names_struct_field_and_line_to_add(plantlog: Path):
+    report = check_models(plantlog / "src" / "models", plantlog / "schema_after_migration.rs")
+    (finding,) = report.findings
+    assert (finding.struct, finding.field, finding.kind) == ("Gardener", "favourite_colour", "missing_field")
+    assert finding.fix == "add `pub favourite_colour: Option<String>,` after line 17"
+    assert not finding.proven and "as_select" in finding.why
+
+
+SELECTABLE = ("#[derive(Queryable, Selectable)]\n#[diesel(table_name = beds)]\n"
+              "#[diesel(check_for_backend(diesel::sqlite::Sqlite))]\npub struct Bed {\n")
+
+
+@pytest.mark.parametrize("body, kind, proven, fix", [
+    # a field whose column does not exist: Selectable names `beds::size`
+    ("    pub id: i32,\n    pub name: String,\n    pub size: Option<f64>,\n    pub planted: chrono::NaiveDateTime,\n",
+     "no_column", True, "change line 10 to `pub area: Option<f64>,`"),
+    # wrong type under check_for_backend
+    ("    pub id: i64,\n    pub name: String,\n    pub area: Option<f64>,\n    pub planted: chrono::NaiveDateTime,\n",
+     "wrong_type", True, "change line 8 to `pub id: i32,`"),
+    # nullable column loaded into a non-Option field
+    ("    pub id: i32,\n    pub name: String,\n    pub area: f64, // m2\n    pub planted: chrono::NaiveDateTime,\n",
+     "wrong_type", True, "change line 10 to `pub area: Option<f64>, // m2`"),
+])
+def test_selectable_with_backend_check_is_proven(body, kind, proven, fix):
+    finding = one(SELECTABLE + body + "}\n")
+    assert (finding.kind, finding.proven, finding.fix) == (kind, proven, fix)
+    assert finding.severity == "PROVEN"
+
+
+def test_type_mismatch_without_backend_check_cannot_be_proven():
+    source = ("#[derive(Queryable, Selectable)]\n#[diesel(table_name = beds)]\npub struct Bed {\n"
+              "    pub id: i64,\n    pub name: String,\n    pub area: Option<f64>,\n    pub planted: String,\n}\n")
+    finding = one(source)
+    assert (finding.kind, finding.proven) == ("wrong_type", False)
+    assert "check_for_backend" in finding.why
+
+
+def test_equivalent_spellings_are_not_drift():
+    source = ("type Id = i32;\n" + SELECTABLE +
+              "    pub id: Id,\n    #[serde(rename = \"n\")]\n    pub name: std::string::String,\n"
+              "    pub area: std::option::Option<f64>,\n    pub planted: chrono::naive::NaiveDateTime,\n}\n")
+    assert findings(source) == []
+
+
+def test_unknown_types_are_never_judged():
+    source = (SELECTABLE + "    pub id: crate::ids::BedId,\n    pub name: Label,\n"
+              "    #[diesel(deserialize_as = Celsius)]\n    pub area: Option<f64>,\n    pub planted: Stamp,\n}\n")
+    assert findings(source) == []
+
+
+def test_deserialize_as_type_is_the_one_checked():
+    source = (SELECTABLE + "    pub id: i32,\n    pub name: String,\n"
+              "    #[diesel(deserialize_as = i32)]\n    pub area: Option<f64>,\n    pub planted: String,\n}\n")
+    finding = one(source)
+    assert (finding.field, finding.kind, finding.proven) == ("area", "wrong_type", True)
+
+
+def test_field_order_and_missing_columns_cannot_be_proven():
+    source = (SELECTABLE + "    pub name: String,\n    pub id: i32,\n}\n")
+    kinds = sorted((f.kind, f.field, f.proven) for f in findings(source))
+    assert kinds == [("field_order", "name", False), ("missing_field", "area", False),
+                     ("missing_field", "planted", False)]
+
+
+def test_queryable_only_structs_are_unproven_or_skipped():
+    narrow = "#[derive(Queryable)]\npub struct BedName {\n    pub name: String,\n}\n"
+    assert findings(narrow) == []
+    declared = ("#[derive(Queryable)]\n#[diesel(table_name = beds)]\npub struct BedName {\n"
+                "    pub nickname: String,\n}\n")
+    assert {(f.kind, f.proven) for f in findings(declared)} >= {("no_column", False)}
+    assert not any(f.proven for f in findings(declared))
+
+
+@pytest.mark.parametrize("field, ok", [
+    ("pub name: &'a str,", True), ("pub name: Option<String>,", True), ("pub name: i32,", False),
+    ("pub area: f64,", True), ("pub area: Option<&'a str>,", False), ("pub colour: String,", False),
+])
+def test_insertable_fields_must_exist_and_fit(field, ok):
+    source = f"#[derive(Insertable)]\n#[diesel(table_name = beds)]\npub struct NewBed<'a> {{\n    {field}\n}}\n"
+    found = findings(source)
+    assert (found == []) == ok
+    assert all(f.proven for f in found)
+
+
+def test_treat_none_as_null_needs_nullable_columns():
+    source = ("#[derive(Insertable)]\n#[diesel(table_name = beds, treat_none_as_null = true)]\n"
+              "pub struct NewBed {\n    pub name: Option<String>,\n    pub area: Option<f64>,\n}\n")
+    (finding,) = findings(source)
+    assert (finding.field, finding.proven) == ("name", True)
+
+
+def test_changeset_skips_the_primary_key():
+    source = ("#[derive(AsChangeset)]\n#[diesel(table_name = beds)]\npub struct BedChange {\n"
+              "    pub id: String,\n    pub name: Option<String>,\n}\n")
+    assert findings(source) == []
+
+
+def test_tables_of_another_schema_module_are_skipped():
+    source = ("use crate::legacy_schema::beds as old_beds;\n#[derive(Queryable, Selectable)]\n"
+              "#[diesel(table_name = old_beds)]\npub struct OldBed {\n    pub whatever: u8,\n}\n")
+    rust = read_rust(source, module=("crate", "models"))
+    report = check_files([rust], SCHEMA)
+    assert report.clean
+    assert "legacy_schema" in report.structs[0].reason
+
+
+def test_table_missing_from_schema_is_proven_with_close_name():
+    source = "#[derive(Selectable)]\n#[diesel(table_name = crate::schema::bedz)]\npub struct Bed {\n    pub id: i32,\n}\n"
+    finding = one(source)
+    assert (finding.kind, finding.proven) == ("no_table", True)
+    assert "table_name = beds" in finding.fix
+
+
+def test_untraced_table_paths_are_never_proven():
+    source = "#[derive(Selectable)]\n#[diesel(table_name = beds)]\npub struct Bed {\n    pub size: i32,\n}\n"
+    rust = read_rust(source, module=("crate", "models"))  # no `use` for beds
+    (finding,) = check_files([rust], SCHEMA).findings
+    assert finding.kind == "no_column" and not finding.proven
+    assert "not traced" in finding.why
+
+
+def test_finding_text_names_file_line_struct_field_and_fix(plantlog: Path):
+    report = check_models(plantlog / "src" / "models", plantlog / "schema_after_migration.rs")
+    text = str(report).splitlines()[0]
+    assert text.startswith(f"{plantlog / 'src' / 'models' / 'garden.rs'}:11: UNPROVEN: Gardener.favourite_colour:")
+    assert "fix: add `pub favourite_colour: Option<String>,` after line 17" in text
