@@ -126,6 +126,8 @@ class Redactor:
     def frame(self, frame: pd.DataFrame, table: str | None = None, *, reveal: bool = False,
               extra: Iterable[str] = ()) -> pd.DataFrame:
         """Return a copy of ``frame`` with sensitive columns masked (MultiIndex: last level)."""
+        import pandas as pd
+
         if reveal:
             return frame.copy()
         out = frame.copy()
@@ -133,7 +135,8 @@ class Redactor:
         for label in out.columns:
             name = label[-1] if isinstance(label, tuple) else str(label)
             if name in forced or self.is_sensitive(name, table):
-                out[label] = out[label].map(self.value).astype(object)
+                masked = [None if m else self.mask for m in out[label].isna()]
+                out[label] = pd.Series(masked, index=out.index, dtype=object)
         return out
 
 

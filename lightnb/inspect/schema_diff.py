@@ -1,10 +1,9 @@
 """Compare two snapshots' schemas: what was added, removed, changed, renamed, rebuilt.
 
-Renames are recognised two ways. A renamed table keeps its storage (same
-``rootpage``): that is certain when both snapshots come from the same file or from
-a backup-API copy of it. Otherwise a removed and an added table with the same
-columns are paired, and a removed and an added column with the same type at the same
-position are paired; these pairings are heuristic and say so in the output.
+Renames are guessed, and the output says so. A table renamed by ALTER TABLE keeps
+its storage (same ``rootpage``) and its columns; failing that, a removed and an
+added table with the same columns are paired. A removed and an added column with the
+same definition at the same position are paired as a column rename.
 A rebuild (the 12-step "create new, copy, drop, rename" dance) keeps the table name
 but moves it to new storage, so it shows as a changed rootpage.
 """
@@ -144,8 +143,10 @@ def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange])
     added = [t for t in after.tables if not before.table(t.name)]
     # Same storage alone is not proof (a dropped table's pages are reused by the next
     # CREATE), so a storage match also needs most columns in common.
-    for matcher, heuristic in ((lambda a, b: a.rootpage == b.rootpage > 0 and _overlap(a, b) >= 0.5, False),
-                               (lambda a, b: _signature(a) == _signature(b), True)):
+    # Every rename is a guess (two unrelated files can share rootpages), flagged as such.
+    for matcher, detail in ((lambda a, b: a.rootpage == b.rootpage > 0 and _overlap(a, b) >= 0.5,
+                             "same storage and columns"),
+                            (lambda a, b: _signature(a) == _signature(b), "same columns")):
         for old in list(removed):
             match = next((new for new in added if matcher(old, new)), None)
             if match is not None:
@@ -153,8 +154,7 @@ def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange])
                 added.remove(match)
                 pairs.append((old, match))
                 changes.append(SchemaChange("table", "renamed", match.name, match.name, old_name=old.name,
-                                            detail="same storage" if not heuristic else "same columns",
-                                            heuristic=heuristic))
+                                            detail=detail, heuristic=True))
     for t in removed:
         changes.append(SchemaChange("table", "removed", t.name, t.name, f"{t.row_count} row(s)"))
     for t in added:
