@@ -1,0 +1,231 @@
+"""Results → escaped HTML fragments for widgets and reports.
+
+Every value that comes from a database, a file or an error message goes through
+:func:`escape`; the fragments carry ``lightnb-*`` classes and a small inline style so
+they read the same in JupyterLab, in an exported report and in a plain browser.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lightnb.render._dispatch import Registry
+
+CSS = """
+.lightnb-result{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;line-height:1.4}
+.lightnb-result table{border-collapse:collapse;margin:4px 0}
+.lightnb-result th,.lightnb-result td{border:1px solid #ccc;padding:2px 6px;text-align:left}
+.lightnb-banner{padding:6px 10px;border-radius:4px;margin:4px 0}
+.lightnb-error{background:#fdecea;color:#8a1c13;border:1px solid #f5c2bd}
+.lightnb-ok{background:#e9f7ef;color:#1d5e36;border:1px solid #bfe5cd}
+.lightnb-warn{background:#fff8e1;color:#6b4e00;border:1px solid #f3df9c}
+.lightnb-side{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
+.lightnb-side>div{flex:1 1 0;min-width:240px;overflow-x:auto}
+.lightnb-added{background:#e6ffed}
+.lightnb-removed{background:#ffeef0;text-decoration:line-through}
+.lightnb-changed{background:#fff5b1}
+""".strip()
+
+
+def escape(value: Any) -> str:
+    """Return ``value`` as text safe to put inside HTML (quotes escaped too)."""
+    return _html.escape("" if value is None else str(value), quote=True)
+
+
+def style() -> str:
+    """Return the ``<style>`` block the fragments rely on (include it once per page or widget)."""
+    return f"<style>{CSS}</style>"
+
+
+def banner(message: str, kind: str = "error") -> str:
+    """Return a one-line message box; ``kind`` is ``error``, ``ok`` or ``warn``."""
+    return f'<div class="lightnb-banner lightnb-{escape(kind)}" role="status">{escape(message)}</div>'
+
+
+def wrap(body: str) -> str:
+    """Wrap fragments in the result container (with the style block)."""
+    return f'{style()}<div class="lightnb-result">{body}</div>'
+
+
+def heading(text: str, level: int = 4) -> str:
+    """Return an escaped heading."""
+    return f"<h{level}>{escape(text)}</h{level}>"
+
+
+def items(values: Iterable[Any], *, code: bool = False) -> str:
+    """Return an escaped bulleted list (``code`` sets each item in monospace)."""
+    inner = "".join(f"<li><code>{escape(v)}</code></li>" if code else f"<li>{escape(v)}</li>" for v in values)
+    return f"<ul>{inner}</ul>" if inner else ""
+
+
+def table(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> str:
+    """Return an escaped HTML table."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in rows)
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def frame(data: Any, *, caption: str | None = None, max_rows: int = 50) -> str:
+    """Return a DataFrame (or a pandas Styler) as escaped HTML, cut to ``max_rows`` with a note."""
+    if hasattr(data, "to_html") and hasattr(data, "data") and not hasattr(data, "iloc"):
+        body = data.to_html()  # a Styler: it escapes through its own format(escape="html")
+        return (f"<p><b>{escape(caption)}</b></p>" if caption else "") + body
+    shown = data.head(max_rows)
+    body = shown.to_html(escape=True, index=False, border=0, na_rep="NULL", classes="lightnb-frame")
+    note = ""
+    if len(data) > max_rows:
+        note = f"<p><i>{escape(f'showing {max_rows} of {len(data)} rows')}</i></p>"
+    cap = f"<p><b>{escape(caption)}</b></p>" if caption else ""
+    return cap + body + note
+
+
+def side_by_side(*panes: tuple[str, str]) -> str:
+    """Lay out ``(title, html)`` panes next to each other (titles escaped, html kept)."""
+    inner = "".join(f"<div><p><b>{escape(title)}</b></p>{body}</div>" for title, body in panes)
+    return f'<div class="lightnb-side">{inner}</div>'
+
+
+def _fallback(result: Any) -> str:
+    frame_of = getattr(result, "to_frame", None)
+    if callable(frame_of):
+        return frame(frame_of())
+    return f"<pre>{escape(result)}</pre>"
+
+
+render = Registry(_fallback)
+"""Render any lightnb result as an HTML fragment (without the style block)."""
+
+
+def _rel(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(Path(path).relative_to(root))
+        except ValueError:
+            pass
+    return str(path)
+
+
+@render.register("GenerateResult")
+def generate_result(result: Any) -> str:
+    """Render a created migration: its folder and files."""
+    folder = Path(result.migration.path)
+    files = [_rel(Path(f), folder.parent) for f in result.files]
+    return banner(f"Created migration {result.migration.name}", "ok") + items(files, code=True)
+
+
+@render.register("ListResult")
+def list_result(result: Any) -> str:
+    """Render migrations with their applied state."""
+    rows = [("[X]" if m.applied else "[ ]", m.name) for m in result.migrations]
+    pending = len(result.pending)
+    body = table(("applied", "migration"), rows)
+    note = f"{pending} pending migration(s)" if pending else "No pending migrations"
+    return f"<p>{escape(note)}</p>{body}"
+
+
+@render.register("RunResult")
+def run_result(result: Any) -> str:
+    """Render what run / revert / redo did, with row counts before and after when captured."""
+    verb = {"up": "Applied", "down": "Reverted", "redo": "Redid"}.get(result.direction, result.direction)
+    if not result.migrations:
+        head = banner("Nothing to do: no migration was " + ("pending" if result.direction == "up"
+                                                            else "applied"), "warn")
+    else:
+        head = banner(f"{verb} {len(result.migrations)} migration(s) in {result.seconds:.2f} s", "ok")
+    parts = [head, items(result.names, code=True)]
+    if result.schema_files:
+        parts.append("<p>Regenerated " + ", ".join(f"<code>{escape(Path(p).name)}</code>"
+                                                   for p in result.schema_files) + "</p>")
+    if result.before is not None and result.after is not None:
+        parts.append(row_counts(result.before, result.after))
+    parts.extend(f"<p>{escape(n)}</p>" for n in result.notes)
+    return "".join(parts)
+
+
+def row_counts(before: Any, after: Any) -> str:
+    """Render row counts per table of two snapshots, marking what changed."""
+    return table(("table", "rows before", "rows after", "change"), count_rows(before, after),
+                 caption="Row counts")
+
+
+def count_rows(before: Any, after: Any) -> list[tuple[str, Any, Any, str]]:
+    """Return ``(table, before, after, change)`` for every table of either snapshot."""
+    names = sorted(n for n in {t.name for t in before.tables} | {t.name for t in after.tables}
+                   if not n.lower().startswith("__lightnb_"))
+    out = []
+    for name in names:
+        b, a = before.table(name), after.table(name)
+        nb_, na = (b.row_count if b else None), (a.row_count if a else None)
+        if b is None:
+            change = "added"
+        elif a is None:
+            change = "dropped"
+        elif nb_ != na:
+            change = f"{na - nb_:+d}"
+        elif b.column_names != a.column_names:
+            change = "columns changed"
+        elif b.fingerprint and a.fingerprint and b.fingerprint != a.fingerprint:
+            change = "values changed"
+        else:
+            change = ""
+        out.append((name, "" if nb_ is None else nb_, "" if na is None else na, change))
+    return out
+
+
+@render.register("Snapshot")
+def snapshot_result(result: Any) -> str:
+    """Render a snapshot: one row per table."""
+    rows = [(t.name, t.row_count, len(t.columns)) for t in result.tables]
+    return table(("table", "rows", "columns"), rows, caption=result.label or None)
+
+
+def styler(data: Any) -> str:
+    """Return a pandas Styler as HTML with every value and label escaped."""
+    safe = data.format(escape="html", na_rep="NULL").format_index(escape="html", axis=0) \
+        .format_index(escape="html", axis=1)
+    return safe.to_html()
+
+
+@render.register("Preview")
+def preview_result(result: Any) -> str:
+    """Render a bounded preview with its note."""
+    return frame(result.frame, max_rows=len(result.frame)) + f"<p><i>{escape(result.note)}</i></p>"
+
+
+@render.register("ComparedPreview")
+def compared_preview(result: Any) -> str:
+    """Render before/after rows side by side with added, removed and changed cells marked."""
+    marks = ('<p><span class="lightnb-added">added</span> · <span class="lightnb-removed">removed</span>'
+             ' · <span class="lightnb-changed">changed</span></p>')
+    return (f'<div class="lightnb-compare" data-table="{escape(result.table)}">'
+            f"{heading(result.table, 5)}{styler(result.styler)}{marks}</div>")
+
+
+@render.register("SchemaDiff")
+def schema_diff_result(result: Any) -> str:
+    """Render schema changes, one per line."""
+    if not result.changes:
+        return "<p>Schema: no changes.</p>"
+    return "<p><b>Schema changes</b></p>" + items((c.to_text() for c in result.changes), code=True)
+
+
+@render.register("Change")
+def change_result(result: Any) -> str:
+    """Render a captured step: what ran, schema changes, row counts, a chart and previews."""
+    from lightnb.render.plot import bars_html
+
+    counts = result.row_counts()
+    parts = [run_result(result.result), schema_diff_result(result.schema)]
+    if len(counts):
+        parts.append(bars_html(list(counts["table"]), counts["before"].tolist(), counts["after"].tolist(),
+                               title="Rows per table, before and after"))
+    if result.previews:
+        parts.append("<p><b>Before / after</b> (redacted, first rows by key)</p>")
+        parts.extend(compared_preview(p) for p in result.previews)
+    else:
+        parts.append("<p>No table's rows or columns changed.</p>")
+    return "".join(parts)

@@ -1,0 +1,19 @@
+"""The workbook's widgets: one panel per step, thin views over :mod:`lightnb.steps`.
+
+Each factory takes the :class:`Workbook` (project + workspace copy) and returns a
+:class:`StepPanel`; display it in a cell. ``panel.result`` holds the step's result object,
+so the next cell can keep working with it in pandas.
+"""
+
+from __future__ import annotations
+
+from lightnb.ui.edit import edit_panel as edit
+from lightnb.ui.generate import generate_panel as generate
+from lightnb.ui.panel import StepPanel
+from lightnb.ui.revert import revert_panel as revert
+from lightnb.ui.run import run_panel as run
+from lightnb.ui.workbook import Workbook, open_workbook
+
+workbook = open_workbook
+
+__all__ = ["StepPanel", "Workbook", "edit", "generate", "revert", "run", "workbook"]

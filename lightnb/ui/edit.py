@@ -1,0 +1,63 @@
+"""The edit step: up.sql and down.sql side by side, Save, and lint findings under them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from lightnb import edit as edit_files
+from lightnb.errors import LightnbError
+from lightnb.migrations import Migration
+from lightnb.render import html
+from lightnb.ui.panel import StepPanel
+from lightnb.ui.workbook import Workbook
+
+
+def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, up: str | None = None,
+               down: str | None = None, now: bool = False) -> StepPanel:
+    """Build the edit panel for ``migration`` (default: the one just generated, else the newest).
+
+    :param up: text to put in the up.sql editor instead of the file's content.
+    :param down: text to put in the down.sql editor instead of the file's content.
+    :param now: save at once (for notebooks run top to bottom).
+    """
+    target: list[Migration | None] = [None]
+    up_box = widgets.Textarea(description="", layout=widgets.Layout(width="100%", height="160px"))
+    down_box = widgets.Textarea(description="", layout=widgets.Layout(width="100%", height="160px"))
+    up_box.add_class("lightnb-up-sql")
+    down_box.add_class("lightnb-down-sql")
+    heading = widgets.HTML("")
+    editors = widgets.HBox([
+        widgets.VBox([widgets.HTML("<b>up.sql</b>"), up_box], layout=widgets.Layout(width="50%")),
+        widgets.VBox([widgets.HTML("<b>down.sql</b>"), down_box], layout=widgets.Layout(width="50%")),
+    ])
+
+    def load() -> None:
+        chosen = migration if isinstance(migration, Migration) else \
+            edit_files.find_migration(workbook.project, migration or (workbook.migration.name
+                                                                      if workbook.migration else None))
+        target[0] = chosen
+        up_text, down_text = edit_files.load_sql(chosen)
+        up_box.value = up if up is not None else up_text
+        down_box.value = down if down is not None else (down_text or "")
+        heading.value = f"<p>Migration <code>{html.escape(chosen.name)}</code></p>"
+
+    def action() -> Any:
+        if target[0] is None:
+            load()
+        assert target[0] is not None
+        return edit_files.save_sql(target[0], up=up_box.value, down=down_box.value)
+
+    panel = StepPanel("Edit", action, controls=[heading, editors], button="Save",
+                      intro="Write the change in up.sql and its exact undo in down.sql, then save.",
+                      render=lambda files: html.banner("Saved " + ", ".join(f.name for f in files), "ok"),
+                      summary=lambda files: "saved " + ", ".join(f.name for f in files))
+    panel.up, panel.down = up_box, down_box  # type: ignore[attr-defined]
+    try:
+        load()
+    except LightnbError as error:
+        panel.fail(str(error), error)
+    if now and target[0] is not None:
+        panel.run()
+    return panel

@@ -1,0 +1,109 @@
+"""The workbook's shared state: one project, one workspace copy, and who to tell when it changes."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lightnb import steps
+from lightnb.migrations import Migration
+from lightnb.project import Project
+from lightnb.workspace import Workspace
+
+Listener = Callable[[Any], None]
+
+
+@dataclass(eq=False)
+class Workbook:
+    """A project and the workspace copy every panel of a notebook works on.
+
+    :param project: the Diesel project.
+    :param workspace: the copy of production the steps act on (production is never written).
+    :param migration: the migration being worked on (set by the generate panel; None = newest).
+    :param results: every result the panels produced, oldest first.
+    """
+
+    project: Project
+    workspace: Workspace
+    migration: Migration | None = None
+    results: list[Any] = field(default_factory=list)
+    _listeners: list[Listener] = field(default_factory=list, repr=False)
+
+    @property
+    def database(self) -> Path:
+        """The workspace database file the steps act on."""
+        return self.workspace.path
+
+    @property
+    def last(self) -> Any:
+        """The latest result any panel produced, or None."""
+        return self.results[-1] if self.results else None
+
+    def last_of(self, kind: str) -> Any:
+        """Return the latest result of a class called ``kind`` (e.g. ``"RunResult"``), or None."""
+        for result in reversed(self.results):
+            if type(result).__name__ == kind:
+                return result
+        return None
+
+    def on_change(self, listener: Listener) -> None:
+        """Call ``listener(result)`` whenever a panel records a new result."""
+        self._listeners.append(listener)
+
+    def record(self, result: Any) -> Any:
+        """Remember ``result``, tell the listeners, and return it."""
+        self.results.append(result)
+        for listener in list(self._listeners):
+            listener(result)
+        return result
+
+    def status(self) -> Any:
+        """Return every migration with its state on the workspace (a ListResult)."""
+        return steps.list_migrations(self.project, self.database)
+
+    def describe(self) -> str:
+        """Return one deterministic line: project, production file, migrations applied and pending."""
+        listing = self.status()
+        applied = sum(1 for m in listing.migrations if m.applied)
+        origin = self.workspace.production.name if self.workspace.production else "an empty database"
+        return (f"Workbook on {self.project.root.name}: workspace copy of {origin}; "
+                f"{applied} migration(s) applied, {len(listing.pending)} pending")
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+    def _repr_html_(self) -> str:
+        from lightnb.render import html
+        return html.wrap(f"<p>{html.escape(self.describe())}</p>" + html.render(self.status()))
+
+
+def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
+                  folder: str | Path | None = None, users: int = 2_000) -> Workbook:
+    """Open the workbook on a project, with a fresh workspace copy of its production database.
+
+    With no ``project_dir``, build the bundled sample (project and fake production database)
+    in ``folder`` (default: a new temporary folder) and work on that.
+
+    :param production_db: the production database to copy; default: ``production`` from the
+        project's lightnb.toml, else the existing workspace, else ``DATABASE_URL``.
+    :param users: the sample's size, when the sample is built.
+    :raises LightnbError: when the project or the database cannot be found.
+    """
+    if project_dir is None:
+        from lightnb import samples
+        root = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="lightnb-workbook-"))
+        project_dir, production_db = samples.sample_workbook(root, users=users, workspace=False)
+    project = Project.discover(project_dir)
+    production: Path | None = Path(production_db).resolve() if production_db is not None else None
+    if production is None and project.settings.get("production"):
+        production = project.config_dir / str(project.settings["production"])
+    if production is not None:
+        workspace = steps.snapshot(project, database_url=production)
+    elif (steps.workspace_folder(project) / "workspace.db").is_file():
+        workspace = Workspace.open(steps.workspace_folder(project))
+    else:
+        workspace = steps.snapshot(project)
+    return Workbook(project, workspace)

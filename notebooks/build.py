@@ -1,0 +1,189 @@
+"""Build the workbook notebooks from this file, run them, and store clean deterministic outputs.
+
+    python notebooks/build.py            # write and execute all three notebooks
+    python notebooks/build.py --no-run   # write them without outputs
+
+The notebooks hold no logic: a parameters cell (papermill), then per step a Markdown cell
+and one short code cell calling ``lightnb.ui`` or ``lightnb.steps``. Stored outputs keep
+only deterministic parts: widget views are reduced to their text form (model ids are
+random), the widget state is dropped, and no timing metadata is recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def md(text: str) -> nbformat.NotebookNode:
+    """Return a Markdown cell."""
+    return new_markdown_cell(text.strip())
+
+
+def code(source: str, *tags: str) -> nbformat.NotebookNode:
+    """Return a code cell with optional tags."""
+    cell = new_code_cell(source.strip())
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def parameters(**values: object) -> nbformat.NotebookNode:
+    """Return papermill's parameters cell (one ``name = literal  # comment`` per line)."""
+    lines = []
+    for name, value in values.items():
+        literal, comment = value if isinstance(value, tuple) else (value, "")
+        lines.append(f"{name} = {literal!r}" + (f"  # {comment}" if comment else ""))
+    return code("\n".join(lines), "parameters")
+
+
+def guided_migration() -> nbformat.NotebookNode:
+    """Notebook 01: the team's workflow, step by step, on the bundled sample."""
+    from lightnb.samples import EXERCISE
+
+    cells = [
+        md("""
+# Guided migration: the team's workflow, one step per cell
+
+This workbook walks through one schema change the way the team makes every change to the
+database of a Diesel + SQLite backend:
+
+**generate → edit → run → inspect → regenerate models → test → revert**
+
+Everything happens on a **copy** of the production database (the *workspace*). Production is
+opened read-only and copied with SQLite's backup API; nothing here can write to it.
+
+Run the notebook top to bottom (*Run → Run All Cells*): with the default parameters it builds the
+bundled sample backend and a fake production database in a temporary folder, and adds a column
+with a default. Every panel also works by hand: change a field, click its button.
+"""),
+        parameters(
+            project_dir=(None, "a Diesel project folder; None builds the bundled sample in a temp folder"),
+            production_db=(None, "its production database (only ever read); None: the project's"),
+            migration_name=(EXERCISE.name, "the migration this notebook creates"),
+            up_sql=(EXERCISE.up_sql, "the change"),
+            down_sql=(EXERCISE.down_sql, "its exact undo"),
+            sample_users=(2000, "size of the sample database when it is built"),
+        ),
+        md("""
+## The rules
+
+1. **Never on production.** Every step acts on the workspace copy. To start over, reset the copy.
+2. **One change per migration**, named for what it does (`add_theme_to_user_settings`).
+3. **Every up.sql has a down.sql that restores exactly what was there**: the *test* step proves it
+   by running up, down and up again and comparing the database's content fingerprints.
+4. **Look at the data, not only the schema**: the *run* step shows the rows before and after,
+   with sensitive values (e-mails, tokens, hashes…) redacted.
+5. **`schema.rs` and the model structs follow the database**: regenerate, review the diff, commit.
+"""),
+        code("import lightnb.ui as ui"),
+        code("wb = ui.workbook(project_dir, production_db, users=sample_users)\nwb"),
+        md("""
+## 1. Generate
+
+A migration is a folder `migrations/<timestamp>_<name>/` holding `up.sql` and `down.sql`, exactly as
+`diesel migration generate` makes it. The name is checked as you type.
+"""),
+        code("ui.generate(wb, migration_name, now=True)"),
+        md("""
+## 2. Edit
+
+Write the change in `up.sql` and the undo in `down.sql`. Adding a column **with a default** is the
+cheap, safe kind of change in SQLite: existing rows read the default without being rewritten.
+"""),
+        code("ui.edit(wb, up=up_sql, down=down_sql, now=True)"),
+        md("""
+## 3. Run
+
+Apply the pending migrations to the workspace. The progress bar follows each statement; afterwards
+the panel shows the schema changes, row counts per table and the first rows of every changed table
+before and after (changed cells marked, sensitive values redacted).
+"""),
+        code("run = ui.run(wb, now=True)\nrun"),
+        md("The panel's result is a plain object: keep working with it in pandas."),
+        code("run.result.row_counts()"),
+        code('run.result.preview("user_settings").frame.head(3)'),
+        md("""
+## 7. Revert
+
+Run `down.sql` of the latest migration. The previews show what the revert restores. Click **Run**
+above and **Revert** here as often as you like: both act on the workspace copy only.
+"""),
+        code("revert = ui.revert(wb, now=True)\nrevert"),
+        code("wb"),
+    ]
+    return _notebook(cells)
+
+
+def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    for index, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{index:02d}"
+    return nb
+
+
+NOTEBOOKS = {
+    "01_guided_migration.ipynb": guided_migration,
+}
+
+
+def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Keep only deterministic outputs: drop widget views, widget state and run metadata."""
+    nb.metadata.pop("widgets", None)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("papermill", None)
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+            output.pop("metadata", None) if not output.get("metadata") else None
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
+    """Run ``nb`` in a fresh kernel from ``cwd``."""
+    from nbclient import NotebookClient
+
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
+                   record_timing=False, store_widget_state=False).execute()
+    return nb
+
+
+def build(names: list[str] | None = None, *, run: bool = True, folder: Path = HERE) -> list[Path]:
+    """Write (and by default execute) the notebooks into ``folder``; return their paths."""
+    written = []
+    for name, make in NOTEBOOKS.items():
+        if names and name not in names:
+            continue
+        nb = make()
+        if run:
+            nb = clean(execute(nb, folder))
+        path = folder / name
+        nbformat.write(nb, path)
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: build the notebooks."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="notebook file names (default: all)")
+    parser.add_argument("--no-run", action="store_true", help="write without executing")
+    args = parser.parse_args(argv)
+    for path in build(args.names or None, run=not args.no_run):
+        print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

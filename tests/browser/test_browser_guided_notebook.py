@@ -1,0 +1,96 @@
+"""Real browser: open notebook 01 in JupyterLab, Run All, then click Run and Revert in its widgets."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lightnb import samples
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+OUTPUT = REPO / "test-output"
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+
+def _columns(db: Path, table: str) -> list[str]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+    finally:
+        conn.close()
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
+
+
+def _notebook_on(project_dir: Path, production: Path, dest: Path) -> Path:
+    """Copy notebook 01 with outputs stripped and its parameters pointing at our sample."""
+    nb = nbformat.read(NOTEBOOKS / "01_guided_migration.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            if "parameters" in cell.metadata.get("tags", []):
+                cell.source = re.sub(r"^project_dir = .*$", f"project_dir = {str(project_dir)!r}",
+                                     cell.source, flags=re.M)
+                cell.source = re.sub(r"^production_db = .*$", f"production_db = {str(production)!r}",
+                                     cell.source, flags=re.M)
+    nb.metadata.pop("widgets", None)
+    path = dest / "01_guided_migration.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_run_all_then_click_run_and_revert(lab, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    base, nbdir = lab
+    project_dir, production = samples.sample_workbook(tmp_path / "sample", users=300, workspace=False)
+    _notebook_on(project_dir, production, nbdir)
+    production_bytes = production.read_bytes()
+    workspace_db = project_dir / ".lightnb" / "workspace.db"
+
+    page.goto(f"{base}/lab/tree/01_guided_migration.ipynb")
+    nb = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    # The toolbar's idle dot turns idle too early; the status bar text is the real readiness.
+    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"ipykernel\) \| Idle$")).wait_for(timeout=90_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+    run_panel = nb.locator(".lightnb-panel", has_text="Apply every pending migration")
+    revert_panel = nb.locator(".lightnb-panel", has_text="Run down.sql of the latest migrations")
+    expect(run_panel.locator(".lightnb-status")).to_have_text("applied 1 migration(s)", timeout=120_000)
+    expect(revert_panel.locator(".lightnb-status")).to_have_text("reverted 1 migration(s)", timeout=120_000)
+    _wait_for(lambda: "theme" not in _columns(workspace_db, "user_settings"))
+
+    run_panel.locator(".widget-button", has_text=re.compile(r"^Run$")).click()
+    _wait_for(lambda: "theme" in _columns(workspace_db, "user_settings"))
+    expect(run_panel.locator(".lightnb-status")).to_have_text("applied 1 migration(s)")
+    compare = run_panel.locator('.lightnb-compare[data-table="user_settings"]')
+    expect(compare).to_be_visible()
+    expect(compare).to_contain_text("theme")
+    expect(compare).to_contain_text("system")  # the new column's default, shown after
+    expect(run_panel.locator(".lightnb-banner.lightnb-error")).to_have_count(0)
+    OUTPUT.mkdir(exist_ok=True)
+    run_panel.scroll_into_view_if_needed()
+    page.screenshot(path=str(OUTPUT / "browser-01-after-run.png"))
+
+    revert_panel.locator(".widget-button", has_text=re.compile(r"^Revert$")).click()
+    _wait_for(lambda: "theme" not in _columns(workspace_db, "user_settings"))
+    restored = revert_panel.locator('.lightnb-compare[data-table="user_settings"]')
+    expect(restored).to_be_visible()
+    expect(revert_panel.locator(".lightnb-banner.lightnb-error")).to_have_count(0)
+    revert_panel.scroll_into_view_if_needed()
+    page.screenshot(path=str(OUTPUT / "browser-01-after-revert.png"), full_page=True)
+    assert production.read_bytes() == production_bytes, "production must never be written"
