@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from lightnb.lint.catalog import quote
 from lightnb.lint.config import ALLOW_DESTRUCTIVE
-from lightnb.lint.effects import statement_effects
+from lightnb.lint.effects import rebuilds, statement_effects
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import Parsed, Script, name_of, tokens
 
@@ -39,12 +39,13 @@ def is_acknowledged(script: Script) -> bool:
     return any(ALLOW_DESTRUCTIVE in comment for token in tokens(script.text) for comment in token.comments or [])
 
 
-def _rebuilt_tables(ctx: MigrationContext) -> set[str]:
-    effects = [e for s in ctx.source.up.statements for e in statement_effects(s)]
-    return {e.new_name.lower() for e in effects if e.action == "rename"}
+def _rebuilt_tables(ctx: MigrationContext) -> dict[str, str]:
+    """Return {table dropped as a step of a rebuild (lower case): the rebuilt table}."""
+    found = rebuilds([e for s in ctx.source.up.statements for e in statement_effects(s)])
+    return {r.parts[1].name.lower(): r.table for r in found}
 
 
-def _destruction(statement: Parsed, rebuilt: set[str], ctx: MigrationContext) -> list[tuple[str, str]]:
+def _destruction(statement: Parsed, rebuilt: dict[str, str], ctx: MigrationContext) -> list[tuple[str, str]]:
     tree = statement.expr
     if isinstance(tree, exp.Delete):
         table = name_of(tree.this)
@@ -61,7 +62,7 @@ def _destruction(statement: Parsed, rebuilt: set[str], ctx: MigrationContext) ->
         name, table = effect.name, effect.table
         if effect.action == "drop" and effect.kind == "table":
             if name.lower() in rebuilt:
-                found += _rebuild_losses(ctx, name)
+                found += _rebuild_losses(ctx, rebuilt[name.lower()])
             else:
                 found.append((f"DROP TABLE {name}", f"SELECT COUNT(*) FROM {quote(name)}"))
         elif effect.action == "drop" and effect.kind == "index":
@@ -71,7 +72,8 @@ def _destruction(statement: Parsed, rebuilt: set[str], ctx: MigrationContext) ->
                           f"SELECT COUNT(*) FROM {quote(table)} WHERE {quote(name)} IS NOT NULL"))
         elif effect.action == "rename-column":
             found.append((f"RENAME COLUMN {table}.{name} to {effect.new_name} (code using the old name breaks)", ""))
-        elif effect.action == "rename" and ctx.replay.before.table(name) is not None:
+        elif effect.action == "rename" and ctx.replay.before.table(name) is not None \
+                and effect.new_name.lower() not in rebuilt:
             found.append((f"RENAME TABLE {name} to {effect.new_name} (code using the old name breaks)",
                           f"SELECT COUNT(*) FROM {quote(name)}"))
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lightnb.lint.catalog import quote
-from lightnb.lint.effects import Effect, script_effects
+from lightnb.lint.effects import Effect, rebuilds, script_effects
 from lightnb.lint.registry import Hit, MigrationContext, rule
 
 
@@ -41,26 +41,13 @@ def down_incomplete(ctx: MigrationContext) -> Iterator[Hit]:
 
 
 def _net_up_effects(ctx: MigrationContext) -> list[Effect]:
-    """Return up.sql's effects, with a table rebuild (create new, drop old, rename) seen as one change."""
+    """Return up.sql's effects, with each table rebuild (create, copy, drop, rename) seen as one change."""
     effects = script_effects(ctx.source.up)
-    existed = {t.name.lower() for t in ctx.replay.before.tables}
-    renamed_into = {e.new_name.lower(): e for e in effects if e.action == "rename"}
-    net = []
-    for effect in effects:
-        key = effect.name.lower()
-        if effect.action == "create" and effect.kind == "table" and key in {e.name.lower() for e in renamed_into.values()}:
-            target = next(n for n, e in renamed_into.items() if e.name.lower() == key)
-            if target in existed:  # rebuild: the table keeps its name; down must rebuild it back
-                net.append(Effect("rebuild", "table", target, target, line=effect.line))
-            else:
-                net.append(Effect("create", "table", target, target, line=effect.line))
-            continue
-        if effect.action == "rename" and key not in existed:
-            continue  # the rename step of a rebuild or of a table created here
-        if effect.action == "drop" and effect.kind == "table" and key in renamed_into:
-            continue  # the drop step of a rebuild
-        net.append(effect)
-    return net
+    found = rebuilds(effects)
+    parts = {id(part) for rebuild in found for part in rebuild.parts}
+    net = [Effect("rebuild", "table", r.table, r.table, line=r.line) for r in found]
+    net += [e for e in effects if id(e) not in parts]
+    return sorted(net, key=lambda e: e.line)
 
 
 def _undoes(candidate: Effect, effect: Effect) -> bool:

@@ -77,3 +77,31 @@ def _alter_effects(tree: exp.Alter, statement: Parsed) -> list[Effect]:
             effects.append(Effect("rename", "table", table, table, name_of(action.this), line=line,
                                   statement=statement))
     return effects
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuild:
+    """A table rebuilt inside one script: the table, and the effects that make up the rebuild."""
+
+    table: str
+    line: int
+    parts: tuple[Effect, ...]
+
+
+def rebuilds(effects: list[Effect]) -> list[Rebuild]:
+    """Find the two table-rebuild patterns in a script's effects.
+
+    * create ``X_new``, copy, drop ``X``, rename ``X_new`` to ``X`` (SQLite's documented procedure);
+    * rename ``X`` to ``X_old``, create ``X``, copy, drop ``X_old``.
+    """
+    found = []
+    for rename in (e for e in effects if e.action == "rename"):
+        create = next((e for e in effects if e.action == "create" and e.kind == "table"
+                       and e.name.lower() == rename.name.lower()), None)
+        drop = next((e for e in effects if e.action == "drop" and e.kind == "table"
+                     and e.name.lower() == rename.new_name.lower()), None)
+        if create is None or drop is None:
+            continue
+        table = rename.new_name if drop.line <= rename.line else rename.name
+        found.append(Rebuild(table, min(create.line, rename.line), (create, drop, rename)))
+    return found

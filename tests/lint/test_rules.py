@@ -184,3 +184,18 @@ def test_destructive_is_measured_on_the_workspace_and_acknowledgeable() -> None:
 
 def test_non_transactional_is_fine_outside_a_transaction() -> None:
     assert "non-transactional" not in rules_of("VACUUM;", "SELECT 1;", run_in_transaction=False)
+
+
+def test_rename_old_then_recreate_is_a_rebuild_that_breaks_child_foreign_keys() -> None:
+    history = [USERS, "CREATE TABLE otps (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id));"]
+    up = ("ALTER TABLE users RENAME TO users_old;\n"
+          "CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, email TEXT, nick TEXT, created_at TEXT);\n"
+          "INSERT INTO users SELECT * FROM users_old;\n"
+          "DROP TABLE users_old;\n")
+    down = ("ALTER TABLE users RENAME TO users_new;\n"
+            "CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, email TEXT NOT NULL, nick TEXT, created_at TEXT);\n"
+            "INSERT INTO users SELECT * FROM users_new;\nDROP TABLE users_new;\n")
+    findings = lint_sql(up, down, history=history)
+    assert "down-incomplete" not in {f.rule for f in findings}
+    (broken,) = [f for f in findings if f.rule == "fk-missing-target"]
+    assert broken.line == 1 and "otps(user_id) references table users_old" in broken.message
