@@ -246,7 +246,9 @@ def _table_order(file: SchemaFile, schema: Schema, name: str) -> list[str]:
 def _joinable_differences(file: SchemaFile, schema: Schema, name: str) -> list[str]:
     db_rust = {t.rust_name for t in schema.tables}
     in_file = {j for j in file.joinables if j[0] in db_rust and j[1] in db_rust}  # stray tables said already
-    in_db = {(j.child_rust, j.parent_rust, j.column_rust) for j in schema.joinables}
+    file_rust = {t.rust_name for t in file.tables}
+    in_db = {(j.child_rust, j.parent_rust, j.column_rust) for j in schema.joinables
+             if j.child_rust in file_rust and j.parent_rust in file_rust}
     findings = [f"joinable `{c} -> {p} ({col})` is in {name} but {_why_no_joinable(schema, c, p, col)}"
                 for c, p, col in sorted(in_file - in_db)]
     findings += [f"joinable `{c} -> {p} ({col})` follows from the database's foreign keys but is "

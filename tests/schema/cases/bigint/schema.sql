@@ -1,0 +1,12 @@
+CREATE TABLE owners (id INTEGER PRIMARY KEY NOT NULL, name TEXT);
+CREATE TABLE codes (code INTEGER NOT NULL PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE legacy (id INT PRIMARY KEY NOT NULL);
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY NOT NULL,
+    owner_id INTEGER REFERENCES owners(id),
+    code_id INTEGER REFERENCES codes(code),
+    legacy_id INTEGER REFERENCES legacy(id),
+    visits INTEGER NOT NULL,
+    big BIGINT
+);
+CREATE TABLE notes (body TEXT);

@@ -1,0 +1,2 @@
+CREATE TABLE zoo (zebra TEXT, Ant TEXT, "_under" TEXT, apple INTEGER);
+CREATE TABLE keyed (z INTEGER PRIMARY KEY NOT NULL, b TEXT, a TEXT);

@@ -1,0 +1,2 @@
+// @generated automatically by Diesel CLI.
+
