@@ -26,19 +26,30 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 WORKSPACE_DB = "workspace.db"
 STATE_FILE = "workspace.json"
 DEFAULT_DIRNAME = ".lightnb"
+# A snapshot is a one-off read of production: wait longer than interactive steps for a busy writer
+# (with a rollback journal, a writer committing back to back can hold readers off for seconds).
+PRODUCTION_BUSY_TIMEOUT_SECONDS = 15.0
 
 
-def open_readonly(path: str | Path) -> sqlite3.Connection:
+def open_readonly(path: str | Path, *, timeout: float | None = None) -> sqlite3.Connection:
     """Open a database read-only (``mode=ro``); it is never written through this connection.
 
+    :param timeout: seconds to wait for a writer's lock (default: the runner's busy timeout).
     :raises DatabaseError: when the file is missing, a folder, or not a SQLite database.
     """
     target = check_database_file(path)
     uri = f"file:{quote(str(target.resolve()))}?mode=ro"
+    wait = runner.BUSY_TIMEOUT_SECONDS if timeout is None else timeout
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=runner.BUSY_TIMEOUT_SECONDS)
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=wait)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as error:
+        journal = Path(f"{target}-journal")
+        if "readonly" in str(error) and journal.is_file() and journal.stat().st_size > 0:
+            raise DatabaseError(
+                f"Database {target} has an unfinished transaction (hot journal {journal.name}) left by a "
+                f"program that stopped mid-write; open it once with that program or `sqlite3` so SQLite "
+                f"rolls it back, then retry (lightnb never writes to it).", path=target) from error
         raise runner.translate(error, target) from error
     return conn
 
@@ -164,7 +175,7 @@ class Workspace:
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
             runner.connect(self.path).close()
         else:
-            source = open_readonly(self.production)
+            source = open_readonly(self.production, timeout=PRODUCTION_BUSY_TIMEOUT_SECONDS)
             try:
                 for suffix in ("-journal", "-wal", "-shm"):
                     Path(str(self.path) + suffix).unlink(missing_ok=True)
