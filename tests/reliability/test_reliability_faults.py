@@ -20,6 +20,7 @@ import pytest
 
 from lightnb import migrations as migration_files
 from lightnb import runner, steps
+from lightnb import workspace as workspace_module
 from lightnb.errors import DatabaseBusyError, DatabaseError, LightnbError, MigrationError, SqlError, WorkspaceError
 from lightnb.project import Project
 from lightnb.workspace import Workspace, open_readonly
@@ -114,11 +115,7 @@ def test_run_stops_at_first_failing_migration_and_keeps_earlier_ones(guarded, wo
     later = "2024-03-01-000000-0000_broken"
     write_migration(guarded.migrations, later, _script(["CREATE TABLE x (id INTEGER);", FAILING["syntax"]]))
     reference = Workspace.create(guarded.production, tmp_path / "reference")
-    conn = reference.connect()
-    try:
-        runner.apply(conn, migration_files.discover(guarded.migrations)[2], "up")
-    finally:
-        conn.close()
+    steps.run(_project(guarded), reference.path, limit=1, regenerate_schema=False)
 
     with pytest.raises(SqlError):
         steps.run(_project(guarded), workspace.path, regenerate_schema=False)
@@ -257,6 +254,7 @@ def test_disk_full_at_any_point_applies_all_or_nothing(guarded, workspace, tmp_p
 @pytest.fixture
 def short_busy_timeout(monkeypatch):
     monkeypatch.setattr(runner, "BUSY_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(workspace_module, "PRODUCTION_BUSY_TIMEOUT_SECONDS", 0.2)
 
 
 @pytest.mark.parametrize("hold", ["BEGIN IMMEDIATE", "BEGIN; SELECT count(*) FROM accounts"])
@@ -407,3 +405,31 @@ def test_workspace_refuses_to_overwrite_production(guarded, tmp_path):
     with pytest.raises(WorkspaceError, match="overwrite production"):
         Workspace.create(production, folder)
     assert file_mark(production) == mark
+
+
+HOT_JOURNAL_WRITER = textwrap.dedent("""
+    import os, signal, sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("PRAGMA cache_size = 2")
+    conn.execute("BEGIN")
+    conn.execute("UPDATE accounts SET balance = balance + 1")
+    conn.execute("CREATE TABLE junk AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                 "WHERE i < 3000) SELECT randomblob(200) AS b FROM n")
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+def test_snapshot_of_production_with_hot_journal_names_the_journal_and_writes_nothing(tmp_path):
+    # The application crashed mid-transaction: production has a hot journal. Rolling it back is a
+    # write to production, which lightnb never does; it must say what to do instead.
+    from reliability_support import make_project
+    root, production = make_project(tmp_path / "app")
+    subprocess.run([sys.executable, "-c", HOT_JOURNAL_WRITER, str(production)], capture_output=True)
+    journal = Path(str(production) + "-journal")
+    assert journal.stat().st_size > 0
+    marks = file_mark(production), file_mark(journal)
+    with pytest.raises(DatabaseError) as caught:
+        Workspace.create(production, tmp_path / "ws")
+    message = str(caught.value)
+    assert "journal" in message and "\n" not in message
+    assert (file_mark(production), file_mark(journal)) == marks
