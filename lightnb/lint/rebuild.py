@@ -20,7 +20,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from lightnb.errors import MigrationError
-from lightnb.lint.catalog import Catalog, ColumnInfo, ForeignKeyInfo, SchemaObject, TableInfo, quote, read_catalog
+from lightnb.lint.catalog import Catalog, SchemaObject, TableInfo, quote, read_catalog
 from lightnb.lint.columns import affinity
 from lightnb.lint.source import tokens
 
