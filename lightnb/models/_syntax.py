@@ -45,3 +45,20 @@ def node_text(node: Node | None) -> str:
     if node is None or node.text is None:
         return ""
     return node.text.decode("utf-8")
+
+
+class CharOffsets:
+    """Turn tree-sitter's UTF-8 byte offsets into ``str`` indexes of the same source."""
+
+    def __init__(self, text: str) -> None:
+        self._ascii = text.isascii()
+        if not self._ascii:
+            table = []
+            for index, char in enumerate(text):
+                table.extend([index] * len(char.encode("utf-8")))
+            table.append(len(text))
+            self._table = table
+
+    def __call__(self, byte: int) -> int:
+        """Return the ``str`` index of a byte offset."""
+        return byte if self._ascii else self._table[byte]

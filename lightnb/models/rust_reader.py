@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lightnb.errors import ModelDrift
-from lightnb.models._syntax import node_text, parse_rust
+from lightnb.models._syntax import CharOffsets, node_text, parse_rust
 from lightnb.models.types import RustType
 
 if TYPE_CHECKING:
@@ -54,9 +54,9 @@ class ModelField:
     :param column_name: ``#[diesel(column_name = ...)]``, else None.
     :param options: the other ``#[diesel(...)]`` field options by name (``embed`` -> ``""``).
     :param visibility: ``pub``, ``pub(crate)`` or ``""``.
-    :param start_byte: offset of the field's first attribute or doc comment.
-    :param end_byte: offset just after the field declaration (before its comma).
-    :param type_span: byte offsets of the type in the file.
+    :param start_byte: ``str`` index of the field's first attribute or doc comment.
+    :param end_byte: ``str`` index just after the field declaration (before its comma).
+    :param type_span: ``str`` indexes of the type in the file.
     :param has_comma: whether a comma follows the field.
     """
 
@@ -92,9 +92,9 @@ class ModelStruct:
     :param module: the module path of the struct (``("crate", "models", "user_models")``).
     :param uses: ``use`` declarations in scope.
     :param aliases: ``type`` aliases declared in the same module.
-    :param start_byte: offset of the first attribute.
-    :param end_byte: offset of the end of the struct.
-    :param body_span: byte offsets of the ``{ ... }`` field list.
+    :param start_byte: ``str`` index of the first attribute.
+    :param end_byte: ``str`` index of the end of the struct.
+    :param body_span: ``str`` indexes of the ``{ ... }`` field list.
     :param tuple_struct: whether the fields are positional.
     """
 
@@ -192,7 +192,7 @@ def read_rust(text: str, *, path: Path | None = None, module: tuple[str, ...] = 
     """
     root = parse_rust(text)
     structs: list[ModelStruct] = []
-    top_uses = _read_scope(root, module, path, structs)
+    top_uses = _read_scope(root, module, path, structs, CharOffsets(text))
     return RustFile(path=path, module=module, structs=tuple(structs), uses=top_uses, text=text)
 
 
@@ -234,7 +234,7 @@ def read_models_dir(models_dir: Path, *, src_root: Path | None = None) -> list[R
 
 
 def _read_scope(scope: Node, module: tuple[str, ...], path: Path | None,
-                structs: list[ModelStruct]) -> tuple[UseImport, ...]:
+                structs: list[ModelStruct], at: CharOffsets) -> tuple[UseImport, ...]:
     """Read one module body: its uses and aliases first, then its structs (and inline modules)."""
     uses: list[UseImport] = []
     aliases: dict[str, RustType] = {}
@@ -256,11 +256,11 @@ def _read_scope(scope: Node, module: tuple[str, ...], path: Path | None,
             continue
         else:
             if child.type == "struct_item":
-                structs.append(_read_struct(child, attributes, module, path, tuple(uses), aliases))
+                structs.append(_read_struct(child, attributes, module, path, tuple(uses), aliases, at))
             elif child.type == "mod_item":
                 name, body = child.child_by_field_name("name"), child.child_by_field_name("body")
                 if name is not None and body is not None:
-                    _read_scope(body, module + (node_text(name),), path, structs)
+                    _read_scope(body, module + (node_text(name),), path, structs, at)
             attributes = []
     return tuple(uses)
 
@@ -307,7 +307,7 @@ def _path_segments(node: Node | None) -> tuple[str, ...]:
 
 
 def _read_struct(node: Node, attributes: list[Node], module: tuple[str, ...], path: Path | None,
-                 uses: tuple[UseImport, ...], aliases: dict[str, RustType]) -> ModelStruct:
+                 uses: tuple[UseImport, ...], aliases: dict[str, RustType], at: CharOffsets) -> ModelStruct:
     derives: list[str] = []
     options: dict[str, str] = {}
     table_path: tuple[str, ...] | None = None
@@ -331,18 +331,19 @@ def _read_struct(node: Node, attributes: list[Node], module: tuple[str, ...], pa
     tuple_struct = False
     if body is not None:
         tuple_struct = body.type == "ordered_field_declaration_list"
-        fields = _read_fields(body, aliases)
+        fields = _read_fields(body, aliases, at)
     start = attributes[0].start_byte if attributes else node.start_byte
     return ModelStruct(
         name=node_text(node.child_by_field_name("name")), derives=tuple(derives), table_path=table_path,
         fields=fields, options=options, check_for_backend=tuple(backends), path=path,
         line=node.start_point[0] + 1, module=module, uses=uses, aliases=dict(aliases),
-        start_byte=start, end_byte=node.end_byte,
-        body_span=(body.start_byte, body.end_byte) if body is not None else (node.end_byte, node.end_byte),
+        start_byte=at(start), end_byte=at(node.end_byte),
+        body_span=(at(body.start_byte), at(body.end_byte)) if body is not None
+        else (at(node.end_byte), at(node.end_byte)),
         tuple_struct=tuple_struct)
 
 
-def _read_fields(body: Node, aliases: dict[str, RustType]) -> tuple[ModelField, ...]:
+def _read_fields(body: Node, aliases: dict[str, RustType], at: CharOffsets) -> tuple[ModelField, ...]:
     fields: list[ModelField] = []
     attributes: list[Node] = []
     leading: Node | None = None  # first attribute or doc comment of the next field
@@ -376,8 +377,8 @@ def _read_fields(body: Node, aliases: dict[str, RustType]) -> tuple[ModelField, 
         fields.append(ModelField(
             name=name, type=rust_type(type_node).substitute(aliases), line=anchor.start_point[0] + 1,
             column_name=column_name, options=options, visibility=visibility,
-            start_byte=(leading or anchor).start_byte, end_byte=anchor.end_byte,
-            type_span=(type_node.start_byte, type_node.end_byte),
+            start_byte=at((leading or anchor).start_byte), end_byte=at(anchor.end_byte),
+            type_span=(at(type_node.start_byte), at(type_node.end_byte)),
             has_comma=next_sibling is not None and next_sibling.type == ","))
         attributes, leading = [], None
         index += 1

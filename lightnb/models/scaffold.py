@@ -242,8 +242,15 @@ def _add_fields(rust_file: RustFile, struct: ModelStruct, table: SchemaTable,
         return None  # a Selectable-only struct is a chosen subset of columns
     old = previous.table(table.rust_name, table.module) if previous is not None else None
     covered = {f.column for f in struct.fields}
-    missing = [c for c in table.columns if c.rust_name not in covered and c.rust_name not in skip
-               and (previous is None or (old is not None and old.column(c.rust_name) is None))]
+    insert_only = not struct.derives_any("Queryable")
+    if previous is None:
+        # Without the schema before the migration, an insertable that leaves out a nullable column
+        # is taken as a choice; a NOT NULL column it lacks needs a value or a default.
+        missing = [c for c in table.columns if c.rust_name not in covered and c.rust_name not in skip
+                   and not (insert_only and c.nullable)]
+    else:
+        missing = [c for c in table.columns if c.rust_name not in covered and c.rust_name not in skip
+                   and old is not None and old.column(c.rust_name) is None]
     if not missing:
         return None
     text = rust_file.text
