@@ -4,8 +4,9 @@ Every case folder of ``<conformance>/diesel-print-schema`` runs twice:
 
 * CLI mode: a project with diesel's default diesel.toml, ``schema.sql`` executed as one script,
   then ``lightnb print-schema ARGS`` (args.json) must print ``expected.rs``;
-* config mode: the case's diesel.toml, ``schema.sql`` as the up.sql of a migration applied by the
-  runner, the configured file(s) regenerated, then ``lightnb print-schema`` without arguments.
+* config mode: the case's diesel.toml, ``schema.sql`` as the up.sql of a migration applied by
+  ``lightnb migration run`` (lightnb's runner), which regenerates the configured file(s) as diesel
+  does; then ``lightnb print-schema`` without arguments.
 
 Outputs are compared after stripping trailing whitespace (insta's normalisation), and must end in
 exactly one newline like diesel's.
@@ -20,10 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from lightnb import migrations, runner
 from lightnb.cli import main
 from lightnb.project import Project
-from lightnb.schema.sync import regenerate_schema_files
+from lightnb.schema import configurations
 from tests.conftest import conformance_root
 
 pytestmark = pytest.mark.conformance
@@ -106,16 +106,15 @@ def test_config_mode(case: str, conformance_dir: Path, tmp_path: Path,
         shutil.copyfile(case_dir / "schema.patch", project / "schema.patch")
     shutil.copyfile(case_dir / "schema.sql", migration / "up.sql")
     database = tmp_path / f"{case}.db"
-    loaded = Project.discover(project, database_url=str(database))
 
-    conn = runner.connect(database)
-    try:
-        applied = runner.run_pending(conn, migrations.discover(loaded.migrations_dir))
-        written = regenerate_schema_files(loaded, conn)
-    finally:
-        conn.close()
+    # `migration run` applies the migration with lightnb's runner, then regenerates the file(s).
+    code = main(["migration", "run", "--project", str(project), "--database-url", str(database)])
+    out, err = capsys.readouterr()
 
-    assert [m.name for m in applied] == ["12345_create_schema"]
+    assert code == 0, err
+    assert "Running migration 12345_create_schema\n" in out
+    loaded = Project.discover(project, database_url=str(database), environ={})
+    written = [o.file for o in configurations(loaded.print_schema, loaded.config_dir) if o.file is not None]
     numbered = sorted(case_dir.glob("expected_*.rs"))
     expected_files = numbered or [case_dir / "expected.rs"]
     assert len(written) == len(expected_files)
