@@ -41,3 +41,16 @@ def test_missing_models_dir_is_one_line_error(plantlog: Path, capsys):
     code = main(["models", "check", "--project", str(plantlog), "--models-dir", str(plantlog / "nope")])
     err = capsys.readouterr().err
     assert code == 1 and "models folder" in err and "--models-dir" in err and err.count("\n") == 1
+
+
+def test_database_url_compares_with_the_database_schema(plantlog: Path, capsys):
+    import sqlite3
+
+    database = plantlog / "garden.db"
+    conn = sqlite3.connect(database)
+    up = next((plantlog / "migrations").glob("*/up.sql")).read_text()
+    conn.executescript(up + "ALTER TABLE gardeners ADD COLUMN favourite_colour TEXT;")
+    conn.close()
+    code = main(["models", "check", "--project", str(plantlog), "--database-url", str(database)])
+    assert code == 1
+    assert "Gardener.favourite_colour" in capsys.readouterr().out
