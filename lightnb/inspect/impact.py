@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
@@ -100,6 +101,7 @@ class _Stmt:
     text: str
     line: int
     index: int
+    tables: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -115,8 +117,12 @@ class _Measurer:
 
     def add(self, st: _Stmt, kind: str, table: str | None, column: str | None, count: int,
             example: dict[str, Any] | None, message: str) -> None:
-        shown = self.redactor.row(example, table, reveal=self.reveal) if example else None
-        self.impacts.append(Impact(st.index, st.line, _one_line(st.text), kind, table, column, count,
+        # An example may come from a copy (INSERT … SELECT): a column sensitive in any
+        # table the statement names is masked.
+        extra = [c for c in (example or {}) if any(self.redactor.is_sensitive(c, t) for t in st.tables)]
+        shown = self.redactor.row(example, table, reveal=self.reveal, extra=extra) if example else None
+        text = st.text if self.reveal else _mask_literals(st.text, self.redactor, st.tables)
+        self.impacts.append(Impact(st.index, st.line, _one_line(text), kind, table, column, count,
                                    shown, message))
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -147,6 +153,7 @@ class _Measurer:
     def measure(self, st: _Stmt) -> bool:
         """Measure and run one statement; return False when it failed (stop there)."""
         tree = _parse(st.text)
+        st.tables = _tables_in(tree)
         before = self._before(st, tree)
         try:
             cursor = self.conn.execute(st.text)
@@ -490,6 +497,25 @@ def _tables_in(tree: exp.Expression | None) -> set[str]:
 
 def _insert_table(tree: exp.Insert) -> str:
     return tree.this.this.name if isinstance(tree.this, exp.Schema) else tree.this.name
+
+
+def _mask_literals(text: str, redactor: Redactor, tables: set[str]) -> str:
+    """Mask the string and blob literals of a statement that names a sensitive column."""
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = Dialect.get_or_raise("sqlite").tokenize(text)
+    except sqlglot.errors.SqlglotError:
+        return text
+    names = [t.text for t in tokens if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER)]
+    if not any(redactor.is_sensitive(n, t) for n in names for t in (tables or {None})):
+        return text
+    out, last = [], 0
+    for token in tokens:
+        if token.token_type in (TokenType.STRING, TokenType.HEX_STRING, TokenType.BYTE_STRING):
+            out.append(text[last:token.start] + "'" + redactor.mask + "'")
+            last = token.end + 1
+    return "".join(out) + text[last:]
 
 
 def _one_line(text: str, width: int = 100) -> str:

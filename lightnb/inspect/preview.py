@@ -400,8 +400,11 @@ def _sort_key(k: tuple) -> tuple:
 def _index(wanted: list[tuple], key_cols: list[str], redactor: Redactor, table: str, reveal: bool) -> pd.Index:
     import pandas as pd
 
-    masked = [i for i, k in enumerate(key_cols) if not reveal and redactor.is_sensitive(k, table)]
-    values = [tuple(redactor.value(v) if i in masked else v for i, v in enumerate(k)) for k in wanted]
+    if not reveal and any(redactor.is_sensitive(k, table) for k in key_cols):
+        # A sensitive key is shown as its position: masked values would all look alike.
+        return pd.Index([f"{redactor.mask} #{i + 1}" for i in range(len(wanted))],
+                        name=", ".join(key_cols), dtype=object)
+    values = wanted
     if len(key_cols) == 1:
         return pd.Index([v[0] for v in values], name=key_cols[0], dtype=object)
     return pd.MultiIndex.from_tuples(values, names=key_cols)

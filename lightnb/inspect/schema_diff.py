@@ -144,7 +144,7 @@ def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange])
     # Same storage alone is not proof (a dropped table's pages are reused by the next
     # CREATE), so a storage match also needs most columns in common.
     # Every rename is a guess (two unrelated files can share rootpages), flagged as such.
-    for matcher, detail in ((lambda a, b: a.rootpage == b.rootpage > 0 and _overlap(a, b) >= 0.5,
+    for matcher, detail in ((lambda a, b: a.rootpage == b.rootpage > 0 and _overlap(a, b) >= 0.75,
                              "same storage and columns"),
                             (lambda a, b: _signature(a) == _signature(b), "same columns")):
         for old in list(removed):

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import pytest
+
+from lightnb.inspect import impacts_frame, impacts_text, measure_impact
+
+BASE = """
+CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT, age TEXT, legacy TEXT);
+INSERT INTO users VALUES (1, 'ann', 'a@x', '31', 'l1'), (2, 'bob', 'b@x', 'old', NULL),
+                         (3, NULL, 'a@x', '40', 'l3');
+CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) ON DELETE CASCADE, body TEXT);
+INSERT INTO posts VALUES (1, 1, 'p'), (2, 2, 'q'), (3, 3, 'r'), (4, 3, 's');
+"""
+
+
+@pytest.fixture
+def conn(make_db, connect):
+    return connect(make_db("copy.db", BASE))
+
+
+def _kinds(impacts):
+    return {(i.kind, i.table, i.column, i.count) for i in impacts}
+
+
+def test_rows_touched_deleted_and_cascades(conn) -> None:
+    conn.execute("PRAGMA foreign_keys = ON")
+    impacts = measure_impact(conn, "UPDATE posts SET body = 'z' WHERE id > 1;\nDELETE FROM users WHERE id = 3;")
+    assert ("rows_updated", "posts", None, 3) in _kinds(impacts)
+    assert ("rows_deleted", "users", None, 1) in _kinds(impacts)
+    assert ("rows_deleted", "posts", None, 2) in _kinds(impacts)  # ON DELETE CASCADE
+    deleted = next(i for i in impacts if i.kind == "rows_deleted" and i.table == "users")
+    assert (deleted.line, deleted.example["id"]) == (2, 3)
+
+
+def test_the_copy_is_left_as_it_was(conn) -> None:
+    measure_impact(conn, "DELETE FROM posts; DROP TABLE users;")
+    assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 4
+    assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 3
+
+
+def test_values_lost_by_dropped_column_and_table(conn) -> None:
+    impacts = measure_impact(conn, "ALTER TABLE users DROP COLUMN legacy; DROP TABLE posts;")
+    assert ("values_lost", "users", "legacy", 2) in _kinds(impacts)
+    assert ("rows_deleted", "posts", None, 4) in _kinds(impacts)
+    assert ("values_lost", "posts", "body", 4) in _kinds(impacts)
+
+
+def test_rebuild_counts_only_what_was_not_copied_and_storage_class_changes(conn) -> None:
+    up = """
+    CREATE TABLE new_users (id INTEGER PRIMARY KEY, name TEXT, email TEXT, age INTEGER);
+    INSERT INTO new_users (id, name, email, age) SELECT id, name, email, age FROM users WHERE id < 3;
+    DROP TABLE users;
+    ALTER TABLE new_users RENAME TO users;
+    """
+    impacts = measure_impact(conn, up)
+    kinds = _kinds(impacts)
+    assert ("rows_inserted", "new_users", None, 2) in kinds
+    assert ("storage_class_changed", "new_users", "age", 1) in kinds  # '31' -> 31; 'old' stays text
+    assert ("rows_lost", "users", None, 1) in kinds
+    assert ("values_lost", "users", "legacy", 2) in kinds
+    assert not any(i.kind == "values_lost" and i.column == "email" for i in impacts)
+    assert ("orphans", "posts", None, 2) in kinds  # posts of user 3 lost their parent
+    assert [i.index for i in impacts] == sorted(i.index for i in impacts)
+
+
+def test_new_constraints_would_be_violated(conn) -> None:
+    up = """
+    CREATE TABLE new_users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE,
+                            age TEXT CHECK (length(age) = 2));
+    INSERT INTO new_users (id, name, email, age) SELECT id, name, email, age FROM users;
+    """
+    impacts = measure_impact(conn, up)
+    kinds = _kinds(impacts)
+    assert ("not_null_violation", "new_users", "name", 1) in kinds
+    assert ("unique_violation", "new_users", "email", 1) in kinds
+    assert ("check_violation", "new_users", None, 1) in kinds
+    error = impacts[-1]
+    assert error.kind == "error" and "constraint failed" in error.message and error.line == 4
+
+
+def test_new_unique_index_and_foreign_key(conn) -> None:
+    impacts = measure_impact(conn, "CREATE UNIQUE INDEX users_email ON users(email);")
+    assert ("unique_violation", "users", None, 1) in _kinds(impacts)
+    assert impacts[-1].kind == "error"
+    conn.execute("PRAGMA foreign_keys = ON")
+    up = """
+    CREATE TABLE likes (post_id INTEGER REFERENCES posts(id));
+    INSERT INTO likes SELECT id + 2 FROM posts;
+    """
+    assert ("fk_violation", "likes", "post_id", 2) in _kinds(measure_impact(conn, up))
+
+
+def test_orphans_from_foreign_key_check(conn) -> None:
+    impacts = measure_impact(conn, "DELETE FROM users WHERE id = 1;")  # foreign_keys off: no cascade
+    orphans = next(i for i in impacts if i.kind == "orphans")
+    assert (orphans.table, orphans.count, orphans.example["id"]) == ("posts", 1, 1)
+
+
+def test_statement_list_path_frame_and_text(make_db) -> None:
+    path = make_db("prod.db", BASE)
+    impacts = measure_impact(path, ["DELETE FROM posts WHERE id = 1"])
+    assert ("rows_deleted", "posts", None, 1) in _kinds(impacts)
+    assert list(impacts_frame(impacts)["kind"]) == ["rows_deleted"]
+    assert "1 row(s) of posts deleted" in impacts_text(impacts)
+    assert impacts[0].to_dict()["example"] == {"id": 1, "user_id": 1, "body": "p"}
