@@ -6,7 +6,7 @@ Mirrors diesel_cli's ``print_schema.rs`` (diesel_spec.md §4.6–§4.12).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lightnb.schema import layout
 from lightnb.schema.config import PrintSchemaOptions
@@ -75,12 +75,14 @@ def joinable_line(record: ForeignKey) -> str:
     return f"diesel::joinable!({record.child_rust} -> {record.parent_rust} ({record.column_rust}));\n"
 
 
-def _assemble(schema: Schema, options: PrintSchemaOptions, allow_tables: object) -> str:
+def _assemble(schema: Schema, options: PrintSchemaOptions,
+              allow_tables: Callable[[Sequence[str]], str]) -> str:
+    """Join header, tables, joinables and allow-tables invocations (diesel_spec.md §4.9)."""
     parts = [HEADER, "\n", "\n".join(table_block(t, options) for t in schema.tables)]
     if schema.joinables:
         parts += ["\n"] + [joinable_line(j) for j in schema.joinables]
     if schema.groups:
-        parts += ["\n"] + [allow_tables(group) for group in schema.groups]  # type: ignore[operator]
+        parts += ["\n"] + [allow_tables(group) for group in schema.groups]
     return "".join(parts)
 
 
