@@ -84,7 +84,7 @@ def scratch_project(commit: Path, folder: Path) -> Project:
     """Return a scratch project with the commit's diesel.toml and committed schema file."""
     folder.mkdir(parents=True)
     shutil.copyfile(commit / "diesel.toml", folder / "diesel.toml")
-    project = Project.discover(folder, migration_dir=commit / "migrations")
+    project = Project.discover(folder, migration_dir=commit / "migrations", environ={})
     for options in project.print_schema.values():
         if "file" in options:
             target = project.resolve(options["file"])
