@@ -86,3 +86,45 @@ class RunResult:
         """Return one row per migration that ran."""
         import pandas as pd
         return pd.DataFrame({"migration": self.names, "direction": [self.direction] * len(self.migrations)})
+
+
+@dataclass(frozen=True)
+class SchemaFileChange:
+    """One schema file before and after regeneration."""
+
+    path: Path
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        """True when regeneration changed the file."""
+        return self.before != self.after
+
+    @property
+    def diff(self) -> str:
+        """Unified diff from the old file to the new one."""
+        import difflib
+        return "".join(difflib.unified_diff(self.before.splitlines(True), self.after.splitlines(True),
+                                            f"a/{self.path.name}", f"b/{self.path.name}"))
+
+
+@dataclass(frozen=True)
+class RegenerateResult:
+    """schema.rs regenerated from the database, and the model structs checked against it.
+
+    :param schema_files: each configured schema file, before and after.
+    :param drift: the model drift report (``lightnb.models.DriftReport``).
+    :param changes: planned model changes (``lightnb.models.ModelChange``), applied only on request.
+    """
+
+    schema_files: tuple[SchemaFileChange, ...]
+    drift: Any
+    changes: tuple[Any, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per drift finding."""
+        import pandas as pd
+        rows = [{"struct": f.struct, "field": f.field, "proven": f.proven, "message": f.message, "fix": f.fix,
+                 "file": str(f.file), "line": f.line} for f in self.drift.findings]
+        return pd.DataFrame(rows, columns=["struct", "field", "proven", "message", "fix", "file", "line"])

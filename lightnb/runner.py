@@ -237,6 +237,8 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
     :raises SqlError: when a statement fails; everything done by this migration is rolled back.
     """
     ensure_tracking_table(conn)
+    if on_step:  # announced before the files are read, as diesel prints before it fails
+        on_step(StepEvent("migration", migration, direction))
     sql = migration.up_sql() if direction == "up" else migration.down_sql()
     if sql == "":
         raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration. "
@@ -246,8 +248,6 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
         raise MigrationError(f"Failed to run {migration.name} with: {direction}.sql contains a NUL byte; "
                              f"remove it.", path=migration.path, version=migration.version)
     statements = sqlscript.split(sql)
-    if on_step:
-        on_step(StepEvent("migration", migration, direction, total=len(statements)))
     savepoint = None
     if migration.run_in_transaction:
         savepoint = _open(conn)
@@ -278,21 +278,28 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
 
 
 def _forbid_transaction_control(conn: sqlite3.Connection) -> list[str]:
-    """Refuse BEGIN/COMMIT/ROLLBACK and releasing the runner's savepoints in a migration's statements.
+    """Refuse transaction control and ATTACH in a migration's statements.
 
     A ``COMMIT`` in up.sql would end the migration's transaction early, so a later failure could no
-    longer undo what ran before it. SQLite's authorizer refuses such statements when they are
-    prepared (setting it expires cached statements). Returns the list refused verbs are noted in.
+    longer undo what ran before it; an ``ATTACH`` would let a rehearsal write files other than the
+    database it runs on (production, say). SQLite's authorizer refuses such statements when they
+    are prepared (setting it expires cached statements). Returns the list refusals are noted in.
     """
     refused: list[str] = []
+    in_transaction = ("is not allowed in a migration that runs in a transaction", "remove it, or set "
+                      "`run_in_transaction = false` in its metadata.toml")
 
     def authorize(action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
         if action == sqlite3.SQLITE_TRANSACTION:
-            refused.append(arg1 or "transaction control")
+            refused.append(f"{arg1 or 'transaction control'} {in_transaction[0]}|{in_transaction[1]}")
             return sqlite3.SQLITE_DENY
         if action == sqlite3.SQLITE_SAVEPOINT and arg1 != "BEGIN" and \
                 (arg2 or "").lower().startswith("diesel_savepoint_"):
-            refused.append(f"{arg1} SAVEPOINT {arg2}")
+            refused.append(f"{arg1} SAVEPOINT {arg2} {in_transaction[0]}|{in_transaction[1]}")
+            return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_ATTACH:
+            refused.append("ATTACH is not allowed in a migration (it could write files other than the database "
+                           "being migrated)|remove it; copy data in with a separate, reviewed step")
             return sqlite3.SQLITE_DENY
         return sqlite3.SQLITE_OK
 
@@ -308,10 +315,10 @@ def _execute(conn: sqlite3.Connection, migration: Migration, direction: Directio
     except sqlite3.Error as error:
         text = str(error)
         if refused:
+            problem, fix = refused[-1].split("|", 1)
             raise SqlError(
-                f"Failed to run {migration.name} with: {refused[-1]} is not allowed in a migration that runs "
-                f"in a transaction ({direction}.sql line {statement.line}); remove it, or set "
-                f"`run_in_transaction = false` in its metadata.toml — nothing of this migration was applied.",
+                f"Failed to run {migration.name} with: {problem} ({direction}.sql line {statement.line}); "
+                f"{fix} — nothing of this migration was applied.",
                 path=migration.path / f"{direction}.sql", version=migration.version, line=statement.line,
                 statement=statement.text) from error
         if any(word in text for word in ("locked", "busy", "not a database", "disk image", "readonly", "full",

@@ -15,7 +15,8 @@ from lightnb import migrations as migration_files
 from lightnb import runner
 from lightnb.errors import MigrationError, ProjectError
 from lightnb.project import Project
-from lightnb.results import GenerateResult, ListResult, MigrationStatus, RunResult
+from lightnb.results import (GenerateResult, ListResult, MigrationStatus, RegenerateResult, RunResult,
+                             SchemaFileChange)
 from lightnb.workspace import DEFAULT_DIRNAME, WORKSPACE_DB, Workspace, backup, check_database_file
 
 if TYPE_CHECKING:
@@ -253,3 +254,67 @@ def save_sql(project: Project, name_or_version: str, *, up: str | None = None,
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
     return find_migration(project, migration.name)
+
+
+def lint(project: Project, *, versions: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """Lint the project's migrations (or only ``versions``) with its lightnb.toml settings.
+
+    :returns: a list of ``lightnb.lint.Finding``.
+    """
+    from lightnb.lint import config_from_settings, lint_project
+    return lint_project(project.migrations_dir, versions=versions, config=config_from_settings(project.settings))
+
+
+def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration"):  # type: ignore[no-untyped-def]
+    """Lint SQL being edited, against the history of the project's earlier migrations."""
+    from lightnb.lint import config_from_settings
+    from lightnb.lint import lint_sql as lint_text
+    history = [m.up_sql() for m in migration_files.discover(project.migrations_dir) if m.name < name]
+    return lint_text(up, down, history=history, config=config_from_settings(project.settings), name=name)
+
+
+def test(project: Project, database: str | Path | None = None, *, versions: list[str] | None = None,
+         run_tests: bool = True, on_output=None):  # type: ignore[no-untyped-def]
+    """Prove pending migrations safe on a fresh copy of ``database``: up, down, up again, checks, tests.
+
+    :returns: ``lightnb.checks.CheckResult`` with one verdict.
+    """
+    from lightnb.checks import check
+    return check(project, database=database, versions=versions, run_tests=run_tests, on_output=on_output)
+
+
+def regenerate(project: Project, database: str | Path, *, write: bool = True) -> RegenerateResult:
+    """Regenerate schema.rs from ``database`` (style kept) and check the model structs against it.
+
+    :param write: write the schema files (False: only compute what would change).
+    """
+    from lightnb import schema as schema_rs
+    from lightnb.models import check_models, plan_model_changes
+    from lightnb.models.locate import models_dir, schema_file
+    from lightnb.workspace import open_readonly
+
+    targets = [project.resolve(section["file"]) for section in project.print_schema.values()
+               if isinstance(section.get("file"), str)]
+    before = {path: path.read_text(encoding="utf-8") if path.is_file() else "" for path in targets}
+    if write:
+        conn = runner.connect(database)
+        try:
+            schema_rs.regenerate_schema_files(project, conn)
+        finally:
+            conn.close()
+        after = {path: path.read_text(encoding="utf-8") for path in targets}
+    else:
+        conn = open_readonly(database)
+        try:
+            report = schema_rs.check_schema_sync(project, conn)
+        finally:
+            conn.close()
+        after = {Path(f.path): f.expected for f in report.files}
+    files = tuple(SchemaFileChange(p, before[p], after.get(p, before[p])) for p in targets)
+    main_schema = schema_file(project)
+    text = after.get(main_schema, main_schema.read_text(encoding="utf-8") if main_schema.is_file() else "")
+    folder = models_dir(project)
+    drift = check_models(folder, text) if folder.exists() else None
+    previous = before.get(main_schema) or None
+    changes = tuple(plan_model_changes(folder, text, previous=previous)) if folder.exists() else ()
+    return RegenerateResult(files, drift, changes)

@@ -44,9 +44,14 @@ def record_checksums(conn: sqlite3.Connection, migration: Migration) -> None:
 
 
 def forget_checksums(conn: sqlite3.Connection, migration: Migration) -> None:
-    """Forget a migration's checksums (after it is reverted)."""
+    """Forget a migration's checksums (after it is reverted); drop the table once it is empty.
+
+    Dropping it keeps a fully reverted database as diesel leaves it: only its tracking table.
+    """
     if _has_checksum_table(conn):
         conn.execute(f"DELETE FROM {CHECKSUM_TABLE} WHERE version = ?", (migration.version,))
+        if conn.execute(f"SELECT 1 FROM {CHECKSUM_TABLE} LIMIT 1").fetchone() is None:
+            conn.execute(f"DROP TABLE {CHECKSUM_TABLE}")
 
 
 def checksum_hook(conn: sqlite3.Connection, migration: Migration, direction: str) -> None:
