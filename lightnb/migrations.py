@@ -15,6 +15,7 @@ from lightnb.errors import MigrationError
 
 UP_TEMPLATE = "-- Your SQL goes here\n"
 DOWN_TEMPLATE = "-- This file should undo anything in `up.sql`\n"
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per folder name; the version prefix needs the rest
 INVALID_DIR = ("Invalid migration directory: the directory's name should be "
                "<timestamp>_<name_of_migration>, and it should contain up.sql and optionally down.sql.")
 
@@ -141,6 +142,10 @@ def validate_name(name: str) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in name) or "\x00" in name:
         raise MigrationError(f"Migration name {name!r} contains control characters; use letters, digits "
                              f"and underscores, e.g. {_suggest(name)}.")
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        raise MigrationError(f"Migration name is too long ({size} bytes); use at most {MAX_NAME_BYTES} bytes, "
+                             f"e.g. {_suggest(name)[:40]}.")
     return name
 
 
@@ -182,7 +187,12 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
     if target.exists():
         raise MigrationError(f"Migration folder {target} already exists; choose another name or version.",
                              path=target)
-    target.mkdir()
+    try:
+        target.mkdir()
+    except (OSError, UnicodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "the name cannot be encoded as a file name"
+        raise MigrationError(f"Cannot create migration folder {dirname!r}: {reason}; choose a shorter or "
+                             f"simpler name (or --version).", path=target) from error
     (target / "up.sql").write_text(UP_TEMPLATE + up_sql, encoding="utf-8")
     if not no_down:
         (target / "down.sql").write_text(DOWN_TEMPLATE + down_sql, encoding="utf-8")
