@@ -112,7 +112,8 @@ def database_path_from_url(url: str, *, base: Path | None = None) -> Path:
     """
     text = url.strip()
     if text.startswith(("postgres://", "postgresql://", "mysql://", "mariadb://")):
-        raise ProjectError(f"Database URL {text!r} is not SQLite; lightnb works with SQLite files only.")
+        raise ProjectError(f"Database URL {text!r} is not SQLite; lightnb works with SQLite files only: give the "
+                           f"path of a SQLite file (e.g. DATABASE_URL=app.db).")
     if text.startswith("sqlite://"):
         text = text[len("sqlite://"):]
     elif text.startswith("file:"):
@@ -211,7 +212,8 @@ def _migrations_dir(start: Path, config_dir: Path, raw: Mapping[str, Any],
     section = raw.get("migrations_directory")
     if section is not None:
         if not isinstance(section, dict) or not isinstance(section.get("dir"), str):
-            raise ProjectError('Failed to parse config file: [migrations_directory] needs `dir = "migrations"`.')
+            raise ProjectError('Failed to parse config file: [migrations_directory] needs `dir = "migrations"`; '
+                               'add it, or remove the section.')
         path = Path(section["dir"])
         return path if path.is_absolute() else (config_dir / path)
     for folder in (start, *start.parents):

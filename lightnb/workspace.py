@@ -162,8 +162,8 @@ class Workspace:
         try:
             data = json.loads(state.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise WorkspaceError(f"Workspace state {state} is unreadable; recreate it with "
-                                 f"`lightnb snapshot --reset`.", path=state) from error
+            raise WorkspaceError(f"Workspace state {state} is unreadable; recreate the workspace with "
+                                 f"`lightnb snapshot --database-url PROD.db`.", path=state) from error
         prod = data.get("production")
         return cls(folder=root, production=Path(prod) if prod else None)
 

@@ -112,7 +112,7 @@ def _redo(args: argparse.Namespace) -> int:
 
 def _check_number(number: int) -> None:
     if number < 0:
-        raise LightnbError(f"--number must be 0 or more, not {number}.")
+        raise LightnbError(f"--number must be 0 or more, not {number}; pass a count such as -n 1, or --all.")
 
 
 @_wrapped
