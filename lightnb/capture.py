@@ -1,15 +1,13 @@
 """Run a step on a workspace and keep what it changed: snapshots, a before copy, previews.
 
 The widgets and the notebooks show what a migration changed; that needs the database as
-it was *before*. :func:`captured` keeps a consistent copy (SQLite backup API, through
-:class:`~lightnb.workspace.Workspace`) and snapshots on both sides of one ``steps`` call,
-then builds bounded, redacted before/after previews of the tables that changed.
+it was *before*. :func:`captured` asks one ``steps`` verb to keep a before copy and snapshots
+on both sides (:class:`~lightnb.steps.Capture`), then builds bounded, redacted before/after
+previews of the tables that changed.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,9 @@ from lightnb.inspect._sql import open_ro
 from lightnb.inspect.preview import ComparedPreview, compare_preview
 from lightnb.inspect.redact import Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
-from lightnb.inspect.snapshot import Snapshot, take_snapshot
+from lightnb.errors import WorkspaceError
+from lightnb.inspect.snapshot import Snapshot
+from lightnb.steps import Capture
 from lightnb.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -85,27 +85,31 @@ class Change:
         raise KeyError(f"{table} did not change; changed tables: {', '.join(self.changed_tables) or 'none'}")
 
 
-def captured(workspace: Workspace, step: Callable[[Path], RunResult], *, label: str = "",
+def captured(workspace: Workspace, step: Callable[[Path, Capture], RunResult], *, label: str = "",
              preview_rows: int = 5, max_previews: int = 4, redactor: Redactor | None = None) -> Change:
-    """Call ``step(workspace.path)`` and return its result with what it changed.
+    """Call ``step(workspace.path, capture)`` and return its result with what it changed.
 
-    :param step: a function of the database path returning a RunResult
-        (e.g. ``lambda db: steps.run(project, db)``).
-    :param label: a name for the captured moment, used in the snapshot labels.
+    :param step: a ``steps`` verb bound to its project, taking the database and a
+        :class:`~lightnb.steps.Capture` (e.g. ``lambda db, c: steps.run(project, db, capture=c)``).
+    :param label: a name for the captured moment (names the before copy's folder).
     :param preview_rows: rows per before/after preview.
     :param max_previews: at most this many tables get a preview.
     :param redactor: which columns to mask in previews (the default sensitive words when None).
     """
-    folder = workspace.folder / CAPTURE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    before_copy = workspace.copy_to(_next_free(folder, label or "step"))
-    before = _snapshot(before_copy, f"before {label}".strip())
-    result = step(workspace.path)
-    after = _snapshot(workspace.path, f"after {label}".strip())
-    result = dataclasses.replace(result, before=before, after=after, before_copy=before_copy)
-    diff = schema_diff(before, after)
-    changed = changed_tables(before, after, diff)
-    previews = _previews(before_copy, workspace.path, changed[:max_previews], diff, preview_rows, redactor)
+    folder = workspace.folder / CAPTURE_DIR / (label or "step")
+    result = step(workspace.path, Capture(snapshot=True, copy=True, folder=folder))
+    return describe(result, preview_rows=preview_rows, max_previews=max_previews, redactor=redactor)
+
+
+def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
+             redactor: Redactor | None = None) -> Change:
+    """Build the :class:`Change` of a result captured with before/after snapshots and a before copy."""
+    if result.before is None or result.after is None or result.before_copy is None:
+        raise WorkspaceError("This result was not captured; run the step with capture=Capture(copy=True).")
+    diff = schema_diff(result.before, result.after)
+    changed = changed_tables(result.before, result.after, diff)
+    previews = _previews(Path(result.before_copy), Path(result.database), changed[:max_previews], diff,
+                         preview_rows, redactor)
     return Change(result, diff, previews, changed)
 
 
@@ -132,18 +136,46 @@ def _previews(before_path: Path, after_path: Path, tables: tuple[str, ...], diff
         after_conn.close()
 
 
-def _snapshot(path: Path, label: str) -> Snapshot:
-    conn = open_ro(path)
+@dataclass(frozen=True)
+class Inspection:
+    """Everything the inspect step shows about one table after a captured step.
+
+    :param table: the table inspected.
+    :param preview: its rows before and after, side by side (redacted).
+    :param schema: the schema changes of that table.
+    :param rows: row-diff counts with samples (redacted).
+    :param impact: the measured impact of the step's SQL, statement by statement (redacted).
+    """
+
+    table: str
+    preview: ComparedPreview
+    schema: SchemaDiff
+    rows: Any
+    impact: tuple[Any, ...]
+
+
+def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 5,
+                   redactor: Redactor | None = None) -> Inspection:
+    """Inspect one table of a captured step: preview, schema changes, row diff and measured impact.
+
+    :raises LightnbError: when the table is in neither database.
+    """
+    from lightnb.inspect.impact import measure_impact
+    from lightnb.inspect.row_diff import row_diff
+
+    result = change.result
+    before_name = {new: old for old, new in change.schema.table_renames.items()}.get(table, table)
+    before_conn, after_conn = open_ro(result.before_copy), open_ro(result.database)
     try:
-        return take_snapshot(conn, label=label)
+        preview = compare_preview(before_conn, after_conn, before_name, after_table=table, n=rows,
+                                  redactor=redactor)
     finally:
-        conn.close()
-
-
-def _next_free(folder: Path, label: str) -> Path:
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in label)[:60]
-    for n in itertools.count(1):
-        candidate = folder / f"{n:03d}-{stem}.db"
-        if not candidate.exists():
-            return candidate
-    raise AssertionError("unreachable")  # pragma: no cover
+        before_conn.close()
+        after_conn.close()
+    schema = SchemaDiff(tuple(change.schema.of(table=table)), change.schema.before_label,
+                        change.schema.after_label)
+    diff = row_diff(result.before_copy, result.database, tables=[table], sample=sample, redactor=redactor)
+    scripts = [m.down_sql() if result.direction == "down" else m.up_sql() for m in result.migrations]
+    impact = tuple(i for script in scripts for i in measure_impact(result.before_copy, script, redactor=redactor)
+                   if i.table is None or i.table.lower() in (table.lower(), before_name.lower()))
+    return Inspection(table, preview, schema, diff, impact)

@@ -72,6 +72,7 @@ with a default. Every panel also works by hand: change a field, click its button
             up_sql=(EXERCISE.up_sql, "the change"),
             down_sql=(EXERCISE.down_sql, "its exact undo"),
             sample_users=(2000, "size of the sample database when it is built"),
+            run_project_tests=(False, "also run the project's own test command (cargo test) in the test step"),
         ),
         md("""
 ## The rules
@@ -112,6 +113,31 @@ before and after (changed cells marked, sensitive values redacted).
         code("run.result.row_counts()"),
         code('run.result.preview("user_settings").frame.head(3)'),
         md("""
+## 4. Inspect
+
+Pick a table: its rows before and after side by side, the schema changes, the row diff (added,
+removed, changed rows with samples) and the *measured* impact of each statement, all redacted.
+The panel follows every run and revert of this workbook.
+"""),
+        code("ui.inspect(wb, now=True)"),
+        md("""
+## 5. Regenerate models
+
+Every run and revert regenerates `src/schema.rs` as `diesel print-schema` would, keeping the file's
+style. Review its diff, the model structs that drift from it, and apply the struct changes you want
+(one **Apply** button per struct).
+"""),
+        code("ui.models(wb, now=True)"),
+        md("""
+## 6. Test
+
+The verdict comes from a fresh copy of production: every pending migration goes up, down and up
+again, and the content fingerprints must match; lint rules and SQLite integrity and foreign-key
+checks run too, and (optionally) the project's own tests, whose output streams into the panel.
+Here the migration is already applied to the workspace, so the test rehearses it on production's copy.
+"""),
+        code("ui.test(wb, run_tests=run_project_tests, now=True)"),
+        md("""
 ## 7. Revert
 
 Run `down.sql` of the latest migration. The previews show what the revert restores. Click **Run**
@@ -119,6 +145,101 @@ above and **Revert** here as often as you like: both act on the workspace copy o
 """),
         code("revert = ui.revert(wb, now=True)\nrevert"),
         code("wb"),
+    ]
+    return _notebook(cells)
+
+
+def rehearse_on_production_copy() -> nbformat.NotebookNode:
+    """Notebook 02: rehearse pending migrations on a copy of production; papermill-friendly."""
+    cells = [
+        md("""
+# Rehearse on a copy of production
+
+Point this notebook at a Diesel project and its production database. It copies production
+(read-only, SQLite backup API), proves every pending migration reversible on a fresh copy, applies
+them to the workspace copy, and shows what changed. Production is never written.
+
+Run it headless with `lightnb rehearse --project DIR --database PROD.db --out OUTDIR`: papermill
+executes it and an HTML report (redacted) is written next to the executed notebook.
+"""),
+        parameters(
+            project_dir=(None, "a Diesel project folder; None builds the bundled sample with one pending migration"),
+            production_db=(None, "the production database (only ever read)"),
+            limit=(None, "apply only the next N pending migrations; None: all"),
+            run_project_tests=(False, "also run the project's own test command"),
+            sample_users=(2000, "size of the sample database when it is built"),
+        ),
+        code("import lightnb.ui as ui"),
+        code("wb = ui.workbook(project_dir, production_db, users=sample_users, exercise=True)\nwb"),
+        md("## Reversibility verdict (on a fresh copy of production)"),
+        code("verdict = ui.test(wb, run_tests=run_project_tests, now=True)\nverdict"),
+        md("## Apply to the workspace copy"),
+        code("run = ui.run(wb, limit=limit, now=True)\nrun"),
+        code("run.result.row_counts()"),
+        md("## Impact, table by table"),
+        code("ui.inspect(wb, now=True)"),
+        md("## Summary"),
+        code("verdict.result.to_frame()[['verdict', 'errors', 'warnings']]"),
+    ]
+    return _notebook(cells)
+
+
+DATA_CHANGE_UP = """\
+-- Users whose locale backfill left en-US although they live in the Netherlands get nl-NL.
+-- Keep the old values so down.sql restores exactly what was there.
+CREATE TABLE locale_fix_backup AS
+    SELECT id, locale FROM user_settings WHERE locale = 'en-US' AND timezone = 'Europe/Amsterdam';
+UPDATE user_settings SET locale = 'nl-NL' WHERE id IN (SELECT id FROM locale_fix_backup);
+"""
+DATA_CHANGE_DOWN = """\
+UPDATE user_settings
+    SET locale = (SELECT b.locale FROM locale_fix_backup AS b WHERE b.id = user_settings.id)
+    WHERE id IN (SELECT id FROM locale_fix_backup);
+DROP TABLE locale_fix_backup;
+"""
+
+
+def document_a_data_change() -> nbformat.NotebookNode:
+    """Notebook 03: a data change written up for review, exported to HTML and Markdown."""
+    cells = [
+        md("""
+# Data change for review: fix the locale of Dutch users left on en-US
+
+**Purpose.** The locale backfill (`backfill_user_settings_locale`) gave `en-US` to every user it
+could not place. Users whose timezone is `Europe/Amsterdam` should read the app in Dutch. This
+change sets their locale to `nl-NL`, and keeps the old values so the change can be reverted exactly.
+
+Everything below ran on a **copy** of production; values of sensitive columns are redacted.
+Export: `lightnb report NOTEBOOK --out DIR` (HTML with the widgets' state embedded, and Markdown).
+"""),
+        parameters(
+            project_dir=(None, "a Diesel project folder; None builds the bundled sample"),
+            production_db=(None, "the production database (only ever read)"),
+            change_name=("fix_locale_of_dutch_users", "the migration holding the data change"),
+            up_sql=(DATA_CHANGE_UP, "the change"),
+            down_sql=(DATA_CHANGE_DOWN, "its exact undo"),
+            table=("user_settings", "the table the change touches"),
+            verification=(["SELECT locale, count(*) AS users FROM user_settings "
+                           "WHERE timezone = 'Europe/Amsterdam' GROUP BY locale ORDER BY locale"],
+                          "read-only queries a reviewer can rerun"),
+            sample_users=(2000, "size of the sample database when it is built"),
+        ),
+        code("import lightnb.ui as ui"),
+        code("wb = ui.workbook(project_dir, production_db, users=sample_users)\nwb"),
+        md("## The SQL"),
+        code("ui.generate(wb, change_name, now=True)"),
+        code("ui.edit(wb, up=up_sql, down=down_sql, now=True)"),
+        md("## Reversibility (on a fresh copy of production)"),
+        code("ui.test(wb, run_tests=False, now=True)"),
+        md("## Affected rows, before and after"),
+        code("ui.run(wb, now=True)"),
+        code("ui.inspect(wb, table, now=True)"),
+        md("## Verification queries"),
+        code("ui.verify(wb, verification, now=True)"),
+        md("## Sign-off"),
+        code('ui.signoff(["Purpose and scope are right", "Affected row count is as expected", '
+             '"down.sql restores the old values (verdict safe)", "Verification queries checked", '
+             '"Approved to run on production"])'),
     ]
     return _notebook(cells)
 
@@ -134,6 +255,8 @@ def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
 
 NOTEBOOKS = {
     "01_guided_migration.ipynb": guided_migration,
+    "02_rehearse_on_production_copy.ipynb": rehearse_on_production_copy,
+    "03_document_a_data_change.ipynb": document_a_data_change,
 }
 
 

@@ -25,7 +25,7 @@ CSS = """
 .lightnb-side{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
 .lightnb-side>div{flex:1 1 0;min-width:240px;overflow-x:auto}
 .lightnb-added{background:#e6ffed}
-.lightnb-removed{background:#ffeef0;text-decoration:line-through}
+.lightnb-removed{background:#ffeef0}
 .lightnb-changed{background:#fff5b1}
 """.strip()
 
@@ -229,3 +229,77 @@ def change_result(result: Any) -> str:
     else:
         parts.append("<p>No table's rows or columns changed.</p>")
     return "".join(parts)
+
+
+@render.register("TableDiff")
+def table_diff(result: Any) -> str:
+    """Render one table's row-diff counts with its (redacted) samples."""
+    counts = table(("added", "removed", "changed", "unchanged"),
+                   [(result.added, result.removed, result.changed, result.unchanged)],
+                   caption=f"Rows of {result.table} (key {', '.join(result.key)})")
+    return counts + (f"<pre>{escape(result.to_text())}</pre>" if not result.is_unchanged else "")
+
+
+@render.register("Inspection")
+def inspection(result: Any) -> str:
+    """Render the inspect step for one table."""
+    parts = [compared_preview(result.preview), schema_diff_result(result.schema)]
+    diff = result.rows.table(result.table)
+    if diff is not None:
+        parts.append(table_diff(diff))
+    parts.append("<p><b>Measured impact</b></p>")
+    parts.append(items(i.to_text() for i in result.impact) if result.impact
+                 else "<p>No rows deleted, updated, lost or violating a constraint.</p>")
+    return "".join(parts)
+
+
+def findings(found: Sequence[Any]) -> str:
+    """Render lint findings (severity, rule, where, message, fix) as a table."""
+    if not found:
+        return banner("No lint findings", "ok")
+    rows = [(f.severity, f.rule, f.location(), f.message, f.fix.splitlines()[0] if f.fix else "") for f in found]
+    return table(("severity", "rule", "where", "message", "fix"), rows)
+
+
+@render.register("CheckResult")
+def check_result(result: Any) -> str:
+    """Render the test step: one verdict, then per migration its reasons and findings, then the tests."""
+    kind = {"safe": "ok", "needs attention": "warn"}.get(result.verdict, "error")
+    parts = [banner(f"Verdict: {result.verdict}", kind)]
+    if not result.migrations:
+        parts.append("<p>No pending migration to rehearse.</p>")
+    for check in result.migrations:
+        parts.append(heading(f"{check.migration}: {check.verdict}", 5))
+        parts.append(items(check.reasons))
+        if check.steps:
+            parts.append(f"<p>Proof: {escape(' → '.join(check.steps))}</p>")
+        if check.findings:
+            parts.append(findings(check.findings))
+    if result.project_findings:
+        parts.append(heading("Project", 5) + findings(result.project_findings))
+    if result.tests is not None:
+        tests = result.tests
+        parts.append(f"<p>Tests <code>{escape(tests.command)}</code>: <b>{escape(tests.status)}</b>"
+                     + (f" — {escape(tests.message)}" if tests.message else "") + "</p>")
+        if tests.output_tail:
+            parts.append(f"<pre>{escape(chr(10).join(tests.output_tail))}</pre>")
+    return "".join(parts)
+
+
+@render.register("DriftReport")
+def drift_report(result: Any) -> str:
+    """Render model drift findings."""
+    if result.clean:
+        return banner(f"Models match schema.rs ({len(result.checked)} struct(s) checked)", "ok")
+    return items((str(f) for f in result.findings), code=True) + \
+        f"<p>{escape(str(result).splitlines()[-1])}</p>"
+
+
+def code_diff(text: str) -> str:
+    """Render a unified diff with added and removed lines marked."""
+    lines = []
+    for line in text.splitlines():
+        cls = "lightnb-added" if line.startswith("+") and not line.startswith("+++") else \
+            "lightnb-removed" if line.startswith("-") and not line.startswith("---") else ""
+        lines.append(f'<span class="{cls}">{escape(line)}</span>' if cls else escape(line))
+    return '<pre class="lightnb-diff">' + "\n".join(lines) + "</pre>" if lines else "<p>No differences.</p>"

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from lightnb.ui.edit import edit_panel as edit
 from lightnb.ui.generate import generate_panel as generate
+from lightnb.ui.inspect import inspect_panel as inspect
+from lightnb.ui.models import models_panel as models
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.revert import revert_panel as revert
 from lightnb.ui.run import run_panel as run
+from lightnb.ui.test import test_panel as test
+from lightnb.ui.verify import signoff, verify_panel as verify
 from lightnb.ui.workbook import Workbook, open_workbook
 
 workbook = open_workbook
 
-__all__ = ["StepPanel", "Workbook", "edit", "generate", "revert", "run", "workbook"]
+__all__ = ["StepPanel", "Workbook", "edit", "generate", "inspect", "models", "revert", "run", "signoff",
+           "test", "verify", "workbook"]

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 
-from lightnb import edit as edit_files
-from lightnb.errors import LightnbError
+from lightnb import steps
+from lightnb.errors import LightnbError, MigrationError
 from lightnb.migrations import Migration
 from lightnb.render import html
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """What the Save button wrote."""
+
+    migration: Migration
+    files: tuple[str, ...]
+
+
+def _newest(workbook: Workbook) -> str:
+    listing = workbook.status().migrations
+    if not listing:
+        raise MigrationError(f"No migrations in {workbook.project.migrations_dir}; generate one first.")
+    return listing[-1].name
 
 
 def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, up: str | None = None,
@@ -34,11 +50,12 @@ def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, 
     ])
 
     def load() -> None:
-        chosen = migration if isinstance(migration, Migration) else \
-            edit_files.find_migration(workbook.project, migration or (workbook.migration.name
-                                                                      if workbook.migration else None))
+        name = migration.name if isinstance(migration, Migration) else migration
+        if name is None:
+            name = workbook.migration.name if workbook.migration else _newest(workbook)
+        chosen = steps.find_migration(workbook.project, name)
         target[0] = chosen
-        up_text, down_text = edit_files.load_sql(chosen)
+        up_text, down_text = steps.read_sql(workbook.project, chosen.name)
         up_box.value = up if up is not None else up_text
         down_box.value = down if down is not None else (down_text or "")
         heading.value = f"<p>Migration <code>{html.escape(chosen.name)}</code></p>"
@@ -47,12 +64,14 @@ def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, 
         if target[0] is None:
             load()
         assert target[0] is not None
-        return edit_files.save_sql(target[0], up=up_box.value, down=down_box.value)
+        saved = steps.save_sql(workbook.project, target[0].name, up=up_box.value, down=down_box.value)
+        return workbook.record(_Saved(saved, ("up.sql", "down.sql")))
 
     panel = StepPanel("Edit", action, controls=[heading, editors], button="Save",
                       intro="Write the change in up.sql and its exact undo in down.sql, then save.",
-                      render=lambda files: html.banner("Saved " + ", ".join(f.name for f in files), "ok"),
-                      summary=lambda files: "saved " + ", ".join(f.name for f in files))
+                      render=lambda saved: html.banner(f"Saved {', '.join(saved.files)} of {saved.migration.name}",
+                                                       "ok"),
+                      summary=lambda saved: "saved " + ", ".join(saved.files))
     panel.up, panel.down = up_box, down_box  # type: ignore[attr-defined]
     try:
         load()

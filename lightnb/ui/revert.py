@@ -26,10 +26,9 @@ def revert_panel(workbook: Workbook, number: int = 1, *, now: bool = False) -> S
         progress.start()
         ok = False
         try:
-            change = captured(workbook.workspace, lambda db: steps.revert(workbook.project, db,
-                                                                           number=count.value,
-                                                                           on_step=progress.on_step),
-                              label="revert", redactor=Redactor.for_project(workbook.project))
+            change = captured(workbook.workspace, lambda db, capture: steps.revert(
+                workbook.project, db, capture=capture, number=count.value, on_step=progress.on_step),
+                label="revert", redactor=Redactor.for_project(workbook.project))
             ok = True
         finally:
             progress.finish(ok)

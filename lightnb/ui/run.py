@@ -15,8 +15,8 @@ from lightnb.ui.progress import Progress
 from lightnb.ui.workbook import Workbook
 
 
-def run_panel(workbook: Workbook, *, now: bool = False) -> StepPanel:
-    """Build the run panel: apply every pending migration to the workspace copy.
+def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False) -> StepPanel:
+    """Build the run panel: apply every pending migration (or the next ``limit``) to the workspace copy.
 
     :param now: run at once (for notebooks run top to bottom).
     """
@@ -30,9 +30,9 @@ def run_panel(workbook: Workbook, *, now: bool = False) -> StepPanel:
         progress.start()
         ok = False
         try:
-            change = captured(workbook.workspace, lambda db: steps.run(workbook.project, db,
-                                                                        on_step=progress.on_step),
-                              label="run", redactor=Redactor.for_project(workbook.project))
+            change = captured(workbook.workspace, lambda db, capture: steps.run(
+                workbook.project, db, capture=capture, limit=limit, on_step=progress.on_step),
+                label="run", redactor=Redactor.for_project(workbook.project))
             ok = True
         finally:
             progress.finish(ok)

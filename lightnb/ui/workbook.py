@@ -23,12 +23,14 @@ class Workbook:
     :param project: the Diesel project.
     :param workspace: the copy of production the steps act on (production is never written).
     :param migration: the migration being worked on (set by the generate panel; None = newest).
+    :param schema_baseline: schema.rs as it was when the workbook opened (for the models diff).
     :param results: every result the panels produced, oldest first.
     """
 
     project: Project
     workspace: Workspace
     migration: Migration | None = None
+    schema_baseline: str = ""
     results: list[Any] = field(default_factory=list)
     _listeners: list[Listener] = field(default_factory=list, repr=False)
 
@@ -81,7 +83,7 @@ class Workbook:
 
 
 def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
-                  folder: str | Path | None = None, users: int = 2_000) -> Workbook:
+                  folder: str | Path | None = None, users: int = 2_000, exercise: bool = False) -> Workbook:
     """Open the workbook on a project, with a fresh workspace copy of its production database.
 
     With no ``project_dir``, build the bundled sample (project and fake production database)
@@ -90,12 +92,18 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     :param production_db: the production database to copy; default: ``production`` from the
         project's lightnb.toml, else the existing workspace, else ``DATABASE_URL``.
     :param users: the sample's size, when the sample is built.
+    :param exercise: when the sample is built, also write its exercise migration (pending), so
+        there is something to rehearse.
     :raises LightnbError: when the project or the database cannot be found.
     """
     if project_dir is None:
         from lightnb import samples
         root = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="lightnb-workbook-"))
         project_dir, production_db = samples.sample_workbook(root, users=users, workspace=False)
+        if exercise:
+            sample = Project.discover(project_dir)
+            created = steps.generate(sample, samples.EXERCISE.name).migration
+            steps.save_sql(sample, created.name, up=samples.EXERCISE.up_sql, down=samples.EXERCISE.down_sql)
     project = Project.discover(project_dir)
     production: Path | None = Path(production_db).resolve() if production_db is not None else None
     if production is None and project.settings.get("production"):
@@ -106,4 +114,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
         workspace = Workspace.open(steps.workspace_folder(project))
     else:
         workspace = steps.snapshot(project)
-    return Workbook(project, workspace)
+    from lightnb.models.locate import schema_file
+    schema_path = schema_file(project)
+    baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
+    return Workbook(project, workspace, schema_baseline=baseline)

@@ -1,0 +1,48 @@
+"""The test step: reversibility proof, lint, integrity checks and the project's tests, one verdict."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from lightnb import checks
+from lightnb.render import html
+from lightnb.ui.panel import StepPanel
+from lightnb.ui.workbook import Workbook
+
+TAIL_LINES = 40
+
+
+def test_panel(workbook: Workbook, *, run_tests: bool = True, now: bool = False) -> StepPanel:
+    """Build the test panel: rehearse the pending migrations on a fresh copy of production.
+
+    :param run_tests: also run the project's test command (``[test] command`` in lightnb.toml),
+        streaming its output into the panel.
+    """
+    tests = widgets.Checkbox(value=run_tests, description="Run the project's tests", indent=False)
+    output = widgets.HTML("")
+    lines: list[str] = []
+
+    def stream(line: str) -> None:
+        lines.append(line.rstrip("\n"))
+        del lines[:-TAIL_LINES]
+        output.value = f"<pre>{html.escape(chr(10).join(lines))}</pre>"
+
+    def action() -> checks.CheckResult:
+        lines.clear()
+        output.value = ""
+        production = workbook.workspace.production or workbook.database
+        return workbook.record(checks.check(workbook.project, database=production, run_tests=tests.value,
+                                            on_output=stream))
+
+    panel = StepPanel("Test", action, controls=[tests], button="Test", extra=[output],
+                      intro="Prove on a fresh copy of production that every pending migration goes up, "
+                            "down and up again with nothing lost; lint; check integrity and foreign keys; "
+                            "run the project's tests.",
+                      summary=lambda r: f"verdict: {r.verdict}")
+    panel.run_tests, panel.output = tests, output  # type: ignore[attr-defined]
+    if now:
+        panel.run()
+    return panel
+
+
+test_panel.__test__ = False  # type: ignore[attr-defined]
