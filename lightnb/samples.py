@@ -182,10 +182,11 @@ def sample_workbook(dest: str | Path, *, users: int = DEFAULT_USERS, seed: int =
                             path=production)
     project = copy_sample_project(root / PROJECT_DIRNAME)
     generate_database(production, users=users, seed=seed, project_dir=project)
-    (project / "lightnb.toml").write_text(
-        "# lightnb's own settings (diesel.toml accepts only diesel's keys).\n"
+    settings = project / "lightnb.toml"
+    shipped = settings.read_text(encoding="utf-8") if settings.is_file() else ""
+    settings.write_text(  # top-level keys must come before the shipped [tables]
         "# The production database: only ever read, copied into the workspace.\n"
-        f"production = {_toml_string(os.path.relpath(production, project))}\n", encoding="utf-8")
+        f"production = {_toml_string(os.path.relpath(production, project))}\n\n" + shipped, encoding="utf-8")
     if workspace:
         from lightnb.workspace import Workspace  # the only module that copies databases
 

@@ -39,18 +39,27 @@ def workspace_folder(project: Project) -> Path:
 def resolve_target(project: Project, *, database_url: str | Path | None = None) -> Target:
     """Decide which database a verb acts on.
 
-    An explicit ``database_url`` wins. Otherwise the project's workspace, when one exists.
-    Otherwise ``DATABASE_URL`` (as diesel_cli would).
+    An explicit ``database_url`` wins. Otherwise, when the project has a workspace, the workspace
+    stands in for the production database it copies: a ``DATABASE_URL`` naming that production
+    (or nothing at all) means the workspace, so production is never written by accident. A
+    ``DATABASE_URL`` naming any other database (say, a rehearsal copy) is used as diesel would.
 
-    :raises ProjectError: when there is none of these.
+    :raises ProjectError: when there is no database at all.
     """
     if database_url:
         return Target(project.with_database(str(database_url)).database_path())
     folder = workspace_folder(project)
+    configured = project.database_path() if project.database_url else None
     if (folder / WORKSPACE_DB).is_file():
         workspace = Workspace.open(folder)
-        return Target(workspace.path, workspace)
-    return Target(project.database_path())
+        protected = {workspace.path.resolve()}
+        if workspace.production is not None:
+            protected.add(workspace.production.resolve())
+        if configured is None or configured.resolve() in protected:
+            return Target(workspace.path, workspace)
+    if configured is None:
+        return Target(project.database_path())  # raises the "no database" error
+    return Target(configured)
 
 
 def snapshot(project: Project, *, database_url: str | Path | None = None,
@@ -274,13 +283,15 @@ def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = 
 
 
 def test(project: Project, database: str | Path | None = None, *, versions: list[str] | None = None,
-         run_tests: bool = True, on_output=None):  # type: ignore[no-untyped-def]
-    """Prove pending migrations safe on a fresh copy of ``database``: up, down, up again, checks, tests.
+         applied: int = 0, run_tests: bool = True, on_output=None):  # type: ignore[no-untyped-def]
+    """Prove migrations safe on a fresh copy of ``database``: up, down, up again, checks, tests.
 
+    :param applied: also prove the latest N applied migrations (reverted then re-applied on the copy).
     :returns: ``lightnb.checks.CheckResult`` with one verdict.
     """
     from lightnb.checks import check
-    return check(project, database=database, versions=versions, run_tests=run_tests, on_output=on_output)
+    return check(project, database=database, versions=versions, applied=applied, run_tests=run_tests,
+                 on_output=on_output)
 
 
 def regenerate(project: Project, database: str | Path, *, write: bool = True) -> RegenerateResult:

@@ -54,3 +54,41 @@ def test_snapshot_targets_workspace_and_leaves_production(project: Project, tmp_
     explicit = steps.resolve_target(project, database_url=tmp_path / "other.db")
     assert explicit.workspace is None and explicit.path == tmp_path / "other.db"
     assert file_state(prod) == state
+
+
+def test_database_url_naming_production_means_the_workspace(project: Project, tmp_path: Path) -> None:
+    prod = make_database(tmp_path / "prod.db", "CREATE TABLE keep(x);")
+    steps.snapshot(project, database_url=prod)
+    pointing_at_prod = project.with_database(str(prod))
+    target = steps.resolve_target(pointing_at_prod)
+    assert target.workspace is not None and target.path != prod
+    elsewhere = project.with_database(str(tmp_path / "rehearsal.db"))
+    assert steps.resolve_target(elsewhere).path == tmp_path / "rehearsal.db"
+
+
+def _applied_with_old_run_on(project: Project, db: Path) -> None:
+    import sqlite3
+    steps.run(project, db, regenerate_schema=False)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE __diesel_schema_migrations SET run_on = '2000-01-01 00:00:00'")
+    conn.commit()
+    conn.close()
+
+
+def test_proof_of_applied_migrations_ignores_when_they_ran(project: Project, tmp_path: Path) -> None:
+    db = tmp_path / "work.db"
+    _applied_with_old_run_on(project, db)
+    state = file_state(db)
+    result = steps.test(project, db, applied=1, run_tests=False)
+    assert [m.migration for m in result.migrations] == ["2_age"]
+    assert result.verdict == "safe", result.to_text()
+    assert file_state(db) == state
+
+
+def test_proof_of_applied_migrations_catches_a_lossy_down(project: Project, tmp_path: Path) -> None:
+    db = tmp_path / "work.db"
+    _applied_with_old_run_on(project, db)
+    steps.save_sql(project, "2", down="ALTER TABLE users DROP COLUMN age;\nDELETE FROM users;\n")
+    result = steps.test(project, db, applied=1, run_tests=False)
+    assert result.verdict == "unsafe"
+    assert "users" in result.to_text()

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from lightnb.checks import check
+from lightnb import steps
 from lightnb.cli._common import add_project_options, project_from_args
+from lightnb.errors import ProjectError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-tests", action="store_true", help="skip the project's test command")
     parser.add_argument("--fail-on", choices=("attention", "unsafe"), default="attention",
                         help="exit 1 when a migration needs attention (default) or only when one is unsafe")
+    parser.add_argument("--applied", type=int, default=0, metavar="N",
+                        help="also prove the latest N applied migrations (reverted, then re-applied, on the copy)")
     add_project_options(parser)
     parser.set_defaults(func=_check)
 
@@ -26,8 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _check(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     # Test output goes to stderr so stdout stays the report (JSON stays parseable).
-    result = check(project, database=args.database_url, run_tests=not args.no_tests,
-                   on_output=lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        database = steps.resolve_target(project, database_url=args.database_url).path
+    except ProjectError:
+        database = None  # no database anywhere: rehearse on an empty one
+    result = steps.test(project, database, applied=args.applied, run_tests=not args.no_tests,
+                        on_output=lambda line: print(line, file=sys.stderr, flush=True))
     print(json.dumps(result.to_dict(), indent=2, default=str) if args.format == "json" else result.to_text())
     failing = ("unsafe",) if args.fail_on == "unsafe" else ("unsafe", "needs attention")
     return 1 if result.verdict in failing else 0
