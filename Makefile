@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export UV_COMPILE_BYTECODE := 1
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install system-deps test test-core test-notebooks test-browser workbook bench clean
+.PHONY: install system-deps test test-core test-notebooks test-browser workbook notebooks bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: install system-deps
 
 workbook: install
 	$(BIN)/python -m lightnb workbook
+
+# Rebuild notebooks/*.ipynb from notebooks/build.py (executes them; stores deterministic outputs).
+notebooks: install
+	$(BIN)/python notebooks/build.py
 
 bench: install system-deps
 	$(BIN)/python -m bench

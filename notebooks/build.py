@@ -165,12 +165,14 @@ executes it and an HTML report (redacted) is written next to the executed notebo
         parameters(
             project_dir=(None, "a Diesel project folder; None builds the bundled sample with one pending migration"),
             production_db=(None, "the production database (only ever read)"),
+            workspace_dir=(None, "where to keep the copy; None: .lightnb/ in the project"),
             limit=(None, "apply only the next N pending migrations; None: all"),
             run_project_tests=(False, "also run the project's own test command"),
             sample_users=(2000, "size of the sample database when it is built"),
         ),
         code("import lightnb.ui as ui"),
-        code("wb = ui.workbook(project_dir, production_db, users=sample_users, exercise=True)\nwb"),
+        code("wb = ui.workbook(project_dir, production_db, users=sample_users, exercise=True,\n"
+             "                 workspace_dir=workspace_dir)\nwb"),
         md("## Reversibility verdict (on a fresh copy of production)"),
         code("verdict = ui.test(wb, run_tests=run_project_tests, now=True)\nverdict"),
         md("## Apply to the workspace copy"),
@@ -269,7 +271,6 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata.pop("papermill", None)
         for output in cell.get("outputs", []):
             output.get("data", {}).pop(WIDGET_VIEW, None)
-            output.pop("metadata", None) if not output.get("metadata") else None
     return nb
 
 
@@ -292,6 +293,7 @@ def build(names: list[str] | None = None, *, run: bool = True, folder: Path = HE
         if run:
             nb = clean(execute(nb, folder))
         path = folder / name
+        nbformat.validate(nb)
         nbformat.write(nb, path)
         written.append(path)
     return written

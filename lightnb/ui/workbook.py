@@ -83,7 +83,8 @@ class Workbook:
 
 
 def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
-                  folder: str | Path | None = None, users: int = 2_000, exercise: bool = False) -> Workbook:
+                  folder: str | Path | None = None, users: int = 2_000, exercise: bool = False,
+                  workspace_dir: str | Path | None = None) -> Workbook:
     """Open the workbook on a project, with a fresh workspace copy of its production database.
 
     With no ``project_dir``, build the bundled sample (project and fake production database)
@@ -92,6 +93,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     :param production_db: the production database to copy; default: ``production`` from the
         project's lightnb.toml, else the existing workspace, else ``DATABASE_URL``.
     :param users: the sample's size, when the sample is built.
+    :param workspace_dir: where to keep the workspace copy (default: ``.lightnb/`` in the project).
     :param exercise: when the sample is built, also write its exercise migration (pending), so
         there is something to rehearse.
     :raises LightnbError: when the project or the database cannot be found.
@@ -109,11 +111,11 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     if production is None and project.settings.get("production"):
         production = project.config_dir / str(project.settings["production"])
     if production is not None:
-        workspace = steps.snapshot(project, database_url=production)
-    elif (steps.workspace_folder(project) / "workspace.db").is_file():
+        workspace = steps.snapshot(project, database_url=production, folder=workspace_dir)
+    elif workspace_dir is None and (steps.workspace_folder(project) / "workspace.db").is_file():
         workspace = Workspace.open(steps.workspace_folder(project))
     else:
-        workspace = steps.snapshot(project)
+        workspace = steps.snapshot(project, folder=workspace_dir)
     from lightnb.models.locate import schema_file
     schema_path = schema_file(project)
     baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""

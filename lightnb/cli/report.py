@@ -1,0 +1,26 @@
+"""``lightnb report``: export an executed notebook as HTML (widget state embedded) and Markdown."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` verb."""
+    parser = subparsers.add_parser(
+        "report", help="export an executed notebook as an HTML (widgets embedded) and Markdown report")
+    parser.add_argument("notebook", help="the executed .ipynb")
+    parser.add_argument("--out", metavar="OUTDIR", default=".", help="where to write (default: .)")
+    parser.add_argument("--format", choices=("html", "markdown", "both"), default="both")
+    parser.set_defaults(func=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from lightnb.report import FORMATS, export
+
+    formats = FORMATS if args.format == "both" else (args.format,)
+    done = export(args.notebook, args.out, formats=formats)
+    for path in (done.html, done.markdown):
+        if path is not None:
+            print(f"Wrote {path}")
+    return 0

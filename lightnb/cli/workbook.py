@@ -1,0 +1,95 @@
+"""``lightnb workbook``: build the sample into a folder and open JupyterLab on notebook 01."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from lightnb.errors import ProjectError
+
+DEFAULT_DIR = "workbook"
+NOTEBOOKS = ("01_guided_migration.ipynb", "02_rehearse_on_production_copy.ipynb",
+             "03_document_a_data_change.ipynb")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``workbook`` verb."""
+    parser = subparsers.add_parser(
+        "workbook", help="build the sample into a folder and open JupyterLab on the guided notebook",
+        description="Build the bundled sample (project + fake production database) in DIR, copy the "
+                    "workbook notebooks there pointed at it, start JupyterLab on 127.0.0.1 and print "
+                    "the URL of notebook 01.")
+    parser.add_argument("--dir", default=DEFAULT_DIR, metavar="DIR", help=f"folder (default: ./{DEFAULT_DIR}/)")
+    parser.add_argument("--no-browser", action="store_true", help="print the URL but do not open a browser")
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--users", type=int, default=2000, help="size of the sample database")
+    parser.add_argument("--prepare-only", action="store_true", help="build the folder and exit")
+    parser.set_defaults(func=_workbook)
+
+
+def prepare(folder: Path, *, users: int = 2000) -> Path:
+    """Build the sample in ``folder`` (once) and copy the notebooks there with outputs cleared.
+
+    The notebooks keep their default parameters: each run builds a fresh sample copy in a
+    temporary folder, because they write migrations; ``folder``'s sample is for the CLI.
+
+    :returns: the path of notebook 01 in ``folder``.
+    """
+    import nbformat
+
+    from lightnb import samples
+    from lightnb.rehearse import notebooks_dir
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / samples.PRODUCTION_NAME).exists():
+        samples.sample_workbook(folder, users=users)
+    source = notebooks_dir()
+    for name in NOTEBOOKS:
+        target = folder / name
+        if target.exists():
+            continue  # keep the user's edits
+        nb = nbformat.read(source / name, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nb.metadata.pop("widgets", None)
+        nbformat.write(nb, target)
+    return folder / NOTEBOOKS[0]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _workbook(args: argparse.Namespace) -> int:
+    folder = Path(args.dir).resolve()
+    notebook = prepare(folder, users=args.users)
+    if args.prepare_only:
+        print(f"Prepared {notebook}")
+        return 0
+    lab = shutil.which("jupyter-lab") or str(Path(sys.executable).parent / "jupyter-lab")
+    if not Path(lab).exists():
+        raise ProjectError("jupyter-lab is not installed; run `make install` (or pip install jupyterlab).")
+    port = args.port or _free_port()
+    token = secrets.token_hex(16)
+    url = f"http://127.0.0.1:{port}/lab/tree/{notebook.name}?token={token}"
+    cmd = [lab, f"--ServerApp.root_dir={folder}", "--ip=127.0.0.1", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--LabApp.default_url=/lab/tree/{notebook.name}"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    print(f"Workbook ready in {folder}\nOpen {url}\n(Ctrl-C stops JupyterLab)", flush=True)
+    try:
+        return subprocess.call(cmd, cwd=folder)
+    except KeyboardInterrupt:
+        return 0

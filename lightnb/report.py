@@ -1,0 +1,147 @@
+"""Export an executed notebook as a review report: HTML (widget state embedded) and Markdown.
+
+nbconvert embeds the widgets' saved state in the HTML, but its page loads the widget manager
+and require.js from a CDN, so widgets stay blank offline. When the JavaScript is available
+locally (``$LIGHTNB_WIDGET_JS``, or a cache filled once with ``npm pack``), it is copied into
+``OUTDIR/static/`` and the page points there, so the report renders from ``file://``.
+Values were redacted by the steps that produced them; the export adds a last check that no
+configured secret text leaks into the files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lightnb.errors import LightnbError
+
+HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"  # the 1.x line serves ipywidgets 8
+REQUIREJS = "requirejs@2.3.8"
+WIDGET_JS_ENV = "LIGHTNB_WIDGET_JS"
+STATE_MIME = "application/vnd.jupyter.widget-state+json"
+FORMATS = ("html", "markdown")
+
+
+@dataclass(frozen=True)
+class Report:
+    """The files an export wrote.
+
+    :param widget_js: ``"local"`` when the HTML loads its widget JavaScript from ``static/``,
+        ``"cdn"`` when it needs the network to render widgets.
+    """
+
+    html: Path | None
+    markdown: Path | None
+    widget_js: str
+    widget_state: bool
+
+
+def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None = None,
+           formats: Iterable[str] = FORMATS, secrets: Iterable[str] = (), fetch_js: bool = True) -> Report:
+    """Write ``notebook`` (a path or a NotebookNode, already executed) as HTML and/or Markdown.
+
+    :param name: the report's file stem (default: the notebook's).
+    :param secrets: texts that must not appear in the report (e.g. a planted canary).
+    :param fetch_js: fill the widget-JavaScript cache with ``npm pack`` when it is empty.
+    :raises LightnbError: for an unknown format, or when a secret would leak (nothing is kept).
+    """
+    import nbformat
+
+    wanted = tuple(formats)
+    unknown = set(wanted) - set(FORMATS)
+    if unknown:
+        raise LightnbError(f"Unknown report format(s) {', '.join(sorted(unknown))}; use html or markdown.")
+    if isinstance(notebook, (str, Path)):
+        stem = name or Path(notebook).stem
+        nb = nbformat.read(str(notebook), as_version=4)
+    else:
+        stem, nb = name or "report", notebook
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    html_path = md_path = None
+    mode = "cdn"
+    if "html" in wanted:
+        js = widget_js(fetch=fetch_js)
+        mode = "local" if js is not None else "cdn"
+        if js is not None:
+            shutil.copytree(js, out / "static", dirs_exist_ok=True)
+        html_path = _write(out / f"{stem}.html", _html(nb, local_js=js is not None), secrets)
+    if "markdown" in wanted:
+        md_path = _write(out / f"{stem}.md", _markdown(nb), secrets)
+    state = STATE_MIME in nb.metadata.get("widgets", {})
+    return Report(html_path, md_path, mode, state)
+
+
+def _html(nb: Any, *, local_js: bool) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    if local_js:
+        exporter.widget_renderer_url = "static/embed-amd.js"
+        exporter.require_js_url = "static/require.js"
+    body, _resources = exporter.from_notebook_node(nb)
+    return body
+
+
+def _markdown(nb: Any) -> str:
+    from nbconvert import MarkdownExporter
+
+    body, _resources = MarkdownExporter().from_notebook_node(nb)
+    return body
+
+
+def _write(path: Path, text: str, secrets: Iterable[str]) -> Path:
+    leaked = [s for s in secrets if s and s in text]
+    if leaked:
+        raise LightnbError(f"The report {path.name} would contain {len(leaked)} secret value(s); nothing was "
+                           f"written. Check the notebook's outputs for unredacted columns.")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def widget_js_cache() -> Path:
+    """Return where the widget JavaScript is kept: ``$LIGHTNB_WIDGET_JS``, else the user cache."""
+    if os.environ.get(WIDGET_JS_ENV):
+        return Path(os.environ[WIDGET_JS_ENV])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "lightnb" / "widget-js" / HTML_MANAGER.rsplit("@", 1)[1]
+
+
+def widget_js(*, fetch: bool = True) -> Path | None:
+    """Return a folder holding ``embed-amd.js`` and ``require.js``, fetching them with npm if allowed."""
+    folder = widget_js_cache()
+    if (folder / "embed-amd.js").is_file() and (folder / "require.js").is_file():
+        return folder
+    if not fetch or shutil.which("npm") is None:
+        return None
+    try:
+        _fetch(folder)
+    except (OSError, subprocess.SubprocessError, tarfile.TarError):
+        return None
+    return folder
+
+
+def _fetch(folder: Path) -> None:
+    """Download the two npm packages with ``npm pack`` and unpack the files the HTML needs."""
+    with tempfile.TemporaryDirectory(prefix="lightnb-npm-") as tmp:
+        subprocess.run(["npm", "pack", "--silent", HTML_MANAGER, REQUIREJS], cwd=tmp, check=True,
+                       capture_output=True, timeout=120)
+        staging = Path(tmp) / "static"
+        staging.mkdir()
+        for archive in Path(tmp).glob("*.tgz"):
+            with tarfile.open(archive) as tar:
+                for member in tar.getmembers():
+                    keep = member.name.startswith("package/dist/") or member.name == "package/require.js"
+                    if keep and member.isfile() and not member.name.endswith(".map"):
+                        member.name = Path(member.name).name
+                        tar.extract(member, staging, filter="data")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(staging, folder)
