@@ -120,3 +120,21 @@ def test_panel_mimebundle_has_text_and_widget_view(workbook) -> None:  # type: i
     bundle = ui.revert(workbook)._repr_mimebundle_()
     assert bundle["text/plain"] == "<Revert panel: ready>"
     assert "model_id" in bundle["application/vnd.jupyter.widget-view+json"]
+
+
+def test_edit_lints_as_you_type(workbook, exercise) -> None:  # type: ignore[no-untyped-def]
+    ui.generate(workbook, exercise.name, now=True)
+    panel = ui.edit(workbook, up=exercise.up_sql, down=exercise.down_sql)
+    clean = panel.lint.value
+    panel.down.value = ""  # an up.sql without its undo
+    assert panel.findings and panel.lint.value != clean
+    assert any(f.file == "down.sql" for f in panel.findings), [f.rule for f in panel.findings]
+    panel.down.value = exercise.down_sql
+    assert panel.lint.value == clean
+
+
+def test_edit_open_in_lab_refuses_files_outside_the_served_folder(workbook, exercise) -> None:  # type: ignore[no-untyped-def]
+    ui.generate(workbook, exercise.name, now=True)
+    panel = ui.edit(workbook)
+    panel.open_in_lab.click()
+    assert "is outside JupyterLab" in panel.banner.value
