@@ -46,6 +46,7 @@ class StepEvent:
     direction: Direction
     statement: sqlscript.Statement | None = None
     total: int = 0
+    connection: sqlite3.Connection | None = None  # lets an observer install a progress handler
 
 
 StepObserver = Callable[[StepEvent], None]
@@ -238,7 +239,7 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
     """
     ensure_tracking_table(conn)
     if on_step:  # announced before the files are read, as diesel prints before it fails
-        on_step(StepEvent("migration", migration, direction))
+        on_step(StepEvent("migration", migration, direction, connection=conn))
     sql = migration.up_sql() if direction == "up" else migration.down_sql()
     if sql == "":
         raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration. "
@@ -257,7 +258,7 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
             refused = _forbid_transaction_control(conn)
         for statement in statements:
             if on_step:
-                on_step(StepEvent("statement", migration, direction, statement, len(statements)))
+                on_step(StepEvent("statement", migration, direction, statement, len(statements), conn))
             _execute(conn, migration, direction, statement, refused)
         if refused is not None:
             conn.set_authorizer(None)
@@ -274,7 +275,7 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
             _rollback(conn, savepoint)
         raise
     if on_step:
-        on_step(StepEvent("done", migration, direction, total=len(statements)))
+        on_step(StepEvent("done", migration, direction, total=len(statements), connection=conn))
 
 
 def _forbid_transaction_control(conn: sqlite3.Connection) -> list[str]:

@@ -185,3 +185,19 @@ def test_locked_database_is_reported(tmp_path: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_observer_gets_the_connection_for_a_progress_handler(tmp_path: Path) -> None:
+    up = ("CREATE TABLE n (x INTEGER);\n"
+          "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000) "
+          "INSERT INTO n SELECT i FROM c;\n")
+    found = build(tmp_path, ("1_numbers", up, "DROP TABLE n;"))
+    conn = runner.connect(tmp_path / "db.sqlite")
+    ticks: list[int] = []
+
+    def observe(event: runner.StepEvent) -> None:
+        if event.kind == "migration":
+            event.connection.set_progress_handler(lambda: ticks.append(1) and 0, 1000)
+
+    runner.run_pending(conn, found, on_step=observe)
+    assert len(ticks) > 10  # the handler ran during the long INSERT, not only between statements
