@@ -18,6 +18,7 @@ from lightnb.inspect.preview import ComparedPreview, compare_preview
 from lightnb.inspect.redact import Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
 from lightnb.errors import WorkspaceError
+from lightnb.runner import TRACKING_TABLE
 from lightnb.inspect.snapshot import Snapshot
 from lightnb.steps import Capture
 from lightnb.workspace import Workspace
@@ -33,7 +34,9 @@ INTERNAL_PREFIX = "__lightnb_"
 
 
 def _user_table(name: str) -> bool:
-    return not name.lower().startswith(INTERNAL_PREFIX)
+    """Tell whether a table holds the user's data (not diesel's or lightnb's bookkeeping)."""
+    lowered = name.lower()
+    return not lowered.startswith(INTERNAL_PREFIX) and lowered != TRACKING_TABLE
 
 
 @dataclass(frozen=True)

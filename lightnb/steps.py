@@ -329,3 +329,20 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True) ->
     previous = before.get(main_schema) or None
     changes = tuple(plan_model_changes(folder, text, previous=previous)) if folder.exists() else ()
     return RegenerateResult(files, drift, changes)
+
+
+def inspect(project: Project, result: RunResult, table: str | None = None, *, rows: int = 10):  # type: ignore[no-untyped-def]
+    """Show what a captured run/revert/redo did: schema diff, row counts, before/after previews.
+
+    Everything is redacted with the project's settings.
+
+    :param result: a result of :func:`run`, :func:`revert` or :func:`redo` called with ``capture``.
+    :param table: also inspect this table in depth (previews, row diff with samples, measured impact).
+    :returns: ``lightnb.capture.Change`` (or ``lightnb.capture.Inspection`` when ``table`` is given).
+    :raises WorkspaceError: when the result was not captured.
+    """
+    from lightnb.capture import describe, inspect_change
+    from lightnb.inspect.redact import Redactor
+    redactor = Redactor.for_project(project)
+    change = describe(result, preview_rows=min(rows, 20), redactor=redactor)
+    return change if table is None else inspect_change(change, table, rows=rows, redactor=redactor)

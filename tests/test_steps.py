@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from lightnb import steps
-from lightnb.errors import MigrationError
+from lightnb.errors import MigrationError, WorkspaceError
 from lightnb.project import Project
 from tests.support.builder import ProjectBuilder, content_of, file_state, make_database
 
@@ -92,3 +92,16 @@ def test_proof_of_applied_migrations_catches_a_lossy_down(project: Project, tmp_
     result = steps.test(project, db, applied=1, run_tests=False)
     assert result.verdict == "unsafe"
     assert "users" in result.to_text()
+
+
+def test_inspect_a_captured_run(project: Project, tmp_path: Path) -> None:
+    db = tmp_path / "work.db"
+    steps.run(project, db, limit=1, regenerate_schema=False)
+    result = steps.run(project, db, capture=steps.Capture(folder=tmp_path / "caps"), regenerate_schema=False)
+    change = steps.inspect(project, result)
+    assert change.changed_tables == ("users",)
+    assert any(c.kind == "column" and c.table == "users" for c in change.schema.changes)
+    detail = steps.inspect(project, result, table="users")
+    assert detail.table == "users"
+    with pytest.raises(WorkspaceError):
+        steps.inspect(project, steps.revert(project, db, regenerate_schema=False))

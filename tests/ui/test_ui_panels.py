@@ -80,8 +80,8 @@ def test_run_click_applies_and_previews_before_after(workbook, exercise) -> None
     assert 'data-table="user_settings"' in html and "column added: user_settings.theme" in html
     assert "data:image/png;base64," in html  # the before/after row-count chart
     change = panel.result
-    assert change.changed_tables == ("__diesel_schema_migrations", "user_settings")
-    assert list(change.row_counts()["table"])[:2] == ["__diesel_schema_migrations", "message_log"]
+    assert change.changed_tables == ("user_settings",)  # bookkeeping tables are not the data
+    assert list(change.row_counts()["table"])[:2] == ["message_log", "oauth_connections"]
     preview = change.preview("user_settings")
     assert set(preview.status) == {"unchanged"}  # common columns kept their values
     assert set(preview.frame[("after", "theme")]) == {"system"}
