@@ -59,11 +59,15 @@ def joinable_column_name(sql_name: str, style: str = "2.3") -> str:
 
 
 def rust_string(name: str, style: str = "2.3") -> str:
-    """Return ``name`` as the Rust string literal diesel writes after ``#[sql_name = ``.
+    r"""Return ``name`` as the Rust string literal diesel writes after ``#[sql_name = ``.
 
     2.3.10+ uses a raw string with enough ``#`` when the name holds a ``"``; 2.2 quotes verbatim.
+    One deliberate difference from diesel: a name holding a backslash also gets a raw string.
+    diesel writes it verbatim, which gives Rust that does not compile (``"\"`` swallows the
+    closing quote, so the next ``#[sql_name]`` string can inject tokens) or that names another
+    column (``"a\n"`` is a newline); there is no working output of diesel's to be identical to.
     """
-    if style == "2.2" or '"' not in name:
+    if style == "2.2" or ('"' not in name and "\\" not in name):
         return f'"{name}"'
     hashes = "#" * (name.count("#") + 1)
     return f'r{hashes}"{name}"{hashes}'

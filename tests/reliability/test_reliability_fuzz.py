@@ -253,8 +253,6 @@ def test_print_schema_output_always_parses_as_rust(table, columns):
     assert "diesel::table!" in text
 
 
-@pytest.mark.xfail(strict=False, reason="print_schema writes #[sql_name = \"...\"] without escaping a backslash "
-                                        "in the SQL name (quotes get a raw string), so the Rust literal breaks")
 @pytest.mark.parametrize("name", ["trail\\", "\\"])
 def test_print_schema_escapes_backslash_in_sql_names(name):
     schema = pytest.importorskip("lightnb.schema")

@@ -1,7 +1,7 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
-    #[sql_name = "back\slash"]
+    #[sql_name = r#"back\slash"#]
     back_slash (id) {
         id -> Integer,
     }
@@ -13,5 +13,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(
-    back_slash,other,);
+diesel::allow_tables_to_appear_in_same_query!(back_slash, other,);
