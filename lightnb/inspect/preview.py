@@ -211,15 +211,19 @@ def _frame(rows: list[tuple], cols: list[str]) -> pd.DataFrame:
 
 
 def _table_name(conn: sqlite3.Connection, name: str) -> str | None:
-    row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
-                       (name.strip(),)).fetchone()
-    return row[0] if row else None
+    """Return the table called ``name`` (exactly, else ignoring case and surrounding spaces)."""
+    for candidate in dict.fromkeys((name, name.strip())):
+        row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+                           (candidate,)).fetchone()
+        if row:
+            return row[0]
+    return None
 
 
 def _check_condition(where: str) -> None:
     try:
         parsed = sqlglot.parse(f"SELECT 1 FROM t WHERE {where}", read="sqlite")
-    except sqlglot.errors.ParseError as error:
+    except (sqlglot.errors.SqlglotError, IndexError, ValueError) as error:
         raise LightnbError(f"cannot read the filter {where!r}: {str(error).splitlines()[0]}; "
                            f"write an SQL condition such as \"id > 10\".") from error
     ok = len(parsed) == 1 and isinstance(parsed[0], exp.Select) and \
@@ -307,7 +311,7 @@ def _query_rows(conn: sqlite3.Connection, query: str, n: int,
 def _single_select(query: str) -> str:
     try:
         parsed = [p for p in sqlglot.parse(query, read="sqlite") if p is not None]
-    except sqlglot.errors.ParseError as error:
+    except (sqlglot.errors.SqlglotError, IndexError, ValueError) as error:  # the parser's own failures
         raise LightnbError(f"{query!r} is neither a table nor a query SQLite reads "
                            f"({str(error).splitlines()[0]}); check the name.") from error
     if len(parsed) != 1 or not isinstance(parsed[0], exp.Query):
@@ -320,7 +324,7 @@ def _query_sensitive(query: str, outputs: list[str], redactor: Redactor) -> set[
     """Return output columns computed from sensitive columns (aliases do not hide them)."""
     try:
         tree = sqlglot.parse_one(query, read="sqlite")
-    except sqlglot.errors.ParseError:
+    except (sqlglot.errors.SqlglotError, IndexError, ValueError):
         return set(outputs)  # unreadable: mask everything rather than leak
     tainted: set[str] = set()
     changed = True

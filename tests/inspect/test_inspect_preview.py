@@ -88,3 +88,15 @@ def test_compare_preview_marks_added_removed_and_changed(make_db, connect) -> No
     assert "p1" not in html and "changed" in html  # status text, not the value
     chosen = compare_preview(connect(before), connect(after), "t", keys=[4])
     assert list(chosen.status) == ["added"]
+
+
+@pytest.mark.parametrize("text", ["'", "[ ", "SELECT (", "\x00"])
+def test_unreadable_name_or_query_is_a_lightnb_error(text: str) -> None:
+    import sqlite3
+
+    from lightnb.errors import LightnbError
+    from lightnb.inspect.preview import preview
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (x)")
+    with pytest.raises(LightnbError):
+        preview(conn, text)

@@ -224,8 +224,6 @@ def test_preview_handles_any_identifier_without_injection(table, columns):
     assert dump(conn) == before
 
 
-@pytest.mark.xfail(strict=False, reason="preview._table_name strips the name, so a table named ' a' is taken "
-                                        "for a query, and sqlglot's TokenError/IndexError escape as raw exceptions")
 @pytest.mark.parametrize("table", [" '", "[ ", " padded "])
 def test_preview_of_table_with_surrounding_spaces(table):
     preview_module = pytest.importorskip("lightnb.inspect.preview")
