@@ -89,12 +89,13 @@ def backup(source: sqlite3.Connection, destination: str | Path) -> Path:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        target = sqlite3.connect(str(tmp), isolation_level=None)
-        try:
-            target.execute("PRAGMA synchronous=OFF")
-            source.backup(target)  # one step: a single read transaction, so one point in time
-        finally:
-            target.close()
+        if not _copy_file_under_read_lock(source, tmp):
+            target = sqlite3.connect(str(tmp), isolation_level=None)
+            try:
+                target.execute("PRAGMA synchronous=OFF")
+                source.backup(target)  # one step: a single read transaction, so one point in time
+            finally:
+                target.close()
         os.replace(tmp, dest)
     except sqlite3.Error as error:
         tmp.unlink(missing_ok=True)
@@ -104,6 +105,31 @@ def backup(source: sqlite3.Connection, destination: str | Path) -> Path:
         raise WorkspaceError(f"Cannot write the copy {dest}: {error.strerror}; free disk space or choose a "
                              f"writable workspace folder.", path=dest) from error
     return dest
+
+
+def _copy_file_under_read_lock(source: sqlite3.Connection, target: Path) -> bool:
+    """Copy the database file byte for byte while holding a read transaction on it.
+
+    In rollback-journal modes a writer must take an EXCLUSIVE lock to change the main file, which
+    it cannot get while this connection holds its SHARED lock, so the bytes copied are one
+    consistent, committed point in time, at the speed of ``cp``. WAL databases (whose committed
+    pages may live in the -wal file), in-memory databases and connections with uncommitted
+    changes return False: the caller uses the backup API instead.
+    """
+    if source.in_transaction:
+        return False
+    row = source.execute("PRAGMA database_list").fetchone()
+    path = Path(row[2]) if row and row[2] else None
+    mode = str(source.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    if path is None or mode == "wal" or not path.is_file():
+        return False
+    source.execute("BEGIN")
+    try:
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the SHARED lock
+        shutil.copyfile(path, target)
+    finally:
+        source.execute("COMMIT")
+    return True
 
 
 def file_sha256(path: str | Path) -> str:
