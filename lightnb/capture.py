@@ -110,20 +110,38 @@ def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
     if result.before is None or result.after is None or result.before_copy is None:
         raise WorkspaceError("This result was not captured; run the step with capture=Capture(copy=True).")
     diff = schema_diff(result.before, result.after)
-    changed = changed_tables(result.before, result.after, diff)
+    changed = changed_tables(result.before, result.after, diff,
+                             before_path=Path(result.before_copy), after_path=Path(result.database))
     previews = _previews(Path(result.before_copy), Path(result.database), changed[:max_previews], diff,
                          preview_rows, redactor)
     return Change(result, diff, previews, changed)
 
 
-def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff) -> tuple[str, ...]:
-    """Return the (after-)names of tables added, dropped, reshaped or whose content changed."""
+def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, before_path: Path | None = None,
+                   after_path: Path | None = None) -> tuple[str, ...]:
+    """Return the (after-)names of tables added, dropped, reshaped or whose content changed.
+
+    Content is compared by fingerprint when both snapshots have one; otherwise (a capture that
+    kept a before copy instead) by an exact row diff of the two databases, computed in SQLite.
+    """
     renames = diff.table_renames
     out = {c.table for c in diff.changes if c.kind in ("table", "column")}
+    unknown: list[str] = []
     for table in after.tables:
         old = before.table(next((o for o, n in renames.items() if n == table.name), table.name))
-        if old is not None and (old.fingerprint != table.fingerprint or old.row_count != table.row_count):
+        if old is None or table.name in out or not _user_table(table.name):
+            continue
+        if old.row_count != table.row_count:
             out.add(table.name)
+        elif old.fingerprint and table.fingerprint:
+            if old.fingerprint != table.fingerprint:
+                out.add(table.name)
+        elif old.name == table.name:
+            unknown.append(table.name)
+    if unknown and before_path is not None and after_path is not None:
+        from lightnb.inspect.row_diff import row_diff
+        rows = row_diff(before_path, after_path, tables=unknown, sample=0)
+        out.update(name for name in unknown if not rows.table(name).is_unchanged)
     return tuple(sorted((t for t in out if _user_table(t)), key=str.lower))
 
 

@@ -122,11 +122,15 @@ class Capture:
     :param copy: keep a full copy of the database as it was before (``"auto"``: when it is at most
         :data:`CAPTURE_COPY_LIMIT` bytes), for row diffs and before/after previews.
     :param folder: where copies go (default: a ``captures`` folder beside the database).
+    :param fingerprint: hash every row into the snapshots (``"auto"``: only when no before copy is
+        kept; with a copy, the inspect step compares rows exactly, set-wise in SQLite, when asked,
+        so a run does not pay for two full passes over the data).
     """
 
     snapshot: bool = True
     copy: bool | str = "auto"
     folder: Path | None = None
+    fingerprint: bool | str = "auto"
 
 
 def run(project: Project, database: str | Path, *, limit: int | None = None,
@@ -173,7 +177,8 @@ def _migrate(project: Project, database: str | Path, direction: str, action, *, 
         files: tuple[Path, ...] = ()
         if regenerate_schema:
             files = regenerate_schema_files(project, conn, locked=locked_schema)
-        after = _snapshot_of(conn, f"after {direction}") if capture and capture.snapshot else None
+        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy))
+                 if capture and capture.snapshot else None)
     finally:
         conn.close()
     return RunResult(direction=direction, database=path, migrations=tuple(done),
@@ -185,19 +190,27 @@ def _capture_before(conn, path: Path, direction: str,  # type: ignore[no-untyped
                     capture: Capture | None) -> tuple[object, Path | None]:
     if capture is None:
         return None, None
-    before = _snapshot_of(conn, f"before {direction}") if capture.snapshot else None
     size = path.stat().st_size if path.exists() else 0
     keep = capture.copy if isinstance(capture.copy, bool) else size <= CAPTURE_COPY_LIMIT
-    if not keep:
-        return before, None
-    folder = capture.folder or path.parent / "captures"
-    copy = backup(conn, folder / f"before-{direction}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}.db")
+    copy = None
+    if keep:
+        folder = capture.folder or path.parent / "captures"
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
+        copy = backup(conn, folder / f"before-{direction}-{stamp}.db")
+    before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy))
+              if capture.snapshot else None)
     return before, copy
 
 
-def _snapshot_of(conn, label: str):  # type: ignore[no-untyped-def]
+def _fingerprints(capture: Capture, before_copy: Path | None) -> bool:
+    if isinstance(capture.fingerprint, bool):
+        return capture.fingerprint
+    return before_copy is None
+
+
+def _snapshot_of(conn, label: str, fingerprint: bool = True):  # type: ignore[no-untyped-def]
     from lightnb.inspect import take_snapshot
-    return take_snapshot(conn, label=label)
+    return take_snapshot(conn, label=label, fingerprint=fingerprint)
 
 
 def _checksum_hook():  # type: ignore[no-untyped-def]
