@@ -40,7 +40,7 @@ def snapshot(scratch: Path, sizes: Sizes) -> Row:
     copy.unlink(missing_ok=True)
     shutil.rmtree(folder, ignore_errors=True)
     return Row(f"snapshot of {size:,.0f} MiB production (Workspace.create)", ours, "cp", cp, "≤ 1.2×", 1.2,
-               "backup API, read-only source, atomic rename")
+               "read-only source; byte copy under a read lock (backup API for WAL); atomic rename")
 
 
 def _diff_pair(scratch: Path, rows: int) -> tuple[Path, Path]:
