@@ -37,7 +37,7 @@ def test_joinable_column_is_not_sanitised() -> None:
 
 @pytest.mark.parametrize(("name", "literal"), [
     ("plain", '"plain"'), ("it's", '"it\'s"'), ('a"b', 'r#"a"b"#'), ('#a"b#', 'r###"#a"b#"###'),
-    ("back\\slash", '"back\\slash"'),
+    ("back\\slash", 'r#"back\\slash"#'),  # raw string: diesel's verbatim text would not compile
 ])
 def test_rust_string(name: str, literal: str) -> None:
     assert rust_string(name) == literal
