@@ -63,16 +63,18 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None) 
 
 
 def snapshot(project: Project, *, database_url: str | Path | None = None,
-             folder: str | Path | None = None) -> Workspace:
+             folder: str | Path | None = None, verify: bool = False) -> Workspace:
     """Make (or remake) the project's workspace: a read-only-sourced copy of production.
 
     :param database_url: the production database; default ``production`` in lightnb.toml, else
         DATABASE_URL.
+    :param verify: check the copy with SQLite's quick_check and refuse a corrupt production.
     :raises DatabaseError: when production is missing, not SQLite, locked or corrupt.
     """
     production = production_path(project, database_url)
     check_database_file(production)
-    return Workspace.create(production, folder if folder is not None else workspace_folder(project))
+    return Workspace.create(production, folder if folder is not None else workspace_folder(project),
+                            verify=verify)
 
 
 def production_path(project: Project, database_url: str | Path | None = None) -> Path:

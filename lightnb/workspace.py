@@ -77,11 +77,15 @@ def check_database_file(path: str | Path) -> Path:
     return target
 
 
-def backup(source: sqlite3.Connection, destination: str | Path) -> Path:
-    """Copy an open database into ``destination`` with the online backup API, atomically.
+def backup(source: sqlite3.Connection, destination: str | Path, *, verify: bool = False) -> Path:
+    """Copy an open database into ``destination`` consistently and atomically.
 
     The copy is written beside the destination and renamed into place, so a failure never
     leaves a half-written file.
+
+    :param verify: run SQLite's ``quick_check`` on the copy before it replaces anything (a full
+        pass over the data: seconds per GiB) and refuse a corrupt one.
+    :raises DatabaseError: when ``verify`` finds the copy corrupt.
     """
     dest = Path(destination)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +100,8 @@ def backup(source: sqlite3.Connection, destination: str | Path) -> Path:
                 source.backup(target)  # one step: a single read transaction, so one point in time
             finally:
                 target.close()
+        if verify:
+            _quick_check(tmp, source)
         os.replace(tmp, dest)
     except sqlite3.Error as error:
         tmp.unlink(missing_ok=True)
@@ -105,6 +111,21 @@ def backup(source: sqlite3.Connection, destination: str | Path) -> Path:
         raise WorkspaceError(f"Cannot write the copy {dest}: {error.strerror}; free disk space or choose a "
                              f"writable workspace folder.", path=dest) from error
     return dest
+
+
+def _quick_check(copy: Path, source: sqlite3.Connection) -> None:
+    conn = sqlite3.connect(f"file:{quote(str(copy))}?mode=ro", uri=True)
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    except sqlite3.DatabaseError as error:
+        problems = [str(error)]
+    finally:
+        conn.close()
+    if problems != ["ok"]:
+        row = source.execute("PRAGMA database_list").fetchone()
+        name = row[2] if row and row[2] else "the source database"
+        raise DatabaseError(f"{name} is corrupt (quick_check: {problems[0]}); recover it with sqlite3's "
+                            f".recover or restore a backup — nothing was copied.", path=name)
 
 
 def _copy_file_under_read_lock(source: sqlite3.Connection, target: Path) -> bool:
@@ -158,10 +179,13 @@ class Workspace:
         return self.folder / WORKSPACE_DB
 
     @classmethod
-    def create(cls, production: str | Path | None, scratch_dir: str | Path | None = None) -> Workspace:
+    def create(cls, production: str | Path | None, scratch_dir: str | Path | None = None, *,
+               verify: bool = False) -> Workspace:
         """Copy ``production`` into a new workspace (an empty database when None).
 
         :param scratch_dir: where to keep the workspace; a new temporary folder when None.
+        :param verify: check the copy with SQLite's quick_check (a pass over all pages, seconds per
+            GiB) and refuse a production whose inner pages are corrupt.
         :raises DatabaseError: when production is missing, not SQLite, locked, or corrupt.
         """
         prod = Path(production).resolve() if production is not None else None
@@ -171,7 +195,7 @@ class Workspace:
             raise WorkspaceError(f"The workspace would overwrite production {prod}; choose another folder.")
         _ensure_writable(folder)
         workspace = cls(folder=folder, production=prod)
-        workspace.reset()
+        workspace.reset(verify=verify)
         return workspace
 
     @classmethod
@@ -193,8 +217,11 @@ class Workspace:
         prod = data.get("production")
         return cls(folder=root, production=Path(prod) if prod else None)
 
-    def reset(self) -> Path:
-        """Throw away the workspace and copy production again; return the workspace path."""
+    def reset(self, *, verify: bool = False) -> Path:
+        """Throw away the workspace and copy production again; return the workspace path.
+
+        :param verify: check the copy with SQLite's quick_check and refuse a corrupt production.
+        """
         _ensure_writable(self.folder)
         if self.production is None:
             for suffix in ("", "-journal", "-wal", "-shm"):
@@ -205,7 +232,7 @@ class Workspace:
             try:
                 for suffix in ("-journal", "-wal", "-shm"):
                     Path(str(self.path) + suffix).unlink(missing_ok=True)
-                backup(source, self.path)
+                backup(source, self.path, verify=verify)
             finally:
                 source.close()
         self._write_state()

@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     action.add_argument("--reset", action="store_true", help="copy production again over the workspace")
     action.add_argument("--discard", action="store_true", help="delete the workspace")
     action.add_argument("--status", action="store_true", help="print where the workspace is")
+    parser.add_argument("--verify", action="store_true",
+                        help="check the copy with SQLite's quick_check (reads every page) and refuse a corrupt "
+                             "production")
     parser.add_argument("--workspace-dir", metavar="DIR", help="workspace folder (default: .lightnb/ "
                                                                  "beside diesel.toml)")
     add_project_options(parser)
@@ -37,9 +40,9 @@ def _snapshot(args: argparse.Namespace) -> int:
         else:
             if workspace.production is None and not args.database_url:
                 raise WorkspaceError("This workspace has no production database to copy; pass --database-url.")
-            workspace.reset()
+            workspace.reset(verify=args.verify)
             print(f"Reset workspace {workspace.path} from {workspace.production}")
         return 0
-    workspace = steps.snapshot(project, database_url=args.database_url, folder=folder)
+    workspace = steps.snapshot(project, database_url=args.database_url, folder=folder, verify=args.verify)
     print(f"Copied {workspace.production} to workspace {workspace.path}")
     return 0
