@@ -85,8 +85,9 @@ def translate(error: sqlite3.Error, path: str | Path | None = None, *, doing: st
         return DatabaseBusyError(f"Database{where} is locked by another connection{doing}; close the other "
                                  f"program (or its open transaction) and retry.", path=path)
     if "not a database" in text or "malformed" in text or "disk image" in text:
-        return DatabaseError(f"Database{where} is not a valid SQLite database ({text}); restore it from a "
-                             f"backup, or reset the workspace with `lightnb snapshot --reset`.", path=path)
+        return DatabaseError(f"Database{where} is not a valid SQLite database ({text}); check that the path "
+                             f"names a SQLite file — if it is a damaged copy, restore it from a backup or "
+                             f"reset the workspace with `lightnb snapshot --reset`.", path=path)
     if "readonly" in text or "read-only" in text:
         return DatabaseError(f"Database{where} is read-only ({text}); make the file and its folder writable, "
                              f"or work on a workspace copy.", path=path)

@@ -92,8 +92,9 @@ class TableDiff:
                         + " [heuristic]")
         if cols:
             lines.append("  " + "; ".join(cols))
-        if self.changed_columns:
-            lines.append("  changed columns: " + ", ".join(f"{c} {n}" for c, n in self.changed_columns.items() if n))
+        changed = [f"{c} {n}" for c, n in self.changed_columns.items() if n]
+        if changed:
+            lines.append("  changed columns: " + ", ".join(changed))
         if self.note:
             lines.append("  note: " + self.note)
         for row in self.samples.get("added", ()):

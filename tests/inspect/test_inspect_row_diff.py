@@ -120,3 +120,17 @@ def test_missing_or_non_sqlite_files_are_one_line_errors(tmp_path, before) -> No
     junk.write_text("not a database " * 100)
     with pytest.raises(DatabaseError, match="not a readable SQLite database"):
         row_diff(before, junk)
+
+
+def test_text_omits_changed_columns_line_when_nothing_changed(tmp_path) -> None:
+    import sqlite3
+
+    from lightnb.inspect import row_diff
+    for name in ("a.db", "b.db"):
+        conn = sqlite3.connect(tmp_path / name)
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.execute("INSERT INTO t (v) VALUES ('x')")
+        conn.commit()
+        conn.close()
+    text = row_diff(tmp_path / "a.db", tmp_path / "b.db").to_text()
+    assert "changed columns" not in text and "1 unchanged" in text
