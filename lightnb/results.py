@@ -65,6 +65,7 @@ class RunResult:
     :param after: snapshot taken after.
     :param before_copy: a copy of the database as it was before, for row diffs and previews.
     :param schema_files: schema files regenerated afterwards.
+    :param per_migration: with capture, a snapshot (schema and row counts) after each migration.
     """
 
     direction: str
@@ -76,6 +77,7 @@ class RunResult:
     before_copy: Path | None = None
     schema_files: tuple[Path, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    per_migration: tuple[tuple[str, str, Any], ...] = ()  # (migration, "up"/"down", Snapshot after it)
 
     @property
     def names(self) -> list[str]:

@@ -144,38 +144,52 @@ def run(project: Project, database: str | Path, *, limit: int | None = None,
     :raises SqlError: naming the migration, file, line and statement that failed; that migration is
         rolled back completely and the tracking table does not claim it.
     """
-    return _migrate(project, database, "up", lambda conn, found, hook: runner.run_pending(
-        conn, found, on_step=on_step, on_applied=hook, limit=limit),
-        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture)
+    return _migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
+        conn, found, on_step=observe, on_applied=hook, limit=limit),
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
+        on_step=on_step)
 
 
 def revert(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
            on_step: StepObserver | None = None, regenerate_schema: bool = True,
            locked_schema: bool = False, capture: Capture | None = None) -> RunResult:
     """Revert the latest ``number`` migrations (or all) of ``database``."""
-    return _migrate(project, database, "down", lambda conn, found, hook: runner.revert(
-        conn, found, number=number, all=all, on_step=on_step, on_applied=hook),
-        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture)
+    return _migrate(project, database, "down", lambda conn, found, hook, observe: runner.revert(
+        conn, found, number=number, all=all, on_step=observe, on_applied=hook),
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
+        on_step=on_step)
 
 
 def redo(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
          on_step: StepObserver | None = None, regenerate_schema: bool = True,
          locked_schema: bool = False, capture: Capture | None = None) -> RunResult:
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
-    return _migrate(project, database, "redo", lambda conn, found, hook: runner.redo(
-        conn, found, number=number, all=all, on_step=on_step, on_applied=hook),
-        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture)
+    return _migrate(project, database, "redo", lambda conn, found, hook, observe: runner.redo(
+        conn, found, number=number, all=all, on_step=observe, on_applied=hook),
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
+        on_step=on_step)
 
 
 def _migrate(project: Project, database: str | Path, direction: str, action, *,  # type: ignore[no-untyped-def]
-             regenerate_schema: bool, locked_schema: bool, capture: Capture | None) -> RunResult:
+             regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
+             on_step: StepObserver | None) -> RunResult:
     found = migration_files.discover(project.migrations_dir)
     path = Path(database)
     conn = runner.connect(path)
     started = time.perf_counter()
+    per_migration: list[tuple[str, str, object]] = []
+
+    def observe(event: runner.StepEvent) -> None:
+        if event.kind == "done" and capture is not None and capture.snapshot:
+            # schema and row counts after each migration (cheap: no row hashing)
+            label = f"after {event.direction} {event.migration.name}"
+            per_migration.append((event.migration.name, event.direction, _snapshot_of(conn, label, False)))
+        if on_step is not None:
+            on_step(event)
+
     try:
         before, before_copy = _capture_before(conn, path, direction, capture)
-        done = action(conn, found, _checksum_hook())
+        done = action(conn, found, _checksum_hook(), observe)
         files: tuple[Path, ...] = ()
         if regenerate_schema:
             files = regenerate_schema_files(project, conn, locked=locked_schema)
@@ -185,7 +199,7 @@ def _migrate(project: Project, database: str | Path, direction: str, action, *, 
         conn.close()
     return RunResult(direction=direction, database=path, migrations=tuple(done),
                      seconds=time.perf_counter() - started, before=before, after=after,
-                     before_copy=before_copy, schema_files=files)
+                     before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration))
 
 
 def _capture_before(conn, path: Path, direction: str,  # type: ignore[no-untyped-def]

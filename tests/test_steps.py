@@ -125,3 +125,12 @@ def test_content_only_change_is_found_without_fingerprints(tmp_path: Path) -> No
     assert change.changed_tables == ("users",)
     fingerprinted = steps.revert(project, db, capture=steps.Capture(copy=False), regenerate_schema=False)
     assert fingerprinted.before.table("users").fingerprint != fingerprinted.after.table("users").fingerprint
+
+
+def test_capture_snapshots_after_each_migration(project: Project, tmp_path: Path) -> None:
+    result = steps.run(project, tmp_path / "work.db", capture=steps.Capture(copy=False), regenerate_schema=False)
+    assert [(name, direction) for name, direction, _ in result.per_migration] == [("1_users", "up"), ("2_age", "up")]
+    first, second = (snapshot for _, _, snapshot in result.per_migration)
+    assert first.table("users").column("age") is None and second.table("users").column("age") is not None
+    assert first.table("users").row_count == 1
+    assert steps.run(project, tmp_path / "plain.db", regenerate_schema=False).per_migration == ()
