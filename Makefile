@@ -11,7 +11,8 @@ PYTEST := $(BIN)/python -m pytest
 .PHONY: install system-deps test test-core test-notebooks test-browser workbook notebooks bench clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+	  (rm -rf $(VENV) && bash scripts/install-system-deps.sh venv && $(PYTHON) -m venv $(VENV))
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 	$(BIN)/uv pip install -q --python $(BIN)/python --compile-bytecode -e '.[test]'
 	rm -f $(VENV)/.installed-*

@@ -2,9 +2,14 @@
 # Install the Debian packages lightnb's tests and benchmarks use, when missing.
 set -euo pipefail
 need=()
+if [ "${1:-}" = "venv" ]; then
+  # Debian's python3 lacks ensurepip until python3-venv is installed.
+  need+=(python3-venv)
+else
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v sqldiff >/dev/null 2>&1 || need+=(sqlite3-tools)  # sqldiff, the row-diff benchmark's baseline
+fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
