@@ -137,7 +137,7 @@ def _joinable(tree: Node) -> tuple[str, str, str] | None:
     tokens = _items(tree)
     if len(tokens) < 4 or _text(tokens[1]) != "->" or tokens[3].type != "token_tree":
         return None
-    column = " ".join(_text(t) for t in _items(tokens[3]))
+    column = _text(tokens[3])[1:-1]  # verbatim: diesel writes odd FK column names unmapped
     return _text(tokens[0]), _text(tokens[2]), column
 
 
