@@ -31,7 +31,7 @@ from lightnb.inspect.schema_diff import schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
 from lightnb.lint.config import LintConfig, config_from_settings
 from lightnb.lint.destructive import intentionally_destroyed
-from lightnb.lint.engine import lint_migrations, lint_source
+from lightnb.lint.engine import later_states, lint_migrations, lint_source
 from lightnb.lint.finding import Finding
 from lightnb.lint.source import source_of, tokens
 from lightnb.migrations import Migration, discover
@@ -231,11 +231,13 @@ def rehearse_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], 
     pending = runner.pending(conn, migrations)
     wanted = set(versions) if versions else None
     history = [m.up_sql() for m in migrations if m not in pending]
+    states = later_states(migrations) if pending else []
     checks: list[MigrationCheck] = []
     for migration in pending:
         if wanted is not None and migration.version not in wanted:
             break  # later migrations build on this one
-        findings = lint_source(source_of(migration), history=history, config=config, conn=conn)
+        later = states[list(migrations).index(migration) + 1:]
+        findings = lint_source(source_of(migration), history=history, config=config, conn=conn, later=later)
         check_result = rehearse(conn, migration, findings)
         checks.append(check_result)
         history.append(migration.up_sql())

@@ -255,6 +255,16 @@ def _table_info(conn: sqlite3.Connection, name: str, fingerprint: bool, schema: 
                      foreign_keys=_foreign_keys(conn, name, schema))
 
 
+def read_foreign_keys(conn: sqlite3.Connection, table: str, schema: str = "main") -> tuple[ForeignKeyInfo, ...]:
+    """Return the foreign keys of ``table`` as a snapshot records them."""
+    return _foreign_keys(conn, table, schema)
+
+
+def read_indexes(conn: sqlite3.Connection, table: str, schema: str = "main") -> tuple[IndexInfo, ...]:
+    """Return the indexes of ``table`` (sorted by name) as a snapshot records them."""
+    return tuple(_indexes(conn, table, schema))
+
+
 def _without_rowid(conn: sqlite3.Connection, name: str, schema: str) -> bool:
     try:
         conn.execute(f"SELECT _rowid_ FROM {q(schema)}.{q(name)} LIMIT 0")

@@ -1,9 +1,15 @@
-"""Read SQLite's catalogue into small frozen records (tables, columns, keys, indexes, triggers, views)."""
+"""Read SQLite's catalogue into small frozen records (tables, columns, keys, indexes, triggers, views).
+
+Foreign keys and indexes are read by :mod:`lightnb.inspect.snapshot` (the same records a snapshot
+holds); columns keep ``PRAGMA table_xinfo``'s ``hidden`` flag, which generated columns need.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+
+from lightnb.inspect.snapshot import ForeignKeyInfo, IndexInfo, read_foreign_keys, read_indexes
 
 INTERNAL_PREFIXES = ("sqlite_", "__diesel_schema_migrations", "__lightnb_")
 
@@ -18,29 +24,6 @@ class ColumnInfo:
     default: str | None
     pk: int
     hidden: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ForeignKeyInfo:
-    """One foreign key; ``to_columns`` holds None entries when it targets the parent's primary key."""
-
-    columns: tuple[str, ...]
-    table: str
-    to_columns: tuple[str | None, ...]
-    on_update: str = "NO ACTION"
-    on_delete: str = "NO ACTION"
-
-
-@dataclass(frozen=True, slots=True)
-class IndexInfo:
-    """One index; ``origin`` is ``c`` (CREATE INDEX), ``u`` (UNIQUE constraint) or ``pk``."""
-
-    name: str
-    columns: tuple[str, ...]
-    unique: bool
-    origin: str
-    partial: bool
-    sql: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,33 +109,13 @@ def read_table(conn: sqlite3.Connection, name: str, sql: str | None = None) -> T
     columns = tuple(
         ColumnInfo(name=r[1], type=r[2] or "", notnull=bool(r[3]), default=r[4], pk=r[5], hidden=r[6])
         for r in conn.execute("SELECT * FROM pragma_table_xinfo(?)", (name,)))
-    return TableInfo(name=name, sql=sql or "", columns=columns, foreign_keys=_foreign_keys(conn, name),
-                     indexes=_indexes(conn, name), without_rowid=_without_rowid(conn, name))
+    return TableInfo(name=name, sql=sql or "", columns=columns, foreign_keys=declared_order(read_foreign_keys(conn, name)),
+                     indexes=read_indexes(conn, name), without_rowid=_without_rowid(conn, name))
 
 
-def _foreign_keys(conn: sqlite3.Connection, table: str) -> tuple[ForeignKeyInfo, ...]:
-    grouped: dict[int, list[tuple]] = {}
-    for row in conn.execute("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete "
-                            "FROM pragma_foreign_key_list(?) ORDER BY id, seq", (table,)):
-        grouped.setdefault(row[0], []).append(row)
-    keys = []
-    for _, rows in sorted(grouped.items(), reverse=True):  # pragma lists the last declared first
-        first = rows[0]
-        keys.append(ForeignKeyInfo(columns=tuple(r[3] for r in rows), table=first[2],
-                                   to_columns=tuple(r[4] for r in rows), on_update=first[5],
-                                   on_delete=first[6]))
-    return tuple(keys)
-
-
-def _indexes(conn: sqlite3.Connection, table: str) -> tuple[IndexInfo, ...]:
-    found = []
-    for _, name, unique, origin, partial in conn.execute(
-            "SELECT seq, name, \"unique\", origin, partial FROM pragma_index_list(?) ORDER BY name", (table,)):
-        columns = tuple(r[0] if r[0] is not None else "<expr>" for r in conn.execute(
-            "SELECT name FROM pragma_index_info(?) ORDER BY seqno", (name,)))
-        row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone()
-        found.append(IndexInfo(name, columns, bool(unique), origin, bool(partial), row[0] if row else None))
-    return tuple(found)
+def declared_order(keys: tuple[ForeignKeyInfo, ...]) -> tuple[ForeignKeyInfo, ...]:
+    """Return foreign keys in the order the CREATE TABLE declares them (SQLite numbers the last one 0)."""
+    return tuple(reversed(keys))
 
 
 def _without_rowid(conn: sqlite3.Connection, table: str) -> bool:

@@ -6,16 +6,18 @@ one-time override); they are then reported as info, still with their measured im
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from sqlglot import exp
 
-from lightnb.lint.catalog import quote
+from lightnb.errors import LightnbError
+from lightnb.inspect.impact import measure_impact
 from lightnb.lint.config import ALLOW_DESTRUCTIVE
 from lightnb.lint.effects import rebuilds, statement_effects
 from lightnb.lint.registry import Hit, MigrationContext, rule
-from lightnb.lint.source import Parsed, Script, name_of, tokens
+from lightnb.lint.source import Parsed, Script, leading_words, name_of, tokens
 
 
 @rule("destructive", severity="error",
@@ -28,10 +30,50 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
            f"if intended, add the comment `-- {ALLOW_DESTRUCTIVE}` to up.sql; otherwise keep the data "
            f"(copy it first, or rename instead of dropping)")
     rebuilt = _rebuilt_tables(ctx)
-    for statement in ctx.source.up.statements:
-        for what, count_sql in _destruction(statement, rebuilt, ctx):
-            impact = measure(ctx.conn, count_sql) if count_sql else ""
-            yield Hit("up.sql", statement.line, f"{what}{impact}", fix, severity)
+    measured: dict[int, str] | None = None
+    for index, statement in enumerate(ctx.source.up.statements):
+        for what in _destruction(statement, rebuilt, ctx):
+            if measured is None:
+                measured = measure(ctx.conn, ctx.source.up.statements)
+            yield Hit("up.sql", statement.line, what + measured.get(index, ""), fix, severity)
+
+
+def measure(conn: sqlite3.Connection | None, statements: Sequence[Parsed]) -> dict[int, str]:
+    """Return {statement index: " (measured on the workspace copy: …)"} from the inspect step's impact.
+
+    The statements run on ``conn`` (a workspace copy) inside a savepoint that is rolled back
+    (:func:`lightnb.inspect.impact.measure_impact`). Statements from the first one that controls
+    the transaction (BEGIN, COMMIT, VACUUM …) on are not run: they would end the savepoint.
+    """
+    if conn is None:
+        return {}
+    runnable = list(itertools.takewhile(lambda s: not _controls_transaction(s), statements))
+    try:
+        impacts = measure_impact(conn, runnable) if runnable else []
+    except (LightnbError, sqlite3.Error):
+        return {}
+    texts: dict[int, list[str]] = {}
+    for impact in impacts:
+        if impact.kind != "rows_inserted":
+            texts.setdefault(impact.index, []).append(impact.message.rstrip("."))
+    failed = next((i.index for i in impacts if i.kind == "error"), None)
+    out = {}
+    for index in range(len(statements)):
+        if index in texts:
+            out[index] = f" (measured on the workspace copy: {'; '.join(texts[index])})"
+        elif index >= len(runnable) or (failed is not None and index > failed):
+            out[index] = " (not measured: an earlier statement does not run on the workspace copy)"
+        else:
+            out[index] = " (measured on the workspace copy: no rows or values lost)"
+    return out
+
+
+def _controls_transaction(statement: Parsed) -> bool:
+    if isinstance(statement.expr, (exp.Transaction, exp.Commit, exp.Rollback)):
+        return True
+    return leading_words(statement.text, 1)[:1] in {("BEGIN",), ("COMMIT",), ("END",), ("ROLLBACK",),
+                                                   ("SAVEPOINT",), ("RELEASE",), ("VACUUM",),
+                                                   ("ATTACH",), ("DETACH",)}
 
 
 def is_acknowledged(script: Script) -> bool:
@@ -45,58 +87,35 @@ def _rebuilt_tables(ctx: MigrationContext) -> dict[str, str]:
     return {r.parts[1].name.lower(): r.table for r in found}
 
 
-def _destruction(statement: Parsed, rebuilt: dict[str, str], ctx: MigrationContext) -> list[tuple[str, str]]:
+def _destruction(statement: Parsed, rebuilt: dict[str, str], ctx: MigrationContext) -> list[str]:
     tree = statement.expr
     if isinstance(tree, exp.Delete):
-        table = name_of(tree.this)
         where = tree.args.get("where")
-        count = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(quote(table)))
-        if where is not None:
-            count = count.where(where.this.copy())
-        return [(f"DELETE from {table}{'' if where is not None else ' without WHERE'}", count.sql("sqlite"))]
+        return [f"DELETE from {name_of(tree.this)}{'' if where is not None else ' without WHERE'}"]
     if isinstance(tree, exp.Update) and tree.args.get("where") is None:
-        table = name_of(tree.this)
-        return [(f"UPDATE of every row of {table} (no WHERE)", f"SELECT COUNT(*) FROM {quote(table)}")]
+        return [f"UPDATE of every row of {name_of(tree.this)} (no WHERE)"]
     found = []
     for effect in statement_effects(statement):
         name, table = effect.name, effect.table
         if effect.action == "drop" and effect.kind == "table":
-            if name.lower() in rebuilt:
-                found += _rebuild_losses(ctx, rebuilt[name.lower()])
-            else:
-                found.append((f"DROP TABLE {name}", f"SELECT COUNT(*) FROM {quote(name)}"))
+            found += _rebuild_losses(ctx, rebuilt[name.lower()]) if name.lower() in rebuilt else [f"DROP TABLE {name}"]
         elif effect.action == "drop" and effect.kind == "index":
-            found.append((f"DROP INDEX {name}", ""))
+            found.append(f"DROP INDEX {name}")
         elif effect.action == "drop-column":
-            found.append((f"DROP COLUMN {table}.{name}",
-                          f"SELECT COUNT(*) FROM {quote(table)} WHERE {quote(name)} IS NOT NULL"))
+            found.append(f"DROP COLUMN {table}.{name}")
         elif effect.action == "rename-column":
-            found.append((f"RENAME COLUMN {table}.{name} to {effect.new_name} (code using the old name breaks)", ""))
+            found.append(f"RENAME COLUMN {table}.{name} to {effect.new_name} (code using the old name breaks)")
         elif effect.action == "rename" and ctx.replay.before.table(name) is not None \
                 and effect.new_name.lower() not in rebuilt:
-            found.append((f"RENAME TABLE {name} to {effect.new_name} (code using the old name breaks)",
-                          f"SELECT COUNT(*) FROM {quote(name)}"))
+            found.append(f"RENAME TABLE {name} to {effect.new_name} (code using the old name breaks)")
     return found
 
 
-def _rebuild_losses(ctx: MigrationContext, table: str) -> list[tuple[str, str]]:
+def _rebuild_losses(ctx: MigrationContext, table: str) -> list[str]:
     old, new = ctx.replay.before.table(table), ctx.replay.after.table(table)
     if old is None or new is None:
         return []
-    lost = [c.name for c in old.columns if new.column(c.name) is None]
-    return [(f"rebuild of {table} drops column {c}", f"SELECT COUNT(*) FROM {quote(table)} WHERE {quote(c)} IS NOT NULL")
-            for c in lost]
-
-
-def measure(conn: sqlite3.Connection | None, count_sql: str) -> str:
-    """Return ``" (N rows on the workspace copy)"`` for a COUNT query, or '' when it cannot be measured."""
-    if conn is None:
-        return ""
-    try:
-        (count,) = conn.execute(count_sql).fetchone()
-    except sqlite3.Error:
-        return ""  # the object is created earlier in this same migration
-    return f" ({count} row{'s' if count != 1 else ''} affected on the workspace copy)"
+    return [f"rebuild of {table} drops column {c.name}" for c in old.columns if new.column(c.name) is None]
 
 
 def intentionally_destroyed(source_script: Script) -> set[str]:

@@ -10,7 +10,8 @@ from pathlib import Path
 from lightnb.errors import MigrationError
 from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Finding, sort_findings
-from lightnb.lint.history import replay
+from lightnb.lint.catalog import Catalog
+from lightnb.lint.history import replay, timeline
 from lightnb.lint.registry import RULES, Hit, MigrationContext, ProjectContext, Rule
 from lightnb.lint.source import Source, source_from_text, source_of
 from lightnb.migrations import Migration, discover
@@ -27,14 +28,17 @@ def load_rules() -> dict[str, Rule]:
 
 
 def lint_source(source: Source, *, history: Iterable[str] = (), config: LintConfig | None = None,
-                conn: sqlite3.Connection | None = None) -> list[Finding]:
+                conn: sqlite3.Connection | None = None,
+                later: Sequence[tuple[str, Catalog]] = ()) -> list[Finding]:
     """Lint one migration given as :class:`Source`.
 
     :param history: the up.sql texts of every earlier migration, in order.
     :param conn: a workspace connection in the state just before this migration (for impact).
+    :param later: the schema after each later migration (:func:`later_states`), for rules that
+        judge by the final state of the history.
     """
     config = config or LintConfig()
-    context = MigrationContext(source, replay(history, source.up, source.down), config, conn)
+    context = MigrationContext(source, replay(history, source.up, source.down), config, conn, tuple(later))
     findings: list[Finding] = []
     for rule in load_rules().values():
         if rule.scope == "migration" and config.enabled(rule.id):
@@ -61,13 +65,20 @@ def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] 
     wanted = set(versions) if versions is not None else None
     findings: list[Finding] = []
     history: list[str] = []
-    for migration in migrations:
+    states = later_states(migrations) if wanted is None or wanted else []
+    for position, migration in enumerate(migrations):
         if wanted is None or migration.version in wanted:
-            findings += lint_source(source_of(migration), history=history, config=config)
+            findings += lint_source(source_of(migration), history=history, config=config,
+                                    later=states[position + 1:])
         history.append(migration.up_sql())
     if migrations_dir is not None:
         findings += _project_findings(ProjectContext(migrations_dir, tuple(migrations), config, conn))
     return sort_findings(findings)
+
+
+def later_states(migrations: Sequence[Migration]) -> list[tuple[str, Catalog]]:
+    """Return (migration name, schema after it) for every migration, replayed in order in memory."""
+    return timeline([(m.name, m.up_sql()) for m in migrations])
 
 
 def lint_project(migrations_dir: str | Path, *, versions: Iterable[str] | None = None,

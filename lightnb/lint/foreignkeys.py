@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lightnb.lint.catalog import Catalog, ForeignKeyInfo, is_indexed, quote
+from lightnb.lint.catalog import Catalog, ForeignKeyInfo, TableInfo, is_indexed, quote
 from lightnb.lint.columns import final_table_name
 from lightnb.lint.registry import Hit, MigrationContext, rule
+
+
+def _key(fk: ForeignKeyInfo) -> tuple[object, ...]:
+    """Return what identifies a key whatever its table is called now (a rebuild renames the table)."""
+    return fk.columns, fk.ref_table.lower(), fk.ref_columns, fk.on_update, fk.on_delete
 
 
 def _new_foreign_keys(ctx: MigrationContext) -> Iterator[tuple[int, str, ForeignKeyInfo]]:
@@ -15,14 +20,14 @@ def _new_foreign_keys(ctx: MigrationContext) -> Iterator[tuple[int, str, Foreign
     A rebuild (new table, copy, drop, rename) keeps its table's keys: those are not new.
     """
     statements = ctx.source.up.statements
-    known = {(t.name.lower(), fk) for t in ctx.replay.before.tables for fk in t.foreign_keys}
+    known = {(t.name.lower(), _key(fk)) for t in ctx.replay.before.tables for fk in t.foreign_keys}
     for index, _ in enumerate(statements):
         before, after = ctx.replay.state_before(index), ctx.replay.state_after(index)
-        seen = {(t.name.lower(), fk) for t in before.tables for fk in t.foreign_keys}
+        seen = {(t.name.lower(), _key(fk)) for t in before.tables for fk in t.foreign_keys}
         for table in after.tables:
             final = final_table_name(statements, index, table.name)
             for fk in table.foreign_keys:
-                if (table.name.lower(), fk) not in seen and (final.lower(), fk) not in known:
+                if (table.name.lower(), _key(fk)) not in seen and (final.lower(), _key(fk)) not in known:
                     yield index, final, fk
 
 
@@ -43,28 +48,68 @@ def fk_missing_target(ctx: MigrationContext) -> Iterator[Hit]:
 
 
 def _target_problem(catalog: Catalog, fk: ForeignKeyInfo) -> str:
-    parent = catalog.table(fk.table)
+    parent = catalog.table(fk.ref_table)
     if parent is None:
-        return f"table {fk.table}, which does not exist"
-    missing = [c for c in fk.to_columns if c is not None and parent.column(c) is None]
+        return f"table {fk.ref_table}, which does not exist"
+    missing = [c for c in fk.ref_columns if c is not None and parent.column(c) is None]
     if missing:
-        return f"{fk.table}({', '.join(missing)}), which does not exist"
-    if all(c is None for c in fk.to_columns) and not parent.primary_key:
-        return f"{fk.table}, which has no PRIMARY KEY to reference"
+        return f"{fk.ref_table}({', '.join(missing)}), which does not exist"
+    if all(c is None for c in fk.ref_columns) and not parent.primary_key:
+        return f"{fk.ref_table}, which has no PRIMARY KEY to reference"
     return ""
 
 
 @rule("fk-unindexed", severity="warning",
       summary="The referencing column of a foreign key has no index (slow joins and cascades).")
 def fk_unindexed(ctx: MigrationContext) -> Iterator[Hit]:
-    """Flag new foreign keys whose child columns no index covers at the end of up.sql."""
-    final = ctx.replay.after
+    """Flag new foreign keys whose child columns no index leads with, judged at the end of the history.
+
+    An index whose leading columns are the key's columns covers it. When only a later migration
+    adds that index (and it is still there at the end of the history) the finding is info.
+    """
     for index, table, fk in _new_foreign_keys(ctx):
-        current = final.table(table)
+        current = ctx.replay.after.table(table)
         if current is None or is_indexed(current, fk.columns):
             continue
+        columns = ", ".join(fk.columns)
+        line = ctx.source.up.statements[index].line
+        arrival = _indexed_later(ctx, table, fk.columns)
+        if arrival is not None:
+            migration, covering = arrival
+            yield Hit("up.sql", line,
+                      f"{table}({columns}) references {fk.ref_table}; its index only arrives later "
+                      f"({covering} in {migration})",
+                      "nothing to do; or create the index in this migration so the key is never unindexed",
+                      severity="info")
+            continue
         name = f"idx_{table}_{'_'.join(fk.columns)}"
-        yield Hit("up.sql", ctx.source.up.statements[index].line,
-                  f"{table}({', '.join(fk.columns)}) references {fk.table} but has no index",
+        yield Hit("up.sql", line, f"{table}({columns}) references {fk.ref_table} but has no index",
                   f"CREATE INDEX {quote(name)} ON {quote(table)} "
                   f"({', '.join(quote(c) for c in fk.columns)});  (and DROP INDEX {quote(name)}; in down.sql)")
+
+
+def _indexed_later(ctx: MigrationContext, table: str, columns: tuple[str, ...]) -> tuple[str, str] | None:
+    """Return (migration, index) of the later migration from which an index covers the key to the end."""
+    if not ctx.later or not _covered(ctx.later[-1][1].table(table), columns):
+        return None
+    arrival = None
+    for name, state in ctx.later:
+        info = state.table(table)
+        if _covered(info, columns):
+            arrival = arrival or (name, _covering_index(info, columns))  # type: ignore[arg-type]
+        else:
+            arrival = None  # dropped again: only the last arrival counts
+    return arrival
+
+
+def _covered(info: TableInfo | None, columns: tuple[str, ...]) -> bool:
+    return info is not None and is_indexed(info, columns)
+
+
+def _covering_index(info: TableInfo, columns: tuple[str, ...]) -> str:
+    wanted = {c.lower() for c in columns}
+    for index in info.indexes:
+        leading = {c.lower() for c in index.columns[:len(wanted)]}
+        if not index.partial and leading == wanted:
+            return f"index {index.name}"
+    return "the primary key"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -58,6 +58,19 @@ def replay(history: Iterable[str], up: Script, down: Script | None) -> Replay:
             down_states, down_errors = _run_tracked(conn, down.statements, after)
             after_down = down_states[-1]
         return Replay(before, tuple(states), after, up_errors, after_down, down_errors)
+    finally:
+        conn.close()
+
+
+def timeline(ups: Sequence[tuple[str, str]]) -> list[tuple[str, Catalog]]:
+    """Apply (migration name, up.sql text) pairs in order; return the schema after each one."""
+    conn = runner.connect(":memory:")
+    try:
+        states = []
+        for name, text in ups:
+            _run_all(conn, parse_script(text, "up.sql").statements)
+            states.append((name, read_catalog(conn)))
+        return states
     finally:
         conn.close()
 

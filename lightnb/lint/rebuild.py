@@ -154,7 +154,7 @@ def table_def(info: TableInfo) -> TableDef:
     columns = tuple(Column(c.name, c.type, c.notnull, c.default, collations.get(c.name.lower()))
                     for c in info.columns if not c.hidden)
     uniques = tuple(i.columns for i in info.indexes if i.origin == "u")
-    keys = tuple(ForeignKey(fk.columns, fk.table, tuple(c for c in fk.to_columns if c is not None),
+    keys = tuple(ForeignKey(fk.columns, fk.ref_table, tuple(c for c in fk.ref_columns if c is not None),
                             fk.on_delete, fk.on_update) for fk in info.foreign_keys)
     return TableDef(info.name, columns, info.primary_key, autoincrement, uniques, checks, keys,
                     info.without_rowid)

@@ -12,6 +12,7 @@ from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Severity
 
 if TYPE_CHECKING:
+    from lightnb.lint.catalog import Catalog
     from lightnb.lint.history import Replay
     from lightnb.lint.source import Source
     from lightnb.migrations import Migration
@@ -37,12 +38,14 @@ class MigrationContext:
 
     :param replay: the schema at each point of this migration, replayed in memory.
     :param conn: a workspace connection in the state just before this migration, or None.
+    :param later: (migration name, schema after it) for each later migration of the history, in order.
     """
 
     source: Source
     replay: Replay
     config: LintConfig
     conn: sqlite3.Connection | None = None
+    later: tuple[tuple[str, Catalog], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,7 @@ def test_acknowledged_destruction_is_expected_not_a_failure(tmp_path: Path) -> N
     assert only.verdict == "safe", only.reasons
     assert any("destroyed on purpose" in r and "users" in r for r in only.reasons)
     (finding,) = [f for f in only.findings if f.rule == "destructive"]
-    assert finding.severity == "info" and "1 row affected" in finding.message
+    assert finding.severity == "info" and "measured on the workspace copy: 1 row(s) of users deleted" in finding.message
 
 
 def test_failing_up_stops_the_rehearsal(tmp_path: Path) -> None:
