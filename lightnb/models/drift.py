@@ -18,15 +18,17 @@ A finding is PROVEN only when the code cannot compile whatever the rest of the c
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lightnb.models.mapping import (DEFAULT_SCHEMA_MODULE, field_line, insertion_anchor,
                                     resolve_table, struct_style)
-from lightnb.models.rust_reader import ModelField, ModelStruct, module_path_of, parse_type, read_models_dir
+from lightnb.models.modules import ModuleTree
+from lightnb.models.rust_reader import (ModelField, ModelStruct, module_path_of, parse_type, read_models_dir,
+                                       resolve_type_text)
 from lightnb.models.schema_rs import Schema, load_schema
-from lightnb.models.types import expected_description, loads_as, rust_type_for, writes_as
+from lightnb.models.types import RustType, as_expression, expected_description, loads_as, rust_type_for
 
 if TYPE_CHECKING:
     from lightnb.models.rust_reader import RustFile
@@ -155,7 +157,7 @@ def check_models(models_dir: str | Path, schema: str | Path | Schema, *,
     src_root = src_root or models_dir.parent
     files = read_models_dir(models_dir, src_root=src_root)
     module = schema_module or _schema_module(parsed, src_root)
-    return check_files(files, parsed, schema_module=module)
+    return check_files(files, parsed, schema_module=module, src_root=src_root)
 
 
 def _schema_module(schema: Schema, src_root: Path) -> tuple[str, ...]:
@@ -167,15 +169,26 @@ def _schema_module(schema: Schema, src_root: Path) -> tuple[str, ...]:
 
 
 def check_files(files: list[RustFile], schema: Schema, *,
-                schema_module: tuple[str, ...] = DEFAULT_SCHEMA_MODULE) -> DriftReport:
-    """Check the structs of already-read Rust files (see :func:`check_models`)."""
+                schema_module: tuple[str, ...] = DEFAULT_SCHEMA_MODULE,
+                src_root: Path | None = None) -> DriftReport:
+    """Check the structs of already-read Rust files (see :func:`check_models`).
+
+    :param src_root: the crate's ``src`` folder, to read ``mod`` declarations of parent modules
+        (``main.rs``, ``lib.rs``, ``models.rs``) that are not among ``files``.
+    """
     findings: list[Finding] = []
     structs: list[CheckedStruct] = []
+    modules = ModuleTree(files, src_root)
     for rust_file in files:
+        unreachable = modules.why_not_compiled(rust_file)
         for struct in rust_file.structs:
             if not struct.derives_any(*_MODEL_DERIVES):
                 continue
-            found, record = check_struct(struct, schema, rust_file.text, schema_module=schema_module)
+            doubt = unreachable or (
+                "a #[cfg]/#[cfg_attr] attribute decides whether or how it is compiled" if struct.conditional
+                else None)
+            found, record = check_struct(struct, schema, rust_file.text, schema_module=schema_module,
+                                         doubt=doubt)
             findings.extend(found)
             structs.append(record)
     findings.sort(key=lambda f: (not f.proven, str(f.file), f.line))
@@ -183,9 +196,12 @@ def check_files(files: list[RustFile], schema: Schema, *,
 
 
 def check_struct(struct: ModelStruct, schema: Schema, text: str, *,
-                 schema_module: tuple[str, ...] = DEFAULT_SCHEMA_MODULE
+                 schema_module: tuple[str, ...] = DEFAULT_SCHEMA_MODULE, doubt: str | None = None
                  ) -> tuple[list[Finding], CheckedStruct]:
-    """Check one struct; return its findings and how it was handled."""
+    """Check one struct; return its findings and how it was handled.
+
+    :param doubt: why the struct may not be compiled as read (then nothing is PROVEN).
+    """
     record = _record(struct)
     queryable_only = not struct.derives_any("Selectable", "Insertable", "AsChangeset")
     if queryable_only and not struct.table_explicit:
@@ -196,13 +212,19 @@ def check_struct(struct: ModelStruct, schema: Schema, text: str, *,
         return [], record("skipped", f"table `{'::'.join(match.path or ())}` is not in the schema module "
                                      f"`{'::'.join(schema_module)}` being checked")
     if match.status == "missing":
-        finding = _no_table(struct, schema, proven=not queryable_only)
+        proven = not queryable_only and doubt is None and schema.complete
+        finding = _no_table(struct, schema, proven=proven)
+        if not proven and not queryable_only:
+            finding = replace(finding, why=doubt or "schema.rs has items besides table! blocks (a re-export, "
+                                                    "an include!) that may define the table")
         return [finding], record("checked", f"no table `{struct.table_name}`")
     if match.table is None:
         return [], record("skipped", f"table `{struct.table_name}` is neither imported from "
                                      f"`{'::'.join(schema_module)}` nor in schema.rs")
     certain = match.status == "schema"
-    check = _StructCheck(struct, match.table, text, certain)
+    if not certain:
+        doubt = "the table path was not traced to the schema module"
+    check = _StructCheck(struct, match.table, text, doubt)
     return check.run(), record("checked", f"table `{match.table.rust_name}`"
                                           + ("" if certain else " (path not traced to the schema module)"))
 
@@ -230,7 +252,7 @@ class _StructCheck:
     struct: ModelStruct
     table: SchemaTable
     text: str
-    certain: bool
+    doubt: str | None
     findings: list[Finding] = field(default_factory=list)
     renamed_to: set[str] = field(default_factory=set)  # columns a no_column fix already proposes
 
@@ -248,7 +270,7 @@ class _StructCheck:
 
     def _check_field(self, model_field: ModelField, *, selectable: bool, writes: bool) -> None:
         options = model_field.options
-        if "embed" in options or "select_expression" in options:
+        if "embed" in options or "select_expression" in options or "select_expression_type" in options:
             return
         writes_this = writes and struct_writes_field(self.struct, model_field, self.table)
         if not (selectable or writes_this or self.struct.derives_any("Queryable")):
@@ -286,15 +308,14 @@ class _StructCheck:
                     selectable: bool, writes: bool) -> None:
         loaded = model_field.type
         if "deserialize_as" in model_field.options:
-            loaded = parse_type(model_field.options["deserialize_as"])
-        written = model_field.type
-        if "serialize_as" in model_field.options:
-            written = parse_type(model_field.options["serialize_as"])
+            loaded = resolve_type_text(self.struct, model_field.options["deserialize_as"])
         load_ok = loads_as(loaded, column.sql_type) if self.struct.derives_any("Queryable", "Selectable") \
             else None
-        none_as_null = (self.struct.options.get("treat_none_as_null") == "true"
-                        or model_field.options.get("treat_none_as_null") == "true")
-        write_ok = writes_as(written, column.sql_type, none_as_null=none_as_null) if writes else None
+        write_ok = None
+        if writes:
+            verdicts = [as_expression(value, column.sql_type)
+                        for value in bound_values(self.struct, model_field, self.table)]
+            write_ok = False if False in verdicts else (True if verdicts and all(verdicts) else None)
         backend_checked = selectable and any(b.endswith("Sqlite") for b in self.struct.check_for_backend)
         if write_ok is False:
             expected = expected_description(column.sql_type, writing=True)
@@ -325,7 +346,7 @@ class _StructCheck:
     def _check_row(self) -> None:
         struct = self.struct
         if struct.tuple_struct or any("embed" in f.options or "select_expression" in f.options
-                                      for f in struct.fields):
+                                      or "select_expression_type" in f.options for f in struct.fields):
             return
         why = ("Queryable is positional: `{t}::table.load::<{s}>()` needs every column in order, "
                "while `.select({s}::as_select())` does not").format(t=self.table.rust_name, s=struct.name)
@@ -351,9 +372,9 @@ class _StructCheck:
 
     def _add(self, line: int, field_name: str | None, column: str | None, kind: str, proven: bool,
              message: str, fix: str, why: str, *, line_override: int | None = None) -> None:
-        if proven and not self.certain:
+        if proven and self.doubt:
             proven = False
-            why = f"{why}; but the table path was not traced to the schema module"
+            why = f"{why}; but {self.doubt}"
         self.findings.append(Finding(
             self.struct.name, self.struct.path, line_override or line, field_name, self.table.rust_name,
             column, kind, proven, message, fix, why))
@@ -380,3 +401,49 @@ def _primary_key(struct: ModelStruct, table: SchemaTable) -> tuple[str, ...]:
     if declared:
         return tuple(part.strip() for part in declared.split(",") if part.strip())
     return ("id",)
+
+
+def bound_values(struct: ModelStruct, model_field: ModelField, table: SchemaTable) -> list[RustType]:
+    """Return the types Insertable/AsChangeset bind to the field's column (each must be AsExpression).
+
+    Follows diesel_derives: a field written ``Option<T>`` (by its last segment) binds ``T`` and
+    means "skip" when None, unless ``treat_none_as_default_value = false`` (Insertable) or
+    ``treat_none_as_null = true`` (AsChangeset), field-level before struct-level. Both derives also
+    implement the trait for ``&Struct``, binding ``&T``, except when ``serialize_as`` is used.
+    """
+    values: list[RustType] = []
+    options = model_field.options
+    written = model_field.written or model_field.type
+    serialize_as = options.get("serialize_as")
+    if struct.derives_any("Insertable") and "skip_insertion" not in options and "embed" not in options:
+        skip_none = _flag(options, struct.options, "treat_none_as_default_value", default=True)
+        values.extend(_values(model_field, written, serialize_as, struct, unwrap=skip_none))
+    if (struct.derives_any("AsChangeset") and "skip_update" not in options and "embed" not in options
+            and model_field.column not in _primary_key(struct, table)):
+        none_as_null = _flag(options, struct.options, "treat_none_as_null", default=False)
+        values.extend(_values(model_field, written, serialize_as, struct,
+                              unwrap=not none_as_null and written.is_option))
+    return values
+
+
+def _values(model_field: ModelField, written: RustType, serialize_as: str | None, struct: ModelStruct, *,
+            unwrap: bool) -> list[RustType]:
+    if serialize_as is not None:  # `Into::<S>::into(...)`; no impl for &Struct
+        written_as = parse_type(serialize_as)
+        resolved = resolve_type_text(struct, serialize_as)
+        if unwrap and written_as.is_option:  # diesel's inner_of_option_ty(S)
+            return [resolved.args[0]] if resolved.args else []
+        return [resolved]
+    value = model_field.type
+    if unwrap and written.is_option:
+        if not value.args:
+            return []
+        value = value.args[0]
+    return [value, RustType(("&",), (value,), "&" + value.text)]
+
+
+def _flag(field_options: dict[str, str], struct_options: dict[str, str], name: str, *, default: bool) -> bool:
+    value = field_options.get(name, struct_options.get(name))
+    if value is None:
+        return default
+    return value.strip() == "true"

@@ -58,6 +58,9 @@ class ModelField:
     :param end_byte: ``str`` index just after the field declaration (before its comma).
     :param type_span: ``str`` indexes of the type in the file.
     :param has_comma: whether a comma follows the field.
+    :param written: the type as written, before aliases and imports are traced (diesel's derives
+        decide ``Option<_>`` handling on it, by its last path segment).
+    :param conditional: whether a ``#[cfg]``/``#[cfg_attr]`` attribute sits on the field.
     """
 
     name: str
@@ -70,6 +73,8 @@ class ModelField:
     end_byte: int = 0
     type_span: tuple[int, int] = (0, 0)
     has_comma: bool = True
+    written: RustType | None = field(default=None, compare=False)
+    conditional: bool = False
 
     @property
     def column(self) -> str:
@@ -96,6 +101,9 @@ class ModelStruct:
     :param end_byte: ``str`` index of the end of the struct.
     :param body_span: ``str`` indexes of the ``{ ... }`` field list.
     :param tuple_struct: whether the fields are positional.
+    :param conditional: whether the struct, one of its fields, or a module around it carries
+        ``#[cfg]``/``#[cfg_attr]``: ``cargo build`` may compile it otherwise than it reads.
+    :param table_paths: every ``table_name`` given (Insertable derives one impl per table).
     """
 
     name: str
@@ -113,6 +121,8 @@ class ModelStruct:
     end_byte: int = 0
     body_span: tuple[int, int] = (0, 0)
     tuple_struct: bool = False
+    conditional: bool = False
+    table_paths: tuple[tuple[str, ...], ...] = ()
 
     @property
     def table_name(self) -> str:
@@ -144,6 +154,9 @@ class RustFile:
     :param structs: the structs in file order.
     :param uses: top-level ``use`` declarations.
     :param text: the source text.
+    :param mods: the file-backed modules it declares (``mod name;``).
+    :param open_mods: whether it may declare modules lightnb cannot see (``#[path]`` on a
+        ``mod``, or a top-level macro call that may expand to one).
     """
 
     path: Path | None
@@ -151,6 +164,19 @@ class RustFile:
     structs: tuple[ModelStruct, ...]
     uses: tuple[UseImport, ...]
     text: str = field(default="", repr=False, compare=False)
+    mods: tuple[ModDecl, ...] = ()
+    open_mods: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModDecl:
+    """A ``mod name;`` declaration: the module lives in its own file.
+
+    :param conditional: whether ``#[cfg]``/``#[cfg_attr]`` sits on it.
+    """
+
+    name: str
+    conditional: bool = False
 
 
 def infer_table_name(struct_name: str) -> str:
@@ -192,8 +218,11 @@ def read_rust(text: str, *, path: Path | None = None, module: tuple[str, ...] = 
     """
     root = parse_rust(text)
     structs: list[ModelStruct] = []
-    top_uses = _read_scope(root, module, path, structs, CharOffsets(text))
-    return RustFile(path=path, module=module, structs=tuple(structs), uses=top_uses, text=text)
+    mods: list[ModDecl] = []
+    inner_cfg = any(c.type == "inner_attribute_item" and _attribute(c)[0] in _CFG for c in root.named_children)
+    top_uses, open_mods = _read_scope(root, module, path, structs, CharOffsets(text), inner_cfg, mods)
+    return RustFile(path=path, module=module, structs=tuple(structs), uses=top_uses, text=text,
+                    mods=tuple(mods), open_mods=open_mods)
 
 
 def read_rust_file(path: Path, *, module: tuple[str, ...] = ("crate",)) -> RustFile:
@@ -233,9 +262,16 @@ def read_models_dir(models_dir: Path, *, src_root: Path | None = None) -> list[R
 # -- scopes ------------------------------------------------------------------------------------
 
 
+_CFG = ("cfg", "cfg_attr")
+
+
 def _read_scope(scope: Node, module: tuple[str, ...], path: Path | None,
-                structs: list[ModelStruct], at: CharOffsets) -> tuple[UseImport, ...]:
-    """Read one module body: its uses and aliases first, then its structs (and inline modules)."""
+                structs: list[ModelStruct], at: CharOffsets, conditional: bool = False,
+                mods: list[ModDecl] | None = None) -> tuple[tuple[UseImport, ...], bool]:
+    """Read one module body: its uses and aliases first, then its structs (and inline modules).
+
+    Return the uses and whether the body may declare modules that cannot be seen.
+    """
     uses: list[UseImport] = []
     aliases: dict[str, RustType] = {}
     for child in scope.named_children:
@@ -246,8 +282,12 @@ def _read_scope(scope: Node, module: tuple[str, ...], path: Path | None,
                             for u in _use_items(argument, (), child.start_point[0] + 1))
         elif child.type == "type_item":
             name, value = child.child_by_field_name("name"), child.child_by_field_name("type")
-            if name is not None and value is not None:
+            if name is not None and value is not None and child.child_by_field_name("type_parameters") is None:
                 aliases[node_text(name)] = rust_type(value)
+    imports = {u.local: u.path for u in uses if u.local is not None}
+    globs = tuple(u.path for u in uses if u.glob)
+    scope_info = _Scope(aliases, imports, globs)
+    open_mods = False
     attributes: list[Node] = []
     for child in scope.named_children:
         if child.type == "attribute_item":
@@ -255,14 +295,35 @@ def _read_scope(scope: Node, module: tuple[str, ...], path: Path | None,
         elif child.type in ("line_comment", "block_comment"):
             continue
         else:
+            cfg = any(_attribute(a)[0] in _CFG for a in attributes)
             if child.type == "struct_item":
-                structs.append(_read_struct(child, attributes, module, path, tuple(uses), aliases, at))
+                structs.append(_read_struct(child, attributes, module, path, tuple(uses), scope_info, at,
+                                            conditional))
             elif child.type == "mod_item":
                 name, body = child.child_by_field_name("name"), child.child_by_field_name("body")
                 if name is not None and body is not None:
-                    _read_scope(body, module + (node_text(name),), path, structs, at)
+                    _read_scope(body, module + (node_text(name),), path, structs, at, conditional or cfg)
+                elif name is not None and mods is not None:
+                    if any(_attribute(a)[0] == "path" for a in attributes):
+                        open_mods = True
+                    mods.append(ModDecl(node_text(name), conditional or cfg))
+            elif child.type in ("macro_invocation", "expression_statement"):
+                open_mods = True
             attributes = []
-    return tuple(uses)
+    return tuple(uses), open_mods
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What a module body brings into scope for field types."""
+
+    aliases: dict[str, RustType]
+    imports: dict[str, tuple[str, ...]]
+    globs: tuple[tuple[str, ...], ...]
+
+    def resolve(self, written: RustType) -> RustType:
+        """Replace same-module aliases, then trace imports (see :meth:`RustType.resolve`)."""
+        return written.substitute(self.aliases).resolve(self.imports, self.globs)
 
 
 def _use_items(node: Node, prefix: tuple[str, ...], line: int) -> list[UseImport]:
@@ -307,10 +368,11 @@ def _path_segments(node: Node | None) -> tuple[str, ...]:
 
 
 def _read_struct(node: Node, attributes: list[Node], module: tuple[str, ...], path: Path | None,
-                 uses: tuple[UseImport, ...], aliases: dict[str, RustType], at: CharOffsets) -> ModelStruct:
+                 uses: tuple[UseImport, ...], scope: _Scope, at: CharOffsets,
+                 conditional: bool = False) -> ModelStruct:
     derives: list[str] = []
     options: dict[str, str] = {}
-    table_path: tuple[str, ...] | None = None
+    table_paths: list[tuple[str, ...]] = []
     backends: list[str] = []
     for attribute in attributes:
         name, tokens = _attribute(attribute)
@@ -319,31 +381,36 @@ def _read_struct(node: Node, attributes: list[Node], module: tuple[str, ...], pa
         elif name == "diesel":
             for key, value, args in _options(tokens):
                 if key == "table_name":
-                    table_path = _value_path(value)
+                    table_paths.append(_value_path(value))
                 elif key == "check_for_backend":
                     backends.extend("::".join(group) for group in _split_paths(args))
                 else:
                     options[key] = _value_text(value) or _value_text(args)
         elif name == "table_name":  # diesel 1.x: #[table_name = "users"]
-            table_path = _value_path(tokens[1:]) if tokens[:1] and _text_of(tokens[0]) == "=" else table_path
+            if tokens[:1] and _text_of(tokens[0]) == "=":
+                table_paths.append(_value_path(tokens[1:]))
+        elif name in _CFG:
+            conditional = True
     body = node.child_by_field_name("body")
     fields: tuple[ModelField, ...] = ()
     tuple_struct = False
     if body is not None:
         tuple_struct = body.type == "ordered_field_declaration_list"
-        fields = _read_fields(body, aliases, at)
+        fields = _read_fields(body, scope, at)
     start = attributes[0].start_byte if attributes else node.start_byte
     return ModelStruct(
-        name=node_text(node.child_by_field_name("name")), derives=tuple(derives), table_path=table_path,
+        name=node_text(node.child_by_field_name("name")), derives=tuple(derives),
+        table_path=table_paths[0] if table_paths else None,  # Selectable/AsChangeset use the first
         fields=fields, options=options, check_for_backend=tuple(backends), path=path,
-        line=node.start_point[0] + 1, module=module, uses=uses, aliases=dict(aliases),
+        line=node.start_point[0] + 1, module=module, uses=uses, aliases=dict(scope.aliases),
         start_byte=at(start), end_byte=at(node.end_byte),
         body_span=(at(body.start_byte), at(body.end_byte)) if body is not None
         else (at(node.end_byte), at(node.end_byte)),
-        tuple_struct=tuple_struct)
+        tuple_struct=tuple_struct, conditional=conditional or any(f.conditional for f in fields),
+        table_paths=tuple(table_paths))
 
 
-def _read_fields(body: Node, aliases: dict[str, RustType], at: CharOffsets) -> tuple[ModelField, ...]:
+def _read_fields(body: Node, scope: _Scope, at: CharOffsets) -> tuple[ModelField, ...]:
     fields: list[ModelField] = []
     attributes: list[Node] = []
     leading: Node | None = None  # first attribute or doc comment of the next field
@@ -374,12 +441,14 @@ def _read_fields(body: Node, aliases: dict[str, RustType], at: CharOffsets) -> t
             continue
         column_name, options = _field_options(attributes)
         next_sibling = children[position + 1] if position + 1 < len(children) else None
+        written = rust_type(type_node)
         fields.append(ModelField(
-            name=name, type=rust_type(type_node).substitute(aliases), line=anchor.start_point[0] + 1,
+            name=name, type=scope.resolve(written), line=anchor.start_point[0] + 1,
             column_name=column_name, options=options, visibility=visibility,
             start_byte=at((leading or anchor).start_byte), end_byte=at(anchor.end_byte),
             type_span=(at(type_node.start_byte), at(type_node.end_byte)),
-            has_comma=next_sibling is not None and next_sibling.type == ","))
+            has_comma=next_sibling is not None and next_sibling.type == ",",
+            written=written, conditional=any(_attribute(a)[0] in _CFG for a in attributes)))
         attributes, leading = [], None
         index += 1
     return tuple(fields)
@@ -502,3 +571,10 @@ def parse_type(text: str) -> RustType:
     item = next((c for c in root.named_children if c.type == "type_item"), None)
     value = item.child_by_field_name("type") if item is not None else None
     return rust_type(value) if value is not None else RustType(("?",), (), text)
+
+
+def resolve_type_text(struct: ModelStruct, text: str) -> RustType:
+    """Parse a type written in an attribute (``deserialize_as = ...``) and trace it in the struct's scope."""
+    imports = {u.local: u.path for u in struct.uses if u.local is not None}
+    globs = tuple(u.path for u in struct.uses if u.glob)
+    return _Scope(struct.aliases, imports, globs).resolve(parse_type(text))

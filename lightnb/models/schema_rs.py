@@ -96,11 +96,15 @@ class Schema:
     :param tables: the tables in file order.
     :param joinables: the ``joinable!`` declarations.
     :param path: the file read, when read from a file.
+    :param complete: whether the file holds nothing but diesel's own items (``table!``,
+        ``joinable!``, ``allow_tables_to_appear_in_same_query!``, ``sql_types``, private ``use``),
+        so that a table missing from it cannot be defined elsewhere in the module.
     """
 
     tables: tuple[SchemaTable, ...]
     joinables: tuple[Joinable, ...] = ()
     path: Path | None = field(default=None, compare=False)
+    complete: bool = field(default=True, compare=False)
 
     def table(self, rust_name: str, module: tuple[str, ...] = ()) -> SchemaTable | None:
         """Return the table with this Rust name inside ``module`` of the file, or None."""
@@ -137,7 +141,7 @@ def parse_schema(text: str, *, path: Path | None = None) -> Schema:
             joinable = _read_joinable(tokens)
             if joinable is not None:
                 joinables.append(joinable)
-    return Schema(tables=tuple(tables), joinables=tuple(joinables), path=path)
+    return Schema(tables=tuple(tables), joinables=tuple(joinables), path=path, complete=_only_diesel_items(root))
 
 
 def load_schema(source: str | Path) -> Schema:
@@ -157,6 +161,32 @@ def load_schema(source: str | Path) -> Schema:
 
 
 # -- tree walking -------------------------------------------------------------------------------
+
+_DIESEL_MACROS = ("table", "joinable", "allow_tables_to_appear_in_same_query",
+                  "allow_columns_to_appear_in_same_group_by_clause")
+
+
+def _only_diesel_items(scope: Node) -> bool:
+    """Return whether a module body holds only what print-schema writes (see :attr:`Schema.complete`)."""
+    for child in scope.named_children:
+        kind = child.type
+        if kind in ("line_comment", "block_comment", "attribute_item", "inner_attribute_item"):
+            continue
+        if kind == "expression_statement" and child.named_children:
+            child, kind = child.named_children[0], child.named_children[0].type
+        if kind == "macro_invocation" and _macro_name(child) in _DIESEL_MACROS:
+            continue
+        if kind == "use_declaration" and not any(c.type == "visibility_modifier" for c in child.children):
+            continue
+        if kind == "mod_item":
+            name, body = child.child_by_field_name("name"), child.child_by_field_name("body")
+            if name is not None and _text(name) == "sql_types":
+                continue
+            if body is not None and _only_diesel_items(body):
+                continue
+        return False
+    return True
+
 
 
 def _macro_invocations(root: Node) -> list[tuple[Node, tuple[str, ...]]]:

@@ -29,33 +29,51 @@ _SQL_ALIASES: dict[str, str] = {
     "Numeric": "Numeric", "Decimal": "Numeric",
 }
 
-# Rust types diesel loads from each SQL type on SQLite (FromSql<ST, Sqlite>).
+# Rust types diesel loads from each SQL type on SQLite: ``FromSql<ST, Sqlite>`` impls in
+# diesel/src/sqlite/types (mod.rs, date_and_time/{mod,chrono,time}.rs) and the generic ``String``,
+# ``Vec<u8>`` impls of type_impls/primitives.rs. ``DateTime<Tz>`` is matched by its outer name.
+# SQL types missing here (Numeric, TinyInt: never printed for SQLite) are never judged.
 _LOADS: dict[str, frozenset[str]] = {
     "Integer": frozenset({"i32"}),
     "BigInt": frozenset({"i64"}),
     "SmallInt": frozenset({"i16"}),
-    "TinyInt": frozenset({"i8"}),
     "Text": frozenset({"String"}),
     "Float": frozenset({"f32"}),
     "Double": frozenset({"f64"}),
     "Bool": frozenset({"bool"}),
     "Binary": frozenset({"Vec<u8>"}),
-    "Timestamp": frozenset({"NaiveDateTime", "String"}),
-    "Date": frozenset({"NaiveDate", "String"}),
-    "Time": frozenset({"NaiveTime", "String"}),
-    "TimestamptzSqlite": frozenset({"NaiveDateTime", "DateTime<Utc>", "DateTime<Local>",
-                                    "DateTime<FixedOffset>", "String"}),
-    "Numeric": frozenset({"f64"}),
+    "Timestamp": frozenset({"NaiveDateTime", "time::PrimitiveDateTime", "String"}),
+    "Date": frozenset({"NaiveDate", "time::Date", "String"}),
+    "Time": frozenset({"NaiveTime", "time::Time", "String"}),
+    "TimestamptzSqlite": frozenset({"NaiveDateTime", "DateTime", "time::PrimitiveDateTime",
+                                    "time::OffsetDateTime", "String"}),
 }
 
-# Extra Rust types diesel can write for an SQL type (AsExpression<ST>), beyond what it loads.
-_WRITES_EXTRA: dict[str, frozenset[str]] = {
+# Sized Rust types that are ``AsExpression<ST>`` (and, by diesel's derive, ``AsExpression<Nullable<ST>>``,
+# for the type, ``&T`` and ``&&T``): the ``#[diesel(sql_type = ...)]`` proxies of
+# diesel/src/type_impls/{primitives,date_and_time}.rs with the ``sqlite`` feature. AsExpression
+# does not depend on the backend, so a pair missing here is an error at the derive itself.
+# TimestamptzSqlite is left out: which types write it changed between diesel releases.
+_WRITES: dict[str, frozenset[str]] = {
+    "Integer": frozenset({"i32"}),
+    "BigInt": frozenset({"i64"}),
+    "SmallInt": frozenset({"i16"}),
+    "Text": frozenset({"String"}),
+    "Float": frozenset({"f32"}),
+    "Double": frozenset({"f64"}),
+    "Bool": frozenset({"bool"}),
+    "Binary": frozenset({"Vec<u8>"}),
+    "Timestamp": frozenset({"NaiveDateTime", "time::PrimitiveDateTime", "String"}),
+    "Date": frozenset({"NaiveDate", "time::Date", "String"}),
+    "Time": frozenset({"NaiveTime", "time::Time", "String"}),
+}
+# Unsized types written through a reference only (``&str``, ``&[u8]``).
+_WRITES_UNSIZED: dict[str, frozenset[str]] = {
     "Text": frozenset({"str"}),
     "Binary": frozenset({"[u8]"}),
     "Timestamp": frozenset({"str"}),
     "Date": frozenset({"str"}),
     "Time": frozenset({"str"}),
-    "TimestamptzSqlite": frozenset({"str"}),
 }
 
 # What generated code writes for each SQL type.
@@ -63,23 +81,35 @@ _GENERATED: dict[str, str] = {
     "Integer": "i32", "BigInt": "i64", "SmallInt": "i16", "TinyInt": "i8", "Text": "String",
     "Float": "f32", "Double": "f64", "Bool": "bool", "Binary": "Vec<u8>",
     "Timestamp": "chrono::NaiveDateTime", "Date": "chrono::NaiveDate", "Time": "chrono::NaiveTime",
-    "TimestamptzSqlite": "chrono::DateTime<chrono::Utc>", "Numeric": "f64",
+    "TimestamptzSqlite": "chrono::DateTime<chrono::Utc>", "Numeric": "bigdecimal::BigDecimal",
 }
 
 # Rust types whose meaning is certain when written with one of these path prefixes; the
-# canonical spelling drops the prefix. Anything else is unknown (a user type, an alias).
+# canonical spelling drops the prefix (``time::`` types keep it: ``time::Date``). Anything else
+# is unknown (a user type, an alias from another module).
+_CHRONO = ((), ("chrono",), ("chrono", "prelude"))
 _KNOWN_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "String": ((), ("std", "string"), ("alloc", "string")),
     "Vec": ((), ("std", "vec"), ("alloc", "vec")),
     "Option": ((), ("std", "option"), ("core", "option")),
-    "NaiveDateTime": ((), ("chrono",), ("chrono", "naive")),
-    "NaiveDate": ((), ("chrono",), ("chrono", "naive")),
-    "NaiveTime": ((), ("chrono",), ("chrono", "naive")),
-    "DateTime": ((), ("chrono",)),
-    "Utc": ((), ("chrono",)),
-    "Local": ((), ("chrono",)),
-    "FixedOffset": ((), ("chrono",)),
+    "Cow": ((), ("std", "borrow"), ("alloc", "borrow")),
+    "NaiveDateTime": _CHRONO + (("chrono", "naive"),),
+    "NaiveDate": _CHRONO + (("chrono", "naive"),),
+    "NaiveTime": _CHRONO + (("chrono", "naive"),),
+    "DateTime": _CHRONO,
+    "Utc": _CHRONO + (("chrono", "offset"),),
+    "Local": _CHRONO + (("chrono", "offset"),),
+    "FixedOffset": _CHRONO + (("chrono", "offset"),),
 }
+_TIME_CRATE = frozenset({"Date", "Time", "PrimitiveDateTime", "OffsetDateTime"})
+# Names a bare path may take from a crate's glob import (``use chrono::prelude::*``).
+GLOB_CRATES: dict[str, frozenset[str]] = {
+    "chrono": frozenset({"NaiveDateTime", "NaiveDate", "NaiveTime", "DateTime", "Utc", "Local", "FixedOffset"}),
+    "time": _TIME_CRATE,
+}
+_GLOB_PATHS = frozenset({("chrono",), ("chrono", "prelude"), ("time",)})
+# Names that need an import: bare, they are certain only once traced to their crate.
+IMPORTED_NAMES = GLOB_CRATES["chrono"] | _TIME_CRATE
 _PRIMITIVES = frozenset({"i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64",
                          "u128", "usize", "f32", "f64", "bool", "str", "char"})
 
@@ -184,6 +214,34 @@ class RustType:
             return self
         return RustType(self.path, tuple(a.substitute(aliases, depth + 1) for a in self.args), self.text)
 
+    def resolve(self, imports: dict[str, tuple[str, ...]], globs: tuple[tuple[str, ...], ...],
+                depth: int = 0) -> RustType:
+        """Trace the first path segment through the module's ``use`` declarations.
+
+        ``imports`` maps a local name to its full path; a bare name that needs an import
+        (``NaiveDateTime``) and is not imported is taken from a glob of its crate when there is
+        one, and otherwise marked unresolved, so that it is never judged.
+        """
+        if depth > 8:
+            return self
+        args = tuple(a.resolve(imports, globs, depth + 1) for a in self.args)
+        path = self.path
+        if path and path[0] not in ("&", "[]", "()", "?"):
+            head = path[0]
+            if head in imports:
+                path = imports[head] + path[1:]
+            elif len(path) == 1 and head in IMPORTED_NAMES:
+                crates = [g[0] for g in globs if g in _GLOB_PATHS and head in GLOB_CRATES[g[0]]]
+                path = (crates[0], head) if crates else ("<unresolved>", head)
+            if path and path[0] == "":  # `::chrono::NaiveDateTime`
+                path = path[1:]
+        return RustType(path, args, self.text)
+
+    @property
+    def is_option(self) -> bool:
+        """Return whether diesel's derives take this written type for ``Option<_>`` (last segment)."""
+        return self.name == "Option" and len(self.args) == 1
+
     @property
     def canonical(self) -> str | None:
         """Return a prefix-free spelling (``Option<NaiveDateTime>``) when the type is certain, else None."""
@@ -196,6 +254,8 @@ class RustType:
         name = self.name
         if len(self.path) == 1 and name in _PRIMITIVES and not self.args:
             return name
+        if self.path == ("time", name) and name in _TIME_CRATE and not self.args:
+            return f"time::{name}"
         prefixes = _KNOWN_PATHS.get(name)
         if prefixes is None or self.path[:-1] not in prefixes:
             return None
@@ -206,38 +266,71 @@ class RustType:
             return None
         return f"{name}<{', '.join(args)}>"  # type: ignore[arg-type]
 
+    @property
+    def known_option(self) -> bool:
+        """Return whether this is certainly ``std::option::Option<_>``."""
+        return self.is_option and self.path[:-1] in _KNOWN_PATHS["Option"]
 
-def _split_option(rust: str) -> tuple[bool, str]:
-    if rust.startswith("Option<") and rust.endswith(">"):
-        return True, rust[len("Option<"):-1]
-    return False, rust
+    @property
+    def known_cow(self) -> bool:
+        """Return whether this is certainly ``std::borrow::Cow<_>``."""
+        return self.name == "Cow" and len(self.args) == 1 and self.path[:-1] in _KNOWN_PATHS["Cow"]
+
+
+def _sql_name(sql: SqlType) -> str | None:
+    canonical = sql.canonical
+    return canonical if canonical in _LOADS else None
 
 
 def loads_as(rust: RustType, sql: SqlType) -> bool | None:
-    """Return whether diesel can load ``sql`` into ``rust`` on SQLite; None when unknown."""
-    canonical_rust, canonical_sql = rust.canonical, sql.canonical
-    if canonical_rust is None or canonical_sql is None or canonical_sql not in _LOADS:
+    """Return whether ``rust`` is ``FromSqlRow<sql, Sqlite>`` (what check_for_backend asks); None if unknown."""
+    canonical_sql = _sql_name(sql)
+    if canonical_sql is None:
         return None
-    optional, inner = _split_option(canonical_rust)
-    if optional != sql.nullable:
+    if rust.path == ("&",):
+        return False  # references cannot be loaded (diesel rejects them in check_for_backend)
+    inner = rust
+    if rust.known_option:
+        if not sql.nullable:
+            return False  # Queryable for Option<T> needs a nullable SQL type
+        inner = rust.args[0]
+    elif rust.canonical is None:
+        return None  # a user type may implement Queryable<Nullable<ST>> itself
+    elif sql.nullable:
         return False
-    return inner in _LOADS[canonical_sql]
-
-
-def writes_as(rust: RustType, sql: SqlType, *, none_as_null: bool = False) -> bool | None:
-    """Return whether an Insertable/AsChangeset field of type ``rust`` fits column ``sql``; None if unknown.
-
-    A field ``Option<T>`` means "use the default" on insert (diesel's treat_none_as_default), so
-    it fits NOT NULL columns too, unless ``treat_none_as_null`` is set.
-    """
-    canonical_rust, canonical_sql = rust.canonical, sql.canonical
-    if canonical_rust is None or canonical_sql is None or canonical_sql not in _LOADS:
+    if inner.known_cow:
+        owned = {"str": "String", "[u8]": "Vec<u8>"}.get(inner.args[0].canonical or "")
+        return None if owned is None else owned in _LOADS[canonical_sql]
+    canonical = inner.canonical
+    if canonical is None:
         return None
-    optional, inner = _split_option(canonical_rust)
-    if optional and none_as_null and not sql.nullable:
-        return False
-    inner = inner.removeprefix("&")
-    return inner in _LOADS[canonical_sql] or inner in _WRITES_EXTRA.get(canonical_sql, frozenset())
+    if canonical.startswith("DateTime<"):
+        return "DateTime" in _LOADS[canonical_sql]
+    return canonical in _LOADS[canonical_sql]
+
+
+def as_expression(value: RustType, sql: SqlType) -> bool | None:
+    """Return whether ``value`` is ``AsExpression<sql>`` (what Insertable/AsChangeset ask); None if unknown."""
+    canonical_sql = sql.canonical
+    if canonical_sql is None:
+        return None
+    refs, base = 0, value
+    while base.path == ("&",) and len(base.args) == 1:
+        refs, base = refs + 1, base.args[0]
+    if base.known_option:  # `AsExpression<Nullable<ST>> for Option<T>` and `&Option<T>`, any T
+        if not sql.nullable:
+            return False
+        return True if refs <= 1 else None
+    if base.known_cow:  # `AsExpression<ST> for Cow<T>`, any ST
+        return True if refs <= 1 else None
+    canonical = base.canonical
+    if canonical is None or canonical_sql not in _WRITES or refs > 2:
+        return None
+    if canonical in _WRITES[canonical_sql]:
+        return True
+    if canonical in _WRITES_UNSIZED.get(canonical_sql, frozenset()):
+        return refs >= 1
+    return False
 
 
 def rust_type_for(sql: SqlType) -> str:

@@ -126,11 +126,17 @@ def test_insertable_fields_must_exist_and_fit(field, ok):
     assert all(f.proven for f in found)
 
 
-def test_treat_none_as_null_needs_nullable_columns():
-    source = ("#[derive(Insertable)]\n#[diesel(table_name = beds, treat_none_as_null = true)]\n"
+@pytest.mark.parametrize("derive, option, proven_fields", [
+    # Insertable ignores treat_none_as_null: `Option<String>` on a NOT NULL column means "default"
+    ("Insertable", "treat_none_as_null = true", []),
+    ("Insertable", "treat_none_as_default_value = false", ["name"]),
+    ("AsChangeset", "treat_none_as_null = true", ["name"]),
+    ("AsChangeset", "treat_none_as_default_value = false", []),
+])
+def test_none_handling_follows_each_derive(derive, option, proven_fields):
+    source = (f"#[derive({derive})]\n#[diesel(table_name = beds, {option})]\n"
               "pub struct NewBed {\n    pub name: Option<String>,\n    pub area: Option<f64>,\n}\n")
-    (finding,) = findings(source)
-    assert (finding.field, finding.proven) == ("name", True)
+    assert [f.field for f in findings(source) if f.proven] == proven_fields
 
 
 def test_changeset_skips_the_primary_key():
