@@ -61,9 +61,15 @@ database of a Diesel + SQLite backend:
 Everything happens on a **copy** of the production database (the *workspace*). Production is
 opened read-only and copied with SQLite's backup API; nothing here can write to it.
 
-Run the notebook top to bottom (*Run → Run All Cells*): with the default parameters it builds the
-bundled sample backend and a fake production database in a temporary folder, and adds a column
-with a default. Every panel also works by hand: change a field, click its button.
+Run the notebook top to bottom (*Run → Run All Cells*); you need not edit anything. With the
+default parameters (the next cell) it builds the bundled sample backend and a fake production
+database in a new temporary folder, so every run starts clean, and adds a column with a default.
+
+Each step is one panel: a heading, a sentence saying what it does, its fields, one button, a
+one-line status next to the button and the result below. Run top to bottom, each panel has already
+done its step once (the status says what happened); after that, every panel also works by hand:
+change a field, click its button. A problem shows as one red line in the panel, never a traceback,
+and leaves the workspace as it was.
 """),
         parameters(
             project_dir=(None, "a Diesel project folder; None builds the bundled sample in a temp folder"),
@@ -86,46 +92,70 @@ with a default. Every panel also works by hand: change a field, click its button
 5. **`schema.rs` and the model structs follow the database**: regenerate, review the diff, commit.
 """),
         code("import lightnb.ui as ui"),
+        md("""
+Open the workbook: the project, and a fresh **workspace** copy of its production database that every
+panel below works on. The line printed shows where you start: the migrations already applied to the
+copy, and those pending. (`wb.project.root` is the project folder, `wb.database` the copy.)
+"""),
         code("wb = ui.workbook(project_dir, production_db, users=sample_users)\nwb"),
         md("""
 ## 1. Generate
 
 A migration is a folder `migrations/<timestamp>_<name>/` holding `up.sql` and `down.sql`, exactly as
-`diesel migration generate` makes it. The name is checked as you type.
+`diesel migration generate` makes it (the timestamp keeps migrations in order). The name is checked
+as you type: lower case, digits and underscores, saying what the change does.
 """),
         code("ui.generate(wb, migration_name, now=True)"),
         md("""
 ## 2. Edit
 
-Write the change in `up.sql` and the undo in `down.sql`. Adding a column **with a default** is the
-cheap, safe kind of change in SQLite: existing rows read the default without being rewritten.
+Write the change in `up.sql` and the undo in `down.sql`, then **Save**. Adding a column **with a
+default** is the cheap, safe kind of change in SQLite: existing rows read the default without being
+rewritten. The lint findings under the editors update as you type; each one names its rule and
+the fix. *Open in JupyterLab editor* opens the same two files in JupyterLab's own editor.
 """),
         code("ui.edit(wb, up=up_sql, down=down_sql, now=True)"),
         md("""
 ## 3. Run
 
-Apply the pending migrations to the workspace. The progress bar follows each statement; afterwards
-the panel shows the schema changes, row counts per table and the first rows of every changed table
-before and after (changed cells marked, sensitive values redacted).
+Apply the pending migrations to the workspace. The progress bar follows each statement (with the
+elapsed time, also during one long statement); afterwards the panel shows:
+
+- the schema changes (`column added: user_settings.theme …`);
+- the row counts per table before and after, and a chart of them when a count moved;
+- the first rows of every changed table, one line per row: a new column is green and marked
+  *(new)*, a changed value reads ~~before~~ → after on yellow, added rows are green and removed rows
+  red. Sensitive values (e-mails, tokens, hashes…) read `[redacted]`.
+
+Migration bookkeeping (diesel's `__diesel_schema_migrations` ledger, lightnb's checksum table) is
+left out: it is not your data.
 """),
         code("run = ui.run(wb, now=True)\nrun"),
-        md("The panel's result is a plain object: keep working with it in pandas."),
+        md("""
+The panel's result is a plain object: keep working with it in pandas. `row_counts()` gives the rows
+per table before and after; `preview(table).frame` holds the previewed rows with a `before` and an
+`after` side (the row key as index).
+"""),
         code("run.result.row_counts()"),
-        code('run.result.preview("user_settings").frame.head(3)'),
+        code('after = run.result.preview("user_settings").frame["after"]\n'
+             'after[["user_id", "timezone", "theme"]].head(3)'),
         md("""
 ## 4. Inspect
 
 Pick a table: its rows before and after side by side, the schema changes, the row diff (added,
 removed, changed rows with samples) and the *measured* impact of each statement, all redacted.
-The panel follows every run and revert of this workbook.
+The panel follows every run and revert of this workbook: the table list puts the changed tables
+first, and it inspects again after each run or revert (so at the end of this notebook it shows what
+the revert did).
 """),
         code("ui.inspect(wb, now=True)"),
         md("""
 ## 5. Regenerate models
 
 Every run and revert regenerates `src/schema.rs` as `diesel print-schema` would, keeping the file's
-style. Review its diff, the model structs that drift from it, and apply the struct changes you want
-(one **Apply** button per struct).
+style. Review its diff (against `schema.rs` as it was when the workbook opened), the model structs
+that drift from it, and apply the struct changes you want (one **Apply** button per struct, under the
+result). **Check models** reviews again, e.g. after you edited `src/models.rs` by hand.
 """),
         code("ui.models(wb, now=True)"),
         md("""
@@ -135,15 +165,23 @@ The verdict comes from a fresh copy of production: every pending migration goes 
 again, and the content fingerprints must match; lint rules and SQLite integrity and foreign-key
 checks run too, and (optionally) the project's own tests, whose output streams into the panel.
 Here the migration is already applied to the workspace, so the test rehearses it on production's copy.
+
+The verdict is **safe** (green), **needs attention** (yellow: read the findings) or **unsafe** (red:
+do not merge). Tick *Run the project's tests* to also run the project's test command.
 """),
         code("ui.test(wb, run_tests=run_project_tests, now=True)"),
         md("""
 ## 7. Revert
 
-Run `down.sql` of the latest migration. The previews show what the revert restores. Click **Run**
-above and **Revert** here as often as you like: both act on the workspace copy only.
+Run `down.sql` of the latest migration (*How many* reverts more). The previews show what the revert
+restores: here the `theme` column is *dropped* (red). Click **Run** above and **Revert** here as
+often as you like: both act on the workspace copy only, and `schema.rs` follows each time.
 """),
         code("revert = ui.revert(wb, now=True)\nrevert"),
+        md("""
+Where the workspace stands now: the migration is pending again, ready for another try. When you are
+happy with it, commit the migration folder, `src/schema.rs` and `src/models.rs` of your project.
+"""),
         code("wb"),
     ]
     return _notebook(cells)

@@ -63,6 +63,35 @@ def prepare(folder: Path, *, users: int = 2000) -> Path:
     return folder / NOTEBOOKS[0]
 
 
+# Defaults for this JupyterLab only (the user's own settings still win): no "get notified about
+# Jupyter news?" toast over the notebook on a first start.
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def lab_settings(folder: Path) -> Path:
+    """Write the workbook's JupyterLab setting defaults (``overrides.json``) under ``folder``; return their folder.
+
+    Overrides the installation already has are kept; the workbook's own come on top.
+    """
+    import json
+
+    from jupyterlab.labapp import LabApp
+
+    target = folder / ".jupyterlab-settings"
+    target.mkdir(parents=True, exist_ok=True)
+    overrides: dict = {}
+    installed = Path(LabApp().app_settings_dir) / "overrides.json"
+    if installed.is_file():
+        try:
+            overrides = json.loads(installed.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            overrides = {}
+    for plugin, values in LAB_OVERRIDES.items():
+        overrides[plugin] = {**overrides.get(plugin, {}), **values}
+    (target / "overrides.json").write_text(json.dumps(overrides, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -83,7 +112,8 @@ def _workbook(args: argparse.Namespace) -> int:
     url = f"http://127.0.0.1:{port}/lab/tree/{notebook.name}?token={token}"
     cmd = [lab, f"--ServerApp.root_dir={folder}", "--ip=127.0.0.1", f"--port={port}",
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--LabApp.default_url=/lab/tree/{notebook.name}"]
+           f"--LabApp.default_url=/lab/tree/{notebook.name}", f"--LabApp.app_settings_dir={lab_settings(folder)}",
+           "--LabApp.news_url=None"]
     if args.no_browser:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:

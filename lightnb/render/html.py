@@ -15,18 +15,29 @@ from typing import Any
 from lightnb.render._dispatch import Registry
 
 CSS = """
-.lightnb-result{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;line-height:1.4}
-.lightnb-result table{border-collapse:collapse;margin:4px 0}
-.lightnb-result th,.lightnb-result td{border:1px solid #ccc;padding:2px 6px;text-align:left}
+.lightnb-result{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;line-height:1.4;max-width:100%;
+overflow-wrap:anywhere}
+div.lightnb-result table{border-collapse:collapse;margin:4px 0;table-layout:auto}
+div.lightnb-result table th,div.lightnb-result table td{border:1px solid #ccc;padding:2px 6px;text-align:left;
+vertical-align:top;overflow-wrap:normal}
+div.lightnb-result table caption{text-align:left;font-weight:bold;padding:2px 0}
+.lightnb-scroll{overflow-x:auto;max-width:100%}
+.lightnb-panel,.lightnb-panel .widget-html,.lightnb-panel .widget-html-content{min-width:0;max-width:100%}
+.lightnb-panel .widget-html-content{overflow-x:auto}
+.lightnb-compare table td{white-space:nowrap}
+.lightnb-compare del{color:#8a1c13}
+.lightnb-note{color:#555;font-style:italic}
+.lightnb-result pre{white-space:pre-wrap}
 .lightnb-banner{padding:6px 10px;border-radius:4px;margin:4px 0}
 .lightnb-error{background:#fdecea;color:#8a1c13;border:1px solid #f5c2bd}
 .lightnb-ok{background:#e9f7ef;color:#1d5e36;border:1px solid #bfe5cd}
 .lightnb-warn{background:#fff8e1;color:#6b4e00;border:1px solid #f3df9c}
 .lightnb-side{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
 .lightnb-side>div{flex:1 1 0;min-width:240px;overflow-x:auto}
-.lightnb-added{background:#e6ffed}
-.lightnb-removed{background:#ffeef0}
-.lightnb-changed{background:#fff5b1}
+div.lightnb-result .lightnb-added{background:#e6ffed}
+div.lightnb-result .lightnb-removed{background:#ffeef0}
+div.lightnb-result .lightnb-changed{background:#fff5b1}
+.lightnb-legend span{padding:0 4px;border:1px solid #ddd}
 """.strip()
 
 
@@ -66,21 +77,33 @@ def table(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, caption: str 
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in rows)
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="lightnb-scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
 
 
 def frame(data: Any, *, caption: str | None = None, max_rows: int = 50) -> str:
     """Return a DataFrame (or a pandas Styler) as escaped HTML, cut to ``max_rows`` with a note."""
     if hasattr(data, "to_html") and hasattr(data, "data") and not hasattr(data, "iloc"):
         body = data.to_html()  # a Styler: it escapes through its own format(escape="html")
-        return (f"<p><b>{escape(caption)}</b></p>" if caption else "") + body
+        return (f"<p><b>{escape(caption)}</b></p>" if caption else "") + scroll(body)
     shown = data.head(max_rows)
     body = shown.to_html(escape=True, index=False, border=0, na_rep="NULL", classes="lightnb-frame")
     note = ""
     if len(data) > max_rows:
         note = f"<p><i>{escape(f'showing {max_rows} of {len(data)} rows')}</i></p>"
     cap = f"<p><b>{escape(caption)}</b></p>" if caption else ""
-    return cap + body + note
+    return cap + scroll(body) + note
+
+
+def scroll(body: str) -> str:
+    """Wrap a (wide) fragment so it scrolls sideways inside its panel instead of overflowing it."""
+    return f'<div class="lightnb-scroll">{body}</div>'
+
+
+def bookkeeping(name: str) -> bool:
+    """Tell whether a table is migration bookkeeping (diesel's ledger, lightnb's sidecars), not user data."""
+    lowered = (name or "").lower()
+    return lowered == "__diesel_schema_migrations" or lowered.startswith("__lightnb_")
 
 
 def side_by_side(*panes: tuple[str, str]) -> str:
@@ -127,6 +150,18 @@ def list_result(result: Any) -> str:
     return f"<p>{escape(note)}</p>{body}"
 
 
+def pending_list(result: Any) -> str:
+    """Render a ListResult for the run panel: the pending migrations, with the applied ones folded away."""
+    applied = [m.name for m in result.migrations if m.applied]
+    pending = [m.name for m in result.migrations if not m.applied]
+    head = (f"<p><b>{len(pending)} pending</b> (Run applies them in this order):</p>" + items(pending, code=True)
+            if pending else "<p><b>No pending migrations</b>: nothing for Run to apply.</p>")
+    if not applied:
+        return head
+    return (head + f"<details><summary>{len(applied)} already applied (newest: <code>{escape(applied[-1])}</code>)"
+            f"</summary>{items(applied, code=True)}</details>")
+
+
 @render.register("RunResult")
 def run_result(result: Any) -> str:
     """Render what run / revert / redo did, with row counts before and after when captured."""
@@ -155,7 +190,7 @@ def row_counts(before: Any, after: Any) -> str:
 def count_rows(before: Any, after: Any) -> list[tuple[str, Any, Any, str]]:
     """Return ``(table, before, after, change)`` for every table of either snapshot."""
     names = sorted(n for n in {t.name for t in before.tables} | {t.name for t in after.tables}
-                   if not n.lower().startswith("__lightnb_"))
+                   if not bookkeeping(n))
     out = []
     for name in names:
         b, a = before.table(name), after.table(name)
@@ -187,7 +222,7 @@ def styler(data: Any) -> str:
     """Return a pandas Styler as HTML with every value and label escaped."""
     safe = data.format(escape="html", na_rep="NULL").format_index(escape="html", axis=0) \
         .format_index(escape="html", axis=1)
-    return safe.to_html()
+    return scroll(safe.to_html())
 
 
 @render.register("Preview")
@@ -196,21 +231,90 @@ def preview_result(result: Any) -> str:
     return frame(result.frame, max_rows=len(result.frame)) + f"<p><i>{escape(result.note)}</i></p>"
 
 
+LEGEND = ('<p class="lightnb-legend"><span class="lightnb-added">added row or new column</span> '
+          '<span class="lightnb-removed">removed row or dropped column</span> '
+          '<span class="lightnb-changed"><del>before</del> → after</span></p>')
+
+
 @render.register("ComparedPreview")
 def compared_preview(result: Any) -> str:
-    """Render before/after rows side by side with added, removed and changed cells marked."""
-    marks = ('<p><span class="lightnb-added">added</span> · <span class="lightnb-removed">removed</span>'
-             ' · <span class="lightnb-changed">changed</span></p>')
-    return (f'<div class="lightnb-compare" data-table="{escape(result.table)}">'
-            f"{heading(result.table, 5)}{styler(result.styler)}{marks}</div>")
+    """Render before/after rows as one table: one column per column, changed cells as ``before → after``.
+
+    Added rows and new columns are green, removed rows and dropped columns red, changed cells
+    yellow; the table scrolls sideways inside its panel when it is wide.
+    """
+    frame = result.frame
+    before = [c for side, c in frame.columns if side == "before"]
+    after = [c for side, c in frame.columns if side == "after"]
+    new, dropped = [c for c in after if c not in before], [c for c in before if c not in after]
+    touched = [c for c in after if c in before and c in result.changed.columns and bool(result.changed[c].any())]
+    # What changed comes first, next to the key, so it shows without scrolling sideways.
+    first = new + dropped + touched
+    columns = first + [c for c in after if c not in first]
+    keys = list(frame.index.names) if any(n is not None for n in frame.index.names) else list(result.key)
+    head = "".join(f"<th>{escape(k)}</th>" for k in keys) + "<th>row</th>"
+    for column in columns:
+        mark = " (new)" if column in new else " (dropped)" if column in dropped else ""
+        cls = ' class="lightnb-added"' if column in new else ' class="lightnb-removed"' if column in dropped else ""
+        head += f"<th{cls}>{escape(column)}{escape(mark)}</th>"
+    rows = []
+    for i, key in enumerate(frame.index):
+        status = frame[("status", "")].iat[i]
+        key_cells = "".join(f"<td><b>{escape(_cell(k))}</b></td>" for k in (key if isinstance(key, tuple) else (key,)))
+        label = status
+        if status == "unchanged" and (new or dropped):
+            label = "column added" if new and not dropped else "column dropped" if dropped and not new else "reshaped"
+        cells = []
+        for column in columns:
+            b = frame[("before", column)].iat[i] if column in before else None
+            a = frame[("after", column)].iat[i] if column in after else None
+            if status == "added":
+                cells.append(f"<td>{escape(_cell(a))}</td>" if column in after else "<td></td>")
+            elif status == "removed":
+                cells.append(f"<td>{escape(_cell(b))}</td>" if column in before else "<td></td>")
+            elif column in new:
+                cells.append(f'<td class="lightnb-added">{escape(_cell(a))}</td>')
+            elif column in dropped:
+                cells.append(f'<td class="lightnb-removed"><del>{escape(_cell(b))}</del></td>')
+            elif _changed(result, i, column):
+                cells.append(f'<td class="lightnb-changed"><del>{escape(_cell(b))}</del> → {escape(_cell(a))}</td>')
+            else:
+                cells.append(f"<td>{escape(_cell(a))}</td>")
+        row_cls = {"added": ' class="lightnb-added"', "removed": ' class="lightnb-removed"'}.get(status, "")
+        rows.append(f"<tr{row_cls}>{key_cells}<td>{escape(label)}</td>{''.join(cells)}</tr>")
+    body = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    redacted = (f" Redacted: {', '.join(result.redacted)}." if getattr(result, "redacted", ()) else "")
+    return (f'<div class="lightnb-compare" data-table="{escape(result.table)}">{heading(result.table, 5)}'
+            f'<p class="lightnb-note">{escape(result.note + redacted)}</p>{scroll(body)}{LEGEND}</div>')
+
+
+def _changed(result: Any, row: int, column: str) -> bool:
+    changed = result.changed
+    return column in changed.columns and bool(changed.iat[row, changed.columns.get_loc(column)])
+
+
+def _cell(value: Any) -> str:
+    """Return a preview value as text: NULL for missing, integral floats without a trailing ``.0``."""
+    if value is None:
+        return "NULL"
+    try:
+        import pandas as pd
+        if value is pd.NA or (isinstance(value, float) and value != value):
+            return "NULL"
+    except ImportError:  # pragma: no cover - pandas is a core dependency
+        pass
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
 
 
 @render.register("SchemaDiff")
 def schema_diff_result(result: Any) -> str:
     """Render schema changes, one per line."""
-    if not result.changes:
+    changes = [c for c in result.changes if not bookkeeping(c.table)]
+    if not changes:
         return "<p>Schema: no changes.</p>"
-    return "<p><b>Schema changes</b></p>" + items((c.to_text() for c in result.changes), code=True)
+    return "<p><b>Schema changes</b></p>" + items((c.to_text() for c in changes), code=True)
 
 
 @render.register("Change")
@@ -220,15 +324,28 @@ def change_result(result: Any) -> str:
 
     counts = result.row_counts()
     parts = [run_result(result.result), schema_diff_result(result.schema)]
-    if len(counts):
+    moved = [bool(b != a) if not (_missing(b) or _missing(a)) else not (_missing(b) and _missing(a))
+             for b, a in zip(counts["before"], counts["after"])]
+    if any(moved):
         parts.append(bars_html(list(counts["table"]), counts["before"].tolist(), counts["after"].tolist(),
                                title="Rows per table, before and after"))
+    elif len(counts):
+        parts.append("<p>Every table kept its number of rows (no chart: nothing to compare).</p>")
     if result.previews:
-        parts.append("<p><b>Before / after</b> (redacted, first rows by key)</p>")
+        parts.append("<p><b>Before / after</b>: the first rows of each changed table (sensitive values "
+                     "redacted)</p>")
         parts.extend(compared_preview(p) for p in result.previews)
     else:
         parts.append("<p>No table's rows or columns changed.</p>")
     return "".join(parts)
+
+
+def _missing(value: Any) -> bool:
+    try:
+        import pandas as pd
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 @render.register("TableDiff")

@@ -46,13 +46,13 @@ class StepPanel:
         self.button = widgets.Button(description=button, button_style="primary",
                                      layout=widgets.Layout(width="auto"))
         self.status = widgets.HTML("")
-        self.banner = widgets.HTML("")
-        self.result_html = widgets.HTML("")
+        self.banner = widgets.HTML("", layout=widgets.Layout(width="100%"))
+        self.result_html = widgets.HTML("", layout=widgets.Layout(width="100%"))
         self.button.on_click(lambda _button: self.run())
         self.widget = widgets.VBox(
             [self.header, *self.controls, widgets.HBox([self.button, self.status]), *extra,
              self.banner, self.result_html],
-            layout=widgets.Layout(border="1px solid #ddd", padding="6px", margin="4px 0"))
+            layout=widgets.Layout(border="1px solid #ddd", padding="6px", margin="4px 0", max_width="100%"))
         self.widget.add_class("lightnb-panel")
 
     def run(self) -> Any:

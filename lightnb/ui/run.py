@@ -24,7 +24,7 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
     progress = Progress()
 
     def refresh(_result: object = None) -> None:
-        pending.value = html.wrap(html.render(workbook.status()))
+        pending.value = html.wrap(html.pending_list(workbook.status()))
 
     def action() -> Change:
         progress.start()
