@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from lightnb import runner
 from lightnb.cli._common import add_project_options, project_from_args, target_from_args
-from lightnb.schema import FlagGroup, options_from_flags, print_schemas
+from lightnb.schema import FlagGroup, options_from_flags
 from lightnb.schema.config import ALLOW_TABLES_MODES, COLUMN_SORTINGS, DOCS_MODES
-from lightnb.schema.style import resolve_style
-from lightnb.schema.sync import SyncReport, check_migrations_sync, check_schema_sync
+from lightnb.schema.sync import SyncReport, check_migrations_sync, check_schema_sync, printed_in_style
 
 _HELP = """Print the diesel schema (schema.rs) of the database, byte for byte as diesel_cli prints it.
 
@@ -81,8 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="schema name (SQLite has only main)", **value)
     parser.add_argument("--schema-key", dest="schema_key", metavar="KEY",
                         help="the following options apply to [print_schema.KEY] only", **value)
-    parser.add_argument("--style", choices=("auto", "2.2", "2.3"), default="auto",
-                        help="diesel_cli output style: 2.3 (rustfmt layout), 2.2, or auto = the style of "
+    parser.add_argument("--style", choices=("auto", "2.1", "2.2", "2.3"), default="auto",
+                        help="diesel_cli output style: 2.3 (rustfmt layout), 2.2, 2.1, or auto = the style of "
                              "the existing schema file (2.3 when there is none)")
     parser.add_argument("--check", action="store_true",
                         help="compare the configured schema file(s) with the database; exit 1 if out of sync")
@@ -161,8 +159,8 @@ def _print_schema(args: argparse.Namespace) -> int:
         if args.check:
             return _check(project, conn, args.style)
         configurations = options_from_flags(project.print_schema, project.config_dir, flag_groups(events))
-        configurations = [replace(o, style=resolve_style(args.style, o.file)) for o in configurations]
-        sys.stdout.write(print_schemas(conn, configurations))
+        # diesel prints every configuration one after the other (diesel_spec.md §4.10)
+        sys.stdout.write("".join(printed_in_style(conn, o, args.style)[2] for o in configurations))
     finally:
         conn.close()
     return 0

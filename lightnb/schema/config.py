@@ -19,7 +19,8 @@ DOCS_NONE = "no-doc-comments"
 DOCS_MODES = (DOCS_FALLBACK, DOCS_ONLY_DATABASE, DOCS_NONE)
 COLUMN_SORTINGS = ("ordinal_position", "name")
 ALLOW_TABLES_MODES = ("fk_related_tables", "all_tables", "none")
-STYLES = ("2.2", "2.3")
+STYLES = ("2.1", "2.2", "2.3")
+PRE_23_STYLES = ("2.1", "2.2")
 DEFAULT_STYLE = "2.3"
 
 
@@ -64,7 +65,7 @@ class PrintSchemaOptions:
     :param integer_primary_key_is_bigint: ``sqlite_integer_primary_key_is_bigint``.
     :param schema: a schema name (SQLite rejects any).
     :param custom_type_derives: accepted, no effect on SQLite.
-    :param style: ``2.3`` (rustfmt layout, current rules) or ``2.2`` (diesel_cli 2.2 output).
+    :param style: ``2.3`` (rustfmt layout, current rules), ``2.2`` or ``2.1`` (diesel_cli 2.2/2.1 output).
     """
 
     key: str = "default"
@@ -84,7 +85,7 @@ class PrintSchemaOptions:
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
-            raise ProjectError(f"Unknown print-schema style {self.style!r}; use one of 2.2, 2.3 or auto.")
+            raise ProjectError(f"Unknown print-schema style {self.style!r}; use one of 2.1, 2.2, 2.3 or auto.")
 
     @property
     def docs(self) -> bool:

@@ -60,6 +60,7 @@ class _Catalogue:
             raise DatabaseError(f"Failed to execute a database query: {error}; check that the "
                                 f"database is a readable SQLite file.") from error
         self._primary_keys: dict[str, tuple[str, ...]] = {}
+        self.rowid_fallback = True
         self._without_rowid: dict[str, bool] | None = None
 
     def columns(self, table: str) -> list[_RawColumn]:
@@ -70,11 +71,11 @@ class _Catalogue:
         return self._columns[table]
 
     def primary_key(self, table: str) -> tuple[str, ...]:
-        """Return the primary key, falling back to rowid/oid/_rowid_ (diesel_spec.md §4.3)."""
+        """Return the primary key, falling back to rowid/oid/_rowid_ (diesel_spec.md §4.3; 2.2.0+)."""
         if table not in self._primary_keys:
             columns = self.columns(table)
             key = tuple(c.name for c in columns if c.pk)
-            if not key:
+            if not key and self.rowid_fallback:
                 names = {c.name for c in columns}
                 key = next(((n,) for n in _ROWID_NAMES if n not in names), ())
             self._primary_keys[table] = key
@@ -154,7 +155,8 @@ class _TypeMapper:
 
     def map(self, table: str, column: _RawColumn, primary_key: tuple[str, ...]) -> str:
         base = sql_type(column.declared_type)
-        if base != "Integer" or not self.options.integer_primary_key_is_bigint:
+        # the option exists since 2.2.0 (diesel_spec.md §7)
+        if base != "Integer" or not self.options.integer_primary_key_is_bigint or self.options.style == "2.1":
             return base
         if self._is_rowid_alias(table, column, primary_key) or self._references_rowid(table, column):
             return "BigInt"
@@ -166,7 +168,7 @@ class _TypeMapper:
 
     def _references_rowid(self, table: str, column: _RawColumn) -> bool:
         # 2.3.0+: a foreign key to a rowid table is BigInt too (diesel_spec.md §4.5).
-        if self.options.style == "2.2":
+        if self.options.style != "2.3":
             return False
         record = self.by_column[table].get(column.name)
         if record is None:
@@ -181,6 +183,9 @@ def _table(catalogue: _Catalogue, name: str, mapper: _TypeMapper, records: list[
     rust = table_rust_name(name, style)
     raw = catalogue.columns(name)
     primary_key = catalogue.primary_key(name)
+    if not primary_key and style == "2.1":  # 2.1 knew no rowid fallback, nor backticks here
+        raise SchemaError(f"Diesel only supports tables with primary keys. Table {rust} has no primary key; "
+                          f"diesel 2.1 needs an explicit PRIMARY KEY (2.2+ falls back to rowid).")
     if not primary_key:
         raise SchemaError(f"Diesel only supports tables with primary keys. Table `{rust}` has no "
                           f"primary key; its columns rowid, oid and _rowid_ hide the implicit rowid.")
@@ -251,6 +256,7 @@ def introspect(conn: sqlite3.Connection, options: PrintSchemaOptions | None = No
         raise SchemaError("sqlite cannot infer schema for databases other than the main database; "
                           "remove `schema` from diesel.toml or --schema.")
     catalogue = _Catalogue(conn)
+    catalogue.rowid_fallback = options.style != "2.1"
     records = foreign_keys(catalogue, options.style)
     mapper = _TypeMapper(catalogue, options, records)
     selected = [name for name in catalogue.names if options.filter.keeps(name)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 # infer_schema_internals/inference.rs `RESERVED_NAMES` of diesel_cli 2.3.12 (diesel_spec.md §4.1).
 _RESERVED_22 = frozenset("""
     abstract alignof as become box break const continue crate do else enum extern false final fn for if
@@ -15,7 +17,7 @@ _RESERVED_23 = _RESERVED_22 | {"table"}
 
 def is_reserved(name: str, style: str = "2.3") -> bool:
     """Return whether diesel appends ``_`` to ``name`` because Rust or diesel claims it."""
-    reserved = _RESERVED_22 if style == "2.2" else _RESERVED_23
+    reserved = _RESERVED_23 if style == "2.3" else _RESERVED_22
     return name in reserved or (name.startswith("__") and not name.endswith("_"))
 
 
@@ -45,7 +47,7 @@ def column_rust_name(sql_name: str, table_rust: str, style: str = "2.3") -> str:
 
     Since 2.3.10 a column named exactly like its table also gets ``_`` (diesel_spec.md §4.1).
     """
-    if style != "2.2" and sql_name == table_rust:
+    if style == "2.3" and sql_name == table_rust:
         return sql_name + "_"
     return table_rust_name(sql_name, style)
 
@@ -58,16 +60,39 @@ def joinable_column_name(sql_name: str, style: str = "2.3") -> str:
     return sql_name + "_" if is_reserved(sql_name, style) else sql_name
 
 
-def rust_string(name: str, style: str = "2.3") -> str:
+def rust_string(name: str, style: str = "2.3", *, column: bool = False) -> str:
     r"""Return ``name`` as the Rust string literal diesel writes after ``#[sql_name = ``.
 
-    2.3.10+ uses a raw string with enough ``#`` when the name holds a ``"``; 2.2 quotes verbatim.
+    2.3.10+ uses a raw string with enough ``#`` when the name holds a ``"``; 2.2 quotes verbatim;
+    2.1 quotes table names verbatim and escapes column names like Rust's ``{:?}`` (diesel_spec.md §7).
     One deliberate difference from diesel: a name holding a backslash also gets a raw string.
     diesel writes it verbatim, which gives Rust that does not compile (``"\"`` swallows the
     closing quote, so the next ``#[sql_name]`` string can inject tokens) or that names another
     column (``"a\n"`` is a newline); there is no working output of diesel's to be identical to.
     """
-    if style == "2.2" or ('"' not in name and "\\" not in name):
+    if style == "2.1" and column:
+        return debug_string(name)
+    if style != "2.3" or ('"' not in name and "\\" not in name):
         return f'"{name}"'
     hashes = "#" * (name.count("#") + 1)
     return f'r{hashes}"{name}"{hashes}'
+
+
+_DEBUG_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n", "\\": "\\\\", '"': '\\"', "\0": "\\0"}
+
+
+def debug_string(name: str) -> str:
+    """Return ``name`` as Rust's ``{:?}`` prints a ``str``: quoted, ``"``/``\\``/controls escaped.
+
+    Control characters other than tab, CR, LF and NUL become ``\\u{hex}``; other characters are
+    kept (Rust also escapes a few unprintable non-control characters; SQL names rarely hold any).
+    """
+    out = []
+    for char in name:
+        if char in _DEBUG_ESCAPES:
+            out.append(_DEBUG_ESCAPES[char])
+        elif unicodedata.category(char) == "Cc":
+            out.append(f"\\u{{{ord(char):x}}}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'

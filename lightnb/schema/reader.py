@@ -21,6 +21,7 @@ class FileColumn:
     rust_name: str
     sql_name: str
     type_text: str
+    sql_literal: str = ""  # the ``#[sql_name = …]`` string as written, when there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +79,18 @@ def _string_value(literal: str) -> str:
     return literal[1:-1]
 
 
-def _sql_name(attribute: Node) -> str | None:
-    """Return the value of a ``[sql_name = "…"]`` token tree, or None for other attributes."""
+def _sql_literal(attribute: Node) -> str | None:
+    """Return the string literal of a ``[sql_name = "…"]`` token tree, or None for other attributes."""
     tokens = [c for c in attribute.children if c.type not in ("[", "]")]
     if len(tokens) >= 3 and _text(tokens[0]) == "sql_name" and _text(tokens[1]) == "=":
-        return _string_value(_text(tokens[2]))
+        return _text(tokens[2])
     return None
+
+
+def _sql_name(attribute: Node) -> str | None:
+    """Return the value of a ``[sql_name = "…"]`` token tree, or None for other attributes."""
+    literal = _sql_literal(attribute)
+    return None if literal is None else _string_value(literal)
 
 
 def _items(tree: Node) -> list[Node]:
@@ -94,11 +101,11 @@ def _items(tree: Node) -> list[Node]:
 def _columns(body: Node) -> list[FileColumn]:
     columns: list[FileColumn] = []
     tokens = _items(body)
-    i, sql_name = 0, None
+    i, literal = 0, None
     while i < len(tokens):
         token = tokens[i]
         if _text(token) == "#" and i + 1 < len(tokens) and tokens[i + 1].type == "token_tree":
-            sql_name = _sql_name(tokens[i + 1]) or sql_name
+            literal = _sql_literal(tokens[i + 1]) or literal
             i += 2
             continue
         name = _text(token)
@@ -107,8 +114,9 @@ def _columns(body: Node) -> list[FileColumn]:
         while j < len(tokens) and _text(tokens[j]) != ",":
             type_parts.append(_text(tokens[j]))
             j += 1
-        columns.append(FileColumn(name, sql_name or name, "".join(type_parts)))
-        i, sql_name = j + 1, None
+        sql_name = _string_value(literal) if literal else name
+        columns.append(FileColumn(name, sql_name, "".join(type_parts), literal or ""))
+        i, literal = j + 1, None
     return columns
 
 

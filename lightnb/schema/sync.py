@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lightnb.errors import LightnbError
-from lightnb.schema.config import PrintSchemaOptions, configurations
+from lightnb.schema.config import DEFAULT_STYLE, STYLES, PrintSchemaOptions, configurations
 from lightnb.schema.introspect import introspect
-from lightnb.schema.model import Schema, Table
+from lightnb.schema.model import Schema, SchemaError, Table
 from lightnb.schema.print_schema import render
 from lightnb.schema.reader import FileTable, SchemaFile, read_schema
-from lightnb.schema.style import resolve_style
+from lightnb.schema.style import choose_style, resolve_style
 
 
 class ProjectLike(Protocol):
@@ -92,12 +92,42 @@ class SyncReport:
 
 
 def _file_configurations(project: ProjectLike, style: str) -> list[PrintSchemaOptions]:
-    """Return the configurations with a ``file``, each in its resolved style."""
+    """Return the configurations with a ``file``, each in its resolved style (file-only guess)."""
     chosen = []
     for options in configurations(project.print_schema, Path(project.config_dir)):
         if options.file is not None:
             chosen.append(replace(options, style=resolve_style(style, options.file)))
     return chosen
+
+
+_CANDIDATES = (DEFAULT_STYLE, *sorted((s for s in STYLES if s != DEFAULT_STYLE), reverse=True))
+
+
+def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, style: str
+                     ) -> tuple[PrintSchemaOptions, Schema, str]:
+    """Return the options in their resolved style, the schema and the text it prints.
+
+    ``auto`` keeps the style of the existing ``options.file``: what the file shows (allow-tables
+    layout, renamed columns), else the style whose output is closest to the file; a new file
+    gets the default style.
+    """
+    if style != "auto" or options.file is None or not Path(options.file).is_file():
+        chosen = replace(options, style=resolve_style(style, options.file))
+        schema = introspect(conn, chosen)
+        return chosen, schema, render(schema, chosen)
+    existing = Path(options.file).read_text(encoding="utf-8")
+    candidates = {}
+    for candidate in _CANDIDATES:  # ties go to the earlier, newer style
+        chosen = replace(options, style=candidate)
+        try:
+            schema = introspect(conn, chosen)
+        except SchemaError:
+            if candidate == DEFAULT_STYLE:
+                raise
+            continue  # e.g. 2.1 cannot print a table without primary key
+        candidates[candidate] = (chosen, schema, render(schema, chosen))
+    best = choose_style(existing, {s: text for s, (_o, _s, text) in candidates.items()})
+    return candidates[best]
 
 
 def regenerate_schema_files(project: ProjectLike, conn: sqlite3.Connection, *,
@@ -109,8 +139,8 @@ def regenerate_schema_files(project: ProjectLike, conn: sqlite3.Connection, *,
     :raises SchemaError: when the database holds something print-schema cannot express.
     """
     written = []
-    for options in _file_configurations(project, style):
-        text = render(introspect(conn, options), options)
+    for options in _file_configurations(project, "2.3" if style == "auto" else style):
+        options, _schema, text = printed_in_style(conn, options, style)
         assert options.file is not None
         try:
             options.file.parent.mkdir(parents=True, exist_ok=True)
@@ -129,9 +159,9 @@ def check_schema_sync(project: ProjectLike, conn: sqlite3.Connection, *, style: 
     :raises SchemaError: when the database holds something print-schema cannot express.
     """
     files = []
-    for options in _file_configurations(project, style):
-        schema = introspect(conn, options)
-        files.append(compare_file(options, schema, render(schema, options)))
+    for options in _file_configurations(project, "2.3" if style == "auto" else style):
+        options, schema, text = printed_in_style(conn, options, style)
+        files.append(compare_file(options, schema, text))
     return SyncReport(all(f.in_sync for f in files), tuple(files))
 
 

@@ -8,6 +8,7 @@ missing table, self references). Invariants checked on each:
 * the output parses as Rust (tree-sitter) in both styles when no name holds a quote;
 * every table and every column appears, with the type the spec's mapping gives;
 * the output does not depend on the order the tables were created in;
+* 2.1 prints like 2.2 when every table has a key, else fails like 2.1 did;
 * 2.2 and 2.3 differ only where §7 says: the allow-tables layout and the empty schema, unless a
   name triggers a 2.3-only rule (a column named like its table, a column ``table``, a quote);
 * each ``table!`` block is independent of the table filter, and ``joinable!`` lines follow §4.7.
@@ -20,15 +21,15 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, replace
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lightnb.models._syntax import error_nodes
-from lightnb.schema import PrintSchemaOptions, print_schema
+from lightnb.schema import PrintSchemaOptions, SchemaError, print_schema
 from lightnb.schema import layout
 from lightnb.schema.config import TableFilter
 from lightnb.schema.naming import column_rust_name, table_rust_name
-from lightnb.schema.reader import read_schema
+from lightnb.schema.reader import _parser, read_schema
 
 # (declared type, diesel type) pairs from diesel_spec.md §4.5's worked examples.
 TYPES = [
@@ -119,6 +120,17 @@ def schemas(draw: st.DrawFn, quotes: bool = False) -> list[Tab]:
             columns.append(Col(col, _random_case(draw, declared), expected, draw(st.booleans()), references))
         tables.append(Tab(name, tuple(columns), key, without_rowid))
     return tables
+
+
+def error_nodes(text: str) -> list[tuple[int, int]]:
+    """Return where tree-sitter-rust finds an ERROR or MISSING node (same rule as lightnb.models._syntax)."""
+    stack, found = [_parser().parse(text.encode()).root_node], []
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            found.append((node.start_point[0] + 1, node.start_point[1]))
+        stack.extend(node.children)
+    return found
 
 
 def build(tables: list[Tab]) -> sqlite3.Connection:
@@ -284,3 +296,16 @@ def test_bigint_option_only_turns_integer_into_bigint(tables: list[Tab]) -> None
         assert len(plain) == len(big_lines)
         for before, after in zip(plain, big_lines):
             assert before == after or before.replace("Integer", "BigInt") == after
+
+
+@FAST
+@given(schemas())
+def test_21_prints_like_22_when_every_table_has_a_key(tables: list[Tab]) -> None:
+    conn = build(tables)
+    if not all(t.primary_key for t in tables):
+        with pytest.raises(SchemaError, match="has no primary key"):
+            print_schema(conn, PrintSchemaOptions(style="2.1"))
+        return
+    for docs in ("no-doc-comments", "database-comments-fallback-to-auto-generated-doc-comment"):
+        assert (print_schema(conn, PrintSchemaOptions(style="2.1", with_docs=docs))
+                == print_schema(conn, PrintSchemaOptions(style="2.2", with_docs=docs)))
