@@ -90,6 +90,13 @@ def scratch_project(commit: Path, folder: Path) -> Project:
             target = project.resolve(options["file"])
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(commit / "schema.rs", target)
+        patch = options.get("patch_file")
+        if isinstance(patch, str) and not Path(patch).is_absolute():
+            # a patch file the commit ships, at its diesel.toml path or beside schema.rs
+            source = next((p for p in (commit / patch, commit / Path(patch).name) if p.is_file()), None)
+            if source is not None:
+                project.resolve(patch).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, project.resolve(patch))
     return project
 
 
