@@ -9,11 +9,12 @@ from sqlglot import exp
 from lightnb.errors import MigrationError
 from lightnb.lint.catalog import Catalog, TableInfo, quote
 from lightnb.lint.columns import affinity
-from lightnb.lint.rebuild import Changes, Column, ForeignKey, plan_rebuild
+from lightnb.lint.rebuild import Changes, Check, Column, ForeignKey, Unique, plan_rebuild
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import Parsed, name_of, tokens
 
 CONSTANT_DEFAULTS = (exp.Literal, exp.Null, exp.Boolean, exp.HexString)
+_DROP_KINDS = ("CONSTRAINT", "FOREIGN KEY")  # MySQL's DROP FOREIGN KEY name is a named constraint too
 
 
 @rule("alter-column", severity="error", summary="SQLite has no ALTER COLUMN (type, NULL, default).")
@@ -79,12 +80,18 @@ def limitations_of(statement: Parsed, state: Catalog) -> list[tuple[str, str, Ch
         if isinstance(action, exp.AlterColumn):
             found.append(("alter-column", f"SQLite has no ALTER COLUMN ({table}.{action.name})",
                           _alter_column_changes(action), table))
-        elif isinstance(action, exp.AddConstraint) or (
-                isinstance(action, exp.Drop) and str(action.args.get("kind") or "").upper() == "CONSTRAINT"):
-            verb = "ADD" if isinstance(action, exp.AddConstraint) else "DROP"
-            changes = _constraint_changes(action) if verb == "ADD" else None
-            found.append(("alter-constraint", f"SQLite cannot {verb} a constraint with ALTER TABLE ({table})",
-                          changes, table))
+        elif isinstance(action, exp.AddConstraint):
+            found.append(("alter-constraint", f"SQLite cannot ADD a constraint with ALTER TABLE ({table})",
+                          _constraint_changes(action), table))
+        elif isinstance(action, exp.Drop) and str(action.args.get("kind") or "").upper() in _DROP_KINDS:
+            names = tuple(name_of(t) for t in action.args.get("tables") or [])
+            found.append(("alter-constraint", f"SQLite cannot DROP a constraint with ALTER TABLE "
+                                              f"({table}: {', '.join(names)})",
+                          Changes(drop_constraints=names) if names else None, table))
+        elif isinstance(action, exp.Command) and " ".join(str(action.this).upper().split()) == "DROP" \
+                and " ".join(str(action.expression).upper().split()) == "PRIMARY KEY":
+            found.append(("alter-constraint", f"SQLite cannot DROP the PRIMARY KEY with ALTER TABLE ({table})",
+                          Changes(primary_key=()), table))
         elif isinstance(action, exp.ColumnDef):
             found += [(rid, why, ch, table) for rid, why, ch in _add_column_limits(table, action)]
         elif isinstance(action, exp.Drop) and str(action.args.get("kind") or "").upper() == "COLUMN":
@@ -112,26 +119,30 @@ def _alter_column_changes(action: exp.AlterColumn) -> Changes:
 
 def _constraint_changes(action: exp.AddConstraint) -> Changes | None:
     for node in action.expressions:
-        inner = node.expressions[0] if isinstance(node, exp.Constraint) and node.expressions else node
+        named = isinstance(node, exp.Constraint)
+        name = name_of(node.this) if named else None
+        inner = node.expressions[0] if named and node.expressions else node
         if isinstance(inner, exp.PrimaryKey):
             return Changes(primary_key=tuple(name_of(e) for e in inner.expressions))
         if isinstance(inner, exp.UniqueColumnConstraint) and isinstance(inner.this, exp.Schema):
-            return Changes(add_unique=(tuple(name_of(e) for e in inner.this.expressions),))
+            return Changes(add_unique=(Unique(tuple(name_of(e) for e in inner.this.expressions), name),))
         if isinstance(inner, exp.CheckColumnConstraint):
-            return Changes(add_checks=(inner.this.sql("sqlite"),))
+            return Changes(add_checks=(Check(inner.this.sql("sqlite"), name),))
         if isinstance(inner, exp.ForeignKey):
-            return Changes(add_foreign_keys=(_foreign_key(inner),))
+            return Changes(add_foreign_keys=(_foreign_key(inner, name),))
     return None
 
 
-def _foreign_key(node: exp.ForeignKey) -> ForeignKey:
+def _foreign_key(node: exp.ForeignKey, name: str | None) -> ForeignKey:
     reference = node.args.get("reference")
     target = reference.this if reference is not None else None
     table = name_of(target.this) if isinstance(target, exp.Schema) else name_of(target)
     to_columns = tuple(name_of(e) for e in target.expressions) if isinstance(target, exp.Schema) else ()
-    options = " ".join(str(o) for o in (reference.args.get("options") or [])).upper() if reference else ""
-    on_delete = options.split("ON DELETE ", 1)[1].split(" ON ")[0].strip() if "ON DELETE " in options else "NO ACTION"
-    return ForeignKey(tuple(name_of(e) for e in node.expressions), table, to_columns, on_delete)
+    options = [" ".join(str(o).upper().split()) for o in (reference.args.get("options") or [])] if reference else []
+    actions = {what: next((o[len(what) + 1:] for o in options if o.startswith(what + " ")), "NO ACTION")
+               for what in ("ON DELETE", "ON UPDATE")}
+    return ForeignKey(tuple(name_of(e) for e in node.expressions), table, to_columns, actions["ON DELETE"],
+                      actions["ON UPDATE"], name)
 
 
 def _add_column_limits(table: str, column: exp.ColumnDef) -> list[tuple[str, str, Changes | None]]:
