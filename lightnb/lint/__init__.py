@@ -9,10 +9,10 @@ from lightnb.lint.config import LintConfig, config_from_settings
 from lightnb.lint.engine import lint_migrations, lint_project, lint_source, lint_sql, load_rules
 from lightnb.lint.finding import Finding, has_errors, sort_findings, to_frame
 from lightnb.lint.hygiene import checksum_hook, forget_checksums, record_checksums
-from lightnb.lint.rebuild import Changes, Column, ForeignKey, RebuildPlan, plan_rebuild
+from lightnb.lint.rebuild import Changes, Check, Column, ForeignKey, RebuildPlan, Unique, plan_rebuild
 
 __all__ = [
-    "Changes", "Column", "Finding", "ForeignKey", "LintConfig", "RebuildPlan", "checksum_hook",
+    "Changes", "Check", "Column", "Finding", "ForeignKey", "LintConfig", "RebuildPlan", "checksum_hook",
     "config_from_settings", "forget_checksums", "has_errors", "lint_migrations", "lint_project",
-    "lint_source", "lint_sql", "load_rules", "plan_rebuild", "record_checksums", "sort_findings", "to_frame",
+    "lint_source", "lint_sql", "load_rules", "plan_rebuild", "record_checksums", "sort_findings", "to_frame", "Unique",
 ]
