@@ -121,11 +121,12 @@ def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, styl
         chosen = replace(options, style=candidate)
         try:
             schema = introspect(conn, chosen)
+            candidates[candidate] = (chosen, schema, render(schema, chosen))
         except SchemaError:
             if candidate == DEFAULT_STYLE:
                 raise
-            continue  # e.g. 2.1 cannot print a table without primary key
-        candidates[candidate] = (chosen, schema, render(schema, chosen))
+            # e.g. 2.1 cannot print a table without primary key; a patch made for another layout
+            continue
     best = choose_style(existing, {s: text for s, (_o, _s, text) in candidates.items()})
     return candidates[best]
 

@@ -139,3 +139,20 @@ def test_a_22_file_the_layout_cannot_tell_keeps_22_by_its_content(tmp_path: Path
         assert not check_schema_sync(project, conn, style="2.3").in_sync
     finally:
         conn.close()
+
+
+def test_a_style_that_cannot_print_the_database_is_not_a_candidate(tmp_path: Path) -> None:
+    # 2.1 fails on a table without primary key; auto must still settle on 2.2/2.3.
+    sql = NO_KEY + "CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY);"
+    project, database = _project(tmp_path, sql)
+    schema_rs = project.config_dir / "src" / "schema.rs"
+    schema_rs.parent.mkdir()
+    v22 = printed(sql, "2.2", integer_primary_key_is_bigint=True)
+    schema_rs.write_text(v22.replace("log (rowid)", "log (oid)"), encoding="utf-8")
+    conn = sqlite3.connect(database)
+    try:
+        report = check_schema_sync(project, conn)
+    finally:
+        conn.close()
+    assert not report.in_sync and report.files[0].style == "2.2"
+    assert report.findings == ["log: primary key (oid) in file, (rowid) in database"]
