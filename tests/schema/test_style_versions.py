@@ -156,3 +156,18 @@ def test_a_style_that_cannot_print_the_database_is_not_a_candidate(tmp_path: Pat
         conn.close()
     assert not report.in_sync and report.files[0].style == "2.2"
     assert report.findings == ["log: primary key (oid) in file, (rowid) in database"]
+
+
+def test_cli_style_21(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightnb.cli import main
+
+    for name in ("DATABASE_URL", "MIGRATION_DIRECTORY", "DIESEL_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    project, database = _project(tmp_path, NO_KEY)
+    base = ["print-schema", "--project", str(project.root), "--database-url", str(database)]
+    assert main([*base, "--style", "2.1"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("Diesel only supports tables with primary keys. Table log has")
+    assert err.count("\n") == 1
+    assert main([*base, "--style", "2.2"]) == 0
+    assert "log (rowid)" in capsys.readouterr().out
