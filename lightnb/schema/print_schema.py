@@ -17,13 +17,16 @@ from lightnb.schema.patch import apply_patch_file
 
 HEADER = "// @generated automatically by Diesel CLI.\n"
 _INDENT = "    "
+# Rust's `str::trim` (Unicode White_Space); Python's `str.strip()` also strips U+001C..U+001F.
+_RUST_WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
 def doc_lines(text: str, indent: str) -> list[str]:
     """Return ``text`` as ``///`` lines: each line trimmed, empty lines as bare ``///``."""
     lines = []
     for line in text.split("\n"):
-        line = line.removesuffix("\r").strip()
+        line = line.removesuffix("\r").strip(_RUST_WHITESPACE)
         lines.append(f"{indent}///" + (f" {line}" if line else ""))
     return lines
 

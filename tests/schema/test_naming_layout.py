@@ -7,6 +7,7 @@ import pytest
 from lightnb.schema.layout import (ALLOW_TABLES, allow_tables_raw, allow_tables_rustfmt,
                                    allow_tables_vertical, rust_tokens_valid, tidy)
 from lightnb.schema.naming import column_rust_name, joinable_column_name, rust_string, table_rust_name
+from lightnb.schema.print_schema import doc_lines
 
 
 @pytest.mark.parametrize(("sql", "rust"), [
@@ -95,3 +96,8 @@ def test_tidy_strips_trailing_space_and_blank_lines() -> None:
 ])
 def test_rust_tokens_valid(text: str, valid: bool) -> None:
     assert rust_tokens_valid(text) is valid
+
+
+def test_doc_lines_trim_like_rust() -> None:
+    # Rust's trim() keeps U+001F, which Python's strip() would remove; a trailing CR goes.
+    assert doc_lines("\u3000a\u00a0\n\x1fb\r\n", "") == ["/// a", "/// \x1fb", "///"]
