@@ -175,7 +175,7 @@ def _uses_23_only_rules(tables: list[Tab]) -> bool:
     return False
 
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
