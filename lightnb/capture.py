@@ -17,7 +17,7 @@ from lightnb.inspect._sql import open_ro
 from lightnb.inspect.preview import ComparedPreview, compare_preview
 from lightnb.inspect.redact import Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
-from lightnb.errors import WorkspaceError
+from lightnb.errors import LightnbError, WorkspaceError
 from lightnb.runner import TRACKING_TABLE
 from lightnb.inspect.snapshot import Snapshot
 from lightnb.steps import Capture
@@ -148,13 +148,56 @@ def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, befor
 def _previews(before_path: Path, after_path: Path, tables: tuple[str, ...], diff: SchemaDiff, n: int,
               redactor: Redactor | None) -> tuple[ComparedPreview, ...]:
     renamed_from = {new: old for old, new in diff.table_renames.items()}
+    affected = affected_keys(before_path, after_path, tables, n)
     before_conn, after_conn = open_ro(before_path), open_ro(after_path)
     try:
-        return tuple(compare_preview(before_conn, after_conn, renamed_from.get(t, t), after_table=t, n=n,
-                                     redactor=redactor) for t in tables)
+        return tuple(_compare(before_conn, after_conn, renamed_from.get(t, t), t, n, affected.get(t), redactor)
+                     for t in tables)
     finally:
         before_conn.close()
         after_conn.close()
+
+
+def _compare(before_conn: Any, after_conn: Any, before_table: str, table: str, n: int, keys: list[tuple] | None,
+             redactor: Redactor | None) -> ComparedPreview:
+    """Preview the affected rows (``keys``) when known, else the first ``n`` rows by key."""
+    if keys:
+        try:
+            return compare_preview(before_conn, after_conn, before_table, after_table=table, keys=keys,
+                                   redactor=redactor)
+        except LightnbError:
+            pass  # e.g. the key changed with the table: the first rows still tell the story
+    return compare_preview(before_conn, after_conn, before_table, after_table=table, n=n, redactor=redactor)
+
+
+def affected_keys(before_path: Path, after_path: Path, tables: tuple[str, ...] | list[str],
+                  n: int) -> dict[str, list[tuple]]:
+    """Return, per table, the keys of up to ``n`` rows the step changed, added or removed (in that order).
+
+    The keys only pick which rows the (redacted) previews show; they are read unredacted so they
+    match the database, and never shown as such. Tables whose rows all kept their values map to [].
+    """
+    from lightnb.inspect.row_diff import row_diff
+
+    if not tables or n <= 0:
+        return {}
+    out: dict[str, list[tuple]] = {}
+    diffs = row_diff(before_path, after_path, tables=list(tables), sample=n, reveal=True)
+    for table in tables:
+        found = diffs.table(table)
+        if found is None or found.status != "compared":
+            continue
+        keys: list[tuple] = []
+        for kind in ("changed", "added", "removed"):
+            for item in found.samples.get(kind, ()):
+                row = item["key"] if kind == "changed" else item
+                if any(k not in row for k in found.key):
+                    continue
+                key = tuple(row[k] for k in found.key)
+                if key not in keys:
+                    keys.append(key)
+        out[table] = sorted(keys[:n], key=lambda k: tuple((v is None, str(type(v)), v) for v in k))
+    return out
 
 
 @dataclass(frozen=True)
@@ -186,10 +229,10 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
 
     result = change.result
     before_name = {new: old for old, new in change.schema.table_renames.items()}.get(table, table)
+    keys = affected_keys(Path(result.before_copy), Path(result.database), [table], rows).get(table)
     before_conn, after_conn = open_ro(result.before_copy), open_ro(result.database)
     try:
-        preview = compare_preview(before_conn, after_conn, before_name, after_table=table, n=rows,
-                                  redactor=redactor)
+        preview = _compare(before_conn, after_conn, before_name, table, rows, keys, redactor)
     finally:
         before_conn.close()
         after_conn.close()

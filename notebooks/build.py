@@ -12,6 +12,8 @@ random), the widget state is dropped, and no timing metadata is recorded.
 from __future__ import annotations
 
 import argparse
+import configparser
+import re
 import sys
 from pathlib import Path
 
@@ -211,14 +213,31 @@ executes it and an HTML report (redacted) is written next to the executed notebo
         code("import lightnb.ui as ui"),
         code("wb = ui.workbook(project_dir, production_db, users=sample_users, exercise=True,\n"
              "                 workspace_dir=workspace_dir)\nwb"),
-        md("## Reversibility verdict (on a fresh copy of production)"),
+        md("""
+## Reversibility verdict (on a fresh copy of production)
+
+Every pending migration goes up, down and up again on a fresh copy, and the content fingerprints
+must match; lint and integrity checks run too. **safe** (green) can go; **needs attention** (yellow)
+means read the findings; **unsafe** (red) means do not run it on production.
+"""),
         code("verdict = ui.test(wb, run_tests=run_project_tests, now=True)\nverdict"),
-        md("## Apply to the workspace copy"),
+        md("""
+## Apply to the workspace copy
+
+The pending migrations run on the workspace copy. The panel lists the schema changes, row counts
+per table (with a chart when a count moved) and the rows each changed table gained, lost or
+changed (~~before~~ → after, sensitive values redacted).
+"""),
         code("run = ui.run(wb, limit=limit, now=True)\nrun"),
         code("run.result.row_counts()"),
-        md("## Impact, table by table"),
+        md("""
+## Impact, table by table
+
+Pick a table: its affected rows before and after, the row diff with samples, and the measured
+impact of every statement (rows deleted, updated, values lost).
+"""),
         code("ui.inspect(wb, now=True)"),
-        md("## Summary"),
+        md("## Summary: one line per rehearsed migration"),
         code("verdict.result.to_frame()[['verdict', 'errors', 'warnings']]"),
     ]
     return _notebook(cells)
@@ -271,12 +290,25 @@ Export: `lightnb report NOTEBOOK --out DIR` (HTML with the widgets' state embedd
         code("ui.edit(wb, up=up_sql, down=down_sql, now=True)"),
         md("## Reversibility (on a fresh copy of production)"),
         code("ui.test(wb, run_tests=False, now=True)"),
-        md("## Affected rows, before and after"),
+        md("""
+## Affected rows, before and after
+
+The change runs on the workspace copy. The previews show the rows it touched (changed values as
+~~before~~ → after); the inspect panel adds the row diff and the measured impact of each statement.
+"""),
         code("ui.run(wb, now=True)"),
         code("ui.inspect(wb, table, now=True)"),
-        md("## Verification queries"),
+        md("""
+## Verification queries
+
+Read-only queries on the workspace copy after the change; a reviewer can rerun them.
+"""),
         code("ui.verify(wb, verification, now=True)"),
-        md("## Sign-off"),
+        md("""
+## Sign-off
+
+Tick each item once checked; the ticks are saved with the notebook and shown in its HTML export.
+"""),
         code('ui.signoff(["Purpose and scope are right", "Affected row count is as expected", '
              '"down.sql restores the old values (verdict safe)", "Verification queries checked", '
              '"Approved to run on production"])'),
@@ -300,15 +332,43 @@ NOTEBOOKS = {
 }
 
 
+SANITIZE = HERE.parent / "tests" / "nbval_sanitize.cfg"
+
+
+def sanitizers() -> list[tuple[re.Pattern[str], str]]:
+    """Return the nbval sanitizers (regex, replacement) for values that change on every run."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(SANITIZE, encoding="utf-8")
+    return [(re.compile(parser[name]["regex"]), parser[name]["replace"]) for name in parser.sections()]
+
+
+def _sanitize(text: str | list[str], rules: list[tuple[re.Pattern[str], str]]) -> str:
+    text = "".join(text) if isinstance(text, list) else text
+    for pattern, replacement in rules:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Keep only deterministic outputs: drop widget views, widget state and run metadata."""
+    """Keep only deterministic outputs: drop widget views, widget state and run metadata.
+
+    Values that change on every run (migration timestamps, temporary paths, timings) are
+    stored as nbval's sanitizers write them, so a rebuild changes no line of an unchanged notebook.
+    """
+    rules = sanitizers()
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
         for output in cell.get("outputs", []):
-            output.get("data", {}).pop(WIDGET_VIEW, None)
+            data = output.get("data", {})
+            data.pop(WIDGET_VIEW, None)
+            for mime in ("text/plain", "text/html", "text/markdown"):
+                if mime in data:
+                    data[mime] = _sanitize(data[mime], rules)
+            if "text" in output:
+                output["text"] = _sanitize(output["text"], rules)
     return nb
 
 

@@ -332,8 +332,8 @@ def change_result(result: Any) -> str:
     elif len(counts):
         parts.append("<p>Every table kept its number of rows (no chart: nothing to compare).</p>")
     if result.previews:
-        parts.append("<p><b>Before / after</b>: the first rows of each changed table (sensitive values "
-                     "redacted)</p>")
+        parts.append("<p><b>Before / after</b>: per changed table, the rows the step changed, added or "
+                     "removed (its first rows when only columns changed); sensitive values redacted</p>")
         parts.extend(compared_preview(p) for p in result.previews)
     else:
         parts.append("<p>No table's rows or columns changed.</p>")

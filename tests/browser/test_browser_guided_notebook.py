@@ -10,6 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect  # noqa: E402
+
 from lightnb import samples
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,20 +56,41 @@ def _notebook_on(project_dir: Path, production: Path, dest: Path) -> Path:
 
 
 def test_run_all_then_click_run_and_revert(lab, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
-
     base, nbdir = lab
     project_dir, production = samples.sample_workbook(tmp_path / "sample", users=300, workspace=False)
     _notebook_on(project_dir, production, nbdir)
     production_bytes = production.read_bytes()
     workspace_db = project_dir / ".lightnb" / "workspace.db"
 
+    OUTPUT.mkdir(exist_ok=True)
+    try:
+        _drive(page, base, workspace_db)
+    except Exception:
+        page.screenshot(path=str(OUTPUT / "browser-01-failure.png"), full_page=True)
+        raise
+    assert production.read_bytes() == production_bytes, "production must never be written"
+
+
+def _run_all(page, nb) -> None:  # type: ignore[no-untyped-def]
+    """Run > Run All Cells, once the kernel is really ready; retry once if nothing started."""
+    # The toolbar's idle dot turns idle too early; the status bar text is the real readiness.
+    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"ipykernel\) \| Idle$")).wait_for(timeout=120_000)
+    first_prompt = nb.locator(".jp-CodeCell .jp-InputArea-prompt").first
+    for attempt in range(2):
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:  # a started cell shows [*] or [1]; a too-early Run All silently leaves [ ]
+            expect(first_prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=30_000)
+            return
+        except AssertionError:
+            if attempt:
+                raise
+
+
+def _drive(page, base: str, workspace_db: Path) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{base}/lab/tree/01_guided_migration.ipynb")
     nb = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-    # The toolbar's idle dot turns idle too early; the status bar text is the real readiness.
-    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"ipykernel\) \| Idle$")).wait_for(timeout=90_000)
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    _run_all(page, nb)
 
     run_panel = nb.locator(".lightnb-panel", has_text="Apply every pending migration")
     revert_panel = nb.locator(".lightnb-panel", has_text="Run down.sql of the latest migrations")
@@ -82,15 +106,17 @@ def test_run_all_then_click_run_and_revert(lab, page, tmp_path: Path) -> None:  
     expect(compare).to_contain_text("theme")
     expect(compare).to_contain_text("system")  # the new column's default, shown after
     expect(run_panel.locator(".lightnb-banner.lightnb-error")).to_have_count(0)
-    OUTPUT.mkdir(exist_ok=True)
+    expect(compare.locator("th.lightnb-added", has_text="theme (new)")).to_be_visible()  # the change is marked
     run_panel.scroll_into_view_if_needed()
     page.screenshot(path=str(OUTPUT / "browser-01-after-run.png"))
+    run_panel.screenshot(path=str(OUTPUT / "browser-01-run-panel.png"))
 
     revert_panel.locator(".widget-button", has_text=re.compile(r"^Revert$")).click()
     _wait_for(lambda: "theme" not in _columns(workspace_db, "user_settings"))
     restored = revert_panel.locator('.lightnb-compare[data-table="user_settings"]')
     expect(restored).to_be_visible()
     expect(revert_panel.locator(".lightnb-banner.lightnb-error")).to_have_count(0)
+    expect(restored.locator("th.lightnb-removed", has_text="theme (dropped)")).to_be_visible()
     revert_panel.scroll_into_view_if_needed()
     page.screenshot(path=str(OUTPUT / "browser-01-after-revert.png"), full_page=True)
-    assert production.read_bytes() == production_bytes, "production must never be written"
+    revert_panel.screenshot(path=str(OUTPUT / "browser-01-revert-panel.png"))

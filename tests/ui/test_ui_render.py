@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pandas as pd
 
@@ -80,3 +81,21 @@ def test_pending_list_folds_applied_migrations(workbook) -> None:  # type: ignor
     out = html.pending_list(workbook.status())
     assert "No pending migrations" in out
     assert "<details><summary>8 already applied" in out and "create_users" in out
+
+
+def test_previews_show_the_rows_a_data_change_touched(workbook) -> None:  # type: ignore[no-untyped-def]
+    conn = sqlite3.connect(f"file:{workbook.database}?mode=ro", uri=True)
+    ids = [r[0] for r in conn.execute("SELECT id FROM user_settings WHERE locale <> 'nl-NL' ORDER BY id DESC LIMIT 3")]
+    conn.close()
+    touched = sorted(ids)
+    assert len(touched) == 3 and touched[0] > 10  # past the first rows by key
+    ui.generate(workbook, "fix_some_locales", now=True)
+    ui.edit(workbook, up=f"UPDATE user_settings SET locale = 'nl-NL' WHERE id IN {tuple(touched)};\n",
+            down="SELECT 1;\n", now=True)
+    run = ui.run(workbook, now=True)
+    preview = run.result.preview("user_settings")
+    assert list(preview.frame.index) == touched  # the touched rows, not the first rows by key
+    assert set(preview.status) == {"changed"}
+    assert "→ nl-NL</td>" in run.result_html.value
+    inspected = ui.inspect(workbook, "user_settings", now=True)
+    assert list(inspected.result.preview.frame.index) == touched
