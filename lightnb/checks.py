@@ -17,6 +17,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -132,7 +133,11 @@ class CheckResult:
 
     def to_text(self) -> str:
         """Return the verdicts, reasons and findings as text, one migration per block."""
-        lines = []
+        lines = [f"rehearsed on a copy of {self.database}"
+                 + (" (no database given: pass --database-url, or make a workspace, to rehearse on real rows)"
+                    if self.database == "(empty database)" else "")]
+        if not self.migrations:
+            lines.append("no migration to rehearse (nothing pending; use --applied N to prove applied ones)")
         for finding in self.project_findings:
             lines.append(_finding_line(finding))
         for check in self.migrations:
@@ -393,9 +398,14 @@ def run_test_command(project: Project, database: Path, *, on_output: Callable[[s
     """Run the project's test command with ``DATABASE_URL`` set to the rehearsed copy.
 
     Output is passed to ``on_output`` line by line as it arrives; the command is killed at the time limit.
+    ``$DATABASE_URL`` (or ``${DATABASE_URL}``) in an argument becomes the copy's path, and a command
+    starting with ``lightnb`` runs this lightnb (``python -m lightnb``), whatever the PATH.
     """
     argv, cwd, timeout = test_settings(project)
     command = shlex.join(argv)
+    argv = [a.replace("${DATABASE_URL}", str(database)).replace("$DATABASE_URL", str(database)) for a in argv]
+    if argv[0] == "lightnb":
+        argv = [sys.executable, "-m", "lightnb", *argv[1:]]
     if shutil.which(argv[0]) is None:
         return TestRun(command, "skipped", message=f"{argv[0]} not found on PATH: install it (or set [test] "
                        f"command in lightnb.toml); the other checks still ran")

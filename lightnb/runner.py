@@ -328,14 +328,26 @@ def _execute(conn: sqlite3.Connection, migration: Migration, direction: Directio
             raise translate(error, _db_path(conn), doing=f" while running {migration.name}") from error
         raise SqlError(
             f"Failed to run {migration.name} with: {text} ({direction}.sql line {statement.line}: "
-            f"{statement.first_line(60)}); fix the statement and run again — nothing of this migration "
-            f"was applied.", path=migration.path / f"{direction}.sql", version=migration.version,
+            f"{statement.first_line(60)}); {_what_remains(migration, statement)}",
+            path=migration.path / f"{direction}.sql", version=migration.version,
             line=statement.line, statement=statement.text) from error
     except sqlite3.Warning as error:  # e.g. "You can only execute one statement at a time."
         raise SqlError(f"Failed to run {migration.name} with: {error} ({direction}.sql line "
                        f"{statement.line}); split the statement and run again.",
                        path=migration.path / f"{direction}.sql", version=migration.version,
                        line=statement.line, statement=statement.text) from error
+
+
+def _what_remains(migration: Migration, statement: sqlscript.Statement) -> str:
+    """Say honestly what a failure leaves behind, and what to do."""
+    if migration.run_in_transaction:
+        return "fix the statement and run again — nothing of this migration was applied."
+    if statement.index == 0:
+        return ("fix the statement and run again — it runs outside a transaction (metadata.toml), but "
+                "nothing before it had run.")
+    return (f"it runs outside a transaction (metadata.toml), so the {statement.index} statement(s) before "
+            f"line {statement.line} were applied and stay, and it is not recorded as applied: reset the "
+            f"workspace (`lightnb snapshot --reset`) or undo them by hand, then fix and run again.")
 
 
 def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction) -> None:

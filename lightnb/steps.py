@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from lightnb import migrations as migration_files
 from lightnb import runner
-from lightnb.errors import MigrationError, ProjectError
+from lightnb.errors import MigrationError, ProjectError, WorkspaceError
 from lightnb.project import Project
 from lightnb.results import (GenerateResult, ListResult, MigrationStatus, RegenerateResult, RunResult,
                              SchemaFileChange)
@@ -36,7 +36,7 @@ def workspace_folder(project: Project) -> Path:
     return project.config_dir / DEFAULT_DIRNAME
 
 
-def resolve_target(project: Project, *, database_url: str | Path | None = None) -> Target:
+def resolve_target(project: Project, *, database_url: str | Path | None = None, write: bool = True) -> Target:
     """Decide which database a verb acts on.
 
     An explicit ``database_url`` wins. Otherwise, when the project has a workspace, the workspace
@@ -44,10 +44,19 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None) 
     (or nothing at all) means the workspace, so production is never written by accident. A
     ``DATABASE_URL`` naming any other database (say, a rehearsal copy) is used as diesel would.
 
+    :param write: the verb may write the database: refuse the project's declared production.
     :raises ProjectError: when there is no database at all.
+    :raises WorkspaceError: when a writing verb names the production database.
     """
     if database_url:
-        return Target(project.with_database(str(database_url)).database_path())
+        explicit = project.with_database(str(database_url)).database_path()
+        production = _declared_production(project) if write else None
+        if production is not None and _same_file(explicit, production):
+            raise WorkspaceError(
+                f"{explicit} is this project's production database, which lightnb only reads; work on the "
+                f"workspace copy (omit --database-url after `lightnb snapshot`), or apply to production with "
+                f"diesel_cli once the rehearsal is done.", path=explicit)
+        return Target(explicit)
     folder = workspace_folder(project)
     configured = project.database_path() if project.database_url else None
     if (folder / WORKSPACE_DB).is_file():
@@ -60,6 +69,27 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None) 
     if configured is None:
         return Target(project.database_path())  # raises the "no database" error
     return Target(configured)
+
+
+def _declared_production(project: Project) -> Path | None:
+    """Return the production database the project declares (lightnb.toml, or its workspace's source)."""
+    configured = project.settings.get("production")
+    if isinstance(configured, str) and configured:
+        return project.resolve(configured)
+    folder = workspace_folder(project)
+    if (folder / WORKSPACE_DB).is_file():
+        try:
+            return Workspace.open(folder).production
+        except WorkspaceError:
+            return None
+    return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
 
 
 def snapshot(project: Project, *, database_url: str | Path | None = None,
@@ -99,11 +129,7 @@ def generate(project: Project, name: str, *, version: str | None = None, style: 
 def list_migrations(project: Project, database: str | Path) -> ListResult:
     """Return every migration with its applied state on ``database``."""
     found = migration_files.discover(project.migrations_dir)
-    conn = runner.connect(database)
-    try:
-        applied = set(runner.applied_versions(conn))
-    finally:
-        conn.close()
+    applied = set(_applied_read_only(project, Path(database)))
     known = {m.version for m in found}
     return ListResult(
         database=Path(database),
@@ -133,6 +159,36 @@ class Capture:
     copy: bool | str = "auto"
     folder: Path | None = None
     fingerprint: bool | str = "auto"
+
+
+def _applied_read_only(project: Project, database: Path) -> list[str]:
+    """Read applied versions without writing when the tracking table exists (diesel creates it otherwise).
+
+    A database that needs a write to be read (a hot journal to roll back) is opened for writing,
+    except the project's production database, which is never written.
+    """
+    from lightnb.errors import DatabaseError
+    from lightnb.workspace import open_readonly
+    if database.is_file() and database.stat().st_size > 0:
+        try:
+            conn = open_readonly(database)
+        except DatabaseError:
+            production = _declared_production(project)
+            if production is not None and _same_file(database, production):
+                raise
+            conn = runner.connect(database)
+        try:
+            has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                     (runner.TRACKING_TABLE,)).fetchone()
+            if has_table:
+                return [row[0] for row in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}")]
+        finally:
+            conn.close()
+    conn = runner.connect(database)
+    try:
+        return runner.applied_versions(conn)
+    finally:
+        conn.close()
 
 
 def run(project: Project, database: str | Path, *, limit: int | None = None,

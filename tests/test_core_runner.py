@@ -201,3 +201,17 @@ def test_observer_gets_the_connection_for_a_progress_handler(tmp_path: Path) -> 
 
     runner.run_pending(conn, found, on_step=observe)
     assert len(ticks) > 10  # the handler ran during the long INSERT, not only between statements
+
+
+def test_failure_outside_a_transaction_says_what_stayed_applied(tmp_path: Path) -> None:
+    up = "CREATE TABLE a (x);\nINSERT INTO a VALUES (1);\nINSERT INTO missing VALUES (2);\n"
+    found = build(tmp_path, ("1_no_tx", up, "DROP TABLE a;", "run_in_transaction = false\n"))
+    conn = runner.connect(tmp_path / "db.sqlite")
+    with pytest.raises(SqlError) as info:
+        runner.run_pending(conn, found)
+    message = str(info.value)
+    assert "nothing of this migration was applied" not in message
+    assert "2 statement(s) before line 3 were applied and stay" in message
+    assert "snapshot --reset" in message
+    assert runner.applied_versions(conn) == []
+    assert conn.execute("SELECT count(*) FROM a").fetchone() == (1,)  # what the message says stayed

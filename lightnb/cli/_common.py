@@ -26,9 +26,12 @@ def project_from_args(args: argparse.Namespace) -> Project:
                             config_file=args.config_file)
 
 
-def target_from_args(args: argparse.Namespace, project: Project) -> steps.Target:
-    """Resolve which database the verb acts on, and say so on stderr when it is a workspace."""
-    target = steps.resolve_target(project, database_url=args.database_url)
+def target_from_args(args: argparse.Namespace, project: Project, *, write: bool = True) -> steps.Target:
+    """Resolve which database the verb acts on, and say so on stderr when it is a workspace.
+
+    :param write: the verb may write it (then the project's production database is refused).
+    """
+    target = steps.resolve_target(project, database_url=args.database_url, write=write)
     if target.workspace is not None:
         origin = f" of {target.workspace.production}" if target.workspace.production else ""
         print(f"lightnb: working on workspace {target.path}{origin}", file=sys.stderr)

@@ -30,7 +30,7 @@ def _check(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     # Test output goes to stderr so stdout stays the report (JSON stays parseable).
     try:
-        database = steps.resolve_target(project, database_url=args.database_url).path
+        database = steps.resolve_target(project, database_url=args.database_url, write=False).path
     except ProjectError:
         database = None  # no database anywhere: rehearse on an empty one
     result = steps.test(project, database, applied=args.applied, run_tests=not args.no_tests,

@@ -118,7 +118,7 @@ def _check_number(number: int) -> None:
 @_wrapped
 def _list(args: argparse.Namespace) -> int:
     project = project_from_args(args)
-    target = target_from_args(args, project)
+    target = target_from_args(args, project, write=False)
     result = steps.list_migrations(project, target.path)
     print("Migrations:")
     for status in result.migrations:
@@ -132,6 +132,6 @@ def _list(args: argparse.Namespace) -> int:
 @_wrapped
 def _pending(args: argparse.Namespace) -> int:
     project = project_from_args(args)
-    target = target_from_args(args, project)
+    target = target_from_args(args, project, write=False)
     print("true" if steps.list_migrations(project, target.path).pending else "false")
     return 0

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lightnb import runner
+from lightnb.workspace import open_readonly
 from lightnb.cli._common import add_project_options, project_from_args, target_from_args
 from lightnb.schema import FlagGroup, options_from_flags
 from lightnb.schema.config import ALLOW_TABLES_MODES, COLUMN_SORTINGS, DOCS_MODES
@@ -153,8 +153,8 @@ def _print_schema(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     if args.check and args.fresh:
         return _report(check_migrations_sync(project, style=args.style))
-    target = target_from_args(args, project)
-    conn = runner.connect(target.path, create=False)
+    target = target_from_args(args, project, write=False)
+    conn = open_readonly(target.path)  # print-schema only reads
     try:
         if args.check:
             return _check(project, conn, args.style)
