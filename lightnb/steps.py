@@ -193,7 +193,7 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
 
 def run(project: Project, database: str | Path, *, limit: int | None = None,
         on_step: StepObserver | None = None, regenerate_schema: bool = True,
-        locked_schema: bool = False, capture: Capture | None = None) -> RunResult:
+        locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Apply every pending migration (or the next ``limit``) to ``database``.
 
     :param capture: take before/after snapshots (and a before copy) for the inspect step.
@@ -203,32 +203,32 @@ def run(project: Project, database: str | Path, *, limit: int | None = None,
     return _migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
         conn, found, on_step=observe, on_applied=hook, limit=limit),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
-        on_step=on_step)
+        on_step=on_step, style=style)
 
 
 def revert(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
            on_step: StepObserver | None = None, regenerate_schema: bool = True,
-           locked_schema: bool = False, capture: Capture | None = None) -> RunResult:
+           locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert the latest ``number`` migrations (or all) of ``database``."""
     return _migrate(project, database, "down", lambda conn, found, hook, observe: runner.revert(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
-        on_step=on_step)
+        on_step=on_step, style=style)
 
 
 def redo(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
          on_step: StepObserver | None = None, regenerate_schema: bool = True,
-         locked_schema: bool = False, capture: Capture | None = None) -> RunResult:
+         locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
     return _migrate(project, database, "redo", lambda conn, found, hook, observe: runner.redo(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
-        on_step=on_step)
+        on_step=on_step, style=style)
 
 
 def _migrate(project: Project, database: str | Path, direction: str, action, *,  # type: ignore[no-untyped-def]
              regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
-             on_step: StepObserver | None) -> RunResult:
+             on_step: StepObserver | None, style: str | None = None) -> RunResult:
     found = migration_files.discover(project.migrations_dir)
     path = Path(database)
     conn = runner.connect(path)
@@ -248,7 +248,7 @@ def _migrate(project: Project, database: str | Path, direction: str, action, *, 
         done = action(conn, found, _checksum_hook(), observe)
         files: tuple[Path, ...] = ()
         if regenerate_schema:
-            files = regenerate_schema_files(project, conn, locked=locked_schema)
+            files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
         after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy))
                  if capture and capture.snapshot else None)
     finally:
@@ -294,24 +294,43 @@ def _checksum_hook():  # type: ignore[no-untyped-def]
     return getattr(hygiene, "on_applied", None)
 
 
-def regenerate_schema_files(project: Project, conn, *, locked: bool = False) -> tuple[Path, ...]:  # type: ignore[no-untyped-def]
+SCHEMA_STYLES = ("auto", "2.1", "2.2", "2.3")
+
+
+def schema_style(project: Project, style: str | None = None) -> str:
+    """Return the diesel output style to print schema.rs in: ``style``, else lightnb.toml's
+    ``[schema] style``, else ``auto`` (keep the style of the existing file).
+
+    :raises ProjectError: for an unknown style.
+    """
+    chosen = style or (project.settings.get("schema") or {}).get("style") or "auto"
+    if chosen not in SCHEMA_STYLES:
+        raise ProjectError(f"Unknown schema style {chosen!r} (lightnb.toml [schema] style or --style); "
+                           f"use one of {', '.join(SCHEMA_STYLES)}.")
+    return chosen
+
+
+def regenerate_schema_files(project: Project, conn, *, locked: bool = False,  # type: ignore[no-untyped-def]
+                            style: str | None = None) -> tuple[Path, ...]:
     """Regenerate every configured schema file as diesel does after run/revert/redo (§2.9).
 
     :param locked: check instead of writing; raise SchemaOutOfSync when a file would change.
+    :param style: diesel output style (default: :func:`schema_style`).
     """
+    style = schema_style(project, style)
     try:
         from lightnb import schema
     except ImportError as error:  # pragma: no cover - schema is part of the package
         raise ProjectError("print-schema is unavailable in this installation; reinstall lightnb.") from error
     if locked:
-        report = schema.check_schema_sync(project, conn)
+        report = schema.check_schema_sync(project, conn, style=style)
         if not report.in_sync:
             from lightnb.errors import SchemaOutOfSync
             paths = ", ".join(str(f.path) for f in report.files if not f.in_sync)
             raise SchemaOutOfSync(f"Command would result in changes to `{paths}`. Rerun the command "
                                   f"locally, and commit the changes.", diff=report.diff)
         return ()
-    return tuple(schema.regenerate_schema_files(project, conn))
+    return tuple(schema.regenerate_schema_files(project, conn, style=style))
 
 
 def find_migration(project: Project, name_or_version: str) -> migration_files.Migration:

@@ -156,3 +156,25 @@ def test_revert_number_must_be_an_integer(capsys, project: Path) -> None:
     with pytest.raises(SystemExit) as info:
         main(["migration", "revert", "-n", "infinite"])
     assert info.value.code == 2
+
+
+def test_locked_schema_prints_the_diff_on_stdout(capsys, project: Path) -> None:
+    code, out, err = cli(capsys, "migration", "run", "--locked-schema", "--database-url=app.db")
+    assert code == 1
+    assert "Running migration 2017-09-12-210424_create_bills" in out
+    assert "+diesel::table! {" in out  # the diff of the schema file that would change
+    assert err.startswith("Command would result in changes to `") and err.count("\n") == 1
+    assert not (project / "src" / "schema.rs").exists()
+
+
+def test_schema_style_can_be_pinned(capsys, project: Path) -> None:
+    (project / "lightnb.toml").write_text('[schema]\nstyle = "2.2"\n')
+    assert cli(capsys, "migration", "run", "--database-url=app.db")[0] == 0
+    assert ("diesel::allow_tables_to_appear_in_same_query!(\n    bills,\n    contracts,\n    customers,\n);"
+            in (project / "src" / "schema.rs").read_text())
+    assert cli(capsys, "migration", "redo", "--style", "2.3", "--database-url=app.db")[0] == 0
+    assert ("diesel::allow_tables_to_appear_in_same_query!(bills, contracts, customers,);"
+            in (project / "src" / "schema.rs").read_text())
+    (project / "lightnb.toml").write_text('[schema]\nstyle = "1.4"\n')
+    code, _, err = cli(capsys, "migration", "redo", "--database-url=app.db")
+    assert code == 1 and "Unknown schema style '1.4'" in err

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lightnb import steps
 from lightnb.cli._common import add_project_options, project_from_args, target_from_args
-from lightnb.errors import LightnbError, MigrationError
+from lightnb.errors import LightnbError, MigrationError, SchemaOutOfSync
 from lightnb.runner import INITIAL_SETUP_VERSION, StepEvent
 
 
@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--no-schema", action="store_true", help="do not regenerate the schema file(s)")
         sub.add_argument("--locked-schema", action="store_true",
                          help="fail instead of changing the schema file(s)")
+        sub.add_argument("--style", choices=("auto", "2.1", "2.2", "2.3"),
+                         help="diesel output style of the regenerated schema file(s) (default: lightnb.toml's "
+                              "[schema] style, else auto = keep the existing file's style)")
         add_project_options(sub)
         sub.set_defaults(func=func)
 
@@ -75,6 +78,9 @@ def _wrapped(func):  # type: ignore[no-untyped-def]
     def call(args: argparse.Namespace) -> int:
         try:
             return func(args)
+        except SchemaOutOfSync as error:
+            sys.stdout.write(error.diff)  # diesel prints the diff on stdout, the error on stderr (§2.9)
+            raise
         except MigrationError as error:
             raise type(error)(f"Failed to run migrations: {error}", path=error.path,
                               version=error.version, line=error.line) from error
@@ -86,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project)
     steps.run(project, target.path, on_step=_announce, regenerate_schema=not args.no_schema,
-              locked_schema=args.locked_schema)
+              locked_schema=args.locked_schema, style=args.style)
     return 0
 
 
@@ -96,7 +102,7 @@ def _revert(args: argparse.Namespace) -> int:
     target = target_from_args(args, project)
     _check_number(args.number)
     steps.revert(project, target.path, number=args.number, all=args.all, on_step=_announce,
-                 regenerate_schema=not args.no_schema, locked_schema=args.locked_schema)
+                 regenerate_schema=not args.no_schema, locked_schema=args.locked_schema, style=args.style)
     return 0
 
 
@@ -106,7 +112,7 @@ def _redo(args: argparse.Namespace) -> int:
     target = target_from_args(args, project)
     _check_number(args.number)
     steps.redo(project, target.path, number=args.number, all=args.all, on_step=_announce,
-               regenerate_schema=not args.no_schema, locked_schema=args.locked_schema)
+               regenerate_schema=not args.no_schema, locked_schema=args.locked_schema, style=args.style)
     return 0
 
 

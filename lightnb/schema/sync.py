@@ -200,7 +200,9 @@ def compare_file(options: PrintSchemaOptions, schema: Schema, expected: str) -> 
     path = options.file
     if not path.is_file():
         finding = f"{path.name} does not exist; regenerate it with `lightnb print-schema`"
-        return FileSync(path, options.key, options.style, False, (finding,), "", expected)
+        diff = "".join(difflib.unified_diff([], expected.splitlines(keepends=True), fromfile="/dev/null",
+                                            tofile=f"{path} (print-schema)"))
+        return FileSync(path, options.key, options.style, False, (finding,), diff, expected)
     actual = path.read_text(encoding="utf-8")
     # diesel --locked-schema compares line by line, so a final newline does not matter.
     if actual.splitlines() == expected.splitlines():
