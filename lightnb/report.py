@@ -10,6 +10,7 @@ configured secret text leaks into the files.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -50,21 +51,19 @@ def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None 
     :param name: the report's file stem (default: the notebook's).
     :param secrets: texts that must not appear in the report (e.g. a planted canary).
     :param fetch_js: fill the widget-JavaScript cache with ``npm pack`` when it is empty.
-    :raises LightnbError: for an unknown format, or when a secret would leak (nothing is kept).
+    :raises LightnbError: for an unknown format, a path that is not a readable notebook, an output
+        folder that cannot be made, or when a secret would leak (nothing is kept).
     """
-    import nbformat
-
     wanted = tuple(formats)
     unknown = set(wanted) - set(FORMATS)
     if unknown:
         raise LightnbError(f"Unknown report format(s) {', '.join(sorted(unknown))}; use html or markdown.")
     if isinstance(notebook, (str, Path)):
         stem = name or Path(notebook).stem
-        nb = nbformat.read(str(notebook), as_version=4)
+        nb = read_notebook(notebook)
     else:
         stem, nb = name or "report", notebook
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(Path(out_dir))
     html_path = md_path = None
     mode = "cdn"
     if "html" in wanted:
@@ -77,6 +76,55 @@ def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None 
         md_path = _write(out / f"{stem}.md", _markdown(nb), secrets)
     state = STATE_MIME in nb.metadata.get("widgets", {})
     return Report(html_path, md_path, mode, state)
+
+
+def read_notebook(path: str | Path) -> Any:
+    """Read an ``.ipynb`` file as an nbformat 4 notebook.
+
+    :raises LightnbError: when the path is missing, a folder, unreadable, or not a Jupyter notebook.
+    """
+    import nbformat
+
+    path = Path(path)
+    if path.is_dir():
+        raise LightnbError(f"{path} is a folder, not a notebook; give the executed .ipynb file "
+                           f"(e.g. the one `lightnb rehearse --out DIR` wrote)", path=path)
+    if not path.exists():
+        raise LightnbError(f"notebook {path} does not exist; check the path (`lightnb rehearse --out DIR` "
+                           f"writes an executed notebook to report on)", path=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise LightnbError(f"cannot read notebook {path}: {error.strerror or error}; check its "
+                           f"permissions", path=path) from error
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise LightnbError(f"{path} is not a Jupyter notebook (not JSON: {_reason(error)}); give an "
+                           f"executed .ipynb file", path=path) from error
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list) \
+            or not isinstance(data.get("nbformat"), int):
+        raise LightnbError(f"{path} is JSON but not a Jupyter notebook (no `cells` list or `nbformat` "
+                           f"number); give an executed .ipynb file", path=path)
+    try:
+        return nbformat.reads(json.dumps(data), as_version=4)
+    except (ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError) as error:
+        raise LightnbError(f"{path} is not a valid Jupyter notebook ({_reason(error)}); open and save "
+                           f"it in Jupyter, or give another .ipynb file", path=path) from error
+
+
+def _reason(error: Exception) -> str:
+    return " ".join(str(error).split())[:120]
+
+
+def _out_dir(out: Path) -> Path:
+    """Create the output folder; refuse a path that is a file or cannot be created."""
+    if out.exists() and not out.is_dir():
+        raise LightnbError(f"--out {out} is a file, not a folder; choose a folder for the report", path=out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LightnbError(f"cannot create the report folder {out}: {error.strerror or error}; choose "
+                           f"another --out folder", path=out) from error
+    return out
 
 
 def _html(nb: Any, *, local_js: bool) -> str:
