@@ -13,7 +13,8 @@ encrypted_suffixes = ["_encrypted", "_hash"]
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,11 +55,19 @@ class LintConfig:
 def config_from_settings(settings: Mapping[str, Any] | None) -> LintConfig:
     """Build a :class:`LintConfig` from ``Project.settings``.
 
-    :raises ProjectError: when the ``[lint]`` section has values of the wrong kind.
+    :raises ProjectError: when ``[lint]`` has an unknown key or rule id, or a value of the wrong kind.
     """
-    lint = dict((settings or {}).get("lint", {}) or {})
-    secrets = dict(lint.get("secrets", {}) or {})
-    severities = dict(lint.get("severity", {}) or {})
+    lint = _table((settings or {}).get("lint", {}), "[lint]")
+    _known_keys(lint, LINT_KEYS, "[lint]")
+    secrets = _table(lint.get("secrets", {}), "[lint.secrets]")
+    _known_keys(secrets, SECRETS_KEYS, "[lint.secrets]")
+    severities = _table(lint.get("severity", {}), "[lint] severity")
+    ids = rule_ids()
+    named = [("disable", r) for r in _strings(lint, "disable", ())] + [("severity", r) for r in severities]
+    for key, rule in named:
+        if rule not in ids:
+            raise ProjectError(f"lightnb.toml: [lint] {key} names unknown rule {rule!r}"
+                               f"{_did_you_mean(rule, ids)}; valid rule ids: {', '.join(sorted(ids))}.")
     for rule, value in severities.items():
         if value not in SEVERITIES:
             raise ProjectError(f"lightnb.toml: [lint] severity for {rule!r} is {value!r}; "
@@ -70,6 +79,37 @@ def config_from_settings(settings: Mapping[str, Any] | None) -> LintConfig:
         encrypted_prefixes=_strings(secrets, "encrypted_prefixes", DEFAULT_ENCRYPTED_PREFIXES),
         encrypted_suffixes=_strings(secrets, "encrypted_suffixes", DEFAULT_ENCRYPTED_SUFFIXES),
     )
+
+
+LINT_KEYS = ("disable", "severity", "secrets")
+SECRETS_KEYS = ("words", "encrypted_prefixes", "encrypted_suffixes")
+
+
+def rule_ids() -> frozenset[str]:
+    """Return the id of every registered lint rule."""
+    from lightnb.lint.engine import load_rules
+
+    return frozenset(load_rules())
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ProjectError(f"lightnb.toml: {where} must be a table (key = value lines), not {value!r}.")
+    return dict(value)
+
+
+def _known_keys(table: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+    for key in table:
+        if key not in known:
+            raise ProjectError(f"lightnb.toml: unknown key {key!r} in {where}{_did_you_mean(key, known)}; "
+                               f"valid keys: {', '.join(known)}.")
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _strings(table: Mapping[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import importlib
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -12,9 +14,11 @@ from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Finding, sort_findings
 from lightnb.lint.catalog import Catalog
 from lightnb.lint.history import replay, timeline
+from lightnb.lint.rehearsal import Rehearsal
 from lightnb.lint.registry import RULES, Hit, MigrationContext, ProjectContext, Rule
 from lightnb.lint.source import Source, source_from_text, source_of
 from lightnb.migrations import Migration, discover
+from lightnb.workspace import open_readonly
 
 RULE_MODULES = ("timestamps", "jsontypes", "downsql", "secrets", "limitations", "foreignkeys",
                 "destructive", "transactions", "hygiene", "statements")
@@ -56,24 +60,48 @@ def lint_sql(up: str, down: str | None = None, *, history: Iterable[str] = (),
 
 def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] | None = None,
                     config: LintConfig | None = None, conn: sqlite3.Connection | None = None,
-                    migrations_dir: Path | None = None) -> list[Finding]:
+                    migrations_dir: Path | None = None, database: str | Path | None = None) -> list[Finding]:
     """Lint ``migrations`` (all, or only ``versions``), each against the history before it.
 
-    Project-wide rules (hygiene) run too when ``migrations_dir`` is given.
+    Project-wide rules (hygiene) run too when ``migrations_dir`` is given; they read ``conn``.
+
+    :param database: a database file to measure against; it is only read. The project rules read
+        it, and each pending migration's destructive statements are measured on a throwaway copy
+        brought to the state just before that migration (earlier pending ones applied on the copy).
+    :raises MigrationError: when a version in ``versions`` names no migration.
     """
     config = config or LintConfig()
     wanted = set(versions) if versions is not None else None
-    findings: list[Finding] = []
-    history: list[str] = []
-    states = later_states(migrations) if wanted is None or wanted else []
-    for position, migration in enumerate(migrations):
-        if wanted is None or migration.version in wanted:
-            findings += lint_source(source_of(migration), history=history, config=config,
-                                    later=states[position + 1:])
-        history.append(migration.up_sql())
-    if migrations_dir is not None:
-        findings += _project_findings(ProjectContext(migrations_dir, tuple(migrations), config, conn))
+    if wanted:
+        _require_versions(migrations, wanted)
+    with contextlib.ExitStack() as stack:
+        rehearsal = None
+        if database is not None:
+            rehearsal = stack.enter_context(Rehearsal.open(database, migrations))
+            conn = conn or rehearsal.reader
+        findings: list[Finding] = []
+        if migrations_dir is not None:
+            findings += _project_findings(ProjectContext(migrations_dir, tuple(migrations), config, conn))
+        history: list[str] = []
+        states = later_states(migrations) if wanted is None or wanted else []
+        for position, migration in enumerate(migrations):
+            if wanted is None or migration.version in wanted:
+                before = rehearsal.before(migration) if rehearsal is not None else None
+                findings += lint_source(source_of(migration), history=history, config=config,
+                                        later=states[position + 1:], conn=before)
+            history.append(migration.up_sql())
     return sort_findings(findings)
+
+
+def _require_versions(migrations: Sequence[Migration], wanted: set[str]) -> None:
+    known = {m.version for m in migrations}
+    for version in sorted(wanted - known):
+        names = [m.name for m in migrations]
+        close = difflib.get_close_matches(version, names + sorted(known), n=3, cutoff=0)
+        close = [next((m.name for m in migrations if m.version == c), c) for c in close]
+        hint = f"closest: {', '.join(dict.fromkeys(close))}" if close else \
+            "see `lightnb migration list`" if migrations else "there are no migrations yet"
+        raise MigrationError(f"No migration with version {version!r} to lint; {hint}.", version=version)
 
 
 def later_states(migrations: Sequence[Migration]) -> list[tuple[str, Catalog]]:
@@ -82,21 +110,31 @@ def later_states(migrations: Sequence[Migration]) -> list[tuple[str, Catalog]]:
 
 
 def lint_project(migrations_dir: str | Path, *, versions: Iterable[str] | None = None,
-                 config: LintConfig | None = None, conn: sqlite3.Connection | None = None) -> list[Finding]:
+                 config: LintConfig | None = None, conn: sqlite3.Connection | None = None,
+                 database: str | Path | None = None) -> list[Finding]:
     """Lint every migration of a folder (or only ``versions``) plus the project-wide rules.
 
-    :raises MigrationError: when the folder cannot be read for a reason no rule reports.
+    :param database: the database the migrations run on (e.g. the workspace); only read. With it,
+        the project rules see what ran (checksum-changed, version-out-of-order) and destructive
+        statements carry their impact measured on a throwaway copy (:func:`lint_migrations`).
+    :raises MigrationError: when the folder cannot be read for a reason no rule reports, or a
+        version names no migration.
+    :raises DatabaseError: when ``database`` is missing or not a SQLite database.
     """
     folder = Path(migrations_dir)
     config = config or LintConfig()
     try:
         migrations = discover(folder)
     except MigrationError:
-        found = _project_findings(ProjectContext(folder, (), config, conn))
+        with contextlib.ExitStack() as stack:
+            if database is not None and conn is None:
+                conn = stack.enter_context(contextlib.closing(open_readonly(database)))
+            found = _project_findings(ProjectContext(folder, (), config, conn))
         if not found:
             raise
         return sort_findings(found)  # e.g. duplicate versions: nothing else can be ordered
-    return lint_migrations(migrations, versions=versions, config=config, conn=conn, migrations_dir=folder)
+    return lint_migrations(migrations, versions=versions, config=config, conn=conn, migrations_dir=folder,
+                           database=database)
 
 
 def _project_findings(context: ProjectContext) -> list[Finding]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from lightnb.lint.catalog import Catalog, ForeignKeyInfo, TableInfo, is_indexed, quote
 from lightnb.lint.columns import final_table_name
 from lightnb.lint.registry import Hit, MigrationContext, rule
+from lightnb.lint.source import token_line
 
 
 def _key(fk: ForeignKeyInfo) -> tuple[object, ...]:
@@ -41,7 +42,7 @@ def fk_missing_target(ctx: MigrationContext) -> Iterator[Hit]:
             continue  # dropped again later in this file
         problem = _target_problem(final, fk)
         if problem:
-            yield Hit("up.sql", ctx.source.up.statements[index].line,
+            yield Hit("up.sql", token_line(ctx.source.up.statements[index], fk.columns[0]),
                       f"{table}({', '.join(fk.columns)}) references {problem}",
                       "create the parent table first (an earlier migration or earlier in this file), "
                       "or fix the table/column name")
@@ -72,7 +73,7 @@ def fk_unindexed(ctx: MigrationContext) -> Iterator[Hit]:
         if current is None or is_indexed(current, fk.columns):
             continue
         columns = ", ".join(fk.columns)
-        line = ctx.source.up.statements[index].line
+        line = token_line(ctx.source.up.statements[index], fk.columns[0])
         arrival = _indexed_later(ctx, table, fk.columns)
         if arrival is not None:
             migration, covering = arrival

@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from lightnb.lint.columns import constraint_expressions, defined_columns
 from lightnb.lint.registry import Hit, MigrationContext, rule
+from lightnb.lint.source import node_line, token_line
 
 
 @rule("json-column", severity="error", summary="A column declared JSON or JSONB.")
@@ -16,7 +17,7 @@ def json_column(ctx: MigrationContext) -> Iterator[Hit]:
     for found in defined_columns(ctx):
         words = found.column.type.upper().replace("(", " ").split()
         if any(word in ("JSON", "JSONB") for word in words):
-            yield Hit("up.sql", found.statement.line,
+            yield Hit("up.sql", token_line(found.statement, found.column.name),
                       f"{found.table}.{found.column.name} is declared {found.column.type}",
                       "model the data as columns or a child table; if it must stay a document, declare it "
                       "TEXT and (de)serialize it in Rust with serde_json")
@@ -28,10 +29,13 @@ def json_function(ctx: MigrationContext) -> Iterator[Hit]:
     for statement in ctx.source.up.statements:
         if not isinstance(statement.expr, (exp.Create, exp.Alter)):
             continue
-        used = [e.sql("sqlite") for e in constraint_expressions(statement.expr)
-                if any(_is_json(node) for node in e.walk())]
+        found = [(e, next(node for node in e.walk() if _is_json(node)))
+                 for e in constraint_expressions(statement.expr) if any(_is_json(node) for node in e.walk())]
+        used = [e.sql("sqlite") for e, _ in found]
         if used:
-            yield Hit("up.sql", statement.line,
+            first = found[0][1]
+            yield Hit("up.sql", node_line(statement, first.name if isinstance(first, exp.Anonymous) else
+                                          first.sql("sqlite").split("(")[0]),
                       f"JSON function in a DEFAULT or CHECK constraint: {'; '.join(used)}",
                       "validate the document in Rust (serde) before writing it, and drop the constraint")
 

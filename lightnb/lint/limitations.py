@@ -11,7 +11,7 @@ from lightnb.lint.catalog import Catalog, TableInfo, quote
 from lightnb.lint.columns import affinity
 from lightnb.lint.rebuild import Changes, Check, Column, ForeignKey, Unique, plan_rebuild
 from lightnb.lint.registry import Hit, MigrationContext, rule
-from lightnb.lint.source import Parsed, name_of, tokens
+from lightnb.lint.source import Parsed, name_of, token_line, tokens
 
 CONSTANT_DEFAULTS = (exp.Literal, exp.Null, exp.Boolean, exp.HexString)
 _DROP_KINDS = ("CONSTRAINT", "FOREIGN KEY")  # MySQL's DROP FOREIGN KEY name is a named constraint too
@@ -58,9 +58,10 @@ def drop_column_constrained(ctx: MigrationContext) -> Iterator[Hit]:
 def _limited(ctx: MigrationContext, wanted: str) -> Iterator[Hit]:
     for index, statement in enumerate(ctx.source.up.statements):
         state = ctx.replay.state_before(index)
-        for rule_id, why, changes, table in limitations_of(statement, state):
+        for rule_id, why, changes, table, column in limitations_of(statement, state):
             if rule_id == wanted:
-                yield Hit("up.sql", statement.line, why, _fix(state, table, changes, why))
+                line = token_line(statement, column) if column else statement.line
+                yield Hit("up.sql", line, why, _fix(state, table, changes, why))
 
 
 def limitation_of(statement: Parsed, state: Catalog) -> bool:
@@ -68,8 +69,8 @@ def limitation_of(statement: Parsed, state: Catalog) -> bool:
     return bool(limitations_of(statement, state))
 
 
-def limitations_of(statement: Parsed, state: Catalog) -> list[tuple[str, str, Changes | None, str]]:
-    """Return (rule id, explanation, rebuild changes or None, table) for each limitation in a statement."""
+def limitations_of(statement: Parsed, state: Catalog) -> list[tuple[str, str, Changes | None, str, str]]:
+    """Return (rule id, explanation, rebuild changes or None, table, column or '') per limitation of a statement."""
     tree = statement.expr
     if not isinstance(tree, exp.Alter):
         return []
@@ -79,28 +80,28 @@ def limitations_of(statement: Parsed, state: Catalog) -> list[tuple[str, str, Ch
     for action in tree.args.get("actions") or []:
         if isinstance(action, exp.AlterColumn):
             found.append(("alter-column", f"SQLite has no ALTER COLUMN ({table}.{action.name})",
-                          _alter_column_changes(action), table))
+                          _alter_column_changes(action), table, action.name))
         elif isinstance(action, exp.AddConstraint):
             found.append(("alter-constraint", f"SQLite cannot ADD a constraint with ALTER TABLE ({table})",
-                          _constraint_changes(action), table))
+                          _constraint_changes(action), table, ""))
         elif isinstance(action, exp.Drop) and str(action.args.get("kind") or "").upper() in _DROP_KINDS:
             names = tuple(name_of(t) for t in action.args.get("tables") or [])
             found.append(("alter-constraint", f"SQLite cannot DROP a constraint with ALTER TABLE "
                                               f"({table}: {', '.join(names)})",
-                          Changes(drop_constraints=names) if names else None, table))
+                          Changes(drop_constraints=names) if names else None, table, ""))
         elif isinstance(action, exp.Command) and " ".join(str(action.this).upper().split()) == "DROP" \
                 and " ".join(str(action.expression).upper().split()) == "PRIMARY KEY":
             found.append(("alter-constraint", f"SQLite cannot DROP the PRIMARY KEY with ALTER TABLE ({table})",
-                          Changes(primary_key=()), table))
+                          Changes(primary_key=()), table, ""))
         elif isinstance(action, exp.ColumnDef):
-            found += [(rid, why, ch, table) for rid, why, ch in _add_column_limits(table, action)]
+            found += [(rid, why, ch, table, action.name) for rid, why, ch in _add_column_limits(table, action)]
         elif isinstance(action, exp.Drop) and str(action.args.get("kind") or "").upper() == "COLUMN":
             for column in action.args.get("tables") or []:
                 reason = _drop_blocker(info, name_of(column), state) if info else ""
                 if reason:
                     found.append(("drop-column-constrained",
                                   f"SQLite cannot DROP COLUMN {table}.{name_of(column)}: {reason}",
-                                  Changes(drop=(name_of(column),)), table))
+                                  Changes(drop=(name_of(column),)), table, name_of(column)))
     return found
 
 
@@ -162,7 +163,7 @@ def _add_column_limits(table: str, column: exp.ColumnDef) -> list[tuple[str, str
         found.append(("add-column-default",
                       f"ADD COLUMN {table}.{name} has a non-constant default ({default.sql('sqlite')})",
                       Changes(add=(new,))))
-    if notnull and (default is None or isinstance(default, exp.Null)):
+    if notnull and _null_default(default):
         filler = {"INTEGER": "0", "REAL": "0.0", "NUMERIC": "0", "BLOB": "X''"}.get(affinity(declared), "''")
         found.append(("add-column-not-null", f"ADD COLUMN {table}.{name} is NOT NULL without a default",
                       Changes(add=(new,), fill={name: filler})))
@@ -170,9 +171,31 @@ def _add_column_limits(table: str, column: exp.ColumnDef) -> list[tuple[str, str
 
 
 def _constant(default: exp.Expression) -> bool:
-    if isinstance(default, exp.Neg):
-        default = default.this
-    return isinstance(default, CONSTANT_DEFAULTS)
+    """Return True when SQLite accepts ``default`` for ADD COLUMN (checked against SQLite 3.40 itself).
+
+    SQLite evaluates the default without a row (``sqlite3ValueFromExpr``): literals, NULL, TRUE/FALSE,
+    blobs, and these under unary minus/plus, CAST and parentheses. A bare name is a string
+    (``DEFAULT en``); in parentheses it is a column reference. CURRENT_* and any other operator
+    or function is refused ("Cannot add a column with non-constant default").
+    """
+    if isinstance(default, exp.Column) and not default.table:
+        return True
+    return _evaluable(default)
+
+
+def _evaluable(node: exp.Expression) -> bool:
+    if isinstance(node, (exp.Paren, exp.Neg, exp.Cast)):
+        return _evaluable(node.this)
+    return isinstance(node, CONSTANT_DEFAULTS)
+
+
+def _null_default(default: exp.Expression | None) -> bool:
+    """Return True when the default's value is NULL (``NULL``, ``(NULL)``, ``-NULL``, ``CAST(NULL AS …)``)."""
+    if default is None:
+        return True
+    if isinstance(default, (exp.Paren, exp.Neg, exp.Cast)):
+        return _null_default(default.this)
+    return isinstance(default, exp.Null)
 
 
 def _drop_blocker(info: TableInfo, column: str, state: Catalog) -> str:

@@ -9,7 +9,7 @@ from sqlglot import exp
 from lightnb.lint.columns import affinity, defined_columns, name_words
 from lightnb.lint.config import LintConfig
 from lightnb.lint.registry import Hit, MigrationContext, rule
-from lightnb.lint.source import name_of
+from lightnb.lint.source import name_of, token_line
 
 # Well-known shapes of live credentials (provider-issued prefixes).
 SECRET_PREFIXES = ("sk_live_", "sk_test_", "rk_live_", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-",
@@ -34,7 +34,7 @@ def secret_plaintext(ctx: MigrationContext) -> Iterator[Hit]:
             continue  # counts, flags and expiry times are not secrets
         if is_secret_name(column.name, config) and not config.is_encrypted_name(column.name):
             prefix = config.encrypted_prefixes[0] if config.encrypted_prefixes else "encrypted_"
-            yield Hit("up.sql", found.statement.line,
+            yield Hit("up.sql", token_line(found.statement, column.name),
                       f"{found.table}.{column.name} looks like a secret stored in plaintext",
                       f"store it encrypted (or hashed) and name it after the convention, e.g. "
                       f"{prefix}{column.name}; encrypt in Rust before writing")

@@ -129,3 +129,34 @@ def name_of(node: exp.Expression | None) -> str:
     if isinstance(node, (exp.Table, exp.Column, exp.Identifier)):
         return node.name
     return node.name if hasattr(node, "name") else ""
+
+
+# Words after which a name is a table (or other object), not a column.
+_OBJECT_WORDS = {"TABLE", "EXISTS", "INTO", "ON", "REFERENCES", "UPDATE", "FROM", "JOIN", "INDEX", "VIEW",
+                 "TRIGGER", "TO"}
+
+
+def token_line(statement: Parsed, name: str) -> int:
+    """Return the file line of the first token of ``statement`` naming column ``name`` (else its first line).
+
+    Names in a table position (after TABLE, REFERENCES, ON …) and string literals do not count.
+    """
+    toks = tokens(statement.text)
+    wanted = name.lower()
+    for at, token in enumerate(toks):
+        if token.token_type == TokenType.STRING or token.text.lower() != wanted:
+            continue
+        previous = toks[at - 1].text.upper() if at else ""
+        following = toks[at + 1].token_type if at + 1 < len(toks) else None
+        if previous not in _OBJECT_WORDS and following != TokenType.DOT:
+            return statement.line + token.line - 1
+    return statement.line
+
+
+def node_line(statement: Parsed, text: str) -> int:
+    """Return the file line of the first token whose text is ``text`` (case-insensitive), else the first line."""
+    wanted = text.lower()
+    for token in tokens(statement.text):
+        if token.text.lower() == wanted:
+            return statement.line + token.line - 1
+    return statement.line

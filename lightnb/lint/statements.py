@@ -18,8 +18,8 @@ def sql_error(ctx: MigrationContext) -> Iterator[Hit]:
     from lightnb.lint.transactions import non_transactional_statement
 
     scripts = [(ctx.source.up, ctx.replay.up_errors)]
-    if ctx.source.down is not None:
-        scripts.append((ctx.source.down, ctx.replay.down_errors))
+    if ctx.source.down is not None and not ctx.replay.up_errors:
+        scripts.append((ctx.source.down, ctx.replay.down_errors))  # down.sql only runs after a whole up.sql
     for script, errors in scripts:
         for index, message in sorted(errors.items()):
             statement = script.statements[index]

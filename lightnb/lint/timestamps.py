@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from lightnb.lint.columns import affinity, defined_columns, name_words, parse_default
 from lightnb.lint.registry import Hit, MigrationContext, rule
+from lightnb.lint.source import token_line
 
 TIME_TYPES = ("DATETIME", "TIMESTAMP", "DATE", "TIME")
 TIME_WORDS = {"date", "time", "timestamp", "datetime", "ts"}
@@ -23,7 +24,7 @@ def timestamp_text(ctx: MigrationContext) -> Iterator[Hit]:
         column = found.column
         reason = _why_not_unix_seconds(column.name, column.type, parse_default(column.default))
         if reason:
-            yield Hit("up.sql", found.statement.line,
+            yield Hit("up.sql", token_line(found.statement, column.name),
                       f"{found.table}.{column.name} is a timestamp {reason}; store INTEGER Unix seconds",
                       f"declare it `{column.name} INTEGER{' NOT NULL' if column.notnull else ''}"
                       f"{' DEFAULT (unixepoch())' if column.default else ''}` and convert in Rust with "

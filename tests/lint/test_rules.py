@@ -155,7 +155,7 @@ def test_findings_carry_statement_line_numbers() -> None:
           "VACUUM;\n")
     findings = lint_sql(up, "DROP TABLE events;\nALTER TABLE users DROP COLUMN level;", history=[USERS])
     lines = {f.rule: (f.file, f.line) for f in findings}
-    assert lines["timestamp-text"] == ("up.sql", 2)
+    assert lines["timestamp-text"] == ("up.sql", 4)  # the column's own line, not CREATE TABLE's
     assert lines["add-column-not-null"] == ("up.sql", 8)
     assert lines["non-transactional"] == ("up.sql", 9)
 
