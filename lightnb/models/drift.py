@@ -282,27 +282,50 @@ class _StructCheck:
         self._check_type(model_field, column, selectable=selectable, writes=writes_this)
 
     def _no_column(self, model_field: ModelField, *, proven: bool) -> None:
-        used = {f.column for f in self.struct.fields}
-        free = [c for c in self.table.column_names if c not in used]
-        close = difflib.get_close_matches(model_field.column, free, n=1, cutoff=0.5)
-        position = self.struct.fields.index(model_field)
-        if not close and position < len(self.table.columns) and self.table.columns[position].rust_name in free:
-            close = [self.table.columns[position].rust_name]  # same place in the row: likely a rename
-        line = self._line_text(model_field.line)
-        if close:
-            column = self.table.column(close[0])
-            assert column is not None
-            self.renamed_to.add(column.rust_name)
-            indent, _ = struct_style(self.struct, self.text)
-            fix = (f"change line {model_field.line} to "
-                   f"`{field_line(column, indent='', visibility=model_field.visibility)}`")
-        else:
-            fix = f"remove line {model_field.line} `{line.strip()}`, or add the column in a migration"
+        line = self._line_text(model_field.line).strip()
+        fix = (f"remove line {model_field.line} `{line}`, or add the column "
+               f"`{self.table.rust_name}.{model_field.column}` in a migration")
+        candidate = self._mapping_candidate(model_field)
+        if candidate is not None:
+            self.renamed_to.add(candidate.rust_name)
+            fix += (f"; or, if the field holds `{self.table.rust_name}.{candidate.rust_name}`, add "
+                    f"`#[diesel(column_name = {candidate.rust_name})]` above line {model_field.line}")
         why = ("the derive names every field's column" if proven
                else "Queryable does not name columns; it may be loaded from another query")
         self._add(model_field.line, model_field.name, model_field.column, "no_column", proven,
                   f"field `{model_field.name}` has no column `{self.table.rust_name}.{model_field.column}`",
                   fix, why)
+
+    def _mapping_candidate(self, model_field: ModelField) -> SchemaColumn | None:
+        """Return the one obvious column the field may be meant for, or None.
+
+        Obvious means: a column no other field maps, whose type fits the field, and whose name is
+        close to the field's; or, for a struct with one field per column, the column in the same
+        place of the row.
+        """
+        used = {f.column for f in self.struct.fields}
+        free = [c for c in self.table.columns if c.rust_name not in used and self._fits(model_field, c)]
+        by_name = {c.rust_name: c for c in free}
+        close = difflib.get_close_matches(model_field.column, list(by_name), n=2, cutoff=0.6)
+        if len(close) == 1 or (len(close) == 2 and difflib.SequenceMatcher(None, model_field.column, close[0])
+                                .ratio() > difflib.SequenceMatcher(None, model_field.column, close[1]).ratio()):
+            return by_name[close[0]]
+        position = self.struct.fields.index(model_field)
+        if len(self.struct.fields) == len(self.table.columns) and self.struct.derives_any("Queryable"):
+            same_place = self.table.columns[position]
+            if same_place.rust_name in by_name:
+                return same_place
+        return None
+
+    def _fits(self, model_field: ModelField, column: SchemaColumn) -> bool:
+        """Return whether the field's type is known to load from and write to the column."""
+        verdicts: list[bool | None] = []
+        if self.struct.derives_any("Queryable", "Selectable"):
+            verdicts.append(loads_as(model_field.type, column.sql_type))
+        if self.struct.derives_any("Insertable", "AsChangeset"):
+            verdicts.extend(as_expression(v, column.sql_type)
+                            for v in bound_values(self.struct, model_field, self.table))
+        return bool(verdicts) and all(v is True for v in verdicts)
 
     def _check_type(self, model_field: ModelField, column: SchemaColumn, *,
                     selectable: bool, writes: bool) -> None:

@@ -57,7 +57,9 @@ SELECTABLE = ("#[derive(Queryable, Selectable)]\n#[diesel(table_name = beds)]\n"
 @pytest.mark.parametrize("body, kind, proven, fix", [
     # a field whose column does not exist: Selectable names `beds::size`
     ("    pub id: i32,\n    pub name: String,\n    pub size: Option<f64>,\n    pub planted: chrono::NaiveDateTime,\n",
-     "no_column", True, "change line 10 to `pub area: Option<f64>,`"),
+     "no_column", True, "remove line 10 `pub size: Option<f64>,`, or add the column `beds.size` in a "
+                        "migration; or, if the field holds `beds.area`, add `#[diesel(column_name = area)]` "
+                        "above line 10"),
     # wrong type under check_for_backend
     ("    pub id: i64,\n    pub name: String,\n    pub area: Option<f64>,\n    pub planted: chrono::NaiveDateTime,\n",
      "wrong_type", True, "change line 8 to `pub id: i32,`"),
@@ -69,6 +71,33 @@ def test_selectable_with_backend_check_is_proven(body, kind, proven, fix):
     finding = one(SELECTABLE + body + "}\n")
     assert (finding.kind, finding.proven, finding.fix) == (kind, proven, fix)
     assert finding.severity == "PROVEN"
+
+
+INSERTABLE = "#[derive(Insertable)]\n#[diesel(table_name = beds)]\npub struct NewBed {\n"
+
+
+def test_unknown_insertable_field_is_removed_not_renamed_to_an_unrelated_column():
+    # Insertable is not positional: the column in the same place (`id`) is no candidate.
+    finding = one(INSERTABLE + "    pub nickname: String,\n    pub name: String,\n}\n")
+    assert (finding.kind, finding.proven, finding.field) == ("no_column", True, "nickname")
+    assert finding.fix == ("remove line 7 `pub nickname: String,`, or add the column `beds.nickname` in a "
+                           "migration")
+
+
+@pytest.mark.parametrize("field, mapped", [
+    ("pub nam: String,", None),            # `name` is close but already mapped by another field
+    ("pub aera: Option<f64>,", "area"),    # close name, compatible type: offered as an option
+    ("pub aera: String,", None),           # close name, but a String does not fit a Nullable<Double>
+    ("pub plant: chrono::NaiveDateTime,", "planted"),
+])
+def test_column_name_mapping_is_offered_only_for_an_obvious_compatible_column(field, mapped):
+    finding = one(INSERTABLE + "    pub name: String,\n    " + field + "\n}\n")
+    assert finding.fix.startswith("remove line 8 ")
+    if mapped is None:
+        assert "column_name" not in finding.fix
+    else:
+        assert finding.fix.endswith(f"; or, if the field holds `beds.{mapped}`, add "
+                                    f"`#[diesel(column_name = {mapped})]` above line 8")
 
 
 def test_type_mismatch_without_backend_check_cannot_be_proven():
