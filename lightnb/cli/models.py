@@ -88,10 +88,9 @@ def _repository_text(schema: Schema, previous: Schema | None, tables: list[str] 
         return "\n".join(code for name, code in blocks.items() if not tables or name in tables)
     if not tables:
         raise ModelDrift("--repository needs --previous-schema FILE or --table T to know which columns")
+    schema.require_tables(tables)
     out = []
     for name in tables:
-        table = schema.table(name)
-        if table is None:
-            raise ModelDrift(f"table `{name}` is not in schema.rs; choose one of: {', '.join(schema.table_names)}")
+        table = next(t for t in schema.tables if t.rust_name == name)
         out.append(repository_functions(table))
     return "\n".join(out)

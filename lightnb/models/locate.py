@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightnb.errors import DatabaseError
+from lightnb.errors import DatabaseError, ModelDrift, ProjectError
 
 if TYPE_CHECKING:
     from lightnb.project import Project
@@ -16,15 +16,31 @@ def models_dir(project: Project, given: str | Path | None = None) -> Path:
     """Return the models folder: ``given``, else ``models_dir`` in lightnb.toml, else ``src/models``.
 
     Falls back to ``src/models.rs`` when the project keeps its models in one file.
+
+    :raises ProjectError: when ``models_dir`` in lightnb.toml is not a text path.
+    :raises ModelDrift: when the path is a file that is not Rust source.
     """
     if given is not None:
-        return Path(given)
+        return _models_path(Path(given), "--models-dir")
     configured = project.settings.get("models_dir")
+    if configured is not None and not isinstance(configured, str):
+        from lightnb.project import SETTINGS_NAME
+
+        raise ProjectError(f"`models_dir = {configured!r}` in {SETTINGS_NAME} is not a path; write it as a "
+                           f"quoted folder, e.g. models_dir = \"src/models\"",
+                           path=project.config_dir / SETTINGS_NAME)
     if isinstance(configured, str):
-        return project.resolve(configured)
+        return _models_path(project.resolve(configured), "models_dir in lightnb.toml")
     folder = project.config_dir / "src" / "models"
     single = project.config_dir / "src" / "models.rs"
     return single if not folder.exists() and single.is_file() else folder
+
+
+def _models_path(path: Path, origin: str) -> Path:
+    if path.is_file() and path.suffix != ".rs":
+        raise ModelDrift(f"{origin} {path} is a file, not a models folder or a .rs file; give the folder "
+                         f"holding the model structs (e.g. src/models)", path=path)
+    return path
 
 
 def schema_file(project: Project, given: str | Path | None = None) -> Path:

@@ -244,9 +244,12 @@ def read_models_dir(models_dir: Path, *, src_root: Path | None = None) -> list[R
     :param models_dir: the models folder, e.g. ``src/models``, or one ``models.rs`` file.
     :param src_root: the crate's ``src`` folder, to compute module paths (default: the parent of
         ``models_dir``).
-    :raises ModelDrift: when the folder does not exist.
+    :raises ModelDrift: when the folder does not exist, or names a file that is not ``.rs``.
     """
     models_dir = Path(models_dir)
+    if models_dir.is_file() and models_dir.suffix != ".rs":
+        raise ModelDrift(f"{models_dir} is a file, not a models folder or a .rs file; pass --models-dir "
+                         f"the folder holding the model structs (e.g. src/models)", path=models_dir)
     if models_dir.is_file():
         files = [models_dir]
         src_root = src_root or models_dir.parent

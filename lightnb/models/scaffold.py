@@ -193,9 +193,12 @@ def plan_model_changes(models_dir: str | Path, schema: str | Path | Schema, *,
     :param tables: only plan for these tables.
     :param schema_module: the Rust module of schema.rs (default: from its path, else ``crate::schema``).
     :param src_root: the crate's ``src`` folder (default: the parent of ``models_dir``).
-    :raises ModelDrift: when the models folder or the schema file is missing.
+    :raises ModelDrift: when the models folder or the schema file is missing, or a table in
+        ``tables`` is not in schema.rs.
     """
     current = schema if isinstance(schema, Schema) else load_schema(schema)
+    if tables is not None:
+        current.require_tables(tables)
     before = previous if isinstance(previous, Schema) or previous is None else load_schema(previous)
     models_dir = Path(models_dir)
     src_root = src_root or models_dir.parent

@@ -7,6 +7,7 @@ the way diesel's own ``table!`` macro consumes them (diesel_spec.md §4).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,8 @@ from lightnb.models._syntax import node_text, parse_rust
 from lightnb.models.types import SqlType
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from tree_sitter import Node
 
 
@@ -117,6 +120,19 @@ class Schema:
     def table_names(self) -> tuple[str, ...]:
         """Return the Rust names of the tables in file order."""
         return tuple(table.rust_name for table in self.tables)
+
+    def require_tables(self, names: Iterable[str]) -> None:
+        """Refuse table names schema.rs does not define, suggesting the closest one.
+
+        :raises ModelDrift: naming the first unknown table.
+        """
+        for name in names:
+            if name not in self.table_names:
+                close = difflib.get_close_matches(name, self.table_names, n=1, cutoff=0.6)
+                hint = f"did you mean `{close[0]}`? " if close else ""
+                where = self.path or "schema.rs"
+                raise ModelDrift(f"unknown table `{name}` in {where}; {hint}choose one of: "
+                                 f"{', '.join(self.table_names) or '(no tables)'}", path=self.path)
 
 
 def parse_schema(text: str, *, path: Path | None = None) -> Schema:

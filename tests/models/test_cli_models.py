@@ -54,3 +54,32 @@ def test_database_url_compares_with_the_database_schema(plantlog: Path, capsys):
     code = main(["models", "check", "--project", str(plantlog), "--database-url", str(database)])
     assert code == 1
     assert "Gardener.favourite_colour" in capsys.readouterr().out
+
+
+def _one_line(capsys) -> str:  # type: ignore[no-untyped-def]
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1, captured.err
+    return captured.err
+
+
+def test_generate_unknown_table_is_one_line_error_with_suggestion(plantlog: Path, capsys):
+    assert main(["models", "generate", "--project", str(plantlog), "--table", "gardener"]) == 1
+    err = _one_line(capsys)
+    assert "unknown table `gardener`" in err and "did you mean `gardeners`?" in err
+    assert main(["models", "generate", "--project", str(plantlog), "--table", "nope", "--repository"]) == 1
+    err = _one_line(capsys)
+    assert "unknown table `nope`" in err and "choose one of: " in err and "did you mean" not in err
+
+
+def test_models_dir_that_is_a_non_rust_file_is_refused(plantlog: Path, capsys):
+    for verb in ("check", "generate"):
+        code = main(["models", verb, "--project", str(plantlog), "--models-dir", str(plantlog / "diesel.toml")])
+        err = _one_line(capsys)
+        assert code == 1 and "is a file, not a models folder or a .rs file" in err
+
+
+def test_models_dir_setting_that_is_not_a_path_names_the_key(plantlog: Path, capsys):
+    (plantlog / "lightnb.toml").write_text("models_dir = 5\n")
+    assert main(["models", "check", "--project", str(plantlog)]) == 1
+    err = _one_line(capsys)
+    assert "`models_dir = 5` in lightnb.toml is not a path" in err and 'models_dir = "src/models"' in err
