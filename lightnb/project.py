@@ -14,6 +14,7 @@ diesel_cli checks strictly.
 
 from __future__ import annotations
 
+import io
 import os
 import tomllib
 from collections.abc import Mapping
@@ -132,19 +133,40 @@ def database_path_from_url(url: str, *, base: Path | None = None) -> Path:
 def _environment(start: Path, environ: Mapping[str, str] | None) -> dict[str, str]:
     """Return the environment with a ``.env`` file found upward merged under it."""
     env = dict(os.environ if environ is None else environ)
-    try:
-        from dotenv import dotenv_values
-    except ImportError:  # pragma: no cover - dependency is declared
-        return env
     here = start.resolve()
     for folder in (here, *here.parents):
         candidate = folder / ".env"
         if candidate.is_file():
-            for key, value in dotenv_values(candidate).items():
-                if value is not None:
-                    env.setdefault(key, value)
+            for key, value in _read_dotenv(candidate).items():
+                env.setdefault(key, value)
             break
     return env
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Read a ``.env`` file; a line that does not parse is an error, as in diesel (dotenvy).
+
+    :raises ProjectError: naming the file and the line.
+    """
+    from dotenv.parser import parse_stream
+    from dotenv.variables import parse_variables
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProjectError(f"Initializing `.env` file failed: cannot read {path} ({error}); fix or remove it.",
+                           path=path) from error
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = binding.original.line
+            raise ProjectError(f"Initializing `.env` file failed: {path} line {line} is not KEY=value "
+                               f"({binding.original.string.strip()[:40]!r}); fix or remove that line.",
+                               path=path, line=line)
+        if binding.key is not None and binding.value is not None:
+            # ${VAR} references expand from what is known so far, like dotenv_values(interpolate=True)
+            values[binding.key] = "".join(atom.resolve({**os.environ, **values})
+                                          for atom in parse_variables(binding.value))
+    return values
 
 
 def _project_root(start: Path) -> Path:

@@ -245,7 +245,7 @@ def _migrate(project: Project, database: str | Path, direction: str, action, *, 
 
     try:
         before, before_copy = _capture_before(conn, path, direction, capture)
-        done = action(conn, found, _checksum_hook(), observe)
+        done = action(conn, found, _checksum_hook(path), observe)
         files: tuple[Path, ...] = ()
         if regenerate_schema:
             files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
@@ -285,8 +285,15 @@ def _snapshot_of(conn, label: str, fingerprint: bool = True):  # type: ignore[no
     return take_snapshot(conn, label=label, fingerprint=fingerprint)
 
 
-def _checksum_hook():  # type: ignore[no-untyped-def]
-    """Return the hook that records migration checksums in lightnb's sidecar table, if available."""
+def _checksum_hook(database: Path):  # type: ignore[no-untyped-def]
+    """Return the hook that records migration checksums in lightnb's sidecar table.
+
+    Only in lightnb's own workspaces: a database the user names explicitly is left exactly as
+    diesel_cli would leave it (its tracking table and nothing else of ours).
+    """
+    from lightnb.workspace import STATE_FILE
+    if database.name != WORKSPACE_DB or not (database.parent / STATE_FILE).is_file():
+        return None
     try:
         from lightnb.lint import hygiene
     except ImportError:
@@ -369,13 +376,25 @@ def save_sql(project: Project, name_or_version: str, *, up: str | None = None,
     return find_migration(project, migration.name)
 
 
-def lint(project: Project, *, versions: list[str] | None = None):  # type: ignore[no-untyped-def]
+def lint(project: Project, *, versions: list[str] | None = None,  # type: ignore[no-untyped-def]
+         database: str | Path | None = None):
     """Lint the project's migrations (or only ``versions``) with its lightnb.toml settings.
+
+    With a database (default: the one :func:`resolve_target` names, when there is one) the lint also
+    measures the impact of destructive statements on a throwaway copy and checks the checksums of
+    applied migrations; the database itself is only read.
 
     :returns: a list of ``lightnb.lint.Finding``.
     """
     from lightnb.lint import config_from_settings, lint_project
-    return lint_project(project.migrations_dir, versions=versions, config=config_from_settings(project.settings))
+    if database is None:
+        try:
+            target = resolve_target(project, write=False).path
+            database = target if target.is_file() else None
+        except ProjectError:
+            database = None
+    return lint_project(project.migrations_dir, versions=versions, config=config_from_settings(project.settings),
+                        database=database)
 
 
 def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration"):  # type: ignore[no-untyped-def]

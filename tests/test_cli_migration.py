@@ -178,3 +178,22 @@ def test_schema_style_can_be_pinned(capsys, project: Path) -> None:
     (project / "lightnb.toml").write_text('[schema]\nstyle = "1.4"\n')
     code, _, err = cli(capsys, "migration", "redo", "--database-url=app.db")
     assert code == 1 and "Unknown schema style '1.4'" in err
+
+
+def test_global_options_before_the_verb(capsys, project: Path) -> None:
+    assert cli(capsys, "--database-url", "app.db", "migration", "run")[0] == 0
+    code, out, _ = cli(capsys, "--database-url=app.db", "migration", "list")
+    assert code == 0 and out.count("[X]") == 3
+    (project / "migrations" / "2018-01-01-000000_more").mkdir()
+    (project / "migrations" / "2018-01-01-000000_more" / "up.sql").write_text("CREATE TABLE more (id INTEGER);")
+    code, _, err = cli(capsys, "--locked-schema", "--database-url", "app.db", "migration", "run")
+    assert code == 1 and "Command would result in changes" in err
+
+
+def test_snapshot_does_not_overwrite_a_workspace_silently(capsys, project: Path) -> None:
+    make_database(project / "prod.db", "CREATE TABLE keep(x);")
+    assert cli(capsys, "snapshot", "--database-url", "prod.db")[0] == 0
+    assert cli(capsys, "migration", "run")[0] == 0
+    code, _, err = cli(capsys, "snapshot", "--database-url", "prod.db")
+    assert code == 1 and "--reset" in err and err.count("\n") == 1
+    assert cli(capsys, "migration", "pending")[1] == "false\n"  # the applied work is still there

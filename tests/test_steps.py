@@ -134,3 +134,27 @@ def test_capture_snapshots_after_each_migration(project: Project, tmp_path: Path
     assert first.table("users").column("age") is None and second.table("users").column("age") is not None
     assert first.table("users").row_count == 1
     assert steps.run(project, tmp_path / "plain.db", regenerate_schema=False).per_migration == ()
+
+
+def test_checksums_are_kept_only_in_lightnb_workspaces(project: Project, tmp_path: Path) -> None:
+    import sqlite3
+    plain = tmp_path / "plain.db"
+    steps.run(project, plain, regenerate_schema=False)
+    names = {r[0] for r in sqlite3.connect(plain).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert names == {"__diesel_schema_migrations", "users"}  # exactly what diesel_cli leaves
+    prod = make_database(tmp_path / "prod.db", "CREATE TABLE keep(x);")
+    workspace = steps.snapshot(project, database_url=prod, folder=tmp_path / "ws")
+    steps.run(project, workspace.path, regenerate_schema=False)
+    names = {r[0] for r in sqlite3.connect(workspace.path).execute("SELECT name FROM sqlite_master")}
+    assert "__lightnb_migration_checksums" in names
+
+
+def test_lint_through_the_api_sees_the_database(project: Project, tmp_path: Path) -> None:
+    db = tmp_path / "work.db"
+    steps.run(project, db, limit=1, regenerate_schema=False)
+    steps.save_sql(project, "2", up="DELETE FROM users;\n")
+    state = file_state(db)
+    findings = steps.lint(project, database=db)
+    destructive = [f for f in findings if f.rule == "destructive"]
+    assert destructive and "1 row(s) of users deleted" in destructive[0].message
+    assert file_state(db) == state

@@ -25,6 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lightnb",
         description="Diesel + SQLite migrations, rehearsed on a copy of the database.",
     )
+    # diesel accepts its global options anywhere on the line, before the verb too (diesel_spec.md §0).
+    for flag, dest in _GLOBAL_OPTIONS:
+        parser.add_argument(flag, dest=f"global_{dest}", metavar="VALUE", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--locked-schema", dest="global_locked_schema", action="store_true",
+                        help=argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -36,10 +41,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_GLOBAL_OPTIONS = (("--database-url", "database_url"), ("--migration-dir", "migration_dir"),
+                   ("--config-file", "config_file"))
+
+
+def _apply_global_options(args: argparse.Namespace) -> None:
+    """Give a verb the global options written before it, unless it has its own."""
+    for _flag, dest in _GLOBAL_OPTIONS:
+        value = getattr(args, f"global_{dest}", None)
+        if value is not None and getattr(args, dest, None) is None:
+            setattr(args, dest, value)
+    if getattr(args, "global_locked_schema", False) and hasattr(args, "locked_schema"):
+        args.locked_schema = True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit code (also used by ``sys.exit``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _apply_global_options(args)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
