@@ -10,6 +10,7 @@ lightnb.toml, default ``cargo test``) runs against the rehearsed copy, its outpu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shlex
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,7 +37,7 @@ from lightnb.lint.engine import later_states, lint_migrations, lint_source
 from lightnb.lint.finding import Finding
 from lightnb.lint.source import source_of, tokens
 from lightnb.migrations import Migration, discover
-from lightnb.workspace import Workspace
+from lightnb.workspace import Workspace, backup
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 Verdict = Literal["safe", "needs attention", "unsafe"]
 DEFAULT_TEST_COMMAND = "cargo test"
+EXAMPLE_COPY_LIMIT = 256 * 1024 * 1024  # keep a before copy for exact examples up to this size
 DEFAULT_TEST_TIMEOUT = 900.0
 OUTPUT_TAIL = 40
 
@@ -257,6 +259,37 @@ def rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[
     steps: list[str] = []
     before = take_snapshot(conn, label="before up")
     baseline = _fk_violations(conn)
+    with _copy_for_examples(conn) as before_copy:
+        return _rehearse(conn, migration, findings, reasons, steps, before, baseline, before_copy)
+
+
+@contextlib.contextmanager
+def _copy_for_examples(conn: sqlite3.Connection) -> Iterator[Path | None]:
+    """Keep a copy of the state before up (when small enough) to show exact rows a down.sql loses."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    path = Path(row[2]) if row and row[2] else None
+    if path is None or not path.is_file() or path.stat().st_size > EXAMPLE_COPY_LIMIT:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="lightnb-before-") as scratch:
+        yield backup(conn, Path(scratch) / "before.db")
+
+
+def _row_examples(before_copy: Path, conn: sqlite3.Connection, tables: Sequence[str]) -> str:
+    """Describe, with a few redacted rows, how the tables differ from before up."""
+    from lightnb.inspect.row_diff import row_diff
+    row = conn.execute("PRAGMA database_list").fetchone()
+    diff = row_diff(before_copy, Path(row[2]), tables=list(tables), sample=2)
+    parts = []
+    for name in tables:
+        table = diff.table(name)
+        if table is not None and not table.is_unchanged:
+            parts.append(" | ".join(line.strip() for line in table.to_text().splitlines()))
+    return "; ".join(parts)
+
+
+def _rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding], reasons: list[str],
+              steps: list[str], before: Snapshot, baseline: int, before_copy: Path | None) -> MigrationCheck:
     schema_diffs: tuple[str, ...] = ()
     row_diffs: tuple[str, ...] = ()
     redo_diffs: tuple[str, ...] = ()
@@ -273,6 +306,9 @@ def rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[
                 reasons.append("down.sql does not restore the schema: " + "; ".join(schema_diffs))
             if row_diffs:
                 reasons.append("down.sql does not restore the rows: " + "; ".join(row_diffs))
+                changed = [d.split(":", 1)[0] for d in row_diffs]
+                if before_copy is not None and (examples := _row_examples(before_copy, conn, changed)):
+                    reasons.append("rows that differ from before up (redacted): " + examples)
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
             if _step(conn, migration, "up", reasons, steps, baseline, label="up again"):
                 again = take_snapshot(conn, label="after up again")

@@ -158,3 +158,13 @@ def test_lint_through_the_api_sees_the_database(project: Project, tmp_path: Path
     destructive = [f for f in findings if f.rule == "destructive"]
     assert destructive and "1 row(s) of users deleted" in destructive[0].message
     assert file_state(db) == state
+
+
+def test_proof_shows_the_rows_a_lossy_down_loses(project: Project, tmp_path: Path) -> None:
+    db = tmp_path / "work.db"
+    steps.run(project, db, limit=1, regenerate_schema=False)
+    steps.save_sql(project, "2", down="ALTER TABLE users DROP COLUMN age;\nDELETE FROM users WHERE name = 'ann';\n")
+    result = steps.test(project, db, run_tests=False)
+    text = result.to_text()
+    assert result.verdict == "unsafe"
+    assert "rows that differ from before up" in text and "users" in text and "1 removed" in text

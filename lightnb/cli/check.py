@@ -8,7 +8,7 @@ import sys
 
 from lightnb import steps
 from lightnb.cli._common import add_project_options, project_from_args
-from lightnb.errors import ProjectError
+from lightnb.errors import LightnbError, ProjectError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _check(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     # Test output goes to stderr so stdout stays the report (JSON stays parseable).
+    if args.applied < 0:
+        raise LightnbError(f"--applied must be 0 or more, not {args.applied}.")
     try:
         database = steps.resolve_target(project, database_url=args.database_url, write=False).path
     except ProjectError:
