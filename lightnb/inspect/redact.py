@@ -21,13 +21,15 @@ if TYPE_CHECKING:
 MASK = "[redacted]"
 
 DEFAULT_PATTERNS: tuple[str, ...] = (
-    "token", "secret", "password", "passwd", "pwd", "passphrase", "hash", "key", "apikey",
-    "salt", "otp", "totp", "pin", "iban", "card", "cvv", "cvc", "ssn", "email", "phone",
-    "credential", "credentials", "cookie", "jwt", "bearer", "signature", "private",
+    "token", "secret", "password", "passwd", "pwd", "pw", "passphrase", "hash", "hashed", "key", "apikey",
+    "salt", "otp", "totp", "pin", "iban", "card", "creditcard", "cardnumber", "cvv", "cvc", "ssn",
+    "email", "phone", "credential", "credentials", "cookie", "session", "jwt", "bearer", "signature",
+    "private",
 )
 
-# Words this long are also caught when glued to another word ("accesstoken");
-# shorter ones only as a whole word, so "monkey" or "spinach" stay visible.
+# Words this long are also caught when glued to another word ("accesstoken", "creditcard",
+# "sessionid"); shorter ones only as a whole word, so "monkey", "keyboard", "pinned",
+# "shipping" or "hashtag" stay visible. Gluing errs on the side of masking ("possession").
 _GLUE_MIN = 5
 
 _SECTION_KEYS = {"patterns", "extra_patterns", "columns", "exempt", "exemptions", "mask", "replace_defaults"}

@@ -10,6 +10,10 @@ from lightnb.inspect.redact import MASK, Redactor, name_words
     "password", "password_hash", "passwd", "api_key", "apiKey", "APIKey", "secret", "client_secret",
     "access_token", "accessToken", "refresh_tokens", "userpassword", "salt", "otp_code", "iban",
     "card_number", "email", "EmailAddress", "phone_number", "hash", "ssn",
+    "creditcard", "CreditCard", "credit_card", "creditcard_number", "cardnumber", "hashed_pw", "pw", "user_pw",
+    "hashed_password", "session_id", "sessionId", "sessionid", "session_token", "session_key", "session",
+    "apikey", "APIKEY", "passphrase", "private_key", "privateKey", "ssn", "user_ssn", "cvv", "card_cvv",
+    "pin", "pin_code", "pinCode", "atm_pin",
 ])
 def test_sensitive_names(name: str) -> None:
     assert Redactor().is_sensitive(name)
@@ -17,7 +21,8 @@ def test_sensitive_names(name: str) -> None:
 
 @pytest.mark.parametrize("name", [
     "id", "name", "monkey", "keyboard_layout", "spinach", "discard", "created_at", "title", "hashtag_count",
-    "turnkey",
+    "turnkey", "pinned", "is_pinned", "shipping", "shipping_address", "spinner", "keyboard", "monkey",
+    "hashtag", "hashtags", "cardinality", "pinecone", "pwned_count", "opinion", "sessile",
 ])
 def test_ordinary_names(name: str) -> None:
     assert not Redactor().is_sensitive(name)
