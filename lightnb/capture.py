@@ -151,7 +151,8 @@ def _previews(before_path: Path, after_path: Path, tables: tuple[str, ...], diff
     affected = affected_keys(before_path, after_path, tables, n)
     before_conn, after_conn = open_ro(before_path), open_ro(after_path)
     try:
-        return tuple(_compare(before_conn, after_conn, renamed_from.get(t, t), t, n, affected.get(t), redactor)
+        return tuple(_compare(before_conn, after_conn, renamed_from.get(t, t), t, n, affected.get(t), redactor,
+                              diff.column_renames(t))
                      for t in tables)
     finally:
         before_conn.close()
@@ -159,15 +160,19 @@ def _previews(before_path: Path, after_path: Path, tables: tuple[str, ...], diff
 
 
 def _compare(before_conn: Any, after_conn: Any, before_table: str, table: str, n: int, keys: list[tuple] | None,
-             redactor: Redactor | None) -> ComparedPreview:
-    """Preview the affected rows (``keys``) when known, else the first ``n`` rows by key."""
+             redactor: Redactor | None, column_renames: dict[str, str] | None = None) -> ComparedPreview:
+    """Preview the affected rows (``keys``) when known, else the first ``n`` rows by key.
+
+    ``column_renames`` (old -> new, from the schema diff) pairs renamed columns for comparison.
+    """
     if keys:
         try:
             return compare_preview(before_conn, after_conn, before_table, after_table=table, keys=keys,
-                                   redactor=redactor)
+                                   column_renames=column_renames, redactor=redactor)
         except LightnbError:
             pass  # e.g. the key changed with the table: the first rows still tell the story
-    return compare_preview(before_conn, after_conn, before_table, after_table=table, n=n, redactor=redactor)
+    return compare_preview(before_conn, after_conn, before_table, after_table=table, n=n,
+                           column_renames=column_renames, redactor=redactor)
 
 
 def affected_keys(before_path: Path, after_path: Path, tables: tuple[str, ...] | list[str],
@@ -232,7 +237,8 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
     keys = affected_keys(Path(result.before_copy), Path(result.database), [table], rows).get(table)
     before_conn, after_conn = open_ro(result.before_copy), open_ro(result.database)
     try:
-        preview = _compare(before_conn, after_conn, before_name, table, rows, keys, redactor)
+        preview = _compare(before_conn, after_conn, before_name, table, rows, keys, redactor,
+                           change.schema.column_renames(table))
     finally:
         before_conn.close()
         after_conn.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,10 @@ from sqlglot import exp
 
 from lightnb.errors import LightnbError
 from lightnb.inspect._sql import primary_key, q, query_only, table_columns
+from lightnb.inspect.lineage import sensitive_outputs
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
+from lightnb.inspect.schema_diff import column_renames_between
+from lightnb.inspect.snapshot import TableInfo, read_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,7 +64,8 @@ class ComparedPreview:
 
     ``frame`` is indexed by the row key; its columns are ``("status", "")`` then
     ``("before", column)`` and ``("after", column)``. ``changed`` holds True where a
-    common column's value differs (computed on the real values, shown redacted).
+    common column's value differs (computed on the real values, shown redacted), by
+    after-name; ``renamed`` pairs (old, new) names of columns renamed between the sides.
     """
 
     table: str
@@ -70,6 +74,7 @@ class ComparedPreview:
     changed: pd.DataFrame
     note: str
     redacted: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def status(self) -> pd.Series:
@@ -85,8 +90,10 @@ class ComparedPreview:
         import pandas as pd
 
         css = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        new_name = dict(self.renamed)
         for i, status in enumerate(frame[("status", "")]):
             for j, (side, column) in enumerate(frame.columns):
+                column = new_name.get(column, column) if side == "before" else column
                 if status == "added" and side == "after":
                     css.iat[i, j] = f"background-color: {_ADDED}"
                 elif status == "removed" and side == "before":
@@ -122,36 +129,45 @@ def preview(conn: sqlite3.Connection, table_or_query: str, *, mode: str = "head"
         _check_condition(where)
     with query_only(conn):
         table = _table_name(conn, table_or_query)
+        view = None if table is not None else _view_name(conn, table_or_query)
+        query = f"SELECT * FROM {q(view)}" if view is not None else table_or_query
         try:
             if table is not None:
                 cols, rows, truncated, note = _table_rows(conn, table, mode, n, where)
-                sensitive = set(redactor.sensitive_columns(cols, table))
+                sensitive = [redactor.is_sensitive(c, table) for c in cols]
             else:
                 if mode != "head":
                     raise LightnbError(f"{mode} needs a table; a query or view can only be previewed "
                                        f"with mode='head'.")
-                cols, rows, truncated, note = _query_rows(conn, table_or_query, n, where)
-                sensitive = set(redactor.sensitive_columns(cols)) | _query_sensitive(table_or_query, cols, redactor)
+                cols, rows, truncated, note = _query_rows(conn, query, n, where)
+                traced = sensitive_outputs(conn, query, len(cols), redactor)
+                sensitive = [t or redactor.is_sensitive(c) for c, t in zip(cols, traced)]
+                if view is not None:
+                    note = note.replace("of the query", f"of view {view}", 1)
         except sqlite3.Error as error:
             raise LightnbError(f"preview of {table_or_query!r} failed: {error}; check the name, "
                                f"query or filter.") from error
+    if not reveal:
+        rows = [tuple(redactor.value(v) if s else v for v, s in zip(row, sensitive)) for row in rows]
     frame = _frame(rows, cols)
-    shown = redactor.frame(frame, table, reveal=reveal, extra=sensitive)
-    return Preview(source=table or table_or_query, mode=mode, frame=shown, truncated=truncated,
-                   note=note, redacted=() if reveal else tuple(c for c in cols if c in sensitive))
+    return Preview(source=table or view or table_or_query, mode=mode, frame=frame, truncated=truncated,
+                   note=note, redacted=() if reveal else tuple(c for c, s in zip(cols, sensitive) if s))
 
 
 def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connection, table: str, *,
                     key: str | Sequence[str] | None = None, n: int = 20, keys: Iterable[Any] | None = None,
-                    after_table: str | None = None, redactor: Redactor | None = None,
-                    reveal: bool = False) -> ComparedPreview:
+                    after_table: str | None = None, column_renames: Mapping[str, str] | None = None,
+                    redactor: Redactor | None = None, reveal: bool = False) -> ComparedPreview:
     """Show the same rows of ``table`` before and after side by side, marking the differences.
 
     Rows are the first ``n`` keys of the union of both sides (two ``LIMIT n`` index
     walks), or exactly ``keys`` when given (e.g. the keys of a row diff's samples).
+    A renamed column is compared with its old self and marked like any other change.
 
-    :param key: the key column(s); the primary key (or rowid) by default.
+    :param key: the key column(s), as named after; the primary key (or rowid) by default.
     :param after_table: the table's name after, when it was renamed.
+    :param column_renames: renamed columns (old name -> new name), e.g. a schema diff's
+        ``column_renames(table)``; guessed from the two tables' columns the same way when None.
     :raises LightnbError: the table is missing on both sides, or the key is not in both.
     """
     import pandas as pd
@@ -163,51 +179,101 @@ def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connect
         a_cols = _columns_or_empty(after_conn, after_table)
         if not b_cols and not a_cols:
             raise LightnbError(f"table {table!r} exists in neither database; check the name.")
-        key_cols = _compare_key(before_conn, after_conn, table, after_table, key, b_cols, a_cols)
+        if column_renames is None:
+            column_renames = _guess_renames(before_conn, after_conn, table, after_table) if b_cols and a_cols else {}
+        # Pair each before column with its after column (same name, or renamed).
+        after_names = {c.lower(): c for c in a_cols}
+        renames = {o.lower(): nn for o, nn in column_renames.items()}
+        pairs = {b: after_names[renames.get(b.lower(), b).lower()] for b in b_cols
+                 if renames.get(b.lower(), b).lower() in after_names}
+        old_of = {new_name: old for old, new_name in pairs.items()}
+        key_cols = _compare_key(before_conn, after_conn, table, after_table, key, b_cols, a_cols, old_of)
+        key_b = [old_of.get(k, k) for k in key_cols]
         if keys is None:
-            wanted = sorted(set(_first_keys(before_conn, table, key_cols, n, bool(b_cols)))
+            wanted = sorted(set(_first_keys(before_conn, table, key_b, n, bool(b_cols)))
                             | set(_first_keys(after_conn, after_table, key_cols, n, bool(a_cols))),
                             key=_sort_key)[:n]
         else:
             wanted = [k if isinstance(k, tuple) else (k,) for k in keys]
-        before_rows = _rows_by_key(before_conn, table, key_cols, b_cols, wanted)
+        before_rows = _rows_by_key(before_conn, table, key_b, b_cols, wanted)
         after_rows = _rows_by_key(after_conn, after_table, key_cols, a_cols, wanted)
-    value_cols_b = [c for c in b_cols if c not in key_cols]
+    value_cols_b = [c for c in b_cols if c not in key_b]
     value_cols_a = [c for c in a_cols if c not in key_cols]
-    common = [c for c in value_cols_a if c in value_cols_b]
+    common = [(c, old_of[c]) for c in value_cols_a if old_of.get(c) in value_cols_b]
     statuses, changed_rows = [], []
     for k in wanted:
         b, a = before_rows.get(k), after_rows.get(k)
-        flags = {c: (a is not None and b is not None and _differs(b[c], a[c])) for c in common}
+        flags = {c: (a is not None and b is not None and _differs(b[old], a[c])) for c, old in common}
         changed_rows.append(flags)
         statuses.append("added" if b is None else "removed" if a is None else
                         "changed" if any(flags.values()) else "unchanged")
-    sensitive = set(redactor.sensitive_columns(value_cols_b, table)) | \
-        set(redactor.sensitive_columns(value_cols_a, after_table)) | \
-        set(redactor.sensitive_columns(key_cols, after_table))
+    # A column is masked on both sides when either of its names is sensitive.
+    secret_b = {c for c in value_cols_b if redactor.is_sensitive(c, table)}
+    secret_a = {c for c in value_cols_a if redactor.is_sensitive(c, after_table)}
+    secret_a |= {pairs[c] for c in secret_b if c in pairs}
+    secret_b |= {old_of[c] for c in secret_a if c in old_of}
+    secret_keys = set(redactor.sensitive_columns(key_cols, after_table))
     index = _index(wanted, key_cols, redactor, after_table, reveal)
     data: dict[tuple[str, str], list[Any]] = {("status", ""): statuses}
-    for side, cols, rows in (("before", value_cols_b, before_rows), ("after", value_cols_a, after_rows)):
+    for side, cols, rows, secret in (("before", value_cols_b, before_rows, secret_b),
+                                     ("after", value_cols_a, after_rows, secret_a)):
         for c in cols:
             values = [rows[k][c] if k in rows else None for k in wanted]
-            data[(side, c)] = values if reveal or c not in sensitive else [redactor.value(v) for v in values]
+            data[(side, c)] = values if reveal or c not in secret else [redactor.value(v) for v in values]
     frame = pd.DataFrame(data, index=index)
     frame.columns = pd.MultiIndex.from_tuples(list(data))
-    changed = pd.DataFrame(changed_rows, index=index, columns=common).fillna(False).astype(bool)
+    for i, values in enumerate(data.values()):
+        if _integers(values):
+            frame.isetitem(i, pd.array(values, dtype="Int64"))
+    changed = pd.DataFrame(changed_rows, index=index, columns=[c for c, _old in common]).fillna(False).astype(bool)
     counts = {s: statuses.count(s) for s in ("added", "removed", "changed", "unchanged")}
+    renamed = tuple((old, new_name) for old, new_name in pairs.items() if old != new_name)
+    renamed_note = (" Renamed: " + ", ".join(f"{o} -> {nn}" for o, nn in renamed) + ".") if renamed else ""
     note = (f"{len(wanted)} row(s) of {after_table} by {', '.join(key_cols)}: {counts['added']} added, "
             f"{counts['removed']} removed, {counts['changed']} changed, {counts['unchanged']} unchanged "
             f"(first {n} keys of either side)." if keys is None else
             f"{len(wanted)} chosen row(s) of {after_table}: {counts['added']} added, {counts['removed']} "
-            f"removed, {counts['changed']} changed, {counts['unchanged']} unchanged.")
+            f"removed, {counts['changed']} changed, {counts['unchanged']} unchanged.") + renamed_note
     return ComparedPreview(table=after_table, key=tuple(key_cols), frame=frame, changed=changed, note=note,
-                           redacted=() if reveal else tuple(sorted(sensitive)))
+                           redacted=() if reveal else tuple(sorted(secret_b | secret_a | secret_keys)),
+                           renamed=renamed)
+
+
+def _guess_renames(before: sqlite3.Connection, after: sqlite3.Connection, table: str,
+                   after_table: str) -> dict[str, str]:
+    """Guess renamed columns with the schema diff's rule (same definition at the same position)."""
+    def info(conn: sqlite3.Connection, name: str) -> TableInfo:
+        return TableInfo(name=name, columns=read_columns(conn, name), sql="", without_rowid=False,
+                         rootpage=0, row_count=0, fingerprint=None)
+
+    return column_renames_between(info(before, table), info(after, after_table))
 
 
 def _frame(rows: list[tuple], cols: list[str]) -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame.from_records(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
+    frame = pd.DataFrame.from_records(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
+    for i in range(len(cols)):
+        values = [row[i] for row in rows]
+        if _integers(values):
+            frame.isetitem(i, pd.array(values, dtype="Int64"))
+    return frame
+
+
+def _integers(values: list[Any]) -> bool:
+    """Tell whether a column holds integers (and NULLs) only: shown as nullable Int64, not floats."""
+    present = [v for v in values if v is not None]
+    return bool(present) and all(type(v) is int for v in present)
+
+
+def _view_name(conn: sqlite3.Connection, name: str) -> str | None:
+    """Return the view called ``name`` (exactly, else ignoring case and surrounding spaces)."""
+    for candidate in dict.fromkeys((name, name.strip())):
+        row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'view' AND name = ? COLLATE NOCASE",
+                           (candidate,)).fetchone()
+        if row:
+            return row[0]
+    return None
 
 
 def _table_name(conn: sqlite3.Connection, name: str) -> str | None:
@@ -320,45 +386,25 @@ def _single_select(query: str) -> str:
     return query.strip().rstrip(";")
 
 
-def _query_sensitive(query: str, outputs: list[str], redactor: Redactor) -> set[str]:
-    """Return output columns computed from sensitive columns (aliases do not hide them)."""
-    try:
-        tree = sqlglot.parse_one(query, read="sqlite")
-    except (sqlglot.errors.SqlglotError, IndexError, ValueError):
-        return set(outputs)  # unreadable: mask everything rather than leak
-    tainted: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for alias in tree.find_all(exp.Alias):
-            names = {c.name for c in alias.this.find_all(exp.Column)}
-            if alias.alias not in tainted and any(redactor.is_sensitive(c) or c in tainted for c in names):
-                tainted.add(alias.alias)
-                changed = True
-    select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
-    if select is not None and len(select.expressions) == len(outputs):
-        for out, projection in zip(outputs, select.expressions):
-            if any(redactor.is_sensitive(c.name) or c.name in tainted for c in projection.find_all(exp.Column)):
-                tainted.add(out)
-    return {c for c in outputs if c in tainted}
-
-
 def _columns_or_empty(conn: sqlite3.Connection, table: str) -> list[str]:
     return [c[1] for c in table_columns(conn, table)] if _table_name(conn, table) else []
 
 
 def _compare_key(before: sqlite3.Connection, after: sqlite3.Connection, table: str, after_table: str,
-                 key: str | Sequence[str] | None, b_cols: list[str], a_cols: list[str]) -> list[str]:
+                 key: str | Sequence[str] | None, b_cols: list[str], a_cols: list[str],
+                 old_of: Mapping[str, str]) -> list[str]:
+    """Return the key columns as named after (``old_of`` maps after names to before names)."""
+    new_of = {old: new_name for new_name, old in old_of.items()}
     if key is not None:
         wanted = [key] if isinstance(key, str) else list(key)
     else:
         pk_a = primary_key(after, after_table) if a_cols else []
-        pk_b = primary_key(before, table) if b_cols else []
+        pk_b = [new_of.get(k, k) for k in primary_key(before, table)] if b_cols else []
         wanted = pk_a or pk_b or ["rowid"]
         if pk_a and pk_b and pk_a != pk_b:
             wanted = ["rowid"]
-    for cols, name in ((b_cols, table), (a_cols, after_table)):
-        missing = [k for k in wanted if k != "rowid" and cols and k not in cols]
+    for cols, name, names in ((b_cols, table, [old_of.get(k, k) for k in wanted]), (a_cols, after_table, wanted)):
+        missing = [k for k in names if k != "rowid" and cols and k not in cols]
         if missing:
             raise LightnbError(f"key column {', '.join(missing)} is not in {name}; pass key= naming "
                                f"columns both sides have.")

@@ -192,6 +192,11 @@ def _table_changes(old: TableInfo, new: TableInfo, layout_comparable: bool) -> l
     return out
 
 
+def column_renames_between(old: TableInfo, new: TableInfo) -> dict[str, str]:
+    """Return the columns of ``old`` renamed in ``new`` (old name -> new name), guessed as the schema diff does."""
+    return {c.old_name: c.name for c in _column_changes(old, new) if c.action == "renamed" and c.old_name}
+
+
 def _column_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
     out: list[SchemaChange] = []
     old_cols = {c.name.lower(): (i, c) for i, c in enumerate(old.columns)}

@@ -246,13 +246,18 @@ def _table_info(conn: sqlite3.Connection, name: str, fingerprint: bool, schema: 
     sql, rootpage = conn.execute(
         f"SELECT sql, rootpage FROM {q(schema)}.sqlite_master WHERE type = 'table' AND name = ?",
         (name,)).fetchone()
-    cols = tuple(ColumnInfo(name=c[1], type=c[2] or "", notnull=bool(c[3]), default=c[4], pk=c[5])
-                 for c in table_columns(conn, name, schema))
+    cols = read_columns(conn, name, schema)
     count = conn.execute(f"SELECT count(*) FROM {q(schema)}.{q(name)}").fetchone()[0]
     fp = table_fingerprint(conn, name, [c.name for c in cols], schema=schema) if fingerprint else None
     return TableInfo(name=name, columns=cols, sql=sql or "", without_rowid=_without_rowid(conn, name, schema),
                      rootpage=rootpage or 0, row_count=count, fingerprint=fp,
                      foreign_keys=_foreign_keys(conn, name, schema))
+
+
+def read_columns(conn: sqlite3.Connection, table: str, schema: str = "main") -> tuple[ColumnInfo, ...]:
+    """Return the visible columns of ``table`` in table order."""
+    return tuple(ColumnInfo(name=c[1], type=c[2] or "", notnull=bool(c[3]), default=c[4], pk=c[5])
+                 for c in table_columns(conn, table, schema))
 
 
 def read_foreign_keys(conn: sqlite3.Connection, table: str, schema: str = "main") -> tuple[ForeignKeyInfo, ...]:

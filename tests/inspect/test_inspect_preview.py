@@ -100,3 +100,71 @@ def test_unreadable_name_or_query_is_a_lightnb_error(text: str) -> None:
     conn.execute("CREATE TABLE t (x)")
     with pytest.raises(LightnbError):
         preview(conn, text)
+
+
+RENAMED = ("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INTEGER);"
+           "INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3);")
+
+
+def _renamed_pair(make_db):
+    before = make_db("rb.db", RENAMED)
+    after = make_db("ra.db", "ALTER TABLE t RENAME COLUMN name TO label; UPDATE t SET label = 'B' WHERE id = 2;",
+                    base=before)
+    return before, after
+
+
+def test_compare_preview_compares_renamed_columns(make_db, connect) -> None:
+    before, after = _renamed_pair(make_db)
+    cmp = compare_preview(connect(before), connect(after), "t")
+    assert list(cmp.status) == ["unchanged", "changed", "unchanged"]
+    assert cmp.renamed == (("name", "label"),) and "name -> label" in cmp.note
+    assert bool(cmp.changed.loc[2, "label"]) and not bool(cmp.changed.loc[1, "label"])
+    css = cmp._css(cmp.frame)
+    assert "#fff3bf" in css.loc[2, ("before", "name")] and "#fff3bf" in css.loc[2, ("after", "label")]
+    assert css.loc[1, ("before", "name")] == ""
+
+
+def test_compare_preview_takes_the_schema_diffs_renames(make_db, connect) -> None:
+    from lightnb.inspect import schema_diff, take_snapshot
+
+    before, after = _renamed_pair(make_db)
+    renames = schema_diff(take_snapshot(connect(before)), take_snapshot(connect(after))).column_renames("t")
+    assert renames == {"name": "label"}
+    cmp = compare_preview(connect(before), connect(after), "t", column_renames=renames, keys=[2])
+    assert list(cmp.status) == ["changed"]
+    # Told there is no rename, the two columns are simply one removed and one added.
+    plain = compare_preview(connect(before), connect(after), "t", column_renames={}, keys=[2])
+    assert list(plain.status) == ["unchanged"] and plain.renamed == ()
+
+
+def test_compare_preview_masks_a_column_renamed_from_a_sensitive_name(make_db, connect) -> None:
+    before = make_db("sb.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, api_token TEXT);"
+                              "INSERT INTO t VALUES (1, 'tok-1');")
+    after = make_db("sa.db", "ALTER TABLE t RENAME COLUMN api_token TO x; UPDATE t SET x = 'tok-2';", base=before)
+    cmp = compare_preview(connect(before), connect(after), "t")
+    assert list(cmp.status) == ["changed"]
+    assert "tok-" not in cmp.styler.to_html() and set(cmp.redacted) == {"api_token", "x"}
+
+
+def test_integer_columns_with_nulls_stay_integers(make_db, connect) -> None:
+    db = make_db("i.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, age INTEGER, score REAL);"
+                         "INSERT INTO t VALUES (1, 30, 1.5), (2, NULL, NULL);")
+    shown = preview(connect(db), "t")
+    assert str(shown.frame["age"].dtype) == "Int64" and "30.0" not in shown.to_text()
+    assert shown.frame["age"].isna().tolist() == [False, True]
+    assert str(preview(connect(db), "SELECT age FROM t").frame["age"].dtype) == "Int64"
+    after = make_db("i2.db", "INSERT INTO t VALUES (3, 41, 2.0);", base=db)
+    cmp = compare_preview(connect(db), connect(after), "t")
+    assert str(cmp.frame[("before", "age")].dtype) == "Int64"
+    assert "41.0" not in cmp.styler.to_html() and "30.0" not in cmp.frame.to_string()
+
+
+def test_captured_previews_show_a_renamed_and_updated_row_as_changed(make_db, connect) -> None:
+    from lightnb.capture import _previews
+    from lightnb.inspect import schema_diff, take_snapshot
+
+    before, after = _renamed_pair(make_db)
+    diff = schema_diff(take_snapshot(connect(before)), take_snapshot(connect(after)))
+    (cmp,) = _previews(before, after, ("t",), diff, 5, None)
+    assert list(cmp.status) == ["changed"] and cmp.frame.index.tolist() == [2]
+    assert cmp.frame.loc[2, ("before", "name")] == "b" and cmp.frame.loc[2, ("after", "label")] == "B"
