@@ -19,10 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="check or generate Rust model structs against schema.rs")
     verbs = parser.add_subparsers(dest="models_command", metavar="ACTION")
     verbs.required = True
-    check = verbs.add_parser("check", help="report structs that do not match schema.rs; exit 1 on drift")
+    check = verbs.add_parser("check", help="report structs that do not match schema.rs; exit 1 on drift, "
+                                            "or when a model file has lines that cannot be read")
     _common(check)
     check.add_argument("--fail-on", choices=("any", "proven"), default="any",
-                       help="exit 1 on any finding (default), or only on findings that cannot compile")
+                       help="exit 1 on any finding (default), or only on findings that cannot compile; "
+                            "lines that cannot be parsed fail either way (their structs were not checked)")
     check.set_defaults(func=run_check)
     generate = verbs.add_parser("generate", help="show (or --apply) the fields and structs schema.rs calls for")
     _common(generate)
@@ -56,11 +58,15 @@ def _inputs(args: argparse.Namespace) -> tuple[Path, Schema]:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Print every finding (PROVEN or cannot be proven) and a summary; exit 1 on drift."""
+    """Print every finding (PROVEN or cannot be proven) and a summary; exit 1 on drift.
+
+    A model file region that cannot be parsed fails the check even with ``--fail-on proven``:
+    its structs were not checked, so a pass would claim more than was seen.
+    """
     models, schema = _inputs(args)
     report = check_models(models, schema, src_root=locate.src_root_for(models))
     print(report)
-    failing = report.proven if args.fail_on == "proven" else report.findings
+    failing = report.proven + report.unreadable if args.fail_on == "proven" else report.findings
     return 1 if failing else 0
 
 

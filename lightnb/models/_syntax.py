@@ -40,6 +40,30 @@ def error_nodes(text: str) -> list[tuple[int, int]]:
             if n.type == "ERROR" or n.is_missing]
 
 
+def error_regions(root: Node) -> tuple[tuple[int, int], ...]:
+    """Return the ``(first line, last line)`` (1-based) of each region tree-sitter could not parse.
+
+    An ERROR node is one region (nothing inside it is read); a MISSING node (a token the parser
+    had to invent) is a region of its own line. Overlapping or adjacent regions are merged.
+    """
+    spans: list[tuple[int, int]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            spans.append((node.start_point[0] + 1, max(node.end_point[0] + 1, node.start_point[0] + 1)))
+            continue
+        if node.has_error:
+            stack.extend(node.children)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
 def node_text(node: Node | None) -> str:
     """Return the source text of a node (``""`` for None)."""
     if node is None or node.text is None:

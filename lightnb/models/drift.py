@@ -13,6 +13,12 @@ What each derive makes the compiler check (diesel_derives 2.x):
   those findings are reported as *cannot be proven*.
 
 A finding is PROVEN only when the code cannot compile whatever the rest of the crate does.
+
+A region of a model file that does not parse (a tree-sitter ERROR or MISSING node) is reported as
+an ``unreadable`` finding that cannot be proven (the parser's grammar may lag rustc), naming the
+file and lines: the structs in that region were not checked, so the check is incomplete and
+``lightnb models check`` fails on it whatever ``--fail-on`` says. A struct overlapping such a
+region is checked, but nothing about it is PROVEN.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
 
 PROVEN = "PROVEN"
 UNPROVEN = "UNPROVEN"
+UNREADABLE = "unreadable"
 _MODEL_DERIVES = ("Queryable", "Selectable", "Insertable", "AsChangeset")
 
 
@@ -49,7 +56,8 @@ class Finding:
     :param field: the field concerned (None for the whole struct).
     :param table: the table name.
     :param column: the column concerned, if any.
-    :param kind: ``no_column``, ``wrong_type``, ``missing_field``, ``field_order`` or ``no_table``.
+    :param kind: ``no_column``, ``wrong_type``, ``missing_field``, ``field_order``, ``no_table``, or
+        ``unreadable`` (lines of a file that do not parse; ``struct`` and ``table`` are empty).
     :param proven: True when the code cannot compile; False when it cannot be proven.
     :param message: what is wrong.
     :param fix: the exact change: which line, and the line to write.
@@ -75,6 +83,8 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.file or '<text>'}:{self.line}"
+        if self.kind == UNREADABLE:
+            return f"{where}: {self.severity}: {self.message}; fix: {self.fix}"
         subject = f"{self.struct}.{self.field}" if self.field else self.struct
         return f"{where}: {self.severity}: {subject}: {self.message}; fix: {self.fix} ({self.why})"
 
@@ -120,6 +130,11 @@ class DriftReport:
         return tuple(f for f in self.findings if not f.proven)
 
     @property
+    def unreadable(self) -> tuple[Finding, ...]:
+        """Return the regions of model files that could not be parsed (their structs were not checked)."""
+        return tuple(f for f in self.findings if f.kind == UNREADABLE)
+
+    @property
     def clean(self) -> bool:
         """Return whether there is no finding at all."""
         return not self.findings
@@ -136,7 +151,9 @@ class DriftReport:
     def __str__(self) -> str:
         lines = [str(f) for f in self.findings]
         lines.append(f"{len(self.checked)} structs checked, {len(self.structs) - len(self.checked)} skipped: "
-                     f"{len(self.proven)} proven drift(s), {len(self.unproven)} that cannot be proven")
+                     f"{len(self.proven)} proven drift(s), {len(self.unproven)} that cannot be proven"
+                     + (f"; {len(self.unreadable)} region(s) could not be read, so the check is incomplete"
+                        if self.unreadable else ""))
         return "\n".join(lines)
 
 
@@ -181,18 +198,43 @@ def check_files(files: list[RustFile], schema: Schema, *,
     modules = ModuleTree(files, src_root)
     for rust_file in files:
         unreachable = modules.why_not_compiled(rust_file)
+        findings.extend(_unreadable(rust_file))
         for struct in rust_file.structs:
             if not struct.derives_any(*_MODEL_DERIVES):
                 continue
+            broken = _overlap(rust_file, struct)
             doubt = unreachable or (
                 "a #[cfg]/#[cfg_attr] attribute decides whether or how it is compiled" if struct.conditional
-                else None)
+                else f"lines {broken[0]}-{broken[1]} of its file do not parse, so it may be read incompletely"
+                if broken else None)
             found, record = check_struct(struct, schema, rust_file.text, schema_module=schema_module,
                                          doubt=doubt)
             findings.extend(found)
             structs.append(record)
     findings.sort(key=lambda f: (not f.proven, str(f.file), f.line))
     return DriftReport(tuple(findings), tuple(structs), schema.path)
+
+
+def _unreadable(rust_file: RustFile) -> list[Finding]:
+    """Return one finding per region of the file that does not parse."""
+    out = []
+    for first, last in rust_file.unreadable:
+        lines = f"line {first}" if first == last else f"lines {first}-{last}"
+        out.append(Finding(
+            "", rust_file.path, first, None, "", None, UNREADABLE, False,
+            f"{lines} could not be read (Rust syntax error); structs in that region were not checked",
+            f"correct the syntax there (`cargo check` names the error), then run the check again",
+            "lightnb's Rust parser could not read it; rustc may or may not accept it"))
+    return out
+
+
+def _overlap(rust_file: RustFile, struct: ModelStruct) -> tuple[int, int] | None:
+    """Return the unreadable region that overlaps the struct's lines, if any."""
+    if not rust_file.unreadable:
+        return None
+    first = rust_file.text.count("\n", 0, struct.start_byte) + 1
+    last = rust_file.text.count("\n", 0, struct.end_byte) + 1
+    return next(((a, b) for a, b in rust_file.unreadable if a <= last and b >= first), None)
 
 
 def check_struct(struct: ModelStruct, schema: Schema, text: str, *,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lightnb.errors import ModelDrift
-from lightnb.models._syntax import CharOffsets, node_text, parse_rust
+from lightnb.models._syntax import CharOffsets, error_regions, node_text, parse_rust
 from lightnb.models.types import RustType
 
 if TYPE_CHECKING:
@@ -157,6 +157,8 @@ class RustFile:
     :param mods: the file-backed modules it declares (``mod name;``).
     :param open_mods: whether it may declare modules lightnb cannot see (``#[path]`` on a
         ``mod``, or a top-level macro call that may expand to one).
+    :param unreadable: ``(first line, last line)`` of each region that does not parse as Rust;
+        structs in it are not read, and structs overlapping it may be read incompletely.
     """
 
     path: Path | None
@@ -166,6 +168,7 @@ class RustFile:
     text: str = field(default="", repr=False, compare=False)
     mods: tuple[ModDecl, ...] = ()
     open_mods: bool = False
+    unreadable: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +225,7 @@ def read_rust(text: str, *, path: Path | None = None, module: tuple[str, ...] = 
     inner_cfg = any(c.type == "inner_attribute_item" and _attribute(c)[0] in _CFG for c in root.named_children)
     top_uses, open_mods = _read_scope(root, module, path, structs, CharOffsets(text), inner_cfg, mods)
     return RustFile(path=path, module=module, structs=tuple(structs), uses=top_uses, text=text,
-                    mods=tuple(mods), open_mods=open_mods)
+                    mods=tuple(mods), open_mods=open_mods, unreadable=error_regions(root))
 
 
 def read_rust_file(path: Path, *, module: tuple[str, ...] = ("crate",)) -> RustFile:

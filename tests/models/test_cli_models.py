@@ -83,3 +83,14 @@ def test_models_dir_setting_that_is_not_a_path_names_the_key(plantlog: Path, cap
     assert main(["models", "check", "--project", str(plantlog)]) == 1
     err = _one_line(capsys)
     assert "`models_dir = 5` in lightnb.toml is not a path" in err and 'models_dir = "src/models"' in err
+
+
+def test_check_fails_on_a_model_file_that_does_not_parse_whatever_fail_on_says(plantlog: Path, capsys):
+    garden = plantlog / "src" / "models" / "garden.rs"
+    garden.write_text(garden.read_text() + "pub struct {{{\n")
+    for fail_on in ("any", "proven"):
+        assert main(["models", "check", "--project", str(plantlog), "--fail-on", fail_on]) == 1
+        out = capsys.readouterr().out
+        assert f"{garden}:" in out and "could not be read (Rust syntax error); structs in that region were " \
+                                      "not checked" in out
+        assert "1 region(s) could not be read, so the check is incomplete" in out

@@ -203,3 +203,24 @@ def test_finding_text_names_file_line_struct_field_and_fix(plantlog: Path):
     text = str(report).splitlines()[0]
     assert text.startswith(f"{plantlog / 'src' / 'models' / 'garden.rs'}:11: UNPROVEN: Gardener.favourite_colour:")
     assert "fix: add `pub favourite_colour: Option<String>,` after line 17" in text
+
+
+def test_lines_that_do_not_parse_are_reported_and_never_silently_pass():
+    source = INSERTABLE + "    pub name: String,\n}\n\npub struct {{{\n"
+    report = check_files([read_rust(HEAD + source, path=Path("models.rs"), module=("crate", "models"))], SCHEMA)
+    (finding,) = report.findings
+    assert (finding.kind, finding.proven, finding.line, str(finding.file)) == ("unreadable", False, 10, "models.rs")
+    assert report.unreadable == (finding,) and not report.clean
+    assert str(finding).startswith("models.rs:10: UNPROVEN: line 10 could not be read (Rust syntax error); "
+                                   "structs in that region were not checked; fix: correct the syntax there")
+    assert str(report).endswith("1 region(s) could not be read, so the check is incomplete")
+
+
+def test_a_struct_overlapping_an_unreadable_region_has_nothing_proven():
+    broken = INSERTABLE + "    pub name: String,\n    pub size: = 3,\n    pub nickname: String,\n}\n"
+    fine = INSERTABLE.replace("NewBed", "OtherBed") + "    pub nickname: String,\n}\n"
+    report = check_files([read_rust(HEAD + broken + "\n" + fine, module=("crate", "models"))], SCHEMA)
+    kinds = {(f.struct, f.kind, f.proven) for f in report.findings}
+    assert kinds == {("", "unreadable", False), ("NewBed", "no_column", False), ("OtherBed", "no_column", True)}
+    (doubted,) = [f for f in report.findings if f.struct == "NewBed"]
+    assert "lines 8-8 of its file do not parse" in doubted.why
