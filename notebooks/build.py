@@ -157,7 +157,7 @@ the revert did).
 Every run and revert regenerates `src/schema.rs` as `diesel print-schema` would, keeping the file's
 style. Review its diff (against `schema.rs` as it was when the workbook opened), the model structs
 that drift from it, and apply the struct changes you want (one **Apply** button per struct, under the
-result). **Check models** reviews again, e.g. after you edited `src/models.rs` by hand.
+result). **Check models** reviews again, e.g. after you edited a file in `src/models/` by hand.
 """),
         code("ui.models(wb, now=True)"),
         md("""
@@ -182,7 +182,7 @@ often as you like: both act on the workspace copy only, and `schema.rs` follows 
         code("revert = ui.revert(wb, now=True)\nrevert"),
         md("""
 Where the workspace stands now: the migration is pending again, ready for another try. When you are
-happy with it, commit the migration folder, `src/schema.rs` and `src/models.rs` of your project.
+happy with it, commit the migration folder, `src/schema.rs` and the changed files in `src/models/`.
 """),
         code("wb"),
     ]
