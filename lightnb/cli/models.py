@@ -8,7 +8,8 @@ from pathlib import Path
 from lightnb.errors import ModelDrift
 from lightnb.models import locate
 from lightnb.models.drift import check_models
-from lightnb.models.repository import repository_for_migration, repository_functions
+from lightnb.models.house_style import HouseStyle, read_house_style
+from lightnb.models.repository import repository_for_migration, repository_functions, unique_foreign_keys
 from lightnb.models.scaffold import apply_change, plan_model_changes
 from lightnb.models.schema_rs import Schema, load_schema, parse_schema
 from lightnb.project import Project
@@ -84,13 +85,20 @@ def run_generate(args: argparse.Namespace) -> int:
     if not changes:
         print("models: nothing to generate")
     if args.repository:
-        print(_repository_text(schema, previous, args.table))
+        project = Project.discover(args.project, database_url=args.database_url, config_file=args.config_file)
+        style = read_house_style(locate.src_root_for(models, project), exclude=(models, *_paths(schema)))
+        print(_repository_text(schema, previous, args.table, style, locate.unique_columns(project)))
     return 0
 
 
-def _repository_text(schema: Schema, previous: Schema | None, tables: list[str] | None) -> str:
+def _paths(schema: Schema) -> tuple[Path, ...]:
+    return (schema.path,) if schema.path is not None else ()
+
+
+def _repository_text(schema: Schema, previous: Schema | None, tables: list[str] | None, style: HouseStyle,
+                     unique: dict[str, tuple[str, ...]]) -> str:
     if previous is not None:
-        blocks = repository_for_migration(previous, schema)
+        blocks = repository_for_migration(previous, schema, style=style, unique=unique)
         return "\n".join(code for name, code in blocks.items() if not tables or name in tables)
     if not tables:
         raise ModelDrift("--repository needs --previous-schema FILE or --table T to know which columns")
@@ -98,5 +106,6 @@ def _repository_text(schema: Schema, previous: Schema | None, tables: list[str] 
     out = []
     for name in tables:
         table = next(t for t in schema.tables if t.rust_name == name)
-        out.append(repository_functions(table))
+        keys = unique_foreign_keys(schema, name, unique.get(name, ()))
+        out.append(repository_functions(table, style=style, unique_keys=keys))
     return "\n".join(out)

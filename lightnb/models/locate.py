@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightnb.errors import DatabaseError, ModelDrift, ProjectError
+from lightnb.errors import DatabaseError, LightnbError, ModelDrift, ProjectError
 
 if TYPE_CHECKING:
     from lightnb.project import Project
@@ -72,6 +72,33 @@ def schema_text_from_database(project: Project) -> str:
                             f"database", path=path) from error
     finally:
         conn.close()
+
+
+def unique_columns(project: Project) -> dict[str, tuple[str, ...]]:
+    """Return, per table, the columns a UNIQUE constraint or index covers alone (read-only catalogue).
+
+    Empty when the project's database is not there: callers then fall back to the primary key.
+    """
+    try:
+        path = project.database_path()
+    except LightnbError:
+        return {}
+    if not path.is_file():
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT m.name, ii.name FROM sqlite_master AS m, pragma_index_list(m.name) AS il, "
+            "pragma_index_info(il.name) AS ii WHERE m.type = 'table' AND il.\"unique\" AND il.partial = 0 "
+            "AND (SELECT count(*) FROM pragma_index_info(il.name)) = 1 ORDER BY m.name, il.seq").fetchall()
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()
+    for table, column in rows:
+        out[table] = (*out.get(table, ()), column)
+    return out
 
 
 def src_root_for(models: Path, project: Project | None = None) -> Path:
