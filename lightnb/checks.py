@@ -245,7 +245,7 @@ def rehearse_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], 
             break  # later migrations build on this one
         later = states[list(migrations).index(migration) + 1:]
         findings = lint_source(source_of(migration), history=history, config=config, conn=conn, later=later)
-        check_result = rehearse(conn, migration, findings)
+        check_result = rehearse(conn, migration, findings, redactor=config.redactor)
         checks.append(check_result)
         history.append(migration.up_sql())
         if "up" not in check_result.steps:
@@ -253,14 +253,15 @@ def rehearse_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], 
     return checks
 
 
-def rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding] = ()) -> MigrationCheck:
+def rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding] = (), *,
+             redactor: Any = None) -> MigrationCheck:
     """Prove one migration: up, down (compare with before), up again (compare with the first up)."""
     reasons: list[str] = []
     steps: list[str] = []
     before = take_snapshot(conn, label="before up")
     baseline = _fk_violations(conn)
     with _copy_for_examples(conn) as before_copy:
-        return _rehearse(conn, migration, findings, reasons, steps, before, baseline, before_copy)
+        return _rehearse(conn, migration, findings, reasons, steps, before, baseline, before_copy, redactor)
 
 
 @contextlib.contextmanager
@@ -275,11 +276,11 @@ def _copy_for_examples(conn: sqlite3.Connection) -> Iterator[Path | None]:
         yield backup(conn, Path(scratch) / "before.db")
 
 
-def _row_examples(before_copy: Path, conn: sqlite3.Connection, tables: Sequence[str]) -> str:
+def _row_examples(before_copy: Path, conn: sqlite3.Connection, tables: Sequence[str], redactor: Any) -> str:
     """Describe, with a few redacted rows, how the tables differ from before up."""
     from lightnb.inspect.row_diff import row_diff
     row = conn.execute("PRAGMA database_list").fetchone()
-    diff = row_diff(before_copy, Path(row[2]), tables=list(tables), sample=2)
+    diff = row_diff(before_copy, Path(row[2]), tables=list(tables), sample=2, redactor=redactor)
     parts = []
     for name in tables:
         table = diff.table(name)
@@ -289,7 +290,8 @@ def _row_examples(before_copy: Path, conn: sqlite3.Connection, tables: Sequence[
 
 
 def _rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding], reasons: list[str],
-              steps: list[str], before: Snapshot, baseline: int, before_copy: Path | None) -> MigrationCheck:
+              steps: list[str], before: Snapshot, baseline: int, before_copy: Path | None,
+              redactor: Any) -> MigrationCheck:
     schema_diffs: tuple[str, ...] = ()
     row_diffs: tuple[str, ...] = ()
     redo_diffs: tuple[str, ...] = ()
@@ -307,7 +309,7 @@ def _rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence
             if row_diffs:
                 reasons.append("down.sql does not restore the rows: " + "; ".join(row_diffs))
                 changed = [d.split(":", 1)[0] for d in row_diffs]
-                if before_copy is not None and (examples := _row_examples(before_copy, conn, changed)):
+                if before_copy is not None and (examples := _row_examples(before_copy, conn, changed, redactor)):
                     reasons.append("rows that differ from before up (redacted): " + examples)
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
             if _step(conn, migration, "up", reasons, steps, baseline, label="up again"):

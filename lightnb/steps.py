@@ -50,12 +50,8 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     """
     if database_url:
         explicit = project.with_database(str(database_url)).database_path()
-        production = _declared_production(project) if write else None
-        if production is not None and _same_file(explicit, production):
-            raise WorkspaceError(
-                f"{explicit} is this project's production database, which lightnb only reads; work on the "
-                f"workspace copy (omit --database-url after `lightnb snapshot`), or apply to production with "
-                f"diesel_cli once the rehearsal is done.", path=explicit)
+        if write:
+            refuse_production(project, explicit)
         return Target(explicit)
     folder = workspace_folder(project)
     configured = project.database_path() if project.database_url else None
@@ -68,7 +64,22 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
             return Target(workspace.path, workspace)
     if configured is None:
         return Target(project.database_path())  # raises the "no database" error
+    if write:
+        refuse_production(project, configured)
     return Target(configured)
+
+
+def refuse_production(project: Project, database: Path) -> None:
+    """Raise when ``database`` is the production database the project declares (it is only ever read).
+
+    :raises WorkspaceError: naming the file and what to do instead.
+    """
+    production = _declared_production(project)
+    if production is not None and _same_file(database, production):
+        raise WorkspaceError(
+            f"{database} is this project's production database, which lightnb only reads; work on the "
+            f"workspace copy (`lightnb snapshot`, then omit --database-url), or apply to production with "
+            f"diesel_cli once the rehearsal is done.", path=database)
 
 
 def _declared_production(project: Project) -> Path | None:
@@ -180,8 +191,9 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
         try:
             has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                                      (runner.TRACKING_TABLE,)).fetchone()
-            if has_table:
-                return [row[0] for row in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}")]
+            # No tracking table yet: nothing is applied (diesel would create the table; reading need not).
+            return [row[0] for row in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}")] \
+                if has_table else []
         finally:
             conn.close()
     conn = runner.connect(database)
@@ -231,6 +243,7 @@ def _migrate(project: Project, database: str | Path, direction: str, action, *, 
              on_step: StepObserver | None, style: str | None = None) -> RunResult:
     found = migration_files.discover(project.migrations_dir)
     path = Path(database)
+    refuse_production(project, path)
     conn = runner.connect(path)
     started = time.perf_counter()
     per_migration: list[tuple[str, str, object]] = []
@@ -431,16 +444,16 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True) ->
                if isinstance(section.get("file"), str)]
     before = {path: path.read_text(encoding="utf-8") if path.is_file() else "" for path in targets}
     if write:
-        conn = runner.connect(database)
+        conn = open_readonly(database)  # regeneration writes schema files, never the database
         try:
-            schema_rs.regenerate_schema_files(project, conn)
+            schema_rs.regenerate_schema_files(project, conn, style=schema_style(project))
         finally:
             conn.close()
         after = {path: path.read_text(encoding="utf-8") for path in targets}
     else:
         conn = open_readonly(database)
         try:
-            report = schema_rs.check_schema_sync(project, conn)
+            report = schema_rs.check_schema_sync(project, conn, style=schema_style(project))
         finally:
             conn.close()
         after = {Path(f.path): f.expected for f in report.files}

@@ -34,13 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def redactor_for(project_dir: str | Path) -> Redactor:
-    """Return the redactor of the project around ``project_dir``, or the default one."""
-    try:
-        from lightnb.project import Project
+    """Return the redactor of the project around ``project_dir`` (the built-in words when it has none).
 
-        return Redactor.for_project(Project.discover(project_dir))
-    except Exception:  # no project here: the built-in sensitive words still apply
-        return Redactor()
+    A mistake in the project's settings is an error, never a silent fall back to fewer masked columns.
+    """
+    from lightnb.project import Project
+
+    return Redactor.for_project(Project.discover(project_dir))
 
 
 def _diff(args: argparse.Namespace) -> int:

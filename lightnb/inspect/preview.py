@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlglot
+from sqlglot.tokens import Tokenizer, TokenType
 from sqlglot import exp
 
 from lightnb.errors import LightnbError
@@ -286,6 +287,21 @@ def _table_name(conn: sqlite3.Connection, name: str) -> str | None:
     return None
 
 
+def _filter_text(where: str) -> str:
+    """Return the filter for a note, its string and blob literals masked (they may quote a secret)."""
+    try:
+        tokens = Tokenizer().tokenize(where)
+    except (sqlglot.errors.SqlglotError, IndexError, ValueError):
+        return "the given filter"
+    out, last = [], 0
+    for token in tokens:
+        if token.token_type in (TokenType.STRING, TokenType.HEX_STRING, TokenType.BIT_STRING,
+                                TokenType.BYTE_STRING):
+            out.append(where[last:token.start] + "'…'")
+            last = token.end + 1
+    return "".join(out) + where[last:]
+
+
 def _check_condition(where: str) -> None:
     try:
         parsed = sqlglot.parse(f"SELECT 1 FROM t WHERE {where}", read="sqlite")
@@ -314,7 +330,7 @@ def _table_rows(conn: sqlite3.Connection, table: str, mode: str, n: int,
     select = f"SELECT {', '.join(q(c) for c in cols)} FROM {q(table)}"
     cond = f" WHERE ({where})" if where else ""
     order = ", ".join(k if is_rowid else q(k) for k in key)
-    filtered = f" matching {where}" if where else ""
+    filtered = f" matching {_filter_text(where)}" if where else ""
     if mode == "sample" and is_rowid:
         with_rowid = f"SELECT rowid, {', '.join(q(c) for c in cols)} FROM {q(table)}"
         return (cols, *_sample_rows(conn, table, with_rowid, n, where))
@@ -341,7 +357,7 @@ def _sample_rows(conn: sqlite3.Connection, table: str, select: str, n: int,
     # Two statements: SQLite seeks the rowid b-tree only for a lone min() or max().
     low = conn.execute(f"SELECT min(rowid) FROM {q(table)}").fetchone()[0]
     high = conn.execute(f"SELECT max(rowid) FROM {q(table)}").fetchone()[0]
-    filtered = f" matching {where}" if where else ""
+    filtered = f" matching {_filter_text(where)}" if where else ""
     if low is None or n == 0:
         return [], low is not None, f"No rows of {table} shown (sample of {n})."
     span = high - low + 1
@@ -369,7 +385,7 @@ def _query_rows(conn: sqlite3.Connection, query: str, n: int,
     rows = cursor.fetchall()
     truncated = len(rows) > n
     rows = rows[:n]
-    note = (f"The first {len(rows)} row(s) of the query" + (f" matching {where}" if where else "")
+    note = (f"The first {len(rows)} row(s) of the query" + (f" matching {_filter_text(where)}" if where else "")
             + ("; more rows are not shown." if truncated else "; that is all of them."))
     return cols, rows, truncated, note
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lightnb.errors import ProjectError
+from lightnb.inspect.redact import Redactor
 from lightnb.lint.finding import SEVERITIES, Severity
 
 ALLOW_DESTRUCTIVE = "lightnb: allow-destructive"
@@ -37,6 +38,7 @@ class LintConfig:
     secret_words: tuple[str, ...] = DEFAULT_SECRET_WORDS
     encrypted_prefixes: tuple[str, ...] = DEFAULT_ENCRYPTED_PREFIXES
     encrypted_suffixes: tuple[str, ...] = DEFAULT_ENCRYPTED_SUFFIXES
+    redactor: Any = field(default=None, compare=False)  # the project's Redactor, for measured examples
 
     def enabled(self, rule: str) -> bool:
         """Return True unless the project turned ``rule`` off."""
@@ -78,6 +80,7 @@ def config_from_settings(settings: Mapping[str, Any] | None) -> LintConfig:
         secret_words=_strings(secrets, "words", DEFAULT_SECRET_WORDS),
         encrypted_prefixes=_strings(secrets, "encrypted_prefixes", DEFAULT_ENCRYPTED_PREFIXES),
         encrypted_suffixes=_strings(secrets, "encrypted_suffixes", DEFAULT_ENCRYPTED_SUFFIXES),
+        redactor=Redactor.from_settings(settings),
     )
 
 

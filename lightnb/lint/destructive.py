@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from lightnb.errors import LightnbError
 from lightnb.inspect.impact import measure_impact
+from lightnb.inspect.redact import Redactor
 from lightnb.lint.config import ALLOW_DESTRUCTIVE
 from lightnb.lint.effects import rebuilds, statement_effects
 from lightnb.lint.registry import Hit, MigrationContext, rule
@@ -34,11 +35,12 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
     for index, statement in enumerate(ctx.source.up.statements):
         for what in _destruction(statement, rebuilt, ctx):
             if measured is None:
-                measured = measure(ctx.conn, ctx.source.up.statements)
+                measured = measure(ctx.conn, ctx.source.up.statements, redactor=ctx.config.redactor)
             yield Hit("up.sql", statement.line, what + measured.get(index, ""), fix, severity)
 
 
-def measure(conn: sqlite3.Connection | None, statements: Sequence[Parsed]) -> dict[int, str]:
+def measure(conn: sqlite3.Connection | None, statements: Sequence[Parsed], *,
+            redactor: Redactor | None = None) -> dict[int, str]:
     """Return {statement index: " (measured on the workspace copy: …)"} from the inspect step's impact.
 
     The statements run on ``conn`` (a workspace copy) inside a savepoint that is rolled back
@@ -49,7 +51,7 @@ def measure(conn: sqlite3.Connection | None, statements: Sequence[Parsed]) -> di
         return {}
     runnable = list(itertools.takewhile(lambda s: not _controls_transaction(s), statements))
     try:
-        impacts = measure_impact(conn, runnable) if runnable else []
+        impacts = measure_impact(conn, runnable, redactor=redactor) if runnable else []
     except (LightnbError, sqlite3.Error):
         return {}
     texts: dict[int, list[str]] = {}
