@@ -397,10 +397,14 @@ def lint(project: Project, *, versions: list[str] | None = None,  # type: ignore
     measures the impact of destructive statements on a throwaway copy and checks the checksums of
     applied migrations; the database itself is only read.
 
+    :param database: a database path or URL (it must exist); default: the workspace, else
+        DATABASE_URL when that file exists, else none.
     :returns: a list of ``lightnb.lint.Finding``.
     """
     from lightnb.lint import config_from_settings, lint_project
-    if database is None:
+    if database:
+        database = resolve_target(project, database_url=database, write=False).path
+    else:
         try:
             target = resolve_target(project, write=False).path
             database = target if target.is_file() else None

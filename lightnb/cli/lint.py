@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from lightnb import steps
 from lightnb.cli._common import add_project_options, project_from_args
-from lightnb.errors import ProjectError
-from lightnb.lint import config_from_settings, has_errors, lint_project, load_rules
-from lightnb.lint.finding import Finding
+from lightnb.lint import has_errors, load_rules
 from lightnb.migrations import version_of
-from lightnb.project import Project
+from lightnb.render import text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,38 +35,7 @@ def rules_help() -> str:
 def _lint(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     versions = [version_of(v) for v in args.versions] or None
-    config = config_from_settings(project.settings)
-    findings = lint_project(project.migrations_dir, versions=versions, config=config,
-                            database=_database(project, args.database_url))
-    print(render(findings, args.format))
+    findings = steps.lint(project, versions=versions, database=args.database_url)
+    print(json.dumps([f.to_dict() for f in findings], indent=2) if args.format == "json"
+          else text.findings(findings))
     return 1 if has_errors(findings) else 0
-
-
-def _database(project: Project, database_url: str | None) -> Path | None:
-    """Return the database lint measures against: --database-url, else the workspace, else DATABASE_URL.
-
-    None when the project names no database, or the configured one does not exist yet (an
-    explicit --database-url must exist). It is only read; impact is measured on a throwaway copy.
-    """
-    try:
-        target = steps.resolve_target(project, database_url=database_url, write=False)
-    except ProjectError:
-        if database_url:
-            raise
-        return None
-    return target.path if database_url or target.path.is_file() else None
-
-
-def render(findings: list[Finding], fmt: str) -> str:
-    """Return findings as text (one per line, fix indented) or JSON."""
-    if fmt == "json":
-        return json.dumps([f.to_dict() for f in findings], indent=2)
-    lines = []
-    for f in findings:
-        lines.append(f"{f.severity}[{f.rule}] {f.location()}: {f.message}")
-        lines += [f"    {line}" for line in f.fix.splitlines()[:1]] if f.fix else []
-    errors = sum(f.severity == "error" for f in findings)
-    lines.append(f"{len(findings)} finding(s), {errors} error(s)")
-    return "\n".join(lines)
-
-

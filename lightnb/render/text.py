@@ -59,3 +59,14 @@ def run_result(result: Any) -> str:
         from lightnb.render.html import count_rows
         lines.append(table(("table", "rows before", "rows after", "change"), count_rows(result.before, result.after)))
     return "\n".join(lines)
+
+
+def findings(found: Sequence[Any]) -> str:
+    """Render lint findings, one per line with the first line of its fix indented, then a count."""
+    lines = []
+    for f in found:
+        lines.append(f"{f.severity}[{f.rule}] {f.location()}: {f.message}")
+        lines += [f"    {line}" for line in f.fix.splitlines()[:1]] if f.fix else []
+    errors = sum(f.severity == "error" for f in found)
+    lines.append(f"{len(found)} finding(s), {errors} error(s)")
+    return "\n".join(lines)
