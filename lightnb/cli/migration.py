@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from lightnb import steps
 from lightnb.cli._common import add_project_options, project_from_args, target_from_args
 from lightnb.errors import LightnbError, MigrationError, SchemaOutOfSync
+from lightnb.render import text
 from lightnb.runner import INITIAL_SETUP_VERSION, StepEvent
 
 
@@ -56,9 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _generate(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     result = steps.generate(project, args.name, version=args.version, style=args.style, no_down=args.no_down)
-    cwd = Path.cwd()
-    for path in result.files:
-        print(f"Creating {os.path.relpath(path.resolve(), cwd.resolve())}")
+    print(text.generate_result(result, relative_to=Path.cwd()))
     return 0
 
 
@@ -126,9 +124,7 @@ def _list(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project, write=False)
     result = steps.list_migrations(project, target.path)
-    print("Migrations:")
-    for status in result.migrations:
-        print(f"  [{'X' if status.applied else ' '}] {status.name}")
+    print(text.list_result(result))
     for version in result.applied_missing_on_disk:
         print(f"lightnb: version {version} is applied but has no folder in {project.migrations_dir}",
               file=sys.stderr)
