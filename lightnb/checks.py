@@ -87,6 +87,10 @@ class TestRun:
     output_tail: tuple[str, ...] = ()
 
 
+FAIL_ON = ("attention", "unsafe")
+"""What a check can fail on: a migration needing attention, or only an unsafe one."""
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """The test step's verdict: one :class:`MigrationCheck` per rehearsed migration, and the tests."""
@@ -116,6 +120,16 @@ class CheckResult:
     def ok(self) -> bool:
         """Return True when every migration is safe and the tests did not fail."""
         return self.verdict == "safe"
+
+    def fails(self, fail_on: str = "attention") -> bool:
+        """Tell whether the verdict fails a check that fails on ``fail_on``.
+
+        :param fail_on: ``"attention"`` (a migration needing attention fails) or ``"unsafe"`` (only unsafe).
+        :raises ValueError: for any other value.
+        """
+        if fail_on not in FAIL_ON:
+            raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+        return self.verdict in (("unsafe",) if fail_on == "unsafe" else ("unsafe", "needs attention"))
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per migration: verdict, counts, reasons."""

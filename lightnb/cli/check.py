@@ -7,6 +7,7 @@ import json
 import sys
 
 from lightnb import steps
+from lightnb.checks import FAIL_ON
 from lightnb.cli._common import add_project_options, project_from_args
 from lightnb.errors import LightnbError, ProjectError
 
@@ -18,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       "tests; exit 1 unless every migration is safe")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument("--no-tests", action="store_true", help="skip the project's test command")
-    parser.add_argument("--fail-on", choices=("attention", "unsafe"), default="attention",
+    parser.add_argument("--fail-on", choices=FAIL_ON, default="attention",
                         help="exit 1 when a migration needs attention (default) or only when one is unsafe")
     parser.add_argument("--applied", type=int, default=0, metavar="N",
                         help="also prove the latest N applied migrations (reverted, then re-applied, on the copy)")
@@ -38,5 +39,4 @@ def _check(args: argparse.Namespace) -> int:
     result = steps.test(project, database, applied=args.applied, run_tests=not args.no_tests,
                         on_output=lambda line: print(line, file=sys.stderr, flush=True))
     print(json.dumps(result.to_dict(), indent=2, default=str) if args.format == "json" else result.to_text())
-    failing = ("unsafe",) if args.fail_on == "unsafe" else ("unsafe", "needs attention")
-    return 1 if result.verdict in failing else 0
+    return 1 if result.fails(args.fail_on) else 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lightnb.errors import ModelDrift
 from lightnb.models import locate
-from lightnb.models.drift import check_models
+from lightnb.models.drift import FAIL_ON, check_models
 from lightnb.models.house_style import HouseStyle, read_house_style
 from lightnb.models.repository import repository_for_migration, repository_functions, unique_foreign_keys
 from lightnb.models.scaffold import apply_change, plan_model_changes
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = verbs.add_parser("check", help="report structs that do not match schema.rs; exit 1 on drift, "
                                             "or when a model file has lines that cannot be read")
     _common(check)
-    check.add_argument("--fail-on", choices=("any", "proven"), default="any",
+    check.add_argument("--fail-on", choices=FAIL_ON, default="any",
                        help="exit 1 on any finding (default), or only on findings that cannot compile; "
                             "lines that cannot be parsed fail either way (their structs were not checked)")
     check.set_defaults(func=run_check)
@@ -67,8 +67,7 @@ def run_check(args: argparse.Namespace) -> int:
     models, schema = _inputs(args)
     report = check_models(models, schema, src_root=locate.src_root_for(models))
     print(report)
-    failing = report.proven + report.unreadable if args.fail_on == "proven" else report.findings
-    return 1 if failing else 0
+    return 1 if report.fails(args.fail_on) else 0
 
 
 def run_generate(args: argparse.Namespace) -> int:

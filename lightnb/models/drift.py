@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 PROVEN = "PROVEN"
 UNPROVEN = "UNPROVEN"
 UNREADABLE = "unreadable"
+FAIL_ON = ("any", "proven")
+"""What a drift check can fail on: any finding, or only findings that cannot compile."""
 _MODEL_DERIVES = ("Queryable", "Selectable", "Insertable", "AsChangeset")
 
 
@@ -143,6 +145,19 @@ class DriftReport:
     def checked(self) -> tuple[CheckedStruct, ...]:
         """Return the structs compared with a table."""
         return tuple(s for s in self.structs if s.status == "checked")
+
+    def fails(self, fail_on: str = "any") -> bool:
+        """Tell whether the report fails a check that fails on ``fail_on``.
+
+        A region that could not be read fails either way: its structs were not checked, so a
+        pass would claim more than was seen.
+
+        :param fail_on: ``"any"`` (every finding fails) or ``"proven"`` (only findings that cannot compile).
+        :raises ValueError: for any other value.
+        """
+        if fail_on not in FAIL_ON:
+            raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+        return bool(self.proven + self.unreadable if fail_on == "proven" else self.findings)
 
     def count_checked(self, *derives: str) -> int:
         """Return how many checked structs derive any of ``derives`` (all when none given)."""

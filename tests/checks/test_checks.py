@@ -158,3 +158,13 @@ def test_cli_lint_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "error[timestamp-text] 2024-01-02-000000_seen/up.sql:1: users.seen_at" in out
     (tmp_path / "lightnb.toml").write_text('[lint]\ndisable = ["timestamp-text"]\n', encoding="utf-8")
     assert main(["lint", "--project", str(proj.root)]) == 0
+
+
+@pytest.mark.parametrize("verdict, attention, unsafe", [
+    ("safe", False, False), ("needs attention", True, False), ("unsafe", True, True)])
+def test_fails_on_attention_or_only_on_unsafe(verdict, attention, unsafe):
+    from lightnb.checks import CheckResult, MigrationCheck
+    result = CheckResult("db", (MigrationCheck("m", "1", verdict),))
+    assert (result.fails("attention"), result.fails("unsafe")) == (attention, unsafe)
+    with pytest.raises(ValueError):
+        result.fails("never")

@@ -224,3 +224,17 @@ def test_a_struct_overlapping_an_unreadable_region_has_nothing_proven():
     assert kinds == {("", "unreadable", False), ("NewBed", "no_column", False), ("OtherBed", "no_column", True)}
     (doubted,) = [f for f in report.findings if f.struct == "NewBed"]
     assert "lines 8-8 of its file do not parse" in doubted.why
+
+
+def test_fails_on_any_finding_or_only_proven_and_unreadable_ones():
+    from dataclasses import replace
+    from lightnb.models.drift import UNREADABLE, DriftReport
+    unproven = one("#[derive(Queryable, Selectable)]\n#[diesel(table_name = beds)]\npub struct Bed {\n"
+                   "    pub id: i32,\n    pub name: String,\n    pub area: Option<f64>,\n}\n")
+    assert not unproven.proven
+    assert not DriftReport((), ()).fails("any")
+    assert DriftReport((unproven,), ()).fails("any") and not DriftReport((unproven,), ()).fails("proven")
+    assert DriftReport((replace(unproven, proven=True),), ()).fails("proven")
+    assert DriftReport((replace(unproven, kind=UNREADABLE),), ()).fails("proven")
+    with pytest.raises(ValueError):
+        DriftReport((), ()).fails("never")
