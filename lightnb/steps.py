@@ -104,18 +104,38 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def snapshot(project: Project, *, database_url: str | Path | None = None,
-             folder: str | Path | None = None, verify: bool = False) -> Workspace:
-    """Make (or remake) the project's workspace: a read-only-sourced copy of production.
+             folder: str | Path | None = None, verify: bool = False, replace: bool = False) -> Workspace:
+    """Make the project's workspace: a read-only-sourced copy of production.
 
     :param database_url: the production database; default ``production`` in lightnb.toml, else
         DATABASE_URL.
     :param verify: check the copy with SQLite's quick_check and refuse a corrupt production.
+    :param replace: replace a working workspace already in ``folder`` (it may hold applied work,
+        so this is refused by default; a broken one is always replaced).
     :raises DatabaseError: when production is missing, not SQLite, locked or corrupt.
+    :raises WorkspaceError: when a working workspace exists and ``replace`` is False.
     """
+    folder = Path(folder) if folder is not None else workspace_folder(project)
+    if not replace:
+        _refuse_to_replace_a_healthy_workspace(project, folder, database_url)
     production = production_path(project, database_url)
     check_database_file(production)
-    return Workspace.create(production, folder if folder is not None else workspace_folder(project),
-                            verify=verify)
+    return Workspace.create(production, folder, verify=verify)
+
+
+def _refuse_to_replace_a_healthy_workspace(project: Project, folder: Path,
+                                           database_url: str | Path | None) -> None:
+    """A plain snapshot never throws away a working workspace (it may hold applied work)."""
+    if not (folder / WORKSPACE_DB).is_file():
+        return
+    try:
+        existing = Workspace.open(folder)
+    except WorkspaceError:
+        return  # a broken workspace may be replaced: that is the advised repair
+    if production_path(project, database_url).resolve() == existing.path.resolve():
+        return  # let Workspace.create explain that it would overwrite production
+    raise WorkspaceError(f"A workspace already exists in {folder} and may hold work you applied; use "
+                         f"`lightnb snapshot --reset` to copy production over it, or --discard first.")
 
 
 def production_path(project: Project, database_url: str | Path | None = None) -> Path:

@@ -168,3 +168,14 @@ def test_proof_shows_the_rows_a_lossy_down_loses(project: Project, tmp_path: Pat
     text = result.to_text()
     assert result.verdict == "unsafe"
     assert "rows that differ from before up" in text and "users" in text and "1 removed" in text
+
+
+def test_snapshot_keeps_a_working_workspace_unless_told_to_replace_it(project: Project, tmp_path: Path) -> None:
+    prod = make_database(tmp_path / "prod.db", "CREATE TABLE keep(x);")
+    first = steps.snapshot(project, database_url=prod)
+    steps.run(project, first.path, regenerate_schema=False)
+    with pytest.raises(WorkspaceError, match="already exists"):
+        steps.snapshot(project, database_url=prod)
+    assert steps.list_migrations(project, first.path).migrations[0].applied
+    fresh = steps.snapshot(project, database_url=prod, replace=True)
+    assert not any(m.applied for m in steps.list_migrations(project, fresh.path).migrations)

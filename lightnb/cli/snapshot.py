@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from lightnb import steps
 from lightnb.cli._common import add_project_options, project_from_args
 from lightnb.errors import WorkspaceError
-from lightnb.workspace import WORKSPACE_DB, Workspace
+from lightnb.workspace import Workspace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,21 +43,7 @@ def _snapshot(args: argparse.Namespace) -> int:
             workspace.reset(verify=args.verify)
             print(f"Reset workspace {workspace.path} from {workspace.production}")
         return 0
-    _refuse_to_replace_a_healthy_workspace(project, Path(folder), args.database_url)
     workspace = steps.snapshot(project, database_url=args.database_url, folder=folder, verify=args.verify)
     print(f"Copied {workspace.production} to workspace {workspace.path}")
     return 0
 
-
-def _refuse_to_replace_a_healthy_workspace(project, folder: Path, database_url: str | None) -> None:  # type: ignore[no-untyped-def]
-    """A plain ``snapshot`` never throws away a working workspace (it may hold applied work)."""
-    if not (folder / WORKSPACE_DB).is_file():
-        return
-    try:
-        existing = Workspace.open(folder)
-    except WorkspaceError:
-        return  # a broken workspace may be replaced: that is the advised repair
-    if steps.production_path(project, database_url).resolve() == existing.path.resolve():
-        return  # let the snapshot explain that it would overwrite production
-    raise WorkspaceError(f"A workspace already exists in {folder} and may hold work you applied; use "
-                         f"`lightnb snapshot --reset` to copy production over it, or --discard first.")

@@ -111,11 +111,11 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     if production is None and project.settings.get("production"):
         production = project.config_dir / str(project.settings["production"])
     if production is not None:
-        workspace = steps.snapshot(project, database_url=production, folder=workspace_dir)
+        workspace = steps.snapshot(project, database_url=production, folder=workspace_dir, replace=True)
     elif workspace_dir is None and (steps.workspace_folder(project) / "workspace.db").is_file():
         workspace = Workspace.open(steps.workspace_folder(project))
     else:
-        workspace = steps.snapshot(project, folder=workspace_dir)
+        workspace = steps.snapshot(project, folder=workspace_dir, replace=True)
     from lightnb.models.locate import schema_file
     schema_path = schema_file(project)
     baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
