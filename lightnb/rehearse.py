@@ -1,12 +1,14 @@
 """Headless rehearsal: execute notebook 02 with papermill on a copy of production, write a report.
 
-Production is only ever read: the notebook copies it into a workspace inside OUTDIR, and its
+Production is only ever read: the notebook copies it into a private temporary workspace, and its
 checksum is verified after the run.
 """
 
 from __future__ import annotations
 
+import ast
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ class Rehearsal:
     html: Path | None
     markdown: Path | None
     widget_js: str
+    verdict: str | None = None  # the test step's verdict: safe, needs attention or unsafe
 
 
 def notebooks_dir() -> Path:
@@ -64,18 +67,36 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     executed = out / NOTEBOOK
-    params = {"project_dir": str(project), "production_db": str(production),
-              "workspace_dir": str(out / "workspace"), "limit": limit,
-              "run_project_tests": run_tests}
-    try:
-        papermill.execute_notebook(str(notebooks_dir() / NOTEBOOK), str(executed), parameters=params,
-                                   cwd=str(out), kernel_name="python3", progress_bar=False,
-                                   execution_timeout=timeout)
-    except PapermillExecutionError as error:
-        raise LightnbError(f"Rehearsal failed in cell {error.exec_count}: {error.ename}: {error.evalue}; "
-                           f"see {executed}.") from error
-    finally:
-        if file_sha256(production) != before:  # pragma: no cover - would be a lightnb bug
-            raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from backup.")
+    # The workspace is a full, unredacted copy of production: it lives in a private temporary folder
+    # that is deleted afterwards, never in OUTDIR (which is meant to be shared or uploaded).
+    with tempfile.TemporaryDirectory(prefix="lightnb-rehearsal-") as scratch:
+        params = {"project_dir": str(project), "production_db": str(production),
+                  "workspace_dir": str(Path(scratch) / "workspace"), "limit": limit,
+                  "run_project_tests": run_tests}
+        try:
+            papermill.execute_notebook(str(notebooks_dir() / NOTEBOOK), str(executed), parameters=params,
+                                       cwd=str(out), kernel_name="python3", progress_bar=False,
+                                       execution_timeout=timeout)
+        except PapermillExecutionError as error:
+            raise LightnbError(f"Rehearsal failed in cell {error.exec_count}: {error.ename}: {error.evalue}; "
+                               f"see {executed}.") from error
+        finally:
+            if file_sha256(production) != before:  # pragma: no cover - would be a lightnb bug
+                raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
+                                    f"backup.")
     report = export(executed, out)
-    return Rehearsal(executed, report.html, report.markdown, report.widget_js)
+    return Rehearsal(executed, report.html, report.markdown, report.widget_js, read_verdict(executed))
+
+
+def read_verdict(executed: Path) -> str | None:
+    """Return the verdict the executed notebook printed in its cell tagged ``lightnb-verdict``."""
+    import nbformat
+    notebook = nbformat.read(str(executed), as_version=4)
+    for cell in notebook.cells:
+        if "lightnb-verdict" in cell.get("metadata", {}).get("tags", []):
+            for output in cell.get("outputs", []):
+                text = output.get("data", {}).get("text/plain")
+                if text:
+                    value = ast.literal_eval(text if isinstance(text, str) else "".join(text))
+                    return str(value)
+    return None

@@ -229,7 +229,6 @@ per table (with a chart when a count moved) and the rows each changed table gain
 changed (~~before~~ → after, sensitive values redacted).
 """),
         code("run = ui.run(wb, limit=limit, now=True)\nrun"),
-        code("run.result.row_counts()"),
         md("""
 ## Impact, table by table
 
@@ -239,6 +238,8 @@ impact of every statement (rows deleted, updated, values lost).
         code("ui.inspect(wb, now=True)"),
         md("## Summary: one line per rehearsed migration"),
         code("verdict.result.to_frame()[['verdict', 'errors', 'warnings']]"),
+        md("The overall verdict (read by `lightnb rehearse` for its exit status):"),
+        code("verdict.result.verdict", "lightnb-verdict"),
     ]
     return _notebook(cells)
 

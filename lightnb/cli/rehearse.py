@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="apply only the next N pending migrations")
     parser.add_argument("--run-tests", action="store_true", help="also run the project's own test command")
     parser.add_argument("--timeout", type=int, default=600, metavar="SECONDS", help="per-cell time limit")
+    parser.add_argument("--fail-on", choices=("attention", "unsafe"), default="attention",
+                        help="exit 1 when the verdict is 'needs attention' or worse (default), or only 'unsafe'")
     parser.set_defaults(func=_rehearse)
 
 
@@ -32,4 +34,6 @@ def _rehearse(args: argparse.Namespace) -> int:
     if done.widget_js == "cdn":
         print("note: widget JavaScript could not be cached (npm unavailable); the HTML needs the network "
               "to draw widgets.")
-    return 0
+    print(f"verdict: {done.verdict or 'unknown (the notebook printed none)'}")
+    failing = ("unsafe",) if args.fail_on == "unsafe" else ("unsafe", "needs attention")
+    return 1 if done.verdict in failing or done.verdict is None else 0

@@ -67,12 +67,27 @@ def test_rehearse_cli_runs_notebook_02_on_a_copy(planted, tmp_path: Path, capsys
     assert_clean_report(out / "02_rehearse_on_production_copy.md")
 
 
-def test_rehearse_reports_a_failing_migration_in_one_line(planted, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    add_migration(planted.project_dir, "broken", "ALTER TABLE nowhere ADD COLUMN x TEXT;", "SELECT 1;")
+def test_rehearse_of_a_missing_database_is_one_line(planted, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     code = main(["rehearse", "--project", str(planted.project_dir), "--database", str(tmp_path / "missing.db"),
                  "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 1 and "missing.db does not exist" in err and len(err.strip().splitlines()) == 1
+
+
+def test_rehearse_of_a_failing_migration_writes_the_report_and_fails(planted, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    add_migration(planted.project_dir, "broken", "ALTER TABLE users ADD COLUMN x TEXT;\nUPDATE nowhere SET a = 1;",
+                  "ALTER TABLE users DROP COLUMN x;")
+    production_hash = file_sha256(planted.production_db)
+    out = tmp_path / "out"
+    code = main(["rehearse", "--project", str(planted.project_dir), "--database", str(planted.production_db),
+                 "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 1 and "verdict: unsafe" in printed
+    assert (out / "02_rehearse_on_production_copy.html").is_file()
+    html = assert_clean_report(out / "02_rehearse_on_production_copy.html")
+    assert "no such table: nowhere" in html
+    assert not list(out.rglob("*.db"))  # the unredacted workspace copy never lands in OUTDIR
+    assert file_sha256(planted.production_db) == production_hash
 
 
 def test_document_notebook_03_with_parameters_exports_html_and_markdown(planted, tmp_path: Path) -> None:
