@@ -434,12 +434,21 @@ def lint(project: Project, *, versions: list[str] | None = None,  # type: ignore
                         database=database)
 
 
-def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration"):  # type: ignore[no-untyped-def]
-    """Lint SQL being edited, against the history of the project's earlier migrations."""
+def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration",  # type: ignore[no-untyped-def]
+             run_in_transaction: bool = True):
+    """Lint SQL being edited, against the history of the project's earlier migrations.
+
+    :param name: the migration's folder name; the history is every migration whose version sorts
+        before its version (byte order, as :func:`lightnb.migrations.discover` orders them).
+    :param run_in_transaction: whether the migration runs in a transaction (metadata.toml).
+    """
     from lightnb.lint import config_from_settings
     from lightnb.lint import lint_sql as lint_text
-    history = [m.up_sql() for m in migration_files.discover(project.migrations_dir) if m.name < name]
-    return lint_text(up, down, history=history, config=config_from_settings(project.settings), name=name)
+    version = migration_files.version_of(name).encode("utf-8")
+    history = [m.up_sql() for m in migration_files.discover(project.migrations_dir)
+               if m.version.encode("utf-8") < version]
+    return lint_text(up, down, history=history, config=config_from_settings(project.settings), name=name,
+                     run_in_transaction=run_in_transaction)
 
 
 def test(project: Project, database: str | Path | None = None, *, versions: list[str] | None = None,
@@ -454,14 +463,18 @@ def test(project: Project, database: str | Path | None = None, *, versions: list
                  on_output=on_output)
 
 
-def regenerate(project: Project, database: str | Path, *, write: bool = True) -> RegenerateResult:
+def regenerate(project: Project, database: str | Path, *, write: bool = True,
+               baseline: str | None = None) -> RegenerateResult:
     """Regenerate schema.rs from ``database`` (style kept) and check the model structs against it.
 
     :param write: write the schema files (False: only compute what would change).
+    :param baseline: schema.rs as it was before the change under review (default: its text now);
+        the schema diff starts from it and only what it lacks is planned for the models.
     """
     from lightnb import schema as schema_rs
     from lightnb.models import check_models, plan_model_changes
-    from lightnb.models.locate import models_dir, schema_file
+    from lightnb.models.locate import models_dir, schema_file, src_root_for
+    from lightnb.models.schema_rs import parse_schema
     from lightnb.workspace import open_readonly
 
     targets = [project.resolve(section["file"]) for section in project.print_schema.values()
@@ -481,28 +494,36 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True) ->
         finally:
             conn.close()
         after = {Path(f.path): f.expected for f in report.files}
-    files = tuple(SchemaFileChange(p, before[p], after.get(p, before[p])) for p in targets)
     main_schema = schema_file(project)
+    if baseline is not None:
+        before[main_schema] = baseline
+    files = tuple(SchemaFileChange(p, before[p], after.get(p, before[p])) for p in targets)
     text = after.get(main_schema, main_schema.read_text(encoding="utf-8") if main_schema.is_file() else "")
     folder = models_dir(project)
-    drift = check_models(folder, text) if folder.exists() else None
-    previous = before.get(main_schema) or None
-    changes = tuple(plan_model_changes(folder, text, previous=previous)) if folder.exists() else ()
+    if not folder.exists():
+        return RegenerateResult(files, None, ())
+    schema = parse_schema(text, path=main_schema)  # its path gives the Rust module the models import
+    src_root = src_root_for(folder, project)
+    drift = check_models(folder, schema, src_root=src_root)
+    changes = tuple(plan_model_changes(folder, schema, previous=before.get(main_schema) or None,
+                                       src_root=src_root))
     return RegenerateResult(files, drift, changes)
 
 
-def inspect(project: Project, result: RunResult, table: str | None = None, *, rows: int = 10):  # type: ignore[no-untyped-def]
+def inspect(project: Project, result, table: str | None = None, *, rows: int = 10):  # type: ignore[no-untyped-def]
     """Show what a captured run/revert/redo did: schema diff, row counts, before/after previews.
 
     Everything is redacted with the project's settings.
 
-    :param result: a result of :func:`run`, :func:`revert` or :func:`redo` called with ``capture``.
+    :param result: a result of :func:`run`, :func:`revert` or :func:`redo` called with ``capture``,
+        or the ``lightnb.capture.Change`` already described from one (then only ``table`` is added).
     :param table: also inspect this table in depth (previews, row diff with samples, measured impact).
     :returns: ``lightnb.capture.Change`` (or ``lightnb.capture.Inspection`` when ``table`` is given).
     :raises WorkspaceError: when the result was not captured.
     """
-    from lightnb.capture import describe, inspect_change
+    from lightnb.capture import Change, describe, inspect_change
     from lightnb.inspect.redact import Redactor
     redactor = Redactor.for_project(project)
-    change = describe(result, preview_rows=min(rows, 20), redactor=redactor)
+    change = result if isinstance(result, Change) else describe(result, preview_rows=min(rows, 20),
+                                                                 redactor=redactor)
     return change if table is None else inspect_change(change, table, rows=rows, redactor=redactor)

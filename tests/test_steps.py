@@ -179,3 +179,22 @@ def test_snapshot_keeps_a_working_workspace_unless_told_to_replace_it(project: P
     assert steps.list_migrations(project, first.path).migrations[0].applied
     fresh = steps.snapshot(project, database_url=prod, replace=True)
     assert not any(m.applied for m in steps.list_migrations(project, fresh.path).migrations)
+
+
+def test_lint_sql_history_is_the_migrations_with_an_earlier_version(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # By folder name "2024-01-02-000000_later" sorts before "20240101000001_edited" ('-' < '0'); by
+    # version (what diesel orders by) it comes after, so it is not history of the edited migration.
+    root = (ProjectBuilder(tmp_path / "app", config=None)
+            .migration("20240101000000_first", "CREATE TABLE a (id INTEGER);")
+            .migration("2024-01-02-000000_later", "CREATE TABLE b (id INTEGER);")
+            .migration("20240101000001_edited", "CREATE TABLE c (id INTEGER);")
+            .build())
+    seen = {}
+    import lightnb.lint
+
+    def spy(up, down=None, *, history=(), config=None, name="migration", run_in_transaction=True):  # type: ignore[no-untyped-def]
+        seen.update(history=list(history), run_in_transaction=run_in_transaction)
+        return []
+    monkeypatch.setattr(lightnb.lint, "lint_sql", spy)
+    steps.lint_sql(Project.discover(root), "SELECT 1;", name="20240101000001_edited", run_in_transaction=False)
+    assert seen == {"history": ["CREATE TABLE a (id INTEGER);"], "run_in_transaction": False}

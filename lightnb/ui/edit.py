@@ -11,7 +11,6 @@ import ipywidgets as widgets
 
 from lightnb import steps
 from lightnb.errors import LightnbError, MigrationError
-from lightnb.lint import config_from_settings, lint_sql
 from lightnb.migrations import Migration
 from lightnb.render import html
 from lightnb.ui.panel import StepPanel
@@ -31,12 +30,6 @@ def _newest(workbook: Workbook) -> str:
     if not listing:
         raise MigrationError(f"No migrations in {workbook.project.migrations_dir}; generate one first.")
     return listing[-1].name
-
-
-def _history(workbook: Workbook, migration: Migration) -> list[str]:
-    """Return the up.sql of every migration before ``migration`` (what the lint rules read as history)."""
-    return [steps.read_sql(workbook.project, m.name)[0] for m in workbook.status().migrations
-            if m.version < migration.version]
 
 
 def _open_in_lab(paths: list[Path]) -> None:
@@ -93,9 +86,8 @@ def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, 
         if target[0] is None:
             return
         try:
-            found = lint_sql(up_box.value, down_box.value, history=_history(workbook, target[0]),
-                             config=config_from_settings(workbook.project.settings), name=target[0].name,
-                             run_in_transaction=target[0].run_in_transaction)
+            found = steps.lint_sql(workbook.project, up_box.value, down_box.value, name=target[0].name,
+                                   run_in_transaction=target[0].run_in_transaction)
         except LightnbError as error:
             findings.value = html.banner(str(error), "warn")
             return

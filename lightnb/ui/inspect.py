@@ -6,9 +6,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from lightnb.capture import Inspection, inspect_change
+from lightnb import steps
+from lightnb.capture import Inspection
 from lightnb.errors import WorkspaceError
-from lightnb.inspect.redact import Redactor
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
 
@@ -45,7 +45,7 @@ def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = F
         change = latest()
         if not picker.value:
             raise WorkspaceError("Pick a table to inspect.")
-        return inspect_change(change, picker.value, redactor=Redactor.for_project(workbook.project))
+        return steps.inspect(workbook.project, change, picker.value)
 
     panel = StepPanel("Inspect", action, controls=[picker], button="Inspect",
                       intro="Compare one table before and after the latest run or revert: rows side by "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from lightnb import checks
+from lightnb import checks, steps
 from lightnb.render import html
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
@@ -31,8 +31,8 @@ def test_panel(workbook: Workbook, *, run_tests: bool = True, now: bool = False)
         lines.clear()
         output.value = ""
         production = workbook.workspace.production or workbook.database
-        return workbook.record(checks.check(workbook.project, database=production, run_tests=tests.value,
-                                            on_output=stream))
+        return workbook.record(steps.test(workbook.project, production, run_tests=tests.value,
+                                          on_output=stream))
 
     panel = StepPanel("Test", action, controls=[tests], button="Test", extra=[output],
                       intro="Prove on a fresh copy of production that every pending migration goes up, "

@@ -141,3 +141,14 @@ def test_edit_open_in_lab_refuses_files_outside_the_served_folder(workbook, exer
     panel = ui.edit(workbook)
     panel.open_in_lab.click()
     assert "is outside JupyterLab" in panel.banner.value
+
+
+def test_models_panel_shows_schema_changes_since_the_workbook_opened(workbook, exercise) -> None:  # type: ignore[no-untyped-def]
+    prepare(workbook, exercise)
+    ui.run(workbook, now=True)
+    panel = ui.models(workbook, now=True)
+    result = panel.result
+    assert any(f"+        {exercise.column} ->" in f.diff for f in result.schema_files)
+    assert result.drift is not None and result.changes  # the new column is planned for its struct
+    assert [b.description for b in panel.apply_buttons.children] == [f"Apply: {c.struct}" for c in result.changes]
+    assert exercise.column in panel.result_html.value
