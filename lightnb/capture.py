@@ -18,7 +18,7 @@ from lightnb.inspect.preview import ComparedPreview, compare_preview
 from lightnb.inspect.redact import Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
 from lightnb.errors import LightnbError, WorkspaceError
-from lightnb.runner import TRACKING_TABLE
+from lightnb.runner import is_bookkeeping
 from lightnb.inspect.snapshot import Snapshot
 from lightnb.steps import Capture
 from lightnb.workspace import Workspace
@@ -29,14 +29,6 @@ if TYPE_CHECKING:
     from lightnb.results import RunResult
 
 CAPTURE_DIR = "captures"
-# lightnb's own bookkeeping tables (e.g. migration checksums) are not the user's data.
-INTERNAL_PREFIX = "__lightnb_"
-
-
-def _user_table(name: str) -> bool:
-    """Tell whether a table holds the user's data (not diesel's or lightnb's bookkeeping)."""
-    lowered = name.lower()
-    return not lowered.startswith(INTERNAL_PREFIX) and lowered != TRACKING_TABLE
 
 
 @dataclass(frozen=True)
@@ -69,7 +61,7 @@ class Change:
         import pandas as pd
 
         names = sorted(n for n in {t.name for t in self.before.tables} | {t.name for t in self.after.tables}
-                       if _user_table(n))
+                       if not is_bookkeeping(n))
         rows = []
         for name in names:
             b, a = self.before.table(name), self.after.table(name)
@@ -129,7 +121,7 @@ def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, befor
     unknown: list[str] = []
     for table in after.tables:
         old = before.table(next((o for o, n in renames.items() if n == table.name), table.name))
-        if old is None or table.name in out or not _user_table(table.name):
+        if old is None or table.name in out or is_bookkeeping(table.name):
             continue
         if old.row_count != table.row_count:
             out.add(table.name)
@@ -142,7 +134,7 @@ def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, befor
         from lightnb.inspect.row_diff import row_diff
         rows = row_diff(before_path, after_path, tables=unknown, sample=0)
         out.update(name for name in unknown if not rows.table(name).is_unchanged)
-    return tuple(sorted((t for t in out if _user_table(t)), key=str.lower))
+    return tuple(sorted((t for t in out if not is_bookkeeping(t)), key=str.lower))
 
 
 def _previews(before_path: Path, after_path: Path, tables: tuple[str, ...], diff: SchemaDiff, n: int,

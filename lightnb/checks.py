@@ -409,18 +409,12 @@ def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str]) -> tupl
         new = after.table(old.name)
         if new is None or (old.row_count, old.fingerprint) == (new.row_count, new.fingerprint):
             continue
-        if _bookkeeping(old.name) and old.row_count == new.row_count:
+        if runner.is_bookkeeping(old.name) and old.row_count == new.row_count:
             continue  # run_on / applied_at record *when* a migration ran: they differ on every run
         what = (f"{old.name}: {old.row_count} row(s) before, {new.row_count} after"
                 if old.row_count != new.row_count else f"{old.name}: same row count, different content")
         (expected if old.name.lower() in destroyed else unexpected).append(what)
     return tuple(unexpected), tuple(expected)
-
-
-def _bookkeeping(table: str) -> bool:
-    """Tell whether a table is migration bookkeeping (diesel's tracking table, lightnb's sidecars)."""
-    name = table.lower()
-    return name == runner.TRACKING_TABLE or name.startswith("__lightnb_")
 
 
 def test_settings(project: Project) -> tuple[list[str], Path, float]:

@@ -28,6 +28,7 @@ CREATE_TRACKING_TABLE = (
     ");\n"
 )
 INITIAL_SETUP_VERSION = "00000000000000"
+BOOKKEEPING_PREFIX = "__lightnb_"  # lightnb's own sidecar tables (e.g. migration checksums)
 BUSY_TIMEOUT_SECONDS = 2.0
 
 Direction = Literal["up", "down"]
@@ -136,6 +137,13 @@ def _flush_updated_at_triggers(conn: sqlite3.Connection) -> None:
             f"CREATE TRIGGER {trigger}\nAFTER UPDATE ON {quoted}\nFOR EACH ROW WHEN\n"
             f"  old.updated_at IS NULL AND\n  new.updated_at IS NULL OR\n  old.updated_at == new.updated_at\n"
             f"BEGIN\n  UPDATE {quoted}\n  SET updated_at = CURRENT_TIMESTAMP\n  WHERE ROWID = new.ROWID;\nEND")
+
+
+def is_bookkeeping(name: str) -> bool:
+    """Tell whether a table is migration bookkeeping (diesel's tracking table, lightnb's ``__lightnb_*``
+    sidecars) rather than the user's data; SQLite names are case-insensitive."""
+    lowered = (name or "").lower()
+    return lowered == TRACKING_TABLE or lowered.startswith(BOOKKEEPING_PREFIX)
 
 
 def ensure_tracking_table(conn: sqlite3.Connection) -> None:

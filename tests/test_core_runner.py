@@ -215,3 +215,11 @@ def test_failure_outside_a_transaction_says_what_stayed_applied(tmp_path: Path) 
     assert "snapshot --reset" in message
     assert runner.applied_versions(conn) == []
     assert conn.execute("SELECT count(*) FROM a").fetchone() == (1,)  # what the message says stayed
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("__diesel_schema_migrations", True), ("__DIESEL_SCHEMA_MIGRATIONS", True),
+    ("__lightnb_migration_checksums", True), ("__Lightnb_anything", True),
+    ("users", False), ("__private", False), ("__diesel_schema_migrations_copy", False), ("", False)])
+def test_is_bookkeeping(name: str, expected: bool) -> None:
+    assert runner.is_bookkeeping(name) is expected

@@ -10,8 +10,8 @@ import sqlite3
 from dataclasses import dataclass
 
 from lightnb.inspect.snapshot import ForeignKeyInfo, IndexInfo, read_foreign_keys, read_indexes
+from lightnb.runner import is_bookkeeping
 
-INTERNAL_PREFIXES = ("sqlite_", "__diesel_schema_migrations", "__lightnb_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ def read_catalog(conn: sqlite3.Connection) -> Catalog:
         "ORDER BY type, name").fetchall()
     tables, triggers, views = [], [], []
     for kind, name, table, sql in rows:
-        if name.startswith(INTERNAL_PREFIXES):
+        if name.lower().startswith("sqlite_") or is_bookkeeping(name):
             continue
         if kind == "table":
             tables.append(read_table(conn, name, sql or ""))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lightnb.render._dispatch import Registry
+from lightnb.runner import is_bookkeeping
 
 CSS = """
 .lightnb-result{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;line-height:1.4;max-width:100%;
@@ -100,12 +101,6 @@ def scroll(body: str) -> str:
     return f'<div class="lightnb-scroll">{body}</div>'
 
 
-def bookkeeping(name: str) -> bool:
-    """Tell whether a table is migration bookkeeping (diesel's ledger, lightnb's sidecars), not user data."""
-    lowered = (name or "").lower()
-    return lowered == "__diesel_schema_migrations" or lowered.startswith("__lightnb_")
-
-
 def side_by_side(*panes: tuple[str, str]) -> str:
     """Lay out ``(title, html)`` panes next to each other (titles escaped, html kept)."""
     inner = "".join(f"<div><p><b>{escape(title)}</b></p>{body}</div>" for title, body in panes)
@@ -190,7 +185,7 @@ def row_counts(before: Any, after: Any) -> str:
 def count_rows(before: Any, after: Any) -> list[tuple[str, Any, Any, str]]:
     """Return ``(table, before, after, change)`` for every table of either snapshot."""
     names = sorted(n for n in {t.name for t in before.tables} | {t.name for t in after.tables}
-                   if not bookkeeping(n))
+                   if not is_bookkeeping(n))
     out = []
     for name in names:
         b, a = before.table(name), after.table(name)
@@ -311,7 +306,7 @@ def _cell(value: Any) -> str:
 @render.register("SchemaDiff")
 def schema_diff_result(result: Any) -> str:
     """Render schema changes, one per line."""
-    changes = [c for c in result.changes if not bookkeeping(c.table)]
+    changes = [c for c in result.changes if not is_bookkeeping(c.table)]
     if not changes:
         return "<p>Schema: no changes.</p>"
     return "<p><b>Schema changes</b></p>" + items((c.to_text() for c in changes), code=True)
