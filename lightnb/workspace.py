@@ -254,10 +254,6 @@ class Workspace:
         finally:
             source.close()
 
-    def size_bytes(self) -> int:
-        """Return the workspace file size."""
-        return self.path.stat().st_size if self.path.exists() else 0
-
     def _write_state(self) -> None:
         state = {"production": str(self.production) if self.production else None,
                  "created_at": int(time.time())}

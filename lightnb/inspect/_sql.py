@@ -10,8 +10,6 @@ from urllib.parse import quote as _urlquote
 
 from lightnb.errors import DatabaseError
 
-INTERNAL_PREFIX = "sqlite_"
-
 
 def q(name: str) -> str:
     """Quote an SQL identifier."""
@@ -84,28 +82,7 @@ def table_columns(conn: sqlite3.Connection, table: str, schema: str = "main") ->
     return [r[:6] for r in rows if r[6] in (0, 2, 3)]
 
 
-def has_rowid(conn: sqlite3.Connection, table: str, schema: str = "main") -> bool:
-    """Tell whether ``table`` has a rowid (is not WITHOUT ROWID)."""
-    try:
-        conn.execute(f"SELECT rowid FROM {q(schema)}.{q(table)} LIMIT 0")
-    except sqlite3.OperationalError:
-        return False
-    return True
-
-
 def primary_key(conn: sqlite3.Connection, table: str, schema: str = "main") -> list[str]:
     """Return the declared primary-key columns of ``table`` in key order (may be empty)."""
     cols = [c for c in table_columns(conn, table, schema) if c[5]]
     return [c[1] for c in sorted(cols, key=lambda c: c[5])]
-
-
-def row_key(conn: sqlite3.Connection, table: str, schema: str = "main") -> tuple[list[str], bool]:
-    """Return the columns that identify a row and whether they are the rowid.
-
-    The declared primary key when there is one (the rowid when it is an
-    ``INTEGER PRIMARY KEY`` alias), else the rowid itself.
-    """
-    pk = primary_key(conn, table, schema)
-    if pk:
-        return pk, False
-    return ["rowid"], True

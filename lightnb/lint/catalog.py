@@ -70,13 +70,6 @@ class Catalog:
         wanted = name.lower()
         return next((t for t in self.tables if t.name.lower() == wanted), None)
 
-    def has_object(self, name: str) -> bool:
-        """Return True when a table, view, trigger or index has this name."""
-        wanted = name.lower()
-        names = [t.name for t in self.tables] + [o.name for o in self.triggers + self.views]
-        names += [i.name for t in self.tables for i in t.indexes]
-        return any(n.lower() == wanted for n in names)
-
 
 def quote(name: str) -> str:
     """Quote an identifier for SQLite."""

@@ -101,12 +101,6 @@ def scroll(body: str) -> str:
     return f'<div class="lightnb-scroll">{body}</div>'
 
 
-def side_by_side(*panes: tuple[str, str]) -> str:
-    """Lay out ``(title, html)`` panes next to each other (titles escaped, html kept)."""
-    inner = "".join(f"<div><p><b>{escape(title)}</b></p>{body}</div>" for title, body in panes)
-    return f'<div class="lightnb-side">{inner}</div>'
-
-
 def _fallback(result: Any) -> str:
     frame_of = getattr(result, "to_frame", None)
     if callable(frame_of):
