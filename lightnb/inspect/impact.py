@@ -423,7 +423,7 @@ def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[
     """Run a migration's statements on a copy and measure what each one does to the rows.
 
     :param target: a connection to a COPY of the database (never production), or the path
-        of a database file, which is then copied into memory first and left untouched.
+        of a database file, which is then copied to a throwaway file first and left untouched.
     :param sql: the script (e.g. an up.sql) or its statements.
     :param redactor: which columns to mask in the examples.
     :param reveal: show sensitive values in the examples; never the default.
@@ -434,19 +434,23 @@ def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[
     if isinstance(target, (str, Path)):
         if keep:
             raise LightnbError("keep=True needs a connection to a copy; a path is measured on a "
-                               "throwaway in-memory copy.")
-        from lightnb.inspect._sql import open_ro
+                               "throwaway copy.")
+        import tempfile
 
-        source = open_ro(target)
-        conn = sqlite3.connect(":memory:", isolation_level=None)
-        try:
-            source.backup(conn)
-        finally:
-            source.close()
-        try:
-            return measure_impact(conn, sql, redactor=redactor, reveal=reveal)
-        finally:
-            conn.close()
+        from lightnb.workspace import backup, open_readonly
+
+        # A throwaway copy on disk (beside nothing of the user's): memory stays flat however big the file.
+        with tempfile.TemporaryDirectory(prefix="lightnb-impact-") as scratch:
+            source = open_readonly(target)
+            try:
+                copy = backup(source, Path(scratch) / "copy.db")
+            finally:
+                source.close()
+            conn = sqlite3.connect(str(copy), isolation_level=None)
+            try:
+                return measure_impact(conn, sql, redactor=redactor, reveal=reveal)
+            finally:
+                conn.close()
     conn = target
     statements = _statements(sql)
     m = _Measurer(conn, redactor, reveal)
