@@ -40,12 +40,30 @@ def _open_in_lab(paths: list[Path]) -> None:
     from ipylab import JupyterFrontEnd
 
     app = JupyterFrontEnd()
+    root = _lab_root()
     for path in paths:
-        relative = os.path.relpath(path, Path.cwd())
+        relative = os.path.relpath(Path(path).resolve(), root)
         if relative.startswith(".."):
-            raise LightnbError(f"{path} is outside JupyterLab's folder; open it from the file browser or "
-                               f"start JupyterLab in a folder that contains the project.")
-        app.commands.execute("docmanager:open", {"path": relative, "factory": "Editor"})
+            raise LightnbError(f"{path} is outside JupyterLab's folder {root}; open it from the file browser "
+                               f"or start JupyterLab in a folder that contains the project.")
+        app.commands.execute("docmanager:open", {"path": Path(relative).as_posix(), "factory": "Editor"})
+
+
+def _lab_root() -> Path:
+    """Return the folder the JupyterLab server serves (paths it opens are relative to it).
+
+    The kernel runs in the notebook's folder, which may be below the server's root: ask the running
+    servers for their root and keep the deepest one that contains the kernel's folder.
+    """
+    here = Path.cwd().resolve()
+    try:
+        from jupyter_server.serverapp import list_running_servers
+        roots = [Path(info.get("root_dir") or info.get("notebook_dir") or "").resolve()
+                 for info in list_running_servers()]
+    except Exception:  # no server information: fall back to the kernel's folder
+        roots = []
+    containing = [r for r in roots if r == here or r in here.parents]
+    return max(containing, key=lambda r: len(r.parts)) if containing else here
 
 
 def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, up: str | None = None,

@@ -152,3 +152,17 @@ def test_models_panel_shows_schema_changes_since_the_workbook_opened(workbook, e
     assert result.drift is not None and result.changes  # the new column is planned for its struct
     assert [b.description for b in panel.apply_buttons.children] == [f"Apply: {c.struct}" for c in result.changes]
     assert exercise.column in panel.result_html.value
+
+
+def test_lab_root_is_the_serving_folder_not_the_kernel_folder(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import importlib
+    edit = importlib.import_module("lightnb.ui.edit")  # the module, not the panel factory of the same name
+    root = tmp_path / "lab"
+    (root / "sub").mkdir(parents=True)
+    monkeypatch.chdir(root / "sub")
+    import jupyter_server.serverapp as serverapp
+    monkeypatch.setattr(serverapp, "list_running_servers",
+                        lambda: iter([{"root_dir": str(tmp_path / "elsewhere")}, {"root_dir": str(root)}]))
+    assert edit._lab_root() == root.resolve()
+    monkeypatch.setattr(serverapp, "list_running_servers", lambda: iter([]))
+    assert edit._lab_root() == (root / "sub").resolve()
