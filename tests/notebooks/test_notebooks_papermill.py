@@ -103,8 +103,21 @@ def test_document_notebook_03_with_parameters_exports_html_and_markdown(planted,
     assert report.widget_state and report.html is not None and report.markdown is not None
     html = assert_clean_report(report.html)
     assert html.count(STATE_MIME) == 1 and "lightnb-signoff" in html and "[redacted]" in html
-    markdown = report.markdown.read_text(encoding="utf-8")
-    assert "Data change for review" in markdown and "<Verify panel: 1 query(ies) run>" in markdown
+    markdown = assert_clean_report(report.markdown)
+    assert "Data change for review" in markdown and "<style" not in markdown
+    assert "<Verify panel" not in markdown and "<Run panel" not in markdown  # panels show content, not text form
+    affected = _section(markdown, "## Affected rows", "## Verification")
+    assert 'data-table="user_settings"' in affected and "<del>en-US</del> → nl-NL" in affected
+    assert "<b>Schema changes</b>" in affected and "table added: locale_fix_backup" in affected
+    verified = _section(markdown, "## Verification", "## Sign-off")
+    assert "SELECT id, email, password_hash, display_name FROM users WHERE id &lt;= 3" in verified
+    assert "<th>password_hash</th>" in verified and verified.count("<td>[redacted]</td>") == 6
+    assert "Verdict: safe" in _section(markdown, "## Reversibility", "## Affected rows")
+    assert "- [ ] Approved to run on production" in markdown
+
+
+def _section(markdown: str, start: str, end: str) -> str:
+    return markdown.split(start, 1)[1].split(end, 1)[0]
 
 
 def test_export_refuses_to_write_a_leaking_report(tmp_path: Path) -> None:
