@@ -141,8 +141,19 @@ def _html(nb: Any, *, local_js: bool) -> str:
     if local_js:
         exporter.widget_renderer_url = "static/embed-amd.js"
         exporter.require_js_url = "static/require.js"
+    if not _has_math(nb):
+        # No formula to typeset: an empty inline script instead of MathJax from a CDN, so the report
+        # opens offline without a failed request.
+        exporter.mathjax_url = "data:text/javascript,"
     body, _resources = exporter.from_notebook_node(nb)
     return body
+
+
+def _has_math(nb: Any) -> bool:
+    """Tell whether a Markdown cell holds TeX that MathJax would typeset (``$…$``, ``\\(…\\)``, ``$$``)."""
+    return any(cell.cell_type == "markdown" and ("$" in cell.source or "\\(" in cell.source
+                                                 or "\\[" in cell.source)
+               for cell in nb.cells)
 
 
 def _markdown(nb: Any) -> str:

@@ -67,3 +67,18 @@ def _write(path: Path, content: str | bytes) -> Path:
     else:
         path.write_text(content)
     return path
+
+
+def test_html_needs_mathjax_from_the_network_only_for_formulas(tmp_path: Path) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from lightnb.report import export
+    plain = new_notebook(cells=[new_markdown_cell("# Review\nNo formulas here."), new_code_cell("1")])
+    nbformat.write(plain, tmp_path / "plain.ipynb")
+    html = export(tmp_path / "plain.ipynb", tmp_path / "a", fetch_js=False).html.read_text()
+    assert "cdnjs.cloudflare.com/ajax/libs/mathjax" not in html
+    maths = new_notebook(cells=[new_markdown_cell("The rate is $x^2$.")])
+    nbformat.write(maths, tmp_path / "maths.ipynb")
+    html = export(tmp_path / "maths.ipynb", tmp_path / "b", fetch_js=False).html.read_text()
+    assert "mathjax" in html.lower() and "data:text/javascript," not in html
