@@ -81,3 +81,15 @@ def test_readme_check_flow_is_safe_for_a_correct_migration(tmp_path: Path, monke
     out = capsys.readouterr().out
     assert "SAFE" in out and "tests (lightnb models check" in out and "passed" in out
     assert out.rstrip().endswith("verdict: safe")
+
+
+def test_inspect_without_a_database_reads_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["sample", str(tmp_path / "demo"), "--users", "20"]) == 0
+    project = tmp_path / "demo" / "sample_backend"
+    (project / ".env").unlink()  # no DATABASE_URL: the workspace is what the project's verbs act on
+    monkeypatch.chdir(project)
+    capsys.readouterr()
+    assert main(["inspect", "--table", "users", "-n", "2"]) == 0
+    assert "users" in capsys.readouterr().out

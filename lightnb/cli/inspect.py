@@ -61,9 +61,12 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _project_database(project_dir: str) -> str:
+    """The database the project's verbs act on (its workspace, else DATABASE_URL), only read here."""
+    from lightnb import steps
     from lightnb.project import Project
 
-    path = Project.discover(project_dir).database_path()
-    if path is None:
-        raise ProjectError("No database given and the project has no DATABASE_URL; pass DATABASE.")
-    return str(path)
+    try:
+        return str(steps.resolve_target(Project.discover(project_dir), write=False).path)
+    except ProjectError as error:
+        raise ProjectError("No database given, and the project has no workspace or DATABASE_URL; pass "
+                           "DATABASE.") from error
