@@ -65,7 +65,8 @@ opened read-only and copied with SQLite's backup API; nothing here can write to 
 
 Run the notebook top to bottom (*Run → Run All Cells*); you need not edit anything. With the
 default parameters (the next cell) it builds the bundled sample backend and a fake production
-database in a new temporary folder, so every run starts clean, and adds a column with a default.
+database in a new folder (under `lightnb-runs/` beside this notebook), so every run starts clean, and
+adds a column with a default.
 
 Each step is one panel: a heading, a sentence saying what it does, its fields, one button, a
 one-line status next to the button and the result below. Run top to bottom, each panel has already
@@ -74,7 +75,7 @@ change a field, click its button. A problem shows as one red line in the panel, 
 and leaves the workspace as it was.
 """),
         parameters(
-            project_dir=(None, "a Diesel project folder; None builds the bundled sample in a temp folder"),
+            project_dir=(None, "a Diesel project folder; None builds the bundled sample in a new folder"),
             production_db=(None, "its production database (only ever read); None: the project's"),
             migration_name=(EXERCISE.name, "the migration this notebook creates"),
             up_sql=(EXERCISE.up_sql, "the change"),

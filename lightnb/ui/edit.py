@@ -14,7 +14,7 @@ from lightnb.errors import LightnbError, MigrationError
 from lightnb.migrations import Migration
 from lightnb.render import html
 from lightnb.ui.panel import StepPanel
-from lightnb.ui.workbook import Workbook
+from lightnb.ui.workbook import Workbook, served_root
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,9 @@ def _open_in_lab(paths: list[Path]) -> None:
 def _lab_root() -> Path:
     """Return the folder the JupyterLab server serves (paths it opens are relative to it).
 
-    The kernel runs in the notebook's folder, which may be below the server's root: ask the running
-    servers for their root and keep the deepest one that contains the kernel's folder.
+    Falls back to the kernel's folder when no running server contains it.
     """
-    here = Path.cwd().resolve()
-    try:
-        from jupyter_server.serverapp import list_running_servers
-        roots = [Path(info.get("root_dir") or info.get("notebook_dir") or "").resolve()
-                 for info in list_running_servers()]
-    except Exception:  # no server information: fall back to the kernel's folder
-        roots = []
-    containing = [r for r in roots if r == here or r in here.parents]
-    return max(containing, key=lambda r: len(r.parts)) if containing else here
+    return served_root() or Path.cwd().resolve()
 
 
 def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, up: str | None = None,

@@ -100,7 +100,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     """
     if project_dir is None:
         from lightnb import samples
-        root = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="lightnb-workbook-"))
+        root = Path(folder) if folder is not None else _scratch_folder()
         project_dir, production_db = samples.sample_workbook(root, users=users, workspace=False)
         if exercise:
             sample = Project.discover(project_dir)
@@ -120,3 +120,39 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     schema_path = schema_file(project)
     baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
     return Workbook(project, workspace, schema_baseline=baseline)
+
+
+RUNS_DIRNAME = "lightnb-runs"
+
+
+def served_root() -> Path | None:
+    """Return the folder a running Jupyter server serves that contains the kernel's folder, if any.
+
+    Kernels run in the notebook's folder, which may lie below the server's root: paths JupyterLab
+    opens are relative to that root. The deepest containing root wins.
+    """
+    here = Path.cwd().resolve()
+    try:
+        from jupyter_server.serverapp import list_running_servers
+        roots = [Path(info.get("root_dir") or info.get("notebook_dir") or "").resolve()
+                 for info in list_running_servers()]
+    except Exception:  # no server information available
+        return None
+    containing = [r for r in roots if r == here or r in here.parents]
+    return max(containing, key=lambda r: len(r.parts)) if containing else None
+
+
+def _scratch_folder() -> Path:
+    """Return a new folder for a freshly built sample.
+
+    Under a JupyterLab server it goes in ``lightnb-runs/`` beside the notebook, so Lab's file browser
+    and editor can open its files; elsewhere (papermill, nbval, scripts) in a temporary folder.
+    """
+    if served_root() is not None:
+        base = Path.cwd() / RUNS_DIRNAME
+        try:
+            base.mkdir(exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix="run-", dir=base))
+        except OSError:
+            pass  # a read-only notebook folder: fall back to a temporary folder
+    return Path(tempfile.mkdtemp(prefix="lightnb-workbook-"))

@@ -166,3 +166,17 @@ def test_lab_root_is_the_serving_folder_not_the_kernel_folder(tmp_path, monkeypa
     assert edit._lab_root() == root.resolve()
     monkeypatch.setattr(serverapp, "list_running_servers", lambda: iter([]))
     assert edit._lab_root() == (root / "sub").resolve()
+
+
+def test_fresh_sample_goes_where_jupyterlab_can_open_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import jupyter_server.serverapp as serverapp
+
+    import importlib
+    workbook_module = importlib.import_module("lightnb.ui.workbook")  # the module, not the factory
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(serverapp, "list_running_servers", lambda: iter([{"root_dir": str(tmp_path)}]))
+    served = workbook_module._scratch_folder()
+    assert served.parent == (tmp_path / "lightnb-runs")
+    monkeypatch.setattr(serverapp, "list_running_servers", lambda: iter([]))
+    elsewhere = workbook_module._scratch_folder()
+    assert tmp_path not in elsewhere.parents
