@@ -54,19 +54,7 @@ _LOADS: dict[str, frozenset[str]] = {
 # diesel/src/type_impls/{primitives,date_and_time}.rs with the ``sqlite`` feature. AsExpression
 # does not depend on the backend, so a pair missing here is an error at the derive itself.
 # TimestamptzSqlite is left out: which types write it changed between diesel releases.
-_WRITES: dict[str, frozenset[str]] = {
-    "Integer": frozenset({"i32"}),
-    "BigInt": frozenset({"i64"}),
-    "SmallInt": frozenset({"i16"}),
-    "Text": frozenset({"String"}),
-    "Float": frozenset({"f32"}),
-    "Double": frozenset({"f64"}),
-    "Bool": frozenset({"bool"}),
-    "Binary": frozenset({"Vec<u8>"}),
-    "Timestamp": frozenset({"NaiveDateTime", "time::PrimitiveDateTime", "String"}),
-    "Date": frozenset({"NaiveDate", "time::Date", "String"}),
-    "Time": frozenset({"NaiveTime", "time::Time", "String"}),
-}
+_WRITES: dict[str, frozenset[str]] = {sql: rust for sql, rust in _LOADS.items() if sql != "TimestamptzSqlite"}
 # Unsized types written through a reference only (``&str``, ``&[u8]``).
 _WRITES_UNSIZED: dict[str, frozenset[str]] = {
     "Text": frozenset({"str"}),
