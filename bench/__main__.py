@@ -1,15 +1,25 @@
-"""``python -m bench [--quick] [--only NAME ...] [--scratch DIR]``: print one table of ratios."""
+"""``python -m bench [--quick] [--only NAME …] [--scratch DIR] [--rounds N] [--readme]``.
+
+Prints one table. ``--readme`` also writes it into README.md between the performance markers,
+with the machine it was measured on, so the README's figures always come from a run.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import re
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from bench import FULL, QUICK, Row, Sizes, format_table, machine
+from bench import FULL, QUICK, REPO, Row, format_table, machine
 from bench.cases import CASES
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,27 +29,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=sorted(CASES), metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(CASES)}")
     parser.add_argument("--scratch", metavar="DIR", help="where to build the data (kept for reuse when given)")
-    parser.add_argument("--repeats", type=int, help="best of this many runs per measurement")
+    parser.add_argument("--rounds", type=int, help="rounds per row (each contender once per round)")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    if args.repeats:
-        sizes = Sizes(**{**vars(sizes), "repeats": args.repeats})
+    if args.rounds:
+        sizes = dataclasses.replace(sizes, rounds=args.rounds)
     scratch = Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="lightnb-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
-    print(f"Machine: {machine()}", flush=True)
+    described = machine()
+    print(f"Machine: {described}", flush=True)
     rows: list[Row] = []
     try:
         for name in args.only or list(CASES):
             print(f"running {name} …", file=sys.stderr, flush=True)
+            started = time.perf_counter()
             try:
-                rows.append(CASES[name](scratch, sizes))
+                rows.extend(CASES[name](scratch, sizes))
             except Exception as error:  # a benchmark that breaks still leaves a row saying why
-                rows.append(Row(name, None, "—", None, "—", notes=f"failed: {type(error).__name__}: {error}"))
+                rows.append(Row(name, None, failed=f"{type(error).__name__}: {error}"[:300]))
+            print(f"  {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     finally:
         if not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    print(format_table(rows))
+    table = format_table(rows)
+    print(table)
+    if args.readme:
+        write_readme(REPO / "README.md", table, described, quick=args.quick, rounds=sizes.rounds)
     return 0
+
+
+def write_readme(readme: Path, table: str, described: str, *, quick: bool, rounds: int) -> None:
+    """Replace the text between the README's performance markers with this run's table."""
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no {README_START} … {README_END} markers")
+    when = time.strftime("%Y-%m-%d")
+    block = (f"{README_START}\nMeasured by `make bench`{' (--quick sizes)' if quick else ''} on {when}: {described}. "
+             f"Medians of {rounds} alternating rounds; ratios pair by pair.\n\n{table}\n{README_END}")
+    readme.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ else
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v sqldiff >/dev/null 2>&1 || need+=(sqlite3-tools)  # sqldiff, the row-diff benchmark's baseline
+[ -x /usr/bin/time ] || need+=(time)  # GNU time: each benchmarked process's own peak memory
 fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
