@@ -12,6 +12,7 @@ from pathlib import Path
 from lightnb.errors import MigrationError
 from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Finding, sort_findings
+from lightnb.lint.fixes import checked_fix
 from lightnb.lint.catalog import Catalog
 from lightnb.lint.history import replay, timeline
 from lightnb.lint.rehearsal import Rehearsal, applied_versions
@@ -46,7 +47,7 @@ def lint_source(source: Source, *, history: Iterable[str] = (), config: LintConf
     findings: list[Finding] = []
     for rule in load_rules().values():
         if rule.scope == "migration" and config.enabled(rule.id):
-            findings.extend(_findings(rule, rule.check(context), source.name, config))
+            findings.extend(_findings(rule, rule.check(context), source.name, config, context.replay.image))
     return sort_findings(findings)
 
 
@@ -159,10 +160,12 @@ def _project_findings(context: ProjectContext) -> list[Finding]:
     return findings
 
 
-def _findings(rule: Rule, hits: Iterable[Hit], migration: str, config: LintConfig) -> list[Finding]:
+def _findings(rule: Rule, hits: Iterable[Hit], migration: str, config: LintConfig,
+              image: bytes | None = None) -> list[Finding]:
+    """Turn hits into findings; a fix whose SQL does not run on the copy (``image``) is not offered."""
     severity = config.severity(rule.id, rule.severity)
     return [Finding(rule.id, hit.severity or severity, hit.migration if hit.migration is not None else migration,
-                    hit.file, hit.line, hit.message, hit.fix) for hit in hits]
+                    hit.file, hit.line, hit.message, checked_fix(image, hit.fix, hit.patch)) for hit in hits]
 
 
 def lint_scope(migrations_dir: str | Path, database: str | Path | None, *, all: bool = False) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from lightnb.lint.catalog import Catalog, ForeignKeyInfo, TableInfo, is_indexed, quote
 from lightnb.lint.columns import final_table_name
+from lightnb.lint.fixes import Patch, statements_text
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import token_line
 
@@ -83,10 +84,23 @@ def fk_unindexed(ctx: MigrationContext) -> Iterator[Hit]:
                       "nothing to do; or create the index in this migration so the key is never unindexed",
                       severity="info")
             continue
-        name = f"idx_{table}_{'_'.join(fk.columns)}"
+        name = _free_name(ctx.replay.after, f"idx_{table}_{'_'.join(fk.columns)}")
+        create = f"CREATE INDEX {quote(name)} ON {quote(table)} ({', '.join(quote(c) for c in fk.columns)});"
         yield Hit("up.sql", line, f"{table}({columns}) references {fk.ref_table} but has no index",
-                  f"CREATE INDEX {quote(name)} ON {quote(table)} "
-                  f"({', '.join(quote(c) for c in fk.columns)});  (and DROP INDEX {quote(name)}; in down.sql)")
+                  f"{create}  (and DROP INDEX {quote(name)}; in down.sql)",
+                  patch=Patch(create, statements_text(ctx.source.up.statements), f"DROP INDEX {quote(name)};",
+                              otherwise=f"create an index on {table}({columns}) in up.sql"))
+
+
+def _free_name(catalog: Catalog, name: str) -> str:
+    """Return ``name``, or ``name_2``, ``name_3`` … when an index, table, view or trigger already has it."""
+    taken = {t.name.lower() for t in catalog.tables} | {i.name.lower() for t in catalog.tables for i in t.indexes}
+    taken |= {o.name.lower() for o in catalog.triggers + catalog.views}
+    candidate, number = name, 1
+    while candidate.lower() in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    return candidate
 
 
 def _indexed_later(ctx: MigrationContext, table: str, columns: tuple[str, ...]) -> tuple[str, str] | None:

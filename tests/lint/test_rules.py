@@ -39,6 +39,9 @@ CASES: dict[str, tuple[tuple[str, str | None], tuple[str, str | None]]] = {
          "DROP INDEX users_nick;"),
         ("ALTER TABLE users ADD COLUMN bio TEXT;\nCREATE INDEX users_nick ON users (nick);",
          "DROP INDEX users_nick;\nALTER TABLE users DROP COLUMN bio;")),
+    "down-destroys": (
+        ("-- nothing here", "ALTER TABLE users DROP COLUMN nick;"),
+        ("ALTER TABLE users ADD COLUMN bio TEXT;", "ALTER TABLE users DROP COLUMN bio;")),
     "secret-plaintext": (
         ("ALTER TABLE users ADD COLUMN api_token TEXT;", "ALTER TABLE users DROP COLUMN api_token;"),
         ("ALTER TABLE users ADD COLUMN encrypted_api_token TEXT;\nALTER TABLE users ADD COLUMN token_count INTEGER;",
