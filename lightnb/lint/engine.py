@@ -22,7 +22,7 @@ from lightnb.migrations import Migration, discover
 from lightnb.workspace import open_readonly
 
 RULE_MODULES = ("timestamps", "jsontypes", "downsql", "secrets", "limitations", "foreignkeys",
-                "destructive", "transactions", "hygiene", "statements")
+                "destructive", "rebuildloss", "transactions", "hygiene", "statements")
 
 
 def load_rules() -> dict[str, Rule]:

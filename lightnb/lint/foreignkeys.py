@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from lightnb.lint.catalog import Catalog, ForeignKeyInfo, TableInfo, is_indexed, quote
 from lightnb.lint.columns import final_table_name
+from lightnb.lint.effects import script_effects
 from lightnb.lint.fixes import Patch, statements_text
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import token_line
@@ -42,11 +43,29 @@ def fk_missing_target(ctx: MigrationContext) -> Iterator[Hit]:
         if final.table(table) is None:
             continue  # dropped again later in this file
         problem = _target_problem(final, fk)
-        if problem:
-            yield Hit("up.sql", token_line(ctx.source.up.statements[index], fk.columns[0]),
-                      f"{table}({', '.join(fk.columns)}) references {problem}",
-                      "create the parent table first (an earlier migration or earlier in this file), "
-                      "or fix the table/column name")
+        if not problem:
+            continue
+        renamed = _renamed_to(ctx, fk.ref_table)
+        if renamed:
+            yield Hit("up.sql", ctx.source.up.statements[index].line,
+                      f"{table}({', '.join(fk.columns)}) references {problem}: `ALTER TABLE {renamed} RENAME TO "
+                      f"{fk.ref_table}` rewrote the reference (SQLite ≥ 3.26 follows renames in foreign keys), "
+                      f"so inserts into {table} fail with foreign keys on",
+                      f"rebuild {renamed} the other way: CREATE TABLE {renamed}_new …, copy, DROP TABLE {renamed}, "
+                      f"ALTER TABLE {renamed}_new RENAME TO {renamed} (references keep pointing at {renamed})")
+            continue
+        yield Hit("up.sql", token_line(ctx.source.up.statements[index], fk.columns[0]),
+                  f"{table}({', '.join(fk.columns)}) references {problem}",
+                  "create the parent table first (an earlier migration or earlier in this file), "
+                  "or fix the table/column name")
+
+
+def _renamed_to(ctx: MigrationContext, name: str) -> str:
+    """Return the table up.sql renames to ``name`` ('' when none)."""
+    for effect in script_effects(ctx.source.up):
+        if effect.action == "rename" and effect.new_name.lower() == name.lower():
+            return effect.name
+    return ''
 
 
 def _target_problem(catalog: Catalog, fk: ForeignKeyInfo) -> str:
