@@ -11,7 +11,7 @@ import json
 
 from lightnb import steps
 from lightnb.cli._common import add_project_options, project_from_args
-from lightnb.lint import has_errors, load_rules
+from lightnb.lint import config_from_settings, has_errors, load_rules
 from lightnb.lint.engine import lint_scope
 from lightnb.migrations import version_of
 from lightnb.render import text
@@ -47,6 +47,7 @@ def _lint(args: argparse.Namespace) -> int:
         print(json.dumps([f.to_dict() for f in findings], indent=2))
     else:
         if versions is None:
-            print(lint_scope(project.migrations_dir, database, all=args.all))
+            print(lint_scope(project.migrations_dir, database, all=args.all,
+                             config=config_from_settings(project.settings)))
         print(text.findings(findings))
     return 1 if has_errors(findings) else 0

@@ -22,7 +22,7 @@ from lightnb.migrations import Migration, discover
 from lightnb.workspace import open_readonly
 
 RULE_MODULES = ("timestamps", "jsontypes", "downsql", "secrets", "limitations", "foreignkeys",
-                "destructive", "rebuildloss", "transactions", "hygiene", "statements")
+                "destructive", "rebuildloss", "sqliteversion", "transactions", "hygiene", "statements")
 
 
 def load_rules() -> dict[str, Rule]:
@@ -168,8 +168,18 @@ def _findings(rule: Rule, hits: Iterable[Hit], migration: str, config: LintConfi
                     hit.file, hit.line, hit.message, checked_fix(image, hit.fix, hit.patch)) for hit in hits]
 
 
-def lint_scope(migrations_dir: str | Path, database: str | Path | None, *, all: bool = False) -> str:
-    """Say in one line which migrations a lint covers (for the CLI's first line)."""
+def lint_scope(migrations_dir: str | Path, database: str | Path | None, *, all: bool = False,
+               config: LintConfig | None = None) -> str:
+    """Say which migrations a lint covers and which SQLite it checks against (the CLI's first lines)."""
+    from lightnb.lint.config import format_version
+    from lightnb.lint.sqliteversion import running_version
+    minimum = format_version((config or LintConfig()).sqlite_min_version)
+    versions = (f"\nSQLite: lightnb runs {running_version()}; SQL newer than {minimum} is flagged "
+                f"([lint] sqlite_min_version, the oldest SQLite your app runs on)")
+    return _scope(migrations_dir, database, all=all) + versions
+
+
+def _scope(migrations_dir: str | Path, database: str | Path | None, *, all: bool = False) -> str:
     try:
         migrations = discover(Path(migrations_dir))
     except MigrationError:

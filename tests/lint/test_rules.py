@@ -50,6 +50,9 @@ CASES: dict[str, tuple[tuple[str, str | None], tuple[str, str | None]]] = {
          "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);\nINSERT INTO users_new SELECT * FROM users;\n"
          "DROP TABLE users;\nALTER TABLE users_new RENAME TO users;\n"
          "CREATE UNIQUE INDEX users_email ON users (email);", None)),
+    "sqlite-too-new": (
+        ("UPDATE users SET nick = format('%s', email) WHERE nick IS NULL;", "SELECT 1;"),
+        ("UPDATE users SET nick = printf('%s', email) WHERE nick IS NULL;", "SELECT 1;")),
     "secret-plaintext": (
         ("ALTER TABLE users ADD COLUMN api_token TEXT;", "ALTER TABLE users DROP COLUMN api_token;"),
         ("ALTER TABLE users ADD COLUMN encrypted_api_token TEXT;\nALTER TABLE users ADD COLUMN token_count INTEGER;",
