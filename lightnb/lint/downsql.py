@@ -10,6 +10,8 @@ from lightnb.lint.createtable import read_create_table
 from lightnb.lint.effects import Effect, rebuilds, script_effects
 from lightnb.lint.fixes import Patch, statements_text
 from lightnb.lint.registry import Hit, MigrationContext, rule
+from lightnb.lint.source import tokens
+from sqlglot.tokens import TokenType
 
 
 @rule("down-missing", severity="error", summary="The migration has no down.sql.")
@@ -39,6 +41,8 @@ def down_incomplete(ctx: MigrationContext) -> Iterator[Hit]:
         return
     undone = script_effects(down)
     for effect in _net_up_effects(ctx):
+        if _recreated(effect, ctx):
+            continue  # an index or trigger a rebuild dropped with its table and put back as it was
         if not any(_undoes(candidate, effect) for candidate in undone):
             inverse = _inverse(effect, ctx)
             patch = None
@@ -97,6 +101,20 @@ def _net_up_effects(ctx: MigrationContext) -> list[Effect]:
     net = [Effect("rebuild", "table", r.table, r.table, line=r.line) for r in found]
     net += [e for e in effects if id(e) not in parts]
     return sorted(net, key=lambda e: e.line)
+
+
+def _recreated(effect: Effect, ctx: MigrationContext) -> bool:
+    """Return True when up.sql creates an index or trigger that existed before it, with the same SQL."""
+    if effect.action != "create" or effect.kind not in ("index", "trigger") or effect.statement is None:
+        return False
+    before = ctx.replay.before
+    if effect.kind == "index":
+        old = [i.sql for t in before.tables for i in t.indexes if i.name.lower() == effect.name.lower()]
+    else:
+        old = [t.sql for t in before.triggers if t.name.lower() == effect.name.lower()]
+    words = [t.text.lower() for t in tokens(effect.statement.text) if t.token_type != TokenType.SEMICOLON]
+    return any(sql and [t.text.lower() for t in tokens(sql) if t.token_type != TokenType.SEMICOLON] == words
+               for sql in old)
 
 
 def _undoes(candidate: Effect, effect: Effect) -> bool:
