@@ -410,28 +410,33 @@ def save_sql(project: Project, name_or_version: str, *, up: str | None = None,
 
 
 def lint(project: Project, *, versions: list[str] | None = None,  # type: ignore[no-untyped-def]
-         database: str | Path | None = None):
-    """Lint the project's migrations (or only ``versions``) with its lightnb.toml settings.
+         database: str | Path | None = None, all: bool = False):
+    """Lint the project's pending migrations (or ``all``, or only ``versions``) with its lightnb.toml settings.
 
-    With a database (default: the one :func:`resolve_target` names, when there is one) the lint also
-    measures the impact of destructive statements on a throwaway copy and checks the checksums of
-    applied migrations; the database itself is only read.
+    Pending means not applied on the database (:func:`lint_database`); without a database every
+    migration is pending. Applied migrations are still checked by the project rules (their
+    checksums). With a database the lint also measures the impact of destructive statements on
+    a throwaway copy; the database itself is only read.
 
-    :param database: a database path or URL (it must exist); default: the workspace, else
-        DATABASE_URL when that file exists, else none.
+    :param database: a database path or URL (it must exist); default: :func:`lint_database`.
+    :param all: lint every migration of the history, applied or not.
     :returns: a list of ``lightnb.lint.Finding``.
     """
     from lightnb.lint import config_from_settings, lint_project
-    if database:
-        database = resolve_target(project, database_url=database, write=False).path
-    else:
-        try:
-            target = resolve_target(project, write=False).path
-            database = target if target.is_file() else None
-        except ProjectError:
-            database = None
     return lint_project(project.migrations_dir, versions=versions, config=config_from_settings(project.settings),
-                        database=database)
+                        database=lint_database(project, database), pending_only=not all)
+
+
+def lint_database(project: Project, database: str | Path | None = None) -> Path | None:
+    """Return the database lint reads: ``database`` (it must exist), else the workspace, else
+    DATABASE_URL when that file exists, else None."""
+    if database:
+        return resolve_target(project, database_url=database, write=False).path
+    try:
+        target = resolve_target(project, write=False).path
+    except ProjectError:
+        return None
+    return target if target.is_file() else None
 
 
 def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration",  # type: ignore[no-untyped-def]

@@ -1,4 +1,8 @@
-"""``lightnb lint [VERSION...]``: the team's rules and SQLite's limits over migrations; exit 1 on errors."""
+"""``lightnb lint [VERSION...]``: the team's rules and SQLite's limits over migrations; exit 1 on errors.
+
+Bare ``lint`` lints the pending migrations (and checks the checksums of the applied ones);
+``--all`` lints the whole history.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import json
 
 from lightnb import steps
 from lightnb.cli._common import add_project_options, project_from_args
-from lightnb.lint import has_errors, load_rules
+from lightnb.lint import config_from_settings, has_errors, load_rules
+from lightnb.lint.engine import lint_scope
 from lightnb.migrations import version_of
 from lightnb.render import text
 
@@ -17,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("lint", help="check migrations against the team's rules and SQLite's limits",
                                    epilog=rules_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("versions", nargs="*", metavar="VERSION",
-                        help="migration versions or folder names to lint (default: all)")
+                        help="migration versions or folder names to lint (default: the pending ones)")
+    parser.add_argument("--all", action="store_true", help="lint every migration of the history, applied or not")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     add_project_options(parser)
     parser.set_defaults(func=_lint)
@@ -35,7 +41,13 @@ def rules_help() -> str:
 def _lint(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     versions = [version_of(v) for v in args.versions] or None
-    findings = steps.lint(project, versions=versions, database=args.database_url)
-    print(json.dumps([f.to_dict() for f in findings], indent=2) if args.format == "json"
-          else text.findings(findings))
+    database = steps.lint_database(project, args.database_url)
+    findings = steps.lint(project, versions=versions, database=database, all=args.all)
+    if args.format == "json":
+        print(json.dumps([f.to_dict() for f in findings], indent=2))
+    else:
+        if versions is None:
+            print(lint_scope(project.migrations_dir, database, all=args.all,
+                             config=config_from_settings(project.settings)))
+        print(text.findings(findings))
     return 1 if has_errors(findings) else 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lightnb.errors import ModelDrift
 from lightnb.models import locate
-from lightnb.models.drift import FAIL_ON, check_models
+from lightnb.models.drift import DEFAULT_FAIL_ON, FAIL_ON, check_models
 from lightnb.models.house_style import HouseStyle, read_house_style
 from lightnb.models.repository import repository_for_migration, repository_functions, unique_foreign_keys
 from lightnb.models.scaffold import apply_change, plan_model_changes
@@ -20,12 +20,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="check or generate Rust model structs against schema.rs")
     verbs = parser.add_subparsers(dest="models_command", metavar="ACTION")
     verbs.required = True
-    check = verbs.add_parser("check", help="report structs that do not match schema.rs; exit 1 on drift, "
-                                            "or when a model file has lines that cannot be read")
+    check = verbs.add_parser("check", help="report structs that do not match schema.rs; exit 1 on proven drift "
+                                            "(--strict: any), or when a model file has lines that cannot be read")
     _common(check)
-    check.add_argument("--fail-on", choices=FAIL_ON, default="any",
-                       help="exit 1 on any finding (default), or only on findings that cannot compile; "
-                            "lines that cannot be parsed fail either way (their structs were not checked)")
+    check.add_argument("--fail-on", choices=FAIL_ON, default=DEFAULT_FAIL_ON,
+                       help="exit 1 only on findings that cannot compile (proven, the default), or on any "
+                            "finding; lines that cannot be parsed fail either way (their structs were not checked)")
+    check.add_argument("--strict", action="store_true",
+                       help="also fail on findings that cannot be proven (same as --fail-on any)")
     check.set_defaults(func=run_check)
     generate = verbs.add_parser("generate", help="show (or --apply) the fields and structs schema.rs calls for")
     _common(generate)
@@ -67,7 +69,7 @@ def run_check(args: argparse.Namespace) -> int:
     models, schema = _inputs(args)
     report = check_models(models, schema, src_root=locate.src_root_for(models))
     print(report)
-    return 1 if report.fails(args.fail_on) else 0
+    return 1 if report.fails("any" if args.strict else args.fail_on) else 0
 
 
 def run_generate(args: argparse.Namespace) -> int:

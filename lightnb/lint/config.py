@@ -4,6 +4,7 @@
 [lint]
 disable = ["timestamp-text"]             # rule ids to skip
 severity = { fk-unindexed = "error" }    # per-rule severity overrides
+sqlite_min_version = "3.37.2"            # the oldest SQLite the app runs on (default: Ubuntu 22.04's)
 
 [lint.secrets]
 encrypted_prefixes = ["encrypted_"]      # the project's encryption convention
@@ -27,6 +28,10 @@ DEFAULT_SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey", "api_
                         "credential", "credentials", "passphrase", "access_key", "client_secret")
 DEFAULT_ENCRYPTED_PREFIXES = ("encrypted_", "enc_", "hashed_")
 DEFAULT_ENCRYPTED_SUFFIXES = ("_encrypted", "_enc", "_hash", "_hashed", "_digest", "_ciphertext")
+# The oldest SQLite shipped by a Linux LTS release still in standard support: Ubuntu 22.04 LTS
+# (libsqlite3-0 3.37.2, standard support until 2027). Debian 12 ships 3.40.1, RHEL 9 3.34.1 (RHEL
+# teams set sqlite_min_version themselves).
+DEFAULT_SQLITE_MIN_VERSION = (3, 37, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class LintConfig:
     encrypted_prefixes: tuple[str, ...] = DEFAULT_ENCRYPTED_PREFIXES
     encrypted_suffixes: tuple[str, ...] = DEFAULT_ENCRYPTED_SUFFIXES
     redactor: Any = field(default=None, compare=False)  # the project's Redactor, for measured examples
+    sqlite_min_version: tuple[int, int, int] = DEFAULT_SQLITE_MIN_VERSION  # the oldest SQLite production runs
 
     def enabled(self, rule: str) -> bool:
         """Return True unless the project turned ``rule`` off."""
@@ -81,10 +87,29 @@ def config_from_settings(settings: Mapping[str, Any] | None) -> LintConfig:
         encrypted_prefixes=_strings(secrets, "encrypted_prefixes", DEFAULT_ENCRYPTED_PREFIXES),
         encrypted_suffixes=_strings(secrets, "encrypted_suffixes", DEFAULT_ENCRYPTED_SUFFIXES),
         redactor=Redactor.from_settings(settings),
+        sqlite_min_version=parse_version(lint.get("sqlite_min_version", format_version(DEFAULT_SQLITE_MIN_VERSION))),
     )
 
 
-LINT_KEYS = ("disable", "severity", "secrets")
+def parse_version(value: Any) -> tuple[int, int, int]:
+    """Parse ``"3.37.2"`` (or ``"3.37"``) into a tuple.
+
+    :raises ProjectError: when it is not a SQLite 3 version number.
+    """
+    parts = value.split(".") if isinstance(value, str) else []
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts) or parts[0] != "3":
+        raise ProjectError(f"lightnb.toml: [lint] sqlite_min_version is {value!r}; write the oldest SQLite your "
+                           f"servers run as a string, e.g. sqlite_min_version = \"3.37.2\".")
+    numbers = [int(p) for p in parts] + [0]
+    return numbers[0], numbers[1], numbers[2]
+
+
+def format_version(version: tuple[int, int, int]) -> str:
+    """Return ``3.37.2`` for ``(3, 37, 2)``."""
+    return ".".join(str(n) for n in version)
+
+
+LINT_KEYS = ("disable", "severity", "secrets", "sqlite_min_version")
 SECRETS_KEYS = ("words", "encrypted_prefixes", "encrypted_suffixes")
 
 

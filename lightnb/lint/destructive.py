@@ -16,7 +16,9 @@ from lightnb.errors import LightnbError
 from lightnb.inspect.impact import measure_impact
 from lightnb.inspect.redact import Redactor
 from lightnb.lint.config import ALLOW_DESTRUCTIVE
-from lightnb.lint.effects import rebuilds, statement_effects
+from lightnb.lint.copying import RebuildCopy, rebuild_copies
+from lightnb.lint.effects import statement_effects
+from lightnb.lint.finding import Severity
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import Parsed, Script, leading_words, name_of, tokens
 
@@ -33,10 +35,11 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
     rebuilt = _rebuilt_tables(ctx)
     measured: dict[int, str] | None = None
     for index, statement in enumerate(ctx.source.up.statements):
-        for what in _destruction(statement, rebuilt, ctx):
+        for what, level in _destruction(statement, rebuilt, ctx):
             if measured is None:
                 measured = measure(ctx.conn, ctx.source.up.statements, redactor=ctx.config.redactor)
-            yield Hit("up.sql", statement.line, what + measured.get(index, ""), fix, severity)
+            yield Hit("up.sql", statement.line, what + measured.get(index, ""), fix,
+                      severity or level)
 
 
 def measure(conn: sqlite3.Connection | None, statements: Sequence[Parsed], *,
@@ -83,41 +86,95 @@ def is_acknowledged(script: Script) -> bool:
     return any(ALLOW_DESTRUCTIVE in comment for token in tokens(script.text) for comment in token.comments or [])
 
 
-def _rebuilt_tables(ctx: MigrationContext) -> dict[str, str]:
-    """Return {table dropped as a step of a rebuild (lower case): the rebuilt table}."""
-    found = rebuilds([e for s in ctx.source.up.statements for e in statement_effects(s)])
-    return {r.parts[1].name.lower(): r.table for r in found}
-
-
-def _destruction(statement: Parsed, rebuilt: dict[str, str], ctx: MigrationContext) -> list[str]:
-    tree = statement.expr
-    if isinstance(tree, exp.Delete):
-        where = tree.args.get("where")
-        return [f"DELETE from {name_of(tree.this)}{'' if where is not None else ' without WHERE'}"]
-    if isinstance(tree, exp.Update) and tree.args.get("where") is None:
-        return [f"UPDATE of every row of {name_of(tree.this)} (no WHERE)"]
-    found = []
-    for effect in statement_effects(statement):
-        name, table = effect.name, effect.table
-        if effect.action == "drop" and effect.kind == "table":
-            found += _rebuild_losses(ctx, rebuilt[name.lower()]) if name.lower() in rebuilt else [f"DROP TABLE {name}"]
-        elif effect.action == "drop" and effect.kind == "index":
-            found.append(f"DROP INDEX {name}")
-        elif effect.action == "drop-column":
-            found.append(f"DROP COLUMN {table}.{name}")
-        elif effect.action == "rename-column":
-            found.append(f"RENAME COLUMN {table}.{name} to {effect.new_name} (code using the old name breaks)")
-        elif effect.action == "rename" and ctx.replay.before.table(name) is not None \
-                and effect.new_name.lower() not in rebuilt:
-            found.append(f"RENAME TABLE {name} to {effect.new_name} (code using the old name breaks)")
+def _rebuilt_tables(ctx: MigrationContext) -> dict[str, RebuildCopy]:
+    """Return {table dropped as a step of a rebuild (lower case): what the rebuild copies}."""
+    found = {}
+    for copy in rebuild_copies(ctx):
+        drop = ctx.source.up.statements[copy.statements[0]:copy.statements[-1] + 1]
+        for statement in drop:
+            for effect in statement_effects(statement):
+                if effect.action == "drop" and effect.kind == "table":
+                    found[effect.name.lower()] = copy
     return found
 
 
-def _rebuild_losses(ctx: MigrationContext, table: str) -> list[str]:
-    old, new = ctx.replay.before.table(table), ctx.replay.after.table(table)
-    if old is None or new is None:
+Level = Severity | None  # None: the rule's severity (error unless acknowledged)
+
+
+def _destruction(statement: Parsed, rebuilt: dict[str, RebuildCopy], ctx: MigrationContext
+                 ) -> list[tuple[str, Level]]:
+    tree = statement.expr
+    if isinstance(tree, exp.Delete):
+        where = tree.args.get("where")
+        return [(f"DELETE from {name_of(tree.this)}{'' if where is not None else ' without WHERE'}", None)]
+    if isinstance(tree, exp.Update) and tree.args.get("where") is None:
+        table = name_of(tree.this)
+        if _added_here(ctx, statement, table, [name_of(eq.this) for eq in tree.expressions if isinstance(eq, exp.EQ)]):
+            return []  # filling columns this migration just added: no earlier value is overwritten
+        return [(f"UPDATE of every row of {table} (no WHERE)", None)]
+    found: list[tuple[str, Level]] = []
+    for effect in statement_effects(statement):
+        name, table = effect.name, effect.table
+        if effect.action == "drop" and effect.kind == "table":
+            found += _rebuild_losses(rebuilt[name.lower()]) if name.lower() in rebuilt \
+                else [(f"DROP TABLE {name}", None)]
+        elif effect.action == "drop" and effect.kind == "index":
+            found.append((f"DROP INDEX {name}", None))
+        elif effect.action == "drop-column":
+            found.append((f"DROP COLUMN {table}.{name}", None))
+        elif effect.action == "rename-column":
+            found.append((f"RENAME COLUMN {table}.{name} to {effect.new_name} (code using the old name breaks)",
+                          None))
+        elif effect.action == "rename" and ctx.replay.before.table(name) is not None \
+                and effect.new_name.lower() not in rebuilt and name.lower() not in _rebuilt_names(rebuilt):
+            found.append((f"RENAME TABLE {name} to {effect.new_name} (code using the old name breaks)", None))
+    return found
+
+
+def _rebuilt_names(rebuilt: dict[str, RebuildCopy]) -> set[str]:
+    return {copy.table.lower() for copy in rebuilt.values()}
+
+
+def _added_here(ctx: MigrationContext, statement: Parsed, table: str, columns: list[str]) -> bool:
+    """Return True when every column an UPDATE sets did not exist before this migration."""
+    old = ctx.replay.before.table(table)
+    if not columns:
+        return False
+    return old is None or all(old.column(c) is None for c in columns)
+
+
+def _rebuild_losses(copy: RebuildCopy) -> list[tuple[str, Level]]:
+    """Describe what a rebuild does not carry over: dropped columns, renames, conversions, rows left behind."""
+    table, new = copy.table, copy.new
+    if new is None:
         return []
-    return [f"rebuild of {table} drops column {c.name}" for c in old.columns if new.column(c.name) is None]
+    if not copy.copies:
+        return [(f"rebuild of {table} copies no rows from the old table: every row is deleted", None)]
+    found: list[tuple[str, Level]] = []
+    if copy.where:
+        found.append((f"rebuild of {table} copies only the rows WHERE {copy.where}: the others are deleted", None))
+    if not copy.understood:
+        return found + [(f"rebuild of {table} drops column {c.name}", None)
+                        for c in copy.old.columns if new.column(c.name) is None and not c.hidden]
+    conversions: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    for fate in copy.fates:
+        if fate.fate == "converted" and new.column(fate.column) is None:
+            conversions.setdefault((fate.targets, fate.expressions), []).append(fate.column)
+    for (targets, expressions), columns in conversions.items():
+        found.append((f"rebuild of {table} converts {_columns(columns)} into {', '.join(targets)} = "
+                      f"{'; '.join(expressions)}, then drops {'it' if len(columns) == 1 else 'them'}: "
+                      "the original values are not kept", "warning"))
+    for fate in copy.fates:
+        if fate.fate == "dropped":
+            found.append((f"rebuild of {table} drops column {fate.column}", None))
+        elif fate.fate == "renamed" and new.column(fate.column) is None:
+            found.append((f"rebuild of {table} renames column {fate.column} to {fate.targets[0]} (values copied; "
+                          f"code using the old name breaks)", None))
+    return found
+
+
+def _columns(names: list[str]) -> str:
+    return f"column {names[0]}" if len(names) == 1 else "columns " + ", ".join(names)
 
 
 def intentionally_destroyed(source_script: Script) -> set[str]:

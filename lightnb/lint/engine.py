@@ -12,16 +12,17 @@ from pathlib import Path
 from lightnb.errors import MigrationError
 from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Finding, sort_findings
+from lightnb.lint.fixes import checked_fix
 from lightnb.lint.catalog import Catalog
 from lightnb.lint.history import replay, timeline
-from lightnb.lint.rehearsal import Rehearsal
+from lightnb.lint.rehearsal import Rehearsal, applied_versions
 from lightnb.lint.registry import RULES, Hit, MigrationContext, ProjectContext, Rule
 from lightnb.lint.source import Source, source_from_text, source_of
 from lightnb.migrations import Migration, discover
 from lightnb.workspace import open_readonly
 
 RULE_MODULES = ("timestamps", "jsontypes", "downsql", "secrets", "limitations", "foreignkeys",
-                "destructive", "transactions", "hygiene", "statements")
+                "destructive", "rebuildloss", "sqliteversion", "transactions", "hygiene", "statements")
 
 
 def load_rules() -> dict[str, Rule]:
@@ -46,7 +47,7 @@ def lint_source(source: Source, *, history: Iterable[str] = (), config: LintConf
     findings: list[Finding] = []
     for rule in load_rules().values():
         if rule.scope == "migration" and config.enabled(rule.id):
-            findings.extend(_findings(rule, rule.check(context), source.name, config))
+            findings.extend(_findings(rule, rule.check(context), source.name, config, context.replay.image))
     return sort_findings(findings)
 
 
@@ -60,7 +61,8 @@ def lint_sql(up: str, down: str | None = None, *, history: Iterable[str] = (),
 
 def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] | None = None,
                     config: LintConfig | None = None, conn: sqlite3.Connection | None = None,
-                    migrations_dir: Path | None = None, database: str | Path | None = None) -> list[Finding]:
+                    migrations_dir: Path | None = None, database: str | Path | None = None,
+                    pending_only: bool = False) -> list[Finding]:
     """Lint ``migrations`` (all, or only ``versions``), each against the history before it.
 
     Project-wide rules (hygiene) run too when ``migrations_dir`` is given; they read ``conn``.
@@ -68,6 +70,8 @@ def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] 
     :param database: a database file to measure against; it is only read. The project rules read
         it, and each pending migration's destructive statements are measured on a throwaway copy
         brought to the state just before that migration (earlier pending ones applied on the copy).
+    :param pending_only: lint only the migrations the database has not applied (all of them when
+        there is no database); applied ones are still checked by the project rules (checksums).
     :raises MigrationError: when a version in ``versions`` names no migration.
     """
     config = config or LintConfig()
@@ -79,6 +83,8 @@ def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] 
         if database is not None:
             rehearsal = stack.enter_context(Rehearsal.open(database, migrations))
             conn = conn or rehearsal.reader
+        if pending_only and wanted is None:
+            wanted = {m.version for m in pending_migrations(migrations, conn)}
         findings: list[Finding] = []
         if migrations_dir is not None:
             findings += _project_findings(ProjectContext(migrations_dir, tuple(migrations), config, conn))
@@ -91,6 +97,14 @@ def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] 
                                         later=states[position + 1:], conn=before)
             history.append(migration.up_sql())
     return sort_findings(findings)
+
+
+def pending_migrations(migrations: Sequence[Migration], conn: sqlite3.Connection | None) -> list[Migration]:
+    """Return the migrations ``conn``'s database has not applied (all of them without a database)."""
+    if conn is None:
+        return list(migrations)
+    done = set(applied_versions(conn))
+    return [m for m in migrations if m.version not in done]
 
 
 def _require_versions(migrations: Sequence[Migration], wanted: set[str]) -> None:
@@ -111,12 +125,13 @@ def later_states(migrations: Sequence[Migration]) -> list[tuple[str, Catalog]]:
 
 def lint_project(migrations_dir: str | Path, *, versions: Iterable[str] | None = None,
                  config: LintConfig | None = None, conn: sqlite3.Connection | None = None,
-                 database: str | Path | None = None) -> list[Finding]:
+                 database: str | Path | None = None, pending_only: bool = False) -> list[Finding]:
     """Lint every migration of a folder (or only ``versions``) plus the project-wide rules.
 
     :param database: the database the migrations run on (e.g. the workspace); only read. With it,
         the project rules see what ran (checksum-changed, version-out-of-order) and destructive
         statements carry their impact measured on a throwaway copy (:func:`lint_migrations`).
+    :param pending_only: lint only what ``database`` has not applied (see :func:`lint_migrations`).
     :raises MigrationError: when the folder cannot be read for a reason no rule reports, or a
         version names no migration.
     :raises DatabaseError: when ``database`` is missing or not a SQLite database.
@@ -134,7 +149,7 @@ def lint_project(migrations_dir: str | Path, *, versions: Iterable[str] | None =
             raise
         return sort_findings(found)  # e.g. duplicate versions: nothing else can be ordered
     return lint_migrations(migrations, versions=versions, config=config, conn=conn, migrations_dir=folder,
-                           database=database)
+                           database=database, pending_only=pending_only)
 
 
 def _project_findings(context: ProjectContext) -> list[Finding]:
@@ -145,7 +160,37 @@ def _project_findings(context: ProjectContext) -> list[Finding]:
     return findings
 
 
-def _findings(rule: Rule, hits: Iterable[Hit], migration: str, config: LintConfig) -> list[Finding]:
+def _findings(rule: Rule, hits: Iterable[Hit], migration: str, config: LintConfig,
+              image: bytes | None = None) -> list[Finding]:
+    """Turn hits into findings; a fix whose SQL does not run on the copy (``image``) is not offered."""
     severity = config.severity(rule.id, rule.severity)
     return [Finding(rule.id, hit.severity or severity, hit.migration if hit.migration is not None else migration,
-                    hit.file, hit.line, hit.message, hit.fix) for hit in hits]
+                    hit.file, hit.line, hit.message, checked_fix(image, hit.fix, hit.patch)) for hit in hits]
+
+
+def lint_scope(migrations_dir: str | Path, database: str | Path | None, *, all: bool = False,
+               config: LintConfig | None = None) -> str:
+    """Say which migrations a lint covers and which SQLite it checks against (the CLI's first lines)."""
+    from lightnb.lint.config import format_version
+    from lightnb.lint.sqliteversion import running_version
+    minimum = format_version((config or LintConfig()).sqlite_min_version)
+    versions = (f"\nSQLite: lightnb runs {running_version()}; SQL newer than {minimum} is flagged "
+                f"([lint] sqlite_min_version, the oldest SQLite your app runs on)")
+    return _scope(migrations_dir, database, all=all) + versions
+
+
+def _scope(migrations_dir: str | Path, database: str | Path | None, *, all: bool = False) -> str:
+    try:
+        migrations = discover(Path(migrations_dir))
+    except MigrationError:
+        return "lint: the migrations folder cannot be listed"
+    if all:
+        return f"lint: all {len(migrations)} migration(s) of the history"
+    if database is None:
+        return (f"lint: {len(migrations)} pending migration(s) (no database: none counts as applied; "
+                f"`--all` lints the whole history)")
+    with contextlib.closing(open_readonly(database)) as conn:
+        pending = pending_migrations(migrations, conn)
+    applied = len(migrations) - len(pending)
+    return (f"lint: {len(pending)} pending migration(s); {applied} applied, checked for changes since they ran "
+            f"(`--all` lints the whole history)")

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 from lightnb.lint.catalog import Catalog, ForeignKeyInfo, TableInfo, is_indexed, quote
 from lightnb.lint.columns import final_table_name
+from lightnb.lint.effects import script_effects
+from lightnb.lint.fixes import Patch, statements_text
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import token_line
 
@@ -41,11 +43,29 @@ def fk_missing_target(ctx: MigrationContext) -> Iterator[Hit]:
         if final.table(table) is None:
             continue  # dropped again later in this file
         problem = _target_problem(final, fk)
-        if problem:
-            yield Hit("up.sql", token_line(ctx.source.up.statements[index], fk.columns[0]),
-                      f"{table}({', '.join(fk.columns)}) references {problem}",
-                      "create the parent table first (an earlier migration or earlier in this file), "
-                      "or fix the table/column name")
+        if not problem:
+            continue
+        renamed = _renamed_to(ctx, fk.ref_table)
+        if renamed:
+            yield Hit("up.sql", ctx.source.up.statements[index].line,
+                      f"{table}({', '.join(fk.columns)}) references {problem}: `ALTER TABLE {renamed} RENAME TO "
+                      f"{fk.ref_table}` rewrote the reference (SQLite ≥ 3.26 follows renames in foreign keys), "
+                      f"so inserts into {table} fail with foreign keys on",
+                      f"rebuild {renamed} the other way: CREATE TABLE {renamed}_new …, copy, DROP TABLE {renamed}, "
+                      f"ALTER TABLE {renamed}_new RENAME TO {renamed} (references keep pointing at {renamed})")
+            continue
+        yield Hit("up.sql", token_line(ctx.source.up.statements[index], fk.columns[0]),
+                  f"{table}({', '.join(fk.columns)}) references {problem}",
+                  "create the parent table first (an earlier migration or earlier in this file), "
+                  "or fix the table/column name")
+
+
+def _renamed_to(ctx: MigrationContext, name: str) -> str:
+    """Return the table up.sql renames to ``name`` ('' when none)."""
+    for effect in script_effects(ctx.source.up):
+        if effect.action == "rename" and effect.new_name.lower() == name.lower():
+            return effect.name
+    return ''
 
 
 def _target_problem(catalog: Catalog, fk: ForeignKeyInfo) -> str:
@@ -83,10 +103,23 @@ def fk_unindexed(ctx: MigrationContext) -> Iterator[Hit]:
                       "nothing to do; or create the index in this migration so the key is never unindexed",
                       severity="info")
             continue
-        name = f"idx_{table}_{'_'.join(fk.columns)}"
+        name = _free_name(ctx.replay.after, f"idx_{table}_{'_'.join(fk.columns)}")
+        create = f"CREATE INDEX {quote(name)} ON {quote(table)} ({', '.join(quote(c) for c in fk.columns)});"
         yield Hit("up.sql", line, f"{table}({columns}) references {fk.ref_table} but has no index",
-                  f"CREATE INDEX {quote(name)} ON {quote(table)} "
-                  f"({', '.join(quote(c) for c in fk.columns)});  (and DROP INDEX {quote(name)}; in down.sql)")
+                  f"{create}  (and DROP INDEX {quote(name)}; in down.sql)",
+                  patch=Patch(create, statements_text(ctx.source.up.statements), f"DROP INDEX {quote(name)};",
+                              otherwise=f"create an index on {table}({columns}) in up.sql"))
+
+
+def _free_name(catalog: Catalog, name: str) -> str:
+    """Return ``name``, or ``name_2``, ``name_3`` … when an index, table, view or trigger already has it."""
+    taken = {t.name.lower() for t in catalog.tables} | {i.name.lower() for t in catalog.tables for i in t.indexes}
+    taken |= {o.name.lower() for o in catalog.triggers + catalog.views}
+    candidate, number = name, 1
+    while candidate.lower() in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    return candidate
 
 
 def _indexed_later(ctx: MigrationContext, table: str, columns: tuple[str, ...]) -> tuple[str, str] | None:

@@ -31,6 +31,7 @@ class Replay:
     up_errors: dict[int, str]
     after_down: Catalog | None
     down_errors: dict[int, str]
+    image: bytes | None = None  # the in-memory database before up.sql, serialized (fixes are tried on it)
 
     def state_before(self, index: int) -> Catalog:
         """Return the catalogue just before up statement ``index``."""
@@ -46,25 +47,26 @@ def replay(history: Iterable[str], up: Script, down: Script | None) -> Replay:
 
     Statements that fail are recorded and skipped, so later statements still see a schema.
     """
-    conn = runner.connect(":memory:")
+    conn = scratch_connection()
     try:
         for text in history:
             _run_all(conn, parse_script(text, "up.sql").statements)
         before = read_catalog(conn)
+        image = _serialize(conn)
         states, up_errors = _run_tracked(conn, up.statements, before)
         after = states.pop()
         after_down, down_errors = None, {}
         if down is not None:
             down_states, down_errors = _run_tracked(conn, down.statements, after)
             after_down = down_states[-1]
-        return Replay(before, tuple(states), after, up_errors, after_down, down_errors)
+        return Replay(before, tuple(states), after, up_errors, after_down, down_errors, image)
     finally:
         conn.close()
 
 
 def timeline(ups: Sequence[tuple[str, str]]) -> list[tuple[str, Catalog]]:
     """Apply (migration name, up.sql text) pairs in order; return the schema after each one."""
-    conn = runner.connect(":memory:")
+    conn = scratch_connection()
     try:
         states = []
         for name, text in ups:
@@ -73,6 +75,30 @@ def timeline(ups: Sequence[tuple[str, str]]) -> list[tuple[str, Catalog]]:
         return states
     finally:
         conn.close()
+
+
+def scratch_connection(image: bytes | None = None) -> sqlite3.Connection:
+    """Open the in-memory database lint replays SQL on (a copy of ``image`` when given).
+
+    ATTACH is refused: it could make migration SQL write files.
+    """
+    conn = runner.connect(":memory:")
+    if image:
+        conn.deserialize(image)
+    conn.set_authorizer(_refuse_attach)
+    return conn
+
+
+def _serialize(conn: sqlite3.Connection) -> bytes:
+    """Return the database's bytes; b'' for a database that has no page yet (nothing to copy)."""
+    try:
+        return conn.serialize()
+    except sqlite3.OperationalError:
+        return b""
+
+
+def _refuse_attach(action: int, *_: object) -> int:
+    return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
 
 
 def _run_all(conn: sqlite3.Connection, statements: Iterable[Parsed]) -> None:

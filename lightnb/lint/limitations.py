@@ -9,7 +9,8 @@ from sqlglot import exp
 from lightnb.errors import MigrationError
 from lightnb.lint.catalog import Catalog, TableInfo, quote
 from lightnb.lint.columns import affinity
-from lightnb.lint.rebuild import Changes, Check, Column, ForeignKey, Unique, plan_rebuild
+from lightnb.lint.fixes import Patch, statements_text
+from lightnb.lint.rebuild import Changes, Check, Column, ForeignKey, RebuildPlan, Unique, plan_rebuild
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import Parsed, name_of, token_line, tokens
 
@@ -56,12 +57,19 @@ def drop_column_constrained(ctx: MigrationContext) -> Iterator[Hit]:
 
 
 def _limited(ctx: MigrationContext, wanted: str) -> Iterator[Hit]:
-    for index, statement in enumerate(ctx.source.up.statements):
+    statements = ctx.source.up.statements
+    for index, statement in enumerate(statements):
         state = ctx.replay.state_before(index)
         for rule_id, why, changes, table, column in limitations_of(statement, state):
             if rule_id == wanted:
                 line = token_line(statement, column) if column else statement.line
-                yield Hit("up.sql", line, why, _fix(state, table, changes, why))
+                fix, plan = _fix(state, table, changes, why)
+                patch = None
+                if plan is not None:
+                    patch = Patch(plan.up_sql, statements_text(statements[:index]), plan.down_sql,
+                                  otherwise=f"rebuild table {table} by hand with the new definition "
+                                            "(https://sqlite.org/lang_altertable.html#otheralter)")
+                yield Hit("up.sql", line, why, fix, patch=patch)
 
 
 def limitation_of(statement: Parsed, state: Catalog) -> bool:
@@ -214,12 +222,12 @@ def _drop_blocker(info: TableInfo, column: str, state: Catalog) -> str:
     return ""
 
 
-def _fix(state: Catalog, table: str, changes: Changes | None, why: str) -> str:
+def _fix(state: Catalog, table: str, changes: Changes | None, why: str) -> tuple[str, RebuildPlan | None]:
     if changes is None or state.table(table) is None:
-        return f"rebuild table {table} with the new definition (lightnb.lint.rebuild.plan_rebuild)"
+        return f"rebuild table {table} with the new definition (lightnb.lint.rebuild.plan_rebuild)", None
     try:
         plan = plan_rebuild(state, table, changes)
     except MigrationError as error:
-        return f"rebuild table {quote(table)} by hand: {error}"
+        return f"rebuild table {quote(table)} by hand: {error}", None
     return ("replace the statement with this table rebuild; up.sql:\n" + plan.up_sql
-            + "\n-- and down.sql:\n" + plan.down_sql)
+            + "\n-- and down.sql:\n" + plan.down_sql), plan

@@ -13,6 +13,7 @@ from lightnb.lint.finding import Severity
 
 if TYPE_CHECKING:
     from lightnb.lint.catalog import Catalog
+    from lightnb.lint.fixes import Patch
     from lightnb.lint.history import Replay
     from lightnb.lint.source import Source
     from lightnb.migrations import Migration
@@ -30,6 +31,7 @@ class Hit:
     fix: str = ""
     severity: Severity | None = None  # overrides the rule's severity (e.g. an acknowledged drop)
     migration: str | None = None  # project rules name the migration themselves
+    patch: Patch | None = None  # the SQL of ``fix``, tried on a copy before the fix is shown
 
 
 @dataclass(frozen=True, slots=True)

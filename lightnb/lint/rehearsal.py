@@ -43,7 +43,7 @@ class Rehearsal:
         """
         reader = open_readonly(database)
         try:
-            done = set(_applied_versions(reader))
+            done = set(applied_versions(reader))
             with tempfile.TemporaryDirectory(prefix="lightnb-lint-") as scratch:
                 rehearsal = cls(reader, tuple(m for m in migrations if m.version not in done), Path(scratch))
                 try:
@@ -86,7 +86,7 @@ class Rehearsal:
         return self._copy
 
 
-def _applied_versions(conn: sqlite3.Connection) -> list[str]:
+def applied_versions(conn: sqlite3.Connection) -> list[str]:
     """Return the versions diesel's table lists (none when the table does not exist yet)."""
     try:
         return [row[0] for row in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}")]

@@ -24,7 +24,8 @@ def sql_error(ctx: MigrationContext) -> Iterator[Hit]:
         for index, message in sorted(errors.items()):
             statement = script.statements[index]
             state = ctx.replay.state_before(index) if script.file == "up.sql" else ctx.replay.after
-            if limitation_of(statement, state) or non_transactional_statement(statement):
+            explained = script.file == "up.sql" and limitation_of(statement, state)  # the limitation rules read up.sql
+            if explained or non_transactional_statement(statement):
                 continue
             where = "after the earlier migrations" if script.file == "up.sql" else "after up.sql"
             yield Hit(script.file, statement.line, f"SQLite rejects this statement {where}: {message}",
@@ -34,8 +35,9 @@ def sql_error(ctx: MigrationContext) -> Iterator[Hit]:
 @rule("sql-unparsed", severity="info", summary="lightnb could not parse a statement; rules skip it.")
 def sql_unparsed(ctx: MigrationContext) -> Iterator[Hit]:
     """Note statements that sqlglot cannot parse (only the rules reading the catalogue see them)."""
-    for script in (ctx.source.up, ctx.source.down):
-        for statement in script.statements if script else ():
-            if statement.expr is None:
+    scripts = [(ctx.source.up, ctx.replay.up_errors), (ctx.source.down, ctx.replay.down_errors)]
+    for script, errors in scripts:
+        for index, statement in enumerate(script.statements if script else ()):
+            if statement.expr is None and index not in errors:  # sql-error already reports what SQLite rejects
                 yield Hit(script.file, statement.line, "lightnb could not parse this statement; "
                           "rules that read statement structure skipped it", "none needed if SQLite accepts it")

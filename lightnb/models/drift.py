@@ -35,6 +35,7 @@ from lightnb.models.rust_reader import (ModelField, ModelStruct, module_path_of,
                                        resolve_type_text)
 from lightnb.models.schema_rs import Schema, load_schema
 from lightnb.models.types import RustType, as_expression, expected_description, loads_as, rust_type_for
+from lightnb.models.usage import Load, find_loads
 
 if TYPE_CHECKING:
     from lightnb.models.rust_reader import RustFile
@@ -44,8 +45,12 @@ PROVEN = "PROVEN"
 UNPROVEN = "UNPROVEN"
 UNREADABLE = "unreadable"
 FAIL_ON = ("any", "proven")
+DEFAULT_FAIL_ON = "proven"
 """What a drift check can fail on: any finding, or only findings that cannot compile."""
 _MODEL_DERIVES = ("Queryable", "Selectable", "Insertable", "AsChangeset")
+# How alike two table names must be (difflib's ratio) to suggest one for the other: `user` for
+# `users` (0.89) or `usage_log` for `usage_logs` (0.95), never `tesla` for `items` (0.6).
+TABLE_NAME_SIMILARITY = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,7 @@ class Finding:
     message: str
     fix: str
     why: str
+    positional: bool = False  # only a whole-row, positional load of the struct makes it matter
 
     @property
     def severity(self) -> str:
@@ -189,7 +195,36 @@ def check_models(models_dir: str | Path, schema: str | Path | Schema, *,
     src_root = src_root or models_dir.parent
     files = read_models_dir(models_dir, src_root=src_root)
     module = schema_module or _schema_module(parsed, src_root)
-    return check_files(files, parsed, schema_module=module, src_root=src_root)
+    report = check_files(files, parsed, schema_module=module, src_root=src_root)
+    return judge_by_loads(report, find_loads(src_root, set(parsed.table_names)))
+
+
+def judge_by_loads(report: DriftReport, loads: list[Load]) -> DriftReport:
+    """Keep positional findings only for structs the crate loads positionally, citing where.
+
+    A ``Queryable`` struct with a subset of the columns is valid when it is loaded through
+    ``.select(T::as_select())``; what a positional ``users::table.load::<T>()`` needs (every column,
+    in order, of loadable types) matters only where such a load exists. There a missing field or a
+    type that does not load cannot compile (PROVEN); fields out of order compile when the types
+    line up, and then read the wrong columns.
+    """
+    kept: list[Finding] = []
+    for finding in report.findings:
+        if not finding.positional:
+            kept.append(finding)
+            continue
+        sites = [load for load in loads if load.struct == finding.struct and load.positional
+                 and load.table == finding.table]
+        if not sites:
+            continue
+        site = sites[0]
+        more = f" (and {len(sites) - 1} more)" if len(sites) > 1 else ""
+        why = f"`{site.code}` at {site.where()}{more} loads every column of `{finding.table}` positionally"
+        proven = finding.kind in ("missing_field", "wrong_type") and "; but " not in finding.why
+        kept.append(replace(finding, proven=proven or finding.proven, why=why,
+                            message=f"{finding.message} (loaded positionally at {site.where()})"))
+    kept.sort(key=lambda f: (not f.proven, str(f.file), f.line))
+    return replace(report, findings=tuple(kept))
 
 
 def _schema_module(schema: Schema, src_root: Path) -> tuple[str, ...]:
@@ -293,8 +328,32 @@ def _record(struct: ModelStruct):  # noqa: ANN202 - small closure factory
     return make
 
 
+def similar_names(name: str, candidates: list[str] | tuple[str, ...]) -> list[str]:
+    """Return the candidates close enough to ``name`` to be a typo of it, best first.
+
+    Close means: difflib's ratio at least :data:`TABLE_NAME_SIMILARITY`, or one edit away (two for
+    names of eight letters or more) — ``bedz``/``beds`` yes, ``items``/``tesla`` no.
+    """
+    def edits(a: str, b: str) -> int:
+        row = list(range(len(b) + 1))
+        for i, x in enumerate(a, 1):
+            previous, row[0] = row[0], i
+            for j, y in enumerate(b, 1):
+                previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+        return row[-1]
+
+    def close(candidate: str) -> bool:
+        if difflib.SequenceMatcher(None, name, candidate).ratio() >= TABLE_NAME_SIMILARITY:
+            return True
+        distance = edits(name.lower(), candidate.lower())
+        return len(name) >= 3 and (distance <= 1 or (distance <= 2 and len(name) >= 8))
+
+    found = [c for c in candidates if close(c)]
+    return sorted(found, key=lambda c: -difflib.SequenceMatcher(None, name, c).ratio())
+
+
 def _no_table(struct: ModelStruct, schema: Schema, *, proven: bool) -> Finding:
-    close = difflib.get_close_matches(struct.table_name, schema.table_names, n=1)
+    close = similar_names(struct.table_name, schema.table_names)
     fix = (f"change `table_name = {struct.table_name}` to `table_name = {close[0]}`" if close
            else "run the migration that creates the table and regenerate schema.rs, or remove the struct")
     return Finding(struct.name, struct.path, struct.line, None, struct.table_name, None, "no_table", proven,
@@ -351,7 +410,7 @@ class _StructCheck:
                else "Queryable does not name columns; it may be loaded from another query")
         self._add(model_field.line, model_field.name, model_field.column, "no_column", proven,
                   f"field `{model_field.name}` has no column `{self.table.rust_name}.{model_field.column}`",
-                  fix, why)
+                  fix, why, positional=not proven)
 
     def _mapping_candidate(self, model_field: ModelField) -> SchemaColumn | None:
         """Return the one obvious column the field may be meant for, or None.
@@ -402,14 +461,14 @@ class _StructCheck:
             self._wrong_type(model_field, column, proven=True, expected=expected,
                              why="Insertable/AsChangeset needs the value type to fit the column")
         elif load_ok is False:
-            self._wrong_type(model_field, column, proven=backend_checked,
+            self._wrong_type(model_field, column, proven=backend_checked, positional=not backend_checked,
                              expected=expected_description(column.sql_type),
                              why="check_for_backend(Sqlite) checks every field type" if backend_checked
                              else "without check_for_backend the type is checked only where the struct "
                                   "is loaded")
 
     def _wrong_type(self, model_field: ModelField, column: SchemaColumn, *, proven: bool, expected: str,
-                    why: str) -> None:
+                    why: str, positional: bool = False) -> None:
         start, end = model_field.type_span
         line_start = self.text.rfind("\n", 0, start) + 1
         line_end = self.text.find("\n", end)
@@ -419,7 +478,7 @@ class _StructCheck:
         self._add(model_field.line, model_field.name, column.rust_name, "wrong_type", proven,
                   f"field `{model_field.name}: {model_field.type.text}` does not fit column "
                   f"`{self.table.rust_name}.{column.rust_name} -> {column.diesel_type}` (expected {expected})",
-                  f"change line {model_field.line} to `{new_line}`", why)
+                  f"change line {model_field.line} to `{new_line}`", why, positional=positional)
 
     # -- whole row -----------------------------------------------------------------------------
 
@@ -441,23 +500,24 @@ class _StructCheck:
                       f"no field for column `{self.table.rust_name}.{column.rust_name} -> "
                       f"{column.diesel_type}`",
                       f"add `{field_line(column, indent='', visibility=visibility)}` {where}", why,
-                      line_override=struct.line)
+                      line_override=struct.line, positional=True)
         order = [f for f in struct.fields if self.table.column(f.column) is not None]
         expected = sorted(order, key=lambda f: self.table.column_names.index(f.column))
         if [f.name for f in order] != [f.name for f in expected]:
             first = next(a for a, b in zip(order, expected) if a.name != b.name)
             self._add(first.line, first.name, first.column, "field_order", False,
                       "fields are not in the table's column order",
-                      "order the fields as " + ", ".join(f.name for f in expected), why)
+                      "order the fields as " + ", ".join(f.name for f in expected), why, positional=True)
 
     def _add(self, line: int, field_name: str | None, column: str | None, kind: str, proven: bool,
-             message: str, fix: str, why: str, *, line_override: int | None = None) -> None:
+             message: str, fix: str, why: str, *, line_override: int | None = None,
+             positional: bool = False) -> None:
         if proven and self.doubt:
             proven = False
             why = f"{why}; but {self.doubt}"
         self.findings.append(Finding(
             self.struct.name, self.struct.path, line_override or line, field_name, self.table.rust_name,
-            column, kind, proven, message, fix, why))
+            column, kind, proven, message, fix, why, positional and not proven))
 
     def _line_text(self, line: int) -> str:
         lines = self.text.splitlines()

@@ -363,8 +363,17 @@ def findings(found: Sequence[Any]) -> str:
     """Render lint findings (severity, rule, where, message, fix) as a table."""
     if not found:
         return banner("No lint findings", "ok")
-    rows = [(f.severity, f.rule, f.location(), f.message, f.fix.splitlines()[0] if f.fix else "") for f in found]
-    return table(("severity", "rule", "where", "message", "fix"), rows)
+    head = "".join(f"<th>{h}</th>" for h in ("severity", "rule", "where", "message", "fix"))
+    body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in (f.severity, f.rule, f.location(), f.message))
+                   + f"<td>{_fix_cell(f.fix)}</td></tr>" for f in found)
+    return f'<div class="lightnb-scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _fix_cell(fix: str) -> str:
+    """Return a finding's fix in full: one line as text, several (SQL to paste) in a <pre> block."""
+    if "\n" not in fix.strip():
+        return escape(fix)
+    return f'<pre class="lightnb-fix">{escape(fix.strip())}</pre>'
 
 
 @render.register("CheckResult")

@@ -31,11 +31,11 @@ def list_result(result: Any) -> str:
 
 
 def findings(found: Sequence[Any]) -> str:
-    """Render lint findings, one per line with the first line of its fix indented, then a count."""
+    """Render lint findings, one per line with its whole fix indented under it, then a count."""
     lines = []
     for f in found:
         lines.append(f"{f.severity}[{f.rule}] {f.location()}: {f.message}")
-        lines += [f"    {line}" for line in f.fix.splitlines()[:1]] if f.fix else []
+        lines += [f"    {line}".rstrip() for line in f.fix.splitlines()] if f.fix else []
     errors = sum(f.severity == "error" for f in found)
     lines.append(f"{len(found)} finding(s), {errors} error(s)")
     return "\n".join(lines)

@@ -39,6 +39,20 @@ CASES: dict[str, tuple[tuple[str, str | None], tuple[str, str | None]]] = {
          "DROP INDEX users_nick;"),
         ("ALTER TABLE users ADD COLUMN bio TEXT;\nCREATE INDEX users_nick ON users (nick);",
          "DROP INDEX users_nick;\nALTER TABLE users DROP COLUMN bio;")),
+    "down-destroys": (
+        ("-- nothing here", "ALTER TABLE users DROP COLUMN nick;"),
+        ("ALTER TABLE users ADD COLUMN bio TEXT;", "ALTER TABLE users DROP COLUMN bio;")),
+    "rebuild-drops-definition": (
+        ("CREATE TABLE users_new (id INTEGER PRIMARY KEY NOT NULL, email TEXT NOT NULL, nick TEXT, "
+         "created_at TEXT NOT NULL);\nINSERT INTO users_new SELECT * FROM users;\nDROP TABLE users;\n"
+         "ALTER TABLE users_new RENAME TO users;\nCREATE UNIQUE INDEX users_email ON users (email);", None),
+        ("CREATE TABLE users_new (id INTEGER PRIMARY KEY NOT NULL, email TEXT NOT NULL, nick TEXT, "
+         "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);\nINSERT INTO users_new SELECT * FROM users;\n"
+         "DROP TABLE users;\nALTER TABLE users_new RENAME TO users;\n"
+         "CREATE UNIQUE INDEX users_email ON users (email);", None)),
+    "sqlite-too-new": (
+        ("UPDATE users SET nick = format('%s', email) WHERE nick IS NULL;", "SELECT 1;"),
+        ("UPDATE users SET nick = printf('%s', email) WHERE nick IS NULL;", "SELECT 1;")),
     "secret-plaintext": (
         ("ALTER TABLE users ADD COLUMN api_token TEXT;", "ALTER TABLE users DROP COLUMN api_token;"),
         ("ALTER TABLE users ADD COLUMN encrypted_api_token TEXT;\nALTER TABLE users ADD COLUMN token_count INTEGER;",

@@ -12,13 +12,33 @@ def test_check_clean_exits_zero(plantlog: Path, capsys):
     assert "0 proven drift(s), 0 that cannot be proven" in capsys.readouterr().out
 
 
-def test_check_names_struct_field_and_fix_and_exits_one(plantlog: Path, capsys):
+def test_check_names_struct_field_and_fix_and_exits_one_on_proven_drift(plantlog: Path, capsys):
     after = str(plantlog / "schema_after_migration.rs")
+    assert main(["models", "check", "--project", str(plantlog), "--schema", after]) == 0  # no positional load
+    (plantlog / "src" / "repository.rs").write_text(
+        "use diesel::prelude::*;\nuse crate::models::garden::Gardener;\nuse crate::schema::gardeners;\n"
+        "pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Gardener>> {\n"
+        "    gardeners::table.load::<Gardener>(conn)\n}\n")
     assert main(["models", "check", "--project", str(plantlog), "--schema", after]) == 1
     out = capsys.readouterr().out
-    assert "UNPROVEN: Gardener.favourite_colour:" in out
+    assert "PROVEN: Gardener.favourite_colour:" in out and "repository.rs:5" in out
     assert "fix: add `pub favourite_colour: Option<String>,` after line 17" in out
-    assert main(["models", "check", "--project", str(plantlog), "--schema", after, "--fail-on", "proven"]) == 0
+
+
+def test_strict_fails_on_findings_that_cannot_be_proven(plantlog: Path, capsys):
+    models = plantlog / "src" / "models" / "garden.rs"
+    # Fields out of column order compile when their types line up: only a positional load makes
+    # that matter, and it cannot be proven to fail.
+    text = models.read_text()
+    models.write_text(text.replace("    pub joined_at: chrono::NaiveDateTime,\n    pub plot_count: PlotCount,\n",
+                                   "    pub plot_count: PlotCount,\n    pub joined_at: chrono::NaiveDateTime,\n"))
+    assert main(["models", "check", "--project", str(plantlog), "--strict"]) == 0  # no positional load: silent
+    (plantlog / "src" / "repository.rs").write_text(
+        "use crate::models::garden::Gardener;\nfn f(c: &mut SqliteConnection) {\n"
+        "    let rows: Vec<Gardener> = gardeners::table.load(c).unwrap();\n}\n")
+    assert main(["models", "check", "--project", str(plantlog)]) == 0
+    assert "UNPROVEN: Gardener.plot_count: fields are not in the table's column order" in capsys.readouterr().out
+    assert main(["models", "check", "--project", str(plantlog), "--strict"]) == 1
 
 
 def test_generate_shows_diff_then_apply_makes_check_clean(plantlog: Path, capsys):
@@ -51,6 +71,9 @@ def test_database_url_compares_with_the_database_schema(plantlog: Path, capsys):
     up = next((plantlog / "migrations").glob("*/up.sql")).read_text()
     conn.executescript(up + "ALTER TABLE gardeners ADD COLUMN favourite_colour TEXT;")
     conn.close()
+    (plantlog / "src" / "repository.rs").write_text(
+        "use crate::models::garden::Gardener;\nfn f(c: &mut SqliteConnection) {\n"
+        "    let rows = gardeners::table.load::<Gardener>(c).unwrap();\n}\n")
     code = main(["models", "check", "--project", str(plantlog), "--database-url", str(database)])
     assert code == 1
     assert "Gardener.favourite_colour" in capsys.readouterr().out

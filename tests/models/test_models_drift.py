@@ -42,12 +42,52 @@ def test_plantlog_models_are_clean(plantlog: Path):
     assert skipped.struct == "PlantSummary" and "Queryable only" in skipped.reason
 
 
-def test_added_column_names_struct_field_and_line_to_add(plantlog: Path):
+def write_repository(plantlog: Path, body: str) -> None:
+    (plantlog / "src" / "repository.rs").write_text(
+        "use diesel::prelude::*;\nuse crate::models::garden::Gardener;\nuse crate::schema::gardeners;\n\n"
+        "pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<Gardener>> {\n" + body + "\n}\n")
+
+
+def test_added_column_without_a_positional_load_is_not_reported(plantlog: Path):
+    # Gardener is Queryable + Selectable with a subset of the columns: valid wherever it is loaded
+    # through .select(Gardener::as_select()); no call site loads it positionally, so nothing is said.
+    report = check_models(plantlog / "src" / "models", plantlog / "schema_after_migration.rs")
+    assert report.findings == ()
+    write_repository(plantlog, "    gardeners::table.select(Gardener::as_select()).load(conn)")
+    assert check_models(plantlog / "src" / "models", plantlog / "schema_after_migration.rs").findings == ()
+
+
+@pytest.mark.parametrize("body, line", [
+    ("    gardeners::table.order(gardeners::id).load::<Gardener>(conn)", 6),
+    ("    let rows: Vec<Gardener> = gardeners::table.load(conn)?;\n    Ok(rows)", 6),
+    ("    let one = gardeners::table\n        .filter(gardeners::id.eq(1))\n        .first::<Gardener>(conn)?;\n"
+     "    Ok(vec![one])", 6),
+])
+def test_added_column_with_a_positional_load_is_proven_at_the_call_site(plantlog: Path, body: str, line: int):
+    write_repository(plantlog, body)
     report = check_models(plantlog / "src" / "models", plantlog / "schema_after_migration.rs")
     (finding,) = report.findings
     assert (finding.struct, finding.field, finding.kind) == ("Gardener", "favourite_colour", "missing_field")
     assert finding.fix == "add `pub favourite_colour: Option<String>,` after line 17"
-    assert not finding.proven and "as_select" in finding.why
+    assert finding.proven and "repository.rs" in finding.why and "positionally" in finding.why
+    assert report.fails("proven")
+
+
+def test_a_load_from_a_variable_or_another_select_is_not_counted(plantlog: Path):
+    write_repository(plantlog, "    let query = gardeners::table.select((gardeners::id, gardeners::handle));\n"
+                               "    query.load::<Gardener>(conn)")
+    assert check_models(plantlog / "src" / "models", plantlog / "schema_after_migration.rs").findings == ()
+
+
+def test_an_unrelated_table_name_is_not_suggested():
+    from lightnb.models.drift import _no_table
+    struct = read_rust("#[derive(Queryable, Selectable)]\n#[diesel(table_name = items)]\npub struct Item {\n"
+                       "    pub id: i32,\n}\n").structs[0]
+    near = parse_schema("diesel::table! {\n    tesla (id) {\n        id -> Integer,\n    }\n}\n"
+                        "diesel::table! {\n    item (id) {\n        id -> Integer,\n    }\n}\n")
+    assert "`table_name = item`" in _no_table(struct, near, proven=True).fix
+    only_tesla = parse_schema("diesel::table! {\n    tesla (id) {\n        id -> Integer,\n    }\n}\n")
+    assert "tesla" not in _no_table(struct, only_tesla, proven=True).fix
 
 
 SELECTABLE = ("#[derive(Queryable, Selectable)]\n#[diesel(table_name = beds)]\n"
@@ -199,9 +239,10 @@ def test_untraced_table_paths_are_never_proven():
 
 
 def test_finding_text_names_file_line_struct_field_and_fix(plantlog: Path):
+    write_repository(plantlog, "    gardeners::table.load::<Gardener>(conn)")
     report = check_models(plantlog / "src" / "models", plantlog / "schema_after_migration.rs")
     text = str(report).splitlines()[0]
-    assert text.startswith(f"{plantlog / 'src' / 'models' / 'garden.rs'}:11: UNPROVEN: Gardener.favourite_colour:")
+    assert text.startswith(f"{plantlog / 'src' / 'models' / 'garden.rs'}:11: PROVEN: Gardener.favourite_colour:")
     assert "fix: add `pub favourite_colour: Option<String>,` after line 17" in text
 
 

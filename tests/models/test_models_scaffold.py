@@ -32,6 +32,9 @@ def test_plan_after_migration_adds_column_fields_and_new_table_structs(plantlog:
 def test_applying_the_plan_makes_the_check_clean(plantlog: Path):
     models = plantlog / "src" / "models"
     schema = plantlog / "schema_after_migration.rs"
+    (plantlog / "src" / "repository.rs").write_text(  # a positional load makes the missing field matter
+        "use crate::models::garden::Gardener;\nfn all(c: &mut SqliteConnection) -> Vec<Gardener> {\n"
+        "    gardeners::table.load::<Gardener>(c).unwrap()\n}\n")
     assert not check_models(models, schema).clean
     for change in plan(plantlog):
         apply_change(change)
