@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lightnb.errors import MigrationError
+from lightnb.errors import LightnbError, MigrationError, with_advice
 
 UP_TEMPLATE = "-- Your SQL goes here\n"
 DOWN_TEMPLATE = "-- This file should undo anything in `up.sql`\n"
@@ -54,6 +54,28 @@ class Migration:
 def version_of(name: str) -> str:
     """Return diesel's version string of a migration folder name (§2.1)."""
     return name.split("_", 1)[0].replace("-", "")
+
+
+def rust_debug(text: str) -> str:
+    """Quote a path the way Rust's ``{:?}`` does in diesel's messages (``"/a/b"``, escapes inside)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return '"' + escaped.replace("\t", "\\t") + '"'
+
+
+def missing_folder_error(folder: Path, origin: str, start: Path | None = None) -> LightnbError:
+    """Return diesel's error for a migrations folder that does not exist, with lightnb's advice.
+
+    :param origin: where the folder came from (``Project.migrations_origin``): a folder named by
+        ``--migration-dir``, ``MIGRATION_DIRECTORY`` or diesel.toml is read as given (an IO error);
+        otherwise diesel searched upward from ``start`` and found none.
+    """
+    advice = "create it (`lightnb setup` does), or pass --migration-dir"
+    if origin in ("argument", "environment", "config"):
+        return LightnbError(with_advice(
+            f"Encountered an IO error: No such file or directory (os error 2) for `{folder}`", advice), path=folder)
+    # a MigrationError: the CLI prefixes it with "Failed to run migrations: ", as diesel does
+    return MigrationError(with_advice(f"Unable to find migrations directory in {rust_debug(str(start or Path.cwd()))} "
+                                      f"or any parent directories.", advice), path=folder)
 
 
 def discover(migrations_dir: str | Path) -> list[Migration]:
