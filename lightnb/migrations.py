@@ -45,9 +45,9 @@ class Migration:
         :raises MigrationError: when the migration has no down.sql.
         """
         if self.down_path is None:
-            raise MigrationError(
-                f"Missing `down.sql` file to revert migration {self.name}; write one in {self.path}.",
-                path=self.path, version=self.version)
+            raise MigrationError(with_advice("Missing `down.sql` file to revert migration",
+                                             f"{self.name} has none; write one in {self.path}"),
+                                 path=self.path, version=self.version)
         return _read_sql(self.down_path, self)
 
 
@@ -109,7 +109,7 @@ def discover(migrations_dir: str | Path) -> list[Migration]:
 def _load(path: Path) -> Migration:
     entries = {p.name for p in path.iterdir() if not p.name.startswith(".")} if path.is_dir() else set()
     if "up.sql" not in entries:
-        raise MigrationError(f"{INVALID_DIR} ({path.name} has no up.sql: add one, or remove the folder)",
+        raise MigrationError(with_advice(INVALID_DIR, f"{path.name} has no up.sql: add one, or remove the folder"),
                              path=path)
     name = path.name
     down = path / "down.sql"
@@ -199,8 +199,8 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
         if not version or "/" in version or "\\" in version or ".." in version:
             raise MigrationError(f"Version {version!r} is not usable as a folder prefix; use digits.")
         if style == "2.3" and any(n.startswith(version) for n in existing):
-            raise MigrationError(f"Specified migration version `{version}` already exists inside "
-                                 f"`{folder}`; choose another --version.", path=folder)
+            raise MigrationError(with_advice(f"Specified migration version `{version}` already exists inside "
+                                             f"`{folder}`", "choose another --version"), path=folder)
         dirname = f"{version}_{name}"
     else:
         stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d-%H%M%S")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from lightnb import sqlscript, statement_log
-from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError
+from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError, with_advice
 from lightnb.migrations import Migration, find
 from lightnb.project import SqliteLocation
 
@@ -281,12 +281,13 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
         on_step(StepEvent("migration", migration, direction, connection=conn))
     sql = migration.up_sql() if direction == "up" else migration.down_sql()
     if sql == "":
-        raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration. "
-                             f"Write SQL (or a comment) in its {direction}.sql.",
+        raise MigrationError(with_advice(f"Failed to run {migration.name} with: Attempted to run an empty "
+                                         f"migration.", f"write SQL (or a comment) in its {direction}.sql"),
                              path=migration.path, version=migration.version)
     if "\x00" in sql:
-        raise MigrationError(f"Failed to run {migration.name} with: {direction}.sql contains a NUL byte; "
-                             f"remove it.", path=migration.path, version=migration.version)
+        raise MigrationError(with_advice(f"Failed to run {migration.name} with: nul byte found in provided data",
+                                         f"{direction}.sql contains a NUL byte; remove it"),
+                             path=migration.path, version=migration.version)
     statements = sqlscript.split(sql)
     savepoint = None
     if migration.run_in_transaction:
@@ -358,21 +359,23 @@ def _execute(conn: sqlite3.Connection, migration: Migration, direction: Directio
         if refused:
             problem, fix = refused[-1].split("|", 1)
             raise SqlError(
-                f"Failed to run {migration.name} with: {problem} ({direction}.sql line {statement.line}); "
-                f"{fix} — nothing of this migration was applied.",
+                f"Failed to run {migration.name} with: {text} (lightnb: {problem}, {direction}.sql line "
+                f"{statement.line}; {fix} — nothing of this migration was applied)",
                 path=migration.path / f"{direction}.sql", version=migration.version, line=statement.line,
                 statement=statement.text) from error
         if any(word in text for word in ("locked", "busy", "not a database", "disk image", "readonly", "full",
                                          "unable to open")):
-            raise translate(error, _db_path(conn), doing=f" while running {migration.name}") from error
-        raise SqlError(
-            f"Failed to run {migration.name} with: {text} ({direction}.sql line {statement.line}: "
-            f"{statement.first_line(60)}); {_what_remains(migration, statement)}",
+            translated = translate(error, _db_path(conn), doing=f" while running {migration.name}")
+            translated.args = (with_advice(f"Failed to run {migration.name} with: {text}", str(translated)),)
+            raise translated from error
+        raise SqlError(with_advice(
+            f"Failed to run {migration.name} with: {text}",
+            f"{direction}.sql line {statement.line}: {statement.first_line(60)}; {_what_remains(migration, statement)}"),
             path=migration.path / f"{direction}.sql", version=migration.version,
             line=statement.line, statement=statement.text) from error
     except sqlite3.Warning as error:  # e.g. "You can only execute one statement at a time."
-        raise SqlError(f"Failed to run {migration.name} with: {error} ({direction}.sql line "
-                       f"{statement.line}); split the statement and run again.",
+        raise SqlError(with_advice(f"Failed to run {migration.name} with: {error}",
+                                   f"{direction}.sql line {statement.line}; split the statement and run again"),
                        path=migration.path / f"{direction}.sql", version=migration.version,
                        line=statement.line, statement=statement.text) from error
 
@@ -405,9 +408,9 @@ def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction
 def _require(migrations: Sequence[Migration], version: str) -> Migration:
     migration = find(list(migrations), version)
     if migration is None:
-        raise MigrationError(
-            f"Unable to find migration version {version} to revert in the migrations directory; restore "
-            f"its folder, or remove the row from {TRACKING_TABLE} if it is gone for good.", version=version)
+        raise MigrationError(with_advice(
+            f"Unable to find migration version {version} to revert in the migrations directory.",
+            f"restore its folder, or remove the row from {TRACKING_TABLE} if it is gone for good"), version=version)
     return migration
 
 

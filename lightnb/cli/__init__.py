@@ -32,6 +32,19 @@ def lightnb_version() -> str:
         return "0+unknown"
 
 
+class _PrintVersion(argparse.Action):
+    """Print a version text as written (argparse's own version action re-wraps it) and exit 0."""
+
+    def __init__(self, option_strings: list[str], dest: str, text: str = "", help: str | None = None) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
+        self.text = text
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        sys.stdout.write(self.text)
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with every discovered verb."""
     parser = DieselArgumentParser(
@@ -40,11 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="You can also run `lightnb SUBCOMMAND -h` to get more information about that subcommand.",
     )
     # diesel's -V prints the short version, --version the long one (clap, diesel_cli cli.rs).
-    parser.add_argument("-V", action="version", version=f"lightnb {lightnb_version()}",
-                        help="print the version")
-    parser.add_argument("--version", action="version",
-                        version=f"lightnb \n Version: {lightnb_version()}\n Supported Backends: sqlite\n "
-                                f"Twin of: diesel_cli {DIESEL_CLI_VERSION}",
+    parser.add_argument("-V", action=_PrintVersion, text=f"lightnb {lightnb_version()}\n", help="print the version")
+    parser.add_argument("--version", action=_PrintVersion,
+                        text=f"lightnb \n Version: {lightnb_version()}\n Supported Backends: sqlite\n "
+                             f"Twin of: diesel_cli {DIESEL_CLI_VERSION}\n",
                         help="print the version, the backends and the diesel_cli version it twins")
     # diesel accepts its global options anywhere on the line, before the verb too (diesel_spec.md §0).
     add_global_options(parser)

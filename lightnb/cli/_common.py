@@ -14,7 +14,8 @@ from lightnb import steps
 
 
 def add_project_options(parser: argparse.ArgumentParser) -> None:
-    """Add diesel's ``--database-url``, ``--migration-dir``, ``--config-file`` and ``--project``."""
+    """Add diesel's ``--database-url``, ``--migration-dir``, ``--config-file`` and ``--project``, and accept
+    the global ``--locked-schema`` and ``--verbose`` after the verb too, as diesel does."""
     parser.add_argument("--database-url", metavar="URL",
                         help="database to act on (default: the project's workspace if there is one, "
                              "else DATABASE_URL)")
@@ -22,6 +23,12 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config-file", metavar="PATH", help="diesel.toml to use")
     parser.add_argument("--project", metavar="DIR", default=".",
                         help="folder inside the Diesel project (default: current folder)")
+    if "--locked-schema" not in parser._option_string_actions:
+        parser.add_argument("--locked-schema", dest="global_locked_schema", action="store_true",
+                            default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    if "--verbose" not in parser._option_string_actions:
+        parser.add_argument("-v", "--verbose", dest="global_verbose", action="store_true",
+                            default=argparse.SUPPRESS, help="log every SQL statement executed to stderr")
 
 
 def project_from_args(args: argparse.Namespace) -> Project:
