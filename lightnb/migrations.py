@@ -71,8 +71,8 @@ def missing_folder_error(folder: Path, origin: str, start: Path | None = None) -
     """
     advice = "create it (`lightnb setup` does), or pass --migration-dir"
     if origin in ("argument", "environment", "config"):
-        return LightnbError(with_advice(
-            f"Encountered an IO error: No such file or directory (os error 2) for `{folder}`", advice), path=folder)
+        reason = "Not a directory (os error 20)" if folder.exists() else "No such file or directory (os error 2)"
+        return LightnbError(with_advice(f"Encountered an IO error: {reason} for `{folder}`", advice), path=folder)
     # a MigrationError: the CLI prefixes it with "Failed to run migrations: ", as diesel does
     return MigrationError(with_advice(f"Unable to find migrations directory in {rust_debug(str(start or Path.cwd()))} "
                                       f"or any parent directories.", advice), path=folder)

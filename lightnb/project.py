@@ -337,7 +337,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     if unknown:
         raise ProjectError(with_advice(
             f"Failed to parse config file: unknown field `{unknown[0]}`, expected `print_schema` or "
-            f"`migrations_directory`", f"in {path}; lightnb's own settings go in {SETTINGS_NAME}"), path=path)
+            f"`migrations_directory`", f"in {path}; move lightnb's own settings to {SETTINGS_NAME}"), path=path)
     extra = sorted(set(raw.get("migrations_directory") or {}) - {"dir"}) \
         if isinstance(raw.get("migrations_directory"), dict) else []
     if extra:
@@ -363,7 +363,8 @@ def _print_schema_sections(raw: Mapping[str, Any], cfg: Path | None) -> dict[str
             where = "[print_schema]" if key == "default" else f"[print_schema.{key}]"
             raise ProjectError(with_advice(
                 f"Failed to parse config file: unknown field `{unknown[0]}`",
-                f"in {where} of {cfg}; diesel_cli 2.3.12 accepts {', '.join(sorted(PRINT_SCHEMA_KEYS))}"), path=cfg)
+                f"in {where} of {cfg}; remove it or fix its spelling (diesel_cli 2.3.12 accepts "
+                f"{', '.join(sorted(PRINT_SCHEMA_KEYS))})"), path=cfg)
     return dict(sorted(sections.items()))
 
 
