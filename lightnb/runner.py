@@ -370,7 +370,8 @@ def _execute(conn: sqlite3.Connection, migration: Migration, direction: Directio
             raise translated from error
         raise SqlError(with_advice(
             f"Failed to run {migration.name} with: {text}",
-            f"{direction}.sql line {statement.line}: {statement.first_line(60)}; {_what_remains(migration, statement)}"),
+            f"{direction}.sql line {statement.line}: {statement.first_line(60).rstrip(';')}; "
+            f"{_what_remains(migration, statement)}"),
             path=migration.path / f"{direction}.sql", version=migration.version,
             line=statement.line, statement=statement.text) from error
     except sqlite3.Warning as error:  # e.g. "You can only execute one statement at a time."
