@@ -9,6 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def with_advice(diesel_text: str, advice: str) -> str:
+    """Return diesel_cli's error text followed by lightnb's advice, on one line.
+
+    Where lightnb and diesel_cli fail for the same reason, the line starts with diesel's exact text
+    (scripts that match it keep working) and lightnb's advice follows in ``(lightnb: …)``.
+    """
+    return f"{diesel_text} (lightnb: {advice})"
+
+
 class LightnbError(Exception):
     """Base class of every error lightnb raises on purpose.
 

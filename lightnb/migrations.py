@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lightnb.errors import MigrationError
+from lightnb.errors import LightnbError, MigrationError, with_advice
 
 UP_TEMPLATE = "-- Your SQL goes here\n"
 DOWN_TEMPLATE = "-- This file should undo anything in `up.sql`\n"
@@ -45,15 +45,37 @@ class Migration:
         :raises MigrationError: when the migration has no down.sql.
         """
         if self.down_path is None:
-            raise MigrationError(
-                f"Missing `down.sql` file to revert migration {self.name}; write one in {self.path}.",
-                path=self.path, version=self.version)
+            raise MigrationError(with_advice("Missing `down.sql` file to revert migration",
+                                             f"{self.name} has none; write one in {self.path}"),
+                                 path=self.path, version=self.version)
         return _read_sql(self.down_path, self)
 
 
 def version_of(name: str) -> str:
     """Return diesel's version string of a migration folder name (§2.1)."""
     return name.split("_", 1)[0].replace("-", "")
+
+
+def rust_debug(text: str) -> str:
+    """Quote a path the way Rust's ``{:?}`` does in diesel's messages (``"/a/b"``, escapes inside)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return '"' + escaped.replace("\t", "\\t") + '"'
+
+
+def missing_folder_error(folder: Path, origin: str, start: Path | None = None) -> LightnbError:
+    """Return diesel's error for a migrations folder that does not exist, with lightnb's advice.
+
+    :param origin: where the folder came from (``Project.migrations_origin``): a folder named by
+        ``--migration-dir``, ``MIGRATION_DIRECTORY`` or diesel.toml is read as given (an IO error);
+        otherwise diesel searched upward from ``start`` and found none.
+    """
+    advice = "create it (`lightnb setup` does), or pass --migration-dir"
+    if origin in ("argument", "environment", "config"):
+        reason = "Not a directory (os error 20)" if folder.exists() else "No such file or directory (os error 2)"
+        return LightnbError(with_advice(f"Encountered an IO error: {reason} for `{folder}`", advice), path=folder)
+    # a MigrationError: the CLI prefixes it with "Failed to run migrations: ", as diesel does
+    return MigrationError(with_advice(f"Unable to find migrations directory in {rust_debug(str(start or Path.cwd()))} "
+                                      f"or any parent directories.", advice), path=folder)
 
 
 def discover(migrations_dir: str | Path) -> list[Migration]:
@@ -87,7 +109,7 @@ def discover(migrations_dir: str | Path) -> list[Migration]:
 def _load(path: Path) -> Migration:
     entries = {p.name for p in path.iterdir() if not p.name.startswith(".")} if path.is_dir() else set()
     if "up.sql" not in entries:
-        raise MigrationError(f"{INVALID_DIR} ({path.name} has no up.sql: add one, or remove the folder)",
+        raise MigrationError(with_advice(INVALID_DIR, f"{path.name} has no up.sql: add one, or remove the folder"),
                              path=path)
     name = path.name
     down = path / "down.sql"
@@ -177,8 +199,8 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
         if not version or "/" in version or "\\" in version or ".." in version:
             raise MigrationError(f"Version {version!r} is not usable as a folder prefix; use digits.")
         if style == "2.3" and any(n.startswith(version) for n in existing):
-            raise MigrationError(f"Specified migration version `{version}` already exists inside "
-                                 f"`{folder}`; choose another --version.", path=folder)
+            raise MigrationError(with_advice(f"Specified migration version `{version}` already exists inside "
+                                             f"`{folder}`", "choose another --version"), path=folder)
         dirname = f"{version}_{name}"
     else:
         stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d-%H%M%S")

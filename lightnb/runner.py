@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from lightnb import sqlscript
-from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError
+from lightnb import sqlscript, statement_log
+from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError, with_advice
 from lightnb.migrations import Migration, find
+from lightnb.project import SqliteLocation
 
 TRACKING_TABLE = "__diesel_schema_migrations"
 # Byte-exact text diesel executes (diesel_spec.md §2.2), 7-space indentation included.
@@ -54,27 +55,33 @@ StepObserver = Callable[[StepEvent], None]
 AppliedHook = Callable[[sqlite3.Connection, Migration, Direction], None]
 
 
-def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
+def connect(path: str | Path | SqliteLocation, *, create: bool = True) -> sqlite3.Connection:
     """Open a SQLite database the way diesel does, in autocommit mode.
 
-    Registers ``diesel_manage_updated_at`` (diesel_spec.md §0).
+    Registers ``diesel_manage_updated_at`` (diesel_spec.md §0). A :class:`SqliteLocation` keeps its
+    URI parameters (``file:app.db?mode=ro`` opens read-only) and may be in memory, as in diesel.
 
     :param create: create the file if missing (diesel's behaviour); False raises instead.
     :raises DatabaseError: when the file is missing (and ``create`` is False), a folder, or not SQLite.
     """
-    target = Path(path)
-    if target.is_dir():
-        raise DatabaseError(f"{target} is a folder, not a SQLite database file; give the path of the .db file.",
-                            path=target)
-    if not create and not target.exists():
-        raise DatabaseError(f"Database {target} does not exist; check the path or DATABASE_URL.", path=target)
+    location = path if isinstance(path, SqliteLocation) else None
+    target = Path(":memory:") if location is not None and location.path is None else \
+        (location.path if location is not None and location.path is not None else Path(str(path)))
+    opened, is_uri = location.open_target() if location is not None else (str(target), False)
+    if location is None or location.path is not None:
+        if target.is_dir():
+            raise DatabaseError(f"{target} is a folder, not a SQLite database file; give the path of the .db "
+                                f"file.", path=target)
+        if not create and not target.exists():
+            raise DatabaseError(f"Database {target} does not exist; check the path or DATABASE_URL.", path=target)
     try:
-        conn = sqlite3.connect(str(target), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS,
-                               factory=DieselConnection)
+        conn = sqlite3.connect(opened, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS,
+                               factory=DieselConnection, uri=is_uri)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as error:
         raise translate(error, target) from error
     _register_functions(conn)
+    statement_log.watch(conn)
     return conn
 
 
@@ -127,16 +134,33 @@ def _register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("diesel_manage_updated_at", 1, manage_updated_at)
 
 
+# diesel's trigger text, byte for byte (diesel/src/sqlite/connection/diesel_manage_updated_at.sql),
+# the table name pasted in unquoted as diesel's format! does, so the stored schema is diesel's.
+UPDATED_AT_TRIGGER = (
+    "CREATE TRIGGER __diesel_manage_updated_at_{table_name}\n"
+    "AFTER UPDATE ON {table_name}\n"
+    "FOR EACH ROW WHEN\n"
+    "  old.updated_at IS NULL AND\n"
+    "  new.updated_at IS NULL OR\n"
+    "  old.updated_at == new.updated_at\n"
+    "BEGIN\n"
+    "  UPDATE {table_name}\n"
+    "  SET updated_at = CURRENT_TIMESTAMP\n"
+    "  WHERE ROWID = new.ROWID;\n"
+    "END\n"
+)
+
+
 def _flush_updated_at_triggers(conn: sqlite3.Connection) -> None:
     pending = getattr(conn, "pending_updated_at", None)
     while pending:
         table = pending.pop(0)
-        quoted = '"' + table.replace('"', '""') + '"'
-        trigger = '"' + ("__diesel_manage_updated_at_" + table).replace('"', '""') + '"'
-        conn.execute(
-            f"CREATE TRIGGER {trigger}\nAFTER UPDATE ON {quoted}\nFOR EACH ROW WHEN\n"
-            f"  old.updated_at IS NULL AND\n  new.updated_at IS NULL OR\n  old.updated_at == new.updated_at\n"
-            f"BEGIN\n  UPDATE {quoted}\n  SET updated_at = CURRENT_TIMESTAMP\n  WHERE ROWID = new.ROWID;\nEND")
+        try:
+            conn.execute(UPDATED_AT_TRIGGER.format(table_name=table))
+        except sqlite3.Error as error:
+            raise sqlite3.OperationalError(
+                f"diesel_manage_updated_at('{table}') could not create its trigger: {error} (diesel pastes the "
+                f"name unquoted, so it must be a plain table name)") from error
 
 
 def is_bookkeeping(name: str) -> bool:
@@ -218,13 +242,19 @@ def redo(conn: sqlite3.Connection, migrations: Sequence[Migration], *, number: i
     chosen = versions if all else versions[: max(0, number)]
     if not chosen:
         return []
-    targets = [_require(migrations, v) for v in chosen]
-    outer = builtins.all(m.run_in_transaction for m in targets)
+    # diesel decides the transaction from the folders it finds (a missing one counts as
+    # transactional), then reverts one by one, so a missing folder fails only when reached,
+    # after the "Rolling back" lines of the ones before it (diesel_cli migrations/mod.rs, redo).
+    found = [m for m in (find(list(migrations), v) for v in chosen) if m is not None]
+    outer = builtins.all(m.run_in_transaction for m in found)
     if outer:
         _begin(conn)
     try:
-        for migration in targets:
+        targets = []
+        for version in chosen:
+            migration = _require(migrations, version)
             apply(conn, migration, "down", on_step=on_step, on_applied=on_applied)
+            targets.append(migration)
         again = sorted(targets, key=lambda m: m.version.encode("utf-8"))
         for migration in again:
             apply(conn, migration, "up", on_step=on_step, on_applied=on_applied)
@@ -251,12 +281,13 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
         on_step(StepEvent("migration", migration, direction, connection=conn))
     sql = migration.up_sql() if direction == "up" else migration.down_sql()
     if sql == "":
-        raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration. "
-                             f"Write SQL (or a comment) in its {direction}.sql.",
+        raise MigrationError(with_advice(f"Failed to run {migration.name} with: Attempted to run an empty "
+                                         f"migration.", f"write SQL (or a comment) in its {direction}.sql"),
                              path=migration.path, version=migration.version)
     if "\x00" in sql:
-        raise MigrationError(f"Failed to run {migration.name} with: {direction}.sql contains a NUL byte; "
-                             f"remove it.", path=migration.path, version=migration.version)
+        raise MigrationError(with_advice(f"Failed to run {migration.name} with: nul byte found in provided data",
+                                         f"{direction}.sql contains a NUL byte; remove it"),
+                             path=migration.path, version=migration.version)
     statements = sqlscript.split(sql)
     savepoint = None
     if migration.run_in_transaction:
@@ -320,28 +351,32 @@ def _forbid_transaction_control(conn: sqlite3.Connection) -> list[str]:
 def _execute(conn: sqlite3.Connection, migration: Migration, direction: Direction,
              statement: sqlscript.Statement, refused: list[str] | None = None) -> None:
     try:
-        conn.execute(statement.text)
+        for _row in conn.execute(statement.text):
+            pass  # step every row, as sqlite3_exec does: functions in a SELECT run for each of them
         _flush_updated_at_triggers(conn)
     except sqlite3.Error as error:
         text = str(error)
         if refused:
             problem, fix = refused[-1].split("|", 1)
             raise SqlError(
-                f"Failed to run {migration.name} with: {problem} ({direction}.sql line {statement.line}); "
-                f"{fix} — nothing of this migration was applied.",
+                f"Failed to run {migration.name} with: {text} (lightnb: {problem}, {direction}.sql line "
+                f"{statement.line}; {fix} — nothing of this migration was applied)",
                 path=migration.path / f"{direction}.sql", version=migration.version, line=statement.line,
                 statement=statement.text) from error
         if any(word in text for word in ("locked", "busy", "not a database", "disk image", "readonly", "full",
                                          "unable to open")):
-            raise translate(error, _db_path(conn), doing=f" while running {migration.name}") from error
-        raise SqlError(
-            f"Failed to run {migration.name} with: {text} ({direction}.sql line {statement.line}: "
-            f"{statement.first_line(60)}); {_what_remains(migration, statement)}",
+            translated = translate(error, _db_path(conn), doing=f" while running {migration.name}")
+            translated.args = (with_advice(f"Failed to run {migration.name} with: {text}", str(translated)),)
+            raise translated from error
+        raise SqlError(with_advice(
+            f"Failed to run {migration.name} with: {text}",
+            f"{direction}.sql line {statement.line}: {statement.first_line(60).rstrip(';')}; "
+            f"{_what_remains(migration, statement)}"),
             path=migration.path / f"{direction}.sql", version=migration.version,
             line=statement.line, statement=statement.text) from error
     except sqlite3.Warning as error:  # e.g. "You can only execute one statement at a time."
-        raise SqlError(f"Failed to run {migration.name} with: {error} ({direction}.sql line "
-                       f"{statement.line}); split the statement and run again.",
+        raise SqlError(with_advice(f"Failed to run {migration.name} with: {error}",
+                                   f"{direction}.sql line {statement.line}; split the statement and run again"),
                        path=migration.path / f"{direction}.sql", version=migration.version,
                        line=statement.line, statement=statement.text) from error
 
@@ -374,9 +409,9 @@ def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction
 def _require(migrations: Sequence[Migration], version: str) -> Migration:
     migration = find(list(migrations), version)
     if migration is None:
-        raise MigrationError(
-            f"Unable to find migration version {version} to revert in the migrations directory; restore "
-            f"its folder, or remove the row from {TRACKING_TABLE} if it is gone for good.", version=version)
+        raise MigrationError(with_advice(
+            f"Unable to find migration version {version} to revert in the migrations directory.",
+            f"restore its folder, or remove the row from {TRACKING_TABLE} if it is gone for good"), version=version)
     return migration
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from lightnb import migrations as migration_files
 from lightnb import runner
 from lightnb.errors import MigrationError, ProjectError, WorkspaceError
-from lightnb.project import Project
+from lightnb.project import Project, SqliteLocation, sqlite_location
 from lightnb.results import (GenerateResult, ListResult, MigrationStatus, RegenerateResult, RunResult,
                              SchemaFileChange)
 from lightnb.workspace import DEFAULT_DIRNAME, WORKSPACE_DB, Workspace, backup, check_database_file
@@ -29,6 +29,14 @@ class Target:
 
     path: Path
     workspace: Workspace | None = None
+    location: SqliteLocation | None = None  # the URL as SQLite opens it (URI parameters, in memory)
+
+    @property
+    def database(self) -> Path | SqliteLocation:
+        """What to hand to the steps: the URL's location when it has parameters or lives in memory."""
+        if self.location is not None and (self.location.parameters or self.location.memory):
+            return self.location
+        return self.path
 
 
 def workspace_folder(project: Project) -> Path:
@@ -49,12 +57,16 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     :raises WorkspaceError: when a writing verb names the production database.
     """
     if database_url:
-        explicit = project.with_database(str(database_url)).database_path()
-        if write:
+        location = sqlite_location(str(database_url), base=Path.cwd())
+        explicit = location.path if location.path is not None else Path(":memory:")
+        if write and location.path is not None:
             refuse_production(project, explicit)
-        return Target(explicit)
+        return Target(explicit, location=location)
     folder = workspace_folder(project)
-    configured = project.database_path() if project.database_url else None
+    configured_location = project.database_location() if project.database_url else None
+    configured = configured_location.path if configured_location is not None else None
+    if configured_location is not None and configured is None:
+        return Target(Path(":memory:"), location=configured_location)
     if (folder / WORKSPACE_DB).is_file():
         workspace = Workspace.open(folder)
         protected = {workspace.path.resolve()}
@@ -66,7 +78,7 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
         return Target(project.database_path())  # raises the "no database" error
     if write:
         refuse_production(project, configured)
-    return Target(configured)
+    return Target(configured, location=configured_location)
 
 
 def refuse_production(project: Project, database: Path) -> None:
@@ -157,10 +169,20 @@ def generate(project: Project, name: str, *, version: str | None = None, style: 
     return GenerateResult(migration, files)
 
 
-def list_migrations(project: Project, database: str | Path) -> ListResult:
+def list_migrations(project: Project, database: str | Path | SqliteLocation) -> ListResult:
     """Return every migration with its applied state on ``database``."""
     found = migration_files.discover(project.migrations_dir)
-    applied = set(_applied_read_only(project, Path(database)))
+    if isinstance(database, SqliteLocation) and database.memory:
+        conn = runner.connect(database)  # a fresh in-memory database, as diesel opens it
+        try:
+            applied = set(runner.applied_versions(conn))
+        finally:
+            conn.close()
+        database = Path(":memory:")
+    else:
+        if isinstance(database, SqliteLocation):
+            database = database.path or Path(":memory:")
+        applied = set(_applied_read_only(project, Path(database)))
     known = {m.version for m in found}
     return ListResult(
         database=Path(database),
@@ -223,7 +245,7 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
         conn.close()
 
 
-def run(project: Project, database: str | Path, *, limit: int | None = None,
+def run(project: Project, database: str | Path | SqliteLocation, *, limit: int | None = None,
         on_step: StepObserver | None = None, regenerate_schema: bool = True,
         locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Apply every pending migration (or the next ``limit``) to ``database``.
@@ -238,7 +260,7 @@ def run(project: Project, database: str | Path, *, limit: int | None = None,
         on_step=on_step, style=style)
 
 
-def revert(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
+def revert(project: Project, database: str | Path | SqliteLocation, *, number: int = 1, all: bool = False,
            on_step: StepObserver | None = None, regenerate_schema: bool = True,
            locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert the latest ``number`` migrations (or all) of ``database``."""
@@ -248,7 +270,7 @@ def revert(project: Project, database: str | Path, *, number: int = 1, all: bool
         on_step=on_step, style=style)
 
 
-def redo(project: Project, database: str | Path, *, number: int = 1, all: bool = False,
+def redo(project: Project, database: str | Path | SqliteLocation, *, number: int = 1, all: bool = False,
          on_step: StepObserver | None = None, regenerate_schema: bool = True,
          locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
@@ -258,13 +280,16 @@ def redo(project: Project, database: str | Path, *, number: int = 1, all: bool =
         on_step=on_step, style=style)
 
 
-def _migrate(project: Project, database: str | Path, direction: str, action, *,  # type: ignore[no-untyped-def]
-             regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
+def _migrate(project: Project, database: str | Path | SqliteLocation, direction: str,  # type: ignore[no-untyped-def]
+             action, *, regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
              on_step: StepObserver | None, style: str | None = None) -> RunResult:
     found = migration_files.discover(project.migrations_dir)
-    path = Path(database)
-    refuse_production(project, path)
-    conn = runner.connect(path)
+    location = database if isinstance(database, SqliteLocation) else None
+    path = Path(":memory:") if location is not None and location.path is None else \
+        (location.path if location is not None and location.path is not None else Path(database))
+    if location is None or location.path is not None:
+        refuse_production(project, path)
+    conn = runner.connect(location if location is not None else path)
     started = time.perf_counter()
     per_migration: list[tuple[str, str, object]] = []
 

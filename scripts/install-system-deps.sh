@@ -10,6 +10,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v sqldiff >/dev/null 2>&1 || need+=(sqlite3-tools)  # sqldiff, the row-diff benchmark's baseline
 [ -x /usr/bin/time ] || need+=(time)  # GNU time: each benchmarked process's own peak memory
+# shells whose parsers check `lightnb completions SHELL` (PowerShell is not packaged by Debian: skipped)
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
+command -v elvish >/dev/null 2>&1 || need+=(elvish)
 fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""

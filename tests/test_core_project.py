@@ -37,8 +37,9 @@ def test_config_file_from_option_and_environment(tmp_path: Path) -> None:
     project = Project.discover(tmp_path, environ={}, config_file=other)
     assert project.config_file == other and project.config_dir == tmp_path / "cfg"
     assert Project.discover(tmp_path, environ={"DIESEL_CONFIG_FILE": str(other)}).config_file == other
-    with pytest.raises(ProjectError, match="does not exist"):
-        Project.discover(tmp_path, environ={}, config_file=tmp_path / "nope.toml")
+    # a config file that does not exist means all defaults, as in diesel (config.rs `Config::read`)
+    missing = Project.discover(tmp_path, environ={}, config_file=tmp_path / "nope.toml")
+    assert missing.config_file is None and missing.print_schema == {"default": {}}
 
 
 def test_multiple_print_schema_sections(tmp_path: Path) -> None:
@@ -50,10 +51,11 @@ def test_multiple_print_schema_sections(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "needle"), [
-    ('[print_schema]\nfiel = "x.rs"\n', "unknown option `fiel`"),
-    ('[lightnb]\nx = 1\n', "unknown key `lightnb`"),
+    ('[print_schema]\nfiel = "x.rs"\n', "Failed to parse config file: unknown field `fiel`"),
+    ('[print_schema]\ninclude_views = true\n', "Failed to parse config file: unknown field `include_views`"),
+    ('[lightnb]\nx = 1\n', "Failed to parse config file: unknown field `lightnb`"),
     ("[print_schema\n", "Failed to parse config file"),
-    ("[migrations_directory]\nfolder = 'x'\n", "needs `dir"),
+    ("[migrations_directory]\nfolder = 'x'\n", "Failed to parse config file: unknown field `folder`, expected `dir`"),
 ])
 def test_bad_diesel_toml_is_one_line(tmp_path: Path, text: str, needle: str) -> None:
     write(tmp_path / "diesel.toml", text)

@@ -16,20 +16,50 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
+from lightnb import statement_log
+from lightnb.cli._common import DieselArgumentParser, add_global_options, apply_global_options
 from lightnb.errors import LightnbError
+
+DIESEL_CLI_VERSION = "2.3.12"  # the diesel_cli whose commands, files and output lightnb twins
+
+
+def lightnb_version() -> str:
+    """Return the installed lightnb version."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("lightnb")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
+
+
+class _PrintVersion(argparse.Action):
+    """Print a version text as written (argparse's own version action re-wraps it) and exit 0."""
+
+    def __init__(self, option_strings: list[str], dest: str, text: str = "", help: str | None = None) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
+        self.text = text
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        sys.stdout.write(self.text)
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with every discovered verb."""
-    parser = argparse.ArgumentParser(
+    parser = DieselArgumentParser(
         prog="lightnb",
         description="Diesel + SQLite migrations, rehearsed on a copy of the database.",
+        epilog="You can also run `lightnb SUBCOMMAND -h` to get more information about that subcommand.",
     )
+    # diesel's -V prints the short version, --version the long one (clap, diesel_cli cli.rs).
+    parser.add_argument("-V", action=_PrintVersion, text=f"lightnb {lightnb_version()}\n", help="print the version")
+    parser.add_argument("--version", action=_PrintVersion,
+                        text=f"lightnb \n Version: {lightnb_version()}\n Supported Backends: sqlite\n "
+                             f"Twin of: diesel_cli {DIESEL_CLI_VERSION}\n",
+                        help="print the version, the backends and the diesel_cli version it twins")
     # diesel accepts its global options anywhere on the line, before the verb too (diesel_spec.md §0).
-    for flag, dest in _GLOBAL_OPTIONS:
-        parser.add_argument(flag, dest=f"global_{dest}", metavar="VALUE", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--locked-schema", dest="global_locked_schema", action="store_true",
-                        help=argparse.SUPPRESS)
+    add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -41,25 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_GLOBAL_OPTIONS = (("--database-url", "database_url"), ("--migration-dir", "migration_dir"),
-                   ("--config-file", "config_file"))
-
-
-def _apply_global_options(args: argparse.Namespace) -> None:
-    """Give a verb the global options written before it, unless it has its own."""
-    for _flag, dest in _GLOBAL_OPTIONS:
-        value = getattr(args, f"global_{dest}", None)
-        if value is not None and getattr(args, dest, None) is None:
-            setattr(args, dest, value)
-    if getattr(args, "global_locked_schema", False) and hasattr(args, "locked_schema"):
-        args.locked_schema = True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit code (also used by ``sys.exit``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    _apply_global_options(args)
+    apply_global_options(args)
+    statement_log.configure(verbose=getattr(args, "global_verbose", False))
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

@@ -1,16 +1,21 @@
-"""Options shared by verbs that act on a project and a database (diesel's global options)."""
+"""Options shared by verbs that act on a project and a database (diesel's global options), and the
+argument parser that reports usage errors the way diesel's (clap) does."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections.abc import Callable
+from typing import NoReturn
 
 from lightnb.project import Project
 from lightnb import steps
 
 
 def add_project_options(parser: argparse.ArgumentParser) -> None:
-    """Add diesel's ``--database-url``, ``--migration-dir``, ``--config-file`` and ``--project``."""
+    """Add diesel's ``--database-url``, ``--migration-dir``, ``--config-file`` and ``--project``, and accept
+    the global ``--locked-schema`` and ``--verbose`` after the verb too, as diesel does."""
     parser.add_argument("--database-url", metavar="URL",
                         help="database to act on (default: the project's workspace if there is one, "
                              "else DATABASE_URL)")
@@ -18,12 +23,25 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config-file", metavar="PATH", help="diesel.toml to use")
     parser.add_argument("--project", metavar="DIR", default=".",
                         help="folder inside the Diesel project (default: current folder)")
+    if "--locked-schema" not in parser._option_string_actions:
+        parser.add_argument("--locked-schema", dest="global_locked_schema", action="store_true",
+                            default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    if "--verbose" not in parser._option_string_actions:
+        parser.add_argument("-v", "--verbose", dest="global_verbose", action="store_true",
+                            default=argparse.SUPPRESS, help="log every SQL statement executed to stderr")
 
 
 def project_from_args(args: argparse.Namespace) -> Project:
     """Build the Project the options describe."""
     return Project.discover(args.project, database_url=None, migration_dir=args.migration_dir,
                             config_file=args.config_file)
+
+
+def require_migrations_dir(project: Project) -> None:
+    """Fail with diesel's error when the migrations folder does not exist."""
+    if not project.migrations_dir.is_dir():
+        from lightnb.migrations import missing_folder_error
+        raise missing_folder_error(project.migrations_dir, project.migrations_origin)
 
 
 def target_from_args(args: argparse.Namespace, project: Project, *, write: bool = True) -> steps.Target:
@@ -36,3 +54,69 @@ def target_from_args(args: argparse.Namespace, project: Project, *, write: bool 
         origin = f" of {target.workspace.production}" if target.workspace.production else ""
         print(f"lightnb: working on workspace {target.path}{origin}", file=sys.stderr)
     return target
+
+
+# diesel's global options: --database-url, --config-file and --locked-schema anywhere on the line,
+# --migration-dir on `migration`, `setup` and `database` and everything below them (diesel_cli cli.rs).
+GLOBAL_OPTIONS = (("--database-url", "database_url", "URL",
+                   "database URL (default: the project's workspace if there is one, else DATABASE_URL)"),
+                  ("--config-file", "config_file", "PATH", "diesel.toml to use (default: DIESEL_CONFIG_FILE, "
+                                                           "else diesel.toml in the project root)"),
+                  ("--migration-dir", "migration_dir", "PATH", "migrations folder (default: MIGRATION_DIRECTORY, "
+                                                               "else diesel.toml, else migrations/ upward)"))
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """Accept diesel's global options on a group verb, before its sub-verb (``migration --migration-dir D run``).
+
+    They are stored as ``global_<name>`` only when given (``SUPPRESS`` default), so a value given
+    earlier on the line is not reset; the verb's own option, when given, wins.
+    """
+    for flag, dest, metavar, text in GLOBAL_OPTIONS:
+        parser.add_argument(flag, dest=f"global_{dest}", metavar=metavar, default=argparse.SUPPRESS, help=text)
+    parser.add_argument("--locked-schema", dest="global_locked_schema", action="store_true",
+                        default=argparse.SUPPRESS, help="fail instead of changing the schema file(s)")
+    parser.add_argument("-v", "--verbose", dest="global_verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log every SQL statement executed to stderr (string literals masked); "
+                             "also DIESEL_LOG=debug")
+
+
+def apply_global_options(args: argparse.Namespace) -> None:
+    """Give a verb the global options written before it, unless it has its own."""
+    for _flag, dest, _metavar, _text in GLOBAL_OPTIONS:
+        value = getattr(args, f"global_{dest}", None)
+        if value is not None and getattr(args, dest, None) is None:
+            setattr(args, dest, value)
+    if getattr(args, "global_locked_schema", False) and hasattr(args, "locked_schema"):
+        args.locked_schema = True
+
+
+class DieselArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors read like diesel's (clap): ``error: …`` on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        value = re.fullmatch(r"argument [^:]+: (invalid value '.*)", message, re.DOTALL)
+        if value:  # a value the option's parser refused: clap prints no usage for these
+            self.exit(2, f"error: {value.group(1)}\n\nFor more information, try '--help'.\n")
+        usage = self.format_usage().strip().removeprefix("usage: ")
+        self.exit(2, f"error: {message}\n\nUsage: {usage}\n\nFor more information, try '--help'.\n")
+
+
+def u64(option: str) -> Callable[[str], int]:
+    """Return an argparse type that reads an unsigned 64-bit count and words errors as clap does.
+
+    :param option: the option as clap names it in errors, e.g. ``--number <REVERT_NUMBER>``.
+    """
+    def parse(text: str) -> int:
+        digits = text[1:] if text.startswith("+") else text
+        if not digits:
+            reason = "cannot parse integer from empty string"
+        elif not digits.isascii() or not digits.isdigit():
+            reason = "invalid digit found in string"
+        elif int(digits) >= 2 ** 64:
+            reason = "number too large to fit in target type"
+        else:
+            return int(digits)
+        raise argparse.ArgumentTypeError(f"invalid value '{text}' for '{option}': {reason}")
+    parse.__name__ = "u64"
+    return parse

@@ -5,37 +5,79 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from lightnb import steps
-from lightnb.cli._common import add_project_options, project_from_args, target_from_args
-from lightnb.errors import LightnbError, MigrationError, SchemaOutOfSync
+from lightnb.cli._common import (DieselArgumentParser, add_global_options, add_project_options, project_from_args,
+                                 require_migrations_dir, target_from_args, u64)
+from lightnb.errors import MigrationError, SchemaOutOfSync
 from lightnb.render import text
 from lightnb.runner import INITIAL_SETUP_VERSION, StepEvent
+
+
+class _IntermixedParser(DieselArgumentParser):
+    """A parser whose positionals may sit between options, as clap allows
+    (``generate NAME -e table_b table_c``), and whose ``--diff-schema`` takes a value only as
+    ``--diff-schema=PATH`` (clap's ``require_equals``), so ``--diff-schema NAME`` keeps NAME positional."""
+
+    _mixing = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        args = ["--diff-schema" if a == "--diff-schema=" else a for a in (args or [])]
+        args = [x for a in args for x in (["--diff-schema-file", a.split("=", 1)[1]]
+                                          if a.startswith("--diff-schema=") else [a])]
+        if self._mixing:
+            return super().parse_known_args(args, namespace)
+        self._mixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._mixing = False
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``migration`` verb and its sub-verbs."""
     parser = subparsers.add_parser("migration", help="generate, run, revert, redo, list migrations (as diesel)")
+    add_global_options(parser)  # `lightnb migration --migration-dir D run`, as diesel's own tests write it
     verbs = parser.add_subparsers(dest="migration_command", metavar="VERB", required=True)
 
+    verbs._parser_class = _IntermixedParser  # type: ignore[attr-defined]
     gen = verbs.add_parser("generate", help="create a migration folder with up.sql and down.sql")
+    verbs._parser_class = DieselArgumentParser  # type: ignore[attr-defined]
     gen.add_argument("name", metavar="MIGRATION_NAME")
+    gen.add_argument("table_names", nargs="*", metavar="TABLE_NAME",
+                     help="table regexes for --diff-schema, used with -o or -e")
     gen.add_argument("--version", help="explicit version instead of the current timestamp")
     gen.add_argument("-u", "--no-down", action="store_true", help="do not create down.sql")
     gen.add_argument("--format", default="sql", choices=["sql"], help="only sql")
     gen.add_argument("--style", default="2.3", choices=["2.3", "2.2"],
                      help="folder name format: 2.3 (YYYY-MM-DD-HHMMSS-XXXX_name) or 2.2 (YYYY-MM-DD-HHMMSS_name)")
+    gen.add_argument("--diff-schema", dest="diff_schema", action="store_const", const="", default=None,
+                     help="write up.sql/down.sql from the difference between a schema.rs (--diff-schema=PATH, "
+                          "else the `file` of the --schema-key configuration) and the database; a change SQLite "
+                          "cannot ALTER is written as a table rebuild, and the pair is proven on a copy")
+    gen.add_argument("--diff-schema-file", dest="diff_schema", help=argparse.SUPPRESS)
+    gen.add_argument("--sqlite-integer-primary-key-is-bigint", action="store_true",
+                     help="with --diff-schema: a lone BigInt primary key is INTEGER (a rowid alias)")
+    gen.add_argument("-o", "--only-tables", action="store_true", help="with --diff-schema: only TABLE_NAMEs")
+    gen.add_argument("-e", "--except-tables", action="store_true", help="with --diff-schema: all but TABLE_NAMEs")
+    gen.add_argument("--schema-key", action="append", metavar="KEY",
+                     help="with --diff-schema: the [print_schema.KEY] configuration to use (default: default)")
+    gen.add_argument("--no-check", action="store_true",
+                     help="with --diff-schema: do not prove the generated pair on a copy")
     add_project_options(gen)
     gen.set_defaults(func=_generate)
 
-    for name, func, text in (("run", _run, "apply every pending migration"),
-                             ("revert", _revert, "revert the latest migration(s)"),
-                             ("redo", _redo, "revert then re-apply the latest migration(s)")):
-        sub = verbs.add_parser(name, help=text)
+    for name, func, about in (("run", _run, "apply every pending migration"),
+                              ("revert", _revert, "revert the latest migration(s)"),
+                              ("redo", _redo, "revert then re-apply the latest migration(s)")):
+        sub = verbs.add_parser(name, help=about)
         if name != "run":
+            upper = name.upper()
             group = sub.add_mutually_exclusive_group()
             group.add_argument("-a", "--all", action="store_true", help="all applied migrations")
-            group.add_argument("-n", "--number", type=int, default=1, metavar="N", help="how many (default 1)")
+            group.add_argument("-n", "--number", type=u64(f"--number <{upper}_NUMBER>"), default=1,
+                               metavar=f"{upper}_NUMBER", help="how many (default 1)")
         sub.add_argument("--no-schema", action="store_true", help="do not regenerate the schema file(s)")
         sub.add_argument("--locked-schema", action="store_true",
                          help="fail instead of changing the schema file(s)")
@@ -55,23 +97,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     project = project_from_args(args)
-    result = steps.generate(project, args.name, version=args.version, style=args.style, no_down=args.no_down)
-    print(text.generate_result(result, relative_to=Path.cwd()))
+    if args.sqlite_integer_primary_key_is_bigint and args.diff_schema is None:
+        _usage_error(args, "the following required arguments were not provided:\n  --diff-schema[=<SCHEMA_RS>]")
+    if args.diff_schema is None:
+        result = steps.generate(project, args.name, version=args.version, style=args.style, no_down=args.no_down)
+        print(text.generate_result(result, relative_to=Path.cwd()))
+        return 0
+    from lightnb import diff_schema
+    target = target_from_args(args, project, write=False)
+    result = diff_schema.generate(
+        project, args.name, database=target.database, schema_rs=args.diff_schema or None,
+        schema_key=(args.schema_key or [None])[0], table_names=tuple(args.table_names),
+        only_tables=args.only_tables, except_tables=args.except_tables,
+        integer_primary_key_is_bigint=args.sqlite_integer_primary_key_is_bigint, version=args.version,
+        style=args.style, no_down=args.no_down, prove=not args.no_check)
+    print(text.generate_result(result.generated, relative_to=Path.cwd()))
+    for line in result.report_lines():
+        print(f"lightnb: {line}", file=sys.stderr)
     return 0
 
 
+def _usage_error(args: argparse.Namespace, message: str) -> None:
+    """Refuse a combination of options as clap does: ``error: …`` on stderr, exit status 2."""
+    sys.stderr.write(f"error: {message}\n\nFor more information, try '--help'.\n")
+    raise SystemExit(2)
+
+
 def _announce(event: StepEvent) -> None:
-    """Print diesel's progress lines: before a migration runs, not after."""
-    if event.kind != "migration":
+    """Print diesel's progress lines: before a migration runs, not after; never for diesel's
+    initial-setup migration ``00000000000000`` (diesel_migrations migration_harness.rs)."""
+    if event.kind != "migration" or event.migration.version == INITIAL_SETUP_VERSION:
         return
-    if event.direction == "up":
-        if event.migration.version != INITIAL_SETUP_VERSION:
-            print(f"Running migration {event.migration.name}", flush=True)
-    else:
-        print(f"Rolling back migration {event.migration.name}", flush=True)
+    verb = "Running" if event.direction == "up" else "Rolling back"
+    print(f"{verb} migration {event.migration.name}", flush=True)
 
 
-def _wrapped(func):  # type: ignore[no-untyped-def]
+def announce(event: StepEvent) -> None:
+    """Print diesel's progress line for ``event`` (shared by ``setup`` and ``database``)."""
+    _announce(event)
+
+
+def wrapped(func):  # type: ignore[no-untyped-def]
     """Prefix migration failures the way diesel does (``Failed to run migrations: …``)."""
     def call(args: argparse.Namespace) -> int:
         try:
@@ -85,11 +151,15 @@ def _wrapped(func):  # type: ignore[no-untyped-def]
     return call
 
 
+_wrapped = wrapped
+
+
 @_wrapped
 def _run(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project)
-    steps.run(project, target.path, on_step=_announce, regenerate_schema=not args.no_schema,
+    require_migrations_dir(project)
+    steps.run(project, target.database, on_step=_announce, regenerate_schema=not args.no_schema,
               locked_schema=args.locked_schema, style=args.style)
     return 0
 
@@ -98,8 +168,8 @@ def _run(args: argparse.Namespace) -> int:
 def _revert(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project)
-    _check_number(args.number)
-    steps.revert(project, target.path, number=args.number, all=args.all, on_step=_announce,
+    require_migrations_dir(project)
+    steps.revert(project, target.database, number=args.number, all=args.all, on_step=_announce,
                  regenerate_schema=not args.no_schema, locked_schema=args.locked_schema, style=args.style)
     return 0
 
@@ -108,22 +178,18 @@ def _revert(args: argparse.Namespace) -> int:
 def _redo(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project)
-    _check_number(args.number)
-    steps.redo(project, target.path, number=args.number, all=args.all, on_step=_announce,
+    require_migrations_dir(project)
+    steps.redo(project, target.database, number=args.number, all=args.all, on_step=_announce,
                regenerate_schema=not args.no_schema, locked_schema=args.locked_schema, style=args.style)
     return 0
-
-
-def _check_number(number: int) -> None:
-    if number < 0:
-        raise LightnbError(f"--number must be 0 or more, not {number}; pass a count such as -n 1, or --all.")
 
 
 @_wrapped
 def _list(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project, write=False)
-    result = steps.list_migrations(project, target.path)
+    require_migrations_dir(project)
+    result = steps.list_migrations(project, target.database)
     print(text.list_result(result))
     for version in result.applied_missing_on_disk:
         print(f"lightnb: version {version} is applied but has no folder in {project.migrations_dir}",
@@ -135,5 +201,6 @@ def _list(args: argparse.Namespace) -> int:
 def _pending(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project, write=False)
-    print("true" if steps.list_migrations(project, target.path).pending else "false")
+    require_migrations_dir(project)
+    print("true" if steps.list_migrations(project, target.database).pending else "false")
     return 0

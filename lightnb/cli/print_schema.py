@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lightnb import runner, steps
 from lightnb.workspace import open_readonly
 from lightnb.cli._common import add_project_options, project_from_args, target_from_args
 from lightnb.schema import FlagGroup, options_from_flags
@@ -154,16 +155,32 @@ def _print_schema(args: argparse.Namespace) -> int:
     if args.check and args.fresh:
         return _report(check_migrations_sync(project, style=args.style))
     target = target_from_args(args, project, write=False)
-    conn = open_readonly(target.path)  # print-schema only reads
+    conn = _open(project, target)
     try:
         if args.check:
             return _check(project, conn, args.style)
+        if set(project.print_schema) <= {"default"}:
+            # one configuration: diesel ignores --schema-key and applies every flag to it (config.rs)
+            events = [(dest, value) for dest, value in events if dest != "schema_key"]
         configurations = options_from_flags(project.print_schema, project.config_dir, flag_groups(events))
         # diesel prints every configuration one after the other (diesel_spec.md §4.10)
         sys.stdout.write("".join(printed_in_style(conn, o, args.style)[2] for o in configurations))
     finally:
         conn.close()
     return 0
+
+
+def _open(project: Any, target: Any) -> Any:
+    """Open the database print-schema reads. Like diesel, a database that does not exist yet is
+    created empty (diesel connects with SQLITE_OPEN_CREATE) and an in-memory one is empty; the
+    project's declared production is never created."""
+    location = target.location
+    if location is not None and location.memory:
+        return runner.connect(location)
+    if not target.path.exists() and target.workspace is None:
+        steps.refuse_production(project, target.path)
+        runner.connect(location if location is not None else target.path).close()
+    return open_readonly(target.path)  # print-schema only reads
 
 
 def _check(project: Any, conn: Any, style: str) -> int:

@@ -34,8 +34,8 @@ COMMITS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_di
 _STRIPE_TWICE = (
     "the migrations do not apply to a fresh database: Failed to run "
     "2025-03-01-182048_add_stripe_payment_method_id with: duplicate column name: stripe_payment_method_id "
-    "(up.sql line 2: ALTER TABLE users ADD COLUMN stripe_payment_method_id TEXT;); fix the statement and "
-    "run again — nothing of this migration was applied.")
+    "(lightnb: up.sql line 2: ALTER TABLE users ADD COLUMN stripe_payment_method_id TEXT; fix the statement "
+    "and run again — nothing of this migration was applied.)")
 
 # Commits whose committed schema.rs is not what their migrations print, and why (read by hand):
 OUT_OF_SYNC = {

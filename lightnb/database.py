@@ -1,0 +1,283 @@
+"""diesel's ``setup`` and ``database setup|reset|drop`` for SQLite, guarded like ``migration run``.
+
+Behaviour and output follow diesel_cli 2.3.12 (``src/main.rs`` ``run_setup_command``,
+``run_database_command``; ``src/database.rs``; diesel_spec.md §2.10–§2.11):
+
+* ``setup``: create the migrations folder (``Creating migrations directory at: …`` and a ``.keep``),
+  write the default diesel.toml when there is none, then create the database
+  (``Creating database: …``) and, when it has no ``__diesel_schema_migrations`` table yet, run every
+  migration (``Running migration …``). No schema regeneration.
+* ``database setup``: the database part of ``setup``, then regenerate the schema files.
+* ``database reset``: drop, then ``database setup``.
+* ``database drop``: delete the database file (``Dropping database: …``) when it exists.
+
+Which database: an explicit ``--database-url`` as diesel reads it; otherwise the project's
+workspace (``.lightnb/workspace.db``) when there is one, even after a drop; otherwise
+``DATABASE_URL``. The project's declared production database is refused for every spelling of
+its path, and a file that is not a SQLite database is never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lightnb import migrations as migration_files
+from lightnb import runner, steps
+from lightnb.errors import DatabaseError, LightnbError, ProjectError, with_advice
+from lightnb.project import (CONFIG_NAME, Project, SqliteLocation, config_file_path, find_project_root,
+                             sqlite_location)
+from lightnb.runner import StepObserver
+from lightnb.workspace import SQLITE_HEADER, STATE_FILE, WORKSPACE_DB
+
+# diesel_cli src/default_files/diesel.toml, byte for byte (2.2.0+).
+DEFAULT_DIESEL_TOML = (
+    "# For documentation on how to configure this file,\n"
+    "# see https://diesel.rs/guides/configuring-diesel-cli\n"
+    "\n"
+    "[print_schema]\n"
+    'file = "src/schema.rs"\n'
+    'custom_type_derives = ["diesel::query_builder::QueryId", "Clone"]\n'
+    "\n"
+    "[migrations_directory]\n"
+    'dir = "migrations"\n'
+)
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """The database ``setup``/``database`` act on.
+
+    :param shown: how diesel names it in ``Creating database: …`` (the URL as given, or the path).
+    :param location: the URL as SQLite opens it.
+    :param diesel_path: the path diesel tests for existence (diesel_cli database.rs
+        ``path_from_sqlite_url`` for setup; the raw URL for drop), or None when it cannot be read.
+    :param workspace: True when this is the project's workspace copy.
+    """
+
+    shown: str
+    location: SqliteLocation
+    diesel_path: Path | None
+    drop_path: Path
+    workspace: bool = False
+
+    @property
+    def path(self) -> Path | None:
+        """The database file, or None in memory."""
+        return self.location.path
+
+
+def resolve(project: Project, database_url: str | None = None) -> DatabaseTarget:
+    """Decide which database ``setup``/``database`` act on (see the module docstring).
+
+    :raises ProjectError: when there is no database at all (diesel's DATABASE_URL error).
+    """
+    folder = steps.workspace_folder(project)
+    url = database_url
+    if url is None and (folder / STATE_FILE).is_file() and _stands_for_workspace(project, folder):
+        path = folder / WORKSPACE_DB
+        return DatabaseTarget(str(path), sqlite_location(str(path)), path, path, workspace=True)
+    if url is None:
+        url = project.database_url
+    if not url:
+        project.database_path()  # raises diesel's "--database-url argument must be passed" error
+    assert url is not None
+    location = sqlite_location(url, base=Path.cwd())
+    return DatabaseTarget(url, location, _diesel_setup_path(url), Path(url))
+
+
+def _stands_for_workspace(project: Project, folder: Path) -> bool:
+    """True when DATABASE_URL is unset or names the workspace or the production it copies (as
+    :func:`lightnb.steps.resolve_target` decides), even when the workspace file was dropped."""
+    if not project.database_url:
+        return True
+    configured = project.database_location().path
+    if configured is None:
+        return False
+    try:
+        production = json.loads((folder / STATE_FILE).read_text(encoding="utf-8")).get("production")
+    except (OSError, ValueError):
+        production = None
+    protected = {(folder / WORKSPACE_DB).resolve()} | ({Path(production).resolve()} if production else set())
+    return configured.resolve() in protected
+
+
+def _diesel_setup_path(url: str) -> Path | None:
+    """Return the path diesel checks before ``Creating database``: a ``file:/…`` URL read as a URL,
+    anything else as a plain path (``file:rel.db`` included, so diesel always "creates" it)."""
+    if url.startswith("file:/"):
+        try:
+            location = sqlite_location(url)
+        except ProjectError:
+            return None
+        return location.path
+    return Path(url)
+
+
+def _refuse(project: Project, target: DatabaseTarget) -> None:
+    for path in {target.path, target.drop_path, target.diesel_path} - {None}:
+        assert path is not None
+        steps.refuse_production(project, path.resolve() if not path.is_absolute() else path)
+
+
+def setup(project: Project, *, database_url: str | None = None, config_file: str | Path | None = None,
+          migrations_shown: str | None = None, say: Say = print, on_step: StepObserver | None = None) -> None:
+    """diesel's top-level ``setup`` (no schema regeneration).
+
+    :param config_file: the ``--config-file`` given, if any (where the default diesel.toml goes).
+    :param migrations_shown: how to name the migrations folder in ``Creating migrations directory at:``
+        (diesel prints ``--migration-dir``/``MIGRATION_DIRECTORY`` as given).
+    """
+    folder = _migrations_folder(project)
+    if folder.exists():
+        gitkeep = folder / ".gitkeep"
+        if gitkeep.is_file() and not gitkeep.is_symlink():
+            gitkeep.unlink()  # diesel's clean-up of older diesel_cli versions
+    else:
+        shown = migrations_shown if migrations_shown is not None and project.migrations_origin in (
+            "argument", "environment") else str(folder)
+        say(f"Creating migrations directory at: {shown}")
+        _create_folder(folder)
+    _write_default_config(project, folder, config_file)
+    target = resolve(project, database_url)
+    setup_database(project, target, folder, say=say, on_step=on_step, regenerate=False)
+
+
+def _migrations_folder(project: Project) -> Path:
+    if project.migrations_origin != "default":
+        return project.migrations_dir
+    root = find_project_root(Path.cwd())
+    if root is None:
+        raise ProjectError(with_advice(
+            f"Unable to find diesel.toml or Cargo.toml in {migration_files.rust_debug(str(Path.cwd()))} or any "
+            f"parent directories.", "run it in the Rust project, or create diesel.toml there"))
+    return root / "migrations"
+
+
+def _create_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ".keep").touch()
+    except OSError as error:
+        raise LightnbError(with_advice(f"Encountered an IO error: {error.strerror} (os error {error.errno}) for "
+                                       f"`{folder}`", "choose a writable folder"), path=folder) from error
+
+
+def _write_default_config(project: Project, folder: Path, given: str | Path | None) -> None:
+    path = config_file_path(Path.cwd(), given)
+    if path.exists():
+        return
+    root = find_project_root(Path.cwd())
+    if root is None:
+        raise ProjectError(with_advice(
+            f"Unable to find diesel.toml or Cargo.toml in {migration_files.rust_debug(str(Path.cwd()))} or any "
+            f"parent directories.", "run it in the Rust project, or create diesel.toml there"))
+    relative = _relative(folder, root).replace("\\", "\\\\")
+    text = DEFAULT_DIESEL_TOML.replace('dir = "migrations"', f'dir = "{relative}"')
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _relative(target: Path, base: Path) -> str:
+    """diesel's ``convert_absolute_path_to_relative`` (both canonicalised)."""
+    relative = os.path.relpath(target.resolve(), base.resolve())
+    return "" if relative == "." else relative
+
+
+def database_setup(project: Project, *, database_url: str | None = None, say: Say = print,
+                   on_step: StepObserver | None = None, locked_schema: bool = False) -> None:
+    """diesel's ``database setup``: create the database, migrate it if new, regenerate the schema files."""
+    target = resolve(project, database_url)
+    setup_database(project, target, _existing_migrations(project), say=say, on_step=on_step, regenerate=True,
+                   locked_schema=locked_schema)
+
+
+def database_reset(project: Project, *, database_url: str | None = None, say: Say = print,
+                   on_step: StepObserver | None = None, locked_schema: bool = False) -> None:
+    """diesel's ``database reset``: drop, then ``database setup``."""
+    target = resolve(project, database_url)
+    folder = _existing_migrations(project)
+    drop(project, target, say=say)
+    setup_database(project, target, folder, say=say, on_step=on_step, regenerate=True, locked_schema=locked_schema)
+
+
+def _existing_migrations(project: Project) -> Path:
+    if project.migrations_origin == "default":
+        raise migration_files.missing_folder_error(project.migrations_dir, project.migrations_origin)
+    return project.migrations_dir
+
+
+def database_drop(project: Project, *, database_url: str | None = None, say: Say = print) -> None:
+    """diesel's ``database drop``."""
+    drop(project, resolve(project, database_url), say=say)
+
+
+def drop(project: Project, target: DatabaseTarget, *, say: Say = print) -> None:
+    """Delete the database file when it exists, as diesel does (its raw URL used as a path)."""
+    _refuse(project, target)
+    path = target.drop_path
+    if not path.exists():
+        return
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as handle:
+            if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise DatabaseError(f"Refusing to drop {path}: it is not a SQLite database (lightnb deletes "
+                                    f"only SQLite files); check DATABASE_URL or --database-url.", path=path)
+    say(f"Dropping database: {target.shown}")
+    try:
+        path.unlink()
+    except OSError as error:
+        raise LightnbError(with_advice(f"Encountered an IO error: {error.strerror} (os error {error.errno}) for "
+                                       f"`{path}`", "check the path and its permissions"), path=path) from error
+    for suffix in ("-journal", "-wal", "-shm"):  # SQLite's side files of the deleted database
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def setup_database(project: Project, target: DatabaseTarget, migrations_dir: Path, *, say: Say = print,
+                   on_step: StepObserver | None = None, regenerate: bool = False, locked_schema: bool = False) -> None:
+    """Create the database if needed, then run every migration when it has no tracking table yet.
+
+    diesel_cli database.rs ``setup_database``; ``regenerate`` adds ``database setup``'s schema
+    regeneration (main.rs ``regenerate_schema_if_file_specified``).
+    """
+    _refuse(project, target)
+    if target.diesel_path is None or not target.diesel_path.exists():
+        say(f"Creating database: {target.shown}")
+    conn = runner.connect(target.location)
+    try:
+        has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (runner.TRACKING_TABLE,)).fetchone() is not None
+        if has_table and regenerate:
+            steps.regenerate_schema_files(project, conn, locked=locked_schema)
+    finally:
+        conn.close()
+    if has_table:
+        return
+    if target.location.memory:
+        # diesel opens a new connection, so a new in-memory database, for each step
+        steps.run(_with_migrations(project, migrations_dir), target.location, on_step=on_step,
+                  regenerate_schema=regenerate, locked_schema=locked_schema)
+        return
+    if not migrations_dir.is_dir():
+        raise migration_files.missing_folder_error(migrations_dir, project.migrations_origin)
+    database = target.location if target.location.parameters else target.path
+    assert database is not None
+    steps.run(_with_migrations(project, migrations_dir), database, on_step=on_step,
+              regenerate_schema=regenerate, locked_schema=locked_schema)
+
+
+def _with_migrations(project: Project, folder: Path) -> Project:
+    if folder == project.migrations_dir:
+        return project
+    return Project(project.root, project.config_file, project.config_dir, folder, project.print_schema,
+                   project.database_url, project.settings, project.migrations_origin)
+
+
+__all__ = ["CONFIG_NAME", "DEFAULT_DIESEL_TOML", "DatabaseTarget", "database_drop", "database_reset",
+           "database_setup", "drop", "resolve", "setup", "setup_database"]
