@@ -1,7 +1,12 @@
-"""Real browser: open notebook 01 in JupyterLab, Run All, then click Run and Revert in its widgets."""
+"""Real browser: open notebook 01 in JupyterLab, Run All, then click Run and Revert in its widgets.
+
+A second Revert would roll back one of the sample's own migrations: the panel asks instead. The
+notebook saved with the keyboard shortcut holds each panel's record as the last click left it.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -55,20 +60,63 @@ def _notebook_on(project_dir: Path, production: Path, dest: Path) -> Path:
     return path
 
 
+def _applied(db: Path) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT count(*) FROM __diesel_schema_migrations").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def test_run_all_then_click_run_and_revert(lab, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base, nbdir = lab
     project_dir, production = samples.sample_workbook(tmp_path / "sample", users=300, workspace=False)
-    _notebook_on(project_dir, production, nbdir)
+    path = _notebook_on(project_dir, production, nbdir)
     production_bytes = production.read_bytes()
     workspace_db = project_dir / ".lightnb" / "workspace.db"
 
     OUTPUT.mkdir(exist_ok=True)
     try:
         _drive(page, base, workspace_db)
+        _revert_again_asks(page, workspace_db)
+        _save(page, path)
     except Exception:
         page.screenshot(path=str(OUTPUT / "browser-01-failure.png"), full_page=True)
         raise
     assert production.read_bytes() == production_bytes, "production must never be written"
+    records = {}
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        for output in cell.get("outputs", []):
+            mark = output.get("metadata", {}).get("lightnb", {})
+            if "record" in mark:
+                records[mark["record"]] = "".join(output["data"]["text/markdown"])
+    assert "Status: **waiting for confirmation**" in records["Revert"]
+    assert "production already has" in records["Revert"] and "- `" in records["Revert"]
+    assert "Out of date: since this result, the Revert panel reverted 1 migration(s)" in records["Run"]
+    assert "theme (new)" in records["Run"]  # the run the last click of Run made
+    assert "+        theme -> Text," in records["Regenerate models"]  # the models step still shows the run
+
+
+def _revert_again_asks(page, workspace_db: Path) -> None:  # type: ignore[no-untyped-def]
+    """A second Revert would undo one of the sample's own migrations: it names it and asks."""
+    nb = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    revert_panel = nb.locator(".lightnb-panel", has_text="Run down.sql of the latest migrations")
+    applied = _applied(workspace_db)
+    expect(revert_panel).to_contain_text("(production has it)")
+    revert_panel.locator(".widget-button", has_text=re.compile(r"^Revert$")).click()
+    expect(revert_panel.locator(".lightnb-status")).to_have_text("waiting for confirmation")
+    expect(revert_panel.locator(".widget-button", has_text="Revert anyway")).to_be_visible()
+    expect(revert_panel.locator(".lightnb-banner.lightnb-warn")).to_contain_text("production already has")
+    time.sleep(1)
+    assert _applied(workspace_db) == applied  # nothing was reverted
+    revert_panel.screenshot(path=str(OUTPUT / "browser-01-revert-asks.png"))
+
+
+def _save(page, path: Path) -> None:  # type: ignore[no-untyped-def]
+    nb = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    nb.locator(".jp-MarkdownCell").first.click()
+    page.keyboard.press("Control+s")
+    _wait_for(lambda: "waiting for confirmation" in path.read_text(encoding="utf-8"), timeout=30)
 
 
 def _run_all(page, nb) -> None:  # type: ignore[no-untyped-def]
