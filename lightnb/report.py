@@ -114,12 +114,11 @@ def panel_cells(nb: Any) -> list[PanelCell]:
 
 
 def _legacy_panel(output: Any) -> bool:
+    """Tell whether an unmarked output is a panel as older lightnb showed it (its view, or only its text)."""
     data = output.get("data") or {}
-    if VIEW_MIME not in data:
-        return False
     plain = data.get("text/plain", "")
     plain = "".join(plain) if isinstance(plain, list) else str(plain)
-    return bool(_LEGACY_PANEL.match(plain.strip())) or _LEGACY_SIGNOFF in plain
+    return bool(_LEGACY_PANEL.match(plain.strip())) or (VIEW_MIME in data and _LEGACY_SIGNOFF in plain)
 
 
 def refuse_missing_records(nb: Any, label: str) -> None:

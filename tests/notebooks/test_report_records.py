@@ -71,17 +71,21 @@ def test_report_shows_records_and_leaves_widget_views_out(tmp_path: Path, monkey
 def test_panels_without_a_record_are_refused_naming_the_cells(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     legacy_signoff = view("s", "VBox(children=(HTML(value='<h3>Sign-off</h3>'), Checkbox(value=False, "
                                "description='Approved')), _dom_classes=('lightnb-signoff',))")
+    text_only = nbformat.v4.new_output("execute_result", execution_count=5,
+                                       data={"text/plain": "<Test panel: verdict: safe>"})
     nb = notebook([view("a", "<Run panel: applied 1 migration(s)>")],  # saved by an older lightnb
                   [view("b", "<Verify panel: 1 query(ies) run>", lightnb={"panel": "Verify"}), record("Verify")],
                   [frame_output()],
-                  [legacy_signoff])
+                  [legacy_signoff],
+                  [text_only])  # its widget view stripped: only the text form is left
     path = tmp_path / "old.ipynb"
     nbformat.write(nb, path)
     out = tmp_path / "out"
     assert main(["report", str(path), "--out", str(out)]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
-    assert "old.ipynb: the lightnb panels in cell(s) 2 (`cell_0()`), 5 (`cell_3()`) hold no record" in captured.err
+    assert ("old.ipynb: the lightnb panels in cell(s) 2 (`cell_0()`), 5 (`cell_3()`), 6 (`cell_4()`) hold no "
+            "record") in captured.err
     assert "run all cells, save it, and report again" in captured.err
     assert not out.exists()  # nothing written
 
