@@ -143,6 +143,21 @@ def test_rehearse_of_a_failing_migration_writes_the_report_and_fails(planted, tm
     assert file_sha256(planted.production_db) == production_hash
 
 
+def test_rehearse_refuses_a_schema_file_it_could_not_redirect_to_the_copy(planted, tmp_path: Path,
+                                                                          monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import lightnb.rehearse as rehearse_module
+    from lightnb.errors import ProjectError
+
+    toml = planted.project_dir / "diesel.toml"
+    schema_rs = (planted.project_dir / "src" / "schema.rs").resolve()
+    toml.write_text(toml.read_text().replace('file = "src/schema.rs"', f'file = "{schema_rs.as_posix()}"'))
+    monkeypatch.setattr(rehearse_module, "_rebase_config", lambda *args: None)  # as if the path could not be found
+    before = schema_rs.read_bytes()
+    with pytest.raises(ProjectError, match="print_schema file .* cannot be redirected"):
+        rehearse_module.copy_project(Project.discover(planted.project_dir), planted.project_dir, tmp_path / "copy")
+    assert schema_rs.read_bytes() == before
+
+
 def test_document_notebook_03_with_parameters_exports_html_and_markdown(planted, tmp_path: Path) -> None:
     executed = tmp_path / "03.ipynb"
     papermill.execute_notebook(
