@@ -227,7 +227,11 @@ class StepPanel(Recorded):
 
     def _record(self) -> tuple[str, str, str]:
         """Return this panel's record now: ``(html, markdown, text)``."""
-        inputs_html, inputs_md = self.inputs() if self.inputs is not None else ("", "")
+        try:
+            inputs_html, inputs_md = self.inputs() if self.inputs is not None else ("", "")
+        except Exception as error:  # noqa: BLE001 - the record must never break the click that updates it
+            line = " ".join(str(error).split())
+            inputs_html, inputs_md = html.banner(line, "warn"), md.banner(line, "warn")
         error = self.failure
         parts_html = [html.heading(self.title, 3),
                       f'<p class="lightnb-record-meta">Status: <b>{html.escape(self.state)}</b></p>', inputs_html]

@@ -220,3 +220,13 @@ def test_workbook_in_lab_keeps_only_the_last_runs(tmp_path: Path, monkeypatch) -
     made = [module._scratch_folder() for _ in range(module.KEEP_RUNS + 2)]
     left = sorted((tmp_path / "lightnb-runs").iterdir())
     assert len(left) == module.KEEP_RUNS and made[-1] in left
+
+
+def test_a_broken_workspace_is_one_line_in_the_panel_and_its_record(workbook, exercise) -> None:  # type: ignore[no-untyped-def]
+    prepare(workbook, exercise)
+    run = ui.run(workbook)
+    workbook.database.write_bytes(b"not a database at all, just text" * 100)
+    run.button.click()
+    assert run.state == "failed" and "\n" not in run.failure and "Traceback" not in run.banner.value
+    markdown = run.record.bundle()[0]["text/markdown"]
+    assert "Status: **failed**" in markdown and "> **Error:** Database " in markdown
