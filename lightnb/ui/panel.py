@@ -97,6 +97,7 @@ class StepPanel(Recorded):
         self.no_op = no_op
         self.after = after
         self.result: Any = None
+        self._cache: tuple[Any, str, str] | None = None
         self.error: BaseException | None = None
         self.stale = ""
         self.failure = ""  # the error banner's line, while the current outcome is a failure
@@ -155,7 +156,7 @@ class StepPanel(Recorded):
         """Display ``result`` as the panel's current outcome and remember it."""
         self.result, self.error, self.stale = result, None, ""
         self.notice.value = ""
-        self.result_html.value = html.wrap(self.render(result))
+        self.result_html.value = html.wrap(self._rendered(result)[0])
         self.set_status(self.summary(result))
         self.log(self.state)
 
@@ -244,8 +245,9 @@ class StepPanel(Recorded):
                 parts_html.append(html.banner(note, "warn"))
                 parts_md.append(md.banner(note, "warn"))
         if self.result is not None:
-            parts_html.append(self.render(self.result))
-            parts_md.append(self.markdown(self.result))
+            result_html, result_md = self._rendered(self.result)
+            parts_html.append(result_html)
+            parts_md.append(result_md)
         if self.history:
             lines = [(at, line) for at, line in self.history]
             parts_html.append(f"<details><summary>History ({len(lines)})</summary>"
@@ -255,6 +257,12 @@ class StepPanel(Recorded):
                          + "".join(parts_html) + "</div>")
         plain = f"{self.title}: {self.state}" + (f"\n{error}" if error else "")
         return body, md.join(*parts_md), plain
+
+    def _rendered(self, result: Any) -> Fragments:
+        """Return ``result`` as (HTML, Markdown), rendered once per result (a record is rebuilt often)."""
+        if self._cache is None or self._cache[0] is not result:
+            self._cache = (result, self.render(result), self.markdown(result))
+        return self._cache[1], self._cache[2]
 
     def __repr__(self) -> str:
         return f"<{self.title} panel: {self.state}>"
