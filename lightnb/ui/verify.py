@@ -78,7 +78,7 @@ class SignOffPanel(Recorded):
                  clock=local_now) -> None:  # type: ignore[no-untyped-def]
         self.title = title
         self.clock = clock
-        self.state = SignOff(title, tuple(Tick(item) for item in items))
+        self.sheet = SignOff(title, tuple(Tick(item) for item in items))
         self.name = widgets.Text(value=reviewer, description="Reviewer", placeholder="your name",
                                  continuous_update=True, layout=widgets.Layout(width="50%"))
         self.name.add_class("lightnb-reviewer")
@@ -100,20 +100,20 @@ class SignOffPanel(Recorded):
     @property
     def result(self) -> SignOff:
         """The ticks as they are now."""
-        return self.state
+        return self.sheet
 
     def tick(self, item: int | str, reviewer: str | None = None) -> SignOff:
         """Tick ``item`` (its index or text) as ``reviewer`` (default: the name typed), as a click does."""
-        index = item if isinstance(item, int) else [t.item for t in self.state.ticks].index(item)
+        index = item if isinstance(item, int) else [t.item for t in self.sheet.ticks].index(item)
         if reviewer is not None:
             self.name.value = reviewer
         self.boxes[index].value = True
-        return self.state
+        return self.sheet
 
     def _ticked(self, index: int, value: bool) -> None:
         if self._undoing:
             return
-        ticks = list(self.state.ticks)
+        ticks = list(self.sheet.ticks)
         name = " ".join(self.name.value.split())
         if value and not name:
             self._undoing = True
@@ -126,23 +126,23 @@ class SignOffPanel(Recorded):
             return
         self.hint.value = ""
         ticks[index] = replace(ticks[index], ticked=value, by=name if value else "", at=self.clock() if value else "")
-        self.state = replace(self.state, ticks=tuple(ticks))
+        self.sheet = replace(self.sheet, ticks=tuple(ticks))
         tick = ticks[index]
         self.who[index].value = (f'<span class="lightnb-record-meta">{html.escape(tick.by)}, {html.escape(tick.at)}'
                                  f"</span>" if tick.ticked else "")
         self.record.update()
 
     def _record(self) -> tuple[str, str, str]:
-        status = f"{self.state.done} of {len(self.state.ticks)} ticked"
+        status = f"{self.sheet.done} of {len(self.sheet.ticks)} ticked"
         body = html.wrap(f'<div class="lightnb-record" data-panel="{html.escape(self.title)}">'
-                         f"{html.heading(self.title, 3)}{html.render(self.state)}</div>")
+                         f"{html.heading(self.title, 3)}{html.render(self.sheet)}</div>")
         plain = "\n".join([f"{self.title}: {status}"] + [
             f"[{'x' if t.ticked else ' '}] {t.item}" + (f" — {t.by}, {t.at}" if t.ticked else "")
-            for t in self.state.ticks])
-        return body, md.join(md.heading(self.title, 3), md.render(self.state)), plain
+            for t in self.sheet.ticks])
+        return body, md.join(md.heading(self.title, 3), md.render(self.sheet)), plain
 
     def __repr__(self) -> str:
-        return f"<{self.title}: {self.state.done} of {len(self.state.ticks)} ticked>"
+        return f"<{self.title}: {self.sheet.done} of {len(self.sheet.ticks)} ticked>"
 
 
 def signoff(items: Sequence[str], *, title: str = "Sign-off", reviewer: str = "") -> SignOffPanel:
