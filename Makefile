@@ -1,24 +1,36 @@
 # lightnb — two commands do all the set-up:
-#   make workbook   install, build the sample, open JupyterLab on notebook 01
-#   make test       install everything (Python and Debian packages) and run every test
+#   make workbook   install lightnb with its workbook extra, build the sample, open JupyterLab on notebook 01
+#   make test       install what the tests need (workbook extra, test tools, Debian packages), run every test
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HASH   := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-test-$(HASH)
+WORKBOOK_STAMP := $(VENV)/.installed-workbook-$(HASH)
 export UV_COMPILE_BYTECODE := 1
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install system-deps test test-core test-notebooks test-browser workbook notebooks bench clean
+.PHONY: install install-workbook system-deps test test-core test-notebooks test-browser workbook notebooks bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || \
 	  (rm -rf $(VENV) && bash scripts/install-system-deps.sh venv && $(PYTHON) -m venv $(VENV))
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
-	$(BIN)/uv pip install -q --python $(BIN)/python --compile-bytecode -e '.[test]'
+
+# Everything the tests need: the workbook extra and the test tools.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/uv pip install -q --python $(BIN)/python --compile-bytecode -e '.[workbook,test]'
 	rm -f $(VENV)/.installed-*
+	touch $@ $(WORKBOOK_STAMP)
+
+# The workbook alone: lightnb with its workbook extra, no test tools.
+$(WORKBOOK_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/uv pip install -q --python $(BIN)/python --compile-bytecode -e '.[workbook]'
+	rm -f $(VENV)/.installed-workbook-*
 	touch $@
 
 install: $(STAMP)
+install-workbook: $(WORKBOOK_STAMP)
 
 # Debian packages the tests need: chromium for the browser tests, sqlite3 for benchmarks.
 system-deps:
@@ -28,11 +40,11 @@ test: install system-deps
 	$(PYTEST) -n 2 tests
 	$(PYTEST) -p no:xdist --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 notebooks
 
-workbook: install
+workbook: install-workbook
 	$(BIN)/python -m lightnb workbook
 
 # Rebuild notebooks/*.ipynb from notebooks/build.py (executes them; stores deterministic outputs).
-notebooks: install
+notebooks: install-workbook
 	$(BIN)/python notebooks/build.py
 
 bench: install system-deps

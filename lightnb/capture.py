@@ -32,6 +32,16 @@ CAPTURE_DIR = "captures"
 
 
 @dataclass(frozen=True)
+class RowChanges:
+    """How many rows of one table a step added, removed and updated (measured by a row diff)."""
+
+    table: str
+    added: int
+    removed: int
+    updated: int
+
+
+@dataclass(frozen=True)
 class Change:
     """A step's result with what it changed on the workspace.
 
@@ -39,12 +49,14 @@ class Change:
     :param schema: the schema differences.
     :param previews: before/after previews of the tables whose rows or columns changed.
     :param changed_tables: the names of those tables (after-names), sorted.
+    :param row_changes: rows added, removed and updated per changed table present on both sides.
     """
 
     result: RunResult
     schema: SchemaDiff
     previews: tuple[ComparedPreview, ...]
     changed_tables: tuple[str, ...]
+    row_changes: tuple[RowChanges, ...] = ()
 
     @property
     def before(self) -> Snapshot:
@@ -68,6 +80,26 @@ class Change:
             rows.append({"table": name, "before": b.row_count if b else None, "after": a.row_count if a else None})
         return pd.DataFrame(rows, columns=["table", "before", "after"]).astype({"before": "Int64",
                                                                                 "after": "Int64"})
+
+    def table_changes(self) -> list[tuple[str, int | None, int | None, str]]:
+        """Return ``(table, rows before, rows after, what changed)`` for every table of either side.
+
+        "What changed" names every change, in this order: the table itself (added, dropped,
+        renamed, rebuilt), its rows (added, removed, updated, measured), its columns (added,
+        dropped, renamed, changed) and its constraints and indexes; empty when nothing changed.
+        """
+        renamed_from = {new: old for old, new in self.schema.table_renames.items()}
+        rows = {r.table: r for r in self.row_changes}
+        names = sorted((n for n in {t.name for t in self.after.tables}
+                        | {t.name for t in self.before.tables if t.name not in renamed_from.values()}
+                        if not is_bookkeeping(n)), key=str.lower)
+        out = []
+        for name in names:
+            after = self.after.table(name)
+            before = self.before.table(renamed_from.get(name, name)) if after is not None else self.before.table(name)
+            out.append((name, before.row_count if before else None, after.row_count if after else None,
+                        "; ".join(_table_phrases(name, before, after, rows.get(name), self.schema))))
+        return out
 
     def preview(self, table: str) -> ComparedPreview:
         """Return the before/after preview of ``table``.
@@ -102,11 +134,64 @@ def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
     if result.before is None or result.after is None or result.before_copy is None:
         raise WorkspaceError("This result was not captured; run the step with capture=Capture(copy=True).")
     diff = schema_diff(result.before, result.after)
-    changed = changed_tables(result.before, result.after, diff,
-                             before_path=Path(result.before_copy), after_path=Path(result.database))
-    previews = _previews(Path(result.before_copy), Path(result.database), changed[:max_previews], diff,
-                         preview_rows, redactor)
-    return Change(result, diff, previews, changed)
+    before_path, after_path = Path(result.before_copy), Path(result.database)
+    changed = changed_tables(result.before, result.after, diff, before_path=before_path, after_path=after_path)
+    counted, keys = _measure_rows(before_path, after_path, changed, result.after, preview_rows)
+    previews = _previews(before_path, after_path, changed[:max_previews], diff, preview_rows, redactor,
+                         affected=keys)
+    return Change(result, diff, previews, changed, counted)
+
+
+def _measure_rows(before_path: Path, after_path: Path, tables: tuple[str, ...], after: Snapshot,
+                  n: int) -> tuple[tuple[RowChanges, ...], dict[str, list[tuple]]]:
+    """Count the rows each changed table gained, lost and had updated, and pick up to ``n`` affected keys.
+
+    One row diff (set-wise, in SQLite) serves both; tables that exist on one side only are left out.
+    """
+    present = [t for t in tables if after.table(t) is not None]
+    if not present:
+        return (), {}
+    from lightnb.inspect.row_diff import row_diff
+    diffs = row_diff(before_path, after_path, tables=present, sample=n, reveal=True)
+    counted = tuple(RowChanges(d.table, d.added, d.removed, d.changed) for d in diffs.tables
+                    if d.status == "compared")
+    return counted, {t: _keys_of(diffs.table(t), n) for t in present if diffs.table(t) is not None
+                     and diffs.table(t).status == "compared"}
+
+
+def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, schema: SchemaDiff) -> list[str]:
+    """Name every change of one table, one short phrase each (see :meth:`Change.table_changes`)."""
+    phrases: list[str] = []
+    if before is None:
+        phrases.append("table added")
+    elif after is None:
+        phrases.append("table dropped")
+    elif before.name != name:
+        phrases.append(f"renamed from {before.name}")
+    if rows is not None:
+        phrases += [f"{count} row(s) {verb}" for count, verb in ((rows.added, "added"), (rows.removed, "removed"),
+                                                                   (rows.updated, "updated")) if count]
+    elif before is not None and after is not None and before.row_count != after.row_count:
+        phrases.append(f"{after.row_count - before.row_count:+d} row(s)")
+    if before is None or after is None:
+        return phrases
+    for change in schema.of(table=name):
+        if change.kind == "table":
+            phrases.append("rebuilt" if change.action == "rebuilt" else change.detail or change.action)
+        elif change.kind == "column":
+            verb = {"removed": "dropped"}.get(change.action, change.action)
+            phrases.append(f"column {change.old_name} renamed to {change.name}" if change.action == "renamed"
+                           else f"column {change.name} {verb}" + (f" ({change.detail})" if change.action == "changed"
+                                                                 else ""))
+        elif change.kind in ("check", "foreign_key") or (change.kind == "index"
+                                                         and change.name.startswith(("UNIQUE (", "PRIMARY KEY ("))):
+            label = f"FOREIGN KEY {change.name}" if change.kind == "foreign_key" else change.name
+            phrases.append(f"constraint {change.action}: {label}")
+        elif change.kind in ("index", "trigger"):
+            phrases.append(f"{change.kind} {change.name} {change.action}")
+    if not phrases and before.fingerprint and after.fingerprint and before.fingerprint != after.fingerprint:
+        phrases.append("values changed")
+    return phrases
 
 
 def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, before_path: Path | None = None,
@@ -138,9 +223,11 @@ def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, befor
 
 
 def _previews(before_path: Path, after_path: Path, tables: tuple[str, ...], diff: SchemaDiff, n: int,
-              redactor: Redactor | None) -> tuple[ComparedPreview, ...]:
+              redactor: Redactor | None, *, affected: dict[str, list[tuple]] | None = None
+              ) -> tuple[ComparedPreview, ...]:
     renamed_from = {new: old for old, new in diff.table_renames.items()}
-    affected = affected_keys(before_path, after_path, tables, n)
+    if affected is None:
+        affected = affected_keys(before_path, after_path, tables, n)
     before_conn, after_conn = open_ro(before_path), open_ro(after_path)
     try:
         return tuple(_compare(before_conn, after_conn, renamed_from.get(t, t), t, n, affected.get(t), redactor,
@@ -184,17 +271,22 @@ def affected_keys(before_path: Path, after_path: Path, tables: tuple[str, ...] |
         found = diffs.table(table)
         if found is None or found.status != "compared":
             continue
-        keys: list[tuple] = []
-        for kind in ("changed", "added", "removed"):
-            for item in found.samples.get(kind, ()):
-                row = item["key"] if kind == "changed" else item
-                if any(k not in row for k in found.key):
-                    continue
-                key = tuple(row[k] for k in found.key)
-                if key not in keys:
-                    keys.append(key)
-        out[table] = sorted(keys[:n], key=lambda k: tuple((v is None, str(type(v)), v) for v in k))
+        out[table] = _keys_of(found, n)
     return out
+
+
+def _keys_of(found: Any, n: int) -> list[tuple]:
+    """Return the keys of up to ``n`` rows of a revealed table diff: changed, then added, then removed."""
+    keys: list[tuple] = []
+    for kind in ("changed", "added", "removed"):
+        for item in found.samples.get(kind, ()):
+            row = item["key"] if kind == "changed" else item
+            if any(k not in row for k in found.key):
+                continue
+            key = tuple(row[k] for k in found.key)
+            if key not in keys:
+                keys.append(key)
+    return sorted(keys[:n], key=lambda k: tuple((v is None, str(type(v)), v) for v in k))
 
 
 @dataclass(frozen=True)

@@ -1,33 +1,55 @@
-"""Headless rehearsal: execute notebook 02 with papermill on a copy of production, write a report.
+"""Headless rehearsal: execute notebook 02 with papermill on a copy of the project and of production.
 
-Production is only ever read: the notebook copies it into a private temporary workspace, and its
-checksum is verified after the run.
+Nothing outside OUTDIR is written. Production is only ever read: the notebook copies it into a
+private temporary workspace, and its checksum is verified after the run. The project is copied too
+(its migrations, schema files, models and the rest of its tree, without build output, version
+control or database files), because running migrations regenerates ``schema.rs``: the rehearsal
+does that in the copy, so the project's tree stays exactly as it was.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
+from lightnb.extras import require
+from lightnb.project import Project
 from lightnb.workspace import check_database_file, file_sha256
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
 NOTEBOOKS_ENV = "LIGHTNB_NOTEBOOKS"
+NOTHING = "nothing to rehearse"
+# Left out of the project copy: build output, version control, lightnb's own folders, environments,
+# and database files (the rehearsal copies production itself; others are not needed).
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".lightnb", "lightnb-runs", "node_modules", "__pycache__", ".venv",
+                          ".ipynb_checkpoints"})
+SKIPPED_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db-wal", ".db-shm", ".db-journal", "-journal", "-wal", "-shm")
 
 
 @dataclass(frozen=True)
 class Rehearsal:
-    """What a rehearsal wrote into OUTDIR."""
+    """What a rehearsal wrote into OUTDIR.
 
-    notebook: Path
+    :param verdict: the test step's verdict (safe, needs attention, unsafe), or
+        ``"nothing to rehearse"`` when no migration was pending (then nothing is written).
+    :param pending: the migrations rehearsed.
+    """
+
+    notebook: Path | None
     html: Path | None
     markdown: Path | None
-    widget_js: str
-    verdict: str | None = None  # the test step's verdict: safe, needs attention or unsafe
+    verdict: str | None = None
+    pending: tuple[str, ...] = ()
+
+    @property
+    def nothing_pending(self) -> bool:
+        """True when there was nothing to rehearse."""
+        return self.verdict == NOTHING
 
 
 def notebooks_dir() -> Path:
@@ -47,36 +69,49 @@ def notebooks_dir() -> Path:
 
 def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | Path, *,
              limit: int | None = None, run_tests: bool = False, timeout: int = 600) -> Rehearsal:
-    """Execute notebook 02 against ``project_dir`` and a copy of ``production_db``; write the results.
+    """Execute notebook 02 against a copy of ``project_dir`` and a copy of ``production_db``; write the results.
 
     :param limit: apply only the next ``limit`` pending migrations.
-    :param run_tests: also run the project's own test command.
+    :param run_tests: also run the project's own test command (in the project's copy).
+    :returns: the files written; with no pending migration, nothing is executed or written and
+        the verdict is ``"nothing to rehearse"``.
     :raises LightnbError: when the project or database is unusable, or a cell fails (the executed
         notebook is still written, with the failing cell, for diagnosis).
     """
-    import papermill
+    papermill = require("papermill", "lightnb rehearse")
     from papermill.exceptions import PapermillExecutionError
 
+    from lightnb import steps
+    from lightnb.kernel import kernel_manager_class
     from lightnb.report import export
 
-    project = Path(project_dir).resolve()
-    if not project.is_dir():
-        raise ProjectError(f"Project folder {project} does not exist; pass the folder holding diesel.toml.")
+    start = Path(project_dir).resolve()
+    if not start.is_dir():
+        raise ProjectError(f"Project folder {start} does not exist; pass the folder holding diesel.toml.")
+    project = Project.discover(start)
     production = check_database_file(Path(production_db).resolve())
+    pending = tuple(m.name for m in steps.list_migrations(project, production).pending)
+    if limit is not None:
+        pending = pending[:max(limit, 0)]
+    if not pending:
+        return Rehearsal(None, None, None, NOTHING)
+    notebook = notebooks_dir() / NOTEBOOK
     before = file_sha256(production)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     executed = out / NOTEBOOK
-    # The workspace is a full, unredacted copy of production: it lives in a private temporary folder
-    # that is deleted afterwards, never in OUTDIR (which is meant to be shared or uploaded).
+    # The workspace is a full, unredacted copy of production, and the project copy may hold secrets
+    # of its own: both live in a private temporary folder that is deleted afterwards, never in OUTDIR
+    # (which is meant to be shared or uploaded).
     with tempfile.TemporaryDirectory(prefix="lightnb-rehearsal-") as scratch:
-        params = {"project_dir": str(project), "production_db": str(production),
+        copied = copy_project(project, start, Path(scratch) / "project")
+        params = {"project_dir": str(copied), "production_db": str(production),
                   "workspace_dir": str(Path(scratch) / "workspace"), "limit": limit,
                   "run_project_tests": run_tests}
         try:
-            papermill.execute_notebook(str(notebooks_dir() / NOTEBOOK), str(executed), parameters=params,
-                                       cwd=str(out), kernel_name="python3", progress_bar=False,
-                                       execution_timeout=timeout)
+            papermill.execute_notebook(str(notebook), str(executed), parameters=params, cwd=str(out),
+                                       kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+                                       kernel_manager_class=kernel_manager_class("python3"))
         except PapermillExecutionError as error:
             raise LightnbError(f"Rehearsal failed in cell {error.exec_count}: {error.ename}: {error.evalue}; "
                                f"see {executed}.") from error
@@ -85,7 +120,98 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
                 raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                     f"backup.")
     report = export(executed, out)
-    return Rehearsal(executed, report.html, report.markdown, report.widget_js, read_verdict(executed))
+    return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending)
+
+
+def copy_project(project: Project, start: Path, dest: Path) -> Path:
+    """Copy what a rehearsal of ``project`` needs into ``dest``; return the copy of ``start``.
+
+    The project root is copied without build output (``target/`` beside a Cargo.toml), version
+    control, lightnb's own folders, environments or database files. A migrations folder, schema
+    file or models folder configured outside the root is copied too, at the same place relative to
+    the root, so every relative path in diesel.toml and lightnb.toml still resolves in the copy;
+    an absolute path in the copy's diesel.toml is pointed at its copy.
+
+    :raises ProjectError: when a file the rehearsal writes (a schema file) would still lie outside
+        the copy; nothing of the project is written.
+    """
+    from lightnb.models.locate import models_dir
+
+    root = project.root.resolve()
+    outside = [p for p in _configured_paths(project, models_dir) if not _inside(p, root)]
+    base = Path(os.path.commonpath([root, *outside])) if outside else root.parent
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(root, dest / root.relative_to(base), ignore=_skipped, ignore_dangling_symlinks=True)
+    for path in outside:
+        target = dest / path.relative_to(base)
+        if path.is_dir():
+            shutil.copytree(path, target, ignore=_skipped, ignore_dangling_symlinks=True, dirs_exist_ok=True)
+        elif path.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    copied_start = dest / start.relative_to(base) if _inside(start, base) else dest / root.relative_to(base)
+    if project.config_file is not None:
+        _rebase_config(dest / project.config_file.resolve().relative_to(base), base, dest)
+    _refuse_writes_outside(Project.discover(copied_start), dest)
+    return copied_start
+
+
+def _rebase_config(config: Path, base: Path, dest: Path) -> None:
+    """Point every absolute path of the copied diesel.toml that lies below ``base`` at its copy in ``dest``."""
+    import tomllib
+
+    text = config.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return  # discovery reports it
+    values = []
+    for section in (raw.get("migrations_directory"), raw.get("print_schema")):
+        tables = [section] if isinstance(section, dict) else []
+        tables += [v for v in (section or {}).values() if isinstance(v, dict)] if isinstance(section, dict) else []
+        for table in tables:
+            values += [v for k, v in table.items() if k in ("dir", "file", "patch_file") and isinstance(v, str)]
+    for value in sorted(set(values), key=len, reverse=True):
+        path = Path(value)
+        if path.is_absolute() and _inside(path.resolve(), base) and not _inside(path.resolve(), dest):
+            copied = (dest / path.resolve().relative_to(base)).as_posix()
+            for quote in ('"', "'"):
+                text = text.replace(f"{quote}{value}{quote}", f"{quote}{copied}{quote}")
+    config.write_text(text, encoding="utf-8")
+
+
+def _refuse_writes_outside(copy: Project, dest: Path) -> None:
+    """Raise unless every schema file the copy's runs would write lies inside ``dest``."""
+    for section in copy.print_schema.values():
+        configured = section.get("file")
+        if isinstance(configured, str) and not _inside(copy.resolve(configured).resolve(), dest.resolve()):
+            raise ProjectError(f"diesel.toml's print_schema file {configured} cannot be redirected to the project "
+                               f"copy a rehearsal works on, and the rehearsal would write it; give the path "
+                               f"relative to diesel.toml.")
+
+
+def _configured_paths(project: Project, models_dir) -> list[Path]:  # type: ignore[no-untyped-def]
+    paths = [project.migrations_dir]
+    for section in project.print_schema.values():
+        for key in ("file", "patch_file"):
+            if isinstance(section.get(key), str):
+                paths.append(project.resolve(section[key]))
+    try:
+        paths.append(models_dir(project))
+    except LightnbError:
+        pass
+    return [Path(p).resolve() for p in paths if Path(p).exists()]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _skipped(folder: str, names: list[str]) -> set[str]:
+    skipped = {n for n in names if n in SKIPPED_DIRS or n.endswith(SKIPPED_SUFFIXES)}
+    if "Cargo.toml" in names:
+        skipped.add("target")
+    return skipped
 
 
 def read_verdict(executed: Path) -> str | None:

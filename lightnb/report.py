@@ -1,12 +1,11 @@
-"""Export an executed notebook as a review report: HTML (widget state embedded) and Markdown.
+"""Export an executed notebook as a review report: HTML and Markdown, both built from the panels' records.
 
-nbconvert embeds the widgets' saved state in the HTML, but its page loads the widget manager
-and require.js from a CDN, so widgets stay blank offline. When the JavaScript is available
-locally (``$LIGHTNB_WIDGET_JS``, or a cache filled once with ``npm pack``), it is copied into
-``OUTDIR/static/`` and the page points there, so the report renders from ``file://``.
-The Markdown shows each widget panel as the content it held when the notebook was saved (its
-HTML fragments from the widget state, checkbox ticks, text areas as code blocks) instead of the
-one-line text form, so a reviewer reading it on a code host sees the tables and the verdict.
+Every workbook panel leaves, beside its widget view, a static record of what it did (see
+:mod:`lightnb.ui.record`): HTML and Markdown rendered from its results. The report is made of
+those records: the widget views are left out, and so is the widget state, so the HTML needs no
+widget JavaScript (it opens offline, from ``file://``) and the Markdown reads the same on a code
+host. A notebook whose panels hold no record (saved by an older lightnb, or before the panels
+ran) is refused with the cells named, since its report would show nothing the panels did.
 Values were redacted by the steps that produced them; the export adds a last check that no
 configured secret text leaks into the files.
 """
@@ -16,73 +15,153 @@ from __future__ import annotations
 import copy
 import html
 import json
-import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from lightnb.errors import LightnbError
+from lightnb.extras import require
 
-HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"  # the 1.x line serves ipywidgets 8
-REQUIREJS = "requirejs@2.3.8"
-WIDGET_JS_ENV = "LIGHTNB_WIDGET_JS"
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+META_KEY = "lightnb"  # output metadata: {"panel": title} on a widget view, {"record": title} on its record
 FORMATS = ("html", "markdown")
+# How panels printed themselves before they kept records: "<Run panel: applied 1 migration(s)>", and the
+# sign-off checklist's widget text (which names its style class).
+_LEGACY_PANEL = re.compile(r"^<[^<>\n]+ panel: [^\n]*>$")
+_LEGACY_SIGNOFF = "lightnb-signoff"
 
 
 @dataclass(frozen=True)
 class Report:
-    """The files an export wrote.
-
-    :param widget_js: ``"local"`` when the HTML loads its widget JavaScript from ``static/``,
-        ``"cdn"`` when it needs the network to render widgets.
-    """
+    """The files an export wrote, and how many panel records they show."""
 
     html: Path | None
     markdown: Path | None
-    widget_js: str
-    widget_state: bool
+    records: int = 0
+
+
+class MissingRecords(LightnbError):
+    """The notebook's panels hold no record of what they did."""
 
 
 def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None = None,
-           formats: Iterable[str] = FORMATS, secrets: Iterable[str] = (), fetch_js: bool = True) -> Report:
+           formats: Iterable[str] = FORMATS, secrets: Iterable[str] = ()) -> Report:
     """Write ``notebook`` (a path or a NotebookNode, already executed) as HTML and/or Markdown.
 
     :param name: the report's file stem (default: the notebook's).
     :param secrets: texts that must not appear in the report (e.g. a planted canary).
-    :param fetch_js: fill the widget-JavaScript cache with ``npm pack`` when it is empty.
-    :raises LightnbError: for an unknown format, a path that is not a readable notebook, an output
-        folder that cannot be made, or when a secret would leak (nothing is kept).
+    :raises LightnbError: for an unknown format, a path that is not a readable notebook, panels
+        without a record (naming the cells), an output folder that cannot be made, or when a
+        secret would leak (nothing is kept).
     """
     wanted = tuple(formats)
     unknown = set(wanted) - set(FORMATS)
     if unknown:
         raise LightnbError(f"Unknown report format(s) {', '.join(sorted(unknown))}; use html or markdown.")
+    require("nbconvert", "lightnb report")
     if isinstance(notebook, (str, Path)):
-        stem = name or Path(notebook).stem
+        stem, label = name or Path(notebook).stem, Path(notebook).name
         nb = read_notebook(notebook)
     else:
         stem, nb = name or "report", notebook
+        label = f"{stem}.ipynb"
+    refuse_missing_records(nb, label)
+    static = static_notebook(nb)
     out = _out_dir(Path(out_dir))
     html_path = md_path = None
-    mode = "cdn"
     if "html" in wanted:
-        js = widget_js(fetch=fetch_js)
-        mode = "local" if js is not None else "cdn"
-        if js is not None:
-            shutil.copytree(js, out / "static", dirs_exist_ok=True)
-        html_path = _write(out / f"{stem}.html", _html(nb, local_js=js is not None), secrets)
+        html_path = _write(out / f"{stem}.html", _html(static), secrets)
     if "markdown" in wanted:
-        md_path = _write(out / f"{stem}.md", _markdown(nb), secrets)
-    state = STATE_MIME in nb.metadata.get("widgets", {})
-    return Report(html_path, md_path, mode, state)
+        md_path = _write(out / f"{stem}.md", _markdown(static), secrets)
+    return Report(html_path, md_path, sum(len(c.records) for c in panel_cells(nb)))
+
+
+@dataclass(frozen=True)
+class PanelCell:
+    """A code cell showing lightnb panels: its place (1-based, among all cells), panels and records."""
+
+    number: int
+    source: str
+    panels: tuple[str, ...]
+    records: tuple[str, ...]
+
+    @property
+    def missing(self) -> bool:
+        """True when the cell shows more panels than records of them."""
+        return len(self.records) < len(self.panels)
+
+
+def panel_cells(nb: Any) -> list[PanelCell]:
+    """Return every code cell of ``nb`` that shows a lightnb panel, with the records beside them."""
+    found = []
+    for number, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        panels, records = [], []
+        for output in cell.get("outputs", []):
+            mark = (output.get("metadata") or {}).get(META_KEY) or {}
+            if "record" in mark:
+                records.append(str(mark["record"]))
+            elif "panel" in mark or _legacy_panel(output):
+                panels.append(str(mark.get("panel", "panel")))
+        if panels or records:
+            found.append(PanelCell(number, cell.source, tuple(panels), tuple(records)))
+    return found
+
+
+def _legacy_panel(output: Any) -> bool:
+    """Tell whether an unmarked output is a panel as older lightnb showed it (its view, or only its text)."""
+    data = output.get("data") or {}
+    plain = data.get("text/plain", "")
+    plain = "".join(plain) if isinstance(plain, list) else str(plain)
+    return bool(_LEGACY_PANEL.match(plain.strip())) or (VIEW_MIME in data and _LEGACY_SIGNOFF in plain)
+
+
+def refuse_missing_records(nb: Any, label: str) -> None:
+    """Raise :class:`MissingRecords` naming the cells whose panels hold no record.
+
+    :param label: how to name the notebook in the message.
+    """
+    missing = [c for c in panel_cells(nb) if c.missing]
+    if not missing:
+        return
+    cells = ", ".join(f"{c.number} ({_snippet(c.source)})" for c in missing)
+    raise MissingRecords(f"{label}: the lightnb panels in cell(s) {cells} hold no record of what they did (saved "
+                         f"by an older lightnb, or before they ran); open the notebook in JupyterLab, run all "
+                         f"cells, save it, and report again.")
+
+
+def _snippet(source: str, width: int = 32) -> str:
+    line = next((ln.strip() for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")), "")
+    return "`" + (line if len(line) <= width else line[:width - 1] + "…") + "`"
+
+
+def static_notebook(nb: Any) -> Any:
+    """Return a copy of ``nb`` that shows everything without widget JavaScript.
+
+    Panels' widget views are left out (their records, beside them, show the same facts); other
+    widget views keep only their text form; the saved widget state is dropped.
+    """
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            mark = (output.get("metadata") or {}).get(META_KEY) or {}
+            data = output.get("data")
+            if "panel" in mark:
+                continue
+            if isinstance(data, dict) and VIEW_MIME in data:
+                data.pop(VIEW_MIME)
+            kept.append(output)
+        cell.outputs = kept
+    return nb
 
 
 def read_notebook(path: str | Path) -> Any:
@@ -90,8 +169,7 @@ def read_notebook(path: str | Path) -> Any:
 
     :raises LightnbError: when the path is missing, a folder, unreadable, or not a Jupyter notebook.
     """
-    import nbformat
-
+    nbformat = require("nbformat", "lightnb report")
     path = Path(path)
     if path.is_dir():
         raise LightnbError(f"{path} is a folder, not a notebook; give the executed .ipynb file "
@@ -134,19 +212,24 @@ def _out_dir(out: Path) -> Path:
     return out
 
 
-def _html(nb: Any, *, local_js: bool) -> str:
+def _html(nb: Any) -> str:
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter()
-    if local_js:
-        exporter.widget_renderer_url = "static/embed-amd.js"
-        exporter.require_js_url = "static/require.js"
     if not _has_math(nb):
         # No formula to typeset: an empty inline script instead of MathJax from a CDN, so the report
         # opens offline without a failed request.
         exporter.mathjax_url = "data:text/javascript,"
+    if not _has_javascript(nb):
+        exporter.require_js_url = "data:text/javascript,"  # likewise require.js: no output runs JavaScript
     body, _resources = exporter.from_notebook_node(nb)
     return body
+
+
+def _has_javascript(nb: Any) -> bool:
+    """Tell whether an output of ``nb`` is JavaScript (which may load modules with require.js)."""
+    return any("application/javascript" in (output.get("data") or {})
+               for cell in nb.cells if cell.cell_type == "code" for output in cell.get("outputs", []))
 
 
 def _has_math(nb: Any) -> bool:
@@ -164,68 +247,19 @@ def _markdown(nb: Any) -> str:
 
 
 def _markdown_ready(nb: Any) -> Any:
-    """Return a copy of ``nb`` whose widget views are Markdown and whose HTML outputs have no style or script."""
+    """Return a copy of a static notebook whose records are their Markdown and whose other HTML
+    outputs have no style or script."""
     nb = copy.deepcopy(nb)
-    state = nb.metadata.get("widgets", {}).get(STATE_MIME, {}).get("state", {})
     for cell in nb.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else ():
             data = output.get("data", {})
-            view = data.get(VIEW_MIME)
-            model_id = view.get("model_id") if isinstance(view, dict) else None
-            if model_id in state:
-                plain = data.get("text/plain", "")
-                output["data"] = {"text/markdown": widget_markdown(state, model_id), "text/plain": plain}
+            mark = (output.get("metadata") or {}).get(META_KEY) or {}
+            if "record" in mark and isinstance(data.get("text/markdown"), (str, list)):
+                markdown = data["text/markdown"]
+                output["data"] = {"text/markdown": "".join(markdown) if isinstance(markdown, list) else markdown}
             elif isinstance(data.get("text/html"), str):
                 data["text/html"] = _html_block(data["text/html"])
     return nb
-
-
-def widget_markdown(state: dict[str, Any], model_id: str) -> str:
-    """Return the Markdown showing widget ``model_id`` as saved in the widget ``state`` (``{id: model}``).
-
-    HTML and HTMLMath values become HTML blocks (without style, script or buttons), checkboxes
-    become task-list items, text areas fenced code; boxes contribute their children in order.
-    """
-    text = ""
-    for block in _widget_blocks(state, model_id, set()):
-        if block:
-            tight = block.startswith("- [") and text.rpartition("\n")[2].startswith("- [")
-            text += ("\n" if tight else "\n\n" if text else "") + block
-    return text
-
-
-def _widget_blocks(state: dict[str, Any], model_id: str, seen: set[str]) -> Iterator[str]:
-    model = state.get(model_id)
-    if model_id in seen or not isinstance(model, dict):
-        return
-    seen.add(model_id)
-    name, values = model.get("model_name", ""), model.get("state", {})
-    if name in ("HTMLModel", "HTMLMathModel"):
-        yield _html_block(str(values.get("value") or ""))
-    elif name == "CheckboxModel":
-        tick = "x" if values.get("value") else " "
-        yield f"- [{tick}] {_markdown_text(str(values.get('description') or ''))}"
-    elif name == "TextareaModel" and values.get("value"):
-        yield _fenced(str(values["value"]))
-    for child in values.get("children") or ():
-        if isinstance(child, str):
-            yield from _widget_blocks(state, child.removeprefix("IPY_MODEL_"), seen)
-
-
-def _markdown_text(text: str) -> str:
-    """Escape ``text`` so Markdown shows it literally on one line."""
-    escaped = html.escape(" ".join(text.split()), quote=False)
-    return "".join("\\" + c if c in "\\`*_[]#|" else c for c in escaped)
-
-
-def _fenced(text: str) -> str:
-    """Return ``text`` as a fenced code block whose fence is longer than any backtick run in it."""
-    longest = run = 0
-    for char in text:
-        run = run + 1 if char == "`" else 0
-        longest = max(longest, run)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 def _html_block(fragment: str) -> str:
@@ -342,46 +376,12 @@ def _write(path: Path, text: str, secrets: Iterable[str]) -> Path:
     if leaked:
         raise LightnbError(f"The report {path.name} would contain {len(leaked)} secret value(s); nothing was "
                            f"written. Check the notebook's outputs for unredacted columns.")
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def widget_js_cache() -> Path:
-    """Return where the widget JavaScript is kept: ``$LIGHTNB_WIDGET_JS``, else the user cache."""
-    if os.environ.get(WIDGET_JS_ENV):
-        return Path(os.environ[WIDGET_JS_ENV])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "lightnb" / "widget-js" / HTML_MANAGER.rsplit("@", 1)[1]
-
-
-def widget_js(*, fetch: bool = True) -> Path | None:
-    """Return a folder holding ``embed-amd.js`` and ``require.js``, fetching them with npm if allowed."""
-    folder = widget_js_cache()
-    if (folder / "embed-amd.js").is_file() and (folder / "require.js").is_file():
-        return folder
-    if not fetch or shutil.which("npm") is None:
-        return None
+    temporary = path.with_name(f".{path.name}.tmp")
     try:
-        _fetch(folder)
-    except (OSError, subprocess.SubprocessError, tarfile.TarError):
-        return None
-    return folder
-
-
-def _fetch(folder: Path) -> None:
-    """Download the two npm packages with ``npm pack`` and unpack the files the HTML needs."""
-    with tempfile.TemporaryDirectory(prefix="lightnb-npm-") as tmp:
-        subprocess.run(["npm", "pack", "--silent", HTML_MANAGER, REQUIREJS], cwd=tmp, check=True,
-                       capture_output=True, timeout=120)
-        staging = Path(tmp) / "static"
-        staging.mkdir()
-        for archive in Path(tmp).glob("*.tgz"):
-            with tarfile.open(archive) as tar:
-                for member in tar.getmembers():
-                    keep = member.name.startswith("package/dist/") or member.name == "package/require.js"
-                    if keep and member.isfile() and not member.name.endswith(".map"):
-                        member.name = Path(member.name).name
-                        tar.extract(member, staging, filter="data")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(staging, folder)
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)  # a reader never sees half a report
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise LightnbError(f"cannot write {path}: {error.strerror or error}; choose another --out folder",
+                           path=path) from error
+    return path

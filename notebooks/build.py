@@ -6,7 +6,8 @@
 The notebooks hold no logic: a parameters cell (papermill), then per step a Markdown cell
 and one short code cell calling ``lightnb.ui`` or ``lightnb.steps``. Stored outputs keep
 only deterministic parts: widget views are reduced to their text form (model ids are
-random), the widget state is dropped, and no timing metadata is recorded.
+random), the widget state is dropped, and no timing metadata is recorded. The panels' static
+records (HTML and Markdown beside each widget view) are kept.
 """
 
 from __future__ import annotations
@@ -72,7 +73,11 @@ Each step is one panel: a heading, a sentence saying what it does, its fields, o
 one-line status next to the button and the result below. Run top to bottom, each panel has already
 done its step once (the status says what happened); after that, every panel also works by hand:
 change a field, click its button. A problem shows as one red line in the panel, never a traceback,
-and leaves the workspace as it was.
+and leaves the workspace as it was. A panel only shows its current outcome, and says so when a later
+step (a revert further down) changed what its result describes.
+
+Every panel also leaves a plain record of what it did beside it (hidden while the panel is drawn),
+so the saved notebook reads the same on a code host or nbviewer, where no widget runs.
 """),
         parameters(
             project_dir=(None, "a Diesel project folder; None builds the bundled sample in a new folder"),
@@ -106,7 +111,8 @@ copy, and those pending. (`wb.project.root` is the project folder, `wb.database`
 
 A migration is a folder `migrations/<timestamp>_<name>/` holding `up.sql` and `down.sql`, exactly as
 `diesel migration generate` makes it (the timestamp keeps migrations in order). The name is checked
-as you type: lower case, digits and underscores, saying what the change does.
+as you type: a name that cannot be a folder name turns **Generate** off with the reason; a name
+diesel accepts but that is not lower case letters, digits and underscores gets a hint.
 """),
         code("ui.generate(wb, migration_name, now=True)"),
         md("""
@@ -115,17 +121,20 @@ as you type: lower case, digits and underscores, saying what the change does.
 Write the change in `up.sql` and the undo in `down.sql`, then **Save**. Adding a column **with a
 default** is the cheap, safe kind of change in SQLite: existing rows read the default without being
 rewritten. The lint findings under the editors update as you type; each one names its rule and
-the fix. *Open in JupyterLab editor* opens the same two files in JupyterLab's own editor.
+the fix. Text you have not saved is marked *unsaved*; Run, Revert and Test save it first and say
+so. *Open in JupyterLab editor* opens the same two files in JupyterLab's own editor.
 """),
         code("ui.edit(wb, up=up_sql, down=down_sql, now=True)"),
         md("""
 ## 3. Run
 
-Apply the pending migrations to the workspace. The progress bar follows each statement (with the
+Apply the pending migrations to the workspace. The list above the button shows what Run would apply
+now (it is read again after every step). The progress bar follows each statement (with the
 elapsed time, also during one long statement); afterwards the panel shows:
 
 - the schema changes (`column added: user_settings.theme …`);
-- the row counts per table before and after, and a chart of them when a count moved;
+- the row counts per table before and after, with every change of each table named (rows added,
+  removed or updated, columns added or dropped, constraints removed…), and a chart when a count moved;
 - the first rows of every changed table, one line per row: a new column is green and marked
   *(new)*, a changed value reads ~~before~~ → after on yellow, added rows are green and removed rows
   red. Sensitive values (e-mails, tokens, hashes…) read `[redacted]`.
@@ -147,9 +156,9 @@ per table before and after; `preview(table).frame` holds the previewed rows with
 
 Pick a table: its rows before and after side by side, the schema changes, the row diff (added,
 removed, changed rows with samples) and the *measured* impact of each statement, all redacted.
-The panel follows every run and revert of this workbook: the table list puts the changed tables
-first, and it inspects again after each run or revert (so at the end of this notebook it shows what
-the revert did).
+It shows what the run above did; the table list puts the changed tables first. After a later run
+or revert (like the one at the end of this notebook) it says its result is out of date: click
+**Inspect** to look at the workspace as it is then.
 """),
         code("ui.inspect(wb, now=True)"),
         md("""
@@ -158,7 +167,9 @@ the revert did).
 Every run and revert regenerates `src/schema.rs` as `diesel print-schema` would, keeping the file's
 style. Review its diff (against `schema.rs` as it was when the workbook opened), the model structs
 that drift from it, and apply the struct changes you want (one **Apply** button per struct, under the
-result). **Check models** reviews again, e.g. after you edited a file in `src/models/` by hand.
+result). **Check models** reviews again, e.g. after you edited a file in `src/models/` by hand. Paths are
+shown relative to the project. After a later run or revert the plan is marked out of date, and
+**Apply** waits until you check the models again.
 """),
         code("ui.models(wb, now=True)"),
         md("""
@@ -176,9 +187,11 @@ do not merge). Tick *Run the project's tests* to also run the project's test com
         md("""
 ## 7. Revert
 
-Run `down.sql` of the latest migration (*How many* reverts more). The previews show what the revert
-restores: here the `theme` column is *dropped* (red). Click **Run** above and **Revert** here as
-often as you like: both act on the workspace copy only, and `schema.rs` follows each time.
+Run `down.sql` of the latest migration (*How many* reverts more). The panel names what the next click
+would revert. The previews show what the revert restores: here the `theme` column is *dropped*
+(red). Click **Run** above and **Revert** here as often as you like: both act on the workspace copy
+only, and `schema.rs` follows each time. A migration production already has (one of the sample's
+own) is never reverted silently: the panel names it and asks first (*Revert anyway* or *Cancel*).
 """),
         code("revert = ui.revert(wb, now=True)\nrevert"),
         md("""
@@ -271,7 +284,9 @@ could not place. Users whose timezone is `Europe/Amsterdam` should read the app 
 change sets their locale to `nl-NL`, and keeps the old values so the change can be reverted exactly.
 
 Everything below ran on a **copy** of production; values of sensitive columns are redacted.
-Export: `lightnb report NOTEBOOK --out DIR` (HTML with the widgets' state embedded, and Markdown).
+Each panel leaves a record of what it did in the saved notebook, so a reviewer reads the same facts
+on a code host or nbviewer. Export: `lightnb report NOTEBOOK --out DIR` (HTML and Markdown, made
+from those records).
 """),
         parameters(
             project_dir=(None, "a Diesel project folder; None builds the bundled sample"),
@@ -284,6 +299,7 @@ Export: `lightnb report NOTEBOOK --out DIR` (HTML with the widgets' state embedd
                            "WHERE timezone = 'Europe/Amsterdam' GROUP BY locale ORDER BY locale"],
                           "read-only queries a reviewer can rerun"),
             sample_users=(2000, "size of the sample database when it is built"),
+            reviewer=("", "the reviewer's name, recorded with each tick of the sign-off"),
         ),
         code("import lightnb.ui as ui"),
         code("wb = ui.workbook(project_dir, production_db, users=sample_users)\nwb"),
@@ -309,11 +325,12 @@ Read-only queries on the workspace copy after the change; a reviewer can rerun t
         md("""
 ## Sign-off
 
-Tick each item once checked; the ticks are saved with the notebook and shown in its HTML export.
+Type your name, then tick each item once checked. Every tick records who ticked it and when; the
+ticks are saved with the notebook and shown in its report.
 """),
         code('ui.signoff(["Purpose and scope are right", "Affected row count is as expected", '
              '"down.sql restores the old values (verdict safe)", "Verification queries checked", '
-             '"Approved to run on production"])'),
+             '"Approved to run on production"], reviewer=reviewer)'),
     ]
     return _notebook(cells)
 
@@ -375,11 +392,28 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
-    """Run ``nb`` in a fresh kernel from ``cwd``."""
+    """Run ``nb`` in a fresh kernel from ``cwd``; keep each cell's outputs as that cell left them.
+
+    A later cell may update an earlier cell's display (a panel's record says its result is out of
+    date after a revert further down). nbval compares each cell with what it showed when it finished
+    and does not replay later updates, so the reference outputs are stored that way too.
+    """
+    import copy
+
     from nbclient import NotebookClient
 
+    from lightnb.kernel import kernel_manager_class
+
+    finished: dict[int, list] = {}
+
+    def keep(cell: nbformat.NotebookNode, cell_index: int, **_: object) -> None:
+        finished[cell_index] = copy.deepcopy(cell.get("outputs", []))
+
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
-                   record_timing=False, store_widget_state=False).execute()
+                   record_timing=False, store_widget_state=False, on_cell_executed=keep,
+                   kernel_manager_class=kernel_manager_class("python3")).execute()
+    for index, outputs in finished.items():
+        nb.cells[index].outputs = outputs
     return nb
 
 

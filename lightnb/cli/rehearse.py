@@ -1,16 +1,26 @@
-"""``lightnb rehearse``: run notebook 02 headless on a copy of production; write notebook + HTML report."""
+"""``lightnb rehearse``: run notebook 02 headless on a copy of the project and of production; write a report."""
 
 from __future__ import annotations
 
 import argparse
+
+NOTHING_TO_REHEARSE = 3  # exit status when no migration is pending (distinct from safe and from failure)
+
+EPILOG = """exit status:
+  0  the verdict is safe (or needs attention, with --fail-on unsafe)
+  1  the verdict fails --fail-on, or the rehearsal could not run (one line on stderr)
+  2  bad command line
+  3  nothing to rehearse: every migration is already applied to PROD.db (nothing is written)"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``rehearse`` verb."""
     parser = subparsers.add_parser(
         "rehearse", help="rehearse pending migrations on a copy of production (papermill) and write a report",
-        description="Execute the rehearsal notebook with papermill against a copy of PROD.db (never "
-                    "written) and write the executed notebook and an HTML/Markdown report into OUTDIR.")
+        description="Execute the rehearsal notebook with papermill against a copy of the project and a copy "
+                    "of PROD.db (neither is written) and write the executed notebook and an HTML/Markdown "
+                    "report into OUTDIR. Needs the workbook extra.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", metavar="DIR", default=".", help="the Diesel project folder (default: .)")
     parser.add_argument("--database", metavar="PROD.db", required=True, help="the production database to copy")
     parser.add_argument("--out", metavar="OUTDIR", required=True, help="where to write the results")
@@ -27,13 +37,14 @@ def _rehearse(args: argparse.Namespace) -> int:
 
     done = rehearse(args.project, args.database, args.out, limit=args.limit, run_tests=args.run_tests,
                     timeout=args.timeout)
-    print(f"Wrote {done.notebook}")
-    for path in (done.html, done.markdown):
+    if done.nothing_pending:
+        print(f"nothing to rehearse: every migration is already applied to {args.database}; nothing was written "
+              f"(exit status {NOTHING_TO_REHEARSE})")
+        return NOTHING_TO_REHEARSE
+    for path in (done.notebook, done.html, done.markdown):
         if path is not None:
             print(f"Wrote {path}")
-    if done.widget_js == "cdn":
-        print("note: widget JavaScript could not be cached (npm unavailable); the HTML needs the network "
-              "to draw widgets.")
+    print(f"rehearsed: {', '.join(done.pending)}")
     print(f"verdict: {done.verdict or 'unknown (the notebook printed none)'}")
     failing = ("unsafe",) if args.fail_on == "unsafe" else ("unsafe", "needs attention")
     return 1 if done.verdict in failing or done.verdict is None else 0

@@ -1,4 +1,4 @@
-"""``lightnb report``: export an executed notebook as HTML (widget state embedded) and Markdown."""
+"""``lightnb report``: export an executed notebook as HTML and Markdown, built from its panels' records."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` verb."""
     parser = subparsers.add_parser(
-        "report", help="export an executed notebook as an HTML (widgets embedded) and Markdown report")
-    parser.add_argument("notebook", help="the executed .ipynb")
+        "report", help="export an executed notebook as an HTML and Markdown review report",
+        description="Write NOTEBOOK as HTML (opens offline, no widget JavaScript) and Markdown, both showing "
+                    "what each workbook panel did, from the record it keeps in the saved notebook. A notebook "
+                    "whose panels hold no record is refused, naming the cells. Needs the workbook extra.")
+    parser.add_argument("notebook", help="the executed (or saved) .ipynb")
     parser.add_argument("--out", metavar="OUTDIR", default=".", help="where to write (default: .)")
     parser.add_argument("--format", choices=("html", "markdown", "both"), default="both")
     parser.set_defaults(func=_report)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from lightnb.errors import ProjectError
+from lightnb.extras import require
 
 DEFAULT_DIR = "workbook"
 NOTEBOOKS = ("01_guided_migration.ipynb", "02_rehearse_on_production_copy.ipynb",
@@ -41,7 +42,7 @@ def prepare(folder: Path, *, users: int = 2000) -> Path:
 
     :returns: the path of notebook 01 in ``folder``.
     """
-    import nbformat
+    nbformat = require("nbformat", "lightnb workbook")
 
     from lightnb import samples
     from lightnb.rehearse import notebooks_dir
@@ -64,8 +65,10 @@ def prepare(folder: Path, *, users: int = 2000) -> Path:
 
 
 # Defaults for this JupyterLab only (the user's own settings still win): no "get notified about
-# Jupyter news?" toast over the notebook on a first start.
-LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+# Jupyter news?" toast over the notebook on a first start, and widget state saved with the notebook
+# (so a saved workbook reopens with its panels as they were).
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+                 "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
 
 
 def lab_settings(folder: Path) -> Path:
@@ -75,6 +78,7 @@ def lab_settings(folder: Path) -> Path:
     """
     import json
 
+    require("jupyterlab", "lightnb workbook")
     from jupyterlab.labapp import LabApp
 
     target = folder / ".jupyterlab-settings"
@@ -98,26 +102,41 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def lab_command(folder: Path, *, port: int, token: str, notebook: str = NOTEBOOKS[0],
+                no_browser: bool = False) -> list[str]:
+    """Return the command starting the workbook's JupyterLab on ``folder`` (127.0.0.1:``port``).
+
+    Its settings (:func:`lab_settings`) save widget state with notebooks; its kernels use an encrypted
+    or local transport (:mod:`lightnb.kernel`).
+    """
+    from lightnb.kernel import lab_options
+
+    require("jupyterlab", "lightnb workbook")
+    lab = shutil.which("jupyter-lab") or str(Path(sys.executable).parent / "jupyter-lab")
+    if not Path(lab).exists():
+        raise ProjectError("jupyter-lab is not installed; install the workbook extra: pip install "
+                           "'lightnb[workbook]'.")
+    cmd = [lab, f"--ServerApp.root_dir={folder}", "--ip=127.0.0.1", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--LabApp.default_url=/lab/tree/{notebook}", f"--LabApp.app_settings_dir={lab_settings(folder)}",
+           "--LabApp.news_url=None", *lab_options()]
+    if no_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd
+
+
 def _workbook(args: argparse.Namespace) -> int:
     folder = Path(args.dir).resolve()
     notebook = prepare(folder, users=args.users)
     if args.prepare_only:
         print(f"Prepared {notebook}")
         return 0
-    lab = shutil.which("jupyter-lab") or str(Path(sys.executable).parent / "jupyter-lab")
-    if not Path(lab).exists():
-        raise ProjectError("jupyter-lab is not installed; run `make install` (or pip install jupyterlab).")
     port = args.port or _free_port()
     token = secrets.token_hex(16)
     url = f"http://127.0.0.1:{port}/lab/tree/{notebook.name}?token={token}"
-    cmd = [lab, f"--ServerApp.root_dir={folder}", "--ip=127.0.0.1", f"--port={port}",
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--LabApp.default_url=/lab/tree/{notebook.name}", f"--LabApp.app_settings_dir={lab_settings(folder)}",
-           "--LabApp.news_url=None"]
-    if args.no_browser:
-        cmd.append("--no-browser")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
+    cmd = lab_command(folder, port=port, token=token, notebook=notebook.name, no_browser=args.no_browser)
     print(f"Workbook ready in {folder}\nOpen {url}\n(Ctrl-C stops JupyterLab)", flush=True)
     try:
         return subprocess.call(cmd, cwd=folder)

@@ -19,14 +19,14 @@ from lightnb.inspect.snapshot import ColumnInfo, Snapshot, TableInfo
 if TYPE_CHECKING:
     import pandas as pd
 
-_KIND_ORDER = ("table", "column", "index", "foreign_key", "trigger", "view")
+_KIND_ORDER = ("table", "column", "check", "index", "foreign_key", "trigger", "view")
 
 
 @dataclass(frozen=True, slots=True)
 class SchemaChange:
     """One schema difference.
 
-    :param kind: table, column, index, foreign_key, trigger or view.
+    :param kind: table, column, check (a CHECK constraint), index, foreign_key, trigger or view.
     :param action: added, removed, changed, renamed or rebuilt.
     :param table: the table concerned (after-name when renamed; the view name for views).
     :param name: the object's name (column, index, trigger …; the table name for tables).
@@ -47,7 +47,7 @@ class SchemaChange:
         """Describe the change in one line."""
         what = self.kind.replace("_", " ")
         where = f"{self.table}.{self.name}" if self.kind == "column" else self.name
-        if self.kind in ("index", "foreign_key", "trigger") and self.table:
+        if self.kind in ("index", "foreign_key", "trigger", "check") and self.table:
             where = f"{self.name} on {self.table}"
         if self.action == "renamed":
             old = f"{self.table}.{self.old_name}" if self.kind == "column" else self.old_name
@@ -125,6 +125,7 @@ def schema_diff(before: Snapshot, after: Snapshot) -> SchemaDiff:
         changes.extend(_table_changes(old, new, layout_comparable))
         changes.extend(_column_changes(old, new))
         changes.extend(_foreign_key_changes(old, new))
+        changes.extend(_check_changes(old, new))
     renamed = {o.name.lower(): n.name for o, n in pairs}
     changes.extend(_index_changes(before, after, renamed))
     changes.extend(_named_changes("trigger", before.triggers, after.triggers, renamed))
@@ -246,6 +247,29 @@ def _column_differences(a: ColumnInfo, b: ColumnInfo) -> list[str]:
     if bool(a.pk) != bool(b.pk):
         diffs.append("primary key " + ("added" if b.pk else "removed"))
     return diffs
+
+
+def _check_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
+    """CHECK constraints added or removed (compared by their expression, as SQLite stores the table's SQL)."""
+    before, after = _checks(old.sql), _checks(new.sql)
+    if before is None or after is None:
+        return []  # a definition sqlglot cannot read: say nothing rather than guess
+    out = [SchemaChange("check", "removed", new.name, f"CHECK ({c})") for c in before if c not in after]
+    out += [SchemaChange("check", "added", new.name, f"CHECK ({c})") for c in after if c not in before]
+    return out
+
+
+def _checks(sql: str) -> list[str] | None:
+    """Return the CHECK expressions of a CREATE TABLE statement (normalised by sqlglot), or None."""
+    if not sql:
+        return []
+    import sqlglot
+    from sqlglot import exp
+    try:
+        tree = sqlglot.parse_one(sql, read="sqlite")
+    except sqlglot.errors.ParseError:
+        return None
+    return sorted(c.this.sql(dialect="sqlite") for c in tree.find_all(exp.CheckColumnConstraint))
 
 
 def _fk_key(fk: Any) -> tuple:

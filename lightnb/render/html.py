@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lightnb.render._dispatch import Registry
+from lightnb.render.text import reheaded_diff, relative_text
 from lightnb.runner import is_bookkeeping
 
 CSS = """
@@ -39,7 +40,14 @@ div.lightnb-result .lightnb-added{background:#e6ffed}
 div.lightnb-result .lightnb-removed{background:#ffeef0}
 div.lightnb-result .lightnb-changed{background:#fff5b1}
 .lightnb-legend span{padding:0 4px;border:1px solid #ddd}
+.lightnb-unsaved{color:#6b4e00;font-weight:bold}
+.lightnb-record{border:1px solid #ddd;padding:6px;margin:4px 0}
+.lightnb-record-meta{color:#555}
+.jp-OutputArea:has(.lightnb-panel)>.jp-OutputArea-child:has(.lightnb-record),
+.output_area:has(.lightnb-panel)~.output_area:has(.lightnb-record){display:none}
 """.strip()
+"""The fragments' style. Where a panel's live widget is drawn in the same output area (JupyterLab, or an
+exported page whose widget JavaScript loaded), its static record is hidden: the facts show once."""
 
 
 def escape(value: Any) -> str:
@@ -139,12 +147,23 @@ def list_result(result: Any) -> str:
     return f"<p>{escape(note)}</p>{body}"
 
 
-def pending_list(result: Any) -> str:
-    """Render a ListResult for the run panel: the pending migrations, with the applied ones folded away."""
+def pending_list(result: Any, *, just_applied: Sequence[str] = ()) -> str:
+    """Render a ListResult for the run panel: the pending migrations, with the applied ones folded away.
+
+    :param just_applied: the migrations the panel's own last run applied; when nothing is pending
+        and they are still applied, the line says the run applied them instead of "nothing pending".
+    """
     applied = [m.name for m in result.migrations if m.applied]
     pending = [m.name for m in result.migrations if not m.applied]
-    head = (f"<p><b>{len(pending)} pending</b> (Run applies them in this order):</p>" + items(pending, code=True)
-            if pending else "<p><b>No pending migrations</b>: nothing for Run to apply.</p>")
+    ran = [n for n in just_applied if n in applied]
+    if pending:
+        head = (f"<p><b>{len(pending)} pending now</b> (Run applies them in this order):</p>"
+                + items(pending, code=True))
+    elif ran:
+        head = (f"<p><b>Nothing pending now</b>: the run below applied the last "
+                f"{'migration' if len(ran) == 1 else f'{len(ran)} migrations'}.</p>")
+    else:
+        head = "<p><b>Nothing pending now</b>: every migration is applied to the workspace copy.</p>"
     if not applied:
         return head
     return (head + f"<details><summary>{len(applied)} already applied (newest: <code>{escape(applied[-1])}</code>)"
@@ -152,8 +171,8 @@ def pending_list(result: Any) -> str:
 
 
 @render.register("RunResult")
-def run_result(result: Any) -> str:
-    """Render what run / revert / redo did, with row counts before and after when captured."""
+def run_result(result: Any, *, counts: bool = True) -> str:
+    """Render what run / revert / redo did, with row counts before and after when captured (``counts``)."""
     verb = {"up": "Applied", "down": "Reverted", "redo": "Redid"}.get(result.direction, result.direction)
     if not result.migrations:
         head = banner("Nothing to do: no migration was " + ("pending" if result.direction == "up"
@@ -164,7 +183,7 @@ def run_result(result: Any) -> str:
     if result.schema_files:
         parts.append("<p>Regenerated " + ", ".join(f"<code>{escape(Path(p).name)}</code>"
                                                    for p in result.schema_files) + "</p>")
-    if result.before is not None and result.after is not None:
+    if counts and result.before is not None and result.after is not None:
         parts.append(row_counts(result.before, result.after))
     parts.extend(f"<p>{escape(n)}</p>" for n in result.notes)
     return "".join(parts)
@@ -174,6 +193,12 @@ def row_counts(before: Any, after: Any) -> str:
     """Render row counts per table of two snapshots, marking what changed."""
     return table(("table", "rows before", "rows after", "change"), count_rows(before, after),
                  caption="Row counts")
+
+
+def table_changes(rows: Iterable[tuple[str, Any, Any, str]]) -> str:
+    """Render ``(table, rows before, rows after, what changed)`` rows as the row-count table."""
+    return table(("table", "rows before", "rows after", "change"),
+                 [(t, "" if b is None else b, "" if a is None else a, c) for t, b, a, c in rows], caption="Row counts")
 
 
 def count_rows(before: Any, after: Any) -> list[tuple[str, Any, Any, str]]:
@@ -308,16 +333,15 @@ def schema_diff_result(result: Any) -> str:
 
 @render.register("Change")
 def change_result(result: Any) -> str:
-    """Render a captured step: what ran, schema changes, row counts, a chart and previews."""
-    from lightnb.render.plot import bars_html
-
+    """Render a captured step: what ran, schema changes, row counts with every change named, a chart of
+    the counts when one moved (when matplotlib is installed: the workbook extra), and previews."""
     counts = result.row_counts()
-    parts = [run_result(result.result), schema_diff_result(result.schema)]
+    parts = [run_result(result.result, counts=False), schema_diff_result(result.schema),
+             table_changes(result.table_changes())]
     moved = [bool(b != a) if not (_missing(b) or _missing(a)) else not (_missing(b) and _missing(a))
              for b, a in zip(counts["before"], counts["after"])]
     if any(moved):
-        parts.append(bars_html(list(counts["table"]), counts["before"].tolist(), counts["after"].tolist(),
-                               title="Rows per table, before and after"))
+        parts.append(_chart(list(counts["table"]), counts["before"].tolist(), counts["after"].tolist()))
     elif len(counts):
         parts.append("<p>Every table kept its number of rows (no chart: nothing to compare).</p>")
     if result.previews:
@@ -327,6 +351,14 @@ def change_result(result: Any) -> str:
     else:
         parts.append("<p>No table's rows or columns changed.</p>")
     return "".join(parts)
+
+
+def _chart(labels: list[str], before: list[Any], after: list[Any]) -> str:
+    try:
+        from lightnb.render.plot import bars_html
+        return bars_html(labels, before, after, title="Rows per table, before and after")
+    except ImportError:  # the library without the workbook extra: the row-count table says it all
+        return ""
 
 
 def _missing(value: Any) -> bool:
@@ -402,12 +434,60 @@ def check_result(result: Any) -> str:
 
 
 @render.register("DriftReport")
-def drift_report(result: Any) -> str:
-    """Render model drift findings."""
+def drift_report(result: Any, root: Path | None = None) -> str:
+    """Render model drift findings (paths relative to ``root``, the project, when given)."""
     if result.clean:
         return banner(f"Models match schema.rs ({len(result.checked)} struct(s) checked)", "ok")
-    return items((str(f) for f in result.findings), code=True) + \
+    return items((relative_text(str(f), root) for f in result.findings), code=True) + \
         f"<p>{escape(str(result).splitlines()[-1])}</p>"
+
+
+def regenerate_result(result: Any, root: Path | None = None) -> str:
+    """Render the models step: the schema.rs diff, model drift, and the planned struct changes.
+
+    Paths are shown relative to ``root`` (the project) when given.
+    """
+    parts = [heading("schema.rs", 5), code_diff(relative_text("".join(f.diff for f in result.schema_files), root)),
+             heading("Model drift", 5),
+             drift_report(result.drift, root) if result.drift is not None else "<p>No models folder to check.</p>",
+             heading("Planned struct changes", 5)]
+    if not result.changes:
+        parts.append("<p>No struct needs a change.</p>")
+    for change in result.changes:
+        label = relative_text(str(change.path), root)
+        parts.append(f"<p>{escape(relative_text(change.description, root))}</p>"
+                     + code_diff(reheaded_diff(change.diff, label) if root is not None else change.diff))
+    return "".join(parts)
+
+
+render.register("RegenerateResult")(regenerate_result)
+
+
+@render.register("Verification")
+def verification(result: Any) -> str:
+    """Render each verification query with what it returned."""
+    return "".join(f"<pre>{escape(q)}</pre>{preview_result(p)}" for q, p in zip(result.queries, result.previews))
+
+
+@render.register("SignOff")
+def sign_off(result: Any) -> str:
+    """Render the checklist: each item ticked or not, and who ticked it, when."""
+    rows = []
+    for tick in result.ticks:
+        mark = "&#9745;" if tick.ticked else "&#9744;"
+        who = (f' <span class="lightnb-record-meta">— ticked by <b>{escape(tick.by)}</b>, {escape(tick.at)}</span>'
+               if tick.ticked else "")
+        rows.append(f"<li>{mark} {escape(tick.item)}{who}</li>")
+    done = sum(t.ticked for t in result.ticks)
+    return (f"<p>{done} of {len(result.ticks)} item(s) ticked.</p>"
+            f'<ul class="lightnb-ticks" style="list-style:none;padding-left:0">{"".join(rows)}</ul>')
+
+
+@render.register("SavedSql")
+def saved_sql(result: Any) -> str:
+    """Render what the edit step saved: the migration and its SQL."""
+    head = banner(f"Saved {', '.join(result.files)} of {result.migration.name}", "ok")
+    return head + "".join(f"<p><b>{escape(name)}</b></p><pre>{escape(body)}</pre>" for name, body in result.texts)
 
 
 def code_diff(text: str) -> str:

@@ -39,3 +39,25 @@ def findings(found: Sequence[Any]) -> str:
     errors = sum(f.severity == "error" for f in found)
     lines.append(f"{len(found)} finding(s), {errors} error(s)")
     return "\n".join(lines)
+
+
+def relative_text(value: str, root: Path | None) -> str:
+    """Return ``value`` with every absolute path below ``root`` written relative to it.
+
+    Messages about a project's files read the same on every machine (``src/models/user.rs:12``,
+    not ``/home/ada/work/backend/src/models/user.rs:12``).
+    """
+    if root is None or not value:
+        return value
+    prefixes = {str(Path(root)), str(Path(root).resolve())}
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        value = value.replace(prefix.rstrip(os.sep) + os.sep, "")
+    return value
+
+
+def reheaded_diff(diff: str, label: str) -> str:
+    """Return a unified diff whose ``---``/``+++`` header lines name ``a/LABEL`` and ``b/LABEL``."""
+    lines = diff.splitlines(keepends=True)
+    if len(lines) >= 2 and lines[0].startswith("--- ") and lines[1].startswith("+++ "):
+        lines[0], lines[1] = f"--- a/{label}\n", f"+++ b/{label}\n"
+    return "".join(lines)

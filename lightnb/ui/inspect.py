@@ -9,18 +9,23 @@ import ipywidgets as widgets
 from lightnb import steps
 from lightnb.capture import Inspection
 from lightnb.errors import WorkspaceError
+from lightnb.render import html
+from lightnb.render import markdown as md
 from lightnb.runner import is_bookkeeping
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
 
 
-def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = False) -> StepPanel:
+def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = False,
+                  follow: bool = False) -> StepPanel:
     """Build the inspect panel over the latest run or revert of the workbook (redacted).
 
     The table list follows the workbook: after every run or revert it offers the tables that
-    changed, first. ``now`` inspects at once (and again after each run or revert).
+    changed, first. ``now`` inspects at once. After a later run or revert the result says it is out
+    of date, unless ``follow``: then the panel inspects again by itself.
     """
     picker = widgets.Dropdown(description="Table", options=[], layout=widgets.Layout(width="50%"))
+    inspected: list[Any] = [None]  # the Change the current result describes
 
     def latest() -> Any:
         change = workbook.last_of("Change")
@@ -39,16 +44,31 @@ def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = F
         wanted = picker.value if picker.value in options else (table if table in options else None)
         picker.options = options
         picker.value = wanted or (options[0] if options else None)
-        if now and type(result).__name__ == "Change":
+        if follow and type(result).__name__ == "Change":
             panel.run()
 
     def action() -> Inspection:
+        inspected[0] = None
         change = latest()
         if not picker.value:
             raise WorkspaceError("Pick a table to inspect.")
-        return steps.inspect(workbook.project, change, picker.value)
+        found = steps.inspect(workbook.project, change, picker.value)
+        inspected[0] = change
+        return found
 
-    panel = StepPanel("Inspect", action, controls=[picker], button="Inspect",
+    def inputs() -> tuple[str, str]:
+        change = inspected[0]
+        if change is None:
+            return "", ""
+        verb = {"down": "revert", "redo": "redo"}.get(change.result.direction, "run")
+        what = f"{verb} of {', '.join(change.result.names) or 'nothing'}"
+        shown = panel.result.table if panel.result is not None else (picker.value or "")
+        return (f"<p>Table <code>{html.escape(shown)}</code>, after the {html.escape(what)}</p>",
+                f"Table {md.code(shown or ' ')}, after the {md.text(what)}")
+
+    panel = StepPanel("Inspect", action, controls=[picker], button="Inspect", workbook=workbook,
+                      stale_on=() if follow else ("Change",), inputs=inputs,
+                      stale_hint="Click Inspect to look at the workspace as it is now.",
                       intro="Compare one table before and after the latest run or revert: rows side by "
                             "side, schema changes, row diff and measured impact. Sensitive values are "
                             "redacted.",

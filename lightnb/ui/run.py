@@ -8,8 +8,10 @@ import ipywidgets as widgets
 
 from lightnb import steps
 from lightnb.capture import Change, captured
+from lightnb.errors import LightnbError
 from lightnb.inspect.redact import Redactor
 from lightnb.render import html
+from lightnb.render import markdown as md
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.progress import Progress
 from lightnb.ui.workbook import Workbook
@@ -18,15 +20,27 @@ from lightnb.ui.workbook import Workbook
 def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False) -> StepPanel:
     """Build the run panel: apply every pending migration (or the next ``limit``) to the workspace copy.
 
+    The pending list above the button is read again after every action of any panel. Unsaved
+    edits in an Edit panel are saved first (the result says so). Clicking Run with nothing pending
+    says so and keeps the earlier result on show.
+
     :param now: run at once (for notebooks run top to bottom).
     """
     pending = widgets.HTML("")
     progress = Progress()
+    saved_first: list[str] = []
 
     def refresh(_result: object = None) -> None:
-        pending.value = html.wrap(html.pending_list(workbook.status()))
+        try:
+            listing = workbook.status()
+        except LightnbError as error:
+            pending.value = html.banner(str(error), "warn")
+            return
+        applied = panel.result.result.names if isinstance(panel.result, Change) else ()
+        pending.value = html.wrap(html.pending_list(listing, just_applied=applied))
 
     def action() -> Change:
+        saved_first[:] = workbook.save_drafts()
         progress.start()
         ok = False
         try:
@@ -36,9 +50,23 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
             ok = True
         finally:
             progress.finish(ok)
-        return workbook.record(change)
+        if saved_first:
+            change = _with_notes(change, saved_first)
+        return change
+
+    def inputs() -> tuple[str, str]:
+        listing = workbook.status()
+        waiting = [m.name for m in listing.pending]
+        if waiting:
+            return (f"<p>Pending now: {len(waiting)}</p>" + html.items(waiting, code=True),
+                    md.join(f"Pending now: {len(waiting)}", md.items(waiting, as_code=True)))
+        return "<p>Pending now: none.</p>", "Pending now: none."
 
     panel = StepPanel("Run", action, controls=[pending], button="Run", extra=[progress.widget],
+                      workbook=workbook, records=True, stale_on=("Change",), inputs=inputs, after=refresh,
+                      stale_hint="The pending list above shows what Run would apply now.",
+                      no_op=lambda c: ("Nothing to apply: every migration is applied to the workspace copy."
+                                       if not c.result.migrations else None),
                       intro="Apply every pending migration to the workspace copy (production is never "
                             "touched), then compare before and after.",
                       summary=lambda c: _summary(c, "applied", "nothing pending"))
@@ -48,6 +76,12 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
     if now:
         panel.run()
     return panel
+
+
+def _with_notes(change: Change, notes: list[str]) -> Change:
+    """Return ``change`` whose step result also says ``notes`` (e.g. edits saved before running)."""
+    from dataclasses import replace
+    return replace(change, result=replace(change.result, notes=tuple(notes) + tuple(change.result.notes)))
 
 
 def _summary(change: Any, verb: str, nothing: str) -> str:

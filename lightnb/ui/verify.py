@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ipywidgets as widgets
 
@@ -11,7 +11,9 @@ from lightnb.inspect._sql import open_ro
 from lightnb.inspect.preview import Preview, preview
 from lightnb.inspect.redact import Redactor
 from lightnb.render import html
-from lightnb.ui.panel import StepPanel
+from lightnb.render import markdown as md
+from lightnb.ui.panel import Recorded, StepPanel
+from lightnb.ui.record import Record, now as local_now
 from lightnb.ui.workbook import Workbook
 
 
@@ -21,10 +23,6 @@ class Verification:
 
     queries: tuple[str, ...]
     previews: tuple[Preview, ...]
-
-
-def _render(result: Verification) -> str:
-    return "".join(f"<pre>{html.escape(q)}</pre>{html.render(p)}" for q, p in zip(result.queries, result.previews))
 
 
 def verify_panel(workbook: Workbook, queries: Sequence[str], *, rows: int = 20, now: bool = False) -> StepPanel:
@@ -37,7 +35,8 @@ def verify_panel(workbook: Workbook, queries: Sequence[str], *, rows: int = 20, 
         finally:
             conn.close()
 
-    panel = StepPanel("Verify", action, render=_render, button="Run queries",
+    panel = StepPanel("Verify", action, button="Run queries", workbook=workbook, stale_on=("Change",),
+                      stale_hint="Click Run queries to check the workspace as it is now.",
                       intro="Read-only queries a reviewer can rerun to check the change.",
                       summary=lambda r: f"{len(r.previews)} query(ies) run")
     if now:
@@ -45,10 +44,110 @@ def verify_panel(workbook: Workbook, queries: Sequence[str], *, rows: int = 20, 
     return panel
 
 
-def signoff(items: Sequence[str], *, title: str = "Sign-off") -> widgets.VBox:
-    """Return a checklist of ``items`` for the reviewer to tick (state is saved with the notebook)."""
-    boxes = [widgets.Checkbox(value=False, description=item, indent=False, layout=widgets.Layout(width="auto"))
-             for item in items]
-    box = widgets.VBox([widgets.HTML(html.heading(title, 3)), *boxes])
-    box.add_class("lightnb-signoff")
-    return box
+@dataclass(frozen=True)
+class Tick:
+    """One item of a sign-off: ticked or not, by whom and when (local time with UTC offset)."""
+
+    item: str
+    ticked: bool = False
+    by: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """A sign-off checklist: its title and each item's tick."""
+
+    title: str
+    ticks: tuple[Tick, ...]
+
+    @property
+    def done(self) -> int:
+        """How many items are ticked."""
+        return sum(t.ticked for t in self.ticks)
+
+
+class SignOffPanel(Recorded):
+    """A checklist a reviewer ticks; every tick records the reviewer's name and the time.
+
+    Type the name once in *Reviewer*, then tick. A tick without a name is undone with a hint. The
+    ticks, names and times are the panel's record, kept in the saved notebook and its report.
+    """
+
+    def __init__(self, items: Sequence[str], *, title: str = "Sign-off", reviewer: str = "",
+                 clock=local_now) -> None:  # type: ignore[no-untyped-def]
+        self.title = title
+        self.clock = clock
+        self.sheet = SignOff(title, tuple(Tick(item) for item in items))
+        self.name = widgets.Text(value=reviewer, description="Reviewer", placeholder="your name",
+                                 continuous_update=True, layout=widgets.Layout(width="50%"))
+        self.name.add_class("lightnb-reviewer")
+        self.boxes = [widgets.Checkbox(value=False, description=item, indent=False,
+                                       layout=widgets.Layout(width="auto")) for item in items]
+        self.hint = widgets.HTML("")
+        self.who = [widgets.HTML("") for _ in items]
+        rows = [widgets.HBox([box, who]) for box, who in zip(self.boxes, self.who)]
+        self.widget = widgets.VBox([widgets.HTML(html.style() + html.heading(title, 3)
+                                                 + "<p>Type your name, then tick each item you checked.</p>"),
+                                    self.name, self.hint, *rows])
+        self.widget.add_class("lightnb-signoff")
+        self.widget.add_class("lightnb-panel")
+        self.record = Record(title, self._record)
+        self._undoing = False
+        for index, box in enumerate(self.boxes):
+            box.observe(lambda change, i=index: self._ticked(i, bool(change["new"])), names="value")
+
+    @property
+    def result(self) -> SignOff:
+        """The ticks as they are now."""
+        return self.sheet
+
+    def tick(self, item: int | str, reviewer: str | None = None) -> SignOff:
+        """Tick ``item`` (its index or text) as ``reviewer`` (default: the name typed), as a click does."""
+        index = item if isinstance(item, int) else [t.item for t in self.sheet.ticks].index(item)
+        if reviewer is not None:
+            self.name.value = reviewer
+        self.boxes[index].value = True
+        return self.sheet
+
+    def _ticked(self, index: int, value: bool) -> None:
+        if self._undoing:
+            return
+        ticks = list(self.sheet.ticks)
+        name = " ".join(self.name.value.split())
+        if value and not name:
+            self._undoing = True
+            try:
+                self.boxes[index].value = False
+            finally:
+                self._undoing = False
+            self.hint.value = html.banner("Type your name in Reviewer first: each tick records who ticked it.",
+                                          "warn")
+            return
+        self.hint.value = ""
+        ticks[index] = replace(ticks[index], ticked=value, by=name if value else "", at=self.clock() if value else "")
+        self.sheet = replace(self.sheet, ticks=tuple(ticks))
+        tick = ticks[index]
+        self.who[index].value = (f'<span class="lightnb-record-meta">{html.escape(tick.by)}, {html.escape(tick.at)}'
+                                 f"</span>" if tick.ticked else "")
+        self.record.update()
+
+    def _record(self) -> tuple[str, str, str]:
+        status = f"{self.sheet.done} of {len(self.sheet.ticks)} ticked"
+        body = html.wrap(f'<div class="lightnb-record" data-panel="{html.escape(self.title)}">'
+                         f"{html.heading(self.title, 3)}{html.render(self.sheet)}</div>")
+        plain = "\n".join([f"{self.title}: {status}"] + [
+            f"[{'x' if t.ticked else ' '}] {t.item}" + (f" — {t.by}, {t.at}" if t.ticked else "")
+            for t in self.sheet.ticks])
+        return body, md.join(md.heading(self.title, 3), md.render(self.sheet)), plain
+
+    def __repr__(self) -> str:
+        return f"<{self.title}: {self.sheet.done} of {len(self.sheet.ticks)} ticked>"
+
+
+def signoff(items: Sequence[str], *, title: str = "Sign-off", reviewer: str = "") -> SignOffPanel:
+    """Return a checklist of ``items`` for the reviewer to tick; each tick records who and when.
+
+    :param reviewer: the name to start with in the *Reviewer* field.
+    """
+    return SignOffPanel(items, title=title, reviewer=reviewer)

@@ -14,6 +14,24 @@ from lightnb.project import Project
 from lightnb.workspace import Workspace
 
 Listener = Callable[[Any], None]
+DraftSaver = Callable[[], "str | None"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One result recorded in the workbook: what produced it, and when.
+
+    :param by: the panel that produced it (None when recorded by hand).
+    :param title: that panel's title.
+    :param summary: its one-line status (``reverted 1 migration(s)``).
+    :param at: local time with UTC offset.
+    """
+
+    result: Any
+    by: Any = None
+    title: str = ""
+    summary: str = ""
+    at: str = ""
 
 
 @dataclass(eq=False)
@@ -25,6 +43,9 @@ class Workbook:
     :param migration: the migration being worked on (set by the generate panel; None = newest).
     :param schema_baseline: schema.rs as it was when the workbook opened (for the models diff).
     :param results: every result the panels produced, oldest first.
+    :param production_applied: the versions production has applied (read when the workbook opened);
+        reverting one of them on the copy is asked for, never done silently.
+    :param events: each recorded result with the panel that produced it, oldest first.
     """
 
     project: Project
@@ -32,7 +53,10 @@ class Workbook:
     migration: Migration | None = None
     schema_baseline: str = ""
     results: list[Any] = field(default_factory=list)
+    production_applied: frozenset[str] = frozenset()
+    events: list[Event] = field(default_factory=list, repr=False)
     _listeners: list[Listener] = field(default_factory=list, repr=False)
+    _draft_savers: list[DraftSaver] = field(default_factory=list, repr=False)
 
     @property
     def database(self) -> Path:
@@ -55,12 +79,25 @@ class Workbook:
         """Call ``listener(result)`` whenever a panel records a new result."""
         self._listeners.append(listener)
 
-    def record(self, result: Any) -> Any:
-        """Remember ``result``, tell the listeners, and return it."""
+    def record(self, result: Any, *, by: Any = None, title: str = "", summary: str = "") -> Any:
+        """Remember ``result`` (produced by panel ``by``), tell the listeners, and return it."""
+        from lightnb.ui.record import now
         self.results.append(result)
+        self.events.append(Event(result, by, title, summary, now()))
         for listener in list(self._listeners):
             listener(result)
         return result
+
+    def on_save_drafts(self, saver: DraftSaver) -> None:
+        """Register ``saver``: it saves unsaved edits before a step runs them, returning what it saved."""
+        self._draft_savers.append(saver)
+
+    def save_drafts(self) -> list[str]:
+        """Save every unsaved edit (the Edit panels' text) before a step uses the files; say what was saved.
+
+        :raises LightnbError: when an edit cannot be saved (then nothing should run).
+        """
+        return [note for note in (saver() for saver in list(self._draft_savers)) if note]
 
     def status(self) -> Any:
         """Return every migration with its state on the workspace (a ListResult)."""
@@ -119,10 +156,21 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     from lightnb.models.locate import schema_file
     schema_path = schema_file(project)
     baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
-    return Workbook(project, workspace, schema_baseline=baseline)
+    return Workbook(project, workspace, schema_baseline=baseline,
+                    production_applied=_applied_in(project, workspace.production))
+
+
+def _applied_in(project: Project, production: Path | None) -> frozenset[str]:
+    """Return the versions ``production`` has applied (read-only), or none when there is no production."""
+    if production is None or not Path(production).is_file():
+        return frozenset()
+    listing = steps.list_migrations(project, production)
+    return frozenset(m.version for m in listing.migrations if m.applied)
 
 
 RUNS_DIRNAME = "lightnb-runs"
+RUN_MARKER = ".lightnb-run"  # names a run folder lightnb made (only those are ever pruned)
+KEEP_RUNS = 5
 
 
 def served_root() -> Path | None:
@@ -152,7 +200,32 @@ def _scratch_folder() -> Path:
         base = Path.cwd() / RUNS_DIRNAME
         try:
             base.mkdir(exist_ok=True)
-            return Path(tempfile.mkdtemp(prefix="run-", dir=base))
+            made = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+            (made / RUN_MARKER).write_text("made by lightnb's workbook; old run folders are pruned\n",
+                                           encoding="utf-8")
         except OSError:
             pass  # a read-only notebook folder: fall back to a temporary folder
+        else:
+            prune_runs(base, keep=KEEP_RUNS)
+            return made
     return Path(tempfile.mkdtemp(prefix="lightnb-workbook-"))
+
+
+def prune_runs(base: Path, *, keep: int = KEEP_RUNS) -> list[Path]:
+    """Delete all but the newest ``keep`` run folders in ``base``; return what was deleted.
+
+    Only folders lightnb made (``run-*`` holding its marker file, not symbolic links) are touched;
+    anything else in ``base`` is left alone. A folder that cannot be deleted is skipped.
+    """
+    import shutil
+
+    runs = [p for p in base.glob("run-*") if p.is_dir() and not p.is_symlink() and (p / RUN_MARKER).is_file()]
+    runs.sort(key=lambda p: ((p / RUN_MARKER).stat().st_mtime, p.name), reverse=True)
+    removed = []
+    for old in runs[keep:]:
+        try:
+            shutil.rmtree(old)
+        except OSError:
+            continue
+        removed.append(old)
+    return removed

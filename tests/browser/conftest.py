@@ -1,7 +1,9 @@
 """JupyterLab on loopback and Debian's Chromium driven by Playwright (no browser download).
 
 The server runs in isolated Jupyter folders on a free port, serves a copy of the notebooks with
-outputs stripped, and is stopped through its REST API (then the process group is signalled).
+outputs stripped, and is stopped through its REST API (then the process group is signalled). It
+starts with the settings and kernel transport ``lightnb workbook`` gives its JupyterLab (widget
+state saved with notebooks; no unencrypted kernel transport).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import pytest
 
 BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("LIGHTNB_CHROMIUM", "/usr/bin/chromium")
+# Every request that leaves the machine goes to a proxy that is not there, so it fails at once (a CDN
+# lookup can neither hang nor succeed); loopback and file: URLs never use a proxy. Routing requests
+# through Playwright instead (page.route) stalls JupyterLab's save: its PUT never reaches the server.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
-LOCAL = ("http://127.0.0.1", "file:", "data:", "blob:")
+                 "--disable-dev-shm-usage", "--proxy-server=http://127.0.0.1:9"]
 
 
 def _free_port() -> int:
@@ -84,12 +88,16 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(iso / "config"), "JUPYTER_RUNTIME_DIR": str(iso / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(iso / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(iso / "workspaces")}
+    from lightnb.cli.workbook import lab_settings
+    from lightnb.kernel import lab_options
+
     port = _free_port()
     cmd = [str(BIN / "jupyter-lab"), "--no-browser", f"--port={port}", "--ip=127.0.0.1",
            "--IdentityProvider.token=", "--ServerApp.password=", "--allow-root",
            "--ServerApp.disable_check_xsrf=True", "--ServerApp.port_retries=0", "--LabApp.news_url=None",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly"]
+           "--LabApp.extension_manager=readonly", f"--LabApp.app_settings_dir={lab_settings(iso)}",
+           *lab_options()]
     base = f"http://127.0.0.1:{port}"
     with open(tmp_path / "server.log", "w") as log:
         proc = subprocess.Popen(cmd, cwd=nbdir, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -102,6 +110,12 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 @pytest.fixture
+def server_log(lab: tuple[str, Path]) -> Path:
+    """The JupyterLab server's log (kernels' messages land there too)."""
+    return lab[1].parent / "server.log"
+
+
+@pytest.fixture
 def page(chromium_path: str) -> Iterator[object]:
     """A Chromium page that may only reach loopback (any CDN request fails at once)."""
     from playwright.sync_api import sync_playwright
@@ -110,8 +124,6 @@ def page(chromium_path: str) -> Iterator[object]:
         browser = p.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(LOCAL)
-                       else route.abort())
             page.set_default_timeout(30_000)
             yield page
         finally:

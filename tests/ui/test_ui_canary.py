@@ -26,7 +26,7 @@ def _plant(production: Path) -> None:
 
 
 def _texts(panel) -> list[str]:  # type: ignore[no-untyped-def]
-    texts = [repr(panel), panel.result_html.value, panel.banner.value]
+    texts = [repr(panel), panel.result_html.value, panel.banner.value, *panel.record.bundle()[0].values()]
     result = getattr(panel, "result", None)
     if result is not None:
         texts.append(repr(result))
@@ -43,7 +43,7 @@ def test_no_secret_reaches_any_panel(tmp_path: Path) -> None:
     workbook = open_workbook(project_dir, production)
     exercise = samples.EXERCISE
     # A migration that touches the planted rows, so they show up in before/after previews.
-    up = exercise.up_sql + "\nUPDATE users SET nickname = 'changed' WHERE id = (SELECT min(id) FROM users);\n" \
+    up = exercise.up_sql + "\nUPDATE users SET display_name = 'changed' WHERE id = (SELECT min(id) FROM users);\n" \
         "UPDATE oauth_connections SET provider = provider || '' WHERE id = (SELECT min(id) FROM oauth_connections);\n"
     panels = [ui.generate(workbook, exercise.name, now=True),
               ui.edit(workbook, up=up, down=exercise.down_sql, now=True),
@@ -52,6 +52,6 @@ def test_no_secret_reaches_any_panel(tmp_path: Path) -> None:
     panels += [ui.inspect(workbook, table=table, now=True) for table in ("users", "oauth_connections")]
     panels += [ui.models(workbook, now=True), ui.revert(workbook, now=True)]
     seen = "\n".join(text for panel in panels for text in _texts(panel))
-    assert "changed" in seen and "[redacted]" in seen  # the touched rows were shown, masked
+    assert "→ changed" in seen and "[redacted]" in seen  # the touched rows were shown, masked
     for secret in (CANARY_TOKEN, CANARY_EMAIL, CANARY_PHONE):
         assert secret not in seen

@@ -31,3 +31,17 @@ def test_renderers_escape_values() -> None:
     assert "<script>" not in html.banner("<script>x</script>")
     assert "<script" not in markdown.frame(frame) and "\\|" in markdown.cell("a|b")
     assert text.table(("a", "b"), [(1, None)]).splitlines() == ["a  b", "1"]
+
+
+def test_workbook_lab_saves_widget_state_and_quiets_kernel_transport(tmp_path: Path) -> None:
+    import json
+
+    from lightnb.cli.workbook import lab_command
+
+    command = lab_command(tmp_path, port=8899, token="t0k", no_browser=True)
+    settings_dir = next(a.split("=", 1)[1] for a in command if a.startswith("--LabApp.app_settings_dir="))
+    overrides = json.loads((Path(settings_dir) / "overrides.json").read_text())
+    assert overrides["@jupyter-widgets/jupyterlab-manager:plugin"] == {"saveState": True}
+    assert "--no-browser" in command and "--ServerApp.port_retries=0" in command
+    transport = [a for a in command if a.startswith("--KernelManager.")]
+    assert transport in (["--KernelManager.transport_encryption=auto"], ["--KernelManager.transport=ipc"])

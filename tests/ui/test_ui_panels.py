@@ -72,7 +72,7 @@ def test_run_click_applies_and_previews_before_after(workbook, exercise) -> None
     prepare(workbook, exercise)
     production_hash = file_sha256(workbook.workspace.production)
     panel = ui.run(workbook)
-    assert "<b>1 pending</b>" in panel.pending.value and "8 already applied" in panel.pending.value
+    assert "<b>1 pending now</b>" in panel.pending.value and "8 already applied" in panel.pending.value
     panel.button.click()
     assert panel.state == "applied 1 migration(s)", panel.banner.value
     assert exercise.column in columns(workbook.database, exercise.table)
@@ -90,7 +90,8 @@ def test_run_click_applies_and_previews_before_after(workbook, exercise) -> None
     assert set(preview.frame[("after", "theme")]) == {"system"}
     assert ("after", "theme") in preview.frame.columns and ("before", "theme") not in preview.frame.columns
     assert panel.progress.bar.bar_style == "success" and panel.progress.bar.value == panel.progress.bar.max
-    assert "No pending migrations" in panel.pending.value  # refreshed through the workbook
+    # refreshed after the click, and it does not contradict the result below it
+    assert "Nothing pending now</b>: the run below applied the last migration" in panel.pending.value
     assert file_sha256(workbook.workspace.production) == production_hash
 
 
@@ -114,9 +115,18 @@ def test_revert_click_restores_and_previews(workbook, exercise) -> None:  # type
     assert exercise.column not in columns(workbook.database, exercise.table)
     assert 'data-table="user_settings"' in panel.result_html.value
     assert ("before", "theme") in panel.result.preview("user_settings").frame.columns
+    newest_sample = [m.name for m in workbook.status().migrations if m.applied][-1]
+    assert f"<code>{newest_sample} (production has it)</code>" in panel.plan.value  # what the next click undoes
+    panel.button.click()  # would revert one of the sample's own migrations: asks instead
+    assert panel.state == "waiting for confirmation" and newest_sample in panel.banner.value
+    assert len(workbook.status().pending) == 1 and panel.asking.layout.display == "flex"
+    assert ("before", "theme") in panel.result.preview("user_settings").frame.columns  # the result stays
+    panel.cancel.click()
+    assert len(workbook.status().pending) == 1 and panel.asking.layout.display == "none"
     panel.button.click()
-    panel.button.click()
-    assert len(workbook.status().pending) == 3
+    panel.confirm.click()  # Revert anyway
+    assert panel.state == "reverted 1 migration(s)" and panel.result.result.names == [newest_sample]
+    assert len(workbook.status().pending) == 2
 
 
 def test_panel_mimebundle_has_text_and_widget_view(workbook) -> None:  # type: ignore[no-untyped-def]

@@ -79,7 +79,7 @@ def test_chart_appears_when_a_row_count_moves(workbook, exercise) -> None:  # ty
 
 def test_pending_list_folds_applied_migrations(workbook) -> None:  # type: ignore[no-untyped-def]
     out = html.pending_list(workbook.status())
-    assert "No pending migrations" in out
+    assert "Nothing pending now</b>: every migration is applied" in out
     assert "<details><summary>8 already applied" in out and "create_users" in out
 
 
