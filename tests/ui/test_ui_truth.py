@@ -176,8 +176,13 @@ def test_row_count_table_names_a_removed_constraint(workbook) -> None:  # type: 
 
 def test_model_drift_shows_paths_relative_to_the_project(workbook, exercise) -> None:  # type: ignore[no-untyped-def]
     prepare(workbook, exercise)
+    models = workbook.project.root / "src" / "models" / "user_models.rs"
+    text = models.read_text(encoding="utf-8")  # a field with no column: drift that is proven anywhere
+    models.write_text(text.replace("pub struct NewUser {", "pub struct NewUser {\n    pub nickname: String,", 1),
+                      encoding="utf-8")
     ui.run(workbook, now=True)
     panel = ui.models(workbook, now=True)
+    assert panel.result.drift.findings, "the planted field must be reported"
     root = str(workbook.project.root.resolve())
     record_html, record_md, _text = panel.record.bundle()[0].values()
     for text in (panel.result_html.value, record_html, record_md):
