@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lightnb.errors import MigrationError
+from lightnb.files import write_text_atomic
 
 UP_TEMPLATE = "-- Your SQL goes here\n"
 DOWN_TEMPLATE = "-- This file should undo anything in `up.sql`\n"
@@ -193,9 +194,9 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
         reason = error.strerror if isinstance(error, OSError) else "the name cannot be encoded as a file name"
         raise MigrationError(f"Cannot create migration folder {dirname!r}: {reason}; choose a shorter or "
                              f"simpler name (or --version).", path=target) from error
-    (target / "up.sql").write_text(UP_TEMPLATE + up_sql, encoding="utf-8")
+    write_text_atomic(target / "up.sql", UP_TEMPLATE + up_sql, what="migration file")
     if not no_down:
-        (target / "down.sql").write_text(DOWN_TEMPLATE + down_sql, encoding="utf-8")
+        write_text_atomic(target / "down.sql", DOWN_TEMPLATE + down_sql, what="migration file")
     return _load(target)
 
 

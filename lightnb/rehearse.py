@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
+from lightnb.files import atomic_path
 from lightnb.workspace import check_database_file, file_sha256
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
@@ -62,7 +63,7 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
     project = Path(project_dir).resolve()
     if not project.is_dir():
         raise ProjectError(f"Project folder {project} does not exist; pass the folder holding diesel.toml.")
-    production = check_database_file(Path(production_db).resolve())
+    production = check_database_file(Path(production_db).resolve(), allow_empty=False)
     before = file_sha256(production)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -73,13 +74,20 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
         params = {"project_dir": str(project), "production_db": str(production),
                   "workspace_dir": str(Path(scratch) / "workspace"), "limit": limit,
                   "run_project_tests": run_tests}
+        failed: PapermillExecutionError | None = None
         try:
-            papermill.execute_notebook(str(notebooks_dir() / NOTEBOOK), str(executed), parameters=params,
-                                       cwd=str(out), kernel_name="python3", progress_bar=False,
-                                       execution_timeout=timeout)
-        except PapermillExecutionError as error:
-            raise LightnbError(f"Rehearsal failed in cell {error.exec_count}: {error.ename}: {error.evalue}; "
-                               f"see {executed}.") from error
+            # papermill writes as it goes: it writes a temporary file, which becomes the executed
+            # notebook only once whole (with the failing cell, when one fails)
+            with atomic_path(executed, what="executed notebook", suffix=".tmp.ipynb") as partial:
+                try:
+                    papermill.execute_notebook(str(notebooks_dir() / NOTEBOOK), str(partial), parameters=params,
+                                               cwd=str(out), kernel_name="python3", progress_bar=False,
+                                               execution_timeout=timeout)
+                except PapermillExecutionError as error:
+                    failed = error
+            if failed is not None:
+                raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
+                                   f"{failed.evalue}; see {executed}.") from failed
         finally:
             if file_sha256(production) != before:  # pragma: no cover - would be a lightnb bug
                 raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lightnb.errors import LightnbError
+from lightnb.files import copy_file_atomic, write_text_atomic
 
 HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"  # the 1.x line serves ipywidgets 8
 REQUIREJS = "requirejs@2.3.8"
@@ -77,7 +78,8 @@ def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None 
         js = widget_js(fetch=fetch_js)
         mode = "local" if js is not None else "cdn"
         if js is not None:
-            shutil.copytree(js, out / "static", dirs_exist_ok=True)
+            for asset in sorted(p for p in js.iterdir() if p.is_file()):
+                copy_file_atomic(asset, out / "static" / asset.name, what="report asset")
         html_path = _write(out / f"{stem}.html", _html(nb, local_js=js is not None), secrets)
     if "markdown" in wanted:
         md_path = _write(out / f"{stem}.md", _markdown(nb), secrets)
@@ -342,7 +344,7 @@ def _write(path: Path, text: str, secrets: Iterable[str]) -> Path:
     if leaked:
         raise LightnbError(f"The report {path.name} would contain {len(leaked)} secret value(s); nothing was "
                            f"written. Check the notebook's outputs for unredacted columns.")
-    path.write_text(text, encoding="utf-8")
+    write_text_atomic(path, text, what="report")
     return path
 
 

@@ -28,6 +28,7 @@ from typing import NamedTuple
 from lightnb import migrations as migrations_module
 from lightnb import runner
 from lightnb.errors import DatabaseError, ProjectError
+from lightnb.files import write_text_atomic
 from lightnb.project import Project
 
 DEFAULT_USERS = 10_000
@@ -184,16 +185,17 @@ def sample_workbook(dest: str | Path, *, users: int = DEFAULT_USERS, seed: int =
     generate_database(production, users=users, seed=seed, project_dir=project)
     settings = project / "lightnb.toml"
     shipped = settings.read_text(encoding="utf-8") if settings.is_file() else ""
-    settings.write_text(  # top-level keys must come before the shipped [tables]
-        "# The production database: only ever read, copied into the workspace.\n"
-        f"production = {_toml_string(os.path.relpath(production, project))}\n\n" + shipped, encoding="utf-8")
+    write_text_atomic(settings,  # top-level keys must come before the shipped [tables]
+                      "# The production database: only ever read, copied into the workspace.\n"
+                      f"production = {_toml_string(os.path.relpath(production, project))}\n\n" + shipped,
+                      what="settings file")
     if workspace:
         from lightnb.workspace import Workspace  # the only module that copies databases
 
         copy = Workspace.create(production, project / WORKSPACE_DIRNAME)
-        (project / ".env").write_text(
-            "# The workbook works on a copy of production, never on production itself.\n"
-            f"DATABASE_URL={copy.path}\n", encoding="utf-8")
+        write_text_atomic(project / ".env",
+                          "# The workbook works on a copy of production, never on production itself.\n"
+                          f"DATABASE_URL={copy.path}\n", what="settings file")
     return SampleWorkbook(project, production)
 
 
