@@ -63,9 +63,9 @@ def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
     :raises DatabaseError: when the file is missing (and ``create`` is False), a folder, or not SQLite.
     """
     target = Path(path)
-    if target.is_dir():
-        raise DatabaseError(f"{target} is a folder, not a SQLite database file; give the path of the .db file.",
-                            path=target)
+    if str(path) != ":memory:":  # a FIFO, device or folder is refused before SQLite opens (and blocks on) it
+        from lightnb.dbfile import check_database_path
+        check_database_path(target, must_exist=False, header=False)
     if not create and not target.exists():
         raise DatabaseError(f"Database {target} does not exist; check the path or DATABASE_URL.", path=target)
     try:
