@@ -62,8 +62,8 @@ def existing_regular(path: str | Path, *, what: str = "file") -> os.stat_result 
         raise FileWriteError(f"Cannot check the {what} {path}: {error.strerror}; check the path and its "
                              f"permissions.", path=path) from error
     if not stat.S_ISREG(info.st_mode):
-        raise FileWriteError(f"The {what} {path} is {kind_of(info.st_mode)}, not a regular file; lightnb "
-                             f"writes only regular files — fix the path.", path=path)
+        raise FileWriteError(f"The {what} {path} is {kind_of(info.st_mode)}, not a regular file; lightnb reads "
+                             f"and writes only regular files — fix the path.", path=path)
     return info
 
 

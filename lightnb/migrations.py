@@ -6,13 +6,14 @@ See diesel_spec.md §1 (generate) and §2.1 (discovery, versions, ordering).
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from lightnb.errors import MigrationError
-from lightnb.files import write_text_atomic
+from lightnb.files import kind_of, write_text_atomic
 
 UP_TEMPLATE = "-- Your SQL goes here\n"
 DOWN_TEMPLATE = "-- This file should undo anything in `up.sql`\n"
@@ -111,6 +112,10 @@ def _run_in_transaction(metadata: Path) -> bool:
 
 def _read_sql(path: Path, migration: Migration) -> str:
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):  # a FIFO would block the read
+            raise MigrationError(f"{path} is {kind_of(info.st_mode)}, not a file; replace it with a SQL file.",
+                                 path=path, version=migration.version)
         data = path.read_bytes()
     except IsADirectoryError as error:
         raise MigrationError(f"{path} is a folder, not a file; replace it with a SQL file.",

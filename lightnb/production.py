@@ -3,8 +3,8 @@
 A database is the project's production when
 
 * a ``lightnb.toml`` of the project declares it (``production = "…"``): the one beside the
-  diesel.toml in use *and* the project folder's, so reading another diesel.toml
-  (``--config-file``, ``DIESEL_CONFIG_FILE``) does not lose the guard;
+  diesel.toml in use *and* the project folder's (and the one beside the migrations folder), so
+  reading another diesel.toml (``--config-file``, ``DIESEL_CONFIG_FILE``) does not lose the guard;
 * a workspace was ever copied from it: every workspace lightnb makes for a project is recorded,
   with the production it copies, in ``<project>/.lightnb/workspaces.json`` (wherever the workspace
   folder itself is), and the record outlives the workspace;
@@ -75,9 +75,14 @@ def _identity(path: str | Path) -> tuple[int, int] | None:
 
 
 def guard_folders(project: Project) -> list[Path]:
-    """Return the folders whose lightnb.toml and ``.lightnb/`` the guard reads (config dir, project root)."""
+    """Return the folders whose lightnb.toml and ``.lightnb/`` the guard reads.
+
+    The folder of the diesel.toml in use, the project folder, and the folder holding the
+    migrations folder: whichever way the project is reached (``--config-file``, ``--project``,
+    ``--migration-dir``), its declared and recorded productions are found.
+    """
     folders: list[Path] = []
-    for folder in (project.config_dir, project.root, project.settings_dir):
+    for folder in (project.config_dir, project.root, project.settings_dir, project.migrations_dir.parent):
         if folder is None:
             continue
         resolved = Path(os.path.realpath(folder))
@@ -170,16 +175,16 @@ def refuse_production(project: Project, database: str | Path) -> None:
 
     :raises WorkspaceError: naming the file, where it is declared, and what to do instead.
     """
-    production = find_production(project, database)
-    if production is None:
+    matches = [p for p in productions(project) if p.matches(Path(database))]
+    if not matches:
         return
-    copy = ""
-    if production.workspace is not None and (production.workspace / "workspace.db").is_file():
-        copy = f" (its copy: --database-url {production.workspace / 'workspace.db'})"
+    live = [p.workspace / "workspace.db" for p in matches
+            if p.workspace is not None and (p.workspace / "workspace.db").is_file()]
+    copy = f"its workspace copy (--database-url {live[-1]})" if live else \
+        "the workspace copy (`lightnb snapshot`, then omit --database-url)"
     raise WorkspaceError(
-        f"{database} is this project's production database, which lightnb only reads; work on the "
-        f"workspace copy{copy} (`lightnb snapshot`, then omit --database-url), or apply to production with "
-        f"diesel_cli once the rehearsal is done.", path=database)
+        f"{database} is this project's production database, which lightnb only reads; work on {copy}, or "
+        f"apply to production with diesel_cli once the rehearsal is done.", path=database)
 
 
 def protected_paths(project: Project | None, extra: Iterable[str | Path] = ()) -> list[Path]:
