@@ -119,7 +119,7 @@ def is_lightnb_copy(path: str | Path) -> bool:
     """
     from lightnb.workspace import STATE_FILE, WORKSPACE_DB
     resolved = Path(os.path.realpath(path))
-    for folder in (resolved.parent, resolved.parent.parent):
+    for folder in list(resolved.parents)[:3]:  # the workspace, or captures/<label>/ inside it
         if (folder / STATE_FILE).is_file() and (folder / WORKSPACE_DB).is_file():
             return True
     return False
