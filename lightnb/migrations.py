@@ -5,6 +5,7 @@ See diesel_spec.md §1 (generate) and §2.1 (discovery, versions, ordering).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tomllib
@@ -199,9 +200,16 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
         reason = error.strerror if isinstance(error, OSError) else "the name cannot be encoded as a file name"
         raise MigrationError(f"Cannot create migration folder {dirname!r}: {reason}; choose a shorter or "
                              f"simpler name (or --version).", path=target) from error
-    write_text_atomic(target / "up.sql", UP_TEMPLATE + up_sql, what="migration file")
-    if not no_down:
-        write_text_atomic(target / "down.sql", DOWN_TEMPLATE + down_sql, what="migration file")
+    try:  # whole or not at all: a migration with up.sql but no down.sql would be a different migration
+        write_text_atomic(target / "up.sql", UP_TEMPLATE + up_sql, what="migration file")
+        if not no_down:
+            write_text_atomic(target / "down.sql", DOWN_TEMPLATE + down_sql, what="migration file")
+    except BaseException:
+        for written in ("up.sql", "down.sql"):
+            (target / written).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            target.rmdir()
+        raise
     return _load(target)
 
 
