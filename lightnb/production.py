@@ -146,6 +146,11 @@ def _workspace_state(folder: Path) -> list[Production]:
     return [Production(Path(prod), *identity, source=str(state), workspace=folder)]
 
 
+def copied_into(workspace_folder: Path, database: str | Path) -> bool:
+    """Return whether the workspace in ``workspace_folder`` is a copy of ``database`` (same file)."""
+    return any(p.matches(Path(database)) for p in _workspace_state(Path(workspace_folder)))
+
+
 def _read_registry(registry: Path) -> list[dict]:
     if not registry.exists():
         return []
@@ -236,5 +241,5 @@ def _locked(registry: Path) -> Iterator[None]:
         os.close(fd)
 
 
-__all__ = ["Production", "find_production", "guard_folders", "productions", "protected_paths",
+__all__ = ["Production", "copied_into", "find_production", "guard_folders", "productions", "protected_paths",
            "record_workspace", "refuse_production", "registry_path", "same_file"]

@@ -59,8 +59,8 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     configured = project.database_path() if project.database_url else None
     if (folder / WORKSPACE_DB).is_file():
         workspace = Workspace.open(folder)
-        stands_for = [workspace.path] + ([workspace.production] if workspace.production is not None else [])
-        if configured is None or any(production_guard.same_file(configured, p) for p in stands_for):
+        if configured is None or production_guard.same_file(configured, workspace.path) or \
+                production_guard.copied_into(folder, configured):
             return Target(workspace.path, workspace)
     if configured is None:
         return Target(project.database_path())  # raises the "no database" error
