@@ -57,6 +57,9 @@ def check_database_path(path: str | Path, *, must_exist: bool = True, allow_empt
     try:
         info = os.stat(target)
     except FileNotFoundError:
+        if os.path.islink(target):
+            raise DatabaseError(f"{what} {target} is a symbolic link to {os.readlink(target)}, which does not "
+                                f"exist; fix the link or give the path of the .db file.", path=target) from None
         if not must_exist:
             return target
         raise DatabaseError(f"{what} {target} does not exist; check the path (or DATABASE_URL).",
