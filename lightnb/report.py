@@ -385,5 +385,10 @@ def _fetch(folder: Path) -> None:
                         member.name = Path(member.name).name
                         tar.extract(member, staging, filter="data")
         folder.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(staging, folder)
+        partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:  # the cache is whole or absent: never a folder with some of the files
+            shutil.copytree(staging, partial, dirs_exist_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)
+            os.replace(partial, folder)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)

@@ -19,6 +19,7 @@ import os
 import random
 import shutil
 import sqlite3
+import tempfile
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,11 +114,18 @@ def copy_sample_project(dest: str | Path) -> Path:
                            f"for the sample project.", path=target)
     ignore = shutil.ignore_patterns("target", "*.db", "*.db-journal", ".env", WORKSPACE_DIRNAME,
                                     ".diesel_lock", "__pycache__")
-    try:
-        shutil.copytree(sample_source(), target, ignore=ignore, dirs_exist_ok=True)
+    partial = None
+    try:  # whole or not at all: copied beside the target, then renamed into place
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{target.name[:60]}.", dir=target.parent))
+        shutil.copytree(sample_source(), partial, ignore=ignore, dirs_exist_ok=True)
+        os.replace(partial, target)
     except OSError as error:
         raise ProjectError(f"Cannot copy the sample project to {target}: {error}; choose a writable "
                            f"folder.", path=target) from error
+    finally:
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
     return target
 
 
