@@ -120,12 +120,17 @@ def is_lightnb_copy(path: str | Path) -> bool:
 
     Those are lightnb's own files: reading them in place may create their ``-wal``/``-shm``.
     """
-    from lightnb.workspace import STATE_FILE, WORKSPACE_DB
+    from lightnb.workspace import CAPTURES_DIR, STATE_FILE, WORKSPACE_DB
+
+    def is_workspace(folder: Path) -> bool:
+        return (folder / STATE_FILE).is_file() and (folder / WORKSPACE_DB).is_file()
+
     resolved = Path(os.path.realpath(path))
-    for folder in list(resolved.parents)[:3]:  # the workspace, or captures/<label>/ inside it
-        if (folder / STATE_FILE).is_file() and (folder / WORKSPACE_DB).is_file():
-            return True
-    return False
+    if resolved.name == WORKSPACE_DB and is_workspace(resolved.parent):
+        return True
+    # a before copy lightnb captured: <workspace>/captures/[<label>/]before-….db
+    return resolved.name.startswith("before-") and any(
+        folder.name == CAPTURES_DIR and is_workspace(folder.parent) for folder in list(resolved.parents)[:2])
 
 
 class ReadOnlyConnection(sqlite3.Connection):

@@ -167,6 +167,11 @@ def check_schema_targets(project: ProjectLike, conn: sqlite3.Connection | None =
     :raises FileWriteError: one line naming the first target that may not be written.
     """
     guard = [*protected, *_connection_files(conn)]
+    if isinstance(project, Project) and project.database_url:
+        try:  # the database the project names is never a schema file, production or not
+            guard.append(project.database_path())
+        except LightnbError:
+            pass
     if isinstance(project, Project):
         from lightnb.production import protected_paths
         guard = protected_paths(project, guard)

@@ -273,3 +273,15 @@ def test_models_generate_never_writes_over_a_model_file_that_is_not_rust(tmp_pat
     assert code == 1 and "Traceback" not in err
     assert (file_mark(model) if model.is_file() else None) == before
     scene.assert_untouched(project=False)
+
+
+def test_the_database_url_of_the_project_is_never_a_schema_file_even_when_empty(tmp_path, capsys, monkeypatch) -> None:
+    scene = make_scene(tmp_path)
+    monkeypatch.chdir(scene.root)
+    empty = scene.root / "dev.db"
+    empty.touch()
+    (scene.root / "diesel.toml").write_text('[print_schema]\nfile = "dev.db"\n')
+    monkeypatch.setenv("DATABASE_URL", "dev.db")
+    code, out, err = cli(capsys, "migration", "run", "--database-url", str(tmp_path / "scratch.db"))
+    one_line_error(code, err)
+    assert empty.stat().st_size == 0

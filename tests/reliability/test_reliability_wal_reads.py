@@ -138,3 +138,22 @@ def test_a_hot_journal_on_production_is_one_line_and_left_for_its_owner(tmp_path
     code, out, err = cli(capsys, "snapshot", "--database-url", str(scene.production))
     assert "Traceback" not in err
     scene.assert_untouched(project=False)
+
+
+def test_a_production_beside_an_old_workspace_is_still_read_untouched(tmp_path, capsys, monkeypatch) -> None:
+    """Files named like lightnb's own beside production do not make production one of lightnb's copies."""
+    import json
+    import shutil
+    scene, _app = _scene(tmp_path, "wal_left_by_stopped_app")
+    monkeypatch.chdir(scene.root)
+    folder = scene.production.parent
+    shutil.copyfile(scene.production, folder / "other.db")
+    (folder / "workspace.db").write_bytes(b"")
+    (folder / "workspace.json").write_text(json.dumps({"production": None}))
+    captures = folder / "captures"
+    captures.mkdir()
+    scene.freeze()
+    for argv in (["snapshot", "--database-url", str(scene.production)],
+                 ["print-schema", "--database-url", str(scene.production)]):
+        assert cli(capsys, *argv)[0] == 0
+    scene.assert_untouched(project=False)
