@@ -304,5 +304,6 @@ def preview(scratch: Path, sizes: Sizes) -> Row:
                large[worst], f"same preview on {sizes.preview_small:,} rows", small[worst], "≤ 2×", 2.0, detail)
 
 
-CASES = {"snapshot": snapshot, "snapshot_wal": snapshot_wal, "row_diff": row_diff, "migration": heavy_migration, "replay": replay,
+CASES = {"snapshot": snapshot, "snapshot_wal": snapshot_wal, "row_diff": row_diff, "migration": heavy_migration,
+         "replay": replay,
          "preview": preview}

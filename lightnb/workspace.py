@@ -21,7 +21,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from lightnb import runner
-from lightnb.dbfile import SQLITE_HEADER, check_database_path, consistent_copy, is_lightnb_copy, open_untouched, uses_wal
+from lightnb.dbfile import SQLITE_HEADER  # noqa: F401 - re-exported: where it always was
+from lightnb.dbfile import check_database_path, consistent_copy, is_lightnb_copy, open_untouched, uses_wal
 from lightnb.errors import DatabaseError, WorkspaceError
 from lightnb.files import write_text_atomic
 WORKSPACE_DB = "workspace.db"

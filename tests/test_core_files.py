@@ -54,7 +54,8 @@ def test_copy_file_atomic(tmp_path: Path) -> None:
     assert copy_file_atomic(source, tmp_path / "out" / "a.js").read_bytes() == source.read_bytes()
 
 
-SCHEMA = "// @generated automatically by Diesel CLI.\n\ndiesel::table! {\n    users (id) {\n        id -> Integer,\n    }\n}\n"
+SCHEMA = ("// @generated automatically by Diesel CLI.\n\n"
+          "diesel::table! {\n    users (id) {\n        id -> Integer,\n    }\n}\n")
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", SCHEMA, "table! { a (id) { id -> Integer, } }\n",

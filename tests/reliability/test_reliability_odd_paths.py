@@ -113,7 +113,8 @@ def test_production_declared_as_dev_null_is_refused(tmp_path, capsys, monkeypatc
     assert "character device" in err and not (scene.root / ".lightnb" / "workspace.db").exists()
 
 
-@pytest.mark.parametrize("argv", [["snapshot"], ["print-schema"], ["migration", "list"], ["lint", "--database-url", "{p}"],
+@pytest.mark.parametrize("argv", [["snapshot"], ["print-schema"], ["migration", "list"],
+                                  ["lint", "--database-url", "{p}"],
                                   ["rehearse", "--database", "{p}", "--out", "out"]])
 def test_a_fifo_never_blocks_a_real_process(tmp_path, argv) -> None:
     scene = make_scene(tmp_path)
@@ -143,7 +144,8 @@ NAMES = {
 
 
 @pytest.mark.parametrize("name", list(NAMES))
-def test_production_paths_of_every_shape_are_copied_and_never_written(tmp_path, capsys, monkeypatch, name) -> None:
+def test_production_paths_of_every_shape_are_copied_and_never_written(tmp_path, capsys, monkeypatch,
+                                                                      name) -> None:
     scene = make_scene(tmp_path, production=NAMES[name])
     monkeypatch.chdir(scene.root)
     monkeypatch.delenv("DATABASE_URL", raising=False)

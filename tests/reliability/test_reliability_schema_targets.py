@@ -166,16 +166,18 @@ def test_print_schema_check_on_such_a_file_is_one_line(tmp_path, capsys, monkeyp
     scene.assert_untouched()
 
 
-STALE = "// @generated automatically by Diesel CLI.\n\ndiesel::table! {\n    gone (id) {\n        id -> Integer,\n    }\n}\n"
+STALE = ("// @generated automatically by Diesel CLI.\n\n"
+         "diesel::table! {\n    gone (id) {\n        id -> Integer,\n    }\n}\n")
 ACCEPTED = {
     "missing": None,
     "empty": "",
     "stale": STALE,
     "conflicted": "<<<<<<< HEAD\n" + STALE + "=======\ndiesel::table! {\n    other (id) {\n        id -> Integer,\n"
                   "    }\n}\n>>>>>>> feature\n",
-    "sql_types": "pub mod sql_types {\n    #[derive(diesel::sql_types::SqlType)]\n    #[diesel(sqlite_type(name = \"Text\"))]"
-                 "\n    pub struct Mood;\n}\n\n" + STALE,
-    "patched": "use crate::types::*;\n\n" + STALE.replace("Integer", "BigInt") + "\ndiesel::joinable!(gone -> gone (id));\n",
+    "sql_types": "pub mod sql_types {\n    #[derive(diesel::sql_types::SqlType)]\n"
+                 "    #[diesel(sqlite_type(name = \"Text\"))]\n    pub struct Mood;\n}\n\n" + STALE,
+    "patched": "use crate::types::*;\n\n" + STALE.replace("Integer", "BigInt")
+               + "\ndiesel::joinable!(gone -> gone (id));\n",
     "crlf": STALE.replace("\n", "\r\n"),
 }
 
@@ -226,7 +228,8 @@ def test_every_schema_file_is_checked_before_any_is_written(tmp_path, capsys, mo
 
 # ----------------------------------------------------------------------------------- model files
 
-MODELS = "use diesel::prelude::*;\n\n#[derive(Queryable, Selectable)]\n#[diesel(table_name = crate::schema::accounts)]\n" \
+MODELS = "use diesel::prelude::*;\n\n#[derive(Queryable, Selectable)]\n" \
+         "#[diesel(table_name = crate::schema::accounts)]\n" \
          "pub struct Account {\n    pub id: i32,\n    pub owner: String,\n    pub balance: i32,\n}\n"
 
 
@@ -275,7 +278,8 @@ def test_models_generate_never_writes_over_a_model_file_that_is_not_rust(tmp_pat
     scene.assert_untouched(project=False)
 
 
-def test_the_database_url_of_the_project_is_never_a_schema_file_even_when_empty(tmp_path, capsys, monkeypatch) -> None:
+def test_the_database_url_of_the_project_is_never_a_schema_file_even_when_empty(tmp_path, capsys,
+                                                                                monkeypatch) -> None:
     scene = make_scene(tmp_path)
     monkeypatch.chdir(scene.root)
     empty = scene.root / "dev.db"
