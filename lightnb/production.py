@@ -17,6 +17,7 @@ hard links (same device and inode, also of a production since renamed) all name 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import time
@@ -217,23 +218,48 @@ def record_workspace(project: Project, workspace_folder: Path, production: Path 
              "device": identity[0], "inode": identity[1], "created_at": int(time.time())}
     try:
         registry.parent.mkdir(parents=True, exist_ok=True)
+        lock = _locked(registry)
     except OSError as error:
+        if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return  # a read-only project (a CI checkout): lightnb.toml is its record of production
         raise WorkspaceError(f"Cannot record the workspace in {registry}: {error.strerror}; make the project "
                              f"folder writable.", path=registry) from error
-    with _locked(registry):
+    with lock:
         entries = [e for e in _read_registry(registry)
                    if (e.get("workspace"), e.get("production")) != (entry["workspace"], entry["production"])]
-        entries.append(entry)
-        write_text_atomic(registry, json.dumps({"workspaces": entries}, indent=2) + "\n",
+        write_text_atomic(registry, json.dumps({"workspaces": _pruned(entries) + [entry]}, indent=2) + "\n",
                           what="record of workspaces")
 
 
-@contextlib.contextmanager
-def _locked(registry: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside the record while it is read and rewritten."""
-    import fcntl
+def _pruned(entries: list[dict]) -> list[dict]:
+    """Drop records of workspaces that are gone, keeping the latest record of each production.
+
+    Rehearsals make a workspace in a temporary folder each time: the record stays as long as the
+    list of productions, not the list of rehearsals.
+    """
+    kept: list[dict] = []
+    latest_gone: dict[tuple, dict] = {}
+    for entry in entries:
+        if entry.get("workspace") and os.path.isdir(str(entry["workspace"])):
+            kept.append(entry)
+        else:
+            latest_gone[(entry.get("production"), entry.get("device"), entry.get("inode"))] = entry
+    return kept + list(latest_gone.values())
+
+
+def _locked(registry: Path) -> contextlib.AbstractContextManager[None]:
+    """Return a context holding an exclusive lock beside the record while it is read and rewritten.
+
+    :raises OSError: when the lock file cannot be opened (a read-only folder).
+    """
     lock = registry.with_name(f".{registry.name}.lock")
     fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    return _holding(fd)
+
+
+@contextlib.contextmanager
+def _holding(fd: int) -> Iterator[None]:
+    import fcntl
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

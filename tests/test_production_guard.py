@@ -240,3 +240,38 @@ def test_a_corrupt_record_of_workspaces_stops_writing_verbs(tmp_path, capsys, mo
     code, out, err = _cli(capsys, "migration", "run", "--database-url", str(scene.production))
     assert code == 1 and "workspaces.json" in err and err.count("\n") == 1
     scene.assert_untouched(project=False)
+
+
+def test_the_record_keeps_one_entry_per_production_of_workspaces_that_are_gone(tmp_path, capsys,
+                                                                               monkeypatch) -> None:
+    import json
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    scene = make_scene(tmp_path).freeze()
+    monkeypatch.chdir(scene.root)
+    for n in range(4):  # rehearsals: a workspace in a temporary folder each time, deleted afterwards
+        folder = tmp_path / f"rehearsal{n}"
+        copy = ["snapshot", "--database-url", str(scene.production), "--workspace-dir", str(folder)]
+        assert _cli(capsys, *copy)[0] == 0
+        assert _cli(capsys, "snapshot", "--discard", "--workspace-dir", str(folder))[0] == 0
+    assert _cli(capsys, "snapshot", "--database-url", str(scene.production))[0] == 0
+    entries = json.loads((scene.root / ".lightnb" / "workspaces.json").read_text())["workspaces"]
+    assert len(entries) == 2 and entries[-1]["workspace"] == str(scene.root / ".lightnb")
+    monkeypatch.setenv("DATABASE_URL", str(scene.production))
+    code, out, err = _cli(capsys, "migration", "run")
+    assert code == 0 and "working on workspace" in err  # DATABASE_URL naming production: its workspace
+    scene.assert_untouched(project=False)
+
+
+def test_a_read_only_project_can_still_be_rehearsed_elsewhere(tmp_path, capsys, monkeypatch) -> None:
+    from reliability_support import Frozen
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    scene = make_scene(tmp_path).freeze()
+    (scene.root / "lightnb.toml").write_text('production = "../data/production.db"\n')
+    monkeypatch.chdir(scene.root)
+    with Frozen(scene.root):  # a read-only checkout: the record cannot be written there
+        folder = tmp_path / "ws"
+        assert _cli(capsys, "snapshot", "--workspace-dir", str(folder))[0] == 0
+        code, out, err = _cli(capsys, "migration", "run", "--database-url", str(scene.production))
+        assert code == 1 and "production database" in err  # lightnb.toml still guards it
+        assert _cli(capsys, "migration", "run", "--no-schema", "--database-url", str(folder / "workspace.db"))[0] == 0
+    scene.assert_untouched(project=False)
