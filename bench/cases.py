@@ -93,6 +93,45 @@ def snapshot(scratch: Path, sizes: Sizes) -> list[Row]:
                 limit=1.2, notes="read-only source, one consistent point in time, atomic rename")]
 
 
+LEAVE_WAL = """
+import os, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA wal_autocheckpoint = 0")
+conn.execute("UPDATE events SET kind = 'changed' WHERE id % 500 = 0")  # ~4 MiB: SQLite's default checkpoint size
+os._exit(0)  # an application that still has it open: -wal and -shm stay beside it
+"""
+
+
+def snapshot_wal(scratch: Path, sizes: Sizes) -> list[Row]:
+    """``lightnb snapshot`` of a WAL production (a -wal and -shm beside it) vs ``cp`` of its file and -wal."""
+    import subprocess
+    production = scratch / "snapshot-wal-production.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{production}{suffix}").unlink(missing_ok=True)
+    conn = sqlite3.connect(production, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = wal")
+    conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload BLOB NOT NULL)")
+    data.fill(conn, f"INSERT INTO events (kind, payload) {data.series(sizes.snapshot_mib * 1024 * 1024 // 1100 // 2)}"
+                    f"SELECT 'kind-' || (i % 17), randomblob(1000) FROM n")
+    conn.close()
+    subprocess.run([sys.executable, "-c", LEAVE_WAL, str(production)], check=True)
+    project_dir = data.project(scratch / "snapshot-wal-project", {})
+    workspace = project_dir / ".lightnb"
+    copy = scratch / "snapshot-wal-cp.db"
+    cli, peer = alternate([
+        _cli("lightnb snapshot", "snapshot", "--database-url", str(production), "--project", str(project_dir),
+             prepare=_removed(workspace)),
+        _shell("cp file and -wal", f"cp {production} {copy} && cp {production}-wal {copy}-wal",
+               prepare=_removed(copy, Path(f"{copy}-wal"))),
+    ], sizes.rounds)
+    size = (production.stat().st_size + Path(f"{production}-wal").stat().st_size) / (1 << 20)
+    _removed(workspace, copy, Path(f"{copy}-wal"), production, Path(f"{production}-wal"),
+             Path(f"{production}-shm"))()
+    return [Row(f"snapshot of a {size:,.0f} MiB WAL production with its -wal", peer, cli=cli, target="≤ 1.3×",
+                limit=1.3, notes="never opened in place: file and -wal copied under SQLite's shared reader "
+                                 "locks, the WAL folded into the copy")]
+
+
 # --------------------------------------------------------------------------- row diff
 
 
@@ -347,6 +386,6 @@ def preview(scratch: Path, sizes: Sizes) -> list[Row]:
     return result
 
 
-CASES: dict[str, Case] = {"startup": startup, "snapshot": snapshot, "row_diff": row_diff,
+CASES: dict[str, Case] = {"startup": startup, "snapshot": snapshot, "snapshot_wal": snapshot_wal, "row_diff": row_diff,
                           "migration": migrations, "capture": capture, "check": check, "rehearse": rehearse,
                           "replay": replay, "preview": preview}

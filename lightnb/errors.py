@@ -83,3 +83,7 @@ class LintFailed(LightnbError):
 
 class ModelDrift(LightnbError):
     """Rust model structs do not match schema.rs."""
+
+
+class FileWriteError(LightnbError):
+    """A file could not be written whole, or lightnb refused to write over something it did not make."""

@@ -5,13 +5,16 @@ See diesel_spec.md §1 (generate) and §2.1 (discovery, versions, ordering).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from lightnb.errors import LightnbError, MigrationError, with_advice
+from lightnb.files import kind_of, write_text_atomic
 
 UP_TEMPLATE = "-- Your SQL goes here\n"
 DOWN_TEMPLATE = "-- This file should undo anything in `up.sql`\n"
@@ -132,6 +135,10 @@ def _run_in_transaction(metadata: Path) -> bool:
 
 def _read_sql(path: Path, migration: Migration) -> str:
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):  # a FIFO would block the read
+            raise MigrationError(f"{path} is {kind_of(info.st_mode)}, not a file; replace it with a SQL file.",
+                                 path=path, version=migration.version)
         data = path.read_bytes()
     except IsADirectoryError as error:
         raise MigrationError(f"{path} is a folder, not a file; replace it with a SQL file.",
@@ -215,9 +222,16 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
         reason = error.strerror if isinstance(error, OSError) else "the name cannot be encoded as a file name"
         raise MigrationError(f"Cannot create migration folder {dirname!r}: {reason}; choose a shorter or "
                              f"simpler name (or --version).", path=target) from error
-    (target / "up.sql").write_text(UP_TEMPLATE + up_sql, encoding="utf-8")
-    if not no_down:
-        (target / "down.sql").write_text(DOWN_TEMPLATE + down_sql, encoding="utf-8")
+    try:  # whole or not at all: a migration with up.sql but no down.sql would be a different migration
+        write_text_atomic(target / "up.sql", UP_TEMPLATE + up_sql, what="migration file")
+        if not no_down:
+            write_text_atomic(target / "down.sql", DOWN_TEMPLATE + down_sql, what="migration file")
+    except BaseException:
+        for written in ("up.sql", "down.sql"):
+            (target / written).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            target.rmdir()
+        raise
     return _load(target)
 
 

@@ -9,7 +9,9 @@ Resolution order follows diesel_cli (diesel_spec.md §0 and §5.3):
   the real environment).
 
 lightnb's own settings live in ``lightnb.toml`` beside diesel.toml, never in diesel.toml, whose keys
-diesel_cli checks strictly.
+diesel_cli checks strictly. When the diesel.toml in use (``--config-file``, ``DIESEL_CONFIG_FILE``) has
+no lightnb.toml beside it, the project folder's lightnb.toml is read: the settings (and the production
+they declare) follow the project wherever its diesel configuration is read from.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import io
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -51,6 +53,8 @@ class Project:
     :param print_schema: configuration key -> raw ``[print_schema]`` table (``default`` first-level).
     :param database_url: the resolved database URL, or None.
     :param settings: lightnb's own settings from ``lightnb.toml``.
+    :param settings_dir: the folder of the lightnb.toml read (relative settings paths start there);
+        None means ``config_dir``.
     """
 
     root: Path
@@ -61,6 +65,7 @@ class Project:
     database_url: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     migrations_origin: str = "search"  # argument | environment | config | search | default (none found)
+    settings_dir: Path | None = None
 
     @classmethod
     def discover(cls, start: str | Path = ".", *, database_url: str | None = None,
@@ -83,9 +88,10 @@ class Project:
         config_dir = cfg.parent if cfg is not None else root
         migrations, origin = _migrations_dir(start, config_dir, raw, migration_dir, env)
         url = database_url if database_url else env.get("DATABASE_URL") or None
+        settings_dir = settings_folder(config_dir, root)
         return cls(root=root, config_file=cfg, config_dir=config_dir, migrations_dir=migrations,
                    print_schema=_print_schema_sections(raw, cfg), database_url=url,
-                   settings=_read_settings(config_dir), migrations_origin=origin)
+                   settings=read_settings(settings_dir), migrations_origin=origin, settings_dir=settings_dir)
 
     def database_path(self) -> Path:
         """Return the SQLite file named by the database URL.
@@ -113,10 +119,14 @@ class Project:
         p = Path(path)
         return p if p.is_absolute() else self.config_dir / p
 
+    def resolve_setting(self, path: str | Path) -> Path:
+        """Resolve a path from lightnb.toml against the folder of that lightnb.toml."""
+        p = Path(path)
+        return p if p.is_absolute() else (self.settings_dir or self.config_dir) / p
+
     def with_database(self, database_url: str | Path) -> Project:
         """Return a copy of this project pointing at another database."""
-        return Project(self.root, self.config_file, self.config_dir, self.migrations_dir,
-                       self.print_schema, str(database_url), self.settings, self.migrations_origin)
+        return replace(self, database_url=str(database_url))
 
 
 def database_path_from_url(url: str, *, base: Path | None = None) -> Path:
@@ -388,8 +398,20 @@ def _migrations_dir(start: Path, config_dir: Path, raw: Mapping[str, Any],
     return config_dir / "migrations", "default"
 
 
-def _read_settings(config_dir: Path) -> dict[str, Any]:
-    path = config_dir / SETTINGS_NAME
+def settings_folder(config_dir: Path, root: Path) -> Path:
+    """Return the folder whose lightnb.toml applies: beside diesel.toml, else the project folder's."""
+    for folder in (config_dir, root):
+        if (folder / SETTINGS_NAME).is_file():
+            return folder
+    return config_dir
+
+
+def read_settings(folder: Path) -> dict[str, Any]:
+    """Read ``folder/lightnb.toml`` (empty when there is none).
+
+    :raises ProjectError: when the file cannot be read or is not TOML.
+    """
+    path = folder / SETTINGS_NAME
     if not path.is_file():
         return {}
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
 from lightnb.extras import require
 from lightnb.project import Project
+from lightnb.files import atomic_path
 from lightnb.workspace import check_database_file, file_sha256
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
@@ -89,7 +90,7 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
     if not start.is_dir():
         raise ProjectError(f"Project folder {start} does not exist; pass the folder holding diesel.toml.")
     project = Project.discover(start)
-    production = check_database_file(Path(production_db).resolve())
+    production = check_database_file(Path(production_db).resolve(), allow_empty=False)
     pending = tuple(m.name for m in steps.list_migrations(project, production).pending)
     if limit is not None:
         pending = pending[:max(limit, 0)]
@@ -108,13 +109,21 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
         params = {"project_dir": str(copied), "production_db": str(production),
                   "workspace_dir": str(Path(scratch) / "workspace"), "limit": limit,
                   "run_project_tests": run_tests}
+        failed: PapermillExecutionError | None = None
         try:
-            papermill.execute_notebook(str(notebook), str(executed), parameters=params, cwd=str(out),
-                                       kernel_name="python3", progress_bar=False, execution_timeout=timeout,
-                                       kernel_manager_class=kernel_manager_class("python3"))
-        except PapermillExecutionError as error:
-            raise LightnbError(f"Rehearsal failed in cell {error.exec_count}: {error.ename}: {error.evalue}; "
-                               f"see {executed}.") from error
+            # papermill writes as it goes: it writes a temporary file, which becomes the executed
+            # notebook only once whole (with the failing cell, when one fails)
+            with atomic_path(executed, what="executed notebook", suffix=".tmp.ipynb") as partial:
+                try:
+                    papermill.execute_notebook(str(notebook), str(partial), parameters=params, cwd=str(out),
+                                               kernel_name="python3", progress_bar=False,
+                                               execution_timeout=timeout,
+                                               kernel_manager_class=kernel_manager_class("python3"))
+                except PapermillExecutionError as error:
+                    failed = error
+            if failed is not None:
+                raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
+                                   f"{failed.evalue}; see {executed}.") from failed
         finally:
             if file_sha256(production) != before:  # pragma: no cover - would be a lightnb bug
                 raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "

@@ -24,6 +24,7 @@ from typing import Any
 
 from lightnb.errors import LightnbError
 from lightnb.extras import require
+from lightnb.files import write_text_atomic
 
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -376,12 +377,5 @@ def _write(path: Path, text: str, secrets: Iterable[str]) -> Path:
     if leaked:
         raise LightnbError(f"The report {path.name} would contain {len(leaked)} secret value(s); nothing was "
                            f"written. Check the notebook's outputs for unredacted columns.")
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)  # a reader never sees half a report
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise LightnbError(f"cannot write {path}: {error.strerror or error}; choose another --out folder",
-                           path=path) from error
+    write_text_atomic(path, text, what="report")
     return path

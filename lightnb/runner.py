@@ -68,10 +68,9 @@ def connect(path: str | Path | SqliteLocation, *, create: bool = True) -> sqlite
     target = Path(":memory:") if location is not None and location.path is None else \
         (location.path if location is not None and location.path is not None else Path(str(path)))
     opened, is_uri = location.open_target() if location is not None else (str(target), False)
-    if location is None or location.path is not None:
-        if target.is_dir():
-            raise DatabaseError(f"{target} is a folder, not a SQLite database file; give the path of the .db "
-                                f"file.", path=target)
+    if str(target) != ":memory:":  # a FIFO, device or folder is refused before SQLite opens (and blocks on) it
+        from lightnb.dbfile import check_database_path
+        check_database_path(target, must_exist=False, header=False)
         if not create and not target.exists():
             raise DatabaseError(f"Database {target} does not exist; check the path or DATABASE_URL.", path=target)
     try:

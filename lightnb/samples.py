@@ -19,6 +19,7 @@ import os
 import random
 import shutil
 import sqlite3
+import tempfile
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import NamedTuple
 from lightnb import migrations as migrations_module
 from lightnb import runner
 from lightnb.errors import DatabaseError, ProjectError
+from lightnb.files import write_text_atomic
 from lightnb.project import Project
 
 DEFAULT_USERS = 10_000
@@ -112,11 +114,18 @@ def copy_sample_project(dest: str | Path) -> Path:
                            f"for the sample project.", path=target)
     ignore = shutil.ignore_patterns("target", "*.db", "*.db-journal", ".env", WORKSPACE_DIRNAME,
                                     ".diesel_lock", "__pycache__")
-    try:
-        shutil.copytree(sample_source(), target, ignore=ignore, dirs_exist_ok=True)
+    partial = None
+    try:  # whole or not at all: copied beside the target, then renamed into place
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{target.name[:60]}.", dir=target.parent))
+        shutil.copytree(sample_source(), partial, ignore=ignore, dirs_exist_ok=True)
+        os.replace(partial, target)
     except OSError as error:
         raise ProjectError(f"Cannot copy the sample project to {target}: {error}; choose a writable "
                            f"folder.", path=target) from error
+    finally:
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
     return target
 
 
@@ -184,16 +193,17 @@ def sample_workbook(dest: str | Path, *, users: int = DEFAULT_USERS, seed: int =
     generate_database(production, users=users, seed=seed, project_dir=project)
     settings = project / "lightnb.toml"
     shipped = settings.read_text(encoding="utf-8") if settings.is_file() else ""
-    settings.write_text(  # top-level keys must come before the shipped [tables]
-        "# The production database: only ever read, copied into the workspace.\n"
-        f"production = {_toml_string(os.path.relpath(production, project))}\n\n" + shipped, encoding="utf-8")
+    write_text_atomic(settings,  # top-level keys must come before the shipped [tables]
+                      "# The production database: only ever read, copied into the workspace.\n"
+                      f"production = {_toml_string(os.path.relpath(production, project))}\n\n" + shipped,
+                      what="settings file")
     if workspace:
         from lightnb.workspace import Workspace  # the only module that copies databases
 
         copy = Workspace.create(production, project / WORKSPACE_DIRNAME)
-        (project / ".env").write_text(
-            "# The workbook works on a copy of production, never on production itself.\n"
-            f"DATABASE_URL={copy.path}\n", encoding="utf-8")
+        write_text_atomic(project / ".env",
+                          "# The workbook works on a copy of production, never on production itself.\n"
+                          f"DATABASE_URL={copy.path}\n", what="settings file")
     return SampleWorkbook(project, production)
 
 

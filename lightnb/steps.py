@@ -6,14 +6,17 @@ database target) and returns a result object from :mod:`lightnb.results`.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lightnb import migrations as migration_files
+from lightnb import production as production_guard
 from lightnb import runner
-from lightnb.errors import MigrationError, ProjectError, WorkspaceError
+from lightnb.errors import FileWriteError, MigrationError, ProjectError, WorkspaceError
+from lightnb.files import write_text_atomic
 from lightnb.project import Project, SqliteLocation, sqlite_location
 from lightnb.results import (GenerateResult, ListResult, MigrationStatus, RegenerateResult, RunResult,
                              SchemaFileChange)
@@ -69,10 +72,8 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
         return Target(Path(":memory:"), location=configured_location)
     if (folder / WORKSPACE_DB).is_file():
         workspace = Workspace.open(folder)
-        protected = {workspace.path.resolve()}
-        if workspace.production is not None:
-            protected.add(workspace.production.resolve())
-        if configured is None or configured.resolve() in protected:
+        if configured is None or production_guard.same_file(configured, workspace.path) or \
+                production_guard.copied_into(folder, configured):
             return Target(workspace.path, workspace)
     if configured is None:
         return Target(project.database_path())  # raises the "no database" error
@@ -82,37 +83,14 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
 
 
 def refuse_production(project: Project, database: Path) -> None:
-    """Raise when ``database`` is the production database the project declares (it is only ever read).
+    """Raise when ``database`` is a production database of the project (it is only ever read).
+
+    Production follows the project wherever its configuration is read from: see
+    :mod:`lightnb.production`.
 
     :raises WorkspaceError: naming the file and what to do instead.
     """
-    production = _declared_production(project)
-    if production is not None and _same_file(database, production):
-        raise WorkspaceError(
-            f"{database} is this project's production database, which lightnb only reads; work on the "
-            f"workspace copy (`lightnb snapshot`, then omit --database-url), or apply to production with "
-            f"diesel_cli once the rehearsal is done.", path=database)
-
-
-def _declared_production(project: Project) -> Path | None:
-    """Return the production database the project declares (lightnb.toml, or its workspace's source)."""
-    configured = project.settings.get("production")
-    if isinstance(configured, str) and configured:
-        return project.resolve(configured)
-    folder = workspace_folder(project)
-    if (folder / WORKSPACE_DB).is_file():
-        try:
-            return Workspace.open(folder).production
-        except WorkspaceError:
-            return None
-    return None
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
-        return False
+    production_guard.refuse_production(project, database)
 
 
 def snapshot(project: Project, *, database_url: str | Path | None = None,
@@ -131,8 +109,51 @@ def snapshot(project: Project, *, database_url: str | Path | None = None,
     if not replace:
         _refuse_to_replace_a_healthy_workspace(project, folder, database_url)
     production = production_path(project, database_url)
-    check_database_file(production)
-    return Workspace.create(production, folder, verify=verify)
+    check_database_file(production, allow_empty=False)
+    workspace = Workspace.create(production, folder, verify=verify, protect=workspace_protects(project))
+    production_guard.record_workspace(project, workspace.folder, workspace.production)
+    return workspace
+
+
+def reset(project: Project, *, folder: str | Path | None = None, database_url: str | Path | None = None,
+          verify: bool = False) -> Workspace:
+    """Copy production again over the project's workspace (it loses whatever was applied to it).
+
+    :param database_url: copy this database instead, and record it as the workspace's production
+        from now on (``snapshot --reset --database-url OTHER.db``).
+    :raises WorkspaceError: when there is no workspace, or nothing to copy.
+    """
+    folder = Path(folder) if folder is not None else workspace_folder(project)
+    workspace = Workspace.open(folder)
+    if database_url:
+        production = production_path(project, database_url)
+        check_database_file(production, allow_empty=False)
+        workspace = Workspace.create(production, folder, verify=verify, protect=workspace_protects(project))
+    elif workspace.production is None:
+        raise WorkspaceError("This workspace has no production database to copy; pass --database-url PROD.db "
+                             "to copy that one into it.")
+    else:
+        workspace.reset(verify=verify)
+    production_guard.record_workspace(project, workspace.folder, workspace.production)
+    return workspace
+
+
+def discard(project: Project, *, folder: str | Path | None = None):  # type: ignore[no-untyped-def]
+    """Delete what lightnb made in the workspace folder (and the folder, if lightnb made it).
+
+    :returns: ``lightnb.workspace.Discarded``.
+    :raises WorkspaceError: when the folder holds no workspace.
+    """
+    folder = Path(folder) if folder is not None else workspace_folder(project)
+    return Workspace.open(folder).discard(protect=workspace_protects(project))
+
+
+def workspace_protects(project: Project) -> list[Path]:
+    """Return what a workspace folder may never be nor hold: the project's folders and productions."""
+    folders = [project.root, project.config_dir, project.migrations_dir]
+    if project.config_file is not None:
+        folders.append(project.config_file)
+    return folders + [p.path for p in production_guard.productions(project)]
 
 
 def _refuse_to_replace_a_healthy_workspace(project: Project, folder: Path,
@@ -156,7 +177,7 @@ def production_path(project: Project, database_url: str | Path | None = None) ->
         return project.with_database(str(database_url)).database_path()
     configured = project.settings.get("production")
     if isinstance(configured, str) and configured:
-        return project.resolve(configured)
+        return project.resolve_setting(configured)
     return project.database_path()
 
 
@@ -215,32 +236,36 @@ class Capture:
 
 
 def _applied_read_only(project: Project, database: Path) -> list[str]:
-    """Read applied versions without writing when the tracking table exists (diesel creates it otherwise).
+    """Read applied versions without writing anything (no tracking table means nothing applied).
 
-    A database that needs a write to be read (a hot journal to roll back) is opened for writing,
-    except the project's production database, which is never written.
+    A missing database holds nothing applied: diesel would create it empty and list every migration
+    as pending, which is what this returns, without creating it (a listing never writes). A database
+    that needs a write to be read (a hot journal to roll back) is opened for writing, except a
+    production database of the project, which is never written.
+
+    :raises DatabaseError: when the path is not a regular SQLite file.
     """
     from lightnb.errors import DatabaseError
     from lightnb.workspace import open_readonly
-    if database.is_file() and database.stat().st_size > 0:
-        try:
-            conn = open_readonly(database)
-        except DatabaseError:
-            production = _declared_production(project)
-            if production is not None and _same_file(database, production):
-                raise
-            conn = runner.connect(database)
-        try:
-            has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                     (runner.TRACKING_TABLE,)).fetchone()
-            # No tracking table yet: nothing is applied (diesel would create the table; reading need not).
-            return [row[0] for row in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}")] \
-                if has_table else []
-        finally:
-            conn.close()
-    conn = runner.connect(database)
+    if not os.path.lexists(database):
+        return []
+    check_database_file(database)
+    if database.stat().st_size == 0:
+        return []  # an empty file is an empty database: nothing applied
     try:
-        return runner.applied_versions(conn)
+        conn = open_readonly(database)
+    except DatabaseError:
+        journal = Path(f"{database}-journal")
+        hot = journal.is_file() and journal.stat().st_size > 0
+        if not hot or production_guard.find_production(project, database) is not None:
+            raise
+        conn = runner.connect(database)
+    try:
+        has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (runner.TRACKING_TABLE,)).fetchone()
+        # No tracking table yet: nothing is applied (diesel would create the table; reading need not).
+        return [row[0] for row in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}")] \
+            if has_table else []
     finally:
         conn.close()
 
@@ -290,6 +315,13 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
     if location is None or location.path is not None:
         refuse_production(project, path)
     conn = runner.connect(location if location is not None else path)
+    if regenerate_schema and not locked_schema:
+        try:  # before any migration runs: a schema file that may not be written stops the step whole
+            from lightnb.schema.sync import check_schema_targets
+            check_schema_targets(project, conn, protected=[path])
+        except BaseException:
+            conn.close()
+            raise
     started = time.perf_counter()
     per_migration: list[tuple[str, str, object]] = []
 
@@ -306,7 +338,14 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
         done = action(conn, found, _checksum_hook(path), observe)
         files: tuple[Path, ...] = ()
         if regenerate_schema:
-            files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
+            try:
+                files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
+            except FileWriteError as error:
+                did = f"{len(done)} migration(s) {'reverted' if direction == 'down' else 'applied'}" \
+                    if done else "No migration changed"
+                raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
+                                     f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
+                                     path=error.path) from error
         after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy))
                  if capture and capture.snapshot else None)
     finally:
@@ -427,10 +466,7 @@ def save_sql(project: Project, name_or_version: str, *, up: str | None = None,
     for text, filename in ((up, "up.sql"), (down, "down.sql")):
         if text is None:
             continue
-        target = migration.path / filename
-        tmp = target.with_name(f".{filename}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+        write_text_atomic(migration.path / filename, text, what="migration file")
     return find_migration(project, migration.name)
 
 

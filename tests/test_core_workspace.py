@@ -77,3 +77,108 @@ def test_empty_workspace(tmp_path: Path) -> None:
     workspace = Workspace.create(None, tmp_path / "ws")
     assert workspace.path.is_file()
     assert content_of(workspace.path) == ([], {})
+
+
+# ---------------------------------------------------------------- what lightnb made, and only that
+
+
+def test_state_says_whether_lightnb_made_the_folder(tmp_path: Path, production: Path) -> None:
+    import json
+    made = Workspace.create(production, tmp_path / "new")
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    kept = Workspace.create(production, existing)
+    assert json.loads((made.folder / "workspace.json").read_text())["made_folder"] is True
+    assert json.loads((kept.folder / "workspace.json").read_text())["made_folder"] is False
+    made.reset()  # a reset keeps what the state says
+    assert json.loads((made.folder / "workspace.json").read_text())["made_folder"] is True
+
+
+def test_discard_removes_the_folder_only_when_lightnb_made_it_and_it_is_empty(tmp_path: Path,
+                                                                             production: Path) -> None:
+    made = Workspace.create(production, tmp_path / "made")
+    assert made.discard().folder_removed and not (tmp_path / "made").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    result = Workspace.create(production, existing).discard()
+    assert not result.folder_removed and existing.is_dir() and not any(existing.iterdir())
+    again = Workspace.create(production, tmp_path / "made2")
+    (again.folder / "mine.txt").write_text("x")
+    result = again.discard()
+    assert not result.folder_removed and result.kept == ("mine.txt",) and "kept the folder" in str(result)
+
+
+def test_discard_never_removes_a_production_linked_into_the_folder(tmp_path: Path, production: Path) -> None:
+    import os
+    workspace = Workspace.create(production, tmp_path / "ws")
+    workspace.path.unlink()
+    os.link(production, workspace.path)
+    state = file_state(production)
+    workspace.discard()
+    assert file_state(production) == state
+
+
+def test_create_refuses_folders_holding_production_or_protected_paths(tmp_path: Path, production: Path) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    with pytest.raises(WorkspaceError, match="holds"):
+        Workspace.create(production, tmp_path)
+    with pytest.raises(WorkspaceError, match="is "):
+        Workspace.create(production, project, protect=[project])
+    with pytest.raises(WorkspaceError, match="holds"):
+        Workspace.create(production, tmp_path, protect=[project])
+    assert not (tmp_path / "workspace.db").exists() and not (project / "workspace.db").exists()
+    Workspace.create(production, project / ".lightnb", protect=[project])  # inside the project is fine
+
+
+def test_create_never_overwrites_a_workspace_db_lightnb_did_not_make(tmp_path: Path, production: Path) -> None:
+    folder = tmp_path / "theirs"
+    folder.mkdir()
+    theirs = make_database(folder / "workspace.db", "CREATE TABLE mine(x);")
+    state = file_state(theirs)
+    with pytest.raises(WorkspaceError, match="not a workspace lightnb made"):
+        Workspace.create(production, folder)
+    assert file_state(theirs) == state
+
+
+def test_production_must_be_a_non_empty_sqlite_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(DatabaseError, match="empty"):
+        Workspace.create(empty, tmp_path / "ws")
+    with pytest.raises(DatabaseError, match="character device"):
+        Workspace.create("/dev/null", tmp_path / "ws")
+
+
+def _wal_production(path: Path) -> Path:
+    import subprocess
+    import sys
+    make_database(path, "PRAGMA journal_mode=wal; CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);"
+                        "INSERT INTO users(name) VALUES ('ann');")
+    subprocess.run([sys.executable, "-c", "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1], "
+                    "isolation_level=None); c.execute('PRAGMA wal_autocheckpoint=0'); "
+                    "c.execute(\"INSERT INTO users(name) VALUES ('wal-only')\"); os._exit(0)", str(path)], check=True)
+    return path
+
+
+def test_a_wal_production_is_copied_without_touching_anything_beside_it(tmp_path: Path) -> None:
+    import os
+    (tmp_path / "data").mkdir()
+    prod = _wal_production(tmp_path / "data" / "prod.db")
+    beside = {name: file_state(prod.parent / name) for name in os.listdir(prod.parent)}
+    assert set(beside) == {"prod.db", "prod.db-wal", "prod.db-shm"}
+    workspace = Workspace.create(prod, tmp_path / "ws")
+    assert content_of(workspace.path)[1]["users"] == [(1, "ann"), (2, "wal-only")]
+    conn = open_readonly(prod)
+    assert conn.execute("SELECT count(*) FROM users").fetchone() == (2,)
+    conn.close()
+    assert {name: file_state(prod.parent / name) for name in os.listdir(prod.parent)} == beside
+
+
+def test_the_private_copy_of_a_wal_database_is_removed_when_the_connection_closes(tmp_path: Path) -> None:
+    prod = _wal_production(tmp_path / "prod.db")
+    conn = open_readonly(prod)
+    copy = Path(conn.execute("PRAGMA database_list").fetchone()[2])
+    assert copy != prod and copy.is_file() and conn.source == prod
+    conn.close()
+    assert not copy.parent.exists()

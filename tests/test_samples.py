@@ -254,7 +254,7 @@ def test_schema_rs_regenerates_byte_identical(tmp_path: Path) -> None:
 
     dest = samples.copy_sample_project(tmp_path / "backend")
     schema_rs = dest / "src" / "schema.rs"
-    schema_rs.write_text("stale\n")
+    schema_rs.write_text("diesel::table! {\n    stale (id) {\n        id -> Integer,\n    }\n}\n")  # an old schema
     database = samples.generate_database(tmp_path / "empty.db", users=0, project_dir=dest)
     conn = runner.connect(database)
     try:

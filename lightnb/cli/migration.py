@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,7 @@ def _list(args: argparse.Namespace) -> int:
     target = target_from_args(args, project, write=False)
     require_migrations_dir(project)
     result = steps.list_migrations(project, target.database)
+    _note_missing(target.path)
     print(text.list_result(result))
     for version in result.applied_missing_on_disk:
         print(f"lightnb: version {version} is applied but has no folder in {project.migrations_dir}",
@@ -202,5 +204,14 @@ def _pending(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project, write=False)
     require_migrations_dir(project)
-    print("true" if steps.list_migrations(project, target.database).pending else "false")
+    pending = steps.list_migrations(project, target.database).pending
+    _note_missing(target.path)
+    print("true" if pending else "false")
     return 0
+
+
+def _note_missing(database: Path) -> None:
+    """Say on stderr that the database is absent (stdout stays diesel's: every migration pending)."""
+    if str(database) != ":memory:" and not os.path.lexists(database):
+        print(f"lightnb: database {database} does not exist (not created): nothing is applied there",
+              file=sys.stderr)

@@ -10,7 +10,7 @@ from lightnb.models import locate
 from lightnb.models.drift import DEFAULT_FAIL_ON, FAIL_ON, check_models
 from lightnb.models.house_style import HouseStyle, read_house_style
 from lightnb.models.repository import repository_for_migration, repository_functions, unique_foreign_keys
-from lightnb.models.scaffold import apply_change, plan_model_changes
+from lightnb.models.scaffold import apply_change, plan_model_changes, read_model_file
 from lightnb.models.schema_rs import Schema, load_schema, parse_schema
 from lightnb.project import Project
 
@@ -78,6 +78,9 @@ def run_generate(args: argparse.Namespace) -> int:
     previous = load_schema(args.previous_schema) if args.previous_schema else None
     changes = plan_model_changes(models, schema, previous=previous, tables=args.table,
                                  src_root=locate.src_root_for(models))
+    if args.apply:
+        for change in changes:  # every target is checked before any file is written
+            read_model_file(change.path)
     for change in changes:
         print(change.diff, end="")
         if args.apply:

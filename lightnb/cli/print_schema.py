@@ -8,6 +8,7 @@ anywhere on the line.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -171,15 +172,16 @@ def _print_schema(args: argparse.Namespace) -> int:
 
 
 def _open(project: Any, target: Any) -> Any:
-    """Open the database print-schema reads. Like diesel, a database that does not exist yet is
-    created empty (diesel connects with SQLITE_OPEN_CREATE) and an in-memory one is empty; the
-    project's declared production is never created."""
+    """Open the database print-schema reads. A database that does not exist yet reads as empty, as
+    in diesel (which creates it with SQLITE_OPEN_CREATE), but nothing is created: print-schema
+    only reads (a note on stderr says the file is missing)."""
     location = target.location
     if location is not None and location.memory:
         return runner.connect(location)
-    if not target.path.exists() and target.workspace is None:
-        steps.refuse_production(project, target.path)
-        runner.connect(location if location is not None else target.path).close()
+    if not os.path.lexists(target.path) and target.workspace is None:
+        print(f"lightnb: database {target.path} does not exist (not created): it reads as empty",
+              file=sys.stderr)
+        return runner.connect(":memory:")
     return open_readonly(target.path)  # print-schema only reads
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lightnb.errors import ProjectError
 from lightnb.extras import require
+from lightnb.files import write_text_atomic
 
 DEFAULT_DIR = "workbook"
 NOTEBOOKS = ("01_guided_migration.ipynb", "02_rehearse_on_production_copy.ipynb",
@@ -60,7 +61,8 @@ def prepare(folder: Path, *, users: int = 2000) -> Path:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         nb.metadata.pop("widgets", None)
-        nbformat.write(nb, target)
+        text = nbformat.writes(nb)
+        write_text_atomic(target, text if text.endswith("\n") else text + "\n", what="notebook")
     return folder / NOTEBOOKS[0]
 
 
@@ -92,7 +94,7 @@ def lab_settings(folder: Path) -> Path:
             overrides = {}
     for plugin, values in LAB_OVERRIDES.items():
         overrides[plugin] = {**overrides.get(plugin, {}), **values}
-    (target / "overrides.json").write_text(json.dumps(overrides, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(target / "overrides.json", json.dumps(overrides, indent=2) + "\n", what="settings file")
     return target
 
 

@@ -27,11 +27,11 @@ def open_ro(path: str | Path) -> sqlite3.Connection:
 
     :raises DatabaseError: the file is missing or is not an SQLite database.
     """
+    from lightnb.dbfile import check_database_path, open_untouched
     p = Path(path)
-    if not p.is_file():
-        raise DatabaseError(f"database {p} does not exist; check the path.", path=p)
+    check_database_path(p, header=False)  # a FIFO or device is refused before anything opens it
     try:
-        conn = sqlite3.connect(ro_uri(p), uri=True, isolation_level=None, check_same_thread=False)
+        conn = open_untouched(p, check_same_thread=False, header=False)  # a WAL database is read from a private copy: no -wal/-shm
         conn.execute("PRAGMA query_only = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as error:
@@ -45,11 +45,10 @@ def attach_ro(conn: sqlite3.Connection, path: str | Path, alias: str) -> None:
 
     :raises DatabaseError: the file is missing or is not an SQLite database.
     """
+    from lightnb.dbfile import attachable
     p = Path(path)
-    if not p.is_file():
-        raise DatabaseError(f"database {p} does not exist; check the path.", path=p)
     try:
-        conn.execute(f"ATTACH DATABASE ? AS {q(alias)}", (ro_uri(p),))
+        conn.execute(f"ATTACH DATABASE ? AS {q(alias)}", (ro_uri(attachable(conn, p, header=False)),))
         conn.execute(f"SELECT count(*) FROM {q(alias)}.sqlite_master").fetchone()
     except sqlite3.DatabaseError as error:
         raise DatabaseError(f"{p} is not a readable SQLite database ({error}); "

@@ -89,7 +89,7 @@ def read_house_style(src_root: str | Path, *, exclude: tuple[Path, ...] = ()) ->
     updates: list[_Update] = []
     files: list[Path] = []
     for path in sorted(root.rglob("*.rs")) if root.is_dir() else []:
-        if path.resolve() in skipped or any(p in skipped for p in path.resolve().parents):
+        if not path.is_file() or path.resolve() in skipped or any(p in skipped for p in path.resolve().parents):
             continue
         try:
             text = path.read_text(encoding="utf-8")

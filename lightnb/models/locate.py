@@ -64,7 +64,8 @@ def schema_text_from_database(project: Project) -> str:
     if not path.is_file():
         raise DatabaseError(f"database {path} not found; check --database-url or DATABASE_URL", path=path)
     options = options_from_config(project.print_schema.get("default", {}), project.config_dir)
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    from lightnb.workspace import open_readonly
+    conn = open_readonly(path)
     try:
         return print_schema(conn, options)
     except sqlite3.Error as error:
@@ -86,7 +87,11 @@ def unique_columns(project: Project) -> dict[str, tuple[str, ...]]:
     if not path.is_file():
         return {}
     out: dict[str, tuple[str, ...]] = {}
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    from lightnb.workspace import open_readonly
+    try:
+        conn = open_readonly(path)
+    except LightnbError:
+        return {}
     try:
         rows = conn.execute(
             "SELECT m.name, ii.name FROM sqlite_master AS m, pragma_index_list(m.name) AS il, "

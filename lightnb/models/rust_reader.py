@@ -234,6 +234,8 @@ def read_rust_file(path: Path, *, module: tuple[str, ...] = ("crate",)) -> RustF
     :raises ModelDrift: when the file cannot be read.
     """
     try:
+        if not path.is_file():  # a FIFO or device would block the read
+            raise ModelDrift(f"model file {path} is not a regular file; check the --models-dir path", path=path)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ModelDrift(f"cannot read model file {path}: {error}; check the --models-dir path",

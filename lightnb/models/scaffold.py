@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightnb.errors import ModelDrift
+from lightnb.errors import FileWriteError, ModelDrift
+from lightnb.files import existing_regular, real_target, write_text_atomic
 from lightnb.models.drift import _schema_module
 from lightnb.models.mapping import DEFAULT_SCHEMA_MODULE, field_line, insertion_anchor, resolve_table, struct_style
 from lightnb.models.naming import struct_name_for
@@ -371,13 +372,42 @@ def apply_change(change: ModelChange) -> Path:
 
     :raises ModelDrift: when the struct changed since the plan (nothing is written).
     """
-    current = change.path.read_text(encoding="utf-8") if change.path.exists() else ""
+    current = read_model_file(change.path)
     new_text = render_change(change, current)
-    change.path.parent.mkdir(parents=True, exist_ok=True)
-    change.path.write_text(new_text, encoding="utf-8")
+    write_text_atomic(change.path, new_text, what="model file")
     return change.path
 
 
-__all__ = ["DEFAULT_SCHEMA_MODULE", "HouseStyle", "ModelChange", "NewField", "apply_change",
+def read_model_file(path: Path) -> str:
+    """Return the text of a model file lightnb may rewrite ("" when it does not exist yet).
+
+    A model file is Rust source: a ``.rs`` regular file of UTF-8 text. Anything else (a database, a
+    folder, a FIFO, binary data) is refused before anything is written.
+
+    :raises FileWriteError: one line naming what the path is instead.
+    """
+    from lightnb.dbfile import SQLITE_HEADER
+    target = real_target(path)
+
+    def refuse(reason: str) -> FileWriteError:
+        return FileWriteError(f"Will not write the model file {path}: it {reason}; lightnb writes model structs "
+                              f"only into Rust source files — check the models folder (models_dir in "
+                              f"lightnb.toml). Nothing was written.", path=path)
+    if target.suffix != ".rs":
+        raise refuse("is not a .rs file")
+    if existing_regular(target, what="model file") is None:
+        return ""
+    data = target.read_bytes()
+    if data.startswith(SQLITE_HEADER):
+        raise refuse("is a SQLite database")
+    if b"\x00" in data:
+        raise refuse("is binary data, not Rust text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise refuse("is not UTF-8 text") from error
+
+
+__all__ = ["DEFAULT_SCHEMA_MODULE", "HouseStyle", "ModelChange", "NewField", "apply_change", "read_model_file",
            "auto_increment_key", "generate_for_table", "house_style", "plan_model_changes",
            "render_change", "unified_diff"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lightnb.errors import FileWriteError
+from lightnb.files import existing_regular
 from lightnb.schema.model import SchemaError
 
 _NO_NEWLINE = "\\ No newline at end of file"
@@ -126,7 +128,13 @@ def apply_patch_file(text: str, path: Path) -> str:
     :raises SchemaError: when the file cannot be read, parsed or applied.
     """
     try:
+        existing_regular(path, what="patch file")  # a FIFO would block the read
         patch = Path(path).read_text(encoding="utf-8")
+    except FileWriteError as error:
+        raise SchemaError(f"Failed to read patch file at {path}: {error}") from error
+    except UnicodeDecodeError as error:
+        raise SchemaError(f"Failed to read patch file at {path}: it is not UTF-8 text; fix `patch_file` or "
+                          f"--patch-file.") from error
     except OSError as error:
         raise SchemaError(f"Failed to read patch file at {path}: {error}; fix `patch_file` or "
                           f"--patch-file.") from error

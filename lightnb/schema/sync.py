@@ -10,18 +10,21 @@ from __future__ import annotations
 import difflib
 import sqlite3
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from lightnb.errors import LightnbError
+from lightnb.files import existing_regular, write_text_atomic
+from lightnb.project import Project
 from lightnb.schema.config import DEFAULT_STYLE, STYLES, PrintSchemaOptions, configurations
 from lightnb.schema.introspect import introspect
 from lightnb.schema.model import Schema, SchemaError, Table
 from lightnb.schema.print_schema import render
 from lightnb.schema.reader import FileTable, SchemaFile, read_schema
 from lightnb.schema.style import choose_style, resolve_style
+from lightnb.schema.target import check_schema_target
 
 
 class ProjectLike(Protocol):
@@ -115,7 +118,7 @@ def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, styl
         chosen = replace(options, style=resolve_style(style, options.file))
         schema = introspect(conn, chosen)
         return chosen, schema, render(schema, chosen)
-    existing = Path(options.file).read_text(encoding="utf-8")
+    existing = read_schema_text(Path(options.file))
     candidates = {}
     for candidate in _CANDIDATES:  # ties go to the earlier, newer style
         chosen = replace(options, style=candidate)
@@ -132,25 +135,87 @@ def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, styl
 
 
 def regenerate_schema_files(project: ProjectLike, conn: sqlite3.Connection, *,
-                            style: str = "auto") -> list[Path]:
+                            style: str = "auto", protected: Iterable[str | Path] = ()) -> list[Path]:
     """Rewrite every configured schema file from the database, as diesel does after a migration.
 
+    Every target is checked before any is written (:func:`check_schema_targets`), and each file
+    is replaced atomically: a failure leaves every schema file as it was or wholly new.
+
     :param style: ``auto`` keeps the style of each existing file (2.3 for a new file), or ``2.2``/``2.3``.
+    :param protected: more databases no schema file may be written over.
     :returns: the files written, in configuration order.
     :raises SchemaError: when the database holds something print-schema cannot express.
+    :raises FileWriteError: when a target is not a schema file, or cannot be written.
     """
+    configurations = check_schema_targets(project, conn, protected=protected)
     written = []
-    for options in _file_configurations(project, "2.3" if style == "auto" else style):
+    for options in configurations:
         options, _schema, text = printed_in_style(conn, options, style)
         assert options.file is not None
-        try:
-            options.file.parent.mkdir(parents=True, exist_ok=True)
-            options.file.write_text(text, encoding="utf-8", newline="\n")
-        except OSError as error:
-            raise LightnbError(f"Cannot write {options.file}: {error}; check the `file` path of "
-                               f"[print_schema] and its permissions.", path=options.file) from error
+        write_text_atomic(options.file, text, newline="\n", what="schema file")
         written.append(options.file)
     return written
+
+
+def check_schema_targets(project: ProjectLike, conn: sqlite3.Connection | None = None, *,
+                         protected: Iterable[str | Path] = ()) -> list[PrintSchemaOptions]:
+    """Check that every configured schema file may be written; return their configurations.
+
+    A target may not be the database ``conn`` reads, a production database of the project, nor
+    anything but a schema file print-schema would write (:mod:`lightnb.schema.target`).
+
+    :raises FileWriteError: one line naming the first target that may not be written.
+    """
+    guard = [*protected, *_connection_files(conn)]
+    if isinstance(project, Project) and project.database_url:
+        try:  # the database the project names is never a schema file, production or not
+            guard.append(project.database_path())
+        except LightnbError:
+            pass
+    if isinstance(project, Project):
+        from lightnb.production import protected_paths
+        guard = protected_paths(project, guard)
+    else:
+        guard = [*guard, *(Path(f"{g}{suffix}") for g in list(guard) for suffix in ("-journal", "-wal", "-shm"))]
+    configurations = _file_configurations(project, "2.3")
+    for options in configurations:
+        assert options.file is not None
+        check_schema_target(options.file, protected=guard)
+    return configurations
+
+
+def _connection_files(conn: sqlite3.Connection | None) -> list[Path]:
+    """Return the files a connection reads (its main database, and the file a private copy stands for)."""
+    if conn is None:
+        return []
+    files = []
+    source = getattr(conn, "source", None)
+    if source:
+        files.append(Path(source))
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()
+    except sqlite3.Error:
+        row = None
+    if row and row[2]:
+        files.append(Path(row[2]))
+    return files
+
+
+def read_schema_text(path: Path) -> str:
+    """Read an existing schema file as text.
+
+    :raises LightnbError: one line when it is not a regular UTF-8 text file.
+    """
+    try:
+        existing_regular(path, what="schema file")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise LightnbError(f"The schema file {path} is not UTF-8 text (is `file` in [print_schema] of diesel.toml "
+                           f"naming a database or another file?); fix `file` in [print_schema].",
+                           path=path) from error
+    except OSError as error:
+        raise LightnbError(f"Cannot read the schema file {path}: {error.strerror}; check `file` in "
+                           f"[print_schema] and its permissions.", path=path) from error
 
 
 def check_schema_sync(project: ProjectLike, conn: sqlite3.Connection, *, style: str = "auto") -> SyncReport:
@@ -203,7 +268,7 @@ def compare_file(options: PrintSchemaOptions, schema: Schema, expected: str) -> 
         diff = "".join(difflib.unified_diff([], expected.splitlines(keepends=True), fromfile="/dev/null",
                                             tofile=f"{path} (print-schema)"))
         return FileSync(path, options.key, options.style, False, (finding,), diff, expected)
-    actual = path.read_text(encoding="utf-8")
+    actual = read_schema_text(path)
     # diesel --locked-schema compares line by line, so a final newline does not matter.
     if actual.splitlines() == expected.splitlines():
         return FileSync(path, options.key, options.style, True, (), "", expected)

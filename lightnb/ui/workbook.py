@@ -146,7 +146,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     project = Project.discover(project_dir)
     production: Path | None = Path(production_db).resolve() if production_db is not None else None
     if production is None and project.settings.get("production"):
-        production = project.config_dir / str(project.settings["production"])
+        production = project.resolve_setting(str(project.settings["production"]))
     if production is not None:
         workspace = steps.snapshot(project, database_url=production, folder=workspace_dir, replace=True)
     elif workspace_dir is None and (steps.workspace_folder(project) / "workspace.db").is_file():

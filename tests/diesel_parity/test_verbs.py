@@ -197,10 +197,13 @@ def test_rows_of_a_statement_all_run_and_the_trigger_is_diesels(project: Path, r
 
 
 def test_print_schema_on_a_missing_or_memory_database(project: Path, run) -> None:
-    """diesel connects with SQLITE_OPEN_CREATE: a missing database is created empty and its schema printed."""
+    """diesel connects with SQLITE_OPEN_CREATE: a missing database is created empty and its schema printed.
+
+    lightnb prints the same schema but creates nothing (a reading verb never writes); stderr says so."""
     result = run("print-schema")
     assert (result.code, result.out) == (0, "// @generated automatically by Diesel CLI.\n")
-    assert (project / "test.db").is_file()
+    assert "does not exist (not created)" in result.err
+    assert not (project / "test.db").exists()
     assert run("print-schema", "--database-url", ":memory:").out == "// @generated automatically by Diesel CLI.\n"
     migration(project, *USERS)
     result = run("migration", "run", "--database-url", ":memory:", "--no-schema")
