@@ -7,8 +7,10 @@ locally (``$LIGHTNB_WIDGET_JS``, or a cache filled once with ``npm pack``), it i
 The Markdown shows each widget panel as the content it held when the notebook was saved (its
 HTML fragments from the widget state, checkbox ticks, text areas as code blocks) instead of the
 one-line text form, so a reviewer reading it on a code host sees the tables and the verdict.
-Values were redacted by the steps that produced them; the export adds a last check that no
-configured secret text leaks into the files.
+Values were redacted by the steps that produced them; outputs lightnb did not make (a DataFrame
+displayed as it is, a ``print``, an error) are masked on the way out (:func:`masked_for_report`:
+sensitive columns of every HTML, text and Markdown table, secret-shaped text anywhere), and the export
+adds a last check that no configured secret text leaks into the files.
 """
 
 from __future__ import annotations
@@ -52,12 +54,14 @@ class Report:
 
 
 def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None = None,
-           formats: Iterable[str] = FORMATS, secrets: Iterable[str] = (), fetch_js: bool = True) -> Report:
+           formats: Iterable[str] = FORMATS, secrets: Iterable[str] = (), fetch_js: bool = True,
+           redactor: Any = None) -> Report:
     """Write ``notebook`` (a path or a NotebookNode, already executed) as HTML and/or Markdown.
 
     :param name: the report's file stem (default: the notebook's).
     :param secrets: texts that must not appear in the report (e.g. a planted canary).
     :param fetch_js: fill the widget-JavaScript cache with ``npm pack`` when it is empty.
+    :param redactor: which columns are sensitive in the outputs' tables (the built-in words by default).
     :raises LightnbError: for an unknown format, a path that is not a readable notebook, an output
         folder that cannot be made, or when a secret would leak (nothing is kept).
     """
@@ -70,6 +74,7 @@ def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None 
         nb = read_notebook(notebook)
     else:
         stem, nb = name or "report", notebook
+    nb = masked_for_report(nb, redactor)
     out = _out_dir(Path(out_dir))
     html_path = md_path = None
     mode = "cdn"
@@ -83,6 +88,13 @@ def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None 
         md_path = _write(out / f"{stem}.md", _markdown(nb), secrets)
     state = STATE_MIME in nb.metadata.get("widgets", {})
     return Report(html_path, md_path, mode, state)
+
+
+def masked_for_report(nb: Any, redactor: Any = None) -> Any:
+    """Return a copy of ``nb`` whose outputs and widget state show no secret (see :mod:`lightnb.inspect.redact_outputs`)."""
+    from lightnb.inspect.redact_outputs import mask_notebook
+
+    return mask_notebook(nb, redactor)
 
 
 def read_notebook(path: str | Path) -> Any:
