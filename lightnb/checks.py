@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lightnb import runner
 from lightnb.errors import LightnbError, ProjectError
+from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
 from lightnb.lint.config import LintConfig, config_from_settings
@@ -229,7 +230,7 @@ def _rehearse_applied(conn: sqlite3.Connection, migrations: Sequence[Migration],
         reverted = runner.revert(conn, migrations, number=number)
     except LightnbError as error:
         version = runner.applied_versions(conn)[0] if runner.applied_versions(conn) else "?"
-        return [MigrationCheck(version, version, "unsafe", (f"cannot revert it on the copy: {error}",),
+        return [MigrationCheck(version, version, "unsafe", (f"cannot revert it on the copy: {mask_message(str(error))}",),
                                steps=("up",))]
     versions = [m.version for m in reverted]
     checks = rehearse_pending(conn, migrations, versions=versions, config=config)
@@ -362,7 +363,7 @@ def _step(conn: sqlite3.Connection, migration: Migration, direction: Literal["up
     try:
         runner.apply(conn, migration, direction)
     except LightnbError as error:
-        reasons.append(f"cannot run {name}: {error}")
+        reasons.append(f"cannot run {name}: {mask_message(str(error))}")
         return False
     steps.append(name)
     integrity = conn.execute("PRAGMA integrity_check").fetchall()

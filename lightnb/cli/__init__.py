@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from lightnb.errors import LightnbError
+from lightnb.inspect.redact import mask_message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,11 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = func(args)
     except LightnbError as error:
-        print(str(error), file=sys.stderr)
+        print(mask_message(str(error)), file=sys.stderr)
         return error.exit_code
     except sqlite3.Error as error:  # a database error that no module translated
-        print(f"error: SQLite: {error}. Check the database file, or reset the workspace "
-              f"with `lightnb snapshot --reset`.", file=sys.stderr)
+        print(mask_message(f"error: SQLite: {error}. Check the database file, or reset the workspace "
+                           f"with `lightnb snapshot --reset`."), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; nothing was committed by the step in progress.", file=sys.stderr)

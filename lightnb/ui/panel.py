@@ -15,6 +15,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from lightnb.errors import LightnbError
+from lightnb.inspect.redact import mask_message
 from lightnb.render import html
 
 
@@ -80,7 +81,7 @@ class StepPanel:
     def fail(self, message: str, error: BaseException | None = None) -> None:
         """Show ``message`` in the error banner (one line) and keep the previous result."""
         self.error = error
-        self.banner.value = html.style() + html.banner(" ".join(message.split()), "error")
+        self.banner.value = html.style() + html.banner(mask_message(" ".join(message.split())), "error")
         self.set_status("failed")
         return None
 
@@ -92,7 +93,7 @@ class StepPanel:
     @property
     def error_message(self) -> str:
         """The one-line message the banner shows, or an empty string."""
-        return str(self.error) if self.error is not None else ""
+        return mask_message(str(self.error)) if self.error is not None else ""
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.widget._repr_mimebundle_(**kwargs)
