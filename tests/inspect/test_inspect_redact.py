@@ -186,3 +186,9 @@ def test_frame_scrubs_values_and_keeps_the_input() -> None:
     masked = r.frame(frame)
     assert masked["contact"].tolist() == [MASK, "n/a"] and masked["email_timestamp"].tolist()[0] == 1700000000
     assert frame["contact"][0] == "+14155550123"
+
+
+def test_key_value_pairs_are_found_inside_the_values_of_other_keys() -> None:
+    text = "row: {'id': 1, 'settings': '{\"plan\":\"pro\",\"auth\":{\"token\":\"tok-77\"}}', 'api_key': 'k-77'}"
+    masked = mask_message(text)
+    assert "tok-77" not in masked and "k-77" not in masked and '"plan":"pro"' in masked
