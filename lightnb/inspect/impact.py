@@ -125,7 +125,8 @@ class _Measurer:
         if shown and not self.reveal:
             # Lineage as the migration left it so far (a generated column, a trigger's copy), and copies by value.
             here = bind(self.redactor, self.conn)
-            shown = mask_copies([here.row(example, table, extra=extra)], known_secrets(self.conn, here))[0]
+            shown = mask_copies([here.row(example, table, extra=extra)],
+                                known_secrets(self.conn, here, bounded=True))[0]
         text = st.text if self.reveal else self.redactor.message(_mask_literals(st.text, self.redactor, st.tables))
         self.impacts.append(Impact(st.index, st.line, _one_line(text), kind, table, column, count,
                                    shown, message if self.reveal else self.redactor.message(message)))

@@ -632,15 +632,22 @@ class KnownSecrets:
     SELECT api_key AS k``, ``INSERT … SELECT``, a renamed column) is still the secret. Texts of at least
     :attr:`MIN_LENGTH` characters are looked up set-wise in every masked column of the given schemas
     (one pass per masked column for a batch of values; answers are cached). Numbers are never looked
-    up: ids, counts and times equal to a short masked value would be hidden for nothing.
+    up: ids, counts and times equal to a short masked value would be hidden for nothing. A bounded
+    lookup (previews, impact examples) reads a masked column of a table larger than
+    :attr:`SCAN_LIMIT` rows only through an index that leads with it.
     """
 
     MIN_LENGTH = 8
+    SCAN_LIMIT = 200_000
 
-    def __init__(self, conn: sqlite3.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",)) -> None:
+    def __init__(self, conn: sqlite3.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",),
+                 *, scan_limit: int | None = None) -> None:
+        """:param scan_limit: look only in indexed masked columns of tables with more rows than this
+            (a bounded preview stays bounded); None looks everywhere (a diff reads every row anyway)."""
         self.conn = conn
         self.redactor = redactor
         self.schemas = tuple(schemas)
+        self.scan_limit = scan_limit
         self._sources: list[tuple[str, str, str]] | None = None
         self._known: dict[str, bool] = {}
 
@@ -656,13 +663,33 @@ class KnownSecrets:
                     for name, sql in tables:
                         if virtual_module(sql or "") is not None:
                             continue
-                        for column in table_columns(self.conn, name, schema):
-                            if self.redactor.is_sensitive(column[1], name):
-                                found.append((schema, name, column[1]))
+                        masked = [c[1] for c in table_columns(self.conn, name, schema)
+                                  if self.redactor.is_sensitive(c[1], name)]
+                        if masked and self.scan_limit is not None and self._large(schema, name):
+                            indexed = self._indexed(schema, name)
+                            masked = [c for c in masked if c.lower() in indexed]
+                        found += [(schema, name, c) for c in masked]
                 except sqlite3.Error:
                     continue
             self._sources = found
         return self._sources
+
+    def _large(self, schema: str, table: str) -> bool:
+        """Whether ``table`` may hold more rows than the scan limit (an index seek, never a count)."""
+        try:
+            high = self.conn.execute(f"SELECT max(rowid) FROM {q(schema)}.{q(table)}").fetchone()[0]
+        except sqlite3.Error:  # WITHOUT ROWID: only its indexes are used
+            return True
+        return high is not None and high > (self.scan_limit or 0)
+
+    def _indexed(self, schema: str, table: str) -> set[str]:
+        """Columns that lead an index of ``table`` (a lookup there is a seek)."""
+        out = set()
+        for _seq, index, *_rest in self.conn.execute(f"PRAGMA {q(schema)}.index_list({q(table)})").fetchall():
+            first = self.conn.execute(f"PRAGMA {q(schema)}.index_info({q(index)})").fetchone()
+            if first and first[2]:
+                out.add(first[2].lower())
+        return out
 
     def candidate(self, value: object) -> bool:
         return isinstance(value, str) and len(value) >= self.MIN_LENGTH and value != self.redactor.mask
@@ -696,10 +723,11 @@ class KnownSecrets:
         return {c for i, c in enumerate(columns) if any(i < len(row) and row[i] in hits for row in rows)}
 
 
-def known_secrets(conn: sqlite3.Connection, redactor: Redactor,
-                  schemas: Sequence[str] = ("main",)) -> KnownSecrets:
-    """Return a :class:`KnownSecrets` over ``conn``'s schemas."""
-    return KnownSecrets(conn, redactor, schemas)
+def known_secrets(conn: sqlite3.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",), *,
+                  bounded: bool = False) -> KnownSecrets:
+    """Return a :class:`KnownSecrets` over ``conn``'s schemas (``bounded``: at most
+    :attr:`KnownSecrets.SCAN_LIMIT` rows read per masked column unless it is indexed)."""
+    return KnownSecrets(conn, redactor, schemas, scan_limit=KnownSecrets.SCAN_LIMIT if bounded else None)
 
 
 def carry_renames(redactor: Redactor, renames: Iterable[tuple[str, str, Iterable[tuple[str, str]]]]) -> Redactor:

@@ -161,7 +161,7 @@ def preview(conn: sqlite3.Connection, table_or_query: str, *, mode: str = "head"
                 if view is not None:
                     note = note.replace("of the query", f"of view {view}", 1)
             if not reveal:
-                copied = known_secrets(conn, redactor).copied_columns(
+                copied = known_secrets(conn, redactor, bounded=True).copied_columns(
                     [c if not s else "" for c, s in zip(cols, sensitive)], rows)
                 sensitive = [s or c in copied for c, s in zip(cols, sensitive)]
         except sqlite3.Error as error:
@@ -235,7 +235,7 @@ def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connect
         if not reveal:
             # A value held by a masked column on either side is a copy of a secret (CTAS, INSERT … SELECT).
             for conn, side_redactor in ((before_conn, before_redactor), (after_conn, after_redactor)):
-                finder = known_secrets(conn, side_redactor)
+                finder = known_secrets(conn, side_redactor, bounded=True)
                 for cols, rows in ((b_cols, before_rows), (a_cols, after_rows)):
                     copied |= finder.copied_columns(cols, [[r.get(c) for c in cols] for r in rows.values()])
     value_cols_b = [c for c in b_cols if c not in key_b]

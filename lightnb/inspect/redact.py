@@ -385,9 +385,10 @@ _DETECTORS: tuple[tuple[re.Pattern[str], int, Callable[[re.Match[str]], bool] | 
 
 _IPV4_INDEX = len(_DETECTORS) - 2
 
-# key=value, key: value, "key": "value" — the value is masked when the key is a secret name.
+# key=value, key: value, "key": "value", key <> 'value' (a CHECK quoted in an error) — the value is
+# masked when the key is a secret name.
 _KEY_VALUE = re.compile(
-    r"""(?<![\w$])(["']?)([A-Za-z_][A-Za-z0-9_.-]{0,63})\1\s*(?:=>|:|=)\s*"""
+    r"""(?<![\w$])(["']?)([A-Za-z_][A-Za-z0-9_.-]{0,63})\1\s*(?:=>|==|!=|<>|:|=)\s*"""
     r"""(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\n]|'')*)'|([^\s,;&"'}\])]+))""")
 _NOT_A_VALUE = {"null", "none", "true", "false", "?", ""}
 

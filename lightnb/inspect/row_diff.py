@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -253,6 +253,8 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
         plans = _plans(before, after, sdiff, tables)
         redactor = redactor if reveal else _follow_data(redactor, conn, plans)
         diffs = tuple(_diff_table(conn, plan, before, after, sample, redactor, reveal) for plan in plans)
+        if not reveal:
+            diffs = _mask_copied_samples(diffs, known_secrets(conn, redactor, ("main", BEFORE)))
     return RowDiff(str(before_path), str(after_path), diffs, sdiff, revealed=reveal)
 
 
@@ -284,6 +286,17 @@ def iter_row_changes(before_path: str | Path, after_path: str | Path, table: str
                 yield from _mask_copies(batch, finder)
                 batch = []
         yield from _mask_copies(batch, finder)
+
+
+def _mask_copied_samples(diffs: tuple[TableDiff, ...], finder: KnownSecrets) -> tuple[TableDiff, ...]:
+    """Mask copies of secrets in every table's samples (one lookup for all of them)."""
+    values = [v for d in diffs for rows in d.samples.values() for row in rows
+              for v in ([*row["key"].values(), *row["before"].values(), *row["after"].values()]
+                        if "columns" in row else row.values())]
+    if not finder.hits(values):
+        return diffs
+    return tuple(replace(d, samples={kind: tuple(_mask_copies(list(rows), finder)) for kind, rows in d.samples.items()})
+                 for d in diffs)
 
 
 def _follow_data(redactor: Redactor, conn: sqlite3.Connection, plans: Sequence[_Plan]) -> Redactor:
@@ -411,9 +424,6 @@ def _diff_table(conn: sqlite3.Connection, plan: _Plan, before: Snapshot, after: 
         counts, per_column = _count(conn, plan, before, after)
     samples = {kind: tuple(_iter_kind(conn, plan, kind, sample, redactor, reveal))
                for kind in KINDS if counts[kind] and sample > 0}
-    if not reveal:
-        finder = known_secrets(conn, redactor, ("main", BEFORE))
-        samples = {kind: tuple(_mask_copies(list(rows), finder)) for kind, rows in samples.items()}
     return TableDiff(table=plan.table, before_table=plan.before_table, status=plan.status, key=plan.key_after,
                      columns_added=plan.columns_added, columns_removed=plan.columns_removed,
                      columns_renamed=plan.columns_renamed, changed_columns=per_column, samples=samples,

@@ -202,3 +202,17 @@ def test_bind_reads_attached_schemas(make_db, connect) -> None:
     conn.execute("ATTACH DATABASE ? AS other", (str(path),))
     bound = bind(Redactor(), conn, ("main", "other"))
     assert bound.is_sensitive("key_copy", "users") and not bound.is_sensitive("x", "t")
+
+
+def test_bounded_lookups_read_big_masked_columns_only_through_an_index(db, monkeypatch) -> None:
+    conn = db(f"""
+        CREATE TABLE users (id INTEGER PRIMARY KEY, api_key TEXT, email TEXT UNIQUE);
+        INSERT INTO users VALUES (1, '{KEY1}', 'ann@example.org'), (2, 'x', 'b'), (3, 'y', 'c'), (4, 'z', 'd');
+        CREATE TABLE copies AS SELECT id, api_key AS k, email AS e FROM users;""")
+    monkeypatch.setattr(KnownSecrets, "SCAN_LIMIT", 3)
+    bounded = KnownSecrets(conn, Redactor(), scan_limit=KnownSecrets.SCAN_LIMIT)
+    assert {c for _s, _t, c in bounded.sources()} == {"email"}  # users is "big": only its indexed column
+    assert {c for _s, _t, c in KnownSecrets(conn, Redactor()).sources()} == {"api_key", "email"}
+    shown = preview(conn, "copies")
+    assert shown.frame["e"].tolist()[0] == MASK  # an e-mail anyway, and found through the index
+    assert shown.frame["k"].tolist()[0] == KEY1  # a big unindexed column is not scanned by a preview

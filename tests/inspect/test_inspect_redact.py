@@ -192,3 +192,12 @@ def test_key_value_pairs_are_found_inside_the_values_of_other_keys() -> None:
     text = "row: {'id': 1, 'settings': '{\"plan\":\"pro\",\"auth\":{\"token\":\"tok-77\"}}', 'api_key': 'k-77'}"
     masked = mask_message(text)
     assert "tok-77" not in masked and "k-77" not in masked and '"plan":"pro"' in masked
+
+
+def test_a_check_constraint_quoted_in_an_error_is_masked() -> None:
+    for text in ("CHECK constraint failed: password <> 'hunter2'", "CHECK constraint failed: pin != '4821'",
+                 "CHECK constraint failed: api_key == 'abc-77'"):
+        masked = mask_message(text)
+        assert masked.startswith("CHECK constraint failed: ") and MASK in masked
+        assert not any(v in masked for v in ("hunter2", "4821", "abc-77"))
+    assert mask_message("CHECK constraint failed: balance >= 0") == "CHECK constraint failed: balance >= 0"
