@@ -27,7 +27,7 @@ from sqlglot.dialects.dialect import Dialect
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
 from lightnb.inspect._sql import q, table_columns, user_tables
-from lightnb.inspect.lineage import bind, known_secrets, mask_copies
+from lightnb.inspect.lineage import bind, known_secrets, mask_copies, statement_lineage
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 
 if TYPE_CHECKING:
@@ -158,6 +158,8 @@ class _Measurer:
 
     def measure(self, st: _Stmt) -> bool:
         """Measure and run one statement; return False when it failed (stop there)."""
+        if not self.reveal:  # a column renamed or copied from a masked one stays masked afterwards
+            self.redactor = self.redactor.with_derived(statement_lineage(st.text, self.redactor))
         tree = _parse(st.text)
         st.tables = _tables_in(tree)
         before = self._before(st, tree)

@@ -32,6 +32,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
@@ -752,3 +753,130 @@ def mask_copies(rows: Sequence[dict[str, object]], finder: KnownSecrets) -> list
     columns = {c for row in rows for c, v in row.items() if isinstance(v, str) and v in hits}
     mask = finder.redactor.mask
     return [{c: (mask if c in columns and v is not None else v) for c, v in row.items()} for row in rows]
+
+
+# -- the project's migration history ------------------------------------------------------------------------
+_HISTORY_CACHE: dict[tuple, frozenset[tuple[str, str]]] = {}
+_MOVES = re.compile(r"\bRENAME\b|\bSELECT\b|\bUPDATE\b", re.IGNORECASE)
+
+
+def history_lineage(migrations_dir: str | Path, redactor: Redactor) -> frozenset[tuple[str, str]]:
+    """Return the ``(table, column)`` pairs the project's migrations fill from masked columns.
+
+    Read from every ``up.sql`` in version order, without a database: a column renamed from a masked
+    one (``RENAME COLUMN password_hash TO digest``), a table renamed (its derived columns follow), a
+    table made by ``CREATE TABLE … AS SELECT`` or filled by ``INSERT … SELECT`` from masked columns, a
+    column set by ``UPDATE … SET c = <masked>``. So a database the migrations ran on keeps masking what
+    a single database no longer says (the old name is gone). A statement that cannot be read is skipped.
+    """
+    from lightnb.sqlscript import split
+
+    folder = Path(migrations_dir)
+    try:
+        ups = sorted(p for p in folder.glob("*/up.sql") if p.is_file())
+        key = (str(folder.resolve()), redactor.patterns, redactor.columns, redactor.exempt,
+               tuple((p.parent.name, p.stat().st_mtime_ns, p.stat().st_size) for p in ups))
+    except OSError:
+        return frozenset()
+    if key in _HISTORY_CACHE:
+        return _HISTORY_CACHE[key]
+    taint: set[tuple[str, str]] = set()
+    for up in ups:
+        try:
+            text = up.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for statement in split(text):
+            _history_step(statement.text, taint, redactor)
+    result = frozenset(taint)
+    _HISTORY_CACHE[key] = result
+    return result
+
+
+def statement_lineage(sql: str, redactor: Redactor) -> set[tuple[str, str]]:
+    """Return the ``(table, column)`` pairs one statement fills from masked columns (see :func:`history_lineage`)."""
+    taint = set(redactor.derived)
+    _history_step(sql, taint, redactor)
+    return taint - redactor.derived
+
+
+def _history_step(sql: str, taint: set[tuple[str, str]], redactor: Redactor) -> None:
+    if not _MOVES.search(sql):
+        return
+    try:
+        tree = sqlglot.parse_one(sql, read="sqlite")
+    except (sqlglot.errors.SqlglotError, IndexError, ValueError, RecursionError):
+        return
+
+    def tainted(table: str, column: str) -> bool:
+        return (table.lower(), column.lower()) in taint or redactor.is_sensitive(column, table)
+
+    def reads_masked(node: exp.Expression, tables: list[str]) -> bool:
+        if json_path_is_secret(node, redactor) or any(json_path_is_secret(n, redactor) for n in node.find_all(
+                exp.Expression)):
+            return True
+        for column in node.find_all(exp.Column):
+            if _in_clause(column, node):
+                continue  # a subquery's WHERE picks rows; its select list is what is copied
+            scope = [column.table] if column.table and column.table.lower() in {t.lower() for t in tables} \
+                else tables
+            if any(tainted(t, column.name) for t in scope) or (not scope and redactor.is_sensitive(column.name)):
+                return True
+        return False
+
+    if isinstance(tree, exp.Alter):
+        table = tree.this.name
+        for action in tree.args.get("actions") or []:
+            if isinstance(action, exp.RenameColumn) and tainted(table, action.this.name):
+                taint.add((table.lower(), action.args["to"].name.lower()))
+            elif isinstance(action, exp.AlterRename):
+                new = action.this.name.lower()
+                taint |= {(new, c) for t, c in list(taint) if t == table.lower()}
+        return
+    if isinstance(tree, exp.Create) and isinstance(tree.args.get("expression"), exp.Query):
+        target = tree.this.this.name if isinstance(tree.this, exp.Schema) else tree.this.name
+        _copy_query(tree.args["expression"], target, None, taint, tainted, reads_masked)
+        return
+    if isinstance(tree, exp.Insert) and isinstance(tree.args.get("expression"), exp.Query):
+        into = tree.this
+        target = into.this.name if isinstance(into, exp.Schema) else into.name
+        names = [c.name for c in into.expressions] if isinstance(into, exp.Schema) else None
+        _copy_query(tree.args["expression"], target, names, taint, tainted, reads_masked)
+        return
+    if isinstance(tree, exp.Update):
+        table = tree.this.name
+        tables = [table] + [t.name for t in tree.find_all(exp.Table) if t.name != table]
+        for assignment in tree.expressions:
+            if isinstance(assignment, exp.EQ) and reads_masked(assignment.expression, tables):
+                taint.add((table.lower(), assignment.this.name.lower()))
+
+
+def _copy_query(query: exp.Query, target: str, names: list[str] | None, taint: set[tuple[str, str]],
+                tainted, reads_masked) -> None:  # type: ignore[no-untyped-def]
+    selects = [query] if isinstance(query, exp.Select) else list(query.find_all(exp.Select))
+    for select in selects:
+        tables = [t.name for t in select.find_all(exp.Table)]
+        position = 0
+        for projection in select.expressions:
+            if isinstance(projection, exp.Star) or (isinstance(projection, exp.Column)
+                                                    and isinstance(projection.this, exp.Star)):
+                # Columns keep their names through *: the masked ones of the sources, by name.
+                sources = [projection.table] if isinstance(projection, exp.Column) and projection.table else tables
+                for t, c in list(taint):
+                    if any(t == s.lower() for s in sources):
+                        taint.add((target.lower(), c))
+                names = None  # positions after a * are unknown
+                continue
+            name = names[position] if names is not None and position < len(names) else projection.alias_or_name
+            position += 1
+            if name and reads_masked(projection, tables):
+                taint.add((target.lower(), name.lower()))
+
+
+def _in_clause(column: exp.Expression, top: exp.Expression) -> bool:
+    node = column.parent
+    while node is not None and node is not top:
+        if isinstance(node, (exp.Where, exp.Join, exp.Group, exp.Order, exp.Having)):
+            return True
+        node = node.parent
+    return False

@@ -125,8 +125,18 @@ class Redactor:
 
     @classmethod
     def for_project(cls, project: Any | None) -> Redactor:
-        """Build the redactor a project configures (defaults when there is no project)."""
-        return cls.from_settings(getattr(project, "settings", None))
+        """Build the redactor a project configures (defaults when there is no project).
+
+        Columns the project's migrations fill from masked ones (renamed, copied by ``CREATE TABLE …
+        AS SELECT`` or ``INSERT … SELECT``, set by ``UPDATE``) are masked too.
+        """
+        redactor = cls.from_settings(getattr(project, "settings", None))
+        migrations = getattr(project, "migrations_dir", None)
+        if migrations is None:
+            return redactor
+        from lightnb.inspect.lineage import history_lineage
+
+        return redactor.with_derived(history_lineage(migrations, redactor))
 
     def with_derived(self, pairs: Iterable[tuple[str, str]]) -> Redactor:
         """Return a copy that also masks the ``(table, column)`` pairs given (derived from masked data)."""

@@ -216,3 +216,60 @@ def test_bounded_lookups_read_big_masked_columns_only_through_an_index(db, monke
     shown = preview(conn, "copies")
     assert shown.frame["e"].tolist()[0] == MASK  # an e-mail anyway, and found through the index
     assert shown.frame["k"].tolist()[0] == KEY1  # a big unindexed column is not scanned by a preview
+
+
+def _history(tmp_path, *ups: str):
+    from lightnb.inspect.lineage import history_lineage
+
+    folder = tmp_path / "migrations"
+    for i, up in enumerate(ups):
+        (folder / f"2024-01-0{i + 1}-000000_m{i}").mkdir(parents=True)
+        (folder / f"2024-01-0{i + 1}-000000_m{i}" / "up.sql").write_text(up)
+    return folder, lambda: {(t, c) for t, c in history_lineage(folder, Redactor())}
+
+
+def test_the_migration_history_carries_masking_through_renames_and_copies(tmp_path) -> None:
+    folder, lineage = _history(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, password_hash TEXT, api_key TEXT, plan TEXT);",
+        "ALTER TABLE users RENAME COLUMN password_hash TO digest;\n"
+        "CREATE TABLE vault AS SELECT id, api_key AS k, name AS label FROM users;\n"
+        "CREATE TABLE mirror (a INTEGER, b TEXT, c TEXT);\n"
+        "INSERT INTO mirror (a, b, c) SELECT id, upper(digest), plan FROM users;\n"
+        "UPDATE users SET plan = (SELECT k FROM vault WHERE vault.id = users.id);\n",
+        "ALTER TABLE vault RENAME TO strongbox;\n"
+        "UPDATE users SET name = (SELECT label FROM strongbox WHERE strongbox.k = users.api_key);\n"
+        "CREATE TABLE copy AS SELECT * FROM strongbox;\n")
+    found = lineage()
+    assert {("users", "digest"), ("vault", "k"), ("mirror", "b"), ("users", "plan"), ("strongbox", "k"),
+            ("copy", "k")} <= found
+    # Picked by a masked value in a WHERE, copied from a clear column: not masked.
+    assert not {("vault", "label"), ("mirror", "a"), ("users", "name"), ("copy", "label")} & found
+
+
+def test_a_project_redactor_knows_its_history_and_rereads_a_changed_file(tmp_path) -> None:
+    from lightnb.project import Project
+
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "diesel.toml").write_text('[migrations_directory]\ndir = "migrations"\n')
+    folder, _lineage = _history(root, "CREATE TABLE t (id INTEGER PRIMARY KEY, token TEXT);",
+                                "ALTER TABLE t RENAME COLUMN token TO v;")
+    project = Project.discover(root)
+    assert Redactor.for_project(project).is_sensitive("v", "t")
+    up = next(folder.glob("*_m1/up.sql"))
+    up.write_text("ALTER TABLE t RENAME COLUMN token TO w;\n-- renamed differently")
+    redactor = Redactor.for_project(project)
+    assert redactor.is_sensitive("w", "t") and not redactor.is_sensitive("v", "t")
+
+
+def test_impact_examples_follow_a_rename_made_earlier_in_the_script(db) -> None:
+    from lightnb.inspect import impacts_text, measure_impact
+
+    conn = db(f"CREATE TABLE users (id INTEGER PRIMARY KEY, api_key TEXT);"
+              f"INSERT INTO users VALUES (1, '{KEY1}');")
+    impacts = measure_impact(conn, "ALTER TABLE users RENAME COLUMN api_key TO v;\n"
+                                   "CREATE TABLE t2 AS SELECT id, v AS w FROM users;\n"
+                                   "UPDATE users SET v = v || '-x';\nDELETE FROM t2;")
+    text = impacts_text(impacts)
+    assert "e.g." in text and KEY1 not in text and "7f3a" not in text

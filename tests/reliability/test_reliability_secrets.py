@@ -25,6 +25,7 @@ from lightnb.cli import main
 from lightnb.inspect import compare_preview, impacts_text, measure_impact, preview, row_diff, take_snapshot
 from lightnb.inspect.redact import Redactor
 from lightnb.migrations import discover
+from lightnb.project import Project
 from reliability_support import write_migration
 
 # Secret values, each with a tell-tale fragment that must not appear either.
@@ -73,15 +74,15 @@ PENDING = {
         "CREATE TABLE user_meta (id INTEGER PRIMARY KEY, blob TEXT);\n"
         "INSERT INTO user_meta SELECT id, settings FROM users;\n",
         "DELETE FROM user_keys WHERE id = 2;\nDROP TABLE user_meta;\n"),
-    # A renamed secret column, and a trigger that copies into a new table.
+    # A secret column renamed to a name that says nothing, and a trigger that copies into a new table.
     "2024-03-02-000000-0000_rename_hash": (
-        "ALTER TABLE users RENAME COLUMN password_hash TO credential_v2;\n"
+        "ALTER TABLE users RENAME COLUMN password_hash TO digest_v2;\n"
         "CREATE TABLE hash_log (id INTEGER PRIMARY KEY, value TEXT);\n"
-        "CREATE TRIGGER log_hash AFTER UPDATE OF credential_v2 ON users BEGIN\n"
-        "  INSERT INTO hash_log (value) VALUES (NEW.credential_v2);\nEND;\n"
-        "UPDATE users SET credential_v2 = credential_v2 || '-rotated';\n",
+        "CREATE TRIGGER log_hash AFTER UPDATE OF digest_v2 ON users BEGIN\n"
+        "  INSERT INTO hash_log (value) VALUES (NEW.digest_v2);\nEND;\n"
+        "UPDATE users SET digest_v2 = digest_v2 || '-rotated';\n",
         "DROP TRIGGER log_hash;\nDROP TABLE hash_log;\n"
-        "ALTER TABLE users RENAME COLUMN credential_v2 TO password_hash;\n"),
+        "ALTER TABLE users RENAME COLUMN digest_v2 TO password_hash;\n"),
 }
 BROKEN = ("2024-03-03-000000-0000_json_path",
           "UPDATE users SET name = json_extract(settings, api_key) WHERE id = 1;\n",
@@ -147,7 +148,10 @@ def test_the_planted_values_are_really_there(plant) -> None:
 
 def test_diff_inspect_and_previews_show_no_planted_value(plant, capsys, tmp_path, monkeypatch) -> None:
     root, production, after = plant
-    monkeypatch.chdir(tmp_path)
+    # In the project: its redaction settings, and its history (after.db alone no longer says that
+    # digest_v2 was password_hash; the migrations do).
+    monkeypatch.chdir(root)
+    project = Redactor.for_project(Project.discover(root))
     outputs: list[str] = []
     for fmt in ("text", "json"):
         outputs.append(_cli(capsys, "diff", str(production), str(after), "--format", fmt, "--sample", "20")[1])
@@ -158,19 +162,20 @@ def test_diff_inspect_and_previews_show_no_planted_value(plant, capsys, tmp_path
                 outputs.append(out)
     before_conn, after_conn = sqlite3.connect(production), sqlite3.connect(after)
     for table in _tables(after):
-        outputs.append(preview(after_conn, table, n=50).to_text())
+        outputs.append(preview(after_conn, table, n=50, redactor=project).to_text())
         if table in _tables(production) and table != "user_contacts":
-            compared = compare_preview(before_conn, after_conn, table, n=50)
+            compared = compare_preview(before_conn, after_conn, table, n=50)  # the rename is seen here
             outputs += [compared.frame.to_string(), compared._repr_html_()]
     compared = compare_preview(before_conn, after_conn, "users", n=50,
-                               column_renames={"password_hash": "credential_v2"})
+                               column_renames={"password_hash": "digest_v2"})
     outputs += [compared.frame.to_string(), compared._repr_html_()]
     for query in ("SELECT * FROM user_contacts", "SELECT id, settings -> '$.auth' AS a FROM users",
-                  "SELECT k AS x FROM user_keys UNION ALL SELECT value FROM hash_log"):
-        outputs.append(preview(after_conn, query).to_text())
+                  "SELECT k AS x FROM user_keys UNION ALL SELECT value FROM hash_log",
+                  "SELECT id, digest_v2 AS d FROM users"):
+        outputs.append(preview(after_conn, query, redactor=project).to_text())
     diff = row_diff(production, after, sample=20)
     outputs += [diff.to_text(), json.dumps(diff.to_dict(), default=str)]
-    outputs.append(take_snapshot(after_conn, shown_fingerprints=True).to_text())
+    outputs.append(take_snapshot(after_conn, shown_fingerprints=True, redactor=project).to_text())
     leaks = {text[:80]: _leaks(text) for text in outputs if _leaks(text)}
     assert leaks == {}
     everything = "\n".join(outputs)
@@ -243,7 +248,8 @@ def test_a_report_of_plain_outputs_shows_no_planted_value(plant, tmp_path) -> No
         nbformat.v4.new_output("display_data", data={"application/json": {"api_key": API1, "n": 1}}),
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Users"), cell])
-    done = export(notebook, tmp_path / "report", name="r", fetch_js=False)
+    project = Redactor.for_project(Project.discover(_root))  # as `lightnb report` in the project does
+    done = export(notebook, tmp_path / "report", name="r", fetch_js=False, redactor=project)
     for path in (done.html, done.markdown):
         text = path.read_text(encoding="utf-8")
         assert _leaks(text) == [], path.name
