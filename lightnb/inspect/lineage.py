@@ -496,12 +496,8 @@ def _virtual(cat: _Catalogue, taint: set[tuple[str, str]], redactor: Redactor) -
             marked = [tainted(key, c) or (key, c.lower()) in out for c in cols]
             out |= _fts_shadows(cat, key, module, cols, marked)
         elif module in ("fts5vocab", "fts4aux"):
-            # fts5vocab([schema,] table, type); fts4aux([schema,] table)
-            plain = [_unquote(a) for a in args if "=" not in a]
-            named = plain[:-1] if module == "fts5vocab" else plain
-            source = named[-1].lower() if named else ""
-            if any(tainted(source, c) for c in cat.columns.get(source, [])) or source not in cat.columns:
-                out |= {(key, c.lower()) for c in cols if c.lower() == "term"}
+            # Terms are the index's tokens (see _fts_shadows): masked always.
+            out |= {(key, c.lower()) for c in cols if c.lower() == "term"}
         elif module.startswith("rtree") or module == "geopoly":
             aux = [c for c, a in zip(cols, args) if a.strip().startswith("+")]
             shadow = f"{key}_rowid"
@@ -517,9 +513,10 @@ def _virtual(cat: _Catalogue, taint: set[tuple[str, str]], redactor: Redactor) -
 
 
 def _fts_shadows(cat: _Catalogue, key: str, module: str, cols: list[str], marked: list[bool]) -> set[tuple[str, str]]:
+    """The shadow columns of a full-text table: stored columns take the masking of the column they
+    store; the index (its terms, in blobs) is masked always - it holds every token of every indexed
+    column, where a phone number or a key no longer has the shape that would mask it by value."""
     out: set[tuple[str, str]] = set()
-    if not any(marked):
-        return out
     content = cat.columns.get(f"{key}_content", [])
     if module == "fts5":
         for i, flag in enumerate(marked):
@@ -554,7 +551,7 @@ def _trigger_body(sql: str) -> list[str]:
         tokens = sqlglot.Dialect.get_or_raise("sqlite").tokenize(sql)
     except sqlglot.errors.SqlglotError:
         return []
-    begin = next((t for t in tokens if t.token_type == TokenType.BEGIN or t.text.upper() == "BEGIN"), None)
+    begin = next((t for t in tokens if t.token_type == TokenType.BEGIN), None)
     if begin is None:
         return []
     body = sql[begin.end + 1:]

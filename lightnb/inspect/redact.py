@@ -203,7 +203,11 @@ class Redactor:
         return self.scrub(value, column)
 
     def scrub(self, value: Any, column: str | None = None) -> Any:
-        """Mask the secret-shaped parts of one value (text only; JSON keeps its structure)."""
+        """Mask the secret-shaped parts of one value (text; JSON keeps its structure; a blob whose text
+        holds a secret shape is masked whole)."""
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            text = bytes(value).decode("utf-8", errors="replace")
+            return self.mask if _mask_spans(text, self, False) != text else value
         if not isinstance(value, str) or not value or value == self.mask:
             return value
         return self.scrub_text(value, version_context=column is not None

@@ -99,7 +99,7 @@ def test_external_content_and_vocabulary_tables(db) -> None:
     derived = _derived(conn)
     assert ("box_fts", "password") in derived and ("box_vocab", "term") in derived
     assert ("old_terms", "term") in derived
-    assert ("notes_fts", "mirror") not in derived and ("notes_vocab", "term") not in derived
+    assert ("notes_fts", "mirror") not in derived and ("notes_vocab", "term") in derived  # terms: always
     for table in ("box_vocab", "old_terms", "box_fts_data", "box_fts_idx"):
         text = _shown(conn, table)
         assert "hunter2" not in text and "pinsecret" not in text, table
@@ -273,3 +273,31 @@ def test_impact_examples_follow_a_rename_made_earlier_in_the_script(db) -> None:
                                    "UPDATE users SET v = v || '-x';\nDELETE FROM t2;")
     text = impacts_text(impacts)
     assert "e.g." in text and KEY1 not in text and "7f3a" not in text
+
+
+def test_a_full_text_index_is_masked_even_over_clear_columns(db) -> None:
+    # The index stores tokens: "+1 415 555 0199" becomes 1, 415, 555, 0199, which no longer look like a phone.
+    conn = db("CREATE VIRTUAL TABLE notes USING fts5(body);"
+              "INSERT INTO notes VALUES ('call +1 415 555 0199 or 0401234567');")
+    derived = _derived(conn)
+    assert {("notes_data", "block"), ("notes_idx", "term")} <= derived and ("notes_content", "c0") not in derived
+    for table in ("notes", "notes_content", "notes_data", "notes_idx"):
+        text = _shown(conn, table)
+        assert "0199" not in text and "0401234567" not in text, table
+
+
+def test_a_trigger_whose_condition_mentions_begin_is_read_from_its_body(db) -> None:
+    conn = db("""
+        CREATE TABLE users (id INTEGER PRIMARY KEY, token TEXT, state TEXT);
+        CREATE TABLE out (id INTEGER PRIMARY KEY, v TEXT, w TEXT);
+        CREATE TRIGGER t AFTER UPDATE ON users WHEN NEW.state = 'BEGIN' BEGIN
+          INSERT INTO out (v, w) VALUES (NEW.token, NEW.state);
+        END;""")
+    derived = _derived(conn)
+    assert ("out", "v") in derived and ("out", "w") not in derived
+
+
+def test_blobs_holding_secret_text_are_masked() -> None:
+    r = Redactor()
+    assert r.cell(b"key=sk_live_abcdefgh12345678", "payload", "t") == MASK
+    assert r.cell(b"\x00\x01plain", "payload", "t") == b"\x00\x01plain"
