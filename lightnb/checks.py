@@ -23,12 +23,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lightnb import runner
 from lightnb.errors import LightnbError, ProjectError
+from lightnb.inspect.lineage import history_lineage
 from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
@@ -192,6 +193,9 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     :raises LightnbError: when the project or the database cannot be read.
     """
     config = config or config_from_settings(project.settings)
+    if config.redactor is not None:  # columns the history renamed or copied from masked ones stay masked
+        config = replace(config, redactor=config.redactor.with_derived(
+            history_lineage(project.migrations_dir, config.redactor)))
     migrations = discover(project.migrations_dir)
     production = _production(project, database)
     with tempfile.TemporaryDirectory(prefix="lightnb-check-") as scratch:

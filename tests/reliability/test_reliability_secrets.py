@@ -255,3 +255,28 @@ def test_a_report_of_plain_outputs_shows_no_planted_value(plant, tmp_path) -> No
         assert _leaks(text) == [], path.name
         assert "ann-visible" in text and "1700000456" in text and "1.2.3.4" in text
     assert keys["k"].tolist()[0] == API1  # the frame itself is not changed
+
+
+def test_check_masks_a_column_renamed_by_an_applied_migration(tmp_path, capsys) -> None:
+    root = tmp_path / "app"
+    migrations = root / "migrations"
+    migrations.mkdir(parents=True)
+    (root / "diesel.toml").write_text("[migrations_directory]\ndir = \"migrations\"\n", encoding="utf-8")
+    write_migration(migrations, "2024-01-01-000000-0000_users",
+                    "CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, api_key TEXT, n INTEGER);\n",
+                    "DROP TABLE users;\n")
+    write_migration(migrations, "2024-01-02-000000-0000_rename", "ALTER TABLE users RENAME COLUMN api_key TO ref;\n",
+                    "ALTER TABLE users RENAME COLUMN ref TO api_key;\n")
+    production = root / "production.db"
+    conn = runner.connect(production)
+    runner.run_pending(conn, discover(migrations))
+    conn.execute(f"INSERT INTO users VALUES (1, '{API1}', 1), (2, '{API2}', 2)")
+    conn.commit()
+    conn.close()
+    # A pending migration whose down does not restore the rows: check shows how they differ.
+    write_migration(migrations, "2024-01-03-000000-0000_bump", "UPDATE users SET ref = ref || '-v2', n = n + 1;\n",
+                    "UPDATE users SET n = n - 1;\n")
+    for fmt in ("text", "json"):
+        code, out = _cli(capsys, "check", "--project", str(root), "--database-url", str(production), "--no-tests",
+                         "--format", fmt)
+        assert "differ" in out and _leaks(out) == [], out
