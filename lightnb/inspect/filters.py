@@ -39,6 +39,7 @@ from sqlglot.tokens import Tokenizer, TokenType
 
 from lightnb.errors import LightnbError
 from lightnb.inspect._sql import q, table_columns
+from lightnb.inspect.lineage import json_path_is_secret, sensitive_outputs
 from lightnb.inspect.redact import Redactor
 
 _JSON_FUNCTIONS = frozenset({"json_extract", "jsonb_extract", "->", "->>", "json_each", "json_tree"})
@@ -205,7 +206,7 @@ def check_query(conn: sqlite3.Connection, tree: exp.Expression, text: str, redac
         if column and redactor.is_sensitive(column, table) and column not in mentioned and not starred:
             return False
     tables = {t.name.lower() for t in tree.find_all(exp.Table)}
-    masked = _clause_oracles(tree, redactor, tables)
+    masked = _clause_oracles(tree, redactor, tables, _view_outputs(conn, tables, redactor))
     if masked:
         raise LightnbError(f"the query tests masked column(s) {', '.join(masked)} outside its select list: "
                            f"counting the rows it keeps would reveal their values; test them only with IS NULL "
@@ -213,9 +214,27 @@ def check_query(conn: sqlite3.Connection, tree: exp.Expression, text: str, redac
     return True
 
 
-def _clause_oracles(tree: exp.Expression, redactor: Redactor, tables: set[str]) -> list[str]:
+def _view_outputs(conn: sqlite3.Connection, names: set[str], redactor: Redactor) -> set[str]:
+    """The masked output columns (lower case) of the views among ``names``."""
+    out: set[str] = set()
+    for name in names:
+        row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'view' AND name = ? COLLATE NOCASE",
+                           (name,)).fetchone()
+        if row is None:
+            continue
+        try:
+            cols = [d[0] for d in conn.execute(f"SELECT * FROM {q(row[0])} LIMIT 0").description]
+        except sqlite3.Error:
+            continue
+        taint = sensitive_outputs(conn, f"SELECT * FROM {q(row[0])}", len(cols), redactor)
+        out |= {c.lower() for c, t in zip(cols, taint) if t}
+    return out
+
+
+def _clause_oracles(tree: exp.Expression, redactor: Redactor, tables: set[str], view_masked: set[str]) -> list[str]:
     def masked(column: exp.Column) -> bool:
-        return any(redactor.is_sensitive(column.name, t) for t in tables) or redactor.is_sensitive(column.name)
+        return (any(redactor.is_sensitive(column.name, t) for t in tables) or redactor.is_sensitive(column.name)
+                or column.name.lower() in view_masked)
 
     found: set[str] = set()
     for select in tree.find_all(exp.Select):
@@ -225,13 +244,16 @@ def _clause_oracles(tree: exp.Expression, redactor: Redactor, tables: set[str]) 
             if clause is None:
                 continue
             for column in clause.find_all(exp.Column):
-                if not masked(column) or _harmless(column, masked):
-                    continue
-                found.add(column.name)
+                if masked(column) and not _harmless(column, masked):
+                    found.add(column.name)
+            for node in clause.find_all(exp.Expression):
+                if json_path_is_secret(node, redactor):
+                    found.add(node.sql(dialect="sqlite"))
     return sorted(found)
 
 
 def _harmless(column: exp.Column, masked) -> bool:  # type: ignore[no-untyped-def]
+    """A masked column tested for NULL, or compared for equality with another masked column (a join)."""
     parent = column.parent
     while isinstance(parent, exp.Paren):
         parent = parent.parent
@@ -240,6 +262,4 @@ def _harmless(column: exp.Column, masked) -> bool:  # type: ignore[no-untyped-de
     if isinstance(parent, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ)):
         other = parent.expression if parent.this is column else parent.this
         return isinstance(other, exp.Column) and masked(other)
-    if isinstance(parent, exp.Ordered) or isinstance(parent, exp.Group):
-        return False
     return False

@@ -117,6 +117,8 @@ def test_filter_on_a_view_checks_the_view_columns(conn) -> None:
     "SELECT count(*) AS n FROM users GROUP BY length(password_hash)",
     "SELECT u.id FROM users u JOIN sessions s ON s.user_id = u.id AND s.token LIKE 'sess-S%'",
     "SELECT id FROM users WHERE id IN (SELECT user_id FROM sessions WHERE token > 'sess-SECRET-a')",
+    "SELECT id FROM users WHERE settings ->> '$.token' LIKE 'tok%'",
+    "SELECT id FROM people WHERE ph LIKE 'p%'",
 ])
 def test_queries_that_test_masked_values_are_refused_unless_revealed(conn, query) -> None:
     assert "masked column" in _refused(conn, query)
