@@ -400,9 +400,9 @@ _DETECTORS: tuple[tuple[re.Pattern[str], int, Callable[[re.Match[str]], bool] | 
 _IPV4_INDEX = len(_DETECTORS) - 2
 
 # key=value, key: value, "key": "value", key <> 'value' (a CHECK quoted in an error) — the value is
-# masked when the key is a secret name.
+# masked when the key is a secret name. SQLite's "unrecognized token: X" quotes the SQL, not a value.
 _KEY_VALUE = re.compile(
-    r"""(?<![\w$])(["']?)([A-Za-z_][A-Za-z0-9_.-]{0,63})\1\s*(?:=>|==|!=|<>|:|=)\s*"""
+    r"""(?<![\w$])(?<!unrecognized )(["']?)([A-Za-z_][A-Za-z0-9_.-]{0,63})\1\s*(?:=>|==|!=|<>|:|=)\s*"""
     r"""(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\n]|'')*)'|([^\s,;&"'}\])]+))""")
 _NOT_A_VALUE = {"null", "none", "true", "false", "?", ""}
 

@@ -176,6 +176,9 @@ def test_messages_mask_quoted_data_and_secret_shapes() -> None:
     assert mask_message('fts5: syntax error near "ann.secret"') == f'fts5: syntax error near "{MASK}"'
     kept = 'near "UNION": syntax error; UNIQUE constraint failed: users.email (up.sql line 3)'
     assert mask_message(kept) == kept
+    kept = ('Failed to run 1_x with: unrecognized token: "}" (up.sql line 1: CREATE TABLE t (id INTEGER}); '
+            'no such column: password; duplicate column name: pin; ambiguous column name: token')
+    assert mask_message(kept) == kept
     assert "hunter2" not in mask_message("Failed: UPDATE users SET password = 'hunter2' WHERE id = 1")
     assert "+14155550123" not in mask_message("CHECK constraint failed: phone <> '+14155550123'")
 
