@@ -21,8 +21,10 @@ upserts), in any table. A shadow table of a module lightnb does not know is mask
 virtual table holds a masked column.
 
 Copies that leave no trace in the schema (``CREATE TABLE … AS SELECT api_key AS k``, ``INSERT …
-SELECT`` into a column named otherwise, a renamed column) are found by value: :class:`KnownSecrets`
-tells which shown values are held by a masked column of the database(s), set-wise in SQLite.
+SELECT`` into a column named otherwise, a renamed column) are found two ways: from the statements that
+made them (:func:`history_lineage` reads the project's migrations, :func:`statement_lineage` one
+statement, as impact measures a script), and by value (:class:`KnownSecrets` tells which shown values
+are held by a masked column of the database(s), set-wise in SQLite).
 """
 
 from __future__ import annotations
