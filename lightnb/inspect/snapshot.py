@@ -282,7 +282,7 @@ def table_fingerprint(conn: sqlite3.Connection, table: str, columns: list[str] |
 
 
 def take_snapshot(conn: sqlite3.Connection, *, label: str = "", fingerprint: bool = True,
-                  schema: str = "main", shown_fingerprints: bool = False,
+                  schema: str = "main", shown_fingerprints: bool = False, exact_fingerprints: bool = True,
                   redactor: Redactor | None = None) -> Snapshot:
     """Capture the schema, row counts and content fingerprints of a database.
 
@@ -293,11 +293,14 @@ def take_snapshot(conn: sqlite3.Connection, *, label: str = "", fingerprint: boo
     :param shown_fingerprints: also compute the fingerprints that may be shown to people, which
         leave masked columns out (the same pass; a table with masked columns costs about 1.5x).
         Without them the text, frame and JSON forms print no fingerprint at all.
+    :param exact_fingerprints: with ``shown_fingerprints``, also compute the exact ones; a snapshot
+        only printed for people skips them (and hashes fewer values than a full fingerprint).
     :param redactor: which columns are masked (the built-in sensitive words and their lineage by default).
     """
     shown = fingerprint and shown_fingerprints
     masked = _masked_columns(conn, redactor, schema) if shown else None
-    tables = tuple(_table_info(conn, name, fingerprint, schema, masked) for name in user_tables(conn, schema))
+    tables = tuple(_table_info(conn, name, fingerprint, schema, masked, exact_fingerprints or not shown)
+                   for name in user_tables(conn, schema))
     if shown and masked is None:  # lineage unknown: print no fingerprint rather than one over a secret
         tables = tuple(replace(t, shown_fingerprint=None) for t in tables)
     master = conn.execute(f"SELECT type, name, tbl_name, sql FROM {q(schema)}.sqlite_master "
@@ -325,7 +328,7 @@ def _masked_columns(conn: sqlite3.Connection, redactor: Redactor | None, schema:
 
 
 def _table_info(conn: sqlite3.Connection, name: str, fingerprint: bool, schema: str,
-                masked: dict[str, set[str]] | None = None) -> TableInfo:
+                masked: dict[str, set[str]] | None = None, exact: bool = True) -> TableInfo:
     sql, rootpage = conn.execute(
         f"SELECT sql, rootpage FROM {q(schema)}.sqlite_master WHERE type = 'table' AND name = ?",
         (name,)).fetchone()
@@ -336,7 +339,9 @@ def _table_info(conn: sqlite3.Connection, name: str, fingerprint: bool, schema: 
     fp = shown = None
     if fingerprint:
         every = [c.name for c in cols]
-        if left_out:
+        if left_out and not exact and masked is not None:
+            shown = table_fingerprint(conn, name, [c for c in every if c not in left_out], schema=schema)
+        elif left_out:
             fp, shown = split_fingerprint(conn, name, [c for c in every if c not in left_out], list(left_out),
                                           schema=schema)
         else:

@@ -83,3 +83,13 @@ def test_project_columns_are_left_out_too(make_db, tmp_path, monkeypatch, capsys
     assert main(["inspect", str(path), "--project", str(project)]) == 0
     out = capsys.readouterr().out
     assert "plain: 2 row(s), 2 column(s), fingerprint" in out and "leaves out masked label" in out
+
+
+def test_a_snapshot_only_printed_skips_the_exact_fingerprints(make_db, connect) -> None:
+    conn = connect(make_db("pins.db", PINS))
+    both = take_snapshot(conn, shown_fingerprints=True)
+    shown_only = take_snapshot(conn, shown_fingerprints=True, exact_fingerprints=False)
+    assert shown_only.table("pins").fingerprint is None
+    assert shown_only.table("pins").shown_fingerprint == both.table("pins").shown_fingerprint
+    assert shown_only.table("plain").fingerprint == both.table("plain").fingerprint  # nothing masked: the same
+    assert shown_only.to_text() == both.to_text()
