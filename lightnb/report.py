@@ -7,10 +7,8 @@ locally (``$LIGHTNB_WIDGET_JS``, or a cache filled once with ``npm pack``), it i
 The Markdown shows each widget panel as the content it held when the notebook was saved (its
 HTML fragments from the widget state, checkbox ticks, text areas as code blocks) instead of the
 one-line text form, so a reviewer reading it on a code host sees the tables and the verdict.
-Values were redacted by the steps that produced them; outputs lightnb did not make (a DataFrame
-displayed as it is, a ``print``, an error) are masked on the way out (:func:`masked_for_report`:
-sensitive columns of every HTML, text and Markdown table, secret-shaped text anywhere), and the export
-adds a last check that no configured secret text leaks into the files.
+Values were redacted by the steps that produced them; the export adds a last check that no
+configured secret text leaks into the files.
 """
 
 from __future__ import annotations
@@ -91,7 +89,9 @@ def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None 
 
 
 def masked_for_report(nb: Any, redactor: Any = None) -> Any:
-    """Return a copy of ``nb`` whose outputs and widget state show no secret (see :mod:`lightnb.inspect.redact_outputs`)."""
+    """Return a copy of ``nb`` whose outputs show no secret: outputs lightnb did not make (a DataFrame
+    displayed as it is, a ``print``, an error) have the sensitive columns of every HTML, text and
+    Markdown table masked, and secret-shaped text anywhere (see :mod:`lightnb.inspect.redact_outputs`)."""
     from lightnb.inspect.redact_outputs import mask_notebook
 
     return mask_notebook(nb, redactor)

@@ -2,13 +2,15 @@
 
 Steps redact what they produce, but a notebook also holds outputs lightnb did not make: a DataFrame
 displayed as it is, a ``print`` of rows, an error raised by a query. Before a report is written, every
-code cell's outputs and every widget's saved state pass through here:
+code cell's outputs pass through here:
 
 - tables - HTML (``<table>``, as pandas and Styler write them, header rows with ``colspan`` and
   MultiIndex levels), text (pandas' fixed-width ``to_string`` layout, wrapped blocks too) and Markdown
   pipe tables - have every cell under a sensitive column header masked (a time column's integers excepted);
 - every other text (cells of other columns, prose, ``print`` output, error messages and tracebacks,
   JSON) has its secret-shaped parts masked (:meth:`Redactor.scrub_text`, :meth:`Redactor.message`).
+
+Widget views are not outputs of this kind: a panel's saved content is what its step redacted.
 
 The notebook given is not modified: :func:`mask_notebook` returns a masked copy.
 """
@@ -24,12 +26,10 @@ from typing import Any
 
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 
-STATE_MIME = "application/vnd.jupyter.widget-state+json"
-_TEXT_KEYS = ("value", "description", "placeholder", "tooltip")
 
 
 def mask_notebook(nb: Any, redactor: Redactor | None = None) -> Any:
-    """Return a copy of notebook ``nb`` whose outputs and widget state show no secret."""
+    """Return a copy of notebook ``nb`` whose code cells' outputs show no secret."""
     redactor = redactor or DEFAULT_REDACTOR
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
@@ -37,15 +37,6 @@ def mask_notebook(nb: Any, redactor: Redactor | None = None) -> Any:
             continue
         for output in cell.get("outputs", []):
             _mask_output(output, redactor)
-    state = nb.metadata.get("widgets", {}).get(STATE_MIME, {}).get("state", {})
-    for model in state.values():
-        values = model.get("state", {}) if isinstance(model, dict) else {}
-        for key in _TEXT_KEYS:
-            if isinstance(values.get(key), str):
-                values[key] = mask_html(values[key], redactor) if "<" in values[key] else \
-                    mask_text(values[key], redactor)
-        if isinstance(values.get("options"), list):
-            values["options"] = [mask_text(o, redactor) if isinstance(o, str) else o for o in values["options"]]
     return nb
 
 

@@ -224,11 +224,14 @@ def test_error_lines_and_panels_mask_the_quoted_secret(plant, capsys, tmp_path, 
     assert _leaks(broken.banner.value) == []
 
 
-def test_a_report_of_plain_outputs_shows_no_planted_value(plant, tmp_path) -> None:
+def test_a_report_of_plain_outputs_shows_no_planted_value(plant, tmp_path, monkeypatch) -> None:
     import nbformat
     import pandas as pd
 
+    from lightnb import report
     from lightnb.report import export
+
+    monkeypatch.setattr(report, "widget_js", lambda **_: None, raising=False)  # offline: no npm fetch
 
     _root, production, after = plant
     conn = sqlite3.connect(after)
@@ -249,7 +252,7 @@ def test_a_report_of_plain_outputs_shows_no_planted_value(plant, tmp_path) -> No
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Users"), cell])
     project = Redactor.for_project(Project.discover(_root))  # as `lightnb report` in the project does
-    done = export(notebook, tmp_path / "report", name="r", fetch_js=False, redactor=project)
+    done = export(notebook, tmp_path / "report", name="r", redactor=project)
     for path in (done.html, done.markdown):
         text = path.read_text(encoding="utf-8")
         assert _leaks(text) == [], path.name
