@@ -23,12 +23,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lightnb import runner
 from lightnb.errors import LightnbError, ProjectError
+from lightnb.inspect.lineage import history_lineage
+from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
 from lightnb.lint.config import LintConfig, config_from_settings
@@ -191,6 +193,9 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     :raises LightnbError: when the project or the database cannot be read.
     """
     config = config or config_from_settings(project.settings)
+    if config.redactor is not None:  # columns the history renamed or copied from masked ones stay masked
+        config = replace(config, redactor=config.redactor.with_derived(
+            history_lineage(project.migrations_dir, config.redactor)))
     migrations = discover(project.migrations_dir)
     production = _production(project, database)
     with tempfile.TemporaryDirectory(prefix="lightnb-check-") as scratch:
@@ -229,7 +234,7 @@ def _rehearse_applied(conn: sqlite3.Connection, migrations: Sequence[Migration],
         reverted = runner.revert(conn, migrations, number=number)
     except LightnbError as error:
         version = runner.applied_versions(conn)[0] if runner.applied_versions(conn) else "?"
-        return [MigrationCheck(version, version, "unsafe", (f"cannot revert it on the copy: {error}",),
+        return [MigrationCheck(version, version, "unsafe", (f"cannot revert it on the copy: {mask_message(str(error))}",),
                                steps=("up",))]
     versions = [m.version for m in reverted]
     checks = rehearse_pending(conn, migrations, versions=versions, config=config)
@@ -362,7 +367,7 @@ def _step(conn: sqlite3.Connection, migration: Migration, direction: Literal["up
     try:
         runner.apply(conn, migration, direction)
     except LightnbError as error:
-        reasons.append(f"cannot run {name}: {error}")
+        reasons.append(f"cannot run {name}: {mask_message(str(error))}")
         return False
     steps.append(name)
     integrity = conn.execute("PRAGMA integrity_check").fetchall()

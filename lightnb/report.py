@@ -50,11 +50,12 @@ class MissingRecords(LightnbError):
 
 
 def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None = None,
-           formats: Iterable[str] = FORMATS, secrets: Iterable[str] = ()) -> Report:
+           formats: Iterable[str] = FORMATS, secrets: Iterable[str] = (), redactor: Any = None) -> Report:
     """Write ``notebook`` (a path or a NotebookNode, already executed) as HTML and/or Markdown.
 
     :param name: the report's file stem (default: the notebook's).
     :param secrets: texts that must not appear in the report (e.g. a planted canary).
+    :param redactor: which columns are sensitive in the outputs' tables (the built-in words by default).
     :raises LightnbError: for an unknown format, a path that is not a readable notebook, panels
         without a record (naming the cells), an output folder that cannot be made, or when a
         secret would leak (nothing is kept).
@@ -71,6 +72,7 @@ def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None 
         stem, nb = name or "report", notebook
         label = f"{stem}.ipynb"
     refuse_missing_records(nb, label)
+    nb = masked_for_report(nb, redactor)
     static = static_notebook(nb)
     out = _out_dir(Path(out_dir))
     html_path = md_path = None
@@ -163,6 +165,15 @@ def static_notebook(nb: Any) -> Any:
             kept.append(output)
         cell.outputs = kept
     return nb
+
+
+def masked_for_report(nb: Any, redactor: Any = None) -> Any:
+    """Return a copy of ``nb`` whose outputs show no secret: outputs lightnb did not make (a DataFrame
+    displayed as it is, a ``print``, an error) have the sensitive columns of every HTML, text and
+    Markdown table masked, and secret-shaped text anywhere (see :mod:`lightnb.inspect.redact_outputs`)."""
+    from lightnb.inspect.redact_outputs import mask_notebook
+
+    return mask_notebook(nb, redactor)
 
 
 def read_notebook(path: str | Path) -> Any:

@@ -85,7 +85,7 @@ def test_preview_note_masks_literals_of_the_filter(tmp_path: Path) -> None:
     from lightnb.inspect.preview import preview
     conn = sqlite3.connect(make_database(tmp_path / "x.db", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);"
                                                             "INSERT INTO users (email) VALUES ('ann@example.org');"))
-    shown = preview(conn, "users", where="email = 'ann@example.org'")
+    shown = preview(conn, "users", where="email = 'ann@example.org'", reveal=True)  # a masked column: only revealed
     assert len(shown.frame) == 1 and "ann@example.org" not in shown.note and "email = '…'" in shown.note
 
 

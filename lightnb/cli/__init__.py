@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from lightnb import statement_log
 from lightnb.cli._common import DieselArgumentParser, add_global_options, apply_global_options
 from lightnb.errors import LightnbError
+from lightnb.inspect.redact import mask_message
 
 DIESEL_CLI_VERSION = "2.3.12"  # the diesel_cli whose commands, files and output lightnb twins
 
@@ -84,11 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = func(args)
     except LightnbError as error:
-        print(str(error), file=sys.stderr)
+        print(mask_message(str(error)), file=sys.stderr)
         return error.exit_code
     except sqlite3.Error as error:  # a database error that no module translated
-        print(f"error: SQLite: {error}. Check the database file, or reset the workspace "
-              f"with `lightnb snapshot --reset`.", file=sys.stderr)
+        print(mask_message(f"error: SQLite: {error}. Check the database file, or reset the workspace "
+                           f"with `lightnb snapshot --reset`."), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; nothing was committed by the step in progress.", file=sys.stderr)

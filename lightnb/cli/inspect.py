@@ -51,7 +51,9 @@ def _inspect(args: argparse.Namespace) -> int:
             else:
                 print(result.to_text())
         else:
-            snap = take_snapshot(conn, label=str(database), fingerprint=not args.no_fingerprint)
+            snap = take_snapshot(conn, label=str(database), fingerprint=not args.no_fingerprint,
+                                 shown_fingerprints=True, exact_fingerprints=False,
+                                 redactor=redactor_for(args.project))
             print(json.dumps(snap.to_dict(), indent=2) if args.format == "json" else snap.to_text())
     finally:
         conn.close()

@@ -15,14 +15,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("notebook", help="the executed (or saved) .ipynb")
     parser.add_argument("--out", metavar="OUTDIR", default=".", help="where to write (default: .)")
     parser.add_argument("--format", choices=("html", "markdown", "both"), default="both")
+    parser.add_argument("--project", metavar="DIR", default=".",
+                        help="Diesel project whose lightnb.toml [redact] settings apply to the outputs' tables "
+                             "(default: current folder)")
     parser.set_defaults(func=_report)
 
 
 def _report(args: argparse.Namespace) -> int:
     from lightnb.report import FORMATS, export
 
+    from lightnb.cli.diff import redactor_for
+
     formats = FORMATS if args.format == "both" else (args.format,)
-    done = export(args.notebook, args.out, formats=formats)
+    done = export(args.notebook, args.out, formats=formats, redactor=redactor_for(args.project))
     for path in (done.html, done.markdown):
         if path is not None:
             print(f"Wrote {path}")

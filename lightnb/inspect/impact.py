@@ -27,6 +27,7 @@ from sqlglot.dialects.dialect import Dialect
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
 from lightnb.inspect._sql import q, table_columns, user_tables
+from lightnb.inspect.lineage import bind, known_secrets, mask_copies, statement_lineage
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 
 if TYPE_CHECKING:
@@ -121,9 +122,14 @@ class _Measurer:
         # table the statement names is masked.
         extra = [c for c in (example or {}) if any(self.redactor.is_sensitive(c, t) for t in st.tables)]
         shown = self.redactor.row(example, table, reveal=self.reveal, extra=extra) if example else None
-        text = st.text if self.reveal else _mask_literals(st.text, self.redactor, st.tables)
+        if shown and not self.reveal:
+            # Lineage as the migration left it so far (a generated column, a trigger's copy), and copies by value.
+            here = bind(self.redactor, self.conn)
+            shown = mask_copies([here.row(example, table, extra=extra)],
+                                known_secrets(self.conn, here, bounded=True))[0]
+        text = st.text if self.reveal else self.redactor.message(_mask_literals(st.text, self.redactor, st.tables))
         self.impacts.append(Impact(st.index, st.line, _one_line(text), kind, table, column, count,
-                                   shown, message))
+                                   shown, message if self.reveal else self.redactor.message(message)))
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(sql, params).fetchone()[0]
@@ -152,6 +158,8 @@ class _Measurer:
 
     def measure(self, st: _Stmt) -> bool:
         """Measure and run one statement; return False when it failed (stop there)."""
+        if not self.reveal:  # a column renamed or copied from a masked one stays masked afterwards
+            self.redactor = self.redactor.with_derived(statement_lineage(st.text, self.redactor))
         tree = _parse(st.text)
         st.tables = _tables_in(tree)
         before = self._before(st, tree)

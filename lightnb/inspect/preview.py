@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlglot
-from sqlglot.tokens import Tokenizer, TokenType
 from sqlglot import exp
 
 from lightnb.errors import LightnbError
 from lightnb.inspect._sql import primary_key, q, query_only, table_columns
-from lightnb.inspect.lineage import sensitive_outputs
-from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
+from lightnb.inspect.filters import check_filter, check_query, filter_clause, filter_text as _filter_text
+from lightnb.inspect.lineage import bind, known_secrets, sensitive_outputs
+from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor, is_time_name
 from lightnb.inspect.schema_diff import column_renames_between
 from lightnb.inspect.snapshot import TableInfo, read_columns
 
@@ -126,33 +126,64 @@ def preview(conn: sqlite3.Connection, table_or_query: str, *, mode: str = "head"
     if n < 0:
         raise LightnbError(f"preview size must be 0 or more, not {n}.")
     redactor = redactor or DEFAULT_REDACTOR
-    if where is not None:
-        _check_condition(where)
+    if where is not None and not where.strip():
+        where = None
     with query_only(conn):
+        if not reveal:
+            redactor = bind(redactor, conn)
         table = _table_name(conn, table_or_query)
         view = None if table is not None else _view_name(conn, table_or_query)
         query = f"SELECT * FROM {q(view)}" if view is not None else table_or_query
+        traced: tuple[bool, ...] | None = None
         try:
             if table is not None:
+                if where is not None:
+                    masked = [c[1] for c in table_columns(conn, table) if redactor.is_sensitive(c[1], table)]
+                    check_filter(conn, table, where, masked, reveal=reveal)
                 cols, rows, truncated, note = _table_rows(conn, table, mode, n, where)
                 sensitive = [redactor.is_sensitive(c, table) for c in cols]
             else:
                 if mode != "head":
                     raise LightnbError(f"{mode} needs a table; a query or view can only be previewed "
                                        f"with mode='head'.")
+                tree = _single_select(query)
+                if where is not None:
+                    if view is None:
+                        raise LightnbError("a filter applies to a table or a view; write the condition in the "
+                                           "query's own WHERE instead.")
+                    view_cols = _view_columns(conn, view)
+                    view_taint = sensitive_outputs(conn, query, len(view_cols), redactor)
+                    check_filter(conn, view, where, [c for c, t in zip(view_cols, view_taint) if t], reveal=reveal)
+                faithful = reveal or check_query(conn, tree, query, redactor)
                 cols, rows, truncated, note = _query_rows(conn, query, n, where)
-                traced = sensitive_outputs(conn, query, len(cols), redactor)
+                traced = sensitive_outputs(conn, query, len(cols), redactor) if faithful else (True,) * len(cols)
                 sensitive = [t or redactor.is_sensitive(c) for c, t in zip(cols, traced)]
                 if view is not None:
                     note = note.replace("of the query", f"of view {view}", 1)
+            if not reveal:
+                copied = known_secrets(conn, redactor, bounded=True).copied_columns(
+                    [c if not s else "" for c, s in zip(cols, sensitive)], rows)
+                sensitive = [s or c in copied for c, s in zip(cols, sensitive)]
         except sqlite3.Error as error:
-            raise LightnbError(f"preview of {table_or_query!r} failed: {error}; check the name, "
-                               f"query or filter.") from error
+            raise LightnbError(f"preview of {table_or_query!r} failed: {redactor.message(str(error))}; check the "
+                               f"name, query or filter.") from error
+    redacted: tuple[str, ...] = ()
     if not reveal:
-        rows = [tuple(redactor.value(v) if s else v for v, s in zip(row, sensitive)) for row in rows]
+        source_table = table or view
+        shown = [tuple(redactor.cell(v, c, source_table, sensitive=s) for v, c, s in zip(row, cols, sensitive))
+                 for row in rows]
+        redacted = tuple(c for i, (c, s) in enumerate(zip(cols, sensitive))
+                         if any(a[i] != b[i] for a, b in zip(shown, rows))
+                         or (s and not is_time_name(c)))
+        rows = shown
     frame = _frame(rows, cols)
     return Preview(source=table or view or table_or_query, mode=mode, frame=frame, truncated=truncated,
-                   note=note, redacted=() if reveal else tuple(c for c, s in zip(cols, sensitive) if s))
+                   note=note, redacted=redacted)
+
+
+def _view_columns(conn: sqlite3.Connection, view: str) -> list[str]:
+    cursor = conn.execute(f"SELECT * FROM {q(view)} LIMIT 0")
+    return [d[0] for d in cursor.description]
 
 
 def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connection, table: str, *,
@@ -176,6 +207,8 @@ def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connect
     redactor = redactor or DEFAULT_REDACTOR
     after_table = after_table or table
     with query_only(before_conn), query_only(after_conn):
+        before_redactor = redactor if reveal else bind(redactor, before_conn)
+        after_redactor = redactor if reveal else bind(redactor, after_conn)
         b_cols = _columns_or_empty(before_conn, table)
         a_cols = _columns_or_empty(after_conn, after_table)
         if not b_cols and not a_cols:
@@ -198,6 +231,13 @@ def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connect
             wanted = [k if isinstance(k, tuple) else (k,) for k in keys]
         before_rows = _rows_by_key(before_conn, table, key_b, b_cols, wanted)
         after_rows = _rows_by_key(after_conn, after_table, key_cols, a_cols, wanted)
+        copied: set[str] = set()
+        if not reveal:
+            # A value held by a masked column on either side is a copy of a secret (CTAS, INSERT … SELECT).
+            for conn, side_redactor in ((before_conn, before_redactor), (after_conn, after_redactor)):
+                finder = known_secrets(conn, side_redactor, bounded=True)
+                for cols, rows in ((b_cols, before_rows), (a_cols, after_rows)):
+                    copied |= finder.copied_columns(cols, [[r.get(c) for c in cols] for r in rows.values()])
     value_cols_b = [c for c in b_cols if c not in key_b]
     value_cols_a = [c for c in a_cols if c not in key_cols]
     common = [(c, old_of[c]) for c in value_cols_a if old_of.get(c) in value_cols_b]
@@ -209,18 +249,24 @@ def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connect
         statuses.append("added" if b is None else "removed" if a is None else
                         "changed" if any(flags.values()) else "unchanged")
     # A column is masked on both sides when either of its names is sensitive.
-    secret_b = {c for c in value_cols_b if redactor.is_sensitive(c, table)}
-    secret_a = {c for c in value_cols_a if redactor.is_sensitive(c, after_table)}
+    secret_b = {c for c in value_cols_b if before_redactor.is_sensitive(c, table) or c in copied}
+    secret_a = {c for c in value_cols_a if after_redactor.is_sensitive(c, after_table) or c in copied}
     secret_a |= {pairs[c] for c in secret_b if c in pairs}
     secret_b |= {old_of[c] for c in secret_a if c in old_of}
-    secret_keys = set(redactor.sensitive_columns(key_cols, after_table))
-    index = _index(wanted, key_cols, redactor, after_table, reveal)
+    secret_keys = {k for k in key_cols if after_redactor.is_sensitive(k, after_table)
+                   or before_redactor.is_sensitive(old_of.get(k, k), table) or k in copied}
+    index = _index(wanted, key_cols, secret_keys, redactor.mask, reveal)
     data: dict[tuple[str, str], list[Any]] = {("status", ""): statuses}
-    for side, cols, rows, secret in (("before", value_cols_b, before_rows, secret_b),
-                                     ("after", value_cols_a, after_rows, secret_a)):
+    scrubbed: set[str] = set()
+    for side, cols, rows, secret, side_redactor, name in (
+            ("before", value_cols_b, before_rows, secret_b, before_redactor, table),
+            ("after", value_cols_a, after_rows, secret_a, after_redactor, after_table)):
         for c in cols:
             values = [rows[k][c] if k in rows else None for k in wanted]
-            data[(side, c)] = values if reveal or c not in secret else [redactor.value(v) for v in values]
+            shown = values if reveal else [side_redactor.cell(v, c, name, sensitive=c in secret) for v in values]
+            if shown != values and c not in secret:
+                scrubbed.add(c)
+            data[(side, c)] = shown
     frame = pd.DataFrame(data, index=index)
     frame.columns = pd.MultiIndex.from_tuples(list(data))
     for i, values in enumerate(data.values()):
@@ -236,7 +282,7 @@ def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connect
             f"{len(wanted)} chosen row(s) of {after_table}: {counts['added']} added, {counts['removed']} "
             f"removed, {counts['changed']} changed, {counts['unchanged']} unchanged.") + renamed_note
     return ComparedPreview(table=after_table, key=tuple(key_cols), frame=frame, changed=changed, note=note,
-                           redacted=() if reveal else tuple(sorted(secret_b | secret_a | secret_keys)),
+                           redacted=() if reveal else tuple(sorted(secret_b | secret_a | secret_keys | scrubbed)),
                            renamed=renamed)
 
 
@@ -287,34 +333,6 @@ def _table_name(conn: sqlite3.Connection, name: str) -> str | None:
     return None
 
 
-def _filter_text(where: str) -> str:
-    """Return the filter for a note, its string and blob literals masked (they may quote a secret)."""
-    try:
-        tokens = Tokenizer().tokenize(where)
-    except (sqlglot.errors.SqlglotError, IndexError, ValueError):
-        return "the given filter"
-    out, last = [], 0
-    for token in tokens:
-        if token.token_type in (TokenType.STRING, TokenType.HEX_STRING, TokenType.BIT_STRING,
-                                TokenType.BYTE_STRING):
-            out.append(where[last:token.start] + "'…'")
-            last = token.end + 1
-    return "".join(out) + where[last:]
-
-
-def _check_condition(where: str) -> None:
-    try:
-        parsed = sqlglot.parse(f"SELECT 1 FROM t WHERE {where}", read="sqlite")
-    except (sqlglot.errors.SqlglotError, IndexError, ValueError) as error:
-        raise LightnbError(f"cannot read the filter {where!r}: {str(error).splitlines()[0]}; "
-                           f"write an SQL condition such as \"id > 10\".") from error
-    ok = len(parsed) == 1 and isinstance(parsed[0], exp.Select) and \
-        set(k for k, v in parsed[0].args.items() if v) <= {"expressions", "from", "from_", "where"}
-    if not ok:
-        raise LightnbError(f"the filter {where!r} is not a single condition; write an SQL "
-                           f"condition such as \"id > 10\".")
-
-
 def _key_columns(conn: sqlite3.Connection, table: str) -> tuple[list[str], bool]:
     try:
         conn.execute(f"SELECT rowid FROM {q(table)} LIMIT 0")
@@ -328,7 +346,7 @@ def _table_rows(conn: sqlite3.Connection, table: str, mode: str, n: int,
     cols = [c[1] for c in table_columns(conn, table)]
     key, is_rowid = _key_columns(conn, table)
     select = f"SELECT {', '.join(q(c) for c in cols)} FROM {q(table)}"
-    cond = f" WHERE ({where})" if where else ""
+    cond = f" WHERE {filter_clause(where)}" if where else ""
     order = ", ".join(k if is_rowid else q(k) for k in key)
     filtered = f" matching {_filter_text(where)}" if where else ""
     if mode == "sample" and is_rowid:
@@ -361,7 +379,7 @@ def _sample_rows(conn: sqlite3.Connection, table: str, select: str, n: int,
     if low is None or n == 0:
         return [], low is not None, f"No rows of {table} shown (sample of {n})."
     span = high - low + 1
-    cond = f" AND ({where})" if where else ""
+    cond = f" AND {filter_clause(where)}" if where else ""
     seen: dict[int, tuple] = {}
     for i in range(n):
         point = low + (i * span) // n
@@ -378,8 +396,8 @@ def _sample_rows(conn: sqlite3.Connection, table: str, select: str, n: int,
 
 def _query_rows(conn: sqlite3.Connection, query: str, n: int,
                 where: str | None) -> tuple[list[str], list[tuple], bool, str]:
-    text = _single_select(query)
-    cond = f" WHERE ({where})" if where else ""
+    text = query.strip().rstrip(";")
+    cond = f" WHERE {filter_clause(where)}" if where else ""
     cursor = conn.execute(f"SELECT * FROM ({text}){cond} LIMIT ?", (n + 1,))
     cols = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
@@ -390,7 +408,7 @@ def _query_rows(conn: sqlite3.Connection, query: str, n: int,
     return cols, rows, truncated, note
 
 
-def _single_select(query: str) -> str:
+def _single_select(query: str) -> exp.Expression:
     try:
         parsed = [p for p in sqlglot.parse(query, read="sqlite") if p is not None]
     except (sqlglot.errors.SqlglotError, IndexError, ValueError) as error:  # the parser's own failures
@@ -399,7 +417,7 @@ def _single_select(query: str) -> str:
     if len(parsed) != 1 or not isinstance(parsed[0], exp.Query):
         raise LightnbError(f"{query!r} is neither a table nor a single SELECT; preview a table name "
                            f"or one SELECT statement.")
-    return query.strip().rstrip(";")
+    return parsed[0]
 
 
 def _columns_or_empty(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -463,12 +481,12 @@ def _sort_key(k: tuple) -> tuple:
     return tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in k)
 
 
-def _index(wanted: list[tuple], key_cols: list[str], redactor: Redactor, table: str, reveal: bool) -> pd.Index:
+def _index(wanted: list[tuple], key_cols: list[str], secret_keys: set[str], mask: str, reveal: bool) -> pd.Index:
     import pandas as pd
 
-    if not reveal and any(redactor.is_sensitive(k, table) for k in key_cols):
+    if not reveal and secret_keys:
         # A sensitive key is shown as its position: masked values would all look alike.
-        return pd.Index([f"{redactor.mask} #{i + 1}" for i in range(len(wanted))],
+        return pd.Index([f"{mask} #{i + 1}" for i in range(len(wanted))],
                         name=", ".join(key_cols), dtype=object)
     values = wanted
     if len(key_cols) == 1:

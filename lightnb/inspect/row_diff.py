@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short, short_row
 from lightnb.inspect._sql import attach_ro, open_ro, q
+from lightnb.inspect.lineage import KnownSecrets, bind, carry_renames, known_secrets, mask_copies
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
 from lightnb.inspect.snapshot import Snapshot, TableInfo, take_snapshot
@@ -250,7 +251,10 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
         after = take_snapshot(conn, label=str(after_path), fingerprint=False)
         sdiff = schema_diff(before, after)
         plans = _plans(before, after, sdiff, tables)
+        redactor = redactor if reveal else _follow_data(redactor, conn, plans)
         diffs = tuple(_diff_table(conn, plan, before, after, sample, redactor, reveal) for plan in plans)
+        if not reveal:
+            diffs = _mask_copied_samples(diffs, known_secrets(conn, redactor, ("main", BEFORE)))
     return RowDiff(str(before_path), str(after_path), diffs, sdiff, revealed=reveal)
 
 
@@ -270,7 +274,56 @@ def iter_row_changes(before_path: str | Path, after_path: str | Path, table: str
         plans = _plans(before, after, schema_diff(before, after), [table])
         if not plans:
             raise LightnbError(f"table {table!r} is in neither database; check the name.")
-        yield from _iter_kind(conn, plans[0], kind, None, redactor, reveal)
+        if reveal:
+            yield from _iter_kind(conn, plans[0], kind, None, redactor, reveal)
+            return
+        redactor = _follow_data(redactor, conn, plans)
+        finder = known_secrets(conn, redactor, ("main", BEFORE))
+        batch: list[dict[str, Any]] = []
+        for row in _iter_kind(conn, plans[0], kind, None, redactor, reveal):
+            batch.append(row)
+            if len(batch) == 200:
+                yield from _mask_copies(batch, finder)
+                batch = []
+        yield from _mask_copies(batch, finder)
+
+
+def _mask_copied_samples(diffs: tuple[TableDiff, ...], finder: KnownSecrets) -> tuple[TableDiff, ...]:
+    """Mask copies of secrets in every table's samples (one lookup for all of them)."""
+    values = [v for d in diffs for rows in d.samples.values() for row in rows
+              for v in ([*row["key"].values(), *row["before"].values(), *row["after"].values()]
+                        if "columns" in row else row.values())]
+    if not finder.hits(values):
+        return diffs
+    return tuple(replace(d, samples={kind: tuple(_mask_copies(list(rows), finder)) for kind, rows in d.samples.items()})
+                 for d in diffs)
+
+
+def _follow_data(redactor: Redactor, conn: sqlite3.Connection, plans: Sequence[_Plan]) -> Redactor:
+    """Mask what derives from masked columns on either side, and renamed masked columns by both names."""
+    redactor = bind(redactor, conn, ("main", BEFORE))
+    return carry_renames(redactor, [
+        (p.before_table or p.table, p.table, [(cb, ca) for ca, cb, _s in p.compare]
+         + [(k_b, k_a) for k_a, k_b in zip(p.key_after, p.key_before)]) for p in plans if p.status == "compared"])
+
+
+def _mask_copies(rows: list[dict[str, Any]], finder: KnownSecrets) -> list[dict[str, Any]]:
+    """Mask copies of secrets (values a masked column holds) in rows or changed-row items."""
+    if not rows or "columns" not in rows[0]:
+        return mask_copies(rows, finder)
+    flat = [{**item["key"], **{f"b:{c}": v for c, v in item["before"].items()},
+             **{f"a:{c}": v for c, v in item["after"].items()}} for item in rows]
+    hits = finder.hits(v for row in flat for v in row.values())
+    if not hits:
+        return rows
+    copied = {c.split(":", 1)[-1] for row in flat for c, v in row.items() if isinstance(v, str) and v in hits}
+    mask = finder.redactor.mask
+
+    def hide(part: dict[str, Any]) -> dict[str, Any]:
+        return {c: (mask if c in copied and v is not None else v) for c, v in part.items()}
+
+    return [{**item, "key": hide(item["key"]), "before": hide(item["before"]), "after": hide(item["after"])}
+            for item in rows]
 
 
 class _open_pair:

@@ -4,6 +4,12 @@ Everything is computed inside SQLite. The fingerprint is an order-independent su
 (mod 2**64) of a 64-bit hash of each row, aggregated by a deterministic SQL function
 so that no table is ever loaded into Python; equal content gives equal fingerprints
 whatever the row order or page layout (a VACUUM or a table rebuild keeps it).
+
+A fingerprint is a function of the values: shown to people, a fingerprint over a masked
+column would let them recover a short secret by trying every value (a 6-digit PIN takes
+a second). So each table has two: ``fingerprint`` over every column, for exact comparisons
+inside lightnb, and ``shown_fingerprint`` over the columns that are not masked (by name or
+lineage), which is the only one the snapshot's text, frame and JSON forms print.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import pickle
 import sqlite3
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +26,11 @@ from lightnb.inspect._sql import q, table_columns, user_tables
 if TYPE_CHECKING:
     import pandas as pd
 
+    from lightnb.inspect.redact import Redactor
+
 _MASK64 = (1 << 64) - 1
 FINGERPRINT_FUNCTION = "lightnb_fingerprint"
+SPLIT_FINGERPRINT_FUNCTION = "lightnb_split_fingerprint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +102,8 @@ class TableInfo:
     row_count: int
     fingerprint: str | None
     foreign_keys: tuple[ForeignKeyInfo, ...] = ()
+    shown_fingerprint: str | None = None
+    masked_columns: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -147,7 +158,7 @@ class Snapshot:
             "table": t.name,
             "columns": len(t.columns),
             "rows": t.row_count,
-            "fingerprint": t.fingerprint,
+            "fingerprint": t.shown_fingerprint,
             "primary_key": ", ".join(t.primary_key) or "rowid",
             "indexes": len(self.indexes_of(t.name)),
             "foreign_keys": len(t.foreign_keys),
@@ -170,7 +181,8 @@ class Snapshot:
         return {
             "label": self.label,
             "taken_at": self.taken_at,
-            "tables": {t.name: {"rows": t.row_count, "fingerprint": t.fingerprint,
+            "tables": {t.name: {"rows": t.row_count, "fingerprint": t.shown_fingerprint,
+                                "fingerprint_leaves_out": list(t.masked_columns),
                                 "columns": [c.name for c in t.columns],
                                 "primary_key": list(t.primary_key)} for t in self.tables},
             "indexes": [i.name for i in self.indexes],
@@ -184,8 +196,10 @@ class Snapshot:
             f"Snapshot: {len(self.tables)} table(s)"
         lines = [head]
         for t in self.tables:
+            left_out = f" (leaves out masked {', '.join(t.masked_columns)})" \
+                if t.masked_columns and t.shown_fingerprint else ""
             lines.append(f"  {t.name}: {t.row_count} row(s), {len(t.columns)} column(s), "
-                         f"fingerprint {t.fingerprint or '-'}")
+                         f"fingerprint {t.shown_fingerprint or '-'}{left_out}")
         return "\n".join(lines)
 
 
@@ -207,9 +221,53 @@ class _Fingerprint:
         return f"{self.total & _MASK64:016x}"
 
 
+def _row_hash(values: tuple[Any, ...]) -> int:
+    # pickle of (int, float, str, bytes, None) is deterministic for equal values.
+    data = pickle.dumps(values, 4)
+    low = zlib.crc32(data)
+    return low | (zlib.crc32(data, low ^ 0x5BD1E995) << 32)
+
+
+class _SplitFingerprint:
+    """SQL aggregate ``(k, v1, …, vn)``: the fingerprint of the rows, and the one of their first ``k`` values.
+
+    The first is exact over every value (a row's hash mixes the hashes of its two parts); the second,
+    over the shown part only, is the one that may be printed. One pass computes both.
+    """
+
+    __slots__ = ("total", "shown")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.shown = 0
+
+    def step(self, k: int, *values: Any) -> None:
+        shown = _row_hash(values[:k])
+        hidden = _row_hash(values[k:])
+        self.shown += shown
+        self.total += (shown * 0x9E3779B97F4A7C15 + hidden) & _MASK64
+
+    def finalize(self) -> str:
+        return f"{self.total & _MASK64:016x} {self.shown & _MASK64:016x}"
+
+
 def register_fingerprint(conn: sqlite3.Connection) -> None:
-    """Register the ``lightnb_fingerprint(...)`` aggregate on ``conn``."""
+    """Register the ``lightnb_fingerprint(...)`` aggregate (and its split form) on ``conn``."""
     conn.create_aggregate(FINGERPRINT_FUNCTION, -1, _Fingerprint)
+    conn.create_aggregate(SPLIT_FINGERPRINT_FUNCTION, -1, _SplitFingerprint)
+
+
+def split_fingerprint(conn: sqlite3.Connection, table: str, shown: list[str], hidden: list[str],
+                      *, schema: str = "main") -> tuple[str, str]:
+    """Return the fingerprint over ``shown + hidden`` columns and the one over ``shown`` only, in one pass."""
+    register_fingerprint(conn)
+    args = ", ".join([str(len(shown))] + [q(c) for c in shown + hidden])
+    row = conn.execute(f"SELECT count(*), {SPLIT_FINGERPRINT_FUNCTION}({args}) "
+                       f"FROM {q(schema)}.{q(table)}").fetchone()
+    if not row[0]:
+        return "0" * 16, "0" * 16
+    full, part = row[1].split()
+    return full, part
 
 
 def table_fingerprint(conn: sqlite3.Connection, table: str, columns: list[str] | None = None,
@@ -224,15 +282,27 @@ def table_fingerprint(conn: sqlite3.Connection, table: str, columns: list[str] |
 
 
 def take_snapshot(conn: sqlite3.Connection, *, label: str = "", fingerprint: bool = True,
-                  schema: str = "main") -> Snapshot:
+                  schema: str = "main", shown_fingerprints: bool = False, exact_fingerprints: bool = True,
+                  redactor: Redactor | None = None) -> Snapshot:
     """Capture the schema, row counts and content fingerprints of a database.
 
     :param conn: an open connection; nothing is written through it.
     :param label: a name for the moment ("before 2024-01-01-000000_add_users").
     :param fingerprint: compute content fingerprints (one pass over each table).
     :param schema: the attached schema to read ("main" by default).
+    :param shown_fingerprints: also compute the fingerprints that may be shown to people, which
+        leave masked columns out (the same pass; a table with masked columns costs about 1.5x).
+        Without them the text, frame and JSON forms print no fingerprint at all.
+    :param exact_fingerprints: with ``shown_fingerprints``, also compute the exact ones; a snapshot
+        only printed for people skips them (and hashes fewer values than a full fingerprint).
+    :param redactor: which columns are masked (the built-in sensitive words and their lineage by default).
     """
-    tables = tuple(_table_info(conn, name, fingerprint, schema) for name in user_tables(conn, schema))
+    shown = fingerprint and shown_fingerprints
+    masked = _masked_columns(conn, redactor, schema) if shown else None
+    tables = tuple(_table_info(conn, name, fingerprint, schema, masked, exact_fingerprints or not shown)
+                   for name in user_tables(conn, schema))
+    if shown and masked is None:  # lineage unknown: print no fingerprint rather than one over a secret
+        tables = tuple(replace(t, shown_fingerprint=None) for t in tables)
     master = conn.execute(f"SELECT type, name, tbl_name, sql FROM {q(schema)}.sqlite_master "
                           f"WHERE type IN ('trigger', 'view') ORDER BY name").fetchall()
     triggers = tuple(TriggerInfo(n, t, s or "") for kind, n, t, s in master if kind == "trigger")
@@ -242,16 +312,45 @@ def take_snapshot(conn: sqlite3.Connection, *, label: str = "", fingerprint: boo
                     tables=tables, indexes=indexes, triggers=triggers, views=views)
 
 
-def _table_info(conn: sqlite3.Connection, name: str, fingerprint: bool, schema: str) -> TableInfo:
+def _masked_columns(conn: sqlite3.Connection, redactor: Redactor | None, schema: str) -> dict[str, set[str]] | None:
+    """Map each table (lower case) to its masked columns (lower case), by name and lineage (None: unknown)."""
+    from lightnb.inspect.lineage import derived_columns
+    from lightnb.inspect.redact import DEFAULT_REDACTOR
+
+    try:
+        pairs = derived_columns(conn, redactor or DEFAULT_REDACTOR, schema)
+    except sqlite3.Error:
+        return None
+    out: dict[str, set[str]] = {}
+    for table, column in pairs:
+        out.setdefault(table.lower(), set()).add(column.lower())
+    return out
+
+
+def _table_info(conn: sqlite3.Connection, name: str, fingerprint: bool, schema: str,
+                masked: dict[str, set[str]] | None = None, exact: bool = True) -> TableInfo:
     sql, rootpage = conn.execute(
         f"SELECT sql, rootpage FROM {q(schema)}.sqlite_master WHERE type = 'table' AND name = ?",
         (name,)).fetchone()
     cols = read_columns(conn, name, schema)
     count = conn.execute(f"SELECT count(*) FROM {q(schema)}.{q(name)}").fetchone()[0]
-    fp = table_fingerprint(conn, name, [c.name for c in cols], schema=schema) if fingerprint else None
+    hidden = (masked or {}).get(name.lower(), set())
+    left_out = tuple(c.name for c in cols if c.name.lower() in hidden)
+    fp = shown = None
+    if fingerprint:
+        every = [c.name for c in cols]
+        if left_out and not exact and masked is not None:
+            shown = table_fingerprint(conn, name, [c for c in every if c not in left_out], schema=schema)
+        elif left_out:
+            fp, shown = split_fingerprint(conn, name, [c for c in every if c not in left_out], list(left_out),
+                                          schema=schema)
+        else:
+            fp = table_fingerprint(conn, name, every, schema=schema)
+            shown = fp if masked is not None else None
     return TableInfo(name=name, columns=cols, sql=sql or "", without_rowid=_without_rowid(conn, name, schema),
                      rootpage=rootpage or 0, row_count=count, fingerprint=fp,
-                     foreign_keys=_foreign_keys(conn, name, schema))
+                     foreign_keys=_foreign_keys(conn, name, schema), shown_fingerprint=shown,
+                     masked_columns=left_out)
 
 
 def read_columns(conn: sqlite3.Connection, table: str, schema: str = "main") -> tuple[ColumnInfo, ...]:

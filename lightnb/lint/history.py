@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from lightnb import runner
+from lightnb.inspect.redact import mask_message
 from lightnb.lint.catalog import Catalog, read_catalog
 from lightnb.lint.source import Parsed, Script, parse_script
 
@@ -125,7 +126,7 @@ def _execute(conn: sqlite3.Connection, statement: Parsed) -> str | None:
     except (sqlite3.Error, sqlite3.Warning) as error:
         if conn.in_transaction and isinstance(statement.expr, exp.Transaction):
             conn.execute("ROLLBACK")
-        return str(error)
+        return mask_message(str(error))  # replayed on real rows, an error may quote one
     if conn.in_transaction and isinstance(statement.expr, exp.Transaction):
         conn.execute("COMMIT")  # a BEGIN inside a migration: keep the replay in autocommit
     return None

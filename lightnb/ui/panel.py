@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from lightnb.errors import LightnbError
+from lightnb.inspect.redact import mask_message
 from lightnb.render import html
 from lightnb.render import markdown as md
 from lightnb.ui.record import Record, now, panel_metadata
@@ -184,7 +185,7 @@ class StepPanel(Recorded):
         :param keep_result: keep the earlier result on show (for a side action, like Apply, whose
             failure leaves that result true); by default it is cleared, so only the failure shows.
         """
-        line = " ".join(message.split())
+        line = mask_message(" ".join(message.split()))
         self.error, self.failure, self.warning = error, line, ""
         self.banner.value = html.style() + html.banner(line, "error")
         if not keep_result:
@@ -215,7 +216,7 @@ class StepPanel(Recorded):
     @property
     def error_message(self) -> str:
         """The one-line message the banner shows, or an empty string."""
-        return str(self.error) if self.error is not None else ""
+        return mask_message(str(self.error)) if self.error is not None else ""
 
     def _follow(self, result: Any) -> None:
         """Mark the result out of date when another panel records a result this one depends on."""

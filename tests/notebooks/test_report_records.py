@@ -98,8 +98,9 @@ def test_a_panel_whose_record_is_missing_is_refused(tmp_path: Path) -> None:
 
 
 def test_secret_in_a_record_refuses_the_report(tmp_path: Path) -> None:
+    # a canary no shape detector recognises: only the last-line guard (``secrets=``) can stop it
     nb = notebook([view("a", "<Run panel>", lightnb={"panel": "Run"}),
-                   record("Run", markdown="leaked canary.9f3b2c@leak.example")])
+                   record("Run", markdown="leaked canary-9f3b2c-plain")])
     with pytest.raises(Exception, match="secret"):
-        export(nb, tmp_path, name="leak", formats=("markdown",), secrets=["canary.9f3b2c@leak.example"])
+        export(nb, tmp_path, name="leak", formats=("markdown",), secrets=["canary-9f3b2c-plain"])
     assert not (tmp_path / "leak.md").exists()
