@@ -2,6 +2,10 @@
 
 The database itself is only opened read-only. The copy is made the first time a pending migration
 needs it; earlier pending migrations are applied to the copy in order, as ``migration run`` would.
+
+:class:`Baseline` makes the statement replay (the in-memory schema lint and check reason about)
+start from the database that is given, not from an empty one: a project that adopted Diesel on an
+existing database, or whose history starts from a dump, has tables no migration creates.
 """
 
 from __future__ import annotations
@@ -9,14 +13,88 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightnb import runner
 from lightnb.errors import LightnbError
+from lightnb.lint.catalog import Catalog
+from lightnb.lint.history import timeline
 from lightnb.migrations import Migration
 from lightnb.workspace import backup, open_readonly
+
+_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Where the statement replay starts when a database is given.
+
+    A pending migration runs on the database as it is, so its replay starts from the database's
+    whole schema (then the pending migrations before it). An applied migration ran on the
+    database's schema before it, which is rebuilt from the objects no applied migration creates
+    (``foreign``) followed by the applied migrations before it.
+
+    :param applied: the versions diesel's table lists as applied.
+    :param schema: the database's schema as one script (tables, then indexes, views, triggers).
+    :param foreign: the part of ``schema`` whose objects no applied migration creates.
+    """
+
+    applied: frozenset[str]
+    schema: str
+    foreign: str
+
+    @classmethod
+    def of(cls, conn: sqlite3.Connection, migrations: Sequence[Migration]) -> Baseline:
+        """Read the baseline of the database behind ``conn`` (only read)."""
+        applied = frozenset(_applied_versions(conn))
+        objects = schema_objects(conn)
+        created = _replayed_names([m.up_sql() for m in migrations if m.version in applied])
+        foreign = [sql for kind, name, sql in objects if (kind, name.lower()) not in created]
+        return cls(applied, _script(sql for _kind, _name, sql in objects), _script(foreign))
+
+    def history(self, migrations: Sequence[Migration], position: int) -> list[str]:
+        """Return the scripts to replay, in order, to reach the schema just before ``migrations[position]``."""
+        if migrations[position].version in self.applied:
+            return [self.foreign] + [m.up_sql() for m in migrations[:position] if m.version in self.applied]
+        return [self.schema] + [m.up_sql() for m in migrations[:position] if m.version not in self.applied]
+
+    def later_states(self, migrations: Sequence[Migration]) -> list[tuple[str, Catalog]]:
+        """Return (migration name, schema after it) for every migration, replayed from this baseline."""
+        pending = [m for m in migrations if m.version not in self.applied]
+        applied = [m for m in migrations if m.version in self.applied]
+        after = {name: state for name, state in timeline([("", self.schema)] + [(m.name, m.up_sql()) for m in pending])[1:]}
+        after |= {name: state for name, state in
+                  timeline([("", self.foreign)] + [(m.name, m.up_sql()) for m in applied])[1:]}
+        return [(m.name, after[m.name]) for m in migrations]
+
+
+def schema_objects(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """Return (type, name, CREATE statement) of the database's schema, tables first, in creation order.
+
+    SQLite's internal objects and automatic indexes (which have no SQL) are left out.
+    """
+    rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+                        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid").fetchall()
+    return sorted(((kind, name, sql) for kind, name, sql in rows if kind in _ORDER), key=lambda r: _ORDER[r[0]])
+
+
+def _script(statements: Iterable[str]) -> str:
+    return "".join(f"{sql.rstrip().rstrip(';')};\n" for sql in statements)
+
+
+def _replayed_names(ups: Sequence[str]) -> set[tuple[str, str]]:
+    """Return (type, lower-case name) of every object the given up.sql texts create, replayed in memory."""
+    states = timeline([(str(i), text) for i, text in enumerate(ups)])
+    if not states:
+        return set()
+    final = states[-1][1]
+    names = {("table", t.name.lower()) for t in final.tables}
+    names |= {("index", i.name.lower()) for t in final.tables for i in t.indexes}
+    names |= {("trigger", t.name.lower()) for t in final.triggers}
+    names |= {("view", v.name.lower()) for v in final.views}
+    return names
 
 
 @dataclass(slots=True)
@@ -30,6 +108,7 @@ class Rehearsal:
     reader: sqlite3.Connection
     pending: tuple[Migration, ...]
     scratch: Path
+    baseline: Baseline
     _copy: sqlite3.Connection | None = field(default=None, init=False)
     _applied: int = field(default=0, init=False)
     _broken: bool = field(default=False, init=False)
@@ -45,7 +124,8 @@ class Rehearsal:
         try:
             done = set(_applied_versions(reader))
             with tempfile.TemporaryDirectory(prefix="lightnb-lint-") as scratch:
-                rehearsal = cls(reader, tuple(m for m in migrations if m.version not in done), Path(scratch))
+                rehearsal = cls(reader, tuple(m for m in migrations if m.version not in done), Path(scratch),
+                                Baseline.of(reader, migrations))
                 try:
                     yield rehearsal
                 finally:
