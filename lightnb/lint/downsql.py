@@ -7,6 +7,12 @@ from collections.abc import Iterator
 from lightnb.lint.catalog import quote
 from lightnb.lint.effects import Effect, rebuilds, script_effects
 from lightnb.lint.registry import Hit, MigrationContext, rule
+from lightnb.markers import declared_irreversible
+
+
+def _declared(ctx: MigrationContext) -> str | None:
+    """The reason down.sql gives for declaring the migration irreversible (lightnb.markers), if any."""
+    return declared_irreversible(ctx.source.down.text) if ctx.source.down is not None else None
 
 
 @rule("down-missing", severity="error", summary="The migration has no down.sql.")
@@ -22,6 +28,9 @@ def down_empty(ctx: MigrationContext) -> Iterator[Hit]:
     """Flag a down.sql that holds no statement."""
     down = ctx.source.down
     if down is not None and down.is_blank and not ctx.source.up.is_blank:
+        if (reason := _declared(ctx)) is not None:
+            yield Hit("down.sql", 0, f"down.sql declares the migration irreversible: {reason}", "", "info")
+            return
         what = "empty" if not down.text.strip() else "only comments"
         yield Hit("down.sql", 0, f"down.sql is {what}: reverting would leave up.sql's changes in place",
                   _suggestion(ctx))
@@ -34,8 +43,13 @@ def down_incomplete(ctx: MigrationContext) -> Iterator[Hit]:
     if down is None or down.is_blank:
         return
     undone = script_effects(down)
+    declared = _declared(ctx)
     for effect in _net_up_effects(ctx):
         if not any(_undoes(candidate, effect) for candidate in undone):
+            if declared is not None:
+                yield Hit("up.sql", effect.line, f"down.sql does not undo: {_describe(effect)} (declared "
+                          f"irreversible: {declared})", "", "info")
+                continue
             yield Hit("up.sql", effect.line, f"down.sql does not undo: {_describe(effect)}",
                       f"add to down.sql: {_inverse(effect)}")
 
