@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--reset", action="store_true", help="copy production again over the workspace")
     action.add_argument("--discard", action="store_true", help="delete the workspace")
-    action.add_argument("--status", action="store_true", help="print where the workspace is")
+    action.add_argument("--status", action="store_true",
+                        help="print where the workspace is and whether it is still a copy of production")
     parser.add_argument("--verify", action="store_true",
                         help="check the copy with SQLite's quick_check (reads every page) and refuse a corrupt "
                              "production")
@@ -36,7 +37,9 @@ def _snapshot(args: argparse.Namespace) -> int:
             workspace.discard()
             print(f"Discarded workspace {workspace.folder}")
         elif args.status:
+            from lightnb.inspect.divergence import compare_with_production
             print(f"Workspace {workspace.path} (copy of {workspace.production or 'an empty database'})")
+            print(compare_with_production(workspace.path, workspace.production).to_text())
         else:
             if workspace.production is None and not args.database_url:
                 raise WorkspaceError("This workspace has no production database to copy; pass --database-url.")
