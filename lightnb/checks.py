@@ -260,6 +260,7 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     with tempfile.TemporaryDirectory(prefix="lightnb-check-") as scratch:
         workspace = Workspace.create(production, Path(scratch) / "copy")
         conn = workspace.connect()
+        conn.execute("PRAGMA synchronous = OFF")  # a throwaway copy: no need to wait for the disk
         try:
             project_findings = [f for f in lint_migrations(migrations, versions=(), config=config, conn=conn,
                                                            migrations_dir=project.migrations_dir)]

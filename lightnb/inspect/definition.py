@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -108,6 +109,11 @@ def expression_key(sql: str | None, columns: Iterable[str] | None = None) -> str
         that names none of them is the string SQLite reads it as (``()`` in a DEFAULT: every one is).
         ``None`` keeps double-quoted words as names (views and triggers, which name other tables).
     """
+    return _expression_key(sql, None if columns is None else tuple(columns))
+
+
+@lru_cache(maxsize=4096)
+def _expression_key(sql: str | None, columns: tuple[str, ...] | None) -> str | None:
     if sql is None:
         return None
     tree = _parse(sql)
@@ -123,6 +129,7 @@ def expression_key(sql: str | None, columns: Iterable[str] | None = None) -> str
     return tree.sql(dialect="sqlite", normalize=True, comments=False)
 
 
+@lru_cache(maxsize=4096)
 def default_key(default: str | None, declared_type: str = "") -> tuple | None:
     """Return what a column default stores, so that spellings of one value compare equal.
 
@@ -191,7 +198,11 @@ class TableDefinition:
 
 def table_definition(sql: str, columns: Iterable[str]) -> TableDefinition:
     """Read the parts of a CREATE TABLE statement that the pragmas do not report."""
-    cols = list(columns)
+    return _table_definition(sql, tuple(columns))
+
+
+@lru_cache(maxsize=1024)
+def _table_definition(sql: str, cols: tuple[str, ...]) -> TableDefinition:
     tree = _parse(sql) if sql else None
     if not isinstance(tree, exp.Create) or not isinstance(tree.this, exp.Schema):
         return TableDefinition(parsed=False)
@@ -258,7 +269,12 @@ class IndexDefinition:
 def index_definition(sql: str | None, columns: tuple[str, ...], unique: bool,
                      table_columns: Iterable[str] = ()) -> IndexDefinition:
     """Read an index; automatic indexes (no SQL) are their columns."""
-    cols = list(table_columns)
+    return _index_definition(sql, tuple(columns), unique, tuple(table_columns))
+
+
+@lru_cache(maxsize=1024)
+def _index_definition(sql: str | None, columns: tuple[str, ...], unique: bool,
+                      cols: tuple[str, ...]) -> IndexDefinition:
     tree = _parse(sql) if sql else None
     if not isinstance(tree, exp.Create) or not isinstance(tree.this, exp.Index):
         return IndexDefinition(tuple(c.lower() for c in columns), unique, None)

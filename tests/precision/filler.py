@@ -16,9 +16,10 @@ Everything comes from a seeded ``random.Random``: the same schema and seed give 
 
 from __future__ import annotations
 
+import datetime
 import random
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 _BOOL_WORDS = ("BOOL",)
 _TIME_WORDS = ("TIMESTAMP", "DATETIME", "DATE", "TIME")
@@ -84,34 +85,40 @@ def _affinity(declared: str, name: str) -> str:
     return "numeric"
 
 
-def _value(rng: random.Random, affinity: str, column: str, row: int, unique: bool) -> object:
+def _word(rng: random.Random) -> str:
+    return format(rng.getrandbits(rng.choice((20, 32, 44))), "x")
+
+
+def _generator(affinity: str, column: str, unique: bool) -> Callable[[random.Random, int], object]:
+    """Return the value maker of one column: decided once from the catalogue, called once per row."""
     lowered = column.lower()
     if affinity == "bool":
-        return rng.randint(0, 1)
+        return lambda rng, row: rng.getrandbits(1)
     if affinity == "integer":
         if unique:
-            return row * 7 + rng.randint(0, 6)
+            return lambda rng, row: row * 7 + rng.randrange(7)
         if lowered.endswith(("_at", "timestamp", "_on", "date", "_time")) or "time" in lowered:
-            return 1_700_000_000 + rng.randint(0, 30_000_000)
-        return rng.randint(-5, 5000)
+            return lambda rng, row: 1_700_000_000 + rng.randrange(30_000_000)
+        return lambda rng, row: rng.randrange(-5, 5000)
     if affinity == "real":
-        return round(rng.uniform(-100, 10_000), 3) if not unique else row + rng.random()
+        return (lambda rng, row: row + rng.random()) if unique else \
+            (lambda rng, row: round(rng.uniform(-100, 10_000), 3))
     if affinity == "numeric":
-        return rng.choice((rng.randint(0, 9999), round(rng.uniform(0, 999), 2)))
+        return lambda rng, row: rng.randrange(10_000) if rng.getrandbits(1) else round(rng.uniform(0, 999), 2)
     if affinity == "time":
-        stamp = 1_700_000_000 + (row if unique else rng.randint(0, 30_000_000))
-        import datetime
-        return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        def stamp(rng: random.Random, row: int) -> str:
+            moment = 1_700_000_000 + (row if unique else rng.randrange(30_000_000))
+            return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return stamp
     if affinity == "blob":
-        return rng.randbytes(8) + row.to_bytes(4, "big")
-    # text (and columns with no type)
+        return lambda rng, row: rng.randbytes(8) + row.to_bytes(4, "big")
     if "phone" in lowered or lowered.endswith("_number"):
-        prefix = rng.choice(("+1", "+31", "+358", "+44", "+46"))
-        return f"{prefix}{rng.randint(10**8, 10**9 - 1)}{row if unique else ''}"
+        prefixes = ("+1", "+31", "+358", "+44", "+46")
+        return lambda rng, row: (f"{prefixes[rng.randrange(5)]}{rng.randrange(10**8, 10**9)}"
+                                 + (str(row) if unique else ""))
     if "email" in lowered:
-        return f"user{row}.{rng.randint(0, 999)}@example.org"
-    word = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 12)))
-    return f"{word}-{row}" if unique else word
+        return lambda rng, row: f"user{row}.{rng.randrange(1000)}@example.org"
+    return (lambda rng, row: f"{_word(rng)}-{row}") if unique else (lambda rng, row: _word(rng))
 
 
 def fill(conn: sqlite3.Connection, rows: int = 3000, *, seed: int = 12, tables: Iterable[str] | None = None) -> dict[str, int]:
@@ -156,26 +163,42 @@ def _fill_table(conn: sqlite3.Connection, rng: random.Random, table: str, rows: 
     names = ", ".join(_q(r[1]) for r in columns)
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {_q(table)} ({names}) VALUES ({marks})"
-    inserted = 0
+    makers = []
+    for _cid, name, declared, notnull, _default, is_pk, _hidden in columns:
+        lowered = name.lower()
+        make = _generator(_affinity(declared or "", name), name, lowered in unique)
+        pool = keys.get(lowered)
+        nullable = not notnull and not is_pk
+        makers.append((make, pool, nullable, bool(notnull)))
+    rows_out = []
     for row in range(1, rows + 1):
         values = []
-        for _cid, name, declared, notnull, default, is_pk, _hidden in columns:
-            lowered = name.lower()
-            if lowered in keys:
-                pool = keys[lowered]
+        for make, pool, nullable, notnull in makers:
+            if pool is not None:
                 if pool and (notnull or rng.random() > 0.1):
                     values.append(pool[rng.randrange(len(pool))])
                     continue
                 if not pool and not notnull:
                     values.append(None)
                     continue
-            if not notnull and not is_pk and rng.random() < 0.2:
+            if nullable and rng.random() < 0.2:
                 values.append(None)
                 continue
-            values.append(_value(rng, _affinity(declared or "", name), name, row, lowered in unique))
+            values.append(make(rng, row))
+        rows_out.append(values)
+    try:
+        conn.execute("SAVEPOINT lightnb_fill_table")
+        conn.executemany(sql, rows_out)
+        conn.execute("RELEASE lightnb_fill_table")
+        return len(rows_out)
+    except sqlite3.IntegrityError:
+        conn.execute("ROLLBACK TO lightnb_fill_table")
+        conn.execute("RELEASE lightnb_fill_table")
+    inserted = 0
+    for values in rows_out:  # a CHECK or a composite UNIQUE this generic filler does not model: skip the row
         try:
             conn.execute(sql, values)
             inserted += 1
         except sqlite3.IntegrityError:
-            continue  # a CHECK or a composite UNIQUE this generic filler does not model: skip the row
+            continue
     return inserted
