@@ -267,7 +267,7 @@ def report(found: tuple[Rehearsed, ...]) -> str:
 
 def _why(check_result: MigrationCheck) -> str:
     for reason in check_result.reasons:
-        for prefix in ("cannot run", "down.sql declares", "down.sql does not restore the schema",
+        for prefix in ("not rehearsed", "cannot run", "down.sql declares", "down.sql does not restore the schema",
                        "down.sql does not restore the rows", "down.sql restores every column",
                        "cannot prove"):
             if reason.startswith(prefix):
