@@ -352,7 +352,7 @@ def rehearse_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], 
     if not pending:
         return []
     baseline = Baseline.of(conn, migrations)
-    states = baseline.later_states(migrations)
+    states = baseline.later_states(migrations, versions=[m.version for m in pending])
     ordered = list(migrations)
     with tempfile.TemporaryDirectory(prefix="lightnb-states-", dir=scratch) as folder:
         saves = _States(Path(folder), conn)

@@ -86,7 +86,7 @@ def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] 
         # With a database, the statement replay starts from its schema (rehearsal.Baseline).
         baseline = rehearsal.baseline if rehearsal is not None else None
         states = [] if wanted is not None and not wanted else \
-            baseline.later_states(migrations) if baseline is not None else later_states(migrations)
+            baseline.later_states(migrations, versions=wanted) if baseline is not None else later_states(migrations)
         for position, migration in enumerate(migrations):
             if wanted is None or migration.version in wanted:
                 before = rehearsal.before(migration) if rehearsal is not None else None

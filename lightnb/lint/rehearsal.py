@@ -27,32 +27,39 @@ from lightnb.workspace import backup, open_readonly
 _ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
 
-@dataclass(frozen=True, slots=True)
 class Baseline:
     """Where the statement replay starts when a database is given.
 
     A pending migration runs on the database as it is, so its replay starts from the database's
     whole schema (then the pending migrations before it). An applied migration ran on the
     database's schema before it, which is rebuilt from the objects no applied migration creates
-    (``foreign``) followed by the applied migrations before it.
+    (:attr:`foreign`) followed by the applied migrations before it. What only applied migrations
+    need is computed on first use, so linting what is pending replays nothing of the past.
 
     :param applied: the versions diesel's table lists as applied.
     :param schema: the database's schema as one script (tables, then indexes, views, triggers).
-    :param foreign: the part of ``schema`` whose objects no applied migration creates.
     """
 
-    applied: frozenset[str]
-    schema: str
-    foreign: str
+    def __init__(self, applied: frozenset[str], objects: Sequence[tuple[str, str, str]],
+                 migrations: Sequence[Migration]) -> None:
+        self.applied = applied
+        self._objects = tuple(objects)
+        self._migrations = tuple(migrations)
+        self.schema = _script(sql for _kind, _name, sql in self._objects)
+        self._foreign: str | None = None
 
     @classmethod
     def of(cls, conn: sqlite3.Connection, migrations: Sequence[Migration]) -> Baseline:
         """Read the baseline of the database behind ``conn`` (only read)."""
-        applied = frozenset(_applied_versions(conn))
-        objects = schema_objects(conn)
-        created = _replayed_names([m.up_sql() for m in migrations if m.version in applied])
-        foreign = [sql for kind, name, sql in objects if (kind, name.lower()) not in created]
-        return cls(applied, _script(sql for _kind, _name, sql in objects), _script(foreign))
+        return cls(frozenset(_applied_versions(conn)), schema_objects(conn), migrations)
+
+    @property
+    def foreign(self) -> str:
+        """The part of :attr:`schema` whose objects no applied migration creates, as one script."""
+        if self._foreign is None:
+            created = _replayed_names([m.up_sql() for m in self._migrations if m.version in self.applied])
+            self._foreign = _script(sql for kind, name, sql in self._objects if (kind, name.lower()) not in created)
+        return self._foreign
 
     def history(self, migrations: Sequence[Migration], position: int) -> list[str]:
         """Return the scripts to replay, in order, to reach the schema just before ``migrations[position]``."""
@@ -60,13 +67,22 @@ class Baseline:
             return [self.foreign] + [m.up_sql() for m in migrations[:position] if m.version in self.applied]
         return [self.schema] + [m.up_sql() for m in migrations[:position] if m.version not in self.applied]
 
-    def later_states(self, migrations: Sequence[Migration]) -> list[tuple[str, Catalog]]:
-        """Return (migration name, schema after it) for every migration, replayed from this baseline."""
+    def later_states(self, migrations: Sequence[Migration], *, versions: Iterable[str] | None = None
+                     ) -> list[tuple[str, Catalog]]:
+        """Return (migration name, schema after it) for every migration, replayed from this baseline.
+
+        :param versions: the migrations whose later states will be read (default all); when none of
+            them is applied, the applied ones get the database's current schema instead of a replay.
+        """
         pending = [m for m in migrations if m.version not in self.applied]
         applied = [m for m in migrations if m.version in self.applied]
-        after = {name: state for name, state in timeline([("", self.schema)] + [(m.name, m.up_sql()) for m in pending])[1:]}
-        after |= {name: state for name, state in
-                  timeline([("", self.foreign)] + [(m.name, m.up_sql()) for m in applied])[1:]}
+        states = timeline([("", self.schema)] + [(m.name, m.up_sql()) for m in pending])
+        after = dict(states[1:])
+        wanted = None if versions is None else set(versions)
+        if applied and (wanted is None or wanted & self.applied):
+            after |= dict(timeline([("", self.foreign)] + [(m.name, m.up_sql()) for m in applied])[1:])
+        else:
+            after |= {m.name: states[0][1] for m in applied}
         return [(m.name, after[m.name]) for m in migrations]
 
 
