@@ -525,7 +525,7 @@ def _measured_impact(before_path: Path, migration: Migration, redactor: Any) -> 
         impacts = measure_impact(before_path, migration.up_sql(), redactor=redactor)
     except (LightnbError, sqlite3.Error) as error:
         return (f"not measured ({error})",)
-    return tuple(i.to_text() for i in impacts) or ("no rows or values changed",)
+    return tuple(i.to_text().removesuffix(".") for i in impacts) or ("no rows or values changed",)
 
 
 def _row_examples(before_path: Path, after_path: Path, tables: Sequence[str], redactor: Any) -> str:

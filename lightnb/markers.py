@@ -5,7 +5,8 @@ conversion that cannot be undone, a purge the team decided on). ``lightnb check`
 the verdict ``irreversible (declared: <reason>)`` with the impact of up.sql measured on the copy,
 instead of "unsafe" for an empty down.sql; lint reports the missing undo as information. The
 reason is required: a marker without one declares nothing. A down.sql that is empty without the
-marker stays unsafe.
+marker stays unsafe. The declaration answers for the missing undo only: a destructive statement in
+up.sql is still acknowledged with ``-- lightnb: allow-destructive`` (lint's ``destructive`` rule).
 
 Markers are read from SQL comments only (``--`` to the end of the line, or ``/* … */``); the same
 words inside a string literal or an identifier are not a marker.
