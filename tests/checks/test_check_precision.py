@@ -64,6 +64,7 @@ def test_workspace_after_migration_run_says_it_differs_from_production(tmp_path:
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     project = _project(tmp_path / "app", BASE | NICK)
     production = _production(tmp_path / "prod.db")
+    untouched = (production.read_bytes(), production.stat().st_mtime_ns)
     workspace = steps.snapshot(project, database_url=production)
     fresh = check(project, database=workspace.path, run_tests=False)
     assert fresh.baseline is not None and not fresh.baseline.differs
@@ -85,6 +86,7 @@ def test_workspace_after_migration_run_says_it_differs_from_production(tmp_path:
         conn.execute("UPDATE users SET name = 'zed' WHERE id = 2")
     back = check(project, database=workspace.path, run_tests=False).baseline
     assert back is not None and back.lines() == ["rows: users: 0 row(s) added, 0 removed, 1 changed on the workspace"]
+    assert (production.read_bytes(), production.stat().st_mtime_ns) == untouched  # only ever read
 
 
 # -- point 8: the given database is the baseline of the statement replay ----------------------
