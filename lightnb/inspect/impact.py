@@ -26,6 +26,9 @@ Impact kinds, for the lint rules and reports that consume them (see :data:`LOSS_
     (``table.column`` after the migration): as they were, or computed from them.
 ``column_filled``
     an UPDATE that only writes columns this migration added (nothing earlier is overwritten).
+``values_unverified``
+    dropped values copied somewhere in a form that cannot be looked up row by row (an expression
+    over several tables, without the row identity): neither claimed moved nor lost.
 ``rows_updated``, ``rows_inserted``
     what a statement touched, for the record.
 ``not_null_violation``, ``unique_violation``, ``check_violation``, ``fk_violation``, ``orphans``,
@@ -180,14 +183,23 @@ class _Route:
     def join(self) -> str:
         return " AND ".join(f"d.{_ref(dest)} = s.{q(saved)}" for saved, dest in self.keys) or "1"
 
-    def exists(self, column: str) -> str:
-        """SQL: the saved row's ``column`` value is found in the destination (keyed by identity when known)."""
-        if self.column is None:
-            return "0"
-        target = f"d.{q(self.column)}"
-        cond = f"{target} IS NOT NULL" if self.value is None else \
-            f"{target} IS {self.value}" if self.keys else f"{target} = {self.value}"
-        return f"EXISTS (SELECT 1 FROM main.{q(self.table)} AS d WHERE {self.join()} AND {cond})"
+    @property
+    def measurable(self) -> bool:
+        """Whether a saved row's value can be looked for (by identity, or by an exact value)."""
+        return self.column is not None and (bool(self.keys) or self.value is not None)
+
+    def found(self, saved: str, column: str | None) -> str:
+        """SQL: the rowids of saved rows found in the destination — their ``column`` value, or (None) the row.
+
+        Written as joins, so SQLite indexes the destination on the fly when it has no index.
+        """
+        target = f"d.{q(self.column)}" if self.column else "NULL"
+        if self.keys:
+            cond = "" if column is None else f" WHERE s.{q(column)} IS NOT NULL AND " + (
+                f"{target} IS NOT NULL" if self.value is None else f"{target} IS {self.value}")
+            return f"SELECT s.rowid FROM {saved} AS s JOIN main.{q(self.table)} AS d ON {self.join()}{cond}"
+        return (f"SELECT s.rowid FROM {saved} AS s JOIN main.{q(self.table)} AS d ON {target} = {self.value}"
+                + (f" WHERE s.{q(column)} IS NOT NULL" if column else ""))
 
 
 def _ref(column: str) -> str:
@@ -532,15 +544,13 @@ class _Measurer:
         best = max(keyed, key=lambda item: self._rows_found(drop, item[1]))
         found = self._rows_found(drop, best[1])
         if found < drop.rows:
-            missing = self.example(f"SELECT * FROM {saved} AS s WHERE NOT EXISTS (SELECT 1 FROM main.{q(best[1].table)} "
-                                   f"AS d WHERE {best[1].join()}) LIMIT 1")
+            missing = self.example(f"SELECT * FROM {saved} WHERE rowid NOT IN ({best[1].found(saved, None)}) LIMIT 1")
             self.add(drop.st, "rows_lost", table, None, drop.rows - found, missing,
                      f"{drop.rows - found} row(s) of {table} were not copied into {best[0].written} before "
                      f"the drop.", destination=best[1].table, found=found)
 
     def _rows_found(self, drop: _Drop, route: _Route) -> int:
-        return self.one(f"SELECT count(*) FROM temp.{q(drop.saved)} AS s WHERE EXISTS "
-                        f"(SELECT 1 FROM main.{q(route.table)} AS d WHERE {route.join()})")
+        return self.one(f"SELECT count(DISTINCT rowid) FROM ({route.found(f'temp.{q(drop.saved)}', None)})")
 
     def _judge_column(self, drop: _Drop, column: str, candidates: list[_Tracked], *, carried_rows: bool) -> None:
         saved = f"temp.{q(drop.saved)}"
@@ -550,16 +560,27 @@ class _Measurer:
             return
         where_lost = f"s.{q(column)} IS NOT NULL"
         best: tuple[int, _Tracked, _Route] | None = None
+        unmeasured: list[_Tracked] = []
         for tracked in candidates:
             route = self._route(tracked, drop)
             if route is None or route.column is None:
                 continue
+            if not route.measurable:
+                unmeasured.append(tracked)
+                continue
             try:
-                found = self.one(f"SELECT count(*) FROM {saved} AS s WHERE {where_lost} AND {route.exists(column)}")
+                found = self.one(f"SELECT count(DISTINCT rowid) FROM ({route.found(saved, column)})")
             except sqlite3.Error:
-                continue  # the route cannot be measured (e.g. an expression reading a renamed column)
+                unmeasured.append(tracked)  # e.g. an expression reading a column renamed since
+                continue
             if best is None or found > best[0]:
                 best = (found, tracked, route)
+        if best is None and unmeasured:
+            written = ", ".join(dict.fromkeys(t.written for t in unmeasured))
+            self.add(drop.st, "values_unverified", table, column, total, None,
+                     f"{total} value(s) of {table}.{column} were copied into {written} in a form lightnb cannot "
+                     f"look up row by row; not counted as lost.")
+            return
         if best is None:
             siblings = [t for t in self.flows if t.source_gen == drop.gen and t.flow.index < drop.st.index]
             why = "table dropped" if drop.whole_table else "column dropped"
@@ -587,14 +608,14 @@ class _Measurer:
                      total, None, f"{total} value(s) of {table}.{column} {how}.",
                      destination=destination, found=found)
         lost = total - found
-        if carried_rows and route.keys:
+        values_found = route.found(saved, column)
+        if carried_rows and route.keys and lost:
             # values of rows that were not copied at all are counted once, as rows_lost
-            lost = self.one(f"SELECT count(*) FROM {saved} AS s WHERE {where_lost} AND EXISTS "
-                            f"(SELECT 1 FROM main.{q(route.table)} AS d WHERE {route.join()}) "
-                            f"AND NOT {route.exists(column)}")
+            lost = self.one(f"SELECT count(*) FROM {saved} WHERE {q(column)} IS NOT NULL "
+                            f"AND rowid IN ({route.found(saved, None)}) AND rowid NOT IN ({values_found})")
         if lost > 0:
-            example = self.example(f"SELECT * FROM {saved} AS s WHERE {where_lost} AND NOT {route.exists(column)} "
-                                   f"LIMIT 1")
+            example = self.example(f"SELECT * FROM {saved} WHERE {q(column)} IS NOT NULL "
+                                   f"AND rowid NOT IN ({values_found}) LIMIT 1")
             why = "table dropped" if drop.whole_table else "column dropped"
             self.add(drop.st, "values_lost", table, column, lost, example,
                      f"{lost} non-null value(s) of {table}.{column} lost ({why}; {found}/{total} found in "
