@@ -74,6 +74,9 @@ def test_workspace_after_migration_run_says_it_differs_from_production(tmp_path:
     result = check(project, database=workspace.path, run_tests=False)
     assert result.baseline is not None and result.baseline.differs
     assert result.baseline.applied_here_only == ("20240102000000",)
+    from lightnb.render.html import check_result
+    html = check_result(result)
+    assert "differs from production" in html and "applied on the workspace only: 20240102000000" in html
     text = result.to_text()
     assert f"baseline: the workspace {workspace.path} differs from production {production.resolve()}" in text
     assert "  - schema: column added: users.nick (TEXT)" in text
