@@ -17,7 +17,10 @@ f(old)``, renames of tables and columns, and chains of those (the 12-step rebuil
 UPDATE measures the values it really replaces; filling a column the migration itself added
 overwrites nothing.
 
-Impact kinds, for the lint rules and reports that consume them (see :data:`LOSS_KINDS`):
+Each :class:`Impact` names the statement it is about (``index``, ``line``): a loss, a move or a
+conversion is reported at the DROP that would lose the values, once the whole script has run.
+:attr:`Impact.is_loss` tells whether data is gone. Impact kinds, for the lint rules and reports that
+consume them (see :data:`LOSS_KINDS` and :data:`FOUND_KINDS`):
 
 ``rows_deleted``, ``rows_lost``, ``values_lost``, ``values_overwritten``
     data that is gone after the migration (``count`` rows or values).
