@@ -1,16 +1,24 @@
 """The test step: rehearse each pending migration on a fresh copy and give one verdict per migration.
 
 For each pending migration, on a workspace copy (production is never written):
-up → snapshot A → down → compare with the snapshot taken before up (schema identical, rows identical
-by content fingerprint, except tables up.sql destroys on purpose) → up again → compare with A
-(diesel's redo, proven). ``PRAGMA integrity_check`` and ``foreign_key_check`` run after each step,
-every lint rule runs, and finally the project's own test command (``[test] command`` in
-lightnb.toml, default ``cargo test``) runs against the rehearsed copy, its output streamed.
+up → snapshot A → down → compare with the state before up (schema by structure, rows by column
+name, except tables up.sql destroys on purpose) → up again → compare with A (diesel's redo,
+proven). ``PRAGMA integrity_check`` and ``foreign_key_check`` run after each step, every lint rule
+runs, and finally the project's own test command (``[test] command`` in lightnb.toml, default
+``cargo test``) runs against the rehearsed copy, its output streamed.
+
+Each proof starts from exactly the state after the earlier migrations' ups: the copy is saved
+after each up and restored after the proof, so a down.sql that damages the copy never spoils the
+rehearsal of the migrations after it, and every pending migration gets a verdict.
+
+Verdicts: ``safe``; ``needs attention`` (warnings, a redo that differs, a column order down.sql
+does not restore); ``unsafe``; and ``irreversible`` for a migration whose down.sql declares it
+one-way with ``-- lightnb: irreversible: <reason>`` (:mod:`lightnb.markers`), shown with the
+impact of up.sql measured on the copy.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import queue
 import shlex
@@ -31,37 +39,46 @@ from lightnb import runner
 from lightnb.errors import LightnbError, ProjectError
 from lightnb.inspect.lineage import history_lineage
 from lightnb.inspect.redact import mask_message
-from lightnb.inspect.schema_diff import schema_diff
+from lightnb.inspect.schema_diff import SchemaChange, schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
 from lightnb.lint.config import LintConfig, config_from_settings
 from lightnb.lint.destructive import intentionally_destroyed
-from lightnb.lint.engine import later_states, lint_migrations, lint_source
+from lightnb.lint.engine import lint_migrations, lint_source
 from lightnb.lint.finding import Finding
+from lightnb.lint.rehearsal import Baseline
 from lightnb.lint.source import source_of, tokens
+from lightnb.markers import IRREVERSIBLE, declared_irreversible, marker_without_reason
 from lightnb.migrations import Migration, discover
+from lightnb.sqlscript import is_comment_only
 from lightnb.workspace import Workspace, backup
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from lightnb.inspect.divergence import Divergence
     from lightnb.project import Project
 
-Verdict = Literal["safe", "needs attention", "unsafe"]
+Verdict = Literal["safe", "needs attention", "unsafe", "irreversible"]
 DEFAULT_TEST_COMMAND = "cargo test"
-EXAMPLE_COPY_LIMIT = 256 * 1024 * 1024  # keep a before copy for exact examples up to this size
 DEFAULT_TEST_TIMEOUT = 900.0
 OUTPUT_TAIL = 40
+# Lint rules about the undo that a declared irreversible migration answers by its declaration.
+_UNDO_RULES = frozenset({"down-empty", "down-incomplete"})
 
 
 @dataclass(frozen=True, slots=True)
 class MigrationCheck:
     """The rehearsal of one migration.
 
-    :param verdict: ``safe``, ``needs attention`` or ``unsafe``.
+    :param verdict: ``safe``, ``needs attention``, ``unsafe`` or ``irreversible`` (declared so).
     :param reasons: why, one line each (empty when safe with nothing to note).
     :param schema_differences: after up → down, what differs from before up.
-    :param row_differences: after up → down, tables whose rows differ from before up.
+    :param row_differences: after up → down, tables whose rows differ from before up (compared by
+        column name: a column down.sql puts back elsewhere in the table is not a row difference).
     :param redo_differences: after down → up again, what differs from the first up.
+    :param column_order: after up → down, tables whose columns are back in another order.
+    :param declared: the reason down.sql gives for declaring the migration irreversible, if any.
+    :param impact: for a declared irreversible migration, what up.sql does to the rows of the copy.
     """
 
     migration: str
@@ -73,20 +90,44 @@ class MigrationCheck:
     row_differences: tuple[str, ...] = ()
     redo_differences: tuple[str, ...] = ()
     steps: tuple[str, ...] = ()
+    column_order: tuple[str, ...] = ()
+    declared: str | None = None
+    impact: tuple[str, ...] = ()
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict as printed: ``irreversible (declared: reason)`` for a declared one-way migration."""
+        return f"irreversible (declared: {self.declared})" if self.verdict == "irreversible" else self.verdict
+
+    @property
+    def restores_exactly(self) -> bool:
+        """True when up → down gave back the schema and rows exactly (column order included)."""
+        return "down" in self.steps and not (self.schema_differences or self.row_differences or self.column_order)
 
 
 @dataclass(frozen=True, slots=True)
 class TestRun:
-    """The project's own tests: ``status`` is passed, failed, timeout or skipped."""
+    """The project's own tests: ``status`` is passed, failed, timeout, skipped or not run.
+
+    ``not run`` means there is nothing to run: ``cargo test`` without a Cargo.toml above the folder.
+    It never makes a verdict unsafe; only ``failed`` and ``timeout`` do.
+    """
 
     __test__ = False  # not a pytest class
 
     command: str
-    status: Literal["passed", "failed", "timeout", "skipped"]
+    status: Literal["passed", "failed", "timeout", "skipped", "not run"]
     returncode: int | None = None
     seconds: float = 0.0
     message: str = ""
     output_tail: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """One line for every report: ``tests: not run (no Cargo.toml from DIR upward)``, ``tests (cargo test): passed``."""
+        if self.status == "not run":
+            return f"tests: not run ({self.message})"
+        return f"tests ({self.command}): {self.status}" + (f" — {self.message}" if self.message else "")
 
 
 FAIL_ON = ("attention", "unsafe")
@@ -95,18 +136,27 @@ FAIL_ON = ("attention", "unsafe")
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """The test step's verdict: one :class:`MigrationCheck` per rehearsed migration, and the tests."""
+    """The test step's verdict: one :class:`MigrationCheck` per rehearsed migration, and the tests.
+
+    :param baseline: when the rehearsed database is a workspace, how it compares with the production
+        it copies (None for any other database).
+    """
 
     database: str
     migrations: tuple[MigrationCheck, ...]
     project_findings: tuple[Finding, ...] = ()
     tests: TestRun | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    baseline: Divergence | None = None
 
     @property
-    def verdict(self) -> Verdict:
-        """Return the worst verdict (tests failing or project errors make it unsafe)."""
-        verdicts = [m.verdict for m in self.migrations]
+    def verdict(self) -> Literal["safe", "needs attention", "unsafe"]:
+        """Return the worst verdict (tests failing or project errors make it unsafe).
+
+        A declared irreversible migration counts as needing attention: it is allowed, and a reviewer
+        reads its measured impact.
+        """
+        verdicts = ["needs attention" if m.verdict == "irreversible" else m.verdict for m in self.migrations]
         if self.tests is not None and self.tests.status in ("failed", "timeout"):
             verdicts.append("unsafe")
         if any(f.severity == "error" for f in self.project_findings):
@@ -137,16 +187,24 @@ class CheckResult:
         """Return one row per migration: verdict, counts, reasons."""
         import pandas as pd
 
-        rows = [{"migration": m.migration, "verdict": m.verdict,
+        rows = [{"migration": m.migration, "verdict": m.verdict_text,
                  "errors": sum(f.severity == "error" for f in m.findings),
                  "warnings": sum(f.severity == "warning" for f in m.findings),
+                 "restores exactly": m.restores_exactly,
                  "reasons": "; ".join(m.reasons)} for m in self.migrations]
-        return pd.DataFrame(rows, columns=["migration", "verdict", "errors", "warnings", "reasons"])
+        return pd.DataFrame(rows, columns=["migration", "verdict", "errors", "warnings", "restores exactly",
+                                           "reasons"])
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready data."""
         data = asdict(self)
         data["verdict"] = self.verdict
+        data["baseline"] = self.baseline.to_dict() if self.baseline is not None else None
+        for entry, check in zip(data["migrations"], self.migrations):
+            entry["verdict_text"] = check.verdict_text
+            entry["restores_exactly"] = check.restores_exactly
+        if self.tests is not None:
+            data["tests"]["summary"] = self.tests.summary
         return data
 
     def to_text(self) -> str:
@@ -154,17 +212,18 @@ class CheckResult:
         lines = [f"rehearsed on a copy of {self.database}"
                  + (" (no database given: pass --database-url, or make a workspace, to rehearse on real rows)"
                     if self.database == "(empty database)" else "")]
+        if self.baseline is not None and (self.baseline.differs or self.baseline.production is None):
+            lines.append(self.baseline.to_text())
         if not self.migrations:
             lines.append("no migration to rehearse (nothing pending; use --applied N to prove applied ones)")
         for finding in self.project_findings:
             lines.append(_finding_line(finding))
         for check in self.migrations:
-            lines.append(f"{check.migration}: {check.verdict.upper()}")
+            lines.append(f"{check.migration}: {check.verdict_text.upper() if check.verdict != 'irreversible' else check.verdict_text}")
             lines += [f"  - {reason}" for reason in check.reasons]
             lines += ["  " + _finding_line(f) for f in check.findings]
         if self.tests is not None:
-            lines.append(f"tests ({self.tests.command}): {self.tests.status}"
-                         + (f" — {self.tests.message}" if self.tests.message else ""))
+            lines.append(self.tests.summary)
         lines += list(self.notes)
         lines.append(f"verdict: {self.verdict}")
         return "\n".join(lines)
@@ -185,9 +244,13 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     rehearsed like pending ones, and the final state must equal the copy as it was: the proof
     for migrations that already ran on the workspace.
 
+    When ``database`` is the project's workspace, the result also says whether the workspace is
+    still a copy of its production database (:attr:`CheckResult.baseline`).
+
     :param database: the database to copy (never written); default the project's DATABASE_URL,
         or an empty database when there is none.
-    :param versions: rehearse only these pending versions (default: all pending).
+    :param versions: rehearse only these pending versions (default: all pending); pending
+        migrations before them are applied on the copy first, without a proof.
     :param run_tests: also run the project's test command against the rehearsed copy.
     :param on_output: receives the test command's output, line by line, as it comes.
     :raises LightnbError: when the project or the database cannot be read.
@@ -198,23 +261,26 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
             history_lineage(project.migrations_dir, config.redactor)))
     migrations = discover(project.migrations_dir)
     production = _production(project, database)
+    divergence = _divergence(project, production)
     with tempfile.TemporaryDirectory(prefix="lightnb-check-") as scratch:
-        workspace = Workspace.create(production, scratch)
+        workspace = Workspace.create(production, Path(scratch) / "copy")
         conn = workspace.connect()
+        conn.execute("PRAGMA synchronous = OFF")  # a throwaway copy: no need to wait for the disk
         try:
             project_findings = [f for f in lint_migrations(migrations, versions=(), config=config, conn=conn,
                                                            migrations_dir=project.migrations_dir)]
             if applied > 0:
-                checks = _rehearse_applied(conn, migrations, applied, config)
+                checks = _rehearse_applied(conn, migrations, applied, config, Path(scratch))
             else:
-                checks = rehearse_pending(conn, migrations, versions=versions, config=config)
+                checks = rehearse_pending(conn, migrations, versions=versions, config=config,
+                                          scratch=Path(scratch))
         finally:
             conn.close()
         tests = None
         if run_tests:
             tests = run_test_command(project, workspace.path, on_output=on_output)
     return CheckResult(str(production) if production else "(empty database)", tuple(checks),
-                       tuple(project_findings), tests)
+                       tuple(project_findings), tests, baseline=divergence)
 
 
 def _production(project: Project, database: str | Path | None) -> Path | None:
@@ -226,10 +292,27 @@ def _production(project: Project, database: str | Path | None) -> Path | None:
     return None
 
 
+def _divergence(project: Project, database: Path | None) -> Divergence | None:
+    """When ``database`` is a lightnb workspace, compare it with the production it copies."""
+    from lightnb.errors import WorkspaceError
+    from lightnb.inspect.divergence import compare_with_production
+
+    if database is None or database.name != "workspace.db":
+        return None
+    try:
+        workspace = Workspace.open(database.parent)
+    except WorkspaceError:
+        return None
+    if workspace.path.resolve() != database.resolve():
+        return None
+    return compare_with_production(workspace.path, workspace.production)
+
+
 def _rehearse_applied(conn: sqlite3.Connection, migrations: Sequence[Migration], number: int,
-                      config: LintConfig) -> list[MigrationCheck]:
+                      config: LintConfig, scratch: Path) -> list[MigrationCheck]:
     """Revert the latest ``number`` applied migrations on the copy, rehearse them, compare with the start."""
     start = take_snapshot(conn, label="as applied")
+    start_copy = backup(conn, scratch / "as-applied.db")
     try:
         reverted = runner.revert(conn, migrations, number=number)
     except LightnbError as error:
@@ -237,69 +320,226 @@ def _rehearse_applied(conn: sqlite3.Connection, migrations: Sequence[Migration],
         return [MigrationCheck(version, version, "unsafe", (f"cannot revert it on the copy: {mask_message(str(error))}",),
                                steps=("up",))]
     versions = [m.version for m in reverted]
-    checks = rehearse_pending(conn, migrations, versions=versions, config=config)
+    checks = rehearse_pending(conn, migrations, versions=versions, config=config, scratch=scratch)
     end = take_snapshot(conn, label="re-applied")
-    differences = compare_schema(start, end) + list(compare_rows(start, end, set())[0])
+    real, order = _schema_changes(start, end)
+    rows, _ = compare_rows(start, end, set(), before_db=start_copy, after_db=_path_of(conn))
+    differences = real + order + list(rows)
     if differences and checks:
         last = checks[-1]
         reason = "reverting then re-applying does not give back the database as it was: " + "; ".join(differences)
         checks[-1] = MigrationCheck(last.migration, last.version, "unsafe", last.reasons + (reason,),
                                     last.findings, last.schema_differences, last.row_differences,
-                                    last.redo_differences + tuple(differences), last.steps)
+                                    last.redo_differences + tuple(differences), last.steps, last.column_order,
+                                    last.declared, last.impact)
     return checks
 
 
 def rehearse_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], *,
-                     versions: Sequence[str] | None = None, config: LintConfig | None = None
-                     ) -> list[MigrationCheck]:
-    """Rehearse the pending migrations in order on ``conn`` (a workspace copy), leaving them applied."""
+                     versions: Sequence[str] | None = None, config: LintConfig | None = None,
+                     scratch: Path | None = None) -> list[MigrationCheck]:
+    """Rehearse the pending migrations in order on ``conn`` (a workspace copy), leaving them applied.
+
+    Every pending migration gets a verdict. Each proof starts from the state just after the
+    earlier migrations' ups (saved, then restored after each proof). A migration whose up.sql fails
+    leaves the state after it unreachable: the migrations after it are reported unsafe, "not
+    rehearsed", with their lint findings.
+
+    :param versions: rehearse only these; pending migrations before them are applied without proof.
+    :param scratch: a folder for the saved states (a temporary one when None).
+    """
     config = config or LintConfig()
     pending = runner.pending(conn, migrations)
     wanted = set(versions) if versions else None
-    history = [m.up_sql() for m in migrations if m not in pending]
-    states = later_states(migrations) if pending else []
-    checks: list[MigrationCheck] = []
-    for migration in pending:
-        if wanted is not None and migration.version not in wanted:
-            break  # later migrations build on this one
-        later = states[list(migrations).index(migration) + 1:]
-        findings = lint_source(source_of(migration), history=history, config=config, conn=conn, later=later)
-        check_result = rehearse(conn, migration, findings, redactor=config.redactor)
-        checks.append(check_result)
-        history.append(migration.up_sql())
-        if "up" not in check_result.steps:
-            break  # it did not apply: nothing after it can be rehearsed
-    return checks
+    if wanted is not None:
+        last = max((i for i, m in enumerate(pending) if m.version in wanted), default=-1)
+        pending = pending[:last + 1]
+    if not pending:
+        return []
+    baseline = Baseline.of(conn, migrations)
+    states = baseline.later_states(migrations, versions=[m.version for m in pending])
+    ordered = list(migrations)
+    with tempfile.TemporaryDirectory(prefix="lightnb-states-", dir=scratch) as folder:
+        saves = _States(Path(folder), conn)
+        checks: list[MigrationCheck] = []
+        blocker: str | None = None
+        for migration in pending:
+            position = ordered.index(migration)
+            lint = lambda connection: lint_source(  # noqa: E731 - one call, two states
+                source_of(migration), history=baseline.history(ordered, position), config=config,
+                conn=connection, later=states[position + 1:])
+            if blocker is not None:
+                if wanted is None or migration.version in wanted:
+                    checks.append(_not_rehearsed(migration, lint(None), blocker))
+                continue
+            if wanted is not None and migration.version not in wanted:
+                try:
+                    runner.apply(conn, migration, "up")
+                except LightnbError:
+                    blocker = migration.name
+                    continue
+                saves.advance()
+                continue
+            proof = _prove(conn, migration, lint(conn), saves, config.redactor)
+            checks.append(proof)
+            if "up" not in proof.steps:
+                blocker = migration.name
+                continue
+            saves.restore_after_up()
+        return checks
+
+
+class _States:
+    """The saved state before the current migration, and after its up, in a scratch folder."""
+
+    def __init__(self, folder: Path, conn: sqlite3.Connection) -> None:
+        self.folder, self.conn, self.count = folder, conn, 0
+        self.before_path = backup(conn, folder / "state-0.db")
+        self.before = take_snapshot(conn, label="before up")
+        self.after_path: Path | None = None
+        self.after: Snapshot | None = None
+
+    def save_after_up(self, snapshot: Snapshot) -> Path:
+        self.count += 1
+        self.after_path = backup(self.conn, self.folder / f"state-{self.count}.db")
+        self.after = snapshot
+        return self.after_path
+
+    def restore_after_up(self) -> None:
+        """Put the copy back exactly as it was after up (page for page), and make it the next "before"."""
+        assert self.after_path is not None and self.after is not None
+        source = sqlite3.connect(str(self.after_path))
+        try:
+            source.backup(self.conn)
+        finally:
+            source.close()
+        self.before_path.unlink(missing_ok=True)
+        self.before_path, self.before = self.after_path, self.after
+        self.after_path = self.after = None
+
+    def advance(self) -> None:
+        """The copy moved forward without a proof: save it as the next "before"."""
+        self.count += 1
+        self.before_path.unlink(missing_ok=True)
+        self.before_path = backup(self.conn, self.folder / f"state-{self.count}.db")
+        self.before = take_snapshot(self.conn, label="before up")
+
+
+def _not_rehearsed(migration: Migration, findings: Sequence[Finding], blocker: str) -> MigrationCheck:
+    reason = (f"not rehearsed: {blocker}, pending before it, does not run on the copy, so the state this "
+              f"migration starts from cannot be reached (diesel would stop there too); fix {blocker} first")
+    reasons = tuple(_finding_reason(f) for f in findings if f.severity != "info") + (reason,)
+    return MigrationCheck(migration.name, migration.version, "unsafe", reasons, tuple(findings))
 
 
 def rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding] = (), *,
              redactor: Any = None) -> MigrationCheck:
-    """Prove one migration: up, down (compare with before), up again (compare with the first up)."""
+    """Prove one migration on ``conn`` (a workspace copy): up, down (compare with before), up again.
+
+    The copy is left as it was after up.
+    """
+    with tempfile.TemporaryDirectory(prefix="lightnb-states-") as folder:
+        saves = _States(Path(folder), conn)
+        proof = _prove(conn, migration, findings, saves, redactor)
+        if "up" in proof.steps:
+            saves.restore_after_up()
+        return proof
+
+
+def _path_of(conn: sqlite3.Connection) -> Path:
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return Path(row[2])
+
+
+def _prove(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding], saves: _States,
+           redactor: Any) -> MigrationCheck:
     reasons: list[str] = []
     steps: list[str] = []
-    before = take_snapshot(conn, label="before up")
-    baseline = _fk_violations(conn)
-    with _copy_for_examples(conn) as before_copy:
-        return _rehearse(conn, migration, findings, reasons, steps, before, baseline, before_copy, redactor)
+    schema_diffs: tuple[str, ...] = ()
+    row_diffs: tuple[str, ...] = ()
+    redo_diffs: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
+    impact: tuple[str, ...] = ()
+    before, baseline = saves.before, _fk_violations(conn)
+    down_sql = migration.down_sql() if migration.down_path is not None else None
+    declared = declared_irreversible(down_sql)
+    if declared is None and marker_without_reason(down_sql):
+        reasons.append(f"down.sql has the `-- {IRREVERSIBLE}` marker without a reason, so it declares nothing: "
+                       f"write `-- {IRREVERSIBLE}: <why>`")
+    here = _path_of(conn)
+    if _step(conn, migration, "up", reasons, steps, baseline):
+        after_up = take_snapshot(conn, label="after up")
+        after_path = saves.save_after_up(after_up)
+        if declared is not None:
+            impact = _measured_impact(saves.before_path, migration, redactor)
+        if down_sql is None:
+            reasons.append("cannot prove the revert: down.sql is missing")
+        elif declared is not None and is_comment_only(down_sql):
+            reasons.append(f"down.sql declares the migration irreversible ({declared}); not run")
+        elif _step(conn, migration, "down", reasons, steps, baseline):
+            after_down = take_snapshot(conn, label="after down")
+            destroyed = intentionally_destroyed(source_of(migration).up)
+            real, order_list = _schema_changes(before, after_down, saves.before_path, here)
+            schema_diffs, order = tuple(real), tuple(order_list)
+            row_diffs, expected = compare_rows(before, after_down, destroyed, before_db=saves.before_path,
+                                               after_db=here)
+            if schema_diffs:
+                reasons.append("down.sql does not restore the schema: " + "; ".join(schema_diffs))
+            if row_diffs:
+                reasons.append("down.sql does not restore the rows: " + "; ".join(row_diffs))
+                changed = [d.split(":", 1)[0] for d in row_diffs]
+                if examples := _row_examples(saves.before_path, here, changed, redactor):
+                    reasons.append("rows that differ from before up (redacted): " + examples)
+            if order and not schema_diffs:
+                reasons.append("down.sql restores every column and value, but not the column order: "
+                               + "; ".join(order))
+            elif order:
+                reasons.append("down.sql does not restore the column order either: " + "; ".join(order))
+            reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
+            if _step(conn, migration, "up", reasons, steps, baseline, label="up again"):
+                again = take_snapshot(conn, label="after up again")
+                redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
+                redo_rows, _ = compare_rows(after_up, again, set(), before_db=after_path, after_db=here)
+                redo_diffs = tuple(redo_real + redo_order + list(redo_rows))
+                if redo_real or redo_order:
+                    reasons.append("running up.sql again gives another schema: " + "; ".join(redo_real + redo_order))
+                if redo_rows:
+                    reasons.append("running up.sql again gives other rows: " + "; ".join(redo_rows))
+    if declared is not None:
+        findings = [_as_declared(f, declared) for f in findings]
+    verdict = _verdict(findings, reasons, schema_diffs, row_diffs, redo_diffs, order, steps, declared,
+                       down_sql is not None and not is_comment_only(down_sql))
+    reasons = [_finding_reason(f) for f in findings if f.severity != "info"] + reasons
+    if impact:
+        reasons.append("measured impact of up.sql on the copy: " + "; ".join(impact))
+    return MigrationCheck(migration.name, migration.version, verdict, tuple(reasons), tuple(findings),
+                          schema_diffs, row_diffs, redo_diffs, tuple(steps), order, declared, impact)
 
 
-@contextlib.contextmanager
-def _copy_for_examples(conn: sqlite3.Connection) -> Iterator[Path | None]:
-    """Keep a copy of the state before up (when small enough) to show exact rows a down.sql loses."""
-    row = conn.execute("PRAGMA database_list").fetchone()
-    path = Path(row[2]) if row and row[2] else None
-    if path is None or not path.is_file() or path.stat().st_size > EXAMPLE_COPY_LIMIT:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="lightnb-before-") as scratch:
-        yield backup(conn, Path(scratch) / "before.db")
+def _as_declared(finding: Finding, reason: str) -> Finding:
+    """A missing undo that down.sql declares on purpose is information, not an error."""
+    if finding.rule not in _UNDO_RULES or finding.severity == "info":
+        return finding
+    from dataclasses import replace
+    return replace(finding, severity="info", message=f"{finding.message} (declared irreversible: {reason})")
 
 
-def _row_examples(before_copy: Path, conn: sqlite3.Connection, tables: Sequence[str], redactor: Any) -> str:
+def _measured_impact(before_path: Path, migration: Migration, redactor: Any) -> tuple[str, ...]:
+    from lightnb.inspect.impact import measure_impact
+    try:
+        impacts = measure_impact(before_path, migration.up_sql(), redactor=redactor)
+    except (LightnbError, sqlite3.Error) as error:
+        return (f"not measured ({error})",)
+    return tuple(i.to_text().removesuffix(".") for i in impacts) or ("no rows or values changed",)
+
+
+def _row_examples(before_path: Path, after_path: Path, tables: Sequence[str], redactor: Any) -> str:
     """Describe, with a few redacted rows, how the tables differ from before up."""
     from lightnb.inspect.row_diff import row_diff
-    row = conn.execute("PRAGMA database_list").fetchone()
-    diff = row_diff(before_copy, Path(row[2]), tables=list(tables), sample=2, redactor=redactor)
+    try:
+        diff = row_diff(before_path, after_path, tables=list(tables), sample=2, redactor=redactor)
+    except LightnbError:
+        return ""
     parts = []
     for name in tables:
         table = diff.table(name)
@@ -308,55 +548,27 @@ def _row_examples(before_copy: Path, conn: sqlite3.Connection, tables: Sequence[
     return "; ".join(parts)
 
 
-def _rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding], reasons: list[str],
-              steps: list[str], before: Snapshot, baseline: int, before_copy: Path | None,
-              redactor: Any) -> MigrationCheck:
-    schema_diffs: tuple[str, ...] = ()
-    row_diffs: tuple[str, ...] = ()
-    redo_diffs: tuple[str, ...] = ()
-    if _step(conn, migration, "up", reasons, steps, baseline):
-        after_up = take_snapshot(conn, label="after up")
-        if migration.down_path is None:
-            reasons.append("cannot prove the revert: down.sql is missing")
-        elif _step(conn, migration, "down", reasons, steps, baseline):
-            after_down = take_snapshot(conn, label="after down")
-            destroyed = intentionally_destroyed(source_of(migration).up)
-            schema_diffs = tuple(compare_schema(before, after_down))
-            row_diffs, expected = compare_rows(before, after_down, destroyed)
-            if schema_diffs:
-                reasons.append("down.sql does not restore the schema: " + "; ".join(schema_diffs))
-            if row_diffs:
-                reasons.append("down.sql does not restore the rows: " + "; ".join(row_diffs))
-                changed = [d.split(":", 1)[0] for d in row_diffs]
-                if before_copy is not None and (examples := _row_examples(before_copy, conn, changed, redactor)):
-                    reasons.append("rows that differ from before up (redacted): " + examples)
-            reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
-            if _step(conn, migration, "up", reasons, steps, baseline, label="up again"):
-                again = take_snapshot(conn, label="after up again")
-                redo_schema = compare_schema(after_up, again)
-                redo_rows, _ = compare_rows(after_up, again, set())
-                redo_diffs = tuple(redo_schema + list(redo_rows))
-                if redo_schema:
-                    reasons.append("running up.sql again gives another schema: " + "; ".join(redo_schema))
-                if redo_rows:
-                    reasons.append("running up.sql again gives other rows: " + "; ".join(redo_rows))
-    verdict = _verdict(findings, reasons, schema_diffs, row_diffs, redo_diffs, steps)
-    reasons = [_finding_reason(f) for f in findings if f.severity != "info"] + reasons
-    return MigrationCheck(migration.name, migration.version, verdict, tuple(reasons), tuple(findings),
-                          schema_diffs, row_diffs, redo_diffs, tuple(steps))
-
-
 def _finding_reason(finding: Finding) -> str:
     return f"{finding.severity} {finding.rule} ({finding.file}:{finding.line}): {finding.message}"
 
 
 def _verdict(findings: Sequence[Finding], reasons: list[str], schema_diffs: Sequence[str],
-             row_diffs: Sequence[str], redo_diffs: Sequence[str], steps: Sequence[str]) -> Verdict:
-    failed = len(steps) < 3 or schema_diffs or row_diffs or any(r.startswith(("integrity", "foreign key", "cannot"))
-                                                              for r in reasons)
-    if failed or any(f.severity == "error" for f in findings):
+             row_diffs: Sequence[str], redo_diffs: Sequence[str], order: Sequence[str], steps: Sequence[str],
+             declared: str | None, down_has_sql: bool) -> Verdict:
+    broken = "up" not in steps or any(r.startswith(("integrity", "foreign key")) for r in reasons)
+    errors = any(f.severity == "error" for f in findings)
+    if declared is not None:
+        # One-way on purpose: what the down does not undo is declared; anything else still counts.
+        failed_step = down_has_sql and any(r.startswith("cannot run down") for r in reasons)
+        if broken or errors or failed_step:
+            return "unsafe"
+        proven = "up again" in steps and not (schema_diffs or row_diffs or redo_diffs or order)
+        return "safe" if proven and not any(f.severity == "warning" for f in findings) else \
+            "needs attention" if proven else "irreversible"
+    unproven = len(steps) < 3 or any(r.startswith("cannot") for r in reasons)
+    if broken or unproven or errors or schema_diffs or row_diffs:
         return "unsafe"
-    if redo_diffs or any(f.severity == "warning" for f in findings):
+    if redo_diffs or order or any(f.severity == "warning" for f in findings):
         return "needs attention"
     return "safe"
 
@@ -384,13 +596,47 @@ def _fk_violations(conn: sqlite3.Connection) -> int:
 
 
 def compare_schema(before: Snapshot, after: Snapshot) -> list[str]:
-    """Return the schema differences between two snapshots (a table rebuilt to the same shape is equal)."""
-    diffs = [c.to_text() for c in schema_diff(before, after).changes if c.action != "rebuilt"]
-    for old in before.tables:
-        new = after.table(old.name)
-        if new is not None and not diffs and _normalized(old.sql) != _normalized(new.sql):
-            diffs.append(f"table {old.name}: definition differs ({_first_difference(old.sql, new.sql)})")
-    return diffs
+    """Return the schema differences between two snapshots, compared by structure.
+
+    A table rebuilt to the same shape is equal; spellings SQLite treats alike are equal
+    (:mod:`lightnb.inspect.definition`); a different column order is listed too.
+    """
+    real, order = _schema_changes(before, after)
+    return real + order
+
+
+def _schema_changes(before: Snapshot, after: Snapshot, before_db: Path | None = None,
+                    after_db: Path | None = None) -> tuple[list[str], list[str]]:
+    """Return (real differences, column-order differences), each one line, bookkeeping tables aside.
+
+    With the database files, a column that is gone says how many values went with it.
+    """
+    real, order = [], []
+    for change in schema_diff(before, after).changes:
+        if change.action == "rebuilt" or runner.is_bookkeeping(change.table):
+            continue
+        if change.kind == "column_order":
+            order.append(change.to_text())
+        else:
+            real.append(_with_lost_values(change, before_db) if before_db is not None else change.to_text())
+    return real, order
+
+
+def _with_lost_values(change: SchemaChange, before_db: Path) -> str:
+    """Add to a removed column how many non-null values it held (counted on the saved state)."""
+    text = change.to_text()
+    if change.kind != "column" or change.action != "removed":
+        return text
+    from lightnb.inspect._sql import open_ro, q
+    try:
+        conn = open_ro(before_db)
+        try:
+            count = conn.execute(f"SELECT count({q(change.name)}) FROM {q(change.table)}").fetchone()[0]
+        finally:
+            conn.close()
+    except (LightnbError, sqlite3.Error):
+        return text
+    return text + (f" — its {count} non-null value(s) are gone" if count else " — it held no value")
 
 
 def _normalized(sql: str) -> tuple[str, ...]:
@@ -398,26 +644,50 @@ def _normalized(sql: str) -> tuple[str, ...]:
     return tuple(t.text if t.token_type.name == "STRING" else t.text.lower() for t in tokens(sql))
 
 
-def _first_difference(old: str, new: str) -> str:
-    a, b = _normalized(old), _normalized(new)
-    at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return f"before: …{' '.join(a[at:at + 6])}…, after: …{' '.join(b[at:at + 6])}…"
-
-
-def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, before_db: Path | None = None,
+                 after_db: Path | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return (unexpected, expected) row differences of tables present in both snapshots.
 
+    Rows are compared by column name over the columns both sides have (order and added or removed
+    columns are schema matters), as whole rows, key included. Without the database files only the
+    snapshots' fingerprints are compared (then any column change shows as different content).
+
     :param destroyed: lower-case names of tables whose data up.sql destroys on purpose.
+    :param before_db: the database file in the ``before`` state; ``after_db`` the one in the ``after`` state.
     """
-    unexpected, expected = [], []
+    from lightnb.inspect.row_diff import changed_tables, row_diff
+
+    suspects = []
     for old in before.tables:
         new = after.table(old.name)
         if new is None or (old.row_count, old.fingerprint) == (new.row_count, new.fingerprint):
             continue
         if runner.is_bookkeeping(old.name) and old.row_count == new.row_count:
             continue  # run_on / applied_at record *when* a migration ran: they differ on every run
+        suspects.append(old)
+    counts: dict[str, str] = {}
+    if suspects and before_db is not None and after_db is not None:
+        plain = [t.name for t in suspects if not runner.is_bookkeeping(t.name)]
+        differing = set(changed_tables(before_db, after_db, plain)) if plain else set()
+        suspects = [t for t in suspects if runner.is_bookkeeping(t.name) or t.name in differing]
+        try:
+            diff = row_diff(before_db, after_db, tables=[t.name for t in suspects if t.name in differing], sample=0)
+        except LightnbError:
+            diff = None
+        for t in suspects:
+            table = diff.table(t.name) if diff is not None else None
+            if table is not None and table.status == "compared":
+                columns = ", ".join(f"{c} {n}" for c, n in table.changed_columns.items() if n)
+                counts[t.name] = (f"{table.added} row(s) added, {table.removed} removed, {table.changed} changed"
+                                  + (f" ({columns})" if columns else ""))
+    unexpected, expected = [], []
+    for old in suspects:
+        new = after.table(old.name)
+        assert new is not None
         what = (f"{old.name}: {old.row_count} row(s) before, {new.row_count} after"
                 if old.row_count != new.row_count else f"{old.name}: same row count, different content")
+        if old.name in counts:
+            what += f" — {counts[old.name]}"
         (expected if old.name.lower() in destroyed else unexpected).append(what)
     return tuple(unexpected), tuple(expected)
 
@@ -449,11 +719,15 @@ def run_test_command(project: Project, database: Path, *, on_output: Callable[[s
     """Run the project's test command with ``DATABASE_URL`` set to the rehearsed copy.
 
     Output is passed to ``on_output`` line by line as it arrives; the command is killed at the time limit.
+    A ``cargo`` command with no Cargo.toml in the test folder or above it is not run (status
+    ``not run``): there is no Rust crate to test, which is not a failing test.
     ``$DATABASE_URL`` (or ``${DATABASE_URL}``) in an argument becomes the copy's path, and a command
     starting with ``lightnb`` runs this lightnb (``python -m lightnb``), whatever the PATH.
     """
     argv, cwd, timeout = test_settings(project)
     command = shlex.join(argv)
+    if Path(argv[0]).name == "cargo" and cwd.is_dir() and _cargo_manifest(cwd) is None:
+        return TestRun(command, "not run", message=f"no Cargo.toml from {cwd} upward")
     argv = [a.replace("${DATABASE_URL}", str(database)).replace("$DATABASE_URL", str(database)) for a in argv]
     if argv[0] == "lightnb":
         argv = [sys.executable, "-m", "lightnb", *argv[1:]]
@@ -467,6 +741,14 @@ def run_test_command(project: Project, database: Path, *, on_output: Callable[[s
 
 
 run_test_command.__test__ = False  # type: ignore[attr-defined]
+
+
+def _cargo_manifest(folder: Path) -> Path | None:
+    """Return the Cargo.toml cargo would use from ``folder`` (itself or the nearest parent), or None."""
+    for candidate in (folder.resolve(), *folder.resolve().parents):
+        if (candidate / "Cargo.toml").is_file():
+            return candidate / "Cargo.toml"
+    return None
 
 
 def _stream(argv: list[str], command: str, cwd: Path, env: dict[str, str], timeout: float,

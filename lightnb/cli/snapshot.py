@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     action.add_argument("--discard", action="store_true",
                         help="delete the workspace's files (the folder too, when lightnb created it and nothing "
                              "else is in it)")
-    action.add_argument("--status", action="store_true", help="print where the workspace is")
+    action.add_argument("--status", action="store_true",
+                        help="print where the workspace is and whether it is still a copy of production")
     parser.add_argument("--verify", action="store_true",
                         help="check the copy with SQLite's quick_check (reads every page) and refuse a corrupt "
                              "production")
@@ -48,6 +49,8 @@ def _snapshot(args: argparse.Namespace) -> int:
     if args.status:
         workspace = Workspace.open(folder)
         print(f"Workspace {workspace.path} (copy of {workspace.production or 'an empty database'})")
+        from lightnb.inspect.divergence import compare_with_production
+        print(compare_with_production(workspace.path, workspace.production).to_text())
         return 0
     if args.reset:
         before = Workspace.open(folder).production

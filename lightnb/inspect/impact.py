@@ -3,12 +3,40 @@
 Every statement runs for real, inside one SAVEPOINT that is rolled back at the end
 (unless ``keep=True``), on a connection to a copy of the database. Around each
 statement, set-wise SQL counts: rows deleted, updated and inserted (``changes()``,
-plus cascades seen in child tables); non-null values lost by a dropped column or
-table (a table whose rows were first copied elsewhere by ``INSERT … SELECT`` only
-loses what was not copied — the 12-step rebuild); rows that would break a new NOT
-NULL, UNIQUE, CHECK or FOREIGN KEY constraint; values whose storage class changes
-when copied into a column of another type; and, over the whole script, orphans
-reported by ``PRAGMA foreign_key_check``. Statements are read with sqlglot.
+plus cascades seen in child tables); rows that would break a new NOT NULL, UNIQUE,
+CHECK or FOREIGN KEY constraint; values whose storage class changes when copied into
+a column of another type; and, over the whole script, orphans reported by
+``PRAGMA foreign_key_check``. Statements are read with sqlglot.
+
+**Lost only when lost.** A dropped column or table is saved (in a TEMP table of the copy)
+when it is dropped, and judged *after the whole migration*: its values count as lost only
+when they are not found elsewhere, keyed by the row's identity (its primary key, else its
+rowid), along the data flows the statements themselves create (:mod:`lightnb.inspect.flows`):
+``INSERT INTO new SELECT … FROM old``, ``CREATE TABLE … AS SELECT``, ``UPDATE … SET new =
+f(old)``, renames of tables and columns, and chains of those (the 12-step rebuild). An
+UPDATE measures the values it really replaces; filling a column the migration itself added
+overwrites nothing.
+
+Each :class:`Impact` names the statement it is about (``index``, ``line``): a loss, a move or a
+conversion is reported at the DROP that would lose the values, once the whole script has run.
+:attr:`Impact.is_loss` tells whether data is gone. Impact kinds, for the lint rules and reports that
+consume them (see :data:`LOSS_KINDS` and :data:`FOUND_KINDS`):
+
+``rows_deleted``, ``rows_lost``, ``values_lost``, ``values_overwritten``
+    data that is gone after the migration (``count`` rows or values).
+``values_moved``, ``values_converted``
+    dropped or replaced values found again (``found`` of ``count``) in ``destination``
+    (``table.column`` after the migration): as they were, or computed from them.
+``column_filled``
+    an UPDATE that only writes columns this migration added (nothing earlier is overwritten).
+``values_unverified``
+    dropped values copied somewhere in a form that cannot be looked up row by row (an expression
+    over several tables, without the row identity): neither claimed moved nor lost.
+``rows_updated``, ``rows_inserted``
+    what a statement touched, for the record.
+``not_null_violation``, ``unique_violation``, ``check_violation``, ``fk_violation``, ``orphans``,
+``storage_class_changed``, ``error``
+    rows a new constraint or a copy would break, and the statement that fails on the copy.
 """
 
 from __future__ import annotations
@@ -27,6 +55,7 @@ from sqlglot.dialects.dialect import Dialect
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
 from lightnb.inspect._sql import q, table_columns, user_tables
+from lightnb.inspect.flows import ROWID_NAMES, Flow, select_flows, update_flows
 from lightnb.inspect.lineage import bind, known_secrets, mask_copies, statement_lineage
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 
@@ -35,6 +64,11 @@ if TYPE_CHECKING:
 
 _SAVEPOINT = "lightnb_impact"
 _SRC = "lnb_src"
+_SAVED_ROWID = "__lnb_rowid"  # the row identity of a saved rowid table
+LOSS_KINDS = frozenset({"rows_deleted", "rows_lost", "values_lost", "values_overwritten"})
+"""Impact kinds that mean data is gone after the migration."""
+FOUND_KINDS = frozenset({"values_moved", "values_converted", "column_filled"})
+"""Impact kinds that say where data went (or that nothing was overwritten): no loss."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +83,8 @@ class Impact:
     :param count: how many rows (or values) are concerned.
     :param example: one concerned row, redacted unless revealed.
     :param message: one sentence for people.
+    :param destination: for values_moved / values_converted: where they are now (``table.column``).
+    :param found: for values_moved / values_converted: how many of ``count`` were found there.
     """
 
     index: int
@@ -60,12 +96,20 @@ class Impact:
     count: int
     example: dict[str, Any] | None
     message: str
+    destination: str | None = None
+    found: int | None = None
+
+    @property
+    def is_loss(self) -> bool:
+        """True when this impact is data gone after the migration (:data:`LOSS_KINDS`, count > 0)."""
+        return self.kind in LOSS_KINDS and self.count > 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
         return {"index": self.index, "line": self.line, "statement": self.statement, "kind": self.kind,
                 "table": self.table, "column": self.column, "count": self.count,
-                "example": jsonable(self.example), "message": self.message}
+                "example": jsonable(self.example), "message": self.message,
+                "destination": self.destination, "found": self.found}
 
     def to_text(self) -> str:
         """Describe the impact in one line (with its example)."""
@@ -89,12 +133,109 @@ def impacts_text(impacts: Sequence[Impact]) -> str:
 
 
 @dataclass
-class _Copy:
-    """Rows of a table copied elsewhere by INSERT … SELECT (or CREATE … AS SELECT)."""
+class _Drop:
+    """A table or columns dropped by one statement, saved in a TEMP table to be judged at the end."""
 
-    dest: str
-    columns: set[str]
+    st: _Stmt
+    gen: int
+    table: str
+    columns: list[str]
+    saved: str
+    identity: list[str]
     rows: int
+    whole_table: bool
+
+
+@dataclass
+class _Tracked:
+    """A flow, with the generations of its source and destination tables (a name can be reused)."""
+
+    flow: Flow
+    source_gen: int
+    dest_gen: int
+    written: str  # the destination as the statement names it
+
+    def rename_column(self, gen: int, old: str, new: str) -> None:
+        """Follow ``ALTER TABLE … RENAME COLUMN old TO new`` on the table of generation ``gen``."""
+        f = self.flow
+        if self.source_gen == gen:
+            if f.column == old:
+                f.column = new.lower()
+            f.carried = {(new.lower() if k == old else k): v for k, v in f.carried.items()}
+            f.correlation = tuple(((new.lower() if c == old else c), d) for c, d in f.correlation)
+        if self.dest_gen == gen:
+            if f.dest_column.lower() == old:
+                f.dest_column = new
+            f.carried = {k: (new if v.lower() == old else v) for k, v in f.carried.items()}
+            f.correlation = tuple((c, (new if d.lower() == old else d)) for c, d in f.correlation)
+
+
+@dataclass
+class _Route:
+    """Where a flow's values are after the migration, and how to find one saved row's value there.
+
+    :param keys: (saved column, destination column) pairs carrying the row identity (empty: match by value).
+    :param value: SQL of the expected destination value, on the saved row ``s`` (None: only presence is known).
+    """
+
+    table: str
+    column: str | None
+    keys: list[tuple[str, str]]
+    value: str | None
+    exact: bool
+
+    def join(self) -> str:
+        return " AND ".join(f"d.{_ref(dest)} = s.{q(saved)}" for saved, dest in self.keys) or "1"
+
+    @property
+    def measurable(self) -> bool:
+        """Whether a saved row's value can be looked for (by identity, or by an exact value)."""
+        return self.column is not None and (bool(self.keys) or self.value is not None)
+
+    def found(self, saved: str, column: str | None) -> str:
+        """SQL: the rowids of saved rows found in the destination — their ``column`` value, or (None) the row.
+
+        Written as joins, so SQLite indexes the destination on the fly when it has no index.
+        """
+        target = f"d.{q(self.column)}" if self.column else "NULL"
+        if self.keys:
+            cond = "" if column is None else f" WHERE s.{q(column)} IS NOT NULL AND " + (
+                f"{target} IS NOT NULL" if self.value is None else f"{target} IS {self.value}")
+            return f"SELECT s.rowid FROM {saved} AS s JOIN main.{q(self.table)} AS d ON {self.join()}{cond}"
+        return (f"SELECT s.rowid FROM {saved} AS s JOIN main.{q(self.table)} AS d ON {target} = {self.value}"
+                + (f" WHERE s.{q(column)} IS NOT NULL" if column else ""))
+
+
+def _ref(column: str) -> str:
+    return "rowid" if column.lower() in ROWID_NAMES else q(column)
+
+
+def _saved_key(column: str) -> str:
+    return _SAVED_ROWID if column.lower() in ROWID_NAMES else column
+
+
+def _on_saved(expression: str | None) -> str | None:
+    """The expression with every column read from the saved row ``s``."""
+    if expression is None:
+        return None
+    tree = _parse(expression)
+    if tree is None:
+        return None
+
+    def qualify(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
+            return exp.column(_saved_key(node.name), table="s", quoted=True)
+        return node
+
+    return tree.transform(qualify, copy=True).sql(dialect="sqlite")
+
+
+def _without_rowid(conn: sqlite3.Connection, table: str) -> bool:
+    try:
+        conn.execute(f"SELECT rowid FROM main.{q(table)} LIMIT 0")
+    except sqlite3.OperationalError:
+        return True
+    return False
 
 
 @dataclass
@@ -111,15 +252,25 @@ class _Measurer:
     redactor: Redactor
     reveal: bool
     impacts: list[Impact] = field(default_factory=list)
-    copies: dict[str, _Copy] = field(default_factory=dict)
     touched: dict[str, int] = field(default_factory=dict)
+    flows: list[_Tracked] = field(default_factory=list)
+    drops: list[_Drop] = field(default_factory=list)
+    gens: dict[str, int] = field(default_factory=dict)  # current table name (lower) -> generation
+    names: dict[int, str | None] = field(default_factory=dict)  # generation -> current name (None: dropped)
+    origins: dict[int, str] = field(default_factory=dict)  # generation -> its name when first seen
+    added: set[tuple[int, str]] = field(default_factory=set)  # (generation, column) this migration added
+    created: set[int] = field(default_factory=set)  # generations this migration created
+    temps: list[str] = field(default_factory=list)
 
     # -- helpers ---------------------------------------------------------------------------
 
     def add(self, st: _Stmt, kind: str, table: str | None, column: str | None, count: int,
-            example: dict[str, Any] | None, message: str) -> None:
+            example: dict[str, Any] | None, message: str, *, destination: str | None = None,
+            found: int | None = None) -> None:
         # An example may come from a copy (INSERT … SELECT): a column sensitive in any
         # table the statement names is masked.
+        if example:
+            example = {k: v for k, v in example.items() if k != _SAVED_ROWID}
         extra = [c for c in (example or {}) if any(self.redactor.is_sensitive(c, t) for t in st.tables)]
         shown = self.redactor.row(example, table, reveal=self.reveal, extra=extra) if example else None
         if shown and not self.reveal:
@@ -129,7 +280,27 @@ class _Measurer:
                                 known_secrets(self.conn, here, bounded=True))[0]
         text = st.text if self.reveal else self.redactor.message(_mask_literals(st.text, self.redactor, st.tables))
         self.impacts.append(Impact(st.index, st.line, _one_line(text), kind, table, column, count,
-                                   shown, message if self.reveal else self.redactor.message(message)))
+                                   shown, message if self.reveal else self.redactor.message(message),
+                                   destination, found))
+
+    # -- table generations: a name reused after a DROP is another table -------------------
+
+    def gen(self, table: str) -> int:
+        key = table.lower()
+        if key not in self.gens:
+            self.gens[key] = len(self.names)
+            self.names[self.gens[key]] = table
+            self.origins[self.gens[key]] = table
+        return self.gens[key]
+
+    def columns_now(self, table: str) -> list[str] | None:
+        return [c[1] for c in self.columns(table)] if self.exists(table) else None
+
+    def identity(self, table: str) -> list[str]:
+        pk = [c for c in self.columns(table) if c[5]]
+        if pk:
+            return [c[1] for c in sorted(pk, key=lambda c: c[5])]
+        return [] if _without_rowid(self.conn, table) else ["rowid"]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(sql, params).fetchone()[0]
@@ -176,20 +347,24 @@ class _Measurer:
         return True
 
     def _before(self, st: _Stmt, tree: exp.Expression | None) -> dict[str, Any]:
-        if isinstance(tree, (exp.Delete, exp.Update)):
+        if isinstance(tree, exp.Update):
+            return self._before_dml(tree) | self._before_update(st, tree)
+        if isinstance(tree, exp.Delete):
             return self._before_dml(tree)
         if isinstance(tree, exp.Drop) and str(tree.args.get("kind", "")).upper() == "TABLE":
             for table in tree.args.get("tables") or []:
-                self._dropped_table(st, table.name)
+                self._save_drop(st, table.name, None)
         elif isinstance(tree, exp.Alter):
             for action in tree.args.get("actions") or []:
                 if isinstance(action, exp.Drop) and str(action.args.get("kind", "")).upper() == "COLUMN":
                     for column in action.args.get("tables") or []:
-                        self._dropped_column(st, tree.this.name, column.name)
+                        self._save_drop(st, tree.this.name, column.name)
         elif isinstance(tree, exp.Create) and tree.args.get("unique") and isinstance(tree.this, exp.Index):
             self._new_unique_index(st, tree.this)
         elif isinstance(tree, exp.Insert) and isinstance(tree.expression, exp.Query):
             return self._before_insert_select(st, tree)
+        elif isinstance(tree, exp.Create) and isinstance(tree.this, exp.Table):
+            return {"existed": self.exists(tree.this.name)}
         return {}
 
     def _after(self, st: _Stmt, tree: exp.Expression | None, rowcount: int, before: dict[str, Any]) -> None:
@@ -202,16 +377,53 @@ class _Measurer:
             table = tree.this.name
             self.add(st, "rows_updated", table, None, max(rowcount, 0), before.get("example"),
                      f"{max(rowcount, 0)} row(s) of {table} updated (example shows the row before).")
+            self._after_update(st, tree, max(rowcount, 0), before)
             self._cascades(st, before.get("children", {}))
         elif isinstance(tree, exp.Insert):
             table = _insert_table(tree)
             self.add(st, "rows_inserted", table, None, max(rowcount, 0), None,
                      f"{max(rowcount, 0)} row(s) inserted into {table}.")
             if "types" in before:
-                self._storage_classes(st, table, before, rowcount)
-        elif isinstance(tree, exp.Create) and isinstance(tree.this, exp.Table) \
-                and isinstance(tree.expression, exp.Query):
-            self._record_copy(tree.this.name, tree.expression, self.one(f"SELECT count(*) FROM {q(tree.this.name)}"))
+                self._storage_classes(st, table, before)
+        elif isinstance(tree, exp.Create) and isinstance(tree.this, exp.Table):
+            name = tree.this.name
+            if before.get("existed"):
+                return  # CREATE TABLE IF NOT EXISTS on a table that was there: nothing new
+            self.gens.pop(name.lower(), None)
+            self.created.add(self.gen(name))
+            if isinstance(tree.expression, exp.Query) and self.exists(name):
+                self._track(select_flows(st.index, tree.expression, name, self.columns_now(name) or [],
+                                         self.columns_now), name)
+        elif isinstance(tree, exp.Alter):
+            self._after_alter(tree)
+        elif isinstance(tree, exp.Drop) and str(tree.args.get("kind", "")).upper() == "TABLE":
+            for table in tree.args.get("tables") or []:
+                if table.name.lower() in self.gens and not self.exists(table.name):
+                    self.names[self.gens.pop(table.name.lower())] = None
+
+    def _after_alter(self, tree: exp.Alter) -> None:
+        """Follow renames and added columns, so flows and drops keep pointing at the right table and column."""
+        table = tree.this.name
+        gen = self.gen(table)
+        for action in tree.args.get("actions") or []:
+            if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
+                new = action.this.name
+                self.gens.pop(table.lower(), None)
+                self.gens[new.lower()] = gen
+                self.names[gen] = new
+            elif isinstance(action, exp.RenameColumn):
+                old, new = action.this.name.lower(), action.args["to"].name
+                for tracked in self.flows:
+                    tracked.rename_column(gen, old, new)
+                if (gen, old) in self.added:
+                    self.added.discard((gen, old))
+                    self.added.add((gen, new.lower()))
+            elif isinstance(action, exp.ColumnDef):
+                self.added.add((gen, action.name.lower()))
+
+    def _track(self, flows: list[Flow], written: str) -> None:
+        for flow in flows:
+            self.flows.append(_Tracked(flow, self.gen(flow.source), self.gen(flow.dest), written))
 
     # -- DELETE / UPDATE -------------------------------------------------------------------
 
@@ -235,34 +447,224 @@ class _Measurer:
                 self.add(st, "rows_deleted", child, None, count - now, None,
                          f"{count - now} row(s) of {child} deleted by ON DELETE CASCADE.")
 
-    # -- DROP TABLE / DROP COLUMN ----------------------------------------------------------
+    # -- UPDATE: what it really overwrites ---------------------------------------------------
 
-    def _dropped_table(self, st: _Stmt, table: str) -> None:
+    def _before_update(self, st: _Stmt, tree: exp.Update) -> dict[str, Any]:
+        """Record the flows of the UPDATE and save the values it may overwrite (pre-existing columns)."""
+        table = tree.this.name
+        if not self.exists(table):
+            return {}
+        gen = self.gen(table)
+        self._track(update_flows(st.index, tree, self.columns_now), table)
+        targets = [a.this.name for a in tree.expressions if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)]
+        fresh = [c for c in targets if gen in self.created or (gen, c.lower()) in self.added]
+        kept = [c for c in targets if c not in fresh]
+        saved = None
+        identity = self.identity(table)
+        if kept and identity:
+            where = tree.args.get("where")
+            cond = f" WHERE {where.this.sql(dialect='sqlite')}" if where is not None else ""
+            saved = self._temp()
+            keys = ", ".join(f"{_ref(k)} AS {q(_saved_key(k))}" for k in identity)
+            try:
+                self.conn.execute(f"CREATE TEMP TABLE {q(saved)} AS SELECT {keys}, "
+                                  f"{', '.join(q(c) for c in kept)} FROM main.{q(table)}{cond}")
+            except sqlite3.Error:
+                saved = None
+        return {"fresh": fresh, "kept": kept, "saved": saved, "identity": identity}
+
+    def _after_update(self, st: _Stmt, tree: exp.Update, rowcount: int, before: dict[str, Any]) -> None:
+        table = tree.this.name
+        fresh, kept = before.get("fresh", []), before.get("kept", [])
+        if fresh and not kept and rowcount:
+            self.add(st, "column_filled", table, ", ".join(fresh), rowcount, None,
+                     f"{rowcount} row(s) of {table} given a value in {', '.join(fresh)}, which this migration "
+                     f"added: no earlier value is overwritten.")
+        saved = before.get("saved")
+        if not saved or not self.exists(table):
+            return
+        join = " AND ".join(f"t.{_ref(k)} = s.{q(_saved_key(k))}" for k in before["identity"])
+        in_place = {c.lower() for a in tree.expressions if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)
+                    for c in [a.this.name] if any(x.name.lower() == c.lower() for x in a.expression.find_all(exp.Column))}
+        for column in kept:
+            changed = self.one(f"SELECT count(*) FROM temp.{q(saved)} AS s JOIN main.{q(table)} AS t ON {join} "
+                               f"WHERE s.{q(column)} IS NOT t.{q(column)}")
+            if not changed:
+                continue
+            lost = self.one(f"SELECT count(*) FROM temp.{q(saved)} AS s JOIN main.{q(table)} AS t ON {join} "
+                            f"WHERE s.{q(column)} IS NOT t.{q(column)} AND s.{q(column)} IS NOT NULL")
+            example = self.example(f"SELECT s.* FROM temp.{q(saved)} AS s JOIN main.{q(table)} AS t ON {join} "
+                                   f"WHERE s.{q(column)} IS NOT t.{q(column)} LIMIT 1")
+            if column.lower() in in_place:
+                self.add(st, "values_converted", table, column, changed, example,
+                         f"{changed} value(s) of {table}.{column} converted in place (computed from the value "
+                         f"they replace).", destination=f"{table}.{column}", found=changed)
+            elif lost:
+                self.add(st, "values_overwritten", table, column, lost, example,
+                         f"{lost} non-null value(s) of {table}.{column} overwritten (example shows the value "
+                         f"before).")
+
+    # -- DROP TABLE / DROP COLUMN: saved now, judged after the whole migration -----------------
+
+    def _temp(self) -> str:
+        name = f"lnb_impact_{len(self.temps)}"
+        self.temps.append(name)
+        return name
+
+    def _save_drop(self, st: _Stmt, table: str, column: str | None) -> None:
         if not self.exists(table):
             return
         cols = [c[1] for c in self.columns(table)]
-        copy = self.copies.get(table.lower())
-        rows = self.one(f"SELECT count(*) FROM {q(table)}")
-        lost_cols = [c for c in cols if copy is None or c.lower() not in copy.columns]
-        if copy is None:
-            self.add(st, "rows_deleted", table, None, rows, self.example(f"SELECT * FROM {q(table)} LIMIT 1"),
-                     f"{rows} row(s) of {table} deleted with the table.")
-        elif rows > copy.rows:
-            self.add(st, "rows_lost", table, None, rows - copy.rows, None,
-                     f"{rows - copy.rows} row(s) of {table} were not copied into {copy.dest} before the drop.")
-        for c in lost_cols:
-            self._values_lost(st, table, c, "table dropped" if copy is None else f"not copied into {copy.dest}")
+        if column is not None:
+            match = next((c for c in cols if c.lower() == column.lower()), None)
+            if match is None:
+                return
+            dropped = [match]
+        else:
+            dropped = cols
+        identity = self.identity(table)
+        saved = self._temp()
+        rowid = f"rowid AS {q(_SAVED_ROWID)}, " if identity == ["rowid"] else ""
+        self.conn.execute(f"CREATE TEMP TABLE {q(saved)} AS SELECT {rowid}* FROM main.{q(table)}")
+        rows = self.one(f"SELECT count(*) FROM temp.{q(saved)}")
+        self.drops.append(_Drop(st, self.gen(table), table, dropped, saved, identity, rows, column is None))
 
-    def _dropped_column(self, st: _Stmt, table: str, column: str) -> None:
-        if self.exists(table):
-            self._values_lost(st, table, column, "column dropped")
+    def judge_drops(self) -> None:
+        """After the whole migration: say, for each dropped column, what was found again and what is lost."""
+        for drop in self.drops:
+            if drop.gen in self.created:
+                continue  # a table this migration made (a copy on the way): its values existed nowhere before
+            candidates = [t for t in self.flows if t.source_gen == drop.gen and t.flow.index < drop.st.index]
+            if drop.whole_table:
+                self._judge_rows(drop, candidates)
+            for column in drop.columns:
+                self._judge_column(drop, column, [t for t in candidates if t.flow.column == column.lower()],
+                                   carried_rows=drop.whole_table and bool(candidates))
 
-    def _values_lost(self, st: _Stmt, table: str, column: str, why: str) -> None:
-        count = self.one(f"SELECT count({q(column)}) FROM {q(table)}")
-        if count:
-            example = self.example(f"SELECT * FROM {q(table)} WHERE {q(column)} IS NOT NULL LIMIT 1")
-            self.add(st, "values_lost", table, column, count, example,
-                     f"{count} non-null value(s) of {table}.{column} lost ({why}).")
+    def _judge_rows(self, drop: _Drop, candidates: list[_Tracked]) -> None:
+        """A dropped table's rows: deleted with it, or copied (all, or some) somewhere else first."""
+        saved = f"temp.{q(drop.saved)}"
+        table = self.origins.get(drop.gen, drop.table)
+        example = self.example(f"SELECT * FROM {saved} LIMIT 1")
+        keyed = [(t, route) for t in candidates if (route := self._route(t, drop)) is not None and route.keys]
+        if not candidates:
+            self.add(drop.st, "rows_deleted", table, None, drop.rows, example,
+                     f"{drop.rows} row(s) of {table} deleted with the table.")
+            return
+        if not keyed or not drop.rows:
+            return
+        best = max(keyed, key=lambda item: self._rows_found(drop, item[1]))
+        found = self._rows_found(drop, best[1])
+        if found < drop.rows:
+            missing = self.example(f"SELECT * FROM {saved} WHERE rowid NOT IN ({best[1].found(saved, None)}) LIMIT 1")
+            self.add(drop.st, "rows_lost", table, None, drop.rows - found, missing,
+                     f"{drop.rows - found} row(s) of {table} were not copied into {best[0].written} before "
+                     f"the drop.", destination=best[1].table, found=found)
+
+    def _rows_found(self, drop: _Drop, route: _Route) -> int:
+        return self.one(f"SELECT count(DISTINCT rowid) FROM ({route.found(f'temp.{q(drop.saved)}', None)})")
+
+    def _judge_column(self, drop: _Drop, column: str, candidates: list[_Tracked], *, carried_rows: bool) -> None:
+        saved = f"temp.{q(drop.saved)}"
+        table = self.origins.get(drop.gen, drop.table)  # as the table was named before the migration
+        total = self.one(f"SELECT count({q(column)}) FROM {saved}")
+        if not total:
+            return
+        where_lost = f"s.{q(column)} IS NOT NULL"
+        best: tuple[int, _Tracked, _Route] | None = None
+        unmeasured: list[_Tracked] = []
+        for tracked in candidates:
+            route = self._route(tracked, drop)
+            if route is None or route.column is None:
+                continue
+            if not route.measurable:
+                unmeasured.append(tracked)
+                continue
+            try:
+                found = self.one(f"SELECT count(DISTINCT rowid) FROM ({route.found(saved, column)})")
+            except sqlite3.Error:
+                unmeasured.append(tracked)  # e.g. an expression reading a column renamed since
+                continue
+            if best is None or found > best[0]:
+                best = (found, tracked, route)
+        if best is None and unmeasured:
+            written = ", ".join(dict.fromkeys(t.written for t in unmeasured))
+            self.add(drop.st, "values_unverified", table, column, total, None,
+                     f"{total} value(s) of {table}.{column} were copied into {written} in a form lightnb cannot "
+                     f"look up row by row; not counted as lost.")
+            return
+        if best is None:
+            siblings = [t for t in self.flows if t.source_gen == drop.gen and t.flow.index < drop.st.index]
+            why = "table dropped" if drop.whole_table else "column dropped"
+            if candidates:
+                why = (f"copied only into {', '.join(dict.fromkeys(t.written for t in candidates))}, which no "
+                       f"longer holds it after the migration")
+            elif siblings and drop.whole_table:
+                why = f"not copied into {siblings[-1].written}"
+            example = self.example(f"SELECT * FROM {saved} AS s WHERE {where_lost} LIMIT 1")
+            self.add(drop.st, "values_lost", table, column, total, example,
+                     f"{total} non-null value(s) of {table}.{column} lost ({why}).")
+            return
+        found, tracked, route = best
+        destination = f"{route.table}.{route.column}"
+        stays = route.table.lower() in (table.lower(), drop.table.lower()) and route.column.lower() == column.lower() \
+            and not tracked.flow.converts
+        if found and not stays:
+            how = (f"converted into {destination} ({found}/{total} values found as {tracked.flow.expression})"
+                   if tracked.flow.converts and route.exact else
+                   f"converted into {destination} ({found}/{total} rows hold a value computed from it)"
+                   if tracked.flow.converts else
+                   f"moved to {destination} ({found}/{total} values found"
+                   + ("" if route.keys else ", matched by value: the rows' identity was not carried") + ")")
+            self.add(drop.st, "values_converted" if tracked.flow.converts else "values_moved", table, column,
+                     total, None, f"{total} value(s) of {table}.{column} {how}.",
+                     destination=destination, found=found)
+        lost = total - found
+        values_found = route.found(saved, column)
+        if carried_rows and route.keys and lost:
+            # values of rows that were not copied at all are counted once, as rows_lost
+            lost = self.one(f"SELECT count(*) FROM {saved} WHERE {q(column)} IS NOT NULL "
+                            f"AND rowid IN ({route.found(saved, None)}) AND rowid NOT IN ({values_found})")
+        if lost > 0:
+            example = self.example(f"SELECT * FROM {saved} WHERE {q(column)} IS NOT NULL "
+                                   f"AND rowid NOT IN ({values_found}) LIMIT 1")
+            why = "table dropped" if drop.whole_table else "column dropped"
+            self.add(drop.st, "values_lost", table, column, lost, example,
+                     f"{lost} non-null value(s) of {table}.{column} lost ({why}; {found}/{total} found in "
+                     f"{destination}).", destination=destination, found=found)
+
+    def _route(self, tracked: _Tracked, drop: _Drop) -> _Route | None:
+        """Follow a flow (and the copies after it) to the table and column that hold its values now."""
+        flow = tracked.flow
+        if flow.same_row:
+            keys = [(k, k) for k in drop.identity]
+        elif flow.correlation:
+            keys = list(flow.correlation)
+        elif drop.identity and all(k.lower() in flow.carried for k in drop.identity):
+            keys = [(k, flow.carried[k.lower()]) for k in drop.identity]
+        else:
+            keys = []
+        gen, column, index = tracked.dest_gen, flow.dest_column, flow.index
+        for _hop in range(8):
+            if self.names.get(gen) is not None:
+                break
+            nxt = next((t for t in self.flows if t.source_gen == gen and t.flow.index > index
+                        and t.flow.column == column.lower() and not t.flow.converts
+                        and all(d.lower() in t.flow.carried for _s, d in keys)), None)
+            if nxt is None:
+                return None
+            keys = [(s, nxt.flow.carried[d.lower()]) for s, d in keys]
+            gen, column, index = nxt.dest_gen, nxt.flow.dest_column, nxt.flow.index
+        table = self.names.get(gen)
+        if table is None or not self.exists(table):
+            return None
+        present = next((c for c in self.columns_now(table) or [] if c.lower() == column.lower()), None)
+        exact = not flow.converts or flow.evaluable
+        value = None
+        if present is not None:
+            value = f"s.{q(flow.column)}" if not flow.converts else _on_saved(flow.expression) if exact else None
+        return _Route(table, present, [(_saved_key(s) if s.lower() in ROWID_NAMES else s, d) for s, d in keys],
+                      value, exact)
 
     # -- new constraints -------------------------------------------------------------------
 
@@ -308,7 +710,7 @@ class _Measurer:
             self.conn.execute(f"{cte}SELECT * {src} LIMIT 0").fetchall()
         except sqlite3.Error:
             return {}
-        self._record_copy(table, tree.expression, None)
+        self._track(select_flows(st.index, tree.expression, table, given, self.columns_now), table)
         conflict = tree.args.get("alternative") or tree.args.get("conflict")
         if not conflict:
             self._insert_checks(st, table, info, given, cte, src)
@@ -392,23 +794,9 @@ class _Measurer:
                          self.example(f"{cte}SELECT s.* FROM {_SRC} AS s WHERE {cond} LIMIT 1"),
                          f"{count} row(s) copied into {table} would reference a missing {parent} row.")
 
-    # -- copies and storage classes --------------------------------------------------------
+    # -- storage classes ----------------------------------------------------------------
 
-    def _record_copy(self, dest: str, select: exp.Expression, rows: int | None) -> None:
-        source = select.find(exp.Table)
-        if source is None:
-            return
-        src = source.name
-        if any(isinstance(p, exp.Star) for p in select.expressions) if hasattr(select, "expressions") else False:
-            cols = {c[1].lower() for c in self.columns(src)} if self.exists(src) else set()
-        else:
-            cols = {c.name.lower() for c in select.find_all(exp.Column)}
-        self.copies[src.lower()] = _Copy(dest, cols, rows if rows is not None else -1)
-
-    def _storage_classes(self, st: _Stmt, table: str, before: dict[str, Any], rowcount: int) -> None:
-        src_name = next((s for s, c in self.copies.items() if c.dest == table and c.rows == -1), None)
-        if src_name is not None:
-            self.copies[src_name].rows = max(rowcount, 0)
+    def _storage_classes(self, st: _Stmt, table: str, before: dict[str, Any]) -> None:
         for column, src_types in before["types"].items():
             now = dict(self.conn.execute(f"SELECT typeof({q(column)}), count(*) FROM {q(table)} "
                                          f"GROUP BY 1").fetchall())
@@ -468,8 +856,11 @@ def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[
         for st in statements:
             if not m.measure(st):
                 break
+        m.judge_drops()
         _orphans(m, baseline, statements)
     finally:
+        for name in m.temps:
+            conn.execute(f"DROP TABLE IF EXISTS temp.{q(name)}")
         if not keep:
             conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
         conn.execute(f"RELEASE {_SAVEPOINT}")

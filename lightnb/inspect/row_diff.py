@@ -20,7 +20,7 @@ from lightnb.inspect._sql import attach_ro, open_ro, q
 from lightnb.inspect.lineage import KnownSecrets, bind, carry_renames, known_secrets, mask_copies
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
-from lightnb.inspect.snapshot import Snapshot, TableInfo, take_snapshot
+from lightnb.inspect.snapshot import Snapshot, TableInfo, table_fingerprint, take_snapshot
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -324,6 +324,44 @@ def _mask_copies(rows: list[dict[str, Any]], finder: KnownSecrets) -> list[dict[
 
     return [{**item, "key": hide(item["key"]), "before": hide(item["before"]), "after": hide(item["after"])}
             for item in rows]
+
+
+def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequence[str] | None = None
+                   ) -> list[str]:
+    """Return the tables present in both files whose rows differ, comparing columns by name.
+
+    Only the columns both sides have are compared, whatever their order: a column added, removed or
+    moved is a schema matter, not a row difference. Rows are compared as a whole (key included), as
+    multisets: a table rebuilt with new rowids but the same content is unchanged. Counts and
+    fingerprints are computed inside SQLite; both files are opened read-only.
+
+    :param tables: only these tables (names as in the before file); all common tables by default.
+    """
+    with _open_pair(before_path, after_path) as conn:
+        before = {t.lower(): t for t in _table_names(conn, BEFORE)}
+        after = {t.lower(): t for t in _table_names(conn, "main")}
+        wanted = [t.lower() for t in tables] if tables is not None else sorted(before)
+        out = []
+        for key in wanted:
+            if key not in before or key not in after:
+                continue
+            old_cols = {c[1].lower(): c[1] for c in conn.execute(f"PRAGMA {BEFORE}.table_xinfo({q(before[key])})")
+                        if c[6] in (0, 2, 3)}
+            new_cols = {c[1].lower(): c[1] for c in conn.execute(f"PRAGMA main.table_xinfo({q(after[key])})")
+                        if c[6] in (0, 2, 3)}
+            common = sorted(set(old_cols) & set(new_cols))
+            old_fp = table_fingerprint(conn, before[key], [old_cols[c] for c in common], schema=BEFORE)
+            new_fp = table_fingerprint(conn, after[key], [new_cols[c] for c in common], schema="main")
+            old_n = conn.execute(f"SELECT count(*) FROM {BEFORE}.{q(before[key])}").fetchone()[0]
+            new_n = conn.execute(f"SELECT count(*) FROM main.{q(after[key])}").fetchone()[0]
+            if (old_n, old_fp) != (new_n, new_fp):
+                out.append(before[key])
+        return out
+
+
+def _table_names(conn: sqlite3.Connection, schema: str) -> list[str]:
+    from lightnb.inspect._sql import user_tables
+    return user_tables(conn, schema)
 
 
 class _open_pair:

@@ -6,6 +6,13 @@ added table with the same columns are paired. A removed and an added column with
 same definition at the same position are paired as a column rename.
 A rebuild (the 12-step "create new, copy, drop, rename" dance) keeps the table name
 but moves it to new storage, so it shows as a changed rootpage.
+
+Definitions are compared by their parsed structure (:mod:`lightnb.inspect.definition`):
+spellings SQLite stores and enforces alike (``TEXT NULL`` and ``TEXT``, ``REAL`` and ``FLOAT``,
+keyword case, whitespace in a partial index's WHERE, ``'x'`` and ``"x"``, ``DEFAULT NULL``) are no
+change, and a real change is said in words. Columns are matched by name; a different order of
+the same columns is its own change (``column_order``): schema.rs lists columns in table order,
+so a ``Queryable`` struct loaded by position no longer matches.
 """
 
 from __future__ import annotations
@@ -14,19 +21,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lightnb.inspect.definition import (default_key, expression_key, index_changes, index_definition, same_type,
+                                        table_definition_changes, type_change)
 from lightnb.inspect.snapshot import ColumnInfo, Snapshot, TableInfo
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_KIND_ORDER = ("table", "column", "check", "index", "foreign_key", "trigger", "view")
+_KIND_ORDER = ("table", "column", "column_order", "check", "index", "foreign_key", "trigger", "view")
 
 
 @dataclass(frozen=True, slots=True)
 class SchemaChange:
     """One schema difference.
 
-    :param kind: table, column, check (a CHECK constraint), index, foreign_key, trigger or view.
+    :param kind: table, column, column_order (the same columns in another order), check (a CHECK
+        constraint), index, foreign_key, trigger or view.
     :param action: added, removed, changed, renamed or rebuilt.
     :param table: the table concerned (after-name when renamed; the view name for views).
     :param name: the object's name (column, index, trigger …; the table name for tables).
@@ -46,6 +56,8 @@ class SchemaChange:
     def to_text(self) -> str:
         """Describe the change in one line."""
         what = self.kind.replace("_", " ")
+        if self.kind == "column_order":
+            return f"column order changed: {self.table} ({self.detail})"
         where = f"{self.table}.{self.name}" if self.kind == "column" else self.name
         if self.kind in ("index", "foreign_key", "trigger", "check") and self.table:
             where = f"{self.name} on {self.table}"
@@ -124,6 +136,7 @@ def schema_diff(before: Snapshot, after: Snapshot) -> SchemaDiff:
     for old, new in pairs:
         changes.extend(_table_changes(old, new, layout_comparable))
         changes.extend(_column_changes(old, new))
+        changes.extend(_column_order_changes(old, new))
         changes.extend(_foreign_key_changes(old, new))
         changes.extend(_check_changes(old, new))
     renamed = {o.name.lower(): n.name for o, n in pairs}
@@ -135,7 +148,8 @@ def schema_diff(before: Snapshot, after: Snapshot) -> SchemaDiff:
 
 
 def _signature(t: TableInfo) -> tuple:
-    return tuple((c.name.lower(), c.type.upper(), c.notnull, c.pk) for c in t.columns)
+    from lightnb.inspect.definition import affinity, diesel_type
+    return tuple((c.name.lower(), affinity(c.type), diesel_type(c.type), c.notnull, c.pk) for c in t.columns)
 
 
 def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange]) -> list[tuple[TableInfo, TableInfo]]:
@@ -186,11 +200,31 @@ def _table_changes(old: TableInfo, new: TableInfo, layout_comparable: bool) -> l
     if old.without_rowid != new.without_rowid:
         out.append(SchemaChange("table", "changed", new.name, new.name,
                                 "WITHOUT ROWID " + ("added" if new.without_rowid else "removed")))
-    if old.primary_key != new.primary_key:
+    if tuple(k.lower() for k in old.primary_key) != tuple(k.lower() for k in new.primary_key):
         out.append(SchemaChange("table", "changed", new.name, new.name,
                                 f"primary key ({', '.join(old.primary_key) or 'rowid'}) -> "
                                 f"({', '.join(new.primary_key) or 'rowid'})"))
+    for detail in table_definition_changes(old.sql, new.sql, old.column_names, new.column_names):
+        out.append(SchemaChange("table", "changed", new.name, new.name, detail))
     return out
+
+
+def _column_order_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
+    """The same columns in another order: schema.rs changes and a positional Queryable breaks."""
+    renames = {o.lower(): n.lower() for o, n in column_renames_between(old, new).items()}
+    new_names = {c.name.lower() for c in new.columns}
+    before = [renames.get(c.name.lower(), c.name.lower()) for c in old.columns]
+    before = [c for c in before if c in new_names]
+    common = set(before)
+    after = [c.name.lower() for c in new.columns if c.name.lower() in common]
+    if before == after:
+        return []
+    spelled = {c.name.lower(): c.name for c in new.columns}
+    was = ", ".join(spelled[c] for c in before)
+    now = ", ".join(spelled[c] for c in after)
+    return [SchemaChange("column_order", "changed", new.name, new.name,
+                         f"was ({was}), now ({now}): schema.rs lists the columns in the new order, so a "
+                         f"Queryable struct loaded by position no longer matches")]
 
 
 def column_renames_between(old: TableInfo, new: TableInfo) -> dict[str, str]:
@@ -222,14 +256,15 @@ def _column_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
 
 
 def _same_definition(a: ColumnInfo, b: ColumnInfo) -> bool:
-    return (a.type.upper(), a.notnull, a.default, a.pk) == (b.type.upper(), b.notnull, b.default, b.pk)
+    return same_type(a.type, b.type) and (a.notnull, bool(a.pk)) == (b.notnull, bool(b.pk)) \
+        and default_key(a.default, a.type) == default_key(b.default, b.type)
 
 
 def _describe(c: ColumnInfo) -> str:
     parts = [c.type or "no type"]
     if c.notnull:
         parts.append("NOT NULL")
-    if c.default is not None:
+    if default_key(c.default, c.type) is not None:
         parts.append(f"DEFAULT {c.default}")
     if c.pk:
         parts.append("PRIMARY KEY")
@@ -238,12 +273,18 @@ def _describe(c: ColumnInfo) -> str:
 
 def _column_differences(a: ColumnInfo, b: ColumnInfo) -> list[str]:
     diffs = []
-    if a.type.upper() != b.type.upper():
-        diffs.append(f"type {a.type or 'none'} -> {b.type or 'none'}")
+    if not same_type(a.type, b.type):
+        diffs.append(type_change(a.type, b.type))
     if a.notnull != b.notnull:
         diffs.append("NOT NULL " + ("added" if b.notnull else "removed"))
-    if a.default != b.default:
-        diffs.append(f"default {a.default} -> {b.default}")
+    before, after = default_key(a.default, a.type), default_key(b.default, b.type)
+    if before != after:
+        if after is None:
+            diffs.append(f"DEFAULT {a.default} removed")
+        elif before is None:
+            diffs.append(f"DEFAULT {b.default} added")
+        else:
+            diffs.append(f"default {a.default} -> {b.default}")
     if bool(a.pk) != bool(b.pk):
         diffs.append("primary key " + ("added" if b.pk else "removed"))
     return diffs
@@ -254,8 +295,11 @@ def _check_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
     before, after = _checks(old.sql), _checks(new.sql)
     if before is None or after is None:
         return []  # a definition sqlglot cannot read: say nothing rather than guess
-    out = [SchemaChange("check", "removed", new.name, f"CHECK ({c})") for c in before if c not in after]
-    out += [SchemaChange("check", "added", new.name, f"CHECK ({c})") for c in after if c not in before]
+    # compared by meaning ('x' and "x", case, spacing), shown as written
+    old_keys = {expression_key(c, old.column_names): c for c in before}
+    new_keys = {expression_key(c, new.column_names): c for c in after}
+    out = [SchemaChange("check", "removed", new.name, f"CHECK ({c})") for k, c in old_keys.items() if k not in new_keys]
+    out += [SchemaChange("check", "added", new.name, f"CHECK ({c})") for k, c in new_keys.items() if k not in old_keys]
     return out
 
 
@@ -310,15 +354,23 @@ def _index_changes(before: Snapshot, after: Snapshot, renamed: dict[str, str]) -
         label = ix.name if ix.origin == "c" else f"{'PRIMARY KEY' if ix.origin == 'pk' else 'UNIQUE'} ({', '.join(ix.columns)})"
         if k not in old:
             out.append(SchemaChange("index", "added", ix.table, label, _index_detail(ix)))
-        elif _index_detail(old[k]) != _index_detail(ix) or (ix.origin == "c" and old[k].sql != ix.sql):
-            out.append(SchemaChange("index", "changed", ix.table, label,
-                                    f"{_index_detail(old[k])} -> {_index_detail(ix)}"))
+            continue
+        was = _definition(old[k], before, renamed.get(old[k].table.lower(), old[k].table))
+        now = _definition(ix, after, ix.table)
+        words = index_changes(was, now)
+        if words:
+            out.append(SchemaChange("index", "changed", ix.table, label, "; ".join(words)))
     for k, ix in old.items():
         if k not in new:
             label = ix.name if ix.origin == "c" else f"{'PRIMARY KEY' if ix.origin == 'pk' else 'UNIQUE'} ({', '.join(ix.columns)})"
             out.append(SchemaChange("index", "removed", renamed.get(ix.table.lower(), ix.table), label,
                                     _index_detail(ix)))
     return out
+
+
+def _definition(ix: Any, snapshot: Snapshot, table: str) -> Any:
+    info = snapshot.table(ix.table) or snapshot.table(table)
+    return index_definition(ix.sql, ix.columns, ix.unique, info.column_names if info else ())
 
 
 def _index_detail(ix: Any) -> str:
@@ -337,7 +389,7 @@ def _named_changes(kind: str, before: Iterable[Any], after: Iterable[Any],
     for k, o in new.items():
         if k not in old:
             out.append(SchemaChange(kind, "added", table_of(o), o.name))
-        elif " ".join(old[k].sql.split()) != " ".join(o.sql.split()):
+        elif expression_key(old[k].sql) != expression_key(o.sql):
             out.append(SchemaChange(kind, "changed", table_of(o), o.name, "definition changed"))
     for k, o in old.items():
         if k not in new:

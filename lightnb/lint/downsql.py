@@ -11,7 +11,13 @@ from lightnb.lint.effects import Effect, rebuilds, script_effects
 from lightnb.lint.fixes import Patch, statements_text
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import tokens
+from lightnb.markers import declared_irreversible
 from sqlglot.tokens import TokenType
+
+
+def _declared(ctx: MigrationContext) -> str | None:
+    """The reason down.sql gives for declaring the migration irreversible (lightnb.markers), if any."""
+    return declared_irreversible(ctx.source.down.text) if ctx.source.down is not None else None
 
 
 @rule("down-missing", severity="error", summary="The migration has no down.sql.")
@@ -27,6 +33,9 @@ def down_empty(ctx: MigrationContext) -> Iterator[Hit]:
     """Flag a down.sql that holds no statement."""
     down = ctx.source.down
     if down is not None and down.is_blank and not ctx.source.up.is_blank:
+        if (reason := _declared(ctx)) is not None:
+            yield Hit("down.sql", 0, f"down.sql declares the migration irreversible: {reason}", "", "info")
+            return
         what = "empty" if not down.text.strip() else "only comments"
         fix, patch = _suggestion(ctx)
         yield Hit("down.sql", 0, f"down.sql is {what}: reverting would leave up.sql's changes in place",
@@ -40,10 +49,15 @@ def down_incomplete(ctx: MigrationContext) -> Iterator[Hit]:
     if down is None or down.is_blank:
         return
     undone = script_effects(down)
+    declared = _declared(ctx)
     for effect in _net_up_effects(ctx):
         if _recreated(effect, ctx):
             continue  # an index or trigger a rebuild dropped with its table and put back as it was
         if not any(_undoes(candidate, effect) for candidate in undone):
+            if declared is not None:
+                yield Hit("up.sql", effect.line, f"down.sql does not undo: {_describe(effect)} (declared "
+                          f"irreversible: {declared})", "", "info")
+                continue
             inverse = _inverse(effect, ctx)
             patch = None
             if inverse.sql:

@@ -89,11 +89,15 @@ def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] 
         if migrations_dir is not None:
             findings += _project_findings(ProjectContext(migrations_dir, tuple(migrations), config, conn))
         history: list[str] = []
-        states = later_states(migrations) if wanted is None or wanted else []
+        # With a database, the statement replay starts from its schema (rehearsal.Baseline).
+        baseline = rehearsal.baseline if rehearsal is not None else None
+        states = [] if wanted is not None and not wanted else \
+            baseline.later_states(migrations, versions=wanted) if baseline is not None else later_states(migrations)
         for position, migration in enumerate(migrations):
             if wanted is None or migration.version in wanted:
                 before = rehearsal.before(migration) if rehearsal is not None else None
-                findings += lint_source(source_of(migration), history=history, config=config,
+                earlier = baseline.history(migrations, position) if baseline is not None else history
+                findings += lint_source(source_of(migration), history=earlier, config=config,
                                         later=states[position + 1:], conn=before)
             history.append(migration.up_sql())
     return sort_findings(findings)

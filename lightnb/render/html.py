@@ -413,10 +413,13 @@ def check_result(result: Any) -> str:
     """Render the test step: one verdict, then per migration its reasons and findings, then the tests."""
     kind = {"safe": "ok", "needs attention": "warn"}.get(result.verdict, "error")
     parts = [banner(f"Verdict: {result.verdict}", kind)]
+    baseline = getattr(result, "baseline", None)
+    if baseline is not None and baseline.differs:
+        parts.append(banner(baseline.to_text().splitlines()[0], "warn") + items(baseline.lines()))
     if not result.migrations:
         parts.append("<p>No pending migration to rehearse.</p>")
     for check in result.migrations:
-        parts.append(heading(f"{check.migration}: {check.verdict}", 5))
+        parts.append(heading(f"{check.migration}: {getattr(check, 'verdict_text', check.verdict)}", 5))
         parts.append(items(check.reasons))
         if check.steps:
             parts.append(f"<p>Proof: {escape(' → '.join(check.steps))}</p>")

@@ -76,7 +76,7 @@ def test_down_that_loses_rows_is_unsafe(tmp_path: Path) -> None:
     proj = project(tmp_path, BASE | {"2024-01-02-000000_nick": ("ALTER TABLE users ADD COLUMN nick TEXT;\n", down)})
     (only,) = check(proj, database=production(tmp_path), run_tests=False).migrations
     assert only.verdict == "unsafe" and only.schema_differences == ()
-    assert only.row_differences == ("users: 3 row(s) before, 0 after",)
+    assert only.row_differences == ("users: 3 row(s) before, 0 after — 0 row(s) added, 3 removed, 0 changed",)
 
 
 def test_acknowledged_destruction_is_expected_not_a_failure(tmp_path: Path) -> None:
@@ -90,13 +90,15 @@ def test_acknowledged_destruction_is_expected_not_a_failure(tmp_path: Path) -> N
     assert finding.severity == "info" and "measured on the workspace copy: 1 row(s) of users deleted" in finding.message
 
 
-def test_failing_up_stops_the_rehearsal(tmp_path: Path) -> None:
+def test_failing_up_leaves_the_later_migrations_not_rehearsed_but_judged(tmp_path: Path) -> None:
     proj = project(tmp_path, BASE | {
         "2024-01-02-000000_bad": ("ALTER TABLE users ADD COLUMN x TEXT NOT NULL;\n", "ALTER TABLE users DROP COLUMN x;\n"),
         "2024-01-03-000000_next": ("CREATE TABLE t (id INTEGER PRIMARY KEY);\n", "DROP TABLE t;\n")})
     result = check(proj, database=production(tmp_path), run_tests=False)
-    assert [m.migration for m in result.migrations] == ["2024-01-02-000000_bad"]
-    assert result.migrations[0].verdict == "unsafe" and result.migrations[0].steps == ()
+    bad, after = result.migrations
+    assert (bad.migration, bad.verdict, bad.steps) == ("2024-01-02-000000_bad", "unsafe", ())
+    assert (after.migration, after.verdict, after.steps) == ("2024-01-03-000000_next", "unsafe", ())
+    assert after.reasons[-1].startswith("not rehearsed: 2024-01-02-000000_bad, pending before it, does not run")
 
 
 def test_project_tests_stream_output_and_decide(tmp_path: Path) -> None:

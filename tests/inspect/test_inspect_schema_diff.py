@@ -53,7 +53,8 @@ def test_table_rebuild_is_detected_with_column_type_change(make_db, connect) -> 
     rebuilt = diff.of(kind="table", action="rebuilt")
     assert [c.name for c in rebuilt] == ["users"]
     changed = {c.name: c.detail for c in diff.of(kind="column", action="changed")}
-    assert changed == {"email": "NOT NULL added", "age": "type TEXT -> INTEGER"}
+    assert changed == {"email": "NOT NULL added", "age": "type TEXT -> INTEGER (values stored with INTEGER "
+                                                      "affinity instead of TEXT; schema.rs Text -> Integer)"}
     assert not diff.of(kind="table", action="renamed")
     frame = diff.to_frame()
     assert set(frame["action"]) == {"rebuilt", "changed"}

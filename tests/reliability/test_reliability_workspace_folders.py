@@ -195,7 +195,7 @@ def test_reset_with_a_database_url_copies_it_and_records_it_as_production(tmp_pa
                            f"(it was a copy of {scene.production})")
     workspace = scene.root / ".lightnb" / "workspace.db"
     assert rows(workspace, "SELECT v FROM app_kv WHERE k = 'which'") == [("other",)]
-    assert cli(capsys, "snapshot", "--status")[1].strip().endswith(f"(copy of {other})")
+    assert cli(capsys, "snapshot", "--status")[1].splitlines()[0].endswith(f"(copy of {other})")
     for production in (other, scene.production):  # both stay protected
         code, out, err = cli(capsys, "migration", "run", "--database-url", str(production))
         one_line_error(code, err)
