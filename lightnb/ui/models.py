@@ -29,6 +29,9 @@ def _render(result: RegenerateResult) -> str:
         parts.append("<p>No struct needs a change.</p>")
     for change in result.changes:
         parts.append(f"<p>{html.escape(change.description)}</p>" + html.code_diff(change.diff))
+    if result.left_alone:
+        parts.append(html.heading("Left alone (change by hand)", 5))
+        parts.append("".join(f"<p>{html.escape(str(left))}</p>" for left in result.left_alone))
     return "".join(parts)
 
 
