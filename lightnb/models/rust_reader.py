@@ -270,7 +270,8 @@ def read_rust_file(path: Path, *, module: tuple[str, ...] = ("crate",)) -> RustF
     :raises ModelDrift: when the file cannot be read.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:  # line ends kept: edits keep them too
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         raise ModelDrift(f"cannot read model file {path}: {error}; check the --models-dir path",
                          path=path) from error

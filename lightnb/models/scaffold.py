@@ -540,6 +540,7 @@ def render_change(change: ModelChange, text: str) -> str:
         raise ModelDrift(f"struct `{change.struct}` in {change.path} was edited since the change was "
                          f"planned; nothing was written; run `lightnb models generate` again",
                          path=change.path)
+    eol = "\r\n" if "\r\n" in text else "\n"  # new lines end as the file's lines do
     edits: list[tuple[int, int, int, str]] = []  # (start, end, order, text); end == start inserts
     for name, _column in change.removed:
         model_field = struct.field(name)
@@ -558,7 +559,7 @@ def render_change(change: ModelChange, text: str) -> str:
         anchor = struct.field(new.anchor) if new.anchor else None
         if anchor is None:
             offset = struct.body_span[0] + 1
-            edits.append((offset, offset, order, "\n" + new.line))
+            edits.append((offset, offset, order, eol + new.line))
             continue
         if new.after:
             if not anchor.has_comma:
@@ -567,7 +568,7 @@ def render_change(change: ModelChange, text: str) -> str:
             offset = len(text) if line_end == -1 else line_end + 1
         else:
             offset = text.rfind("\n", 0, anchor.start_byte) + 1
-        edits.append((offset, offset, order, new.line + "\n"))
+        edits.append((offset, offset, order, new.line + eol))
     # From the end backwards; at one offset a removal or replacement goes before the insertions there.
     new_text = text
     for start, end, _order, insert in sorted(edits, key=lambda e: (e[0], e[1] > e[0], e[2]), reverse=True):
@@ -621,11 +622,12 @@ def _render_new_struct(change: ModelChange, text: str) -> str:
     if any(s.name == change.struct for s in rust_file.structs):
         raise ModelDrift(f"struct `{change.struct}` already exists in {change.path}; "
                          f"nothing was written", path=change.path)
+    eol = "\r\n" if "\r\n" in text else "\n"
     if change.use_line and not _imports_table(rust_file, change):
-        text = _add_use(text, rust_file, change.use_line)
+        text = _add_use(text, rust_file, change.use_line, eol)
     if text and not text.endswith("\n"):
-        text += "\n"
-    return text + ("\n" if text else "") + change.code
+        text += eol
+    return text + (eol if text else "") + change.code.replace("\n", eol)
 
 
 def _imports_table(rust_file: RustFile, change: ModelChange) -> bool:
@@ -634,16 +636,18 @@ def _imports_table(rust_file: RustFile, change: ModelChange) -> bool:
     return any(use.path == path or (use.glob and use.path == path[:-1]) for use in rust_file.uses)
 
 
-def _add_use(text: str, rust_file: RustFile, use_line: str) -> str:
+def _add_use(text: str, rust_file: RustFile, use_line: str, eol: str = "\n") -> str:
     """Insert the ``use`` line after the last top-level ``use`` (or at the top)."""
     if not rust_file.uses:
-        return use_line + "\n" + text
+        return use_line + eol + text
     last = max(use.end_line or use.line for use in rust_file.uses)
-    lines = text.splitlines(keepends=True)
-    if lines[last - 1] and not lines[last - 1].endswith("\n"):
-        lines[last - 1] += "\n"
-    lines.insert(last, use_line + "\n")
-    return "".join(lines)
+    offset = 0
+    for _ in range(last):  # the start of line `last + 1` (lines end with "\n", as the parser counts them)
+        found = text.find("\n", offset)
+        if found == -1:
+            return text + eol + use_line + eol
+        offset = found + 1
+    return text[:offset] + use_line + eol + text[offset:]
 
 
 def apply_change(change: ModelChange) -> Path:
@@ -655,7 +659,10 @@ def apply_change(change: ModelChange) -> Path:
     :raises ModelDrift: when the struct changed since the plan, or the file cannot be written
         (nothing is written).
     """
-    current = change.path.read_text(encoding="utf-8") if change.path.exists() else ""
+    current = ""
+    if change.path.exists():
+        with open(change.path, encoding="utf-8", newline="") as handle:
+            current = handle.read()
     new_text = render_change(change, current)
     tmp = change.path.with_name(f".{change.path.name}.lightnb-tmp")
     try:
