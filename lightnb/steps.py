@@ -164,7 +164,7 @@ def generate(project: Project, name: str, *, version: str | None = None, style: 
              no_down: bool = False) -> GenerateResult:
     """Create a new migration folder with diesel's template up.sql and down.sql."""
     migration = migration_files.generate(project.migrations_dir, name, version=version, style=style,
-                                         no_down=no_down)
+                                         no_down=no_down, origin=project.migrations_origin)
     files = (migration.up_path,) + ((migration.down_path,) if migration.down_path else ())
     return GenerateResult(migration, files)
 
