@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from lightnb.errors import LightnbError
+from lightnb.errors import LightnbError, with_advice
 from lightnb.schema.config import DEFAULT_STYLE, STYLES, PrintSchemaOptions, configurations
 from lightnb.schema.introspect import introspect
 from lightnb.schema.model import Schema, SchemaError, Table
@@ -147,8 +147,9 @@ def regenerate_schema_files(project: ProjectLike, conn: sqlite3.Connection, *,
             options.file.parent.mkdir(parents=True, exist_ok=True)
             options.file.write_text(text, encoding="utf-8", newline="\n")
         except OSError as error:
-            raise LightnbError(f"Cannot write {options.file}: {error}; check the `file` path of "
-                               f"[print_schema] and its permissions.", path=options.file) from error
+            raise LightnbError(with_advice(f"Encountered an IO error: {error.strerror} (os error {error.errno}) for "
+                                           f"`{error.filename or options.file}`", "check the `file` path of "
+                                           "[print_schema] and its permissions"), path=options.file) from error
         written.append(options.file)
     return written
 
