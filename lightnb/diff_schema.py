@@ -368,6 +368,9 @@ def read_wanted_schema(project: Project, path: str | Path) -> RustSchema:
     try:
         return parse_schema(text, path=file)
     except LightnbError as error:
+        diesel_text = getattr(error, "diesel_text", None)  # diesel's own line for this error, when known
+        if diesel_text:
+            raise ProjectError(with_advice(diesel_text, f"fix {file}"), path=file) from error
         raise ProjectError(with_advice(f"Failed to parse schema: {error}", f"fix {file}"), path=file) from error
 
 
