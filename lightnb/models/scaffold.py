@@ -309,13 +309,17 @@ class _Planner:
                                   is not None and not column_changed(o, c))]
         self.retyper = Retyper(files, aliases, preferred_types(rows, aliases))
         self._loads: list | None = None
+        self._changed: dict[str, dict[str, str]] | None = None
 
     def previous_table(self, table: SchemaTable) -> SchemaTable | None:
         return self.before.table(table.rust_name, table.module) if self.before is not None else None
 
     def changed_columns(self) -> dict[str, dict[str, str]]:
         """Per table, the columns dropped or retyped since the previous schema.rs (empty without it)."""
+        if self._changed is not None:
+            return self._changed
         out: dict[str, dict[str, str]] = {}
+        self._changed = out
         if self.before is None:
             return out
         for old in self.before.tables:
@@ -334,7 +338,7 @@ class _Planner:
                     not_compiled: str | None) -> ModelChange | LeftAlone | None:
         """Plan one struct's change, or say why it is left alone (None: nothing to do)."""
         if struct.derives_any("Queryable") and not (struct.derives_any("Selectable") or struct.table_explicit):
-            return None  # loaded from a query whose columns cannot be seen here
+            return self.custom_select(struct)  # loaded from a query whose columns cannot be seen here
         old = self.previous_table(table)
         added = _missing_columns(struct, table, self.before, old)
         removed, doubts = self._dropped_fields(struct, table, old, rust_file.text)
@@ -404,7 +408,6 @@ class _Planner:
     def unmapped(self, rust_file: RustFile, struct: ModelStruct, status: str,
                  wanted: set[str] | None) -> list[LeftAlone]:
         """Report a struct of a dropped table, or a Queryable loaded with its own select from a changed table."""
-        changed = self.changed_columns()
         name = struct.table_name
         if wanted is not None and name not in wanted:
             return []
@@ -412,19 +415,26 @@ class _Planner:
                 and self.before.table(name) is not None and self.current.table(name) is None):
             return [LeftAlone(struct.name, struct.path, struct.line, name, (), f"table `{name}` was dropped",
                               f"remove `{struct.name}` and the code that uses it")]
-        if struct.table_explicit or not changed:
+        if struct.table_explicit:
             return []
-        out = []
+        found = self.custom_select(struct)
+        return [found] if found is not None else []
+
+    def custom_select(self, struct: ModelStruct) -> LeftAlone | None:
+        """Report a ``Queryable`` without ``table_name`` that the crate loads with its own ``.select(…)``
+        from a table whose columns it names changed (its fields follow that select, not the table)."""
+        changed = self.changed_columns()
+        if not changed or not struct.derives_any("Queryable"):
+            return None
         for load in self.loads():
             columns = changed.get(load.table, {})
             concerned = sorted({f.column for f in struct.fields} & set(columns))
             if load.struct == struct.name and load.selects == "other" and concerned:
-                out.append(LeftAlone(struct.name, struct.path, struct.line, load.table, tuple(concerned),
-                                     f"it is loaded with its own `.select(…)` at {load.where()}, whose columns "
-                                     f"lightnb does not map to fields",
-                                     "; ".join(f"`{load.table}.{c}` {columns[c]}" for c in concerned)))
-                break
-        return out
+                return LeftAlone(struct.name, struct.path, struct.line, load.table, tuple(concerned),
+                                 f"it is loaded with its own `.select(…)` at {load.where()}, whose columns "
+                                 f"lightnb does not map to fields",
+                                 "; ".join(f"`{load.table}.{c}` {columns[c]}" for c in concerned))
+        return None
 
     def loads(self) -> list:
         if self._loads is None:

@@ -352,3 +352,17 @@ def test_reader_sees_generics_attributes_and_macros():
     assert struct.generics == ("'a", "N") and struct.attributes == ("my::model", "derive")
     assert [(m.name, m.kind, m.makes_models) for m in rust.macros] == [("m", "definition", True),
                                                                         ("m", "call", False)]
+
+
+def test_a_queryable_named_after_its_table_but_loaded_with_its_own_select_is_reported(tmp_path: Path):
+    src = tmp_path / "src"
+    models = src / "models"
+    models.mkdir(parents=True)
+    (models / "items.rs").write_text("use crate::schema::*;\n\n#[derive(Queryable)]\npub struct Item {\n"
+                                     "    pub id: i32,\n    pub value: i32,\n}\n")
+    (src / "queries.rs").write_text("fn all(c: &mut SqliteConnection) -> Vec<Item> {\n"
+                                    "    items::table.select((items::id, items::value)).load::<Item>(c).unwrap()\n}\n")
+    plan = plan_models(models, SCHEMA_AFTER, previous=SCHEMA_BEFORE, src_root=src)
+    assert plan.changes == ()
+    (left,) = plan.left_alone
+    assert (left.struct, left.columns, left.by_hand) == ("Item", ("value",), "`items.value` is now BigInt")
