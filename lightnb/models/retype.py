@@ -142,7 +142,10 @@ class Retyper:
         candidate = replace(model_field, type=self.resolved(struct, written_text), written=written)
         verdicts: list[bool | None] = []
         if struct.derives_any(*_LOAD_DERIVES):
-            verdicts.append(loads_as(candidate.type, column.sql_type))
+            loaded = candidate.type
+            if "deserialize_as" in model_field.options:  # what is loaded is the conversion type
+                loaded = self.resolved(struct, model_field.options["deserialize_as"])
+            verdicts.append(loads_as(loaded, column.sql_type))
         verdicts.extend(as_expression(v, column.sql_type) for v in bound_values(struct, candidate, table))
         if False in verdicts:
             return False

@@ -168,3 +168,14 @@ def test_without_the_previous_schema_only_what_cannot_compile_changes(tmp_path: 
     plan = plan_one(tmp_path / "b", code.replace("value: i32", "value: String"), "Text", "Timestamp",
                     previous=False)
     assert plan.changes == ()  # a String loads from a Timestamp: it compiles, so it is the user's choice
+
+
+def test_a_field_loaded_through_deserialize_as_is_judged_by_that_type(tmp_path: Path):
+    code = ("#[derive(Queryable, Selectable)]\n#[diesel(table_name = items)]\n"
+            "#[diesel(check_for_backend(diesel::sqlite::Sqlite))]\npub struct Item {\n    pub id: i32,\n"
+            "    #[diesel(deserialize_as = i16)]\n    pub value: i32,\n}\n")
+    plan = plan_one(tmp_path / "c", code, "SmallInt", "SmallInt", previous=False)
+    assert plan.changes == () and plan.left_alone == ()  # i16 loads from SmallInt: nothing to change
+    plan = plan_one(tmp_path / "d", code, "SmallInt", "Integer")
+    (left,) = plan.left_alone
+    assert "deserialize_as" in left.reason
