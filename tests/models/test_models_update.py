@@ -366,3 +366,30 @@ def test_a_queryable_named_after_its_table_but_loaded_with_its_own_select_is_rep
     assert plan.changes == ()
     (left,) = plan.left_alone
     assert (left.struct, left.columns, left.by_hand) == ("Item", ("value",), "`items.value` is now BigInt")
+
+
+def test_the_regenerate_step_plans_drops_and_type_changes_from_the_database(plantlog: Path):
+    """What the Regenerate models panel shows and applies: schema.rs printed from the migrated database,
+    compared with schema.rs as it was; nothing is written with write=False."""
+    import sqlite3
+
+    from lightnb import steps
+    from lightnb.project import Project
+    database = plantlog / "after.db"
+    conn = sqlite3.connect(database)
+    conn.executescript(
+        "CREATE TABLE gardeners (id INTEGER PRIMARY KEY NOT NULL, handle TEXT NOT NULL, joined_at BIGINT NOT NULL, "
+        "plot_count INTEGER, nickname TEXT);"
+        "CREATE TABLE plants (id INTEGER PRIMARY KEY, gardener_id INTEGER NOT NULL REFERENCES gardeners(id), "
+        "species TEXT NOT NULL, height_cm DOUBLE NOT NULL);")
+    conn.close()
+    garden = plantlog / "src" / "models" / "garden.rs"
+    before = garden.read_text()
+    result = steps.regenerate(Project.discover(plantlog), database, write=False)
+    assert [(c.struct, c.kind) for c in result.changes] == [
+        ("Gardener", "update_fields"), ("NewGardener", "update_fields"), ("Plant", "update_fields"),
+        ("NewPlant", "update_fields")]
+    assert garden.read_text() == before and result.left_alone == ()
+    for change in result.changes:  # what the Apply buttons do
+        apply_change(change)
+    assert steps.regenerate(Project.discover(plantlog), database, write=False).changes == ()
