@@ -368,6 +368,9 @@ def read_wanted_schema(project: Project, path: str | Path) -> RustSchema:
     try:
         return parse_schema(text, path=file)
     except LightnbError as error:
+        diesel_text = getattr(error, "diesel_text", None)  # diesel's own line for this error, when known
+        if diesel_text:
+            raise ProjectError(with_advice(diesel_text, f"fix {file}"), path=file) from error
         raise ProjectError(with_advice(f"Failed to parse schema: {error}", f"fix {file}"), path=file) from error
 
 
@@ -384,8 +387,9 @@ def generate(project: Project, name: str, *, database: Path | SqliteLocation, sc
     :raises LightnbError: for a bad configuration, an unreadable schema.rs, a changed primary key.
     """
     from lightnb.workspace import Workspace
-    if not project.migrations_dir.is_dir():
-        raise migration_files.missing_folder_error(project.migrations_dir, project.migrations_origin)
+    missing = migration_files.generate_folder_error(project.migrations_dir, project.migrations_origin)
+    if missing is not None:
+        raise missing
     options = schema_options(project, schema_key, table_names=table_names, only_tables=only_tables,
                              except_tables=except_tables, integer_primary_key_is_bigint=integer_primary_key_is_bigint)
     path = Path(schema_rs) if schema_rs else options.file
@@ -402,6 +406,7 @@ def generate(project: Project, name: str, *, database: Path | SqliteLocation, sc
                 diffs = diff_tables(list(introspect(conn, options).tables), wanted)
                 up_sql, down_sql = render(conn, diffs, bigint=options.integer_primary_key_is_bigint)
             migration = migration_files.generate(project.migrations_dir, name, version=version, style=style,
+                                                 origin=project.migrations_origin,
                                                  no_down=no_down, up_sql=up_sql, down_sql=down_sql)
             check = _prove(project, conn, migration) if prove and (up_sql.strip() or down_sql.strip()) else None
         finally:

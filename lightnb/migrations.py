@@ -6,6 +6,7 @@ See diesel_spec.md §1 (generate) and §2.1 (discovery, versions, ordering).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tomllib
@@ -65,6 +66,17 @@ def rust_debug(text: str) -> str:
     return '"' + escaped.replace("\t", "\\t") + '"'
 
 
+def io_error(error: OSError | tuple[int | None, str], path: Path | str) -> str:
+    """Return diesel_cli's ``Encountered an IO error: <strerror> (os error <errno>) for `<path>``` (errors.rs).
+
+    An error that is not the operating system's (``errno`` None) shows Rust's text alone. Control
+    characters of the path are shown escaped (``\\x07``), never sent to the terminal.
+    """
+    number, reason = (error.errno, error.strerror) if isinstance(error, OSError) else error
+    shown = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(path))
+    return f"Encountered an IO error: {reason}{f' (os error {number})' if number is not None else ''} for `{shown}`"
+
+
 def missing_folder_error(folder: Path, origin: str, start: Path | None = None) -> LightnbError:
     """Return diesel's error for a migrations folder that does not exist, with lightnb's advice.
 
@@ -79,6 +91,55 @@ def missing_folder_error(folder: Path, origin: str, start: Path | None = None) -
     # a MigrationError: the CLI prefixes it with "Failed to run migrations: ", as diesel does
     return MigrationError(with_advice(f"Unable to find migrations directory in {rust_debug(str(start or Path.cwd()))} "
                                       f"or any parent directories.", advice), path=folder)
+
+
+def generate_folder_error(folder: Path, origin: str = "argument", start: Path | None = None) -> MigrationError | None:
+    """Return diesel's error when ``migration generate`` cannot use the migrations folder, else None.
+
+    diesel_cli 2.3.12 (migrations/mod.rs ``run_migration_command``, ``generate``) first finds the
+    folder, then opens ``<folder>/.diesel_lock``: a named folder that is missing or not a folder
+    fails there, as an IO error on the lock file (so does a folder that cannot be written, unless
+    the lock file is already there); a search that finds no ``migrations`` folder
+    fails as ``Failed to run migrations: Unable to find migrations directory in …``.
+    """
+    advice = "create it (`lightnb setup` does), or pass --migration-dir"
+    if folder.is_dir():
+        lock = folder / ".diesel_lock"
+        if not lock.exists() and not os.access(folder, os.W_OK | os.X_OK):  # diesel cannot create its lock
+            return MigrationError(with_advice(io_error((errno.EACCES, os.strerror(errno.EACCES)), lock),
+                                              "make the migrations folder writable"), path=folder)
+        return None
+    if origin in ("argument", "environment", "config"):
+        lock = folder / ".diesel_lock"
+        failure = _create_failure(str(lock)) or (errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        return MigrationError(with_advice(io_error(failure, lock), advice), path=folder)
+    return MigrationError(with_advice(f"Failed to run migrations: Unable to find migrations directory in "
+                                      f"{rust_debug(str(start or Path.cwd()))} or any parent directories.", advice),
+                          path=folder)
+
+
+def _create_failure(path: str) -> tuple[int | None, str] | None:
+    """Return ``(errno, strerror)`` with which creating ``path`` (a file or a folder) would fail, or None.
+
+    Asks the file system itself (``stat`` of the path and of its parent), so the answer is the
+    kernel's: a missing or non-folder parent, a name too long, a name that exists. A NUL byte
+    fails before the file system is asked, with Rust's text.
+    """
+    if "\x00" in path:
+        return None, "file name contained an unexpected NUL byte"
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        parent = os.path.dirname(path.rstrip("/")) or "."
+        try:
+            if not stat.S_ISDIR(os.stat(parent).st_mode):
+                return errno.ENOTDIR, os.strerror(errno.ENOTDIR)
+        except OSError as error:
+            return error.errno, error.strerror
+        return None
+    except OSError as error:
+        return error.errno, error.strerror
+    return errno.EEXIST, os.strerror(errno.EEXIST)
 
 
 def discover(migrations_dir: str | Path) -> list[Migration]:
@@ -156,26 +217,35 @@ def _read_sql(path: Path, migration: Migration) -> str:
 def validate_name(name: str) -> str:
     """Check a new migration's name; return it unchanged.
 
-    diesel accepts anything (§1.2); lightnb refuses names that would be empty or escape the folder.
+    diesel accepts any name (§1.2) and fails only where the file system does; lightnb refuses names
+    that would be empty or escape the folder (a deliberate difference, listed in the README).
 
     :raises MigrationError: for an empty name, a path separator, ``..``, or a control character.
     """
+    problem = name_problem(name)
+    if problem is not None:
+        raise MigrationError(problem)
+    return name
+
+
+def name_problem(name: str) -> str | None:
+    """Return why lightnb refuses a migration name (one line, with a suggested name), or None."""
     if not name or not name.strip():
-        raise MigrationError("Migration name is empty; give a name such as add_theme_to_user_settings.")
+        return "Migration name is empty; give a name such as add_theme_to_user_settings."
     if "/" in name or "\\" in name or os.sep in name:
-        raise MigrationError(f"Migration name {name!r} contains a path separator; use letters, digits "
-                             f"and underscores, e.g. {_suggest(name)}.")
+        return (f"Migration name {name!r} contains a path separator; use letters, digits "
+                f"and underscores, e.g. {_suggest(name)}.")
     if ".." in name or name.startswith("."):
-        raise MigrationError(f"Migration name {name!r} contains '..' or starts with '.'; use letters, "
-                             f"digits and underscores, e.g. {_suggest(name)}.")
+        return (f"Migration name {name!r} contains '..' or starts with '.'; use letters, "
+                f"digits and underscores, e.g. {_suggest(name)}.")
     if any(ord(c) < 32 or ord(c) == 127 for c in name) or "\x00" in name:
-        raise MigrationError(f"Migration name {name!r} contains control characters; use letters, digits "
-                             f"and underscores, e.g. {_suggest(name)}.")
+        return (f"Migration name {name!r} contains control characters; use letters, digits "
+                f"and underscores, e.g. {_suggest(name)}.")
     size = len(name.encode("utf-8", "surrogatepass"))
     if size > MAX_NAME_BYTES:
-        raise MigrationError(f"Migration name is too long ({size} bytes); use at most {MAX_NAME_BYTES} bytes, "
-                             f"e.g. {_suggest(name)[:40]}.")
-    return name
+        return (f"Migration name is too long ({size} bytes); use at most {MAX_NAME_BYTES} bytes, "
+                f"e.g. {_suggest(name)[:40]}.")
+    return None
 
 
 def _suggest(name: str) -> str:
@@ -187,24 +257,29 @@ def _suggest(name: str) -> str:
 
 def generate(migrations_dir: str | Path, name: str, *, version: str | None = None,
              style: str = "2.3", no_down: bool = False, now: datetime | None = None,
-             up_sql: str = "", down_sql: str = "") -> Migration:
+             up_sql: str = "", down_sql: str = "", origin: str = "argument",
+             start: Path | None = None) -> Migration:
     """Create a migration folder with diesel's template files (§1.3, §1.4).
+
+    The checks come in diesel_cli 2.3.12's order (migrations/mod.rs ``create_migration_dir``), with
+    its texts: the folder, then a duplicate ``--version``, then creating ``<version>_<name>`` (an IO
+    error names the path). A name diesel would create but lightnb refuses (empty, ``..``, a path
+    separator, control characters, over 200 bytes) is refused after those, with lightnb's own text.
 
     :param style: ``"2.3"`` (``YYYY-MM-DD-HHMMSS-XXXX_name``) or ``"2.2"`` (``YYYY-MM-DD-HHMMSS_name``).
     :param version: an explicit version, replacing the timestamp.
+    :param origin: where the folder came from (``Project.migrations_origin``), for diesel's error
+        when it does not exist; ``start``: where diesel's search began (default: the current folder).
     :raises MigrationError: for a bad name, a missing folder, or a version that already exists.
     """
-    validate_name(name)
     folder = Path(migrations_dir)
-    if not folder.is_dir():
-        raise MigrationError(f"Unable to find migrations directory {str(folder)!r}; create it first "
-                             f"(mkdir) or pass --migration-dir.", path=folder)
+    missing = generate_folder_error(folder, origin, start)
+    if missing is not None:
+        raise missing
     if style not in ("2.3", "2.2", "2.1"):
         raise MigrationError(f"Unknown migration folder style {style!r}; use 2.3 or 2.2.")
     existing = [e.name for e in os.scandir(folder) if e.is_dir()]
     if version is not None:
-        if not version or "/" in version or "\\" in version or ".." in version:
-            raise MigrationError(f"Version {version!r} is not usable as a folder prefix; use digits.")
         if style == "2.3" and any(n.startswith(version) for n in existing):
             raise MigrationError(with_advice(f"Specified migration version `{version}` already exists inside "
                                              f"`{folder}`", "choose another --version"), path=folder)
@@ -213,15 +288,21 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
         stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d-%H%M%S")
         dirname = f"{stamp}_{name}" if style != "2.3" else f"{_free_counter(stamp, existing, folder)}_{name}"
     target = folder / dirname
-    if target.exists():
-        raise MigrationError(f"Migration folder {target} already exists; choose another name or version.",
-                             path=target)
+    refused = name_problem(name) or _version_problem(version)
+    failure = _create_failure(os.path.join(str(folder), dirname))
+    if failure is not None:  # diesel fails here too: its text, then why and what to do
+        advice = refused[:1].lower() + refused[1:].rstrip(".") if refused else "choose a shorter or simpler name"
+        raise MigrationError(with_advice(io_error(failure, os.path.join(str(folder), dirname)), advice), path=target)
+    if refused is not None:
+        raise MigrationError(refused)
     try:
         target.mkdir()
     except (OSError, UnicodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "the name cannot be encoded as a file name"
-        raise MigrationError(f"Cannot create migration folder {dirname!r}: {reason}; choose a shorter or "
-                             f"simpler name (or --version).", path=target) from error
+        if isinstance(error, UnicodeError):
+            raise MigrationError(f"Cannot create migration folder {dirname!r}: the name cannot be encoded as a "
+                                 f"file name; choose a simpler name (or --version).", path=target) from error
+        raise MigrationError(with_advice(io_error(error, target), "check the migrations folder's permissions, "
+                                         "or choose a simpler name (or --version)"), path=target) from error
     try:  # whole or not at all: a migration with up.sql but no down.sql would be a different migration
         write_text_atomic(target / "up.sql", UP_TEMPLATE + up_sql, what="migration file")
         if not no_down:
@@ -235,13 +316,19 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
     return _load(target)
 
 
+def _version_problem(version: str | None) -> str | None:
+    if version is not None and (not version or "/" in version or "\\" in version or ".." in version):
+        return f"Version {version!r} is not usable as a folder prefix; use digits."
+    return None
+
+
 def _free_counter(stamp: str, existing: list[str], folder: Path) -> str:
     for counter in range(0x10000):
         prefix = f"{stamp}-{counter:04x}"
         if not any(n.startswith(prefix) for n in existing):
             return prefix
-    raise MigrationError(f"Tried to generate too many migrations with the same version `{stamp}` - "
-                         f"Migrations folder is `{folder}`; wait a second and retry.")
+    raise MigrationError(with_advice(f"Tried to generate too many migrations with the same version `{stamp}` - "
+                                     f"Migrations folder is `{folder}`", "wait a second and retry"), path=folder)
 
 
 def find(migrations: list[Migration], version: str) -> Migration | None:

@@ -118,11 +118,13 @@ class RegenerateResult:
     :param schema_files: each configured schema file, before and after.
     :param drift: the model drift report (``lightnb.models.DriftReport``).
     :param changes: planned model changes (``lightnb.models.ModelChange``), applied only on request.
+    :param left_alone: structs that need a change lightnb does not make (``lightnb.models.LeftAlone``).
     """
 
     schema_files: tuple[SchemaFileChange, ...]
     drift: Any
     changes: tuple[Any, ...]
+    left_alone: tuple[Any, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per drift finding."""

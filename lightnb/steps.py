@@ -185,7 +185,7 @@ def generate(project: Project, name: str, *, version: str | None = None, style: 
              no_down: bool = False) -> GenerateResult:
     """Create a new migration folder with diesel's template up.sql and down.sql."""
     migration = migration_files.generate(project.migrations_dir, name, version=version, style=style,
-                                         no_down=no_down)
+                                         no_down=no_down, origin=project.migrations_origin)
     files = (migration.up_path,) + ((migration.down_path,) if migration.down_path else ())
     return GenerateResult(migration, files)
 
@@ -538,7 +538,7 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
         the schema diff starts from it and only what it lacks is planned for the models.
     """
     from lightnb import schema as schema_rs
-    from lightnb.models import check_models, plan_model_changes
+    from lightnb.models import check_models, plan_models
     from lightnb.models.locate import models_dir, schema_file, src_root_for
     from lightnb.models.schema_rs import parse_schema
     from lightnb.workspace import open_readonly
@@ -571,9 +571,8 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     schema = parse_schema(text, path=main_schema)  # its path gives the Rust module the models import
     src_root = src_root_for(folder, project)
     drift = check_models(folder, schema, src_root=src_root)
-    changes = tuple(plan_model_changes(folder, schema, previous=before.get(main_schema) or None,
-                                       src_root=src_root))
-    return RegenerateResult(files, drift, changes)
+    plan = plan_models(folder, schema, previous=before.get(main_schema) or None, src_root=src_root)
+    return RegenerateResult(files, drift, plan.changes, plan.left_alone)
 
 
 def inspect(project: Project, result, table: str | None = None, *, rows: int = 10):  # type: ignore[no-untyped-def]

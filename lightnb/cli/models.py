@@ -10,7 +10,7 @@ from lightnb.models import locate
 from lightnb.models.drift import DEFAULT_FAIL_ON, FAIL_ON, check_models
 from lightnb.models.house_style import HouseStyle, read_house_style
 from lightnb.models.repository import repository_for_migration, repository_functions, unique_foreign_keys
-from lightnb.models.scaffold import apply_change, plan_model_changes, read_model_file
+from lightnb.models.scaffold import apply_change, plan_models, read_model_file
 from lightnb.models.schema_rs import Schema, load_schema, parse_schema
 from lightnb.project import Project
 
@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--strict", action="store_true",
                        help="also fail on findings that cannot be proven (same as --fail-on any)")
     check.set_defaults(func=run_check)
-    generate = verbs.add_parser("generate", help="show (or --apply) the fields and structs schema.rs calls for")
+    generate = verbs.add_parser("generate", help="show (or --apply) the fields and structs schema.rs calls for: "
+                                                  "new fields and structs, dropped fields removed, changed "
+                                                  "types rewritten; structs it cannot change safely are named")
     _common(generate)
     generate.add_argument("--table", action="append", metavar="T", help="only this table (repeatable)")
     generate.add_argument("--previous-schema", metavar="FILE",
@@ -73,20 +75,21 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    """Print the planned changes as diffs; write them with ``--apply``."""
+    """Print the planned changes as diffs; write them with ``--apply``; name the structs left alone."""
     models, schema = _inputs(args)
     previous = load_schema(args.previous_schema) if args.previous_schema else None
-    changes = plan_model_changes(models, schema, previous=previous, tables=args.table,
-                                 src_root=locate.src_root_for(models))
+    plan = plan_models(models, schema, previous=previous, tables=args.table, src_root=locate.src_root_for(models))
     if args.apply:
-        for change in changes:  # every target is checked before any file is written
+        for change in plan.changes:  # every target is checked before any file is written
             read_model_file(change.path)
-    for change in changes:
+    for change in plan.changes:
         print(change.diff, end="")
         if args.apply:
             apply_change(change)
             print(f"applied: {change.description}")
-    if not changes:
+    for left in plan.left_alone:
+        print(left)
+    if not plan.changes and not plan.left_alone:
         print("models: nothing to generate")
     if args.repository:
         project = Project.discover(args.project, database_url=args.database_url, config_file=args.config_file)

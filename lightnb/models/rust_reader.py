@@ -104,6 +104,12 @@ class ModelStruct:
     :param conditional: whether the struct, one of its fields, or a module around it carries
         ``#[cfg]``/``#[cfg_attr]``: ``cargo build`` may compile it otherwise than it reads.
     :param table_paths: every ``table_name`` given (Insertable derives one impl per table).
+    :param generics: the struct's generic parameters (``'a``, ``N``), which its fields must keep using.
+    :param attributes: the full path of every attribute on the struct (``derive``, ``diesel``,
+        ``my_crate::model``): an attribute that is not diesel's, serde's or the language's may be
+        a macro that rewrites the struct.
+    :param diesel_text: the text of the struct's ``#[diesel(...)]`` attributes (the columns its
+        ``primary_key``, ``belongs_to`` … options name).
     """
 
     name: str
@@ -123,6 +129,9 @@ class ModelStruct:
     tuple_struct: bool = False
     conditional: bool = False
     table_paths: tuple[tuple[str, ...], ...] = ()
+    generics: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
+    diesel_text: str = field(default="", compare=False)
 
     @property
     def table_name(self) -> str:
@@ -159,6 +168,10 @@ class RustFile:
         ``mod``, or a top-level macro call that may expand to one).
     :param unreadable: ``(first line, last line)`` of each region that does not parse as Rust;
         structs in it are not read, and structs overlapping it may be read incompletely.
+    :param aliases: the file's top-level ``type`` aliases, traced through its imports (other
+        files import them: ``use super::types::UnixTime``).
+    :param macros: the ``macro_rules!`` definitions and macro calls of the file (structs a macro
+        writes are not read; they are named when a change concerns them).
     """
 
     path: Path | None
@@ -169,6 +182,26 @@ class RustFile:
     mods: tuple[ModDecl, ...] = ()
     open_mods: bool = False
     unreadable: tuple[tuple[int, int], ...] = ()
+    aliases: dict[str, RustType] = field(default_factory=dict, compare=False)
+    macros: tuple[MacroItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MacroItem:
+    """A ``macro_rules!`` definition or a macro call, as far as model structs are concerned.
+
+    :param name: the macro's name (last path segment for a call).
+    :param kind: ``definition`` or ``call``.
+    :param line: 1-based line where it starts.
+    :param words: the identifiers inside it (a table or column it may name).
+    :param makes_models: for a definition, whether it derives a Diesel model trait.
+    """
+
+    name: str
+    kind: str
+    line: int
+    words: frozenset[str] = frozenset()
+    makes_models: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,9 +256,12 @@ def read_rust(text: str, *, path: Path | None = None, module: tuple[str, ...] = 
     structs: list[ModelStruct] = []
     mods: list[ModDecl] = []
     inner_cfg = any(c.type == "inner_attribute_item" and _attribute(c)[0] in _CFG for c in root.named_children)
-    top_uses, open_mods = _read_scope(root, module, path, structs, CharOffsets(text), inner_cfg, mods)
+    top_aliases: dict[str, RustType] = {}
+    top_uses, open_mods = _read_scope(root, module, path, structs, CharOffsets(text), inner_cfg, mods,
+                                      top_aliases)
     return RustFile(path=path, module=module, structs=tuple(structs), uses=top_uses, text=text,
-                    mods=tuple(mods), open_mods=open_mods, unreadable=error_regions(root))
+                    mods=tuple(mods), open_mods=open_mods, unreadable=error_regions(root),
+                    aliases=top_aliases, macros=tuple(_macros(root)))
 
 
 def read_rust_file(path: Path, *, module: tuple[str, ...] = ("crate",)) -> RustFile:
@@ -236,7 +272,8 @@ def read_rust_file(path: Path, *, module: tuple[str, ...] = ("crate",)) -> RustF
     try:
         if not path.is_file():  # a FIFO or device would block the read
             raise ModelDrift(f"model file {path} is not a regular file; check the --models-dir path", path=path)
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:  # line ends kept: edits keep them too
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         raise ModelDrift(f"cannot read model file {path}: {error}; check the --models-dir path",
                          path=path) from error
@@ -275,10 +312,13 @@ _CFG = ("cfg", "cfg_attr")
 
 def _read_scope(scope: Node, module: tuple[str, ...], path: Path | None,
                 structs: list[ModelStruct], at: CharOffsets, conditional: bool = False,
-                mods: list[ModDecl] | None = None) -> tuple[tuple[UseImport, ...], bool]:
+                mods: list[ModDecl] | None = None,
+                resolved_aliases: dict[str, RustType] | None = None) -> tuple[tuple[UseImport, ...], bool]:
     """Read one module body: its uses and aliases first, then its structs (and inline modules).
 
     Return the uses and whether the body may declare modules that cannot be seen.
+
+    :param resolved_aliases: filled with the body's aliases, traced through its imports.
     """
     uses: list[UseImport] = []
     aliases: dict[str, RustType] = {}
@@ -295,6 +335,8 @@ def _read_scope(scope: Node, module: tuple[str, ...], path: Path | None,
     imports = {u.local: u.path for u in uses if u.local is not None}
     globs = tuple(u.path for u in uses if u.glob)
     scope_info = _Scope(aliases, imports, globs)
+    if resolved_aliases is not None:
+        resolved_aliases.update({name: scope_info.resolve(value) for name, value in aliases.items()})
     open_mods = False
     attributes: list[Node] = []
     for child in scope.named_children:
@@ -382,8 +424,11 @@ def _read_struct(node: Node, attributes: list[Node], module: tuple[str, ...], pa
     options: dict[str, str] = {}
     table_paths: list[tuple[str, ...]] = []
     backends: list[str] = []
+    diesel_texts: list[str] = []
     for attribute in attributes:
         name, tokens = _attribute(attribute)
+        if name == "diesel":
+            diesel_texts.append(node_text(attribute))
         if name == "derive":
             derives.extend(group[-1] for group in _split_paths(tokens))
         elif name == "diesel":
@@ -415,7 +460,76 @@ def _read_struct(node: Node, attributes: list[Node], module: tuple[str, ...], pa
         body_span=(at(body.start_byte), at(body.end_byte)) if body is not None
         else (at(node.end_byte), at(node.end_byte)),
         tuple_struct=tuple_struct, conditional=conditional or any(f.conditional for f in fields),
-        table_paths=tuple(table_paths))
+        table_paths=tuple(table_paths), generics=_generics(node),
+        attributes=tuple(_attribute_path(a) for a in attributes), diesel_text="\n".join(diesel_texts))
+
+
+def _generics(node: Node) -> tuple[str, ...]:
+    """Return the names of a struct's generic parameters (``'a``, ``T``, ``N``)."""
+    parameters = node.child_by_field_name("type_parameters")
+    names: list[str] = []
+    for parameter in parameters.named_children if parameters is not None else []:
+        if parameter.type == "lifetime_parameter":
+            lifetime = next((c for c in parameter.named_children if c.type == "lifetime"), None)
+            names.append(node_text(lifetime))
+        elif parameter.type in ("type_parameter", "const_parameter"):
+            name = parameter.child_by_field_name("name") or next(
+                (c for c in parameter.named_children if c.type in ("type_identifier", "identifier")), None)
+            names.append(node_text(name))
+        elif parameter.type in ("type_identifier", "constrained_type_parameter", "optional_type_parameter"):
+            first = parameter if parameter.type == "type_identifier" else parameter.named_children[0]
+            names.append(node_text(first))
+    return tuple(n for n in names if n)
+
+
+def _attribute_path(item: Node) -> str:
+    """Return the full path of an attribute (``derive``, ``my_crate::model``)."""
+    attribute = next((c for c in item.named_children if c.type == "attribute"), None)
+    if attribute is None or not attribute.named_children:
+        return ""
+    return "::".join(_path_segments(attribute.named_children[0]))
+
+
+_MODEL_TRAITS = frozenset({"Queryable", "Selectable", "Insertable", "AsChangeset"})
+
+
+def _macros(root: Node) -> list[MacroItem]:
+    """Return the ``macro_rules!`` definitions and the module-level macro calls below ``root``."""
+    out: list[MacroItem] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in node.named_children:
+            if child.type == "macro_definition":
+                name = child.child_by_field_name("name")
+                words = _words(child)
+                out.append(MacroItem(node_text(name), "definition", child.start_point[0] + 1, words,
+                                     makes_models="derive" in words and bool(words & _MODEL_TRAITS)))
+            elif child.type == "macro_invocation" or (child.type == "expression_statement" and child.named_children
+                                                      and child.named_children[0].type == "macro_invocation"):
+                call = child if child.type == "macro_invocation" else child.named_children[0]
+                macro = call.child_by_field_name("macro")
+                name = _path_segments(macro)[-1] if macro is not None and _path_segments(macro) else ""
+                out.append(MacroItem(name, "call", call.start_point[0] + 1, _words(call)))
+            elif child.type == "mod_item":
+                body = child.child_by_field_name("body")
+                if body is not None:
+                    stack.append(body)
+    return sorted(out, key=lambda m: m.line)
+
+
+def _words(node: Node) -> frozenset[str]:
+    """Return every identifier-like token below ``node``."""
+    words: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.child_count == 0:
+            text = node_text(current)
+            if text[:1].isalpha() or text[:1] == "_":
+                words.add(text)
+        stack.extend(current.children)
+    return frozenset(words)
 
 
 def _read_fields(body: Node, scope: _Scope, at: CharOffsets) -> tuple[ModelField, ...]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightnb.errors import ModelDrift
+from lightnb.errors import ModelDrift, with_advice
 from lightnb.models._syntax import node_text, parse_rust
 from lightnb.models.types import SqlType
 
@@ -30,12 +30,15 @@ class SchemaColumn:
     :param sql_name: the name in the database (``#[sql_name = ...]``, else ``rust_name``).
     :param sql_type: the parsed diesel type, e.g. ``Nullable<Text>``.
     :param line: 1-based line of the column in schema.rs.
+    :param max_length: ``#[max_length = N]`` (diesel writes it for PostgreSQL and MySQL columns with a
+        declared length; ``migration generate --diff-schema`` compares it as diesel does).
     """
 
     rust_name: str
     sql_name: str
     sql_type: SqlType
     line: int
+    max_length: int | None = None
 
     @property
     def nullable(self) -> bool:
@@ -310,7 +313,7 @@ def _read_tables(tokens: list[_Token], module: tuple[str, ...], path: Path | Non
         if i >= len(tokens) or tokens[i].kind != "{":
             raise ModelDrift(f"table `{name}` at line {name_line} of {path or 'schema.rs'} has no column list; "
                              f"regenerate it with `lightnb print-schema`", path=path, line=name_line)
-        columns = _read_columns(tokens[i].children)
+        columns = _read_columns(tokens[i].children, path)
         i += 1
         tables.append(SchemaTable(rust_name=name, sql_name=sql_name or name, primary_key=primary_key,
                                   columns=columns, module=module, sql_schema=sql_schema, line=name_line))
@@ -318,15 +321,18 @@ def _read_tables(tokens: list[_Token], module: tuple[str, ...], path: Path | Non
     return tables
 
 
-def _read_columns(tokens: tuple[_Token, ...]) -> tuple[SchemaColumn, ...]:
+def _read_columns(tokens: tuple[_Token, ...], path: Path | None = None) -> tuple[SchemaColumn, ...]:
     """Read ``[#[attr]] name -> Type,`` entries."""
     columns: list[SchemaColumn] = []
     i = 0
     sql_name: str | None = None
+    max_length: int | None = None
     while i < len(tokens):
         token = tokens[i]
         if token.text == "#" and i + 1 < len(tokens) and tokens[i + 1].kind == "[":
             sql_name = _sql_name_attribute(tokens[i + 1]) or sql_name
+            if tokens[i + 1].children[:1] and tokens[i + 1].children[0].text == "max_length" and max_length is None:
+                max_length = _max_length_attribute(tokens[i + 1], path)
             i += 2
             continue
         if token.text == ",":
@@ -345,9 +351,39 @@ def _read_columns(tokens: tuple[_Token, ...]) -> tuple[SchemaColumn, ...]:
             type_tokens.append(text)
             i += 1
         columns.append(SchemaColumn(rust_name=name, sql_name=sql_name or name,
-                                    sql_type=SqlType.parse(type_tokens), line=line))
-        sql_name = None
+                                    sql_type=SqlType.parse(type_tokens), line=line, max_length=max_length))
+        sql_name, max_length = None, None
     return tuple(columns)
+
+
+_U64_MAX = 2 ** 64 - 1
+
+
+def _max_length_attribute(group: _Token, path: Path | None) -> int:
+    """Return N of ``[max_length = N]``, read as diesel_table_macro_syntax and diesel_cli read it.
+
+    :raises ModelDrift: for a value that is not an integer literal (diesel: ``Invalid
+        `#[sql_name = "max_length"]` attribute``, sic) or does not fit a u64 (``Column length literal
+        can't be parsed as u64``); ``diesel_text`` holds diesel_cli's whole error line.
+    """
+    from lightnb.schema.reader import rust_int_literal
+
+    inner = group.children
+    where = f"line {group.line} of {path or 'schema.rs'}"
+    value = rust_int_literal(inner[2].text) if len(inner) == 3 and inner[1].text == "=" else None
+    if value is None:
+        diesel_text = 'Failed to parse schema: Invalid `#[sql_name = "max_length"]` attribute'
+        error = ModelDrift(with_advice('Invalid `#[sql_name = "max_length"]` attribute',
+                                       f"{where}: write `#[max_length = N]` with an integer N"), path=path,
+                           line=group.line)
+    elif value > _U64_MAX:
+        diesel_text = "Column length literal can't be parsed as u64: number too large to fit in target type"
+        error = ModelDrift(with_advice(diesel_text, f"{where}: the length must fit a u64"), path=path,
+                           line=group.line)
+    else:
+        return value
+    error.diesel_text = diesel_text  # type: ignore[attr-defined]
+    raise error
 
 
 def _sql_name_attribute(group: _Token) -> str | None:

@@ -460,6 +460,10 @@ def regenerate_result(result: Any, root: Path | None = None) -> str:
         label = relative_text(str(change.path), root)
         parts.append(f"<p>{escape(relative_text(change.description, root))}</p>"
                      + code_diff(reheaded_diff(change.diff, label) if root is not None else change.diff))
+    left_alone = getattr(result, "left_alone", ())
+    if left_alone:
+        parts.append(heading("Left alone (change by hand)", 5))
+        parts.append("".join(f"<p>{escape(relative_text(str(left), root))}</p>" for left in left_alone))
     return "".join(parts)
 
 

@@ -334,6 +334,10 @@ def regenerate_result(result: Any, root: Path | None = None) -> str:
         parts.append(prose(relative_text(change.description, root)))
         diff = reheaded_diff(change.diff, relative_text(str(change.path), root)) if root is not None else change.diff
         parts.append(fenced(diff, "diff"))
+    left_alone = getattr(result, "left_alone", ())
+    if left_alone:
+        parts.append(heading("Left alone (change by hand)", 5))
+        parts.extend(prose(relative_text(str(left), root)) for left in left_alone)
     return join(*parts)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lightnb.errors import ProjectError
+from lightnb.errors import ProjectError, with_advice
 
 DOCS_FALLBACK = "database-comments-fallback-to-auto-generated-doc-comment"
 DOCS_ONLY_DATABASE = "only-database-comments"
@@ -39,8 +39,8 @@ class TableFilter:
             try:
                 re.compile(pattern)
             except re.error as error:
-                raise ProjectError(f"Invalid argument for table filtering regex: {pattern!r}: {error}; "
-                                   f"fix the regular expression.") from error
+                raise ProjectError(with_advice(f"Invalid argument for table filtering regex: regex parse error: "
+                                               f"{pattern}", f"{error}; fix the regular expression")) from error
 
     def keeps(self, name: str) -> bool:
         """Return whether the table ``name`` is printed."""
@@ -271,7 +271,7 @@ def options_from_flags(sections: Mapping[str, Mapping[str, Any]], config_dir: Pa
     options = {o.key: o for o in configurations(sections, config_dir, style=style)}
     for group in groups:
         if group.key not in options:
-            raise ProjectError(f"No `[print_schema.{group.key}]` entries in your diesel.toml; "
-                               f"add the section or fix --schema-key.")
+            raise ProjectError(with_advice(f"No `[print_schema.{group.key}]` entries in your diesel.toml",
+                                           "add the section or fix --schema-key"))
         options[group.key] = apply_flags(options[group.key], group)
     return [options[key] for key in sorted(options)]

@@ -12,7 +12,7 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 
-from lightnb.errors import DatabaseError
+from lightnb.errors import DatabaseError, with_advice
 from lightnb.schema.config import PrintSchemaOptions
 from lightnb.schema.model import Column, ForeignKey, Schema, SchemaError, Table
 from lightnb.schema.naming import column_rust_name, joinable_column_name, table_rust_name
@@ -57,8 +57,8 @@ class _Catalogue:
             for table, parent, column, target in conn.execute(_ALL_FOREIGN_KEYS):
                 self.foreign_key_rows[table].append((parent, column, target))
         except sqlite3.Error as error:
-            raise DatabaseError(f"Failed to execute a database query: {error}; check that the "
-                                f"database is a readable SQLite file.") from error
+            raise DatabaseError(with_advice(f"Failed to execute a database query: {error}",
+                                            "check that the database is a readable SQLite file")) from error
         self._primary_keys: dict[str, tuple[str, ...]] = {}
         self.rowid_fallback = True
         self._without_rowid: dict[str, bool] | None = None
@@ -85,9 +85,10 @@ class _Catalogue:
         """Return whether ``table`` exists (exact name) and is not ``WITHOUT ROWID``."""
         if self._without_rowid is None:
             if sqlite3.sqlite_version_info < _BIGINT_MIN_SQLITE:
-                raise SchemaError(
+                raise SchemaError(with_advice(
                     f"Parameter `sqlite_integer_primary_key_is_bigint` needs SQLite 3.37 or above. "
-                    f"Your current SQLite version is {sqlite3.sqlite_version}.")
+                    f"Your current SQLite version is {sqlite3.sqlite_version}.",
+                    "drop the option, or run lightnb with a newer SQLite"))
             rows = self.conn.execute("SELECT name, wr FROM pragma_table_list WHERE schema = 'main'")
             self._without_rowid = {name: bool(wr) for name, wr in rows}
         return table in self._without_rowid and not self._without_rowid[table]
@@ -127,8 +128,8 @@ def sql_type(declared: str) -> str:
         return "Timestamp"
     if t in ("date", "time"):
         return t.capitalize()
-    raise SchemaError(f"Unsupported type: `{t}`; declare the column with a type diesel can map "
-                      f"(INTEGER, TEXT, REAL, BLOB, BOOLEAN, TIMESTAMP …).")
+    raise SchemaError(with_advice(f"Unsupported type: `{t}`", "declare the column with a type diesel can map "
+                                  "(INTEGER, TEXT, REAL, BLOB, BOOLEAN, TIMESTAMP …)"))
 
 
 def foreign_keys(catalogue: _Catalogue, style: str) -> list[ForeignKey]:
@@ -184,11 +185,12 @@ def _table(catalogue: _Catalogue, name: str, mapper: _TypeMapper, records: list[
     raw = catalogue.columns(name)
     primary_key = catalogue.primary_key(name)
     if not primary_key and style == "2.1":  # 2.1 knew no rowid fallback, nor backticks here
-        raise SchemaError(f"Diesel only supports tables with primary keys. Table {rust} has no primary key; "
-                          f"diesel 2.1 needs an explicit PRIMARY KEY (2.2+ falls back to rowid).")
+        raise SchemaError(with_advice(f"Diesel only supports tables with primary keys. Table {rust} has no primary key",
+                                      "diesel 2.1 needs an explicit PRIMARY KEY (2.2+ falls back to rowid)"))
     if not primary_key:
-        raise SchemaError(f"Diesel only supports tables with primary keys. Table `{rust}` has no "
-                          f"primary key; its columns rowid, oid and _rowid_ hide the implicit rowid.")
+        raise SchemaError(with_advice(f"Diesel only supports tables with primary keys. Table `{rust}` has no "
+                                      f"primary key", "its columns rowid, oid and _rowid_ hide the implicit rowid; "
+                                                      "declare a PRIMARY KEY"))
     columns = [Column(c.name, column_rust_name(c.name, rust, style), mapper.map(name, c, primary_key),
                       not c.notnull, c.declared_type) for c in raw]
     if len(primary_key) == 1 and all(c.name != primary_key[0] for c in raw):
@@ -253,8 +255,8 @@ def introspect(conn: sqlite3.Connection, options: PrintSchemaOptions | None = No
     """
     options = options or PrintSchemaOptions()
     if options.schema is not None:
-        raise SchemaError("sqlite cannot infer schema for databases other than the main database; "
-                          "remove `schema` from diesel.toml or --schema.")
+        raise SchemaError(with_advice("sqlite cannot infer schema for databases other than the main database",
+                                      "remove `schema` from diesel.toml, or --schema"))
     catalogue = _Catalogue(conn)
     catalogue.rowid_fallback = options.style != "2.1"
     records = foreign_keys(catalogue, options.style)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightnb.errors import FileWriteError
+from lightnb.errors import FileWriteError, with_advice
 from lightnb.files import existing_regular
 from lightnb.schema.model import SchemaError
 
@@ -41,21 +41,31 @@ def _split_lines(text: str) -> list[str]:
 
 
 def _range(text: str) -> tuple[int, int]:
-    start, _, count = text.partition(",")
-    return int(start), int(count) if count else 1
+    """diffy 0.4 ``range``: ``start[,len]``, each a Rust ``usize``."""
+    start, comma, count = text.partition(",")
+    return _usize(start), (_usize(count) if comma else 1)
+
+
+def _usize(text: str) -> int:
+    """Parse as Rust's ``usize::from_str`` does (an optional ``+``, then ASCII digits), else diffy's error."""
+    digits = text[1:] if text.startswith("+") else text
+    if not digits or not all("0" <= c <= "9" for c in digits) or int(digits) >= 2 ** 64:
+        raise ValueError("can't parse range")
+    return int(digits)
 
 
 def _header(line: str) -> tuple[int, int, int]:
-    """Parse ``@@ -a[,b] +c[,d] @@`` into (old count, new start, new count)."""
-    fields = line.split()
-    if len(fields) < 4 or fields[0] != "@@" or fields[3] != "@@" or not fields[1].startswith("-") \
-            or not fields[2].startswith("+"):
-        raise ValueError("invalid hunk header")
-    try:
-        _old_start, old_count = _range(fields[1][1:])
-        new_start, new_count = _range(fields[2][1:])
-    except ValueError:
-        raise ValueError("invalid hunk header") from None
+    """Parse ``@@ -a[,b] +c[,d] @@`` into (old count, new start, new count), as diffy 0.4's ``hunk_header``."""
+    if not line.startswith("@@ "):
+        raise ValueError("unable to parse hunk header")
+    ranges, found, _context = line[3:].partition(" @@")
+    if not found:
+        raise ValueError("hunk header unterminated")
+    old, space, new = ranges.partition(" ")
+    if not space or not old.startswith("-") or not new.startswith("+"):
+        raise ValueError("unable to parse hunk header")
+    _old_start, old_count = _range(old[1:])
+    new_start, new_count = _range(new[1:])
     return old_count, new_start, new_count
 
 
@@ -133,18 +143,19 @@ def apply_patch_file(text: str, path: Path) -> str:
     except FileWriteError as error:
         raise SchemaError(f"Failed to read patch file at {path}: {error}") from error
     except UnicodeDecodeError as error:
-        raise SchemaError(f"Failed to read patch file at {path}: it is not UTF-8 text; fix `patch_file` or "
-                          f"--patch-file.") from error
-    except OSError as error:
-        raise SchemaError(f"Failed to read patch file at {path}: {error}; fix `patch_file` or "
-                          f"--patch-file.") from error
+        raise SchemaError(with_advice(f"Failed to read patch file at {path}: stream did not contain valid UTF-8",
+                                      "save the patch file as UTF-8"), path=path) from error
+    except OSError as error:  # diesel prints this line, then `Encountered an IO error: … for `<path>``
+        raise SchemaError(with_advice(f"Failed to read patch file at {path}: {error.strerror} (os error "
+                                      f"{error.errno})", "fix `patch_file` in diesel.toml, or --patch-file"),
+                          path=path) from error
     try:
         hunks = parse_patch(patch)
     except ValueError as error:
-        raise SchemaError(f"Failed to parse patch file: error parsing patch: {error} ({path}); "
-                          f"regenerate the patch with `git diff`.") from error
+        raise SchemaError(with_advice(f"Failed to parse patch file: error parsing patch: {error}",
+                                      f"{path}: regenerate the patch with `git diff`"), path=path) from error
     try:
         return apply_patch(text, hunks)
     except ValueError as error:
-        raise SchemaError(f"Failed to apply patch: {error} ({path}); the printed schema no longer "
-                          f"matches the patch context, update the patch file.") from error
+        raise SchemaError(with_advice(f"Failed to apply patch: {error}", f"the printed schema no longer matches "
+                                      f"the context of {path}; update the patch file"), path=path) from error

@@ -6,6 +6,7 @@ differs from the database (sync.py). Only diesel's own macro shapes are understo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -16,12 +17,42 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class FileColumn:
-    """A column line of a ``table!`` block: Rust name, SQL name and the type as written."""
+    """A column line of a ``table!`` block: Rust name, SQL name and the type as written.
+
+    :param max_length: ``#[max_length = N]`` (diesel writes it for PostgreSQL and MySQL columns
+        with a declared length; ``--diff-schema`` compares it), None when absent or not an integer.
+    """
 
     rust_name: str
     sql_name: str
     type_text: str
     sql_literal: str = ""  # the ``#[sql_name = …]`` string as written, when there is one
+    max_length: int | None = None
+
+
+_INT_LITERAL = re.compile(r"(0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|[0-9][0-9_]*)(?:[iu](?:8|16|32|64|128|size))?")
+
+
+def rust_int_literal(text: str) -> int | None:
+    """Return the value of a Rust integer literal (``255``, ``0xff``, ``1_024``, ``255u32``), else None.
+
+    The value is what syn's ``LitInt::base10_parse`` sees: the digits in their base, suffix aside.
+    """
+    match = _INT_LITERAL.fullmatch(text)
+    if match is None:
+        return None
+    digits = match.group(1).replace("_", "")
+    base = {"0x": 16, "0o": 8, "0b": 2}.get(digits[:2], 10)
+    body = digits[2:] if base != 10 else digits
+    return int(body, base) if body else None
+
+
+def _max_length(attribute: Node) -> int | None:
+    """Return N of a ``[max_length = N]`` token tree, or None for other attributes."""
+    tokens = [c for c in attribute.children if c.type not in ("[", "]")]
+    if len(tokens) == 3 and _text(tokens[0]) == "max_length" and _text(tokens[1]) == "=":
+        return rust_int_literal(_text(tokens[2]))
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +132,12 @@ def _items(tree: Node) -> list[Node]:
 def _columns(body: Node) -> list[FileColumn]:
     columns: list[FileColumn] = []
     tokens = _items(body)
-    i, literal = 0, None
+    i, literal, length = 0, None, None
     while i < len(tokens):
         token = tokens[i]
         if _text(token) == "#" and i + 1 < len(tokens) and tokens[i + 1].type == "token_tree":
             literal = _sql_literal(tokens[i + 1]) or literal
+            length = _max_length(tokens[i + 1]) if length is None else length
             i += 2
             continue
         name = _text(token)
@@ -115,8 +147,8 @@ def _columns(body: Node) -> list[FileColumn]:
             type_parts.append(_text(tokens[j]))
             j += 1
         sql_name = _string_value(literal) if literal else name
-        columns.append(FileColumn(name, sql_name, "".join(type_parts), literal or ""))
-        i, literal = j + 1, None
+        columns.append(FileColumn(name, sql_name, "".join(type_parts), literal or "", length))
+        i, literal, length = j + 1, None, None
     return columns
 
 

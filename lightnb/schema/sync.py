@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from lightnb.errors import LightnbError
+from lightnb.errors import FileWriteError, LightnbError, with_advice
 from lightnb.files import existing_regular, write_text_atomic
 from lightnb.project import Project
 from lightnb.schema.config import DEFAULT_STYLE, STYLES, PrintSchemaOptions, configurations
@@ -152,7 +152,15 @@ def regenerate_schema_files(project: ProjectLike, conn: sqlite3.Connection, *,
     for options in configurations:
         options, _schema, text = printed_in_style(conn, options, style)
         assert options.file is not None
-        write_text_atomic(options.file, text, newline="\n", what="schema file")
+        try:
+            write_text_atomic(options.file, text, newline="\n", what="schema file")
+        except FileWriteError as error:
+            cause = error.__cause__
+            if not isinstance(cause, OSError):
+                raise
+            raise FileWriteError(with_advice(f"Encountered an IO error: {cause.strerror} (os error {cause.errno}) for "
+                                           f"`{cause.filename or options.file}`", "check the `file` path of "
+                                           "[print_schema] and its permissions"), path=options.file) from error
         written.append(options.file)
     return written
 

@@ -16,7 +16,7 @@ import pytest
 from lightnb.models import check_models, read_models_dir
 from lightnb.models._syntax import error_nodes
 from lightnb.models.repository import added_columns
-from lightnb.models.scaffold import apply_change, plan_model_changes
+from lightnb.models.scaffold import apply_change, plan_model_changes, plan_models
 from lightnb.models.schema_rs import load_schema
 
 pytestmark = pytest.mark.conformance
@@ -61,24 +61,38 @@ def test_no_false_drift_over_the_history(conformance_dir: Path):
 
 
 def test_replaying_each_step_plans_what_the_developers_wrote(conformance_dir: Path, tmp_path: Path):
+    """Fields added, fields of dropped columns removed, and types of changed columns rewritten as
+    the developers did by hand in the next commit (same Rust type, as written)."""
     history = commits(conformance_dir)
-    planned = agreed = 0
+    planned = agreed = removals = retypes = 0
     differences = set()
+    dropped_tables = set()
     for previous, current in zip(history, history[1:]):
         work = tmp_path / current.name
         shutil.copytree(previous / "models", work / "models")
-        changes = plan_model_changes(work / "models", current / "schema.rs", previous=previous / "schema.rs")
-        written = {s.name: {f.column for f in s.fields} for rust in read_models_dir(current / "models")
-                   for s in rust.structs}
+        plan = plan_models(work / "models", current / "schema.rs", previous=previous / "schema.rs")
+        changes = plan.changes
+        next_structs = {s.name: s for rust in read_models_dir(current / "models") for s in rust.structs}
+        written = {name: {f.column for f in s.fields} for name, s in next_structs.items()}
         by_table = {}
         for rust in read_models_dir(current / "models"):
             for struct in rust.structs:
                 by_table.setdefault(struct.table_name, []).append(tuple(f.column for f in struct.fields))
+        for left in plan.left_alone:  # only structs of a dropped table, which the developers deleted
+            assert left.reason == f"table `{left.table}` was dropped", left
+            assert left.struct not in next_structs
+            dropped_tables.add((current.name[:3], left.table))
         for change in changes:
             apply_change(change)
             planned += 1
-            if change.kind == "add_fields":
-                ok = set(change.columns) <= written.get(change.struct, set())
+            if change.kind in ("add_fields", "update_fields"):
+                theirs = next_structs.get(change.struct)
+                ok = set(change.columns) <= written.get(change.struct, set()) and theirs is not None
+                ok = ok and not {column for _, column in change.removed} & written[change.struct]
+                ok = ok and all((theirs.field(r.field).written or theirs.field(r.field).type).text == r.new
+                                for r in change.retyped if theirs.field(r.field) is not None)
+                removals += len(change.removed)
+                retypes += len(change.retyped)
                 key = (current.name[:3], change.struct)
             else:
                 ok = change.columns in by_table.get(change.table, [])
@@ -90,11 +104,16 @@ def test_replaying_each_step_plans_what_the_developers_wrote(conformance_dir: Pa
             assert error_nodes(rust.text) == [], rust.path
         new_columns = added_columns(load_schema(previous / "schema.rs"), load_schema(current / "schema.rs"))
         report = check_models(work / "models", current / "schema.rs")
+        # nothing left that cannot compile (dropped and retyped columns too), but what was reported left alone
+        assert {f.struct for f in report.proven} <= {left.struct for left in plan.left_alone}, str(report)
         assert not [f for f in report.findings if f.kind == "missing_field"
                     and f.column in new_columns.get(f.table, ())], str(report)
-    print(f"lightfriend replay: {planned} planned changes, {agreed} match what the developers wrote")
+    print(f"lightfriend replay: {planned} planned changes ({removals} fields removed, {retypes} retyped), "
+          f"{agreed} match what the developers wrote")
     assert differences == set(EXPLAINED_STEP_DIFFERENCES)
     assert agreed == planned - len(EXPLAINED_STEP_DIFFERENCES)
+    assert removals >= 10 and retypes >= 8  # the history drops and retypes columns: both are exercised
+    assert dropped_tables == {("016", "calls")}
 
 
 def test_last_commit_needs_no_generation(conformance_dir: Path):

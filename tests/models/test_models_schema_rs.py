@@ -83,3 +83,38 @@ def test_tables_inside_modules_keep_their_module():
 def test_missing_schema_file_says_what_to_do(tmp_path):
     with pytest.raises(ModelDrift, match="print-schema"):
         load_schema(tmp_path / "schema.rs")
+
+
+def test_max_length_is_read():
+    """diesel_table_macro_syntax `ColumnDef::parse`: `#[max_length = N]` beside `#[sql_name]`, any order."""
+    beds = parse_schema(SCHEMA).table("beds", ())
+    assert [(c.rust_name, c.max_length) for c in beds.columns] == [
+        ("row_no", None), ("plot", None), ("r#type", 20), ("soil", None), ("tags", None), ("mood", None)]
+
+
+@pytest.mark.parametrize("literal, value", [("255", 255), ("0xff", 255), ("1_024", 1024), ("80u32", 80),
+                                            ("0o17", 15), ("0b101", 5)])
+def test_max_length_reads_rust_integer_literals(literal, value):
+    """syn `LitInt::base10_parse::<u64>`: every base, underscores and a type suffix."""
+    schema = parse_schema(f"diesel::table! {{\n    t (id) {{\n        id -> Integer,\n"
+                          f"        #[max_length = {literal}]\n        #[sql_name = \"Name\"]\n        name -> Text,\n"
+                          f"    }}\n}}\n")
+    (_, name) = schema.tables[0].columns
+    assert (name.sql_name, name.max_length) == ("Name", value)
+
+
+@pytest.mark.parametrize("attribute, diesel_text", [
+    # diesel_table_macro_syntax `take_lit`: not `= <integer literal>` is its (mislabelled) syn error
+    ("#[max_length = -5]", 'Failed to parse schema: Invalid `#[sql_name = "max_length"]` attribute'),
+    ('#[max_length = "255"]', 'Failed to parse schema: Invalid `#[sql_name = "max_length"]` attribute'),
+    ("#[max_length]", 'Failed to parse schema: Invalid `#[sql_name = "max_length"]` attribute'),
+    # diesel_cli data_structures.rs `ColumnType::for_column_def`: Error::ColumnLiteralParseError
+    ("#[max_length = 18446744073709551616]",
+     "Column length literal can't be parsed as u64: number too large to fit in target type"),
+])
+def test_max_length_that_is_not_a_u64_is_diesels_error(attribute, diesel_text):
+    with pytest.raises(ModelDrift) as info:
+        parse_schema(f"diesel::table! {{\n    t (id) {{\n        id -> Integer,\n        {attribute}\n"
+                     f"        name -> Text,\n    }}\n}}\n")
+    assert info.value.diesel_text == diesel_text
+    assert str(info.value).startswith(diesel_text.removeprefix("Failed to parse schema: ") + " (lightnb: line 4 of")

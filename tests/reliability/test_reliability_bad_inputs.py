@@ -144,7 +144,7 @@ CASES = [
     Case("unicode_name_with_traversal", GEN + ["créer/../../ütilisateurs"], "path separator"),
     Case("version_with_traversal", GEN + ["ok", "--version", "../1"], "not usable"),
     Case("version_already_exists", GEN + ["again", "--version", "2024-01-01-000000-0000"], "already exists"),
-    Case("generate_without_migrations_folder", GEN + ["first"], "Unable to find migrations directory",
+    Case("generate_without_migrations_folder", GEN + ["first"], "No such file or directory (os error 2) for",
          _remove("migrations")),
     # --- configuration ----------------------------------------------------------------------------------------
     Case("unknown_diesel_toml_key", LIST, "unknown field `lightnb`",
