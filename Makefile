@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests need: chromium for the browser tests, sqlite3 for benchmarks.
+# Debian packages the tests need: chromium for the browser tests, sqlite3 for benchmarks,
+# postgresql (+ contrib) for the PostgreSQL backend's private clusters.
 system-deps:
 	@bash scripts/install-system-deps.sh
 
