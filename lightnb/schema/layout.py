@@ -9,6 +9,7 @@ diesel keeps the raw text, and so do we.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 ALLOW_TABLES = "diesel::allow_tables_to_appear_in_same_query!("
@@ -30,23 +31,26 @@ def allow_tables_vertical(names: Sequence[str]) -> str:
     return f"{ALLOW_TABLES}\n" + "".join(f"{_INDENT}{n},\n" for n in names) + ");\n"
 
 
-def allow_tables_rustfmt(names: Sequence[str]) -> str:
-    """Return the invocation as rustfmt lays it out (single line, packed, or vertical)."""
+def allow_tables_rustfmt(names: Sequence[str], indent: int = 0) -> str:
+    """Return the invocation as rustfmt lays it out (single line, packed, or vertical).
+
+    :param indent: columns the invocation is indented by (4 inside ``pub mod <schema>``).
+    """
     joined = ", ".join(names)
-    if len(joined) <= _SINGLE_LINE_NAMES:
+    if len(joined) <= _SINGLE_LINE_NAMES - indent:
         return f"{ALLOW_TABLES}{joined},);\n"
     if all(len(n) <= _SHORT_ITEM for n in names):
-        return f"{ALLOW_TABLES}\n" + "".join(f"{line}\n" for line in _packed(names)) + ");\n"
+        return f"{ALLOW_TABLES}\n" + "".join(f"{line}\n" for line in _packed(names, indent)) + ");\n"
     return allow_tables_vertical(names)
 
 
-def _packed(names: Sequence[str]) -> list[str]:
+def _packed(names: Sequence[str], indent: int = 0) -> list[str]:
     """Pack ``name,`` items greedily into lines of at most ``max_width - 1`` characters."""
     lines: list[str] = []
     line = ""
     for name in names:
         item = f"{name},"
-        if line and len(line) + 1 + len(item) <= _MAX_WIDTH - 1:
+        if line and len(line) + 1 + len(item) <= _MAX_WIDTH - 1 - indent:
             line += " " + item
         else:
             if line:
@@ -55,6 +59,70 @@ def _packed(names: Sequence[str]) -> list[str]:
     if line:
         lines.append(line)
     return lines
+
+
+# rustfmt's defaults for attributes (attr_fn_like_width = 70% of max_width).
+_ATTR_FN_LIKE_WIDTH = 70
+
+
+def display_width(text: str) -> int:
+    """Return the columns ``text`` takes (wide East Asian characters count 2, combining marks 0)."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Cc", "Cf", "Mn", "Me"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def derive_attribute(paths: Sequence[str], indent: int) -> list[str]:
+    """Return ``#[derive(…)]`` as rustfmt writes it (``format_derive``), lines relative to ``indent``.
+
+    On one line when it fits; else the list goes on the next line, kept on one line when it fits
+    there, one path per line otherwise, always with a trailing comma.
+    """
+    joined = ", ".join(paths)
+    if len(joined) + 1 <= _MAX_WIDTH - indent - len("#[derive()]") - len("()]"):
+        return [f"#[derive({joined})]"]
+    if display_width(joined) <= _MAX_WIDTH - indent - len(_INDENT):
+        return ["#[derive(", f"{_INDENT}{joined},", ")]"]
+    return ["#[derive(", *(f"{_INDENT}{path}," for path in paths), ")]"]
+
+
+def meta_attribute(outer: str, inner: str, items: Sequence[str], indent: int) -> list[str]:
+    """Return ``#[outer(inner(items))]`` as rustfmt writes it, lines relative to ``indent``.
+
+    rustfmt keeps it on one line when the items fit the inner list's one-line width (and, for
+    several items, ``attr_fn_like_width``); else ``inner``'s list overflows below, one item a line.
+    """
+    joined = ", ".join(items)
+    one_line = _MAX_WIDTH - indent - len("#[") - len("]") - len(outer) - len("(") - len(")") - 1 \
+        - len(inner) - len("()")
+    limit = one_line if len(items) == 1 else min(one_line, _ATTR_FN_LIKE_WIDTH)
+    if display_width(joined) <= limit:
+        return [f"#[{outer}({inner}({joined}))]"]
+    body = [f"{_INDENT}{item}," for item in items[:-1]] + [f"{_INDENT}{items[-1]}"]
+    return [f"#[{outer}({inner}(", *body, "))]"]
+
+
+# Keywords of Rust 2015, rustfmt's default edition: not usable as module or struct names.
+_KEYWORDS = frozenset("""
+    as break const continue crate else enum extern false fn for if impl in let loop match mod move mut pub
+    ref return self Self static struct super trait true type unsafe use where while abstract become box do
+    final macro override priv typeof unsized virtual yield _
+""".split())
+
+
+def is_identifier(name: str) -> bool:
+    """Return whether ``name`` is a Rust identifier rustfmt parses as a module or struct name."""
+    return name.isidentifier() and name not in _KEYWORDS
+
+
+def is_path(text: str) -> bool:
+    """Return whether ``text`` is a plain Rust path (``Clone``, ``diesel::query_builder::QueryId``)."""
+    segments = text.removeprefix("::").split("::")
+    return all(s.isidentifier() and (s not in _KEYWORDS or s in ("crate", "self", "super", "Self"))
+               for s in segments)
 
 
 def tidy(text: str) -> str:
