@@ -9,6 +9,7 @@ diesel keeps the raw text, and so do we.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -66,10 +67,10 @@ _ATTR_FN_LIKE_WIDTH = 70
 
 
 def display_width(text: str) -> int:
-    """Return the columns ``text`` takes (wide East Asian characters count 2, combining marks 0)."""
+    """Return the columns rustfmt counts for ``text``: wide East Asian characters 2, combining marks 0."""
     width = 0
     for char in text:
-        if unicodedata.combining(char) or unicodedata.category(char) in ("Cc", "Cf", "Mn", "Me"):
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Cf", "Mn", "Me"):
             continue
         width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
     return width
@@ -93,13 +94,19 @@ def meta_attribute(outer: str, inner: str, items: Sequence[str], indent: int) ->
     """Return ``#[outer(inner(items))]`` as rustfmt writes it, lines relative to ``indent``.
 
     rustfmt keeps it on one line when the items fit the inner list's one-line width (and, for
-    several items, ``attr_fn_like_width``); else ``inner``'s list overflows below, one item a line.
+    several items, ``attr_fn_like_width``; a lone multi-line literal needs only its first line to
+    fit); else ``inner``'s list overflows below, one item a line.
     """
     joined = ", ".join(items)
     one_line = _MAX_WIDTH - indent - len("#[") - len("]") - len(outer) - len("(") - len(")") - 1 \
         - len(inner) - len("()")
-    limit = one_line if len(items) == 1 else min(one_line, _ATTR_FN_LIKE_WIDTH)
-    if display_width(joined) <= limit:
+    if len(items) == 1 and "\n" in joined:  # a multi-line literal stays put when its first line fits
+        fits = display_width(joined.split("\n", 1)[0]) <= min(one_line, _ATTR_FN_LIKE_WIDTH)
+    elif len(items) == 1:
+        fits = display_width(joined) <= one_line
+    else:
+        fits = "\n" not in joined and display_width(joined) <= min(one_line, _ATTR_FN_LIKE_WIDTH)
+    if fits:
         return [f"#[{outer}({inner}({joined}))]"]
     body = [f"{_INDENT}{item}," for item in items[:-1]] + [f"{_INDENT}{items[-1]}"]
     return [f"#[{outer}({inner}(", *body, "))]"]
@@ -125,10 +132,20 @@ def is_path(text: str) -> bool:
                for s in segments)
 
 
+# Marks whitespace that rustfmt keeps at a line end: inside a string literal of formatted code
+# (``#[diesel(postgres_type(name = "…"))]``), unlike in macro bodies. NUL cannot occur in SQL names.
+_KEEP = "\x00"
+
+
+def keep_line_end_whitespace(literal: str) -> str:
+    """Protect the whitespace before each newline of a string literal from :func:`tidy`."""
+    return re.sub(r"([^\S\n]+)\n", lambda m: m.group(1) + _KEEP + "\n", literal)
+
+
 def tidy(text: str) -> str:
     """Apply rustfmt's whitespace rules: no trailing spaces, exactly one final newline."""
     lines = [line.rstrip() for line in text.split("\n")]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return "\n".join(lines).rstrip("\n").replace(_KEEP, "") + "\n"
 
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -187,6 +204,43 @@ def _raw_string_end(text: str, start: int) -> int | None:
     return None if close == -1 else close + 1 + hashes
 
 
+_BASES = {"b": "01", "o": "01234567", "x": "0123456789abcdefABCDEF"}
+
+
+def _digits_end(text: str, i: int, digits: str) -> tuple[int, bool]:
+    """Return the index after a run of ``digits`` and ``_``, and whether it held a digit."""
+    seen = False
+    while i < len(text) and (text[i] in digits or text[i] == "_"):
+        seen = seen or text[i] != "_"
+        i += 1
+    return i, seen
+
+
+def _suffix_end(text: str, i: int) -> int:
+    while i < len(text) and (text[i] == "_" or ("a" + text[i]).isidentifier()):
+        i += 1
+    return i
+
+
+def _number_end(text: str, i: int) -> int | None:
+    """Return the index after the number literal at ``i`` (with its suffix), or None where rustc's
+    lexer fails (``0x``, ``0b2``, ``6e``, ``1e_``, ``0o7e``), which makes rustfmt refuse the file."""
+    base = _BASES.get(text[i + 1:i + 2]) if text[i] == "0" else None
+    if base is not None:
+        end, seen = _digits_end(text, i + 2, base if base == _BASES["x"] else "0123456789")
+        if not seen or any(c not in base + "_" for c in text[i + 2:end]):
+            return None
+        if base != _BASES["x"] and text[end:end + 1] in ("e", "E"):
+            return None
+        return _suffix_end(text, end)
+    end, _ = _digits_end(text, i, "0123456789")
+    if text[end:end + 1] in ("e", "E"):
+        end, seen = _digits_end(text, end + 1 + (text[end + 1:end + 2] in ("+", "-")), "0123456789")
+        if not seen:
+            return None
+    return _suffix_end(text, end)
+
+
 def _is_ident_start(char: str) -> bool:
     return char == "_" or char.isidentifier()
 
@@ -218,10 +272,7 @@ def _token_end(text: str, i: int) -> int | None:
             j += 1
         return j
     if char.isdigit():
-        j = i + 1
-        while j < len(text) and (text[j].isalnum() or text[j] == "_"):
-            j += 1
-        return j
+        return _number_end(text, i)
     if char == '"':
         return _string_end(text, i)
     if char == "'":

@@ -142,6 +142,7 @@ def _custom_type_lines(custom: CustomType, options: PrintSchemaOptions, fmt: _La
         items.append(f"schema = {rust_string(custom.schema, options.style)}")
     if fmt.formatted:
         lines += layout.derive_attribute(options.derives, indent)
+        items = [layout.keep_line_end_whitespace(item) for item in items]
         lines += layout.meta_attribute("diesel", "postgres_type", items, indent)
     else:
         lines += [f"#[derive({', '.join(options.derives)})]", f"#[diesel(postgres_type({', '.join(items)}))]"]
