@@ -177,13 +177,18 @@ def _read_pid_file(data_dir: Path) -> _PidFile | None:
 
 
 def _alive(pid: int) -> bool:
+    """Return whether the process runs (a zombie waiting for its parent to reap it does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace").rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def _system_user() -> _User | None:
@@ -408,7 +413,7 @@ def _stop_server(data_dir: Path, timeout: float) -> None:
                                f"stop it as that user.") from error
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _alive(info.pid):
+            if not _alive(info.pid) or _read_pid_file(data_dir) is None:  # the server removes it last
                 return
             time.sleep(_POLL_SECONDS)
     raise ClusterError(f"The PostgreSQL server {info.pid} of {data_dir} did not stop; kill it by hand.")

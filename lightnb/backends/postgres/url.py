@@ -26,7 +26,7 @@ def parse(url: str) -> dict[str, str]:
     try:
         return _conninfo.conninfo_to_dict(url.strip())
     except ProgrammingError as error:
-        reason = " ".join(str(error).split())
+        reason = " ".join(str(error).replace(url.strip(), redact(url)).split())  # libpq quotes the URL
         raise ProjectError(f"Invalid PostgreSQL URL {redact(url)!r} ({reason}); write it as "
                            f"postgres://user:password@host:port/database.") from error
 
