@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +157,25 @@ class Catalogue:
             self._primary_keys = {name: tuple(columns) for name, columns in keys.items()}
         return self._primary_keys
 
+    def primary_key(self, table: TableName) -> tuple[str, ...]:
+        """Return a table's primary key (diesel's ``get_primary_keys``).
+
+        :raises SchemaError: when the table has none, or none the connecting role may see.
+        """
+        key = self.primary_keys().get(table.sql_name, ())
+        if key:
+            return key
+        shown = f"{table.schema}.{table.rust_name}" if table.schema is not None else table.rust_name
+        owned = self._rows("SELECT pg_has_role(c.relowner, 'USAGE') FROM pg_class c JOIN pg_namespace n "
+                           "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+                           (self.schema_name, table.sql_name))
+        if owned and not owned[0][0]:
+            raise SchemaError(f"Diesel only supports tables with primary keys. Table `{shown}` shows none to the "
+                              f"connecting role, which does not own it (information_schema shows keys to owners "
+                              f"only); print the schema as the table's owner.")
+        raise SchemaError(f"Diesel only supports tables with primary keys. Table `{shown}` has no primary key; "
+                          f"add one (ALTER TABLE … ADD PRIMARY KEY) or leave the table out with --except-tables.")
+
     def columns(self, tables: Sequence[str], sorting: str,
                 domains_as_custom_types: Sequence[str] = ()) -> dict[str, list[ColumnInformation]]:
         """Return diesel's column information of ``tables``, in ordinal or name order.
@@ -217,18 +236,8 @@ def column_type(info: ColumnInformation) -> tuple[CustomType, bool]:
     return CustomType(base, upper_camel_case(base), schema), array
 
 
-def _primary_key(keys: dict[str, tuple[str, ...]], table: TableName) -> tuple[str, ...]:
-    key = keys.get(table.sql_name, ())
-    if not key:
-        shown = f"{table.schema}.{table.rust_name}" if table.schema is not None else table.rust_name
-        raise SchemaError(f"Diesel only supports tables with primary keys. Table `{shown}` has no primary "
-                          f"key; add one (ALTER TABLE … ADD PRIMARY KEY) or leave the table out with "
-                          f"--except-tables.")
-    return key
-
-
 def joinables(constraints: Sequence[ForeignKeyConstraint], selected: Sequence[TableName],
-              keys: dict[str, tuple[str, ...]]) -> list[ForeignKey]:
+              primary_key: Callable[[TableName], tuple[str, ...]]) -> list[ForeignKey]:
     """Return the foreign keys that become ``joinable!`` lines (foreign_keys.rs
     ``remove_unsafe_foreign_keys_for_codegen``): both tables printed, not self-referencing, one column,
     pointing at the parent's single-column primary key, and the only relation between the two tables.
@@ -243,7 +252,7 @@ def joinables(constraints: Sequence[ForeignKeyConstraint], selected: Sequence[Ta
             continue
         if len(fk.columns) != 1:
             continue
-        parent_key = _primary_key(keys, fk.parent)
+        parent_key = primary_key(fk.parent)
         if len(parent_key) != 1 or fk.parent_columns[:1] != parent_key[:1]:
             continue
         if relations[fk.ordered_tables()] > 1:
@@ -290,15 +299,14 @@ def read_schema(conn: psycopg.Connection[Any], options: PrintSchemaOptions | Non
     catalogue = Catalogue(conn, options.schema)
     selected = [TableName(n, catalogue.schema) for n in catalogue.names if options.filter.keeps(n)]
     constraints = catalogue.foreign_keys()
-    keys = catalogue.primary_keys()
-    kept = joinables(constraints, selected, keys)
+    kept = joinables(constraints, selected, catalogue.primary_key)
     names = [t.sql_name for t in selected]
     comments = catalogue.table_comments(names) if options.with_docs != DOCS_NONE and names else {}
     infos = catalogue.columns(names, options.column_sorting, options.pg_domains_as_custom_types) if names else {}
     warnings: list[str] = []
     tables = []
     for name in selected:
-        primary_key = _primary_key(keys, name)
+        primary_key = catalogue.primary_key(name)
         columns = tuple(_column(info, name, options, warnings) for info in infos.get(name.sql_name, ()))
         tables.append(Table(name.sql_name, name.rust_name, primary_key, columns, _column_records(name, constraints),
                             schema=name.schema, comment=comments.get(name.sql_name)))
