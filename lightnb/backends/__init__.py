@@ -19,8 +19,8 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 def backend_for_url(url: str) -> str:
     """Return which backend a database URL selects, as diesel does: ``postgres`` or ``sqlite``.
 
-    ``postgres://`` and ``postgresql://`` select PostgreSQL; ``sqlite://``, ``file:`` and plain paths
-    select SQLite.
+    ``postgres://`` and ``postgresql://`` select PostgreSQL; ``sqlite://``, ``file:`` (``file://`` too)
+    and plain paths select SQLite.
 
     :raises ProjectError: for any other ``scheme://`` (MySQL included), naming the accepted ones.
     """
@@ -28,7 +28,7 @@ def backend_for_url(url: str) -> str:
     if text.startswith(_POSTGRES_SCHEMES):
         return POSTGRES
     match = _SCHEME.match(text)
-    if match and match.group(1) != "sqlite":
+    if match and match.group(1) not in ("sqlite", "file"):
         raise ProjectError(f"Database URL scheme `{match.group(1)}://` is not supported; use "
                            f"postgres://user:password@host/database for PostgreSQL or the path of a "
                            f"SQLite file.")

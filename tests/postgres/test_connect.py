@@ -17,7 +17,8 @@ from tests.support.postgres import PgDatabase
 
 @pytest.mark.parametrize(("url", "backend"), [
     ("postgres://u@h/db", POSTGRES), ("postgresql:///db?host=/run/pg", POSTGRES), ("  postgres://h/d", POSTGRES),
-    ("app.db", SQLITE), ("sqlite://app.db", SQLITE), ("file:app.db?mode=ro", SQLITE), ("/abs/app.db", SQLITE),
+    ("app.db", SQLITE), ("sqlite://app.db", SQLITE), ("file:app.db?mode=ro", SQLITE), ("file:///abs/app.db", SQLITE),
+    ("/abs/app.db", SQLITE),
 ])
 def test_the_url_scheme_selects_the_backend_as_diesel_does(url: str, backend: str) -> None:
     assert backend_for_url(url) == backend
