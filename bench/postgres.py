@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from bench import REPO, Row, Sizes, timed
 from lightnb.backends.postgres.binaries import Binaries, PostgresNotInstalled, find_binaries
@@ -29,7 +30,7 @@ def cluster_start(scratch: Path, sizes: Sizes) -> Row:
     made = first.startup_seconds
     first.stop()
     user = pg._system_user()
-    run_as = {"user": user.uid, "group": user.gid, "extra_groups": []} if user is not None else {}
+    run_as: dict[str, Any] = {"user": user.uid, "group": user.gid, "extra_groups": []} if user is not None else {}
     ctl = [binaries.program("pg_ctl"), "-D", str(first.data_dir), "-l", str(first.log_file), "-s"]
 
     def ours() -> None:

@@ -28,8 +28,8 @@ from lightnb.cli import main
 from lightnb.project import Project
 from lightnb.schema import configurations
 from lightnb.schema.postgres import print_schemas_postgres
-from tests.conftest import conformance_root
 from tests.conformance.test_diesel_print_schema import assert_same_output, cli_mode_config
+from tests.conftest import conformance_root
 from tests.support.postgres import PgDatabase
 
 pytestmark = pytest.mark.conformance

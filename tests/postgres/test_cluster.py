@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lightnb.backends.postgres import binaries, cluster as cluster_module
+from lightnb.backends.postgres import binaries
+from lightnb.backends.postgres import cluster as cluster_module
 from lightnb.backends.postgres.binaries import PostgresNotInstalled, find_binaries
 from lightnb.backends.postgres.cluster import (SOCKET_PATH_LIMIT, Cluster, ClusterError, _alive, _layout,
                                                _read_pid_file, _User, start_cluster)

@@ -30,7 +30,8 @@ def test_initial_setup_files_are_diesels_bytes_and_never_overwritten(tmp_path: P
     assert hashlib.sha256(DOWN_SQL.encode()).hexdigest() == DIESEL_DOWN_SHA256
     folder = write_initial_setup(tmp_path / "migrations")
     assert folder == tmp_path / "migrations" / NAME
-    assert (folder / "up.sql").read_bytes() == UP_SQL.encode() and (folder / "down.sql").read_bytes() == DOWN_SQL.encode()
+    assert (folder / "up.sql").read_bytes() == UP_SQL.encode()
+    assert (folder / "down.sql").read_bytes() == DOWN_SQL.encode()
     (folder / "up.sql").write_text("-- edited by the team\n", encoding="utf-8")
     assert write_initial_setup(tmp_path / "migrations") is None
     assert (folder / "up.sql").read_text(encoding="utf-8") == "-- edited by the team\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from lightnb.cli import main
-from lightnb.schema.structure import compare_structure, fold_type
 from lightnb.schema.postgres import print_schema_postgres
+from lightnb.schema.structure import compare_structure, fold_type
 from tests.support.builder import ProjectBuilder
 from tests.support.postgres import PgDatabase
 
@@ -58,7 +58,8 @@ def test_a_hand_written_file_with_the_same_structure_is_in_sync(pg_database: PgD
     changed = (HAND_WRITTEN.replace("        age -> Nullable<SmallInt>,\n", "")
                .replace("name -> Text,", "name -> Nullable<Text>,\n        nickname -> Text,")
                .replace("user_id -> Integer", "user_id -> BigInt").replace("posts (id)", "posts (id, user_id)")
-               .replace("        id -> Integer,\n        name", "        name -> Text,\n        id -> Integer,\n        x")
+               .replace("        id -> Integer,\n        name",
+                        "        name -> Text,\n        id -> Integer,\n        x")
                + "diesel::table! {\n    ghosts (id) {\n        id -> Int4,\n    }\n}\n")
     drift = compare_structure(changed, schema)
     assert not drift.in_sync

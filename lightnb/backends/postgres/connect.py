@@ -70,8 +70,9 @@ def explain(error: psycopg.OperationalError, params: dict[str, str]) -> str:
         return (f"PostgreSQL on {where} has no role `{user}`; fix the user name in the URL, or create "
                 f"the role (`createuser {user}`).")
     if "timeout expired" in text:
-        return (f"PostgreSQL on {where} did not answer within {params.get('connect_timeout') or CONNECT_TIMEOUT_SECONDS}"
-                f" s; check the host and the network, or raise connect_timeout in the URL.")
+        seconds = params.get("connect_timeout") or CONNECT_TIMEOUT_SECONDS
+        return (f"PostgreSQL on {where} did not answer within {seconds} s; check the host and the network, "
+                f"or raise connect_timeout in the URL.")
     if "could not translate host name" in text:
         return f"Cannot find the host of {where}; fix the host name in the database URL."
     if ("Connection refused" in text or "No such file or directory" in text

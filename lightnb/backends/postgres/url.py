@@ -24,11 +24,12 @@ def parse(url: str) -> dict[str, str]:
     :raises ProjectError: when libpq cannot parse the URL.
     """
     try:
-        return _conninfo.conninfo_to_dict(url.strip())
+        params = _conninfo.conninfo_to_dict(url.strip())
     except ProgrammingError as error:
         reason = " ".join(str(error).replace(url.strip(), redact(url)).split())  # libpq quotes the URL
         raise ProjectError(f"Invalid PostgreSQL URL {redact(url)!r} ({reason}); write it as "
                            f"postgres://user:password@host:port/database.") from error
+    return {key: str(value) for key, value in params.items() if value is not None}
 
 
 def user_of(params: dict[str, str]) -> str:
