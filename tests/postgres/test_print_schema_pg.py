@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -127,6 +128,9 @@ def test_cli_reads_the_url_from_dotenv_and_a_missing_database_says_what_to_do(
     (tmp_path / ".env").write_text(f"DATABASE_URL={pg_database.url}\n", encoding="utf-8")
     assert main(["print-schema", "--project", str(tmp_path)]) == 0
     assert "from_dotenv (id)" in capsys.readouterr().out
+    encoded = f"postgres://postgres@{quote(str(pg_database.cluster.socket_dir), safe='')}/{pg_database.name}"
+    assert main(["print-schema", "--project", str(tmp_path), "--database-url", encoded]) == 0
+    assert "from_dotenv (id)" in capsys.readouterr().out  # a percent-encoded socket folder as the host
     missing = pg_database.cluster.url("no_such_database").replace("postgresql://", "postgres://")
     assert main(["print-schema", "--project", str(tmp_path), "--database-url", missing]) == 1
     err = capsys.readouterr().err
