@@ -104,11 +104,6 @@ class PrintSchemaOptions:
         sql_type = "diesel::sql_types::SqlType"
         return derives if sql_type in derives else (*derives, sql_type)
 
-    @property
-    def docs(self) -> bool:
-        """Return whether auto-generated doc comments are written (SQLite has no comments)."""
-        return self.with_docs == DOCS_FALLBACK
-
 
 def _fail(key: str, message: str) -> ProjectError:
     where = "[print_schema]" if key == "default" else f"[print_schema.{key}]"
