@@ -35,8 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.binaries import Binaries, find_binaries
+from lightnb.backends.postgres.connect import connect
 from lightnb.errors import DatabaseError
 
 PORT = 5432
@@ -107,8 +111,6 @@ class Cluster:
 
         :raises ClusterError: when the name is taken or the template is in use.
         """
-        from psycopg import sql
-
         strategy = sql.SQL(" STRATEGY FILE_COPY") if self.binaries.major >= 15 else sql.SQL("")
         query = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
             sql.Identifier(name), sql.Identifier(template), strategy)
@@ -117,17 +119,11 @@ class Cluster:
 
     def drop_database(self, name: str) -> None:
         """Drop a database of this cluster if it exists, disconnecting its sessions."""
-        from psycopg import sql
-
         force = sql.SQL(" WITH (FORCE)") if self.binaries.major >= 13 else sql.SQL("")
         self._admin(sql.SQL("DROP DATABASE IF EXISTS {}{}").format(sql.Identifier(name), force),
                     f"Cannot drop database {name!r}")
 
-    def _admin(self, query: Any, failure: str) -> None:
-        import psycopg
-
-        from lightnb.backends.postgres.connect import connect
-
+    def _admin(self, query: sql.Composed, failure: str) -> None:
         try:
             with connect(self.url("postgres")) as conn:
                 conn.execute(query)
