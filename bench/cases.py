@@ -1,5 +1,4 @@
-"""The benchmarks: each builds its data in a scratch folder and returns one :class:`Row` (PostgreSQL ones in
-:mod:`bench.postgres`)."""
+"""The five benchmarks: each builds its data in a scratch folder and returns one :class:`Row`."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ import time
 from pathlib import Path
 
 from bench import REPO, Row, Sizes, fill, python_env, run_measured, timed, tool
-from bench.postgres import CASES as POSTGRES_CASES
 
 ROW_DIFF_CHILD = """
 import sys, time
@@ -269,4 +267,4 @@ def preview(scratch: Path, sizes: Sizes) -> Row:
 
 
 CASES = {"snapshot": snapshot, "row_diff": row_diff, "migration": heavy_migration, "replay": replay,
-         "preview": preview, **POSTGRES_CASES}
+         "preview": preview}
