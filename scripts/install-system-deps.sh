@@ -6,12 +6,12 @@ if [ "${1:-}" = "venv" ]; then
   # Debian's python3 lacks ensurepip until python3-venv is installed.
   need+=(python3-venv)
 else
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
-command -v sqldiff >/dev/null 2>&1 || need+=(sqlite3-tools)  # sqldiff, the row-diff benchmark's baseline
 # PostgreSQL server binaries (initdb, pg_ctl) for lightnb's private cluster, contrib for citext.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 compgen -G "/usr/share/postgresql/*/extension/citext.control" >/dev/null || need+=(postgresql-contrib)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+command -v sqldiff >/dev/null 2>&1 || need+=(sqlite3-tools)  # sqldiff, the row-diff benchmark's baseline
 fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""

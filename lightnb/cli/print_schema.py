@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lightnb.backends import POSTGRES, backend_for_url
-from lightnb.cli._print_schema_postgres import print_schema_postgres
 from lightnb.workspace import open_readonly
 from lightnb.cli._common import add_project_options, project_from_args, target_from_args
 from lightnb.schema import FlagGroup, options_from_flags
 from lightnb.schema.config import ALLOW_TABLES_MODES, COLUMN_SORTINGS, DOCS_MODES
 from lightnb.schema.sync import SyncReport, check_migrations_sync, check_schema_sync, printed_in_style
+from lightnb.backends import POSTGRES, backend_for_url
+from lightnb.cli._print_schema_postgres import print_schema_postgres
 
 _HELP = """Print the diesel schema (schema.rs) of the database, byte for byte as diesel_cli prints it.
 
