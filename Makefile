@@ -32,7 +32,8 @@ $(WORKBOOK_STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 install-workbook: $(WORKBOOK_STAMP)
 
-# Debian packages the tests need: chromium for the browser tests, sqlite3 for benchmarks.
+# Debian packages the tests need: chromium for the browser tests, sqlite3 for benchmarks,
+# postgresql (+ contrib) for the PostgreSQL backend's private clusters.
 system-deps:
 	@bash scripts/install-system-deps.sh
 

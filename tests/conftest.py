@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import pg_cluster, pg_database  # noqa: F401  (fixtures for every test folder)
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -19,6 +19,8 @@ from lightnb.cli._common import add_project_options, project_from_args, target_f
 from lightnb.schema import FlagGroup, options_from_flags
 from lightnb.schema.config import ALLOW_TABLES_MODES, COLUMN_SORTINGS, DOCS_MODES
 from lightnb.schema.sync import SyncReport, check_migrations_sync, check_schema_sync, printed_in_style
+from lightnb.backends import POSTGRES, backend_for_url
+from lightnb.cli._print_schema_postgres import print_schema_postgres
 
 _HELP = """Print the diesel schema (schema.rs) of the database, byte for byte as diesel_cli prints it.
 
@@ -116,7 +118,7 @@ def _all_events(args: argparse.Namespace) -> list[tuple[str, Any]]:
 
 
 _SINGLE = ("with_docs_config", "column_sorting", "allow_tables", "patch_file", "schema")
-_LISTS = ("import_types", "custom_type_derives")
+_LISTS = ("import_types", "custom_type_derives", "pg_domains")
 
 
 def flag_groups(events: list[tuple[str, Any]]) -> list[FlagGroup]:
@@ -142,7 +144,8 @@ def flag_groups(events: list[tuple[str, Any]]) -> list[FlagGroup]:
 
 
 def _flag_group(values: dict[str, Any]) -> FlagGroup:
-    for name in ("table_names", "import_types", "custom_type_derives", "except_custom_type_definitions"):
+    for name in ("table_names", "import_types", "custom_type_derives", "except_custom_type_definitions",
+                 "pg_domains"):
         if name in values:
             values[name] = tuple(values[name])
     if "patch_file" in values:
@@ -153,6 +156,10 @@ def _flag_group(values: dict[str, Any]) -> FlagGroup:
 def _print_schema(args: argparse.Namespace) -> int:
     events = _all_events(args)
     project = project_from_args(args)
+    url = args.database_url or project.database_url
+    if url and backend_for_url(url) == POSTGRES:
+        return print_schema_postgres(url, project, flag_groups(events), style=args.style, check=args.check,
+                                     fresh=args.fresh)
     if args.check and args.fresh:
         return _report(check_migrations_sync(project, style=args.style))
     target = target_from_args(args, project, write=False)

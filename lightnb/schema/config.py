@@ -63,8 +63,11 @@ class PrintSchemaOptions:
     :param import_types: ``use`` lines at the top of each ``table!``, or None.
     :param patch_file: a unified diff applied to the output, or None.
     :param integer_primary_key_is_bigint: ``sqlite_integer_primary_key_is_bigint``.
-    :param schema: a schema name (SQLite rejects any).
-    :param custom_type_derives: accepted, no effect on SQLite.
+    :param schema: a schema name (SQLite rejects any; PostgreSQL prints it as ``pub mod``).
+    :param custom_type_derives: derives of the generated SQL types (PostgreSQL; SqlType is always added).
+    :param generate_missing_sql_type_definitions: write ``pub mod sql_types`` for types diesel lacks.
+    :param except_custom_type_definitions: regexes of type names to leave undefined.
+    :param pg_domains_as_custom_types: regexes of PostgreSQL domains printed as their own type.
     :param style: ``2.3`` (rustfmt layout, current rules), ``2.2`` or ``2.1`` (diesel_cli 2.2/2.1 output).
     """
 
@@ -81,16 +84,25 @@ class PrintSchemaOptions:
     custom_type_derives: tuple[str, ...] | None = None
     generate_missing_sql_type_definitions: bool = True
     except_custom_type_definitions: tuple[str, ...] = ()
+    pg_domains_as_custom_types: tuple[str, ...] = ()
     style: str = DEFAULT_STYLE
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
             raise ProjectError(f"Unknown print-schema style {self.style!r}; use one of 2.1, 2.2, 2.3 or auto.")
+        for pattern in (*self.except_custom_type_definitions, *self.pg_domains_as_custom_types):
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ProjectError(f"Invalid regular expression {pattern!r} in the print-schema options: "
+                                   f"{error}; fix it.") from error
 
     @property
-    def docs(self) -> bool:
-        """Return whether auto-generated doc comments are written (SQLite has no comments)."""
-        return self.with_docs == DOCS_FALLBACK
+    def derives(self) -> tuple[str, ...]:
+        """Return the derives of generated SQL types: the configured ones, plus diesel's SqlType."""
+        derives = tuple(self.custom_type_derives or ())
+        sql_type = "diesel::sql_types::SqlType"
+        return derives if sql_type in derives else (*derives, sql_type)
 
 
 def _fail(key: str, message: str) -> ProjectError:
@@ -175,6 +187,8 @@ def options_from_config(section: Mapping[str, Any], config_dir: Path, *, key: st
             values["custom_type_derives"] = _strings(key, name, value)
         elif name == "except_custom_type_definitions":
             values["except_custom_type_definitions"] = _strings(key, name, value)
+        elif name == "pg_domains_as_custom_types":
+            values["pg_domains_as_custom_types"] = _strings(key, name, value)
         elif name == "sqlite_integer_primary_key_is_bigint":
             values["integer_primary_key_is_bigint"] = _boolean(key, name, value)
         elif name == "generate_missing_sql_type_definitions":
@@ -188,8 +202,8 @@ def options_from_config(section: Mapping[str, Any], config_dir: Path, *, key: st
     return PrintSchemaOptions(**values)
 
 
-# Keys diesel accepts that change nothing for SQLite in 2.3 (PostgreSQL, MySQL, or master-only).
-_IGNORED_KEYS = frozenset({"pg_domains_as_custom_types", "include_views",
+# Keys diesel accepts that change nothing in 2.3 (MySQL, or master-only).
+_IGNORED_KEYS = frozenset({"include_views",
                            "experimental_infer_nullable_for_views", "custom_enum_derives",
                            "generate_rust_enum_definitions"})
 
@@ -226,6 +240,7 @@ class FlagGroup:
     schema: str | None = None
     no_generate_missing_sql_type_definitions: bool = False
     except_custom_type_definitions: tuple[str, ...] | None = None
+    pg_domains: tuple[str, ...] | None = None
 
 
 def apply_flags(options: PrintSchemaOptions, flags: FlagGroup) -> PrintSchemaOptions:
@@ -256,6 +271,8 @@ def apply_flags(options: PrintSchemaOptions, flags: FlagGroup) -> PrintSchemaOpt
         changes["integer_primary_key_is_bigint"] = True
     if flags.no_generate_missing_sql_type_definitions:
         changes["generate_missing_sql_type_definitions"] = False
+    if flags.pg_domains is not None:
+        changes["pg_domains_as_custom_types"] = flags.pg_domains
     return replace(options, **changes)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from lightnb.errors import DatabaseError, with_advice
 from lightnb.schema.config import PrintSchemaOptions
+from lightnb.schema.inference import table_groups
 from lightnb.schema.model import Column, ForeignKey, Schema, SchemaError, Table
 from lightnb.schema.naming import column_rust_name, joinable_column_name, table_rust_name
 
@@ -219,34 +220,6 @@ def _joinables(catalogue: _Catalogue, records: list[ForeignKey], selected: set[s
     return kept
 
 
-def _groups(tables: list[Table], joinables: list[ForeignKey], mode: str) -> list[tuple[str, ...]]:
-    """Return the ``allow_tables_to_appear_in_same_query!`` groups (diesel_spec.md §4.8)."""
-    if mode == "none":
-        return []
-    if mode == "all_tables":
-        groups = [[(t.sql_name, t.rust_name) for t in tables]]
-    else:
-        groups = _components(tables, joinables)
-    return [tuple(rust for _sql, rust in group) for group in groups if len(group) >= 2]
-
-
-def _components(tables: list[Table], joinables: list[ForeignKey]) -> list[list[tuple[str, str]]]:
-    parent = {t.sql_name: t.sql_name for t in tables}
-
-    def find(name: str) -> str:
-        while parent[name] != name:
-            parent[name] = parent[parent[name]]
-            name = parent[name]
-        return name
-
-    for record in joinables:
-        parent[find(record.child_table)] = find(record.parent_table)
-    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for table in tables:
-        members[find(table.sql_name)].append((table.sql_name, table.rust_name))
-    return sorted(sorted(group) for group in members.values())
-
-
 def introspect(conn: sqlite3.Connection, options: PrintSchemaOptions | None = None) -> Schema:
     """Read what one print-schema configuration renders: tables, joinables and groups.
 
@@ -264,7 +237,7 @@ def introspect(conn: sqlite3.Connection, options: PrintSchemaOptions | None = No
     selected = [name for name in catalogue.names if options.filter.keeps(name)]
     tables = [_table(catalogue, name, mapper, records, options) for name in selected]
     joinables = _joinables(catalogue, records, set(selected))
-    groups = _groups(tables, joinables, options.allow_tables)
+    groups = table_groups(tables, joinables, options.allow_tables)
     return Schema(tuple(tables), tuple(joinables), tuple(groups), tuple(catalogue.names))
 
 

@@ -9,6 +9,8 @@ diesel keeps the raw text, and so do we.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 ALLOW_TABLES = "diesel::allow_tables_to_appear_in_same_query!("
@@ -30,23 +32,26 @@ def allow_tables_vertical(names: Sequence[str]) -> str:
     return f"{ALLOW_TABLES}\n" + "".join(f"{_INDENT}{n},\n" for n in names) + ");\n"
 
 
-def allow_tables_rustfmt(names: Sequence[str]) -> str:
-    """Return the invocation as rustfmt lays it out (single line, packed, or vertical)."""
+def allow_tables_rustfmt(names: Sequence[str], indent: int = 0) -> str:
+    """Return the invocation as rustfmt lays it out (single line, packed, or vertical).
+
+    :param indent: columns the invocation is indented by (4 inside ``pub mod <schema>``).
+    """
     joined = ", ".join(names)
-    if len(joined) <= _SINGLE_LINE_NAMES:
+    if len(joined) <= _SINGLE_LINE_NAMES - indent:
         return f"{ALLOW_TABLES}{joined},);\n"
     if all(len(n) <= _SHORT_ITEM for n in names):
-        return f"{ALLOW_TABLES}\n" + "".join(f"{line}\n" for line in _packed(names)) + ");\n"
+        return f"{ALLOW_TABLES}\n" + "".join(f"{line}\n" for line in _packed(names, indent)) + ");\n"
     return allow_tables_vertical(names)
 
 
-def _packed(names: Sequence[str]) -> list[str]:
+def _packed(names: Sequence[str], indent: int = 0) -> list[str]:
     """Pack ``name,`` items greedily into lines of at most ``max_width - 1`` characters."""
     lines: list[str] = []
     line = ""
     for name in names:
         item = f"{name},"
-        if line and len(line) + 1 + len(item) <= _MAX_WIDTH - 1:
+        if line and len(line) + 1 + len(item) <= _MAX_WIDTH - 1 - indent:
             line += " " + item
         else:
             if line:
@@ -57,10 +62,90 @@ def _packed(names: Sequence[str]) -> list[str]:
     return lines
 
 
+# rustfmt's defaults for attributes (attr_fn_like_width = 70% of max_width).
+_ATTR_FN_LIKE_WIDTH = 70
+
+
+def display_width(text: str) -> int:
+    """Return the columns rustfmt counts for ``text``: wide East Asian characters 2, combining marks 0."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Cf", "Mn", "Me"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def derive_attribute(paths: Sequence[str], indent: int) -> list[str]:
+    """Return ``#[derive(…)]`` as rustfmt writes it (``format_derive``), lines relative to ``indent``.
+
+    On one line when it fits; else the list goes on the next line, kept on one line when it fits
+    there, one path per line otherwise, always with a trailing comma.
+    """
+    joined = ", ".join(paths)
+    if len(joined) + 1 <= _MAX_WIDTH - indent - len("#[derive()]") - len("()]"):
+        return [f"#[derive({joined})]"]
+    if display_width(joined) <= _MAX_WIDTH - indent - len(_INDENT):
+        return ["#[derive(", f"{_INDENT}{joined},", ")]"]
+    return ["#[derive(", *(f"{_INDENT}{path}," for path in paths), ")]"]
+
+
+def meta_attribute(outer: str, inner: str, items: Sequence[str], indent: int) -> list[str]:
+    """Return ``#[outer(inner(items))]`` as rustfmt writes it, lines relative to ``indent``.
+
+    rustfmt keeps it on one line when the items fit the inner list's one-line width (and, for
+    several items, ``attr_fn_like_width``; a lone multi-line literal needs only its first line to
+    fit); else ``inner``'s list overflows below, one item a line.
+    """
+    joined = ", ".join(items)
+    one_line = _MAX_WIDTH - indent - len("#[") - len("]") - len(outer) - len("(") - len(")") - 1 \
+        - len(inner) - len("()")
+    if len(items) == 1 and "\n" in joined:  # a multi-line literal stays put when its first line fits
+        fits = display_width(joined.split("\n", 1)[0]) <= min(one_line, _ATTR_FN_LIKE_WIDTH)
+    elif len(items) == 1:
+        fits = display_width(joined) <= one_line
+    else:
+        fits = "\n" not in joined and display_width(joined) <= min(one_line, _ATTR_FN_LIKE_WIDTH)
+    if fits:
+        return [f"#[{outer}({inner}({joined}))]"]
+    body = [f"{_INDENT}{item}," for item in items[:-1]] + [f"{_INDENT}{items[-1]}"]
+    return [f"#[{outer}({inner}(", *body, "))]"]
+
+
+# Keywords of Rust 2015, rustfmt's default edition: not usable as module or struct names.
+_KEYWORDS = frozenset("""
+    as break const continue crate else enum extern false fn for if impl in let loop match mod move mut pub
+    ref return self Self static struct super trait true type unsafe use where while abstract become box do
+    final macro override priv typeof unsized virtual yield _
+""".split())
+
+
+def is_identifier(name: str) -> bool:
+    """Return whether ``name`` is a Rust identifier rustfmt parses as a module or struct name."""
+    return name.isidentifier() and name not in _KEYWORDS
+
+
+def is_path(text: str) -> bool:
+    """Return whether ``text`` is a plain Rust path (``Clone``, ``diesel::query_builder::QueryId``)."""
+    segments = text.removeprefix("::").split("::")
+    return all(s.isidentifier() and (s not in _KEYWORDS or s in ("crate", "self", "super", "Self"))
+               for s in segments)
+
+
+# Marks whitespace that rustfmt keeps at a line end: inside a string literal of formatted code
+# (``#[diesel(postgres_type(name = "…"))]``), unlike in macro bodies. NUL cannot occur in SQL names.
+_KEEP = "\x00"
+
+
+def keep_line_end_whitespace(literal: str) -> str:
+    """Protect the whitespace before each newline of a string literal from :func:`tidy`."""
+    return re.sub(r"([^\S\n]+)\n", lambda m: m.group(1) + _KEEP + "\n", literal)
+
+
 def tidy(text: str) -> str:
     """Apply rustfmt's whitespace rules: no trailing spaces, exactly one final newline."""
     lines = [line.rstrip() for line in text.split("\n")]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return "\n".join(lines).rstrip("\n").replace(_KEEP, "") + "\n"
 
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -119,6 +204,43 @@ def _raw_string_end(text: str, start: int) -> int | None:
     return None if close == -1 else close + 1 + hashes
 
 
+_BASES = {"b": "01", "o": "01234567", "x": "0123456789abcdefABCDEF"}
+
+
+def _digits_end(text: str, i: int, digits: str) -> tuple[int, bool]:
+    """Return the index after a run of ``digits`` and ``_``, and whether it held a digit."""
+    seen = False
+    while i < len(text) and (text[i] in digits or text[i] == "_"):
+        seen = seen or text[i] != "_"
+        i += 1
+    return i, seen
+
+
+def _suffix_end(text: str, i: int) -> int:
+    while i < len(text) and (text[i] == "_" or ("a" + text[i]).isidentifier()):
+        i += 1
+    return i
+
+
+def _number_end(text: str, i: int) -> int | None:
+    """Return the index after the number literal at ``i`` (with its suffix), or None where rustc's
+    lexer fails (``0x``, ``0b2``, ``6e``, ``1e_``, ``0o7e``), which makes rustfmt refuse the file."""
+    base = _BASES.get(text[i + 1:i + 2]) if text[i] == "0" else None
+    if base is not None:
+        end, seen = _digits_end(text, i + 2, base if base == _BASES["x"] else "0123456789")
+        if not seen or any(c not in base + "_" for c in text[i + 2:end]):
+            return None
+        if base != _BASES["x"] and text[end:end + 1] in ("e", "E"):
+            return None
+        return _suffix_end(text, end)
+    end, _ = _digits_end(text, i, "0123456789")
+    if text[end:end + 1] in ("e", "E"):
+        end, seen = _digits_end(text, end + 1 + (text[end + 1:end + 2] in ("+", "-")), "0123456789")
+        if not seen:
+            return None
+    return _suffix_end(text, end)
+
+
 def _is_ident_start(char: str) -> bool:
     return char == "_" or char.isidentifier()
 
@@ -150,10 +272,7 @@ def _token_end(text: str, i: int) -> int | None:
             j += 1
         return j
     if char.isdigit():
-        j = i + 1
-        while j < len(text) and (text[j].isalnum() or text[j] == "_"):
-            j += 1
-        return j
+        return _number_end(text, i)
     if char == '"':
         return _string_end(text, i)
     if char == "'":

@@ -96,3 +96,60 @@ def debug_string(name: str) -> str:
         else:
             out.append(char)
     return '"' + "".join(out) + '"'
+
+
+def _lowercase(text: str) -> str:
+    """Lower-case like heck: a final capital sigma becomes ``ς``."""
+    out = []
+    for i, char in enumerate(text):
+        out.append("ς" if char == "Σ" and i == len(text) - 1 else char.lower())
+    return "".join(out)
+
+
+def _capitalize(word: str) -> str:
+    return word[:1].upper() + _lowercase(word[1:]) if word else ""
+
+
+def _words(text: str) -> list[str]:
+    """Split ``text`` into words the way heck 0.5 does (diesel_cli names PostgreSQL types with it).
+
+    Words are runs of alphanumeric characters; inside a run a new word starts before an upper-case
+    letter that follows a lower-case one (``myType``), and before the last capital of a run of capitals
+    followed by a lower-case letter (``HTTPServer`` → ``HTTP``, ``Server``).
+    """
+    words: list[str] = []
+    for run in _alnum_runs(text):
+        start = 0
+        mode = ""  # "" boundary, "l" lower-case seen last, "u" upper-case seen last
+        for i, char in enumerate(run):
+            if i + 1 == len(run):
+                words.append(run[start:])
+                break
+            nxt = run[i + 1]
+            next_mode = "l" if char.islower() else "u" if char.isupper() else mode
+            if next_mode == "l" and nxt.isupper():
+                words.append(run[start:i + 1])
+                start, mode = i + 1, ""
+            elif mode == "u" and char.isupper() and nxt.islower():
+                words.append(run[start:i])
+                start, mode = i, ""
+            else:
+                mode = next_mode
+    return [w for w in words if w]
+
+
+def _alnum_runs(text: str) -> list[str]:
+    runs, current = [], []
+    for char in text:
+        if char.isalnum():
+            current.append(char)
+        else:
+            runs.append("".join(current))
+            current = []
+    runs.append("".join(current))
+    return runs
+
+
+def upper_camel_case(text: str) -> str:
+    """Return ``text`` in UpperCamelCase as heck 0.5 writes it: ``my_enum`` → ``MyEnum``, ``int4`` → ``Int4``."""
+    return "".join(_capitalize(word) for word in _words(text))

@@ -63,6 +63,7 @@ class FileTable:
     sql_name: str
     primary_key: tuple[str, ...]
     columns: tuple[FileColumn, ...]
+    schema: str | None = None  # ``schema.table`` in the header (PostgreSQL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +167,16 @@ def _table(tree: Node) -> FileTable | None:
             i += 2
         else:
             break
+    schema = None
+    if i + 2 < len(tokens) and _text(tokens[i + 1]) == ".":  # `schema.table (key) { … }`
+        schema, i = _text(tokens[i]), i + 2
     if i + 2 >= len(tokens) or tokens[i + 1].type != "token_tree" or tokens[i + 2].type != "token_tree":
         return None
     name = _text(tokens[i])
+    if sql_name is not None and schema is not None and sql_name.startswith(f"{schema}."):
+        sql_name = sql_name[len(schema) + 1:]  # diesel writes `#[sql_name = "schema.table"]`
     key = tuple(_text(t) for t in _items(tokens[i + 1]) if _text(t) != ",")
-    return FileTable(name, sql_name or name, key, tuple(_columns(tokens[i + 2])))
+    return FileTable(name, sql_name or name, key, tuple(_columns(tokens[i + 2])), schema)
 
 
 def _joinable(tree: Node) -> tuple[str, str, str] | None:
@@ -182,9 +188,14 @@ def _joinable(tree: Node) -> tuple[str, str, str] | None:
 
 
 def _invocations(root: Node) -> list[tuple[Node, Node]]:
-    """Return (statement, macro) pairs of every top-level macro invocation."""
+    """Return (statement, macro) pairs of every macro invocation at the top or inside ``mod`` blocks."""
     pairs = []
     for node in root.children:
+        if node.type == "mod_item":  # `pub mod <schema> { … }` (PostgreSQL --schema)
+            body = node.child_by_field_name("body")
+            if body is not None:
+                pairs += _invocations(body)
+            continue
         macro = node.children[0] if node.type == "expression_statement" and node.children else node
         if macro.type == "macro_invocation":
             pairs.append((node, macro))

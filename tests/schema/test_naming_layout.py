@@ -99,5 +99,8 @@ def test_rust_tokens_valid(text: str, valid: bool) -> None:
 
 
 def test_doc_lines_trim_like_rust() -> None:
-    # Rust's trim() keeps U+001F, which Python's strip() would remove; a trailing CR goes.
-    assert doc_lines("\u3000a\u00a0\n\x1fb\r\n", "") == ["/// a", "/// \x1fb", "///"]
+    # Rust's trim() keeps U+001F, which Python's strip() would remove; a trailing CR goes, and
+    # str::lines() gives no empty line after a final line ending.
+    assert doc_lines("\u3000a\u00a0\n\x1fb\r\n", "") == ["/// a", "/// \x1fb"]
+    assert doc_lines("a\n\n  b\n\n", "    ") == ["    /// a", "    ///", "    /// b", "    ///"]
+    assert doc_lines("", "") == []

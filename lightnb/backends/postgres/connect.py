@@ -1,0 +1,84 @@
+"""Open psycopg connections, turning every connection failure into one line that says what to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from lightnb.backends.postgres import url as pgurl
+from lightnb.errors import DatabaseError
+
+CONNECT_TIMEOUT_SECONDS = 10  # libpq waits forever by default; lightnb never hangs on a dead host
+APPLICATION_NAME = "lightnb"
+
+
+class ConnectError(DatabaseError):
+    """A PostgreSQL server could not be reached or refused the connection."""
+
+
+def connect(url: str, *, autocommit: bool = True, read_only: bool = False) -> psycopg.Connection[Any]:
+    """Connect to the database a ``postgres://`` URL (or libpq connection string) names.
+
+    :param autocommit: each statement commits by itself (diesel's own connections do the same);
+        transactions are then explicit (``with conn.transaction():``).
+    :param read_only: every transaction of the session is read-only (the server refuses writes).
+    :raises ProjectError: for a URL libpq cannot parse.
+    :raises ConnectError: server down, wrong password, missing database or role, timeout.
+    """
+    params = pgurl.parse(url)
+    extra: dict[str, Any] = {}
+    if "connect_timeout" not in params:
+        extra["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    if "application_name" not in params:
+        extra["application_name"] = APPLICATION_NAME
+    if read_only:
+        extra["options"] = (params.get("options", "") + " -c default_transaction_read_only=on").strip()
+    try:
+        return psycopg.connect(url.strip(), autocommit=autocommit, **extra)
+    except psycopg.OperationalError as error:
+        raise ConnectError(explain(error, params)) from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    # libpq prefixes each attempt with 'connection to server at … failed:'; keep the reason.
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = lines[0] if lines else type(error).__name__
+    if "failed:" in reason:
+        reason = reason.rsplit("failed:", 1)[1].strip() or reason
+    return reason
+
+
+def explain(error: psycopg.OperationalError, params: dict[str, str]) -> str:
+    """Return the one-line message for a failed connection attempt."""
+    where = pgurl.where(params)
+    user = pgurl.user_of(params)
+    database = pgurl.database_of(params)
+    text = str(error)
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate == "3D000" or f'database "{database}" does not exist' in text:
+        return (f"Database `{database}` does not exist on {where}; create it (`diesel setup` or "
+                f"`createdb {database}`) or fix the database name in the URL.")
+    if sqlstate == "28P01" or "password authentication failed" in text:
+        return (f"PostgreSQL on {where} rejected the password of user `{user}`; fix the password in the "
+                f"database URL (or DATABASE_URL in .env).")
+    if "no password supplied" in text:
+        return (f"PostgreSQL on {where} asks for the password of user `{user}`; put it in the URL "
+                f"(postgres://{user}:PASSWORD@host/{database}) or in PGPASSWORD.")
+    if f'role "{user}" does not exist' in text:
+        return (f"PostgreSQL on {where} has no role `{user}`; fix the user name in the URL, or create "
+                f"the role (`createuser {user}`).")
+    if "timeout expired" in text:
+        seconds = params.get("connect_timeout") or CONNECT_TIMEOUT_SECONDS
+        return (f"PostgreSQL on {where} did not answer within {seconds} s; check the host and the network, "
+                f"or raise connect_timeout in the URL.")
+    if "could not translate host name" in text:
+        return f"Cannot find the host of {where}; fix the host name in the database URL."
+    if ("Connection refused" in text or "No such file or directory" in text
+            or "could not connect to server" in text):
+        return (f"No PostgreSQL server is running on {where}; start it (or the project's cluster), or "
+                f"fix the host and port in the database URL.")
+    if sqlstate == "57P03":
+        return f"PostgreSQL on {where} is starting up or shutting down; try again in a moment."
+    return f"Cannot connect to PostgreSQL on {where}: {_first_line(error)}; check the database URL."

@@ -1,0 +1,156 @@
+"""The private PostgreSQL cluster: made once, started fast, reused, never left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from lightnb.backends.postgres import binaries
+from lightnb.backends.postgres import cluster as cluster_module
+from lightnb.backends.postgres.binaries import PostgresNotInstalled, find_binaries
+from lightnb.backends.postgres.cluster import (SOCKET_PATH_LIMIT, Cluster, ClusterError, _alive, _layout,
+                                               _read_pid_file, _User, start_cluster)
+from lightnb.backends.postgres.connect import connect
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _server_pid(data_dir: Path) -> int | None:
+    info = _read_pid_file(data_dir)
+    return info.pid if info is not None else None
+
+
+def _wait_gone(pid: int, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
+                          timeout=120, cwd=REPO, check=False)
+
+
+def test_cluster_serves_a_unix_socket_only_with_scratch_settings(pg_cluster: Cluster) -> None:
+    with connect(pg_cluster.url()) as conn:
+        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0]
+                    for name in ("listen_addresses", "fsync", "unix_socket_directories", "unix_socket_permissions")}
+    assert settings == {"listen_addresses": "", "fsync": "off", "unix_socket_directories": str(pg_cluster.socket_dir),
+                        "unix_socket_permissions": "0700"}
+    assert oct(pg_cluster.socket_dir.stat().st_mode & 0o777) == "0o700"
+    assert start_cluster(pg_cluster.folder) is pg_cluster  # started by this process: the same object
+
+
+def test_databases_are_file_copies_of_a_template(pg_cluster: Cluster) -> None:
+    url = pg_cluster.create_database("copy_source")
+    try:
+        with connect(url) as conn:
+            conn.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (42)")
+        copy = pg_cluster.create_database("copy_target", template="copy_source")
+        with connect(copy) as conn:
+            assert conn.execute("SELECT x FROM t").fetchall() == [(42,)]
+        with pytest.raises(ClusterError, match="already exists"):
+            pg_cluster.create_database("copy_target")
+    finally:
+        pg_cluster.drop_database("copy_target")
+        pg_cluster.drop_database("copy_source")
+
+
+def _owner_ending(folder: Path, ending: str) -> int:
+    """Start the cluster in a child process that then ends by ``ending``; return the server's pid."""
+    started = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import os, signal, sys, time
+        from lightnb.backends.postgres.cluster import start_cluster
+        c = start_cluster(sys.argv[1])
+        print(c.data_dir, flush=True)
+        if sys.argv[2] == "sigkill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if sys.argv[2] == "sigterm":
+            time.sleep(60)
+        """), str(folder), ending], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    assert started.stdout is not None
+    pid = _server_pid(Path(started.stdout.readline().strip()))
+    assert pid is not None and _alive(pid)
+    if ending == "sigterm":
+        started.send_signal(signal.SIGTERM)
+    started.wait(timeout=60)
+    return pid
+
+
+def test_lifecycle_reuse_attach_and_no_server_outlives_its_owner(tmp_path: Path) -> None:
+    folder = tmp_path / "pg"
+    first = start_cluster(folder)
+    try:
+        assert first.owned and first.initialised and first.running
+        url = first.create_database("kept")
+        first.stop()
+        assert not first.running
+        second = start_cluster(folder)
+        assert second.owned and not second.initialised  # no initdb the second time
+        with connect(url) as conn:  # the data survived
+            assert conn.execute("SELECT current_database()").fetchone() == ("kept",)
+        # Another process finds the server running and uses it without owning it: its exit leaves it up.
+        attached = _run_python("""
+            import sys
+            from lightnb.backends.postgres.cluster import start_cluster
+            c = start_cluster(sys.argv[1])
+            print(c.owned, c.socket_dir)
+            """, str(folder))
+        assert attached.returncode == 0, attached.stderr
+        assert attached.stdout.split() == ["False", str(second.socket_dir)]
+        assert second.running
+        second.stop()
+        # A server started by a process stops when that process exits, is terminated, or is killed.
+        for ending in ("exit", "sigterm", "sigkill"):
+            pid = _owner_ending(folder, ending)
+            assert _wait_gone(pid), f"PostgreSQL {pid} still runs after its owner ended ({ending})"
+    finally:
+        start_cluster(folder).destroy()
+
+
+def test_layout_moves_out_of_folders_the_server_user_cannot_use(tmp_path: Path) -> None:
+    stranger = _User("nobody-here", 2_000_000_000, 2_000_000_000)
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    inside = _layout(private / "pg", stranger)
+    assert inside.base.name.startswith("lightnb-pg-")  # the server's user cannot enter a 0700 folder
+    assert _layout(private / "pg", stranger) == inside  # the same place every time
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    layout = _layout(deep, None)
+    assert layout.data_dir == deep / "data"
+    assert len(os.fsencode(layout.socket_dir / ".s.PGSQL.5432")) <= SOCKET_PATH_LIMIT
+    assert layout.socket_dir.parent.name.startswith("lightnb-pg-")  # socket path too long: moved
+    quoted = _layout(tmp_path / "it's \"odd\"", None)
+    assert quoted.base.name.startswith("lightnb-pg-")  # pg_ctl hands paths to /bin/sh
+
+
+def test_missing_postgresql_is_one_line_that_says_what_to_do(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    monkeypatch.setenv(binaries.ENV_BINDIR, str(tmp_path / "nothing"))
+    find_binaries.cache_clear()
+    try:
+        with pytest.raises(PostgresNotInstalled) as caught:
+            start_cluster(tmp_path / "pg")
+    finally:
+        find_binaries.cache_clear()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "PostgreSQL is not installed" in message and "make system-deps" in message
+
+
+def test_a_cluster_of_another_major_version_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "PG_VERSION").write_text("9\n", encoding="utf-8")
+    with pytest.raises(ClusterError, match="made by PostgreSQL 9"):
+        cluster_module._check_version(find_binaries(), data)
