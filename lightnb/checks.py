@@ -19,7 +19,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lightnb import runner
+from lightnb import runner, scratch, signals
 from lightnb.errors import LightnbError, ProjectError
 from lightnb.inspect.schema_diff import schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
@@ -193,16 +192,23 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     config = config or config_from_settings(project.settings)
     migrations = discover(project.migrations_dir)
     production = _production(project, database)
-    with tempfile.TemporaryDirectory(prefix="lightnb-check-") as scratch:
-        workspace = Workspace.create(production, scratch)
+    # A full, unredacted copy of production: in a private folder removed on SIGTERM too (scratch).
+    with scratch.folder("check") as folder:
+        workspace = Workspace.create(production, folder)
         conn = workspace.connect()
         try:
-            project_findings = [f for f in lint_migrations(migrations, versions=(), config=config, conn=conn,
-                                                           migrations_dir=project.migrations_dir)]
-            if applied > 0:
-                checks = _rehearse_applied(conn, migrations, applied, config)
-            else:
-                checks = rehearse_pending(conn, migrations, versions=versions, config=config)
+            with signals.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
+                try:
+                    project_findings = [f for f in lint_migrations(migrations, versions=(), config=config,
+                                                                   conn=conn, migrations_dir=project.migrations_dir)]
+                    if applied > 0:
+                        checks = _rehearse_applied(conn, migrations, applied, config)
+                    else:
+                        checks = rehearse_pending(conn, migrations, versions=versions, config=config)
+                except sqlite3.OperationalError as error:
+                    stop.raise_if_interrupted(error)
+                    raise
+                stop.check()
         finally:
             conn.close()
         tests = None
@@ -286,8 +292,8 @@ def _copy_for_examples(conn: sqlite3.Connection) -> Iterator[Path | None]:
     if path is None or not path.is_file() or path.stat().st_size > EXAMPLE_COPY_LIMIT:
         yield None
         return
-    with tempfile.TemporaryDirectory(prefix="lightnb-before-") as scratch:
-        yield backup(conn, Path(scratch) / "before.db")
+    with scratch.folder("check-before") as folder:
+        yield backup(conn, folder / "before.db")
 
 
 def _row_examples(before_copy: Path, conn: sqlite3.Connection, tables: Sequence[str], redactor: Any) -> str:
@@ -475,20 +481,26 @@ def _stream(argv: list[str], command: str, cwd: Path, env: dict[str, str], timeo
     tail: list[str] = []
     deadline = started + timeout
     timed_out = False
-    while True:
-        try:
-            line = lines.get(timeout=max(0.0, min(0.2, deadline - time.monotonic())))
-        except queue.Empty:
-            if time.monotonic() >= deadline:
-                timed_out = True
-                os.killpg(process.pid, signal.SIGKILL)
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, min(0.2, deadline - time.monotonic())))
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    timed_out = True
+                    os.killpg(process.pid, signal.SIGKILL)
+                    break
+                continue
+            if line is None:
                 break
-            continue
-        if line is None:
-            break
-        tail = (tail + [line])[-OUTPUT_TAIL:]
-        if on_output:
-            on_output(line)
+            tail = (tail + [line])[-OUTPUT_TAIL:]
+            if on_output:
+                on_output(line)
+    except BaseException:  # Ctrl-C or SIGTERM: the tests (their own session) stop with us
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
     code = process.wait()
     seconds = round(time.monotonic() - started, 3)
     if timed_out:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import ast
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lightnb import scratch
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
 from lightnb.workspace import check_database_file, file_sha256
 
@@ -67,11 +67,12 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     executed = out / NOTEBOOK
-    # The workspace is a full, unredacted copy of production: it lives in a private temporary folder
-    # that is deleted afterwards, never in OUTDIR (which is meant to be shared or uploaded).
-    with tempfile.TemporaryDirectory(prefix="lightnb-rehearsal-") as scratch:
+    # The workspace is a full, unredacted copy of production: it lives in a private scratch folder
+    # (0700) that is deleted afterwards, also on SIGTERM, never in OUTDIR (which is meant to be
+    # shared or uploaded).
+    with scratch.folder("rehearse") as folder:
         params = {"project_dir": str(project), "production_db": str(production),
-                  "workspace_dir": str(Path(scratch) / "workspace"), "limit": limit,
+                  "workspace_dir": str(folder / "workspace"), "limit": limit,
                   "run_project_tests": run_tests}
         try:
             papermill.execute_notebook(str(notebooks_dir() / NOTEBOOK), str(executed), parameters=params,

@@ -1,19 +1,19 @@
 """A throwaway copy of a database on which lint measures each pending migration in the state just before it.
 
 The database itself is only opened read-only. The copy is made the first time a pending migration
-needs it; earlier pending migrations are applied to the copy in order, as ``migration run`` would.
+needs it, in a private scratch folder (:mod:`lightnb.scratch`); earlier pending migrations are
+applied to the copy in order, as ``migration run`` would (under the runner's SQL guard).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lightnb import runner
+from lightnb import runner, scratch
 from lightnb.errors import LightnbError
 from lightnb.migrations import Migration
 from lightnb.workspace import backup, open_readonly
@@ -44,8 +44,8 @@ class Rehearsal:
         reader = open_readonly(database)
         try:
             done = set(_applied_versions(reader))
-            with tempfile.TemporaryDirectory(prefix="lightnb-lint-") as scratch:
-                rehearsal = cls(reader, tuple(m for m in migrations if m.version not in done), Path(scratch))
+            with scratch.folder("lint") as folder:  # private (0700), removed on SIGTERM too
+                rehearsal = cls(reader, tuple(m for m in migrations if m.version not in done), folder)
                 try:
                     yield rehearsal
                 finally:
