@@ -248,3 +248,30 @@ def test_attaching_memory_and_the_database_itself_still_works(scene):
     conn = sqlite3.connect(workspace)
     assert conn.execute("SELECT balance FROM accounts WHERE owner = 'from-memory'").fetchone() == (1,)
     conn.close()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("attack", [ATTACKS[0], ATTACKS[6]], ids=lambda a: a.id)
+def test_rehearse_runs_the_notebook_without_escaping(tmp_path, monkeypatch, attack, capsys):
+    """``lightnb rehearse`` (notebook 02, headless) goes through the same guard, in its own kernel."""
+    from lightnb import samples
+    made = samples.sample_workbook(tmp_path / "sample", users=40, workspace=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setenv("LIGHTNB_SCRATCH_DIR", str(tmp_path / "scratch"))
+    write_migration(made.project_dir / "migrations", HOSTILE,
+                    attack.text(made.production_db, elsewhere).replace("accounts", "users")
+                    .replace("(owner, balance) VALUES ('mallory', 1)", "(email) VALUES ('mallory')"),
+                    "SELECT 1;\n", NOT_IN_TRANSACTION)
+    before = tree_mark(made.project_dir), tree_mark(made.production_db.parent), tree_mark(elsewhere)
+    out = tmp_path / "out"
+
+    code = main(["rehearse", "--project", str(made.project_dir), "--database", str(made.production_db),
+                 "--out", str(out)])
+
+    printed = capsys.readouterr()
+    assert code == 1 and "verdict: unsafe" in printed.out
+    html = (out / "02_rehearse_on_production_copy.html").read_text(encoding="utf-8")
+    assert "is refused" in html
+    assert (tree_mark(made.project_dir), tree_mark(made.production_db.parent), tree_mark(elsewhere)) == before
+    assert list((tmp_path / "scratch").iterdir()) == []
