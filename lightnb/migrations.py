@@ -97,15 +97,40 @@ def _load(path: Path) -> Migration:
 
 
 def _run_in_transaction(metadata: Path) -> bool:
-    """Read ``metadata.toml`` with diesel's quirks (§1.5)."""
-    if not metadata.is_file():
+    """Read ``metadata.toml`` (§1.5): absent → True; without the key → False (diesel's quirk).
+
+    diesel_cli silently treats a metadata.toml it cannot read as absent (so the migration runs in
+    a transaction whatever its author meant); lightnb refuses it instead, because whether a failure
+    can be rolled back depends on it.
+
+    :raises MigrationError: when the file cannot be read, is not valid UTF-8 TOML, or gives
+        ``run_in_transaction`` a value that is not true or false.
+    """
+    if not os.path.lexists(metadata):
         return True
+    name = metadata.parent.name
+    fix = "fix it (e.g. `run_in_transaction = false`) or delete it"
     try:
-        data = tomllib.loads(metadata.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return True
+        text = metadata.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
+    except IsADirectoryError as error:
+        raise MigrationError(f"Migration {name}: metadata.toml is a folder, not a file; remove it, or replace it "
+                             f"with a file (e.g. `run_in_transaction = false`).", path=metadata) from error
+    except OSError as error:
+        raise MigrationError(f"Migration {name}: cannot read metadata.toml ({error.strerror}); check its "
+                             f"permissions, or delete it.", path=metadata) from error
+    except UnicodeDecodeError as error:
+        raise MigrationError(f"Migration {name}: metadata.toml is not valid UTF-8 (byte {error.start}); {fix}.",
+                             path=metadata) from error
+    except tomllib.TOMLDecodeError as error:
+        raise MigrationError(f"Migration {name}: metadata.toml is not valid TOML ({error}); {fix}.",
+                             path=metadata) from error
     value = data.get("run_in_transaction", False)
-    return value if isinstance(value, bool) else True
+    if not isinstance(value, bool):
+        raise MigrationError(f"Migration {name}: metadata.toml sets run_in_transaction to {value!r}, which is not "
+                             f"true or false; write `run_in_transaction = true` or `= false` (no quotes).",
+                             path=metadata)
+    return value
 
 
 def _read_sql(path: Path, migration: Migration) -> str:
