@@ -63,15 +63,17 @@ def discover(migrations_dir: str | Path) -> list[Migration]:
         share a version.
     """
     folder = Path(migrations_dir)
-    if not folder.is_dir():
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as error:  # missing, a file, too long a name, a link loop, unreadable
         raise MigrationError(
-            f"Unable to find migrations directory {str(folder)!r}; create it, or pass --migration-dir.",
-            path=folder)
+            f"Unable to find migrations directory {str(folder)!r} ({error.strerror}); create it, or pass "
+            f"--migration-dir.", path=folder) from error
     found: dict[str, Migration] = {}
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.name.startswith(".") or entry.is_file():
+    for entry in entries:
+        if entry.name.startswith(".") or _kind(entry) == "file":
             continue
-        if entry.is_dir() and not any(os.scandir(entry.path)):
+        if _kind(entry) == "folder" and _is_empty(entry.path):
             continue  # diesel 2.3.8+ ignores completely empty folders
         migration = _load(Path(entry.path))
         twin = found.get(migration.version)
@@ -84,8 +86,27 @@ def discover(migrations_dir: str | Path) -> list[Migration]:
     return [found[v] for v in sorted(found, key=lambda v: v.encode("utf-8"))]
 
 
+def _kind(entry: os.DirEntry) -> str:
+    """``file``, ``folder``, or ``other`` (a link that leads nowhere or to itself: a candidate, §2.1)."""
+    try:
+        return "file" if entry.is_file() else "folder" if entry.is_dir() else "other"
+    except OSError:
+        return "other"
+
+
+def _is_empty(folder: str) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return not any(entries)
+    except OSError:
+        return False  # cannot be listed: not empty, and so an invalid migration (it has no up.sql)
+
+
 def _load(path: Path) -> Migration:
-    entries = {p.name for p in path.iterdir() if not p.name.startswith(".")} if path.is_dir() else set()
+    try:  # a candidate that cannot be listed (a dangling link, a link loop) holds no up.sql (§2.1)
+        entries = {p.name for p in path.iterdir() if not p.name.startswith(".")}
+    except OSError:
+        entries = set()
     if "up.sql" not in entries:
         raise MigrationError(f"{INVALID_DIR} ({path.name} has no up.sql: add one, or remove the folder)",
                              path=path)

@@ -99,7 +99,7 @@ def _declared_production(project: Project) -> Path | None:
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, on Python before 3.13
         return False
 
 
@@ -200,6 +200,10 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
     """
     from lightnb.errors import DatabaseError
     from lightnb.workspace import open_readonly
+    if not database.exists() or (database.is_file() and database.stat().st_size == 0):
+        # Nothing is applied to a database that does not exist yet (or is an empty file): say so, as
+        # diesel would, without creating it or writing its tracking table (reading never writes).
+        return []
     if database.is_file() and database.stat().st_size > 0:
         try:
             conn = open_readonly(database)

@@ -90,8 +90,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return signals.exit_status(stop)
         except BrokenPipeError:
             return 0
+        except OSError as error:  # the file system refused a path (too long, a link loop, permissions …)
+            _traceback(debug)
+            name = str(error.filename) if error.filename is not None else "a file"
+            shown = name if len(name) <= 120 else name[:60] + "…" + name[-40:]
+            print(f"error: cannot use {shown}: {error.strerror or error}; check the path (its length, links and "
+                  f"permissions) and retry; {ledger.state()}.", file=sys.stderr)
+            return 1
         except Exception as error:  # noqa: BLE001 - the one place every other failure becomes one line
             _traceback(debug)
+            if isinstance(error, RuntimeError) and str(error).startswith("Symlink loop from "):
+                # pathlib's resolve() on Python < 3.13 (an OSError, ELOOP, from 3.13 on)
+                print(f"error: cannot use {str(error)[len('Symlink loop from '):]}: it is a symbolic link loop; "
+                      f"check the path and retry; {ledger.state()}.", file=sys.stderr)
+                return 1
             detail = " ".join(str(error).split())[:300] or "(no message)"
             print(f"error: unexpected {type(error).__name__}: {detail}; {ledger.state()}. This is a lightnb bug: "
                   f"rerun with --debug (or {DEBUG_ENV}=1) for the traceback and report it.", file=sys.stderr)
