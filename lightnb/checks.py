@@ -205,7 +205,7 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
                         checks = _rehearse_applied(conn, migrations, applied, config)
                     else:
                         checks = rehearse_pending(conn, migrations, versions=versions, config=config)
-                except sqlite3.OperationalError as error:
+                except sqlite3.Error as error:
                     stop.raise_if_interrupted(error)
                     raise
                 stop.check()
@@ -433,7 +433,11 @@ def test_settings(project: Project) -> tuple[list[str], Path, float]:
     """
     table = dict(project.settings.get("test", {}) or {})
     command = table.get("command", DEFAULT_TEST_COMMAND)
-    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    try:
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+    except (TypeError, ValueError) as error:  # not a string or a list, or an unclosed quote
+        raise ProjectError(f'lightnb.toml: [test] command cannot be read ({error}); write a string such as '
+                           f'command = "cargo test", or a list of arguments.') from error
     if not argv or not all(isinstance(a, str) for a in argv):
         raise ProjectError('lightnb.toml: [test] command must be a string, e.g. command = "cargo test".')
     timeout = table.get("timeout", DEFAULT_TEST_TIMEOUT)

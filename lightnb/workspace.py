@@ -211,6 +211,8 @@ class Workspace:
                                  f"PROD.db` (or Workspace.create).", path=root)
         try:
             data = json.loads(state.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("production"), (str, type(None))):
+                raise ValueError("not a workspace state")
         except (OSError, ValueError) as error:
             raise WorkspaceError(f"Workspace state {state} is unreadable; recreate the workspace with "
                                  f"`lightnb snapshot --database-url PROD.db`.", path=state) from error

@@ -127,8 +127,9 @@ def apply_patch_file(text: str, path: Path) -> str:
     """
     try:
         patch = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise SchemaError(f"Failed to read patch file at {path}: {error}; fix `patch_file` or "
+    except (OSError, UnicodeDecodeError) as error:
+        reason = f"not valid UTF-8 (byte {error.start})" if isinstance(error, UnicodeDecodeError) else error
+        raise SchemaError(f"Failed to read patch file at {path}: {reason}; fix `patch_file` or "
                           f"--patch-file.") from error
     try:
         hunks = parse_patch(patch)
