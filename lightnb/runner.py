@@ -404,7 +404,7 @@ def _interruptible(conn: sqlite3.Connection) -> Iterator[signals.Stop]:
     with signals.interrupting(conn) as stop, stop.deferring():
         try:
             yield stop
-        except sqlite3.OperationalError as error:  # e.g. an observer's query, interrupted
+        except sqlite3.Error as error:  # e.g. an observer's query, interrupted
             stop.raise_if_interrupted(error)
             raise
         stop.check()

@@ -104,8 +104,12 @@ class Stop:
             raise stop_for(self.signum)
 
     def raise_if_interrupted(self, error: BaseException) -> None:
-        """Raise the stop's exception when ``error`` is SQLite's "interrupted" caused by a signal."""
-        if self.signum is not None and isinstance(error, sqlite3.OperationalError):
+        """Raise the stop's exception when a signal arrived and ``error`` is the SQLite error it caused.
+
+        Besides "interrupted", a signal handled inside one of SQLite's Python callbacks (the
+        authorizer, an aggregate) makes that callback fail, and so the statement, with another error.
+        """
+        if self.signum is not None and isinstance(error, sqlite3.Error):
             raise stop_for(self.signum) from None
 
     @contextlib.contextmanager

@@ -474,7 +474,7 @@ def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[
                 if not keep:
                     conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
                 conn.execute(f"RELEASE {_SAVEPOINT}")
-        except sqlite3.OperationalError as error:
+        except sqlite3.Error as error:
             stop.raise_if_interrupted(error)
             raise
     return sorted(m.impacts, key=lambda i: i.index)
