@@ -21,6 +21,7 @@ import contextvars
 import errno
 import fcntl
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,11 @@ class StepEvent:
 
     :param kind: ``"migration"`` when a migration starts, ``"statement"`` before each statement,
         ``"done"`` after a migration committed.
+    :param total: the number of statements (in a ``done`` event: 0 when the file ran as a whole).
+
+    An observer that does not follow statements says so with an attribute ``statements = False``:
+    the runner may then run a file in one call (faster for large data migrations) and send no
+    ``statement`` events.
     """
 
     kind: Literal["migration", "statement", "done"]
@@ -294,15 +300,25 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
         try:
             if on_step:  # announced before the files are read, as diesel prints before it fails
                 on_step(StepEvent("migration", migration, direction, connection=conn))
-            statements = _statements(migration, direction)
+            sql = _sql_of(migration, direction)
             stop.check()
-            savepoint = _open(conn) if migration.run_in_transaction else None
-            guard = sqlguard.install(conn, transaction_control=savepoint is None)
-            for statement in statements:
-                if on_step:
-                    on_step(StepEvent("statement", migration, direction, statement, len(statements), conn))
-                _execute(conn, migration, direction, statement, guard, stop)
-                done += 1
+            total = 0
+            ran_whole = False
+            if _may_run_whole(conn, migration, on_step, sql):
+                savepoint = ""  # the transaction the file opens: rolled back below if anything stops it
+                ran_whole = _run_whole(conn, sql, stop)
+                if not ran_whole:
+                    savepoint = None  # rolled back; run it again statement by statement to say where it fails
+            if not ran_whole:
+                statements = sqlscript.split(sql)
+                total = len(statements)
+                savepoint = _open(conn) if migration.run_in_transaction else None
+                guard = sqlguard.install(conn, transaction_control=savepoint is None)
+                for statement in statements:
+                    if on_step:
+                        on_step(StepEvent("statement", migration, direction, statement, total, conn))
+                    _execute(conn, migration, direction, statement, guard, stop)
+                    done += 1
             stop.check()
             sqlguard.install(conn)
             _record(conn, migration, direction)
@@ -321,11 +337,48 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
         if ledger is not None:
             ledger.done(migration, direction, committed=savepoint in (None, ""))
     if on_step:
-        on_step(StepEvent("done", migration, direction, total=len(statements), connection=conn))
+        on_step(StepEvent("done", migration, direction, total=total, connection=conn))
 
 
-def _statements(migration: Migration, direction: Direction) -> list[sqlscript.Statement]:
-    """Read and split the migration's file; refuse an empty file (as diesel) and NUL bytes."""
+_UPDATED_AT = re.compile("diesel_manage_updated_at", re.IGNORECASE)
+
+
+def _may_run_whole(conn: sqlite3.Connection, migration: Migration, on_step: StepObserver | None,
+                   sql: str) -> bool:
+    """Tell whether the file can run in one call, as diesel's ``sqlite3_exec`` runs it.
+
+    Only a migration that runs in its own transaction (a failure then leaves nothing behind, so it
+    can be run again statement by statement to name the failing line), when no observer follows
+    statements (``on_step.statements`` False) and no ``diesel_manage_updated_at`` call needs its
+    trigger created right after it. A large data migration then runs at the sqlite3 shell's speed.
+    """
+    return (migration.run_in_transaction and not conn.in_transaction
+            and (on_step is None or getattr(on_step, "statements", True) is False)
+            and _UPDATED_AT.search(sql) is None)
+
+
+def _run_whole(conn: sqlite3.Connection, sql: str, stop: signals.Stop) -> bool:
+    """Open a transaction and run every statement of ``sql`` in it (left open); True when all ran.
+
+    The SQL guard applies as for one statement at a time (the file may not control the transaction
+    itself). On a failure or a refusal everything is rolled back and False returned.
+
+    :raises KeyboardInterrupt: when a signal stopped it (the caller rolls back).
+    """
+    sqlguard.install(conn, transaction_control=False, begins=1)
+    try:
+        conn.executescript("BEGIN;\n" + sql)  # executescript commits first: BEGIN must be in the script
+    except sqlite3.Error as error:
+        sqlguard.install(conn)  # lightnb's own ROLLBACK is not the migration's
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        stop.raise_if_interrupted(error)
+        return False
+    return True
+
+
+def _sql_of(migration: Migration, direction: Direction) -> str:
+    """Read the migration's file; refuse an empty file (as diesel) and NUL bytes."""
     sql = migration.up_sql() if direction == "up" else migration.down_sql()
     if sql == "":
         raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration. "
@@ -334,7 +387,7 @@ def _statements(migration: Migration, direction: Direction) -> list[sqlscript.St
     if "\x00" in sql:
         raise MigrationError(f"Failed to run {migration.name} with: {direction}.sql contains a NUL byte; "
                              f"remove it.", path=migration.path, version=migration.version)
-    return sqlscript.split(sql)
+    return sql
 
 
 def _execute(conn: sqlite3.Connection, migration: Migration, direction: Direction,

@@ -62,6 +62,7 @@ class Guard:
     own: frozenset[str] = frozenset()
     folders: tuple[str, ...] = ()
     transaction_control: bool = True
+    begins: int = 0  # BEGINs still allowed without transaction control (the runner's own)
     refusals: list[tuple[Refusal, str | None]] = field(default_factory=list)
 
     def __call__(self, action: int, arg1: str | None, arg2: str | None, _db: str | None,
@@ -86,6 +87,9 @@ class Guard:
         if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in REFUSED_FUNCTIONS:
             return Refusal(f"{arg2.lower()}() is refused (it would load native code into lightnb)", "remove it")
         if not self.transaction_control:
+            if action == sqlite3.SQLITE_TRANSACTION and arg1 == "BEGIN" and self.begins > 0:
+                self.begins -= 1
+                return None
             if action == sqlite3.SQLITE_TRANSACTION:
                 return Refusal(f"{arg1 or 'transaction control'} {IN_TRANSACTION[0]}", IN_TRANSACTION[1], False)
             if action == sqlite3.SQLITE_SAVEPOINT and arg1 != "BEGIN" and \
@@ -151,7 +155,7 @@ def _first_word(statement: str) -> str:
     return word[0].lower() if word else ""
 
 
-def install(conn: sqlite3.Connection, *, transaction_control: bool = True) -> Guard:
+def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begins: int = 0) -> Guard:
     """Install a guard on ``conn`` (replacing its authorizer) and return it.
 
     The connection's own database files are read from ``PRAGMA database_list``; when its main
@@ -160,6 +164,8 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True) -> Gu
 
     :param transaction_control: False refuses BEGIN/COMMIT/ROLLBACK and diesel's savepoints
         (a migration running inside diesel's transaction).
+    :param begins: without transaction control, still allow this many BEGINs (the runner's own,
+        when it runs a whole file in one call).
     """
     own, folders = set(), []
     conn.set_authorizer(None)  # read the list of databases unguarded, then guard
@@ -169,7 +175,7 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True) -> Gu
             holder = scratch.holding(file)
             if holder is not None:
                 folders.append(os.path.realpath(holder))
-    guard = Guard(frozenset(own), tuple(dict.fromkeys(folders)), transaction_control)
+    guard = Guard(frozenset(own), tuple(dict.fromkeys(folders)), transaction_control, begins)
     conn.set_authorizer(guard)
     return guard
 

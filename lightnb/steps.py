@@ -280,6 +280,7 @@ def _migrate(project: Project, database: str | Path, direction: str, action, *, 
         if on_step is not None:
             on_step(event)
 
+    observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]
     try:
         before, before_copy = _capture_before(conn, path, direction, capture)
         done = action(conn, found, _checksum_hook(path), observe)

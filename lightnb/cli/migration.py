@@ -85,6 +85,9 @@ def _wrapped(func):  # type: ignore[no-untyped-def]
     return call
 
 
+_announce.statements = False  # type: ignore[attr-defined]  # only migrations are announced
+
+
 @_wrapped
 def _run(args: argparse.Namespace) -> int:
     project = project_from_args(args)
