@@ -29,12 +29,13 @@ class Sizes:
     rebuild_rows: int = 1_000_000
     preview_small: int = 10_000
     preview_large: int = 10_000_000
+    data_migration_mib: int = 50
     repeats: int = 3
 
 
 FULL = Sizes()
 QUICK = Sizes(snapshot_mib=16, diff_rows=20_000, rebuild_rows=20_000, preview_small=1_000,
-              preview_large=100_000, repeats=2)
+              preview_large=100_000, data_migration_mib=2, repeats=2)
 
 
 @dataclass(frozen=True)
