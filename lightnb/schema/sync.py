@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import sqlite3
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -175,11 +174,11 @@ def check_migrations_sync(project: MigratableProject, *, style: str = "auto") ->
 
     :raises SchemaError: when the database holds something print-schema cannot express.
     """
-    from lightnb import migrations, runner
+    from lightnb import migrations, runner, scratch
     from lightnb.errors import MigrationError
 
-    with tempfile.TemporaryDirectory(prefix="lightnb-schema-") as folder:
-        conn = runner.connect(Path(folder) / "fresh.sqlite3")
+    with scratch.folder("schema") as folder:  # a throwaway database, not one of the user's
+        conn = runner.connect(folder / "fresh.sqlite3")
         try:
             conn.execute("PRAGMA synchronous = OFF")  # a throwaway database: no need to wait for the disk
             try:
