@@ -89,7 +89,10 @@ def style_of_file(path: Path | None, default: str = DEFAULT_STYLE) -> str:
     """Return the style of the schema file at ``path``, or ``default`` when absent or undecided."""
     if path is None or not Path(path).is_file():
         return default
-    return detect_style(Path(path).read_text(encoding="utf-8")) or default
+    try:
+        return detect_style(Path(path).read_text(encoding="utf-8")) or default
+    except UnicodeDecodeError:  # not a schema file: reading it again to compare says so
+        return default
 
 
 def resolve_style(style: str, path: Path | None) -> str:

@@ -102,6 +102,18 @@ def _file_configurations(project: ProjectLike, style: str) -> list[PrintSchemaOp
 _CANDIDATES = (DEFAULT_STYLE, *sorted((s for s in STYLES if s != DEFAULT_STYLE), reverse=True))
 
 
+def read_schema_text(path: Path) -> str:
+    """Read a schema file as text.
+
+    :raises SchemaError: when it is not UTF-8 (so not a schema file diesel or lightnb wrote).
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise SchemaError(f"{path} is not a schema file (not UTF-8 text, byte {error.start}); check the `file` "
+                          f"path of [print_schema], or move the file away so it can be regenerated.") from error
+
+
 def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, style: str
                      ) -> tuple[PrintSchemaOptions, Schema, str]:
     """Return the options in their resolved style, the schema and the text it prints.
@@ -114,7 +126,7 @@ def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, styl
         chosen = replace(options, style=resolve_style(style, options.file))
         schema = introspect(conn, chosen)
         return chosen, schema, render(schema, chosen)
-    existing = Path(options.file).read_text(encoding="utf-8")
+    existing = read_schema_text(Path(options.file))
     candidates = {}
     for candidate in _CANDIDATES:  # ties go to the earlier, newer style
         chosen = replace(options, style=candidate)
@@ -202,7 +214,7 @@ def compare_file(options: PrintSchemaOptions, schema: Schema, expected: str) -> 
         diff = "".join(difflib.unified_diff([], expected.splitlines(keepends=True), fromfile="/dev/null",
                                             tofile=f"{path} (print-schema)"))
         return FileSync(path, options.key, options.style, False, (finding,), diff, expected)
-    actual = path.read_text(encoding="utf-8")
+    actual = read_schema_text(path)
     # diesel --locked-schema compares line by line, so a final newline does not matter.
     if actual.splitlines() == expected.splitlines():
         return FileSync(path, options.key, options.style, True, (), "", expected)

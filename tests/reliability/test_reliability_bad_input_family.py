@@ -92,6 +92,10 @@ CASES = [
     Case("patch_file_not_utf8", ["print-schema"], "not valid UTF-8",
          _both(_write("diesel.toml", '[print_schema]\npatch_file = "schema.patch"\n'),
                _write("schema.patch", b"--- a\n+++ b\n@@ -1 +1 @@\n-\xff\n+x\n"))),
+    Case("schema_rs_not_utf8_on_check", ["print-schema", "--check"], "is not a schema file (not UTF-8 text",
+         _both(_write("diesel.toml", '[print_schema]\nfile = "src/schema.rs"\n'), _write("src/schema.rs", b"\xff\xfe"))),
+    Case("schema_rs_not_utf8_on_run", ["migration", "run"], "is not a schema file (not UTF-8 text",
+         _both(_write("diesel.toml", '[print_schema]\nfile = "src/schema.rs"\n'), _write("src/schema.rs", b"\xff\xfe"))),
     Case("workspace_state_is_a_list", LIST, "unreadable", _write(".lightnb/workspace.json", "[1, 2]\n")),
     Case("workspace_state_is_null", ["snapshot", "--status"], "unreadable", _write(".lightnb/workspace.json", "null\n")),
     Case("workspace_state_production_not_text", LIST, "unreadable",
@@ -155,10 +159,12 @@ def test_reading_verbs_never_create_or_write_a_database(project_dir, argv, name,
 
 
 @pytest.mark.parametrize("schema_file, needle", [(f"src/{TOO_LONG}.rs", "File name too long"),
-                                                  ("src", "check the `file` path")],
-                         ids=["name_too_long", "a_folder"])
+                                                  ("src", "check the `file` path"),
+                                                  ("src/schema.rs", "is not a schema file")],
+                         ids=["name_too_long", "a_folder", "not_utf8"])
 def test_a_failure_after_the_migration_committed_says_it_committed(project_dir, schema_file, needle, capsys):
     (project_dir / "src").mkdir()
+    (project_dir / "src" / "schema.rs").write_bytes(b"\xff\xfe")
     (project_dir / "diesel.toml").write_text(f'[print_schema]\nfile = "{schema_file}"\n', encoding="utf-8")
     PENDING(project_dir)
     production = file_mark(project_dir / "production.db")
