@@ -467,8 +467,10 @@ def _interruptible(conn: sqlite3.Connection) -> Iterator[signals.Stop]:
 
 
 @contextlib.contextmanager
-def writer_lock(conn: sqlite3.Connection) -> Iterator[None]:
+def writer_lock(database: sqlite3.Connection | str | Path) -> Iterator[None]:
     """Hold the database's writer lock: a lock file beside it, ``flock``-ed for the duration.
+
+    :param database: a connection to the database, or its path (e.g. to replace a workspace file).
 
     The operating system releases the lock when the process ends, however it ends; a lock file
     left by a killed process is simply locked again. The file is removed on release. In-memory
@@ -478,8 +480,8 @@ def writer_lock(conn: sqlite3.Connection) -> Iterator[None]:
     :raises DatabaseBusyError: when another lightnb process (or another connection of this one)
         is migrating the database.
     """
-    database = _db_path(conn)
-    if not database:
+    database = _db_path(database) if isinstance(database, sqlite3.Connection) else os.fspath(database)
+    if not database or database == ":memory:":
         yield
         return
     path = database + LOCK_SUFFIX

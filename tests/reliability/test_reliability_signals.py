@@ -262,3 +262,21 @@ def test_two_runs_started_together_apply_an_update_once(app, attempt):
         if code == 1:
             (line,) = _error_lines(err)
             assert "is being migrated by another lightnb" in line
+
+
+def test_the_writer_lock_is_one_per_database_and_leaves_no_file(tmp_path):
+    from lightnb import runner
+    from lightnb.errors import DatabaseBusyError
+    database = tmp_path / "app.db"
+    conn = runner.connect(database)
+    try:
+        with runner.writer_lock(conn):
+            assert Path(f"{database}.lightnb-lock").read_text().strip() == str(os.getpid())
+            with pytest.raises(DatabaseBusyError, match="being migrated by another lightnb"):
+                with runner.writer_lock(database):  # by path too, and even from this same process
+                    pass
+            with runner.writer_lock(tmp_path / "other.db"):
+                pass
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+    finally:
+        conn.close()
