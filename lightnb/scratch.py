@@ -69,13 +69,13 @@ def folder(purpose: str) -> Iterator[Path]:
     """
     base = root()
     sweep(base)
-    path = Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=base))  # mkdtemp makes it 0700
-    try:
-        with signals.unwinding_on_termination():
+    with signals.unwinding_on_termination():  # SIGTERM: remove the copy, then end as asked
+        path = Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=base))  # mkdtemp makes it 0700
+        try:
             (path / OWNER_FILE).write_text(_owner_line(), encoding="utf-8")
             yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def sweep(base: Path | None = None) -> list[Path]:

@@ -15,6 +15,7 @@ Handlers are only installed in the main thread, and never over a signal someone 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sqlite3
 import threading
@@ -66,11 +67,16 @@ def _raise_terminated(signum: int, _frame: object) -> None:
 
 
 @contextlib.contextmanager
-def unwinding_on_termination() -> Iterator[None]:
+def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into :class:`Terminated` for the duration of the block.
 
     Only signals left at their default action (which kills the process without cleanup) are
     taken over; a handler someone else installed, or an ignored signal, is left alone.
+
+    :param redeliver: when the :class:`Terminated` this block raised leaves it (after the
+        ``finally`` blocks inside it ran), send the signal again with its default action, so the
+        process still ends as it was asked to (a notebook kernel, a script). The CLI passes False:
+        it prints one line and exits with 128 + the signal itself.
     """
     if not _in_main_thread():
         yield
@@ -81,6 +87,13 @@ def unwinding_on_termination() -> Iterator[None]:
             previous[signum] = signal.signal(signum, _raise_terminated)
     try:
         yield
+    except Terminated as stop:
+        if not redeliver or stop.signum not in previous:
+            raise
+        signal.signal(stop.signum, signal.SIG_DFL)
+        previous.pop(stop.signum)
+        os.kill(os.getpid(), stop.signum)
+        raise  # not reached: the default action ends the process
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

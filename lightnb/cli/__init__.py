@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     debug = bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
-    with runner.recording() as ledger, signals.unwinding_on_termination():
+    with runner.recording() as ledger, signals.unwinding_on_termination(redeliver=False):
         try:
             code = func(args)
         except LightnbError as error:

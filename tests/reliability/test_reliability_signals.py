@@ -280,3 +280,19 @@ def test_the_writer_lock_is_one_per_database_and_leaves_no_file(tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
     finally:
         conn.close()
+
+
+def test_sigterm_to_a_python_program_using_the_api_cleans_up_then_ends_it(app):
+    """Outside the CLI (a script, a notebook kernel) SIGTERM removes the copies, then ends the process."""
+    write_migration(app / "migrations", NEW, f"{FOREVER}\n", "SELECT 1;\n")
+    program = ("import sys\nfrom lightnb import steps\nfrom lightnb.project import Project\n"
+               "steps.test(Project.discover('.'), sys.argv[1], run_tests=False)\n")
+    process = subprocess.Popen([sys.executable, "-c", program, str(app / "production.db")], cwd=app,
+                               env=_env(app), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: any((p / "workspace.db").is_file() for p in _scratch_copies(app)), "the copy")
+
+    process.send_signal(signal.SIGTERM)
+
+    code, _, err = _finish(process)
+    assert code == -signal.SIGTERM, err  # ended by the signal, as asked, not by an exception
+    assert _scratch_copies(app) == []
