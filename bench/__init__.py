@@ -34,12 +34,13 @@ class Sizes:
     capture_mib: tuple[int, int] = (128, 1024)
     preview_small: int = 10_000
     preview_large: int = 10_000_000
+    data_migration_mib: int = 50
     rounds: int = 3
 
 
 FULL = Sizes()
 QUICK = Sizes(snapshot_mib=16, diff_rows=20_000, migration_mib=16, sample_users=2_000, small_users=500,
-              capture_mib=(8, 24), preview_small=1_000, preview_large=100_000, rounds=2)
+              capture_mib=(8, 24), preview_small=1_000, preview_large=100_000, data_migration_mib=2, rounds=2)
 
 
 @dataclass

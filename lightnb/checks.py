@@ -19,6 +19,7 @@ impact of up.sql measured on the copy.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shlex
@@ -35,7 +36,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lightnb import runner
+from lightnb import runner, scratch, signals
 from lightnb.errors import LightnbError, ProjectError
 from lightnb.inspect.lineage import history_lineage
 from lightnb.inspect.redact import mask_message
@@ -262,18 +263,25 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     migrations = discover(project.migrations_dir)
     production = _production(project, database)
     divergence = _divergence(project, production)
-    with tempfile.TemporaryDirectory(prefix="lightnb-check-") as scratch:
-        workspace = Workspace.create(production, Path(scratch) / "copy")
+    # A full, unredacted copy of production: in a private folder removed on SIGTERM too (scratch).
+    with scratch.folder("check") as folder:
+        workspace = Workspace.create(production, folder)
         conn = workspace.connect()
         conn.execute("PRAGMA synchronous = OFF")  # a throwaway copy: no need to wait for the disk
         try:
-            project_findings = [f for f in lint_migrations(migrations, versions=(), config=config, conn=conn,
-                                                           migrations_dir=project.migrations_dir)]
-            if applied > 0:
-                checks = _rehearse_applied(conn, migrations, applied, config, Path(scratch))
-            else:
-                checks = rehearse_pending(conn, migrations, versions=versions, config=config,
-                                          scratch=Path(scratch))
+            with signals.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
+                try:
+                    project_findings = [f for f in lint_migrations(migrations, versions=(), config=config,
+                                                                   conn=conn, migrations_dir=project.migrations_dir)]
+                    if applied > 0:
+                        checks = _rehearse_applied(conn, migrations, applied, config, folder)
+                    else:
+                        checks = rehearse_pending(conn, migrations, versions=versions, config=config,
+                                                  scratch=folder)
+                except sqlite3.Error as error:
+                    stop.raise_if_interrupted(error)
+                    raise
+                stop.check()
         finally:
             conn.close()
         tests = None
@@ -359,7 +367,7 @@ def rehearse_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], 
     baseline = Baseline.of(conn, migrations)
     states = baseline.later_states(migrations, versions=[m.version for m in pending])
     ordered = list(migrations)
-    with tempfile.TemporaryDirectory(prefix="lightnb-states-", dir=scratch) as folder:
+    with _states_folder(scratch) as folder:
         saves = _States(Path(folder), conn)
         checks: list[MigrationCheck] = []
         blocker: str | None = None
@@ -432,13 +440,25 @@ def _not_rehearsed(migration: Migration, findings: Sequence[Finding], blocker: s
     return MigrationCheck(migration.name, migration.version, "unsafe", reasons, tuple(findings))
 
 
+@contextlib.contextmanager
+def _states_folder(parent: Path | None) -> Iterator[Path]:
+    """A folder for saved states of the copy: inside ``parent`` (already private), else a private
+    scratch folder (0700, removed on SIGTERM too: the states are copies of production)."""
+    if parent is not None:
+        with tempfile.TemporaryDirectory(prefix="lightnb-states-", dir=parent) as folder:
+            yield Path(folder)
+    else:
+        with scratch.folder("check-states") as folder:
+            yield folder
+
+
 def rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding] = (), *,
              redactor: Any = None) -> MigrationCheck:
     """Prove one migration on ``conn`` (a workspace copy): up, down (compare with before), up again.
 
     The copy is left as it was after up.
     """
-    with tempfile.TemporaryDirectory(prefix="lightnb-states-") as folder:
+    with _states_folder(None) as folder:
         saves = _States(Path(folder), conn)
         proof = _prove(conn, migration, findings, saves, redactor)
         if "up" in proof.steps:
@@ -702,7 +722,11 @@ def test_settings(project: Project) -> tuple[list[str], Path, float]:
     """
     table = dict(project.settings.get("test", {}) or {})
     command = table.get("command", DEFAULT_TEST_COMMAND)
-    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    try:
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+    except (TypeError, ValueError) as error:  # not a string or a list, or an unclosed quote
+        raise ProjectError(f'lightnb.toml: [test] command cannot be read ({error}); write a string such as '
+                           f'command = "cargo test", or a list of arguments.') from error
     if not argv or not all(isinstance(a, str) for a in argv):
         raise ProjectError('lightnb.toml: [test] command must be a string, e.g. command = "cargo test".')
     timeout = table.get("timeout", DEFAULT_TEST_TIMEOUT)
@@ -762,20 +786,26 @@ def _stream(argv: list[str], command: str, cwd: Path, env: dict[str, str], timeo
     tail: list[str] = []
     deadline = started + timeout
     timed_out = False
-    while True:
-        try:
-            line = lines.get(timeout=max(0.0, min(0.2, deadline - time.monotonic())))
-        except queue.Empty:
-            if time.monotonic() >= deadline:
-                timed_out = True
-                os.killpg(process.pid, signal.SIGKILL)
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, min(0.2, deadline - time.monotonic())))
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    timed_out = True
+                    os.killpg(process.pid, signal.SIGKILL)
+                    break
+                continue
+            if line is None:
                 break
-            continue
-        if line is None:
-            break
-        tail = (tail + [line])[-OUTPUT_TAIL:]
-        if on_output:
-            on_output(line)
+            tail = (tail + [line])[-OUTPUT_TAIL:]
+            if on_output:
+                on_output(line)
+    except BaseException:  # Ctrl-C or SIGTERM: the tests (their own session) stop with us
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
     code = process.wait()
     seconds = round(time.monotonic() - started, 3)
     if timed_out:

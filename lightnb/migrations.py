@@ -86,7 +86,10 @@ def missing_folder_error(folder: Path, origin: str, start: Path | None = None) -
     """
     advice = "create it (`lightnb setup` does), or pass --migration-dir"
     if origin in ("argument", "environment", "config"):
-        reason = "Not a directory (os error 20)" if folder.exists() else "No such file or directory (os error 2)"
+        try:
+            reason = "Not a directory (os error 20)" if folder.exists() else "No such file or directory (os error 2)"
+        except OSError as error:  # a name too long, a link loop: diesel's IO error says so
+            reason = f"{error.strerror} (os error {error.errno})"
         return LightnbError(with_advice(f"Encountered an IO error: {reason} for `{folder}`", advice), path=folder)
     # a MigrationError: the CLI prefixes it with "Failed to run migrations: ", as diesel does
     return MigrationError(with_advice(f"Unable to find migrations directory in {rust_debug(str(start or Path.cwd()))} "
@@ -149,15 +152,17 @@ def discover(migrations_dir: str | Path) -> list[Migration]:
         share a version.
     """
     folder = Path(migrations_dir)
-    if not folder.is_dir():
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as error:  # missing, a file, too long a name, a link loop, unreadable
         raise MigrationError(
-            f"Unable to find migrations directory {str(folder)!r}; create it, or pass --migration-dir.",
-            path=folder)
+            f"Unable to find migrations directory {str(folder)!r} ({error.strerror}); create it, or pass "
+            f"--migration-dir.", path=folder) from error
     found: dict[str, Migration] = {}
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.name.startswith(".") or entry.is_file():
+    for entry in entries:
+        if entry.name.startswith(".") or _kind(entry) == "file":
             continue
-        if entry.is_dir() and not any(os.scandir(entry.path)):
+        if _kind(entry) == "folder" and _is_empty(entry.path):
             continue  # diesel 2.3.8+ ignores completely empty folders
         migration = _load(Path(entry.path))
         twin = found.get(migration.version)
@@ -170,8 +175,27 @@ def discover(migrations_dir: str | Path) -> list[Migration]:
     return [found[v] for v in sorted(found, key=lambda v: v.encode("utf-8"))]
 
 
+def _kind(entry: os.DirEntry) -> str:
+    """``file``, ``folder``, or ``other`` (a link that leads nowhere or to itself: a candidate, §2.1)."""
+    try:
+        return "file" if entry.is_file() else "folder" if entry.is_dir() else "other"
+    except OSError:
+        return "other"
+
+
+def _is_empty(folder: str) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return not any(entries)
+    except OSError:
+        return False  # cannot be listed: not empty, and so an invalid migration (it has no up.sql)
+
+
 def _load(path: Path) -> Migration:
-    entries = {p.name for p in path.iterdir() if not p.name.startswith(".")} if path.is_dir() else set()
+    try:  # a candidate that cannot be listed (a dangling link, a link loop) holds no up.sql (§2.1)
+        entries = {p.name for p in path.iterdir() if not p.name.startswith(".")}
+    except OSError:
+        entries = set()
     if "up.sql" not in entries:
         raise MigrationError(with_advice(INVALID_DIR, f"{path.name} has no up.sql: add one, or remove the folder"),
                              path=path)
@@ -183,15 +207,40 @@ def _load(path: Path) -> Migration:
 
 
 def _run_in_transaction(metadata: Path) -> bool:
-    """Read ``metadata.toml`` with diesel's quirks (§1.5)."""
-    if not metadata.is_file():
+    """Read ``metadata.toml`` (§1.5): absent → True; without the key → False (diesel's quirk).
+
+    diesel_cli silently treats a metadata.toml it cannot read as absent (so the migration runs in
+    a transaction whatever its author meant); lightnb refuses it instead, because whether a failure
+    can be rolled back depends on it.
+
+    :raises MigrationError: when the file cannot be read, is not valid UTF-8 TOML, or gives
+        ``run_in_transaction`` a value that is not true or false.
+    """
+    if not os.path.lexists(metadata):
         return True
+    name = metadata.parent.name
+    fix = "fix it (e.g. `run_in_transaction = false`) or delete it"
     try:
-        data = tomllib.loads(metadata.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return True
+        text = metadata.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
+    except IsADirectoryError as error:
+        raise MigrationError(f"Migration {name}: metadata.toml is a folder, not a file; remove it, or replace it "
+                             f"with a file (e.g. `run_in_transaction = false`).", path=metadata) from error
+    except OSError as error:
+        raise MigrationError(f"Migration {name}: cannot read metadata.toml ({error.strerror}); check its "
+                             f"permissions, or delete it.", path=metadata) from error
+    except UnicodeDecodeError as error:
+        raise MigrationError(f"Migration {name}: metadata.toml is not valid UTF-8 (byte {error.start}); {fix}.",
+                             path=metadata) from error
+    except tomllib.TOMLDecodeError as error:
+        raise MigrationError(f"Migration {name}: metadata.toml is not valid TOML ({error}); {fix}.",
+                             path=metadata) from error
     value = data.get("run_in_transaction", False)
-    return value if isinstance(value, bool) else True
+    if not isinstance(value, bool):
+        raise MigrationError(f"Migration {name}: metadata.toml sets run_in_transaction to {value!r}, which is not "
+                             f"true or false; write `run_in_transaction = true` or `= false` (no quotes).",
+                             path=metadata)
+    return value
 
 
 def _read_sql(path: Path, migration: Migration) -> str:

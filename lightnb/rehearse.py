@@ -12,10 +12,10 @@ from __future__ import annotations
 import ast
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lightnb import scratch
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
 from lightnb.extras import require
 from lightnb.project import Project
@@ -102,12 +102,12 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
     out.mkdir(parents=True, exist_ok=True)
     executed = out / NOTEBOOK
     # The workspace is a full, unredacted copy of production, and the project copy may hold secrets
-    # of its own: both live in a private temporary folder that is deleted afterwards, never in OUTDIR
-    # (which is meant to be shared or uploaded).
-    with tempfile.TemporaryDirectory(prefix="lightnb-rehearsal-") as scratch:
-        copied = copy_project(project, start, Path(scratch) / "project")
+    # of its own: both live in a private scratch folder (0700) that is deleted afterwards, also on
+    # SIGTERM, never in OUTDIR (which is meant to be shared or uploaded).
+    with scratch.folder("rehearse") as folder:
+        copied = copy_project(project, start, folder / "project")
         params = {"project_dir": str(copied), "production_db": str(production),
-                  "workspace_dir": str(Path(scratch) / "workspace"), "limit": limit,
+                  "workspace_dir": str(folder / "workspace"), "limit": limit,
                   "run_project_tests": run_tests}
         failed: PapermillExecutionError | None = None
         try:

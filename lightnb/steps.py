@@ -247,8 +247,13 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
     """
     from lightnb.errors import DatabaseError
     from lightnb.workspace import open_readonly
-    if not os.path.lexists(database):
+    try:
+        os.lstat(database)
+    except FileNotFoundError:
         return []
+    except OSError as error:  # a name too long, a link loop: not a database anyone could open
+        raise DatabaseError(f"Cannot open database {database}: {error.strerror}; check --database-url or "
+                            f"DATABASE_URL.", path=database) from error
     check_database_file(database)
     if database.stat().st_size == 0:
         return []  # an empty file is an empty database: nothing applied
@@ -333,6 +338,7 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
         if on_step is not None:
             on_step(event)
 
+    observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]
     try:
         before, before_copy = _capture_before(conn, path, direction, capture)
         done = action(conn, found, _checksum_hook(path), observe)

@@ -383,8 +383,8 @@ def _read_state(folder: Path, *, missing_ok: bool = False) -> dict:
                              f"PROD.db` (or Workspace.create).", path=folder)
     try:
         data = json.loads(state.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
+        if not isinstance(data, dict) or not isinstance(data.get("production"), (str, type(None))):
+            raise ValueError("not a workspace state")
     except (OSError, ValueError) as error:
         if missing_ok:
             return {}

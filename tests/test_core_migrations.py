@@ -53,11 +53,36 @@ def test_metadata_quirks(tmp_path: Path) -> None:
             .migration("1_absent", "SELECT 1;")
             .migration("2_false", "SELECT 1;", metadata="run_in_transaction = false\n")
             .migration("3_empty", "SELECT 1;", metadata="")
-            .migration("4_invalid", "SELECT 1;", metadata="this is = = not toml")
+            .migration("4_unknown_key_only", "SELECT 1;", metadata="comment = 'no run_in_transaction'\n")
             .migration("5_true", "SELECT 1;", metadata="run_in_transaction = true\n")
             .build())
     flags = {m.name: m.run_in_transaction for m in migrations.discover(root / "migrations")}
-    assert flags == {"1_absent": True, "2_false": False, "3_empty": False, "4_invalid": True, "5_true": True}
+    assert flags == {"1_absent": True, "2_false": False, "3_empty": False, "4_unknown_key_only": False,
+                     "5_true": True}
+
+
+@pytest.mark.parametrize("garbage, needle", [
+    ("this is = = not toml", "not valid TOML"),
+    ("run_in_transaction = false\nrun_in_transaction = true\n", "not valid TOML"),
+    ('run_in_transaction = "false"\n', "'false', which is not true or false"),
+    ("run_in_transaction = 0\n", "0, which is not true or false"),
+    (b"run_in_transaction = \xff\n", "not valid UTF-8"),
+    (None, "is a folder"),
+])
+def test_garbage_metadata_is_an_error_naming_the_migration(tmp_path: Path, garbage, needle) -> None:
+    """diesel_cli silently runs such a migration in a transaction; lightnb refuses to guess."""
+    root = ProjectBuilder(tmp_path).migration("1_garbage", "SELECT 1;").build()
+    metadata = root / "migrations" / "1_garbage" / "metadata.toml"
+    if garbage is None:
+        metadata.mkdir()
+    elif isinstance(garbage, bytes):
+        metadata.write_bytes(garbage)
+    else:
+        metadata.write_text(garbage, encoding="utf-8")
+    with pytest.raises(MigrationError) as caught:
+        migrations.discover(root / "migrations")
+    message = str(caught.value)
+    assert needle in message and "1_garbage" in message and "\n" not in message
 
 
 def test_generate_writes_diesel_templates(tmp_path: Path) -> None:

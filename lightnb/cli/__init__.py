@@ -3,24 +3,29 @@
 Each verb lives in its own module in this package and exposes
 ``register(subparsers) -> None``; the parser it adds sets ``func`` to a callable
 taking the parsed ``argparse.Namespace`` and returning an exit code. Modules are
-discovered, so adding a verb never touches this file. One central handler turns a
-:class:`~lightnb.errors.LightnbError` into one line on stderr and exit 1.
+discovered, so adding a verb never touches this file. One central handler turns every
+exception into one line on stderr that also says what state the database is in: a
+:class:`~lightnb.errors.LightnbError` (exit 1), Ctrl-C (exit 130) or SIGTERM/SIGHUP (128 + the
+signal), and anything unexpected (exit 1; ``--debug`` or ``LIGHTNB_DEBUG=1`` adds the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sqlite3
 import sys
+import traceback
 from collections.abc import Sequence
 
-from lightnb import statement_log
+from lightnb import runner, signals, statement_log
 from lightnb.cli._common import DieselArgumentParser, add_global_options, apply_global_options
-from lightnb.errors import LightnbError
+from lightnb.errors import LightnbError, MigrationError
 from lightnb.inspect.redact import mask_message
 
+DEBUG_ENV = "LIGHTNB_DEBUG"
 DIESEL_CLI_VERSION = "2.3.12"  # the diesel_cli whose commands, files and output lightnb twins
 
 
@@ -61,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the version, the backends and the diesel_cli version it twins")
     # diesel accepts its global options anywhere on the line, before the verb too (diesel_spec.md §0).
     add_global_options(parser)
+    parser.add_argument("--debug", action="store_true",
+                        help=f"print the traceback of an unexpected error (also: {DEBUG_ENV}=1)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -82,21 +89,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    try:
-        code = func(args)
-    except LightnbError as error:
-        print(mask_message(str(error)), file=sys.stderr)
-        return error.exit_code
-    except sqlite3.Error as error:  # a database error that no module translated
-        print(mask_message(f"error: SQLite: {error}. Check the database file, or reset the workspace "
-                           f"with `lightnb snapshot --reset`."), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing was committed by the step in progress.", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+    debug = bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    with runner.recording() as ledger, signals.unwinding_on_termination(redeliver=False):
+        try:
+            code = func(args)
+        except LightnbError as error:
+            print(mask_message(_with_state(str(error), error, ledger)), file=sys.stderr)
+            return error.exit_code
+        except sqlite3.Error as error:  # a database error that no module translated
+            _traceback(debug)
+            print(mask_message(f"error: SQLite: {error}; {ledger.state()}. Check the database file, or reset the "
+                               f"workspace with `lightnb snapshot --reset`."), file=sys.stderr)
+            return 1
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP (signals.Terminated)
+            print(f"error: {signals.describe(stop)}; {ledger.state()}.", file=sys.stderr)
+            return signals.exit_status(stop)
+        except BrokenPipeError:
+            return 0
+        except OSError as error:  # the file system refused a path (too long, a link loop, permissions …)
+            _traceback(debug)
+            name = str(error.filename) if error.filename is not None else "a file"
+            shown = name if len(name) <= 120 else name[:60] + "…" + name[-40:]
+            print(f"error: cannot use {shown}: {error.strerror or error}; check the path (its length, links and "
+                  f"permissions) and retry; {ledger.state()}.", file=sys.stderr)
+            return 1
+        except Exception as error:  # noqa: BLE001 - the one place every other failure becomes one line
+            _traceback(debug)
+            if isinstance(error, RuntimeError) and str(error).startswith("Symlink loop from "):
+                # pathlib's resolve() on Python < 3.13 (an OSError, ELOOP, from 3.13 on)
+                print(f"error: cannot use {str(error)[len('Symlink loop from '):]}: it is a symbolic link loop; "
+                      f"check the path and retry; {ledger.state()}.", file=sys.stderr)
+                return 1
+            detail = " ".join(str(error).split())[:300] or "(no message)"
+            print(mask_message(f"error: unexpected {type(error).__name__}: {detail}; {ledger.state()}. This is a "
+                               f"lightnb bug: rerun with --debug (or {DEBUG_ENV}=1) for the traceback and report it."),
+                  file=sys.stderr)
+            return 1
     return int(code or 0)
+
+
+def _with_state(message: str, error: LightnbError, ledger: runner.Ledger) -> str:
+    """Add what state the database is in when the error came after migrations were committed.
+
+    A migration's own failure already says what it left behind (and diesel's wording is kept);
+    an error after run/revert/redo finished (writing schema.rs, say) must not hide that the
+    migrations did commit.
+    """
+    if ledger.finished and ledger.changed and not isinstance(error, MigrationError):
+        return f"{message.rstrip('.')} (the database was changed before this failed: {ledger.state()})."
+    return message
+
+
+def _traceback(debug: bool) -> None:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

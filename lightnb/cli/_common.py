@@ -39,7 +39,11 @@ def project_from_args(args: argparse.Namespace) -> Project:
 
 def require_migrations_dir(project: Project) -> None:
     """Fail with diesel's error when the migrations folder does not exist."""
-    if not project.migrations_dir.is_dir():
+    try:
+        found = project.migrations_dir.is_dir()
+    except OSError:  # a name too long, a link loop: not a folder diesel would find either
+        found = False
+    if not found:
         from lightnb.migrations import missing_folder_error
         raise missing_folder_error(project.migrations_dir, project.migrations_origin)
 

@@ -153,6 +153,8 @@ def wrapped(func):  # type: ignore[no-untyped-def]
 
 
 _wrapped = wrapped
+_announce.statements = False  # type: ignore[attr-defined]  # only migrations are announced
+announce.statements = False  # type: ignore[attr-defined]
 
 
 @_wrapped

@@ -1,7 +1,8 @@
 """Measure what each statement of a migration does to the rows of a copy.
 
 Every statement runs for real, inside one SAVEPOINT that is rolled back at the end
-(unless ``keep=True``), on a connection to a copy of the database. Around each
+(unless ``keep=True``), on a connection to a copy of the database, under lightnb's SQL guard
+(:mod:`lightnb.sqlguard`: no ATTACH of another file, no VACUUM INTO outside the copy). Around each
 statement, set-wise SQL counts: rows deleted, updated and inserted (``changes()``,
 plus cascades seen in child tables); rows that would break a new NOT NULL, UNIQUE,
 CHECK or FOREIGN KEY constraint; values whose storage class changes when copied into
@@ -52,6 +53,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
+from lightnb import signals, sqlguard
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
 from lightnb.inspect._sql import q, table_columns, user_tables
@@ -251,6 +253,8 @@ class _Measurer:
     conn: sqlite3.Connection
     redactor: Redactor
     reveal: bool
+    guard: sqlguard.Guard
+    stop: signals.Stop
     impacts: list[Impact] = field(default_factory=list)
     touched: dict[str, int] = field(default_factory=dict)
     flows: list[_Tracked] = field(default_factory=list)
@@ -337,9 +341,11 @@ class _Measurer:
         try:
             cursor = self.conn.execute(st.text)
         except sqlite3.Error as error:
+            self.stop.raise_if_interrupted(error)
+            refusal = self.guard.take(st.text) if sqlguard.is_refusal(error) else None
+            reason = f"is refused: {refusal.problem}" if refusal is not None else f"fails on the copy: {error}"
             self.add(st, "error", _target(tree), None, 0, None,
-                     f"statement {st.index + 1} fails on the copy: {error}; the statements after it "
-                     f"were not measured.")
+                     f"statement {st.index + 1} {reason}; the statements after it were not measured.")
             return False
         for name in _tables_in(tree):
             self.touched[name.lower()] = st.index
@@ -831,15 +837,15 @@ def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[
         if keep:
             raise LightnbError("keep=True needs a connection to a copy; a path is measured on a "
                                "throwaway copy.")
-        import tempfile
-
+        from lightnb import scratch
         from lightnb.workspace import backup, open_readonly
 
-        # A throwaway copy on disk (beside nothing of the user's): memory stays flat however big the file.
-        with tempfile.TemporaryDirectory(prefix="lightnb-impact-") as scratch:
+        # A throwaway copy on disk in a private folder (removed on SIGTERM too): memory stays flat
+        # however big the file.
+        with scratch.folder("impact") as folder:
             source = open_readonly(target)
             try:
-                copy = backup(source, Path(scratch) / "copy.db")
+                copy = backup(source, folder / "copy.db")
             finally:
                 source.close()
             conn = sqlite3.connect(str(copy), isolation_level=None)
@@ -849,21 +855,27 @@ def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[
                 conn.close()
     conn = target
     statements = _statements(sql)
-    m = _Measurer(conn, redactor, reveal)
-    baseline = _fk_violations(conn)
-    conn.execute(f"SAVEPOINT {_SAVEPOINT}")
-    try:
-        for st in statements:
-            if not m.measure(st):
-                break
-        m.judge_drops()
-        _orphans(m, baseline, statements)
-    finally:
-        for name in m.temps:
-            conn.execute(f"DROP TABLE IF EXISTS temp.{q(name)}")
-        if not keep:
-            conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
-        conn.execute(f"RELEASE {_SAVEPOINT}")
+    # Ctrl-C or SIGTERM stop a long statement at once (signals); the savepoint is then rolled back.
+    with signals.interrupting(conn) as stop:
+        m = _Measurer(conn, redactor, reveal, sqlguard.install(conn), stop)
+        try:
+            baseline = _fk_violations(conn)
+            conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+            try:
+                for st in statements:
+                    if not m.measure(st):
+                        break
+                m.judge_drops()
+                _orphans(m, baseline, statements)
+            finally:
+                for name in m.temps:
+                    conn.execute(f"DROP TABLE IF EXISTS temp.{q(name)}")
+                if not keep:
+                    conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                conn.execute(f"RELEASE {_SAVEPOINT}")
+        except sqlite3.Error as error:
+            stop.raise_if_interrupted(error)
+            raise
     return sorted(m.impacts, key=lambda i: i.index)
 
 

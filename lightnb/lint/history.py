@@ -1,14 +1,20 @@
-"""Replay migrations in an in-memory SQLite database to know the schema at each point of history."""
+"""Replay migrations in an in-memory SQLite database to know the schema at each point of history.
+
+The replay executes migration SQL, so it runs under :mod:`lightnb.sqlguard` like every other path:
+an ``ATTACH`` of a file or a ``VACUUM INTO`` is refused (and reported as the statement's error),
+whether the migration runs in a transaction or not.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
 
-from lightnb import runner
+from lightnb import runner, signals, sqlguard
 from lightnb.inspect.redact import mask_message
 from lightnb.lint.catalog import Catalog, read_catalog
 from lightnb.lint.source import Parsed, Script, parse_script
@@ -48,45 +54,40 @@ def replay(history: Iterable[str], up: Script, down: Script | None) -> Replay:
 
     Statements that fail are recorded and skipped, so later statements still see a schema.
     """
-    conn = scratch_connection()
-    try:
+    with _Replayer.open() as replayer:
         for text in history:
-            _run_all(conn, parse_script(text, "up.sql").statements)
-        before = read_catalog(conn)
-        image = _serialize(conn)
-        states, up_errors = _run_tracked(conn, up.statements, before)
+            replayer.run_all(parse_script(text, "up.sql").statements)
+        before = read_catalog(replayer.conn)
+        image = _serialize(replayer.conn)
+        states, up_errors = replayer.run_tracked(up.statements, before)
         after = states.pop()
         after_down, down_errors = None, {}
         if down is not None:
-            down_states, down_errors = _run_tracked(conn, down.statements, after)
+            down_states, down_errors = replayer.run_tracked(down.statements, after)
             after_down = down_states[-1]
         return Replay(before, tuple(states), after, up_errors, after_down, down_errors, image)
-    finally:
-        conn.close()
 
 
 def timeline(ups: Sequence[tuple[str, str]]) -> list[tuple[str, Catalog]]:
     """Apply (migration name, up.sql text) pairs in order; return the schema after each one."""
-    conn = scratch_connection()
-    try:
+    with _Replayer.open() as replayer:
         states = []
         for name, text in ups:
-            _run_all(conn, parse_script(text, "up.sql").statements)
-            states.append((name, read_catalog(conn)))
+            replayer.run_all(parse_script(text, "up.sql").statements)
+            states.append((name, read_catalog(replayer.conn)))
         return states
-    finally:
-        conn.close()
 
 
 def scratch_connection(image: bytes | None = None) -> sqlite3.Connection:
-    """Open the in-memory database lint replays SQL on (a copy of ``image`` when given).
+    """Open an in-memory database to try SQL on (a copy of ``image`` when given), under the SQL guard.
 
-    ATTACH is refused: it could make migration SQL write files.
+    The guard refuses ATTACH of files and VACUUM INTO: migration SQL tried here never writes a file.
     """
     conn = runner.connect(":memory:")
     if image:
+        conn.set_authorizer(None)  # loading lightnb's own image is not migration SQL
         conn.deserialize(image)
-    conn.set_authorizer(_refuse_attach)
+    sqlguard.install(conn)
     return conn
 
 
@@ -98,35 +99,52 @@ def _serialize(conn: sqlite3.Connection) -> bytes:
         return b""
 
 
-def _refuse_attach(action: int, *_: object) -> int:
-    return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
+@dataclass
+class _Replayer:
+    """An in-memory database that runs migration statements under the SQL guard, interruptible."""
 
+    conn: sqlite3.Connection
+    guard: sqlguard.Guard
+    stop: signals.Stop
 
-def _run_all(conn: sqlite3.Connection, statements: Iterable[Parsed]) -> None:
-    for statement in statements:
-        _execute(conn, statement)
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls) -> Iterator[_Replayer]:
+        conn = runner.connect(":memory:")
+        try:
+            with signals.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
+                yield cls(conn, sqlguard.install(conn), stop)
+        finally:
+            conn.close()
 
+    def run_all(self, statements: Iterable[Parsed]) -> None:
+        for statement in statements:
+            self.execute(statement)
 
-def _run_tracked(conn: sqlite3.Connection, statements: tuple[Parsed, ...],
-                 start: Catalog) -> tuple[list[Catalog], dict[int, str]]:
-    states, errors, current = [start], {}, start
-    for index, statement in enumerate(statements):
-        error = _execute(conn, statement)
-        if error is not None:
-            errors[index] = error
-        elif not isinstance(statement.expr, _DATA_ONLY):
-            current = read_catalog(conn)
-        states.append(current)
-    return states, errors
+    def run_tracked(self, statements: tuple[Parsed, ...], start: Catalog) -> tuple[list[Catalog], dict[int, str]]:
+        states, errors, current = [start], {}, start
+        for index, statement in enumerate(statements):
+            error = self.execute(statement)
+            if error is not None:
+                errors[index] = error
+            elif not isinstance(statement.expr, _DATA_ONLY):
+                current = read_catalog(self.conn)
+            states.append(current)
+        return states, errors
 
-
-def _execute(conn: sqlite3.Connection, statement: Parsed) -> str | None:
-    try:
-        conn.execute(statement.text)
-    except (sqlite3.Error, sqlite3.Warning) as error:
+    def execute(self, statement: Parsed) -> str | None:
+        """Run one statement; return SQLite's error (or the guard's refusal), None when it ran."""
+        conn = self.conn
+        try:
+            conn.execute(statement.text)
+        except (sqlite3.Error, sqlite3.Warning) as error:
+            self.stop.raise_if_interrupted(error)
+            if conn.in_transaction and isinstance(statement.expr, exp.Transaction):
+                conn.execute("ROLLBACK")
+            refusal = self.guard.take(statement.text) if sqlguard.is_refusal(error) else None
+            if refusal is not None:
+                return f"{sqlguard.REFUSED_BY_LIGHTNB}{refusal.text()}"
+            return mask_message(str(error))  # replayed on real rows, an error may quote one
         if conn.in_transaction and isinstance(statement.expr, exp.Transaction):
-            conn.execute("ROLLBACK")
-        return mask_message(str(error))  # replayed on real rows, an error may quote one
-    if conn.in_transaction and isinstance(statement.expr, exp.Transaction):
-        conn.execute("COMMIT")  # a BEGIN inside a migration: keep the replay in autocommit
-    return None
+            conn.execute("COMMIT")  # a BEGIN inside a migration: keep the replay in autocommit
+        return None

@@ -1,7 +1,8 @@
 """A throwaway copy of a database on which lint measures each pending migration in the state just before it.
 
 The database itself is only opened read-only. The copy is made the first time a pending migration
-needs it; earlier pending migrations are applied to the copy in order, as ``migration run`` would.
+needs it, in a private scratch folder (:mod:`lightnb.scratch`); earlier pending migrations are
+applied to the copy in order, as ``migration run`` would (under the runner's SQL guard).
 
 :class:`Baseline` makes the statement replay (the in-memory schema lint and check reason about)
 start from the database that is given, not from an empty one: a project that adopted Diesel on an
@@ -12,12 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lightnb import runner
+from lightnb import runner, scratch
 from lightnb.errors import LightnbError
 from lightnb.lint.catalog import Catalog
 from lightnb.lint.history import timeline
@@ -139,8 +139,8 @@ class Rehearsal:
         reader = open_readonly(database)
         try:
             done = set(applied_versions(reader))
-            with tempfile.TemporaryDirectory(prefix="lightnb-lint-") as scratch:
-                rehearsal = cls(reader, tuple(m for m in migrations if m.version not in done), Path(scratch),
+            with scratch.folder("lint") as folder:  # private (0700), removed on SIGTERM too
+                rehearsal = cls(reader, tuple(m for m in migrations if m.version not in done), folder,
                                 Baseline.of(reader, migrations))
                 try:
                     yield rehearsal

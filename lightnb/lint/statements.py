@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lightnb.lint.registry import Hit, MigrationContext, rule
+from lightnb.sqlguard import REFUSED_BY_LIGHTNB
 
 # Families whose rules already explain why SQLite rejects a statement.
 EXPLAINED_BY = ("limitations", "transactions")
@@ -23,6 +24,8 @@ def sql_error(ctx: MigrationContext) -> Iterator[Hit]:
     for script, errors in scripts:
         for index, message in sorted(errors.items()):
             statement = script.statements[index]
+            if message.startswith(REFUSED_BY_LIGHTNB):
+                continue  # sql-escape reports it
             state = ctx.replay.state_before(index) if script.file == "up.sql" else ctx.replay.after
             explained = script.file == "up.sql" and limitation_of(statement, state)  # the limitation rules read up.sql
             if explained or non_transactional_statement(statement):
@@ -30,6 +33,17 @@ def sql_error(ctx: MigrationContext) -> Iterator[Hit]:
             where = "after the earlier migrations" if script.file == "up.sql" else "after up.sql"
             yield Hit(script.file, statement.line, f"SQLite rejects this statement {where}: {message}",
                       "fix the statement (names and syntax as they are at this point of history)")
+
+
+@rule("sql-escape", severity="error",
+      summary="ATTACH of a file, VACUUM INTO or another statement reaching outside the database (refused).")
+def sql_escape(ctx: MigrationContext) -> Iterator[Hit]:
+    """Report statements lightnb's SQL guard refuses on every path (run, lint, check, impact)."""
+    for script, errors in ((ctx.source.up, ctx.replay.up_errors), (ctx.source.down, ctx.replay.down_errors)):
+        for index, message in sorted(errors.items()) if script is not None else ():
+            if message.startswith(REFUSED_BY_LIGHTNB):
+                problem, _, fix = message[len(REFUSED_BY_LIGHTNB):].partition(" — fix: ")
+                yield Hit(script.file, script.statements[index].line, problem, fix)
 
 
 @rule("sql-unparsed", severity="info", summary="lightnb could not parse a statement; rules skip it.")

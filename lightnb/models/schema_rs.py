@@ -176,7 +176,12 @@ def load_schema(source: str | Path) -> Schema:
     if not path.is_file():
         raise ModelDrift(f"schema file {path} not found; run `lightnb print-schema` or pass --schema FILE",
                          path=path)
-    return parse_schema(path.read_text(encoding="utf-8"), path=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ModelDrift(f"schema file {path} is not valid UTF-8 (byte {error.start}); regenerate it with "
+                         f"`lightnb print-schema`", path=path) from error
+    return parse_schema(text, path=path)
 
 
 # -- tree walking -------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import sqlite3
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -104,6 +103,18 @@ def _file_configurations(project: ProjectLike, style: str) -> list[PrintSchemaOp
 
 
 _CANDIDATES = (DEFAULT_STYLE, *sorted((s for s in STYLES if s != DEFAULT_STYLE), reverse=True))
+
+
+def read_schema_text(path: Path) -> str:
+    """Read a schema file as text.
+
+    :raises SchemaError: when it is not UTF-8 (so not a schema file diesel or lightnb wrote).
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise SchemaError(f"{path} is not a schema file (not UTF-8 text, byte {error.start}); check the `file` "
+                          f"path of [print_schema], or move the file away so it can be regenerated.") from error
 
 
 def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, style: str
@@ -248,11 +259,11 @@ def check_migrations_sync(project: MigratableProject, *, style: str = "auto") ->
 
     :raises SchemaError: when the database holds something print-schema cannot express.
     """
-    from lightnb import migrations, runner
+    from lightnb import migrations, runner, scratch
     from lightnb.errors import MigrationError
 
-    with tempfile.TemporaryDirectory(prefix="lightnb-schema-") as folder:
-        conn = runner.connect(Path(folder) / "fresh.sqlite3")
+    with scratch.folder("schema") as folder:  # a throwaway database, not one of the user's
+        conn = runner.connect(folder / "fresh.sqlite3")
         try:
             conn.execute("PRAGMA synchronous = OFF")  # a throwaway database: no need to wait for the disk
             try:

@@ -91,10 +91,13 @@ def test_metadata_toml_quirks(project: Path, run) -> None:
     assert (result.code, result.err) == (0, "")
     assert result.out == ("Running migration 2023-05-08-210424_without_transaction\n"
                           "Running migration 2023-05-08-210425_empty_metadata\n")
+    # diesel reads an unreadable metadata.toml as the default (in a transaction) and runs the migration;
+    # lightnb refuses it, naming the migration (a deliberate difference listed in the README)
     migration(project, "2023-05-08-210426_broken_metadata", body.format("items"), None, metadata="this is = = not toml")
     result = run("migration", "run")
-    assert result.code == 1 and result.out == "Running migration 2023-05-08-210426_broken_metadata\n"
-    assert result.err.startswith("Failed to run migrations: Failed to run 2023-05-08-210426_broken_metadata with: ")
+    assert result.code == 1 and result.out == ""
+    assert "2023-05-08-210426_broken_metadata" in result.err and "metadata.toml" in result.err
+    assert result.err.count("\n") == 1
     assert "items" not in tables(project / "test.db")
 
 

@@ -96,6 +96,9 @@ CASES: dict[str, tuple[tuple[str, str | None], tuple[str, str | None]]] = {
     "sql-error": (
         ("CREATE INDEX users_missing ON users (no_such_column);", "DROP INDEX users_missing;"),
         ("CREATE INDEX users_nick ON users (nick);", "DROP INDEX users_nick;")),
+    "sql-escape": (
+        ("ATTACH DATABASE 'elsewhere.db' AS other;", "DETACH DATABASE other;"),
+        ("ATTACH DATABASE ':memory:' AS scratch;", "DETACH DATABASE scratch;")),
     "sql-unparsed": (
         ("CREATE TABLE big (n UNSIGNED BIG INT);", "DROP TABLE big;"),
         ("CREATE TABLE big (n BIGINT);", "DROP TABLE big;")),

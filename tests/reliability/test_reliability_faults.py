@@ -119,8 +119,15 @@ def test_run_stops_at_first_failing_migration_and_keeps_earlier_ones(guarded, wo
 
     with pytest.raises(SqlError):
         steps.run(_project(guarded), workspace.path, regenerate_schema=False)
-    assert db_state(workspace.path) == db_state(reference.path)
+    assert _when_ignored(db_state(workspace.path)) == _when_ignored(db_state(reference.path))
     assert applied(workspace.path)[-1] == NEW_VERSION
+
+
+def _when_ignored(state):
+    """The state without the tracking table's run_on: two runs a second apart record different times."""
+    schema, rows = state
+    tracking = "__diesel_schema_migrations"
+    return schema, {**rows, tracking: sorted(row[0] for row in rows.get(tracking, []))}
 
 
 @pytest.mark.parametrize("control", ["COMMIT;", "END TRANSACTION;", "ROLLBACK;", "COMMIT"])

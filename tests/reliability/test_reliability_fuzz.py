@@ -257,3 +257,34 @@ def test_print_schema_escapes_backslash_in_sql_names(name):
     syntax = pytest.importorskip("lightnb.models._syntax")
     text = schema.print_schema(_weird_database(name, [name + "c"]))
     assert syntax.error_nodes(text) == [], text
+
+
+@FUZZ
+@given(scripts(), st.booleans())
+def test_a_file_run_whole_and_statement_by_statement_give_the_same_database(tmp_path_factory, generated, broken):
+    """The runner runs a file in one call when nobody follows statements; the result, and the failing
+    line it names, are those of the statement-by-statement run."""
+    from lightnb import runner
+    from lightnb.errors import SqlError
+    from lightnb.migrations import Migration
+
+    sql, _ = generated
+    if broken:
+        sql += "\nINSERT INTO no_such_table VALUES (1);\n"
+    folder = tmp_path_factory.mktemp("whole")
+    (folder / "1_m").mkdir()
+    (folder / "1_m" / "up.sql").write_text(sql, encoding="utf-8")
+    migration = Migration("1_m", "1", folder / "1_m", folder / "1_m" / "up.sql", None)
+    outcomes = []
+    for name, observer in (("whole", None), ("statements", lambda event: None)):
+        conn = runner.connect(folder / f"{name}.db")
+        try:
+            runner.apply(conn, migration, "up", on_step=observer)
+            error = None
+        except SqlError as failure:
+            error = (failure.line, str(failure))
+        conn.execute(f"UPDATE {runner.TRACKING_TABLE} SET run_on = ''")  # when it ran differs by design
+        outcomes.append((dump(conn), error))
+        conn.close()
+    assert outcomes[0] == outcomes[1]
+    assert (outcomes[0][1] is not None) == broken
