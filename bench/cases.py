@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import REPO, Row, Sizes, lightnb_argv, python_env
-from bench import data
+from bench import REPO, Row, Sizes, data, lightnb_argv, python_env
 from bench.measure import Contender, alternate, have
+from lightnb.backends import sqlite
 
 Case = Callable[[Path, Sizes], list[Row]]
 
@@ -206,7 +206,8 @@ def _data_migration_sql(mib: int) -> str:
 def data_migration(scratch: Path, sizes: Sizes) -> list[Row]:
     """An up.sql of N MiB of INSERTs through ``lightnb migration run`` vs the sqlite3 shell."""
     import time
-    from lightnb import sqlscript
+
+    from lightnb.backends.sqlite import script as sqlscript
     shell = have("sqlite3")
     sql = _data_migration_sql(sizes.data_migration_mib)
     name = f"data migration, {sizes.data_migration_mib} MiB of INSERTs ({sql.count(chr(10)):,} statements)"
@@ -338,14 +339,15 @@ def replay(scratch: Path, sizes: Sizes) -> list[Row]:
     if corpus is None:
         return [Row(name, None, failed="conformance corpus not found (set LIGHTNB_CONFORMANCE_DIR)")]
     from lightnb import migrations as migration_files
-    from lightnb import runner, sqlscript
+    from lightnb import runner
+    from lightnb.backends.sqlite import script as sqlscript
     from lightnb.errors import MigrationError
     found = migration_files.discover(corpus / "migrations")
     db = scratch / "replay.db"
     reverted: dict[str, int] = {}
 
     def ours() -> None:
-        conn = runner.connect(db)
+        conn = sqlite.connect(db)
         runner.run_pending(conn, found)
         count = 0
         while runner.applied_versions(conn):

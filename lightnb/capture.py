@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightnb.inspect._sql import open_ro
+from lightnb.backends import sqlite
+from lightnb.catalog import is_bookkeeping
+from lightnb.errors import LightnbError, WorkspaceError
 from lightnb.inspect.preview import ComparedPreview, compare_preview
 from lightnb.inspect.redact import Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
-from lightnb.errors import LightnbError, WorkspaceError
-from lightnb.runner import is_bookkeeping
 from lightnb.inspect.snapshot import Snapshot
 from lightnb.steps import Capture
 from lightnb.workspace import Workspace
@@ -228,7 +228,7 @@ def _previews(before_path: Path, after_path: Path, tables: tuple[str, ...], diff
     renamed_from = {new: old for old, new in diff.table_renames.items()}
     if affected is None:
         affected = affected_keys(before_path, after_path, tables, n)
-    before_conn, after_conn = open_ro(before_path), open_ro(after_path)
+    before_conn, after_conn = sqlite.open_readonly(before_path), sqlite.open_readonly(after_path)
     try:
         return tuple(_compare(before_conn, after_conn, renamed_from.get(t, t), t, n, affected.get(t), redactor,
                               diff.column_renames(t))
@@ -319,7 +319,7 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
     result = change.result
     before_name = {new: old for old, new in change.schema.table_renames.items()}.get(table, table)
     keys = affected_keys(Path(result.before_copy), Path(result.database), [table], rows).get(table)
-    before_conn, after_conn = open_ro(result.before_copy), open_ro(result.database)
+    before_conn, after_conn = sqlite.open_readonly(result.before_copy), sqlite.open_readonly(result.database)
     try:
         preview = _compare(before_conn, after_conn, before_name, table, rows, keys, redactor,
                            change.schema.column_renames(table))

@@ -25,7 +25,6 @@ import queue
 import shlex
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -36,8 +35,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lightnb import runner, scratch, signals
-from lightnb.errors import LightnbError, ProjectError
+from lightnb import runner, scratch
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.connection import quote
+from lightnb.backends.sqlite.script import is_comment_only
+from lightnb.catalog import is_bookkeeping
+from lightnb.errors import LightnbError
 from lightnb.inspect.lineage import history_lineage
 from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import SchemaChange, schema_diff
@@ -50,8 +53,7 @@ from lightnb.lint.rehearsal import Baseline
 from lightnb.lint.source import source_of, tokens
 from lightnb.markers import IRREVERSIBLE, declared_irreversible, marker_without_reason
 from lightnb.migrations import Migration, discover
-from lightnb.sqlscript import is_comment_only
-from lightnb.workspace import Workspace, backup
+from lightnb.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,8 +62,6 @@ if TYPE_CHECKING:
     from lightnb.project import Project
 
 Verdict = Literal["safe", "needs attention", "unsafe", "irreversible"]
-DEFAULT_TEST_COMMAND = "cargo test"
-DEFAULT_TEST_TIMEOUT = 900.0
 OUTPUT_TAIL = 40
 # Lint rules about the undo that a declared irreversible migration answers by its declaration.
 _UNDO_RULES = frozenset({"down-empty", "down-incomplete"})
@@ -269,7 +269,7 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
         conn = workspace.connect()
         conn.execute("PRAGMA synchronous = OFF")  # a throwaway copy: no need to wait for the disk
         try:
-            with signals.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
+            with sqlite.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
                 try:
                     project_findings = [f for f in lint_migrations(migrations, versions=(), config=config,
                                                                    conn=conn, migrations_dir=project.migrations_dir)]
@@ -278,7 +278,7 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
                     else:
                         checks = rehearse_pending(conn, migrations, versions=versions, config=config,
                                                   scratch=folder)
-                except sqlite3.Error as error:
+                except sqlite.Error as error:
                     stop.raise_if_interrupted(error)
                     raise
                 stop.check()
@@ -316,11 +316,11 @@ def _divergence(project: Project, database: Path | None) -> Divergence | None:
     return compare_with_production(workspace.path, workspace.production)
 
 
-def _rehearse_applied(conn: sqlite3.Connection, migrations: Sequence[Migration], number: int,
+def _rehearse_applied(conn: sqlite.Connection, migrations: Sequence[Migration], number: int,
                       config: LintConfig, scratch: Path) -> list[MigrationCheck]:
     """Revert the latest ``number`` applied migrations on the copy, rehearse them, compare with the start."""
     start = take_snapshot(conn, label="as applied")
-    start_copy = backup(conn, scratch / "as-applied.db")
+    start_copy = sqlite.backup(conn, scratch / "as-applied.db")
     try:
         reverted = runner.revert(conn, migrations, number=number)
     except LightnbError as error:
@@ -343,7 +343,7 @@ def _rehearse_applied(conn: sqlite3.Connection, migrations: Sequence[Migration],
     return checks
 
 
-def rehearse_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], *,
+def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *,
                      versions: Sequence[str] | None = None, config: LintConfig | None = None,
                      scratch: Path | None = None) -> list[MigrationCheck]:
     """Rehearse the pending migrations in order on ``conn`` (a workspace copy), leaving them applied.
@@ -400,27 +400,23 @@ def rehearse_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], 
 class _States:
     """The saved state before the current migration, and after its up, in a scratch folder."""
 
-    def __init__(self, folder: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, folder: Path, conn: sqlite.Connection) -> None:
         self.folder, self.conn, self.count = folder, conn, 0
-        self.before_path = backup(conn, folder / "state-0.db")
+        self.before_path = sqlite.backup(conn, folder / "state-0.db")
         self.before = take_snapshot(conn, label="before up")
         self.after_path: Path | None = None
         self.after: Snapshot | None = None
 
     def save_after_up(self, snapshot: Snapshot) -> Path:
         self.count += 1
-        self.after_path = backup(self.conn, self.folder / f"state-{self.count}.db")
+        self.after_path = sqlite.backup(self.conn, self.folder / f"state-{self.count}.db")
         self.after = snapshot
         return self.after_path
 
     def restore_after_up(self) -> None:
         """Put the copy back exactly as it was after up (page for page), and make it the next "before"."""
         assert self.after_path is not None and self.after is not None
-        source = sqlite3.connect(str(self.after_path))
-        try:
-            source.backup(self.conn)
-        finally:
-            source.close()
+        sqlite.restore(self.conn, self.after_path)
         self.before_path.unlink(missing_ok=True)
         self.before_path, self.before = self.after_path, self.after
         self.after_path = self.after = None
@@ -429,7 +425,7 @@ class _States:
         """The copy moved forward without a proof: save it as the next "before"."""
         self.count += 1
         self.before_path.unlink(missing_ok=True)
-        self.before_path = backup(self.conn, self.folder / f"state-{self.count}.db")
+        self.before_path = sqlite.backup(self.conn, self.folder / f"state-{self.count}.db")
         self.before = take_snapshot(self.conn, label="before up")
 
 
@@ -452,7 +448,7 @@ def _states_folder(parent: Path | None) -> Iterator[Path]:
             yield folder
 
 
-def rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding] = (), *,
+def rehearse(conn: sqlite.Connection, migration: Migration, findings: Sequence[Finding] = (), *,
              redactor: Any = None) -> MigrationCheck:
     """Prove one migration on ``conn`` (a workspace copy): up, down (compare with before), up again.
 
@@ -466,12 +462,12 @@ def rehearse(conn: sqlite3.Connection, migration: Migration, findings: Sequence[
         return proof
 
 
-def _path_of(conn: sqlite3.Connection) -> Path:
+def _path_of(conn: sqlite.Connection) -> Path:
     row = conn.execute("PRAGMA database_list").fetchone()
     return Path(row[2])
 
 
-def _prove(conn: sqlite3.Connection, migration: Migration, findings: Sequence[Finding], saves: _States,
+def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Finding], saves: _States,
            redactor: Any) -> MigrationCheck:
     reasons: list[str] = []
     steps: list[str] = []
@@ -548,7 +544,7 @@ def _measured_impact(before_path: Path, migration: Migration, redactor: Any) -> 
     from lightnb.inspect.impact import measure_impact
     try:
         impacts = measure_impact(before_path, migration.up_sql(), redactor=redactor)
-    except (LightnbError, sqlite3.Error) as error:
+    except (LightnbError, sqlite.Error) as error:
         return (f"not measured ({error})",)
     return tuple(i.to_text().removesuffix(".") for i in impacts) or ("no rows or values changed",)
 
@@ -593,7 +589,7 @@ def _verdict(findings: Sequence[Finding], reasons: list[str], schema_diffs: Sequ
     return "safe"
 
 
-def _step(conn: sqlite3.Connection, migration: Migration, direction: Literal["up", "down"],
+def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up", "down"],
           reasons: list[str], steps: list[str], baseline: int, *, label: str | None = None) -> bool:
     name = label or direction
     try:
@@ -611,7 +607,7 @@ def _step(conn: sqlite3.Connection, migration: Migration, direction: Literal["up
     return True
 
 
-def _fk_violations(conn: sqlite3.Connection) -> int:
+def _fk_violations(conn: sqlite.Connection) -> int:
     return len(conn.execute("PRAGMA foreign_key_check").fetchall())
 
 
@@ -633,7 +629,7 @@ def _schema_changes(before: Snapshot, after: Snapshot, before_db: Path | None = 
     """
     real, order = [], []
     for change in schema_diff(before, after).changes:
-        if change.action == "rebuilt" or runner.is_bookkeeping(change.table):
+        if change.action == "rebuilt" or is_bookkeeping(change.table):
             continue
         if change.kind == "column_order":
             order.append(change.to_text())
@@ -647,14 +643,13 @@ def _with_lost_values(change: SchemaChange, before_db: Path) -> str:
     text = change.to_text()
     if change.kind != "column" or change.action != "removed":
         return text
-    from lightnb.inspect._sql import open_ro, q
     try:
-        conn = open_ro(before_db)
+        conn = sqlite.open_readonly(before_db)
         try:
-            count = conn.execute(f"SELECT count({q(change.name)}) FROM {q(change.table)}").fetchone()[0]
+            count = conn.execute(f"SELECT count({quote(change.name)}) FROM {quote(change.table)}").fetchone()[0]
         finally:
             conn.close()
-    except (LightnbError, sqlite3.Error):
+    except (LightnbError, sqlite.Error):
         return text
     return text + (f" — its {count} non-null value(s) are gone" if count else " — it held no value")
 
@@ -682,14 +677,14 @@ def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, befo
         new = after.table(old.name)
         if new is None or (old.row_count, old.fingerprint) == (new.row_count, new.fingerprint):
             continue
-        if runner.is_bookkeeping(old.name) and old.row_count == new.row_count:
+        if is_bookkeeping(old.name) and old.row_count == new.row_count:
             continue  # run_on / applied_at record *when* a migration ran: they differ on every run
         suspects.append(old)
     counts: dict[str, str] = {}
     if suspects and before_db is not None and after_db is not None:
-        plain = [t.name for t in suspects if not runner.is_bookkeeping(t.name)]
+        plain = [t.name for t in suspects if not is_bookkeeping(t.name)]
         differing = set(changed_tables(before_db, after_db, plain)) if plain else set()
-        suspects = [t for t in suspects if runner.is_bookkeeping(t.name) or t.name in differing]
+        suspects = [t for t in suspects if is_bookkeeping(t.name) or t.name in differing]
         try:
             diff = row_diff(before_db, after_db, tables=[t.name for t in suspects if t.name in differing], sample=0)
         except LightnbError:
@@ -720,19 +715,8 @@ def test_settings(project: Project) -> tuple[list[str], Path, float]:
 
     :raises ProjectError: when the settings have the wrong type.
     """
-    table = dict(project.settings.get("test", {}) or {})
-    command = table.get("command", DEFAULT_TEST_COMMAND)
-    try:
-        argv = shlex.split(command) if isinstance(command, str) else list(command)
-    except (TypeError, ValueError) as error:  # not a string or a list, or an unclosed quote
-        raise ProjectError(f'lightnb.toml: [test] command cannot be read ({error}); write a string such as '
-                           f'command = "cargo test", or a list of arguments.') from error
-    if not argv or not all(isinstance(a, str) for a in argv):
-        raise ProjectError('lightnb.toml: [test] command must be a string, e.g. command = "cargo test".')
-    timeout = table.get("timeout", DEFAULT_TEST_TIMEOUT)
-    if not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ProjectError("lightnb.toml: [test] timeout must be a positive number of seconds.")
-    return argv, project.resolve(table.get("cwd", ".")), float(timeout)
+    test = project.settings.test
+    return list(test.argv), project.resolve(test.cwd), test.timeout
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]

@@ -19,19 +19,21 @@ its path, and a file that is not a SQLite database is never deleted.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lightnb import migrations as migration_files
-from lightnb import runner, steps
+from lightnb import steps
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.files import SQLITE_HEADER
+from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import DatabaseError, LightnbError, ProjectError, with_advice
-from lightnb.project import (CONFIG_NAME, Project, SqliteLocation, config_file_path, find_project_root,
-                             sqlite_location)
+from lightnb.layout import STATE_FILE, WORKSPACE_DB
+from lightnb.project import CONFIG_NAME, Project, SqliteLocation, config_file_path, find_project_root, sqlite_location
 from lightnb.runner import StepObserver
-from lightnb.workspace import SQLITE_HEADER, STATE_FILE, WORKSPACE_DB
+from lightnb.target import refuse_production, stands_for_workspace, workspace_folder
 
 # diesel_cli src/default_files/diesel.toml, byte for byte (2.2.0+).
 DEFAULT_DIESEL_TOML = (
@@ -77,9 +79,9 @@ def resolve(project: Project, database_url: str | None = None) -> DatabaseTarget
 
     :raises ProjectError: when there is no database at all (diesel's DATABASE_URL error).
     """
-    folder = steps.workspace_folder(project)
+    folder = workspace_folder(project)
     url = database_url
-    if url is None and (folder / STATE_FILE).is_file() and _stands_for_workspace(project, folder):
+    if url is None and (folder / STATE_FILE).is_file() and stands_for_workspace(project, folder):
         path = folder / WORKSPACE_DB
         return DatabaseTarget(str(path), sqlite_location(str(path)), path, path, workspace=True)
     if url is None:
@@ -89,22 +91,6 @@ def resolve(project: Project, database_url: str | None = None) -> DatabaseTarget
     assert url is not None
     location = sqlite_location(url, base=Path.cwd())
     return DatabaseTarget(url, location, _diesel_setup_path(url), Path(url))
-
-
-def _stands_for_workspace(project: Project, folder: Path) -> bool:
-    """True when DATABASE_URL is unset or names the workspace or the production it copies (as
-    :func:`lightnb.steps.resolve_target` decides), even when the workspace file was dropped."""
-    if not project.database_url:
-        return True
-    configured = project.database_location().path
-    if configured is None:
-        return False
-    try:
-        production = json.loads((folder / STATE_FILE).read_text(encoding="utf-8")).get("production")
-    except (OSError, ValueError):
-        production = None
-    protected = {(folder / WORKSPACE_DB).resolve()} | ({Path(production).resolve()} if production else set())
-    return configured.resolve() in protected
 
 
 def _diesel_setup_path(url: str) -> Path | None:
@@ -122,7 +108,7 @@ def _diesel_setup_path(url: str) -> Path | None:
 def _refuse(project: Project, target: DatabaseTarget) -> None:
     for path in {target.path, target.drop_path, target.diesel_path} - {None}:
         assert path is not None
-        steps.refuse_production(project, path.resolve() if not path.is_absolute() else path)
+        refuse_production(project, path.resolve() if not path.is_absolute() else path)
 
 
 def setup(project: Project, *, database_url: str | None = None, config_file: str | Path | None = None,
@@ -249,10 +235,10 @@ def setup_database(project: Project, target: DatabaseTarget, migrations_dir: Pat
     _refuse(project, target)
     if target.diesel_path is None or not target.diesel_path.exists():
         say(f"Creating database: {target.shown}")
-    conn = runner.connect(target.location)
+    conn = sqlite.connect(target.location)
     try:
         has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                 (runner.TRACKING_TABLE,)).fetchone() is not None
+                                 (TRACKING_TABLE,)).fetchone() is not None
         if has_table and regenerate:
             steps.regenerate_schema_files(project, conn, locked=locked_schema)
     finally:
@@ -275,8 +261,7 @@ def setup_database(project: Project, target: DatabaseTarget, migrations_dir: Pat
 def _with_migrations(project: Project, folder: Path) -> Project:
     if folder == project.migrations_dir:
         return project
-    return Project(project.root, project.config_file, project.config_dir, folder, project.print_schema,
-                   project.database_url, project.settings, project.migrations_origin)
+    return replace(project, migrations_dir=folder)
 
 
 __all__ = ["CONFIG_NAME", "DEFAULT_DIESEL_TOML", "DatabaseTarget", "database_drop", "database_reset",

@@ -25,13 +25,14 @@ reported. The database itself is only read.
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lightnb import migrations as migration_files
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite import read_catalog
 from lightnb.errors import LightnbError, MigrationError, ProjectError, with_advice
 from lightnb.models.schema_rs import Schema as RustSchema
 from lightnb.models.schema_rs import SchemaColumn, SchemaTable, parse_schema
@@ -265,23 +266,23 @@ def diesel_sql(diff: TableDiff, bigint: bool) -> tuple[str, str]:
     return "".join(up), "".join(down)
 
 
-def _applies(conn: sqlite3.Connection, sql: str) -> str | None:
+def _applies(conn: sqlite.Connection, sql: str) -> str | None:
     """Run ``sql`` on ``conn`` inside a savepoint and undo it; return SQLite's error, or None."""
-    from lightnb import sqlscript
+    from lightnb.backends.sqlite import script as sqlscript
     conn.execute("SAVEPOINT lightnb_diff_trial")
     try:
         for statement in sqlscript.split(sql):
             for _row in conn.execute(statement.text):
                 pass
         return None
-    except sqlite3.Error as error:
+    except sqlite.Error as error:
         return str(error)
     finally:
         conn.execute("ROLLBACK TO lightnb_diff_trial")
         conn.execute("RELEASE lightnb_diff_trial")
 
 
-def _rebuild(conn: sqlite3.Connection, diff: TableDiff) -> tuple[str, str] | None:
+def _rebuild(conn: sqlite.Connection, diff: TableDiff) -> tuple[str, str] | None:
     """Plan the table rebuild that makes ``diff`` on SQLite, or None when it cannot be planned."""
     from lightnb.lint.rebuild import Changes, Column, plan_rebuild
     assert diff.db is not None
@@ -302,7 +303,7 @@ def _rebuild(conn: sqlite3.Connection, diff: TableDiff) -> tuple[str, str] | Non
     return plan.up_sql, plan.down_sql
 
 
-def render(conn: sqlite3.Connection, diffs: list[TableDiff], *, bigint: bool,
+def render(conn: sqlite.Connection, diffs: list[TableDiff], *, bigint: bool,
            sqlite_rebuilds: bool = True) -> tuple[str, str]:
     """Return (up.sql, down.sql) bodies: diesel's SQL, or a rebuild where SQLite needs one (see module doc).
 
@@ -403,7 +404,7 @@ def generate(project: Project, name: str, *, database: Path | SqliteLocation, sc
             up_sql = down_sql = ""
             if path is not None:
                 wanted = read_wanted_schema(project, path)
-                diffs = diff_tables(list(introspect(conn, options).tables), wanted)
+                diffs = diff_tables(list(introspect(read_catalog(conn), options).tables), wanted)
                 up_sql, down_sql = render(conn, diffs, bigint=options.integer_primary_key_is_bigint)
             migration = migration_files.generate(project.migrations_dir, name, version=version, style=style,
                                                  origin=project.migrations_origin,
@@ -415,7 +416,7 @@ def generate(project: Project, name: str, *, database: Path | SqliteLocation, sc
     return DiffResult(GenerateResult(migration, files), up_sql, down_sql, tuple(diffs), check, shown)
 
 
-def _prove(project: Project, conn: sqlite3.Connection, migration: migration_files.Migration) -> Any:
+def _prove(project: Project, conn: sqlite.Connection, migration: migration_files.Migration) -> Any:
     """Rehearse the new migration on the scratch copy as ``lightnb check`` does (up, down, up again, lint)."""
     from lightnb.checks import rehearse
     from lightnb.lint.config import config_from_settings

@@ -26,9 +26,9 @@ from typing import Any
 from urllib.parse import quote
 
 from lightnb.errors import ProjectError, with_advice
+from lightnb.settings import SETTINGS_NAME, Settings, settings_folder
 
 CONFIG_NAME = "diesel.toml"
-SETTINGS_NAME = "lightnb.toml"
 
 # Keys diesel_cli 2.3.12 accepts in one print_schema configuration (diesel_cli src/config.rs
 # `PrintSchema`, deny_unknown_fields; diesel_spec.md §5.2). Keys of unreleased diesel versions
@@ -52,9 +52,7 @@ class Project:
     :param migrations_dir: the migrations folder (may not exist yet).
     :param print_schema: configuration key -> raw ``[print_schema]`` table (``default`` first-level).
     :param database_url: the resolved database URL, or None.
-    :param settings: lightnb's own settings from ``lightnb.toml``.
-    :param settings_dir: the folder of the lightnb.toml read (relative settings paths start there);
-        None means ``config_dir``.
+    :param settings: lightnb's own settings, read once from the ``lightnb.toml`` that applies.
     """
 
     root: Path
@@ -63,9 +61,8 @@ class Project:
     migrations_dir: Path
     print_schema: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     database_url: str | None = None
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Settings = field(default_factory=lambda: Settings(Path(".")))
     migrations_origin: str = "search"  # argument | environment | config | search | default (none found)
-    settings_dir: Path | None = None
 
     @classmethod
     def discover(cls, start: str | Path = ".", *, database_url: str | None = None,
@@ -88,10 +85,9 @@ class Project:
         config_dir = cfg.parent if cfg is not None else root
         migrations, origin = _migrations_dir(start, config_dir, raw, migration_dir, env)
         url = database_url if database_url else env.get("DATABASE_URL") or None
-        settings_dir = settings_folder(config_dir, root)
         return cls(root=root, config_file=cfg, config_dir=config_dir, migrations_dir=migrations,
                    print_schema=_print_schema_sections(raw, cfg), database_url=url,
-                   settings=read_settings(settings_dir), migrations_origin=origin, settings_dir=settings_dir)
+                   settings=Settings.read(settings_folder(config_dir, root)), migrations_origin=origin)
 
     def database_path(self) -> Path:
         """Return the SQLite file named by the database URL.
@@ -119,10 +115,14 @@ class Project:
         p = Path(path)
         return p if p.is_absolute() else self.config_dir / p
 
+    @property
+    def settings_dir(self) -> Path:
+        """The folder of the lightnb.toml that applies (relative settings paths start there)."""
+        return self.settings.folder
+
     def resolve_setting(self, path: str | Path) -> Path:
         """Resolve a path from lightnb.toml against the folder of that lightnb.toml."""
-        p = Path(path)
-        return p if p.is_absolute() else (self.settings_dir or self.config_dir) / p
+        return self.settings.resolve(path)
 
     def with_database(self, database_url: str | Path) -> Project:
         """Return a copy of this project pointing at another database."""
@@ -396,25 +396,3 @@ def _migrations_dir(start: Path, config_dir: Path, raw: Mapping[str, Any],
         if (folder / "migrations").is_dir():
             return folder / "migrations", "search"
     return config_dir / "migrations", "default"
-
-
-def settings_folder(config_dir: Path, root: Path) -> Path:
-    """Return the folder whose lightnb.toml applies: beside diesel.toml, else the project folder's."""
-    for folder in (config_dir, root):
-        if (folder / SETTINGS_NAME).is_file():
-            return folder
-    return config_dir
-
-
-def read_settings(folder: Path) -> dict[str, Any]:
-    """Read ``folder/lightnb.toml`` (empty when there is none).
-
-    :raises ProjectError: when the file cannot be read or is not TOML.
-    """
-    path = folder / SETTINGS_NAME
-    if not path.is_file():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ProjectError(f"Cannot read {path}: {error}; fix or remove the file.") from error

@@ -5,7 +5,7 @@ which commits: diesel_spec.md §8). The ``__diesel_schema_migrations`` table and
 strings are exactly diesel's (§2.2), so diesel_cli and lightnb can take turns on one database.
 The runner never prints: it reports progress to an optional ``on_step`` observer.
 
-Every statement runs under :mod:`lightnb.sqlguard` (no ATTACH of other files, no VACUUM INTO
+Every statement runs under :mod:`lightnb.backends.sqlite.guard` (no ATTACH of other files, no VACUUM INTO
 outside the database's own copies), one writer at a time per database (a lock file beside it,
 taken before the pending list is read), and Ctrl-C or SIGTERM interrupt a running statement,
 which is then rolled back (:mod:`lightnb.signals`). What was committed, rolled back or left half
@@ -21,18 +21,19 @@ import contextvars
 import errno
 import fcntl
 import os
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from lightnb import scratch, signals, sqlguard, sqlscript, statement_log
+from lightnb import scratch, signals
+from lightnb.backends import Statement, sqlite
+from lightnb.backends.sqlite import guard as sqlguard
+from lightnb.backends.sqlite.connection import database_file, flush_updated_at_triggers, translate
+from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError, with_advice
 from lightnb.migrations import Migration, find
-from lightnb.project import SqliteLocation
 
-TRACKING_TABLE = "__diesel_schema_migrations"
 # Byte-exact text diesel executes (diesel_spec.md §2.2), 7-space indentation included.
 CREATE_TRACKING_TABLE = (
     "CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (\n"
@@ -41,8 +42,6 @@ CREATE_TRACKING_TABLE = (
     ");\n"
 )
 INITIAL_SETUP_VERSION = "00000000000000"
-BOOKKEEPING_PREFIX = "__lightnb_"  # lightnb's own sidecar tables (e.g. migration checksums)
-BUSY_TIMEOUT_SECONDS = 2.0
 LOCK_SUFFIX = ".lightnb-lock"  # beside the database while lightnb migrates it
 
 Direction = Literal["up", "down"]
@@ -64,155 +63,40 @@ class StepEvent:
     kind: Literal["migration", "statement", "done"]
     migration: Migration
     direction: Direction
-    statement: sqlscript.Statement | None = None
+    statement: Statement | None = None
     total: int = 0
-    connection: sqlite3.Connection | None = None  # lets an observer install a progress handler
+    connection: sqlite.Connection | None = None  # lets an observer install a progress handler
 
 
 StepObserver = Callable[[StepEvent], None]
-AppliedHook = Callable[[sqlite3.Connection, Migration, Direction], None]
+AppliedHook = Callable[[sqlite.Connection, Migration, Direction], None]
 
 
-def connect(path: str | Path | SqliteLocation, *, create: bool = True) -> sqlite3.Connection:
-    """Open a SQLite database the way diesel does, in autocommit mode, under the SQL guard.
-
-    Registers ``diesel_manage_updated_at`` (diesel_spec.md §0). A :class:`SqliteLocation` keeps its
-    URI parameters (``file:app.db?mode=ro`` opens read-only) and may be in memory, as in diesel.
-
-    :param create: create the file if missing (diesel's behaviour); False raises instead.
-    :raises DatabaseError: when the file is missing (and ``create`` is False), a folder, or not SQLite.
-    """
-    location = path if isinstance(path, SqliteLocation) else None
-    target = Path(":memory:") if location is not None and location.path is None else \
-        (location.path if location is not None and location.path is not None else Path(str(path)))
-    opened, is_uri = location.open_target() if location is not None else (str(target), False)
-    if str(target) != ":memory:":  # a FIFO, device or folder is refused before SQLite opens (and blocks on) it
-        from lightnb.dbfile import check_database_path
-        check_database_path(target, must_exist=False, header=False)
-        if not create and not target.exists():
-            raise DatabaseError(f"Database {target} does not exist; check the path or DATABASE_URL.", path=target)
-    try:
-        conn = sqlite3.connect(opened, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS,
-                               factory=DieselConnection, uri=is_uri)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as error:
-        raise translate(error, target) from error
-    _register_functions(conn)
-    sqlguard.install(conn)
-    statement_log.watch(conn)
-    return conn
-
-
-def translate(error: sqlite3.Error, path: str | Path | None = None, *, doing: str = "") -> Exception:
-    """Turn a low-level SQLite error about a database file into a lightnb error."""
-    text = str(error)
-    where = f" {path}" if path is not None else ""
-    if "locked" in text or "busy" in text:
-        return DatabaseBusyError(f"Database{where} is locked by another connection{doing}; close the other "
-                                 f"program (or its open transaction) and retry.", path=path)
-    if "not a database" in text or "malformed" in text or "disk image" in text:
-        return DatabaseError(f"Database{where} is not a valid SQLite database ({text}); check that the path "
-                             f"names a SQLite file — if it is a damaged copy, restore it from a backup or "
-                             f"reset the workspace with `lightnb snapshot --reset`.", path=path)
-    if "readonly" in text or "read-only" in text:
-        return DatabaseError(f"Database{where} is read-only ({text}); make the file and its folder writable, "
-                             f"or work on a workspace copy.", path=path)
-    if "unable to open" in text:
-        return DatabaseError(f"Cannot open database{where}{doing} ({text}); check that the path exists and "
-                             f"that its folder is readable and writable (SQLite writes its journal there).",
-                             path=path)
-    if "full" in text:
-        return DatabaseError(f"Database{where} is full ({text}); free disk space and retry.", path=path)
-    return DatabaseError(f"SQLite error on{where or ' the database'}: {text}.", path=path)
-
-
-class DieselConnection(sqlite3.Connection):
-    """A connection that remembers diesel's per-connection state (savepoint depth, triggers to add)."""
-
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        self.savepoint_depth = 0
-        self.pending_updated_at: list[str] = []
-
-
-def _register_functions(conn: sqlite3.Connection) -> None:
-    """Register diesel's ``diesel_manage_updated_at(table)``.
-
-    The function only records the table; the runner creates the trigger right after the
-    statement that called it, in the same transaction (SQL cannot safely run from inside a
-    Python callback on the same connection).
-    """
-    pending = getattr(conn, "pending_updated_at", None)
-    if pending is None:
-        return
-
-    def manage_updated_at(table: object) -> None:
-        pending.append(str(table))
-
-    conn.create_function("diesel_manage_updated_at", 1, manage_updated_at)
-
-
-# diesel's trigger text, byte for byte (diesel/src/sqlite/connection/diesel_manage_updated_at.sql),
-# the table name pasted in unquoted as diesel's format! does, so the stored schema is diesel's.
-UPDATED_AT_TRIGGER = (
-    "CREATE TRIGGER __diesel_manage_updated_at_{table_name}\n"
-    "AFTER UPDATE ON {table_name}\n"
-    "FOR EACH ROW WHEN\n"
-    "  old.updated_at IS NULL AND\n"
-    "  new.updated_at IS NULL OR\n"
-    "  old.updated_at == new.updated_at\n"
-    "BEGIN\n"
-    "  UPDATE {table_name}\n"
-    "  SET updated_at = CURRENT_TIMESTAMP\n"
-    "  WHERE ROWID = new.ROWID;\n"
-    "END\n"
-)
-
-
-def _flush_updated_at_triggers(conn: sqlite3.Connection) -> None:
-    pending = getattr(conn, "pending_updated_at", None)
-    while pending:
-        table = pending.pop(0)
-        try:
-            conn.execute(UPDATED_AT_TRIGGER.format(table_name=table))
-        except sqlite3.Error as error:
-            raise sqlite3.OperationalError(
-                f"diesel_manage_updated_at('{table}') could not create its trigger: {error} (diesel pastes the "
-                f"name unquoted, so it must be a plain table name)") from error
-
-
-def is_bookkeeping(name: str) -> bool:
-    """Tell whether a table is migration bookkeeping (diesel's tracking table, lightnb's ``__lightnb_*``
-    sidecars) rather than the user's data; SQLite names are case-insensitive."""
-    lowered = (name or "").lower()
-    return lowered == TRACKING_TABLE or lowered.startswith(BOOKKEEPING_PREFIX)
-
-
-def ensure_tracking_table(conn: sqlite3.Connection) -> None:
+def ensure_tracking_table(conn: sqlite.Connection) -> None:
     """Create diesel's tracking table if it does not exist (exact diesel text)."""
     try:
         conn.execute(CREATE_TRACKING_TABLE)
-    except sqlite3.Error as error:
-        raise translate(error, _db_path(conn), doing=" while creating the migrations table") from error
+    except sqlite.Error as error:
+        raise translate(error, database_file(conn), doing=" while creating the migrations table") from error
 
 
-def applied_versions(conn: sqlite3.Connection) -> list[str]:
+def applied_versions(conn: sqlite.Connection) -> list[str]:
     """Return applied versions, greatest first (string order, as diesel)."""
     ensure_tracking_table(conn)
     try:
         rows = conn.execute(f"SELECT version FROM {TRACKING_TABLE} ORDER BY version DESC").fetchall()
-    except sqlite3.Error as error:
-        raise translate(error, _db_path(conn)) from error
+    except sqlite.Error as error:
+        raise translate(error, database_file(conn)) from error
     return [row[0] for row in rows]
 
 
-def pending(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> list[Migration]:
+def pending(conn: sqlite.Connection, migrations: Sequence[Migration]) -> list[Migration]:
     """Return the migrations not yet applied, in version order."""
     done = set(applied_versions(conn))
     return [m for m in migrations if m.version not in done]
 
 
-def run_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], *,
+def run_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *,
                 on_step: StepObserver | None = None, on_applied: AppliedHook | None = None,
                 limit: int | None = None) -> list[Migration]:
     """Apply every pending migration in version order; stop at the first failure.
@@ -235,7 +119,7 @@ def run_pending(conn: sqlite3.Connection, migrations: Sequence[Migration], *,
     return list(todo)
 
 
-def revert(conn: sqlite3.Connection, migrations: Sequence[Migration], *, number: int = 1,
+def revert(conn: sqlite.Connection, migrations: Sequence[Migration], *, number: int = 1,
            all: bool = False, on_step: StepObserver | None = None,
            on_applied: AppliedHook | None = None) -> list[Migration]:
     """Revert the latest ``number`` applied migrations (or all), newest first (§2.5).
@@ -258,7 +142,7 @@ def revert(conn: sqlite3.Connection, migrations: Sequence[Migration], *, number:
     return done
 
 
-def redo(conn: sqlite3.Connection, migrations: Sequence[Migration], *, number: int = 1,
+def redo(conn: sqlite.Connection, migrations: Sequence[Migration], *, number: int = 1,
          all: bool = False, on_step: StepObserver | None = None,
          on_applied: AppliedHook | None = None) -> list[Migration]:
     """Revert then re-apply the latest ``number`` migrations (or all), atomically (§2.6).
@@ -305,12 +189,12 @@ def redo(conn: sqlite3.Connection, migrations: Sequence[Migration], *, number: i
     return again
 
 
-def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, *,
+def apply(conn: sqlite.Connection, migration: Migration, direction: Direction, *,
           on_step: StepObserver | None = None, on_applied: AppliedHook | None = None) -> None:
     """Run one migration's up.sql or down.sql and record it in diesel's table.
 
     In a transaction (a savepoint when one is already open) unless its metadata.toml says
-    ``run_in_transaction = false``. Every statement runs under :mod:`lightnb.sqlguard`, whether
+    ``run_in_transaction = false``. Every statement runs under :mod:`lightnb.backends.sqlite.guard`, whether
     in a transaction or not.
 
     :raises SqlError: when a statement fails or is refused; everything done by this migration is
@@ -338,7 +222,7 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
                 if not ran_whole:
                     savepoint = None  # rolled back; run it again statement by statement to say where it fails
             if not ran_whole:
-                statements = sqlscript.split(sql)
+                statements = sqlite.split(sql)
                 total = len(statements)
                 savepoint = _open(conn) if migration.run_in_transaction else None
                 guard = sqlguard.install(conn, transaction_control=savepoint is None)
@@ -370,7 +254,7 @@ def apply(conn: sqlite3.Connection, migration: Migration, direction: Direction, 
 
 
 
-def _may_run_whole(conn: sqlite3.Connection, migration: Migration, on_step: StepObserver | None,
+def _may_run_whole(conn: sqlite.Connection, migration: Migration, on_step: StepObserver | None,
                    sql: str) -> bool:
     """Tell whether the file can run in one call, as diesel's ``sqlite3_exec`` runs it.
 
@@ -384,7 +268,7 @@ def _may_run_whole(conn: sqlite3.Connection, migration: Migration, on_step: Step
             and "diesel_manage_updated_at" not in sql.lower())  # SQL names ignore case; 5× faster than re.I
 
 
-def _run_whole(conn: sqlite3.Connection, sql: str, stop: signals.Stop) -> bool:
+def _run_whole(conn: sqlite.Connection, sql: str, stop: signals.Stop) -> bool:
     """Open a transaction and run every statement of ``sql`` in it (left open); True when all ran.
 
     The SQL guard applies as for one statement at a time (the file may not control the transaction
@@ -395,7 +279,7 @@ def _run_whole(conn: sqlite3.Connection, sql: str, stop: signals.Stop) -> bool:
     sqlguard.install(conn, transaction_control=False, begins=1)
     try:
         conn.executescript("BEGIN;\n" + sql)  # executescript commits first: BEGIN must be in the script
-    except sqlite3.Error as error:
+    except sqlite.Error as error:
         sqlguard.install(conn)  # lightnb's own ROLLBACK is not the migration's
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -418,13 +302,13 @@ def _sql_of(migration: Migration, direction: Direction) -> str:
     return sql
 
 
-def _execute(conn: sqlite3.Connection, migration: Migration, direction: Direction,
-             statement: sqlscript.Statement, guard: sqlguard.Guard, stop: signals.Stop) -> None:
+def _execute(conn: sqlite.Connection, migration: Migration, direction: Direction,
+             statement: Statement, guard: sqlguard.Guard, stop: signals.Stop) -> None:
     try:
         for _row in conn.execute(statement.text):
             pass  # step every row, as sqlite3_exec does: functions in a SELECT run for each of them
-        _flush_updated_at_triggers(conn)
-    except sqlite3.Error as error:
+        flush_updated_at_triggers(conn)
+    except sqlite.Error as error:
         stop.raise_if_interrupted(error)
         text = str(error)
         refusal = guard.take(statement.text) if sqlguard.is_refusal(error) else None
@@ -436,7 +320,7 @@ def _execute(conn: sqlite3.Connection, migration: Migration, direction: Directio
                 statement=statement.text) from error
         if any(word in text for word in ("locked", "busy", "not a database", "disk image", "readonly", "full",
                                          "unable to open")):
-            translated = translate(error, _db_path(conn), doing=f" while running {migration.name}")
+            translated = translate(error, database_file(conn), doing=f" while running {migration.name}")
             translated.args = (with_advice(f"Failed to run {migration.name} with: {text}", str(translated)),)
             raise translated from error
         raise SqlError(with_advice(
@@ -445,14 +329,14 @@ def _execute(conn: sqlite3.Connection, migration: Migration, direction: Directio
             f"{_what_remains(migration, statement)}"),
             path=migration.path / f"{direction}.sql", version=migration.version,
             line=statement.line, statement=statement.text) from error
-    except sqlite3.Warning as error:  # e.g. "You can only execute one statement at a time."
+    except sqlite.StatementWarning as error:  # e.g. "You can only execute one statement at a time."
         raise SqlError(with_advice(f"Failed to run {migration.name} with: {error}",
                                    f"{direction}.sql line {statement.line}; split the statement and run again"),
                        path=migration.path / f"{direction}.sql", version=migration.version,
                        line=statement.line, statement=statement.text) from error
 
 
-def _what_remains(migration: Migration, statement: sqlscript.Statement) -> str:
+def _what_remains(migration: Migration, statement: Statement) -> str:
     """Say honestly what a failure leaves behind, and what to do."""
     if migration.run_in_transaction:
         return "fix the statement and run again — nothing of this migration was applied."
@@ -464,7 +348,7 @@ def _what_remains(migration: Migration, statement: sqlscript.Statement) -> str:
             f"workspace (`lightnb snapshot --reset`) or undo them by hand, then fix and run again.")
 
 
-def _what_stays(migration: Migration, statement: sqlscript.Statement) -> str:
+def _what_stays(migration: Migration, statement: Statement) -> str:
     """Say what a refused statement leaves behind."""
     if migration.run_in_transaction:
         return "nothing of this migration was applied."
@@ -476,20 +360,20 @@ def _what_stays(migration: Migration, statement: sqlscript.Statement) -> str:
 
 
 @contextlib.contextmanager
-def _migrating(conn: sqlite3.Connection) -> Iterator[signals.Stop]:
+def _migrating(conn: sqlite.Connection) -> Iterator[signals.Stop]:
     """The frame of run/revert/redo: the writer lock, then Ctrl-C and SIGTERM made interruptible."""
     with writer_lock(conn), _interruptible(conn) as stop:
         yield stop
 
 
 @contextlib.contextmanager
-def _interruptible(conn: sqlite3.Connection) -> Iterator[signals.Stop]:
+def _interruptible(conn: sqlite.Connection) -> Iterator[signals.Stop]:
     """Signals stop the running statement and are raised at safe points (``stop.check()``), so a
     migration is either committed and noted, or rolled back; never something in between."""
-    with signals.interrupting(conn) as stop, stop.deferring():
+    with sqlite.interrupting(conn) as stop, stop.deferring():
         try:
             yield stop
-        except sqlite3.Error as error:  # e.g. an observer's query, interrupted
+        except sqlite.Error as error:  # e.g. an observer's query, interrupted
             stop.raise_if_interrupted(error)
             raise
         stop.check()
@@ -499,7 +383,7 @@ def _interruptible(conn: sqlite3.Connection) -> Iterator[signals.Stop]:
 
 
 @contextlib.contextmanager
-def writer_lock(database: sqlite3.Connection | str | Path) -> Iterator[None]:
+def writer_lock(database: sqlite.Connection | str | Path) -> Iterator[None]:
     """Hold the database's writer lock: a lock file beside it, ``flock``-ed for the duration.
 
     :param database: a connection to the database, or its path (e.g. to replace a workspace file).
@@ -512,7 +396,7 @@ def writer_lock(database: sqlite3.Connection | str | Path) -> Iterator[None]:
     :raises DatabaseBusyError: when another lightnb process (or another connection of this one)
         is migrating the database.
     """
-    database = _db_path(database) if isinstance(database, sqlite3.Connection) else os.fspath(database)
+    database = database_file(database) if isinstance(database, sqlite.Connection) else os.fspath(database)
     if not database or database == ":memory:":
         yield
         return
@@ -591,8 +475,8 @@ class Ledger:
     current: str | None = None
     database: str | None = None
 
-    def started(self, conn: sqlite3.Connection, migration: Migration, direction: Direction) -> None:
-        self.database = self.database or _db_path(conn) or ":memory:"
+    def started(self, conn: sqlite.Connection, migration: Migration, direction: Direction) -> None:
+        self.database = self.database or database_file(conn) or ":memory:"
         self.current = migration.name
 
     def done(self, migration: Migration, direction: Direction, *, committed: bool) -> None:
@@ -654,12 +538,12 @@ def recording() -> Iterator[Ledger]:
         _LEDGER.reset(token)
 
 
-def _ledger_for(conn: sqlite3.Connection) -> Ledger | None:
+def _ledger_for(conn: sqlite.Connection) -> Ledger | None:
     """Return the ledger recording ``conn``'s changes (None: not recording, or a throwaway copy)."""
     ledger = _LEDGER.get()
     if ledger is None:
         return None
-    path = _db_path(conn)
+    path = database_file(conn)
     if not path or scratch.holding(path) is not None:
         return None
     return ledger
@@ -671,17 +555,17 @@ def _finished() -> None:
         ledger.finished = True
 
 
-def _record(conn: sqlite3.Connection, migration: Migration, direction: Direction) -> None:
+def _record(conn: sqlite.Connection, migration: Migration, direction: Direction) -> None:
     try:
         if direction == "up":
             conn.execute(f"INSERT INTO {TRACKING_TABLE} (version) VALUES (?)", (migration.version,))
         else:
             conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE version = ?", (migration.version,))
-    except sqlite3.IntegrityError as error:
+    except sqlite.IntegrityError as error:
         raise MigrationError(f"Migration {migration.name} is already recorded as applied; "
                              f"check `lightnb migration list`.", version=migration.version) from error
-    except sqlite3.Error as error:
-        raise translate(error, _db_path(conn), doing=f" while recording {migration.name}") from error
+    except sqlite.Error as error:
+        raise translate(error, database_file(conn), doing=f" while recording {migration.name}") from error
 
 
 def _require(migrations: Sequence[Migration], version: str) -> Migration:
@@ -693,14 +577,14 @@ def _require(migrations: Sequence[Migration], version: str) -> Migration:
     return migration
 
 
-def _begin(conn: sqlite3.Connection) -> None:
+def _begin(conn: sqlite.Connection) -> None:
     try:
         conn.execute("BEGIN")
-    except sqlite3.Error as error:
-        raise translate(error, _db_path(conn)) from error
+    except sqlite.Error as error:
+        raise translate(error, database_file(conn)) from error
 
 
-def _open(conn: sqlite3.Connection) -> str | None:
+def _open(conn: sqlite.Connection) -> str | None:
     """Open a transaction, or a savepoint inside an open one (diesel's nesting)."""
     if not conn.in_transaction:
         _begin(conn)
@@ -712,23 +596,23 @@ def _open(conn: sqlite3.Connection) -> str | None:
     return name
 
 
-def _set_depth(conn: sqlite3.Connection, depth: int) -> None:
+def _set_depth(conn: sqlite.Connection, depth: int) -> None:
     if hasattr(conn, "savepoint_depth"):
         conn.savepoint_depth = depth  # type: ignore[attr-defined]
 
 
-def _close(conn: sqlite3.Connection, savepoint: str) -> None:
+def _close(conn: sqlite.Connection, savepoint: str) -> None:
     try:
         if savepoint == "":
             conn.execute("COMMIT")
         else:
             conn.execute(f"RELEASE SAVEPOINT {savepoint}")
             _set_depth(conn, getattr(conn, "savepoint_depth", 1) - 1)
-    except sqlite3.Error as error:
-        raise translate(error, _db_path(conn), doing=" while committing") from error
+    except sqlite.Error as error:
+        raise translate(error, database_file(conn), doing=" while committing") from error
 
 
-def _rollback(conn: sqlite3.Connection, savepoint: str) -> None:
+def _rollback(conn: sqlite.Connection, savepoint: str) -> None:
     try:
         if savepoint == "":
             if conn.in_transaction:
@@ -737,13 +621,5 @@ def _rollback(conn: sqlite3.Connection, savepoint: str) -> None:
             conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
             conn.execute(f"RELEASE SAVEPOINT {savepoint}")
             _set_depth(conn, getattr(conn, "savepoint_depth", 1) - 1)
-    except sqlite3.Error:
+    except sqlite.Error:
         pass  # the connection already rolled back (e.g. SQLITE_FULL); nothing more to undo
-
-
-def _db_path(conn: sqlite3.Connection) -> str | None:
-    try:
-        row = conn.execute("PRAGMA database_list").fetchone()
-        return row[2] if row and row[2] else None
-    except sqlite3.Error:
-        return None

@@ -18,7 +18,6 @@ import base64
 import os
 import random
 import shutil
-import sqlite3
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -28,6 +27,8 @@ from typing import NamedTuple
 
 from lightnb import migrations as migrations_module
 from lightnb import runner
+from lightnb.backends import sqlite
+from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import DatabaseError, ProjectError
 from lightnb.files import write_text_atomic
 from lightnb.project import Project
@@ -158,7 +159,7 @@ def generate_database(path: str | Path, *, users: int = DEFAULT_USERS, seed: int
     tmp = target.with_name(f".{target.name}.generating")
     _remove_database(tmp)
     try:
-        conn = runner.connect(tmp)
+        conn = sqlite.connect(tmp)
         try:
             runner.run_pending(conn, found)
             _fill(conn, users=users, seed=seed, path=tmp)
@@ -216,18 +217,18 @@ def _remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _date_tracking_rows(conn: sqlite3.Connection) -> None:
+def _date_tracking_rows(conn: sqlite.Connection) -> None:
     """Give each applied migration the run_on of its own version's timestamp.
 
     A real production database was migrated over time; this also keeps the file
     byte-identical between runs (diesel leaves run_on to CURRENT_TIMESTAMP).
     """
-    rows = conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}").fetchall()
+    rows = conn.execute(f"SELECT version FROM {TRACKING_TABLE}").fetchall()
     for (version,) in rows:
         if len(version) >= 14 and version[:14].isdigit():
             v = version
             stamp = f"{v[0:4]}-{v[4:6]}-{v[6:8]} {v[8:10]}:{v[10:12]}:{v[12:14]}"
-            conn.execute(f"UPDATE {runner.TRACKING_TABLE} SET run_on = ? WHERE version = ?", (stamp, version))
+            conn.execute(f"UPDATE {TRACKING_TABLE} SET run_on = ? WHERE version = ?", (stamp, version))
 
 
 _INSERTS = {
@@ -244,7 +245,7 @@ _INSERTS = {
 }
 
 
-def _fill(conn: sqlite3.Connection, *, users: int, seed: int, path: Path) -> None:
+def _fill(conn: sqlite.Connection, *, users: int, seed: int, path: Path) -> None:
     """Insert every table's rows in one transaction, batch by batch (bounded memory)."""
     conn.execute("PRAGMA journal_mode=OFF")  # a fresh file: nothing to protect, speed matters
     conn.execute("PRAGMA synchronous=OFF")
@@ -256,13 +257,13 @@ def _fill(conn: sqlite3.Connection, *, users: int, seed: int, path: Path) -> Non
             for table, rows in batch.items():
                 conn.executemany(_INSERTS[table], rows)
         conn.execute("COMMIT")
-    except sqlite3.Error as error:
+    except sqlite.Error as error:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if "no such table" in str(error) or "has no column" in str(error):
             raise ProjectError(f"The project's migrations do not build the sample's schema ({error}); "
                                f"generate data for the bundled sample backend only.") from error
-        raise runner.translate(error, path, doing=" while generating sample data") from error
+        raise sqlite.translate(error, path, doing=" while generating sample data") from error
 
 
 # --------------------------------------------------------------------------- fake data

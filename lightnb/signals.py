@@ -6,8 +6,8 @@ its scratch copies behind. Two tools fix that:
 
 * :func:`unwinding_on_termination` turns SIGTERM and SIGHUP into a :class:`Terminated` exception,
   so ``finally`` blocks (which remove scratch folders and roll back) run, as they do for Ctrl-C.
-* :func:`interrupting` makes those signals, and Ctrl-C, interrupt a connection's running statement
-  (``sqlite3_interrupt``), with a progress handler so Python gets to run the handler mid-statement.
+* a backend's ``interrupting`` (:func:`lightnb.backends.sqlite.interrupt.interrupting`) makes those
+  signals, and Ctrl-C, interrupt a connection's running statement, recording them in a :class:`Stop`.
 
 Handlers are only installed in the main thread, and never over a signal someone chose to ignore.
 """
@@ -17,17 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import FrameType
 
-# SQLite calls the progress handler every this many virtual-machine instructions (well under a
-# millisecond): often enough to stop a long statement at once, rare enough to cost nothing.
-PROGRESS_INSTRUCTIONS = 10_000
 STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-_ACTIVE: dict[int, tuple[sqlite3.Connection, Stop]] = {}  # connections inside interrupting(), by id
 
 
 class Terminated(KeyboardInterrupt):
@@ -58,7 +52,8 @@ def stop_for(signum: int) -> KeyboardInterrupt:
     return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
-def _in_main_thread() -> bool:
+def in_main_thread() -> bool:
+    """Return whether this is the main thread (the only one Python delivers signals to)."""
     return threading.current_thread() is threading.main_thread()
 
 
@@ -78,7 +73,7 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
         process still ends as it was asked to (a notebook kernel, a script). The CLI passes False:
         it prints one line and exits with 128 + the signal itself.
     """
-    if not _in_main_thread():
+    if not in_main_thread():
         yield
         return
     previous = {}
@@ -101,8 +96,9 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
 
 @dataclass
 class Stop:
-    """Which stopping signal arrived while :func:`interrupting` was active (None: none).
+    """Which stopping signal arrived while a connection was interruptible (None: none).
 
+    :param caused: the exceptions a stopped statement fails with (the driver's errors).
     :param deferred: while True, a signal only interrupts the running statement and is recorded;
         the code in the block raises it at a safe point (:meth:`check`), e.g. between a migration's
         statements, never between its COMMIT and the note that it committed.
@@ -110,6 +106,7 @@ class Stop:
 
     signum: int | None = None
     deferred: bool = False
+    caused: tuple[type[BaseException], ...] = (Exception,)
 
     def check(self) -> None:
         """Raise the stop's exception if a stopping signal arrived."""
@@ -117,12 +114,12 @@ class Stop:
             raise stop_for(self.signum)
 
     def raise_if_interrupted(self, error: BaseException) -> None:
-        """Raise the stop's exception when a signal arrived and ``error`` is the SQLite error it caused.
+        """Raise the stop's exception when a signal arrived and ``error`` is the database error it caused.
 
-        Besides "interrupted", a signal handled inside one of SQLite's Python callbacks (the
+        Besides "interrupted", a signal handled inside one of the driver's Python callbacks (SQLite's
         authorizer, an aggregate) makes that callback fail, and so the statement, with another error.
         """
-        if self.signum is not None and isinstance(error, sqlite3.Error):
+        if self.signum is not None and isinstance(error, self.caused):
             raise stop_for(self.signum) from None
 
     @contextlib.contextmanager
@@ -133,59 +130,3 @@ class Stop:
             yield self
         finally:
             self.deferred = previous
-
-
-@contextlib.contextmanager
-def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
-    """Let Ctrl-C, SIGTERM and SIGHUP interrupt ``conn``'s running statement during the block.
-
-    The handler records the signal and calls ``conn.interrupt()``. Mid-statement (the handler runs
-    inside SQLite's progress callback) the statement then fails with SQLite's "interrupted" error,
-    which :meth:`Stop.raise_if_interrupted` turns into the stop's exception; in Python code the
-    exception is raised at once, as Python's own Ctrl-C would, unless the stop is
-    :meth:`Stop.deferring`. Outside the main thread nothing is installed (the stop is never set).
-    """
-    active = _ACTIVE.get(id(conn))
-    if active is not None and active[0] is conn:
-        yield active[1]  # already interruptible (a migration inside run/revert/redo)
-        return
-    stop = Stop()
-    if not _in_main_thread():
-        yield stop
-        return
-
-    def keep_going() -> int:
-        return 0 if stop.signum is None else 1
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        if stop.signum is None:
-            stop.signum = signum
-        try:
-            conn.interrupt()
-        except sqlite3.ProgrammingError:  # closed
-            pass
-        if stop.deferred or (frame is not None and frame.f_code is keep_going.__code__):
-            return  # the statement stops; the code running it raises at a safe point
-        raise stop_for(signum)
-
-    previous = {}
-    for signum in STOPPING_SIGNALS:
-        current = signal.getsignal(signum)
-        if current is signal.SIG_IGN or current is None:
-            continue  # the user (nohup, a background job) chose to ignore it
-        previous[signum] = signal.signal(signum, handle)
-    # Any Python callback gives the interpreter a chance to run the handler mid-statement; an
-    # observer (a progress bar) may replace this one with its own, which does the same.
-    conn.set_progress_handler(keep_going, PROGRESS_INSTRUCTIONS)
-    _ACTIVE[id(conn)] = (conn, stop)
-    try:
-        yield stop
-    finally:
-        _ACTIVE.pop(id(conn), None)
-        try:
-            conn.set_progress_handler(None, 0)
-        except sqlite3.ProgrammingError:
-            pass
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-

@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sqlite3
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 LOGGER = logging.getLogger("lightnb.sql")
 ENVIRONMENT_SWITCHES = ("DIESEL_LOG", "LIGHTNB_LOG")
@@ -67,7 +67,13 @@ def _log(statement: str) -> None:
     LOGGER.debug("%s", " ".join(mask_literals(statement).split()))
 
 
-def watch(conn: sqlite3.Connection) -> None:
+class Traceable(Protocol):
+    """A connection that can report each statement it runs (``sqlite3.Connection`` can)."""
+
+    def set_trace_callback(self, callback: Callable[[str], object] | None, /) -> None: ...
+
+
+def watch(conn: Traceable) -> None:
     """Log every statement ``conn`` executes, when logging is on (see the module docstring)."""
     if LOGGER.isEnabledFor(logging.DEBUG):
         conn.set_trace_callback(_log)

@@ -13,84 +13,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lightnb import migrations as migration_files
-from lightnb import production as production_guard
 from lightnb import runner
+from lightnb.backends import sqlite
+from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import FileWriteError, MigrationError, ProjectError, WorkspaceError
 from lightnb.files import write_text_atomic
-from lightnb.project import Project, SqliteLocation, sqlite_location
+from lightnb.layout import STATE_FILE, WORKSPACE_DB
+from lightnb.project import Project, SqliteLocation
 from lightnb.results import (GenerateResult, ListResult, MigrationStatus, RegenerateResult, RunResult,
                              SchemaFileChange)
-from lightnb.workspace import DEFAULT_DIRNAME, WORKSPACE_DB, Workspace, backup, check_database_file
+from lightnb.target import (find_production, production_path, record_workspace, refuse_production, workspace_folder,
+                            workspace_protects)
+from lightnb.target import Target, resolve_target  # noqa: F401 - re-exported: the CLI and panels ask steps
+from lightnb.workspace import Workspace, check_database_file
 
 if TYPE_CHECKING:
     from lightnb.runner import StepObserver
-
-
-@dataclass(frozen=True)
-class Target:
-    """The database a verb acts on: a workspace copy, or a database the user named explicitly."""
-
-    path: Path
-    workspace: Workspace | None = None
-    location: SqliteLocation | None = None  # the URL as SQLite opens it (URI parameters, in memory)
-
-    @property
-    def database(self) -> Path | SqliteLocation:
-        """What to hand to the steps: the URL's location when it has parameters or lives in memory."""
-        if self.location is not None and (self.location.parameters or self.location.memory):
-            return self.location
-        return self.path
-
-
-def workspace_folder(project: Project) -> Path:
-    """Return the project's default workspace folder (``.lightnb/`` beside diesel.toml)."""
-    return project.config_dir / DEFAULT_DIRNAME
-
-
-def resolve_target(project: Project, *, database_url: str | Path | None = None, write: bool = True) -> Target:
-    """Decide which database a verb acts on.
-
-    An explicit ``database_url`` wins. Otherwise, when the project has a workspace, the workspace
-    stands in for the production database it copies: a ``DATABASE_URL`` naming that production
-    (or nothing at all) means the workspace, so production is never written by accident. A
-    ``DATABASE_URL`` naming any other database (say, a rehearsal copy) is used as diesel would.
-
-    :param write: the verb may write the database: refuse the project's declared production.
-    :raises ProjectError: when there is no database at all.
-    :raises WorkspaceError: when a writing verb names the production database.
-    """
-    if database_url:
-        location = sqlite_location(str(database_url), base=Path.cwd())
-        explicit = location.path if location.path is not None else Path(":memory:")
-        if write and location.path is not None:
-            refuse_production(project, explicit)
-        return Target(explicit, location=location)
-    folder = workspace_folder(project)
-    configured_location = project.database_location() if project.database_url else None
-    configured = configured_location.path if configured_location is not None else None
-    if configured_location is not None and configured is None:
-        return Target(Path(":memory:"), location=configured_location)
-    if (folder / WORKSPACE_DB).is_file():
-        workspace = Workspace.open(folder)
-        if configured is None or production_guard.same_file(configured, workspace.path) or \
-                production_guard.copied_into(folder, configured):
-            return Target(workspace.path, workspace)
-    if configured is None:
-        return Target(project.database_path())  # raises the "no database" error
-    if write:
-        refuse_production(project, configured)
-    return Target(configured, location=configured_location)
-
-
-def refuse_production(project: Project, database: Path) -> None:
-    """Raise when ``database`` is a production database of the project (it is only ever read).
-
-    Production follows the project wherever its configuration is read from: see
-    :mod:`lightnb.production`.
-
-    :raises WorkspaceError: naming the file and what to do instead.
-    """
-    production_guard.refuse_production(project, database)
 
 
 def snapshot(project: Project, *, database_url: str | Path | None = None,
@@ -111,7 +49,7 @@ def snapshot(project: Project, *, database_url: str | Path | None = None,
     production = production_path(project, database_url)
     check_database_file(production, allow_empty=False)
     workspace = Workspace.create(production, folder, verify=verify, protect=workspace_protects(project))
-    production_guard.record_workspace(project, workspace.folder, workspace.production)
+    record_workspace(project, workspace.folder, workspace.production)
     return workspace
 
 
@@ -134,7 +72,7 @@ def reset(project: Project, *, folder: str | Path | None = None, database_url: s
                              "to copy that one into it.")
     else:
         workspace.reset(verify=verify)
-    production_guard.record_workspace(project, workspace.folder, workspace.production)
+    record_workspace(project, workspace.folder, workspace.production)
     return workspace
 
 
@@ -146,14 +84,6 @@ def discard(project: Project, *, folder: str | Path | None = None):  # type: ign
     """
     folder = Path(folder) if folder is not None else workspace_folder(project)
     return Workspace.open(folder).discard(protect=workspace_protects(project))
-
-
-def workspace_protects(project: Project) -> list[Path]:
-    """Return what a workspace folder may never be nor hold: the project's folders and productions."""
-    folders = [project.root, project.config_dir, project.migrations_dir]
-    if project.config_file is not None:
-        folders.append(project.config_file)
-    return folders + [p.path for p in production_guard.productions(project)]
 
 
 def _refuse_to_replace_a_healthy_workspace(project: Project, folder: Path,
@@ -171,16 +101,6 @@ def _refuse_to_replace_a_healthy_workspace(project: Project, folder: Path,
                          f"`lightnb snapshot --reset` to copy production over it, or --discard first.")
 
 
-def production_path(project: Project, database_url: str | Path | None = None) -> Path:
-    """Return the production database: the argument, else lightnb.toml's ``production``, else DATABASE_URL."""
-    if database_url:
-        return project.with_database(str(database_url)).database_path()
-    configured = project.settings.get("production")
-    if isinstance(configured, str) and configured:
-        return project.resolve_setting(configured)
-    return project.database_path()
-
-
 def generate(project: Project, name: str, *, version: str | None = None, style: str = "2.3",
              no_down: bool = False) -> GenerateResult:
     """Create a new migration folder with diesel's template up.sql and down.sql."""
@@ -194,7 +114,7 @@ def list_migrations(project: Project, database: str | Path | SqliteLocation) -> 
     """Return every migration with its applied state on ``database``."""
     found = migration_files.discover(project.migrations_dir)
     if isinstance(database, SqliteLocation) and database.memory:
-        conn = runner.connect(database)  # a fresh in-memory database, as diesel opens it
+        conn = sqlite.connect(database)  # a fresh in-memory database, as diesel opens it
         try:
             applied = set(runner.applied_versions(conn))
         finally:
@@ -246,7 +166,6 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
     :raises DatabaseError: when the path is not a regular SQLite file.
     """
     from lightnb.errors import DatabaseError
-    from lightnb.workspace import open_readonly
     try:
         os.lstat(database)
     except FileNotFoundError:
@@ -258,18 +177,18 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
     if database.stat().st_size == 0:
         return []  # an empty file is an empty database: nothing applied
     try:
-        conn = open_readonly(database)
+        conn = sqlite.open_readonly(database)
     except DatabaseError:
         journal = Path(f"{database}-journal")
         hot = journal.is_file() and journal.stat().st_size > 0
-        if not hot or production_guard.find_production(project, database) is not None:
+        if not hot or find_production(project, database) is not None:
             raise
-        conn = runner.connect(database)
+        conn = sqlite.connect(database)
     try:
         has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                 (runner.TRACKING_TABLE,)).fetchone()
+                                 (TRACKING_TABLE,)).fetchone()
         # No tracking table yet: nothing is applied (diesel would create the table; reading need not).
-        return [row[0] for row in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}")] \
+        return [row[0] for row in conn.execute(f"SELECT version FROM {TRACKING_TABLE}")] \
             if has_table else []
     finally:
         conn.close()
@@ -319,7 +238,7 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
         (location.path if location is not None and location.path is not None else Path(database))
     if location is None or location.path is not None:
         refuse_production(project, path)
-    conn = runner.connect(location if location is not None else path)
+    conn = sqlite.connect(location if location is not None else path)
     if regenerate_schema and not locked_schema:
         try:  # before any migration runs: a schema file that may not be written stops the step whole
             from lightnb.schema.sync import check_schema_targets
@@ -371,7 +290,7 @@ def _capture_before(conn, path: Path, direction: str,  # type: ignore[no-untyped
     if keep:
         folder = capture.folder or path.parent / "captures"
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
-        copy = backup(conn, folder / f"before-{direction}-{stamp}.db")
+        copy = sqlite.backup(conn, folder / f"before-{direction}-{stamp}.db")
     before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy))
               if capture.snapshot else None)
     return before, copy
@@ -394,7 +313,6 @@ def _checksum_hook(database: Path):  # type: ignore[no-untyped-def]
     Only in lightnb's own workspaces: a database the user names explicitly is left exactly as
     diesel_cli would leave it (its tracking table and nothing else of ours).
     """
-    from lightnb.workspace import STATE_FILE
     if database.name != WORKSPACE_DB or not (database.parent / STATE_FILE).is_file():
         return None
     try:
@@ -413,7 +331,7 @@ def schema_style(project: Project, style: str | None = None) -> str:
 
     :raises ProjectError: for an unknown style.
     """
-    chosen = style or (project.settings.get("schema") or {}).get("style") or "auto"
+    chosen = style or project.settings.schema_style or "auto"
     if chosen not in SCHEMA_STYLES:
         raise ProjectError(f"Unknown schema style {chosen!r} (lightnb.toml [schema] style or --style); "
                            f"use one of {', '.join(SCHEMA_STYLES)}.")
@@ -547,20 +465,19 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     from lightnb.models import check_models, plan_models
     from lightnb.models.locate import models_dir, schema_file, src_root_for
     from lightnb.models.schema_rs import parse_schema
-    from lightnb.workspace import open_readonly
 
     targets = [project.resolve(section["file"]) for section in project.print_schema.values()
                if isinstance(section.get("file"), str)]
     before = {path: path.read_text(encoding="utf-8") if path.is_file() else "" for path in targets}
     if write:
-        conn = open_readonly(database)  # regeneration writes schema files, never the database
+        conn = sqlite.open_readonly(database)  # regeneration writes schema files, never the database
         try:
             schema_rs.regenerate_schema_files(project, conn, style=schema_style(project))
         finally:
             conn.close()
         after = {path: path.read_text(encoding="utf-8") for path in targets}
     else:
-        conn = open_readonly(database)
+        conn = sqlite.open_readonly(database)
         try:
             report = schema_rs.check_schema_sync(project, conn, style=schema_style(project))
         finally:

@@ -1,9 +1,8 @@
 """The workspace: a private copy of the production database that every step works on.
 
-Production is only ever opened read-only (URI ``mode=ro``) and copied with SQLite's online
-backup API, which gives a consistent point-in-time copy even while another process writes to
-it. This is the only module that writes database files other than the workspace's own
-connections.
+Production is only ever read: its backend copies it as one consistent point in time, even while
+another process writes to it (:mod:`lightnb.backends.sqlite.copies`). This is the only module that
+replaces database files other than through the workspace's own connections.
 """
 
 from __future__ import annotations
@@ -11,55 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import sqlite3
 import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
-from lightnb import runner
-from lightnb.dbfile import SQLITE_HEADER  # noqa: F401 - re-exported: where it always was
-from lightnb.dbfile import check_database_path, consistent_copy, is_lightnb_copy, open_untouched, uses_wal
-from lightnb.errors import DatabaseError, WorkspaceError
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.files import check_database_path
+from lightnb.errors import WorkspaceError
 from lightnb.files import write_text_atomic
-WORKSPACE_DB = "workspace.db"
-STATE_FILE = "workspace.json"
-DEFAULT_DIRNAME = ".lightnb"
+from lightnb.layout import CAPTURES_DIR, SIDECARS, STATE_FILE, WORKSPACE_DB
+
 # A snapshot is a one-off read of production: wait longer than interactive steps for a busy writer
 # (with a rollback journal, a writer committing back to back can hold readers off for seconds).
 PRODUCTION_BUSY_TIMEOUT_SECONDS = 15.0
-
-
-def open_readonly(path: str | Path, *, timeout: float | None = None) -> sqlite3.Connection:
-    """Open a database read-only; nothing is written through it, nor created or changed beside it.
-
-    A database in WAL mode is read from a private consistent copy (see :mod:`lightnb.dbfile`), so
-    no ``-wal``/``-shm`` file ever appears beside it.
-
-    :param timeout: seconds to wait for a writer's lock (default: the runner's busy timeout).
-    :raises DatabaseError: when the file is missing, not a regular file, or not a SQLite database.
-    """
-    target = check_database_file(path)
-    wait = runner.BUSY_TIMEOUT_SECONDS if timeout is None else timeout
-    try:
-        conn = open_untouched(target, timeout=wait)
-    except sqlite3.Error as error:
-        raise runner.translate(error, target) from error
-    try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.Error as error:
-        conn.close()
-        journal = Path(f"{target}-journal")
-        if "readonly" in str(error) and journal.is_file() and journal.stat().st_size > 0:
-            raise DatabaseError(
-                f"Database {target} has an unfinished transaction (hot journal {journal.name}) left by a "
-                f"program that stopped mid-write; open it once with that program or `sqlite3` so SQLite "
-                f"rolls it back, then retry (lightnb never writes to it).", path=target) from error
-        raise runner.translate(error, target) from error
-    return conn
 
 
 def check_database_file(path: str | Path, *, allow_empty: bool = True) -> Path:
@@ -69,84 +34,6 @@ def check_database_file(path: str | Path, *, allow_empty: bool = True) -> Path:
     :raises DatabaseError: naming what is wrong (missing, folder, FIFO/device/socket, empty, not SQLite).
     """
     return check_database_path(path, allow_empty=allow_empty)
-
-
-def backup(source: sqlite3.Connection, destination: str | Path, *, verify: bool = False) -> Path:
-    """Copy an open database into ``destination`` consistently and atomically.
-
-    The copy is written beside the destination and renamed into place, so a failure never
-    leaves a half-written file.
-
-    :param verify: run SQLite's ``quick_check`` on the copy before it replaces anything (a full
-        pass over the data: seconds per GiB) and refuse a corrupt one.
-    :raises DatabaseError: when ``verify`` finds the copy corrupt.
-    """
-    dest = Path(destination)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".copy-", suffix=".db", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        if not _copy_file_under_read_lock(source, tmp):
-            target = sqlite3.connect(str(tmp), isolation_level=None)
-            try:
-                target.execute("PRAGMA synchronous=OFF")
-                source.backup(target)  # one step: a single read transaction, so one point in time
-            finally:
-                target.close()
-        if verify:
-            _quick_check(tmp, source)
-        os.replace(tmp, dest)
-    except sqlite3.Error as error:
-        tmp.unlink(missing_ok=True)
-        raise runner.translate(error, dest, doing=" while copying") from error
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise WorkspaceError(f"Cannot write the copy {dest}: {error.strerror}; free disk space or choose a "
-                             f"writable workspace folder.", path=dest) from error
-    return dest
-
-
-def _quick_check(copy: Path, source: sqlite3.Connection, *, name: str | None = None) -> None:
-    conn = sqlite3.connect(f"file:{quote(str(copy))}?mode=ro", uri=True)
-    try:
-        problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
-    except sqlite3.DatabaseError as error:
-        problems = [str(error)]
-    finally:
-        conn.close()
-    if problems != ["ok"]:
-        if name is None:
-            source_file = getattr(source, "source", None)  # a private copy stands for this file
-            row = source.execute("PRAGMA database_list").fetchone()
-            name = str(source_file) if source_file else row[2] if row and row[2] else "the source database"
-        raise DatabaseError(f"{name} is corrupt (quick_check: {problems[0]}); recover it with sqlite3's "
-                            f".recover or restore a backup — nothing was copied.", path=name)
-
-
-def _copy_file_under_read_lock(source: sqlite3.Connection, target: Path) -> bool:
-    """Copy the database file byte for byte while holding a read transaction on it.
-
-    In rollback-journal modes a writer must take an EXCLUSIVE lock to change the main file, which
-    it cannot get while this connection holds its SHARED lock, so the bytes copied are one
-    consistent, committed point in time, at the speed of ``cp``. WAL databases (whose committed
-    pages may live in the -wal file), in-memory databases and connections with uncommitted
-    changes return False: the caller uses the backup API instead.
-    """
-    if source.in_transaction:
-        return False
-    row = source.execute("PRAGMA database_list").fetchone()
-    path = Path(row[2]) if row and row[2] else None
-    mode = str(source.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-    if path is None or mode == "wal" or not path.is_file():
-        return False
-    source.execute("BEGIN")
-    try:
-        source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the SHARED lock
-        shutil.copyfile(path, target)
-    finally:
-        source.execute("COMMIT")
-    return True
 
 
 def file_sha256(path: str | Path) -> str:
@@ -228,39 +115,28 @@ class Workspace:
         if made_folder is None:
             made_folder = bool(_read_state(self.folder, missing_ok=True).get("made_folder"))
         if self.production is None:
-            for suffix in ("", "-journal", "-wal", "-shm"):
+            for suffix in ("", *SIDECARS):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
-            runner.connect(self.path).close()
+            sqlite.connect(self.path).close()
         else:
             check_database_file(self.production, allow_empty=False)
-            for suffix in ("-journal", "-wal", "-shm"):
+            for suffix in SIDECARS:
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
-            if uses_wal(self.production) and not is_lightnb_copy(self.production):
-                copy_wal_database(self.production, self.path, verify=verify)
-            else:
-                source = open_readonly(self.production, timeout=PRODUCTION_BUSY_TIMEOUT_SECONDS)
-                try:
-                    backup(source, self.path, verify=verify)
-                finally:
-                    source.close()
+            sqlite.copy_database(self.production, self.path, verify=verify, timeout=PRODUCTION_BUSY_TIMEOUT_SECONDS)
         self._write_state(made_folder)
         return self.path
 
-    def connect(self) -> sqlite3.Connection:
+    def connect(self) -> sqlite.Connection:
         """Open the workspace for writing (autocommit; diesel's functions registered)."""
         if not self.path.is_file():
             raise WorkspaceError(f"Workspace database {self.path} is missing; run `lightnb snapshot --reset`.",
                                  path=self.path)
         check_database_file(self.path)
-        return runner.connect(self.path, create=False)
+        return sqlite.connect(self.path, create=False)
 
     def copy_to(self, destination: str | Path) -> Path:
         """Write a consistent copy of the workspace as it is now."""
-        source = open_readonly(self.path)
-        try:
-            return backup(source, destination)
-        finally:
-            source.close()
+        return sqlite.copy_database(self.path, destination)
 
     def _write_state(self, made_folder: bool) -> None:
         info = os.stat(self.folder)
@@ -283,7 +159,7 @@ class Workspace:
         keep = [p for p in (self.production, *map(Path, protect)) if p is not None]
         state = _read_state(self.folder, missing_ok=True)
         removed: list[Path] = []
-        for suffix in ("", "-journal", "-wal", "-shm"):
+        for suffix in ("", *SIDECARS):
             removed += _unlink(Path(f"{self.path}{suffix}"), keep)
         for leftover in self.folder.glob(".copy-*.db*"):
             removed += _unlink(leftover, keep)
@@ -320,9 +196,6 @@ class Discarded:
         kept = f"; kept the folder ({', '.join(self.kept[:5])}{'…' if len(self.kept) > 5 else ''} " \
                f"not made by lightnb)" if self.kept else "; kept the folder (lightnb did not create it)"
         return f"Discarded workspace {self.folder}{kept}"
-
-
-CAPTURES_DIR = "captures"
 
 
 def _discard_captures(folder: Path, keep: list[Path]) -> list[Path]:
@@ -418,34 +291,6 @@ def _refuse_foreign_database(folder: Path) -> None:
     if db.is_symlink() or not db.is_file() or not (folder / STATE_FILE).is_file():
         raise WorkspaceError(f"{db} exists and is not a workspace lightnb made; lightnb will not write over "
                              f"it — choose another workspace folder, or move that file away.", path=db)
-
-
-def copy_wal_database(source: Path, destination: Path, *, verify: bool = False) -> Path:
-    """Copy a WAL database into ``destination`` without opening it in place (nothing created beside it).
-
-    :raises DatabaseError: when it cannot be read, keeps changing, or (``verify``) is corrupt.
-    """
-    dest = Path(destination)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".copy-", suffix=".db", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        consistent_copy(source, tmp)
-        if verify:
-            reader = sqlite3.connect(str(tmp), isolation_level=None)
-            try:
-                _quick_check(tmp, reader, name=str(source))
-            finally:
-                reader.close()
-        os.replace(tmp, dest)
-    except OSError as error:
-        raise WorkspaceError(f"Cannot write the copy {dest}: {error.strerror}; free disk space or choose a "
-                             f"writable workspace folder.", path=dest) from error
-    finally:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-    return dest
 
 
 def _ensure_writable(folder: Path) -> None:

@@ -4,6 +4,9 @@ from pathlib import Path
 import pytest
 
 from lightnb import migrations, runner
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.connection import DieselConnection
+from lightnb.catalog import is_bookkeeping
 from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError
 from tests.support.builder import ProjectBuilder, content_of, make_database
 
@@ -18,7 +21,7 @@ def build(tmp_path: Path, *specs: tuple) -> list[migrations.Migration]:
 
 
 def test_tracking_table_is_byte_identical_to_diesel(tmp_path: Path) -> None:
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     runner.ensure_tracking_table(conn)
     sql = conn.execute("SELECT sql FROM sqlite_master WHERE name='__diesel_schema_migrations'").fetchone()[0]
     assert sql == ("CREATE TABLE __diesel_schema_migrations (\n       version VARCHAR(50) PRIMARY KEY NOT NULL,\n"
@@ -30,7 +33,7 @@ def test_tracking_table_is_byte_identical_to_diesel(tmp_path: Path) -> None:
 def test_run_records_versions_and_run_on(tmp_path: Path) -> None:
     found = build(tmp_path, ("2024-01-01-000000-0000_users", USERS, "DROP TABLE users;"),
                   ("2017-01-01-000000_old", "CREATE TABLE t(x);", "DROP TABLE t;"))
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     done = runner.run_pending(conn, found)
     assert [m.name for m in done] == ["2017-01-01-000000_old", "2024-01-01-000000-0000_users"]
     rows = conn.execute("SELECT version, run_on FROM __diesel_schema_migrations ORDER BY version").fetchall()
@@ -43,7 +46,7 @@ def test_failing_statement_rolls_back_everything_of_that_migration(tmp_path: Pat
           "INSERT INTO missing VALUES (2);\nCREATE TABLE b (y);\n")
     found = build(tmp_path, ("1_first", USERS, "DROP TABLE users;"), ("2_broken", up, "DROP TABLE a;"))
     db = tmp_path / "db.sqlite"
-    conn = runner.connect(db)
+    conn = sqlite.connect(db)
     runner.run_pending(conn, found[:1])
     conn.execute("INSERT INTO users (name) VALUES ('ann')")
     before = content_of(db)
@@ -60,7 +63,7 @@ def test_failing_statement_rolls_back_everything_of_that_migration(tmp_path: Pat
 
 def test_empty_migration_error_and_comment_only_is_recorded(tmp_path: Path) -> None:
     found = build(tmp_path, ("12345_empty_migration", "", ""), ("2_comment", "-- nothing\n", "-- nothing\n"))
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     with pytest.raises(MigrationError, match="Failed to run 12345_empty_migration with: Attempted to run an "
                                              "empty migration."):
         runner.apply(conn, found[0], "up")
@@ -72,7 +75,7 @@ def test_run_in_transaction_false_allows_own_transaction(tmp_path: Path) -> None
     up = "BEGIN TRANSACTION;\nCREATE TABLE t (x);\nCOMMIT TRANSACTION;\n"
     found = build(tmp_path, ("2023-05-08-210424_without_transaction", up, "DROP TABLE t;",
                              "run_in_transaction = false\n"))
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     runner.run_pending(conn, found)
     assert runner.applied_versions(conn) == ["20230508210424"]
 
@@ -80,7 +83,7 @@ def test_run_in_transaction_false_allows_own_transaction(tmp_path: Path) -> None
 def test_begin_inside_transactional_migration_fails_cleanly(tmp_path: Path) -> None:
     found = build(tmp_path, ("1_tx", "BEGIN;\nCREATE TABLE t (x);\nCOMMIT;\n", "DROP TABLE t;"))
     db = tmp_path / "db.sqlite"
-    conn = runner.connect(db)
+    conn = sqlite.connect(db)
     with pytest.raises(SqlError, match="line 1"):
         runner.run_pending(conn, found)
     assert runner.applied_versions(conn) == []
@@ -91,7 +94,7 @@ def test_revert_order_number_and_all(tmp_path: Path) -> None:
     found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", "DROP TABLE a;"),
                   ("2_b", "CREATE TABLE b(x);", "DROP TABLE b;"),
                   ("3_c", "CREATE TABLE c(x);", "DROP TABLE c;"))
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     runner.run_pending(conn, found)
     assert runner.revert(conn, found, number=0) == []
     assert [m.name for m in runner.revert(conn, found, number=2)] == ["3_c", "2_b"]
@@ -103,7 +106,7 @@ def test_revert_order_number_and_all(tmp_path: Path) -> None:
 
 def test_revert_unknown_version_and_missing_down(tmp_path: Path) -> None:
     found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", None))
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     runner.run_pending(conn, found)
     with pytest.raises(MigrationError, match="Missing `down.sql` file to revert migration"):
         runner.revert(conn, found)
@@ -116,7 +119,7 @@ def test_redo_is_atomic(tmp_path: Path) -> None:
     found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", "DROP TABLE a;"),
                   ("2_b", "CREATE TABLE b(x);", "DROP TABLE b; DROP TABLE nothing_here;"))
     db = tmp_path / "db.sqlite"
-    conn = runner.connect(db)
+    conn = sqlite.connect(db)
     runner.run_pending(conn, found)
     before = content_of(db)
     with pytest.raises(SqlError):
@@ -129,7 +132,7 @@ def test_redo_reruns_in_ascending_order(tmp_path: Path) -> None:
     found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", "DROP TABLE a;"),
                   ("2_b", "CREATE TABLE b(x);", "DROP TABLE b;"),
                   ("3_c", "CREATE TABLE c(x);", "DROP TABLE c;"))
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     runner.run_pending(conn, found)
     events: list[str] = []
     again = runner.redo(conn, found, number=2,
@@ -142,7 +145,7 @@ def test_diesel_manage_updated_at_creates_trigger(tmp_path: Path) -> None:
     up = ("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT, updated_at TIMESTAMP);\n"
           "SELECT diesel_manage_updated_at('posts');\n")
     found = build(tmp_path, ("1_posts", up, "DROP TABLE posts;"))
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     runner.run_pending(conn, found)
     trigger = conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchone()
     assert trigger == ("__diesel_manage_updated_at_posts",)
@@ -156,7 +159,7 @@ def test_database_accepted_by_diesel_layout(tmp_path: Path) -> None:
     db = make_database(tmp_path / "db.sqlite", runner.CREATE_TRACKING_TABLE +
                        "CREATE TABLE a(x); INSERT INTO __diesel_schema_migrations (version) VALUES ('1');")
     found = build(tmp_path, ("1_a", "CREATE TABLE a(x);", "DROP TABLE a;"), ("2_b", "CREATE TABLE b(x);", ""))
-    conn = runner.connect(db)
+    conn = sqlite.connect(db)
     assert [m.name for m in runner.pending(conn, found)] == ["2_b"]
 
 
@@ -164,11 +167,11 @@ def test_connect_rejects_non_sqlite_and_folders(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.txt"
     bogus.write_text("this is not a database, just text that is long enough to have a header")
     with pytest.raises(DatabaseError, match="not a valid SQLite database"):
-        runner.connect(bogus)
+        sqlite.connect(bogus)
     with pytest.raises(DatabaseError, match="is a folder"):
-        runner.connect(tmp_path)
+        sqlite.connect(tmp_path)
     with pytest.raises(DatabaseError, match="does not exist"):
-        runner.connect(tmp_path / "missing.db", create=False)
+        sqlite.connect(tmp_path / "missing.db", create=False)
 
 
 def test_locked_database_is_reported(tmp_path: Path) -> None:
@@ -177,7 +180,7 @@ def test_locked_database_is_reported(tmp_path: Path) -> None:
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("CREATE TABLE lock_me(x)")
     holder.execute("BEGIN EXCLUSIVE")
-    conn = sqlite3.connect(db, isolation_level=None, timeout=0.1, factory=runner.DieselConnection)
+    conn = sqlite3.connect(db, isolation_level=None, timeout=0.1, factory=DieselConnection)
     try:
         with pytest.raises(DatabaseBusyError) as info:
             runner.run_pending(conn, found)
@@ -192,7 +195,7 @@ def test_observer_gets_the_connection_for_a_progress_handler(tmp_path: Path) -> 
           "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000) "
           "INSERT INTO n SELECT i FROM c;\n")
     found = build(tmp_path, ("1_numbers", up, "DROP TABLE n;"))
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     ticks: list[int] = []
 
     def observe(event: runner.StepEvent) -> None:
@@ -206,7 +209,7 @@ def test_observer_gets_the_connection_for_a_progress_handler(tmp_path: Path) -> 
 def test_failure_outside_a_transaction_says_what_stayed_applied(tmp_path: Path) -> None:
     up = "CREATE TABLE a (x);\nINSERT INTO a VALUES (1);\nINSERT INTO missing VALUES (2);\n"
     found = build(tmp_path, ("1_no_tx", up, "DROP TABLE a;", "run_in_transaction = false\n"))
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     with pytest.raises(SqlError) as info:
         runner.run_pending(conn, found)
     message = str(info.value)
@@ -222,4 +225,4 @@ def test_failure_outside_a_transaction_says_what_stayed_applied(tmp_path: Path) 
     ("__lightnb_migration_checksums", True), ("__Lightnb_anything", True),
     ("users", False), ("__private", False), ("__diesel_schema_migrations_copy", False), ("", False)])
 def test_is_bookkeeping(name: str, expected: bool) -> None:
-    assert runner.is_bookkeeping(name) is expected
+    assert is_bookkeeping(name) is expected

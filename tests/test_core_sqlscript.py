@@ -1,4 +1,4 @@
-from lightnb.sqlscript import is_comment_only, split
+from lightnb.backends.sqlite.script import is_comment_only, split
 
 
 def texts(sql: str) -> list[str]:

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from lightnb.backends.sqlite import open_readonly
 from lightnb.errors import DatabaseError, WorkspaceError
-from lightnb.workspace import Workspace, check_database_file, open_readonly
+from lightnb.workspace import Workspace, check_database_file
 from tests.support.builder import content_of, file_state, make_database
 
 

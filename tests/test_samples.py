@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lightnb import migrations, runner, samples
+from lightnb.backends import sqlite
 from lightnb.cli import main
 from lightnb.errors import DatabaseError, ProjectError
 from lightnb.project import Project
@@ -123,7 +124,7 @@ def test_migrations_cover_the_kinds_of_change_a_team_makes() -> None:
 
 def test_every_down_restores_the_schema_before_its_up(tmp_path: Path) -> None:
     found = sample_migrations()
-    conn = runner.connect(tmp_path / "steps.db")
+    conn = sqlite.connect(tmp_path / "steps.db")
     try:
         shapes = [schema_shape(conn)]
         for migration in found:
@@ -140,7 +141,7 @@ def test_every_down_restores_the_schema_before_its_up(tmp_path: Path) -> None:
 
 def test_revert_all_on_production_data_leaves_an_empty_schema_then_runs_again(copy_of_production: Path) -> None:
     found = sample_migrations()
-    conn = runner.connect(copy_of_production)
+    conn = sqlite.connect(copy_of_production)
     try:
         full = schema_shape(conn)
         reverted = runner.revert(conn, found, all=True)
@@ -154,7 +155,7 @@ def test_revert_all_on_production_data_leaves_an_empty_schema_then_runs_again(co
 
 def test_table_rebuild_keeps_every_row_both_ways(copy_of_production: Path) -> None:
     found = sample_migrations()
-    conn = runner.connect(copy_of_production)
+    conn = sqlite.connect(copy_of_production)
     try:
         before = conn.execute("SELECT count(*), sum(id), sum(sent_at) FROM message_log").fetchone()
         assert runner.revert(conn, found)[0].name.endswith("make_message_log_channel_not_null")
@@ -173,7 +174,7 @@ def test_table_rebuild_keeps_every_row_both_ways(copy_of_production: Path) -> No
 def test_locale_backfill_changes_rows_and_its_down_resets_them(tmp_path: Path) -> None:
     found = sample_migrations()
     backfill = next(i for i, m in enumerate(found) if m.name.endswith("backfill_user_settings_locale"))
-    conn = runner.connect(tmp_path / "backfill.db")
+    conn = sqlite.connect(tmp_path / "backfill.db")
     try:
         runner.run_pending(conn, found, limit=backfill)
         conn.executemany("INSERT INTO users (id, email, display_name, phone_number, password_hash, created_at, "
@@ -191,7 +192,7 @@ def test_locale_backfill_changes_rows_and_its_down_resets_them(tmp_path: Path) -
 
 
 def test_schema_rs_declares_the_team_rules(tmp_path: Path) -> None:
-    conn = runner.connect(tmp_path / "rules.db")
+    conn = sqlite.connect(tmp_path / "rules.db")
     try:
         runner.run_pending(conn, sample_migrations())
         for table in user_objects(conn):
@@ -206,7 +207,7 @@ def test_schema_rs_declares_the_team_rules(tmp_path: Path) -> None:
 
 
 def test_exercise_column_is_not_there_yet_and_applies_cleanly(copy_of_production: Path) -> None:
-    conn = runner.connect(copy_of_production)
+    conn = sqlite.connect(copy_of_production)
     try:
         columns = [r[1] for r in conn.execute(f"PRAGMA table_info({samples.EXERCISE.table})")]
         assert samples.EXERCISE.column not in columns
@@ -256,7 +257,7 @@ def test_schema_rs_regenerates_byte_identical(tmp_path: Path) -> None:
     schema_rs = dest / "src" / "schema.rs"
     schema_rs.write_text("diesel::table! {\n    stale (id) {\n        id -> Integer,\n    }\n}\n")  # an old schema
     database = samples.generate_database(tmp_path / "empty.db", users=0, project_dir=dest)
-    conn = runner.connect(database)
+    conn = sqlite.connect(database)
     try:
         written = regenerate_schema_files(Project.discover(dest, environ={}), conn)
     finally:
@@ -314,7 +315,7 @@ def test_zero_users_gives_the_schema_only(tmp_path: Path) -> None:
 
 
 def test_tracking_table_is_diesels_and_complete(production: Path) -> None:
-    conn = runner.connect(production, create=False)
+    conn = sqlite.connect(production, create=False)
     try:
         assert sorted(runner.applied_versions(conn)) == [m.version for m in sample_migrations()]
         assert runner.pending(conn, sample_migrations()) == []

@@ -1,19 +1,102 @@
-"""Database backends: the only modules that talk to a database driver.
+"""Database backends: the only modules that talk to a database driver, behind one small interface.
 
-PostgreSQL lives in :mod:`lightnb.backends.postgres` (psycopg 3, pglast, a private cluster). SQLite is
-still served by the core modules; both will stand behind one small interface.
+A :class:`Backend` opens a database read-only or for writing, copies one, reads its catalogue into
+:mod:`lightnb.catalog` records, splits a script into statements, runs one, and quotes names; its
+``Error`` is the driver's exception base, so the core catches ``backend.Error`` and never imports a
+driver. :func:`backend_for` picks the backend a database URL selects, as diesel does:
+
+* :mod:`lightnb.backends.sqlite` (``sqlite3``) — the first implementation, and the only module that
+  imports ``sqlite3``;
+* :mod:`lightnb.backends.postgres` (psycopg 3, pglast, a private cluster).
+
+Each is imported only when a URL asks for it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from lightnb.errors import ProjectError
+
+if TYPE_CHECKING:
+    from lightnb.catalog import Catalog
 
 POSTGRES = "postgres"
 SQLITE = "sqlite"
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+class Statement(NamedTuple):
+    """One statement of a script (immutable; a tuple, which a 50 MB script makes by the hundred thousand).
+
+    Both backends' splitters return these.
+
+    :param text: the statement from its first significant character to its ``;`` (if any).
+    :param line: 1-based line where the statement starts.
+    :param end_line: 1-based line where it ends.
+    :param index: 0-based position among the script's statements.
+    :param start: offset of ``text`` in the script (``script[start:end] == text``).
+    :param end: offset just after ``text``.
+    """
+
+    text: str
+    line: int
+    end_line: int
+    index: int
+    start: int = 0
+    end: int = 0
+
+    def first_line(self, width: int = 80) -> str:
+        """Return the statement squeezed onto one line, shortened to ``width`` characters."""
+        flat = " ".join(self.text.split())
+        return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+class Backend(Protocol):
+    """What the core asks of a database backend.
+
+    ``target`` is what the backend's URLs name: a SQLite file (a path), a PostgreSQL URL.
+    """
+
+    name: str
+    Error: type[Exception]
+
+    def open_readonly(self, target: Any) -> Any:
+        """Open a database that nothing may be written through (production is only ever read so)."""
+
+    def connect(self, target: Any) -> Any:
+        """Open a database for writing, with every statement under lightnb's SQL guard."""
+
+    def copy(self, source: Any, destination: Any) -> Any:
+        """Copy a database as one point in time, reading the source only; return the copy's target."""
+
+    def read_catalog(self, conn: Any) -> Catalog:
+        """Read the catalogue of an open database into :mod:`lightnb.catalog` records."""
+
+    def split(self, sql: str) -> Sequence[Statement]:
+        """Split a script into the statements the server runs, with their line numbers."""
+
+    def quote(self, name: str) -> str:
+        """Quote an identifier."""
+
+    def run_script(self, conn: Any, sql: str) -> None:
+        """Run a whole script on ``conn`` (in one call, as diesel runs a migration file)."""
+
+
+def backend_for(url: str | Path) -> Backend:
+    """Return the backend a database URL (or a SQLite path) selects, as diesel does.
+
+    :raises ProjectError: for an unsupported scheme (see :func:`backend_for_url`).
+    """
+    if backend_for_url(str(url)) == POSTGRES:
+        from lightnb.backends import postgres
+        return postgres
+    from lightnb.backends import sqlite
+    return sqlite
 
 
 def backend_for_url(url: str) -> str:
@@ -38,3 +121,6 @@ def backend_for_url(url: str) -> str:
 def is_postgres_url(url: str | None) -> bool:
     """Return True when ``url`` names a PostgreSQL database (``postgres://`` or ``postgresql://``)."""
     return url is not None and url.strip().startswith(_POSTGRES_SCHEMES)
+
+
+__all__ = ["POSTGRES", "SQLITE", "Backend", "Statement", "backend_for", "backend_for_url", "is_postgres_url"]

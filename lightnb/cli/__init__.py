@@ -15,12 +15,12 @@ import argparse
 import importlib
 import os
 import pkgutil
-import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
 
 from lightnb import runner, signals, statement_log
+from lightnb.backends import sqlite
 from lightnb.cli._common import DieselArgumentParser, add_global_options, apply_global_options
 from lightnb.errors import LightnbError, MigrationError
 from lightnb.inspect.redact import mask_message
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except LightnbError as error:
             print(mask_message(_with_state(str(error), error, ledger)), file=sys.stderr)
             return error.exit_code
-        except sqlite3.Error as error:  # a database error that no module translated
+        except sqlite.Error as error:  # a database error that no module translated
             _traceback(debug)
             print(mask_message(f"error: SQLite: {error}; {ledger.state()}. Check the database file, or reset the "
                                f"workspace with `lightnb snapshot --reset`."), file=sys.stderr)

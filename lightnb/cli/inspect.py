@@ -9,8 +9,8 @@ import argparse
 import json
 import sys
 
+from lightnb.backends import sqlite
 from lightnb.errors import ProjectError
-from lightnb.inspect._sql import open_ro
 from lightnb.inspect.preview import MODES, preview
 from lightnb.inspect.snapshot import take_snapshot
 
@@ -39,7 +39,7 @@ def _inspect(args: argparse.Namespace) -> int:
     from lightnb.cli.diff import redactor_for
 
     database = args.database or _project_database(args.project)
-    conn = open_ro(database)
+    conn = sqlite.open_readonly(database)
     try:
         if args.table:
             result = preview(conn, args.table, mode=args.mode, n=args.n, where=args.where,

@@ -13,14 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lightnb import runner, steps
-from lightnb.workspace import open_readonly
+from lightnb.backends import POSTGRES, backend_for_url, sqlite
 from lightnb.cli._common import add_project_options, project_from_args, target_from_args
+from lightnb.cli._print_schema_postgres import print_schema_postgres
 from lightnb.schema import FlagGroup, options_from_flags
 from lightnb.schema.config import ALLOW_TABLES_MODES, COLUMN_SORTINGS, DOCS_MODES
 from lightnb.schema.sync import SyncReport, check_migrations_sync, check_schema_sync, printed_in_style
-from lightnb.backends import POSTGRES, backend_for_url
-from lightnb.cli._print_schema_postgres import print_schema_postgres
 
 _HELP = """Print the diesel schema (schema.rs) of the database, byte for byte as diesel_cli prints it.
 
@@ -184,12 +182,12 @@ def _open(project: Any, target: Any) -> Any:
     only reads (a note on stderr says the file is missing)."""
     location = target.location
     if location is not None and location.memory:
-        return runner.connect(location)
+        return sqlite.connect(location)
     if not os.path.lexists(target.path) and target.workspace is None:
         print(f"lightnb: database {target.path} does not exist (not created): it reads as empty",
               file=sys.stderr)
-        return runner.connect(":memory:")
-    return open_readonly(target.path)  # print-schema only reads
+        return sqlite.connect(":memory:")
+    return sqlite.open_readonly(target.path)  # print-schema only reads
 
 
 def _check(project: Any, conn: Any, style: str) -> int:

@@ -10,14 +10,13 @@ read.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lightnb import runner
+from lightnb.backends import sqlite
+from lightnb.catalog import TRACKING_TABLE, is_bookkeeping
 from lightnb.errors import LightnbError
-from lightnb.inspect._sql import open_ro
 from lightnb.inspect.row_diff import changed_tables, row_diff
 from lightnb.inspect.schema_diff import schema_diff
 from lightnb.inspect.snapshot import take_snapshot
@@ -90,13 +89,13 @@ def compare_with_production(workspace: str | Path, production: str | Path | None
     there = str(production)
     try:
         versions_here, before_snap, after_snap = _read(Path(workspace), Path(production))
-    except (LightnbError, OSError, sqlite3.Error) as error:
+    except (LightnbError, OSError, sqlite.Error) as error:
         return Divergence(here, there, error=f"cannot compare with production: {error}")
     versions_there = before_snap[0]
     prod, work = before_snap[1], after_snap
     schema = tuple(c.to_text() for c in schema_diff(prod, work).changes
-                   if c.action != "rebuilt" and not runner.is_bookkeeping(c.table))
-    suspects = [t.name for t in prod.tables if not runner.is_bookkeeping(t.name)
+                   if c.action != "rebuilt" and not is_bookkeeping(c.table))
+    suspects = [t.name for t in prod.tables if not is_bookkeeping(t.name)
                 and (w := work.table(t.name)) is not None and (t.row_count, t.fingerprint) != (w.row_count, w.fingerprint)]
     rows: list[str] = []
     if suspects:
@@ -117,7 +116,7 @@ def _read(workspace: Path, production: Path) -> tuple[list[str], tuple[list[str]
     try:
         results = []
         for path in (production, workspace):
-            conn = open_ro(path)
+            conn = sqlite.open_readonly(path)
             conns.append(conn)
             results.append((_versions(conn), take_snapshot(conn, label=str(path))))
         (there, prod), (here, work) = results
@@ -127,8 +126,8 @@ def _read(workspace: Path, production: Path) -> tuple[list[str], tuple[list[str]
             conn.close()
 
 
-def _versions(conn: sqlite3.Connection) -> list[str]:
+def _versions(conn: sqlite.Connection) -> list[str]:
     try:
-        return [r[0] for r in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE} ORDER BY version")]
-    except sqlite3.Error:  # no tracking table yet: nothing applied
+        return [r[0] for r in conn.execute(f"SELECT version FROM {TRACKING_TABLE} ORDER BY version")]
+    except sqlite.Error:  # no tracking table yet: nothing applied
         return []

@@ -29,7 +29,6 @@ masked column (a join on a token); any other use is refused unless values are re
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,8 +36,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import Tokenizer, TokenType
 
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.catalog import read_columns
+from lightnb.backends.sqlite.connection import quote
 from lightnb.errors import LightnbError
-from lightnb.inspect._sql import q, table_columns
 from lightnb.inspect.lineage import json_path_is_secret, sensitive_outputs
 from lightnb.inspect.redact import Redactor
 
@@ -57,9 +58,9 @@ class _Compiled:
     opcodes: set[str] = field(default_factory=set)              # of the compiled program
 
 
-def schema_copy(conn: sqlite3.Connection) -> sqlite3.Connection:
+def schema_copy(conn: sqlite.Connection) -> sqlite.Connection:
     """Return an in-memory database with the tables and views of ``conn``'s main schema and no rows."""
-    clone = sqlite3.connect(":memory:", isolation_level=None)
+    clone = sqlite.open_scratch()
     rows = conn.execute("SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL "
                         "AND type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
                         "ORDER BY type = 'view', rowid").fetchall()
@@ -69,7 +70,7 @@ def schema_copy(conn: sqlite3.Connection) -> sqlite3.Connection:
         for sql in pending:
             try:
                 clone.execute(sql)
-            except sqlite3.Error:
+            except sqlite.Error:
                 failed.append(sql)  # shadow tables (their virtual table made them), unknown modules
         if len(failed) == len(pending):
             break
@@ -82,21 +83,21 @@ _CLAUSE_OPCODES = frozenset({"AggStep", "AggStep1", "AggFinal", "AggValue", "Agg
                              "SorterSort", "SorterInsert"})
 
 
-def _compile(clone: sqlite3.Connection, sql: str) -> _Compiled:
+def _compile(clone: sqlite.Connection, sql: str) -> _Compiled:
     seen = _Compiled()
 
     def authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, inner: str | None) -> int:
         if inner is not None:  # inside a view's own definition: the schema's, not the user's text
-            return sqlite3.SQLITE_OK
-        if action == sqlite3.SQLITE_SELECT:
+            return sqlite.SQLITE_OK
+        if action == sqlite.SQLITE_SELECT:
             seen.selects += 1
-        elif action == sqlite3.SQLITE_READ:
+        elif action == sqlite.SQLITE_READ:
             seen.reads.append(((arg1 or "").lower(), (arg2 or "").lower()))
-        elif action == sqlite3.SQLITE_FUNCTION:
+        elif action == sqlite.SQLITE_FUNCTION:
             seen.functions.append((arg2 or "").lower())
         else:
             seen.other.append(action)
-        return sqlite3.SQLITE_OK
+        return sqlite.SQLITE_OK
 
     clone.set_authorizer(authorize)
     try:
@@ -107,7 +108,7 @@ def _compile(clone: sqlite3.Connection, sql: str) -> _Compiled:
     return seen
 
 
-def check_filter(conn: sqlite3.Connection, source: str, where: str, masked: Sequence[str], *,
+def check_filter(conn: sqlite.Connection, source: str, where: str, masked: Sequence[str], *,
                  reveal: bool = False) -> None:
     """Refuse a filter that is not one plain condition over ``source``'s own unmasked columns.
 
@@ -121,11 +122,11 @@ def check_filter(conn: sqlite3.Connection, source: str, where: str, masked: Sequ
     try:
         clone.create_function(sentinel, 0, lambda: 1, deterministic=True)
         try:
-            seen = _compile(clone, f"SELECT 1 FROM {q(source)} WHERE (\n{where}\n) AND {sentinel}()")
-        except sqlite3.ProgrammingError as error:
+            seen = _compile(clone, f"SELECT 1 FROM {quote(source)} WHERE (\n{where}\n) AND {sentinel}()")
+        except sqlite.ProgrammingError as error:
             raise LightnbError(f"the filter {shown!r} uses a parameter (?, :name, @name or $name); write "
                                f"the values into the condition.") from error
-        except sqlite3.Error as error:
+        except sqlite.Error as error:
             raise LightnbError(f"the filter {shown!r} is not a single condition SQLite reads ({error}); write "
                                f"an SQL condition such as \"id > 10\".") from error
         own = {c.lower() for c in _columns(clone, source)} | {"", "rowid", "_rowid_", "oid"}
@@ -176,14 +177,14 @@ def filter_clause(where: str) -> str:
     return f"(\n{where}\n) AND 1"
 
 
-def _columns(conn: sqlite3.Connection, source: str) -> list[str]:
+def _columns(conn: sqlite.Connection, source: str) -> list[str]:
     try:
-        return [c[1] for c in table_columns(conn, source)]
-    except sqlite3.Error:
+        return [c.name for c in read_columns(conn, source)]
+    except sqlite.Error:
         return []
 
 
-def check_query(conn: sqlite3.Connection, tree: exp.Expression, text: str, redactor: Redactor) -> bool:
+def check_query(conn: sqlite.Connection, tree: exp.Expression, text: str, redactor: Redactor) -> bool:
     """Check a previewed SELECT; return False when SQLite reads it differently from the tracer.
 
     :raises LightnbError: the query uses a parameter, or tests a masked column outside its select list
@@ -193,10 +194,10 @@ def check_query(conn: sqlite3.Connection, tree: exp.Expression, text: str, redac
     try:
         try:
             seen = _compile(clone, text)
-        except sqlite3.ProgrammingError as error:
+        except sqlite.ProgrammingError as error:
             raise LightnbError("the query uses a parameter (?, :name, @name or $name); write the values "
                                "into the query.") from error
-        except sqlite3.Error:
+        except sqlite.Error:
             return True  # SQLite refuses it: running it reports the error
     finally:
         clone.close()
@@ -214,7 +215,7 @@ def check_query(conn: sqlite3.Connection, tree: exp.Expression, text: str, redac
     return True
 
 
-def _view_outputs(conn: sqlite3.Connection, names: set[str], redactor: Redactor) -> set[str]:
+def _view_outputs(conn: sqlite.Connection, names: set[str], redactor: Redactor) -> set[str]:
     """The masked output columns (lower case) of the views among ``names``."""
     out: set[str] = set()
     for name in names:
@@ -223,10 +224,10 @@ def _view_outputs(conn: sqlite3.Connection, names: set[str], redactor: Redactor)
         if row is None:
             continue
         try:
-            cols = [d[0] for d in conn.execute(f"SELECT * FROM {q(row[0])} LIMIT 0").description]
-        except sqlite3.Error:
+            cols = [d[0] for d in conn.execute(f"SELECT * FROM {quote(row[0])} LIMIT 0").description]
+        except sqlite.Error:
             continue
-        taint = sensitive_outputs(conn, f"SELECT * FROM {q(row[0])}", len(cols), redactor)
+        taint = sensitive_outputs(conn, f"SELECT * FROM {quote(row[0])}", len(cols), redactor)
         out |= {c.lower() for c, t in zip(cols, taint) if t}
     return out
 

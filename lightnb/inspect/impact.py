@@ -2,7 +2,7 @@
 
 Every statement runs for real, inside one SAVEPOINT that is rolled back at the end
 (unless ``keep=True``), on a connection to a copy of the database, under lightnb's SQL guard
-(:mod:`lightnb.sqlguard`: no ATTACH of another file, no VACUUM INTO outside the copy). Around each
+(:mod:`lightnb.backends.sqlite.guard`: no ATTACH of another file, no VACUUM INTO outside the copy). Around each
 statement, set-wise SQL counts: rows deleted, updated and inserted (``changes()``,
 plus cascades seen in child tables); rows that would break a new NOT NULL, UNIQUE,
 CHECK or FOREIGN KEY constraint; values whose storage class changes when copied into
@@ -43,7 +43,6 @@ consume them (see :data:`LOSS_KINDS` and :data:`FOUND_KINDS`):
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,10 +52,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
-from lightnb import signals, sqlguard
+from lightnb import signals
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite import guard as sqlguard
+from lightnb.backends.sqlite.catalog import read_catalog, read_columns
+from lightnb.backends.sqlite.connection import quote
+from lightnb.catalog import Column, primary_key_of
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
-from lightnb.inspect._sql import q, table_columns, user_tables
 from lightnb.inspect.flows import ROWID_NAMES, Flow, select_flows, update_flows
 from lightnb.inspect.lineage import bind, known_secrets, mask_copies, statement_lineage
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
@@ -187,7 +190,7 @@ class _Route:
     exact: bool
 
     def join(self) -> str:
-        return " AND ".join(f"d.{_ref(dest)} = s.{q(saved)}" for saved, dest in self.keys) or "1"
+        return " AND ".join(f"d.{_ref(dest)} = s.{quote(saved)}" for saved, dest in self.keys) or "1"
 
     @property
     def measurable(self) -> bool:
@@ -199,17 +202,17 @@ class _Route:
 
         Written as joins, so SQLite indexes the destination on the fly when it has no index.
         """
-        target = f"d.{q(self.column)}" if self.column else "NULL"
+        target = f"d.{quote(self.column)}" if self.column else "NULL"
         if self.keys:
-            cond = "" if column is None else f" WHERE s.{q(column)} IS NOT NULL AND " + (
+            cond = "" if column is None else f" WHERE s.{quote(column)} IS NOT NULL AND " + (
                 f"{target} IS NOT NULL" if self.value is None else f"{target} IS {self.value}")
-            return f"SELECT s.rowid FROM {saved} AS s JOIN main.{q(self.table)} AS d ON {self.join()}{cond}"
-        return (f"SELECT s.rowid FROM {saved} AS s JOIN main.{q(self.table)} AS d ON {target} = {self.value}"
-                + (f" WHERE s.{q(column)} IS NOT NULL" if column else ""))
+            return f"SELECT s.rowid FROM {saved} AS s JOIN main.{quote(self.table)} AS d ON {self.join()}{cond}"
+        return (f"SELECT s.rowid FROM {saved} AS s JOIN main.{quote(self.table)} AS d ON {target} = {self.value}"
+                + (f" WHERE s.{quote(column)} IS NOT NULL" if column else ""))
 
 
 def _ref(column: str) -> str:
-    return "rowid" if column.lower() in ROWID_NAMES else q(column)
+    return "rowid" if column.lower() in ROWID_NAMES else quote(column)
 
 
 def _saved_key(column: str) -> str:
@@ -232,10 +235,10 @@ def _on_saved(expression: str | None) -> str | None:
     return tree.transform(qualify, copy=True).sql(dialect="sqlite")
 
 
-def _without_rowid(conn: sqlite3.Connection, table: str) -> bool:
+def _without_rowid(conn: sqlite.Connection, table: str) -> bool:
     try:
-        conn.execute(f"SELECT rowid FROM main.{q(table)} LIMIT 0")
-    except sqlite3.OperationalError:
+        conn.execute(f"SELECT rowid FROM main.{quote(table)} LIMIT 0")
+    except sqlite.OperationalError:
         return True
     return False
 
@@ -250,7 +253,7 @@ class _Stmt:
 
 @dataclass
 class _Measurer:
-    conn: sqlite3.Connection
+    conn: sqlite.Connection
     redactor: Redactor
     reveal: bool
     guard: sqlguard.Guard
@@ -298,12 +301,12 @@ class _Measurer:
         return self.gens[key]
 
     def columns_now(self, table: str) -> list[str] | None:
-        return [c[1] for c in self.columns(table)] if self.exists(table) else None
+        return [c.name for c in self.columns(table)] if self.exists(table) else None
 
     def identity(self, table: str) -> list[str]:
-        pk = [c for c in self.columns(table) if c[5]]
+        pk = primary_key_of(self.columns(table))
         if pk:
-            return [c[1] for c in sorted(pk, key=lambda c: c[5])]
+            return list(pk)
         return [] if _without_rowid(self.conn, table) else ["rowid"]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -318,15 +321,16 @@ class _Measurer:
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
                                  (table,)).fetchone() is not None
 
-    def columns(self, table: str) -> list[tuple]:
-        return table_columns(self.conn, table)
+    def columns(self, table: str) -> tuple[Column, ...]:
+        return read_columns(self.conn, table)
 
     def children(self, table: str) -> list[str]:
         out = []
-        for t in user_tables(self.conn):
-            refs = self.conn.execute(f"PRAGMA foreign_key_list({q(t)})").fetchall()
-            if any(r[2].lower() == table.lower() for r in refs) and t.lower() != table.lower():
-                out.append(t)
+        for t in read_catalog(self.conn).tables:
+            if t.virtual:
+                continue
+            if any(fk.ref_table.lower() == table.lower() for fk in t.foreign_keys) and t.name.lower() != table.lower():
+                out.append(t.name)
         return out
 
     # -- statements ------------------------------------------------------------------------
@@ -340,7 +344,7 @@ class _Measurer:
         before = self._before(st, tree)
         try:
             cursor = self.conn.execute(st.text)
-        except sqlite3.Error as error:
+        except sqlite.Error as error:
             self.stop.raise_if_interrupted(error)
             refusal = self.guard.take(st.text) if sqlguard.is_refusal(error) else None
             reason = f"is refused: {refusal.problem}" if refusal is not None else f"fails on the copy: {error}"
@@ -438,17 +442,17 @@ class _Measurer:
         where = tree.args.get("where")
         cond = f" WHERE {where.this.sql(dialect='sqlite')}" if where is not None else ""
         try:
-            example = self.example(f"SELECT * FROM {q(table)}{cond} LIMIT 1")
-        except sqlite3.Error:
+            example = self.example(f"SELECT * FROM {quote(table)}{cond} LIMIT 1")
+        except sqlite.Error:
             example = None
-        children = {c: self.one(f"SELECT count(*) FROM {q(c)}") for c in self.children(table)}
+        children = {c: self.one(f"SELECT count(*) FROM {quote(c)}") for c in self.children(table)}
         return {"example": example, "children": children}
 
     def _cascades(self, st: _Stmt, children: dict[str, int]) -> None:
         for child, count in children.items():
             if not self.exists(child):
                 continue
-            now = self.one(f"SELECT count(*) FROM {q(child)}")
+            now = self.one(f"SELECT count(*) FROM {quote(child)}")
             if now < count:
                 self.add(st, "rows_deleted", child, None, count - now, None,
                          f"{count - now} row(s) of {child} deleted by ON DELETE CASCADE.")
@@ -471,11 +475,11 @@ class _Measurer:
             where = tree.args.get("where")
             cond = f" WHERE {where.this.sql(dialect='sqlite')}" if where is not None else ""
             saved = self._temp()
-            keys = ", ".join(f"{_ref(k)} AS {q(_saved_key(k))}" for k in identity)
+            keys = ", ".join(f"{_ref(k)} AS {quote(_saved_key(k))}" for k in identity)
             try:
-                self.conn.execute(f"CREATE TEMP TABLE {q(saved)} AS SELECT {keys}, "
-                                  f"{', '.join(q(c) for c in kept)} FROM main.{q(table)}{cond}")
-            except sqlite3.Error:
+                self.conn.execute(f"CREATE TEMP TABLE {quote(saved)} AS SELECT {keys}, "
+                                  f"{', '.join(quote(c) for c in kept)} FROM main.{quote(table)}{cond}")
+            except sqlite.Error:
                 saved = None
         return {"fresh": fresh, "kept": kept, "saved": saved, "identity": identity}
 
@@ -489,18 +493,18 @@ class _Measurer:
         saved = before.get("saved")
         if not saved or not self.exists(table):
             return
-        join = " AND ".join(f"t.{_ref(k)} = s.{q(_saved_key(k))}" for k in before["identity"])
+        join = " AND ".join(f"t.{_ref(k)} = s.{quote(_saved_key(k))}" for k in before["identity"])
         in_place = {c.lower() for a in tree.expressions if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)
                     for c in [a.this.name] if any(x.name.lower() == c.lower() for x in a.expression.find_all(exp.Column))}
         for column in kept:
-            changed = self.one(f"SELECT count(*) FROM temp.{q(saved)} AS s JOIN main.{q(table)} AS t ON {join} "
-                               f"WHERE s.{q(column)} IS NOT t.{q(column)}")
+            changed = self.one(f"SELECT count(*) FROM temp.{quote(saved)} AS s JOIN main.{quote(table)} AS t ON {join} "
+                               f"WHERE s.{quote(column)} IS NOT t.{quote(column)}")
             if not changed:
                 continue
-            lost = self.one(f"SELECT count(*) FROM temp.{q(saved)} AS s JOIN main.{q(table)} AS t ON {join} "
-                            f"WHERE s.{q(column)} IS NOT t.{q(column)} AND s.{q(column)} IS NOT NULL")
-            example = self.example(f"SELECT s.* FROM temp.{q(saved)} AS s JOIN main.{q(table)} AS t ON {join} "
-                                   f"WHERE s.{q(column)} IS NOT t.{q(column)} LIMIT 1")
+            lost = self.one(f"SELECT count(*) FROM temp.{quote(saved)} AS s JOIN main.{quote(table)} AS t ON {join} "
+                            f"WHERE s.{quote(column)} IS NOT t.{quote(column)} AND s.{quote(column)} IS NOT NULL")
+            example = self.example(f"SELECT s.* FROM temp.{quote(saved)} AS s JOIN main.{quote(table)} AS t ON {join} "
+                                   f"WHERE s.{quote(column)} IS NOT t.{quote(column)} LIMIT 1")
             if column.lower() in in_place:
                 self.add(st, "values_converted", table, column, changed, example,
                          f"{changed} value(s) of {table}.{column} converted in place (computed from the value "
@@ -520,7 +524,7 @@ class _Measurer:
     def _save_drop(self, st: _Stmt, table: str, column: str | None) -> None:
         if not self.exists(table):
             return
-        cols = [c[1] for c in self.columns(table)]
+        cols = [c.name for c in self.columns(table)]
         if column is not None:
             match = next((c for c in cols if c.lower() == column.lower()), None)
             if match is None:
@@ -530,9 +534,9 @@ class _Measurer:
             dropped = cols
         identity = self.identity(table)
         saved = self._temp()
-        rowid = f"rowid AS {q(_SAVED_ROWID)}, " if identity == ["rowid"] else ""
-        self.conn.execute(f"CREATE TEMP TABLE {q(saved)} AS SELECT {rowid}* FROM main.{q(table)}")
-        rows = self.one(f"SELECT count(*) FROM temp.{q(saved)}")
+        rowid = f"rowid AS {quote(_SAVED_ROWID)}, " if identity == ["rowid"] else ""
+        self.conn.execute(f"CREATE TEMP TABLE {quote(saved)} AS SELECT {rowid}* FROM main.{quote(table)}")
+        rows = self.one(f"SELECT count(*) FROM temp.{quote(saved)}")
         self.drops.append(_Drop(st, self.gen(table), table, dropped, saved, identity, rows, column is None))
 
     def judge_drops(self) -> None:
@@ -549,7 +553,7 @@ class _Measurer:
 
     def _judge_rows(self, drop: _Drop, candidates: list[_Tracked]) -> None:
         """A dropped table's rows: deleted with it, or copied (all, or some) somewhere else first."""
-        saved = f"temp.{q(drop.saved)}"
+        saved = f"temp.{quote(drop.saved)}"
         table = self.origins.get(drop.gen, drop.table)
         example = self.example(f"SELECT * FROM {saved} LIMIT 1")
         keyed = [(t, route) for t in candidates if (route := self._route(t, drop)) is not None and route.keys]
@@ -568,15 +572,15 @@ class _Measurer:
                      f"the drop.", destination=best[1].table, found=found)
 
     def _rows_found(self, drop: _Drop, route: _Route) -> int:
-        return self.one(f"SELECT count(DISTINCT rowid) FROM ({route.found(f'temp.{q(drop.saved)}', None)})")
+        return self.one(f"SELECT count(DISTINCT rowid) FROM ({route.found(f'temp.{quote(drop.saved)}', None)})")
 
     def _judge_column(self, drop: _Drop, column: str, candidates: list[_Tracked], *, carried_rows: bool) -> None:
-        saved = f"temp.{q(drop.saved)}"
+        saved = f"temp.{quote(drop.saved)}"
         table = self.origins.get(drop.gen, drop.table)  # as the table was named before the migration
-        total = self.one(f"SELECT count({q(column)}) FROM {saved}")
+        total = self.one(f"SELECT count({quote(column)}) FROM {saved}")
         if not total:
             return
-        where_lost = f"s.{q(column)} IS NOT NULL"
+        where_lost = f"s.{quote(column)} IS NOT NULL"
         best: tuple[int, _Tracked, _Route] | None = None
         unmeasured: list[_Tracked] = []
         for tracked in candidates:
@@ -588,7 +592,7 @@ class _Measurer:
                 continue
             try:
                 found = self.one(f"SELECT count(DISTINCT rowid) FROM ({route.found(saved, column)})")
-            except sqlite3.Error:
+            except sqlite.Error:
                 unmeasured.append(tracked)  # e.g. an expression reading a column renamed since
                 continue
             if best is None or found > best[0]:
@@ -629,10 +633,10 @@ class _Measurer:
         values_found = route.found(saved, column)
         if carried_rows and route.keys and lost:
             # values of rows that were not copied at all are counted once, as rows_lost
-            lost = self.one(f"SELECT count(*) FROM {saved} WHERE {q(column)} IS NOT NULL "
+            lost = self.one(f"SELECT count(*) FROM {saved} WHERE {quote(column)} IS NOT NULL "
                             f"AND rowid IN ({route.found(saved, None)}) AND rowid NOT IN ({values_found})")
         if lost > 0:
-            example = self.example(f"SELECT * FROM {saved} WHERE {q(column)} IS NOT NULL "
+            example = self.example(f"SELECT * FROM {saved} WHERE {quote(column)} IS NOT NULL "
                                    f"AND rowid NOT IN ({values_found}) LIMIT 1")
             why = "table dropped" if drop.whole_table else "column dropped"
             self.add(drop.st, "values_lost", table, column, lost, example,
@@ -668,7 +672,7 @@ class _Measurer:
         exact = not flow.converts or flow.evaluable
         value = None
         if present is not None:
-            value = f"s.{q(flow.column)}" if not flow.converts else _on_saved(flow.expression) if exact else None
+            value = f"s.{quote(flow.column)}" if not flow.converts else _on_saved(flow.expression) if exact else None
         return _Route(table, present, [(_saved_key(s) if s.lower() in ROWID_NAMES else s, d) for s, d in keys],
                       value, exact)
 
@@ -684,7 +688,7 @@ class _Measurer:
         where = params.args.get("where")
         cond = " AND ".join([f"({e}) IS NOT NULL" for e in exprs]
                             + ([f"({where.this.sql(dialect='sqlite')})"] if where is not None else []))
-        self._duplicates(st, table, exprs, f"FROM {q(table)} WHERE {cond}",
+        self._duplicates(st, table, exprs, f"FROM {quote(table)} WHERE {cond}",
                          f"new UNIQUE index {index.name} on {table}")
 
     def _duplicates(self, st: _Stmt, table: str, exprs: list[str], source: str, what: str,
@@ -708,32 +712,34 @@ class _Measurer:
             return {}
         info = self.columns(table)
         given = [i.name for i in tree.this.expressions] if isinstance(tree.this, exp.Schema) else \
-            [c[1] for c in info]
+            [c.name for c in info]
         select = tree.expression.sql(dialect="sqlite")
-        cte = f"WITH {_SRC}({', '.join(q(c) for c in given)}) AS ({select}) "
+        cte = f"WITH {_SRC}({', '.join(quote(c) for c in given)}) AS ({select}) "
         src = f"FROM {_SRC}"
         try:
             self.conn.execute(f"{cte}SELECT * {src} LIMIT 0").fetchall()
-        except sqlite3.Error:
+        except sqlite.Error:
             return {}
         self._track(select_flows(st.index, tree.expression, table, given, self.columns_now), table)
         conflict = tree.args.get("alternative") or tree.args.get("conflict")
         if not conflict:
             self._insert_checks(st, table, info, given, cte, src)
-        types = {c: dict(self.conn.execute(f"{cte}SELECT typeof({q(c)}), count(*) {src} GROUP BY 1").fetchall())
+        types = {c: dict(self.conn.execute(f"{cte}SELECT typeof({quote(c)}), count(*) {src} GROUP BY 1").fetchall())
                  for c in given}
-        dest = {c: dict(self.conn.execute(f"SELECT typeof({q(c)}), count(*) FROM {q(table)} GROUP BY 1").fetchall())
+        dest = {c: dict(self.conn.execute(f"SELECT typeof({quote(c)}), count(*) FROM {quote(table)} GROUP BY 1").fetchall())
                 for c in given}
         return {"types": types, "dest_types": dest, "cte": cte}
 
-    def _insert_checks(self, st: _Stmt, table: str, info: list[tuple], given: list[str], cte: str, src: str) -> None:
+    def _insert_checks(self, st: _Stmt, table: str, info: Sequence[Column], given: list[str], cte: str,
+                       src: str) -> None:
         lower_given = {c.lower() for c in given}
         rowid_alias = _rowid_alias(self.conn, table)
-        for _cid, name, _type, notnull, default, _pk in info:
+        for column in info:
+            name, notnull, default = column.name, column.notnull, column.default
             if not notnull or (rowid_alias and name.lower() == rowid_alias.lower()):
                 continue
             if name.lower() in lower_given:
-                cond = f"{q(name)} IS NULL"
+                cond = f"{quote(name)} IS NULL"
             elif default is None:
                 cond = "1"
             else:
@@ -746,7 +752,7 @@ class _Measurer:
         for check in _checks(self.conn, table):
             try:
                 count = self.one(f"{cte}SELECT count(*) {src} WHERE NOT ({check})")
-            except sqlite3.Error:
+            except sqlite.Error:
                 continue
             if count:
                 self.add(st, "check_violation", table, None, count,
@@ -760,14 +766,14 @@ class _Measurer:
             self._insert_fk_checks(st, table, given, cte, src)
 
     def _duplicates_cte(self, st: _Stmt, table: str, cols: list[str], cte: str) -> None:
-        keys = ", ".join(q(c) for c in cols)
-        nonnull = " AND ".join(f"{q(c)} IS NOT NULL" for c in cols)
-        s_nonnull = " AND ".join(f"s.{q(c)} IS NOT NULL" for c in cols)
+        keys = ", ".join(quote(c) for c in cols)
+        nonnull = " AND ".join(f"{quote(c)} IS NOT NULL" for c in cols)
+        s_nonnull = " AND ".join(f"s.{quote(c)} IS NOT NULL" for c in cols)
         groups, rows = self.conn.execute(
             f"{cte}SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {_SRC} "
             f"WHERE {nonnull} GROUP BY {keys} HAVING count(*) > 1)").fetchone()
-        match = " AND ".join(f"d.{q(c)} = s.{q(c)}" for c in cols)
-        clash_cond = f"{s_nonnull} AND EXISTS (SELECT 1 FROM {q(table)} AS d WHERE {match})"
+        match = " AND ".join(f"d.{quote(c)} = s.{quote(c)}" for c in cols)
+        clash_cond = f"{s_nonnull} AND EXISTS (SELECT 1 FROM {quote(table)} AS d WHERE {match})"
         clash = self.one(f"{cte}SELECT count(*) FROM {_SRC} AS s WHERE {clash_cond}")
         total = rows - groups + clash
         if not total:
@@ -783,7 +789,7 @@ class _Measurer:
     def _insert_fk_checks(self, st: _Stmt, table: str, given: list[str], cte: str, src: str) -> None:
         lower_given = {c.lower() for c in given}
         groups: dict[int, list[tuple]] = {}
-        for r in self.conn.execute(f"PRAGMA foreign_key_list({q(table)})").fetchall():
+        for r in self.conn.execute(f"PRAGMA foreign_key_list({quote(table)})").fetchall():
             groups.setdefault(r[0], []).append(r)
         for parts in groups.values():
             parent = parts[0][2]
@@ -791,9 +797,9 @@ class _Measurer:
             parent_cols = [p[4] or _rowid_alias(self.conn, parent) or "rowid" for p in parts]
             if not all(c.lower() in lower_given for c in child_cols) or not self.exists(parent):
                 continue
-            nonnull = " AND ".join(f"s.{q(c)} IS NOT NULL" for c in child_cols)
-            match = " AND ".join(f"p.{q(pc)} = s.{q(cc)}" for pc, cc in zip(parent_cols, child_cols))
-            cond = f"{nonnull} AND NOT EXISTS (SELECT 1 FROM {q(parent)} AS p WHERE {match})"
+            nonnull = " AND ".join(f"s.{quote(c)} IS NOT NULL" for c in child_cols)
+            match = " AND ".join(f"p.{quote(pc)} = s.{quote(cc)}" for pc, cc in zip(parent_cols, child_cols))
+            cond = f"{nonnull} AND NOT EXISTS (SELECT 1 FROM {quote(parent)} AS p WHERE {match})"
             count = self.one(f"{cte}SELECT count(*) FROM {_SRC} AS s WHERE {cond}")
             if count:
                 self.add(st, "fk_violation", table, ", ".join(child_cols), count,
@@ -804,7 +810,7 @@ class _Measurer:
 
     def _storage_classes(self, st: _Stmt, table: str, before: dict[str, Any]) -> None:
         for column, src_types in before["types"].items():
-            now = dict(self.conn.execute(f"SELECT typeof({q(column)}), count(*) FROM {q(table)} "
+            now = dict(self.conn.execute(f"SELECT typeof({quote(column)}), count(*) FROM {quote(table)} "
                                          f"GROUP BY 1").fetchall())
             old = before["dest_types"][column]
             added = {k: now.get(k, 0) - old.get(k, 0) for k in set(now) | set(old)}
@@ -813,14 +819,14 @@ class _Measurer:
             count = sum(lost.values())
             if count:
                 cls = next(iter(lost))
-                example = self.example(f"{before['cte']}SELECT * FROM {_SRC} WHERE typeof({q(column)}) = ? "
+                example = self.example(f"{before['cte']}SELECT * FROM {_SRC} WHERE typeof({quote(column)}) = ? "
                                        f"LIMIT 1", (cls,))
                 self.add(st, "storage_class_changed", table, column, count, example,
                          f"{count} value(s) of {table}.{column} change storage class "
                          f"({'/'.join(sorted(lost))} -> {'/'.join(sorted(gained)) or '?'}) when copied.")
 
 
-def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[str], *,
+def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[str], *,
                    redactor: Redactor | None = None, reveal: bool = False, keep: bool = False) -> list[Impact]:
     """Run a migration's statements on a copy and measure what each one does to the rows.
 
@@ -838,17 +844,11 @@ def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[
             raise LightnbError("keep=True needs a connection to a copy; a path is measured on a "
                                "throwaway copy.")
         from lightnb import scratch
-        from lightnb.workspace import backup, open_readonly
 
         # A throwaway copy on disk in a private folder (removed on SIGTERM too): memory stays flat
         # however big the file.
         with scratch.folder("impact") as folder:
-            source = open_readonly(target)
-            try:
-                copy = backup(source, folder / "copy.db")
-            finally:
-                source.close()
-            conn = sqlite3.connect(str(copy), isolation_level=None)
+            conn = sqlite.open_scratch(sqlite.copy_database(target, folder / "copy.db"))
             try:
                 return measure_impact(conn, sql, redactor=redactor, reveal=reveal)
             finally:
@@ -856,7 +856,7 @@ def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[
     conn = target
     statements = _statements(sql)
     # Ctrl-C or SIGTERM stop a long statement at once (signals); the savepoint is then rolled back.
-    with signals.interrupting(conn) as stop:
+    with sqlite.interrupting(conn) as stop:
         m = _Measurer(conn, redactor, reveal, sqlguard.install(conn), stop)
         try:
             baseline = _fk_violations(conn)
@@ -869,18 +869,18 @@ def measure_impact(target: sqlite3.Connection | str | Path, sql: str | Sequence[
                 _orphans(m, baseline, statements)
             finally:
                 for name in m.temps:
-                    conn.execute(f"DROP TABLE IF EXISTS temp.{q(name)}")
+                    conn.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
                 if not keep:
                     conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
                 conn.execute(f"RELEASE {_SAVEPOINT}")
-        except sqlite3.Error as error:
+        except sqlite.Error as error:
             stop.raise_if_interrupted(error)
             raise
     return sorted(m.impacts, key=lambda i: i.index)
 
 
 def _statements(sql: str | Sequence[str]) -> list[_Stmt]:
-    from lightnb.sqlscript import split
+    from lightnb.backends.sqlite.script import split
 
     if isinstance(sql, str):
         return [_Stmt(s.text, s.line, i) for i, s in enumerate(split(sql))]
@@ -938,16 +938,16 @@ def _one_line(text: str, width: int = 100) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def _rowid_alias(conn: sqlite3.Connection, table: str) -> str | None:
-    pk = [c for c in table_columns(conn, table) if c[5]]
-    if len(pk) == 1 and (pk[0][2] or "").upper() == "INTEGER":
+def _rowid_alias(conn: sqlite.Connection, table: str) -> str | None:
+    pk = [c for c in read_columns(conn, table) if c.pk]
+    if len(pk) == 1 and pk[0].type.upper() == "INTEGER":
         without = conn.execute("SELECT sql FROM sqlite_master WHERE name = ? COLLATE NOCASE", (table,)).fetchone()
         if without and "WITHOUT ROWID" not in " ".join((without[0] or "").upper().split()):
-            return pk[0][1]
+            return pk[0].name
     return None
 
 
-def _checks(conn: sqlite3.Connection, table: str) -> list[str]:
+def _checks(conn: sqlite.Connection, table: str) -> list[str]:
     row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
                        (table,)).fetchone()
     tree = _parse(row[0]) if row and row[0] else None
@@ -956,20 +956,20 @@ def _checks(conn: sqlite3.Connection, table: str) -> list[str]:
     return [c.this.sql(dialect="sqlite") for c in tree.find_all(exp.CheckColumnConstraint)]
 
 
-def _unique_sets(conn: sqlite3.Connection, table: str) -> list[list[str]]:
+def _unique_sets(conn: sqlite.Connection, table: str) -> list[list[str]]:
     out = []
     alias = _rowid_alias(conn, table)
     if alias:
         out.append([alias])
-    for _seq, name, unique, _origin, partial in conn.execute(f"PRAGMA index_list({q(table)})").fetchall():
+    for _seq, name, unique, _origin, partial in conn.execute(f"PRAGMA index_list({quote(table)})").fetchall():
         if unique and not partial:
-            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({q(name)})").fetchall()]
+            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({quote(name)})").fetchall()]
             if all(cols):
                 out.append(cols)
     return out
 
 
-def _fk_violations(conn: sqlite3.Connection) -> dict[str, int]:
+def _fk_violations(conn: sqlite.Connection) -> dict[str, int]:
     counts: dict[str, int] = {}
     for table, *_rest in conn.execute("PRAGMA foreign_key_check").fetchall():
         counts[table.lower()] = counts.get(table.lower(), 0) + 1
@@ -990,7 +990,7 @@ def _orphans(m: _Measurer, baseline: dict[str, int], statements: list[_Stmt]) ->
         last = max(m.touched.get(table.lower(), -1), m.touched.get(parent.lower(), -1))
         st = statements[last] if last >= 0 else statements[-1]
         rowid = found[0][0]
-        example = m.example(f"SELECT * FROM {q(table)} WHERE rowid = ?", (rowid,)) if rowid is not None else None
+        example = m.example(f"SELECT * FROM {quote(table)} WHERE rowid = ?", (rowid,)) if rowid is not None else None
         m.add(st, "orphans", table, None, new, example,
               f"{new} row(s) of {table} reference a missing {parent} row after the migration "
               f"(PRAGMA foreign_key_check).")

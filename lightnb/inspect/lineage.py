@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from lightnb.inspect._sql import q, table_columns
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.catalog import read_catalog, read_columns
+from lightnb.backends.sqlite.connection import quote
 from lightnb.inspect.redact import Redactor
 
 _SCHEMAS_WITHOUT_ROWS = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
@@ -65,7 +66,7 @@ class _Source:
     hidden: frozenset[str] = frozenset()  # columns a USING/NATURAL join folds out of `*`
 
 
-def sensitive_outputs(conn: sqlite3.Connection, query: str, width: int, redactor: Redactor) -> tuple[bool, ...]:
+def sensitive_outputs(conn: sqlite.Connection, query: str, width: int, redactor: Redactor) -> tuple[bool, ...]:
     """Tell, per output column of ``query`` (``width`` of them), whether it may show sensitive values.
 
     Every column is reported sensitive when the query cannot be analysed with certainty.
@@ -78,7 +79,7 @@ def sensitive_outputs(conn: sqlite3.Connection, query: str, width: int, redactor
         return (True,) * width
     try:
         rel = _Tracer(conn, redactor).query(parsed[0], {}, ())
-    except (_Unsure, sqlite3.Error, RecursionError):
+    except (_Unsure, sqlite.Error, RecursionError):
         return (True,) * width
     if len(rel.taint) != width:
         return (True,) * width
@@ -86,7 +87,7 @@ def sensitive_outputs(conn: sqlite3.Connection, query: str, width: int, redactor
 
 
 class _Tracer:
-    def __init__(self, conn: sqlite3.Connection, redactor: Redactor) -> None:
+    def __init__(self, conn: sqlite.Connection, redactor: Redactor) -> None:
         self.conn = conn
         self.redactor = redactor
         self.views: list[str] = []  # views being expanded (a cycle is unsure)
@@ -198,7 +199,7 @@ class _Tracer:
         schema = db or "main"
         if key in _SCHEMAS_WITHOUT_ROWS:
             raise _Unsure(f"{name} is the schema table")
-        row = self.conn.execute(f"SELECT type, name, sql FROM {q(schema)}.sqlite_master "
+        row = self.conn.execute(f"SELECT type, name, sql FROM {quote(schema)}.sqlite_master "
                                 f"WHERE name = ? COLLATE NOCASE AND type IN ('table', 'view')", (name,)).fetchone()
         if row is None:
             raise _Unsure(f"unknown table {name}")
@@ -207,7 +208,7 @@ class _Tracer:
             module = virtual_module(sql or "")
             if module is not None and module[0] not in _KNOWN_MODULES:
                 raise _Unsure(f"{real} is a virtual table of module {module[0]}")
-            cols = [c[1] for c in table_columns(self.conn, real, schema)]
+            cols = [c.name for c in read_columns(self.conn, real, schema)]
             return _Rel(tuple(c.lower() for c in cols), tuple(self.redactor.is_sensitive(c, real) for c in cols))
         return self._view(real, sql or "")
 
@@ -372,31 +373,22 @@ class _Catalogue:
     triggers: list[tuple[str, str]] = field(default_factory=list)   # (table, sql)
 
     @classmethod
-    def read(cls, conn: sqlite3.Connection, schema: str) -> _Catalogue:
+    def read(cls, conn: sqlite.Connection, schema: str) -> _Catalogue:
         cat = cls(schema)
-        rows = conn.execute(f"SELECT type, name, tbl_name, sql FROM {q(schema)}.sqlite_master "
-                            f"WHERE type IN ('table', 'trigger')").fetchall()
-        for kind, name, table, sql in rows:
-            if kind == "trigger":
-                cat.triggers.append((table, sql or ""))
-                continue
-            if name.lower() in _SCHEMAS_WITHOUT_ROWS:
-                continue
-            key = name.lower()
-            cat.names[key], cat.sql[key] = name, sql or ""
-            module = virtual_module(sql or "")
+        catalog = read_catalog(conn, schema)
+        cat.triggers = [(t.table, t.sql) for t in catalog.triggers]
+        for table in catalog.tables:  # a virtual table whose module is not loaded here has no columns
+            key = table.name.lower()
+            cat.names[key], cat.sql[key] = table.name, table.sql
+            module = virtual_module(table.sql)
             if module is not None:
                 cat.virtual[key] = module
-            try:
-                info = conn.execute(f"PRAGMA {q(schema)}.table_xinfo({q(name)})").fetchall()
-            except sqlite3.Error:  # a virtual table whose module is not loaded here
-                info = []
-            cat.columns[key] = [r[1] for r in info if r[6] in (0, 2, 3)]
-            cat.generated[key] = [r[1] for r in info if r[6] in (2, 3)]
+            cat.columns[key] = [c.name for c in table.columns if c.visible]
+            cat.generated[key] = [c.name for c in table.columns if c.generated]
         return cat
 
 
-def derived_columns(conn: sqlite3.Connection, redactor: Redactor, schema: str = "main") -> set[tuple[str, str]]:
+def derived_columns(conn: sqlite.Connection, redactor: Redactor, schema: str = "main") -> set[tuple[str, str]]:
     """Return the ``(table, column)`` pairs of ``schema`` whose values derive from a masked column.
 
     Pairs masked by name already are included; exempt columns never are.
@@ -417,7 +409,7 @@ def derived_columns(conn: sqlite3.Connection, redactor: Redactor, schema: str = 
     return {(cat.names.get(t, t), c) for t, c in taint}
 
 
-def bind(redactor: Redactor, conn: sqlite3.Connection, schemas: Sequence[str] = ("main",)) -> Redactor:
+def bind(redactor: Redactor, conn: sqlite.Connection, schemas: Sequence[str] = ("main",)) -> Redactor:
     """Return ``redactor`` extended with the columns of ``conn``'s schemas that derive from masked columns.
 
     A database that cannot be read stays with the redactor's own rules (its readers fail anyway).
@@ -426,7 +418,7 @@ def bind(redactor: Redactor, conn: sqlite3.Connection, schemas: Sequence[str] = 
     for schema in schemas:
         try:
             pairs |= derived_columns(conn, redactor, schema)
-        except sqlite3.Error:
+        except sqlite.Error:
             continue
     return redactor.with_derived(pairs)
 
@@ -435,7 +427,7 @@ def _column_taint(redactor: Redactor, table: str, column: str) -> bool:
     return redactor.is_sensitive(column, table)
 
 
-def _generated(conn: sqlite3.Connection, cat: _Catalogue, redactor: Redactor) -> set[tuple[str, str]]:
+def _generated(conn: sqlite.Connection, cat: _Catalogue, redactor: Redactor) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for key, generated in cat.generated.items():
         if not generated:
@@ -472,7 +464,7 @@ def _generated_expressions(sql: str) -> dict[str, exp.Expression]:
     return out
 
 
-def _expression_taint(conn: sqlite3.Connection, expression: exp.Expression, table: str, cat: _Catalogue,
+def _expression_taint(conn: sqlite.Connection, expression: exp.Expression, table: str, cat: _Catalogue,
                       redactor: Redactor) -> bool:
     """Tell whether an expression over ``table``'s columns (a generated column) reads masked data."""
     tracer = _Tracer(conn, redactor)
@@ -480,7 +472,7 @@ def _expression_taint(conn: sqlite3.Connection, expression: exp.Expression, tabl
     rel = _Rel(tuple(c.lower() for c in cols), tuple(redactor.is_sensitive(c, table) for c in cols))
     try:
         return tracer._expr(expression, {}, ([_Source(table.lower(), rel)],))
-    except (_Unsure, sqlite3.Error, RecursionError):
+    except (_Unsure, sqlite.Error, RecursionError):
         return True
 
 
@@ -537,7 +529,7 @@ def _fts_shadows(cat: _Catalogue, key: str, module: str, cols: list[str], marked
     return out
 
 
-def _triggers(conn: sqlite3.Connection, cat: _Catalogue, redactor: Redactor) -> set[tuple[str, str]]:
+def _triggers(conn: sqlite.Connection, cat: _Catalogue, redactor: Redactor) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for table, sql in cat.triggers:
         for statement in _trigger_body(sql):
@@ -547,7 +539,7 @@ def _triggers(conn: sqlite3.Connection, cat: _Catalogue, redactor: Redactor) -> 
 
 def _trigger_body(sql: str) -> list[str]:
     """Return the statements between a trigger's BEGIN and its final END."""
-    from lightnb.sqlscript import split
+    from lightnb.backends.sqlite.script import split
 
     try:
         tokens = sqlglot.Dialect.get_or_raise("sqlite").tokenize(sql)
@@ -566,7 +558,7 @@ _WRITE_TARGET = re.compile(r"^\s*(?:(?:INSERT|REPLACE)(?:\s+OR\s+\w+)?\s+INTO|UP
                            re.IGNORECASE)
 
 
-def _trigger_writes(conn: sqlite3.Connection, cat: _Catalogue, table: str, statement: str,
+def _trigger_writes(conn: sqlite.Connection, cat: _Catalogue, table: str, statement: str,
                     redactor: Redactor) -> set[tuple[str, str]]:
     """Return the columns one statement of a trigger on ``table`` writes from masked values."""
     target_match = _WRITE_TARGET.match(statement)
@@ -586,7 +578,7 @@ def _trigger_writes(conn: sqlite3.Connection, cat: _Catalogue, table: str, state
         if isinstance(tree, exp.Update):
             return {(tkey, a.this.name.lower()) for a in tree.expressions
                     if isinstance(a, exp.EQ) and tracer._expr(a.expression, {}, scope)}
-    except (_Unsure, sqlglot.errors.SqlglotError, sqlite3.Error, IndexError, ValueError, RecursionError,
+    except (_Unsure, sqlglot.errors.SqlglotError, sqlite.Error, IndexError, ValueError, RecursionError,
             AttributeError):
         pass
     # Not understood: whatever it writes may come from masked data when its table holds any.
@@ -640,7 +632,7 @@ class KnownSecrets:
     MIN_LENGTH = 8
     SCAN_LIMIT = 200_000
 
-    def __init__(self, conn: sqlite3.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",),
+    def __init__(self, conn: sqlite.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",),
                  *, scan_limit: int | None = None) -> None:
         """:param scan_limit: look only in indexed masked columns of tables with more rows than this
             (a bounded preview stays bounded); None looks everywhere (a diff reads every row anyway)."""
@@ -657,19 +649,17 @@ class KnownSecrets:
             found = []
             for schema in self.schemas:
                 try:
-                    tables = self.conn.execute(
-                        f"SELECT name, sql FROM {q(schema)}.sqlite_master WHERE type = 'table' "
-                        f"AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").fetchall()
-                    for name, sql in tables:
-                        if virtual_module(sql or "") is not None:
+                    for table in read_catalog(self.conn, schema).tables:
+                        if table.virtual:
                             continue
-                        masked = [c[1] for c in table_columns(self.conn, name, schema)
-                                  if self.redactor.is_sensitive(c[1], name)]
+                        name = table.name
+                        masked = [c.name for c in table.columns
+                                  if c.visible and self.redactor.is_sensitive(c.name, name)]
                         if masked and self.scan_limit is not None and self._large(schema, name):
                             indexed = self._indexed(schema, name)
                             masked = [c for c in masked if c.lower() in indexed]
                         found += [(schema, name, c) for c in masked]
-                except sqlite3.Error:
+                except sqlite.Error:
                     continue
             self._sources = found
         return self._sources
@@ -677,16 +667,16 @@ class KnownSecrets:
     def _large(self, schema: str, table: str) -> bool:
         """Whether ``table`` may hold more rows than the scan limit (an index seek, never a count)."""
         try:
-            high = self.conn.execute(f"SELECT max(rowid) FROM {q(schema)}.{q(table)}").fetchone()[0]
-        except sqlite3.Error:  # WITHOUT ROWID: only its indexes are used
+            high = self.conn.execute(f"SELECT max(rowid) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
+        except sqlite.Error:  # WITHOUT ROWID: only its indexes are used
             return True
         return high is not None and high > (self.scan_limit or 0)
 
     def _indexed(self, schema: str, table: str) -> set[str]:
         """Columns that lead an index of ``table`` (a lookup there is a seek)."""
         out = set()
-        for _seq, index, *_rest in self.conn.execute(f"PRAGMA {q(schema)}.index_list({q(table)})").fetchall():
-            first = self.conn.execute(f"PRAGMA {q(schema)}.index_info({q(index)})").fetchone()
+        for _seq, index, *_rest in self.conn.execute(f"PRAGMA {quote(schema)}.index_list({quote(table)})").fetchall():
+            first = self.conn.execute(f"PRAGMA {quote(schema)}.index_info({quote(index)})").fetchone()
             if first and first[2]:
                 out.add(first[2].lower())
         return out
@@ -705,9 +695,9 @@ class KnownSecrets:
                 for schema, table, column in self.sources():
                     try:
                         rows = self.conn.execute(
-                            f"SELECT DISTINCT {q(column)} FROM {q(schema)}.{q(table)} "
-                            f"WHERE {q(column)} IN (SELECT value FROM json_each(?))", (payload,)).fetchall()
-                    except sqlite3.Error:
+                            f"SELECT DISTINCT {quote(column)} FROM {quote(schema)}.{quote(table)} "
+                            f"WHERE {quote(column)} IN (SELECT value FROM json_each(?))", (payload,)).fetchall()
+                    except sqlite.Error:
                         continue
                     found.update(r[0] for r in rows if isinstance(r[0], str))
             for v in unknown:
@@ -723,7 +713,7 @@ class KnownSecrets:
         return {c for i, c in enumerate(columns) if any(i < len(row) and row[i] in hits for row in rows)}
 
 
-def known_secrets(conn: sqlite3.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",), *,
+def known_secrets(conn: sqlite.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",), *,
                   bounded: bool = False) -> KnownSecrets:
     """Return a :class:`KnownSecrets` over ``conn``'s schemas (``bounded``: at most
     :attr:`KnownSecrets.SCAN_LIMIT` rows read per masked column unless it is indexed)."""
@@ -768,7 +758,7 @@ def history_lineage(migrations_dir: str | Path, redactor: Redactor) -> frozenset
     column set by ``UPDATE … SET c = <masked>``. So a database the migrations ran on keeps masking what
     a single database no longer says (the old name is gone). A statement that cannot be read is skipped.
     """
-    from lightnb.sqlscript import split
+    from lightnb.backends.sqlite.script import split
 
     folder = Path(migrations_dir)
     try:

@@ -10,7 +10,6 @@ never ``ORDER BY random()``). Nothing counts the whole table. Every preview runs
 from __future__ import annotations
 
 import html
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,13 +17,17 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.catalog import read_columns
+from lightnb.backends.sqlite.connection import quote
+from lightnb.catalog import Table, primary_key_of
 from lightnb.errors import LightnbError
-from lightnb.inspect._sql import primary_key, q, query_only, table_columns
-from lightnb.inspect.filters import check_filter, check_query, filter_clause, filter_text as _filter_text
+from lightnb.inspect.filters import check_filter, check_query, filter_clause
+from lightnb.inspect.filters import filter_text as _filter_text
 from lightnb.inspect.lineage import bind, known_secrets, sensitive_outputs
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor, is_time_name
 from lightnb.inspect.schema_diff import column_renames_between
-from lightnb.inspect.snapshot import TableInfo, read_columns
+from lightnb.inspect.snapshot import TableSnapshot
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,7 +111,7 @@ class ComparedPreview:
         return self.styler.to_html()
 
 
-def preview(conn: sqlite3.Connection, table_or_query: str, *, mode: str = "head", n: int = 20,
+def preview(conn: sqlite.Connection, table_or_query: str, *, mode: str = "head", n: int = 20,
             where: str | None = None, redactor: Redactor | None = None, reveal: bool = False) -> Preview:
     """Show at most ``n`` rows of a table (head, tail or stable sample) or of a SELECT query.
 
@@ -128,17 +131,17 @@ def preview(conn: sqlite3.Connection, table_or_query: str, *, mode: str = "head"
     redactor = redactor or DEFAULT_REDACTOR
     if where is not None and not where.strip():
         where = None
-    with query_only(conn):
+    with sqlite.query_only(conn):
         if not reveal:
             redactor = bind(redactor, conn)
         table = _table_name(conn, table_or_query)
         view = None if table is not None else _view_name(conn, table_or_query)
-        query = f"SELECT * FROM {q(view)}" if view is not None else table_or_query
+        query = f"SELECT * FROM {quote(view)}" if view is not None else table_or_query
         traced: tuple[bool, ...] | None = None
         try:
             if table is not None:
                 if where is not None:
-                    masked = [c[1] for c in table_columns(conn, table) if redactor.is_sensitive(c[1], table)]
+                    masked = [c.name for c in read_columns(conn, table) if redactor.is_sensitive(c.name, table)]
                     check_filter(conn, table, where, masked, reveal=reveal)
                 cols, rows, truncated, note = _table_rows(conn, table, mode, n, where)
                 sensitive = [redactor.is_sensitive(c, table) for c in cols]
@@ -164,7 +167,7 @@ def preview(conn: sqlite3.Connection, table_or_query: str, *, mode: str = "head"
                 copied = known_secrets(conn, redactor, bounded=True).copied_columns(
                     [c if not s else "" for c, s in zip(cols, sensitive)], rows)
                 sensitive = [s or c in copied for c, s in zip(cols, sensitive)]
-        except sqlite3.Error as error:
+        except sqlite.Error as error:
             raise LightnbError(f"preview of {table_or_query!r} failed: {redactor.message(str(error))}; check the "
                                f"name, query or filter.") from error
     redacted: tuple[str, ...] = ()
@@ -181,12 +184,12 @@ def preview(conn: sqlite3.Connection, table_or_query: str, *, mode: str = "head"
                    note=note, redacted=redacted)
 
 
-def _view_columns(conn: sqlite3.Connection, view: str) -> list[str]:
-    cursor = conn.execute(f"SELECT * FROM {q(view)} LIMIT 0")
+def _view_columns(conn: sqlite.Connection, view: str) -> list[str]:
+    cursor = conn.execute(f"SELECT * FROM {quote(view)} LIMIT 0")
     return [d[0] for d in cursor.description]
 
 
-def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connection, table: str, *,
+def compare_preview(before_conn: sqlite.Connection, after_conn: sqlite.Connection, table: str, *,
                     key: str | Sequence[str] | None = None, n: int = 20, keys: Iterable[Any] | None = None,
                     after_table: str | None = None, column_renames: Mapping[str, str] | None = None,
                     redactor: Redactor | None = None, reveal: bool = False) -> ComparedPreview:
@@ -206,7 +209,7 @@ def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connect
 
     redactor = redactor or DEFAULT_REDACTOR
     after_table = after_table or table
-    with query_only(before_conn), query_only(after_conn):
+    with sqlite.query_only(before_conn), sqlite.query_only(after_conn):
         before_redactor = redactor if reveal else bind(redactor, before_conn)
         after_redactor = redactor if reveal else bind(redactor, after_conn)
         b_cols = _columns_or_empty(before_conn, table)
@@ -286,12 +289,12 @@ def compare_preview(before_conn: sqlite3.Connection, after_conn: sqlite3.Connect
                            renamed=renamed)
 
 
-def _guess_renames(before: sqlite3.Connection, after: sqlite3.Connection, table: str,
+def _guess_renames(before: sqlite.Connection, after: sqlite.Connection, table: str,
                    after_table: str) -> dict[str, str]:
     """Guess renamed columns with the schema diff's rule (same definition at the same position)."""
-    def info(conn: sqlite3.Connection, name: str) -> TableInfo:
-        return TableInfo(name=name, columns=read_columns(conn, name), sql="", without_rowid=False,
-                         rootpage=0, row_count=0, fingerprint=None)
+    def info(conn: sqlite.Connection, name: str) -> TableSnapshot:
+        return TableSnapshot(Table(name=name, sql="", columns=read_columns(conn, name)), row_count=0,
+                             fingerprint=None)
 
     return column_renames_between(info(before, table), info(after, after_table))
 
@@ -313,7 +316,7 @@ def _integers(values: list[Any]) -> bool:
     return bool(present) and all(type(v) is int for v in present)
 
 
-def _view_name(conn: sqlite3.Connection, name: str) -> str | None:
+def _view_name(conn: sqlite.Connection, name: str) -> str | None:
     """Return the view called ``name`` (exactly, else ignoring case and surrounding spaces)."""
     for candidate in dict.fromkeys((name, name.strip())):
         row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'view' AND name = ? COLLATE NOCASE",
@@ -323,7 +326,7 @@ def _view_name(conn: sqlite3.Connection, name: str) -> str | None:
     return None
 
 
-def _table_name(conn: sqlite3.Connection, name: str) -> str | None:
+def _table_name(conn: sqlite.Connection, name: str) -> str | None:
     """Return the table called ``name`` (exactly, else ignoring case and surrounding spaces)."""
     for candidate in dict.fromkeys((name, name.strip())):
         row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
@@ -333,24 +336,24 @@ def _table_name(conn: sqlite3.Connection, name: str) -> str | None:
     return None
 
 
-def _key_columns(conn: sqlite3.Connection, table: str) -> tuple[list[str], bool]:
+def _key_columns(conn: sqlite.Connection, table: str) -> tuple[list[str], bool]:
     try:
-        conn.execute(f"SELECT rowid FROM {q(table)} LIMIT 0")
+        conn.execute(f"SELECT rowid FROM {quote(table)} LIMIT 0")
         return ["rowid"], True
-    except sqlite3.OperationalError:
-        return primary_key(conn, table), False
+    except sqlite.OperationalError:
+        return list(primary_key_of(read_columns(conn, table))), False
 
 
-def _table_rows(conn: sqlite3.Connection, table: str, mode: str, n: int,
+def _table_rows(conn: sqlite.Connection, table: str, mode: str, n: int,
                 where: str | None) -> tuple[list[str], list[tuple], bool, str]:
-    cols = [c[1] for c in table_columns(conn, table)]
+    cols = [c.name for c in read_columns(conn, table)]
     key, is_rowid = _key_columns(conn, table)
-    select = f"SELECT {', '.join(q(c) for c in cols)} FROM {q(table)}"
+    select = f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(table)}"
     cond = f" WHERE {filter_clause(where)}" if where else ""
-    order = ", ".join(k if is_rowid else q(k) for k in key)
+    order = ", ".join(k if is_rowid else quote(k) for k in key)
     filtered = f" matching {_filter_text(where)}" if where else ""
     if mode == "sample" and is_rowid:
-        with_rowid = f"SELECT rowid, {', '.join(q(c) for c in cols)} FROM {q(table)}"
+        with_rowid = f"SELECT rowid, {', '.join(quote(c) for c in cols)} FROM {quote(table)}"
         return (cols, *_sample_rows(conn, table, with_rowid, n, where))
     if mode == "sample":
         mode_note = " (a WITHOUT ROWID table has no rowid range to sample; showing the first rows)"
@@ -370,11 +373,11 @@ def _table_rows(conn: sqlite3.Connection, table: str, mode: str, n: int,
     return cols, rows, truncated, note
 
 
-def _sample_rows(conn: sqlite3.Connection, table: str, select: str, n: int,
+def _sample_rows(conn: sqlite.Connection, table: str, select: str, n: int,
                  where: str | None) -> tuple[list[tuple], bool, str]:
     # Two statements: SQLite seeks the rowid b-tree only for a lone min() or max().
-    low = conn.execute(f"SELECT min(rowid) FROM {q(table)}").fetchone()[0]
-    high = conn.execute(f"SELECT max(rowid) FROM {q(table)}").fetchone()[0]
+    low = conn.execute(f"SELECT min(rowid) FROM {quote(table)}").fetchone()[0]
+    high = conn.execute(f"SELECT max(rowid) FROM {quote(table)}").fetchone()[0]
     filtered = f" matching {_filter_text(where)}" if where else ""
     if low is None or n == 0:
         return [], low is not None, f"No rows of {table} shown (sample of {n})."
@@ -394,7 +397,7 @@ def _sample_rows(conn: sqlite3.Connection, table: str, select: str, n: int,
     return rows, truncated, note
 
 
-def _query_rows(conn: sqlite3.Connection, query: str, n: int,
+def _query_rows(conn: sqlite.Connection, query: str, n: int,
                 where: str | None) -> tuple[list[str], list[tuple], bool, str]:
     text = query.strip().rstrip(";")
     cond = f" WHERE {filter_clause(where)}" if where else ""
@@ -420,11 +423,11 @@ def _single_select(query: str) -> exp.Expression:
     return parsed[0]
 
 
-def _columns_or_empty(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [c[1] for c in table_columns(conn, table)] if _table_name(conn, table) else []
+def _columns_or_empty(conn: sqlite.Connection, table: str) -> list[str]:
+    return [c.name for c in read_columns(conn, table)] if _table_name(conn, table) else []
 
 
-def _compare_key(before: sqlite3.Connection, after: sqlite3.Connection, table: str, after_table: str,
+def _compare_key(before: sqlite.Connection, after: sqlite.Connection, table: str, after_table: str,
                  key: str | Sequence[str] | None, b_cols: list[str], a_cols: list[str],
                  old_of: Mapping[str, str]) -> list[str]:
     """Return the key columns as named after (``old_of`` maps after names to before names)."""
@@ -432,8 +435,8 @@ def _compare_key(before: sqlite3.Connection, after: sqlite3.Connection, table: s
     if key is not None:
         wanted = [key] if isinstance(key, str) else list(key)
     else:
-        pk_a = primary_key(after, after_table) if a_cols else []
-        pk_b = [new_of.get(k, k) for k in primary_key(before, table)] if b_cols else []
+        pk_a = list(primary_key_of(read_columns(after, after_table))) if a_cols else []
+        pk_b = [new_of.get(k, k) for k in primary_key_of(read_columns(before, table))] if b_cols else []
         wanted = pk_a or pk_b or ["rowid"]
         if pk_a and pk_b and pk_a != pk_b:
             wanted = ["rowid"]
@@ -446,22 +449,22 @@ def _compare_key(before: sqlite3.Connection, after: sqlite3.Connection, table: s
 
 
 def _key_sql(key_cols: Sequence[str]) -> str:
-    return ", ".join("rowid" if k == "rowid" else q(k) for k in key_cols)
+    return ", ".join("rowid" if k == "rowid" else quote(k) for k in key_cols)
 
 
-def _first_keys(conn: sqlite3.Connection, table: str, key_cols: list[str], n: int, exists: bool) -> list[tuple]:
+def _first_keys(conn: sqlite.Connection, table: str, key_cols: list[str], n: int, exists: bool) -> list[tuple]:
     if not exists:
         return []
     return [tuple(r) for r in conn.execute(
-        f"SELECT {_key_sql(key_cols)} FROM {q(table)} ORDER BY {_key_sql(key_cols)} LIMIT ?", (n,))]
+        f"SELECT {_key_sql(key_cols)} FROM {quote(table)} ORDER BY {_key_sql(key_cols)} LIMIT ?", (n,))]
 
 
-def _rows_by_key(conn: sqlite3.Connection, table: str, key_cols: list[str], cols: list[str],
+def _rows_by_key(conn: sqlite.Connection, table: str, key_cols: list[str], cols: list[str],
                  wanted: list[tuple]) -> dict[tuple, dict[str, Any]]:
     if not cols or not wanted:
         return {}
     out: dict[tuple, dict[str, Any]] = {}
-    select = f"SELECT {_key_sql(key_cols)}, {', '.join(q(c) for c in cols)} FROM {q(table)}"
+    select = f"SELECT {_key_sql(key_cols)}, {', '.join(quote(c) for c in cols)} FROM {quote(table)}"
     if len(key_cols) == 1:
         cond, params = f"{_key_sql(key_cols)} IN ({', '.join('?' * len(wanted))})", [k[0] for k in wanted]
     else:

@@ -8,19 +8,20 @@ difference from a cursor. No table is ever loaded into Python.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.catalog import read_catalog
+from lightnb.backends.sqlite.connection import quote
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short, short_row
-from lightnb.inspect._sql import attach_ro, open_ro, q
 from lightnb.inspect.lineage import KnownSecrets, bind, carry_renames, known_secrets, mask_copies
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
-from lightnb.inspect.snapshot import Snapshot, TableInfo, table_fingerprint, take_snapshot
+from lightnb.inspect.snapshot import Snapshot, TableSnapshot, table_fingerprint, take_snapshot
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -218,9 +219,9 @@ class _Plan:
     def differs(self) -> list[str]:
         out = []
         for ca, cb, strict in self.compare:
-            expr = f"a.{q(ca)} IS NOT b.{q(cb)}"
+            expr = f"a.{quote(ca)} IS NOT b.{quote(cb)}"
             if strict:
-                expr = f"({expr} OR typeof(a.{q(ca)}) <> typeof(b.{q(cb)}))"
+                expr = f"({expr} OR typeof(a.{quote(ca)}) <> typeof(b.{quote(cb)}))"
             out.append(expr)
         return out
 
@@ -230,7 +231,7 @@ class _Plan:
 
 
 def _ref(column: str) -> str:
-    return "rowid" if column == "rowid" else q(column)
+    return "rowid" if column == "rowid" else quote(column)
 
 
 def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequence[str] | None = None,
@@ -299,7 +300,7 @@ def _mask_copied_samples(diffs: tuple[TableDiff, ...], finder: KnownSecrets) -> 
                  for d in diffs)
 
 
-def _follow_data(redactor: Redactor, conn: sqlite3.Connection, plans: Sequence[_Plan]) -> Redactor:
+def _follow_data(redactor: Redactor, conn: sqlite.Connection, plans: Sequence[_Plan]) -> Redactor:
     """Mask what derives from masked columns on either side, and renamed masked columns by both names."""
     redactor = bind(redactor, conn, ("main", BEFORE))
     return carry_renames(redactor, [
@@ -345,23 +346,22 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
         for key in wanted:
             if key not in before or key not in after:
                 continue
-            old_cols = {c[1].lower(): c[1] for c in conn.execute(f"PRAGMA {BEFORE}.table_xinfo({q(before[key])})")
+            old_cols = {c[1].lower(): c[1] for c in conn.execute(f"PRAGMA {BEFORE}.table_xinfo({quote(before[key])})")
                         if c[6] in (0, 2, 3)}
-            new_cols = {c[1].lower(): c[1] for c in conn.execute(f"PRAGMA main.table_xinfo({q(after[key])})")
+            new_cols = {c[1].lower(): c[1] for c in conn.execute(f"PRAGMA main.table_xinfo({quote(after[key])})")
                         if c[6] in (0, 2, 3)}
             common = sorted(set(old_cols) & set(new_cols))
             old_fp = table_fingerprint(conn, before[key], [old_cols[c] for c in common], schema=BEFORE)
             new_fp = table_fingerprint(conn, after[key], [new_cols[c] for c in common], schema="main")
-            old_n = conn.execute(f"SELECT count(*) FROM {BEFORE}.{q(before[key])}").fetchone()[0]
-            new_n = conn.execute(f"SELECT count(*) FROM main.{q(after[key])}").fetchone()[0]
+            old_n = conn.execute(f"SELECT count(*) FROM {BEFORE}.{quote(before[key])}").fetchone()[0]
+            new_n = conn.execute(f"SELECT count(*) FROM main.{quote(after[key])}").fetchone()[0]
             if (old_n, old_fp) != (new_n, new_fp):
                 out.append(before[key])
         return out
 
 
-def _table_names(conn: sqlite3.Connection, schema: str) -> list[str]:
-    from lightnb.inspect._sql import user_tables
-    return user_tables(conn, schema)
+def _table_names(conn: sqlite.Connection, schema: str) -> list[str]:
+    return [t.name for t in read_catalog(conn, schema).tables if not t.virtual]
 
 
 class _open_pair:
@@ -370,10 +370,10 @@ class _open_pair:
     def __init__(self, before: str | Path, after: str | Path) -> None:
         self.before, self.after = before, after
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn = open_ro(self.after)
+    def __enter__(self) -> sqlite.Connection:
+        self.conn = sqlite.open_readonly(self.after)
         try:
-            attach_ro(self.conn, self.before, BEFORE)
+            sqlite.attach_readonly(self.conn, self.before, BEFORE)
         except BaseException:
             self.conn.close()
             raise
@@ -402,14 +402,14 @@ def _plans(before: Snapshot, after: Snapshot, sdiff: SchemaDiff, only: Sequence[
     return plans
 
 
-def _one_side_plan(t: TableInfo, status: str) -> _Plan:
+def _one_side_plan(t: TableSnapshot, status: str) -> _Plan:
     key = t.primary_key or (("rowid",) if not t.without_rowid else t.column_names)
     return _Plan(table=t.name, before_table=t.name if status == "removed" else None, status=status,
                  key_after=key, key_before=key, compare=(), after_columns=t.column_names,
                  before_columns=t.column_names)
 
 
-def _compare_plan(old: TableInfo, new: TableInfo, sdiff: SchemaDiff) -> _Plan:
+def _compare_plan(old: TableSnapshot, new: TableSnapshot, sdiff: SchemaDiff) -> _Plan:
     renames = {o.lower(): n for o, n in sdiff.column_renames(new.name).items()}
     old_to_new = {c.name: renames.get(c.name.lower(), c.name) for c in old.columns}
     new_to_old = {n.lower(): o for o, n in old_to_new.items()}
@@ -428,7 +428,7 @@ def _compare_plan(old: TableInfo, new: TableInfo, sdiff: SchemaDiff) -> _Plan:
         note=note)
 
 
-def _key(old: TableInfo, new: TableInfo, new_to_old: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+def _key(old: TableSnapshot, new: TableSnapshot, new_to_old: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     pk_after = new.primary_key
     mapped = tuple(new_to_old.get(k.lower(), "") for k in pk_after)
     if pk_after and all(mapped) and tuple(m.lower() for m in mapped) == tuple(k.lower() for k in old.primary_key):
@@ -448,7 +448,7 @@ def _strict(type_after: str, type_before: str) -> bool:
     return type_after.upper() != type_before.upper() or not type_after.strip()
 
 
-def _diff_table(conn: sqlite3.Connection, plan: _Plan, before: Snapshot, after: Snapshot, sample: int,
+def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: Snapshot, sample: int,
                 redactor: Redactor, reveal: bool) -> TableDiff:
     if plan.status == "added":
         n = after.table(plan.table).row_count  # type: ignore[union-attr]
@@ -468,15 +468,15 @@ def _diff_table(conn: sqlite3.Connection, plan: _Plan, before: Snapshot, after: 
                      note=plan.note, **counts)
 
 
-def _count(conn: sqlite3.Connection, plan: _Plan, before: Snapshot, after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
+def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
     n_after = after.table(plan.table).row_count  # type: ignore[union-attr]
     n_before = before.table(plan.before_table or plan.table).row_count  # type: ignore[union-attr]
     differs = plan.differs()
     sums = "".join(f", sum({d})" for d in differs)
     any_diff = f", sum({' OR '.join(differs)})" if differs else ", 0"
     row = conn.execute(
-        f"SELECT count(*){any_diff}{sums} FROM main.{q(plan.table)} AS a "
-        f"JOIN {BEFORE}.{q(plan.before_table or plan.table)} AS b ON {plan.join()}").fetchone()
+        f"SELECT count(*){any_diff}{sums} FROM main.{quote(plan.table)} AS a "
+        f"JOIN {BEFORE}.{quote(plan.before_table or plan.table)} AS b ON {plan.join()}").fetchone()
     matched, changed = row[0], row[1] or 0
     per_column = {ca: (n or 0) for (ca, _cb, _s), n in zip(plan.compare, row[2:])}
     counts = {"added": n_after - matched, "removed": n_before - matched,
@@ -484,44 +484,44 @@ def _count(conn: sqlite3.Connection, plan: _Plan, before: Snapshot, after: Snaps
     return counts, per_column
 
 
-def _iter_kind(conn: sqlite3.Connection, plan: _Plan, kind: str, limit: int | None,
+def _iter_kind(conn: sqlite.Connection, plan: _Plan, kind: str, limit: int | None,
                redactor: Redactor, reveal: bool) -> Iterator[dict[str, Any]]:
     tail = f" LIMIT {int(limit)}" if limit is not None else ""
-    a_t, b_t = f"main.{q(plan.table)}", f"{BEFORE}.{q(plan.before_table or plan.table)}"
+    a_t, b_t = f"main.{quote(plan.table)}", f"{BEFORE}.{quote(plan.before_table or plan.table)}"
     if plan.status != "compared":
         if kind != ("added" if plan.status == "added" else "removed"):
             return
         source = a_t if plan.status == "added" else b_t
         cols = plan.after_columns
-        sql = f"SELECT {', '.join('a.' + q(c) for c in cols)} FROM {source} AS a ORDER BY {plan.order('a')}{tail}"
+        sql = f"SELECT {', '.join('a.' + quote(c) for c in cols)} FROM {source} AS a ORDER BY {plan.order('a')}{tail}"
         yield from _rows(conn, sql, cols, plan.table, redactor, reveal)
     elif kind == "added":
         cols = plan.after_columns
-        sql = (f"SELECT {', '.join('a.' + q(c) for c in cols)} FROM {a_t} AS a WHERE NOT EXISTS "
+        sql = (f"SELECT {', '.join('a.' + quote(c) for c in cols)} FROM {a_t} AS a WHERE NOT EXISTS "
                f"(SELECT 1 FROM {b_t} AS b WHERE {plan.join()}) ORDER BY {plan.order('a')}{tail}")
         yield from _rows(conn, sql, cols, plan.table, redactor, reveal)
     elif kind == "removed":
         cols = plan.before_columns
-        sql = (f"SELECT {', '.join('b.' + q(c) for c in cols)} FROM {b_t} AS b WHERE NOT EXISTS "
+        sql = (f"SELECT {', '.join('b.' + quote(c) for c in cols)} FROM {b_t} AS b WHERE NOT EXISTS "
                f"(SELECT 1 FROM {a_t} AS a WHERE {plan.join()}) ORDER BY {plan.order('b', True)}{tail}")
         yield from _rows(conn, sql, cols, plan.before_table or plan.table, redactor, reveal)
     elif plan.compare:
         yield from _changed_rows(conn, plan, tail, redactor, reveal)
 
 
-def _rows(conn: sqlite3.Connection, sql: str, cols: Sequence[str], table: str, redactor: Redactor,
+def _rows(conn: sqlite.Connection, sql: str, cols: Sequence[str], table: str, redactor: Redactor,
           reveal: bool) -> Iterator[dict[str, Any]]:
     for values in conn.execute(sql):
         yield redactor.row(dict(zip(cols, values)), table, reveal=reveal)
 
 
-def _changed_rows(conn: sqlite3.Connection, plan: _Plan, tail: str, redactor: Redactor,
+def _changed_rows(conn: sqlite.Connection, plan: _Plan, tail: str, redactor: Redactor,
                   reveal: bool) -> Iterator[dict[str, Any]]:
     differs = plan.differs()
     keys = [f"a.{_ref(k)}" for k in plan.key_after]
-    pairs = [f"b.{q(cb)}, a.{q(ca)}, {d}" for (ca, cb, _s), d in zip(plan.compare, differs)]
-    sql = (f"SELECT {', '.join(keys + pairs)} FROM main.{q(plan.table)} AS a "
-           f"JOIN {BEFORE}.{q(plan.before_table or plan.table)} AS b ON {plan.join()} "
+    pairs = [f"b.{quote(cb)}, a.{quote(ca)}, {d}" for (ca, cb, _s), d in zip(plan.compare, differs)]
+    sql = (f"SELECT {', '.join(keys + pairs)} FROM main.{quote(plan.table)} AS a "
+           f"JOIN {BEFORE}.{quote(plan.before_table or plan.table)} AS b ON {plan.join()} "
            f"WHERE {' OR '.join(differs)} ORDER BY {plan.order('a')}{tail}")
     nk = len(keys)
     for values in conn.execute(sql):

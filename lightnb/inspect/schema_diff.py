@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lightnb.catalog import Column
 from lightnb.inspect.definition import (default_key, expression_key, index_changes, index_definition, same_type,
                                         table_definition_changes, type_change)
-from lightnb.inspect.snapshot import ColumnInfo, Snapshot, TableInfo
+from lightnb.inspect.snapshot import Snapshot, TableSnapshot
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,12 +148,12 @@ def schema_diff(before: Snapshot, after: Snapshot) -> SchemaDiff:
     return SchemaDiff(tuple(changes), before.label, after.label)
 
 
-def _signature(t: TableInfo) -> tuple:
+def _signature(t: TableSnapshot) -> tuple:
     from lightnb.inspect.definition import affinity, diesel_type
     return tuple((c.name.lower(), affinity(c.type), diesel_type(c.type), c.notnull, c.pk) for c in t.columns)
 
 
-def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange]) -> list[tuple[TableInfo, TableInfo]]:
+def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange]) -> list[tuple[TableSnapshot, TableSnapshot]]:
     pairs = [(t, after.table(t.name)) for t in before.tables if after.table(t.name)]
     removed = [t for t in before.tables if not after.table(t.name)]
     added = [t for t in after.tables if not before.table(t.name)]
@@ -177,13 +178,13 @@ def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange])
     return pairs  # type: ignore[return-value]
 
 
-def _overlap(a: TableInfo, b: TableInfo) -> float:
+def _overlap(a: TableSnapshot, b: TableSnapshot) -> float:
     names_a = {c.name.lower() for c in a.columns}
     names_b = {c.name.lower() for c in b.columns}
     return len(names_a & names_b) / max(len(names_a | names_b), 1)
 
 
-def _rootpages_comparable(pairs: list[tuple[TableInfo, TableInfo]]) -> bool:
+def _rootpages_comparable(pairs: list[tuple[TableSnapshot, TableSnapshot]]) -> bool:
     # A VACUUMed or independently built file renumbers every table: then a moved
     # rootpage says nothing about one table.
     if len(pairs) < 3:
@@ -191,7 +192,7 @@ def _rootpages_comparable(pairs: list[tuple[TableInfo, TableInfo]]) -> bool:
     return any(o.rootpage == n.rootpage for o, n in pairs)
 
 
-def _table_changes(old: TableInfo, new: TableInfo, layout_comparable: bool) -> list[SchemaChange]:
+def _table_changes(old: TableSnapshot, new: TableSnapshot, layout_comparable: bool) -> list[SchemaChange]:
     out = []
     if layout_comparable and old.rootpage and new.rootpage and old.rootpage != new.rootpage \
             and old.name.lower() == new.name.lower():
@@ -209,7 +210,7 @@ def _table_changes(old: TableInfo, new: TableInfo, layout_comparable: bool) -> l
     return out
 
 
-def _column_order_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
+def _column_order_changes(old: TableSnapshot, new: TableSnapshot) -> list[SchemaChange]:
     """The same columns in another order: schema.rs changes and a positional Queryable breaks."""
     renames = {o.lower(): n.lower() for o, n in column_renames_between(old, new).items()}
     new_names = {c.name.lower() for c in new.columns}
@@ -227,12 +228,12 @@ def _column_order_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
                          f"Queryable struct loaded by position no longer matches")]
 
 
-def column_renames_between(old: TableInfo, new: TableInfo) -> dict[str, str]:
+def column_renames_between(old: TableSnapshot, new: TableSnapshot) -> dict[str, str]:
     """Return the columns of ``old`` renamed in ``new`` (old name -> new name), guessed as the schema diff does."""
     return {c.old_name: c.name for c in _column_changes(old, new) if c.action == "renamed" and c.old_name}
 
 
-def _column_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
+def _column_changes(old: TableSnapshot, new: TableSnapshot) -> list[SchemaChange]:
     out: list[SchemaChange] = []
     old_cols = {c.name.lower(): (i, c) for i, c in enumerate(old.columns)}
     new_cols = {c.name.lower(): (i, c) for i, c in enumerate(new.columns)}
@@ -255,12 +256,12 @@ def _column_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
     return out
 
 
-def _same_definition(a: ColumnInfo, b: ColumnInfo) -> bool:
+def _same_definition(a: Column, b: Column) -> bool:
     return same_type(a.type, b.type) and (a.notnull, bool(a.pk)) == (b.notnull, bool(b.pk)) \
         and default_key(a.default, a.type) == default_key(b.default, b.type)
 
 
-def _describe(c: ColumnInfo) -> str:
+def _describe(c: Column) -> str:
     parts = [c.type or "no type"]
     if c.notnull:
         parts.append("NOT NULL")
@@ -271,7 +272,7 @@ def _describe(c: ColumnInfo) -> str:
     return " ".join(parts)
 
 
-def _column_differences(a: ColumnInfo, b: ColumnInfo) -> list[str]:
+def _column_differences(a: Column, b: Column) -> list[str]:
     diffs = []
     if not same_type(a.type, b.type):
         diffs.append(type_change(a.type, b.type))
@@ -290,7 +291,7 @@ def _column_differences(a: ColumnInfo, b: ColumnInfo) -> list[str]:
     return diffs
 
 
-def _check_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
+def _check_changes(old: TableSnapshot, new: TableSnapshot) -> list[SchemaChange]:
     """CHECK constraints added or removed (compared by their expression, as SQLite stores the table's SQL)."""
     before, after = _checks(old.sql), _checks(new.sql)
     if before is None or after is None:
@@ -321,7 +322,7 @@ def _fk_key(fk: Any) -> tuple:
             tuple((c or "").lower() for c in fk.ref_columns))
 
 
-def _foreign_key_changes(old: TableInfo, new: TableInfo) -> list[SchemaChange]:
+def _foreign_key_changes(old: TableSnapshot, new: TableSnapshot) -> list[SchemaChange]:
     before = {_fk_key(f): f for f in old.foreign_keys}
     after = {_fk_key(f): f for f in new.foreign_keys}
     out = []

@@ -15,13 +15,15 @@ lineage), which is the only one the snapshot's text, frame and JSON forms print.
 from __future__ import annotations
 
 import pickle
-import sqlite3
 import zlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from lightnb.inspect._sql import q, table_columns, user_tables
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.catalog import read_catalog, read_columns
+from lightnb.backends.sqlite.connection import quote
+from lightnb.catalog import Column, ForeignKey, Index, Table, Trigger, View
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,76 +36,50 @@ SPLIT_FINGERPRINT_FUNCTION = "lightnb_split_fingerprint"
 
 
 @dataclass(frozen=True, slots=True)
-class ColumnInfo:
-    """One column: name, declared type, NOT NULL, default SQL text, primary-key position (0 = none)."""
+class TableSnapshot:
+    """One table at one moment: its catalogue record, row count and content fingerprints.
 
-    name: str
-    type: str
-    notnull: bool
-    default: str | None
-    pk: int
-
-
-@dataclass(frozen=True, slots=True)
-class IndexInfo:
-    """One index: its columns, UNIQUE, partial (with its WHERE SQL), and origin (c, u, pk)."""
-
-    name: str
-    table: str
-    columns: tuple[str, ...]
-    unique: bool
-    partial: bool
-    origin: str
-    sql: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ForeignKeyInfo:
-    """One foreign key of a table."""
-
-    table: str
-    columns: tuple[str, ...]
-    ref_table: str
-    ref_columns: tuple[str | None, ...]
-    on_update: str
-    on_delete: str
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerInfo:
-    """One trigger and the SQL that created it."""
-
-    name: str
-    table: str
-    sql: str
-
-
-@dataclass(frozen=True, slots=True)
-class ViewInfo:
-    """One view and the SQL that created it."""
-
-    name: str
-    sql: str
-
-
-@dataclass(frozen=True, slots=True)
-class TableInfo:
-    """One table: columns, storage facts, row count and content fingerprint.
-
-    ``rootpage`` identifies the table's storage: it stays through a rename and
-    changes when a table is dropped and created again (a rebuild).
+    :param table: the table as the catalogue describes it.
+    :param fingerprint: over every column, for exact comparisons inside lightnb (None when not taken).
+    :param shown_fingerprint: over the columns that are not masked; the only one ever printed.
+    :param masked_columns: the columns ``shown_fingerprint`` leaves out.
     """
 
-    name: str
-    columns: tuple[ColumnInfo, ...]
-    sql: str
-    without_rowid: bool
-    rootpage: int
+    table: Table
     row_count: int
     fingerprint: str | None
-    foreign_keys: tuple[ForeignKeyInfo, ...] = ()
     shown_fingerprint: str | None = None
     masked_columns: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The table's name."""
+        return self.table.name
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """The columns ``SELECT *`` shows, in table order."""
+        return tuple(c for c in self.table.columns if c.visible)
+
+    @property
+    def sql(self) -> str:
+        """The ``CREATE TABLE`` text."""
+        return self.table.sql
+
+    @property
+    def without_rowid(self) -> bool:
+        """Whether the table was created ``WITHOUT ROWID``."""
+        return self.table.without_rowid
+
+    @property
+    def rootpage(self) -> int:
+        """Where its rows are stored: the same through a rename, new after a rebuild."""
+        return self.table.rootpage
+
+    @property
+    def foreign_keys(self) -> tuple[ForeignKey, ...]:
+        """Its foreign keys, in declared order."""
+        return self.table.foreign_keys
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -113,14 +89,11 @@ class TableInfo:
     @property
     def primary_key(self) -> tuple[str, ...]:
         """The primary-key columns in key order (empty when the key is the rowid)."""
-        return tuple(c.name for c in sorted((c for c in self.columns if c.pk), key=lambda c: c.pk))
+        return self.table.primary_key
 
-    def column(self, name: str) -> ColumnInfo | None:
+    def column(self, name: str) -> Column | None:
         """Return the column called ``name`` (case-insensitive), or None."""
-        for c in self.columns:
-            if c.name.lower() == name.lower():
-                return c
-        return None
+        return self.table.column(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +102,13 @@ class Snapshot:
 
     label: str
     taken_at: str
-    tables: tuple[TableInfo, ...]
-    indexes: tuple[IndexInfo, ...]
-    triggers: tuple[TriggerInfo, ...]
-    views: tuple[ViewInfo, ...]
-    _by_name: dict[str, TableInfo] = field(default_factory=dict, compare=False, repr=False)
+    tables: tuple[TableSnapshot, ...]
+    indexes: tuple[Index, ...]
+    triggers: tuple[Trigger, ...]
+    views: tuple[View, ...]
+    _by_name: dict[str, TableSnapshot] = field(default_factory=dict, compare=False, repr=False)
 
-    def table(self, name: str) -> TableInfo | None:
+    def table(self, name: str) -> TableSnapshot | None:
         """Return the table called ``name`` (case-insensitive), or None."""
         if not self._by_name:
             self._by_name.update({t.name.lower(): t for t in self.tables})
@@ -146,7 +119,7 @@ class Snapshot:
         """The table names, sorted."""
         return tuple(t.name for t in self.tables)
 
-    def indexes_of(self, table: str) -> tuple[IndexInfo, ...]:
+    def indexes_of(self, table: str) -> tuple[Index, ...]:
         """The indexes of ``table``."""
         return tuple(i for i in self.indexes if i.table.lower() == table.lower())
 
@@ -251,37 +224,37 @@ class _SplitFingerprint:
         return f"{self.total & _MASK64:016x} {self.shown & _MASK64:016x}"
 
 
-def register_fingerprint(conn: sqlite3.Connection) -> None:
+def register_fingerprint(conn: sqlite.Connection) -> None:
     """Register the ``lightnb_fingerprint(...)`` aggregate (and its split form) on ``conn``."""
     conn.create_aggregate(FINGERPRINT_FUNCTION, -1, _Fingerprint)
     conn.create_aggregate(SPLIT_FINGERPRINT_FUNCTION, -1, _SplitFingerprint)
 
 
-def split_fingerprint(conn: sqlite3.Connection, table: str, shown: list[str], hidden: list[str],
+def split_fingerprint(conn: sqlite.Connection, table: str, shown: list[str], hidden: list[str],
                       *, schema: str = "main") -> tuple[str, str]:
     """Return the fingerprint over ``shown + hidden`` columns and the one over ``shown`` only, in one pass."""
     register_fingerprint(conn)
-    args = ", ".join([str(len(shown))] + [q(c) for c in shown + hidden])
+    args = ", ".join([str(len(shown))] + [quote(c) for c in shown + hidden])
     row = conn.execute(f"SELECT count(*), {SPLIT_FINGERPRINT_FUNCTION}({args}) "
-                       f"FROM {q(schema)}.{q(table)}").fetchone()
+                       f"FROM {quote(schema)}.{quote(table)}").fetchone()
     if not row[0]:
         return "0" * 16, "0" * 16
     full, part = row[1].split()
     return full, part
 
 
-def table_fingerprint(conn: sqlite3.Connection, table: str, columns: list[str] | None = None,
+def table_fingerprint(conn: sqlite.Connection, table: str, columns: list[str] | None = None,
                       *, schema: str = "main") -> str:
     """Compute the content fingerprint of ``table`` (optionally over some columns) in SQLite."""
     register_fingerprint(conn)
-    cols = columns if columns is not None else [c[1] for c in table_columns(conn, table, schema)]
-    args = ", ".join(q(c) for c in cols) or "NULL"
+    cols = columns if columns is not None else [c.name for c in read_columns(conn, table, schema)]
+    args = ", ".join(quote(c) for c in cols) or "NULL"
     row = conn.execute(f"SELECT count(*), {FINGERPRINT_FUNCTION}({args}) "
-                       f"FROM {q(schema)}.{q(table)}").fetchone()
+                       f"FROM {quote(schema)}.{quote(table)}").fetchone()
     return row[1] if row[0] else "0" * 16
 
 
-def take_snapshot(conn: sqlite3.Connection, *, label: str = "", fingerprint: bool = True,
+def take_snapshot(conn: sqlite.Connection, *, label: str = "", fingerprint: bool = True,
                   schema: str = "main", shown_fingerprints: bool = False, exact_fingerprints: bool = True,
                   redactor: Redactor | None = None) -> Snapshot:
     """Capture the schema, row counts and content fingerprints of a database.
@@ -299,27 +272,24 @@ def take_snapshot(conn: sqlite3.Connection, *, label: str = "", fingerprint: boo
     """
     shown = fingerprint and shown_fingerprints
     masked = _masked_columns(conn, redactor, schema) if shown else None
-    tables = tuple(_table_info(conn, name, fingerprint, schema, masked, exact_fingerprints or not shown)
-                   for name in user_tables(conn, schema))
+    catalog = read_catalog(conn, schema)
+    tables = tuple(_table_snapshot(conn, table, fingerprint, schema, masked, exact_fingerprints or not shown)
+                   for table in catalog.tables if not table.virtual)
     if shown and masked is None:  # lineage unknown: print no fingerprint rather than one over a secret
         tables = tuple(replace(t, shown_fingerprint=None) for t in tables)
-    master = conn.execute(f"SELECT type, name, tbl_name, sql FROM {q(schema)}.sqlite_master "
-                          f"WHERE type IN ('trigger', 'view') ORDER BY name").fetchall()
-    triggers = tuple(TriggerInfo(n, t, s or "") for kind, n, t, s in master if kind == "trigger")
-    views = tuple(ViewInfo(n, s or "") for kind, n, _t, s in master if kind == "view")
-    indexes = tuple(ix for t in tables for ix in _indexes(conn, t.name, schema))
+    indexes = tuple(ix for t in tables for ix in t.table.indexes)
     return Snapshot(label=label, taken_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    tables=tables, indexes=indexes, triggers=triggers, views=views)
+                    tables=tables, indexes=indexes, triggers=catalog.triggers, views=catalog.views)
 
 
-def _masked_columns(conn: sqlite3.Connection, redactor: Redactor | None, schema: str) -> dict[str, set[str]] | None:
+def _masked_columns(conn: sqlite.Connection, redactor: Redactor | None, schema: str) -> dict[str, set[str]] | None:
     """Map each table (lower case) to its masked columns (lower case), by name and lineage (None: unknown)."""
     from lightnb.inspect.lineage import derived_columns
     from lightnb.inspect.redact import DEFAULT_REDACTOR
 
     try:
         pairs = derived_columns(conn, redactor or DEFAULT_REDACTOR, schema)
-    except sqlite3.Error:
+    except sqlite.Error:
         return None
     out: dict[str, set[str]] = {}
     for table, column in pairs:
@@ -327,18 +297,15 @@ def _masked_columns(conn: sqlite3.Connection, redactor: Redactor | None, schema:
     return out
 
 
-def _table_info(conn: sqlite3.Connection, name: str, fingerprint: bool, schema: str,
-                masked: dict[str, set[str]] | None = None, exact: bool = True) -> TableInfo:
-    sql, rootpage = conn.execute(
-        f"SELECT sql, rootpage FROM {q(schema)}.sqlite_master WHERE type = 'table' AND name = ?",
-        (name,)).fetchone()
-    cols = read_columns(conn, name, schema)
-    count = conn.execute(f"SELECT count(*) FROM {q(schema)}.{q(name)}").fetchone()[0]
+def _table_snapshot(conn: sqlite.Connection, table: Table, fingerprint: bool, schema: str,
+                    masked: dict[str, set[str]] | None = None, exact: bool = True) -> TableSnapshot:
+    name = table.name
+    count = conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(name)}").fetchone()[0]
     hidden = (masked or {}).get(name.lower(), set())
-    left_out = tuple(c.name for c in cols if c.name.lower() in hidden)
+    every = [c.name for c in table.columns if c.visible]
+    left_out = tuple(c for c in every if c.lower() in hidden)
     fp = shown = None
     if fingerprint:
-        every = [c.name for c in cols]
         if left_out and not exact and masked is not None:
             shown = table_fingerprint(conn, name, [c for c in every if c not in left_out], schema=schema)
         elif left_out:
@@ -347,58 +314,5 @@ def _table_info(conn: sqlite3.Connection, name: str, fingerprint: bool, schema: 
         else:
             fp = table_fingerprint(conn, name, every, schema=schema)
             shown = fp if masked is not None else None
-    return TableInfo(name=name, columns=cols, sql=sql or "", without_rowid=_without_rowid(conn, name, schema),
-                     rootpage=rootpage or 0, row_count=count, fingerprint=fp,
-                     foreign_keys=_foreign_keys(conn, name, schema), shown_fingerprint=shown,
-                     masked_columns=left_out)
-
-
-def read_columns(conn: sqlite3.Connection, table: str, schema: str = "main") -> tuple[ColumnInfo, ...]:
-    """Return the visible columns of ``table`` in table order."""
-    return tuple(ColumnInfo(name=c[1], type=c[2] or "", notnull=bool(c[3]), default=c[4], pk=c[5])
-                 for c in table_columns(conn, table, schema))
-
-
-def read_foreign_keys(conn: sqlite3.Connection, table: str, schema: str = "main") -> tuple[ForeignKeyInfo, ...]:
-    """Return the foreign keys of ``table`` as a snapshot records them."""
-    return _foreign_keys(conn, table, schema)
-
-
-def read_indexes(conn: sqlite3.Connection, table: str, schema: str = "main") -> tuple[IndexInfo, ...]:
-    """Return the indexes of ``table`` (sorted by name) as a snapshot records them."""
-    return tuple(_indexes(conn, table, schema))
-
-
-def _without_rowid(conn: sqlite3.Connection, name: str, schema: str) -> bool:
-    try:
-        conn.execute(f"SELECT _rowid_ FROM {q(schema)}.{q(name)} LIMIT 0")
-    except sqlite3.OperationalError:
-        return True
-    return False
-
-
-def _foreign_keys(conn: sqlite3.Connection, table: str, schema: str) -> tuple[ForeignKeyInfo, ...]:
-    rows = conn.execute(f"PRAGMA {q(schema)}.foreign_key_list({q(table)})").fetchall()
-    grouped: dict[int, list[tuple]] = {}
-    for r in rows:  # (id, seq, table, from, to, on_update, on_delete, match)
-        grouped.setdefault(r[0], []).append(r)
-    out = []
-    for _id, parts in sorted(grouped.items()):
-        parts.sort(key=lambda r: r[1])
-        out.append(ForeignKeyInfo(table=table, columns=tuple(p[3] for p in parts), ref_table=parts[0][2],
-                                  ref_columns=tuple(p[4] for p in parts), on_update=parts[0][5],
-                                  on_delete=parts[0][6]))
-    return tuple(out)
-
-
-def _indexes(conn: sqlite3.Connection, table: str, schema: str) -> list[IndexInfo]:
-    out = []
-    for _seq, name, unique, origin, partial in conn.execute(
-            f"PRAGMA {q(schema)}.index_list({q(table)})").fetchall():
-        info = conn.execute(f"PRAGMA {q(schema)}.index_xinfo({q(name)})").fetchall()
-        cols = tuple((r[2] if r[2] is not None else "<expr>") for r in info if r[5])
-        sql = conn.execute(f"SELECT sql FROM {q(schema)}.sqlite_master WHERE type = 'index' AND name = ?",
-                           (name,)).fetchone()
-        out.append(IndexInfo(name=name, table=table, columns=cols, unique=bool(unique),
-                             partial=bool(partial), origin=origin, sql=sql[0] if sql else None))
-    return sorted(out, key=lambda i: i.name)
+    return TableSnapshot(table=table, row_count=count, fingerprint=fp, shown_fingerprint=shown,
+                         masked_columns=left_out)

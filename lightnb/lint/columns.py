@@ -8,7 +8,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from lightnb.lint.catalog import Catalog, ColumnInfo
+from lightnb.catalog import Catalog, Column
 from lightnb.lint.registry import MigrationContext
 from lightnb.lint.source import Parsed, name_of
 
@@ -18,7 +18,7 @@ class DefinedColumn:
     """A column created (CREATE TABLE, ADD COLUMN, a rebuild) by one up.sql statement."""
 
     table: str
-    column: ColumnInfo
+    column: Column
     statement: Parsed
     index: int
 
@@ -36,7 +36,7 @@ def defined_columns(ctx: MigrationContext) -> list[DefinedColumn]:
     return found
 
 
-def _new_columns(before: Catalog, after: Catalog) -> list[tuple[str, ColumnInfo]]:
+def _new_columns(before: Catalog, after: Catalog) -> list[tuple[str, Column]]:
     new = []
     for table in after.tables:
         old = before.table(table.name)
@@ -57,7 +57,7 @@ def final_table_name(statements: tuple[Parsed, ...], index: int, table: str) -> 
     return name
 
 
-def _carried_over(before: Catalog, table: str, column: ColumnInfo) -> bool:
+def _carried_over(before: Catalog, table: str, column: Column) -> bool:
     old_table = before.table(table)
     old = old_table.column(column.name) if old_table else None
     return old is not None and (old.type, old.default) == (column.type, column.default)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from lightnb.lint.catalog import TableInfo
+from lightnb.catalog import Table
 from lightnb.lint.columns import final_table_name
 from lightnb.lint.effects import Rebuild, rebuilds, statement_effects
 from lightnb.lint.registry import MigrationContext
@@ -54,8 +54,8 @@ class RebuildCopy:
 
     table: str
     line: int
-    old: TableInfo
-    new: TableInfo | None
+    old: Table
+    new: Table | None
     fates: tuple[ColumnFate, ...] = ()
     copies: bool = False
     understood: bool = False
@@ -96,7 +96,7 @@ def rebuild_copies(ctx: MigrationContext) -> list[RebuildCopy]:
 
 
 def _read_copy(ctx: MigrationContext, rebuild: Rebuild, statements: tuple[Parsed, ...], first: int, last: int,
-               old: TableInfo) -> tuple[tuple[ColumnFate, ...], bool, bool, str]:
+               old: Table) -> tuple[tuple[ColumnFate, ...], bool, bool, str]:
     """Return (fates, copies, understood, where) for the copy statements inside the rebuild."""
     create, drop, _ = rebuild.parts
     target, source = create.name.lower(), drop.name.lower()
@@ -135,7 +135,7 @@ def _read_copy(ctx: MigrationContext, rebuild: Rebuild, statements: tuple[Parsed
 
 
 def _pairs(ctx: MigrationContext, index: int, insert: exp.Insert, select: exp.Select, target: str,
-           old: TableInfo) -> list[tuple[str, exp.Expression]] | None:
+           old: Table) -> list[tuple[str, exp.Expression]] | None:
     """Return (new column, expression) per value the copy writes, or None when they cannot be matched."""
     expressions: list[exp.Expression] = []
     for projection in select.expressions:

@@ -7,11 +7,11 @@ one-time override); they are then reported as info, still with their measured im
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Iterator, Sequence
 
 from sqlglot import exp
 
+from lightnb.backends import sqlite
 from lightnb.errors import LightnbError
 from lightnb.inspect.impact import measure_impact
 from lightnb.inspect.redact import Redactor
@@ -42,7 +42,7 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
                       severity or level)
 
 
-def measure(conn: sqlite3.Connection | None, statements: Sequence[Parsed], *,
+def measure(conn: sqlite.Connection | None, statements: Sequence[Parsed], *,
             redactor: Redactor | None = None) -> dict[int, str]:
     """Return {statement index: " (measured on the workspace copy: …)"} from the inspect step's impact.
 
@@ -55,7 +55,7 @@ def measure(conn: sqlite3.Connection | None, statements: Sequence[Parsed], *,
     runnable = list(itertools.takewhile(lambda s: not _controls_transaction(s), statements))
     try:
         impacts = measure_impact(conn, runnable, redactor=redactor) if runnable else []
-    except (LightnbError, sqlite3.Error):
+    except (LightnbError, sqlite.Error):
         return {}
     texts: dict[int, list[str]] = {}
     for impact in impacts:

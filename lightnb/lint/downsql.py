@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from lightnb.lint.catalog import Catalog, quote
+from sqlglot.tokens import TokenType
+
+from lightnb.backends.sqlite import quote
+from lightnb.catalog import Catalog
 from lightnb.lint.createtable import read_create_table
 from lightnb.lint.effects import Effect, rebuilds, script_effects
 from lightnb.lint.fixes import Patch, statements_text
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import tokens
 from lightnb.markers import declared_irreversible
-from sqlglot.tokens import TokenType
 
 
 def _declared(ctx: MigrationContext) -> str | None:

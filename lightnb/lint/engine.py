@@ -5,21 +5,20 @@ from __future__ import annotations
 import contextlib
 import difflib
 import importlib
-import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from lightnb.backends import sqlite
+from lightnb.catalog import Catalog
 from lightnb.errors import MigrationError
 from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Finding, sort_findings
 from lightnb.lint.fixes import checked_fix
-from lightnb.lint.catalog import Catalog
 from lightnb.lint.history import replay, timeline
-from lightnb.lint.rehearsal import Rehearsal, applied_versions
 from lightnb.lint.registry import RULES, Hit, MigrationContext, ProjectContext, Rule
+from lightnb.lint.rehearsal import Rehearsal, applied_versions
 from lightnb.lint.source import Source, source_from_text, source_of
 from lightnb.migrations import Migration, discover
-from lightnb.workspace import open_readonly
 
 RULE_MODULES = ("timestamps", "jsontypes", "downsql", "secrets", "limitations", "foreignkeys",
                 "destructive", "rebuildloss", "sqliteversion", "transactions", "hygiene", "statements")
@@ -33,7 +32,7 @@ def load_rules() -> dict[str, Rule]:
 
 
 def lint_source(source: Source, *, history: Iterable[str] = (), config: LintConfig | None = None,
-                conn: sqlite3.Connection | None = None,
+                conn: sqlite.Connection | None = None,
                 later: Sequence[tuple[str, Catalog]] = ()) -> list[Finding]:
     """Lint one migration given as :class:`Source`.
 
@@ -60,7 +59,7 @@ def lint_sql(up: str, down: str | None = None, *, history: Iterable[str] = (),
 
 
 def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] | None = None,
-                    config: LintConfig | None = None, conn: sqlite3.Connection | None = None,
+                    config: LintConfig | None = None, conn: sqlite.Connection | None = None,
                     migrations_dir: Path | None = None, database: str | Path | None = None,
                     pending_only: bool = False) -> list[Finding]:
     """Lint ``migrations`` (all, or only ``versions``), each against the history before it.
@@ -103,7 +102,7 @@ def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] 
     return sort_findings(findings)
 
 
-def pending_migrations(migrations: Sequence[Migration], conn: sqlite3.Connection | None) -> list[Migration]:
+def pending_migrations(migrations: Sequence[Migration], conn: sqlite.Connection | None) -> list[Migration]:
     """Return the migrations ``conn``'s database has not applied (all of them without a database)."""
     if conn is None:
         return list(migrations)
@@ -128,7 +127,7 @@ def later_states(migrations: Sequence[Migration]) -> list[tuple[str, Catalog]]:
 
 
 def lint_project(migrations_dir: str | Path, *, versions: Iterable[str] | None = None,
-                 config: LintConfig | None = None, conn: sqlite3.Connection | None = None,
+                 config: LintConfig | None = None, conn: sqlite.Connection | None = None,
                  database: str | Path | None = None, pending_only: bool = False) -> list[Finding]:
     """Lint every migration of a folder (or only ``versions``) plus the project-wide rules.
 
@@ -147,7 +146,7 @@ def lint_project(migrations_dir: str | Path, *, versions: Iterable[str] | None =
     except MigrationError:
         with contextlib.ExitStack() as stack:
             if database is not None and conn is None:
-                conn = stack.enter_context(contextlib.closing(open_readonly(database)))
+                conn = stack.enter_context(contextlib.closing(sqlite.open_readonly(database)))
             found = _project_findings(ProjectContext(folder, (), config, conn))
         if not found:
             raise
@@ -193,7 +192,7 @@ def _scope(migrations_dir: str | Path, database: str | Path | None, *, all: bool
     if database is None:
         return (f"lint: {len(migrations)} pending migration(s) (no database: none counts as applied; "
                 f"`--all` lints the whole history)")
-    with contextlib.closing(open_readonly(database)) as conn:
+    with contextlib.closing(sqlite.open_readonly(database)) as conn:
         pending = pending_migrations(migrations, conn)
     applied = len(migrations) - len(pending)
     return (f"lint: {len(pending)} pending migration(s); {applied} applied, checked for changes since they ran "

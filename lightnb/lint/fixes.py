@@ -9,12 +9,11 @@ replaced by a plain-words fix that says why no SQL is offered.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lightnb import sqlscript
-from lightnb.lint.history import scratch_connection
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite import script as sqlscript
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ def failure(image: bytes | None, patch: Patch) -> str | None:
     """
     if image is None:
         return None
-    conn = scratch_connection(image)
+    conn = sqlite.memory_copy(image)
     try:
         for text in patch.before:
             _try(conn, text)
@@ -50,18 +49,18 @@ def failure(image: bytes | None, patch: Patch) -> str | None:
             for statement in sqlscript.split(script):
                 try:
                     conn.execute(statement.text)
-                except (sqlite3.Error, sqlite3.Warning) as error:
+                except (sqlite.Error, sqlite.StatementWarning) as error:
                     return f"{error} (at: {' '.join(statement.text.split())[:80]})"
         return None
     finally:
         conn.close()
 
 
-def _try(conn: sqlite3.Connection, text: str) -> None:
+def _try(conn: sqlite.Connection, text: str) -> None:
     for statement in sqlscript.split(text):
         try:
             conn.execute(statement.text)
-        except (sqlite3.Error, sqlite3.Warning):
+        except (sqlite.Error, sqlite.StatementWarning):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lightnb.lint.catalog import Catalog, ForeignKeyInfo, TableInfo, is_indexed, quote
+from lightnb.backends.sqlite import quote
+from lightnb.catalog import Catalog, ForeignKey, Table
 from lightnb.lint.columns import final_table_name
 from lightnb.lint.effects import script_effects
 from lightnb.lint.fixes import Patch, statements_text
@@ -12,12 +13,12 @@ from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import token_line
 
 
-def _key(fk: ForeignKeyInfo) -> tuple[object, ...]:
+def _key(fk: ForeignKey) -> tuple[object, ...]:
     """Return what identifies a key whatever its table is called now (a rebuild renames the table)."""
     return fk.columns, fk.ref_table.lower(), fk.ref_columns, fk.on_update, fk.on_delete
 
 
-def _new_foreign_keys(ctx: MigrationContext) -> Iterator[tuple[int, str, ForeignKeyInfo]]:
+def _new_foreign_keys(ctx: MigrationContext) -> Iterator[tuple[int, str, ForeignKey]]:
     """Yield (up statement index, final table name, key) for keys this migration adds.
 
     A rebuild (new table, copy, drop, rename) keeps its table's keys: those are not new.
@@ -68,7 +69,7 @@ def _renamed_to(ctx: MigrationContext, name: str) -> str:
     return ''
 
 
-def _target_problem(catalog: Catalog, fk: ForeignKeyInfo) -> str:
+def _target_problem(catalog: Catalog, fk: ForeignKey) -> str:
     parent = catalog.table(fk.ref_table)
     if parent is None:
         return f"table {fk.ref_table}, which does not exist"
@@ -136,14 +137,25 @@ def _indexed_later(ctx: MigrationContext, table: str, columns: tuple[str, ...]) 
     return arrival
 
 
-def _covered(info: TableInfo | None, columns: tuple[str, ...]) -> bool:
+def _covered(info: Table | None, columns: tuple[str, ...]) -> bool:
     return info is not None and is_indexed(info, columns)
 
 
-def _covering_index(info: TableInfo, columns: tuple[str, ...]) -> str:
+def _covering_index(info: Table, columns: tuple[str, ...]) -> str:
     wanted = {c.lower() for c in columns}
     for index in info.indexes:
         leading = {c.lower() for c in index.columns[:len(wanted)]}
         if not index.partial and leading == wanted:
             return f"index {index.name}"
     return "the primary key"
+
+
+def is_indexed(table: Table, columns: tuple[str, ...]) -> bool:
+    """Return True when some index (or the primary key) starts with ``columns``, in any order."""
+    wanted = {c.lower() for c in columns}
+    width = len(wanted)
+    candidates = [tuple(c.lower() for c in i.columns) for i in table.indexes if not i.partial]
+    pk = tuple(c.lower() for c in table.primary_key)
+    if pk:
+        candidates.append(pk)
+    return any(len(c) >= width and set(c[:width]) == wanted for c in candidates)

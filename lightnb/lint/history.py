@@ -1,6 +1,6 @@
 """Replay migrations in an in-memory SQLite database to know the schema at each point of history.
 
-The replay executes migration SQL, so it runs under :mod:`lightnb.sqlguard` like every other path:
+The replay executes migration SQL, so it runs under :mod:`lightnb.backends.sqlite.guard` like every other path:
 an ``ATTACH`` of a file or a ``VACUUM INTO`` is refused (and reported as the statement's error),
 whether the migration runs in a transaction or not.
 """
@@ -8,15 +8,17 @@ whether the migration runs in a transaction or not.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
 
-from lightnb import runner, signals, sqlguard
+from lightnb import signals
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite import guard as sqlguard
+from lightnb.backends.sqlite.catalog import read_catalog
+from lightnb.catalog import Catalog
 from lightnb.inspect.redact import mask_message
-from lightnb.lint.catalog import Catalog, read_catalog
 from lightnb.lint.source import Parsed, Script, parse_script
 
 # Statements that cannot change the schema: the catalogue is not re-read after them.
@@ -57,8 +59,8 @@ def replay(history: Iterable[str], up: Script, down: Script | None) -> Replay:
     with _Replayer.open() as replayer:
         for text in history:
             replayer.run_all(parse_script(text, "up.sql").statements)
-        before = read_catalog(replayer.conn)
-        image = _serialize(replayer.conn)
+        before = read_catalog(replayer.conn).without_bookkeeping()
+        image = sqlite.serialize(replayer.conn)
         states, up_errors = replayer.run_tracked(up.statements, before)
         after = states.pop()
         after_down, down_errors = None, {}
@@ -74,45 +76,24 @@ def timeline(ups: Sequence[tuple[str, str]]) -> list[tuple[str, Catalog]]:
         states = []
         for name, text in ups:
             replayer.run_all(parse_script(text, "up.sql").statements)
-            states.append((name, read_catalog(replayer.conn)))
+            states.append((name, read_catalog(replayer.conn).without_bookkeeping()))
         return states
-
-
-def scratch_connection(image: bytes | None = None) -> sqlite3.Connection:
-    """Open an in-memory database to try SQL on (a copy of ``image`` when given), under the SQL guard.
-
-    The guard refuses ATTACH of files and VACUUM INTO: migration SQL tried here never writes a file.
-    """
-    conn = runner.connect(":memory:")
-    if image:
-        conn.set_authorizer(None)  # loading lightnb's own image is not migration SQL
-        conn.deserialize(image)
-    sqlguard.install(conn)
-    return conn
-
-
-def _serialize(conn: sqlite3.Connection) -> bytes:
-    """Return the database's bytes; b'' for a database that has no page yet (nothing to copy)."""
-    try:
-        return conn.serialize()
-    except sqlite3.OperationalError:
-        return b""
 
 
 @dataclass
 class _Replayer:
     """An in-memory database that runs migration statements under the SQL guard, interruptible."""
 
-    conn: sqlite3.Connection
+    conn: sqlite.Connection
     guard: sqlguard.Guard
     stop: signals.Stop
 
     @classmethod
     @contextlib.contextmanager
     def open(cls) -> Iterator[_Replayer]:
-        conn = runner.connect(":memory:")
+        conn = sqlite.connect(":memory:")
         try:
-            with signals.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
+            with sqlite.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
                 yield cls(conn, sqlguard.install(conn), stop)
         finally:
             conn.close()
@@ -128,7 +109,7 @@ class _Replayer:
             if error is not None:
                 errors[index] = error
             elif not isinstance(statement.expr, _DATA_ONLY):
-                current = read_catalog(self.conn)
+                current = read_catalog(self.conn).without_bookkeeping()
             states.append(current)
         return states, errors
 
@@ -137,7 +118,7 @@ class _Replayer:
         conn = self.conn
         try:
             conn.execute(statement.text)
-        except (sqlite3.Error, sqlite3.Warning) as error:
+        except (sqlite.Error, sqlite.StatementWarning) as error:
             self.stop.raise_if_interrupted(error)
             if conn.in_transaction and isinstance(statement.expr, exp.Transaction):
                 conn.execute("ROLLBACK")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from lightnb.backends import sqlite
 from lightnb.lint.registry import Hit, ProjectContext, rule
 from lightnb.migrations import Migration, version_of
 
@@ -35,7 +35,7 @@ def file_sha256(path: Path | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def record_checksums(conn: sqlite3.Connection, migration: Migration) -> None:
+def record_checksums(conn: sqlite.Connection, migration: Migration) -> None:
     """Remember the checksums of a migration's files as they are when it is applied."""
     conn.execute(CREATE_CHECKSUM_TABLE)
     conn.execute(f"INSERT OR REPLACE INTO {CHECKSUM_TABLE} (version, up_sha256, down_sha256, applied_at) "
@@ -43,7 +43,7 @@ def record_checksums(conn: sqlite3.Connection, migration: Migration) -> None:
                                           file_sha256(migration.down_path), int(time.time())))
 
 
-def forget_checksums(conn: sqlite3.Connection, migration: Migration) -> None:
+def forget_checksums(conn: sqlite.Connection, migration: Migration) -> None:
     """Forget a migration's checksums (after it is reverted); drop the table once it is empty.
 
     Dropping it keeps a fully reverted database as diesel leaves it: only its tracking table.
@@ -54,7 +54,7 @@ def forget_checksums(conn: sqlite3.Connection, migration: Migration) -> None:
             conn.execute(f"DROP TABLE {CHECKSUM_TABLE}")
 
 
-def checksum_hook(conn: sqlite3.Connection, migration: Migration, direction: str) -> None:
+def checksum_hook(conn: sqlite.Connection, migration: Migration, direction: str) -> None:
     """Record or forget checksums; pass as the runner's ``on_applied`` hook."""
     if direction == "up":
         record_checksums(conn, migration)
@@ -62,15 +62,15 @@ def checksum_hook(conn: sqlite3.Connection, migration: Migration, direction: str
         forget_checksums(conn, migration)
 
 
-def _has_checksum_table(conn: sqlite3.Connection) -> bool:
+def _has_checksum_table(conn: sqlite.Connection) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                         (CHECKSUM_TABLE,)).fetchone() is not None
 
 
-def _applied(conn: sqlite3.Connection) -> list[str]:
+def _applied(conn: sqlite.Connection) -> list[str]:
     try:
         return [r[0] for r in conn.execute("SELECT version FROM __diesel_schema_migrations")]
-    except sqlite3.Error:
+    except sqlite.Error:
         return []
 
 

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
+from lightnb.backends.sqlite import quote
+from lightnb.catalog import Catalog, Table
 from lightnb.errors import MigrationError
-from lightnb.lint.catalog import Catalog, TableInfo, quote
 from lightnb.lint.columns import affinity
 from lightnb.lint.fixes import Patch, statements_text
 from lightnb.lint.rebuild import Changes, Check, Column, ForeignKey, RebuildPlan, Unique, plan_rebuild
@@ -206,7 +207,7 @@ def _null_default(default: exp.Expression | None) -> bool:
     return isinstance(default, exp.Null)
 
 
-def _drop_blocker(info: TableInfo, column: str, state: Catalog) -> str:
+def _drop_blocker(info: Table, column: str, state: Catalog) -> str:
     wanted = column.lower()
     if wanted in (c.lower() for c in info.primary_key):
         return "it is in the PRIMARY KEY"

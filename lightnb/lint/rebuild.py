@@ -16,14 +16,16 @@ tokens of the original ``CREATE TABLE`` (CHECKs, collations, generated columns, 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlglot.tokens import TokenType
 
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite import quote
+from lightnb.backends.sqlite.catalog import read_catalog
+from lightnb.catalog import Catalog, Table, Trigger, View
 from lightnb.errors import MigrationError
-from lightnb.lint.catalog import Catalog, SchemaObject, TableInfo, quote, read_catalog
 from lightnb.lint.columns import affinity
 from lightnb.lint.createtable import CreateText, read_create_table
 from lightnb.lint.renames import rename_in_expression, rename_in_schema_sql
@@ -176,13 +178,13 @@ class RebuildPlan:
     down_sql: str
 
 
-def plan_rebuild(source: sqlite3.Connection | Catalog, table: str, changes: Changes) -> RebuildPlan:
+def plan_rebuild(source: sqlite.Connection | Catalog, table: str, changes: Changes) -> RebuildPlan:
     """Return the up.sql and down.sql that rebuild ``table`` with ``changes``.
 
     :param source: a connection (its schema is read) or a :class:`Catalog` already read.
     :raises MigrationError: when the table or a named column does not exist, or the change is impossible.
     """
-    catalog = read_catalog(source) if isinstance(source, sqlite3.Connection) else source
+    catalog = source if isinstance(source, Catalog) else read_catalog(source).without_bookkeeping()
     info = catalog.table(table)
     if info is None:
         raise MigrationError(f"Table {table!r} does not exist at this point; check the name "
@@ -205,7 +207,7 @@ def plan_rebuild(source: sqlite3.Connection | Catalog, table: str, changes: Chan
     return RebuildPlan(info.name, before, after, up, down)
 
 
-def table_def(info: TableInfo) -> TableDef:
+def table_def(info: Table) -> TableDef:
     """Build a :class:`TableDef` from the catalogue and the tokens of the table's ``CREATE TABLE``.
 
     :raises MigrationError: when a generated column's expression cannot be read from the SQL.
@@ -376,7 +378,7 @@ def _names(columns: Sequence[str]) -> str:
     return ", ".join(quote(c) for c in columns)
 
 
-def _rebuild_sql(table: str, create: str, copy: str, dependants: Sequence[SchemaObject],
+def _rebuild_sql(table: str, create: str, copy: str, dependants: Sequence[Trigger | View],
                  header: Sequence[str], indexes: Sequence[str], triggers: Sequence[str],
                  recreated: Sequence[str]) -> str:
     temp = quote(TEMP_PREFIX + table)
@@ -391,12 +393,12 @@ def _rebuild_sql(table: str, create: str, copy: str, dependants: Sequence[Schema
     return "\n".join(lines) + "\n" + "\n".join(s.rstrip().rstrip(";") + ";" for s in statements) + "\n"
 
 
-def _kind(obj: SchemaObject) -> str:
+def _kind(obj: Trigger | View) -> str:
     words = [t.text.upper() for t in tokens(obj.sql)[:3]]
     return "VIEW" if "VIEW" in words else "TRIGGER"
 
 
-def _copy_up(before: TableDef, after: TableDef, changes: Changes, info: TableInfo) -> str:
+def _copy_up(before: TableDef, after: TableDef, changes: Changes, info: Table) -> str:
     dropped = {c.lower() for c in changes.drop}
     generated = {c.name.lower() for c in after.columns if c.generated is not None}
     pairs = []
@@ -412,7 +414,7 @@ def _copy_up(before: TableDef, after: TableDef, changes: Changes, info: TableInf
     return _insert(TEMP_PREFIX + info.name, info, pairs)
 
 
-def _copy_down(before: TableDef, after: TableDef, changes: Changes, info: TableInfo) -> str:
+def _copy_down(before: TableDef, after: TableDef, changes: Changes, info: Table) -> str:
     dropped = {c.lower() for c in changes.drop}
     pairs = []
     for column in before.columns:
@@ -425,7 +427,7 @@ def _copy_down(before: TableDef, after: TableDef, changes: Changes, info: TableI
     return _insert(TEMP_PREFIX + info.name, info, pairs)
 
 
-def _insert(target: str, info: TableInfo, pairs: Sequence[tuple[str, str]]) -> str:
+def _insert(target: str, info: Table, pairs: Sequence[tuple[str, str]]) -> str:
     keep_rowid = not info.without_rowid and not _has_rowid_alias(info)
     names = (["rowid"] if keep_rowid else []) + [quote(n) for n, _ in pairs]
     values = (["rowid"] if keep_rowid else []) + [v for _, v in pairs]
@@ -442,25 +444,25 @@ def _filler(column: Column) -> str:
     return {"INTEGER": "0", "REAL": "0.0", "NUMERIC": "0", "BLOB": "X''"}.get(affinity(column.type), "''")
 
 
-def _has_rowid_alias(info: TableInfo) -> bool:
+def _has_rowid_alias(info: Table) -> bool:
     pk = [c for c in info.columns if c.pk]
     return len(pk) == 1 and pk[0].type.upper() == "INTEGER"
 
 
-def _index_sql(info: TableInfo, changes: Changes) -> list[str]:
+def _index_sql(info: Table, changes: Changes) -> list[str]:
     dropped = {c.lower() for c in changes.drop}
     kept = [i for i in info.indexes if i.sql and not any(c.lower() in dropped for c in i.columns)]
     return [rename_in_schema_sql(i.sql, "index", info.name, changes.rename, lambda _: set())
             for i in kept if i.sql]
 
 
-def _trigger_sql(catalog: Catalog, info: TableInfo, changes: Changes,
+def _trigger_sql(catalog: Catalog, info: Table, changes: Changes,
                  columns_of: Callable[[str], set[str]]) -> list[str]:
     own = [t for t in catalog.triggers if t.table.lower() == info.name.lower()]
     return [rename_in_schema_sql(t.sql, "trigger", info.name, changes.rename, columns_of) for t in own]
 
 
-def _renamed_dependant(obj: SchemaObject, table: str, renames: Mapping[str, str],
+def _renamed_dependant(obj: Trigger | View, table: str, renames: Mapping[str, str],
                        columns_of: Callable[[str], set[str]]) -> str:
     return rename_in_schema_sql(obj.sql, _kind(obj).lower(), table, renames, columns_of)
 
@@ -473,7 +475,7 @@ def _columns_of(catalog: Catalog) -> Callable[[str], set[str]]:
     return columns
 
 
-def _dependants(catalog: Catalog, info: TableInfo) -> list[SchemaObject]:
+def _dependants(catalog: Catalog, info: Table) -> list[Trigger | View]:
     """Views, and triggers of other tables, whose SQL names the table: SQLite refuses the rename otherwise."""
     wanted = info.name.lower()
     others = [t for t in catalog.triggers if t.table.lower() != wanted] + list(catalog.views)

@@ -10,13 +10,13 @@ through the rebuild's copy (:mod:`lightnb.lint.copying`), so a renamed column ke
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 
-from lightnb.lint.catalog import TableInfo, quote
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite import quote
+from lightnb.catalog import Table
 from lightnb.lint.copying import RebuildCopy, rebuild_copies
 from lightnb.lint.createtable import read_create_table
-from lightnb.lint.history import scratch_connection
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import tokens
 
@@ -44,7 +44,7 @@ def _losses(copy: RebuildCopy, ctx: MigrationContext) -> list[Loss]:
             + _triggers(copy, ctx))
 
 
-def _defaults(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss]:
+def _defaults(copy: RebuildCopy, old: Table, new: Table) -> list[Loss]:
     found: list[Loss] = []
     for column in old.columns:
         target = copy.new_name(column.name)
@@ -68,7 +68,7 @@ def _defaults(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss]:
     return found
 
 
-def _primary_key(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss]:
+def _primary_key(copy: RebuildCopy, old: Table, new: Table) -> list[Loss]:
     if not old.primary_key:
         return []
     wanted = tuple((copy.new_name(c) or "").lower() for c in old.primary_key)
@@ -88,7 +88,7 @@ def _primary_key(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss
     return found
 
 
-def _uniques(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss]:
+def _uniques(copy: RebuildCopy, old: Table, new: Table) -> list[Loss]:
     kept = [tuple(c.lower() for c in i.columns) for i in new.indexes if i.unique and not i.partial]
     if new.primary_key:
         kept.append(tuple(c.lower() for c in new.primary_key))
@@ -107,7 +107,7 @@ def _uniques(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss]:
     return found
 
 
-def _checks(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss]:
+def _checks(copy: RebuildCopy, old: Table, new: Table) -> list[Loss]:
     before, after = read_create_table(old.sql), read_create_table(new.sql)
     if before is None:
         return []
@@ -126,7 +126,7 @@ def _checks(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss]:
     return found
 
 
-def _foreign_keys(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss]:
+def _foreign_keys(copy: RebuildCopy, old: Table, new: Table) -> list[Loss]:
     current = {(tuple(c.lower() for c in fk.columns), fk.ref_table.lower()) for fk in new.foreign_keys}
     found: list[Loss] = []
     for fk in old.foreign_keys:
@@ -142,7 +142,7 @@ def _foreign_keys(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Los
     return found
 
 
-def _indexes(copy: RebuildCopy, old: TableInfo, new: TableInfo) -> list[Loss]:
+def _indexes(copy: RebuildCopy, old: Table, new: Table) -> list[Loss]:
     current = [tuple(c.lower() for c in i.columns) for i in new.indexes]
     found: list[Loss] = []
     for index in old.indexes:
@@ -177,13 +177,13 @@ def _same_value(a: str, b: str, declared: str = "") -> bool:
     """
     if [t.text.lower() for t in tokens(a)] == [t.text.lower() for t in tokens(b)]:
         return True
-    conn = scratch_connection()
+    conn = sqlite.memory_copy()
     try:
         column = f"v {declared}" if declared else "v"
         conn.execute(f"CREATE TEMP TABLE lightnb_defaults ({column})")
         conn.execute(f"INSERT INTO lightnb_defaults VALUES (({a})), (({b}))")
         first, second = conn.execute("SELECT v, typeof(v) FROM lightnb_defaults").fetchall()
-    except (sqlite3.Error, ValueError):
+    except (sqlite.Error, ValueError):
         return False
     finally:
         conn.close()

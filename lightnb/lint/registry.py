@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from lightnb.backends import sqlite
 from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Severity
 
 if TYPE_CHECKING:
-    from lightnb.lint.catalog import Catalog
+    from lightnb.catalog import Catalog
     from lightnb.lint.fixes import Patch
     from lightnb.lint.history import Replay
     from lightnb.lint.source import Source
@@ -46,7 +46,7 @@ class MigrationContext:
     source: Source
     replay: Replay
     config: LintConfig
-    conn: sqlite3.Connection | None = None
+    conn: sqlite.Connection | None = None
     later: tuple[tuple[str, Catalog], ...] = ()
 
 
@@ -57,7 +57,7 @@ class ProjectContext:
     migrations_dir: Path
     migrations: tuple[Migration, ...]
     config: LintConfig
-    conn: sqlite3.Connection | None = None
+    conn: sqlite.Connection | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,17 +12,16 @@ existing database, or whose history starts from a dump, has tables no migration 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightnb import runner, scratch
+from lightnb.backends import sqlite
+from lightnb.catalog import TRACKING_TABLE, Catalog
 from lightnb.errors import LightnbError
-from lightnb.lint.catalog import Catalog
 from lightnb.lint.history import timeline
 from lightnb.migrations import Migration
-from lightnb.workspace import backup, open_readonly
 
 _ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
@@ -49,7 +48,7 @@ class Baseline:
         self._foreign: str | None = None
 
     @classmethod
-    def of(cls, conn: sqlite3.Connection, migrations: Sequence[Migration]) -> Baseline:
+    def of(cls, conn: sqlite.Connection, migrations: Sequence[Migration]) -> Baseline:
         """Read the baseline of the database behind ``conn`` (only read)."""
         return cls(frozenset(applied_versions(conn)), schema_objects(conn), migrations)
 
@@ -86,7 +85,7 @@ class Baseline:
         return [(m.name, after[m.name]) for m in migrations]
 
 
-def schema_objects(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+def schema_objects(conn: sqlite.Connection) -> list[tuple[str, str, str]]:
     """Return (type, name, CREATE statement) of the database's schema, tables first, in creation order.
 
     SQLite's internal objects and automatic indexes (which have no SQL) are left out.
@@ -121,11 +120,11 @@ class Rehearsal:
     :param pending: the migrations not applied on the database, in the order they would run.
     """
 
-    reader: sqlite3.Connection
+    reader: sqlite.Connection
     pending: tuple[Migration, ...]
     scratch: Path
     baseline: Baseline
-    _copy: sqlite3.Connection | None = field(default=None, init=False)
+    _copy: sqlite.Connection | None = field(default=None, init=False)
     _applied: int = field(default=0, init=False)
     _broken: bool = field(default=False, init=False)
 
@@ -136,7 +135,7 @@ class Rehearsal:
 
         :raises DatabaseError: when the file is missing or not a SQLite database.
         """
-        reader = open_readonly(database)
+        reader = sqlite.open_readonly(database)
         try:
             done = set(applied_versions(reader))
             with scratch.folder("lint") as folder:  # private (0700), removed on SIGTERM too
@@ -149,7 +148,7 @@ class Rehearsal:
         finally:
             reader.close()
 
-    def before(self, migration: Migration) -> sqlite3.Connection | None:
+    def before(self, migration: Migration) -> sqlite.Connection | None:
         """Return the copy in the state just before ``migration`` runs.
 
         None when it already ran on the database, or when an earlier pending migration fails on
@@ -164,7 +163,7 @@ class Rehearsal:
         for earlier in self.pending[self._applied:target]:
             try:
                 runner.apply(copy, earlier, "up")
-            except (LightnbError, sqlite3.Error):
+            except (LightnbError, sqlite.Error):
                 self._broken = True
                 return None
             self._applied += 1
@@ -176,15 +175,15 @@ class Rehearsal:
             self._copy.close()
             self._copy = None
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> sqlite.Connection:
         if self._copy is None:
-            self._copy = runner.connect(backup(self.reader, self.scratch / "lint-copy.db"))
+            self._copy = sqlite.connect(sqlite.backup(self.reader, self.scratch / "lint-copy.db"))
         return self._copy
 
 
-def applied_versions(conn: sqlite3.Connection) -> list[str]:
+def applied_versions(conn: sqlite.Connection) -> list[str]:
     """Return the versions diesel's table lists (none when the table does not exist yet)."""
     try:
-        return [row[0] for row in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}")]
-    except sqlite3.Error:
+        return [row[0] for row in conn.execute(f"SELECT version FROM {TRACKING_TABLE}")]
+    except sqlite.Error:
         return []

@@ -15,8 +15,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
+from lightnb.backends.sqlite import quote
 from lightnb.errors import MigrationError
-from lightnb.lint.catalog import quote
 from lightnb.lint.source import parse_statement, tokens
 
 ColumnsOf = Callable[[str], set[str]]

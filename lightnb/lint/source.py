@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from lightnb import sqlscript
+from lightnb.backends.sqlite import script as sqlscript
 
 if TYPE_CHECKING:
     from lightnb.migrations import Migration

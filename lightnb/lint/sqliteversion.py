@@ -11,13 +11,13 @@ tried on a copy of the schema like every fix (:mod:`lightnb.lint.fixes`).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
+from lightnb.backends import sqlite
 from lightnb.errors import MigrationError
 from lightnb.lint.config import format_version
 from lightnb.lint.effects import statement_effects
@@ -113,7 +113,7 @@ def portable_rewrite(statement: Parsed, state: object, minimum: Version) -> str 
 
 def running_version() -> str:
     """Return the SQLite version lightnb itself runs with."""
-    return sqlite3.sqlite_version
+    return sqlite.version
 
 
 def newer_features(statement: Parsed, state: object = None) -> list[Use]:

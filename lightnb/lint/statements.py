@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from lightnb.backends.sqlite.guard import REFUSED_BY_LIGHTNB
 from lightnb.lint.registry import Hit, MigrationContext, rule
-from lightnb.sqlguard import REFUSED_BY_LIGHTNB
 
 # Families whose rules already explain why SQLite rejects a statement.
 EXPLAINED_BY = ("limitations", "transactions")

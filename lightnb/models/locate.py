@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightnb.errors import DatabaseError, LightnbError, ModelDrift, ProjectError
+from lightnb.backends import sqlite
+from lightnb.errors import DatabaseError, LightnbError, ModelDrift
 
 if TYPE_CHECKING:
     from lightnb.project import Project
@@ -22,14 +22,8 @@ def models_dir(project: Project, given: str | Path | None = None) -> Path:
     """
     if given is not None:
         return _models_path(Path(given), "--models-dir")
-    configured = project.settings.get("models_dir")
-    if configured is not None and not isinstance(configured, str):
-        from lightnb.project import SETTINGS_NAME
-
-        raise ProjectError(f"`models_dir = {configured!r}` in {SETTINGS_NAME} is not a path; write it as a "
-                           f"quoted folder, e.g. models_dir = \"src/models\"",
-                           path=project.config_dir / SETTINGS_NAME)
-    if isinstance(configured, str):
+    configured = project.settings.models_dir
+    if configured is not None:
         return _models_path(project.resolve(configured), "models_dir in lightnb.toml")
     folder = project.config_dir / "src" / "models"
     single = project.config_dir / "src" / "models.rs"
@@ -64,13 +58,9 @@ def schema_text_from_database(project: Project) -> str:
     if not path.is_file():
         raise DatabaseError(f"database {path} not found; check --database-url or DATABASE_URL", path=path)
     options = options_from_config(project.print_schema.get("default", {}), project.config_dir)
-    from lightnb.workspace import open_readonly
-    conn = open_readonly(path)
+    conn = sqlite.open_readonly(path)
     try:
         return print_schema(conn, options)
-    except sqlite3.Error as error:
-        raise DatabaseError(f"cannot read the schema of {path}: {error}; check that it is a SQLite "
-                            f"database", path=path) from error
     finally:
         conn.close()
 
@@ -86,23 +76,21 @@ def unique_columns(project: Project) -> dict[str, tuple[str, ...]]:
         return {}
     if not path.is_file():
         return {}
-    out: dict[str, tuple[str, ...]] = {}
-    from lightnb.workspace import open_readonly
     try:
-        conn = open_readonly(path)
+        conn = sqlite.open_readonly(path)
     except LightnbError:
         return {}
     try:
-        rows = conn.execute(
-            "SELECT m.name, ii.name FROM sqlite_master AS m, pragma_index_list(m.name) AS il, "
-            "pragma_index_info(il.name) AS ii WHERE m.type = 'table' AND il.\"unique\" AND il.partial = 0 "
-            "AND (SELECT count(*) FROM pragma_index_info(il.name)) = 1 ORDER BY m.name, il.seq").fetchall()
-    except sqlite3.Error:
+        catalog = sqlite.read_catalog(conn)
+    except LightnbError:
         return {}
     finally:
         conn.close()
-    for table, column in rows:
-        out[table] = (*out.get(table, ()), column)
+    out: dict[str, tuple[str, ...]] = {}
+    for table in catalog.tables:
+        single = tuple(i.columns[0] for i in table.indexes if i.unique and not i.partial and len(i.columns) == 1)
+        if single:
+            out[table.name] = single
     return out
 
 

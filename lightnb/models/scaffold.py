@@ -16,7 +16,6 @@ alone and reported (:mod:`lightnb.models.changeable`).
 from __future__ import annotations
 
 import difflib
-import os
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,8 +29,7 @@ from lightnb.models.drift import _schema_module, _StructCheck, struct_writes_fie
 from lightnb.models.mapping import DEFAULT_SCHEMA_MODULE, field_line, insertion_anchor, resolve_table, struct_style
 from lightnb.models.modules import ModuleTree
 from lightnb.models.naming import struct_name_for
-from lightnb.models.retype import (AliasIndex, Retyper, TypeChange, TypeDoubt, column_changed, describe_change,
-                                   preferred_types)
+from lightnb.models.retype import AliasIndex, Retyper, TypeChange, TypeDoubt, column_changed, preferred_types
 from lightnb.models.rust_reader import ModelField, ModelStruct, RustFile, read_models_dir, read_rust
 from lightnb.models.schema_rs import Schema, SchemaColumn, SchemaTable, load_schema
 from lightnb.models.usage import find_loads
@@ -684,7 +682,7 @@ def read_model_file(path: Path) -> str:
 
     :raises FileWriteError: one line naming what the path is instead.
     """
-    from lightnb.dbfile import SQLITE_HEADER
+    from lightnb.backends.sqlite.files import SQLITE_HEADER
     target = real_target(path)
 
     def refuse(reason: str) -> FileWriteError:

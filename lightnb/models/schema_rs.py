@@ -1,13 +1,19 @@
-"""Read the ``diesel::table!`` and ``joinable!`` blocks of a schema.rs.
+"""Read a schema.rs: its ``table!``, ``joinable!`` and ``allow_tables_to_appear_in_same_query!`` blocks.
 
-The file is parsed with tree-sitter's Rust grammar. A macro body is a token tree, so the
-tables are read by walking its tokens in order (attributes, name, primary key, columns),
-the way diesel's own ``table!`` macro consumes them (diesel_spec.md §4).
+The one reader of schema.rs, for the model checks and generators and for print-schema's own
+comparisons (``--check``, the style a file was printed in). The file is parsed with tree-sitter's
+Rust grammar. A macro body is a token tree, so the tables are read by walking its tokens in order
+(attributes, name, primary key, columns), the way diesel's own ``table!`` macro consumes them
+(diesel_spec.md §4).
+
+Read strictly (the default), a block diesel's macros would refuse is a one-line error; read leniently
+(``strict=False``, for comparing a file with the database), it is left out and the rest is read.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +38,7 @@ class SchemaColumn:
     :param line: 1-based line of the column in schema.rs.
     :param max_length: ``#[max_length = N]`` (diesel writes it for PostgreSQL and MySQL columns with a
         declared length; ``migration generate --diff-schema`` compares it as diesel does).
+    :param sql_literal: the ``#[sql_name = …]`` literal as written (raw or plain string), else ``""``.
     """
 
     rust_name: str
@@ -39,6 +46,12 @@ class SchemaColumn:
     sql_type: SqlType
     line: int
     max_length: int | None = None
+    sql_literal: str = ""  # the ``#[sql_name = …]`` string literal as written, when there is one
+
+    @property
+    def type_text(self) -> str:
+        """Return the type as written, without spaces (``Nullable<Text>``)."""
+        return self.sql_type.text
 
     @property
     def nullable(self) -> bool:
@@ -87,12 +100,25 @@ class SchemaTable:
 
 @dataclass(frozen=True, slots=True)
 class Joinable:
-    """One ``joinable!(child -> parent (column))`` line."""
+    """One ``joinable!(child -> parent (column))`` line; ``column`` verbatim (diesel writes odd names unmapped)."""
 
     child: str
     parent: str
     column: str
-    line: int
+    line: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Return ``(child, parent, column)``, to compare with the database's joinables."""
+        return self.child, self.parent, self.column
+
+
+@dataclass(frozen=True, slots=True)
+class TableGroup:
+    """An ``allow_tables_to_appear_in_same_query!`` invocation: its tables and its exact text."""
+
+    names: tuple[str, ...]
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +127,7 @@ class Schema:
 
     :param tables: the tables in file order.
     :param joinables: the ``joinable!`` declarations.
+    :param groups: the ``allow_tables_to_appear_in_same_query!`` invocations.
     :param path: the file read, when read from a file.
     :param complete: whether the file holds nothing but diesel's own items (``table!``,
         ``joinable!``, ``allow_tables_to_appear_in_same_query!``, ``sql_types``, private ``use``),
@@ -109,6 +136,7 @@ class Schema:
 
     tables: tuple[SchemaTable, ...]
     joinables: tuple[Joinable, ...] = ()
+    groups: tuple[TableGroup, ...] = ()
     path: Path | None = field(default=None, compare=False)
     complete: bool = field(default=True, compare=False)
 
@@ -118,6 +146,10 @@ class Schema:
             if table.rust_name == rust_name and table.module == module:
                 return table
         return None
+
+    def table_named(self, sql_name: str) -> SchemaTable | None:
+        """Return the first table with this SQL name, or None."""
+        return next((t for t in self.tables if t.sql_name == sql_name), None)
 
     @property
     def table_names(self) -> tuple[str, ...]:
@@ -138,29 +170,43 @@ class Schema:
                                  f"{', '.join(self.table_names) or '(no tables)'}", path=self.path)
 
 
-def parse_schema(text: str, *, path: Path | None = None) -> Schema:
+def parse_schema(text: str, *, path: Path | None = None, strict: bool = True) -> Schema:
     """Parse schema.rs text into a :class:`Schema`.
 
     :param text: the Rust source of schema.rs.
     :param path: where the text came from (kept for messages).
-    :raises ModelDrift: when a ``table!`` block cannot be read.
+    :param strict: raise on a block diesel would refuse; False leaves such a block out (a table
+        block) or a value unread (``#[max_length]``) and reads the rest.
+    :raises ModelDrift: when ``strict`` and a ``table!`` block cannot be read.
     """
     root = parse_rust(text)
+    source = text.encode()
     tables: list[SchemaTable] = []
     joinables: list[Joinable] = []
-    for node, module in _macro_invocations(root):
+    groups: list[TableGroup] = []
+    for statement, node, module in _macro_invocations(root):
         name = _macro_name(node)
         body = _token_tree(node)
         if body is None:
             continue
         tokens = _tokens(body)
         if name == "table":
-            tables.extend(_read_tables(tokens, module, path))
+            try:
+                tables.extend(_read_tables(tokens, module, path, strict))
+            except ModelDrift:
+                if strict:
+                    raise
         elif name == "joinable":
             joinable = _read_joinable(tokens)
             if joinable is not None:
                 joinables.append(joinable)
-    return Schema(tables=tuple(tables), joinables=tuple(joinables), path=path, complete=_only_diesel_items(root))
+        elif name == "allow_tables_to_appear_in_same_query":
+            names = tuple(t.text for t in tokens if t.kind == "leaf" and t.text != ",")
+            end = statement.end_byte
+            tail = b";" if statement is node and source[end:end + 1] == b";" else b""
+            groups.append(TableGroup(names, (source[statement.start_byte:end] + tail).decode()))
+    return Schema(tables=tuple(tables), joinables=tuple(joinables), groups=tuple(groups), path=path,
+                  complete=_only_diesel_items(root))
 
 
 def load_schema(source: str | Path) -> Schema:
@@ -213,14 +259,15 @@ def _only_diesel_items(scope: Node) -> bool:
 
 
 
-def _macro_invocations(root: Node) -> list[tuple[Node, tuple[str, ...]]]:
-    """Return every macro invocation with the inline module path it sits in."""
-    found: list[tuple[Node, tuple[str, ...]]] = []
+def _macro_invocations(root: Node) -> list[tuple[Node, Node, tuple[str, ...]]]:
+    """Return every macro invocation, the statement holding it, and the inline module path it sits in."""
+    found: list[tuple[Node, Node, tuple[str, ...]]] = []
 
     def visit(node: Node, module: tuple[str, ...]) -> None:
         for child in node.named_children:
             if child.type == "macro_invocation":
-                found.append((child, module))
+                statement = node if node.type == "expression_statement" else child
+                found.append((statement, child, module))
             elif child.type == "mod_item":
                 body = child.child_by_field_name("body")
                 name = child.child_by_field_name("name")
@@ -285,7 +332,8 @@ def _text(node: Node) -> str:
 # -- table! grammar ------------------------------------------------------------------------------
 
 
-def _read_tables(tokens: list[_Token], module: tuple[str, ...], path: Path | None) -> list[SchemaTable]:
+def _read_tables(tokens: list[_Token], module: tuple[str, ...], path: Path | None,
+                 strict: bool = True) -> list[SchemaTable]:
     """Read every table declared in one ``table!`` body (old diesel allows several)."""
     tables: list[SchemaTable] = []
     i = 0
@@ -298,7 +346,8 @@ def _read_tables(tokens: list[_Token], module: tuple[str, ...], path: Path | Non
             i += 1
             continue
         if token.text == "#" and i + 1 < len(tokens) and tokens[i + 1].kind == "[":
-            sql_name = _sql_name_attribute(tokens[i + 1]) or sql_name
+            literal = _attribute_literal(tokens[i + 1], "sql_name")
+            sql_name = _string_value(literal) if literal is not None else sql_name
             i += 2
             continue
         if token.kind != "leaf":
@@ -318,26 +367,29 @@ def _read_tables(tokens: list[_Token], module: tuple[str, ...], path: Path | Non
         if i >= len(tokens) or tokens[i].kind != "{":
             raise ModelDrift(f"table `{name}` at line {name_line} of {path or 'schema.rs'} has no column list; "
                              f"regenerate it with `lightnb print-schema`", path=path, line=name_line)
-        columns = _read_columns(tokens[i].children, path)
+        columns = _read_columns(tokens[i].children, path, strict)
         i += 1
+        if sql_name is not None and sql_schema is not None and sql_name.startswith(f"{sql_schema}."):
+            sql_name = sql_name[len(sql_schema) + 1:]  # diesel writes `#[sql_name = "schema.table"]`
         tables.append(SchemaTable(rust_name=name, sql_name=sql_name or name, primary_key=primary_key,
                                   columns=columns, module=module, sql_schema=sql_schema, line=name_line))
         sql_name = None
     return tables
 
 
-def _read_columns(tokens: tuple[_Token, ...], path: Path | None = None) -> tuple[SchemaColumn, ...]:
+def _read_columns(tokens: tuple[_Token, ...], path: Path | None = None,
+                  strict: bool = True) -> tuple[SchemaColumn, ...]:
     """Read ``[#[attr]] name -> Type,`` entries."""
     columns: list[SchemaColumn] = []
     i = 0
-    sql_name: str | None = None
+    literal: str | None = None
     max_length: int | None = None
     while i < len(tokens):
         token = tokens[i]
         if token.text == "#" and i + 1 < len(tokens) and tokens[i + 1].kind == "[":
-            sql_name = _sql_name_attribute(tokens[i + 1]) or sql_name
+            literal = _attribute_literal(tokens[i + 1], "sql_name") or literal
             if tokens[i + 1].children[:1] and tokens[i + 1].children[0].text == "max_length" and max_length is None:
-                max_length = _max_length_attribute(tokens[i + 1], path)
+                max_length = _max_length_attribute(tokens[i + 1], path, strict)
             i += 2
             continue
         if token.text == ",":
@@ -355,60 +407,87 @@ def _read_columns(tokens: tuple[_Token, ...], path: Path | None = None) -> tuple
             depth += text.count("<") - text.count(">")
             type_tokens.append(text)
             i += 1
-        columns.append(SchemaColumn(rust_name=name, sql_name=sql_name or name,
-                                    sql_type=SqlType.parse(type_tokens), line=line, max_length=max_length))
-        sql_name, max_length = None, None
+        sql_name = _string_value(literal) if literal else name
+        columns.append(SchemaColumn(rust_name=name, sql_name=sql_name, sql_type=SqlType.parse(type_tokens), line=line,
+                                    max_length=max_length, sql_literal=literal or ""))
+        literal, max_length = None, None
     return tuple(columns)
 
 
 _U64_MAX = 2 ** 64 - 1
+_INT_LITERAL = re.compile(r"(0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|[0-9][0-9_]*)(?:[iu](?:8|16|32|64|128|size))?")
 
 
-def _max_length_attribute(group: _Token, path: Path | None) -> int:
+def rust_int_literal(text: str) -> int | None:
+    """Return the value of a Rust integer literal (``255``, ``0xff``, ``1_024``, ``255u32``), else None.
+
+    The value is what syn's ``LitInt::base10_parse`` sees: the digits in their base, suffix aside.
+    """
+    match = _INT_LITERAL.fullmatch(text)
+    if match is None:
+        return None
+    digits = match.group(1).replace("_", "")
+    base = {"0x": 16, "0o": 8, "0b": 2}.get(digits[:2], 10)
+    body = digits[2:] if base != 10 else digits
+    return int(body, base) if body else None
+
+
+def _max_length_attribute(group: _Token, path: Path | None, strict: bool = True) -> int | None:
     """Return N of ``[max_length = N]``, read as diesel_table_macro_syntax and diesel_cli read it.
 
-    :raises ModelDrift: for a value that is not an integer literal (diesel: ``Invalid
+    :raises ModelDrift: when ``strict``, for a value that is not an integer literal (diesel: ``Invalid
         `#[sql_name = "max_length"]` attribute``, sic) or does not fit a u64 (``Column length literal
-        can't be parsed as u64``); ``diesel_text`` holds diesel_cli's whole error line.
+        can't be parsed as u64``); ``diesel_text`` holds diesel_cli's whole error line. Not strict:
+        None for an unreadable value.
     """
-    from lightnb.schema.reader import rust_int_literal
-
     inner = group.children
     where = f"line {group.line} of {path or 'schema.rs'}"
     value = rust_int_literal(inner[2].text) if len(inner) == 3 and inner[1].text == "=" else None
+    if value is not None and value <= _U64_MAX:
+        return value
+    if not strict:
+        return None
     if value is None:
         diesel_text = 'Failed to parse schema: Invalid `#[sql_name = "max_length"]` attribute'
         error = ModelDrift(with_advice('Invalid `#[sql_name = "max_length"]` attribute',
                                        f"{where}: write `#[max_length = N]` with an integer N"), path=path,
                            line=group.line)
-    elif value > _U64_MAX:
+    else:
         diesel_text = "Column length literal can't be parsed as u64: number too large to fit in target type"
         error = ModelDrift(with_advice(diesel_text, f"{where}: the length must fit a u64"), path=path,
                            line=group.line)
-    else:
-        return value
-    error.diesel_text = diesel_text  # type: ignore[attr-defined]
+    error.diesel_text = diesel_text  # type: ignore[attr-defined]  # diesel_cli's own line, for the CLI
     raise error
 
 
-def _sql_name_attribute(group: _Token) -> str | None:
-    """Return the value of ``[sql_name = "..."]``, else None."""
+def _attribute_literal(group: _Token, key: str) -> str | None:
+    """Return the string literal of ``[key = "…"]`` as written (plain or raw string), else None."""
     inner = group.children
-    if len(inner) >= 3 and inner[0].text == "sql_name" and inner[1].text == "=":
+    if len(inner) >= 3 and inner[0].text == key and inner[1].text == "=":
         literal = inner[2].text
-        if len(literal) >= 2 and literal[0] == literal[-1] == '"':
-            return literal[1:-1]
+        if _STRING_LITERAL.fullmatch(literal):
+            return literal
     return None
 
 
+# A Rust string literal as diesel writes one: plain (``"…"``) or raw (``r"…"``, ``r#"…"#``, ``r##"…"##``).
+_STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"|r(#*)".*"\1', re.DOTALL)
+
+
+def _string_value(literal: str) -> str:
+    """Return the contents of a Rust string literal as diesel writes it (raw or plain quotes)."""
+    if literal.startswith("r"):
+        hashes = len(literal) - len(literal[1:].lstrip("#")) - 1
+        return literal[2 + hashes:len(literal) - 1 - hashes]
+    return literal[1:-1]
+
+
 def _read_joinable(tokens: list[_Token]) -> Joinable | None:
-    """Read ``child -> parent (column)``."""
-    leaves = [t for t in tokens if t.kind == "leaf"]
-    groups = [t for t in tokens if t.kind == "("]
-    if len(leaves) < 3 or leaves[1].text != "->" or not groups:
+    """Read ``child -> parent (column)``, the column verbatim."""
+    if len(tokens) < 4 or tokens[1].text != "->" or tokens[3].kind != "(":
         return None
-    column = next((t.text for t in groups[0].children if t.kind == "leaf"), "")
-    return Joinable(child=leaves[0].text, parent=leaves[2].text, column=column, line=leaves[0].line)
+    return Joinable(child=tokens[0].text, parent=tokens[2].text, column=tokens[3].text[1:-1], line=tokens[0].line)
 
 
-__all__ = ["Joinable", "Schema", "SchemaColumn", "SchemaTable", "load_schema", "parse_schema"]
+__all__ = ["Joinable", "Schema", "SchemaColumn", "SchemaTable", "TableGroup", "load_schema", "parse_schema",
+           "rust_int_literal"]

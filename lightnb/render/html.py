@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lightnb.catalog import is_bookkeeping
 from lightnb.render._dispatch import Registry
 from lightnb.render.text import reheaded_diff, relative_text
-from lightnb.runner import is_bookkeeping
 
 CSS = """
 .lightnb-result{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;line-height:1.4;max-width:100%;

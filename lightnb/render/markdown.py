@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lightnb.catalog import is_bookkeeping
 from lightnb.render._dispatch import Registry
 from lightnb.render.text import reheaded_diff, relative_text
-from lightnb.runner import is_bookkeeping
 
 
 def cell(value: Any) -> str:

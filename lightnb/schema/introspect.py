@@ -1,32 +1,24 @@
-"""Read the SQLite catalogue into schema records, the way diesel print-schema does.
+"""diesel print-schema's view of a SQLite catalogue: its tables, types, keys and joinables.
 
 Mirrors diesel_cli's ``infer_schema_internals/sqlite.rs`` and ``inference.rs`` (diesel_spec.md
-§4.2–§4.8). Catalogue rows of every table are read set-wise, with one query over
-``pragma_table_xinfo`` and one over ``pragma_foreign_key_list``, so a database with hundreds of
-tables costs a few queries, not a few per table.
+§4.2–§4.8) over the :mod:`lightnb.catalog` records the SQLite backend reads: diesel's own filter
+of table names (``__%`` and ``sqlite%`` left out), its order, its rowid fallback and its reading of
+``pragma_table_list`` are kept here, quirks included, because the printed bytes must be diesel's.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 
+from lightnb.backends import sqlite
+from lightnb.catalog import Catalog
 from lightnb.errors import DatabaseError, with_advice
 from lightnb.schema.config import PrintSchemaOptions
 from lightnb.schema.inference import table_groups
 from lightnb.schema.model import Column, ForeignKey, Schema, SchemaError, Table
 from lightnb.schema.naming import column_rust_name, joinable_column_name, table_rust_name
 
-# diesel_cli sqlite.rs `load_table_names`: LIKE is ASCII case-insensitive, ORDER BY is byte order.
-_TABLES_WHERE = ("m.type = 'table' AND m.name NOT LIKE '\\_\\_%' ESCAPE '\\' "
-                 "AND m.name NOT LIKE 'sqlite%'")
-_TABLE_NAMES = f"SELECT m.name FROM sqlite_master AS m WHERE {_TABLES_WHERE} ORDER BY m.name"
-_ALL_COLUMNS = (f'SELECT m.name, x.cid, x.name, x.type, x."notnull", x.pk FROM sqlite_master AS m '
-                f"JOIN pragma_table_xinfo(m.name) AS x WHERE {_TABLES_WHERE} ORDER BY m.name, x.cid")
-_ALL_FOREIGN_KEYS = (f'SELECT m.name, f."table", f."from", f."to" FROM sqlite_master AS m '
-                     f"JOIN pragma_foreign_key_list(m.name) AS f WHERE {_TABLES_WHERE} "
-                     f"ORDER BY m.name, f.id, f.seq")
 _ROWID_NAMES = ("rowid", "oid", "_rowid_")
 _BIGINT_MIN_SQLITE = (3, 37, 0)
 
@@ -39,37 +31,44 @@ class _RawColumn:
     pk: bool
 
 
-def _quote(name: str) -> str:
-    """Quote a name as a SQL string literal (diesel 2.3.10+ doubles ``'``)."""
-    return "'" + name.replace("'", "''") + "'"
+def diesel_table_names(catalog: Catalog) -> list[str]:
+    """Return the tables diesel's print-schema lists, in its order (diesel_cli sqlite.rs ``load_table_names``).
+
+    Its filter is ``NOT LIKE '\\_\\_%' AND NOT LIKE 'sqlite%'`` (LIKE is ASCII case-insensitive), its
+    order SQLite's byte order of the names.
+    """
+    return [t.name for t in catalog.tables if not t.name.startswith("__") and not t.name.lower().startswith("sqlite")]
 
 
 class _Catalogue:
-    """The catalogue rows of one connection, loaded once and answered per table."""
+    """diesel's view of the catalogue: its table names, columns as ``table_xinfo`` lists them, keys."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        try:
-            self.names = [row[0] for row in conn.execute(_TABLE_NAMES)]
-            self._columns: dict[str, list[_RawColumn]] = defaultdict(list)
-            for table, _cid, name, declared, notnull, pk in conn.execute(_ALL_COLUMNS):
-                self._columns[table].append(_RawColumn(name, declared or "", bool(notnull), bool(pk)))
-            self.foreign_key_rows: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
-            for table, parent, column, target in conn.execute(_ALL_FOREIGN_KEYS):
-                self.foreign_key_rows[table].append((parent, column, target))
-        except sqlite3.Error as error:
-            raise DatabaseError(with_advice(f"Failed to execute a database query: {error}",
-                                            "check that the database is a readable SQLite file")) from error
+    def __init__(self, catalog: Catalog) -> None:
+        unreadable = [t for t in catalog.tables if t.unreadable is not None]
+        if unreadable:  # diesel reads every table's columns in one query, which then fails whole
+            raise DatabaseError(with_advice(f"Failed to execute a database query: {unreadable[0].unreadable}",
+                                            "check that the database is a readable SQLite file"))
+        self.catalog = catalog
+        self.names = diesel_table_names(catalog)
+        self._listed = set(self.names)
         self._primary_keys: dict[str, tuple[str, ...]] = {}
         self.rowid_fallback = True
-        self._without_rowid: dict[str, bool] | None = None
 
     def columns(self, table: str) -> list[_RawColumn]:
         """Return ``PRAGMA table_xinfo`` rows of ``table`` (any spelling SQLite accepts)."""
-        if table not in self._columns:
-            rows = self.conn.execute(f"PRAGMA table_xinfo({_quote(table)})").fetchall()
-            self._columns[table] = [_RawColumn(r[1], r[2] or "", bool(r[3]), bool(r[5])) for r in rows]
-        return self._columns[table]
+        found = self.catalog.table(table)
+        if found is None:
+            return []
+        return [_RawColumn(c.name, c.type, c.notnull, bool(c.pk)) for c in found.columns]
+
+    def foreign_key_rows(self, table: str) -> list[tuple[str, str, str | None]]:
+        """Return ``(parent, column, referenced column)`` rows of ``table``'s keys, in SQLite's ``id`` order.
+
+        SQLite numbers the last declared key 0 (the catalogue keeps declared order).
+        """
+        found = self.catalog.table(table)
+        keys = reversed(found.foreign_keys) if found is not None and table in self._listed else ()
+        return [(fk.ref_table, column, target) for fk in keys for column, target in zip(fk.columns, fk.ref_columns)]
 
     def primary_key(self, table: str) -> tuple[str, ...]:
         """Return the primary key, falling back to rowid/oid/_rowid_ (diesel_spec.md §4.3; 2.2.0+)."""
@@ -83,22 +82,27 @@ class _Catalogue:
         return self._primary_keys[table]
 
     def is_rowid_table(self, table: str) -> bool:
-        """Return whether ``table`` exists (exact name) and is not ``WITHOUT ROWID``."""
-        if self._without_rowid is None:
-            if sqlite3.sqlite_version_info < _BIGINT_MIN_SQLITE:
-                raise SchemaError(with_advice(
-                    f"Parameter `sqlite_integer_primary_key_is_bigint` needs SQLite 3.37 or above. "
-                    f"Your current SQLite version is {sqlite3.sqlite_version}.",
-                    "drop the option, or run lightnb with a newer SQLite"))
-            rows = self.conn.execute("SELECT name, wr FROM pragma_table_list WHERE schema = 'main'")
-            self._without_rowid = {name: bool(wr) for name, wr in rows}
-        return table in self._without_rowid and not self._without_rowid[table]
+        """Return whether ``table`` exists (exact name) and is not ``WITHOUT ROWID``.
+
+        diesel asks ``pragma_table_list``, which lists views too (as rowid tables).
+
+        :raises SchemaError: on SQLite before 3.37, which has no ``pragma_table_list``.
+        """
+        if sqlite.version_info < _BIGINT_MIN_SQLITE:
+            raise SchemaError(with_advice(
+                f"Parameter `sqlite_integer_primary_key_is_bigint` needs SQLite 3.37 or above. "
+                f"Your current SQLite version is {sqlite.version}.",
+                "drop the option, or run lightnb with a newer SQLite"))
+        found = next((t for t in self.catalog.tables if t.name == table), None)
+        if found is not None:
+            return not found.without_rowid
+        return any(v.name == table for v in self.catalog.views)
 
     def without_rowid(self, table: str) -> bool:
         """Return whether ``table`` was created ``WITHOUT ROWID`` (False when SQLite cannot tell)."""
-        if sqlite3.sqlite_version_info < _BIGINT_MIN_SQLITE:
+        if sqlite.version_info < _BIGINT_MIN_SQLITE:
             return False
-        return table in self.names and not self.is_rowid_table(table)
+        return table in self._listed and not self.is_rowid_table(table)
 
 
 def sql_type(declared: str) -> str:
@@ -137,7 +141,7 @@ def foreign_keys(catalogue: _Catalogue, style: str) -> list[ForeignKey]:
     """Return every foreign-key record of every table, sorted (diesel_spec.md §4.7 steps 1–3)."""
     records = []
     for child in catalogue.names:
-        for parent, column, target in catalogue.foreign_key_rows.get(child, ()):
+        for parent, column, target in catalogue.foreign_key_rows(child):
             referenced = (target,) if target is not None else catalogue.primary_key(parent)
             records.append(ForeignKey(child, parent, column, referenced, table_rust_name(child, style),
                                       table_rust_name(parent, style), joinable_column_name(column, style)))
@@ -220,17 +224,17 @@ def _joinables(catalogue: _Catalogue, records: list[ForeignKey], selected: set[s
     return kept
 
 
-def introspect(conn: sqlite3.Connection, options: PrintSchemaOptions | None = None) -> Schema:
-    """Read what one print-schema configuration renders: tables, joinables and groups.
+def introspect(catalog: Catalog, options: PrintSchemaOptions | None = None) -> Schema:
+    """Read what one print-schema configuration renders from a SQLite catalogue: tables, joinables, groups.
 
     :raises SchemaError: for an unsupported type, a table without usable primary key, or a schema name.
-    :raises DatabaseError: when the catalogue cannot be read.
+    :raises DatabaseError: when the catalogue could not be read whole.
     """
     options = options or PrintSchemaOptions()
     if options.schema is not None:
         raise SchemaError(with_advice("sqlite cannot infer schema for databases other than the main database",
                                       "remove `schema` from diesel.toml, or --schema"))
-    catalogue = _Catalogue(conn)
+    catalogue = _Catalogue(catalog)
     catalogue.rowid_fallback = options.style != "2.1"
     records = foreign_keys(catalogue, options.style)
     mapper = _TypeMapper(catalogue, options, records)
@@ -241,9 +245,9 @@ def introspect(conn: sqlite3.Connection, options: PrintSchemaOptions | None = No
     return Schema(tuple(tables), tuple(joinables), tuple(groups), tuple(catalogue.names))
 
 
-def introspect_tables(conn: sqlite3.Connection, options: PrintSchemaOptions | None = None) -> list[Table]:
+def introspect_tables(catalog: Catalog, options: PrintSchemaOptions | None = None) -> list[Table]:
     """Return the tables print-schema would render, with columns, types, keys and foreign keys.
 
     :raises SchemaError: for an unsupported type or a table without usable primary key.
     """
-    return list(introspect(conn, options).tables)
+    return list(introspect(catalog, options).tables)

@@ -7,10 +7,10 @@ tables wrapped in ``pub mod <schema>``, and ``pub mod sql_types`` for the types 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from lightnb.backends import sqlite
 from lightnb.schema import layout
 from lightnb.schema.config import DOCS_FALLBACK, DOCS_NONE, PRE_23_STYLES, PrintSchemaOptions
 from lightnb.schema.introspect import introspect
@@ -215,16 +215,17 @@ def render(schema: Schema, options: PrintSchemaOptions) -> str:
     return text
 
 
-def print_schema(conn: sqlite3.Connection, options: PrintSchemaOptions | None = None) -> str:
+def print_schema(conn: sqlite.Connection, options: PrintSchemaOptions | None = None) -> str:
     """Return what ``diesel print-schema`` prints for one configuration of this database.
 
     :raises SchemaError: for a type or table diesel cannot print, or a bad patch file.
     :raises DatabaseError: when the catalogue cannot be read.
     """
     options = options or PrintSchemaOptions()
-    return render(introspect(conn, options), options)
+    return render(introspect(sqlite.read_catalog(conn), options), options)
 
 
-def print_schemas(conn: sqlite3.Connection, configurations: Sequence[PrintSchemaOptions]) -> str:
+def print_schemas(conn: sqlite.Connection, configurations: Sequence[PrintSchemaOptions]) -> str:
     """Return every configuration's text, one after the other (diesel_spec.md §4.10)."""
-    return "".join(print_schema(conn, options) for options in configurations)
+    catalog = sqlite.read_catalog(conn)
+    return "".join(render(introspect(catalog, options), options) for options in configurations)

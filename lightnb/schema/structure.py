@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 from lightnb.schema.model import Schema, Table
-from lightnb.schema.reader import FileTable, SchemaFile, read_schema
+from lightnb.models.schema_rs import Schema as SchemaFile
+from lightnb.models.schema_rs import SchemaTable, parse_schema
 
 # diesel/src/sql_types/mod.rs and diesel/src/pg/types/mod.rs (2.3.12): `pub type Alias = Type;`
 SQL_TYPE_ALIASES: dict[str, str] = {
@@ -185,7 +186,7 @@ def _order(file_names: list[str], db_names: list[str]) -> tuple[tuple[str, ...],
     return None if in_file == in_db else (in_file, in_db)
 
 
-def _table_drift(file_table: FileTable, table: Table) -> TableDrift:
+def _table_drift(file_table: SchemaTable, table: Table) -> TableDrift:
     file_columns = {c.sql_name: c for c in file_table.columns}
     db_columns = {c.sql_name: c for c in table.columns}
     types, nullability = [], []
@@ -215,12 +216,12 @@ def compare_structure(file: str | SchemaFile, schema: Schema, name: str = "schem
     Tables are matched by SQL name, columns by SQL name (``#[sql_name]`` honoured); table order and
     doc comments are not compared.
     """
-    parsed = read_schema(file) if isinstance(file, str) else file
+    parsed = parse_schema(file, strict=False) if isinstance(file, str) else file
     db_tables = {t.sql_name: t for t in schema.tables}
     file_tables = {t.sql_name: t for t in parsed.tables}
     drifts = [_table_drift(file_tables[t.sql_name], t) for t in schema.tables if t.sql_name in file_tables]
     db_joinables = {(j.child_rust, j.parent_rust, j.column_rust) for j in schema.joinables}
-    file_joinables = set(parsed.joinables)
+    file_joinables = {j.key for j in parsed.joinables}
     return StructureDrift(
         tables_only_in_file=tuple(t.sql_name for t in parsed.tables if t.sql_name not in db_tables),
         tables_only_in_database=tuple(t.sql_name for t in schema.tables if t.sql_name not in file_tables),

@@ -15,7 +15,7 @@ from pathlib import Path
 from lightnb.schema import layout
 from lightnb.schema.config import DEFAULT_STYLE
 from lightnb.schema.print_schema import HEADER
-from lightnb.schema.reader import FileColumn, read_schema
+from lightnb.models.schema_rs import SchemaColumn, parse_schema
 
 
 def detect_style(text: str) -> str | None:
@@ -29,7 +29,7 @@ def detect_style(text: str) -> str | None:
     if text == HEADER:
         return "2.3"
     votes = set()
-    schema = read_schema(text)
+    schema = parse_schema(text, strict=False)
     for group in schema.groups:
         as_22 = layout.allow_tables_vertical(group.names).rstrip("\n")
         as_23 = layout.allow_tables_rustfmt(group.names).rstrip("\n")
@@ -47,7 +47,7 @@ def detect_style(text: str) -> str | None:
     return votes.pop() if len(votes) == 1 else None
 
 
-def _column_votes(table_rust: str, column: FileColumn) -> set[str]:
+def _column_votes(table_rust: str, column: SchemaColumn) -> set[str]:
     """Return the styles a column line is consistent with, when only one is (diesel_spec.md §7)."""
     if column.sql_literal.startswith("r"):
         return {"2.3"}  # raw strings: 2.3.10+

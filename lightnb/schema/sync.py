@@ -8,12 +8,12 @@ and column that differ, in one line each.
 from __future__ import annotations
 
 import difflib
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from lightnb.backends import sqlite
 from lightnb.errors import FileWriteError, LightnbError, with_advice
 from lightnb.files import existing_regular, write_text_atomic
 from lightnb.project import Project
@@ -21,7 +21,8 @@ from lightnb.schema.config import DEFAULT_STYLE, STYLES, PrintSchemaOptions, con
 from lightnb.schema.introspect import introspect
 from lightnb.schema.model import Schema, SchemaError, Table
 from lightnb.schema.print_schema import render
-from lightnb.schema.reader import FileTable, SchemaFile, read_schema
+from lightnb.models.schema_rs import Schema as SchemaFile
+from lightnb.models.schema_rs import SchemaTable, parse_schema
 from lightnb.schema.style import choose_style, resolve_style
 from lightnb.schema.target import check_schema_target
 
@@ -105,19 +106,7 @@ def _file_configurations(project: ProjectLike, style: str) -> list[PrintSchemaOp
 _CANDIDATES = (DEFAULT_STYLE, *sorted((s for s in STYLES if s != DEFAULT_STYLE), reverse=True))
 
 
-def read_schema_text(path: Path) -> str:
-    """Read a schema file as text.
-
-    :raises SchemaError: when it is not UTF-8 (so not a schema file diesel or lightnb wrote).
-    """
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise SchemaError(f"{path} is not a schema file (not UTF-8 text, byte {error.start}); check the `file` "
-                          f"path of [print_schema], or move the file away so it can be regenerated.") from error
-
-
-def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, style: str
+def printed_in_style(conn: sqlite.Connection, options: PrintSchemaOptions, style: str
                      ) -> tuple[PrintSchemaOptions, Schema, str]:
     """Return the options in their resolved style, the schema and the text it prints.
 
@@ -125,16 +114,17 @@ def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, styl
     layout, renamed columns), else the style whose output is closest to the file; a new file
     gets the default style.
     """
+    catalog = sqlite.read_catalog(conn)
     if style != "auto" or options.file is None or not Path(options.file).is_file():
         chosen = replace(options, style=resolve_style(style, options.file))
-        schema = introspect(conn, chosen)
+        schema = introspect(catalog, chosen)
         return chosen, schema, render(schema, chosen)
     existing = read_schema_text(Path(options.file))
     candidates = {}
     for candidate in _CANDIDATES:  # ties go to the earlier, newer style
         chosen = replace(options, style=candidate)
         try:
-            schema = introspect(conn, chosen)
+            schema = introspect(catalog, chosen)
             candidates[candidate] = (chosen, schema, render(schema, chosen))
         except SchemaError:
             if candidate == DEFAULT_STYLE:
@@ -145,7 +135,7 @@ def printed_in_style(conn: sqlite3.Connection, options: PrintSchemaOptions, styl
     return candidates[best]
 
 
-def regenerate_schema_files(project: ProjectLike, conn: sqlite3.Connection, *,
+def regenerate_schema_files(project: ProjectLike, conn: sqlite.Connection, *,
                             style: str = "auto", protected: Iterable[str | Path] = ()) -> list[Path]:
     """Rewrite every configured schema file from the database, as diesel does after a migration.
 
@@ -176,7 +166,7 @@ def regenerate_schema_files(project: ProjectLike, conn: sqlite3.Connection, *,
     return written
 
 
-def check_schema_targets(project: ProjectLike, conn: sqlite3.Connection | None = None, *,
+def check_schema_targets(project: ProjectLike, conn: sqlite.Connection | None = None, *,
                          protected: Iterable[str | Path] = ()) -> list[PrintSchemaOptions]:
     """Check that every configured schema file may be written; return their configurations.
 
@@ -192,7 +182,7 @@ def check_schema_targets(project: ProjectLike, conn: sqlite3.Connection | None =
         except LightnbError:
             pass
     if isinstance(project, Project):
-        from lightnb.production import protected_paths
+        from lightnb.target import protected_paths
         guard = protected_paths(project, guard)
     else:
         guard = [*guard, *(Path(f"{g}{suffix}") for g in list(guard) for suffix in ("-journal", "-wal", "-shm"))]
@@ -203,7 +193,7 @@ def check_schema_targets(project: ProjectLike, conn: sqlite3.Connection | None =
     return configurations
 
 
-def _connection_files(conn: sqlite3.Connection | None) -> list[Path]:
+def _connection_files(conn: sqlite.Connection | None) -> list[Path]:
     """Return the files a connection reads (its main database, and the file a private copy stands for)."""
     if conn is None:
         return []
@@ -211,12 +201,9 @@ def _connection_files(conn: sqlite3.Connection | None) -> list[Path]:
     source = getattr(conn, "source", None)
     if source:
         files.append(Path(source))
-    try:
-        row = conn.execute("PRAGMA database_list").fetchone()
-    except sqlite3.Error:
-        row = None
-    if row and row[2]:
-        files.append(Path(row[2]))
+    main = sqlite.database_file(conn)
+    if main:
+        files.append(Path(main))
     return files
 
 
@@ -237,7 +224,7 @@ def read_schema_text(path: Path) -> str:
                            f"[print_schema] and its permissions.", path=path) from error
 
 
-def check_schema_sync(project: ProjectLike, conn: sqlite3.Connection, *, style: str = "auto") -> SyncReport:
+def check_schema_sync(project: ProjectLike, conn: sqlite.Connection, *, style: str = "auto") -> SyncReport:
     """Compare every configured schema file with what the database prints now.
 
     :param style: the style to expect; ``auto`` uses the style each file is written in.
@@ -263,7 +250,7 @@ def check_migrations_sync(project: MigratableProject, *, style: str = "auto") ->
     from lightnb.errors import MigrationError
 
     with scratch.folder("schema") as folder:  # a throwaway database, not one of the user's
-        conn = runner.connect(folder / "fresh.sqlite3")
+        conn = sqlite.connect(folder / "fresh.sqlite3")
         try:
             conn.execute("PRAGMA synchronous = OFF")  # a throwaway database: no need to wait for the disk
             try:
@@ -293,7 +280,7 @@ def compare_file(options: PrintSchemaOptions, schema: Schema, expected: str) -> 
         return FileSync(path, options.key, options.style, True, (), "", expected)
     diff = "".join(difflib.unified_diff(actual.splitlines(keepends=True), expected.splitlines(keepends=True),
                                         fromfile=str(path), tofile="database (print-schema)"))
-    findings = describe_differences(read_schema(actual), schema, path.name) or [
+    findings = describe_differences(parse_schema(actual, strict=False), schema, path.name) or [
         f"{path.name} lays out the same schema differently from diesel {options.style} "
         f"(docs, imports or formatting)"]
     return FileSync(path, options.key, options.style, False, tuple(findings), diff, expected)
@@ -306,7 +293,7 @@ def describe_differences(file: SchemaFile, schema: Schema, name: str = "schema.r
     stray = [t.sql_name for t in file.tables if t.sql_name not in db_tables]
     findings += [f"table `{t}` is in {name} but no migration creates it" for t in stray]
     for table in schema.tables:
-        in_file = file.table(table.sql_name)
+        in_file = file.table_named(table.sql_name)
         if in_file is None:
             findings.append(f"table `{table.sql_name}` is created by the migrations but missing from {name}")
             continue
@@ -316,7 +303,7 @@ def describe_differences(file: SchemaFile, schema: Schema, name: str = "schema.r
     return findings
 
 
-def _table_differences(file_table: FileTable, table: Table, name: str) -> list[str]:
+def _table_differences(file_table: SchemaTable, table: Table, name: str) -> list[str]:
     t = table.sql_name
     findings = []
     if file_table.rust_name != table.rust_name:
@@ -362,7 +349,7 @@ def _table_order(file: SchemaFile, schema: Schema, name: str) -> list[str]:
 
 def _joinable_differences(file: SchemaFile, schema: Schema, name: str) -> list[str]:
     db_rust = {t.rust_name for t in schema.tables}
-    in_file = {j for j in file.joinables if j[0] in db_rust and j[1] in db_rust}  # stray tables said already
+    in_file = {j.key for j in file.joinables if j.child in db_rust and j.parent in db_rust}  # stray tables said already
     file_rust = {t.rust_name for t in file.tables}
     in_db = {(j.child_rust, j.parent_rust, j.column_rust) for j in schema.joinables
              if j.child_rust in file_rust and j.parent_rust in file_rust}

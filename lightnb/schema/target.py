@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from lightnb.dbfile import SQLITE_HEADER
+from lightnb.backends.sqlite.files import SQLITE_HEADER
 from lightnb.errors import FileWriteError
 from lightnb.files import existing_regular, real_target
 

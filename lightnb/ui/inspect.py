@@ -8,10 +8,10 @@ import ipywidgets as widgets
 
 from lightnb import steps
 from lightnb.capture import Inspection
+from lightnb.catalog import is_bookkeeping
 from lightnb.errors import WorkspaceError
 from lightnb.render import html
 from lightnb.render import markdown as md
-from lightnb.runner import is_bookkeeping
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
 

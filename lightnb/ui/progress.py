@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any
 
 import ipywidgets as widgets
 
+from lightnb.backends import sqlite
 from lightnb.render import html
 
 # SQLite calls the handler every this many virtual-machine instructions (~ms on this hardware).
@@ -33,7 +33,7 @@ class Progress:
         self.started = 0.0
         self.current = ""
         self._last_refresh = 0.0
-        self._attached: sqlite3.Connection | None = None
+        self._attached: sqlite.Connection | None = None
 
     def start(self) -> None:
         """Show the bar and start the clock."""
@@ -60,7 +60,7 @@ class Progress:
             self.bar.value = self.bar.max
             self._show(f"{self.current}: done")
 
-    def attach(self, connection: sqlite3.Connection) -> None:
+    def attach(self, connection: sqlite.Connection) -> None:
         """Install :meth:`tick` as ``connection``'s SQLite progress handler."""
         connection.set_progress_handler(self.tick, HANDLER_INSTRUCTIONS)
         self._attached = connection
@@ -80,7 +80,7 @@ class Progress:
         if self._attached is not None:
             try:
                 self._attached.set_progress_handler(None, 0)
-            except sqlite3.ProgrammingError:  # already closed by the step
+            except sqlite.ProgrammingError:  # already closed by the step
                 pass
             self._attached = None
 

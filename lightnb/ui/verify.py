@@ -7,13 +7,14 @@ from dataclasses import dataclass, replace
 
 import ipywidgets as widgets
 
-from lightnb.inspect._sql import open_ro
+from lightnb.backends import sqlite
 from lightnb.inspect.preview import Preview, preview
 from lightnb.inspect.redact import Redactor
 from lightnb.render import html
 from lightnb.render import markdown as md
 from lightnb.ui.panel import Recorded, StepPanel
-from lightnb.ui.record import Record, now as local_now
+from lightnb.ui.record import Record
+from lightnb.ui.record import now as local_now
 from lightnb.ui.workbook import Workbook
 
 
@@ -28,7 +29,7 @@ class Verification:
 def verify_panel(workbook: Workbook, queries: Sequence[str], *, rows: int = 20, now: bool = False) -> StepPanel:
     """Build a panel running read-only SELECT ``queries`` on the workspace (sensitive values redacted)."""
     def action() -> Verification:
-        conn = open_ro(workbook.database)
+        conn = sqlite.open_readonly(workbook.database)
         try:
             redactor = Redactor.for_project(workbook.project)
             return Verification(tuple(queries), tuple(preview(conn, q, n=rows, redactor=redactor) for q in queries))

@@ -32,6 +32,8 @@ import pytest
 
 from lightnb import migrations as migration_files
 from lightnb import runner
+from lightnb.backends import sqlite
+from lightnb.catalog import TRACKING_TABLE
 from lightnb.checks import MigrationCheck, check
 from lightnb.project import Project
 from tests.conftest import conformance_root
@@ -147,7 +149,7 @@ def _names(commit: str) -> list[str]:
 
 def _production(project: Project, applied: set[str], path: Path) -> None:
     """Apply ``applied`` (the project's files) to a fresh database as diesel would, then fill every table."""
-    conn = runner.connect(path)
+    conn = sqlite.connect(path)
     conn.execute("PRAGMA synchronous = OFF")  # a scratch database
     try:
         runner.ensure_tracking_table(conn)
@@ -157,7 +159,7 @@ def _production(project: Project, applied: set[str], path: Path) -> None:
             try:
                 runner.apply(conn, migration, "up")
             except Exception:  # noqa: BLE001 - a history that does not apply: the team's database had it
-                conn.execute(f"INSERT INTO {runner.TRACKING_TABLE} (version) VALUES (?)", (migration.version,))
+                conn.execute(f"INSERT INTO {TRACKING_TABLE} (version) VALUES (?)", (migration.version,))
         fill(conn, ROWS)
     finally:
         conn.close()

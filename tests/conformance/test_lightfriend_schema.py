@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from lightnb import migrations, runner
+from lightnb.backends import sqlite
 from lightnb.errors import MigrationError
 from lightnb.project import Project
 from lightnb.schema import check_schema_sync, detect_style, regenerate_schema_files
@@ -107,7 +108,7 @@ def replay(name: str, scratch: Path) -> Replay:
     style = detect_style(committed) or "2.2/2.3 (same text)"
     project = scratch_project(commit, scratch / name)
     report = check_migrations_sync(project)
-    conn = runner.connect(scratch / f"{name}.sqlite3")
+    conn = sqlite.connect(scratch / f"{name}.sqlite3")
     try:
         try:
             runner.run_pending(conn, migrations.discover(project.migrations_dir))

@@ -118,7 +118,7 @@ def test_missing_or_non_sqlite_files_are_one_line_errors(tmp_path, before) -> No
         row_diff(tmp_path / "nope.db", before)
     junk = tmp_path / "junk.db"
     junk.write_text("not a database " * 100)
-    with pytest.raises(DatabaseError, match="not a readable SQLite database"):
+    with pytest.raises(DatabaseError, match="not a SQLite database"):
         row_diff(before, junk)
 
 

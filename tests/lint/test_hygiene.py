@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lightnb import runner
+from lightnb.backends import sqlite
 from lightnb.lint import lint_project
 from lightnb.lint.hygiene import CHECKSUM_TABLE, checksum_hook
 from lightnb.migrations import discover
@@ -23,7 +24,7 @@ def rules(findings) -> set[str]:  # type: ignore[no-untyped-def]
 def test_changed_after_applied_uses_the_sidecar_table(tmp_path: Path) -> None:
     folder = tmp_path / "migrations"
     make(folder, "2024-01-01-000000_tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n", "DROP TABLE tags;\n")
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     for migration in discover(folder):
         runner.apply(conn, migration, "up", on_applied=checksum_hook)
     assert conn.execute(f"SELECT count(*) FROM {CHECKSUM_TABLE}").fetchone() == (1,)
@@ -44,7 +45,7 @@ def test_changed_after_applied_uses_the_sidecar_table(tmp_path: Path) -> None:
 def test_pending_older_than_applied_is_out_of_order(tmp_path: Path) -> None:
     folder = tmp_path / "migrations"
     make(folder, "2024-01-02-000000_b", "CREATE TABLE b (id INTEGER PRIMARY KEY);\n", "DROP TABLE b;\n")
-    conn = runner.connect(tmp_path / "db.sqlite")
+    conn = sqlite.connect(tmp_path / "db.sqlite")
     runner.run_pending(conn, discover(folder))
     assert "version-out-of-order" not in rules(lint_project(folder, conn=conn))
     make(folder, "2024-01-01-000000_a", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n", "DROP TABLE a;\n")

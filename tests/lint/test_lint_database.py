@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lightnb import runner
+from lightnb.backends import sqlite
 from lightnb.cli import main
 from lightnb.errors import DatabaseError, MigrationError
 from lightnb.lint import lint_project
@@ -42,7 +43,7 @@ def project(tmp_path: Path) -> Path:
     make(migrations, "2024-01-02-000000_rows", ROWS, "DELETE FROM notes;\nDELETE FROM users;\n")
     make(migrations, "2024-01-03-000000_purge_notes", "DELETE FROM notes;\n")
     make(migrations, "2024-01-04-000000_purge_users", "DELETE FROM users WHERE id > 1;\n")
-    conn = runner.connect(tmp_path / "production.db")
+    conn = sqlite.connect(tmp_path / "production.db")
     for migration in discover(migrations)[:2]:
         runner.apply(conn, migration, "up", on_applied=checksum_hook)
     conn.close()
@@ -104,7 +105,7 @@ def test_cli_lints_with_the_workspace_and_never_changes_it(tmp_path: Path, capsy
 
 def test_cli_database_url_wins(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = project(tmp_path)
-    other = runner.connect(tmp_path / "other.db")
+    other = sqlite.connect(tmp_path / "other.db")
     for migration in discover(root / "migrations")[:2]:
         runner.apply(other, migration, "up")
     other.execute("DELETE FROM notes WHERE id > 1")

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from lightnb import sqlscript
+from lightnb.backends.sqlite import script as sqlscript
 from lightnb.checks import _normalized
 from lightnb.errors import MigrationError
 from lightnb.lint.rebuild import Changes, Column, ForeignKey, plan_rebuild

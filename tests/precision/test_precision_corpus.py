@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lightnb import runner
+from lightnb.backends import sqlite
 from lightnb.checks import CheckResult, check
 from lightnb.inspect.impact import measure_impact
 from lightnb.lint import load_rules
@@ -63,7 +64,7 @@ def test_impact_of_each_up_is_exactly_the_expected_one(case: Case, tmp_path: Pat
     root, database = build(case, tmp_path)
     copy = tmp_path / "copy.db"
     shutil.copyfile(database, copy)
-    conn = runner.connect(copy)
+    conn = sqlite.connect(copy)
     try:
         for migration in discover(root / "migrations"):
             expect = case.expect.get(migration.name, {})

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from reliability_support import BASE_MIGRATIONS, file_mark, tree_mark, write_migration
 
+from lightnb.backends import sqlite
+
 OLD_NS = 1_600_000_000_000_000_000
 
 
@@ -96,7 +98,7 @@ def make_scene(tmp_path: Path, *, production: str = "data/production.db", journa
 def _build_production(path: Path, migrations: Path | None, journal: str) -> None:
     from lightnb import migrations as migration_files
     from lightnb import runner
-    conn = runner.connect(path)
+    conn = sqlite.connect(path)
     try:
         conn.execute(f"PRAGMA journal_mode = {journal}")
         if migrations is not None:

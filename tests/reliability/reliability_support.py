@@ -10,6 +10,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from lightnb.backends import sqlite
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -127,7 +129,7 @@ def make_project(root: Path, *, migrated: bool = True) -> tuple[Path, Path]:
     production = root / "production.db"
     from lightnb import migrations as migration_files
     from lightnb import runner
-    conn = runner.connect(production)
+    conn = sqlite.connect(production)
     try:
         if migrated:
             runner.run_pending(conn, migration_files.discover(migrations))

@@ -13,18 +13,19 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from reliability_support import REPO, Frozen, applied, db_state, file_mark, integrity, tree_mark, write_migration
 
 from lightnb import migrations as migration_files
 from lightnb import runner, steps
 from lightnb import workspace as workspace_module
-from lightnb.errors import DatabaseBusyError, DatabaseError, LightnbError, MigrationError, SqlError, WorkspaceError
+from lightnb.backends.sqlite import connection as sqlite_connection
+from lightnb.backends.sqlite import open_readonly
+from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError, WorkspaceError
 from lightnb.project import Project
-from lightnb.workspace import Workspace, open_readonly
-from reliability_support import REPO, Frozen, applied, db_state, file_mark, integrity, tree_mark, write_migration
+from lightnb.workspace import Workspace
 
 NEW = "2024-02-01-000000-0000_add_tags"
 NEW_VERSION = "202402010000000000"
@@ -260,7 +261,7 @@ def test_disk_full_at_any_point_applies_all_or_nothing(guarded, workspace, tmp_p
 
 @pytest.fixture
 def short_busy_timeout(monkeypatch):
-    monkeypatch.setattr(runner, "BUSY_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(sqlite_connection, "BUSY_TIMEOUT_SECONDS", 0.2)
     monkeypatch.setattr(workspace_module, "PRODUCTION_BUSY_TIMEOUT_SECONDS", 0.2)
 
 

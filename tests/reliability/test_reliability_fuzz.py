@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import sqlite3
 import string
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lightnb import migrations as migration_files
-from lightnb import sqlscript
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite import script as sqlscript
+from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import LightnbError, MigrationError
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -277,13 +278,13 @@ def test_a_file_run_whole_and_statement_by_statement_give_the_same_database(tmp_
     migration = Migration("1_m", "1", folder / "1_m", folder / "1_m" / "up.sql", None)
     outcomes = []
     for name, observer in (("whole", None), ("statements", lambda event: None)):
-        conn = runner.connect(folder / f"{name}.db")
+        conn = sqlite.connect(folder / f"{name}.db")
         try:
             runner.apply(conn, migration, "up", on_step=observer)
             error = None
         except SqlError as failure:
             error = (failure.line, str(failure))
-        conn.execute(f"UPDATE {runner.TRACKING_TABLE} SET run_on = ''")  # when it ran differs by design
+        conn.execute(f"UPDATE {TRACKING_TABLE} SET run_on = ''")  # when it ran differs by design
         outcomes.append((dump(conn), error))
         conn.close()
     assert outcomes[0] == outcomes[1]

@@ -19,14 +19,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from reliability_support import write_migration
 
 from lightnb import runner
+from lightnb.backends import sqlite
 from lightnb.cli import main
 from lightnb.inspect import compare_preview, impacts_text, measure_impact, preview, row_diff, take_snapshot
 from lightnb.inspect.redact import Redactor
 from lightnb.migrations import discover
 from lightnb.project import Project
-from reliability_support import write_migration
 
 # Secret values, each with a tell-tale fragment that must not appear either.
 API1, API2 = "sk_plant_7f3a9c_aaaa1111", "sk_plant_7f3a9c_bbbb2222"
@@ -42,7 +43,7 @@ TELLTALES = ("7f3a9c", "5e8d21", "9c4b", "1d7e55", "731 9902", "5550199", "113.7
 # Near misses: times, versions, counts, ids and plain words that must stay visible somewhere.
 VISIBLE = ("1700000123", "1700000456", "1.2.3.4", "ann-visible", "bob-visible", "pro-plan-visible")
 
-BASE = f"""
+BASE = """
 CREATE TABLE users (
   id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, email TEXT, password_hash TEXT, api_key TEXT,
   contact TEXT, last_ip TEXT, provider_ref TEXT, settings TEXT, encrypted_notes TEXT, app_version TEXT,
@@ -103,7 +104,7 @@ def plant(tmp_path: Path):
     write_migration(migrations, "2024-01-01-000000-0000_create_users", BASE, "DROP VIEW user_contacts;\n"
                     "DROP TRIGGER users_audit;\nDROP TABLE audit;\nDROP TABLE user_search;\nDROP TABLE users;\n")
     production = root / "production.db"
-    conn = runner.connect(production)
+    conn = sqlite.connect(production)
     runner.run_pending(conn, discover(migrations))
     conn.executescript(ROWS)
     conn.close()
@@ -114,7 +115,7 @@ def plant(tmp_path: Path):
     source.backup(target)
     source.close()
     target.close()
-    conn = runner.connect(after)
+    conn = sqlite.connect(after)
     runner.run_pending(conn, discover(migrations))
     conn.close()
     return root, production, after
@@ -271,7 +272,7 @@ def test_check_masks_a_column_renamed_by_an_applied_migration(tmp_path, capsys) 
     write_migration(migrations, "2024-01-02-000000-0000_rename", "ALTER TABLE users RENAME COLUMN api_key TO ref;\n",
                     "ALTER TABLE users RENAME COLUMN ref TO api_key;\n")
     production = root / "production.db"
-    conn = runner.connect(production)
+    conn = sqlite.connect(production)
     runner.run_pending(conn, discover(migrations))
     conn.execute(f"INSERT INTO users VALUES (1, '{API1}', 1), (2, '{API2}', 2)")
     conn.commit()

@@ -24,10 +24,11 @@ import time
 from pathlib import Path
 
 import pytest
+from reliability_support import REPO, applied, db_state, file_mark, make_project, write_migration
 
 from lightnb import scratch
+from lightnb.backends import sqlite
 from lightnb.workspace import Workspace
-from reliability_support import REPO, applied, db_state, file_mark, make_project, write_migration
 
 NEW = "2024-04-01-000000-0000_long"
 VERSION = "202404010000000000"
@@ -268,7 +269,7 @@ def test_the_writer_lock_is_one_per_database_and_leaves_no_file(tmp_path):
     from lightnb import runner
     from lightnb.errors import DatabaseBusyError
     database = tmp_path / "app.db"
-    conn = runner.connect(database)
+    conn = sqlite.connect(database)
     try:
         with runner.writer_lock(conn):
             assert Path(f"{database}.lightnb-lock").read_text().strip() == str(os.getpid())

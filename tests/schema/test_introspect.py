@@ -7,8 +7,9 @@ import sqlite3
 
 import pytest
 
-from lightnb.schema import (Column, ForeignKey, PrintSchemaOptions, SchemaError, introspect,
-                            introspect_tables, print_schema)
+from lightnb.backends.sqlite import read_catalog
+from lightnb.schema import (Column, ForeignKey, PrintSchemaOptions, SchemaError, introspect, introspect_tables,
+                            print_schema)
 from lightnb.schema.config import TableFilter
 from lightnb.schema.introspect import sql_type
 
@@ -27,7 +28,7 @@ def test_tables_columns_keys_and_foreign_keys() -> None:
         CREATE TABLE SQLiteThing (id INTEGER PRIMARY KEY);
         CREATE VIEW v AS SELECT 1;
     """)
-    posts, users = introspect_tables(conn)
+    posts, users = introspect_tables(read_catalog(conn))
     assert [users.sql_name, posts.sql_name] == ["users", "posts"]
     assert users.columns == (Column("id", "id", "Integer", False, "INTEGER"),
                              Column("email", "email", "Text", True, "TEXT"))
@@ -43,7 +44,7 @@ def test_filter_keeps_foreign_keys_of_every_table_for_duplicate_detection() -> N
         CREATE TABLE b (id INTEGER PRIMARY KEY NOT NULL, a_id INTEGER REFERENCES a(id));
         CREATE TABLE c (id INTEGER PRIMARY KEY NOT NULL, a_id INTEGER REFERENCES a(id));
     """)
-    schema = introspect(conn, PrintSchemaOptions(filter=TableFilter("except", ("^c$",))))
+    schema = introspect(read_catalog(conn), PrintSchemaOptions(filter=TableFilter("except", ("^c$",))))
     assert [t.sql_name for t in schema.tables] == ["a", "b"]
     assert [(j.child_table, j.parent_table) for j in schema.joinables] == [("b", "a")]
     assert schema.groups == (("a", "b"),)
@@ -52,11 +53,11 @@ def test_filter_keeps_foreign_keys_of_every_table_for_duplicate_detection() -> N
 
 def test_primary_key_in_column_order_not_declaration_order() -> None:
     conn = database("CREATE TABLE t (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (b, a));")
-    assert introspect_tables(conn)[0].primary_key == ("a", "b")
+    assert introspect_tables(read_catalog(conn))[0].primary_key == ("a", "b")
 
 
 def test_implicit_rowid_column_comes_first_and_is_not_null() -> None:
-    (table,) = introspect_tables(database("CREATE TABLE t (oid TEXT, rowid TEXT);"))
+    (table,) = introspect_tables(read_catalog(database("CREATE TABLE t (oid TEXT, rowid TEXT);")))
     assert table.primary_key == ("_rowid_",)
     assert table.columns[0] == Column("_rowid_", "_rowid_", "Integer", False, "Integer", implicit=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from lightnb.backends.sqlite import read_catalog
 from lightnb.schema import PrintSchemaOptions, introspect, print_schema
 from lightnb.schema.config import TableFilter
 
@@ -20,7 +21,7 @@ def joinables(sql: str, **options: object) -> list[str]:
 
 
 def groups(sql: str, mode: str) -> list[tuple[str, ...]]:
-    return list(introspect(database(sql), PrintSchemaOptions(allow_tables=mode)).groups)
+    return list(introspect(read_catalog(database(sql)), PrintSchemaOptions(allow_tables=mode)).groups)
 
 
 PARENT = "CREATE TABLE parents (id INTEGER PRIMARY KEY NOT NULL, code TEXT);\n"

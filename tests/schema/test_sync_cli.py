@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from lightnb.backends import sqlite
 from lightnb.cli import main
 from lightnb.project import Project
 from lightnb.samples import copy_sample_project
-from lightnb.schema import (PrintSchemaOptions, check_migrations_sync, check_schema_sync, detect_style,
-                            print_schema, regenerate_schema_files)
+from lightnb.schema import (PrintSchemaOptions, check_migrations_sync, check_schema_sync, detect_style, print_schema,
+                            regenerate_schema_files)
 from lightnb.schema.style import style_of_file
 from tests.support.builder import ProjectBuilder, make_database
 
@@ -122,7 +123,7 @@ def test_sample_backend_schema_regenerates_byte_identical(tmp_path: Path) -> Non
     project = Project.discover(root, environ={})
     assert check_migrations_sync(project).in_sync
     from lightnb import migrations, runner
-    conn = runner.connect(tmp_path / "sample.db")
+    conn = sqlite.connect(tmp_path / "sample.db")
     runner.run_pending(conn, migrations.discover(project.migrations_dir))
     assert regenerate_schema_files(project, conn) == [root / "src" / "schema.rs"]
     conn.close()

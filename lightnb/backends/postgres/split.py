@@ -3,7 +3,7 @@
 pglast embeds the server's parser, so statement boundaries are exactly where PostgreSQL puts them
 when the script arrives as one simple-query message (diesel's ``batch_execute``): dollar-quoted
 bodies (``DO $$ … $$``, functions), ``BEGIN ATOMIC … END`` bodies, quoted strings and identifiers,
-nested comments. Each :class:`~lightnb.sqlscript.Statement` (the same record SQLite's splitter
+nested comments. Each :class:`~lightnb.backends.Statement` (the same record SQLite's splitter
 returns) holds the exact source text from its first token to its ``;``.
 
 A script the parser rejects is split by PostgreSQL's scanner at top-level semicolons instead, so the
@@ -18,7 +18,7 @@ from typing import Any
 
 from pglast.parser import ParseError, parse_sql_json, scan
 
-from lightnb.sqlscript import Statement
+from lightnb.backends import Statement
 
 _SEMICOLON = "ASCII_59"
 _OPEN, _CLOSE = "ASCII_40", "ASCII_41"

@@ -23,10 +23,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lightnb import scratch
+from lightnb.backends.sqlite.script import split
 
 REFUSED_PRAGMAS = frozenset({"temp_store_directory", "data_store_directory"})
 REFUSED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
@@ -148,7 +148,6 @@ def _quoted(name: str) -> str:
 
 
 def _first_word(statement: str) -> str:
-    from lightnb.sqlscript import split
     pieces = split(statement)
     text = pieces[0].text if pieces else ""
     word = text[:16].split(None, 1)

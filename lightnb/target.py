@@ -1,6 +1,11 @@
-"""The production guard: which databases are a project's production, and refusing to write them.
+"""Which database a verb acts on, and the production guard: both decided here, once.
 
-A database is the project's production when
+**The target.** An explicit ``--database-url`` wins. Otherwise, when the project has a workspace,
+the workspace stands in for the production database it copies: a ``DATABASE_URL`` naming that
+production (or nothing at all) means the workspace, so production is never written by accident. A
+``DATABASE_URL`` naming any other database (say, a rehearsal copy) is used as diesel would.
+
+**The production guard.** A database is the project's production when
 
 * a ``lightnb.toml`` of the project declares it (``production = "…"``): the one beside the
   diesel.toml in use *and* the project folder's (and the one beside the migrations folder), so
@@ -12,6 +17,7 @@ A database is the project's production when
 
 Paths are compared as files, not as strings: relative or absolute, through symbolic links, and
 hard links (same device and inode, also of a production since renamed) all name the same database.
+A verb that writes refuses a production database, whichever way it was named.
 """
 
 from __future__ import annotations
@@ -27,11 +33,89 @@ from pathlib import Path
 
 from lightnb.errors import ProjectError, WorkspaceError
 from lightnb.files import write_text_atomic
-from lightnb.project import SETTINGS_NAME, Project, read_settings
+from lightnb.layout import DEFAULT_DIRNAME, REGISTRY_NAME, SIDECARS, STATE_FILE, WORKSPACE_DB
+from lightnb.project import Project, SqliteLocation, sqlite_location
+from lightnb.settings import Settings
+from lightnb.workspace import Workspace
 
-DEFAULT_DIRNAME = ".lightnb"
-REGISTRY_NAME = "workspaces.json"
-SIDECARS = ("-journal", "-wal", "-shm")
+
+@dataclass(frozen=True)
+class Target:
+    """The database a verb acts on: a workspace copy, or a database the user named explicitly."""
+
+    path: Path
+    workspace: Workspace | None = None
+    location: SqliteLocation | None = None  # the URL as SQLite opens it (URI parameters, in memory)
+
+    @property
+    def database(self) -> Path | SqliteLocation:
+        """What to hand to the steps: the URL's location when it has parameters or lives in memory."""
+        if self.location is not None and (self.location.parameters or self.location.memory):
+            return self.location
+        return self.path
+
+
+def workspace_folder(project: Project) -> Path:
+    """Return the project's default workspace folder (``.lightnb/`` beside diesel.toml)."""
+    return project.config_dir / DEFAULT_DIRNAME
+
+
+def resolve_target(project: Project, *, database_url: str | Path | None = None, write: bool = True) -> Target:
+    """Decide which database a verb acts on (see the module docstring).
+
+    :param write: the verb may write the database: refuse the project's declared production.
+    :raises ProjectError: when there is no database at all.
+    :raises WorkspaceError: when a writing verb names the production database.
+    """
+    if database_url:
+        location = sqlite_location(str(database_url), base=Path.cwd())
+        explicit = location.path if location.path is not None else Path(":memory:")
+        if write and location.path is not None:
+            refuse_production(project, explicit)
+        return Target(explicit, location=location)
+    folder = workspace_folder(project)
+    configured_location = project.database_location() if project.database_url else None
+    configured = configured_location.path if configured_location is not None else None
+    if configured_location is not None and configured is None:
+        return Target(Path(":memory:"), location=configured_location)
+    if (folder / WORKSPACE_DB).is_file():
+        workspace = Workspace.open(folder)
+        if stands_for_workspace(project, folder):
+            return Target(workspace.path, workspace)
+    if configured is None:
+        return Target(project.database_path())  # raises the "no database" error
+    if write:
+        refuse_production(project, configured)
+    return Target(configured, location=configured_location)
+
+
+def stands_for_workspace(project: Project, folder: Path) -> bool:
+    """Return whether the project's DATABASE_URL means the workspace in ``folder``: it is unset, or
+    names the workspace or the production the workspace copies (also once the workspace file is gone)."""
+    if not project.database_url:
+        return True
+    configured = project.database_location().path
+    if configured is None:
+        return False
+    return same_file(configured, folder / WORKSPACE_DB) or copied_into(folder, configured)
+
+
+def production_path(project: Project, database_url: str | Path | None = None) -> Path:
+    """Return the production database: the argument, else lightnb.toml's ``production``, else DATABASE_URL."""
+    if database_url:
+        return project.with_database(str(database_url)).database_path()
+    declared = project.settings.production
+    if declared is not None:
+        return declared
+    return project.database_path()
+
+
+def workspace_protects(project: Project) -> list[Path]:
+    """Return what a workspace folder may never be nor hold: the project's folders and productions."""
+    folders = [project.root, project.config_dir, project.migrations_dir]
+    if project.config_file is not None:
+        folders.append(project.config_file)
+    return folders + [p.path for p in productions(project)]
 
 
 @dataclass(frozen=True)
@@ -83,9 +167,7 @@ def guard_folders(project: Project) -> list[Path]:
     ``--migration-dir``), its declared and recorded productions are found.
     """
     folders: list[Path] = []
-    for folder in (project.config_dir, project.root, project.settings_dir, project.migrations_dir.parent):
-        if folder is None:
-            continue
+    for folder in (project.config_dir, project.root, project.settings.folder, project.migrations_dir.parent):
         resolved = Path(os.path.realpath(folder))
         if resolved not in folders:
             folders.append(resolved)
@@ -105,23 +187,19 @@ def productions(project: Project) -> list[Production]:
     """
     found: list[Production] = []
     for folder in guard_folders(project):
-        found += _declared(folder)
+        found += _declared(project.settings if folder == Path(os.path.realpath(project.settings.folder))
+                           else Settings.read(folder))
         found += _recorded(folder / DEFAULT_DIRNAME / REGISTRY_NAME)
         found += _workspace_state(folder / DEFAULT_DIRNAME)
     return found
 
 
-def _declared(folder: Path) -> list[Production]:
-    settings_file = folder / SETTINGS_NAME
-    if not settings_file.is_file():
+def _declared(settings: Settings) -> list[Production]:
+    path = settings.production
+    if path is None or settings.path is None:
         return []
-    configured = read_settings(folder).get("production")
-    if not isinstance(configured, str) or not configured:
-        return []
-    path = Path(configured)
-    path = path if path.is_absolute() else folder / path
     identity = _identity(path) or (0, 0)
-    return [Production(Path(os.path.realpath(path)), *identity, source=str(settings_file))]
+    return [Production(Path(os.path.realpath(path)), *identity, source=str(settings.path))]
 
 
 def _recorded(registry: Path) -> list[Production]:
@@ -132,7 +210,6 @@ def _recorded(registry: Path) -> list[Production]:
 
 
 def _workspace_state(folder: Path) -> list[Production]:
-    from lightnb.workspace import STATE_FILE
     state = folder / STATE_FILE
     if not state.is_file():
         return []
@@ -184,8 +261,8 @@ def refuse_production(project: Project, database: str | Path) -> None:
     matches = [p for p in productions(project) if p.matches(Path(database))]
     if not matches:
         return
-    live = [p.workspace / "workspace.db" for p in matches
-            if p.workspace is not None and (p.workspace / "workspace.db").is_file()]
+    live = [p.workspace / WORKSPACE_DB for p in matches
+            if p.workspace is not None and (p.workspace / WORKSPACE_DB).is_file()]
     copy = f"its workspace copy (--database-url {live[-1]})" if live else \
         "the workspace copy (`lightnb snapshot`, then omit --database-url)"
     raise WorkspaceError(
@@ -267,5 +344,6 @@ def _holding(fd: int) -> Iterator[None]:
         os.close(fd)
 
 
-__all__ = ["Production", "copied_into", "find_production", "guard_folders", "productions", "protected_paths",
-           "record_workspace", "refuse_production", "registry_path", "same_file"]
+__all__ = ["Production", "Target", "copied_into", "find_production", "guard_folders", "production_path",
+           "productions", "protected_paths", "record_workspace", "refuse_production", "registry_path",
+           "resolve_target", "same_file", "stands_for_workspace", "workspace_folder", "workspace_protects"]

@@ -12,32 +12,8 @@ step; statement starts and trigger bodies go token by token.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
-
-class Statement(NamedTuple):
-    """One statement of a script (immutable; a tuple, which a 50 MB script makes by the hundred thousand).
-
-    :param text: the statement from its first significant character to its ``;`` (if any).
-    :param line: 1-based line where the statement starts.
-    :param end_line: 1-based line where it ends.
-    :param index: 0-based position among the script's statements.
-    :param start: offset of ``text`` in the script (``script[start:end] == text``).
-    :param end: offset just after ``text``.
-    """
-
-    text: str
-    line: int
-    end_line: int
-    index: int
-    start: int = 0
-    end: int = 0
-
-    def first_line(self, width: int = 80) -> str:
-        """Return the statement squeezed onto one line, shortened to ``width`` characters."""
-        flat = " ".join(self.text.split())
-        return flat if len(flat) <= width else flat[: width - 1] + "…"
-
+from lightnb.backends import Statement
 
 # Tokens of complete.c and its state machine (with triggers).
 _SEMI, _WS, _OTHER, _EXPLAIN, _CREATE, _TEMP, _TRIGGER, _END = range(8)

@@ -1,4 +1,4 @@
-"""Database files on disk: what a path is, and reading one without touching anything beside it.
+"""SQLite database files on disk: what a path is, and reading one without touching anything beside it.
 
 Two promises live here:
 
@@ -31,10 +31,10 @@ from urllib.parse import quote
 
 from lightnb.errors import DatabaseError
 from lightnb.files import kind_of
+from lightnb.layout import SIDECARS, is_lightnb_copy
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 HEADER_SIZE = 100
-SIDECARS = ("-journal", "-wal", "-shm")
 # A copy is one point in time when neither file changed while it was made. Files written less than
 # this long ago are waited for first: the kernel's file times are coarse (a few ms), so a write in
 # the same tick as the last one would not show in the times.
@@ -113,24 +113,6 @@ def uses_wal(path: str | Path) -> bool:
     except OSError:
         return False
     return len(header) >= 20 and (header[18] == 2 or header[19] == 2)
-
-
-def is_lightnb_copy(path: str | Path) -> bool:
-    """Return whether ``path`` is a database lightnb made (a workspace or a copy kept inside one).
-
-    Those are lightnb's own files: reading them in place may create their ``-wal``/``-shm``.
-    """
-    from lightnb.workspace import CAPTURES_DIR, STATE_FILE, WORKSPACE_DB
-
-    def is_workspace(folder: Path) -> bool:
-        return (folder / STATE_FILE).is_file() and (folder / WORKSPACE_DB).is_file()
-
-    resolved = Path(os.path.realpath(path))
-    if resolved.name == WORKSPACE_DB and is_workspace(resolved.parent):
-        return True
-    # a before copy lightnb captured: <workspace>/captures/[<label>/]before-….db
-    return resolved.name.startswith("before-") and any(
-        folder.name == CAPTURES_DIR and is_workspace(folder.parent) for folder in list(resolved.parents)[:2])
 
 
 class ReadOnlyConnection(sqlite3.Connection):
@@ -372,4 +354,4 @@ def _settle(copy: Path) -> None:
 
 
 __all__ = ["ReadOnlyConnection", "SQLITE_HEADER", "attachable", "check_database_path", "consistent_copy",
-           "is_lightnb_copy", "open_untouched", "uses_wal"]
+           "open_untouched", "uses_wal"]

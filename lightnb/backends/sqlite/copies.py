@@ -1,0 +1,162 @@
+"""Copy a SQLite database as one consistent point in time, atomically, without writing the source.
+
+A rollback-journal database is copied byte for byte under a read transaction (at the speed of
+``cp``); a WAL one, an in-memory one or one with uncommitted changes through SQLite's online backup
+API; a WAL database on disk that lightnb did not make is never opened in place (see
+:func:`lightnb.backends.sqlite.files.consistent_copy`). Every copy is written beside its destination
+and renamed into place, so a failure never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from lightnb.backends.sqlite.connection import open_readonly, readonly_uri, translate
+from lightnb.backends.sqlite.files import consistent_copy, uses_wal
+from lightnb.errors import DatabaseError, WorkspaceError
+from lightnb.layout import SIDECARS, is_lightnb_copy
+
+
+def copy_database(source: str | Path, destination: str | Path, *, verify: bool = False,
+                  timeout: float | None = None) -> Path:
+    """Copy the database file ``source`` into ``destination`` (read-only on the source).
+
+    :param verify: run SQLite's ``quick_check`` on the copy and refuse a corrupt source.
+    :param timeout: seconds to wait for a busy writer of the source.
+    :raises DatabaseError: when the source is missing, not SQLite, locked, keeps changing or is corrupt.
+    :raises WorkspaceError: when the copy cannot be written.
+    """
+    if uses_wal(source) and not is_lightnb_copy(source):
+        return copy_wal_database(Path(source), Path(destination), verify=verify)
+    reader = open_readonly(source, timeout=timeout)
+    try:
+        return backup(reader, destination, verify=verify)
+    finally:
+        reader.close()
+
+
+def backup(source: sqlite3.Connection, destination: str | Path, *, verify: bool = False) -> Path:
+    """Copy an open database into ``destination`` consistently and atomically.
+
+    :param verify: run SQLite's ``quick_check`` on the copy before it replaces anything (a full
+        pass over the data: seconds per GiB) and refuse a corrupt one.
+    :raises DatabaseError: when ``verify`` finds the copy corrupt.
+    :raises WorkspaceError: when the copy cannot be written.
+    """
+    dest = Path(destination)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".copy-", suffix=".db", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if not _copy_file_under_read_lock(source, tmp):
+            target = sqlite3.connect(str(tmp), isolation_level=None)
+            try:
+                target.execute("PRAGMA synchronous=OFF")
+                source.backup(target)  # one step: a single read transaction, so one point in time
+            finally:
+                target.close()
+        if verify:
+            _quick_check(tmp, _name_of(source))
+        os.replace(tmp, dest)
+    except sqlite3.Error as error:
+        tmp.unlink(missing_ok=True)
+        raise translate(error, dest, doing=" while copying") from error
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise WorkspaceError(f"Cannot write the copy {dest}: {error.strerror}; free disk space or choose a "
+                             f"writable workspace folder.", path=dest) from error
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def restore(conn: sqlite3.Connection, copy: str | Path) -> None:
+    """Put the database of ``conn`` back exactly as the copy at ``copy`` holds it (page for page).
+
+    For lightnb's own scratch databases: ``conn`` is written, ``copy`` only read.
+    """
+    source = sqlite3.connect(str(copy))
+    try:
+        source.backup(conn)
+    finally:
+        source.close()
+
+
+def copy_wal_database(source: Path, destination: Path, *, verify: bool = False) -> Path:
+    """Copy a WAL database into ``destination`` without opening it in place (nothing created beside it).
+
+    :raises DatabaseError: when it cannot be read, keeps changing, or (``verify``) is corrupt.
+    """
+    dest = Path(destination)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".copy-", suffix=".db", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        consistent_copy(source, tmp)
+        if verify:
+            _quick_check(tmp, str(source))
+        os.replace(tmp, dest)
+    except OSError as error:
+        raise WorkspaceError(f"Cannot write the copy {dest}: {error.strerror}; free disk space or choose a "
+                             f"writable workspace folder.", path=dest) from error
+    finally:
+        for suffix in ("", *SIDECARS):
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    return dest
+
+
+def _name_of(source: sqlite3.Connection) -> str:
+    """Name the database a connection reads, for messages (a private copy stands for its source)."""
+    source_file = getattr(source, "source", None)
+    if source_file:
+        return str(source_file)
+    row = source.execute("PRAGMA database_list").fetchone()
+    return row[2] if row and row[2] else "the source database"
+
+
+def _quick_check(copy: Path, name: str) -> None:
+    conn = sqlite3.connect(readonly_uri(copy), uri=True)
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    except sqlite3.DatabaseError as error:
+        problems = [str(error)]
+    finally:
+        conn.close()
+    if problems != ["ok"]:
+        raise DatabaseError(f"{name} is corrupt (quick_check: {problems[0]}); recover it with sqlite3's "
+                            f".recover or restore a backup — nothing was copied.", path=name)
+
+
+def _copy_file_under_read_lock(source: sqlite3.Connection, target: Path) -> bool:
+    """Copy the database file byte for byte while holding a read transaction on it.
+
+    In rollback-journal modes a writer must take an EXCLUSIVE lock to change the main file, which
+    it cannot get while this connection holds its SHARED lock, so the bytes copied are one
+    consistent, committed point in time, at the speed of ``cp``. WAL databases (whose committed
+    pages may live in the -wal file), in-memory databases and connections with uncommitted
+    changes return False: the caller uses the backup API instead.
+    """
+    if source.in_transaction:
+        return False
+    row = source.execute("PRAGMA database_list").fetchone()
+    path = Path(row[2]) if row and row[2] else None
+    mode = str(source.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    if path is None or mode == "wal" or not path.is_file():
+        return False
+    source.execute("BEGIN")
+    try:
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the SHARED lock
+        shutil.copyfile(path, target)
+    finally:
+        source.execute("COMMIT")
+    return True
+
+
+__all__ = ["backup", "copy_database", "copy_wal_database", "restore"]

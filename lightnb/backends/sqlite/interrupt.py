@@ -1,0 +1,81 @@
+"""Let Ctrl-C, SIGTERM and SIGHUP stop a SQLite statement that is running, then unwind cleanly.
+
+Python runs its signal handlers only between bytecodes, so a long SQLite statement would ignore
+Ctrl-C until it ended. While :func:`interrupting` is active, a stopping signal calls
+``sqlite3_interrupt`` on the connection (a progress handler gives Python the chance to run the
+handler mid-statement), the statement fails with SQLite's "interrupted", and the
+:class:`lightnb.signals.Stop` turns that failure into the signal's exception at a safe point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sqlite3
+from collections.abc import Iterator
+from types import FrameType
+
+from lightnb.signals import STOPPING_SIGNALS, Stop, in_main_thread, stop_for
+
+# SQLite calls the progress handler every this many virtual-machine instructions (well under a
+# millisecond): often enough to stop a long statement at once, rare enough to cost nothing.
+PROGRESS_INSTRUCTIONS = 10_000
+_ACTIVE: dict[int, tuple[sqlite3.Connection, Stop]] = {}  # connections inside interrupting(), by id
+
+
+@contextlib.contextmanager
+def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
+    """Let Ctrl-C, SIGTERM and SIGHUP interrupt ``conn``'s running statement during the block.
+
+    The handler records the signal and calls ``conn.interrupt()``. Mid-statement (the handler runs
+    inside SQLite's progress callback) the statement then fails with SQLite's "interrupted" error,
+    which :meth:`Stop.raise_if_interrupted` turns into the stop's exception; in Python code the
+    exception is raised at once, as Python's own Ctrl-C would, unless the stop is
+    :meth:`Stop.deferring`. Outside the main thread nothing is installed (the stop is never set).
+    """
+    active = _ACTIVE.get(id(conn))
+    if active is not None and active[0] is conn:
+        yield active[1]  # already interruptible (a migration inside run/revert/redo)
+        return
+    stop = Stop(caused=(sqlite3.Error,))
+    if not in_main_thread():
+        yield stop
+        return
+
+    def keep_going() -> int:
+        return 0 if stop.signum is None else 1
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stop.signum is None:
+            stop.signum = signum
+        try:
+            conn.interrupt()
+        except sqlite3.ProgrammingError:  # closed
+            pass
+        if stop.deferred or (frame is not None and frame.f_code is keep_going.__code__):
+            return  # the statement stops; the code running it raises at a safe point
+        raise stop_for(signum)
+
+    previous = {}
+    for signum in STOPPING_SIGNALS:
+        current = signal.getsignal(signum)
+        if current is signal.SIG_IGN or current is None:
+            continue  # the user (nohup, a background job) chose to ignore it
+        previous[signum] = signal.signal(signum, handle)
+    # Any Python callback gives the interpreter a chance to run the handler mid-statement; an
+    # observer (a progress bar) may replace this one with its own, which does the same.
+    conn.set_progress_handler(keep_going, PROGRESS_INSTRUCTIONS)
+    _ACTIVE[id(conn)] = (conn, stop)
+    try:
+        yield stop
+    finally:
+        _ACTIVE.pop(id(conn), None)
+        try:
+            conn.set_progress_handler(None, 0)
+        except sqlite3.ProgrammingError:
+            pass
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+__all__ = ["PROGRESS_INSTRUCTIONS", "interrupting"]
