@@ -296,3 +296,23 @@ def test_sigterm_to_a_python_program_using_the_api_cleans_up_then_ends_it(app):
     code, _, err = _finish(process)
     assert code == -signal.SIGTERM, err  # ended by the signal, as asked, not by an exception
     assert _scratch_copies(app) == []
+
+
+def test_a_signal_while_a_scratch_folder_is_made_is_held_until_the_folder_can_be_removed(tmp_path, monkeypatch):
+    """Ctrl-C between mkdir and the block that removes the folder would leave a copy behind."""
+    from lightnb import scratch
+
+    monkeypatch.setenv(scratch.ROOT_ENV, str(tmp_path / "scratch"))
+    made = []
+    real_mkdtemp = scratch.tempfile.mkdtemp
+
+    def mkdtemp_then_ctrl_c(*args, **kwargs):
+        made.append(real_mkdtemp(*args, **kwargs))
+        os.kill(os.getpid(), signal.SIGINT)  # arrives right after the folder exists
+        return made[-1]
+
+    monkeypatch.setattr(scratch.tempfile, "mkdtemp", mkdtemp_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        with scratch.folder("lint"):
+            pass
+    assert made and not os.path.exists(made[0])
