@@ -271,19 +271,24 @@ def test_snapshot_reset_and_discard_wait_for_a_running_migration(app, verb):
     workspace = app / ".lightnb" / "workspace.db"
     before = (os.stat(workspace).st_ino, sorted(p.name for p in workspace.parent.iterdir()))
     first = _start(app, "migration", "run", "--no-schema")
-    _wait_for_line(first, f"Running migration {NEW}")
+    try:
+        _wait_for_line(first, f"Running migration {NEW}")
 
-    second = subprocess.run([sys.executable, "-m", "lightnb", "snapshot", *verb], cwd=app, env=_env(app),
-                            capture_output=True, text=True, timeout=120)
+        second = subprocess.run([sys.executable, "-m", "lightnb", "snapshot", *verb], cwd=app, env=_env(app),
+                                capture_output=True, text=True, timeout=120)
 
-    assert second.returncode == 1, second.stdout
-    (line,) = _error_lines(second.stderr)
-    assert "is being migrated by another lightnb" in line and f"process {first.pid}" in line, line
-    assert "changed nothing" in line
-    assert (os.stat(workspace).st_ino, sorted(p.name for p in workspace.parent.iterdir()
-                                              if not p.name.endswith(".lightnb-lock"))) == before
-    first.send_signal(signal.SIGINT)
-    assert _finish(first)[0] == 130
+        assert second.returncode == 1, second.stdout
+        (line,) = _error_lines(second.stderr)
+        assert "is being migrated by another lightnb" in line and f"process {first.pid}" in line, line
+        assert "changed nothing" in line
+        assert (os.stat(workspace).st_ino, sorted(p.name for p in workspace.parent.iterdir()
+                                                  if not p.name.endswith(".lightnb-lock"))) == before
+        first.send_signal(signal.SIGINT)
+        assert _finish(first)[0] == 130
+    finally:
+        if first.poll() is None:  # a failed assertion must not leave the endless migration running
+            first.kill()
+            first.communicate()
     again = subprocess.run([sys.executable, "-m", "lightnb", "snapshot", *verb], cwd=app, env=_env(app),
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
