@@ -20,6 +20,7 @@ from lightnb.errors import DatabaseError, LightnbError, ProjectError
 from lightnb.extras import require
 from lightnb.project import Project
 from lightnb.files import atomic_path
+from lightnb.inspect.redact import Redactor
 from lightnb.workspace import check_database_file, file_sha256
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
@@ -101,6 +102,9 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     executed = out / NOTEBOOK
+    # every output masks what the project masks (its [redact] settings and their lineage), not only
+    # the built-in words: the notebook's panels do, and so does the last check of what is written
+    redactor = Redactor.for_project(project)
     # The workspace is a full, unredacted copy of production, and the project copy may hold secrets
     # of its own: both live in a private scratch folder (0700) that is deleted afterwards, also on
     # SIGTERM, never in OUTDIR (which is meant to be shared or uploaded).
@@ -121,6 +125,7 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
                                                kernel_manager_class=kernel_manager_class("python3"))
                 except PapermillExecutionError as error:
                     failed = error
+                _mask_outputs(partial, redactor)
             if failed is not None:
                 raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                                    f"{failed.evalue}; see {executed}.") from failed
@@ -128,8 +133,18 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
             if file_sha256(production) != before:  # pragma: no cover - would be a lightnb bug
                 raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                     f"backup.")
-    report = export(executed, out)
+    report = export(executed, out, redactor=redactor)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending)
+
+
+def _mask_outputs(notebook: Path, redactor: Redactor) -> None:
+    """Mask the executed notebook's outputs in place (it is still lightnb's temporary file)."""
+    import nbformat
+
+    from lightnb.inspect.redact_outputs import mask_notebook
+
+    if notebook.is_file() and notebook.stat().st_size:
+        nbformat.write(mask_notebook(nbformat.read(notebook, as_version=4), redactor), notebook)
 
 
 def copy_project(project: Project, start: Path, dest: Path) -> Path:

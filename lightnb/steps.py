@@ -329,18 +329,21 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
             raise
     started = time.perf_counter()
     per_migration: list[tuple[str, str, object]] = []
+    # snapshots print fingerprints that leave out what the project masks (its [redact] settings and lineage)
+    redactor = _project_redactor(project) if capture is not None and capture.snapshot else None
 
     def observe(event: runner.StepEvent) -> None:
         if event.kind == "done" and capture is not None and capture.snapshot:
             # schema and row counts after each migration (cheap: no row hashing)
             label = f"after {event.direction} {event.migration.name}"
-            per_migration.append((event.migration.name, event.direction, _snapshot_of(conn, label, False)))
+            per_migration.append((event.migration.name, event.direction,
+                                  _snapshot_of(conn, label, False, redactor=redactor)))
         if on_step is not None:
             on_step(event)
 
     observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]
     try:
-        before, before_copy = _capture_before(conn, path, direction, capture)
+        before, before_copy = _capture_before(conn, path, direction, capture, redactor)
         done = action(conn, found, _checksum_hook(path), observe)
         files: tuple[Path, ...] = ()
         if regenerate_schema:
@@ -352,7 +355,7 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
                 raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
                                      f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
                                      path=error.path) from error
-        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy))
+        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor)
                  if capture and capture.snapshot else None)
     finally:
         conn.close()
@@ -362,7 +365,7 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
 
 
 def _capture_before(conn, path: Path, direction: str,  # type: ignore[no-untyped-def]
-                    capture: Capture | None) -> tuple[object, Path | None]:
+                    capture: Capture | None, redactor=None) -> tuple[object, Path | None]:
     if capture is None:
         return None, None
     size = path.stat().st_size if path.exists() else 0
@@ -372,7 +375,7 @@ def _capture_before(conn, path: Path, direction: str,  # type: ignore[no-untyped
         folder = capture.folder or path.parent / "captures"
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
         copy = backup(conn, folder / f"before-{direction}-{stamp}.db")
-    before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy))
+    before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy), redactor=redactor)
               if capture.snapshot else None)
     return before, copy
 
@@ -383,9 +386,16 @@ def _fingerprints(capture: Capture, before_copy: Path | None) -> bool:
     return before_copy is None
 
 
-def _snapshot_of(conn, label: str, fingerprint: bool = True):  # type: ignore[no-untyped-def]
+def _snapshot_of(conn, label: str, fingerprint: bool = True, *, redactor=None):  # type: ignore[no-untyped-def]
+    """A snapshot whose printed fingerprints leave out the columns ``redactor`` masks (the project's)."""
     from lightnb.inspect import take_snapshot
-    return take_snapshot(conn, label=label, fingerprint=fingerprint)
+    return take_snapshot(conn, label=label, fingerprint=fingerprint, shown_fingerprints=redactor is not None,
+                         redactor=redactor)
+
+
+def _project_redactor(project: Project):  # type: ignore[no-untyped-def]
+    from lightnb.inspect.redact import Redactor
+    return Redactor.for_project(project)
 
 
 def _checksum_hook(database: Path):  # type: ignore[no-untyped-def]

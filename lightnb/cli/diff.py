@@ -24,13 +24,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("after", metavar="AFTER.db", help="the later database")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument("--table", action="append", metavar="NAME", help="only this table (repeatable)")
-    parser.add_argument("--sample", type=int, default=5, metavar="N",
+    parser.add_argument("--sample", type=_row_count, default=5, metavar="N",
                         help="sample rows per table and kind (default 5)")
     parser.add_argument("--reveal", action="store_true",
                         help="show sensitive values unmasked (do not save or share this output)")
     parser.add_argument("--project", metavar="DIR", default=".",
                         help="Diesel project whose lightnb.toml [redact] settings apply (default: current folder)")
     parser.set_defaults(func=_diff)
+
+
+def _row_count(text: str) -> int:
+    """A number of sample rows: 0 or more (a negative or non-number is a usage error, never clamped)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid value '{text}' for '--sample <N>': the number of sample rows "
+                                         f"to show, 0 or more")
+    return value
 
 
 def redactor_for(project_dir: str | Path) -> Redactor:
@@ -44,7 +56,7 @@ def redactor_for(project_dir: str | Path) -> Redactor:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    result = row_diff(args.before, args.after, tables=args.table, sample=max(args.sample, 0),
+    result = row_diff(args.before, args.after, tables=args.table, sample=args.sample,
                       redactor=redactor_for(args.project), reveal=args.reveal)
     if args.reveal:
         print("lightnb: --reveal shows sensitive values; do not save or share this output.", file=sys.stderr)
