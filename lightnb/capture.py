@@ -2,7 +2,7 @@
 
 The widgets and the notebooks show what a migration changed; that needs the database as
 it was *before*. :func:`captured` asks one ``steps`` verb to keep a before copy and snapshots
-on both sides (:class:`~lightnb.steps.Capture`), then builds bounded, redacted before/after
+on both sides (:class:`~lightnb.results.Capture`), then builds bounded, redacted before/after
 previews of the tables that changed.
 """
 
@@ -20,7 +20,7 @@ from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
 from lightnb.errors import LightnbError, WorkspaceError
 from lightnb.runner import is_bookkeeping
 from lightnb.inspect.snapshot import Snapshot
-from lightnb.steps import Capture
+from lightnb.results import Capture
 from lightnb.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def captured(workspace: Workspace, step: Callable[[Path, Capture], RunResult], *
     """Call ``step(workspace.path, capture)`` and return its result with what it changed.
 
     :param step: a ``steps`` verb bound to its project, taking the database and a
-        :class:`~lightnb.steps.Capture` (e.g. ``lambda db, c: steps.run(project, db, capture=c)``).
+        :class:`~lightnb.results.Capture` (e.g. ``lambda db, c: steps.run(project, db, capture=c)``).
     :param label: a name for the captured moment (names the before copy's folder).
     :param preview_rows: rows per before/after preview.
     :param max_previews: at most this many tables get a preview.

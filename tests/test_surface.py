@@ -1,5 +1,6 @@
 """The product's surface: the core works without Jupyter, every verb has help, no stray tracebacks."""
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def test_core_imports_and_runs_without_jupyter() -> None:
 
 def _verbs(parser, prefix=()):  # type: ignore[no-untyped-def]
     for action in parser._actions:
-        if action.__class__.__name__ == "_SubParsersAction":
+        if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 yield from _verbs(sub, prefix + (name,))
                 yield prefix + (name,), sub

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lightnb.render._dispatch import Registry
+from lightnb.results import GenerateResult, ListResult, RegenerateResult, RunResult, SavedSql, SignOff, Verification
+
+from lightnb.render._dispatch import ByType, Registrar
 from lightnb.render.text import reheaded_diff, relative_text
 from lightnb.runner import is_bookkeeping
 
@@ -133,11 +135,11 @@ def _fallback(result: Any) -> str:
     return fenced(str(result))
 
 
-render = Registry(_fallback)
+render = ByType(_fallback, lambda register: _core_renderers(register))
 """Render any lightnb result as Markdown."""
 
 
-@render.register("GenerateResult")
+@render.register(GenerateResult)
 def generate_result(result: Any) -> str:
     """Render a created migration: its folder and files (relative to the migrations folder)."""
     folder = Path(result.migration.path)
@@ -152,7 +154,7 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-@render.register("ListResult")
+@render.register(ListResult)
 def list_result(result: Any) -> str:
     """Render migrations with their applied state, as a task list."""
     pending = len(result.pending)
@@ -160,7 +162,7 @@ def list_result(result: Any) -> str:
     return join(note + ":", "\n".join(f"- [{'x' if m.applied else ' '}] {code(m.name)}" for m in result.migrations))
 
 
-@render.register("RunResult")
+@render.register(RunResult)
 def run_result(result: Any) -> str:
     """Render what run / revert / redo did, with row counts before and after when captured."""
     verb = {"up": "Applied", "down": "Reverted", "redo": "Redid"}.get(result.direction, result.direction)
@@ -176,7 +178,6 @@ def run_result(result: Any) -> str:
     return join(*parts)
 
 
-@render.register("SchemaDiff")
 def schema_diff_result(result: Any) -> str:
     """Render schema changes, one per line."""
     changes = [c for c in result.changes if not is_bookkeeping(c.table)]
@@ -192,7 +193,6 @@ def table_changes(rows: Iterable[tuple[str, Any, Any, str]]) -> str:
                                           for t, b, a, c in rows)))
 
 
-@render.register("Change")
 def change_result(result: Any) -> str:
     """Render a captured step: what ran, schema changes, row counts with every change named, previews."""
     parts = [run_result(result.result), schema_diff_result(result.schema), table_changes(result.table_changes())]
@@ -205,13 +205,11 @@ def change_result(result: Any) -> str:
     return join(*parts)
 
 
-@render.register("Preview")
 def preview_result(result: Any) -> str:
     """Render a bounded preview with its note."""
     return join(frame(result.frame, max_rows=len(result.frame)), f"_{text(result.note)}_")
 
 
-@render.register("ComparedPreview")
 def compared_preview(result: Any) -> str:
     """Render before/after rows as one table: changed cells read ``~~before~~ → after``.
 
@@ -258,7 +256,6 @@ def _changed(result: Any, row: int, column: str) -> bool:
     return column in changed.columns and bool(changed.iat[row, changed.columns.get_loc(column)])
 
 
-@render.register("TableDiff")
 def table_diff(result: Any) -> str:
     """Render one table's row-diff counts with its (redacted) samples."""
     counts = table(("added", "removed", "changed", "unchanged"),
@@ -267,7 +264,6 @@ def table_diff(result: Any) -> str:
     return join(head, counts, fenced(result.to_text()) if not result.is_unchanged else "")
 
 
-@render.register("Inspection")
 def inspection(result: Any) -> str:
     """Render the inspect step for one table."""
     parts = [compared_preview(result.preview), schema_diff_result(result.schema)]
@@ -288,7 +284,6 @@ def findings(found: Sequence[Any]) -> str:
                  [(f.severity, f.rule, f.location(), f.message, " ".join((f.fix or "").split())) for f in found])
 
 
-@render.register("CheckResult")
 def check_result(result: Any) -> str:
     """Render the test step: one verdict, then per migration its reasons and findings, then the tests."""
     parts = [f"**Verdict: {text(result.verdict)}**"]
@@ -312,7 +307,6 @@ def check_result(result: Any) -> str:
     return join(*parts)
 
 
-@render.register("DriftReport")
 def drift_report(result: Any, root: Path | None = None) -> str:
     """Render model drift findings (paths relative to ``root``, the project, when given)."""
     if result.clean:
@@ -341,16 +335,16 @@ def regenerate_result(result: Any, root: Path | None = None) -> str:
     return join(*parts)
 
 
-render.register("RegenerateResult")(regenerate_result)
+render.register(RegenerateResult)(regenerate_result)
 
 
-@render.register("Verification")
+@render.register(Verification)
 def verification(result: Any) -> str:
     """Render each verification query with what it returned."""
     return join(*(join(fenced(q, "sql"), preview_result(p)) for q, p in zip(result.queries, result.previews)))
 
 
-@render.register("SignOff")
+@render.register(SignOff)
 def sign_off(result: Any) -> str:
     """Render the checklist as a task list; each tick says who ticked it and when."""
     lines = []
@@ -362,9 +356,27 @@ def sign_off(result: Any) -> str:
     return join(f"{done} of {len(result.ticks)} item(s) ticked.", "\n".join(lines))
 
 
-@render.register("SavedSql")
+@render.register(SavedSql)
 def saved_sql(result: Any) -> str:
     """Render what the edit step saved: the migration and its SQL."""
     parts = [f"Saved {', '.join(result.files)} of {code(result.migration.name)}."]
     parts += [join(f"**{name}**", fenced(body, "sql")) for name, body in result.texts]
     return join(*parts)
+
+
+def _core_renderers(register: Registrar) -> None:
+    """Register the renderers of the result types core modules define (imported here, when first needed)."""
+    from lightnb.capture import Change, Inspection
+    from lightnb.checks import CheckResult
+    from lightnb.inspect.preview import ComparedPreview, Preview
+    from lightnb.inspect.row_diff import TableDiff
+    from lightnb.inspect.schema_diff import SchemaDiff
+    from lightnb.models.drift import DriftReport
+    register(SchemaDiff, schema_diff_result)
+    register(Change, change_result)
+    register(Preview, preview_result)
+    register(ComparedPreview, compared_preview)
+    register(TableDiff, table_diff)
+    register(Inspection, inspection)
+    register(CheckResult, check_result)
+    register(DriftReport, drift_report)

@@ -8,7 +8,6 @@ refuses instead of overwriting that change.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +15,14 @@ import ipywidgets as widgets
 
 from lightnb import steps
 from lightnb.errors import LightnbError, MigrationError
-from lightnb.migrations import Migration
 from lightnb.render import html
 from lightnb.render import markdown as md
+from lightnb.results import SavedSql
+from lightnb.steps import Migration
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook, served_root
 
-
-@dataclass(frozen=True)
-class SavedSql:
-    """What the Save button wrote: the migration, the files, and their text."""
-
-    migration: Migration
-    files: tuple[str, ...]
-    texts: tuple[tuple[str, str], ...] = ()
+__all__ = ["SavedSql", "edit_panel"]
 
 
 def _newest(workbook: Workbook) -> str:

@@ -7,11 +7,10 @@ from typing import Any
 import ipywidgets as widgets
 
 from lightnb import steps
-from lightnb.capture import Inspection
 from lightnb.errors import WorkspaceError
 from lightnb.render import html
 from lightnb.render import markdown as md
-from lightnb.runner import is_bookkeeping
+from lightnb.results import Inspection
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
 
@@ -38,8 +37,8 @@ def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = F
         if change is None:
             return
         rest = [t.name for t in change.after.tables if t.name not in change.changed_tables
-                and not is_bookkeeping(t.name)]
-        changed = sorted(change.changed_tables, key=is_bookkeeping)  # user tables first
+                and not steps.is_bookkeeping(t.name)]
+        changed = sorted(change.changed_tables, key=steps.is_bookkeeping)  # user tables first
         options = changed + rest
         wanted = picker.value if picker.value in options else (table if table in options else None)
         picker.options = options

@@ -12,10 +12,9 @@ import ipywidgets as widgets
 
 from lightnb import steps
 from lightnb.errors import LightnbError
-from lightnb.models.scaffold import ModelChange, apply_change
 from lightnb.render import html
 from lightnb.render import markdown as md
-from lightnb.results import RegenerateResult
+from lightnb.results import ModelChange, RegenerateResult
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
 
@@ -41,7 +40,7 @@ def models_panel(workbook: Workbook, *, now: bool = False, follow: bool = False)
                        "then Apply.", keep_result=True)
             return
         try:
-            apply_change(change)
+            steps.apply_model_changes([change])
         except Exception as error:  # noqa: BLE001 - shown in the banner, as every panel error
             panel.fail(str(error) if isinstance(error, LightnbError) else f"{type(error).__name__}: {error}",
                        error, keep_result=True)

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from lightnb import steps
 from lightnb.errors import LightnbError
-from lightnb.inspect.redact import mask_message
 from lightnb.render import html
 from lightnb.render import markdown as md
 from lightnb.ui.record import Record, now, panel_metadata
@@ -185,7 +185,7 @@ class StepPanel(Recorded):
         :param keep_result: keep the earlier result on show (for a side action, like Apply, whose
             failure leaves that result true); by default it is cleared, so only the failure shows.
         """
-        line = mask_message(" ".join(message.split()))
+        line = steps.mask_message(" ".join(message.split()))
         self.error, self.failure, self.warning = error, line, ""
         self.banner.value = html.style() + html.banner(line, "error")
         if not keep_result:
@@ -216,7 +216,7 @@ class StepPanel(Recorded):
     @property
     def error_message(self) -> str:
         """The one-line message the banner shows, or an empty string."""
-        return mask_message(str(self.error)) if self.error is not None else ""
+        return steps.mask_message(str(self.error)) if self.error is not None else ""
 
     def _follow(self, result: Any) -> None:
         """Mark the result out of date when another panel records a result this one depends on."""

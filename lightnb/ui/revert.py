@@ -10,11 +10,10 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from lightnb import steps
-from lightnb.capture import Change, captured
 from lightnb.errors import LightnbError
-from lightnb.inspect.redact import Redactor
 from lightnb.render import html
 from lightnb.render import markdown as md
+from lightnb.results import Change
 from lightnb.ui.panel import NeedsConfirmation, StepPanel
 from lightnb.ui.progress import Progress
 from lightnb.ui.run import _summary, _with_notes
@@ -70,9 +69,8 @@ def revert_panel(workbook: Workbook, number: int = 1, *, now: bool = False) -> S
         progress.start()
         ok = False
         try:
-            change = captured(workbook.workspace, lambda db, capture: steps.revert(
-                workbook.project, db, capture=capture, number=count.value, on_step=progress.on_step),
-                label="revert", redactor=Redactor.for_project(workbook.project))
+            change = steps.revert_on_workspace(workbook.project, workbook.workspace, number=count.value,
+                                               on_step=progress.on_step)
             ok = True
         finally:
             progress.finish(ok)

@@ -7,11 +7,10 @@ from typing import Any
 import ipywidgets as widgets
 
 from lightnb import steps
-from lightnb.capture import Change, captured
 from lightnb.errors import LightnbError
-from lightnb.inspect.redact import Redactor
 from lightnb.render import html
 from lightnb.render import markdown as md
+from lightnb.results import Change
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.progress import Progress
 from lightnb.ui.workbook import Workbook
@@ -44,9 +43,8 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
         progress.start()
         ok = False
         try:
-            change = captured(workbook.workspace, lambda db, capture: steps.run(
-                workbook.project, db, capture=capture, limit=limit, on_step=progress.on_step),
-                label="run", redactor=Redactor.for_project(workbook.project))
+            change = steps.run_on_workspace(workbook.project, workbook.workspace, limit=limit,
+                                            on_step=progress.on_step)
             ok = True
         finally:
             progress.finish(ok)

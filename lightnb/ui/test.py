@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from lightnb import checks, steps
+from lightnb import steps
 from lightnb.render import html
 from lightnb.render import markdown as md
+from lightnb.results import CheckResult
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
 
@@ -32,7 +33,7 @@ def test_panel(workbook: Workbook, *, run_tests: bool = True, now: bool = False)
         del lines[:-TAIL_LINES]
         output.value = f"<pre>{html.escape(chr(10).join(lines))}</pre>"
 
-    def action() -> checks.CheckResult:
+    def action() -> CheckResult:
         saved_first[:] = workbook.save_drafts()
         lines.clear()
         output.value = ""
