@@ -1,10 +1,9 @@
 """Plain result objects every step returns: the next cell, the widget, the CLI and the report read them.
 
-Each is a frozen dataclass. Printed, shown in a notebook or exported, it is rendered by
-:mod:`lightnb.render` (``str()`` is its terminal text, ``_repr_html_`` and ``_repr_markdown_`` its
-HTML and Markdown). The results that core modules define where they are computed (a check's
-verdict, a row diff, a snapshot, model drift …) are named here too, so views import every result
-type from this one module; those are loaded on first use.
+Each is a frozen dataclass of plain data. Printed, shown in a notebook or exported, it is rendered
+by :mod:`lightnb.render`: ``str()`` is its terminal text, ``_repr_html_`` and ``_repr_markdown_`` its
+HTML and Markdown. Results know nothing of how they are shown: :mod:`lightnb.render` depends on
+them, not the other way round (see :class:`Rendered`).
 """
 
 from __future__ import annotations
@@ -17,61 +16,38 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from lightnb.capture import Change, Inspection
-    from lightnb.checks import CheckResult
     from lightnb.inspect.divergence import Divergence
-    from lightnb.inspect.preview import ComparedPreview, Preview
-    from lightnb.inspect.row_diff import RowDiff, TableDiff
-    from lightnb.inspect.schema_diff import SchemaDiff
-    from lightnb.inspect.snapshot import Snapshot
+    from lightnb.inspect.preview import Preview
     from lightnb.lint.finding import Finding
     from lightnb.migrations import Migration
     from lightnb.models.changeable import LeftAlone
-    from lightnb.models.drift import DriftReport
     from lightnb.models.scaffold import ModelChange
-    from lightnb.rehearse import Rehearsal
-    from lightnb.report import Report
-    from lightnb.samples import SampleWorkbook
-    from lightnb.steps import Target
-    from lightnb.workspace import Discarded, Workspace
-
-# Results defined by the core modules that compute them, importable from here (PEP 562).
-_CORE_RESULTS = {
-    "Change": "lightnb.capture", "Inspection": "lightnb.capture", "CheckResult": "lightnb.checks",
-    "Divergence": "lightnb.inspect.divergence", "ComparedPreview": "lightnb.inspect.preview",
-    "Preview": "lightnb.inspect.preview", "RowDiff": "lightnb.inspect.row_diff",
-    "TableDiff": "lightnb.inspect.row_diff", "SchemaDiff": "lightnb.inspect.schema_diff",
-    "Snapshot": "lightnb.inspect.snapshot", "Finding": "lightnb.lint.finding",
-    "LeftAlone": "lightnb.models.changeable", "DriftReport": "lightnb.models.drift",
-    "ModelChange": "lightnb.models.scaffold", "Rehearsal": "lightnb.rehearse", "Report": "lightnb.report",
-    "SampleWorkbook": "lightnb.samples", "Discarded": "lightnb.workspace",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import a result type that a core module defines, on first use."""
-    module = _CORE_RESULTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lightnb.results' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    from lightnb.workspace import Workspace
 
 
 class Rendered:
-    """Shows a result through :mod:`lightnb.render`: ``str()`` as text, HTML and Markdown in notebooks."""
+    """Shows a result through :mod:`lightnb.render`: ``str()`` as text, HTML and Markdown in notebooks.
+
+    The format's renderer module is looked up by name when a result is shown, so this module imports
+    no renderer (render imports the results it dispatches on; an import back would be a circle).
+    """
 
     __slots__ = ()
 
     def __str__(self) -> str:
-        from lightnb.render import text
-        return text.render(self)
+        return _rendered(self, "text")
 
     def _repr_html_(self) -> str:
-        from lightnb.render import html
-        return html.wrap(html.render(self))
+        return _rendered(self, "html")
 
     def _repr_markdown_(self) -> str:
-        from lightnb.render import markdown
-        return markdown.render(self)
+        return _rendered(self, "markdown")
+
+
+def _rendered(result: Rendered, form: str) -> str:
+    renderer = importlib.import_module(f"lightnb.render.{form}")
+    shown: str = renderer.wrap(renderer.render(result)) if form == "html" else renderer.render(result)
+    return shown
 
 
 @dataclass(frozen=True)
@@ -226,7 +202,7 @@ class PrintSchemaResult(Rendered):
 
     text: str
     notes: tuple[str, ...] = ()
-    target: Target | None = None  # the database read (None: a PostgreSQL URL)
+    target: Any = None  # the database read, a ``lightnb.steps.Target`` (None: a PostgreSQL URL)
 
 
 @dataclass(frozen=True)
@@ -242,7 +218,7 @@ class SchemaCheckResult(Rendered):
     in_sync: bool
     configured: bool = True
     notes: tuple[str, ...] = ()
-    target: Target | None = None  # the database compared with (None: a fresh or PostgreSQL one)
+    target: Any = None  # the database compared with, a ``lightnb.steps.Target`` (None: a fresh or PostgreSQL one)
 
 
 @dataclass(frozen=True)

@@ -9,51 +9,73 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from lightnb import migrations as migration_files
 from lightnb import production as production_guard
 from lightnb import runner
-from lightnb.errors import (FileWriteError, LightnbError, MigrationError, ProjectError, UntranslatedDatabaseError,
-                            WorkspaceError)
+from lightnb.errors import (
+    FileWriteError,
+    LightnbError,
+    MigrationError,
+    ProjectError,
+    UntranslatedDatabaseError,
+    WorkspaceError,
+)
 from lightnb.files import write_text_atomic
 from lightnb.migrations import Migration
 from lightnb.project import Project, SqliteLocation, sqlite_location
-from lightnb.results import (Capture, GenerateResult, LintResult, ListResult, MigrationStatus, ModelsPlan,
-                             PrintSchemaResult, RegenerateResult, RunResult, SchemaCheckResult, SchemaFileChange,
-                             Verification, WorkbookStart, WorkspaceStatus)
+from lightnb.results import (
+    Capture,
+    GenerateResult,
+    LintResult,
+    ListResult,
+    MigrationStatus,
+    ModelsPlan,
+    PrintSchemaResult,
+    RegenerateResult,
+    RunResult,
+    SchemaCheckResult,
+    SchemaFileChange,
+    Verification,
+    WorkbookStart,
+    WorkspaceStatus,
+)
 from lightnb.runner import StepEvent
 from lightnb.workspace import DEFAULT_DIRNAME, WORKSPACE_DB, Workspace, backup, check_database_file
 
 if TYPE_CHECKING:
-    from lightnb.capture import Change
+    from lightnb.capture import Change, Inspection
     from lightnb.checks import CheckResult
     from lightnb.inspect.preview import Preview
     from lightnb.inspect.row_diff import RowDiff
     from lightnb.inspect.snapshot import Snapshot
+    from lightnb.lint.finding import Finding
     from lightnb.models.drift import DriftReport
     from lightnb.models.scaffold import ModelChange
     from lightnb.rehearse import Rehearsal
     from lightnb.report import Report
     from lightnb.runner import StepObserver
     from lightnb.samples import SampleWorkbook
+    from lightnb.workspace import Discarded
 
 __all__ = [  # the verbs, and the types they take that a caller builds or checks for
-    "CAPTURE_COPY_LIMIT", "DEFAULT_DIRNAME", "INITIAL_SETUP_VERSION", "Capture", "Migration", "Project", "StepEvent", "Target",
-    "Workspace", "apply_model_changes", "check", "check_fail_on", "check_models", "check_schema", "command",
-    "completion_shells", "completions", "database_drop", "database_reset", "database_setup", "diff", "discard",
-    "find_migration", "flag_groups", "generate", "generate_from_schema", "inspect", "inspect_database", "is_bookkeeping",
-    "lab_command", "lint", "lint_database", "lint_report", "lint_rules", "lint_sql", "list_migrations",
-    "mask_message", "models_fail_on", "name_advice", "open_project", "open_workbook", "open_workspace",
-    "plan_models", "prepare_workbook", "preview_modes", "print_schema", "production_path", "read_sql", "redo",
-    "refuse_production", "regenerate", "regenerate_schema_files", "rehearse", "report", "require_migrations_dir",
-    "reset", "resolve_target", "revert", "revert_on_workspace", "run", "run_on_workspace", "sample",
-    "sample_defaults", "save_sql", "schema_option_choices", "schema_style", "setup", "snapshot", "stopped", "test",
-    "verify", "workspace_folder", "workspace_protects", "workspace_status",
+    "CAPTURE_COPY_LIMIT", "DEFAULT_DIRNAME", "INITIAL_SETUP_VERSION", "Capture", "Migration", "Project",
+    "StepEvent", "Target", "Workspace", "apply_model_changes", "check", "check_fail_on", "check_models",
+    "check_schema", "command", "completion_shells", "completions", "database_drop", "database_reset",
+    "database_setup", "diff", "discard", "find_migration", "flag_groups", "generate", "generate_from_schema",
+    "inspect", "inspect_database", "is_bookkeeping", "lab_command", "lint", "lint_database", "lint_report",
+    "lint_rules", "lint_sql", "list_migrations", "mask_message", "models_fail_on", "name_advice",
+    "open_project", "open_workbook", "open_workspace", "plan_models", "prepare_workbook", "preview_modes",
+    "print_schema", "production_path", "read_sql", "redo", "refuse_production", "regenerate",
+    "regenerate_schema_files", "rehearse", "report", "require_migrations_dir", "reset", "resolve_target",
+    "revert", "revert_on_workspace", "run", "run_on_workspace", "sample", "sample_defaults", "save_sql",
+    "schema_option_choices", "schema_style", "setup", "snapshot", "stopped", "test", "verify",
+    "workspace_folder", "workspace_protects", "workspace_status",
 ]
 
 
@@ -169,10 +191,9 @@ def reset(project: Project, *, folder: str | Path | None = None, database_url: s
     return workspace
 
 
-def discard(project: Project, *, folder: str | Path | None = None):  # type: ignore[no-untyped-def]
+def discard(project: Project, *, folder: str | Path | None = None) -> Discarded:
     """Delete what lightnb made in the workspace folder (and the folder, if lightnb made it).
 
-    :returns: ``lightnb.workspace.Discarded``.
     :raises WorkspaceError: when the folder holds no workspace.
     """
     folder = Path(folder) if folder is not None else workspace_folder(project)
@@ -322,13 +343,16 @@ def redo(project: Project, database: str | Path | SqliteLocation, *, number: int
         on_step=on_step, style=style)
 
 
-def _migrate(project: Project, database: str | Path | SqliteLocation, direction: str,  # type: ignore[no-untyped-def]
-             action, *, regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
+def _migrate(project: Project, database: str | Path | SqliteLocation, direction: str,
+             action: Callable[[Any, list[Migration], Any, StepObserver], list[Migration]], *,
+             regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
              on_step: StepObserver | None, style: str | None = None) -> RunResult:
     found = migration_files.discover(project.migrations_dir)
     location = database if isinstance(database, SqliteLocation) else None
-    path = Path(":memory:") if location is not None and location.path is None else \
-        (location.path if location is not None and location.path is not None else Path(database))
+    if isinstance(database, SqliteLocation):
+        path = database.path if database.path is not None else Path(":memory:")
+    else:
+        path = Path(database)
     if location is None or location.path is not None:
         refuse_production(project, path)
     conn = runner.connect(location if location is not None else path)
@@ -350,6 +374,7 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
         if on_step is not None:
             on_step(event)
 
+    # the runner reads it: whether anyone follows each statement (else a migration may run as one call)
     observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]
     try:
         before, before_copy = _capture_before(conn, path, direction, capture)
@@ -373,8 +398,8 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
                      before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration))
 
 
-def _capture_before(conn, path: Path, direction: str,  # type: ignore[no-untyped-def]
-                    capture: Capture | None) -> tuple[object, Path | None]:
+def _capture_before(conn: Any, path: Path, direction: str,
+                    capture: Capture | None) -> tuple[Snapshot | None, Path | None]:
     if capture is None:
         return None, None
     size = path.stat().st_size if path.exists() else 0
@@ -395,12 +420,12 @@ def _fingerprints(capture: Capture, before_copy: Path | None) -> bool:
     return before_copy is None
 
 
-def _snapshot_of(conn, label: str, fingerprint: bool = True):  # type: ignore[no-untyped-def]
+def _snapshot_of(conn: Any, label: str, fingerprint: bool = True) -> Snapshot:
     from lightnb.inspect import take_snapshot
     return take_snapshot(conn, label=label, fingerprint=fingerprint)
 
 
-def _checksum_hook(database: Path):  # type: ignore[no-untyped-def]
+def _checksum_hook(database: Path) -> Callable[..., None] | None:
     """Return the hook that records migration checksums in lightnb's sidecar table.
 
     Only in lightnb's own workspaces: a database the user names explicitly is left exactly as
@@ -432,7 +457,7 @@ def schema_style(project: Project, style: str | None = None) -> str:
     return chosen
 
 
-def regenerate_schema_files(project: Project, conn, *, locked: bool = False,  # type: ignore[no-untyped-def]
+def regenerate_schema_files(project: Project, conn: Any, *, locked: bool = False,
                             style: str | None = None) -> tuple[Path, ...]:
     """Regenerate every configured schema file as diesel does after run/revert/redo (§2.9).
 
@@ -488,8 +513,8 @@ def save_sql(project: Project, name_or_version: str, *, up: str | None = None,
     return find_migration(project, migration.name)
 
 
-def lint(project: Project, *, versions: list[str] | None = None,  # type: ignore[no-untyped-def]
-         database: str | Path | None = None, all: bool = False):
+def lint(project: Project, *, versions: list[str] | None = None,
+         database: str | Path | None = None, all: bool = False) -> list[Finding]:
     """Lint the project's pending migrations (or ``all``, or only ``versions``) with its lightnb.toml settings.
 
     Pending means not applied on the database (:func:`lint_database`); without a database every
@@ -518,8 +543,8 @@ def lint_database(project: Project, database: str | Path | None = None) -> Path 
     return target if target.is_file() else None
 
 
-def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration",  # type: ignore[no-untyped-def]
-             run_in_transaction: bool = True):
+def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration",
+             run_in_transaction: bool = True) -> list[Finding]:
     """Lint SQL being edited, against the history of the project's earlier migrations.
 
     :param name: the migration's folder name; the history is every migration whose version sorts
@@ -536,14 +561,14 @@ def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = 
 
 
 def test(project: Project, database: str | Path | None = None, *, versions: list[str] | None = None,
-         applied: int = 0, run_tests: bool = True, on_output=None):  # type: ignore[no-untyped-def]
+         applied: int = 0, run_tests: bool = True, on_output: Callable[[str], None] | None = None) -> CheckResult:
     """Prove migrations safe on a fresh copy of ``database``: up, down, up again, checks, tests.
 
     :param applied: also prove the latest N applied migrations (reverted then re-applied on the copy).
     :returns: ``lightnb.checks.CheckResult`` with one verdict.
     """
-    from lightnb.checks import check
-    return check(project, database=database, versions=versions, applied=applied, run_tests=run_tests,
+    from lightnb.checks import check as prove
+    return prove(project, database=database, versions=versions, applied=applied, run_tests=run_tests,
                  on_output=on_output)
 
 
@@ -593,7 +618,16 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     return RegenerateResult(files, drift, plan.changes, plan.left_alone)
 
 
-def inspect(project: Project, result, table: str | None = None, *, rows: int = 10):  # type: ignore[no-untyped-def]
+@overload
+def inspect(project: Project, result: RunResult | Change, table: None = None, *, rows: int = 10) -> Change: ...
+
+
+@overload
+def inspect(project: Project, result: RunResult | Change, table: str, *, rows: int = 10) -> Inspection: ...
+
+
+def inspect(project: Project, result: RunResult | Change, table: str | None = None, *,
+            rows: int = 10) -> Change | Inspection:
     """Show what a captured run/revert/redo did: schema diff, row counts, before/after previews.
 
     Everything is redacted with the project's settings.
@@ -1076,8 +1110,7 @@ def apply_model_changes(changes: Sequence[ModelChange]) -> tuple[ModelChange, ..
 
 def _model_inputs(project: Project, models_dir: str | Path | None, schema: str | Path | None,
                   from_database: bool) -> tuple[Path, Any]:
-    from lightnb.models import load_schema, parse_schema
-    from lightnb.models import locate
+    from lightnb.models import load_schema, locate, parse_schema
     folder = locate.models_dir(project, models_dir)
     if from_database and not schema:
         return folder, parse_schema(locate.schema_text_from_database(project))
@@ -1087,8 +1120,7 @@ def _model_inputs(project: Project, models_dir: str | Path | None, schema: str |
 def _repository_code(project: Project, models: Path, schema: Any, previous: Any,
                      tables: Sequence[str] | None) -> str:
     from lightnb.errors import ModelDrift
-    from lightnb.models import read_house_style, repository_for_migration, repository_functions
-    from lightnb.models import locate
+    from lightnb.models import locate, read_house_style, repository_for_migration, repository_functions
     from lightnb.models.repository import unique_foreign_keys
     style = read_house_style(locate.src_root_for(models, project),
                              exclude=(models, *((schema.path,) if schema.path is not None else ())))
@@ -1213,7 +1245,14 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
     """Rehearse the pending migrations headless (notebook 02) on copies of the project and of production;
     write the executed notebook and its HTML/Markdown report into ``out_dir``."""
     from lightnb.rehearse import rehearse as rehearse_notebook
-    return rehearse_notebook(project_dir, production_db, out_dir, limit=limit, run_tests=run_tests, timeout=timeout)
+    start = Path(project_dir).resolve()
+    if not start.is_dir():
+        raise ProjectError(f"Project folder {start} does not exist; pass the folder holding diesel.toml.")
+    project = Project.discover(start)
+    production = check_database_file(Path(production_db).resolve(), allow_empty=False)
+    pending = [m.name for m in list_migrations(project, production).pending]
+    return rehearse_notebook(project, start, production, out_dir, pending=pending, limit=limit, run_tests=run_tests,
+                             timeout=timeout)
 
 
 def report(notebook: str | Path, out_dir: str | Path, *, formats: Sequence[str] = ("html", "markdown"),

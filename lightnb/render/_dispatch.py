@@ -35,12 +35,15 @@ class ByType:
             return func
         return decorate
 
+    def _register(self, cls: type, func: Renderer) -> None:
+        self._dispatch.register(cls, func)
+
     def renderer(self, result: Any) -> Renderer:
         """Return the renderer of ``result``'s type (the fallback when there is none)."""
         func: Renderer = self._dispatch.dispatch(type(result))
         if func is self._fallback and self._load is not None:
             load, self._load = self._load, None
-            load(lambda cls, func: self._dispatch.register(cls, func))
+            load(self._register)
             func = self._dispatch.dispatch(type(result))
         return func
 

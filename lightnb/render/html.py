@@ -12,10 +12,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lightnb.results import GenerateResult, ListResult, RegenerateResult, RunResult, SavedSql, SignOff, Verification
-
 from lightnb.render._dispatch import ByType, Registrar
 from lightnb.render.text import reheaded_diff, relative_text
+from lightnb.results import GenerateResult, ListResult, RegenerateResult, RunResult, SavedSql, SignOff, Verification
 from lightnb.runner import is_bookkeeping
 
 CSS = """
@@ -215,7 +214,7 @@ def count_rows(before: Any, after: Any) -> list[tuple[str, Any, Any, str]]:
             change = "added"
         elif a is None:
             change = "dropped"
-        elif nb_ != na:
+        elif nb_ is not None and na is not None and nb_ != na:
             change = f"{na - nb_:+d}"
         elif b.column_names != a.column_names:
             change = "columns changed"

@@ -43,7 +43,7 @@ def bars_png(labels: Sequence[str], before: Sequence[float | None], after: Seque
 def _number(value: object) -> float:
     # None, NaN or pandas' NA (a table missing on one side) draw as an empty bar.
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]  # whatever float() takes; the rest draws empty
     except (TypeError, ValueError):
         return 0.0
     return 0.0 if number != number else number

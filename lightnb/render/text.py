@@ -12,8 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from lightnb.render._dispatch import ByType, Registrar
-from lightnb.results import (GenerateResult, LintResult, ListResult, ModelsPlan, PrintSchemaResult, RegenerateResult,
-                             Rendered, RunResult, SavedSql, SchemaCheckResult, SignOff, Verification, WorkspaceStatus)
+from lightnb.results import (
+    GenerateResult,
+    LintResult,
+    ListResult,
+    ModelsPlan,
+    PrintSchemaResult,
+    RegenerateResult,
+    Rendered,
+    RunResult,
+    SavedSql,
+    SchemaCheckResult,
+    SignOff,
+    Verification,
+    WorkspaceStatus,
+)
 
 NO_SCHEMA_FILE = "No schema file is configured: add `file = \"src/schema.rs\"` to [print_schema] in diesel.toml."
 

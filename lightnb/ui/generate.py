@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import ipywidgets as widgets
 
 from lightnb import steps
@@ -50,8 +48,7 @@ def generate_panel(workbook: Workbook, name: str = "", *, now: bool = False) -> 
                       records=True, inputs=inputs,
                       intro="Create a migration folder with an empty up.sql and down.sql.",
                       summary=lambda r: f"created {r.migration.name.split('_', 1)[-1]}")
-    panel.name_field, panel.hint = field, hint  # type: ignore[attr-defined]
-    panel.validate = validate  # type: ignore[attr-defined]
+    panel.expose(name_field=field, hint=hint, validate=validate)
     field.observe(validate, names="value")
     validate()
     if now:

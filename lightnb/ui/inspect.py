@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
@@ -10,9 +10,11 @@ from lightnb import steps
 from lightnb.errors import WorkspaceError
 from lightnb.render import html
 from lightnb.render import markdown as md
-from lightnb.results import Inspection
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
+
+if TYPE_CHECKING:
+    from lightnb.steps import Inspection
 
 
 def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = False,
@@ -72,7 +74,7 @@ def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = F
                             "side, schema changes, row diff and measured impact. Sensitive values are "
                             "redacted.",
                       summary=lambda r: f"inspected {r.table}")
-    panel.table = picker  # type: ignore[attr-defined]
+    panel.expose(table=picker)
     workbook.on_change(refresh)
     refresh()
     if now and workbook.last_of("Change") is not None:

@@ -6,7 +6,7 @@ the panel says so and Apply refuses until the models are checked again.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
@@ -14,9 +14,12 @@ from lightnb import steps
 from lightnb.errors import LightnbError
 from lightnb.render import html
 from lightnb.render import markdown as md
-from lightnb.results import ModelChange, RegenerateResult
+from lightnb.results import RegenerateResult
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
+
+if TYPE_CHECKING:
+    from lightnb.steps import ModelChange
 
 
 def review(workbook: Workbook) -> RegenerateResult:
@@ -75,7 +78,7 @@ def models_panel(workbook: Workbook, *, now: bool = False, follow: bool = False)
                             "diff, the model drift, and apply the struct changes you want.",
                       summary=lambda r: f"{len(r.changes)} struct change(s) planned, "
                                         f"{len(r.drift.findings) if r.drift else 0} drift finding(s)")
-    panel.apply_buttons = buttons  # type: ignore[attr-defined]
+    panel.expose(apply_buttons=buttons)
     workbook.on_change(follow_changes)
     if now:
         panel.run()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
@@ -10,10 +10,12 @@ from lightnb import steps
 from lightnb.errors import LightnbError
 from lightnb.render import html
 from lightnb.render import markdown as md
-from lightnb.results import Change
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.progress import Progress
 from lightnb.ui.workbook import Workbook
+
+if TYPE_CHECKING:
+    from lightnb.steps import Change
 
 
 def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False) -> StepPanel:
@@ -35,7 +37,7 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
         except LightnbError as error:
             pending.value = html.banner(str(error), "warn")
             return
-        applied = panel.result.result.names if isinstance(panel.result, Change) else ()
+        applied = panel.result.result.names if panel.result is not None else ()
         pending.value = html.wrap(html.pending_list(listing, just_applied=applied))
 
     def action() -> Change:
@@ -68,7 +70,7 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
                       intro="Apply every pending migration to the workspace copy (production is never "
                             "touched), then compare before and after.",
                       summary=lambda c: _summary(c, "applied", "nothing pending"))
-    panel.pending, panel.progress = pending, progress  # type: ignore[attr-defined]
+    panel.expose(pending=pending, progress=progress)
     workbook.on_change(refresh)
     refresh()
     if now:

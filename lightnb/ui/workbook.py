@@ -157,7 +157,7 @@ def served_root() -> Path | None:
         from jupyter_server.serverapp import list_running_servers
         roots = [Path(info.get("root_dir") or info.get("notebook_dir") or "").resolve()
                  for info in list_running_servers()]
-    except Exception:  # no server information available
+    except Exception:  # noqa: BLE001 - no server information available
         return None
     containing = [r for r in roots if r == here or r in here.parents]
     return max(containing, key=lambda r: len(r.parts)) if containing else None
