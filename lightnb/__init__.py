@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lightnb.errors import (
-        DatabaseBusyError, DatabaseError, LightnbError, LintFailed, MigrationError, ModelDrift,
-        ProjectError, SchemaOutOfSync, SqlError, WorkspaceError,
+        DatabaseBusyError,
+        DatabaseError,
+        LightnbError,
+        LintFailed,
+        MigrationError,
+        ModelDrift,
+        ProjectError,
+        SchemaOutOfSync,
+        SqlError,
+        WorkspaceError,
     )
     from lightnb.migrations import Migration
     from lightnb.project import Project
@@ -39,7 +47,12 @@ _HOMES = {
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-__all__ = sorted([*_HOME_OF, "__version__"])
+__all__ = [
+    "Capture", "DatabaseBusyError", "DatabaseError", "GenerateResult", "LightnbError", "LintFailed",
+    "ListResult", "Migration", "MigrationError", "MigrationStatus", "ModelDrift", "Project", "ProjectError",
+    "RunResult", "SchemaOutOfSync", "SqlError", "Target", "Workspace", "WorkspaceError", "__version__",
+    "generate", "list_migrations", "redo", "resolve_target", "revert", "run", "snapshot",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -52,8 +52,9 @@ def prepare(folder: Path, *, users: int = 2000) -> Path:
 # Defaults for this JupyterLab only (the user's own settings still win): no "get notified about
 # Jupyter news?" toast over the notebook on a first start, and widget state saved with the notebook
 # (so a saved workbook reopens with its panels as they were).
-LAB_OVERRIDES: dict[str, dict[str, Any]] = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-                 "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
+LAB_OVERRIDES: dict[str, dict[str, Any]] = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
 
 
 def lab_settings(folder: Path) -> Path:

@@ -66,7 +66,13 @@ VERBS: dict[str, Verb] = {
 """Every verb, in help order. Adding a verb: a module with ``register(parser)``, and one line here."""
 
 
-class _Verbs(argparse._SubParsersAction):  # type: ignore[type-arg]  # argparse's own generic
+if TYPE_CHECKING:  # generic in the type stubs only
+    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    _SubParsers = argparse._SubParsersAction
+
+
+class _Verbs(_SubParsers):
     """Sub-commands whose arguments are added when the command line reaches them."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -137,6 +143,7 @@ def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help=f"print the traceback of an unexpected error (also: {DEBUG_ENV}=1)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", action=_Verbs)
+    assert isinstance(subparsers, _Verbs)
     for name, verb in VERBS.items():
         subparsers.add_verb(name, verb, fill=not lazy)
     return parser

@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lightnb import steps
-from lightnb.cli._common import (DieselArgumentParser, add_global_options, add_project_options, project_from_args,
-                                 target_from_args, u64)
+from lightnb.cli._common import (
+    DieselArgumentParser,
+    add_global_options,
+    add_project_options,
+    project_from_args,
+    target_from_args,
+    u64,
+)
 from lightnb.errors import MigrationError, SchemaOutOfSync
 from lightnb.render import text
 
@@ -40,9 +47,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_global_options(parser)  # `lightnb migration --migration-dir D run`, as diesel's own tests write it
     verbs = parser.add_subparsers(dest="migration_command", metavar="VERB", required=True)
 
-    verbs._parser_class = _IntermixedParser  # type: ignore[attr-defined]
+    verbs._parser_class = _IntermixedParser
     gen = verbs.add_parser("generate", help="create a migration folder with up.sql and down.sql")
-    verbs._parser_class = DieselArgumentParser  # type: ignore[attr-defined]
+    verbs._parser_class = DieselArgumentParser
     gen.add_argument("name", metavar="MIGRATION_NAME")
     gen.add_argument("table_names", nargs="*", metavar="TABLE_NAME",
                      help="table regexes for --diff-schema, used with -o or -e")
@@ -135,7 +142,7 @@ def announce(event: steps.StepEvent) -> None:
     _announce(event)
 
 
-def wrapped(func):  # type: ignore[no-untyped-def]
+def wrapped(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Prefix migration failures the way diesel does (``Failed to run migrations: …``)."""
     def call(args: argparse.Namespace) -> int:
         try:
@@ -150,8 +157,9 @@ def wrapped(func):  # type: ignore[no-untyped-def]
 
 
 _wrapped = wrapped
-_announce.statements = False  # type: ignore[attr-defined]  # only migrations are announced
-announce.statements = False  # type: ignore[attr-defined]
+# The runner reads it: only migrations are announced, so a migration may run as one call.
+_announce.statements = False  # type: ignore[attr-defined]  # a flag the runner reads
+announce.statements = False  # type: ignore[attr-defined]  # a flag the runner reads
 
 
 @_wrapped

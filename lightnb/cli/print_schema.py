@@ -43,8 +43,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     # REMAINDER collects positional table names *and* any options after them (re-parsed in order).
     parser.add_argument("rest", nargs=argparse.REMAINDER, metavar="TABLE_NAME",
                         help="table regexes, used with -o or -e")
-    flag = {"nargs": 0, "action": _Record}
-    value = {"action": _Record}
+    flag: dict[str, Any] = {"nargs": 0, "action": _Record}
+    value: dict[str, Any] = {"action": _Record}
     parser.add_argument("-o", "--only-tables", dest="only_tables", help="only tables matching TABLE_NAME",
                         **flag)
     parser.add_argument("-e", "--except-tables", dest="except_tables",
