@@ -20,8 +20,7 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lightnb.cli._common import DieselArgumentParser, add_global_options, apply_global_options
@@ -109,16 +108,29 @@ def lightnb_version() -> str:
 
 
 class _PrintVersion(argparse.Action):
-    """Print a version text as written (argparse's own version action re-wraps it) and exit 0."""
+    """Print a version text as written (argparse's own version action re-wraps it) and exit 0.
 
-    def __init__(self, option_strings: list[str], dest: str, text: str = "", help: str | None = None) -> None:
+    :param text: builds the text when the option is used (reading the installed version takes time).
+    """
+
+    def __init__(self, option_strings: list[str], dest: str, text: Callable[[], str] = str,
+                 help: str | None = None) -> None:
         super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
         self.text = text
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
                  option_string: str | None = None) -> None:
-        sys.stdout.write(self.text)
+        sys.stdout.write(self.text())
         parser.exit(0)
+
+
+def _short_version() -> str:
+    return f"lightnb {lightnb_version()}\n"
+
+
+def _long_version() -> str:
+    return (f"lightnb \n Version: {lightnb_version()}\n Supported Backends: sqlite\n "
+            f"Twin of: diesel_cli {DIESEL_CLI_VERSION}\n")
 
 
 def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
@@ -133,10 +145,8 @@ def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
         epilog="You can also run `lightnb SUBCOMMAND -h` to get more information about that subcommand.",
     )
     # diesel's -V prints the short version, --version the long one (clap, diesel_cli cli.rs).
-    parser.add_argument("-V", action=_PrintVersion, text=f"lightnb {lightnb_version()}\n", help="print the version")
-    parser.add_argument("--version", action=_PrintVersion,
-                        text=f"lightnb \n Version: {lightnb_version()}\n Supported Backends: sqlite\n "
-                             f"Twin of: diesel_cli {DIESEL_CLI_VERSION}\n",
+    parser.add_argument("-V", action=_PrintVersion, text=_short_version, help="print the version")
+    parser.add_argument("--version", action=_PrintVersion, text=_long_version,
                         help="print the version, the backends and the diesel_cli version it twins")
     # diesel accepts its global options anywhere on the line, before the verb too (diesel_spec.md §0).
     add_global_options(parser)
@@ -222,6 +232,7 @@ def _with_state(message: str, error: LightnbError, ledger: Any) -> str:
 
 def _traceback(debug: bool) -> None:
     if debug:
+        import traceback
         traceback.print_exc(file=sys.stderr)
 
 
