@@ -19,7 +19,7 @@ from lightnb.inspect.preview import ComparedPreview, compare_preview
 from lightnb.inspect.redact import Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
 from lightnb.inspect.snapshot import Snapshot
-from lightnb.results import Capture
+from lightnb.results import Capture, Rendered
 from lightnb.runner import is_bookkeeping
 from lightnb.workspace import Workspace
 
@@ -42,7 +42,7 @@ class RowChanges:
 
 
 @dataclass(frozen=True)
-class Change:
+class Change(Rendered):
     """A step's result with what it changed on the workspace.
 
     :param result: the step's own result, with ``before``, ``after`` and ``before_copy`` set.
@@ -290,7 +290,7 @@ def _keys_of(found: Any, n: int) -> list[tuple]:
 
 
 @dataclass(frozen=True)
-class Inspection:
+class Inspection(Rendered):
     """Everything the inspect step shows about one table after a captured step.
 
     :param table: the table inspected.

@@ -60,7 +60,8 @@ def test_help_loads_no_verb_and_no_step(project: Path) -> None:
 def test_a_verb_s_help_loads_only_that_verb(project: Path) -> None:
     code, modules = _loaded(["snapshot", "--help"], project)
     assert code == 0
-    assert {m for m in modules if m.startswith("lightnb.cli.") and m != "lightnb.cli._common"} == {"lightnb.cli.snapshot"}
+    loaded = {m for m in modules if m.startswith("lightnb.cli.") and m != "lightnb.cli._common"}
+    assert loaded == {"lightnb.cli.snapshot"}
     assert not modules & set(HEAVY)
 
 

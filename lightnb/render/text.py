@@ -186,6 +186,33 @@ def sign_off(result: SignOff) -> str:
     return "\n".join(lines)
 
 
+def schema_diff(result: Any) -> str:
+    """Render schema changes of the user's tables, one per line (diesel's and lightnb's bookkeeping left out)."""
+    from lightnb.runner import is_bookkeeping
+    changes = [c for c in result.changes if not is_bookkeeping(c.table)]
+    if not changes:
+        return "Schema: no changes."
+    return "\n".join(["Schema changes:"] + [f"  {c.to_text()}" for c in changes])
+
+
+def change(result: Any) -> str:
+    """Render a captured step: what ran, the schema changes, then every table's rows before and after and what
+    changed in it."""
+    rows = table(("table", "rows before", "rows after", "change"), result.table_changes())
+    return "\n".join((run_result(result.result), schema_diff(result.schema), rows))
+
+
+def inspection(result: Any) -> str:
+    """Render the inspect step for one table: its schema changes, row diff and measured impact."""
+    parts = [f"Table {result.table}", schema_diff(result.schema)]
+    diff = result.rows.table(result.table)
+    if diff is not None:
+        parts.append(_to_text(diff))
+    parts += [impact.to_text() for impact in result.impact] or \
+        ["No rows deleted, updated, lost or violating a constraint."]
+    return "\n".join(parts)
+
+
 def _to_text(result: Any) -> str:
     text: str = result.to_text()
     return text
@@ -193,11 +220,15 @@ def _to_text(result: Any) -> str:
 
 def _core_renderers(register: Registrar) -> None:
     """Register the renderers of the result types core modules define (imported here, when first needed)."""
+    from lightnb.capture import Change, Inspection
     from lightnb.checks import CheckResult
     from lightnb.inspect.divergence import Divergence
     from lightnb.inspect.preview import Preview
     from lightnb.inspect.row_diff import RowDiff, TableDiff
     from lightnb.inspect.schema_diff import SchemaDiff
     from lightnb.inspect.snapshot import Snapshot
-    for cls in (CheckResult, Divergence, Preview, RowDiff, TableDiff, SchemaDiff, Snapshot):
+    for cls in (CheckResult, Divergence, Preview, RowDiff, TableDiff, Snapshot):
         register(cls, _to_text)
+    register(SchemaDiff, schema_diff)
+    register(Change, change)
+    register(Inspection, inspection)
