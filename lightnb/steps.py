@@ -1,7 +1,10 @@
-"""The workbook's verbs as plain functions: generate, run, revert, redo, list, pending, snapshot.
+"""The door: every user action as one plain function (generate, run, revert, inspect, check, lint,
+print-schema, models, snapshot, diff, report, rehearse …).
 
 The CLI, the widgets and the notebooks call only these. Each takes a :class:`Project` (and a
-database target) and returns a result object from :mod:`lightnb.results`.
+database target) and returns a result object from :mod:`lightnb.results` (or the result type a core
+module defines, named in the function's signature); :mod:`lightnb.render` shows it. The functions
+import the core they use when called, so a command loads only what its verb needs.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lightnb.render._compared import Cell, layout
 from lightnb.render._dispatch import ByType, Registrar
 from lightnb.render.text import reheaded_diff, relative_text
 from lightnb.results import GenerateResult, ListResult, RegenerateResult, RunResult, SavedSql, SignOff, Verification
@@ -255,69 +256,33 @@ def compared_preview(result: Any) -> str:
     Added rows and new columns are green, removed rows and dropped columns red, changed cells
     yellow; the table scrolls sideways inside its panel when it is wide.
     """
-    frame = result.frame
-    before = [c for side, c in frame.columns if side == "before"]
-    after = [c for side, c in frame.columns if side == "after"]
-    new, dropped = [c for c in after if c not in before], [c for c in before if c not in after]
-    touched = [c for c in after if c in before and c in result.changed.columns and bool(result.changed[c].any())]
-    # What changed comes first, next to the key, so it shows without scrolling sideways.
-    first = new + dropped + touched
-    columns = first + [c for c in after if c not in first]
-    keys = list(frame.index.names) if any(n is not None for n in frame.index.names) else list(result.key)
-    head = "".join(f"<th>{escape(k)}</th>" for k in keys) + "<th>row</th>"
-    for column in columns:
-        mark = " (new)" if column in new else " (dropped)" if column in dropped else ""
-        cls = ' class="lightnb-added"' if column in new else ' class="lightnb-removed"' if column in dropped else ""
-        head += f"<th{cls}>{escape(column)}{escape(mark)}</th>"
+    table_ = layout(result)
+    head = "".join(f"<th>{escape(k)}</th>" for k in table_.keys) + "<th>row</th>"
+    for column, mark in table_.columns:
+        cls = {"new": ' class="lightnb-added"', "dropped": ' class="lightnb-removed"'}.get(mark, "")
+        head += f"<th{cls}>{escape(column)}{escape(f' ({mark})' if mark else '')}</th>"
     rows = []
-    for i, key in enumerate(frame.index):
-        status = frame[("status", "")].iat[i]
-        key_cells = "".join(f"<td><b>{escape(_cell(k))}</b></td>" for k in (key if isinstance(key, tuple) else (key,)))
-        label = status
-        if status == "unchanged" and (new or dropped):
-            label = "column added" if new and not dropped else "column dropped" if dropped and not new else "reshaped"
-        cells = []
-        for column in columns:
-            b = frame[("before", column)].iat[i] if column in before else None
-            a = frame[("after", column)].iat[i] if column in after else None
-            if status == "added":
-                cells.append(f"<td>{escape(_cell(a))}</td>" if column in after else "<td></td>")
-            elif status == "removed":
-                cells.append(f"<td>{escape(_cell(b))}</td>" if column in before else "<td></td>")
-            elif column in new:
-                cells.append(f'<td class="lightnb-added">{escape(_cell(a))}</td>')
-            elif column in dropped:
-                cells.append(f'<td class="lightnb-removed"><del>{escape(_cell(b))}</del></td>')
-            elif _changed(result, i, column):
-                cells.append(f'<td class="lightnb-changed"><del>{escape(_cell(b))}</del> → {escape(_cell(a))}</td>')
-            else:
-                cells.append(f"<td>{escape(_cell(a))}</td>")
-        row_cls = {"added": ' class="lightnb-added"', "removed": ' class="lightnb-removed"'}.get(status, "")
-        rows.append(f"<tr{row_cls}>{key_cells}<td>{escape(label)}</td>{''.join(cells)}</tr>")
+    for row in table_.rows:
+        key_cells = "".join(f"<td><b>{escape(k)}</b></td>" for k in row.key)
+        cells = "".join(_compared_cell(cell) for cell in row.cells)
+        row_cls = {"added": ' class="lightnb-added"', "removed": ' class="lightnb-removed"'}.get(row.status, "")
+        rows.append(f"<tr{row_cls}>{key_cells}<td>{escape(row.label)}</td>{cells}</tr>")
     body = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     redacted = (f" Redacted: {', '.join(result.redacted)}." if getattr(result, "redacted", ()) else "")
     return (f'<div class="lightnb-compare" data-table="{escape(result.table)}">{heading(result.table, 5)}'
             f'<p class="lightnb-note">{escape(result.note + redacted)}</p>{scroll(body)}{LEGEND}</div>')
 
 
-def _changed(result: Any, row: int, column: str) -> bool:
-    changed = result.changed
-    return column in changed.columns and bool(changed.iat[row, changed.columns.get_loc(column)])
-
-
-def _cell(value: Any) -> str:
-    """Return a preview value as text: NULL for missing, integral floats without a trailing ``.0``."""
-    if value is None:
-        return "NULL"
-    try:
-        import pandas as pd
-        if value is pd.NA or (isinstance(value, float) and value != value):
-            return "NULL"
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        pass
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
+def _compared_cell(cell: Cell) -> str:
+    if cell.kind == "empty":
+        return "<td></td>"
+    if cell.kind == "new":
+        return f'<td class="lightnb-added">{escape(cell.after)}</td>'
+    if cell.kind == "dropped":
+        return f'<td class="lightnb-removed"><del>{escape(cell.before)}</del></td>'
+    if cell.kind == "changed":
+        return f'<td class="lightnb-changed"><del>{escape(cell.before)}</del> → {escape(cell.after)}</td>'
+    return f"<td>{escape(cell.after)}</td>"
 
 
 def schema_diff_result(result: Any) -> str:

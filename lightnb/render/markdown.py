@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lightnb.render._compared import Cell, layout, value_text
 from lightnb.render._dispatch import ByType, Registrar
 from lightnb.render.text import reheaded_diff, relative_text
 from lightnb.results import GenerateResult, ListResult, RegenerateResult, RunResult, SavedSql, SignOff, Verification
@@ -100,7 +101,7 @@ def table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
 def frame(data: Any, *, max_rows: int = 50) -> str:
     """Return a DataFrame as a Markdown table, cut to ``max_rows`` with a note."""
     shown = data.head(max_rows)
-    out = table([str(c) for c in shown.columns], ([_value(v) for v in row]
+    out = table([str(c) for c in shown.columns], ([value_text(v) for v in row]
                                                    for row in shown.itertuples(index=False, name=None)))
     if len(data) > max_rows:
         out += f"\n\n_showing {max_rows} of {len(data)} rows_"
@@ -110,21 +111,6 @@ def frame(data: Any, *, max_rows: int = 50) -> str:
 def join(*blocks: str) -> str:
     """Join non-empty blocks with blank lines."""
     return "\n\n".join(b for b in blocks if b)
-
-
-def _value(value: Any) -> str:
-    """Return a table value as text: NULL for missing, integral floats without a trailing ``.0``."""
-    if value is None:
-        return "NULL"
-    try:
-        import pandas as pd
-        if value is pd.NA or (isinstance(value, float) and value != value):
-            return "NULL"
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        pass
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
 
 
 def _fallback(result: Any) -> str:
@@ -215,44 +201,19 @@ def compared_preview(result: Any) -> str:
     New columns are marked *(new)*, dropped ones *(dropped)* with their old values struck through;
     the row column says whether a row was added, removed, changed or kept.
     """
-    data = result.frame
-    before = [c for side, c in data.columns if side == "before"]
-    after = [c for side, c in data.columns if side == "after"]
-    new, dropped = [c for c in after if c not in before], [c for c in before if c not in after]
-    touched = [c for c in after if c in before and c in result.changed.columns and bool(result.changed[c].any())]
-    first = new + dropped + touched
-    columns = first + [c for c in after if c not in first]
-    keys = list(data.index.names) if any(n is not None for n in data.index.names) else list(result.key)
-    header = keys + ["row"] + [c + (" (new)" if c in new else " (dropped)" if c in dropped else "")
-                               for c in columns]
-    rows = []
-    for i, key in enumerate(data.index):
-        status = data[("status", "")].iat[i]
-        label = status
-        if status == "unchanged" and (new or dropped):
-            label = "column added" if new and not dropped else "column dropped" if dropped and not new else "reshaped"
-        cells = [_value(k) for k in (key if isinstance(key, tuple) else (key,))] + [label]
-        for column in columns:
-            b = data[("before", column)].iat[i] if column in before else None
-            a = data[("after", column)].iat[i] if column in after else None
-            if status == "added":
-                cells.append(_value(a) if column in after else "")
-            elif status == "removed":
-                cells.append(_value(b) if column in before else "")
-            elif column in dropped:
-                cells.append(f"~~{_value(b)}~~")
-            elif column in after and column in before and _changed(result, i, column):
-                cells.append(f"~~{_value(b)}~~ → {_value(a)}")
-            else:
-                cells.append(_value(a))
-        rows.append(cells)
+    table_ = layout(result)
+    header = [*table_.keys, "row", *(f"{column} ({mark})" if mark else column for column, mark in table_.columns)]
+    rows = [[*row.key, row.label, *(_compared_cell(cell) for cell in row.cells)] for row in table_.rows]
     redacted = f" Redacted: {', '.join(result.redacted)}." if getattr(result, "redacted", ()) else ""
     return join(heading(result.table, 5), f"_{text(result.note + redacted)}_", table(header, rows))
 
 
-def _changed(result: Any, row: int, column: str) -> bool:
-    changed = result.changed
-    return column in changed.columns and bool(changed.iat[row, changed.columns.get_loc(column)])
+def _compared_cell(cell: Cell) -> str:
+    if cell.kind == "dropped":
+        return f"~~{cell.before}~~"
+    if cell.kind == "changed":
+        return f"~~{cell.before}~~ → {cell.after}"
+    return cell.after  # a value, a new column's value, or nothing
 
 
 def table_diff(result: Any) -> str:
