@@ -19,9 +19,10 @@ import os
 import signal
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 # SQLite calls the progress handler every this many virtual-machine instructions (well under a
 # millisecond): often enough to stop a long statement at once, rare enough to cost nothing.
@@ -62,8 +63,25 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+# The stopping signals handled so far, in order. SQLite swallows an exception raised inside one
+# of its Python callbacks (the SQL guard's authorizer, a function) and fails the statement with
+# its own error instead ("not authorized"); blocks compare this log to tell that error was a stop.
+_ARRIVED: list[int] = []
+
+
 def _raise_terminated(signum: int, _frame: object) -> None:
+    _ARRIVED.append(signum)
     raise Terminated(signum)
+
+
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    _ARRIVED.append(signum)
+    raise KeyboardInterrupt
+
+
+def _arrived_since(mark: int) -> int | None:
+    """The first stopping signal handled after the log held ``mark`` entries, or None."""
+    return _ARRIVED[mark] if len(_ARRIVED) > mark else None
 
 
 @contextlib.contextmanager
@@ -81,12 +99,22 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
     if not _in_main_thread():
         yield
         return
-    previous = {}
+    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) is signal.SIG_DFL:
             previous[signum] = signal.signal(signum, _raise_terminated)
+    interrupt_handler = None
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # Ctrl-C as Python's, but logged
+        interrupt_handler = signal.signal(signal.SIGINT, _raise_interrupt)
+    mark = len(_ARRIVED)
     try:
-        yield
+        try:
+            yield
+        except sqlite3.Error as error:
+            swallowed = _arrived_since(mark)
+            if swallowed is None:
+                raise
+            raise stop_for(swallowed) from error  # the signal was swallowed by a SQLite callback
     except Terminated as stop:
         if not redeliver or stop.signum not in previous:
             raise
@@ -95,26 +123,54 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
         os.kill(os.getpid(), stop.signum)
         raise  # not reached: the default action ends the process
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if interrupt_handler is not None:
+            signal.signal(signal.SIGINT, interrupt_handler)
 
 
-def hold() -> set[signal.Signals] | None:
+@dataclass
+class Held:
+    """Stopping signals held by :func:`hold`: the handlers to give back, the signals that arrived."""
+
+    handlers: dict[int, Callable[[int, FrameType | None], Any]]
+    arrived: list[int]
+
+
+def hold() -> Held | None:
     """Hold the stopping signals for a few statements that must not be cut in two.
 
-    A signal that arrives meanwhile stays pending until :func:`release` (its handler then runs at
-    once), so nothing is lost. Returns the mask to give back to :func:`release`; None when nothing
-    was held (not the main thread, or no ``pthread_sigmask`` on this system).
+    The Python handlers are swapped for one that only records the signal; :func:`release` puts
+    them back and calls the first recorded signal's handler, so nothing is lost. (A signal mask
+    would not do: in a process with threads, a Jupyter kernel or a test runner, another thread
+    takes the signal and Python runs the handler in the main thread anyway.) Returns None outside
+    the main thread, where handlers cannot be set.
     """
-    if not _in_main_thread() or not hasattr(signal, "pthread_sigmask"):
+    if not _in_main_thread():
         return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS)
+    held = Held({}, [])
+
+    def record(signum: int, _frame: FrameType | None) -> None:
+        held.arrived.append(signum)
+
+    for signum in STOPPING_SIGNALS:
+        current = signal.getsignal(signum)
+        if callable(current):  # a Python handler (Ctrl-C's default one too); SIG_DFL/SIG_IGN stay
+            held.handlers[signum] = current
+            signal.signal(signum, record)
+    return held
 
 
-def release(previous: set[signal.Signals] | None) -> None:
-    """Give back the signal mask :func:`hold` returned; a held signal is handled right after."""
-    if previous is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+def release(held: Held | None) -> None:
+    """Give back the handlers :func:`hold` replaced; a signal that arrived meanwhile is handled now."""
+    if held is None:
+        return
+    for signum, handler in held.handlers.items():
+        signal.signal(signum, handler)
+    if held.arrived:
+        signum = held.arrived[0]
+        held.arrived.clear()
+        held.handlers[signum](signum, None)  # raises as the signal would have
 
 
 @dataclass
@@ -176,6 +232,7 @@ def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
         return 0 if stop.signum is None else 1
 
     def handle(signum: int, frame: FrameType | None) -> None:
+        _ARRIVED.append(signum)
         if stop.signum is None:
             stop.signum = signum
         try:

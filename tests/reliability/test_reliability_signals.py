@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 import pytest
+from reliability_support import REPO, applied, db_state, file_mark, make_project, write_migration
 
 from lightnb import scratch
 from lightnb.workspace import Workspace
-from reliability_support import REPO, applied, db_state, file_mark, make_project, write_migration
 
 NEW = "2024-04-01-000000-0000_long"
 VERSION = "202404010000000000"
@@ -329,7 +329,8 @@ def test_sigterm_to_a_python_program_using_the_api_cleans_up_then_ends_it(app):
     assert _scratch_copies(app) == []
 
 
-def test_a_signal_while_a_scratch_folder_is_made_is_held_until_the_folder_can_be_removed(tmp_path, monkeypatch):
+def test_a_signal_while_a_scratch_folder_is_made_is_held_until_the_folder_can_be_removed(tmp_path, monkeypatch,
+                                                                                       python_ctrl_c):
     """Ctrl-C between mkdir and the block that removes the folder would leave a copy behind."""
     from lightnb import scratch
 
@@ -347,3 +348,33 @@ def test_a_signal_while_a_scratch_folder_is_made_is_held_until_the_folder_can_be
         with scratch.folder("lint"):
             pass
     assert made and not os.path.exists(made[0])
+
+
+@pytest.mark.parametrize("signum, stop", [(signal.SIGTERM, "Terminated"), (signal.SIGINT, "KeyboardInterrupt")])
+def test_a_signal_swallowed_by_a_sqlite_callback_still_stops_the_work(tmp_path, monkeypatch, signum, stop,
+                                                                      python_ctrl_c):
+    """A signal handled inside SQLite's authorizer becomes "not authorized"; the block still raises the stop."""
+    from lightnb import signals
+
+    monkeypatch.setenv(scratch.ROOT_ENV, str(tmp_path / "scratch"))
+    conn = sqlite3.connect(":memory:")
+
+    def authorizer(*_args):
+        os.kill(os.getpid(), signum)  # handled inside the callback: SQLite only sees a failed callback
+        return sqlite3.SQLITE_OK
+
+    conn.set_authorizer(authorizer)
+    with pytest.raises(KeyboardInterrupt) as raised:
+        with signals.unwinding_on_termination(redeliver=False):
+            conn.execute("PRAGMA synchronous = OFF")
+    assert type(raised.value).__name__ == stop
+    assert isinstance(raised.value.__cause__, sqlite3.DatabaseError)
+
+
+
+@pytest.fixture
+def python_ctrl_c():
+    """Ctrl-C raises KeyboardInterrupt as in a plain Python program (a test runner's worker may differ)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
