@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from lightnb.errors import ProjectError
+from lightnb.files import kind_of
 
 SETTINGS_NAME = "lightnb.toml"
 DEFAULT_TEST_COMMAND = "cargo test"
@@ -76,6 +77,7 @@ class Settings(Mapping[str, Any]):
         """
         here = Path(folder)
         path = here / SETTINGS_NAME
+        _refuse_non_file_settings(path)
         if not path.is_file():
             return cls(here)
         try:
@@ -156,9 +158,17 @@ class Settings(Mapping[str, Any]):
 def settings_folder(config_dir: Path, root: Path) -> Path:
     """Return the folder whose lightnb.toml applies: beside diesel.toml, else the project folder's."""
     for folder in (config_dir, root):
+        _refuse_non_file_settings(folder / SETTINGS_NAME)
         if (folder / SETTINGS_NAME).is_file():
             return folder
     return config_dir
+
+
+def _refuse_non_file_settings(path: Path) -> None:
+    """A lightnb.toml that is a folder (or a FIFO, a device) is an error, never silently no settings."""
+    if path.exists() and not path.is_file():
+        raise ProjectError(f"{path} is {kind_of(path.stat().st_mode)}, not a file; lightnb reads its settings "
+                           f"from a file of that name: rename or remove it.", path=path)
 
 
 __all__ = ["DEFAULT_TEST_COMMAND", "DEFAULT_TEST_TIMEOUT", "SETTINGS_NAME", "Settings", "TestSettings",

@@ -18,8 +18,10 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import FrameType
+from typing import Any
 
 STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -57,8 +59,31 @@ def in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+# The stopping signals handled so far, in order. A database driver swallows an exception raised
+# inside one of its Python callbacks (SQLite's authorizer, the SQL guard, a function) and fails the
+# statement with its own error instead ("not authorized"); blocks compare this log to tell that such
+# an error was a stop.
+_ARRIVED: list[int] = []
+
+
+def record_arrival(signum: int) -> None:
+    """Log a stopping signal a handler outside this module handled (a backend's ``interrupting``)."""
+    _ARRIVED.append(signum)
+
+
 def _raise_terminated(signum: int, _frame: object) -> None:
+    _ARRIVED.append(signum)
     raise Terminated(signum)
+
+
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    _ARRIVED.append(signum)
+    raise KeyboardInterrupt
+
+
+def _arrived_since(mark: int) -> int | None:
+    """The first stopping signal handled after the log held ``mark`` entries, or None."""
+    return _ARRIVED[mark] if len(_ARRIVED) > mark else None
 
 
 @contextlib.contextmanager
@@ -76,12 +101,22 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
     if not in_main_thread():
         yield
         return
-    previous = {}
+    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) is signal.SIG_DFL:
             previous[signum] = signal.signal(signum, _raise_terminated)
+    interrupt_handler = None
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # Ctrl-C as Python's, but logged
+        interrupt_handler = signal.signal(signal.SIGINT, _raise_interrupt)
+    mark = len(_ARRIVED)
     try:
-        yield
+        try:
+            yield
+        except Exception as error:  # noqa: BLE001 - re-raised unless a stop was swallowed on the way
+            swallowed = _arrived_since(mark)
+            if swallowed is None:
+                raise
+            raise stop_for(swallowed) from error  # a driver's callback swallowed the stop: raise it
     except Terminated as stop:
         if not redeliver or stop.signum not in previous:
             raise
@@ -90,8 +125,54 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
         os.kill(os.getpid(), stop.signum)
         raise  # not reached: the default action ends the process
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if interrupt_handler is not None:
+            signal.signal(signal.SIGINT, interrupt_handler)
+
+
+@dataclass
+class Held:
+    """Stopping signals held by :func:`hold`: the handlers to give back, the signals that arrived."""
+
+    handlers: dict[int, Callable[[int, FrameType | None], Any]]
+    arrived: list[int]
+
+
+def hold() -> Held | None:
+    """Hold the stopping signals for a few statements that must not be cut in two.
+
+    The Python handlers are swapped for one that only records the signal; :func:`release` puts
+    them back and calls the first recorded signal's handler, so nothing is lost. (A signal mask
+    would not do: in a process with threads, a Jupyter kernel or a test runner, another thread
+    takes the signal and Python runs the handler in the main thread anyway.) Returns None outside
+    the main thread, where handlers cannot be set.
+    """
+    if not in_main_thread():
+        return None
+    held = Held({}, [])
+
+    def record(signum: int, _frame: FrameType | None) -> None:
+        held.arrived.append(signum)
+
+    for signum in STOPPING_SIGNALS:
+        current = signal.getsignal(signum)
+        if callable(current):  # a Python handler (Ctrl-C's default one too); SIG_DFL/SIG_IGN stay
+            held.handlers[signum] = current
+            signal.signal(signum, record)
+    return held
+
+
+def release(held: Held | None) -> None:
+    """Give back the handlers :func:`hold` replaced; a signal that arrived meanwhile is handled now."""
+    if held is None:
+        return
+    for signum, handler in held.handlers.items():
+        signal.signal(signum, handler)
+    if held.arrived:
+        signum = held.arrived[0]
+        held.arrived.clear()
+        held.handlers[signum](signum, None)  # raises as the signal would have
 
 
 @dataclass
@@ -130,3 +211,4 @@ class Stop:
             yield self
         finally:
             self.deferred = previous
+

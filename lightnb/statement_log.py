@@ -2,7 +2,7 @@
 
 Off by default. ``lightnb --verbose`` (or ``-v``), or the environment variable ``DIESEL_LOG`` (or
 ``LIGHTNB_LOG``) naming the ``debug`` or ``trace`` level, switch it on: every statement run on a
-connection lightnb opens for migrating (``runner.connect``) is written to stderr as one line,
+connection lightnb opens for migrating (``backends.sqlite.connect``) is written to stderr as one line,
 ``lightnb: SQL: <statement>``, before SQLite runs it (so the last line names the statement that
 failed). stdout stays exactly diesel's output.
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from lightnb.backends import sqlite
 from lightnb.render import html
 
 # SQLite calls the handler every this many virtual-machine instructions (~ms on this hardware).
@@ -33,7 +32,7 @@ class Progress:
         self.started = 0.0
         self.current = ""
         self._last_refresh = 0.0
-        self._attached: sqlite.Connection | None = None
+        self._attached: Any = None  # the database connection the step runs on
 
     def start(self) -> None:
         """Show the bar and start the clock."""
@@ -60,7 +59,7 @@ class Progress:
             self.bar.value = self.bar.max
             self._show(f"{self.current}: done")
 
-    def attach(self, connection: sqlite.Connection) -> None:
+    def attach(self, connection: Any) -> None:
         """Install :meth:`tick` as ``connection``'s SQLite progress handler."""
         connection.set_progress_handler(self.tick, HANDLER_INSTRUCTIONS)
         self._attached = connection
@@ -80,7 +79,7 @@ class Progress:
         if self._attached is not None:
             try:
                 self._attached.set_progress_handler(None, 0)
-            except sqlite.ProgrammingError:  # already closed by the step
+            except Exception:  # noqa: BLE001 - the step already closed it: nothing left to detach
                 pass
             self._attached = None
 

@@ -25,9 +25,19 @@ from sqlite3 import SQLITE_FUNCTION, SQLITE_OK, SQLITE_READ, SQLITE_SELECT
 
 from lightnb.backends.sqlite import guard
 from lightnb.backends.sqlite.catalog import read_catalog
-from lightnb.backends.sqlite.connection import (BUSY_TIMEOUT_SECONDS, attach_readonly, connect, database_file,
-                                                memory_copy, open_readonly, open_scratch, query_only, quote, serialize,
-                                                translate)
+from lightnb.backends.sqlite.connection import (
+    BUSY_TIMEOUT_SECONDS,
+    attach_readonly,
+    connect,
+    database_file,
+    memory_copy,
+    open_readonly,
+    open_scratch,
+    query_only,
+    quote,
+    serialize,
+    translate,
+)
 from lightnb.backends.sqlite.copies import backup, copy_database, restore
 from lightnb.backends.sqlite.interrupt import interrupting
 from lightnb.backends.sqlite.script import is_comment_only, split

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from types import FrameType
 
-from lightnb.signals import STOPPING_SIGNALS, Stop, in_main_thread, stop_for
+from lightnb.signals import STOPPING_SIGNALS, Stop, in_main_thread, record_arrival, stop_for
 
 # SQLite calls the progress handler every this many virtual-machine instructions (well under a
 # millisecond): often enough to stop a long statement at once, rare enough to cost nothing.
@@ -46,6 +46,7 @@ def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
         return 0 if stop.signum is None else 1
 
     def handle(signum: int, frame: FrameType | None) -> None:
+        record_arrival(signum)
         if stop.signum is None:
             stop.signum = signum
         try:
