@@ -377,5 +377,9 @@ def test_a_signal_swallowed_by_a_sqlite_callback_still_stops_the_work(tmp_path, 
 def python_ctrl_c():
     """Ctrl-C raises KeyboardInterrupt as in a plain Python program (a test runner's worker may differ)."""
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    # SIGTERM at its default action, which lightnb takes over (a C-level handler another library left
+    # in this process would otherwise get it).
+    previous_term = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     yield
     signal.signal(signal.SIGINT, previous)
+    signal.signal(signal.SIGTERM, previous_term if previous_term is not None else signal.SIG_DFL)
