@@ -373,7 +373,7 @@ def _checksum_hook(database: Path) -> Callable[..., None] | None:
     if database.name != WORKSPACE_DB or not (database.parent / STATE_FILE).is_file():
         return None
     try:
-        from lightnb.lint import hygiene
+        from lightnb.lint.rules import hygiene
     except ImportError:
         return None
     return getattr(hygiene, "on_applied", None)

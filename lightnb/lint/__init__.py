@@ -1,6 +1,7 @@
 """Lint migrations with the team's rules and SQLite's limits; plan table rebuilds.
 
-Rules are registered by decorator (:mod:`lightnb.lint.registry`), one module per family.
+Rules are registered by decorator (:mod:`lightnb.lint.registry`), one module per family in
+:mod:`lightnb.lint.rules`, where the engine discovers them.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from lightnb.lint.config import LintConfig, config_from_settings
 from lightnb.lint.engine import lint_migrations, lint_project, lint_source, lint_sql, load_rules
 from lightnb.lint.finding import Finding, has_errors, sort_findings, to_frame
-from lightnb.lint.hygiene import checksum_hook, forget_checksums, record_checksums
+from lightnb.lint.rules.hygiene import checksum_hook, forget_checksums, record_checksums
 from lightnb.lint.rebuild import Changes, Check, Column, ForeignKey, RebuildPlan, Unique, plan_rebuild
 
 __all__ = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import importlib
+import pkgutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -20,14 +21,18 @@ from lightnb.lint.rehearsal import Rehearsal, applied_versions
 from lightnb.lint.source import Source, source_from_text, source_of
 from lightnb.migrations import Migration, discover
 
-RULE_MODULES = ("timestamps", "jsontypes", "downsql", "secrets", "limitations", "foreignkeys",
-                "destructive", "rebuildloss", "sqliteversion", "transactions", "hygiene", "statements")
+
+def rule_modules() -> tuple[str, ...]:
+    """Return the rule families: every module of :mod:`lightnb.lint.rules`, by name."""
+    from lightnb.lint import rules
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(rules.__path__) if not m.name.startswith("_")))
 
 
 def load_rules() -> dict[str, Rule]:
-    """Import every rule family so its rules register; return the registry."""
-    for module in RULE_MODULES:
-        importlib.import_module(f"lightnb.lint.{module}")
+    """Import every rule family (every module of :mod:`lightnb.lint.rules`) so its rules register;
+    return the registry."""
+    for module in rule_modules():
+        importlib.import_module(f"lightnb.lint.rules.{module}")
     return RULES
 
 
@@ -175,7 +180,7 @@ def lint_scope(migrations_dir: str | Path, database: str | Path | None, *, all: 
                config: LintConfig | None = None) -> str:
     """Say which migrations a lint covers and which SQLite it checks against (the CLI's first lines)."""
     from lightnb.lint.config import format_version
-    from lightnb.lint.sqliteversion import running_version
+    from lightnb.lint.rules.sqliteversion import running_version
     minimum = format_version((config or LintConfig()).sqlite_min_version)
     versions = (f"\nSQLite: lightnb runs {running_version()}; SQL newer than {minimum} is flagged "
                 f"([lint] sqlite_min_version, the oldest SQLite your app runs on)")

@@ -7,7 +7,7 @@ from pathlib import Path
 from lightnb import runner
 from lightnb.backends import sqlite
 from lightnb.lint import lint_project
-from lightnb.lint.hygiene import CHECKSUM_TABLE, checksum_hook
+from lightnb.lint.rules.hygiene import CHECKSUM_TABLE, checksum_hook
 from lightnb.migrations import discover
 
 

@@ -13,7 +13,7 @@ from lightnb.backends import sqlite
 from lightnb.cli import main
 from lightnb.errors import DatabaseError, MigrationError
 from lightnb.lint import lint_project
-from lightnb.lint.hygiene import checksum_hook
+from lightnb.lint.rules.hygiene import checksum_hook
 from lightnb.migrations import discover
 from lightnb.workspace import Workspace
 

@@ -9,7 +9,7 @@ import pytest
 from lightnb.errors import ProjectError
 from lightnb.lint import LintConfig, config_from_settings, lint_sql
 from lightnb.lint.config import DEFAULT_SQLITE_MIN_VERSION
-from lightnb.lint.sqliteversion import FUNCTIONS
+from lightnb.lint.rules.sqliteversion import FUNCTIONS
 
 USERS = ("CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, email TEXT NOT NULL, nick TEXT, prefs TEXT, "
          "seen_at INTEGER);\n")

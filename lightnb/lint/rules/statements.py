@@ -15,8 +15,8 @@ EXPLAINED_BY = ("limitations", "transactions")
       summary="A statement fails when replayed after the earlier migrations (in memory).")
 def sql_error(ctx: MigrationContext) -> Iterator[Hit]:
     """Flag statements that SQLite rejects at this point of history."""
-    from lightnb.lint.limitations import limitation_of
-    from lightnb.lint.transactions import non_transactional_statement
+    from lightnb.lint.rules.limitations import limitation_of
+    from lightnb.lint.rules.transactions import non_transactional_statement
 
     scripts = [(ctx.source.up, ctx.replay.up_errors)]
     if ctx.source.down is not None and not ctx.replay.up_errors:
