@@ -91,3 +91,51 @@ def test_every_spelling_of_a_driver_import_is_seen(source: str) -> None:
 def test_relative_and_lookalike_imports_are_not_drivers() -> None:
     source = "from . import sqlite\nfrom lightnb.backends import sqlite\nimport sqlite3x\nx = 'import sqlite3'\n"
     assert [m for m, _ in imported_modules(source) if m in DRIVERS] == []
+
+
+# ----------------------------------------------------------------------------- the Backend protocol
+
+PROTOCOL = ("name", "Error", "open_readonly", "connect", "copy", "read_catalog", "split", "quote", "run_script")
+
+
+def test_a_sqlite_path_or_url_selects_the_sqlite_backend_and_it_has_every_member() -> None:
+    from lightnb.backends import backend_for, sqlite
+    for url in ("app.db", "sqlite://app.db", "file:app.db?mode=ro", Path("data/app.db")):
+        assert backend_for(url) is sqlite
+    assert [m for m in PROTOCOL if not hasattr(sqlite, m)] == []
+    assert sqlite.name == "sqlite" and issubclass(sqlite.Error, Exception)
+
+
+def test_an_unsupported_scheme_is_one_line_naming_the_accepted_ones() -> None:
+    from lightnb.backends import backend_for
+    from lightnb.errors import ProjectError
+    with pytest.raises(ProjectError, match="mysql://` is not supported"):
+        backend_for("mysql://root@localhost/app")
+
+
+def test_the_core_can_work_through_the_protocol_alone(tmp_path: Path) -> None:
+    """Write a database, copy it, read the copy's catalogue read-only: only Backend members are used."""
+    from lightnb.backends import Backend, backend_for
+    backend: Backend = backend_for(tmp_path / "source.db")
+    conn = backend.connect(tmp_path / "source.db")
+    try:
+        table = backend.quote('odd "name"')
+        script = (f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, note TEXT NOT NULL);\n"
+                  f"INSERT INTO {table} VALUES (1, 'a');")
+        assert [s.line for s in backend.split(script)] == [1, 2]
+        backend.run_script(conn, script)
+        with pytest.raises(backend.Error):
+            backend.run_script(conn, f"ATTACH DATABASE '{tmp_path / 'elsewhere.db'}' AS other;")  # guarded
+    finally:
+        conn.close()
+    copy = backend.copy(tmp_path / "source.db", tmp_path / "copy.db")
+    reader = backend.open_readonly(copy)
+    try:
+        catalog = backend.read_catalog(reader)
+        with pytest.raises(backend.Error):
+            reader.execute("DELETE FROM \"odd \"\"name\"\"\"")  # read-only: nothing is written through it
+    finally:
+        reader.close()
+    found = catalog.table('odd "name"')
+    assert found is not None and found.column_names == ("id", "note") and found.primary_key == ("id",)
+    assert not (tmp_path / "elsewhere.db").exists()
