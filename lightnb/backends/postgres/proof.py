@@ -31,7 +31,7 @@ from pglast.parser import ParseError, parse_sql_json
 from lightnb.backends.postgres.clone import Clone, drop_clone, make_clone, sweep_stale
 from lightnb.backends.postgres.cluster import Cluster, ClusterError
 from lightnb.backends.postgres.locks import StatementEffect, UpRun, run_measured, server_message
-from lightnb.backends.postgres.rowhash import TableRows, compare_table
+from lightnb.backends.postgres.rowhash import TableRows, common_columns, compare_table, summaries
 from lightnb.backends.postgres.shape import Shape, compare_shapes, qualified, read_shape
 from lightnb.checks import MigrationCheck, _verdict
 from lightnb.errors import LightnbError
@@ -109,12 +109,15 @@ def _shape(clone: Clone) -> Shape:
 def compare_rows(before: Clone, before_shape: Shape, after: Clone, after_shape: Shape) -> list[TableRows]:
     """Return the tables present on both sides whose rows differ (columns by name, keyed by primary key)."""
     differing = []
+    pairs = [(table, after_shape.tables[name]) for name, table in before_shape.tables.items()
+             if name in after_shape.tables]
     with before.connect() as left, after.connect() as right:
-        for name, table in before_shape.tables.items():
-            other = after_shape.table(name)
-            if other is None:
+        old = summaries(left, [(a.name, common_columns(a, b)) for a, b in pairs])
+        new = summaries(right, [(b.name, common_columns(a, b)) for a, b in pairs])
+        for (table, other), one, two in zip(pairs, old, new):
+            if one == two:
                 continue
-            rows = compare_table(left, table, right, other)
+            rows = compare_table(left, table, right, other, (one, two))
             if not rows.equal:
                 differing.append(rows)
     return differing

@@ -84,12 +84,31 @@ def _key(columns: Sequence[str]) -> sql.Composable:
     return sql.SQL("concat_ws({}, {})").format(_SEPARATOR, values)
 
 
+def _summary_query(table: str, columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL("SELECT count(*), coalesce(sum(('x' || left(h, 15))::bit(60)::bigint), 0) "
+                   "FROM (SELECT {} AS h FROM {}) AS rows").format(_row_hash(columns), _identifier(table))
+
+
 def summary(conn: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> tuple[int, int]:
     """Return ``(row count, order-free sum of row hashes)`` of ``table`` over ``columns``, computed in the server."""
-    query = sql.SQL("SELECT count(*), coalesce(sum(('x' || left(h, 15))::bit(60)::bigint), 0) "
-                    "FROM (SELECT {} AS h FROM {}) AS rows").format(_row_hash(columns), _identifier(table))
-    count, total = conn.execute(query).fetchone()  # type: ignore[misc]
+    count, total = conn.execute(_summary_query(table, columns)).fetchone()  # type: ignore[misc]
     return int(count), int(total)
+
+
+def summaries(conn: psycopg.Connection[Any], tables: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[int, int]]:
+    """Return :func:`summary` of several tables in one round trip (one query, one row per table, in order)."""
+    if not tables:
+        return []
+    parts = [sql.SQL("SELECT {}::int AS i, * FROM ({}) AS s").format(sql.Literal(i), _summary_query(t, c))
+             for i, (t, c) in enumerate(tables)]
+    rows = conn.execute(sql.SQL(" UNION ALL ").join(parts)).fetchall()
+    found = {int(i): (int(count), int(total)) for i, count, total in rows}
+    return [found[i] for i in range(len(tables))]
+
+
+def common_columns(before_table: TableShape, after_table: TableShape) -> list[str]:
+    """The columns both sides have, by name (sorted): what rows are compared over."""
+    return sorted(set(before_table.column_names) & set(after_table.column_names))
 
 
 def _stream(conn: psycopg.Connection[Any], query: sql.Composed) -> Iterator[tuple[Any, ...]]:
@@ -109,12 +128,17 @@ def _keyed_rows(conn: psycopg.Connection[Any], table: str, key: Sequence[str],
 
 
 def compare_table(before: psycopg.Connection[Any], before_table: TableShape, after: psycopg.Connection[Any],
-                  after_table: TableShape) -> TableRows:
-    """Compare one table's rows in two databases (see the module docstring)."""
-    common = sorted(set(before_table.column_names) & set(after_table.column_names))
+                  after_table: TableShape, summarised: tuple[tuple[int, int], tuple[int, int]] | None = None
+                  ) -> TableRows:
+    """Compare one table's rows in two databases (see the module docstring).
+
+    :param summarised: both sides' :func:`summary`, when already computed.
+    """
+    common = common_columns(before_table, after_table)
     name = after_table.name
-    count_before, sum_before = summary(before, before_table.name, common)
-    count_after, sum_after = summary(after, after_table.name, common)
+    if summarised is None:
+        summarised = summary(before, before_table.name, common), summary(after, after_table.name, common)
+    (count_before, sum_before), (count_after, sum_after) = summarised
     if (count_before, sum_before) == (count_after, sum_after):
         return TableRows(name, count_before, count_after)
     key = [c for c in before_table.primary_key if c in common]
