@@ -126,7 +126,7 @@ def drop_clone(clone: Clone) -> None:
     """Drop a clone (its sessions are ended first); a cluster that is already down keeps it for the sweep."""
     if not _NAME.match(clone.name):  # never drop anything that is not a clone
         raise NotAClone(f"{clone.name!r} is not a rehearsal clone; it was not dropped.")
-    with contextlib.suppress(ClusterError):
+    with contextlib.suppress(DatabaseError):  # ClusterError, or ConnectError when the server is gone
         clone.cluster.drop_database(clone.name)
 
 
