@@ -147,6 +147,11 @@ def test_cli_snapshot_then_check_uses_the_local_base_and_never_writes_production
         assert "2024-01-01-000000_add_age: SAFE" in out and "verdict: safe" in out and code == 0
         assert f"rehearsed on a copy of database `{production.name}`" in out
         assert PASSWORD not in out
+        cluster = start_cluster(cluster_folder(root / ".lightnb"))
+        cluster.drop_database(BASE)  # the copy vanished (a temporary folder cleaned, say)
+        assert main(["check", "--project", str(root), "--no-tests"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is gone from the private cluster" in err and "lightnb snapshot" in err
         with connect(production.url) as conn:
             assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
                                 "AND column_name = 'age'").fetchone() == (0,)

@@ -22,9 +22,11 @@ from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.base import BASE, cluster_folder, read_record
 from lightnb.backends.postgres.clone import Clone
 from lightnb.backends.postgres.cluster import Cluster, start_cluster
+from lightnb.backends.postgres.connect import connect
 from lightnb.backends.postgres.dump import copy_database
 from lightnb.backends.postgres.proof import Proof, prove_pending
 from lightnb.checks import CheckResult, TestRun, run_test_command
+from lightnb.errors import WorkspaceError
 from lightnb.migrations import Migration, discover
 from lightnb.project import Project
 
@@ -51,6 +53,12 @@ def rehearsal_base(source_url: str | None, workspace: Path | None) -> Iterator[t
     record = read_record(workspace) if workspace is not None else None
     if record is not None and workspace is not None:
         cluster = start_cluster(cluster_folder(workspace))
+        with connect(cluster.url()) as conn:
+            present = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BASE,)).fetchone()
+        if not present:
+            raise WorkspaceError(f"The copy of {record.source} is gone from the private cluster in "
+                                 f"{cluster_folder(workspace)}; take it again with `lightnb snapshot "
+                                 f"--database-url URL`.")
         yield cluster, BASE, f"{record.source} (snapshot of {_when(record.taken_at)})"
         return
     with temporary_cluster("check-pg") as cluster:
