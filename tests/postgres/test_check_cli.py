@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from lightnb.backends.postgres.base import cluster_folder
+from lightnb.backends.postgres.cluster import Cluster, start_cluster
+from lightnb.backends.postgres.connect import connect
 from lightnb.cli import main
 from tests.support.builder import ProjectBuilder
 from tests.support.pg_production import PASSWORD, add_reader, fingerprint, make_production
 from tests.support.postgres import PgDatabase
 
+REPO = Path(__file__).resolve().parents[2]
 HOSTILE_UP = ("ALTER TABLE users ADD COLUMN score int DEFAULT 1;\n"
               "UPDATE users SET email = 'gone';\n"
               "DELETE FROM posts;\n")
@@ -68,3 +76,47 @@ def test_a_database_url_whose_server_is_down_is_one_line(tmp_path: Path, capsys:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No PostgreSQL server is running" in err
     assert not (root / ".lightnb").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_check_cancels_the_statement_and_drops_its_clones(
+        pg_database: PgDatabase, tmp_path: Path, signum: int) -> None:
+    make_production(pg_database, users=20, posts=20)
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("1_slow", "ALTER TABLE users ADD COLUMN x int;\nSELECT pg_sleep(120);", "SELECT 1;")
+            .build())
+    assert main(["snapshot", "--project", str(root), "--database-url", pg_database.url]) == 0
+    cluster = start_cluster(cluster_folder(root / ".lightnb"))
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "lightnb", "check", "--project", str(root), "--no-tests"],
+                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, PYTHONPATH=str(REPO)))
+        try:
+            deadline = time.monotonic() + 60
+            while not _sleeping(cluster) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _sleeping(cluster), "the migration never started"
+            started = time.monotonic()
+            child.send_signal(signum)
+            _out, err = child.communicate(timeout=60)
+            assert time.monotonic() - started < 30  # pg_sleep(120) was cancelled, not waited for
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        assert child.returncode == 128 + signum
+        assert err.count("\n") == 1 and ("terminated (SIGTERM)" in err or "interrupted (Ctrl-C)" in err)
+        assert _clones(cluster) == [] and cluster.running
+    finally:
+        cluster.destroy()
+
+
+def _clones(cluster: Cluster) -> list[str]:
+    with connect(cluster.url()) as conn:
+        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'lightnb_clone_%'")]
+
+
+def _sleeping(cluster: Cluster) -> bool:
+    with connect(cluster.url()) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%'"
+                            ).fetchone() == (1,)
