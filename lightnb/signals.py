@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 # SQLite calls the progress handler every this many virtual-machine instructions (well under a
 # millisecond): often enough to stop a long statement at once, rare enough to cost nothing.
@@ -99,22 +100,49 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def hold() -> set[signal.Signals] | None:
+@dataclass
+class Held:
+    """What :func:`hold` changed: the thread's signal mask, and the handlers it stood in for.
+
+    A signal mask is per thread: a signal sent to the process while this thread blocks it is
+    delivered to another thread (a kernel's or a test runner's I/O thread), and Python then runs
+    the handler in this thread at once. So the handlers are replaced too, by one that only records
+    the signal; :func:`release` runs the real handler for what was recorded.
+    """
+
+    mask: set[signal.Signals]
+    handlers: dict[int, Any]
+    received: list[int]
+
+
+def hold() -> Held | None:
     """Hold the stopping signals for a few statements that must not be cut in two.
 
-    A signal that arrives meanwhile stays pending until :func:`release` (its handler then runs at
-    once), so nothing is lost. Returns the mask to give back to :func:`release`; None when nothing
-    was held (not the main thread, or no ``pthread_sigmask`` on this system).
+    A signal that arrives meanwhile is kept until :func:`release` (its handler then runs at once),
+    so nothing is lost. Returns what to give back to :func:`release`; None when nothing was held
+    (not the main thread, or no ``pthread_sigmask`` on this system).
     """
     if not _in_main_thread() or not hasattr(signal, "pthread_sigmask"):
         return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS)
+    received: list[int] = []
+    handlers: dict[int, Any] = {}
+    for signum in STOPPING_SIGNALS:
+        current = signal.getsignal(signum)
+        if callable(current):
+            handlers[signum] = signal.signal(signum, lambda number, _frame: received.append(number))
+    return Held(signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS), handlers, received)
 
 
-def release(previous: set[signal.Signals] | None) -> None:
-    """Give back the signal mask :func:`hold` returned; a held signal is handled right after."""
-    if previous is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+def release(held: Held | None) -> None:
+    """Give back what :func:`hold` changed; a held signal is handled right after."""
+    if held is None:
+        return
+    for signum, handler in held.handlers.items():
+        signal.signal(signum, handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, held.mask)  # a signal still pending runs its handler here
+    for signum in dict.fromkeys(held.received):
+        handler = held.handlers[signum]
+        handler(signum, None)
 
 
 @dataclass
