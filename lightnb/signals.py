@@ -110,7 +110,7 @@ class Held:
     the signal; :func:`release` runs the real handler for what was recorded.
     """
 
-    mask: set[signal.Signals]
+    mask: set[Any]
     handlers: dict[int, Any]
     received: list[int]
 
