@@ -432,6 +432,11 @@ def preview(scratch: Path, sizes: Sizes) -> list[Row]:
     return result
 
 
+def _pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
+    from bench.pg_cases import pg_rehearsal
+    return pg_rehearsal(scratch, sizes)
+
+
 CASES: dict[str, Case] = {"startup": startup, "snapshot": snapshot, "snapshot_wal": snapshot_wal, "row_diff": row_diff,
                           "migration": migrations, "data_migration": data_migration, "capture": capture, "check": check, "rehearse": rehearse,
-                          "replay": replay, "preview": preview}
+                          "replay": replay, "preview": preview, "pg_rehearsal": _pg_rehearsal}

@@ -722,7 +722,7 @@ def test_settings(project: Project) -> tuple[list[str], Path, float]:
 test_settings.__test__ = False  # type: ignore[attr-defined]
 
 
-def run_test_command(project: Project, database: Path, *, on_output: Callable[[str], None] | None = None
+def run_test_command(project: Project, database: Path | str, *, on_output: Callable[[str], None] | None = None
                      ) -> TestRun:
     """Run the project's test command with ``DATABASE_URL`` set to the rehearsed copy.
 

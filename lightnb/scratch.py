@@ -78,8 +78,8 @@ def folder(purpose: str) -> Iterator[Path]:
         try:
             path = Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=base))  # mkdtemp makes it 0700
             (path / OWNER_FILE).write_text(_owner_line(), encoding="utf-8")
-            signals.release(held)
-            held = None
+            owned, held = held, None  # a held signal is raised by release: from here on, the folder is removed
+            signals.release(owned)
             yield path
         finally:
             signals.release(held)

@@ -90,7 +90,7 @@ __all__ = [  # the verbs, and the types they take that a caller builds or checks
     "regenerate_schema_files", "rehearse", "report", "require_migrations_dir", "reset", "resolve_target",
     "revert", "revert_on_workspace", "run", "run_on_workspace", "sample", "sample_defaults", "save_sql",
     "schema_option_choices", "schema_style", "setup", "snapshot", "stopped", "test", "verify",
-    "workspace_folder", "workspace_protects", "workspace_status",
+    "workspace_folder", "workspace_protects", "workspace_status", "is_postgres_url", "snapshot_postgres",
 ]
 
 
@@ -891,11 +891,46 @@ def check(project: Project, *, database_url: str | Path | None = None, applied: 
     """
     if applied < 0:
         raise LightnbError(f"--applied must be 0 or more, not {applied}.")
+    postgres = _postgres_rehearsal_source(project, database_url)
+    if postgres is not None:
+        if applied:
+            raise LightnbError("--applied is not available on PostgreSQL yet; check proves the pending migrations "
+                               "(revert them on the copy first to prove applied ones).")
+        from lightnb.backends.postgres.check import check as check_postgres
+        return check_postgres(project, source_url=postgres or None, workspace=workspace_folder(project),
+                              run_tests=run_tests, on_output=on_output)
     try:
         database: Path | None = resolve_target(project, database_url=database_url, write=False).path
     except ProjectError:
         database = None  # no database anywhere: rehearse on an empty one
     return test(project, database, applied=applied, run_tests=run_tests, on_output=on_output)
+
+
+def _postgres_rehearsal_source(project: Project, database_url: str | Path | None) -> str | None:
+    """Return the PostgreSQL database a check copies (``""``: the project's local base), or None for SQLite."""
+    from lightnb.backends import is_postgres_url
+    from lightnb.backends.postgres.base import read_record
+    if database_url:
+        return str(database_url) if is_postgres_url(str(database_url)) else None
+    if read_record(workspace_folder(project)) is not None:
+        return ""
+    return project.database_url if is_postgres_url(project.database_url) else None
+
+
+def is_postgres_url(url: str | Path | None) -> bool:
+    """Return True when ``url`` names a PostgreSQL database (``postgres://`` or ``postgresql://``)."""
+    from lightnb.backends import is_postgres_url as postgres
+    return url is not None and postgres(str(url))
+
+
+def snapshot_postgres(project: Project, database_url: str, *, folder: str | Path | None = None) -> Any:
+    """Copy a PostgreSQL production (only read, with pg_dump) into the project's private cluster as the
+    local base that checks and rehearsals clone.
+
+    :returns: ``lightnb.backends.postgres.base.BaseInfo`` (what was copied, how long it took).
+    """
+    from lightnb.backends.postgres.base import take_snapshot
+    return take_snapshot(database_url, Path(folder) if folder is not None else workspace_folder(project))
 
 
 def check_fail_on() -> tuple[str, ...]:

@@ -47,6 +47,9 @@ def _snapshot(args: argparse.Namespace) -> int:
     if args.status:
         print(steps.workspace_status(project, folder=folder))
         return 0
+    if args.database_url and steps.is_postgres_url(args.database_url):  # PostgreSQL: the private cluster's base
+        print(steps.snapshot_postgres(project, args.database_url, folder=args.workspace_dir).to_text())
+        return 0
     if args.reset:
         before = steps.open_workspace(project, folder=folder).production
         workspace = steps.reset(project, folder=folder, database_url=args.database_url, verify=args.verify)

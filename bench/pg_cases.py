@@ -1,0 +1,131 @@
+"""PostgreSQL benchmark rows: the copy of production and the rehearsal clone, each against its plain peer.
+
+A "production" database with ``sizes.diff_rows`` users (and as many posts) is built in a private
+cluster of the scratch folder; both rows then run against it, and every cluster is destroyed at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench import Row, Sizes, data
+from bench.measure import Contender, alternate
+
+if TYPE_CHECKING:
+    from lightnb.backends.postgres.clone import Clone
+    from lightnb.backends.postgres.cluster import Cluster
+
+
+def _drop_all(made: list[Clone]) -> None:
+    from lightnb.backends.postgres.clone import drop_clone
+    while made:
+        drop_clone(made.pop())
+
+
+def _production(scratch: Path, rows: int) -> tuple[Cluster, str]:
+    from lightnb.backends.postgres.cluster import start_cluster
+    from lightnb.backends.postgres.connect import connect
+    cluster = start_cluster(scratch / "pg-production")
+    cluster.drop_database("production")
+    url = cluster.create_database("production")
+    with connect(url) as conn:
+        conn.execute(f"CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, created_at bigint);"
+                     f"INSERT INTO users SELECT g, 'user' || g || '@example.com', 'Name ' || g, 1700000000 + g "
+                     f"FROM generate_series(1, {rows}) g;"
+                     f"CREATE TABLE posts (id bigint PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id), "
+                     f"title text NOT NULL); INSERT INTO posts SELECT g, g, 'post ' || g FROM generate_series(1, "
+                     f"{rows}) g; CREATE INDEX posts_user ON posts (user_id)")
+        conn.execute("VACUUM ANALYZE")
+    return cluster, url
+
+
+def _bin(name: str) -> str:
+    from lightnb.backends.postgres.binaries import find_binaries
+    return find_binaries().program(name)
+
+
+def _sqlite_copy_of(scratch: Path, rows: int) -> Path:
+    path = scratch / f"pg-peer-{rows}.db"
+    if not path.exists():
+        conn = sqlite3.connect(path)
+        conn.executescript("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT, created_at "
+                           "INTEGER); CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title "
+                           "TEXT NOT NULL); CREATE INDEX posts_user ON posts (user_id);")
+        conn.execute(f"WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {rows}) "
+                     f"INSERT INTO users SELECT n, 'user' || n || '@example.com', 'Name ' || n, 1700000000 + n FROM g")
+        conn.execute("INSERT INTO posts SELECT id, id, 'post ' || id FROM users")
+        conn.commit()
+        conn.close()
+    return path
+
+
+def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
+    """Snapshot (``lightnb snapshot`` vs ``pg_dump -Fc -Z0 | pg_restore``) and a rehearsal clone
+    (``make_clone`` vs ``CREATE DATABASE … TEMPLATE`` in psql, and vs ``cp`` of a SQLite file of the same rows)."""
+    from lightnb.backends.postgres.binaries import PostgresNotInstalled
+    from lightnb.backends.postgres.clone import make_clone
+    from lightnb.backends.postgres.cluster import start_cluster
+    from lightnb.backends.postgres.dump import copy_database
+    try:
+        cluster, production = _production(scratch, sizes.diff_rows)
+    except PostgresNotInstalled as error:
+        return [Row("PostgreSQL rows", None, failed=str(error))]
+    from lightnb.backends.postgres import url as pgurl
+    params = pgurl.parse(production)
+    project_dir = data.project(scratch / "pg-snapshot-project", {})
+    target = start_cluster(scratch / "pg-target")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    restore = (f"{_bin('pg_dump')} -Fc -Z0 --dbname='{production}' | {_bin('pg_restore')} --no-owner --no-acl "
+               f"--exit-on-error --single-transaction --dbname='{target.url('peer_copy')}'")
+    workspace = project_dir / ".lightnb"
+    rows = []
+    try:
+        from bench import lightnb_argv, python_env
+        cli, library, peer = alternate([
+            Contender("lightnb snapshot", argv=lightnb_argv("snapshot", "--database-url", production, "--project",
+                                                            str(project_dir)), env=python_env()),
+            Contender("copy_database()", call=lambda: copy_database(production, target, "lib_copy"),
+                      prepare=lambda: target.drop_database("lib_copy")),
+            Contender("pg_dump | pg_restore", argv=["bash", "-c", restore], env=env,
+                      prepare=lambda: (target.drop_database("peer_copy"),
+                                       target.create_database("peer_copy", template="template0"))),
+        ], sizes.rounds)
+        rows.append(Row(f"snapshot of a {sizes.diff_rows:,}-row PostgreSQL production (×2 tables)", peer, cli=cli,
+                        library=library, target="≤ 1.2×", limit=1.2,
+                        notes="read-only session, restore swapped in only when complete; peer into a fresh db"))
+        base = "production"
+        made: list[Clone] = []
+        clone_series, peer_series = alternate([
+            Contender("make_clone()", call=lambda: made.append(make_clone(cluster, base)),
+                      prepare=lambda: _drop_all(made)),
+            Contender("psql CREATE DATABASE … TEMPLATE", argv=[
+                _bin("psql"), "-q", "-X", "-h", params["host"], "-U", "postgres", "-d", "postgres", "-c",
+                "CREATE DATABASE peer_clone TEMPLATE production STRATEGY FILE_COPY"], env=env,
+                prepare=lambda: cluster.drop_database("peer_clone")),
+        ], sizes.rounds * 2)
+        _drop_all(made)
+        rows.append(Row(f"rehearsal clone of that production (×2 tables, {sizes.diff_rows:,} rows each)",
+                        peer_series, library=clone_series, target="≤ 1.2×", limit=1.2,
+                        notes="CREATE DATABASE … TEMPLATE … STRATEGY FILE_COPY, scratch cluster (fsync off)"))
+        sqlite_file = _sqlite_copy_of(scratch, sizes.diff_rows)
+        copy = scratch / "pg-peer-copy.db"
+        clone_again, cp = alternate([
+            Contender("make_clone()", call=lambda: made.append(make_clone(cluster, base)),
+                      prepare=lambda: _drop_all(made)),
+            Contender("cp (SQLite file, same rows)", argv=["cp", str(sqlite_file), str(copy)],
+                      prepare=lambda: copy.unlink(missing_ok=True)),
+        ], sizes.rounds * 2)
+        _drop_all(made)
+        rows.append(Row("rehearsal clone vs a SQLite file copy of the same rows", cp, library=clone_again,
+                        notes="what a rehearsal copy costs on each backend"))
+    finally:
+        target.destroy()
+        cluster.destroy()
+        if (workspace / "pg").exists():
+            start_cluster(workspace / "pg").destroy()
+        shutil.rmtree(project_dir, ignore_errors=True)
+    return rows

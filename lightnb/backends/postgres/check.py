@@ -1,0 +1,98 @@
+"""``lightnb check`` for a PostgreSQL project: where the rehearsal's base comes from, and the verdict.
+
+The base the clones are made from is, in this order:
+
+* the database ``source_url`` names (production, or any server): copied read-only with pg_dump into a
+  temporary private cluster, removed afterwards;
+* else the project's local base (``lightnb snapshot --database-url postgres://…`` made it);
+* else an empty database in a temporary private cluster (the schema is proven, no rows).
+
+Then :func:`~lightnb.backends.postgres.proof.prove_pending` proves every pending migration on clones,
+and the project's test command runs with ``DATABASE_URL`` pointing at a clone in the final state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from lightnb import scratch
+from lightnb.backends.postgres import url as pgurl
+from lightnb.backends.postgres.base import BASE, cluster_folder, read_record
+from lightnb.backends.postgres.clone import Clone
+from lightnb.backends.postgres.cluster import Cluster, start_cluster
+from lightnb.backends.postgres.connect import connect
+from lightnb.backends.postgres.dump import copy_database
+from lightnb.backends.postgres.proof import Proof, prove_pending
+from lightnb.checks import CheckResult, TestRun, run_test_command
+from lightnb.errors import WorkspaceError
+from lightnb.migrations import Migration, discover
+from lightnb.project import Project
+
+
+@contextlib.contextmanager
+def temporary_cluster(purpose: str) -> Iterator[Cluster]:
+    """A private cluster in a scratch folder, destroyed (server stopped, files removed) afterwards."""
+    with scratch.folder(purpose) as folder:
+        cluster = start_cluster(Path(folder) / "pg")
+        try:
+            yield cluster
+        finally:
+            cluster.destroy()
+
+
+@contextlib.contextmanager
+def rehearsal_base(source_url: str | None, workspace: Path | None) -> Iterator[tuple[Cluster, str, str]]:
+    """Yield ``(cluster, base database, what it copies)`` for a rehearsal (see the module docstring)."""
+    if source_url:
+        with temporary_cluster("check-pg") as cluster:
+            copy_database(source_url, cluster, BASE)
+            yield cluster, BASE, pgurl.describe(source_url)
+        return
+    record = read_record(workspace) if workspace is not None else None
+    if record is not None and workspace is not None:
+        cluster = start_cluster(cluster_folder(workspace))
+        with connect(cluster.url()) as conn:
+            present = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BASE,)).fetchone()
+        if not present:
+            raise WorkspaceError(f"The copy of {record.source} is gone from the private cluster in "
+                                 f"{cluster_folder(workspace)}; take it again with `lightnb snapshot "
+                                 f"--database-url URL`.")
+        yield cluster, BASE, f"{record.source} (snapshot of {_when(record.taken_at)})"
+        return
+    with temporary_cluster("check-pg") as cluster:
+        cluster.create_database(BASE, template="template0")
+        yield cluster, BASE, "(empty database)"
+
+
+def _when(seconds: int) -> str:
+    import datetime
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def check(project: Project, *, source_url: str | None = None, workspace: Path | None = None,
+          run_tests: bool = True, on_output: Callable[[str], None] | None = None,
+          migrations: list[Migration] | None = None) -> CheckResult:
+    """Prove every pending migration of the project on PostgreSQL clones and return the verdict.
+
+    :param source_url: a PostgreSQL database to copy (only read) as the rehearsal's base.
+    :param workspace: the project's workspace folder (its local base, when there is one).
+    """
+    from lightnb.backends.postgres.pglint import lint_migration
+    migrations = migrations if migrations is not None else discover(project.migrations_dir)
+    tests: list[TestRun] = []
+
+    def run_project_tests(final: Clone) -> None:
+        if run_tests:
+            tests.append(run_test_command(project, final.url, on_output=on_output))
+
+    with rehearsal_base(source_url, workspace) as (cluster, base, described):
+        proofs: list[Proof] = prove_pending(cluster, base, migrations, lint=lint_migration, at_end=run_project_tests)
+    notes = tuple(_timing(p) for p in proofs if p.up is not None)
+    return CheckResult(described, tuple(p.check for p in proofs), (), tests[0] if tests else None, notes)
+
+
+def _timing(proof: Proof) -> str:
+    assert proof.up is not None
+    return f"{proof.check.migration}: up.sql ran in {proof.up.seconds:.3f} s on the copy"

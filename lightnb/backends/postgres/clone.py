@@ -1,0 +1,142 @@
+"""Rehearsal clones: throw-away databases of lightnb's private cluster, the only place migration SQL runs.
+
+A clone is ``CREATE DATABASE … TEMPLATE <base> STRATEGY FILE_COPY``: a file copy of the local base
+(a copy of production made by :mod:`~lightnb.backends.postgres.dump`), which on a scratch cluster
+(fsync off) costs about what copying a SQLite file costs. It is dropped when the work ends, on
+Ctrl-C and SIGTERM too (they unwind through ``finally``). A clone left behind by a process that was
+killed outright carries that process's id in its name and is dropped by the next lightnb that makes
+a clone in the same cluster.
+
+:class:`Clone` is the guard: code that executes migration SQL on PostgreSQL takes a ``Clone``, never a
+URL, and :func:`require_clone` refuses any connection target that is not a clone of a private
+cluster this process reaches through its own socket folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from lightnb.backends.postgres import url as pgurl
+from lightnb.backends.postgres.cluster import Cluster, ClusterError
+from lightnb.backends.postgres.connect import connect
+from lightnb.errors import DatabaseError
+
+PREFIX = "lightnb_clone_"
+_NAME = re.compile(rf"^{PREFIX}(\d+)_[0-9a-f]+$")
+_COUNTER = itertools.count(1)
+
+
+class NotAClone(DatabaseError):
+    """Migration SQL was about to run somewhere other than a rehearsal clone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Clone:
+    """One rehearsal clone.
+
+    :param cluster: the private cluster it lives in.
+    :param name: its database name (``lightnb_clone_<pid>_<random>``).
+    :param template: the database it was copied from.
+    :param seconds: how long ``CREATE DATABASE … TEMPLATE`` took.
+    """
+
+    cluster: Cluster
+    name: str
+    template: str
+    seconds: float = 0.0
+
+    @property
+    def url(self) -> str:
+        """Return the clone's URL (the private cluster's unix socket, its superuser)."""
+        return self.cluster.url(self.name)
+
+    def connect(self, **options: Any) -> psycopg.Connection[Any]:
+        """Open a connection to the clone (autocommit unless told otherwise), after checking it is one."""
+        require_clone(self.url, self.cluster)
+        return connect(self.url, **options)
+
+
+def require_clone(url: str, cluster: Cluster) -> None:
+    """Refuse any URL but a clone of ``cluster``: its socket folder and a clone's name.
+
+    :raises NotAClone: naming the target (never its password).
+    """
+    params = pgurl.parse(url)
+    host = params.get("host", "")
+    database = pgurl.database_of(params)
+    if host != str(cluster.socket_dir) or not _NAME.match(database):
+        raise NotAClone(f"lightnb runs migration SQL on PostgreSQL only in its own rehearsal clones, never on "
+                        f"{pgurl.describe(url)}; rehearse with `lightnb check` or take a copy with "
+                        f"`lightnb snapshot --database-url URL`.")
+
+
+def _new_name() -> str:
+    return f"{PREFIX}{os.getpid()}_{next(_COUNTER):x}{secrets.token_hex(3)}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale(cluster: Cluster) -> list[str]:
+    """Drop the clones whose maker process is gone (it was killed before it could drop them)."""
+    with connect(cluster.url("postgres")) as conn:
+        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                                (PREFIX + "%",)).fetchall()]
+    dropped = []
+    for name in names:
+        match = _NAME.match(name)
+        if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))):
+            with contextlib.suppress(ClusterError):
+                cluster.drop_database(name)
+                dropped.append(name)
+    return dropped
+
+
+def make_clone(cluster: Cluster, template: str) -> Clone:
+    """Create a clone of ``template`` (which must have no open connection) and return it."""
+    import time
+    started = time.perf_counter()
+    name = _new_name()
+    try:
+        cluster.create_database(name, template=template)
+    except BaseException:
+        with contextlib.suppress(ClusterError):
+            cluster.drop_database(name)
+        raise
+    return Clone(cluster, name, template, time.perf_counter() - started)
+
+
+def drop_clone(clone: Clone) -> None:
+    """Drop a clone (its sessions are ended first); a cluster that is already down keeps it for the sweep."""
+    if not _NAME.match(clone.name):  # never drop anything that is not a clone
+        raise NotAClone(f"{clone.name!r} is not a rehearsal clone; it was not dropped.")
+    with contextlib.suppress(DatabaseError):  # ClusterError, or ConnectError when the server is gone
+        clone.cluster.drop_database(clone.name)
+
+
+@contextlib.contextmanager
+def rehearsal_clone(cluster: Cluster, template: str) -> Iterator[Clone]:
+    """Yield a fresh clone of ``template``; drop it afterwards, whatever happens (Ctrl-C, SIGTERM)."""
+    with contextlib.suppress(ClusterError, DatabaseError, psycopg.Error):
+        sweep_stale(cluster)
+    clone = make_clone(cluster, template)
+    try:
+        yield clone
+    finally:
+        drop_clone(clone)

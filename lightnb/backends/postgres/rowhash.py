@@ -1,0 +1,185 @@
+"""Compare the rows of one table in two databases of a cluster, hashing rows in the server.
+
+PostgreSQL has no ATTACH: the two sides are two connections. Rows are compared by column name over
+the columns both sides have (a column re-added at the end of its table is the same column), as
+whole rows, key included:
+
+1. each side computes, in the server, its row count and an order-free sum of row hashes
+   (``md5`` of the row's values as text); equal sums mean equal tables and nothing more is read;
+2. otherwise each side streams ``(key, row hash)`` ordered by the primary key's text in byte order
+   (``COLLATE "C"``, the order Python compares ``str`` in), and the two streams are merged in order:
+   constant memory whatever the table's size. A table without a primary key is compared as a
+   multiset of row hashes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from lightnb.backends.postgres.shape import TableShape
+
+SAMPLE_KEYS = 3
+_SEPARATOR = sql.SQL("chr(31)")
+_FETCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class TableRows:
+    """How the rows of one table compare.
+
+    :param added: rows only in the second database (by key).
+    :param removed: rows only in the first.
+    :param changed: rows in both whose values differ.
+    :param changed_columns: per compared column, how many changed rows differ in it.
+    :param sample_keys: a few keys of rows that differ (key values as text, for people).
+    """
+
+    table: str
+    rows_before: int
+    rows_after: int
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    changed_columns: dict[str, int] = field(default_factory=dict)
+    keyed: bool = True
+    sample_keys: tuple[str, ...] = ()
+
+    @property
+    def equal(self) -> bool:
+        """True when both sides hold the same rows."""
+        return not (self.added or self.removed or self.changed)
+
+    def describe(self) -> str:
+        """One line: ``users: 3 row(s) before, 3 after — 0 row(s) added, 0 removed, 2 changed (email 2)``."""
+        head = (f"{self.table}: {self.rows_before} row(s) before, {self.rows_after} after" if
+                self.rows_before != self.rows_after else f"{self.table}: same row count, different content")
+        columns = ", ".join(f"{c} {n}" for c, n in self.changed_columns.items() if n)
+        return (f"{head} — {self.added} row(s) added, {self.removed} removed, {self.changed} changed"
+                + (f" ({columns})" if columns else ""))
+
+
+def _identifier(table: str) -> sql.Composable:
+    return sql.Identifier(*table.split(".", 1)) if "." in table else sql.Identifier(table)
+
+
+def _text(column: str) -> sql.Composable:
+    return sql.SQL("quote_nullable({}::text)").format(sql.Identifier(column))
+
+
+def _row_hash(columns: Sequence[str]) -> sql.Composable:
+    if not columns:
+        return sql.SQL("md5('')")
+    values = sql.SQL(", ").join(_text(c) for c in columns)
+    return sql.SQL("md5(concat_ws({}, {}))").format(_SEPARATOR, values)
+
+
+def _key(columns: Sequence[str]) -> sql.Composable:
+    values = sql.SQL(", ").join(_text(c) for c in columns)
+    return sql.SQL("concat_ws({}, {})").format(_SEPARATOR, values)
+
+
+def _summary_query(table: str, columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL("SELECT count(*), coalesce(sum(('x' || left(h, 15))::bit(60)::bigint), 0) "
+                   "FROM (SELECT {} AS h FROM {}) AS rows").format(_row_hash(columns), _identifier(table))
+
+
+def summary(conn: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> tuple[int, int]:
+    """Return ``(row count, order-free sum of row hashes)`` of ``table`` over ``columns``, computed in the server."""
+    count, total = conn.execute(_summary_query(table, columns)).fetchone()  # type: ignore[misc]
+    return int(count), int(total)
+
+
+def summaries(conn: psycopg.Connection[Any], tables: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[int, int]]:
+    """Return :func:`summary` of several tables in one round trip (one query, one row per table, in order)."""
+    if not tables:
+        return []
+    parts = [sql.SQL("SELECT {}::int AS i, * FROM ({}) AS s").format(sql.Literal(i), _summary_query(t, c))
+             for i, (t, c) in enumerate(tables)]
+    rows = conn.execute(sql.SQL(" UNION ALL ").join(parts)).fetchall()
+    found = {int(i): (int(count), int(total)) for i, count, total in rows}
+    return [found[i] for i in range(len(tables))]
+
+
+def common_columns(before_table: TableShape, after_table: TableShape) -> list[str]:
+    """The columns both sides have, by name (sorted): what rows are compared over."""
+    return sorted(set(before_table.column_names) & set(after_table.column_names))
+
+
+def _stream(conn: psycopg.Connection[Any], query: sql.Composed) -> Iterator[tuple[Any, ...]]:
+    with conn.transaction(), conn.cursor(name="lightnb_rows") as cursor:
+        cursor.itersize = _FETCH
+        cursor.execute(query)
+        yield from cursor
+
+
+def _keyed_rows(conn: psycopg.Connection[Any], table: str, key: Sequence[str],
+                columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    per_column = sql.SQL(", ").join(sql.SQL("md5({})").format(_text(c)) for c in columns) if columns else \
+        sql.SQL("NULL")
+    query = sql.SQL("SELECT {key} COLLATE \"C\" AS k, {hash}, ARRAY[{columns}] FROM {table} ORDER BY k").format(
+        key=_key(key), hash=_row_hash(columns), columns=per_column, table=_identifier(table))
+    return _stream(conn, query)
+
+
+def compare_table(before: psycopg.Connection[Any], before_table: TableShape, after: psycopg.Connection[Any],
+                  after_table: TableShape, summarised: tuple[tuple[int, int], tuple[int, int]] | None = None
+                  ) -> TableRows:
+    """Compare one table's rows in two databases (see the module docstring).
+
+    :param summarised: both sides' :func:`summary`, when already computed.
+    """
+    common = common_columns(before_table, after_table)
+    name = after_table.name
+    if summarised is None:
+        summarised = summary(before, before_table.name, common), summary(after, after_table.name, common)
+    (count_before, sum_before), (count_after, sum_after) = summarised
+    if (count_before, sum_before) == (count_after, sum_after):
+        return TableRows(name, count_before, count_after)
+    key = [c for c in before_table.primary_key if c in common]
+    if not key or list(key) != [c for c in after_table.primary_key if c in common]:
+        return _compare_bags(before, before_table.name, after, after_table.name, common, count_before, count_after)
+    added = removed = changed = 0
+    differing: Counter[str] = Counter()
+    samples: list[str] = []
+    left, right = _keyed_rows(before, before_table.name, key, common), _keyed_rows(after, after_table.name, key,
+                                                                                  common)
+    old, new = next(left, None), next(right, None)
+    while old is not None or new is not None:
+        if new is None or (old is not None and old[0] < new[0]):
+            removed += 1
+            assert old is not None
+            samples.append(old[0])
+            old = next(left, None)
+        elif old is None or new[0] < old[0]:
+            added += 1
+            samples.append(new[0])
+            new = next(right, None)
+        else:
+            if old[1] != new[1]:
+                changed += 1
+                samples.append(old[0])
+                for column, a, b in zip(common, old[2], new[2]):
+                    if a != b:
+                        differing[column] += 1
+            old, new = next(left, None), next(right, None)
+    return TableRows(name, count_before, count_after, added, removed, changed,
+                     {c: differing[c] for c in common if differing[c]}, True,
+                     tuple(s.replace("\x1f", ", ") for s in samples[:SAMPLE_KEYS]))
+
+
+def _compare_bags(before: psycopg.Connection[Any], before_name: str, after: psycopg.Connection[Any],
+                  after_name: str, columns: Sequence[str], count_before: int, count_after: int) -> TableRows:
+    def bag(conn: psycopg.Connection[Any], table: str) -> Counter[str]:
+        query = sql.SQL("SELECT {} FROM {}").format(_row_hash(columns), _identifier(table))
+        return Counter(row[0] for row in conn.execute(query))
+
+    old, new = bag(before, before_name), bag(after, after_name)
+    removed = sum((old - new).values())
+    added = sum((new - old).values())
+    return TableRows(after_name, count_before, count_after, added, removed, 0, {}, keyed=False)

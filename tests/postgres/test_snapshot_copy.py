@@ -1,0 +1,161 @@
+"""Copy of production, never production: pg_dump | pg_restore into a private cluster, read-only."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from lightnb.backends.postgres.base import BASE, RECORD, cluster_folder, read_record, take_snapshot
+from lightnb.backends.postgres.binaries import Binaries, find_binaries
+from lightnb.backends.postgres.cluster import Cluster, start_cluster
+from lightnb.backends.postgres.connect import ConnectError, connect
+from lightnb.backends.postgres.dump import DumpError, copy_database, version_problem
+from lightnb.cli import main
+from tests.support.builder import ProjectBuilder
+from tests.support.pg_production import PASSWORD, add_reader, fingerprint, make_production
+from tests.support.postgres import PgDatabase
+
+
+def _databases(cluster: Cluster) -> set[str]:
+    with connect(cluster.url()) as conn:
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+
+
+def _rows(cluster: Cluster, database: str, table: str) -> int:
+    with connect(cluster.url(database)) as conn:
+        return int(conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])  # type: ignore[index]
+
+
+@pytest.fixture
+def production(pg_database: PgDatabase) -> PgDatabase:
+    make_production(pg_database)
+    return pg_database
+
+
+def test_a_select_only_role_is_enough_and_production_is_unchanged(production: PgDatabase, pg_cluster: Cluster) -> None:
+    reader_url = add_reader(production)
+    before = fingerprint(production)
+    name = f"lightnb_copy_{os.getpid()}"
+    try:
+        result = copy_database(reader_url, pg_cluster, name)
+        assert _rows(pg_cluster, name, "users") == 200 and _rows(pg_cluster, name, "posts") == 500
+        assert _rows(pg_cluster, name, "audit") == 2
+        assert PASSWORD not in repr(result) and result.server_version.startswith(str(find_binaries().major))
+        with connect(pg_cluster.url(name)) as conn:  # restored without owners: the private superuser owns it
+            owners = {r[0] for r in conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")}
+        assert owners == {"postgres"}
+    finally:
+        pg_cluster.drop_database(name)
+    time.sleep(0.6)  # statistics counters are flushed within half a second of a transaction's end
+    assert fingerprint(production) == before
+
+
+def test_the_copy_session_refuses_writes_even_for_an_owner(production: PgDatabase) -> None:
+    """lightnb's sessions on the source are read-only: the server itself would refuse a write."""
+    with connect(production.url, read_only=True) as conn, pytest.raises(Exception, match="read-only"):
+        conn.execute("INSERT INTO audit VALUES (3, 'x')")
+
+
+def test_a_dump_the_role_may_not_read_fails_in_one_line_without_the_password(
+        production: PgDatabase, pg_cluster: Cluster) -> None:
+    reader_url = add_reader(production)
+    production.execute("CREATE TABLE secrets (id int PRIMARY KEY, token text)")  # no SELECT granted on it
+    name = f"lightnb_copy_{os.getpid()}_denied"
+    with pytest.raises(DumpError) as caught:
+        copy_database(reader_url, pg_cluster, name)
+    message = str(caught.value)
+    assert "\n" not in message and PASSWORD not in message
+    assert message.startswith("pg_dump could not read database") and "permission denied" in message
+    assert name not in _databases(pg_cluster)  # nothing half-restored is kept
+
+
+def test_a_source_that_cannot_be_reached_is_one_line_without_the_password(pg_cluster: Cluster) -> None:
+    url = pg_cluster.url("no_such_database").replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@")
+    with pytest.raises(ConnectError) as caught:
+        copy_database(url, pg_cluster, f"lightnb_copy_{os.getpid()}_missing")
+    assert "does not exist" in str(caught.value) and PASSWORD not in str(caught.value)
+
+
+def test_version_problem_words() -> None:
+    assert version_problem("15.4", 15, "15.2", 15, "db:5432") is None
+    assert version_problem("16.1", 16, "13.9", 13, "db:5432") is None
+    line = version_problem("15.4", 15, "17.0", 17, "database `app` on db:5432")
+    assert line is not None and "\n" not in line
+    assert line.startswith("pg_dump 15.4 cannot read PostgreSQL 17.0 on database `app` on db:5432")
+    assert "postgresql-client-17" in line
+
+
+def test_a_pg_dump_older_than_the_server_is_refused_before_anything_runs(
+        production: PgDatabase, pg_cluster: Cluster, tmp_path: Path) -> None:
+    folder = tmp_path / "old-bin"
+    folder.mkdir()
+    marker = tmp_path / "ran"
+    for program in ("pg_dump", "pg_restore"):
+        script = folder / program
+        script.write_text(f"#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{program} (PostgreSQL) 9.6.24'; "
+                          f"exit 0; fi\ntouch {marker}\nexit 1\n", encoding="utf-8")
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    name = f"lightnb_copy_{os.getpid()}_old"
+    with pytest.raises(DumpError) as caught:
+        copy_database(production.url, pg_cluster, name, binaries=Binaries(folder, "9.6.24", 9))
+    assert str(caught.value).startswith("pg_dump 9.6.24 cannot read PostgreSQL ")
+    assert "\n" not in str(caught.value)
+    assert not marker.exists() and name not in _databases(pg_cluster)
+
+
+def test_take_snapshot_makes_the_base_and_replaces_it_only_after_a_good_copy(
+        production: PgDatabase, tmp_path: Path) -> None:
+    workspace = tmp_path / ".lightnb"
+    reader_url = add_reader(production)
+    try:
+        info = take_snapshot(reader_url, workspace)
+        assert (info.tables, info.rows) == (3, 702)
+        assert read_record(workspace) == info and PASSWORD not in (workspace / RECORD).read_text()
+        cluster = start_cluster(cluster_folder(workspace))
+        assert BASE in _databases(cluster)
+        production.execute("INSERT INTO audit VALUES (3, 'later')")
+        broken = reader_url.replace(production.name, "missing_db")
+        with pytest.raises(ConnectError):
+            take_snapshot(broken, workspace)
+        assert _rows(cluster, BASE, "audit") == 2 and read_record(workspace) == info  # the old base stands
+        take_snapshot(reader_url, workspace)
+        assert _rows(cluster, BASE, "audit") == 3
+        assert {d for d in _databases(cluster) if d.startswith(BASE)} == {BASE}
+    finally:
+        start_cluster(cluster_folder(workspace)).destroy()
+
+
+def test_cli_snapshot_then_check_uses_the_local_base_and_never_writes_production(
+        production: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_add_age", "ALTER TABLE users ADD COLUMN age int;",
+                       "ALTER TABLE users DROP COLUMN age;")
+            .build())
+    reader_url = add_reader(production)
+    before = fingerprint(production)
+    try:
+        assert main(["snapshot", "--project", str(root), "--database-url", reader_url]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"Copied database `{production.name}` on socket folder")
+        assert "3 table(s), 702 row(s)" in out
+        code = main(["check", "--project", str(root), "--no-tests"])
+        out = capsys.readouterr().out
+        assert "2024-01-01-000000_add_age: SAFE" in out and "verdict: safe" in out and code == 0
+        assert f"rehearsed on a copy of database `{production.name}`" in out
+        assert PASSWORD not in out
+        cluster = start_cluster(cluster_folder(root / ".lightnb"))
+        cluster.drop_database(BASE)  # the copy vanished (a temporary folder cleaned, say)
+        assert main(["check", "--project", str(root), "--no-tests"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is gone from the private cluster" in err and "lightnb snapshot" in err
+        with connect(production.url) as conn:
+            assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
+                                "AND column_name = 'age'").fetchone() == (0,)
+    finally:
+        start_cluster(cluster_folder(root / ".lightnb")).destroy()
+    time.sleep(0.6)
+    assert fingerprint(production) == before
