@@ -104,7 +104,7 @@ def python_env(**extra: str) -> dict[str, str]:
 
 
 def machine() -> str:
-    """Describe the machine: cores, CPU model, memory, OS, SQLite and Python versions."""
+    """Describe the machine: cores, CPU model, memory, OS, SQLite and Python versions, and its load."""
     model = "unknown CPU"
     memory = ""
     try:
@@ -118,8 +118,12 @@ def machine() -> str:
         memory = f", {kib / 1024 / 1024:.1f} GiB RAM"
     except (OSError, StopIteration):
         pass
+    try:  # a shared machine's other work slows every contender: say how busy it was
+        busy = f"; load average {os.getloadavg()[0]:.1f} when the run began"
+    except OSError:
+        busy = ""
     return (f"{os.cpu_count()} cores, {model}{memory}; {platform.system()} {platform.release()}; "
-            f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
+            f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}{busy}")
 
 
 def format_table(rows: Sequence[Row]) -> str:

@@ -45,6 +45,7 @@ from lightnb.inspect.lineage import history_lineage
 from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import SchemaChange, schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
+from lightnb.inspect.touched import Touched, touched_tables
 from lightnb.lint.config import LintConfig, config_from_settings
 from lightnb.lint.rules.destructive import intentionally_destroyed
 from lightnb.lint.engine import lint_migrations, lint_source
@@ -276,8 +277,9 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
                     if applied > 0:
                         checks = _rehearse_applied(conn, migrations, applied, config, folder)
                     else:
+                        # the copy is put back as it was after up only where it is used again: for the tests
                         checks = rehearse_pending(conn, migrations, versions=versions, config=config,
-                                                  scratch=folder)
+                                                  scratch=folder, restore_last=run_tests)
                 except sqlite.Error as error:
                     stop.raise_if_interrupted(error)
                     raise
@@ -319,7 +321,7 @@ def _divergence(project: Project, database: Path | None) -> Divergence | None:
 def _rehearse_applied(conn: sqlite.Connection, migrations: Sequence[Migration], number: int,
                       config: LintConfig, scratch: Path) -> list[MigrationCheck]:
     """Revert the latest ``number`` applied migrations on the copy, rehearse them, compare with the start."""
-    start = take_snapshot(conn, label="as applied")
+    start = _snapshot(conn, "as applied")
     start_copy = sqlite.backup(conn, scratch / "as-applied.db")
     try:
         reverted = runner.revert(conn, migrations, number=number)
@@ -329,7 +331,7 @@ def _rehearse_applied(conn: sqlite.Connection, migrations: Sequence[Migration], 
                                steps=("up",))]
     versions = [m.version for m in reverted]
     checks = rehearse_pending(conn, migrations, versions=versions, config=config, scratch=scratch)
-    end = take_snapshot(conn, label="re-applied")
+    end = _snapshot(conn, "re-applied")
     real, order = _schema_changes(start, end)
     rows, _ = compare_rows(start, end, set(), before_db=start_copy, after_db=_path_of(conn))
     differences = real + order + list(rows)
@@ -345,7 +347,7 @@ def _rehearse_applied(conn: sqlite.Connection, migrations: Sequence[Migration], 
 
 def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *,
                      versions: Sequence[str] | None = None, config: LintConfig | None = None,
-                     scratch: Path | None = None) -> list[MigrationCheck]:
+                     scratch: Path | None = None, restore_last: bool = True) -> list[MigrationCheck]:
     """Rehearse the pending migrations in order on ``conn`` (a workspace copy), leaving them applied.
 
     Every pending migration gets a verdict. Each proof starts from the state just after the
@@ -355,6 +357,9 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
 
     :param versions: rehearse only these; pending migrations before them are applied without proof.
     :param scratch: a folder for the saved states (a temporary one when None).
+    :param restore_last: put the copy back exactly as it was after the last migration's first up
+        (page for page); False when the caller does not use the copy afterwards, which spares a
+        copy of the whole database (the copy is then as the last "up again" left it).
     """
     config = config or LintConfig()
     pending = runner.pending(conn, migrations)
@@ -393,7 +398,8 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
             if "up" not in proof.steps:
                 blocker = migration.name
                 continue
-            saves.restore_after_up()
+            if restore_last or migration is not pending[-1]:
+                saves.restore_after_up()
         return checks
 
 
@@ -403,7 +409,7 @@ class _States:
     def __init__(self, folder: Path, conn: sqlite.Connection) -> None:
         self.folder, self.conn, self.count = folder, conn, 0
         self.before_path = sqlite.backup(conn, folder / "state-0.db")
-        self.before = take_snapshot(conn, label="before up")
+        self.before = _snapshot(conn, "before up")
         self.after_path: Path | None = None
         self.after: Snapshot | None = None
 
@@ -426,7 +432,7 @@ class _States:
         self.count += 1
         self.before_path.unlink(missing_ok=True)
         self.before_path = sqlite.backup(self.conn, self.folder / f"state-{self.count}.db")
-        self.before = take_snapshot(self.conn, label="before up")
+        self.before = _snapshot(self.conn, "before up")
 
 
 def _not_rehearsed(migration: Migration, findings: Sequence[Finding], blocker: str) -> MigrationCheck:
@@ -476,15 +482,18 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
     redo_diffs: tuple[str, ...] = ()
     order: tuple[str, ...] = ()
     impact: tuple[str, ...] = ()
-    before, baseline = saves.before, _fk_violations(conn)
     down_sql = migration.down_sql() if migration.down_path is not None else None
+    # Where to look: the tables up.sql and down.sql can change (their triggers and foreign-key
+    # children included); every other table keeps its rows whatever the migration does.
+    touched = touched_tables(conn, [migration.up_sql(), down_sql or ""], always=_bookkeeping(conn))
+    before, baseline = saves.before, _fk_violations(conn, touched)
     declared = declared_irreversible(down_sql)
     if declared is None and marker_without_reason(down_sql):
         reasons.append(f"down.sql has the `-- {IRREVERSIBLE}` marker without a reason, so it declares nothing: "
                        f"write `-- {IRREVERSIBLE}: <why>`")
     here = _path_of(conn)
-    if _step(conn, migration, "up", reasons, steps, baseline):
-        after_up = take_snapshot(conn, label="after up")
+    if _step(conn, migration, "up", reasons, steps, baseline, touched=touched):
+        after_up = _snapshot(conn, "after up")
         after_path = saves.save_after_up(after_up)
         if declared is not None:
             impact = _measured_impact(saves.before_path, migration, redactor)
@@ -492,13 +501,13 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             reasons.append("cannot prove the revert: down.sql is missing")
         elif declared is not None and is_comment_only(down_sql):
             reasons.append(f"down.sql declares the migration irreversible ({declared}); not run")
-        elif _step(conn, migration, "down", reasons, steps, baseline):
-            after_down = take_snapshot(conn, label="after down")
+        elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched):
+            after_down = _snapshot(conn, "after down")
             destroyed = intentionally_destroyed(source_of(migration).up)
             real, order_list = _schema_changes(before, after_down, saves.before_path, here)
             schema_diffs, order = tuple(real), tuple(order_list)
             row_diffs, expected = compare_rows(before, after_down, destroyed, before_db=saves.before_path,
-                                               after_db=here)
+                                               after_db=here, touched=touched)
             if schema_diffs:
                 reasons.append("down.sql does not restore the schema: " + "; ".join(schema_diffs))
             if row_diffs:
@@ -512,10 +521,11 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             elif order:
                 reasons.append("down.sql does not restore the column order either: " + "; ".join(order))
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
-            if _step(conn, migration, "up", reasons, steps, baseline, label="up again"):
-                again = take_snapshot(conn, label="after up again")
+            if _step(conn, migration, "up", reasons, steps, baseline, label="up again", touched=touched):
+                again = _snapshot(conn, "after up again")
                 redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
-                redo_rows, _ = compare_rows(after_up, again, set(), before_db=after_path, after_db=here)
+                redo_rows, _ = compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
+                                            touched=touched)
                 redo_diffs = tuple(redo_real + redo_order + list(redo_rows))
                 if redo_real or redo_order:
                     reasons.append("running up.sql again gives another schema: " + "; ".join(redo_real + redo_order))
@@ -589,8 +599,23 @@ def _verdict(findings: Sequence[Finding], reasons: list[str], schema_diffs: Sequ
     return "safe"
 
 
+def _bookkeeping(conn: sqlite.Connection) -> list[str]:
+    return [name for name in _table_names(conn) if is_bookkeeping(name)]
+
+
+def _table_names(conn: sqlite.Connection) -> list[str]:
+    """The names of the copy's ordinary tables (no virtual table), as they are now."""
+    return [t.name for t in sqlite.read_catalog(conn).tables if not t.virtual]
+
+
+def _snapshot(conn: sqlite.Connection, label: str) -> Snapshot:
+    """Schema and row counts; rows are compared exactly on the saved files, only where needed."""
+    return take_snapshot(conn, label=label, fingerprint=False)
+
+
 def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up", "down"],
-          reasons: list[str], steps: list[str], baseline: int, *, label: str | None = None) -> bool:
+          reasons: list[str], steps: list[str], baseline: int, *, label: str | None = None,
+          touched: Touched | None = None) -> bool:
     name = label or direction
     try:
         runner.apply(conn, migration, direction)
@@ -598,17 +623,48 @@ def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up"
         reasons.append(f"cannot run {name}: {mask_message(str(error))}")
         return False
     steps.append(name)
-    integrity = conn.execute("PRAGMA integrity_check").fetchall()
-    if [r[0] for r in integrity] != ["ok"]:
-        reasons.append(f"integrity check failed after {name}: {integrity[0][0]}")
-    violations = _fk_violations(conn)
+    problems = _integrity_problems(conn, touched)
+    if problems:
+        reasons.append(f"integrity check failed after {name}: {problems[0]}")
+    violations = _fk_violations(conn, touched)
     if violations > baseline:
         reasons.append(f"foreign key check after {name}: {violations - baseline} new violation(s)")
     return True
 
 
-def _fk_violations(conn: sqlite.Connection) -> int:
-    return len(conn.execute("PRAGMA foreign_key_check").fetchall())
+def _checked_tables(conn: sqlite.Connection, touched: Touched | None) -> list[str] | None:
+    """The tables of the copy (as it is now) the migration can have changed, or None for the whole file."""
+    if touched is None:
+        return None
+    return [name for name in _table_names(conn) if name in touched]
+
+
+def _integrity_problems(conn: sqlite.Connection, touched: Touched | None) -> list[str]:
+    """``PRAGMA integrity_check`` of the tables (and their indexes) the migration can have changed.
+
+    The other tables' pages are those of the copy as it was, checked by no one before either: a
+    whole-file pass would read the whole database three times per migration for nothing it changed.
+    """
+    tables = _checked_tables(conn, touched)
+    if tables is None:
+        return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+    problems: list[str] = []
+    for table in tables:
+        problems += [r[0] for r in conn.execute(f"PRAGMA integrity_check({quote(table)})").fetchall()
+                     if r[0] != "ok"]
+    return problems
+
+
+def _fk_violations(conn: sqlite.Connection, touched: Touched | None = None) -> int:
+    """Count the foreign-key violations of the tables the migration can change (of every table for None).
+
+    A row can only come to violate its key when its table or its parent changes, and the children
+    of a touched table are touched (:mod:`lightnb.inspect.touched`).
+    """
+    tables = _checked_tables(conn, touched)
+    if tables is None:
+        return len(conn.execute("PRAGMA foreign_key_check").fetchall())
+    return sum(len(conn.execute(f"PRAGMA foreign_key_check({quote(table)})").fetchall()) for table in tables)
 
 
 def compare_schema(before: Snapshot, after: Snapshot) -> list[str]:
@@ -660,12 +716,16 @@ def _normalized(sql: str) -> tuple[str, ...]:
 
 
 def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, before_db: Path | None = None,
-                 after_db: Path | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+                 after_db: Path | None = None, touched: Touched | None = None
+                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return (unexpected, expected) row differences of tables present in both snapshots.
 
     Rows are compared by column name over the columns both sides have (order and added or removed
     columns are schema matters), as whole rows, key included. Without the database files only the
     snapshots' fingerprints are compared (then any column change shows as different content).
+    Snapshots taken without fingerprints are compared on the files, exactly, in SQLite, for the
+    tables whose row counts differ and those in ``touched`` (every table when it is None): the
+    tables the SQL that ran between the two states can change (:mod:`lightnb.inspect.touched`).
 
     :param destroyed: lower-case names of tables whose data up.sql destroys on purpose.
     :param before_db: the database file in the ``before`` state; ``after_db`` the one in the ``after`` state.
@@ -675,7 +735,12 @@ def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, befo
     suspects = []
     for old in before.tables:
         new = after.table(old.name)
-        if new is None or (old.row_count, old.fingerprint) == (new.row_count, new.fingerprint):
+        if new is None:
+            continue
+        if old.fingerprint is not None and new.fingerprint is not None or before_db is None or after_db is None:
+            if (old.row_count, old.fingerprint) == (new.row_count, new.fingerprint):
+                continue
+        elif old.row_count == new.row_count and touched is not None and old.name not in touched:
             continue
         if is_bookkeeping(old.name) and old.row_count == new.row_count:
             continue  # run_on / applied_at record *when* a migration ran: they differ on every run

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import os
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from lightnb.extras import require
 from lightnb.files import atomic_path
 from lightnb.inspect.redact import Redactor
 from lightnb.project import Project
-from lightnb.workspace import check_database_file, file_sha256
+from lightnb.workspace import check_database_file, file_state
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
 NOTEBOOKS_ENV = "LIGHTNB_NOTEBOOKS"
@@ -70,6 +71,18 @@ def notebooks_dir() -> Path:
                        f"use a source checkout of lightnb or set {NOTEBOOKS_ENV}.")
 
 
+# jsonschema (which nbformat imports) compiles a whole IRI grammar at import time when the optional
+# rfc3987_syntax is installed, to check the "iri" string format; notebook validation never checks
+# formats. Marking it absent before papermill loads spares most of a second on every rehearsal.
+_COSTLY_OPTIONAL_IMPORTS = ("rfc3987_syntax",)
+
+
+def _skip_costly_imports() -> None:
+    """Make the optional imports nothing here needs fail fast (unless something already loaded them)."""
+    for name in _COSTLY_OPTIONAL_IMPORTS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: "import fails" (ImportError)
+
+
 def rehearse(project: Project, start: Path, production: Path, out_dir: str | Path, *, pending: Sequence[str],
              limit: int | None = None, run_tests: bool = False, timeout: int = 600) -> Rehearsal:
     """Execute notebook 02 against a copy of the project and a copy of ``production``; write the results.
@@ -83,6 +96,7 @@ def rehearse(project: Project, start: Path, production: Path, out_dir: str | Pat
     :raises LightnbError: when the project or database is unusable, or a cell fails (the executed
         notebook is still written, with the failing cell, for diagnosis).
     """
+    _skip_costly_imports()
     papermill = require("papermill", "lightnb rehearse")
     from papermill.exceptions import PapermillExecutionError
 
@@ -95,7 +109,7 @@ def rehearse(project: Project, start: Path, production: Path, out_dir: str | Pat
     if not pending:
         return Rehearsal(None, None, None, NOTHING)
     notebook = notebooks_dir() / NOTEBOOK
-    before = file_sha256(production)
+    before = file_state(production)  # a hash of it only when size, times and SQLite's counter cannot tell
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     executed = out / NOTEBOOK
@@ -127,7 +141,7 @@ def rehearse(project: Project, start: Path, production: Path, out_dir: str | Pat
                 raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                                    f"{failed.evalue}; see {executed}.") from failed
         finally:
-            if file_sha256(production) != before:  # pragma: no cover - would be a lightnb bug
+            if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                 raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                     f"backup.")
     report = export(executed, out, redactor=redactor)

@@ -55,8 +55,8 @@ class Capture:
     """How much of the "before" state a step keeps for the inspect step (an option of run, revert, redo).
 
     :param snapshot: take schema/row-count/fingerprint snapshots before and after.
-    :param copy: keep a full copy of the database as it was before (``"auto"``: when it is at most
-        :data:`lightnb.steps.CAPTURE_COPY_LIMIT` bytes), for row diffs and before/after previews.
+    :param copy: keep a full copy of the database as it was before (``"auto"``: at any size, when the
+        disk has room for it), for row diffs and before/after previews.
     :param folder: where copies go (default: a ``captures`` folder beside the database).
     :param fingerprint: hash every row into the snapshots (``"auto"``: only when no before copy is
         kept; with a copy, the inspect step compares rows exactly, set-wise in SQLite, when asked,

@@ -309,3 +309,46 @@ def _ensure_writable(folder: Path) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise WorkspaceError(f"Workspace folder {folder} is not writable; fix its permissions or choose "
                              f"another folder.", path=folder)
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What proves a database file unchanged between two moments, without reading it whole.
+
+    In SQLite's rollback-journal modes every commit increments the file change counter in the
+    header (bytes 24-27), and any write through the file system moves its modification and
+    status-change times (the latter cannot be set back); a file with the same size, inode, times and
+    change counter holds the same bytes. In WAL mode the committed pages live in the ``-wal`` file
+    and the header counter does not move on commit: then (and for a file that is not an SQLite
+    database) the state also holds SHA-256 digests of the file and of its ``-wal``
+    (:func:`file_sha256`), the slow exact proof.
+    """
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    change_counter: bytes
+    digests: tuple[str, ...] | None = None
+
+    def same_as(self, other: FileState) -> bool:
+        """Tell whether the file is provably unchanged from ``other`` (a state of the same path)."""
+        return self == other
+
+
+_WAL_HEADER = b"\x02\x02"  # header bytes 18-19 (file format write/read version) of a WAL database
+
+
+def file_state(path: str | Path) -> FileState:
+    """Return the :class:`FileState` of a database file (a hash of it only when its journal is a WAL)."""
+    p = Path(path)
+    with p.open("rb") as handle:
+        info = os.fstat(handle.fileno())
+        header = handle.read(100)
+    wal = Path(f"{p}-wal")
+    digests = None
+    if not header.startswith(b"SQLite format 3\x00") or header[18:20] == _WAL_HEADER or wal.exists():
+        digests = (file_sha256(p), file_sha256(wal) if wal.is_file() else "")
+    return FileState(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, header[24:28],
+                     digests)

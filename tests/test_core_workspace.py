@@ -183,3 +183,49 @@ def test_the_private_copy_of_a_wal_database_is_removed_when_the_connection_close
     assert copy != prod and copy.is_file() and conn.source == prod
     conn.close()
     assert not copy.parent.exists()
+
+
+def test_file_state_proves_a_database_unchanged_without_reading_it(tmp_path: Path) -> None:
+    """The unchanged-production proof: size, inode, times and SQLite's change counter; hashes only for WAL."""
+    import os
+    import sqlite3
+
+    from lightnb.workspace import file_state
+
+    db = tmp_path / "prod.db"
+    conn = sqlite3.connect(db)
+    conn.executescript("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'aaaa');")
+    conn.close()
+    first = file_state(db)
+    assert first.digests is None                       # rollback journal: no hashing
+    assert file_state(db).same_as(first)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE t SET v = 'bbbb'")            # same size, a commit
+    conn.commit()
+    conn.close()
+    second = file_state(db)
+    assert not second.same_as(first) and second.size == first.size
+    data = bytearray(db.read_bytes())
+    data[-20] ^= 0xFF                                  # a write outside SQLite, times set back afterwards
+    stat = db.stat()
+    db.write_bytes(bytes(data))
+    os.utime(db, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert not file_state(db).same_as(second)
+
+
+def test_file_state_of_a_wal_database_hashes(tmp_path: Path) -> None:
+    import sqlite3
+
+    from lightnb.workspace import file_state
+
+    db = tmp_path / "wal.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode = wal")
+    conn.execute("CREATE TABLE t (v)")
+    conn.commit()
+    state = file_state(db)
+    assert state.digests is not None and state.same_as(file_state(db))
+    conn.execute("INSERT INTO t VALUES (1)")           # lands in the -wal: the main file does not move
+    conn.commit()
+    assert not file_state(db).same_as(state)
+    conn.close()

@@ -21,7 +21,7 @@ from lightnb.inspect._format import jsonable, short, short_row
 from lightnb.inspect.lineage import KnownSecrets, bind, carry_renames, known_secrets, mask_copies
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
-from lightnb.inspect.snapshot import Snapshot, TableSnapshot, table_fingerprint, take_snapshot
+from lightnb.inspect.snapshot import Snapshot, TableSnapshot, take_snapshot
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -333,8 +333,8 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
 
     Only the columns both sides have are compared, whatever their order: a column added, removed or
     moved is a schema matter, not a row difference. Rows are compared as a whole (key included), as
-    multisets: a table rebuilt with new rowids but the same content is unchanged. Counts and
-    fingerprints are computed inside SQLite; both files are opened read-only.
+    multisets: a table rebuilt with new rowids but the same content is unchanged. The comparison
+    is exact and runs inside SQLite (:func:`same_rows`); both files are opened read-only.
 
     :param tables: only these tables (names as in the before file); all common tables by default.
     """
@@ -351,13 +351,83 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
             new_cols = {c[1].lower(): c[1] for c in conn.execute(f"PRAGMA main.table_xinfo({quote(after[key])})")
                         if c[6] in (0, 2, 3)}
             common = sorted(set(old_cols) & set(new_cols))
-            old_fp = table_fingerprint(conn, before[key], [old_cols[c] for c in common], schema=BEFORE)
-            new_fp = table_fingerprint(conn, after[key], [new_cols[c] for c in common], schema="main")
-            old_n = conn.execute(f"SELECT count(*) FROM {BEFORE}.{quote(before[key])}").fetchone()[0]
-            new_n = conn.execute(f"SELECT count(*) FROM main.{quote(after[key])}").fetchone()[0]
-            if (old_n, old_fp) != (new_n, new_fp):
+            if not same_rows(conn, before[key], after[key], [(old_cols[c], new_cols[c]) for c in common]):
                 out.append(before[key])
         return out
+
+
+def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
+              columns: Sequence[tuple[str, str]], *, before_schema: str = BEFORE, after_schema: str = "main") -> bool:
+    """Tell, exactly, whether two tables hold the same rows over ``columns`` ((before, after) name pairs).
+
+    Values are equal when their storage class and their bytes are (``1`` is not ``1.0``, ``'a'`` is
+    not ``'A'`` whatever the column's collation). Rows are compared as multisets, set-wise inside
+    SQLite: when both sides' declared key is among the columns and cannot repeat, by one join on
+    that key (equal counts and every row matched by an equal row); otherwise by grouping equal rows
+    with their number on each side and finding a group of one side missing from the other.
+    """
+    before_ref, after_ref = f"{quote(before_schema)}.{quote(before_table)}", f"{quote(after_schema)}.{quote(after_table)}"
+    count_before = conn.execute(f"SELECT count(*) FROM {before_ref}").fetchone()[0]
+    count_after = conn.execute(f"SELECT count(*) FROM {after_ref}").fetchone()[0]
+    if count_before != count_after:
+        return False
+    if not count_before:
+        return True
+    if not columns:
+        return True  # no common column: equal numbers of empty rows
+    key = _unique_key(conn, before_schema, before_table, after_schema, after_table, columns)
+    if key:
+        on = " AND ".join(f"a.{quote(b)} = b.{quote(a)}" for b, a in key)
+        equal = " AND ".join(f"(a.{quote(b)} IS b.{quote(a)} COLLATE BINARY AND typeof(a.{quote(b)}) = typeof(b.{quote(a)}))"
+                             for b, a in columns)
+        matched = conn.execute(f"SELECT count(*) FROM {before_ref} AS a JOIN {after_ref} AS b ON {on} "
+                               f"WHERE {equal}").fetchone()[0]
+        return bool(matched == count_before)
+
+    def grouped(ref: str, names: list[str]) -> str:
+        values = ", ".join(f"typeof({quote(n)}), {quote(n)} COLLATE BINARY" for n in names)
+        return f"SELECT {values}, count(*) FROM {ref} GROUP BY {', '.join(str(i + 1) for i in range(2 * len(names)))}"
+
+    missing = conn.execute(f"SELECT EXISTS ({grouped(before_ref, [b for b, _ in columns])} EXCEPT "
+                           f"{grouped(after_ref, [a for _, a in columns])})").fetchone()[0]
+    return not missing
+
+
+def _unique_key(conn: sqlite.Connection, before_schema: str, before_table: str, after_schema: str,
+                after_table: str, columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (before, after) columns of a key both tables declare alike and that cannot hold equal rows, or []."""
+    pairs = {b.lower(): (b, a) for b, a in columns}
+
+    def key_of(schema: str, table: str) -> list[str] | None:
+        info = [r for r in conn.execute(f"PRAGMA {quote(schema)}.table_xinfo({quote(table)})") if r[6] in (0, 2, 3)]
+        pk = sorted((r for r in info if r[5]), key=lambda r: r[5])
+        if not pk:
+            return None
+        strict = _without_rowid(conn, table, schema)  # its key is NOT NULL and unique
+        # An INTEGER PRIMARY KEY is the rowid itself (never NULL, never twice) unless it has an index of
+        # its own (``INTEGER PRIMARY KEY DESC``, SQLite's quirk).
+        alias = len(pk) == 1 and (pk[0][2] or "").upper() == "INTEGER" and not any(
+            r[3] == "pk" for r in conn.execute(f"PRAGMA {quote(schema)}.index_list({quote(table)})"))
+        # A rowid table's other primary keys may hold NULLs (SQLite's legacy), which may repeat.
+        if not (strict or alias or all(r[3] for r in pk)):
+            return None
+        return [r[1].lower() for r in pk]
+
+    before_key, after_key = key_of(before_schema, before_table), key_of(after_schema, after_table)
+    if not before_key or not after_key or any(k not in pairs for k in before_key):
+        return []
+    key = [pairs[k] for k in before_key]
+    if [a.lower() for _, a in key] != after_key:
+        return []
+    return key
+
+
+def _without_rowid(conn: sqlite.Connection, table: str, schema: str) -> bool:
+    try:
+        conn.execute(f"SELECT _rowid_ FROM {quote(schema)}.{quote(table)} LIMIT 0")
+    except sqlite.OperationalError:
+        return True
+    return False
 
 
 def _table_names(conn: sqlite.Connection, schema: str) -> list[str]:

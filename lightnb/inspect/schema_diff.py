@@ -17,6 +17,8 @@ so a ``Queryable`` struct loaded by position no longer matches.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -293,6 +295,8 @@ def _column_differences(a: Column, b: Column) -> list[str]:
 
 def _check_changes(old: TableSnapshot, new: TableSnapshot) -> list[SchemaChange]:
     """CHECK constraints added or removed (compared by their expression, as SQLite stores the table's SQL)."""
+    if old.sql == new.sql:
+        return []  # the same definition: the same constraints (no parse needed)
     before, after = _checks(old.sql), _checks(new.sql)
     if before is None or after is None:
         return []  # a definition sqlglot cannot read: say nothing rather than guess
@@ -306,15 +310,22 @@ def _check_changes(old: TableSnapshot, new: TableSnapshot) -> list[SchemaChange]
 
 def _checks(sql: str) -> list[str] | None:
     """Return the CHECK expressions of a CREATE TABLE statement (normalised by sqlglot), or None."""
-    if not sql:
-        return []
+    if not sql or "check" not in sql.lower():
+        return []  # no CHECK keyword, no CHECK constraint
+    found = _parsed_checks(sql)
+    return None if found is None else list(found)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_checks(sql: str) -> tuple[str, ...] | None:
+    """The CHECK expressions of one definition, parsed once per process (snapshots repeat definitions)."""
     import sqlglot
     from sqlglot import exp
     try:
         tree = sqlglot.parse_one(sql, read="sqlite")
     except sqlglot.errors.ParseError:
         return None
-    return sorted(c.this.sql(dialect="sqlite") for c in tree.find_all(exp.CheckColumnConstraint))
+    return tuple(sorted(c.this.sql(dialect="sqlite") for c in tree.find_all(exp.CheckColumnConstraint)))
 
 
 def _fk_key(fk: Any) -> tuple:

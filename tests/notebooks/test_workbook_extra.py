@@ -92,3 +92,16 @@ def test_importing_the_panels_without_the_extra_says_what_to_install() -> None:
     assert done.returncode == 1
     assert done.stdout.strip() == ("the workbook's panels (lightnb.ui) needs ipywidgets, which is not installed; "
                                    "install the workbook extra: pip install 'lightnb[workbook]'")
+
+
+def test_rehearse_loads_papermill_without_the_iri_grammar() -> None:
+    """jsonschema compiles a whole IRI grammar at import when rfc3987_syntax is there; a rehearsal never
+    needs it (notebook validation checks no string format), so it is kept out of the process."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom lightnb import rehearse\nrehearse._skip_costly_imports()\nimport nbformat, jsonschema\n"
+            "print('rfc3987_syntax' in sys.modules and sys.modules['rfc3987_syntax'] is not None)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -50,3 +50,18 @@ def test_peak_memory_is_the_childs_own_not_this_pythons():
 def test_a_failing_command_is_an_error_with_its_stderr():
     with pytest.raises(RuntimeError, match="boom"):
         run_process([sys.executable, "-c", "import sys; sys.exit('boom')"])
+
+
+def test_one_size_can_be_set_from_the_command_line():
+    import argparse
+
+    from bench import FULL
+    from bench.__main__ import _with_size
+
+    parser = argparse.ArgumentParser()
+    sizes = _with_size(parser, FULL, "sample_users=100000")
+    assert sizes.sample_users == 100_000 and sizes.snapshot_mib == FULL.snapshot_mib
+    assert _with_size(parser, FULL, "capture_mib=64,640").capture_mib == (64, 640)
+    for wrong in ("users=5", "sample_users=many", "sample_users="):
+        with pytest.raises(SystemExit):
+            _with_size(parser, FULL, wrong)

@@ -1,0 +1,84 @@
+"""The tables a migration's SQL can change: where a rehearsal needs to look, and where it need not.
+
+Comparing every row of every table after each step costs as much as the database is large; a
+migration usually changes one table. The tables it *can* change are found without parsing, so
+that no statement the parser does not know can hide one:
+
+- every table or view whose name appears anywhere in the SQL text (statements, comments, strings,
+  any case; a name with a double quote also as SQL writes it), so the set is never smaller than
+  what the statements name;
+- the bodies of the triggers on those tables and views, which run with the statements and may
+  change other tables (followed transitively);
+- the tables whose foreign keys point at a table in the set (a delete, a drop or a rename of the
+  parent may cascade, set null, or leave the child violating its key), transitively;
+- the bookkeeping tables the runner writes.
+
+A name found by accident only costs a comparison. ``PRAGMA writable_schema`` can rewrite any table
+without naming it: then the answer is None, which means every table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lightnb.backends import sqlite
+from lightnb.backends.sqlite.connection import quote
+
+_ANYTHING = ("writable_schema",)  # a statement that may change tables it does not name
+
+
+@dataclass(frozen=True)
+class Touched:
+    """The tables some SQL can change: ``name in touched`` (any case) for a table of the database
+    or one the SQL creates (any name it mentions may be one)."""
+
+    tables: frozenset[str]
+    texts: tuple[str, ...]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name.lower() in self.tables or _mentioned(name, self.texts))
+
+
+def touched_tables(conn: sqlite.Connection, sql: Iterable[str], *, schema: str = "main",
+                   always: Iterable[str] = ()) -> Touched | None:
+    """Return the tables ``sql`` can change on ``conn``'s database (as it is now), or None for all.
+
+    :param sql: the texts that will run (e.g. a migration's up.sql and down.sql).
+    :param always: names always in the set (the runner's bookkeeping tables).
+    """
+    corpus = "\n".join(sql).lower()
+    if any(word in corpus for word in _ANYTHING):
+        return None
+    rows = conn.execute(f"SELECT type, name, tbl_name, sql FROM {quote(schema)}.sqlite_master "
+                        f"WHERE type IN ('table', 'view', 'trigger')").fetchall()
+    relations = [name.lower() for kind, name, _t, _s in rows if kind in ("table", "view")]
+    triggers = [(tbl.lower(), (text or "").lower()) for kind, _n, tbl, text in rows if kind == "trigger"]
+    parents = {name.lower(): {r[2].lower() for r in conn.execute(
+        f"PRAGMA {quote(schema)}.foreign_key_list({quote(name)})")} for kind, name, _t, _s in rows if kind == "table"}
+    found = {name.lower() for name in always}
+    texts = [corpus]
+    pending = list(triggers)
+    grew = True
+    while grew:
+        grew = False
+        for name in relations:
+            if name not in found and _mentioned(name, texts):
+                found.add(name)
+                grew = True
+        for child, refs in parents.items():
+            if child not in found and any(r in found or _mentioned(r, texts) for r in refs):
+                found.add(child)
+                grew = True
+        for trigger in list(pending):
+            if trigger[0] in found or _mentioned(trigger[0], texts):
+                texts.append(trigger[1])
+                pending.remove(trigger)
+                grew = True
+    return Touched(frozenset(found), tuple(texts))
+
+
+def _mentioned(name: str, texts: Sequence[str]) -> bool:
+    lowered = name.lower()
+    forms = {lowered, lowered.replace('"', '""'), lowered.replace("'", "''")}
+    return any(form in text for text in texts for form in forms)

@@ -1,0 +1,89 @@
+"""Check looks where the migration can reach: the tables its SQL names, their triggers and foreign-key
+children; the proof stays exact there, and a table reached only through a trigger or a cascade is seen."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from lightnb.checks import check
+from lightnb.inspect.touched import touched_tables
+from lightnb.project import Project
+from tests.checks.test_checks import project
+
+SCHEMA = '''
+CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
+  run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL);
+CREATE TABLE posts (id INTEGER PRIMARY KEY NOT NULL, user_id INTEGER NOT NULL REFERENCES users (id)
+  ON DELETE CASCADE, body TEXT NOT NULL);
+CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT NOT NULL);
+CREATE TABLE "Odd ""Name""" (id INTEGER PRIMARY KEY, v TEXT);
+CREATE TABLE untouched (id INTEGER PRIMARY KEY, v TEXT);
+CREATE TRIGGER users_audit AFTER UPDATE ON users BEGIN INSERT INTO audit (what) VALUES ('user changed'); END;
+INSERT INTO users (id, name) VALUES (1, 'ann'), (2, 'bob');
+INSERT INTO posts (user_id, body) VALUES (1, 'hello'), (2, 'world');
+INSERT INTO untouched (v) VALUES ('a');
+'''
+
+
+def _production(tmp_path: Path) -> Path:
+    path = tmp_path / "prod.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA)
+    conn.close()
+    return path
+
+
+def test_touched_follows_names_triggers_and_children(tmp_path: Path) -> None:
+    conn = sqlite3.connect(_production(tmp_path))
+    touched = touched_tables(conn, ["UPDATE Users SET name = upper(name);"])
+    assert touched is not None
+    assert "users" in touched and "USERS" in touched
+    assert "audit" in touched            # the trigger on users writes it
+    assert "posts" in touched            # a child of users (its key may cascade or break)
+    assert "untouched" not in touched
+    assert 'Odd "Name"' not in touched
+    quoted = touched_tables(conn, ['DELETE FROM "Odd ""Name""";'])
+    assert quoted is not None and 'Odd "Name"' in quoted
+    created = touched_tables(conn, ["CREATE TABLE fresh (id INTEGER PRIMARY KEY);"])
+    assert created is not None and "fresh" in created and "users" not in created
+    assert touched_tables(conn, ["PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = sql;"]) is None
+    conn.close()
+
+
+def _check(tmp_path: Path, up: str, down: str):  # type: ignore[no-untyped-def]
+    prod = _production(tmp_path)
+    proj: Project = project(tmp_path / "project", {"2024-02-01-000000_change": (up, down)})
+    return check(proj, database=prod, run_tests=False)
+
+
+def test_a_row_changed_through_a_trigger_is_seen(tmp_path: Path) -> None:
+    """down.sql puts the names back, but the trigger's audit rows stay: not a faithful undo."""
+    result = _check(tmp_path, "UPDATE users SET name = name || '!';\n",
+                    "UPDATE users SET name = substr(name, 1, length(name) - 1);\n")
+    (only,) = result.migrations
+    assert only.verdict == "unsafe"
+    assert any(d.startswith("audit:") for d in only.row_differences), only.row_differences
+
+
+def test_same_count_other_values_is_seen_without_fingerprints(tmp_path: Path) -> None:
+    result = _check(tmp_path, "UPDATE untouched SET v = 'b';\n", "UPDATE untouched SET v = 'A';\n")
+    (only,) = result.migrations
+    assert only.verdict == "unsafe"
+    assert only.row_differences == ("untouched: same row count, different content — 0 row(s) added, 0 removed, "
+                                    "1 changed (v 1)",)
+
+
+def test_a_faithful_migration_is_safe(tmp_path: Path) -> None:
+    result = _check(tmp_path, "ALTER TABLE posts ADD COLUMN title TEXT;\nUPDATE posts SET title = body;\n",
+                    "ALTER TABLE posts DROP COLUMN title;\n")
+    (only,) = result.migrations
+    assert only.verdict == "safe", only.reasons
+
+
+def test_new_foreign_key_violation_in_a_child_is_seen(tmp_path: Path) -> None:
+    """foreign_keys off: deleting a parent leaves a child pointing nowhere; the per-table check finds it."""
+    result = _check(tmp_path, "DELETE FROM users WHERE id = 2;\n", "INSERT INTO users (id, name) VALUES (2, 'bob');\n")
+    (only,) = result.migrations
+    assert any("foreign key check after up" in r for r in only.reasons), only.reasons
