@@ -454,9 +454,11 @@ _PG_NAMES = frozenset({
     "Jsonb", "Json", "Array", "Range", "Multirange", "Inet", "Cidr", "MacAddr", "Macaddr", "MacAddr8", "Macaddr8",
     "Money", "Oid", "Citext", "CChar", "PgLsn", "Record", "Serial", "SmallSerial", "BigSerial",
 }) | frozenset(_RANGE_ALIASES)
-# Names only SQLite's print-schema writes.
-_SQLITE_NAMES = frozenset({"Integer", "BigInt", "Double", "Binary", "TimestamptzSqlite"})
-_PG_MARKERS = re.compile(r"postgres_type\s*\(|diesel::pg::|\bPg\b")
+# Names SQLite's print-schema writes and PostgreSQL's never does (it spells them Int4, Int8, Int2,
+# Float4, Float8, Bytea), and the SQLite-only TimestamptzSqlite. Json and Jsonb count for PostgreSQL:
+# diesel knows them on SQLite too, but SQLite's print-schema never prints them.
+_SQLITE_NAMES = frozenset({"Integer", "BigInt", "SmallInt", "Float", "Double", "Binary", "TimestamptzSqlite"})
+_PG_MARKERS = re.compile(r"postgres_type\s*\(|diesel::pg::")
 
 
 def detect_backend(types: Iterable[SqlType], text: str = "") -> str:
