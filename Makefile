@@ -1,6 +1,9 @@
 # lightnb — two commands do all the set-up:
 #   make workbook   install lightnb with its workbook extra, build the sample, open JupyterLab on notebook 01
 #   make test       install what the tests need (workbook extra, test tools, Debian packages), run every test
+# and two gates besides:
+#   make lint       ruff over the code, and the import contracts (the CLI and the panels only go through steps)
+#   make typecheck  mypy over lightnb/
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +13,8 @@ WORKBOOK_STAMP := $(VENV)/.installed-workbook-$(HASH)
 export UV_COMPILE_BYTECODE := 1
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install install-workbook system-deps test test-core test-notebooks test-browser workbook notebooks bench clean
+.PHONY: install install-workbook system-deps test test-core test-notebooks test-browser workbook notebooks bench clean \
+        lint imports typecheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || \
@@ -37,9 +41,19 @@ install-workbook: $(WORKBOOK_STAMP)
 system-deps:
 	@bash scripts/install-system-deps.sh
 
-test: install system-deps
+test: install system-deps imports
 	$(PYTEST) -n 2 tests
 	$(PYTEST) -p no:xdist --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 notebooks
+
+# The import contracts of pyproject.toml ([tool.importlinter]): the door, the views above the core, no circles.
+imports: install
+	$(BIN)/lint-imports --no-cache
+
+lint: install imports
+	$(BIN)/ruff check lightnb tests bench notebooks scripts
+
+typecheck: install
+	$(BIN)/mypy
 
 workbook: install-workbook
 	$(BIN)/python -m lightnb workbook
@@ -52,4 +66,4 @@ bench: install system-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build *.egg-info

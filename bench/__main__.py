@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             try:
                 rows.extend(CASES[name](scratch, sizes))
-            except Exception as error:  # a benchmark that breaks still leaves a row saying why
+            except Exception as error:  # noqa: BLE001 - a benchmark that breaks still leaves a row saying why
                 rows.append(Row(name, None, failed=f"{type(error).__name__}: {error}"[:300]))
             print(f"  {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     finally:

@@ -4,21 +4,48 @@ The public API: a :class:`Project` gives a :class:`Workspace` (a copy of product
 :mod:`lightnb.steps` act on it and return result objects. Subpackages: :mod:`lightnb.schema`
 (print-schema), :mod:`lightnb.inspect` (snapshots, diffs, impact, redaction), :mod:`lightnb.lint`,
 :mod:`lightnb.models` (Rust model drift), :mod:`lightnb.ui` (widgets, needs ipywidgets).
+
+The names below are imported when first used, so ``import lightnb.cli`` (and the ``lightnb``
+command) loads only what the verb it runs needs.
 """
 
 from __future__ import annotations
 
-from lightnb.errors import (
-    DatabaseBusyError, DatabaseError, LightnbError, LintFailed, MigrationError, ModelDrift,
-    ProjectError, SchemaOutOfSync, SqlError, WorkspaceError,
-)
-from lightnb.migrations import Migration
-from lightnb.project import Project
-from lightnb.results import GenerateResult, ListResult, MigrationStatus, RunResult
-from lightnb.steps import Capture, Target, generate, list_migrations, redo, resolve_target, revert, run, snapshot
-from lightnb.workspace import Workspace
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lightnb.errors import (
+        DatabaseBusyError,
+        DatabaseError,
+        LightnbError,
+        LintFailed,
+        MigrationError,
+        ModelDrift,
+        ProjectError,
+        SchemaOutOfSync,
+        SqlError,
+        WorkspaceError,
+    )
+    from lightnb.migrations import Migration
+    from lightnb.project import Project
+    from lightnb.results import Capture, GenerateResult, ListResult, MigrationStatus, RunResult
+    from lightnb.steps import Target, generate, list_migrations, redo, resolve_target, revert, run, snapshot
+    from lightnb.workspace import Workspace
 
 __version__ = "0.1.0"
+
+_HOMES = {
+    "lightnb.errors": ("DatabaseBusyError", "DatabaseError", "LightnbError", "LintFailed", "MigrationError",
+                       "ModelDrift", "ProjectError", "SchemaOutOfSync", "SqlError", "WorkspaceError"),
+    "lightnb.migrations": ("Migration",),
+    "lightnb.project": ("Project",),
+    "lightnb.results": ("Capture", "GenerateResult", "ListResult", "MigrationStatus", "RunResult"),
+    "lightnb.steps": ("Target", "generate", "list_migrations", "redo", "resolve_target", "revert", "run",
+                      "snapshot"),
+    "lightnb.workspace": ("Workspace",),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "Capture", "DatabaseBusyError", "DatabaseError", "GenerateResult", "LightnbError", "LintFailed",
@@ -26,3 +53,17 @@ __all__ = [
     "RunResult", "SchemaOutOfSync", "SqlError", "Target", "Workspace", "WorkspaceError", "__version__",
     "generate", "list_migrations", "redo", "resolve_target", "revert", "run", "snapshot",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lightnb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME_OF})

@@ -2,7 +2,7 @@
 
 The widgets and the notebooks show what a migration changed; that needs the database as
 it was *before*. :func:`captured` asks one ``steps`` verb to keep a before copy and snapshots
-on both sides (:class:`~lightnb.steps.Capture`), then builds bounded, redacted before/after
+on both sides (:class:`~lightnb.results.Capture`), then builds bounded, redacted before/after
 previews of the tables that changed.
 """
 
@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lightnb.errors import LightnbError, WorkspaceError
 from lightnb.inspect._sql import open_ro
 from lightnb.inspect.preview import ComparedPreview, compare_preview
 from lightnb.inspect.redact import Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
-from lightnb.errors import LightnbError, WorkspaceError
-from lightnb.runner import is_bookkeeping
 from lightnb.inspect.snapshot import Snapshot
-from lightnb.steps import Capture
+from lightnb.results import Capture, Rendered
+from lightnb.runner import is_bookkeeping
 from lightnb.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class RowChanges:
 
 
 @dataclass(frozen=True)
-class Change:
+class Change(Rendered):
     """A step's result with what it changed on the workspace.
 
     :param result: the step's own result, with ``before``, ``after`` and ``before_copy`` set.
@@ -117,7 +117,7 @@ def captured(workspace: Workspace, step: Callable[[Path, Capture], RunResult], *
     """Call ``step(workspace.path, capture)`` and return its result with what it changed.
 
     :param step: a ``steps`` verb bound to its project, taking the database and a
-        :class:`~lightnb.steps.Capture` (e.g. ``lambda db, c: steps.run(project, db, capture=c)``).
+        :class:`~lightnb.results.Capture` (e.g. ``lambda db, c: steps.run(project, db, capture=c)``).
     :param label: a name for the captured moment (names the before copy's folder).
     :param preview_rows: rows per before/after preview.
     :param max_previews: at most this many tables get a preview.
@@ -155,8 +155,8 @@ def _measure_rows(before_path: Path, after_path: Path, tables: tuple[str, ...], 
     diffs = row_diff(before_path, after_path, tables=present, sample=n, reveal=True)
     counted = tuple(RowChanges(d.table, d.added, d.removed, d.changed) for d in diffs.tables
                     if d.status == "compared")
-    return counted, {t: _keys_of(diffs.table(t), n) for t in present if diffs.table(t) is not None
-                     and diffs.table(t).status == "compared"}
+    compared = {t: found for t in present if (found := diffs.table(t)) is not None and found.status == "compared"}
+    return counted, {t: _keys_of(found, n) for t, found in compared.items()}
 
 
 def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, schema: SchemaDiff) -> list[str]:
@@ -218,7 +218,7 @@ def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, befor
     if unknown and before_path is not None and after_path is not None:
         from lightnb.inspect.row_diff import row_diff
         rows = row_diff(before_path, after_path, tables=unknown, sample=0)
-        out.update(name for name in unknown if not rows.table(name).is_unchanged)
+        out.update(name for name in unknown if (compared := rows.table(name)) is None or not compared.is_unchanged)
     return tuple(sorted((t for t in out if not is_bookkeeping(t)), key=str.lower))
 
 
@@ -290,7 +290,7 @@ def _keys_of(found: Any, n: int) -> list[tuple]:
 
 
 @dataclass(frozen=True)
-class Inspection:
+class Inspection(Rendered):
     """Everything the inspect step shows about one table after a captured step.
 
     :param table: the table inspected.
@@ -317,9 +317,12 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
     from lightnb.inspect.row_diff import row_diff
 
     result = change.result
+    if result.before_copy is None:  # a Change is only made from a result that kept one (see describe)
+        raise WorkspaceError("This result was not captured; run the step with capture=Capture(copy=True).")
+    before_copy = Path(result.before_copy)
     before_name = {new: old for old, new in change.schema.table_renames.items()}.get(table, table)
-    keys = affected_keys(Path(result.before_copy), Path(result.database), [table], rows).get(table)
-    before_conn, after_conn = open_ro(result.before_copy), open_ro(result.database)
+    keys = affected_keys(before_copy, Path(result.database), [table], rows).get(table)
+    before_conn, after_conn = open_ro(before_copy), open_ro(result.database)
     try:
         preview = _compare(before_conn, after_conn, before_name, table, rows, keys, redactor,
                            change.schema.column_renames(table))
@@ -328,8 +331,8 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
         after_conn.close()
     schema = SchemaDiff(tuple(change.schema.of(table=table)), change.schema.before_label,
                         change.schema.after_label)
-    diff = row_diff(result.before_copy, result.database, tables=[table], sample=sample, redactor=redactor)
+    diff = row_diff(before_copy, result.database, tables=[table], sample=sample, redactor=redactor)
     scripts = [m.down_sql() if result.direction == "down" else m.up_sql() for m in result.migrations]
-    impact = tuple(i for script in scripts for i in measure_impact(result.before_copy, script, redactor=redactor)
+    impact = tuple(i for script in scripts for i in measure_impact(before_copy, script, redactor=redactor)
                    if i.table is None or i.table.lower() in (table.lower(), before_name.lower()))
     return Inspection(table, preview, schema, diff, impact)

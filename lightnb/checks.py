@@ -218,11 +218,11 @@ class CheckResult:
         if not self.migrations:
             lines.append("no migration to rehearse (nothing pending; use --applied N to prove applied ones)")
         for finding in self.project_findings:
-            lines.append(_finding_line(finding))
+            lines += _finding_lines(finding)
         for check in self.migrations:
             lines.append(f"{check.migration}: {check.verdict_text.upper() if check.verdict != 'irreversible' else check.verdict_text}")
             lines += [f"  - {reason}" for reason in check.reasons]
-            lines += ["  " + _finding_line(f) for f in check.findings]
+            lines += [f"  {line}".rstrip() for f in check.findings for line in _finding_lines(f)]
         if self.tests is not None:
             lines.append(self.tests.summary)
         lines += list(self.notes)
@@ -230,10 +230,10 @@ class CheckResult:
         return "\n".join(lines)
 
 
-def _finding_line(finding: Finding) -> str:
-    text = f"{finding.severity}[{finding.rule}] {finding.location()}: {finding.message}"
-    first_fix = finding.fix.splitlines()[0] if finding.fix else ""
-    return text + (f" (fix: {first_fix})" if first_fix else "")
+def _finding_lines(finding: Finding) -> list[str]:
+    """The finding on one line, then its whole fix indented under it (as ``lightnb lint`` prints it)."""
+    return [f"{finding.severity}[{finding.rule}] {finding.location()}: {finding.message}"] + \
+        [f"    {line}".rstrip() for line in finding.fix.splitlines()]
 
 
 def check(project: Project, *, database: str | Path | None = None, versions: Sequence[str] | None = None,

@@ -61,6 +61,10 @@ class DatabaseError(LightnbError):
     """A database file is missing, not SQLite, corrupt, or cannot be opened."""
 
 
+class UntranslatedDatabaseError(DatabaseError):
+    """A database driver error that no module translated; the CLI says it with the database's state."""
+
+
 class DatabaseBusyError(DatabaseError):
     """The database is locked by another connection."""
 

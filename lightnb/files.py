@@ -5,6 +5,13 @@ reports, notebooks) goes through :func:`write_text_atomic` / :func:`write_bytes_
 :func:`atomic_path`. A failure at any point (a full disk, a signal, a crash) leaves the previous
 file exactly as it was and no temporary file behind; readers never see a half-written file.
 
+A crash (``kill -9``, a power cut) between creating the temporary file and the rename can leave it
+behind: ``.NAME.PID.XXXXXXXX.tmp`` beside NAME. The next write of NAME sweeps lightnb's own stale
+temporaries of that name (:func:`sweep_stale_temporaries`): exactly that name pattern, a regular file
+of this user, whose writer (the PID in its name) is no longer running and which has not changed for
+:data:`STALE_AFTER_SECONDS` (a day for names without a PID, written by older versions). Nothing
+else is ever deleted.
+
 The helpers only ever write *regular* files: a target that is a folder, a FIFO, a device or a
 socket is refused with one line before anything is opened. A symbolic link is written through
 (its target is replaced, the link stays), as an editor would.
@@ -15,14 +22,21 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from lightnb.errors import FileWriteError
 
 _CHUNK = 1 << 20
+STALE_AFTER_SECONDS = 10 * 60
+"""A temporary file whose writer is gone counts as stale once unchanged for this long."""
+STALE_WITHOUT_PID_SECONDS = 24 * 60 * 60
+"""A temporary file that names no writer (older versions) counts as stale once unchanged for this long."""
+_RANDOM = "[a-z0-9_]{8}"  # what tempfile.mkstemp puts between prefix and suffix
 
 
 def kind_of(mode: int) -> str:
@@ -130,11 +144,11 @@ def atomic_path(path: str | Path, *, what: str = "file", durable: bool = True,
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        stem = target.name.encode("utf-8", "surrogateescape")[:96].decode("utf-8", "ignore")
-        fd, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=suffix, dir=folder)
+        fd, name = tempfile.mkstemp(prefix=f".{_stem(target)}.{os.getpid()}.", suffix=suffix, dir=folder)
     except OSError as error:
         raise _write_error(error, path, what) from error
     tmp = Path(name)
+    sweep_stale_temporaries(target, suffix=suffix)
     try:
         try:
             _match_permissions(fd, existing)
@@ -153,6 +167,64 @@ def atomic_path(path: str | Path, *, what: str = "file", durable: bool = True,
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _stem(target: Path) -> str:
+    """The part of the target's name a temporary file carries (cut so the whole name stays valid)."""
+    return target.name.encode("utf-8", "surrogateescape")[:96].decode("utf-8", "ignore")
+
+
+def sweep_stale_temporaries(path: str | Path, *, suffix: str = ".tmp", now: float | None = None) -> list[Path]:
+    """Remove lightnb's stale temporary files of ``path`` (left by a crash mid-write); return them.
+
+    Only names ``.NAME.PID.XXXXXXXX<suffix>`` (or ``.NAME.XXXXXXXX<suffix>``) beside the target are
+    considered, and only regular files of this user whose writer is not running (the PID in the name)
+    and that have not changed for :data:`STALE_AFTER_SECONDS` (:data:`STALE_WITHOUT_PID_SECONDS` when
+    the name holds no PID). Never raises: a sweep that cannot look or delete leaves things as they are.
+    """
+    target = Path(path)
+    now = time.time() if now is None else now
+    pattern = re.compile(rf"\.{re.escape(_stem(target))}\.(?:(\d+)\.)?{_RANDOM}{re.escape(suffix)}")
+    removed: list[Path] = []
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None:
+            continue
+        candidate = target.parent / name
+        try:
+            info = os.lstat(candidate)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            continue
+        pid = int(match.group(1)) if match.group(1) else None
+        if pid is not None and _running(pid):
+            continue
+        if now - info.st_mtime < (STALE_AFTER_SECONDS if pid is not None else STALE_WITHOUT_PID_SECONDS):
+            continue
+        with contextlib.suppress(OSError):
+            candidate.unlink()
+            removed.append(candidate)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user counts as running)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -200,4 +272,4 @@ def _write_error(error: OSError, path: str | Path, what: str) -> FileWriteError:
 
 
 __all__ = ["atomic_path", "copy_file_atomic", "existing_regular", "kind_of", "real_target",
-           "write_bytes_atomic", "write_text_atomic"]
+           "sweep_stale_temporaries", "write_bytes_atomic", "write_text_atomic"]

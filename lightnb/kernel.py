@@ -45,7 +45,7 @@ def kernel_manager_class(kernel_name: str = "python3") -> type:
 
     settings = transport_settings(kernel_name)
 
-    class QuietKernelManager(AsyncKernelManager):  # type: ignore[misc]
+    class QuietKernelManager(AsyncKernelManager):
         """A kernel manager whose kernels talk over an encrypted or local transport."""
 
         def __init__(self, **kwargs: Any) -> None:

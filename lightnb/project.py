@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from lightnb.errors import ProjectError, with_advice
+from lightnb.files import kind_of
 
 CONFIG_NAME = "diesel.toml"
 SETTINGS_NAME = "lightnb.toml"
@@ -322,15 +323,18 @@ def _config_path(root: Path, given: str | Path | None, env: Mapping[str, str]) -
     """Return the diesel.toml to read, or None: a file that does not exist means all defaults, as in
     diesel (``Config::read``), even when ``--config-file`` names it."""
     if given is not None:
-        path = Path(given).resolve()
+        path, advice = Path(given).resolve(), "the config file must be a file; fix --config-file"
     elif env.get("DIESEL_CONFIG_FILE"):
-        path = Path(env["DIESEL_CONFIG_FILE"]).resolve()
+        path, advice = Path(env["DIESEL_CONFIG_FILE"]).resolve(), "the config file must be a file; fix DIESEL_CONFIG_FILE"
     else:
         path = root / CONFIG_NAME
-    if path.exists() and not path.is_file():
+        advice = f"{CONFIG_NAME} must be a file; rename or remove the folder of that name"
+    if path.is_dir():
         raise ProjectError(with_advice(f"Encountered an IO error: Is a directory (os error 21) for `{path}`",
-                                       "the config file must be a file; fix --config-file or DIESEL_CONFIG_FILE"),
-                           path=path)
+                                       advice), path=path)
+    if path.exists() and not path.is_file():  # a FIFO would block diesel's read: refused before any open
+        raise ProjectError(f"The config file {path} is {kind_of(path.stat().st_mode)}, not a regular file; "
+                           f"point --config-file or DIESEL_CONFIG_FILE at a file, or remove it.", path=path)
     return path if path.is_file() else None
 
 
@@ -401,9 +405,17 @@ def _migrations_dir(start: Path, config_dir: Path, raw: Mapping[str, Any],
 def settings_folder(config_dir: Path, root: Path) -> Path:
     """Return the folder whose lightnb.toml applies: beside diesel.toml, else the project folder's."""
     for folder in (config_dir, root):
+        _refuse_non_file_settings(folder / SETTINGS_NAME)
         if (folder / SETTINGS_NAME).is_file():
             return folder
     return config_dir
+
+
+def _refuse_non_file_settings(path: Path) -> None:
+    """A lightnb.toml that is a folder (or a FIFO, a device) is an error, never silently no settings."""
+    if path.exists() and not path.is_file():
+        raise ProjectError(f"{path} is {kind_of(path.stat().st_mode)}, not a file; lightnb reads its settings "
+                           f"from a file of that name: rename or remove it.", path=path)
 
 
 def read_settings(folder: Path) -> dict[str, Any]:
@@ -412,6 +424,7 @@ def read_settings(folder: Path) -> dict[str, Any]:
     :raises ProjectError: when the file cannot be read or is not TOML.
     """
     path = folder / SETTINGS_NAME
+    _refuse_non_file_settings(path)
     if not path.is_file():
         return {}
     try:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import ast
 import os
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lightnb import scratch
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
 from lightnb.extras import require
-from lightnb.project import Project
 from lightnb.files import atomic_path
+from lightnb.inspect.redact import Redactor
+from lightnb.project import Project
 from lightnb.workspace import check_database_file, file_sha256
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
@@ -68,10 +70,12 @@ def notebooks_dir() -> Path:
                        f"use a source checkout of lightnb or set {NOTEBOOKS_ENV}.")
 
 
-def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | Path, *,
+def rehearse(project: Project, start: Path, production: Path, out_dir: str | Path, *, pending: Sequence[str],
              limit: int | None = None, run_tests: bool = False, timeout: int = 600) -> Rehearsal:
-    """Execute notebook 02 against a copy of ``project_dir`` and a copy of ``production_db``; write the results.
+    """Execute notebook 02 against a copy of the project and a copy of ``production``; write the results.
 
+    :param start: the folder the project was found from (the notebook starts there, in the copy).
+    :param pending: the migrations ``production`` has not applied (read by the caller, read-only).
     :param limit: apply only the next ``limit`` pending migrations.
     :param run_tests: also run the project's own test command (in the project's copy).
     :returns: the files written; with no pending migration, nothing is executed or written and
@@ -82,16 +86,10 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
     papermill = require("papermill", "lightnb rehearse")
     from papermill.exceptions import PapermillExecutionError
 
-    from lightnb import steps
     from lightnb.kernel import kernel_manager_class
     from lightnb.report import export
 
-    start = Path(project_dir).resolve()
-    if not start.is_dir():
-        raise ProjectError(f"Project folder {start} does not exist; pass the folder holding diesel.toml.")
-    project = Project.discover(start)
-    production = check_database_file(Path(production_db).resolve(), allow_empty=False)
-    pending = tuple(m.name for m in steps.list_migrations(project, production).pending)
+    pending = tuple(pending)
     if limit is not None:
         pending = pending[:max(limit, 0)]
     if not pending:
@@ -101,6 +99,9 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     executed = out / NOTEBOOK
+    # every output masks what the project masks (its [redact] settings and their lineage), not only
+    # the built-in words: the notebook's panels do, and so does the last check of what is written
+    redactor = Redactor.for_project(project)
     # The workspace is a full, unredacted copy of production, and the project copy may hold secrets
     # of its own: both live in a private scratch folder (0700) that is deleted afterwards, also on
     # SIGTERM, never in OUTDIR (which is meant to be shared or uploaded).
@@ -121,6 +122,7 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
                                                kernel_manager_class=kernel_manager_class("python3"))
                 except PapermillExecutionError as error:
                     failed = error
+                _mask_outputs(partial, redactor)
             if failed is not None:
                 raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                                    f"{failed.evalue}; see {executed}.") from failed
@@ -128,8 +130,18 @@ def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | 
             if file_sha256(production) != before:  # pragma: no cover - would be a lightnb bug
                 raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                     f"backup.")
-    report = export(executed, out)
+    report = export(executed, out, redactor=redactor)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending)
+
+
+def _mask_outputs(notebook: Path, redactor: Redactor) -> None:
+    """Mask the executed notebook's outputs in place (it is still lightnb's temporary file)."""
+    import nbformat
+
+    from lightnb.inspect.redact_outputs import mask_notebook
+
+    if notebook.is_file() and notebook.stat().st_size:
+        nbformat.write(mask_notebook(nbformat.read(notebook, as_version=4), redactor), notebook)
 
 
 def copy_project(project: Project, start: Path, dest: Path) -> Path:
@@ -199,7 +211,7 @@ def _refuse_writes_outside(copy: Project, dest: Path) -> None:
                                f"relative to diesel.toml.")
 
 
-def _configured_paths(project: Project, models_dir) -> list[Path]:  # type: ignore[no-untyped-def]
+def _configured_paths(project: Project, models_dir: Callable[[Project], Path]) -> list[Path]:
     paths = [project.migrations_dir]
     for section in project.print_schema.values():
         for key in ("file", "patch_file"):

@@ -259,14 +259,14 @@ def _markdown(nb: Any) -> str:
 
 
 def _markdown_ready(nb: Any) -> Any:
-    """Return a copy of a static notebook whose records are their Markdown and whose other HTML
-    outputs have no style or script."""
+    """Return a copy of a static notebook whose records (and results shown as they are) are their own
+    Markdown, never Markdown scraped from their HTML, and whose other HTML outputs have no style or script."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else ():
             data = output.get("data", {})
-            mark = (output.get("metadata") or {}).get(META_KEY) or {}
-            if "record" in mark and isinstance(data.get("text/markdown"), (str, list)):
+            if isinstance(data.get("text/markdown"), (str, list)):
+                # a panel's record, or a result shown as it is: Markdown rendered from the result itself
                 markdown = data["text/markdown"]
                 output["data"] = {"text/markdown": "".join(markdown) if isinstance(markdown, list) else markdown}
             elif isinstance(data.get("text/html"), str):

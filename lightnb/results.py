@@ -1,7 +1,14 @@
-"""Plain result objects every step returns: the next cell, the widget, the CLI and the report read them."""
+"""Plain result objects every step returns: the next cell, the widget, the CLI and the report read them.
+
+Each is a frozen dataclass of plain data. Printed, shown in a notebook or exported, it is rendered
+by :mod:`lightnb.render`: ``str()`` is its terminal text, ``_repr_html_`` and ``_repr_markdown_`` its
+HTML and Markdown. Results know nothing of how they are shown: :mod:`lightnb.render` depends on
+them, not the other way round (see :class:`Rendered`).
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,11 +16,61 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from lightnb.inspect.divergence import Divergence
+    from lightnb.inspect.preview import Preview
+    from lightnb.lint.finding import Finding
     from lightnb.migrations import Migration
+    from lightnb.models.changeable import LeftAlone
+    from lightnb.models.scaffold import ModelChange
+    from lightnb.workspace import Workspace
+
+
+class Rendered:
+    """Shows a result through :mod:`lightnb.render`: ``str()`` as text, HTML and Markdown in notebooks.
+
+    The format's renderer module is looked up by name when a result is shown, so this module imports
+    no renderer (render imports the results it dispatches on; an import back would be a circle).
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return _rendered(self, "text")
+
+    def _repr_html_(self) -> str:
+        return _rendered(self, "html")
+
+    def _repr_markdown_(self) -> str:
+        return _rendered(self, "markdown")
+
+
+def _rendered(result: Rendered, form: str) -> str:
+    renderer = importlib.import_module(f"lightnb.render.{form}")
+    shown: str = renderer.wrap(renderer.render(result)) if form == "html" else renderer.render(result)
+    return shown
 
 
 @dataclass(frozen=True)
-class GenerateResult:
+class Capture:
+    """How much of the "before" state a step keeps for the inspect step (an option of run, revert, redo).
+
+    :param snapshot: take schema/row-count/fingerprint snapshots before and after.
+    :param copy: keep a full copy of the database as it was before (``"auto"``: when it is at most
+        :data:`lightnb.steps.CAPTURE_COPY_LIMIT` bytes), for row diffs and before/after previews.
+    :param folder: where copies go (default: a ``captures`` folder beside the database).
+    :param fingerprint: hash every row into the snapshots (``"auto"``: only when no before copy is
+        kept; with a copy, the inspect step compares rows exactly, set-wise in SQLite, when asked,
+        so a run does not pay for two full passes over the data).
+    """
+
+    snapshot: bool = True
+    copy: bool | str = "auto"
+    folder: Path | None = None
+    fingerprint: bool | str = "auto"
+
+
+@dataclass(frozen=True)
+class GenerateResult(Rendered):
     """A migration folder created by ``generate``."""
 
     migration: Migration
@@ -36,7 +93,7 @@ class MigrationStatus:
 
 
 @dataclass(frozen=True)
-class ListResult:
+class ListResult(Rendered):
     """Every migration of the project with its state on one database."""
 
     database: Path
@@ -56,7 +113,7 @@ class ListResult:
 
 
 @dataclass(frozen=True)
-class RunResult:
+class RunResult(Rendered):
     """What ``run``, ``revert`` or ``redo`` did to a database.
 
     :param direction: ``"up"``, ``"down"`` or ``"redo"``.
@@ -112,7 +169,7 @@ class SchemaFileChange:
 
 
 @dataclass(frozen=True)
-class RegenerateResult:
+class RegenerateResult(Rendered):
     """schema.rs regenerated from the database, and the model structs checked against it.
 
     :param schema_files: each configured schema file, before and after.
@@ -132,3 +189,129 @@ class RegenerateResult:
         rows = [{"struct": f.struct, "field": f.field, "proven": f.proven, "message": f.message, "fix": f.fix,
                  "file": str(f.file), "line": f.line} for f in self.drift.findings]
         return pd.DataFrame(rows, columns=["struct", "field", "proven", "message", "fix", "file", "line"])
+
+
+@dataclass(frozen=True)
+class PrintSchemaResult(Rendered):
+    """schema.rs as diesel prints it from a database, every configuration one after the other.
+
+    :param text: the printed schema (diesel's bytes).
+    :param notes: what the reader should know (a missing database read as empty, a PostgreSQL
+        type printed as a placeholder); not part of the schema.
+    """
+
+    text: str
+    notes: tuple[str, ...] = ()
+    target: Any = None  # the database read, a ``lightnb.steps.Target`` (None: a PostgreSQL URL)
+
+
+@dataclass(frozen=True)
+class SchemaCheckResult(Rendered):
+    """Configured schema files compared with what the database prints now.
+
+    :param text: the differences (one per line, then the unified diff), or that the files are in sync.
+    :param in_sync: every configured file matches.
+    :param configured: at least one schema file is configured (``file`` in ``[print_schema]``).
+    """
+
+    text: str
+    in_sync: bool
+    configured: bool = True
+    notes: tuple[str, ...] = ()
+    target: Any = None  # the database compared with, a ``lightnb.steps.Target`` (None: a fresh or PostgreSQL one)
+
+
+@dataclass(frozen=True)
+class LintResult(Rendered):
+    """Lint findings over the project's migrations.
+
+    :param findings: every finding (``lightnb.lint.Finding``), sorted.
+    :param scope: which migrations were linted, and against which database (when no version was named).
+    """
+
+    findings: tuple[Finding, ...]
+    scope: str | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        """True when a finding is an error."""
+        return any(f.severity == "error" for f in self.findings)
+
+
+@dataclass(frozen=True)
+class WorkspaceStatus(Rendered):
+    """Where the project's workspace is, what it copies, and how it differs from that production now."""
+
+    workspace: Workspace
+    divergence: Divergence
+
+
+@dataclass(frozen=True)
+class ModelsPlan(Rendered):
+    """What the model structs need for schema.rs, and what was written.
+
+    :param changes: the planned changes (``lightnb.models.ModelChange``), each with its diff.
+    :param left_alone: structs that need a change lightnb does not make.
+    :param applied: the changes written to the model files.
+    :param repository: repository functions for the new columns, when asked for.
+    """
+
+    changes: tuple[ModelChange, ...]
+    left_alone: tuple[LeftAlone, ...] = ()
+    applied: tuple[ModelChange, ...] = ()
+    repository: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkbookStart:
+    """A project and the fresh workspace copy a workbook opens on.
+
+    :param schema_baseline: schema.rs as it was when the workbook opened (for the models diff).
+    :param production_applied: the versions production has applied.
+    """
+
+    project: Any
+    workspace: Workspace
+    schema_baseline: str = ""
+    production_applied: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Verification(Rendered):
+    """The verification queries and what each returned on the workspace (bounded, redacted)."""
+
+    queries: tuple[str, ...]
+    previews: tuple[Preview, ...]
+
+
+@dataclass(frozen=True)
+class SavedSql(Rendered):
+    """What the edit step saved: the migration, the files, and their text."""
+
+    migration: Migration
+    files: tuple[str, ...]
+    texts: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One item of a sign-off: ticked or not, by whom and when (local time with UTC offset)."""
+
+    item: str
+    ticked: bool = False
+    by: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class SignOff(Rendered):
+    """A sign-off checklist: its title and each item's tick."""
+
+    title: str
+    ticks: tuple[Tick, ...]
+
+    @property
+    def done(self) -> int:
+        """How many items are ticked."""
+        return sum(t.ticked for t in self.ticks)
+

@@ -70,12 +70,21 @@ def folder(purpose: str) -> Iterator[Path]:
     base = root()
     sweep(base)
     with signals.unwinding_on_termination():  # SIGTERM: remove the copy, then end as asked
-        path = Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=base))  # mkdtemp makes it 0700
+        # A signal between mkdir and the ``try`` would leave the folder behind: the stopping
+        # signals are held until the folder is owned; one that arrived meanwhile is raised inside
+        # the ``try``, so the folder is removed.
+        held = signals.hold()
+        path: Path | None = None
         try:
+            path = Path(tempfile.mkdtemp(prefix=f"{purpose}-", dir=base))  # mkdtemp makes it 0700
             (path / OWNER_FILE).write_text(_owner_line(), encoding="utf-8")
+            signals.release(held)
+            held = None
             yield path
         finally:
-            shutil.rmtree(path, ignore_errors=True)
+            signals.release(held)
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def sweep(base: Path | None = None) -> list[Path]:

@@ -99,6 +99,24 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def hold() -> set[signal.Signals] | None:
+    """Hold the stopping signals for a few statements that must not be cut in two.
+
+    A signal that arrives meanwhile stays pending until :func:`release` (its handler then runs at
+    once), so nothing is lost. Returns the mask to give back to :func:`release`; None when nothing
+    was held (not the main thread, or no ``pthread_sigmask`` on this system).
+    """
+    if not _in_main_thread() or not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS)
+
+
+def release(previous: set[signal.Signals] | None) -> None:
+    """Give back the signal mask :func:`hold` returned; a held signal is handled right after."""
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @dataclass
 class Stop:
     """Which stopping signal arrived while :func:`interrupting` was active (None: none).

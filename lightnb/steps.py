@@ -1,29 +1,86 @@
-"""The workbook's verbs as plain functions: generate, run, revert, redo, list, pending, snapshot.
+"""The door: every user action as one plain function (generate, run, revert, inspect, check, lint,
+print-schema, models, snapshot, diff, report, rehearse …).
 
 The CLI, the widgets and the notebooks call only these. Each takes a :class:`Project` (and a
-database target) and returns a result object from :mod:`lightnb.results`.
+database target) and returns a result object from :mod:`lightnb.results` (or the result type a core
+module defines, named in the function's signature); :mod:`lightnb.render` shows it. The functions
+import the core they use when called, so a command loads only what its verb needs.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, overload
 
 from lightnb import migrations as migration_files
 from lightnb import production as production_guard
 from lightnb import runner
-from lightnb.errors import FileWriteError, MigrationError, ProjectError, WorkspaceError
+from lightnb.errors import (
+    FileWriteError,
+    LightnbError,
+    MigrationError,
+    ProjectError,
+    UntranslatedDatabaseError,
+    WorkspaceError,
+)
 from lightnb.files import write_text_atomic
+from lightnb.migrations import Migration
 from lightnb.project import Project, SqliteLocation, sqlite_location
-from lightnb.results import (GenerateResult, ListResult, MigrationStatus, RegenerateResult, RunResult,
-                             SchemaFileChange)
+from lightnb.results import (
+    Capture,
+    GenerateResult,
+    LintResult,
+    ListResult,
+    MigrationStatus,
+    ModelsPlan,
+    PrintSchemaResult,
+    RegenerateResult,
+    RunResult,
+    SchemaCheckResult,
+    SchemaFileChange,
+    Verification,
+    WorkbookStart,
+    WorkspaceStatus,
+)
+from lightnb.runner import StepEvent
 from lightnb.workspace import DEFAULT_DIRNAME, WORKSPACE_DB, Workspace, backup, check_database_file
 
 if TYPE_CHECKING:
+    from lightnb.capture import Change, Inspection
+    from lightnb.checks import CheckResult
+    from lightnb.inspect.preview import Preview
+    from lightnb.inspect.redact import Redactor
+    from lightnb.inspect.row_diff import RowDiff
+    from lightnb.inspect.snapshot import Snapshot
+    from lightnb.lint.finding import Finding
+    from lightnb.models.drift import DriftReport
+    from lightnb.models.scaffold import ModelChange
+    from lightnb.rehearse import Rehearsal
+    from lightnb.report import Report
     from lightnb.runner import StepObserver
+    from lightnb.samples import SampleWorkbook
+    from lightnb.workspace import Discarded
+
+__all__ = [  # the verbs, and the types they take that a caller builds or checks for
+    "CAPTURE_COPY_LIMIT", "DEFAULT_DIRNAME", "INITIAL_SETUP_VERSION", "Capture", "Migration", "Project",
+    "StepEvent", "Target", "Workspace", "apply_model_changes", "check", "check_fail_on", "check_models",
+    "check_schema", "command", "completion_shells", "completions", "database_drop", "database_reset",
+    "database_setup", "diff", "discard", "find_migration", "flag_groups", "generate", "generate_from_schema",
+    "inspect", "inspect_database", "is_bookkeeping", "lab_command", "lint", "lint_database", "lint_report",
+    "lint_rules", "lint_sql", "list_migrations", "mask_message", "models_fail_on", "name_advice",
+    "open_project", "open_workbook", "open_workspace", "plan_models", "prepare_workbook", "preview_modes",
+    "print_schema", "production_path", "read_sql", "redo", "refuse_production", "regenerate",
+    "regenerate_schema_files", "rehearse", "report", "require_migrations_dir", "reset", "resolve_target",
+    "revert", "revert_on_workspace", "run", "run_on_workspace", "sample", "sample_defaults", "save_sql",
+    "schema_option_choices", "schema_style", "setup", "snapshot", "stopped", "test", "verify",
+    "workspace_folder", "workspace_protects", "workspace_status",
+]
 
 
 @dataclass(frozen=True)
@@ -138,10 +195,9 @@ def reset(project: Project, *, folder: str | Path | None = None, database_url: s
     return workspace
 
 
-def discard(project: Project, *, folder: str | Path | None = None):  # type: ignore[no-untyped-def]
+def discard(project: Project, *, folder: str | Path | None = None) -> Discarded:
     """Delete what lightnb made in the workspace folder (and the folder, if lightnb made it).
 
-    :returns: ``lightnb.workspace.Discarded``.
     :raises WorkspaceError: when the folder holds no workspace.
     """
     folder = Path(folder) if folder is not None else workspace_folder(project)
@@ -214,25 +270,6 @@ def list_migrations(project: Project, database: str | Path | SqliteLocation) -> 
 
 
 CAPTURE_COPY_LIMIT = 512 * 1024 * 1024  # keep a "before" copy for row diffs up to this size
-
-
-@dataclass(frozen=True)
-class Capture:
-    """How much of the "before" state a step keeps for the inspect step.
-
-    :param snapshot: take schema/row-count/fingerprint snapshots before and after.
-    :param copy: keep a full copy of the database as it was before (``"auto"``: when it is at most
-        :data:`CAPTURE_COPY_LIMIT` bytes), for row diffs and before/after previews.
-    :param folder: where copies go (default: a ``captures`` folder beside the database).
-    :param fingerprint: hash every row into the snapshots (``"auto"``: only when no before copy is
-        kept; with a copy, the inspect step compares rows exactly, set-wise in SQLite, when asked,
-        so a run does not pay for two full passes over the data).
-    """
-
-    snapshot: bool = True
-    copy: bool | str = "auto"
-    folder: Path | None = None
-    fingerprint: bool | str = "auto"
 
 
 def _applied_read_only(project: Project, database: Path) -> list[str]:
@@ -310,13 +347,16 @@ def redo(project: Project, database: str | Path | SqliteLocation, *, number: int
         on_step=on_step, style=style)
 
 
-def _migrate(project: Project, database: str | Path | SqliteLocation, direction: str,  # type: ignore[no-untyped-def]
-             action, *, regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
+def _migrate(project: Project, database: str | Path | SqliteLocation, direction: str,
+             action: Callable[[Any, list[Migration], Any, StepObserver], list[Migration]], *,
+             regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
              on_step: StepObserver | None, style: str | None = None) -> RunResult:
     found = migration_files.discover(project.migrations_dir)
     location = database if isinstance(database, SqliteLocation) else None
-    path = Path(":memory:") if location is not None and location.path is None else \
-        (location.path if location is not None and location.path is not None else Path(database))
+    if isinstance(database, SqliteLocation):
+        path = database.path if database.path is not None else Path(":memory:")
+    else:
+        path = Path(database)
     if location is None or location.path is not None:
         refuse_production(project, path)
     conn = runner.connect(location if location is not None else path)
@@ -329,18 +369,22 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
             raise
     started = time.perf_counter()
     per_migration: list[tuple[str, str, object]] = []
+    # snapshots print fingerprints that leave out what the project masks (its [redact] settings and lineage)
+    redactor = _project_redactor(project) if capture is not None and capture.snapshot else None
 
     def observe(event: runner.StepEvent) -> None:
         if event.kind == "done" and capture is not None and capture.snapshot:
             # schema and row counts after each migration (cheap: no row hashing)
             label = f"after {event.direction} {event.migration.name}"
-            per_migration.append((event.migration.name, event.direction, _snapshot_of(conn, label, False)))
+            per_migration.append((event.migration.name, event.direction,
+                                  _snapshot_of(conn, label, False, redactor=redactor)))
         if on_step is not None:
             on_step(event)
 
+    # the runner reads it: whether anyone follows each statement (else a migration may run as one call)
     observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]
     try:
-        before, before_copy = _capture_before(conn, path, direction, capture)
+        before, before_copy = _capture_before(conn, path, direction, capture, redactor)
         done = action(conn, found, _checksum_hook(path), observe)
         files: tuple[Path, ...] = ()
         if regenerate_schema:
@@ -352,7 +396,7 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
                 raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
                                      f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
                                      path=error.path) from error
-        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy))
+        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor)
                  if capture and capture.snapshot else None)
     finally:
         conn.close()
@@ -361,8 +405,8 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
                      before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration))
 
 
-def _capture_before(conn, path: Path, direction: str,  # type: ignore[no-untyped-def]
-                    capture: Capture | None) -> tuple[object, Path | None]:
+def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | None,
+                    redactor: Redactor | None = None) -> tuple[Snapshot | None, Path | None]:
     if capture is None:
         return None, None
     size = path.stat().st_size if path.exists() else 0
@@ -372,7 +416,7 @@ def _capture_before(conn, path: Path, direction: str,  # type: ignore[no-untyped
         folder = capture.folder or path.parent / "captures"
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
         copy = backup(conn, folder / f"before-{direction}-{stamp}.db")
-    before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy))
+    before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy), redactor=redactor)
               if capture.snapshot else None)
     return before, copy
 
@@ -383,12 +427,19 @@ def _fingerprints(capture: Capture, before_copy: Path | None) -> bool:
     return before_copy is None
 
 
-def _snapshot_of(conn, label: str, fingerprint: bool = True):  # type: ignore[no-untyped-def]
+def _snapshot_of(conn: Any, label: str, fingerprint: bool = True, *, redactor: Redactor | None = None) -> Snapshot:
+    """A snapshot whose printed fingerprints leave out the columns ``redactor`` masks (the project's)."""
     from lightnb.inspect import take_snapshot
-    return take_snapshot(conn, label=label, fingerprint=fingerprint)
+    return take_snapshot(conn, label=label, fingerprint=fingerprint, shown_fingerprints=redactor is not None,
+                         redactor=redactor)
 
 
-def _checksum_hook(database: Path):  # type: ignore[no-untyped-def]
+def _project_redactor(project: Project) -> Redactor:
+    from lightnb.inspect.redact import Redactor
+    return Redactor.for_project(project)
+
+
+def _checksum_hook(database: Path) -> Callable[..., None] | None:
     """Return the hook that records migration checksums in lightnb's sidecar table.
 
     Only in lightnb's own workspaces: a database the user names explicitly is left exactly as
@@ -420,7 +471,7 @@ def schema_style(project: Project, style: str | None = None) -> str:
     return chosen
 
 
-def regenerate_schema_files(project: Project, conn, *, locked: bool = False,  # type: ignore[no-untyped-def]
+def regenerate_schema_files(project: Project, conn: Any, *, locked: bool = False,
                             style: str | None = None) -> tuple[Path, ...]:
     """Regenerate every configured schema file as diesel does after run/revert/redo (§2.9).
 
@@ -476,8 +527,8 @@ def save_sql(project: Project, name_or_version: str, *, up: str | None = None,
     return find_migration(project, migration.name)
 
 
-def lint(project: Project, *, versions: list[str] | None = None,  # type: ignore[no-untyped-def]
-         database: str | Path | None = None, all: bool = False):
+def lint(project: Project, *, versions: list[str] | None = None,
+         database: str | Path | None = None, all: bool = False) -> list[Finding]:
     """Lint the project's pending migrations (or ``all``, or only ``versions``) with its lightnb.toml settings.
 
     Pending means not applied on the database (:func:`lint_database`); without a database every
@@ -506,8 +557,8 @@ def lint_database(project: Project, database: str | Path | None = None) -> Path 
     return target if target.is_file() else None
 
 
-def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration",  # type: ignore[no-untyped-def]
-             run_in_transaction: bool = True):
+def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration",
+             run_in_transaction: bool = True) -> list[Finding]:
     """Lint SQL being edited, against the history of the project's earlier migrations.
 
     :param name: the migration's folder name; the history is every migration whose version sorts
@@ -524,14 +575,14 @@ def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = 
 
 
 def test(project: Project, database: str | Path | None = None, *, versions: list[str] | None = None,
-         applied: int = 0, run_tests: bool = True, on_output=None):  # type: ignore[no-untyped-def]
+         applied: int = 0, run_tests: bool = True, on_output: Callable[[str], None] | None = None) -> CheckResult:
     """Prove migrations safe on a fresh copy of ``database``: up, down, up again, checks, tests.
 
     :param applied: also prove the latest N applied migrations (reverted then re-applied on the copy).
     :returns: ``lightnb.checks.CheckResult`` with one verdict.
     """
-    from lightnb.checks import check
-    return check(project, database=database, versions=versions, applied=applied, run_tests=run_tests,
+    from lightnb.checks import check as prove
+    return prove(project, database=database, versions=versions, applied=applied, run_tests=run_tests,
                  on_output=on_output)
 
 
@@ -581,7 +632,16 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     return RegenerateResult(files, drift, plan.changes, plan.left_alone)
 
 
-def inspect(project: Project, result, table: str | None = None, *, rows: int = 10):  # type: ignore[no-untyped-def]
+@overload
+def inspect(project: Project, result: RunResult | Change, table: None = None, *, rows: int = 10) -> Change: ...
+
+
+@overload
+def inspect(project: Project, result: RunResult | Change, table: str, *, rows: int = 10) -> Inspection: ...
+
+
+def inspect(project: Project, result: RunResult | Change, table: str | None = None, *,
+            rows: int = 10) -> Change | Inspection:
     """Show what a captured run/revert/redo did: schema diff, row counts, before/after previews.
 
     Everything is redacted with the project's settings.
@@ -598,3 +658,635 @@ def inspect(project: Project, result, table: str | None = None, *, rows: int = 1
     change = result if isinstance(result, Change) else describe(result, preview_rows=min(rows, 20),
                                                                  redactor=redactor)
     return change if table is None else inspect_change(change, table, rows=rows, redactor=redactor)
+
+
+# --------------------------------------------------------------------------- the rest of the door
+# Every other user action, one function each. The CLI and the panels call only these (and the
+# result types of lightnb.results); the functions import the core they use when called, so a
+# command loads only what its verb needs.
+
+INITIAL_SETUP_VERSION = runner.INITIAL_SETUP_VERSION  # diesel's initial-setup migration, never announced
+
+
+def open_project(start: str | Path = ".", *, database_url: str | None = None, migration_dir: str | Path | None = None,
+                 config_file: str | Path | None = None) -> Project:
+    """Find the Diesel project around ``start`` (diesel.toml, migrations, lightnb.toml, DATABASE_URL).
+
+    :raises ProjectError: when the configuration cannot be read.
+    """
+    return Project.discover(start, database_url=database_url, migration_dir=migration_dir, config_file=config_file)
+
+
+def require_migrations_dir(project: Project) -> None:
+    """Raise diesel's error when the project's migrations folder does not exist.
+
+    :raises MigrationError: naming the folder and where its name came from.
+    """
+    try:
+        found = project.migrations_dir.is_dir()
+    except OSError:  # a name too long, a link loop: not a folder diesel would find either
+        found = False
+    if not found:
+        raise migration_files.missing_folder_error(project.migrations_dir, project.migrations_origin)
+
+
+def open_workspace(project: Project, *, folder: str | Path | None = None) -> Workspace:
+    """Return the project's workspace (default folder: ``.lightnb/`` beside diesel.toml).
+
+    :raises WorkspaceError: when the folder holds no workspace.
+    """
+    return Workspace.open(Path(folder) if folder is not None else workspace_folder(project))
+
+
+def workspace_status(project: Project, *, folder: str | Path | None = None) -> WorkspaceStatus:
+    """Say where the workspace is and how it differs from the production it copies, now (read-only).
+
+    :raises WorkspaceError: when the folder holds no workspace.
+    """
+    from lightnb.inspect.divergence import compare_with_production
+    workspace = open_workspace(project, folder=folder)
+    return WorkspaceStatus(workspace, compare_with_production(workspace.path, workspace.production))
+
+
+@contextmanager
+def command(*, verbose: bool = False) -> Iterator[runner.Ledger]:
+    """Run one command: log every SQL statement when ``verbose``, keep the ledger of what the database
+    went through (for the error line), and turn SIGTERM/SIGHUP into a clean stop.
+
+    :raises UntranslatedDatabaseError: for a database driver error no module translated.
+    """
+    import sqlite3  # the driver's own error base (a backend's, once there are several)
+
+    from lightnb import signals, statement_log
+    statement_log.configure(verbose=verbose)
+    with runner.recording() as ledger, signals.unwinding_on_termination(redeliver=False):
+        try:
+            yield ledger
+        except sqlite3.Error as error:
+            raise UntranslatedDatabaseError(f"SQLite: {error}") from error
+
+
+def stopped(stop: BaseException) -> tuple[str, int]:
+    """Name a stop (Ctrl-C, SIGTERM, SIGHUP) for people and give the shell's exit status for it."""
+    from lightnb import signals
+    return signals.describe(stop), signals.exit_status(stop)
+
+
+def mask_message(text: str) -> str:
+    """Mask secret-shaped text in a message shown to people (errors, notes)."""
+    from lightnb.inspect.redact import mask_message as mask
+    return mask(text)
+
+
+def is_bookkeeping(table: str) -> bool:
+    """Tell whether ``table`` is diesel's or lightnb's own bookkeeping, not the user's."""
+    return runner.is_bookkeeping(table)
+
+
+CONVENTIONAL_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def name_advice(project: Project, name: str, *, mine: str | None = None) -> tuple[str, str]:
+    """Check a migration name as it is typed; return ``(kind, message)``.
+
+    ``kind`` is ``error`` for a name lightnb cannot create a folder for (empty, a path separator,
+    ``..``, control characters, too long), ``hint`` for a name diesel accepts but that breaks the
+    usual convention (lower case letters, digits and underscores, starting with a letter) or repeats
+    an existing migration's name, and ``""`` for a good name.
+
+    :param mine: a migration folder not to count as existing (the one just made under this name).
+    :raises MigrationError: when the migrations folder cannot be read.
+    """
+    if not name:
+        return "error", "Type a name saying what the change does, e.g. add_theme_to_user_settings."
+    try:
+        migration_files.validate_name(name)
+    except LightnbError as error:
+        return "error", str(error)
+    if not CONVENTIONAL_NAME.fullmatch(name):
+        odd = sorted({c for c in name if not ((c.islower() and c.isascii()) or c.isdigit() or c == "_")})
+        reasons = (["has " + ", ".join(repr(c) for c in odd)] if odd else []) + \
+            ([f"starts with {name[0]!r}"] if not name[0].isalpha() else [])
+        return "hint", (f"diesel accepts this name, but it {' and '.join(reasons)}; migration names are usually "
+                        f"lower case letters, digits and underscores, starting with a letter, e.g. "
+                        f"{_conventional(name)}.")
+    existing = [m.name.split("_", 1)[-1] for m in migration_files.discover(project.migrations_dir) if m.name != mine]
+    if name in existing:
+        return "hint", f"A migration named {name} already exists; diesel allows it, but a new name is clearer."
+    return "", ""
+
+
+def _conventional(name: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return re.sub(r"^[0-9_]+", "", cleaned) or "my_change"
+
+
+def print_schema(project: Project, *, database_url: str | Path | None = None,
+                 flags: Sequence[tuple[str, Any]] = (), style: str = "auto") -> PrintSchemaResult:
+    """Print schema.rs of the database as diesel does: every configuration of ``[print_schema]``.
+
+    The database is only read: one that does not exist reads as empty, as in diesel, and is not created.
+
+    :param flags: the command line's options as ``(option, value)`` in the order given; a
+        ``("schema_key", KEY)`` makes the options after it apply to ``[print_schema.KEY]`` only
+        (diesel_spec.md §3), and table names come as ``("table_name", NAME)``.
+    :param style: diesel output style (``auto``: the existing file's).
+    """
+    from lightnb.schema.config import options_from_flags
+    url = str(database_url) if database_url else project.database_url
+    if url and _is_postgres(url):
+        from lightnb.schema.config import DEFAULT_STYLE
+        from lightnb.schema.postgres import print_schemas_postgres
+        configurations = options_from_flags(project.print_schema, project.config_dir, flag_groups(flags),
+                                            style=DEFAULT_STYLE if style == "auto" else style)
+        printed = print_schemas_postgres(url, configurations)
+        return PrintSchemaResult("".join(p.text for p in printed), tuple(w for p in printed for w in p.warnings))
+    from lightnb.schema.sync import printed_in_style
+    if set(project.print_schema) <= {"default"}:
+        # one configuration: diesel ignores --schema-key and applies every flag to it (config.rs)
+        flags = [(option, value) for option, value in flags if option != "schema_key"]
+    configurations = options_from_flags(project.print_schema, project.config_dir, flag_groups(flags))
+    target = resolve_target(project, database_url=database_url, write=False)
+    conn, notes = _open_to_print(target)
+    try:  # diesel prints every configuration one after the other (diesel_spec.md §4.10)
+        return PrintSchemaResult("".join(printed_in_style(conn, o, style)[2] for o in configurations), notes,
+                                 target)
+    finally:
+        conn.close()
+
+
+_SINGLE_FLAGS = ("with_docs_config", "column_sorting", "allow_tables", "patch_file", "schema")
+_LIST_FLAGS = ("import_types", "custom_type_derives", "pg_domains")
+_SWITCHES = ("only_tables", "except_tables", "with_docs", "integer_primary_key_is_bigint",
+             "no_generate_missing_sql_type_definitions")
+
+
+def flag_groups(flags: Sequence[tuple[str, Any]]) -> list[Any]:
+    """Split print-schema options given in order into one ``FlagGroup`` per ``--schema-key`` (diesel_spec.md §3).
+
+    A single-valued option keeps its first value in a group; list options collect every value.
+    """
+    from lightnb.schema.config import FlagGroup
+    groups: list[dict[str, Any]] = [{"key": "default"}]
+    for option, value in flags:
+        if option == "schema_key":
+            groups.append({"key": value})
+            continue
+        group = groups[-1]
+        if option == "table_name":
+            group.setdefault("table_names", []).append(value)
+        elif option in _SWITCHES:
+            group[option] = True
+        elif option in _SINGLE_FLAGS:
+            group.setdefault(option, value)
+        elif option in _LIST_FLAGS:
+            group.setdefault(option, []).append(value)
+        elif option == "except_custom_type_definitions":
+            group.setdefault(option, []).extend(value)
+    for group in groups:
+        for name in ("table_names", "except_custom_type_definitions", *_LIST_FLAGS):
+            if name in group:
+                group[name] = tuple(group[name])
+        if "patch_file" in group:
+            group["patch_file"] = Path(group["patch_file"]).resolve()
+    return [FlagGroup(**group) for group in groups]
+
+
+def check_schema(project: Project, *, database_url: str | Path | None = None, style: str = "auto",
+                 fresh: bool = False) -> SchemaCheckResult:
+    """Compare every configured schema file with what the database prints now (``print-schema --check``).
+
+    :param fresh: compare with a throw-away database built by applying every migration instead.
+    """
+    url = str(database_url) if database_url else project.database_url
+    if url and _is_postgres(url):
+        return _check_schema_postgres(project, url, style=style, fresh=fresh)
+    from lightnb.schema.sync import check_migrations_sync, check_schema_sync
+    if fresh:
+        report = check_migrations_sync(project, style=style)
+        return SchemaCheckResult(str(report), report.in_sync, bool(report.files))
+    target = resolve_target(project, database_url=database_url, write=False)
+    conn, notes = _open_to_print(target)
+    try:
+        report = check_schema_sync(project, conn, style=style)
+    finally:
+        conn.close()
+    return SchemaCheckResult(str(report), report.in_sync, bool(report.files), notes, target)
+
+
+def _check_schema_postgres(project: Project, url: str, *, style: str, fresh: bool) -> SchemaCheckResult:
+    from lightnb.schema.config import DEFAULT_STYLE, options_from_flags
+    from lightnb.schema.postgres import check_schema_files_postgres
+    configurations = options_from_flags(project.print_schema, project.config_dir, [],
+                                        style=DEFAULT_STYLE if style == "auto" else style)
+    if not any(o.file is not None for o in configurations):
+        return SchemaCheckResult("", False, configured=False)
+    if fresh:
+        from lightnb.backends.postgres.scratch import replayed_database
+        with replayed_database(project.migrations_dir) as scratch:
+            checks = check_schema_files_postgres(scratch, configurations)
+    else:
+        checks = check_schema_files_postgres(url, configurations)
+    return SchemaCheckResult("\n".join("\n".join(c.lines()) for c in checks), all(c.in_sync for c in checks))
+
+
+def _is_postgres(url: str) -> bool:
+    from lightnb.backends import POSTGRES, backend_for_url
+    return backend_for_url(url) == POSTGRES
+
+
+def _open_to_print(target: Target) -> tuple[Any, tuple[str, ...]]:
+    """Open the database print-schema reads, and say when it does not exist (it then reads as empty)."""
+    location = target.location
+    if location is not None and location.memory:
+        return runner.connect(location), ()
+    if not os.path.lexists(target.path) and target.workspace is None:
+        note = f"lightnb: database {target.path} does not exist (not created): it reads as empty"
+        return runner.connect(":memory:"), (note,)
+    from lightnb.workspace import open_readonly
+    return open_readonly(target.path), ()  # print-schema only reads
+
+
+def schema_option_choices() -> dict[str, tuple[str, ...]]:
+    """Return the values print-schema's mode options accept (``with_docs_config``, ``allow_tables``,
+    ``column_sorting``)."""
+    from lightnb.schema.config import ALLOW_TABLES_MODES, COLUMN_SORTINGS, DOCS_MODES
+    return {"with_docs_config": tuple(DOCS_MODES), "allow_tables": tuple(ALLOW_TABLES_MODES),
+            "column_sorting": tuple(COLUMN_SORTINGS)}
+
+
+def generate_from_schema(project: Project, name: str, *, database: str | Path | SqliteLocation | None = None,
+                         schema_rs: str | Path | None = None, schema_key: str | None = None,
+                         table_names: tuple[str, ...] = (), only_tables: bool = False, except_tables: bool = False,
+                         integer_primary_key_is_bigint: bool = False, version: str | None = None,
+                         style: str = "2.3", no_down: bool = False, prove: bool = True) -> Any:
+    """Write a migration from the difference between schema.rs and the database (``generate --diff-schema``).
+
+    A change SQLite cannot ALTER is written as a table rebuild; the pair is proven on a copy unless
+    ``prove`` is False. The database is only read.
+
+    :param database: default: the one :func:`resolve_target` picks.
+    :returns: ``lightnb.diff_schema.DiffResult`` (its ``generated`` is the GenerateResult).
+    """
+    from lightnb import diff_schema
+    if database is None:
+        database = resolve_target(project, write=False).database
+    elif not isinstance(database, SqliteLocation):
+        database = Path(database)
+    return diff_schema.generate(project, name, database=database, schema_rs=schema_rs, schema_key=schema_key,
+                                table_names=table_names, only_tables=only_tables, except_tables=except_tables,
+                                integer_primary_key_is_bigint=integer_primary_key_is_bigint, version=version,
+                                style=style, no_down=no_down, prove=prove)
+
+
+def lint_report(project: Project, *, versions: Sequence[str] = (), database_url: str | Path | None = None,
+                all: bool = False) -> LintResult:
+    """Lint the pending migrations (or ``versions``, or ``all``) and say what was covered.
+
+    :param versions: migration versions or folder names; default: the pending ones.
+    """
+    from lightnb.lint import config_from_settings
+    from lightnb.lint.engine import lint_scope
+    chosen = [migration_files.version_of(v) for v in versions] or None
+    database = lint_database(project, database_url)
+    found = lint(project, versions=chosen, database=database, all=all)
+    scope = None if chosen is not None else lint_scope(project.migrations_dir, database, all=all,
+                                                       config=config_from_settings(project.settings))
+    return LintResult(tuple(found), scope)
+
+
+def lint_rules() -> list[tuple[str, str, str]]:
+    """Return every lint rule as ``(id, one-line summary, default severity)``, sorted by id."""
+    from lightnb.lint import load_rules
+    return [(r.id, r.summary, r.severity) for r in sorted(load_rules().values(), key=lambda r: r.id)]
+
+
+def check(project: Project, *, database_url: str | Path | None = None, applied: int = 0, run_tests: bool = True,
+          on_output: Callable[[str], None] | None = None) -> CheckResult:
+    """Rehearse the pending migrations on a fresh copy of the project's database (or an empty one when it
+    has none): up, down, up again, lint, integrity, the project's tests; one verdict.
+
+    :raises LightnbError: for a negative ``applied``.
+    """
+    if applied < 0:
+        raise LightnbError(f"--applied must be 0 or more, not {applied}.")
+    try:
+        database: Path | None = resolve_target(project, database_url=database_url, write=False).path
+    except ProjectError:
+        database = None  # no database anywhere: rehearse on an empty one
+    return test(project, database, applied=applied, run_tests=run_tests, on_output=on_output)
+
+
+def check_fail_on() -> tuple[str, ...]:
+    """Return the values ``check --fail-on`` accepts (the lowest verdict that fails)."""
+    from lightnb.checks import FAIL_ON
+    return tuple(FAIL_ON)
+
+
+def diff(project: Project | None, before: str | Path, after: str | Path, *, tables: Sequence[str] | None = None,
+         sample: int = 5, reveal: bool = False) -> RowDiff:
+    """Compare the rows and schema of two databases (both only read); sensitive values masked unless ``reveal``.
+
+    :param project: whose lightnb.toml ``[redact]`` settings apply (None: the built-in words).
+    """
+    from lightnb.inspect.redact import Redactor
+    from lightnb.inspect.row_diff import row_diff
+    return row_diff(before, after, tables=list(tables) if tables else None, sample=max(sample, 0),
+                    redactor=Redactor.for_project(project), reveal=reveal)
+
+
+def inspect_database(project: Project | None, database: str | Path | None = None, *, table: str | None = None,
+                     mode: str = "head", rows: int = 20, where: str | None = None, fingerprint: bool = True,
+                     reveal: bool = False) -> Snapshot | Preview:
+    """Summarise a database (tables, rows, fingerprints) or preview one table or SELECT (read-only, redacted).
+
+    :param database: default: the database the project's verbs act on (its workspace, else DATABASE_URL).
+    :raises ProjectError: when no database is given and the project has none.
+    """
+    from lightnb.inspect._sql import open_ro
+    from lightnb.inspect.redact import Redactor
+    if database is None:
+        database = _project_database(project)
+    redactor = Redactor.for_project(project)
+    conn = open_ro(database)
+    try:
+        if table:
+            from lightnb.inspect.preview import preview
+            return preview(conn, table, mode=mode, n=rows, where=where, redactor=redactor, reveal=reveal)
+        from lightnb.inspect.snapshot import take_snapshot
+        return take_snapshot(conn, label=str(database), fingerprint=fingerprint, shown_fingerprints=True,
+                             exact_fingerprints=False, redactor=redactor)
+    finally:
+        conn.close()
+
+
+def _project_database(project: Project | None) -> Path:
+    try:
+        if project is None:
+            raise ProjectError("no project")
+        return resolve_target(project, write=False).path
+    except ProjectError as error:
+        raise ProjectError("No database given, and the project has no workspace or DATABASE_URL; pass "
+                           "DATABASE.") from error
+
+
+def preview_modes() -> tuple[str, ...]:
+    """Return the row choices a preview accepts (``head``, ``tail``, ``random`` …)."""
+    from lightnb.inspect.preview import MODES
+    return tuple(MODES)
+
+
+def verify(project: Project, database: str | Path, queries: Sequence[str], *, rows: int = 20) -> Verification:
+    """Run read-only verification ``queries`` on ``database``; each result bounded and redacted."""
+    from lightnb.inspect._sql import open_ro
+    from lightnb.inspect.preview import preview
+    from lightnb.inspect.redact import Redactor
+    conn = open_ro(database)
+    try:
+        redactor = Redactor.for_project(project)
+        return Verification(tuple(queries), tuple(preview(conn, q, n=rows, redactor=redactor) for q in queries))
+    finally:
+        conn.close()
+
+
+def run_on_workspace(project: Project, workspace: Workspace, *, limit: int | None = None,
+                     on_step: StepObserver | None = None) -> Change:
+    """Apply the pending migrations (or the next ``limit``) to the workspace, keeping what they changed:
+    snapshots before and after, a before copy, and redacted before/after previews."""
+    from lightnb.capture import captured
+    from lightnb.inspect.redact import Redactor
+    return captured(workspace, lambda db, capture: run(project, db, capture=capture, limit=limit, on_step=on_step),
+                    label="run", redactor=Redactor.for_project(project))
+
+
+def revert_on_workspace(project: Project, workspace: Workspace, *, number: int = 1,
+                        on_step: StepObserver | None = None) -> Change:
+    """Revert the latest ``number`` migrations of the workspace, keeping what the revert changed."""
+    from lightnb.capture import captured
+    from lightnb.inspect.redact import Redactor
+    return captured(workspace, lambda db, capture: revert(project, db, capture=capture, number=number,
+                                                          on_step=on_step),
+                    label="revert", redactor=Redactor.for_project(project))
+
+
+def models_fail_on() -> tuple[tuple[str, ...], str]:
+    """Return the values ``models check --fail-on`` accepts, and its default."""
+    from lightnb.models.drift import DEFAULT_FAIL_ON, FAIL_ON
+    return tuple(FAIL_ON), DEFAULT_FAIL_ON
+
+
+def check_models(project: Project, *, models_dir: str | Path | None = None, schema: str | Path | None = None,
+                 from_database: bool = False) -> DriftReport:
+    """Check the model structs against schema.rs (or, ``from_database``, the schema the database prints).
+
+    :raises ModelDrift: when the models folder or schema.rs cannot be found or read.
+    """
+    from lightnb.models import check_models as check_structs
+    from lightnb.models.locate import src_root_for
+    folder, wanted = _model_inputs(project, models_dir, schema, from_database)
+    return check_structs(folder, wanted, src_root=src_root_for(folder))
+
+
+def plan_models(project: Project, *, models_dir: str | Path | None = None, schema: str | Path | None = None,
+                from_database: bool = False, previous_schema: str | Path | None = None,
+                tables: Sequence[str] | None = None, apply: bool = False, repository: bool = False) -> ModelsPlan:
+    """Plan the fields and structs schema.rs calls for (new fields and structs, dropped fields removed,
+    changed types rewritten); with ``apply``, write them (every file is checked before any is written).
+
+    :param previous_schema: schema.rs before the migration: plan only what it lacks.
+    :param repository: also write repository functions (get_/update_) for the new columns, or for
+        every column of ``tables``.
+    """
+    from lightnb.models import load_schema
+    from lightnb.models import plan_models as plan_structs
+    from lightnb.models.locate import src_root_for
+    folder, wanted = _model_inputs(project, models_dir, schema, from_database)
+    previous = load_schema(previous_schema) if previous_schema else None
+    plan = plan_structs(folder, wanted, previous=previous, tables=list(tables) if tables else None,
+                        src_root=src_root_for(folder))
+    applied = apply_model_changes(plan.changes) if apply else ()
+    code = _repository_code(project, folder, wanted, previous, tables) if repository else None
+    return ModelsPlan(tuple(plan.changes), tuple(plan.left_alone), applied, code)
+
+
+def apply_model_changes(changes: Sequence[ModelChange]) -> tuple[ModelChange, ...]:
+    """Write planned model changes to their files; every target is checked before any file is written.
+
+    :raises ModelDrift: when a model file changed since the plan or cannot be read; nothing is written.
+    """
+    from lightnb.models.scaffold import apply_change, read_model_file
+    for change in changes:
+        read_model_file(change.path)
+    for change in changes:
+        apply_change(change)
+    return tuple(changes)
+
+
+def _model_inputs(project: Project, models_dir: str | Path | None, schema: str | Path | None,
+                  from_database: bool) -> tuple[Path, Any]:
+    from lightnb.models import load_schema, locate, parse_schema
+    folder = locate.models_dir(project, models_dir)
+    if from_database and not schema:
+        return folder, parse_schema(locate.schema_text_from_database(project))
+    return folder, load_schema(locate.schema_file(project, schema))
+
+
+def _repository_code(project: Project, models: Path, schema: Any, previous: Any,
+                     tables: Sequence[str] | None) -> str:
+    from lightnb.errors import ModelDrift
+    from lightnb.models import locate, read_house_style, repository_for_migration, repository_functions
+    from lightnb.models.repository import unique_foreign_keys
+    style = read_house_style(locate.src_root_for(models, project),
+                             exclude=(models, *((schema.path,) if schema.path is not None else ())))
+    unique = locate.unique_columns(project)
+    if previous is not None:
+        blocks = repository_for_migration(previous, schema, style=style, unique=unique)
+        return "\n".join(code for name, code in blocks.items() if not tables or name in tables)
+    if not tables:
+        raise ModelDrift("--repository needs --previous-schema FILE or --table T to know which columns")
+    schema.require_tables(tables)
+    out = []
+    for name in tables:
+        table = next(t for t in schema.tables if t.rust_name == name)
+        keys = unique_foreign_keys(schema, name, unique.get(name, ()))
+        out.append(repository_functions(table, style=style, unique_keys=keys))
+    return "\n".join(out)
+
+
+def setup(project: Project, *, database_url: str | None = None, config_file: str | Path | None = None,
+          migrations_shown: str | None = None, on_step: StepObserver | None = None) -> None:
+    """diesel's ``setup``: the migrations folder, diesel.toml, the database and its first run (on the
+    workspace when there is one, never on production)."""
+    from lightnb import database
+    database.setup(project, database_url=database_url, config_file=config_file, migrations_shown=migrations_shown,
+                   on_step=on_step)
+
+
+def database_setup(project: Project, *, database_url: str | None = None, on_step: StepObserver | None = None,
+                   locked_schema: bool = False) -> None:
+    """diesel's ``database setup``: create the database if needed, migrate a new one, regenerate schema files."""
+    from lightnb import database
+    database.database_setup(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema)
+
+
+def database_reset(project: Project, *, database_url: str | None = None, on_step: StepObserver | None = None,
+                   locked_schema: bool = False) -> None:
+    """diesel's ``database reset``: drop the database, then ``database setup`` (never production)."""
+    from lightnb import database
+    database.database_reset(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema)
+
+
+def database_drop(project: Project, *, database_url: str | None = None) -> None:
+    """diesel's ``database drop``: delete the database file (never production)."""
+    from lightnb import database
+    database.database_drop(project, database_url=database_url)
+
+
+def sample(dest: str | Path, *, users: int | None = None, seed: int | None = None,
+           workspace: bool = True) -> SampleWorkbook:
+    """Create the sample Diesel project and its generated production database (and a workspace copy) in ``dest``."""
+    from lightnb import samples
+    return samples.sample_workbook(dest, users=samples.DEFAULT_USERS if users is None else users,
+                                   seed=samples.DEFAULT_SEED if seed is None else seed, workspace=workspace)
+
+
+def sample_defaults() -> tuple[int, int]:
+    """Return the sample's default number of users and random seed."""
+    from lightnb import samples
+    return samples.DEFAULT_USERS, samples.DEFAULT_SEED
+
+
+def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
+                  folder: str | Path | None = None, users: int = 2_000, exercise: bool = False,
+                  workspace_dir: str | Path | None = None) -> WorkbookStart:
+    """Open a workbook on a project with a fresh workspace copy of its production database.
+
+    With no ``project_dir``, build the bundled sample (project and fake production database) in
+    ``folder`` and work on that; ``exercise`` also writes its exercise migration (pending).
+
+    :param production_db: default: ``production`` from lightnb.toml, else the existing workspace,
+        else ``DATABASE_URL``.
+    :raises LightnbError: when the project or the database cannot be found.
+    """
+    if project_dir is None:
+        from lightnb import samples
+        if folder is None:
+            raise ProjectError("Give a project folder, or a folder to build the sample in.")
+        project_dir, production_db = samples.sample_workbook(folder, users=users, workspace=False)
+        if exercise:
+            built = Project.discover(project_dir)
+            created = generate(built, samples.EXERCISE.name).migration
+            save_sql(built, created.name, up=samples.EXERCISE.up_sql, down=samples.EXERCISE.down_sql)
+    project = Project.discover(project_dir)
+    production: Path | None = Path(production_db).resolve() if production_db is not None else None
+    if production is None and project.settings.get("production"):
+        production = project.resolve_setting(str(project.settings["production"]))
+    if production is not None:
+        workspace = snapshot(project, database_url=production, folder=workspace_dir, replace=True)
+    elif workspace_dir is None and (workspace_folder(project) / WORKSPACE_DB).is_file():
+        workspace = Workspace.open(workspace_folder(project))
+    else:
+        workspace = snapshot(project, folder=workspace_dir, replace=True)
+    from lightnb.models.locate import schema_file
+    schema_path = schema_file(project)
+    baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
+    applied: frozenset[str] = frozenset()
+    if workspace.production is not None and Path(workspace.production).is_file():
+        listing = list_migrations(project, workspace.production)
+        applied = frozenset(m.version for m in listing.migrations if m.applied)
+    return WorkbookStart(project, workspace, baseline, applied)
+
+
+def prepare_workbook(folder: str | Path, *, users: int = 2000) -> Path:
+    """Build the sample in ``folder`` (once) and copy the workbook notebooks there with outputs cleared.
+
+    :returns: the path of notebook 01 in ``folder``.
+    """
+    from lightnb.lab import prepare
+    return prepare(Path(folder), users=users)
+
+
+def lab_command(folder: str | Path, *, port: int, token: str, notebook: str | None = None,
+                no_browser: bool = False) -> list[str]:
+    """Return the command starting the workbook's JupyterLab on ``folder`` (127.0.0.1:``port``)."""
+    from lightnb import lab
+    return lab.lab_command(Path(folder), port=port, token=token, notebook=notebook or lab.NOTEBOOKS[0],
+                           no_browser=no_browser)
+
+
+def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | Path, *, limit: int | None = None,
+             run_tests: bool = False, timeout: int = 600) -> Rehearsal:
+    """Rehearse the pending migrations headless (notebook 02) on copies of the project and of production;
+    write the executed notebook and its HTML/Markdown report into ``out_dir``."""
+    from lightnb.rehearse import rehearse as rehearse_notebook
+    start = Path(project_dir).resolve()
+    if not start.is_dir():
+        raise ProjectError(f"Project folder {start} does not exist; pass the folder holding diesel.toml.")
+    project = Project.discover(start)
+    production = check_database_file(Path(production_db).resolve(), allow_empty=False)
+    pending = [m.name for m in list_migrations(project, production).pending]
+    return rehearse_notebook(project, start, production, out_dir, pending=pending, limit=limit, run_tests=run_tests,
+                             timeout=timeout)
+
+
+def report(notebook: str | Path, out_dir: str | Path, *, formats: Sequence[str] = ("html", "markdown"),
+           project: Project | None = None) -> Report:
+    """Export an executed notebook as a review report (HTML and/or Markdown) built from its panels' records.
+
+    :param project: whose lightnb.toml ``[redact]`` settings apply to the outputs' tables.
+    """
+    from lightnb.inspect.redact import Redactor
+    from lightnb.report import export
+    return export(notebook, out_dir, formats=formats, redactor=Redactor.for_project(project))
+
+
+def completions(parser: Any, shell: str) -> str:
+    """Return a completion script for ``shell`` (bash, zsh, fish, powershell, elvish) of the command ``parser``."""
+    from lightnb.completions import generate as script
+    return script(parser, shell)
+
+
+def completion_shells() -> tuple[str, ...]:
+    """Return the shells :func:`completions` writes scripts for."""
+    from lightnb.completions import SHELLS
+    return tuple(SHELLS)

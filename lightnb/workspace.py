@@ -225,6 +225,12 @@ class Workspace:
             it); None keeps what the state already says.
         """
         _ensure_writable(self.folder)
+        # one writer at a time: never replace the database under a running migration (and the reverse)
+        with runner.writer_lock(self.path):
+            self._copy_production(verify, made_folder)
+        return self.path
+
+    def _copy_production(self, verify: bool, made_folder: bool | None) -> None:
         if made_folder is None:
             made_folder = bool(_read_state(self.folder, missing_ok=True).get("made_folder"))
         if self.production is None:
@@ -244,7 +250,6 @@ class Workspace:
                 finally:
                     source.close()
         self._write_state(made_folder)
-        return self.path
 
     def connect(self) -> sqlite3.Connection:
         """Open the workspace for writing (autocommit; diesel's functions registered)."""
@@ -283,14 +288,15 @@ class Workspace:
         keep = [p for p in (self.production, *map(Path, protect)) if p is not None]
         state = _read_state(self.folder, missing_ok=True)
         removed: list[Path] = []
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            removed += _unlink(Path(f"{self.path}{suffix}"), keep)
-        for leftover in self.folder.glob(".copy-*.db*"):
-            removed += _unlink(leftover, keep)
-        for leftover in self.folder.glob(f".{STATE_FILE}.*.tmp"):
-            removed += _unlink(leftover, keep)
-        removed += _discard_captures(self.folder / CAPTURES_DIR, keep)
-        removed += _unlink(self.folder / STATE_FILE, keep)
+        with runner.writer_lock(self.path):  # never under a running migration; released before the folder goes
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                removed += _unlink(Path(f"{self.path}{suffix}"), keep)
+            for leftover in self.folder.glob(".copy-*.db*"):
+                removed += _unlink(leftover, keep)
+            for leftover in self.folder.glob(f".{STATE_FILE}.*.tmp"):
+                removed += _unlink(leftover, keep)
+            removed += _discard_captures(self.folder / CAPTURES_DIR, keep)
+            removed += _unlink(self.folder / STATE_FILE, keep)
         folder_removed = False
         if state.get("made_folder") and _same_identity(self.folder, state) and not any(self.folder.iterdir()):
             self.folder.rmdir()

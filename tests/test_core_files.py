@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from lightnb.errors import FileWriteError
-from lightnb.files import atomic_path, copy_file_atomic, write_bytes_atomic, write_text_atomic
+from lightnb.files import (STALE_AFTER_SECONDS, STALE_WITHOUT_PID_SECONDS, atomic_path, copy_file_atomic,
+                           write_bytes_atomic, write_text_atomic)
 from lightnb.schema.target import check_schema_target, not_a_schema_file
 
 
@@ -92,3 +97,78 @@ def test_check_schema_target_refuses_protected_files_by_any_name(tmp_path: Path)
         with pytest.raises(FileWriteError, match="never writes"):
             check_schema_target(tmp_path / name, protected=[prod, Path(f"{prod}-wal")])
     check_schema_target(tmp_path / "new.rs", protected=[prod])  # a new file is fine
+
+
+# --- temporaries left by a crash mid-write ------------------------------------------------------------
+
+_WRITER = """
+import sys, time
+from pathlib import Path
+from lightnb.files import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    tmp.write_text("half of the new sch")
+    print(tmp, flush=True)
+    time.sleep(600)
+"""
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then), follow_symlinks=False)
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_a_write_killed_midway_leaves_a_temporary_the_next_write_sweeps(tmp_path: Path) -> None:
+    target = tmp_path / "schema.rs"
+    target.write_text("old\n")
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    left = Path(writer.stdout.readline().strip())
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert left.exists() and target.read_text() == "old\n"  # the crash left the old file and a temporary
+    assert left.name.startswith(f".schema.rs.{writer.pid}.") and left.name.endswith(".tmp")
+
+    write_text_atomic(target, "new\n")
+    assert left.exists(), "a temporary that changed a moment ago is left alone (its writer may be elsewhere)"
+    _age(left, STALE_AFTER_SECONDS + 1)
+    write_text_atomic(target, "newer\n")
+    assert not left.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["schema.rs"]
+    assert target.read_text() == "newer\n"
+
+
+def test_the_sweep_removes_only_lightnb_temporaries_whose_writer_is_gone(tmp_path: Path) -> None:
+    target = tmp_path / "schema.rs"
+    dead = _dead_pid()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        stale = [f".schema.rs.{dead}.abcd_123.tmp", ".schema.rs.zzzz9999.tmp"]  # the second: no writer named
+        kept_files = [f".schema.rs.{alive.pid}.abcd1234.tmp",  # its writer is still running
+                      f".schema.rs.{dead}.abcd1234.tmp.keep", f".schema.rs.{dead}.abcd12345.tmp",
+                      f".schema.rs.{dead}.ABCD1234.tmp", f"schema.rs.{dead}.abcd1234.tmp", ".schema.rs.backup",
+                      f".other.rs.{dead}.abcd1234.tmp", f".schema.rs.{dead}.abcd1234.rs"]
+        for name in stale + kept_files:
+            (tmp_path / name).write_text("x")
+            _age(tmp_path / name, STALE_WITHOUT_PID_SECONDS + 1)
+        outside = tmp_path / "elsewhere.txt"
+        outside.write_text("keep me")
+        (tmp_path / f".schema.rs.{dead}.link0000.tmp").symlink_to(outside)
+        (tmp_path / f".schema.rs.{dead}.fold0000.tmp").mkdir()
+        young = tmp_path / ".schema.rs.young000.tmp"  # no writer named, but only an hour old
+        young.write_text("x")
+        _age(young, 3600)
+        _age(tmp_path / f".schema.rs.{dead}.link0000.tmp", STALE_WITHOUT_PID_SECONDS + 1)
+
+        write_text_atomic(target, "new\n")
+
+        left = {p.name for p in tmp_path.iterdir()}
+        assert not left & set(stale)
+        assert left == {"schema.rs", "elsewhere.txt", young.name, f".schema.rs.{dead}.link0000.tmp",
+                        f".schema.rs.{dead}.fold0000.tmp", *kept_files}
+        assert outside.read_text() == "keep me"
+    finally:
+        alive.kill()
+        alive.wait()

@@ -198,3 +198,32 @@ def test_lint_sql_history_is_the_migrations_with_an_earlier_version(tmp_path: Pa
     monkeypatch.setattr(lightnb.lint, "lint_sql", spy)
     steps.lint_sql(Project.discover(root), "SELECT 1;", name="20240101000001_edited", run_in_transaction=False)
     assert seen == {"history": ["CREATE TABLE a (id INTEGER);"], "run_in_transaction": False}
+
+
+
+def _captured_users(tmp_path: Path, favourite: str):  # type: ignore[no-untyped-def]
+    root = (ProjectBuilder(tmp_path / favourite, config=None)
+            .migration("1_users", "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, favourite TEXT);\n"
+                                  f"INSERT INTO users (name, favourite) VALUES ('ann', '{favourite}');",
+                       "DROP TABLE users;")
+            .migration("2_age", "ALTER TABLE users ADD COLUMN age INTEGER NOT NULL DEFAULT 0;",
+                       "ALTER TABLE users DROP COLUMN age;")
+            .build())
+    (root / "lightnb.toml").write_text('[redact]\ncolumns = ["users.favourite"]\n', encoding="utf-8")
+    project = Project.discover(root)
+    db = tmp_path / favourite / "work.db"
+    steps.run(project, db, limit=1, regenerate_schema=False)
+    return steps.run(project, db, capture=steps.Capture(copy=False), regenerate_schema=False)
+
+
+def test_captured_snapshots_leave_out_the_columns_the_project_redacts(tmp_path: Path) -> None:
+    """The fingerprints a run's snapshots print never cover a column masked by the project's [redact]."""
+    teal, mauve = _captured_users(tmp_path, "teal"), _captured_users(tmp_path, "mauve")
+    for result in (teal, mauve):
+        for snapshot in (result.before, result.after):
+            shown = snapshot.to_dict()["tables"]["users"]
+            assert shown["fingerprint_leaves_out"] == ["favourite"] and shown["fingerprint"]
+            assert "(leaves out masked favourite)" in snapshot.to_text()
+    # a value only the project masks changes nothing printed: nothing to recover it from
+    assert teal.after.to_dict() | {"taken_at": ""} == mauve.after.to_dict() | {"taken_at": ""}
+    assert teal.after.table("users").fingerprint != mauve.after.table("users").fingerprint  # exact ones differ

@@ -1,12 +1,17 @@
 """The ``lightnb`` command: diesel's verbs plus lightnb's own.
 
-Each verb lives in its own module in this package and exposes
-``register(subparsers) -> None``; the parser it adds sets ``func`` to a callable
-taking the parsed ``argparse.Namespace`` and returning an exit code. Modules are
-discovered, so adding a verb never touches this file. One central handler turns every
-exception into one line on stderr that also says what state the database is in: a
-:class:`~lightnb.errors.LightnbError` (exit 1), Ctrl-C (exit 130) or SIGTERM/SIGHUP (128 + the
-signal), and anything unexpected (exit 1; ``--debug`` or ``LIGHTNB_DEBUG=1`` adds the traceback).
+Each verb lives in its own module in this package, named in :data:`VERBS` with its one-line help,
+and exposes ``register(parser) -> None``, which adds the verb's arguments and sets ``func`` to a
+callable taking the parsed ``argparse.Namespace`` and returning an exit code. A verb's module is
+imported, and its arguments added, only when the command line uses it (or when the whole command
+tree is needed: completions, documentation), so ``lightnb --help`` or ``lightnb migration pending``
+loads only what it needs. Each verb calls :mod:`lightnb.steps` and prints a result through
+:mod:`lightnb.render`.
+
+One central handler turns every exception into one line on stderr that also says what state the
+database is in: a :class:`~lightnb.errors.LightnbError` (exit 1), Ctrl-C (exit 130) or SIGTERM/SIGHUP
+(128 + the signal), and anything unexpected (exit 1; ``--debug`` or ``LIGHTNB_DEBUG=1`` adds the
+traceback).
 """
 
 from __future__ import annotations
@@ -14,19 +19,83 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pkgutil
-import sqlite3
 import sys
-import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from lightnb import runner, signals, statement_log
 from lightnb.cli._common import DieselArgumentParser, add_global_options, apply_global_options
-from lightnb.errors import LightnbError, MigrationError
-from lightnb.inspect.redact import mask_message
+
+if TYPE_CHECKING:
+    from lightnb.errors import LightnbError
 
 DEBUG_ENV = "LIGHTNB_DEBUG"
 DIESEL_CLI_VERSION = "2.3.12"  # the diesel_cli whose commands, files and output lightnb twins
+
+
+class Verb:
+    """One ``lightnb`` verb: the module that implements it, its one-line help, its other names."""
+
+    def __init__(self, module: str, help: str, aliases: tuple[str, ...] = ()) -> None:
+        self.module = module
+        self.help = help
+        self.aliases = aliases
+
+
+VERBS: dict[str, Verb] = {
+    "check": Verb("check", "rehearse pending migrations on a copy (up, down, up), lint them, run the project's "
+                           "tests; exit 1 unless every migration is safe"),
+    "completions": Verb("completions", "print a shell completion script (bash, zsh, fish, powershell, elvish)"),
+    "database": Verb("database", "set up, reset or drop the database (as diesel; on the workspace when there is "
+                                 "one, never on production)", aliases=("db",)),
+    "diff": Verb("diff", "compare the rows and schema of two databases (read-only; values redacted)"),
+    "inspect": Verb("inspect", "summarise a database (tables, rows, fingerprints) or preview a table"),
+    "lint": Verb("lint", "check migrations against the team's rules and SQLite's limits"),
+    "migration": Verb("migration", "generate, run, revert, redo, list migrations (as diesel)"),
+    "models": Verb("models", "check or generate Rust model structs against schema.rs"),
+    "print-schema": Verb("print_schema", "print schema.rs as diesel does, or --check it"),
+    "rehearse": Verb("rehearse", "rehearse pending migrations on a copy of production (papermill) and write a "
+                                 "report"),
+    "report": Verb("report", "export an executed notebook as an HTML and Markdown review report"),
+    "sample": Verb("sample", "create the sample Diesel project and a fake production database to practise on"),
+    "setup": Verb("setup", "create the migrations folder, diesel.toml and the database, and run the migrations (as "
+                           "diesel; on the workspace when there is one, never on production)"),
+    "snapshot": Verb("snapshot", "copy production (read-only) into the project's workspace, or reset/discard it"),
+    "workbook": Verb("workbook", "build the sample into a folder and open JupyterLab on the guided notebook"),
+}
+"""Every verb, in help order. Adding a verb: a module with ``register(parser)``, and one line here."""
+
+
+if TYPE_CHECKING:  # generic in the type stubs only
+    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    _SubParsers = argparse._SubParsersAction
+
+
+class _Verbs(_SubParsers):
+    """Sub-commands whose arguments are added when the command line reaches them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unfilled: dict[int, tuple[argparse.ArgumentParser, Verb]] = {}
+
+    def add_verb(self, name: str, verb: Verb, *, fill: bool) -> None:
+        """Add ``verb`` under ``name``: filled now, or when :meth:`__call__` meets it."""
+        parser = self.add_parser(name, help=verb.help, aliases=list(verb.aliases))
+        if fill:
+            _fill(parser, verb)
+        else:
+            self.unfilled[id(parser)] = (parser, verb)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        chosen = self._name_parser_map.get(values[0]) if values else None
+        if chosen is not None and id(chosen) in self.unfilled:
+            _fill(*self.unfilled.pop(id(chosen)))
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _fill(parser: argparse.ArgumentParser, verb: Verb) -> None:
+    importlib.import_module(f"{__name__}.{verb.module}").register(parser)
 
 
 def lightnb_version() -> str:
@@ -39,109 +108,131 @@ def lightnb_version() -> str:
 
 
 class _PrintVersion(argparse.Action):
-    """Print a version text as written (argparse's own version action re-wraps it) and exit 0."""
+    """Print a version text as written (argparse's own version action re-wraps it) and exit 0.
 
-    def __init__(self, option_strings: list[str], dest: str, text: str = "", help: str | None = None) -> None:
+    :param text: builds the text when the option is used (reading the installed version takes time).
+    """
+
+    def __init__(self, option_strings: list[str], dest: str, text: Callable[[], str] = str,
+                 help: str | None = None) -> None:
         super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
         self.text = text
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
                  option_string: str | None = None) -> None:
-        sys.stdout.write(self.text)
+        sys.stdout.write(self.text())
         parser.exit(0)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every discovered verb."""
+def _short_version() -> str:
+    return f"lightnb {lightnb_version()}\n"
+
+
+def _long_version() -> str:
+    return (f"lightnb \n Version: {lightnb_version()}\n Supported Backends: sqlite\n "
+            f"Twin of: diesel_cli {DIESEL_CLI_VERSION}\n")
+
+
+def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
+    """Build the top-level parser with every verb.
+
+    :param lazy: add a verb's arguments only when the command line uses it (what :func:`main` does);
+        by default the whole command tree is built (completions, help pages, tests).
+    """
     parser = DieselArgumentParser(
         prog="lightnb",
         description="Diesel + SQLite migrations, rehearsed on a copy of the database.",
         epilog="You can also run `lightnb SUBCOMMAND -h` to get more information about that subcommand.",
     )
     # diesel's -V prints the short version, --version the long one (clap, diesel_cli cli.rs).
-    parser.add_argument("-V", action=_PrintVersion, text=f"lightnb {lightnb_version()}\n", help="print the version")
-    parser.add_argument("--version", action=_PrintVersion,
-                        text=f"lightnb \n Version: {lightnb_version()}\n Supported Backends: sqlite\n "
-                             f"Twin of: diesel_cli {DIESEL_CLI_VERSION}\n",
+    parser.add_argument("-V", action=_PrintVersion, text=_short_version, help="print the version")
+    parser.add_argument("--version", action=_PrintVersion, text=_long_version,
                         help="print the version, the backends and the diesel_cli version it twins")
     # diesel accepts its global options anywhere on the line, before the verb too (diesel_spec.md §0).
     add_global_options(parser)
     parser.add_argument("--debug", action="store_true",
                         help=f"print the traceback of an unexpected error (also: {DEBUG_ENV}=1)")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(subparsers)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", action=_Verbs)
+    assert isinstance(subparsers, _Verbs)
+    for name, verb in VERBS.items():
+        subparsers.add_verb(name, verb, fill=not lazy)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit code (also used by ``sys.exit``)."""
-    parser = build_parser()
+    parser = build_parser(lazy=True)
     args = parser.parse_args(argv)
     apply_global_options(args)
-    statement_log.configure(verbose=getattr(args, "global_verbose", False))
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
         return 2
     debug = bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
-    with runner.recording() as ledger, signals.unwinding_on_termination(redeliver=False):
-        try:
+    from lightnb import steps
+    from lightnb.errors import LightnbError, UntranslatedDatabaseError
+
+    ledger = None
+    try:
+        with steps.command(verbose=getattr(args, "global_verbose", False)) as ledger:
             code = func(args)
-        except LightnbError as error:
-            print(mask_message(_with_state(str(error), error, ledger)), file=sys.stderr)
-            return error.exit_code
-        except sqlite3.Error as error:  # a database error that no module translated
-            _traceback(debug)
-            print(mask_message(f"error: SQLite: {error}; {ledger.state()}. Check the database file, or reset the "
-                               f"workspace with `lightnb snapshot --reset`."), file=sys.stderr)
+    except UntranslatedDatabaseError as error:  # a database error that no module translated
+        _traceback(debug)
+        print(steps.mask_message(f"error: {error}; {_state(ledger)}. Check the database file, or reset the "
+                                 f"workspace with `lightnb snapshot --reset`."), file=sys.stderr)
+        return 1
+    except LightnbError as error:
+        print(steps.mask_message(_with_state(str(error), error, ledger)), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP (signals.Terminated)
+        what, status = steps.stopped(stop)
+        print(f"error: {what}; {_state(ledger)}.", file=sys.stderr)
+        return status
+    except BrokenPipeError:
+        return 0
+    except OSError as error:  # the file system refused a path (too long, a link loop, permissions …)
+        _traceback(debug)
+        name = str(error.filename) if error.filename is not None else "a file"
+        shown = name if len(name) <= 120 else name[:60] + "…" + name[-40:]
+        print(f"error: cannot use {shown}: {error.strerror or error}; check the path (its length, links and "
+              f"permissions) and retry; {_state(ledger)}.", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the one place every other failure becomes one line
+        _traceback(debug)
+        if isinstance(error, RuntimeError) and str(error).startswith("Symlink loop from "):
+            # pathlib's resolve() on Python < 3.13 (an OSError, ELOOP, from 3.13 on)
+            print(f"error: cannot use {str(error)[len('Symlink loop from '):]}: it is a symbolic link loop; "
+                  f"check the path and retry; {_state(ledger)}.", file=sys.stderr)
             return 1
-        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP (signals.Terminated)
-            print(f"error: {signals.describe(stop)}; {ledger.state()}.", file=sys.stderr)
-            return signals.exit_status(stop)
-        except BrokenPipeError:
-            return 0
-        except OSError as error:  # the file system refused a path (too long, a link loop, permissions …)
-            _traceback(debug)
-            name = str(error.filename) if error.filename is not None else "a file"
-            shown = name if len(name) <= 120 else name[:60] + "…" + name[-40:]
-            print(f"error: cannot use {shown}: {error.strerror or error}; check the path (its length, links and "
-                  f"permissions) and retry; {ledger.state()}.", file=sys.stderr)
-            return 1
-        except Exception as error:  # noqa: BLE001 - the one place every other failure becomes one line
-            _traceback(debug)
-            if isinstance(error, RuntimeError) and str(error).startswith("Symlink loop from "):
-                # pathlib's resolve() on Python < 3.13 (an OSError, ELOOP, from 3.13 on)
-                print(f"error: cannot use {str(error)[len('Symlink loop from '):]}: it is a symbolic link loop; "
-                      f"check the path and retry; {ledger.state()}.", file=sys.stderr)
-                return 1
-            detail = " ".join(str(error).split())[:300] or "(no message)"
-            print(mask_message(f"error: unexpected {type(error).__name__}: {detail}; {ledger.state()}. This is a "
-                               f"lightnb bug: rerun with --debug (or {DEBUG_ENV}=1) for the traceback and report it."),
-                  file=sys.stderr)
-            return 1
+        detail = " ".join(str(error).split())[:300] or "(no message)"
+        print(steps.mask_message(f"error: unexpected {type(error).__name__}: {detail}; {_state(ledger)}. This is "
+                                 f"a lightnb bug: rerun with --debug (or {DEBUG_ENV}=1) for the traceback and "
+                                 f"report it."), file=sys.stderr)
+        return 1
     return int(code or 0)
 
 
-def _with_state(message: str, error: LightnbError, ledger: runner.Ledger) -> str:
+def _state(ledger: Any) -> str:
+    """Say what state the database is in, from the command's ledger (nothing was started: untouched)."""
+    return ledger.state() if ledger is not None else "no migration was applied or reverted, the database is as it was"
+
+
+def _with_state(message: str, error: LightnbError, ledger: Any) -> str:
     """Add what state the database is in when the error came after migrations were committed.
 
     A migration's own failure already says what it left behind (and diesel's wording is kept);
     an error after run/revert/redo finished (writing schema.rs, say) must not hide that the
     migrations did commit.
     """
-    if ledger.finished and ledger.changed and not isinstance(error, MigrationError):
+    from lightnb.errors import MigrationError
+    if ledger is not None and ledger.finished and ledger.changed and not isinstance(error, MigrationError):
         return f"{message.rstrip('.')} (the database was changed before this failed: {ledger.state()})."
     return message
 
 
 def _traceback(debug: bool) -> None:
     if debug:
+        import traceback
         traceback.print_exc(file=sys.stderr)
 
 

@@ -7,10 +7,10 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from lightnb.project import Project
-from lightnb import steps
+if TYPE_CHECKING:
+    from lightnb.steps import Project, Target
 
 
 def add_project_options(parser: argparse.ArgumentParser) -> None:
@@ -32,32 +32,47 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
 
 
 def project_from_args(args: argparse.Namespace) -> Project:
-    """Build the Project the options describe."""
-    return Project.discover(args.project, database_url=None, migration_dir=args.migration_dir,
-                            config_file=args.config_file)
+    """Find the project the options describe."""
+    from lightnb import steps
+    return steps.open_project(args.project, migration_dir=args.migration_dir, config_file=args.config_file)
 
 
-def require_migrations_dir(project: Project) -> None:
-    """Fail with diesel's error when the migrations folder does not exist."""
-    try:
-        found = project.migrations_dir.is_dir()
-    except OSError:  # a name too long, a link loop: not a folder diesel would find either
-        found = False
-    if not found:
-        from lightnb.migrations import missing_folder_error
-        raise missing_folder_error(project.migrations_dir, project.migrations_origin)
+def redacting_project(folder: str) -> Project:
+    """Find the project around ``folder`` whose lightnb.toml ``[redact]`` settings apply to what a verb shows.
+
+    A mistake in the project's settings is an error, never a silent fall back to fewer masked columns.
+    """
+    from lightnb import steps
+    return steps.open_project(folder)
 
 
-def target_from_args(args: argparse.Namespace, project: Project, *, write: bool = True) -> steps.Target:
+def target_from_args(args: argparse.Namespace, project: Project, *, write: bool = True) -> Target:
     """Resolve which database the verb acts on, and say so on stderr when it is a workspace.
 
     :param write: the verb may write it (then the project's production database is refused).
     """
+    from lightnb import steps
     target = steps.resolve_target(project, database_url=args.database_url, write=write)
-    if target.workspace is not None:
+    announce_target(target)
+    return target
+
+
+def announce_target(target: Target | None) -> None:
+    """Say on stderr that a verb works on the project's workspace (not on what DATABASE_URL names)."""
+    if target is not None and target.workspace is not None:
         origin = f" of {target.workspace.production}" if target.workspace.production else ""
         print(f"lightnb: working on workspace {target.path}{origin}", file=sys.stderr)
-    return target
+
+
+def output_format(parser: argparse.ArgumentParser) -> None:
+    """Add ``--format text|json``: the verb's result as terminal text (default) or as JSON."""
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def show(result: Any, form: str = "text") -> None:
+    """Print a verb's result on stdout, rendered as terminal text or as JSON."""
+    from lightnb.render import json, text
+    print(json.render(result) if form == "json" else text.render(result))
 
 
 # diesel's global options: --database-url, --config-file and --locked-schema anywhere on the line,

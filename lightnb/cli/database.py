@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from lightnb import database
+from lightnb import steps
 from lightnb.cli._common import add_global_options, add_project_options, project_from_args
 from lightnb.cli.migration import announce, wrapped
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``database`` verb (alias ``db``) and its sub-verbs."""
-    parser = subparsers.add_parser(
-        "database", aliases=["db"],
-        help="set up, reset or drop the database (as diesel; on the workspace when there is one, never on "
-             "production)")
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the ``database`` verb's sub-verbs."""
     add_global_options(parser)
     verbs = parser.add_subparsers(dest="database_command", metavar="VERB", required=True)
     for name, func, about in (
@@ -34,22 +30,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @wrapped
 def _setup(args: argparse.Namespace) -> int:
-    project = project_from_args(args)
-    database.database_setup(project, database_url=args.database_url, on_step=announce,
-                            locked_schema=args.locked_schema)
+    steps.database_setup(project_from_args(args), database_url=args.database_url, on_step=announce,
+                         locked_schema=args.locked_schema)
     return 0
 
 
 @wrapped
 def _reset(args: argparse.Namespace) -> int:
-    project = project_from_args(args)
-    database.database_reset(project, database_url=args.database_url, on_step=announce,
-                            locked_schema=args.locked_schema)
+    steps.database_reset(project_from_args(args), database_url=args.database_url, on_step=announce,
+                         locked_schema=args.locked_schema)
     return 0
 
 
 @wrapped
 def _drop(args: argparse.Namespace) -> int:
-    project = project_from_args(args)
-    database.database_drop(project, database_url=args.database_url)
+    steps.database_drop(project_from_args(args), database_url=args.database_url)
     return 0

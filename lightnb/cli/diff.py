@@ -6,25 +6,21 @@ Both files are opened read-only (``mode=ro``); neither is ever written.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
-from lightnb.inspect.redact import Redactor
-from lightnb.inspect.row_diff import row_diff
+from lightnb import steps
+from lightnb.cli._common import output_format, redacting_project, show
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``diff`` verb."""
-    parser = subparsers.add_parser(
-        "diff", help="compare the rows and schema of two databases (read-only; values redacted)",
-        description="Compare the rows and schema of two SQLite databases, keyed by primary key "
-                    "(or rowid). Both files are opened read-only. Sensitive values are masked.")
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the ``diff`` verb's arguments."""
+    parser.description = ("Compare the rows and schema of two SQLite databases, keyed by primary key "
+                          "(or rowid). Both files are opened read-only. Sensitive values are masked.")
     parser.add_argument("before", metavar="BEFORE.db", help="the earlier database")
     parser.add_argument("after", metavar="AFTER.db", help="the later database")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    output_format(parser)
     parser.add_argument("--table", action="append", metavar="NAME", help="only this table (repeatable)")
-    parser.add_argument("--sample", type=int, default=5, metavar="N",
+    parser.add_argument("--sample", type=_row_count, default=5, metavar="N",
                         help="sample rows per table and kind (default 5)")
     parser.add_argument("--reveal", action="store_true",
                         help="show sensitive values unmasked (do not save or share this output)")
@@ -33,23 +29,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_diff)
 
 
-def redactor_for(project_dir: str | Path) -> Redactor:
-    """Return the redactor of the project around ``project_dir`` (the built-in words when it has none).
-
-    A mistake in the project's settings is an error, never a silent fall back to fewer masked columns.
-    """
-    from lightnb.project import Project
-
-    return Redactor.for_project(Project.discover(project_dir))
+def _row_count(text: str) -> int:
+    """A number of sample rows: 0 or more (a negative or non-number is a usage error, never clamped)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid value '{text}' for '--sample <N>': the number of sample rows "
+                                         f"to show, 0 or more")
+    return value
 
 
 def _diff(args: argparse.Namespace) -> int:
-    result = row_diff(args.before, args.after, tables=args.table, sample=max(args.sample, 0),
-                      redactor=redactor_for(args.project), reveal=args.reveal)
+    result = steps.diff(redacting_project(args.project), args.before, args.after, tables=args.table,
+                        sample=args.sample, reveal=args.reveal)
     if args.reveal:
         print("lightnb: --reveal shows sensitive values; do not save or share this output.", file=sys.stderr)
-    if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
-    else:
-        print(result.to_text())
+    show(result, args.format)
     return 0

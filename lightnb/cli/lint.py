@@ -7,47 +7,34 @@ Bare ``lint`` lints the pending migrations (and checks the checksums of the appl
 from __future__ import annotations
 
 import argparse
-import json
 
 from lightnb import steps
-from lightnb.cli._common import add_project_options, project_from_args
-from lightnb.lint import config_from_settings, has_errors, load_rules
-from lightnb.lint.engine import lint_scope
-from lightnb.migrations import version_of
-from lightnb.render import text
+from lightnb.cli._common import add_project_options, output_format, project_from_args, show
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``lint`` verb; its help lists every rule id with its one-line summary."""
-    parser = subparsers.add_parser("lint", help="check migrations against the team's rules and SQLite's limits",
-                                   epilog=rules_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the ``lint`` verb's arguments; its help lists every rule id with its one-line summary."""
+    parser.epilog = rules_help()
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("versions", nargs="*", metavar="VERSION",
                         help="migration versions or folder names to lint (default: the pending ones)")
     parser.add_argument("--all", action="store_true", help="lint every migration of the history, applied or not")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    output_format(parser)
     add_project_options(parser)
     parser.set_defaults(func=_lint)
 
 
 def rules_help() -> str:
     """Return the rule ids and summaries, one per line, for ``lightnb lint --help``."""
-    rules = sorted(load_rules().values(), key=lambda r: r.id)
-    width = max(len(r.id) for r in rules)
-    lines = [f"  {r.id:<{width}}  {r.summary} [{r.severity}]" for r in rules]
+    rules = steps.lint_rules()
+    width = max(len(rule) for rule, _summary, _severity in rules)
+    lines = [f"  {rule:<{width}}  {summary} [{severity}]" for rule, summary, severity in rules]
     return ("rules (turn off with `disable = [\"id\"]`, or change a severity, in lightnb.toml's [lint]):\n"
             + "\n".join(lines))
 
 
 def _lint(args: argparse.Namespace) -> int:
-    project = project_from_args(args)
-    versions = [version_of(v) for v in args.versions] or None
-    database = steps.lint_database(project, args.database_url)
-    findings = steps.lint(project, versions=versions, database=database, all=args.all)
-    if args.format == "json":
-        print(json.dumps([f.to_dict() for f in findings], indent=2))
-    else:
-        if versions is None:
-            print(lint_scope(project.migrations_dir, database, all=args.all,
-                             config=config_from_settings(project.settings)))
-        print(text.findings(findings))
-    return 1 if has_errors(findings) else 0
+    result = steps.lint_report(project_from_args(args), versions=args.versions, database_url=args.database_url,
+                               all=args.all)
+    show(result, args.format)
+    return 1 if result.has_errors else 0

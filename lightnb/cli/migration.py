@@ -5,15 +5,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lightnb import steps
-from lightnb.cli._common import (DieselArgumentParser, add_global_options, add_project_options, project_from_args,
-                                 require_migrations_dir, target_from_args, u64)
+from lightnb.cli._common import (
+    DieselArgumentParser,
+    add_global_options,
+    add_project_options,
+    project_from_args,
+    target_from_args,
+    u64,
+)
 from lightnb.errors import MigrationError, SchemaOutOfSync
 from lightnb.render import text
-from lightnb.runner import INITIAL_SETUP_VERSION, StepEvent
 
 
 class _IntermixedParser(DieselArgumentParser):
@@ -36,15 +42,14 @@ class _IntermixedParser(DieselArgumentParser):
             self._mixing = False
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``migration`` verb and its sub-verbs."""
-    parser = subparsers.add_parser("migration", help="generate, run, revert, redo, list migrations (as diesel)")
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the ``migration`` verb's sub-verbs."""
     add_global_options(parser)  # `lightnb migration --migration-dir D run`, as diesel's own tests write it
     verbs = parser.add_subparsers(dest="migration_command", metavar="VERB", required=True)
 
-    verbs._parser_class = _IntermixedParser  # type: ignore[attr-defined]
+    verbs._parser_class = _IntermixedParser
     gen = verbs.add_parser("generate", help="create a migration folder with up.sql and down.sql")
-    verbs._parser_class = DieselArgumentParser  # type: ignore[attr-defined]
+    verbs._parser_class = DieselArgumentParser
     gen.add_argument("name", metavar="MIGRATION_NAME")
     gen.add_argument("table_names", nargs="*", metavar="TABLE_NAME",
                      help="table regexes for --diff-schema, used with -o or -e")
@@ -104,9 +109,8 @@ def _generate(args: argparse.Namespace) -> int:
         result = steps.generate(project, args.name, version=args.version, style=args.style, no_down=args.no_down)
         print(text.generate_result(result, relative_to=Path.cwd()))
         return 0
-    from lightnb import diff_schema
     target = target_from_args(args, project, write=False)
-    result = diff_schema.generate(
+    result = steps.generate_from_schema(
         project, args.name, database=target.database, schema_rs=args.diff_schema or None,
         schema_key=(args.schema_key or [None])[0], table_names=tuple(args.table_names),
         only_tables=args.only_tables, except_tables=args.except_tables,
@@ -124,21 +128,21 @@ def _usage_error(args: argparse.Namespace, message: str) -> None:
     raise SystemExit(2)
 
 
-def _announce(event: StepEvent) -> None:
+def _announce(event: steps.StepEvent) -> None:
     """Print diesel's progress lines: before a migration runs, not after; never for diesel's
     initial-setup migration ``00000000000000`` (diesel_migrations migration_harness.rs)."""
-    if event.kind != "migration" or event.migration.version == INITIAL_SETUP_VERSION:
+    if event.kind != "migration" or event.migration.version == steps.INITIAL_SETUP_VERSION:
         return
     verb = "Running" if event.direction == "up" else "Rolling back"
     print(f"{verb} migration {event.migration.name}", flush=True)
 
 
-def announce(event: StepEvent) -> None:
+def announce(event: steps.StepEvent) -> None:
     """Print diesel's progress line for ``event`` (shared by ``setup`` and ``database``)."""
     _announce(event)
 
 
-def wrapped(func):  # type: ignore[no-untyped-def]
+def wrapped(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Prefix migration failures the way diesel does (``Failed to run migrations: …``)."""
     def call(args: argparse.Namespace) -> int:
         try:
@@ -153,15 +157,16 @@ def wrapped(func):  # type: ignore[no-untyped-def]
 
 
 _wrapped = wrapped
-_announce.statements = False  # type: ignore[attr-defined]  # only migrations are announced
-announce.statements = False  # type: ignore[attr-defined]
+# The runner reads it: only migrations are announced, so a migration may run as one call.
+_announce.statements = False  # type: ignore[attr-defined]  # a flag the runner reads
+announce.statements = False  # type: ignore[attr-defined]  # a flag the runner reads
 
 
 @_wrapped
 def _run(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project)
-    require_migrations_dir(project)
+    steps.require_migrations_dir(project)
     steps.run(project, target.database, on_step=_announce, regenerate_schema=not args.no_schema,
               locked_schema=args.locked_schema, style=args.style)
     return 0
@@ -171,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
 def _revert(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project)
-    require_migrations_dir(project)
+    steps.require_migrations_dir(project)
     steps.revert(project, target.database, number=args.number, all=args.all, on_step=_announce,
                  regenerate_schema=not args.no_schema, locked_schema=args.locked_schema, style=args.style)
     return 0
@@ -181,7 +186,7 @@ def _revert(args: argparse.Namespace) -> int:
 def _redo(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project)
-    require_migrations_dir(project)
+    steps.require_migrations_dir(project)
     steps.redo(project, target.database, number=args.number, all=args.all, on_step=_announce,
                regenerate_schema=not args.no_schema, locked_schema=args.locked_schema, style=args.style)
     return 0
@@ -191,7 +196,7 @@ def _redo(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project, write=False)
-    require_migrations_dir(project)
+    steps.require_migrations_dir(project)
     result = steps.list_migrations(project, target.database)
     _note_missing(target.path)
     print(text.list_result(result))
@@ -205,7 +210,7 @@ def _list(args: argparse.Namespace) -> int:
 def _pending(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     target = target_from_args(args, project, write=False)
-    require_migrations_dir(project)
+    steps.require_migrations_dir(project)
     pending = steps.list_migrations(project, target.database).pending
     _note_missing(target.path)
     print("true" if pending else "false")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lightnb import steps
+
 NOTHING_TO_REHEARSE = 3  # exit status when no migration is pending (distinct from safe and from failure)
 
 EPILOG = """exit status:
@@ -13,14 +15,13 @@ EPILOG = """exit status:
   3  nothing to rehearse: every migration is already applied to PROD.db (nothing is written)"""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``rehearse`` verb."""
-    parser = subparsers.add_parser(
-        "rehearse", help="rehearse pending migrations on a copy of production (papermill) and write a report",
-        description="Execute the rehearsal notebook with papermill against a copy of the project and a copy "
-                    "of PROD.db (neither is written) and write the executed notebook and an HTML/Markdown "
-                    "report into OUTDIR. Needs the workbook extra.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the ``rehearse`` verb's arguments."""
+    parser.description = ("Execute the rehearsal notebook with papermill against a copy of the project and a copy "
+                          "of PROD.db (neither is written) and write the executed notebook and an HTML/Markdown "
+                          "report into OUTDIR. Needs the workbook extra.")
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--project", metavar="DIR", default=".", help="the Diesel project folder (default: .)")
     parser.add_argument("--database", metavar="PROD.db", required=True, help="the production database to copy")
     parser.add_argument("--out", metavar="OUTDIR", required=True, help="where to write the results")
@@ -33,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _rehearse(args: argparse.Namespace) -> int:
-    from lightnb.rehearse import rehearse
-
-    done = rehearse(args.project, args.database, args.out, limit=args.limit, run_tests=args.run_tests,
+    done = steps.rehearse(args.project, args.database, args.out, limit=args.limit, run_tests=args.run_tests,
                     timeout=args.timeout)
     if done.nothing_pending:
         print(f"nothing to rehearse: every migration is already applied to {args.database}; nothing was written "

@@ -6,26 +6,23 @@ import argparse
 import time
 from pathlib import Path
 
-from lightnb import samples
+from lightnb import steps
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``sample`` verb."""
-    parser = subparsers.add_parser(
-        "sample",
-        help="create the sample Diesel project and a fake production database to practise on",
-        description=(
-            "Copy the bundled sample backend to DEST/sample_backend, generate its production "
-            "database DEST/production.db (deterministic for a seed), and make a workspace copy "
-            "of it in DEST/sample_backend/.lightnb/. The project's .env points DATABASE_URL at "
-            "that copy: commands run in the project folder never touch production."),
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the ``sample`` verb's arguments."""
+    parser.description = (
+        "Copy the bundled sample backend to DEST/sample_backend, generate its production "
+        "database DEST/production.db (deterministic for a seed), and make a workspace copy "
+        "of it in DEST/sample_backend/.lightnb/. The project's .env points DATABASE_URL at "
+        "that copy: commands run in the project folder never touch production.")
+    users, seed = steps.sample_defaults()
     parser.add_argument("dest", metavar="DEST", type=Path, help="folder to create (must be new or empty)")
-    parser.add_argument("--users", type=_count, default=samples.DEFAULT_USERS,
-                        help=f"number of users to generate (default {samples.DEFAULT_USERS:,}; "
+    parser.add_argument("--users", type=_count, default=users,
+                        help=f"number of users to generate (default {users:,}; "
                              f"1000000 gives about 0.9 GB)")
-    parser.add_argument("--seed", type=int, default=samples.DEFAULT_SEED,
-                        help=f"random seed; the same seed gives the same bytes (default {samples.DEFAULT_SEED})")
+    parser.add_argument("--seed", type=int, default=seed,
+                        help=f"random seed; the same seed gives the same bytes (default {seed})")
     parser.add_argument("--no-workspace", action="store_true",
                         help="do not make the workspace copy nor the .env")
     parser.set_defaults(func=run)
@@ -44,15 +41,14 @@ def _count(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Create the sample workbook and say where everything is."""
     started = time.perf_counter()
-    made = samples.sample_workbook(args.dest, users=args.users, seed=args.seed,
-                                   workspace=not args.no_workspace)
+    made = steps.sample(args.dest, users=args.users, seed=args.seed, workspace=not args.no_workspace)
     seconds = time.perf_counter() - started
     size = made.production_db.stat().st_size / (1 << 20)
     print(f"Created project     {made.project_dir}")
     print(f"Created production  {made.production_db} ({args.users:,} users, {size:.1f} MiB, "
           f"seed {args.seed}, {seconds:.1f} s)")
     if not args.no_workspace:
-        print(f"Created workspace   {made.project_dir / samples.WORKSPACE_DIRNAME} "
+        print(f"Created workspace   {made.project_dir / steps.DEFAULT_DIRNAME} "
               f"(DATABASE_URL in {made.project_dir / '.env'})")
     print(f"Next: cd {made.project_dir} && lightnb migration list")
     return 0

@@ -7,16 +7,14 @@ import argparse
 from lightnb import steps
 from lightnb.cli._common import add_project_options, project_from_args
 from lightnb.errors import WorkspaceError
-from lightnb.workspace import Workspace
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``snapshot`` verb."""
-    parser = subparsers.add_parser(
-        "snapshot", help="copy production (read-only) into the project's workspace, or reset/discard it",
-        description="Copy production (only ever read) into the project's workspace. --reset copies it again "
-                    "over the workspace; with --database-url OTHER.db it copies OTHER.db instead, which becomes "
-                    "the workspace's production from then on. --discard deletes only what lightnb made there.")
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the ``snapshot`` verb's arguments."""
+    parser.description = ("Copy production (only ever read) into the project's workspace. --reset copies it again "
+                          "over the workspace; with --database-url OTHER.db it copies OTHER.db instead, which "
+                          "becomes the workspace's production from then on. --discard deletes only what lightnb "
+                          "made there.")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--reset", action="store_true",
                         help="copy production again over the workspace (with --database-url: copy that database "
@@ -47,13 +45,10 @@ def _snapshot(args: argparse.Namespace) -> int:
         print(steps.discard(project, folder=folder))
         return 0
     if args.status:
-        workspace = Workspace.open(folder)
-        print(f"Workspace {workspace.path} (copy of {workspace.production or 'an empty database'})")
-        from lightnb.inspect.divergence import compare_with_production
-        print(compare_with_production(workspace.path, workspace.production).to_text())
+        print(steps.workspace_status(project, folder=folder))
         return 0
     if args.reset:
-        before = Workspace.open(folder).production
+        before = steps.open_workspace(project, folder=folder).production
         workspace = steps.reset(project, folder=folder, database_url=args.database_url, verify=args.verify)
         changed = f" (it was a copy of {before})" if before is not None and before != workspace.production else ""
         print(f"Reset workspace {workspace.path} from {workspace.production}{changed}")

@@ -1,7 +1,9 @@
 """Destructive statements: flagged, measured on the workspace copy, and allowed only when acknowledged.
 
 A migration acknowledges them with a ``-- lightnb: allow-destructive`` comment in its up.sql (the team's
-one-time override); they are then reported as info, still with their measured impact.
+one-time override); they are then reported as info, still with their measured impact. A DROP whose
+values were all found elsewhere after the whole migration (moved or converted: :attr:`Impact.is_loss`)
+is info naming where they are; "lost" is said only of values that are gone.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlglot import exp
 
 from lightnb.errors import LightnbError
-from lightnb.inspect.impact import measure_impact
+from lightnb.inspect.impact import FOUND_KINDS, Impact, measure_impact
 from lightnb.inspect.redact import Redactor
 from lightnb.lint.config import ALLOW_DESTRUCTIVE
 from lightnb.lint.copying import RebuildCopy, rebuild_copies
@@ -24,27 +27,101 @@ from lightnb.lint.source import Parsed, Script, leading_words, name_of, tokens
 
 
 @rule("destructive", severity="error",
-      summary="DROP TABLE/COLUMN/INDEX, DELETE, RENAME or UPDATE without WHERE, unless acknowledged.")
+      summary="DROP TABLE/COLUMN/INDEX, DELETE, RENAME or UPDATE without WHERE, unless acknowledged; "
+              "a DROP whose values the migration kept elsewhere (measured) is info.")
 def destructive(ctx: MigrationContext) -> Iterator[Hit]:
-    """Flag statements that destroy or move data, with the impact measured on the workspace."""
+    """Flag statements that destroy or move data, with the impact measured on the workspace.
+
+    A DROP is judged by what the whole migration did with the dropped values (measured on the
+    workspace copy): every value found elsewhere (moved or converted) is info naming where they went;
+    values gone stay an error with their count; values copied in a form that cannot be looked up row
+    by row are a warning. Without a measurement, the statement alone decides (an error).
+    """
     acknowledged = is_acknowledged(ctx.source.up)
     severity = "info" if acknowledged else None
     fix = ("acknowledged with `-- " + ALLOW_DESTRUCTIVE + "`; review the impact" if acknowledged else
            f"if intended, add the comment `-- {ALLOW_DESTRUCTIVE}` to up.sql; otherwise keep the data "
            f"(copy it first, or rename instead of dropping)")
     rebuilt = _rebuilt_tables(ctx)
-    measured: dict[int, str] | None = None
+    measured: dict[int, Measurement] | None = None
     for index, statement in enumerate(ctx.source.up.statements):
-        for what, level in _destruction(statement, rebuilt, ctx):
+        for what, level, scope, judge in _destruction(statement, rebuilt, ctx):
             if measured is None:
-                measured = measure(ctx.conn, ctx.source.up.statements, redactor=ctx.config.redactor)
-            yield Hit("up.sql", statement.line, what + measured.get(index, ""), fix,
-                      severity or level)
+                measured = measure_statements(ctx.conn, ctx.source.up.statements, redactor=ctx.config.redactor)
+            measurement = measured.get(index)
+            if measurement is None:
+                yield Hit("up.sql", statement.line, what, fix, severity or level)
+                continue
+            impacts = measurement.about(scope)
+            judged = _judge_drop(impacts) if judge and measurement.ran else None
+            if judged == "kept":
+                where = ", ".join(dict.fromkeys(i.destination for i in impacts if i.kind in FOUND_KINDS
+                                                and i.destination))
+                yield Hit("up.sql", statement.line, what + measurement.note(impacts),
+                          f"no value is lost: they are kept in {where}; make sure the code reads them there",
+                          "info")
+            elif judged == "unverified":
+                yield Hit("up.sql", statement.line, what + measurement.note(impacts), fix, severity or "warning")
+            else:
+                yield Hit("up.sql", statement.line, what + measurement.note(impacts), fix, severity or level)
 
 
-def measure(conn: sqlite3.Connection | None, statements: Sequence[Parsed], *,
-            redactor: Redactor | None = None) -> dict[int, str]:
-    """Return {statement index: " (measured on the workspace copy: …)"} from the inspect step's impact.
+class _Scope:
+    """Which measured impacts a finding is about (a sentinel type)."""
+
+
+_NOT_A_DROP = _Scope()  # DELETE, UPDATE, RENAME, DROP INDEX: the statement's whole measurement, not judged
+_ROWS = _Scope()  # the rows of a dropped table (a rebuild that leaves rows behind)
+_WHOLE = None  # every value and row of a dropped table
+Scope = frozenset[str] | _Scope | None  # frozenset: dropped columns (lower case)
+
+
+def _renamed(column: str) -> tuple[frozenset[str], bool]:
+    """A column renamed by a rebuild: its own measurement, not judged (code using the old name breaks)."""
+    return frozenset({column.lower()}), False
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What one statement did on the workspace copy (its impacts), or why it was not measured."""
+
+    impacts: tuple[Impact, ...]
+    ran: bool = True
+    reason: str = ""
+
+    def about(self, scope: Scope) -> list[Impact]:
+        """The impacts a finding of this ``scope`` is about (failures always are)."""
+        if scope is _WHOLE or scope is _NOT_A_DROP:
+            return list(self.impacts)
+        if scope is _ROWS:
+            return [i for i in self.impacts if i.column is None]
+        return [i for i in self.impacts if i.kind == "error" or (i.column or "").lower() in scope]
+
+    def note(self, impacts: Sequence[Impact]) -> str:
+        """Return " (measured on the workspace copy: …)" for ``impacts``."""
+        if not self.ran:
+            return f" (not measured: {self.reason})"
+        if not impacts:
+            return " (measured on the workspace copy: no rows or values lost)"
+        return f" (measured on the workspace copy: {'; '.join(i.message.rstrip('.') for i in impacts)})"
+
+
+def _judge_drop(impacts: Sequence[Impact]) -> str | None:
+    """Return "kept" when every dropped value was found elsewhere, "unverified" when copied unverifiably.
+
+    None: something is lost, the statement failed, or nothing was found (the statement alone decides).
+    """
+    if any(i.is_loss or i.kind == "error" for i in impacts):
+        return None
+    if any(i.kind == "values_unverified" for i in impacts):
+        return "unverified"
+    kept = [i for i in impacts if i.kind in ("values_moved", "values_converted")]
+    return "kept" if kept and all(i.found == i.count for i in kept) else None
+
+
+def measure_statements(conn: sqlite3.Connection | None, statements: Sequence[Parsed], *,
+                       redactor: Redactor | None = None) -> dict[int, Measurement]:
+    """Return {statement index: its :class:`Measurement`} from the inspect step's impact.
 
     The statements run on ``conn`` (a workspace copy) inside a savepoint that is rolled back
     (:func:`lightnb.inspect.impact.measure_impact`). Statements from the first one that controls
@@ -57,19 +134,20 @@ def measure(conn: sqlite3.Connection | None, statements: Sequence[Parsed], *,
         impacts = measure_impact(conn, runnable, redactor=redactor) if runnable else []
     except (LightnbError, sqlite3.Error):
         return {}
-    texts: dict[int, list[str]] = {}
+    by_index: dict[int, list[Impact]] = {}
     for impact in impacts:
         if impact.kind != "rows_inserted":
-            texts.setdefault(impact.index, []).append(impact.message.rstrip("."))
+            by_index.setdefault(impact.index, []).append(impact)
     failed = next((i.index for i in impacts if i.kind == "error"), None)
     out = {}
     for index in range(len(statements)):
-        if index in texts:
-            out[index] = f" (measured on the workspace copy: {'; '.join(texts[index])})"
+        if index in by_index:
+            out[index] = Measurement(tuple(by_index[index]))
         elif index >= len(runnable) or (failed is not None and index > failed):
-            out[index] = " (not measured: an earlier statement does not run on the workspace copy)"
+            out[index] = Measurement((), ran=False,
+                                     reason="an earlier statement does not run on the workspace copy")
         else:
-            out[index] = " (measured on the workspace copy: no rows or values lost)"
+            out[index] = Measurement(())
     return out
 
 
@@ -99,35 +177,38 @@ def _rebuilt_tables(ctx: MigrationContext) -> dict[str, RebuildCopy]:
 
 
 Level = Severity | None  # None: the rule's severity (error unless acknowledged)
+Destruction = tuple[str, Level, Scope, bool]  # what, level, the measured impacts it is about, judged by them
 
 
 def _destruction(statement: Parsed, rebuilt: dict[str, RebuildCopy], ctx: MigrationContext
-                 ) -> list[tuple[str, Level]]:
+                 ) -> list[Destruction]:
     tree = statement.expr
     if isinstance(tree, exp.Delete):
         where = tree.args.get("where")
-        return [(f"DELETE from {name_of(tree.this)}{'' if where is not None else ' without WHERE'}", None)]
+        return [(f"DELETE from {name_of(tree.this)}{'' if where is not None else ' without WHERE'}", None,
+                 _NOT_A_DROP, False)]
     if isinstance(tree, exp.Update) and tree.args.get("where") is None:
         table = name_of(tree.this)
         if _added_here(ctx, statement, table, [name_of(eq.this) for eq in tree.expressions if isinstance(eq, exp.EQ)]):
             return []  # filling columns this migration just added: no earlier value is overwritten
-        return [(f"UPDATE of every row of {table} (no WHERE)", None)]
-    found: list[tuple[str, Level]] = []
+        return [(f"UPDATE of every row of {table} (no WHERE)", None, _NOT_A_DROP, False)]
+    found: list[Destruction] = []
     for effect in statement_effects(statement):
         name, table = effect.name, effect.table
         if effect.action == "drop" and effect.kind == "table":
             found += _rebuild_losses(rebuilt[name.lower()]) if name.lower() in rebuilt \
-                else [(f"DROP TABLE {name}", None)]
+                else [(f"DROP TABLE {name}", None, _WHOLE, True)]
         elif effect.action == "drop" and effect.kind == "index":
-            found.append((f"DROP INDEX {name}", None))
+            found.append((f"DROP INDEX {name}", None, _NOT_A_DROP, False))
         elif effect.action == "drop-column":
-            found.append((f"DROP COLUMN {table}.{name}", None))
+            found.append((f"DROP COLUMN {table}.{name}", None, frozenset({name.lower()}), True))
         elif effect.action == "rename-column":
             found.append((f"RENAME COLUMN {table}.{name} to {effect.new_name} (code using the old name breaks)",
-                          None))
+                          None, _NOT_A_DROP, False))
         elif effect.action == "rename" and ctx.replay.before.table(name) is not None \
                 and effect.new_name.lower() not in rebuilt and name.lower() not in _rebuilt_names(rebuilt):
-            found.append((f"RENAME TABLE {name} to {effect.new_name} (code using the old name breaks)", None))
+            found.append((f"RENAME TABLE {name} to {effect.new_name} (code using the old name breaks)", None,
+                          _NOT_A_DROP, False))
     return found
 
 
@@ -143,18 +224,19 @@ def _added_here(ctx: MigrationContext, statement: Parsed, table: str, columns: l
     return old is None or all(old.column(c) is None for c in columns)
 
 
-def _rebuild_losses(copy: RebuildCopy) -> list[tuple[str, Level]]:
+def _rebuild_losses(copy: RebuildCopy) -> list[Destruction]:
     """Describe what a rebuild does not carry over: dropped columns, renames, conversions, rows left behind."""
     table, new = copy.table, copy.new
     if new is None:
         return []
     if not copy.copies:
-        return [(f"rebuild of {table} copies no rows from the old table: every row is deleted", None)]
-    found: list[tuple[str, Level]] = []
+        return [(f"rebuild of {table} copies no rows from the old table: every row is deleted", None, _WHOLE, True)]
+    found: list[Destruction] = []
     if copy.where:
-        found.append((f"rebuild of {table} copies only the rows WHERE {copy.where}: the others are deleted", None))
+        found.append((f"rebuild of {table} copies only the rows WHERE {copy.where}: the others are deleted", None,
+                      _ROWS, True))
     if not copy.understood:
-        return found + [(f"rebuild of {table} drops column {c.name}", None)
+        return found + [(f"rebuild of {table} drops column {c.name}", None, frozenset({c.name.lower()}), True)
                         for c in copy.old.columns if new.column(c.name) is None and not c.hidden]
     conversions: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
     for fate in copy.fates:
@@ -163,13 +245,14 @@ def _rebuild_losses(copy: RebuildCopy) -> list[tuple[str, Level]]:
     for (targets, expressions), columns in conversions.items():
         found.append((f"rebuild of {table} converts {_columns(columns)} into {', '.join(targets)} = "
                       f"{'; '.join(expressions)}, then drops {'it' if len(columns) == 1 else 'them'}: "
-                      "the original values are not kept", "warning"))
+                      "the original values are not kept", "warning", frozenset(c.lower() for c in columns), True))
     for fate in copy.fates:
         if fate.fate == "dropped":
-            found.append((f"rebuild of {table} drops column {fate.column}", None))
+            found.append((f"rebuild of {table} drops column {fate.column}", None, frozenset({fate.column.lower()}),
+                          True))
         elif fate.fate == "renamed" and new.column(fate.column) is None:
             found.append((f"rebuild of {table} renames column {fate.column} to {fate.targets[0]} (values copied; "
-                          f"code using the old name breaks)", None))
+                          f"code using the old name breaks)", None, *_renamed(fate.column)))
     return found
 
 

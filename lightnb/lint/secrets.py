@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from lightnb.lint.columns import affinity, defined_columns, name_words
 from lightnb.lint.config import LintConfig
 from lightnb.lint.registry import Hit, MigrationContext, rule
-from lightnb.lint.source import name_of, token_line
+from lightnb.lint.source import Parsed, name_of, token_line, tokens
 
 # Well-known shapes of live credentials (provider-issued prefixes).
 SECRET_PREFIXES = ("sk_live_", "sk_test_", "rk_live_", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-",
@@ -42,25 +43,47 @@ def secret_plaintext(ctx: MigrationContext) -> Iterator[Hit]:
 
 @rule("secret-literal", severity="error", summary="A literal secret written into SQL.")
 def secret_literal(ctx: MigrationContext) -> Iterator[Hit]:
-    """Flag string literals that are credentials, or are written into secret-like columns."""
+    """Flag string literals that are credentials, or are written into secret-like columns.
+
+    The finding never shows any part of the secret: only its length and where it is.
+    """
     for script in (ctx.source.up, ctx.source.down):
         for statement in script.statements if script else ():
             if statement.expr is None:
                 continue
-            names = sorted(_secret_literals(statement.expr, ctx.config))
-            if names:
-                yield Hit(script.file, statement.line, f"literal secret in SQL ({', '.join(names)})",
+            found = _secret_literals(statement.expr, ctx.config)
+            if found:
+                places = _places(statement)
+                whats: dict[str, list[str]] = {}
+                for what, value in sorted(found):
+                    whats.setdefault(value, []).append(what)
+                described = sorted(f"{' and '.join(what)}: {len(value)} characters at "
+                                   f"{places.get(value, f'line {statement.line}')}" for value, what in whats.items())
+                yield Hit(script.file, statement.line, f"literal secret in SQL ({'; '.join(described)})",
                           "never commit secrets in migrations: load them at runtime from the environment "
                           "or a secret store, and write them encrypted")
 
 
-def _secret_literals(tree: exp.Expression, config: LintConfig) -> set[str]:
-    found = {f"value starting {lit.this[:6]!r}…" for lit in tree.find_all(exp.Literal)
+def _places(statement: Parsed) -> dict[str, str]:
+    """Return {string literal's value: "line L, column C" in the file} for the statement's first occurrences."""
+    places: dict[str, str] = {}
+    for token in tokens(statement.text):
+        if token.token_type == TokenType.STRING and token.text not in places:
+            before = statement.text[:token.start]
+            line = statement.line + before.count("\n")
+            column = token.start - (before.rfind("\n") + 1) + 1
+            places[token.text] = f"line {line}, column {column}"
+    return places
+
+
+def _secret_literals(tree: exp.Expression, config: LintConfig) -> set[tuple[str, str]]:
+    """Return {(what it is, the literal's value)}: the value is for locating it, never for showing."""
+    found = {("a credential-shaped literal", lit.this) for lit in tree.find_all(exp.Literal)
              if lit.is_string and lit.this.startswith(SECRET_PREFIXES)}
     for column, value in _assignments(tree):
         if value.is_string and value.this and is_secret_name(column, config) \
                 and not config.is_encrypted_name(column):
-            found.add(f"value for {column}")
+            found.add((f"a value for {column}", value.this))
     return found
 
 

@@ -1,36 +1,56 @@
-"""Pick a renderer by the result's class name, so render/ never imports the modules it renders."""
+"""Pick a renderer by the result's type (:func:`functools.singledispatch`).
+
+The result types of :mod:`lightnb.results` are registered where each renderer module defines its
+functions. The result types that core modules define (a check's verdict, a row diff, a snapshot …)
+are registered by a loader the first time a result finds no renderer, so importing a renderer (the
+CLI's text, say) loads no core module it does not need.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import singledispatch
 from typing import Any
 
-Renderer = Callable[[Any], str]
+Renderer = Callable[..., str]
+Registrar = Callable[[type, Renderer], None]
 
 
-class Registry:
-    """A table of renderers keyed by class name, looked up along the result's MRO."""
+class ByType:
+    """A table of renderers keyed by result class, looked up along the result's MRO.
 
-    def __init__(self, fallback: Renderer) -> None:
-        self._by_name: dict[str, Renderer] = {}
+    :param fallback: renders a result no renderer is registered for.
+    :param load: registers the renderers of the core modules' result types (called once, when first needed).
+    """
+
+    def __init__(self, fallback: Renderer, load: Callable[[Registrar], None] | None = None) -> None:
         self._fallback = fallback
+        self._dispatch = singledispatch(fallback)
+        self._load = load
 
-    def register(self, *names: str) -> Callable[[Renderer], Renderer]:
-        """Register the decorated function for results whose class is called one of ``names``."""
+    def register(self, cls: type) -> Callable[[Renderer], Renderer]:
+        """Register the decorated function as the renderer of ``cls`` (and its subclasses)."""
         def decorate(func: Renderer) -> Renderer:
-            for name in names:
-                self._by_name[name] = func
+            self._dispatch.register(cls, func)
             return func
         return decorate
 
-    def __call__(self, result: Any) -> str:
-        """Render ``result`` with the renderer registered for its class (or the fallback)."""
-        for cls in type(result).__mro__:
-            func = self._by_name.get(cls.__name__)
-            if func is not None:
-                return func(result)
-        return self._fallback(result)
+    def _register(self, cls: type, func: Renderer) -> None:
+        self._dispatch.register(cls, func)
+
+    def renderer(self, result: Any) -> Renderer:
+        """Return the renderer of ``result``'s type (the fallback when there is none)."""
+        func: Renderer = self._dispatch.dispatch(type(result))
+        if func is self._fallback and self._load is not None:
+            load, self._load = self._load, None
+            load(self._register)
+            func = self._dispatch.dispatch(type(result))
+        return func
+
+    def __call__(self, result: Any, **options: Any) -> str:
+        """Render ``result`` with the renderer registered for its type (``options`` are passed on)."""
+        return self.renderer(result)(result, **options)
 
     def knows(self, result: Any) -> bool:
         """Tell whether a specific renderer exists for ``result``."""
-        return any(cls.__name__ in self._by_name for cls in type(result).__mro__)
+        return self.renderer(result) is not self._fallback

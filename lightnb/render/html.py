@@ -12,8 +12,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lightnb.render._dispatch import Registry
+from lightnb.render._compared import Cell, layout
+from lightnb.render._dispatch import ByType, Registrar
 from lightnb.render.text import reheaded_diff, relative_text
+from lightnb.results import GenerateResult, ListResult, RegenerateResult, RunResult, SavedSql, SignOff, Verification
 from lightnb.runner import is_bookkeeping
 
 CSS = """
@@ -116,7 +118,7 @@ def _fallback(result: Any) -> str:
     return f"<pre>{escape(result)}</pre>"
 
 
-render = Registry(_fallback)
+render = ByType(_fallback, lambda register: _core_renderers(register))
 """Render any lightnb result as an HTML fragment (without the style block)."""
 
 
@@ -129,7 +131,7 @@ def _rel(path: Path, root: Path | None) -> str:
     return str(path)
 
 
-@render.register("GenerateResult")
+@render.register(GenerateResult)
 def generate_result(result: Any) -> str:
     """Render a created migration: its folder and files."""
     folder = Path(result.migration.path)
@@ -137,7 +139,7 @@ def generate_result(result: Any) -> str:
     return banner(f"Created migration {result.migration.name}", "ok") + items(files, code=True)
 
 
-@render.register("ListResult")
+@render.register(ListResult)
 def list_result(result: Any) -> str:
     """Render migrations with their applied state."""
     rows = [("[X]" if m.applied else "[ ]", m.name) for m in result.migrations]
@@ -170,7 +172,7 @@ def pending_list(result: Any, *, just_applied: Sequence[str] = ()) -> str:
             f"</summary>{items(applied, code=True)}</details>")
 
 
-@render.register("RunResult")
+@render.register(RunResult)
 def run_result(result: Any, *, counts: bool = True) -> str:
     """Render what run / revert / redo did, with row counts before and after when captured (``counts``)."""
     verb = {"up": "Applied", "down": "Reverted", "redo": "Redid"}.get(result.direction, result.direction)
@@ -213,7 +215,7 @@ def count_rows(before: Any, after: Any) -> list[tuple[str, Any, Any, str]]:
             change = "added"
         elif a is None:
             change = "dropped"
-        elif nb_ != na:
+        elif nb_ is not None and na is not None and nb_ != na:
             change = f"{na - nb_:+d}"
         elif b.column_names != a.column_names:
             change = "columns changed"
@@ -225,7 +227,6 @@ def count_rows(before: Any, after: Any) -> list[tuple[str, Any, Any, str]]:
     return out
 
 
-@render.register("Snapshot")
 def snapshot_result(result: Any) -> str:
     """Render a snapshot: one row per table."""
     rows = [(t.name, t.row_count, len(t.columns)) for t in result.tables]
@@ -239,7 +240,6 @@ def styler(data: Any) -> str:
     return scroll(safe.to_html())
 
 
-@render.register("Preview")
 def preview_result(result: Any) -> str:
     """Render a bounded preview with its note."""
     return frame(result.frame, max_rows=len(result.frame)) + f"<p><i>{escape(result.note)}</i></p>"
@@ -250,79 +250,41 @@ LEGEND = ('<p class="lightnb-legend"><span class="lightnb-added">added row or ne
           '<span class="lightnb-changed"><del>before</del> → after</span></p>')
 
 
-@render.register("ComparedPreview")
 def compared_preview(result: Any) -> str:
     """Render before/after rows as one table: one column per column, changed cells as ``before → after``.
 
     Added rows and new columns are green, removed rows and dropped columns red, changed cells
     yellow; the table scrolls sideways inside its panel when it is wide.
     """
-    frame = result.frame
-    before = [c for side, c in frame.columns if side == "before"]
-    after = [c for side, c in frame.columns if side == "after"]
-    new, dropped = [c for c in after if c not in before], [c for c in before if c not in after]
-    touched = [c for c in after if c in before and c in result.changed.columns and bool(result.changed[c].any())]
-    # What changed comes first, next to the key, so it shows without scrolling sideways.
-    first = new + dropped + touched
-    columns = first + [c for c in after if c not in first]
-    keys = list(frame.index.names) if any(n is not None for n in frame.index.names) else list(result.key)
-    head = "".join(f"<th>{escape(k)}</th>" for k in keys) + "<th>row</th>"
-    for column in columns:
-        mark = " (new)" if column in new else " (dropped)" if column in dropped else ""
-        cls = ' class="lightnb-added"' if column in new else ' class="lightnb-removed"' if column in dropped else ""
-        head += f"<th{cls}>{escape(column)}{escape(mark)}</th>"
+    table_ = layout(result)
+    head = "".join(f"<th>{escape(k)}</th>" for k in table_.keys) + "<th>row</th>"
+    for column, mark in table_.columns:
+        cls = {"new": ' class="lightnb-added"', "dropped": ' class="lightnb-removed"'}.get(mark, "")
+        head += f"<th{cls}>{escape(column)}{escape(f' ({mark})' if mark else '')}</th>"
     rows = []
-    for i, key in enumerate(frame.index):
-        status = frame[("status", "")].iat[i]
-        key_cells = "".join(f"<td><b>{escape(_cell(k))}</b></td>" for k in (key if isinstance(key, tuple) else (key,)))
-        label = status
-        if status == "unchanged" and (new or dropped):
-            label = "column added" if new and not dropped else "column dropped" if dropped and not new else "reshaped"
-        cells = []
-        for column in columns:
-            b = frame[("before", column)].iat[i] if column in before else None
-            a = frame[("after", column)].iat[i] if column in after else None
-            if status == "added":
-                cells.append(f"<td>{escape(_cell(a))}</td>" if column in after else "<td></td>")
-            elif status == "removed":
-                cells.append(f"<td>{escape(_cell(b))}</td>" if column in before else "<td></td>")
-            elif column in new:
-                cells.append(f'<td class="lightnb-added">{escape(_cell(a))}</td>')
-            elif column in dropped:
-                cells.append(f'<td class="lightnb-removed"><del>{escape(_cell(b))}</del></td>')
-            elif _changed(result, i, column):
-                cells.append(f'<td class="lightnb-changed"><del>{escape(_cell(b))}</del> → {escape(_cell(a))}</td>')
-            else:
-                cells.append(f"<td>{escape(_cell(a))}</td>")
-        row_cls = {"added": ' class="lightnb-added"', "removed": ' class="lightnb-removed"'}.get(status, "")
-        rows.append(f"<tr{row_cls}>{key_cells}<td>{escape(label)}</td>{''.join(cells)}</tr>")
+    for row in table_.rows:
+        key_cells = "".join(f"<td><b>{escape(k)}</b></td>" for k in row.key)
+        cells = "".join(_compared_cell(cell) for cell in row.cells)
+        row_cls = {"added": ' class="lightnb-added"', "removed": ' class="lightnb-removed"'}.get(row.status, "")
+        rows.append(f"<tr{row_cls}>{key_cells}<td>{escape(row.label)}</td>{cells}</tr>")
     body = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     redacted = (f" Redacted: {', '.join(result.redacted)}." if getattr(result, "redacted", ()) else "")
     return (f'<div class="lightnb-compare" data-table="{escape(result.table)}">{heading(result.table, 5)}'
             f'<p class="lightnb-note">{escape(result.note + redacted)}</p>{scroll(body)}{LEGEND}</div>')
 
 
-def _changed(result: Any, row: int, column: str) -> bool:
-    changed = result.changed
-    return column in changed.columns and bool(changed.iat[row, changed.columns.get_loc(column)])
+def _compared_cell(cell: Cell) -> str:
+    if cell.kind == "empty":
+        return "<td></td>"
+    if cell.kind == "new":
+        return f'<td class="lightnb-added">{escape(cell.after)}</td>'
+    if cell.kind == "dropped":
+        return f'<td class="lightnb-removed"><del>{escape(cell.before)}</del></td>'
+    if cell.kind == "changed":
+        return f'<td class="lightnb-changed"><del>{escape(cell.before)}</del> → {escape(cell.after)}</td>'
+    return f"<td>{escape(cell.after)}</td>"
 
 
-def _cell(value: Any) -> str:
-    """Return a preview value as text: NULL for missing, integral floats without a trailing ``.0``."""
-    if value is None:
-        return "NULL"
-    try:
-        import pandas as pd
-        if value is pd.NA or (isinstance(value, float) and value != value):
-            return "NULL"
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        pass
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
-
-@render.register("SchemaDiff")
 def schema_diff_result(result: Any) -> str:
     """Render schema changes, one per line."""
     changes = [c for c in result.changes if not is_bookkeeping(c.table)]
@@ -331,7 +293,6 @@ def schema_diff_result(result: Any) -> str:
     return "<p><b>Schema changes</b></p>" + items((c.to_text() for c in changes), code=True)
 
 
-@render.register("Change")
 def change_result(result: Any) -> str:
     """Render a captured step: what ran, schema changes, row counts with every change named, a chart of
     the counts when one moved (when matplotlib is installed: the workbook extra), and previews."""
@@ -369,7 +330,6 @@ def _missing(value: Any) -> bool:
         return False
 
 
-@render.register("TableDiff")
 def table_diff(result: Any) -> str:
     """Render one table's row-diff counts with its (redacted) samples."""
     counts = table(("added", "removed", "changed", "unchanged"),
@@ -378,7 +338,6 @@ def table_diff(result: Any) -> str:
     return counts + (f"<pre>{escape(result.to_text())}</pre>" if not result.is_unchanged else "")
 
 
-@render.register("Inspection")
 def inspection(result: Any) -> str:
     """Render the inspect step for one table."""
     parts = [compared_preview(result.preview), schema_diff_result(result.schema)]
@@ -408,7 +367,6 @@ def _fix_cell(fix: str) -> str:
     return f'<pre class="lightnb-fix">{escape(fix.strip())}</pre>'
 
 
-@render.register("CheckResult")
 def check_result(result: Any) -> str:
     """Render the test step: one verdict, then per migration its reasons and findings, then the tests."""
     kind = {"safe": "ok", "needs attention": "warn"}.get(result.verdict, "error")
@@ -436,7 +394,6 @@ def check_result(result: Any) -> str:
     return "".join(parts)
 
 
-@render.register("DriftReport")
 def drift_report(result: Any, root: Path | None = None) -> str:
     """Render model drift findings (paths relative to ``root``, the project, when given)."""
     if result.clean:
@@ -467,16 +424,16 @@ def regenerate_result(result: Any, root: Path | None = None) -> str:
     return "".join(parts)
 
 
-render.register("RegenerateResult")(regenerate_result)
+render.register(RegenerateResult)(regenerate_result)
 
 
-@render.register("Verification")
+@render.register(Verification)
 def verification(result: Any) -> str:
     """Render each verification query with what it returned."""
     return "".join(f"<pre>{escape(q)}</pre>{preview_result(p)}" for q, p in zip(result.queries, result.previews))
 
 
-@render.register("SignOff")
+@render.register(SignOff)
 def sign_off(result: Any) -> str:
     """Render the checklist: each item ticked or not, and who ticked it, when."""
     rows = []
@@ -490,7 +447,7 @@ def sign_off(result: Any) -> str:
             f'<ul class="lightnb-ticks" style="list-style:none;padding-left:0">{"".join(rows)}</ul>')
 
 
-@render.register("SavedSql")
+@render.register(SavedSql)
 def saved_sql(result: Any) -> str:
     """Render what the edit step saved: the migration and its SQL."""
     head = banner(f"Saved {', '.join(result.files)} of {result.migration.name}", "ok")
@@ -505,3 +462,23 @@ def code_diff(text: str) -> str:
             "lightnb-removed" if line.startswith("-") and not line.startswith("---") else ""
         lines.append(f'<span class="{cls}">{escape(line)}</span>' if cls else escape(line))
     return '<pre class="lightnb-diff">' + "\n".join(lines) + "</pre>" if lines else "<p>No differences.</p>"
+
+
+def _core_renderers(register: Registrar) -> None:
+    """Register the renderers of the result types core modules define (imported here, when first needed)."""
+    from lightnb.capture import Change, Inspection
+    from lightnb.checks import CheckResult
+    from lightnb.inspect.preview import ComparedPreview, Preview
+    from lightnb.inspect.row_diff import TableDiff
+    from lightnb.inspect.schema_diff import SchemaDiff
+    from lightnb.inspect.snapshot import Snapshot
+    from lightnb.models.drift import DriftReport
+    register(Snapshot, snapshot_result)
+    register(Preview, preview_result)
+    register(ComparedPreview, compared_preview)
+    register(SchemaDiff, schema_diff_result)
+    register(Change, change_result)
+    register(TableDiff, table_diff)
+    register(Inspection, inspection)
+    register(CheckResult, check_result)
+    register(DriftReport, drift_report)

@@ -13,8 +13,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lightnb.render._dispatch import Registry
+from lightnb.render._compared import Cell, layout, value_text
+from lightnb.render._dispatch import ByType, Registrar
 from lightnb.render.text import reheaded_diff, relative_text
+from lightnb.results import GenerateResult, ListResult, RegenerateResult, RunResult, SavedSql, SignOff, Verification
 from lightnb.runner import is_bookkeeping
 
 
@@ -99,7 +101,7 @@ def table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
 def frame(data: Any, *, max_rows: int = 50) -> str:
     """Return a DataFrame as a Markdown table, cut to ``max_rows`` with a note."""
     shown = data.head(max_rows)
-    out = table([str(c) for c in shown.columns], ([_value(v) for v in row]
+    out = table([str(c) for c in shown.columns], ([value_text(v) for v in row]
                                                    for row in shown.itertuples(index=False, name=None)))
     if len(data) > max_rows:
         out += f"\n\n_showing {max_rows} of {len(data)} rows_"
@@ -111,21 +113,6 @@ def join(*blocks: str) -> str:
     return "\n\n".join(b for b in blocks if b)
 
 
-def _value(value: Any) -> str:
-    """Return a table value as text: NULL for missing, integral floats without a trailing ``.0``."""
-    if value is None:
-        return "NULL"
-    try:
-        import pandas as pd
-        if value is pd.NA or (isinstance(value, float) and value != value):
-            return "NULL"
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        pass
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
-
 def _fallback(result: Any) -> str:
     frame_of = getattr(result, "to_frame", None)
     if callable(frame_of):
@@ -133,11 +120,11 @@ def _fallback(result: Any) -> str:
     return fenced(str(result))
 
 
-render = Registry(_fallback)
+render = ByType(_fallback, lambda register: _core_renderers(register))
 """Render any lightnb result as Markdown."""
 
 
-@render.register("GenerateResult")
+@render.register(GenerateResult)
 def generate_result(result: Any) -> str:
     """Render a created migration: its folder and files (relative to the migrations folder)."""
     folder = Path(result.migration.path)
@@ -152,7 +139,7 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-@render.register("ListResult")
+@render.register(ListResult)
 def list_result(result: Any) -> str:
     """Render migrations with their applied state, as a task list."""
     pending = len(result.pending)
@@ -160,7 +147,7 @@ def list_result(result: Any) -> str:
     return join(note + ":", "\n".join(f"- [{'x' if m.applied else ' '}] {code(m.name)}" for m in result.migrations))
 
 
-@render.register("RunResult")
+@render.register(RunResult)
 def run_result(result: Any) -> str:
     """Render what run / revert / redo did, with row counts before and after when captured."""
     verb = {"up": "Applied", "down": "Reverted", "redo": "Redid"}.get(result.direction, result.direction)
@@ -176,7 +163,6 @@ def run_result(result: Any) -> str:
     return join(*parts)
 
 
-@render.register("SchemaDiff")
 def schema_diff_result(result: Any) -> str:
     """Render schema changes, one per line."""
     changes = [c for c in result.changes if not is_bookkeeping(c.table)]
@@ -192,7 +178,6 @@ def table_changes(rows: Iterable[tuple[str, Any, Any, str]]) -> str:
                                           for t, b, a, c in rows)))
 
 
-@render.register("Change")
 def change_result(result: Any) -> str:
     """Render a captured step: what ran, schema changes, row counts with every change named, previews."""
     parts = [run_result(result.result), schema_diff_result(result.schema), table_changes(result.table_changes())]
@@ -205,60 +190,32 @@ def change_result(result: Any) -> str:
     return join(*parts)
 
 
-@render.register("Preview")
 def preview_result(result: Any) -> str:
     """Render a bounded preview with its note."""
     return join(frame(result.frame, max_rows=len(result.frame)), f"_{text(result.note)}_")
 
 
-@render.register("ComparedPreview")
 def compared_preview(result: Any) -> str:
     """Render before/after rows as one table: changed cells read ``~~before~~ → after``.
 
     New columns are marked *(new)*, dropped ones *(dropped)* with their old values struck through;
     the row column says whether a row was added, removed, changed or kept.
     """
-    data = result.frame
-    before = [c for side, c in data.columns if side == "before"]
-    after = [c for side, c in data.columns if side == "after"]
-    new, dropped = [c for c in after if c not in before], [c for c in before if c not in after]
-    touched = [c for c in after if c in before and c in result.changed.columns and bool(result.changed[c].any())]
-    first = new + dropped + touched
-    columns = first + [c for c in after if c not in first]
-    keys = list(data.index.names) if any(n is not None for n in data.index.names) else list(result.key)
-    header = keys + ["row"] + [c + (" (new)" if c in new else " (dropped)" if c in dropped else "")
-                               for c in columns]
-    rows = []
-    for i, key in enumerate(data.index):
-        status = data[("status", "")].iat[i]
-        label = status
-        if status == "unchanged" and (new or dropped):
-            label = "column added" if new and not dropped else "column dropped" if dropped and not new else "reshaped"
-        cells = [_value(k) for k in (key if isinstance(key, tuple) else (key,))] + [label]
-        for column in columns:
-            b = data[("before", column)].iat[i] if column in before else None
-            a = data[("after", column)].iat[i] if column in after else None
-            if status == "added":
-                cells.append(_value(a) if column in after else "")
-            elif status == "removed":
-                cells.append(_value(b) if column in before else "")
-            elif column in dropped:
-                cells.append(f"~~{_value(b)}~~")
-            elif column in after and column in before and _changed(result, i, column):
-                cells.append(f"~~{_value(b)}~~ → {_value(a)}")
-            else:
-                cells.append(_value(a))
-        rows.append(cells)
+    table_ = layout(result)
+    header = [*table_.keys, "row", *(f"{column} ({mark})" if mark else column for column, mark in table_.columns)]
+    rows = [[*row.key, row.label, *(_compared_cell(cell) for cell in row.cells)] for row in table_.rows]
     redacted = f" Redacted: {', '.join(result.redacted)}." if getattr(result, "redacted", ()) else ""
     return join(heading(result.table, 5), f"_{text(result.note + redacted)}_", table(header, rows))
 
 
-def _changed(result: Any, row: int, column: str) -> bool:
-    changed = result.changed
-    return column in changed.columns and bool(changed.iat[row, changed.columns.get_loc(column)])
+def _compared_cell(cell: Cell) -> str:
+    if cell.kind == "dropped":
+        return f"~~{cell.before}~~"
+    if cell.kind == "changed":
+        return f"~~{cell.before}~~ → {cell.after}"
+    return cell.after  # a value, a new column's value, or nothing
 
 
-@render.register("TableDiff")
 def table_diff(result: Any) -> str:
     """Render one table's row-diff counts with its (redacted) samples."""
     counts = table(("added", "removed", "changed", "unchanged"),
@@ -267,7 +224,6 @@ def table_diff(result: Any) -> str:
     return join(head, counts, fenced(result.to_text()) if not result.is_unchanged else "")
 
 
-@render.register("Inspection")
 def inspection(result: Any) -> str:
     """Render the inspect step for one table."""
     parts = [compared_preview(result.preview), schema_diff_result(result.schema)]
@@ -288,7 +244,6 @@ def findings(found: Sequence[Any]) -> str:
                  [(f.severity, f.rule, f.location(), f.message, " ".join((f.fix or "").split())) for f in found])
 
 
-@render.register("CheckResult")
 def check_result(result: Any) -> str:
     """Render the test step: one verdict, then per migration its reasons and findings, then the tests."""
     parts = [f"**Verdict: {text(result.verdict)}**"]
@@ -312,7 +267,6 @@ def check_result(result: Any) -> str:
     return join(*parts)
 
 
-@render.register("DriftReport")
 def drift_report(result: Any, root: Path | None = None) -> str:
     """Render model drift findings (paths relative to ``root``, the project, when given)."""
     if result.clean:
@@ -341,16 +295,16 @@ def regenerate_result(result: Any, root: Path | None = None) -> str:
     return join(*parts)
 
 
-render.register("RegenerateResult")(regenerate_result)
+render.register(RegenerateResult)(regenerate_result)
 
 
-@render.register("Verification")
+@render.register(Verification)
 def verification(result: Any) -> str:
     """Render each verification query with what it returned."""
     return join(*(join(fenced(q, "sql"), preview_result(p)) for q, p in zip(result.queries, result.previews)))
 
 
-@render.register("SignOff")
+@render.register(SignOff)
 def sign_off(result: Any) -> str:
     """Render the checklist as a task list; each tick says who ticked it and when."""
     lines = []
@@ -362,9 +316,27 @@ def sign_off(result: Any) -> str:
     return join(f"{done} of {len(result.ticks)} item(s) ticked.", "\n".join(lines))
 
 
-@render.register("SavedSql")
+@render.register(SavedSql)
 def saved_sql(result: Any) -> str:
     """Render what the edit step saved: the migration and its SQL."""
     parts = [f"Saved {', '.join(result.files)} of {code(result.migration.name)}."]
     parts += [join(f"**{name}**", fenced(body, "sql")) for name, body in result.texts]
     return join(*parts)
+
+
+def _core_renderers(register: Registrar) -> None:
+    """Register the renderers of the result types core modules define (imported here, when first needed)."""
+    from lightnb.capture import Change, Inspection
+    from lightnb.checks import CheckResult
+    from lightnb.inspect.preview import ComparedPreview, Preview
+    from lightnb.inspect.row_diff import TableDiff
+    from lightnb.inspect.schema_diff import SchemaDiff
+    from lightnb.models.drift import DriftReport
+    register(SchemaDiff, schema_diff_result)
+    register(Change, change_result)
+    register(Preview, preview_result)
+    register(ComparedPreview, compared_preview)
+    register(TableDiff, table_diff)
+    register(Inspection, inspection)
+    register(CheckResult, check_result)
+    register(DriftReport, drift_report)

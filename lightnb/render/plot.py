@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 from collections.abc import Sequence
-
-from lightnb.render.html import escape
 
 
 def bars_html(labels: Sequence[str], before: Sequence[float | None], after: Sequence[float | None], *,
@@ -14,7 +13,7 @@ def bars_html(labels: Sequence[str], before: Sequence[float | None], after: Sequ
     """Return an ``<img>`` of a horizontal before/after bar chart, one pair of bars per label."""
     png = bars_png(labels, before, after, title=title, xlabel=xlabel)
     data = base64.b64encode(png).decode("ascii")
-    return f'<img class="lightnb-plot" alt="{escape(title)}" src="data:image/png;base64,{data}"/>'
+    return f'<img class="lightnb-plot" alt="{html.escape(title, quote=True)}" src="data:image/png;base64,{data}"/>'
 
 
 def bars_png(labels: Sequence[str], before: Sequence[float | None], after: Sequence[float | None], *,
@@ -44,7 +43,7 @@ def bars_png(labels: Sequence[str], before: Sequence[float | None], after: Seque
 def _number(value: object) -> float:
     # None, NaN or pandas' NA (a table missing on one side) draw as an empty bar.
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]  # whatever float() takes; the rest draws empty
     except (TypeError, ValueError):
         return 0.0
     return 0.0 if number != number else number

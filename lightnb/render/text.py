@@ -1,4 +1,8 @@
-"""Results → plain terminal text (one line per fact; no colour, no IPython)."""
+"""Results → plain terminal text (one line per fact; no colour, no IPython).
+
+Where diesel prints the same thing, the lines are diesel's, byte for byte. ``render(result)`` picks
+the renderer by the result's type; ``str()`` of every result of :mod:`lightnb.results` is this text.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,34 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from lightnb.render._dispatch import ByType, Registrar
+from lightnb.results import (
+    GenerateResult,
+    LintResult,
+    ListResult,
+    ModelsPlan,
+    PrintSchemaResult,
+    RegenerateResult,
+    Rendered,
+    RunResult,
+    SavedSql,
+    SchemaCheckResult,
+    SignOff,
+    Verification,
+    WorkspaceStatus,
+)
+
+NO_SCHEMA_FILE = "No schema file is configured: add `file = \"src/schema.rs\"` to [print_schema] in diesel.toml."
+
+
+def _fallback(result: Any) -> str:
+    # A result of lightnb.results shows through render(): its repr here, never str() (which comes back).
+    return repr(result) if isinstance(result, Rendered) else str(result)
+
+
+render = ByType(_fallback, lambda register: _core_renderers(register))
+"""Render any lightnb result as terminal text."""
 
 
 def table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
@@ -15,6 +47,7 @@ def table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells)
 
 
+@render.register(GenerateResult)
 def generate_result(result: Any, *, relative_to: Path | None = None) -> str:
     """Render a created migration as diesel prints it (``Creating <path>``).
 
@@ -25,6 +58,7 @@ def generate_result(result: Any, *, relative_to: Path | None = None) -> str:
     return "\n".join(f"Creating {shown(f)}" for f in result.files)
 
 
+@render.register(ListResult)
 def list_result(result: Any) -> str:
     """Render migrations as diesel's ``migration list``."""
     return "\n".join(["Migrations:"] + [f"  [{'X' if m.applied else ' '}] {m.name}" for m in result.migrations])
@@ -61,3 +95,140 @@ def reheaded_diff(diff: str, label: str) -> str:
     if len(lines) >= 2 and lines[0].startswith("--- ") and lines[1].startswith("+++ "):
         lines[0], lines[1] = f"--- a/{label}\n", f"+++ b/{label}\n"
     return "".join(lines)
+
+
+@render.register(RunResult)
+def run_result(result: RunResult) -> str:
+    """Render what run / revert / redo did: one line, then the migrations, then the schema files regenerated."""
+    verb = {"up": "Applied", "down": "Reverted", "redo": "Redid"}.get(result.direction, result.direction)
+    if not result.migrations:
+        lines = ["Nothing to do: no migration was " + ("pending" if result.direction == "up" else "applied")]
+    else:
+        lines = [f"{verb} {len(result.migrations)} migration(s) on {result.database} in {result.seconds:.2f} s"]
+        lines += [f"  {name}" for name in result.names]
+    lines += [f"Regenerated {path}" for path in result.schema_files]
+    return "\n".join(lines + list(result.notes))
+
+
+@render.register(RegenerateResult)
+def regenerate_result(result: RegenerateResult) -> str:
+    """Render the models step: the schema.rs diff, model drift, and the planned struct changes."""
+    diff = "".join(f.diff for f in result.schema_files)
+    parts = [diff.rstrip("\n") if diff else "schema.rs: no differences"]
+    parts.append(str(result.drift) if result.drift is not None else "No models folder to check.")
+    parts += [f"{change.description}\n{change.diff}".rstrip("\n") for change in result.changes] or \
+        ["No struct needs a change."]
+    parts += [str(left) for left in result.left_alone]
+    return "\n".join(parts)
+
+
+@render.register(PrintSchemaResult)
+def print_schema_result(result: PrintSchemaResult) -> str:
+    """Render printed schema.rs: diesel's bytes."""
+    return result.text
+
+
+@render.register(SchemaCheckResult)
+def schema_check_result(result: SchemaCheckResult) -> str:
+    """Render a schema file check: its differences, or what to configure when no file is."""
+    return result.text if result.configured else NO_SCHEMA_FILE
+
+
+@render.register(LintResult)
+def lint_result(result: LintResult) -> str:
+    """Render a lint: which migrations it covered (when none was named), then the findings and a count."""
+    return "\n".join(part for part in (result.scope, findings(result.findings)) if part)
+
+
+@render.register(WorkspaceStatus)
+def workspace_status(result: WorkspaceStatus) -> str:
+    """Render where the workspace is, what it copies, and how it differs from that production now."""
+    workspace = result.workspace
+    return (f"Workspace {workspace.path} (copy of {workspace.production or 'an empty database'})\n"
+            f"{render(result.divergence)}")
+
+
+@render.register(ModelsPlan)
+def models_plan(result: ModelsPlan) -> str:
+    """Render planned model changes as diffs (each marked when applied), the structs left alone, and the
+    repository functions when asked for."""
+    out = []
+    for change in result.changes:
+        out.append(change.diff)
+        if change in result.applied:
+            out.append(f"applied: {change.description}\n")
+    out += [f"{left}\n" for left in result.left_alone]
+    if not result.changes and not result.left_alone:
+        out.append("models: nothing to generate\n")
+    if result.repository is not None:
+        out.append(f"{result.repository}\n")
+    return "".join(out).removesuffix("\n")
+
+
+@render.register(Verification)
+def verification(result: Verification) -> str:
+    """Render each verification query with what it returned."""
+    return "\n\n".join(f"{query}\n{render(preview)}" for query, preview in zip(result.queries, result.previews))
+
+
+@render.register(SavedSql)
+def saved_sql(result: SavedSql) -> str:
+    """Render what the edit step saved."""
+    return f"Saved {', '.join(result.files)} of {result.migration.name}"
+
+
+@render.register(SignOff)
+def sign_off(result: SignOff) -> str:
+    """Render the checklist, one item per line, each tick with who ticked it and when."""
+    lines = [f"{result.title}: {result.done} of {len(result.ticks)} ticked"]
+    lines += [f"[{'x' if t.ticked else ' '}] {t.item}" + (f" — {t.by}, {t.at}" if t.ticked else "")
+              for t in result.ticks]
+    return "\n".join(lines)
+
+
+def schema_diff(result: Any) -> str:
+    """Render schema changes of the user's tables, one per line (diesel's and lightnb's bookkeeping left out)."""
+    from lightnb.runner import is_bookkeeping
+    changes = [c for c in result.changes if not is_bookkeeping(c.table)]
+    if not changes:
+        return "Schema: no changes."
+    return "\n".join(["Schema changes:"] + [f"  {c.to_text()}" for c in changes])
+
+
+def change(result: Any) -> str:
+    """Render a captured step: what ran, the schema changes, then every table's rows before and after and what
+    changed in it."""
+    rows = table(("table", "rows before", "rows after", "change"), result.table_changes())
+    return "\n".join((run_result(result.result), schema_diff(result.schema), rows))
+
+
+def inspection(result: Any) -> str:
+    """Render the inspect step for one table: its schema changes, row diff and measured impact."""
+    parts = [f"Table {result.table}", schema_diff(result.schema)]
+    diff = result.rows.table(result.table)
+    if diff is not None:
+        parts.append(_to_text(diff))
+    parts += [impact.to_text() for impact in result.impact] or \
+        ["No rows deleted, updated, lost or violating a constraint."]
+    return "\n".join(parts)
+
+
+def _to_text(result: Any) -> str:
+    text: str = result.to_text()
+    return text
+
+
+def _core_renderers(register: Registrar) -> None:
+    """Register the renderers of the result types core modules define (imported here, when first needed)."""
+    from lightnb.capture import Change, Inspection
+    from lightnb.checks import CheckResult
+    from lightnb.inspect.divergence import Divergence
+    from lightnb.inspect.preview import Preview
+    from lightnb.inspect.row_diff import RowDiff, TableDiff
+    from lightnb.inspect.schema_diff import SchemaDiff
+    from lightnb.inspect.snapshot import Snapshot
+    for cls in (CheckResult, Divergence, Preview, RowDiff, TableDiff, Snapshot):
+        register(cls, _to_text)
+    register(SchemaDiff, schema_diff)
+    register(Change, change)
+    register(Inspection, inspection)

@@ -3,10 +3,15 @@
 diesel_spec.md §4.12: exact matching (no fuzz); each hunk is searched from its new-file start
 position, then alternately one line further back and one further forward, never over lines an
 earlier hunk produced.
+
+A patch file with no hunk (empty, or only text) changes nothing, as in diesel (diffy parses it as a
+patch of no hunks); lightnb prints the same schema and says so in one line on stderr, since such a
+patch file is almost always a mistake.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +159,10 @@ def apply_patch_file(text: str, path: Path) -> str:
     except ValueError as error:
         raise SchemaError(with_advice(f"Failed to parse patch file: error parsing patch: {error}",
                                       f"{path}: regenerate the patch with `git diff`"), path=path) from error
+    if not hunks:
+        what = "is empty" if not patch.strip() else "holds no hunk (no `@@` line)"
+        print(f"lightnb: patch file {path} {what}: the schema is printed unpatched, as diesel does; "
+              f"fix the patch or remove `patch_file` / --patch-file", file=sys.stderr)
     try:
         return apply_patch(text, hunks)
     except ValueError as error:

@@ -339,9 +339,18 @@ def _table_differences(file_table: FileTable, table: Table, name: str) -> list[s
         elif other.rust_name != column.rust_name:
             findings.append(f"{t}.{column.sql_name}: Rust name `{other.rust_name}` in file, "
                             f"`{column.rust_name}` in database")
+        if other is not None and other.max_length != column.max_length:
+            findings.append(f"{t}.{column.sql_name}: {_length(other.max_length)} in {name}, "
+                            f"{_length(column.max_length)} in database"
+                            + (" (SQLite reports no column length: print-schema never prints #[max_length])"
+                               if column.max_length is None else ""))
     findings += _order_difference(f"{t}: column order differs", [c.sql_name for c in file_table.columns],
                                   [c.sql_name for c in table.columns])
     return findings
+
+
+def _length(max_length: int | None) -> str:
+    return "no #[max_length]" if max_length is None else f"#[max_length = {max_length}]"
 
 
 def _order_difference(what: str, in_file: Sequence[str], in_db: Sequence[str]) -> list[str]:

@@ -22,7 +22,8 @@ from lightnb.ui.panel import StepPanel
 from lightnb.ui.revert import revert_panel as revert
 from lightnb.ui.run import run_panel as run
 from lightnb.ui.test import test_panel as test
-from lightnb.ui.verify import SignOffPanel, signoff, verify_panel as verify
+from lightnb.ui.verify import SignOffPanel, signoff
+from lightnb.ui.verify import verify_panel as verify
 from lightnb.ui.workbook import Workbook, open_workbook
 
 workbook = open_workbook

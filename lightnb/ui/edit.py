@@ -8,7 +8,6 @@ refuses instead of overwriting that change.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +15,14 @@ import ipywidgets as widgets
 
 from lightnb import steps
 from lightnb.errors import LightnbError, MigrationError
-from lightnb.migrations import Migration
 from lightnb.render import html
 from lightnb.render import markdown as md
+from lightnb.results import SavedSql
+from lightnb.steps import Migration
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook, served_root
 
-
-@dataclass(frozen=True)
-class SavedSql:
-    """What the Save button wrote: the migration, the files, and their text."""
-
-    migration: Migration
-    files: tuple[str, ...]
-    texts: tuple[tuple[str, str], ...] = ()
+__all__ = ["SavedSql", "edit_panel"]
 
 
 def _newest(workbook: Workbook) -> str:
@@ -95,6 +88,7 @@ def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, 
         widgets.VBox([down_label, down_box], layout=widgets.Layout(width="50%")),
     ])
     shown_state: list[tuple[Any, ...]] = [()]
+    linted: list[Any] = []  # the lint findings of the text in the editors
 
     def unsaved() -> list[str]:
         """The files whose editor text differs from what was loaded or last saved."""
@@ -104,13 +98,14 @@ def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, 
     def mark(_change: object = None) -> None:
         dirty = unsaved()
         for label, name in ((up_label, "up.sql"), (down_label, "down.sql")):
-            label.value = f"<b>{name}</b>" + (' <span class="lightnb-unsaved">● unsaved</span>' if name in dirty else "")
+            mark = ' <span class="lightnb-unsaved">● unsaved</span>' if name in dirty else ""
+            label.value = f"<b>{name}</b>{mark}"
         if target[0] is not None:
             note = (f' <span class="lightnb-unsaved">● unsaved edits in {", ".join(dirty)}</span>' if dirty else "")
             heading.value = f"<p>Migration <code>{html.escape(target[0].name)}</code>{note}</p>"
         if dirty and panel.state not in ("failed", "working…"):
             panel.set_status("unsaved edits")
-        state = (tuple(dirty), tuple((f.rule, f.location()) for f in panel.findings))  # type: ignore[attr-defined]
+        state = (tuple(dirty), tuple((f.rule, f.location()) for f in linted))
         if state != shown_state[0]:  # the record follows what changed, not every keystroke
             shown_state[0] = state
             panel.record.update()
@@ -136,7 +131,8 @@ def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, 
         except LightnbError as error:
             findings.value = html.banner(str(error), "warn")
             return
-        panel.findings = found  # type: ignore[attr-defined]
+        linted[:] = found
+        panel.expose(findings=found)
         findings.value = html.wrap(html.heading("Lint", 5) + html.findings(found))
         mark()
 
@@ -174,7 +170,7 @@ def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, 
         if target[0] is None:
             return "", ""
         dirty = unsaved()
-        found = panel.findings  # type: ignore[attr-defined]
+        found = linted
         note = f" — unsaved edits in {', '.join(dirty)} (not saved, so not shown here)" if dirty else ""
         lint_html = html.heading("Lint", 5) + html.findings(found)
         lint_md = md.join(md.heading("Lint", 5), md.findings(found))
@@ -185,10 +181,8 @@ def edit_panel(workbook: Workbook, migration: Migration | str | None = None, *, 
                       workbook=workbook, records=True, inputs=inputs,
                       intro="Write the change in up.sql and its exact undo in down.sql, then save.",
                       summary=lambda saved: "saved " + ", ".join(saved.files))
-    panel.up, panel.down, panel.lint, panel.open_in_lab = up_box, down_box, findings, open_in_lab  # type: ignore[attr-defined]
-    panel.findings = []  # type: ignore[attr-defined]
-    panel.unsaved = unsaved  # type: ignore[attr-defined]
-    panel.save_first = save_first  # type: ignore[attr-defined]
+    panel.expose(up=up_box, down=down_box, lint=findings, open_in_lab=open_in_lab, findings=[], unsaved=unsaved,
+                 save_first=save_first)
     up_box.observe(lint, names="value")
     down_box.observe(lint, names="value")
     open_in_lab.on_click(open_files)

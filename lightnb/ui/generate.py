@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import ipywidgets as widgets
 
-from lightnb import migrations as migration_files
 from lightnb import steps
 from lightnb.errors import LightnbError
 from lightnb.render import html
 from lightnb.render import markdown as md
+from lightnb.results import GenerateResult
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
-
-CONVENTIONAL = re.compile(r"[a-z][a-z0-9_]*")
-
-
-def name_advice(name: str, existing: list[str] = ()) -> tuple[str, str]:  # type: ignore[assignment]
-    """Check a migration name as it is typed; return ``(kind, message)``.
-
-    ``kind`` is ``error`` for a name lightnb cannot create a folder for (empty, a path separator,
-    ``..``, control characters, too long: Generate is off), ``hint`` for a name diesel accepts but
-    that breaks the usual convention (lower case letters, digits and underscores, starting with a
-    letter) or repeats an existing migration's name, and ``""`` for a good name.
-
-    :param existing: the names (after the version) of the project's migrations.
-    """
-    if not name:
-        return "error", "Type a name saying what the change does, e.g. add_theme_to_user_settings."
-    try:
-        migration_files.validate_name(name)
-    except LightnbError as error:
-        return "error", str(error)
-    suggestion = _suggest(name)
-    if not CONVENTIONAL.fullmatch(name):
-        odd = sorted({c for c in name if not ((c.islower() and c.isascii()) or c.isdigit() or c == "_")})
-        reasons = (["has " + ", ".join(repr(c) for c in odd)] if odd else []) + \
-            ([f"starts with {name[0]!r}"] if not name[0].isalpha() else [])
-        what = " and ".join(reasons)
-        return "hint", (f"diesel accepts this name, but it {what}; migration names are usually lower case "
-                        f"letters, digits and underscores, starting with a letter, e.g. {suggestion}.")
-    if name in existing:
-        return "hint", f"A migration named {name} already exists; diesel allows it, but a new name is clearer."
-    return "", ""
-
-
-def _suggest(name: str) -> str:
-    cleaned = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    cleaned = re.sub(r"^[0-9_]+", "", cleaned)
-    return cleaned or "my_change"
 
 
 def generate_panel(workbook: Workbook, name: str = "", *, now: bool = False) -> StepPanel:
@@ -65,21 +26,17 @@ def generate_panel(workbook: Workbook, name: str = "", *, now: bool = False) -> 
                          continuous_update=True, layout=widgets.Layout(width="60%"))
     hint = widgets.HTML("")
 
-    def existing() -> list[str]:
-        mine = panel.result.migration.name if panel.result is not None else None  # just made here
-        return [m.name.split("_", 1)[-1] for m in migration_files.discover(workbook.project.migrations_dir)
-                if m.name != mine]
-
     def validate(_change: object = None) -> bool:
+        mine = panel.result.migration.name if panel.result is not None else None  # just made here
         try:
-            kind, message = name_advice(field.value, existing())
+            kind, message = steps.name_advice(workbook.project, field.value, mine=mine)
         except LightnbError as error:  # the migrations folder cannot be read
             kind, message = "hint", str(error)
         hint.value = html.banner(message, "error" if kind == "error" else "warn") if field.value and message else ""
         panel.button.disabled = kind == "error"
         return kind != "error"
 
-    def action():  # type: ignore[no-untyped-def]
+    def action() -> GenerateResult:
         result = steps.generate(workbook.project, field.value)
         workbook.migration = result.migration
         return result
@@ -91,8 +48,7 @@ def generate_panel(workbook: Workbook, name: str = "", *, now: bool = False) -> 
                       records=True, inputs=inputs,
                       intro="Create a migration folder with an empty up.sql and down.sql.",
                       summary=lambda r: f"created {r.migration.name.split('_', 1)[-1]}")
-    panel.name_field, panel.hint = field, hint  # type: ignore[attr-defined]
-    panel.validate = validate  # type: ignore[attr-defined]
+    panel.expose(name_field=field, hint=hint, validate=validate)
     field.observe(validate, names="value")
     validate()
     if now:

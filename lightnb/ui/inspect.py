@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from lightnb import steps
-from lightnb.capture import Inspection
 from lightnb.errors import WorkspaceError
 from lightnb.render import html
 from lightnb.render import markdown as md
-from lightnb.runner import is_bookkeeping
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
+
+if TYPE_CHECKING:
+    from lightnb.steps import Inspection
 
 
 def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = False,
@@ -38,8 +39,8 @@ def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = F
         if change is None:
             return
         rest = [t.name for t in change.after.tables if t.name not in change.changed_tables
-                and not is_bookkeeping(t.name)]
-        changed = sorted(change.changed_tables, key=is_bookkeeping)  # user tables first
+                and not steps.is_bookkeeping(t.name)]
+        changed = sorted(change.changed_tables, key=steps.is_bookkeeping)  # user tables first
         options = changed + rest
         wanted = picker.value if picker.value in options else (table if table in options else None)
         picker.options = options
@@ -73,7 +74,7 @@ def inspect_panel(workbook: Workbook, table: str | None = None, *, now: bool = F
                             "side, schema changes, row diff and measured impact. Sensitive values are "
                             "redacted.",
                       summary=lambda r: f"inspected {r.table}")
-    panel.table = picker  # type: ignore[attr-defined]
+    panel.expose(table=picker)
     workbook.on_change(refresh)
     refresh()
     if now and workbook.last_of("Change") is not None:

@@ -6,18 +6,20 @@ the panel says so and Apply refuses until the models are checked again.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from lightnb import steps
 from lightnb.errors import LightnbError
-from lightnb.models.scaffold import ModelChange, apply_change
 from lightnb.render import html
 from lightnb.render import markdown as md
 from lightnb.results import RegenerateResult
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
+
+if TYPE_CHECKING:
+    from lightnb.steps import ModelChange
 
 
 def review(workbook: Workbook) -> RegenerateResult:
@@ -41,7 +43,7 @@ def models_panel(workbook: Workbook, *, now: bool = False, follow: bool = False)
                        "then Apply.", keep_result=True)
             return
         try:
-            apply_change(change)
+            steps.apply_model_changes([change])
         except Exception as error:  # noqa: BLE001 - shown in the banner, as every panel error
             panel.fail(str(error) if isinstance(error, LightnbError) else f"{type(error).__name__}: {error}",
                        error, keep_result=True)
@@ -76,7 +78,7 @@ def models_panel(workbook: Workbook, *, now: bool = False, follow: bool = False)
                             "diff, the model drift, and apply the struct changes you want.",
                       summary=lambda r: f"{len(r.changes)} struct change(s) planned, "
                                         f"{len(r.drift.findings) if r.drift else 0} drift finding(s)")
-    panel.apply_buttons = buttons  # type: ignore[attr-defined]
+    panel.expose(apply_buttons=buttons)
     workbook.on_change(follow_changes)
     if now:
         panel.run()

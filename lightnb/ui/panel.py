@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from lightnb import steps
 from lightnb.errors import LightnbError
-from lightnb.inspect.redact import mask_message
 from lightnb.render import html
 from lightnb.render import markdown as md
 from lightnb.ui.record import Record, now, panel_metadata
@@ -124,6 +124,11 @@ class StepPanel(Recorded):
         if workbook is not None and self.stale_on:
             workbook.on_change(self._follow)
 
+    def expose(self, **parts: Any) -> None:
+        """Name the panel's own widgets and helpers as its attributes (``panel.up``, ``panel.progress`` …), for
+        the notebook cells and tests that drive the panel."""
+        vars(self).update(parts)
+
     def run(self) -> Any:
         """Do the step once, as a click does; return its result (None when it failed)."""
         self.banner.value, self.failure, self.warning = "", "", ""
@@ -132,11 +137,14 @@ class StepPanel(Recorded):
         try:
             result = self.action()
         except NeedsConfirmation as question:
-            return self._done(self.ask(str(question)))
+            self.ask(str(question))
+            return self._done(None)
         except LightnbError as error:
-            return self._done(self.fail(str(error), error))
+            self.fail(str(error), error)
+            return self._done(None)
         except Exception as error:  # noqa: BLE001 - a panel must never show a traceback wall
-            return self._done(self.fail(f"Unexpected {type(error).__name__}: {error}", error))
+            self.fail(f"Unexpected {type(error).__name__}: {error}", error)
+            return self._done(None)
         finally:
             self.button.disabled = False
         message = self.no_op(result) if self.no_op is not None else None
@@ -177,7 +185,6 @@ class StepPanel(Recorded):
         self.banner.value = html.style() + html.banner(self.warning, "warn")
         self.set_status("waiting for confirmation")
         self.log(f"asked: {self.warning}")
-        return None
 
     def fail(self, message: str, error: BaseException | None = None, *, keep_result: bool = False) -> None:
         """Show ``message`` in the error banner (one line) as the current outcome.
@@ -185,7 +192,7 @@ class StepPanel(Recorded):
         :param keep_result: keep the earlier result on show (for a side action, like Apply, whose
             failure leaves that result true); by default it is cleared, so only the failure shows.
         """
-        line = mask_message(" ".join(message.split()))
+        line = steps.mask_message(" ".join(message.split()))
         self.error, self.failure, self.warning = error, line, ""
         self.banner.value = html.style() + html.banner(line, "error")
         if not keep_result:
@@ -194,7 +201,6 @@ class StepPanel(Recorded):
             self.notice.value = ""
         self.set_status("failed")
         self.log(f"failed: {line}")
-        return None
 
     def mark_stale(self, text: str) -> None:
         """Say above the result that it no longer describes the workspace as it is now."""
@@ -216,7 +222,7 @@ class StepPanel(Recorded):
     @property
     def error_message(self) -> str:
         """The one-line message the banner shows, or an empty string."""
-        return mask_message(str(self.error)) if self.error is not None else ""
+        return steps.mask_message(str(self.error)) if self.error is not None else ""
 
     def _follow(self, result: Any) -> None:
         """Mark the result out of date when another panel records a result this one depends on."""
@@ -231,8 +237,8 @@ class StepPanel(Recorded):
         """Return this panel's record now: ``(html, markdown, text)``."""
         try:
             inputs_html, inputs_md = self.inputs() if self.inputs is not None else ("", "")
-        except Exception as error:  # noqa: BLE001 - the record must never break the click that updates it
-            line = " ".join(str(error).split())
+        except Exception as problem:  # noqa: BLE001 - the record must never break the click that updates it
+            line = " ".join(str(problem).split())
             inputs_html, inputs_md = html.banner(line, "warn"), md.banner(line, "warn")
         error = self.failure
         parts_html = [html.heading(self.title, 3),

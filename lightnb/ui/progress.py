@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any
 
@@ -33,7 +32,7 @@ class Progress:
         self.started = 0.0
         self.current = ""
         self._last_refresh = 0.0
-        self._attached: sqlite3.Connection | None = None
+        self._attached: Any = None  # the database connection the step runs on
 
     def start(self) -> None:
         """Show the bar and start the clock."""
@@ -60,7 +59,7 @@ class Progress:
             self.bar.value = self.bar.max
             self._show(f"{self.current}: done")
 
-    def attach(self, connection: sqlite3.Connection) -> None:
+    def attach(self, connection: Any) -> None:
         """Install :meth:`tick` as ``connection``'s SQLite progress handler."""
         connection.set_progress_handler(self.tick, HANDLER_INSTRUCTIONS)
         self._attached = connection
@@ -80,7 +79,7 @@ class Progress:
         if self._attached is not None:
             try:
                 self._attached.set_progress_handler(None, 0)
-            except sqlite3.ProgrammingError:  # already closed by the step
+            except Exception:  # noqa: BLE001 - the step already closed it: nothing left to detach
                 pass
             self._attached = None
 

@@ -7,18 +7,21 @@ names it and asks, with a *Revert anyway* and a *Cancel* button.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as widgets
 
 from lightnb import steps
-from lightnb.capture import Change, captured
 from lightnb.errors import LightnbError
-from lightnb.inspect.redact import Redactor
 from lightnb.render import html
 from lightnb.render import markdown as md
 from lightnb.ui.panel import NeedsConfirmation, StepPanel
 from lightnb.ui.progress import Progress
 from lightnb.ui.run import _summary, _with_notes
 from lightnb.ui.workbook import Workbook
+
+if TYPE_CHECKING:
+    from lightnb.steps import Change
 
 
 def next_to_revert(workbook: Workbook, number: int) -> list[tuple[str, bool]]:
@@ -70,9 +73,8 @@ def revert_panel(workbook: Workbook, number: int = 1, *, now: bool = False) -> S
         progress.start()
         ok = False
         try:
-            change = captured(workbook.workspace, lambda db, capture: steps.revert(
-                workbook.project, db, capture=capture, number=count.value, on_step=progress.on_step),
-                label="revert", redactor=Redactor.for_project(workbook.project))
+            change = steps.revert_on_workspace(workbook.project, workbook.workspace, number=count.value,
+                                               on_step=progress.on_step)
             ok = True
         finally:
             progress.finish(ok)
@@ -100,12 +102,12 @@ def revert_panel(workbook: Workbook, number: int = 1, *, now: bool = False) -> S
     panel = StepPanel("Revert", action, controls=[count, plan], button="Revert",
                       extra=[asking, progress.widget], workbook=workbook, records=True, stale_on=("Change",),
                       inputs=inputs, after=refresh,
-                      no_op=lambda c: "Nothing to revert: no migration is applied." if not c.result.migrations else None,
+                      no_op=lambda c: ("Nothing to revert: no migration is applied." if not c.result.migrations
+                                       else None),
                       intro="Run down.sql of the latest migrations on the workspace copy; the previews "
                             "show what the revert restores.",
                       summary=lambda c: _summary(c, "reverted", "nothing to revert"))
-    panel.number, panel.progress, panel.plan = count, progress, plan  # type: ignore[attr-defined]
-    panel.confirm, panel.cancel, panel.asking = confirm, cancel, asking  # type: ignore[attr-defined]
+    panel.expose(number=count, progress=progress, plan=plan, confirm=confirm, cancel=cancel, asking=asking)
     confirm.on_click(go_ahead)
     cancel.on_click(call_off)
     def recount(_change: object = None) -> None:

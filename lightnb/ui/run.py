@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from lightnb import steps
-from lightnb.capture import Change, captured
 from lightnb.errors import LightnbError
-from lightnb.inspect.redact import Redactor
 from lightnb.render import html
 from lightnb.render import markdown as md
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.progress import Progress
 from lightnb.ui.workbook import Workbook
+
+if TYPE_CHECKING:
+    from lightnb.steps import Change
 
 
 def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False) -> StepPanel:
@@ -36,7 +37,7 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
         except LightnbError as error:
             pending.value = html.banner(str(error), "warn")
             return
-        applied = panel.result.result.names if isinstance(panel.result, Change) else ()
+        applied = panel.result.result.names if panel.result is not None else ()
         pending.value = html.wrap(html.pending_list(listing, just_applied=applied))
 
     def action() -> Change:
@@ -44,9 +45,8 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
         progress.start()
         ok = False
         try:
-            change = captured(workbook.workspace, lambda db, capture: steps.run(
-                workbook.project, db, capture=capture, limit=limit, on_step=progress.on_step),
-                label="run", redactor=Redactor.for_project(workbook.project))
+            change = steps.run_on_workspace(workbook.project, workbook.workspace, limit=limit,
+                                            on_step=progress.on_step)
             ok = True
         finally:
             progress.finish(ok)
@@ -70,7 +70,7 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
                       intro="Apply every pending migration to the workspace copy (production is never "
                             "touched), then compare before and after.",
                       summary=lambda c: _summary(c, "applied", "nothing pending"))
-    panel.pending, panel.progress = pending, progress  # type: ignore[attr-defined]
+    panel.expose(pending=pending, progress=progress)
     workbook.on_change(refresh)
     refresh()
     if now:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as widgets
 
-from lightnb import checks, steps
+from lightnb import steps
 from lightnb.render import html
 from lightnb.render import markdown as md
 from lightnb.ui.panel import StepPanel
 from lightnb.ui.workbook import Workbook
+
+if TYPE_CHECKING:
+    from lightnb.steps import CheckResult
 
 TAIL_LINES = 40
 
@@ -32,7 +37,7 @@ def test_panel(workbook: Workbook, *, run_tests: bool = True, now: bool = False)
         del lines[:-TAIL_LINES]
         output.value = f"<pre>{html.escape(chr(10).join(lines))}</pre>"
 
-    def action() -> checks.CheckResult:
+    def action() -> CheckResult:
         saved_first[:] = workbook.save_drafts()
         lines.clear()
         output.value = ""
@@ -51,10 +56,10 @@ def test_panel(workbook: Workbook, *, run_tests: bool = True, now: bool = False)
                             "down and up again with nothing lost; lint; check integrity and foreign keys; "
                             "run the project's tests.",
                       summary=lambda r: f"verdict: {r.verdict}")
-    panel.run_tests, panel.output = tests, output  # type: ignore[attr-defined]
+    panel.expose(run_tests=tests, output=output)
     if now:
         panel.run()
     return panel
 
 
-test_panel.__test__ = False  # type: ignore[attr-defined]
+test_panel.__test__ = False  # type: ignore[attr-defined]  # tells pytest this factory is not a test

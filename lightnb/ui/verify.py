@@ -2,38 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import ipywidgets as widgets
 
-from lightnb.inspect._sql import open_ro
-from lightnb.inspect.preview import Preview, preview
-from lightnb.inspect.redact import Redactor
+from lightnb import steps
 from lightnb.render import html
 from lightnb.render import markdown as md
+from lightnb.results import SignOff, Tick, Verification
 from lightnb.ui.panel import Recorded, StepPanel
-from lightnb.ui.record import Record, now as local_now
+from lightnb.ui.record import Record
+from lightnb.ui.record import now as local_now
 from lightnb.ui.workbook import Workbook
 
-
-@dataclass(frozen=True)
-class Verification:
-    """The verification queries and what each returned on the workspace (bounded, redacted)."""
-
-    queries: tuple[str, ...]
-    previews: tuple[Preview, ...]
+__all__ = ["SignOff", "SignOffPanel", "Tick", "Verification", "signoff", "verify_panel"]
 
 
 def verify_panel(workbook: Workbook, queries: Sequence[str], *, rows: int = 20, now: bool = False) -> StepPanel:
     """Build a panel running read-only SELECT ``queries`` on the workspace (sensitive values redacted)."""
     def action() -> Verification:
-        conn = open_ro(workbook.database)
-        try:
-            redactor = Redactor.for_project(workbook.project)
-            return Verification(tuple(queries), tuple(preview(conn, q, n=rows, redactor=redactor) for q in queries))
-        finally:
-            conn.close()
+        return steps.verify(workbook.project, workbook.database, queries, rows=rows)
 
     panel = StepPanel("Verify", action, button="Run queries", workbook=workbook, stale_on=("Change",),
                       stale_hint="Click Run queries to check the workspace as it is now.",
@@ -44,29 +33,6 @@ def verify_panel(workbook: Workbook, queries: Sequence[str], *, rows: int = 20, 
     return panel
 
 
-@dataclass(frozen=True)
-class Tick:
-    """One item of a sign-off: ticked or not, by whom and when (local time with UTC offset)."""
-
-    item: str
-    ticked: bool = False
-    by: str = ""
-    at: str = ""
-
-
-@dataclass(frozen=True)
-class SignOff:
-    """A sign-off checklist: its title and each item's tick."""
-
-    title: str
-    ticks: tuple[Tick, ...]
-
-    @property
-    def done(self) -> int:
-        """How many items are ticked."""
-        return sum(t.ticked for t in self.ticks)
-
-
 class SignOffPanel(Recorded):
     """A checklist a reviewer ticks; every tick records the reviewer's name and the time.
 
@@ -75,7 +41,7 @@ class SignOffPanel(Recorded):
     """
 
     def __init__(self, items: Sequence[str], *, title: str = "Sign-off", reviewer: str = "",
-                 clock=local_now) -> None:  # type: ignore[no-untyped-def]
+                 clock: Callable[[], str] = local_now) -> None:
         self.title = title
         self.clock = clock
         self.sheet = SignOff(title, tuple(Tick(item) for item in items))

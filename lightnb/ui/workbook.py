@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from lightnb import steps
-from lightnb.migrations import Migration
-from lightnb.project import Project
-from lightnb.workspace import Workspace
+from lightnb.results import ListResult
+from lightnb.steps import Migration, Project, Workspace
 
 Listener = Callable[[Any], None]
 DraftSaver = Callable[[], "str | None"]
@@ -99,8 +98,8 @@ class Workbook:
         """
         return [note for note in (saver() for saver in list(self._draft_savers)) if note]
 
-    def status(self) -> Any:
-        """Return every migration with its state on the workspace (a ListResult)."""
+    def status(self) -> ListResult:
+        """Return every migration with its state on the workspace."""
         return steps.list_migrations(self.project, self.database)
 
     def describe(self) -> str:
@@ -135,37 +134,11 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
         there is something to rehearse.
     :raises LightnbError: when the project or the database cannot be found.
     """
-    if project_dir is None:
-        from lightnb import samples
-        root = Path(folder) if folder is not None else _scratch_folder()
-        project_dir, production_db = samples.sample_workbook(root, users=users, workspace=False)
-        if exercise:
-            sample = Project.discover(project_dir)
-            created = steps.generate(sample, samples.EXERCISE.name).migration
-            steps.save_sql(sample, created.name, up=samples.EXERCISE.up_sql, down=samples.EXERCISE.down_sql)
-    project = Project.discover(project_dir)
-    production: Path | None = Path(production_db).resolve() if production_db is not None else None
-    if production is None and project.settings.get("production"):
-        production = project.resolve_setting(str(project.settings["production"]))
-    if production is not None:
-        workspace = steps.snapshot(project, database_url=production, folder=workspace_dir, replace=True)
-    elif workspace_dir is None and (steps.workspace_folder(project) / "workspace.db").is_file():
-        workspace = Workspace.open(steps.workspace_folder(project))
-    else:
-        workspace = steps.snapshot(project, folder=workspace_dir, replace=True)
-    from lightnb.models.locate import schema_file
-    schema_path = schema_file(project)
-    baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
-    return Workbook(project, workspace, schema_baseline=baseline,
-                    production_applied=_applied_in(project, workspace.production))
-
-
-def _applied_in(project: Project, production: Path | None) -> frozenset[str]:
-    """Return the versions ``production`` has applied (read-only), or none when there is no production."""
-    if production is None or not Path(production).is_file():
-        return frozenset()
-    listing = steps.list_migrations(project, production)
-    return frozenset(m.version for m in listing.migrations if m.applied)
+    started = steps.open_workbook(project_dir, production_db,
+                                  folder=(folder or _scratch_folder()) if project_dir is None else None,
+                                  users=users, exercise=exercise, workspace_dir=workspace_dir)
+    return Workbook(started.project, started.workspace, schema_baseline=started.schema_baseline,
+                    production_applied=started.production_applied)
 
 
 RUNS_DIRNAME = "lightnb-runs"
@@ -184,7 +157,7 @@ def served_root() -> Path | None:
         from jupyter_server.serverapp import list_running_servers
         roots = [Path(info.get("root_dir") or info.get("notebook_dir") or "").resolve()
                  for info in list_running_servers()]
-    except Exception:  # no server information available
+    except Exception:  # noqa: BLE001 - no server information available
         return None
     containing = [r for r in roots if r == here or r in here.parents]
     return max(containing, key=lambda r: len(r.parts)) if containing else None

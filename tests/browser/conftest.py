@@ -88,7 +88,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(iso / "config"), "JUPYTER_RUNTIME_DIR": str(iso / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(iso / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(iso / "workspaces")}
-    from lightnb.cli.workbook import lab_settings
+    from lightnb.lab import lab_settings
     from lightnb.kernel import lab_options
 
     port = _free_port()

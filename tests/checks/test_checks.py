@@ -170,3 +170,15 @@ def test_fails_on_attention_or_only_on_unsafe(verdict, attention, unsafe):
     assert (result.fails("attention"), result.fails("unsafe")) == (attention, unsafe)
     with pytest.raises(ValueError):
         result.fails("never")
+
+
+def test_check_prints_every_line_of_a_multi_line_fix(tmp_path: Path) -> None:
+    prod = production(tmp_path)
+    proj = project(tmp_path, BASE | {"2024-01-02-000000_code": (
+        "ALTER TABLE users ADD COLUMN code TEXT UNIQUE;\n", "ALTER TABLE users DROP COLUMN code;\n")})
+    result = check(proj, database=prod, run_tests=False)
+    fixes = [f.fix for m in result.migrations for f in m.findings if len(f.fix.splitlines()) > 5]
+    assert fixes, "a table rebuild is offered as the fix"
+    text = result.to_text()
+    for fix in fixes:
+        assert "\n".join(f"      {line}".rstrip() for line in fix.splitlines()) in text

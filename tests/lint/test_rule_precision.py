@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
 
 import pytest
@@ -120,7 +121,7 @@ def test_unknown_rule_ids_and_keys_are_one_line_errors_with_a_suggestion() -> No
 
 def test_lint_help_lists_every_rule_with_its_summary() -> None:
     parser = build_parser()
-    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     text = subparsers.choices["lint"].format_help()
     for rule in load_rules().values():
         assert f"  {rule.id} " in text and rule.summary in text

@@ -194,3 +194,43 @@ def test_export_refuses_to_write_a_leaking_report(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="secret"):
         export(nb, tmp_path, name="leak", secrets=[SECRET_EMAIL])
     assert not (tmp_path / "leak.html").exists()
+
+
+
+def test_rehearse_masks_the_columns_the_project_redacts(planted, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A column masked only by the project's [redact] settings is masked in every file a rehearsal writes,
+    also in outputs no panel made (a plain DataFrame)."""
+    canary = "Zelda Quokkafeather-7c1"
+    settings = planted.project_dir / "lightnb.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        "[redact]\n", '[redact]\ncolumns = ["users.display_name"]\n'), encoding="utf-8")
+    conn = sqlite3.connect(planted.production_db)
+    with conn:
+        conn.execute("UPDATE users SET display_name = ? WHERE id <= 3", (canary,))
+    conn.close()
+    add_migration(planted.project_dir, "add_bio_to_users", "ALTER TABLE users ADD COLUMN bio TEXT;",
+                  "ALTER TABLE users DROP COLUMN bio;")
+    # a workbook notebook 02 of the team's own that shows production rows as a plain DataFrame
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    parameters = nbformat.v4.new_code_cell('project_dir = ""\nproduction_db = ""\nworkspace_dir = ""\nlimit = None\n'
+                                           'run_project_tests = False')
+    parameters.metadata["tags"] = ["parameters"]
+    shown = nbformat.v4.new_code_cell(
+        "import sqlite3, pandas as pd\n"
+        "pd.read_sql('SELECT id, display_name FROM users ORDER BY id LIMIT 5', "
+        "sqlite3.connect(f'file:{production_db}?mode=ro', uri=True))")
+    nbformat.write(nbformat.v4.new_notebook(cells=[parameters, shown],
+                                            metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                                     "display_name": "Python 3"}}),
+                   notebooks / NOTEBOOK)
+    monkeypatch.setenv("LIGHTNB_NOTEBOOKS", str(notebooks))
+    out = tmp_path / "out"
+    # this notebook prints no verdict (exit 1): only what it wrote matters here
+    main(["rehearse", "--project", str(planted.project_dir), "--database", str(planted.production_db),
+          "--out", str(out)])
+    written = sorted(p for p in out.rglob("*") if p.is_file())
+    assert {p.name for p in written} >= {NOTEBOOK, "02_rehearse_on_production_copy.html"}
+    for path in written:
+        assert canary.encode() not in path.read_bytes(), f"{path.name} shows a column the project redacts"
+    assert "display_name" in (out / NOTEBOOK).read_text(encoding="utf-8")  # the table is there, masked

@@ -12,7 +12,8 @@ from lightnb.cli import main
 from lightnb.report import STATE_MIME, VIEW_MIME, export
 
 STYLE = "<style>.lightnb-result{color:red}\n\n.x{y:z}</style>"
-RECORD_MD = "### Run\n\nStatus: **applied 1 migration(s)**\n\n| table | change |\n| --- | --- |\n| users | 3 row(s) updated |"
+RECORD_MD = ("### Run\n\nStatus: **applied 1 migration(s)**\n\n| table | change |\n| --- | --- |\n"
+             "| users | 3 row(s) updated |")
 RECORD_HTML = STYLE + '<div class="lightnb-result"><div class="lightnb-record" data-panel="Run"><h3>Run</h3>' \
     "<table><tr><td>users</td><td>3 row(s) updated</td></tr></table></div></div>"
 

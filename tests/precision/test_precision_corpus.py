@@ -11,7 +11,7 @@ import pytest
 from lightnb import runner
 from lightnb.checks import CheckResult, check
 from lightnb.inspect.impact import measure_impact
-from lightnb.lint import load_rules
+from lightnb.lint import lint_migrations, load_rules
 from lightnb.lint.config import LintConfig
 from lightnb.migrations import discover
 from lightnb.project import Project
@@ -77,6 +77,23 @@ def test_impact_of_each_up_is_exactly_the_expected_one(case: Case, tmp_path: Pat
             runner.apply(conn, migration, "up")
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if any("destructive" in e for e in c.expect.values())],
+                         ids=lambda c: c.name)
+def test_destructive_findings_are_judged_by_where_the_values_are(case: Case, tmp_path: Path) -> None:
+    """Each [severity, message part] of ``destructive``: exactly the destructive findings of that migration."""
+    root, database = build(case, tmp_path)
+    only = LintConfig(disabled=frozenset(r for r in load_rules() if r != "destructive"))
+    findings = lint_migrations(discover(root / "migrations"), database=database, config=only)
+    for name, expect in case.expect.items():
+        if "destructive" not in expect:
+            continue
+        got = [(f.severity, f.message) for f in findings if f.migration == name]
+        assert len(got) == len(expect["destructive"]), f"{name}: {got}"
+        for severity, part in expect["destructive"]:
+            assert any(s == severity and part in m for s, m in got), f"{name}: missing {severity} {part!r} in {got}"
+        assert not any(" lost" in m for s, m in got if s == "info"), f"{name}: 'lost' only when lost: {got}"
 
 
 def test_the_corpus_covers_every_idiom() -> None:

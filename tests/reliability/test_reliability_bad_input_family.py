@@ -52,6 +52,16 @@ def _link(relative: str, target: str) -> Callable[[Path], None]:
     return setup
 
 
+def _folder(relative: str) -> Callable[[Path], None]:
+    """Put a folder where a file of that name is read (replacing the file, if any)."""
+    def setup(root: Path) -> None:
+        path = root / relative
+        if path.is_file():
+            path.unlink()
+        (path / "inside").mkdir(parents=True)
+    return setup
+
+
 def _both(*setups: Callable[[Path], None]) -> Callable[[Path], None]:
     return lambda root: [setup(root) for setup in setups] and None
 
@@ -96,6 +106,12 @@ CASES = [
          _both(_write("diesel.toml", '[print_schema]\nfile = "src/schema.rs"\n'), _write("src/schema.rs", b"\xff\xfe"))),
     Case("schema_rs_not_utf8_on_run", ["migration", "run"], "is not UTF-8 text",
          _both(_write("diesel.toml", '[print_schema]\nfile = "src/schema.rs"\n'), _write("src/schema.rs", b"\xff\xfe"))),
+    Case("diesel_toml_is_a_folder", LIST, "Encountered an IO error: Is a directory (os error 21) for `",
+         _folder("diesel.toml")),
+    Case("diesel_toml_is_a_folder_on_run", RUN, "(lightnb: diesel.toml must be a file", _folder("diesel.toml")),
+    Case("lightnb_toml_is_a_folder", LIST, "lightnb.toml is a folder, not a file", _folder("lightnb.toml")),
+    Case("lightnb_toml_is_a_folder_on_snapshot", ["snapshot", "--reset"], "lightnb.toml is a folder",
+         _folder("lightnb.toml")),
     Case("workspace_state_is_a_list", LIST, "unreadable", _write(".lightnb/workspace.json", "[1, 2]\n")),
     Case("workspace_state_is_null", ["snapshot", "--status"], "unreadable", _write(".lightnb/workspace.json", "null\n")),
     Case("workspace_state_production_not_text", LIST, "unreadable",
@@ -221,3 +237,17 @@ def test_an_unexpected_exception_before_any_migration_says_nothing_was_applied(p
         "; no migration was applied or reverted" in _lines(err)[-1]
     assert tree_mark(project_dir) == before
     assert not os.environ.get("LIGHTNB_DEBUG")
+
+
+@pytest.mark.parametrize("value", ["-1", "-5", "x", ""])
+def test_diff_sample_that_is_not_a_count_is_a_usage_error(project_dir, value, capsys):
+    production = project_dir / "production.db"
+    before = tree_mark(project_dir)
+    with pytest.raises(SystemExit) as ended:
+        main(["diff", str(production), str(production), "--sample", value])
+    out, err = capsys.readouterr()
+    assert ended.value.code == 2 and out == ""
+    assert err.splitlines()[0] == (f"error: invalid value '{value}' for '--sample <N>': the number of sample rows "
+                                   "to show, 0 or more"), err
+    assert "Traceback" not in err and tree_mark(project_dir) == before
+    assert main(["diff", str(production), str(production), "--sample", "0"]) == 0

@@ -264,6 +264,37 @@ def test_two_runs_started_together_apply_an_update_once(app, attempt):
             assert "is being migrated by another lightnb" in line
 
 
+@pytest.mark.parametrize("verb", [("--reset",), ("--discard",)])
+def test_snapshot_reset_and_discard_wait_for_a_running_migration(app, verb):
+    """Replacing or deleting the workspace under a running migration is refused, in the same one line."""
+    write_migration(app / "migrations", NEW, f"{FOREVER}\n", "SELECT 1;\n")
+    workspace = app / ".lightnb" / "workspace.db"
+    before = (os.stat(workspace).st_ino, sorted(p.name for p in workspace.parent.iterdir()))
+    first = _start(app, "migration", "run", "--no-schema")
+    try:
+        _wait_for_line(first, f"Running migration {NEW}")
+
+        second = subprocess.run([sys.executable, "-m", "lightnb", "snapshot", *verb], cwd=app, env=_env(app),
+                                capture_output=True, text=True, timeout=120)
+
+        assert second.returncode == 1, second.stdout
+        (line,) = _error_lines(second.stderr)
+        assert "is being migrated by another lightnb" in line and f"process {first.pid}" in line, line
+        assert "changed nothing" in line
+        assert (os.stat(workspace).st_ino, sorted(p.name for p in workspace.parent.iterdir()
+                                                  if not p.name.endswith(".lightnb-lock"))) == before
+        first.send_signal(signal.SIGINT)
+        assert _finish(first)[0] == 130
+    finally:
+        if first.poll() is None:  # a failed assertion must not leave the endless migration running
+            first.kill()
+            first.communicate()
+    again = subprocess.run([sys.executable, "-m", "lightnb", "snapshot", *verb], cwd=app, env=_env(app),
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert not Path(f"{workspace}.lightnb-lock").exists()
+
+
 def test_the_writer_lock_is_one_per_database_and_leaves_no_file(tmp_path):
     from lightnb import runner
     from lightnb.errors import DatabaseBusyError
@@ -296,3 +327,23 @@ def test_sigterm_to_a_python_program_using_the_api_cleans_up_then_ends_it(app):
     code, _, err = _finish(process)
     assert code == -signal.SIGTERM, err  # ended by the signal, as asked, not by an exception
     assert _scratch_copies(app) == []
+
+
+def test_a_signal_while_a_scratch_folder_is_made_is_held_until_the_folder_can_be_removed(tmp_path, monkeypatch):
+    """Ctrl-C between mkdir and the block that removes the folder would leave a copy behind."""
+    from lightnb import scratch
+
+    monkeypatch.setenv(scratch.ROOT_ENV, str(tmp_path / "scratch"))
+    made = []
+    real_mkdtemp = scratch.tempfile.mkdtemp
+
+    def mkdtemp_then_ctrl_c(*args, **kwargs):
+        made.append(real_mkdtemp(*args, **kwargs))
+        os.kill(os.getpid(), signal.SIGINT)  # arrives right after the folder exists
+        return made[-1]
+
+    monkeypatch.setattr(scratch.tempfile, "mkdtemp", mkdtemp_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        with scratch.folder("lint"):
+            pass
+    assert made and not os.path.exists(made[0])

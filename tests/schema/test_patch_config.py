@@ -121,3 +121,14 @@ def test_flag_groups_follow_schema_keys() -> None:
 
 def test_default_configuration_always_exists() -> None:
     assert [o.key for o in options_from_flags({}, Path("."), [])] == ["default"]
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "this is not a diff\n", "--- a/schema.rs\n+++ b/schema.rs\n"])
+def test_a_patch_file_without_hunks_prints_as_diesel_and_says_so(tmp_path: Path, content: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """diffy reads a patch of no hunk and diesel prints the schema unpatched: the same text, and one line why."""
+    patch = tmp_path / "schema.patch"
+    patch.write_text(content, encoding="utf-8")
+    assert apply_patch_file(BASE, patch) == BASE
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"lightnb: patch file {patch} ") and "printed unpatched, as diesel does" in line
+    assert ("is empty" in line) == (not content.strip())

@@ -184,3 +184,25 @@ def test_cli_unsupported_type_is_one_line_error(tmp_path: Path, capsys: pytest.C
     code, out, err = cli(capsys, "print-schema", "--project", str(project.root), "--database-url", str(database))
     assert code == 1 and out == ""
     assert err.startswith("Unsupported type: `json`") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("attribute", ["#[max_length = 255]", "#[max_length = 0xff]", "#[max_length = 40u32]"])
+def test_check_reports_a_max_length_sqlite_never_prints(tmp_path: Path, attribute: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """SQLite reports no column length, so any #[max_length] in schema.rs differs from what print-schema prints."""
+    sql = USERS.replace("name TEXT NOT NULL", "name VARCHAR(255) NOT NULL")
+    project, database = project_with(tmp_path, sql)
+    schema_rs = project.config_dir / "src" / "schema.rs"
+    schema_rs.parent.mkdir()
+    expected = printed(sql, "2.3")
+    assert "max_length" not in expected
+    schema_rs.write_text(expected.replace("        name -> Text,", f"        {attribute}\n        name -> Text,"),
+                         encoding="utf-8")
+    conn = sqlite3.connect(database)
+    report = check_schema_sync(project, conn)
+    conn.close()
+    length = int(attribute.split("= ")[1].rstrip("]u32"), 0)
+    assert report.findings == [f"users.name: #[max_length = {length}] in schema.rs, no #[max_length] in database "
+                               "(SQLite reports no column length: print-schema never prints #[max_length])"]
+    assert main(["print-schema", "--check", "--project", str(project.config_dir),
+                 "--database-url", str(database)]) != 0
+    assert f"#[max_length = {length}] in schema.rs" in capsys.readouterr().out

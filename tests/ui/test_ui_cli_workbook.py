@@ -36,7 +36,7 @@ def test_renderers_escape_values() -> None:
 def test_workbook_lab_saves_widget_state_and_quiets_kernel_transport(tmp_path: Path) -> None:
     import json
 
-    from lightnb.cli.workbook import lab_command
+    from lightnb.lab import lab_command
 
     command = lab_command(tmp_path, port=8899, token="t0k", no_browser=True)
     settings_dir = next(a.split("=", 1)[1] for a in command if a.startswith("--LabApp.app_settings_dir="))

@@ -179,9 +179,9 @@ def test_lab_root_is_the_serving_folder_not_the_kernel_folder(tmp_path, monkeypa
 
 
 def test_fresh_sample_goes_where_jupyterlab_can_open_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import jupyter_server.serverapp as serverapp
-
     import importlib
+
+    import jupyter_server.serverapp as serverapp
     workbook_module = importlib.import_module("lightnb.ui.workbook")  # the module, not the factory
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(serverapp, "list_running_servers", lambda: iter([{"root_dir": str(tmp_path)}]))

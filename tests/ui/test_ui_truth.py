@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lightnb import ui
+from lightnb import steps, ui
 from lightnb.capture import captured
-from lightnb import steps
 
 
 def prepare(workbook, exercise, up=None, down=None):  # type: ignore[no-untyped-def]

@@ -6,9 +6,13 @@ must report — every other finding would be a false one, every missing one a mi
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
-from lightnb.lint import lint_sql
+from lightnb.lint import lint_source, lint_sql, load_rules
+from lightnb.lint.config import LintConfig
+from lightnb.lint.source import source_from_text
 
 USERS = ("CREATE TABLE users (\n    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,\n    email TEXT NOT NULL UNIQUE,\n"
          "    iq INTEGER NOT NULL DEFAULT 500,\n    verified BOOLEAN NOT NULL DEFAULT false,\n    locality TEXT,\n"
@@ -139,3 +143,61 @@ def test_exact_findings(name: str) -> None:
     extra = {f for f in found if not any(f[:2] == e[:2] and f[2].startswith(e[2]) for e in expected)}
     assert not unmatched, f"missed: {unmatched}\nfound: {found}"
     assert not extra, f"false or unexpected findings: {extra}"
+
+
+# Measured on a workspace copy holding rows: a DROP is judged by where its values are after the whole
+# migration — moved or converted (every value found): info naming where; some lost: an error with the count.
+ROWS = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) INSERT INTO users "
+        "(id, email, iq, locality) SELECT i, 'u' || i || '@x', i, CASE WHEN i % 2 = 0 THEN 'city' || i END FROM n;\n"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60) "
+        "INSERT INTO posts SELECT i, 1 + i % 40, 'body ' || i FROM n;\n")
+
+MEASURED = {
+    "copy to another table, then drop": (
+        "CREATE TABLE user_places (user_id INTEGER PRIMARY KEY NOT NULL, locality TEXT);\n"
+        "INSERT INTO user_places SELECT id, locality FROM users;\n"
+        "DROP INDEX users_locality;\nALTER TABLE users DROP COLUMN locality;",
+        {("destructive", "info", "DROP COLUMN users.locality (measured on the workspace copy: 20 value(s) of "
+          "users.locality moved to user_places.locality (20/20 values found))"),
+         ("destructive", "error", "DROP INDEX users_locality")}),
+    "copy some rows, then drop": (
+        "CREATE TABLE user_places (user_id INTEGER PRIMARY KEY NOT NULL, locality TEXT);\n"
+        "INSERT INTO user_places SELECT id, locality FROM users WHERE id <= 10;\n"
+        "DROP INDEX users_locality;\nALTER TABLE users DROP COLUMN locality;",
+        {("destructive", "error", "DROP COLUMN users.locality (measured on the workspace copy: 20 value(s) of "
+          "users.locality moved to user_places.locality (5/20 values found); 15 non-null value(s) of "
+          "users.locality lost"),
+         ("destructive", "error", "DROP INDEX users_locality")}),
+    "convert in place, then drop": (
+        "ALTER TABLE posts ADD COLUMN chars INTEGER;\nUPDATE posts SET chars = length(body);\n"
+        "ALTER TABLE posts DROP COLUMN body;",
+        {("destructive", "info", "DROP COLUMN posts.body (measured on the workspace copy: 60 value(s) of "
+          "posts.body converted into posts.chars")}),
+    "drop without a copy": (
+        "DROP INDEX users_locality;\nALTER TABLE users DROP COLUMN locality;",
+        {("destructive", "error", "DROP COLUMN users.locality (measured on the workspace copy: 20 non-null "
+          "value(s) of users.locality lost (column dropped))"),
+         ("destructive", "error", "DROP INDEX users_locality")}),
+    "rebuild that leaves a column behind": (
+        "CREATE TABLE posts_new (id INTEGER PRIMARY KEY NOT NULL, user_id INTEGER NOT NULL REFERENCES users (id));\n"
+        "INSERT INTO posts_new SELECT id, user_id FROM posts;\nDROP TABLE posts;\n"
+        "ALTER TABLE posts_new RENAME TO posts;\nCREATE INDEX posts_user ON posts (user_id);",
+        {("destructive", "error", "rebuild of posts drops column body (measured on the workspace copy: 60 "
+          "non-null value(s) of posts.body lost")}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MEASURED))
+def test_measured_drops_say_where_the_values_are(name: str) -> None:
+    up, expected = MEASURED[name]
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.executescript("".join(HISTORY) + ROWS)
+    only = LintConfig(disabled=frozenset(r for r in load_rules() if r != "destructive"))
+    found = {(f.rule, f.severity, f.message) for f in lint_source(source_from_text(up, "SELECT 1;"),
+                                                                   history=HISTORY, conn=conn, config=only)}
+    unmatched = {e for e in expected if not any(f[:2] == e[:2] and f[2].startswith(e[2]) for f in found)}
+    extra = {f for f in found if not any(f[:2] == e[:2] and f[2].startswith(e[2]) for e in expected)}
+    assert not unmatched, f"missed: {unmatched}\nfound: {found}"
+    assert not extra, f"false or unexpected findings: {extra}"
+    if any(sev == "info" for _r, sev, _m in expected):
+        assert not any(" lost" in m for _r, sev, m in found if sev == "info"), "'lost' only when lost"

@@ -1,0 +1,74 @@
+"""The ``lightnb`` command loads only what the verb it runs needs (issue 15): structural, not timed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("pandas", "numpy", "sqlglot", "tree_sitter", "tree_sitter_rust", "papermill", "nbformat", "psycopg",
+         "pglast", "matplotlib", "ipywidgets", "IPython")
+
+RUN = r"""
+import json, sys
+from lightnb.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as done:
+    code = done.code
+sys.stdout.flush()
+print("\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def _loaded(args: list[str], cwd: Path) -> tuple[int, set[str]]:
+    done = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return report["code"], set(report["modules"])
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    migration = tmp_path / "migrations" / "2024-01-01-000000-0000_create_things"
+    migration.mkdir(parents=True)
+    (migration / "up.sql").write_text("CREATE TABLE things (id INTEGER PRIMARY KEY);\n", encoding="utf-8")
+    (migration / "down.sql").write_text("DROP TABLE things;\n", encoding="utf-8")
+    (tmp_path / "diesel.toml").write_text("", encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("verb", [["migration", "pending"], ["migration", "list"]])
+def test_a_listing_imports_no_parser_nor_dataframe(project: Path, verb: list[str]) -> None:
+    code, modules = _loaded([*verb, "--database-url", str(project / "app.db")], project)
+    assert code == 0
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+    # and no other verb's module: only the one the command line names is loaded
+    commands = {m for m in modules if m.startswith("lightnb.cli.") and m != "lightnb.cli._common"}
+    assert commands == {"lightnb.cli.migration"}, commands
+
+
+def test_help_loads_no_verb_and_no_step(project: Path) -> None:
+    code, modules = _loaded(["--help"], project)
+    assert code == 0
+    assert not {m for m in modules if m.startswith("lightnb.cli.") and m != "lightnb.cli._common"}
+    assert "lightnb.steps" not in modules and not modules & set(HEAVY)
+
+
+def test_a_verb_s_help_loads_only_that_verb(project: Path) -> None:
+    code, modules = _loaded(["snapshot", "--help"], project)
+    assert code == 0
+    loaded = {m for m in modules if m.startswith("lightnb.cli.") and m != "lightnb.cli._common"}
+    assert loaded == {"lightnb.cli.snapshot"}
+    assert not modules & set(HEAVY)
+
+
+def test_the_whole_command_tree_still_builds_for_completions() -> None:
+    from lightnb.cli import VERBS, build_parser
+
+    parser = build_parser()
+    verbs = next(a for a in parser._actions if a.__class__.__name__ == "_Verbs")
+    assert set(VERBS) <= set(verbs.choices)
+    assert all(verbs.choices[name]._actions[1:] for name in VERBS), "every verb's arguments are added"
