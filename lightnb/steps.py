@@ -90,10 +90,14 @@ class Target:
     path: Path
     workspace: Workspace | None = None
     location: SqliteLocation | None = None  # the URL as SQLite opens it (URI parameters, in memory)
+    url: str | None = None  # a PostgreSQL database's URL (``path`` then names it without its password)
 
     @property
-    def database(self) -> Path | SqliteLocation:
-        """What to hand to the steps: the URL's location when it has parameters or lives in memory."""
+    def database(self) -> str | Path | SqliteLocation:
+        """What to hand to the steps: a PostgreSQL URL, or the SQLite URL's location when it has
+        parameters or lives in memory, else the path."""
+        if self.url is not None:
+            return self.url
         if self.location is not None and (self.location.parameters or self.location.memory):
             return self.location
         return self.path
@@ -104,7 +108,8 @@ def workspace_folder(project: Project) -> Path:
     return project.config_dir / DEFAULT_DIRNAME
 
 
-def resolve_target(project: Project, *, database_url: str | Path | None = None, write: bool = True) -> Target:
+def resolve_target(project: Project, *, database_url: str | Path | None = None, write: bool = True,
+                   postgres: bool = False) -> Target:
     """Decide which database a verb acts on.
 
     An explicit ``database_url`` wins. Otherwise, when the project has a workspace, the workspace
@@ -113,9 +118,18 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     ``DATABASE_URL`` naming any other database (say, a rehearsal copy) is used as diesel would.
 
     :param write: the verb may write the database: refuse the project's declared production.
+    :param postgres: the verb works on PostgreSQL too: a ``postgres://`` URL (given, or DATABASE_URL)
+        is the target (else it is refused in one line).
     :raises ProjectError: when there is no database at all.
     :raises WorkspaceError: when a writing verb names the production database.
     """
+    url = str(database_url) if database_url else project.database_url
+    if postgres and url and _is_postgres(url):
+        from lightnb.backends.postgres.verbs import database_label
+        from lightnb.backends.postgres.verbs import refuse_production as refuse_pg
+        if write:
+            refuse_pg(project, url)
+        return Target(database_label(url), url=url)
     if database_url:
         location = sqlite_location(str(database_url), base=Path.cwd())
         explicit = location.path if location.path is not None else Path(":memory:")
@@ -247,7 +261,10 @@ def generate(project: Project, name: str, *, version: str | None = None, style: 
 
 
 def list_migrations(project: Project, database: str | Path | SqliteLocation) -> ListResult:
-    """Return every migration with its applied state on ``database``."""
+    """Return every migration with its applied state on ``database`` (a path, or a ``postgres://`` URL)."""
+    if _postgres_database(database):
+        from lightnb.backends.postgres import verbs
+        return verbs.list_migrations(project, str(database))
     found = migration_files.discover(project.migrations_dir)
     if isinstance(database, SqliteLocation) and database.memory:
         conn = runner.connect(database)  # a fresh in-memory database, as diesel opens it
@@ -321,6 +338,10 @@ def run(project: Project, database: str | Path | SqliteLocation, *, limit: int |
     :raises SqlError: naming the migration, file, line and statement that failed; that migration is
         rolled back completely and the tracking table does not claim it.
     """
+    if _postgres_database(database):
+        from lightnb.backends.postgres import verbs
+        return verbs.run(project, str(database), limit=limit, on_step=on_step, regenerate_schema=regenerate_schema,
+                         locked_schema=locked_schema, style=style)
     return _migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
         conn, found, on_step=observe, on_applied=hook, limit=limit),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -331,6 +352,10 @@ def revert(project: Project, database: str | Path | SqliteLocation, *, number: i
            on_step: StepObserver | None = None, regenerate_schema: bool = True,
            locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert the latest ``number`` migrations (or all) of ``database``."""
+    if _postgres_database(database):
+        from lightnb.backends.postgres import verbs
+        return verbs.revert(project, str(database), number=number, all=all, on_step=on_step,
+                            regenerate_schema=regenerate_schema, locked_schema=locked_schema, style=style)
     return _migrate(project, database, "down", lambda conn, found, hook, observe: runner.revert(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -341,6 +366,10 @@ def redo(project: Project, database: str | Path | SqliteLocation, *, number: int
          on_step: StepObserver | None = None, regenerate_schema: bool = True,
          locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
+    if _postgres_database(database):
+        from lightnb.backends.postgres import verbs
+        return verbs.redo(project, str(database), number=number, all=all, on_step=on_step,
+                          regenerate_schema=regenerate_schema, locked_schema=locked_schema, style=style)
     return _migrate(project, database, "redo", lambda conn, found, hook, observe: runner.redo(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -895,6 +924,12 @@ def _is_postgres(url: str) -> bool:
     return backend_for_url(url) == POSTGRES
 
 
+def _postgres_database(database: object) -> bool:
+    """True when a verb's ``database`` is a ``postgres://`` URL (the PostgreSQL backend's)."""
+    from lightnb.backends import is_postgres_url
+    return isinstance(database, str) and is_postgres_url(database)
+
+
 def _open_to_print(target: Target) -> tuple[Any, tuple[str, ...]]:
     """Open the database print-schema reads, and say when it does not exist (it then reads as empty)."""
     location = target.location
@@ -931,6 +966,12 @@ def generate_from_schema(project: Project, name: str, *, database: str | Path | 
     from lightnb import diff_schema
     if database is None:
         database = resolve_target(project, write=False).database
+    if _postgres_database(database):
+        raise ProjectError("`migration generate --diff-schema` works on SQLite databases only for now; write the "
+                           "PostgreSQL migration by hand (`lightnb migration generate NAME`), then check it with "
+                           "`lightnb print-schema --check`.")
+    if isinstance(database, str):
+        database = Path(database)
     elif not isinstance(database, SqliteLocation):
         database = Path(database)
     return diff_schema.generate(project, name, database=database, schema_rs=schema_rs, schema_key=schema_key,
@@ -1154,26 +1195,32 @@ def _repository_code(project: Project, models: Path, schema: Any, previous: Any,
 
 
 def setup(project: Project, *, database_url: str | None = None, config_file: str | Path | None = None,
-          migrations_shown: str | None = None, on_step: StepObserver | None = None) -> None:
+          migrations_shown: str | None = None, on_step: StepObserver | None = None,
+          default_migration: bool = True) -> None:
     """diesel's ``setup``: the migrations folder, diesel.toml, the database and its first run (on the
-    workspace when there is one, never on production)."""
+    workspace when there is one, never on production).
+
+    :param default_migration: on PostgreSQL, write diesel's ``00000000000000_diesel_initial_setup``.
+    """
     from lightnb import database
     database.setup(project, database_url=database_url, config_file=config_file, migrations_shown=migrations_shown,
-                   on_step=on_step)
+                   on_step=on_step, default_migration=default_migration)
 
 
 def database_setup(project: Project, *, database_url: str | None = None, on_step: StepObserver | None = None,
-                   locked_schema: bool = False) -> None:
+                   locked_schema: bool = False, default_migration: bool = True) -> None:
     """diesel's ``database setup``: create the database if needed, migrate a new one, regenerate schema files."""
     from lightnb import database
-    database.database_setup(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema)
+    database.database_setup(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema,
+                            default_migration=default_migration)
 
 
 def database_reset(project: Project, *, database_url: str | None = None, on_step: StepObserver | None = None,
-                   locked_schema: bool = False) -> None:
+                   locked_schema: bool = False, default_migration: bool = True) -> None:
     """diesel's ``database reset``: drop the database, then ``database setup`` (never production)."""
     from lightnb import database
-    database.database_reset(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema)
+    database.database_reset(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema,
+                            default_migration=default_migration)
 
 
 def database_drop(project: Project, *, database_url: str | None = None) -> None:

@@ -32,6 +32,11 @@ def parse(url: str) -> dict[str, str]:
     return {key: str(value) for key, value in params.items() if value is not None}
 
 
+def is_url(text: str) -> bool:
+    """Return True when ``text`` is a ``postgres://`` or ``postgresql://`` URL."""
+    return text.strip().startswith(("postgres://", "postgresql://"))
+
+
 def user_of(params: dict[str, str]) -> str:
     """Return the role libpq connects as: ``user``, else the operating-system user."""
     return params.get("user") or getpass.getuser()
