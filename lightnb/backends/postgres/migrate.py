@@ -80,7 +80,9 @@ def sql_error(migration: Migration, script: str, error: psycopg.Error, file: str
     ``file`` is ``up.sql`` or ``down.sql``; a migration with ``run_in_transaction = false`` may have
     applied the statements before the failing one, and the message says so.
     """
-    reason = " ".join(str(error).split()) or type(error).__name__
+    # the server's own sentence; its "LINE 2: … ^" excerpt is replaced by the file and line below
+    primary = getattr(error.diag, "message_primary", None) or (str(error).splitlines() or [""])[0]
+    reason = " ".join(primary.split()) or type(error).__name__
     line = _line_of(script, error)
     where = f"{migration.name}/{file}" + (f" line {line}" if line is not None else "")
     undone = ("nothing of this migration was applied" if migration.run_in_transaction else
