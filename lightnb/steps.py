@@ -64,7 +64,6 @@ if TYPE_CHECKING:
     from lightnb.rehearse import Rehearsal
     from lightnb.report import Report
     from lightnb.runner import StepObserver
-    from lightnb.samples import SampleWorkbook
     from lightnb.workspace import Discarded
 
 __all__ = [  # the verbs, and the types they take that a caller builds or checks for
@@ -828,6 +827,7 @@ def print_schema(project: Project, *, database_url: str | Path | None = None,
         from lightnb.schema.postgres import print_schemas_postgres
         configurations = options_from_flags(project.print_schema, project.config_dir, flag_groups(flags),
                                             style=DEFAULT_STYLE if style == "auto" else style)
+        _postgres_ready(project, url)
         printed = print_schemas_postgres(url, configurations)
         return PrintSchemaResult("".join(p.text for p in printed), tuple(w for p in printed for w in p.warnings))
     from lightnb.schema.sync import printed_in_style
@@ -915,6 +915,7 @@ def _check_schema_postgres(project: Project, url: str, *, style: str, fresh: boo
         with replayed_database(project.migrations_dir) as scratch:
             checks = check_schema_files_postgres(scratch, configurations)
     else:
+        _postgres_ready(project, url)
         checks = check_schema_files_postgres(url, configurations)
     return SchemaCheckResult("\n".join("\n".join(c.lines()) for c in checks), all(c.in_sync for c in checks))
 
@@ -922,6 +923,13 @@ def _check_schema_postgres(project: Project, url: str, *, style: str, fresh: boo
 def _is_postgres(url: str) -> bool:
     from lightnb.backends import POSTGRES, backend_for_url
     return backend_for_url(url) == POSTGRES
+
+
+def _postgres_ready(project: Project, url: str) -> None:
+    """Start the project's own PostgreSQL cluster when ``url`` names it and it is down (lightnb.toml
+    ``[postgres] cluster``); it stops when this process ends."""
+    from lightnb.backends.postgres.project_cluster import ensure_running
+    ensure_running(project, url)
 
 
 def _postgres_database(database: object) -> bool:
@@ -1230,9 +1238,20 @@ def database_drop(project: Project, *, database_url: str | None = None) -> None:
 
 
 def sample(dest: str | Path, *, users: int | None = None, seed: int | None = None,
-           workspace: bool = True) -> SampleWorkbook:
-    """Create the sample Diesel project and its generated production database (and a workspace copy) in ``dest``."""
+           workspace: bool = True, backend: str = "sqlite") -> Any:
+    """Create the sample Diesel project and its generated production database (and a workspace copy) in ``dest``.
+
+    :param backend: ``sqlite`` (a :class:`SampleWorkbook`: production.db, a workspace copy), or
+        ``postgres`` (a ``PostgresSample``: the PostgreSQL variant, a private cluster in the project's
+        ``.lightnb/pg`` holding production and a copy; the cluster is stopped when this returns).
+    """
     from lightnb import samples
+    if backend == "postgres":
+        from lightnb.backends.postgres.sample import sample_workbook
+        return sample_workbook(dest, users=samples.DEFAULT_USERS if users is None else users,
+                               seed=samples.DEFAULT_SEED if seed is None else seed, workspace=workspace)
+    if backend != "sqlite":
+        raise ProjectError(f"Unknown sample backend {backend!r}; use sqlite or postgres.")
     return samples.sample_workbook(dest, users=samples.DEFAULT_USERS if users is None else users,
                                    seed=samples.DEFAULT_SEED if seed is None else seed, workspace=workspace)
 

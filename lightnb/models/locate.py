@@ -63,7 +63,9 @@ def schema_text_from_database(project: Project) -> str:
 
     url = project.database_url
     if url and url.strip().startswith(("postgres://", "postgresql://")):
+        from lightnb.backends.postgres.project_cluster import ensure_running
         from lightnb.schema.postgres import print_schema_postgres  # read-only session
+        ensure_running(project, url)
         return print_schema_postgres(url, options_from_config(project.print_schema.get("default", {}),
                                                               project.config_dir))
     path = project.database_path()

@@ -39,6 +39,7 @@ from lightnb.backends.postgres.migrate import (
     run_migration,
     sql_error,
 )
+from lightnb.backends.postgres.project_cluster import ensure_running
 from lightnb.errors import FileWriteError, MigrationError, SchemaOutOfSync, WorkspaceError, with_advice
 from lightnb.files import write_text_atomic
 from lightnb.migrations import Migration
@@ -186,6 +187,7 @@ def _migrate(project: Project, url: str, direction: str,
              regenerate_schema: bool, locked_schema: bool, style: str | None) -> RunResult:
     refuse_production(project, url)
     found = migration_files.discover(project.migrations_dir)
+    ensure_running(project, url)
     if regenerate_schema and not locked_schema:
         _writable_schema_files(project)  # before any migration runs
     started = time.perf_counter()
@@ -236,6 +238,7 @@ def redo(project: Project, url: str, *, number: int = 1, all: bool = False, on_s
 def list_migrations(project: Project, url: str) -> ListResult:
     """Return every migration with its applied state; nothing is written (no table: nothing applied)."""
     found = migration_files.discover(project.migrations_dir)
+    ensure_running(project, url)
     with connect(url, read_only=True) as conn:
         has_table = has_tracking_table(conn)
         applied = set(applied_versions(conn)) if has_table else set()
@@ -323,6 +326,7 @@ def setup_database(project: Project, url: str, migrations_dir: Path, *, say: Say
     :param regenerate: regenerate the schema files afterwards (``database setup|reset``).
     """
     refuse_production(project, url)
+    ensure_running(project, url)
     create_database_if_missing(url, announce=say)
     if default_migration:
         migrations_dir.mkdir(parents=True, exist_ok=True)
@@ -350,6 +354,7 @@ def drop(project: Project, url: str, *, say: Say = print) -> None:
     :raises ConnectError: when the server cannot be reached, or refuses the drop (one line, what to do).
     """
     refuse_production(project, url)
+    ensure_running(project, url)
     name = pgurl.database_of(pgurl.parse(url))
     admin = pgurl.with_database(url, "template1" if name == "postgres" else "postgres")
     with connect(admin) as conn:
