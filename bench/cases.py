@@ -522,15 +522,19 @@ def pg_migration(scratch: Path, sizes: Sizes) -> list[Row]:
             record = f"INSERT INTO __diesel_schema_migrations (version) VALUES ('{migration.version}')"
             lines.append(f"{shlex.quote(psql)} -X -q -v ON_ERROR_STOP=1 -1 -d {shlex.quote(url)} "
                          f"-f {shlex.quote(str(migration.up_path))} -c {shlex.quote(record)}")
-        library, peer = alternate([
+        project_dir = data.project(scratch / "pg-migration-project", {})
+        cli, library, peer = alternate([
+            _cli("lightnb migration run", "migration", "run", "--no-schema", "--database-url", url,
+                 "--migration-dir", str(corpus / "migrations"), cwd=project_dir, prepare=fresh),
             Contender("run_pending()", call=ours, prepare=fresh),
             _shell("psql -1 -f per migration", " && ".join(lines), prepare=fresh),
         ], sizes.rounds * 3)
     finally:
         cluster.destroy()
-    return [Row(f"{name}, {len(found)} migrations ({corpus.name[:3]})", peer, library=library, target="≤ 1.5×",
-                limit=1.5, notes="one transaction per migration with its version row, on a fresh database each "
-                                 "round; psql starts once per migration, as a script running them would")]
+    return [Row(f"{name}, {len(found)} migrations ({corpus.name[:3]})", peer, cli=cli, library=library,
+                target="≤ 1.5×", limit=1.5,
+                notes="one transaction per migration with its version row, on a fresh database each round; psql "
+                      "starts once per migration, as a script running them would; the CLI adds lightnb's start-up")]
 
 
 def pg_print_schema(scratch: Path, sizes: Sizes) -> list[Row]:

@@ -1019,6 +1019,11 @@ def check(project: Project, *, database_url: str | Path | None = None, applied: 
     """
     if applied < 0:
         raise LightnbError(f"--applied must be 0 or more, not {applied}.")
+    url = str(database_url) if database_url else project.database_url
+    if url and _is_postgres(url):  # never "an empty database" for a database that was named
+        raise ProjectError("`lightnb check` rehearses on SQLite copies only for now; on PostgreSQL, apply the "
+                           "migrations to a copy (`lightnb migration run --database-url COPY`) and compare with "
+                           "`lightnb print-schema --check`.")
     try:
         database: Path | None = resolve_target(project, database_url=database_url, write=False).path
     except ProjectError:

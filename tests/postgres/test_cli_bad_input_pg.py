@@ -128,3 +128,12 @@ def test_broken_sql_applies_nothing_on_run_nor_on_revert(capsys, project: Path, 
     with pg_database.connect() as conn:
         assert conn.execute("SELECT count(*) FROM notes").fetchone() == (0,)
         assert conn.execute("SELECT version FROM __diesel_schema_migrations").fetchall() == [("20200105000000",)]
+
+
+@pytest.mark.parametrize("verb", [("check", "--no-tests"), ("snapshot",), ("lint",),
+                                  ("migration", "generate", "x", "--diff-schema")], ids=lambda v: v[0])
+def test_verbs_not_yet_on_postgresql_say_so_in_one_line(capsys, project: Path, tmp_path: Path,
+                                                        verb: tuple[str, ...]) -> None:
+    url = f"postgres://ada:{SECRET}@/app?host={tmp_path}"
+    err = one_line(*cli(capsys, *verb, f"--database-url={url}"))
+    assert "SQLite" in err and "empty database" not in err
