@@ -234,3 +234,13 @@ def test_the_production_database_is_never_written(capsys, project: Path, pg_data
 def test_redacted_label_names_the_database_without_password() -> None:
     url = "postgres://ada:s3cr%40t@db.example:5433/app"
     assert "s3cr" not in pgurl.redact(url)
+
+
+def test_one_lightnb_migrates_a_database_at_a_time(capsys, project: Path, pg_database: PgDatabase) -> None:
+    with pg_database.connect() as holder:  # another lightnb, mid-migration
+        assert holder.execute("SELECT pg_try_advisory_lock(hashtext('lightnb: migrating'))").fetchone() == (True,)
+        code, out, err = cli(capsys, "migration", "run", f"--database-url={pg_database.url}")
+        assert (code, out) == (1, "")
+        assert err.startswith(f"Another lightnb is migrating database `{pg_database.name}`") and err.count("\n") == 1
+        assert _tables(pg_database.url) == []
+    assert cli(capsys, "migration", "run", "--no-schema", f"--database-url={pg_database.url}")[0] == 0

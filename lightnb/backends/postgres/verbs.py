@@ -40,7 +40,14 @@ from lightnb.backends.postgres.migrate import (
     sql_error,
 )
 from lightnb.backends.postgres.project_cluster import ensure_running
-from lightnb.errors import FileWriteError, MigrationError, SchemaOutOfSync, WorkspaceError, with_advice
+from lightnb.errors import (
+    DatabaseBusyError,
+    FileWriteError,
+    MigrationError,
+    SchemaOutOfSync,
+    WorkspaceError,
+    with_advice,
+)
 from lightnb.files import write_text_atomic
 from lightnb.migrations import Migration
 from lightnb.project import Project
@@ -49,6 +56,9 @@ from lightnb.runner import TRACKING_TABLE, StepEvent, StepObserver
 
 Say = Callable[[str], None]
 _DELETE_VERSION = f"DELETE FROM {TRACKING_TABLE} WHERE version = %s"
+# One lightnb migrates a database at a time: a session-level advisory lock (per database), released
+# when the connection closes, whatever happens.
+_WRITER_LOCK = "SELECT pg_try_advisory_lock(hashtext('lightnb: migrating'))"
 
 __all__ = ["INITIAL_SETUP_VERSION", "database_label", "drop", "list_migrations", "redo",
            "refuse_production", "regenerate_schema_files", "revert", "run", "setup_database"]
@@ -192,6 +202,9 @@ def _migrate(project: Project, url: str, direction: str,
         _writable_schema_files(project)  # before any migration runs
     started = time.perf_counter()
     with connect(url) as conn:
+        if conn.execute(_WRITER_LOCK).fetchone() != (True,):
+            raise DatabaseBusyError(f"Another lightnb is migrating {pgurl.describe(url)}; wait for it to finish, "
+                                    f"then run again — this command changed nothing.")
         ensure_tracking_table(conn)  # diesel creates it before reading what is applied
         done = action(conn, found)
     files: tuple[Path, ...] = ()
