@@ -437,6 +437,147 @@ def _pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
     return pg_rehearsal(scratch, sizes)
 
 
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _postgres() -> tuple[object | None, str]:
+    """Return PostgreSQL's programs, or None and why they cannot be used (the rows then say so)."""
+    from lightnb.backends.postgres.binaries import PostgresNotInstalled, find_binaries
+    try:
+        return find_binaries(), ""
+    except PostgresNotInstalled as error:
+        return None, f"PostgreSQL not installed: {error}"
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    """Run a server program as the cluster's system user when running as root (initdb and postgres refuse root)."""
+    import os
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def _lightfriend_pg_last() -> Path | None:
+    import os
+    root = Path(os.environ.get("LIGHTNB_CONFORMANCE_DIR") or REPO.parent / "shared" / "conformance") / "lightfriend-pg"
+    commits = sorted(p for p in root.glob("[0-9]*") if (p / "migrations").is_dir()) if root.is_dir() else []
+    return commits[-1] if commits else None
+
+
+def pg_startup(scratch: Path, sizes: Sizes) -> list[Row]:
+    """Start-up of lightnb's private cluster vs ``pg_ctl start -w`` on the same (made) data folder."""
+    name = "PostgreSQL private cluster start-up"
+    binaries, why = _postgres()
+    if binaries is None:
+        return [Row(name, None, failed=why)]
+    from lightnb.backends.postgres.cluster import start_cluster
+    folder = scratch / "pg-startup"
+    cluster = start_cluster(folder)  # initdb once, untimed
+    made = cluster.startup_seconds if cluster.initialised else None
+    data_dir, log = cluster.data_dir, cluster.log_file
+    pg_ctl = binaries.program("pg_ctl")  # type: ignore[attr-defined]
+    stop = _as_server_user([pg_ctl, "-D", str(data_dir), "-m", "fast", "-w", "-s", "stop"])
+
+    def stopped() -> None:
+        import subprocess
+        if cluster.running:
+            subprocess.run(stop, check=False, capture_output=True)
+
+    try:
+        library, peer = alternate([
+            Contender("start_cluster()", call=lambda: start_cluster(folder), prepare=stopped),
+            Contender("pg_ctl start -w", argv=_as_server_user([pg_ctl, "-D", str(data_dir), "-l", str(log), "-w",
+                                                                "-s", "start"]), prepare=stopped),
+        ], sizes.rounds * 3)
+    finally:
+        stopped()
+        cluster.destroy()
+    note = f"initdb + first start took {made:.2f} s (untimed)" if made is not None else "cluster reused"
+    return [Row(name, peer, library=library, target="≤ 1.5×", limit=1.5,
+                notes=f"same data folder, unix socket only, scratch settings; pg_ctl run as the postgres user; {note}")]
+
+
+def pg_migration(scratch: Path, sizes: Sizes) -> list[Row]:
+    """lightfriend's PostgreSQL history (last commit): lightnb's run_pending vs psql -1 per migration."""
+    corpus = _lightfriend_pg_last()
+    name = "lightfriend-pg migration run"
+    binaries, why = _postgres()
+    if binaries is None:
+        return [Row(name, None, failed=why)]
+    if corpus is None:
+        return [Row(name, None, failed="conformance corpus lightfriend-pg not found (set LIGHTNB_CONFORMANCE_DIR)")]
+    import shlex
+    from lightnb.backends.postgres.cluster import start_cluster
+    from lightnb.backends.postgres.connect import connect
+    from lightnb.backends.postgres.migrate import run_pending
+    from lightnb.migrations import discover
+    from lightnb.runner import CREATE_TRACKING_TABLE
+    found = discover(corpus / "migrations")
+    psql = binaries.program("psql") if Path(binaries.program("psql")).exists() else (have("psql") or "psql")  # type: ignore[attr-defined]
+    cluster = start_cluster(scratch / "pg-migration")
+    try:
+        url = cluster.url("replay")
+
+        def fresh() -> None:
+            cluster.drop_database("replay")
+            cluster.create_database("replay")
+
+        def ours() -> None:
+            with connect(url) as conn:
+                run_pending(conn, corpus / "migrations")
+
+        lines = [f"{shlex.quote(psql)} -X -q -v ON_ERROR_STOP=1 -d {shlex.quote(url)} -c {shlex.quote(CREATE_TRACKING_TABLE)}"]
+        for migration in found:
+            record = f"INSERT INTO __diesel_schema_migrations (version) VALUES ('{migration.version}')"
+            lines.append(f"{shlex.quote(psql)} -X -q -v ON_ERROR_STOP=1 -1 -d {shlex.quote(url)} "
+                         f"-f {shlex.quote(str(migration.up_path))} -c {shlex.quote(record)}")
+        project_dir = data.project(scratch / "pg-migration-project", {})
+        cli, library, peer = alternate([
+            _cli("lightnb migration run", "migration", "run", "--no-schema", "--database-url", url,
+                 "--migration-dir", str(corpus / "migrations"), cwd=project_dir, prepare=fresh),
+            Contender("run_pending()", call=ours, prepare=fresh),
+            _shell("psql -1 -f per migration", " && ".join(lines), prepare=fresh),
+        ], sizes.rounds * 3)
+    finally:
+        cluster.destroy()
+    return [Row(f"{name}, {len(found)} migrations ({corpus.name[:3]})", peer, cli=cli, library=library,
+                target="≤ 1.5×", limit=1.5,
+                notes="one transaction per migration with its version row, on a fresh database each round; psql "
+                      "starts once per migration, as a script running them would; the CLI adds lightnb's start-up")]
+
+
+def pg_print_schema(scratch: Path, sizes: Sizes) -> list[Row]:
+    """print-schema of lightfriend's PostgreSQL database vs ``pg_dump --schema-only``."""
+    corpus = _lightfriend_pg_last()
+    name = "PostgreSQL print-schema"
+    binaries, why = _postgres()
+    if binaries is None:
+        return [Row(name, None, failed=why)]
+    if corpus is None:
+        return [Row(name, None, failed="conformance corpus lightfriend-pg not found (set LIGHTNB_CONFORMANCE_DIR)")]
+    from lightnb.backends.postgres.cluster import start_cluster
+    from lightnb.backends.postgres.connect import connect
+    from lightnb.backends.postgres.migrate import run_pending
+    from lightnb.schema.postgres import print_schema_postgres
+    pg_dump = binaries.program("pg_dump") if Path(binaries.program("pg_dump")).exists() else (have("pg_dump") or "pg_dump")  # type: ignore[attr-defined]
+    cluster = start_cluster(scratch / "pg-print-schema")
+    try:
+        url = cluster.create_database("lightfriend")
+        with connect(url) as conn:
+            run_pending(conn, corpus / "migrations")
+            tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0]
+        project_dir = data.project(scratch / "pg-print-schema-project", {})
+        cli, library, peer = alternate([
+            _cli("lightnb print-schema", "print-schema", "--database-url", url, cwd=project_dir),
+            Contender("print_schema_postgres()", call=lambda: print_schema_postgres(url)),
+            Contender("pg_dump --schema-only", argv=[pg_dump, "--schema-only", "-d", url]),
+        ], sizes.rounds * 3)
+    finally:
+        cluster.destroy()
+    return [Row(f"{name}, {tables} tables ({corpus.name[:3]})", peer, cli=cli, library=library,
+                target="≤ 2×", limit=2.0, notes="diesel's catalogue queries on a read-only connection; the CLI "
+                                                 "adds the start-up of `lightnb` itself (see the start-up rows)")]
+
+
 CASES: dict[str, Case] = {"startup": startup, "snapshot": snapshot, "snapshot_wal": snapshot_wal, "row_diff": row_diff,
                           "migration": migrations, "data_migration": data_migration, "capture": capture, "check": check, "rehearse": rehearse,
-                          "replay": replay, "preview": preview, "pg_rehearsal": _pg_rehearsal}
+                          "replay": replay, "preview": preview, "pg_rehearsal": _pg_rehearsal, "pg_startup": pg_startup,
+                          "pg_migration": pg_migration, "pg_print_schema": pg_print_schema}

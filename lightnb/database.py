@@ -93,6 +93,13 @@ def resolve(project: Project, database_url: str | None = None) -> DatabaseTarget
     return DatabaseTarget(url, location, _diesel_setup_path(url), Path(url))
 
 
+def _postgres_url(project: Project, database_url: str | None) -> str | None:
+    """Return the PostgreSQL URL the verb acts on (``--database-url``, else DATABASE_URL), or None for SQLite."""
+    from lightnb.backends import is_postgres_url
+    url = database_url if database_url is not None else project.database_url
+    return url if url and is_postgres_url(url) else None
+
+
 def _diesel_setup_path(url: str) -> Path | None:
     """Return the path diesel checks before ``Creating database``: a ``file:/…`` URL read as a URL,
     anything else as a plain path (``file:rel.db`` included, so diesel always "creates" it)."""
@@ -112,7 +119,8 @@ def _refuse(project: Project, target: DatabaseTarget) -> None:
 
 
 def setup(project: Project, *, database_url: str | None = None, config_file: str | Path | None = None,
-          migrations_shown: str | None = None, say: Say = print, on_step: StepObserver | None = None) -> None:
+          migrations_shown: str | None = None, say: Say = print, on_step: StepObserver | None = None,
+          default_migration: bool = True) -> None:
     """diesel's top-level ``setup`` (no schema regeneration).
 
     :param config_file: the ``--config-file`` given, if any (where the default diesel.toml goes).
@@ -130,6 +138,10 @@ def setup(project: Project, *, database_url: str | None = None, config_file: str
         say(f"Creating migrations directory at: {shown}")
         _create_folder(folder)
     _write_default_config(project, folder, config_file)
+    if (url := _postgres_url(project, database_url)) is not None:
+        from lightnb.backends.postgres import verbs
+        verbs.setup_database(project, url, folder, say=say, on_step=on_step, default_migration=default_migration)
+        return
     target = resolve(project, database_url)
     setup_database(project, target, folder, say=say, on_step=on_step, regenerate=False)
 
@@ -177,16 +189,30 @@ def _relative(target: Path, base: Path) -> str:
 
 
 def database_setup(project: Project, *, database_url: str | None = None, say: Say = print,
-                   on_step: StepObserver | None = None, locked_schema: bool = False) -> None:
+                   on_step: StepObserver | None = None, locked_schema: bool = False,
+                   default_migration: bool = True) -> None:
     """diesel's ``database setup``: create the database, migrate it if new, regenerate the schema files."""
+    if (url := _postgres_url(project, database_url)) is not None:
+        from lightnb.backends.postgres import verbs
+        verbs.setup_database(project, url, _existing_migrations(project), say=say, on_step=on_step, regenerate=True,
+                             locked_schema=locked_schema, default_migration=default_migration)
+        return
     target = resolve(project, database_url)
     setup_database(project, target, _existing_migrations(project), say=say, on_step=on_step, regenerate=True,
                    locked_schema=locked_schema)
 
 
 def database_reset(project: Project, *, database_url: str | None = None, say: Say = print,
-                   on_step: StepObserver | None = None, locked_schema: bool = False) -> None:
+                   on_step: StepObserver | None = None, locked_schema: bool = False,
+                   default_migration: bool = True) -> None:
     """diesel's ``database reset``: drop, then ``database setup``."""
+    if (url := _postgres_url(project, database_url)) is not None:
+        from lightnb.backends.postgres import verbs
+        folder = _existing_migrations(project)
+        verbs.drop(project, url, say=say)
+        verbs.setup_database(project, url, folder, say=say, on_step=on_step, regenerate=True,
+                             locked_schema=locked_schema, default_migration=default_migration)
+        return
     target = resolve(project, database_url)
     folder = _existing_migrations(project)
     drop(project, target, say=say)
@@ -201,6 +227,10 @@ def _existing_migrations(project: Project) -> Path:
 
 def database_drop(project: Project, *, database_url: str | None = None, say: Say = print) -> None:
     """diesel's ``database drop``."""
+    if (url := _postgres_url(project, database_url)) is not None:
+        from lightnb.backends.postgres import verbs
+        verbs.drop(project, url, say=say)
+        return
     drop(project, resolve(project, database_url), say=say)
 
 

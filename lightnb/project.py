@@ -190,8 +190,12 @@ def sqlite_location(url: str, *, base: Path | None = None) -> SqliteLocation:
     """
     text = url.strip()
     if text.startswith(("postgres://", "postgresql://", "mysql://", "mariadb://")):
-        raise ProjectError(f"Database URL {text!r} is not SQLite; lightnb works with SQLite files only: give the "
-                           f"path of a SQLite file (e.g. DATABASE_URL=app.db).")
+        scheme = text.split("://", 1)[0]
+        if scheme in ("mysql", "mariadb"):
+            raise ProjectError(f"Database URL scheme `{scheme}://` is not supported; use postgres://USER@HOST/DATABASE "
+                               f"for PostgreSQL or the path of a SQLite file.")
+        raise ProjectError(f"Database URL `{scheme}://…` is not SQLite, and this step works on SQLite files only: "
+                           f"give the path of a SQLite file (e.g. DATABASE_URL=app.db).")
     if text.startswith("sqlite://"):
         text = "file:" + text[len("sqlite://"):]
         uri = True

@@ -1,12 +1,16 @@
 """The bundled sample: a small Diesel backend and a deterministic fake "production" database.
 
-``data/sample_backend`` (in the source tree) is the single source of truth for the project.
-The production database is generated on demand, never committed: the backend's own migrations
-are applied with :mod:`lightnb.runner` (so its ``__diesel_schema_migrations`` table is exactly
-diesel's), then the tables are filled with fake but realistic rows: names, e-mail addresses,
-E.164 phone numbers, argon2 password hashes, encrypted-looking OAuth tokens and Unix timestamps.
-A fixed seed gives a byte-identical file. Rows are generated in batches, so a million users need
-bounded memory.
+``data/sample_backend`` (in the source tree) is the single source of truth for the project, and
+``data/sample_backend_pg`` for its PostgreSQL variant (the same tables and history, written for
+PostgreSQL). The production database is generated on demand, never committed: the backend's own
+migrations are applied (so its ``__diesel_schema_migrations`` table is exactly diesel's), then the
+tables are filled with fake but realistic rows: names, e-mail addresses, E.164 phone numbers,
+argon2 password hashes, encrypted-looking OAuth tokens and Unix timestamps.
+
+The rows do not depend on the backend (:func:`fake_rows`); a small writer per backend stores them:
+``executemany`` into a SQLite file (:func:`generate_database`, a fixed seed gives a byte-identical
+file), ``COPY`` into a new PostgreSQL database (:func:`generate_postgres_database`, the same rows).
+Rows are generated in batches, so a million users need bounded memory.
 
 The guided notebook's exercise is :data:`EXERCISE`: adding ``user_settings.theme`` with a default,
 which no sample migration does yet.
@@ -20,7 +24,7 @@ import random
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -36,7 +40,10 @@ from lightnb.project import Project
 DEFAULT_USERS = 10_000
 DEFAULT_SEED = 20251124
 SAMPLE_DIR_ENV = "LIGHTNB_SAMPLE_DIR"
+SAMPLE_PG_DIR_ENV = "LIGHTNB_SAMPLE_PG_DIR"
 PROJECT_DIRNAME = "sample_backend"
+PG_PROJECT_DIRNAME = "sample_backend_pg"
+BACKENDS = ("sqlite", "postgres")
 PRODUCTION_NAME = "production.db"
 WORKSPACE_DIRNAME = ".lightnb"
 BATCH_USERS = 2_000
@@ -79,30 +86,37 @@ class SampleWorkbook(NamedTuple):
 # --------------------------------------------------------------------------- the project
 
 
-def sample_source() -> Path:
-    """Return the folder of the bundled sample backend.
+def sample_source(backend: str = "sqlite") -> Path:
+    """Return the folder of the bundled sample backend (its PostgreSQL variant for ``postgres``).
 
-    Looked up in order: ``$LIGHTNB_SAMPLE_DIR``, ``lightnb/sample/sample_backend`` inside the
-    installed package (a wheel build may place it there), ``data/sample_backend`` of the source
+    Looked up in order: ``$LIGHTNB_SAMPLE_DIR`` (``$LIGHTNB_SAMPLE_PG_DIR``),
+    ``lightnb/sample/sample_backend`` (``sample_backend_pg``) inside the installed package (a wheel
+    build may place it there), ``data/sample_backend`` (``data/sample_backend_pg``) of the source
     checkout this package was imported from.
 
     :raises ProjectError: when none of them holds a diesel.toml.
+    :raises ValueError: for a backend other than ``sqlite`` and ``postgres``.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    dirname, env = (PG_PROJECT_DIRNAME, SAMPLE_PG_DIR_ENV) if backend == "postgres" else (PROJECT_DIRNAME,
+                                                                                         SAMPLE_DIR_ENV)
     package = Path(__file__).resolve().parent
-    candidates = [package / "sample" / PROJECT_DIRNAME, package.parent / "data" / PROJECT_DIRNAME]
-    if os.environ.get(SAMPLE_DIR_ENV):
-        candidates.insert(0, Path(os.environ[SAMPLE_DIR_ENV]))
+    candidates = [package / "sample" / dirname, package.parent / "data" / dirname]
+    if os.environ.get(env):
+        candidates.insert(0, Path(os.environ[env]))
     for candidate in candidates:
         if (candidate / "diesel.toml").is_file():
             return candidate
     raise ProjectError(
         f"The bundled sample backend is missing (looked in {', '.join(str(c) for c in candidates)}); "
-        f"install lightnb from a source checkout (`pip install -e .`) or set {SAMPLE_DIR_ENV} to a "
-        f"copy of data/{PROJECT_DIRNAME}.")
+        f"install lightnb from a source checkout (`pip install -e .`) or set {env} to a "
+        f"copy of data/{dirname}.")
 
 
-def copy_sample_project(dest: str | Path) -> Path:
-    """Copy the sample backend into ``dest`` (which must not exist, or be an empty folder).
+def copy_sample_project(dest: str | Path, *, backend: str = "sqlite") -> Path:
+    """Copy the sample backend (its PostgreSQL variant for ``postgres``) into ``dest``, which must
+    not exist, or be an empty folder.
 
     Build outputs, databases and local ``.env`` files of the source are not copied.
 
@@ -119,7 +133,7 @@ def copy_sample_project(dest: str | Path) -> Path:
     try:  # whole or not at all: copied beside the target, then renamed into place
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f".{target.name[:60]}.", dir=target.parent))
-        shutil.copytree(sample_source(), partial, ignore=ignore, dirs_exist_ok=True)
+        shutil.copytree(sample_source(backend), partial, ignore=ignore, dirs_exist_ok=True)
         os.replace(partial, target)
     except OSError as error:
         raise ProjectError(f"Cannot copy the sample project to {target}: {error}; choose a writable "
@@ -173,6 +187,51 @@ def generate_database(path: str | Path, *, users: int = DEFAULT_USERS, seed: int
     return target
 
 
+def generate_postgres_database(url: str, *, users: int = DEFAULT_USERS, seed: int = DEFAULT_SEED,
+                               project_dir: str | Path | None = None) -> str:
+    """Create the sample's fake production database on a PostgreSQL server: the database ``url`` names.
+
+    The database must not exist yet. It is built under a temporary name on the same server (the
+    project's migrations run with diesel's semantics, then the rows of :func:`fake_rows` are loaded
+    with COPY, the identity sequences moved past them) and renamed into place only when complete;
+    on any failure nothing is left behind. Its rows are the ones :func:`generate_database` writes
+    to SQLite for the same seed.
+
+    :param project_dir: the backend whose migrations build the schema (default: the sample's
+        PostgreSQL variant).
+    :returns: ``url``.
+    :raises DatabaseError: when the database exists, or the server refuses to create it.
+    :raises ConnectError: when the server cannot be reached.
+    :raises ProjectError: when the project's migrations do not build the sample's tables.
+    :raises MigrationError: when a migration fails (nothing is left behind).
+    """
+    from lightnb.backends.postgres import load
+    from lightnb.backends.postgres.connect import connect
+    from lightnb.backends.postgres.migrate import run_pending
+
+    if users < 0:
+        raise ValueError("users must be >= 0")
+    project = Project.discover(project_dir if project_dir is not None else sample_source("postgres"), environ={})
+    with load.building_database(url) as building, connect(building) as conn:
+        run_pending(conn, project.migrations_dir)
+        conn.execute("SET synchronous_commit = off")  # a new database: nothing to protect until it is renamed
+        try:
+            with conn.transaction():
+                _write_all(lambda table, rows: load.copy_rows(conn, table, TABLE_COLUMNS[table], rows),
+                           users=users, seed=seed)
+                for table in TABLE_COLUMNS:
+                    load.restart_identity(conn, table)
+                versions = [v for (v,) in conn.execute(f"SELECT version FROM {runner.TRACKING_TABLE}")]
+                for version, stamp in _tracking_stamps(versions).items():
+                    conn.execute(f"UPDATE {runner.TRACKING_TABLE} SET run_on = %s WHERE version = %s",
+                                 (stamp, version))
+        except load.NoSuchColumn as error:
+            raise ProjectError(f"The project's migrations do not build the sample's schema ({error}); "
+                               f"generate data for the bundled sample backend only.") from error
+        conn.execute("ANALYZE")  # planner statistics, as a production database has them
+    return url
+
+
 def sample_workbook(dest: str | Path, *, users: int = DEFAULT_USERS, seed: int = DEFAULT_SEED,
                     workspace: bool = True) -> SampleWorkbook:
     """Set up everything the workbook needs in ``dest``.
@@ -217,32 +276,61 @@ def _remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _date_tracking_rows(conn: sqlite.Connection) -> None:
-    """Give each applied migration the run_on of its own version's timestamp.
+def _tracking_stamps(versions: list[str]) -> dict[str, str]:
+    """Return the run_on each applied migration gets: its own version's timestamp.
 
-    A real production database was migrated over time; this also keeps the file
-    byte-identical between runs (diesel leaves run_on to CURRENT_TIMESTAMP).
+    A real production database was migrated over time; this also keeps the data the same between
+    runs (diesel leaves run_on to CURRENT_TIMESTAMP). A version that is not a date (PostgreSQL's
+    ``00000000000000_diesel_initial_setup``, run by ``diesel setup`` first) gets the earliest one.
     """
-    rows = conn.execute(f"SELECT version FROM {TRACKING_TABLE}").fetchall()
-    for (version,) in rows:
-        if len(version) >= 14 and version[:14].isdigit():
-            v = version
-            stamp = f"{v[0:4]}-{v[4:6]}-{v[6:8]} {v[8:10]}:{v[10:12]}:{v[12:14]}"
-            conn.execute(f"UPDATE {TRACKING_TABLE} SET run_on = ? WHERE version = ?", (stamp, version))
+    stamps = {v: f"{v[0:4]}-{v[4:6]}-{v[6:8]} {v[8:10]}:{v[10:12]}:{v[12:14]}" for v in versions
+              if len(v) >= 14 and v[:14].isdigit() and v[:14] != "0" * 14}
+    if stamps:
+        earliest = min(stamps.values())
+        stamps.update({v: earliest for v in versions if v not in stamps and v[:14] == "0" * 14})
+    return stamps
 
 
-_INSERTS = {
-    "users": "INSERT INTO users (id, email, display_name, phone_number, password_hash, created_at, "
-             "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "user_settings": "INSERT INTO user_settings (id, user_id, timezone, notify_by_email, notify_by_sms, "
-                     "quiet_hours_start, quiet_hours_end, updated_at, locale) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "oauth_connections": "INSERT INTO oauth_connections (id, user_id, provider, external_account_id, "
-                         "access_token_encrypted, refresh_token_encrypted, scopes, expires_at, created_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "message_log": "INSERT INTO message_log (id, user_id, direction, channel, body_preview, status, sent_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
+def _date_tracking_rows(conn: sqlite.Connection) -> None:
+    """Give each applied migration the run_on of its own version's timestamp (see :func:`_tracking_stamps`)."""
+    versions = [version for (version,) in conn.execute(f"SELECT version FROM {TRACKING_TABLE}")]
+    for version, stamp in _tracking_stamps(versions).items():
+        conn.execute(f"UPDATE {TRACKING_TABLE} SET run_on = ? WHERE version = ?", (stamp, version))
+
+
+# The sample's tables, parents first, with the columns of the rows :func:`fake_rows` yields, in order.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("id", "email", "display_name", "phone_number", "password_hash", "created_at", "updated_at"),
+    "user_settings": ("id", "user_id", "timezone", "notify_by_email", "notify_by_sms", "quiet_hours_start",
+                      "quiet_hours_end", "updated_at", "locale"),
+    "oauth_connections": ("id", "user_id", "provider", "external_account_id", "access_token_encrypted",
+                          "refresh_token_encrypted", "scopes", "expires_at", "created_at"),
+    "message_log": ("id", "user_id", "direction", "channel", "body_preview", "status", "sent_at"),
 }
+_INSERTS = {table: f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            for table, columns in TABLE_COLUMNS.items()}
+
+Batch = dict[str, list[tuple[object, ...]]]
+"""The rows of some users, per table of :data:`TABLE_COLUMNS` (in its order: parents first)."""
+
+
+def fake_rows(*, users: int = DEFAULT_USERS, seed: int = DEFAULT_SEED, batch_users: int | None = None
+              ) -> Iterator[Batch]:
+    """Yield the sample's fake production rows, ``batch_users`` users at a time (default :data:`BATCH_USERS`).
+
+    The same users and seed give the same rows, whatever stores them; each table's keys count from 1.
+    """
+    if users < 0:
+        raise ValueError("users must be >= 0")
+    yield from _Faker(random.Random(seed), users).batches(batch_users or BATCH_USERS)
+
+
+def _write_all(write: Callable[[str, list[tuple[object, ...]]], object], *, users: int, seed: int) -> None:
+    """Hand every batch's rows, table by table, to a backend's writer."""
+    for batch in fake_rows(users=users, seed=seed):
+        for table, rows in batch.items():
+            if rows:
+                write(table, rows)
 
 
 def _fill(conn: sqlite.Connection, *, users: int, seed: int, path: Path) -> None:
@@ -250,12 +338,9 @@ def _fill(conn: sqlite.Connection, *, users: int, seed: int, path: Path) -> None
     conn.execute("PRAGMA journal_mode=OFF")  # a fresh file: nothing to protect, speed matters
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-65536")
-    faker = _Faker(random.Random(seed), users)
     try:
         conn.execute("BEGIN")
-        for batch in faker.batches(BATCH_USERS):
-            for table, rows in batch.items():
-                conn.executemany(_INSERTS[table], rows)
+        _write_all(lambda table, rows: conn.executemany(_INSERTS[table], rows), users=users, seed=seed)
         conn.execute("COMMIT")
     except sqlite.Error as error:
         if conn.in_transaction:
@@ -391,7 +476,7 @@ class _Faker:
     def batches(self, size: int) -> Iterator[dict[str, list[tuple[object, ...]]]]:
         """Yield the rows of ``size`` users at a time, per table, parents first."""
         for start in range(1, self.users + 1, size):
-            batch: dict[str, list[tuple[object, ...]]] = {table: [] for table in _INSERTS}
+            batch: Batch = {table: [] for table in TABLE_COLUMNS}
             for user_id in range(start, min(start + size, self.users + 1)):
                 self._user(user_id, batch)
             yield batch
@@ -503,6 +588,7 @@ class _Faker:
 
 
 __all__ = [
-    "DEFAULT_SEED", "DEFAULT_USERS", "EXERCISE", "Exercise", "SampleWorkbook",
-    "copy_sample_project", "generate_database", "sample_source", "sample_workbook",
+    "DEFAULT_SEED", "DEFAULT_USERS", "EXERCISE", "TABLE_COLUMNS", "Exercise", "SampleWorkbook",
+    "copy_sample_project", "fake_rows", "generate_database", "generate_postgres_database", "sample_source",
+    "sample_workbook",
 ]

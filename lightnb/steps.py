@@ -75,7 +75,6 @@ if TYPE_CHECKING:
     from lightnb.rehearse import Rehearsal
     from lightnb.report import Report
     from lightnb.runner import StepObserver
-    from lightnb.samples import SampleWorkbook
     from lightnb.workspace import Discarded
 
 __all__ = [  # the verbs, and the types they take that a caller builds or checks for
@@ -173,7 +172,10 @@ def generate(project: Project, name: str, *, version: str | None = None, style: 
 
 
 def list_migrations(project: Project, database: str | Path | SqliteLocation) -> ListResult:
-    """Return every migration with its applied state on ``database``."""
+    """Return every migration with its applied state on ``database`` (a path, or a ``postgres://`` URL)."""
+    if _postgres_database(database):
+        from lightnb.backends.postgres import verbs
+        return verbs.list_migrations(project, str(database))
     found = migration_files.discover(project.migrations_dir)
     if isinstance(database, SqliteLocation) and database.memory:
         conn = sqlite.connect(database)  # a fresh in-memory database, as diesel opens it
@@ -249,6 +251,10 @@ def run(project: Project, database: str | Path | SqliteLocation, *, limit: int |
     :raises SqlError: naming the migration, file, line and statement that failed; that migration is
         rolled back completely and the tracking table does not claim it.
     """
+    if _postgres_database(database):
+        from lightnb.backends.postgres import verbs
+        return verbs.run(project, str(database), limit=limit, on_step=on_step, regenerate_schema=regenerate_schema,
+                         locked_schema=locked_schema, style=style)
     return _migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
         conn, found, on_step=observe, on_applied=hook, limit=limit),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -259,6 +265,10 @@ def revert(project: Project, database: str | Path | SqliteLocation, *, number: i
            on_step: StepObserver | None = None, regenerate_schema: bool = True,
            locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert the latest ``number`` migrations (or all) of ``database``."""
+    if _postgres_database(database):
+        from lightnb.backends.postgres import verbs
+        return verbs.revert(project, str(database), number=number, all=all, on_step=on_step,
+                            regenerate_schema=regenerate_schema, locked_schema=locked_schema, style=style)
     return _migrate(project, database, "down", lambda conn, found, hook, observe: runner.revert(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -269,6 +279,10 @@ def redo(project: Project, database: str | Path | SqliteLocation, *, number: int
          on_step: StepObserver | None = None, regenerate_schema: bool = True,
          locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
+    if _postgres_database(database):
+        from lightnb.backends.postgres import verbs
+        return verbs.redo(project, str(database), number=number, all=all, on_step=on_step,
+                          regenerate_schema=regenerate_schema, locked_schema=locked_schema, style=style)
     return _migrate(project, database, "redo", lambda conn, found, hook, observe: runner.redo(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -736,6 +750,7 @@ def print_schema(project: Project, *, database_url: str | Path | None = None,
         from lightnb.schema.postgres import print_schemas_postgres
         configurations = options_from_flags(project.print_schema, project.config_dir, flag_groups(flags),
                                             style=DEFAULT_STYLE if style == "auto" else style)
+        _postgres_ready(project, url)
         printed = print_schemas_postgres(url, configurations)
         return PrintSchemaResult("".join(p.text for p in printed), tuple(w for p in printed for w in p.warnings))
     from lightnb.schema.sync import printed_in_style
@@ -823,6 +838,7 @@ def _check_schema_postgres(project: Project, url: str, *, style: str, fresh: boo
         with replayed_database(project.migrations_dir) as scratch:
             checks = check_schema_files_postgres(scratch, configurations)
     else:
+        _postgres_ready(project, url)
         checks = check_schema_files_postgres(url, configurations)
     return SchemaCheckResult("\n".join("\n".join(c.lines()) for c in checks), all(c.in_sync for c in checks))
 
@@ -830,6 +846,19 @@ def _check_schema_postgres(project: Project, url: str, *, style: str, fresh: boo
 def _is_postgres(url: str) -> bool:
     from lightnb.backends import POSTGRES, backend_for_url
     return backend_for_url(url) == POSTGRES
+
+
+def _postgres_ready(project: Project, url: str) -> None:
+    """Start the project's own PostgreSQL cluster when ``url`` names it and it is down (lightnb.toml
+    ``[postgres] cluster``); it stops when this process ends."""
+    from lightnb.backends.postgres.project_cluster import ensure_running
+    ensure_running(project, url)
+
+
+def _postgres_database(database: object) -> bool:
+    """True when a verb's ``database`` is a ``postgres://`` URL (the PostgreSQL backend's)."""
+    from lightnb.backends import is_postgres_url
+    return isinstance(database, str) and is_postgres_url(database)
 
 
 def _open_to_print(target: Target) -> tuple[Any, tuple[str, ...]]:
@@ -867,6 +896,12 @@ def generate_from_schema(project: Project, name: str, *, database: str | Path | 
     from lightnb import diff_schema
     if database is None:
         database = resolve_target(project, write=False).database
+    if _postgres_database(database):
+        raise ProjectError("`migration generate --diff-schema` works on SQLite databases only for now; write the "
+                           "PostgreSQL migration by hand (`lightnb migration generate NAME`), then check it with "
+                           "`lightnb print-schema --check`.")
+    if isinstance(database, str):
+        database = Path(database)
     elif not isinstance(database, SqliteLocation):
         database = Path(database)
     return diff_schema.generate(project, name, database=database, schema_rs=schema_rs, schema_key=schema_key,
@@ -1123,26 +1158,32 @@ def _repository_code(project: Project, models: Path, schema: Any, previous: Any,
 
 
 def setup(project: Project, *, database_url: str | None = None, config_file: str | Path | None = None,
-          migrations_shown: str | None = None, on_step: StepObserver | None = None) -> None:
+          migrations_shown: str | None = None, on_step: StepObserver | None = None,
+          default_migration: bool = True) -> None:
     """diesel's ``setup``: the migrations folder, diesel.toml, the database and its first run (on the
-    workspace when there is one, never on production)."""
+    workspace when there is one, never on production).
+
+    :param default_migration: on PostgreSQL, write diesel's ``00000000000000_diesel_initial_setup``.
+    """
     from lightnb import database
     database.setup(project, database_url=database_url, config_file=config_file, migrations_shown=migrations_shown,
-                   on_step=on_step)
+                   on_step=on_step, default_migration=default_migration)
 
 
 def database_setup(project: Project, *, database_url: str | None = None, on_step: StepObserver | None = None,
-                   locked_schema: bool = False) -> None:
+                   locked_schema: bool = False, default_migration: bool = True) -> None:
     """diesel's ``database setup``: create the database if needed, migrate a new one, regenerate schema files."""
     from lightnb import database
-    database.database_setup(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema)
+    database.database_setup(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema,
+                            default_migration=default_migration)
 
 
 def database_reset(project: Project, *, database_url: str | None = None, on_step: StepObserver | None = None,
-                   locked_schema: bool = False) -> None:
+                   locked_schema: bool = False, default_migration: bool = True) -> None:
     """diesel's ``database reset``: drop the database, then ``database setup`` (never production)."""
     from lightnb import database
-    database.database_reset(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema)
+    database.database_reset(project, database_url=database_url, on_step=on_step, locked_schema=locked_schema,
+                            default_migration=default_migration)
 
 
 def database_drop(project: Project, *, database_url: str | None = None) -> None:
@@ -1152,9 +1193,20 @@ def database_drop(project: Project, *, database_url: str | None = None) -> None:
 
 
 def sample(dest: str | Path, *, users: int | None = None, seed: int | None = None,
-           workspace: bool = True) -> SampleWorkbook:
-    """Create the sample Diesel project and its generated production database (and a workspace copy) in ``dest``."""
+           workspace: bool = True, backend: str = "sqlite") -> Any:
+    """Create the sample Diesel project and its generated production database (and a workspace copy) in ``dest``.
+
+    :param backend: ``sqlite`` (a :class:`SampleWorkbook`: production.db, a workspace copy), or
+        ``postgres`` (a ``PostgresSample``: the PostgreSQL variant, a private cluster in the project's
+        ``.lightnb/pg`` holding production and a copy; the cluster is stopped when this returns).
+    """
     from lightnb import samples
+    if backend == "postgres":
+        from lightnb.backends.postgres.sample import sample_workbook
+        return sample_workbook(dest, users=samples.DEFAULT_USERS if users is None else users,
+                               seed=samples.DEFAULT_SEED if seed is None else seed, workspace=workspace)
+    if backend != "sqlite":
+        raise ProjectError(f"Unknown sample backend {backend!r}; use sqlite or postgres.")
     return samples.sample_workbook(dest, users=samples.DEFAULT_USERS if users is None else users,
                                    seed=samples.DEFAULT_SEED if seed is None else seed, workspace=workspace)
 

@@ -46,10 +46,14 @@ class Target:
     path: Path
     workspace: Workspace | None = None
     location: SqliteLocation | None = None  # the URL as SQLite opens it (URI parameters, in memory)
+    url: str | None = None  # a PostgreSQL database's URL (``path`` then names it without its password)
 
     @property
-    def database(self) -> Path | SqliteLocation:
-        """What to hand to the steps: the URL's location when it has parameters or lives in memory."""
+    def database(self) -> str | Path | SqliteLocation:
+        """What to hand to the steps: a PostgreSQL URL, or the SQLite URL's location when it has
+        parameters or lives in memory, else the path."""
+        if self.url is not None:
+            return self.url
         if self.location is not None and (self.location.parameters or self.location.memory):
             return self.location
         return self.path
@@ -60,13 +64,25 @@ def workspace_folder(project: Project) -> Path:
     return project.config_dir / DEFAULT_DIRNAME
 
 
-def resolve_target(project: Project, *, database_url: str | Path | None = None, write: bool = True) -> Target:
+def resolve_target(project: Project, *, database_url: str | Path | None = None, write: bool = True,
+                   postgres: bool = False) -> Target:
     """Decide which database a verb acts on (see the module docstring).
 
     :param write: the verb may write the database: refuse the project's declared production.
+    :param postgres: the verb works on PostgreSQL too: a ``postgres://`` URL (given, or DATABASE_URL)
+        is the target (else it is refused in one line).
     :raises ProjectError: when there is no database at all.
     :raises WorkspaceError: when a writing verb names the production database.
     """
+    url = str(database_url) if database_url else project.database_url
+    if postgres and url:
+        from lightnb.backends import is_postgres_url
+        if is_postgres_url(url):
+            from lightnb.backends.postgres.verbs import database_label
+            from lightnb.backends.postgres.verbs import refuse_production as refuse_postgres_production
+            if write:
+                refuse_postgres_production(project, url)
+            return Target(database_label(url), url=url)
     if database_url:
         location = sqlite_location(str(database_url), base=Path.cwd())
         explicit = location.path if location.path is not None else Path(":memory:")

@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -225,5 +226,9 @@ def test_captured_snapshots_leave_out_the_columns_the_project_redacts(tmp_path: 
             assert shown["fingerprint_leaves_out"] == ["favourite"] and shown["fingerprint"]
             assert "(leaves out masked favourite)" in snapshot.to_text()
     # a value only the project masks changes nothing printed: nothing to recover it from
-    assert teal.after.to_dict() | {"taken_at": ""} == mauve.after.to_dict() | {"taken_at": ""}
+    # (diesel's tracking table is left out: its run_on is the clock's, which differs between the two runs)
+    def shown(result: Any) -> dict[str, Any]:
+        data = result.after.to_dict() | {"taken_at": ""}
+        return data | {"tables": {k: v for k, v in data["tables"].items() if k != "__diesel_schema_migrations"}}
+    assert shown(teal) == shown(mauve)
     assert teal.after.table("users").fingerprint != mauve.after.table("users").fingerprint  # exact ones differ

@@ -52,7 +52,7 @@ def target_from_args(args: argparse.Namespace, project: Project, *, write: bool 
     :param write: the verb may write it (then the project's production database is refused).
     """
     from lightnb import steps
-    target = steps.resolve_target(project, database_url=args.database_url, write=write)
+    target = steps.resolve_target(project, database_url=args.database_url, write=write, postgres=True)
     announce_target(target)
     return target
 

@@ -21,7 +21,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         sub = verbs.add_parser(name, help=about)
         if name != "drop":
             sub.add_argument("--no-default-migration", action="store_true",
-                             help="accepted for diesel parity (SQLite has no default migration)")
+                             help="do not write diesel's initial-setup migration (PostgreSQL; SQLite has none)")
             sub.add_argument("--locked-schema", action="store_true",
                              help="fail instead of changing the schema file(s)")
         add_project_options(sub)
@@ -31,14 +31,14 @@ def register(parser: argparse.ArgumentParser) -> None:
 @wrapped
 def _setup(args: argparse.Namespace) -> int:
     steps.database_setup(project_from_args(args), database_url=args.database_url, on_step=announce,
-                         locked_schema=args.locked_schema)
+                         locked_schema=args.locked_schema, default_migration=not args.no_default_migration)
     return 0
 
 
 @wrapped
 def _reset(args: argparse.Namespace) -> int:
     steps.database_reset(project_from_args(args), database_url=args.database_url, on_step=announce,
-                         locked_schema=args.locked_schema)
+                         locked_schema=args.locked_schema, default_migration=not args.no_default_migration)
     return 0
 
 

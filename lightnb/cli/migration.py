@@ -198,7 +198,8 @@ def _list(args: argparse.Namespace) -> int:
     target = target_from_args(args, project, write=False)
     steps.require_migrations_dir(project)
     result = steps.list_migrations(project, target.database)
-    _note_missing(target.path)
+    if target.url is None:
+        _note_missing(target.path)
     print(text.list_result(result))
     for version in result.applied_missing_on_disk:
         print(f"lightnb: version {version} is applied but has no folder in {project.migrations_dir}",
@@ -212,7 +213,8 @@ def _pending(args: argparse.Namespace) -> int:
     target = target_from_args(args, project, write=False)
     steps.require_migrations_dir(project)
     pending = steps.list_migrations(project, target.database).pending
-    _note_missing(target.path)
+    if target.url is None:
+        _note_missing(target.path)
     print("true" if pending else "false")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from lightnb import steps
 
@@ -25,6 +26,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help=f"random seed; the same seed gives the same bytes (default {seed})")
     parser.add_argument("--no-workspace", action="store_true",
                         help="do not make the workspace copy nor the .env")
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite",
+                        help="sqlite (default), or postgres: the PostgreSQL variant, its databases in a private "
+                             "cluster of the project (.lightnb/pg), started by any command that needs it")
     parser.set_defaults(func=run)
 
 
@@ -41,8 +45,11 @@ def _count(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Create the sample workbook and say where everything is."""
     started = time.perf_counter()
-    made = steps.sample(args.dest, users=args.users, seed=args.seed, workspace=not args.no_workspace)
+    made = steps.sample(args.dest, users=args.users, seed=args.seed, workspace=not args.no_workspace,
+                        backend=args.backend)
     seconds = time.perf_counter() - started
+    if args.backend == "postgres":
+        return _postgres_lines(args, made, seconds)
     size = made.production_db.stat().st_size / (1 << 20)
     print(f"Created project     {made.project_dir}")
     print(f"Created production  {made.production_db} ({args.users:,} users, {size:.1f} MiB, "
@@ -50,5 +57,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_workspace:
         print(f"Created workspace   {made.project_dir / steps.DEFAULT_DIRNAME} "
               f"(DATABASE_URL in {made.project_dir / '.env'})")
+    print(f"Next: cd {made.project_dir} && lightnb migration list")
+    return 0
+
+
+def _postgres_lines(args: argparse.Namespace, made: Any, seconds: float) -> int:
+    """Say where the PostgreSQL sample is: project, cluster, production, workspace copy."""
+    print(f"Created project     {made.project_dir}")
+    print(f"Created cluster     {made.cluster_dir} (PostgreSQL {made.postgres_version}, started in "
+          f"{made.cluster_seconds:.2f} s, now stopped; any lightnb command that needs it starts it)")
+    print(f"Created production  {made.production_url} ({args.users:,} users, "
+          f"{made.production_bytes / (1 << 20):.1f} MiB, seed {args.seed}, {seconds:.1f} s)")
+    if made.workspace_url is not None:
+        print(f"Created workspace   {made.workspace_url} (DATABASE_URL in {made.project_dir / '.env'})")
     print(f"Next: cd {made.project_dir} && lightnb migration list")
     return 0

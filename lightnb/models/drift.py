@@ -3,8 +3,9 @@
 What each derive makes the compiler check (diesel_derives 2.x):
 
 * ``Selectable`` names ``table::column`` for every field: a field without a column cannot
-  compile. With ``check_for_backend(Sqlite)`` every field type must load from its column's type.
-  It selects a subset, so a table column without a field is fine.
+  compile. With ``check_for_backend(Sqlite)`` or ``check_for_backend(Pg)`` every field type must
+  load from its column's type by that backend's rules (:mod:`lightnb.models.types`,
+  :mod:`lightnb.models.pg_types`). It selects a subset, so a table column without a field is fine.
 * ``Insertable`` and ``AsChangeset`` build ``column.eq(value)`` for every field: a field without a
   column, or a value type the column does not accept, cannot compile.
 * ``Queryable`` is positional and names no table: it is checked where it is loaded, against the
@@ -33,7 +34,9 @@ from lightnb.models.mapping import (DEFAULT_SCHEMA_MODULE, field_line, insertion
 from lightnb.models.modules import ModuleTree
 from lightnb.models.rust_reader import (ModelField, ModelStruct, module_path_of, parse_type, read_models_dir,
                                        resolve_type_text)
-from lightnb.models.schema_rs import Schema, load_schema
+from lightnb.models.schema_rs import Schema, for_backend, load_schema
+from lightnb.models import pg_types
+from lightnb.models.pg_types import POSTGRES, backend_of_check
 from lightnb.models.types import RustType, as_expression, expected_description, loads_as, rust_type_for
 from lightnb.models.usage import Load, find_loads
 
@@ -180,7 +183,7 @@ class DriftReport:
 
 def check_models(models_dir: str | Path, schema: str | Path | Schema, *,
                  schema_module: tuple[str, ...] | None = None,
-                 src_root: Path | None = None) -> DriftReport:
+                 src_root: Path | None = None, backend: str | None = None) -> DriftReport:
     """Check every model struct below ``models_dir`` against schema.rs.
 
     :param models_dir: the models folder (or one file).
@@ -188,9 +191,12 @@ def check_models(models_dir: str | Path, schema: str | Path | Schema, *,
     :param schema_module: the Rust module of schema.rs (default: from its path below ``src``,
         else ``crate::schema``).
     :param src_root: the crate's ``src`` folder (default: the parent of ``models_dir``).
+    :param backend: ``sqlite`` or ``postgres``, whose type rules apply (default: told from schema.rs).
     :raises ModelDrift: when the models folder or the schema file is missing.
     """
-    parsed = schema if isinstance(schema, Schema) else load_schema(schema)
+    parsed = schema if isinstance(schema, Schema) else load_schema(schema, backend=backend)
+    if backend is not None and parsed.backend != backend:
+        parsed = for_backend(parsed, backend)
     models_dir = Path(models_dir)
     src_root = src_root or models_dir.parent
     files = read_models_dir(models_dir, src_root=src_root)
@@ -448,24 +454,37 @@ class _StructCheck:
         loaded = model_field.type
         if "deserialize_as" in model_field.options:
             loaded = resolve_type_text(self.struct, model_field.options["deserialize_as"])
-        load_ok = loads_as(loaded, column.sql_type) if self.struct.derives_any("Queryable", "Selectable") \
-            else None
+        loading = self.struct.derives_any("Queryable", "Selectable")
+        # check_for_backend(B) makes every field type FromSqlRow<column type, B>, judged by B's rules
+        checked = [(path, backend) for path in self.struct.check_for_backend
+                   if (backend := backend_of_check(path)) is not None] if selectable and loading else []
+        refused = next((path for path, backend in checked if loads_as(loaded, column.sql_type, backend) is False),
+                       None)
+        load_ok = loads_as(loaded, column.sql_type) if loading else None
         write_ok = None
+        values = bound_values(self.struct, model_field, self.table) if writes else []
         if writes:
-            verdicts = [as_expression(value, column.sql_type)
-                        for value in bound_values(self.struct, model_field, self.table)]
+            verdicts = [as_expression(value, column.sql_type) for value in values]
             write_ok = False if False in verdicts else (True if verdicts and all(verdicts) else None)
-        backend_checked = selectable and any(b.endswith("Sqlite") for b in self.struct.check_for_backend)
         if write_ok is False:
             expected = expected_description(column.sql_type, writing=True)
             self._wrong_type(model_field, column, proven=True, expected=expected,
                              why="Insertable/AsChangeset needs the value type to fit the column")
+        elif refused is not None:
+            self._wrong_type(model_field, column, proven=True, expected=expected_description(column.sql_type),
+                             why=f"check_for_backend({refused}) checks every field type")
         elif load_ok is False:
-            self._wrong_type(model_field, column, proven=backend_checked, positional=not backend_checked,
+            self._wrong_type(model_field, column, proven=False, positional=True,
                              expected=expected_description(column.sql_type),
-                             why="check_for_backend(Sqlite) checks every field type" if backend_checked
-                             else "without check_for_backend the type is checked only where the struct "
-                                  "is loaded")
+                             why="without check_for_backend the type is checked only where the struct "
+                                 "is loaded")
+        elif write_ok and column.sql_type.backend == POSTGRES and any(
+                pg_types.binds(value, column.sql_type) is False for value in values):
+            self._wrong_type(model_field, column, proven=False, expected=expected_description(column.sql_type,
+                                                                                              writing=True),
+                             why="the derive compiles (another feature of diesel makes the value AsExpression "
+                                 "for the column's type), but PostgreSQL has no ToSql for it: the insert or update "
+                                 "on a PgConnection cannot compile")
 
     def _wrong_type(self, model_field: ModelField, column: SchemaColumn, *, proven: bool, expected: str,
                     why: str, positional: bool = False) -> None:

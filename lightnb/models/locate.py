@@ -48,12 +48,20 @@ def schema_file(project: Project, given: str | Path | None = None) -> Path:
 
 
 def schema_text_from_database(project: Project) -> str:
-    """Print schema.rs from the project's database (opened read-only), as diesel print-schema would.
+    """Print schema.rs from the project's database (opened read-only), as diesel print-schema would:
+    a SQLite file, or the database a ``postgres://`` URL names.
 
     :raises DatabaseError: when the database cannot be opened.
     """
     from lightnb.schema import options_from_config, print_schema
 
+    url = project.database_url
+    if url and url.strip().startswith(("postgres://", "postgresql://")):
+        from lightnb.backends.postgres.project_cluster import ensure_running
+        from lightnb.schema.postgres import print_schema_postgres  # read-only session
+        ensure_running(project, url)
+        return print_schema_postgres(url, options_from_config(project.print_schema.get("default", {}),
+                                                              project.config_dir))
     path = project.database_path()
     if not path.is_file():
         raise DatabaseError(f"database {path} not found; check --database-url or DATABASE_URL", path=path)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 _ROW_DERIVES = ("Queryable", "Selectable", "Insertable")
-_BACKEND = "diesel::sqlite::Sqlite"
+_BACKENDS = {"sqlite": "diesel::sqlite::Sqlite", "postgres": "diesel::pg::Pg"}  # check_for_backend
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +185,7 @@ def _struct_code(name: str, table: SchemaTable, columns: tuple, derives: tuple[s
                  doc_comments: bool, *, backend: bool) -> str:
     lines = [f"#[derive({', '.join(derives)})]", f"#[diesel(table_name = {table.rust_name})]"]
     if backend and any(d in ("Queryable", "Selectable") for d in derives):
-        lines.append(f"#[diesel(check_for_backend({_BACKEND}))]")
+        lines.append(f"#[diesel(check_for_backend({_BACKENDS[table.backend]}))]")
     lines.append(f"pub struct {name} {{")
     for column in columns:
         if doc_comments:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lightnb.errors import ModelDrift, with_advice
 from lightnb.models._syntax import node_text, parse_rust
+from lightnb.models.pg_types import BACKENDS, detect_backend
 from lightnb.models.types import SqlType
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class SchemaTable:
     :param module: the Rust module path of the table inside schema.rs (``()`` at top level).
     :param sql_schema: the database schema prefix (``schema.table``), if any.
     :param line: 1-based line of the table name.
+    :param backend: the backend of the schema.rs it comes from (``sqlite`` or ``postgres``).
     """
 
     rust_name: str
@@ -84,6 +86,7 @@ class SchemaTable:
     module: tuple[str, ...] = ()
     sql_schema: str | None = None
     line: int = 0
+    backend: str = field(default="sqlite", compare=False)
 
     def column(self, rust_name: str) -> SchemaColumn | None:
         """Return the column with this Rust name, or None."""
@@ -132,6 +135,8 @@ class Schema:
     :param complete: whether the file holds nothing but diesel's own items (``table!``,
         ``joinable!``, ``allow_tables_to_appear_in_same_query!``, ``sql_types``, private ``use``),
         so that a table missing from it cannot be defined elsewhere in the module.
+    :param backend: the backend the file is for (``sqlite`` or ``postgres``); its column types are
+        judged by that backend's rules.
     """
 
     tables: tuple[SchemaTable, ...]
@@ -139,6 +144,7 @@ class Schema:
     groups: tuple[TableGroup, ...] = ()
     path: Path | None = field(default=None, compare=False)
     complete: bool = field(default=True, compare=False)
+    backend: str = field(default="sqlite", compare=False)
 
     def table(self, rust_name: str, module: tuple[str, ...] = ()) -> SchemaTable | None:
         """Return the table with this Rust name inside ``module`` of the file, or None."""
@@ -170,13 +176,15 @@ class Schema:
                                  f"{', '.join(self.table_names) or '(no tables)'}", path=self.path)
 
 
-def parse_schema(text: str, *, path: Path | None = None, strict: bool = True) -> Schema:
+def parse_schema(text: str, *, path: Path | None = None, strict: bool = True, backend: str | None = None) -> Schema:
     """Parse schema.rs text into a :class:`Schema`.
 
     :param text: the Rust source of schema.rs.
     :param path: where the text came from (kept for messages).
     :param strict: raise on a block diesel would refuse; False leaves such a block out (a table
         block) or a value unread (``#[max_length]``) and reads the rest.
+    :param backend: ``sqlite`` or ``postgres``; by default told from the file's types
+        (:func:`lightnb.models.pg_types.detect_backend`).
     :raises ModelDrift: when ``strict`` and a ``table!`` block cannot be read.
     """
     root = parse_rust(text)
@@ -205,11 +213,21 @@ def parse_schema(text: str, *, path: Path | None = None, strict: bool = True) ->
             end = statement.end_byte
             tail = b";" if statement is node and source[end:end + 1] == b";" else b""
             groups.append(TableGroup(names, (source[statement.start_byte:end] + tail).decode()))
-    return Schema(tables=tuple(tables), joinables=tuple(joinables), groups=tuple(groups), path=path,
-                  complete=_only_diesel_items(root))
+    schema = Schema(tables=tuple(tables), joinables=tuple(joinables), groups=tuple(groups), path=path,
+                    complete=_only_diesel_items(root))
+    return for_backend(schema, backend or detect_backend((c.sql_type for t in tables for c in t.columns), text))
 
 
-def load_schema(source: str | Path) -> Schema:
+def for_backend(schema: Schema, backend: str) -> Schema:
+    """Return the schema with its column types judged by ``backend``'s rules."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    tables = tuple(replace(t, columns=tuple(replace(c, sql_type=c.sql_type.on(backend)) for c in t.columns),
+                           backend=backend) for t in schema.tables)
+    return replace(schema, tables=tables, backend=backend)
+
+
+def load_schema(source: str | Path, *, backend: str | None = None) -> Schema:
     """Read a schema from a path to schema.rs, or from schema.rs text.
 
     A ``str`` containing ``table!`` or a newline is treated as text, anything else as a path.
@@ -217,7 +235,7 @@ def load_schema(source: str | Path) -> Schema:
     :raises ModelDrift: when the file does not exist.
     """
     if isinstance(source, str) and ("\n" in source or "table!" in source):
-        return parse_schema(source)
+        return parse_schema(source, backend=backend)
     path = Path(source)
     if not path.is_file():
         raise ModelDrift(f"schema file {path} not found; run `lightnb print-schema` or pass --schema FILE",
@@ -227,7 +245,7 @@ def load_schema(source: str | Path) -> Schema:
     except UnicodeDecodeError as error:
         raise ModelDrift(f"schema file {path} is not valid UTF-8 (byte {error.start}); regenerate it with "
                          f"`lightnb print-schema`", path=path) from error
-    return parse_schema(text, path=path)
+    return parse_schema(text, path=path, backend=backend)
 
 
 # -- tree walking -------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Diesel SQL types, Rust field types, and which Rust types fit which SQL types on SQLite.
 
+A :class:`SqlType` knows the backend of the schema.rs it was read from (``sqlite`` unless told):
+for ``postgres`` the rules are PostgreSQL's (:mod:`lightnb.models.pg_types`).
+
 Compatibility follows diesel's SQLite impls: ``FromSql<ST, Sqlite>`` for loading (Queryable,
 Selectable with ``check_for_backend``) and ``AsExpression<ST>`` for writing (Insertable,
 AsChangeset). Only pairs of *known* types are ever judged incompatible; anything else (custom
@@ -8,7 +11,7 @@ types, aliases from other files, generics) is reported as unknown, never as an e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 # Diesel's SQL type names and their aliases (diesel/src/type_impls and sql_types/mod.rs).
 _SQL_ALIASES: dict[str, str] = {
@@ -109,11 +112,14 @@ class SqlType:
     :param path: the path segments of the outer type (``("diesel", "sql_types", "Text")``).
     :param args: generic arguments.
     :param text: the type as written, without spaces.
+    :param backend: the backend whose rules apply (``sqlite`` or ``postgres``): the one schema.rs was
+        printed for.
     """
 
     path: tuple[str, ...]
     args: tuple[SqlType, ...] = ()
     text: str = ""
+    backend: str = field(default="sqlite", compare=False)
 
     @classmethod
     def parse(cls, tokens: list[str] | tuple[str, ...]) -> SqlType:
@@ -123,6 +129,12 @@ class SqlType:
             flat.extend(">" for _ in token) if set(token) == {">"} else flat.append(token)
         parsed, _ = _parse_sql(flat, 0)
         return parsed
+
+    def on(self, backend: str) -> SqlType:
+        """Return the same type judged by ``backend``'s rules (its arguments too)."""
+        if backend == self.backend:
+            return self
+        return replace(self, args=tuple(a.on(backend) for a in self.args), backend=backend)
 
     @property
     def name(self) -> str:
@@ -142,6 +154,9 @@ class SqlType:
     @property
     def canonical(self) -> str | None:
         """Return diesel's standard name of the non-null type (``Text``), or None for other types."""
+        if self.backend == "postgres":
+            from lightnb.models import pg_types
+            return pg_types.canonical(self)
         inner = self.inner
         if inner.args or not _is_diesel_path(inner.path):
             return None
@@ -270,8 +285,15 @@ def _sql_name(sql: SqlType) -> str | None:
     return canonical if canonical in _LOADS else None
 
 
-def loads_as(rust: RustType, sql: SqlType) -> bool | None:
-    """Return whether ``rust`` is ``FromSqlRow<sql, Sqlite>`` (what check_for_backend asks); None if unknown."""
+def loads_as(rust: RustType, sql: SqlType, backend: str | None = None) -> bool | None:
+    """Return whether ``rust`` is ``FromSqlRow<sql, DB>`` (what check_for_backend asks); None if unknown.
+
+    :param backend: the backend DB (default: the one ``sql`` was read for).
+    """
+    if (backend or sql.backend) == "postgres":
+        from lightnb.models import pg_types
+        return pg_types.loads(rust, sql)
+    sql = sql.on("sqlite")
     canonical_sql = _sql_name(sql)
     if canonical_sql is None:
         return None
@@ -299,6 +321,9 @@ def loads_as(rust: RustType, sql: SqlType) -> bool | None:
 
 def as_expression(value: RustType, sql: SqlType) -> bool | None:
     """Return whether ``value`` is ``AsExpression<sql>`` (what Insertable/AsChangeset ask); None if unknown."""
+    if sql.backend == "postgres":
+        from lightnb.models import pg_types
+        return pg_types.writes(value, sql)
     canonical_sql = sql.canonical
     if canonical_sql is None:
         return None
@@ -323,6 +348,9 @@ def as_expression(value: RustType, sql: SqlType) -> bool | None:
 
 def rust_type_for(sql: SqlType) -> str:
     """Return the Rust type generated code uses for a column type (``Option<String>``)."""
+    if sql.backend == "postgres":
+        from lightnb.models import pg_types
+        return pg_types.rust_type_for(sql)
     canonical = sql.canonical
     base = _GENERATED.get(canonical, sql.inner.text) if canonical else sql.inner.text
     return f"Option<{base}>" if sql.nullable else base

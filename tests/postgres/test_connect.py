@@ -50,7 +50,7 @@ def test_an_unparsable_url_is_one_line_without_the_password() -> None:
     with pytest.raises(ProjectError) as caught:
         pgurl.parse("postgres://ann:s3cret@[::1/app")
     message = str(caught.value)
-    assert "s3cret" not in message and "\n" not in message and "postgres://user:password@host" in message
+    assert "s3cret" not in message and "\n" not in message and "postgres://USER:PASSWORD@HOST:PORT/DATABASE" in message
 
 
 def test_no_server_missing_database_and_missing_role(pg_cluster: Cluster, tmp_path: Path) -> None:

@@ -162,9 +162,9 @@ CASES = [
     Case("migration_dir_is_a_file", RUN + ["--migration-dir", "diesel.toml"], "Not a directory"),
     # --- databases -------------------------------------------------------------------------------------------
     Case("missing_database_url", RUN, "The --database-url argument must be passed", _remove(".lightnb")),
-    Case("postgres_url", LIST + ["--database-url", "postgres://localhost/app"], "not SQLite"),
+    Case("postgres_url", LIST + ["--database-url", "postgres://localhost:1/app"], "No PostgreSQL server is running"),
     Case("memory_url", ["snapshot", "--database-url", ":memory:"], "in-memory"),
-    Case("dotenv_mysql_url", LIST, "not SQLite",
+    Case("dotenv_mysql_url", LIST, "`mysql://` is not supported",
          _both(_remove(".lightnb"), _write(".env", "DATABASE_URL=mysql://localhost/app\n"))),
     Case("non_sqlite_file", LIST + ["--database-url", "notes.txt"], "not a",
          _write("notes.txt", "these are notes, not a database\n" * 40)),

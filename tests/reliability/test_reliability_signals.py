@@ -20,6 +20,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -341,7 +342,9 @@ def test_a_signal_while_a_scratch_folder_is_made_is_held_until_the_folder_can_be
 
     def mkdtemp_then_ctrl_c(*args, **kwargs):
         made.append(real_mkdtemp(*args, **kwargs))
-        os.kill(os.getpid(), signal.SIGINT)  # arrives right after the folder exists
+        # arrives right after the folder exists; sent to the main thread, which holds it (a thread an earlier
+        # test left alive, e.g. IPython's history saver, does not block it and would take a process-wide kill)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
         return made[-1]
 
     monkeypatch.setattr(scratch.tempfile, "mkdtemp", mkdtemp_then_ctrl_c)

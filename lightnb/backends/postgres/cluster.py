@@ -242,6 +242,11 @@ def _layout(folder: Path, user: _User | None) -> _Layout:
     return _Layout(base, base / "data", socket_dir, base / "server.log")
 
 
+def socket_dir_of(folder: str | Path) -> Path:
+    """Return the socket folder the cluster of ``folder`` uses (the same each time; nothing is created)."""
+    return _layout(Path(folder).resolve(), _system_user()).socket_dir
+
+
 def _prepare(layout: _Layout, user: _User | None) -> None:
     """Create the folders with the modes and owner the server needs."""
     for base in {layout.base, layout.socket_dir.parent}:

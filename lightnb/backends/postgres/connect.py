@@ -58,8 +58,8 @@ def explain(error: psycopg.OperationalError, params: dict[str, str]) -> str:
     text = str(error)
     sqlstate = getattr(error, "sqlstate", None)
     if sqlstate == "3D000" or f'database "{database}" does not exist' in text:
-        return (f"Database `{database}` does not exist on {where}; create it (`diesel setup` or "
-                f"`createdb {database}`) or fix the database name in the URL.")
+        return (f"Database `{database}` does not exist on {where}; create it (`lightnb database setup` "
+                f"or `createdb {database}`) or fix the database name in the URL.")
     if sqlstate == "28P01" or "password authentication failed" in text:
         return (f"PostgreSQL on {where} rejected the password of user `{user}`; fix the password in the "
                 f"database URL (or DATABASE_URL in .env).")

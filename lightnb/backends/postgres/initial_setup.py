@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 NAME = "00000000000000_diesel_initial_setup"
+INITIAL_SETUP_VERSION = "00000000000000"
 
 UP_SQL = """\
 -- This file was automatically created by Diesel to setup helper functions

@@ -47,6 +47,11 @@ def ensure_tracking_table(conn: psycopg.Connection[Any]) -> None:
     conn.execute(CREATE_TRACKING_TABLE)
 
 
+def has_tracking_table(conn: psycopg.Connection[Any]) -> bool:
+    """Return whether ``__diesel_schema_migrations`` exists (diesel's ``schema_table_exists``)."""
+    return conn.execute(_TRACKING_EXISTS).fetchone() == (True,)
+
+
 def applied_versions(conn: psycopg.Connection[Any]) -> list[str]:
     """Return the recorded versions, newest first (diesel's order)."""
     return [row[0] for row in conn.execute(_APPLIED).fetchall()]
@@ -69,12 +74,23 @@ def _statement_at(script: str, line: int | None) -> str | None:
     return None
 
 
-def _sql_error(migration: Migration, script: str, error: psycopg.Error) -> SqlError:
-    reason = " ".join(str(error).split()) or type(error).__name__
+def sql_error(migration: Migration, script: str, error: psycopg.Error, file: str = "up.sql") -> SqlError:
+    """Return the one-line error for a script the server rejected, naming the file and line.
+
+    ``file`` is ``up.sql`` or ``down.sql``; a migration with ``run_in_transaction = false`` may have
+    applied the statements before the failing one, and the message says so.
+    """
+    # the server's own sentence; its "LINE 2: … ^" excerpt is replaced by the file and line below
+    primary = getattr(error.diag, "message_primary", None) or (str(error).splitlines() or [""])[0]
+    reason = " ".join(primary.split()) or type(error).__name__
     line = _line_of(script, error)
-    where = f"{migration.name}/up.sql" + (f" line {line}" if line is not None else "")
+    where = f"{migration.name}/{file}" + (f" line {line}" if line is not None else "")
+    undone = ("nothing of this migration was applied" if migration.run_in_transaction else
+              "run_in_transaction = false: the statements before it stay applied, and the migration is not "
+              "recorded")
+    path = migration.up_path if file == "up.sql" else migration.down_path
     return SqlError(f"Failed to run {migration.name} with: {reason} ({where}); fix the SQL and run again "
-                    f"(nothing of this migration was applied).", path=migration.up_path,
+                    f"({undone}).", path=path,
                     version=migration.version, line=line, statement=_statement_at(script, line))
 
 
@@ -94,7 +110,7 @@ def run_migration(conn: psycopg.Connection[Any], migration: Migration) -> None:
         try:
             conn.execute(script.encode("utf-8"), prepare=False)  # no parameters: one simple-query message
         except psycopg.Error as error:
-            raise _sql_error(migration, script, error) from error
+            raise sql_error(migration, script, error) from error
         conn.execute(_INSERT_VERSION, (migration.version,))
 
     if migration.run_in_transaction:
@@ -123,9 +139,10 @@ def run_pending(conn: psycopg.Connection[Any], migrations_dir: str | Path,
     return applied
 
 
-def create_database_if_missing(url: str) -> str | None:
+def create_database_if_missing(url: str, announce: Callable[[str], None] | None = None) -> str | None:
     """Create the URL's database when it does not exist (connecting to ``postgres`` on the same server).
 
+    :param announce: told ``Creating database: NAME`` before the database is created (diesel's line).
     :returns: the created database's name, or None when it existed.
     :raises ConnectError: when the server cannot be reached, or refuses the creation.
     """
@@ -136,6 +153,8 @@ def create_database_if_missing(url: str) -> str | None:
         if not isinstance(error.__cause__, psycopg.OperationalError) or "does not exist" not in str(error.__cause__):
             raise
     name = pgurl.database_of(pgurl.parse(url))
+    if announce is not None:
+        announce(f"Creating database: {name}")
     try:
         with connect(pgurl.with_database(url, "postgres")) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

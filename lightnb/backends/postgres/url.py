@@ -10,7 +10,7 @@ people to read.
 from __future__ import annotations
 
 import getpass
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from psycopg import conninfo as _conninfo
 from psycopg.errors import ProgrammingError
@@ -21,15 +21,57 @@ from lightnb.errors import ProjectError
 def parse(url: str) -> dict[str, str]:
     """Return the libpq parameters of a PostgreSQL URL (``host``, ``port``, ``dbname``, ``user`` …).
 
-    :raises ProjectError: when libpq cannot parse the URL.
+    :raises ProjectError: when libpq cannot parse the URL, or a ``/`` sits in its user or password
+        (libpq would read the password as a host and port, and say so with the password in the message).
     """
+    text = url.strip()
+    credentials = _credentials(text)
+    if credentials is not None and ("/" in credentials or "@" in credentials):
+        odd = "/" if "/" in credentials else "@"
+        raise ProjectError(f"The PostgreSQL URL {redact(url)!r} has a `{odd}` in its user or password; "
+                           f"percent-encode it (/ as %2F, @ as %40, : as %3A, space as %20).")
     try:
-        params = _conninfo.conninfo_to_dict(url.strip())
+        params = _conninfo.conninfo_to_dict(text)
     except ProgrammingError as error:
-        reason = " ".join(str(error).replace(url.strip(), redact(url)).split())  # libpq quotes the URL
+        reason = " ".join(_hide_secrets(str(error), text).split())  # libpq quotes parts of the URL
         raise ProjectError(f"Invalid PostgreSQL URL {redact(url)!r} ({reason}); write it as "
-                           f"postgres://user:password@host:port/database.") from error
+                           f"postgres://USER:PASSWORD@HOST:PORT/DATABASE, special characters percent-encoded."
+                           ) from error
     return {key: str(value) for key, value in params.items() if value is not None}
+
+
+def _credentials(text: str) -> str | None:
+    """Return what stands before the last ``@`` of a URL's authority (``user:password``), or None."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return None
+    head = rest.split("?", 1)[0].split("#", 1)[0]
+    credentials, at, _host = head.rpartition("@")
+    return credentials if at else None
+
+
+def _hide_secrets(message: str, text: str) -> str:
+    """Return ``message`` without the URL, its password or its ``password=`` parameter."""
+    message = message.replace(text, redact(text))
+    credentials = _credentials(text)
+    secrets = []
+    if credentials and ":" in credentials:
+        secrets.append(credentials.split(":", 1)[1])
+    for part in text.partition("?")[2].split("&"):
+        if part.startswith("password="):
+            secrets.append(part[len("password="):])
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        message = message.replace(secret, "***")
+        message = message.replace(unquote(secret), "***")
+        for piece in unquote(secret).split():  # libpq quotes a password cut at a space
+            if len(piece) >= 3:
+                message = message.replace(piece, "***")
+    return message
+
+
+def is_url(text: str) -> bool:
+    """Return True when ``text`` is a ``postgres://`` or ``postgresql://`` URL."""
+    return text.strip().startswith(("postgres://", "postgresql://"))
 
 
 def user_of(params: dict[str, str]) -> str:
@@ -73,14 +115,14 @@ def redact(url: str) -> str:
     scheme, sep, rest = text.partition("://")
     if not sep:
         return "***" if "password" in text else text
-    authority, slash, tail = rest.partition("/")
-    if "@" in authority:
-        credentials, _, host = authority.rpartition("@")
+    credentials = _credentials(text)
+    if credentials is not None:
+        host_and_tail = rest[len(credentials) + 1:]
         user, colon, _password = credentials.partition(":")
-        authority = f"{user}:***@{host}" if colon else f"{user}@{host}"
-    path, question, query = tail.partition("?")
+        rest = (f"{user}:***@" if colon else f"{user}@") + host_and_tail
+    head, question, query = rest.partition("?")
     query = "&".join("password=***" if part.startswith("password=") else part for part in query.split("&"))
-    return f"{scheme}://{authority}{slash}{path}{question}{query}"
+    return f"{scheme}://{head}{question}{query}"
 
 
 def socket_url(socket_dir: str, database: str, *, user: str = "postgres", port: int = 5432) -> str:

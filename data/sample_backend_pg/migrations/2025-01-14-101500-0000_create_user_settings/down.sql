@@ -1,0 +1,2 @@
+-- This file should undo anything in `up.sql`
+DROP TABLE user_settings;

@@ -1,0 +1,2 @@
+-- This file should undo anything in `up.sql`
+ALTER TABLE user_settings DROP COLUMN locale;

@@ -1,0 +1,3 @@
+pub mod message_models;
+pub mod oauth_models;
+pub mod user_models;
