@@ -947,6 +947,8 @@ def check(project: Project, *, database_url: str | Path | None = None, applied: 
             raise LightnbError("--applied is not available on PostgreSQL yet; check proves the pending migrations "
                                "(revert them on the copy first to prove applied ones).")
         from lightnb.backends.postgres.check import check as check_postgres
+        if postgres:
+            _postgres_ready(project, postgres)  # production in the project's own cluster (the sample's)
         return check_postgres(project, source_url=postgres or None, workspace=workspace_folder(project),
                               run_tests=run_tests, on_output=on_output)
     try:
@@ -980,6 +982,7 @@ def snapshot_postgres(project: Project, database_url: str, *, folder: str | Path
     :returns: ``lightnb.backends.postgres.base.BaseInfo`` (what was copied, how long it took).
     """
     from lightnb.backends.postgres.base import take_snapshot
+    _postgres_ready(project, database_url)  # production in the project's own cluster (the sample's)
     return take_snapshot(database_url, Path(folder) if folder is not None else workspace_folder(project))
 
 
