@@ -108,3 +108,20 @@ def test_the_guided_steps_on_the_workspace_copy_never_on_production(capsys, proj
         for path in sorted(folder.iterdir()):
             path.unlink()
         folder.rmdir()
+
+
+def test_check_on_the_sample_starts_its_cluster_and_proves_on_a_clone(made: Path, tmp_path: Path) -> None:
+    """Production lives in the project's own cluster: check starts it, proves a new migration, stops it."""
+    import shutil
+    migrations = tmp_path / "migrations"
+    shutil.copytree(made / "migrations", migrations)  # the sample's history plus one new migration
+    folder = migrations / "2030-01-01-000000-0000_drop_preview"
+    folder.mkdir()
+    (folder / "up.sql").write_text("ALTER TABLE message_log DROP COLUMN body_preview;\n", encoding="utf-8")
+    (folder / "down.sql").write_text("ALTER TABLE message_log ADD COLUMN body_preview TEXT;\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DIRECTORY")}
+    done = subprocess.run([sys.executable, "-m", "lightnb", "check", "--no-tests", "--migration-dir", str(migrations)],
+                          cwd=made, capture_output=True, text=True, env=env, timeout=300)
+    assert "verdict: unsafe" in done.stdout, done.stderr
+    assert "down.sql does not restore the rows: message_log" in done.stdout
+    assert not _server_running(made / CLUSTER_FOLDER)
