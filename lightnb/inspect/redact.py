@@ -328,15 +328,34 @@ def _national(match: re.Match[str]) -> bool:
     return 9 <= len(digits) <= 12 and digits[1] != "0"  # 0… trunk prefix
 
 
+# How card numbers are written when split: groups of four (the last may be shorter), or 4-6-5 / 4-6-4.
+_CARD_GROUPS = re.compile(r"\d{4}(?:[ -]\d{4})*(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
+
+
 def _luhn(match: re.Match[str]) -> bool:
-    digits = _digits(match.group(0))
+    text = match.group(0)
+    digits = _digits(text)
     if not 13 <= len(digits) <= 19:
         return False
+    if digits != text and not _CARD_GROUPS.fullmatch(text):
+        return False  # split like a date or a migration version (2024-01-15-093000), not like a card
+    if _timestamp_digits(digits):
+        return False  # YYYYMMDDHHMMSS…: a diesel migration version or a compact time, no card's prefix
     total = 0
     for i, d in enumerate(reversed(digits)):
         n = int(d) * (2 if i % 2 else 1)
         total += n - 9 if n > 9 else n
     return total % 10 == 0
+
+
+def _timestamp_digits(digits: str) -> bool:
+    """True for digits that begin with a plausible time YYYYMMDDHHMMSS (years 1970–2099)."""
+    if len(digits) < 14:
+        return False
+    year, month, day = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+    hour, minute, second = int(digits[8:10]), int(digits[10:12]), int(digits[12:14])
+    return 1970 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 \
+        and second < 61
 
 
 def _ipv6(match: re.Match[str]) -> bool:
