@@ -46,10 +46,10 @@ from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import SchemaChange, schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
 from lightnb.lint.config import LintConfig, config_from_settings
-from lightnb.lint.rules.destructive import intentionally_destroyed
 from lightnb.lint.engine import lint_migrations, lint_source
 from lightnb.lint.finding import Finding
 from lightnb.lint.rehearsal import Baseline
+from lightnb.lint.rules.destructive import intentionally_destroyed
 from lightnb.lint.source import source_of, tokens
 from lightnb.markers import IRREVERSIBLE, declared_irreversible, marker_without_reason
 from lightnb.migrations import Migration, discover

@@ -11,7 +11,7 @@ import os
 import stat
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lightnb.errors import LightnbError, MigrationError, with_advice
@@ -334,7 +334,7 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
                                              f"`{folder}`", "choose another --version"), path=folder)
         dirname = f"{version}_{name}"
     else:
-        stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d-%H%M%S")
+        stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%d-%H%M%S")
         dirname = f"{stamp}_{name}" if style != "2.3" else f"{_free_counter(stamp, existing, folder)}_{name}"
     target = folder / dirname
     refused = name_problem(name) or _version_problem(version)

@@ -27,7 +27,6 @@ from typing import Any
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 
 
-
 def mask_notebook(nb: Any, redactor: Redactor | None = None) -> Any:
     """Return a copy of notebook ``nb`` whose code cells' outputs show no secret."""
     redactor = redactor or DEFAULT_REDACTOR

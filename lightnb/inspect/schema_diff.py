@@ -22,8 +22,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lightnb.catalog import Column
-from lightnb.inspect.definition import (default_key, expression_key, index_changes, index_definition, same_type,
-                                        table_definition_changes, type_change)
+from lightnb.inspect.definition import (
+    default_key,
+    expression_key,
+    index_changes,
+    index_definition,
+    same_type,
+    table_definition_changes,
+    type_change,
+)
 from lightnb.inspect.snapshot import Snapshot, TableSnapshot
 
 if TYPE_CHECKING:

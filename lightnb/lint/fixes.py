@@ -77,4 +77,4 @@ def checked_fix(image: bytes | None, fix: str, patch: Patch | None) -> str:
 
 def statements_text(statements: Sequence[object]) -> tuple[str, ...]:
     """Return the text of parsed statements (anything with a ``text`` attribute)."""
-    return tuple(getattr(s, "text") for s in statements)
+    return tuple(s.text for s in statements)

@@ -16,13 +16,13 @@ from typing import Any, Protocol
 from lightnb.backends import sqlite
 from lightnb.errors import FileWriteError, LightnbError, with_advice
 from lightnb.files import existing_regular, write_text_atomic
+from lightnb.models.schema_rs import Schema as SchemaFile
+from lightnb.models.schema_rs import SchemaTable, parse_schema
 from lightnb.project import Project
 from lightnb.schema.config import DEFAULT_STYLE, STYLES, PrintSchemaOptions, configurations
 from lightnb.schema.introspect import introspect
 from lightnb.schema.model import Schema, SchemaError, Table
 from lightnb.schema.print_schema import render
-from lightnb.models.schema_rs import Schema as SchemaFile
-from lightnb.models.schema_rs import SchemaTable, parse_schema
 from lightnb.schema.style import choose_style, resolve_style
 from lightnb.schema.target import check_schema_target
 

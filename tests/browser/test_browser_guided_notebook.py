@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
 from lightnb import samples
 

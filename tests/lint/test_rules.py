@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from lightnb.lint import LintConfig, lint_sql, lint_source, load_rules
+from lightnb.lint import LintConfig, lint_source, lint_sql, load_rules
 from lightnb.lint.source import source_from_text
 
 USERS = ("CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, email TEXT NOT NULL, nick TEXT, "

@@ -21,8 +21,6 @@ from lightnb.models.rust_reader import read_rust
 from lightnb.models.scaffold import generate_for_table
 from lightnb.models.schema_rs import parse_schema
 
-
-
 KITCHENBOOK = Path(__file__).parent / "fixtures" / "kitchenbook"
 
 

@@ -269,6 +269,7 @@ def test_a_struct_overlapping_an_unreadable_region_has_nothing_proven():
 
 def test_fails_on_any_finding_or_only_proven_and_unreadable_ones():
     from dataclasses import replace
+
     from lightnb.models.drift import UNREADABLE, DriftReport
     unproven = one("#[derive(Queryable, Selectable)]\n#[diesel(table_name = beds)]\npub struct Bed {\n"
                    "    pub id: i32,\n    pub name: String,\n    pub area: Option<f64>,\n}\n")

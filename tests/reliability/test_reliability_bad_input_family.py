@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from reliability_support import applied, file_mark, make_project, tree_mark, write_migration
 
 from lightnb import steps
 from lightnb.cli import main
 from lightnb.workspace import Workspace
-from reliability_support import applied, file_mark, make_project, tree_mark, write_migration
 
 NEW = "2024-02-01-000000-0000_add_tags"
 NEW_VERSION = "202402010000000000"

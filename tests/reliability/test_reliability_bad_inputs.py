@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from reliability_support import REPO, make_project, tree_mark, write_migration
 
 from lightnb import steps
 from lightnb.cli import main
 from lightnb.project import Project
 from lightnb.workspace import Workspace
-from reliability_support import REPO, make_project, tree_mark, write_migration
 
 NEW = "2024-02-01-000000-0000_add_tags"
 NOTICE = "lightnb: working on workspace"

@@ -36,7 +36,7 @@ ALTER TABLE users_new RENAME TO users;
 CREATE INDEX users_locality ON users (locality);
 """
 
-def UNDONE(table: str) -> tuple[str, str, str]:  # noqa: N802 - reads like the finding
+def UNDONE(table: str) -> tuple[str, str, str]:
     """The placeholder down.sql of the rebuild cases does not undo the rebuild: a true finding."""
     return ("down-incomplete", "up.sql", f"down.sql does not undo: the rebuild of table {table}")
 
