@@ -125,7 +125,8 @@ class TestRun:
 
     @property
     def summary(self) -> str:
-        """One line for every report: ``tests: not run (no Cargo.toml from DIR upward)``, ``tests (cargo test): passed``."""
+        """One line for every report: ``tests: not run (no Cargo.toml from DIR upward)``,
+        ``tests (cargo test): passed``."""
         if self.status == "not run":
             return f"tests: not run ({self.message})"
         return f"tests ({self.command}): {self.status}" + (f" — {self.message}" if self.message else "")
@@ -220,7 +221,8 @@ class CheckResult:
         for finding in self.project_findings:
             lines += _finding_lines(finding)
         for check in self.migrations:
-            lines.append(f"{check.migration}: {check.verdict_text.upper() if check.verdict != 'irreversible' else check.verdict_text}")
+            verdict = check.verdict_text.upper() if check.verdict != 'irreversible' else check.verdict_text
+            lines.append(f"{check.migration}: {verdict}")
             lines += [f"  - {reason}" for reason in check.reasons]
             lines += [f"  {line}".rstrip() for f in check.findings for line in _finding_lines(f)]
         if self.tests is not None:
@@ -271,8 +273,8 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
         try:
             with sqlite.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
                 try:
-                    project_findings = [f for f in lint_migrations(migrations, versions=(), config=config,
-                                                                   conn=conn, migrations_dir=project.migrations_dir)]
+                    project_findings = list(lint_migrations(migrations, versions=(), config=config,
+                                                                conn=conn, migrations_dir=project.migrations_dir))
                     if applied > 0:
                         checks = _rehearse_applied(conn, migrations, applied, config, folder)
                     else:
@@ -325,8 +327,8 @@ def _rehearse_applied(conn: sqlite.Connection, migrations: Sequence[Migration], 
         reverted = runner.revert(conn, migrations, number=number)
     except LightnbError as error:
         version = runner.applied_versions(conn)[0] if runner.applied_versions(conn) else "?"
-        return [MigrationCheck(version, version, "unsafe", (f"cannot revert it on the copy: {mask_message(str(error))}",),
-                               steps=("up",))]
+        reason = f"cannot revert it on the copy: {mask_message(str(error))}"
+        return [MigrationCheck(version, version, "unsafe", (reason,), steps=("up",))]
     versions = [m.version for m in reverted]
     checks = rehearse_pending(conn, migrations, versions=versions, config=config, scratch=scratch)
     end = take_snapshot(conn, label="re-applied")
@@ -373,7 +375,7 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
         blocker: str | None = None
         for migration in pending:
             position = ordered.index(migration)
-            lint = lambda connection: lint_source(  # noqa: E731 - one call, two states
+            lint = lambda connection, migration=migration, position=position: lint_source(  # noqa: E731 - one call, two states
                 source_of(migration), history=baseline.history(ordered, position), config=config,
                 conn=connection, later=states[position + 1:])
             if blocker is not None:

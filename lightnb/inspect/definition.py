@@ -242,7 +242,8 @@ def table_definition_changes(old_sql: str, new_sql: str, old_columns: Iterable[s
     # CHECK constraints are their own kind of change (schema_diff's "check" changes)
     for column in sorted(set(a.collations) | set(b.collations)):
         before, after = a.collations.get(column, "BINARY"), b.collations.get(column, "BINARY")
-        if before != after and column in {c.lower() for c in new_columns} and column in {c.lower() for c in old_columns}:
+        if (before != after and column in {c.lower() for c in new_columns}
+                and column in {c.lower() for c in old_columns}):
             out.append(f"column {column} compares with COLLATE {after} instead of {before}")
     for column in sorted(set(a.generated) | set(b.generated)):
         before, after = a.generated.get(column), b.generated.get(column)

@@ -495,7 +495,8 @@ class _Measurer:
             return
         join = " AND ".join(f"t.{_ref(k)} = s.{quote(_saved_key(k))}" for k in before["identity"])
         in_place = {c.lower() for a in tree.expressions if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)
-                    for c in [a.this.name] if any(x.name.lower() == c.lower() for x in a.expression.find_all(exp.Column))}
+                    for c in [a.this.name]
+                    if any(x.name.lower() == c.lower() for x in a.expression.find_all(exp.Column))}
         for column in kept:
             changed = self.one(f"SELECT count(*) FROM temp.{quote(saved)} AS s JOIN main.{quote(table)} AS t ON {join} "
                                f"WHERE s.{quote(column)} IS NOT t.{quote(column)}")
@@ -726,7 +727,8 @@ class _Measurer:
             self._insert_checks(st, table, info, given, cte, src)
         types = {c: dict(self.conn.execute(f"{cte}SELECT typeof({quote(c)}), count(*) {src} GROUP BY 1").fetchall())
                  for c in given}
-        dest = {c: dict(self.conn.execute(f"SELECT typeof({quote(c)}), count(*) FROM {quote(table)} GROUP BY 1").fetchall())
+        dest = {c: dict(self.conn.execute(f"SELECT typeof({quote(c)}), count(*) FROM {quote(table)} GROUP BY 1")
+                        .fetchall())
                 for c in given}
         return {"types": types, "dest_types": dest, "cte": cte}
 

@@ -153,7 +153,7 @@ class _Tracer:
         taint: list[bool] = []
         for projection in node.expressions:
             if isinstance(projection, exp.Star):
-                expanded = [s for s in sources]
+                expanded = list(sources)
             elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
                 wanted = projection.table.lower()
                 expanded = [s for s in sources if s.alias == wanted]
@@ -185,7 +185,7 @@ class _Tracer:
             width = len(rows[0]) if rows else 0
             if any(len(r) != width for r in rows):
                 raise _Unsure("VALUES rows differ in width")
-            taint = tuple(any(self._expr(r[i], ctes, (list(),) + outer) for r in rows) for i in range(width))
+            taint = tuple(any(self._expr(r[i], ctes, ([],) + outer) for r in rows) for i in range(width))
             return _Source(alias, _Rel(tuple(f"column{i + 1}" for i in range(width)), taint))
         raise _Unsure(f"cannot trace a {type(node).__name__} source (e.g. a table-valued function)")
 

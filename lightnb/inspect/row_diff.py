@@ -71,7 +71,7 @@ class TableDiff:
             "added": self.added, "removed": self.removed, "changed": self.changed,
             "unchanged": self.unchanged, "key": list(self.key),
             "columns_added": list(self.columns_added), "columns_removed": list(self.columns_removed),
-            "columns_renamed": {old: new for old, new in self.columns_renamed},
+            "columns_renamed": dict(self.columns_renamed),
             "changed_columns": dict(self.changed_columns),
             "samples": jsonable({k: list(v) for k, v in self.samples.items()}),
             "note": self.note,
@@ -428,13 +428,15 @@ def _compare_plan(old: TableSnapshot, new: TableSnapshot, sdiff: SchemaDiff) -> 
         note=note)
 
 
-def _key(old: TableSnapshot, new: TableSnapshot, new_to_old: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+def _key(old: TableSnapshot, new: TableSnapshot,
+         new_to_old: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     pk_after = new.primary_key
     mapped = tuple(new_to_old.get(k.lower(), "") for k in pk_after)
     if pk_after and all(mapped) and tuple(m.lower() for m in mapped) == tuple(k.lower() for k in old.primary_key):
         return pk_after, mapped, ""
     if not new.without_rowid and not old.without_rowid:
-        note = "primary key differs between the databases; rows matched by rowid" if (pk_after or old.primary_key) else ""
+        note = ("primary key differs between the databases; rows matched by rowid"
+                if (pk_after or old.primary_key) else "")
         return ("rowid",), ("rowid",), note
     if pk_after and all(mapped):
         return pk_after, mapped, "primary key changed; rows matched on the new key columns"
@@ -468,7 +470,8 @@ def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: S
                      note=plan.note, **counts)
 
 
-def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
+def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot,
+           after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
     n_after = after.table(plan.table).row_count  # type: ignore[union-attr]
     n_before = before.table(plan.before_table or plan.table).row_count  # type: ignore[union-attr]
     differs = plan.differs()

@@ -492,7 +492,8 @@ class _StructCheck:
         if struct.tuple_struct or any("embed" in f.options or "select_expression" in f.options
                                       or "select_expression_type" in f.options for f in struct.fields):
             return
-        why = (f"Queryable is positional: `{self.table.rust_name}::table.load::<{struct.name}>()` needs every column in order, "
+        why = (f"Queryable is positional: `{self.table.rust_name}::table.load::<{struct.name}>()` "
+               "needs every column in order, "
                f"while `.select({struct.name}::as_select())` does not")
         covered = {f.column for f in struct.fields}
         indent, visibility = struct_style(struct, self.text)

@@ -97,7 +97,7 @@ def _turbofish(call: Node) -> tuple[str, str] | None:
     arguments = function.child_by_field_name("type_arguments")
     if method not in LOADS or arguments is None:
         return None
-    types = [c for c in arguments.named_children]
+    types = list(arguments.named_children)
     return (method, _last_segment(types[0])) if len(types) == 1 else None
 
 

@@ -31,13 +31,18 @@ Version = tuple[int, int, int]
 # Scalar and aggregate functions by the release that added them to SQLite's core.
 FUNCTIONS: dict[str, Version] = {
     "iif": (3, 32, 0),
-    **dict.fromkeys(("acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos", "cosh", "degrees", "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow", "power", "radians", "sin", "sinh", "sqrt", "tan", "tanh", "trunc"), (3, 35, 0)),  # math functions (SQLITE_ENABLE_MATH_FUNCTIONS)
+    # math functions (SQLITE_ENABLE_MATH_FUNCTIONS)
+    **dict.fromkeys(("acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos", "cosh",
+                     "degrees", "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow", "power", "radians",
+                     "sin", "sinh", "sqrt", "tan", "tanh", "trunc"), (3, 35, 0)),
     "unixepoch": (3, 38, 0), "format": (3, 38, 0),
     "unhex": (3, 41, 0),
     "json_error_position": (3, 42, 0),
     "timediff": (3, 43, 0), "octet_length": (3, 43, 0),
     "concat": (3, 44, 0), "concat_ws": (3, 44, 0), "string_agg": (3, 44, 0),
-    **dict.fromkeys(("jsonb", "jsonb_array", "jsonb_extract", "jsonb_insert", "jsonb_object", "jsonb_patch", "jsonb_remove", "jsonb_replace", "jsonb_set", "jsonb_group_array", "jsonb_group_object"), (3, 45, 0)),
+    **dict.fromkeys(("jsonb", "jsonb_array", "jsonb_extract", "jsonb_insert", "jsonb_object", "jsonb_patch",
+                     "jsonb_remove", "jsonb_replace", "jsonb_set", "jsonb_group_array", "jsonb_group_object"),
+                    (3, 45, 0)),
     "json_pretty": (3, 46, 0),
     "if": (3, 48, 0),
     "unistr": (3, 50, 0), "unistr_quote": (3, 50, 0),
@@ -250,7 +255,8 @@ def _strict(statement: Parsed, toks: list[Token], words: list[str]) -> list[Use]
             if words[at - 1] != "," and at + 1 < len(words) and words[at + 1] == ",":
                 return [Use("a STRICT table", (3, 37, 0), toks[at],
                             _replace_tokens(statement.text, toks, at, at + 2, ""), "remove STRICT")]
-            return [Use("a STRICT table", (3, 37, 0), toks[at], _replace_tokens(statement.text, toks, start, at + 1, ""),
+            return [Use("a STRICT table", (3, 37, 0), toks[at],
+                        _replace_tokens(statement.text, toks, start, at + 1, ""),
                         "remove STRICT (and CHECK the types in Rust)")]
     return []
 
