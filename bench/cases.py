@@ -180,7 +180,8 @@ def migrations(scratch: Path, sizes: Sizes) -> list[Row]:
         cli, library, peer = alternate([
             _cli("lightnb migration run", "migration", "run", "--database-url", str(db), "--project",
                  str(project_dir), prepare=_fresh(seed, db)),
-            Contender("steps.run", call=lambda: steps.run(project, db, regenerate_schema=False),
+            # B023: alternate() calls every contender within this iteration, while project and db are current.
+            Contender("steps.run", call=lambda: steps.run(project, db, regenerate_schema=False),  # noqa: B023
                       prepare=_fresh(seed, db)),
             Contender("sqlite3 shell", argv=[shell, "-bail", str(db)], stdin=script, prepare=_fresh(seed, db)),
         ], sizes.rounds)
@@ -263,13 +264,15 @@ def capture(scratch: Path, sizes: Sizes) -> list[Row]:
         script = scratch / "capture-shell.sql"
         script.write_text(data.in_transactions(up), encoding="utf-8")
 
+        # B023: ours() and prepare() run inside alternate() below, within this iteration.
         def ours() -> None:
-            result = steps.run(project, db, regenerate_schema=False, capture=steps.Capture(folder=captures))
-            steps.inspect(project, result)
+            result = steps.run(project, db, regenerate_schema=False,  # noqa: B023
+                               capture=steps.Capture(folder=captures))  # noqa: B023
+            steps.inspect(project, result)  # noqa: B023
 
         def prepare() -> None:
-            _removed(captures, before)()
-            _fresh(seed, db)()
+            _removed(captures, before)()  # noqa: B023
+            _fresh(seed, db)()  # noqa: B023
 
         library, peer = alternate([
             Contender("steps.run + inspect", call=ours, prepare=prepare),
@@ -438,5 +441,6 @@ def _pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
 
 
 CASES: dict[str, Case] = {"startup": startup, "snapshot": snapshot, "snapshot_wal": snapshot_wal, "row_diff": row_diff,
-                          "migration": migrations, "data_migration": data_migration, "capture": capture, "check": check, "rehearse": rehearse,
+                          "migration": migrations, "data_migration": data_migration, "capture": capture, "check": check,
+                          "rehearse": rehearse,
                           "replay": replay, "preview": preview, "pg_rehearsal": _pg_rehearsal}

@@ -77,7 +77,8 @@ CASES: dict[str, tuple[tuple[str, str | None], tuple[str, str | None]]] = {
         ("ALTER TABLE users ADD COLUMN level INTEGER NOT NULL DEFAULT 1;", "ALTER TABLE users DROP COLUMN level;")),
     "drop-column-constrained": (
         ("-- lightnb: allow-destructive\nALTER TABLE users DROP COLUMN email;", "SELECT 1;"),
-        ("-- lightnb: allow-destructive\nALTER TABLE users DROP COLUMN nick;", "ALTER TABLE users ADD COLUMN nick TEXT;")),
+        ("-- lightnb: allow-destructive\nALTER TABLE users DROP COLUMN nick;",
+         "ALTER TABLE users ADD COLUMN nick TEXT;")),
     "fk-missing-target": (
         ("CREATE TABLE posts (id INTEGER PRIMARY KEY, author INTEGER REFERENCES people(id));\n"
          "CREATE INDEX posts_author ON posts (author);", "DROP TABLE posts;"),
