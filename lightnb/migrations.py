@@ -66,7 +66,7 @@ def rust_debug(text: str) -> str:
     return '"' + escaped.replace("\t", "\\t") + '"'
 
 
-def io_error(error: OSError | tuple[int | None, str], path: Path | str) -> str:
+def io_error(error: OSError | tuple[int | None, str | None], path: Path | str) -> str:
     """Return diesel_cli's ``Encountered an IO error: <strerror> (os error <errno>) for `<path>``` (errors.rs).
 
     An error that is not the operating system's (``errno`` None) shows Rust's text alone. Control
@@ -121,7 +121,7 @@ def generate_folder_error(folder: Path, origin: str = "argument", start: Path | 
                           path=folder)
 
 
-def _create_failure(path: str) -> tuple[int | None, str] | None:
+def _create_failure(path: str) -> tuple[int | None, str | None] | None:
     """Return ``(errno, strerror)`` with which creating ``path`` (a file or a folder) would fail, or None.
 
     Asks the file system itself (``stat`` of the path and of its parent), so the answer is the

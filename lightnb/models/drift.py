@@ -43,6 +43,8 @@ from lightnb.models.types import RustType, as_expression, expected_description, 
 from lightnb.models.usage import Load, find_loads
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lightnb.models.rust_reader import RustFile
     from lightnb.models.schema_rs import SchemaColumn, SchemaTable
 
@@ -326,7 +328,7 @@ def check_struct(struct: ModelStruct, schema: Schema, text: str, *,
                                           + ("" if certain else " (path not traced to the schema module)"))
 
 
-def _record(struct: ModelStruct):
+def _record(struct: ModelStruct) -> Callable[[str, str], CheckedStruct]:
     def make(status: str, reason: str) -> CheckedStruct:
         return CheckedStruct(struct.name, struct.path, struct.line, struct.derives, struct.table_name,
                              status, reason)

@@ -77,13 +77,13 @@ def check_database_path(path: str | Path, *, must_exist: bool = True, allow_empt
                             path=target) from error
     try:
         _refuse_kind(target, os.fstat(fd).st_mode)
-        header = os.read(fd, len(SQLITE_HEADER))
+        head = os.read(fd, len(SQLITE_HEADER))
     finally:
         os.close(fd)
-    if not header and not allow_empty:
+    if not head and not allow_empty:
         raise DatabaseError(f"{target} is empty, not a SQLite database; give the path of the SQLite file "
                             f"(a production database has at least one page).", path=target)
-    if header and header != SQLITE_HEADER:
+    if head and head != SQLITE_HEADER:
         raise DatabaseError(f"{target} is not a SQLite database (wrong file header); give the path of the "
                             f"SQLite file.", path=target)
     return target

@@ -85,7 +85,7 @@ def limitations_of(statement: Parsed, state: Catalog) -> list[tuple[str, str, Ch
         return []
     table = name_of(tree.this)
     info = state.table(table)
-    found = []
+    found: list[tuple[str, str, Changes | None, str, str]] = []
     for action in tree.args.get("actions") or []:
         if isinstance(action, exp.AlterColumn):
             found.append(("alter-column", f"SQLite has no ALTER COLUMN ({table}.{action.name})",
@@ -161,7 +161,7 @@ def _add_column_limits(table: str, column: exp.ColumnDef) -> list[tuple[str, str
     default = next((k.this for k in kinds if isinstance(k, exp.DefaultColumnConstraint)), None)
     notnull = any(isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null") for k in kinds)
     new = Column(name, declared, notnull, default.sql("sqlite") if default is not None else None)
-    found = []
+    found: list[tuple[str, str, Changes | None]] = []
     if any(isinstance(k, exp.PrimaryKeyColumnConstraint) for k in kinds):
         found.append(("add-column-constraint", f"ADD COLUMN {table}.{name} cannot be a PRIMARY KEY",
                       Changes(add=(new,), primary_key=(name,))))
