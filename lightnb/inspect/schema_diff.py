@@ -399,7 +399,7 @@ def _index_label(ix: Any) -> str:
 def _named_changes(kind: str, before: Iterable[Any], after: Iterable[Any],
                    renamed: dict[str, str]) -> list[SchemaChange]:
     def table_of(o: Any) -> str:
-        return getattr(o, "table", o.name)  # type: ignore[no-any-return]  # indexes and triggers carry a table; tables are their own
+        return getattr(o, "table", o.name)  # indexes and triggers carry a table; tables are their own
     old = {o.name.lower(): o for o in before}
     new = {o.name.lower(): o for o in after}
     out = []

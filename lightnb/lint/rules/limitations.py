@@ -179,7 +179,7 @@ def _add_column_limits(table: str, column: exp.ColumnDef) -> list[tuple[str, str
     return found
 
 
-def _constant(default: exp.Expression) -> bool:
+def _constant(default: exp.Expr) -> bool:
     """Return True when SQLite accepts ``default`` for ADD COLUMN (checked against SQLite 3.40 itself).
 
     SQLite evaluates the default without a row (``sqlite3ValueFromExpr``): literals, NULL, TRUE/FALSE,
@@ -192,13 +192,13 @@ def _constant(default: exp.Expression) -> bool:
     return _evaluable(default)
 
 
-def _evaluable(node: exp.Expression) -> bool:
+def _evaluable(node: exp.Expr) -> bool:
     if isinstance(node, (exp.Paren, exp.Neg, exp.Cast)):
         return _evaluable(node.this)
     return isinstance(node, CONSTANT_DEFAULTS)
 
 
-def _null_default(default: exp.Expression | None) -> bool:
+def _null_default(default: exp.Expr | None) -> bool:
     """Return True when the default's value is NULL (``NULL``, ``(NULL)``, ``-NULL``, ``CAST(NULL AS …)``)."""
     if default is None:
         return True

@@ -104,9 +104,9 @@ def portable_rewrite(statement: Parsed, state: object, minimum: Version) -> str 
         if not uses:
             return current.text.strip()
         rewritable = next((u for u in uses if u.rewrite is not None), None)
-        if rewritable is None or rewritable.rewrite == current.text:
+        text = rewritable.rewrite if rewritable is not None else None
+        if text is None or text == current.text:
             return None
-        text = rewritable.rewrite
         current = Parsed(text, statement.line, parse_statement(text))
     return None
 
