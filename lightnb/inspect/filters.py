@@ -29,7 +29,7 @@ masked column (a join on a token); any other use is refused unless values are re
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -253,7 +253,7 @@ def _clause_oracles(tree: exp.Expr, redactor: Redactor, tables: set[str], view_m
     return sorted(found)
 
 
-def _harmless(column: exp.Column, masked) -> bool:  # type: ignore[no-untyped-def]
+def _harmless(column: exp.Column, masked: Callable[[exp.Column], bool]) -> bool:
     """A masked column tested for NULL, or compared for equality with another masked column (a join)."""
     parent = column.parent
     while isinstance(parent, exp.Paren):

@@ -618,7 +618,8 @@ class _Measurer:
             return
         found, tracked, route = best
         destination = f"{route.table}.{route.column}"
-        stays = route.table.lower() in (table.lower(), drop.table.lower()) and route.column.lower() == column.lower() \
+        stays = route.table.lower() in (table.lower(), drop.table.lower()) and route.column is not None \
+            and route.column.lower() == column.lower() \
             and not tracked.flow.converts
         if found and not stays:
             how = (f"converted into {destination} ({found}/{total} values found as {tracked.flow.expression})"

@@ -154,8 +154,10 @@ def _fixed_width_from(lines: list[str], start: int, redactor: Redactor) -> list[
         if _IDENTIFIER.fullmatch(first) and redactor.is_sensitive(first):  # transposed: the row is the column
             head = line.index(first) + len(first)
             rest = line[head:]
-            lines[i] = line[:head] + re.sub(r"\S+(?: \S+)*", lambda m, first=first: _masked_cell(m.group(0), first,
-                                                                                               redactor), rest)
+            # re.sub calls the lambda at once, while ``first`` is this row's (B023 does not apply).
+            lines[i] = line[:head] + re.sub(r"\S+(?: \S+)*",
+                                            lambda m: _masked_cell(m.group(0), first, redactor),  # noqa: B023
+                                            rest)
             continue
         for _s, e, label in sorted(sensitive, key=lambda t: -t[1]):
             left = bounds[e]

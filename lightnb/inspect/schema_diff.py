@@ -162,7 +162,7 @@ def _signature(t: TableSnapshot) -> tuple:
 
 def _pair_tables(before: Snapshot, after: Snapshot,
                  changes: list[SchemaChange]) -> list[tuple[TableSnapshot, TableSnapshot]]:
-    pairs = [(t, after.table(t.name)) for t in before.tables if after.table(t.name)]
+    pairs = [(t, new) for t in before.tables if (new := after.table(t.name))]
     removed = [t for t in before.tables if not after.table(t.name)]
     added = [t for t in after.tables if not before.table(t.name)]
     # Same storage alone is not proof (a dropped table's pages are reused by the next
@@ -183,7 +183,7 @@ def _pair_tables(before: Snapshot, after: Snapshot,
         changes.append(SchemaChange("table", "removed", t.name, t.name, f"{t.row_count} row(s)"))
     for t in added:
         changes.append(SchemaChange("table", "added", t.name, t.name, f"{len(t.columns)} column(s)"))
-    return pairs  # type: ignore[return-value]
+    return pairs
 
 
 def _overlap(a: TableSnapshot, b: TableSnapshot) -> float:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite import quote
@@ -485,7 +485,7 @@ def _dependants(catalog: Catalog, info: Table) -> list[Trigger | View]:
     return [o for o in others if any(_identifier(t) == wanted for t in tokens(o.sql))]
 
 
-def _identifier(token) -> str:  # type: ignore[no-untyped-def]
+def _identifier(token: Token) -> str:
     return token.text.lower() if token.token_type in _IDENTIFIER_TOKENS else ""
 
 

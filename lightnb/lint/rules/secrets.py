@@ -47,8 +47,8 @@ def secret_literal(ctx: MigrationContext) -> Iterator[Hit]:
 
     The finding never shows any part of the secret: only its length and where it is.
     """
-    for script in (ctx.source.up, ctx.source.down):
-        for statement in script.statements if script else ():
+    for script in (s for s in (ctx.source.up, ctx.source.down) if s is not None):
+        for statement in script.statements:
             if statement.expr is None:
                 continue
             found = _secret_literals(statement.expr, ctx.config)

@@ -431,10 +431,10 @@ def _left_operand(toks: list[Token], at: int) -> int | None:
 
 
 def _rebuild(state: object, table: str, changes: Changes) -> str | None:
-    if state is None or getattr(state, "table", None) is None or state.table(table) is None:  # type: ignore[attr-defined]
+    if state is None or getattr(state, "table", None) is None or state.table(table) is None:  # type: ignore[attr-defined]  # state is duck-typed: checked for .table just before
         return None
     try:
-        plan = plan_rebuild(state, table, changes)  # type: ignore[arg-type]
+        plan = plan_rebuild(state, table, changes)  # type: ignore[arg-type]  # a state with .table() is a Catalog
     except MigrationError:
         return None
     return plan.up_sql

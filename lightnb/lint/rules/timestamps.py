@@ -39,7 +39,7 @@ def _why_not_unix_seconds(name: str, declared: str, default: exp.Expr | None) ->
         return ""
     if affinity(declared) != "INTEGER" or time_typed:
         return f"declared {declared or 'without a type'}"
-    if text_default:
+    if text_default and default is not None:
         return f"whose default {default.sql('sqlite')} stores text"
     return ""
 
