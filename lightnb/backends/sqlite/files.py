@@ -27,6 +27,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from lightnb.errors import DatabaseError
@@ -118,7 +119,7 @@ def uses_wal(path: str | Path) -> bool:
 class ReadOnlyConnection(sqlite3.Connection):
     """A read-only connection; the private copies it reads from are deleted when it closes."""
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scratch: list[weakref.finalize] = []
         self.source: Path | None = None  # the file this connection stands for (not its private copy)
