@@ -167,7 +167,7 @@ class CheckResult:
             verdicts.append("needs attention")
         for worst in ("unsafe", "needs attention"):
             if worst in verdicts:
-                return worst  # type: ignore[return-value]
+                return worst
         return "safe"
 
     @property
@@ -697,7 +697,8 @@ def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, befo
                 columns = ", ".join(f"{c} {n}" for c, n in table.changed_columns.items() if n)
                 counts[t.name] = (f"{table.added} row(s) added, {table.removed} removed, {table.changed} changed"
                                   + (f" ({columns})" if columns else ""))
-    unexpected, expected = [], []
+    unexpected: list[str] = []
+    expected: list[str] = []
     for old in suspects:
         new = after.table(old.name)
         assert new is not None
@@ -721,7 +722,7 @@ def test_settings(project: Project) -> tuple[list[str], Path, float]:
     return list(test.argv), project.resolve(test.cwd), test.timeout
 
 
-test_settings.__test__ = False  # type: ignore[attr-defined]
+test_settings.__test__ = False  # type: ignore[attr-defined]  # tells pytest it is not a test
 
 
 def run_test_command(project: Project, database: Path | str, *, on_output: Callable[[str], None] | None = None
@@ -750,7 +751,7 @@ def run_test_command(project: Project, database: Path | str, *, on_output: Calla
     return _stream(argv, command, cwd, env, timeout, on_output)
 
 
-run_test_command.__test__ = False  # type: ignore[attr-defined]
+run_test_command.__test__ = False  # type: ignore[attr-defined]  # tells pytest it is not a test
 
 
 def _cargo_manifest(folder: Path) -> Path | None:
@@ -797,7 +798,7 @@ def _stream(argv: list[str], command: str, cwd: Path, env: dict[str, str], timeo
     if timed_out:
         return TestRun(command, "timeout", code, seconds, f"killed after {timeout:g} s; raise [test] timeout "
                        f"in lightnb.toml if the suite needs longer", tuple(tail))
-    status = "passed" if code == 0 else "failed"
+    status: Literal["passed", "failed"] = "passed" if code == 0 else "failed"
     return TestRun(command, status, code, seconds, f"exit code {code}" if code else "", tuple(tail))
 
 

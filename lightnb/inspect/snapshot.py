@@ -226,8 +226,9 @@ class _SplitFingerprint:
 
 def register_fingerprint(conn: sqlite.Connection) -> None:
     """Register the ``lightnb_fingerprint(...)`` aggregate (and its split form) on ``conn``."""
-    conn.create_aggregate(FINGERPRINT_FUNCTION, -1, _Fingerprint)
-    conn.create_aggregate(SPLIT_FINGERPRINT_FUNCTION, -1, _SplitFingerprint)
+    # typeshed types an aggregate as one int argument and an int result; SQLite takes any arity (-1) and text.
+    conn.create_aggregate(FINGERPRINT_FUNCTION, -1, _Fingerprint)  # type: ignore[arg-type]
+    conn.create_aggregate(SPLIT_FINGERPRINT_FUNCTION, -1, _SplitFingerprint)  # type: ignore[arg-type]
 
 
 def split_fingerprint(conn: sqlite.Connection, table: str, shown: list[str], hidden: list[str],
