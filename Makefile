@@ -1,7 +1,8 @@
 # lightnb — two commands do all the set-up:
 #   make workbook   install lightnb with its workbook extra, build the sample, open JupyterLab on notebook 01
-#   make test       install what the tests need (workbook extra, test tools, Debian packages), run every test
-# and two gates besides:
+#   make test       install what the tests need (workbook extra, test tools, Debian packages), pass the gates,
+#                   run every test
+# The gates, also on their own:
 #   make lint       ruff over the code, and the import contracts (the CLI and the panels only go through steps)
 #   make typecheck  mypy over lightnb/
 PYTHON ?= python3
@@ -41,7 +42,7 @@ install-workbook: $(WORKBOOK_STAMP)
 system-deps:
 	@bash scripts/install-system-deps.sh
 
-test: install system-deps imports
+test: install system-deps lint typecheck
 	$(PYTEST) -n 2 tests
 	$(PYTEST) -p no:xdist --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 notebooks
 

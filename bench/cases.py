@@ -180,7 +180,8 @@ def migrations(scratch: Path, sizes: Sizes) -> list[Row]:
         cli, library, peer = alternate([
             _cli("lightnb migration run", "migration", "run", "--database-url", str(db), "--project",
                  str(project_dir), prepare=_fresh(seed, db)),
-            Contender("steps.run", call=lambda: steps.run(project, db, regenerate_schema=False),
+            # B023: alternate() calls every contender within this iteration, while project and db are current.
+            Contender("steps.run", call=lambda: steps.run(project, db, regenerate_schema=False),  # noqa: B023
                       prepare=_fresh(seed, db)),
             Contender("sqlite3 shell", argv=[shell, "-bail", str(db)], stdin=script, prepare=_fresh(seed, db)),
         ], sizes.rounds)
@@ -263,13 +264,15 @@ def capture(scratch: Path, sizes: Sizes) -> list[Row]:
         script = scratch / "capture-shell.sql"
         script.write_text(data.in_transactions(up), encoding="utf-8")
 
+        # B023: ours() and prepare() run inside alternate() below, within this iteration.
         def ours() -> None:
-            result = steps.run(project, db, regenerate_schema=False, capture=steps.Capture(folder=captures))
-            steps.inspect(project, result)
+            result = steps.run(project, db, regenerate_schema=False,  # noqa: B023
+                               capture=steps.Capture(folder=captures))  # noqa: B023
+            steps.inspect(project, result)  # noqa: B023
 
         def prepare() -> None:
-            _removed(captures, before)()
-            _fresh(seed, db)()
+            _removed(captures, before)()  # noqa: B023
+            _fresh(seed, db)()  # noqa: B023
 
         library, peer = alternate([
             Contender("steps.run + inspect", call=ours, prepare=prepare),
@@ -505,13 +508,15 @@ def pg_migration(scratch: Path, sizes: Sizes) -> list[Row]:
     if corpus is None:
         return [Row(name, None, failed="conformance corpus lightfriend-pg not found (set LIGHTNB_CONFORMANCE_DIR)")]
     import shlex
+
     from lightnb.backends.postgres.cluster import start_cluster
     from lightnb.backends.postgres.connect import connect
     from lightnb.backends.postgres.migrate import run_pending
     from lightnb.migrations import discover
     from lightnb.runner import CREATE_TRACKING_TABLE
     found = discover(corpus / "migrations")
-    psql = binaries.program("psql") if Path(binaries.program("psql")).exists() else (have("psql") or "psql")  # type: ignore[attr-defined]
+    program = binaries.program("psql")  # type: ignore[attr-defined]  # found by _postgres()
+    psql = program if Path(program).exists() else (have("psql") or "psql")
     cluster = start_cluster(scratch / "pg-migration")
     try:
         url = cluster.url("replay")
@@ -524,7 +529,8 @@ def pg_migration(scratch: Path, sizes: Sizes) -> list[Row]:
             with connect(url) as conn:
                 run_pending(conn, corpus / "migrations")
 
-        lines = [f"{shlex.quote(psql)} -X -q -v ON_ERROR_STOP=1 -d {shlex.quote(url)} -c {shlex.quote(CREATE_TRACKING_TABLE)}"]
+        lines = [f"{shlex.quote(psql)} -X -q -v ON_ERROR_STOP=1 -d {shlex.quote(url)} "
+                 f"-c {shlex.quote(CREATE_TRACKING_TABLE)}"]
         for migration in found:
             record = f"INSERT INTO __diesel_schema_migrations (version) VALUES ('{migration.version}')"
             lines.append(f"{shlex.quote(psql)} -X -q -v ON_ERROR_STOP=1 -1 -d {shlex.quote(url)} "
@@ -557,7 +563,8 @@ def pg_print_schema(scratch: Path, sizes: Sizes) -> list[Row]:
     from lightnb.backends.postgres.connect import connect
     from lightnb.backends.postgres.migrate import run_pending
     from lightnb.schema.postgres import print_schema_postgres
-    pg_dump = binaries.program("pg_dump") if Path(binaries.program("pg_dump")).exists() else (have("pg_dump") or "pg_dump")  # type: ignore[attr-defined]
+    program = binaries.program("pg_dump")  # type: ignore[attr-defined]  # found by _postgres()
+    pg_dump = program if Path(program).exists() else (have("pg_dump") or "pg_dump")
     cluster = start_cluster(scratch / "pg-print-schema")
     try:
         url = cluster.create_database("lightfriend")
@@ -578,6 +585,6 @@ def pg_print_schema(scratch: Path, sizes: Sizes) -> list[Row]:
 
 
 CASES: dict[str, Case] = {"startup": startup, "snapshot": snapshot, "snapshot_wal": snapshot_wal, "row_diff": row_diff,
-                          "migration": migrations, "data_migration": data_migration, "capture": capture, "check": check, "rehearse": rehearse,
-                          "replay": replay, "preview": preview, "pg_rehearsal": _pg_rehearsal, "pg_startup": pg_startup,
-                          "pg_migration": pg_migration, "pg_print_schema": pg_print_schema}
+                          "migration": migrations, "data_migration": data_migration, "capture": capture, "check": check,
+                          "rehearse": rehearse, "replay": replay, "preview": preview, "pg_rehearsal": _pg_rehearsal,
+                          "pg_startup": pg_startup, "pg_migration": pg_migration, "pg_print_schema": pg_print_schema}

@@ -47,10 +47,10 @@ from lightnb.inspect.schema_diff import SchemaChange, schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
 from lightnb.inspect.touched import Touched, touched_tables
 from lightnb.lint.config import LintConfig, config_from_settings
-from lightnb.lint.rules.destructive import intentionally_destroyed
 from lightnb.lint.engine import lint_migrations, lint_source
 from lightnb.lint.finding import Finding
 from lightnb.lint.rehearsal import Baseline
+from lightnb.lint.rules.destructive import intentionally_destroyed
 from lightnb.lint.source import source_of, tokens
 from lightnb.markers import IRREVERSIBLE, declared_irreversible, marker_without_reason
 from lightnb.migrations import Migration, discover
@@ -126,7 +126,8 @@ class TestRun:
 
     @property
     def summary(self) -> str:
-        """One line for every report: ``tests: not run (no Cargo.toml from DIR upward)``, ``tests (cargo test): passed``."""
+        """One line for every report: ``tests: not run (no Cargo.toml from DIR upward)``,
+        ``tests (cargo test): passed``."""
         if self.status == "not run":
             return f"tests: not run ({self.message})"
         return f"tests ({self.command}): {self.status}" + (f" — {self.message}" if self.message else "")
@@ -167,7 +168,7 @@ class CheckResult:
             verdicts.append("needs attention")
         for worst in ("unsafe", "needs attention"):
             if worst in verdicts:
-                return worst  # type: ignore[return-value]
+                return worst
         return "safe"
 
     @property
@@ -221,7 +222,8 @@ class CheckResult:
         for finding in self.project_findings:
             lines += _finding_lines(finding)
         for check in self.migrations:
-            lines.append(f"{check.migration}: {check.verdict_text.upper() if check.verdict != 'irreversible' else check.verdict_text}")
+            verdict = check.verdict_text.upper() if check.verdict != 'irreversible' else check.verdict_text
+            lines.append(f"{check.migration}: {verdict}")
             lines += [f"  - {reason}" for reason in check.reasons]
             lines += [f"  {line}".rstrip() for f in check.findings for line in _finding_lines(f)]
         if self.tests is not None:
@@ -272,8 +274,8 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
         try:
             with sqlite.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
                 try:
-                    project_findings = [f for f in lint_migrations(migrations, versions=(), config=config,
-                                                                   conn=conn, migrations_dir=project.migrations_dir)]
+                    project_findings = list(lint_migrations(migrations, versions=(), config=config,
+                                                                conn=conn, migrations_dir=project.migrations_dir))
                     if applied > 0:
                         checks = _rehearse_applied(conn, migrations, applied, config, folder)
                     else:
@@ -327,8 +329,8 @@ def _rehearse_applied(conn: sqlite.Connection, migrations: Sequence[Migration], 
         reverted = runner.revert(conn, migrations, number=number)
     except LightnbError as error:
         version = runner.applied_versions(conn)[0] if runner.applied_versions(conn) else "?"
-        return [MigrationCheck(version, version, "unsafe", (f"cannot revert it on the copy: {mask_message(str(error))}",),
-                               steps=("up",))]
+        reason = f"cannot revert it on the copy: {mask_message(str(error))}"
+        return [MigrationCheck(version, version, "unsafe", (reason,), steps=("up",))]
     versions = [m.version for m in reverted]
     checks = rehearse_pending(conn, migrations, versions=versions, config=config, scratch=scratch)
     end = _snapshot(conn, "re-applied")
@@ -378,7 +380,7 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
         blocker: str | None = None
         for migration in pending:
             position = ordered.index(migration)
-            lint = lambda connection: lint_source(  # noqa: E731 - one call, two states
+            lint = lambda connection, migration=migration, position=position: lint_source(  # noqa: E731 - one call, two states
                 source_of(migration), history=baseline.history(ordered, position), config=config,
                 conn=connection, later=states[position + 1:])
             if blocker is not None:
@@ -760,7 +762,8 @@ def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, befo
                 columns = ", ".join(f"{c} {n}" for c, n in table.changed_columns.items() if n)
                 counts[t.name] = (f"{table.added} row(s) added, {table.removed} removed, {table.changed} changed"
                                   + (f" ({columns})" if columns else ""))
-    unexpected, expected = [], []
+    unexpected: list[str] = []
+    expected: list[str] = []
     for old in suspects:
         new = after.table(old.name)
         assert new is not None
@@ -784,7 +787,7 @@ def test_settings(project: Project) -> tuple[list[str], Path, float]:
     return list(test.argv), project.resolve(test.cwd), test.timeout
 
 
-test_settings.__test__ = False  # type: ignore[attr-defined]
+test_settings.__test__ = False  # type: ignore[attr-defined]  # tells pytest it is not a test
 
 
 def run_test_command(project: Project, database: Path | str, *, on_output: Callable[[str], None] | None = None
@@ -813,7 +816,7 @@ def run_test_command(project: Project, database: Path | str, *, on_output: Calla
     return _stream(argv, command, cwd, env, timeout, on_output)
 
 
-run_test_command.__test__ = False  # type: ignore[attr-defined]
+run_test_command.__test__ = False  # type: ignore[attr-defined]  # tells pytest it is not a test
 
 
 def _cargo_manifest(folder: Path) -> Path | None:
@@ -860,7 +863,7 @@ def _stream(argv: list[str], command: str, cwd: Path, env: dict[str, str], timeo
     if timed_out:
         return TestRun(command, "timeout", code, seconds, f"killed after {timeout:g} s; raise [test] timeout "
                        f"in lightnb.toml if the suite needs longer", tuple(tail))
-    status = "passed" if code == 0 else "failed"
+    status: Literal["passed", "failed"] = "passed" if code == 0 else "failed"
     return TestRun(command, status, code, seconds, f"exit code {code}" if code else "", tuple(tail))
 
 

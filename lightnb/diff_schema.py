@@ -161,8 +161,8 @@ def diff_tables(db_tables: list[DbTable], schema: RustSchema) -> list[TableDiff]
     :raises MigrationError: for a changed primary key or a dropped table with a composite foreign key.
     """
     wanted: dict[str, SchemaTable] = {}
-    for table in schema.tables:
-        wanted[table.rust_name] = table  # diesel keys by the Rust name; a later duplicate wins
+    for declared in schema.tables:
+        wanted[declared.rust_name] = declared  # diesel keys by the Rust name; a later duplicate wins
     joinables: dict[str, list[Any]] = {}
     for join in schema.joinables:
         joinables.setdefault(join.child, []).append(join)
@@ -254,16 +254,17 @@ def diesel_sql(diff: TableDiff, bigint: bool) -> tuple[str, str]:
         columns = [_CreateColumn(c.sql_name.lower(), c.sql_name, _column_rust_type(c)) for c in diff.wanted.columns]
         up = _create_table(diff.table, columns, list(diff.wanted.primary_key), diff.foreign_keys, bigint)
         return up, f"DROP TABLE IF EXISTS {quote(diff.table)};"
-    up, down = [], []
+    ups: list[str] = []
+    downs: list[str] = []
     for column in [*diff.removed, *(old for old, _ in diff.changed)]:
-        up.append(_drop_column(diff.table, column.sql_name) + "\n")
+        ups.append(_drop_column(diff.table, column.sql_name) + "\n")
     for wanted in [*diff.added, *(new for _, new in diff.changed)]:
-        up.append(_add_column(diff.table, wanted.rust_name.lower(), _column_rust_type(wanted)) + "\n")
+        ups.append(_add_column(diff.table, wanted.rust_name.lower(), _column_rust_type(wanted)) + "\n")
     for wanted in [*diff.added, *(new for _, new in diff.changed)]:
-        down.append(_drop_column(diff.table, wanted.rust_name.lower()) + "\n")
+        downs.append(_drop_column(diff.table, wanted.rust_name.lower()) + "\n")
     for column in [*diff.removed, *(old for old, _ in diff.changed)]:
-        down.append(_add_column(diff.table, column.sql_name.lower(), _db_type(column)) + "\n")
-    return "".join(up), "".join(down)
+        downs.append(_add_column(diff.table, column.sql_name.lower(), _db_type(column)) + "\n")
+    return "".join(ups), "".join(downs)
 
 
 def _applies(conn: sqlite.Connection, sql: str) -> str | None:

@@ -11,7 +11,7 @@ import os
 import stat
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lightnb.errors import LightnbError, MigrationError, with_advice
@@ -66,7 +66,7 @@ def rust_debug(text: str) -> str:
     return '"' + escaped.replace("\t", "\\t") + '"'
 
 
-def io_error(error: OSError | tuple[int | None, str], path: Path | str) -> str:
+def io_error(error: OSError | tuple[int | None, str | None], path: Path | str) -> str:
     """Return diesel_cli's ``Encountered an IO error: <strerror> (os error <errno>) for `<path>``` (errors.rs).
 
     An error that is not the operating system's (``errno`` None) shows Rust's text alone. Control
@@ -121,7 +121,7 @@ def generate_folder_error(folder: Path, origin: str = "argument", start: Path | 
                           path=folder)
 
 
-def _create_failure(path: str) -> tuple[int | None, str] | None:
+def _create_failure(path: str) -> tuple[int | None, str | None] | None:
     """Return ``(errno, strerror)`` with which creating ``path`` (a file or a folder) would fail, or None.
 
     Asks the file system itself (``stat`` of the path and of its parent), so the answer is the
@@ -334,7 +334,7 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
                                              f"`{folder}`", "choose another --version"), path=folder)
         dirname = f"{version}_{name}"
     else:
-        stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d-%H%M%S")
+        stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%d-%H%M%S")
         dirname = f"{stamp}_{name}" if style != "2.3" else f"{_free_counter(stamp, existing, folder)}_{name}"
     target = folder / dirname
     refused = name_problem(name) or _version_problem(version)

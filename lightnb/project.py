@@ -329,7 +329,8 @@ def _config_path(root: Path, given: str | Path | None, env: Mapping[str, str]) -
     if given is not None:
         path, advice = Path(given).resolve(), "the config file must be a file; fix --config-file"
     elif env.get("DIESEL_CONFIG_FILE"):
-        path, advice = Path(env["DIESEL_CONFIG_FILE"]).resolve(), "the config file must be a file; fix DIESEL_CONFIG_FILE"
+        path = Path(env["DIESEL_CONFIG_FILE"]).resolve()
+        advice = "the config file must be a file; fix DIESEL_CONFIG_FILE"
     else:
         path = root / CONFIG_NAME
         advice = f"{CONFIG_NAME} must be a file; rename or remove the folder of that name"

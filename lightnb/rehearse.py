@@ -23,7 +23,7 @@ from lightnb.extras import require
 from lightnb.files import atomic_path
 from lightnb.inspect.redact import Redactor
 from lightnb.project import Project
-from lightnb.workspace import check_database_file, file_state
+from lightnb.workspace import file_state
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
 NOTEBOOKS_ENV = "LIGHTNB_NOTEBOOKS"

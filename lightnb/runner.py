@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from lightnb import scratch, signals
 from lightnb.backends import Statement, sqlite
@@ -396,12 +396,12 @@ def writer_lock(database: sqlite.Connection | str | Path) -> Iterator[None]:
     :raises DatabaseBusyError: when another lightnb process (or another connection of this one)
         is migrating the database.
     """
-    database = database_file(database) if isinstance(database, sqlite.Connection) else os.fspath(database)
-    if not database or database == ":memory:":
+    file = database_file(database) if isinstance(database, sqlite.Connection) else os.fspath(database)
+    if not file or file == ":memory:":
         yield
         return
-    path = lock_path(database)
-    handle = _acquire(path, database)
+    path = lock_path(file)
+    handle = _acquire(path, file)
     try:
         yield
     finally:
@@ -422,7 +422,7 @@ def lock_path(database: str) -> str:
     return os.path.join(folder, f".{digest}{LOCK_SUFFIX}")
 
 
-def _acquire(path: str, database: str):  # type: ignore[no-untyped-def]
+def _acquire(path: str, database: str) -> TextIO | None:
     """Lock ``path``; return its open handle (None when it cannot be created)."""
     while True:
         try:
@@ -598,7 +598,7 @@ def _open(conn: sqlite.Connection) -> str | None:
 
 def _set_depth(conn: sqlite.Connection, depth: int) -> None:
     if hasattr(conn, "savepoint_depth"):
-        conn.savepoint_depth = depth  # type: ignore[attr-defined]
+        conn.savepoint_depth = depth
 
 
 def _close(conn: sqlite.Connection, savepoint: str) -> None:

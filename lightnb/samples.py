@@ -508,8 +508,8 @@ class _Faker:
         return plain
 
     def _email(self, first: str, last: str, user_id: int, country: _Country) -> str:
-        rng, f, l = self.rng, self._ascii(first), self._ascii(last)
-        local = rng.choice((f"{f}.{l}", f"{f}{l}", f"{f[0]}{l}", f"{l}.{f}", f"{f}_{l}"))
+        rng, f, g = self.rng, self._ascii(first), self._ascii(last)
+        local = rng.choice((f"{f}.{g}", f"{f}{g}", f"{f[0]}{g}", f"{g}.{f}", f"{f}_{g}"))
         domain = rng.choice(country.domains) if rng.random() < 0.2 else rng.choice(_MAIL_DOMAINS)
         # The id as suffix keeps every address unique: names never end in a digit.
         return f"{local}{user_id}@{domain}"

@@ -90,7 +90,7 @@ def folder(purpose: str) -> Iterator[Path]:
 def sweep(base: Path | None = None) -> list[Path]:
     """Remove scratch folders whose owner process is gone; return the folders removed."""
     base = base or root()
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(base))
     except OSError:

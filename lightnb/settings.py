@@ -67,7 +67,8 @@ class Settings(Mapping[str, Any]):
 
     folder: Path
     path: Path | None = None
-    values: Mapping[str, Any] = field(default_factory=dict)
+    # The field keeps its public name though it hides Mapping.values(): read settings through [] / get() / items().
+    values: Mapping[str, Any] = field(default_factory=dict)  # type: ignore[assignment]
 
     @classmethod
     def read(cls, folder: str | Path) -> Settings:

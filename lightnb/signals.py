@@ -112,7 +112,7 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
     try:
         try:
             yield
-        except Exception as error:  # noqa: BLE001 - re-raised unless a stop was swallowed on the way
+        except Exception as error:
             swallowed = _arrived_since(mark)
             if swallowed is None:
                 raise

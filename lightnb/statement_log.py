@@ -49,7 +49,7 @@ def configure(verbose: bool = False, environ: Mapping[str, str] | None = None) -
     if on:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("lightnb: SQL: %(message)s"))
-        handler.lightnb_statement_log = True  # type: ignore[attr-defined]
+        handler.lightnb_statement_log = True  # type: ignore[attr-defined]  # a marker that finds lightnb's own handler again
         LOGGER.addHandler(handler)
         LOGGER.setLevel(logging.DEBUG)
         LOGGER.propagate = False

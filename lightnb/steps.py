@@ -324,7 +324,7 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
             on_step(event)
 
     # the runner reads it: whether anyone follows each statement (else a migration may run as one call)
-    observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]
+    observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]  # a function attribute the runner reads
     try:
         before, before_copy = _capture_before(conn, path, direction, capture, redactor)
         done = action(conn, found, _checksum_hook(path), observe)

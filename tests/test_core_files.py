@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 from lightnb.errors import FileWriteError
-from lightnb.files import (STALE_AFTER_SECONDS, STALE_WITHOUT_PID_SECONDS, atomic_path, copy_file_atomic,
-                           write_bytes_atomic, write_text_atomic)
+from lightnb.files import (
+    STALE_AFTER_SECONDS,
+    STALE_WITHOUT_PID_SECONDS,
+    atomic_path,
+    copy_file_atomic,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from lightnb.schema.target import check_schema_target, not_a_schema_file
 
 

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -87,7 +87,7 @@ def test_garbage_metadata_is_an_error_naming_the_migration(tmp_path: Path, garba
 
 def test_generate_writes_diesel_templates(tmp_path: Path) -> None:
     (tmp_path / "migrations").mkdir()
-    now = datetime(2024, 5, 31, 9, 32, 57, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 31, 9, 32, 57, tzinfo=UTC)
     m = migrations.generate(tmp_path / "migrations", "create_users", now=now)
     assert m.name == "2024-05-31-093257-0000_create_users"
     assert m.up_path.read_bytes() == b"-- Your SQL goes here\n"

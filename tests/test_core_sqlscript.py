@@ -1,3 +1,8 @@
+import sqlite3
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from lightnb.backends.sqlite.script import is_comment_only, split
 
 
@@ -46,10 +51,6 @@ def test_unterminated_string_is_kept_for_sqlite_to_reject() -> None:
 
 # --- properties: one pass over SQLite's own rules -------------------------------------------------------
 
-import sqlite3
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 # Fragments that exercise every rule of SQLite's sqlite3_complete: quotes of four kinds (closed and
 # not), both comment styles, keywords that change the state machine, trigger bodies with CASE … END.

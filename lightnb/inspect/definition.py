@@ -69,7 +69,7 @@ def type_change(a: str, b: str) -> str:
     return text + (f" ({'; '.join(why)})" if why else "")
 
 
-def _parse(sql: str, into: type[exp.Expression] | None = None) -> exp.Expression | None:
+def _parse(sql: str, into: type[exp.Expr] | None = None) -> exp.Expr | None:
     level = _log.level
     _log.setLevel(logging.CRITICAL)
     try:
@@ -89,11 +89,11 @@ def _token_key(sql: str) -> str:
     return " ".join(repr(t.text) if t.token_type == TokenType.STRING else t.text.lower() for t in tokens)
 
 
-def _strings_for_unknown_names(tree: exp.Expression, columns: Iterable[str]) -> exp.Expression:
+def _strings_for_unknown_names(tree: exp.Expr, columns: Iterable[str]) -> exp.Expr:
     """Read ``"x"`` as the string 'x' where SQLite does: a quoted name that is no column of the table."""
     known = {c.lower() for c in columns}
 
-    def fix(node: exp.Expression) -> exp.Expression:
+    def fix(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table and isinstance(node.this, exp.Identifier) \
                 and node.this.quoted and node.name.lower() not in known:
             return exp.Literal.string(node.name)
@@ -242,14 +242,15 @@ def table_definition_changes(old_sql: str, new_sql: str, old_columns: Iterable[s
     # CHECK constraints are their own kind of change (schema_diff's "check" changes)
     for column in sorted(set(a.collations) | set(b.collations)):
         before, after = a.collations.get(column, "BINARY"), b.collations.get(column, "BINARY")
-        if before != after and column in {c.lower() for c in new_columns} and column in {c.lower() for c in old_columns}:
+        if (before != after and column in {c.lower() for c in new_columns}
+                and column in {c.lower() for c in old_columns}):
             out.append(f"column {column} compares with COLLATE {after} instead of {before}")
     for column in sorted(set(a.generated) | set(b.generated)):
-        before, after = a.generated.get(column), b.generated.get(column)
-        if before != after and before is not None and after is not None:
-            out.append(f"generated column {column}: expression {before[0]} -> {after[0]}"
-                       if before[0] != after[0] else
-                       f"generated column {column} is now {'STORED' if after[1] else 'VIRTUAL'}")
+        was, now = a.generated.get(column), b.generated.get(column)
+        if was != now and was is not None and now is not None:
+            out.append(f"generated column {column}: expression {was[0]} -> {now[0]}"
+                       if was[0] != now[0] else
+                       f"generated column {column} is now {'STORED' if now[1] else 'VIRTUAL'}")
     return out
 
 
@@ -285,7 +286,7 @@ def _index_definition(sql: str | None, columns: tuple[str, ...], unique: bool,
     where = params.args.get("where") if params is not None else None
     where_key = expression_key(where.this.sql(dialect="sqlite"), cols) if where is not None else None
     return IndexDefinition(tuple(keys) or tuple(c.lower() for c in columns), unique, where_key,
-                           _where_text(sql) if where is not None else None)
+                           _where_text(sql) if where is not None and sql else None)
 
 
 def _where_text(sql: str) -> str | None:

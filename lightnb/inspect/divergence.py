@@ -65,7 +65,8 @@ class Divergence:
         if self.production is None:
             return f"baseline: the workspace {self.workspace} was made empty (no production database to compare with)"
         if not self.differs:
-            return f"baseline: the workspace is a copy of production {self.production} (same migrations, schema and rows)"
+            return (f"baseline: the workspace is a copy of production {self.production}"
+                    " (same migrations, schema and rows)")
         head = (f"baseline: the workspace {self.workspace} differs from production {self.production}; a rehearsal "
                 f"on it is not a rehearsal on production (`lightnb snapshot --reset` copies production again)")
         return "\n".join([head] + [f"  - {line}" for line in self.lines()])
@@ -96,7 +97,8 @@ def compare_with_production(workspace: str | Path, production: str | Path | None
     schema = tuple(c.to_text() for c in schema_diff(prod, work).changes
                    if c.action != "rebuilt" and not is_bookkeeping(c.table))
     suspects = [t.name for t in prod.tables if not is_bookkeeping(t.name)
-                and (w := work.table(t.name)) is not None and (t.row_count, t.fingerprint) != (w.row_count, w.fingerprint)]
+                and (w := work.table(t.name)) is not None
+                and (t.row_count, t.fingerprint) != (w.row_count, w.fingerprint)]
     rows: list[str] = []
     if suspects:
         differing = changed_tables(production, workspace, suspects)

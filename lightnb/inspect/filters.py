@@ -29,7 +29,7 @@ masked column (a join on a token); any other use is refused unless values are re
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -184,7 +184,7 @@ def _columns(conn: sqlite.Connection, source: str) -> list[str]:
         return []
 
 
-def check_query(conn: sqlite.Connection, tree: exp.Expression, text: str, redactor: Redactor) -> bool:
+def check_query(conn: sqlite.Connection, tree: exp.Expr, text: str, redactor: Redactor) -> bool:
     """Check a previewed SELECT; return False when SQLite reads it differently from the tracer.
 
     :raises LightnbError: the query uses a parameter, or tests a masked column outside its select list
@@ -232,7 +232,7 @@ def _view_outputs(conn: sqlite.Connection, names: set[str], redactor: Redactor) 
     return out
 
 
-def _clause_oracles(tree: exp.Expression, redactor: Redactor, tables: set[str], view_masked: set[str]) -> list[str]:
+def _clause_oracles(tree: exp.Expr, redactor: Redactor, tables: set[str], view_masked: set[str]) -> list[str]:
     def masked(column: exp.Column) -> bool:
         return (any(redactor.is_sensitive(column.name, t) for t in tables) or redactor.is_sensitive(column.name)
                 or column.name.lower() in view_masked)
@@ -253,7 +253,7 @@ def _clause_oracles(tree: exp.Expression, redactor: Redactor, tables: set[str], 
     return sorted(found)
 
 
-def _harmless(column: exp.Column, masked) -> bool:  # type: ignore[no-untyped-def]
+def _harmless(column: exp.Column, masked: Callable[[exp.Column], bool]) -> bool:
     """A masked column tested for NULL, or compared for equality with another masked column (a join)."""
     parent = column.parent
     while isinstance(parent, exp.Paren):

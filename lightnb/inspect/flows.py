@@ -67,7 +67,7 @@ class Flow:
         return self.expression is not None
 
 
-def _from(select: exp.Select) -> exp.Expression | None:
+def _from(select: exp.Select) -> exp.Expr | None:
     return select.args.get("from_") or select.args.get("from")
 
 
@@ -104,10 +104,10 @@ def _resolve(column: exp.Column, sources: dict[str, str], columns_of: ColumnsOf)
     return None
 
 
-def _projections(select: exp.Select, columns_of: ColumnsOf) -> list[exp.Expression]:
+def _projections(select: exp.Select, columns_of: ColumnsOf) -> list[exp.Expr]:
     """The SELECT's output expressions, with ``*`` and ``t.*`` expanded to column references."""
     sources = _sources(select)
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     for item in select.expressions:
         if isinstance(item, exp.Star):
             for table in dict.fromkeys(sources.values()):
@@ -120,11 +120,11 @@ def _projections(select: exp.Select, columns_of: ColumnsOf) -> list[exp.Expressi
     return out
 
 
-def _unaliased(node: exp.Expression) -> exp.Expression:
+def _unaliased(node: exp.Expr) -> exp.Expr:
     return node.this if isinstance(node, exp.Alias) else node
 
 
-def select_flows(index: int, select: exp.Expression, dest: str, dest_columns: Sequence[str],
+def select_flows(index: int, select: exp.Expr, dest: str, dest_columns: Sequence[str],
                  columns_of: ColumnsOf) -> list[Flow]:
     """Return the flows of ``INSERT INTO dest (dest_columns) <select>`` or ``CREATE TABLE dest AS <select>``.
 
@@ -139,7 +139,7 @@ def select_flows(index: int, select: exp.Expression, dest: str, dest_columns: Se
     where = select.args.get("where")
     where_sql = where.this.sql(dialect="sqlite") if where is not None else None
     carried: dict[tuple[str, str], str] = {}
-    pending: list[tuple[tuple[str, str], str, exp.Expression]] = []
+    pending: list[tuple[tuple[str, str], str, exp.Expr]] = []
     for output, dest_column in zip(outputs, dest_columns):
         value = _unaliased(output)
         while isinstance(value, exp.Paren):
@@ -214,9 +214,9 @@ def _correlated(index: int, select: exp.Select, outer: str, target: str, columns
                  evaluable=True, correlation=tuple(pairs)) for _t, column in dict.fromkeys(refs)]
 
 
-def _source_sql(value: exp.Expression, sources: dict[str, str], table: str) -> str:
+def _source_sql(value: exp.Expr, sources: dict[str, str], table: str) -> str:
     """The expression with its column references unqualified (they are read from the source row)."""
-    def strip(node: exp.Expression) -> exp.Expression:
+    def strip(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and node.table and sources.get(node.table.lower()) == table:
             return exp.column(node.name, quoted=True)
         return node

@@ -227,7 +227,7 @@ def _on_saved(expression: str | None) -> str | None:
     if tree is None:
         return None
 
-    def qualify(node: exp.Expression) -> exp.Expression:
+    def qualify(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
             return exp.column(_saved_key(node.name), table="s", quoted=True)
         return node
@@ -280,7 +280,7 @@ class _Measurer:
             example = {k: v for k, v in example.items() if k != _SAVED_ROWID}
         extra = [c for c in (example or {}) if any(self.redactor.is_sensitive(c, t) for t in st.tables)]
         shown = self.redactor.row(example, table, reveal=self.reveal, extra=extra) if example else None
-        if shown and not self.reveal:
+        if example and shown and not self.reveal:
             # Lineage as the migration left it so far (a generated column, a trigger's copy), and copies by value.
             here = bind(self.redactor, self.conn)
             shown = mask_copies([here.row(example, table, extra=extra)],
@@ -356,7 +356,7 @@ class _Measurer:
         self._after(st, tree, cursor.rowcount, before)
         return True
 
-    def _before(self, st: _Stmt, tree: exp.Expression | None) -> dict[str, Any]:
+    def _before(self, st: _Stmt, tree: exp.Expr | None) -> dict[str, Any]:
         if isinstance(tree, exp.Update):
             return self._before_dml(tree) | self._before_update(st, tree)
         if isinstance(tree, exp.Delete):
@@ -377,7 +377,7 @@ class _Measurer:
             return {"existed": self.exists(tree.this.name)}
         return {}
 
-    def _after(self, st: _Stmt, tree: exp.Expression | None, rowcount: int, before: dict[str, Any]) -> None:
+    def _after(self, st: _Stmt, tree: exp.Expr | None, rowcount: int, before: dict[str, Any]) -> None:
         if isinstance(tree, exp.Delete):
             table = tree.this.name
             self.add(st, "rows_deleted", table, None, max(rowcount, 0), before.get("example"),
@@ -437,7 +437,7 @@ class _Measurer:
 
     # -- DELETE / UPDATE -------------------------------------------------------------------
 
-    def _before_dml(self, tree: exp.Expression) -> dict[str, Any]:
+    def _before_dml(self, tree: exp.Expr) -> dict[str, Any]:
         table = tree.this.name
         where = tree.args.get("where")
         cond = f" WHERE {where.this.sql(dialect='sqlite')}" if where is not None else ""
@@ -495,7 +495,8 @@ class _Measurer:
             return
         join = " AND ".join(f"t.{_ref(k)} = s.{quote(_saved_key(k))}" for k in before["identity"])
         in_place = {c.lower() for a in tree.expressions if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)
-                    for c in [a.this.name] if any(x.name.lower() == c.lower() for x in a.expression.find_all(exp.Column))}
+                    for c in [a.this.name]
+                    if any(x.name.lower() == c.lower() for x in a.expression.find_all(exp.Column))}
         for column in kept:
             changed = self.one(f"SELECT count(*) FROM temp.{quote(saved)} AS s JOIN main.{quote(table)} AS t ON {join} "
                                f"WHERE s.{quote(column)} IS NOT t.{quote(column)}")
@@ -617,7 +618,8 @@ class _Measurer:
             return
         found, tracked, route = best
         destination = f"{route.table}.{route.column}"
-        stays = route.table.lower() in (table.lower(), drop.table.lower()) and route.column.lower() == column.lower() \
+        stays = route.table.lower() in (table.lower(), drop.table.lower()) and route.column is not None \
+            and route.column.lower() == column.lower() \
             and not tracked.flow.converts
         if found and not stays:
             how = (f"converted into {destination} ({found}/{total} values found as {tracked.flow.expression})"
@@ -726,7 +728,8 @@ class _Measurer:
             self._insert_checks(st, table, info, given, cte, src)
         types = {c: dict(self.conn.execute(f"{cte}SELECT typeof({quote(c)}), count(*) {src} GROUP BY 1").fetchall())
                  for c in given}
-        dest = {c: dict(self.conn.execute(f"SELECT typeof({quote(c)}), count(*) FROM {quote(table)} GROUP BY 1").fetchall())
+        dest = {c: dict(self.conn.execute(f"SELECT typeof({quote(c)}), count(*) FROM {quote(table)} GROUP BY 1")
+                        .fetchall())
                 for c in given}
         return {"types": types, "dest_types": dest, "cte": cte}
 
@@ -826,7 +829,7 @@ class _Measurer:
                          f"({'/'.join(sorted(lost))} -> {'/'.join(sorted(gained)) or '?'}) when copied.")
 
 
-def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[str], *,
+def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[Any], *,
                    redactor: Redactor | None = None, reveal: bool = False, keep: bool = False) -> list[Impact]:
     """Run a migration's statements on a copy and measure what each one does to the rows.
 
@@ -879,7 +882,7 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[s
     return sorted(m.impacts, key=lambda i: i.index)
 
 
-def _statements(sql: str | Sequence[str]) -> list[_Stmt]:
+def _statements(sql: str | Sequence[Any]) -> list[_Stmt]:
     from lightnb.backends.sqlite.script import split
 
     if isinstance(sql, str):
@@ -887,7 +890,7 @@ def _statements(sql: str | Sequence[str]) -> list[_Stmt]:
     return [_Stmt(getattr(s, "text", s), getattr(s, "line", 1), i) for i, s in enumerate(sql)]
 
 
-def _parse(text: str) -> exp.Expression | None:
+def _parse(text: str) -> exp.Expr | None:
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # triggers parse as Command with a warning; that is fine
@@ -899,14 +902,14 @@ def _parse(text: str) -> exp.Expression | None:
         logger.setLevel(level)
 
 
-def _target(tree: exp.Expression | None) -> str | None:
+def _target(tree: exp.Expr | None) -> str | None:
     if tree is None:
         return None
     table = tree.find(exp.Table)
     return table.name if table is not None else None
 
 
-def _tables_in(tree: exp.Expression | None) -> set[str]:
+def _tables_in(tree: exp.Expr | None) -> set[str]:
     return {t.name for t in tree.find_all(exp.Table)} if tree is not None else set()
 
 
@@ -923,7 +926,7 @@ def _mask_literals(text: str, redactor: Redactor, tables: set[str]) -> str:
     except sqlglot.errors.SqlglotError:
         return text
     names = [t.text for t in tokens if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER)]
-    if not any(redactor.is_sensitive(n, t) for n in names for t in (tables or {None})):
+    if not any(redactor.is_sensitive(n, t) for n in names for t in (tables or (None,))):
         return text
     out, last = [], 0
     for token in tokens:

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 import sqlglot
 from sqlglot import exp
@@ -93,8 +94,8 @@ class _Tracer:
         self.views: list[str] = []  # views being expanded (a cycle is unsure)
 
     # -- queries -------------------------------------------------------------------------------------------
-    def query(self, node: exp.Expression, ctes: dict[str, _Rel | None],
-              outer: tuple[list[_Source], ...]) -> _Rel:
+    def query(self, node: exp.Expr, ctes: dict[str, _Rel | None],
+              outer: tuple[Sequence[_Source], ...]) -> _Rel:
         while isinstance(node, exp.Subquery):
             node = node.this
         with_ = node.args.get("with_") or node.args.get("with")
@@ -112,7 +113,7 @@ class _Tracer:
             return self._select(node, ctes, outer)
         raise _Unsure(f"cannot trace {type(node).__name__}")
 
-    def _cte(self, cte: exp.CTE, ctes: dict[str, _Rel | None], outer: tuple[list[_Source], ...]) -> _Rel:
+    def _cte(self, cte: exp.CTE, ctes: dict[str, _Rel | None], outer: tuple[Sequence[_Source], ...]) -> _Rel:
         name = cte.alias_or_name.lower()
         declared = [c.name.lower() for c in (cte.args["alias"].columns if cte.args.get("alias") else [])]
         body = cte.this
@@ -136,7 +137,7 @@ class _Tracer:
                 rel = grown
         return _named(rel, declared)
 
-    def _select(self, node: exp.Select, ctes: dict[str, _Rel | None], outer: tuple[list[_Source], ...]) -> _Rel:
+    def _select(self, node: exp.Select, ctes: dict[str, _Rel | None], outer: tuple[Sequence[_Source], ...]) -> _Rel:
         sources: list[_Source] = []
         from_ = node.args.get("from_") or node.args.get("from")
         if from_ is not None:
@@ -153,7 +154,7 @@ class _Tracer:
         taint: list[bool] = []
         for projection in node.expressions:
             if isinstance(projection, exp.Star):
-                expanded = [s for s in sources]
+                expanded = list(sources)
             elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
                 wanted = projection.table.lower()
                 expanded = [s for s in sources if s.alias == wanted]
@@ -173,8 +174,8 @@ class _Tracer:
                         taint.append(tainted)
         return _Rel(tuple(names), tuple(taint))
 
-    def _source(self, node: exp.Expression, ctes: dict[str, _Rel | None],
-                outer: tuple[list[_Source], ...]) -> _Source:
+    def _source(self, node: exp.Expr, ctes: dict[str, _Rel | None],
+                outer: tuple[Sequence[_Source], ...]) -> _Source:
         alias = node.alias_or_name.lower() if hasattr(node, "alias_or_name") else ""
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
             return _Source(alias, self._named_source(node.name, node.db, ctes))
@@ -185,7 +186,7 @@ class _Tracer:
             width = len(rows[0]) if rows else 0
             if any(len(r) != width for r in rows):
                 raise _Unsure("VALUES rows differ in width")
-            taint = tuple(any(self._expr(r[i], ctes, (list(),) + outer) for r in rows) for i in range(width))
+            taint = tuple(any(self._expr(r[i], ctes, ([],) + outer) for r in rows) for i in range(width))
             return _Source(alias, _Rel(tuple(f"column{i + 1}" for i in range(width)), taint))
         raise _Unsure(f"cannot trace a {type(node).__name__} source (e.g. a table-valued function)")
 
@@ -232,7 +233,7 @@ class _Tracer:
         return _named(rel, declared)
 
     # -- expressions ---------------------------------------------------------------------------------------
-    def _expr(self, node: exp.Expression, ctes: dict[str, _Rel | None], scopes: tuple[list[_Source], ...]) -> bool:
+    def _expr(self, node: exp.Expr, ctes: dict[str, _Rel | None], scopes: tuple[Sequence[_Source], ...]) -> bool:
         if isinstance(node, exp.Query):
             return any(self.query(node, ctes, scopes).taint)
         if isinstance(node, exp.Column):
@@ -241,7 +242,7 @@ class _Tracer:
             return True
         return any(self._expr(child, ctes, scopes) for child in node.iter_expressions())
 
-    def _column(self, column: exp.Column, scopes: Sequence[list[_Source]]) -> bool:
+    def _column(self, column: exp.Column, scopes: Sequence[Sequence[_Source]]) -> bool:
         name = column.name.lower()
         qualifier = column.table.lower()
         for sources in scopes:
@@ -277,7 +278,7 @@ def _path_keys(path: str) -> list[str]:
     return [(quoted.replace('""', '"') if quoted is not None else bare) for quoted, bare in _PATH_KEY.findall(path)]
 
 
-def json_path_is_secret(node: exp.Expression, redactor: Redactor) -> bool:
+def json_path_is_secret(node: exp.Expr, redactor: Redactor) -> bool:
     """Tell whether ``node`` extracts a value through a secret-named JSON key (or through a computed path)."""
     name = type(node).__name__
     if isinstance(node, exp.Anonymous):
@@ -441,13 +442,13 @@ def _generated(conn: sqlite.Connection, cat: _Catalogue, redactor: Redactor) -> 
     return out
 
 
-def _generated_expressions(sql: str) -> dict[str, exp.Expression]:
+def _generated_expressions(sql: str) -> dict[str, exp.Expr]:
     try:
         create = sqlglot.parse_one(sql, read="sqlite")
     except (sqlglot.errors.SqlglotError, IndexError, ValueError, RecursionError):
         return {}
     schema = create.this if isinstance(create, exp.Create) else None
-    out: dict[str, exp.Expression] = {}
+    out: dict[str, exp.Expr] = {}
     for column in (schema.expressions if isinstance(schema, exp.Schema) else []):
         if not isinstance(column, exp.ColumnDef):
             continue
@@ -464,7 +465,7 @@ def _generated_expressions(sql: str) -> dict[str, exp.Expression]:
     return out
 
 
-def _expression_taint(conn: sqlite.Connection, expression: exp.Expression, table: str, cat: _Catalogue,
+def _expression_taint(conn: sqlite.Connection, expression: exp.Expr, table: str, cat: _Catalogue,
                       redactor: Redactor) -> bool:
     """Tell whether an expression over ``table``'s columns (a generated column) reads masked data."""
     tracer = _Tracer(conn, redactor)
@@ -588,7 +589,7 @@ def _trigger_writes(conn: sqlite.Connection, cat: _Catalogue, table: str, statem
 
 
 def _insert_writes(tracer: _Tracer, tree: exp.Insert, tkey: str, tcols: list[str],
-                   scope: tuple[list[_Source], ...]) -> set[tuple[str, str]]:
+                   scope: tuple[Sequence[_Source], ...]) -> set[tuple[str, str]]:
     into = tree.this
     names = [c.name.lower() for c in into.expressions] if isinstance(into, exp.Schema) else [c.lower() for c in tcols]
     source = tree.args.get("expression")
@@ -681,13 +682,13 @@ class KnownSecrets:
                 out.add(first[2].lower())
         return out
 
-    def candidate(self, value: object) -> bool:
+    def candidate(self, value: object) -> TypeGuard[str]:
         return isinstance(value, str) and len(value) >= self.MIN_LENGTH and value != self.redactor.mask
 
     def hits(self, values: Iterable[object]) -> set[str]:
         """Return the values (among ``values``) that a masked column holds."""
         wanted = {v for v in values if self.candidate(v)}
-        unknown = sorted(v for v in wanted if v not in self._known)  # type: ignore[misc]
+        unknown = sorted(v for v in wanted if v not in self._known)
         if unknown:
             found: set[str] = set()
             for start in range(0, len(unknown), 500):
@@ -702,7 +703,7 @@ class KnownSecrets:
                     found.update(r[0] for r in rows if isinstance(r[0], str))
             for v in unknown:
                 self._known[v] = v in found
-        return {v for v in wanted if self._known.get(v)}  # type: ignore[misc]
+        return {v for v in wanted if self._known.get(v)}
 
     def copied_columns(self, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> set[str]:
         """Return the columns (by position in ``rows``) holding at least one known secret."""
@@ -800,7 +801,7 @@ def _history_step(sql: str, taint: set[tuple[str, str]], redactor: Redactor) -> 
     def tainted(table: str, column: str) -> bool:
         return (table.lower(), column.lower()) in taint or redactor.is_sensitive(column, table)
 
-    def reads_masked(node: exp.Expression, tables: list[str]) -> bool:
+    def reads_masked(node: exp.Expr, tables: list[str]) -> bool:
         if json_path_is_secret(node, redactor) or any(json_path_is_secret(n, redactor) for n in node.find_all(
                 exp.Expression)):
             return True
@@ -841,7 +842,8 @@ def _history_step(sql: str, taint: set[tuple[str, str]], redactor: Redactor) -> 
 
 
 def _copy_query(query: exp.Query, target: str, names: list[str] | None, taint: set[tuple[str, str]],
-                tainted, reads_masked) -> None:  # type: ignore[no-untyped-def]
+                tainted: Callable[[str, str], bool],
+                reads_masked: Callable[[exp.Expr, list[str]], bool]) -> None:
     selects = [query] if isinstance(query, exp.Select) else list(query.find_all(exp.Select))
     for select in selects:
         tables = [t.name for t in select.find_all(exp.Table)]
@@ -862,7 +864,7 @@ def _copy_query(query: exp.Query, target: str, names: list[str] | None, taint: s
                 taint.add((target.lower(), name.lower()))
 
 
-def _in_clause(column: exp.Expression, top: exp.Expression) -> bool:
+def _in_clause(column: exp.Expr, top: exp.Expr) -> bool:
     node = column.parent
     while node is not None and node is not top:
         if isinstance(node, (exp.Where, exp.Join, exp.Group, exp.Order, exp.Having)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -96,14 +96,15 @@ class ComparedPreview:
         css = pd.DataFrame("", index=frame.index, columns=frame.columns)
         new_name = dict(self.renamed)
         for i, status in enumerate(frame[("status", "")]):
-            for j, (side, column) in enumerate(frame.columns):
+            for j, key in enumerate(frame.columns):
+                side, column = cast(tuple[str, str], key)  # the columns are a two-level MultiIndex
                 column = new_name.get(column, column) if side == "before" else column
                 if status == "added" and side == "after":
                     css.iat[i, j] = f"background-color: {_ADDED}"
                 elif status == "removed" and side == "before":
                     css.iat[i, j] = f"background-color: {_REMOVED}"
                 elif status == "changed" and side in ("before", "after") and column in self.changed.columns \
-                        and bool(self.changed.iat[i, self.changed.columns.get_loc(column)]):
+                        and bool(self.changed.iat[i, self.changed.columns.get_loc(column)]):  # type: ignore[index]  # unique columns: get_loc is an int
                     css.iat[i, j] = f"background-color: {_CHANGED}"
         return css
 
@@ -411,7 +412,7 @@ def _query_rows(conn: sqlite.Connection, query: str, n: int,
     return cols, rows, truncated, note
 
 
-def _single_select(query: str) -> exp.Expression:
+def _single_select(query: str) -> exp.Expr:
     try:
         parsed = [p for p in sqlglot.parse(query, read="sqlite") if p is not None]
     except (sqlglot.errors.SqlglotError, IndexError, ValueError) as error:  # the parser's own failures

@@ -442,18 +442,18 @@ def _mask_spans(text: str, redactor: Redactor, version_context: bool) -> str:
             if start < end:
                 spans.append((start, end))
     position = 0
-    while (match := _KEY_VALUE.search(text, position)) is not None:
-        key = match.group(2).rsplit(".", 1)[-1]
-        group = next(g for g in (3, 4, 5) if match.group(g) is not None)
-        value = match.group(group)
+    while (pair := _KEY_VALUE.search(text, position)) is not None:
+        key = pair.group(2).rsplit(".", 1)[-1]
+        group = next(g for g in (3, 4, 5) if pair.group(g) is not None)
+        value = pair.group(group)
         # Keep looking inside the value of a key that is not secret ({'settings': '{"token": "…"}'}).
-        position = match.start(group) if match.start(group) > match.start() else match.end()
+        position = pair.start(group) if pair.start(group) > pair.start() else pair.end()
         if value.lower() in _NOT_A_VALUE or value == redactor.mask or value.startswith(":"):
             continue
         number = re.fullmatch(r"-?\d+(?:\.\d+)?", value)
         if redactor.masks(float(value) if number else value, key, None):
-            spans.append(match.span(group))
-            position = match.end()
+            spans.append(pair.span(group))
+            position = pair.end()
     if not spans:
         return text
     spans.sort()

@@ -27,7 +27,6 @@ from typing import Any
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 
 
-
 def mask_notebook(nb: Any, redactor: Redactor | None = None) -> Any:
     """Return a copy of notebook ``nb`` whose code cells' outputs show no secret."""
     redactor = redactor or DEFAULT_REDACTOR
@@ -155,7 +154,9 @@ def _fixed_width_from(lines: list[str], start: int, redactor: Redactor) -> list[
         if _IDENTIFIER.fullmatch(first) and redactor.is_sensitive(first):  # transposed: the row is the column
             head = line.index(first) + len(first)
             rest = line[head:]
-            lines[i] = line[:head] + re.sub(r"\S+(?: \S+)*", lambda m: _masked_cell(m.group(0), first, redactor),
+            # re.sub calls the lambda at once, while ``first`` is this row's (B023 does not apply).
+            lines[i] = line[:head] + re.sub(r"\S+(?: \S+)*",
+                                            lambda m: _masked_cell(m.group(0), first, redactor),  # noqa: B023
                                             rest)
             continue
         for _s, e, label in sorted(sensitive, key=lambda t: -t[1]):

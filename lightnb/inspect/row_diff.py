@@ -71,7 +71,7 @@ class TableDiff:
             "added": self.added, "removed": self.removed, "changed": self.changed,
             "unchanged": self.unchanged, "key": list(self.key),
             "columns_added": list(self.columns_added), "columns_removed": list(self.columns_removed),
-            "columns_renamed": {old: new for old, new in self.columns_renamed},
+            "columns_renamed": dict(self.columns_renamed),
             "changed_columns": dict(self.changed_columns),
             "samples": jsonable({k: list(v) for k, v in self.samples.items()}),
             "note": self.note,
@@ -366,7 +366,8 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     that key (equal counts and every row matched by an equal row); otherwise by grouping equal rows
     with their number on each side and finding a group of one side missing from the other.
     """
-    before_ref, after_ref = f"{quote(before_schema)}.{quote(before_table)}", f"{quote(after_schema)}.{quote(after_table)}"
+    before_ref = f"{quote(before_schema)}.{quote(before_table)}"
+    after_ref = f"{quote(after_schema)}.{quote(after_table)}"
     count_before = conn.execute(f"SELECT count(*) FROM {before_ref}").fetchone()[0]
     count_after = conn.execute(f"SELECT count(*) FROM {after_ref}").fetchone()[0]
     if count_before != count_after:
@@ -378,8 +379,8 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     key = _unique_key(conn, before_schema, before_table, after_schema, after_table, columns)
     if key:
         on = " AND ".join(f"a.{quote(b)} = b.{quote(a)}" for b, a in key)
-        equal = " AND ".join(f"(a.{quote(b)} IS b.{quote(a)} COLLATE BINARY AND typeof(a.{quote(b)}) = typeof(b.{quote(a)}))"
-                             for b, a in columns)
+        equal = " AND ".join(f"(a.{quote(b)} IS b.{quote(a)} COLLATE BINARY "
+                             f"AND typeof(a.{quote(b)}) = typeof(b.{quote(a)}))" for b, a in columns)
         matched = conn.execute(f"SELECT count(*) FROM {before_ref} AS a JOIN {after_ref} AS b ON {on} "
                                f"WHERE {equal}").fetchone()[0]
         return bool(matched == count_before)
@@ -498,13 +499,15 @@ def _compare_plan(old: TableSnapshot, new: TableSnapshot, sdiff: SchemaDiff) -> 
         note=note)
 
 
-def _key(old: TableSnapshot, new: TableSnapshot, new_to_old: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+def _key(old: TableSnapshot, new: TableSnapshot,
+         new_to_old: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     pk_after = new.primary_key
     mapped = tuple(new_to_old.get(k.lower(), "") for k in pk_after)
     if pk_after and all(mapped) and tuple(m.lower() for m in mapped) == tuple(k.lower() for k in old.primary_key):
         return pk_after, mapped, ""
     if not new.without_rowid and not old.without_rowid:
-        note = "primary key differs between the databases; rows matched by rowid" if (pk_after or old.primary_key) else ""
+        note = ("primary key differs between the databases; rows matched by rowid"
+                if (pk_after or old.primary_key) else "")
         return ("rowid",), ("rowid",), note
     if pk_after and all(mapped):
         return pk_after, mapped, "primary key changed; rows matched on the new key columns"
@@ -521,11 +524,11 @@ def _strict(type_after: str, type_before: str) -> bool:
 def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: Snapshot, sample: int,
                 redactor: Redactor, reveal: bool) -> TableDiff:
     if plan.status == "added":
-        n = after.table(plan.table).row_count  # type: ignore[union-attr]
+        n = after.table(plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
         counts = {"added": n, "removed": 0, "changed": 0, "unchanged": 0}
         per_column: dict[str, int] = {}
     elif plan.status == "removed":
-        n = before.table(plan.table).row_count  # type: ignore[union-attr]
+        n = before.table(plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
         counts = {"added": 0, "removed": n, "changed": 0, "unchanged": 0}
         per_column = {}
     else:
@@ -538,9 +541,10 @@ def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: S
                      note=plan.note, **counts)
 
 
-def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
-    n_after = after.table(plan.table).row_count  # type: ignore[union-attr]
-    n_before = before.table(plan.before_table or plan.table).row_count  # type: ignore[union-attr]
+def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot,
+           after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
+    n_after = after.table(plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
+    n_before = before.table(plan.before_table or plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
     differs = plan.differs()
     sums = "".join(f", sum({d})" for d in differs)
     any_diff = f", sum({' OR '.join(differs)})" if differs else ", 0"

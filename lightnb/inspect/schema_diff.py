@@ -18,14 +18,20 @@ so a ``Queryable`` struct loaded by position no longer matches.
 from __future__ import annotations
 
 import functools
-
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lightnb.catalog import Column
-from lightnb.inspect.definition import (default_key, expression_key, index_changes, index_definition, same_type,
-                                        table_definition_changes, type_change)
+from lightnb.inspect.definition import (
+    default_key,
+    expression_key,
+    index_changes,
+    index_definition,
+    same_type,
+    table_definition_changes,
+    type_change,
+)
 from lightnb.inspect.snapshot import Snapshot, TableSnapshot
 
 if TYPE_CHECKING:
@@ -155,8 +161,9 @@ def _signature(t: TableSnapshot) -> tuple:
     return tuple((c.name.lower(), affinity(c.type), diesel_type(c.type), c.notnull, c.pk) for c in t.columns)
 
 
-def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange]) -> list[tuple[TableSnapshot, TableSnapshot]]:
-    pairs = [(t, after.table(t.name)) for t in before.tables if after.table(t.name)]
+def _pair_tables(before: Snapshot, after: Snapshot,
+                 changes: list[SchemaChange]) -> list[tuple[TableSnapshot, TableSnapshot]]:
+    pairs = [(t, new) for t in before.tables if (new := after.table(t.name))]
     removed = [t for t in before.tables if not after.table(t.name)]
     added = [t for t in after.tables if not before.table(t.name)]
     # Same storage alone is not proof (a dropped table's pages are reused by the next
@@ -177,7 +184,7 @@ def _pair_tables(before: Snapshot, after: Snapshot, changes: list[SchemaChange])
         changes.append(SchemaChange("table", "removed", t.name, t.name, f"{t.row_count} row(s)"))
     for t in added:
         changes.append(SchemaChange("table", "added", t.name, t.name, f"{len(t.columns)} column(s)"))
-    return pairs  # type: ignore[return-value]
+    return pairs
 
 
 def _overlap(a: TableSnapshot, b: TableSnapshot) -> float:
@@ -363,7 +370,7 @@ def _index_changes(before: Snapshot, after: Snapshot, renamed: dict[str, str]) -
     new = {key(ix, ix.table): ix for ix in after.indexes}
     out = []
     for k, ix in new.items():
-        label = ix.name if ix.origin == "c" else f"{'PRIMARY KEY' if ix.origin == 'pk' else 'UNIQUE'} ({', '.join(ix.columns)})"
+        label = _index_label(ix)
         if k not in old:
             out.append(SchemaChange("index", "added", ix.table, label, _index_detail(ix)))
             continue
@@ -374,7 +381,7 @@ def _index_changes(before: Snapshot, after: Snapshot, renamed: dict[str, str]) -
             out.append(SchemaChange("index", "changed", ix.table, label, "; ".join(words)))
     for k, ix in old.items():
         if k not in new:
-            label = ix.name if ix.origin == "c" else f"{'PRIMARY KEY' if ix.origin == 'pk' else 'UNIQUE'} ({', '.join(ix.columns)})"
+            label = _index_label(ix)
             out.append(SchemaChange("index", "removed", renamed.get(ix.table.lower(), ix.table), label,
                                     _index_detail(ix)))
     return out
@@ -392,9 +399,17 @@ def _index_detail(ix: Any) -> str:
     return text
 
 
+def _index_label(ix: Any) -> str:
+    """A named index by its name; a constraint's automatic index by what it enforces."""
+    if ix.origin == "c":
+        return str(ix.name)
+    return f"{'PRIMARY KEY' if ix.origin == 'pk' else 'UNIQUE'} ({', '.join(ix.columns)})"
+
+
 def _named_changes(kind: str, before: Iterable[Any], after: Iterable[Any],
                    renamed: dict[str, str]) -> list[SchemaChange]:
-    table_of: Callable[[Any], str] = (lambda o: getattr(o, "table", o.name))
+    def table_of(o: Any) -> str:
+        return getattr(o, "table", o.name)  # indexes and triggers carry a table; tables are their own
     old = {o.name.lower(): o for o in before}
     new = {o.name.lower(): o for o in after}
     out = []

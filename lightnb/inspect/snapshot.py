@@ -17,7 +17,7 @@ from __future__ import annotations
 import pickle
 import zlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lightnb.backends import sqlite
@@ -226,8 +226,9 @@ class _SplitFingerprint:
 
 def register_fingerprint(conn: sqlite.Connection) -> None:
     """Register the ``lightnb_fingerprint(...)`` aggregate (and its split form) on ``conn``."""
-    conn.create_aggregate(FINGERPRINT_FUNCTION, -1, _Fingerprint)
-    conn.create_aggregate(SPLIT_FINGERPRINT_FUNCTION, -1, _SplitFingerprint)
+    # typeshed types an aggregate as one int argument and an int result; SQLite takes any arity (-1) and text.
+    conn.create_aggregate(FINGERPRINT_FUNCTION, -1, _Fingerprint)  # type: ignore[arg-type]
+    conn.create_aggregate(SPLIT_FINGERPRINT_FUNCTION, -1, _SplitFingerprint)  # type: ignore[arg-type]
 
 
 def split_fingerprint(conn: sqlite.Connection, table: str, shown: list[str], hidden: list[str],
@@ -278,7 +279,7 @@ def take_snapshot(conn: sqlite.Connection, *, label: str = "", fingerprint: bool
     if shown and masked is None:  # lineage unknown: print no fingerprint rather than one over a secret
         tables = tuple(replace(t, shown_fingerprint=None) for t in tables)
     indexes = tuple(ix for t in tables for ix in t.table.indexes)
-    return Snapshot(label=label, taken_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    return Snapshot(label=label, taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
                     tables=tables, indexes=indexes, triggers=catalog.triggers, views=catalog.views)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from lightnb.lint.config import LintConfig, config_from_settings
 from lightnb.lint.engine import lint_migrations, lint_project, lint_source, lint_sql, load_rules
 from lightnb.lint.finding import Finding, has_errors, sort_findings, to_frame
-from lightnb.lint.rules.hygiene import checksum_hook, forget_checksums, record_checksums
 from lightnb.lint.rebuild import Changes, Check, Column, ForeignKey, RebuildPlan, Unique, plan_rebuild
+from lightnb.lint.rules.hygiene import checksum_hook, forget_checksums, record_checksums
 
 __all__ = [
     "Changes", "Check", "Column", "Finding", "ForeignKey", "LintConfig", "RebuildPlan", "checksum_hook",

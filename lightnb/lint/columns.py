@@ -63,7 +63,7 @@ def _carried_over(before: Catalog, table: str, column: Column) -> bool:
     return old is not None and (old.type, old.default) == (column.type, column.default)
 
 
-def parse_default(text: str | None) -> exp.Expression | None:
+def parse_default(text: str | None) -> exp.Expr | None:
     """Parse a column's default as SQLite stores it (``PRAGMA table_xinfo``)."""
     if text is None:
         return None
@@ -102,7 +102,7 @@ def name_words(name: str) -> list[str]:
     return words
 
 
-def constraint_expressions(tree: exp.Expression | None) -> list[exp.Expression]:
+def constraint_expressions(tree: exp.Expr | None) -> list[exp.Expr]:
     """Return the DEFAULT and CHECK expressions of a CREATE TABLE or ALTER TABLE tree."""
     if tree is None:
         return []

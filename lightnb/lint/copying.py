@@ -100,7 +100,7 @@ def _read_copy(ctx: MigrationContext, rebuild: Rebuild, statements: tuple[Parsed
     """Return (fates, copies, understood, where) for the copy statements inside the rebuild."""
     create, drop, _ = rebuild.parts
     target, source = create.name.lower(), drop.name.lower()
-    written: dict[str, list[tuple[str, exp.Expression]]] = {}  # old column -> [(new column, expression)]
+    written: dict[str, list[tuple[str, exp.Expr]]] = {}  # old column -> [(new column, expression)]
     copies, understood, where = False, True, ""
     for index in range(first, last + 1):
         tree = statements[index].expr
@@ -135,9 +135,9 @@ def _read_copy(ctx: MigrationContext, rebuild: Rebuild, statements: tuple[Parsed
 
 
 def _pairs(ctx: MigrationContext, index: int, insert: exp.Insert, select: exp.Select, target: str,
-           old: Table) -> list[tuple[str, exp.Expression]] | None:
+           old: Table) -> list[tuple[str, exp.Expr]] | None:
     """Return (new column, expression) per value the copy writes, or None when they cannot be matched."""
-    expressions: list[exp.Expression] = []
+    expressions: list[exp.Expr] = []
     for projection in select.expressions:
         if isinstance(projection, exp.Star):
             expressions += [exp.column(c.name) for c in old.columns if not c.hidden]
@@ -155,7 +155,7 @@ def _pairs(ctx: MigrationContext, index: int, insert: exp.Insert, select: exp.Se
     return list(zip(names, expressions))
 
 
-def _fate(column: str, uses: list[tuple[str, exp.Expression]]) -> ColumnFate:
+def _fate(column: str, uses: list[tuple[str, exp.Expr]]) -> ColumnFate:
     if not uses:
         return ColumnFate(column, "dropped")
     plain = [new for new, expression in uses if _carries(expression, column)]
@@ -166,7 +166,7 @@ def _fate(column: str, uses: list[tuple[str, exp.Expression]]) -> ColumnFate:
                       tuple(dict.fromkeys(e.sql("sqlite") for _, e in uses)))
 
 
-def _carries(expression: exp.Expression, column: str) -> bool:
+def _carries(expression: exp.Expr, column: str) -> bool:
     """Return True when ``expression`` is ``column`` itself, cast, parenthesised or with a NULL fallback."""
     node = expression
     while True:

@@ -190,7 +190,7 @@ def _clause(sql: str, part: list[Token], name: str | None) -> Clause:
     kind = _KINDS.get(_word(part[0]), _word(part[0]).lower())
     span = paren_span(part, 0)
     inner = sql[part[span[0]].end + 1:part[span[1]].start] if span and span[1] > span[0] else ""
-    columns = ()
+    columns: tuple[str, ...] = ()
     if span:
         columns = tuple(t[0].text for t in _split(part[span[0] + 1:span[1]]) if t)
     return Clause(kind, name, sql[part[0].start:part[-1].end + 1], inner.strip(), columns, part[-1].text.upper())

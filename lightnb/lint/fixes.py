@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite import script as sqlscript
@@ -75,6 +76,11 @@ def checked_fix(image: bytes | None, fix: str, patch: Patch | None) -> str:
     return f"{patch.otherwise} (lightnb's suggested SQL does not run at this point of history: {error})"
 
 
-def statements_text(statements: Sequence[object]) -> tuple[str, ...]:
+class _Texted(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+def statements_text(statements: Sequence[_Texted]) -> tuple[str, ...]:
     """Return the text of parsed statements (anything with a ``text`` attribute)."""
-    return tuple(getattr(s, "text") for s in statements)
+    return tuple(s.text for s in statements)

@@ -63,7 +63,8 @@ def replay(history: Iterable[str], up: Script, down: Script | None) -> Replay:
         image = sqlite.serialize(replayer.conn)
         states, up_errors = replayer.run_tracked(up.statements, before)
         after = states.pop()
-        after_down, down_errors = None, {}
+        after_down = None
+        down_errors: dict[int, str] = {}
         if down is not None:
             down_states, down_errors = replayer.run_tracked(down.statements, after)
             after_down = down_states[-1]

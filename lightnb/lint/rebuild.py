@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite import quote
@@ -258,14 +259,14 @@ def apply_changes(before: TableDef, changes: Changes) -> TableDef:
     """
     names = {c.name.lower() for c in before.columns}
     added = {c.name.lower() for c in changes.add}
-    for column in [*changes.types, *changes.not_null, *changes.defaults, *changes.drop, *changes.rename,
-                   *(c for c in changes.fill if c.lower() not in added)]:
-        if column.lower() not in names:
-            raise MigrationError(f"Column {column!r} does not exist in table {before.name!r}; "
+    for named in [*changes.types, *changes.not_null, *changes.defaults, *changes.drop, *changes.rename,
+                  *(c for c in changes.fill if c.lower() not in added)]:
+        if named.lower() not in names:
+            raise MigrationError(f"Column {named!r} does not exist in table {before.name!r}; "
                                  f"its columns are {', '.join(c.name for c in before.columns)}.")
     dropped = {c.lower() for c in changes.drop}
     removed = _removed_constraints(before, changes)
-    columns = []
+    columns: list[Column] = []
     for column in before.columns:
         if column.name.lower() in dropped:
             continue
@@ -311,6 +312,8 @@ def _removed_constraints(table: TableDef, changes: Changes) -> set[int]:
             raise MigrationError(f"Table {table.name!r} has no constraint named {name!r}; its named constraints "
                                  f"are {', '.join(sorted(c.name or '' for c in named.values())) or 'none'}.")
         removed.append(named[name.lower()])
+    # One entry per kind of constraint to find by its columns: its word, the columns, the candidates, their columns.
+    wanted: list[tuple[str, Sequence[str], Sequence[Unique | ForeignKey], Callable[[Any], Sequence[str]]]]
     wanted = [("UNIQUE", cols, table.uniques, lambda u: u.columns) for cols in changes.drop_unique]
     wanted += [("FOREIGN KEY", cols, table.foreign_keys, lambda f: f.columns) for cols in changes.drop_foreign_keys]
     for kind, cols, candidates, key in wanted:
@@ -319,11 +322,11 @@ def _removed_constraints(table: TableDef, changes: Changes) -> set[int]:
             raise MigrationError(f"Table {table.name!r} has no {kind} on ({', '.join(cols)}); check the columns.")
         removed += match
     for expr in changes.drop_checks:
-        match = [c for c in table.checks if _same_sql(c.expr, expr)]
-        if not match:
+        checks = [c for c in table.checks if _same_sql(c.expr, expr)]
+        if not checks:
             raise MigrationError(f"Table {table.name!r} has no CHECK ({expr}); its CHECKs are "
                                  f"{'; '.join(c.expr for c in table.checks) or 'none'}.")
-        removed += match
+        removed += checks
     return {id(c) for c in removed}
 
 
@@ -482,7 +485,7 @@ def _dependants(catalog: Catalog, info: Table) -> list[Trigger | View]:
     return [o for o in others if any(_identifier(t) == wanted for t in tokens(o.sql))]
 
 
-def _identifier(token) -> str:  # type: ignore[no-untyped-def]
+def _identifier(token: Token) -> str:
     return token.text.lower() if token.token_type in _IDENTIFIER_TOKENS else ""
 
 

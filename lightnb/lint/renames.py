@@ -68,7 +68,7 @@ class _Resolver:
                  row_aliases: frozenset[str] = frozenset()) -> None:
         self.table, self.renames, self.columns_of, self.row_aliases = table, renames, columns_of, row_aliases
 
-    def edits(self, tree: exp.Expression, *, index_on_table: bool = False, offset: int = 0) -> list[Edit]:
+    def edits(self, tree: exp.Expr, *, index_on_table: bool = False, offset: int = 0) -> list[Edit]:
         found = []
         for column in tree.find_all(exp.Column):
             new = self.renames.get(column.name.lower())
@@ -96,7 +96,7 @@ class _Resolver:
             scope = scope.find_ancestor(*_SCOPES)
         return qualifier in self.row_aliases
 
-    def _sources(self, scope: exp.Expression) -> dict[str, tuple[str, set[str]]]:
+    def _sources(self, scope: exp.Expr) -> dict[str, tuple[str, set[str]]]:
         """Return alias -> (table name or '' for a subquery, its columns) for a query's own sources."""
         nodes = []
         if isinstance(scope, (exp.Update, exp.Delete)) and scope.this is not None:
@@ -165,7 +165,7 @@ def _mentions(sql: str, renames: Mapping[str, str]) -> bool:
                if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER))
 
 
-def _edit(identifier: exp.Expression, new: str, offset: int = 0) -> Edit | None:
+def _edit(identifier: exp.Expr, new: str, offset: int = 0) -> Edit | None:
     meta = identifier.meta if isinstance(identifier, exp.Identifier) else {}
     if "start" not in meta:
         return None

@@ -26,7 +26,7 @@ class Parsed:
 
     text: str
     line: int
-    expr: exp.Expression | None
+    expr: exp.Expr | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ def parse_script(text: str, file: str) -> Script:
                                     for s in sqlscript.split(text)))
 
 
-def parse_statement(text: str) -> exp.Expression | None:
+def parse_statement(text: str) -> exp.Expr | None:
     """Parse one statement with sqlglot; return None when it cannot."""
     try:
         tree = sqlglot.parse_one(text, read="sqlite")
@@ -122,7 +122,7 @@ def _dotted_name(toks: list[Token], at: int) -> str:
     return toks[at].text
 
 
-def name_of(node: exp.Expression | None) -> str:
+def name_of(node: exp.Expr | None) -> str:
     """Return the unquoted name of a table, column or identifier node ('' when absent)."""
     if node is None:
         return ""

@@ -64,6 +64,16 @@ def error_regions(root: Node) -> tuple[tuple[int, int], ...]:
     return tuple(merged)
 
 
+def present(node: Node | None) -> Node:
+    """Return ``node``, a child the grammar (or a check just made) guarantees at this place.
+
+    :raises AttributeError: when it is absent after all, as reading a field of None would.
+    """
+    if node is None:
+        raise AttributeError("expected a Rust syntax node here, found none")
+    return node
+
+
 def node_text(node: Node | None) -> str:
     """Return the source text of a node (``""`` for None)."""
     if node is None or node.text is None:

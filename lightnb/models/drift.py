@@ -29,18 +29,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightnb.models.mapping import (DEFAULT_SCHEMA_MODULE, field_line, insertion_anchor,
-                                    resolve_table, struct_style)
-from lightnb.models.modules import ModuleTree
-from lightnb.models.rust_reader import (ModelField, ModelStruct, module_path_of, parse_type, read_models_dir,
-                                       resolve_type_text)
-from lightnb.models.schema_rs import Schema, for_backend, load_schema
 from lightnb.models import pg_types
+from lightnb.models.mapping import DEFAULT_SCHEMA_MODULE, field_line, insertion_anchor, resolve_table, struct_style
+from lightnb.models.modules import ModuleTree
 from lightnb.models.pg_types import POSTGRES, backend_of_check
+from lightnb.models.rust_reader import (
+    ModelField,
+    ModelStruct,
+    module_path_of,
+    parse_type,
+    read_models_dir,
+    resolve_type_text,
+)
+from lightnb.models.schema_rs import Schema, for_backend, load_schema
 from lightnb.models.types import RustType, as_expression, expected_description, loads_as, rust_type_for
 from lightnb.models.usage import Load, find_loads
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lightnb.models.rust_reader import RustFile
     from lightnb.models.schema_rs import SchemaColumn, SchemaTable
 
@@ -279,7 +286,7 @@ def _unreadable(rust_file: RustFile) -> list[Finding]:
         out.append(Finding(
             "", rust_file.path, first, None, "", None, UNREADABLE, False,
             f"{lines} could not be read (Rust syntax error); structs in that region were not checked",
-            f"correct the syntax there (`cargo check` names the error), then run the check again",
+            "correct the syntax there (`cargo check` names the error), then run the check again",
             "lightnb's Rust parser could not read it; rustc may or may not accept it"))
     return out
 
@@ -327,7 +334,7 @@ def check_struct(struct: ModelStruct, schema: Schema, text: str, *,
                                           + ("" if certain else " (path not traced to the schema module)"))
 
 
-def _record(struct: ModelStruct):  # noqa: ANN202 - small closure factory
+def _record(struct: ModelStruct) -> Callable[[str, str], CheckedStruct]:
     def make(status: str, reason: str) -> CheckedStruct:
         return CheckedStruct(struct.name, struct.path, struct.line, struct.derives, struct.table_name,
                              status, reason)
@@ -506,8 +513,9 @@ class _StructCheck:
         if struct.tuple_struct or any("embed" in f.options or "select_expression" in f.options
                                       or "select_expression_type" in f.options for f in struct.fields):
             return
-        why = ("Queryable is positional: `{t}::table.load::<{s}>()` needs every column in order, "
-               "while `.select({s}::as_select())` does not").format(t=self.table.rust_name, s=struct.name)
+        why = (f"Queryable is positional: `{self.table.rust_name}::table.load::<{struct.name}>()` "
+               "needs every column in order, "
+               f"while `.select({struct.name}::as_select())` does not")
         covered = {f.column for f in struct.fields}
         indent, visibility = struct_style(struct, self.text)
         for column in self.table.columns:

@@ -116,9 +116,11 @@ def updates_in(text: str) -> list[_Update]:
         if node.type != "function_item":
             continue
         body = node.child_by_field_name("body")
+        if body is None:
+            continue
         call = next((n for n in walk(body) if n.type == "call_expression"
                      and _path(n.child_by_field_name("function")) in (("diesel", "update"), ("update",))),
-                    None) if body is not None else None
+                    None)
         if call is None:
             continue
         parameters = _parameters(node)
@@ -137,7 +139,7 @@ def _summarise(updates: list[_Update], files: tuple[Path, ...]) -> HouseStyle:
     # A touch: the same column set to the same value by at least two update functions, besides
     # what each function is about (so a function setting only that column does not count).
     pairs = Counter((column, value) for u in updates if len(u.sets) > 1 for column, value in set(u.sets))
-    touches = []
+    touches: list[Touch] = []
     for (column, value), count in pairs.items():
         if count < 2 or any(t.column == column for t in touches):
             continue

@@ -331,7 +331,8 @@ def _imported(struct: ModelStruct, crate: str, name: str) -> bool:
     return False
 
 
-def preferred_types(rows: list[tuple[ModelStruct, ModelField, SchemaColumn]], aliases: AliasIndex) -> dict[str, Counter[str]]:
+def preferred_types(rows: list[tuple[ModelStruct, ModelField, SchemaColumn]],
+                    aliases: AliasIndex) -> dict[str, Counter[str]]:
     """Return, per SQL type, how often loading structs use each known Rust type for it (the house style).
 
     Aliases and custom types are left out: only a type whose meaning is certain is ever copied.

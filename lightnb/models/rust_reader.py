@@ -391,8 +391,8 @@ def _use_items(node: Node, prefix: tuple[str, ...], line: int) -> list[UseImport
         return [UseImport(None, prefix + (_path_segments(base) if base is not None else ()), line)]
     if kind == "scoped_use_list":
         path_node, items = node.child_by_field_name("path"), node.child_by_field_name("list")
-        base = prefix + (_path_segments(path_node) if path_node is not None else ())
-        return _use_items(items, base, line) if items is not None else []
+        under = prefix + (_path_segments(path_node) if path_node is not None else ())
+        return _use_items(items, under, line) if items is not None else []
     if kind == "use_list":
         out: list[UseImport] = []
         for item in node.named_children:
@@ -509,8 +509,8 @@ def _macros(root: Node) -> list[MacroItem]:
                                                       and child.named_children[0].type == "macro_invocation"):
                 call = child if child.type == "macro_invocation" else child.named_children[0]
                 macro = call.child_by_field_name("macro")
-                name = _path_segments(macro)[-1] if macro is not None and _path_segments(macro) else ""
-                out.append(MacroItem(name, "call", call.start_point[0] + 1, _words(call)))
+                called = _path_segments(macro)[-1] if macro is not None and _path_segments(macro) else ""
+                out.append(MacroItem(called, "call", call.start_point[0] + 1, _words(call)))
             elif child.type == "mod_item":
                 body = child.child_by_field_name("body")
                 if body is not None:
@@ -551,7 +551,8 @@ def _read_fields(body: Node, scope: _Scope, at: CharOffsets) -> tuple[ModelField
         if body.type == "ordered_field_declaration_list":
             if child.type == "visibility_modifier" or child.type in ("line_comment", "block_comment"):
                 continue
-            name, type_node, visibility, anchor = str(index), child, "", child
+            name, visibility, anchor = str(index), "", child
+            type_node: Node | None = child
         elif child.type == "field_declaration":
             name_node, type_node = child.child_by_field_name("name"), child.child_by_field_name("type")
             name = node_text(name_node)

@@ -618,8 +618,8 @@ def _verify(change: ModelChange, old_text: str, new_text: str) -> None:
     expected = {f.name for f in old.fields} - gone | {f.column for f in change.fields}
     retyped = {r.field: r.new for r in change.retyped}
     ok = (struct is not None and {f.name for f in struct.fields} == expected
-          and all(" ".join((struct.field(name).written or struct.field(name).type).text.split()) == new
-                  for name, new in retyped.items() if struct.field(name) is not None)
+          and all(f is None or " ".join((f.written or f.type).text.split()) == new
+                  for f, new in ((struct.field(name), new) for name, new in retyped.items()))
           and len(error_regions(parse_rust(new_text))) <= len(error_regions(parse_rust(old_text))))
     if not ok:
         raise ModelDrift(f"lightnb could not rewrite struct `{change.struct}` in {change.path} as planned; "

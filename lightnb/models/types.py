@@ -267,7 +267,7 @@ class RustType:
         args = [a.canonical for a in self.args]
         if any(a is None for a in args):
             return None
-        return f"{name}<{', '.join(args)}>"  # type: ignore[arg-type]
+        return f"{name}<{', '.join(args)}>"  # type: ignore[arg-type]  # no arg is None (checked above)
 
     @property
     def known_option(self) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightnb.models._syntax import node_text, parse_rust, walk
+from lightnb.models._syntax import node_text, parse_rust, present, walk
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -79,8 +79,9 @@ def loads_in(text: str, path: Path, tables: set[str]) -> list[Load]:
             typed = _turbofish(node)
             if typed is not None:
                 method, struct = typed
-                found.append(_load(node.child_by_field_name("function").child_by_field_name("function"),
-                                   struct, path, tables))
+                # _turbofish found call.function (generic_function) and its function (field_expression).
+                callee = present(present(node.child_by_field_name("function")).child_by_field_name("function"))
+                found.append(_load(callee, struct, path, tables))
         elif node.type == "let_declaration":
             found += _let_load(node, path, tables)
     return [f for f in found if f is not None]
@@ -97,7 +98,7 @@ def _turbofish(call: Node) -> tuple[str, str] | None:
     arguments = function.child_by_field_name("type_arguments")
     if method not in LOADS or arguments is None:
         return None
-    types = [c for c in arguments.named_children]
+    types = list(arguments.named_children)
     return (method, _last_segment(types[0])) if len(types) == 1 else None
 
 
@@ -107,7 +108,7 @@ def _let_load(node: Node, path: Path, tables: set[str]) -> list[Load | None]:
         return []
     while value.type in ("try_expression", "await_expression") or _wrapped(value):
         value = value.named_children[0] if value.type != "call_expression" else \
-            value.child_by_field_name("function").child_by_field_name("value")
+            present(present(value.child_by_field_name("function")).child_by_field_name("value"))
     if value.type != "call_expression":
         return []
     function = value.child_by_field_name("function")

@@ -214,7 +214,7 @@ def configurations(sections: Mapping[str, Mapping[str, Any]], config_dir: Path, 
 
     :param sections: configuration key -> raw table (``Project.print_schema``).
     """
-    merged = {"default": {}, **{k: v for k, v in sections.items()}}
+    merged = {"default": {}, **sections}
     return [options_from_config(merged[key], config_dir, key=key, style=style) for key in sorted(merged)]
 
 

@@ -129,7 +129,7 @@ def apply_patch(text: str, hunks: list[Hunk]) -> str:
         old = hunk.old()
         for pos in _positions(max(hunk.new_start - 1, 0), len(image)):
             window = image[pos:pos + len(old)]
-            if len(window) == len(old) and not any(p for _l, p in window) and [l for l, _p in window] == old:
+            if len(window) == len(old) and not any(p for _l, p in window) and [text for text, _p in window] == old:
                 image[pos:pos + len(old)] = [(line, True) for line in hunk.new()]
                 break
         else:

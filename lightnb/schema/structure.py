@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lightnb.schema.model import Schema, Table
 from lightnb.models.schema_rs import Schema as SchemaFile
 from lightnb.models.schema_rs import SchemaTable, parse_schema
+from lightnb.schema.model import Schema, Table
 
 # diesel/src/sql_types/mod.rs and diesel/src/pg/types/mod.rs (2.3.12): `pub type Alias = Type;`
 SQL_TYPE_ALIASES: dict[str, str] = {

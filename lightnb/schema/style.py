@@ -12,10 +12,10 @@ import difflib
 from collections.abc import Mapping
 from pathlib import Path
 
+from lightnb.models.schema_rs import SchemaColumn, parse_schema
 from lightnb.schema import layout
 from lightnb.schema.config import DEFAULT_STYLE
 from lightnb.schema.print_schema import HEADER
-from lightnb.models.schema_rs import SchemaColumn, parse_schema
 
 
 def detect_style(text: str) -> str | None:

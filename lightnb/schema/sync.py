@@ -16,13 +16,13 @@ from typing import Any, Protocol
 from lightnb.backends import sqlite
 from lightnb.errors import FileWriteError, LightnbError, with_advice
 from lightnb.files import existing_regular, write_text_atomic
+from lightnb.models.schema_rs import Schema as SchemaFile
+from lightnb.models.schema_rs import SchemaTable, parse_schema
 from lightnb.project import Project
 from lightnb.schema.config import DEFAULT_STYLE, STYLES, PrintSchemaOptions, configurations
 from lightnb.schema.introspect import introspect
 from lightnb.schema.model import Schema, SchemaError, Table
 from lightnb.schema.print_schema import render
-from lightnb.models.schema_rs import Schema as SchemaFile
-from lightnb.models.schema_rs import SchemaTable, parse_schema
 from lightnb.schema.style import choose_style, resolve_style
 from lightnb.schema.target import check_schema_target
 
@@ -175,7 +175,7 @@ def check_schema_targets(project: ProjectLike, conn: sqlite.Connection | None = 
 
     :raises FileWriteError: one line naming the first target that may not be written.
     """
-    guard = [*protected, *_connection_files(conn)]
+    guard: list[str | Path] = [*protected, *_connection_files(conn)]
     if isinstance(project, Project) and project.database_url:
         try:  # the database the project names is never a schema file, production or not
             guard.append(project.database_path())
@@ -183,7 +183,7 @@ def check_schema_targets(project: ProjectLike, conn: sqlite.Connection | None = 
             pass
     if isinstance(project, Project):
         from lightnb.target import protected_paths
-        guard = protected_paths(project, guard)
+        guard = [*protected_paths(project, guard)]
     else:
         guard = [*guard, *(Path(f"{g}{suffix}") for g in list(guard) for suffix in ("-journal", "-wal", "-shm"))]
     configurations = _file_configurations(project, "2.3")
@@ -316,21 +316,21 @@ def _table_differences(file_table: SchemaTable, table: Table, name: str) -> list
     for column in file_table.columns:
         if column.sql_name not in db_cols:
             findings.append(f"{t}.{column.sql_name}: column is in {name} but not in the database")
-    for column in table.columns:
-        other = file_cols.get(column.sql_name)
+    for db_column in table.columns:
+        other = file_cols.get(db_column.sql_name)
         if other is None:
-            findings.append(f"{t}.{column.sql_name}: column is in the database but missing from {name}")
-        elif other.type_text != column.diesel_type:
-            findings.append(f"{t}.{column.sql_name}: type {other.type_text} in file, "
-                            f"{column.diesel_type} in database")
-        elif other.rust_name != column.rust_name:
-            findings.append(f"{t}.{column.sql_name}: Rust name `{other.rust_name}` in file, "
-                            f"`{column.rust_name}` in database")
-        if other is not None and other.max_length != column.max_length:
-            findings.append(f"{t}.{column.sql_name}: {_length(other.max_length)} in {name}, "
-                            f"{_length(column.max_length)} in database"
+            findings.append(f"{t}.{db_column.sql_name}: column is in the database but missing from {name}")
+        elif other.type_text != db_column.diesel_type:
+            findings.append(f"{t}.{db_column.sql_name}: type {other.type_text} in file, "
+                            f"{db_column.diesel_type} in database")
+        elif other.rust_name != db_column.rust_name:
+            findings.append(f"{t}.{db_column.sql_name}: Rust name `{other.rust_name}` in file, "
+                            f"`{db_column.rust_name}` in database")
+        if other is not None and other.max_length != db_column.max_length:
+            findings.append(f"{t}.{db_column.sql_name}: {_length(other.max_length)} in {name}, "
+                            f"{_length(db_column.max_length)} in database"
                             + (" (SQLite reports no column length: print-schema never prints #[max_length])"
-                               if column.max_length is None else ""))
+                               if db_column.max_length is None else ""))
     findings += _order_difference(f"{t}: column order differs", [c.sql_name for c in file_table.columns],
                                   [c.sql_name for c in table.columns])
     return findings

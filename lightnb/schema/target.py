@@ -15,10 +15,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightnb.backends.sqlite.files import SQLITE_HEADER
 from lightnb.errors import FileWriteError
 from lightnb.files import existing_regular, real_target
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 # Larger than any schema.rs (thousands of tables print a few MB); a bigger file is something else.
 MAX_SCHEMA_BYTES = 64 * 1024 * 1024
@@ -76,7 +80,7 @@ def not_a_schema_file(data: bytes) -> str | None:
     return None
 
 
-def _item_problem(node) -> str | None:  # type: ignore[no-untyped-def]
+def _item_problem(node: Node) -> str | None:
     line = node.start_point[0] + 1
     if node.type in _ALLOWED_ITEMS:
         return None
@@ -89,9 +93,9 @@ def _item_problem(node) -> str | None:  # type: ignore[no-untyped-def]
             return None
         return f"has a `{name}!` macro on line {line}, which print-schema never writes"
     if node.type == "mod_item":  # sql_types, or the module of a `schema = "…"` configuration
-        name = node.child_by_field_name("name")
+        module = node.child_by_field_name("name")
         body = node.child_by_field_name("body")
-        if name is not None and name.text == b"sql_types":
+        if module is not None and module.text == b"sql_types":
             return None
         if body is not None:
             return next((p for p in map(_item_problem, body.named_children) if p), None)

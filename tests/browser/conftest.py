@@ -88,8 +88,8 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(iso / "config"), "JUPYTER_RUNTIME_DIR": str(iso / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(iso / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(iso / "workspaces")}
-    from lightnb.lab import lab_settings
     from lightnb.kernel import lab_options
+    from lightnb.lab import lab_settings
 
     port = _free_port()
     cmd = [str(BIN / "jupyter-lab"), "--no-browser", f"--port={port}", "--ip=127.0.0.1",

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
 from lightnb import samples
 
@@ -153,7 +153,8 @@ def _drive(page, base: str, workspace_db: Path) -> None:  # type: ignore[no-unty
     expect(models_panel.locator(".lightnb-diff .lightnb-added", has_text="theme -> Text")).to_be_visible()
     expect(models_panel.locator(".widget-button", has_text="Apply: UserSettings")).to_be_visible()
     for panel in (run_panel, inspect_panel, models_panel):
-        expect(panel.locator(".lightnb-banner.lightnb-warn")).to_contain_text("the Revert panel reverted 1 migration(s)")
+        banner = panel.locator(".lightnb-banner.lightnb-warn")
+        expect(banner).to_contain_text("the Revert panel reverted 1 migration(s)")
     page.screenshot(path=str(OUTPUT / "browser-01-after-run-all.png"), full_page=True)
 
     run_panel.locator(".widget-button", has_text=re.compile(r"^Run$")).click()

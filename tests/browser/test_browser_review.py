@@ -21,10 +21,10 @@ import nbformat
 import pytest
 
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
-from lightnb import samples  # noqa: E402
-from lightnb.cli import main  # noqa: E402
+from lightnb import samples
+from lightnb.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "03_document_a_data_change.ipynb"

@@ -35,7 +35,8 @@ def _production(path: Path, applied: tuple[str, ...] = ("20240101000000",)) -> P
 
 
 BASE = {"2024-01-01-000000_users": (USERS, "DROP TABLE users;\n")}
-NICK = {"2024-01-02-000000_nick": ("ALTER TABLE users ADD COLUMN nick TEXT;\n", "ALTER TABLE users DROP COLUMN nick;\n")}
+NICK = {"2024-01-02-000000_nick": ("ALTER TABLE users ADD COLUMN nick TEXT;\n",
+                                   "ALTER TABLE users DROP COLUMN nick;\n")}
 
 
 # -- point 9: no Cargo.toml is not a failing test ---------------------------------------------
@@ -108,7 +109,8 @@ def test_replay_starts_from_a_database_no_migration_created(tmp_path: Path) -> N
 def test_applied_migrations_replay_from_the_objects_they_did_not_create(tmp_path: Path) -> None:
     # users comes from the adopted database; 1_posts was applied on it; 2_tag is pending.
     project = _project(tmp_path / "app", {
-        "2024-03-01-000000_posts": ("CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id));\n",
+        "2024-03-01-000000_posts": ("CREATE TABLE posts (id INTEGER PRIMARY KEY,"
+                                    " user_id INTEGER REFERENCES users(id));\n",
                                     "DROP TABLE posts;\n"),
         "2024-03-02-000000_tag": ("ALTER TABLE users ADD COLUMN tag TEXT;\n", "ALTER TABLE users DROP COLUMN tag;\n")})
     db = _production(tmp_path / "prod.db", applied=("20240301000000",))
@@ -121,10 +123,12 @@ def test_applied_migrations_replay_from_the_objects_they_did_not_create(tmp_path
 # -- point 10: irreversible by design ---------------------------------------------------------
 
 def test_marker_is_read_from_comments_only() -> None:
-    assert declared_irreversible("-- lightnb: irreversible: data purged by the provider\n") == "data purged by the provider"
+    purged = "-- lightnb: irreversible: data purged by the provider\n"
+    assert declared_irreversible(purged) == "data purged by the provider"
     assert declared_irreversible("/* lightnb: Irreversible: one-way conversion */") == "one-way conversion"
     assert declared_irreversible("SELECT '-- lightnb: irreversible: not a comment';") is None
-    assert declared_irreversible("-- lightnb: irreversible\n") is None and marker_without_reason("-- lightnb: irreversible")
+    assert declared_irreversible("-- lightnb: irreversible\n") is None
+    assert marker_without_reason("-- lightnb: irreversible")
     assert comments("SELECT 'a -- b', \"c /* d */\"; -- e\n/* f */") == [" e", " f "]
 
 
@@ -142,7 +146,8 @@ def test_declared_irreversible_verdict_with_measured_impact_and_cli(tmp_path: Pa
         "-- lightnb: allow-destructive\nDELETE FROM users WHERE id > 1;\n", "-- lightnb: irreversible: GDPR purge\n")})
     production = _production(tmp_path / "prod.db")
     (only,) = check(project, database=production, run_tests=False).migrations
-    assert (only.verdict, only.verdict_text, only.steps) == ("irreversible", "irreversible (declared: GDPR purge)", ("up",))
+    assert (only.verdict, only.verdict_text, only.steps) == ("irreversible", "irreversible (declared: GDPR purge)",
+                                                             ("up",))
     assert only.impact and only.impact[0].startswith("line 2: 2 row(s) of users deleted.")
     args = ["check", "--no-tests", "--project", str(project.root), "--database-url", str(production)]
     assert main(args) == 1  # needs attention: a reviewer reads the impact

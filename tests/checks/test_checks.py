@@ -92,7 +92,8 @@ def test_acknowledged_destruction_is_expected_not_a_failure(tmp_path: Path) -> N
 
 def test_failing_up_leaves_the_later_migrations_not_rehearsed_but_judged(tmp_path: Path) -> None:
     proj = project(tmp_path, BASE | {
-        "2024-01-02-000000_bad": ("ALTER TABLE users ADD COLUMN x TEXT NOT NULL;\n", "ALTER TABLE users DROP COLUMN x;\n"),
+        "2024-01-02-000000_bad": ("ALTER TABLE users ADD COLUMN x TEXT NOT NULL;\n",
+                                  "ALTER TABLE users DROP COLUMN x;\n"),
         "2024-01-03-000000_next": ("CREATE TABLE t (id INTEGER PRIMARY KEY);\n", "DROP TABLE t;\n")})
     result = check(proj, database=production(tmp_path), run_tests=False)
     bad, after = result.migrations

@@ -126,7 +126,8 @@ def _replay(state: Path, up: str, down: str | None, scratch: Path
         down_ok = up_ok and down is not None and _run_script(after, down)
         if not down_ok:
             return up_ok, False, None, None
-        shape = (_shape(before, raw=False) == _shape(after, raw=False), _shape(before, raw=True) == _shape(after, raw=True))
+        shape = (_shape(before, raw=False) == _shape(after, raw=False),
+                 _shape(before, raw=True) == _shape(after, raw=True))
         return up_ok, True, _same_rows(before, after), shape
     finally:
         before.close()
@@ -259,11 +260,13 @@ def report(found: tuple[Rehearsed, ...]) -> str:
     """The per-migration table for the README: verdict, restores exactly, and why not."""
     verdicts = Counter(r.check.verdict_text.split(" (")[0] for r in found)
     exact = sum(r.check.restores_exactly for r in found)
-    lines = [f"{len(found)} migrations, {len(found)} verdicts ({', '.join(f'{n} {v}' for v, n in verdicts.most_common())}); "
-             f"{exact} restore exactly.", "", "| migration | verdict | restores exactly | why not |", "|---|---|---|---|"]
+    counts = ", ".join(f"{n} {v}" for v, n in verdicts.most_common())
+    lines = [f"{len(found)} migrations, {len(found)} verdicts ({counts}); {exact} restore exactly.", "",
+             "| migration | verdict | restores exactly | why not |", "|---|---|---|---|"]
     for r in found:
         why = "" if r.check.restores_exactly else _why(r.check)
-        lines.append(f"| {r.check.migration} | {r.check.verdict_text} | {'yes' if r.check.restores_exactly else 'no'} | {why} |")
+        exactly = "yes" if r.check.restores_exactly else "no"
+        lines.append(f"| {r.check.migration} | {r.check.verdict_text} | {exactly} | {why} |")
     return "\n".join(lines)
 
 

@@ -4,7 +4,6 @@ set for every command unless asked otherwise)."""
 
 from __future__ import annotations
 
-
 from collections.abc import Callable
 from pathlib import Path
 

@@ -154,7 +154,8 @@ def test_filter_from_diesel_toml(project: Path, run, case: str) -> None:
 
 
 def test_exact_bytes_of_one_difference(project: Path, run) -> None:
-    """diff_schema.rs appends "\\n" after each difference's SQL, and generate_sql_migration writes the template first."""
+    """diff_schema.rs appends "\\n" after each difference's SQL, and generate_sql_migration writes the template
+    first."""
     _, up, down = _generate(project, run, "diff_add_table", [])
     assert up == UP + "CREATE TABLE `users`(\n\t`id` INTEGER NOT NULL PRIMARY KEY,\n\t`name` TEXT NOT NULL\n);\n\n"
     assert down == DOWN + "DROP TABLE IF EXISTS `users`;\n"

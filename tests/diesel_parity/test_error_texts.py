@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.diesel_parity.conftest import migration
-
 
 def database(project: Path, *statements: str) -> Path:
     path = project / "test.db"

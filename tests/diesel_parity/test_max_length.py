@@ -87,7 +87,8 @@ def test_a_length_that_is_not_an_integer_is_diesels_error(project: Path, run) ->
     users_db(project / "test.db")
     (project / "migrations").mkdir()
     for attribute, text in (
-            ('        #[max_length = "255"]\n', 'Failed to parse schema: Invalid `#[sql_name = "max_length"]` attribute'),
+            ('        #[max_length = "255"]\n',
+             'Failed to parse schema: Invalid `#[sql_name = "max_length"]` attribute'),
             ("        #[max_length = 99999999999999999999]\n",
              "Column length literal can't be parsed as u64: number too large to fit in target type")):
         (project / "schema.rs").write_text(users_rs(attribute))

@@ -152,19 +152,24 @@ def test_revert_all_number_and_redo_all(project: Path, run) -> None:
     _three(project)
     assert run("migration", "run").code == 0
     assert run("migration", "redo", "-n", "2").out == (
-        "Rolling back migration 2017-09-12-210424_create_bills\nRolling back migration 2017-09-03-210424_create_contracts\n"
+        "Rolling back migration 2017-09-12-210424_create_bills\n"
+        "Rolling back migration 2017-09-03-210424_create_contracts\n"
         "Running migration 2017-09-03-210424_create_contracts\nRunning migration 2017-09-12-210424_create_bills\n")
     assert run("migration", "redo", "--all").out == (
-        "Rolling back migration 2017-09-12-210424_create_bills\nRolling back migration 2017-09-03-210424_create_contracts\n"
-        "Rolling back migration 2017-08-31-210424_create_customers\nRunning migration 2017-08-31-210424_create_customers\n"
+        "Rolling back migration 2017-09-12-210424_create_bills\n"
+        "Rolling back migration 2017-09-03-210424_create_contracts\n"
+        "Rolling back migration 2017-08-31-210424_create_customers\n"
+        "Running migration 2017-08-31-210424_create_customers\n"
         "Running migration 2017-09-03-210424_create_contracts\nRunning migration 2017-09-12-210424_create_bills\n")
     assert (run("migration", "revert", "-n", "0").out, run("migration", "redo", "-n", "0").out) == ("", "")
     assert run("migration", "revert", "-n", "2").out == (
-        "Rolling back migration 2017-09-12-210424_create_bills\nRolling back migration 2017-09-03-210424_create_contracts\n")
+        "Rolling back migration 2017-09-12-210424_create_bills\n"
+        "Rolling back migration 2017-09-03-210424_create_contracts\n")
     assert run("migration", "revert", "-n", "1000").out == "Rolling back migration 2017-08-31-210424_create_customers\n"
     assert run("migration", "run").code == 0
     assert run("migration", "revert", "--all").out == (
-        "Rolling back migration 2017-09-12-210424_create_bills\nRolling back migration 2017-09-03-210424_create_contracts\n"
+        "Rolling back migration 2017-09-12-210424_create_bills\n"
+        "Rolling back migration 2017-09-03-210424_create_contracts\n"
         "Rolling back migration 2017-08-31-210424_create_customers\n")
     assert tables(project / "test.db") == ["__diesel_schema_migrations"]
 
@@ -174,8 +179,9 @@ def test_number_must_be_a_count_with_clap_text(project: Path, run, verb: str) ->
     """migration_revert.rs / migration_redo.rs `…_n_with_a_string_should_throw_an_error`: exact stderr, exit 2."""
     result = run("migration", verb, "-n", "infinite")
     upper = verb.upper()
-    assert result.code == 2 and result.err == (f"error: invalid value 'infinite' for '--number <{upper}_NUMBER>': "
-                                               f"invalid digit found in string\n\nFor more information, try '--help'.\n")
+    assert result.code == 2
+    assert result.err == (f"error: invalid value 'infinite' for '--number <{upper}_NUMBER>': "
+                          "invalid digit found in string\n\nFor more information, try '--help'.\n")
 
 
 def test_initial_setup_migration_prints_nothing(project: Path, run) -> None:

@@ -168,7 +168,8 @@ def test_statement_log_masks_values(project: Path, run, monkeypatch: pytest.Monk
 
 
 def test_global_options_after_the_group_verb(project: Path, run) -> None:
-    """migration_run.rs `…_custom_database_url_2` / `…_custom_migration_dir_2`: options between `migration` and `run`."""
+    """migration_run.rs `…_custom_database_url_2` / `…_custom_migration_dir_2`: options between `migration`
+    and `run`."""
     migration(project, *USERS, folder="custom_migrations")
     result = run("migration", "--database-url", str(project / "other.db"), "--migration-dir",
                  "custom_migrations", "--config-file", "missing.toml", "run")

@@ -10,7 +10,14 @@ import pytest
 
 from lightnb.cli import main
 from lightnb.inspect import (
-    Redactor, compare_preview, impacts_frame, impacts_text, measure_impact, preview, row_diff, schema_diff,
+    Redactor,
+    compare_preview,
+    impacts_frame,
+    impacts_text,
+    measure_impact,
+    preview,
+    row_diff,
+    schema_diff,
     take_snapshot,
 )
 

@@ -84,7 +84,7 @@ def test_full_text_tables_mask_what_they_index(db, module, content) -> None:
 
 
 def test_external_content_and_vocabulary_tables(db) -> None:
-    conn = db(f"""
+    conn = db("""
         CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, mirror TEXT);
         CREATE TABLE secrets_box (id INTEGER PRIMARY KEY, body TEXT, password TEXT);
         CREATE VIRTUAL TABLE notes_fts USING fts5(body, mirror, content='notes', content_rowid='id');

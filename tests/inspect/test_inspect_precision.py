@@ -54,7 +54,8 @@ def test_a_real_index_change_is_said_in_words(connect, make_db, after: str, word
 
 
 def test_real_column_and_table_changes_in_words(connect, make_db) -> None:
-    before = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, r REAL, d TEXT DEFAULT 'x', c TEXT CHECK (c <> ''));"
+    before = ("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, r REAL, d TEXT DEFAULT 'x',"
+              " c TEXT CHECK (c <> ''));")
     after = "CREATE TABLE t (id INTEGER PRIMARY KEY, r DOUBLE, d TEXT, c TEXT);"
     texts = [c.to_text() for c in _diff(connect, make_db, before, after).changes if c.action != "rebuilt"]
     assert "column changed: t.r (type REAL -> DOUBLE (schema.rs Float -> Double))" in texts
@@ -176,4 +177,5 @@ def test_divergence_of_a_copy_a_changed_copy_and_a_missing_production(make_db, t
                                   "rows: notes: 0 row(s) added, 1 removed, 0 changed on the workspace"]
     missing = compare_with_production(same, tmp_path / "gone.db")
     assert missing.differs and missing.error.startswith("cannot compare with production:")
-    assert compare_with_production(same, None).to_text().endswith("was made empty (no production database to compare with)")
+    text = compare_with_production(same, None).to_text()
+    assert text.endswith("was made empty (no production database to compare with)")

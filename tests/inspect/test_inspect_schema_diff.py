@@ -114,7 +114,8 @@ def test_foreign_key_rule_change(make_db, connect) -> None:
     diff = _diff(make_db, connect, """
         CREATE TABLE new_posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
                                 title TEXT);
-        PRAGMA legacy_alter_table = ON; INSERT INTO new_posts SELECT * FROM posts; DROP TABLE posts; ALTER TABLE new_posts RENAME TO posts;
+        PRAGMA legacy_alter_table = ON; INSERT INTO new_posts SELECT * FROM posts; DROP TABLE posts;
+        ALTER TABLE new_posts RENAME TO posts;
         CREATE INDEX posts_title ON posts(title);""")
     [fk] = diff.of(kind="foreign_key")
     assert fk.action == "changed" and "ON DELETE CASCADE" in fk.detail

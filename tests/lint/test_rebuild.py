@@ -81,7 +81,9 @@ def test_rebuild_up_then_down_preserves_data(kind: str) -> None:
     run(conn, plan.up_sql)
     assert len(rows(conn, "users")) == len(original_users)
     kept = [c for c in ("id", "email", "team_id") if c not in lost]
-    assert rows(conn, "users", ", ".join(kept)) == [tuple(r[i] for i in (0, 1, 4) if ("id", "email", "age", "nick", "team_id")[i] in kept) for r in original_users]
+    names = ("id", "email", "age", "nick", "team_id")
+    assert rows(conn, "users", ", ".join(kept)) == [tuple(r[i] for i in (0, 1, 4) if names[i] in kept)
+                                                    for r in original_users]
     assert rows(conn, "posts") == original_posts
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert {"posts_user", "users_touch", "adults"} <= names

@@ -12,7 +12,6 @@ import pytest
 from lightnb.errors import MigrationError
 from lightnb.lint import lint_sql
 from lightnb.lint.rebuild import Changes, plan_rebuild
-
 from tests.lint.test_rebuild import run, schema
 
 

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from lightnb.lint import LintConfig, lint_sql, lint_source, load_rules
+from lightnb.lint import LintConfig, lint_source, lint_sql, load_rules
 from lightnb.lint.source import source_from_text
 
 USERS = ("CREATE TABLE users (id INTEGER PRIMARY KEY NOT NULL, email TEXT NOT NULL, nick TEXT, "
@@ -77,7 +77,8 @@ CASES: dict[str, tuple[tuple[str, str | None], tuple[str, str | None]]] = {
         ("ALTER TABLE users ADD COLUMN level INTEGER NOT NULL DEFAULT 1;", "ALTER TABLE users DROP COLUMN level;")),
     "drop-column-constrained": (
         ("-- lightnb: allow-destructive\nALTER TABLE users DROP COLUMN email;", "SELECT 1;"),
-        ("-- lightnb: allow-destructive\nALTER TABLE users DROP COLUMN nick;", "ALTER TABLE users ADD COLUMN nick TEXT;")),
+        ("-- lightnb: allow-destructive\nALTER TABLE users DROP COLUMN nick;",
+         "ALTER TABLE users ADD COLUMN nick TEXT;")),
     "fk-missing-target": (
         ("CREATE TABLE posts (id INTEGER PRIMARY KEY, author INTEGER REFERENCES people(id));\n"
          "CREATE INDEX posts_author ON posts (author);", "DROP TABLE posts;"),

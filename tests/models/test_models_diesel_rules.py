@@ -21,8 +21,6 @@ from lightnb.models.rust_reader import read_rust
 from lightnb.models.scaffold import generate_for_table
 from lightnb.models.schema_rs import parse_schema
 
-
-
 KITCHENBOOK = Path(__file__).parent / "fixtures" / "kitchenbook"
 
 
@@ -70,7 +68,8 @@ def _edit(root: Path, file: str, old: str, new: str) -> None:
     ("recipes.rs", "pub title: &'a str,", "pub title: &'a [u8],", {("NewRecipe", "title")}),
     ("authors.rs", "pub joined: String,", "pub joined: i32,", {("NewAuthor", "joined")}),
     ("recipes.rs", "pub updated_unix: i32,\n    pub difficulty: Difficulty,\n    pub author_id: i32,\n}\n\n/// Every",
-     "pub updated_unix: chrono::NaiveDateTime,\n    pub difficulty: Difficulty,\n    pub author_id: i32,\n}\n\n/// Every",
+     "pub updated_unix: chrono::NaiveDateTime,\n    pub difficulty: Difficulty,\n"
+     "    pub author_id: i32,\n}\n\n/// Every",
      {("NewRecipe", "updated_unix")}),
     # AsChangeset with treat_none_as_null binds Option<T> itself: NOT NULL columns refuse it
     ("recipes.rs", "pub title: Cow<'a, str>,", "pub title: Option<String>,", {("RecipeEdit", "title")}),

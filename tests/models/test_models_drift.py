@@ -224,7 +224,8 @@ def test_tables_of_another_schema_module_are_skipped():
 
 
 def test_table_missing_from_schema_is_proven_with_close_name():
-    source = "#[derive(Selectable)]\n#[diesel(table_name = crate::schema::bedz)]\npub struct Bed {\n    pub id: i32,\n}\n"
+    source = ("#[derive(Selectable)]\n#[diesel(table_name = crate::schema::bedz)]\n"
+              "pub struct Bed {\n    pub id: i32,\n}\n")
     finding = one(source)
     assert (finding.kind, finding.proven) == ("no_table", True)
     assert "table_name = beds" in finding.fix
@@ -269,6 +270,7 @@ def test_a_struct_overlapping_an_unreadable_region_has_nothing_proven():
 
 def test_fails_on_any_finding_or_only_proven_and_unreadable_ones():
     from dataclasses import replace
+
     from lightnb.models.drift import UNREADABLE, DriftReport
     unproven = one("#[derive(Queryable, Selectable)]\n#[diesel(table_name = beds)]\npub struct Bed {\n"
                    "    pub id: i32,\n    pub name: String,\n    pub area: Option<f64>,\n}\n")

@@ -10,13 +10,17 @@ import pytest
 
 from lightnb import samples
 from lightnb.cli import main
-
 from lightnb.errors import ModelDrift
 from lightnb.models import locate
 from lightnb.models._syntax import error_nodes
-from lightnb.models.house_style import HouseStyle, KeyStyle, Touch, read_house_style, read_house_style_text
-from lightnb.models.repository import (added_columns, repository_for_migration, repository_functions,
-                                       repository_module, unique_foreign_keys)
+from lightnb.models.house_style import KeyStyle, Touch, read_house_style, read_house_style_text
+from lightnb.models.repository import (
+    added_columns,
+    repository_for_migration,
+    repository_functions,
+    repository_module,
+    unique_foreign_keys,
+)
 from lightnb.models.schema_rs import load_schema
 from lightnb.project import Project
 

@@ -268,7 +268,8 @@ def test_removal_and_retyping_keep_the_rest_of_the_text(tmp_path: Path, body: st
     head = "use crate::schema::items;\n\n/// Items.\n#[derive(Queryable, Selectable)]\n#[diesel(table_name = items)]\n"
     tail = "}\n\n// the end\n"
     (models / "items.rs").write_text(head + "pub struct Item {\n" + body + tail)
-    before = "diesel::table! {\n    items (id) {\n        id -> Integer,\n        note -> Text,\n        value -> Integer,\n    }\n}\n"
+    before = ("diesel::table! {\n    items (id) {\n        id -> Integer,\n        note -> Text,\n"
+              "        value -> Integer,\n    }\n}\n")
     after = "diesel::table! {\n    items (id) {\n        id -> Integer,\n        value -> BigInt,\n    }\n}\n"
     (change,) = plan_models(models, after, previous=before).changes
     apply_change(change)

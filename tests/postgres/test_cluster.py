@@ -15,8 +15,16 @@ import pytest
 from lightnb.backends.postgres import binaries
 from lightnb.backends.postgres import cluster as cluster_module
 from lightnb.backends.postgres.binaries import PostgresNotInstalled, find_binaries
-from lightnb.backends.postgres.cluster import (SOCKET_PATH_LIMIT, Cluster, ClusterError, _alive, _layout,
-                                               _read_pid_file, _User, start_cluster)
+from lightnb.backends.postgres.cluster import (
+    SOCKET_PATH_LIMIT,
+    Cluster,
+    ClusterError,
+    _alive,
+    _layout,
+    _read_pid_file,
+    _User,
+    start_cluster,
+)
 from lightnb.backends.postgres.connect import connect
 
 REPO = Path(__file__).resolve().parents[2]

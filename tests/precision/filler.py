@@ -108,7 +108,7 @@ def _generator(affinity: str, column: str, unique: bool) -> Callable[[random.Ran
     if affinity == "time":
         def stamp(rng: random.Random, row: int) -> str:
             moment = 1_700_000_000 + (row if unique else rng.randrange(30_000_000))
-            return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            return datetime.datetime.fromtimestamp(moment, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
         return stamp
     if affinity == "blob":
         return lambda rng, row: rng.randbytes(8) + row.to_bytes(4, "big")
@@ -121,7 +121,8 @@ def _generator(affinity: str, column: str, unique: bool) -> Callable[[random.Ran
     return (lambda rng, row: f"{_word(rng)}-{row}") if unique else (lambda rng, row: _word(rng))
 
 
-def fill(conn: sqlite3.Connection, rows: int = 3000, *, seed: int = 12, tables: Iterable[str] | None = None) -> dict[str, int]:
+def fill(conn: sqlite3.Connection, rows: int = 3000, *, seed: int = 12,
+         tables: Iterable[str] | None = None) -> dict[str, int]:
     """Insert ``rows`` rows into every ordinary table of ``conn`` (or ``tables``); return {table: rows inserted}.
 
     Foreign keys are honoured (a child value is one of the parent's keys); diesel's tracking table

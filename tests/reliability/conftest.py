@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from reliability_support import FileMark, file_mark, make_project
 
 

@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 
 import pytest
-
 from guard_support import cli, make_scene, one_line_error, rows
 from reliability_support import file_mark
+
 from lightnb import files
 
 

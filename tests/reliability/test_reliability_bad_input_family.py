@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from reliability_support import applied, file_mark, make_project, tree_mark, write_migration
 
 from lightnb import steps
 from lightnb.cli import main
 from lightnb.workspace import Workspace
-from reliability_support import applied, file_mark, make_project, tree_mark, write_migration
 
 NEW = "2024-02-01-000000-0000_add_tags"
 NEW_VERSION = "202402010000000000"
@@ -103,9 +103,11 @@ CASES = [
          _both(_write("diesel.toml", '[print_schema]\npatch_file = "schema.patch"\n'),
                _write("schema.patch", b"--- a\n+++ b\n@@ -1 +1 @@\n-\xff\n+x\n"))),
     Case("schema_rs_not_utf8_on_check", ["print-schema", "--check"], "is not UTF-8 text",
-         _both(_write("diesel.toml", '[print_schema]\nfile = "src/schema.rs"\n'), _write("src/schema.rs", b"\xff\xfe"))),
+         _both(_write("diesel.toml", '[print_schema]\nfile = "src/schema.rs"\n'),
+               _write("src/schema.rs", b"\xff\xfe"))),
     Case("schema_rs_not_utf8_on_run", ["migration", "run"], "is not UTF-8 text",
-         _both(_write("diesel.toml", '[print_schema]\nfile = "src/schema.rs"\n'), _write("src/schema.rs", b"\xff\xfe"))),
+         _both(_write("diesel.toml", '[print_schema]\nfile = "src/schema.rs"\n'),
+               _write("src/schema.rs", b"\xff\xfe"))),
     Case("diesel_toml_is_a_folder", LIST, "Encountered an IO error: Is a directory (os error 21) for `",
          _folder("diesel.toml")),
     Case("diesel_toml_is_a_folder_on_run", RUN, "(lightnb: diesel.toml must be a file", _folder("diesel.toml")),
@@ -113,12 +115,14 @@ CASES = [
     Case("lightnb_toml_is_a_folder_on_snapshot", ["snapshot", "--reset"], "lightnb.toml is a folder",
          _folder("lightnb.toml")),
     Case("workspace_state_is_a_list", LIST, "unreadable", _write(".lightnb/workspace.json", "[1, 2]\n")),
-    Case("workspace_state_is_null", ["snapshot", "--status"], "unreadable", _write(".lightnb/workspace.json", "null\n")),
+    Case("workspace_state_is_null", ["snapshot", "--status"], "unreadable",
+         _write(".lightnb/workspace.json", "null\n")),
     Case("workspace_state_production_not_text", LIST, "unreadable",
          _write(".lightnb/workspace.json", '{"production": 5}\n')),
     Case("test_command_unclosed_quote", ["check"], "[test] command cannot be read",
          _write("lightnb.toml", "[test]\ncommand = \"cargo 'test\"\n")),
-    Case("test_command_a_number", ["check"], "[test] command cannot be read", _write("lightnb.toml", "[test]\ncommand = 5\n")),
+    Case("test_command_a_number", ["check"], "[test] command cannot be read",
+         _write("lightnb.toml", "[test]\ncommand = 5\n")),
     Case("models_schema_not_utf8", ["models", "check", "--schema", "schema.rs"], "not valid UTF-8",
          _write("schema.rs", b"diesel::table! { t (id) { id -> Integer, \xff } }\n")),
     Case("lint_of_a_garbage_metadata", ["lint"], "metadata.toml is not valid TOML",

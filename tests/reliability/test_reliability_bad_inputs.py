@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from reliability_support import REPO, make_project, tree_mark, write_migration
 
 from lightnb import steps
 from lightnb.cli import main
 from lightnb.project import Project
 from lightnb.workspace import Workspace
-from reliability_support import REPO, make_project, tree_mark, write_migration
 
 NEW = "2024-02-01-000000-0000_add_tags"
 NOTICE = "lightnb: working on workspace"
@@ -122,14 +122,16 @@ CASES = [
     Case("empty_up_sql", RUN, "empty migration", _pending("")),
     Case("nul_byte", RUN, "NUL byte", _pending("CREATE TABLE tags (id INTEGER);\x00\n")),
     Case("not_utf8", RUN, "UTF-8", _pending(b"CREATE TABLE tags (name TEXT DEFAULT '\xff\xfe');\n")),
-    Case("up_sql_is_a_folder", RUN, "is a folder", _both(_pending(None), _write("migrations/" + NEW + "/up.sql/x", ""))),
+    Case("up_sql_is_a_folder", RUN, "is a folder",
+         _both(_pending(None), _write("migrations/" + NEW + "/up.sql/x", ""))),
     Case("missing_up_sql", RUN, "has no up.sql", _pending(None)),
     Case("stray_folder", RUN, "has no up.sql", _write("migrations/notes/README.md", "# notes\n")),
     Case("duplicate_versions", RUN, "share version",
          _both(_pending("SELECT 1;\n"), _write("migrations/202402010000000000_twin/up.sql", "SELECT 1;\n"))),
     Case("missing_down_sql_on_revert", REVERT, "down.sql", _applied("CREATE TABLE tags (id INTEGER);\n", None)),
     Case("missing_down_sql_on_redo", REDO, "down.sql", _applied("CREATE TABLE tags (id INTEGER);\n", None)),
-    Case("down_sql_fails", REVERT, "no such table", _applied("CREATE TABLE tags (id INTEGER);\n", "DROP TABLE tagz;\n")),
+    Case("down_sql_fails", REVERT, "no such table",
+         _applied("CREATE TABLE tags (id INTEGER);\n", "DROP TABLE tagz;\n")),
     Case("applied_migration_missing_on_disk", REVERT, "Unable to find migration version",
          _applied("CREATE TABLE tags (id INTEGER);\n", "DROP TABLE tags;\n", then=_remove("migrations/" + NEW))),
     Case("file_uri_with_a_host", REVERT + ["--database-url", "file://server/app.db"], "invalid uri authority"),
@@ -229,7 +231,8 @@ def test_bad_input_gives_one_clear_line_and_changes_nothing(project_dir, case, c
     assert tree_mark(project_dir.parent) == before
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.id in ("syntax_error", "missing_database_url", "name_too_long")],
+@pytest.mark.parametrize("case", [c for c in CASES
+                                  if c.id in ("syntax_error", "missing_database_url", "name_too_long")],
                          ids=lambda c: c.id)
 def test_bad_input_in_a_real_process_prints_no_traceback(project_dir, case):
     case.setup(project_dir)
@@ -240,7 +243,7 @@ def test_bad_input_in_a_real_process_prints_no_traceback(project_dir, case):
                             cwd=project_dir, env=env, timeout=60)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert len([l for l in result.stderr.splitlines() if not l.startswith(NOTICE)]) == 1
+    assert len([line for line in result.stderr.splitlines() if not line.startswith(NOTICE)]) == 1
     assert tree_mark(project_dir.parent) == before
 
 

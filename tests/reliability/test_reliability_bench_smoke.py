@@ -6,11 +6,10 @@ import subprocess
 import sys
 
 import pytest
-
 from reliability_support import REPO
 
 sys.path.insert(0, str(REPO))
-from bench.measure import Contender, alternate, paired_ratio, run_process  # noqa: E402
+from bench.measure import Contender, alternate, paired_ratio, run_process
 
 
 def test_quick_benchmark_prints_one_table():

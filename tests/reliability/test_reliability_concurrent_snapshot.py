@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+from reliability_support import integrity
 
 from lightnb.workspace import Workspace
-from reliability_support import integrity
 
 TOTAL = 2 * 1500 * 1000
 WRITER = textwrap.dedent("""

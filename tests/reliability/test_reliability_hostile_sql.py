@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from reliability_support import REPO, make_project, tree_mark, write_migration
 
 from lightnb import steps
 from lightnb.cli import main
@@ -29,7 +30,6 @@ from lightnb.errors import SqlError
 from lightnb.inspect.impact import measure_impact
 from lightnb.project import Project
 from lightnb.workspace import Workspace
-from reliability_support import REPO, make_project, tree_mark, write_migration
 
 HOSTILE = "2024-03-01-000000-0000_hostile"
 FOLLOW_UP = "2024-03-02-000000-0000_follow_up"

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from guard_support import cli, make_scene, one_line_error
 
 

@@ -15,7 +15,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from guard_support import cli, make_scene, one_line_error, rows
 from reliability_support import file_mark
 

@@ -188,7 +188,7 @@ def test_impact_examples_check_and_lint_show_no_planted_value(plant, capsys, tmp
     write_migration(root / "migrations", *BROKEN)
     monkeypatch.chdir(tmp_path)
     outputs: list[str] = []
-    for name, (up, _down) in [*PENDING.items(), (BROKEN[0], (BROKEN[1], BROKEN[2]))]:
+    for _name, (up, _down) in [*PENDING.items(), (BROKEN[0], (BROKEN[1], BROKEN[2]))]:
         impacts = measure_impact(production, up)
         outputs += [impacts_text(impacts), json.dumps([i.to_dict() for i in impacts], default=str)]
     assert any("JSON path error near" in text for text in outputs)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from guard_support import Application, cli, leave_wal, make_scene, rows
 from reliability_support import Frozen
 

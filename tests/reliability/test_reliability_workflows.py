@@ -12,9 +12,9 @@ import subprocess
 import sys
 
 import pytest
+from reliability_support import REPO, db_state, write_migration
 
 from lightnb.cli import main
-from reliability_support import REPO, db_state, write_migration
 
 NEW = "2024-02-01-000000-0000_add_tags"
 

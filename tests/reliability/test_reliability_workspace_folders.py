@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from guard_support import cli, make_scene, one_line_error, project_tree, rows
 from reliability_support import file_mark, tree_mark
 

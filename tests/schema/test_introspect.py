@@ -8,8 +8,15 @@ import sqlite3
 import pytest
 
 from lightnb.backends.sqlite import read_catalog
-from lightnb.schema import (Column, ForeignKey, PrintSchemaOptions, SchemaError, introspect, introspect_tables,
-                            print_schema)
+from lightnb.schema import (
+    Column,
+    ForeignKey,
+    PrintSchemaOptions,
+    SchemaError,
+    introspect,
+    introspect_tables,
+    print_schema,
+)
 from lightnb.schema.config import TableFilter
 from lightnb.schema.introspect import sql_type
 

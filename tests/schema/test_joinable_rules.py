@@ -57,7 +57,8 @@ def test_reference_without_column_uses_the_rowid_fallback() -> None:
 
 def test_composite_reference_gives_no_joinable() -> None:
     sql = ("CREATE TABLE pairs (a INTEGER, b INTEGER, PRIMARY KEY (a, b));"
-           "CREATE TABLE uses (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, FOREIGN KEY (a, b) REFERENCES pairs(a, b));")
+           "CREATE TABLE uses (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER,"
+           " FOREIGN KEY (a, b) REFERENCES pairs(a, b));")
     assert joinables(sql) == []
 
 

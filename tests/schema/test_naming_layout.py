@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from lightnb.schema.layout import (ALLOW_TABLES, allow_tables_raw, allow_tables_rustfmt,
-                                   allow_tables_vertical, rust_tokens_valid, tidy)
+from lightnb.schema.layout import (
+    ALLOW_TABLES,
+    allow_tables_raw,
+    allow_tables_rustfmt,
+    allow_tables_vertical,
+    rust_tokens_valid,
+    tidy,
+)
 from lightnb.schema.naming import column_rust_name, joinable_column_name, rust_string, table_rust_name
 from lightnb.schema.print_schema import doc_lines
 

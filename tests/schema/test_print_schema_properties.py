@@ -25,12 +25,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lightnb.schema import PrintSchemaOptions, SchemaError, print_schema
-from lightnb.schema import layout
-from lightnb.schema.config import TableFilter
-from lightnb.schema.naming import column_rust_name, table_rust_name
 from lightnb.models._syntax import parse_rust
 from lightnb.models.schema_rs import parse_schema
+from lightnb.schema import PrintSchemaOptions, SchemaError, layout, print_schema
+from lightnb.schema.config import TableFilter
+from lightnb.schema.naming import column_rust_name, table_rust_name
 
 # (declared type, diesel type) pairs from diesel_spec.md §4.5's worked examples.
 TYPES = [

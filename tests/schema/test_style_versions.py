@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 
 from lightnb.project import Project
-from lightnb.schema import (PrintSchemaOptions, SchemaError, check_schema_sync, detect_style, print_schema,
-                            regenerate_schema_files)
+from lightnb.schema import (
+    PrintSchemaOptions,
+    SchemaError,
+    check_schema_sync,
+    detect_style,
+    print_schema,
+    regenerate_schema_files,
+)
 from lightnb.schema.naming import column_rust_name, debug_string, is_reserved, rust_string
 from lightnb.schema.style import choose_style
 from tests.support.builder import ProjectBuilder, make_database

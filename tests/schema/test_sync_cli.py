@@ -11,8 +11,14 @@ from lightnb.backends import sqlite
 from lightnb.cli import main
 from lightnb.project import Project
 from lightnb.samples import copy_sample_project
-from lightnb.schema import (PrintSchemaOptions, check_migrations_sync, check_schema_sync, detect_style, print_schema,
-                            regenerate_schema_files)
+from lightnb.schema import (
+    PrintSchemaOptions,
+    check_migrations_sync,
+    check_schema_sync,
+    detect_style,
+    print_schema,
+    regenerate_schema_files,
+)
 from lightnb.schema.style import style_of_file
 from tests.support.builder import ProjectBuilder, make_database
 

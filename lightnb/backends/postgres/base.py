@@ -82,7 +82,7 @@ def _counts(cluster: Cluster, database: str) -> tuple[int, int]:
         rows = 0
         for name in shape.tables:
             ident = sql.Identifier(*name.split(".", 1)) if "." in name else sql.Identifier(name)
-            rows += int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0])  # type: ignore[index]
+            rows += int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0])  # type: ignore[index]  # count(*) returns one row
     return len(shape.tables), rows
 
 

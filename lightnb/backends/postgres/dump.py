@@ -80,8 +80,8 @@ def program_version(program: str) -> tuple[str, int]:
 def server_version(source_url: str) -> tuple[str, int]:
     """Return the source server's ``(version, major)``, asked in a read-only session."""
     with connect(source_url, read_only=True) as conn:
-        number = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
-        shown = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]
+        number = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]  # SHOW returns one row
+        shown = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]  # SHOW returns one row
     return shown, number // 10000
 
 

@@ -154,7 +154,7 @@ def _count_rows(conn: psycopg.Connection[Any], table: str) -> int | None:
     ident = sql.Identifier(*table.split(".", 1)) if "." in table else sql.Identifier(table)
     try:
         with conn.transaction():
-            return int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0])  # type: ignore[index]
+            return int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0])  # type: ignore[index]  # count(*) returns one row
     except psycopg.Error:
         return None
 

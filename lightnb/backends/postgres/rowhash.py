@@ -91,7 +91,7 @@ def _summary_query(table: str, columns: Sequence[str]) -> sql.Composed:
 
 def summary(conn: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> tuple[int, int]:
     """Return ``(row count, order-free sum of row hashes)`` of ``table`` over ``columns``, computed in the server."""
-    count, total = conn.execute(_summary_query(table, columns)).fetchone()  # type: ignore[misc]
+    count, total = conn.execute(_summary_query(table, columns)).fetchone()  # type: ignore[misc]  # an aggregate: one row
     return int(count), int(total)
 
 

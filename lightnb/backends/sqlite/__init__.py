@@ -72,7 +72,9 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
     conn.executescript(sql)
 
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "SQLITE_FUNCTION", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT", "Connection", "DriverDatabaseError", "Error", "IntegrityError",
-           "OperationalError", "ProgrammingError", "Row", "StatementWarning", "attach_readonly", "backup", "connect",
-           "copy", "copy_database", "database_file", "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch",
-           "query_only", "quote", "read_catalog", "restore", "run_script", "serialize", "split", "translate", "version", "version_info"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "SQLITE_FUNCTION", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT", "Connection",
+           "DriverDatabaseError", "Error", "IntegrityError", "OperationalError", "ProgrammingError", "Row",
+           "StatementWarning", "attach_readonly", "backup", "connect", "copy", "copy_database", "database_file",
+           "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch", "query_only",
+           "quote", "read_catalog", "restore", "run_script", "serialize", "split", "translate", "version",
+           "version_info"]

@@ -252,5 +252,5 @@ def flush_updated_at_triggers(conn: sqlite3.Connection) -> None:
 
 
 __all__ = ["BUSY_TIMEOUT_SECONDS", "DieselConnection", "UPDATED_AT_TRIGGER", "attach_readonly", "connect",
-           "database_file", "flush_updated_at_triggers", "memory_copy", "open_readonly", "open_scratch", "query_only", "quote",
-           "readonly_uri", "serialize", "translate"]
+           "database_file", "flush_updated_at_triggers", "memory_copy", "open_readonly", "open_scratch", "query_only",
+           "quote", "readonly_uri", "serialize", "translate"]

@@ -27,6 +27,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from lightnb.errors import DatabaseError
@@ -77,13 +78,13 @@ def check_database_path(path: str | Path, *, must_exist: bool = True, allow_empt
                             path=target) from error
     try:
         _refuse_kind(target, os.fstat(fd).st_mode)
-        header = os.read(fd, len(SQLITE_HEADER))
+        head = os.read(fd, len(SQLITE_HEADER))
     finally:
         os.close(fd)
-    if not header and not allow_empty:
+    if not head and not allow_empty:
         raise DatabaseError(f"{target} is empty, not a SQLite database; give the path of the SQLite file "
                             f"(a production database has at least one page).", path=target)
-    if header and header != SQLITE_HEADER:
+    if head and head != SQLITE_HEADER:
         raise DatabaseError(f"{target} is not a SQLite database (wrong file header); give the path of the "
                             f"SQLite file.", path=target)
     return target
@@ -118,7 +119,7 @@ def uses_wal(path: str | Path) -> bool:
 class ReadOnlyConnection(sqlite3.Connection):
     """A read-only connection; the private copies it reads from are deleted when it closes."""
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scratch: list[weakref.finalize] = []
         self.source: Path | None = None  # the file this connection stands for (not its private copy)

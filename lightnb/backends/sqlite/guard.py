@@ -82,10 +82,10 @@ class Guard:
         if action == sqlite3.SQLITE_ATTACH:
             return None if self.may_attach(arg1) else _attach_refusal(arg1)
         if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in REFUSED_PRAGMAS and arg2 is not None:
-            return Refusal(f"PRAGMA {arg1.lower()} is refused (it moves SQLite's files out of the "
+            return Refusal(f"PRAGMA {(arg1 or '').lower()} is refused (it moves SQLite's files out of the "
                            f"database's folder)", "remove it")
         if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in REFUSED_FUNCTIONS:
-            return Refusal(f"{arg2.lower()}() is refused (it would load native code into lightnb)", "remove it")
+            return Refusal(f"{(arg2 or '').lower()}() is refused (it would load native code into lightnb)", "remove it")
         if not self.transaction_control:
             if action == sqlite3.SQLITE_TRANSACTION and arg1 == "BEGIN" and self.begins > 0:
                 self.begins -= 1

@@ -74,9 +74,10 @@ def split(sql: str) -> list[Statement]:
             begin = found.start("body")
             end = position = found.end()
         else:
-            begin, end, position = _unusual_statement(sql, position)
-            if begin is None:
+            start, end, position = _unusual_statement(sql, position)
+            if start is None:
                 break
+            begin = start
             if begin == end:
                 continue
         line += sql.count("\n", counted, begin)
@@ -93,7 +94,8 @@ def _unusual_statement(sql: str, position: int) -> tuple[int | None, int, int]:
         next statement starts); start == end for a statement with nothing to run.
     """
     length = len(sql)
-    begin = _INSIGNIFICANT.match(sql, position).end()
+    insignificant = _INSIGNIFICANT.match(sql, position)  # matches the empty string too: never None
+    begin = insignificant.end() if insignificant is not None else position
     if begin >= length or sql.startswith("/*", begin):
         return None, length, length  # only whitespace and comments (the last one never closed) remain
     if sql[begin] == ";":

@@ -38,7 +38,7 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
     by row are a warning. Without a measurement, the statement alone decides (an error).
     """
     acknowledged = is_acknowledged(ctx.source.up)
-    severity = "info" if acknowledged else None
+    severity: Level = "info" if acknowledged else None
     fix = ("acknowledged with `-- " + ALLOW_DESTRUCTIVE + "`; review the impact" if acknowledged else
            f"if intended, add the comment `-- {ALLOW_DESTRUCTIVE}` to up.sql; otherwise keep the data "
            f"(copy it first, or rename instead of dropping)")
@@ -95,6 +95,7 @@ class Measurement:
             return list(self.impacts)
         if scope is _ROWS:
             return [i for i in self.impacts if i.column is None]
+        assert isinstance(scope, frozenset)  # the other scopes are answered above
         return [i for i in self.impacts if i.kind == "error" or (i.column or "").lower() in scope]
 
     def note(self, impacts: Sequence[Impact]) -> str:

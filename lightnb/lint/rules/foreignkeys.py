@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from lightnb.backends.sqlite import quote
 from lightnb.catalog import Catalog, ForeignKey, Table
@@ -131,13 +132,13 @@ def _indexed_later(ctx: MigrationContext, table: str, columns: tuple[str, ...]) 
     for name, state in ctx.later:
         info = state.table(table)
         if _covered(info, columns):
-            arrival = arrival or (name, _covering_index(info, columns))  # type: ignore[arg-type]
+            arrival = arrival or (name, _covering_index(info, columns))
         else:
             arrival = None  # dropped again: only the last arrival counts
     return arrival
 
 
-def _covered(info: Table | None, columns: tuple[str, ...]) -> bool:
+def _covered(info: Table | None, columns: tuple[str, ...]) -> TypeGuard[Table]:
     return info is not None and is_indexed(info, columns)
 
 

@@ -40,7 +40,7 @@ def json_function(ctx: MigrationContext) -> Iterator[Hit]:
                       "validate the document in Rust (serde) before writing it, and drop the constraint")
 
 
-def _is_json(node: exp.Expression) -> bool:
+def _is_json(node: exp.Expr) -> bool:
     if isinstance(node, exp.Anonymous):
         return node.name.lower().startswith("json")
     return isinstance(node, exp.Func) and type(node).__name__.upper().startswith("JSON")

@@ -85,7 +85,7 @@ def limitations_of(statement: Parsed, state: Catalog) -> list[tuple[str, str, Ch
         return []
     table = name_of(tree.this)
     info = state.table(table)
-    found = []
+    found: list[tuple[str, str, Changes | None, str, str]] = []
     for action in tree.args.get("actions") or []:
         if isinstance(action, exp.AlterColumn):
             found.append(("alter-column", f"SQLite has no ALTER COLUMN ({table}.{action.name})",
@@ -161,7 +161,7 @@ def _add_column_limits(table: str, column: exp.ColumnDef) -> list[tuple[str, str
     default = next((k.this for k in kinds if isinstance(k, exp.DefaultColumnConstraint)), None)
     notnull = any(isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null") for k in kinds)
     new = Column(name, declared, notnull, default.sql("sqlite") if default is not None else None)
-    found = []
+    found: list[tuple[str, str, Changes | None]] = []
     if any(isinstance(k, exp.PrimaryKeyColumnConstraint) for k in kinds):
         found.append(("add-column-constraint", f"ADD COLUMN {table}.{name} cannot be a PRIMARY KEY",
                       Changes(add=(new,), primary_key=(name,))))
@@ -179,7 +179,7 @@ def _add_column_limits(table: str, column: exp.ColumnDef) -> list[tuple[str, str
     return found
 
 
-def _constant(default: exp.Expression) -> bool:
+def _constant(default: exp.Expr) -> bool:
     """Return True when SQLite accepts ``default`` for ADD COLUMN (checked against SQLite 3.40 itself).
 
     SQLite evaluates the default without a row (``sqlite3ValueFromExpr``): literals, NULL, TRUE/FALSE,
@@ -192,13 +192,13 @@ def _constant(default: exp.Expression) -> bool:
     return _evaluable(default)
 
 
-def _evaluable(node: exp.Expression) -> bool:
+def _evaluable(node: exp.Expr) -> bool:
     if isinstance(node, (exp.Paren, exp.Neg, exp.Cast)):
         return _evaluable(node.this)
     return isinstance(node, CONSTANT_DEFAULTS)
 
 
-def _null_default(default: exp.Expression | None) -> bool:
+def _null_default(default: exp.Expr | None) -> bool:
     """Return True when the default's value is NULL (``NULL``, ``(NULL)``, ``-NULL``, ``CAST(NULL AS …)``)."""
     if default is None:
         return True

@@ -17,6 +17,7 @@ from lightnb.backends.sqlite import quote
 from lightnb.catalog import Table
 from lightnb.lint.copying import RebuildCopy, rebuild_copies
 from lightnb.lint.createtable import read_create_table
+from lightnb.lint.finding import Severity
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import tokens
 
@@ -33,7 +34,7 @@ def rebuild_drops_definition(ctx: MigrationContext) -> Iterator[Hit]:
             yield Hit("up.sql", copy.line, f"rebuild of {copy.table} {message}", fix, severity)
 
 
-Loss = tuple[str, str, "str | None"]
+Loss = tuple[str, str, "Severity | None"]
 
 
 def _losses(copy: RebuildCopy, ctx: MigrationContext) -> list[Loss]:

@@ -47,8 +47,8 @@ def secret_literal(ctx: MigrationContext) -> Iterator[Hit]:
 
     The finding never shows any part of the secret: only its length and where it is.
     """
-    for script in (ctx.source.up, ctx.source.down):
-        for statement in script.statements if script else ():
+    for script in (s for s in (ctx.source.up, ctx.source.down) if s is not None):
+        for statement in script.statements:
             if statement.expr is None:
                 continue
             found = _secret_literals(statement.expr, ctx.config)
@@ -76,7 +76,7 @@ def _places(statement: Parsed) -> dict[str, str]:
     return places
 
 
-def _secret_literals(tree: exp.Expression, config: LintConfig) -> set[tuple[str, str]]:
+def _secret_literals(tree: exp.Expr, config: LintConfig) -> set[tuple[str, str]]:
     """Return {(what it is, the literal's value)}: the value is for locating it, never for showing."""
     found = {("a credential-shaped literal", lit.this) for lit in tree.find_all(exp.Literal)
              if lit.is_string and lit.this.startswith(SECRET_PREFIXES)}
@@ -87,7 +87,7 @@ def _secret_literals(tree: exp.Expression, config: LintConfig) -> set[tuple[str,
     return found
 
 
-def _assignments(tree: exp.Expression) -> Iterator[tuple[str, exp.Literal]]:
+def _assignments(tree: exp.Expr) -> Iterator[tuple[str, exp.Literal]]:
     """Yield (column, literal) pairs of INSERT … VALUES and UPDATE … SET."""
     if isinstance(tree, exp.Update):
         for eq in tree.expressions:

@@ -31,18 +31,18 @@ Version = tuple[int, int, int]
 # Scalar and aggregate functions by the release that added them to SQLite's core.
 FUNCTIONS: dict[str, Version] = {
     "iif": (3, 32, 0),
-    **{name: (3, 35, 0) for name in (
-        "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos", "cosh", "degrees",
-        "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow", "power", "radians", "sin", "sinh",
-        "sqrt", "tan", "tanh", "trunc")},  # math functions (SQLITE_ENABLE_MATH_FUNCTIONS)
+    # math functions (SQLITE_ENABLE_MATH_FUNCTIONS)
+    **dict.fromkeys(("acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos", "cosh",
+                     "degrees", "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow", "power", "radians",
+                     "sin", "sinh", "sqrt", "tan", "tanh", "trunc"), (3, 35, 0)),
     "unixepoch": (3, 38, 0), "format": (3, 38, 0),
     "unhex": (3, 41, 0),
     "json_error_position": (3, 42, 0),
     "timediff": (3, 43, 0), "octet_length": (3, 43, 0),
     "concat": (3, 44, 0), "concat_ws": (3, 44, 0), "string_agg": (3, 44, 0),
-    **{name: (3, 45, 0) for name in (
-        "jsonb", "jsonb_array", "jsonb_extract", "jsonb_insert", "jsonb_object", "jsonb_patch", "jsonb_remove",
-        "jsonb_replace", "jsonb_set", "jsonb_group_array", "jsonb_group_object")},
+    **dict.fromkeys(("jsonb", "jsonb_array", "jsonb_extract", "jsonb_insert", "jsonb_object", "jsonb_patch",
+                     "jsonb_remove", "jsonb_replace", "jsonb_set", "jsonb_group_array", "jsonb_group_object"),
+                    (3, 45, 0)),
     "json_pretty": (3, 46, 0),
     "if": (3, 48, 0),
     "unistr": (3, 50, 0), "unistr_quote": (3, 50, 0),
@@ -104,9 +104,9 @@ def portable_rewrite(statement: Parsed, state: object, minimum: Version) -> str 
         if not uses:
             return current.text.strip()
         rewritable = next((u for u in uses if u.rewrite is not None), None)
-        if rewritable is None or rewritable.rewrite == current.text:
+        text = rewritable.rewrite if rewritable is not None else None
+        if text is None or text == current.text:
             return None
-        text = rewritable.rewrite
         current = Parsed(text, statement.line, parse_statement(text))
     return None
 
@@ -255,7 +255,8 @@ def _strict(statement: Parsed, toks: list[Token], words: list[str]) -> list[Use]
             if words[at - 1] != "," and at + 1 < len(words) and words[at + 1] == ",":
                 return [Use("a STRICT table", (3, 37, 0), toks[at],
                             _replace_tokens(statement.text, toks, at, at + 2, ""), "remove STRICT")]
-            return [Use("a STRICT table", (3, 37, 0), toks[at], _replace_tokens(statement.text, toks, start, at + 1, ""),
+            return [Use("a STRICT table", (3, 37, 0), toks[at],
+                        _replace_tokens(statement.text, toks, start, at + 1, ""),
                         "remove STRICT (and CHECK the types in Rust)")]
     return []
 
@@ -430,10 +431,10 @@ def _left_operand(toks: list[Token], at: int) -> int | None:
 
 
 def _rebuild(state: object, table: str, changes: Changes) -> str | None:
-    if state is None or getattr(state, "table", None) is None or state.table(table) is None:  # type: ignore[attr-defined]
+    if state is None or getattr(state, "table", None) is None or state.table(table) is None:  # type: ignore[attr-defined]  # state is duck-typed: checked for .table just before
         return None
     try:
-        plan = plan_rebuild(state, table, changes)  # type: ignore[arg-type]
+        plan = plan_rebuild(state, table, changes)  # type: ignore[arg-type]  # a state with .table() is a Catalog
     except MigrationError:
         return None
     return plan.up_sql

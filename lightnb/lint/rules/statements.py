@@ -40,7 +40,9 @@ def sql_error(ctx: MigrationContext) -> Iterator[Hit]:
 def sql_escape(ctx: MigrationContext) -> Iterator[Hit]:
     """Report statements lightnb's SQL guard refuses on every path (run, lint, check, impact)."""
     for script, errors in ((ctx.source.up, ctx.replay.up_errors), (ctx.source.down, ctx.replay.down_errors)):
-        for index, message in sorted(errors.items()) if script is not None else ():
+        if script is None:
+            continue
+        for index, message in sorted(errors.items()):
             if message.startswith(REFUSED_BY_LIGHTNB):
                 problem, _, fix = message[len(REFUSED_BY_LIGHTNB):].partition(" — fix: ")
                 yield Hit(script.file, script.statements[index].line, problem, fix)
@@ -51,7 +53,9 @@ def sql_unparsed(ctx: MigrationContext) -> Iterator[Hit]:
     """Note statements that sqlglot cannot parse (only the rules reading the catalogue see them)."""
     scripts = [(ctx.source.up, ctx.replay.up_errors), (ctx.source.down, ctx.replay.down_errors)]
     for script, errors in scripts:
-        for index, statement in enumerate(script.statements if script else ()):
+        if script is None:
+            continue
+        for index, statement in enumerate(script.statements):
             if statement.expr is None and index not in errors:  # sql-error already reports what SQLite rejects
                 yield Hit(script.file, statement.line, "lightnb could not parse this statement; "
                           "rules that read statement structure skipped it", "none needed if SQLite accepts it")

@@ -31,7 +31,7 @@ def timestamp_text(ctx: MigrationContext) -> Iterator[Hit]:
                       f"chrono::DateTime::from_timestamp(secs, 0)")
 
 
-def _why_not_unix_seconds(name: str, declared: str, default: exp.Expression | None) -> str:
+def _why_not_unix_seconds(name: str, declared: str, default: exp.Expr | None) -> str:
     text_default = default is not None and _is_text_time(default)
     type_words = declared.upper().replace("(", " ").split()
     time_typed = any(word in TIME_TYPES for word in type_words)
@@ -39,7 +39,7 @@ def _why_not_unix_seconds(name: str, declared: str, default: exp.Expression | No
         return ""
     if affinity(declared) != "INTEGER" or time_typed:
         return f"declared {declared or 'without a type'}"
-    if text_default:
+    if text_default and default is not None:
         return f"whose default {default.sql('sqlite')} stores text"
     return ""
 
@@ -49,7 +49,7 @@ def _time_name(name: str) -> bool:
     return bool(words) and (words[-1] in ("at", "on") and len(words) > 1 or any(w in TIME_WORDS for w in words))
 
 
-def _is_text_time(default: exp.Expression) -> bool:
+def _is_text_time(default: exp.Expr) -> bool:
     """Return True for defaults that produce date/time text (CURRENT_TIMESTAMP, datetime('now') …)."""
     for node in default.walk():
         if isinstance(node, TEXT_TIME_NODES):

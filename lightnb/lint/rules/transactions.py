@@ -21,8 +21,8 @@ def non_transactional(ctx: MigrationContext) -> Iterator[Hit]:
     """Flag statements that fail or do nothing inside diesel's per-migration transaction."""
     if not ctx.source.run_in_transaction:
         return
-    for script in (ctx.source.up, ctx.source.down):
-        for statement in script.statements if script else ():
+    for script in (s for s in (ctx.source.up, ctx.source.down) if s is not None):
+        for statement in script.statements:
             what = non_transactional_statement(statement)
             if what:
                 yield Hit(script.file, statement.line,

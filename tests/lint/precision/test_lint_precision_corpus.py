@@ -36,7 +36,7 @@ ALTER TABLE users_new RENAME TO users;
 CREATE INDEX users_locality ON users (locality);
 """
 
-def UNDONE(table: str) -> tuple[str, str, str]:  # noqa: N802 - reads like the finding
+def UNDONE(table: str) -> tuple[str, str, str]:
     """The placeholder down.sql of the rebuild cases does not undo the rebuild: a true finding."""
     return ("down-incomplete", "up.sql", f"down.sql does not undo: the rebuild of table {table}")
 
@@ -51,7 +51,8 @@ CASES = {
         "DROP TABLE users;\nALTER TABLE users_new RENAME TO users;",
         "SELECT 1;",
         {("rebuild-drops-definition", "up.sql", "rebuild of users drops the DEFAULT 500 of iq, which is NOT NULL"),
-         ("rebuild-drops-definition", "up.sql", "rebuild of users drops the DEFAULT false of verified, which is NOT NULL"),
+         ("rebuild-drops-definition", "up.sql",
+          "rebuild of users drops the DEFAULT false of verified, which is NOT NULL"),
          ("rebuild-drops-definition", "up.sql", "rebuild of users drops AUTOINCREMENT from id"),
          ("rebuild-drops-definition", "up.sql", "rebuild of users drops UNIQUE (email)"),
          ("rebuild-drops-definition", "up.sql", "rebuild of users drops CHECK (iq >= 0)"),
