@@ -28,6 +28,7 @@ import psycopg
 from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.cluster import Cluster, ClusterError
 from lightnb.backends.postgres.connect import connect
+from lightnb.backends.postgres.watchdog import alive as _alive
 from lightnb.errors import DatabaseError
 
 PREFIX = "lightnb_clone_"
@@ -83,14 +84,6 @@ def _new_name() -> str:
     return f"{PREFIX}{os.getpid()}_{next(_COUNTER):x}{secrets.token_hex(3)}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sweep_stale(cluster: Cluster) -> list[str]:

@@ -41,6 +41,7 @@ from psycopg import sql
 from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.binaries import Binaries, find_binaries
 from lightnb.backends.postgres.connect import connect
+from lightnb.backends.postgres.watchdog import alive as _alive
 from lightnb.errors import DatabaseError
 
 PORT = 5432
@@ -170,21 +171,6 @@ def _read_pid_file(data_dir: Path) -> _PidFile | None:
     socket_dir = lines[4].strip() if len(lines) > 4 else ""
     status = lines[7].strip() if len(lines) > 7 else ""
     return _PidFile(int(lines[0]), socket_dir, status)
-
-
-def _alive(pid: int) -> bool:
-    """Return whether the process runs (a zombie waiting for its parent to reap it does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace").rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
 
 
 def _system_user() -> _User | None:
