@@ -131,3 +131,36 @@ def test_ordinary_migrations_still_run_and_check(pg_database: PgDatabase, tmp_pa
     assert main(["migration", "run", "--project", str(root), "--database-url", pg_database.url]) == 0
     assert main(["migration", "redo", "--project", str(root), "--database-url", pg_database.url]) == 0
     assert "notes" in _tables(pg_database)
+
+
+def test_clones_run_as_a_role_without_server_file_or_program_rights(pg_database: PgDatabase,
+                                                                    tmp_path: Path) -> None:
+    """The fence under the guard: SQL the static check cannot see still cannot write a file on a clone."""
+    import psycopg
+
+    from lightnb.backends.postgres.clone import ROLE, rehearsal_clone
+    with pg_database.connect() as conn:
+        conn.execute("CREATE TABLE prod (id int PRIMARY KEY)")
+        conn.execute("CREATE FUNCTION prod_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM prod'")
+    marker = tmp_path / "marker"
+    with rehearsal_clone(pg_database.cluster, pg_database.name) as clone:
+        with clone.connect() as conn:
+            assert conn.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+                                ).fetchone() == (ROLE, False)
+            assert conn.execute("SELECT pg_has_role(current_user, 'pg_write_server_files', 'MEMBER') OR "
+                                "pg_has_role(current_user, 'pg_read_server_files', 'MEMBER') OR "
+                                "pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER')"
+                                ).fetchone() == (False,)
+            # built at run time: the static check cannot see it, the role's rights stop it
+            for hidden in (f"DO $$ BEGIN EXECUTE 'CO' || 'PY (SELECT 1) TO ''{marker}'''; END $$",
+                           f"DO $$ BEGIN EXECUTE 'CO' || 'PY (SELECT 1) TO PROGRAM ''touch {marker}'''; END $$",
+                           f"DO $$ BEGIN EXECUTE 'SELECT lo_' || 'export(lo_from_bytea(0, ''x''), ''{marker}'')'; "
+                           "END $$",
+                           "DO $$ BEGIN EXECUTE 'SELECT pg_' || 'read_file(''/etc/hostname'')'; END $$"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(hidden)
+            # ordinary DDL on the copied objects and a trusted extension still work
+            conn.execute("ALTER TABLE prod ADD COLUMN note text")
+            conn.execute("CREATE OR REPLACE FUNCTION prod_count() RETURNS bigint LANGUAGE sql AS 'SELECT 0::bigint'")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS citext")
+    assert not marker.exists()
