@@ -24,14 +24,52 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+import psycopg.errors
+import psycopg.sql
 
 from lightnb.backends.postgres import url as pgurl
-from lightnb.backends.postgres.cluster import Cluster, ClusterError
+from lightnb.backends.postgres.cluster import PORT, Cluster, ClusterError
 from lightnb.backends.postgres.connect import connect
 from lightnb.backends.postgres.watchdog import alive as _alive
 from lightnb.errors import DatabaseError
 
 PREFIX = "lightnb_clone_"
+ROLE = "lightnb_rehearsal"  # what migration SQL runs as on a clone: no superuser, no server-file rights
+_CREATE_ROLE = f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
+    CREATE ROLE {ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+  END IF;
+END $$"""
+# hands the clone's own objects (not the system's, not an extension's members) to the rehearsal role
+_HAND_OVER = f"""DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT n.oid, n.nspname FROM pg_namespace n
+           WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+             AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = n.oid AND d.deptype = 'e') LOOP
+    EXECUTE format('ALTER SCHEMA %I OWNER TO {ROLE}', r.nspname);
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' AND c.relkind IN ('r','p','v','m','f','S')
+             AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                             AND d.deptype IN ('e','a','i')) LOOP
+    EXECUTE format('ALTER %s %s OWNER TO {ROLE}',
+                   CASE WHEN r.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.name);
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+             AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') LOOP
+    EXECUTE format('ALTER ROUTINE %s OWNER TO {ROLE}', r.name);
+  END LOOP;
+  FOR r IN SELECT t.oid::regtype AS name, t.typtype FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+           LEFT JOIN pg_class c ON c.oid = t.typrelid
+           WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+             AND (t.typtype IN ('d','e','r','m') OR (t.typtype = 'c' AND c.relkind = 'c'))
+             AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype IN ('e','i')) LOOP
+    EXECUTE format('ALTER %s %s OWNER TO {ROLE}',
+                   CASE WHEN r.typtype = 'd' THEN 'DOMAIN' ELSE 'TYPE' END, r.name);
+  END LOOP;
+END $$"""
 _NAME = re.compile(rf"^{PREFIX}(\d+)_[0-9a-f]+$")
 _COUNTER = itertools.count(1)
 
@@ -57,8 +95,9 @@ class Clone:
 
     @property
     def url(self) -> str:
-        """Return the clone's URL (the private cluster's unix socket, its superuser)."""
-        return self.cluster.url(self.name)
+        """Return the clone's URL: the private cluster's unix socket, as the rehearsal role (not a superuser,
+        no right to the server's files or programs, owner of the clone and of its objects)."""
+        return pgurl.socket_url(str(self.cluster.socket_dir), self.name, user=ROLE, port=PORT)
 
     def connect(self, **options: Any) -> psycopg.Connection[Any]:
         """Open a connection to the clone (autocommit unless told otherwise), after checking it is one."""
@@ -108,11 +147,24 @@ def make_clone(cluster: Cluster, template: str) -> Clone:
     name = _new_name()
     try:
         cluster.create_database(name, template=template)
+        fence(cluster, name)
     except BaseException:
         with contextlib.suppress(ClusterError):
             cluster.drop_database(name)
         raise
     return Clone(cluster, name, template, time.perf_counter() - started)
+
+
+def fence(cluster: Cluster, name: str) -> None:
+    """Make the clone ``name`` and its objects belong to the rehearsal role (created once per cluster)."""
+    with connect(cluster.url(name)) as conn:
+        try:
+            conn.execute(_CREATE_ROLE)
+        except psycopg.errors.UniqueViolation:  # another process created it at the same moment
+            pass
+        conn.execute(psycopg.sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+            psycopg.sql.Identifier(name), psycopg.sql.Identifier(ROLE)))
+        conn.execute(_HAND_OVER)
 
 
 def drop_clone(clone: Clone) -> None:

@@ -27,6 +27,7 @@ import psycopg
 from pglast.parser import ParseError, parse_sql_json
 
 from lightnb.backends.postgres.clone import Clone
+from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.shape import qualified
 from lightnb.backends.postgres.split import split
 from lightnb.errors import MigrationError, SqlError
@@ -186,6 +187,7 @@ def run_measured(clone: Clone, migration: Migration) -> UpRun:
         raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration; "
                              f"write its SQL in {migration.up_path}.", path=migration.up_path,
                              version=migration.version)
+    refuse_escapes(migration, script)
     run = UpRun(in_transaction=migration.run_in_transaction)
     with clone.connect() as conn:
         ensure_tracking_table(conn)

@@ -22,6 +22,7 @@ from psycopg import sql
 
 from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.connect import ConnectError, connect
+from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.initial_setup import write_initial_setup
 from lightnb.backends.postgres.split import split
 from lightnb.errors import MigrationError, SqlError
@@ -105,6 +106,7 @@ def run_migration(conn: psycopg.Connection[Any], migration: Migration) -> None:
         raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration; "
                              f"write its SQL in {migration.up_path}.", path=migration.up_path,
                              version=migration.version)
+    refuse_escapes(migration, script)
 
     def apply() -> None:
         try:

@@ -30,6 +30,7 @@ from pglast.parser import ParseError, parse_sql_json
 
 from lightnb.backends.postgres.clone import Clone, drop_clone, make_clone, sweep_stale
 from lightnb.backends.postgres.cluster import Cluster, ClusterError
+from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.locks import StatementEffect, UpRun, run_measured, server_message
 from lightnb.backends.postgres.rowhash import TableRows, common_columns, compare_table, summaries
 from lightnb.backends.postgres.shape import Shape, compare_shapes, qualified, read_shape
@@ -80,6 +81,7 @@ def run_down(clone: Clone, migration: Migration) -> None:
     if migration.down_path is None:
         raise MigrationError(f"{migration.name} has no down.sql", path=migration.up_path, version=migration.version)
     script = migration.down_sql()
+    refuse_escapes(migration, script, "down.sql")
     with clone.connect() as conn:
         transaction = conn.transaction() if migration.run_in_transaction else contextlib.nullcontext()
         with transaction:

@@ -30,6 +30,7 @@ from psycopg import sql
 from lightnb import migrations as migration_files
 from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.connect import ConnectError, connect
+from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.initial_setup import INITIAL_SETUP_VERSION, write_initial_setup
 from lightnb.backends.postgres.migrate import (
     applied_versions,
@@ -100,6 +101,7 @@ def _revert_one(conn: psycopg.Connection[Any], migration: Migration) -> None:
         raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration; "
                              f"write its SQL in {migration.down_path}.", path=migration.down_path,
                              version=migration.version)
+    refuse_escapes(migration, script, "down.sql")
 
     def apply() -> None:
         try:
