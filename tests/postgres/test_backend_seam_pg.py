@@ -159,3 +159,22 @@ def test_a_socket_folder_without_lightnb_s_settings_is_not_the_private_cluster(
     (tmp_path / ".s.PGSQL.5432.lock").write_text(f"1\n{pg_database.cluster.data_dir}\n")  # another server's socket
     assert private_cluster(f"postgresql://postgres@/app?host={tmp_path}&port=5432") is None
     assert private_cluster("postgres://postgres@localhost/app") is None
+
+
+def test_models_learn_unique_keys_from_a_postgres_database_through_the_backend(
+        pg_database: PgDatabase, tmp_path: Path) -> None:
+    """Repository functions key by a UNIQUE column on PostgreSQL too: the read goes through backend_for."""
+    from lightnb.models import locate
+    from lightnb.project import Project
+    pg_database.execute("CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL UNIQUE, nick text);"
+                        "CREATE UNIQUE INDEX users_nick ON users (nick) WHERE nick IS NOT NULL;"
+                        "CREATE TABLE settings (id int PRIMARY KEY, user_id int NOT NULL REFERENCES users (id),"
+                        " theme text, UNIQUE (user_id, theme));")
+    (tmp_path / "diesel.toml").write_text("[print_schema]\nfile = \"src/schema.rs\"\n", encoding="utf-8")
+    found = locate.unique_columns(Project.discover(tmp_path, database_url=pg_database.url))
+    # indexes by name (users_email_key, users_pkey); partial and two-column keys do not identify a row alone
+    assert found == {"users": ("email", "id"), "settings": ("id",)}
+    with pg_database.connect() as conn:  # read only: nothing was written
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
+    unreachable = Project.discover(tmp_path, database_url="postgres://app@/app?host=/nonexistent-socket")
+    assert locate.unique_columns(unreachable) == {}
