@@ -2,7 +2,7 @@
 
 Tables with their columns (hidden and generated ones included), indexes and foreign keys; triggers;
 views. :mod:`lightnb.backends.sqlite.catalog` fills them from SQLite's catalogue and
-:mod:`lightnb.backends.postgres.catalog` from PostgreSQL's; snapshots, lint, print-schema, inspect
+:mod:`lightnb.backends.postgres.records` from PostgreSQL's; snapshots, lint, print-schema, inspect
 and models all read these records, never the catalogue tables themselves.
 
 Which tables are the user's is decided here, once: a backend leaves out its own internals
