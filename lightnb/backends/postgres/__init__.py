@@ -22,6 +22,9 @@ from lightnb.backends.postgres.private import NotPrivate, private_cluster, requi
 from lightnb.backends.postgres.records import read_catalog
 from lightnb.backends.postgres.split import split
 
+# ``connect`` and ``split`` below are the Backend's functions; they share their names with the modules
+# connect.py and split.py, so import from those modules by their full name
+# (``from lightnb.backends.postgres.connect import connect``), never as package attributes.
 name = "postgres"
 Error = psycopg.Error
 
