@@ -2,7 +2,7 @@
 
 Tables with their columns (hidden and generated ones included), indexes and foreign keys; triggers;
 views. :mod:`lightnb.backends.sqlite.catalog` fills them from SQLite's catalogue and
-:mod:`lightnb.backends.postgres.catalog` from PostgreSQL's; snapshots, lint, print-schema, inspect
+:mod:`lightnb.backends.postgres.records` from PostgreSQL's; snapshots, lint, print-schema, inspect
 and models all read these records, never the catalogue tables themselves.
 
 Which tables are the user's is decided here, once: a backend leaves out its own internals
@@ -47,10 +47,11 @@ class Column:
     :param name: its name.
     :param type: the declared type, verbatim (``""`` when none was declared).
     :param notnull: whether it is ``NOT NULL``.
-    :param default: the default's SQL text, or None.
+    :param default: the default's SQL text, or None (PostgreSQL: a generated column's expression).
     :param pk: its position in the primary key, from 1 (0: not in it).
     :param hidden: :data:`VISIBLE`, :data:`HIDDEN` (a virtual table's hidden column),
         :data:`GENERATED_VIRTUAL` or :data:`GENERATED_STORED`.
+    :param identity: ``ALWAYS`` or ``BY DEFAULT`` for an identity column (PostgreSQL), else ``""``.
     """
 
     name: str
@@ -59,6 +60,7 @@ class Column:
     default: str | None
     pk: int
     hidden: int = VISIBLE
+    identity: str = ""
 
     @property
     def generated(self) -> bool:

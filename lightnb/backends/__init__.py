@@ -98,9 +98,7 @@ def backend_for(url: str | Path) -> Backend:
     """
     if backend_for_url(str(url)) == POSTGRES:
         from lightnb.backends import postgres
-        # Known gap: lightnb.backends.postgres does not yet export the Backend functions at its top level
-        # (they live in its submodules), so mypy rightly finds the module short of the protocol.
-        return postgres  # type: ignore[return-value]
+        return postgres
     from lightnb.backends import sqlite
     return sqlite
 

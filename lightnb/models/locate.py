@@ -76,21 +76,36 @@ def schema_text_from_database(project: Project) -> str:
 def unique_columns(project: Project) -> dict[str, tuple[str, ...]]:
     """Return, per table, the columns a UNIQUE constraint or index covers alone (read-only catalogue).
 
-    Empty when the project's database is not there: callers then fall back to the primary key.
+    The catalogue is read through the backend the database URL selects (a SQLite file, or the database
+    a ``postgres://`` URL names, the project's own cluster started if it is the project's). Empty when
+    the project's database is not there or cannot be read: callers then fall back to the primary key.
     """
+    from lightnb.backends import backend_for, is_postgres_url
+    url = project.database_url
+    target: str | Path
+    if is_postgres_url(url):
+        assert url is not None  # is_postgres_url says so
+        from lightnb.backends.postgres.project_cluster import ensure_running
+        target = url
+        try:
+            ensure_running(project, url)
+        except LightnbError:
+            return {}
+    else:
+        try:
+            target = project.database_path()
+        except LightnbError:
+            return {}
+        if not target.is_file():
+            return {}
+    backend = backend_for(url or "")
     try:
-        path = project.database_path()
-    except LightnbError:
-        return {}
-    if not path.is_file():
+        conn = backend.open_readonly(target)
+    except (LightnbError, backend.Error):
         return {}
     try:
-        conn = sqlite.open_readonly(path)
-    except LightnbError:
-        return {}
-    try:
-        catalog = sqlite.read_catalog(conn)
-    except LightnbError:
+        catalog = backend.read_catalog(conn)
+    except (LightnbError, backend.Error):
         return {}
     finally:
         conn.close()

@@ -93,7 +93,7 @@ def _statement_ranges(sql: str) -> list[tuple[int, int]] | None:
 def _make(sql: str, begin: int, end: int, index: int) -> Statement:
     text = sql[begin:end]
     line = sql.count("\n", 0, begin) + 1
-    return Statement(text=text, line=line, end_line=line + text.count("\n"), index=index)
+    return Statement(text=text, line=line, end_line=line + text.count("\n"), index=index, start=begin, end=end)
 
 
 def _by_parser(sql: str, tokens: list[_Token], ranges: list[tuple[int, int]]) -> list[Statement]:
