@@ -178,3 +178,19 @@ def test_models_learn_unique_keys_from_a_postgres_database_through_the_backend(
         assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
     unreachable = Project.discover(tmp_path, database_url="postgres://app@/app?host=/nonexistent-socket")
     assert locate.unique_columns(unreachable) == {}
+
+
+def test_run_script_refuses_sql_that_reaches_outside_the_database(pg_database: PgDatabase, tmp_path: Path) -> None:
+    """The protocol's run_script goes through the same SQL guard as migrations: nothing of the script runs."""
+    from lightnb.errors import MigrationError
+
+    backend: Backend = backend_for(pg_database.url)
+    target = tmp_path / "written-by-the-server"
+    conn = backend.connect(pg_database.url)
+    try:
+        with pytest.raises(MigrationError, match="Refused to run the script's line 2"):
+            backend.run_script(conn, f"CREATE TABLE kept (id int);\nCOPY (SELECT 1) TO '{target}';\n")
+        assert conn.execute("SELECT to_regclass('kept')").fetchone() == (None,)
+    finally:
+        conn.close()
+    assert not target.exists()

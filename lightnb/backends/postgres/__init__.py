@@ -18,6 +18,7 @@ import psycopg
 
 from lightnb.backends.postgres import connect as _connect
 from lightnb.backends.postgres import url as pgurl
+from lightnb.backends.postgres.guard import EscapeRefused, first_escape
 from lightnb.backends.postgres.private import NotPrivate, private_cluster, require_private
 from lightnb.backends.postgres.records import read_catalog
 from lightnb.backends.postgres.split import split
@@ -76,10 +77,17 @@ def run_script(conn: psycopg.Connection[Any], sql: str) -> None:
     """Run a whole script on ``conn`` as one simple-query message (diesel's ``batch_execute``).
 
     :raises NotPrivate: when ``conn`` is not connected to lightnb's private cluster (nothing runs).
+    :raises EscapeRefused: when a statement would reach the server's files, a program or another server
+        (:mod:`lightnb.backends.postgres.guard`; nothing runs).
     :raises Error: when a statement fails (in autocommit, what ran before it stays, as on the server).
     """
     info = conn.info
     require_private(pgurl.socket_url(info.host, info.dbname, user=info.user, port=info.port), "run a script on")
+    escape = first_escape(sql)  # the same SQL guard as every path that runs migration SQL
+    if escape is not None:
+        line, reason = escape
+        raise EscapeRefused(f"Refused to run the script's line {line}: {reason}; SQL run here may only change the "
+                            f"database (nothing of the script ran).", line=line)
     conn.execute(sql.encode("utf-8"), prepare=False)
 
 
