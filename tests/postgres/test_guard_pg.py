@@ -164,3 +164,24 @@ def test_clones_run_as_a_role_without_server_file_or_program_rights(pg_database:
             conn.execute("CREATE OR REPLACE FUNCTION prod_count() RETURNS bigint LANGUAGE sql AS 'SELECT 0::bigint'")
             conn.execute("CREATE EXTENSION IF NOT EXISTS citext")
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("script", [
+    "GRANT pg_execute_server_program TO app;",
+    "GRANT pg_write_server_files TO app;",
+    "ALTER ROLE app SUPERUSER;",
+    "CREATE ROLE helper LOGIN SUPERUSER;",
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity;",
+    "SELECT pg_reload_conf();",
+    "DO $$ BEGIN EXECUTE 'ALTER ROLE app SUPERUSER'; END $$;",
+])
+def test_rights_to_reach_outside_and_acts_on_other_sessions_are_refused(script: str) -> None:
+    assert first_escape(f"CREATE TABLE t (id int);\n{script}\n") is not None
+
+
+@pytest.mark.parametrize("script", [
+    "GRANT reader TO app;", "ALTER ROLE app NOSUPERUSER;", "CREATE ROLE reader NOLOGIN;",
+    "GRANT SELECT ON t TO reader;", "SELECT pg_backend_pid();",
+])
+def test_ordinary_role_work_stays_allowed(script: str) -> None:
+    assert first_escape(script) is None

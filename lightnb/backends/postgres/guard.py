@@ -42,6 +42,12 @@ _FILE_FUNCTIONS = frozenset({
     "pg_logdir_ls", "pg_file_read", "pg_file_length", "lo_import", "lo_export",
 })
 _REMOTE_PREFIXES = ("dblink",)
+# Functions that act on other sessions or on the server itself, not on the database's contents.
+_SERVER_FUNCTIONS = frozenset({"pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
+                               "pg_promote", "pg_log_backend_memory_contexts"})
+# Predefined roles whose members may read or write the server's files or run programs.
+_SERVER_ROLES = frozenset({"pg_execute_server_program", "pg_read_server_files", "pg_write_server_files",
+                           "pg_signal_backend", "pg_checkpoint"})
 _EXTENSIONS = frozenset({"dblink", "postgres_fdw", "file_fdw", "adminpack", "plpythonu", "plpython2u",
                          "plpython3u", "plperlu", "pltclu", "plsh", "pg_execute_server_program"})
 _LANGUAGES = frozenset({"c", "internal", "plpythonu", "plpython2u", "plpython3u", "plperlu", "pltclu", "plsh"})
@@ -69,6 +75,23 @@ def _function_reason(name: str) -> str | None:
         return f"{name}() reads or writes the server's files"
     if name.startswith(_REMOTE_PREFIXES):
         return f"{name}() reaches another server"
+    if name in _SERVER_FUNCTIONS:
+        return f"{name}() acts on other sessions or on the server"
+    return None
+
+
+def _role_reason(kind: str, value: dict[str, Any]) -> str | None:
+    """Why a role statement is refused: it hands out superuser, or the server's file and program rights."""
+    if kind == "GrantRoleStmt" and value.get("is_grant"):
+        granted = [str(item.get("AccessPriv", {}).get("priv_name", "")).lower()
+                   for item in value.get("granted_roles") or [] if isinstance(item, dict)]
+        server = sorted(set(granted) & _SERVER_ROLES)
+        if server:
+            return f"GRANT {server[0]} gives the right to reach the server's files, programs or sessions"
+    if kind in ("CreateRoleStmt", "AlterRoleStmt"):
+        superuser = _options(value.get("options")).get("superuser")
+        if isinstance(superuser, dict) and superuser.get("Boolean", {}).get("boolval"):
+            return "a role with SUPERUSER can reach the server's files and programs"
     return None
 
 
@@ -105,6 +128,10 @@ def _node_reasons(node: Any, depth: int) -> Iterator[str]:
     for kind, value in node.items():
         if kind in _STATEMENTS:
             yield _STATEMENTS[kind]
+        elif kind in ("GrantRoleStmt", "CreateRoleStmt", "AlterRoleStmt") and isinstance(value, dict):
+            reason = _role_reason(kind, value)
+            if reason:
+                yield reason
         elif kind == "CopyStmt" and isinstance(value, dict):
             if value.get("is_program"):
                 yield "COPY … PROGRAM runs a program on the server"
