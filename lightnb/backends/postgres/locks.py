@@ -27,10 +27,9 @@ import psycopg
 from pglast.parser import ParseError, parse_sql_json
 
 from lightnb.backends.postgres.clone import Clone
-from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.shape import qualified
 from lightnb.backends.postgres.split import split
-from lightnb.errors import MigrationError, SqlError
+from lightnb.errors import SqlError
 from lightnb.migrations import Migration
 from lightnb.runner import TRACKING_TABLE
 
@@ -181,13 +180,8 @@ def run_measured(clone: Clone, migration: Migration) -> UpRun:
     :raises MigrationError: for an empty up.sql.
     :raises SqlError: when a statement fails (the transaction is rolled back: nothing applied).
     """
-    from lightnb.backends.postgres.migrate import ensure_tracking_table, run_migration
-    script = migration.up_sql()
-    if not script:
-        raise MigrationError(f"Failed to run {migration.name} with: Attempted to run an empty migration; "
-                             f"write its SQL in {migration.up_path}.", path=migration.up_path,
-                             version=migration.version)
-    refuse_escapes(migration, script)
+    from lightnb.backends.postgres.migrate import ensure_tracking_table, run_migration, up_script
+    script = up_script(migration)
     run = UpRun(in_transaction=migration.run_in_transaction)
     with clone.connect() as conn:
         ensure_tracking_table(conn)

@@ -95,11 +95,11 @@ def sql_error(migration: Migration, script: str, error: psycopg.Error, file: str
                     version=migration.version, line=line, statement=_statement_at(script, line))
 
 
-def run_migration(conn: psycopg.Connection[Any], migration: Migration) -> None:
-    """Apply one migration and record its version: in one transaction unless ``run_in_transaction = false``.
+def up_script(migration: Migration) -> str:
+    """Return the migration's up.sql, ready to send: not empty, and nothing in it reaches outside the database.
 
     :raises MigrationError: for an empty up.sql (diesel's "Attempted to run an empty migration").
-    :raises SqlError: when the server rejects the script (rolled back when in a transaction).
+    :raises EscapeRefused: when a statement would reach the server's files, a program or another server.
     """
     script = migration.up_sql()
     if not script:
@@ -107,6 +107,16 @@ def run_migration(conn: psycopg.Connection[Any], migration: Migration) -> None:
                              f"write its SQL in {migration.up_path}.", path=migration.up_path,
                              version=migration.version)
     refuse_escapes(migration, script)
+    return script
+
+
+def run_migration(conn: psycopg.Connection[Any], migration: Migration) -> None:
+    """Apply one migration and record its version: in one transaction unless ``run_in_transaction = false``.
+
+    :raises MigrationError: for an empty up.sql (diesel's "Attempted to run an empty migration").
+    :raises SqlError: when the server rejects the script (rolled back when in a transaction).
+    """
+    script = up_script(migration)
 
     def apply() -> None:
         try:
