@@ -267,8 +267,7 @@ def setup_database(project: Project, target: DatabaseTarget, migrations_dir: Pat
         say(f"Creating database: {target.shown}")
     conn = sqlite.connect(target.location)
     try:
-        has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                 (TRACKING_TABLE,)).fetchone() is not None
+        has_table = sqlite.has_table(conn, TRACKING_TABLE)
         if has_table and regenerate:
             steps.regenerate_schema_files(project, conn, locked=locked_schema)
     finally:

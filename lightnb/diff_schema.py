@@ -426,9 +426,7 @@ def _prove(project: Project, conn: sqlite.Connection, migration: migration_files
     config = config_from_settings(project.settings)
     # The lint reads the state before the migration by replaying history: here that state is the
     # database itself (its tables need not come from migrations), so its own definitions are the history.
-    definitions = [row[0] for row in conn.execute(
-        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-        "ORDER BY rowid")]
+    definitions = [sql for _kind, _name, sql in sqlite.read_definitions(conn)]
     history = [";\n".join(definitions) + ";\n"] if definitions else []
     findings = lint_source(source_of(migration), history=history, config=config, conn=conn)
     from lightnb.runner import ensure_tracking_table

@@ -233,8 +233,7 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
             raise
         conn = sqlite.connect(database)
     try:
-        has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                 (TRACKING_TABLE,)).fetchone()
+        has_table = sqlite.has_table(conn, TRACKING_TABLE)
         # No tracking table yet: nothing is applied (diesel would create the table; reading need not).
         return [row[0] for row in conn.execute(f"SELECT version FROM {TRACKING_TABLE}")] \
             if has_table else []

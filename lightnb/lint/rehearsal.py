@@ -90,8 +90,7 @@ def schema_objects(conn: sqlite.Connection) -> list[tuple[str, str, str]]:
 
     SQLite's internal objects and automatic indexes (which have no SQL) are left out.
     """
-    rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
-                        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid").fetchall()
+    rows = sqlite.read_definitions(conn)
     return sorted(((kind, name, sql) for kind, name, sql in rows if kind in _ORDER), key=lambda r: _ORDER[r[0]])
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlite3 import SQLITE_FUNCTION, SQLITE_OK, SQLITE_READ, SQLITE_SELECT
 
 from lightnb.backends.sqlite import guard
-from lightnb.backends.sqlite.catalog import read_catalog
+from lightnb.backends.sqlite.catalog import has_table, read_catalog, read_definitions
 from lightnb.backends.sqlite.connection import (
     BUSY_TIMEOUT_SECONDS,
     attach_readonly,
@@ -75,6 +75,6 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
 __all__ = ["BUSY_TIMEOUT_SECONDS", "SQLITE_FUNCTION", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT", "Connection",
            "DriverDatabaseError", "Error", "IntegrityError", "OperationalError", "ProgrammingError", "Row",
            "StatementWarning", "attach_readonly", "backup", "connect", "copy", "copy_database", "database_file",
-           "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch", "query_only",
-           "quote", "read_catalog", "restore", "run_script", "serialize", "split", "translate", "version",
-           "version_info"]
+           "has_table", "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch",
+           "query_only", "quote", "read_catalog", "read_definitions", "restore", "run_script", "serialize", "split",
+           "translate", "version", "version_info"]

@@ -63,8 +63,7 @@ def checksum_hook(conn: sqlite.Connection, migration: Migration, direction: str)
 
 
 def _has_checksum_table(conn: sqlite.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                        (CHECKSUM_TABLE,)).fetchone() is not None
+    return sqlite.has_table(conn, CHECKSUM_TABLE)
 
 
 def _applied(conn: sqlite.Connection) -> list[str]:
