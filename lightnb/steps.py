@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from lightnb import migrations as migration_files
 from lightnb import runner
-from lightnb.backends import sqlite
+from lightnb.backends import driver_error_label, sqlite
 from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import (
     FileWriteError,
@@ -671,8 +671,11 @@ def command(*, verbose: bool = False) -> Iterator[runner.Ledger]:
     with runner.recording() as ledger, signals.unwinding_on_termination(redeliver=False):
         try:
             yield ledger
-        except sqlite.Error as error:  # the driver's own error base
-            raise UntranslatedDatabaseError(f"SQLite: {error}") from error
+        except Exception as error:  # a driver's own error, labelled with its backend; anything else goes on
+            label = driver_error_label(error)
+            if label is None:
+                raise
+            raise UntranslatedDatabaseError(f"{label}: {error}") from error
 
 
 def stopped(stop: BaseException) -> tuple[str, int]:

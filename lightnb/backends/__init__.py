@@ -15,6 +15,7 @@ Each is imported only when a URL asks for it.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 POSTGRES = "postgres"
 SQLITE = "sqlite"
+LABELS = {SQLITE: "SQLite", POSTGRES: "PostgreSQL"}  # how messages name each backend
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -122,9 +124,24 @@ def backend_for_url(url: str) -> str:
     return SQLITE
 
 
+def driver_error_label(error: BaseException) -> str | None:
+    """Name the backend whose driver raised ``error`` (``SQLite``, ``PostgreSQL``); None when none did.
+
+    Only backends already imported are asked: an error cannot come from a driver never loaded, and
+    asking must not load one.
+    """
+    for name in (SQLITE, POSTGRES):
+        backend = sys.modules.get(f"{__name__}.{name}")
+        driver_error = getattr(backend, "Error", None)
+        if isinstance(driver_error, type) and isinstance(error, driver_error):
+            return LABELS[name]
+    return None
+
+
 def is_postgres_url(url: str | None) -> bool:
     """Return True when ``url`` names a PostgreSQL database (``postgres://`` or ``postgresql://``)."""
     return url is not None and url.strip().startswith(_POSTGRES_SCHEMES)
 
 
-__all__ = ["POSTGRES", "SQLITE", "Backend", "Statement", "backend_for", "backend_for_url", "is_postgres_url"]
+__all__ = ["LABELS", "POSTGRES", "SQLITE", "Backend", "Statement", "backend_for", "backend_for_url",
+           "driver_error_label", "is_postgres_url"]
