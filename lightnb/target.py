@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightnb.errors import ProjectError, WorkspaceError
+from lightnb.errors import LightnbError, ProjectError, WorkspaceError
 from lightnb.files import write_text_atomic
 from lightnb.layout import DEFAULT_DIRNAME, REGISTRY_NAME, SIDECARS, STATE_FILE, WORKSPACE_DB
 from lightnb.project import Project, SqliteLocation, sqlite_location
@@ -114,6 +114,19 @@ def stands_for_workspace(project: Project, folder: Path) -> bool:
     if configured is None:
         return False
     return same_file(configured, folder / WORKSPACE_DB) or copied_into(folder, configured)
+
+
+def named_database(project: Project) -> Path | None:
+    """Return the SQLite file the project's database URL names (``--database-url``, else DATABASE_URL).
+
+    None when no URL is set, or it names an in-memory database or one that is not a SQLite file.
+    """
+    if not project.database_url:
+        return None
+    try:
+        return project.database_path()
+    except LightnbError:
+        return None
 
 
 def production_path(project: Project, database_url: str | Path | None = None) -> Path:
@@ -360,6 +373,7 @@ def _holding(fd: int) -> Iterator[None]:
         os.close(fd)
 
 
-__all__ = ["Production", "Target", "copied_into", "find_production", "guard_folders", "production_path",
-           "productions", "protected_paths", "record_workspace", "refuse_production", "registry_path",
-           "resolve_target", "same_file", "stands_for_workspace", "workspace_folder", "workspace_protects"]
+__all__ = ["Production", "Target", "copied_into", "find_production", "guard_folders", "named_database",
+           "production_path", "productions", "protected_paths", "record_workspace", "refuse_production",
+           "registry_path", "resolve_target", "same_file", "stands_for_workspace", "workspace_folder",
+           "workspace_protects"]

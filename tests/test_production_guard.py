@@ -275,3 +275,18 @@ def test_a_read_only_project_can_still_be_rehearsed_elsewhere(tmp_path, capsys, 
         assert code == 1 and "production database" in err  # lightnb.toml still guards it
         assert _cli(capsys, "migration", "run", "--no-schema", "--database-url", str(folder / "workspace.db"))[0] == 0
     scene.assert_untouched(project=False)
+
+
+@pytest.mark.parametrize(("url", "named"), [
+    (None, None),
+    ("dev.db", "dev.db"),
+    ("sqlite://dev.db", "dev.db"),
+    (":memory:", None),
+    ("postgres://me@localhost/app", None),
+])
+def test_the_database_the_project_names_is_decided_by_the_target_resolver(
+        app: Path, monkeypatch: pytest.MonkeyPatch, url: str | None, named: str | None) -> None:
+    from lightnb.target import named_database
+    monkeypatch.chdir(app)
+    project = Project.discover(app, environ={"DATABASE_URL": url} if url else {})
+    assert named_database(project) == (app / named if named else None)

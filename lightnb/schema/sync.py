@@ -176,14 +176,10 @@ def check_schema_targets(project: ProjectLike, conn: sqlite.Connection | None = 
     :raises FileWriteError: one line naming the first target that may not be written.
     """
     guard: list[str | Path] = [*protected, *_connection_files(conn)]
-    if isinstance(project, Project) and project.database_url:
-        try:  # the database the project names is never a schema file, production or not
-            guard.append(project.database_path())
-        except LightnbError:
-            pass
     if isinstance(project, Project):
-        from lightnb.target import protected_paths
-        guard = [*protected_paths(project, guard)]
+        from lightnb.target import named_database, protected_paths
+        named = named_database(project)  # the database the project names is never a schema file, production or not
+        guard = [*protected_paths(project, [*guard, *([named] if named is not None else [])])]
     else:
         guard = [*guard, *(Path(f"{g}{suffix}") for g in list(guard) for suffix in ("-journal", "-wal", "-shm"))]
     configurations = _file_configurations(project, "2.3")
