@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightnb.backends import sqlite
+from lightnb.backends import backend_for, is_postgres_url
 from lightnb.errors import DatabaseError, LightnbError, ModelDrift
 
 if TYPE_CHECKING:
@@ -56,7 +56,8 @@ def schema_text_from_database(project: Project) -> str:
     from lightnb.schema import options_from_config, print_schema
 
     url = project.database_url
-    if url and url.strip().startswith(("postgres://", "postgresql://")):
+    if is_postgres_url(url):
+        assert url is not None  # is_postgres_url says so
         from lightnb.backends.postgres.project_cluster import ensure_running
         from lightnb.schema.postgres import print_schema_postgres  # read-only session
         ensure_running(project, url)
@@ -66,7 +67,7 @@ def schema_text_from_database(project: Project) -> str:
     if not path.is_file():
         raise DatabaseError(f"database {path} not found; check --database-url or DATABASE_URL", path=path)
     options = options_from_config(project.print_schema.get("default", {}), project.config_dir)
-    conn = sqlite.open_readonly(path)
+    conn = backend_for(path).open_readonly(path)
     try:
         return print_schema(conn, options)
     finally:
@@ -80,7 +81,6 @@ def unique_columns(project: Project) -> dict[str, tuple[str, ...]]:
     a ``postgres://`` URL names, the project's own cluster started if it is the project's). Empty when
     the project's database is not there or cannot be read: callers then fall back to the primary key.
     """
-    from lightnb.backends import backend_for, is_postgres_url
     url = project.database_url
     target: str | Path
     if is_postgres_url(url):
