@@ -2,10 +2,13 @@
 
 ``data/sample_backend`` (in the source tree) is the single source of truth for the project, and
 ``data/sample_backend_pg`` for its PostgreSQL variant (the same tables and history, written for
-PostgreSQL). The production database is generated on demand, never committed: the backend's own
-migrations are applied (so its ``__diesel_schema_migrations`` table is exactly diesel's), then the
-tables are filled with fake but realistic rows: names, e-mail addresses, E.164 phone numbers,
-argon2 password hashes, encrypted-looking OAuth tokens and Unix timestamps.
+PostgreSQL). diesel's ``00000000000000_diesel_initial_setup`` migration of the PostgreSQL variant is
+not kept there: a copy gets it from :mod:`lightnb.backends.postgres.initial_setup`, as ``diesel
+setup`` writes it, so diesel's bytes live in one place. The production database is generated on
+demand, never committed: the backend's own migrations are applied (so its
+``__diesel_schema_migrations`` table is exactly diesel's), then the tables are filled with fake but
+realistic rows: names, e-mail addresses, E.164 phone numbers, argon2 password hashes, encrypted-
+looking OAuth tokens and Unix timestamps.
 
 The rows do not depend on the backend (:func:`fake_rows`); a small writer per backend stores them:
 ``executemany`` into a SQLite file (:func:`generate_database`, a fixed seed gives a byte-identical
@@ -134,6 +137,8 @@ def copy_sample_project(dest: str | Path, *, backend: str = "sqlite") -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f".{target.name[:60]}.", dir=target.parent))
         shutil.copytree(sample_source(backend), partial, ignore=ignore, dirs_exist_ok=True)
+        if backend == "postgres":
+            _write_initial_setup(partial / "migrations")
         os.replace(partial, target)
     except OSError as error:
         raise ProjectError(f"Cannot copy the sample project to {target}: {error}; choose a writable "
@@ -142,6 +147,13 @@ def copy_sample_project(dest: str | Path, *, backend: str = "sqlite") -> Path:
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)
     return target
+
+
+def _write_initial_setup(migrations_dir: Path) -> None:
+    """Write diesel's PostgreSQL initial-setup migration into a copy of the sample, as ``diesel setup`` does
+    (nothing when the copied source already has it)."""
+    from lightnb.backends.postgres.initial_setup import write_initial_setup
+    write_initial_setup(migrations_dir)
 
 
 # --------------------------------------------------------------------------- the database
@@ -197,8 +209,8 @@ def generate_postgres_database(url: str, *, users: int = DEFAULT_USERS, seed: in
     on any failure nothing is left behind. Its rows are the ones :func:`generate_database` writes
     to SQLite for the same seed.
 
-    :param project_dir: the backend whose migrations build the schema (default: the sample's
-        PostgreSQL variant).
+    :param project_dir: the backend whose migrations build the schema (default: a private copy of the
+        sample's PostgreSQL variant, as :func:`copy_sample_project` makes it).
     :returns: ``url``.
     :raises DatabaseError: when the database exists, or the server refuses to create it.
     :raises ConnectError: when the server cannot be reached.
@@ -211,7 +223,12 @@ def generate_postgres_database(url: str, *, users: int = DEFAULT_USERS, seed: in
 
     if users < 0:
         raise ValueError("users must be >= 0")
-    project = Project.discover(project_dir if project_dir is not None else sample_source("postgres"), environ={})
+    if project_dir is None:
+        from lightnb import scratch
+        with scratch.folder("sample") as folder:
+            copied = copy_sample_project(folder / PROJECT_DIRNAME, backend="postgres")
+            return generate_postgres_database(url, users=users, seed=seed, project_dir=copied)
+    project = Project.discover(project_dir, environ={})
     with load.building_database(url) as building, connect(building) as conn:
         run_pending(conn, project.migrations_dir)
         conn.execute("SET synchronous_commit = off")  # a new database: nothing to protect until it is renamed

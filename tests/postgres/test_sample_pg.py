@@ -14,6 +14,8 @@ from lightnb import migrations, samples
 from lightnb.backends.postgres.catalog import read_schema
 from lightnb.backends.postgres.cluster import Cluster
 from lightnb.backends.postgres.connect import connect
+from lightnb.backends.postgres.initial_setup import DOWN_SQL, UP_SQL
+from lightnb.backends.postgres.initial_setup import NAME as INITIAL_SETUP
 from lightnb.backends.postgres.migrate import ensure_tracking_table, run_migration, run_pending
 from lightnb.errors import DatabaseError, MigrationError, ProjectError
 from lightnb.models import check_models, load_schema, parse_schema
@@ -30,8 +32,18 @@ def name(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{next(_NAMES)}"
 
 
+_COPIES: list[Path] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _sample_copy(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The PostgreSQL sample as `lightnb sample --backend postgres` copies it (diesel's initial setup written)."""
+    _COPIES.append(samples.copy_sample_project(tmp_path_factory.mktemp("sample") / "sample_backend",
+                                               backend="postgres"))
+
+
 def project() -> Project:
-    return Project.discover(samples.sample_source("postgres"), environ={})
+    return Project.discover(_COPIES[-1], environ={})
 
 
 def shape(url: str) -> tuple[object, ...]:
@@ -115,7 +127,7 @@ def test_schema_rs_is_what_print_schema_prints(pg_database: PgDatabase) -> None:
         run_pending(conn, project().migrations_dir)
     printed = [p for p in print_schemas_postgres(pg_database.url, configurations(
         project().print_schema, Path(project().config_dir))) if p.options.file is not None]
-    assert [p.options.file for p in printed] == [samples.sample_source("postgres") / "src" / "schema.rs"]
+    assert [p.options.file for p in printed] == [Path(project().config_dir) / "src" / "schema.rs"]
     assert printed[0].text == printed[0].options.file.read_text(encoding="utf-8")
 
 
@@ -160,6 +172,11 @@ def test_copy_sample_project_copies_the_postgresql_variant(tmp_path: Path) -> No
     assert (dest / "src" / "schema.rs").read_bytes() == \
         (samples.sample_source("postgres") / "src" / "schema.rs").read_bytes()
     assert parse_schema((dest / "src" / "schema.rs").read_text(encoding="utf-8")).backend == "postgres"
+    # diesel's initial setup: written into the copy from the one place that holds diesel's bytes
+    setup = dest / "migrations" / INITIAL_SETUP
+    assert (setup / "up.sql").read_text(encoding="utf-8") == UP_SQL
+    assert (setup / "down.sql").read_text(encoding="utf-8") == DOWN_SQL
+    assert not (samples.sample_source("postgres") / "migrations" / INITIAL_SETUP).exists()
     with pytest.raises(ValueError, match="backend must be one of sqlite, postgres"):
         samples.sample_source("mysql")
 
