@@ -3,12 +3,12 @@
 ``data/sample_backend`` (in the source tree) is the single source of truth for the project, and
 ``data/sample_backend_pg`` for its PostgreSQL variant (the same tables and history, written for
 PostgreSQL). diesel's ``00000000000000_diesel_initial_setup`` migration of the PostgreSQL variant is
-not kept there: a copy gets it from :mod:`lightnb.backends.postgres.initial_setup`, as ``diesel
-setup`` writes it, so diesel's bytes live in one place. The production database is generated on
-demand, never committed: the backend's own migrations are applied (so its
+not kept there: a copy gets it from :mod:`lightnb.backends.postgres.initial_setup`, as
+``diesel setup`` writes it, so diesel's bytes live in one place. The production database is
+generated on demand, never committed: the backend's own migrations are applied (so its
 ``__diesel_schema_migrations`` table is exactly diesel's), then the tables are filled with fake but
-realistic rows: names, e-mail addresses, E.164 phone numbers, argon2 password hashes, encrypted-
-looking OAuth tokens and Unix timestamps.
+realistic rows: names, e-mail addresses, E.164 phone numbers, argon2 password hashes,
+encrypted-looking OAuth tokens and Unix timestamps.
 
 The rows do not depend on the backend (:func:`fake_rows`); a small writer per backend stores them:
 ``executemany`` into a SQLite file (:func:`generate_database`, a fixed seed gives a byte-identical
