@@ -5,7 +5,8 @@ its tokenizer does not. SQLite's grammar for a table body is flat: comma-separat
 definitions, each a name, a type and a list of clauses that all start with a keyword, then table
 constraints. This module reads that structure token by token, keeping each clause's source text, so
 CHECKs, collations, generated columns and constraint names survive a rebuild whatever sqlglot parses.
-The facts SQLite can tell (types, NOT NULL, defaults, keys, indexes) still come from its PRAGMAs.
+The facts SQLite can tell (types, NOT NULL, defaults, keys, indexes) still come from its catalogue
+(:mod:`lightnb.catalog` records, read by the SQLite backend).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ renamed; indexes, triggers and views are recreated (a renamed column rewritten w
 this table), then ``PRAGMA foreign_key_check``. down.sql recreates the original definition
 verbatim and copies the rows back.
 
-The definition is read from SQLite's PRAGMAs (types, NOT NULL, defaults, keys, indexes) plus the
+The definition is read from the catalogue (:mod:`lightnb.catalog` records the SQLite backend fills:
+types, NOT NULL, defaults, keys, indexes) plus the
 tokens of the original ``CREATE TABLE`` (CHECKs, collations, generated columns, constraint names:
 :mod:`lightnb.lint.createtable`), so tables sqlglot cannot parse are rebuilt without losing them.
 """
