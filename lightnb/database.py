@@ -27,7 +27,7 @@ from pathlib import Path
 from lightnb import migrations as migration_files
 from lightnb import steps
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite.files import SQLITE_HEADER
+from lightnb.backends.sqlite import SQLITE_HEADER
 from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import DatabaseError, LightnbError, ProjectError, with_advice
 from lightnb.layout import STATE_FILE, WORKSPACE_DB

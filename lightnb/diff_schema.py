@@ -269,10 +269,9 @@ def diesel_sql(diff: TableDiff, bigint: bool) -> tuple[str, str]:
 
 def _applies(conn: sqlite.Connection, sql: str) -> str | None:
     """Run ``sql`` on ``conn`` inside a savepoint and undo it; return SQLite's error, or None."""
-    from lightnb.backends.sqlite import script as sqlscript
     conn.execute("SAVEPOINT lightnb_diff_trial")
     try:
-        for statement in sqlscript.split(sql):
+        for statement in sqlite.split(sql):
             for _row in conn.execute(statement.text):
                 pass
         return None

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from lightnb import runner
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite.files import check_database_path
 from lightnb.errors import WorkspaceError
 from lightnb.files import write_text_atomic
 from lightnb.layout import CAPTURES_DIR, SIDECARS, STATE_FILE, WORKSPACE_DB
@@ -34,7 +33,7 @@ def check_database_file(path: str | Path, *, allow_empty: bool = True) -> Path:
     :param allow_empty: accept an empty file (a new database); production must not be empty.
     :raises DatabaseError: naming what is wrong (missing, folder, FIFO/device/socket, empty, not SQLite).
     """
-    return check_database_path(path, allow_empty=allow_empty)
+    return sqlite.check_database_path(path, allow_empty=allow_empty)
 
 
 def file_sha256(path: str | Path) -> str:

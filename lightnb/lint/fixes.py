@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite import script as sqlscript
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +46,7 @@ def failure(image: bytes | None, patch: Patch) -> str | None:
         for text in patch.before:
             _try(conn, text)
         for script in (patch.sql, patch.after):
-            for statement in sqlscript.split(script):
+            for statement in sqlite.split(script):
                 try:
                     conn.execute(statement.text)
                 except (sqlite.Error, sqlite.StatementWarning) as error:
@@ -58,7 +57,7 @@ def failure(image: bytes | None, patch: Patch) -> str | None:
 
 
 def _try(conn: sqlite.Connection, text: str) -> None:
-    for statement in sqlscript.split(text):
+    for statement in sqlite.split(text):
         try:
             conn.execute(statement.text)
         except (sqlite.Error, sqlite.StatementWarning):

@@ -15,8 +15,6 @@ from sqlglot import exp
 
 from lightnb import signals
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite import guard as sqlguard
-from lightnb.backends.sqlite.catalog import read_catalog
 from lightnb.catalog import Catalog
 from lightnb.inspect.redact import mask_message
 from lightnb.lint.source import Parsed, Script, parse_script
@@ -59,7 +57,7 @@ def replay(history: Iterable[str], up: Script, down: Script | None) -> Replay:
     with _Replayer.open() as replayer:
         for text in history:
             replayer.run_all(parse_script(text, "up.sql").statements)
-        before = read_catalog(replayer.conn).without_bookkeeping()
+        before = sqlite.read_catalog(replayer.conn).without_bookkeeping()
         image = sqlite.serialize(replayer.conn)
         states, up_errors = replayer.run_tracked(up.statements, before)
         after = states.pop()
@@ -77,7 +75,7 @@ def timeline(ups: Sequence[tuple[str, str]]) -> list[tuple[str, Catalog]]:
         states = []
         for name, text in ups:
             replayer.run_all(parse_script(text, "up.sql").statements)
-            states.append((name, read_catalog(replayer.conn).without_bookkeeping()))
+            states.append((name, sqlite.read_catalog(replayer.conn).without_bookkeeping()))
         return states
 
 
@@ -86,7 +84,7 @@ class _Replayer:
     """An in-memory database that runs migration statements under the SQL guard, interruptible."""
 
     conn: sqlite.Connection
-    guard: sqlguard.Guard
+    guard: sqlite.guard.Guard
     stop: signals.Stop
 
     @classmethod
@@ -95,7 +93,7 @@ class _Replayer:
         conn = sqlite.connect(":memory:")
         try:
             with sqlite.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
-                yield cls(conn, sqlguard.install(conn), stop)
+                yield cls(conn, sqlite.guard.install(conn), stop)
         finally:
             conn.close()
 
@@ -110,7 +108,7 @@ class _Replayer:
             if error is not None:
                 errors[index] = error
             elif not isinstance(statement.expr, _DATA_ONLY):
-                current = read_catalog(self.conn).without_bookkeeping()
+                current = sqlite.read_catalog(self.conn).without_bookkeeping()
             states.append(current)
         return states, errors
 
@@ -123,9 +121,9 @@ class _Replayer:
             self.stop.raise_if_interrupted(error)
             if conn.in_transaction and isinstance(statement.expr, exp.Transaction):
                 conn.execute("ROLLBACK")
-            refusal = self.guard.take(statement.text) if sqlguard.is_refusal(error) else None
+            refusal = self.guard.take(statement.text) if sqlite.guard.is_refusal(error) else None
             if refusal is not None:
-                return f"{sqlguard.REFUSED_BY_LIGHTNB}{refusal.text()}"
+                return f"{sqlite.guard.REFUSED_BY_LIGHTNB}{refusal.text()}"
             return mask_message(str(error))  # replayed on real rows, an error may quote one
         if conn.in_transaction and isinstance(statement.expr, exp.Transaction):
             conn.execute("COMMIT")  # a BEGIN inside a migration: keep the replay in autocommit

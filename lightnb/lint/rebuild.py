@@ -25,7 +25,6 @@ from sqlglot.tokens import Token, TokenType
 
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite import quote
-from lightnb.backends.sqlite.catalog import read_catalog
 from lightnb.catalog import Catalog, Table, Trigger, View
 from lightnb.errors import MigrationError
 from lightnb.lint.columns import affinity
@@ -186,7 +185,7 @@ def plan_rebuild(source: sqlite.Connection | Catalog, table: str, changes: Chang
     :param source: a connection (its schema is read) or a :class:`Catalog` already read.
     :raises MigrationError: when the table or a named column does not exist, or the change is impossible.
     """
-    catalog = source if isinstance(source, Catalog) else read_catalog(source).without_bookkeeping()
+    catalog = source if isinstance(source, Catalog) else sqlite.read_catalog(source).without_bookkeeping()
     info = catalog.table(table)
     if info is None:
         raise MigrationError(f"Table {table!r} does not exist at this point; check the name "

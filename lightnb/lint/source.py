@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from lightnb.backends.sqlite import script as sqlscript
+from lightnb.backends import sqlite
 
 if TYPE_CHECKING:
     from lightnb.migrations import Migration
@@ -57,7 +57,7 @@ class Source:
 def parse_script(text: str, file: str) -> Script:
     """Split ``text`` into statements and parse each one."""
     return Script(file, text, tuple(Parsed(s.text, s.line, parse_statement(s.text))
-                                    for s in sqlscript.split(text)))
+                                    for s in sqlite.split(text)))
 
 
 def parse_statement(text: str) -> exp.Expr | None:

@@ -682,7 +682,7 @@ def read_model_file(path: Path) -> str:
 
     :raises FileWriteError: one line naming what the path is instead.
     """
-    from lightnb.backends.sqlite.files import SQLITE_HEADER
+    from lightnb.backends.sqlite import SQLITE_HEADER
     target = real_target(path)
 
     def refuse(reason: str) -> FileWriteError:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightnb.backends.sqlite.files import SQLITE_HEADER
+from lightnb.backends.sqlite import SQLITE_HEADER
 from lightnb.errors import FileWriteError
 from lightnb.files import existing_regular, real_target
 

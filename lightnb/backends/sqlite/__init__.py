@@ -30,6 +30,7 @@ from lightnb.backends.sqlite.connection import (
     attach_readonly,
     connect,
     database_file,
+    flush_updated_at_triggers,
     memory_copy,
     open_readonly,
     open_scratch,
@@ -39,6 +40,7 @@ from lightnb.backends.sqlite.connection import (
     translate,
 )
 from lightnb.backends.sqlite.copies import backup, copy_database, restore
+from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path
 from lightnb.backends.sqlite.interrupt import interrupting
 from lightnb.backends.sqlite.script import is_comment_only, split
 
@@ -72,9 +74,9 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
     conn.executescript(sql)
 
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "SQLITE_FUNCTION", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT", "Connection",
-           "DriverDatabaseError", "Error", "IntegrityError", "OperationalError", "ProgrammingError", "Row",
-           "StatementWarning", "attach_readonly", "backup", "connect", "copy", "copy_database", "database_file",
-           "has_table", "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch",
-           "query_only", "quote", "read_catalog", "read_definitions", "restore", "run_script", "serialize", "split",
-           "translate", "version", "version_info"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "Connection", "DriverDatabaseError", "Error", "IntegrityError", "OperationalError",
+           "ProgrammingError", "Row", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT",
+           "StatementWarning", "attach_readonly", "backup", "check_database_path", "connect", "copy", "copy_database",
+           "database_file", "flush_updated_at_triggers", "has_table", "interrupting", "is_comment_only", "memory_copy",
+           "name", "open_readonly", "open_scratch", "query_only", "quote", "read_catalog", "read_definitions",
+           "restore", "run_script", "serialize", "split", "translate", "version", "version_info"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lightnb.backends.sqlite.guard import REFUSED_BY_LIGHTNB
+from lightnb.backends import sqlite
 from lightnb.lint.registry import Hit, MigrationContext, rule
 
 # Families whose rules already explain why SQLite rejects a statement.
@@ -24,7 +24,7 @@ def sql_error(ctx: MigrationContext) -> Iterator[Hit]:
     for script, errors in scripts:
         for index, message in sorted(errors.items()):
             statement = script.statements[index]
-            if message.startswith(REFUSED_BY_LIGHTNB):
+            if message.startswith(sqlite.guard.REFUSED_BY_LIGHTNB):
                 continue  # sql-escape reports it
             state = ctx.replay.state_before(index) if script.file == "up.sql" else ctx.replay.after
             explained = script.file == "up.sql" and limitation_of(statement, state)  # the limitation rules read up.sql
@@ -43,8 +43,8 @@ def sql_escape(ctx: MigrationContext) -> Iterator[Hit]:
         if script is None:
             continue
         for index, message in sorted(errors.items()):
-            if message.startswith(REFUSED_BY_LIGHTNB):
-                problem, _, fix = message[len(REFUSED_BY_LIGHTNB):].partition(" — fix: ")
+            if message.startswith(sqlite.guard.REFUSED_BY_LIGHTNB):
+                problem, _, fix = message[len(sqlite.guard.REFUSED_BY_LIGHTNB):].partition(" — fix: ")
                 yield Hit(script.file, script.statements[index].line, problem, fix)
 
 
