@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -247,3 +248,51 @@ def test_a_failure_leaves_no_database_behind(pg_cluster: Cluster, tmp_path: Path
     with pytest.raises(ProjectError, match="do not build the sample's schema"):
         samples.generate_postgres_database(pg_cluster.url(name("other")), users=5, project_dir=other)
     assert databases(pg_cluster) == before
+
+
+# The PostgreSQL sample's Rust is the SQLite sample's, written for PostgreSQL: the connection and backend
+# types are PostgreSQL's and Unix seconds are i64 (BIGINT) where SQLite has i32 (INTEGER); nothing else
+# may differ. lib.rs (how a connection is made) and schema.rs (print-schema's output) are each backend's own.
+_BACKEND_NAMES = (("SqliteConnection", "PgConnection"), ("diesel::sqlite::Sqlite", "diesel::pg::Pg"),
+                  ("diesel::sqlite::", "diesel::pg::"))
+_OWN_FILES = {"lib.rs", "schema.rs"}
+
+
+def _for_postgres(sqlite_line: str) -> str:
+    for sqlite_name, pg_name in _BACKEND_NAMES:
+        sqlite_line = sqlite_line.replace(sqlite_name, pg_name)
+    return sqlite_line
+
+
+def _same_but_unix_seconds(sqlite_line: str, pg_line: str) -> bool:
+    """Tell whether two lines differ only where an i32 of SQLite's is an i64 of PostgreSQL's."""
+    ours, theirs = re.split(r"\b(i32|i64)\b", _for_postgres(sqlite_line)), re.split(r"\b(i32|i64)\b", pg_line)
+    return len(ours) == len(theirs) and all(
+        a == b or (i % 2 == 1 and (a, b) == ("i32", "i64")) for i, (a, b) in enumerate(zip(ours, theirs)))
+
+
+def test_the_postgresql_samples_rust_is_the_sqlite_samples_written_for_postgresql() -> None:
+    sqlite_src, pg_src = samples.sample_source() / "src", samples.sample_source("postgres") / "src"
+    pg_files = sorted(p.relative_to(pg_src).as_posix() for p in pg_src.rglob("*.rs"))
+    assert pg_files == sorted(p.relative_to(sqlite_src).as_posix() for p in sqlite_src.rglob("*.rs"))
+    compared = 0
+    for name in pg_files:
+        if Path(name).name in _OWN_FILES:
+            continue
+        ours = (sqlite_src / name).read_text(encoding="utf-8").splitlines()
+        theirs = (pg_src / name).read_text(encoding="utf-8").splitlines()
+        assert len(ours) == len(theirs), name
+        for number, (sqlite_line, pg_line) in enumerate(zip(ours, theirs), start=1):
+            assert _same_but_unix_seconds(sqlite_line, pg_line), f"{name}:{number}: {sqlite_line!r} / {pg_line!r}"
+        compared += 1
+    assert compared == 9  # main.rs, models/ and repositories/
+
+
+def test_a_drifted_postgresql_line_is_caught() -> None:
+    assert _same_but_unix_seconds("    conn: &mut SqliteConnection,", "    conn: &mut PgConnection,")
+    assert _same_but_unix_seconds("    pub sent_at: i32, // unix seconds", "    pub sent_at: i64, // unix seconds")
+    assert not _same_but_unix_seconds("    pub sent_at: i32,", "    pub sent_at: String,")
+    assert not _same_but_unix_seconds("    pub id: i32,", "    pub user_id: i32,")
+    assert not _same_but_unix_seconds("    now: i64,", "    now: i32,")  # only SQLite's i32 may widen
+    assert _same_but_unix_seconds("fn f(id: i32, now: i32)", "fn f(id: i32, now: i64)")
+    assert not _same_but_unix_seconds("fn f(id: i32)", "fn f(id: i32, now: i64)")
