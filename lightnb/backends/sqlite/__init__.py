@@ -30,7 +30,6 @@ from lightnb.backends.sqlite.connection import (
     attach_readonly,
     connect,
     database_file,
-    flush_updated_at_triggers,
     memory_copy,
     open_readonly,
     open_scratch,
@@ -77,6 +76,6 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
 __all__ = ["BUSY_TIMEOUT_SECONDS", "Connection", "DriverDatabaseError", "Error", "IntegrityError", "OperationalError",
            "ProgrammingError", "Row", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT",
            "StatementWarning", "attach_readonly", "backup", "check_database_path", "connect", "copy", "copy_database",
-           "database_file", "flush_updated_at_triggers", "has_table", "interrupting", "is_comment_only", "memory_copy",
-           "name", "open_readonly", "open_scratch", "query_only", "quote", "read_catalog", "read_definitions",
-           "restore", "run_script", "serialize", "split", "translate", "version", "version_info"]
+           "database_file", "has_table", "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly",
+           "open_scratch", "query_only", "quote", "read_catalog", "read_definitions", "restore", "run_script",
+           "serialize", "split", "translate", "version", "version_info"]
