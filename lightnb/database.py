@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lightnb import migrate
 from lightnb import migrations as migration_files
-from lightnb import steps
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite import SQLITE_HEADER
 from lightnb.catalog import TRACKING_TABLE
@@ -269,21 +269,21 @@ def setup_database(project: Project, target: DatabaseTarget, migrations_dir: Pat
     try:
         has_table = sqlite.has_table(conn, TRACKING_TABLE)
         if has_table and regenerate:
-            steps.regenerate_schema_files(project, conn, locked=locked_schema)
+            migrate.regenerate_schema_files(project, conn, locked=locked_schema)
     finally:
         conn.close()
     if has_table:
         return
     if target.location.memory:
         # diesel opens a new connection, so a new in-memory database, for each step
-        steps.run(_with_migrations(project, migrations_dir), target.location, on_step=on_step,
+        migrate.run(_with_migrations(project, migrations_dir), target.location, on_step=on_step,
                   regenerate_schema=regenerate, locked_schema=locked_schema)
         return
     if not migrations_dir.is_dir():
         raise migration_files.missing_folder_error(migrations_dir, project.migrations_origin)
     database = target.location if target.location.parameters else target.path
     assert database is not None
-    steps.run(_with_migrations(project, migrations_dir), database, on_step=on_step,
+    migrate.run(_with_migrations(project, migrations_dir), database, on_step=on_step,
               regenerate_schema=regenerate, locked_schema=locked_schema)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,6 @@ from lightnb import runner
 from lightnb.backends import driver_error_label, sqlite
 from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import (
-    FileWriteError,
     LightnbError,
     MigrationError,
     ProjectError,
@@ -30,7 +28,7 @@ from lightnb.errors import (
     WorkspaceError,
 )
 from lightnb.files import write_text_atomic
-from lightnb.layout import DEFAULT_DIRNAME, STATE_FILE, WORKSPACE_DB
+from lightnb.layout import DEFAULT_DIRNAME, WORKSPACE_DB
 from lightnb.migrations import Migration
 from lightnb.project import Project, SqliteLocation
 from lightnb.results import (
@@ -292,122 +290,14 @@ def _migrate(project: Project, database: str | Path | SqliteLocation, direction:
              action: Callable[[Any, list[Migration], Any, StepObserver], list[Migration]], *,
              regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
              on_step: StepObserver | None, style: str | None = None) -> RunResult:
-    found = migration_files.discover(project.migrations_dir)
-    location = database if isinstance(database, SqliteLocation) else None
-    if isinstance(database, SqliteLocation):
-        path = database.path if database.path is not None else Path(":memory:")
-    else:
-        path = Path(database)
-    if location is None or location.path is not None:
-        refuse_production(project, path)
-    conn = sqlite.connect(location if location is not None else path)
-    if regenerate_schema and not locked_schema:
-        try:  # before any migration runs: a schema file that may not be written stops the step whole
-            from lightnb.schema.sync import check_schema_targets
-            check_schema_targets(project, conn, protected=[path])
-        except BaseException:
-            conn.close()
-            raise
-    started = time.perf_counter()
-    per_migration: list[tuple[str, str, object]] = []
-    # snapshots print fingerprints that leave out what the project masks (its [redact] settings and lineage)
-    redactor = _project_redactor(project) if capture is not None and capture.snapshot else None
-
-    def observe(event: runner.StepEvent) -> None:
-        if event.kind == "done" and capture is not None and capture.snapshot:
-            # schema and row counts after each migration (cheap: no row hashing)
-            label = f"after {event.direction} {event.migration.name}"
-            per_migration.append((event.migration.name, event.direction,
-                                  _snapshot_of(conn, label, False, redactor=redactor)))
-        if on_step is not None:
-            on_step(event)
-
-    # the runner reads it: whether anyone follows each statement (else a migration may run as one call)
-    observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]  # a function attribute the runner reads
-    try:
-        before, before_copy = _capture_before(conn, path, direction, capture, redactor)
-        done = action(conn, found, _checksum_hook(path), observe)
-        files: tuple[Path, ...] = ()
-        if regenerate_schema:
-            try:
-                files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
-            except FileWriteError as error:
-                did = f"{len(done)} migration(s) {'reverted' if direction == 'down' else 'applied'}" \
-                    if done else "No migration changed"
-                raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
-                                     f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
-                                     path=error.path) from error
-        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor)
-                 if capture and capture.snapshot else None)
-    finally:
-        conn.close()
-    return RunResult(direction=direction, database=path, migrations=tuple(done),
-                     seconds=time.perf_counter() - started, before=before, after=after,
-                     before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration))
-
-
-def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | None,
-                    redactor: Redactor | None = None) -> tuple[Snapshot | None, Path | None]:
-    if capture is None:
-        return None, None
-    size = path.stat().st_size if path.exists() else 0
-    folder = capture.folder or path.parent / "captures"
-    keep = capture.copy if isinstance(capture.copy, bool) else _room_for(folder, size)
-    copy = None
-    if keep:
-        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
-        copy = sqlite.backup(conn, folder / f"before-{direction}-{stamp}.db")
-    before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy), redactor=redactor)
-              if capture.snapshot else None)
-    return before, copy
-
-
-def _room_for(folder: Path, size: int) -> bool:
-    """Tell whether the disk under ``folder`` (or its nearest existing parent) has room for ``size`` bytes."""
-    import shutil
-    probe = folder
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    try:
-        return shutil.disk_usage(probe).free >= size * 1.1 + (64 << 20)
-    except OSError:
-        return True  # cannot tell: try the copy, whose failure says what is wrong
-
-
-def _fingerprints(capture: Capture, before_copy: Path | None) -> bool:
-    if isinstance(capture.fingerprint, bool):
-        return capture.fingerprint
-    return before_copy is None
-
-
-def _snapshot_of(conn: Any, label: str, fingerprint: bool = True, *, redactor: Redactor | None = None) -> Snapshot:
-    """A snapshot whose printed fingerprints leave out the columns ``redactor`` masks (the project's)."""
-    from lightnb.inspect import take_snapshot
-    return take_snapshot(conn, label=label, fingerprint=fingerprint, shown_fingerprints=redactor is not None,
-                         redactor=redactor)
+    from lightnb.migrate import migrate
+    return migrate(project, database, direction, action, regenerate_schema=regenerate_schema,
+                   locked_schema=locked_schema, capture=capture, on_step=on_step, style=style)
 
 
 def _project_redactor(project: Project) -> Redactor:
     from lightnb.inspect.redact import Redactor
     return Redactor.for_project(project)
-
-
-def _checksum_hook(database: Path) -> Callable[..., None] | None:
-    """Return the hook that records migration checksums in lightnb's sidecar table.
-
-    Only in lightnb's own workspaces: a database the user names explicitly is left exactly as
-    diesel_cli would leave it (its tracking table and nothing else of ours).
-    """
-    if database.name != WORKSPACE_DB or not (database.parent / STATE_FILE).is_file():
-        return None
-    try:
-        from lightnb.lint.rules import hygiene
-    except ImportError:
-        return None
-    return getattr(hygiene, "on_applied", None)
-
-
-SCHEMA_STYLES = ("auto", "2.1", "2.2", "2.3")
 
 
 def schema_style(project: Project, style: str | None = None) -> str:
@@ -416,11 +306,8 @@ def schema_style(project: Project, style: str | None = None) -> str:
 
     :raises ProjectError: for an unknown style.
     """
-    chosen = style or project.settings.schema_style or "auto"
-    if chosen not in SCHEMA_STYLES:
-        raise ProjectError(f"Unknown schema style {chosen!r} (lightnb.toml [schema] style or --style); "
-                           f"use one of {', '.join(SCHEMA_STYLES)}.")
-    return chosen
+    from lightnb.migrate import schema_style as chosen_style
+    return chosen_style(project, style)
 
 
 def regenerate_schema_files(project: Project, conn: Any, *, locked: bool = False,
@@ -430,20 +317,8 @@ def regenerate_schema_files(project: Project, conn: Any, *, locked: bool = False
     :param locked: check instead of writing; raise SchemaOutOfSync when a file would change.
     :param style: diesel output style (default: :func:`schema_style`).
     """
-    style = schema_style(project, style)
-    try:
-        from lightnb import schema
-    except ImportError as error:  # pragma: no cover - schema is part of the package
-        raise ProjectError("print-schema is unavailable in this installation; reinstall lightnb.") from error
-    if locked:
-        report = schema.check_schema_sync(project, conn, style=style)
-        if not report.in_sync:
-            from lightnb.errors import SchemaOutOfSync
-            paths = ", ".join(str(f.path) for f in report.files if not f.in_sync)
-            raise SchemaOutOfSync(f"Command would result in changes to `{paths}`. Rerun the command "
-                                  f"locally, and commit the changes.", diff=report.diff)
-        return ()
-    return tuple(schema.regenerate_schema_files(project, conn, style=style))
+    from lightnb.migrate import regenerate_schema_files as regenerate_files
+    return regenerate_files(project, conn, locked=locked, style=style)
 
 
 def find_migration(project: Project, name_or_version: str) -> migration_files.Migration:

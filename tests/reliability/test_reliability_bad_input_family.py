@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from reliability_support import applied, file_mark, make_project, tree_mark, write_migration
 
-from lightnb import steps
+from lightnb import migrate, steps
 from lightnb.cli import main
 from lightnb.workspace import Workspace
 
@@ -211,7 +211,7 @@ def test_an_unexpected_exception_is_one_line_with_the_database_state(project_dir
     def broken(*_args, **_kwargs):
         raise RuntimeError("schema printer\nexploded")
 
-    monkeypatch.setattr(steps, "regenerate_schema_files", broken)
+    monkeypatch.setattr(migrate, "regenerate_schema_files", broken)
     code = main(["migration", "run"])
 
     _, err = capsys.readouterr()

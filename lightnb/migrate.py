@@ -1,0 +1,211 @@
+"""Migrate a SQLite database: one pass of run, revert or redo, as the verbs and ``database setup`` do it.
+
+A pass refuses the project's production database, checks that the schema files may be written
+before any migration runs, lets :mod:`lightnb.runner` apply or revert the migrations (checksums
+recorded only in lightnb's own workspaces), regenerates the schema files as diesel does
+(diesel_spec.md §2.9), and, when asked, captures a copy and snapshots of the database before and
+after for the inspect step. :mod:`lightnb.steps` offers it to the views; :mod:`lightnb.database`
+uses it for ``setup`` and ``database setup|reset``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lightnb import migrations as migration_files
+from lightnb import runner
+from lightnb.backends import sqlite
+from lightnb.errors import FileWriteError, ProjectError
+from lightnb.layout import STATE_FILE, WORKSPACE_DB
+from lightnb.migrations import Migration
+from lightnb.project import Project, SqliteLocation
+from lightnb.results import Capture, RunResult
+from lightnb.target import refuse_production
+
+if TYPE_CHECKING:
+    from lightnb.inspect.redact import Redactor
+    from lightnb.inspect.snapshot import Snapshot
+    from lightnb.runner import StepObserver
+
+__all__ = ["SCHEMA_STYLES", "migrate", "regenerate_schema_files", "run", "schema_style"]
+
+
+def run(project: Project, database: str | Path | SqliteLocation, *, limit: int | None = None,
+        on_step: StepObserver | None = None, regenerate_schema: bool = True, locked_schema: bool = False,
+        capture: Capture | None = None, style: str | None = None) -> RunResult:
+    """Apply every pending migration (or the next ``limit``) to the SQLite ``database`` (see :func:`migrate`)."""
+    return migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
+        conn, found, on_step=observe, on_applied=hook, limit=limit),
+        regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
+        on_step=on_step, style=style)
+
+
+def migrate(project: Project, database: str | Path | SqliteLocation, direction: str,
+            action: Callable[[Any, list[Migration], Any, StepObserver], list[Migration]], *,
+            regenerate_schema: bool = True, locked_schema: bool = False, capture: Capture | None = None,
+            on_step: StepObserver | None = None, style: str | None = None) -> RunResult:
+    """Do one pass of ``action`` (the runner's run, revert or redo) on the SQLite ``database``.
+
+    :param direction: ``up``, ``down`` or ``redo``, as the result names it.
+    :param action: ``(conn, migrations found, checksum hook, observer) -> migrations done``.
+    :param regenerate_schema: regenerate the schema files afterwards (checked writable before any
+        migration runs); with ``locked_schema``, check them instead (``--locked-schema``).
+    :param capture: take before/after snapshots (and a before copy) for the inspect step.
+    :raises SqlError: naming the migration, file, line and statement that failed; that migration is
+        rolled back completely and the tracking table does not claim it.
+    """
+    found = migration_files.discover(project.migrations_dir)
+    location = database if isinstance(database, SqliteLocation) else None
+    if isinstance(database, SqliteLocation):
+        path = database.path if database.path is not None else Path(":memory:")
+    else:
+        path = Path(database)
+    if location is None or location.path is not None:
+        refuse_production(project, path)
+    conn = sqlite.connect(location if location is not None else path)
+    if regenerate_schema and not locked_schema:
+        try:  # before any migration runs: a schema file that may not be written stops the step whole
+            from lightnb.schema.sync import check_schema_targets
+            check_schema_targets(project, conn, protected=[path])
+        except BaseException:
+            conn.close()
+            raise
+    started = time.perf_counter()
+    per_migration: list[tuple[str, str, object]] = []
+    # snapshots print fingerprints that leave out what the project masks (its [redact] settings and lineage)
+    redactor = _project_redactor(project) if capture is not None and capture.snapshot else None
+
+    def observe(event: runner.StepEvent) -> None:
+        if event.kind == "done" and capture is not None and capture.snapshot:
+            # schema and row counts after each migration (cheap: no row hashing)
+            label = f"after {event.direction} {event.migration.name}"
+            per_migration.append((event.migration.name, event.direction,
+                                  _snapshot_of(conn, label, False, redactor=redactor)))
+        if on_step is not None:
+            on_step(event)
+
+    # the runner reads it: whether anyone follows each statement (else a migration may run as one call)
+    observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]  # a function attribute the runner reads
+    try:
+        before, before_copy = _capture_before(conn, path, direction, capture, redactor)
+        done = action(conn, found, _checksum_hook(path), observe)
+        files: tuple[Path, ...] = ()
+        if regenerate_schema:
+            try:
+                files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
+            except FileWriteError as error:
+                did = f"{len(done)} migration(s) {'reverted' if direction == 'down' else 'applied'}" \
+                    if done else "No migration changed"
+                raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
+                                     f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
+                                     path=error.path) from error
+        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor)
+                 if capture and capture.snapshot else None)
+    finally:
+        conn.close()
+    return RunResult(direction=direction, database=path, migrations=tuple(done),
+                     seconds=time.perf_counter() - started, before=before, after=after,
+                     before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration))
+
+
+def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | None,
+                    redactor: Redactor | None = None) -> tuple[Snapshot | None, Path | None]:
+    if capture is None:
+        return None, None
+    size = path.stat().st_size if path.exists() else 0
+    folder = capture.folder or path.parent / "captures"
+    keep = capture.copy if isinstance(capture.copy, bool) else _room_for(folder, size)
+    copy = None
+    if keep:
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
+        copy = sqlite.backup(conn, folder / f"before-{direction}-{stamp}.db")
+    before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy), redactor=redactor)
+              if capture.snapshot else None)
+    return before, copy
+
+
+def _room_for(folder: Path, size: int) -> bool:
+    """Tell whether the disk under ``folder`` (or its nearest existing parent) has room for ``size`` bytes."""
+    import shutil
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free >= size * 1.1 + (64 << 20)
+    except OSError:
+        return True  # cannot tell: try the copy, whose failure says what is wrong
+
+
+def _fingerprints(capture: Capture, before_copy: Path | None) -> bool:
+    if isinstance(capture.fingerprint, bool):
+        return capture.fingerprint
+    return before_copy is None
+
+
+def _snapshot_of(conn: Any, label: str, fingerprint: bool = True, *, redactor: Redactor | None = None) -> Snapshot:
+    """A snapshot whose printed fingerprints leave out the columns ``redactor`` masks (the project's)."""
+    from lightnb.inspect import take_snapshot
+    return take_snapshot(conn, label=label, fingerprint=fingerprint, shown_fingerprints=redactor is not None,
+                         redactor=redactor)
+
+
+def _project_redactor(project: Project) -> Redactor:
+    from lightnb.inspect.redact import Redactor
+    return Redactor.for_project(project)
+
+
+def _checksum_hook(database: Path) -> Callable[..., None] | None:
+    """Return the hook that records migration checksums in lightnb's sidecar table.
+
+    Only in lightnb's own workspaces: a database the user names explicitly is left exactly as
+    diesel_cli would leave it (its tracking table and nothing else of ours).
+    """
+    if database.name != WORKSPACE_DB or not (database.parent / STATE_FILE).is_file():
+        return None
+    try:
+        from lightnb.lint.rules import hygiene
+    except ImportError:
+        return None
+    return getattr(hygiene, "on_applied", None)
+
+
+SCHEMA_STYLES = ("auto", "2.1", "2.2", "2.3")
+
+
+def schema_style(project: Project, style: str | None = None) -> str:
+    """Return the diesel output style to print schema.rs in: ``style``, else lightnb.toml's
+    ``[schema] style``, else ``auto`` (keep the style of the existing file).
+
+    :raises ProjectError: for an unknown style.
+    """
+    chosen = style or project.settings.schema_style or "auto"
+    if chosen not in SCHEMA_STYLES:
+        raise ProjectError(f"Unknown schema style {chosen!r} (lightnb.toml [schema] style or --style); "
+                           f"use one of {', '.join(SCHEMA_STYLES)}.")
+    return chosen
+
+
+def regenerate_schema_files(project: Project, conn: Any, *, locked: bool = False,
+                            style: str | None = None) -> tuple[Path, ...]:
+    """Regenerate every configured schema file as diesel does after run/revert/redo (§2.9).
+
+    :param locked: check instead of writing; raise SchemaOutOfSync when a file would change.
+    :param style: diesel output style (default: :func:`schema_style`).
+    """
+    style = schema_style(project, style)
+    try:
+        from lightnb import schema
+    except ImportError as error:  # pragma: no cover - schema is part of the package
+        raise ProjectError("print-schema is unavailable in this installation; reinstall lightnb.") from error
+    if locked:
+        report = schema.check_schema_sync(project, conn, style=style)
+        if not report.in_sync:
+            from lightnb.errors import SchemaOutOfSync
+            paths = ", ".join(str(f.path) for f in report.files if not f.in_sync)
+            raise SchemaOutOfSync(f"Command would result in changes to `{paths}`. Rerun the command "
+                                  f"locally, and commit the changes.", diff=report.diff)
+        return ()
+    return tuple(schema.regenerate_schema_files(project, conn, style=style))
