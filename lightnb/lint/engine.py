@@ -12,10 +12,10 @@ from pathlib import Path
 from lightnb.backends import sqlite
 from lightnb.catalog import Catalog
 from lightnb.errors import MigrationError
-from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Finding, sort_findings
 from lightnb.lint.fixes import checked_fix
 from lightnb.lint.history import replay, timeline
+from lightnb.lint.options import LintConfig
 from lightnb.lint.registry import RULES, Hit, MigrationContext, ProjectContext, Rule
 from lightnb.lint.rehearsal import Rehearsal, applied_versions
 from lightnb.lint.source import Source, source_from_text, source_of
@@ -179,7 +179,7 @@ def _findings(rule: Rule, hits: Iterable[Hit], migration: str, config: LintConfi
 def lint_scope(migrations_dir: str | Path, database: str | Path | None, *, all: bool = False,
                config: LintConfig | None = None) -> str:
     """Say which migrations a lint covers and which SQLite it checks against (the CLI's first lines)."""
-    from lightnb.lint.config import format_version
+    from lightnb.lint.options import format_version
     from lightnb.lint.rules.sqliteversion import running_version
     minimum = format_version((config or LintConfig()).sqlite_min_version)
     versions = (f"\nSQLite: lightnb runs {running_version()}; SQL newer than {minimum} is flagged "

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lightnb.backends import sqlite
-from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Severity
+from lightnb.lint.options import LintConfig
 
 if TYPE_CHECKING:
     from lightnb.catalog import Catalog

@@ -18,10 +18,10 @@ from lightnb.backends import sqlite
 from lightnb.errors import LightnbError
 from lightnb.inspect.impact import FOUND_KINDS, Impact, measure_impact
 from lightnb.inspect.redact import Redactor
-from lightnb.lint.config import ALLOW_DESTRUCTIVE
 from lightnb.lint.copying import RebuildCopy, rebuild_copies
 from lightnb.lint.effects import statement_effects
 from lightnb.lint.finding import Severity
+from lightnb.lint.options import ALLOW_DESTRUCTIVE
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import Parsed, Script, leading_words, name_of, tokens
 

@@ -8,7 +8,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from lightnb.lint.columns import affinity, defined_columns, name_words
-from lightnb.lint.config import LintConfig
+from lightnb.lint.options import LintConfig
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import Parsed, name_of, token_line, tokens
 

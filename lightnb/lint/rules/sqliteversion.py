@@ -19,9 +19,9 @@ from sqlglot.tokens import Token, TokenType
 
 from lightnb.backends import sqlite
 from lightnb.errors import MigrationError
-from lightnb.lint.config import format_version
 from lightnb.lint.effects import statement_effects
 from lightnb.lint.fixes import Patch, statements_text
+from lightnb.lint.options import format_version
 from lightnb.lint.rebuild import Changes, plan_rebuild
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import Parsed, parse_statement, tokens
