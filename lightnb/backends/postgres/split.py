@@ -18,7 +18,7 @@ from typing import Any
 
 from pglast.parser import ParseError, parse_sql_json, scan
 
-from lightnb.backends import Statement
+from lightnb.backends.statement import Statement
 
 _SEMICOLON = "ASCII_59"
 _OPEN, _CLOSE = "ASCII_40", "ASCII_41"

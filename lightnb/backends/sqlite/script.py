@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from lightnb.backends import Statement
+from lightnb.backends.statement import Statement
 
 # Tokens of complete.c and its state machine (with triggers).
 _SEMI, _WS, _OTHER, _EXPLAIN, _CREATE, _TEMP, _TRIGGER, _END = range(8)
