@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 import sqlglot
 from sqlglot import exp
@@ -43,7 +43,9 @@ from sqlglot.tokens import TokenType
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite.catalog import read_catalog, read_columns
 from lightnb.backends.sqlite.connection import quote
-from lightnb.inspect.redact import Redactor
+
+if TYPE_CHECKING:  # the redactor is only read here; lightnb.inspect.redact builds a project's from its history
+    from lightnb.inspect.redact import Redactor
 
 _SCHEMAS_WITHOUT_ROWS = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
 
