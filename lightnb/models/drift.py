@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lightnb.models import pg_types
+from lightnb.models.fit import as_expression, expected_description, loads_as, rust_type_for
 from lightnb.models.mapping import DEFAULT_SCHEMA_MODULE, field_line, insertion_anchor, resolve_table, struct_style
 from lightnb.models.modules import ModuleTree
 from lightnb.models.pg_types import POSTGRES, backend_of_check
@@ -42,7 +43,7 @@ from lightnb.models.rust_reader import (
     resolve_type_text,
 )
 from lightnb.models.schema_rs import Schema, for_backend, load_schema
-from lightnb.models.types import RustType, as_expression, expected_description, loads_as, rust_type_for
+from lightnb.models.types import RustType
 from lightnb.models.usage import Load, find_loads
 
 if TYPE_CHECKING:

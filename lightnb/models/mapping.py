@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lightnb.models.types import rust_type_for
+from lightnb.models.fit import rust_type_for
 
 if TYPE_CHECKING:
     from lightnb.models.rust_reader import ModelField, ModelStruct, UseImport

@@ -23,81 +23,13 @@ verdicts are None (unknown), never False.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from lightnb.models.types import RustType, SqlType
+from lightnb.models.types import GENERIC_SQL_TYPES, RANGE_ALIASES, RustType, Shape, SqlType, sql_shape
 
 SQLITE = "sqlite"
 POSTGRES = "postgres"
 BACKENDS = (SQLITE, POSTGRES)
-
-# A normalised type: a name and its arguments, e.g. ("Nullable", (("Array", (...),),)).
-Shape = tuple[str, tuple["Shape", ...]]
-
-# --------------------------------------------------------------------------- SQL types
-
-# diesel::sql_types names (sql_types/mod.rs, pg/types/mod.rs) and their aliases, folded to the struct.
-_ALIASES: dict[str, str] = {
-    "Bool": "Bool",
-    "SmallInt": "SmallInt", "Smallint": "SmallInt", "Int2": "SmallInt", "SmallSerial": "SmallInt",
-    "Integer": "Integer", "Int4": "Integer", "Serial": "Integer",
-    "BigInt": "BigInt", "Bigint": "BigInt", "Int8": "BigInt", "BigSerial": "BigInt",
-    "Float": "Float", "Float4": "Float",
-    "Double": "Double", "Float8": "Double",
-    "Numeric": "Numeric", "Decimal": "Numeric",
-    "Text": "Text", "VarChar": "Text", "Varchar": "Text", "Char": "Text", "Bpchar": "Text",
-    "Tinytext": "Text", "Mediumtext": "Text", "Longtext": "Text",
-    "Binary": "Binary", "Bytea": "Binary", "Blob": "Binary", "Tinyblob": "Binary", "Mediumblob": "Binary",
-    "Longblob": "Binary", "Varbinary": "Binary", "Bit": "Binary",
-    "Date": "Date", "Time": "Time", "Timestamp": "Timestamp", "Timestamptz": "Timestamptz",
-    "Interval": "Interval", "Json": "Json", "Jsonb": "Jsonb", "Uuid": "Uuid", "Oid": "Oid",
-    "Inet": "Inet", "Cidr": "Cidr", "MacAddr": "MacAddr", "Macaddr": "MacAddr",
-    "MacAddr8": "MacAddr8", "Macaddr8": "MacAddr8", "Money": "Money", "Citext": "Citext",
-    "CChar": "CChar", "PgLsn": "PgLsn",
-}
-_GENERIC = frozenset({"Nullable", "Array", "Range", "Multirange"})
-# Range and multirange aliases (pg/types/mod.rs).
-_RANGE_ALIASES: dict[str, tuple[str, str]] = {
-    "Int4range": ("Range", "Integer"), "Int8range": ("Range", "BigInt"), "Daterange": ("Range", "Date"),
-    "Numrange": ("Range", "Numeric"), "Tsrange": ("Range", "Timestamp"), "Tstzrange": ("Range", "Timestamptz"),
-    "Int4multirange": ("Multirange", "Integer"), "Int8multirange": ("Multirange", "BigInt"),
-    "Datemultirange": ("Multirange", "Date"), "Nummultirange": ("Multirange", "Numeric"),
-    "Tsmultirange": ("Multirange", "Timestamp"), "Tstzmultirange": ("Multirange", "Timestamptz"),
-}
-_DIESEL_PREFIXES = frozenset({(), ("diesel", "sql_types"), ("sql_types",), ("diesel", "pg", "sql_types"),
-                              ("pg", "sql_types")})
-
-
-def sql_shape(sql: SqlType) -> Shape | None:
-    """Return the type with diesel's aliases folded (``Int4`` -> ``Integer``), or None if any part is not diesel's."""
-    if sql.path[:-1] not in _DIESEL_PREFIXES:
-        return None
-    name = sql.name
-    if name in _GENERIC:
-        if len(sql.args) != 1:
-            return None
-        inner = sql_shape(sql.args[0])
-        return None if inner is None else (name, (inner,))
-    if sql.args:
-        return None
-    if name in _RANGE_ALIASES:
-        outer, element = _RANGE_ALIASES[name]
-        return (outer, ((element, ()),))
-    canonical = _ALIASES.get(name)
-    return None if canonical is None else (canonical, ())
-
-
-def canonical(sql: SqlType) -> str | None:
-    """Return diesel's struct name of the non-null type (``Int4`` -> ``Integer``), None for arrays and the unknown."""
-    shape = sql_shape(sql)
-    if shape is None:
-        return None
-    if shape[0] == "Nullable":
-        shape = shape[1][0]
-    return shape[0] if not shape[1] else None
 
 
 # --------------------------------------------------------------------------- Rust types
@@ -419,11 +351,11 @@ def rust_type_for(sql: SqlType) -> str:
 
 def _generated(sql: SqlType) -> str:
     name, args = sql.name, sql.args
-    if name not in _GENERIC or len(args) != 1:
+    if name not in GENERIC_SQL_TYPES or len(args) != 1:
         shape = sql_shape(sql)
         if shape is None:
             return sql.text
-        if shape[0] in _GENERIC:  # Int4range and the like
+        if shape[0] in GENERIC_SQL_TYPES:  # Int4range and the like
             return _generated_shape(shape)
         return _GENERATED[shape[0]]
     if name == "Nullable":
@@ -453,7 +385,7 @@ _PG_NAMES = frozenset({
     "Int2", "Int4", "Int8", "Float4", "Float8", "Varchar", "Bpchar", "Bytea", "Timestamptz", "Interval", "Uuid",
     "Jsonb", "Json", "Array", "Range", "Multirange", "Inet", "Cidr", "MacAddr", "Macaddr", "MacAddr8", "Macaddr8",
     "Money", "Oid", "Citext", "CChar", "PgLsn", "Record", "Serial", "SmallSerial", "BigSerial",
-}) | frozenset(_RANGE_ALIASES)
+}) | frozenset(RANGE_ALIASES)
 # Names SQLite's print-schema writes and PostgreSQL's never does (it spells them Int4, Int8, Int2,
 # Float4, Float8, Bytea), and the SQLite-only TimestamptzSqlite. Json and Jsonb count for PostgreSQL:
 # diesel knows them on SQLite too, but SQLite's print-schema never prints them.

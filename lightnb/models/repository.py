@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lightnb.errors import ModelDrift
+from lightnb.models.fit import rust_type_for
 from lightnb.models.house_style import HouseStyle, Touch
 from lightnb.models.naming import singular_snake
-from lightnb.models.types import rust_type_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

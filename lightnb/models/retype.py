@@ -24,9 +24,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from lightnb.models.drift import bound_values
+from lightnb.models.fit import as_expression, loads_as, rust_type_for
 from lightnb.models.mapping import _absolute
 from lightnb.models.rust_reader import parse_type, resolve_type_text
-from lightnb.models.types import GLOB_CRATES, RustType, SqlType, as_expression, loads_as, rust_type_for
+from lightnb.models.types import GLOB_CRATES, RustType, SqlType
 
 if TYPE_CHECKING:
     from lightnb.models.rust_reader import ModelField, ModelStruct, RustFile

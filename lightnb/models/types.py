@@ -1,12 +1,9 @@
-"""Diesel SQL types, Rust field types, and which Rust types fit which SQL types on SQLite.
+"""Diesel SQL types and Rust field types, as read from schema.rs and the model structs.
 
-A :class:`SqlType` knows the backend of the schema.rs it was read from (``sqlite`` unless told):
-for ``postgres`` the rules are PostgreSQL's (:mod:`lightnb.models.pg_types`).
-
-Compatibility follows diesel's SQLite impls: ``FromSql<ST, Sqlite>`` for loading (Queryable,
-Selectable with ``check_for_backend``) and ``AsExpression<ST>`` for writing (Insertable,
-AsChangeset). Only pairs of *known* types are ever judged incompatible; anything else (custom
-types, aliases from other files, generics) is reported as unknown, never as an error.
+A :class:`SqlType` knows the backend of the schema.rs it was read from (``sqlite`` unless told) and
+names its type as diesel does on that backend (``Int4`` is ``Integer`` on PostgreSQL). Which Rust types
+fit which SQL types is :mod:`lightnb.models.fit`'s (SQLite) and :mod:`lightnb.models.pg_types`'s
+(PostgreSQL), both above this module.
 """
 
 from __future__ import annotations
@@ -30,49 +27,6 @@ _SQL_ALIASES: dict[str, str] = {
     "Date": "Date", "Time": "Time",
     "TimestamptzSqlite": "TimestamptzSqlite",
     "Numeric": "Numeric", "Decimal": "Numeric",
-}
-
-# Rust types diesel loads from each SQL type on SQLite: ``FromSql<ST, Sqlite>`` impls in
-# diesel/src/sqlite/types (mod.rs, date_and_time/{mod,chrono,time}.rs) and the generic ``String``,
-# ``Vec<u8>`` impls of type_impls/primitives.rs. ``DateTime<Tz>`` is matched by its outer name.
-# SQL types missing here (Numeric, TinyInt: never printed for SQLite) are never judged.
-_LOADS: dict[str, frozenset[str]] = {
-    "Integer": frozenset({"i32"}),
-    "BigInt": frozenset({"i64"}),
-    "SmallInt": frozenset({"i16"}),
-    "Text": frozenset({"String"}),
-    "Float": frozenset({"f32"}),
-    "Double": frozenset({"f64"}),
-    "Bool": frozenset({"bool"}),
-    "Binary": frozenset({"Vec<u8>"}),
-    "Timestamp": frozenset({"NaiveDateTime", "time::PrimitiveDateTime", "String"}),
-    "Date": frozenset({"NaiveDate", "time::Date", "String"}),
-    "Time": frozenset({"NaiveTime", "time::Time", "String"}),
-    "TimestamptzSqlite": frozenset({"NaiveDateTime", "DateTime", "time::PrimitiveDateTime",
-                                    "time::OffsetDateTime", "String"}),
-}
-
-# Sized Rust types that are ``AsExpression<ST>`` (and, by diesel's derive, ``AsExpression<Nullable<ST>>``,
-# for the type, ``&T`` and ``&&T``): the ``#[diesel(sql_type = ...)]`` proxies of
-# diesel/src/type_impls/{primitives,date_and_time}.rs with the ``sqlite`` feature. AsExpression
-# does not depend on the backend, so a pair missing here is an error at the derive itself.
-# TimestamptzSqlite is left out: which types write it changed between diesel releases.
-_WRITES: dict[str, frozenset[str]] = {sql: rust for sql, rust in _LOADS.items() if sql != "TimestamptzSqlite"}
-# Unsized types written through a reference only (``&str``, ``&[u8]``).
-_WRITES_UNSIZED: dict[str, frozenset[str]] = {
-    "Text": frozenset({"str"}),
-    "Binary": frozenset({"[u8]"}),
-    "Timestamp": frozenset({"str"}),
-    "Date": frozenset({"str"}),
-    "Time": frozenset({"str"}),
-}
-
-# What generated code writes for each SQL type.
-_GENERATED: dict[str, str] = {
-    "Integer": "i32", "BigInt": "i64", "SmallInt": "i16", "TinyInt": "i8", "Text": "String",
-    "Float": "f32", "Double": "f64", "Bool": "bool", "Binary": "Vec<u8>",
-    "Timestamp": "chrono::NaiveDateTime", "Date": "chrono::NaiveDate", "Time": "chrono::NaiveTime",
-    "TimestamptzSqlite": "chrono::DateTime<chrono::Utc>", "Numeric": "bigdecimal::BigDecimal",
 }
 
 # Rust types whose meaning is certain when written with one of these path prefixes; the
@@ -155,8 +109,7 @@ class SqlType:
     def canonical(self) -> str | None:
         """Return diesel's standard name of the non-null type (``Text``), or None for other types."""
         if self.backend == "postgres":
-            from lightnb.models import pg_types
-            return pg_types.canonical(self)
+            return _pg_canonical(self)
         inner = self.inner
         if inner.args or not _is_diesel_path(inner.path):
             return None
@@ -280,85 +233,68 @@ class RustType:
         return self.name == "Cow" and len(self.args) == 1 and self.path[:-1] in _KNOWN_PATHS["Cow"]
 
 
-def _sql_name(sql: SqlType) -> str | None:
-    canonical = sql.canonical
-    return canonical if canonical in _LOADS else None
+# --------------------------------------------------------------------------- PostgreSQL's names
+# How diesel names a SQL type on PostgreSQL (:attr:`SqlType.canonical`); pg_types judges fits on these shapes.
+
+# A normalised type: a name and its arguments, e.g. ("Nullable", (("Array", (...),),)).
+Shape = tuple[str, tuple["Shape", ...]]
+
+# diesel::sql_types names (sql_types/mod.rs, pg/types/mod.rs) and their aliases, folded to the struct.
+_PG_ALIASES: dict[str, str] = {
+    "Bool": "Bool",
+    "SmallInt": "SmallInt", "Smallint": "SmallInt", "Int2": "SmallInt", "SmallSerial": "SmallInt",
+    "Integer": "Integer", "Int4": "Integer", "Serial": "Integer",
+    "BigInt": "BigInt", "Bigint": "BigInt", "Int8": "BigInt", "BigSerial": "BigInt",
+    "Float": "Float", "Float4": "Float",
+    "Double": "Double", "Float8": "Double",
+    "Numeric": "Numeric", "Decimal": "Numeric",
+    "Text": "Text", "VarChar": "Text", "Varchar": "Text", "Char": "Text", "Bpchar": "Text",
+    "Tinytext": "Text", "Mediumtext": "Text", "Longtext": "Text",
+    "Binary": "Binary", "Bytea": "Binary", "Blob": "Binary", "Tinyblob": "Binary", "Mediumblob": "Binary",
+    "Longblob": "Binary", "Varbinary": "Binary", "Bit": "Binary",
+    "Date": "Date", "Time": "Time", "Timestamp": "Timestamp", "Timestamptz": "Timestamptz",
+    "Interval": "Interval", "Json": "Json", "Jsonb": "Jsonb", "Uuid": "Uuid", "Oid": "Oid",
+    "Inet": "Inet", "Cidr": "Cidr", "MacAddr": "MacAddr", "Macaddr": "MacAddr",
+    "MacAddr8": "MacAddr8", "Macaddr8": "MacAddr8", "Money": "Money", "Citext": "Citext",
+    "CChar": "CChar", "PgLsn": "PgLsn",
+}
+GENERIC_SQL_TYPES = frozenset({"Nullable", "Array", "Range", "Multirange"})
+# Range and multirange aliases (pg/types/mod.rs).
+RANGE_ALIASES: dict[str, tuple[str, str]] = {
+    "Int4range": ("Range", "Integer"), "Int8range": ("Range", "BigInt"), "Daterange": ("Range", "Date"),
+    "Numrange": ("Range", "Numeric"), "Tsrange": ("Range", "Timestamp"), "Tstzrange": ("Range", "Timestamptz"),
+    "Int4multirange": ("Multirange", "Integer"), "Int8multirange": ("Multirange", "BigInt"),
+    "Datemultirange": ("Multirange", "Date"), "Nummultirange": ("Multirange", "Numeric"),
+    "Tsmultirange": ("Multirange", "Timestamp"), "Tstzmultirange": ("Multirange", "Timestamptz"),
+}
+_PG_DIESEL_PREFIXES = frozenset({(), ("diesel", "sql_types"), ("sql_types",), ("diesel", "pg", "sql_types"),
+                              ("pg", "sql_types")})
 
 
-def loads_as(rust: RustType, sql: SqlType, backend: str | None = None) -> bool | None:
-    """Return whether ``rust`` is ``FromSqlRow<sql, DB>`` (what check_for_backend asks); None if unknown.
-
-    :param backend: the backend DB (default: the one ``sql`` was read for).
-    """
-    if (backend or sql.backend) == "postgres":
-        from lightnb.models import pg_types
-        return pg_types.loads(rust, sql)
-    sql = sql.on("sqlite")
-    canonical_sql = _sql_name(sql)
-    if canonical_sql is None:
+def sql_shape(sql: SqlType) -> Shape | None:
+    """Return the type with diesel's aliases folded (``Int4`` -> ``Integer``), or None if any part is not diesel's."""
+    if sql.path[:-1] not in _PG_DIESEL_PREFIXES:
         return None
-    if rust.path == ("&",):
-        return False  # references cannot be loaded (diesel rejects them in check_for_backend)
-    inner = rust
-    if rust.known_option:
-        if not sql.nullable:
-            return False  # Queryable for Option<T> needs a nullable SQL type
-        inner = rust.args[0]
-    elif rust.canonical is None:
-        return None  # a user type may implement Queryable<Nullable<ST>> itself
-    elif sql.nullable:
-        return False
-    if inner.known_cow:
-        owned = {"str": "String", "[u8]": "Vec<u8>"}.get(inner.args[0].canonical or "")
-        return None if owned is None else owned in _LOADS[canonical_sql]
-    canonical = inner.canonical
-    if canonical is None:
+    name = sql.name
+    if name in GENERIC_SQL_TYPES:
+        if len(sql.args) != 1:
+            return None
+        inner = sql_shape(sql.args[0])
+        return None if inner is None else (name, (inner,))
+    if sql.args:
         return None
-    if canonical.startswith("DateTime<"):
-        return "DateTime" in _LOADS[canonical_sql]
-    return canonical in _LOADS[canonical_sql]
+    if name in RANGE_ALIASES:
+        outer, element = RANGE_ALIASES[name]
+        return (outer, ((element, ()),))
+    canonical = _PG_ALIASES.get(name)
+    return None if canonical is None else (canonical, ())
 
 
-def as_expression(value: RustType, sql: SqlType) -> bool | None:
-    """Return whether ``value`` is ``AsExpression<sql>`` (what Insertable/AsChangeset ask); None if unknown."""
-    if sql.backend == "postgres":
-        from lightnb.models import pg_types
-        return pg_types.writes(value, sql)
-    canonical_sql = sql.canonical
-    if canonical_sql is None:
+def _pg_canonical(sql: SqlType) -> str | None:
+    """Return diesel's struct name of the non-null type (``Int4`` -> ``Integer``), None for arrays and the unknown."""
+    shape = sql_shape(sql)
+    if shape is None:
         return None
-    refs, base = 0, value
-    while base.path == ("&",) and len(base.args) == 1:
-        refs, base = refs + 1, base.args[0]
-    if base.known_option:  # `AsExpression<Nullable<ST>> for Option<T>` and `&Option<T>`, any T
-        if not sql.nullable:
-            return False
-        return True if refs <= 1 else None
-    if base.known_cow:  # `AsExpression<ST> for Cow<T>`, any ST
-        return True if refs <= 1 else None
-    canonical = base.canonical
-    if canonical is None or canonical_sql not in _WRITES or refs > 2:
-        return None
-    if canonical in _WRITES[canonical_sql]:
-        return True
-    if canonical in _WRITES_UNSIZED.get(canonical_sql, frozenset()):
-        return refs >= 1
-    return False
-
-
-def rust_type_for(sql: SqlType) -> str:
-    """Return the Rust type generated code uses for a column type (``Option<String>``)."""
-    if sql.backend == "postgres":
-        from lightnb.models import pg_types
-        return pg_types.rust_type_for(sql)
-    canonical = sql.canonical
-    base = _GENERATED.get(canonical, sql.inner.text) if canonical else sql.inner.text
-    return f"Option<{base}>" if sql.nullable else base
-
-
-def expected_description(sql: SqlType, *, writing: bool = False) -> str:
-    """Return what fits a column, for messages (``Option<String>`` or ``String or &str``)."""
-    expected = rust_type_for(sql)
-    if writing and not sql.nullable:
-        return f"{expected} (or Option<{expected}> to use the column default)"
-    return expected
+    if shape[0] == "Nullable":
+        shape = shape[1][0]
+    return shape[0] if not shape[1] else None

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from lightnb.models import check_files, check_models, generate_for_table, load_schema, parse_schema, pg_types
+from lightnb.models.fit import as_expression, loads_as, rust_type_for
 from lightnb.models.rust_reader import parse_type, read_models_dir
-from lightnb.models.types import SqlType, as_expression, loads_as, rust_type_for
+from lightnb.models.types import SqlType
 
 FIXTURE = Path(__file__).parent / "fixtures" / "pg_types"
 
