@@ -40,6 +40,7 @@ from lightnb.results import (
     ListResult,
     MigrationStatus,
     ModelsPlan,
+    PostgresWorkspace,
     PrintSchemaResult,
     RegenerateResult,
     RunResult,
@@ -253,8 +254,9 @@ def run(project: Project, database: str | Path | SqliteLocation, *, limit: int |
     """
     if _postgres_database(database):
         from lightnb.backends.postgres import verbs
-        return verbs.run(project, str(database), limit=limit, on_step=on_step, regenerate_schema=regenerate_schema,
-                         locked_schema=locked_schema, style=style)
+        return _postgres_captured(project, str(database), "up", capture, lambda: verbs.run(
+            project, str(database), limit=limit, on_step=on_step, regenerate_schema=regenerate_schema,
+            locked_schema=locked_schema, style=style))
     return _migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
         conn, found, on_step=observe, on_applied=hook, limit=limit),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -267,8 +269,9 @@ def revert(project: Project, database: str | Path | SqliteLocation, *, number: i
     """Revert the latest ``number`` migrations (or all) of ``database``."""
     if _postgres_database(database):
         from lightnb.backends.postgres import verbs
-        return verbs.revert(project, str(database), number=number, all=all, on_step=on_step,
-                            regenerate_schema=regenerate_schema, locked_schema=locked_schema, style=style)
+        return _postgres_captured(project, str(database), "down", capture, lambda: verbs.revert(
+            project, str(database), number=number, all=all, on_step=on_step, regenerate_schema=regenerate_schema,
+            locked_schema=locked_schema, style=style))
     return _migrate(project, database, "down", lambda conn, found, hook, observe: runner.revert(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -281,12 +284,26 @@ def redo(project: Project, database: str | Path | SqliteLocation, *, number: int
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
     if _postgres_database(database):
         from lightnb.backends.postgres import verbs
-        return verbs.redo(project, str(database), number=number, all=all, on_step=on_step,
-                          regenerate_schema=regenerate_schema, locked_schema=locked_schema, style=style)
+        return _postgres_captured(project, str(database), "redo", capture, lambda: verbs.redo(
+            project, str(database), number=number, all=all, on_step=on_step, regenerate_schema=regenerate_schema,
+            locked_schema=locked_schema, style=style))
     return _migrate(project, database, "redo", lambda conn, found, hook, observe: runner.redo(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
         on_step=on_step, style=style)
+
+
+def _postgres_captured(project: Project, url: str, direction: str, capture: Capture | None,
+                       step: Callable[[], RunResult]) -> RunResult:
+    """Run a PostgreSQL verb, with a before copy and snapshots when ``capture`` asks (never on production)."""
+    if capture is None or not (capture.snapshot or capture.copy):
+        return step()
+    from lightnb.backends.postgres.capture import run_captured
+    from lightnb.backends.postgres.verbs import refuse_production as refuse_postgres_production
+    refuse_postgres_production(project, url)
+    _postgres_ready(project, url)
+    return run_captured(url, direction, step, copy=bool(capture.copy), snapshot=capture.snapshot,
+                        redactor=_project_redactor(project))
 
 
 def _migrate(project: Project, database: str | Path | SqliteLocation, direction: str,
@@ -534,6 +551,8 @@ def test(project: Project, database: str | Path | None = None, *, versions: list
     :param applied: also prove the latest N applied migrations (reverted then re-applied on the copy).
     :returns: ``lightnb.checks.CheckResult`` with one verdict.
     """
+    if is_postgres_url(database):
+        return check(project, database_url=database, applied=applied, run_tests=run_tests, on_output=on_output)
     from lightnb.checks import check as prove
     return prove(project, database=database, versions=versions, applied=applied, run_tests=run_tests,
                  on_output=on_output)
@@ -555,7 +574,9 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     targets = [project.resolve(section["file"]) for section in project.print_schema.values()
                if isinstance(section.get("file"), str)]
     before = {path: path.read_text(encoding="utf-8") if path.is_file() else "" for path in targets}
-    if write:
+    if _postgres_database(database):
+        after = _regenerate_postgres(project, str(database), write=write)
+    elif write:
         conn = sqlite.open_readonly(database)  # regeneration writes schema files, never the database
         try:
             schema_rs.regenerate_schema_files(project, conn, style=schema_style(project))
@@ -584,6 +605,20 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     return RegenerateResult(files, drift, plan.changes, plan.left_alone)
 
 
+def _regenerate_postgres(project: Project, url: str, *, write: bool) -> dict[Path, str]:
+    """Print every configured schema file from a PostgreSQL database (the database is only read); write them
+    when ``write``. Return each file's new text."""
+    from lightnb.backends.postgres import verbs
+    from lightnb.schema.postgres import print_schemas_postgres
+    _postgres_ready(project, url)
+    if write:
+        written = verbs.regenerate_schema_files(project, url, style=schema_style(project))
+        return {path: path.read_text(encoding="utf-8") for path in written}
+    configurations = verbs._schema_configurations(project, schema_style(project))
+    return {Path(one.options.file): one.text for one in print_schemas_postgres(url, configurations)
+            if one.options.file is not None}
+
+
 @overload
 def inspect(project: Project, result: RunResult | Change, table: None = None, *, rows: int = 10) -> Change: ...
 
@@ -607,6 +642,12 @@ def inspect(project: Project, result: RunResult | Change, table: str | None = No
     from lightnb.capture import Change, describe, inspect_change
     from lightnb.inspect.redact import Redactor
     redactor = Redactor.for_project(project)
+    captured_on = result.result.before_copy if isinstance(result, Change) else result.before_copy
+    if is_postgres_url(str(captured_on) if isinstance(captured_on, str) else None):
+        from lightnb.backends.postgres import capture as postgres_capture
+        found = result if isinstance(result, Change) else postgres_capture.describe(
+            result, preview_rows=min(rows, 20), redactor=redactor)
+        return found if table is None else postgres_capture.inspect_change(found, table, rows=rows, redactor=redactor)
     change = result if isinstance(result, Change) else describe(result, preview_rows=min(rows, 20),
                                                                  redactor=redactor)
     return change if table is None else inspect_change(change, table, rows=rows, redactor=redactor)
@@ -1000,6 +1041,16 @@ def diff(project: Project | None, before: str | Path, after: str | Path, *, tabl
     """
     from lightnb.inspect.redact import Redactor
     from lightnb.inspect.row_diff import row_diff
+    if is_postgres_url(before) or is_postgres_url(after):
+        if not (is_postgres_url(before) and is_postgres_url(after)):
+            raise ProjectError("diff compares two databases of one kind: give two postgres:// URLs (or two SQLite "
+                               "files); copy one into the other's kind first.")
+        from lightnb.backends.postgres.inspect import row_diff as postgres_row_diff
+        for url in (before, after):
+            if project is not None:
+                _postgres_ready(project, str(url))
+        return postgres_row_diff(str(before), str(after), tables=list(tables) if tables else None,
+                                 sample=max(sample, 0), redactor=Redactor.for_project(project), reveal=reveal)
     return row_diff(before, after, tables=list(tables) if tables else None, sample=max(sample, 0),
                     redactor=Redactor.for_project(project), reveal=reveal)
 
@@ -1014,8 +1065,20 @@ def inspect_database(project: Project | None, database: str | Path | None = None
     """
     from lightnb.inspect.redact import Redactor
     if database is None:
-        database = _project_database(project)
+        database = (str(project.database_url) if project is not None and is_postgres_url(project.database_url)
+                    else _project_database(project))
     redactor = Redactor.for_project(project)
+    if _postgres_database(str(database)):
+        from lightnb.backends import postgres
+        from lightnb.backends.postgres import inspect as postgres_inspect
+        if project is not None:
+            _postgres_ready(project, str(database))
+        with postgres.open_readonly(str(database)) as session:  # every transaction read-only
+            if table:
+                return postgres_inspect.preview(session, table, mode=mode, n=rows, where=where, redactor=redactor,
+                                                reveal=reveal)
+            return postgres_inspect.take_snapshot(session, label=_postgres_label(str(database)),
+                                                  fingerprint=fingerprint, redactor=redactor)
     conn = sqlite.open_readonly(database)
     try:
         if table:
@@ -1026,6 +1089,11 @@ def inspect_database(project: Project | None, database: str | Path | None = None
                              exact_fingerprints=False, redactor=redactor)
     finally:
         conn.close()
+
+
+def _postgres_label(url: str) -> str:
+    from lightnb.backends.postgres.url import redact
+    return redact(url)
 
 
 def _project_database(project: Project | None) -> Path:
@@ -1048,6 +1116,14 @@ def verify(project: Project, database: str | Path, queries: Sequence[str], *, ro
     """Run read-only verification ``queries`` on ``database``; each result bounded and redacted."""
     from lightnb.inspect.preview import preview
     from lightnb.inspect.redact import Redactor
+    if _postgres_database(database):
+        from lightnb.backends import postgres
+        from lightnb.backends.postgres.inspect import preview as postgres_preview
+        _postgres_ready(project, str(database))
+        redactor = Redactor.for_project(project)
+        with postgres.open_readonly(str(database)) as session:  # every transaction read-only
+            return Verification(tuple(queries), tuple(postgres_preview(session, q, n=rows, redactor=redactor)
+                                                      for q in queries))
     conn = sqlite.open_readonly(database)
     try:
         redactor = Redactor.for_project(project)
@@ -1056,21 +1132,27 @@ def verify(project: Project, database: str | Path, queries: Sequence[str], *, ro
         conn.close()
 
 
-def run_on_workspace(project: Project, workspace: Workspace, *, limit: int | None = None,
+def run_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, limit: int | None = None,
                      on_step: StepObserver | None = None) -> Change:
     """Apply the pending migrations (or the next ``limit``) to the workspace, keeping what they changed:
     snapshots before and after, a before copy, and redacted before/after previews."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
+    if isinstance(workspace, PostgresWorkspace):
+        return inspect(project, run(project, workspace.url, capture=Capture(), limit=limit, on_step=on_step),
+                       rows=5)
     return captured(workspace, lambda db, capture: run(project, db, capture=capture, limit=limit, on_step=on_step),
                     label="run", redactor=Redactor.for_project(project))
 
 
-def revert_on_workspace(project: Project, workspace: Workspace, *, number: int = 1,
+def revert_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, number: int = 1,
                         on_step: StepObserver | None = None) -> Change:
     """Revert the latest ``number`` migrations of the workspace, keeping what the revert changed."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
+    if isinstance(workspace, PostgresWorkspace):
+        return inspect(project, revert(project, workspace.url, capture=Capture(), number=number, on_step=on_step),
+                       rows=5)
     return captured(workspace, lambda db, capture: revert(project, db, capture=capture, number=number,
                                                           on_step=on_step),
                     label="revert", redactor=Redactor.for_project(project))
