@@ -91,6 +91,7 @@ __all__ = [  # the verbs, and the types they take that a caller builds or checks
     "revert", "revert_on_workspace", "run", "run_on_workspace", "sample", "sample_defaults", "save_sql",
     "schema_option_choices", "schema_style", "setup", "snapshot", "stopped", "test", "verify",
     "workspace_folder", "workspace_protects", "workspace_status", "is_postgres_url", "snapshot_postgres",
+    "PostgresWorkspace",
 ]
 
 
@@ -1304,7 +1305,7 @@ def sample_defaults() -> tuple[int, int]:
 
 def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
                   folder: str | Path | None = None, users: int = 2_000, exercise: bool = False,
-                  workspace_dir: str | Path | None = None) -> WorkbookStart:
+                  workspace_dir: str | Path | None = None, backend: str = "sqlite") -> WorkbookStart:
     """Open a workbook on a project with a fresh workspace copy of its production database.
 
     With no ``project_dir``, build the bundled sample (project and fake production database) in
@@ -1312,8 +1313,15 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
 
     :param production_db: default: ``production`` from lightnb.toml, else the existing workspace,
         else ``DATABASE_URL``.
+    :param backend: ``sqlite``, or ``postgres``: the sample's PostgreSQL variant (production and the
+        workspace database in the project's private cluster), or a PostgreSQL project whose
+        ``DATABASE_URL`` names its workspace database (copied again from production).
     :raises LightnbError: when the project or the database cannot be found.
     """
+    if backend == "postgres" or (production_db is not None and is_postgres_url(production_db)):
+        return _open_postgres_workbook(project_dir, production_db, folder=folder, users=users, exercise=exercise)
+    if backend != "sqlite":
+        raise ProjectError(f"Unknown workbook backend {backend!r}; use sqlite or postgres.")
     if project_dir is None:
         from lightnb import samples
         if folder is None:
@@ -1338,6 +1346,40 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
     applied: frozenset[str] = frozenset()
     if workspace.production is not None and Path(workspace.production).is_file():
+        listing = list_migrations(project, workspace.production)
+        applied = frozenset(m.version for m in listing.migrations if m.applied)
+    return WorkbookStart(project, workspace, baseline, applied)
+
+
+def _open_postgres_workbook(project_dir: str | Path | None, production_db: str | Path | None, *,
+                            folder: str | Path | None, users: int, exercise: bool) -> WorkbookStart:
+    """Open a workbook on a PostgreSQL project (the sample's variant when ``project_dir`` is None)."""
+    from lightnb import samples
+    from lightnb.backends.postgres.sample import sample_workbook as postgres_sample
+    from lightnb.backends.postgres.workspace import fresh_workspace
+    if project_dir is None:
+        if folder is None:
+            raise ProjectError("Give a project folder, or a folder to build the sample in.")
+        made = postgres_sample(folder, users=users, workspace=True)
+        project_dir, production_db = made.project_dir, made.production_url
+        if exercise:
+            built = Project.discover(project_dir)
+            created = generate(built, samples.EXERCISE.name).migration
+            save_sql(built, created.name, up=samples.EXERCISE.up_sql, down=samples.EXERCISE.down_sql)
+    project = Project.discover(project_dir)
+    production = str(production_db) if production_db is not None else project.settings.get("production")
+    if production is not None and not is_postgres_url(str(production)):
+        raise ProjectError(f"The production database of a PostgreSQL workbook is a postgres:// URL, not "
+                           f"{production}; pass production_db=URL (or set `production` in lightnb.toml).")
+    if not is_postgres_url(project.database_url):
+        raise ProjectError("A PostgreSQL workbook works on the database DATABASE_URL names (the project's .env); "
+                           "set it to a database of lightnb's private cluster.")
+    workspace = fresh_workspace(project, str(project.database_url), str(production) if production else None)
+    from lightnb.models.locate import schema_file
+    schema_path = schema_file(project)
+    baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
+    applied: frozenset[str] = frozenset()
+    if workspace.production is not None:
         listing = list_migrations(project, workspace.production)
         applied = frozenset(m.version for m in listing.migrations if m.applied)
     return WorkbookStart(project, workspace, baseline, applied)
