@@ -249,6 +249,11 @@ def test_verify_is_read_only_and_redacted(project: Project, pg_database: PgDatab
         steps.verify(project, pg_database.url, ["SELECT id FROM users FOR UPDATE"])
     with pytest.raises(LightnbError, match="single SELECT"):
         steps.verify(project, pg_database.url, ["DELETE FROM users"])
+    with pytest.raises(LightnbError, match="read-only"):  # a query cannot switch its session to read-write
+        steps.verify(project, pg_database.url, ["SELECT set_config('default_transaction_read_only', 'off', false)",
+                                                "SELECT id FROM users FOR UPDATE"])
+    with pytest.raises(LightnbError, match="^Refused to run the query: .*pg_read_file"):
+        steps.verify(project, pg_database.url, ["SELECT pg_read_file('/etc/hostname')"])
     assert len(_content(pg_database.url)["users"]) == 40
 
 

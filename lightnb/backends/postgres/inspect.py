@@ -21,6 +21,7 @@ Every session here is read-only (``default_transaction_read_only``): nothing in 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -148,8 +149,21 @@ def _check_where(where: str, masked: set[str], reveal: bool) -> None:
                                f"their values; filter on other columns (or pass reveal).")
 
 
-def _read_only(conn: psycopg.Connection[Any]) -> Any:
-    return conn.transaction()
+@contextlib.contextmanager
+def _read_only(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """A read-only transaction (set before any query, so nothing inside can make it read-write again)."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        yield
+
+
+def _refuse_escapes(text: str, what: str) -> None:
+    """Refuse SQL that reaches the server's files, programs or other servers (the migration guard's rules)."""
+    from lightnb.backends.postgres.guard import first_escape
+
+    found = first_escape(text)
+    if found is not None:
+        raise LightnbError(f"Refused to run {what}: {found[1]}; a preview only reads the database's tables.")
 
 
 def preview(conn: psycopg.Connection[Any], table_or_query: str, *, mode: str = "head", n: int = 20,
@@ -175,6 +189,7 @@ def preview(conn: psycopg.Connection[Any], table_or_query: str, *, mode: str = "
             if table is not None:
                 if where is not None:
                     _check_where(where, masked, reveal)
+                    _refuse_escapes(where, "the filter")
                 cols, rows, truncated, note = _table_rows(conn, table, mode, n, where)
                 sensitive = [redactor.is_sensitive(c, table.name) for c in cols]
                 source = table.name
@@ -258,6 +273,7 @@ def _query_rows(conn: psycopg.Connection[Any], query: str, n: int, tables: Seque
             getattr(parsed[0].stmt, "intoClause", None) is not None:
         raise LightnbError(f"{query!r} is neither a table nor a single SELECT; preview a table name or one SELECT "
                            f"statement.")
+    _refuse_escapes(text, "the query")
     cursor = conn.execute(sql.SQL("SELECT * FROM ({}) AS q LIMIT {}").format(sql.SQL(text),  # one SELECT, checked
                                                                           sql.Literal(n + 1)))
     cols = [d.name for d in (cursor.description or [])]
