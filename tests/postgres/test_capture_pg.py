@@ -288,3 +288,20 @@ def test_cli_inspect_and_diff_take_postgres_urls(project: Project, pg_database: 
     assert "users (key id): 1 added, 1 removed, 3 changed, 36 unchanged" in out and SECRET not in out
     assert main(["diff", str(result.before_copy), str(project.root / "x.db")]) != 0
     assert "two databases of one kind" in capsys.readouterr().err
+
+
+def test_a_column_copied_from_a_masked_one_stays_masked(tmp_path: Path, pg_database: PgDatabase,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The previews of a migration that copies e-mails into a new column mask the copy too (lineage)."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    root = (ProjectBuilder(tmp_path / "copy", config=None)
+            .migration(CREATE, CREATE_UP.split("CREATE TABLE events")[0], "DROP TABLE users;")
+            .migration(CHANGE, "ALTER TABLE users ADD COLUMN contact TEXT;\nUPDATE users SET contact = email;\n",
+                       "ALTER TABLE users DROP COLUMN contact;\n").build())
+    found = Project.discover(root, environ={})
+    steps.run(found, pg_database.url, limit=1)
+    change = steps.inspect(found, steps.run(found, pg_database.url, capture=Capture()))
+    preview = change.preview("users")
+    assert "contact" in preview.redacted and SECRET not in preview.frame.to_string()
+    inspected = steps.inspect(found, change, "users")
+    assert SECRET not in inspected.rows.to_text() and SECRET not in render_html.render(inspected)

@@ -331,9 +331,7 @@ def compare_preview(before_conn: psycopg.Connection[Any], after_conn: psycopg.Co
 
     :raises LightnbError: the table is in neither database.
     """
-    import pandas as pd
-
-    from lightnb.inspect.preview import ComparedPreview, _index, _integers
+    from lightnb.inspect.preview import assemble_compared
 
     redactor = redactor or DEFAULT_REDACTOR
     after_table = after_table or table
@@ -366,56 +364,10 @@ def compare_preview(before_conn: psycopg.Connection[Any], after_conn: psycopg.Co
             wanted = [k if isinstance(k, tuple) else (k,) for k in keys]
         before_rows = _rows_by_key(before_conn, b_table, key_b, b_cols, wanted)
         after_rows = _rows_by_key(after_conn, a_table, key_cols, a_cols, wanted)
-    value_cols_b = [c for c in b_cols if c not in key_b]
-    value_cols_a = [c for c in a_cols if c not in key_cols]
-    common = [(c, old_of[c]) for c in value_cols_a if old_of.get(c) in value_cols_b]
-    statuses, changed_rows = [], []
-    for k in wanted:
-        b, a = before_rows.get(k), after_rows.get(k)
-        flags = {c: (a is not None and b is not None and _differs(b[old], a[c])) for c, old in common}
-        changed_rows.append(flags)
-        statuses.append("added" if b is None else "removed" if a is None else
-                        "changed" if any(flags.values()) else "unchanged")
-    secret_b = {c for c in value_cols_b if redactor.is_sensitive(c, table)}
-    secret_a = {c for c in value_cols_a if redactor.is_sensitive(c, after_table)}
-    secret_a |= {pairs[c] for c in secret_b if c in pairs}
-    secret_b |= {old_of[c] for c in secret_a if c in old_of}
-    secret_keys = {k for k in key_cols if redactor.is_sensitive(k, after_table)
-                   or redactor.is_sensitive(old_of.get(k, k), table)}
-    index = _index(wanted, key_cols, secret_keys, redactor.mask, reveal or keyless and not secret_keys)
-    if keyless:
-        index = pd.Index([f"#{i + 1}" for i in range(len(wanted))], name="row", dtype=object)
-    data: dict[tuple[str, str], list[Any]] = {("status", ""): statuses}
-    scrubbed: set[str] = set()
-    shown_b = b_cols if keyless else value_cols_b
-    shown_a = a_cols if keyless else value_cols_a
-    for side, cols, rows, secret, name in (("before", shown_b, before_rows, secret_b | secret_keys, table),
-                                           ("after", shown_a, after_rows, secret_a | secret_keys, after_table)):
-        for c in cols:
-            values = [rows[k][c] if k in rows else None for k in wanted]
-            shown = values if reveal else [redactor.cell(v, c, name, sensitive=c in secret or None) for v in values]
-            if shown != values and c not in secret:
-                scrubbed.add(c)
-            data[(side, c)] = shown
-    frame = pd.DataFrame(data, index=index)
-    frame.columns = pd.MultiIndex.from_tuples(list(data))
-    for i, values in enumerate(data.values()):
-        if _integers(values):
-            frame.isetitem(i, pd.array(values, dtype="Int64"))
-    changed = pd.DataFrame(changed_rows, index=index, columns=[c for c, _old in common]).fillna(False).astype(bool)
-    counts = {s: statuses.count(s) for s in ("added", "removed", "changed", "unchanged")}
-    renamed = tuple((old, new_name) for old, new_name in pairs.items() if old != new_name)
-    renamed_note = (" Renamed: " + ", ".join(f"{o} -> {nn}" for o, nn in renamed) + ".") if renamed else ""
-    by = "their values in every common column (no primary key)" if keyless else ", ".join(key_cols)
-    note = (f"{len(wanted)} row(s) of {after_table} by {by}: {counts['added']} added, {counts['removed']} removed, "
-            f"{counts['changed']} changed, {counts['unchanged']} unchanged (first {n} keys of either side)."
-            if keys is None else
-            f"{len(wanted)} chosen row(s) of {after_table}: {counts['added']} added, {counts['removed']} removed, "
-            f"{counts['changed']} changed, {counts['unchanged']} unchanged.") + renamed_note
-    return ComparedPreview(table=after_table, key=() if keyless else tuple(key_cols), frame=frame, changed=changed,
-                           note=note, redacted=() if reveal else tuple(sorted(secret_b | secret_a | secret_keys
-                                                                              | scrubbed)),
-                           renamed=renamed)
+    return assemble_compared(table, after_table, b_cols=b_cols, a_cols=a_cols, key_b=key_b, key_cols=key_cols,
+                             pairs=pairs, wanted=wanted, before_rows=before_rows, after_rows=after_rows,
+                             before_redactor=redactor, after_redactor=redactor, mask=redactor.mask, reveal=reveal,
+                             first=n if keys is None else None, keyless=keyless)
 
 
 def _guess_renames(before: Table, after: Table) -> dict[str, str]:
