@@ -305,3 +305,31 @@ def test_a_column_copied_from_a_masked_one_stays_masked(tmp_path: Path, pg_datab
     assert "contact" in preview.redacted and SECRET not in preview.frame.to_string()
     inspected = steps.inspect(found, change, "users")
     assert SECRET not in inspected.rows.to_text() and SECRET not in render_html.render(inspected)
+
+
+def test_inspect_measures_each_statement_on_a_copy(tmp_path: Path, pg_database: PgDatabase,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows deleted by a cascade count against their own table; a rewrite names its lock; types read as PostgreSQL's."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    root = (ProjectBuilder(tmp_path / "cascade", config=None)
+            .migration(CREATE, "CREATE TABLE users (id INTEGER PRIMARY KEY, score BIGINT NOT NULL);\n"
+                               "CREATE TABLE posts (id INTEGER PRIMARY KEY, "
+                               "user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE);\n"
+                               "INSERT INTO users SELECT i, i FROM generate_series(1, 20) AS i;\n"
+                               "INSERT INTO posts SELECT i, 1 + i % 20 FROM generate_series(1, 60) AS i;\n",
+                       "DROP TABLE posts; DROP TABLE users;")
+            .migration(CHANGE, "DELETE FROM users WHERE id <= 2;\nALTER TABLE users ALTER COLUMN score TYPE numeric;\n",
+                       "SELECT 1;\n").build())
+    found = Project.discover(root, environ={})
+    steps.run(found, pg_database.url, limit=1)
+    change = steps.inspect(found, steps.run(found, pg_database.url, capture=Capture()))
+    described = {t: w for t, _b, _a, w in change.table_changes()}
+    assert described["users"] == "2 row(s) removed; rewritten; column score changed (type bigint -> numeric)"
+    assert described["posts"] == "6 row(s) removed"
+    posts = [i.to_text() for i in steps.inspect(found, change, "posts").impact]
+    assert posts == [f"{CHANGE}/up.sql line 1 (DELETE FROM users WHERE id <= 2;): posts: 6 row(s) deleted"]
+    users = [i.to_text() for i in steps.inspect(found, change, "users").impact]
+    assert users[0].endswith("users: 2 row(s) deleted")
+    assert "line 2" in users[1] and "rewrites users: 18 rows" in users[1] and "ACCESS EXCLUSIVE" in users[1]
+    assert pg_capture.kept_copies()[-1] == change.result.before_copy  # measured on a clone of it, which is gone
+    assert len(_clones(pg_database.cluster)) == len(pg_capture.kept_copies())

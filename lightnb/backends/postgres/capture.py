@@ -228,7 +228,18 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
         preview = _compare(before, after, before_name, table, rows, keys, redactor, change.schema.column_renames(table))
     schema = SchemaDiff(tuple(change.schema.of(table=table)), change.schema.before_label, change.schema.after_label)
     diff = row_diff(before_url, after_url, tables=[table], sample=sample, redactor=redactor)
-    return Inspection(table, preview, schema, diff, ())
+    return Inspection(table, preview, schema, diff, _impact(result, (table, before_name), redactor))
+
+
+def _impact(result: RunResult, tables: tuple[str, ...], redactor: Redactor | None) -> tuple[Any, ...]:
+    """The step's SQL measured again on a clone of the before copy; a failure is said, never read as "no change"."""
+    from lightnb.backends.postgres.impact import StatementImpact, measure_impact
+    try:
+        return measure_impact(result, tables, redactor=redactor)
+    except (LightnbError, psycopg.Error) as error:
+        reason = " ".join(str(error).split())
+        return (StatementImpact(result.names[0] if result.names else "step", 0, "", None,
+                                f"impact not measured: {redactor.message(reason) if redactor else reason}"),)
 
 
 __all__ = ["KEEP", "describe", "discard", "inspect_change", "is_before_copy", "kept_copies", "run_captured"]

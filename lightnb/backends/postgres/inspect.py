@@ -91,7 +91,7 @@ def take_snapshot(conn: psycopg.Connection[Any], *, label: str = "", fingerprint
                                  masked_columns=left_out))
     indexes = tuple(ix for t in tables for ix in t.indexes)
     return Snapshot(label=label, taken_at=datetime.now(UTC).isoformat(timespec="seconds"), tables=tuple(out),
-                    indexes=indexes, triggers=catalog.triggers, views=catalog.views)
+                    indexes=indexes, triggers=catalog.triggers, views=catalog.views, dialect="postgres")
 
 
 def _count(conn: psycopg.Connection[Any], table: str) -> int:
@@ -371,7 +371,7 @@ def compare_preview(before_conn: psycopg.Connection[Any], after_conn: psycopg.Co
 
 
 def _guess_renames(before: Table, after: Table) -> dict[str, str]:
-    return column_renames_between(TableSnapshot(before, 0, None), TableSnapshot(after, 0, None))
+    return column_renames_between(TableSnapshot(before, 0, None), TableSnapshot(after, 0, None), postgres=True)
 
 
 def _first_keys(conn: psycopg.Connection[Any], table: Table | None, key_cols: Sequence[str],
