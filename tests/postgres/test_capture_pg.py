@@ -67,6 +67,13 @@ def _content(url: str) -> dict[str, list[tuple[object, ...]]]:
                 for t in ("users", "events")}
 
 
+@pytest.fixture(autouse=True)
+def _drop_before_copies() -> Iterator[None]:
+    """Each test's before copies go with it (other tests of the session's cluster count its clones)."""
+    yield
+    pg_capture.discard_all()
+
+
 @pytest.fixture
 def production(pg_cluster: Cluster, pg_database: PgDatabase) -> Iterator[str]:
     """Production: another database of the cluster, with the first migration's tables and rows."""
@@ -333,3 +340,23 @@ def test_inspect_measures_each_statement_on_a_copy(tmp_path: Path, pg_database: 
     assert "line 2" in users[1] and "rewrites users: 18 rows" in users[1] and "ACCESS EXCLUSIVE" in users[1]
     assert pg_capture.kept_copies()[-1] == change.result.before_copy  # measured on a clone of it, which is gone
     assert len(_clones(pg_database.cluster)) == len(pg_capture.kept_copies())
+
+
+def test_before_copies_of_a_killed_process_are_swept(project: Project, pg_database: PgDatabase) -> None:
+    """A process killed before it could drop its before copy leaves it to the next capture, which drops it."""
+    script = textwrap.dedent(f"""
+        import os, sys
+        from lightnb import steps
+        from lightnb.project import Project
+        from lightnb.results import Capture
+        project = Project.discover({str(project.root)!r}, environ={{}})
+        result = steps.run(project, {pg_database.url!r}, capture=Capture(), regenerate_schema=False)
+        print(result.before_copy, flush=True)
+        os._exit(0)  # no exit handlers: as if killed
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    left = pgurl_database(done.stdout.strip())
+    assert left in _clones(pg_database.cluster)
+    steps.revert(project, pg_database.url, capture=Capture(), regenerate_schema=False)
+    assert left not in _clones(pg_database.cluster)

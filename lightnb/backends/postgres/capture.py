@@ -55,6 +55,11 @@ _LOCK = threading.Lock()
 _HOOKED: list[bool] = []
 
 
+def discard_all() -> None:
+    """Drop every before copy this process keeps (their results can no longer be inspected)."""
+    _drop_kept()
+
+
 def _drop_kept() -> None:
     """Drop every before copy this process kept (at exit)."""
     with _LOCK:
@@ -242,4 +247,4 @@ def _impact(result: RunResult, tables: tuple[str, ...], redactor: Redactor | Non
                                 f"impact not measured: {redactor.message(reason) if redactor else reason}"),)
 
 
-__all__ = ["KEEP", "describe", "discard", "inspect_change", "is_before_copy", "kept_copies", "run_captured"]
+__all__ = ["KEEP", "describe", "discard", "discard_all", "inspect_change", "is_before_copy", "kept_copies", "run_captured"]
