@@ -273,6 +273,10 @@ def test_inspect_database_snapshot_and_bounded_previews(project: Project, pg_dat
     assert isinstance(head, Preview) and list(head.frame["id"]) == [1, 2, 3, 4, 5] and head.truncated
     tail = steps.inspect_database(project, pg_database.url, table="users", rows=2, mode="tail")
     assert isinstance(tail, Preview) and list(tail.frame["id"]) == [39, 40]
+    sample = steps.inspect_database(project, pg_database.url, table="users", rows=4, mode="sample")
+    assert isinstance(sample, Preview) and list(sample.frame["id"]) == [1, 11, 21, 31]  # evenly spaced key seeks
+    keyless_sample = steps.inspect_database(project, pg_database.url, table="events", rows=4, mode="sample")
+    assert isinstance(keyless_sample, Preview) and len(keyless_sample.frame) <= 4
     keyless = steps.inspect_database(project, pg_database.url, table="events", rows=4)
     assert isinstance(keyless, Preview) and len(keyless.frame) == 4 and "no primary key" in keyless.note
     filtered = steps.inspect_database(project, pg_database.url, table="users", rows=5, where="score > 38")

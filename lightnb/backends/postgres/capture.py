@@ -247,4 +247,5 @@ def _impact(result: RunResult, tables: tuple[str, ...], redactor: Redactor | Non
                                 f"impact not measured: {redactor.message(reason) if redactor else reason}"),)
 
 
-__all__ = ["KEEP", "describe", "discard", "discard_all", "inspect_change", "is_before_copy", "kept_copies", "run_captured"]
+__all__ = ["KEEP", "describe", "discard", "discard_all", "inspect_change", "is_before_copy", "kept_copies",
+           "run_captured"]

@@ -232,12 +232,15 @@ def _table_rows(conn: psycopg.Connection[Any], table: Table, mode: str, n: int,
     source: sql.Composable = _identifier(table.name)
     mode_note = ""
     if mode == "sample":
+        column = table.column(key[0]) if keyed and len(key) == 1 else None
+        if column is not None and column.type in _INTEGER_TYPES:
+            return _sample_by_key(conn, table, cols, key[0], n, where)
         estimate = conn.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
                                 (_regclass(table.name),)).fetchone()
         rows_estimated = float(estimate[0]) if estimate and estimate[0] and estimate[0] > 0 else 0.0
         percent = 100.0 if rows_estimated <= 0 else min(100.0, max(0.01, 400.0 * max(n, 1) / rows_estimated))
-        source = sql.SQL("{} TABLESAMPLE SYSTEM ({}) REPEATABLE (0)").format(source, sql.Literal(percent))
-        mode_note = " (a repeatable sample of the table's pages)"
+        source = sql.SQL("{} TABLESAMPLE BERNOULLI ({}) REPEATABLE (0)").format(source, sql.Literal(percent))
+        mode_note = " (a repeatable sample of the table's rows)"
     query = sql.SQL("SELECT {} FROM {}{} ORDER BY {} LIMIT {}").format(
         _columns_sql(cols) if cols else sql.SQL("NULL"), source, cond, order if key else sql.SQL("1"),
         sql.Literal(n + 1))
@@ -252,6 +255,36 @@ def _table_rows(conn: psycopg.Connection[Any], table: Table, mode: str, n: int,
     note = (f"The {which} {len(rows)} row(s) of {table.name}{filtered} by {by}"
             + ("; more rows are not shown." if truncated else "; that is all of them.") + mode_note)
     return cols, rows, truncated, note
+
+
+_INTEGER_TYPES = frozenset({"integer", "bigint", "smallint"})
+
+
+def _sample_by_key(conn: psycopg.Connection[Any], table: Table, cols: Sequence[str], key: str, n: int,
+                   where: str | None) -> tuple[list[str], list[tuple[Any, ...]], bool, str]:
+    """A stable sample: the first row at or after ``n`` evenly spaced points of the key's range (``n`` index seeks)."""
+    ident, name = sql.Identifier(key), _identifier(table.name)
+    low = conn.execute(sql.SQL("SELECT min({}) FROM {}").format(ident, name)).fetchone()
+    high = conn.execute(sql.SQL("SELECT max({}) FROM {}").format(ident, name)).fetchone()
+    filtered = f" matching {where}" if where else ""
+    if not low or low[0] is None or n == 0:
+        return list(cols), [], bool(low and low[0] is not None), f"No rows of {table.name} shown (sample of {n})."
+    first, last = int(low[0]), int(high[0]) if high and high[0] is not None else int(low[0])
+    span = last - first + 1
+    cond = sql.SQL(" AND ({})").format(sql.SQL(where)) if where else sql.SQL("")  # checked by _check_where
+    seen: dict[Any, tuple[Any, ...]] = {}
+    for i in range(n):
+        seek = sql.SQL("SELECT {k}, {c} FROM {t} WHERE {k} >= {p}{w} ORDER BY {k} LIMIT 1").format(
+            k=ident, c=_columns_sql(cols), t=name, p=sql.Literal(first + (i * span) // n), w=cond)
+        row = conn.execute(seek).fetchone()
+        if row is not None:
+            seen.setdefault(row[0], tuple(row[1:]))
+    rows = [seen[k] for k in sorted(seen)]
+    truncated = span > len(rows) if not where else True
+    note = (f"A stable sample of {len(rows)} row(s) of {table.name}{filtered}, the first row at or after {n} evenly "
+            f"spaced points of {key} {first}…{last}" + ("; other rows are not shown." if truncated
+                                                        else "; that is all of them."))
+    return list(cols), rows, truncated, note
 
 
 def _regclass(name: str) -> str:
