@@ -364,3 +364,17 @@ def test_before_copies_of_a_killed_process_are_swept(project: Project, pg_databa
     assert left in _clones(pg_database.cluster)
     steps.revert(project, pg_database.url, capture=Capture(), regenerate_schema=False)
     assert left not in _clones(pg_database.cluster)
+
+
+def test_a_view_over_a_masked_column_stays_masked(project: Project, pg_database: PgDatabase) -> None:
+    """A view's columns are masked when the view (or a view it reads) reads a masked column; a plain value shows."""
+    pg_database.execute("CREATE TABLE keys (id INTEGER PRIMARY KEY, api_token TEXT NOT NULL, label TEXT NOT NULL);\n"
+                        "INSERT INTO keys VALUES (1, 'plainvalue123', 'first key');\n"
+                        "CREATE VIEW tokens AS SELECT id, api_token AS t FROM keys;\n"
+                        "CREATE VIEW tokens_again AS SELECT t AS v FROM tokens;\n")
+    found = steps.verify(project, pg_database.url, ["SELECT * FROM tokens", "SELECT v FROM tokens_again",
+                                                    "SELECT label AS t FROM keys", "SELECT api_token AS x FROM keys"])
+    tokens, again, label, aliased = found.previews
+    assert "plainvalue123" not in tokens.to_text() + again.to_text() + aliased.to_text()
+    assert "t" in tokens.redacted and "v" in again.redacted and "x" in aliased.redacted
+    assert "first key" in label.to_text()  # a column straight from a table is judged by that column, not its alias

@@ -34,7 +34,7 @@ from psycopg import sql
 
 from lightnb.backends.postgres.records import read_catalog
 from lightnb.backends.postgres.rowhash import summaries
-from lightnb.catalog import Table
+from lightnb.catalog import Catalog, Table
 from lightnb.errors import LightnbError
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor, is_time_name
 from lightnb.inspect.schema_diff import SchemaDiff, column_renames_between, schema_diff
@@ -199,8 +199,8 @@ def preview(conn: psycopg.Connection[Any], table_or_query: str, *, mode: str = "
                 if where is not None:
                     raise LightnbError("a filter applies to a table; write the condition in the query's own WHERE "
                                        "instead.")
-                cols, rows, truncated, note, sensitive = _query_rows(conn, table_or_query, n, catalog.tables,
-                                                                     redactor, masked)
+                cols, rows, truncated, note, sensitive = _query_rows(conn, table_or_query, n, catalog, redactor,
+                                                                     masked)
                 source = table_or_query
     except psycopg.Error as error:
         reason = " ".join(str(error).split())
@@ -292,7 +292,7 @@ def _regclass(name: str) -> str:
     return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
 
 
-def _query_rows(conn: psycopg.Connection[Any], query: str, n: int, tables: Sequence[Table], redactor: Redactor,
+def _query_rows(conn: psycopg.Connection[Any], query: str, n: int, catalog: Catalog, redactor: Redactor,
                 masked: set[str]) -> tuple[list[str], list[tuple[Any, ...]], bool, str, list[bool]]:
     import pglast
 
@@ -311,7 +311,7 @@ def _query_rows(conn: psycopg.Connection[Any], query: str, n: int, tables: Seque
                                                                           sql.Literal(n + 1)))
     cols = [d.name for d in (cursor.description or [])]
     rows = [tuple(r) for r in cursor.fetchall()]
-    sensitive = _output_sensitivity(conn, cursor, cols, tables, redactor, text, masked)
+    sensitive = _output_sensitivity(conn, cursor, cols, catalog, redactor, text, masked)
     truncated = len(rows) > n
     rows = rows[:n]
     note = f"The first {len(rows)} row(s) of the query" + ("; more rows are not shown." if truncated
@@ -319,9 +319,24 @@ def _query_rows(conn: psycopg.Connection[Any], query: str, n: int, tables: Seque
     return cols, rows, truncated, note, sensitive
 
 
-def _output_sensitivity(conn: psycopg.Connection[Any], cursor: Any, cols: Sequence[str], tables: Sequence[Table],
+def _with_views(text: str, catalog: Catalog) -> str:
+    """The query's text followed by the definitions of the views it reads (and of the views those read)."""
+    views = {v.name.lower(): v.sql for v in catalog.views}
+    seen: set[str] = set()
+    for _ in range(8):
+        words = {w.lower() for w in _WORD.findall(text)} | {w.lower() for w in re.findall(r"\w+\.\w+", text)}
+        found = [name for name in views if name in words and name not in seen]
+        if not found:
+            break
+        seen.update(found)
+        text += "\n" + "\n".join(views[name] for name in found)
+    return text
+
+
+def _output_sensitivity(conn: psycopg.Connection[Any], cursor: Any, cols: Sequence[str], catalog: Catalog,
                         redactor: Redactor, text: str, masked: set[str]) -> list[bool]:
-    """Judge each output column by the table column it comes from (the server says), else conservatively."""
+    """Judge each output column by the table column it comes from (the server says), else conservatively: a
+    computed column, or one of a view, is masked when the query (its views included) reads a masked column."""
     result = cursor.pgresult
     origins: dict[int, tuple[int, int]] = {}
     if result is not None:
@@ -334,10 +349,10 @@ def _output_sensitivity(conn: psycopg.Connection[Any], cursor: Any, cols: Sequen
         rows = conn.execute(
             "SELECT a.attrelid, a.attnum, a.attname, CASE WHEN n.nspname = 'public' THEN c.relname "
             "ELSE n.nspname || '.' || c.relname END FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attrelid = ANY(%s)",
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attrelid = ANY(%s) AND c.relkind IN ('r', 'p')",
             (sorted({o for o, _ in origins.values()}),)).fetchall()
         names = {(int(r[0]), int(r[1])): (str(r[2]), str(r[3])) for r in rows}
-    reads_masked = bool({w.lower() for w in _WORD.findall(text)} & masked)
+    reads_masked = bool({w.lower() for w in _WORD.findall(_with_views(text, catalog))} & masked)
     out = []
     for i, column in enumerate(cols):
         origin = names.get(origins.get(i, (0, 0)))
