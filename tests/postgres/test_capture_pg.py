@@ -378,3 +378,5 @@ def test_a_view_over_a_masked_column_stays_masked(project: Project, pg_database:
     assert "plainvalue123" not in tokens.to_text() + again.to_text() + aliased.to_text()
     assert "t" in tokens.redacted and "v" in again.redacted and "x" in aliased.redacted
     assert "first key" in label.to_text()  # a column straight from a table is judged by that column, not its alias
+    view = steps.inspect_database(project, pg_database.url, table="tokens")
+    assert isinstance(view, Preview) and "of view tokens" in view.note and "plainvalue123" not in view.to_text()

@@ -199,9 +199,12 @@ def preview(conn: psycopg.Connection[Any], table_or_query: str, *, mode: str = "
                 if where is not None:
                     raise LightnbError("a filter applies to a table; write the condition in the query's own WHERE "
                                        "instead.")
-                cols, rows, truncated, note, sensitive = _query_rows(conn, table_or_query, n, catalog, redactor,
-                                                                     masked)
-                source = table_or_query
+                view = next((v.name for v in catalog.views if v.name.lower() == table_or_query.strip().lower()), None)
+                query = f"SELECT * FROM {_regclass(view)}" if view is not None else table_or_query
+                cols, rows, truncated, note, sensitive = _query_rows(conn, query, n, catalog, redactor, masked)
+                if view is not None:
+                    note = note.replace("of the query", f"of view {view}", 1)
+                source = view or table_or_query
     except psycopg.Error as error:
         reason = " ".join(str(error).split())
         raise LightnbError(f"preview of {table_or_query!r} failed: {redactor.message(reason)}; check the name, "
