@@ -18,6 +18,7 @@ from lightnb.backends.postgres.cluster import socket_dir_of, start_cluster
 from lightnb.backends.postgres.connect import connect
 from lightnb.backends.postgres.sample import CLUSTER_FOLDER, PRODUCTION_DATABASE, WORKSPACE_DATABASE
 from lightnb.rehearse import notebooks_dir
+from lightnb.report import export
 from lightnb.samples import EXERCISE, TABLE_COLUMNS
 
 pytestmark = pytest.mark.timeout(300)
@@ -82,6 +83,15 @@ def test_notebook_01_walks_the_steps_on_postgres(tmp_path: Path) -> None:
                                       ).fetchone()
             assert not any(EXERCISE.name in v for v in versions) and EXERCISE.column not in columns
             assert clones == (0,)  # every before copy was dropped when the kernel ended
+            with connect(cluster.url(PRODUCTION_DATABASE), read_only=True) as conn:
+                secrets = [r[0] for r in conn.execute("SELECT email FROM users UNION ALL SELECT password_hash "
+                                                      "FROM users UNION ALL SELECT access_token_encrypted FROM "
+                                                      "oauth_connections")]
+            report = export(executed, tmp_path / "report")
+            assert report.html is not None and report.markdown is not None and report.records >= 6
+            shown = "\n".join((executed.read_text(encoding="utf-8"), report.html.read_text(encoding="utf-8"),
+                               report.markdown.read_text(encoding="utf-8")))
+            assert "[redacted]" in shown and not [s for s in secrets if s in shown]  # no secret leaves the copy
         finally:
             cluster.destroy()
     finally:
