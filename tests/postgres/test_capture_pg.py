@@ -186,12 +186,17 @@ def test_redo_with_capture_and_the_workspace_verbs(project: Project, pg_database
 
 def test_before_copies_are_bounded_and_dropped_when_discarded(project: Project, pg_database: PgDatabase) -> None:
     made = []
-    for _ in range(pg_capture.KEEP + 1):
+    first = steps.inspect(project, steps.run(project, pg_database.url, capture=Capture()))
+    made.append(first.result.before_copy)
+    steps.revert(project, pg_database.url)
+    for _ in range(pg_capture.KEEP):
         made.append(steps.run(project, pg_database.url, capture=Capture()).before_copy)
         steps.revert(project, pg_database.url)
     live = _clones(pg_database.cluster)
     assert pgurl_database(str(made[0])) not in live  # the oldest was dropped
     assert all(pgurl_database(str(url)) in live for url in made[1:])
+    with pytest.raises(WorkspaceError, match="was dropped .*run or revert again"):
+        steps.inspect(project, first, "users")
     old = RunResult("up", Path("x"), (), 0.0, before=None, after=None, before_copy=made[0])
     with pytest.raises(WorkspaceError, match="was not captured"):
         steps.inspect(project, old)
