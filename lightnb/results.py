@@ -61,6 +61,10 @@ class Capture:
     :param fingerprint: hash every row into the snapshots (``"auto"``: only when no before copy is
         kept; with a copy, the inspect step compares rows exactly, set-wise in SQLite, when asked,
         so a run does not pay for two full passes over the data).
+
+    On PostgreSQL the before copy is a database of lightnb's private cluster (a clone of the workspace,
+    its URL in the result's ``before_copy``), so ``folder`` is not used, and the snapshots' fingerprints
+    are always computed, in the server.
     """
 
     snapshot: bool = True
