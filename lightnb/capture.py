@@ -177,7 +177,10 @@ def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, 
         return phrases
     for change in schema.of(table=name):
         if change.kind == "table":
-            phrases.append("rebuilt" if change.action == "rebuilt" else change.detail or change.action)
+            if change.action == "rebuilt":  # PostgreSQL rewrites a table in place; SQLite's is dropped and made again
+                phrases.append("rewritten" if change.detail.startswith("rewritten") else "rebuilt")
+            else:
+                phrases.append(change.detail or change.action)
         elif change.kind == "column":
             verb = {"removed": "dropped"}.get(change.action, change.action)
             phrases.append(f"column {change.old_name} renamed to {change.name}" if change.action == "renamed"

@@ -61,6 +61,10 @@ class Capture:
     :param fingerprint: hash every row into the snapshots (``"auto"``: only when no before copy is
         kept; with a copy, the inspect step compares rows exactly, set-wise in SQLite, when asked,
         so a run does not pay for two full passes over the data).
+
+    On PostgreSQL the before copy is a database of lightnb's private cluster (a clone of the workspace,
+    its URL in the result's ``before_copy``), so ``folder`` is not used, and the snapshots' fingerprints
+    are always computed, in the server.
     """
 
     snapshot: bool = True
@@ -120,7 +124,8 @@ class RunResult(Rendered):
     :param migrations: the migrations applied or reverted, in the order they ran.
     :param before: snapshot taken before (None when capture was off).
     :param after: snapshot taken after.
-    :param before_copy: a copy of the database as it was before, for row diffs and previews.
+    :param before_copy: a copy of the database as it was before, for row diffs and previews (a file on
+        SQLite; on PostgreSQL the URL of a database of lightnb's private cluster).
     :param schema_files: schema files regenerated afterwards.
     :param per_migration: with capture, a snapshot (schema and row counts) after each migration.
     """
@@ -131,7 +136,7 @@ class RunResult(Rendered):
     seconds: float
     before: Any = None
     after: Any = None
-    before_copy: Path | None = None
+    before_copy: Path | str | None = None
     schema_files: tuple[Path, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     per_migration: tuple[tuple[str, str, Any], ...] = ()  # (migration, "up"/"down", Snapshot after it)
@@ -263,6 +268,25 @@ class ModelsPlan(Rendered):
 
 
 @dataclass(frozen=True)
+class PostgresWorkspace:
+    """The workspace of a PostgreSQL project: a database of lightnb's private cluster the steps act on.
+
+    :param url: the workspace database (``DATABASE_URL`` of the sample's .env), never production.
+    :param production: production's URL (only ever read), or None.
+    :param folder: the project's lightnb folder (``.lightnb``).
+    """
+
+    url: str
+    production: str | None
+    folder: Path
+
+    @property
+    def path(self) -> str:
+        """What the steps take as the database: the workspace's URL."""
+        return self.url
+
+
+@dataclass(frozen=True)
 class WorkbookStart:
     """A project and the fresh workspace copy a workbook opens on.
 
@@ -271,7 +295,7 @@ class WorkbookStart:
     """
 
     project: Any
-    workspace: Workspace
+    workspace: Workspace | PostgresWorkspace
     schema_baseline: str = ""
     production_applied: frozenset[str] = frozenset()
 

@@ -38,6 +38,7 @@ from lightnb.results import (
     ListResult,
     MigrationStatus,
     ModelsPlan,
+    PostgresWorkspace,
     PrintSchemaResult,
     RegenerateResult,
     RunResult,
@@ -88,6 +89,7 @@ __all__ = [  # the verbs, and the types they take that a caller builds or checks
     "revert", "revert_on_workspace", "run", "run_on_workspace", "sample", "sample_defaults", "save_sql",
     "schema_option_choices", "schema_style", "setup", "snapshot", "stopped", "test", "verify",
     "workspace_folder", "workspace_protects", "workspace_status", "is_postgres_url", "snapshot_postgres",
+    "PostgresWorkspace",
 ]
 
 
@@ -250,8 +252,9 @@ def run(project: Project, database: str | Path | SqliteLocation, *, limit: int |
     """
     if _postgres_database(database):
         from lightnb.backends.postgres import verbs
-        return verbs.run(project, str(database), limit=limit, on_step=on_step, regenerate_schema=regenerate_schema,
-                         locked_schema=locked_schema, style=style)
+        return _postgres_captured(project, str(database), "up", capture, lambda: verbs.run(
+            project, str(database), limit=limit, on_step=on_step, regenerate_schema=regenerate_schema,
+            locked_schema=locked_schema, style=style))
     return _migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
         conn, found, on_step=observe, on_applied=hook, limit=limit),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -264,8 +267,9 @@ def revert(project: Project, database: str | Path | SqliteLocation, *, number: i
     """Revert the latest ``number`` migrations (or all) of ``database``."""
     if _postgres_database(database):
         from lightnb.backends.postgres import verbs
-        return verbs.revert(project, str(database), number=number, all=all, on_step=on_step,
-                            regenerate_schema=regenerate_schema, locked_schema=locked_schema, style=style)
+        return _postgres_captured(project, str(database), "down", capture, lambda: verbs.revert(
+            project, str(database), number=number, all=all, on_step=on_step, regenerate_schema=regenerate_schema,
+            locked_schema=locked_schema, style=style))
     return _migrate(project, database, "down", lambda conn, found, hook, observe: runner.revert(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -278,12 +282,26 @@ def redo(project: Project, database: str | Path | SqliteLocation, *, number: int
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
     if _postgres_database(database):
         from lightnb.backends.postgres import verbs
-        return verbs.redo(project, str(database), number=number, all=all, on_step=on_step,
-                          regenerate_schema=regenerate_schema, locked_schema=locked_schema, style=style)
+        return _postgres_captured(project, str(database), "redo", capture, lambda: verbs.redo(
+            project, str(database), number=number, all=all, on_step=on_step, regenerate_schema=regenerate_schema,
+            locked_schema=locked_schema, style=style))
     return _migrate(project, database, "redo", lambda conn, found, hook, observe: runner.redo(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
         on_step=on_step, style=style)
+
+
+def _postgres_captured(project: Project, url: str, direction: str, capture: Capture | None,
+                       step: Callable[[], RunResult]) -> RunResult:
+    """Run a PostgreSQL verb, with a before copy and snapshots when ``capture`` asks (never on production)."""
+    if capture is None or not (capture.snapshot or capture.copy):
+        return step()
+    from lightnb.backends.postgres.capture import run_captured
+    from lightnb.backends.postgres.verbs import refuse_production as refuse_postgres_production
+    refuse_postgres_production(project, url)
+    _postgres_ready(project, url)
+    return run_captured(url, direction, step, copy=bool(capture.copy), snapshot=capture.snapshot,
+                        redactor=_project_redactor(project))
 
 
 def _migrate(project: Project, database: str | Path | SqliteLocation, direction: str,
@@ -408,6 +426,8 @@ def test(project: Project, database: str | Path | None = None, *, versions: list
     :param applied: also prove the latest N applied migrations (reverted then re-applied on the copy).
     :returns: ``lightnb.checks.CheckResult`` with one verdict.
     """
+    if is_postgres_url(database):
+        return check(project, database_url=database, applied=applied, run_tests=run_tests, on_output=on_output)
     from lightnb.checks import check as prove
     return prove(project, database=database, versions=versions, applied=applied, run_tests=run_tests,
                  on_output=on_output)
@@ -429,7 +449,9 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     targets = [project.resolve(section["file"]) for section in project.print_schema.values()
                if isinstance(section.get("file"), str)]
     before = {path: path.read_text(encoding="utf-8") if path.is_file() else "" for path in targets}
-    if write:
+    if _postgres_database(database):
+        after = _regenerate_postgres(project, str(database), write=write)
+    elif write:
         conn = sqlite.open_readonly(database)  # regeneration writes schema files, never the database
         try:
             schema_rs.regenerate_schema_files(project, conn, style=schema_style(project))
@@ -458,6 +480,20 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     return RegenerateResult(files, drift, plan.changes, plan.left_alone)
 
 
+def _regenerate_postgres(project: Project, url: str, *, write: bool) -> dict[Path, str]:
+    """Print every configured schema file from a PostgreSQL database (the database is only read); write them
+    when ``write``. Return each file's new text."""
+    from lightnb.backends.postgres import verbs
+    from lightnb.schema.postgres import print_schemas_postgres
+    _postgres_ready(project, url)
+    if write:
+        written = verbs.regenerate_schema_files(project, url, style=schema_style(project))
+        return {path: path.read_text(encoding="utf-8") for path in written}
+    configurations = verbs._schema_configurations(project, schema_style(project))
+    return {Path(one.options.file): one.text for one in print_schemas_postgres(url, configurations)
+            if one.options.file is not None}
+
+
 @overload
 def inspect(project: Project, result: RunResult | Change, table: None = None, *, rows: int = 10) -> Change: ...
 
@@ -481,6 +517,12 @@ def inspect(project: Project, result: RunResult | Change, table: str | None = No
     from lightnb.capture import Change, describe, inspect_change
     from lightnb.inspect.redact import Redactor
     redactor = Redactor.for_project(project)
+    captured_on = result.result.before_copy if isinstance(result, Change) else result.before_copy
+    if is_postgres_url(str(captured_on) if isinstance(captured_on, str) else None):
+        from lightnb.backends.postgres import capture as postgres_capture
+        found = result if isinstance(result, Change) else postgres_capture.describe(
+            result, preview_rows=min(rows, 20), redactor=redactor)
+        return found if table is None else postgres_capture.inspect_change(found, table, rows=rows, redactor=redactor)
     change = result if isinstance(result, Change) else describe(result, preview_rows=min(rows, 20),
                                                                  redactor=redactor)
     return change if table is None else inspect_change(change, table, rows=rows, redactor=redactor)
@@ -877,6 +919,16 @@ def diff(project: Project | None, before: str | Path, after: str | Path, *, tabl
     """
     from lightnb.inspect.redact import Redactor
     from lightnb.inspect.row_diff import row_diff
+    if is_postgres_url(before) or is_postgres_url(after):
+        if not (is_postgres_url(before) and is_postgres_url(after)):
+            raise ProjectError("diff compares two databases of one kind: give two postgres:// URLs (or two SQLite "
+                               "files); copy one into the other's kind first.")
+        from lightnb.backends.postgres.inspect import row_diff as postgres_row_diff
+        for url in (before, after):
+            if project is not None:
+                _postgres_ready(project, str(url))
+        return postgres_row_diff(str(before), str(after), tables=list(tables) if tables else None,
+                                 sample=max(sample, 0), redactor=Redactor.for_project(project), reveal=reveal)
     return row_diff(before, after, tables=list(tables) if tables else None, sample=max(sample, 0),
                     redactor=Redactor.for_project(project), reveal=reveal)
 
@@ -891,8 +943,20 @@ def inspect_database(project: Project | None, database: str | Path | None = None
     """
     from lightnb.inspect.redact import Redactor
     if database is None:
-        database = _project_database(project)
+        database = (str(project.database_url) if project is not None and is_postgres_url(project.database_url)
+                    else _project_database(project))
     redactor = Redactor.for_project(project)
+    if _postgres_database(str(database)):
+        from lightnb.backends import postgres
+        from lightnb.backends.postgres import inspect as postgres_inspect
+        if project is not None:
+            _postgres_ready(project, str(database))
+        with postgres.open_readonly(str(database)) as session:  # every transaction read-only
+            if table:
+                return postgres_inspect.preview(session, table, mode=mode, n=rows, where=where, redactor=redactor,
+                                                reveal=reveal)
+            return postgres_inspect.take_snapshot(session, label=_postgres_label(str(database)),
+                                                  fingerprint=fingerprint, redactor=redactor)
     conn = sqlite.open_readonly(database)
     try:
         if table:
@@ -903,6 +967,11 @@ def inspect_database(project: Project | None, database: str | Path | None = None
                              exact_fingerprints=False, redactor=redactor)
     finally:
         conn.close()
+
+
+def _postgres_label(url: str) -> str:
+    from lightnb.backends.postgres.url import redact
+    return redact(url)
 
 
 def _project_database(project: Project | None) -> Path:
@@ -925,6 +994,14 @@ def verify(project: Project, database: str | Path, queries: Sequence[str], *, ro
     """Run read-only verification ``queries`` on ``database``; each result bounded and redacted."""
     from lightnb.inspect.preview import preview
     from lightnb.inspect.redact import Redactor
+    if _postgres_database(database):
+        from lightnb.backends import postgres
+        from lightnb.backends.postgres.inspect import preview as postgres_preview
+        _postgres_ready(project, str(database))
+        redactor = Redactor.for_project(project)
+        with postgres.open_readonly(str(database)) as session:  # every transaction read-only
+            return Verification(tuple(queries), tuple(postgres_preview(session, q, n=rows, redactor=redactor)
+                                                      for q in queries))
     conn = sqlite.open_readonly(database)
     try:
         redactor = Redactor.for_project(project)
@@ -933,21 +1010,27 @@ def verify(project: Project, database: str | Path, queries: Sequence[str], *, ro
         conn.close()
 
 
-def run_on_workspace(project: Project, workspace: Workspace, *, limit: int | None = None,
+def run_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, limit: int | None = None,
                      on_step: StepObserver | None = None) -> Change:
     """Apply the pending migrations (or the next ``limit``) to the workspace, keeping what they changed:
     snapshots before and after, a before copy, and redacted before/after previews."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
+    if isinstance(workspace, PostgresWorkspace):
+        return inspect(project, run(project, workspace.url, capture=Capture(), limit=limit, on_step=on_step),
+                       rows=5)
     return captured(workspace, lambda db, capture: run(project, db, capture=capture, limit=limit, on_step=on_step),
                     label="run", redactor=Redactor.for_project(project))
 
 
-def revert_on_workspace(project: Project, workspace: Workspace, *, number: int = 1,
+def revert_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, number: int = 1,
                         on_step: StepObserver | None = None) -> Change:
     """Revert the latest ``number`` migrations of the workspace, keeping what the revert changed."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
+    if isinstance(workspace, PostgresWorkspace):
+        return inspect(project, revert(project, workspace.url, capture=Capture(), number=number, on_step=on_step),
+                       rows=5)
     return captured(workspace, lambda db, capture: revert(project, db, capture=capture, number=number,
                                                           on_step=on_step),
                     label="revert", redactor=Redactor.for_project(project))
@@ -1099,7 +1182,7 @@ def sample_defaults() -> tuple[int, int]:
 
 def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
                   folder: str | Path | None = None, users: int = 2_000, exercise: bool = False,
-                  workspace_dir: str | Path | None = None) -> WorkbookStart:
+                  workspace_dir: str | Path | None = None, backend: str = "sqlite") -> WorkbookStart:
     """Open a workbook on a project with a fresh workspace copy of its production database.
 
     With no ``project_dir``, build the bundled sample (project and fake production database) in
@@ -1107,8 +1190,15 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
 
     :param production_db: default: ``production`` from lightnb.toml, else the existing workspace,
         else ``DATABASE_URL``.
+    :param backend: ``sqlite``, or ``postgres``: the sample's PostgreSQL variant (production and the
+        workspace database in the project's private cluster), or a PostgreSQL project whose
+        ``DATABASE_URL`` names its workspace database (copied again from production).
     :raises LightnbError: when the project or the database cannot be found.
     """
+    if backend == "postgres" or (production_db is not None and is_postgres_url(production_db)):
+        return _open_postgres_workbook(project_dir, production_db, folder=folder, users=users, exercise=exercise)
+    if backend != "sqlite":
+        raise ProjectError(f"Unknown workbook backend {backend!r}; use sqlite or postgres.")
     if project_dir is None:
         from lightnb import samples
         if folder is None:
@@ -1133,6 +1223,40 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
     applied: frozenset[str] = frozenset()
     if workspace.production is not None and Path(workspace.production).is_file():
+        listing = list_migrations(project, workspace.production)
+        applied = frozenset(m.version for m in listing.migrations if m.applied)
+    return WorkbookStart(project, workspace, baseline, applied)
+
+
+def _open_postgres_workbook(project_dir: str | Path | None, production_db: str | Path | None, *,
+                            folder: str | Path | None, users: int, exercise: bool) -> WorkbookStart:
+    """Open a workbook on a PostgreSQL project (the sample's variant when ``project_dir`` is None)."""
+    from lightnb import samples
+    from lightnb.backends.postgres.sample import sample_workbook as postgres_sample
+    from lightnb.backends.postgres.workspace import fresh_workspace
+    if project_dir is None:
+        if folder is None:
+            raise ProjectError("Give a project folder, or a folder to build the sample in.")
+        made = postgres_sample(folder, users=users, workspace=True)
+        project_dir, production_db = made.project_dir, made.production_url
+        if exercise:
+            built = Project.discover(project_dir)
+            created = generate(built, samples.EXERCISE.name).migration
+            save_sql(built, created.name, up=samples.EXERCISE.up_sql, down=samples.EXERCISE.down_sql)
+    project = Project.discover(project_dir)
+    production = str(production_db) if production_db is not None else project.settings.get("production")
+    if production is not None and not is_postgres_url(str(production)):
+        raise ProjectError(f"The production database of a PostgreSQL workbook is a postgres:// URL, not "
+                           f"{production}; pass production_db=URL (or set `production` in lightnb.toml).")
+    if not is_postgres_url(project.database_url):
+        raise ProjectError("A PostgreSQL workbook works on the database DATABASE_URL names (the project's .env); "
+                           "set it to a database of lightnb's private cluster.")
+    workspace = fresh_workspace(project, str(project.database_url), str(production) if production else None)
+    from lightnb.models.locate import schema_file
+    schema_path = schema_file(project)
+    baseline = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else ""
+    applied: frozenset[str] = frozenset()
+    if workspace.production is not None:
         listing = list_migrations(project, workspace.production)
         applied = frozenset(m.version for m in listing.migrations if m.applied)
     return WorkbookStart(project, workspace, baseline, applied)

@@ -87,6 +87,8 @@ so the saved notebook reads the same on a code host or nbviewer, where no widget
             down_sql=(EXERCISE.down_sql, "its exact undo"),
             sample_users=(2000, "size of the sample database when it is built"),
             run_project_tests=(False, "also run the project's own test command (cargo test) in the test step"),
+            backend=("sqlite", "or postgres: the sample's PostgreSQL variant, in a private cluster this kernel "
+                               "starts and stops"),
         ),
         md("""
 ## The rules
@@ -104,8 +106,11 @@ so the saved notebook reads the same on a code host or nbviewer, where no widget
 Open the workbook: the project, and a fresh **workspace** copy of its production database that every
 panel below works on. The line printed shows where you start: the migrations already applied to the
 copy, and those pending. (`wb.project.root` is the project folder, `wb.database` the copy.)
+With `backend = "postgres"` the same steps run on a real PostgreSQL server: production and the
+workspace are databases of a private cluster the notebook's kernel starts (and stops when it ends);
+every before copy is a `CREATE DATABASE … TEMPLATE` clone of the workspace, dropped afterwards.
 """),
-        code("wb = ui.workbook(project_dir, production_db, users=sample_users)\nwb"),
+        code("wb = ui.workbook(project_dir, production_db, users=sample_users, backend=backend)\nwb"),
         md("""
 ## 1. Generate
 

@@ -772,14 +772,21 @@ def history_lineage(migrations_dir: str | Path, redactor: Redactor) -> frozenset
         return frozenset()
     if key in _HISTORY_CACHE:
         return _HISTORY_CACHE[key]
+    import logging
     taint: set[tuple[str, str]] = set()
-    for up in ups:
-        try:
-            text = up.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        for statement in split(text):
-            _history_step(statement.text, taint, redactor)
+    parser_log = logging.getLogger("sqlglot")
+    level = parser_log.level
+    parser_log.setLevel(logging.ERROR)  # a statement it cannot read (PL/pgSQL …) is skipped, not announced
+    try:
+        for up in ups:
+            try:
+                text = up.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            for statement in split(text):
+                _history_step(statement.text, taint, redactor)
+    finally:
+        parser_log.setLevel(level)
     result = frozenset(taint)
     _HISTORY_CACHE[key] = result
     return result

@@ -206,7 +206,6 @@ def compare_preview(before_conn: sqlite.Connection, after_conn: sqlite.Connectio
         ``column_renames(table)``; guessed from the two tables' columns the same way when None.
     :raises LightnbError: the table is missing on both sides, or the key is not in both.
     """
-    import pandas as pd
 
     redactor = redactor or DEFAULT_REDACTOR
     after_table = after_table or table
@@ -242,6 +241,30 @@ def compare_preview(before_conn: sqlite.Connection, after_conn: sqlite.Connectio
                 finder = known_secrets(conn, side_redactor, bounded=True)
                 for cols, rows in ((b_cols, before_rows), (a_cols, after_rows)):
                     copied |= finder.copied_columns(cols, [[r.get(c) for c in cols] for r in rows.values()])
+    return assemble_compared(table, after_table, b_cols=b_cols, a_cols=a_cols, key_b=key_b, key_cols=key_cols,
+                             pairs=pairs, wanted=wanted, before_rows=before_rows, after_rows=after_rows,
+                             before_redactor=before_redactor, after_redactor=after_redactor, copied=copied,
+                             mask=redactor.mask, reveal=reveal, first=n if keys is None else None)
+
+
+def assemble_compared(table: str, after_table: str, *, b_cols: Sequence[str], a_cols: Sequence[str],
+                      key_b: Sequence[str], key_cols: Sequence[str], pairs: Mapping[str, str],
+                      wanted: Sequence[tuple], before_rows: Mapping[tuple, Mapping[str, Any]],
+                      after_rows: Mapping[tuple, Mapping[str, Any]], before_redactor: Redactor,
+                      after_redactor: Redactor, copied: set[str] | frozenset[str] = frozenset(), mask: str,
+                      reveal: bool, first: int | None, keyless: bool = False) -> ComparedPreview:
+    """Build the side-by-side frame of rows read from both sides (any backend): statuses, changed cells, redaction.
+
+    :param pairs: before column -> after column, for the columns both sides have (renamed ones paired).
+    :param wanted: the keys shown, in order; ``before_rows``/``after_rows`` map them to their rows.
+    :param copied: columns found holding a copy of a masked value (masked on both sides).
+    :param first: the ``n`` of "first n keys of either side", or None when the keys were chosen.
+    :param keyless: the table has no key: rows are matched by every common column (``key_cols``) and shown whole,
+        numbered instead of indexed by key.
+    """
+    import pandas as pd
+
+    old_of = {new_name: old for old, new_name in pairs.items()}
     value_cols_b = [c for c in b_cols if c not in key_b]
     value_cols_a = [c for c in a_cols if c not in key_cols]
     common = [(c, old_of[c]) for c in value_cols_a if old_of.get(c) in value_cols_b]
@@ -259,12 +282,16 @@ def compare_preview(before_conn: sqlite.Connection, after_conn: sqlite.Connectio
     secret_b |= {old_of[c] for c in secret_a if c in old_of}
     secret_keys = {k for k in key_cols if after_redactor.is_sensitive(k, after_table)
                    or before_redactor.is_sensitive(old_of.get(k, k), table) or k in copied}
-    index = _index(wanted, key_cols, secret_keys, redactor.mask, reveal)
+    index = (pd.Index([f"#{i + 1}" for i in range(len(wanted))], name="row", dtype=object) if keyless
+             else _index(list(wanted), list(key_cols), secret_keys, mask, reveal))
     data: dict[tuple[str, str], list[Any]] = {("status", ""): statuses}
     scrubbed: set[str] = set()
+    shown_b = list(b_cols) if keyless else value_cols_b
+    shown_a = list(a_cols) if keyless else value_cols_a
     for side, cols, rows, secret, side_redactor, name in (
-            ("before", value_cols_b, before_rows, secret_b, before_redactor, table),
-            ("after", value_cols_a, after_rows, secret_a, after_redactor, after_table)):
+            ("before", shown_b, before_rows, secret_b | (secret_keys if keyless else set()), before_redactor, table),
+            ("after", shown_a, after_rows, secret_a | (secret_keys if keyless else set()), after_redactor,
+             after_table)):
         for c in cols:
             values = [rows[k][c] if k in rows else None for k in wanted]
             shown = values if reveal else [side_redactor.cell(v, c, name, sensitive=c in secret) for v in values]
@@ -280,12 +307,14 @@ def compare_preview(before_conn: sqlite.Connection, after_conn: sqlite.Connectio
     counts = {s: statuses.count(s) for s in ("added", "removed", "changed", "unchanged")}
     renamed = tuple((old, new_name) for old, new_name in pairs.items() if old != new_name)
     renamed_note = (" Renamed: " + ", ".join(f"{o} -> {nn}" for o, nn in renamed) + ".") if renamed else ""
-    note = (f"{len(wanted)} row(s) of {after_table} by {', '.join(key_cols)}: {counts['added']} added, "
+    by = "their values in every common column (no primary key)" if keyless else ", ".join(key_cols)
+    note = (f"{len(wanted)} row(s) of {after_table} by {by}: {counts['added']} added, "
             f"{counts['removed']} removed, {counts['changed']} changed, {counts['unchanged']} unchanged "
-            f"(first {n} keys of either side)." if keys is None else
+            f"(first {first} keys of either side)." if first is not None else
             f"{len(wanted)} chosen row(s) of {after_table}: {counts['added']} added, {counts['removed']} "
             f"removed, {counts['changed']} changed, {counts['unchanged']} unchanged.") + renamed_note
-    return ComparedPreview(table=after_table, key=tuple(key_cols), frame=frame, changed=changed, note=note,
+    return ComparedPreview(table=after_table, key=() if keyless else tuple(key_cols), frame=frame, changed=changed,
+                           note=note,
                            redacted=() if reveal else tuple(sorted(secret_b | secret_a | secret_keys | scrubbed)),
                            renamed=renamed)
 

@@ -140,11 +140,12 @@ def schema_diff(before: Snapshot, after: Snapshot) -> SchemaDiff:
     :param after: the later snapshot.
     """
     changes: list[SchemaChange] = []
+    postgres = "postgres" in (before.dialect, after.dialect)  # types and defaults as PostgreSQL prints them
     pairs = _pair_tables(before, after, changes)
     layout_comparable = _rootpages_comparable(pairs)
     for old, new in pairs:
-        changes.extend(_table_changes(old, new, layout_comparable))
-        changes.extend(_column_changes(old, new))
+        changes.extend(_table_changes(old, new, layout_comparable, postgres))
+        changes.extend(_column_changes(old, new, postgres))
         changes.extend(_column_order_changes(old, new))
         changes.extend(_foreign_key_changes(old, new))
         changes.extend(_check_changes(old, new))
@@ -201,12 +202,13 @@ def _rootpages_comparable(pairs: list[tuple[TableSnapshot, TableSnapshot]]) -> b
     return any(o.rootpage == n.rootpage for o, n in pairs)
 
 
-def _table_changes(old: TableSnapshot, new: TableSnapshot, layout_comparable: bool) -> list[SchemaChange]:
+def _table_changes(old: TableSnapshot, new: TableSnapshot, layout_comparable: bool,
+                   postgres: bool = False) -> list[SchemaChange]:
     out = []
     if layout_comparable and old.rootpage and new.rootpage and old.rootpage != new.rootpage \
             and old.name.lower() == new.name.lower():
         out.append(SchemaChange("table", "rebuilt", new.name, new.name,
-                                "dropped and created again (new storage)"))
+                                REWRITTEN if postgres else "dropped and created again (new storage)"))
     if old.without_rowid != new.without_rowid:
         out.append(SchemaChange("table", "changed", new.name, new.name,
                                 "WITHOUT ROWID " + ("added" if new.without_rowid else "removed")))
@@ -237,48 +239,74 @@ def _column_order_changes(old: TableSnapshot, new: TableSnapshot) -> list[Schema
                          f"Queryable struct loaded by position no longer matches")]
 
 
-def column_renames_between(old: TableSnapshot, new: TableSnapshot) -> dict[str, str]:
+def column_renames_between(old: TableSnapshot, new: TableSnapshot, *, postgres: bool = False) -> dict[str, str]:
     """Return the columns of ``old`` renamed in ``new`` (old name -> new name), guessed as the schema diff does."""
-    return {c.old_name: c.name for c in _column_changes(old, new) if c.action == "renamed" and c.old_name}
+    return {c.old_name: c.name for c in _column_changes(old, new, postgres) if c.action == "renamed" and c.old_name}
 
 
-def _column_changes(old: TableSnapshot, new: TableSnapshot) -> list[SchemaChange]:
+REWRITTEN = "rewritten: every row written anew (new storage)"  # a PostgreSQL table whose relfilenode changed
+
+
+def _column_changes(old: TableSnapshot, new: TableSnapshot, postgres: bool = False) -> list[SchemaChange]:
     out: list[SchemaChange] = []
     old_cols = {c.name.lower(): (i, c) for i, c in enumerate(old.columns)}
     new_cols = {c.name.lower(): (i, c) for i, c in enumerate(new.columns)}
     removed = [old_cols[k] for k in old_cols if k not in new_cols]
     added = [new_cols[k] for k in new_cols if k not in old_cols]
     for i, col in list(removed):
-        match = next(((j, c) for j, c in added if j == i and _same_definition(col, c)), None)
+        match = next(((j, c) for j, c in added if j == i and _same_definition(col, c, postgres)), None)
         if match is not None:
             removed.remove((i, col))
             added.remove(match)
             out.append(SchemaChange("column", "renamed", new.name, match[1].name, old_name=col.name,
-                                    detail=_describe(match[1]), heuristic=True))
-    out += [SchemaChange("column", "removed", new.name, c.name, _describe(c)) for _i, c in removed]
-    out += [SchemaChange("column", "added", new.name, c.name, _describe(c)) for _i, c in added]
+                                    detail=_describe(match[1], postgres), heuristic=True))
+    out += [SchemaChange("column", "removed", new.name, c.name, _describe(c, postgres)) for _i, c in removed]
+    out += [SchemaChange("column", "added", new.name, c.name, _describe(c, postgres)) for _i, c in added]
     for key, (_i, before_col) in old_cols.items():
         if key in new_cols:
-            diffs = _column_differences(before_col, new_cols[key][1])
+            diffs = (_postgres_differences if postgres else _column_differences)(before_col, new_cols[key][1])
             if diffs:
                 out.append(SchemaChange("column", "changed", new.name, new_cols[key][1].name, "; ".join(diffs)))
     return out
 
 
-def _same_definition(a: Column, b: Column) -> bool:
+def _same_definition(a: Column, b: Column, postgres: bool = False) -> bool:
+    if postgres:
+        return not _postgres_differences(a, b)
     return same_type(a.type, b.type) and (a.notnull, bool(a.pk)) == (b.notnull, bool(b.pk)) \
         and default_key(a.default, a.type) == default_key(b.default, b.type)
 
 
-def _describe(c: Column) -> str:
+def _describe(c: Column, postgres: bool = False) -> str:
     parts = [c.type or "no type"]
     if c.notnull:
         parts.append("NOT NULL")
-    if default_key(c.default, c.type) is not None:
+    if (c.default is not None) if postgres else (default_key(c.default, c.type) is not None):
         parts.append(f"DEFAULT {c.default}")
     if c.pk:
         parts.append("PRIMARY KEY")
     return " ".join(parts)
+
+
+def _postgres_differences(a: Column, b: Column) -> list[str]:
+    """Differences of two PostgreSQL columns as its catalogue prints them (``format_type``, ``pg_get_expr``)."""
+    diffs = []
+    if " ".join(a.type.split()) != " ".join(b.type.split()):
+        diffs.append(f"type {a.type} -> {b.type}")
+    if a.notnull != b.notnull:
+        diffs.append("NOT NULL " + ("added" if b.notnull else "removed"))
+    if a.default != b.default:
+        if b.default is None:
+            diffs.append(f"DEFAULT {a.default} removed")
+        elif a.default is None:
+            diffs.append(f"DEFAULT {b.default} added")
+        else:
+            diffs.append(f"default {a.default} -> {b.default}")
+    if bool(a.pk) != bool(b.pk):
+        diffs.append("primary key " + ("added" if b.pk else "removed"))
+    if a.identity != b.identity:
+        diffs.append(f"identity {a.identity or 'none'} -> {b.identity or 'none'}")
+    return diffs
 
 
 def _column_differences(a: Column, b: Column) -> list[str]:

@@ -106,6 +106,7 @@ class Snapshot:
     indexes: tuple[Index, ...]
     triggers: tuple[Trigger, ...]
     views: tuple[View, ...]
+    dialect: str = "sqlite"  # whose catalogue it was read from: "sqlite" or "postgres" (types and defaults differ)
     _by_name: dict[str, TableSnapshot] = field(default_factory=dict, compare=False, repr=False)
 
     def table(self, name: str) -> TableSnapshot | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from lightnb import steps
 from lightnb.results import ListResult
-from lightnb.steps import Migration, Project, Workspace
+from lightnb.steps import Migration, PostgresWorkspace, Project, Workspace
 
 Listener = Callable[[Any], None]
 DraftSaver = Callable[[], "str | None"]
@@ -48,7 +48,7 @@ class Workbook:
     """
 
     project: Project
-    workspace: Workspace
+    workspace: Workspace | PostgresWorkspace
     migration: Migration | None = None
     schema_baseline: str = ""
     results: list[Any] = field(default_factory=list)
@@ -58,8 +58,8 @@ class Workbook:
     _draft_savers: list[DraftSaver] = field(default_factory=list, repr=False)
 
     @property
-    def database(self) -> Path:
-        """The workspace database file the steps act on."""
+    def database(self) -> Path | str:
+        """The workspace database the steps act on: its file (its URL on PostgreSQL)."""
         return self.workspace.path
 
     @property
@@ -106,7 +106,9 @@ class Workbook:
         """Return one deterministic line: project, production file, migrations applied and pending."""
         listing = self.status()
         applied = sum(1 for m in listing.migrations if m.applied)
-        origin = self.workspace.production.name if self.workspace.production else "an empty database"
+        production = self.workspace.production
+        origin = ("an empty database" if not production else
+                  production.split("?", 1)[0].rsplit("/", 1)[-1] if isinstance(production, str) else production.name)
         return (f"Workbook on {self.project.root.name}: workspace copy of {origin}; "
                 f"{applied} migration(s) applied, {len(listing.pending)} pending")
 
@@ -120,7 +122,7 @@ class Workbook:
 
 def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
                   folder: str | Path | None = None, users: int = 2_000, exercise: bool = False,
-                  workspace_dir: str | Path | None = None) -> Workbook:
+                  workspace_dir: str | Path | None = None, backend: str = "sqlite") -> Workbook:
     """Open the workbook on a project, with a fresh workspace copy of its production database.
 
     With no ``project_dir``, build the bundled sample (project and fake production database)
@@ -130,13 +132,16 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
         project's lightnb.toml, else the existing workspace, else ``DATABASE_URL``.
     :param users: the sample's size, when the sample is built.
     :param workspace_dir: where to keep the workspace copy (default: ``.lightnb/`` in the project).
+    :param backend: ``postgres`` opens the PostgreSQL variant of the sample (or a PostgreSQL project): production
+        and the workspace database live in the project's private cluster, started for this kernel and stopped
+        when it ends.
     :param exercise: when the sample is built, also write its exercise migration (pending), so
         there is something to rehearse.
     :raises LightnbError: when the project or the database cannot be found.
     """
     started = steps.open_workbook(project_dir, production_db,
                                   folder=(folder or _scratch_folder()) if project_dir is None else None,
-                                  users=users, exercise=exercise, workspace_dir=workspace_dir)
+                                  users=users, exercise=exercise, workspace_dir=workspace_dir, backend=backend)
     return Workbook(started.project, started.workspace, schema_baseline=started.schema_baseline,
                     production_applied=started.production_applied)
 
