@@ -125,3 +125,42 @@ def test_check_on_the_sample_starts_its_cluster_and_proves_on_a_clone(made: Path
     assert "verdict: unsafe" in done.stdout, done.stderr
     assert "down.sql does not restore the rows: message_log" in done.stdout
     assert not _server_running(made / CLUSTER_FOLDER)
+
+
+def test_commands_act_on_the_workspace_as_the_rehearsal_role(capsys, project: Path, tmp_path: Path) -> None:
+    """SQL built at run time, which no static check can read, meets a role without superuser or program rights."""
+    from lightnb.backends.postgres import url as pgurl
+    from lightnb.backends.postgres.clone import ROLE
+    url = Project.discover(project).database_url or ""
+    assert pgurl.parse(url).get("user") == ROLE
+    marker = tmp_path / "ran"
+    code, _, err = cli(capsys, "migration", "generate", "built_at_run_time", "--version", "2030-02-02-000000-0000")
+    assert code == 0, err
+    folder = project / "migrations" / "2030-02-02-000000-0000_built_at_run_time"
+    (folder / "up.sql").write_text(
+        "DO $$ BEGIN EXECUTE 'CO' || 'PY (SELECT 1) TO PRO' || 'GRAM ' || quote_literal('touch "
+        f"{marker}'); END $$;\n", encoding="utf-8")
+    (folder / "down.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    try:
+        code, out, err = cli(capsys, "migration", "run")
+        assert code == 1 and err.count("\n") == 1 and "pg_execute_server_program" in err, err
+        assert not marker.exists()
+        with connect(url) as conn:  # nothing half-applied: the version was not recorded
+            assert conn.execute("SELECT count(*) FROM __diesel_schema_migrations "
+                                "WHERE version = '20300202000000'").fetchone() == (0,)
+    finally:
+        for path in sorted(folder.iterdir()):
+            path.unlink()
+        folder.rmdir()
+
+
+def test_database_reset_works_on_the_workspace_owned_by_the_rehearsal_role(capsys, project: Path) -> None:
+    code, out, err = cli(capsys, "database", "reset")
+    assert code == 0, err
+    assert "Creating database: sample_workspace" in out
+    url = Project.discover(project).database_url or ""
+    with connect(url) as conn:  # recreated, owned by the role, and the history applied as that role
+        owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database "
+                             "WHERE datname = current_database()").fetchone()
+        assert owner == ("lightnb_rehearsal",)
+        assert conn.execute("SELECT count(*) FROM __diesel_schema_migrations").fetchone()[0] > 1

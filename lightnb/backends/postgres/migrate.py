@@ -21,9 +21,11 @@ import psycopg
 from psycopg import sql
 
 from lightnb.backends.postgres import url as pgurl
+from lightnb.backends.postgres.cluster import SUPERUSER
 from lightnb.backends.postgres.connect import ConnectError, connect
 from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.initial_setup import write_initial_setup
+from lightnb.backends.postgres.private import private_cluster
 from lightnb.backends.postgres.split import split
 from lightnb.errors import MigrationError, SqlError
 from lightnb.migrations import Migration, discover
@@ -167,9 +169,16 @@ def create_database_if_missing(url: str, announce: Callable[[str], None] | None 
     name = pgurl.database_of(pgurl.parse(url))
     if announce is not None:
         announce(f"Creating database: {name}")
+    cluster = private_cluster(url)
     try:
-        with connect(pgurl.with_database(url, "postgres")) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if cluster is not None:
+            # lightnb's own cluster creates it, owned by the URL's role (which need not be allowed to create databases).
+            owner = pgurl.parse(url).get("user") or SUPERUSER
+            with connect(cluster.url("postgres")) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+        else:
+            with connect(pgurl.with_database(url, "postgres")) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as error:
         reason = " ".join(str(error).split())
         raise ConnectError(f"Cannot create database `{name}` on {pgurl.where(pgurl.parse(url))}: {reason}; "

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from lightnb import samples
 from lightnb.backends.postgres import load
-from lightnb.backends.postgres.cluster import Cluster, start_cluster
+from lightnb.backends.postgres import url as pgurl
+from lightnb.backends.postgres.clone import ROLE, fence
+from lightnb.backends.postgres.cluster import PORT, Cluster, start_cluster
 from lightnb.backends.postgres.connect import connect
 from lightnb.errors import DatabaseError
 from lightnb.files import write_text_atomic
@@ -63,7 +65,13 @@ def sample_workbook(dest: str | Path, *, users: int = samples.DEFAULT_USERS, see
         cluster = start_cluster(project / CLUSTER_FOLDER)  # generated data: made again from the seed if lost
         production = samples.generate_postgres_database(cluster.url(PRODUCTION_DATABASE), users=users,
                                                         seed=seed, project_dir=project)
-        copy = cluster.create_database(WORKSPACE_DATABASE, template=PRODUCTION_DATABASE) if workspace else None
+        copy = None
+        if workspace:
+            cluster.create_database(WORKSPACE_DATABASE, template=PRODUCTION_DATABASE)
+            # Commands act on the copy as the rehearsal role, as the workbook does: migration SQL there meets no
+            # superuser or server-program rights (SQL built at run time included) and cannot read production.
+            fence(cluster, WORKSPACE_DATABASE)
+            copy = pgurl.socket_url(str(cluster.socket_dir), WORKSPACE_DATABASE, user=ROLE, port=PORT)
         with connect(production, read_only=True) as conn:
             size_row = conn.execute("SELECT pg_database_size(current_database()), "
                                     "current_setting('server_version')").fetchone()
