@@ -16,6 +16,8 @@ from typing import Any
 
 from pglast.parser import ParseError, parse_sql_json
 
+from lightnb.backends.postgres import rewrites
+from lightnb.backends.postgres.rewrites import Rewrite
 from lightnb.backends.postgres.shape import qualified
 from lightnb.backends.postgres.split import split
 from lightnb.lint.finding import Finding, Severity
@@ -89,20 +91,33 @@ def _int4_columns(columns: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
 
 def lint_sql(name: str, up: str, *, run_in_transaction: bool = True) -> list[Finding]:
     """Lint one up.sql; return its findings (rule, statement line, message, fix)."""
-    found: list[Finding] = []
+    return [finding for finding, _rewrite in lint_sql_rewrites(name, up, run_in_transaction=run_in_transaction)]
+
+
+def lint_sql_rewrites(name: str, up: str, *, run_in_transaction: bool = True
+                      ) -> list[tuple[Finding, Rewrite | None]]:
+    """Lint one up.sql; return each finding with the SQL of its safe rewrite (None when no SQL is the fix)."""
+    found: list[tuple[Finding, Rewrite | None]] = []
     created: set[str] = set()
     lock_timeout = False
     locked_existing: int | None = None
+    text = ""
+    line = 0
 
-    def add(rule: str, line: int, message: str, fix: str) -> None:
+    def add(rule: str, line: int, message: str, fix: str, sql: str | None = None, *,
+            in_transaction: bool = True, whole: bool = False) -> None:
         severity = RULES[rule][0]
-        found.append(Finding(rule, severity, name, "up.sql", line, message, fix))
+        rewrite = None
+        if sql is not None:
+            rewrite = Rewrite(sql, () if whole else rewrites.statements_before(up, line), in_transaction)
+        found.append((Finding(rule, severity, name, "up.sql", line, message, fix), rewrite))
 
     for statement in split(up):
         node = _tree(statement.text)
         if node is None:
             continue
         line = statement.line
+        text = statement.text
         if "VariableSetStmt" in node and node["VariableSetStmt"].get("name") == "lock_timeout":
             lock_timeout = True
         if "CreateStmt" in node:
@@ -110,7 +125,7 @@ def lint_sql(name: str, up: str, *, run_in_transaction: bool = True) -> list[Fin
             created.add(table)
             columns = [e["ColumnDef"] for e in node["CreateStmt"].get("tableElts", []) if "ColumnDef" in e]
             for rule, column in _int4_columns(columns):
-                _column_rule(add, rule, line, table, column)
+                _column_rule(add, rule, line, table, column, text)
         elif "IndexStmt" in node:
             index = node["IndexStmt"]
             table = _relation(index)
@@ -118,16 +133,18 @@ def lint_sql(name: str, up: str, *, run_in_transaction: bool = True) -> list[Fin
                 add("pg-concurrently-in-transaction", line, f"CREATE INDEX CONCURRENTLY on {table} fails inside the "
                     f"migration's transaction (diesel runs each migration in one)",
                     "add metadata.toml with `run_in_transaction = false` beside up.sql, and keep this statement "
-                    "alone in its migration")
+                    "alone in its migration", text, in_transaction=False)
             elif not index.get("concurrent") and table not in created:
                 add("pg-index-not-concurrent", line, f"CREATE INDEX on existing table {table} takes a SHARE lock: "
                     f"every write of {table} waits until the index is built",
                     "write CREATE INDEX CONCURRENTLY … in a migration of its own with metadata.toml "
-                    "`run_in_transaction = false` (down.sql: DROP INDEX CONCURRENTLY IF EXISTS …)")
+                    "`run_in_transaction = false` (down.sql: DROP INDEX CONCURRENTLY IF EXISTS …)",
+                    rewrites.concurrent_index(text), in_transaction=False)
                 locked_existing = locked_existing or line
         elif "DropStmt" in node and node["DropStmt"].get("concurrent") and run_in_transaction:
             add("pg-concurrently-in-transaction", line, "DROP INDEX CONCURRENTLY fails inside the migration's "
-                "transaction", "add metadata.toml with `run_in_transaction = false` beside this migration")
+                "transaction", "add metadata.toml with `run_in_transaction = false` beside this migration", text,
+                in_transaction=False)
         elif "RenameStmt" in node:
             rename = node["RenameStmt"]
             table = _relation(rename)
@@ -145,26 +162,26 @@ def lint_sql(name: str, up: str, *, run_in_transaction: bool = True) -> list[Fin
             if table in created:
                 continue
             locked_existing = locked_existing or line
-            for cmd in (c.get("AlterTableCmd", {}) for c in alter.get("cmds", [])):
-                _alter_rules(add, line, table, cmd, up)
+            for index, cmd in enumerate(c.get("AlterTableCmd", {}) for c in alter.get("cmds", [])):
+                _alter_rules(add, line, table, cmd, up, text, index)
     if locked_existing is not None and not lock_timeout and run_in_transaction:
         add("pg-lock-timeout", locked_existing, "this migration locks an existing table without SET lock_timeout: "
             "queued behind a long transaction, it would block every query on that table while it waits",
             "start up.sql with `SET lock_timeout = '5s';` (it lasts until the migration's transaction ends) and "
-            "retry when it times out")
+            "retry when it times out", rewrites.with_lock_timeout(up), in_transaction=run_in_transaction, whole=True)
     return found
 
 
-def _column_rule(add: Any, rule: str, line: int, table: str, column: str) -> None:
+def _column_rule(add: Any, rule: str, line: int, table: str, column: str, text: str) -> None:
     if rule == "pg-int4-epoch":
         add(rule, line, f"{table}.{column} is INTEGER (int4): Unix seconds overflow it on 2038-01-19",
-            f"declare {column} BIGINT (Diesel: BigInt, i64)")
+            f"declare {column} BIGINT (Diesel: BigInt, i64)", rewrites.retyped_column(text, column, "bigint"))
     else:
         add(rule, line, f"{table}.{column} is an INTEGER used as a boolean",
-            f"declare {column} BOOLEAN (Diesel: Bool, bool)")
+            f"declare {column} BOOLEAN (Diesel: Bool, bool)", rewrites.retyped_column(text, column, "boolean"))
 
 
-def _alter_rules(add: Any, line: int, table: str, cmd: dict[str, Any], script: str) -> None:
+def _alter_rules(add: Any, line: int, table: str, cmd: dict[str, Any], script: str, text: str, index: int) -> None:
     subtype = cmd.get("subtype")
     definition = cmd.get("def", {})
     if subtype == "AT_AddColumn":
@@ -177,16 +194,17 @@ def _alter_rules(add: Any, line: int, table: str, cmd: dict[str, Any], script: s
                     add("pg-volatile-default", line, f"ADD COLUMN {table}.{name} with DEFAULT {volatile[0]}() "
                         f"rewrites {table} under ACCESS EXCLUSIVE (a volatile default is computed for every row)",
                         f"add {name} without a default (or with a constant one), set the default in a second "
-                        f"statement, and fill existing rows in batches")
+                        f"statement, and fill existing rows in batches", rewrites.volatile_default(text, index))
         for rule, col in _int4_columns([column]):
-            _column_rule(add, rule, line, table, col)
+            _column_rule(add, rule, line, table, col, text)
     elif subtype == "AT_SetNotNull":
         column = cmd.get("name", "")
         if not re.search(rf"check\s*\(\s*\"?{re.escape(column)}\"?\s+is\s+not\s+null\s*\)", script, re.I):
             add("pg-set-not-null", line, f"SET NOT NULL on {table}.{column} scans every row under ACCESS "
                 f"EXCLUSIVE", f"ALTER TABLE {table} ADD CONSTRAINT {column}_not_null CHECK ({column} IS NOT NULL) "
                 f"NOT VALID; then, in the next migration, ALTER TABLE {table} VALIDATE CONSTRAINT {column}_not_null; "
-                f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL; (PostgreSQL 12+ skips the scan)")
+                f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL; (PostgreSQL 12+ skips the scan)",
+                rewrites.set_not_null(text, index))
     elif subtype == "AT_AlterColumnType":
         column = cmd.get("name", "")
         new = _type_name(definition.get("ColumnDef", {}))
@@ -201,7 +219,8 @@ def _alter_rules(add: Any, line: int, table: str, cmd: dict[str, Any], script: s
             name = constraint.get("conname") or "the constraint"
             add("pg-constraint-not-valid", line, f"ADD {word} on existing table {table} checks every row while "
                 f"holding a lock that blocks its writes", f"add it with NOT VALID, then in a later migration "
-                f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}; (validation takes only SHARE UPDATE EXCLUSIVE)")
+                f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}; (validation takes only SHARE UPDATE EXCLUSIVE)",
+                rewrites.not_valid_constraint(text, index))
 
 
 def lint_migration(migration: Migration) -> list[Finding]:
