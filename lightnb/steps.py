@@ -494,8 +494,22 @@ def lint(project: Project, *, versions: list[str] | None = None,
     :returns: a list of ``lightnb.lint.Finding``.
     """
     from lightnb.lint import config_from_settings, lint_project
+    postgres = _postgres_rehearsal_source(project, database)
+    if postgres is not None:
+        return list(_lint_postgres(project, postgres, versions=versions, all=all).findings)
     return lint_project(project.migrations_dir, versions=versions, config=config_from_settings(project.settings),
                         database=lint_database(project, database), pending_only=not all)
+
+
+def _lint_postgres(project: Project, source: str, *, versions: Sequence[str] | None, all: bool) -> LintResult:
+    """Lint a PostgreSQL project on clones of the database check rehearses on (``""``: the local base)."""
+    from lightnb.backends.postgres.lintproject import lint_project as lint_postgres
+    from lightnb.lint import config_from_settings
+    if source:
+        _postgres_ready(project, source)  # production in the project's own cluster (the sample's)
+    result = lint_postgres(project.migrations_dir, config_from_settings(project.settings), source_url=source or None,
+                           workspace=workspace_folder(project), versions=versions, all=all)
+    return LintResult(tuple(result.findings), result.scope)
 
 
 def lint_database(project: Project, database: str | Path | None = None) -> Path | None:
@@ -520,6 +534,10 @@ def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = 
     """
     from lightnb.lint import config_from_settings
     from lightnb.lint import lint_sql as lint_text
+    if _postgres_rehearsal_source(project, None) is not None:
+        from lightnb.backends.postgres.lintproject import static_sql
+        return static_sql(up, down, name=name, run_in_transaction=run_in_transaction,
+                          config=config_from_settings(project.settings))
     version = migration_files.version_of(name).encode("utf-8")
     history = [m.up_sql() for m in migration_files.discover(project.migrations_dir)
                if m.version.encode("utf-8") < version]
@@ -919,6 +937,9 @@ def lint_report(project: Project, *, versions: Sequence[str] = (), database_url:
     from lightnb.lint import config_from_settings
     from lightnb.lint.engine import lint_scope
     chosen = [migration_files.version_of(v) for v in versions] or None
+    postgres = _postgres_rehearsal_source(project, database_url)
+    if postgres is not None:
+        return _lint_postgres(project, postgres, versions=chosen, all=all)
     database = lint_database(project, database_url)
     found = lint(project, versions=chosen, database=database, all=all)
     scope = None if chosen is not None else lint_scope(project.migrations_dir, database, all=all,
@@ -928,8 +949,9 @@ def lint_report(project: Project, *, versions: Sequence[str] = (), database_url:
 
 def lint_rules() -> list[tuple[str, str, str]]:
     """Return every lint rule as ``(id, one-line summary, default severity)``, sorted by id."""
+    from lightnb.backends.postgres.lintproject import rule_summaries
     from lightnb.lint import load_rules
-    return [(r.id, r.summary, r.severity) for r in sorted(load_rules().values(), key=lambda r: r.id)]
+    return sorted([(r.id, r.summary, r.severity) for r in load_rules().values()] + rule_summaries())
 
 
 def check(project: Project, *, database_url: str | Path | None = None, applied: int = 0, run_tests: bool = True,

@@ -44,6 +44,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "pg-lock-timeout": ("info", "a migration that locks an existing table should SET lock_timeout first"),
     "pg-int4-epoch": ("warning", "an INTEGER (int4) Unix timestamp overflows on 2038-01-19"),
     "pg-int4-boolean": ("info", "an INTEGER column used as a boolean: PostgreSQL has BOOLEAN"),
+    "pg-run-fails": ("error", "up.sql fails on a clone of the copy (`lint` with a database; `check` shows more)"),
 }
 
 
@@ -105,11 +106,11 @@ def lint_sql_rewrites(name: str, up: str, *, run_in_transaction: bool = True
     line = 0
 
     def add(rule: str, line: int, message: str, fix: str, sql: str | None = None, *,
-            in_transaction: bool = True, whole: bool = False) -> None:
+            in_transaction: bool = True, whole: bool = False, shown: str | None = None) -> None:
         severity = RULES[rule][0]
         rewrite = None
         if sql is not None:
-            rewrite = Rewrite(sql, () if whole else rewrites.statements_before(up, line), in_transaction)
+            rewrite = Rewrite(sql, () if whole else rewrites.statements_before(up, line), in_transaction, shown)
         found.append((Finding(rule, severity, name, "up.sql", line, message, fix), rewrite))
 
     for statement in split(up):
@@ -168,7 +169,8 @@ def lint_sql_rewrites(name: str, up: str, *, run_in_transaction: bool = True
         add("pg-lock-timeout", locked_existing, "this migration locks an existing table without SET lock_timeout: "
             "queued behind a long transaction, it would block every query on that table while it waits",
             "start up.sql with `SET lock_timeout = '5s';` (it lasts until the migration's transaction ends) and "
-            "retry when it times out", rewrites.with_lock_timeout(up), in_transaction=run_in_transaction, whole=True)
+            "retry when it times out", rewrites.with_lock_timeout(up), in_transaction=run_in_transaction, whole=True,
+            shown="SET lock_timeout = '5s';  -- first line of up.sql, the rest unchanged")
     return found
 
 

@@ -37,6 +37,7 @@ class Rewrite:
     sql: str
     before: tuple[str, ...] = ()
     in_transaction: bool = True
+    shown: str | None = None  # what the fix shows, when not all of ``sql`` (e.g. a line added to up.sql)
 
 
 def _statement(text: str) -> Any | None:
