@@ -41,6 +41,7 @@ from lightnb.errors import LightnbError, MigrationError
 from lightnb.lint.config import LintConfig
 from lightnb.lint.finding import Finding, sort_findings
 from lightnb.lint.fixes import Patch
+from lightnb.lint.source import Source
 from lightnb.migrations import Migration, discover
 
 MIGRATION_RULES = ("down-missing", "down-empty", "secret-literal")
@@ -87,11 +88,11 @@ def _common_rules(migration: Migration, config: LintConfig) -> list[Flagged]:
     return _rules_on(source_of(migration), config)
 
 
-def _rules_on(source: object, config: LintConfig) -> list[Flagged]:
+def _rules_on(source: Source, config: LintConfig) -> list[Flagged]:
     from lightnb.lint.engine import load_rules
     from lightnb.lint.history import replay
     from lightnb.lint.registry import MigrationContext
-    context = MigrationContext(source, replay((), source.up, source.down), config)  # type: ignore[attr-defined]  # a lint Source
+    context = MigrationContext(source, replay((), source.up, source.down), config)
     rules = load_rules()
     found = []
     for rule_id in MIGRATION_RULES:
@@ -101,7 +102,7 @@ def _rules_on(source: object, config: LintConfig) -> list[Flagged]:
         for hit in rule.check(context):
             severity = hit.severity or config.severity(rule_id, rule.severity)
             finding = Finding(rule_id, severity, hit.migration if hit.migration is not None else
-                              source.name, hit.file, hit.line, hit.message, hit.fix)  # type: ignore[attr-defined]
+                              source.name, hit.file, hit.line, hit.message, hit.fix)
             found.append(Flagged(finding, _as_rewrite(hit.patch)))
     return found
 

@@ -48,6 +48,12 @@ def _statement(text: str) -> Any | None:
     return parsed[0].stmt if parsed else None
 
 
+def _of(text: str, kind: type) -> Any:
+    """The statement's node when it is a ``kind`` (typed loosely: pglast's optional fields are set here)."""
+    node = _statement(text)
+    return node if isinstance(node, kind) else None
+
+
 def _print(node: Any) -> str:
     return str(RawStream()(node)) + ";"
 
@@ -70,8 +76,8 @@ def _others(alter: Any, index: int) -> list[str]:
 
 def concurrent_index(text: str) -> str | None:
     """``CREATE INDEX …`` → ``CREATE INDEX CONCURRENTLY …`` (None when ``text`` is no CREATE INDEX)."""
-    node = _statement(text)
-    if not isinstance(node, ast.IndexStmt):
+    node = _of(text, ast.IndexStmt)
+    if node is None:
         return None
     node = copy.deepcopy(node)
     node.concurrent = True
@@ -81,8 +87,8 @@ def concurrent_index(text: str) -> str | None:
 def volatile_default(text: str, index: int) -> str | None:
     """``ADD COLUMN c t DEFAULT f()`` → ``ADD COLUMN c t`` then ``ALTER COLUMN c SET DEFAULT f()`` (new rows
     only; existing rows are filled in batches by the application or a later migration)."""
-    alter = _statement(text)
-    if not isinstance(alter, ast.AlterTableStmt):
+    alter = _of(text, ast.AlterTableStmt)
+    if alter is None:
         return None
     column = copy.deepcopy(alter.cmds[index].def_)
     defaults = [c for c in (column.constraints or ()) if c.contype == ConstrType.CONSTR_DEFAULT]
@@ -99,8 +105,8 @@ def volatile_default(text: str, index: int) -> str | None:
 def set_not_null(text: str, index: int) -> str | None:
     """``ALTER COLUMN c SET NOT NULL`` → a NOT VALID check, its validation, then SET NOT NULL (which then
     skips the scan). On the clone the validation reads every row: a NULL makes the rewrite fail there."""
-    alter = _statement(text)
-    if not isinstance(alter, ast.AlterTableStmt):
+    alter = _of(text, ast.AlterTableStmt)
+    if alter is None:
         return None
     column = alter.cmds[index].name
     relation = str(RawStream()(alter.relation))
@@ -114,8 +120,8 @@ def set_not_null(text: str, index: int) -> str | None:
 def not_valid_constraint(text: str, index: int) -> str | None:
     """``ADD CONSTRAINT … FOREIGN KEY/CHECK`` → the same ``NOT VALID``, then ``VALIDATE CONSTRAINT`` (when it
     has a name: an unnamed constraint cannot be validated by name later, so only the first half is run)."""
-    alter = _statement(text)
-    if not isinstance(alter, ast.AlterTableStmt):
+    alter = _of(text, ast.AlterTableStmt)
+    if alter is None:
         return None
     cmd = copy.deepcopy(alter.cmds[index])
     constraint = cmd.def_
@@ -130,14 +136,11 @@ def not_valid_constraint(text: str, index: int) -> str | None:
 def retyped_column(text: str, column: str, type_name: str) -> str | None:
     """The CREATE TABLE or ALTER TABLE … ADD COLUMN with ``column`` declared ``type_name`` (``bigint``,
     ``boolean``); its default and constraints are kept, so a default that does not fit fails on the clone."""
-    node = _statement(text)
-    if node is None:
-        return None
-    node = copy.deepcopy(node)
+    node: Any = copy.deepcopy(_statement(text))
     if isinstance(node, ast.CreateStmt):
         columns = [e for e in (node.tableElts or ()) if isinstance(e, ast.ColumnDef)]
     elif isinstance(node, ast.AlterTableStmt):
-        columns = [c.def_ for c in node.cmds if isinstance(getattr(c, "def_", None), ast.ColumnDef)]
+        columns = [c.def_ for c in (node.cmds or ()) if isinstance(getattr(c, "def_", None), ast.ColumnDef)]
     else:
         return None
     target = next((c for c in columns if c.colname == column), None)
