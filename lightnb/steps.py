@@ -90,6 +90,7 @@ __all__ = [  # the verbs, and the types they take that a caller builds or checks
     "revert", "revert_on_workspace", "run", "run_on_workspace", "sample", "sample_defaults", "save_sql",
     "schema_option_choices", "schema_style", "setup", "snapshot", "stopped", "test", "verify",
     "workspace_folder", "workspace_protects", "workspace_status", "is_postgres_url", "snapshot_postgres",
+    "postgres_workspace", "snapshot_status_postgres", "discard_postgres",
 ]
 
 
@@ -1006,6 +1007,27 @@ def snapshot_postgres(project: Project, database_url: str, *, folder: str | Path
     from lightnb.backends.postgres.base import take_snapshot
     _postgres_ready(project, database_url)  # production in the project's own cluster (the sample's)
     return take_snapshot(database_url, Path(folder) if folder is not None else workspace_folder(project))
+
+
+def postgres_workspace(project: Project, *, folder: str | Path | None = None) -> bool:
+    """True when the workspace folder holds a PostgreSQL snapshot (or its private cluster)."""
+    from lightnb.backends.postgres.base import is_postgres_workspace
+    return is_postgres_workspace(Path(folder) if folder is not None else workspace_folder(project))
+
+
+def snapshot_status_postgres(project: Project, *, folder: str | Path | None = None) -> Any:
+    """What the PostgreSQL workspace's base copies, when it was taken, its tables, rows and size now.
+
+    :returns: ``lightnb.backends.postgres.base.BaseStatus`` (its ``str`` is the CLI's text).
+    """
+    from lightnb.backends.postgres.base import base_status
+    return base_status(Path(folder) if folder is not None else workspace_folder(project))
+
+
+def discard_postgres(project: Project, *, folder: str | Path | None = None) -> str:
+    """Drop lightnb's own databases of the workspace's private cluster (never production); say what went."""
+    from lightnb.backends.postgres.base import discard_base
+    return discard_base(Path(folder) if folder is not None else workspace_folder(project))
 
 
 def check_fail_on() -> tuple[str, ...]:
