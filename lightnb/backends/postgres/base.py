@@ -153,8 +153,8 @@ class BaseStatus:
                  f"Taken        {taken} ({self.info.tables} table(s), {self.info.rows} row(s), "
                  f"{self.info.seconds:.2f} s)"]
         if not self.present:
-            lines.append(f"Base         gone from the private cluster; take it again with `lightnb snapshot "
-                         f"--database-url URL`")
+            lines.append("Base         gone from the private cluster; take it again with `lightnb snapshot "
+                         "--database-url URL`")
         else:
             lines.append(f"Now          {self.tables} table(s), {self.rows} row(s), {_size(self.size or 0)} "
                          f"(the base is never migrated: rehearsals run on clones of it)")
