@@ -966,14 +966,11 @@ def check(project: Project, *, database_url: str | Path | None = None, applied: 
         raise LightnbError(f"--applied must be 0 or more, not {applied}.")
     postgres = _postgres_rehearsal_source(project, database_url)
     if postgres is not None:
-        if applied:
-            raise LightnbError("--applied is not available on PostgreSQL yet; check proves the pending migrations "
-                               "(revert them on the copy first to prove applied ones).")
         from lightnb.backends.postgres.check import check as check_postgres
         if postgres:
             _postgres_ready(project, postgres)  # production in the project's own cluster (the sample's)
         return check_postgres(project, source_url=postgres or None, workspace=workspace_folder(project),
-                              run_tests=run_tests, on_output=on_output)
+                              run_tests=run_tests, on_output=on_output, applied=applied)
     try:
         database: Path | None = resolve_target(project, database_url=database_url, write=False).path
     except ProjectError:
