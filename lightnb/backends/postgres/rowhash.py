@@ -5,11 +5,14 @@ the columns both sides have (a column re-added at the end of its table is the sa
 whole rows, key included:
 
 1. each side computes, in the server, its row count and an order-free sum of row hashes
-   (``md5`` of the row's values as text); equal sums mean equal tables and nothing more is read;
-2. otherwise each side streams ``(key, row hash)`` ordered by the primary key's text in byte order
-   (``COLLATE "C"``, the order Python compares ``str`` in), and the two streams are merged in order:
-   constant memory whatever the table's size. A table without a primary key is compared as a
-   multiset of row hashes.
+   (``hashtextextended``, PostgreSQL's own 64-bit text hash, of the row's values as text); equal sums
+   mean equal tables and nothing more is read;
+2. otherwise each side streams ``(key, row hash, column hashes)`` ordered by the primary key — a single
+   integer key by its value, any other key by its text in byte order (``COLLATE "C"``, the order Python
+   compares ``str`` in) — and the two streams are merged in order: constant memory whatever the table's
+   size. The per-column hashes (32-bit ``hashtext``, one short text) are read only for rows whose row
+   hash differs, to say which columns changed. A table without a primary key is compared as a multiset
+   of row hashes.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from lightnb.backends.postgres.shape import TableShape
 
 SAMPLE_KEYS = 3
 _SEPARATOR = sql.SQL("chr(31)")
-_FETCH = 10_000
+_FETCH = 20_000
+_INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "int2", "int4", "int8"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +78,9 @@ def _text(column: str) -> sql.Composable:
 
 def _row_hash(columns: Sequence[str]) -> sql.Composable:
     if not columns:
-        return sql.SQL("md5('')")
+        return sql.SQL("0::bigint")
     values = sql.SQL(", ").join(_text(c) for c in columns)
-    return sql.SQL("md5(concat_ws({}, {}))").format(_SEPARATOR, values)
+    return sql.SQL("hashtextextended(concat_ws({}, {}), 0)").format(_SEPARATOR, values)
 
 
 def _key(columns: Sequence[str]) -> sql.Composable:
@@ -85,7 +89,7 @@ def _key(columns: Sequence[str]) -> sql.Composable:
 
 
 def _summary_query(table: str, columns: Sequence[str]) -> sql.Composed:
-    return sql.SQL("SELECT count(*), coalesce(sum(('x' || left(h, 15))::bit(60)::bigint), 0) "
+    return sql.SQL("SELECT count(*), coalesce(sum(h::numeric), 0) "
                    "FROM (SELECT {} AS h FROM {}) AS rows").format(_row_hash(columns), _identifier(table))
 
 
@@ -118,13 +122,21 @@ def _stream(conn: psycopg.Connection[Any], query: sql.Composed) -> Iterator[tupl
         yield from cursor
 
 
-def _keyed_rows(conn: psycopg.Connection[Any], table: str, key: Sequence[str],
-                columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
-    per_column = sql.SQL(", ").join(sql.SQL("md5({})").format(_text(c)) for c in columns) if columns else \
-        sql.SQL("NULL")
-    query = sql.SQL("SELECT {key} COLLATE \"C\" AS k, {hash}, ARRAY[{columns}] FROM {table} ORDER BY k").format(
-        key=_key(key), hash=_row_hash(columns), columns=per_column, table=_identifier(table))
+def _keyed_rows(conn: psycopg.Connection[Any], table: str, key: Sequence[str], columns: Sequence[str],
+                integer_key: bool = False) -> Iterator[tuple[Any, ...]]:
+    per_column = sql.SQL("concat_ws(',', {})").format(sql.SQL(", ").join(
+        sql.SQL("hashtext({})").format(_text(c)) for c in columns)) if columns else sql.SQL("''")
+    ordered = (sql.SQL("{}::bigint").format(sql.Identifier(key[0])) if integer_key else
+               sql.SQL("{} COLLATE \"C\"").format(_key(key)))
+    query = sql.SQL("SELECT {key} AS k, {hash}, {columns} FROM {table} ORDER BY k").format(
+        key=ordered, hash=_row_hash(columns), columns=per_column, table=_identifier(table))
     return _stream(conn, query)
+
+
+def _integer_key(table: TableShape, key: Sequence[str]) -> bool:
+    """True when the key is one integer column (streamed and merged by its value, in its index's order)."""
+    column = table.column(key[0]) if len(key) == 1 else None
+    return column is not None and column.type in _INTEGER_TYPES
 
 
 def compare_table(before: psycopg.Connection[Any], before_table: TableShape, after: psycopg.Connection[Any],
@@ -146,9 +158,10 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
         return _compare_bags(before, before_table.name, after, after_table.name, common, count_before, count_after)
     added = removed = changed = 0
     differing: Counter[str] = Counter()
-    samples: list[str] = []
-    left, right = _keyed_rows(before, before_table.name, key, common), _keyed_rows(after, after_table.name, key,
-                                                                                  common)
+    samples: list[Any] = []
+    integer = _integer_key(before_table, key) and _integer_key(after_table, key)
+    left = _keyed_rows(before, before_table.name, key, common, integer)
+    right = _keyed_rows(after, after_table.name, key, common, integer)
     old, new = next(left, None), next(right, None)
     while old is not None or new is not None:
         if new is None or (old is not None and old[0] < new[0]):
@@ -164,13 +177,13 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
             if old[1] != new[1]:
                 changed += 1
                 samples.append(old[0])
-                for column, a, b in zip(common, old[2], new[2]):
+                for column, a, b in zip(common, old[2].split(","), new[2].split(",")):
                     if a != b:
                         differing[column] += 1
             old, new = next(left, None), next(right, None)
     return TableRows(name, count_before, count_after, added, removed, changed,
                      {c: differing[c] for c in common if differing[c]}, True,
-                     tuple(s.replace("\x1f", ", ") for s in samples[:SAMPLE_KEYS]))
+                     tuple((f"'{s}'" if integer else s.replace("\x1f", ", ")) for s in samples[:SAMPLE_KEYS]))
 
 
 def _compare_bags(before: psycopg.Connection[Any], before_name: str, after: psycopg.Connection[Any],
