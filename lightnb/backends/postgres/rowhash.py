@@ -7,12 +7,13 @@ whole rows, key included:
 1. each side computes, in the server, its row count and an order-free sum of row hashes
    (``hashtextextended``, PostgreSQL's own 64-bit text hash, of the row's values as text); equal sums
    mean equal tables and nothing more is read;
-2. otherwise each side streams ``(key, row hash, column hashes)`` ordered by the primary key — a single
-   integer key by its value, any other key by its text in byte order (``COLLATE "C"``, the order Python
-   compares ``str`` in) — and the two streams are merged in order: constant memory whatever the table's
-   size. The per-column hashes (32-bit ``hashtext``, one short text) are read only for rows whose row
-   hash differs, to say which columns changed. A table without a primary key is compared as a multiset
-   of row hashes.
+   The two servers compute their sums at the same time.
+2. otherwise each side streams ``(key, row hash)`` ordered by the primary key — a single integer key by
+   its value, in its index's order, any other key by its text in byte order (``COLLATE "C"``, the order
+   Python compares ``str`` in) — and the two streams are merged in order: memory bounded whatever the
+   table's size. To say which columns changed, the per-column hashes of the rows whose row hash differs
+   are looked up by key, a batch at a time (streamed with every row for a key of another kind). A table
+   without a primary key is compared as a multiset of row hashes.
 """
 
 from __future__ import annotations
@@ -122,14 +123,23 @@ def _stream(conn: psycopg.Connection[Any], query: sql.Composed) -> Iterator[tupl
         yield from cursor
 
 
+def _column_hashes(columns: Sequence[str]) -> sql.Composable:
+    if not columns:
+        return sql.SQL("''")
+    return sql.SQL("concat_ws(',', {})").format(sql.SQL(", ").join(
+        sql.SQL("hashtextextended({}, 0)").format(_text(c)) for c in columns))
+
+
 def _keyed_rows(conn: psycopg.Connection[Any], table: str, key: Sequence[str], columns: Sequence[str],
                 integer_key: bool = False) -> Iterator[tuple[Any, ...]]:
-    per_column = sql.SQL("concat_ws(',', {})").format(sql.SQL(", ").join(
-        sql.SQL("hashtext({})").format(_text(c)) for c in columns)) if columns else sql.SQL("''")
-    ordered = (sql.SQL("{}::bigint").format(sql.Identifier(key[0])) if integer_key else
-               sql.SQL("{} COLLATE \"C\"").format(_key(key)))
-    query = sql.SQL("SELECT {key} AS k, {hash}, {columns} FROM {table} ORDER BY k").format(
-        key=ordered, hash=_row_hash(columns), columns=per_column, table=_identifier(table))
+    """``(key, row hash[, column hashes])`` in key order; an integer key streams no column hashes (they are
+    looked up for the changed rows only, by key, through the primary key's index)."""
+    if integer_key:
+        query = sql.SQL("SELECT {key}, {hash} FROM {table} ORDER BY {key}").format(
+            key=sql.Identifier(key[0]), hash=_row_hash(columns), table=_identifier(table))
+    else:
+        query = sql.SQL("SELECT {key} COLLATE \"C\" AS k, {hash}, {columns} FROM {table} ORDER BY k").format(
+            key=_key(key), hash=_row_hash(columns), columns=_column_hashes(columns), table=_identifier(table))
     return _stream(conn, query)
 
 
@@ -137,6 +147,23 @@ def _integer_key(table: TableShape, key: Sequence[str]) -> bool:
     """True when the key is one integer column (streamed and merged by its value, in its index's order)."""
     column = table.column(key[0]) if len(key) == 1 else None
     return column is not None and column.type in _INTEGER_TYPES
+
+
+def _hashes_by_key(conn: psycopg.Connection[Any], table: str, key: str, columns: Sequence[str],
+                   keys: Sequence[int]) -> dict[int, str]:
+    query = sql.SQL("SELECT {key}, {columns} FROM {table} WHERE {key} = ANY(%s)").format(
+        key=sql.Identifier(key), columns=_column_hashes(columns), table=_identifier(table))
+    return {row[0]: row[1] for row in conn.execute(query, (list(keys),))}
+
+
+def _summaries_side_by_side(before: psycopg.Connection[Any], before_name: str, after: psycopg.Connection[Any],
+                            after_name: str, columns: Sequence[str]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Both sides' :func:`summary`, computed by the two servers at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(summary, after, after_name, columns)
+        mine = summary(before, before_name, columns)
+        return mine, other.result()
 
 
 def compare_table(before: psycopg.Connection[Any], before_table: TableShape, after: psycopg.Connection[Any],
@@ -149,7 +176,7 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
     common = common_columns(before_table, after_table)
     name = after_table.name
     if summarised is None:
-        summarised = summary(before, before_table.name, common), summary(after, after_table.name, common)
+        summarised = _summaries_side_by_side(before, before_table.name, after, after_table.name, common)
     (count_before, sum_before), (count_after, sum_after) = summarised
     if (count_before, sum_before) == (count_after, sum_after):
         return TableRows(name, count_before, count_after)
@@ -160,6 +187,21 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
     differing: Counter[str] = Counter()
     samples: list[Any] = []
     integer = _integer_key(before_table, key) and _integer_key(after_table, key)
+    waiting: list[int] = []  # changed rows whose columns are compared by key, a batch at a time
+
+    def compare_columns(old_hashes: str, new_hashes: str) -> None:
+        for column, a, b in zip(common, old_hashes.split(","), new_hashes.split(",")):
+            if a != b:
+                differing[column] += 1
+
+    def flush() -> None:
+        if waiting:
+            old_hashes = _hashes_by_key(before, before_table.name, key[0], common, waiting)
+            new_hashes = _hashes_by_key(after, after_table.name, key[0], common, waiting)
+            for changed_key in waiting:
+                compare_columns(old_hashes[changed_key], new_hashes[changed_key])
+            waiting.clear()
+
     left = _keyed_rows(before, before_table.name, key, common, integer)
     right = _keyed_rows(after, after_table.name, key, common, integer)
     old, new = next(left, None), next(right, None)
@@ -167,23 +209,30 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
         if new is None or (old is not None and old[0] < new[0]):
             removed += 1
             assert old is not None
-            samples.append(old[0])
+            if len(samples) < SAMPLE_KEYS:
+                samples.append(old[0])
             old = next(left, None)
         elif old is None or new[0] < old[0]:
             added += 1
-            samples.append(new[0])
+            if len(samples) < SAMPLE_KEYS:
+                samples.append(new[0])
             new = next(right, None)
         else:
             if old[1] != new[1]:
                 changed += 1
-                samples.append(old[0])
-                for column, a, b in zip(common, old[2].split(","), new[2].split(",")):
-                    if a != b:
-                        differing[column] += 1
+                if len(samples) < SAMPLE_KEYS:
+                    samples.append(old[0])
+                if integer:
+                    waiting.append(old[0])
+                    if len(waiting) >= _FETCH:
+                        flush()
+                else:
+                    compare_columns(old[2], new[2])
             old, new = next(left, None), next(right, None)
+    flush()
     return TableRows(name, count_before, count_after, added, removed, changed,
                      {c: differing[c] for c in common if differing[c]}, True,
-                     tuple((f"'{s}'" if integer else s.replace("\x1f", ", ")) for s in samples[:SAMPLE_KEYS]))
+                     tuple((f"'{s}'" if integer else s.replace("\x1f", ", ")) for s in samples))
 
 
 def _compare_bags(before: psycopg.Connection[Any], before_name: str, after: psycopg.Connection[Any],
