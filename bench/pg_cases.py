@@ -131,8 +131,9 @@ def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
     return rows
 
 
-_CHANGE = "UPDATE users SET name = name || ' (renamed)' WHERE id % 100 = 0; DELETE FROM users WHERE id % 1000 = 1; " \
-          "INSERT INTO users SELECT g, 'new' || g || '@example.com', 'New', 1 FROM generate_series({n} + 1, {n} + {k}) g"
+_CHANGE = ("UPDATE users SET name = name || ' (renamed)' WHERE id % 100 = 0; DELETE FROM users WHERE id % 1000 = 1; "
+           "INSERT INTO users SELECT g, 'new' || g || '@example.com', 'New', 1 "
+           "FROM generate_series({n} + 1, {n} + {k}) g")
 _UP = ("ALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT 0;\n"
        "UPDATE users SET score = id % 7;\n"
        "CREATE INDEX users_score ON users (score);\n")

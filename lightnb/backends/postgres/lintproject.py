@@ -169,21 +169,21 @@ def check_rewrite(state: Clone, rewrite: Rewrite) -> str | None:
     return None
 
 
-def offered(finding: Finding, rewrite: Rewrite | None, outcome: str | None | bool) -> Finding:
+def offered(finding: Finding, rewrite: Rewrite | None, failed: str | None, *, untried: str | None = None) -> Finding:
     """The finding with its fix as offered: the SQL checked on the copy, or why it did not apply.
 
-    :param outcome: None when the rewrite ran on the copy, a reason when it did not, False when it could
-        not be tried (say why in the fix instead).
+    :param failed: None when the rewrite ran on a clone of the copy, else why it did not (one line).
+    :param untried: why it could not be tried at all (the SQL is shown, marked not checked).
     """
     if rewrite is None:
         return finding
     shown = rewrite.shown or rewrite.sql
-    if outcome is None:
+    if untried is not None:
+        fix = f"{finding.fix}\n{shown}\n(not checked: {untried})"
+    elif failed is None:
         fix = f"{finding.fix}\n{shown}\n(checked: this SQL applies on a clone of the copy)"
-    elif outcome is False:
-        fix = f"{finding.fix}\n{shown}\n(not checked: the state before this migration is not on the copy)"
     else:
-        fix = f"{finding.fix}\n(lightnb's rewrite did not apply on a clone of the copy: {outcome})"
+        fix = f"{finding.fix}\n(lightnb's rewrite did not apply on a clone of the copy: {failed})"
     return replace(finding, fix=fix)
 
 
@@ -243,12 +243,12 @@ def lint_on_copy(cluster: Cluster, base: str, described: str, migrations_dir: Pa
         for migration in migrations:
             flagged = static_findings(migration, config) if migration in chosen else []
             if migration.version in applied:
-                findings += [offered(f.finding, f.rewrite, False) for f in flagged]
+                findings += [offered(f.finding, f.rewrite, None, untried="the state before this migration is not "
+                                     "on the copy (it already ran there)") for f in flagged]
                 continue
             if blocker is not None:
                 why = f"{blocker}, pending before it, does not run on the copy"
-                findings += [offered(f.finding, f.rewrite, False if f.rewrite is None else
-                                     f"not tried: {why}") for f in flagged]
+                findings += [offered(f.finding, f.rewrite, None, untried=why) for f in flagged]
                 continue
             checked = [offered(f.finding, f.rewrite, check_rewrite(progress[0], f.rewrite)
                                if f.rewrite is not None else None) for f in flagged]
