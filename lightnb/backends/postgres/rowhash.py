@@ -19,7 +19,7 @@ whole rows, key included:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,11 +116,13 @@ def common_columns(before_table: TableShape, after_table: TableShape) -> list[st
     return sorted(set(before_table.column_names) & set(after_table.column_names))
 
 
-def _stream(conn: psycopg.Connection[Any], query: sql.Composed) -> Iterator[tuple[Any, ...]]:
-    with conn.transaction(), conn.cursor(name="lightnb_rows") as cursor:
+def _stream(conn: psycopg.Connection[Any], query: sql.Composed) -> Iterator[list[tuple[Any, ...]]]:
+    """The query's rows in batches (a server-side cursor, binary: constant memory, little parsing)."""
+    with conn.transaction(), conn.cursor(name="lightnb_rows", binary=True) as cursor:
         cursor.itersize = _FETCH
         cursor.execute(query)
-        yield from cursor
+        while batch := cursor.fetchmany(_FETCH):
+            yield batch
 
 
 def _column_hashes(columns: Sequence[str]) -> sql.Composable:
@@ -131,7 +133,7 @@ def _column_hashes(columns: Sequence[str]) -> sql.Composable:
 
 
 def _keyed_rows(conn: psycopg.Connection[Any], table: str, key: Sequence[str], columns: Sequence[str],
-                integer_key: bool = False) -> Iterator[tuple[Any, ...]]:
+                integer_key: bool = False) -> Iterator[list[tuple[Any, ...]]]:
     """``(key, row hash[, column hashes])`` in key order; an integer key streams no column hashes (they are
     looked up for the changed rows only, by key, through the primary key's index)."""
     if integer_key:
@@ -202,37 +204,68 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
                 compare_columns(old_hashes[changed_key], new_hashes[changed_key])
             waiting.clear()
 
-    left = _keyed_rows(before, before_table.name, key, common, integer)
-    right = _keyed_rows(after, after_table.name, key, common, integer)
-    old, new = next(left, None), next(right, None)
-    while old is not None or new is not None:
-        if new is None or (old is not None and old[0] < new[0]):
-            removed += 1
-            assert old is not None
-            if len(samples) < SAMPLE_KEYS:
-                samples.append(old[0])
-            old = next(left, None)
-        elif old is None or new[0] < old[0]:
-            added += 1
-            if len(samples) < SAMPLE_KEYS:
-                samples.append(new[0])
-            new = next(right, None)
+    def note(keys: Iterable[Any]) -> None:
+        if len(samples) < SAMPLE_KEYS:
+            samples.extend(sorted(keys)[:SAMPLE_KEYS - len(samples)])
+
+    for old_rows, new_rows in _aligned(_keyed_rows(before, before_table.name, key, common, integer),
+                                       _keyed_rows(after, after_table.name, key, common, integer)):
+        old_keys = [row[0] for row in old_rows]
+        new_keys = [row[0] for row in new_rows]
+        if old_keys == new_keys:
+            if [row[1] for row in old_rows] == [row[1] for row in new_rows]:
+                continue  # the common case: the same rows, unchanged
+            pairs = [(a, b) for a, b in zip(old_rows, new_rows) if a[1] != b[1]]
+            note(a[0] for a, _b in pairs)
         else:
-            if old[1] != new[1]:
-                changed += 1
-                if len(samples) < SAMPLE_KEYS:
-                    samples.append(old[0])
-                if integer:
-                    waiting.append(old[0])
-                    if len(waiting) >= _FETCH:
-                        flush()
-                else:
-                    compare_columns(old[2], new[2])
-            old, new = next(left, None), next(right, None)
+            old_by_key = {row[0]: row for row in old_rows}
+            new_by_key = {row[0]: row for row in new_rows}
+            gone = old_by_key.keys() - new_by_key.keys()
+            came = new_by_key.keys() - old_by_key.keys()
+            removed += len(gone)
+            added += len(came)
+            pairs = [(old_by_key[k], new_by_key[k]) for k in old_keys if k in new_by_key
+                     and old_by_key[k][1] != new_by_key[k][1]]
+            note(list(gone) + list(came) + [a[0] for a, _b in pairs])
+        changed += len(pairs)
+        for a, b in pairs:
+            if integer:
+                waiting.append(a[0])
+            else:
+                compare_columns(a[2], b[2])
+        if len(waiting) >= _FETCH:
+            flush()
     flush()
     return TableRows(name, count_before, count_after, added, removed, changed,
                      {c: differing[c] for c in common if differing[c]}, True,
                      tuple((f"'{s}'" if integer else s.replace("\x1f", ", ")) for s in samples))
+
+
+def _aligned(left: Iterator[list[tuple[Any, ...]]], right: Iterator[list[tuple[Any, ...]]]
+             ) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """Cut two key-ordered batch streams into pairs of chunks covering the same key range, in order."""
+    from bisect import bisect_right
+    buffers: list[list[tuple[Any, ...]]] = [[], []]
+    done = [False, False]
+    streams = (left, right)
+    while True:
+        for side in (0, 1):
+            if not buffers[side] and not done[side]:
+                buffers[side] = next(streams[side], [])
+                done[side] = not buffers[side]
+        if not buffers[0] and not buffers[1]:
+            return
+        limits = [buffers[side][-1][0] for side in (0, 1) if buffers[side] and not done[side]]
+        if not limits:  # both streams ended: what is buffered is the rest
+            chunks = (buffers[0], buffers[1])
+            buffers = [[], []]
+            yield chunks
+            continue
+        bound = min(limits)
+        cut = [bisect_right([row[0] for row in buffers[side]], bound) for side in (0, 1)]
+        chunks = (buffers[0][:cut[0]], buffers[1][:cut[1]])
+        buffers = [buffers[0][cut[0]:], buffers[1][cut[1]:]]
+        yield chunks
 
 
 def _compare_bags(before: psycopg.Connection[Any], before_name: str, after: psycopg.Connection[Any],
