@@ -39,8 +39,10 @@ def test_counts_do_not_depend_on_the_batch_size(sides: tuple[PgDatabase, PgDatab
     monkeypatch.setattr(rowhash, "_FETCH", fetch)
     after.execute("UPDATE t SET b = b + 100 WHERE id % 10 = 0;"  # 29 rows, 150 among them
                   "UPDATE t SET a = 'x', c = 'now set' WHERE id IN (1, 150);"
-                  "DELETE FROM t WHERE id IN (3, 299, 300); INSERT INTO t VALUES (0, 'z', 1, NULL), (301, 'y', 2, NULL);"
-                  "UPDATE k SET v = NULL WHERE n % 10 = 0 AND region = 'eu'; DELETE FROM k WHERE region = 'Ap' AND n = 5;"
+                  "DELETE FROM t WHERE id IN (3, 299, 300);"
+                  "INSERT INTO t VALUES (0, 'z', 1, NULL), (301, 'y', 2, NULL);"
+                  "UPDATE k SET v = NULL WHERE n % 10 = 0 AND region = 'eu';"
+                  "DELETE FROM k WHERE region = 'Ap' AND n = 5;"
                   "INSERT INTO k VALUES ('eu', 0, 'first');")
     keyed = _compare(before, after, "t")
     assert (keyed.added, keyed.removed, keyed.changed) == (2, 3, 30)
