@@ -170,6 +170,7 @@ def pg_review(scratch: Path, sizes: Sizes) -> list[Row]:
         after = make_clone(cluster, "production")
         with after.connect() as conn:
             conn.execute("DELETE FROM posts WHERE user_id % 1000 = 1;" + _CHANGE.format(n=n, k=k))
+            conn.execute("VACUUM ANALYZE users")  # the same physical state as the peer's tables
         # the peer's database holds both sides as two tables: PostgreSQL joins no two databases in one query
         cluster.drop_database("peer_diff")
         with connect(cluster.create_database("peer_diff")) as conn:

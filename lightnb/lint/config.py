@@ -115,7 +115,7 @@ SECRETS_KEYS = ("words", "encrypted_prefixes", "encrypted_suffixes")
 
 def rule_ids() -> frozenset[str]:
     """Return the id of every registered lint rule."""
-    from lightnb.backends.postgres.pglint import RULES as POSTGRES_RULES
+    from lightnb.backends.postgres.pglint_rules import RULES as POSTGRES_RULES
     from lightnb.lint.engine import load_rules
 
     return frozenset(load_rules()) | frozenset(POSTGRES_RULES)

@@ -33,7 +33,6 @@ from lightnb.backends.postgres.clone import Clone, drop_clone, make_clone, sweep
 from lightnb.backends.postgres.cluster import Cluster, ClusterError
 from lightnb.backends.postgres.guard import first_escape
 from lightnb.backends.postgres.locks import UpRun, run_measured, server_message
-from lightnb.backends.postgres.pglint import RULES as PG_RULES
 from lightnb.backends.postgres.pglint import lint_sql_rewrites
 from lightnb.backends.postgres.rewrites import Rewrite
 from lightnb.backends.postgres.split import split
@@ -55,11 +54,6 @@ class Flagged:
 
     finding: Finding
     rewrite: Rewrite | None = None
-
-
-def rule_summaries() -> list[tuple[str, str, str]]:
-    """Every PostgreSQL rule as ``(id, one-line summary, default severity)``."""
-    return [(rule, summary, severity) for rule, (severity, summary) in PG_RULES.items()]
 
 
 def static_findings(migration: Migration, config: LintConfig) -> list[Flagged]:

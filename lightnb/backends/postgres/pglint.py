@@ -17,10 +17,11 @@ from typing import Any
 from pglast.parser import ParseError, parse_sql_json
 
 from lightnb.backends.postgres import rewrites
+from lightnb.backends.postgres.pglint_rules import RULES
 from lightnb.backends.postgres.rewrites import Rewrite
 from lightnb.backends.postgres.shape import qualified
 from lightnb.backends.postgres.split import split
-from lightnb.lint.finding import Finding, Severity
+from lightnb.lint.finding import Finding
 from lightnb.migrations import Migration
 
 # Functions whose value differs per row or per call: as a column default they force a table rewrite.
@@ -28,24 +29,6 @@ VOLATILE = frozenset({"random", "clock_timestamp", "timeofday", "gen_random_uuid
                       "uuid_generate_v1mc", "uuid_generate_v4", "nextval", "txid_current", "statement_timestamp"})
 _TIME_NAME = re.compile(r"(^|_)(at|time|timestamp|date|until|expires?|deadline|ts)$|_at_|_time_")
 _BOOL_NAME = re.compile(r"^(is|has|can|should|was|allow|enable|disable)_|_(enabled|disabled|flag|active|deleted)$")
-RULES: dict[str, tuple[Severity, str]] = {
-    "pg-index-not-concurrent": ("warning", "CREATE INDEX without CONCURRENTLY on an existing table blocks its "
-                                           "writes while the index builds"),
-    "pg-concurrently-in-transaction": ("error", "CREATE/DROP INDEX CONCURRENTLY cannot run inside the "
-                                                "migration's transaction"),
-    "pg-constraint-not-valid": ("warning", "a FOREIGN KEY or CHECK added to an existing table without NOT VALID "
-                                           "scans it under a lock that blocks writes"),
-    "pg-set-not-null": ("warning", "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE unless a validated "
-                                   "CHECK (col IS NOT NULL) exists"),
-    "pg-type-change": ("warning", "ALTER COLUMN … TYPE rewrites the table under ACCESS EXCLUSIVE (most changes)"),
-    "pg-volatile-default": ("warning", "ADD COLUMN with a volatile DEFAULT rewrites the table under ACCESS "
-                                       "EXCLUSIVE"),
-    "pg-rename": ("warning", "renaming a table or column breaks the running application's queries"),
-    "pg-lock-timeout": ("info", "a migration that locks an existing table should SET lock_timeout first"),
-    "pg-int4-epoch": ("warning", "an INTEGER (int4) Unix timestamp overflows on 2038-01-19"),
-    "pg-int4-boolean": ("info", "an INTEGER column used as a boolean: PostgreSQL has BOOLEAN"),
-    "pg-run-fails": ("error", "up.sql fails on a clone of the copy (`lint` with a database; `check` shows more)"),
-}
 
 
 def _tree(text: str) -> dict[str, Any] | None:

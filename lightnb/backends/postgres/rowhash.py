@@ -208,8 +208,8 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
         if len(samples) < SAMPLE_KEYS:
             samples.extend(sorted(keys)[:SAMPLE_KEYS - len(samples)])
 
-    for old_rows, new_rows in _aligned(_keyed_rows(before, before_table.name, key, common, integer),
-                                       _keyed_rows(after, after_table.name, key, common, integer)):
+    for old_rows, new_rows in _aligned(_read_ahead(_keyed_rows(before, before_table.name, key, common, integer)),
+                                       _read_ahead(_keyed_rows(after, after_table.name, key, common, integer))):
         old_keys = [row[0] for row in old_rows]
         new_keys = [row[0] for row in new_rows]
         if old_keys == new_keys:
@@ -239,6 +239,18 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
     return TableRows(name, count_before, count_after, added, removed, changed,
                      {c: differing[c] for c in common if differing[c]}, True,
                      tuple((f"'{s}'" if integer else s.replace("\x1f", ", ")) for s in samples))
+
+
+def _read_ahead(batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[tuple[Any, ...]]]:
+    """Yield ``batches``, asking for the next one before handing out this one: the server computes (and the
+    rows travel) while the caller compares; one batch at a time is ever requested from the stream."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+    nothing: list[tuple[Any, ...]] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        coming: Future[list[tuple[Any, ...]]] = pool.submit(next, batches, nothing)
+        while batch := coming.result():
+            coming = pool.submit(next, batches, nothing)
+            yield batch
 
 
 def _aligned(left: Iterator[list[tuple[Any, ...]]], right: Iterator[list[tuple[Any, ...]]]
