@@ -46,6 +46,9 @@ from lightnb.migrations import Migration, discover
 MIGRATION_RULES = ("down-missing", "down-empty", "secret-literal")
 PROJECT_RULES = ("version-duplicate", "version-out-of-order")
 _MEASURED = "measured on the copy"
+# rules about the lock a statement takes: their finding says so even when the copy saw no heavy lock
+_ABOUT_LOCKS = frozenset({"pg-index-not-concurrent", "pg-constraint-not-valid", "pg-set-not-null", "pg-type-change",
+                          "pg-volatile-default", "pg-rename", "pg-lock-timeout"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +192,8 @@ def measured(finding: Finding, run: UpRun | None) -> Finding:
     if statement is None:
         return finding
     lines = statement.lines()
+    if not lines and finding.rule not in _ABOUT_LOCKS:
+        return finding
     if not lines:
         return replace(finding, message=f"{finding.message} — {_MEASURED}: {statement.seconds:.3g} s, no lock "
                                         f"beyond reads and writes of existing tables")
