@@ -149,3 +149,24 @@ def test_editor_lint_and_settings_know_the_postgres_rules(pg_database: PgDatabas
     assert sorted(f.rule for f in found) == ["down-missing", "pg-index-not-concurrent"]
     ids = {rule for rule, _summary, _severity in steps.lint_rules()}
     assert {"pg-set-not-null", "pg-lock-timeout", "down-missing"} <= ids
+
+
+def test_after_a_snapshot_lint_measures_on_clones_of_the_local_base(pg_database: PgDatabase, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from lightnb.backends.postgres.base import cluster_folder
+    from lightnb.backends.postgres.cluster import start_cluster
+    make_production(pg_database)
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_i", "SET lock_timeout = '5s';\nCREATE INDEX users_name ON users (name);",
+                       "DROP INDEX users_name;")
+            .build())
+    assert main(["snapshot", "--project", str(root), "--database-url", add_reader(pg_database)]) == 0
+    pg_database.execute("DROP TABLE posts; DROP TABLE users;")  # production changes: the base is what lint reads
+    capsys.readouterr()
+    try:
+        assert main(["lint", "--project", str(root)]) == 0
+        out = capsys.readouterr().out
+        assert f"fixes checked on a clone of database `{pg_database.name}` on " in out and "(snapshot of " in out
+        assert "measured on the copy: locks users: 200 rows, " in out and "under SHARE" in out
+    finally:
+        start_cluster(cluster_folder(root / ".lightnb")).destroy()
