@@ -170,3 +170,18 @@ def test_after_a_snapshot_lint_measures_on_clones_of_the_local_base(pg_database:
         assert "measured on the copy: locks users: 200 rows, " in out and "under SHARE" in out
     finally:
         start_cluster(cluster_folder(root / ".lightnb")).destroy()
+
+
+def test_a_statement_under_a_lock_taken_earlier_says_so_not_that_it_locks_nothing(
+        pg_database: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_production(pg_database)
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_pin", "SET lock_timeout = '5s';\n"
+                       "ALTER TABLE posts ADD COLUMN pinned boolean;\nCREATE INDEX posts_pinned ON posts (pinned);",
+                       "ALTER TABLE posts DROP COLUMN pinned;")
+            .build())
+    _code, findings = _lint(root, pg_database.url, capsys)
+    index = _by_rule(findings, "pg-index-not-concurrent")
+    assert "; posts was already under ACCESS EXCLUSIVE since line 2 (held until the migration commits)" in \
+        index["message"]
+    assert "no lock beyond" not in index["message"]

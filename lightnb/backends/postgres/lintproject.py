@@ -32,7 +32,15 @@ import psycopg
 from lightnb.backends.postgres.clone import Clone, drop_clone, make_clone, sweep_stale
 from lightnb.backends.postgres.cluster import Cluster, ClusterError
 from lightnb.backends.postgres.guard import first_escape
-from lightnb.backends.postgres.locks import UpRun, run_measured, server_message
+from lightnb.backends.postgres.locks import (
+    StatementEffect,
+    UpRun,
+    derived_mode,
+    run_measured,
+    server_message,
+    sql_mode,
+    stronger,
+)
 from lightnb.backends.postgres.pglint import lint_sql_rewrites
 from lightnb.backends.postgres.rewrites import Rewrite
 from lightnb.backends.postgres.split import split
@@ -195,9 +203,27 @@ def measured(finding: Finding, run: UpRun | None) -> Finding:
     if not lines and finding.rule not in _ABOUT_LOCKS:
         return finding
     if not lines:
-        return replace(finding, message=f"{finding.message} — {_MEASURED}: {statement.seconds:.3g} s, no lock "
-                                        f"beyond reads and writes of existing tables")
+        held = _held_before(run, statement)
+        what = (f"{held[1]} was already under {sql_mode(held[2])} since line {held[0]} (held until the migration "
+                f"commits)" if held is not None else "no lock beyond reads and writes of existing tables")
+        return replace(finding, message=f"{finding.message} — {_MEASURED}: {statement.seconds:.3g} s; {what}")
     return replace(finding, message=f"{finding.message} — {_MEASURED}: {'; '.join(lines)}")
+
+
+def _held_before(run: UpRun, statement: StatementEffect) -> tuple[int, str, str] | None:
+    """``(line, table, mode)`` of the strongest lock an earlier statement took on this statement's table."""
+    derived = derived_mode(statement.text)
+    if derived is None or derived[1] is None:
+        return None
+    table = derived[1]
+    held = [(s.line, lock.table, lock.mode) for s in run.statements if s.line < statement.line
+            for lock in s.locks if lock.table == table]
+    if not held:
+        return None
+    strongest = stronger(None, held[0][2])
+    for _line, _table, mode in held:
+        strongest = stronger(strongest, mode)
+    return next(h for h in held if h[2] == strongest)
 
 
 @dataclass
