@@ -119,6 +119,14 @@ def test_without_a_database_url_lint_reads_the_project_database_and_pending_ones
     out = capsys.readouterr().out
     assert "pg-int4-epoch" in out
     assert "(not checked: the state before this migration is not on the copy (it already ran there))" in out
+    older = root / "migrations" / "2023-12-31-000000_older"
+    older.mkdir()
+    (older / "up.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    (older / "down.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    assert main(["lint", "--project", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "warning[version-out-of-order] 2023-12-31-000000_older: pending migration is older than the newest " \
+           "applied one (20240101000000)" in out
 
 
 def test_a_rewrite_that_reaches_outside_the_database_is_refused_not_run(

@@ -22,10 +22,10 @@ when every statement of it ran; then it applies the migration with
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -137,10 +137,11 @@ def project_findings(migrations_dir: Path, migrations: Sequence[Migration], appl
     return found
 
 
-def _applied_table(applied: Iterable[str] | None) -> sqlite3.Connection:
-    """The applied versions as the project rules read them: diesel's table, in memory."""
+def _applied_table(applied: Iterable[str] | None) -> Any:
+    """The applied versions as the project rules read them: diesel's table, in an in-memory SQLite database."""
+    from lightnb.backends import sqlite
     from lightnb.runner import TRACKING_TABLE
-    conn = sqlite3.connect(":memory:")
+    conn = sqlite.memory_copy()
     conn.execute(f"CREATE TABLE {TRACKING_TABLE} (version TEXT PRIMARY KEY)")
     conn.executemany(f"INSERT INTO {TRACKING_TABLE} VALUES (?)", [(v,) for v in applied or ()])
     return conn
