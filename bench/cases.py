@@ -440,6 +440,11 @@ def _pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
     return pg_rehearsal(scratch, sizes)
 
 
+def _pg_review(scratch: Path, sizes: Sizes) -> list[Row]:
+    from bench.pg_cases import pg_review
+    return pg_review(scratch, sizes)
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 
@@ -587,4 +592,5 @@ def pg_print_schema(scratch: Path, sizes: Sizes) -> list[Row]:
 CASES: dict[str, Case] = {"startup": startup, "snapshot": snapshot, "snapshot_wal": snapshot_wal, "row_diff": row_diff,
                           "migration": migrations, "data_migration": data_migration, "capture": capture, "check": check,
                           "rehearse": rehearse, "replay": replay, "preview": preview, "pg_rehearsal": _pg_rehearsal,
-                          "pg_startup": pg_startup, "pg_migration": pg_migration, "pg_print_schema": pg_print_schema}
+                          "pg_review": _pg_review, "pg_startup": pg_startup, "pg_migration": pg_migration,
+                          "pg_print_schema": pg_print_schema}

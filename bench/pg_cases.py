@@ -129,3 +129,110 @@ def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
             start_cluster(workspace / "pg").destroy()
         shutil.rmtree(project_dir, ignore_errors=True)
     return rows
+
+
+_CHANGE = ("UPDATE users SET name = name || ' (renamed)' WHERE id % 100 = 0; DELETE FROM users WHERE id % 1000 = 1; "
+           "INSERT INTO users SELECT g, 'new' || g || '@example.com', 'New', 1 "
+           "FROM generate_series({n} + 1, {n} + {k}) g")
+_UP = ("ALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT 0;\n"
+       "UPDATE users SET score = id % 7;\n"
+       "CREATE INDEX users_score ON users (score);\n")
+
+
+def _psql(cluster: Cluster, database: str, *args: str) -> list[str]:
+    return [_bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(cluster.socket_dir), "-U", "postgres",
+            "-d", database, *args]
+
+
+def pg_review(scratch: Path, sizes: Sizes) -> list[Row]:
+    """Row diff of a ≥1M-row table (lightnb's server-side hashes merged in key order vs one plain hash
+    comparison query) and the measured migration run (vs psql running the same up.sql in one transaction)."""
+    from lightnb.backends.postgres.binaries import PostgresNotInstalled
+    from lightnb.backends.postgres.clone import make_clone
+    from lightnb.backends.postgres.connect import connect
+    from lightnb.backends.postgres.locks import run_measured
+    from lightnb.backends.postgres.rowhash import compare_table
+    from lightnb.backends.postgres.shape import read_shape
+    from lightnb.migrations import discover
+    from lightnb.runner import CREATE_TRACKING_TABLE
+    try:
+        cluster, production = _production(scratch, sizes.diff_rows)
+    except PostgresNotInstalled as error:
+        return [Row("PostgreSQL review rows", None, failed=str(error))]
+    n, k = sizes.diff_rows, max(1, sizes.diff_rows // 1000)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    rows: list[Row] = []
+    made: list[Clone] = []
+    try:
+        with connect(production) as conn:
+            conn.execute(CREATE_TRACKING_TABLE)
+        before = make_clone(cluster, "production")
+        after = make_clone(cluster, "production")
+        with after.connect() as conn:
+            conn.execute("DELETE FROM posts WHERE user_id % 1000 = 1;" + _CHANGE.format(n=n, k=k))
+            conn.execute("VACUUM ANALYZE users")  # the same physical state as the peer's tables
+        # the peer's database holds both sides as two tables: PostgreSQL joins no two databases in one query
+        cluster.drop_database("peer_diff")
+        with connect(cluster.create_database("peer_diff")) as conn:
+            conn.execute(f"CREATE TABLE users_before AS SELECT g AS id, 'user' || g || '@example.com' AS email, "
+                         f"'Name ' || g AS name, 1700000000 + g AS created_at FROM generate_series(1, {n}) g;"
+                         f"ALTER TABLE users_before ADD PRIMARY KEY (id);"
+                         f"CREATE TABLE users AS TABLE users_before; ALTER TABLE users ADD PRIMARY KEY (id);"
+                         + _CHANGE.format(n=n, k=k))
+            conn.execute("VACUUM ANALYZE")
+        counted: list[tuple[int, int, int]] = []
+
+        def ours() -> None:
+            with before.connect() as left, after.connect() as right:
+                one, two = read_shape(left).tables["users"], read_shape(right).tables["users"]
+                found = compare_table(left, one, right, two)
+            counted.append((found.added, found.removed, found.changed))
+
+        query = ("SELECT count(*) FILTER (WHERE a.id IS NULL), count(*) FILTER (WHERE b.id IS NULL), "
+                 "count(*) FILTER (WHERE a.h <> b.h) FROM (SELECT id, hashtextextended(u::text, 0) AS h "
+                 "FROM users_before u) b FULL JOIN (SELECT id, hashtextextended(u::text, 0) AS h FROM users u) a "
+                 "ON a.id = b.id")
+        library, peer = alternate([
+            Contender("compare_table()", call=ours),
+            Contender("psql: one FULL JOIN of row hashes", argv=_psql(cluster, "peer_diff", "-c", query),
+                      env=env),
+        ], sizes.rounds * 2)
+        assert counted[-1] == (k, n // 1000, n // 100), counted[-1]  # both sides found the change
+        rows.append(Row(f"row diff of {n:,} rows (1% changed, 0.1% removed, 0.1% added)", peer, library=library,
+                        target="≤ 1.5×", limit=1.5,
+                        notes="two databases, hashed in each server, merged in key order, with per-column counts; "
+                              "peer: both tables in one database, one query, the same 64-bit hash"))
+        migration_dir = scratch / "pg-review-migrations" / "2024-01-01-000000_score"
+        migration_dir.mkdir(parents=True, exist_ok=True)
+        (migration_dir / "up.sql").write_text(_UP, encoding="utf-8")
+        (migration_dir / "down.sql").write_text("DROP INDEX users_score;\nALTER TABLE users DROP COLUMN score;\n",
+                                                encoding="utf-8")
+        (migration,) = discover(migration_dir.parent)
+
+        def fresh() -> None:
+            _drop_all(made)
+            made.append(make_clone(cluster, "production"))
+
+        def psql_argv() -> list[str]:
+            return _psql(cluster, made[-1].name, "-1", "-f", str(migration.up_path), "-c",
+                         f"INSERT INTO __diesel_schema_migrations (version) VALUES ('{migration.version}')")
+
+        class _Psql(Contender):
+            def measure(self):  # type: ignore[no-untyped-def]  # the clone's name is known only after prepare
+                fresh()
+                from bench.measure import run_process
+                return run_process(psql_argv(), env=env)
+
+        measured, plain = alternate([
+            Contender("run_measured()", call=lambda: run_measured(made[-1], migration), prepare=fresh),
+            _Psql("psql -1 -f up.sql"),
+        ], sizes.rounds * 2)
+        _drop_all(made)
+        rows.append(Row(f"migration run on a clone of {n:,} rows (add column, fill it, index it)", plain,
+                        library=measured, target="≤ 1.1×", limit=1.1,
+                        notes="lightnb samples pg_locks and relfilenodes after each statement; same transaction, "
+                              "same version row"))
+    finally:
+        _drop_all(made)
+        cluster.destroy()
+    return rows

@@ -90,6 +90,7 @@ __all__ = [  # the verbs, and the types they take that a caller builds or checks
     "schema_option_choices", "schema_style", "setup", "snapshot", "stopped", "test", "verify",
     "workspace_folder", "workspace_protects", "workspace_status", "is_postgres_url", "snapshot_postgres",
     "PostgresWorkspace",
+    "postgres_workspace", "snapshot_status_postgres", "discard_postgres",
 ]
 
 
@@ -386,8 +387,22 @@ def lint(project: Project, *, versions: list[str] | None = None,
     :returns: a list of ``lightnb.lint.Finding``.
     """
     from lightnb.lint import config_from_settings, lint_project
+    postgres = _postgres_rehearsal_source(project, database)
+    if postgres is not None:
+        return list(_lint_postgres(project, postgres, versions=versions, all=all).findings)
     return lint_project(project.migrations_dir, versions=versions, config=config_from_settings(project.settings),
                         database=lint_database(project, database), pending_only=not all)
+
+
+def _lint_postgres(project: Project, source: str, *, versions: Sequence[str] | None, all: bool) -> LintResult:
+    """Lint a PostgreSQL project on clones of the database check rehearses on (``""``: the local base)."""
+    from lightnb.backends.postgres.lintproject import lint_project as lint_postgres
+    from lightnb.lint import config_from_settings
+    if source:
+        _postgres_ready(project, source)  # production in the project's own cluster (the sample's)
+    result = lint_postgres(project.migrations_dir, config_from_settings(project.settings), source_url=source or None,
+                           workspace=workspace_folder(project), versions=versions, all=all)
+    return LintResult(tuple(result.findings), result.scope)
 
 
 def lint_database(project: Project, database: str | Path | None = None) -> Path | None:
@@ -412,6 +427,10 @@ def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = 
     """
     from lightnb.lint import config_from_settings
     from lightnb.lint import lint_sql as lint_text
+    if _postgres_rehearsal_source(project, None) is not None:
+        from lightnb.backends.postgres.lintproject import static_sql
+        return static_sql(up, down, name=name, run_in_transaction=run_in_transaction,
+                          config=config_from_settings(project.settings))
     version = migration_files.version_of(name).encode("utf-8")
     history = [m.up_sql() for m in migration_files.discover(project.migrations_dir)
                if m.version.encode("utf-8") < version]
@@ -838,6 +857,9 @@ def lint_report(project: Project, *, versions: Sequence[str] = (), database_url:
     from lightnb.lint import config_from_settings
     from lightnb.lint.engine import lint_scope
     chosen = [migration_files.version_of(v) for v in versions] or None
+    postgres = _postgres_rehearsal_source(project, database_url)
+    if postgres is not None:
+        return _lint_postgres(project, postgres, versions=chosen, all=all)
     database = lint_database(project, database_url)
     found = lint(project, versions=chosen, database=database, all=all)
     scope = None if chosen is not None else lint_scope(project.migrations_dir, database, all=all,
@@ -847,8 +869,10 @@ def lint_report(project: Project, *, versions: Sequence[str] = (), database_url:
 
 def lint_rules() -> list[tuple[str, str, str]]:
     """Return every lint rule as ``(id, one-line summary, default severity)``, sorted by id."""
+    from lightnb.backends.postgres.pglint_rules import RULES as POSTGRES_RULES
     from lightnb.lint import load_rules
-    return [(r.id, r.summary, r.severity) for r in sorted(load_rules().values(), key=lambda r: r.id)]
+    return sorted([(r.id, r.summary, r.severity) for r in load_rules().values()]
+                  + [(rule, summary, severity) for rule, (severity, summary) in POSTGRES_RULES.items()])
 
 
 def check(project: Project, *, database_url: str | Path | None = None, applied: int = 0, run_tests: bool = True,
@@ -862,14 +886,11 @@ def check(project: Project, *, database_url: str | Path | None = None, applied: 
         raise LightnbError(f"--applied must be 0 or more, not {applied}.")
     postgres = _postgres_rehearsal_source(project, database_url)
     if postgres is not None:
-        if applied:
-            raise LightnbError("--applied is not available on PostgreSQL yet; check proves the pending migrations "
-                               "(revert them on the copy first to prove applied ones).")
         from lightnb.backends.postgres.check import check as check_postgres
         if postgres:
             _postgres_ready(project, postgres)  # production in the project's own cluster (the sample's)
         return check_postgres(project, source_url=postgres or None, workspace=workspace_folder(project),
-                              run_tests=run_tests, on_output=on_output)
+                              run_tests=run_tests, on_output=on_output, applied=applied)
     try:
         database: Path | None = resolve_target(project, database_url=database_url, write=False).path
     except ProjectError:
@@ -903,6 +924,27 @@ def snapshot_postgres(project: Project, database_url: str, *, folder: str | Path
     from lightnb.backends.postgres.base import take_snapshot
     _postgres_ready(project, database_url)  # production in the project's own cluster (the sample's)
     return take_snapshot(database_url, Path(folder) if folder is not None else workspace_folder(project))
+
+
+def postgres_workspace(project: Project, *, folder: str | Path | None = None) -> bool:
+    """True when the workspace folder holds a PostgreSQL snapshot (or its private cluster)."""
+    from lightnb.backends.postgres.base import is_postgres_workspace
+    return is_postgres_workspace(Path(folder) if folder is not None else workspace_folder(project))
+
+
+def snapshot_status_postgres(project: Project, *, folder: str | Path | None = None) -> Any:
+    """What the PostgreSQL workspace's base copies, when it was taken, its tables, rows and size now.
+
+    :returns: ``lightnb.backends.postgres.base.BaseStatus`` (its ``str`` is the CLI's text).
+    """
+    from lightnb.backends.postgres.base import base_status
+    return base_status(Path(folder) if folder is not None else workspace_folder(project))
+
+
+def discard_postgres(project: Project, *, folder: str | Path | None = None) -> str:
+    """Drop lightnb's own databases of the workspace's private cluster (never production); say what went."""
+    from lightnb.backends.postgres.base import discard_base
+    return discard_base(Path(folder) if folder is not None else workspace_folder(project))
 
 
 def check_fail_on() -> tuple[str, ...]:

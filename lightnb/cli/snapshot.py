@@ -41,6 +41,12 @@ def _snapshot(args: argparse.Namespace) -> int:
         flag = "--discard" if args.discard else "--status"
         raise WorkspaceError(f"--database-url has no meaning with {flag}; drop it (to copy another database into "
                              f"the workspace, use --reset --database-url OTHER.db).")
+    if (args.discard or args.status) and steps.postgres_workspace(project, folder=folder):
+        if args.discard:
+            print(steps.discard_postgres(project, folder=folder))
+        else:
+            print(steps.snapshot_status_postgres(project, folder=folder))
+        return 0
     if args.discard:
         print(steps.discard(project, folder=folder))
         return 0

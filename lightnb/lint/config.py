@@ -84,9 +84,10 @@ SECRETS_KEYS = ("words", "encrypted_prefixes", "encrypted_suffixes")
 
 def rule_ids() -> frozenset[str]:
     """Return the id of every registered lint rule."""
+    from lightnb.backends.postgres.pglint_rules import RULES as POSTGRES_RULES
     from lightnb.lint.engine import load_rules
 
-    return frozenset(load_rules())
+    return frozenset(load_rules()) | frozenset(POSTGRES_RULES)
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:

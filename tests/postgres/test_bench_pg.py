@@ -39,3 +39,20 @@ def test_cluster_start_up_row_runs_both_contenders_and_leaves_no_server(tmp_path
         assert again.owned and again.initialised
     finally:
         again.destroy()
+
+
+def test_review_rows_run_both_contenders_alternately_and_leave_no_server(tmp_path: Path) -> None:
+    try:
+        find_binaries()
+    except binaries.PostgresNotInstalled as error:
+        pytest.skip(str(error))
+    diff, migration = cases.CASES["pg_review"](tmp_path, dataclasses.replace(QUICK, diff_rows=3_000, rounds=1))
+    for row in (diff, migration):
+        assert not row.failed, row.failed
+        assert len(row.library.samples) == len(row.peer.samples) == 2 and row.limit is not None
+    assert diff.name.startswith("row diff of 3,000 rows") and migration.limit == 1.1
+    again = start_cluster(tmp_path / "pg-production")  # the row's cluster was stopped and deleted: made anew
+    try:
+        assert again.owned and again.initialised
+    finally:
+        again.destroy()

@@ -55,13 +55,68 @@ def test_check_copies_production_and_says_what_each_statement_locks(
     assert fingerprint(pg_database) == before  # the hostile migration ran on clones of a copy only
 
 
-def test_applied_is_refused_on_postgres_in_one_line(pg_database: PgDatabase, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    root = ProjectBuilder(tmp_path / "app").migration("1_x", "SELECT 1;", "SELECT 1;").build()
+def _applied_production(db: PgDatabase, *, score_default: int) -> None:
+    """A production on which the two migrations of :func:`_applied_project` ran (the first with ``score_default``)."""
+    make_production(db)
+    db.execute(f"ALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT {score_default};"
+               "CREATE INDEX posts_title ON posts (title);"
+               "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY, "
+               "run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);"
+               "INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000'), ('20240102000000');")
+
+
+def _applied_project(tmp_path: Path) -> Path:
+    return (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_score", "ALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT 1;",
+                       "ALTER TABLE users DROP COLUMN score;")
+            .migration("2024-01-02-000000_index", "CREATE INDEX posts_title ON posts (title);",
+                       "DROP INDEX posts_title;")
+            .build())
+
+
+def test_applied_proves_the_latest_applied_migrations_on_postgres(pg_database: PgDatabase, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    _applied_production(pg_database, score_default=1)
+    reader = add_reader(pg_database)
+    root = _applied_project(tmp_path)
+    before = fingerprint(pg_database)
+    code = main(["check", "--project", str(root), "--no-tests", "--applied", "2", "--database-url", reader,
+                 "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert [(m["migration"], m["steps"]) for m in data["migrations"]] == [
+        ("2024-01-01-000000_score", ["up", "down", "up again"]),
+        ("2024-01-02-000000_index", ["up", "down", "up again"])]
+    assert data["migrations"][0]["verdict"] == "safe" and code == 1  # the index is not CONCURRENTLY: attention
+    assert main(["check", "--project", str(root), "--no-tests", "--applied", "1", "--database-url", reader,
+                 "--format", "json"]) == 1
+    assert [m["migration"] for m in json.loads(capsys.readouterr().out)["migrations"]] == ["2024-01-02-000000_index"]
+    time.sleep(0.6)
+    assert fingerprint(pg_database) == before
+
+
+def test_applied_says_when_re_applying_does_not_give_back_production(pg_database: PgDatabase, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    _applied_production(pg_database, score_default=7)  # up.sql was edited after it ran: DEFAULT 1 now
+    root = _applied_project(tmp_path)
+    assert main(["check", "--project", str(root), "--no-tests", "--applied", "2", "--database-url",
+                 add_reader(pg_database), "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    last = data["migrations"][-1]
+    assert last["verdict"] == "unsafe"
+    assert any(r.startswith("reverting then re-applying does not give back the database as it was: ")
+               and "users" in r and "200 changed (score 200)" in r for r in last["reasons"])
+
+
+def test_applied_with_a_version_that_has_no_folder_is_unsafe_and_says_why(
+        pg_database: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _applied_production(pg_database, score_default=1)
+    pg_database.execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20240103000000');")
+    root = _applied_project(tmp_path)
     assert main(["check", "--project", str(root), "--no-tests", "--applied", "1", "--database-url",
-                 pg_database.url]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--applied is not available on PostgreSQL" in err
+                 pg_database.url, "--format", "json"]) == 1
+    (only,) = json.loads(capsys.readouterr().out)["migrations"]
+    assert only["verdict"] == "unsafe" and only["version"] == "20240103000000"
+    assert only["reasons"] == ["cannot revert it on the copy: no migration folder has version 20240103000000"]
 
 
 def test_a_database_url_whose_server_is_down_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],

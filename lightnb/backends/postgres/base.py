@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -114,3 +115,123 @@ def take_snapshot(source_url: str, workspace: Path) -> BaseInfo:
                     round(result.seconds, 3), tables, rows)
     write_text_atomic(workspace / RECORD, json.dumps(asdict(info), indent=2) + "\n", what="snapshot record")
     return info
+
+
+_OWN = re.compile(rf"^{BASE}(_new_\d+)?$|^lightnb_clone_\d+_[0-9a-f]+$")
+_SYSTEM = frozenset({"postgres", "template0", "template1"})
+
+
+@dataclass(frozen=True, slots=True)
+class BaseStatus:
+    """``lightnb snapshot --status`` for a PostgreSQL workspace.
+
+    :param folder: the workspace folder.
+    :param info: what the base copies (None: no snapshot was taken here).
+    :param present: whether the base database is in the private cluster.
+    :param size: its size in bytes (``pg_database_size``), when present.
+    :param tables: user tables in it now; ``rows``: their rows now (exact counts).
+    :param leftovers: rehearsal clones or unfinished copies still in the cluster.
+    """
+
+    folder: Path
+    info: BaseInfo | None
+    present: bool = False
+    size: int | None = None
+    tables: int | None = None
+    rows: int | None = None
+    leftovers: int = 0
+
+    def __str__(self) -> str:
+        where = cluster_folder(self.folder)
+        if self.info is None:
+            return (f"No PostgreSQL snapshot in {self.folder}; take one with `lightnb snapshot --database-url "
+                    f"postgres://…` (production is only read).")
+        taken = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.info.taken_at))
+        lines = [f"Workspace    {where} (private PostgreSQL cluster), database {BASE}",
+                 f"Copy of      {self.info.source} (PostgreSQL {self.info.server_version}, pg_dump "
+                 f"{self.info.pg_dump_version})",
+                 f"Taken        {taken} ({self.info.tables} table(s), {self.info.rows} row(s), "
+                 f"{self.info.seconds:.2f} s)"]
+        if not self.present:
+            lines.append("Base         gone from the private cluster; take it again with `lightnb snapshot "
+                         "--database-url URL`")
+        else:
+            lines.append(f"Now          {self.tables} table(s), {self.rows} row(s), {_size(self.size or 0)} "
+                         f"(the base is never migrated: rehearsals run on clones of it)")
+        if self.leftovers:
+            lines.append(f"Leftovers    {self.leftovers} clone(s) or unfinished copies (dropped by "
+                         f"`lightnb snapshot --discard`, or by the next rehearsal when their process is gone)")
+        return "\n".join(lines)
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{size} B"
+        value /= 1024
+    return f"{size} B"
+
+
+def is_postgres_workspace(workspace: Path) -> bool:
+    """True when a PostgreSQL snapshot was taken in ``workspace`` (its record or its cluster is there)."""
+    return (workspace / RECORD).is_file() or cluster_folder(workspace).is_dir()
+
+
+def _databases(cluster: Cluster) -> list[str]:
+    with connect(cluster.url("postgres")) as conn:
+        return [row[0] for row in conn.execute("SELECT datname FROM pg_database ORDER BY datname")]
+
+
+def base_status(workspace: Path) -> BaseStatus:
+    """Say what the base copies, when it was taken, and what it holds now (the base is only read)."""
+    info = read_record(workspace)
+    if info is None or not cluster_folder(workspace).exists():
+        return BaseStatus(workspace, info)
+    cluster = start_cluster(cluster_folder(workspace))
+    names = _databases(cluster)
+    leftovers = sum(1 for name in names if _OWN.match(name) and name != BASE)
+    if BASE not in names:
+        return BaseStatus(workspace, info, leftovers=leftovers)
+    tables, rows = _counts(cluster, BASE)
+    with connect(cluster.url("postgres")) as conn:
+        size = int(conn.execute("SELECT pg_database_size(%s)", (BASE,)).fetchone()[0])  # type: ignore[index]  # one row
+    return BaseStatus(workspace, info, True, size, tables, rows, leftovers)
+
+
+def discard_base(workspace: Path) -> str:
+    """Drop lightnb's own databases of the private cluster (the base, unfinished copies, clones) and forget
+    the snapshot; any other database there (a sample's production, yours) is left as it is.
+
+    The cluster itself is removed only when it then holds nothing but PostgreSQL's own databases.
+
+    :raises WorkspaceError: when no PostgreSQL snapshot was taken in ``workspace``.
+    """
+    if not is_postgres_workspace(workspace):
+        raise WorkspaceError(f"No PostgreSQL snapshot in {workspace}; nothing to discard.")
+    dropped: list[str] = []
+    kept: list[str] = []
+    folder = cluster_folder(workspace)
+    removed_cluster = False
+    if folder.exists():
+        cluster = start_cluster(folder)
+        for name in _databases(cluster):
+            if _OWN.match(name):
+                cluster.drop_database(name)
+                dropped.append(name)
+            elif name not in _SYSTEM:
+                kept.append(name)
+        if not kept:
+            cluster.destroy()
+            if [p.name for p in folder.iterdir()] == [".lock"]:  # the folder lock is all that is left
+                (folder / ".lock").unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            removed_cluster = True
+    (workspace / RECORD).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        workspace.rmdir()  # only when nothing else is in it
+    what = ", ".join(dropped) if dropped else "no database"
+    tail = ("; removed the private cluster (nothing else was in it)" if removed_cluster else
+            f"; kept the private cluster and its other database(s): {', '.join(kept)}" if kept else "")
+    return f"Discarded the PostgreSQL snapshot in {workspace}: dropped {what}{tail}"

@@ -24,7 +24,7 @@ from lightnb.backends.postgres.clone import Clone
 from lightnb.backends.postgres.cluster import Cluster, start_cluster
 from lightnb.backends.postgres.connect import connect
 from lightnb.backends.postgres.dump import copy_database
-from lightnb.backends.postgres.proof import Proof, prove_pending
+from lightnb.backends.postgres.proof import Proof, prove_applied, prove_pending
 from lightnb.checks import CheckResult, TestRun, run_test_command
 from lightnb.errors import WorkspaceError
 from lightnb.migrations import Migration, discover
@@ -73,11 +73,13 @@ def _when(seconds: int) -> str:
 
 def check(project: Project, *, source_url: str | None = None, workspace: Path | None = None,
           run_tests: bool = True, on_output: Callable[[str], None] | None = None,
-          migrations: list[Migration] | None = None) -> CheckResult:
+          migrations: list[Migration] | None = None, applied: int = 0) -> CheckResult:
     """Prove every pending migration of the project on PostgreSQL clones and return the verdict.
 
     :param source_url: a PostgreSQL database to copy (only read) as the rehearsal's base.
     :param workspace: the project's workspace folder (its local base, when there is one).
+    :param applied: also prove the latest N migrations applied on the base: reverted on a clone, then
+        proven like pending ones, and the end state compared with the base (``check --applied N``).
     """
     from lightnb.backends.postgres.pglint import lint_migration
     migrations = migrations if migrations is not None else discover(project.migrations_dir)
@@ -88,7 +90,11 @@ def check(project: Project, *, source_url: str | None = None, workspace: Path | 
             tests.append(run_test_command(project, final.url, on_output=on_output))
 
     with rehearsal_base(source_url, workspace) as (cluster, base, described):
-        proofs: list[Proof] = prove_pending(cluster, base, migrations, lint=lint_migration, at_end=run_project_tests)
+        if applied > 0:
+            proofs: list[Proof] = prove_applied(cluster, base, migrations, applied, lint=lint_migration,
+                                                at_end=run_project_tests)
+        else:
+            proofs = prove_pending(cluster, base, migrations, lint=lint_migration, at_end=run_project_tests)
     notes = tuple(_timing(p) for p in proofs if p.up is not None)
     return CheckResult(described, tuple(p.check for p in proofs), (), tests[0] if tests else None, notes)
 

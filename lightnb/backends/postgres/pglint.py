@@ -16,9 +16,12 @@ from typing import Any
 
 from pglast.parser import ParseError, parse_sql_json
 
+from lightnb.backends.postgres import rewrites
+from lightnb.backends.postgres.pglint_rules import RULES
+from lightnb.backends.postgres.rewrites import Rewrite
 from lightnb.backends.postgres.shape import qualified
 from lightnb.backends.postgres.split import split
-from lightnb.lint.finding import Finding, Severity
+from lightnb.lint.finding import Finding
 from lightnb.migrations import Migration
 
 # Functions whose value differs per row or per call: as a column default they force a table rewrite.
@@ -26,23 +29,6 @@ VOLATILE = frozenset({"random", "clock_timestamp", "timeofday", "gen_random_uuid
                       "uuid_generate_v1mc", "uuid_generate_v4", "nextval", "txid_current", "statement_timestamp"})
 _TIME_NAME = re.compile(r"(^|_)(at|time|timestamp|date|until|expires?|deadline|ts)$|_at_|_time_")
 _BOOL_NAME = re.compile(r"^(is|has|can|should|was|allow|enable|disable)_|_(enabled|disabled|flag|active|deleted)$")
-RULES: dict[str, tuple[Severity, str]] = {
-    "pg-index-not-concurrent": ("warning", "CREATE INDEX without CONCURRENTLY on an existing table blocks its "
-                                           "writes while the index builds"),
-    "pg-concurrently-in-transaction": ("error", "CREATE/DROP INDEX CONCURRENTLY cannot run inside the "
-                                                "migration's transaction"),
-    "pg-constraint-not-valid": ("warning", "a FOREIGN KEY or CHECK added to an existing table without NOT VALID "
-                                           "scans it under a lock that blocks writes"),
-    "pg-set-not-null": ("warning", "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE unless a validated "
-                                   "CHECK (col IS NOT NULL) exists"),
-    "pg-type-change": ("warning", "ALTER COLUMN … TYPE rewrites the table under ACCESS EXCLUSIVE (most changes)"),
-    "pg-volatile-default": ("warning", "ADD COLUMN with a volatile DEFAULT rewrites the table under ACCESS "
-                                       "EXCLUSIVE"),
-    "pg-rename": ("warning", "renaming a table or column breaks the running application's queries"),
-    "pg-lock-timeout": ("info", "a migration that locks an existing table should SET lock_timeout first"),
-    "pg-int4-epoch": ("warning", "an INTEGER (int4) Unix timestamp overflows on 2038-01-19"),
-    "pg-int4-boolean": ("info", "an INTEGER column used as a boolean: PostgreSQL has BOOLEAN"),
-}
 
 
 def _tree(text: str) -> dict[str, Any] | None:
@@ -89,20 +75,33 @@ def _int4_columns(columns: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
 
 def lint_sql(name: str, up: str, *, run_in_transaction: bool = True) -> list[Finding]:
     """Lint one up.sql; return its findings (rule, statement line, message, fix)."""
-    found: list[Finding] = []
+    return [finding for finding, _rewrite in lint_sql_rewrites(name, up, run_in_transaction=run_in_transaction)]
+
+
+def lint_sql_rewrites(name: str, up: str, *, run_in_transaction: bool = True
+                      ) -> list[tuple[Finding, Rewrite | None]]:
+    """Lint one up.sql; return each finding with the SQL of its safe rewrite (None when no SQL is the fix)."""
+    found: list[tuple[Finding, Rewrite | None]] = []
     created: set[str] = set()
     lock_timeout = False
     locked_existing: int | None = None
+    text = ""
+    line = 0
 
-    def add(rule: str, line: int, message: str, fix: str) -> None:
+    def add(rule: str, line: int, message: str, fix: str, sql: str | None = None, *,
+            in_transaction: bool = True, whole: bool = False, shown: str | None = None) -> None:
         severity = RULES[rule][0]
-        found.append(Finding(rule, severity, name, "up.sql", line, message, fix))
+        rewrite = None
+        if sql is not None:
+            rewrite = Rewrite(sql, () if whole else rewrites.statements_before(up, line), in_transaction, shown)
+        found.append((Finding(rule, severity, name, "up.sql", line, message, fix), rewrite))
 
     for statement in split(up):
         node = _tree(statement.text)
         if node is None:
             continue
         line = statement.line
+        text = statement.text
         if "VariableSetStmt" in node and node["VariableSetStmt"].get("name") == "lock_timeout":
             lock_timeout = True
         if "CreateStmt" in node:
@@ -110,7 +109,7 @@ def lint_sql(name: str, up: str, *, run_in_transaction: bool = True) -> list[Fin
             created.add(table)
             columns = [e["ColumnDef"] for e in node["CreateStmt"].get("tableElts", []) if "ColumnDef" in e]
             for rule, column in _int4_columns(columns):
-                _column_rule(add, rule, line, table, column)
+                _column_rule(add, rule, line, table, column, text)
         elif "IndexStmt" in node:
             index = node["IndexStmt"]
             table = _relation(index)
@@ -118,16 +117,18 @@ def lint_sql(name: str, up: str, *, run_in_transaction: bool = True) -> list[Fin
                 add("pg-concurrently-in-transaction", line, f"CREATE INDEX CONCURRENTLY on {table} fails inside the "
                     f"migration's transaction (diesel runs each migration in one)",
                     "add metadata.toml with `run_in_transaction = false` beside up.sql, and keep this statement "
-                    "alone in its migration")
+                    "alone in its migration", text, in_transaction=False)
             elif not index.get("concurrent") and table not in created:
                 add("pg-index-not-concurrent", line, f"CREATE INDEX on existing table {table} takes a SHARE lock: "
                     f"every write of {table} waits until the index is built",
                     "write CREATE INDEX CONCURRENTLY … in a migration of its own with metadata.toml "
-                    "`run_in_transaction = false` (down.sql: DROP INDEX CONCURRENTLY IF EXISTS …)")
+                    "`run_in_transaction = false` (down.sql: DROP INDEX CONCURRENTLY IF EXISTS …)",
+                    rewrites.concurrent_index(text), in_transaction=False)
                 locked_existing = locked_existing or line
         elif "DropStmt" in node and node["DropStmt"].get("concurrent") and run_in_transaction:
             add("pg-concurrently-in-transaction", line, "DROP INDEX CONCURRENTLY fails inside the migration's "
-                "transaction", "add metadata.toml with `run_in_transaction = false` beside this migration")
+                "transaction", "add metadata.toml with `run_in_transaction = false` beside this migration", text,
+                in_transaction=False)
         elif "RenameStmt" in node:
             rename = node["RenameStmt"]
             table = _relation(rename)
@@ -145,26 +146,27 @@ def lint_sql(name: str, up: str, *, run_in_transaction: bool = True) -> list[Fin
             if table in created:
                 continue
             locked_existing = locked_existing or line
-            for cmd in (c.get("AlterTableCmd", {}) for c in alter.get("cmds", [])):
-                _alter_rules(add, line, table, cmd, up)
+            for index, cmd in enumerate(c.get("AlterTableCmd", {}) for c in alter.get("cmds", [])):
+                _alter_rules(add, line, table, cmd, up, text, index)
     if locked_existing is not None and not lock_timeout and run_in_transaction:
         add("pg-lock-timeout", locked_existing, "this migration locks an existing table without SET lock_timeout: "
             "queued behind a long transaction, it would block every query on that table while it waits",
             "start up.sql with `SET lock_timeout = '5s';` (it lasts until the migration's transaction ends) and "
-            "retry when it times out")
+            "retry when it times out", rewrites.with_lock_timeout(up), in_transaction=run_in_transaction, whole=True,
+            shown="SET lock_timeout = '5s';  -- first line of up.sql, the rest unchanged")
     return found
 
 
-def _column_rule(add: Any, rule: str, line: int, table: str, column: str) -> None:
+def _column_rule(add: Any, rule: str, line: int, table: str, column: str, text: str) -> None:
     if rule == "pg-int4-epoch":
         add(rule, line, f"{table}.{column} is INTEGER (int4): Unix seconds overflow it on 2038-01-19",
-            f"declare {column} BIGINT (Diesel: BigInt, i64)")
+            f"declare {column} BIGINT (Diesel: BigInt, i64)", rewrites.retyped_column(text, column, "bigint"))
     else:
         add(rule, line, f"{table}.{column} is an INTEGER used as a boolean",
-            f"declare {column} BOOLEAN (Diesel: Bool, bool)")
+            f"declare {column} BOOLEAN (Diesel: Bool, bool)", rewrites.retyped_column(text, column, "boolean"))
 
 
-def _alter_rules(add: Any, line: int, table: str, cmd: dict[str, Any], script: str) -> None:
+def _alter_rules(add: Any, line: int, table: str, cmd: dict[str, Any], script: str, text: str, index: int) -> None:
     subtype = cmd.get("subtype")
     definition = cmd.get("def", {})
     if subtype == "AT_AddColumn":
@@ -177,16 +179,17 @@ def _alter_rules(add: Any, line: int, table: str, cmd: dict[str, Any], script: s
                     add("pg-volatile-default", line, f"ADD COLUMN {table}.{name} with DEFAULT {volatile[0]}() "
                         f"rewrites {table} under ACCESS EXCLUSIVE (a volatile default is computed for every row)",
                         f"add {name} without a default (or with a constant one), set the default in a second "
-                        f"statement, and fill existing rows in batches")
+                        f"statement, and fill existing rows in batches", rewrites.volatile_default(text, index))
         for rule, col in _int4_columns([column]):
-            _column_rule(add, rule, line, table, col)
+            _column_rule(add, rule, line, table, col, text)
     elif subtype == "AT_SetNotNull":
         column = cmd.get("name", "")
         if not re.search(rf"check\s*\(\s*\"?{re.escape(column)}\"?\s+is\s+not\s+null\s*\)", script, re.I):
             add("pg-set-not-null", line, f"SET NOT NULL on {table}.{column} scans every row under ACCESS "
                 f"EXCLUSIVE", f"ALTER TABLE {table} ADD CONSTRAINT {column}_not_null CHECK ({column} IS NOT NULL) "
                 f"NOT VALID; then, in the next migration, ALTER TABLE {table} VALIDATE CONSTRAINT {column}_not_null; "
-                f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL; (PostgreSQL 12+ skips the scan)")
+                f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL; (PostgreSQL 12+ skips the scan)",
+                rewrites.set_not_null(text, index))
     elif subtype == "AT_AlterColumnType":
         column = cmd.get("name", "")
         new = _type_name(definition.get("ColumnDef", {}))
@@ -201,7 +204,8 @@ def _alter_rules(add: Any, line: int, table: str, cmd: dict[str, Any], script: s
             name = constraint.get("conname") or "the constraint"
             add("pg-constraint-not-valid", line, f"ADD {word} on existing table {table} checks every row while "
                 f"holding a lock that blocks its writes", f"add it with NOT VALID, then in a later migration "
-                f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}; (validation takes only SHARE UPDATE EXCLUSIVE)")
+                f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}; (validation takes only SHARE UPDATE EXCLUSIVE)",
+                rewrites.not_valid_constraint(text, index))
 
 
 def lint_migration(migration: Migration) -> list[Finding]:

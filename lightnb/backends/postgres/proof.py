@@ -315,3 +315,64 @@ def prove_pending(cluster: Cluster, base: str, migrations: Sequence[Migration], 
         if at_end is not None:
             at_end(progress[0])
     return proofs
+
+
+def prove_applied(cluster: Cluster, base: str, migrations: Sequence[Migration], number: int, *,
+                  lint: Callable[[Migration], Sequence[Finding]] | None = None,
+                  at_end: Callable[[Clone], None] | None = None) -> list[Proof]:
+    """Prove the latest ``number`` migrations applied on ``base`` (``check --applied N``); ``base`` is never
+    written.
+
+    On a clone of ``base`` they are reverted newest first, as ``migration revert`` would; then each is
+    proven like a pending one (:func:`prove_pending`), oldest first; at the end the clone with every one
+    re-applied must equal ``base`` as it was (schema, and rows by primary key), or the last proof is unsafe.
+    A revert that fails makes one unsafe check for that migration, saying why.
+    """
+    from lightnb.backends.postgres.migrate import applied_versions as recorded
+    from lightnb.errors import MigrationError
+    with contextlib.suppress(ClusterError, LightnbError, psycopg.Error):
+        sweep_stale(cluster)
+    by_version = {m.version: m for m in migrations}
+    start = make_clone(cluster, base)
+    try:
+        start_shape = _shape(start)
+        with start.connect() as conn:
+            ensure = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (TRACKING_TABLE,)).fetchone()
+            versions = recorded(conn)[:number] if ensure == (True,) else []
+        reverted = make_clone(cluster, start.name)
+        try:
+            done: list[Migration] = []
+            for version in versions:
+                try:
+                    migration = by_version.get(version)
+                    if migration is None:
+                        raise MigrationError(f"no migration folder has version {version}")
+                    run_down(reverted, migration)
+                except LightnbError as error:
+                    reason = f"cannot revert it on the copy: {mask_message(str(error))}"
+                    name = by_version[version].name if version in by_version else version
+                    return [Proof(MigrationCheck(name, version, "unsafe", (reason,), steps=("up",)))]
+                done.append(migration)
+            ended: list[str] = []
+
+            def compare_with_start(final: Clone) -> None:
+                final_shape = _shape(final)
+                differences = compare_shapes(start_shape, final_shape)
+                rows = [r.describe() for r in compare_rows(start, start_shape, final, final_shape)]
+                ended.extend(list(differences.real) + list(differences.order) + rows)
+                if at_end is not None:
+                    at_end(final)
+
+            proofs = prove_pending(cluster, reverted.name, list(reversed(done)), lint=lint, at_end=compare_with_start)
+        finally:
+            drop_clone(reverted)
+    finally:
+        drop_clone(start)
+    if ended and proofs:
+        last = proofs[-1].check
+        reason = "reverting then re-applying does not give back the database as it was: " + "; ".join(ended)
+        proofs[-1].check = MigrationCheck(last.migration, last.version, "unsafe", last.reasons + (reason,),
+                                          last.findings, last.schema_differences, last.row_differences,
+                                          last.redo_differences + tuple(ended), last.steps, last.column_order,
+                                          last.declared, last.impact)
+    return proofs

@@ -5,17 +5,21 @@ the columns both sides have (a column re-added at the end of its table is the sa
 whole rows, key included:
 
 1. each side computes, in the server, its row count and an order-free sum of row hashes
-   (``md5`` of the row's values as text); equal sums mean equal tables and nothing more is read;
-2. otherwise each side streams ``(key, row hash)`` ordered by the primary key's text in byte order
-   (``COLLATE "C"``, the order Python compares ``str`` in), and the two streams are merged in order:
-   constant memory whatever the table's size. A table without a primary key is compared as a
-   multiset of row hashes.
+   (``hashtextextended``, PostgreSQL's own 64-bit text hash, of the row's values as text); equal sums
+   mean equal tables and nothing more is read;
+   The two servers compute their sums at the same time.
+2. otherwise each side streams ``(key, row hash)`` ordered by the primary key — a single integer key by
+   its value, in its index's order, any other key by its text in byte order (``COLLATE "C"``, the order
+   Python compares ``str`` in) — and the two streams are merged in order: memory bounded whatever the
+   table's size. To say which columns changed, the per-column hashes of the rows whose row hash differs
+   are looked up by key, a batch at a time (streamed with every row for a key of another kind). A table
+   without a primary key is compared as a multiset of row hashes.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +30,8 @@ from lightnb.backends.postgres.shape import TableShape
 
 SAMPLE_KEYS = 3
 _SEPARATOR = sql.SQL("chr(31)")
-_FETCH = 10_000
+_FETCH = 20_000
+_INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "int2", "int4", "int8"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +79,9 @@ def _text(column: str) -> sql.Composable:
 
 def _row_hash(columns: Sequence[str]) -> sql.Composable:
     if not columns:
-        return sql.SQL("md5('')")
+        return sql.SQL("0::bigint")
     values = sql.SQL(", ").join(_text(c) for c in columns)
-    return sql.SQL("md5(concat_ws({}, {}))").format(_SEPARATOR, values)
+    return sql.SQL("hashtextextended(concat_ws({}, {}), 0)").format(_SEPARATOR, values)
 
 
 def _key(columns: Sequence[str]) -> sql.Composable:
@@ -85,7 +90,7 @@ def _key(columns: Sequence[str]) -> sql.Composable:
 
 
 def _summary_query(table: str, columns: Sequence[str]) -> sql.Composed:
-    return sql.SQL("SELECT count(*), coalesce(sum(('x' || left(h, 15))::bit(60)::bigint), 0) "
+    return sql.SQL("SELECT count(*), coalesce(sum(h::numeric), 0) "
                    "FROM (SELECT {} AS h FROM {}) AS rows").format(_row_hash(columns), _identifier(table))
 
 
@@ -111,20 +116,56 @@ def common_columns(before_table: TableShape, after_table: TableShape) -> list[st
     return sorted(set(before_table.column_names) & set(after_table.column_names))
 
 
-def _stream(conn: psycopg.Connection[Any], query: sql.Composed) -> Iterator[tuple[Any, ...]]:
-    with conn.transaction(), conn.cursor(name="lightnb_rows") as cursor:
+def _stream(conn: psycopg.Connection[Any], query: sql.Composed) -> Iterator[list[tuple[Any, ...]]]:
+    """The query's rows in batches (a server-side cursor, binary: constant memory, little parsing)."""
+    with conn.transaction(), conn.cursor(name="lightnb_rows", binary=True) as cursor:
         cursor.itersize = _FETCH
         cursor.execute(query)
-        yield from cursor
+        while batch := cursor.fetchmany(_FETCH):
+            yield batch
 
 
-def _keyed_rows(conn: psycopg.Connection[Any], table: str, key: Sequence[str],
-                columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
-    per_column = sql.SQL(", ").join(sql.SQL("md5({})").format(_text(c)) for c in columns) if columns else \
-        sql.SQL("NULL")
-    query = sql.SQL("SELECT {key} COLLATE \"C\" AS k, {hash}, ARRAY[{columns}] FROM {table} ORDER BY k").format(
-        key=_key(key), hash=_row_hash(columns), columns=per_column, table=_identifier(table))
+def _column_hashes(columns: Sequence[str]) -> sql.Composable:
+    if not columns:
+        return sql.SQL("''")
+    return sql.SQL("concat_ws(',', {})").format(sql.SQL(", ").join(
+        sql.SQL("hashtextextended({}, 0)").format(_text(c)) for c in columns))
+
+
+def _keyed_rows(conn: psycopg.Connection[Any], table: str, key: Sequence[str], columns: Sequence[str],
+                integer_key: bool = False) -> Iterator[list[tuple[Any, ...]]]:
+    """``(key, row hash[, column hashes])`` in key order; an integer key streams no column hashes (they are
+    looked up for the changed rows only, by key, through the primary key's index)."""
+    if integer_key:
+        query = sql.SQL("SELECT {key}, {hash} FROM {table} ORDER BY {key}").format(
+            key=sql.Identifier(key[0]), hash=_row_hash(columns), table=_identifier(table))
+    else:
+        query = sql.SQL("SELECT {key} COLLATE \"C\" AS k, {hash}, {columns} FROM {table} ORDER BY k").format(
+            key=_key(key), hash=_row_hash(columns), columns=_column_hashes(columns), table=_identifier(table))
     return _stream(conn, query)
+
+
+def _integer_key(table: TableShape, key: Sequence[str]) -> bool:
+    """True when the key is one integer column (streamed and merged by its value, in its index's order)."""
+    column = table.column(key[0]) if len(key) == 1 else None
+    return column is not None and column.type in _INTEGER_TYPES
+
+
+def _hashes_by_key(conn: psycopg.Connection[Any], table: str, key: str, columns: Sequence[str],
+                   keys: Sequence[int]) -> dict[int, str]:
+    query = sql.SQL("SELECT {key}, {columns} FROM {table} WHERE {key} = ANY(%s)").format(
+        key=sql.Identifier(key), columns=_column_hashes(columns), table=_identifier(table))
+    return {row[0]: row[1] for row in conn.execute(query, (list(keys),))}
+
+
+def _summaries_side_by_side(before: psycopg.Connection[Any], before_name: str, after: psycopg.Connection[Any],
+                            after_name: str, columns: Sequence[str]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Both sides' :func:`summary`, computed by the two servers at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(summary, after, after_name, columns)
+        mine = summary(before, before_name, columns)
+        return mine, other.result()
 
 
 def compare_table(before: psycopg.Connection[Any], before_table: TableShape, after: psycopg.Connection[Any],
@@ -137,7 +178,7 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
     common = common_columns(before_table, after_table)
     name = after_table.name
     if summarised is None:
-        summarised = summary(before, before_table.name, common), summary(after, after_table.name, common)
+        summarised = _summaries_side_by_side(before, before_table.name, after, after_table.name, common)
     (count_before, sum_before), (count_after, sum_after) = summarised
     if (count_before, sum_before) == (count_after, sum_after):
         return TableRows(name, count_before, count_after)
@@ -146,31 +187,97 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
         return _compare_bags(before, before_table.name, after, after_table.name, common, count_before, count_after)
     added = removed = changed = 0
     differing: Counter[str] = Counter()
-    samples: list[str] = []
-    left, right = _keyed_rows(before, before_table.name, key, common), _keyed_rows(after, after_table.name, key,
-                                                                                  common)
-    old, new = next(left, None), next(right, None)
-    while old is not None or new is not None:
-        if new is None or (old is not None and old[0] < new[0]):
-            removed += 1
-            assert old is not None
-            samples.append(old[0])
-            old = next(left, None)
-        elif old is None or new[0] < old[0]:
-            added += 1
-            samples.append(new[0])
-            new = next(right, None)
+    samples: list[Any] = []
+    integer = _integer_key(before_table, key) and _integer_key(after_table, key)
+    waiting: list[int] = []  # changed rows whose columns are compared by key, a batch at a time
+
+    def compare_columns(old_hashes: str, new_hashes: str) -> None:
+        for column, a, b in zip(common, old_hashes.split(","), new_hashes.split(",")):
+            if a != b:
+                differing[column] += 1
+
+    def flush() -> None:
+        if waiting:
+            old_hashes = _hashes_by_key(before, before_table.name, key[0], common, waiting)
+            new_hashes = _hashes_by_key(after, after_table.name, key[0], common, waiting)
+            for changed_key in waiting:
+                compare_columns(old_hashes[changed_key], new_hashes[changed_key])
+            waiting.clear()
+
+    def note(keys: Iterable[Any]) -> None:
+        if len(samples) < SAMPLE_KEYS:
+            samples.extend(sorted(keys)[:SAMPLE_KEYS - len(samples)])
+
+    for old_rows, new_rows in _aligned(_read_ahead(_keyed_rows(before, before_table.name, key, common, integer)),
+                                       _read_ahead(_keyed_rows(after, after_table.name, key, common, integer))):
+        old_keys = [row[0] for row in old_rows]
+        new_keys = [row[0] for row in new_rows]
+        if old_keys == new_keys:
+            if [row[1] for row in old_rows] == [row[1] for row in new_rows]:
+                continue  # the common case: the same rows, unchanged
+            pairs = [(a, b) for a, b in zip(old_rows, new_rows) if a[1] != b[1]]
+            note(a[0] for a, _b in pairs)
         else:
-            if old[1] != new[1]:
-                changed += 1
-                samples.append(old[0])
-                for column, a, b in zip(common, old[2], new[2]):
-                    if a != b:
-                        differing[column] += 1
-            old, new = next(left, None), next(right, None)
+            old_by_key = {row[0]: row for row in old_rows}
+            new_by_key = {row[0]: row for row in new_rows}
+            gone = old_by_key.keys() - new_by_key.keys()
+            came = new_by_key.keys() - old_by_key.keys()
+            removed += len(gone)
+            added += len(came)
+            pairs = [(old_by_key[k], new_by_key[k]) for k in old_keys if k in new_by_key
+                     and old_by_key[k][1] != new_by_key[k][1]]
+            note(list(gone) + list(came) + [a[0] for a, _b in pairs])
+        changed += len(pairs)
+        for a, b in pairs:
+            if integer:
+                waiting.append(a[0])
+            else:
+                compare_columns(a[2], b[2])
+        if len(waiting) >= _FETCH:
+            flush()
+    flush()
     return TableRows(name, count_before, count_after, added, removed, changed,
                      {c: differing[c] for c in common if differing[c]}, True,
-                     tuple(s.replace("\x1f", ", ") for s in samples[:SAMPLE_KEYS]))
+                     tuple((f"'{s}'" if integer else s.replace("\x1f", ", ")) for s in samples))
+
+
+def _read_ahead(batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[tuple[Any, ...]]]:
+    """Yield ``batches``, asking for the next one before handing out this one: the server computes (and the
+    rows travel) while the caller compares; one batch at a time is ever requested from the stream."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+    nothing: list[tuple[Any, ...]] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        coming: Future[list[tuple[Any, ...]]] = pool.submit(next, batches, nothing)
+        while batch := coming.result():
+            coming = pool.submit(next, batches, nothing)
+            yield batch
+
+
+def _aligned(left: Iterator[list[tuple[Any, ...]]], right: Iterator[list[tuple[Any, ...]]]
+             ) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """Cut two key-ordered batch streams into pairs of chunks covering the same key range, in order."""
+    from bisect import bisect_right
+    buffers: list[list[tuple[Any, ...]]] = [[], []]
+    done = [False, False]
+    streams = (left, right)
+    while True:
+        for side in (0, 1):
+            if not buffers[side] and not done[side]:
+                buffers[side] = next(streams[side], [])
+                done[side] = not buffers[side]
+        if not buffers[0] and not buffers[1]:
+            return
+        limits = [buffers[side][-1][0] for side in (0, 1) if buffers[side] and not done[side]]
+        if not limits:  # both streams ended: what is buffered is the rest
+            chunks = (buffers[0], buffers[1])
+            buffers = [[], []]
+            yield chunks
+            continue
+        bound = min(limits)
+        cut = [bisect_right([row[0] for row in buffers[side]], bound) for side in (0, 1)]
+        chunks = (buffers[0][:cut[0]], buffers[1][:cut[1]])
+        buffers = [buffers[0][cut[0]:], buffers[1][cut[1]:]]
+        yield chunks
 
 
 def _compare_bags(before: psycopg.Connection[Any], before_name: str, after: psycopg.Connection[Any],

@@ -1,0 +1,62 @@
+"""Row comparison across two databases: the same counts whatever the batch size, key kind or where changes fall."""
+
+from __future__ import annotations
+
+import pytest
+
+from lightnb.backends.postgres import rowhash
+from lightnb.backends.postgres.cluster import Cluster
+from lightnb.backends.postgres.shape import read_shape
+from tests.support.postgres import PgDatabase
+
+SCHEMA = """
+CREATE TABLE t (id int PRIMARY KEY, a text, b int, c text);
+CREATE TABLE k (region text, n int, v text, PRIMARY KEY (region, n));
+INSERT INTO t SELECT g, 'a' || g, g % 7, NULL FROM generate_series(1, 300) g;
+INSERT INTO k SELECT r, g, 'v' || g FROM generate_series(1, 60) g, unnest(ARRAY['eu', 'us', 'Ap']) r;
+"""
+
+
+def _compare(left: PgDatabase, right: PgDatabase, table: str) -> rowhash.TableRows:
+    with left.connect() as one, right.connect() as two:
+        return rowhash.compare_table(one, read_shape(one).tables[table], two, read_shape(two).tables[table])
+
+
+@pytest.fixture
+def sides(pg_database: PgDatabase, pg_cluster: Cluster) -> tuple[PgDatabase, PgDatabase]:
+    pg_database.execute(SCHEMA)
+    name = pg_database.name + "_after"
+    url = pg_cluster.create_database(name, template=pg_database.name)
+    after = PgDatabase(name, url, pg_cluster)
+    yield pg_database, after
+    pg_cluster.drop_database(name)
+
+
+@pytest.mark.parametrize("fetch", [1, 7, 20_000])
+def test_counts_do_not_depend_on_the_batch_size(sides: tuple[PgDatabase, PgDatabase], fetch: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    before, after = sides
+    monkeypatch.setattr(rowhash, "_FETCH", fetch)
+    after.execute("UPDATE t SET b = b + 100 WHERE id % 10 = 0;"  # 29 rows, 150 among them
+                  "UPDATE t SET a = 'x', c = 'now set' WHERE id IN (1, 150);"
+                  "DELETE FROM t WHERE id IN (3, 299, 300);"
+                  "INSERT INTO t VALUES (0, 'z', 1, NULL), (301, 'y', 2, NULL);"
+                  "UPDATE k SET v = NULL WHERE n % 10 = 0 AND region = 'eu';"
+                  "DELETE FROM k WHERE region = 'Ap' AND n = 5;"
+                  "INSERT INTO k VALUES ('eu', 0, 'first');")
+    keyed = _compare(before, after, "t")
+    assert (keyed.added, keyed.removed, keyed.changed) == (2, 3, 30)
+    assert keyed.changed_columns == {"a": 2, "b": 29, "c": 2}
+    assert keyed.sample_keys == ("'0'", "'1'", "'3'")  # the first differing keys, in key order
+    composite = _compare(before, after, "k")
+    assert (composite.added, composite.removed, composite.changed) == (1, 1, 6)
+    assert composite.changed_columns == {"v": 6}
+    assert composite.sample_keys[0] == "'Ap', '5'"  # byte order: 'A' sorts before 'e' and 'u'
+
+
+def test_equal_tables_are_equal_without_streaming(sides: tuple[PgDatabase, PgDatabase]) -> None:
+    before, after = sides
+    assert _compare(before, after, "t").equal and _compare(before, after, "k").equal
+    after.execute("UPDATE t SET c = '' WHERE id = 9;")  # NULL and empty text differ
+    found = _compare(before, after, "t")
+    assert (found.changed, found.changed_columns, found.sample_keys) == (1, {"c": 1}, ("'9'",))
