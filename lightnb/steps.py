@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, overload
 from lightnb import migrations as migration_files
 from lightnb import runner
 from lightnb.backends import sqlite
-from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import (
     FileWriteError,
     LightnbError,
@@ -30,7 +29,7 @@ from lightnb.errors import (
     WorkspaceError,
 )
 from lightnb.files import write_text_atomic
-from lightnb.layout import DEFAULT_DIRNAME, STATE_FILE, WORKSPACE_DB
+from lightnb.layout import DEFAULT_DIRNAME, STATE_FILE, TRACKING_TABLE, WORKSPACE_DB
 from lightnb.migrations import Migration
 from lightnb.project import Project, SqliteLocation
 from lightnb.results import (

@@ -19,28 +19,56 @@ connection. Its parts:
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from pathlib import Path
 from sqlite3 import SQLITE_FUNCTION, SQLITE_OK, SQLITE_READ, SQLITE_SELECT
+from typing import TYPE_CHECKING, Any
 
-from lightnb.backends.sqlite import guard
-from lightnb.backends.sqlite.catalog import read_catalog
-from lightnb.backends.sqlite.connection import (
-    BUSY_TIMEOUT_SECONDS,
-    attach_readonly,
-    connect,
-    database_file,
-    memory_copy,
-    open_readonly,
-    open_scratch,
-    query_only,
-    quote,
-    serialize,
-    translate,
-)
-from lightnb.backends.sqlite.copies import backup, copy_database, restore
-from lightnb.backends.sqlite.interrupt import interrupting
-from lightnb.backends.sqlite.script import is_comment_only, split
+if TYPE_CHECKING:
+    from lightnb.backends.sqlite import guard
+    from lightnb.backends.sqlite.catalog import read_catalog
+    from lightnb.backends.sqlite.connection import (
+        BUSY_TIMEOUT_SECONDS,
+        attach_readonly,
+        connect,
+        database_file,
+        flush_updated_at_triggers,
+        memory_copy,
+        open_readonly,
+        open_scratch,
+        query_only,
+        quote,
+        serialize,
+        translate,
+    )
+    from lightnb.backends.sqlite.copies import backup, copy_database, restore
+    from lightnb.backends.sqlite.interrupt import interrupting
+    from lightnb.backends.sqlite.script import is_comment_only, split
+else:
+    # A part is imported when one of its names is first used, so a command that only reads a
+    # database (``lightnb migration list``) loads the opener, not the guard, the catalogue or the copier.
+    _PARTS = {
+        "guard": ("guard", None),
+        "read_catalog": ("catalog", "read_catalog"),
+        **{name: ("connection", name) for name in (
+            "BUSY_TIMEOUT_SECONDS", "attach_readonly", "connect", "database_file", "flush_updated_at_triggers",
+            "memory_copy", "open_readonly",
+            "open_scratch", "query_only", "quote", "serialize", "translate")},
+        **{name: ("copies", name) for name in ("backup", "copy_database", "restore")},
+        "interrupting": ("interrupt", "interrupting"),
+        **{name: ("script", name) for name in ("is_comment_only", "split")},
+    }
+
+    def __getattr__(name: str) -> Any:
+        try:
+            part, attribute = _PARTS[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        module = importlib.import_module(f"{__name__}.{part}")
+        value = module if attribute is None else getattr(module, attribute)
+        globals()[name] = value
+        return value
 
 name = "sqlite"
 
@@ -60,6 +88,7 @@ version_info = sqlite3.sqlite_version_info
 
 def copy(source: str | Path, destination: str | Path) -> Path:
     """Copy the database file ``source`` into ``destination`` (read-only on the source)."""
+    from lightnb.backends.sqlite.copies import copy_database
     return copy_database(source, destination)
 
 
@@ -68,6 +97,7 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
 
     :raises Error: when a statement fails or is refused (what ran before it stays, as in SQLite).
     """
+    from lightnb.backends.sqlite import guard
     guard.install(conn)
     conn.executescript(sql)
 
@@ -75,6 +105,8 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
 __all__ = ["BUSY_TIMEOUT_SECONDS", "SQLITE_FUNCTION", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT", "Connection",
            "DriverDatabaseError", "Error", "IntegrityError", "OperationalError", "ProgrammingError", "Row",
            "StatementWarning", "attach_readonly", "backup", "connect", "copy", "copy_database", "database_file",
+           "guard",
+           "flush_updated_at_triggers",
            "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch", "query_only",
            "quote", "read_catalog", "restore", "run_script", "serialize", "split", "translate", "version",
            "version_info"]

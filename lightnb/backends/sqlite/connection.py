@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote as _urlquote
 
 from lightnb import statement_log
-from lightnb.backends.sqlite import guard as sqlguard
 from lightnb.backends.sqlite.files import attachable, check_database_path, open_untouched
 from lightnb.errors import DatabaseBusyError, DatabaseError
 from lightnb.project import SqliteLocation
@@ -56,6 +55,7 @@ def connect(path: str | Path | SqliteLocation, *, create: bool = True) -> sqlite
     except sqlite3.DatabaseError as error:
         raise translate(error, target) from error
     _register_functions(conn)
+    from lightnb.backends.sqlite import guard as sqlguard  # loaded by the verbs that open to write only
     sqlguard.install(conn)
     statement_log.watch(conn)
     return conn
@@ -134,6 +134,7 @@ def memory_copy(image: bytes | None = None) -> sqlite3.Connection:
     if image:
         conn.set_authorizer(None)  # loading lightnb's own image is not migration SQL
         conn.deserialize(image)
+    from lightnb.backends.sqlite import guard as sqlguard
     sqlguard.install(conn)
     return conn
 
