@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         serialize,
         translate,
     )
-    from lightnb.backends.sqlite.copies import backup, copy_database, restore
+    from lightnb.backends.sqlite.copies import backup, copy_database, restore, save_tables
     from lightnb.backends.sqlite.interrupt import interrupting
     from lightnb.backends.sqlite.script import is_comment_only, split
 else:
@@ -55,7 +55,7 @@ else:
             "BUSY_TIMEOUT_SECONDS", "attach_readonly", "connect", "database_file", "flush_updated_at_triggers",
             "memory_copy", "open_readonly",
             "open_scratch", "query_only", "quote", "serialize", "translate")},
-        **{name: ("copies", name) for name in ("backup", "copy_database", "restore")},
+        **{name: ("copies", name) for name in ("backup", "copy_database", "restore", "save_tables")},
         "interrupting": ("interrupt", "interrupting"),
         **{name: ("script", name) for name in ("is_comment_only", "split")},
     }
@@ -108,5 +108,5 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "SQLITE_FUNCTION", "SQLITE_OK", "SQLITE_READ"
            "guard",
            "flush_updated_at_triggers",
            "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch", "query_only",
-           "quote", "read_catalog", "restore", "run_script", "serialize", "split", "translate", "version",
-           "version_info"]
+           "quote", "read_catalog", "restore", "run_script", "save_tables", "serialize", "split", "translate",
+           "version", "version_info"]
