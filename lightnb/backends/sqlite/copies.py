@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sqlite3
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from lightnb.backends.sqlite.connection import open_readonly, quote, readonly_uri, translate
-from lightnb.backends.sqlite.files import consistent_copy, uses_wal
+from lightnb.backends.sqlite.files import consistent_copy, copy_bytes, uses_wal
 from lightnb.errors import DatabaseError, WorkspaceError
 from lightnb.layout import SIDECARS, is_lightnb_copy
 
@@ -157,7 +156,7 @@ def _copy_file_under_read_lock(source: sqlite3.Connection, target: Path) -> bool
     source.execute("BEGIN")
     try:
         source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the SHARED lock
-        shutil.copyfile(path, target)
+        copy_bytes(path, target)
     finally:
         source.execute("COMMIT")
     return True
