@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lightnb import runner, scratch
+from lightnb import progress, runner, scratch
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite.connection import quote
 from lightnb.backends.sqlite.script import is_comment_only
@@ -379,8 +379,10 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
     baseline = Baseline.of(conn, migrations)
     states = baseline.later_states(migrations, versions=[m.version for m in pending])
     ordered = list(migrations)
-    with _states_folder(scratch) as folder:
-        saves = _States(Path(folder), conn, source)
+    proven = [m for m in pending if wanted is None or m.version in wanted]
+    with _states_folder(scratch) as folder, \
+            progress.task(f"proving {len(proven)} migration(s)", 3 * len(proven)) as shown:
+        saves = _States(Path(folder), conn, source, shown)
         checks: list[MigrationCheck] = []
         blocker: str | None = None
         for migration in pending:
@@ -424,8 +426,10 @@ class _States:
     :param source: the database the copy was made from; None saves the whole starting state now.
     """
 
-    def __init__(self, folder: Path, conn: sqlite.Connection, source: Path | None = None) -> None:
+    def __init__(self, folder: Path, conn: sqlite.Connection, source: Path | None = None,
+                 shown: progress.Task | None = None) -> None:
         self.folder, self.conn, self.source, self.count = folder, conn, source, 0
+        self.shown = shown  # the proof's steps, reported as they are done
         self.start_path = sqlite.backup(conn, folder / "start.db") if source is None else None
         self.applied: list[Migration] = []  # the ups applied on the copy since the start, in order
         self.before: Snapshot | None = None
@@ -554,7 +558,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
         reasons.append(f"down.sql has the `-- {IRREVERSIBLE}` marker without a reason, so it declares nothing: "
                        f"write `-- {IRREVERSIBLE}: <why>`")
     here = _path_of(conn)
-    if _step(conn, migration, "up", reasons, steps, baseline, touched=touched):
+    if _step(conn, migration, "up", reasons, steps, baseline, touched=touched, shown=saves.shown):
         after_up = _snapshot(conn, "after up")
         after_path = saves.save_after_up(after_up, migration, touched)
         if declared is not None:
@@ -563,7 +567,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             reasons.append("cannot prove the revert: down.sql is missing")
         elif declared is not None and is_comment_only(down_sql):
             reasons.append(f"down.sql declares the migration irreversible ({declared}); not run")
-        elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched):
+        elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched, shown=saves.shown):
             after_down = _snapshot(conn, "after down")
             destroyed = intentionally_destroyed(source_of(migration).up)
             real, order_list = _schema_changes(before, after_down, before_path, here)
@@ -586,7 +590,8 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             elif order:
                 reasons.append("down.sql does not restore the column order either: " + "; ".join(order))
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
-            if _step(conn, migration, "up", reasons, steps, baseline, label="up again", touched=touched):
+            if _step(conn, migration, "up", reasons, steps, baseline, label="up again", touched=touched,
+                     shown=saves.shown):
                 again = _snapshot(conn, "after up again")
                 redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
                 redo_rows, _ = compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
@@ -685,14 +690,18 @@ def _snapshot(conn: sqlite.Connection, label: str) -> Snapshot:
 
 def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up", "down"],
           reasons: list[str], steps: list[str], baseline: int, *, label: str | None = None,
-          touched: Touched | None = None) -> bool:
+          touched: Touched | None = None, shown: progress.Task | None = None) -> bool:
     name = label or direction
+    if shown is not None:
+        shown.update(shown.done, label=f"{migration.name}: {name}")
     try:
         runner.apply(conn, migration, direction)
     except LightnbError as error:
         reasons.append(f"cannot run {name}: {mask_message(str(error))}")
         return False
     steps.append(name)
+    if shown is not None:
+        shown.advance()
     problems = _integrity_problems(conn, touched)
     if problems:
         reasons.append(f"integrity check failed after {name}: {problems[0]}")

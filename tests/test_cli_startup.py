@@ -75,11 +75,11 @@ def test_the_whole_command_tree_still_builds_for_completions() -> None:
 
 
 # What a listing needs: the project's settings and URL, the migrations folder, a read-only open of the
-# database and the tracking-table query, the ledger every command keeps, and the text of the result.
+# database and the tracking-table query, the ledger and progress every command keeps, and the text of the result.
 LISTING_MODULES = {
     "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
     "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.results", "lightnb.steps",
-    "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log",
+    "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
     "lightnb.backends", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
     "lightnb.backends.sqlite.files",
     "lightnb.cli", "lightnb.cli._common", "lightnb.cli.migration",

@@ -333,6 +333,9 @@ def _stamps(src: Path, wal: Path) -> tuple[tuple[int, int, int, int] | None, ...
     return tuple(out)
 
 
+_PROGRESS_PIECE = 64 << 20  # bytes copied between two progress reports
+
+
 def copy_bytes(source: str | Path, dest: str | Path) -> None:
     """Copy the bytes of ``source`` into ``dest`` (made empty beforehand, e.g. by ``mkstemp``), in the kernel.
 
@@ -341,16 +344,21 @@ def copy_bytes(source: str | Path, dest: str | Path) -> None:
     which costs as much again as the copy. ``copy_file_range`` (else ``sendfile``) copies without
     the bytes passing through Python, as ``cp`` does.
     """
-    with open(source, "rb") as src:
+    from lightnb import progress
+    with open(source, "rb") as src, progress.task(f"copying {Path(source).name}", 0, "bytes") as shown:
         out = os.open(dest, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
             size = os.fstat(src.fileno()).st_size
+            shown.total = size
+            # in pieces when someone follows the progress, else in one call
+            piece = _PROGRESS_PIECE if progress.wanted() else size
             done = 0
             copier = getattr(os, "copy_file_range", None)
             while done < size:
                 try:
-                    sent = copier(src.fileno(), out, size - done) if copier is not None \
-                        else os.sendfile(out, src.fileno(), None, size - done)
+                    count = min(piece, size - done)
+                    sent = copier(src.fileno(), out, count) if copier is not None \
+                        else os.sendfile(out, src.fileno(), None, count)
                 except OSError:
                     if copier is None or done:
                         raise
@@ -359,6 +367,7 @@ def copy_bytes(source: str | Path, dest: str | Path) -> None:
                 if sent == 0:
                     break  # the source got shorter: what is there is copied
                 done += sent
+                shown.update(done)
             if os.fstat(out).st_size != done:
                 os.ftruncate(out, done)  # dest held more before: it now holds the copy only
         finally:
