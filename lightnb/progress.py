@@ -96,11 +96,11 @@ def task(label: str, total: float, unit: str = "steps") -> Iterator[Task]:
 
 
 def terminal_bar(stream: TextIO, environ: Mapping[str, str] | None = None) -> TerminalBar | None:
-    """A bar on ``stream`` when it is a terminal; ``LIGHTNB_PROGRESS=always`` draws one anyway (every step,
-    however short: for logs), ``never`` none."""
+    """A bar on ``stream`` when it is a terminal; ``LIGHTNB_PROGRESS=always`` draws one anyway (every step
+    and every report, however short and close together: for logs), ``never`` none."""
     choice = (environ if environ is not None else os.environ).get(ENV, "auto").strip().lower()
     if choice in ("always", "1", "yes"):
-        return TerminalBar(stream, delay=0.0)
+        return TerminalBar(stream, delay=0.0, interval=0.0)
     if choice in ("never", "0", "no"):
         return None
     isatty = getattr(stream, "isatty", None)
