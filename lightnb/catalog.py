@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-TRACKING_TABLE = "__diesel_schema_migrations"
-BOOKKEEPING_PREFIX = "__lightnb_"  # lightnb's own sidecar tables (e.g. migration checksums)
+from lightnb.layout import BOOKKEEPING_PREFIX, TRACKING_TABLE  # defined beside lightnb's other names
 
 # ``hidden`` as SQLite's ``PRAGMA table_xinfo`` numbers it (PostgreSQL fills 0 and STORED).
 VISIBLE, HIDDEN, GENERATED_VIRTUAL, GENERATED_STORED = 0, 1, 2, 3

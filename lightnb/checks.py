@@ -7,9 +7,11 @@ proven). ``PRAGMA integrity_check`` and ``foreign_key_check`` run after each ste
 runs, and finally the project's own test command (``[test] command`` in lightnb.toml, default
 ``cargo test``) runs against the rehearsed copy, its output streamed.
 
-Each proof starts from exactly the state after the earlier migrations' ups: the copy is saved
-after each up and restored after the proof, so a down.sql that damages the copy never spoils the
-rehearsal of the migrations after it, and every pending migration gets a verdict.
+Each proof starts from a state after the earlier migrations' ups: the states a proof compares with
+are saved as the tables the migration can change (:mod:`lightnb.inspect.touched`), and a copy that
+a proof left elsewhere (a down.sql that does not give back the state before up) is rebuilt, so a
+down.sql that damages the copy never spoils the rehearsal of the migrations after it, and every
+pending migration gets a verdict.
 
 Verdicts: ``safe``; ``needs attention`` (warnings, a redo that differs, a column order down.sql
 does not restore); ``unsafe``; and ``irreversible`` for a migration whose down.sql declares it
@@ -35,12 +37,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lightnb import runner, scratch
+from lightnb import progress, runner, scratch
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite.connection import quote
 from lightnb.backends.sqlite.script import is_comment_only
 from lightnb.catalog import is_bookkeeping
-from lightnb.errors import LightnbError
+from lightnb.errors import DatabaseError, LightnbError
 from lightnb.inspect.lineage import history_lineage
 from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import SchemaChange, schema_diff
@@ -281,7 +283,7 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
                     else:
                         # the copy is put back as it was after up only where it is used again: for the tests
                         checks = rehearse_pending(conn, migrations, versions=versions, config=config,
-                                                  scratch=folder, restore_last=run_tests)
+                                                  scratch=folder, restore_last=run_tests, source=production)
                 except sqlite.Error as error:
                     stop.raise_if_interrupted(error)
                     raise
@@ -349,7 +351,8 @@ def _rehearse_applied(conn: sqlite.Connection, migrations: Sequence[Migration], 
 
 def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *,
                      versions: Sequence[str] | None = None, config: LintConfig | None = None,
-                     scratch: Path | None = None, restore_last: bool = True) -> list[MigrationCheck]:
+                     scratch: Path | None = None, restore_last: bool = True,
+                     source: Path | None = None) -> list[MigrationCheck]:
     """Rehearse the pending migrations in order on ``conn`` (a workspace copy), leaving them applied.
 
     Every pending migration gets a verdict. Each proof starts from the state just after the
@@ -359,9 +362,11 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
 
     :param versions: rehearse only these; pending migrations before them are applied without proof.
     :param scratch: a folder for the saved states (a temporary one when None).
-    :param restore_last: put the copy back exactly as it was after the last migration's first up
-        (page for page); False when the caller does not use the copy afterwards, which spares a
-        copy of the whole database (the copy is then as the last "up again" left it).
+    :param restore_last: leave the copy in a state after the last migration's up (rebuilt when its
+        proof left it elsewhere); False when the caller does not use the copy afterwards (the copy
+        is then as the last proof left it).
+    :param source: the database ``conn`` is a fresh copy of, copied again when the copy must be
+        rebuilt; None saves the whole starting state first.
     """
     config = config or LintConfig()
     pending = runner.pending(conn, migrations)
@@ -374,8 +379,10 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
     baseline = Baseline.of(conn, migrations)
     states = baseline.later_states(migrations, versions=[m.version for m in pending])
     ordered = list(migrations)
-    with _states_folder(scratch) as folder:
-        saves = _States(Path(folder), conn)
+    proven = [m for m in pending if wanted is None or m.version in wanted]
+    with _states_folder(scratch) as folder, \
+            progress.task(f"proving {len(proven)} migration(s)", 3 * len(proven)) as shown:
+        saves = _States(Path(folder), conn, source, shown)
         checks: list[MigrationCheck] = []
         blocker: str | None = None
         for migration in pending:
@@ -393,7 +400,7 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
                 except LightnbError:
                     blocker = migration.name
                     continue
-                saves.advance()
+                saves.advance(migration)
                 continue
             proof = _prove(conn, migration, lint(conn), saves, config.redactor)
             checks.append(proof)
@@ -406,35 +413,89 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
 
 
 class _States:
-    """The saved state before the current migration, and after its up, in a scratch folder."""
+    """The states of the copy a proof compares with, saved in a scratch folder: before the current
+    migration's up, and after it.
 
-    def __init__(self, folder: Path, conn: sqlite.Connection) -> None:
-        self.folder, self.conn, self.count = folder, conn, 0
-        self.before_path = sqlite.backup(conn, folder / "state-0.db")
-        self.before = _snapshot(conn, "before up")
-        self.after_path: Path | None = None
+    A state is saved as the tables the migration can change, with their definitions and indexes
+    (every other table is the same in both states), or as the whole file when that set is unknown
+    (``PRAGMA writable_schema``) or when up.sql's impact is measured on it (a declared irreversible
+    migration). After a proof whose down.sql gave back the state before up, the copy after "up
+    again" is a state after up (up.sql run on the same rows): nothing is restored. A proof that left
+    the copy elsewhere has it rebuilt: the source copied again and every up applied since, in order.
+
+    :param source: the database the copy was made from; None saves the whole starting state now.
+    """
+
+    def __init__(self, folder: Path, conn: sqlite.Connection, source: Path | None = None,
+                 shown: progress.Task | None = None) -> None:
+        self.folder, self.conn, self.source, self.count = folder, conn, source, 0
+        self.shown = shown  # the proof's steps, reported as they are done
+        self.start_path = sqlite.backup(conn, folder / "start.db") if source is None else None
+        self.applied: list[Migration] = []  # the ups applied on the copy since the start, in order
+        self.before: Snapshot | None = None
+        self.before_path: Path | None = None
         self.after: Snapshot | None = None
+        self.after_path: Path | None = None
+        self.faithful = True  # the copy is in a state after the current migration's up
+        self.before_identity: tuple[Any, ...] = ()
 
-    def save_after_up(self, snapshot: Snapshot) -> Path:
+    def save_before(self, touched: Touched | None, *, whole: bool = False) -> tuple[Snapshot, Path]:
+        """Save the copy as it is, before the current migration's up."""
+        self._forget()
         self.count += 1
-        self.after_path = sqlite.backup(self.conn, self.folder / f"state-{self.count}.db")
+        self.before = _snapshot(self.conn, "before up")
+        self.before_identity = _identity(self.conn)
+        self.before_path = self._save(f"before-{self.count}.db", None if whole else touched)
+        return self.before, self.before_path
+
+    def save_after_up(self, snapshot: Snapshot, migration: Migration, touched: Touched | None) -> Path:
+        self.applied.append(migration)
         self.after = snapshot
+        self.after_path = self._save(f"after-{self.count}.db", touched)
         return self.after_path
 
-    def restore_after_up(self) -> None:
-        """Put the copy back exactly as it was after up (page for page), and make it the next "before"."""
-        assert self.after_path is not None and self.after is not None
-        sqlite.restore(self.conn, self.after_path)
-        self.before_path.unlink(missing_ok=True)
-        self.before_path, self.before = self.after_path, self.after
-        self.after_path = self.after = None
+    def advance(self, migration: Migration) -> None:
+        """The copy moved forward without a proof."""
+        self.applied.append(migration)
 
-    def advance(self) -> None:
-        """The copy moved forward without a proof: save it as the next "before"."""
-        self.count += 1
-        self.before_path.unlink(missing_ok=True)
-        self.before_path = sqlite.backup(self.conn, self.folder / f"state-{self.count}.db")
-        self.before = _snapshot(self.conn, "before up")
+    def restore_after_up(self) -> None:
+        """Leave the copy in a state after the current migration's up (rebuilt if the proof left it elsewhere)."""
+        if not self.faithful:
+            fresh = sqlite.copy_database(self.source, self.folder / "rebuild.db") if self.source is not None \
+                else self.start_path
+            assert fresh is not None
+            sqlite.restore(self.conn, fresh)
+            if fresh != self.start_path:
+                fresh.unlink(missing_ok=True)
+            for migration in self.applied:
+                runner.apply(self.conn, migration, "up")
+            self.faithful = True
+        self._forget()
+
+    def _save(self, name: str, touched: Touched | None) -> Path:
+        path = self.folder / name
+        if touched is not None:
+            try:
+                return sqlite.save_tables(self.conn, path, _checked_tables(self.conn, touched) or [])
+            except DatabaseError:
+                pass  # a definition that cannot stand alone (an unknown collation): the whole file, then
+        return sqlite.backup(self.conn, path)
+
+    def _forget(self) -> None:
+        for path in (self.before_path, self.after_path):
+            if path is not None:
+                path.unlink(missing_ok=True)
+        self.before_path = self.after_path = None
+        self.before = self.after = None
+
+
+def _identity(conn: sqlite.Connection) -> tuple[Any, ...]:
+    """What must be the same, to the letter, for two states with the same rows to be the same state:
+    every definition as written, the AUTOINCREMENT counters, the user version."""
+    schema = sorted(conn.execute("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master").fetchall())
+    counters = sorted(conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall()) \
+        if any(row[1] == "sqlite_sequence" for row in schema) else []
+    return tuple(schema), tuple(counters), conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def _not_rehearsed(migration: Migration, findings: Sequence[Finding], blocker: str) -> MigrationCheck:
@@ -488,34 +549,40 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
     # Where to look: the tables up.sql and down.sql can change (their triggers and foreign-key
     # children included); every other table keeps its rows whatever the migration does.
     touched = touched_tables(conn, [migration.up_sql(), down_sql or ""], always=_bookkeeping(conn))
-    before, baseline = saves.before, _fk_violations(conn, touched)
+    baseline = _fk_violations(conn, touched)
     declared = declared_irreversible(down_sql)
+    # up.sql's impact is measured on the whole state before it (a declared one-way migration only)
+    before, before_path = saves.save_before(touched, whole=declared is not None)
+    faithful = True  # the copy ends in a state after up
     if declared is None and marker_without_reason(down_sql):
         reasons.append(f"down.sql has the `-- {IRREVERSIBLE}` marker without a reason, so it declares nothing: "
                        f"write `-- {IRREVERSIBLE}: <why>`")
     here = _path_of(conn)
-    if _step(conn, migration, "up", reasons, steps, baseline, touched=touched):
+    if _step(conn, migration, "up", reasons, steps, baseline, touched=touched, shown=saves.shown):
         after_up = _snapshot(conn, "after up")
-        after_path = saves.save_after_up(after_up)
+        after_path = saves.save_after_up(after_up, migration, touched)
         if declared is not None:
-            impact = _measured_impact(saves.before_path, migration, redactor)
+            impact = _measured_impact(before_path, migration, redactor)
         if down_sql is None:
             reasons.append("cannot prove the revert: down.sql is missing")
         elif declared is not None and is_comment_only(down_sql):
             reasons.append(f"down.sql declares the migration irreversible ({declared}); not run")
-        elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched):
+        elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched, shown=saves.shown):
             after_down = _snapshot(conn, "after down")
             destroyed = intentionally_destroyed(source_of(migration).up)
-            real, order_list = _schema_changes(before, after_down, saves.before_path, here)
+            real, order_list = _schema_changes(before, after_down, before_path, here)
             schema_diffs, order = tuple(real), tuple(order_list)
-            row_diffs, expected = compare_rows(before, after_down, destroyed, before_db=saves.before_path,
+            row_diffs, expected = compare_rows(before, after_down, destroyed, before_db=before_path,
                                                after_db=here, touched=touched)
+            # up again runs on the state before up only when down.sql gave it back, to the letter
+            faithful = not (schema_diffs or row_diffs or order or expected) \
+                and _identity(conn) == saves.before_identity
             if schema_diffs:
                 reasons.append("down.sql does not restore the schema: " + "; ".join(schema_diffs))
             if row_diffs:
                 reasons.append("down.sql does not restore the rows: " + "; ".join(row_diffs))
                 changed = [d.split(":", 1)[0] for d in row_diffs]
-                if examples := _row_examples(saves.before_path, here, changed, redactor):
+                if examples := _row_examples(before_path, here, changed, redactor):
                     reasons.append("rows that differ from before up (redacted): " + examples)
             if order and not schema_diffs:
                 reasons.append("down.sql restores every column and value, but not the column order: "
@@ -523,7 +590,8 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             elif order:
                 reasons.append("down.sql does not restore the column order either: " + "; ".join(order))
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
-            if _step(conn, migration, "up", reasons, steps, baseline, label="up again", touched=touched):
+            if _step(conn, migration, "up", reasons, steps, baseline, label="up again", touched=touched,
+                     shown=saves.shown):
                 again = _snapshot(conn, "after up again")
                 redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
                 redo_rows, _ = compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
@@ -533,6 +601,11 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
                     reasons.append("running up.sql again gives another schema: " + "; ".join(redo_real + redo_order))
                 if redo_rows:
                     reasons.append("running up.sql again gives other rows: " + "; ".join(redo_rows))
+            else:
+                faithful = False
+        else:
+            faithful = False  # a down.sql outside a transaction may have stopped halfway
+    saves.faithful = faithful
     if declared is not None:
         findings = [_as_declared(f, declared) for f in findings]
     verdict = _verdict(findings, reasons, schema_diffs, row_diffs, redo_diffs, order, steps, declared,
@@ -617,14 +690,18 @@ def _snapshot(conn: sqlite.Connection, label: str) -> Snapshot:
 
 def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up", "down"],
           reasons: list[str], steps: list[str], baseline: int, *, label: str | None = None,
-          touched: Touched | None = None) -> bool:
+          touched: Touched | None = None, shown: progress.Task | None = None) -> bool:
     name = label or direction
+    if shown is not None:
+        shown.update(shown.done, label=f"{migration.name}: {name}")
     try:
         runner.apply(conn, migration, direction)
     except LightnbError as error:
         reasons.append(f"cannot run {name}: {mask_message(str(error))}")
         return False
     steps.append(name)
+    if shown is not None:
+        shown.advance()
     problems = _integrity_problems(conn, touched)
     if problems:
         reasons.append(f"integrity check failed after {name}: {problems[0]}")
@@ -751,7 +828,9 @@ def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, befo
     if suspects and before_db is not None and after_db is not None:
         plain = [t.name for t in suspects if not is_bookkeeping(t.name)]
         differing = set(changed_tables(before_db, after_db, plain)) if plain else set()
-        suspects = [t for t in suspects if is_bookkeeping(t.name) or t.name in differing]
+        # a table whose row count differs differs, even when a partial saved state does not hold it
+        suspects = [t for t in suspects if is_bookkeeping(t.name) or t.name in differing
+                    or t.row_count != _row_count(after, t.name)]
         try:
             diff = row_diff(before_db, after_db, tables=[t.name for t in suspects if t.name in differing], sample=0)
         except LightnbError:
@@ -773,6 +852,11 @@ def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, befo
             what += f" — {counts[old.name]}"
         (expected if old.name.lower() in destroyed else unexpected).append(what)
     return tuple(unexpected), tuple(expected)
+
+
+def _row_count(snapshot: Snapshot, table: str) -> int | None:
+    found = snapshot.table(table)
+    return found.row_count if found is not None else None
 
 
 def test_settings(project: Project) -> tuple[list[str], Path, float]:

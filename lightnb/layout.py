@@ -1,4 +1,5 @@
-"""Where lightnb keeps its own files: the names of the workspace folder and what it holds.
+"""Where lightnb keeps its own files: the names of the workspace folder and what it holds; and where
+diesel and lightnb keep their records inside a database (the tracking table, the bookkeeping tables).
 
 One place for these names, so that the workspace (which writes them), the production guard (which
 reads the record of workspaces) and the SQLite backend (which recognises a copy lightnb made) agree.
@@ -15,6 +16,9 @@ STATE_FILE = "workspace.json"
 CAPTURES_DIR = "captures"  # before copies kept for the inspect step
 REGISTRY_NAME = "workspaces.json"  # the project's record of workspaces and the productions they copy
 SIDECARS = ("-journal", "-wal", "-shm")  # files SQLite keeps beside a database
+
+TRACKING_TABLE = "__diesel_schema_migrations"  # diesel's record of applied migrations, in the database
+BOOKKEEPING_PREFIX = "__lightnb_"  # lightnb's own sidecar tables (e.g. migration checksums)
 
 
 def is_workspace(folder: Path) -> bool:

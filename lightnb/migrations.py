@@ -11,11 +11,14 @@ import os
 import stat
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightnb.errors import LightnbError, MigrationError, with_advice
 from lightnb.files import kind_of, write_text_atomic
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 UP_TEMPLATE = "-- Your SQL goes here\n"
 DOWN_TEMPLATE = "-- This file should undo anything in `up.sql`\n"
@@ -334,6 +337,7 @@ def generate(migrations_dir: str | Path, name: str, *, version: str | None = Non
                                              f"`{folder}`", "choose another --version"), path=folder)
         dirname = f"{version}_{name}"
     else:
+        from datetime import UTC, datetime  # only generating a migration needs the clock
         stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%d-%H%M%S")
         dirname = f"{stamp}_{name}" if style != "2.3" else f"{_free_counter(stamp, existing, folder)}_{name}"
     target = folder / dirname

@@ -131,7 +131,7 @@ def rehearse(project: Project, start: Path, production: Path, out_dir: str | Pat
             with atomic_path(executed, what="executed notebook", suffix=".tmp.ipynb") as partial:
                 try:
                     papermill.execute_notebook(str(notebook), str(partial), parameters=params, cwd=str(out),
-                                               kernel_name="python3", progress_bar=False,
+                                               kernel_name="python3", progress_bar=_progress_wanted(),
                                                execution_timeout=timeout,
                                                kernel_manager_class=kernel_manager_class("python3"))
                 except PapermillExecutionError as error:
@@ -261,3 +261,9 @@ def read_verdict(executed: Path) -> str | None:
                     value = ast.literal_eval(text if isinstance(text, str) else "".join(text))
                     return str(value)
     return None
+
+
+def _progress_wanted() -> bool:
+    """papermill's own bar (cells executed, with an ETA) on stderr when someone follows progress."""
+    from lightnb import progress
+    return progress.wanted()

@@ -14,14 +14,17 @@ shape of the statement.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-LOGGER = logging.getLogger("lightnb.sql")
+if TYPE_CHECKING:
+    import logging
+
+LOGGER_NAME = "lightnb.sql"
+_logger: logging.Logger | None = None  # made when logging is first switched on, or logging is in use
 ENVIRONMENT_SWITCHES = ("DIESEL_LOG", "LIGHTNB_LOG")
 _LEVELS = ("debug", "trace")
 # A string literal ('it''s'), a blob literal (X'00ff'), case-insensitive prefix.
@@ -43,18 +46,22 @@ def wanted(verbose: bool = False, environ: Mapping[str, str] | None = None) -> b
 def configure(verbose: bool = False, environ: Mapping[str, str] | None = None) -> bool:
     """Switch statement logging on or off for this process; return whether it is on."""
     on = wanted(verbose, environ)
-    for handler in list(LOGGER.handlers):
+    if not on and _logger is None and "logging" not in sys.modules:
+        return False  # never switched on, and nothing else configures logging: nothing to undo or set
+    import logging
+    logger = _the_logger()
+    for handler in list(logger.handlers):
         if getattr(handler, "lightnb_statement_log", False):
-            LOGGER.removeHandler(handler)
+            logger.removeHandler(handler)
     if on:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("lightnb: SQL: %(message)s"))
         handler.lightnb_statement_log = True  # type: ignore[attr-defined]  # a marker that finds lightnb's own handler again
-        LOGGER.addHandler(handler)
-        LOGGER.setLevel(logging.DEBUG)
-        LOGGER.propagate = False
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
     else:
-        LOGGER.setLevel(logging.WARNING)
+        logger.setLevel(logging.WARNING)
     return on
 
 
@@ -63,8 +70,17 @@ def mask_literals(sql: str) -> str:
     return _LITERAL.sub("'…'", sql)
 
 
+def _the_logger() -> logging.Logger:
+    """Return the ``lightnb.sql`` logger (``logging`` is imported only when statements may be logged)."""
+    global _logger
+    if _logger is None:
+        import logging
+        _logger = logging.getLogger(LOGGER_NAME)
+    return _logger
+
+
 def _log(statement: str) -> None:
-    LOGGER.debug("%s", " ".join(mask_literals(statement).split()))
+    _the_logger().debug("%s", " ".join(mask_literals(statement).split()))
 
 
 class Traceable(Protocol):
@@ -75,5 +91,8 @@ class Traceable(Protocol):
 
 def watch(conn: Traceable) -> None:
     """Log every statement ``conn`` executes, when logging is on (see the module docstring)."""
-    if LOGGER.isEnabledFor(logging.DEBUG):
+    if _logger is None and "logging" not in sys.modules:
+        return  # logging was never switched on nor configured by anyone in this process
+    import logging
+    if _the_logger().isEnabledFor(logging.DEBUG):
         conn.set_trace_callback(_log)

@@ -14,12 +14,11 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TextIO, overload
 
 from lightnb import migrations as migration_files
 from lightnb import runner
 from lightnb.backends import driver_error_label, sqlite
-from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import (
     LightnbError,
     MigrationError,
@@ -28,7 +27,7 @@ from lightnb.errors import (
     WorkspaceError,
 )
 from lightnb.files import write_text_atomic
-from lightnb.layout import DEFAULT_DIRNAME, WORKSPACE_DB
+from lightnb.layout import DEFAULT_DIRNAME, TRACKING_TABLE, WORKSPACE_DB
 from lightnb.migrations import Migration
 from lightnb.project import Project, SqliteLocation
 from lightnb.results import (
@@ -596,15 +595,18 @@ def workspace_status(project: Project, *, folder: str | Path | None = None) -> W
 
 
 @contextmanager
-def command(*, verbose: bool = False) -> Iterator[runner.Ledger]:
+def command(*, verbose: bool = False, progress_to: TextIO | None = None) -> Iterator[runner.Ledger]:
     """Run one command: log every SQL statement when ``verbose``, keep the ledger of what the database
     went through (for the error line), and turn SIGTERM/SIGHUP into a clean stop.
 
+    :param progress_to: draw a progress bar of long steps (copies, proofs, rehearsals) on this stream
+        when it is a terminal (``LIGHTNB_PROGRESS=always|never`` decides otherwise).
     :raises UntranslatedDatabaseError: for a database driver error no module translated.
     """
-    from lightnb import signals, statement_log
+    from lightnb import progress, signals, statement_log
     statement_log.configure(verbose=verbose)
-    with runner.recording() as ledger, signals.unwinding_on_termination(redeliver=False):
+    bar = progress.terminal_bar(progress_to) if progress_to is not None else None
+    with runner.recording() as ledger, signals.unwinding_on_termination(redeliver=False), progress.reporting(bar):
         try:
             yield ledger
         except Exception as error:  # a driver's own error, labelled with its backend; anything else goes on

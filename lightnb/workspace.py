@@ -7,7 +7,6 @@ replaces database files other than through the workspace's own connections.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -38,6 +37,7 @@ def check_database_file(path: str | Path, *, allow_empty: bool = True) -> Path:
 
 def file_sha256(path: str | Path) -> str:
     """Return the SHA-256 of a file's bytes."""
+    import hashlib  # loaded when a file is hashed, not by every command that finds a workspace
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -174,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ledger = None
     try:
-        with steps.command(verbose=getattr(args, "global_verbose", False)) as ledger:
+        # a progress bar of long steps on stderr (a terminal only); a JSON result stays alone on its streams
+        progress_to = None if getattr(args, "format", None) == "json" else sys.stderr
+        with steps.command(verbose=getattr(args, "global_verbose", False), progress_to=progress_to) as ledger:
             code = func(args)
     except UntranslatedDatabaseError as error:  # a database error that no module translated
         _traceback(debug)

@@ -186,18 +186,17 @@ def test_workspace_copy_is_whole_after_a_full_disk(tmp_path, capsys, monkeypatch
     assert cli(capsys, "migration", "run")[0] == 0
     workspace = scene.root / ".lightnb" / "workspace.db"
     before = rows(workspace, "SELECT version FROM __diesel_schema_migrations ORDER BY 1")
-    import shutil
-    real = shutil.copyfile
+    from lightnb.backends.sqlite import copies
 
     def copy_half(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
         with open(src, "rb") as reader, open(dst, "wb") as writer:
             writer.write(reader.read()[:1000])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(shutil, "copyfile", copy_half)
+    monkeypatch.setattr(copies, "copy_bytes", copy_half)  # the disk fills up halfway through the copy
     code, out, err = cli(capsys, "snapshot", "--reset")
     one_line_error(code, err)
-    monkeypatch.setattr(shutil, "copyfile", real)
+    monkeypatch.undo()
     assert rows(workspace, "SELECT version FROM __diesel_schema_migrations ORDER BY 1") == before
     assert not [p for p in workspace.parent.iterdir() if p.name.startswith(".copy-")]
 

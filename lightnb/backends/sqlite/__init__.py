@@ -19,29 +19,60 @@ connection. Its parts:
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from pathlib import Path
 from sqlite3 import SQLITE_FUNCTION, SQLITE_OK, SQLITE_READ, SQLITE_SELECT
+from typing import TYPE_CHECKING, Any
 
-from lightnb.backends.sqlite import guard
-from lightnb.backends.sqlite.catalog import has_table, read_catalog, read_definitions
-from lightnb.backends.sqlite.connection import (
-    BUSY_TIMEOUT_SECONDS,
-    attach_readonly,
-    connect,
-    database_file,
-    memory_copy,
-    open_readonly,
-    open_scratch,
-    query_only,
-    quote,
-    serialize,
-    translate,
-)
-from lightnb.backends.sqlite.copies import backup, copy_database, restore
-from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path
-from lightnb.backends.sqlite.interrupt import interrupting
-from lightnb.backends.sqlite.script import is_comment_only, split
+if TYPE_CHECKING:
+    from lightnb.backends.sqlite import guard
+    from lightnb.backends.sqlite.catalog import read_catalog, read_definitions
+    from lightnb.backends.sqlite.connection import (
+        BUSY_TIMEOUT_SECONDS,
+        attach_readonly,
+        connect,
+        database_file,
+        flush_updated_at_triggers,
+        has_table,
+        memory_copy,
+        open_readonly,
+        open_scratch,
+        query_only,
+        quote,
+        serialize,
+        translate,
+    )
+    from lightnb.backends.sqlite.copies import backup, copy_database, restore, save_tables
+    from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path
+    from lightnb.backends.sqlite.interrupt import interrupting
+    from lightnb.backends.sqlite.script import is_comment_only, split
+else:
+    # A part is imported when one of its names is first used, so a command that only reads a
+    # database (``lightnb migration list``) loads the opener, not the guard, the catalogue or the copier.
+    _PARTS = {
+        "guard": ("guard", None),
+        **{name: ("catalog", name) for name in ("read_catalog", "read_definitions")},
+        **{name: ("connection", name) for name in (
+            "BUSY_TIMEOUT_SECONDS", "attach_readonly", "connect", "database_file", "flush_updated_at_triggers",
+            "has_table",
+            "memory_copy", "open_readonly",
+            "open_scratch", "query_only", "quote", "serialize", "translate")},
+        **{name: ("copies", name) for name in ("backup", "copy_database", "restore", "save_tables")},
+        **{name: ("files", name) for name in ("SQLITE_HEADER", "check_database_path")},
+        "interrupting": ("interrupt", "interrupting"),
+        **{name: ("script", name) for name in ("is_comment_only", "split")},
+    }
+
+    def __getattr__(name: str) -> Any:
+        try:
+            part, attribute = _PARTS[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        module = importlib.import_module(f"{__name__}.{part}")
+        value = module if attribute is None else getattr(module, attribute)
+        globals()[name] = value
+        return value
 
 name = "sqlite"
 
@@ -61,6 +92,7 @@ version_info = sqlite3.sqlite_version_info
 
 def copy(source: str | Path, destination: str | Path) -> Path:
     """Copy the database file ``source`` into ``destination`` (read-only on the source)."""
+    from lightnb.backends.sqlite.copies import copy_database
     return copy_database(source, destination)
 
 
@@ -69,13 +101,16 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
 
     :raises Error: when a statement fails or is refused (what ran before it stays, as in SQLite).
     """
+    from lightnb.backends.sqlite import guard
     guard.install(conn)
     conn.executescript(sql)
 
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "Connection", "DriverDatabaseError", "Error", "IntegrityError", "OperationalError",
-           "ProgrammingError", "Row", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT",
-           "StatementWarning", "attach_readonly", "backup", "check_database_path", "connect", "copy", "copy_database",
-           "database_file", "has_table", "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly",
-           "open_scratch", "query_only", "quote", "read_catalog", "read_definitions", "restore", "run_script",
-           "serialize", "split", "translate", "version", "version_info"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT",
+           "Connection", "DriverDatabaseError", "Error", "IntegrityError", "OperationalError", "ProgrammingError",
+           "Row", "StatementWarning", "attach_readonly", "backup", "check_database_path", "connect", "copy",
+           "copy_database",
+           "database_file", "flush_updated_at_triggers", "guard", "has_table", "interrupting", "is_comment_only",
+           "memory_copy", "name", "open_readonly", "open_scratch", "query_only", "quote", "read_catalog",
+           "read_definitions", "restore", "run_script", "save_tables", "serialize", "split", "translate", "version",
+           "version_info"]

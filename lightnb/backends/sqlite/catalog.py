@@ -14,7 +14,7 @@ import sqlite3
 from collections import defaultdict
 from typing import Any
 
-from lightnb.backends.sqlite.connection import quote
+from lightnb.backends.sqlite.connection import has_table, quote
 from lightnb.catalog import HIDDEN, Catalog, Column, ForeignKey, Index, Table, Trigger, View
 from lightnb.errors import DatabaseError, with_advice
 
@@ -35,7 +35,6 @@ _INDEXES = ('SELECT m.name, i.name, i."unique", i.origin, i.partial, x.name, s.s
             "LEFT JOIN {s}.sqlite_master AS s ON s.type = 'index' AND s.name = i.name "
             "WHERE m.type = 'table' AND {where} AND x.key ORDER BY m.name, i.name, x.seqno")
 _WITHOUT_ROWID = "SELECT name FROM pragma_table_list WHERE schema = ? AND wr"
-_HAS_TABLE = "SELECT 1 FROM {s}.sqlite_master WHERE type = 'table' AND name = ?"
 _DEFINITIONS = ("SELECT m.type, m.name, m.sql FROM {s}.sqlite_master AS m WHERE m.sql IS NOT NULL AND "
                 + _NOT_INTERNAL + " ORDER BY m.rowid")
 _TABLE_LIST_SINCE = (3, 37, 0)
@@ -63,14 +62,6 @@ def read_columns(conn: sqlite3.Connection, table: str, schema: str = "main") -> 
     """
     rows = conn.execute(f"PRAGMA {quote(schema)}.table_xinfo({quote(table)})").fetchall()
     return tuple(Column(r[1], r[2] or "", bool(r[3]), r[4], r[5], r[6]) for r in rows if r[6] != HIDDEN)
-
-
-def has_table(conn: sqlite3.Connection, name: str, schema: str = "main") -> bool:
-    """Tell whether ``schema`` holds a table called exactly ``name`` (a cheap question: the tracking table's).
-
-    :raises sqlite3.Error: when the catalogue cannot be read.
-    """
-    return conn.execute(_HAS_TABLE.format(s=quote(schema)), (name,)).fetchone() is not None
 
 
 def read_definitions(conn: sqlite3.Connection, schema: str = "main") -> list[tuple[str, str, str]]:

@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote as _urlquote
 
 from lightnb import statement_log
-from lightnb.backends.sqlite import guard as sqlguard
 from lightnb.backends.sqlite.files import attachable, check_database_path, open_untouched
 from lightnb.errors import DatabaseBusyError, DatabaseError
 from lightnb.project import SqliteLocation
@@ -56,6 +55,7 @@ def connect(path: str | Path | SqliteLocation, *, create: bool = True) -> sqlite
     except sqlite3.DatabaseError as error:
         raise translate(error, target) from error
     _register_functions(conn)
+    from lightnb.backends.sqlite import guard as sqlguard  # loaded by the verbs that open to write only
     sqlguard.install(conn)
     statement_log.watch(conn)
     return conn
@@ -134,6 +134,7 @@ def memory_copy(image: bytes | None = None) -> sqlite3.Connection:
     if image:
         conn.set_authorizer(None)  # loading lightnb's own image is not migration SQL
         conn.deserialize(image)
+    from lightnb.backends.sqlite import guard as sqlguard
     sqlguard.install(conn)
     return conn
 
@@ -254,3 +255,14 @@ def flush_updated_at_triggers(conn: sqlite3.Connection) -> None:
 __all__ = ["BUSY_TIMEOUT_SECONDS", "DieselConnection", "UPDATED_AT_TRIGGER", "attach_readonly", "connect",
            "database_file", "flush_updated_at_triggers", "memory_copy", "open_readonly", "open_scratch", "query_only",
            "quote", "readonly_uri", "serialize", "translate"]
+
+
+_HAS_TABLE = "SELECT 1 FROM {s}.sqlite_master WHERE type = 'table' AND name = ?"
+
+
+def has_table(conn: sqlite3.Connection, name: str, schema: str = "main") -> bool:
+    """Tell whether ``schema`` holds a table called exactly ``name`` (a cheap question: the tracking table's).
+
+    :raises sqlite3.Error: when the catalogue cannot be read.
+    """
+    return conn.execute(_HAS_TABLE.format(s=quote(schema)), (name,)).fetchone() is not None

@@ -10,15 +10,18 @@ and renamed into place, so a failure never leaves a half-written file.
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import sqlite3
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
-from lightnb.backends.sqlite.connection import open_readonly, readonly_uri, translate
-from lightnb.backends.sqlite.files import consistent_copy, uses_wal
+from lightnb.backends.sqlite.connection import open_readonly, quote, readonly_uri, translate
+from lightnb.backends.sqlite.files import consistent_copy, copy_bytes, uses_wal
 from lightnb.errors import DatabaseError, WorkspaceError
 from lightnb.layout import SIDECARS, is_lightnb_copy
+
+_VIRTUAL = re.compile(r"\s*CREATE\s+VIRTUAL\b", re.IGNORECASE)
 
 
 def copy_database(source: str | Path, destination: str | Path, *, verify: bool = False,
@@ -153,10 +156,82 @@ def _copy_file_under_read_lock(source: sqlite3.Connection, target: Path) -> bool
     source.execute("BEGIN")
     try:
         source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the SHARED lock
-        shutil.copyfile(path, target)
+        copy_bytes(path, target)
     finally:
         source.execute("COMMIT")
     return True
 
 
-__all__ = ["backup", "copy_database", "copy_wal_database", "restore"]
+def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Sequence[str]) -> Path:
+    """Save some tables of an open database file into a new database ``destination``, atomically.
+
+    Each table keeps its definition (columns, keys, constraints), its rows and its indexes; its
+    generated columns are computed again, its AUTOINCREMENT counter is kept; triggers and views are
+    not copied. This is the state a rehearsal compares with when it knows which tables a migration
+    can change: at the cost of those tables, not of the whole file. The rows are read in one read
+    transaction (one point in time), through a read-only URI: the source is never written.
+
+    :raises DatabaseError: when a definition cannot be created again in a database of its own (an
+        unknown collation, say): the caller saves the whole file instead.
+    :raises WorkspaceError: when the copy cannot be written.
+    """
+    if source.in_transaction:
+        raise DatabaseError("cannot save tables of a database in the middle of a transaction")
+    row = source.execute("PRAGMA database_list").fetchone()
+    if not row or not row[2]:
+        raise DatabaseError("cannot save tables of an in-memory database")
+    dest = Path(destination)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".save-", suffix=".db", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    wanted = {name.lower() for name in tables}
+    target = sqlite3.connect(str(tmp), isolation_level=None)
+    try:
+        target.execute("PRAGMA journal_mode = OFF")  # a new private file: nothing to roll back to
+        target.execute("PRAGMA synchronous = OFF")
+        target.execute("PRAGMA ignore_check_constraints = ON")  # the rows as they are, checked or not
+        target.execute("ATTACH DATABASE ? AS source", (readonly_uri(row[2]),))
+        target.execute("BEGIN")
+        objects = target.execute("SELECT type, name, tbl_name, sql FROM source.sqlite_master WHERE sql IS NOT NULL "
+                                 "AND type IN ('table', 'index') ORDER BY type DESC, rowid").fetchall()
+        saved = []
+        for kind, name, _table, sql in objects:
+            if kind != "table" or name.lower() not in wanted or name.lower().startswith("sqlite_") \
+                    or _VIRTUAL.match(sql):
+                continue
+            target.execute(sql)
+            columns = ", ".join(quote(c[1]) for c in target.execute(f"PRAGMA source.table_xinfo({quote(name)})")
+                                if c[6] == 0)
+            target.execute(f"INSERT INTO main.{quote(name)} ({columns}) SELECT {columns} FROM source.{quote(name)}")
+            saved.append(name.lower())
+        sequences = target.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'sqlite_sequence'").fetchone()
+        if sequences and target.execute("SELECT 1 FROM source.sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+            names = ", ".join("?" * len(saved))
+            target.execute(f"DELETE FROM main.sqlite_sequence WHERE lower(name) IN ({names})", saved)
+            target.execute(f"INSERT INTO main.sqlite_sequence SELECT * FROM source.sqlite_sequence "
+                           f"WHERE lower(name) IN ({names})", saved)
+        for kind, _name, table, sql in objects:
+            if kind == "index" and table.lower() in saved:
+                target.execute(sql)
+        target.execute("COMMIT")
+        target.execute("DETACH DATABASE source")
+    except sqlite3.Error as error:
+        target.close()
+        tmp.unlink(missing_ok=True)
+        raise translate(error, dest, doing=" while saving tables") from error
+    except OSError as error:
+        target.close()
+        tmp.unlink(missing_ok=True)
+        raise WorkspaceError(f"Cannot write the copy {dest}: {error.strerror}; free disk space or choose a "
+                             f"writable workspace folder.", path=dest) from error
+    except BaseException:
+        target.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    target.close()
+    os.replace(tmp, dest)
+    return dest
+
+
+__all__ = ["backup", "copy_database", "copy_wal_database", "restore", "save_tables"]

@@ -1,0 +1,63 @@
+"""Copies of a database file: the bytes copied in the kernel into a file lightnb made, never into one it
+truncates (on ext4 the close of a truncated-then-written file waits for the disk: as long again as the copy)."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lightnb.backends import sqlite
+
+
+def _database(path: Path, rows: int = 2000) -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
+    conn.executemany("INSERT INTO t (v) VALUES (?)", [(os.urandom(200),) for _ in range(rows)])
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_a_copy_never_truncates_its_destination(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _database(tmp_path / "prod.db")
+    truncating: list[str] = []
+    real_open, real_os_open = builtins.open, os.open
+
+    def watched_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "w" in mode and str(file).endswith(".db"):
+            truncating.append(f"open({Path(str(file)).name}, {mode})")
+        return real_open(file, mode, *args, **kwargs)
+
+    def watched_os_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_TRUNC:
+            truncating.append(f"os.open({Path(str(path)).name}, O_TRUNC)")
+        return real_os_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", watched_open)
+    monkeypatch.setattr(os, "open", watched_os_open)
+    copy = sqlite.copy_database(source, tmp_path / "ws" / "workspace.db")
+    monkeypatch.undo()
+    assert truncating == [], truncating
+    assert copy.read_bytes() == source.read_bytes()
+
+
+def test_copy_bytes_copies_exactly_over_empty_and_longer_files(tmp_path: Path) -> None:
+    from lightnb.backends.sqlite.files import copy_bytes
+    source = tmp_path / "src"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    fresh = tmp_path / "fresh"
+    copy_bytes(source, fresh)
+    assert fresh.read_bytes() == source.read_bytes()
+    longer = tmp_path / "longer"
+    longer.write_bytes(b"x" * (5 * 1024 * 1024))
+    copy_bytes(source, longer)
+    assert longer.read_bytes() == source.read_bytes()
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    copy_bytes(empty, longer)
+    assert longer.read_bytes() == b""
