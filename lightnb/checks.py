@@ -444,7 +444,7 @@ class _States:
         self._forget()
         self.count += 1
         self.before = _snapshot(self.conn, "before up")
-        self.before_identity = _identity(self.conn)
+        self.before_identity = sqlite.state_identity(self.conn)
         self.before_path = self._save(f"before-{self.count}.db", None if whole else touched)
         return self.before, self.before_path
 
@@ -487,15 +487,6 @@ class _States:
                 path.unlink(missing_ok=True)
         self.before_path = self.after_path = None
         self.before = self.after = None
-
-
-def _identity(conn: sqlite.Connection) -> tuple[Any, ...]:
-    """What must be the same, to the letter, for two states with the same rows to be the same state:
-    every definition as written, the AUTOINCREMENT counters, the user version."""
-    schema = sorted(conn.execute("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master").fetchall())
-    counters = sorted(conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall()) \
-        if any(row[1] == "sqlite_sequence" for row in schema) else []
-    return tuple(schema), tuple(counters), conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def _not_rehearsed(migration: Migration, findings: Sequence[Finding], blocker: str) -> MigrationCheck:
@@ -576,7 +567,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
                                                after_db=here, touched=touched)
             # up again runs on the state before up only when down.sql gave it back, to the letter
             faithful = not (schema_diffs or row_diffs or order or expected) \
-                and _identity(conn) == saves.before_identity
+                and sqlite.state_identity(conn) == saves.before_identity
             if schema_diffs:
                 reasons.append("down.sql does not restore the schema: " + "; ".join(schema_diffs))
             if row_diffs:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lightnb.backends.sqlite import guard
-    from lightnb.backends.sqlite.catalog import read_catalog, read_definitions
+    from lightnb.backends.sqlite.catalog import read_catalog, read_definitions, state_identity
     from lightnb.backends.sqlite.connection import (
         BUSY_TIMEOUT_SECONDS,
         attach_readonly,
@@ -52,7 +52,7 @@ else:
     # database (``lightnb migration list``) loads the opener, not the guard, the catalogue or the copier.
     _PARTS = {
         "guard": ("guard", None),
-        **{name: ("catalog", name) for name in ("read_catalog", "read_definitions")},
+        **{name: ("catalog", name) for name in ("read_catalog", "read_definitions", "state_identity")},
         **{name: ("connection", name) for name in (
             "BUSY_TIMEOUT_SECONDS", "attach_readonly", "connect", "database_file", "flush_updated_at_triggers",
             "has_table",
@@ -112,5 +112,6 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_O
            "copy_database",
            "database_file", "flush_updated_at_triggers", "guard", "has_table", "interrupting", "is_comment_only",
            "memory_copy", "name", "open_readonly", "open_scratch", "query_only", "quote", "read_catalog",
-           "read_definitions", "restore", "run_script", "save_tables", "serialize", "split", "translate", "version",
+           "read_definitions", "restore", "run_script", "save_tables", "serialize", "split", "state_identity",
+           "translate", "version",
            "version_info"]

@@ -75,6 +75,15 @@ def read_definitions(conn: sqlite3.Connection, schema: str = "main") -> list[tup
     return [(kind, name, sql) for kind, name, sql in conn.execute(_DEFINITIONS.format(s=quote(schema)))]
 
 
+
+def state_identity(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    """What must be the same, to the letter, for two states with the same rows to be the same state:
+    every definition as written (SQLite's own included), the AUTOINCREMENT counters, the user version."""
+    schema = sorted(conn.execute("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master").fetchall())
+    counters = sorted(conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall()) \
+        if any(row[1] == "sqlite_sequence" for row in schema) else []
+    return tuple(schema), tuple(counters), conn.execute("PRAGMA user_version").fetchone()[0]
+
 def _read(conn: sqlite3.Connection, schema: str) -> Catalog:
     s, literal = quote(schema), "'" + schema.replace("'", "''") + "'"
     objects = conn.execute(_OBJECTS.format(s=s)).fetchall()
@@ -169,4 +178,4 @@ def _without_rowid(conn: sqlite3.Connection, schema: str, tables: list[str]) -> 
     return found
 
 
-__all__ = ["has_table", "read_catalog", "read_columns", "read_definitions"]
+__all__ = ["has_table", "read_catalog", "read_columns", "read_definitions", "state_identity"]
