@@ -215,11 +215,13 @@ def rehearse_on_production_copy() -> nbformat.NotebookNode:
 # Rehearse on a copy of production
 
 Point this notebook at a Diesel project and its production database. It copies production
-(read-only, SQLite backup API), proves every pending migration reversible on a fresh copy, applies
-them to the workspace copy, and shows what changed. Production is never written.
+(read-only: SQLite's backup API; on PostgreSQL, `pg_dump` into a private cluster), proves every pending
+migration reversible on a fresh copy, applies them to the workspace copy, and shows what changed.
+Production is never written.
 
-Run it headless with `lightnb rehearse --project DIR --database PROD.db --out OUTDIR`: papermill
-executes it and an HTML report (redacted) is written next to the executed notebook.
+Run it headless with `lightnb rehearse --project DIR --database PROD.db --out OUTDIR` (PostgreSQL:
+`--database-url postgres://…`; without either, lightnb.toml's `production`): papermill executes it
+and an HTML report (redacted) is written next to the executed notebook.
 """),
         parameters(
             project_dir=(None, "a Diesel project folder; None builds the bundled sample with one pending migration"),
