@@ -179,3 +179,87 @@ def test_the_copy_is_named_as_production_unless_the_cluster_uses_the_name() -> N
         assert pg_rehearsal.copy_name(f"postgres://u@db.example/{reserved}") == "lightnb_production"
     assert pg_rehearsal.url_secrets(f"postgres://u:{PASSWORD}@db.example/app") == (PASSWORD,)
     assert pg_rehearsal.url_secrets("postgres://u@db.example/app") == ()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+
+
+def _titles() -> list[str]:
+    titles = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            titles.append(cmdline.read_bytes().decode(errors="replace"))
+        except OSError:
+            continue
+    return titles
+
+
+def test_a_rehearsal_stopped_by_sigterm_leaves_no_server_and_no_copy(
+        production: PgDatabase, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from lightnb.backends.postgres import url as pgurl
+
+    reader = add_reader(production)
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_slow", "ALTER TABLE users ADD COLUMN x int;\nSELECT pg_sleep(120);\n",
+                       "ALTER TABLE users DROP COLUMN x;\n")
+            .build())
+    before = fingerprint(production)
+    out, scratch = tmp_path / "out", tmp_path / "scratch"
+    repo = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen([sys.executable, "-m", "lightnb", "rehearse", "--project", str(root), "--database-url",
+                              reader, "--out", str(out)], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=dict(os.environ, PYTHONPATH=str(repo), LIGHTNB_SCRATCH_DIR=str(scratch)))
+    socket_dir: Path | None = None
+    try:
+        deadline = time.monotonic() + 120
+        kernel = None
+        while time.monotonic() < deadline:  # the kernel's check runs up.sql on a clone: pg_sleep shows in its title
+            kernels = [p for p in _children(child.pid)
+                       if pg_rehearsal.WORKSPACE in _environ(p).get("DATABASE_URL", "")]
+            if kernels:
+                kernel = kernels[0]
+                socket_dir = Path(pgurl.parse(_environ(kernel)["DATABASE_URL"])["host"])
+                if any(f"lightnb_clone_{kernel}_" in t and "SELECT" in t for t in _titles()):
+                    break
+            time.sleep(0.2)
+        assert kernel is not None and socket_dir is not None, "the notebook's kernel never started"
+        child.send_signal(signal.SIGTERM)
+        _out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 128 + signal.SIGTERM
+    assert "terminated (SIGTERM)" in err.strip().splitlines()[-1] and PASSWORD not in err
+    assert not (out / NOTEBOOK).exists() and not list(out.glob("*.html"))
+    deadline = time.monotonic() + 15
+    while (socket_dir / ".s.PGSQL.5432").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (socket_dir / ".s.PGSQL.5432").exists()  # the rehearsal's cluster is stopped
+    assert not socket_dir.parent.exists()  # and its files removed
+    assert not [t for t in _titles() if f"lightnb_clone_{kernel}_" in t]  # the kernel's clones went with it
+    assert not [p for p in scratch.iterdir() if not p.name.startswith(".")]  # no copy left behind
+    time.sleep(0.6)
+    assert fingerprint(production) == before
