@@ -124,8 +124,9 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
     # The workspace is a full, unredacted copy of production, and the project copy may hold secrets
     # of its own: both live in a private scratch folder (0700) that is deleted afterwards, also on
     # SIGTERM, never in OUTDIR (which is meant to be shared or uploaded).
-    if isinstance(production, str):
+    if _is_url(production):
         from lightnb.backends.postgres.rehearsal import production_copy, url_secrets
+        production = str(production)
         secrets = url_secrets(production)
         with scratch.folder("rehearse") as folder:
             copied = copy_project(project, start, folder / "project")
@@ -135,6 +136,7 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
                           "limit": limit, "run_project_tests": run_tests, "backend": "postgres"}
                 _execute(executed, params, out, timeout, redactor, env={"DATABASE_URL": copy.workspace})
     else:
+        production = Path(production)
         before = file_state(production)  # a hash of it only when size, times and SQLite's counter cannot tell
         out.mkdir(parents=True, exist_ok=True)
         with scratch.folder("rehearse") as folder:
@@ -152,11 +154,16 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
 
 
+def _is_url(production: Path | str) -> bool:
+    from lightnb.backends import is_postgres_url
+    return isinstance(production, str) and is_postgres_url(production)
+
+
 def _describe(production: Path | str) -> str:
     """Name production for messages: its file, or ``database `app` on host:port`` (never a password)."""
-    if isinstance(production, str):
+    if _is_url(production):
         from lightnb.backends.postgres import url as pgurl
-        return pgurl.describe(production)
+        return pgurl.describe(str(production))
     return str(production)
 
 
