@@ -1,10 +1,14 @@
 """Headless rehearsal: execute notebook 02 with papermill on a copy of the project and of production.
 
-Nothing outside OUTDIR is written. Production is only ever read: the notebook copies it into a
-private temporary workspace, and its checksum is verified after the run. The project is copied too
-(its migrations, schema files, models and the rest of its tree, without build output, version
-control or database files), because running migrations regenerates ``schema.rs``: the rehearsal
-does that in the copy, so the project's tree stays exactly as it was.
+Nothing outside OUTDIR is written. Production is only ever read. A SQLite production is copied by the
+notebook into a private temporary workspace, and its checksum is verified after the run. A PostgreSQL
+production (a ``postgres://`` URL) is copied once, read-only with pg_dump, into a private cluster made
+for the rehearsal (:mod:`lightnb.backends.postgres.rehearsal`); the notebook works on that copy (its
+kernel's ``DATABASE_URL`` names the workspace database there, and production's URL never reaches it),
+and the cluster is destroyed afterwards. The project is copied too (its migrations, schema files,
+models and the rest of its tree, without build output, version control or database files), because
+running migrations regenerates ``schema.rs``: the rehearsal does that in the copy, so the project's
+tree stays exactly as it was.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import ast
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lightnb import scratch
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
@@ -42,6 +47,7 @@ class Rehearsal:
     :param verdict: the test step's verdict (safe, needs attention, unsafe), or
         ``"nothing to rehearse"`` when no migration was pending (then nothing is written).
     :param pending: the migrations rehearsed.
+    :param production: what was copied: the SQLite file, or ``database `app` on host:port`` (no password).
     """
 
     notebook: Path | None
@@ -49,6 +55,7 @@ class Rehearsal:
     markdown: Path | None
     verdict: str | None = None
     pending: tuple[str, ...] = ()
+    production: str | None = None
 
     @property
     def nothing_pending(self) -> bool:
@@ -83,11 +90,12 @@ def _skip_costly_imports() -> None:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: "import fails" (ImportError)
 
 
-def rehearse(project: Project, start: Path, production: Path, out_dir: str | Path, *, pending: Sequence[str],
+def rehearse(project: Project, start: Path, production: Path | str, out_dir: str | Path, *, pending: Sequence[str],
              limit: int | None = None, run_tests: bool = False, timeout: int = 600) -> Rehearsal:
     """Execute notebook 02 against a copy of the project and a copy of ``production``; write the results.
 
     :param start: the folder the project was found from (the notebook starts there, in the copy).
+    :param production: a SQLite file, or a ``postgres://`` URL (only read, with pg_dump).
     :param pending: the migrations ``production`` has not applied (read by the caller, read-only).
     :param limit: apply only the next ``limit`` pending migrations.
     :param run_tests: also run the project's own test command (in the project's copy).
@@ -97,55 +105,112 @@ def rehearse(project: Project, start: Path, production: Path, out_dir: str | Pat
         notebook is still written, with the failing cell, for diagnosis).
     """
     _skip_costly_imports()
-    papermill = require("papermill", "lightnb rehearse")
-    from papermill.exceptions import PapermillExecutionError
-
-    from lightnb.kernel import kernel_manager_class
+    require("papermill", "lightnb rehearse")
     from lightnb.report import export
 
     pending = tuple(pending)
     if limit is not None:
         pending = pending[:max(limit, 0)]
+    shown = _describe(production)
     if not pending:
-        return Rehearsal(None, None, None, NOTHING)
-    notebook = notebooks_dir() / NOTEBOOK
-    before = file_state(production)  # a hash of it only when size, times and SQLite's counter cannot tell
+        return Rehearsal(None, None, None, NOTHING, production=shown)
+    notebooks_dir()  # the notebook must be there before anything is copied
     out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     executed = out / NOTEBOOK
     # every output masks what the project masks (its [redact] settings and their lineage), not only
     # the built-in words: the notebook's panels do, and so does the last check of what is written
     redactor = Redactor.for_project(project)
+    secrets: tuple[str, ...] = ()
     # The workspace is a full, unredacted copy of production, and the project copy may hold secrets
     # of its own: both live in a private scratch folder (0700) that is deleted afterwards, also on
     # SIGTERM, never in OUTDIR (which is meant to be shared or uploaded).
-    with scratch.folder("rehearse") as folder:
-        copied = copy_project(project, start, folder / "project")
-        params = {"project_dir": str(copied), "production_db": str(production),
-                  "workspace_dir": str(folder / "workspace"), "limit": limit,
-                  "run_project_tests": run_tests}
-        failed: PapermillExecutionError | None = None
+    if _is_url(production):
+        from lightnb.backends.postgres.rehearsal import production_copy, url_secrets
+        production = str(production)
+        secrets = url_secrets(production)
+        with scratch.folder("rehearse") as folder:
+            copied = copy_project(project, start, folder / "project")
+            with production_copy(project, production, folder / "pg") as copy:
+                out.mkdir(parents=True, exist_ok=True)
+                params = {"project_dir": str(copied), "production_db": copy.production, "workspace_dir": None,
+                          "limit": limit, "run_project_tests": run_tests, "backend": "postgres"}
+                _execute(executed, params, out, timeout, redactor, env={"DATABASE_URL": copy.workspace})
+    else:
+        production = Path(production)
+        before = file_state(production)  # a hash of it only when size, times and SQLite's counter cannot tell
+        out.mkdir(parents=True, exist_ok=True)
+        with scratch.folder("rehearse") as folder:
+            copied = copy_project(project, start, folder / "project")
+            params = {"project_dir": str(copied), "production_db": str(production),
+                      "workspace_dir": str(folder / "workspace"), "limit": limit,
+                      "run_project_tests": run_tests}
+            try:
+                _execute(executed, params, out, timeout, redactor)
+            finally:
+                if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
+                    raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
+                                        f"backup.")
+    report = export(executed, out, redactor=redactor, secrets=secrets)
+    return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
+
+
+def _is_url(production: Path | str) -> bool:
+    from lightnb.backends import is_postgres_url
+    return isinstance(production, str) and is_postgres_url(production)
+
+
+def _describe(production: Path | str) -> str:
+    """Name production for messages: its file, or ``database `app` on host:port`` (never a password)."""
+    if _is_url(production):
+        from lightnb.backends.postgres import url as pgurl
+        return pgurl.describe(str(production))
+    return str(production)
+
+
+def _execute(executed: Path, params: Mapping[str, object], out: Path, timeout: int, redactor: Redactor, *,
+             env: dict[str, str] | None = None) -> None:
+    """Run notebook 02 with ``params`` into ``executed`` (its outputs masked); ``env`` is added to the kernel's.
+
+    :raises LightnbError: when a cell fails (the executed notebook is written, with the failing cell).
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = notebooks_dir() / NOTEBOOK
+    failed: PapermillExecutionError | None = None
+    # papermill writes as it goes: it writes a temporary file, which becomes the executed
+    # notebook only once whole (with the failing cell, when one fails)
+    with atomic_path(executed, what="executed notebook", suffix=".tmp.ipynb") as partial:
         try:
-            # papermill writes as it goes: it writes a temporary file, which becomes the executed
-            # notebook only once whole (with the failing cell, when one fails)
-            with atomic_path(executed, what="executed notebook", suffix=".tmp.ipynb") as partial:
-                try:
-                    papermill.execute_notebook(str(notebook), str(partial), parameters=params, cwd=str(out),
-                                               kernel_name="python3", progress_bar=_progress_wanted(),
-                                               execution_timeout=timeout,
-                                               kernel_manager_class=kernel_manager_class("python3"))
-                except PapermillExecutionError as error:
-                    failed = error
-                _mask_outputs(partial, redactor)
-            if failed is not None:
-                raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
-                                   f"{failed.evalue}; see {executed}.") from failed
-        finally:
-            if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
-                raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
-                                    f"backup.")
-    report = export(executed, out, redactor=redactor)
-    return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending)
+            papermill.execute_notebook(str(notebook), str(partial), parameters=dict(params), cwd=str(out),
+                                       kernel_name="python3", progress_bar=_progress_wanted(),
+                                       execution_timeout=timeout,
+                                       kernel_manager_class=_kernel_manager(env))
+        except PapermillExecutionError as error:
+            failed = error
+        _mask_outputs(partial, redactor)
+    if failed is not None:
+        raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
+                           f"{failed.evalue}; see {executed}.") from failed
+
+
+def _kernel_manager(env: dict[str, str] | None) -> type:
+    """Return the kernel manager class whose kernels get ``env`` on top of this process's environment."""
+    from lightnb.kernel import kernel_manager_class
+
+    base: Any = kernel_manager_class("python3")
+    if not env:
+        return base
+    added = dict(env)
+
+    class RehearsalKernelManager(base):
+        """Starts the kernel with the rehearsal's environment (the copy's ``DATABASE_URL``)."""
+
+        async def start_kernel(self, **kw: Any) -> None:
+            kw["env"] = {**os.environ, **(kw.get("env") or {}), **added}
+            await super().start_kernel(**kw)
+
+    return RehearsalKernelManager
 
 
 def _mask_outputs(notebook: Path, redactor: Redactor) -> None:
@@ -243,7 +308,9 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _skipped(folder: str, names: list[str]) -> set[str]:
-    skipped = {n for n in names if n in SKIPPED_DIRS or n.endswith(SKIPPED_SUFFIXES)}
+    # database suffixes name files only: a folder such as migrations/…_add-journal is the project's
+    skipped = {n for n in names if n in SKIPPED_DIRS
+               or (n.endswith(SKIPPED_SUFFIXES) and not os.path.isdir(os.path.join(folder, n)))}
     if "Cargo.toml" in names:
         skipped.add("target")
     return skipped

@@ -1323,15 +1323,33 @@ def lab_command(folder: str | Path, *, port: int, token: str, notebook: str | No
                            no_browser=no_browser)
 
 
-def rehearse(project_dir: str | Path, production_db: str | Path, out_dir: str | Path, *, limit: int | None = None,
-             run_tests: bool = False, timeout: int = 600) -> Rehearsal:
+def rehearse(project_dir: str | Path, production_db: str | Path | None, out_dir: str | Path, *,
+             limit: int | None = None, run_tests: bool = False, timeout: int = 600) -> Rehearsal:
     """Rehearse the pending migrations headless (notebook 02) on copies of the project and of production;
-    write the executed notebook and its HTML/Markdown report into ``out_dir``."""
+    write the executed notebook and its HTML/Markdown report into ``out_dir``.
+
+    :param production_db: a SQLite file or a ``postgres://`` URL (only read); None: ``production`` of the
+        project's lightnb.toml.
+    """
     from lightnb.rehearse import rehearse as rehearse_notebook
     start = Path(project_dir).resolve()
     if not start.is_dir():
         raise ProjectError(f"Project folder {start} does not exist; pass the folder holding diesel.toml.")
     project = Project.discover(start)
+    if production_db is None:
+        configured = project.settings.get("production")
+        if not isinstance(configured, str) or not configured:
+            raise ProjectError("No production database to rehearse on: pass --database PROD.db or --database-url "
+                               "postgres://…, or set `production` in lightnb.toml.")
+        production_db = configured if is_postgres_url(configured) else project.settings.production
+    if is_postgres_url(production_db):
+        from lightnb.backends.postgres.rehearsal import project_cluster_if_needed
+        url = str(production_db)
+        with project_cluster_if_needed(project, url):  # the sample's production lives in the project's cluster
+            pending = [m.name for m in list_migrations(project, url).pending]  # read-only
+            return rehearse_notebook(project, start, url, out_dir, pending=pending, limit=limit,
+                                     run_tests=run_tests, timeout=timeout)
+    assert production_db is not None
     production = check_database_file(Path(production_db).resolve(), allow_empty=False)
     pending = [m.name for m in list_migrations(project, production).pending]
     return rehearse_notebook(project, start, production, out_dir, pending=pending, limit=limit, run_tests=run_tests,

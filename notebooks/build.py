@@ -215,11 +215,13 @@ def rehearse_on_production_copy() -> nbformat.NotebookNode:
 # Rehearse on a copy of production
 
 Point this notebook at a Diesel project and its production database. It copies production
-(read-only, SQLite backup API), proves every pending migration reversible on a fresh copy, applies
-them to the workspace copy, and shows what changed. Production is never written.
+(read-only: SQLite's backup API; on PostgreSQL, `pg_dump` into a private cluster), proves every pending
+migration reversible on a fresh copy, applies them to the workspace copy, and shows what changed.
+Production is never written.
 
-Run it headless with `lightnb rehearse --project DIR --database PROD.db --out OUTDIR`: papermill
-executes it and an HTML report (redacted) is written next to the executed notebook.
+Run it headless with `lightnb rehearse --project DIR --database PROD.db --out OUTDIR` (PostgreSQL:
+`--database-url postgres://…`; without either, lightnb.toml's `production`): papermill executes it
+and an HTML report (redacted) is written next to the executed notebook.
 """),
         parameters(
             project_dir=(None, "a Diesel project folder; None builds the bundled sample with one pending migration"),
@@ -228,10 +230,12 @@ executes it and an HTML report (redacted) is written next to the executed notebo
             limit=(None, "apply only the next N pending migrations; None: all"),
             run_project_tests=(False, "also run the project's own test command"),
             sample_users=(2000, "size of the sample database when it is built"),
+            backend=("sqlite", "or postgres: a PostgreSQL project (production_db a postgres:// URL), or the "
+                               "sample's PostgreSQL variant in a private cluster this kernel starts and stops"),
         ),
         code("import lightnb.ui as ui"),
         code("wb = ui.workbook(project_dir, production_db, users=sample_users, exercise=True,\n"
-             "                 workspace_dir=workspace_dir)\nwb"),
+             "                 workspace_dir=workspace_dir, backend=backend)\nwb"),
         md("""
 ## Reversibility verdict (on a fresh copy of production)
 
@@ -256,7 +260,7 @@ impact of every statement (rows deleted, updated, values lost).
 """),
         code("ui.inspect(wb, now=True)"),
         md("## Summary: one line per rehearsed migration"),
-        code("verdict.result.to_frame()[['verdict', 'errors', 'warnings']]"),
+        code("verdict.result.to_frame()[['migration', 'verdict', 'errors', 'warnings']]"),
         md("The overall verdict (read by `lightnb rehearse` for its exit status):"),
         code("verdict.result.verdict", "lightnb-verdict"),
     ]
@@ -265,8 +269,12 @@ impact of every statement (rows deleted, updated, values lost).
 
 DATA_CHANGE_UP = """\
 -- Users whose locale backfill left en-US although they live in the Netherlands get nl-NL.
--- Keep the old values so down.sql restores exactly what was there.
-CREATE TABLE locale_fix_backup AS
+-- Keep the old values, keyed by id, so down.sql restores exactly what was there.
+CREATE TABLE locale_fix_backup (
+    id INTEGER PRIMARY KEY NOT NULL,
+    locale TEXT NOT NULL
+);
+INSERT INTO locale_fix_backup (id, locale)
     SELECT id, locale FROM user_settings WHERE locale = 'en-US' AND timezone = 'Europe/Amsterdam';
 UPDATE user_settings SET locale = 'nl-NL' WHERE id IN (SELECT id FROM locale_fix_backup);
 """
@@ -305,9 +313,11 @@ from those records).
                           "read-only queries a reviewer can rerun"),
             sample_users=(2000, "size of the sample database when it is built"),
             reviewer=("", "the reviewer's name, recorded with each tick of the sign-off"),
+            backend=("sqlite", "or postgres: the same change on a PostgreSQL project (its SQL and the queries "
+                               "above are valid on both), or on the sample's PostgreSQL variant"),
         ),
         code("import lightnb.ui as ui"),
-        code("wb = ui.workbook(project_dir, production_db, users=sample_users)\nwb"),
+        code("wb = ui.workbook(project_dir, production_db, users=sample_users, backend=backend)\nwb"),
         md("## The SQL"),
         code("ui.generate(wb, change_name, now=True)"),
         code("ui.edit(wb, up=up_sql, down=down_sql, now=True)"),
