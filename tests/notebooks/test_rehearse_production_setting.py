@@ -46,3 +46,21 @@ def test_database_and_database_url_are_exclusive(tmp_path: Path, capsys: pytest.
     with pytest.raises(SystemExit) as stopped:
         main(["rehearse", "--database", "a.db", "--database-url", "postgres://u@h/db", "--out", str(tmp_path)])
     assert stopped.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_run_that_fails_on_the_copy_fails_the_rehearsal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The proof alone says safe; the run step cannot regenerate the schema file: the rehearsal is not safe."""
+    made = samples.sample_workbook(tmp_path / "sample", users=80, workspace=False)
+    project = Project.discover(made.project_dir)
+    created = steps.generate(project, samples.EXERCISE.name).migration
+    steps.save_sql(project, created.name, up=samples.EXERCISE.up_sql, down=samples.EXERCISE.down_sql)
+    (made.project_dir / "src" / "schema_dir").mkdir()
+    diesel_toml = made.project_dir / "diesel.toml"
+    diesel_toml.write_text(diesel_toml.read_text(encoding="utf-8").replace(
+        'file = "src/schema.rs"', 'file = "src/schema_dir"'), encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["rehearse", "--project", str(made.project_dir), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1 and "verdict: safe" not in captured.out
+    assert "the migrations did not run on the copy" in captured.err and captured.err.count("\n") == 1
+    assert (out / NOTEBOOK).is_file()
