@@ -98,9 +98,10 @@ class MigrationStatus:
 
 @dataclass(frozen=True)
 class ListResult(Rendered):
-    """Every migration of the project with its state on one database."""
+    """Every migration of the project with its state on one database (a file, or a PostgreSQL URL without
+    its password)."""
 
-    database: Path
+    database: Path | str
     migrations: tuple[MigrationStatus, ...]
     applied_missing_on_disk: tuple[str, ...] = ()
 
@@ -131,7 +132,7 @@ class RunResult(Rendered):
     """
 
     direction: str
-    database: Path
+    database: Path | str
     migrations: tuple[Migration, ...]
     seconds: float
     before: Any = None

@@ -82,7 +82,7 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
             from lightnb.backends.postgres.verbs import refuse_production as refuse_postgres_production
             if write:
                 refuse_postgres_production(project, url)
-            return Target(database_label(url), url=url)
+            return Target(Path(database_label(url)), url=url)
     if database_url:
         location = sqlite_location(str(database_url), base=Path.cwd())
         explicit = location.path if location.path is not None else Path(":memory:")

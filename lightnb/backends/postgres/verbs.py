@@ -65,9 +65,9 @@ __all__ = ["INITIAL_SETUP_VERSION", "database_label", "drop", "list_migrations",
            "refuse_production", "regenerate_schema_files", "revert", "run", "setup_database"]
 
 
-def database_label(url: str) -> Path:
+def database_label(url: str) -> str:
     """Return how results name a PostgreSQL database: ``postgres://HOST/NAME`` without the password."""
-    return Path(pgurl.redact(url))
+    return pgurl.redact(url)
 
 
 def _identity(url: str) -> tuple[str, str, str]:
