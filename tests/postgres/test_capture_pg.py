@@ -103,6 +103,7 @@ def project(tmp_path: Path, pg_database: PgDatabase, production: str, monkeypatc
 def test_run_with_capture_keeps_snapshots_and_a_before_copy(project: Project, pg_database: PgDatabase) -> None:
     result = steps.run(project, pg_database.url, capture=Capture())
     assert isinstance(result, RunResult) and [m.name for m in result.migrations] == [CHANGE]
+    assert str(result.database).startswith("postgresql://") and f"/{pg_database.name}?" in str(result.database)
     assert isinstance(result.before, Snapshot) and isinstance(result.after, Snapshot)
     users_before, users_after = result.before.table("users"), result.after.table("users")
     assert users_before is not None and users_after is not None
