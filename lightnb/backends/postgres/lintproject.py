@@ -44,9 +44,11 @@ from lightnb.backends.postgres.locks import (
 from lightnb.backends.postgres.pglint import lint_sql_rewrites
 from lightnb.backends.postgres.rewrites import Rewrite
 from lightnb.backends.postgres.split import split
+from lightnb.backends.postgres.teamrules import TEAM_RULES, team_findings
+from lightnb.catalog import Catalog
 from lightnb.errors import LightnbError, MigrationError
 from lightnb.lint.config import LintConfig
-from lightnb.lint.finding import Finding, sort_findings
+from lightnb.lint.finding import Finding, Severity, sort_findings
 from lightnb.lint.fixes import Patch
 from lightnb.lint.source import Source
 from lightnb.migrations import Migration, discover
@@ -278,8 +280,13 @@ def lint_on_copy(cluster: Cluster, base: str, described: str, migrations_dir: Pa
                 continue
             checked = [offered(f.finding, f.rewrite, check_rewrite(progress[0], f.rewrite)
                                if f.rewrite is not None else None) for f in flagged]
+            judged = migration in chosen and any(config.enabled(rule) for rule in TEAM_RULES)
+            before = _catalog(progress[0]) if judged else None
             try:
                 run: UpRun | None = run_measured(progress[0], migration)
+                if before is not None:
+                    findings += team_findings(migration.name, before, _catalog(progress[0]), migration.up_sql(),
+                                              config, _team_severities())
             except LightnbError as error:
                 run = None
                 blocker = migration.name
@@ -291,6 +298,20 @@ def lint_on_copy(cluster: Cluster, base: str, described: str, migrations_dir: Pa
             findings += [measured(f, run) for f in checked]
     scope = _scope(len(migrations), len(pending), len(chosen), wanted is not None, all, described)
     return PgLint(sort_findings(findings), scope)
+
+
+def _catalog(clone: Clone) -> Catalog:
+    """The clone's catalogue as lightnb's records (read as the rehearsal role, in one transaction)."""
+    from lightnb.backends.postgres.records import read_catalog
+    with clone.connect() as conn, conn.transaction():
+        return read_catalog(conn)
+
+
+def _team_severities() -> dict[str, Severity]:
+    """The team rules' default severities: the SQLite rules' own."""
+    from lightnb.lint.engine import load_rules
+    rules = load_rules()
+    return {rule: rules[rule].severity for rule in TEAM_RULES}
 
 
 def _one_line(error: BaseException) -> str:

@@ -1,0 +1,130 @@
+"""The team's own rules (timestamp-text, json-column, secret-plaintext) on PostgreSQL: judged on the columns a
+migration really made, read from the catalogue of the clone after it ran, with the SQLite rules' ids and
+severities, each finding at the line of the statement that made the column."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lightnb.backends.postgres.teamrules import base_type
+from lightnb.cli import main
+from tests.support.builder import ProjectBuilder
+from tests.support.pg_production import add_reader, fingerprint, make_production
+from tests.support.postgres import PgDatabase
+
+TEAM = ("timestamp-text", "json-column", "secret-plaintext")
+UP = """SET lock_timeout = '5s';
+CREATE TABLE events (
+    id bigserial PRIMARY KEY,
+    happened_at timestamptz NOT NULL DEFAULT now(),
+    due_on date,
+    created_at bigint NOT NULL,
+    payload jsonb,
+    tags json[],
+    api_token varchar(64),
+    encrypted_api_token text,
+    credential_id text,
+    token_count integer,
+    time_spent interval
+);
+ALTER TABLE users ADD COLUMN reset_token uuid;
+ALTER TABLE users ADD COLUMN seen text DEFAULT now()::text;
+DO $$ BEGIN EXECUTE 'ALTER TABLE users ADD COLUMN last_login_at ' || 'timestamp(3)'; END $$;
+ALTER TABLE users ALTER COLUMN name TYPE jsonb USING to_jsonb(name);
+ALTER TABLE users ADD COLUMN stamp bigint DEFAULT extract(epoch FROM now())::bigint;
+"""
+
+
+def _lint(root: Path, url: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, list[dict[str, Any]]]:
+    code = main(["lint", "--project", str(root), "--database-url", url, "--format", "json", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _team(findings: list[dict[str, Any]]) -> list[tuple[str, int, str, str]]:
+    return sorted((f["rule"], f["line"], f["message"].split(" ")[0], f["severity"])
+                  for f in findings if f["rule"] in TEAM)
+
+
+def test_the_team_rules_judge_the_columns_the_migration_really_made(
+        pg_database: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_production(pg_database)
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_events", UP, "DROP TABLE events;")
+            .build())
+    before = fingerprint(pg_database)
+    _code, findings = _lint(root, add_reader(pg_database), capsys)
+    assert _team(findings) == [
+        ("json-column", 2, "events.payload", "error"),
+        ("json-column", 2, "events.tags", "error"),
+        ("json-column", 18, "users.name", "error"),      # a type change makes it a document
+        ("secret-plaintext", 2, "events.api_token", "error"),
+        ("secret-plaintext", 15, "users.reset_token", "error"),
+        ("timestamp-text", 2, "events.due_on", "error"),
+        ("timestamp-text", 2, "events.happened_at", "error"),
+        ("timestamp-text", 16, "users.seen", "error"),  # text whose default is a time
+        ("timestamp-text", 17, "users.last_login_at", "error"),  # made by a DO block: only the catalogue knows
+    ]
+    by_column = {f["message"].split(" ")[0]: f for f in findings if f["rule"] in TEAM}
+    happened = by_column["events.happened_at"]
+    assert happened["message"] == ("events.happened_at is a timestamp declared timestamp with time zone; store Unix "
+                                   "seconds in BIGINT")
+    assert "`happened_at BIGINT NOT NULL DEFAULT extract(epoch FROM now())::bigint` (Diesel: BigInt, i64)" in \
+        happened["fix"]
+    assert by_column["users.last_login_at"]["message"].endswith("declared timestamp(3) without time zone; store Unix "
+                                                                "seconds in BIGINT")
+    assert "e.g. encrypted_api_token" in by_column["events.api_token"]["fix"]
+    assert by_column["events.tags"]["message"] == "events.tags is declared json[]"
+    assert fingerprint(pg_database) == before  # production only read
+
+
+def test_the_project_settings_apply_to_the_team_rules_on_postgres(
+        pg_database: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_production(pg_database)
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_events", UP, "DROP TABLE events;")
+            .build())
+    (root / "lightnb.toml").write_text('[lint]\ndisable = ["json-column"]\nseverity = { timestamp-text = "info" }\n'
+                                       '[lint.secrets]\nencrypted_suffixes = ["_token"]\n', encoding="utf-8")
+    _code, findings = _lint(root, pg_database.url, capsys)
+    team = _team(findings)
+    assert not [t for t in team if t[0] in ("json-column", "secret-plaintext")]
+    assert {t[3] for t in team if t[0] == "timestamp-text"} == {"info"} and len(team) == 4
+
+
+def test_columns_a_migration_leaves_as_they_were_are_not_judged_again(
+        pg_database: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_production(pg_database)
+    pg_database.execute("CREATE TABLE legacy (id int PRIMARY KEY, made_at timestamptz, doc jsonb, token text);")
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_legacy", "SET lock_timeout = '5s';\n"
+                       "ALTER TABLE legacy RENAME TO old_legacy;\n"
+                       "ALTER TABLE old_legacy ALTER COLUMN made_at SET NOT NULL;\n"
+                       "CREATE TABLE fine (id int PRIMARY KEY, created_at bigint NOT NULL, body text);",
+                       "DROP TABLE fine;\nALTER TABLE old_legacy ALTER COLUMN made_at DROP NOT NULL;\n"
+                       "ALTER TABLE old_legacy RENAME TO legacy;")
+            .build())
+    _code, findings = _lint(root, pg_database.url, capsys)
+    assert _team(findings) == []
+
+
+def test_the_team_rules_run_on_pending_migrations_replayed_on_the_copy_only(
+        pg_database: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_production(pg_database)
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_a", "CREATE TABLE a (id int PRIMARY KEY, at_date date);", "DROP TABLE a;")
+            .migration("2024-01-02-000000_b", "CREATE TABLE b (id int PRIMARY KEY, doc json);", "DROP TABLE b;")
+            .build())
+    _code, findings = _lint(root, pg_database.url, capsys, "2024-01-02-000000")
+    assert _team(findings) == [("json-column", 1, "b.doc", "error")]
+
+
+def test_base_type_reads_format_type() -> None:
+    assert base_type("character varying(64)[]") == "character varying"
+    assert base_type("timestamp(3) with time zone") == "timestamp with time zone"
+    assert base_type("numeric(10,2)") == "numeric"
+    assert base_type("public.citext") == "citext"
+    assert base_type("jsonb") == "jsonb"
