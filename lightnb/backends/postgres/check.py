@@ -27,6 +27,7 @@ from lightnb.backends.postgres.dump import copy_database
 from lightnb.backends.postgres.proof import Proof, prove_applied, prove_pending
 from lightnb.checks import CheckResult, TestRun, run_test_command
 from lightnb.errors import WorkspaceError
+from lightnb.lint.finding import Finding
 from lightnb.migrations import Migration, discover
 from lightnb.project import Project
 
@@ -81,22 +82,39 @@ def check(project: Project, *, source_url: str | None = None, workspace: Path | 
     :param applied: also prove the latest N migrations applied on the base: reverted on a clone, then
         proven like pending ones, and the end state compared with the base (``check --applied N``).
     """
-    from lightnb.backends.postgres.pglint import lint_migration
+    from lightnb.backends.postgres.lintproject import migration_findings, project_findings, team_judge
+    from lightnb.lint.config import config_from_settings
     migrations = migrations if migrations is not None else discover(project.migrations_dir)
+    config = config_from_settings(project.settings)
     tests: list[TestRun] = []
+
+    def lint(migration: Migration) -> list[Finding]:
+        return migration_findings(migration, config)
 
     def run_project_tests(final: Clone) -> None:
         if run_tests:
             tests.append(run_test_command(project, final.url, on_output=on_output))
 
+    judge = team_judge(config)
     with rehearsal_base(source_url, workspace) as (cluster, base, described):
+        found = project_findings(project.migrations_dir, migrations, _recorded(cluster, base), config)
         if applied > 0:
-            proofs: list[Proof] = prove_applied(cluster, base, migrations, applied, lint=lint_migration,
-                                                at_end=run_project_tests)
+            proofs: list[Proof] = prove_applied(cluster, base, migrations, applied, lint=lint,
+                                                at_end=run_project_tests, judge=judge)
         else:
-            proofs = prove_pending(cluster, base, migrations, lint=lint_migration, at_end=run_project_tests)
+            proofs = prove_pending(cluster, base, migrations, lint=lint, at_end=run_project_tests, judge=judge)
     notes = tuple(_timing(p) for p in proofs if p.up is not None)
-    return CheckResult(described, tuple(p.check for p in proofs), (), tests[0] if tests else None, notes)
+    return CheckResult(described, tuple(p.check for p in proofs), tuple(found), tests[0] if tests else None, notes)
+
+
+def _recorded(cluster: Cluster, base: str) -> list[str]:
+    """The versions diesel recorded on the base (only read; the connection is closed before clones are made)."""
+    from lightnb.backends.postgres.migrate import applied_versions
+    from lightnb.runner import TRACKING_TABLE
+    with connect(cluster.url(base)) as conn:
+        if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (TRACKING_TABLE,)).fetchone() != (True,):
+            return []
+        return applied_versions(conn)
 
 
 def _timing(proof: Proof) -> str:

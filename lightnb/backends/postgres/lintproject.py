@@ -22,7 +22,7 @@ when every statement of it ran; then it applies the migration with
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -298,6 +298,25 @@ def lint_on_copy(cluster: Cluster, base: str, described: str, migrations_dir: Pa
             findings += [measured(f, run) for f in checked]
     scope = _scope(len(migrations), len(pending), len(chosen), wanted is not None, all, described)
     return PgLint(sort_findings(findings), scope)
+
+
+def migration_findings(migration: Migration, config: LintConfig) -> list[Finding]:
+    """The findings of one migration read from its files (PostgreSQL rules and the file-based rules), as
+    ``check`` shows them beside its proof."""
+    return [flagged.finding for flagged in static_findings(migration, config)]
+
+
+def team_judge(config: LintConfig) -> Callable[[Migration, Clone, Clone], list[Finding]]:
+    """The team's rules as ``check`` runs them: on the catalogue of the clone before up and of the one after."""
+    severities = _team_severities()
+
+    def judge(migration: Migration, before: Clone, after: Clone) -> list[Finding]:
+        if not any(config.enabled(rule) for rule in TEAM_RULES):
+            return []
+        return team_findings(migration.name, _catalog(before), _catalog(after), migration.up_sql(), config,
+                             severities)
+
+    return judge
 
 
 def _catalog(clone: Clone) -> Catalog:
