@@ -358,8 +358,12 @@ def _scope(total: int, pending: int, chosen: int, named: bool, all: bool, descri
 
 
 def lint_project(migrations_dir: Path, config: LintConfig, *, source_url: str | None, workspace: Path | None,
-                 versions: Iterable[str] | None = None, all: bool = False) -> PgLint:
-    """Lint against the database ``check`` would rehearse on (see the module docstring); it is only read."""
+                 versions: Iterable[str] | None = None, all: bool = False, own_cluster: Path | None = None) -> PgLint:
+    """Lint against the database ``check`` would rehearse on (see the module docstring); it is only read.
+
+    :param own_cluster: the folder of the project's own private cluster: a database there is copied with
+        ``CREATE DATABASE … TEMPLATE`` rather than pg_dump.
+    """
     from lightnb.backends.postgres.check import rehearsal_base
-    with rehearsal_base(source_url, workspace) as (cluster, base, described):
+    with rehearsal_base(source_url, workspace, own_cluster=own_cluster) as (cluster, base, described):
         return lint_on_copy(cluster, base, described, migrations_dir, config, versions=versions, all=all)
