@@ -128,3 +128,44 @@ def test_base_type_reads_format_type() -> None:
     assert base_type("numeric(10,2)") == "numeric"
     assert base_type("public.citext") == "citext"
     assert base_type("jsonb") == "jsonb"
+
+
+def test_migrations_that_do_not_run_on_the_copy_are_judged_from_their_declarations(
+        pg_database: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_production(pg_database)
+    pg_database.execute("CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY, "
+                        "run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);"
+                        "INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000');")
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_done", "CREATE TABLE done (id int PRIMARY KEY, doc jsonb);",
+                       "DROP TABLE done;")
+            .migration("2024-01-02-000000_fails", "CREATE TABLE f (id int PRIMARY KEY, made_at timestamp);\n"
+                       "ALTER TABLE nowhere ADD COLUMN x int;", "DROP TABLE f;")
+            .migration("2024-01-03-000000_after", "CREATE TABLE a (id int PRIMARY KEY, api_token varchar(80));",
+                       "DROP TABLE a;")
+            .build())
+    _code, findings = _lint(root, pg_database.url, capsys, "--all")
+    team = {f["migration"][:10]: f for f in findings if f["rule"] in TEAM}
+    assert sorted((m, f["rule"], f["line"]) for m, f in team.items()) == [
+        ("2024-01-01", "json-column", 1), ("2024-01-02", "timestamp-text", 1), ("2024-01-03", "secret-plaintext", 1)]
+    assert team["2024-01-01"]["fix"].endswith("(read from up.sql's declarations, not the catalogue: it already ran "
+                                              "on the copy)")
+    assert team["2024-01-02"]["message"] == ("f.made_at is a timestamp declared timestamp without time zone; store "
+                                             "Unix seconds in BIGINT")
+    assert "up.sql fails on the copy" in team["2024-01-02"]["fix"]
+    assert "2024-01-02-000000_fails, pending before it, does not run on the copy" in team["2024-01-03"]["fix"]
+
+
+def test_the_editor_check_reads_the_team_rules_from_the_sql(pg_database: PgDatabase, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightnb import steps
+    root = ProjectBuilder(tmp_path / "app").migration("2024-01-01-000000_t", "SELECT 1;", "SELECT 1;").build()
+    monkeypatch.setenv("DATABASE_URL", pg_database.url)
+    project = steps.open_project(root)
+    found = steps.lint_sql(project, "CREATE TABLE t (id int PRIMARY KEY, created_at timestamptz DEFAULT now(), "
+                                    "born date, meta jsonb, password text, stamp bigint DEFAULT "
+                                    "extract(epoch FROM now())::bigint);", "DROP TABLE t;",
+                           name="2024-02-01-000000_t")
+    assert sorted((f.rule, f.message.split(" ")[0]) for f in found if f.rule in TEAM) == [
+        ("json-column", "t.meta"), ("secret-plaintext", "t.password"), ("timestamp-text", "t.born"),
+        ("timestamp-text", "t.created_at")]

@@ -8,7 +8,11 @@ Rules:
   of the SQL: ``down-missing``, ``down-empty``, ``secret-literal`` (per migration), ``version-duplicate``
   and ``version-out-of-order`` (per project, the latter against the versions the database applied).
   The rules that replay the SQL in SQLite (``sql-error``, ``down-incomplete``, SQLite's ALTER limits …)
-  do not apply: on PostgreSQL ``lightnb check`` runs down.sql for real and compares.
+  do not apply: on PostgreSQL ``lightnb check`` runs down.sql for real and compares;
+* the team's rules (``timestamp-text``, ``json-column``, ``secret-plaintext``) of
+  :mod:`~lightnb.backends.postgres.teamrules`: on the clone's catalogue before and after each pending
+  migration runs; read from up.sql's declarations for a migration that does not run on the copy (already
+  applied, or after one that fails) and in the editor's as-you-type check.
 
 The database lint reads is the one ``check`` rehearses on (``--database-url``, else the project's local
 base, else its ``DATABASE_URL``, else an empty database), copied into a private cluster and only read.
@@ -44,7 +48,7 @@ from lightnb.backends.postgres.locks import (
 from lightnb.backends.postgres.pglint import lint_sql_rewrites
 from lightnb.backends.postgres.rewrites import Rewrite
 from lightnb.backends.postgres.split import split
-from lightnb.backends.postgres.teamrules import TEAM_RULES, team_findings
+from lightnb.backends.postgres.teamrules import TEAM_RULES, declared_findings, team_findings
 from lightnb.catalog import Catalog
 from lightnb.errors import LightnbError, MigrationError
 from lightnb.lint.config import LintConfig
@@ -87,7 +91,8 @@ def static_sql(up: str, down: str | None, *, name: str, run_in_transaction: bool
                for f, _r in lint_sql_rewrites(name, up, run_in_transaction=run_in_transaction)
                if config.enabled(f.rule)]
     source = source_from_text(up, down, name=name, run_in_transaction=run_in_transaction)
-    return sort_findings(flagged + [f.finding for f in _rules_on(source, config)])
+    team = declared_findings(name, up, config, _team_severities())
+    return sort_findings(flagged + [f.finding for f in _rules_on(source, config)] + team)
 
 
 def _common_rules(migration: Migration, config: LintConfig) -> list[Flagged]:
@@ -273,10 +278,12 @@ def lint_on_copy(cluster: Cluster, base: str, described: str, migrations_dir: Pa
             if migration.version in applied:
                 findings += [offered(f.finding, f.rewrite, None, untried="the state before this migration is not "
                                      "on the copy (it already ran there)") for f in flagged]
+                findings += _declared(migration, config, chosen, "it already ran on the copy")
                 continue
             if blocker is not None:
                 why = f"{blocker}, pending before it, does not run on the copy"
                 findings += [offered(f.finding, f.rewrite, None, untried=why) for f in flagged]
+                findings += _declared(migration, config, chosen, why)
                 continue
             checked = [offered(f.finding, f.rewrite, check_rewrite(progress[0], f.rewrite)
                                if f.rewrite is not None else None) for f in flagged]
@@ -290,6 +297,7 @@ def lint_on_copy(cluster: Cluster, base: str, described: str, migrations_dir: Pa
             except LightnbError as error:
                 run = None
                 blocker = migration.name
+                findings += _declared(migration, config, chosen, "up.sql fails on the copy")
                 if migration in chosen and config.enabled("pg-run-fails"):
                     findings.append(Finding("pg-run-fails", config.severity("pg-run-fails", "error"),
                                             migration.name, "up.sql", getattr(error, "line", None) or 0,
@@ -298,6 +306,14 @@ def lint_on_copy(cluster: Cluster, base: str, described: str, migrations_dir: Pa
             findings += [measured(f, run) for f in checked]
     scope = _scope(len(migrations), len(pending), len(chosen), wanted is not None, all, described)
     return PgLint(sort_findings(findings), scope)
+
+
+def _declared(migration: Migration, config: LintConfig, chosen: Sequence[Migration], why: str) -> list[Finding]:
+    """The team rules read from up.sql's declarations, for a chosen migration that did not run on the copy."""
+    if migration not in chosen or not any(config.enabled(rule) for rule in TEAM_RULES):
+        return []
+    return [replace(f, fix=f"{f.fix}\n(read from up.sql's declarations, not the catalogue: {why})")
+            for f in declared_findings(migration.name, migration.up_sql(), config, _team_severities())]
 
 
 def migration_findings(migration: Migration, config: LintConfig) -> list[Finding]:

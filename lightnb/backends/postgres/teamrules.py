@@ -130,6 +130,92 @@ def _judge(defined: DefinedColumn, config: LintConfig) -> Iterator[tuple[str, st
                f"encrypt in Rust before writing")
 
 
+def declared_findings(migration: str, up: str, config: LintConfig, severities: dict[str, Severity]) -> list[Finding]:
+    """The team rules' findings read from up.sql's own declarations (``CREATE TABLE``, ``ADD COLUMN``,
+    ``ALTER … TYPE``), for a migration that did not run on a copy (the editor's check, an applied migration,
+    one after a migration that fails): the same judgement, on the types as PostgreSQL names them."""
+    found = []
+    for defined in _declared_columns(up):
+        for rule, message, fix in _judge(defined, config):
+            if config.enabled(rule):
+                found.append(Finding(rule, config.severity(rule, severities[rule]), migration, "up.sql",
+                                     defined.line, message, fix))
+    return found
+
+
+# pglast's type names (pg_catalog's) as format_type prints them
+_TYPE_NAMES = {"int2": "smallint", "int4": "integer", "int8": "bigint", "int": "integer", "serial": "integer",
+               "serial4": "integer", "serial2": "smallint", "smallserial": "smallint", "serial8": "bigint",
+               "bigserial": "bigint", "float4": "real", "float8": "double precision", "decimal": "numeric",
+               "bool": "boolean", "varchar": "character varying", "bpchar": "character", "char": "character",
+               "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone",
+               "time": "time without time zone", "timetz": "time with time zone"}
+_TIME_VALUES = {"SVFOP_CURRENT_DATE": "CURRENT_DATE", "SVFOP_CURRENT_TIME": "CURRENT_TIME",
+                "SVFOP_CURRENT_TIME_N": "CURRENT_TIME", "SVFOP_CURRENT_TIMESTAMP": "CURRENT_TIMESTAMP",
+                "SVFOP_CURRENT_TIMESTAMP_N": "CURRENT_TIMESTAMP", "SVFOP_LOCALTIME": "LOCALTIME",
+                "SVFOP_LOCALTIME_N": "LOCALTIME", "SVFOP_LOCALTIMESTAMP": "LOCALTIMESTAMP",
+                "SVFOP_LOCALTIMESTAMP_N": "LOCALTIMESTAMP"}
+
+
+def _declared_columns(up: str) -> list[DefinedColumn]:
+    found = []
+    for statement in split(up):
+        try:
+            stmts = json.loads(parse_sql_json(statement.text)).get("stmts", [])
+        except ParseError:
+            continue
+        node = stmts[0].get("stmt", {}) if stmts else {}
+        if "CreateStmt" in node:
+            table = _relation(node["CreateStmt"].get("relation", {}))
+            found += [DefinedColumn(table, _column(e["ColumnDef"]), statement.line)
+                      for e in node["CreateStmt"].get("tableElts", []) if "ColumnDef" in e]
+        elif "AlterTableStmt" in node:
+            table = _relation(node["AlterTableStmt"].get("relation", {}))
+            for cmd in (c.get("AlterTableCmd", {}) for c in node["AlterTableStmt"].get("cmds", [])):
+                definition = cmd.get("def", {}).get("ColumnDef")
+                if cmd.get("subtype") == "AT_AddColumn" and definition:
+                    found.append(DefinedColumn(table, _column(definition), statement.line))
+                elif cmd.get("subtype") == "AT_AlterColumnType" and definition:
+                    found.append(DefinedColumn(table, _column({**definition, "colname": cmd.get("name", "")}),
+                                               statement.line))
+    return found
+
+
+def _column(definition: dict[str, Any]) -> Column:
+    type_name = definition.get("typeName", {})
+    names = [n.get("String", {}).get("sval", "") for n in type_name.get("names", [])]
+    base = names[-1].lower() if names else ""
+    shown = _TYPE_NAMES.get(base, base) + ("[]" if type_name.get("arrayBounds") else "")
+    constraints = [c.get("Constraint", {}) for c in definition.get("constraints", [])]
+    defaults = [c.get("raw_expr") for c in constraints if c.get("contype") == "CONSTR_DEFAULT"]
+    notnull = any(c.get("contype") in ("CONSTR_NOTNULL", "CONSTR_PRIMARY") for c in constraints)
+    return Column(definition.get("colname", ""), shown, notnull, _default_words(defaults[0]) if defaults else None, 0)
+
+
+def _default_words(node: Any) -> str:
+    """What the rules read of a default: its function calls and SQL value functions (``now() CURRENT_DATE``)."""
+    words: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if "FuncCall" in value:
+                names = value["FuncCall"].get("funcname", [])
+                name = names[-1].get("String", {}).get("sval", "").lower() if names else ""
+                args = value["FuncCall"].get("args", [])
+                first = args[0].get("A_Const", {}).get("sval", {}).get("sval", "") if args else ""
+                words.append(f"{name}({first}" if first == "epoch" else f"{name}()")
+            if "SQLValueFunction" in value:
+                words.append(_TIME_VALUES.get(value["SQLValueFunction"].get("op", ""), ""))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(node)
+    return " ".join(w for w in words if w) or "(expression)"
+
+
 @dataclass(frozen=True, slots=True)
 class _Made:
     """What one statement names: ``(table, column)`` pairs (column ``*``: every column) and table renames."""
@@ -212,4 +298,4 @@ def _word(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])", re.IGNORECASE)
 
 
-__all__ = ["TEAM_RULES", "DefinedColumn", "base_type", "defined_columns", "team_findings"]
+__all__ = ["TEAM_RULES", "DefinedColumn", "base_type", "declared_findings", "defined_columns", "team_findings"]
