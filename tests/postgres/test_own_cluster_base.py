@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import lightnb.backends.postgres.check as pgcheck
+import lightnb.backends.postgres.rehearsal_base as pgcheck
 from lightnb.backends.postgres.clone import PREFIX
 from lightnb.cli import main
 from tests.support.builder import ProjectBuilder

@@ -380,6 +380,6 @@ def lint_project(migrations_dir: Path, config: LintConfig, *, source_url: str | 
     :param own_cluster: the folder of the project's own private cluster: a database there is copied with
         ``CREATE DATABASE … TEMPLATE`` rather than pg_dump.
     """
-    from lightnb.backends.postgres.check import rehearsal_base
+    from lightnb.backends.postgres.rehearsal_base import rehearsal_base
     with rehearsal_base(source_url, workspace, own_cluster=own_cluster) as (cluster, base, described):
         return lint_on_copy(cluster, base, described, migrations_dir, config, versions=versions, all=all)
