@@ -169,3 +169,20 @@ def test_the_editor_check_reads_the_team_rules_from_the_sql(pg_database: PgDatab
     assert sorted((f.rule, f.message.split(" ")[0]) for f in found if f.rule in TEAM) == [
         ("json-column", "t.meta"), ("secret-plaintext", "t.password"), ("timestamp-text", "t.born"),
         ("timestamp-text", "t.created_at")]
+
+
+def test_a_partition_inherits_its_columns_and_is_not_judged_again(
+        pg_database: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = (ProjectBuilder(tmp_path / "app")
+            .migration("2024-01-01-000000_log", "CREATE TABLE log (id bigint, made_at timestamptz NOT NULL, "
+                       "PRIMARY KEY (id, made_at)) PARTITION BY RANGE (made_at);\n"
+                       "CREATE TABLE log_2024 PARTITION OF log FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n"
+                       "CREATE TABLE audit_base (id int PRIMARY KEY, seen_on date);\n"
+                       "CREATE TABLE audit_child (note_date text) INHERITS (audit_base);",
+                       "DROP TABLE audit_child;\nDROP TABLE audit_base;\nDROP TABLE log;")
+            .build())
+    _code, findings = _lint(root, pg_database.url, capsys)
+    assert "pg-run-fails" not in {f["rule"] for f in findings}
+    assert _team(findings) == [("timestamp-text", 1, "log.made_at", "error"),
+                               ("timestamp-text", 3, "audit_base.seen_on", "error"),
+                               ("timestamp-text", 4, "audit_child.note_date", "error")]

@@ -8,7 +8,8 @@ before and after the migration ran on a clone, so a column counts with the type 
 statement made it (``CREATE TABLE``, ``ADD COLUMN``, ``ALTER … TYPE``, a ``DO`` block).
 
 A column is the migration's when it is new (by table, following ``ALTER TABLE … RENAME TO``) or its
-type or default changed. Each finding points at the statement of up.sql that names the column (else
+type or default changed; a partition's (or an ``INHERITS`` child's) inherited columns are judged once, on
+its parent. Each finding points at the statement of up.sql that names the column (else
 the one that names its table), with the SQLite rule's id and severity, so ``[lint]`` settings apply
 on both backends.
 
@@ -78,6 +79,8 @@ def defined_columns(before: Catalog, after: Catalog, up: str) -> list[DefinedCol
     """The columns of ``after`` that are new or changed (type or default) since ``before``."""
     statements = _statements(up)
     renamed = {new: old for _line, _text, made in statements for new, old in made.renames}
+    children = {table for _line, _text, made in statements for table in made.children}
+    declared = {pair for _line, _text, made in statements for pair in made.columns}
     found = []
     for table in after.user_tables:
         old_table = before.table(table.name) or (before.table(renamed[table.name]) if table.name in renamed else None)
@@ -85,6 +88,8 @@ def defined_columns(before: Catalog, after: Catalog, up: str) -> list[DefinedCol
             old = old_table.column(column.name) if old_table is not None else None
             if old is not None and (old.type, old.default) == (column.type, column.default):
                 continue
+            if table.name in children and (table.name, column.name) not in declared:
+                continue  # a partition's or child's inherited column: judged on the parent
             found.append(DefinedColumn(table.name, column, _line_of(statements, table.name, column.name)))
     return found
 
@@ -223,6 +228,7 @@ class _Made:
     columns: frozenset[tuple[str, str]]
     tables: frozenset[str]
     renames: tuple[tuple[str, str], ...] = ()  # (new name, old name)
+    children: frozenset[str] = frozenset()  # tables made as a partition or child of another (inherited columns)
 
 
 def _statements(up: str) -> list[tuple[int, str, _Made]]:
@@ -246,9 +252,12 @@ def _made(node: dict[str, Any]) -> _Made:
     columns: set[tuple[str, str]] = set()
     tables: set[str] = set()
     renames: list[tuple[str, str]] = []
+    children: set[str] = set()
     if "CreateStmt" in node:
         table = _relation(node["CreateStmt"].get("relation", {}))
         tables.add(table)
+        if node["CreateStmt"].get("inhRelations"):
+            children.add(table)
         columns |= {(table, e["ColumnDef"].get("colname", "")) for e in node["CreateStmt"].get("tableElts", [])
                     if "ColumnDef" in e}
     elif "CreateTableAsStmt" in node:
@@ -275,7 +284,7 @@ def _made(node: dict[str, Any]) -> _Made:
             tables.add(new)
             columns.add((new, "*"))
             renames.append((new, table))
-    return _Made(frozenset(columns), frozenset(tables), tuple(renames))
+    return _Made(frozenset(columns), frozenset(tables), tuple(renames), frozenset(children))
 
 
 def _line_of(statements: Sequence[tuple[int, str, _Made]], table: str, column: str) -> int:
