@@ -399,8 +399,10 @@ def _lint_postgres(project: Project, source: str, *, versions: Sequence[str] | N
     from lightnb.lint import config_from_settings
     if source:
         _postgres_ready(project, source)  # production in the project's own cluster (the sample's)
+    from lightnb.backends.postgres.project_cluster import cluster_folder
     result = lint_postgres(project.migrations_dir, config_from_settings(project.settings), source_url=source or None,
-                           workspace=workspace_folder(project), versions=versions, all=all)
+                           workspace=workspace_folder(project), versions=versions, all=all,
+                           own_cluster=cluster_folder(project))
     return LintResult(tuple(result.findings), result.scope)
 
 

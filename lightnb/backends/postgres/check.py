@@ -1,74 +1,27 @@
-"""``lightnb check`` for a PostgreSQL project: where the rehearsal's base comes from, and the verdict.
+"""``lightnb check`` for a PostgreSQL project: the verdict.
 
-The base the clones are made from is, in this order:
-
-* the database ``source_url`` names (production, or any server): copied read-only with pg_dump into a
-  temporary private cluster, removed afterwards;
-* else the project's local base (``lightnb snapshot --database-url postgres://…`` made it);
-* else an empty database in a temporary private cluster (the schema is proven, no rows).
-
-Then :func:`~lightnb.backends.postgres.proof.prove_pending` proves every pending migration on clones,
+On a base made by :func:`~lightnb.backends.postgres.rehearsal_base.rehearsal_base` (a copy of production,
+the local base, or an empty database), :func:`~lightnb.backends.postgres.proof.prove_pending` proves
+every pending migration on clones, each shown with its lint findings (the PostgreSQL rules, the
+file-based rules, the team's rules read from the catalogue before and after its up),
 and the project's test command runs with ``DATABASE_URL`` pointing at a clone in the final state.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-from lightnb import scratch
-from lightnb.backends.postgres import url as pgurl
-from lightnb.backends.postgres.base import BASE, cluster_folder, read_record
 from lightnb.backends.postgres.clone import Clone
-from lightnb.backends.postgres.cluster import Cluster, start_cluster
+from lightnb.backends.postgres.cluster import Cluster
 from lightnb.backends.postgres.connect import connect
-from lightnb.backends.postgres.dump import copy_database
+from lightnb.backends.postgres.project_cluster import cluster_folder as project_cluster_folder
 from lightnb.backends.postgres.proof import Proof, prove_applied, prove_pending
+from lightnb.backends.postgres.rehearsal_base import rehearsal_base
 from lightnb.checks import CheckResult, TestRun, run_test_command
-from lightnb.errors import WorkspaceError
+from lightnb.lint.finding import Finding
 from lightnb.migrations import Migration, discover
 from lightnb.project import Project
-
-
-@contextlib.contextmanager
-def temporary_cluster(purpose: str) -> Iterator[Cluster]:
-    """A private cluster in a scratch folder, destroyed (server stopped, files removed) afterwards."""
-    with scratch.folder(purpose) as folder:
-        cluster = start_cluster(Path(folder) / "pg")
-        try:
-            yield cluster
-        finally:
-            cluster.destroy()
-
-
-@contextlib.contextmanager
-def rehearsal_base(source_url: str | None, workspace: Path | None) -> Iterator[tuple[Cluster, str, str]]:
-    """Yield ``(cluster, base database, what it copies)`` for a rehearsal (see the module docstring)."""
-    if source_url:
-        with temporary_cluster("check-pg") as cluster:
-            copy_database(source_url, cluster, BASE)
-            yield cluster, BASE, pgurl.describe(source_url)
-        return
-    record = read_record(workspace) if workspace is not None else None
-    if record is not None and workspace is not None:
-        cluster = start_cluster(cluster_folder(workspace))
-        with connect(cluster.url()) as conn:
-            present = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BASE,)).fetchone()
-        if not present:
-            raise WorkspaceError(f"The copy of {record.source} is gone from the private cluster in "
-                                 f"{cluster_folder(workspace)}; take it again with `lightnb snapshot "
-                                 f"--database-url URL`.")
-        yield cluster, BASE, f"{record.source} (snapshot of {_when(record.taken_at)})"
-        return
-    with temporary_cluster("check-pg") as cluster:
-        cluster.create_database(BASE, template="template0")
-        yield cluster, BASE, "(empty database)"
-
-
-def _when(seconds: int) -> str:
-    import datetime
-    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def check(project: Project, *, source_url: str | None = None, workspace: Path | None = None,
@@ -81,22 +34,40 @@ def check(project: Project, *, source_url: str | None = None, workspace: Path | 
     :param applied: also prove the latest N migrations applied on the base: reverted on a clone, then
         proven like pending ones, and the end state compared with the base (``check --applied N``).
     """
-    from lightnb.backends.postgres.pglint import lint_migration
+    from lightnb.backends.postgres.lintproject import migration_findings, project_findings, team_judge
+    from lightnb.lint.config import config_from_settings
     migrations = migrations if migrations is not None else discover(project.migrations_dir)
+    config = config_from_settings(project.settings)
     tests: list[TestRun] = []
+
+    def lint(migration: Migration) -> list[Finding]:
+        return migration_findings(migration, config)
 
     def run_project_tests(final: Clone) -> None:
         if run_tests:
             tests.append(run_test_command(project, final.url, on_output=on_output))
 
-    with rehearsal_base(source_url, workspace) as (cluster, base, described):
+    judge = team_judge(config)
+    with rehearsal_base(source_url, workspace, own_cluster=project_cluster_folder(project)) as \
+            (cluster, base, described):
+        found = project_findings(project.migrations_dir, migrations, _recorded(cluster, base), config)
         if applied > 0:
-            proofs: list[Proof] = prove_applied(cluster, base, migrations, applied, lint=lint_migration,
-                                                at_end=run_project_tests)
+            proofs: list[Proof] = prove_applied(cluster, base, migrations, applied, lint=lint,
+                                                at_end=run_project_tests, judge=judge)
         else:
-            proofs = prove_pending(cluster, base, migrations, lint=lint_migration, at_end=run_project_tests)
+            proofs = prove_pending(cluster, base, migrations, lint=lint, at_end=run_project_tests, judge=judge)
     notes = tuple(_timing(p) for p in proofs if p.up is not None)
-    return CheckResult(described, tuple(p.check for p in proofs), (), tests[0] if tests else None, notes)
+    return CheckResult(described, tuple(p.check for p in proofs), tuple(found), tests[0] if tests else None, notes)
+
+
+def _recorded(cluster: Cluster, base: str) -> list[str]:
+    """The versions diesel recorded on the base (only read; the connection is closed before clones are made)."""
+    from lightnb.backends.postgres.migrate import applied_versions
+    from lightnb.runner import TRACKING_TABLE
+    with connect(cluster.url(base)) as conn:
+        if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (TRACKING_TABLE,)).fetchone() != (True,):
+            return []
+        return applied_versions(conn)
 
 
 def _timing(proof: Proof) -> str:

@@ -8,7 +8,11 @@ Rules:
   of the SQL: ``down-missing``, ``down-empty``, ``secret-literal`` (per migration), ``version-duplicate``
   and ``version-out-of-order`` (per project, the latter against the versions the database applied).
   The rules that replay the SQL in SQLite (``sql-error``, ``down-incomplete``, SQLite's ALTER limits …)
-  do not apply: on PostgreSQL ``lightnb check`` runs down.sql for real and compares.
+  do not apply: on PostgreSQL ``lightnb check`` runs down.sql for real and compares;
+* the team's rules (``timestamp-text``, ``json-column``, ``secret-plaintext``) of
+  :mod:`~lightnb.backends.postgres.teamrules`: on the clone's catalogue before and after each pending
+  migration runs; read from up.sql's declarations for a migration that does not run on the copy (already
+  applied, or after one that fails) and in the editor's as-you-type check.
 
 The database lint reads is the one ``check`` rehearses on (``--database-url``, else the project's local
 base, else its ``DATABASE_URL``, else an empty database), copied into a private cluster and only read.
@@ -22,7 +26,7 @@ when every statement of it ran; then it applies the migration with
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,9 +48,11 @@ from lightnb.backends.postgres.locks import (
 from lightnb.backends.postgres.pglint import lint_sql_rewrites
 from lightnb.backends.postgres.rewrites import Rewrite
 from lightnb.backends.postgres.split import split
+from lightnb.backends.postgres.teamrules import TEAM_RULES, declared_findings, team_findings
+from lightnb.catalog import Catalog
 from lightnb.errors import LightnbError, MigrationError
 from lightnb.lint.config import LintConfig
-from lightnb.lint.finding import Finding, sort_findings
+from lightnb.lint.finding import Finding, Severity, sort_findings
 from lightnb.lint.fixes import Patch
 from lightnb.lint.source import Source
 from lightnb.migrations import Migration, discover
@@ -85,7 +91,8 @@ def static_sql(up: str, down: str | None, *, name: str, run_in_transaction: bool
                for f, _r in lint_sql_rewrites(name, up, run_in_transaction=run_in_transaction)
                if config.enabled(f.rule)]
     source = source_from_text(up, down, name=name, run_in_transaction=run_in_transaction)
-    return sort_findings(flagged + [f.finding for f in _rules_on(source, config)])
+    team = declared_findings(name, up, config, _team_severities())
+    return sort_findings(flagged + [f.finding for f in _rules_on(source, config)] + team)
 
 
 def _common_rules(migration: Migration, config: LintConfig) -> list[Flagged]:
@@ -271,18 +278,26 @@ def lint_on_copy(cluster: Cluster, base: str, described: str, migrations_dir: Pa
             if migration.version in applied:
                 findings += [offered(f.finding, f.rewrite, None, untried="the state before this migration is not "
                                      "on the copy (it already ran there)") for f in flagged]
+                findings += _declared(migration, config, chosen, "it already ran on the copy")
                 continue
             if blocker is not None:
                 why = f"{blocker}, pending before it, does not run on the copy"
                 findings += [offered(f.finding, f.rewrite, None, untried=why) for f in flagged]
+                findings += _declared(migration, config, chosen, why)
                 continue
             checked = [offered(f.finding, f.rewrite, check_rewrite(progress[0], f.rewrite)
                                if f.rewrite is not None else None) for f in flagged]
+            judged = migration in chosen and any(config.enabled(rule) for rule in TEAM_RULES)
+            before = _catalog(progress[0]) if judged else None
             try:
                 run: UpRun | None = run_measured(progress[0], migration)
+                if before is not None:
+                    findings += team_findings(migration.name, before, _catalog(progress[0]), migration.up_sql(),
+                                              config, _team_severities())
             except LightnbError as error:
                 run = None
                 blocker = migration.name
+                findings += _declared(migration, config, chosen, "up.sql fails on the copy")
                 if migration in chosen and config.enabled("pg-run-fails"):
                     findings.append(Finding("pg-run-fails", config.severity("pg-run-fails", "error"),
                                             migration.name, "up.sql", getattr(error, "line", None) or 0,
@@ -291,6 +306,47 @@ def lint_on_copy(cluster: Cluster, base: str, described: str, migrations_dir: Pa
             findings += [measured(f, run) for f in checked]
     scope = _scope(len(migrations), len(pending), len(chosen), wanted is not None, all, described)
     return PgLint(sort_findings(findings), scope)
+
+
+def _declared(migration: Migration, config: LintConfig, chosen: Sequence[Migration], why: str) -> list[Finding]:
+    """The team rules read from up.sql's declarations, for a chosen migration that did not run on the copy."""
+    if migration not in chosen or not any(config.enabled(rule) for rule in TEAM_RULES):
+        return []
+    return [replace(f, fix=f"{f.fix}\n(read from up.sql's declarations, not the catalogue: {why})")
+            for f in declared_findings(migration.name, migration.up_sql(), config, _team_severities())]
+
+
+def migration_findings(migration: Migration, config: LintConfig) -> list[Finding]:
+    """The findings of one migration read from its files (PostgreSQL rules and the file-based rules), as
+    ``check`` shows them beside its proof."""
+    return [flagged.finding for flagged in static_findings(migration, config)]
+
+
+def team_judge(config: LintConfig) -> Callable[[Migration, Clone, Clone], list[Finding]]:
+    """The team's rules as ``check`` runs them: on the catalogue of the clone before up and of the one after."""
+    severities = _team_severities()
+
+    def judge(migration: Migration, before: Clone, after: Clone) -> list[Finding]:
+        if not any(config.enabled(rule) for rule in TEAM_RULES):
+            return []
+        return team_findings(migration.name, _catalog(before), _catalog(after), migration.up_sql(), config,
+                             severities)
+
+    return judge
+
+
+def _catalog(clone: Clone) -> Catalog:
+    """The clone's catalogue as lightnb's records (read as the rehearsal role, in one transaction)."""
+    from lightnb.backends.postgres.records import read_catalog
+    with clone.connect() as conn, conn.transaction():
+        return read_catalog(conn)
+
+
+def _team_severities() -> dict[str, Severity]:
+    """The team rules' default severities: the SQLite rules' own."""
+    from lightnb.lint.engine import load_rules
+    rules = load_rules()
+    return {rule: rules[rule].severity for rule in TEAM_RULES}
 
 
 def _one_line(error: BaseException) -> str:
@@ -318,8 +374,12 @@ def _scope(total: int, pending: int, chosen: int, named: bool, all: bool, descri
 
 
 def lint_project(migrations_dir: Path, config: LintConfig, *, source_url: str | None, workspace: Path | None,
-                 versions: Iterable[str] | None = None, all: bool = False) -> PgLint:
-    """Lint against the database ``check`` would rehearse on (see the module docstring); it is only read."""
-    from lightnb.backends.postgres.check import rehearsal_base
-    with rehearsal_base(source_url, workspace) as (cluster, base, described):
+                 versions: Iterable[str] | None = None, all: bool = False, own_cluster: Path | None = None) -> PgLint:
+    """Lint against the database ``check`` would rehearse on (see the module docstring); it is only read.
+
+    :param own_cluster: the folder of the project's own private cluster: a database there is copied with
+        ``CREATE DATABASE … TEMPLATE`` rather than pg_dump.
+    """
+    from lightnb.backends.postgres.rehearsal_base import rehearsal_base
+    with rehearsal_base(source_url, workspace, own_cluster=own_cluster) as (cluster, base, described):
         return lint_on_copy(cluster, base, described, migrations_dir, config, versions=versions, all=all)

@@ -164,9 +164,16 @@ def _reported(statement: StatementEffect) -> list[Any]:
             if lock.rewritten or _STRENGTH.get(lock.mode, 0) > _STRENGTH["RowExclusiveLock"]]
 
 
+# judges the migration on its states before and after up (the team's rules, read from the catalogue)
+Judge = Callable[[Migration, Clone, Clone], Sequence[Finding]]
+
+
 def prove(progress: Clone, migration: Migration, findings: Sequence[Finding] = (),
-          on_clone: Callable[[Clone], None] | None = None) -> tuple[Proof, Clone | None]:
+          on_clone: Callable[[Clone], None] | None = None, *, judge: Judge | None = None
+          ) -> tuple[Proof, Clone | None]:
     """Prove one migration starting from ``progress`` (left untouched).
+
+    :param judge: adds findings read from the state before up (``progress``) and after it.
 
     :returns: the proof, and a clone in the state after up (None when up.sql failed); the caller
         owns (and drops) that clone.
@@ -197,6 +204,8 @@ def prove(progress: Clone, migration: Migration, findings: Sequence[Finding] = (
         if run is not None:
             findings += lock_findings(migration, run)
             after_up = make_clone(cluster, work.name)
+            if judge is not None:
+                findings += judge(migration, progress, after_up)
             if on_clone is not None:
                 on_clone(after_up)
             up_shape = _shape(after_up)
@@ -288,10 +297,11 @@ def _owned(clone: Clone) -> Iterator[list[Clone]]:
 
 def prove_pending(cluster: Cluster, base: str, migrations: Sequence[Migration], *,
                   lint: Callable[[Migration], Sequence[Finding]] | None = None,
-                  at_end: Callable[[Clone], None] | None = None) -> list[Proof]:
+                  at_end: Callable[[Clone], None] | None = None, judge: Judge | None = None) -> list[Proof]:
     """Prove every migration of ``migrations`` not applied on ``base``, oldest first; ``base`` is never written.
 
     :param lint: returns the lint findings of one migration (shown with its proof).
+    :param judge: returns findings read from the states before and after its up (shown with its proof).
     :param at_end: called with the clone in the final rehearsed state (every up applied) before it is
         dropped: the project's tests run against it.
     """
@@ -305,7 +315,7 @@ def prove_pending(cluster: Cluster, base: str, migrations: Sequence[Migration], 
             if blocker is not None:
                 proofs.append(Proof(_not_rehearsed(migration, blocker, found)))
                 continue
-            proof, after_up = prove(progress[0], migration, found)
+            proof, after_up = prove(progress[0], migration, found, judge=judge)
             proofs.append(proof)
             if after_up is None:
                 blocker = migration.name
@@ -319,7 +329,7 @@ def prove_pending(cluster: Cluster, base: str, migrations: Sequence[Migration], 
 
 def prove_applied(cluster: Cluster, base: str, migrations: Sequence[Migration], number: int, *,
                   lint: Callable[[Migration], Sequence[Finding]] | None = None,
-                  at_end: Callable[[Clone], None] | None = None) -> list[Proof]:
+                  at_end: Callable[[Clone], None] | None = None, judge: Judge | None = None) -> list[Proof]:
     """Prove the latest ``number`` migrations applied on ``base`` (``check --applied N``); ``base`` is never
     written.
 
@@ -363,7 +373,8 @@ def prove_applied(cluster: Cluster, base: str, migrations: Sequence[Migration], 
                 if at_end is not None:
                     at_end(final)
 
-            proofs = prove_pending(cluster, reverted.name, list(reversed(done)), lint=lint, at_end=compare_with_start)
+            proofs = prove_pending(cluster, reverted.name, list(reversed(done)), lint=lint, at_end=compare_with_start,
+                                   judge=judge)
         finally:
             drop_clone(reverted)
     finally:

@@ -17,9 +17,18 @@ SECRET_PREFIXES = ("sk_live_", "sk_test_", "rk_live_", "ghp_", "gho_", "github_p
                    "AKIA", "AIza", "-----BEGIN", "glpat-", "SG.", "eyJhbGci")
 
 
+# A last word that makes the name about a secret rather than the secret itself: a WebAuthn credential_id
+# or an OAuth token_type is public, a password_changed_at is a time.
+ABOUT_A_SECRET = frozenset({"id", "ids", "type", "kind", "name", "count", "length", "version", "status",
+                            "scope", "scopes", "at", "on", "expires", "expiry"})
+
+
 def is_secret_name(name: str, config: LintConfig) -> bool:
-    """Return True when a column name reads like a secret (password, token, api key …)."""
+    """Return True when a column name reads like a secret (password, token, api key …), not like something
+    about one (``credential_id``, ``token_type``, ``password_changed_at``)."""
     words = name_words(name)
+    if len(words) > 1 and words[-1] in ABOUT_A_SECRET:
+        return False
     joined = {"_".join(words[i:i + 2]) for i in range(len(words))} | set(words)
     return any(word in joined or word.replace("_", "") in joined for word in config.secret_words)
 

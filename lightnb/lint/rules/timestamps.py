@@ -35,7 +35,7 @@ def _why_not_unix_seconds(name: str, declared: str, default: exp.Expr | None) ->
     text_default = default is not None and _is_text_time(default)
     type_words = declared.upper().replace("(", " ").split()
     time_typed = any(word in TIME_TYPES for word in type_words)
-    if not (time_typed or text_default or _time_name(name)):
+    if not (time_typed or text_default or is_timestamp_name(name)):
         return ""
     if affinity(declared) != "INTEGER" or time_typed:
         return f"declared {declared or 'without a type'}"
@@ -44,7 +44,8 @@ def _why_not_unix_seconds(name: str, declared: str, default: exp.Expr | None) ->
     return ""
 
 
-def _time_name(name: str) -> bool:
+def is_timestamp_name(name: str) -> bool:
+    """Return True when a column name reads like a timestamp (created_at, due_on, start_time, ts …)."""
     words = name_words(name)
     return bool(words) and (words[-1] in ("at", "on") and len(words) > 1 or any(w in TIME_WORDS for w in words))
 
