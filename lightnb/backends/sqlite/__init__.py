@@ -24,12 +24,21 @@ from pathlib import Path
 from sqlite3 import SQLITE_FUNCTION, SQLITE_OK, SQLITE_READ, SQLITE_SELECT
 
 from lightnb.backends.sqlite import guard
-from lightnb.backends.sqlite.catalog import has_table, read_catalog, read_definitions
+from lightnb.backends.sqlite.catalog import (
+    CATALOGUE_TABLES,
+    find_object,
+    has_table,
+    read_catalog,
+    read_columns,
+    read_definitions,
+    read_table,
+)
 from lightnb.backends.sqlite.connection import (
     BUSY_TIMEOUT_SECONDS,
     attach_readonly,
     connect,
     database_file,
+    flush_updated_at_triggers,
     memory_copy,
     open_readonly,
     open_scratch,
@@ -73,9 +82,10 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
     conn.executescript(sql)
 
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "Connection", "DriverDatabaseError", "Error", "IntegrityError", "OperationalError",
-           "ProgrammingError", "Row", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT",
-           "StatementWarning", "attach_readonly", "backup", "check_database_path", "connect", "copy", "copy_database",
-           "database_file", "has_table", "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly",
-           "open_scratch", "query_only", "quote", "read_catalog", "read_definitions", "restore", "run_script",
-           "serialize", "split", "translate", "version", "version_info"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "CATALOGUE_TABLES", "Connection", "DriverDatabaseError", "Error", "IntegrityError",
+           "OperationalError", "ProgrammingError", "Row", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK",
+           "SQLITE_READ", "SQLITE_SELECT", "StatementWarning", "attach_readonly", "backup", "check_database_path",
+           "connect", "copy", "copy_database", "database_file", "find_object", "flush_updated_at_triggers", "guard",
+           "has_table", "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch",
+           "query_only", "quote", "read_catalog", "read_columns", "read_definitions", "read_table", "restore",
+           "run_script", "serialize", "split", "translate", "version", "version_info"]
