@@ -28,8 +28,6 @@ from typing import Literal, TextIO
 
 from lightnb import scratch, signals
 from lightnb.backends import Statement, sqlite
-from lightnb.backends.sqlite import guard as sqlguard
-from lightnb.backends.sqlite.connection import database_file, flush_updated_at_triggers, translate
 from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError, with_advice
 from lightnb.migrations import Migration, find
@@ -77,7 +75,8 @@ def ensure_tracking_table(conn: sqlite.Connection) -> None:
     try:
         conn.execute(CREATE_TRACKING_TABLE)
     except sqlite.Error as error:
-        raise translate(error, database_file(conn), doing=" while creating the migrations table") from error
+        raise sqlite.translate(error, sqlite.database_file(conn),
+                               doing=" while creating the migrations table") from error
 
 
 def applied_versions(conn: sqlite.Connection) -> list[str]:
@@ -86,7 +85,7 @@ def applied_versions(conn: sqlite.Connection) -> list[str]:
     try:
         rows = conn.execute(f"SELECT version FROM {TRACKING_TABLE} ORDER BY version DESC").fetchall()
     except sqlite.Error as error:
-        raise translate(error, database_file(conn)) from error
+        raise sqlite.translate(error, sqlite.database_file(conn)) from error
     return [row[0] for row in rows]
 
 
@@ -225,14 +224,14 @@ def apply(conn: sqlite.Connection, migration: Migration, direction: Direction, *
                 statements = sqlite.split(sql)
                 total = len(statements)
                 savepoint = _open(conn) if migration.run_in_transaction else None
-                guard = sqlguard.install(conn, transaction_control=savepoint is None)
+                guard = sqlite.guard.install(conn, transaction_control=savepoint is None)
                 for statement in statements:
                     if on_step:
                         on_step(StepEvent("statement", migration, direction, statement, total, conn))
                     _execute(conn, migration, direction, statement, guard, stop)
                     done += 1
             stop.check()
-            sqlguard.install(conn)
+            sqlite.guard.install(conn)
             _record(conn, migration, direction)
             if on_applied:
                 on_applied(conn, migration, direction)
@@ -240,7 +239,7 @@ def apply(conn: sqlite.Connection, migration: Migration, direction: Direction, *
                 stop.check()
                 _close(conn, savepoint)
         except BaseException:
-            sqlguard.install(conn)
+            sqlite.guard.install(conn)
             if savepoint is not None:
                 _rollback(conn, savepoint)
             if ledger is not None:
@@ -276,11 +275,11 @@ def _run_whole(conn: sqlite.Connection, sql: str, stop: signals.Stop) -> bool:
 
     :raises KeyboardInterrupt: when a signal stopped it (the caller rolls back).
     """
-    sqlguard.install(conn, transaction_control=False, begins=1)
+    sqlite.guard.install(conn, transaction_control=False, begins=1)
     try:
         conn.executescript("BEGIN;\n" + sql)  # executescript commits first: BEGIN must be in the script
     except sqlite.Error as error:
-        sqlguard.install(conn)  # lightnb's own ROLLBACK is not the migration's
+        sqlite.guard.install(conn)  # lightnb's own ROLLBACK is not the migration's
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         stop.raise_if_interrupted(error)
@@ -303,15 +302,15 @@ def _sql_of(migration: Migration, direction: Direction) -> str:
 
 
 def _execute(conn: sqlite.Connection, migration: Migration, direction: Direction,
-             statement: Statement, guard: sqlguard.Guard, stop: signals.Stop) -> None:
+             statement: Statement, guard: sqlite.guard.Guard, stop: signals.Stop) -> None:
     try:
         for _row in conn.execute(statement.text):
             pass  # step every row, as sqlite3_exec does: functions in a SELECT run for each of them
-        flush_updated_at_triggers(conn)
+        sqlite.flush_updated_at_triggers(conn)
     except sqlite.Error as error:
         stop.raise_if_interrupted(error)
         text = str(error)
-        refusal = guard.take(statement.text) if sqlguard.is_refusal(error) else None
+        refusal = guard.take(statement.text) if sqlite.guard.is_refusal(error) else None
         if refusal is not None:
             raise SqlError(
                 f"Failed to run {migration.name} with: {text} (lightnb: {refusal.problem}, {direction}.sql line "
@@ -320,7 +319,7 @@ def _execute(conn: sqlite.Connection, migration: Migration, direction: Direction
                 statement=statement.text) from error
         if any(word in text for word in ("locked", "busy", "not a database", "disk image", "readonly", "full",
                                          "unable to open")):
-            translated = translate(error, database_file(conn), doing=f" while running {migration.name}")
+            translated = sqlite.translate(error, sqlite.database_file(conn), doing=f" while running {migration.name}")
             translated.args = (with_advice(f"Failed to run {migration.name} with: {text}", str(translated)),)
             raise translated from error
         raise SqlError(with_advice(
@@ -396,7 +395,7 @@ def writer_lock(database: sqlite.Connection | str | Path) -> Iterator[None]:
     :raises DatabaseBusyError: when another lightnb process (or another connection of this one)
         is migrating the database.
     """
-    file = database_file(database) if isinstance(database, sqlite.Connection) else os.fspath(database)
+    file = sqlite.database_file(database) if isinstance(database, sqlite.Connection) else os.fspath(database)
     if not file or file == ":memory:":
         yield
         return
@@ -476,7 +475,7 @@ class Ledger:
     database: str | None = None
 
     def started(self, conn: sqlite.Connection, migration: Migration, direction: Direction) -> None:
-        self.database = self.database or database_file(conn) or ":memory:"
+        self.database = self.database or sqlite.database_file(conn) or ":memory:"
         self.current = migration.name
 
     def done(self, migration: Migration, direction: Direction, *, committed: bool) -> None:
@@ -543,7 +542,7 @@ def _ledger_for(conn: sqlite.Connection) -> Ledger | None:
     ledger = _LEDGER.get()
     if ledger is None:
         return None
-    path = database_file(conn)
+    path = sqlite.database_file(conn)
     if not path or scratch.holding(path) is not None:
         return None
     return ledger
@@ -565,7 +564,7 @@ def _record(conn: sqlite.Connection, migration: Migration, direction: Direction)
         raise MigrationError(f"Migration {migration.name} is already recorded as applied; "
                              f"check `lightnb migration list`.", version=migration.version) from error
     except sqlite.Error as error:
-        raise translate(error, database_file(conn), doing=f" while recording {migration.name}") from error
+        raise sqlite.translate(error, sqlite.database_file(conn), doing=f" while recording {migration.name}") from error
 
 
 def _require(migrations: Sequence[Migration], version: str) -> Migration:
@@ -581,7 +580,7 @@ def _begin(conn: sqlite.Connection) -> None:
     try:
         conn.execute("BEGIN")
     except sqlite.Error as error:
-        raise translate(error, database_file(conn)) from error
+        raise sqlite.translate(error, sqlite.database_file(conn)) from error
 
 
 def _open(conn: sqlite.Connection) -> str | None:
@@ -609,7 +608,7 @@ def _close(conn: sqlite.Connection, savepoint: str) -> None:
             conn.execute(f"RELEASE SAVEPOINT {savepoint}")
             _set_depth(conn, getattr(conn, "savepoint_depth", 1) - 1)
     except sqlite.Error as error:
-        raise translate(error, database_file(conn), doing=" while committing") from error
+        raise sqlite.translate(error, sqlite.database_file(conn), doing=" while committing") from error
 
 
 def _rollback(conn: sqlite.Connection, savepoint: str) -> None:
