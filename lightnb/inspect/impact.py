@@ -772,12 +772,14 @@ class _Measurer:
         keys = ", ".join(quote(c) for c in cols)
         nonnull = " AND ".join(f"{quote(c)} IS NOT NULL" for c in cols)
         s_nonnull = " AND ".join(f"s.{quote(c)} IS NOT NULL" for c in cols)
-        groups, rows = self.conn.execute(
-            f"{cte}SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {_SRC} "
-            f"WHERE {nonnull} GROUP BY {keys} HAVING count(*) > 1)").fetchone()
         match = " AND ".join(f"d.{quote(c)} = s.{quote(c)}" for c in cols)
         clash_cond = f"{s_nonnull} AND EXISTS (SELECT 1 FROM {quote(table)} AS d WHERE {match})"
         clash = self.one(f"{cte}SELECT count(*) FROM {_SRC} AS s WHERE {clash_cond}")
+        # Every row equal to a row already there fails; of equal new rows that meet none, all but one.
+        groups, rows = self.conn.execute(
+            f"{cte}SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {_SRC} AS s "
+            f"WHERE {s_nonnull} AND NOT EXISTS (SELECT 1 FROM {quote(table)} AS d WHERE {match}) "
+            f"GROUP BY {', '.join(f's.{quote(c)}' for c in cols)} HAVING count(*) > 1)").fetchone()
         total = rows - groups + clash
         if not total:
             return

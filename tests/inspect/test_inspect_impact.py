@@ -117,3 +117,12 @@ def test_a_rowid_alias_is_known_from_the_catalogue_not_from_the_words_of_its_def
     assert ("rows_inserted", "notes", None, 3) in kinds
     assert not [k for k in kinds if k[0] == "not_null_violation"]
     assert ("unique_violation", "notes", "id", 1) in kinds
+
+
+def test_a_copied_row_that_repeats_one_already_there_is_counted_once(conn) -> None:
+    # users 1-3 are there; the copy brings 1, 1, 1 (each meets user 1), 7, 7 and 8, 8, 8 (all but one of each
+    # repeat): 3 + 1 + 2 rows fail UNIQUE, none counted twice
+    conn.executescript("CREATE TABLE source (id INTEGER); "
+                       "INSERT INTO source VALUES (1), (1), (1), (7), (7), (8), (8), (8), (9), (NULL), (NULL);")
+    kinds = _kinds(measure_impact(conn, "INSERT INTO users (id) SELECT id FROM source;"))
+    assert ("unique_violation", "users", "id", 6) in kinds
