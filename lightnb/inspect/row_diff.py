@@ -349,13 +349,15 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
             old_cols = {c.name.lower(): c.name for c in before[key].columns if c.visible}
             new_cols = {c.name.lower(): c.name for c in after[key].columns if c.visible}
             common = sorted(set(old_cols) & set(new_cols))
-            if not same_rows(conn, before[key].name, after[key].name, [(old_cols[c], new_cols[c]) for c in common]):
+            if not same_rows(conn, before[key].name, after[key].name, [(old_cols[c], new_cols[c]) for c in common],
+                             records=(before[key], after[key])):
                 out.append(before[key].name)
         return out
 
 
 def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
-              columns: Sequence[tuple[str, str]], *, before_schema: str = BEFORE, after_schema: str = "main") -> bool:
+              columns: Sequence[tuple[str, str]], *, before_schema: str = BEFORE, after_schema: str = "main",
+              records: tuple[Table, Table] | None = None) -> bool:
     """Tell, exactly, whether two tables hold the same rows over ``columns`` ((before, after) name pairs).
 
     Values are equal when their storage class and their bytes are (``1`` is not ``1.0``, ``'a'`` is
@@ -363,6 +365,8 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     SQLite: when both sides' declared key is among the columns and cannot repeat, by one join on
     that key (equal counts and every row matched by an equal row); otherwise by grouping equal rows
     with their number on each side and finding a group of one side missing from the other.
+
+    :param records: the two tables' catalogue records when the caller has them (else each is read).
     """
     before_ref = f"{quote(before_schema)}.{quote(before_table)}"
     after_ref = f"{quote(after_schema)}.{quote(after_table)}"
@@ -374,7 +378,9 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
         return True
     if not columns:
         return True  # no common column: equal numbers of empty rows
-    key = _unique_key(conn, before_schema, before_table, after_schema, after_table, columns)
+    pair: tuple[Table | None, Table | None] = records if records is not None else (
+        sqlite.read_table(conn, before_table, before_schema), sqlite.read_table(conn, after_table, after_schema))
+    key = _unique_key(conn, before_schema, pair[0], after_schema, pair[1], columns)
     if key:
         on = " AND ".join(f"a.{quote(b)} = b.{quote(a)}" for b, a in key)
         equal = " AND ".join(f"(a.{quote(b)} IS b.{quote(a)} COLLATE BINARY "
@@ -392,15 +398,15 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     return not missing
 
 
-def _unique_key(conn: sqlite.Connection, before_schema: str, before_table: str, after_schema: str,
-                after_table: str, columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def _unique_key(conn: sqlite.Connection, before_schema: str, before_table: Table | None, after_schema: str,
+                after_table: Table | None, columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The (before, after) columns of a key both tables declare alike and that cannot hold equal rows, or []."""
     pairs = {b.lower(): (b, a) for b, a in columns}
 
-    def key_of(schema: str, table: str) -> list[str] | None:
-        record = sqlite.read_table(conn, table, schema)
+    def key_of(schema: str, record: Table | None) -> list[str] | None:
         if record is None:
             return None
+        table = record.name
         pk = sorted((c for c in record.columns if c.visible and c.pk), key=lambda c: c.pk)
         if not pk:
             return None
