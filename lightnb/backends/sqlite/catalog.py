@@ -35,16 +35,16 @@ _INDEXES = ('SELECT m.name, i.name, i."unique", i.origin, i.partial, x.name, s.s
             "LEFT JOIN {s}.sqlite_master AS s ON s.type = 'index' AND s.name = i.name "
             "WHERE m.type = 'table' AND {where} AND x.key ORDER BY m.name, i.name, x.seqno")
 _WITHOUT_ROWID = "SELECT name FROM pragma_table_list WHERE schema = ? AND wr"
-_WITHOUT_ROWID_ONE = "SELECT name FROM pragma_table_list(?) WHERE schema = ? AND wr"
 _HAS_TABLE = "SELECT 1 FROM {s}.sqlite_master WHERE type = 'table' AND name = ?"
+_DEFINITIONS = ("SELECT m.type, m.name, m.sql FROM {s}.sqlite_master AS m WHERE m.sql IS NOT NULL AND "
+                + _NOT_INTERNAL + " ORDER BY m.rowid")
+_TABLE_LIST_SINCE = (3, 37, 0)
 # One object by name, ignoring ASCII case as SQLite's own name resolution does (SQLite's tables included).
 _FIND = ("SELECT m.type, m.name, m.sql FROM {s}.sqlite_master AS m "
          "WHERE m.name = ? COLLATE NOCASE AND m.type IN ({kinds})")
 _ONE_TABLE = ("SELECT m.type, m.name, m.tbl_name, m.sql, m.rootpage FROM {s}.sqlite_master AS m "
               "WHERE m.type = 'table' AND m.name = ?")
-_DEFINITIONS = ("SELECT m.type, m.name, m.sql FROM {s}.sqlite_master AS m WHERE m.sql IS NOT NULL AND "
-                + _NOT_INTERNAL + " ORDER BY m.rowid")
-_TABLE_LIST_SINCE = (3, 37, 0)
+_WITHOUT_ROWID_ONE = "SELECT name FROM pragma_table_list(?) WHERE schema = ? AND wr"
 
 # The names of SQLite's catalogue table: it describes the schema and holds no rows of the user's.
 CATALOGUE_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"})
