@@ -39,8 +39,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lightnb import progress, runner, scratch
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite.connection import quote
-from lightnb.backends.sqlite.script import is_comment_only
 from lightnb.catalog import is_bookkeeping
 from lightnb.errors import DatabaseError, LightnbError
 from lightnb.inspect.lineage import history_lineage
@@ -523,8 +521,7 @@ def rehearse(conn: sqlite.Connection, migration: Migration, findings: Sequence[F
 
 
 def _path_of(conn: sqlite.Connection) -> Path:
-    row = conn.execute("PRAGMA database_list").fetchone()
-    return Path(row[2])
+    return Path(sqlite.database_file(conn) or "")
 
 
 def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Finding], saves: _States,
@@ -556,7 +553,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             impact = _measured_impact(before_path, migration, redactor)
         if down_sql is None:
             reasons.append("cannot prove the revert: down.sql is missing")
-        elif declared is not None and is_comment_only(down_sql):
+        elif declared is not None and sqlite.is_comment_only(down_sql):
             reasons.append(f"down.sql declares the migration irreversible ({declared}); not run")
         elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched, shown=saves.shown):
             after_down = _snapshot(conn, "after down")
@@ -600,7 +597,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
     if declared is not None:
         findings = [_as_declared(f, declared) for f in findings]
     verdict = _verdict(findings, reasons, schema_diffs, row_diffs, redo_diffs, order, steps, declared,
-                       down_sql is not None and not is_comment_only(down_sql))
+                       down_sql is not None and not sqlite.is_comment_only(down_sql))
     reasons = [_finding_reason(f) for f in findings if f.severity != "info"] + reasons
     if impact:
         reasons.append("measured impact of up.sql on the copy: " + "; ".join(impact))
@@ -720,7 +717,7 @@ def _integrity_problems(conn: sqlite.Connection, touched: Touched | None) -> lis
         return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
     problems: list[str] = []
     for table in tables:
-        problems += [r[0] for r in conn.execute(f"PRAGMA integrity_check({quote(table)})").fetchall()
+        problems += [r[0] for r in conn.execute(f"PRAGMA integrity_check({sqlite.quote(table)})").fetchall()
                      if r[0] != "ok"]
     return problems
 
@@ -734,7 +731,7 @@ def _fk_violations(conn: sqlite.Connection, touched: Touched | None = None) -> i
     tables = _checked_tables(conn, touched)
     if tables is None:
         return len(conn.execute("PRAGMA foreign_key_check").fetchall())
-    return sum(len(conn.execute(f"PRAGMA foreign_key_check({quote(table)})").fetchall()) for table in tables)
+    return sum(len(conn.execute(f"PRAGMA foreign_key_check({sqlite.quote(table)})").fetchall()) for table in tables)
 
 
 def compare_schema(before: Snapshot, after: Snapshot) -> list[str]:
@@ -772,7 +769,8 @@ def _with_lost_values(change: SchemaChange, before_db: Path) -> str:
     try:
         conn = sqlite.open_readonly(before_db)
         try:
-            count = conn.execute(f"SELECT count({quote(change.name)}) FROM {quote(change.table)}").fetchone()[0]
+            query = f"SELECT count({sqlite.quote(change.name)}) FROM {sqlite.quote(change.table)}"
+            count = conn.execute(query).fetchone()[0]
         finally:
             conn.close()
     except (LightnbError, sqlite.Error):

@@ -11,17 +11,18 @@ Behaviour and output follow diesel_cli 2.3.12 (``src/main.rs`` ``run_setup_comma
 * ``database reset``: drop, then ``database setup``.
 * ``database drop``: delete the database file (``Dropping database: …``) when it exists.
 
-Which database: an explicit ``--database-url`` as diesel reads it; otherwise the project's
-workspace (``.lightnb/workspace.db``) when there is one, even after a drop; otherwise
-``DATABASE_URL``. The project's declared production database is refused for every spelling of
-its path, and a file that is not a SQLite database is never deleted.
+Which database (decided in :func:`lightnb.target.resolve_database`): an explicit, non-empty
+``--database-url`` as diesel reads it; otherwise the project's workspace (``.lightnb/workspace.db``)
+when there is one, even after a drop; otherwise ``DATABASE_URL``. The project's declared production
+database is refused for every spelling of its path, and a file that is not a SQLite database is
+never deleted.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from lightnb import migrate
@@ -30,10 +31,10 @@ from lightnb.backends import sqlite
 from lightnb.backends.sqlite import SQLITE_HEADER
 from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import DatabaseError, LightnbError, ProjectError, with_advice
-from lightnb.layout import STATE_FILE, WORKSPACE_DB
-from lightnb.project import CONFIG_NAME, Project, SqliteLocation, config_file_path, find_project_root, sqlite_location
+from lightnb.project import CONFIG_NAME, Project, config_file_path, find_project_root
 from lightnb.runner import StepObserver
-from lightnb.target import refuse_production, stands_for_workspace, workspace_folder
+from lightnb.target import DatabaseTarget, given_url, refuse_production, resolve_database
+from lightnb.target import resolve_database as resolve  # its name here before it moved to lightnb.target
 
 # diesel_cli src/default_files/diesel.toml, byte for byte (2.2.0+).
 DEFAULT_DIESEL_TOML = (
@@ -51,65 +52,11 @@ DEFAULT_DIESEL_TOML = (
 Say = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class DatabaseTarget:
-    """The database ``setup``/``database`` act on.
-
-    :param shown: how diesel names it in ``Creating database: …`` (the URL as given, or the path).
-    :param location: the URL as SQLite opens it.
-    :param diesel_path: the path diesel tests for existence (diesel_cli database.rs
-        ``path_from_sqlite_url`` for setup; the raw URL for drop), or None when it cannot be read.
-    :param workspace: True when this is the project's workspace copy.
-    """
-
-    shown: str
-    location: SqliteLocation
-    diesel_path: Path | None
-    drop_path: Path
-    workspace: bool = False
-
-    @property
-    def path(self) -> Path | None:
-        """The database file, or None in memory."""
-        return self.location.path
-
-
-def resolve(project: Project, database_url: str | None = None) -> DatabaseTarget:
-    """Decide which database ``setup``/``database`` act on (see the module docstring).
-
-    :raises ProjectError: when there is no database at all (diesel's DATABASE_URL error).
-    """
-    folder = workspace_folder(project)
-    url = database_url
-    if url is None and (folder / STATE_FILE).is_file() and stands_for_workspace(project, folder):
-        path = folder / WORKSPACE_DB
-        return DatabaseTarget(str(path), sqlite_location(str(path)), path, path, workspace=True)
-    if url is None:
-        url = project.database_url
-    if not url:
-        project.database_path()  # raises diesel's "--database-url argument must be passed" error
-    assert url is not None
-    location = sqlite_location(url, base=Path.cwd())
-    return DatabaseTarget(url, location, _diesel_setup_path(url), Path(url))
-
-
 def _postgres_url(project: Project, database_url: str | None) -> str | None:
     """Return the PostgreSQL URL the verb acts on (``--database-url``, else DATABASE_URL), or None for SQLite."""
     from lightnb.backends import is_postgres_url
-    url = database_url if database_url is not None else project.database_url
+    url = given_url(project, database_url)
     return url if url and is_postgres_url(url) else None
-
-
-def _diesel_setup_path(url: str) -> Path | None:
-    """Return the path diesel checks before ``Creating database``: a ``file:/…`` URL read as a URL,
-    anything else as a plain path (``file:rel.db`` included, so diesel always "creates" it)."""
-    if url.startswith("file:/"):
-        try:
-            location = sqlite_location(url)
-        except ProjectError:
-            return None
-        return location.path
-    return Path(url)
 
 
 def _refuse(project: Project, target: DatabaseTarget) -> None:
@@ -142,7 +89,7 @@ def setup(project: Project, *, database_url: str | None = None, config_file: str
         from lightnb.backends.postgres import verbs
         verbs.setup_database(project, url, folder, say=say, on_step=on_step, default_migration=default_migration)
         return
-    target = resolve(project, database_url)
+    target = resolve_database(project, database_url)
     setup_database(project, target, folder, say=say, on_step=on_step, regenerate=False)
 
 
@@ -197,7 +144,7 @@ def database_setup(project: Project, *, database_url: str | None = None, say: Sa
         verbs.setup_database(project, url, _existing_migrations(project), say=say, on_step=on_step, regenerate=True,
                              locked_schema=locked_schema, default_migration=default_migration)
         return
-    target = resolve(project, database_url)
+    target = resolve_database(project, database_url)
     setup_database(project, target, _existing_migrations(project), say=say, on_step=on_step, regenerate=True,
                    locked_schema=locked_schema)
 
@@ -213,7 +160,7 @@ def database_reset(project: Project, *, database_url: str | None = None, say: Sa
         verbs.setup_database(project, url, folder, say=say, on_step=on_step, regenerate=True,
                              locked_schema=locked_schema, default_migration=default_migration)
         return
-    target = resolve(project, database_url)
+    target = resolve_database(project, database_url)
     folder = _existing_migrations(project)
     drop(project, target, say=say)
     setup_database(project, target, folder, say=say, on_step=on_step, regenerate=True, locked_schema=locked_schema)
@@ -231,7 +178,7 @@ def database_drop(project: Project, *, database_url: str | None = None, say: Say
         from lightnb.backends.postgres import verbs
         verbs.drop(project, url, say=say)
         return
-    drop(project, resolve(project, database_url), say=say)
+    drop(project, resolve_database(project, database_url), say=say)
 
 
 def drop(project: Project, target: DatabaseTarget, *, say: Say = print) -> None:

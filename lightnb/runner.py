@@ -24,16 +24,13 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TextIO
+from typing import Literal, TextIO
 
 from lightnb import scratch, signals
 from lightnb.backends import Statement, sqlite
 from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError, with_advice
 from lightnb.layout import TRACKING_TABLE
 from lightnb.migrations import Migration, find
-
-if TYPE_CHECKING:
-    from lightnb.backends.sqlite import guard as sqlguard
 
 # Byte-exact text diesel executes (diesel_spec.md §2.2), 7-space indentation included.
 CREATE_TRACKING_TABLE = (
@@ -305,7 +302,7 @@ def _sql_of(migration: Migration, direction: Direction) -> str:
 
 
 def _execute(conn: sqlite.Connection, migration: Migration, direction: Direction,
-             statement: Statement, guard: sqlguard.Guard, stop: signals.Stop) -> None:
+             statement: Statement, guard: sqlite.guard.Guard, stop: signals.Stop) -> None:
     try:
         for _row in conn.execute(statement.text):
             pass  # step every row, as sqlite3_exec does: functions in a SELECT run for each of them

@@ -51,6 +51,8 @@ from lightnb.runner import StepEvent
 from lightnb.target import (
     Target,
     find_production,
+    given_url,
+    is_postgres,
     production_path,
     record_workspace,
     refuse_production,
@@ -173,7 +175,7 @@ def generate(project: Project, name: str, *, version: str | None = None, style: 
 
 def list_migrations(project: Project, database: str | Path | SqliteLocation) -> ListResult:
     """Return every migration with its applied state on ``database`` (a path, or a ``postgres://`` URL)."""
-    if _postgres_database(database):
+    if is_postgres(database):
         from lightnb.backends.postgres import verbs
         return verbs.list_migrations(project, str(database))
     found = migration_files.discover(project.migrations_dir)
@@ -250,7 +252,7 @@ def run(project: Project, database: str | Path | SqliteLocation, *, limit: int |
     :raises SqlError: naming the migration, file, line and statement that failed; that migration is
         rolled back completely and the tracking table does not claim it.
     """
-    if _postgres_database(database):
+    if is_postgres(database):
         from lightnb.backends.postgres import verbs
         return _postgres_captured(project, str(database), "up", capture, lambda: verbs.run(
             project, str(database), limit=limit, on_step=on_step, regenerate_schema=regenerate_schema,
@@ -265,7 +267,7 @@ def revert(project: Project, database: str | Path | SqliteLocation, *, number: i
            on_step: StepObserver | None = None, regenerate_schema: bool = True,
            locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert the latest ``number`` migrations (or all) of ``database``."""
-    if _postgres_database(database):
+    if is_postgres(database):
         from lightnb.backends.postgres import verbs
         return _postgres_captured(project, str(database), "down", capture, lambda: verbs.revert(
             project, str(database), number=number, all=all, on_step=on_step, regenerate_schema=regenerate_schema,
@@ -280,7 +282,7 @@ def redo(project: Project, database: str | Path | SqliteLocation, *, number: int
          on_step: StepObserver | None = None, regenerate_schema: bool = True,
          locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
-    if _postgres_database(database):
+    if is_postgres(database):
         from lightnb.backends.postgres import verbs
         return _postgres_captured(project, str(database), "redo", capture, lambda: verbs.redo(
             project, str(database), number=number, all=all, on_step=on_step, regenerate_schema=regenerate_schema,
@@ -469,7 +471,7 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     targets = [project.resolve(section["file"]) for section in project.print_schema.values()
                if isinstance(section.get("file"), str)]
     before = {path: path.read_text(encoding="utf-8") if path.is_file() else "" for path in targets}
-    if _postgres_database(database):
+    if is_postgres(database):
         after = _regenerate_postgres(project, str(database), write=write)
     elif write:
         conn = sqlite.open_readonly(database)  # regeneration writes schema files, never the database
@@ -686,8 +688,8 @@ def print_schema(project: Project, *, database_url: str | Path | None = None,
     :param style: diesel output style (``auto``: the existing file's).
     """
     from lightnb.schema.config import options_from_flags
-    url = str(database_url) if database_url else project.database_url
-    if url and _is_postgres(url):
+    url = given_url(project, database_url)
+    if url and is_postgres(url):
         from lightnb.schema.config import DEFAULT_STYLE
         from lightnb.schema.postgres import print_schemas_postgres
         configurations = options_from_flags(project.print_schema, project.config_dir, flag_groups(flags),
@@ -752,8 +754,8 @@ def check_schema(project: Project, *, database_url: str | Path | None = None, st
 
     :param fresh: compare with a throw-away database built by applying every migration instead.
     """
-    url = str(database_url) if database_url else project.database_url
-    if url and _is_postgres(url):
+    url = given_url(project, database_url)
+    if url and is_postgres(url):
         return _check_schema_postgres(project, url, style=style, fresh=fresh)
     from lightnb.schema.sync import check_migrations_sync, check_schema_sync
     if fresh:
@@ -785,22 +787,11 @@ def _check_schema_postgres(project: Project, url: str, *, style: str, fresh: boo
     return SchemaCheckResult("\n".join("\n".join(c.lines()) for c in checks), all(c.in_sync for c in checks))
 
 
-def _is_postgres(url: str) -> bool:
-    from lightnb.backends import POSTGRES, backend_for_url
-    return backend_for_url(url) == POSTGRES
-
-
 def _postgres_ready(project: Project, url: str) -> None:
     """Start the project's own PostgreSQL cluster when ``url`` names it and it is down (lightnb.toml
     ``[postgres] cluster``); it stops when this process ends."""
     from lightnb.backends.postgres.project_cluster import ensure_running
     ensure_running(project, url)
-
-
-def _postgres_database(database: object) -> bool:
-    """True when a verb's ``database`` is a ``postgres://`` URL (the PostgreSQL backend's)."""
-    from lightnb.backends import is_postgres_url
-    return isinstance(database, str) and is_postgres_url(database)
 
 
 def _open_to_print(target: Target) -> tuple[Any, tuple[str, ...]]:
@@ -838,7 +829,7 @@ def generate_from_schema(project: Project, name: str, *, database: str | Path | 
     from lightnb import diff_schema
     if database is None:
         database = resolve_target(project, write=False).database
-    if _postgres_database(database):
+    if is_postgres(database):
         raise ProjectError("`migration generate --diff-schema` works on SQLite databases only for now; write the "
                            "PostgreSQL migration by hand (`lightnb migration generate NAME`), then check it with "
                            "`lightnb print-schema --check`.")
@@ -992,7 +983,7 @@ def inspect_database(project: Project | None, database: str | Path | None = None
         database = (str(project.database_url) if project is not None and is_postgres_url(project.database_url)
                     else _project_database(project))
     redactor = Redactor.for_project(project)
-    if _postgres_database(str(database)):
+    if is_postgres(str(database)):
         from lightnb.backends import postgres
         from lightnb.backends.postgres import inspect as postgres_inspect
         if project is not None:
@@ -1040,7 +1031,7 @@ def verify(project: Project, database: str | Path, queries: Sequence[str], *, ro
     """Run read-only verification ``queries`` on ``database``; each result bounded and redacted."""
     from lightnb.inspect.preview import preview
     from lightnb.inspect.redact import Redactor
-    if _postgres_database(database):
+    if is_postgres(database):
         from lightnb.backends import postgres
         from lightnb.backends.postgres.inspect import preview as postgres_preview
         _postgres_ready(project, str(database))

@@ -59,6 +59,26 @@ class Target:
         return self.path
 
 
+def given_url(project: Project, database_url: str | Path | None = None) -> str | None:
+    """Return the database URL a verb is given: ``--database-url``, else the project's DATABASE_URL, else None.
+
+    An empty URL is no URL, on the command line as in the environment: ``--database-url ""`` falls
+    back to DATABASE_URL, as an empty DATABASE_URL falls back to the workspace.
+    """
+    if database_url:
+        return str(database_url)
+    return project.database_url or None
+
+
+def is_postgres(database: object) -> bool:
+    """Return whether a verb's database (a URL, a path, a SQLite location) is a PostgreSQL database.
+
+    :raises ProjectError: for a URL of a scheme no backend reads (``mysql://…``), naming the accepted ones.
+    """
+    from lightnb.backends import POSTGRES, backend_for_url
+    return isinstance(database, str) and backend_for_url(database) == POSTGRES
+
+
 def workspace_folder(project: Project) -> Path:
     """Return the project's default workspace folder (``.lightnb/`` beside diesel.toml)."""
     return project.config_dir / DEFAULT_DIRNAME
@@ -74,7 +94,7 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     :raises ProjectError: when there is no database at all.
     :raises WorkspaceError: when a writing verb names the production database.
     """
-    url = str(database_url) if database_url else project.database_url
+    url = given_url(project, database_url)
     if postgres and url:
         from lightnb.backends import is_postgres_url
         if is_postgres_url(url):
@@ -103,6 +123,62 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     if write:
         refuse_production(project, configured)
     return Target(configured, location=configured_location)
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """The database ``setup``/``database`` act on.
+
+    :param shown: how diesel names it in ``Creating database: …`` (the URL as given, or the path).
+    :param location: the URL as SQLite opens it.
+    :param diesel_path: the path diesel tests for existence (diesel_cli database.rs
+        ``path_from_sqlite_url`` for setup; the raw URL for drop), or None when it cannot be read.
+    :param workspace: True when this is the project's workspace copy.
+    """
+
+    shown: str
+    location: SqliteLocation
+    diesel_path: Path | None
+    drop_path: Path
+    workspace: bool = False
+
+    @property
+    def path(self) -> Path | None:
+        """The database file, or None in memory."""
+        return self.location.path
+
+
+def resolve_database(project: Project, database_url: str | None = None) -> DatabaseTarget:
+    """Decide which SQLite database ``setup`` and ``database setup|reset|drop`` act on, named as diesel names it.
+
+    An explicit ``--database-url`` (not empty) as diesel reads it; otherwise the project's workspace
+    when its folder says it is one (even after a drop, so a reset recreates the copy, never the
+    production it stands for); otherwise DATABASE_URL.
+
+    :raises ProjectError: when there is no database at all (diesel's DATABASE_URL error).
+    """
+    folder = workspace_folder(project)
+    if not database_url and (folder / STATE_FILE).is_file() and stands_for_workspace(project, folder):
+        path = folder / WORKSPACE_DB
+        return DatabaseTarget(str(path), sqlite_location(str(path)), path, path, workspace=True)
+    url = given_url(project, database_url)
+    if not url:
+        project.database_path()  # raises diesel's "--database-url argument must be passed" error
+    assert url is not None
+    location = sqlite_location(url, base=Path.cwd())
+    return DatabaseTarget(url, location, _diesel_setup_path(url), Path(url))
+
+
+def _diesel_setup_path(url: str) -> Path | None:
+    """Return the path diesel checks before ``Creating database``: a ``file:/…`` URL read as a URL,
+    anything else as a plain path (``file:rel.db`` included, so diesel always "creates" it)."""
+    if url.startswith("file:/"):
+        try:
+            location = sqlite_location(url)
+        except ProjectError:
+            return None
+        return location.path
+    return Path(url)
 
 
 def stands_for_workspace(project: Project, folder: Path) -> bool:
@@ -373,7 +449,7 @@ def _holding(fd: int) -> Iterator[None]:
         os.close(fd)
 
 
-__all__ = ["Production", "Target", "copied_into", "find_production", "guard_folders", "named_database",
-           "production_path", "productions", "protected_paths", "record_workspace", "refuse_production",
-           "registry_path", "resolve_target", "same_file", "stands_for_workspace", "workspace_folder",
-           "workspace_protects"]
+__all__ = ["DatabaseTarget", "Production", "Target", "copied_into", "find_production", "given_url", "guard_folders",
+           "is_postgres", "named_database", "production_path", "productions", "protected_paths", "record_workspace",
+           "refuse_production", "registry_path", "resolve_database", "resolve_target", "same_file",
+           "stands_for_workspace", "workspace_folder", "workspace_protects"]

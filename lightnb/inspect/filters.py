@@ -37,8 +37,7 @@ from sqlglot import exp
 from sqlglot.tokens import Tokenizer, TokenType
 
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite.catalog import read_columns
-from lightnb.backends.sqlite.connection import quote
+from lightnb.backends.sqlite import quote, read_columns
 from lightnb.errors import LightnbError
 from lightnb.inspect.lineage import json_path_is_secret, sensitive_outputs
 from lightnb.inspect.redact import Redactor
@@ -61,10 +60,9 @@ class _Compiled:
 def schema_copy(conn: sqlite.Connection) -> sqlite.Connection:
     """Return an in-memory database with the tables and views of ``conn``'s main schema and no rows."""
     clone = sqlite.open_scratch()
-    rows = conn.execute("SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL "
-                        "AND type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-                        "ORDER BY type = 'view', rowid").fetchall()
-    pending = [sql for _kind, _name, sql in rows]
+    definitions = sqlite.read_definitions(conn)  # in creation order; SQLite's own tables left out
+    pending = [sql for kind, _name, sql in definitions if kind == "table"]
+    pending += [sql for kind, _name, sql in definitions if kind == "view"]
     for _ in range(3):  # a view may be created before one it reads: retry what failed
         failed = []
         for sql in pending:
@@ -219,15 +217,14 @@ def _view_outputs(conn: sqlite.Connection, names: set[str], redactor: Redactor) 
     """The masked output columns (lower case) of the views among ``names``."""
     out: set[str] = set()
     for name in names:
-        row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'view' AND name = ? COLLATE NOCASE",
-                           (name,)).fetchone()
-        if row is None:
+        view = sqlite.find_object(conn, name, ("view",))
+        if view is None:
             continue
         try:
-            cols = [d[0] for d in conn.execute(f"SELECT * FROM {quote(row[0])} LIMIT 0").description]
+            cols = [d[0] for d in conn.execute(f"SELECT * FROM {quote(view[1])} LIMIT 0").description]
         except sqlite.Error:
             continue
-        taint = sensitive_outputs(conn, f"SELECT * FROM {quote(row[0])}", len(cols), redactor)
+        taint = sensitive_outputs(conn, f"SELECT * FROM {quote(view[1])}", len(cols), redactor)
         out |= {c.lower() for c, t in zip(cols, taint) if t}
     return out
 

@@ -54,10 +54,8 @@ from sqlglot.dialects.dialect import Dialect
 
 from lightnb import signals
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite import guard as sqlguard
-from lightnb.backends.sqlite.catalog import read_catalog, read_columns
-from lightnb.backends.sqlite.connection import quote
-from lightnb.catalog import Column, primary_key_of
+from lightnb.backends.sqlite import quote, read_catalog, read_columns
+from lightnb.catalog import Column, Table, primary_key_of
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
 from lightnb.inspect.flows import ROWID_NAMES, Flow, select_flows, update_flows
@@ -256,7 +254,7 @@ class _Measurer:
     conn: sqlite.Connection
     redactor: Redactor
     reveal: bool
-    guard: sqlguard.Guard
+    guard: sqlite.guard.Guard
     stop: signals.Stop
     impacts: list[Impact] = field(default_factory=list)
     touched: dict[str, int] = field(default_factory=dict)
@@ -318,8 +316,7 @@ class _Measurer:
         return dict(zip([d[0] for d in cursor.description], row)) if row else None
 
     def exists(self, table: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
-                                 (table,)).fetchone() is not None
+        return sqlite.find_object(self.conn, table, ("table",)) is not None
 
     def columns(self, table: str) -> tuple[Column, ...]:
         return read_columns(self.conn, table)
@@ -346,7 +343,7 @@ class _Measurer:
             cursor = self.conn.execute(st.text)
         except sqlite.Error as error:
             self.stop.raise_if_interrupted(error)
-            refusal = self.guard.take(st.text) if sqlguard.is_refusal(error) else None
+            refusal = self.guard.take(st.text) if sqlite.guard.is_refusal(error) else None
             reason = f"is refused: {refusal.problem}" if refusal is not None else f"fails on the copy: {error}"
             self.add(st, "error", _target(tree), None, 0, None,
                      f"statement {st.index + 1} {reason}; the statements after it were not measured.")
@@ -736,7 +733,10 @@ class _Measurer:
     def _insert_checks(self, st: _Stmt, table: str, info: Sequence[Column], given: list[str], cte: str,
                        src: str) -> None:
         lower_given = {c.lower() for c in given}
-        rowid_alias = _rowid_alias(self.conn, table)
+        record = sqlite.read_table(self.conn, table)
+        if record is None:
+            return
+        rowid_alias = _rowid_alias_of(record)
         for column in info:
             name, notnull, default = column.name, column.notnull, column.default
             if not notnull or (rowid_alias and name.lower() == rowid_alias.lower()):
@@ -752,7 +752,7 @@ class _Measurer:
                 self.add(st, "not_null_violation", table, name, count,
                          self.example(f"{cte}SELECT * {src} WHERE {cond} LIMIT 1"),
                          f"{count} row(s) copied into {table} would violate NOT NULL on {name}.")
-        for check in _checks(self.conn, table):
+        for check in _checks(record):
             try:
                 count = self.one(f"{cte}SELECT count(*) {src} WHERE NOT ({check})")
             except sqlite.Error:
@@ -761,23 +761,25 @@ class _Measurer:
                 self.add(st, "check_violation", table, None, count,
                          self.example(f"{cte}SELECT * {src} WHERE NOT ({check}) LIMIT 1"),
                          f"{count} row(s) copied into {table} would violate CHECK ({check}).")
-        for cols in _unique_sets(self.conn, table):
+        for cols in _unique_sets(record):
             if not all(c.lower() in lower_given for c in cols):
                 continue
             self._duplicates_cte(st, table, cols, cte)
         if self.one("PRAGMA foreign_keys"):
-            self._insert_fk_checks(st, table, given, cte, src)
+            self._insert_fk_checks(st, record, given, cte, src)
 
     def _duplicates_cte(self, st: _Stmt, table: str, cols: list[str], cte: str) -> None:
         keys = ", ".join(quote(c) for c in cols)
         nonnull = " AND ".join(f"{quote(c)} IS NOT NULL" for c in cols)
         s_nonnull = " AND ".join(f"s.{quote(c)} IS NOT NULL" for c in cols)
-        groups, rows = self.conn.execute(
-            f"{cte}SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {_SRC} "
-            f"WHERE {nonnull} GROUP BY {keys} HAVING count(*) > 1)").fetchone()
         match = " AND ".join(f"d.{quote(c)} = s.{quote(c)}" for c in cols)
         clash_cond = f"{s_nonnull} AND EXISTS (SELECT 1 FROM {quote(table)} AS d WHERE {match})"
         clash = self.one(f"{cte}SELECT count(*) FROM {_SRC} AS s WHERE {clash_cond}")
+        # Every row equal to a row already there fails; of equal new rows that meet none, all but one.
+        groups, rows = self.conn.execute(
+            f"{cte}SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {_SRC} AS s "
+            f"WHERE {s_nonnull} AND NOT EXISTS (SELECT 1 FROM {quote(table)} AS d WHERE {match}) "
+            f"GROUP BY {', '.join(f's.{quote(c)}' for c in cols)} HAVING count(*) > 1)").fetchone()
         total = rows - groups + clash
         if not total:
             return
@@ -789,15 +791,13 @@ class _Measurer:
         self.add(st, "unique_violation", table, ", ".join(cols), total, example,
                  f"{total} row(s) copied into {table} would violate UNIQUE ({', '.join(cols)}).")
 
-    def _insert_fk_checks(self, st: _Stmt, table: str, given: list[str], cte: str, src: str) -> None:
+    def _insert_fk_checks(self, st: _Stmt, record: Table, given: list[str], cte: str, src: str) -> None:
+        table = record.name
         lower_given = {c.lower() for c in given}
-        groups: dict[int, list[tuple]] = {}
-        for r in self.conn.execute(f"PRAGMA foreign_key_list({quote(table)})").fetchall():
-            groups.setdefault(r[0], []).append(r)
-        for parts in groups.values():
-            parent = parts[0][2]
-            child_cols = [p[3] for p in parts]
-            parent_cols = [p[4] or _rowid_alias(self.conn, parent) or "rowid" for p in parts]
+        for key in reversed(record.foreign_keys):  # in SQLite's numbering, the last declared first
+            parent = key.ref_table
+            child_cols = list(key.columns)
+            parent_cols = [ref or _rowid_alias(self.conn, parent) or "rowid" for ref in key.ref_columns]
             if not all(c.lower() in lower_given for c in child_cols) or not self.exists(parent):
                 continue
             nonnull = " AND ".join(f"s.{quote(c)} IS NOT NULL" for c in child_cols)
@@ -860,7 +860,7 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
     statements = _statements(sql)
     # Ctrl-C or SIGTERM stop a long statement at once (signals); the savepoint is then rolled back.
     with sqlite.interrupting(conn) as stop:
-        m = _Measurer(conn, redactor, reveal, sqlguard.install(conn), stop)
+        m = _Measurer(conn, redactor, reveal, sqlite.guard.install(conn), stop)
         try:
             baseline = _fk_violations(conn)
             conn.execute(f"SAVEPOINT {_SAVEPOINT}")
@@ -883,10 +883,8 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
 
 
 def _statements(sql: str | Sequence[Any]) -> list[_Stmt]:
-    from lightnb.backends.sqlite.script import split
-
     if isinstance(sql, str):
-        return [_Stmt(s.text, s.line, i) for i, s in enumerate(split(sql))]
+        return [_Stmt(s.text, s.line, i) for i, s in enumerate(sqlite.split(sql))]
     return [_Stmt(getattr(s, "text", s), getattr(s, "line", 1), i) for i, s in enumerate(sql)]
 
 
@@ -942,33 +940,34 @@ def _one_line(text: str, width: int = 100) -> str:
 
 
 def _rowid_alias(conn: sqlite.Connection, table: str) -> str | None:
-    pk = [c for c in read_columns(conn, table) if c.pk]
-    if len(pk) == 1 and pk[0].type.upper() == "INTEGER":
-        without = conn.execute("SELECT sql FROM sqlite_master WHERE name = ? COLLATE NOCASE", (table,)).fetchone()
-        if without and "WITHOUT ROWID" not in " ".join((without[0] or "").upper().split()):
-            return pk[0].name
+    record = sqlite.read_table(conn, table)
+    return _rowid_alias_of(record) if record is not None else None
+
+
+def _rowid_alias_of(table: Table) -> str | None:
+    """The column that is the table's rowid (its INTEGER PRIMARY KEY), or None."""
+    pk = [c for c in table.columns if c.pk]
+    if len(pk) == 1 and pk[0].type.upper() == "INTEGER" and not table.without_rowid:
+        return pk[0].name
     return None
 
 
-def _checks(conn: sqlite.Connection, table: str) -> list[str]:
-    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
-                       (table,)).fetchone()
-    tree = _parse(row[0]) if row and row[0] else None
+def _checks(table: Table) -> list[str]:
+    tree = _parse(table.sql) if table.sql else None
     if tree is None:
         return []
     return [c.this.sql(dialect="sqlite") for c in tree.find_all(exp.CheckColumnConstraint)]
 
 
-def _unique_sets(conn: sqlite.Connection, table: str) -> list[list[str]]:
+def _unique_sets(table: Table) -> list[list[str]]:
+    """The column sets no two rows may share: the rowid alias, then each full UNIQUE index over columns only."""
     out = []
-    alias = _rowid_alias(conn, table)
+    alias = _rowid_alias_of(table)
     if alias:
         out.append([alias])
-    for _seq, name, unique, _origin, partial in conn.execute(f"PRAGMA index_list({quote(table)})").fetchall():
-        if unique and not partial:
-            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({quote(name)})").fetchall()]
-            if all(cols):
-                out.append(cols)
+    for index in table.indexes:
+        if index.unique and not index.partial and "<expr>" not in index.columns:
+            out.append(list(index.columns))
     return out
 
 

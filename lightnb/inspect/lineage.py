@@ -41,13 +41,11 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite.catalog import read_catalog, read_columns
-from lightnb.backends.sqlite.connection import quote
+from lightnb.backends.sqlite import quote, read_catalog, read_columns
+from lightnb.catalog import Table
 
 if TYPE_CHECKING:  # the redactor is only read here; lightnb.inspect.redact builds a project's from its history
     from lightnb.inspect.redact import Redactor
-
-_SCHEMAS_WITHOUT_ROWS = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
 
 
 class _Unsure(Exception):
@@ -200,10 +198,9 @@ class _Tracer:
                 raise _Unsure(f"recursive reference to {name}")
             return rel
         schema = db or "main"
-        if key in _SCHEMAS_WITHOUT_ROWS:
+        if key in sqlite.CATALOGUE_TABLES:
             raise _Unsure(f"{name} is the schema table")
-        row = self.conn.execute(f"SELECT type, name, sql FROM {quote(schema)}.sqlite_master "
-                                f"WHERE name = ? COLLATE NOCASE AND type IN ('table', 'view')", (name,)).fetchone()
+        row = sqlite.find_object(self.conn, name, ("table", "view"), schema)
         if row is None:
             raise _Unsure(f"unknown table {name}")
         kind, real, sql = row
@@ -542,8 +539,6 @@ def _triggers(conn: sqlite.Connection, cat: _Catalogue, redactor: Redactor) -> s
 
 def _trigger_body(sql: str) -> list[str]:
     """Return the statements between a trigger's BEGIN and its final END."""
-    from lightnb.backends.sqlite.script import split
-
     try:
         tokens = sqlglot.Dialect.get_or_raise("sqlite").tokenize(sql)
     except sqlglot.errors.SqlglotError:
@@ -553,7 +548,7 @@ def _trigger_body(sql: str) -> list[str]:
         return []
     body = sql[begin.end + 1:]
     body = re.sub(r"\bEND\s*;?\s*$", "", body.rstrip(), flags=re.IGNORECASE)
-    return [s.text.rstrip(";") for s in split(body)]
+    return [s.text.rstrip(";") for s in sqlite.split(body)]
 
 
 _WRITE_TARGET = re.compile(r"^\s*(?:(?:INSERT|REPLACE)(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?)\s+"
@@ -619,6 +614,11 @@ def _insert_writes(tracer: _Tracer, tree: exp.Insert, tkey: str, tcols: list[str
     return out
 
 
+def _leading_columns(table: Table) -> set[str]:
+    """The columns (lower case) that lead an index of ``table``: a lookup there is a seek."""
+    return {index.columns[0].lower() for index in table.indexes if index.columns and index.columns[0] != "<expr>"}
+
+
 # -- copies found by value ----------------------------------------------------------------------------------
 class KnownSecrets:
     """Tell which shown values are held by a masked column of a database: copies of secrets.
@@ -659,7 +659,7 @@ class KnownSecrets:
                         masked = [c.name for c in table.columns
                                   if c.visible and self.redactor.is_sensitive(c.name, name)]
                         if masked and self.scan_limit is not None and self._large(schema, name):
-                            indexed = self._indexed(schema, name)
+                            indexed = _leading_columns(table)
                             masked = [c for c in masked if c.lower() in indexed]
                         found += [(schema, name, c) for c in masked]
                 except sqlite.Error:
@@ -674,15 +674,6 @@ class KnownSecrets:
         except sqlite.Error:  # WITHOUT ROWID: only its indexes are used
             return True
         return high is not None and high > (self.scan_limit or 0)
-
-    def _indexed(self, schema: str, table: str) -> set[str]:
-        """Columns that lead an index of ``table`` (a lookup there is a seek)."""
-        out = set()
-        for _seq, index, *_rest in self.conn.execute(f"PRAGMA {quote(schema)}.index_list({quote(table)})").fetchall():
-            first = self.conn.execute(f"PRAGMA {quote(schema)}.index_info({quote(index)})").fetchone()
-            if first and first[2]:
-                out.add(first[2].lower())
-        return out
 
     def candidate(self, value: object) -> TypeGuard[str]:
         return isinstance(value, str) and len(value) >= self.MIN_LENGTH and value != self.redactor.mask
@@ -761,8 +752,6 @@ def history_lineage(migrations_dir: str | Path, redactor: Redactor) -> frozenset
     column set by ``UPDATE … SET c = <masked>``. So a database the migrations ran on keeps masking what
     a single database no longer says (the old name is gone). A statement that cannot be read is skipped.
     """
-    from lightnb.backends.sqlite.script import split
-
     folder = Path(migrations_dir)
     try:
         ups = sorted(p for p in folder.glob("*/up.sql") if p.is_file())
@@ -783,7 +772,7 @@ def history_lineage(migrations_dir: str | Path, redactor: Redactor) -> frozenset
                 text = up.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue
-            for statement in split(text):
+            for statement in sqlite.split(text):
                 _history_step(statement.text, taint, redactor)
     finally:
         parser_log.setLevel(level)

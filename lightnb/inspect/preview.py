@@ -18,8 +18,7 @@ import sqlglot
 from sqlglot import exp
 
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite.catalog import read_columns
-from lightnb.backends.sqlite.connection import quote
+from lightnb.backends.sqlite import quote, read_columns
 from lightnb.catalog import Table, primary_key_of
 from lightnb.errors import LightnbError
 from lightnb.inspect.filters import check_filter, check_query, filter_clause
@@ -349,20 +348,18 @@ def _integers(values: list[Any]) -> bool:
 def _view_name(conn: sqlite.Connection, name: str) -> str | None:
     """Return the view called ``name`` (exactly, else ignoring case and surrounding spaces)."""
     for candidate in dict.fromkeys((name, name.strip())):
-        row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'view' AND name = ? COLLATE NOCASE",
-                           (candidate,)).fetchone()
-        if row:
-            return row[0]
+        found = sqlite.find_object(conn, candidate, ("view",))
+        if found is not None:
+            return found[1]
     return None
 
 
 def _table_name(conn: sqlite.Connection, name: str) -> str | None:
     """Return the table called ``name`` (exactly, else ignoring case and surrounding spaces)."""
     for candidate in dict.fromkeys((name, name.strip())):
-        row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
-                           (candidate,)).fetchone()
-        if row:
-            return row[0]
+        found = sqlite.find_object(conn, candidate, ("table",))
+        if found is not None:
+            return found[1]
     return None
 
 

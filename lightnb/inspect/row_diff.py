@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite.catalog import read_catalog
-from lightnb.backends.sqlite.connection import quote
+from lightnb.backends.sqlite import quote, read_catalog
+from lightnb.catalog import Table
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short, short_row
 from lightnb.inspect.lineage import KnownSecrets, bind, carry_renames, known_secrets, mask_copies
@@ -339,25 +339,25 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
     :param tables: only these tables (names as in the before file); all common tables by default.
     """
     with _open_pair(before_path, after_path) as conn:
-        before = {t.lower(): t for t in _table_names(conn, BEFORE)}
-        after = {t.lower(): t for t in _table_names(conn, "main")}
+        before = {t.name.lower(): t for t in _ordinary_tables(conn, BEFORE)}
+        after = {t.name.lower(): t for t in _ordinary_tables(conn, "main")}
         wanted = [t.lower() for t in tables] if tables is not None else sorted(before)
         out = []
         for key in wanted:
             if key not in before or key not in after:
                 continue
-            old_cols = {c[1].lower(): c[1] for c in conn.execute(f"PRAGMA {BEFORE}.table_xinfo({quote(before[key])})")
-                        if c[6] in (0, 2, 3)}
-            new_cols = {c[1].lower(): c[1] for c in conn.execute(f"PRAGMA main.table_xinfo({quote(after[key])})")
-                        if c[6] in (0, 2, 3)}
+            old_cols = {c.name.lower(): c.name for c in before[key].columns if c.visible}
+            new_cols = {c.name.lower(): c.name for c in after[key].columns if c.visible}
             common = sorted(set(old_cols) & set(new_cols))
-            if not same_rows(conn, before[key], after[key], [(old_cols[c], new_cols[c]) for c in common]):
-                out.append(before[key])
+            if not same_rows(conn, before[key].name, after[key].name, [(old_cols[c], new_cols[c]) for c in common],
+                             records=(before[key], after[key])):
+                out.append(before[key].name)
         return out
 
 
 def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
-              columns: Sequence[tuple[str, str]], *, before_schema: str = BEFORE, after_schema: str = "main") -> bool:
+              columns: Sequence[tuple[str, str]], *, before_schema: str = BEFORE, after_schema: str = "main",
+              records: tuple[Table, Table] | None = None) -> bool:
     """Tell, exactly, whether two tables hold the same rows over ``columns`` ((before, after) name pairs).
 
     Values are equal when their storage class and their bytes are (``1`` is not ``1.0``, ``'a'`` is
@@ -365,6 +365,8 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     SQLite: when both sides' declared key is among the columns and cannot repeat, by one join on
     that key (equal counts and every row matched by an equal row); otherwise by grouping equal rows
     with their number on each side and finding a group of one side missing from the other.
+
+    :param records: the two tables' catalogue records when the caller has them (else each is read).
     """
     before_ref = f"{quote(before_schema)}.{quote(before_table)}"
     after_ref = f"{quote(after_schema)}.{quote(after_table)}"
@@ -376,7 +378,9 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
         return True
     if not columns:
         return True  # no common column: equal numbers of empty rows
-    key = _unique_key(conn, before_schema, before_table, after_schema, after_table, columns)
+    pair: tuple[Table | None, Table | None] = records if records is not None else (
+        sqlite.read_table(conn, before_table, before_schema), sqlite.read_table(conn, after_table, after_schema))
+    key = _unique_key(conn, before_schema, pair[0], after_schema, pair[1], columns)
     if key:
         on = " AND ".join(f"a.{quote(b)} = b.{quote(a)}" for b, a in key)
         equal = " AND ".join(f"(a.{quote(b)} IS b.{quote(a)} COLLATE BINARY "
@@ -394,25 +398,27 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     return not missing
 
 
-def _unique_key(conn: sqlite.Connection, before_schema: str, before_table: str, after_schema: str,
-                after_table: str, columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def _unique_key(conn: sqlite.Connection, before_schema: str, before_table: Table | None, after_schema: str,
+                after_table: Table | None, columns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The (before, after) columns of a key both tables declare alike and that cannot hold equal rows, or []."""
     pairs = {b.lower(): (b, a) for b, a in columns}
 
-    def key_of(schema: str, table: str) -> list[str] | None:
-        info = [r for r in conn.execute(f"PRAGMA {quote(schema)}.table_xinfo({quote(table)})") if r[6] in (0, 2, 3)]
-        pk = sorted((r for r in info if r[5]), key=lambda r: r[5])
+    def key_of(schema: str, record: Table | None) -> list[str] | None:
+        if record is None:
+            return None
+        table = record.name
+        pk = sorted((c for c in record.columns if c.visible and c.pk), key=lambda c: c.pk)
         if not pk:
             return None
         strict = _without_rowid(conn, table, schema)  # its key is NOT NULL and unique
         # An INTEGER PRIMARY KEY is the rowid itself (never NULL, never twice) unless it has an index of
         # its own (``INTEGER PRIMARY KEY DESC``, SQLite's quirk).
-        alias = len(pk) == 1 and (pk[0][2] or "").upper() == "INTEGER" and not any(
-            r[3] == "pk" for r in conn.execute(f"PRAGMA {quote(schema)}.index_list({quote(table)})"))
+        alias = len(pk) == 1 and pk[0].type.upper() == "INTEGER" and not any(
+            index.origin == "pk" for index in record.indexes)
         # A rowid table's other primary keys may hold NULLs (SQLite's legacy), which may repeat.
-        if not (strict or alias or all(r[3] for r in pk)):
+        if not (strict or alias or all(c.notnull for c in pk)):
             return None
-        return [r[1].lower() for r in pk]
+        return [c.name.lower() for c in pk]
 
     before_key, after_key = key_of(before_schema, before_table), key_of(after_schema, after_table)
     if not before_key or not after_key or any(k not in pairs for k in before_key):
@@ -431,8 +437,9 @@ def _without_rowid(conn: sqlite.Connection, table: str, schema: str) -> bool:
     return False
 
 
-def _table_names(conn: sqlite.Connection, schema: str) -> list[str]:
-    return [t.name for t in read_catalog(conn, schema).tables if not t.virtual]
+def _ordinary_tables(conn: sqlite.Connection, schema: str) -> list[Table]:
+    """The tables of ``schema`` that hold their own rows (virtual tables left out)."""
+    return [t for t in read_catalog(conn, schema).tables if not t.virtual]
 
 
 class _open_pair:

@@ -21,8 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite.catalog import read_catalog, read_columns
-from lightnb.backends.sqlite.connection import quote
+from lightnb.backends.sqlite import quote, read_catalog, read_columns
 from lightnb.catalog import Column, ForeignKey, Index, Table, Trigger, View
 
 if TYPE_CHECKING:

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lightnb.backends import sqlite
-from lightnb.backends.sqlite.connection import quote
 
 _ANYTHING = ("writable_schema",)  # a statement that may change tables it does not name
 
@@ -50,12 +49,10 @@ def touched_tables(conn: sqlite.Connection, sql: Iterable[str], *, schema: str =
     corpus = "\n".join(sql).lower()
     if any(word in corpus for word in _ANYTHING):
         return None
-    rows = conn.execute(f"SELECT type, name, tbl_name, sql FROM {quote(schema)}.sqlite_master "
-                        f"WHERE type IN ('table', 'view', 'trigger')").fetchall()
-    relations = [name.lower() for kind, name, _t, _s in rows if kind in ("table", "view")]
-    triggers = [(tbl.lower(), (text or "").lower()) for kind, _n, tbl, text in rows if kind == "trigger"]
-    parents = {name.lower(): {r[2].lower() for r in conn.execute(
-        f"PRAGMA {quote(schema)}.foreign_key_list({quote(name)})")} for kind, name, _t, _s in rows if kind == "table"}
+    catalog = sqlite.read_catalog(conn, schema)
+    relations = [t.name.lower() for t in catalog.tables] + [v.name.lower() for v in catalog.views]
+    triggers = [(t.table.lower(), t.sql.lower()) for t in catalog.triggers]
+    parents = {t.name.lower(): {key.ref_table.lower() for key in t.foreign_keys} for t in catalog.tables}
     found = {name.lower() for name in always}
     texts = [corpus]
     pending = list(triggers)

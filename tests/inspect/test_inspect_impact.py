@@ -103,3 +103,26 @@ def test_statement_list_path_frame_and_text(make_db) -> None:
     assert list(impacts_frame(impacts)["kind"]) == ["rows_deleted"]
     assert "1 row(s) of posts deleted" in impacts_text(impacts)
     assert impacts[0].to_dict()["example"] == {"id": 1, "user_id": 1, "body": "p"}
+
+
+def test_a_rowid_alias_is_known_from_the_catalogue_not_from_the_words_of_its_definition(conn) -> None:
+    # notes.id is the rowid: a NULL copied into it gets the next rowid (no NOT NULL failure), even though
+    # the definition's text holds the words WITHOUT ROWID (in a default); a repeated id is a UNIQUE clash
+    up = """
+    CREATE TABLE notes (id INTEGER PRIMARY KEY NOT NULL, label TEXT DEFAULT 'WITHOUT ROWID', name TEXT);
+    INSERT INTO notes (id, name) SELECT NULL, name FROM users;
+    INSERT INTO notes (id, name) SELECT 1, name FROM users WHERE id = 1;
+    """
+    kinds = _kinds(measure_impact(conn, up))
+    assert ("rows_inserted", "notes", None, 3) in kinds
+    assert not [k for k in kinds if k[0] == "not_null_violation"]
+    assert ("unique_violation", "notes", "id", 1) in kinds
+
+
+def test_a_copied_row_that_repeats_one_already_there_is_counted_once(conn) -> None:
+    # users 1-3 are there; the copy brings 1, 1, 1 (each meets user 1), 7, 7 and 8, 8, 8 (all but one of each
+    # repeat): 3 + 1 + 2 rows fail UNIQUE, none counted twice
+    conn.executescript("CREATE TABLE source (id INTEGER); "
+                       "INSERT INTO source VALUES (1), (1), (1), (7), (7), (8), (8), (8), (9), (NULL), (NULL);")
+    kinds = _kinds(measure_impact(conn, "INSERT INTO users (id) SELECT id FROM source;"))
+    assert ("unique_violation", "users", "id", 6) in kinds

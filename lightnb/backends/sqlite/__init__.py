@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lightnb.backends.sqlite import guard
-    from lightnb.backends.sqlite.catalog import read_catalog, read_definitions, state_identity
+    from lightnb.backends.sqlite.catalog import (
+        CATALOGUE_TABLES,
+        find_object,
+        read_catalog,
+        read_columns,
+        read_definitions,
+        read_table,
+        state_identity,
+    )
     from lightnb.backends.sqlite.connection import (
         BUSY_TIMEOUT_SECONDS,
         attach_readonly,
@@ -52,7 +60,9 @@ else:
     # database (``lightnb migration list``) loads the opener, not the guard, the catalogue or the copier.
     _PARTS = {
         "guard": ("guard", None),
-        **{name: ("catalog", name) for name in ("read_catalog", "read_definitions", "state_identity")},
+        **{name: ("catalog", name) for name in (
+            "CATALOGUE_TABLES", "find_object", "read_catalog", "read_columns", "read_definitions", "read_table",
+            "state_identity")},
         **{name: ("connection", name) for name in (
             "BUSY_TIMEOUT_SECONDS", "attach_readonly", "connect", "database_file", "flush_updated_at_triggers",
             "has_table",
@@ -106,12 +116,11 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
     conn.executescript(sql)
 
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK", "SQLITE_READ", "SQLITE_SELECT",
-           "Connection", "DriverDatabaseError", "Error", "IntegrityError", "OperationalError", "ProgrammingError",
-           "Row", "StatementWarning", "attach_readonly", "backup", "check_database_path", "connect", "copy",
-           "copy_database",
-           "database_file", "flush_updated_at_triggers", "guard", "has_table", "interrupting", "is_comment_only",
-           "memory_copy", "name", "open_readonly", "open_scratch", "query_only", "quote", "read_catalog",
-           "read_definitions", "restore", "run_script", "save_tables", "serialize", "split", "state_identity",
-           "translate", "version",
+__all__ = ["BUSY_TIMEOUT_SECONDS", "CATALOGUE_TABLES", "Connection", "DriverDatabaseError", "Error", "IntegrityError",
+           "OperationalError", "ProgrammingError", "Row", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK",
+           "SQLITE_READ", "SQLITE_SELECT", "StatementWarning", "attach_readonly", "backup", "check_database_path",
+           "connect", "copy", "copy_database", "database_file", "find_object", "flush_updated_at_triggers", "guard",
+           "has_table", "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch",
+           "query_only", "quote", "read_catalog", "read_columns", "read_definitions", "read_table", "restore",
+           "run_script", "save_tables", "serialize", "split", "state_identity", "translate", "version",
            "version_info"]

@@ -38,6 +38,15 @@ _WITHOUT_ROWID = "SELECT name FROM pragma_table_list WHERE schema = ? AND wr"
 _DEFINITIONS = ("SELECT m.type, m.name, m.sql FROM {s}.sqlite_master AS m WHERE m.sql IS NOT NULL AND "
                 + _NOT_INTERNAL + " ORDER BY m.rowid")
 _TABLE_LIST_SINCE = (3, 37, 0)
+# One object by name, ignoring ASCII case as SQLite's own name resolution does (SQLite's tables included).
+_FIND = ("SELECT m.type, m.name, m.sql FROM {s}.sqlite_master AS m "
+         "WHERE m.name = ? COLLATE NOCASE AND m.type IN ({kinds})")
+_ONE_TABLE = ("SELECT m.type, m.name, m.tbl_name, m.sql, m.rootpage FROM {s}.sqlite_master AS m "
+              "WHERE m.type = 'table' AND m.name = ?")
+_WITHOUT_ROWID_ONE = "SELECT name FROM pragma_table_list(?) WHERE schema = ? AND wr"
+
+# The names of SQLite's catalogue table: it describes the schema and holds no rows of the user's.
+CATALOGUE_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"})
 
 
 def read_catalog(conn: sqlite3.Connection, schema: str = "main") -> Catalog:
@@ -75,7 +84,6 @@ def read_definitions(conn: sqlite3.Connection, schema: str = "main") -> list[tup
     return [(kind, name, sql) for kind, name, sql in conn.execute(_DEFINITIONS.format(s=quote(schema)))]
 
 
-
 def state_identity(conn: sqlite3.Connection) -> tuple[Any, ...]:
     """What must be the same, to the letter, for two states with the same rows to be the same state:
     every definition as written (SQLite's own included), the AUTOINCREMENT counters, the user version."""
@@ -84,16 +92,52 @@ def state_identity(conn: sqlite3.Connection) -> tuple[Any, ...]:
         if any(row[1] == "sqlite_sequence" for row in schema) else []
     return tuple(schema), tuple(counters), conn.execute("PRAGMA user_version").fetchone()[0]
 
-def _read(conn: sqlite3.Connection, schema: str) -> Catalog:
+
+def find_object(conn: sqlite3.Connection, name: str, kinds: tuple[str, ...] = ("table", "view"),
+                schema: str = "main") -> tuple[str, str, str] | None:
+    """Return ``(type, name, CREATE statement)`` of the object of ``kinds`` called ``name``, or None.
+
+    Names compare as SQLite resolves them in SQL (ASCII letters without regard to case), so the
+    answer gives the catalogue's own spelling; SQLite's own tables (``sqlite_sequence``) count too.
+    The statement is ``""`` where the catalogue keeps none. A cheap question: one indexed lookup.
+
+    :raises sqlite3.Error: when the catalogue cannot be read.
+    """
+    marks = ", ".join("?" for _ in kinds)
+    row = conn.execute(_FIND.format(s=quote(schema), kinds=marks), (name, *kinds)).fetchone()
+    return (row[0], row[1], row[2] or "") if row is not None else None
+
+
+def read_table(conn: sqlite3.Connection, name: str, schema: str = "main") -> Table | None:
+    """Read one table's record (columns, keys, indexes), ``name`` compared as SQLite resolves it; None when
+    ``schema`` has no such table. A handful of queries on that table alone, whatever the schema's size.
+
+    :raises sqlite3.Error: when the catalogue cannot be read.
+    """
+    found = find_object(conn, name, ("table",), schema)
+    if found is None:
+        return None
+    return _read(conn, schema, only=found[1]).tables[0]
+
+
+def _read(conn: sqlite3.Connection, schema: str, only: str | None = None) -> Catalog:
+    """Read every object of ``schema``, or the table called exactly ``only`` alone."""
     s, literal = quote(schema), "'" + schema.replace("'", "''") + "'"
-    objects = conn.execute(_OBJECTS.format(s=s)).fetchall()
+    if only is None:
+        objects = conn.execute(_OBJECTS.format(s=s)).fetchall()
+    else:
+        objects = conn.execute(_ONE_TABLE.format(s=s), (only,)).fetchall()
     names = [name for kind, name, *_ in objects if kind == "table"]
     unreadable: dict[str, str] = {}
-    columns = _grouped(_per_table(conn, _COLUMNS.format(s=s, schema=literal, where="{where}"), names, unreadable))
-    keys = _foreign_keys(_per_table(conn, _FOREIGN_KEYS.format(s=s, schema=literal, where="{where}"), names,
-                                    unreadable))
-    indexes = _indexes(_per_table(conn, _INDEXES.format(s=s, schema=literal, where="{where}"), names, unreadable))
-    without_rowid = _without_rowid(conn, schema, names)
+    every = only is None
+
+    def rows(query: str) -> list[Any]:
+        return _per_table(conn, query.format(s=s, schema=literal, where="{where}"), names, unreadable, every=every)
+
+    columns = _grouped(rows(_COLUMNS))
+    keys = _foreign_keys(rows(_FOREIGN_KEYS))
+    indexes = _indexes(rows(_INDEXES))
+    without_rowid = _without_rowid(conn, schema, names, every=every)
     tables, triggers, views = [], [], []
     for kind, name, table, sql, rootpage in sorted(objects, key=lambda row: row[1]):
         if kind == "trigger":
@@ -110,16 +154,19 @@ def _read(conn: sqlite3.Connection, schema: str) -> Catalog:
     return Catalog(tuple(tables), tuple(triggers), tuple(views))
 
 
-def _per_table(conn: sqlite3.Connection, query: str, names: list[str], unreadable: dict[str, str]) -> list[Any]:
-    """Run a catalogue query for every table at once; table by table when one of them cannot be read.
+def _per_table(conn: sqlite3.Connection, query: str, names: list[str], unreadable: dict[str, str], *,
+               every: bool = True) -> list[Any]:
+    """Run a catalogue query for every table at once (``every``); table by table when one of them cannot
+    be read, or when only ``names`` are wanted.
 
     A virtual table whose module this SQLite lacks makes any pragma on it fail, and so the query
     over every table: each table is then read alone, and the ones that fail are noted in ``unreadable``.
     """
-    try:
-        return conn.execute(query.format(where=_NOT_INTERNAL)).fetchall()
-    except sqlite3.OperationalError:
-        pass
+    if every:
+        try:
+            return conn.execute(query.format(where=_NOT_INTERNAL)).fetchall()
+        except sqlite3.OperationalError:
+            pass
     rows: list[Any] = []
     for name in names:
         try:
@@ -165,10 +212,13 @@ def _indexes(rows: Any) -> dict[str, tuple[Index, ...]]:
     return {table: tuple(sorted(found, key=lambda i: i.name)) for table, found in out.items()}
 
 
-def _without_rowid(conn: sqlite3.Connection, schema: str, tables: list[str]) -> set[str]:
-    """Return the tables created ``WITHOUT ROWID`` (``pragma_table_list``; probed on SQLite < 3.37)."""
+def _without_rowid(conn: sqlite3.Connection, schema: str, tables: list[str], *, every: bool = True) -> set[str]:
+    """Return the tables created ``WITHOUT ROWID`` (``pragma_table_list``; probed on SQLite < 3.37),
+    asking about every table of ``schema`` at once, or about ``tables`` one by one."""
     if sqlite3.sqlite_version_info >= _TABLE_LIST_SINCE:
-        return {row[0] for row in conn.execute(_WITHOUT_ROWID, (schema,))}
+        if every:
+            return {row[0] for row in conn.execute(_WITHOUT_ROWID, (schema,))}
+        return {row[0] for name in tables for row in conn.execute(_WITHOUT_ROWID_ONE, (name, schema))}
     found = set()
     for name in tables:
         try:
@@ -178,4 +228,5 @@ def _without_rowid(conn: sqlite3.Connection, schema: str, tables: list[str]) -> 
     return found
 
 
-__all__ = ["has_table", "read_catalog", "read_columns", "read_definitions", "state_identity"]
+__all__ = ["CATALOGUE_TABLES", "find_object", "has_table", "read_catalog", "read_columns", "read_definitions",
+           "read_table", "state_identity"]
