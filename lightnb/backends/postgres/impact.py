@@ -29,7 +29,7 @@ from pglast.parser import ParseError, parse_sql_json
 from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.clone import Clone, rehearsal_clone
 from lightnb.backends.postgres.guard import refuse_escapes
-from lightnb.backends.postgres.locks import _FILENODES, _STRENGTH, _sample, _tables, blocks, human_count, sql_mode
+from lightnb.backends.postgres.locks import _STRENGTH, _tables, blocks, human_count, observe, sql_mode
 from lightnb.backends.postgres.private import require_private
 from lightnb.backends.postgres.split import split
 from lightnb.errors import LightnbError
@@ -137,13 +137,7 @@ def _measure(clone: Clone, migration: Migration, file: str, script: str,
                 rows = [phrase for table in sorted(set(now) | set(counters))
                         if (phrase := _rows_phrase(table, counters.get(table, (0, 0, 0)), now.get(table, (0, 0, 0))))]
                 counters = now
-                sampled = _sample(watcher, pid, known)
-                added = {oid: mode for oid, mode in sampled.items()
-                         if oid not in held or _STRENGTH.get(mode, 0) > _STRENGTH.get(held[oid], 0)}
-                current = dict(conn.execute(_FILENODES, (list(nodes),)).fetchall())
-                rewritten = {oid for oid, node in current.items() if node != nodes[oid]}
-                nodes.update(current)
-                held.update(added)
+                added, rewritten = observe(conn, watcher, pid, known, held, nodes)
                 found.append((statement, begin, added, rewritten, rows))
             committed = time.perf_counter()
             for statement, begin, added, rewritten, rows in found:

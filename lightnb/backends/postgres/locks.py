@@ -149,6 +149,23 @@ def _sample(watcher: psycopg.Connection[Any], pid: int, known: dict[int, tuple[s
     return held
 
 
+def observe(conn: psycopg.Connection[Any], watcher: psycopg.Connection[Any], pid: int,
+            known: dict[int, tuple[str, int]], held: dict[int, str], nodes: dict[int, int],
+            ) -> tuple[dict[int, str], set[int]]:
+    """After a statement: the locks it added (new, or stronger than held) and the tables it rewrote.
+
+    ``held`` and ``nodes`` (oid → relfilenode) are brought up to date for the next statement.
+    """
+    sampled = _sample(watcher, pid, known)
+    added = {oid: mode for oid, mode in sampled.items()
+             if oid not in held or _STRENGTH.get(mode, 0) > _STRENGTH.get(held[oid], 0)}
+    current = dict(conn.execute(_FILENODES, (list(nodes),)).fetchall())
+    rewritten = {oid for oid, node in current.items() if node != nodes[oid]}
+    nodes.update(current)
+    held.update(added)
+    return added, rewritten
+
+
 def _count_rows(conn: psycopg.Connection[Any], table: str) -> int | None:
     from psycopg import sql
     ident = sql.Identifier(*table.split(".", 1)) if "." in table else sql.Identifier(table)
@@ -206,13 +223,7 @@ def run_measured(clone: Clone, migration: Migration) -> UpRun:
                     except psycopg.Error as error:
                         raise _sql_error(migration, statement, error) from error
                     took = time.perf_counter() - begin
-                    now = _sample(watcher, pid, known)
-                    added = {oid: mode for oid, mode in now.items()
-                             if oid not in held or _STRENGTH.get(mode, 0) > _STRENGTH.get(held[oid], 0)}
-                    current = dict(conn.execute(_FILENODES, (list(nodes),)).fetchall())
-                    rewritten = {oid for oid, node in current.items() if node != nodes[oid]}
-                    nodes.update(current)
-                    held.update(added)
+                    added, rewritten = observe(conn, watcher, pid, known, held, nodes)
                     timings.append((statement, begin, took, added, rewritten))
                 from lightnb.backends.postgres.migrate import _INSERT_VERSION
                 conn.execute(_INSERT_VERSION, (migration.version,))
