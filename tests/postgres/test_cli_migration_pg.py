@@ -244,3 +244,18 @@ def test_one_lightnb_migrates_a_database_at_a_time(capsys, project: Path, pg_dat
         assert err.startswith(f"Another lightnb is migrating database `{pg_database.name}`") and err.count("\n") == 1
         assert _tables(pg_database.url) == []
     assert cli(capsys, "migration", "run", "--no-schema", f"--database-url={pg_database.url}")[0] == 0
+
+
+def test_a_lock_released_a_moment_later_is_waited_for(capsys, project: Path, pg_database: PgDatabase) -> None:
+    """The server frees a session's locks only after its client has gone: the next command waits a moment."""
+    import threading
+    holder = pg_database.connect()
+    assert holder.execute("SELECT pg_try_advisory_lock(hashtext('lightnb: migrating'))").fetchone() == (True,)
+    releaser = threading.Timer(0.4, holder.close)
+    releaser.start()
+    try:
+        code, out, err = cli(capsys, "migration", "run", "--no-schema", f"--database-url={pg_database.url}")
+    finally:
+        releaser.join()
+    assert code == 0, err
+    assert _tables(pg_database.url) != []

@@ -60,6 +60,18 @@ _DELETE_VERSION = f"DELETE FROM {TRACKING_TABLE} WHERE version = %s"
 # One lightnb migrates a database at a time: a session-level advisory lock (per database), released
 # when the connection closes, whatever happens.
 _WRITER_LOCK = "SELECT pg_try_advisory_lock(hashtext('lightnb: migrating'))"
+# The server releases a session's locks only after its client has gone: a command that starts just as the
+# last one ends may find the lock still held for a moment, so it asks again for a short while.
+_WRITER_WAIT = 2.0
+
+
+def _take_writer_lock(conn: Any) -> bool:
+    deadline = time.monotonic() + _WRITER_WAIT
+    while conn.execute(_WRITER_LOCK).fetchone() != (True,):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 __all__ = ["INITIAL_SETUP_VERSION", "database_label", "drop", "list_migrations", "redo",
            "refuse_production", "regenerate_schema_files", "revert", "run", "setup_database"]
@@ -204,7 +216,7 @@ def _migrate(project: Project, url: str, direction: str,
         _writable_schema_files(project)  # before any migration runs
     started = time.perf_counter()
     with connect(url) as conn:
-        if conn.execute(_WRITER_LOCK).fetchone() != (True,):
+        if not _take_writer_lock(conn):
             raise DatabaseBusyError(f"Another lightnb is migrating {pgurl.describe(url)}; wait for it to finish, "
                                     f"then run again — this command changed nothing.")
         ensure_tracking_table(conn)  # diesel creates it before reading what is applied
