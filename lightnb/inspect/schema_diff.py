@@ -421,10 +421,9 @@ def _definition(ix: Any, snapshot: Snapshot, table: str) -> Any:
 
 
 def _index_detail(ix: Any) -> str:
-    text = ("UNIQUE " if ix.unique else "") + f"({', '.join(ix.columns)})"
-    if ix.partial:
-        text += " partial"
-    return text
+    """``UNIQUE a, b; partial`` — shown in the change's own parentheses."""
+    text = ("UNIQUE " if ix.unique else "") + ", ".join(ix.columns)
+    return text + "; partial" if ix.partial else text
 
 
 def _index_label(ix: Any) -> str:

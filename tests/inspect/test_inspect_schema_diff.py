@@ -119,3 +119,11 @@ def test_foreign_key_rule_change(make_db, connect) -> None:
         CREATE INDEX posts_title ON posts(title);""")
     [fk] = diff.of(kind="foreign_key")
     assert fk.action == "changed" and "ON DELETE CASCADE" in fk.detail
+
+
+def test_an_added_index_reads_its_columns_once_in_parentheses(make_db, connect) -> None:
+    diff = _diff(make_db, connect, "CREATE UNIQUE INDEX users_email_age ON users(email, age) WHERE email IS NOT NULL;"
+                                   "CREATE INDEX users_legacy ON users(legacy);")
+    lines = {c.to_text() for c in diff.changes if c.kind == "index"}
+    assert lines == {"index added: users_email_age on users (UNIQUE email, age; partial)",
+                     "index added: users_legacy on users (legacy)"}
