@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lightnb.render._dispatch import ByType, Registrar
+from lightnb.render._dispatch import ByType, Registrar, loaded
 from lightnb.results import (
     GenerateResult,
     LintResult,
@@ -219,16 +219,21 @@ def _to_text(result: Any) -> str:
 
 
 def _core_renderers(register: Registrar) -> None:
-    """Register the renderers of the result types core modules define (imported here, when first needed)."""
-    from lightnb.capture import Change, Inspection
-    from lightnb.checks import CheckResult
-    from lightnb.inspect.divergence import Divergence
-    from lightnb.inspect.preview import Preview
-    from lightnb.inspect.row_diff import RowDiff, TableDiff
-    from lightnb.inspect.schema_diff import SchemaDiff
-    from lightnb.inspect.snapshot import Snapshot
-    for cls in (CheckResult, Divergence, Preview, RowDiff, TableDiff, Snapshot):
-        register(cls, _to_text)
-    register(SchemaDiff, schema_diff)
-    register(Change, change)
-    register(Inspection, inspection)
+    """Register the renderers of the result types core modules define, for the modules already imported
+    (a result's module is imported before it is shown: a diff's renderer loads no check, no capture)."""
+    if (capture := loaded("lightnb.capture")) is not None:
+        register(capture.Change, change)
+        register(capture.Inspection, inspection)
+    if (checks := loaded("lightnb.checks")) is not None:
+        register(checks.CheckResult, _to_text)
+    if (divergence := loaded("lightnb.inspect.divergence")) is not None:
+        register(divergence.Divergence, _to_text)
+    if (preview := loaded("lightnb.inspect.preview")) is not None:
+        register(preview.Preview, _to_text)
+    if (row_diff := loaded("lightnb.inspect.row_diff")) is not None:
+        register(row_diff.RowDiff, _to_text)
+        register(row_diff.TableDiff, _to_text)
+    if (snapshot := loaded("lightnb.inspect.snapshot")) is not None:
+        register(snapshot.Snapshot, _to_text)
+    if (diffs := loaded("lightnb.inspect.schema_diff")) is not None:
+        register(diffs.SchemaDiff, schema_diff)
