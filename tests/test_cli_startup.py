@@ -77,7 +77,7 @@ def test_the_whole_command_tree_still_builds_for_completions() -> None:
     from lightnb.cli import VERBS, build_parser
 
     parser = build_parser()
-    verbs = next(a for a in parser._actions if a.__class__.__name__ == "_Verbs")
+    verbs = next(a for a in parser._actions if a.__class__.__name__ == "LazySubParsers")
     assert set(VERBS) <= set(verbs.choices)
     assert all(verbs.choices[name]._actions[1:] for name in VERBS), "every verb's arguments are added"
 
