@@ -86,17 +86,18 @@ def test_the_whole_command_tree_still_builds_for_completions() -> None:
 # database and the tracking-table query, the ledger and progress every command keeps, and the text of the result.
 LISTING_MODULES = {
     "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
-    "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.results", "lightnb.steps",
+    "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
     "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
     "lightnb.backends", "lightnb.backends.statement", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
     "lightnb.backends.sqlite.files",
     "lightnb.cli", "lightnb.cli._common", "lightnb.cli.migration",
     "lightnb.render", "lightnb.render._dispatch", "lightnb.render.text",
 }
-# Loaded by the verbs that run or copy migrations, never by one that only reads the tracking table.
-NOT_FOR_A_LISTING = {"lightnb.catalog", "lightnb.backends.sqlite.guard", "lightnb.backends.sqlite.script",
-                     "lightnb.backends.sqlite.catalog", "lightnb.backends.sqlite.copies",
-                     "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib"}
+# Loaded by the verbs that run or copy migrations, never by one that only reads the tracking table (nor the
+# results of the other verbs: a listing's own lives in lightnb.listing).
+NOT_FOR_A_LISTING = {"lightnb.results", "lightnb.catalog", "lightnb.backends.sqlite.guard",
+                     "lightnb.backends.sqlite.script", "lightnb.backends.sqlite.catalog",
+                     "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib"}
 
 
 @pytest.mark.parametrize("verb", [["migration", "pending"], ["migration", "list"]])

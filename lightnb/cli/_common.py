@@ -166,7 +166,8 @@ class LazySubParsers(_SubParsers):
         for key in (name, *aliases):
             if key in self._name_parser_map:
                 raise argparse.ArgumentError(self, f"conflicting subparser: {key}")
-            self._name_parser_map[key] = unbuilt  # a placeholder: its key is a choice, its parser comes later
+            # a placeholder: its key is a choice now, its parser comes when the command line reaches it
+            self._name_parser_map[key] = unbuilt  # type: ignore[assignment]
             self.unbuilt[key] = unbuilt
 
     def build(self, key: str) -> argparse.ArgumentParser | None:

@@ -12,7 +12,8 @@ import importlib
 from collections.abc import MutableMapping
 from typing import Any
 
-NAMES = {"sqlglot": ("sqlglot", None), "exp": ("sqlglot.expressions", None), "TokenType": ("sqlglot.tokens", "TokenType")}
+NAMES = {"sqlglot": ("sqlglot", None), "exp": ("sqlglot.expressions", None),
+         "TokenType": ("sqlglot.tokens", "TokenType")}
 """The names a module binds, and where each is imported from (module, attribute)."""
 
 
