@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sqlite3
@@ -10,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from lightnb.cli._common import LazySubParsers
 
 HEAVY = ("pandas", "numpy", "sqlglot", "tree_sitter", "tree_sitter_rust", "papermill", "nbformat", "psycopg",
          "pglast", "matplotlib", "ipywidgets", "IPython")
@@ -223,3 +226,50 @@ print(text.render(diff) == diff.to_text(), text.render.knows(diff))
 """], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["3", "True True"], done.stdout
+
+
+# -- only the verb on the command line gets a parser ------------------------------------------------------------
+
+
+def _lazy_actions(parser: argparse.ArgumentParser) -> LazySubParsers:
+    return next(a for a in parser._actions if isinstance(a, LazySubParsers))
+
+
+def test_a_listing_creates_the_parser_of_its_verb_only() -> None:
+    from lightnb.cli import VERBS, build_parser
+
+    parser = build_parser(lazy=True)
+    args = parser.parse_args(["migration", "list", "--database-url", "app.db"])
+    assert args.database_url == "app.db" and args.func.__name__ == "call"
+    verbs = _lazy_actions(parser)
+    names = {n for name, verb in VERBS.items() for n in (name, *verb.aliases)}
+    assert set(verbs.unbuilt) == names - {"migration"}
+    sub = _lazy_actions(verbs.choices["migration"])
+    assert set(sub.unbuilt) == {"generate", "run", "revert", "redo", "pending"}
+
+
+def test_the_lazy_command_tree_reads_as_the_whole_one() -> None:
+    """Help, usage errors and aliases read the same whether the parsers were created up front or not."""
+    from lightnb.cli import build_parser
+
+    whole = build_parser()
+    for path in ([], ["migration"], ["db"], ["migration", "generate"], ["database", "setup"]):
+        lazy = build_parser(lazy=True)
+        shown = []
+        for tree in (whole, lazy):
+            node = tree
+            for name in path:
+                action = next(a for a in node._actions if isinstance(a, argparse._SubParsersAction))
+                node = action.build(name) if isinstance(action, LazySubParsers) else action.choices[name]
+                assert node is not None
+            shown.append(node.format_help())
+        assert shown[0] == shown[1], path
+    database = _lazy_actions(build_parser(lazy=True)).build("db")  # an alias: the verb's own parser
+    assert database is not None and database.prog == "lightnb database"
+
+
+def test_a_mistyped_sub_verb_lists_every_choice(project: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "lightnb", "migration", "lst"], capture_output=True, text=True,
+                          cwd=project, timeout=60)
+    assert done.returncode == 2
+    assert "invalid choice: 'lst' (choose from 'generate', 'run', 'revert', 'redo', 'list', 'pending')" in done.stderr
