@@ -93,7 +93,7 @@ LISTING_MODULES = {
     "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
     "lightnb.backends", "lightnb.backends.statement", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
     "lightnb.backends.sqlite.files",
-    "lightnb.cli", "lightnb.cli._common", "lightnb.cli.migration",
+    "lightnb.cli", "lightnb.cli._common", "lightnb.cli.migration", "lightnb.envfile",
     "lightnb.render", "lightnb.render._dispatch", "lightnb.render.text",
 }
 # Loaded by the verbs that run or copy migrations, never by one that only reads the tracking table (nor the
@@ -273,3 +273,14 @@ def test_a_mistyped_sub_verb_lists_every_choice(project: Path) -> None:
                           cwd=project, timeout=60)
     assert done.returncode == 2
     assert "invalid choice: 'lst' (choose from 'generate', 'run', 'revert', 'redo', 'list', 'pending')" in done.stderr
+
+
+def test_a_listing_with_a_env_file_loads_no_env_library(project: Path) -> None:
+    """diesel projects keep DATABASE_URL in .env: reading it costs no library import (python-dotenv, logging)."""
+    database = project / "app.db"
+    sqlite3.connect(database).close()
+    (project / ".env").write_text(f"DATABASE_URL={database}\n", encoding="utf-8")
+    code, modules, err = _run(["migration", "list"], project, env=_environment_without_url())
+    assert code == 0, err
+    assert not modules & {"dotenv", "logging", "shlex", "lightnb.results"}, sorted(modules & {"dotenv", "logging"})
+    assert "lightnb.envfile" in modules
