@@ -1,9 +1,11 @@
 """Pick a renderer by the result's type (:func:`functools.singledispatch`).
 
 The result types of :mod:`lightnb.results` are registered where each renderer module defines its
-functions. The result types that core modules define (a check's verdict, a row diff, a snapshot …)
-are registered by a loader the first time a result finds no renderer, so importing a renderer (the
-CLI's text, say) loads no core module it does not need.
+functions (the text renderer registers them, as the core modules' own types, by its loader). The
+result types that core modules define (a check's verdict, a row diff, a snapshot …) are registered
+by a loader when a result finds no renderer; the text and JSON renderers' loaders register the
+types of the modules already imported only, so importing a renderer (the CLI's text, say), or
+showing one result, loads no module the command does not need.
 """
 
 from __future__ import annotations
