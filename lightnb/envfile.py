@@ -67,10 +67,6 @@ def read_env(text: str, environ: Mapping[str, str]) -> dict[str, str]:
     return added
 
 
-def _is_blank(c: str) -> bool:
-    return c in _WHITESPACE
-
-
 def _strip_start(text: str) -> str:
     i = 0
     while i < len(text) and text[i] in _WHITESPACE:
@@ -124,7 +120,7 @@ def _entries(text: str) -> Iterator[tuple[int, str]]:
         start, entry, state = i + 1, "", _COMPLETE
         while True:
             if i == len(chunks):  # the file ended inside a quote (or after an escape, or blanks)
-                raise EnvFileError(start, entry, len(entry.encode("utf-8")))
+                raise EnvFileError(start, entry, _width(entry))
             at = len(entry)
             entry += chunks[i]
             i += 1
@@ -133,8 +129,8 @@ def _entries(text: str) -> Iterator[tuple[int, str]]:
                 break
             position, state = _end_state(state, entry[at:])
             if state == _COMPLETE:
-                entry = entry.removesuffix("\n")
-                entry = entry.removesuffix("\r") if chunks[i - 1].endswith("\n") else entry
+                if entry.endswith("\n"):  # the line's end: "\n", or "\r\n"
+                    entry = entry[:-1].removesuffix("\r")
                 break
             if state == _COMMENT:
                 entry = entry[:at + position]
