@@ -16,7 +16,6 @@ they declare) follow the project wherever its diesel configuration is read from.
 
 from __future__ import annotations
 
-import io
 import os
 import tomllib
 from collections.abc import Mapping
@@ -261,36 +260,28 @@ def _environment(start: Path, environ: Mapping[str, str] | None) -> dict[str, st
     for folder in (here, *here.parents):
         candidate = folder / ".env"
         if candidate.is_file():
-            for key, value in _read_dotenv(candidate).items():
-                env.setdefault(key, value)
+            env.update(_read_dotenv(candidate, env))
             break
     return env
 
 
-def _read_dotenv(path: Path) -> dict[str, str]:
-    """Read a ``.env`` file; a line that does not parse is an error, as in diesel (dotenvy).
+def _read_dotenv(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """Read a ``.env`` file as diesel does (dotenvy): the variables it adds to ``environ``.
 
-    :raises ProjectError: naming the file and the line.
+    :raises ProjectError: naming the file and the line that does not parse, as diesel refuses it.
     """
-    from dotenv.parser import parse_stream
-    from dotenv.variables import parse_variables
+    from lightnb.envfile import EnvFileError, read_env
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ProjectError(f"Initializing `.env` file failed: cannot read {path} ({error}); fix or remove it.",
                            path=path) from error
-    values: dict[str, str] = {}
-    for binding in parse_stream(io.StringIO(text)):
-        if binding.error:
-            line = binding.original.line
-            raise ProjectError(f"Initializing `.env` file failed: {path} line {line} is not KEY=value "
-                               f"({binding.original.string.strip()[:40]!r}); fix or remove that line.",
-                               path=path, line=line)
-        if binding.key is not None and binding.value is not None:
-            # ${VAR} references expand from what is known so far, like dotenv_values(interpolate=True)
-            values[binding.key] = "".join(atom.resolve({**os.environ, **values})
-                                          for atom in parse_variables(binding.value))
-    return values
+    try:
+        return read_env(text, environ)
+    except EnvFileError as error:
+        first = error.entry.strip().split("\n")[0]
+        raise ProjectError(f"Initializing `.env` file failed: {path} line {error.line} is not NAME=value "
+                           f"({first[:40]!r}); fix or remove that line.", path=path, line=error.line) from error
 
 
 def _project_root(start: Path) -> Path:

@@ -3,15 +3,21 @@
 Each is a frozen dataclass of plain data. Printed, shown in a notebook or exported, it is rendered
 by :mod:`lightnb.render`: ``str()`` is its terminal text, ``_repr_html_`` and ``_repr_markdown_`` its
 HTML and Markdown. Results know nothing of how they are shown: :mod:`lightnb.render` depends on
-them, not the other way round (see :class:`Rendered`).
+them, not the other way round (see :class:`~lightnb.rendered.Rendered`).
+
+A listing's result (:class:`ListResult`, :class:`MigrationStatus`) lives in :mod:`lightnb.listing`,
+so ``lightnb migration list`` loads it without the others; it is named here too.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lightnb.listing import ListResult as ListResult
+from lightnb.listing import MigrationStatus as MigrationStatus
+from lightnb.rendered import Rendered as Rendered
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,31 +29,6 @@ if TYPE_CHECKING:
     from lightnb.models.changeable import LeftAlone
     from lightnb.models.scaffold import ModelChange
     from lightnb.workspace import Workspace
-
-
-class Rendered:
-    """Shows a result through :mod:`lightnb.render`: ``str()`` as text, HTML and Markdown in notebooks.
-
-    The format's renderer module is looked up by name when a result is shown, so this module imports
-    no renderer (render imports the results it dispatches on; an import back would be a circle).
-    """
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return _rendered(self, "text")
-
-    def _repr_html_(self) -> str:
-        return _rendered(self, "html")
-
-    def _repr_markdown_(self) -> str:
-        return _rendered(self, "markdown")
-
-
-def _rendered(result: Rendered, form: str) -> str:
-    renderer = importlib.import_module(f"lightnb.render.{form}")
-    shown: str = renderer.wrap(renderer.render(result)) if form == "html" else renderer.render(result)
-    return shown
 
 
 @dataclass(frozen=True)
@@ -84,37 +65,6 @@ class GenerateResult(Rendered):
         """Return the created files as a DataFrame."""
         import pandas as pd
         return pd.DataFrame({"file": [str(f) for f in self.files]})
-
-
-@dataclass(frozen=True)
-class MigrationStatus:
-    """One migration and whether the database has it applied."""
-
-    name: str
-    version: str
-    applied: bool
-    has_down: bool
-
-
-@dataclass(frozen=True)
-class ListResult(Rendered):
-    """Every migration of the project with its state on one database (a file, or a PostgreSQL URL without
-    its password)."""
-
-    database: Path | str
-    migrations: tuple[MigrationStatus, ...]
-    applied_missing_on_disk: tuple[str, ...] = ()
-
-    @property
-    def pending(self) -> tuple[MigrationStatus, ...]:
-        """The migrations not applied yet."""
-        return tuple(m for m in self.migrations if not m.applied)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return one row per migration."""
-        import pandas as pd
-        return pd.DataFrame([vars(m) for m in self.migrations],
-                            columns=["name", "version", "applied", "has_down"])
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ names the key and shows a right one, as before any part of lightnb acts on it.
 
 from __future__ import annotations
 
-import shlex
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +137,7 @@ class Settings(Mapping[str, Any]):
 
         :raises ProjectError: when a key has the wrong type.
         """
+        import shlex  # only the verbs that run the project's tests read this
         table = dict(self.values.get("test", {}) or {})
         command = table.get("command", DEFAULT_TEST_COMMAND)
         try:

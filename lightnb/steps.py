@@ -28,25 +28,9 @@ from lightnb.errors import (
 )
 from lightnb.files import write_text_atomic
 from lightnb.layout import DEFAULT_DIRNAME, TRACKING_TABLE, WORKSPACE_DB
+from lightnb.listing import ListResult, MigrationStatus
 from lightnb.migrations import Migration
 from lightnb.project import Project, SqliteLocation
-from lightnb.results import (
-    Capture,
-    GenerateResult,
-    LintResult,
-    ListResult,
-    MigrationStatus,
-    ModelsPlan,
-    PostgresWorkspace,
-    PrintSchemaResult,
-    RegenerateResult,
-    RunResult,
-    SchemaCheckResult,
-    SchemaFileChange,
-    Verification,
-    WorkbookStart,
-    WorkspaceStatus,
-)
 from lightnb.runner import StepEvent
 from lightnb.target import (
     Target,
@@ -62,7 +46,7 @@ from lightnb.target import (
 )
 from lightnb.workspace import Workspace, check_database_file
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the other results are imported by the steps that make them (a listing loads only its own)
     from lightnb.capture import Change, Inspection
     from lightnb.checks import CheckResult
     from lightnb.inspect.preview import Preview
@@ -74,6 +58,20 @@ if TYPE_CHECKING:
     from lightnb.models.scaffold import ModelChange
     from lightnb.rehearse import Rehearsal
     from lightnb.report import Report
+    from lightnb.results import (
+        Capture,
+        GenerateResult,
+        LintResult,
+        ModelsPlan,
+        PostgresWorkspace,
+        PrintSchemaResult,
+        RegenerateResult,
+        RunResult,
+        SchemaCheckResult,
+        Verification,
+        WorkbookStart,
+        WorkspaceStatus,
+    )
     from lightnb.runner import StepObserver
     from lightnb.workspace import Discarded
 
@@ -93,6 +91,14 @@ __all__ = [  # the verbs, and the types they take that a caller builds or checks
     "PostgresWorkspace",
     "postgres_workspace", "snapshot_status_postgres", "discard_postgres",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``steps.Capture`` and ``steps.PostgresWorkspace`` come from :mod:`lightnb.results` when first used."""
+    if name in ("Capture", "PostgresWorkspace"):
+        from lightnb import results
+        return getattr(results, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def snapshot(project: Project, *, database_url: str | Path | None = None,
@@ -167,6 +173,7 @@ def _refuse_to_replace_a_healthy_workspace(project: Project, folder: Path,
 def generate(project: Project, name: str, *, version: str | None = None, style: str = "2.3",
              no_down: bool = False) -> GenerateResult:
     """Create a new migration folder with diesel's template up.sql and down.sql."""
+    from lightnb.results import GenerateResult
     migration = migration_files.generate(project.migrations_dir, name, version=version, style=style,
                                          no_down=no_down, origin=project.migrations_origin)
     files = (migration.up_path,) + ((migration.down_path,) if migration.down_path else ())
@@ -399,6 +406,7 @@ def _lint_postgres(project: Project, source: str, *, versions: Sequence[str] | N
     """Lint a PostgreSQL project on clones of the database check rehearses on (``""``: the local base)."""
     from lightnb.backends.postgres.lintproject import lint_project as lint_postgres
     from lightnb.lint import config_from_settings
+    from lightnb.results import LintResult
     if source:
         _postgres_ready(project, source)  # production in the project's own cluster (the sample's)
     from lightnb.backends.postgres.project_cluster import cluster_folder
@@ -467,6 +475,7 @@ def regenerate(project: Project, database: str | Path, *, write: bool = True,
     from lightnb.models import check_models, plan_models
     from lightnb.models.locate import models_dir, schema_file, src_root_for
     from lightnb.models.schema_rs import parse_schema
+    from lightnb.results import RegenerateResult, SchemaFileChange
 
     targets = [project.resolve(section["file"]) for section in project.print_schema.values()
                if isinstance(section.get("file"), str)]
@@ -594,6 +603,7 @@ def workspace_status(project: Project, *, folder: str | Path | None = None) -> W
     :raises WorkspaceError: when the folder holds no workspace.
     """
     from lightnb.inspect.divergence import compare_with_production
+    from lightnb.results import WorkspaceStatus
     workspace = open_workspace(project, folder=folder)
     return WorkspaceStatus(workspace, compare_with_production(workspace.path, workspace.production))
 
@@ -687,6 +697,7 @@ def print_schema(project: Project, *, database_url: str | Path | None = None,
         (diesel_spec.md §3), and table names come as ``("table_name", NAME)``.
     :param style: diesel output style (``auto``: the existing file's).
     """
+    from lightnb.results import PrintSchemaResult
     from lightnb.schema.config import options_from_flags
     url = given_url(project, database_url)
     if url and is_postgres(url):
@@ -754,6 +765,7 @@ def check_schema(project: Project, *, database_url: str | Path | None = None, st
 
     :param fresh: compare with a throw-away database built by applying every migration instead.
     """
+    from lightnb.results import SchemaCheckResult
     url = given_url(project, database_url)
     if url and is_postgres(url):
         return _check_schema_postgres(project, url, style=style, fresh=fresh)
@@ -771,6 +783,7 @@ def check_schema(project: Project, *, database_url: str | Path | None = None, st
 
 
 def _check_schema_postgres(project: Project, url: str, *, style: str, fresh: bool) -> SchemaCheckResult:
+    from lightnb.results import SchemaCheckResult
     from lightnb.schema.config import DEFAULT_STYLE, options_from_flags
     from lightnb.schema.postgres import check_schema_files_postgres
     configurations = options_from_flags(project.print_schema, project.config_dir, [],
@@ -851,6 +864,7 @@ def lint_report(project: Project, *, versions: Sequence[str] = (), database_url:
     """
     from lightnb.lint import config_from_settings
     from lightnb.lint.engine import lint_scope
+    from lightnb.results import LintResult
     chosen = [migration_files.version_of(v) for v in versions] or None
     postgres = _postgres_rehearsal_source(project, database_url)
     if postgres is not None:
@@ -1031,6 +1045,7 @@ def verify(project: Project, database: str | Path, queries: Sequence[str], *, ro
     """Run read-only verification ``queries`` on ``database``; each result bounded and redacted."""
     from lightnb.inspect.preview import preview
     from lightnb.inspect.redact import Redactor
+    from lightnb.results import Verification
     if is_postgres(database):
         from lightnb.backends import postgres
         from lightnb.backends.postgres.inspect import preview as postgres_preview
@@ -1053,6 +1068,7 @@ def run_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace,
     snapshots before and after, a before copy, and redacted before/after previews."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
+    from lightnb.results import Capture, PostgresWorkspace
     if isinstance(workspace, PostgresWorkspace):
         return inspect(project, run(project, workspace.url, capture=Capture(), limit=limit, on_step=on_step),
                        rows=5)
@@ -1065,6 +1081,7 @@ def revert_on_workspace(project: Project, workspace: Workspace | PostgresWorkspa
     """Revert the latest ``number`` migrations of the workspace, keeping what the revert changed."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
+    from lightnb.results import Capture, PostgresWorkspace
     if isinstance(workspace, PostgresWorkspace):
         return inspect(project, revert(project, workspace.url, capture=Capture(), number=number, on_step=on_step),
                        rows=5)
@@ -1104,6 +1121,7 @@ def plan_models(project: Project, *, models_dir: str | Path | None = None, schem
     from lightnb.models import load_schema
     from lightnb.models import plan_models as plan_structs
     from lightnb.models.locate import src_root_for
+    from lightnb.results import ModelsPlan
     folder, wanted = _model_inputs(project, models_dir, schema, from_database)
     previous = load_schema(previous_schema) if previous_schema else None
     plan = plan_structs(folder, wanted, previous=previous, tables=list(tables) if tables else None,
@@ -1232,6 +1250,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
         ``DATABASE_URL`` names its workspace database (copied again from production).
     :raises LightnbError: when the project or the database cannot be found.
     """
+    from lightnb.results import WorkbookStart
     if backend == "postgres" or (production_db is not None and is_postgres_url(production_db)):
         return _open_postgres_workbook(project_dir, production_db, folder=folder, users=users, exercise=exercise)
     if backend != "sqlite":
@@ -1271,6 +1290,7 @@ def _open_postgres_workbook(project_dir: str | Path | None, production_db: str |
     from lightnb import samples
     from lightnb.backends.postgres.sample import sample_workbook as postgres_sample
     from lightnb.backends.postgres.workspace import fresh_workspace
+    from lightnb.results import WorkbookStart
     if project_dir is None:
         if folder is None:
             raise ProjectError("Give a project folder, or a folder to build the sample in.")

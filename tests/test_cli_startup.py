@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from lightnb.cli._common import LazySubParsers
 
 HEAVY = ("pandas", "numpy", "sqlglot", "tree_sitter", "tree_sitter_rust", "papermill", "nbformat", "psycopg",
          "pglast", "matplotlib", "ipywidgets", "IPython")
@@ -24,10 +29,16 @@ print("\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
 
-def _loaded(args: list[str], cwd: Path) -> tuple[int, set[str]]:
-    done = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+def _loaded(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
+    return _run(args, cwd, env)[:2]
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, set[str], str]:
+    """Run the command in a fresh interpreter: its exit code, the modules it loaded, its stderr."""
+    done = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, cwd=cwd, timeout=120,
+                          env=env)
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return report["code"], set(report["modules"])
+    return report["code"], set(report["modules"]), done.stderr
 
 
 @pytest.fixture()
@@ -69,7 +80,7 @@ def test_the_whole_command_tree_still_builds_for_completions() -> None:
     from lightnb.cli import VERBS, build_parser
 
     parser = build_parser()
-    verbs = next(a for a in parser._actions if a.__class__.__name__ == "_Verbs")
+    verbs = next(a for a in parser._actions if a.__class__.__name__ == "LazySubParsers")
     assert set(VERBS) <= set(verbs.choices)
     assert all(verbs.choices[name]._actions[1:] for name in VERBS), "every verb's arguments are added"
 
@@ -78,17 +89,18 @@ def test_the_whole_command_tree_still_builds_for_completions() -> None:
 # database and the tracking-table query, the ledger and progress every command keeps, and the text of the result.
 LISTING_MODULES = {
     "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
-    "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.results", "lightnb.steps",
+    "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
     "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
     "lightnb.backends", "lightnb.backends.statement", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
     "lightnb.backends.sqlite.files",
-    "lightnb.cli", "lightnb.cli._common", "lightnb.cli.migration",
+    "lightnb.cli", "lightnb.cli._common", "lightnb.cli.migration", "lightnb.envfile",
     "lightnb.render", "lightnb.render._dispatch", "lightnb.render.text",
 }
-# Loaded by the verbs that run or copy migrations, never by one that only reads the tracking table.
-NOT_FOR_A_LISTING = {"lightnb.catalog", "lightnb.backends.sqlite.guard", "lightnb.backends.sqlite.script",
-                     "lightnb.backends.sqlite.catalog", "lightnb.backends.sqlite.copies",
-                     "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib"}
+# Loaded by the verbs that run or copy migrations, never by one that only reads the tracking table (nor the
+# results of the other verbs: a listing's own lives in lightnb.listing).
+NOT_FOR_A_LISTING = {"lightnb.results", "lightnb.catalog", "lightnb.backends.sqlite.guard",
+                     "lightnb.backends.sqlite.script", "lightnb.backends.sqlite.catalog",
+                     "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib"}
 
 
 @pytest.mark.parametrize("verb", [["migration", "pending"], ["migration", "list"]])
@@ -124,3 +136,151 @@ print(sqlite.split is names["split"], callable(sqlite.connect), sqlite.guard.__n
     assert before == "[]", before  # importing the backend loads none of its parts
     assert "no_such_name" in refused
     assert found == "True True lightnb.backends.sqlite.guard"
+
+
+# -- errors and diffs load no SQL parser ------------------------------------------------------------------------
+
+PARSERS = {"sqlglot", "pandas", "numpy", "pglast"}
+
+
+def _environment_without_url() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DIRECTORY")}
+
+
+def test_an_error_line_loads_no_sql_parser(project: Path) -> None:
+    """Every error line is masked for secrets; the masking needs no parser and no data frame."""
+    code, modules, err = _run(["migration", "list"], project, env=_environment_without_url())
+    assert code == 1 and "DATABASE_URL" in err, err
+    assert not modules & PARSERS, sorted(modules & PARSERS)
+    assert "lightnb.inspect.redact" in modules  # the line was masked
+
+
+def test_a_database_error_loads_no_sql_parser(project: Path) -> None:
+    database = project / "app.db"
+    database.write_bytes(b"this is not a database, password=hunter2" * 200)
+    code, modules, err = _run(["migration", "list", "--database-url", str(database)], project)
+    assert code == 1 and "hunter2" not in err, err
+    assert not modules & PARSERS, sorted(modules & PARSERS)
+
+
+def _plain_pair(folder: Path, *, changed_definition: bool = False) -> tuple[Path, Path]:
+    before, after = folder / "before.db", folder / "after.db"
+    for path, extra in ((before, ""), (after, " CHECK (length(name) < 100)" if changed_definition else "")):
+        with sqlite3.connect(path) as conn:
+            conn.execute(f"CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL{extra})")
+            conn.executemany("INSERT INTO things (id, name) VALUES (?, ?)", [(i, f"thing {i}") for i in range(50)])
+            if path == after:
+                conn.execute("UPDATE things SET name = 'renamed' WHERE id < 5")
+        conn.close()
+    return before, after
+
+
+def test_a_row_diff_of_plain_tables_loads_no_parser_nor_other_verbs(project: Path) -> None:
+    before, after = _plain_pair(project)
+    code, modules, err = _run(["diff", str(before), str(after)], project)
+    assert code == 0, err
+    assert not modules & PARSERS, sorted(modules & PARSERS)
+    assert not {m for m in modules if m.startswith(("lightnb.lint", "lightnb.checks", "lightnb.capture"))}
+
+
+def test_a_row_diff_parses_a_changed_table_definition(project: Path) -> None:
+    """The parser is still used where a definition changed: the diff says what changed."""
+    before, after = _plain_pair(project, changed_definition=True)
+    done = subprocess.run([sys.executable, "-m", "lightnb", "diff", str(before), str(after)], capture_output=True,
+                          text=True, cwd=project, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "check" in done.stdout.lower(), done.stdout
+    assert "5 changed" in done.stdout, done.stdout
+
+
+def test_the_inspect_package_gives_every_public_name_and_keeps_functions_over_modules() -> None:
+    """``from lightnb.inspect import X`` is X's own object for every public X, before and after its modules
+    are imported: ``preview``, ``row_diff`` and ``schema_diff`` stay the functions (also modules' names)."""
+    done = subprocess.run([sys.executable, "-c", r"""
+import importlib, sys, types
+import lightnb.inspect as package
+print(sorted(m for m in sys.modules if m.startswith("lightnb.inspect.")))
+import lightnb.inspect.preview, lightnb.inspect.row_diff, lightnb.inspect.schema_diff  # binds the modules
+from lightnb.inspect import preview, row_diff, schema_diff
+print(all(isinstance(f, types.FunctionType) for f in (preview, row_diff, schema_diff)))
+wrong = [name for name in package.__all__
+         if getattr(package, name) is not getattr(importlib.import_module(package._HOME_OF[name]), name)]
+print(wrong, set(package.__all__) <= set(dir(package)))
+try:
+    package.no_such_name
+except AttributeError as error:
+    print("refused" if "no_such_name" in str(error) else error)
+"""], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "True", "[] True", "refused"], done.stdout
+
+
+def test_a_result_imported_after_a_first_render_still_finds_its_renderer() -> None:
+    """The text renderer registers the types of the modules imported so far, and again when more are."""
+    done = subprocess.run([sys.executable, "-c", r"""
+from lightnb.render import text
+print(text.render(3))  # no renderer: the loader runs with no core module imported
+from lightnb.inspect.row_diff import TableDiff
+diff = TableDiff("things", "things", "compared", ("id",), 1, 0, 0, 9)
+print(text.render(diff) == diff.to_text(), text.render.knows(diff))
+"""], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["3", "True True"], done.stdout
+
+
+# -- only the verb on the command line gets a parser ------------------------------------------------------------
+
+
+def _lazy_actions(parser: argparse.ArgumentParser) -> LazySubParsers:
+    return next(a for a in parser._actions if isinstance(a, LazySubParsers))
+
+
+def test_a_listing_creates_the_parser_of_its_verb_only() -> None:
+    from lightnb.cli import VERBS, build_parser
+
+    parser = build_parser(lazy=True)
+    args = parser.parse_args(["migration", "list", "--database-url", "app.db"])
+    assert args.database_url == "app.db" and args.func.__name__ == "call"
+    verbs = _lazy_actions(parser)
+    names = {n for name, verb in VERBS.items() for n in (name, *verb.aliases)}
+    assert set(verbs.unbuilt) == names - {"migration"}
+    sub = _lazy_actions(verbs.choices["migration"])
+    assert set(sub.unbuilt) == {"generate", "run", "revert", "redo", "pending"}
+
+
+def test_the_lazy_command_tree_reads_as_the_whole_one() -> None:
+    """Help, usage errors and aliases read the same whether the parsers were created up front or not."""
+    from lightnb.cli import build_parser
+
+    whole = build_parser()
+    for path in ([], ["migration"], ["db"], ["migration", "generate"], ["database", "setup"]):
+        lazy = build_parser(lazy=True)
+        shown = []
+        for tree in (whole, lazy):
+            node = tree
+            for name in path:
+                action = next(a for a in node._actions if isinstance(a, argparse._SubParsersAction))
+                node = action.build(name) if isinstance(action, LazySubParsers) else action.choices[name]
+                assert node is not None
+            shown.append(node.format_help())
+        assert shown[0] == shown[1], path
+    database = _lazy_actions(build_parser(lazy=True)).build("db")  # an alias: the verb's own parser
+    assert database is not None and database.prog == "lightnb database"
+
+
+def test_a_mistyped_sub_verb_lists_every_choice(project: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "lightnb", "migration", "lst"], capture_output=True, text=True,
+                          cwd=project, timeout=60)
+    assert done.returncode == 2
+    assert "invalid choice: 'lst' (choose from 'generate', 'run', 'revert', 'redo', 'list', 'pending')" in done.stderr
+
+
+def test_a_listing_with_a_env_file_loads_no_env_library(project: Path) -> None:
+    """diesel projects keep DATABASE_URL in .env: reading it costs no library import (python-dotenv, logging)."""
+    database = project / "app.db"
+    sqlite3.connect(database).close()
+    (project / ".env").write_text(f"DATABASE_URL={database}\n", encoding="utf-8")
+    code, modules, err = _run(["migration", "list"], project, env=_environment_without_url())
+    assert code == 0, err
+    assert not modules & {"dotenv", "logging", "shlex", "lightnb.results"}, sorted(modules & {"dotenv", "logging"})
+    assert "lightnb.envfile" in modules

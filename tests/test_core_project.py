@@ -74,7 +74,7 @@ def test_dotenv_supplies_but_never_overrides(tmp_path: Path) -> None:
 
 def test_malformed_dotenv_is_an_error_like_diesel(tmp_path: Path) -> None:
     write(tmp_path / ".env", "DATABASE_URL=a.db\nthis line is not an assignment\n")
-    with pytest.raises(ProjectError, match=r"Initializing `.env` file failed: .* line 2 is not KEY=value"):
+    with pytest.raises(ProjectError, match=r"Initializing `.env` file failed: .* line 2 is not NAME=value"):
         Project.discover(tmp_path, environ={})
 
 

@@ -17,13 +17,20 @@ traceback).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from lightnb.cli._common import DieselArgumentParser, add_global_options, apply_global_options
+from lightnb.cli._common import (
+    DieselArgumentParser,
+    LazySubParsers,
+    add_global_options,
+    apply_global_options,
+    build_all,
+)
 
 if TYPE_CHECKING:
     from lightnb.errors import LightnbError
@@ -63,35 +70,6 @@ VERBS: dict[str, Verb] = {
     "workbook": Verb("workbook", "build the sample into a folder and open JupyterLab on the guided notebook"),
 }
 """Every verb, in help order. Adding a verb: a module with ``register(parser)``, and one line here."""
-
-
-if TYPE_CHECKING:  # generic in the type stubs only
-    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
-else:
-    _SubParsers = argparse._SubParsersAction
-
-
-class _Verbs(_SubParsers):
-    """Sub-commands whose arguments are added when the command line reaches them."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.unfilled: dict[int, tuple[argparse.ArgumentParser, Verb]] = {}
-
-    def add_verb(self, name: str, verb: Verb, *, fill: bool) -> None:
-        """Add ``verb`` under ``name``: filled now, or when :meth:`__call__` meets it."""
-        parser = self.add_parser(name, help=verb.help, aliases=list(verb.aliases))
-        if fill:
-            _fill(parser, verb)
-        else:
-            self.unfilled[id(parser)] = (parser, verb)
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
-        chosen = self._name_parser_map.get(values[0]) if values else None
-        if chosen is not None and id(chosen) in self.unfilled:
-            _fill(*self.unfilled.pop(id(chosen)))
-        super().__call__(parser, namespace, values, option_string)
 
 
 def _fill(parser: argparse.ArgumentParser, verb: Verb) -> None:
@@ -136,8 +114,8 @@ def _long_version() -> str:
 def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
     """Build the top-level parser with every verb.
 
-    :param lazy: add a verb's arguments only when the command line uses it (what :func:`main` does);
-        by default the whole command tree is built (completions, help pages, tests).
+    :param lazy: create a verb's parser, and add its arguments, only when the command line uses it (what
+        :func:`main` does); by default the whole command tree is built (completions, help pages, tests).
     """
     parser = DieselArgumentParser(
         prog="lightnb",
@@ -152,11 +130,11 @@ def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
     add_global_options(parser)
     parser.add_argument("--debug", action="store_true",
                         help=f"print the traceback of an unexpected error (also: {DEBUG_ENV}=1)")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", action=_Verbs)
-    assert isinstance(subparsers, _Verbs)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", action=LazySubParsers)
+    assert isinstance(subparsers, LazySubParsers)
     for name, verb in VERBS.items():
-        subparsers.add_verb(name, verb, fill=not lazy)
-    return parser
+        subparsers.add_lazy(name, functools.partial(_fill, verb=verb), help=verb.help, aliases=verb.aliases)
+    return parser if lazy else build_all(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from lightnb.steps import Project, Target
+
+    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]  # generic in the type stubs only
+else:
+    _SubParsers = argparse._SubParsersAction
 
 
 def add_project_options(parser: argparse.ArgumentParser) -> None:
@@ -139,3 +143,69 @@ def u64(option: str) -> Callable[[str], int]:
         raise argparse.ArgumentTypeError(f"invalid value '{text}' for '{option}': {reason}")
     parse.__name__ = "u64"
     return parse
+
+
+class LazySubParsers(_SubParsers):
+    """Sub-commands named now (for the help, the choices and their errors) whose parsers are created, and
+    their arguments added, only when the command line reaches them: ``lightnb migration list`` builds the
+    parser of ``list``, not of the fourteen other verbs nor of ``migration generate``.
+
+    Each is added with :meth:`add_lazy`; :func:`build_all` builds every one (completions, help pages).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unbuilt: dict[str, _Unbuilt] = {}
+
+    def add_lazy(self, name: str, build: Callable[[argparse.ArgumentParser], None], *, help: str | None = None,
+                 aliases: Sequence[str] = (), parser_class: type[argparse.ArgumentParser] | None = None) -> None:
+        """Name the sub-command ``name`` (and its ``aliases``); ``build`` adds its arguments once it is created."""
+        if help is not None:
+            self._choices_actions.append(self._ChoicesPseudoAction(name, list(aliases), help))
+        unbuilt = _Unbuilt(name, tuple(aliases), build, parser_class or self._parser_class)
+        for key in (name, *aliases):
+            if key in self._name_parser_map:
+                raise argparse.ArgumentError(self, f"conflicting subparser: {key}")
+            # a placeholder: its key is a choice now, its parser comes when the command line reaches it
+            self._name_parser_map[key] = unbuilt  # type: ignore[assignment]
+            self.unbuilt[key] = unbuilt
+
+    def build(self, key: str) -> argparse.ArgumentParser | None:
+        """Create the parser of sub-command ``key`` (a name or an alias) if it is not yet; return it."""
+        unbuilt = self.unbuilt.get(key)
+        if unbuilt is None:
+            found = self._name_parser_map.get(key)
+            return found if isinstance(found, argparse.ArgumentParser) else None
+        parser = unbuilt.parser_class(prog=f"{self._prog_prefix} {unbuilt.name}")
+        for name in (unbuilt.name, *unbuilt.aliases):
+            self._name_parser_map[name] = parser
+            self.unbuilt.pop(name, None)
+        unbuilt.build(parser)
+        return parser
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        if values:
+            self.build(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _Unbuilt:
+    """A sub-command whose parser is not created yet."""
+
+    def __init__(self, name: str, aliases: tuple[str, ...], build: Callable[[argparse.ArgumentParser], None],
+                 parser_class: type[argparse.ArgumentParser]) -> None:
+        self.name, self.aliases, self.build, self.parser_class = name, aliases, build, parser_class
+
+
+def build_all(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Create every sub-command's parser below ``parser``, recursively (the whole command tree); return it."""
+    for action in parser._actions:
+        if isinstance(action, LazySubParsers):
+            for key in list(action.unbuilt):
+                action.build(key)
+        if isinstance(action, argparse._SubParsersAction):
+            for child in {id(p): p for p in action.choices.values()}.values():
+                if isinstance(child, argparse.ArgumentParser):
+                    build_all(child)
+    return parser

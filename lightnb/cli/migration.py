@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 from lightnb import steps
 from lightnb.cli._common import (
     DieselArgumentParser,
+    LazySubParsers,
     add_global_options,
     add_project_options,
     project_from_args,
@@ -43,13 +45,23 @@ class _IntermixedParser(DieselArgumentParser):
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    """Add the ``migration`` verb's sub-verbs."""
+    """Add the ``migration`` verb's sub-verbs (each one's arguments when the command line reaches it)."""
     add_global_options(parser)  # `lightnb migration --migration-dir D run`, as diesel's own tests write it
-    verbs = parser.add_subparsers(dest="migration_command", metavar="VERB", required=True)
+    verbs = parser.add_subparsers(dest="migration_command", metavar="VERB", required=True, action=LazySubParsers)
+    assert isinstance(verbs, LazySubParsers)
+    verbs.add_lazy("generate", _generate_arguments, help="create a migration folder with up.sql and down.sql",
+                   parser_class=_IntermixedParser)
+    for name, func, about in (("run", _run, "apply every pending migration"),
+                              ("revert", _revert, "revert the latest migration(s)"),
+                              ("redo", _redo, "revert then re-apply the latest migration(s)")):
+        verbs.add_lazy(name, functools.partial(_migrating_arguments, name=name, func=func), help=about)
+    verbs.add_lazy("list", functools.partial(_project_arguments, func=_list),
+                   help="list migrations, [X] applied, [ ] pending")
+    verbs.add_lazy("pending", functools.partial(_project_arguments, func=_pending),
+                   help="print true if a migration is pending, else false")
 
-    verbs._parser_class = _IntermixedParser
-    gen = verbs.add_parser("generate", help="create a migration folder with up.sql and down.sql")
-    verbs._parser_class = DieselArgumentParser
+
+def _generate_arguments(gen: argparse.ArgumentParser) -> None:
     gen.add_argument("name", metavar="MIGRATION_NAME")
     gen.add_argument("table_names", nargs="*", metavar="TABLE_NAME",
                      help="table regexes for --diff-schema, used with -o or -e")
@@ -74,31 +86,28 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_project_options(gen)
     gen.set_defaults(func=_generate)
 
-    for name, func, about in (("run", _run, "apply every pending migration"),
-                              ("revert", _revert, "revert the latest migration(s)"),
-                              ("redo", _redo, "revert then re-apply the latest migration(s)")):
-        sub = verbs.add_parser(name, help=about)
-        if name != "run":
-            upper = name.upper()
-            group = sub.add_mutually_exclusive_group()
-            group.add_argument("-a", "--all", action="store_true", help="all applied migrations")
-            group.add_argument("-n", "--number", type=u64(f"--number <{upper}_NUMBER>"), default=1,
-                               metavar=f"{upper}_NUMBER", help="how many (default 1)")
-        sub.add_argument("--no-schema", action="store_true", help="do not regenerate the schema file(s)")
-        sub.add_argument("--locked-schema", action="store_true",
-                         help="fail instead of changing the schema file(s)")
-        sub.add_argument("--style", choices=("auto", "2.1", "2.2", "2.3"),
-                         help="diesel output style of the regenerated schema file(s) (default: lightnb.toml's "
-                              "[schema] style, else auto = keep the existing file's style)")
-        add_project_options(sub)
-        sub.set_defaults(func=func)
 
-    lst = verbs.add_parser("list", help="list migrations, [X] applied, [ ] pending")
-    add_project_options(lst)
-    lst.set_defaults(func=_list)
-    pend = verbs.add_parser("pending", help="print true if a migration is pending, else false")
-    add_project_options(pend)
-    pend.set_defaults(func=_pending)
+def _migrating_arguments(sub: argparse.ArgumentParser, *, name: str,
+                         func: Callable[[argparse.Namespace], int]) -> None:
+    """The arguments of ``run``, ``revert`` and ``redo``."""
+    if name != "run":
+        upper = name.upper()
+        group = sub.add_mutually_exclusive_group()
+        group.add_argument("-a", "--all", action="store_true", help="all applied migrations")
+        group.add_argument("-n", "--number", type=u64(f"--number <{upper}_NUMBER>"), default=1,
+                           metavar=f"{upper}_NUMBER", help="how many (default 1)")
+    sub.add_argument("--no-schema", action="store_true", help="do not regenerate the schema file(s)")
+    sub.add_argument("--locked-schema", action="store_true",
+                     help="fail instead of changing the schema file(s)")
+    sub.add_argument("--style", choices=("auto", "2.1", "2.2", "2.3"),
+                     help="diesel output style of the regenerated schema file(s) (default: lightnb.toml's "
+                          "[schema] style, else auto = keep the existing file's style)")
+    _project_arguments(sub, func=func)
+
+
+def _project_arguments(sub: argparse.ArgumentParser, *, func: Callable[[argparse.Namespace], int]) -> None:
+    add_project_options(sub)
+    sub.set_defaults(func=func)
 
 
 def _generate(args: argparse.Namespace) -> int:

@@ -2,16 +2,40 @@
 
 The schema records a snapshot holds are :mod:`lightnb.catalog`'s (``Table``, ``Column``, ``Index``,
 ``ForeignKey``, ``Trigger``, ``View``).
+
+The names below are imported from their modules when first used (PEP 562), so a part that needs
+one module (an error line masked by :mod:`lightnb.inspect.redact`, say) does not load the SQL
+parser and the data frames the others use. Three names are both a function of this package and a
+module of it (``preview``, ``row_diff``, ``schema_diff``): the package's name is always the
+function, as when every module was imported here, even after the module itself has been imported.
 """
 
 from __future__ import annotations
 
-from lightnb.inspect.impact import Impact, impacts_frame, impacts_text, measure_impact
-from lightnb.inspect.preview import ComparedPreview, Preview, compare_preview, preview
-from lightnb.inspect.redact import DEFAULT_PATTERNS, MASK, Redactor, name_words
-from lightnb.inspect.row_diff import RowDiff, TableDiff, iter_row_changes, row_diff
-from lightnb.inspect.schema_diff import SchemaChange, SchemaDiff, schema_diff
-from lightnb.inspect.snapshot import Snapshot, TableSnapshot, table_fingerprint, take_snapshot
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lightnb.inspect.impact import Impact, impacts_frame, impacts_text, measure_impact
+    from lightnb.inspect.preview import ComparedPreview, Preview, compare_preview, preview
+    from lightnb.inspect.redact import DEFAULT_PATTERNS, MASK, Redactor, name_words
+    from lightnb.inspect.row_diff import RowDiff, TableDiff, iter_row_changes, row_diff
+    from lightnb.inspect.schema_diff import SchemaChange, SchemaDiff, schema_diff
+    from lightnb.inspect.snapshot import Snapshot, TableSnapshot, table_fingerprint, take_snapshot
+
+_HOMES = {
+    "lightnb.inspect.impact": ("Impact", "impacts_frame", "impacts_text", "measure_impact"),
+    "lightnb.inspect.preview": ("ComparedPreview", "Preview", "compare_preview", "preview"),
+    "lightnb.inspect.redact": ("DEFAULT_PATTERNS", "MASK", "Redactor", "name_words"),
+    "lightnb.inspect.row_diff": ("RowDiff", "TableDiff", "iter_row_changes", "row_diff"),
+    "lightnb.inspect.schema_diff": ("SchemaChange", "SchemaDiff", "schema_diff"),
+    "lightnb.inspect.snapshot": ("Snapshot", "TableSnapshot", "table_fingerprint", "take_snapshot"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+_SHADOWED = frozenset(name for name in _HOME_OF if f"{__name__}.{name}" in _HOMES)
+"""Names that are both a function here and a module of this package: the function wins."""
 
 __all__ = [
     "DEFAULT_PATTERNS", "MASK", "ComparedPreview", "Impact", "Preview", "Redactor", "RowDiff", "SchemaChange",
@@ -19,3 +43,35 @@ __all__ = [
     "iter_row_changes", "measure_impact", "name_words", "preview", "row_diff", "schema_diff", "table_fingerprint",
     "take_snapshot",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME_OF})
+
+
+class _Package(types.ModuleType):
+    """This package, whose shadowed names stay the functions when their modules are imported.
+
+    Importing ``lightnb.inspect.preview`` binds the module to the package's ``preview``; for the
+    three shadowed names that binding is kept out, so ``lightnb.inspect.preview`` and
+    ``from lightnb.inspect import preview`` keep giving the function (the module stays in
+    ``sys.modules``, where ``from lightnb.inspect.preview import …`` finds it).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -17,10 +17,16 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.tokens import TokenType
+from lightnb.inspect._parser import bind_on_first_use
+
+if TYPE_CHECKING:
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.tokens import TokenType
+else:  # the parser is imported when an expression is first parsed (equal spellings need none)
+    bind_on_first_use(globals())
 
 _log = logging.getLogger("sqlglot")
 
@@ -231,6 +237,9 @@ def _table_definition(sql: str, cols: tuple[str, ...]) -> TableDefinition:
 def table_definition_changes(old_sql: str, new_sql: str, old_columns: Iterable[str],
                              new_columns: Iterable[str]) -> list[str]:
     """Describe in words what differs between two CREATE TABLE statements beyond the pragmas."""
+    old_columns, new_columns = tuple(old_columns), tuple(new_columns)
+    if old_sql == new_sql and old_columns == new_columns:
+        return []  # one statement over the same columns has one definition (and is not parsed)
     a = table_definition(old_sql, old_columns)
     b = table_definition(new_sql, new_columns)
     if not (a.parsed and b.parsed):

@@ -36,16 +36,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.tokens import TokenType
-
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite import quote, read_catalog, read_columns
 from lightnb.catalog import Table
+from lightnb.inspect._parser import bind_on_first_use
 
 if TYPE_CHECKING:  # the redactor is only read here; lightnb.inspect.redact builds a project's from its history
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.tokens import TokenType
+
     from lightnb.inspect.redact import Redactor
+else:  # the parser is imported when a statement is first parsed (a row diff of plain tables never does)
+    bind_on_first_use(globals())
 
 
 class _Unsure(Exception):

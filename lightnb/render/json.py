@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lightnb.render._dispatch import ByType, Registrar
+from lightnb.render._dispatch import ByType, Registrar, loaded
 from lightnb.results import LintResult
 
 
@@ -63,6 +63,6 @@ def preview(result: Any) -> str:
 
 
 def _core_renderers(register: Registrar) -> None:
-    """Register the renderers of the result types core modules define (imported here, when first needed)."""
-    from lightnb.inspect.preview import Preview
-    register(Preview, preview)
+    """Register the renderers of the result types core modules define, for the modules already imported."""
+    if (module := loaded("lightnb.inspect.preview")) is not None:
+        register(module.Preview, preview)

@@ -9,24 +9,25 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lightnb.render._dispatch import ByType, Registrar
-from lightnb.results import (
-    GenerateResult,
-    LintResult,
-    ListResult,
-    ModelsPlan,
-    PrintSchemaResult,
-    RegenerateResult,
-    Rendered,
-    RunResult,
-    SavedSql,
-    SchemaCheckResult,
-    SignOff,
-    Verification,
-    WorkspaceStatus,
-)
+from lightnb.listing import ListResult
+from lightnb.render._dispatch import ByType, Registrar, loaded
+from lightnb.rendered import Rendered
+
+if TYPE_CHECKING:
+    from lightnb.results import (
+        LintResult,
+        ModelsPlan,
+        PrintSchemaResult,
+        RegenerateResult,
+        RunResult,
+        SavedSql,
+        SchemaCheckResult,
+        SignOff,
+        Verification,
+        WorkspaceStatus,
+    )
 
 NO_SCHEMA_FILE = "No schema file is configured: add `file = \"src/schema.rs\"` to [print_schema] in diesel.toml."
 
@@ -47,7 +48,6 @@ def table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells)
 
 
-@render.register(GenerateResult)
 def generate_result(result: Any, *, relative_to: Path | None = None) -> str:
     """Render a created migration as diesel prints it (``Creating <path>``).
 
@@ -97,7 +97,6 @@ def reheaded_diff(diff: str, label: str) -> str:
     return "".join(lines)
 
 
-@render.register(RunResult)
 def run_result(result: RunResult) -> str:
     """Render what run / revert / redo did: one line, then the migrations, then the schema files regenerated."""
     verb = {"up": "Applied", "down": "Reverted", "redo": "Redid"}.get(result.direction, result.direction)
@@ -110,7 +109,6 @@ def run_result(result: RunResult) -> str:
     return "\n".join(lines + list(result.notes))
 
 
-@render.register(RegenerateResult)
 def regenerate_result(result: RegenerateResult) -> str:
     """Render the models step: the schema.rs diff, model drift, and the planned struct changes."""
     diff = "".join(f.diff for f in result.schema_files)
@@ -122,25 +120,21 @@ def regenerate_result(result: RegenerateResult) -> str:
     return "\n".join(parts)
 
 
-@render.register(PrintSchemaResult)
 def print_schema_result(result: PrintSchemaResult) -> str:
     """Render printed schema.rs: diesel's bytes."""
     return result.text
 
 
-@render.register(SchemaCheckResult)
 def schema_check_result(result: SchemaCheckResult) -> str:
     """Render a schema file check: its differences, or what to configure when no file is."""
     return result.text if result.configured else NO_SCHEMA_FILE
 
 
-@render.register(LintResult)
 def lint_result(result: LintResult) -> str:
     """Render a lint: which migrations it covered (when none was named), then the findings and a count."""
     return "\n".join(part for part in (result.scope, findings(result.findings)) if part)
 
 
-@render.register(WorkspaceStatus)
 def workspace_status(result: WorkspaceStatus) -> str:
     """Render where the workspace is, what it copies, and how it differs from that production now."""
     workspace = result.workspace
@@ -148,7 +142,6 @@ def workspace_status(result: WorkspaceStatus) -> str:
             f"{render(result.divergence)}")
 
 
-@render.register(ModelsPlan)
 def models_plan(result: ModelsPlan) -> str:
     """Render planned model changes as diffs (each marked when applied), the structs left alone, and the
     repository functions when asked for."""
@@ -165,19 +158,16 @@ def models_plan(result: ModelsPlan) -> str:
     return "".join(out).removesuffix("\n")
 
 
-@render.register(Verification)
 def verification(result: Verification) -> str:
     """Render each verification query with what it returned."""
     return "\n\n".join(f"{query}\n{render(preview)}" for query, preview in zip(result.queries, result.previews))
 
 
-@render.register(SavedSql)
 def saved_sql(result: SavedSql) -> str:
     """Render what the edit step saved."""
     return f"Saved {', '.join(result.files)} of {result.migration.name}"
 
 
-@render.register(SignOff)
 def sign_off(result: SignOff) -> str:
     """Render the checklist, one item per line, each tick with who ticked it and when."""
     lines = [f"{result.title}: {result.done} of {len(result.ticks)} ticked"]
@@ -219,16 +209,33 @@ def _to_text(result: Any) -> str:
 
 
 def _core_renderers(register: Registrar) -> None:
-    """Register the renderers of the result types core modules define (imported here, when first needed)."""
-    from lightnb.capture import Change, Inspection
-    from lightnb.checks import CheckResult
-    from lightnb.inspect.divergence import Divergence
-    from lightnb.inspect.preview import Preview
-    from lightnb.inspect.row_diff import RowDiff, TableDiff
-    from lightnb.inspect.schema_diff import SchemaDiff
-    from lightnb.inspect.snapshot import Snapshot
-    for cls in (CheckResult, Divergence, Preview, RowDiff, TableDiff, Snapshot):
-        register(cls, _to_text)
-    register(SchemaDiff, schema_diff)
-    register(Change, change)
-    register(Inspection, inspection)
+    """Register the renderers of the result types core modules define, for the modules already imported
+    (a result's module is imported before it is shown: a diff's renderer loads no check, no capture)."""
+    if (results := loaded("lightnb.results")) is not None:
+        register(results.GenerateResult, generate_result)
+        register(results.RunResult, run_result)
+        register(results.RegenerateResult, regenerate_result)
+        register(results.PrintSchemaResult, print_schema_result)
+        register(results.SchemaCheckResult, schema_check_result)
+        register(results.LintResult, lint_result)
+        register(results.WorkspaceStatus, workspace_status)
+        register(results.ModelsPlan, models_plan)
+        register(results.Verification, verification)
+        register(results.SavedSql, saved_sql)
+        register(results.SignOff, sign_off)
+    if (capture := loaded("lightnb.capture")) is not None:
+        register(capture.Change, change)
+        register(capture.Inspection, inspection)
+    if (checks := loaded("lightnb.checks")) is not None:
+        register(checks.CheckResult, _to_text)
+    if (divergence := loaded("lightnb.inspect.divergence")) is not None:
+        register(divergence.Divergence, _to_text)
+    if (preview := loaded("lightnb.inspect.preview")) is not None:
+        register(preview.Preview, _to_text)
+    if (row_diff := loaded("lightnb.inspect.row_diff")) is not None:
+        register(row_diff.RowDiff, _to_text)
+        register(row_diff.TableDiff, _to_text)
+    if (snapshot := loaded("lightnb.inspect.snapshot")) is not None:
+        register(snapshot.Snapshot, _to_text)
+    if (diffs := loaded("lightnb.inspect.schema_diff")) is not None:
+        register(diffs.SchemaDiff, schema_diff)
