@@ -171,7 +171,9 @@ def take_snapshot(source_url: str, workspace: Path) -> BaseInfo:
         raise
     info = BaseInfo(result.source, int(time.time()), result.server_version, result.pg_dump_version,
                     round(result.seconds, 3), tables, rows)
-    write_text_atomic(workspace / RECORD, json.dumps(asdict(info), indent=2) + "\n", what="snapshot record")
+    # atomic, not fsynced: it describes a copy in a scratch cluster, which is not fsynced either
+    write_text_atomic(workspace / RECORD, json.dumps(asdict(info), indent=2) + "\n", what="snapshot record",
+                      durable=False)
     return info
 
 
