@@ -1,4 +1,5 @@
-"""A PostgreSQL verb loads PostgreSQL's parser (pglast) only when it reads SQL: structural, not timed."""
+"""A PostgreSQL verb loads what it uses: PostgreSQL's parser (pglast) only when it reads SQL, the Rust
+reader (lightnb.models) only when it reads a Rust file. Structural, not timed."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ print("\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
 
-def test_print_schema_of_a_postgres_database_never_loads_the_sql_parser(pg_database: PgDatabase,
+def test_print_schema_of_a_postgres_database_loads_neither_the_sql_parser_nor_the_rust_reader(pg_database: PgDatabase,
                                                                          tmp_path: Path) -> None:
     pg_database.execute("CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL)")
     (tmp_path / "diesel.toml").write_text("", encoding="utf-8")
@@ -28,6 +29,7 @@ def test_print_schema_of_a_postgres_database_never_loads_the_sql_parser(pg_datab
     assert report["code"] == 0 and "users (id) {" in done.stdout
     assert "lightnb.backends.postgres" in report["modules"]
     assert not [m for m in report["modules"] if m == "pglast" or m.startswith("pglast.")]
+    assert not [m for m in report["modules"] if m.startswith("lightnb.models")]
 
 
 def test_the_backend_loads_the_parser_when_it_first_reads_sql() -> None:
