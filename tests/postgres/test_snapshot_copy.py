@@ -23,7 +23,7 @@ from lightnb.backends.postgres.base import (
 from lightnb.backends.postgres.binaries import Binaries, find_binaries
 from lightnb.backends.postgres.cluster import Cluster, ClusterError, start_cluster
 from lightnb.backends.postgres.connect import ConnectError, connect
-from lightnb.backends.postgres.dump import DumpError, copy_database, version_problem
+from lightnb.backends.postgres.dump import DumpError, _Reader, copy_database, version_problem
 from lightnb.cli import main
 from tests.support.builder import ProjectBuilder
 from tests.support.pg_production import PASSWORD, add_reader, fingerprint, make_production
@@ -240,3 +240,16 @@ def test_pg_dump_starts_while_the_cluster_starts_and_stops_when_it_cannot(
     assert started.exists()  # pg_dump ran while the cluster was starting …
     with pytest.raises(ProcessLookupError):  # … and was stopped (and reaped) when the cluster failed
         os.kill(int(started.read_text()), 0)
+
+
+def test_pg_dump_is_never_started_once_the_copy_was_given_up(production: PgDatabase, tmp_path: Path) -> None:
+    """Ctrl-C while the source is being checked: the thread that checks it must not start pg_dump afterwards."""
+    marker = tmp_path / "ran"
+    real = find_binaries()
+    reader = _Reader(production.url, real.program("pg_dump"), ["sh", "-c", f"touch {marker}"], dict(os.environ),
+                     "the test's production")
+    reader.stop()  # the caller gave up first
+    reader.run()
+    assert reader.error is None and reader.process is None and reader.versions is not None
+    time.sleep(0.2)
+    assert not marker.exists()

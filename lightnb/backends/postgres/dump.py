@@ -174,6 +174,8 @@ class _Reader:
         self.stderr: list[bytes] = []
         self.drain: threading.Thread | None = None
         self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._stopped = False
 
     def run(self) -> None:
         try:
@@ -182,8 +184,11 @@ class _Reader:
                                       self.where)
             if problem is not None:
                 raise DumpError(problem)  # before pg_dump runs at all
-            self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                            stderr=subprocess.PIPE, env=self.env)
+            with self._lock:  # never started once the caller has given up (Ctrl-C while this thread ran)
+                if self._stopped:
+                    return
+                self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                                stderr=subprocess.PIPE, env=self.env)
             assert self.process.stdout is not None and self.process.stderr is not None
             _widen(self.process.stdout)
             self.drain = threading.Thread(target=_drain, args=(self.process.stderr, self.stderr), daemon=True)
@@ -192,7 +197,9 @@ class _Reader:
             self.error = error
 
     def stop(self) -> None:
-        """Stop pg_dump (when it runs) and wait for it."""
+        """Stop pg_dump (when it runs) and wait for it; it is not started afterwards."""
+        with self._lock:
+            self._stopped = True
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
