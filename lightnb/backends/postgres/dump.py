@@ -252,8 +252,8 @@ def copy_database(source_url: str, cluster: Cluster | Callable[[], Cluster], dat
                                     stderr=subprocess.PIPE, env=_private_environment())
         assert restorer.stderr is not None
         dumper.stdout.close()  # pg_restore holds the read end now
-        drains = [reader.drain, threading.Thread(target=_drain, args=(restorer.stderr, restore_err), daemon=True)]
-        drains[1].start()  # type: ignore[union-attr]  # both are threads here
+        restore_drain = threading.Thread(target=_drain, args=(restorer.stderr, restore_err), daemon=True)
+        restore_drain.start()
         try:
             restore_code = restorer.wait(timeout=timeout)
             dump_code = dumper.wait(timeout=timeout)
@@ -262,7 +262,7 @@ def copy_database(source_url: str, cluster: Cluster | Callable[[], Cluster], dat
                 if process.poll() is None:
                     process.kill()
                     process.wait()
-            for drain in drains:
+            for drain in (reader.drain, restore_drain):
                 if drain is not None:
                     drain.join(timeout=5)
         if dump_code != 0:
