@@ -96,7 +96,8 @@ def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
         ], sizes.rounds)
         rows.append(Row(f"snapshot of a {sizes.diff_rows:,}-row PostgreSQL production (×2 tables)", peer, cli=cli,
                         library=library, target="≤ 1.2×", limit=1.2,
-                        notes="read-only session, restore swapped in only when complete; peer into a fresh db"))
+                        notes="read-only session, restore swapped in only when complete, then the previous base "
+                              "dropped; peer into a fresh db"))
         base = "production"
         made: list[Clone] = []
         clone_series, peer_series = alternate([

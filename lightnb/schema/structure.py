@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from lightnb.models.schema_rs import Schema as SchemaFile
-from lightnb.models.schema_rs import SchemaTable, parse_schema
 from lightnb.schema.model import Schema, Table
+
+if TYPE_CHECKING:
+    from lightnb.models.schema_rs import Schema as SchemaFile
+    from lightnb.models.schema_rs import SchemaTable
 
 # diesel/src/sql_types/mod.rs and diesel/src/pg/types/mod.rs (2.3.12): `pub type Alias = Type;`
 SQL_TYPE_ALIASES: dict[str, str] = {
@@ -216,6 +219,7 @@ def compare_structure(file: str | SchemaFile, schema: Schema, name: str = "schem
     Tables are matched by SQL name, columns by SQL name (``#[sql_name]`` honoured); table order and
     doc comments are not compared.
     """
+    from lightnb.models.schema_rs import parse_schema  # the Rust reader loads only when a file is compared
     parsed = parse_schema(file, strict=False) if isinstance(file, str) else file
     db_tables = {t.sql_name: t for t in schema.tables}
     file_tables = {t.sql_name: t for t in parsed.tables}

@@ -11,11 +11,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lightnb.models.schema_rs import SchemaColumn, parse_schema
 from lightnb.schema import layout
 from lightnb.schema.config import DEFAULT_STYLE
 from lightnb.schema.print_schema import HEADER
+
+if TYPE_CHECKING:
+    from lightnb.models.schema_rs import SchemaColumn
 
 
 def detect_style(text: str) -> str | None:
@@ -28,6 +31,7 @@ def detect_style(text: str) -> str | None:
         return "2.2"
     if text == HEADER:
         return "2.3"
+    from lightnb.models.schema_rs import parse_schema  # the Rust reader loads only when a file is read
     votes = set()
     schema = parse_schema(text, strict=False)
     for group in schema.groups:

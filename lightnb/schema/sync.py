@@ -11,13 +11,11 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lightnb.backends import sqlite
 from lightnb.errors import FileWriteError, LightnbError, with_advice
 from lightnb.files import existing_regular, write_text_atomic
-from lightnb.models.schema_rs import Schema as SchemaFile
-from lightnb.models.schema_rs import SchemaTable, parse_schema
 from lightnb.project import Project
 from lightnb.schema.config import DEFAULT_STYLE, STYLES, PrintSchemaOptions, configurations
 from lightnb.schema.introspect import introspect
@@ -25,6 +23,10 @@ from lightnb.schema.model import Schema, SchemaError, Table
 from lightnb.schema.print_schema import render
 from lightnb.schema.style import choose_style, resolve_style
 from lightnb.schema.target import check_schema_target
+
+if TYPE_CHECKING:
+    from lightnb.models.schema_rs import Schema as SchemaFile
+    from lightnb.models.schema_rs import SchemaTable
 
 
 class ProjectLike(Protocol):
@@ -276,6 +278,7 @@ def compare_file(options: PrintSchemaOptions, schema: Schema, expected: str) -> 
         return FileSync(path, options.key, options.style, True, (), "", expected)
     diff = "".join(difflib.unified_diff(actual.splitlines(keepends=True), expected.splitlines(keepends=True),
                                         fromfile=str(path), tofile="database (print-schema)"))
+    from lightnb.models.schema_rs import parse_schema  # the Rust reader loads only when a file is compared
     findings = describe_differences(parse_schema(actual, strict=False), schema, path.name) or [
         f"{path.name} lays out the same schema differently from diesel {options.style} "
         f"(docs, imports or formatting)"]

@@ -59,6 +59,15 @@ def test_cluster_serves_a_unix_socket_only_with_scratch_settings(pg_cluster: Clu
     assert start_cluster(pg_cluster.folder) is pg_cluster  # started by this process: the same object
 
 
+def test_a_scratch_cluster_runs_no_autovacuum_and_minimal_wal(pg_cluster: Cluster) -> None:
+    """No worker starts on a fresh copy at each start (only to be stopped at each end), no table loaded in the
+    transaction that made it is also written to the WAL, and no checkpoint falls in the middle of a restore."""
+    with connect(pg_cluster.url()) as conn:
+        settings = {name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+                    for name in ("autovacuum", "wal_level", "max_wal_senders", "max_wal_size")}
+    assert settings == {"autovacuum": "off", "wal_level": "minimal", "max_wal_senders": "0", "max_wal_size": "1GB"}
+
+
 def test_databases_are_file_copies_of_a_template(pg_cluster: Cluster) -> None:
     url = pg_cluster.create_database("copy_source")
     try:

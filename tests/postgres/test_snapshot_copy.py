@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from lightnb.backends.postgres.base import BASE, RECORD, cluster_folder, read_record, take_snapshot
+from lightnb.backends.postgres.base import (
+    BASE,
+    RECORD,
+    _counts,
+    _restored_counts,
+    base_status,
+    cluster_folder,
+    read_record,
+    take_snapshot,
+)
 from lightnb.backends.postgres.binaries import Binaries, find_binaries
-from lightnb.backends.postgres.cluster import Cluster, start_cluster
+from lightnb.backends.postgres.cluster import Cluster, ClusterError, start_cluster
 from lightnb.backends.postgres.connect import ConnectError, connect
-from lightnb.backends.postgres.dump import DumpError, copy_database, version_problem
+from lightnb.backends.postgres.dump import DumpError, _Reader, copy_database, version_problem
 from lightnb.cli import main
 from tests.support.builder import ProjectBuilder
 from tests.support.pg_production import PASSWORD, add_reader, fingerprint, make_production
@@ -159,3 +169,87 @@ def test_cli_snapshot_then_check_uses_the_local_base_and_never_writes_production
         start_cluster(cluster_folder(root / ".lightnb")).destroy()
     time.sleep(0.6)
     assert fingerprint(production) == before
+
+
+def test_rows_are_each_table_s_own_counted_once(production: PgDatabase, tmp_path: Path) -> None:
+    """A partition or an inheriting table is counted as itself, never again through its parent."""
+    production.execute("""
+        CREATE TABLE events (id int, at date NOT NULL) PARTITION BY RANGE (at);
+        CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+        CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+        INSERT INTO events SELECT g, date '2023-06-01' + g FROM generate_series(1, 300) g;
+        CREATE TABLE notes (id int, body text);
+        CREATE TABLE pinned_notes (rank int) INHERITS (notes);
+        INSERT INTO notes SELECT g, 'n' FROM generate_series(1, 7) g;
+        INSERT INTO pinned_notes SELECT g, 'p', g FROM generate_series(1, 4) g;
+        CREATE TABLE nothing_yet (x int);
+        DELETE FROM posts WHERE id % 5 = 0;
+    """)
+    workspace = tmp_path / ".lightnb"
+    try:
+        info = take_snapshot(production.url, workspace)
+        # users 200 + posts 400 + audit 2 + events' partitions 300 + notes 7 + pinned_notes 4 + nothing_yet 0
+        assert (info.tables, info.rows) == (9, 913)
+        cluster = start_cluster(cluster_folder(workspace))
+        assert _counts(cluster, BASE) == (9, 913)  # counted in the copy, as `snapshot --status` does
+        assert base_status(workspace).rows == 913
+    finally:
+        start_cluster(cluster_folder(workspace)).destroy()
+
+
+def test_rows_are_counted_when_the_restore_s_own_tally_cannot_be_read(pg_cluster: Cluster) -> None:
+    """The server's tally of inserted rows is only read once nothing but the restore ever wrote there, its
+    session gone; while another session is on the database, every table is counted instead."""
+    name = f"lightnb_tally_{os.getpid()}"
+    pg_cluster.drop_database(name)
+    url = pg_cluster.create_database(name)
+    try:
+        with connect(url) as conn:
+            conn.execute("CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 10); TRUNCATE t; "
+                         "INSERT INTO t VALUES (1), (2), (3)")  # the tally says 13 inserted, 0 deleted
+        with connect(url) as lingering:
+            lingering.execute("SELECT 1")
+            assert _restored_counts(pg_cluster, name, timeout=0.05) == (1, 3)
+    finally:
+        pg_cluster.drop_database(name)
+
+
+def test_pg_dump_starts_while_the_cluster_starts_and_stops_when_it_cannot(
+        production: PgDatabase, pg_cluster: Cluster, tmp_path: Path) -> None:
+    real = find_binaries()
+    version = subprocess.run([real.program("pg_dump"), "--version"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    started = tmp_path / "pg_dump.pid"
+    script = folder / "pg_dump"
+    script.write_text(f"#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{version}'; exit 0; fi\n"
+                      f"echo $$ > {started}.tmp && mv {started}.tmp {started}\nexec sleep 60\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    (folder / "pg_restore").symlink_to(real.program("pg_restore"))
+
+    def cluster_that_fails() -> Cluster:
+        deadline = time.monotonic() + 20
+        while not started.exists() and time.monotonic() < deadline:  # pg_dump reads while the cluster starts
+            time.sleep(0.01)
+        raise ClusterError("PostgreSQL did not start in the test's cluster")
+
+    with pytest.raises(ClusterError, match="did not start"):
+        copy_database(production.url, cluster_that_fails, f"lightnb_copy_{os.getpid()}_nostart",
+                      binaries=Binaries(folder, real.version, real.major))
+    assert started.exists()  # pg_dump ran while the cluster was starting …
+    with pytest.raises(ProcessLookupError):  # … and was stopped (and reaped) when the cluster failed
+        os.kill(int(started.read_text()), 0)
+
+
+def test_pg_dump_is_never_started_once_the_copy_was_given_up(production: PgDatabase, tmp_path: Path) -> None:
+    """Ctrl-C while the source is being checked: the thread that checks it must not start pg_dump afterwards."""
+    marker = tmp_path / "ran"
+    real = find_binaries()
+    reader = _Reader(production.url, real.program("pg_dump"), ["sh", "-c", f"touch {marker}"], dict(os.environ),
+                     "the test's production")
+    reader.stop()  # the caller gave up first
+    reader.run()
+    assert reader.error is None and reader.process is None and reader.versions is not None
+    time.sleep(0.2)
+    assert not marker.exists()

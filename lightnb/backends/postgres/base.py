@@ -17,13 +17,14 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from psycopg import sql
 
 from lightnb.backends.postgres import url as pgurl
-from lightnb.backends.postgres.cluster import Cluster, start_cluster
+from lightnb.backends.postgres.cluster import Cluster, socket_dir_of, start_cluster
 from lightnb.backends.postgres.connect import connect
 from lightnb.backends.postgres.dump import copy_database
 from lightnb.errors import WorkspaceError
@@ -77,33 +78,90 @@ def read_record(workspace: Path) -> BaseInfo | None:
 
 
 def _counts(cluster: Cluster, database: str) -> tuple[int, int]:
-    from lightnb.backends.postgres.shape import read_shape
+    """Return the user tables of ``database`` and their rows, counted exactly (``count(*)``, one query).
+
+    Each table's own rows are counted once (``FROM ONLY``: a partition or an inheriting table is counted
+    as itself, never again through its parent); a partitioned table holds no rows of its own.
+    """
+    from lightnb.backends.postgres.shape import read_tables
     with connect(cluster.url(database)) as conn:
-        shape = read_shape(conn)
+        tables = read_tables(conn)
+        own = [sql.Identifier(schema, name) for _oid, schema, name, kind in tables if kind == "r"]
         rows = 0
-        for name in shape.tables:
-            ident = sql.Identifier(*name.split(".", 1)) if "." in name else sql.Identifier(name)
-            rows += int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0])  # type: ignore[index]  # count(*) returns one row
-    return len(shape.tables), rows
+        for chunk in range(0, len(own), _COUNTS_PER_QUERY):
+            counts = sql.SQL(", ").join(sql.SQL("(SELECT count(*) FROM ONLY {})").format(ident)
+                                        for ident in own[chunk:chunk + _COUNTS_PER_QUERY])
+            rows += sum(int(n) for n in conn.execute(sql.SQL("SELECT {}").format(counts)).fetchone() or ())
+    return len(tables), rows
+
+
+def _restored_counts(cluster: Cluster, database: str, timeout: float = 5.0) -> tuple[int, int]:
+    """Return the user tables of a just-restored ``database`` and the rows pg_restore wrote into them.
+
+    Nothing but pg_restore has written there, so each table's rows are the server's own exact tally of
+    what pg_restore inserted (``pg_stat_get_tuples_inserted``, less any deleted), read once its session
+    is gone: PostgreSQL 15 and later flush a session's counts into shared memory as it ends, before it
+    leaves ``pg_stat_activity``. Older servers (statistics sent over UDP, which may drop them), or
+    counts switched off: every table is counted instead (:func:`_counts`).
+    """
+    from lightnb.backends.postgres.shape import read_tables
+    if cluster.binaries.major < 15:
+        return _counts(cluster, database)
+    with connect(cluster.url(database)) as conn:
+        deadline = time.monotonic() + timeout
+        while conn.execute(_OTHER_SESSIONS).fetchone() != (0,):  # pg_restore's session still ending
+            if time.monotonic() > deadline:
+                return _counts(cluster, database)
+            time.sleep(0.002)
+        if conn.execute("SELECT current_setting('track_counts')::bool").fetchone() != (True,):
+            return _counts(cluster, database)
+        tables = read_tables(conn)
+        own = [oid for oid, _schema, _name, kind in tables if kind == "r"]
+        (rows,) = conn.execute("SELECT coalesce(sum(pg_stat_get_tuples_inserted(t) - pg_stat_get_tuples_deleted(t)), "
+                               "0) FROM unnest(%s::oid[]) AS t", (own,)).fetchone() or (0,)
+    return len(tables), int(rows)
+
+
+_OTHER_SESSIONS = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+_COUNTS_PER_QUERY = 500  # a SELECT list holds at most 1664 entries
+
+
+def _starter(folder: Path, source_host: str, fresh: str) -> Callable[[], Cluster]:
+    """Return the function that starts the private cluster for a copy (while pg_dump starts reading)."""
+    def start() -> Cluster:
+        cluster = start_cluster(folder)
+        if source_host == str(cluster.socket_dir):
+            raise _own_cluster()
+        cluster.drop_database(fresh)  # left by a copy that was killed (the same process id, long ago)
+        return cluster
+    return start
+
+
+def _own_cluster() -> WorkspaceError:
+    return WorkspaceError("That URL is lightnb's own private cluster, not production; pass the production "
+                          "database's URL.")
 
 
 def take_snapshot(source_url: str, workspace: Path) -> BaseInfo:
     """Copy production (only read) into the project's private cluster as its new base.
 
+    The cluster starts while pg_dump starts reading production; the copy is restored under a
+    temporary name and swapped in only once complete (a failed copy leaves the previous base as it was).
+
     :raises WorkspaceError: when ``source_url`` names the private cluster itself.
     :raises DumpError, ConnectError, ClusterError: one line each, no password.
     """
     workspace.mkdir(parents=True, exist_ok=True)
-    cluster = start_cluster(cluster_folder(workspace))
-    params = pgurl.parse(source_url)
-    if params.get("host") == str(cluster.socket_dir):
-        raise WorkspaceError("That URL is lightnb's own private cluster, not production; pass the production "
-                             "database's URL.")
+    folder = cluster_folder(workspace)
+    host = pgurl.parse(source_url).get("host") or ""
+    if host == str(socket_dir_of(folder)):
+        raise _own_cluster()
     fresh = f"{BASE}_new_{os.getpid()}"
-    cluster.drop_database(fresh)
-    result = copy_database(source_url, cluster, fresh)
+    result = copy_database(source_url, _starter(folder, host, fresh), fresh)
+    cluster = start_cluster(folder)  # the one just started (or found running)
     try:
-        tables, rows = _counts(cluster, fresh)
+        tables, rows = _restored_counts(cluster, fresh)
         cluster.drop_database(BASE)
         with connect(cluster.url("postgres")) as conn:
             conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(fresh), sql.Identifier(BASE)))
@@ -113,7 +171,9 @@ def take_snapshot(source_url: str, workspace: Path) -> BaseInfo:
         raise
     info = BaseInfo(result.source, int(time.time()), result.server_version, result.pg_dump_version,
                     round(result.seconds, 3), tables, rows)
-    write_text_atomic(workspace / RECORD, json.dumps(asdict(info), indent=2) + "\n", what="snapshot record")
+    # atomic, not fsynced: it describes a copy in a scratch cluster, which is not fsynced either
+    write_text_atomic(workspace / RECORD, json.dumps(asdict(info), indent=2) + "\n", what="snapshot record",
+                      durable=False)
     return info
 
 

@@ -13,11 +13,13 @@ reaches pg_dump through its environment only, and every line quoted from pg_dump
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
@@ -70,6 +72,10 @@ def program_version(program: str) -> tuple[str, int]:
         out = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError) as error:
         raise DumpError(f"Cannot run {program} ({error}); reinstall PostgreSQL's client programs.") from error
+    return _read_version(program, out)
+
+
+def _read_version(program: str, out: str) -> tuple[str, int]:
     match = re.search(r"(\d+)(?:\.\d+)*", out)
     if match is None:
         raise DumpError(f"Cannot read the version of {program} ({out.strip()!r}); reinstall PostgreSQL's client "
@@ -78,11 +84,38 @@ def program_version(program: str) -> tuple[str, int]:
 
 
 def server_version(source_url: str) -> tuple[str, int]:
-    """Return the source server's ``(version, major)``, asked in a read-only session."""
+    """Return the source server's ``(version, major)``, read from a read-only session's start-up (no query)."""
     with connect(source_url, read_only=True) as conn:
-        number = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]  # SHOW returns one row
-        shown = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]  # SHOW returns one row
-    return shown, number // 10000
+        number = conn.info.server_version
+        shown = (conn.info.parameter_status("server_version") or "").split()
+    return (shown[0] if shown else f"{number // 10000}.{number % 10000}"), number // 10000
+
+
+def source_versions(source_url: str, pg_dump: str) -> tuple[str, int, str, int]:
+    """Return ``(pg_dump version, its major, server version, its major)``: ``pg_dump --version`` runs
+    while the source's read-only session opens.
+
+    :raises DumpError: when pg_dump cannot run; ``ConnectError`` when the source cannot be reached.
+    """
+    try:
+        asked = subprocess.Popen([pg_dump, "--version"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+    except OSError as error:
+        raise DumpError(f"Cannot run {pg_dump} ({error}); reinstall PostgreSQL's client programs.") from error
+    try:
+        shown, major = server_version(source_url)
+        out, _ = asked.communicate(timeout=30)
+    except subprocess.TimeoutExpired as error:
+        raise DumpError(f"Cannot run {pg_dump} (it did not answer --version); reinstall PostgreSQL's client "
+                        f"programs.") from error
+    finally:
+        if asked.poll() is None:
+            asked.kill()
+            asked.wait()
+    if asked.returncode != 0:
+        raise DumpError(f"Cannot run {pg_dump} (--version exited with {asked.returncode}); reinstall PostgreSQL's "
+                        f"client programs.")
+    return (*_read_version(pg_dump, out), shown, major)
 
 
 def version_problem(pg_dump_version: str, pg_dump_major: int, server_shown: str, server_major: int,
@@ -130,9 +163,61 @@ def _last_error(lines: list[bytes], secret: str | None) -> str:
     return " ".join(line.split())[:400]
 
 
-def copy_database(source_url: str, cluster: Cluster, database: str, *, binaries: Binaries | None = None,
-                  timeout: float | None = None) -> DumpResult:
+class _Reader:
+    """Checks that pg_dump can read the source, then starts it: on a thread of its own, while the
+    private cluster gets ready (pg_dump takes its snapshot when it starts; the restore follows)."""
+
+    def __init__(self, source_url: str, pg_dump: str, command: list[str], env: dict[str, str], where: str) -> None:
+        self.source_url, self.pg_dump, self.command, self.env, self.where = source_url, pg_dump, command, env, where
+        self.versions: tuple[str, int, str, int] | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.stderr: list[bytes] = []
+        self.drain: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def run(self) -> None:
+        try:
+            self.versions = source_versions(self.source_url, self.pg_dump)
+            problem = version_problem(self.versions[0], self.versions[1], self.versions[2], self.versions[3],
+                                      self.where)
+            if problem is not None:
+                raise DumpError(problem)  # before pg_dump runs at all
+            with self._lock:  # never started once the caller has given up (Ctrl-C while this thread ran)
+                if self._stopped:
+                    return
+                self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                                stderr=subprocess.PIPE, env=self.env)
+            assert self.process.stdout is not None and self.process.stderr is not None
+            _widen(self.process.stdout)
+            self.drain = threading.Thread(target=_drain, args=(self.process.stderr, self.stderr), daemon=True)
+            self.drain.start()
+        except BaseException as error:  # noqa: BLE001 - handed to the calling thread, which raises it
+            self.error = error
+
+    def stop(self) -> None:
+        """Stop pg_dump (when it runs) and wait for it; it is not started afterwards."""
+        with self._lock:
+            self._stopped = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Let the pipe between pg_dump and pg_restore hold 1 MiB (Linux; 64 KiB otherwise): fewer stalls."""
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+
+
+def copy_database(source_url: str, cluster: Cluster | Callable[[], Cluster], database: str, *,
+                  binaries: Binaries | None = None, timeout: float | None = None) -> DumpResult:
     """Copy the source database into a new database of ``cluster`` (created here, dropped on failure).
+
+    ``cluster`` may be a function that starts it: it then runs in this thread while another checks
+    the versions and starts pg_dump (which reads the source as it was when it started); the restore
+    begins once the database exists. pg_dump runs only once its version is known to read the server's.
 
     :raises DumpError: pg_dump cannot read the server's version, the dump or the restore failed.
     :raises ConnectError: the source cannot be reached (one line, no password).
@@ -140,37 +225,35 @@ def copy_database(source_url: str, cluster: Cluster, database: str, *, binaries:
     started = time.perf_counter()
     binaries = binaries or find_binaries()
     pg_dump, pg_restore = _program(binaries, "pg_dump"), _program(binaries, "pg_restore")
-    dump_version, dump_major = program_version(pg_dump)
     where = pgurl.describe(source_url)
-    shown, major = server_version(source_url)
-    problem = version_problem(dump_version, dump_major, shown, major, where)
-    if problem is not None:
-        raise DumpError(problem)
     dsn, env, secret = _source_arguments(source_url)
-    cluster.create_database(database, template="template0")
-    target = _conninfo.make_conninfo("", **pgurl.parse(cluster.url(database)))
-    dump_cmd = [pg_dump, "--format=custom", "--compress=0", "--no-sync", f"--dbname={dsn}"]
-    restore_cmd = [pg_restore, "--no-owner", "--no-acl", *_RESTORE_SKIPS, "--exit-on-error", "--single-transaction",
-                   f"--dbname={target}"]
-    dump_err: list[bytes] = []
+    reader = _Reader(source_url, pg_dump, [pg_dump, "--format=custom", "--compress=0", "--no-sync", f"--dbname={dsn}"],
+                     env, where)
+    thread = threading.Thread(target=reader.run, name="lightnb-pg-dump", daemon=True)
+    thread.start()
+    target: Cluster | None = None
+    created = ok = False
     restore_err: list[bytes] = []
-    ok = False
     try:
-        dumper = subprocess.Popen(dump_cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env)
         try:
-            restorer = subprocess.Popen(restore_cmd, stdin=dumper.stdout, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, env=_private_environment())
-        except BaseException:
-            dumper.kill()
-            dumper.wait()
-            raise
-        assert dumper.stdout is not None and dumper.stderr is not None and restorer.stderr is not None
+            target = cluster() if callable(cluster) else cluster
+            target.create_database(database, template="template0")
+            created = True
+        finally:
+            thread.join()
+        if reader.error is not None:
+            raise reader.error
+        dumper = reader.process
+        assert dumper is not None and dumper.stdout is not None and reader.versions is not None
+        restore_cmd = [pg_restore, "--no-owner", "--no-acl", *_RESTORE_SKIPS, "--exit-on-error",
+                       "--single-transaction",
+                       f"--dbname={_conninfo.make_conninfo('', **pgurl.parse(target.url(database)))}"]
+        restorer = subprocess.Popen(restore_cmd, stdin=dumper.stdout, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, env=_private_environment())
+        assert restorer.stderr is not None
         dumper.stdout.close()  # pg_restore holds the read end now
-        readers = [threading.Thread(target=_drain, args=(dumper.stderr, dump_err), daemon=True),
-                   threading.Thread(target=_drain, args=(restorer.stderr, restore_err), daemon=True)]
-        for reader in readers:
-            reader.start()
+        restore_drain = threading.Thread(target=_drain, args=(restorer.stderr, restore_err), daemon=True)
+        restore_drain.start()
         try:
             restore_code = restorer.wait(timeout=timeout)
             dump_code = dumper.wait(timeout=timeout)
@@ -179,10 +262,11 @@ def copy_database(source_url: str, cluster: Cluster, database: str, *, binaries:
                 if process.poll() is None:
                     process.kill()
                     process.wait()
-            for reader in readers:
-                reader.join(timeout=5)
+            for drain in (reader.drain, restore_drain):
+                if drain is not None:
+                    drain.join(timeout=5)
         if dump_code != 0:
-            raise DumpError(f"pg_dump could not read {where}: {_last_error(dump_err, secret)}; nothing was "
+            raise DumpError(f"pg_dump could not read {where}: {_last_error(reader.stderr, secret)}; nothing was "
                             f"copied (the source was only read).")
         if restore_code != 0:
             raise DumpError(f"pg_restore could not restore the copy of {where} into the private cluster: "
@@ -193,10 +277,11 @@ def copy_database(source_url: str, cluster: Cluster, database: str, *, binaries:
         raise DumpError(f"Copying {where} took longer than {timeout:.0f} s and was stopped; nothing was kept.") \
             from error
     finally:
-        if not ok:
+        reader.stop()
+        if not ok and created and target is not None:
             with contextlib.suppress(DatabaseError):
-                cluster.drop_database(database)
-    return DumpResult(where, database, shown, dump_version, time.perf_counter() - started)
+                target.drop_database(database)
+    return DumpResult(where, database, reader.versions[2], reader.versions[0], time.perf_counter() - started)
 
 
 def describe_source(source_url: str) -> str:

@@ -29,8 +29,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from pglast.parser import ParseError, parse_sql_json, scan
-
 from lightnb.backends.postgres.split import split
 from lightnb.errors import MigrationError
 from lightnb.migrations import Migration
@@ -172,6 +170,7 @@ def _unquote(token: str) -> str:
 
 def _token_reasons(text: str, depth: int) -> Iterator[str]:
     """Scan text the parser cannot read as SQL (a PL/pgSQL body) token by token."""
+    from pglast.parser import ParseError, scan  # imported when SQL is first read
     data = text.encode("utf-8")
     try:
         tokens = scan(text)
@@ -208,6 +207,7 @@ def _token_reasons(text: str, depth: int) -> Iterator[str]:
 
 def _text_reasons(text: str, depth: int) -> Iterator[str]:
     """Yield why a piece of SQL (or a body that may hold SQL) is refused."""
+    from pglast.parser import ParseError, parse_sql_json  # imported when SQL is first read
     if not text.strip():
         return
     try:

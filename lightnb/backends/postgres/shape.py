@@ -146,10 +146,20 @@ def qualified(schema: str, name: str) -> str:
     return name if schema == "public" else f"{schema}.{name}"
 
 
+def _user_tables(conn: psycopg.Connection[Any]) -> list[tuple[int, str, str, str]]:
+    return [(oid, schema, name, kind) for oid, schema, name, kind in conn.execute(_TABLES).fetchall()
+            if qualified(schema, name) != TRACKING_TABLE]
+
+
+def read_tables(conn: psycopg.Connection[Any]) -> list[tuple[int, str, str, str]]:
+    """Return ``(oid, schema, name, relkind)`` of the tables a shape holds (``r`` a table, ``p`` a partitioned
+    one), diesel's tracking table left out."""
+    return _user_tables(conn)
+
+
 def read_shape(conn: psycopg.Connection[Any]) -> Shape:
     """Read the shape of the database ``conn`` is connected to (within its current transaction, if any)."""
-    tables = [(oid, qualified(schema, name)) for oid, schema, name, _kind in conn.execute(_TABLES).fetchall()]
-    tables = [(oid, name) for oid, name in tables if name != TRACKING_TABLE]
+    tables = [(oid, qualified(schema, name)) for oid, schema, name, _kind in _user_tables(conn)]
     oids = [oid for oid, _ in tables]
     columns: dict[int, list[ColumnShape]] = {oid: [] for oid in oids}
     for oid, name, type_, not_null, default, identity, generated, collation in conn.execute(_COLUMNS, (oids,)):

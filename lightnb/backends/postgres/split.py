@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from pglast.parser import ParseError, parse_sql_json, scan
+from typing import TYPE_CHECKING, Any
 
 from lightnb.backends.statement import Statement
+
+if TYPE_CHECKING:
+    from pglast.parser import ParseError
 
 _SEMICOLON = "ASCII_59"
 _OPEN, _CLOSE = "ASCII_40", "ASCII_41"
@@ -51,6 +52,7 @@ class _Token:
 
 def _tokens(sql: str) -> tuple[list[_Token], int | None]:
     """Return the scanner's tokens (comments dropped), and where scanning stopped on an error."""
+    from pglast.parser import ParseError, scan  # imported when SQL is first read
     try:
         raw = scan(sql)
         stopped = None
@@ -76,6 +78,7 @@ def _char_offsets(sql: str, byte_offsets: list[int]) -> list[int]:
 
 def _statement_ranges(sql: str) -> list[tuple[int, int]] | None:
     """Return each parsed statement's character range, or None when the parser rejects the script."""
+    from pglast.parser import ParseError, parse_sql_json  # imported when SQL is first read
     try:
         tree: dict[str, Any] = json.loads(parse_sql_json(sql))
     except ParseError:
@@ -165,6 +168,7 @@ def split(sql: str) -> list[Statement]:
 
 def syntax_error(sql: str) -> SyntaxProblem | None:
     """Return why PostgreSQL's parser rejects the script, with line and column, or None when it parses."""
+    from pglast.parser import ParseError, parse_sql_json  # imported when SQL is first read
     try:
         parse_sql_json(sql)
     except ParseError as error:
