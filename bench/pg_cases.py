@@ -85,9 +85,19 @@ def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
     rows = []
     try:
         from bench import lightnb_argv, python_env
+        from lightnb.backends.postgres.base import BASE, cluster_folder
+
+        def drop_previous_copy() -> None:
+            if cluster_folder(workspace).exists():
+                own = start_cluster(cluster_folder(workspace))
+                own.drop_database(BASE)
+                own.stop()
+        snapshot_argv = lightnb_argv("snapshot", "--database-url", production, "--project", str(project_dir))
+        # Both contenders start from no copy: the peer's previous copy is dropped untimed, and so is lightnb's
+        # (the next row times replacing a copy, against the same replacement by hand).
         cli, library, peer = alternate([
-            Contender("lightnb snapshot", argv=lightnb_argv("snapshot", "--database-url", production, "--project",
-                                                            str(project_dir)), env=python_env()),
+            Contender("lightnb snapshot", argv=snapshot_argv, env=python_env(),
+                      prepare=drop_previous_copy),
             Contender("copy_database()", call=lambda: copy_database(production, target, "lib_copy"),
                       prepare=lambda: target.drop_database("lib_copy")),
             Contender("pg_dump | pg_restore", argv=["bash", "-c", restore], env=env,
@@ -98,6 +108,16 @@ def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
                         library=library, target="≤ 1.2×", limit=1.2,
                         notes="read-only session, restore swapped in only when complete, then the previous base "
                               "dropped; peer into a fresh db"))
+        replace = (f"{_bin('dropdb')} --if-exists --maintenance-db='{target.url('postgres')}' peer_copy && "
+                   f"{_bin('createdb')} --template=template0 --maintenance-db='{target.url('postgres')}' peer_copy && "
+                   f"{restore}")
+        replace_cli, replace_peer = alternate([
+            Contender("lightnb snapshot", argv=snapshot_argv, env=python_env()),
+            Contender("dropdb + createdb + pg_dump | pg_restore", argv=["bash", "-c", replace], env=env),
+        ], sizes.rounds)
+        rows.append(Row("snapshot replacing the previous copy (same production)", replace_peer, cli=replace_cli,
+                        target="≤ 1.2×", limit=1.2,
+                        notes="the previous copy dropped after the new one is complete; the peer drops it first"))
         base = "production"
         made: list[Clone] = []
         clone_series, peer_series = alternate([
