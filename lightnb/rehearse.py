@@ -167,7 +167,8 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
                 if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                     raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                         f"backup.")
-            kernel.stop_soon()
+            # the kernel ends, and its copies of production are deleted, while the report is written
+            kernel.stop_soon(then=lambda: shutil.rmtree(folder / "workspace", ignore_errors=True))
             report = _export(tools, executed, out, redactor, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
 
@@ -308,10 +309,16 @@ class _Kernel:
             return ""
         return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
 
-    def stop_soon(self) -> None:
-        """Start shutting the kernel down in a thread; :meth:`stop` waits for it."""
+    def stop_soon(self, *, then: Callable[[], None] | None = None) -> None:
+        """Start shutting the kernel down in a thread, then call ``then`` (once the kernel has ended);
+        :meth:`stop` waits for both."""
         if self._stopping is None and not self._stopped:
-            self._stopping = threading.Thread(target=self._shutdown, name="lightnb-kernel-stop", daemon=True)
+            def shutdown() -> None:
+                self._shutdown()
+                if then is not None:
+                    then()
+
+            self._stopping = threading.Thread(target=shutdown, name="lightnb-kernel-stop", daemon=True)
             self._stopping.start()
 
     def stop(self) -> None:
