@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -211,6 +212,7 @@ def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str
             failed = error
         except Exception as error:  # the kernel died or never answered: say what it logged last
             if not kernel.alive():
+                kernel.died = True
                 raise LightnbError(f"The rehearsal's kernel stopped unexpectedly "
                                    f"({kernel.last_words() or type(error).__name__}); nothing was written to "
                                    f"{out}.") from error
@@ -252,6 +254,7 @@ class _Kernel:
         self._handle = handle
         self._stopping: threading.Thread | None = None
         self._stopped = False
+        self.died = False  # it ended on its own, in the middle of the notebook
 
     @classmethod
     @contextlib.contextmanager
@@ -302,7 +305,11 @@ class _Kernel:
             return False
 
     def last_words(self) -> str:
-        """Return the last non-empty line the kernel logged (a crash's reason), or ``""``."""
+        """Say why the kernel ended: the signal that killed it, else the last line it logged, else ``""``."""
+        process = getattr(self.manager.provisioner, "process", None)
+        status = process.poll() if process is not None else None
+        if status is not None and status < 0:
+            return f"killed by {signal.Signals(-status).name}"
         try:
             lines = self._log.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
@@ -328,6 +335,8 @@ class _Kernel:
         if not self._stopped:
             _cancel_cut_short()
             self._shutdown()
+        if self.died:  # the copies it was working on have no owner left: remove them now
+            scratch.sweep()
 
     def _shutdown(self) -> None:
         from jupyter_core.utils import run_sync

@@ -105,31 +105,56 @@ def test_the_kernel_has_the_cells_modules_loaded_and_keeps_its_own_output_in_its
     assert process.poll() is not None  # the kernel ended with the block
 
 
-def test_a_rehearsal_stopped_by_sigterm_prints_one_line_and_leaves_no_kernel(tmp_path: Path) -> None:
+def _slow_rehearsal(tmp_path: Path) -> tuple[subprocess.Popen[str], list[int]]:
+    """Start a rehearsal whose proof is stuck in a long statement; return it and its kernel's process id."""
     made = _sample(tmp_path, SLOW_UP, "ALTER TABLE users DROP COLUMN x;\n")
-    out, scratch = tmp_path / "out", tmp_path / "scratch"
+    scratch = tmp_path / "scratch"
     child = subprocess.Popen([sys.executable, "-m", "lightnb", "rehearse", "--project", str(made.project_dir),
-                              "--database", str(made.production_db), "--out", str(out)], cwd=REPO,
+                              "--database", str(made.production_db), "--out", str(tmp_path / "out")], cwd=REPO,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(scratch))
     kernels: list[int] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # the kernel's proof makes its own scratch folder for the copy
+        kernels = kernels or _children(child.pid)
+        if scratch.is_dir() and any(p.name.startswith("check-") for p in scratch.iterdir()):
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    return child, kernels
+
+
+def _finish(child: subprocess.Popen[str]) -> str:
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # the kernel's proof makes its own scratch folder for the copy
-            kernels = kernels or _children(child.pid)
-            if scratch.is_dir() and any(p.name.startswith("check-") for p in scratch.iterdir()):
-                break
-            time.sleep(0.1)
-        assert kernels, "the rehearsal's kernel never started"
-        time.sleep(0.5)
-        child.send_signal(signal.SIGTERM)
-        _out, err = child.communicate(timeout=60)
+        return child.communicate(timeout=60)[1]
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def _left_behind(tmp_path: Path) -> list[Path]:
+    return [p for p in (tmp_path / "scratch").iterdir() if not p.name.startswith(".")] + \
+        list((tmp_path / "out").glob("*.ipynb")) + list((tmp_path / "out").glob("*.html"))
+
+
+def test_a_rehearsal_stopped_by_sigterm_prints_one_line_and_leaves_no_kernel(tmp_path: Path) -> None:
+    child, kernels = _slow_rehearsal(tmp_path)
+    assert kernels, "the rehearsal's kernel never started"
+    child.send_signal(signal.SIGTERM)
+    err = _finish(child)
     assert child.returncode == 128 + signal.SIGTERM
     assert len(err.strip().splitlines()) == 1, err  # no traceback from the kernel's messaging
     assert "terminated (SIGTERM)" in err
     assert not any(Path(f"/proc/{pid}").exists() for pid in kernels)  # the kernel ended too
-    assert not (out / NOTEBOOK).exists()
-    assert not [p for p in scratch.iterdir() if not p.name.startswith(".")]  # no copy or log left behind
+    assert not _left_behind(tmp_path)  # no copy, log or notebook
+
+
+def test_a_kernel_that_dies_is_named_as_the_reason_and_nothing_is_written(tmp_path: Path) -> None:
+    child, kernels = _slow_rehearsal(tmp_path)
+    assert kernels, "the rehearsal's kernel never started"
+    os.kill(kernels[0], signal.SIGKILL)
+    err = _finish(child)
+    assert child.returncode == 1
+    assert err.strip().splitlines()[-1] == (f"The rehearsal's kernel stopped unexpectedly (killed by SIGKILL); "
+                                            f"nothing was written to {tmp_path / 'out'}.")
+    assert not _left_behind(tmp_path)  # the copies the dead kernel was proving on are swept too
