@@ -129,9 +129,6 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
     notebooks_dir()  # the notebook must be there before anything is copied
     out = Path(out_dir).resolve()
     executed = out / NOTEBOOK
-    # every output masks what the project masks (its [redact] settings and their lineage), not only
-    # the built-in words: the notebook's panels do, and so does the last check of what is written
-    redactor = Redactor.for_project(project)
     secrets: tuple[str, ...] = ()
     # The workspace is a full, unredacted copy of production, and the project copy may hold secrets
     # of its own: both live in a private scratch folder (0700) that is deleted afterwards, also on
@@ -142,6 +139,7 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
         secrets = url_secrets(production)
         with scratch.folder("rehearse") as folder:
             tools = _Tools.warm_up()  # papermill and nbconvert load while production is copied
+            redactor = _redactor(project)
             copied = copy_project(project, start, folder / "project")
             with production_copy(project, production, folder / "pg") as copy:
                 out.mkdir(parents=True, exist_ok=True)
@@ -158,6 +156,7 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
         out.mkdir(parents=True, exist_ok=True)
         with scratch.folder("rehearse") as folder, _Kernel.started(out, folder) as kernel:
             tools = _Tools.warm_up()  # papermill loads while the kernel starts and the project is copied
+            redactor = _redactor(project)
             copied = copy_project(project, start, folder / "project")
             params = {"project_dir": str(copied), "production_db": str(production),
                       "workspace_dir": str(folder / "workspace"), "limit": limit,
@@ -172,6 +171,12 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
             kernel.stop_soon(then=lambda: shutil.rmtree(folder / "workspace", ignore_errors=True))
             report = _export(tools, executed, out, redactor, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
+
+
+def _redactor(project: Project) -> Redactor:
+    """What every output masks: what the project masks (its [redact] settings and their lineage), not
+    only the built-in words; the notebook's panels do, and so does the last check of what is written."""
+    return Redactor.for_project(project)
 
 
 def _is_url(production: Path | str) -> bool:
