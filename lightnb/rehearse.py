@@ -167,9 +167,10 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
                 if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                     raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                         f"backup.")
-            # the kernel ends, and its copies of production are deleted, while the report is written
-            kernel.stop_soon(then=lambda: shutil.rmtree(folder / "workspace", ignore_errors=True))
-            report = _export(tools, executed, out, redactor, secrets)
+            # the kernel ends, and the notebook's copies of production are deleted, while the report is written
+            kernel.stop_soon()
+            with _removing(folder / "workspace"):
+                report = _export(tools, executed, out, redactor, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
 
 
@@ -321,16 +322,10 @@ class _Kernel:
             return ""
         return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
 
-    def stop_soon(self, *, then: Callable[[], None] | None = None) -> None:
-        """Start shutting the kernel down in a thread, then call ``then`` (once the kernel has ended);
-        :meth:`stop` waits for both."""
+    def stop_soon(self) -> None:
+        """Start shutting the kernel down in a thread; :meth:`stop` waits for it."""
         if self._stopping is None and not self._stopped:
-            def shutdown() -> None:
-                self._shutdown()
-                if then is not None:
-                    then()
-
-            self._stopping = threading.Thread(target=shutdown, name="lightnb-kernel-stop", daemon=True)
+            self._stopping = threading.Thread(target=self._shutdown, name="lightnb-kernel-stop", daemon=True)
             self._stopping.start()
 
     def stop(self) -> None:
@@ -356,6 +351,19 @@ class _Kernel:
                     raise
         finally:
             self._handle.close()
+
+
+@contextlib.contextmanager
+def _removing(folder: Path) -> Iterator[None]:
+    """Delete ``folder`` in a thread while the block runs (a copy of production takes a while to
+    delete); the block ends once it is gone."""
+    thread = threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True},
+                              name="lightnb-rehearse-cleanup", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def _cancel_cut_short() -> None:
