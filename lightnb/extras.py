@@ -7,6 +7,7 @@ the panels, notebooks, reports and rehearsals need. A feature that needs the ext
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 from lightnb.errors import LightnbError
@@ -26,6 +27,20 @@ def require(module: str, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        missing = getattr(error, "name", None) or module
-        raise MissingExtra(f"{purpose} needs {missing.split('.')[0]}, which is not installed; install the "
-                           f"workbook extra: pip install 'lightnb[{EXTRA}]'") from None
+        raise _missing(getattr(error, "name", None) or module, purpose) from None
+
+
+def require_installed(module: str, purpose: str) -> None:
+    """Raise :class:`MissingExtra` like :func:`require` when ``module`` is not installed, without importing it
+    (for work that imports it later, or in another thread or process)."""
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise _missing(module, purpose)
+
+
+def _missing(module: str, purpose: str) -> MissingExtra:
+    return MissingExtra(f"{purpose} needs {module.split('.')[0]}, which is not installed; install the "
+                        f"workbook extra: pip install 'lightnb[{EXTRA}]'")

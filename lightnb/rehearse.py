@@ -9,22 +9,34 @@ and the cluster is destroyed afterwards. The project is copied too (its migratio
 models and the rest of its tree, without build output, version control or database files), because
 running migrations regenerates ``schema.rs``: the rehearsal does that in the copy, so the project's
 tree stays exactly as it was.
+
+The fixed cost of a rehearsal is mostly start-up: the notebook's kernel (a Python process that
+must import IPython, then lightnb's panels, pandas and the proof) and this process's own imports
+(papermill, nbconvert). So the kernel is started first, before papermill is even imported, and
+imports the modules the cells use while it starts; meanwhile this process copies the project and
+imports papermill, and nbconvert warms up in a thread while the cells run. The kernel's own
+messages (its log, a ZMQ complaint when a stop cuts a reply short) go to a log file in the private
+scratch folder, never to the terminal; the last line is quoted when the kernel dies.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lightnb import scratch
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
-from lightnb.extras import require
+from lightnb.extras import require_installed
 from lightnb.files import atomic_path
 from lightnb.inspect.redact import Redactor
 from lightnb.project import Project
@@ -105,8 +117,8 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
         notebook is still written, with the failing cell, for diagnosis).
     """
     _skip_costly_imports()
-    require("papermill", "lightnb rehearse")
-    from lightnb.report import export
+    for module in ("papermill", "nbconvert", "ipykernel"):
+        require_installed(module, "lightnb rehearse")
 
     pending = tuple(pending)
     if limit is not None:
@@ -117,9 +129,6 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
     notebooks_dir()  # the notebook must be there before anything is copied
     out = Path(out_dir).resolve()
     executed = out / NOTEBOOK
-    # every output masks what the project masks (its [redact] settings and their lineage), not only
-    # the built-in words: the notebook's panels do, and so does the last check of what is written
-    redactor = Redactor.for_project(project)
     secrets: tuple[str, ...] = ()
     # The workspace is a full, unredacted copy of production, and the project copy may hold secrets
     # of its own: both live in a private scratch folder (0700) that is deleted afterwards, also on
@@ -129,29 +138,46 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
         production = str(production)
         secrets = url_secrets(production)
         with scratch.folder("rehearse") as folder:
+            tools = _Tools.warm_up()  # papermill and nbconvert load while production is copied
+            redactor = _redactor(project)
             copied = copy_project(project, start, folder / "project")
             with production_copy(project, production, folder / "pg") as copy:
                 out.mkdir(parents=True, exist_ok=True)
                 params = {"project_dir": str(copied), "production_db": copy.production, "workspace_dir": None,
                           "limit": limit, "run_project_tests": run_tests, "backend": "postgres"}
-                _execute(executed, params, out, timeout, redactor, env={"DATABASE_URL": copy.workspace})
+                # the kernel's DATABASE_URL names the workspace database in the copy's cluster
+                with _Kernel.started(out, folder, env={"DATABASE_URL": copy.workspace}) as kernel:
+                    _execute(kernel, tools, executed, params, out, timeout, redactor)
+                    kernel.stop_soon()  # the kernel ends while the report is written
+                    report = _export(tools, executed, out, redactor, secrets)
     else:
         production = Path(production)
         before = file_state(production)  # a hash of it only when size, times and SQLite's counter cannot tell
         out.mkdir(parents=True, exist_ok=True)
-        with scratch.folder("rehearse") as folder:
+        with scratch.folder("rehearse") as folder, _Kernel.started(out, folder) as kernel:
+            tools = _Tools.warm_up()  # papermill loads while the kernel starts and the project is copied
+            redactor = _redactor(project)
             copied = copy_project(project, start, folder / "project")
             params = {"project_dir": str(copied), "production_db": str(production),
                       "workspace_dir": str(folder / "workspace"), "limit": limit,
                       "run_project_tests": run_tests}
             try:
-                _execute(executed, params, out, timeout, redactor)
+                _execute(kernel, tools, executed, params, out, timeout, redactor)
             finally:
                 if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                     raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                         f"backup.")
-    report = export(executed, out, redactor=redactor, secrets=secrets)
+            # the kernel ends, and the notebook's copies of production are deleted, while the report is written
+            kernel.stop_soon()
+            with _removing(folder / "workspace"):
+                report = _export(tools, executed, out, redactor, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
+
+
+def _redactor(project: Project) -> Redactor:
+    """What every output masks: what the project masks (its [redact] settings and their lineage), not
+    only the built-in words; the notebook's panels do, and so does the last check of what is written."""
+    return Redactor.for_project(project)
 
 
 def _is_url(production: Path | str) -> bool:
@@ -167,50 +193,253 @@ def _describe(production: Path | str) -> str:
     return str(production)
 
 
-def _execute(executed: Path, params: Mapping[str, object], out: Path, timeout: int, redactor: Redactor, *,
-             env: dict[str, str] | None = None) -> None:
-    """Run notebook 02 with ``params`` into ``executed`` (its outputs masked); ``env`` is added to the kernel's.
+def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str, object], out: Path, timeout: int,
+             redactor: Redactor) -> None:
+    """Run notebook 02 with ``params`` on ``kernel`` into ``executed`` (its outputs masked).
 
-    :raises LightnbError: when a cell fails (the executed notebook is written, with the failing cell).
+    :raises LightnbError: when a cell fails (the executed notebook is written, with the failing cell),
+        or when the kernel died (with the last line it logged).
     """
+    tools.wait_for_papermill()
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     notebook = notebooks_dir() / NOTEBOOK
     failed: PapermillExecutionError | None = None
-    # papermill writes as it goes: it writes a temporary file, which becomes the executed
-    # notebook only once whole (with the failing cell, when one fails)
+    # papermill writes a temporary file, which becomes the executed notebook only once whole (with
+    # the failing cell, when one fails); it is written once, at the end, not after every cell
     with atomic_path(executed, what="executed notebook", suffix=".tmp.ipynb") as partial:
         try:
             papermill.execute_notebook(str(notebook), str(partial), parameters=dict(params), cwd=str(out),
                                        kernel_name="python3", progress_bar=_progress_wanted(),
-                                       execution_timeout=timeout,
-                                       kernel_manager_class=_kernel_manager(env))
+                                       execution_timeout=timeout, request_save_on_cell_execute=False,
+                                       km=kernel.manager)
         except PapermillExecutionError as error:
             failed = error
+        except Exception as error:  # the kernel died or never answered: say what it logged last
+            if not kernel.alive():
+                kernel.died = True
+                raise LightnbError(f"The rehearsal's kernel stopped unexpectedly "
+                                   f"({kernel.last_words() or type(error).__name__}); nothing was written to "
+                                   f"{out}.") from error
+            raise
         _mask_outputs(partial, redactor)
     if failed is not None:
         raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                            f"{failed.evalue}; see {executed}.") from failed
 
 
-def _kernel_manager(env: dict[str, str] | None) -> type:
-    """Return the kernel manager class whose kernels get ``env`` on top of this process's environment."""
-    from lightnb.kernel import kernel_manager_class
+def _export(tools: _Tools, executed: Path, out: Path, redactor: Redactor, secrets: tuple[str, ...]) -> Any:
+    """Write the HTML and Markdown report of the executed notebook."""
+    tools.wait_for_report()
+    from lightnb.report import export
+    return export(executed, out, redactor=redactor, secrets=secrets)
 
-    base: Any = kernel_manager_class("python3")
-    if not env:
-        return base
-    added = dict(env)
 
-    class RehearsalKernelManager(base):
-        """Starts the kernel with the rehearsal's environment (the copy's ``DATABASE_URL``)."""
+# What the notebook's cells import: its panels, the proof, the capture, lint (with the PostgreSQL
+# rules), schema regeneration and pandas. The kernel imports them while it starts, in parallel with
+# this process's work, instead of in the first cells. A module the cells stop using only costs its
+# import; one that fails to import is left to fail, with its message, in the cell that needs it.
+KERNEL_WARM_UP = ("lightnb.ui", "lightnb.checks", "lightnb.capture", "lightnb.lint.config", "lightnb.backends.postgres",
+                  "lightnb.schema.sync", "pandas")
+KERNEL_LOG = "kernel.log"
 
-        async def start_kernel(self, **kw: Any) -> None:
-            kw["env"] = {**os.environ, **(kw.get("env") or {}), **added}
-            await super().start_kernel(**kw)
 
-    return RehearsalKernelManager
+class _Kernel:
+    """The rehearsal's kernel: started before papermill loads, warmed up, its own output kept in a log file.
+
+    Use :meth:`started`: the kernel is shut down when the block ends (interrupted first, then asked to
+    end, then killed if it does not), also on an error, Ctrl-C or SIGTERM, before the block's
+    copies are removed.
+    """
+
+    def __init__(self, manager: Any, clients: list[Any], log: Path, handle: IO[bytes]) -> None:
+        self.manager = manager
+        self._clients = clients
+        self._log = log
+        self._handle = handle
+        self._stopping: threading.Thread | None = None
+        self._stopped = False
+        self.died = False  # it ended on its own, in the middle of the notebook
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(cls, cwd: Path, folder: Path, *, env: Mapping[str, str] | None = None) -> Iterator[_Kernel]:
+        """Start the kernel in ``cwd`` (its log in the private ``folder``), with ``env`` added to its environment."""
+        kernel = cls._start(cwd, folder / KERNEL_LOG, env)
+        try:
+            yield kernel
+        finally:
+            kernel.stop()
+
+    @classmethod
+    def _start(cls, cwd: Path, log: Path, env: Mapping[str, str] | None) -> _Kernel:
+        from jupyter_core.utils import run_sync
+
+        from lightnb.kernel import kernel_manager_class
+
+        base: Any = kernel_manager_class("python3")
+        clients: list[Any] = []
+
+        class RehearsalKernelManager(base):
+            """Keeps the clients papermill opens, to close their channels when the kernel ends."""
+
+            def client(self, **kw: Any) -> Any:
+                made = super().client(**kw)
+                clients.append(made)
+                return made
+
+        manager = RehearsalKernelManager(kernel_name="python3")
+        handle = open(log, "ab")
+        options: dict[str, Any] = {"cwd": str(cwd), "stdout": handle, "stderr": handle,
+                                   "extra_arguments": [f"--IPKernelApp.exec_lines={_warm_up_line()}"]}
+        if env:
+            options["env"] = {**os.environ, **env}
+        try:
+            run_sync(manager.start_kernel)(**options)
+        except BaseException:
+            handle.close()
+            raise
+        return cls(manager, clients, log, handle)
+
+    def alive(self) -> bool:
+        """Tell whether the kernel process still runs."""
+        from jupyter_core.utils import run_sync
+        try:
+            return bool(run_sync(self.manager.is_alive)())
+        except Exception:  # noqa: BLE001 - no kernel any more
+            return False
+
+    def last_words(self) -> str:
+        """Say why the kernel ended: the signal that killed it, else the last line it logged, else ``""``."""
+        process = getattr(self.manager.provisioner, "process", None)
+        status = process.poll() if process is not None else None
+        if status is not None and status < 0:
+            return f"killed by {signal.Signals(-status).name}"
+        try:
+            lines = self._log.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
+
+    def stop_soon(self) -> None:
+        """Start shutting the kernel down in a thread; :meth:`stop` waits for it."""
+        if self._stopping is None and not self._stopped:
+            self._stopping = threading.Thread(target=self._shutdown, name="lightnb-kernel-stop", daemon=True)
+            self._stopping.start()
+
+    def stop(self) -> None:
+        """Shut the kernel down (or wait for :meth:`stop_soon` to have done it); close its log."""
+        if self._stopping is not None:
+            self._stopping.join()
+        if not self._stopped:
+            _cancel_cut_short()
+            self._shutdown()
+        if self.died:  # the copies it was working on have no owner left: remove them now
+            scratch.sweep()
+
+    def _shutdown(self) -> None:
+        from jupyter_core.utils import run_sync
+        self._stopped = True
+        try:
+            for client in self._clients:
+                client.stop_channels()
+            try:
+                run_sync(self.manager.shutdown_kernel)(now=False)  # interrupt, ask it to end, kill it if it does not
+            except RuntimeError as error:  # it had already ended
+                if "No kernel is running" not in str(error):
+                    raise
+        finally:
+            self._handle.close()
+
+
+@contextlib.contextmanager
+def _removing(folder: Path) -> Iterator[None]:
+    """Delete ``folder`` in a thread while the block runs (a copy of production takes a while to
+    delete); the block ends once it is gone."""
+    thread = threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True},
+                              name="lightnb-rehearse-cleanup", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+def _cancel_cut_short() -> None:
+    """Cancel what papermill left waiting in this thread's event loop when a stop (an error, Ctrl-C,
+    SIGTERM) cut it short: the running cell's task would otherwise wake up during the shutdown, find
+    the kernel gone, and leave a "Kernel died" traceback on stderr as the process ends."""
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop()
+    if loop.is_closed() or loop.is_running():
+        return
+    waiting = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in waiting:
+        task.cancel()
+    if waiting:
+        loop.run_until_complete(asyncio.gather(*waiting, return_exceptions=True))
+
+
+def _warm_up_line() -> str:
+    """The kernel's start-up line importing :data:`KERNEL_WARM_UP` (it leaves no name behind)."""
+    return (f"import importlib as __lightnb_i; [__lightnb_i.import_module(__lightnb_m) for __lightnb_m in "
+            f"{KERNEL_WARM_UP!r}]; del __lightnb_i")
+
+
+class _Tools:
+    """papermill and nbconvert, loaded in a thread while other work runs (the kernel starting, cells running).
+
+    Loading is best-effort: an error here is left for the real use to raise, with its message.
+    """
+
+    def __init__(self) -> None:
+        self._papermill = threading.Event()
+        self._thread = threading.Thread(target=self._load, name="lightnb-rehearse-imports", daemon=True)
+
+    @classmethod
+    def warm_up(cls) -> _Tools:
+        """Start loading in a thread."""
+        tools = cls()
+        tools._thread.start()
+        return tools
+
+    def wait_for_papermill(self) -> None:
+        """Wait until papermill is loaded (or failed to load)."""
+        self._papermill.wait()
+
+    def wait_for_report(self) -> None:
+        """Wait until the report's exporters are loaded (or failed to load)."""
+        self._thread.join()
+
+    def _load(self) -> None:
+        try:
+            import papermill  # noqa: F401 - loaded for _execute
+        except Exception:  # noqa: BLE001 - _execute imports it again and says why it cannot
+            pass
+        finally:
+            self._papermill.set()
+        try:
+            _warm_exporters()
+        except Exception:  # noqa: BLE001 - the export reports its own errors
+            pass
+
+
+def _warm_exporters() -> None:
+    """Render a small notebook as HTML and Markdown: nbconvert's templates, lexers and filters load now."""
+    from nbconvert import HTMLExporter, MarkdownExporter
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    cell = new_code_cell("x = 1", outputs=[new_output("display_data", data={"text/html": "<p>x</p>",
+                                                                            "text/markdown": "x",
+                                                                            "text/plain": "x"})])
+    sample = new_notebook(cells=[new_markdown_cell("# x"), cell],
+                          metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                   "display_name": "Python 3"},
+                                    "language_info": {"name": "python"}})
+    HTMLExporter().from_notebook_node(sample)
+    MarkdownExporter().from_notebook_node(sample)
 
 
 def _mask_outputs(notebook: Path, redactor: Redactor) -> None:

@@ -1,0 +1,160 @@
+"""The rehearsal's kernel: started before papermill is imported, warmed with the modules the cells use, its own
+output kept off the terminal (a stopped rehearsal prints lightnb's one line and nothing else), and always ended."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lightnb import samples, steps
+from lightnb.project import Project
+from lightnb.rehearse import KERNEL_LOG, KERNEL_WARM_UP, NOTEBOOK, _Kernel
+
+pytestmark = pytest.mark.timeout(180)
+REPO = Path(__file__).resolve().parents[2]
+# counts to three billion in SQLite: the proof's up is still running when the test stops the rehearsal
+SLOW_UP = ("ALTER TABLE users ADD COLUMN x INTEGER;\n"
+           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000000) "
+           "SELECT count(*) FROM n;\n")
+
+
+def _sample(tmp_path: Path, up: str, down: str) -> samples.SampleWorkbook:
+    made = samples.sample_workbook(tmp_path / "sample", users=50, workspace=False)
+    project = Project.discover(made.project_dir)
+    created = steps.generate(project, "change").migration
+    steps.save_sql(project, created.name, up=up, down=down)
+    return made
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _env(scratch: Path) -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO), LIGHTNB_SCRATCH_DIR=str(scratch))
+
+
+# Records every kernel launch, with whether papermill had been loaded by then, and whether it was loaded at all.
+ORDER_PROBE = """
+import json, subprocess, sys
+launches = []
+launch = subprocess.Popen.__init__
+def recording(self, args, *a, **kw):
+    if any("ipykernel" in str(arg) for arg in args):
+        launches.append("papermill" in sys.modules)
+    launch(self, args, *a, **kw)
+subprocess.Popen.__init__ = recording
+from lightnb.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "papermill_loaded_at_launch": launches, "papermill": "papermill" in sys.modules}))
+"""
+
+
+def test_the_kernel_starts_before_papermill_is_imported(tmp_path: Path) -> None:
+    made = _sample(tmp_path, "ALTER TABLE users ADD COLUMN x INTEGER;\n", "ALTER TABLE users DROP COLUMN x;\n")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", ORDER_PROBE, "rehearse", "--project", str(made.project_dir),
+                           "--database", str(made.production_db), "--out", str(out)], cwd=REPO,
+                          env=_env(tmp_path / "s"), capture_output=True, text=True, timeout=170)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr
+    # one kernel, launched before papermill loads (it boots meanwhile); papermill runs the notebook on it
+    assert report["papermill_loaded_at_launch"] == [False] and report["papermill"]
+    assert (out / NOTEBOOK).is_file()
+
+
+def test_the_kernel_has_the_cells_modules_loaded_and_keeps_its_own_output_in_its_log(tmp_path: Path, capfd) -> None:  # type: ignore[no-untyped-def]
+    from jupyter_core.utils import run_sync
+
+    shown: list[str] = []
+
+    def collect(message: dict) -> None:  # type: ignore[type-arg]
+        if message["msg_type"] == "stream":
+            shown.append(message["content"]["text"])
+
+    with _Kernel.started(tmp_path, tmp_path) as kernel:
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=60)
+            code = (f"import sys\nprint(sorted(m for m in {KERNEL_WARM_UP!r} if m not in sys.modules), "
+                    f"[n for n in dir() if 'lightnb' in n])\n"
+                    f"get_ipython().kernel.log.error('kernel noise 7c1e')")
+            run_sync(client.execute_interactive)(code, output_hook=collect, timeout=60)
+        finally:
+            client.stop_channels()
+        process = kernel.manager.provisioner.process
+    assert "".join(shown).strip() == "[] []"  # every module loaded, and no name left in the notebook's namespace
+    assert "kernel noise 7c1e" not in capfd.readouterr().err
+    assert "kernel noise 7c1e" in (tmp_path / KERNEL_LOG).read_text()
+    assert process.poll() is not None  # the kernel ended with the block
+
+
+def _slow_rehearsal(tmp_path: Path) -> tuple[subprocess.Popen[str], list[int]]:
+    """Start a rehearsal whose proof is stuck in a long statement; return it and its kernel's process id."""
+    made = _sample(tmp_path, SLOW_UP, "ALTER TABLE users DROP COLUMN x;\n")
+    scratch = tmp_path / "scratch"
+    child = subprocess.Popen([sys.executable, "-m", "lightnb", "rehearse", "--project", str(made.project_dir),
+                              "--database", str(made.production_db), "--out", str(tmp_path / "out")], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(scratch))
+    kernels: list[int] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # the kernel's proof makes its own scratch folder for the copy
+        kernels = kernels or _children(child.pid)
+        if scratch.is_dir() and any(p.name.startswith("check-") for p in scratch.iterdir()):
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    return child, kernels
+
+
+def _finish(child: subprocess.Popen[str]) -> str:
+    try:
+        return child.communicate(timeout=60)[1]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def _left_behind(tmp_path: Path) -> list[Path]:
+    return [p for p in (tmp_path / "scratch").iterdir() if not p.name.startswith(".")] + \
+        list((tmp_path / "out").glob("*.ipynb")) + list((tmp_path / "out").glob("*.html"))
+
+
+def test_a_rehearsal_stopped_by_sigterm_prints_one_line_and_leaves_no_kernel(tmp_path: Path) -> None:
+    child, kernels = _slow_rehearsal(tmp_path)
+    assert kernels, "the rehearsal's kernel never started"
+    child.send_signal(signal.SIGTERM)
+    err = _finish(child)
+    assert child.returncode == 128 + signal.SIGTERM
+    assert len(err.strip().splitlines()) == 1, err  # no traceback from the kernel's messaging
+    assert "terminated (SIGTERM)" in err
+    assert not any(Path(f"/proc/{pid}").exists() for pid in kernels)  # the kernel ended too
+    assert not _left_behind(tmp_path)  # no copy, log or notebook
+
+
+def test_a_kernel_that_dies_is_named_as_the_reason_and_nothing_is_written(tmp_path: Path) -> None:
+    child, kernels = _slow_rehearsal(tmp_path)
+    assert kernels, "the rehearsal's kernel never started"
+    os.kill(kernels[0], signal.SIGKILL)
+    err = _finish(child)
+    assert child.returncode == 1
+    assert err.strip().splitlines()[-1] == (f"The rehearsal's kernel stopped unexpectedly (killed by SIGKILL); "
+                                            f"nothing was written to {tmp_path / 'out'}.")
+    assert not _left_behind(tmp_path)  # the copies the dead kernel was proving on are swept too
