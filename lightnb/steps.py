@@ -878,8 +878,8 @@ def lint_report(project: Project, *, versions: Sequence[str] = (), database_url:
 
 def lint_rules() -> list[tuple[str, str, str]]:
     """Return every lint rule as ``(id, one-line summary, default severity)``, sorted by id."""
-    from lightnb.backends.postgres.pglint_rules import RULES as POSTGRES_RULES
     from lightnb.lint import load_rules
+    from lightnb.lint.postgres_rules import RULES as POSTGRES_RULES
     return sorted([(r.id, r.summary, r.severity) for r in load_rules().values()]
                   + [(rule, summary, severity) for rule, (severity, summary) in POSTGRES_RULES.items()])
 

@@ -84,8 +84,8 @@ SECRETS_KEYS = ("words", "encrypted_prefixes", "encrypted_suffixes")
 
 def rule_ids() -> frozenset[str]:
     """Return the id of every registered lint rule."""
-    from lightnb.backends.postgres.pglint_rules import RULES as POSTGRES_RULES
     from lightnb.lint.engine import load_rules
+    from lightnb.lint.postgres_rules import RULES as POSTGRES_RULES
 
     return frozenset(load_rules()) | frozenset(POSTGRES_RULES)
 

@@ -63,3 +63,14 @@ def test_a_module_added_to_the_rules_package_is_loaded_and_run(extra_family: str
 
 def test_the_package_is_a_plain_package_of_modules() -> None:
     assert [m.name for m in pkgutil.iter_modules(rules_package.__path__) if m.ispkg] == []
+
+
+def test_the_rule_ids_load_no_database_driver() -> None:
+    """Reading lightnb.toml's ``[lint]`` asks for every rule id; in a SQLite project that must not import
+    the PostgreSQL driver or parser (their ids are listed outside the PostgreSQL backend)."""
+    import subprocess
+    code = ("import sys; from lightnb.lint.config import rule_ids; ids = rule_ids(); "
+            "assert 'pg-rename' in ids and 'destructive' in ids, sorted(ids); "
+            "print(sorted(m for m in ('psycopg', 'pglast', 'lightnb.backends.postgres') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -17,11 +17,11 @@ from typing import Any
 from pglast.parser import ParseError, parse_sql_json
 
 from lightnb.backends.postgres import rewrites
-from lightnb.backends.postgres.pglint_rules import RULES
 from lightnb.backends.postgres.rewrites import Rewrite
 from lightnb.backends.postgres.shape import qualified
 from lightnb.backends.postgres.split import split
 from lightnb.lint.finding import Finding
+from lightnb.lint.postgres_rules import RULES
 from lightnb.migrations import Migration
 
 # Functions whose value differs per row or per call: as a column default they force a table rewrite.

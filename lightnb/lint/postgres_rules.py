@@ -1,5 +1,8 @@
-"""The PostgreSQL lint rules by id: default severity and one-line summary (no parser imported here, so
-reading lightnb.toml's ``[lint]`` or printing ``lightnb lint --help`` stays light)."""
+"""The PostgreSQL lint rules by id: default severity and one-line summary.
+
+Kept outside the PostgreSQL backend package (whose import loads psycopg), so reading lightnb.toml's
+``[lint]`` or printing ``lightnb lint --help`` in a SQLite project loads no driver or parser.
+"""
 
 from __future__ import annotations
 
