@@ -20,6 +20,7 @@ from lightnb.inspect.preview import ComparedPreview, compare_preview
 from lightnb.inspect.redact import Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
 from lightnb.inspect.snapshot import Snapshot
+from lightnb.inspect.touched import Touched, touched_in
 from lightnb.results import Capture, Rendered
 from lightnb.workspace import Workspace
 
@@ -130,33 +131,48 @@ def captured(workspace: Workspace, step: Callable[[Path, Capture], RunResult], *
 
 def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
              redactor: Redactor | None = None) -> Change:
-    """Build the :class:`Change` of a result captured with before/after snapshots and a before copy."""
+    """Build the :class:`Change` of a result captured with before/after snapshots and a before copy.
+
+    Rows are compared (set-wise, in SQLite, once) only where the step can have changed them: the
+    tables whose schema or row count changed, and those the SQL that ran can change
+    (:mod:`lightnb.inspect.touched`); every other table provably kept its rows.
+    """
     if result.before is None or result.after is None or result.before_copy is None:
         raise WorkspaceError("This result was not captured; run the step with capture=Capture(copy=True).")
     diff = schema_diff(result.before, result.after)
     before_path, after_path = Path(result.before_copy), Path(result.database)
-    changed = changed_tables(result.before, result.after, diff, before_path=before_path, after_path=after_path)
-    counted, keys = _measure_rows(before_path, after_path, changed, result.after, preview_rows)
+    touched = touched_by(result)
+    sure, unknown = _suspects(result.before, result.after, diff, touched)
+    present = [t for t in sorted(sure | set(unknown), key=str.lower) if result.after.table(t) is not None]
+    diffs = None
+    if present:
+        from lightnb.inspect.row_diff import row_diff
+        diffs = row_diff(before_path, after_path, tables=present, sample=preview_rows, reveal=True)
+    changed = _sorted(sure | {name for name in unknown
+                              if diffs is None or (found := diffs.table(name)) is None or not found.is_unchanged})
+    compared = {t: found for t in changed
+                if diffs is not None and (found := diffs.table(t)) is not None and found.status == "compared"}
+    counted = tuple(RowChanges(d.table, d.added, d.removed, d.changed) for d in compared.values())
+    keys = {t: _keys_of(found, preview_rows) for t, found in compared.items()}
     previews = _previews(before_path, after_path, changed[:max_previews], diff, preview_rows, redactor,
                          affected=keys)
     return Change(result, diff, previews, changed, counted)
 
 
-def _measure_rows(before_path: Path, after_path: Path, tables: tuple[str, ...], after: Snapshot,
-                  n: int) -> tuple[tuple[RowChanges, ...], dict[str, list[tuple]]]:
-    """Count the rows each changed table gained, lost and had updated, and pick up to ``n`` affected keys.
-
-    One row diff (set-wise, in SQLite) serves both; tables that exist on one side only are left out.
-    """
-    present = [t for t in tables if after.table(t) is not None]
-    if not present:
-        return (), {}
-    from lightnb.inspect.row_diff import row_diff
-    diffs = row_diff(before_path, after_path, tables=present, sample=n, reveal=True)
-    counted = tuple(RowChanges(d.table, d.added, d.removed, d.changed) for d in diffs.tables
-                    if d.status == "compared")
-    compared = {t: found for t in present if (found := diffs.table(t)) is not None and found.status == "compared"}
-    return counted, {t: _keys_of(found, n) for t, found in compared.items()}
+def touched_by(result: RunResult) -> Touched | None:
+    """The tables the SQL a step ran can have changed, judged on the schema before it (None: any table)."""
+    if result.before is None or not isinstance(result.before, Snapshot):
+        return None
+    scripts = []
+    try:
+        for migration in result.migrations:
+            if result.direction in ("down", "redo") and migration.down_path is not None:
+                scripts.append(migration.down_sql())
+            if result.direction in ("up", "redo"):
+                scripts.append(migration.up_sql())
+    except (OSError, LightnbError):
+        return None  # the files changed since: compare every table
+    return touched_in(result.before, scripts, always=[t.name for t in result.before.tables if is_bookkeeping(t.name)])
 
 
 def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, schema: SchemaDiff) -> list[str]:
@@ -198,11 +214,27 @@ def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, 
 
 
 def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, before_path: Path | None = None,
-                   after_path: Path | None = None) -> tuple[str, ...]:
+                   after_path: Path | None = None, touched: Touched | None = None) -> tuple[str, ...]:
     """Return the (after-)names of tables added, dropped, reshaped or whose content changed.
 
     Content is compared by fingerprint when both snapshots have one; otherwise (a capture that
-    kept a before copy instead) by an exact row diff of the two databases, computed in SQLite.
+    kept a before copy instead) by an exact row diff of the two databases, computed in SQLite, of
+    the tables in ``touched`` (every table when None): the others kept their rows.
+    """
+    sure, unknown = _suspects(before, after, diff, touched)
+    if unknown and before_path is not None and after_path is not None:
+        from lightnb.inspect.row_diff import row_diff
+        rows = row_diff(before_path, after_path, tables=unknown, sample=0)
+        sure.update(name for name in unknown if (compared := rows.table(name)) is None or not compared.is_unchanged)
+    return _sorted(sure)
+
+
+def _suspects(before: Snapshot, after: Snapshot, diff: SchemaDiff,
+              touched: Touched | None) -> tuple[set[str], list[str]]:
+    """Return (tables changed for sure, tables whose rows only a row diff can tell), by after-name.
+
+    A table the step's SQL cannot change (not in ``touched``), with the same definition and row
+    count, kept its rows: it is in neither.
     """
     renames = diff.table_renames
     out = {c.table for c in diff.changes if c.kind in ("table", "column")}
@@ -216,13 +248,13 @@ def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, befor
         elif old.fingerprint and table.fingerprint:
             if old.fingerprint != table.fingerprint:
                 out.add(table.name)
-        elif old.name == table.name:
+        elif old.name == table.name and (touched is None or table.name in touched or old.table != table.table):
             unknown.append(table.name)
-    if unknown and before_path is not None and after_path is not None:
-        from lightnb.inspect.row_diff import row_diff
-        rows = row_diff(before_path, after_path, tables=unknown, sample=0)
-        out.update(name for name in unknown if (compared := rows.table(name)) is None or not compared.is_unchanged)
-    return tuple(sorted((t for t in out if not is_bookkeeping(t)), key=str.lower))
+    return {t for t in out if not is_bookkeeping(t)}, unknown
+
+
+def _sorted(tables: set[str]) -> tuple[str, ...]:
+    return tuple(sorted((t for t in tables if not is_bookkeeping(t)), key=str.lower))
 
 
 def _previews(before_path: Path, after_path: Path, tables: tuple[str, ...], diff: SchemaDiff, n: int,

@@ -78,12 +78,19 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     # snapshots print fingerprints that leave out what the project masks (its [redact] settings and lineage)
     redactor = _project_redactor(project) if capture is not None and capture.snapshot else None
 
+    last: list[Any] = [None, None]  # the latest snapshot, and the state of the connection it was taken in
+
     def observe(event: runner.StepEvent) -> None:
         if event.kind == "done" and capture is not None and capture.snapshot:
-            # schema and row counts after each migration (cheap: no row hashing)
+            # schema and row counts after each migration (no row hashing; the tables the migration's
+            # SQL cannot change keep the counts of the snapshot before it)
             label = f"after {event.direction} {event.migration.name}"
-            per_migration.append((event.migration.name, event.direction,
-                                  _snapshot_of(conn, label, False, redactor=redactor)))
+            sql = event.migration.down_sql() if event.direction == "down" else event.migration.up_sql()
+            alone = last[1] is not None and last[1][2] == _connection_state(conn)[2]  # no other writer since
+            taken = _snapshot_of(conn, label, False, redactor=redactor,
+                                 known=_untouched(last[0], sql) if alone else None)
+            per_migration.append((event.migration.name, event.direction, taken))
+            last[:] = [taken, _connection_state(conn)]
         if on_step is not None:
             on_step(event)
 
@@ -91,6 +98,7 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]  # a function attribute the runner reads
     try:
         before, before_copy = _capture_before(conn, path, direction, capture, redactor)
+        last[:] = [before, _connection_state(conn) if before is not None else None]
         done = action(conn, found, _checksum_hook(path), observe)
         files: tuple[Path, ...] = ()
         if regenerate_schema:
@@ -102,7 +110,12 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
                 raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
                                      f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
                                      path=error.path) from error
-        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor)
+        # nothing ran since the last migration's snapshot (the connection changed no row and no
+        # definition, and no other connection wrote): its counts stand
+        since = {t.name.lower(): t for t in last[0].tables} \
+            if per_migration and last[1] == _connection_state(conn) else None
+        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor,
+                              known=since)
                  if capture and capture.snapshot else None)
     finally:
         conn.close()
@@ -145,11 +158,33 @@ def _fingerprints(capture: Capture, before_copy: Path | None) -> bool:
     return before_copy is None
 
 
-def _snapshot_of(conn: Any, label: str, fingerprint: bool = True, *, redactor: Redactor | None = None) -> Snapshot:
-    """A snapshot whose printed fingerprints leave out the columns ``redactor`` masks (the project's)."""
+def _snapshot_of(conn: Any, label: str, fingerprint: bool = True, *, redactor: Redactor | None = None,
+                 known: dict[str, Any] | None = None) -> Snapshot:
+    """A snapshot whose printed fingerprints leave out the columns ``redactor`` masks (the project's).
+
+    :param known: tables known unchanged since an earlier snapshot (see ``take_snapshot``).
+    """
     from lightnb.inspect import take_snapshot
     return take_snapshot(conn, label=label, fingerprint=fingerprint, shown_fingerprints=redactor is not None,
-                         redactor=redactor)
+                         redactor=redactor, known=known)
+
+
+def _untouched(previous: Snapshot | None, sql: str) -> dict[str, Any] | None:
+    """The tables of ``previous`` that ``sql`` cannot change (:mod:`lightnb.inspect.touched`), by lower-case name."""
+    if previous is None:
+        return None
+    from lightnb.catalog import is_bookkeeping
+    from lightnb.inspect.touched import touched_in
+    touched = touched_in(previous, [sql], always=[t.name for t in previous.tables if is_bookkeeping(t.name)])
+    if touched is None:
+        return None
+    return {t.name.lower(): t for t in previous.tables if t.name not in touched}
+
+
+def _connection_state(conn: Any) -> tuple[int, int, int]:
+    """Rows changed through ``conn`` so far, its schema version and its view of other connections' commits."""
+    return (conn.total_changes, conn.execute("PRAGMA schema_version").fetchone()[0],
+            conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def _project_redactor(project: Project) -> Redactor:

@@ -247,9 +247,12 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
     :raises DatabaseError: a file is missing or not an SQLite database.
     """
     redactor = redactor or DEFAULT_REDACTOR
-    with _open_pair(before_path, after_path) as conn:
-        before = take_snapshot(conn, label=str(before_path), fingerprint=False, schema=BEFORE)
-        after = take_snapshot(conn, label=str(after_path), fingerprint=False)
+    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE):
+        # rows are counted where compared (_count); a snapshot counts only the tables that may be
+        # gone, for the schema diff to say how many rows went with them
+        after = take_snapshot(conn, label=str(after_path), fingerprint=False, counted=lambda _name: False)
+        before = take_snapshot(conn, label=str(before_path), fingerprint=False, schema=BEFORE,
+                               counted=lambda name: after.table(name) is None)
         sdiff = schema_diff(before, after)
         plans = _plans(before, after, sdiff, tables)
         redactor = redactor if reveal else _follow_data(redactor, conn, plans)
@@ -270,8 +273,8 @@ def iter_row_changes(before_path: str | Path, after_path: str | Path, table: str
         raise LightnbError(f"unknown change kind {kind!r}; use one of {', '.join(KINDS)}.")
     redactor = redactor or DEFAULT_REDACTOR
     with _open_pair(before_path, after_path) as conn:
-        before = take_snapshot(conn, fingerprint=False, schema=BEFORE)
-        after = take_snapshot(conn, fingerprint=False)
+        before = take_snapshot(conn, fingerprint=False, schema=BEFORE, counted=lambda _name: False)
+        after = take_snapshot(conn, fingerprint=False, counted=lambda _name: False)
         plans = _plans(before, after, schema_diff(before, after), [table])
         if not plans:
             raise LightnbError(f"table {table!r} is in neither database; check the name.")
@@ -338,7 +341,7 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
 
     :param tables: only these tables (names as in the before file); all common tables by default.
     """
-    with _open_pair(before_path, after_path) as conn:
+    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE):
         before = {t.name.lower(): t for t in _ordinary_tables(conn, BEFORE)}
         after = {t.name.lower(): t for t in _ordinary_tables(conn, "main")}
         wanted = [t.lower() for t in tables] if tables is not None else sorted(before)
@@ -531,11 +534,11 @@ def _strict(type_after: str, type_before: str) -> bool:
 def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: Snapshot, sample: int,
                 redactor: Redactor, reveal: bool) -> TableDiff:
     if plan.status == "added":
-        n = after.table(plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
+        n = _rows_in(conn, "main", plan.table)
         counts = {"added": n, "removed": 0, "changed": 0, "unchanged": 0}
         per_column: dict[str, int] = {}
     elif plan.status == "removed":
-        n = before.table(plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
+        n = _rows_in(conn, BEFORE, plan.table)
         counts = {"added": 0, "removed": n, "changed": 0, "unchanged": 0}
         per_column = {}
     else:
@@ -550,8 +553,8 @@ def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: S
 
 def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot,
            after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
-    n_after = after.table(plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
-    n_before = before.table(plan.before_table or plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
+    n_after = _rows_in(conn, "main", plan.table)
+    n_before = _rows_in(conn, BEFORE, plan.before_table or plan.table)
     differs = plan.differs()
     sums = "".join(f", sum({d})" for d in differs)
     any_diff = f", sum({' OR '.join(differs)})" if differs else ", 0"
@@ -563,6 +566,11 @@ def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot,
     counts = {"added": n_after - matched, "removed": n_before - matched,
               "changed": changed, "unchanged": matched - changed}
     return counts, per_column
+
+
+def _rows_in(conn: sqlite.Connection, schema: str, table: str) -> int:
+    count: int = conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
+    return count
 
 
 def _iter_kind(conn: sqlite.Connection, plan: _Plan, kind: str, limit: int | None,
