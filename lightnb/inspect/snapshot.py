@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import pickle
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lightnb.backends import sqlite

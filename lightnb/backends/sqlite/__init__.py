@@ -121,7 +121,8 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "CATALOGUE_TABLES", "Connection", "DriverData
            "OperationalError", "ProgrammingError", "Row", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK",
            "SQLITE_READ", "SQLITE_SELECT", "StatementWarning", "attach_readonly", "backup", "check_database_path",
            "connect", "copy", "copy_database", "database_file", "find_object", "flush_updated_at_triggers", "guard",
-           "has_table", "interrupting", "is_comment_only", "mapped", "memory_copy", "name", "open_readonly", "open_scratch",
+           "has_table", "interrupting", "is_comment_only", "mapped", "memory_copy", "name", "open_readonly",
+           "open_scratch",
            "query_only", "quote", "read_catalog", "read_columns", "read_definitions", "read_table", "restore",
            "run_script", "save_tables", "serialize", "split", "state_identity", "translate", "version",
            "version_info"]
