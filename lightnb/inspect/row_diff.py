@@ -556,11 +556,15 @@ def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot,
     n_after = _rows_in(conn, "main", plan.table)
     n_before = _rows_in(conn, BEFORE, plan.before_table or plan.table)
     differs = plan.differs()
-    sums = "".join(f", sum({d})" for d in differs)
-    any_diff = f", sum({' OR '.join(differs)})" if differs else ", 0"
+    # each comparison is evaluated once per row, in a subquery the LIMIT keeps from being merged into
+    # the sums (which would compare every column twice: once for the row, once for the column)
+    flags = [f"d{i}" for i in range(len(differs))]
+    sums = "".join(f", sum({f})" for f in flags)
+    any_diff = f", sum({' OR '.join(flags)})" if flags else ", 0"
+    compared = ", ".join(f"{d} AS {f}" for d, f in zip(differs, flags)) or "1"
     row = conn.execute(
-        f"SELECT count(*){any_diff}{sums} FROM main.{quote(plan.table)} AS a "
-        f"JOIN {BEFORE}.{quote(plan.before_table or plan.table)} AS b ON {plan.join()}").fetchone()
+        f"SELECT count(*){any_diff}{sums} FROM (SELECT {compared} FROM main.{quote(plan.table)} AS a "
+        f"JOIN {BEFORE}.{quote(plan.before_table or plan.table)} AS b ON {plan.join()} LIMIT -1)").fetchone()
     matched, changed = row[0], row[1] or 0
     per_column = {ca: (n or 0) for (ca, _cb, _s), n in zip(plan.compare, row[2:])}
     counts = {"added": n_after - matched, "removed": n_before - matched,
