@@ -432,6 +432,7 @@ class _States:
         self.applied: list[Migration] = []  # the ups applied on the copy since the start, in order
         self.before: Snapshot | None = None
         self.before_path: Path | None = None
+        self.before_whole = False
         self.after: Snapshot | None = None
         self.after_path: Path | None = None
         self.faithful = True  # the copy is in a state after the current migration's up
@@ -443,13 +444,13 @@ class _States:
         self.count += 1
         self.before = _snapshot(self.conn, "before up")
         self.before_identity = sqlite.state_identity(self.conn)
-        self.before_path = self._save(f"before-{self.count}.db", None if whole else touched)
+        self.before_path, self.before_whole = self._save(f"before-{self.count}.db", None if whole else touched)
         return self.before, self.before_path
 
     def save_after_up(self, snapshot: Snapshot, migration: Migration, touched: Touched | None) -> Path:
         self.applied.append(migration)
         self.after = snapshot
-        self.after_path = self._save(f"after-{self.count}.db", touched)
+        self.after_path, _whole = self._save(f"after-{self.count}.db", touched)
         return self.after_path
 
     def advance(self, migration: Migration) -> None:
@@ -457,27 +458,48 @@ class _States:
         self.applied.append(migration)
 
     def restore_after_up(self) -> None:
-        """Leave the copy in a state after the current migration's up (rebuilt if the proof left it elsewhere)."""
+        """Leave the copy in a state after the current migration's up (rebuilt if the proof left it elsewhere).
+
+        The copy is rebuilt from what the check holds: the saved state before up, put back, and up
+        run on it again. Only when that state cannot be put back to the letter is the starting point
+        copied again (the source, or the whole start saved) and every up since applied in order.
+        """
         if not self.faithful:
-            fresh = sqlite.copy_database(self.source, self.folder / "rebuild.db") if self.source is not None \
-                else self.start_path
-            assert fresh is not None
-            sqlite.restore(self.conn, fresh)
-            if fresh != self.start_path:
-                fresh.unlink(missing_ok=True)
-            for migration in self.applied:
-                runner.apply(self.conn, migration, "up")
+            if self._put_back_before():
+                runner.apply(self.conn, self.applied[-1], "up")
+            else:
+                fresh = sqlite.copy_database(self.source, self.folder / "rebuild.db") if self.source is not None \
+                    else self.start_path
+                assert fresh is not None
+                sqlite.restore(self.conn, fresh)
+                if fresh != self.start_path:
+                    fresh.unlink(missing_ok=True)
+                for migration in self.applied:
+                    runner.apply(self.conn, migration, "up")
             self.faithful = True
         self._forget()
 
-    def _save(self, name: str, touched: Touched | None) -> Path:
+    def _put_back_before(self) -> bool:
+        """Put the copy back in the saved state before the current migration's up; False when it cannot."""
+        if self.before_path is None or not self.applied:
+            return False
+        if self.before_whole:
+            sqlite.restore(self.conn, self.before_path)
+            return True
+        try:
+            return sqlite.restore_tables(self.conn, self.before_path, self.before_identity)
+        except (LightnbError, sqlite.Error):
+            return False
+
+    def _save(self, name: str, touched: Touched | None) -> tuple[Path, bool]:
+        """Save the copy's state as the tables ``touched`` holds, or whole; return where, and whether whole."""
         path = self.folder / name
         if touched is not None:
             try:
-                return sqlite.save_tables(self.conn, path, _checked_tables(self.conn, touched) or [])
+                return sqlite.save_tables(self.conn, path, _checked_tables(self.conn, touched) or []), False
             except DatabaseError:
                 pass  # a definition that cannot stand alone (an unknown collation): the whole file, then
-        return sqlite.backup(self.conn, path)
+        return sqlite.backup(self.conn, path), True
 
     def _forget(self) -> None:
         for path in (self.before_path, self.after_path):

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
         serialize,
         translate,
     )
-    from lightnb.backends.sqlite.copies import backup, copy_database, restore, save_tables
+    from lightnb.backends.sqlite.copies import backup, copy_database, restore, restore_tables, save_tables
     from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path
     from lightnb.backends.sqlite.interrupt import interrupting
     from lightnb.backends.sqlite.script import is_comment_only, split
@@ -69,7 +69,8 @@ else:
             "has_table",
             "mapped", "memory_copy", "open_readonly",
             "open_scratch", "query_only", "quote", "serialize", "translate")},
-        **{name: ("copies", name) for name in ("backup", "copy_database", "restore", "save_tables")},
+        **{name: ("copies", name) for name in ("backup", "copy_database", "restore", "restore_tables",
+                                                 "save_tables")},
         **{name: ("files", name) for name in ("SQLITE_HEADER", "check_database_path")},
         "interrupting": ("interrupt", "interrupting"),
         **{name: ("script", name) for name in ("is_comment_only", "split")},
@@ -124,5 +125,6 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "CATALOGUE_TABLES", "Connection", "DriverData
            "has_table", "interrupting", "is_comment_only", "mapped", "memory_copy", "name", "open_readonly",
            "open_scratch",
            "query_only", "quote", "read_catalog", "read_columns", "read_definitions", "read_table", "restore",
+           "restore_tables",
            "run_script", "save_tables", "serialize", "split", "state_identity", "translate", "version",
            "version_info"]
