@@ -419,7 +419,9 @@ class _States:
     (``PRAGMA writable_schema``) or when up.sql's impact is measured on it (a declared irreversible
     migration). After a proof whose down.sql gave back the state before up, the copy after "up
     again" is a state after up (up.sql run on the same rows): nothing is restored. A proof that left
-    the copy elsewhere has it rebuilt: the source copied again and every up applied since, in order.
+    the copy elsewhere has it rebuilt from the saved state before up, put back, and up run again; only
+    when that state cannot be put back to the letter, from the source copied again and every up
+    applied since, in order.
 
     :param source: the database the copy was made from; None saves the whole starting state now.
     """
