@@ -8,7 +8,7 @@ previews of the tables that changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,6 @@ from lightnb.inspect.preview import ComparedPreview, compare_preview
 from lightnb.inspect.redact import Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
 from lightnb.inspect.snapshot import Snapshot
-from lightnb.inspect.touched import Touched, touched_in
 from lightnb.results import Capture, Rendered
 from lightnb.workspace import Workspace
 
@@ -134,15 +133,14 @@ def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
     """Build the :class:`Change` of a result captured with before/after snapshots and a before copy.
 
     Rows are compared (set-wise, in SQLite, once) only where the step can have changed them: the
-    tables whose schema or row count changed, and those the SQL that ran can change
-    (:mod:`lightnb.inspect.touched`); every other table provably kept its rows.
+    tables whose schema or row count changed, and those the SQL that ran can change (its
+    ``reachable`` tables, :mod:`lightnb.inspect.touched`); every other table provably kept its rows.
     """
     if result.before is None or result.after is None or result.before_copy is None:
         raise WorkspaceError("This result was not captured; run the step with capture=Capture(copy=True).")
     diff = schema_diff(result.before, result.after)
     before_path, after_path = Path(result.before_copy), Path(result.database)
-    touched = touched_by(result)
-    sure, unknown = _suspects(result.before, result.after, diff, touched)
+    sure, unknown = _suspects(result.before, result.after, diff, result.reachable)
     present = [t for t in sorted(sure | set(unknown), key=str.lower) if result.after.table(t) is not None]
     diffs = None
     if present:
@@ -157,22 +155,6 @@ def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
     previews = _previews(before_path, after_path, changed[:max_previews], diff, preview_rows, redactor,
                          affected=keys)
     return Change(result, diff, previews, changed, counted)
-
-
-def touched_by(result: RunResult) -> Touched | None:
-    """The tables the SQL a step ran can have changed, judged on the schema before it (None: any table)."""
-    if result.before is None or not isinstance(result.before, Snapshot):
-        return None
-    scripts = []
-    try:
-        for migration in result.migrations:
-            if result.direction in ("down", "redo") and migration.down_path is not None:
-                scripts.append(migration.down_sql())
-            if result.direction in ("up", "redo"):
-                scripts.append(migration.up_sql())
-    except (OSError, LightnbError):
-        return None  # the files changed since: compare every table
-    return touched_in(result.before, scripts, always=[t.name for t in result.before.tables if is_bookkeeping(t.name)])
 
 
 def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, schema: SchemaDiff) -> list[str]:
@@ -214,14 +196,14 @@ def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, 
 
 
 def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, before_path: Path | None = None,
-                   after_path: Path | None = None, touched: Touched | None = None) -> tuple[str, ...]:
+                   after_path: Path | None = None, reachable: Collection[str] | None = None) -> tuple[str, ...]:
     """Return the (after-)names of tables added, dropped, reshaped or whose content changed.
 
     Content is compared by fingerprint when both snapshots have one; otherwise (a capture that
     kept a before copy instead) by an exact row diff of the two databases, computed in SQLite, of
-    the tables in ``touched`` (every table when None): the others kept their rows.
+    the tables in ``reachable`` (lower-case names; every table when None): the others kept their rows.
     """
-    sure, unknown = _suspects(before, after, diff, touched)
+    sure, unknown = _suspects(before, after, diff, reachable)
     if unknown and before_path is not None and after_path is not None:
         from lightnb.inspect.row_diff import row_diff
         rows = row_diff(before_path, after_path, tables=unknown, sample=0)
@@ -230,11 +212,12 @@ def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, befor
 
 
 def _suspects(before: Snapshot, after: Snapshot, diff: SchemaDiff,
-              touched: Touched | None) -> tuple[set[str], list[str]]:
+              reachable: Collection[str] | None) -> tuple[set[str], list[str]]:
     """Return (tables changed for sure, tables whose rows only a row diff can tell), by after-name.
 
-    A table the step's SQL cannot change (not in ``touched``), with the same definition and row
-    count, kept its rows: it is in neither.
+    A table the step's SQL cannot change (not in ``reachable``, lower-case names, judged when the
+    step ran: :attr:`~lightnb.results.RunResult.reachable`), with the same definition and row count,
+    kept its rows: it is in neither.
     """
     renames = diff.table_renames
     out = {c.table for c in diff.changes if c.kind in ("table", "column")}
@@ -248,7 +231,8 @@ def _suspects(before: Snapshot, after: Snapshot, diff: SchemaDiff,
         elif old.fingerprint and table.fingerprint:
             if old.fingerprint != table.fingerprint:
                 out.add(table.name)
-        elif old.name == table.name and (touched is None or table.name in touched or old.table != table.table):
+        elif old.name == table.name and (reachable is None or table.name.lower() in reachable
+                                         or old.table != table.table):
             unknown.append(table.name)
     return {t for t in out if not is_bookkeeping(t)}, unknown
 

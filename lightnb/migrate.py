@@ -79,6 +79,7 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     redactor = _project_redactor(project) if capture is not None and capture.snapshot else None
 
     last: list[Any] = [None, None]  # the latest snapshot, and the state of the connection it was taken in
+    ran: list[str] = []  # the SQL of each migration done, as it ran
 
     def observe(event: runner.StepEvent) -> None:
         if event.kind == "done" and capture is not None and capture.snapshot:
@@ -86,6 +87,7 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
             # SQL cannot change keep the counts of the snapshot before it)
             label = f"after {event.direction} {event.migration.name}"
             sql = event.migration.down_sql() if event.direction == "down" else event.migration.up_sql()
+            ran.append(sql)
             alone = last[1] is not None and last[1][2] == _connection_state(conn)[2]  # no other writer since
             taken = _snapshot_of(conn, label, False, redactor=redactor,
                                  known=_untouched(last[0], sql) if alone else None)
@@ -121,7 +123,8 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
         conn.close()
     return RunResult(direction=direction, database=path, migrations=tuple(done),
                      seconds=time.perf_counter() - started, before=before, after=after,
-                     before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration))
+                     before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration),
+                     reachable=_reachable(before, after, ran) if before is not None and after is not None else None)
 
 
 def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | None,
@@ -179,6 +182,16 @@ def _untouched(previous: Snapshot | None, sql: str) -> dict[str, Any] | None:
     if touched is None:
         return None
     return {t.name.lower(): t for t in previous.tables if t.name not in touched}
+
+
+def _reachable(before: Snapshot, after: Snapshot, ran: list[str]) -> tuple[str, ...] | None:
+    """The lower-case names of the tables of either snapshot that the SQL which ran can have changed."""
+    from lightnb.catalog import is_bookkeeping
+    from lightnb.inspect.touched import touched_in
+    touched = touched_in(before, ran, always=[t.name for t in before.tables if is_bookkeeping(t.name)])
+    if touched is None:
+        return None
+    return tuple(sorted({t.name.lower() for t in (*before.tables, *after.tables) if t.name in touched}))
 
 
 def _connection_state(conn: Any) -> tuple[int, int, int]:

@@ -129,6 +129,9 @@ class RunResult(Rendered):
         SQLite; on PostgreSQL the URL of a database of lightnb's private cluster).
     :param schema_files: schema files regenerated afterwards.
     :param per_migration: with capture, a snapshot (schema and row counts) after each migration.
+    :param reachable: with capture, the lower-case names of the tables the SQL that ran can have
+        changed (:mod:`lightnb.inspect.touched`), None when any table may have: the inspect step
+        compares rows only there.
     """
 
     direction: str
@@ -141,6 +144,7 @@ class RunResult(Rendered):
     schema_files: tuple[Path, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     per_migration: tuple[tuple[str, str, Any], ...] = ()  # (migration, "up"/"down", Snapshot after it)
+    reachable: tuple[str, ...] | None = None  # with capture: the tables (lower-case names) its SQL can change
 
     @property
     def names(self) -> list[str]:

@@ -147,3 +147,15 @@ def test_known_tables_keep_their_counts_only_while_their_definition_is_the_same(
     # fingerprints asked for and not known: counted and hashed again
     assert take_snapshot(conn, fingerprint=True, known=known).table("orders").fingerprint is not None
     conn.close()
+
+
+def test_what_is_compared_is_judged_on_the_sql_that_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project, db = _project(tmp_path, "UPDATE quiet SET v = v + 1;\n")
+    result = steps.run(project, db, regenerate_schema=False, capture=steps.Capture(folder=tmp_path / "c"))
+    assert result.reachable is not None and "quiet" in result.reachable and "orders" not in result.reachable
+    # up.sql edited after the run: the inspect step still looks where the SQL that ran could reach
+    (tmp_path / "migrations" / "2024-01-01-000000_change" / "up.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    asked = _spy_row_diffs(monkeypatch)
+    change = steps.inspect(project, result)
+    assert asked == [["quiet"]]
+    assert {r.table: r.updated for r in change.row_changes} == {"quiet": 2}
