@@ -571,7 +571,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
                        f"write `-- {IRREVERSIBLE}: <why>`")
     here = _path_of(conn)
     if _step(conn, migration, "up", reasons, steps, baseline, touched=touched, shown=saves.shown):
-        after_up = _snapshot(conn, "after up")
+        after_up = _snapshot(conn, "after up", since=before, touched=touched)
         after_path = saves.save_after_up(after_up, migration, touched)
         if declared is not None:
             impact = _measured_impact(before_path, migration, redactor)
@@ -581,7 +581,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             reasons.append(f"down.sql declares the migration irreversible ({declared}); not run")
         elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched, shown=saves.shown,
                    later=True):
-            after_down = _snapshot(conn, "after down")
+            after_down = _snapshot(conn, "after down", since=before, touched=touched)
             destroyed = intentionally_destroyed(source_of(migration).up)
             real, order_list = _schema_changes(before, after_down, before_path, here)
             schema_diffs, order = tuple(real), tuple(order_list)
@@ -607,7 +607,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
             if _step(conn, migration, "up", reasons, steps, baseline, label="up again", touched=touched,
                      shown=saves.shown, later=True):
-                again = _snapshot(conn, "after up again")
+                again = _snapshot(conn, "after up again", since=before, touched=touched)
                 redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
                 redo_rows, _ = compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
                                             touched=touched)
@@ -700,9 +700,16 @@ def _table_names(conn: sqlite.Connection) -> list[str]:
     return [t.name for t in sqlite.read_catalog(conn).tables if not t.virtual]
 
 
-def _snapshot(conn: sqlite.Connection, label: str) -> Snapshot:
-    """Schema and row counts; rows are compared exactly on the saved files, only where needed."""
-    return take_snapshot(conn, label=label, fingerprint=False)
+def _snapshot(conn: sqlite.Connection, label: str, *, since: Snapshot | None = None,
+              touched: Touched | None = None) -> Snapshot:
+    """Schema and row counts; rows are compared exactly on the saved files, only where needed.
+
+    :param since: a snapshot of the copy taken earlier in the proof, when only the migration's SQL
+        ran on it since: the tables outside ``touched`` keep its counts (they kept their rows).
+    """
+    known = {t.name.lower(): t for t in since.tables if t.name not in touched} \
+        if since is not None and touched is not None else None
+    return take_snapshot(conn, label=label, fingerprint=False, known=known)
 
 
 def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up", "down"],

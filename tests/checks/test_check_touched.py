@@ -130,3 +130,21 @@ def test_states_a_proof_compares_are_checked_once_in_full(tmp_path: Path, monkey
     # in full after up; after down and up again (states proven equal to checked ones) a quick check
     assert integrity == [False, True, True]
     assert len(keys) == 2  # before up (the baseline) and after up; equal states have equal violations
+
+
+def test_a_table_the_migration_cannot_change_is_counted_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    snapshots = importlib.import_module("lightnb.inspect.snapshot")
+    counted: list[str] = []
+    real = snapshots._table_snapshot
+
+    def spy(conn, table, *args, count=True, **options):  # type: ignore[no-untyped-def]
+        if count:
+            counted.append(table.name)
+        return real(conn, table, *args, count=count, **options)
+    monkeypatch.setattr(snapshots, "_table_snapshot", spy)
+    result = _check(tmp_path, "ALTER TABLE posts ADD COLUMN title TEXT;\nUPDATE posts SET title = body;\n",
+                    "ALTER TABLE posts DROP COLUMN title;\n")
+    assert result.migrations[0].verdict == "safe"
+    assert counted.count("untouched") == 1  # before up; after up, down and up again it kept its rows
+    assert counted.count("posts") == 4
