@@ -145,7 +145,8 @@ def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
     diffs = None
     if present:
         from lightnb.inspect.row_diff import row_diff
-        diffs = row_diff(before_path, after_path, tables=present, sample=preview_rows, reveal=True)
+        diffs = row_diff(before_path, after_path, tables=present, sample=preview_rows, reveal=True,
+                         counts=_known_counts(result, after_path))
     changed = _sorted(sure | {name for name in unknown
                               if diffs is None or (found := diffs.table(name)) is None or not found.is_unchanged})
     compared = {t: found for t in changed
@@ -155,6 +156,19 @@ def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
     previews = _previews(before_path, after_path, changed[:max_previews], diff, preview_rows, redactor,
                          affected=keys)
     return Change(result, diff, previews, changed, counted)
+
+
+def _known_counts(result: RunResult, after_path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """The row counts the snapshots hold that are still the files' own (by lower-case name): the before
+    copy's when no commit came between it and the before snapshot, the database's while it is in the
+    committed state the after snapshot saw."""
+    def counts(snapshot: Snapshot) -> dict[str, int]:
+        return {t.name.lower(): t.row_count for t in snapshot.tables if t.row_count >= 0}
+
+    before = counts(result.before) if result.before_copy_exact else {}
+    after = counts(result.after) if result.after_state is not None \
+        and sqlite.committed_state(after_path) == result.after_state else {}
+    return before, after
 
 
 def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, schema: SchemaDiff) -> list[str]:

@@ -99,7 +99,7 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     # the runner reads it: whether anyone follows each statement (else a migration may run as one call)
     observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]  # a function attribute the runner reads
     try:
-        before, before_copy = _capture_before(conn, path, direction, capture, redactor)
+        before, before_copy, exact = _capture_before(conn, path, direction, capture, redactor)
         last[:] = [before, _connection_state(conn) if before is not None else None]
         done = action(conn, found, _checksum_hook(path), observe)
         files: tuple[Path, ...] = ()
@@ -116,31 +116,38 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
         # definition, and no other connection wrote): its counts stand
         since = {t.name.lower(): t for t in last[0].tables} \
             if per_migration and last[1] == _connection_state(conn) else None
+        settled = sqlite.committed_state(path) if capture and capture.snapshot else None
         after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor,
                               known=since)
                  if capture and capture.snapshot else None)
+        if settled is not None and settled != sqlite.committed_state(path):
+            settled = None  # a commit from elsewhere during the snapshot: its counts prove nothing later
     finally:
         conn.close()
     return RunResult(direction=direction, database=path, migrations=tuple(done),
                      seconds=time.perf_counter() - started, before=before, after=after,
                      before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration),
-                     reachable=_reachable(before, after, ran) if before is not None and after is not None else None)
+                     reachable=_reachable(before, after, ran) if before is not None and after is not None else None,
+                     before_copy_exact=exact, after_state=settled if after is not None else None)
 
 
 def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | None,
-                    redactor: Redactor | None = None) -> tuple[Snapshot | None, Path | None]:
+                    redactor: Redactor | None = None) -> tuple[Snapshot | None, Path | None, bool]:
+    """Keep a before copy and take the before snapshot; also tell whether no commit came between them."""
     if capture is None:
-        return None, None
+        return None, None, False
     size = path.stat().st_size if path.exists() else 0
     folder = capture.folder or path.parent / "captures"
     keep = capture.copy if isinstance(capture.copy, bool) else _room_for(folder, size)
     copy = None
+    state = sqlite.committed_state(path) if keep and capture.snapshot else None
     if keep:
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
         copy = sqlite.backup(conn, folder / f"before-{direction}-{stamp}.db")
     before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy), redactor=redactor)
               if capture.snapshot else None)
-    return before, copy
+    exact = copy is not None and state is not None and state == sqlite.committed_state(path)
+    return before, copy, exact
 
 
 def _room_for(folder: Path, size: int) -> bool:

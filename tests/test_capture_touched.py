@@ -159,3 +159,36 @@ def test_what_is_compared_is_judged_on_the_sql_that_ran(tmp_path: Path, monkeypa
     change = steps.inspect(project, result)
     assert asked == [["quiet"]]
     assert {r.table: r.updated for r in change.row_changes} == {"quiet": 2}
+
+
+def _spy_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = row_diff_module._open_pair.__enter__
+
+    def enter(self):  # type: ignore[no-untyped-def]
+        conn = real(self)
+        conn.set_trace_callback(seen.append)
+        return conn
+    monkeypatch.setattr(row_diff_module._open_pair, "__enter__", enter)
+    return seen
+
+
+def test_the_row_diff_takes_the_counts_the_run_just_took(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project, db = _project(tmp_path, "UPDATE quiet SET v = v + 1;\n")
+    result = steps.run(project, db, regenerate_schema=False, capture=steps.Capture(folder=tmp_path / "c"))
+    assert result.before_copy_exact and result.after_state is not None
+    seen = _spy_statements(monkeypatch)
+    change = steps.inspect(project, result)
+    assert not [s for s in seen if "count(*) FROM" in s and "JOIN" not in s], seen
+    assert {r.table: (r.added, r.removed, r.updated) for r in change.row_changes} == {"quiet": (0, 0, 2)}
+
+
+def test_a_database_written_after_the_run_is_counted_again(tmp_path: Path) -> None:
+    project, db = _project(tmp_path, "UPDATE quiet SET v = v + 1;\n")
+    result = steps.run(project, db, regenerate_schema=False, capture=steps.Capture(folder=tmp_path / "c"))
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO quiet (v) VALUES (9)")  # after the run, before the inspect step
+    conn.commit()
+    conn.close()
+    change = steps.inspect(project, result)
+    assert {r.table: (r.added, r.removed, r.updated) for r in change.row_changes} == {"quiet": (1, 0, 2)}

@@ -8,7 +8,7 @@ difference from a cursor. No table is ever loaded into Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,7 +235,8 @@ def _ref(column: str) -> str:
 
 
 def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequence[str] | None = None,
-             sample: int = 5, redactor: Redactor | None = None, reveal: bool = False) -> RowDiff:
+             sample: int = 5, redactor: Redactor | None = None, reveal: bool = False,
+             counts: tuple[Mapping[str, int], Mapping[str, int]] | None = None) -> RowDiff:
     """Compare the rows of two database files table by table.
 
     :param before_path: the earlier database (opened read-only).
@@ -244,6 +245,8 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
     :param sample: at most this many sample rows per table and kind.
     :param redactor: which columns to mask (defaults to the built-in sensitive words).
     :param reveal: show sensitive values; never the default.
+    :param counts: rows per table (lower-case names) the caller knows the before and the after file
+        hold as they are now; those tables are not counted again.
     :raises DatabaseError: a file is missing or not an SQLite database.
     """
     redactor = redactor or DEFAULT_REDACTOR
@@ -256,7 +259,8 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
         sdiff = schema_diff(before, after)
         plans = _plans(before, after, sdiff, tables)
         redactor = redactor if reveal else _follow_data(redactor, conn, plans)
-        diffs = tuple(_diff_table(conn, plan, before, after, sample, redactor, reveal) for plan in plans)
+        known = counts or ({}, {})
+        diffs = tuple(_diff_table(conn, plan, sample, redactor, reveal, known) for plan in plans)
         if not reveal:
             diffs = _mask_copied_samples(diffs, known_secrets(conn, redactor, ("main", BEFORE)))
     return RowDiff(str(before_path), str(after_path), diffs, sdiff, revealed=reveal)
@@ -531,18 +535,18 @@ def _strict(type_after: str, type_before: str) -> bool:
     return type_after.upper() != type_before.upper() or not type_after.strip()
 
 
-def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: Snapshot, sample: int,
-                redactor: Redactor, reveal: bool) -> TableDiff:
+def _diff_table(conn: sqlite.Connection, plan: _Plan, sample: int, redactor: Redactor, reveal: bool,
+                known: tuple[Mapping[str, int], Mapping[str, int]]) -> TableDiff:
     if plan.status == "added":
-        n = _rows_in(conn, "main", plan.table)
+        n = _rows_in(conn, "main", plan.table, known[1])
         counts = {"added": n, "removed": 0, "changed": 0, "unchanged": 0}
         per_column: dict[str, int] = {}
     elif plan.status == "removed":
-        n = _rows_in(conn, BEFORE, plan.table)
+        n = _rows_in(conn, BEFORE, plan.table, known[0])
         counts = {"added": 0, "removed": n, "changed": 0, "unchanged": 0}
         per_column = {}
     else:
-        counts, per_column = _count(conn, plan, before, after)
+        counts, per_column = _count(conn, plan, known)
     samples = {kind: tuple(_iter_kind(conn, plan, kind, sample, redactor, reveal))
                for kind in KINDS if counts[kind] and sample > 0}
     return TableDiff(table=plan.table, before_table=plan.before_table, status=plan.status, key=plan.key_after,
@@ -551,10 +555,10 @@ def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: S
                      note=plan.note, **counts)
 
 
-def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot,
-           after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
-    n_after = _rows_in(conn, "main", plan.table)
-    n_before = _rows_in(conn, BEFORE, plan.before_table or plan.table)
+def _count(conn: sqlite.Connection, plan: _Plan,
+           known: tuple[Mapping[str, int], Mapping[str, int]]) -> tuple[dict[str, int], dict[str, int]]:
+    n_after = _rows_in(conn, "main", plan.table, known[1])
+    n_before = _rows_in(conn, BEFORE, plan.before_table or plan.table, known[0])
     differs = plan.differs()
     # each comparison is evaluated once per row, in a subquery the LIMIT keeps from being merged into
     # the sums (which would compare every column twice: once for the row, once for the column)
@@ -572,7 +576,9 @@ def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot,
     return counts, per_column
 
 
-def _rows_in(conn: sqlite.Connection, schema: str, table: str) -> int:
+def _rows_in(conn: sqlite.Connection, schema: str, table: str, known: Mapping[str, int]) -> int:
+    if table.lower() in known:
+        return known[table.lower()]
     count: int = conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
     return count
 

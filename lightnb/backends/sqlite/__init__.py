@@ -53,7 +53,7 @@ if TYPE_CHECKING:
         translate,
     )
     from lightnb.backends.sqlite.copies import backup, copy_database, restore, restore_tables, save_tables
-    from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path
+    from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path, committed_state
     from lightnb.backends.sqlite.interrupt import interrupting
     from lightnb.backends.sqlite.script import is_comment_only, split
 else:
@@ -71,7 +71,7 @@ else:
             "open_scratch", "query_only", "quote", "serialize", "translate")},
         **{name: ("copies", name) for name in ("backup", "copy_database", "restore", "restore_tables",
                                                  "save_tables")},
-        **{name: ("files", name) for name in ("SQLITE_HEADER", "check_database_path")},
+        **{name: ("files", name) for name in ("SQLITE_HEADER", "check_database_path", "committed_state")},
         "interrupting": ("interrupt", "interrupting"),
         **{name: ("script", name) for name in ("is_comment_only", "split")},
     }
@@ -121,6 +121,7 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
 __all__ = ["BUSY_TIMEOUT_SECONDS", "CATALOGUE_TABLES", "Connection", "DriverDatabaseError", "Error", "IntegrityError",
            "OperationalError", "ProgrammingError", "Row", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK",
            "SQLITE_READ", "SQLITE_SELECT", "StatementWarning", "attach_readonly", "backup", "check_database_path",
+           "committed_state",
            "connect", "copy", "copy_database", "database_file", "find_object", "flush_updated_at_triggers", "guard",
            "has_table", "interrupting", "is_comment_only", "mapped", "memory_copy", "name", "open_readonly",
            "open_scratch",
