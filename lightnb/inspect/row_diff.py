@@ -391,7 +391,8 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     if key:
         on = " AND ".join(f"a.{quote(b)} = b.{quote(a)}" for b, a in key)
         equal = " AND ".join(f"(a.{quote(b)} IS b.{quote(a)} COLLATE BINARY "
-                             f"AND typeof(a.{quote(b)}) = typeof(b.{quote(a)}))" for b, a in columns)
+                             f"AND typeof(a.{quote(b)}) = typeof(b.{quote(a)}))" if _typed(pair, b, a)
+                             else f"a.{quote(b)} IS b.{quote(a)} COLLATE BINARY" for b, a in columns)
         matched = conn.execute(f"SELECT count(*) FROM {before_ref} AS a JOIN {after_ref} AS b ON {on} "
                                f"WHERE {equal}").fetchone()[0]
         return bool(matched == count_before)
@@ -403,6 +404,38 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     missing = conn.execute(f"SELECT EXISTS ({grouped(before_ref, [b for b, _ in columns])} EXCEPT "
                            f"{grouped(after_ref, [a for _, a in columns])})").fetchone()[0]
     return not missing
+
+
+def _typed(pair: tuple[Table | None, Table | None], before: str, after: str) -> bool:
+    """Tell whether equal values of a column pair must also be compared by storage class.
+
+    Only one pair of storage classes compares equal by value: INTEGER and REAL (``1 IS 1.0``). A
+    column with INTEGER, NUMERIC or REAL affinity stores an integral number in one class only, and
+    one with TEXT affinity stores no number; so when both sides have the same such affinity, ``IS``
+    with the BINARY collation already tells values apart by class (half the cost on a wide table).
+    A column without affinity (BLOB, no type, a STRICT table's ANY) keeps what it is given, and
+    sides with different affinities may hold either: those are compared by class too.
+    """
+    found = [record.column(name) if record is not None else None for record, name in zip(pair, (before, after))]
+    if any(column is None for column in found):
+        return True
+    kinds = {_affinity(column.type) for column in found if column is not None}
+    return len(kinds) != 1 or "BLOB" in kinds or any(
+        (column.type or "").strip().upper() == "ANY" for column in found if column is not None)
+
+
+def _affinity(declared: str) -> str:
+    """SQLite's type affinity of a declared type (datatype3 §3.1)."""
+    upper = (declared or "").upper()
+    if "INT" in upper:
+        return "INTEGER"
+    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in upper or not upper.strip():
+        return "BLOB"
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
 
 
 def _unique_key(conn: sqlite.Connection, before_schema: str, before_table: Table | None, after_schema: str,
