@@ -444,7 +444,7 @@ class _States:
         """Save the copy as it is, before the current migration's up."""
         self._forget()
         self.count += 1
-        self.before = _snapshot(self.conn, "before up")
+        self.before = _snapshot(self.conn, "before up", touched=touched)
         self.before_identity = sqlite.state_identity(self.conn)
         self.before_path, self.before_whole = self._save(f"before-{self.count}.db", None if whole else touched)
         return self.before, self.before_path
@@ -706,9 +706,14 @@ def _snapshot(conn: sqlite.Connection, label: str, *, since: Snapshot | None = N
 
     :param since: a snapshot of the copy taken earlier in the proof, when only the migration's SQL
         ran on it since: the tables outside ``touched`` keep its counts (they kept their rows).
+    :param touched: the tables the migration can change; without ``since``, only those are counted
+        (the others, compared with nothing, read ``row_count == -1``).
     """
-    known = {t.name.lower(): t for t in since.tables if t.name not in touched} \
-        if since is not None and touched is not None else None
+    if touched is None:
+        return take_snapshot(conn, label=label, fingerprint=False)
+    if since is None:
+        return take_snapshot(conn, label=label, fingerprint=False, counted=lambda name: name in touched)
+    known = {t.name.lower(): t for t in since.tables if t.name not in touched}
     return take_snapshot(conn, label=label, fingerprint=False, known=known)
 
 
