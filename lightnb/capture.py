@@ -8,7 +8,7 @@ previews of the tables that changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,33 +130,45 @@ def captured(workspace: Workspace, step: Callable[[Path, Capture], RunResult], *
 
 def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
              redactor: Redactor | None = None) -> Change:
-    """Build the :class:`Change` of a result captured with before/after snapshots and a before copy."""
+    """Build the :class:`Change` of a result captured with before/after snapshots and a before copy.
+
+    Rows are compared (set-wise, in SQLite, once) only where the step can have changed them: the
+    tables whose schema or row count changed, and those the SQL that ran can change (its
+    ``reachable`` tables, :mod:`lightnb.inspect.touched`); every other table provably kept its rows.
+    """
     if result.before is None or result.after is None or result.before_copy is None:
         raise WorkspaceError("This result was not captured; run the step with capture=Capture(copy=True).")
     diff = schema_diff(result.before, result.after)
     before_path, after_path = Path(result.before_copy), Path(result.database)
-    changed = changed_tables(result.before, result.after, diff, before_path=before_path, after_path=after_path)
-    counted, keys = _measure_rows(before_path, after_path, changed, result.after, preview_rows)
+    sure, unknown = _suspects(result.before, result.after, diff, result.reachable)
+    present = [t for t in sorted(sure | set(unknown), key=str.lower) if result.after.table(t) is not None]
+    diffs = None
+    if present:
+        from lightnb.inspect.row_diff import row_diff
+        diffs = row_diff(before_path, after_path, tables=present, sample=preview_rows, reveal=True,
+                         counts=_known_counts(result, after_path))
+    changed = _sorted(sure | {name for name in unknown
+                              if diffs is None or (found := diffs.table(name)) is None or not found.is_unchanged})
+    compared = {t: found for t in changed
+                if diffs is not None and (found := diffs.table(t)) is not None and found.status == "compared"}
+    counted = tuple(RowChanges(d.table, d.added, d.removed, d.changed) for d in compared.values())
+    keys = {t: _keys_of(found, preview_rows) for t, found in compared.items()}
     previews = _previews(before_path, after_path, changed[:max_previews], diff, preview_rows, redactor,
                          affected=keys)
     return Change(result, diff, previews, changed, counted)
 
 
-def _measure_rows(before_path: Path, after_path: Path, tables: tuple[str, ...], after: Snapshot,
-                  n: int) -> tuple[tuple[RowChanges, ...], dict[str, list[tuple]]]:
-    """Count the rows each changed table gained, lost and had updated, and pick up to ``n`` affected keys.
+def _known_counts(result: RunResult, after_path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """The row counts the snapshots hold that are still the files' own (by lower-case name): the before
+    copy's when no commit came between it and the before snapshot, the database's while it is in the
+    committed state the after snapshot saw."""
+    def counts(snapshot: Snapshot) -> dict[str, int]:
+        return {t.name.lower(): t.row_count for t in snapshot.tables if t.row_count >= 0}
 
-    One row diff (set-wise, in SQLite) serves both; tables that exist on one side only are left out.
-    """
-    present = [t for t in tables if after.table(t) is not None]
-    if not present:
-        return (), {}
-    from lightnb.inspect.row_diff import row_diff
-    diffs = row_diff(before_path, after_path, tables=present, sample=n, reveal=True)
-    counted = tuple(RowChanges(d.table, d.added, d.removed, d.changed) for d in diffs.tables
-                    if d.status == "compared")
-    compared = {t: found for t in present if (found := diffs.table(t)) is not None and found.status == "compared"}
-    return counted, {t: _keys_of(found, n) for t, found in compared.items()}
+    before = counts(result.before) if result.before_copy_exact else {}
+    after = counts(result.after) if result.after_state is not None \
+        and sqlite.committed_state(after_path) == result.after_state else {}
+    return before, after
 
 
 def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, schema: SchemaDiff) -> list[str]:
@@ -198,11 +210,28 @@ def _table_phrases(name: str, before: Any, after: Any, rows: RowChanges | None, 
 
 
 def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, before_path: Path | None = None,
-                   after_path: Path | None = None) -> tuple[str, ...]:
+                   after_path: Path | None = None, reachable: Collection[str] | None = None) -> tuple[str, ...]:
     """Return the (after-)names of tables added, dropped, reshaped or whose content changed.
 
     Content is compared by fingerprint when both snapshots have one; otherwise (a capture that
-    kept a before copy instead) by an exact row diff of the two databases, computed in SQLite.
+    kept a before copy instead) by an exact row diff of the two databases, computed in SQLite, of
+    the tables in ``reachable`` (lower-case names; every table when None): the others kept their rows.
+    """
+    sure, unknown = _suspects(before, after, diff, reachable)
+    if unknown and before_path is not None and after_path is not None:
+        from lightnb.inspect.row_diff import row_diff
+        rows = row_diff(before_path, after_path, tables=unknown, sample=0)
+        sure.update(name for name in unknown if (compared := rows.table(name)) is None or not compared.is_unchanged)
+    return _sorted(sure)
+
+
+def _suspects(before: Snapshot, after: Snapshot, diff: SchemaDiff,
+              reachable: Collection[str] | None) -> tuple[set[str], list[str]]:
+    """Return (tables changed for sure, tables whose rows only a row diff can tell), by after-name.
+
+    A table the step's SQL cannot change (not in ``reachable``, lower-case names, judged when the
+    step ran: :attr:`~lightnb.results.RunResult.reachable`), with the same definition and row count,
+    kept its rows: it is in neither.
     """
     renames = diff.table_renames
     out = {c.table for c in diff.changes if c.kind in ("table", "column")}
@@ -216,13 +245,14 @@ def changed_tables(before: Snapshot, after: Snapshot, diff: SchemaDiff, *, befor
         elif old.fingerprint and table.fingerprint:
             if old.fingerprint != table.fingerprint:
                 out.add(table.name)
-        elif old.name == table.name:
+        elif old.name == table.name and (reachable is None or table.name.lower() in reachable
+                                         or old.table != table.table):
             unknown.append(table.name)
-    if unknown and before_path is not None and after_path is not None:
-        from lightnb.inspect.row_diff import row_diff
-        rows = row_diff(before_path, after_path, tables=unknown, sample=0)
-        out.update(name for name in unknown if (compared := rows.table(name)) is None or not compared.is_unchanged)
-    return tuple(sorted((t for t in out if not is_bookkeeping(t)), key=str.lower))
+    return {t for t in out if not is_bookkeeping(t)}, unknown
+
+
+def _sorted(tables: set[str]) -> tuple[str, ...]:
+    return tuple(sorted((t for t in tables if not is_bookkeeping(t)), key=str.lower))
 
 
 def _previews(before_path: Path, after_path: Path, tables: tuple[str, ...], diff: SchemaDiff, n: int,

@@ -419,7 +419,9 @@ class _States:
     (``PRAGMA writable_schema``) or when up.sql's impact is measured on it (a declared irreversible
     migration). After a proof whose down.sql gave back the state before up, the copy after "up
     again" is a state after up (up.sql run on the same rows): nothing is restored. A proof that left
-    the copy elsewhere has it rebuilt: the source copied again and every up applied since, in order.
+    the copy elsewhere has it rebuilt from the saved state before up, put back, and up run again; only
+    when that state cannot be put back to the letter, from the source copied again and every up
+    applied since, in order.
 
     :param source: the database the copy was made from; None saves the whole starting state now.
     """
@@ -432,6 +434,7 @@ class _States:
         self.applied: list[Migration] = []  # the ups applied on the copy since the start, in order
         self.before: Snapshot | None = None
         self.before_path: Path | None = None
+        self.before_whole = False
         self.after: Snapshot | None = None
         self.after_path: Path | None = None
         self.faithful = True  # the copy is in a state after the current migration's up
@@ -441,15 +444,15 @@ class _States:
         """Save the copy as it is, before the current migration's up."""
         self._forget()
         self.count += 1
-        self.before = _snapshot(self.conn, "before up")
+        self.before = _snapshot(self.conn, "before up", touched=touched)
         self.before_identity = sqlite.state_identity(self.conn)
-        self.before_path = self._save(f"before-{self.count}.db", None if whole else touched)
+        self.before_path, self.before_whole = self._save(f"before-{self.count}.db", None if whole else touched)
         return self.before, self.before_path
 
     def save_after_up(self, snapshot: Snapshot, migration: Migration, touched: Touched | None) -> Path:
         self.applied.append(migration)
         self.after = snapshot
-        self.after_path = self._save(f"after-{self.count}.db", touched)
+        self.after_path, _whole = self._save(f"after-{self.count}.db", touched)
         return self.after_path
 
     def advance(self, migration: Migration) -> None:
@@ -457,27 +460,48 @@ class _States:
         self.applied.append(migration)
 
     def restore_after_up(self) -> None:
-        """Leave the copy in a state after the current migration's up (rebuilt if the proof left it elsewhere)."""
+        """Leave the copy in a state after the current migration's up (rebuilt if the proof left it elsewhere).
+
+        The copy is rebuilt from what the check holds: the saved state before up, put back, and up
+        run on it again. Only when that state cannot be put back to the letter is the starting point
+        copied again (the source, or the whole start saved) and every up since applied in order.
+        """
         if not self.faithful:
-            fresh = sqlite.copy_database(self.source, self.folder / "rebuild.db") if self.source is not None \
-                else self.start_path
-            assert fresh is not None
-            sqlite.restore(self.conn, fresh)
-            if fresh != self.start_path:
-                fresh.unlink(missing_ok=True)
-            for migration in self.applied:
-                runner.apply(self.conn, migration, "up")
+            if self._put_back_before():
+                runner.apply(self.conn, self.applied[-1], "up")
+            else:
+                fresh = sqlite.copy_database(self.source, self.folder / "rebuild.db") if self.source is not None \
+                    else self.start_path
+                assert fresh is not None
+                sqlite.restore(self.conn, fresh)
+                if fresh != self.start_path:
+                    fresh.unlink(missing_ok=True)
+                for migration in self.applied:
+                    runner.apply(self.conn, migration, "up")
             self.faithful = True
         self._forget()
 
-    def _save(self, name: str, touched: Touched | None) -> Path:
+    def _put_back_before(self) -> bool:
+        """Put the copy back in the saved state before the current migration's up; False when it cannot."""
+        if self.before_path is None or not self.applied:
+            return False
+        if self.before_whole:
+            sqlite.restore(self.conn, self.before_path)
+            return True
+        try:
+            return sqlite.restore_tables(self.conn, self.before_path, self.before_identity)
+        except (LightnbError, sqlite.Error):
+            return False
+
+    def _save(self, name: str, touched: Touched | None) -> tuple[Path, bool]:
+        """Save the copy's state as the tables ``touched`` holds, or whole; return where, and whether whole."""
         path = self.folder / name
         if touched is not None:
             try:
-                return sqlite.save_tables(self.conn, path, _checked_tables(self.conn, touched) or [])
+                return sqlite.save_tables(self.conn, path, _checked_tables(self.conn, touched) or []), False
             except DatabaseError:
                 pass  # a definition that cannot stand alone (an unknown collation): the whole file, then
-        return sqlite.backup(self.conn, path)
+        return sqlite.backup(self.conn, path), True
 
     def _forget(self) -> None:
         for path in (self.before_path, self.after_path):
@@ -547,7 +571,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
                        f"write `-- {IRREVERSIBLE}: <why>`")
     here = _path_of(conn)
     if _step(conn, migration, "up", reasons, steps, baseline, touched=touched, shown=saves.shown):
-        after_up = _snapshot(conn, "after up")
+        after_up = _snapshot(conn, "after up", since=before, touched=touched)
         after_path = saves.save_after_up(after_up, migration, touched)
         if declared is not None:
             impact = _measured_impact(before_path, migration, redactor)
@@ -555,16 +579,19 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             reasons.append("cannot prove the revert: down.sql is missing")
         elif declared is not None and sqlite.is_comment_only(down_sql):
             reasons.append(f"down.sql declares the migration irreversible ({declared}); not run")
-        elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched, shown=saves.shown):
-            after_down = _snapshot(conn, "after down")
+        elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched, shown=saves.shown,
+                   later=True):
+            after_down = _snapshot(conn, "after down", since=before, touched=touched)
             destroyed = intentionally_destroyed(source_of(migration).up)
             real, order_list = _schema_changes(before, after_down, before_path, here)
             schema_diffs, order = tuple(real), tuple(order_list)
             row_diffs, expected = compare_rows(before, after_down, destroyed, before_db=before_path,
                                                after_db=here, touched=touched)
             # up again runs on the state before up only when down.sql gave it back, to the letter
-            faithful = not (schema_diffs or row_diffs or order or expected) \
-                and sqlite.state_identity(conn) == saves.before_identity
+            restored = not (schema_diffs or row_diffs or order or expected)
+            faithful = restored and sqlite.state_identity(conn) == saves.before_identity
+            if not restored:  # the same rows and definitions as before up have its violations: no new one
+                _foreign_keys(conn, "down", reasons, baseline, touched)
             if schema_diffs:
                 reasons.append("down.sql does not restore the schema: " + "; ".join(schema_diffs))
             if row_diffs:
@@ -579,12 +606,14 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
                 reasons.append("down.sql does not restore the column order either: " + "; ".join(order))
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
             if _step(conn, migration, "up", reasons, steps, baseline, label="up again", touched=touched,
-                     shown=saves.shown):
-                again = _snapshot(conn, "after up again")
+                     shown=saves.shown, later=True):
+                again = _snapshot(conn, "after up again", since=before, touched=touched)
                 redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
                 redo_rows, _ = compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
                                             touched=touched)
                 redo_diffs = tuple(redo_real + redo_order + list(redo_rows))
+                if redo_diffs:  # the same rows and definitions as after up were checked after up
+                    _foreign_keys(conn, "up again", reasons, baseline, touched)
                 if redo_real or redo_order:
                     reasons.append("running up.sql again gives another schema: " + "; ".join(redo_real + redo_order))
                 if redo_rows:
@@ -671,14 +700,34 @@ def _table_names(conn: sqlite.Connection) -> list[str]:
     return [t.name for t in sqlite.read_catalog(conn).tables if not t.virtual]
 
 
-def _snapshot(conn: sqlite.Connection, label: str) -> Snapshot:
-    """Schema and row counts; rows are compared exactly on the saved files, only where needed."""
-    return take_snapshot(conn, label=label, fingerprint=False)
+def _snapshot(conn: sqlite.Connection, label: str, *, since: Snapshot | None = None,
+              touched: Touched | None = None) -> Snapshot:
+    """Schema and row counts; rows are compared exactly on the saved files, only where needed.
+
+    :param since: a snapshot of the copy taken earlier in the proof, when only the migration's SQL
+        ran on it since: the tables outside ``touched`` keep its counts (they kept their rows).
+    :param touched: the tables the migration can change; without ``since``, only those are counted
+        (the others, compared with nothing, read ``row_count == -1``).
+    """
+    if touched is None:
+        return take_snapshot(conn, label=label, fingerprint=False)
+    if since is None:
+        return take_snapshot(conn, label=label, fingerprint=False, counted=lambda name: name in touched)
+    known = {t.name.lower(): t for t in since.tables if t.name not in touched}
+    return take_snapshot(conn, label=label, fingerprint=False, known=known)
 
 
 def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up", "down"],
           reasons: list[str], steps: list[str], baseline: int, *, label: str | None = None,
-          touched: Touched | None = None, shown: progress.Task | None = None) -> bool:
+          touched: Touched | None = None, shown: progress.Task | None = None, later: bool = False) -> bool:
+    """Run one step of the proof on the copy and check what it left.
+
+    :param later: a step whose state the proof compares with one already checked (down with the
+        state before up, up again with the state after up): its tables get SQLite's quick check
+        (the pages, records, NOT NULL and CHECK constraints; not every index entry against its row,
+        which only a corrupt file or ``writable_schema`` breaks, and that checks the whole file), and
+        the caller checks foreign keys only when the comparison found a difference.
+    """
     name = label or direction
     if shown is not None:
         shown.update(shown.done, label=f"{migration.name}: {name}")
@@ -690,13 +739,19 @@ def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up"
     steps.append(name)
     if shown is not None:
         shown.advance()
-    problems = _integrity_problems(conn, touched)
+    problems = _integrity_problems(conn, touched, quick=later)
     if problems:
         reasons.append(f"integrity check failed after {name}: {problems[0]}")
+    if not later:
+        _foreign_keys(conn, name, reasons, baseline, touched)
+    return True
+
+
+def _foreign_keys(conn: sqlite.Connection, name: str, reasons: list[str], baseline: int,
+                  touched: Touched | None) -> None:
     violations = _fk_violations(conn, touched)
     if violations > baseline:
         reasons.append(f"foreign key check after {name}: {violations - baseline} new violation(s)")
-    return True
 
 
 def _checked_tables(conn: sqlite.Connection, touched: Touched | None) -> list[str] | None:
@@ -706,19 +761,23 @@ def _checked_tables(conn: sqlite.Connection, touched: Touched | None) -> list[st
     return [name for name in _table_names(conn) if name in touched]
 
 
-def _integrity_problems(conn: sqlite.Connection, touched: Touched | None) -> list[str]:
+def _integrity_problems(conn: sqlite.Connection, touched: Touched | None, *, quick: bool = False) -> list[str]:
     """``PRAGMA integrity_check`` of the tables (and their indexes) the migration can have changed.
 
     The other tables' pages are those of the copy as it was, checked by no one before either: a
     whole-file pass would read the whole database three times per migration for nothing it changed.
+    With ``quick``, ``quick_check`` of those tables (see :func:`_step`); the whole file is always
+    checked in full.
     """
     tables = _checked_tables(conn, touched)
     if tables is None:
         return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+    pragma = "quick_check" if quick else "integrity_check"
     problems: list[str] = []
-    for table in tables:
-        problems += [r[0] for r in conn.execute(f"PRAGMA integrity_check({sqlite.quote(table)})").fetchall()
-                     if r[0] != "ok"]
+    with sqlite.mapped(conn):
+        for table in tables:
+            problems += [r[0] for r in conn.execute(f"PRAGMA {pragma}({sqlite.quote(table)})").fetchall()
+                         if r[0] != "ok"]
     return problems
 
 

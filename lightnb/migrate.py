@@ -78,19 +78,29 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     # snapshots print fingerprints that leave out what the project masks (its [redact] settings and lineage)
     redactor = _project_redactor(project) if capture is not None and capture.snapshot else None
 
+    last: list[Any] = [None, None]  # the latest snapshot, and the state of the connection it was taken in
+    ran: list[str] = []  # the SQL of each migration done, as it ran
+
     def observe(event: runner.StepEvent) -> None:
         if event.kind == "done" and capture is not None and capture.snapshot:
-            # schema and row counts after each migration (cheap: no row hashing)
+            # schema and row counts after each migration (no row hashing; the tables the migration's
+            # SQL cannot change keep the counts of the snapshot before it)
             label = f"after {event.direction} {event.migration.name}"
-            per_migration.append((event.migration.name, event.direction,
-                                  _snapshot_of(conn, label, False, redactor=redactor)))
+            sql = event.migration.down_sql() if event.direction == "down" else event.migration.up_sql()
+            ran.append(sql)
+            alone = last[1] is not None and last[1][2] == _connection_state(conn)[2]  # no other writer since
+            taken = _snapshot_of(conn, label, False, redactor=redactor,
+                                 known=_untouched(last[0], sql) if alone else None)
+            per_migration.append((event.migration.name, event.direction, taken))
+            last[:] = [taken, _connection_state(conn)]
         if on_step is not None:
             on_step(event)
 
     # the runner reads it: whether anyone follows each statement (else a migration may run as one call)
     observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]  # a function attribute the runner reads
     try:
-        before, before_copy = _capture_before(conn, path, direction, capture, redactor)
+        before, before_copy, exact = _capture_before(conn, path, direction, capture, redactor)
+        last[:] = [before, _connection_state(conn) if before is not None else None]
         done = action(conn, found, _checksum_hook(path), observe)
         files: tuple[Path, ...] = ()
         if regenerate_schema:
@@ -102,29 +112,42 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
                 raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
                                      f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
                                      path=error.path) from error
-        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor)
+        # nothing ran since the last migration's snapshot (the connection changed no row and no
+        # definition, and no other connection wrote): its counts stand
+        since = {t.name.lower(): t for t in last[0].tables} \
+            if per_migration and last[1] == _connection_state(conn) else None
+        settled = sqlite.committed_state(path) if capture and capture.snapshot else None
+        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor,
+                              known=since)
                  if capture and capture.snapshot else None)
+        if settled is not None and settled != sqlite.committed_state(path):
+            settled = None  # a commit from elsewhere during the snapshot: its counts prove nothing later
     finally:
         conn.close()
     return RunResult(direction=direction, database=path, migrations=tuple(done),
                      seconds=time.perf_counter() - started, before=before, after=after,
-                     before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration))
+                     before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration),
+                     reachable=_reachable(before, after, ran) if before is not None and after is not None else None,
+                     before_copy_exact=exact, after_state=settled if after is not None else None)
 
 
 def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | None,
-                    redactor: Redactor | None = None) -> tuple[Snapshot | None, Path | None]:
+                    redactor: Redactor | None = None) -> tuple[Snapshot | None, Path | None, bool]:
+    """Keep a before copy and take the before snapshot; also tell whether no commit came between them."""
     if capture is None:
-        return None, None
+        return None, None, False
     size = path.stat().st_size if path.exists() else 0
     folder = capture.folder or path.parent / "captures"
     keep = capture.copy if isinstance(capture.copy, bool) else _room_for(folder, size)
     copy = None
+    state = sqlite.committed_state(path) if keep and capture.snapshot else None
     if keep:
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
         copy = sqlite.backup(conn, folder / f"before-{direction}-{stamp}.db")
     before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy), redactor=redactor)
               if capture.snapshot else None)
-    return before, copy
+    exact = copy is not None and state is not None and state == sqlite.committed_state(path)
+    return before, copy, exact
 
 
 def _room_for(folder: Path, size: int) -> bool:
@@ -145,11 +168,43 @@ def _fingerprints(capture: Capture, before_copy: Path | None) -> bool:
     return before_copy is None
 
 
-def _snapshot_of(conn: Any, label: str, fingerprint: bool = True, *, redactor: Redactor | None = None) -> Snapshot:
-    """A snapshot whose printed fingerprints leave out the columns ``redactor`` masks (the project's)."""
+def _snapshot_of(conn: Any, label: str, fingerprint: bool = True, *, redactor: Redactor | None = None,
+                 known: dict[str, Any] | None = None) -> Snapshot:
+    """A snapshot whose printed fingerprints leave out the columns ``redactor`` masks (the project's).
+
+    :param known: tables known unchanged since an earlier snapshot (see ``take_snapshot``).
+    """
     from lightnb.inspect import take_snapshot
     return take_snapshot(conn, label=label, fingerprint=fingerprint, shown_fingerprints=redactor is not None,
-                         redactor=redactor)
+                         redactor=redactor, known=known)
+
+
+def _untouched(previous: Snapshot | None, sql: str) -> dict[str, Any] | None:
+    """The tables of ``previous`` that ``sql`` cannot change (:mod:`lightnb.inspect.touched`), by lower-case name."""
+    if previous is None:
+        return None
+    from lightnb.catalog import is_bookkeeping
+    from lightnb.inspect.touched import touched_in
+    touched = touched_in(previous, [sql], always=[t.name for t in previous.tables if is_bookkeeping(t.name)])
+    if touched is None:
+        return None
+    return {t.name.lower(): t for t in previous.tables if t.name not in touched}
+
+
+def _reachable(before: Snapshot, after: Snapshot, ran: list[str]) -> tuple[str, ...] | None:
+    """The lower-case names of the tables of either snapshot that the SQL which ran can have changed."""
+    from lightnb.catalog import is_bookkeeping
+    from lightnb.inspect.touched import touched_in
+    touched = touched_in(before, ran, always=[t.name for t in before.tables if is_bookkeeping(t.name)])
+    if touched is None:
+        return None
+    return tuple(sorted({t.name.lower() for t in (*before.tables, *after.tables) if t.name in touched}))
+
+
+def _connection_state(conn: Any) -> tuple[int, int, int]:
+    """Rows changed through ``conn`` so far, its schema version and its view of other connections' commits."""
+    return (conn.total_changes, conn.execute("PRAGMA schema_version").fetchone()[0],
+            conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def _project_redactor(project: Project) -> Redactor:

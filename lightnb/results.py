@@ -79,6 +79,14 @@ class RunResult(Rendered):
         SQLite; on PostgreSQL the URL of a database of lightnb's private cluster).
     :param schema_files: schema files regenerated afterwards.
     :param per_migration: with capture, a snapshot (schema and row counts) after each migration.
+    :param reachable: with capture, the lower-case names of the tables the SQL that ran can have
+        changed (:mod:`lightnb.inspect.touched`), None when any table may have: the inspect step
+        compares rows only there.
+    :param before_copy_exact: with capture, no commit came between the before copy and the before
+        snapshot: the snapshot's row counts are the copy's.
+    :param after_state: with capture, the database file's committed state when the after snapshot
+        was taken (``lightnb.backends.sqlite.committed_state``; None in WAL mode): while the file is
+        in that state, the after snapshot's row counts are its own.
     """
 
     direction: str
@@ -91,6 +99,9 @@ class RunResult(Rendered):
     schema_files: tuple[Path, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     per_migration: tuple[tuple[str, str, Any], ...] = ()  # (migration, "up"/"down", Snapshot after it)
+    reachable: tuple[str, ...] | None = None  # with capture: the tables (lower-case names) its SQL can change
+    before_copy_exact: bool = False  # with capture: the before snapshot describes the before copy's very state
+    after_state: tuple[int, ...] | None = None  # with capture: the file's committed state at the after snapshot
 
     @property
     def names(self) -> list[str]:

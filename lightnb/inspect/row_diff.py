@@ -8,7 +8,7 @@ difference from a cursor. No table is ever loaded into Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,7 +235,8 @@ def _ref(column: str) -> str:
 
 
 def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequence[str] | None = None,
-             sample: int = 5, redactor: Redactor | None = None, reveal: bool = False) -> RowDiff:
+             sample: int = 5, redactor: Redactor | None = None, reveal: bool = False,
+             counts: tuple[Mapping[str, int], Mapping[str, int]] | None = None) -> RowDiff:
     """Compare the rows of two database files table by table.
 
     :param before_path: the earlier database (opened read-only).
@@ -244,16 +245,22 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
     :param sample: at most this many sample rows per table and kind.
     :param redactor: which columns to mask (defaults to the built-in sensitive words).
     :param reveal: show sensitive values; never the default.
+    :param counts: rows per table (lower-case names) the caller knows the before and the after file
+        hold as they are now; those tables are not counted again.
     :raises DatabaseError: a file is missing or not an SQLite database.
     """
     redactor = redactor or DEFAULT_REDACTOR
-    with _open_pair(before_path, after_path) as conn:
-        before = take_snapshot(conn, label=str(before_path), fingerprint=False, schema=BEFORE)
-        after = take_snapshot(conn, label=str(after_path), fingerprint=False)
+    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE):
+        # rows are counted where compared (_count); a snapshot counts only the tables that may be
+        # gone, for the schema diff to say how many rows went with them
+        after = take_snapshot(conn, label=str(after_path), fingerprint=False, counted=lambda _name: False)
+        before = take_snapshot(conn, label=str(before_path), fingerprint=False, schema=BEFORE,
+                               counted=lambda name: after.table(name) is None)
         sdiff = schema_diff(before, after)
         plans = _plans(before, after, sdiff, tables)
         redactor = redactor if reveal else _follow_data(redactor, conn, plans)
-        diffs = tuple(_diff_table(conn, plan, before, after, sample, redactor, reveal) for plan in plans)
+        known = counts or ({}, {})
+        diffs = tuple(_diff_table(conn, plan, sample, redactor, reveal, known) for plan in plans)
         if not reveal:
             diffs = _mask_copied_samples(diffs, known_secrets(conn, redactor, ("main", BEFORE)))
     return RowDiff(str(before_path), str(after_path), diffs, sdiff, revealed=reveal)
@@ -270,8 +277,8 @@ def iter_row_changes(before_path: str | Path, after_path: str | Path, table: str
         raise LightnbError(f"unknown change kind {kind!r}; use one of {', '.join(KINDS)}.")
     redactor = redactor or DEFAULT_REDACTOR
     with _open_pair(before_path, after_path) as conn:
-        before = take_snapshot(conn, fingerprint=False, schema=BEFORE)
-        after = take_snapshot(conn, fingerprint=False)
+        before = take_snapshot(conn, fingerprint=False, schema=BEFORE, counted=lambda _name: False)
+        after = take_snapshot(conn, fingerprint=False, counted=lambda _name: False)
         plans = _plans(before, after, schema_diff(before, after), [table])
         if not plans:
             raise LightnbError(f"table {table!r} is in neither database; check the name.")
@@ -338,7 +345,7 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
 
     :param tables: only these tables (names as in the before file); all common tables by default.
     """
-    with _open_pair(before_path, after_path) as conn:
+    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE):
         before = {t.name.lower(): t for t in _ordinary_tables(conn, BEFORE)}
         after = {t.name.lower(): t for t in _ordinary_tables(conn, "main")}
         wanted = [t.lower() for t in tables] if tables is not None else sorted(before)
@@ -384,7 +391,8 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     if key:
         on = " AND ".join(f"a.{quote(b)} = b.{quote(a)}" for b, a in key)
         equal = " AND ".join(f"(a.{quote(b)} IS b.{quote(a)} COLLATE BINARY "
-                             f"AND typeof(a.{quote(b)}) = typeof(b.{quote(a)}))" for b, a in columns)
+                             f"AND typeof(a.{quote(b)}) = typeof(b.{quote(a)}))" if _typed(pair, b, a)
+                             else f"a.{quote(b)} IS b.{quote(a)} COLLATE BINARY" for b, a in columns)
         matched = conn.execute(f"SELECT count(*) FROM {before_ref} AS a JOIN {after_ref} AS b ON {on} "
                                f"WHERE {equal}").fetchone()[0]
         return bool(matched == count_before)
@@ -396,6 +404,38 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     missing = conn.execute(f"SELECT EXISTS ({grouped(before_ref, [b for b, _ in columns])} EXCEPT "
                            f"{grouped(after_ref, [a for _, a in columns])})").fetchone()[0]
     return not missing
+
+
+def _typed(pair: tuple[Table | None, Table | None], before: str, after: str) -> bool:
+    """Tell whether equal values of a column pair must also be compared by storage class.
+
+    Only one pair of storage classes compares equal by value: INTEGER and REAL (``1 IS 1.0``). A
+    column with INTEGER, NUMERIC or REAL affinity stores an integral number in one class only, and
+    one with TEXT affinity stores no number; so when both sides have the same such affinity, ``IS``
+    with the BINARY collation already tells values apart by class (half the cost on a wide table).
+    A column without affinity (BLOB, no type, a STRICT table's ANY) keeps what it is given, and
+    sides with different affinities may hold either: those are compared by class too.
+    """
+    found = [record.column(name) if record is not None else None for record, name in zip(pair, (before, after))]
+    if any(column is None for column in found):
+        return True
+    kinds = {_affinity(column.type) for column in found if column is not None}
+    return len(kinds) != 1 or "BLOB" in kinds or any(
+        (column.type or "").strip().upper() == "ANY" for column in found if column is not None)
+
+
+def _affinity(declared: str) -> str:
+    """SQLite's type affinity of a declared type (datatype3 §3.1)."""
+    upper = (declared or "").upper()
+    if "INT" in upper:
+        return "INTEGER"
+    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in upper or not upper.strip():
+        return "BLOB"
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
 
 
 def _unique_key(conn: sqlite.Connection, before_schema: str, before_table: Table | None, after_schema: str,
@@ -528,18 +568,18 @@ def _strict(type_after: str, type_before: str) -> bool:
     return type_after.upper() != type_before.upper() or not type_after.strip()
 
 
-def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: Snapshot, sample: int,
-                redactor: Redactor, reveal: bool) -> TableDiff:
+def _diff_table(conn: sqlite.Connection, plan: _Plan, sample: int, redactor: Redactor, reveal: bool,
+                known: tuple[Mapping[str, int], Mapping[str, int]]) -> TableDiff:
     if plan.status == "added":
-        n = after.table(plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
+        n = _rows_in(conn, "main", plan.table, known[1])
         counts = {"added": n, "removed": 0, "changed": 0, "unchanged": 0}
         per_column: dict[str, int] = {}
     elif plan.status == "removed":
-        n = before.table(plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
+        n = _rows_in(conn, BEFORE, plan.table, known[0])
         counts = {"added": 0, "removed": n, "changed": 0, "unchanged": 0}
         per_column = {}
     else:
-        counts, per_column = _count(conn, plan, before, after)
+        counts, per_column = _count(conn, plan, known)
     samples = {kind: tuple(_iter_kind(conn, plan, kind, sample, redactor, reveal))
                for kind in KINDS if counts[kind] and sample > 0}
     return TableDiff(table=plan.table, before_table=plan.before_table, status=plan.status, key=plan.key_after,
@@ -548,21 +588,32 @@ def _diff_table(conn: sqlite.Connection, plan: _Plan, before: Snapshot, after: S
                      note=plan.note, **counts)
 
 
-def _count(conn: sqlite.Connection, plan: _Plan, before: Snapshot,
-           after: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
-    n_after = after.table(plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
-    n_before = before.table(plan.before_table or plan.table).row_count  # type: ignore[union-attr]  # the plan's tables exist
+def _count(conn: sqlite.Connection, plan: _Plan,
+           known: tuple[Mapping[str, int], Mapping[str, int]]) -> tuple[dict[str, int], dict[str, int]]:
+    n_after = _rows_in(conn, "main", plan.table, known[1])
+    n_before = _rows_in(conn, BEFORE, plan.before_table or plan.table, known[0])
     differs = plan.differs()
-    sums = "".join(f", sum({d})" for d in differs)
-    any_diff = f", sum({' OR '.join(differs)})" if differs else ", 0"
+    # each comparison is evaluated once per row, in a subquery the LIMIT keeps from being merged into
+    # the sums (which would compare every column twice: once for the row, once for the column)
+    flags = [f"d{i}" for i in range(len(differs))]
+    sums = "".join(f", sum({f})" for f in flags)
+    any_diff = f", sum({' OR '.join(flags)})" if flags else ", 0"
+    compared = ", ".join(f"{d} AS {f}" for d, f in zip(differs, flags)) or "1"
     row = conn.execute(
-        f"SELECT count(*){any_diff}{sums} FROM main.{quote(plan.table)} AS a "
-        f"JOIN {BEFORE}.{quote(plan.before_table or plan.table)} AS b ON {plan.join()}").fetchone()
+        f"SELECT count(*){any_diff}{sums} FROM (SELECT {compared} FROM main.{quote(plan.table)} AS a "
+        f"JOIN {BEFORE}.{quote(plan.before_table or plan.table)} AS b ON {plan.join()} LIMIT -1)").fetchone()
     matched, changed = row[0], row[1] or 0
     per_column = {ca: (n or 0) for (ca, _cb, _s), n in zip(plan.compare, row[2:])}
     counts = {"added": n_after - matched, "removed": n_before - matched,
               "changed": changed, "unchanged": matched - changed}
     return counts, per_column
+
+
+def _rows_in(conn: sqlite.Connection, schema: str, table: str, known: Mapping[str, int]) -> int:
+    if table.lower() in known:
+        return known[table.lower()]
+    count: int = conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
+    return count
 
 
 def _iter_kind(conn: sqlite.Connection, plan: _Plan, kind: str, limit: int | None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pickle
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -257,7 +258,8 @@ def table_fingerprint(conn: sqlite.Connection, table: str, columns: list[str] | 
 
 def take_snapshot(conn: sqlite.Connection, *, label: str = "", fingerprint: bool = True,
                   schema: str = "main", shown_fingerprints: bool = False, exact_fingerprints: bool = True,
-                  redactor: Redactor | None = None) -> Snapshot:
+                  redactor: Redactor | None = None, known: Mapping[str, TableSnapshot] | None = None,
+                  counted: Callable[[str], bool] | None = None) -> Snapshot:
     """Capture the schema, row counts and content fingerprints of a database.
 
     :param conn: an open connection; nothing is written through it.
@@ -270,17 +272,46 @@ def take_snapshot(conn: sqlite.Connection, *, label: str = "", fingerprint: bool
     :param exact_fingerprints: with ``shown_fingerprints``, also compute the exact ones; a snapshot
         only printed for people skips them (and hashes fewer values than a full fingerprint).
     :param redactor: which columns are masked (the built-in sensitive words and their lineage by default).
+    :param known: snapshots of tables (by lower-case name) whose rows the caller knows unchanged since
+        they were taken (no SQL that can change them ran since); a table whose definition is still the
+        same keeps their row count, and their fingerprints when they hold the ones asked for, unread.
+    :param counted: without fingerprints, count the rows only of the tables it accepts (by name);
+        the others read ``row_count == -1`` (for a caller that counts what it compares itself).
     """
     shown = fingerprint and shown_fingerprints
     masked = _masked_columns(conn, redactor, schema) if shown else None
     catalog = read_catalog(conn, schema)
-    tables = tuple(_table_snapshot(conn, table, fingerprint, schema, masked, exact_fingerprints or not shown)
-                   for table in catalog.tables if not table.virtual)
+    known = known or {}
+    with sqlite.mapped(conn, schema):
+        tables = tuple(_known(known.get(table.name.lower()), table, fingerprint, shown,
+                              exact_fingerprints or not shown, masked)
+                       or _table_snapshot(conn, table, fingerprint, schema, masked, exact_fingerprints or not shown,
+                                          count=fingerprint or counted is None or counted(table.name))
+                       for table in catalog.tables if not table.virtual)
     if shown and masked is None:  # lineage unknown: print no fingerprint rather than one over a secret
         tables = tuple(replace(t, shown_fingerprint=None) for t in tables)
     indexes = tuple(ix for t in tables for ix in t.table.indexes)
     return Snapshot(label=label, taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
                     tables=tables, indexes=indexes, triggers=catalog.triggers, views=catalog.views)
+
+
+def _known(found: TableSnapshot | None, table: Table, fingerprint: bool, shown: bool, exact: bool,
+           masked: dict[str, set[str]] | None) -> TableSnapshot | None:
+    """The snapshot of an unchanged table taken earlier, when it answers what is asked now (else None).
+
+    Fingerprints are reused only when computed the same way (over the same masked columns).
+    """
+    if found is None or found.table != table:
+        return None
+    if not fingerprint:
+        return replace(found, fingerprint=None, shown_fingerprint=None, masked_columns=())
+    hidden = (masked or {}).get(table.name.lower(), set())
+    left_out = tuple(c.name for c in table.columns if c.visible and c.name.lower() in hidden)
+    if found.masked_columns != left_out or (exact and found.fingerprint is None) \
+            or (shown and masked is not None and found.shown_fingerprint is None):
+        return None
+    return replace(found, fingerprint=found.fingerprint,
+                   shown_fingerprint=found.shown_fingerprint if shown and masked is not None else None)
 
 
 def _masked_columns(conn: sqlite.Connection, redactor: Redactor | None, schema: str) -> dict[str, set[str]] | None:
@@ -299,9 +330,10 @@ def _masked_columns(conn: sqlite.Connection, redactor: Redactor | None, schema: 
 
 
 def _table_snapshot(conn: sqlite.Connection, table: Table, fingerprint: bool, schema: str,
-                    masked: dict[str, set[str]] | None = None, exact: bool = True) -> TableSnapshot:
+                    masked: dict[str, set[str]] | None = None, exact: bool = True, *,
+                    count: bool = True) -> TableSnapshot:
     name = table.name
-    count = conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(name)}").fetchone()[0]
+    rows = conn.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(name)}").fetchone()[0] if count else -1
     hidden = (masked or {}).get(name.lower(), set())
     every = [c.name for c in table.columns if c.visible]
     left_out = tuple(c for c in every if c.lower() in hidden)
@@ -315,5 +347,5 @@ def _table_snapshot(conn: sqlite.Connection, table: Table, fingerprint: bool, sc
         else:
             fp = table_fingerprint(conn, name, every, schema=schema)
             shown = fp if masked is not None else None
-    return TableSnapshot(table=table, row_count=count, fingerprint=fp, shown_fingerprint=shown,
+    return TableSnapshot(table=table, row_count=rows, fingerprint=fp, shown_fingerprint=shown,
                          masked_columns=left_out)

@@ -21,8 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lightnb.backends import sqlite
+from lightnb.inspect.snapshot import Snapshot, TableSnapshot
+
+if TYPE_CHECKING:
+    from lightnb.catalog import Catalog
 
 _ANYTHING = ("writable_schema",)  # a statement that may change tables it does not name
 
@@ -49,10 +54,20 @@ def touched_tables(conn: sqlite.Connection, sql: Iterable[str], *, schema: str =
     corpus = "\n".join(sql).lower()
     if any(word in corpus for word in _ANYTHING):
         return None
-    catalog = sqlite.read_catalog(conn, schema)
-    relations = [t.name.lower() for t in catalog.tables] + [v.name.lower() for v in catalog.views]
-    triggers = [(t.table.lower(), t.sql.lower()) for t in catalog.triggers]
-    parents = {t.name.lower(): {key.ref_table.lower() for key in t.foreign_keys} for t in catalog.tables}
+    return touched_in(sqlite.read_catalog(conn, schema), [corpus], always=always)
+
+
+def touched_in(schema: Catalog | Snapshot, sql: Iterable[str], *, always: Iterable[str] = ()) -> Touched | None:
+    """Return the tables ``sql`` can change on a database whose schema was ``schema`` (a catalogue
+    read, or a snapshot taken, just before the SQL ran), or None for all (see :func:`touched_tables`).
+    """
+    corpus = "\n".join(sql).lower()
+    if any(word in corpus for word in _ANYTHING):
+        return None
+    tables = [t.table if isinstance(t, TableSnapshot) else t for t in schema.tables]
+    relations = [t.name.lower() for t in tables] + [v.name.lower() for v in schema.views]
+    triggers = [(t.table.lower(), t.sql.lower()) for t in schema.triggers]
+    parents = {t.name.lower(): {key.ref_table.lower() for key in t.foreign_keys} for t in tables}
     found = {name.lower() for name in always}
     texts = [corpus]
     pending = list(triggers)

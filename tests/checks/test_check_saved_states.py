@@ -151,3 +151,80 @@ def test_saved_tables_keep_definitions_rows_indexes_and_counters(tmp_path: Path)
     assert copy.execute('SELECT x FROM "odd ""t"""').fetchone() == (b"\x00\xff",)
     copy.close()
     assert not list(tmp_path.glob(".save-*"))
+
+
+def test_a_rebuild_starts_from_the_state_the_check_saved_not_from_production_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # production changes while the check runs: the proofs after a rebuild still run on the rows copied
+    prod = _production(tmp_path)
+    script = tmp_path / "count.py"
+    script.write_text("import os, sqlite3\nconn = sqlite3.connect(os.environ['DATABASE_URL'])\n"
+                      "print('users', conn.execute('SELECT count(*) FROM users').fetchone()[0])\n", encoding="utf-8")
+    proj = project(tmp_path / "p", {
+        "2024-02-01-000000_damage": ("ALTER TABLE users ADD COLUMN nick TEXT;\n",
+                                     "DELETE FROM users WHERE id = 3;\nALTER TABLE users DROP COLUMN nick;\n"),
+        "2024-02-02-000000_next": ("ALTER TABLE users ADD COLUMN mail TEXT;\n",
+                                   "ALTER TABLE users DROP COLUMN mail;\n"),
+    }, f'[test]\ncommand = ["{sys.executable}", "{script}"]\n')
+    from lightnb import runner
+    real = runner.apply
+
+    def apply(conn: Any, migration: Any, direction: str, **options: Any) -> None:
+        real(conn, migration, direction, **options)
+        if direction == "down":  # someone writes production meanwhile
+            writer = sqlite3.connect(prod)
+            writer.execute("INSERT INTO users (name) VALUES ('late')")
+            writer.commit()
+            writer.close()
+    monkeypatch.setattr(runner, "apply", apply)
+    seen: list[str] = []
+    result = check(proj, database=prod, on_output=seen.append)
+    damage, following = result.migrations
+    assert damage.verdict == "unsafe"
+    assert following.verdict == "safe", following.reasons
+    assert seen == ["users 3"], seen  # the three users copied, not the one written since
+
+
+def test_saved_tables_are_put_back_with_every_definition_of_the_state(tmp_path: Path) -> None:
+    path = tmp_path / "copy.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript('''
+        CREATE TABLE a (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);
+        CREATE TABLE b (v TEXT, w TEXT);
+        CREATE INDEX b_v ON b (v);
+        CREATE TABLE quiet (id INTEGER PRIMARY KEY, v TEXT);
+        CREATE INDEX quiet_v ON quiet (v);
+        CREATE VIEW a_and_b AS SELECT a.v FROM a JOIN b ON a.v = b.v;
+        CREATE TRIGGER quiet_log AFTER INSERT ON quiet BEGIN UPDATE quiet SET v = upper(v) WHERE id = new.id; END;
+        INSERT INTO a (v) VALUES ('x'), ('y'); DELETE FROM a WHERE v = 'y';
+        INSERT INTO b VALUES ('x', '1'), ('x', '2'), ('z', '3'); DELETE FROM b WHERE w = '2';
+        INSERT INTO quiet (v) VALUES ('q');
+        PRAGMA user_version = 7;
+    ''')
+    identity = sqlite.state_identity(conn)
+    rows = {t: conn.execute(f"SELECT rowid, * FROM {t} ORDER BY rowid").fetchall() for t in ("a", "b", "quiet")}
+    saved = sqlite.save_tables(conn, tmp_path / "states" / "before.db", ["a", "b"])
+    # what a careless down.sql may leave: rows and definitions of the saved tables changed, a table
+    # created, the view, the trigger and the index of a table it does not name gone, the version bumped
+    conn.executescript('''
+        INSERT INTO a (v) VALUES ('late'); DELETE FROM b;
+        DROP VIEW a_and_b; DROP TRIGGER quiet_log; DROP INDEX quiet_v;
+        CREATE TABLE extra (id INTEGER); ALTER TABLE b ADD COLUMN more TEXT;
+        PRAGMA user_version = 8;
+    ''')
+    assert sqlite.restore_tables(conn, saved, identity)
+    assert sqlite.state_identity(conn) == identity
+    assert {t: conn.execute(f"SELECT rowid, * FROM {t} ORDER BY rowid").fetchall()
+            for t in ("a", "b", "quiet")} == rows  # rowids too
+    conn.close()
+
+
+def test_a_state_the_save_cannot_give_back_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "copy.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript("CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE quiet (id INTEGER PRIMARY KEY);")
+    identity = sqlite.state_identity(conn)
+    saved = sqlite.save_tables(conn, tmp_path / "states" / "before.db", ["a"])
+    conn.execute("DROP TABLE quiet")  # a table the save does not hold: only a rebuild gives it back
+    assert not sqlite.restore_tables(conn, saved, identity)
+    conn.close()

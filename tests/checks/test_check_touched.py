@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from lightnb.checks import check
 from lightnb.inspect.touched import touched_tables
 from lightnb.project import Project
@@ -87,3 +89,62 @@ def test_new_foreign_key_violation_in_a_child_is_seen(tmp_path: Path) -> None:
     result = _check(tmp_path, "DELETE FROM users WHERE id = 2;\n", "INSERT INTO users (id, name) VALUES (2, 'bob');\n")
     (only,) = result.migrations
     assert any("foreign key check after up" in r for r in only.reasons), only.reasons
+
+
+def test_a_down_that_leaves_a_child_pointing_nowhere_is_caught_after_down(tmp_path: Path) -> None:
+    result = _check(tmp_path, "ALTER TABLE users ADD COLUMN nick TEXT;\n",
+                    "DELETE FROM users WHERE id = 2;\nALTER TABLE users DROP COLUMN nick;\n")
+    (only,) = result.migrations
+    assert only.verdict == "unsafe"
+    assert any("foreign key check after down: 1 new violation(s)" in r for r in only.reasons), only.reasons
+
+
+def test_a_redo_that_differs_has_its_foreign_keys_checked(tmp_path: Path) -> None:
+    # up points a post at a missing user, chosen by how often it ran: up again moves another; checked again
+    result = _check(tmp_path, "UPDATE posts SET user_id = 3 WHERE id = (SELECT count(*) FROM audit) + 1;\n"
+                              "INSERT INTO audit (what) VALUES ('moved');\n",
+                    "UPDATE posts SET user_id = id WHERE user_id = 3;\n")
+    (only,) = result.migrations
+    assert only.redo_differences, only
+    assert any("foreign key check after up again: 1 new violation(s)" in r for r in only.reasons), only.reasons
+
+
+def test_states_a_proof_compares_are_checked_once_in_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightnb import checks
+    integrity: list[bool] = []
+    keys: list[str] = []
+    real_integrity, real_keys = checks._integrity_problems, checks._fk_violations
+
+    def counted_integrity(conn, touched, *, quick=False):  # type: ignore[no-untyped-def]
+        integrity.append(quick)
+        return real_integrity(conn, touched, quick=quick)
+
+    def counted_keys(conn, touched=None):  # type: ignore[no-untyped-def]
+        keys.append("checked")
+        return real_keys(conn, touched)
+    monkeypatch.setattr(checks, "_integrity_problems", counted_integrity)
+    monkeypatch.setattr(checks, "_fk_violations", counted_keys)
+    result = _check(tmp_path, "ALTER TABLE posts ADD COLUMN title TEXT;\nUPDATE posts SET title = body;\n",
+                    "ALTER TABLE posts DROP COLUMN title;\n")
+    assert result.migrations[0].verdict == "safe"
+    # in full after up; after down and up again (states proven equal to checked ones) a quick check
+    assert integrity == [False, True, True]
+    assert len(keys) == 2  # before up (the baseline) and after up; equal states have equal violations
+
+
+def test_a_table_the_migration_cannot_change_is_counted_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    snapshots = importlib.import_module("lightnb.inspect.snapshot")
+    counted: list[str] = []
+    real = snapshots._table_snapshot
+
+    def spy(conn, table, *args, count=True, **options):  # type: ignore[no-untyped-def]
+        if count:
+            counted.append(table.name)
+        return real(conn, table, *args, count=count, **options)
+    monkeypatch.setattr(snapshots, "_table_snapshot", spy)
+    result = _check(tmp_path, "ALTER TABLE posts ADD COLUMN title TEXT;\nUPDATE posts SET title = body;\n",
+                    "ALTER TABLE posts DROP COLUMN title;\n")
+    assert result.migrations[0].verdict == "safe"
+    assert counted.count("untouched") == 0  # compared with nothing: it keeps its rows whatever the migration does
+    assert counted.count("posts") == 4

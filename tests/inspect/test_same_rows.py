@@ -73,3 +73,50 @@ def test_columns_by_name_and_rebuild(tmp_path: Path) -> None:
     assert same_rows(conn, "t", "t", [("id", "id"), ("a", "a"), ("b", "b")])
     assert not same_rows(conn, "t", "t", [("a", "b")])
     conn.close()
+
+
+@pytest.mark.parametrize(("before_type", "after_type", "before_value", "after_value", "same"), [
+    ("INTEGER", "INTEGER", "1", "1.0", True),     # INTEGER affinity stores 1.0 as 1: the same value
+    ("REAL", "REAL", "1", "1.0", True),           # REAL affinity stores 1 as 1.0
+    ("NUMERIC", "NUMERIC", "'1'", "1", True),     # a well-formed number is stored as one
+    ("TEXT", "TEXT", "1", "'1'", True),           # TEXT affinity stores text
+    ("TEXT", "TEXT", "X'31'", "'1'", False),      # a blob is not text
+    ("INTEGER", "INTEGER", "'1x'", "1", False),   # text that is no number stays text
+    ("INTEGER", "REAL", "1", "1", False),         # other affinities: 1 is not 1.0
+    ("", "", "1", "1.0", False),                  # no affinity: kept as given
+    ("BLOB", "BLOB", "1", "1.0", False),
+    ("ANY", "ANY", "1", "1.0", True),             # ANY outside STRICT is NUMERIC affinity
+])
+def test_storage_classes_compare_by_affinity(tmp_path: Path, before_type: str, after_type: str,
+                                             before_value: str, after_value: str, same: bool) -> None:
+    before, after = _pair(tmp_path, f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {before_type}); "
+                                    f"INSERT INTO t VALUES (1, {before_value});",
+                          f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {after_type}); "
+                          f"INSERT INTO t VALUES (1, {after_value});")
+    assert (changed_tables(before, after) == []) is same
+
+
+def test_a_strict_any_column_keeps_its_storage_class(tmp_path: Path) -> None:
+    if sqlite3.sqlite_version_info < (3, 37, 0):
+        pytest.skip("STRICT tables need SQLite 3.37")
+    schema = "CREATE TABLE t (id INTEGER PRIMARY KEY, v ANY) STRICT;"
+    before, after = _pair(tmp_path, f"{schema} INSERT INTO t VALUES (1, 1);",
+                          f"{schema} INSERT INTO t VALUES (1, 1.0);")
+    assert changed_tables(before, after) == ["t"]
+
+
+def test_storage_classes_are_compared_only_where_a_value_could_hide_in_another(tmp_path: Path) -> None:
+    before, after = _pair(tmp_path, "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, s TEXT, x);"
+                                    "INSERT INTO t VALUES (1, 2, 'a', 3);",
+                          "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, s TEXT, x);"
+                          "INSERT INTO t VALUES (1, 2, 'a', 3);")
+    conn = sqlite3.connect(after)
+    conn.execute("ATTACH DATABASE ? AS lnb_before", (str(before),))
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    assert same_rows(conn, "t", "t", [("id", "id"), ("n", "n"), ("s", "s"), ("x", "x")])
+    conn.close()
+    join = " ".join(s for s in seen if " JOIN " in s)
+    assert join
+    assert "typeof(a.\"x\")" in join  # no affinity: 3 and 3.0 both possible
+    assert "typeof(a.\"n\")" not in join and "typeof(a.\"s\")" not in join

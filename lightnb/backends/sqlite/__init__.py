@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         database_file,
         flush_updated_at_triggers,
         has_table,
+        mapped,
         memory_copy,
         open_readonly,
         open_scratch,
@@ -51,8 +52,8 @@ if TYPE_CHECKING:
         serialize,
         translate,
     )
-    from lightnb.backends.sqlite.copies import backup, copy_database, restore, save_tables
-    from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path
+    from lightnb.backends.sqlite.copies import backup, copy_database, restore, restore_tables, save_tables
+    from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path, committed_state
     from lightnb.backends.sqlite.interrupt import interrupting
     from lightnb.backends.sqlite.script import is_comment_only, split
 else:
@@ -66,10 +67,11 @@ else:
         **{name: ("connection", name) for name in (
             "BUSY_TIMEOUT_SECONDS", "attach_readonly", "connect", "database_file", "flush_updated_at_triggers",
             "has_table",
-            "memory_copy", "open_readonly",
+            "mapped", "memory_copy", "open_readonly",
             "open_scratch", "query_only", "quote", "serialize", "translate")},
-        **{name: ("copies", name) for name in ("backup", "copy_database", "restore", "save_tables")},
-        **{name: ("files", name) for name in ("SQLITE_HEADER", "check_database_path")},
+        **{name: ("copies", name) for name in ("backup", "copy_database", "restore", "restore_tables",
+                                                 "save_tables")},
+        **{name: ("files", name) for name in ("SQLITE_HEADER", "check_database_path", "committed_state")},
         "interrupting": ("interrupt", "interrupting"),
         **{name: ("script", name) for name in ("is_comment_only", "split")},
     }
@@ -119,8 +121,11 @@ def run_script(conn: sqlite3.Connection, sql: str) -> None:
 __all__ = ["BUSY_TIMEOUT_SECONDS", "CATALOGUE_TABLES", "Connection", "DriverDatabaseError", "Error", "IntegrityError",
            "OperationalError", "ProgrammingError", "Row", "SQLITE_FUNCTION", "SQLITE_HEADER", "SQLITE_OK",
            "SQLITE_READ", "SQLITE_SELECT", "StatementWarning", "attach_readonly", "backup", "check_database_path",
+           "committed_state",
            "connect", "copy", "copy_database", "database_file", "find_object", "flush_updated_at_triggers", "guard",
-           "has_table", "interrupting", "is_comment_only", "memory_copy", "name", "open_readonly", "open_scratch",
+           "has_table", "interrupting", "is_comment_only", "mapped", "memory_copy", "name", "open_readonly",
+           "open_scratch",
            "query_only", "quote", "read_catalog", "read_columns", "read_definitions", "read_table", "restore",
+           "restore_tables",
            "run_script", "save_tables", "serialize", "split", "state_identity", "translate", "version",
            "version_info"]

@@ -163,6 +163,33 @@ def query_only(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute(f"PRAGMA query_only = {int(previous)}")
 
 
+MAPPED_BYTES = 1 << 40  # SQLite caps it at its own compile-time limit (2 GiB by default)
+
+
+@contextlib.contextmanager
+def mapped(conn: sqlite3.Connection, *schemas: str) -> Iterator[sqlite3.Connection]:
+    """Read ``schemas`` (default ``main``) of ``conn`` through memory-mapped I/O while inside the block.
+
+    Whole-table reads (counts, joins of two states) then take pages from the OS cache without a
+    copy each: several times faster on a large file. The previous setting is put back afterwards;
+    a connection that refuses the setting reads as before.
+    """
+    previous: list[tuple[str, int]] = []
+    for schema in schemas or ("main",):
+        try:
+            row = conn.execute(f"PRAGMA {quote(schema)}.mmap_size").fetchone()
+            conn.execute(f"PRAGMA {quote(schema)}.mmap_size = {MAPPED_BYTES}")
+        except sqlite3.Error:
+            continue
+        previous.append((schema, int(row[0]) if row else 0))
+    try:
+        yield conn
+    finally:
+        for schema, size in previous:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute(f"PRAGMA {quote(schema)}.mmap_size = {size}")
+
+
 def quote(name: str) -> str:
     """Quote an SQL identifier for SQLite (``"name"``, inner quotes doubled)."""
     return '"' + name.replace('"', '""') + '"'

@@ -15,6 +15,7 @@ import sqlite3
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from lightnb.backends.sqlite.connection import open_readonly, quote, readonly_uri, translate
 from lightnb.backends.sqlite.files import consistent_copy, copy_bytes, uses_wal
@@ -165,9 +166,10 @@ def _copy_file_under_read_lock(source: sqlite3.Connection, target: Path) -> bool
 def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Sequence[str]) -> Path:
     """Save some tables of an open database file into a new database ``destination``, atomically.
 
-    Each table keeps its definition (columns, keys, constraints), its rows and its indexes; its
-    generated columns are computed again, its AUTOINCREMENT counter is kept; triggers and views are
-    not copied. This is the state a rehearsal compares with when it knows which tables a migration
+    Each table keeps its definition (columns, keys, constraints), its rows (with their rowids) and its
+    indexes; its generated columns are computed again, its AUTOINCREMENT counter is kept; triggers and
+    views are not copied (:func:`restore_tables` takes them from the state's definitions). This is
+    the state a rehearsal compares with when it knows which tables a migration
     can change: at the cost of those tables, not of the whole file. The rows are read in one read
     transaction (one point in time), through a read-only URI: the source is never written.
 
@@ -201,8 +203,7 @@ def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Seq
                     or _VIRTUAL.match(sql):
                 continue
             target.execute(sql)
-            columns = ", ".join(quote(c[1]) for c in target.execute(f"PRAGMA source.table_xinfo({quote(name)})")
-                                if c[6] == 0)
+            columns = _stored_columns(target, "source", name)
             target.execute(f"INSERT INTO main.{quote(name)} ({columns}) SELECT {columns} FROM source.{quote(name)}")
             saved.append(name.lower())
         sequences = target.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'sqlite_sequence'").fetchone()
@@ -234,4 +235,81 @@ def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Seq
     return dest
 
 
-__all__ = ["backup", "copy_database", "copy_wal_database", "restore", "save_tables"]
+def _stored_columns(conn: sqlite3.Connection, schema: str, table: str) -> str:
+    """The columns of a table that hold values (generated ones are computed), its rowid first when it has
+    one of its own (not a column's alias), so that a copy of its rows keeps their rowids."""
+    info = conn.execute(f"PRAGMA {quote(schema)}.table_xinfo({quote(table)})").fetchall()
+    stored = [quote(c[1]) for c in info if c[6] == 0]
+    names = {str(c[1]).lower() for c in info}
+    keys = [c for c in info if c[5]]
+    alias = len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER"
+    if alias or names & {"rowid", "_rowid_", "oid"}:
+        return ", ".join(stored)
+    try:
+        conn.execute(f"SELECT _rowid_ FROM {quote(schema)}.{quote(table)} LIMIT 0")
+    except sqlite3.OperationalError:
+        return ", ".join(stored)  # WITHOUT ROWID
+    return ", ".join(["_rowid_", *stored])
+
+
+def restore_tables(conn: sqlite3.Connection, saved: str | Path, identity: tuple[Any, ...]) -> bool:
+    """Put ``conn``'s database back in the state a :func:`save_tables` file was saved from, in one transaction.
+
+    The tables ``saved`` holds are made again from it (definition, rows with their rowids, indexes);
+    every other table is as the state had it (its rows, not named by what ran since, are unchanged),
+    and every definition, AUTOINCREMENT counter and the user version are put back as ``identity``
+    (:func:`~lightnb.backends.sqlite.catalog.state_identity` of that state) records them. For
+    lightnb's own scratch copies: ``conn`` is written, ``saved`` only read.
+
+    :returns: whether the database now has that state's identity to the letter (False: it does not,
+        e.g. a table the state had and the save does not hold is gone; the caller rebuilds otherwise).
+    """
+    from lightnb.backends.sqlite.catalog import state_identity
+
+    schema, counters, user_version = identity
+    recorded = {(kind, name.lower()): (kind, name, table, sql) for kind, name, table, sql in schema}
+    enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    # the file named in the statement itself, so that a guard on ``conn`` can see where it is
+    conn.execute("ATTACH DATABASE '" + readonly_uri(saved).replace("'", "''") + "' AS lnb_saved")
+    conn.execute("PRAGMA foreign_keys = OFF")  # dropping a parent must not touch its children's rows
+    try:
+        conn.execute("BEGIN")
+        try:
+            tables = [row[0] for row in conn.execute(
+                "SELECT name FROM lnb_saved.sqlite_master WHERE type = 'table' AND sql IS NOT NULL "
+                "AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY rowid")]
+            again = {name.lower() for name in tables}
+            current = conn.execute("SELECT type, name, tbl_name, coalesce(sql, '') FROM main.sqlite_master").fetchall()
+            for kind in ("trigger", "view", "index", "table"):
+                for row in current:
+                    gone = row[2].lower() in again or recorded.get((kind, row[1].lower())) != tuple(row)
+                    if row[0] == kind and row[3] and gone and not row[1].lower().startswith("sqlite_"):
+                        conn.execute(f"DROP {kind.upper()} IF EXISTS main.{quote(row[1])}")
+            for name in tables:
+                conn.execute(conn.execute("SELECT sql FROM lnb_saved.sqlite_master WHERE type = 'table' AND name = ?",
+                                          (name,)).fetchone()[0])
+                columns = _stored_columns(conn, "lnb_saved", name)
+                conn.execute(f"INSERT INTO main.{quote(name)} ({columns}) "
+                             f"SELECT {columns} FROM lnb_saved.{quote(name)}")
+            present = {(row[0], row[1].lower()) for row in conn.execute("SELECT type, name FROM main.sqlite_master")}
+            for kind in ("index", "view", "trigger"):
+                for found_kind, name, _table, sql in schema:
+                    if found_kind == kind and sql and (kind, name.lower()) not in present:
+                        conn.execute(sql)
+            if conn.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+                conn.execute("DELETE FROM main.sqlite_sequence")
+                conn.executemany("INSERT INTO main.sqlite_sequence (name, seq) VALUES (?, ?)", counters)
+            conn.execute(f"PRAGMA main.user_version = {int(user_version)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.execute("DETACH DATABASE lnb_saved")
+        conn.execute(f"PRAGMA foreign_keys = {int(enforced)}")
+    return state_identity(conn) == identity
+
+
+__all__ = ["backup", "copy_database", "copy_wal_database", "restore", "restore_tables", "save_tables"]

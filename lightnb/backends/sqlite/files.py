@@ -116,6 +116,28 @@ def uses_wal(path: str | Path) -> bool:
     return len(header) >= 20 and (header[18] == 2 or header[19] == 2)
 
 
+def committed_state(path: str | Path) -> tuple[int, ...] | None:
+    """Return what proves a rollback-journal database file unchanged between two moments, or None.
+
+    Every commit increments the file change counter in the header (bytes 24-27) and any write
+    moves the file's modification and status-change times (the latter cannot be set back): equal
+    device, inode, size, times and counter mean the same committed state. None for a file in WAL
+    mode (its commits may live in the ``-wal`` alone), a missing file or one that is not SQLite.
+    """
+    if uses_wal(path):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            header = handle.read(HEADER_SIZE)
+    except OSError:
+        return None
+    if not header.startswith(SQLITE_HEADER) or len(header) < 28:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns,
+            int.from_bytes(header[24:28], "big"))
+
+
 class ReadOnlyConnection(sqlite3.Connection):
     """A read-only connection; the private copies it reads from are deleted when it closes."""
 
