@@ -18,6 +18,7 @@ import ipywidgets as widgets
 
 from lightnb import steps
 from lightnb.render import html
+from lightnb.render import markdown as md
 
 # SQLite calls the handler every this many virtual-machine instructions (~ms on this hardware).
 HANDLER_INSTRUCTIONS = 20_000
@@ -159,3 +160,67 @@ class LongSteps:
     def _show(self, text: str) -> None:
         self.widget.layout.display = "flex"
         self.label.value = f"<span>{html.escape(text)}</span>"
+
+
+class ShownSteps:
+    """Long steps done outside a panel (the copy of production when a workbook opens), drawn in the cell.
+
+    A reporter like :class:`LongSteps`: at the first report it shows the bar in the cell being run
+    (inside an IPython kernel only; elsewhere it only keeps the lines), and :meth:`close` then shows
+    the static record of what was done (``Workspace copy: copying production.db: 1.7 MiB in 0.2 s``),
+    which a saved notebook keeps where no widget runs. Nothing is shown when no step reported.
+    """
+
+    def __init__(self, title: str, *, display: bool | None = None) -> None:
+        self.title = title
+        self.steps = LongSteps()
+        self.steps.widget.add_class("lightnb-panel")  # a live view hides its record (see lightnb.ui.record)
+        self.display = _in_kernel() if display is None else display
+        self.shown = False
+        self.ok = True
+        from lightnb.ui.record import Record
+        self.record = Record(title, self._record)
+
+    def following(self) -> Any:
+        """A context manager: the long steps run inside it report here."""
+        return steps.following_progress(self)
+
+    def __call__(self, report: Any) -> None:
+        if not self.shown and self.display:
+            from IPython.display import display
+
+            from lightnb.ui.record import panel_metadata
+            bundle = self.steps.widget._repr_mimebundle_()
+            bundle["text/plain"] = f"<{self.title}: progress bar>"
+            display(bundle, raw=True, metadata=panel_metadata(self.title))
+        self.shown = True
+        self.steps(report)
+
+    def close(self, ok: bool) -> None:
+        """Say how the steps ended: colour the bar, and show the record once (when a step was shown)."""
+        self.ok = ok
+        self.steps.finish(ok)
+        if self.shown and self.display:
+            self.record.show()
+
+    @property
+    def lines(self) -> list[str]:
+        """One line per finished step."""
+        return self.steps.lines
+
+    def _record(self) -> tuple[str, str, str]:
+        said = "; ".join(self.lines) if self.lines else "nothing finished"
+        line = f"{self.title}: {said}" + ("" if self.ok else " (stopped)")
+        body = html.wrap(f'<div class="lightnb-record" data-panel="{html.escape(self.title)}">'
+                         f'<p class="lightnb-record-meta">{html.escape(line)}</p></div>')
+        return body, md.text(line), line
+
+
+def _in_kernel() -> bool:
+    """Tell whether this code runs inside an IPython kernel (a notebook), where a bar can be drawn."""
+    import sys
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None

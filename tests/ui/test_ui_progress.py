@@ -113,3 +113,36 @@ def test_run_and_test_panels_show_their_copy_and_proof(workbook, exercise, monke
     assert run.result is not None and run.result.result.migrations
     assert any(line.startswith("copying workspace.db: ") for line in run.long_steps.lines), run.long_steps.lines
     assert "Timed steps: copying workspace.db: " in run.record.bundle()[0]["text/markdown"]
+
+
+def test_opening_a_workbook_in_a_notebook_draws_the_copy_then_leaves_its_line(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import IPython.display
+
+    from lightnb.ui.progress import ShownSteps
+    shown: list[tuple[dict, dict]] = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda data, raw=False, metadata=None, display_id=None: shown.append((data, metadata or {})))
+    copying = ShownSteps("Workspace copy", display=True)
+    copying.steps.interval = 0.0
+    with copying.following(), progress.task("copying production.db", 2 << 20, "bytes") as step:
+        step.update(1 << 20)
+        assert len(shown) == 1  # the bar, shown at the first report, in the cell being run
+        assert shown[0][1] == {"lightnb": {"panel": "Workspace copy"}}
+        assert shown[0][0]["text/plain"] == "<Workspace copy: progress bar>"
+        assert "50%" in copying.steps.label.value and "ETA" in copying.steps.label.value
+        step.update(2 << 20)
+    copying.close(True)
+    assert len(shown) == 2 and shown[1][1]["lightnb"]["record"] == "Workspace copy"
+    assert re.fullmatch(r"Workspace copy: copying production\.db: 2\.0 MiB in \d+\.\d s", shown[1][0]["text/plain"])
+    assert "lightnb-record" in shown[1][0]["text/html"]
+    quiet = ShownSteps("Workspace copy", display=True)
+    with quiet.following():
+        pass
+    quiet.close(True)
+    assert len(shown) == 2  # nothing reported: nothing shown
+
+
+def test_a_workbook_opened_outside_a_notebook_shows_nothing(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    workbook = ui.workbook(folder=tmp_path / "sample", users=30)
+    assert workbook.workspace.path.is_file()
+    assert capsys.readouterr().out == ""
