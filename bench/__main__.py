@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import FULL, QUICK, REPO, Row, Sizes, format_table, machine
+from bench import FULL, QUICK, REPO, Row, Sizes, compile_bytecode, format_table, machine
 from bench.cases import CASES
 
 README_START = "<!-- bench:start -->"
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = _with_size(parser, sizes, setting)
     scratch = Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="lightnb-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
+    compile_bytecode()
     described = machine()
     print(f"Machine: {described}", flush=True)
     rows: list[Row] = []

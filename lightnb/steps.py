@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, overload
 
@@ -79,7 +79,8 @@ __all__ = [  # the verbs, and the types they take that a caller builds or checks
     "CAPTURE_COPY_LIMIT", "DEFAULT_DIRNAME", "INITIAL_SETUP_VERSION", "Capture", "Migration", "Project",
     "StepEvent", "Target", "Workspace", "apply_model_changes", "check", "check_fail_on", "check_models",
     "check_schema", "command", "completion_shells", "completions", "database_drop", "database_reset",
-    "database_setup", "diff", "discard", "find_migration", "flag_groups", "generate", "generate_from_schema",
+    "database_setup", "diff", "discard", "find_migration", "flag_groups", "following_progress", "generate",
+    "generate_from_schema",
     "inspect", "inspect_database", "is_bookkeeping", "lab_command", "lint", "lint_database", "lint_report",
     "lint_rules", "lint_sql", "list_migrations", "mask_message", "models_fail_on", "name_advice",
     "open_project", "open_workbook", "open_workspace", "plan_models", "prepare_workbook", "preview_modes",
@@ -606,6 +607,13 @@ def workspace_status(project: Project, *, folder: str | Path | None = None) -> W
     from lightnb.results import WorkspaceStatus
     workspace = open_workspace(project, folder=folder)
     return WorkspaceStatus(workspace, compare_with_production(workspace.path, workspace.production))
+
+
+def following_progress(reporter: Callable[[Any], None] | None) -> AbstractContextManager[None]:
+    """Send the progress of the long steps run inside the block (copies, a check's proof) to ``reporter``,
+    which receives :class:`lightnb.progress.Progress` reports (a panel's bar; None: no one)."""
+    from lightnb import progress
+    return progress.reporting(reporter)
 
 
 @contextmanager

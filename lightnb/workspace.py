@@ -150,7 +150,11 @@ class Workspace:
                  "production_device": identity[0], "production_inode": identity[1],
                  "created_at": int(time.time()), "made_by": "lightnb", "made_folder": made_folder,
                  "folder_device": info.st_dev, "folder_inode": info.st_ino}
-        write_text_atomic(self.folder / STATE_FILE, json.dumps(state, indent=2) + "\n", what="workspace state")
+        # Atomic, not flushed: it describes a copy that is not flushed to the disk either (a scratch copy,
+        # made again by `snapshot --reset`), so flushing it first would promise nothing after a power cut
+        # and cost a journal commit after the copy's writes. The record that guards production is flushed.
+        write_text_atomic(self.folder / STATE_FILE, json.dumps(state, indent=2) + "\n", what="workspace state",
+                          durable=False)
 
     def discard(self, *, protect: Iterable[str | Path] = ()) -> Discarded:
         """Delete what lightnb made in the workspace folder, and the folder if lightnb made it.

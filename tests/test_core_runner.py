@@ -226,3 +226,32 @@ def test_failure_outside_a_transaction_says_what_stayed_applied(tmp_path: Path) 
     ("users", False), ("__private", False), ("__diesel_schema_migrations_copy", False), ("", False)])
 def test_is_bookkeeping(name: str, expected: bool) -> None:
     assert is_bookkeeping(name) is expected
+
+
+@pytest.mark.parametrize("follows_statements", [True, False])
+def test_a_migration_runs_with_a_roomy_page_cache_and_the_same_durability(tmp_path: Path,
+                                                                          follows_statements: bool) -> None:
+    """A large change spills the page cache (a journal flush each time) far less often; nothing else changes."""
+    found = build(tmp_path, ("1_users", USERS, "DROP TABLE users;"),
+                  ("2_fill", "INSERT INTO users (name) SELECT 'x' FROM users;", "DELETE FROM users;"))
+    conn = sqlite.connect(tmp_path / "db.sqlite")
+    settings = "PRAGMA cache_size", "PRAGMA synchronous", "PRAGMA journal_mode", "PRAGMA temp_store"
+    before = [conn.execute(pragma).fetchone()[0] for pragma in settings]
+    seen: list[list[object]] = []
+
+    def observe(event: runner.StepEvent) -> None:
+        if event.kind == "migration" and event.connection is not None:
+            seen.append([event.connection.execute(pragma).fetchone()[0] for pragma in settings])
+
+    observe.statements = follows_statements  # type: ignore[attr-defined]
+    runner.run_pending(conn, found, on_step=observe)
+    assert len(seen) == 2
+    for during in seen:
+        assert during[0] == -runner.MIGRATION_CACHE_KIB  # 64 MiB, in KiB
+        assert during[1:] == before[1:]  # synchronous (FULL by default), journal mode and temp store as they were
+    assert [conn.execute(pragma).fetchone()[0] for pragma in settings] == before  # its own cache back afterwards
+    runner.revert(conn, found)
+    conn.execute(f"PRAGMA cache_size = -{2 * runner.MIGRATION_CACHE_KIB}")  # already larger: left as it is
+    runner.run_pending(conn, found, on_step=observe)
+    assert seen[-1][0] == -2 * runner.MIGRATION_CACHE_KIB
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -2 * runner.MIGRATION_CACHE_KIB

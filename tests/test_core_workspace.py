@@ -229,3 +229,29 @@ def test_file_state_of_a_wal_database_hashes(tmp_path: Path) -> None:
     conn.commit()
     assert not file_state(db).same_as(state)
     conn.close()
+
+
+def test_a_snapshot_flushes_the_record_that_guards_production_not_its_scratch_copy(
+        tmp_path: Path, production: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy is written like `cp` (not flushed); its state file, describing it, is not flushed either
+    (each flush after the copy's writes costs a journal commit); the project's record of production is."""
+    import os
+
+    from lightnb import steps
+    from lightnb.project import Project
+    project_dir = tmp_path / "project"
+    (project_dir / "migrations").mkdir(parents=True)
+    (project_dir / "diesel.toml").write_text("", encoding="utf-8")
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    workspace = steps.snapshot(Project.discover(project_dir, environ={}), database_url=production)
+    assert content_of(workspace.path) == content_of(production)
+    assert flushed, "the record of workspaces (the production guard's) is flushed"
+    assert all("workspaces.json" in path or os.path.isdir(path) for path in flushed), flushed
+    assert not any("workspace.json" in path or "workspace.db" in path for path in flushed), flushed

@@ -23,6 +23,7 @@ from lightnb import steps
 from lightnb.errors import LightnbError
 from lightnb.render import html
 from lightnb.render import markdown as md
+from lightnb.ui.progress import LongSteps
 from lightnb.ui.record import Record, now, panel_metadata
 
 if TYPE_CHECKING:
@@ -114,10 +115,12 @@ class StepPanel(Recorded):
         self.banner = widgets.HTML("", layout=widgets.Layout(width="100%"))
         self.notice = widgets.HTML("", layout=widgets.Layout(width="100%"))
         self.result_html = widgets.HTML("", layout=widgets.Layout(width="100%"))
+        # long steps of the action (a copy, a proof): a bar with an ETA while they run, a line each in the record
+        self.long_steps = LongSteps()
         self.button.on_click(lambda _button: self.run())
         self.widget = widgets.VBox(
             [self.header, *self.controls, widgets.HBox([self.button, self.status]), *extra,
-             self.banner, self.notice, self.result_html],
+             self.long_steps.widget, self.banner, self.notice, self.result_html],
             layout=widgets.Layout(border="1px solid #ddd", padding="6px", margin="4px 0", max_width="100%"))
         self.widget.add_class("lightnb-panel")
         self.record = Record(title, self._record)
@@ -134,8 +137,12 @@ class StepPanel(Recorded):
         self.banner.value, self.failure, self.warning = "", "", ""
         self.button.disabled = True
         self.set_status("working…")
+        self.long_steps.start()
+        ok = False
         try:
-            result = self.action()
+            with self.long_steps.following():
+                result = self.action()
+            ok = True
         except NeedsConfirmation as question:
             self.ask(str(question))
             return self._done(None)
@@ -147,6 +154,7 @@ class StepPanel(Recorded):
             return self._done(None)
         finally:
             self.button.disabled = False
+            self.long_steps.finish(ok)
         message = self.no_op(result) if self.no_op is not None else None
         if message and self.result is not None:
             self.keep(message, result)
@@ -244,6 +252,10 @@ class StepPanel(Recorded):
         parts_html = [html.heading(self.title, 3),
                       f'<p class="lightnb-record-meta">Status: <b>{html.escape(self.state)}</b></p>', inputs_html]
         parts_md = [md.heading(self.title, 3), f"Status: **{md.text(self.state)}**", inputs_md]
+        if self.long_steps.lines:  # how long the copies and proofs took: the bar's last word, kept
+            parts_html.append(f'<p class="lightnb-record-meta">Timed steps: '
+                              f'{html.escape("; ".join(self.long_steps.lines))}</p>')
+            parts_md.append(f"Timed steps: {md.text('; '.join(self.long_steps.lines))}")
         if error:
             parts_html.append(html.banner(error, "error"))
             parts_md.append(md.banner(error, "error"))
@@ -262,7 +274,8 @@ class StepPanel(Recorded):
             parts_md.append(md.join("History:", md.items(f"{at} — {line}" for at, line in lines)))
         body = html.wrap(f'<div class="lightnb-record" data-panel="{html.escape(self.title)}">'
                          + "".join(parts_html) + "</div>")
-        plain = f"{self.title}: {self.state}" + (f"\n{error}" if error else "")
+        plain = f"{self.title}: {self.state}" + (f"\n{error}" if error else "") \
+            + "".join(f"\n{line}" for line in self.long_steps.lines)
         return body, md.join(*parts_md), plain
 
     def _rendered(self, result: Any) -> Fragments:

@@ -139,9 +139,18 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
         there is something to rehearse.
     :raises LightnbError: when the project or the database cannot be found.
     """
-    started = steps.open_workbook(project_dir, production_db,
-                                  folder=(folder or _scratch_folder()) if project_dir is None else None,
-                                  users=users, exercise=exercise, workspace_dir=workspace_dir, backend=backend)
+    from lightnb.ui.progress import ShownSteps
+    copying = ShownSteps("Workspace copy")  # a bar while production is copied, then a line saying how long it took
+    ok = False
+    try:
+        with copying.following():
+            started = steps.open_workbook(project_dir, production_db,
+                                          folder=(folder or _scratch_folder()) if project_dir is None else None,
+                                          users=users, exercise=exercise, workspace_dir=workspace_dir,
+                                          backend=backend)
+        ok = True
+    finally:
+        copying.close(ok)
     return Workbook(started.project, started.workspace, schema_baseline=started.schema_baseline,
                     production_applied=started.production_applied)
 

@@ -168,11 +168,13 @@ def test_document_notebook_03_with_parameters_exports_html_and_markdown(planted,
     nb = nbformat.read(executed, as_version=4)
     assert STATE_MIME in nb.metadata["widgets"]
     report = export(executed, tmp_path / "report")
-    assert report.records == 7 and report.html is not None and report.markdown is not None
+    # the panels' records, and the line the copy of production left when the workbook opened
+    assert report.records == 8 and report.html is not None and report.markdown is not None
     html = assert_clean_report(report.html)
     assert STATE_MIME not in html and 'data-panel="Sign-off"' in html and "[redacted]" in html
     markdown = assert_clean_report(report.markdown)
     assert "Data change for review" in markdown and "<style" not in markdown
+    assert re.search(r"Workspace copy: copying \S+\.db: [\d.]+ [KM]iB in \d+\.\d s", markdown)
     assert "<Verify panel" not in markdown and "<Run panel" not in markdown  # records, not the text form
     affected = _section(markdown, "## Affected rows", "## Verification")
     assert "##### user_settings" in affected and "| ~~en-US~~ → nl-NL |" in affected

@@ -178,6 +178,8 @@ KILLER = textwrap.dedent("""
     from lightnb.project import Project
 
     def observe(event):
+        if event.kind == "migration":  # a small page cache: the changed pages reach the -journal/-wal before commit
+            event.connection.execute("PRAGMA cache_size = -256")
         if event.kind == "statement" and event.statement.index == {stop}:
             print("STOPPED", flush=True)
             time.sleep(120)
