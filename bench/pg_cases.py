@@ -106,8 +106,8 @@ def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
         ], sizes.rounds)
         rows.append(Row(f"snapshot of a {sizes.diff_rows:,}-row PostgreSQL production (×2 tables)", peer, cli=cli,
                         library=library, target="≤ 1.2×", limit=1.2,
-                        notes="read-only session, restore swapped in only when complete, then the previous base "
-                              "dropped; peer into a fresh db"))
+                        notes="read-only session, restore swapped in only when complete; both start with no copy "
+                              "(each previous one dropped untimed), the peer into a fresh db"))
         replace = (f"{_bin('dropdb')} --if-exists --maintenance-db='{target.url('postgres')}' peer_copy && "
                    f"{_bin('createdb')} --template=template0 --maintenance-db='{target.url('postgres')}' peer_copy && "
                    f"{restore}")
