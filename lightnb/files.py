@@ -24,7 +24,6 @@ import errno
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +143,8 @@ def atomic_path(path: str | Path, *, what: str = "file", durable: bool = True,
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         fd, name = tempfile.mkstemp(prefix=f".{_stem(target)}.{os.getpid()}.", suffix=suffix, dir=folder)
     except OSError as error:
         raise _write_error(error, path, what) from error

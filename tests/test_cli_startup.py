@@ -18,14 +18,16 @@ HEAVY = ("pandas", "numpy", "sqlglot", "tree_sitter", "tree_sitter_rust", "paper
          "pglast", "matplotlib", "ipywidgets", "IPython")
 
 RUN = r"""
-import json, sys
+import sys
 from lightnb.cli import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as done:
     code = done.code
 sys.stdout.flush()
-print("\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
+loaded = sorted(sys.modules)  # before this script's own json
+import json
+print("\n" + json.dumps({"code": code, "modules": loaded}))
 """
 
 
@@ -97,10 +99,12 @@ LISTING_MODULES = {
     "lightnb.render", "lightnb.render._dispatch", "lightnb.render.text",
 }
 # Loaded by the verbs that run or copy migrations, never by one that only reads the tracking table (nor the
-# results of the other verbs: a listing's own lives in lightnb.listing).
+# results of the other verbs: a listing's own lives in lightnb.listing). A listing of a rollback-journal
+# database with no workspace writes no file and reads no state: no temporary files, no JSON.
 NOT_FOR_A_LISTING = {"lightnb.results", "lightnb.catalog", "lightnb.backends.sqlite.guard",
                      "lightnb.backends.sqlite.script", "lightnb.backends.sqlite.catalog",
-                     "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib"}
+                     "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib",
+                     "tempfile", "random", "json", "lightnb.inspect.redact"}
 
 
 @pytest.mark.parametrize("verb", [["migration", "pending"], ["migration", "list"]])
@@ -284,3 +288,23 @@ def test_a_listing_with_a_env_file_loads_no_env_library(project: Path) -> None:
     assert code == 0, err
     assert not modules & {"dotenv", "logging", "shlex", "lightnb.results"}, sorted(modules & {"dotenv", "logging"})
     assert "lightnb.envfile" in modules
+
+
+# What a snapshot needs beyond a listing's core: the copy of the database, the verb's own command, no renderer.
+SNAPSHOT_MODULES = (LISTING_MODULES - {"lightnb.cli.migration", "lightnb.render", "lightnb.render._dispatch",
+                                       "lightnb.render.text", "lightnb.envfile"}
+                    | {"lightnb.cli.snapshot", "lightnb.backends.sqlite.copies"})
+
+
+def test_a_snapshot_imports_only_the_named_set(project: Path) -> None:
+    production = project / "prod.db"
+    with sqlite3.connect(production) as conn:
+        conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
+    conn.close()
+    code, modules, err = _run(["snapshot", "--database-url", str(production)], project)
+    assert code == 0, err
+    assert (project / ".lightnb" / "workspace.db").is_file()
+    ours = {m for m in modules if m == "lightnb" or m.startswith("lightnb.")}
+    assert ours <= SNAPSHOT_MODULES, sorted(ours - SNAPSHOT_MODULES)
+    assert not modules & (set(HEAVY) | {"lightnb.results", "lightnb.catalog", "lightnb.inspect.redact"})
+    assert {"tempfile", "json"} <= modules  # it writes the copy and the workspace's state atomically
