@@ -308,3 +308,29 @@ def test_a_snapshot_imports_only_the_named_set(project: Path) -> None:
     assert ours <= SNAPSHOT_MODULES, sorted(ours - SNAPSHOT_MODULES)
     assert not modules & (set(HEAVY) | {"lightnb.results", "lightnb.catalog", "lightnb.inspect.redact"})
     assert {"tempfile", "json"} <= modules  # it writes the copy and the workspace's state atomically
+
+
+@pytest.mark.parametrize("columns", [None, "", "junk", "0", "-3", "57", "200"])
+def test_help_is_as_wide_as_argparse_would_make_it(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parsers measure the terminal without shutil, and get the width argparse gets from it."""
+    import shutil
+
+    from lightnb.cli import build_parser
+    from lightnb.cli._common import DieselArgumentParser, help_width
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.setenv("LINES", "40")
+    assert help_width() == shutil.get_terminal_size().columns - 2
+    ours = build_parser().format_help()
+    monkeypatch.setattr(DieselArgumentParser, "_get_formatter", argparse.ArgumentParser._get_formatter)
+    assert ours == build_parser().format_help()
+
+
+def test_a_listing_loads_no_compression_module(project: Path) -> None:
+    """shutil (with zlib, bz2 and lzma) is loaded by a command that copies or removes files, not by a listing."""
+    code, modules, err = _run(["migration", "list", "--database-url", str(project / "app.db")], project)
+    assert code == 0, err
+    assert not modules & {"shutil", "bz2", "lzma"}, sorted(modules & {"shutil", "bz2", "lzma"})
