@@ -334,3 +334,20 @@ def test_a_listing_loads_no_compression_module(project: Path) -> None:
     code, modules, err = _run(["migration", "list", "--database-url", str(project / "app.db")], project)
     assert code == 0, err
     assert not modules & {"shutil", "bz2", "lzma"}, sorted(modules & {"shutil", "bz2", "lzma"})
+
+
+def test_toml_is_read_only_where_there_is_a_file(project: Path) -> None:
+    """A project with no diesel.toml, no lightnb.toml and no metadata.toml loads no TOML parser; one with a
+    metadata.toml still honours it (a migration outside a transaction)."""
+    (project / "diesel.toml").unlink()
+    code, modules, err = _run(["migration", "list", "--database-url", str(project / "app.db")], project)
+    assert code == 0, err
+    assert "tomllib" not in modules
+    (project / "diesel.toml").write_text("[migrations_directory]\ndir = \"migrations\"\n", encoding="utf-8")
+    code, modules, err = _run(["migration", "list", "--database-url", str(project / "app.db")], project)
+    assert code == 0 and "tomllib" in modules, err
+    from lightnb.migrations import discover
+
+    found = discover(project / "migrations")
+    (found[0].path / "metadata.toml").write_text("run_in_transaction = false\n", encoding="utf-8")
+    assert discover(project / "migrations")[0].run_in_transaction is False
