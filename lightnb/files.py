@@ -185,12 +185,15 @@ def sweep_stale_temporaries(path: str | Path, *, suffix: str = ".tmp", now: floa
     """
     target = Path(path)
     now = time.time() if now is None else now
-    pattern = re.compile(rf"\.{re.escape(_stem(target))}\.(?:(\d+)\.)?{_RANDOM}{re.escape(suffix)}")
+    prefix = f".{_stem(target)}."
     removed: list[Path] = []
     try:
-        names = os.listdir(target.parent)
+        names = [name for name in os.listdir(target.parent) if name.startswith(prefix) and name.endswith(suffix)]
     except OSError:
         return removed
+    if not names:
+        return removed  # nothing to look at: the pattern is not even compiled (every command writes a file)
+    pattern = re.compile(rf"{re.escape(prefix)}(?:(\d+)\.)?{_RANDOM}{re.escape(suffix)}")
     for name in names:
         match = pattern.fullmatch(name)
         if match is None:
