@@ -24,7 +24,6 @@ import errno
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +143,8 @@ def atomic_path(path: str | Path, *, what: str = "file", durable: bool = True,
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         fd, name = tempfile.mkstemp(prefix=f".{_stem(target)}.{os.getpid()}.", suffix=suffix, dir=folder)
     except OSError as error:
         raise _write_error(error, path, what) from error
@@ -184,12 +185,15 @@ def sweep_stale_temporaries(path: str | Path, *, suffix: str = ".tmp", now: floa
     """
     target = Path(path)
     now = time.time() if now is None else now
-    pattern = re.compile(rf"\.{re.escape(_stem(target))}\.(?:(\d+)\.)?{_RANDOM}{re.escape(suffix)}")
+    prefix = f".{_stem(target)}."
     removed: list[Path] = []
     try:
-        names = os.listdir(target.parent)
+        names = [name for name in os.listdir(target.parent) if name.startswith(prefix) and name.endswith(suffix)]
     except OSError:
         return removed
+    if not names:
+        return removed  # nothing to look at: the pattern is not even compiled (every command writes a file)
+    pattern = re.compile(rf"{re.escape(prefix)}(?:(\d+)\.)?{_RANDOM}{re.escape(suffix)}")
     for name in names:
         match = pattern.fullmatch(name)
         if match is None:

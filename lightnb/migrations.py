@@ -9,7 +9,6 @@ import contextlib
 import errno
 import os
 import stat
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -223,6 +222,8 @@ def _run_in_transaction(metadata: Path) -> bool:
         return True
     name = metadata.parent.name
     fix = "fix it (e.g. `run_in_transaction = false`) or delete it"
+    import tomllib  # here: few migrations have a metadata.toml
+
     try:
         text = metadata.read_bytes().decode("utf-8")
         data = tomllib.loads(text)

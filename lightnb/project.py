@@ -17,7 +17,6 @@ they declare) follow the project wherever its diesel configuration is read from.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -335,6 +334,8 @@ def _config_path(root: Path, given: str | Path | None, env: Mapping[str, str]) -
 
 
 def _read_config(path: Path) -> dict[str, Any]:
+    import tomllib  # here: a project without a config file reads no TOML
+
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:

@@ -24,13 +24,16 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
-from lightnb import scratch, signals
+from lightnb import scratch
 from lightnb.backends import Statement, sqlite
 from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError, with_advice
 from lightnb.layout import TRACKING_TABLE
 from lightnb.migrations import Migration, find
+
+if TYPE_CHECKING:
+    from lightnb import signals
 
 # Byte-exact text diesel executes (diesel_spec.md §2.2), 7-space indentation included.
 CREATE_TRACKING_TABLE = (

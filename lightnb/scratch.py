@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from lightnb import signals
 from lightnb.errors import WorkspaceError
 
 OWNER_FILE = ".lightnb-owner"
@@ -55,7 +52,11 @@ def root() -> Path:
 
 def _base() -> Path:
     configured = os.environ.get(ROOT_ENV)
-    return Path(configured) if configured else Path(tempfile.gettempdir()) / f"lightnb-{os.getuid()}"
+    if configured:
+        return Path(configured)
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"lightnb-{os.getuid()}"
 
 
 @contextlib.contextmanager
@@ -67,6 +68,11 @@ def folder(purpose: str) -> Iterator[Path]:
 
     :param purpose: a short word in the folder's name (``check``, ``lint``, ``impact`` …).
     """
+    import shutil
+    import tempfile
+
+    from lightnb import signals
+
     base = root()
     sweep(base)
     with signals.unwinding_on_termination():  # SIGTERM: remove the copy, then end as asked
@@ -99,6 +105,8 @@ def sweep(base: Path | None = None) -> list[Path]:
         if not entry.is_dir(follow_symlinks=False):
             continue
         if _owner_is_gone(Path(entry.path)):
+            import shutil
+
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(Path(entry.path))
     return removed

@@ -25,7 +25,6 @@ names the key and shows a right one, as before any part of lightnb acts on it.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +79,8 @@ class Settings(Mapping[str, Any]):
         _refuse_non_file_settings(path)
         if not path.is_file():
             return cls(here)
+        import tomllib  # here: a project without the file reads no TOML
+
         try:
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:

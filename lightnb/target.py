@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -318,6 +317,8 @@ def _workspace_state(folder: Path) -> list[Production]:
     state = folder / STATE_FILE
     if not state.is_file():
         return []
+    import json
+
     try:
         data = json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -337,6 +338,8 @@ def copied_into(workspace_folder: Path, database: str | Path) -> bool:
 def _read_registry(registry: Path) -> list[dict]:
     if not registry.exists():
         return []
+    import json
+
     try:
         data = json.loads(registry.read_text(encoding="utf-8"))
         entries = data["workspaces"]
@@ -409,6 +412,8 @@ def record_workspace(project: Project, workspace_folder: Path, production: Path 
     with lock:
         entries = [e for e in _read_registry(registry)
                    if (e.get("workspace"), e.get("production")) != (entry["workspace"], entry["production"])]
+        import json
+
         write_text_atomic(registry, json.dumps({"workspaces": _pruned(entries) + [entry]}, indent=2) + "\n",
                           what="record of workspaces")
 

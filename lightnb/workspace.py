@@ -7,9 +7,7 @@ replaces database files other than through the workspace's own connections.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,8 +77,12 @@ class Workspace:
         """
         prod = Path(production).resolve() if production is not None else None
         made = scratch_dir is None or not os.path.lexists(scratch_dir)
-        folder = Path(scratch_dir) if scratch_dir is not None else Path(tempfile.mkdtemp(prefix="lightnb-"))
-        folder = folder.resolve()
+        if scratch_dir is not None:
+            folder = Path(scratch_dir).resolve()
+        else:
+            import tempfile
+
+            folder = Path(tempfile.mkdtemp(prefix="lightnb-")).resolve()
         if prod is not None and (folder / WORKSPACE_DB).resolve() == prod:
             raise WorkspaceError(f"The workspace would overwrite production {prod}; choose another folder.")
         _refuse_folder(folder, [p for p in (prod, *map(Path, protect)) if p is not None])
@@ -153,6 +155,8 @@ class Workspace:
         # Atomic, not flushed: it describes a copy that is not flushed to the disk either (a scratch copy,
         # made again by `snapshot --reset`), so flushing it first would promise nothing after a power cut
         # and cost a journal commit after the copy's writes. The record that guards production is flushed.
+        import json
+
         write_text_atomic(self.folder / STATE_FILE, json.dumps(state, indent=2) + "\n", what="workspace state",
                           durable=False)
 
@@ -264,6 +268,8 @@ def _read_state(folder: Path, *, missing_ok: bool = False) -> dict:
             return {}
         raise WorkspaceError(f"No workspace in {folder}; create one with `lightnb snapshot --database-url "
                              f"PROD.db` (or Workspace.create).", path=folder)
+    import json
+
     try:
         data = json.loads(state.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("production"), (str, type(None))):

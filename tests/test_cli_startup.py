@@ -18,14 +18,16 @@ HEAVY = ("pandas", "numpy", "sqlglot", "tree_sitter", "tree_sitter_rust", "paper
          "pglast", "matplotlib", "ipywidgets", "IPython")
 
 RUN = r"""
-import json, sys
+import sys
 from lightnb.cli import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as done:
     code = done.code
 sys.stdout.flush()
-print("\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
+loaded = sorted(sys.modules)  # before this script's own json
+import json
+print("\n" + json.dumps({"code": code, "modules": loaded}))
 """
 
 
@@ -97,10 +99,12 @@ LISTING_MODULES = {
     "lightnb.render", "lightnb.render._dispatch", "lightnb.render.text",
 }
 # Loaded by the verbs that run or copy migrations, never by one that only reads the tracking table (nor the
-# results of the other verbs: a listing's own lives in lightnb.listing).
+# results of the other verbs: a listing's own lives in lightnb.listing). A listing of a rollback-journal
+# database with no workspace writes no file and reads no state: no temporary files, no JSON.
 NOT_FOR_A_LISTING = {"lightnb.results", "lightnb.catalog", "lightnb.backends.sqlite.guard",
                      "lightnb.backends.sqlite.script", "lightnb.backends.sqlite.catalog",
-                     "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib"}
+                     "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib",
+                     "tempfile", "random", "json", "lightnb.inspect.redact"}
 
 
 @pytest.mark.parametrize("verb", [["migration", "pending"], ["migration", "list"]])
@@ -284,3 +288,66 @@ def test_a_listing_with_a_env_file_loads_no_env_library(project: Path) -> None:
     assert code == 0, err
     assert not modules & {"dotenv", "logging", "shlex", "lightnb.results"}, sorted(modules & {"dotenv", "logging"})
     assert "lightnb.envfile" in modules
+
+
+# What a snapshot needs beyond a listing's core: the copy of the database, the verb's own command, no renderer.
+SNAPSHOT_MODULES = (LISTING_MODULES - {"lightnb.cli.migration", "lightnb.render", "lightnb.render._dispatch",
+                                       "lightnb.render.text", "lightnb.envfile"}
+                    | {"lightnb.cli.snapshot", "lightnb.backends.sqlite.copies"})
+
+
+def test_a_snapshot_imports_only_the_named_set(project: Path) -> None:
+    production = project / "prod.db"
+    with sqlite3.connect(production) as conn:
+        conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
+    conn.close()
+    code, modules, err = _run(["snapshot", "--database-url", str(production)], project)
+    assert code == 0, err
+    assert (project / ".lightnb" / "workspace.db").is_file()
+    ours = {m for m in modules if m == "lightnb" or m.startswith("lightnb.")}
+    assert ours <= SNAPSHOT_MODULES, sorted(ours - SNAPSHOT_MODULES)
+    assert not modules & (set(HEAVY) | {"lightnb.results", "lightnb.catalog", "lightnb.inspect.redact"})
+    assert {"tempfile", "json"} <= modules  # it writes the copy and the workspace's state atomically
+
+
+@pytest.mark.parametrize("columns", [None, "", "junk", "0", "-3", "57", "200"])
+def test_help_is_as_wide_as_argparse_would_make_it(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parsers measure the terminal without shutil, and get the width argparse gets from it."""
+    import shutil
+
+    from lightnb.cli import build_parser
+    from lightnb.cli._common import DieselArgumentParser, help_width
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.setenv("LINES", "40")
+    assert help_width() == shutil.get_terminal_size().columns - 2
+    ours = build_parser().format_help()
+    monkeypatch.setattr(DieselArgumentParser, "_get_formatter", argparse.ArgumentParser._get_formatter)
+    assert ours == build_parser().format_help()
+
+
+def test_a_listing_loads_no_compression_module(project: Path) -> None:
+    """shutil (with zlib, bz2 and lzma) is loaded by a command that copies or removes files, not by a listing."""
+    code, modules, err = _run(["migration", "list", "--database-url", str(project / "app.db")], project)
+    assert code == 0, err
+    assert not modules & {"shutil", "bz2", "lzma"}, sorted(modules & {"shutil", "bz2", "lzma"})
+
+
+def test_toml_is_read_only_where_there_is_a_file(project: Path) -> None:
+    """A project with no diesel.toml, no lightnb.toml and no metadata.toml loads no TOML parser; one with a
+    metadata.toml still honours it (a migration outside a transaction)."""
+    (project / "diesel.toml").unlink()
+    code, modules, err = _run(["migration", "list", "--database-url", str(project / "app.db")], project)
+    assert code == 0, err
+    assert "tomllib" not in modules
+    (project / "diesel.toml").write_text("[migrations_directory]\ndir = \"migrations\"\n", encoding="utf-8")
+    code, modules, err = _run(["migration", "list", "--database-url", str(project / "app.db")], project)
+    assert code == 0 and "tomllib" in modules, err
+    from lightnb.migrations import discover
+
+    found = discover(project / "migrations")
+    (found[0].path / "metadata.toml").write_text("run_in_transaction = false\n", encoding="utf-8")
+    assert discover(project / "migrations")[0].run_in_transaction is False

@@ -178,3 +178,19 @@ def test_the_sweep_removes_only_lightnb_temporaries_whose_writer_is_gone(tmp_pat
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_a_sweep_with_nothing_to_sweep_compiles_no_pattern(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write sweeps first; in a folder with none of lightnb's temporaries the sweep only lists it."""
+    import lightnb.files as files
+
+    (tmp_path / "schema.rs").write_text("x", encoding="utf-8")
+    (tmp_path / ".other.rs.123.abcd_123.tmp").write_text("x", encoding="utf-8")  # another file's temporary
+    compiled: list[str] = []
+    real = files.re.compile
+    monkeypatch.setattr(files.re, "compile", lambda pattern, *a: compiled.append(pattern) or real(pattern, *a))
+    assert files.sweep_stale_temporaries(tmp_path / "schema.rs") == []
+    assert compiled == []
+    (tmp_path / ".schema.rs.99999999.abcd_123.tmp").write_text("x", encoding="utf-8")  # a writer that is gone, new
+    assert files.sweep_stale_temporaries(tmp_path / "schema.rs") == []  # too recent to be stale
+    assert len(compiled) == 1

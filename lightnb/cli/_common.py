@@ -4,6 +4,7 @@ argument parser that reports usage errors the way diesel's (clap) does."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -117,12 +118,33 @@ def apply_global_options(args: argparse.Namespace) -> None:
 class DieselArgumentParser(argparse.ArgumentParser):
     """An argument parser whose usage errors read like diesel's (clap): ``error: …`` on stderr, exit 2."""
 
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse makes a formatter for every argument added (to check its metavar) and asks shutil for the
+        # terminal's width each time: the width as shutil would give it, without importing shutil (and its
+        # compression modules) on every command
+        return self.formatter_class(prog=self.prog, width=help_width())  # type: ignore[call-arg]
+
     def error(self, message: str) -> NoReturn:
         value = re.fullmatch(r"argument [^:]+: (invalid value '.*)", message, re.DOTALL)
         if value:  # a value the option's parser refused: clap prints no usage for these
             self.exit(2, f"error: {value.group(1)}\n\nFor more information, try '--help'.\n")
         usage = self.format_usage().strip().removeprefix("usage: ")
         self.exit(2, f"error: {message}\n\nUsage: {usage}\n\nFor more information, try '--help'.\n")
+
+
+def help_width() -> int:
+    """The width argparse gives help text: ``shutil.get_terminal_size().columns - 2`` (``COLUMNS``, else the
+    terminal of standard output, else 80)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return columns - 2
 
 
 def u64(option: str) -> Callable[[str], int]:

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sqlite3
 import stat
-import tempfile
 import time
 import weakref
 from collections.abc import Iterator
@@ -148,6 +146,8 @@ class ReadOnlyConnection(sqlite3.Connection):
 
     def keep_until_closed(self, folder: Path) -> None:
         """Delete ``folder`` when this connection is closed or collected (or at exit)."""
+        import shutil
+
         self.scratch.append(weakref.finalize(self, shutil.rmtree, str(folder), True))
 
     def close(self) -> None:
@@ -171,7 +171,10 @@ def open_untouched(path: str | Path, *, timeout: float = 5.0, check_same_thread:
     target = check_database_path(path, header=header)
     source = target
     folder: Path | None = None
-    if uses_wal(target) and not is_lightnb_copy(target):
+    if uses_wal(target) and not is_lightnb_copy(target):  # copying needs these; an in-place read does not
+        import shutil
+        import tempfile
+
         folder = Path(tempfile.mkdtemp(prefix="lightnb-read-"))
         try:
             source = consistent_copy(target, folder / "copy.db", timeout=max(timeout, 1.0))
@@ -184,6 +187,8 @@ def open_untouched(path: str | Path, *, timeout: float = 5.0, check_same_thread:
                                check_same_thread=check_same_thread)
     except sqlite3.Error:
         if folder is not None:
+            import shutil
+
             shutil.rmtree(folder, ignore_errors=True)
         raise
     conn.source = target
@@ -200,6 +205,9 @@ def attachable(conn: sqlite3.Connection, path: str | Path, *, header: bool = Tru
     target = check_database_path(path, header=header)
     if not uses_wal(target) or is_lightnb_copy(target):
         return target
+    import shutil
+    import tempfile
+
     folder = Path(tempfile.mkdtemp(prefix="lightnb-read-"))
     try:
         copy = consistent_copy(target, folder / "copy.db")
