@@ -226,8 +226,8 @@ def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str
                                    f"({kernel.last_words() or type(error).__name__}); nothing was written to "
                                    f"{out}.") from error
             raise
-        kernel.stop_soon()  # the kernel has no more work: it ends while the outputs are masked and the report written
         _mask_outputs(partial, redactor)
+        kernel.stop_soon()  # the kernel has no more work: it ends while the report is written
     if failed is not None:
         raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                            f"{failed.evalue}; see {executed}.") from failed
@@ -250,9 +250,12 @@ KERNEL_WARM_UP = ("lightnb.ui", "lightnb.checks", "lightnb.capture", "lightnb.li
 POSTGRES_WARM_UP = ("lightnb.backends.postgres",)
 KERNEL_LOG = "kernel.log"
 # IPython's history database (in the user's IPython folder) would record every cell the rehearsal runs, with
-# the paths of production and of the copies, outside OUTDIR; a headless run has no use for it (and opening it,
-# then closing it at the end, is on the rehearsal's way).
-KERNEL_OPTIONS = ("--HistoryManager.enabled=False",)
+# the paths of production and of the copies, outside OUTDIR; the kernel keeps its history in memory (no file
+# to open, lock or close). (Disabling the history instead makes ipykernel hang on its way out, now and then.)
+KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:",)
+# What the kernel need not import: ipykernel loads its debugger (debugpy) on every start, and no one can
+# attach a debugger to a headless rehearsal; the kernel starts as ipykernel_launcher does, without it.
+KERNEL_SKIPPED_IMPORTS = ("debugpy",)
 SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
 READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
 
@@ -296,13 +299,30 @@ class _Kernel:
         clients: list[Any] = []
 
         class RehearsalKernelManager(base):
-            """Keeps the clients papermill opens, to close their channels when the kernel ends."""
+            """Keeps the clients papermill opens, to close their channels when the kernel ends; hands them a
+            quicker readiness check; ends the kernel without interrupting it once the notebook ran."""
+
+            finished = False  # the notebook ran to its end (or to its failing cell): no cell runs any more
 
             def client(self, **kw: Any) -> Any:
                 made = super().client(**kw)
                 made.wait_for_ready = functools.partial(_wait_for_ready, made)
                 clients.append(made)
                 return made
+
+            def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+                command: list[str] = super().format_kernel_cmd(extra_arguments)
+                if command[1:3] == ["-m", "ipykernel_launcher"]:  # the usual Python kernel: same, leaner start
+                    command[1:3] = ["-c", _kernel_launcher()]
+                return command
+
+            async def _async_interrupt_kernel(self) -> None:
+                if self.shutting_down and self.finished:
+                    # jupyter_client interrupts a kernel before asking it to end, to stop a running cell; after
+                    # the last cell nothing runs, and the signal could only catch the kernel between two of its
+                    # messages (then it hangs on its way out, until it is terminated)
+                    return
+                await super()._async_interrupt_kernel()
 
             async def _async_finish_shutdown(self, waittime: float | None = None, pollinterval: float = 0.1,
                                              restart: bool = False) -> None:
@@ -344,8 +364,10 @@ class _Kernel:
         return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
 
     def stop_soon(self) -> None:
-        """Start shutting the kernel down in a thread; :meth:`stop` waits for it."""
+        """Start shutting the kernel down in a thread, once the notebook ran (no cell runs: it is not
+        interrupted first); :meth:`stop` waits for it."""
         if self._stopping is None and not self._stopped:
+            self.manager.finished = True
             self._stopping = threading.Thread(target=self._shutdown, name="lightnb-kernel-stop", daemon=True)
             self._stopping.start()
 
@@ -444,6 +466,15 @@ async def _message_of(channel: Any, request: str, wait: float, wanted: Callable[
             return None
         if message.get("parent_header", {}).get("msg_id") == request and wanted(message):
             return dict(message)
+
+
+def _kernel_launcher() -> str:
+    """The kernel's program: ipykernel_launcher's (the current folder off the import path first), with
+    :data:`KERNEL_SKIPPED_IMPORTS` made to fail fast (ipykernel then reports no debugger)."""
+    return ("import sys\nfrom pathlib import Path\n"
+            "if sys.path[0] == '' or Path(sys.path[0]) == Path.cwd():\n    del sys.path[0]\n"
+            f"sys.modules.update(dict.fromkeys({KERNEL_SKIPPED_IMPORTS!r}))\n"
+            "from ipykernel import kernelapp\nkernelapp.launch_new_instance()\n")
 
 
 def _warm_up_line(modules: Sequence[str] = KERNEL_WARM_UP) -> str:

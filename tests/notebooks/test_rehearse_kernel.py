@@ -161,7 +161,7 @@ def test_a_kernel_that_dies_is_named_as_the_reason_and_nothing_is_written(tmp_pa
     assert not _left_behind(tmp_path)  # the copies the dead kernel was proving on are swept too
 
 
-def test_the_kernel_writes_no_ipython_history_and_a_sqlite_rehearsal_does_not_load_postgresql(tmp_path: Path) -> None:
+def test_the_kernel_writes_no_ipython_history_and_loads_neither_postgresql_nor_the_debugger(tmp_path: Path) -> None:
     from jupyter_core.utils import run_sync
 
     ipython_dir = tmp_path / "ipython"
@@ -177,13 +177,14 @@ def test_the_kernel_writes_no_ipython_history_and_a_sqlite_rehearsal_does_not_lo
         try:
             run_sync(client.wait_for_ready)(timeout=60)
             run_sync(client.execute_interactive)("secret_path = '/srv/production.db'", timeout=60)
-            run_sync(client.execute_interactive)("import sys; print('psycopg' in sys.modules)", output_hook=collect,
-                                                 timeout=60)
+            loaded = "import sys; print([sys.modules.get(m) is not None for m in ('psycopg', 'debugpy')])"
+            run_sync(client.execute_interactive)(loaded, output_hook=collect, timeout=60)
         finally:
             client.stop_channels()
     # the cells (with production's path) are kept in no history database outside OUTDIR
     assert not list(ipython_dir.rglob("history.sqlite*"))
-    assert "".join(shown).strip() == "False"  # a SQLite rehearsal's kernel does not import psycopg
+    # a SQLite rehearsal's kernel does not import psycopg, and no kernel of a rehearsal imports the debugger
+    assert "".join(shown).strip() == "[False, False]"
 
 
 class _Channel:
@@ -283,25 +284,24 @@ def test_the_kernels_end_is_watched_closely(tmp_path: Path, monkeypatch: pytest.
     assert polls and max(polls) <= SHUTDOWN_POLL < 0.1  # not every tenth of a second, as jupyter_client does
 
 
-def test_the_kernel_is_ended_as_soon_as_the_last_cell_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lightnb import rehearse
+def test_a_kernel_is_interrupted_before_it_ends_only_when_a_cell_may_still_run(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_client.manager import AsyncKernelManager
 
     made = _sample(tmp_path, "ALTER TABLE users ADD COLUMN x INTEGER;\n", "ALTER TABLE users DROP COLUMN x;\n")
     monkeypatch.setenv("LIGHTNB_SCRATCH_DIR", str(tmp_path / "scratch"))
-    events: list[str] = []
-    stop_soon, mask = _Kernel.stop_soon, rehearse._mask_outputs
+    signals: list[int] = []
+    original = AsyncKernelManager._async_signal_kernel
 
-    def stopping(self: _Kernel) -> None:
-        events.append("kernel ends")
-        stop_soon(self)
+    async def recording(self, signum: int) -> None:  # type: ignore[no-untyped-def]
+        signals.append(signum)
+        await original(self, signum)
 
-    def masking(*args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        events.append("outputs masked")
-        mask(*args, **kwargs)
-
-    monkeypatch.setattr(_Kernel, "stop_soon", stopping)
-    monkeypatch.setattr(rehearse, "_mask_outputs", masking)
+    monkeypatch.setattr(AsyncKernelManager, "_async_signal_kernel", recording)
     done = steps.rehearse(made.project_dir, made.production_db, tmp_path / "out")
     assert done.verdict == "safe"
-    # the kernel's end (a few tenths of a second) overlaps the masking and the report
-    assert events == ["kernel ends", "outputs masked"]
+    assert signals == []  # the notebook ran: the kernel is asked to end, not interrupted on its way out
+
+    with _Kernel.started(tmp_path, tmp_path):  # stopped early (an error, Ctrl-C): a cell may still run
+        pass
+    assert signals == [signal.SIGINT]
