@@ -253,9 +253,6 @@ KERNEL_LOG = "kernel.log"
 # the paths of production and of the copies, outside OUTDIR; the kernel keeps its history in memory (no file
 # to open, lock or close). (Disabling the history instead makes ipykernel hang on its way out, now and then.)
 KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:",)
-# What the kernel need not import: ipykernel loads its debugger (debugpy) on every start, and no one can
-# attach a debugger to a headless rehearsal; the kernel starts as ipykernel_launcher does, without it.
-KERNEL_SKIPPED_IMPORTS = ("debugpy",)
 SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
 READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
 
@@ -309,12 +306,6 @@ class _Kernel:
                 made.wait_for_ready = functools.partial(_wait_for_ready, made)
                 clients.append(made)
                 return made
-
-            def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-                command: list[str] = super().format_kernel_cmd(extra_arguments)
-                if command[1:3] == ["-m", "ipykernel_launcher"]:  # the usual Python kernel: same, leaner start
-                    command[1:3] = ["-c", _kernel_launcher()]
-                return command
 
             async def _async_interrupt_kernel(self) -> None:
                 if self.shutting_down and self.finished:
@@ -466,15 +457,6 @@ async def _message_of(channel: Any, request: str, wait: float, wanted: Callable[
             return None
         if message.get("parent_header", {}).get("msg_id") == request and wanted(message):
             return dict(message)
-
-
-def _kernel_launcher() -> str:
-    """The kernel's program: ipykernel_launcher's (the current folder off the import path first), with
-    :data:`KERNEL_SKIPPED_IMPORTS` made to fail fast (ipykernel then reports no debugger)."""
-    return ("import sys\nfrom pathlib import Path\n"
-            "if sys.path[0] == '' or Path(sys.path[0]) == Path.cwd():\n    del sys.path[0]\n"
-            f"sys.modules.update(dict.fromkeys({KERNEL_SKIPPED_IMPORTS!r}))\n"
-            "from ipykernel import kernelapp\nkernelapp.launch_new_instance()\n")
 
 
 def _warm_up_line(modules: Sequence[str] = KERNEL_WARM_UP) -> str:
