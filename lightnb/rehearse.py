@@ -253,6 +253,7 @@ KERNEL_LOG = "kernel.log"
 # the paths of production and of the copies, outside OUTDIR; the kernel keeps its history in memory (no file
 # to open, lock or close). (Disabling the history instead makes ipykernel hang on its way out, now and then.)
 KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:",)
+FINISHED_WAIT = 2.0  # seconds a kernel that ran the whole notebook has to end (SIGTERM after half, then SIGKILL)
 SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
 READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
 
@@ -319,6 +320,11 @@ class _Kernel:
                                              restart: bool = False) -> None:
                 # the kernel usually ends within a few hundredths of a second of its shutdown request: look
                 # that often (jupyter_client looks every tenth), it is the end of every rehearsal
+                # once the notebook ran, the kernel has nothing left to save: when it does not end within
+                # FINISHED_WAIT (ipykernel sometimes hangs closing its control thread), it is terminated then
+                # killed, instead of holding the rehearsal up for jupyter_client's 5 s
+                if self.finished:
+                    waittime = min(self.shutdown_wait_time if waittime is None else waittime, FINISHED_WAIT)
                 await super()._async_finish_shutdown(waittime, min(pollinterval, SHUTDOWN_POLL), restart)
 
         manager = RehearsalKernelManager(kernel_name="python3")

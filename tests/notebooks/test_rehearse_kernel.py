@@ -304,3 +304,27 @@ def test_a_kernel_is_interrupted_before_it_ends_only_when_a_cell_may_still_run(t
     with _Kernel.started(tmp_path, tmp_path):  # stopped early (an error, Ctrl-C): a cell may still run
         pass
     assert signals == [signal.SIGINT]
+
+
+def test_a_kernel_that_ran_the_notebook_gets_a_short_grace_before_it_is_terminated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_client.manager import AsyncKernelManager
+
+    from lightnb.rehearse import FINISHED_WAIT
+
+    waits: list[float | None] = []
+    original = AsyncKernelManager._async_finish_shutdown
+
+    async def recording(self, waittime=None, pollinterval=0.1, restart=False):  # type: ignore[no-untyped-def]
+        waits.append(waittime)
+        await original(self, waittime, pollinterval, restart)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_finish_shutdown", recording)
+    with _Kernel.started(tmp_path, tmp_path) as kernel:
+        kernel.stop_soon()  # the notebook ran: nothing is left to save in the kernel
+    with _Kernel.started(tmp_path, tmp_path) as stopped_early:  # an error, Ctrl-C: jupyter_client's own grace
+        pass
+    for ended in (kernel, stopped_early):
+        assert ended.manager.provisioner is None or ended.manager.provisioner.process is None
+    default = AsyncKernelManager(kernel_name="python3").shutdown_wait_time
+    assert waits == [FINISHED_WAIT, None] and FINISHED_WAIT < default
