@@ -298,7 +298,7 @@ class _Kernel:
 
         class RehearsalKernelManager(base):
             """Keeps the clients papermill opens, to close their channels when the kernel ends; hands them a
-            quicker readiness check; ends the kernel without interrupting it once the notebook ran."""
+            quicker readiness check; gives a kernel that ran the notebook a short grace to end."""
 
             finished = False  # the notebook ran to its end (or to its failing cell): no cell runs any more
 
@@ -307,14 +307,6 @@ class _Kernel:
                 made.wait_for_ready = functools.partial(_wait_for_ready, made)
                 clients.append(made)
                 return made
-
-            async def _async_interrupt_kernel(self) -> None:
-                if self.shutting_down and self.finished:
-                    # jupyter_client interrupts a kernel before asking it to end, to stop a running cell; after
-                    # the last cell nothing runs, and the signal could only catch the kernel between two of its
-                    # messages (then it hangs on its way out, until it is terminated)
-                    return
-                await super()._async_interrupt_kernel()
 
             async def _async_finish_shutdown(self, waittime: float | None = None, pollinterval: float = 0.1,
                                              restart: bool = False) -> None:
@@ -361,8 +353,8 @@ class _Kernel:
         return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
 
     def stop_soon(self) -> None:
-        """Start shutting the kernel down in a thread, once the notebook ran (no cell runs: it is not
-        interrupted first); :meth:`stop` waits for it."""
+        """Start shutting the kernel down in a thread, once the notebook ran (no cell runs: it gets a short
+        grace, :data:`FINISHED_WAIT`); :meth:`stop` waits for it."""
         if self._stopping is None and not self._stopped:
             self.manager.finished = True
             self._stopping = threading.Thread(target=self._shutdown, name="lightnb-kernel-stop", daemon=True)

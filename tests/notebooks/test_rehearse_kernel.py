@@ -283,29 +283,6 @@ def test_the_kernels_end_is_watched_closely(tmp_path: Path, monkeypatch: pytest.
     assert polls and max(polls) <= SHUTDOWN_POLL < 0.1  # not every tenth of a second, as jupyter_client does
 
 
-def test_a_kernel_is_interrupted_before_it_ends_only_when_a_cell_may_still_run(tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from jupyter_client.manager import AsyncKernelManager
-
-    made = _sample(tmp_path, "ALTER TABLE users ADD COLUMN x INTEGER;\n", "ALTER TABLE users DROP COLUMN x;\n")
-    monkeypatch.setenv("LIGHTNB_SCRATCH_DIR", str(tmp_path / "scratch"))
-    signals: list[int] = []
-    original = AsyncKernelManager._async_signal_kernel
-
-    async def recording(self, signum: int) -> None:  # type: ignore[no-untyped-def]
-        signals.append(signum)
-        await original(self, signum)
-
-    monkeypatch.setattr(AsyncKernelManager, "_async_signal_kernel", recording)
-    done = steps.rehearse(made.project_dir, made.production_db, tmp_path / "out")
-    assert done.verdict == "safe"
-    assert signals == []  # the notebook ran: the kernel is asked to end, not interrupted on its way out
-
-    with _Kernel.started(tmp_path, tmp_path):  # stopped early (an error, Ctrl-C): a cell may still run
-        pass
-    assert signals == [signal.SIGINT]
-
-
 def test_a_kernel_that_ran_the_notebook_gets_a_short_grace_before_it_is_terminated(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jupyter_client.manager import AsyncKernelManager
