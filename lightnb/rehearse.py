@@ -24,11 +24,14 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import functools
+import math
 import os
 import shutil
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,9 +149,9 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
                 params = {"project_dir": str(copied), "production_db": copy.production, "workspace_dir": None,
                           "limit": limit, "run_project_tests": run_tests, "backend": "postgres"}
                 # the kernel's DATABASE_URL names the workspace database in the copy's cluster
-                with _Kernel.started(out, folder, env={"DATABASE_URL": copy.workspace}) as kernel:
+                with _Kernel.started(out, folder, env={"DATABASE_URL": copy.workspace},
+                                     warm_up=KERNEL_WARM_UP + POSTGRES_WARM_UP) as kernel:
                     _execute(kernel, tools, executed, params, out, timeout, redactor)
-                    kernel.stop_soon()  # the kernel ends while the report is written
                     report = _export(tools, executed, out, redactor, secrets)
     else:
         production = Path(production)
@@ -167,8 +170,8 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
                 if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                     raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                         f"backup.")
-            # the kernel ends, and the notebook's copies of production are deleted, while the report is written
-            kernel.stop_soon()
+            # the kernel ends (see _execute), and the notebook's copies of production are deleted, while the report
+            # is written
             with _removing(folder / "workspace"):
                 report = _export(tools, executed, out, redactor, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
@@ -224,6 +227,7 @@ def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str
                                    f"{out}.") from error
             raise
         _mask_outputs(partial, redactor)
+        kernel.stop_soon()  # the kernel has no more work: it ends while the report is written
     if failed is not None:
         raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                            f"{failed.evalue}; see {executed}.") from failed
@@ -240,9 +244,18 @@ def _export(tools: _Tools, executed: Path, out: Path, redactor: Redactor, secret
 # rules), schema regeneration and pandas. The kernel imports them while it starts, in parallel with
 # this process's work, instead of in the first cells. A module the cells stop using only costs its
 # import; one that fails to import is left to fail, with its message, in the cell that needs it.
-KERNEL_WARM_UP = ("lightnb.ui", "lightnb.checks", "lightnb.capture", "lightnb.lint.config", "lightnb.backends.postgres",
-                  "lightnb.schema.sync", "pandas")
+KERNEL_WARM_UP = ("lightnb.ui", "lightnb.checks", "lightnb.capture", "lightnb.lint.config", "lightnb.schema.sync",
+                  "pandas")
+# ... and, when production is PostgreSQL, its backend (psycopg); a SQLite rehearsal's cells never import it.
+POSTGRES_WARM_UP = ("lightnb.backends.postgres",)
 KERNEL_LOG = "kernel.log"
+# IPython's history database (in the user's IPython folder) would record every cell the rehearsal runs, with
+# the paths of production and of the copies, outside OUTDIR; the kernel keeps its history in memory (no file
+# to open, lock or close). (Disabling the history instead makes ipykernel hang on its way out, now and then.)
+KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:",)
+FINISHED_WAIT = 2.0  # seconds a kernel that ran the whole notebook has to end (SIGTERM after half, then SIGKILL)
+SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
+READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
 
 
 class _Kernel:
@@ -264,16 +277,18 @@ class _Kernel:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls, cwd: Path, folder: Path, *, env: Mapping[str, str] | None = None) -> Iterator[_Kernel]:
-        """Start the kernel in ``cwd`` (its log in the private ``folder``), with ``env`` added to its environment."""
-        kernel = cls._start(cwd, folder / KERNEL_LOG, env)
+    def started(cls, cwd: Path, folder: Path, *, env: Mapping[str, str] | None = None,
+                warm_up: Sequence[str] = KERNEL_WARM_UP) -> Iterator[_Kernel]:
+        """Start the kernel in ``cwd`` (its log in the private ``folder``), with ``env`` added to its environment,
+        importing the modules ``warm_up`` while it starts."""
+        kernel = cls._start(cwd, folder / KERNEL_LOG, env, warm_up)
         try:
             yield kernel
         finally:
             kernel.stop()
 
     @classmethod
-    def _start(cls, cwd: Path, log: Path, env: Mapping[str, str] | None) -> _Kernel:
+    def _start(cls, cwd: Path, log: Path, env: Mapping[str, str] | None, warm_up: Sequence[str]) -> _Kernel:
         from jupyter_core.utils import run_sync
 
         from lightnb.kernel import kernel_manager_class
@@ -282,17 +297,32 @@ class _Kernel:
         clients: list[Any] = []
 
         class RehearsalKernelManager(base):
-            """Keeps the clients papermill opens, to close their channels when the kernel ends."""
+            """Keeps the clients papermill opens, to close their channels when the kernel ends; hands them a
+            quicker readiness check; gives a kernel that ran the notebook a short grace to end."""
+
+            finished = False  # the notebook ran to its end (or to its failing cell): no cell runs any more
 
             def client(self, **kw: Any) -> Any:
                 made = super().client(**kw)
+                made.wait_for_ready = functools.partial(_wait_for_ready, made)
                 clients.append(made)
                 return made
 
+            async def _async_finish_shutdown(self, waittime: float | None = None, pollinterval: float = 0.1,
+                                             restart: bool = False) -> None:
+                # the kernel usually ends within a few hundredths of a second of its shutdown request: look
+                # that often (jupyter_client looks every tenth), it is the end of every rehearsal
+                # once the notebook ran, the kernel has nothing left to save: when it does not end within
+                # FINISHED_WAIT (ipykernel sometimes hangs closing its control thread), it is terminated then
+                # killed, instead of holding the rehearsal up for jupyter_client's 5 s
+                if self.finished:
+                    waittime = min(self.shutdown_wait_time if waittime is None else waittime, FINISHED_WAIT)
+                await super()._async_finish_shutdown(waittime, min(pollinterval, SHUTDOWN_POLL), restart)
+
         manager = RehearsalKernelManager(kernel_name="python3")
         handle = open(log, "ab")
-        options: dict[str, Any] = {"cwd": str(cwd), "stdout": handle, "stderr": handle,
-                                   "extra_arguments": [f"--IPKernelApp.exec_lines={_warm_up_line()}"]}
+        arguments = [*KERNEL_OPTIONS, f"--IPKernelApp.exec_lines={_warm_up_line(warm_up)}"]
+        options: dict[str, Any] = {"cwd": str(cwd), "stdout": handle, "stderr": handle, "extra_arguments": arguments}
         if env:
             options["env"] = {**os.environ, **env}
         try:
@@ -323,8 +353,10 @@ class _Kernel:
         return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
 
     def stop_soon(self) -> None:
-        """Start shutting the kernel down in a thread; :meth:`stop` waits for it."""
+        """Start shutting the kernel down in a thread, once the notebook ran (no cell runs: it gets a short
+        grace, :data:`FINISHED_WAIT`); :meth:`stop` waits for it."""
         if self._stopping is None and not self._stopped:
+            self.manager.finished = True
             self._stopping = threading.Thread(target=self._shutdown, name="lightnb-kernel-stop", daemon=True)
             self._stopping.start()
 
@@ -382,10 +414,53 @@ def _cancel_cut_short() -> None:
         loop.run_until_complete(asyncio.gather(*waiting, return_exceptions=True))
 
 
-def _warm_up_line() -> str:
-    """The kernel's start-up line importing :data:`KERNEL_WARM_UP` (it leaves no name behind)."""
+async def _wait_for_ready(client: Any, timeout: float | None = None) -> None:
+    """Wait until the kernel answers, like jupyter_client's ``wait_for_ready`` without its closing wait.
+
+    That one ends by reading IOPub until it has been silent for 0.2 s, on every start. Here the kernel is
+    ready once it replied to a kernel_info request and that request's own ``idle`` status came over IOPub:
+    IOPub is then connected, and what the kernel published before it has been read (nbclient reads only
+    the messages of the requests it makes, after this). When IOPub is not connected yet, the request is
+    made again, as jupyter_client does.
+
+    :raises RuntimeError: when the kernel dies, or does not answer within ``timeout`` seconds.
+    """
+    from queue import Empty
+
+    deadline = time.monotonic() + (timeout if timeout is not None else math.inf)
+    while True:
+        asked = client.kernel_info()
+        reply = await _message_of(client.shell_channel, asked, min(1.0, max(deadline - time.monotonic(), 0.0)),
+                                  lambda message: message["msg_type"] == "kernel_info_reply", Empty)
+        if reply is not None and await _message_of(
+                client.iopub_channel, asked, READY_IOPUB_WAIT,
+                lambda message: message["msg_type"] == "status"
+                and message["content"].get("execution_state") == "idle", Empty) is not None:
+            client._handle_kernel_info_reply(reply)
+            return
+        if not await client.is_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+
+async def _message_of(channel: Any, request: str, wait: float, wanted: Callable[[dict[str, Any]], bool],
+                      empty: type[Exception]) -> dict[str, Any] | None:
+    """Read ``channel`` until a message answering ``request`` is ``wanted`` (returned), or ``wait`` seconds pass."""
+    end = time.monotonic() + wait
+    while True:
+        try:
+            message = await channel.get_msg(timeout=max(end - time.monotonic(), 0.0))
+        except empty:
+            return None
+        if message.get("parent_header", {}).get("msg_id") == request and wanted(message):
+            return dict(message)
+
+
+def _warm_up_line(modules: Sequence[str] = KERNEL_WARM_UP) -> str:
+    """The kernel's start-up line importing ``modules`` (it leaves no name behind)."""
     return (f"import importlib as __lightnb_i; [__lightnb_i.import_module(__lightnb_m) for __lightnb_m in "
-            f"{KERNEL_WARM_UP!r}]; del __lightnb_i")
+            f"{tuple(modules)!r}]; del __lightnb_i")
 
 
 class _Tools:

@@ -3,6 +3,7 @@ output kept off the terminal (a stopped rehearsal prints lightnb's one line and 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -158,3 +159,149 @@ def test_a_kernel_that_dies_is_named_as_the_reason_and_nothing_is_written(tmp_pa
     assert err.strip().splitlines()[-1] == (f"The rehearsal's kernel stopped unexpectedly (killed by SIGKILL); "
                                             f"nothing was written to {tmp_path / 'out'}.")
     assert not _left_behind(tmp_path)  # the copies the dead kernel was proving on are swept too
+
+
+def test_the_kernel_writes_no_ipython_history_and_a_sqlite_rehearsal_does_not_load_postgresql(tmp_path: Path) -> None:
+    from jupyter_core.utils import run_sync
+
+    ipython_dir = tmp_path / "ipython"
+    shown: list[str] = []
+
+    def collect(message: dict) -> None:  # type: ignore[type-arg]
+        if message["msg_type"] == "stream":
+            shown.append(message["content"]["text"])
+
+    with _Kernel.started(tmp_path, tmp_path, env={"IPYTHONDIR": str(ipython_dir)}) as kernel:
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=60)
+            run_sync(client.execute_interactive)("secret_path = '/srv/production.db'", timeout=60)
+            loaded = "import sys; print([sys.modules.get(m) is not None for m in ('psycopg',)])"
+            run_sync(client.execute_interactive)(loaded, output_hook=collect, timeout=60)
+        finally:
+            client.stop_channels()
+    # the cells (with production's path) are kept in no history database outside OUTDIR
+    assert not list(ipython_dir.rglob("history.sqlite*"))
+    assert "".join(shown).strip() == "[False]"  # a SQLite rehearsal's kernel does not import psycopg
+
+
+class _Channel:
+    """A kernel channel that hands out the given messages, then reports nothing more (queue.Empty)."""
+
+    def __init__(self, messages: list[dict]) -> None:  # type: ignore[type-arg]
+        self.messages = messages
+        self.waits: list[float] = []
+
+    async def get_msg(self, timeout: float | None = None) -> dict:  # type: ignore[type-arg]
+        from queue import Empty
+        self.waits.append(timeout or 0.0)
+        if not self.messages:
+            raise Empty
+        return self.messages.pop(0)
+
+
+def _message(parent: str, msg_type: str, **content: str) -> dict:  # type: ignore[type-arg]
+    return {"parent_header": {"msg_id": parent}, "msg_type": msg_type, "content": content}
+
+
+class _Client:
+    """A kernel client whose kernel answers every kernel_info request on the channels given."""
+
+    def __init__(self, shell: list[dict], iopub: list[dict], alive: bool = True) -> None:  # type: ignore[type-arg]
+        self.shell_channel, self.iopub_channel = _Channel(shell), _Channel(iopub)
+        self.asked: list[str] = []
+        self.handled: list[dict] = []  # type: ignore[type-arg]
+        self._alive = alive
+
+    def kernel_info(self) -> str:
+        self.asked.append(f"info-{len(self.asked) + 1}")
+        return self.asked[-1]
+
+    def _handle_kernel_info_reply(self, message: dict) -> None:  # type: ignore[type-arg]
+        self.handled.append(message)
+
+    async def is_alive(self) -> bool:
+        return self._alive
+
+
+def test_the_kernel_is_ready_once_its_kernel_info_request_is_idle_without_waiting_for_iopub_silence() -> None:
+    from lightnb.rehearse import _wait_for_ready
+
+    later = _message("other", "stream", text="published later")
+    reply = _message("info-1", "kernel_info_reply", protocol_version="5.3")
+    client = _Client(shell=[_message("old", "kernel_info_reply"), reply],
+                     iopub=[_message("start", "status", execution_state="starting"),
+                            _message("info-1", "status", execution_state="busy"),
+                            _message("info-1", "status", execution_state="idle"), later])
+    asyncio.run(_wait_for_ready(client, timeout=5))
+    assert client.asked == ["info-1"] and client.handled == [reply]
+    # ready at the request's own "idle": IOPub is not read on until it has been quiet for a while
+    assert client.iopub_channel.messages == [later]
+
+
+def test_the_kernel_is_asked_again_while_iopub_is_not_connected_and_a_dead_kernel_is_reported() -> None:
+    from lightnb.rehearse import _wait_for_ready
+
+    second = _message("info-2", "kernel_info_reply", protocol_version="5.3")
+    client = _Client(shell=[_message("info-1", "kernel_info_reply", protocol_version="5.3"), second],
+                     iopub=[])  # the first request's status messages were published before IOPub connected
+    client.iopub_channel.messages = []
+    original = client.kernel_info
+
+    def asking() -> str:
+        asked = original()
+        if asked == "info-2":
+            client.iopub_channel.messages += [_message("info-2", "status", execution_state="idle")]
+        return asked
+
+    client.kernel_info = asking  # type: ignore[method-assign]
+    asyncio.run(_wait_for_ready(client, timeout=5))
+    assert client.asked == ["info-1", "info-2"] and client.handled == [second]
+
+    dead = _Client(shell=[], iopub=[], alive=False)
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        asyncio.run(_wait_for_ready(dead, timeout=5))
+
+
+def test_the_kernels_end_is_watched_closely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_client.manager import AsyncKernelManager
+
+    from lightnb.rehearse import SHUTDOWN_POLL
+
+    polls: list[float] = []
+    original = AsyncKernelManager._async_wait
+
+    async def recording(self, pollinterval: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+        polls.append(pollinterval)
+        await original(self, pollinterval=pollinterval)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_wait", recording)
+    with _Kernel.started(tmp_path, tmp_path) as kernel:
+        process = kernel.manager.provisioner.process
+    assert process.poll() is not None
+    assert polls and max(polls) <= SHUTDOWN_POLL < 0.1  # not every tenth of a second, as jupyter_client does
+
+
+def test_a_kernel_that_ran_the_notebook_gets_a_short_grace_before_it_is_terminated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_client.manager import AsyncKernelManager
+
+    from lightnb.rehearse import FINISHED_WAIT
+
+    waits: list[float | None] = []
+    original = AsyncKernelManager._async_finish_shutdown
+
+    async def recording(self, waittime=None, pollinterval=0.1, restart=False):  # type: ignore[no-untyped-def]
+        waits.append(waittime)
+        await original(self, waittime, pollinterval, restart)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_finish_shutdown", recording)
+    with _Kernel.started(tmp_path, tmp_path) as kernel:
+        kernel.stop_soon()  # the notebook ran: nothing is left to save in the kernel
+    with _Kernel.started(tmp_path, tmp_path) as stopped_early:  # an error, Ctrl-C: jupyter_client's own grace
+        pass
+    for ended in (kernel, stopped_early):
+        assert ended.manager.provisioner is None or ended.manager.provisioner.process is None
+    default = AsyncKernelManager(kernel_name="python3").shutdown_wait_time
+    assert waits == [FINISHED_WAIT, None] and FINISHED_WAIT < default
