@@ -18,6 +18,7 @@ from lightnb.backends.sqlite import quote, read_catalog
 from lightnb.catalog import Table
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short, short_row
+from lightnb.inspect.definition import affinity
 from lightnb.inspect.lineage import KnownSecrets, bind, carry_renames, known_secrets, mask_copies
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
@@ -419,23 +420,9 @@ def _typed(pair: tuple[Table | None, Table | None], before: str, after: str) -> 
     found = [record.column(name) if record is not None else None for record, name in zip(pair, (before, after))]
     if any(column is None for column in found):
         return True
-    kinds = {_affinity(column.type) for column in found if column is not None}
+    kinds = {affinity(column.type) for column in found if column is not None}
     return len(kinds) != 1 or "BLOB" in kinds or any(
         (column.type or "").strip().upper() == "ANY" for column in found if column is not None)
-
-
-def _affinity(declared: str) -> str:
-    """SQLite's type affinity of a declared type (datatype3 §3.1)."""
-    upper = (declared or "").upper()
-    if "INT" in upper:
-        return "INTEGER"
-    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
-        return "TEXT"
-    if "BLOB" in upper or not upper.strip():
-        return "BLOB"
-    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
-        return "REAL"
-    return "NUMERIC"
 
 
 def _unique_key(conn: sqlite.Connection, before_schema: str, before_table: Table | None, after_schema: str,
