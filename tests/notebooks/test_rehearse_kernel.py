@@ -17,6 +17,7 @@ import pytest
 from lightnb import samples, steps
 from lightnb.project import Project
 from lightnb.rehearse import KERNEL_LOG, KERNEL_WARM_UP, NOTEBOOK, _Kernel
+from tests.support.processes import children
 
 pytestmark = pytest.mark.timeout(180)
 REPO = Path(__file__).resolve().parents[2]
@@ -32,18 +33,6 @@ def _sample(tmp_path: Path, up: str, down: str) -> samples.SampleWorkbook:
     created = steps.generate(project, "change").migration
     steps.save_sql(project, created.name, up=up, down=down)
     return made
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def _env(scratch: Path) -> dict[str, str]:
@@ -116,7 +105,7 @@ def _slow_rehearsal(tmp_path: Path) -> tuple[subprocess.Popen[str], list[int]]:
     kernels: list[int] = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # the kernel's proof makes its own scratch folder for the copy
-        kernels = kernels or _children(child.pid)
+        kernels = kernels or children(child.pid)
         if scratch.is_dir() and any(p.name.startswith("check-") for p in scratch.iterdir()):
             break
         time.sleep(0.1)

@@ -25,6 +25,7 @@ from tests.support.builder import ProjectBuilder
 from tests.support.pg_notebooks import assert_server_stopped, require_postgres, text_outputs
 from tests.support.pg_production import PASSWORD, add_reader, fingerprint, make_production
 from tests.support.postgres import PgDatabase
+from tests.support.processes import children
 
 pytestmark = pytest.mark.timeout(300)
 HTML, MARKDOWN = NOTEBOOK.replace(".ipynb", ".html"), NOTEBOOK.replace(".ipynb", ".md")
@@ -181,18 +182,6 @@ def test_the_copy_is_named_as_production_unless_the_cluster_uses_the_name() -> N
     assert pg_rehearsal.url_secrets("postgres://u@db.example/app") == ()
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def _environ(pid: int) -> dict[str, str]:
     try:
         raw = Path(f"/proc/{pid}/environ").read_bytes()
@@ -236,7 +225,7 @@ def test_a_rehearsal_stopped_by_sigterm_leaves_no_server_and_no_copy(
         deadline = time.monotonic() + 120
         kernel = None
         while time.monotonic() < deadline:  # the kernel's check runs up.sql on a clone: pg_sleep shows in its title
-            kernels = [p for p in _children(child.pid)
+            kernels = [p for p in children(child.pid)
                        if pg_rehearsal.WORKSPACE in _environ(p).get("DATABASE_URL", "")]
             if kernels:
                 kernel = kernels[0]
