@@ -22,18 +22,19 @@ import errno
 import fcntl
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from lightnb import scratch
-from lightnb.backends import Statement, sqlite
+from lightnb.backends import sqlite
 from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError, with_advice
 from lightnb.layout import TRACKING_TABLE
 from lightnb.migrations import Migration, find
+from lightnb.records import field, record
 
 if TYPE_CHECKING:
     from lightnb import signals
+    from lightnb.backends import Statement
 
 # Byte-exact text diesel executes (diesel_spec.md §2.2), 7-space indentation included.
 CREATE_TRACKING_TABLE = (
@@ -55,7 +56,7 @@ MIGRATION_CACHE_KIB = 64 * 1024
 Direction = Literal["up", "down"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StepEvent:
     """What the runner is doing now, for progress displays and logs.
 
@@ -494,7 +495,7 @@ def _acquire(path: str, database: str) -> TextIO | None:
 # --- what happened to the database, for messages that are true ---------------------------------------
 
 
-@dataclass
+@record
 class Ledger:
     """What the runner did to databases while :func:`recording`: committed, rolled back, half applied.
 

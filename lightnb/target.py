@@ -27,18 +27,18 @@ import errno
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from lightnb.errors import LightnbError, ProjectError, WorkspaceError
 from lightnb.files import write_text_atomic
 from lightnb.layout import DEFAULT_DIRNAME, REGISTRY_NAME, SIDECARS, STATE_FILE, WORKSPACE_DB
 from lightnb.project import Project, SqliteLocation, sqlite_location
+from lightnb.records import record
 from lightnb.settings import Settings
 from lightnb.workspace import Workspace
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """The database a verb acts on: a workspace copy, or a database the user named explicitly."""
 
@@ -124,7 +124,7 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     return Target(configured, location=configured_location)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DatabaseTarget:
     """The database ``setup``/``database`` act on.
 
@@ -222,7 +222,7 @@ def workspace_protects(project: Project) -> list[Path]:
     return folders + [p.path for p in productions(project)]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Production:
     """A database recorded or declared as production.
 

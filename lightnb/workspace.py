@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from lightnb import runner
@@ -18,6 +17,7 @@ from lightnb.backends import sqlite
 from lightnb.errors import WorkspaceError
 from lightnb.files import write_text_atomic
 from lightnb.layout import CAPTURES_DIR, SIDECARS, STATE_FILE, WORKSPACE_DB
+from lightnb.records import record
 
 # A snapshot is a one-off read of production: wait longer than interactive steps for a busy writer
 # (with a rollback journal, a writer committing back to back can hold readers off for seconds).
@@ -43,7 +43,7 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-@dataclass
+@record
 class Workspace:
     """A working copy of a production database in a scratch folder.
 
@@ -189,7 +189,7 @@ class Workspace:
         return Discarded(self.folder, tuple(removed), folder_removed, tuple(kept))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Discarded:
     """What :meth:`Workspace.discard` removed.
 
@@ -320,7 +320,7 @@ def _ensure_writable(folder: Path) -> None:
                              f"another folder.", path=folder)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileState:
     """What proves a database file unchanged between two moments, without reading it whole.
 

@@ -93,7 +93,7 @@ LISTING_MODULES = {
     "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
     "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
     "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
-    "lightnb.backends", "lightnb.backends.statement", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
+    "lightnb.records", "lightnb.backends", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
     "lightnb.backends.sqlite.files",
     "lightnb.cli", "lightnb.cli._common", "lightnb.cli.migration", "lightnb.envfile",
     "lightnb.render", "lightnb.render._dispatch", "lightnb.render.text",
@@ -104,7 +104,12 @@ LISTING_MODULES = {
 NOT_FOR_A_LISTING = {"lightnb.results", "lightnb.catalog", "lightnb.backends.sqlite.guard",
                      "lightnb.backends.sqlite.script", "lightnb.backends.sqlite.catalog",
                      "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib",
-                     "tempfile", "random", "json", "lightnb.inspect.redact"}
+                     "tempfile", "random", "json", "lightnb.inspect.redact",
+                     # no script is split (a statement type), and no threads are started
+                     "lightnb.backends.statement", "threading",
+                     # the result, settings and project types are records: no dataclasses, hence no inspect
+                     # (with ast, dis and tokenize), loaded for a listing
+                     "dataclasses", "inspect", "ast", "dis", "tokenize"}
 
 
 @pytest.mark.parametrize("verb", [["migration", "pending"], ["migration", "list"]])
@@ -351,3 +356,50 @@ def test_toml_is_read_only_where_there_is_a_file(project: Path) -> None:
     found = discover(project / "migrations")
     (found[0].path / "metadata.toml").write_text("run_in_transaction = false\n", encoding="utf-8")
     assert discover(project / "migrations")[0].run_in_transaction is False
+
+
+def test_the_command_leaves_what_it_loaded_out_of_garbage_collection(project: Path) -> None:
+    """As a process (the console script, ``python -m lightnb``), what was loaded before the verb ran is moved out
+    of the collector's passes, and the collector is on while the verb runs; :func:`main` called in a process that
+    goes on (a test, a notebook) freezes nothing."""
+    done = subprocess.run([sys.executable, "-c", r"""
+import gc, sys
+from lightnb.cli import main, run
+from lightnb import steps
+seen = []
+real = steps.list_migrations
+def spy(*args, **kwargs):
+    seen.append((gc.isenabled(), gc.get_freeze_count() > 0, "lightnb.steps" in sys.modules))
+    return real(*args, **kwargs)
+steps.list_migrations = spy
+args = ["migration", "list", "--database-url", sys.argv[1]]
+main(args)
+sys.argv = ["lightnb", *args]
+run()
+print(seen, gc.isenabled())
+""", str(project / "app.db")], capture_output=True, text=True, cwd=project, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[(True, False, True), (True, True, True)] True", done.stdout
+
+
+def test_the_console_script_and_python_m_run_the_process_entry() -> None:
+    import tomllib
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert scripts["project"]["scripts"]["lightnb"] == "lightnb.cli:run"
+    assert "sys.exit(run())" in (Path(__file__).parents[1] / "lightnb" / "__main__.py").read_text(encoding="utf-8")
+
+
+def test_signals_know_the_main_thread_without_loading_threading() -> None:
+    done = subprocess.run([sys.executable, "-c", r"""
+import sys
+from lightnb import signals
+print(signals.in_main_thread(), "threading" in sys.modules)
+import threading
+found = []
+thread = threading.Thread(target=lambda: found.append(signals.in_main_thread()))
+thread.start(); thread.join()
+print(signals.in_main_thread(), found)
+"""], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["True False", "True [False]"], done.stdout
