@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from lightnb import runner
 from lightnb.backends import sqlite
 from lightnb.errors import WorkspaceError
 from lightnb.files import write_text_atomic
@@ -115,6 +114,7 @@ class Workspace:
         """
         _ensure_writable(self.folder)
         # one writer at a time: never replace the database under a running migration (and the reverse)
+        from lightnb import runner
         with runner.writer_lock(self.path):
             self._copy_production(verify, made_folder)
         return self.path
@@ -172,6 +172,7 @@ class Workspace:
         keep = [p for p in (self.production, *map(Path, protect)) if p is not None]
         state = _read_state(self.folder, missing_ok=True)
         removed: list[Path] = []
+        from lightnb import runner
         with runner.writer_lock(self.path):  # never under a running migration; released before the folder goes
             for suffix in ("", *SIDECARS):
                 removed += _unlink(Path(f"{self.path}{suffix}"), keep)

@@ -91,8 +91,8 @@ def test_the_whole_command_tree_still_builds_for_completions() -> None:
 # database and the tracking-table query, the ledger and progress every command keeps, and the text of the result.
 LISTING_MODULES = {
     "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
-    "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
-    "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
+    "lightnb.migrations", "lightnb.target", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
+    "lightnb.ledger", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
     "lightnb.records", "lightnb.backends", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
     "lightnb.backends.sqlite.files",
     "lightnb.cli", "lightnb.cli._common", "lightnb.cli.migration", "lightnb.envfile",
@@ -105,6 +105,9 @@ NOT_FOR_A_LISTING = {"lightnb.results", "lightnb.catalog", "lightnb.backends.sql
                      "lightnb.backends.sqlite.script", "lightnb.backends.sqlite.catalog",
                      "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib",
                      "tempfile", "random", "json", "lightnb.inspect.redact",
+                     # it runs no migration and copies nothing: no runner (nor its writer lock), no workspace
+                     # (with --database-url, or no workspace there), no scratch copies
+                     "lightnb.runner", "lightnb.workspace", "lightnb.scratch", "fcntl",
                      # no script is split (a statement type), and no threads are started
                      "lightnb.backends.statement", "threading",
                      # the result, settings and project types are records: no dataclasses, hence no inspect
@@ -298,7 +301,8 @@ def test_a_listing_with_a_env_file_loads_no_env_library(project: Path) -> None:
 # What a snapshot needs beyond a listing's core: the copy of the database, the verb's own command, no renderer.
 SNAPSHOT_MODULES = (LISTING_MODULES - {"lightnb.cli.migration", "lightnb.render", "lightnb.render._dispatch",
                                        "lightnb.render.text", "lightnb.envfile"}
-                    | {"lightnb.cli.snapshot", "lightnb.backends.sqlite.copies"})
+                    | {"lightnb.cli.snapshot", "lightnb.backends.sqlite.copies", "lightnb.runner", "lightnb.workspace",
+                       "lightnb.scratch"})
 
 
 def test_a_snapshot_imports_only_the_named_set(project: Path) -> None:
@@ -403,3 +407,27 @@ print(signals.in_main_thread(), found)
 """], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["True False", "True [False]"], done.stdout
+
+
+def test_a_listing_on_the_workspace_loads_the_workspace_but_not_the_runner(project: Path) -> None:
+    production = project / "prod.db"
+    with sqlite3.connect(production) as conn:
+        conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
+    conn.close()
+    made = subprocess.run([sys.executable, "-m", "lightnb", "snapshot", "--database-url", str(production)],
+                          capture_output=True, text=True, cwd=project, timeout=120)
+    assert made.returncode == 0, made.stderr
+    code, modules, err = _run(["migration", "list"], project, env=_environment_without_url())
+    assert code == 0 and "working on workspace" in err, err
+    assert "lightnb.workspace" in modules
+    assert not modules & {"lightnb.runner", "lightnb.scratch", "fcntl", "dataclasses"}, \
+        sorted(modules & {"lightnb.runner", "lightnb.scratch", "fcntl", "dataclasses"})
+
+
+def test_the_runner_keeps_its_ledger_names() -> None:
+    from lightnb import ledger, runner
+
+    assert runner.Ledger is ledger.Ledger and runner.recording is ledger.recording
+    with runner.recording() as recorded:
+        assert ledger.CURRENT.get() is recorded and recorded.state().startswith("no migration")
+    assert ledger.CURRENT.get() is None
