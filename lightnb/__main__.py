@@ -2,6 +2,6 @@
 
 import sys
 
-from lightnb.cli import main
+from lightnb.cli import run
 
-sys.exit(main())
+sys.exit(run())

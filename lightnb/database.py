@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from lightnb import migrate
@@ -32,6 +31,7 @@ from lightnb.backends.sqlite import SQLITE_HEADER
 from lightnb.catalog import TRACKING_TABLE
 from lightnb.errors import DatabaseError, LightnbError, ProjectError, with_advice
 from lightnb.project import CONFIG_NAME, Project, config_file_path, find_project_root
+from lightnb.records import replace
 from lightnb.runner import StepObserver
 from lightnb.target import DatabaseTarget, given_url, refuse_production, resolve_database
 from lightnb.target import resolve_database as resolve  # its name here before it moved to lightnb.target

@@ -18,6 +18,7 @@ REGISTRY_NAME = "workspaces.json"  # the project's record of workspaces and the 
 SIDECARS = ("-journal", "-wal", "-shm")  # files SQLite keeps beside a database
 
 TRACKING_TABLE = "__diesel_schema_migrations"  # diesel's record of applied migrations, in the database
+INITIAL_SETUP_VERSION = "00000000000000"  # diesel's initial-setup migration (PostgreSQL), never announced
 BOOKKEEPING_PREFIX = "__lightnb_"  # lightnb's own sidecar tables (e.g. migration checksums)
 
 

@@ -6,17 +6,17 @@ Its own module, so ``lightnb migration list`` and ``pending`` load it without ev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lightnb.records import record
 from lightnb.rendered import Rendered
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MigrationStatus:
     """One migration and whether the database has it applied."""
 
@@ -26,7 +26,7 @@ class MigrationStatus:
     has_down: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ListResult(Rendered):
     """Every migration of the project with its state on one database (a file, or a PostgreSQL URL without
     its password)."""

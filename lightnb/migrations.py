@@ -9,12 +9,12 @@ import contextlib
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lightnb.errors import LightnbError, MigrationError, with_advice
 from lightnb.files import kind_of, write_text_atomic
+from lightnb.records import record
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -26,7 +26,7 @@ INVALID_DIR = ("Invalid migration directory: the directory's name should be "
                "<timestamp>_<name_of_migration>, and it should contain up.sql and optionally down.sql.")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Migration:
     """One migration folder.
 

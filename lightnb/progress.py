@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import TextIO
+
+from lightnb.records import record
 
 ENV = "LIGHTNB_PROGRESS"  # auto (a bar when stderr is a terminal), always, never
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Progress:
     """How far one step has come: ``done`` of ``total`` ``unit`` (bytes or steps), after ``elapsed`` seconds."""
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from lightnb.errors import ProjectError, with_advice
 from lightnb.files import kind_of
+from lightnb.records import field, record, replace
 from lightnb.settings import SETTINGS_NAME, Settings, settings_folder
 
 CONFIG_NAME = "diesel.toml"
@@ -41,7 +41,7 @@ PRINT_SCHEMA_KEYS = frozenset({
 TOP_LEVEL_KEYS = frozenset({"print_schema", "migrations_directory"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Project:
     """A Diesel project as diesel_cli would see it from a directory.
 
@@ -139,7 +139,7 @@ def database_path_from_url(url: str, *, base: Path | None = None) -> Path:
     return location.path
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SqliteLocation:
     """What a database URL names, read the way diesel's SQLite connection opens it.
 

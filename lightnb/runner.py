@@ -17,23 +17,26 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import contextvars
 import errno
 import fcntl
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from lightnb import scratch
-from lightnb.backends import Statement, sqlite
+from lightnb.backends import sqlite
 from lightnb.errors import DatabaseBusyError, DatabaseError, MigrationError, SqlError, with_advice
 from lightnb.layout import TRACKING_TABLE
+from lightnb.ledger import CURRENT as _LEDGER
+from lightnb.ledger import Ledger as Ledger  # the runner's names, kept
+from lightnb.ledger import recording as recording
 from lightnb.migrations import Migration, find
+from lightnb.records import record
 
 if TYPE_CHECKING:
     from lightnb import signals
+    from lightnb.backends import Statement
 
 # Byte-exact text diesel executes (diesel_spec.md §2.2), 7-space indentation included.
 CREATE_TRACKING_TABLE = (
@@ -42,7 +45,6 @@ CREATE_TRACKING_TABLE = (
     "       run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
     ");\n"
 )
-INITIAL_SETUP_VERSION = "00000000000000"
 LOCK_SUFFIX = ".lightnb-lock"  # beside the database while lightnb migrates it
 # The page cache a migration runs with (KiB), when the connection's is smaller. SQLite's default
 # (2 MiB) fills after ~500 changed pages; each time it does, SQLite must flush the journal to the
@@ -55,7 +57,7 @@ MIGRATION_CACHE_KIB = 64 * 1024
 Direction = Literal["up", "down"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StepEvent:
     """What the runner is doing now, for progress displays and logs.
 
@@ -491,85 +493,7 @@ def _acquire(path: str, database: str) -> TextIO | None:
         handle.close()  # the holder removed the file as we opened it: lock the new one
 
 
-# --- what happened to the database, for messages that are true ---------------------------------------
-
-
-@dataclass
-class Ledger:
-    """What the runner did to databases while :func:`recording`: committed, rolled back, half applied.
-
-    Scratch copies (check's and lint's rehearsals) are not recorded: they are thrown away.
-    """
-
-    committed: list[str] = field(default_factory=list)
-    uncommitted: list[str] = field(default_factory=list)  # inside redo's outer transaction
-    rolled_back: list[str] = field(default_factory=list)
-    partly_applied: str | None = None
-    finished: bool = False
-    current: str | None = None
-    database: str | None = None
-
-    def started(self, conn: sqlite.Connection, migration: Migration, direction: Direction) -> None:
-        self.database = self.database or sqlite.database_file(conn) or ":memory:"
-        self.current = migration.name
-
-    def done(self, migration: Migration, direction: Direction, *, committed: bool) -> None:
-        what = f"{'applied' if direction == 'up' else 'reverted'} {migration.name}"
-        (self.committed if committed else self.uncommitted).append(what)
-        self.current = None
-
-    def failed(self, migration: Migration, direction: Direction, transactional: bool, done: int) -> None:
-        self.current = None
-        if transactional or done == 0:
-            self.rolled_back.append(migration.name)
-        else:
-            self.partly_applied = (f"{migration.name} runs outside a transaction (metadata.toml): its first "
-                                   f"{done} statement(s) stay applied and it is not recorded as applied — reset "
-                                   f"the workspace (`lightnb snapshot --reset`) or undo them by hand")
-
-    def outer_committed(self) -> None:
-        self.committed += self.uncommitted
-        self.uncommitted = []
-
-    def outer_rolled_back(self) -> None:
-        self.rolled_back += [what.split(" ", 1)[1] for what in self.uncommitted]
-        self.uncommitted = []
-
-    @property
-    def changed(self) -> bool:
-        """Tell whether anything stays changed in a database."""
-        return bool(self.committed or self.partly_applied)
-
-    def state(self) -> str:
-        """Say in words for one line what state the database is in."""
-        where = f" {self.database}" if self.database else ""
-        parts = []
-        if self.committed:
-            parts.append(f"committed to{where}: {', '.join(self.committed)}")
-        if self.partly_applied:
-            parts.append(self.partly_applied)
-        if self.rolled_back:
-            names = ", ".join(dict.fromkeys(self.rolled_back))
-            parts.append(f"rolled back (nothing of it stays): {names}")
-        if not parts:
-            return "no migration was applied or reverted, the database is as it was"
-        if not self.committed and not self.partly_applied:
-            parts.append(f"the database{where} is as it was before")
-        return "; ".join(parts)
-
-
-_LEDGER: contextvars.ContextVar[Ledger | None] = contextvars.ContextVar("lightnb_runner_ledger", default=None)
-
-
-@contextlib.contextmanager
-def recording() -> Iterator[Ledger]:
-    """Record what the runner does to databases during the block (the CLI wraps each command in it)."""
-    ledger = Ledger()
-    token = _LEDGER.set(ledger)
-    try:
-        yield ledger
-    finally:
-        _LEDGER.reset(token)
+# --- what happened to the database, for messages that are true: the command's ledger (lightnb.ledger) ---
 
 
 def _ledger_for(conn: sqlite.Connection) -> Ledger | None:

@@ -26,19 +26,19 @@ names the key and shows a right one, as before any part of lightnb acts on it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lightnb.errors import ProjectError
 from lightnb.files import kind_of
+from lightnb.records import field, record
 
 SETTINGS_NAME = "lightnb.toml"
 DEFAULT_TEST_COMMAND = "cargo test"
 DEFAULT_TEST_TIMEOUT = 900.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TestSettings:
     """The project's test command (``[test]``).
 
@@ -54,7 +54,7 @@ class TestSettings:
     timeout: float = DEFAULT_TEST_TIMEOUT
 
 
-@dataclass(frozen=True, eq=False)  # equal as mappings: to another Settings or a dict of the same TOML
+@record(frozen=True, eq=False)  # equal as mappings: to another Settings or a dict of the same TOML
 class Settings(Mapping[str, Any]):
     """The settings of one ``lightnb.toml`` (empty when the folder has none).
 

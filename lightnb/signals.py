@@ -17,11 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
+import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
+
+from lightnb.records import record
 
 STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -56,7 +57,10 @@ def stop_for(signum: int) -> KeyboardInterrupt:
 
 def in_main_thread() -> bool:
     """Return whether this is the main thread (the only one Python delivers signals to)."""
-    return threading.current_thread() is threading.main_thread()
+    threading = sys.modules.get("threading")
+    if threading is None:  # no thread was started through threading (a command's case): this is the only one
+        return True
+    return bool(threading.current_thread() is threading.main_thread())
 
 
 # The stopping signals handled so far, in order. A database driver swallows an exception raised
@@ -131,7 +135,7 @@ def unwinding_on_termination(*, redeliver: bool = True) -> Iterator[None]:
             signal.signal(signal.SIGINT, interrupt_handler)
 
 
-@dataclass
+@record
 class Held:
     """Stopping signals held by :func:`hold`: the handlers to give back, the signals that arrived."""
 
@@ -175,7 +179,7 @@ def release(held: Held | None) -> None:
         held.handlers[signum](signum, None)  # raises as the signal would have
 
 
-@dataclass
+@record
 class Stop:
     """Which stopping signal arrived while a connection was interruptible (None: none).
 

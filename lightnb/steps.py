@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, overload
 
 from lightnb import migrations as migration_files
-from lightnb import runner
 from lightnb.backends import driver_error_label, sqlite
 from lightnb.errors import (
     LightnbError,
@@ -27,11 +26,10 @@ from lightnb.errors import (
     WorkspaceError,
 )
 from lightnb.files import write_text_atomic
-from lightnb.layout import DEFAULT_DIRNAME, TRACKING_TABLE, WORKSPACE_DB
+from lightnb.layout import DEFAULT_DIRNAME, INITIAL_SETUP_VERSION, TRACKING_TABLE, WORKSPACE_DB
 from lightnb.listing import ListResult, MigrationStatus
 from lightnb.migrations import Migration
 from lightnb.project import Project, SqliteLocation
-from lightnb.runner import StepEvent
 from lightnb.target import (
     Target,
     find_production,
@@ -44,7 +42,6 @@ from lightnb.target import (
     workspace_folder,
     workspace_protects,
 )
-from lightnb.workspace import Workspace, check_database_file
 
 if TYPE_CHECKING:  # the other results are imported by the steps that make them (a listing loads only its own)
     from lightnb.capture import Change, Inspection
@@ -53,6 +50,7 @@ if TYPE_CHECKING:  # the other results are imported by the steps that make them 
     from lightnb.inspect.redact import Redactor
     from lightnb.inspect.row_diff import RowDiff
     from lightnb.inspect.snapshot import Snapshot
+    from lightnb.ledger import Ledger
     from lightnb.lint.finding import Finding
     from lightnb.models.drift import DriftReport
     from lightnb.models.scaffold import ModelChange
@@ -72,8 +70,8 @@ if TYPE_CHECKING:  # the other results are imported by the steps that make them 
         WorkbookStart,
         WorkspaceStatus,
     )
-    from lightnb.runner import StepObserver
-    from lightnb.workspace import Discarded
+    from lightnb.runner import StepEvent, StepObserver
+    from lightnb.workspace import Discarded, Workspace
 
 __all__ = [  # the verbs, and the types they take that a caller builds or checks for
     "CAPTURE_COPY_LIMIT", "DEFAULT_DIRNAME", "INITIAL_SETUP_VERSION", "Capture", "Migration", "Project",
@@ -95,10 +93,17 @@ __all__ = [  # the verbs, and the types they take that a caller builds or checks
 
 
 def __getattr__(name: str) -> Any:
-    """``steps.Capture`` and ``steps.PostgresWorkspace`` come from :mod:`lightnb.results` when first used."""
+    """``steps.Capture`` and ``steps.PostgresWorkspace`` come from :mod:`lightnb.results` when first used,
+    ``steps.Workspace`` and ``steps.StepEvent`` from their modules (a listing loads neither)."""
     if name in ("Capture", "PostgresWorkspace"):
         from lightnb import results
         return getattr(results, name)
+    if name == "Workspace":
+        from lightnb.workspace import Workspace
+        return Workspace
+    if name == "StepEvent":
+        from lightnb.runner import StepEvent
+        return StepEvent
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -118,7 +123,8 @@ def snapshot(project: Project, *, database_url: str | Path | None = None,
     if not replace:
         _refuse_to_replace_a_healthy_workspace(project, folder, database_url)
     production = production_path(project, database_url)
-    check_database_file(production, allow_empty=False)
+    sqlite.check_database_path(production, allow_empty=False)
+    from lightnb.workspace import Workspace
     workspace = Workspace.create(production, folder, verify=verify, protect=workspace_protects(project))
     record_workspace(project, workspace.folder, workspace.production)
     return workspace
@@ -133,10 +139,11 @@ def reset(project: Project, *, folder: str | Path | None = None, database_url: s
     :raises WorkspaceError: when there is no workspace, or nothing to copy.
     """
     folder = Path(folder) if folder is not None else workspace_folder(project)
+    from lightnb.workspace import Workspace
     workspace = Workspace.open(folder)
     if database_url:
         production = production_path(project, database_url)
-        check_database_file(production, allow_empty=False)
+        sqlite.check_database_path(production, allow_empty=False)
         workspace = Workspace.create(production, folder, verify=verify, protect=workspace_protects(project))
     elif workspace.production is None:
         raise WorkspaceError("This workspace has no production database to copy; pass --database-url PROD.db "
@@ -153,6 +160,7 @@ def discard(project: Project, *, folder: str | Path | None = None) -> Discarded:
     :raises WorkspaceError: when the folder holds no workspace.
     """
     folder = Path(folder) if folder is not None else workspace_folder(project)
+    from lightnb.workspace import Workspace
     return Workspace.open(folder).discard(protect=workspace_protects(project))
 
 
@@ -162,6 +170,7 @@ def _refuse_to_replace_a_healthy_workspace(project: Project, folder: Path,
     if not (folder / WORKSPACE_DB).is_file():
         return
     try:
+        from lightnb.workspace import Workspace
         existing = Workspace.open(folder)
     except WorkspaceError:
         return  # a broken workspace may be replaced: that is the advised repair
@@ -190,6 +199,7 @@ def list_migrations(project: Project, database: str | Path | SqliteLocation) -> 
     if isinstance(database, SqliteLocation) and database.memory:
         conn = sqlite.connect(database)  # a fresh in-memory database, as diesel opens it
         try:
+            from lightnb import runner
             applied = set(runner.applied_versions(conn))
         finally:
             conn.close()
@@ -231,7 +241,7 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
     except OSError as error:  # a name too long, a link loop: not a database anyone could open
         raise DatabaseError(f"Cannot open database {database}: {error.strerror}; check --database-url or "
                             f"DATABASE_URL.", path=database) from error
-    check_database_file(database)
+    sqlite.check_database_path(database)
     if database.stat().st_size == 0:
         return []  # an empty file is an empty database: nothing applied
     try:
@@ -265,6 +275,7 @@ def run(project: Project, database: str | Path | SqliteLocation, *, limit: int |
         return _postgres_captured(project, str(database), "up", capture, lambda: verbs.run(
             project, str(database), limit=limit, on_step=on_step, regenerate_schema=regenerate_schema,
             locked_schema=locked_schema, style=style))
+    from lightnb import runner
     return _migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
         conn, found, on_step=observe, on_applied=hook, limit=limit),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -280,6 +291,7 @@ def revert(project: Project, database: str | Path | SqliteLocation, *, number: i
         return _postgres_captured(project, str(database), "down", capture, lambda: verbs.revert(
             project, str(database), number=number, all=all, on_step=on_step, regenerate_schema=regenerate_schema,
             locked_schema=locked_schema, style=style))
+    from lightnb import runner
     return _migrate(project, database, "down", lambda conn, found, hook, observe: runner.revert(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -295,6 +307,7 @@ def redo(project: Project, database: str | Path | SqliteLocation, *, number: int
         return _postgres_captured(project, str(database), "redo", capture, lambda: verbs.redo(
             project, str(database), number=number, all=all, on_step=on_step, regenerate_schema=regenerate_schema,
             locked_schema=locked_schema, style=style))
+    from lightnb import runner
     return _migrate(project, database, "redo", lambda conn, found, hook, observe: runner.redo(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
@@ -565,7 +578,6 @@ def inspect(project: Project, result: RunResult | Change, table: str | None = No
 # result types of lightnb.results); the functions import the core they use when called, so a
 # command loads only what its verb needs.
 
-INITIAL_SETUP_VERSION = runner.INITIAL_SETUP_VERSION  # diesel's initial-setup migration, never announced
 
 
 def open_project(start: str | Path = ".", *, database_url: str | None = None, migration_dir: str | Path | None = None,
@@ -595,6 +607,7 @@ def open_workspace(project: Project, *, folder: str | Path | None = None) -> Wor
 
     :raises WorkspaceError: when the folder holds no workspace.
     """
+    from lightnb.workspace import Workspace
     return Workspace.open(Path(folder) if folder is not None else workspace_folder(project))
 
 
@@ -617,7 +630,7 @@ def following_progress(reporter: Callable[[Any], None] | None) -> AbstractContex
 
 
 @contextmanager
-def command(*, verbose: bool = False, progress_to: TextIO | None = None) -> Iterator[runner.Ledger]:
+def command(*, verbose: bool = False, progress_to: TextIO | None = None) -> Iterator[Ledger]:
     """Run one command: log every SQL statement when ``verbose``, keep the ledger of what the database
     went through (for the error line), and turn SIGTERM/SIGHUP into a clean stop.
 
@@ -625,10 +638,11 @@ def command(*, verbose: bool = False, progress_to: TextIO | None = None) -> Iter
         when it is a terminal (``LIGHTNB_PROGRESS=always|never`` decides otherwise).
     :raises UntranslatedDatabaseError: for a database driver error no module translated.
     """
+    from lightnb import ledger as ledgers
     from lightnb import progress, signals, statement_log
     statement_log.configure(verbose=verbose)
     bar = progress.terminal_bar(progress_to) if progress_to is not None else None
-    with runner.recording() as ledger, signals.unwinding_on_termination(redeliver=False), progress.reporting(bar):
+    with ledgers.recording() as ledger, signals.unwinding_on_termination(redeliver=False), progress.reporting(bar):
         try:
             yield ledger
         except Exception as error:  # a driver's own error, labelled with its backend; anything else goes on
@@ -1279,6 +1293,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     if production is not None:
         workspace = snapshot(project, database_url=production, folder=workspace_dir, replace=True)
     elif workspace_dir is None and (workspace_folder(project) / WORKSPACE_DB).is_file():
+        from lightnb.workspace import Workspace
         workspace = Workspace.open(workspace_folder(project))
     else:
         workspace = snapshot(project, folder=workspace_dir, replace=True)
@@ -1371,7 +1386,7 @@ def rehearse(project_dir: str | Path, production_db: str | Path | None, out_dir:
             return rehearse_notebook(project, start, url, out_dir, pending=pending, limit=limit,
                                      run_tests=run_tests, timeout=timeout)
     assert production_db is not None
-    production = check_database_file(Path(production_db).resolve(), allow_empty=False)
+    production = sqlite.check_database_path(Path(production_db).resolve(), allow_empty=False)
     pending = [m.name for m in list_migrations(project, production).pending]
     return rehearse_notebook(project, start, production, out_dir, pending=pending, limit=limit, run_tests=run_tests,
                              timeout=timeout)

@@ -27,18 +27,21 @@ import errno
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightnb.errors import LightnbError, ProjectError, WorkspaceError
 from lightnb.files import write_text_atomic
 from lightnb.layout import DEFAULT_DIRNAME, REGISTRY_NAME, SIDECARS, STATE_FILE, WORKSPACE_DB
 from lightnb.project import Project, SqliteLocation, sqlite_location
+from lightnb.records import record
 from lightnb.settings import Settings
-from lightnb.workspace import Workspace
+
+if TYPE_CHECKING:
+    from lightnb.workspace import Workspace
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """The database a verb acts on: a workspace copy, or a database the user named explicitly."""
 
@@ -114,6 +117,7 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     if configured_location is not None and configured is None:
         return Target(Path(":memory:"), location=configured_location)
     if (folder / WORKSPACE_DB).is_file():
+        from lightnb.workspace import Workspace
         workspace = Workspace.open(folder)
         if stands_for_workspace(project, folder):
             return Target(workspace.path, workspace)
@@ -124,7 +128,7 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     return Target(configured, location=configured_location)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DatabaseTarget:
     """The database ``setup``/``database`` act on.
 
@@ -222,7 +226,7 @@ def workspace_protects(project: Project) -> list[Path]:
     return folders + [p.path for p in productions(project)]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Production:
     """A database recorded or declared as production.
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from lightnb import runner
 from lightnb.backends import sqlite
 from lightnb.errors import WorkspaceError
 from lightnb.files import write_text_atomic
 from lightnb.layout import CAPTURES_DIR, SIDECARS, STATE_FILE, WORKSPACE_DB
+from lightnb.records import record
 
 # A snapshot is a one-off read of production: wait longer than interactive steps for a busy writer
 # (with a rollback journal, a writer committing back to back can hold readers off for seconds).
@@ -43,7 +42,7 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-@dataclass
+@record
 class Workspace:
     """A working copy of a production database in a scratch folder.
 
@@ -115,6 +114,7 @@ class Workspace:
         """
         _ensure_writable(self.folder)
         # one writer at a time: never replace the database under a running migration (and the reverse)
+        from lightnb import runner
         with runner.writer_lock(self.path):
             self._copy_production(verify, made_folder)
         return self.path
@@ -172,6 +172,7 @@ class Workspace:
         keep = [p for p in (self.production, *map(Path, protect)) if p is not None]
         state = _read_state(self.folder, missing_ok=True)
         removed: list[Path] = []
+        from lightnb import runner
         with runner.writer_lock(self.path):  # never under a running migration; released before the folder goes
             for suffix in ("", *SIDECARS):
                 removed += _unlink(Path(f"{self.path}{suffix}"), keep)
@@ -189,7 +190,7 @@ class Workspace:
         return Discarded(self.folder, tuple(removed), folder_removed, tuple(kept))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Discarded:
     """What :meth:`Workspace.discard` removed.
 
@@ -320,7 +321,7 @@ def _ensure_writable(folder: Path) -> None:
                              f"another folder.", path=folder)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileState:
     """What proves a database file unchanged between two moments, without reading it whole.
 

@@ -91,9 +91,9 @@ def test_the_whole_command_tree_still_builds_for_completions() -> None:
 # database and the tracking-table query, the ledger and progress every command keeps, and the text of the result.
 LISTING_MODULES = {
     "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
-    "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
-    "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
-    "lightnb.backends", "lightnb.backends.statement", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
+    "lightnb.migrations", "lightnb.target", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
+    "lightnb.ledger", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
+    "lightnb.records", "lightnb.backends", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
     "lightnb.backends.sqlite.files",
     "lightnb.cli", "lightnb.cli._common", "lightnb.cli.migration", "lightnb.envfile",
     "lightnb.render", "lightnb.render._dispatch", "lightnb.render.text",
@@ -104,7 +104,15 @@ LISTING_MODULES = {
 NOT_FOR_A_LISTING = {"lightnb.results", "lightnb.catalog", "lightnb.backends.sqlite.guard",
                      "lightnb.backends.sqlite.script", "lightnb.backends.sqlite.catalog",
                      "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.interrupt", "hashlib", "_hashlib",
-                     "tempfile", "random", "json", "lightnb.inspect.redact"}
+                     "tempfile", "random", "json", "lightnb.inspect.redact",
+                     # it runs no migration and copies nothing: no runner (nor its writer lock), no workspace
+                     # (with --database-url, or no workspace there), no scratch copies
+                     "lightnb.runner", "lightnb.workspace", "lightnb.scratch", "fcntl",
+                     # no script is split (a statement type), and no threads are started
+                     "lightnb.backends.statement", "threading",
+                     # the result, settings and project types are records: no dataclasses, hence no inspect
+                     # (with ast, dis and tokenize), loaded for a listing
+                     "dataclasses", "inspect", "ast", "dis", "tokenize"}
 
 
 @pytest.mark.parametrize("verb", [["migration", "pending"], ["migration", "list"]])
@@ -293,7 +301,8 @@ def test_a_listing_with_a_env_file_loads_no_env_library(project: Path) -> None:
 # What a snapshot needs beyond a listing's core: the copy of the database, the verb's own command, no renderer.
 SNAPSHOT_MODULES = (LISTING_MODULES - {"lightnb.cli.migration", "lightnb.render", "lightnb.render._dispatch",
                                        "lightnb.render.text", "lightnb.envfile"}
-                    | {"lightnb.cli.snapshot", "lightnb.backends.sqlite.copies"})
+                    | {"lightnb.cli.snapshot", "lightnb.backends.sqlite.copies", "lightnb.runner", "lightnb.workspace",
+                       "lightnb.scratch"})
 
 
 def test_a_snapshot_imports_only_the_named_set(project: Path) -> None:
@@ -307,7 +316,10 @@ def test_a_snapshot_imports_only_the_named_set(project: Path) -> None:
     ours = {m for m in modules if m == "lightnb" or m.startswith("lightnb.")}
     assert ours <= SNAPSHOT_MODULES, sorted(ours - SNAPSHOT_MODULES)
     assert not modules & (set(HEAVY) | {"lightnb.results", "lightnb.catalog", "lightnb.inspect.redact"})
-    assert {"tempfile", "json"} <= modules  # it writes the copy and the workspace's state atomically
+    assert "json" in modules  # it writes the workspace's state and the record of workspaces
+    # the copy's and the state's temporary files are made without tempfile (and its shutil, compression, random)
+    assert not modules & {"tempfile", "shutil", "random", "bz2", "lzma", "dataclasses"}, \
+        sorted(modules & {"tempfile", "shutil", "random", "bz2", "lzma", "dataclasses"})
 
 
 @pytest.mark.parametrize("columns", [None, "", "junk", "0", "-3", "57", "200"])
@@ -351,3 +363,74 @@ def test_toml_is_read_only_where_there_is_a_file(project: Path) -> None:
     found = discover(project / "migrations")
     (found[0].path / "metadata.toml").write_text("run_in_transaction = false\n", encoding="utf-8")
     assert discover(project / "migrations")[0].run_in_transaction is False
+
+
+def test_the_command_leaves_what_it_loaded_out_of_garbage_collection(project: Path) -> None:
+    """As a process (the console script, ``python -m lightnb``), what was loaded before the verb ran is moved out
+    of the collector's passes, and the collector is on while the verb runs; :func:`main` called in a process that
+    goes on (a test, a notebook) freezes nothing."""
+    done = subprocess.run([sys.executable, "-c", r"""
+import gc, sys
+from lightnb.cli import main, run
+from lightnb import steps
+seen = []
+real = steps.list_migrations
+def spy(*args, **kwargs):
+    seen.append((gc.isenabled(), gc.get_freeze_count() > 0, "lightnb.steps" in sys.modules))
+    return real(*args, **kwargs)
+steps.list_migrations = spy
+args = ["migration", "list", "--database-url", sys.argv[1]]
+main(args)
+sys.argv = ["lightnb", *args]
+run()
+print(seen, gc.isenabled())
+""", str(project / "app.db")], capture_output=True, text=True, cwd=project, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[(True, False, True), (True, True, True)] True", done.stdout
+
+
+def test_the_console_script_and_python_m_run_the_process_entry() -> None:
+    import tomllib
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert scripts["project"]["scripts"]["lightnb"] == "lightnb.cli:run"
+    assert "sys.exit(run())" in (Path(__file__).parents[1] / "lightnb" / "__main__.py").read_text(encoding="utf-8")
+
+
+def test_signals_know_the_main_thread_without_loading_threading() -> None:
+    done = subprocess.run([sys.executable, "-c", r"""
+import sys
+from lightnb import signals
+print(signals.in_main_thread(), "threading" in sys.modules)
+import threading
+found = []
+thread = threading.Thread(target=lambda: found.append(signals.in_main_thread()))
+thread.start(); thread.join()
+print(signals.in_main_thread(), found)
+"""], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["True False", "True [False]"], done.stdout
+
+
+def test_a_listing_on_the_workspace_loads_the_workspace_but_not_the_runner(project: Path) -> None:
+    production = project / "prod.db"
+    with sqlite3.connect(production) as conn:
+        conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
+    conn.close()
+    made = subprocess.run([sys.executable, "-m", "lightnb", "snapshot", "--database-url", str(production)],
+                          capture_output=True, text=True, cwd=project, timeout=120)
+    assert made.returncode == 0, made.stderr
+    code, modules, err = _run(["migration", "list"], project, env=_environment_without_url())
+    assert code == 0 and "working on workspace" in err, err
+    assert "lightnb.workspace" in modules
+    assert not modules & {"lightnb.runner", "lightnb.scratch", "fcntl", "dataclasses"}, \
+        sorted(modules & {"lightnb.runner", "lightnb.scratch", "fcntl", "dataclasses"})
+
+
+def test_the_runner_keeps_its_ledger_names() -> None:
+    from lightnb import ledger, runner
+
+    assert runner.Ledger is ledger.Ledger and runner.recording is ledger.recording
+    with runner.recording() as recorded:
+        assert ledger.CURRENT.get() is recorded and recorded.state().startswith("no migration")
+    assert ledger.CURRENT.get() is None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -194,3 +196,32 @@ def test_a_sweep_with_nothing_to_sweep_compiles_no_pattern(tmp_path: Path, monke
     (tmp_path / ".schema.rs.99999999.abcd_123.tmp").write_text("x", encoding="utf-8")  # a writer that is gone, new
     assert files.sweep_stale_temporaries(tmp_path / "schema.rs") == []  # too recent to be stale
     assert len(compiled) == 1
+
+
+def test_make_temporary_makes_a_new_private_file_as_mkstemp_does(tmp_path: Path) -> None:
+
+    from lightnb.files import _RANDOM, make_temporary
+
+    made = []
+    for _ in range(50):
+        fd, path = make_temporary(tmp_path, prefix=".thing.", suffix=".tmp")
+        os.close(fd)
+        made.append(path)
+    assert len(set(made)) == 50 and all(p.parent == tmp_path and p.is_absolute() for p in made)
+    assert all(re.fullmatch(rf"\.thing\.{_RANDOM}\.tmp", p.name) for p in made)  # the sweep's pattern
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 and p.stat().st_size == 0 for p in made)
+
+
+def test_make_temporary_never_opens_an_existing_name_nor_a_link(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+
+    from lightnb import files
+
+    (tmp_path / "xaaaaaaaa").write_text("keep", encoding="utf-8")
+    (tmp_path / "xbbbbbbbb").symlink_to(tmp_path / "elsewhere")
+    names = iter([b"\x00" * 8, b"\x01" * 8, b"\x02" * 8])  # a…, b…, c…: two taken, then a free one
+    monkeypatch.setattr(files.os, "urandom", lambda n: next(names))
+    fd, path = files.make_temporary(tmp_path, prefix="x")
+    os.close(fd)
+    assert path.name == "xcccccccc"
+    assert (tmp_path / "xaaaaaaaa").read_text(encoding="utf-8") == "keep" and not (tmp_path / "elsewhere").exists()

@@ -61,3 +61,32 @@ def test_copy_bytes_copies_exactly_over_empty_and_longer_files(tmp_path: Path) -
     empty.write_bytes(b"")
     copy_bytes(empty, longer)
     assert longer.read_bytes() == b""
+
+
+def test_a_file_system_that_clones_files_copies_the_database_at_once(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """As cp: a clone (btrfs, XFS) when the file system makes one, no byte copy then; else the bytes are copied."""
+    from lightnb.backends.sqlite import copies, files
+
+    source = tmp_path / "prod.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.executemany("INSERT INTO things (name) VALUES (?)", [(f"thing {i}",) for i in range(500)])
+    conn.close()
+    cloned: list[int] = []
+
+    def clone(source_fd: int, dest_fd: int) -> bool:  # what FICLONE leaves: the same bytes, in one call
+        os.write(dest_fd, os.pread(source_fd, os.fstat(source_fd).st_size, 0))
+        cloned.append(dest_fd)
+        return True
+
+    def no_byte_copy(*args: object) -> int:
+        raise AssertionError("the bytes were copied after a clone")
+
+    monkeypatch.setattr(files, "_clone", clone)
+    monkeypatch.setattr(files.os, "copy_file_range", no_byte_copy, raising=False)
+    copies.copy_database(source, tmp_path / "copy.db")
+    assert cloned and (tmp_path / "copy.db").read_bytes() == source.read_bytes()
+    monkeypatch.undo()
+    copies.copy_database(source, tmp_path / "copy2.db")  # this file system: a clone, else the bytes copied
+    assert (tmp_path / "copy2.db").read_bytes() == source.read_bytes()

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lightnb.backends.statement import Statement
 from lightnb.errors import ProjectError
 
 if TYPE_CHECKING:
+    from lightnb.backends.statement import Statement
     from lightnb.catalog import Catalog
 
 POSTGRES = "postgres"
@@ -119,3 +119,11 @@ def is_postgres_url(url: str | None) -> bool:
 
 __all__ = ["LABELS", "POSTGRES", "SQLITE", "Backend", "Statement", "backend_for", "backend_for_url",
            "driver_error_label", "is_postgres_url"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Statement`` is loaded when first asked for: a command that splits no script (a listing) never makes it."""
+    if name == "Statement":
+        from lightnb.backends.statement import Statement
+        return Statement
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Results → JSON: what ``--format json`` prints, one document per result.
 
-Each result becomes plain data: a result with ``to_dict()`` gives its own; a dataclass gives its
+Each result becomes plain data: a result with ``to_dict()`` gives its own; a dataclass (or a record) gives its
 fields; paths and other values become strings. A few results keep the shapes scripts already read
 (a lint is the list of its findings; a preview is its rows with the note).
 """
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lightnb import records
 from lightnb.render._dispatch import ByType, Registrar, loaded
 from lightnb.results import LintResult
 
@@ -31,8 +32,8 @@ def plain(value: Any) -> Any:
         return plain(to_dict())
     if hasattr(value, "to_json") and hasattr(value, "iloc"):  # a DataFrame: its rows
         return json.loads(value.to_json(orient="records", default_handler=str))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if (records.is_record(value) or dataclasses.is_dataclass(value)) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in records.fields(value)}
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

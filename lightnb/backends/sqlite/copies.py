@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from lightnb.backends.sqlite.connection import open_readonly, quote, readonly_uri, translate
 from lightnb.backends.sqlite.files import consistent_copy, copy_bytes, uses_wal
 from lightnb.errors import DatabaseError, WorkspaceError
+from lightnb.files import make_temporary
 from lightnb.layout import SIDECARS, is_lightnb_copy
 
 _VIRTUAL = re.compile(r"\s*CREATE\s+VIRTUAL\b", re.IGNORECASE)
@@ -53,9 +53,8 @@ def backup(source: sqlite3.Connection, destination: str | Path, *, verify: bool 
     """
     dest = Path(destination)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".copy-", suffix=".db", dir=dest.parent)
+    fd, tmp = make_temporary(dest.parent, prefix=".copy-", suffix=".db")
     os.close(fd)
-    tmp = Path(tmp_name)
     try:
         if not _copy_file_under_read_lock(source, tmp):
             target = sqlite3.connect(str(tmp), isolation_level=None)
@@ -99,9 +98,8 @@ def copy_wal_database(source: Path, destination: Path, *, verify: bool = False) 
     """
     dest = Path(destination)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".copy-", suffix=".db", dir=dest.parent)
+    fd, tmp = make_temporary(dest.parent, prefix=".copy-", suffix=".db")
     os.close(fd)
-    tmp = Path(tmp_name)
     try:
         consistent_copy(source, tmp)
         if verify:
@@ -184,9 +182,8 @@ def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Seq
         raise DatabaseError("cannot save tables of an in-memory database")
     dest = Path(destination)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".save-", suffix=".db", dir=dest.parent)
+    fd, tmp = make_temporary(dest.parent, prefix=".save-", suffix=".db")
     os.close(fd)
-    tmp = Path(tmp_name)
     wanted = {name.lower() for name in tables}
     target = sqlite3.connect(str(tmp), isolation_level=None)
     try:
