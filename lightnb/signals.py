@@ -55,6 +55,18 @@ def stop_for(signum: int) -> KeyboardInterrupt:
     return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
+def forget_handled_interrupt() -> None:
+    """Let the process end with the status lightnb chose after it handled a Ctrl-C.
+
+    CPython remembers a KeyboardInterrupt that left code run by ``exec`` of a *string* — the way
+    ``dataclasses`` and ``namedtuple`` build their methods, so a Ctrl-C that lands while a module
+    defining one is being imported — even when a caller catches it; run as ``python -m lightnb``,
+    the interpreter then ends itself with SIGINT at exit instead of the chosen status (130, with
+    lightnb's one line already printed). Each string run through ``exec`` clears that memory first.
+    """
+    exec("None")  # a constant string: clears the interpreter's "unhandled Ctrl-C" flag
+
+
 def in_main_thread() -> bool:
     """Return whether this is the main thread (the only one Python delivers signals to)."""
     threading = sys.modules.get("threading")

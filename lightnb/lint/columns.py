@@ -9,6 +9,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from lightnb.catalog import Catalog, Column
+from lightnb.inspect.definition import affinity
 from lightnb.lint.registry import MigrationContext
 from lightnb.lint.source import Parsed, name_of
 
@@ -73,18 +74,9 @@ def parse_default(text: str | None) -> exp.Expr | None:
         return None
 
 
-def affinity(declared: str) -> str:
-    """Return SQLite's type affinity for a declared type (https://sqlite.org/datatype3.html §3.1)."""
-    upper = declared.upper()
-    if "INT" in upper:
-        return "INTEGER"
-    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
-        return "TEXT"
-    if "BLOB" in upper or not upper:
-        return "BLOB"
-    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
-        return "REAL"
-    return "NUMERIC"
+def placeholder(declared: str) -> str:
+    """Return a literal of a declared type's affinity that stands for "some value" (0, 0.0, X'', '')."""
+    return {"INTEGER": "0", "REAL": "0.0", "NUMERIC": "0", "BLOB": "X''"}.get(affinity(declared), "''")
 
 
 def name_words(name: str) -> list[str]:

@@ -27,7 +27,7 @@ from lightnb.backends import sqlite
 from lightnb.backends.sqlite import quote
 from lightnb.catalog import Catalog, Table, Trigger, View
 from lightnb.errors import MigrationError
-from lightnb.lint.columns import affinity
+from lightnb.lint.columns import placeholder
 from lightnb.lint.createtable import CreateText, read_create_table
 from lightnb.lint.renames import rename_in_expression, rename_in_schema_sql
 from lightnb.lint.source import tokens
@@ -444,7 +444,7 @@ def _filler(column: Column) -> str:
         return column.default
     if not column.notnull:
         return "NULL"
-    return {"INTEGER": "0", "REAL": "0.0", "NUMERIC": "0", "BLOB": "X''"}.get(affinity(column.type), "''")
+    return placeholder(column.type)
 
 
 def _has_rowid_alias(info: Table) -> bool:

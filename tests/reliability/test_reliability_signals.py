@@ -119,6 +119,37 @@ def test_a_signal_stops_a_long_statement_and_rolls_the_migration_back(app, signu
     assert not Path(f"{workspace}.lightnb-lock").exists()
 
 
+DRIVER = """\
+import contextlib, sys
+from lightnb import cli, steps
+
+command = steps.command
+
+@contextlib.contextmanager
+def stopped_while_importing(**options):
+    with command(**options) as ledger:
+        # Ctrl-C landing while a module defining a dataclass is imported: the interrupt leaves
+        # code that dataclasses run through exec() of a string.
+        exec("raise KeyboardInterrupt")
+        yield ledger
+
+steps.command = stopped_while_importing
+sys.exit(cli.main(["migration", "list"]))
+"""
+
+
+def test_ctrl_c_inside_code_built_by_exec_still_ends_with_status_130(app, tmp_path):
+    # Run as `python -m`, CPython used to end such a process with SIGINT at exit (status -2 for
+    # the caller) after lightnb had already printed its line and chosen 130.
+    (tmp_path / "drive_ctrl_c.py").write_text(DRIVER, encoding="utf-8")
+    env = _env(app) | {"PYTHONPATH": f"{REPO}{os.pathsep}{tmp_path}"}
+    result = subprocess.run([sys.executable, "-m", "drive_ctrl_c"], cwd=app, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 130, result.stderr
+    (line,) = _error_lines(result.stderr)
+    assert line.startswith("error: interrupted (Ctrl-C)"), line
+
+
 def test_ctrl_c_outside_a_transaction_says_which_statements_stay(app):
     write_migration(app / "migrations", NEW, f"{DOUBLE}\n{FOREVER}\n", "SELECT 1;\n",
                     metadata="run_in_transaction = false\n")

@@ -237,8 +237,8 @@ def _column_definition(state: Catalog, table: str, column: str) -> str:
         return ""
     parts = [quote(col.name)] + ([col.type] if col.type else []) + [c.text for c in col.clauses]
     if current.notnull and current.default is None:
-        from lightnb.lint.columns import affinity
-        filler = {"INTEGER": "0", "REAL": "0.0", "NUMERIC": "0", "BLOB": "X''"}.get(affinity(col.type), "''")
+        from lightnb.lint.columns import placeholder
+        filler = placeholder(col.type)
         parts.append(f"DEFAULT {filler}")
     return " ".join(parts)
 

@@ -9,7 +9,7 @@ from sqlglot import exp
 from lightnb.backends.sqlite import quote
 from lightnb.catalog import Catalog, Table
 from lightnb.errors import MigrationError
-from lightnb.lint.columns import affinity
+from lightnb.lint.columns import placeholder
 from lightnb.lint.fixes import Patch, statements_text
 from lightnb.lint.rebuild import Changes, Check, Column, ForeignKey, RebuildPlan, Unique, plan_rebuild
 from lightnb.lint.registry import Hit, MigrationContext, rule
@@ -173,7 +173,7 @@ def _add_column_limits(table: str, column: exp.ColumnDef) -> list[tuple[str, str
                       f"ADD COLUMN {table}.{name} has a non-constant default ({default.sql('sqlite')})",
                       Changes(add=(new,))))
     if notnull and _null_default(default):
-        filler = {"INTEGER": "0", "REAL": "0.0", "NUMERIC": "0", "BLOB": "X''"}.get(affinity(declared), "''")
+        filler = placeholder(declared)
         found.append(("add-column-not-null", f"ADD COLUMN {table}.{name} is NOT NULL without a default",
                       Changes(add=(new,), fill={name: filler})))
     return found
