@@ -8,7 +8,9 @@ gives it — an ``__init__`` over its annotated fields in order (defaults, :func
 tokenize) and compiles six functions per class, about half of the start-up of ``lightnb migration
 list``. A record compiles one function (its ``__init__``); the others are shared. Type checkers read
 a record as a dataclass (PEP 681). :func:`replace` and :func:`fields` work on records and dataclasses
-alike; :func:`is_record` tells one.
+alike; :func:`is_record` tells one. Code that already uses :mod:`dataclasses` keeps working on records:
+``dataclasses.is_dataclass``, ``fields``, ``asdict``, ``astuple`` and ``replace`` (and pandas, which builds a
+frame's columns from dataclasses) see each record's fields, described for them when first asked.
 """
 
 from __future__ import annotations
@@ -109,6 +111,32 @@ def replace(value: T, /, **changes: Any) -> T:
                           for f in found})
 
 
+class _DataclassFields:
+    """A record's ``__dataclass_fields__``, made when code using :mod:`dataclasses` first asks for it.
+
+    The module is imported only then (whoever asks has imported it already); the fields are described
+    as ``@dataclass`` would have described them and kept on the class.
+    """
+
+    def __get__(self, instance: object, owner: type) -> dict[str, Any]:
+        import dataclasses
+        described: dict[str, Any] = {}
+        annotations: dict[str, Any] = {}
+        for base in reversed(owner.__mro__):
+            annotations.update(base.__dict__.get("__annotations__", {}))
+        for one in getattr(owner, FIELDS):
+            made: Any = dataclasses.field(
+                default=dataclasses.MISSING if one.default is MISSING else one.default,
+                default_factory=dataclasses.MISSING if one.default_factory is MISSING else one.default_factory,
+                repr=one.repr, compare=one.compare)
+            made.name = one.name
+            made.type = annotations.get(one.name, Any)
+            made._field_type = dataclasses._FIELD  # type: ignore[attr-defined]  # what @dataclass sets on a field
+            described[one.name] = made
+        type.__setattr__(owner, "__dataclass_fields__", described)
+        return described
+
+
 def _make(cls: Any, *, frozen: bool, eq: bool, slots: bool) -> Any:
     inherited: dict[str, Field] = {}
     for base in reversed(cls.__mro__[1:]):
@@ -138,6 +166,7 @@ def _make(cls: Any, *, frozen: bool, eq: bool, slots: bool) -> Any:
     if slots:
         cls = _with_slots(cls, found, frozen)
     setattr(cls, FIELDS, found)
+    cls.__dataclass_fields__ = _DataclassFields()
     cls.__match_args__ = tuple(f.name for f in found)  # type: ignore[misc]  # set once, as a dataclass does
     if "__init__" not in cls.__dict__:
         cls.__init__ = _init(cls, found, frozen)

@@ -161,3 +161,31 @@ def test_a_frozen_record_pickles(slots: bool) -> None:
     settings = TestSettings(("cargo", "test"))
     assert pickle.loads(pickle.dumps(settings)) == settings
     assert "kind" in StepEvent.__slots__ and "__dict__" not in StepEvent.__dict__
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+@pytest.mark.parametrize("slots", [False, True])
+def test_code_using_dataclasses_keeps_working_on_records(frozen: bool, slots: bool) -> None:
+    twin, ours = _pair(frozen=frozen, slots=slots)
+    a, b = twin("a", 2, ["x"], "n"), ours("a", 2, ["x"], "n")
+    assert dataclasses.is_dataclass(b) and dataclasses.is_dataclass(ours)
+    assert [(f.name, f.repr, f.compare) for f in dataclasses.fields(b)] == \
+        [(f.name, f.repr, f.compare) for f in dataclasses.fields(a)]
+    assert dataclasses.asdict(b) == dataclasses.asdict(a)
+    assert dataclasses.astuple(b) == dataclasses.astuple(a)
+    assert repr(dataclasses.replace(b, count=5)) == repr(dataclasses.replace(a, count=5))
+    assert dataclasses.replace(b).tags == ["x"]
+    assert [f.name for f in dataclasses.fields(ours)] == [f.name for f in records.fields(ours)]
+
+
+def test_pandas_and_asdict_read_the_public_types() -> None:
+    import pandas as pd
+
+    from lightnb.listing import ListResult, MigrationStatus
+
+    rows = [MigrationStatus("2024-01-01-000000_a", "20240101000000", True, False),
+            MigrationStatus("2024-01-02-000000_b", "20240102000000", False, True)]
+    frame = pd.DataFrame(rows)
+    assert list(frame.columns) == ["name", "version", "applied", "has_down"]
+    assert frame["applied"].tolist() == [True, False]
+    assert dataclasses.asdict(ListResult(Path("app.db"), tuple(rows)))["migrations"][1]["has_down"] is True
