@@ -6,7 +6,9 @@ HTML and Markdown. Results know nothing of how they are shown: :mod:`lightnb.ren
 them, not the other way round (see :class:`~lightnb.rendered.Rendered`).
 
 A listing's result (:class:`ListResult`, :class:`MigrationStatus`) lives in :mod:`lightnb.listing`,
-so ``lightnb migration list`` loads it without the others; it is named here too.
+so ``lightnb migration list`` loads it without the others, and print-schema's
+(:class:`PrintSchemaResult`, :class:`SchemaCheckResult`) in :mod:`lightnb.printed_schema`, so
+``lightnb print-schema`` does; they are named here too.
 """
 
 from __future__ import annotations
@@ -28,7 +30,17 @@ if TYPE_CHECKING:
     from lightnb.migrations import Migration
     from lightnb.models.changeable import LeftAlone
     from lightnb.models.scaffold import ModelChange
+    from lightnb.printed_schema import PrintSchemaResult as PrintSchemaResult
+    from lightnb.printed_schema import SchemaCheckResult as SchemaCheckResult
     from lightnb.workspace import Workspace
+
+
+def __getattr__(name: str) -> Any:
+    """print-schema's results come from :mod:`lightnb.printed_schema` when first named here."""
+    if name in ("PrintSchemaResult", "SchemaCheckResult"):
+        from lightnb import printed_schema
+        return getattr(printed_schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -156,36 +168,6 @@ class RegenerateResult(Rendered):
         rows = [{"struct": f.struct, "field": f.field, "proven": f.proven, "message": f.message, "fix": f.fix,
                  "file": str(f.file), "line": f.line} for f in self.drift.findings]
         return pd.DataFrame(rows, columns=["struct", "field", "proven", "message", "fix", "file", "line"])
-
-
-@dataclass(frozen=True)
-class PrintSchemaResult(Rendered):
-    """schema.rs as diesel prints it from a database, every configuration one after the other.
-
-    :param text: the printed schema (diesel's bytes).
-    :param notes: what the reader should know (a missing database read as empty, a PostgreSQL
-        type printed as a placeholder); not part of the schema.
-    """
-
-    text: str
-    notes: tuple[str, ...] = ()
-    target: Any = None  # the database read, a ``lightnb.steps.Target`` (None: a PostgreSQL URL)
-
-
-@dataclass(frozen=True)
-class SchemaCheckResult(Rendered):
-    """Configured schema files compared with what the database prints now.
-
-    :param text: the differences (one per line, then the unified diff), or that the files are in sync.
-    :param in_sync: every configured file matches.
-    :param configured: at least one schema file is configured (``file`` in ``[print_schema]``).
-    """
-
-    text: str
-    in_sync: bool
-    configured: bool = True
-    notes: tuple[str, ...] = ()
-    target: Any = None  # the database compared with, a ``lightnb.steps.Target`` (None: a fresh or PostgreSQL one)
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,16 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightnb.errors import LightnbError, ProjectError, WorkspaceError
 from lightnb.files import write_text_atomic
 from lightnb.layout import DEFAULT_DIRNAME, REGISTRY_NAME, SIDECARS, STATE_FILE, WORKSPACE_DB
 from lightnb.project import Project, SqliteLocation, sqlite_location
 from lightnb.settings import Settings
-from lightnb.workspace import Workspace
+
+if TYPE_CHECKING:
+    from lightnb.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def resolve_target(project: Project, *, database_url: str | Path | None = None, 
     if configured_location is not None and configured is None:
         return Target(Path(":memory:"), location=configured_location)
     if (folder / WORKSPACE_DB).is_file():
+        from lightnb.workspace import Workspace
         workspace = Workspace.open(folder)
         if stands_for_workspace(project, folder):
             return Target(workspace.path, workspace)

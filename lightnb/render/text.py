@@ -16,14 +16,13 @@ from lightnb.render._dispatch import ByType, Registrar, loaded
 from lightnb.rendered import Rendered
 
 if TYPE_CHECKING:
+    from lightnb.printed_schema import PrintSchemaResult, SchemaCheckResult
     from lightnb.results import (
         LintResult,
         ModelsPlan,
-        PrintSchemaResult,
         RegenerateResult,
         RunResult,
         SavedSql,
-        SchemaCheckResult,
         SignOff,
         Verification,
         WorkspaceStatus,
@@ -215,14 +214,15 @@ def _core_renderers(register: Registrar) -> None:
         register(results.GenerateResult, generate_result)
         register(results.RunResult, run_result)
         register(results.RegenerateResult, regenerate_result)
-        register(results.PrintSchemaResult, print_schema_result)
-        register(results.SchemaCheckResult, schema_check_result)
         register(results.LintResult, lint_result)
         register(results.WorkspaceStatus, workspace_status)
         register(results.ModelsPlan, models_plan)
         register(results.Verification, verification)
         register(results.SavedSql, saved_sql)
         register(results.SignOff, sign_off)
+    if (printed := loaded("lightnb.printed_schema")) is not None:
+        register(printed.PrintSchemaResult, print_schema_result)
+        register(printed.SchemaCheckResult, schema_check_result)
     if (capture := loaded("lightnb.capture")) is not None:
         register(capture.Change, change)
         register(capture.Inspection, inspection)
