@@ -21,12 +21,12 @@ if TYPE_CHECKING:
         LintResult,
         ModelsPlan,
         RegenerateResult,
-        RunResult,
         SavedSql,
         SignOff,
         Verification,
         WorkspaceStatus,
     )
+    from lightnb.run_result import RunResult
 
 NO_SCHEMA_FILE = "No schema file is configured: add `file = \"src/schema.rs\"` to [print_schema] in diesel.toml."
 
@@ -212,7 +212,6 @@ def _core_renderers(register: Registrar) -> None:
     (a result's module is imported before it is shown: a diff's renderer loads no check, no capture)."""
     if (results := loaded("lightnb.results")) is not None:
         register(results.GenerateResult, generate_result)
-        register(results.RunResult, run_result)
         register(results.RegenerateResult, regenerate_result)
         register(results.LintResult, lint_result)
         register(results.WorkspaceStatus, workspace_status)
@@ -220,6 +219,8 @@ def _core_renderers(register: Registrar) -> None:
         register(results.Verification, verification)
         register(results.SavedSql, saved_sql)
         register(results.SignOff, sign_off)
+    if (ran := loaded("lightnb.run_result")) is not None:
+        register(ran.RunResult, run_result)
     if (printed := loaded("lightnb.printed_schema")) is not None:
         register(printed.PrintSchemaResult, print_schema_result)
         register(printed.SchemaCheckResult, schema_check_result)

@@ -48,9 +48,10 @@ NOT_FOR_A_PG_PRINT_SCHEMA = {
 }
 # A migration run reads SQL (the parser and the guard) and writes the version rows, but reads no
 # catalogue and, with --no-schema, prints no schema: none of print-schema's modules, no cluster manager
-# (the database exists), no inspect, lint or model module.
+# (the database exists), no other verb's result, no inspect, lint or model module.
 NOT_FOR_A_PG_MIGRATION_RUN = {
-    "lightnb.schema", "lightnb.catalog", "lightnb.backends.postgres.records", "lightnb.backends.postgres.catalog",
+    "lightnb.schema", "lightnb.catalog", "lightnb.results", "lightnb.printed_schema",
+    "lightnb.backends.postgres.records", "lightnb.backends.postgres.catalog",
     "lightnb.backends.postgres.private", "lightnb.backends.postgres.cluster", "lightnb.backends.postgres.binaries",
     "lightnb.backends.postgres.watchdog", "lightnb.inspect.redact", "hashlib",
 }

@@ -65,15 +65,3 @@ conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY NOT NULL, name TEXT NO
 print("things (id) {" in print_schema(conn))
 """) == ["True"]
 
-
-def test_print_schema_results_render_without_the_other_results() -> None:
-    """print-schema's results have their own module; they show as their text with no other result loaded,
-    and :mod:`lightnb.results` still names them."""
-    assert _python(r"""
-import sys
-from lightnb.printed_schema import PrintSchemaResult, SchemaCheckResult
-print(repr(str(PrintSchemaResult("// schema\n"))), "lightnb.results" in sys.modules)
-print(str(SchemaCheckResult("", False, configured=False)).startswith("No schema file is configured"))
-from lightnb import results
-print(results.PrintSchemaResult is PrintSchemaResult, results.SchemaCheckResult is SchemaCheckResult)
-""") == ["'// schema\\n' False", "True", "True True"]

@@ -50,9 +50,10 @@ from lightnb.errors import (
     with_advice,
 )
 from lightnb.files import write_text_atomic
+from lightnb.listing import ListResult, MigrationStatus
 from lightnb.migrations import Migration
 from lightnb.project import Project
-from lightnb.results import ListResult, MigrationStatus, RunResult
+from lightnb.run_result import RunResult
 from lightnb.runner import TRACKING_TABLE, StepEvent, StepObserver
 
 Say = Callable[[str], None]
