@@ -53,7 +53,7 @@ NOT_FOR_A_PG_MIGRATION_RUN = {
     "lightnb.schema", "lightnb.catalog", "lightnb.results", "lightnb.printed_schema",
     "lightnb.backends.postgres.records", "lightnb.backends.postgres.catalog",
     "lightnb.backends.postgres.private", "lightnb.backends.postgres.cluster", "lightnb.backends.postgres.binaries",
-    "lightnb.backends.postgres.watchdog", "lightnb.inspect.redact", "hashlib",
+    "lightnb.backends.postgres.watchdog", "lightnb.inspect.redact", "hashlib", "difflib",
 }
 
 
