@@ -6,18 +6,21 @@ HTML and Markdown. Results know nothing of how they are shown: :mod:`lightnb.ren
 them, not the other way round (see :class:`~lightnb.rendered.Rendered`).
 
 A listing's result (:class:`ListResult`, :class:`MigrationStatus`) lives in :mod:`lightnb.listing`,
-so ``lightnb migration list`` loads it without the others; it is named here too.
+so ``lightnb migration list`` loads it without the others; so do print-schema's
+(:class:`PrintSchemaResult`, :class:`SchemaCheckResult`) in :mod:`lightnb.printed_schema` and a
+migration run's (:class:`RunResult`) in :mod:`lightnb.run_result`. They are named here too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightnb.listing import ListResult as ListResult
 from lightnb.listing import MigrationStatus as MigrationStatus
 from lightnb.rendered import Rendered as Rendered
+from lightnb.run_result import RunResult as RunResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +31,17 @@ if TYPE_CHECKING:
     from lightnb.migrations import Migration
     from lightnb.models.changeable import LeftAlone
     from lightnb.models.scaffold import ModelChange
+    from lightnb.printed_schema import PrintSchemaResult as PrintSchemaResult
+    from lightnb.printed_schema import SchemaCheckResult as SchemaCheckResult
     from lightnb.workspace import Workspace
+
+
+def __getattr__(name: str) -> Any:
+    """print-schema's results come from :mod:`lightnb.printed_schema` when first named here."""
+    if name in ("PrintSchemaResult", "SchemaCheckResult"):
+        from lightnb import printed_schema
+        return getattr(printed_schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -65,53 +78,6 @@ class GenerateResult(Rendered):
         """Return the created files as a DataFrame."""
         import pandas as pd
         return pd.DataFrame({"file": [str(f) for f in self.files]})
-
-
-@dataclass(frozen=True)
-class RunResult(Rendered):
-    """What ``run``, ``revert`` or ``redo`` did to a database.
-
-    :param direction: ``"up"``, ``"down"`` or ``"redo"``.
-    :param migrations: the migrations applied or reverted, in the order they ran.
-    :param before: snapshot taken before (None when capture was off).
-    :param after: snapshot taken after.
-    :param before_copy: a copy of the database as it was before, for row diffs and previews (a file on
-        SQLite; on PostgreSQL the URL of a database of lightnb's private cluster).
-    :param schema_files: schema files regenerated afterwards.
-    :param per_migration: with capture, a snapshot (schema and row counts) after each migration.
-    :param reachable: with capture, the lower-case names of the tables the SQL that ran can have
-        changed (:mod:`lightnb.inspect.touched`), None when any table may have: the inspect step
-        compares rows only there.
-    :param before_copy_exact: with capture, no commit came between the before copy and the before
-        snapshot: the snapshot's row counts are the copy's.
-    :param after_state: with capture, the database file's committed state when the after snapshot
-        was taken (``lightnb.backends.sqlite.committed_state``; None in WAL mode): while the file is
-        in that state, the after snapshot's row counts are its own.
-    """
-
-    direction: str
-    database: Path | str
-    migrations: tuple[Migration, ...]
-    seconds: float
-    before: Any = None
-    after: Any = None
-    before_copy: Path | str | None = None
-    schema_files: tuple[Path, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    per_migration: tuple[tuple[str, str, Any], ...] = ()  # (migration, "up"/"down", Snapshot after it)
-    reachable: tuple[str, ...] | None = None  # with capture: the tables (lower-case names) its SQL can change
-    before_copy_exact: bool = False  # with capture: the before snapshot describes the before copy's very state
-    after_state: tuple[int, ...] | None = None  # with capture: the file's committed state at the after snapshot
-
-    @property
-    def names(self) -> list[str]:
-        """Names of the migrations that ran."""
-        return [m.name for m in self.migrations]
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return one row per migration that ran."""
-        import pandas as pd
-        return pd.DataFrame({"migration": self.names, "direction": [self.direction] * len(self.migrations)})
 
 
 @dataclass(frozen=True)
@@ -156,36 +122,6 @@ class RegenerateResult(Rendered):
         rows = [{"struct": f.struct, "field": f.field, "proven": f.proven, "message": f.message, "fix": f.fix,
                  "file": str(f.file), "line": f.line} for f in self.drift.findings]
         return pd.DataFrame(rows, columns=["struct", "field", "proven", "message", "fix", "file", "line"])
-
-
-@dataclass(frozen=True)
-class PrintSchemaResult(Rendered):
-    """schema.rs as diesel prints it from a database, every configuration one after the other.
-
-    :param text: the printed schema (diesel's bytes).
-    :param notes: what the reader should know (a missing database read as empty, a PostgreSQL
-        type printed as a placeholder); not part of the schema.
-    """
-
-    text: str
-    notes: tuple[str, ...] = ()
-    target: Any = None  # the database read, a ``lightnb.steps.Target`` (None: a PostgreSQL URL)
-
-
-@dataclass(frozen=True)
-class SchemaCheckResult(Rendered):
-    """Configured schema files compared with what the database prints now.
-
-    :param text: the differences (one per line, then the unified diff), or that the files are in sync.
-    :param in_sync: every configured file matches.
-    :param configured: at least one schema file is configured (``file`` in ``[print_schema]``).
-    """
-
-    text: str
-    in_sync: bool
-    configured: bool = True
-    notes: tuple[str, ...] = ()
-    target: Any = None  # the database compared with, a ``lightnb.steps.Target`` (None: a fresh or PostgreSQL one)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # the other results are imported by the steps that make them 
     from lightnb.lint.finding import Finding
     from lightnb.models.drift import DriftReport
     from lightnb.models.scaffold import ModelChange
+    from lightnb.printed_schema import PrintSchemaResult, SchemaCheckResult
     from lightnb.rehearse import Rehearsal
     from lightnb.report import Report
     from lightnb.results import (
@@ -62,10 +63,8 @@ if TYPE_CHECKING:  # the other results are imported by the steps that make them 
         LintResult,
         ModelsPlan,
         PostgresWorkspace,
-        PrintSchemaResult,
         RegenerateResult,
         RunResult,
-        SchemaCheckResult,
         Verification,
         WorkbookStart,
         WorkspaceStatus,
@@ -719,7 +718,7 @@ def print_schema(project: Project, *, database_url: str | Path | None = None,
         (diesel_spec.md §3), and table names come as ``("table_name", NAME)``.
     :param style: diesel output style (``auto``: the existing file's).
     """
-    from lightnb.results import PrintSchemaResult
+    from lightnb.printed_schema import PrintSchemaResult
     from lightnb.schema.config import options_from_flags
     url = given_url(project, database_url)
     if url and is_postgres(url):
@@ -787,7 +786,7 @@ def check_schema(project: Project, *, database_url: str | Path | None = None, st
 
     :param fresh: compare with a throw-away database built by applying every migration instead.
     """
-    from lightnb.results import SchemaCheckResult
+    from lightnb.printed_schema import SchemaCheckResult
     url = given_url(project, database_url)
     if url and is_postgres(url):
         return _check_schema_postgres(project, url, style=style, fresh=fresh)
@@ -805,7 +804,7 @@ def check_schema(project: Project, *, database_url: str | Path | None = None, st
 
 
 def _check_schema_postgres(project: Project, url: str, *, style: str, fresh: bool) -> SchemaCheckResult:
-    from lightnb.results import SchemaCheckResult
+    from lightnb.printed_schema import SchemaCheckResult
     from lightnb.schema.config import DEFAULT_STYLE, options_from_flags
     from lightnb.schema.postgres import check_schema_files_postgres
     configurations = options_from_flags(project.print_schema, project.config_dir, [],

@@ -16,18 +16,17 @@ from lightnb.render._dispatch import ByType, Registrar, loaded
 from lightnb.rendered import Rendered
 
 if TYPE_CHECKING:
+    from lightnb.printed_schema import PrintSchemaResult, SchemaCheckResult
     from lightnb.results import (
         LintResult,
         ModelsPlan,
-        PrintSchemaResult,
         RegenerateResult,
-        RunResult,
         SavedSql,
-        SchemaCheckResult,
         SignOff,
         Verification,
         WorkspaceStatus,
     )
+    from lightnb.run_result import RunResult
 
 NO_SCHEMA_FILE = "No schema file is configured: add `file = \"src/schema.rs\"` to [print_schema] in diesel.toml."
 
@@ -213,16 +212,18 @@ def _core_renderers(register: Registrar) -> None:
     (a result's module is imported before it is shown: a diff's renderer loads no check, no capture)."""
     if (results := loaded("lightnb.results")) is not None:
         register(results.GenerateResult, generate_result)
-        register(results.RunResult, run_result)
         register(results.RegenerateResult, regenerate_result)
-        register(results.PrintSchemaResult, print_schema_result)
-        register(results.SchemaCheckResult, schema_check_result)
         register(results.LintResult, lint_result)
         register(results.WorkspaceStatus, workspace_status)
         register(results.ModelsPlan, models_plan)
         register(results.Verification, verification)
         register(results.SavedSql, saved_sql)
         register(results.SignOff, sign_off)
+    if (ran := loaded("lightnb.run_result")) is not None:
+        register(ran.RunResult, run_result)
+    if (printed := loaded("lightnb.printed_schema")) is not None:
+        register(printed.PrintSchemaResult, print_schema_result)
+        register(printed.SchemaCheckResult, schema_check_result)
     if (capture := loaded("lightnb.capture")) is not None:
         register(capture.Change, change)
         register(capture.Inspection, inspection)

@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightnb.backends.postgres.catalog import read_schema
 from lightnb.backends.postgres.connect import connect
 from lightnb.schema.config import PrintSchemaOptions
 from lightnb.schema.model import Schema
 from lightnb.schema.print_schema import render
-from lightnb.schema.structure import StructureDrift, compare_structure
+
+if TYPE_CHECKING:  # the structural comparison loads when a file is checked, not when the schema is printed
+    from lightnb.schema.structure import StructureDrift
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,7 @@ def check_schema_files_postgres(url: str, configurations: Sequence[PrintSchemaOp
     A hand-written file passes when its tables, columns, column order, SQL types (diesel's aliases
     folded), nullability and primary keys match, whatever its layout.
     """
+    from lightnb.schema.structure import compare_structure
     checks = []
     for printed in print_schemas_postgres(url, [o for o in configurations if o.file is not None]):
         path = printed.options.file

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lightnb.backends import sqlite
 from lightnb.schema import layout
 from lightnb.schema.config import DOCS_FALLBACK, DOCS_NONE, PRE_23_STYLES, PrintSchemaOptions
-from lightnb.schema.introspect import introspect
 from lightnb.schema.model import Column, CustomType, ForeignKey, Schema, Table
 from lightnb.schema.naming import rust_string
-from lightnb.schema.patch import apply_patch_file
+
+if TYPE_CHECKING:  # SQLite's reading and the patch applier load when used: a PostgreSQL print-schema only renders
+    from lightnb.backends import sqlite
 
 HEADER = "// @generated automatically by Diesel CLI.\n"
 _INDENT = "    "
@@ -212,6 +213,7 @@ def render(schema: Schema, options: PrintSchemaOptions) -> str:
         raw = _assemble(schema, options, _RAW)
         text = layout.tidy(_assemble(schema, options, _RUSTFMT)) if _rustfmt_accepts(schema, options, raw) else raw
     if options.patch_file is not None:
+        from lightnb.schema.patch import apply_patch_file
         text = apply_patch_file(text, options.patch_file)
     return text
 
@@ -222,11 +224,15 @@ def print_schema(conn: sqlite.Connection, options: PrintSchemaOptions | None = N
     :raises SchemaError: for a type or table diesel cannot print, or a bad patch file.
     :raises DatabaseError: when the catalogue cannot be read.
     """
+    from lightnb.backends import sqlite
+    from lightnb.schema.introspect import introspect
     options = options or PrintSchemaOptions()
     return render(introspect(sqlite.read_catalog(conn), options), options)
 
 
 def print_schemas(conn: sqlite.Connection, configurations: Sequence[PrintSchemaOptions]) -> str:
     """Return every configuration's text, one after the other (diesel_spec.md §4.10)."""
+    from lightnb.backends import sqlite
+    from lightnb.schema.introspect import introspect
     catalog = sqlite.read_catalog(conn)
     return "".join(render(introspect(catalog, options), options) for options in configurations)

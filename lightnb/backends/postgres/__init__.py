@@ -12,22 +12,57 @@ other server in one line before anything runs there; production is only ever ope
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from lightnb.backends.postgres import connect as _connect
 from lightnb.backends.postgres import url as pgurl
-from lightnb.backends.postgres.guard import EscapeRefused, first_escape
-from lightnb.backends.postgres.private import NotPrivate, private_cluster, require_private
-from lightnb.backends.postgres.records import read_catalog
-from lightnb.backends.postgres.split import split
 
-# ``connect`` and ``split`` below are the Backend's functions; they share their names with the modules
+if TYPE_CHECKING:
+    from lightnb.backends.postgres.guard import EscapeRefused as EscapeRefused
+    from lightnb.backends.postgres.guard import first_escape as first_escape
+    from lightnb.backends.postgres.private import NotPrivate
+    from lightnb.backends.postgres.private import private_cluster as private_cluster
+    from lightnb.backends.postgres.private import require_private as require_private
+    from lightnb.backends.postgres.records import read_catalog
+    from lightnb.backends.postgres.split import split
+
+# The parts below are imported when one of their names is first used (PEP 562), so a verb that only
+# reads (print-schema: a read-only connection and diesel's catalogue queries) loads neither the SQL
+# guard and its parser, nor the private cluster's manager, nor the catalogue records.
+_HOMES = {
+    "lightnb.backends.postgres.guard": ("EscapeRefused", "first_escape"),
+    "lightnb.backends.postgres.private": ("NotPrivate", "private_cluster", "require_private"),
+    "lightnb.backends.postgres.records": ("read_catalog",),
+    "lightnb.backends.postgres.split": ("split",),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+# ``connect`` and ``split`` are the Backend's functions; they share their names with the modules
 # connect.py and split.py, so import from those modules by their full name
-# (``from lightnb.backends.postgres.connect import connect``), never as package attributes.
+# (``from lightnb.backends.postgres.connect import connect``), never as package attributes: the
+# package's names stay the functions even after those modules are imported (see ``_Package``).
+_SHADOWED = frozenset({"connect", "split"})
 name = "postgres"
 Error = psycopg.Error
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME_OF})
 
 
 def open_readonly(target: str) -> psycopg.Connection[Any]:
@@ -43,6 +78,7 @@ def connect(target: str) -> psycopg.Connection[Any]:
 
     :raises NotPrivate: when ``target`` names any other server (nothing connects to it).
     """
+    from lightnb.backends.postgres.private import require_private
     require_private(str(target), "write to")
     return _connect.connect(str(target))
 
@@ -58,6 +94,7 @@ def copy(source: str, destination: str) -> str:
     :raises NotPrivate: when ``destination`` is not in lightnb's private cluster.
     :raises ClusterError, DumpError, ConnectError: one line each; a failed copy leaves nothing behind.
     """
+    from lightnb.backends.postgres.private import private_cluster, require_private
     cluster = require_private(str(destination), "copy into")
     database = pgurl.database_of(pgurl.parse(str(destination)))
     source_cluster = private_cluster(str(source))
@@ -81,6 +118,8 @@ def run_script(conn: psycopg.Connection[Any], sql: str) -> None:
         (:mod:`lightnb.backends.postgres.guard`; nothing runs).
     :raises Error: when a statement fails (in autocommit, what ran before it stays, as on the server).
     """
+    from lightnb.backends.postgres.guard import EscapeRefused, first_escape
+    from lightnb.backends.postgres.private import require_private
     info = conn.info
     require_private(pgurl.socket_url(info.host, info.dbname, user=info.user, port=info.port), "run a script on")
     escape = first_escape(sql)  # the same SQL guard as every path that runs migration SQL
@@ -90,6 +129,18 @@ def run_script(conn: psycopg.Connection[Any], sql: str) -> None:
                             f"database (nothing of the script ran).", line=line)
     conn.execute(sql.encode("utf-8"), prepare=False)
 
+
+class _Package(types.ModuleType):
+    """This package, whose ``connect`` and ``split`` stay the Backend's functions when the modules of
+    the same names are imported (the modules stay in ``sys.modules``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = ["Error", "NotPrivate", "connect", "copy", "name", "open_readonly", "quote", "read_catalog",
            "run_script", "split"]

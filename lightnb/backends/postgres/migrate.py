@@ -21,11 +21,9 @@ import psycopg
 from psycopg import sql
 
 from lightnb.backends.postgres import url as pgurl
-from lightnb.backends.postgres.cluster import SUPERUSER
 from lightnb.backends.postgres.connect import ConnectError, connect
 from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.initial_setup import write_initial_setup
-from lightnb.backends.postgres.private import private_cluster
 from lightnb.backends.postgres.split import split
 from lightnb.errors import MigrationError, SqlError
 from lightnb.migrations import Migration, discover
@@ -166,6 +164,8 @@ def create_database_if_missing(url: str, announce: Callable[[str], None] | None 
     except ConnectError as error:
         if not isinstance(error.__cause__, psycopg.OperationalError) or "does not exist" not in str(error.__cause__):
             raise
+    from lightnb.backends.postgres.cluster import SUPERUSER
+    from lightnb.backends.postgres.private import private_cluster
     name = pgurl.database_of(pgurl.parse(url))
     if announce is not None:
         announce(f"Creating database: {name}")

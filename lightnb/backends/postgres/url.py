@@ -9,7 +9,6 @@ people to read.
 
 from __future__ import annotations
 
-import getpass
 from urllib.parse import quote, unquote
 
 from psycopg import conninfo as _conninfo
@@ -76,7 +75,10 @@ def is_url(text: str) -> bool:
 
 def user_of(params: dict[str, str]) -> str:
     """Return the role libpq connects as: ``user``, else the operating-system user."""
-    return params.get("user") or getpass.getuser()
+    if params.get("user"):
+        return params["user"]
+    import getpass  # libpq's default user: the system user's name
+    return getpass.getuser()
 
 
 def database_of(params: dict[str, str]) -> str:

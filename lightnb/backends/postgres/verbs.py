@@ -17,7 +17,6 @@ Listing never writes: a database without ``__diesel_schema_migrations`` has noth
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -50,9 +49,10 @@ from lightnb.errors import (
     with_advice,
 )
 from lightnb.files import write_text_atomic
+from lightnb.listing import ListResult, MigrationStatus
 from lightnb.migrations import Migration
 from lightnb.project import Project
-from lightnb.results import ListResult, MigrationStatus, RunResult
+from lightnb.run_result import RunResult
 from lightnb.runner import TRACKING_TABLE, StepEvent, StepObserver
 
 Say = Callable[[str], None]
@@ -322,6 +322,7 @@ def regenerate_schema_files(project: Project, url: str, *, locked: bool = False,
             assert path is not None
             existing = path.read_text(encoding="utf-8") if path.is_file() else ""
             if existing.splitlines() != one.text.splitlines():
+                import difflib  # only a locked schema that differs shows a diff
                 differing.append(str(path))
                 diff += difflib.unified_diff(existing.splitlines(keepends=True), one.text.splitlines(keepends=True),
                                              fromfile=path.name, tofile="new schema")
