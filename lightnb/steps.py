@@ -652,8 +652,13 @@ def command(*, verbose: bool = False, progress_to: TextIO | None = None) -> Iter
 
 
 def stopped(stop: BaseException) -> tuple[str, int]:
-    """Name a stop (Ctrl-C, SIGTERM, SIGHUP) for people and give the shell's exit status for it."""
+    """Name a stop (Ctrl-C, SIGTERM, SIGHUP) that was handled, for people, and give the shell's exit status for it.
+
+    The process then ends with that status, even if the stop landed inside code built by ``exec``
+    (:func:`lightnb.signals.forget_handled_interrupt`).
+    """
     from lightnb import signals
+    signals.forget_handled_interrupt()
     return signals.describe(stop), signals.exit_status(stop)
 
 

@@ -188,8 +188,6 @@ def main(argv: Sequence[str] | None = None, *, freeze_loaded: bool = False) -> i
         print(steps.mask_message(_with_state(str(error), error, ledger)), file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP (signals.Terminated)
-        from lightnb.signals import forget_handled_interrupt
-        forget_handled_interrupt()
         what, status = steps.stopped(stop)
         print(f"error: {what}; {_state(ledger)}.", file=sys.stderr)
         return status
