@@ -19,13 +19,14 @@ sys.stdout.flush()
 print("\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
-# What a PostgreSQL print-schema needs: the core every verb shares (the project's settings, the runner's
-# ledger, the migrations folder), the options, records and renderer of print-schema, a read-only connection,
+# What a PostgreSQL print-schema needs: the core every verb shares (the project's settings, the command's
+# ledger, the migrations folder, the record type they are made with), the options, records and renderer of print-schema, a read-only connection,
 # diesel's catalogue queries, and its own result.
 PG_PRINT_SCHEMA_MODULES = {
     "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
     "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
     "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
+    "lightnb.ledger", "lightnb.records",
     "lightnb.backends", "lightnb.backends.statement", "lightnb.backends.sqlite",
     "lightnb.cli", "lightnb.cli._common", "lightnb.cli.print_schema", "lightnb.envfile",
     "lightnb.schema", "lightnb.schema.config", "lightnb.schema.model", "lightnb.schema.naming",
