@@ -593,8 +593,10 @@ def _rowid_keyed(plan: _Plan, old: TableSnapshot | None, new: TableSnapshot | No
     """Whether the plan matches rows by their rowid (the rowid itself, or an INTEGER PRIMARY KEY)."""
     if old is None or new is None or old.without_rowid or new.without_rowid or plan.key_after != plan.key_before:
         return False
+    if any(c.name.lower() in ("rowid", "_rowid_", "oid") for t in (old, new) for c in t.columns):
+        return False  # ``rowid`` would name that column, not the row's id
     if plan.key_after == ("rowid",):
-        return all(c.name.lower() not in ("rowid", "_rowid_", "oid") for t in (old, new) for c in t.columns)
+        return True
     if len(plan.key_after) != 1:
         return False
     for table in (old, new):
@@ -685,9 +687,8 @@ def _count_in(conn: sqlite.Connection, plan: _Plan, known: tuple[Mapping[str, in
 def _within(plan: _Plan, alias: str) -> tuple[str, str]:
     """The FROM and WHERE parts that read the rows of ``alias``'s table in the ranges bound as ``?``."""
     table = f"main.{quote(plan.table)}" if alias == "a" else f"{BEFORE}.{quote(plan.before_table or plan.table)}"
-    key = f"{alias}.{_ref(plan.key_after[0] if alias == 'a' else plan.key_before[0])}"
     return (f"json_each(?) AS r CROSS JOIN {table} AS {alias}",
-            f"{key} BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]')")
+            f"{alias}.rowid BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]')")
 
 
 def _rows_in(conn: sqlite.Connection, schema: str, table: str, known: Mapping[str, int]) -> int:

@@ -60,6 +60,7 @@ CHANGES = {
 @pytest.fixture
 def small_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "MIN_FILE_BYTES", 0)
+    monkeypatch.setattr(pages, "CHUNK_PAGES", 16)  # many runs of pages: the threads share them
 
 
 def _whole(before: Path, after: Path, **options: object) -> dict:
