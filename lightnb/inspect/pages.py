@@ -21,6 +21,9 @@ answers None for the table and its rows are compared whole:
   overwrites a same-sized row in place, overflow pages included, leaving its leaf unchanged);
 - few enough of the table's leaves differ for the ranges to be cheaper than the whole table.
 
+Only the table's own pages and the pages with no other role (overflow pages) are compared, in runs of
+:data:`CHUNK_PAGES` pages: the other tables' and the indexes' pages are not read.
+
 Files lightnb does not own are read with ordinary reads, never memory-mapped: a mapped file that is
 truncated or fails to read while mapped ends the process (SIGBUS) instead of raising an error.
 """
@@ -115,11 +118,19 @@ def compare_pages(conn: sqlite.Connection, tables: Sequence[str], *, before: str
                 return None
             trees = {root: _tree(fa.fileno(), root, ha) for root in _all_roots(conn, after)}
             wanted = {name: trees[root] for name, root in roots.items() if root in trees}
+            known = _known_pages(fa.fileno(), ha, trees.values())
+            # the pages to compare: the tables' own, and every page with no other role (an overflow page)
+            relevant = ~known
+            relevant[0] = False
+            for tree in wanted.values():
+                relevant[list(tree.nodes)] = True
+                relevant[tree.leaves] = True
+            runs = _runs(relevant, min(ha.pages, hb.pages))
             leaves = sum(int(tree.leaves.size) for tree in wanted.values())
-            if leaves * 4 < ha.pages:  # the tables are a small part of the file: their rows are cheaper
+            if leaves * 4 < len(runs) * CHUNK_PAGES:  # the tables are a small part of what to read: rows are cheaper
                 return None
-            differing = _differing(fa, fb, ha, hb, own)
-            if not _accounted(fa.fileno(), ha, trees.values(), differing):
+            differing = _differing(fa, fb, ha, hb, own, runs)
+            if bool((differing & ~known).any()):  # a differing page may be an overflow page: no proof
                 return None
             out = {}
             for name, tree in wanted.items():
@@ -223,10 +234,16 @@ def _tree(fd: int, root: int, header: _Header) -> _Tree:
             raise _Unprovable("child out of the file")
 
 
-def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool) -> np.ndarray:
+def _runs(relevant: np.ndarray, common: int) -> list[int]:
+    """The first pages (0-based) of the runs of :data:`CHUNK_PAGES` pages that hold a relevant page."""
+    return [first for first in range(0, common, CHUNK_PAGES) if relevant[first + 1:first + 1 + CHUNK_PAGES].any()]
+
+
+def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool, runs: list[int]) -> np.ndarray:
     """A mask over the later file's pages (index = page number): True where the page differs.
 
-    The pages are compared in runs on up to :data:`WORKERS` threads (NumPy compares without the GIL).
+    Only the pages in ``runs`` are compared (the others read False), on up to :data:`WORKERS`
+    threads (NumPy compares without the GIL); pages the earlier file does not have read True.
     """
     import numpy as np
 
@@ -234,7 +251,6 @@ def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool) -> n
     common = min(ha.pages, hb.pages)
     mask = np.zeros(ha.pages + 1, dtype=bool)
     mask[common + 1:] = True  # pages the earlier file does not have
-    runs = list(range(0, common, CHUNK_PAGES))
     workers = max(1, min(WORKERS, os.cpu_count() or 1, len(runs)))
 
     def compare(share: int) -> None:
@@ -297,8 +313,9 @@ class _Blocks:
             self.mapping.close()
 
 
-def _accounted(fd: int, header: _Header, trees: object, differing: np.ndarray) -> bool:
-    """Tell whether every differing page of the later file has a known role other than overflow."""
+def _known_pages(fd: int, header: _Header, trees: object) -> np.ndarray:
+    """A mask over the later file's pages: True for a page with a role other than overflow (a b-tree
+    page of a table or index, a freelist page, the header page, a pointer-map or the lock-byte page)."""
     import numpy as np
 
     known = np.zeros(header.pages + 1, dtype=bool)
@@ -326,7 +343,7 @@ def _accounted(fd: int, header: _Header, trees: object, differing: np.ndarray) -
     lock_page = (1 << 30) // header.page_size + 1
     if lock_page <= header.pages:
         known[lock_page] = True
-    return not bool((differing & ~known).any())
+    return known
 
 
 def _varint(data: bytes, at: int) -> int:
