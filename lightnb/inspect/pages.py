@@ -101,6 +101,8 @@ def compare_pages(conn: sqlite.Connection, tables: Sequence[str], *, before: str
         memory-mapped. Otherwise they are read with ordinary reads.
     :returns: None when no table can be proved from the pages.
     """
+    import numpy as np
+
     files = {str(row[1]).lower(): str(row[2] or "") for row in conn.execute("PRAGMA database_list")}
     after_file, before_file = files.get(after.lower(), ""), files.get(before.lower(), "")
     if not after_file or not before_file:
@@ -126,10 +128,12 @@ def compare_pages(conn: sqlite.Connection, tables: Sequence[str], *, before: str
                 relevant[list(tree.nodes)] = True
                 relevant[tree.leaves] = True
             runs = _runs(relevant, min(ha.pages, hb.pages))
-            leaves = sum(int(tree.leaves.size) for tree in wanted.values())
-            if leaves * 4 < len(runs) * CHUNK_PAGES:  # the tables are a small part of what to read: rows are cheaper
+            leaves = np.zeros(ha.pages + 1, dtype=bool)
+            for tree in wanted.values():
+                leaves[tree.leaves] = True
+            if int(leaves.sum()) * 4 < len(runs) * CHUNK_PAGES:  # a small part of what to read: rows are cheaper
                 return None
-            differing = _differing(fa, fb, ha, hb, own, runs)
+            differing = _differing(fa, fb, ha, hb, own, runs, leaves)
             if bool((differing & ~known).any()):  # a differing page may be an overflow page: no proof
                 return None
             out = {}
@@ -239,12 +243,19 @@ def _runs(relevant: np.ndarray, common: int) -> list[int]:
     return [first for first in range(0, common, CHUNK_PAGES) if relevant[first + 1:first + 1 + CHUNK_PAGES].any()]
 
 
-def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool, runs: list[int]) -> np.ndarray:
+def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool, runs: list[int],
+               leaves: np.ndarray) -> np.ndarray:
     """A mask over the later file's pages (index = page number): True where the page differs.
 
     Only the pages in ``runs`` are compared (the others read False), on up to :data:`WORKERS`
     threads (NumPy compares without the GIL); pages the earlier file does not have read True.
+
+    :param leaves: a mask of the compared tables' leaf pages: once a share of them is compared and more
+        than :data:`MAX_DIFFERING_SHARE` differ, the rest is not read (the rows are compared whole).
+    :raises _Unprovable: when most leaves differ.
     """
+    import threading
+
     import numpy as np
 
     size = ha.page_size
@@ -252,27 +263,39 @@ def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool, runs
     mask = np.zeros(ha.pages + 1, dtype=bool)
     mask[common + 1:] = True  # pages the earlier file does not have
     workers = max(1, min(WORKERS, os.cpu_count() or 1, len(runs)))
+    enough = max(256, int(leaves.sum()) // (20 * workers))  # leaves a thread sees before judging the share
+    most = threading.Event()
 
     def compare(share: int) -> None:
         flags = np.empty((CHUNK_PAGES, size // 8), dtype=bool)
         left, right = _Blocks(fa, common * size, size, own), _Blocks(fb, common * size, size, own)
+        seen = dirty = 0
         try:
             for first in runs[share::workers]:
+                if most.is_set():
+                    return
                 pages = min(CHUNK_PAGES, common - first)
                 np.not_equal(left.block(first, pages), right.block(first, pages), out=flags[:pages])
-                mask[first + 1:first + 1 + pages] = flags[:pages].any(axis=1)
+                span = slice(first + 1, first + 1 + pages)
+                mask[span] = flags[:pages].any(axis=1)
+                seen += int(leaves[span].sum())
+                dirty += int((leaves[span] & mask[span]).sum())
+                if seen >= enough and dirty > MAX_DIFFERING_SHARE * seen:
+                    most.set()
         finally:
             left.close()
             right.close()
 
     if workers == 1:
         compare(0)
-        return mask
-    from concurrent.futures import ThreadPoolExecutor
+    else:
+        from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(workers) as pool:
-        for done in [pool.submit(compare, share) for share in range(workers)]:
-            done.result()
+        with ThreadPoolExecutor(workers) as pool:
+            for done in [pool.submit(compare, share) for share in range(workers)]:
+                done.result()
+    if most.is_set():
+        raise _Unprovable("most of the table's leaves differ")
     return mask
 
 

@@ -53,6 +53,7 @@ CHANGES = {
                      "ALTER TABLE o2 RENAME TO orders;",
     "column added": "ALTER TABLE orders ADD COLUMN flag INTEGER NOT NULL DEFAULT 0; "
                     "UPDATE orders SET flag = 1 WHERE id = 42;",
+    "update most rows": "UPDATE orders SET total = total + 1 WHERE id % 3 = 0;",
     "nothing": "SELECT 1;",
 }
 
@@ -174,3 +175,17 @@ def test_a_file_cut_short_during_a_diff_is_an_error_not_a_crash(make_db) -> None
                           capture_output=True, text=True, timeout=120, env={**os.environ})
     assert done.returncode != -7, "SIGBUS: the file was memory-mapped"  # signal.SIGBUS on Linux
     assert done.returncode in (0, 3), done.stderr
+
+
+def test_when_most_leaves_differ_the_rows_are_compared_whole(make_db, small_files,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    before = make_db("before.db", BASE)
+    after = make_db("after.db", CHANGES["update most rows"], base=before)
+    monkeypatch.setattr(row_diff_module, "_count_in", lambda *args: pytest.fail("ranges used"))
+    conn = backend.open_readonly(after)
+    backend.attach_readonly(conn, before, "lnb_before")
+    try:
+        assert pages.compare_pages(conn, ["orders"], before="lnb_before") is None
+    finally:
+        conn.close()
+    assert row_diff(before, after, tables=["orders"], sample=0).table("orders").changed == 1000
