@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 # Below this size a whole-table join takes milliseconds: the pages are not worth reading.
 MIN_FILE_BYTES = 8 << 20
+# Another program's files are read without mapping them, and the proof loads NumPy: below this size
+# (a diff of two files lightnb did not make) comparing the rows whole costs less.
+MIN_FOREIGN_FILE_BYTES = 128 << 20
 # Above this share of a table's leaves differing, comparing its rows whole is as cheap.
 MAX_DIFFERING_SHARE = 0.5
 CHUNK_PAGES = 1024
@@ -98,23 +101,22 @@ def compare_pages(conn: sqlite.Connection, tables: Sequence[str], *, before: str
 
     :param tables: table names present in both schemas.
     :param own: the files are lightnb's own (its copies, the database it just migrated): they may be
-        memory-mapped. Otherwise they are read with ordinary reads.
+        memory-mapped, as files lightnb made always are. Others are read with ordinary reads.
     :returns: None when no table can be proved from the pages.
     """
-    import numpy as np
-
-    files = {str(row[1]).lower(): str(row[2] or "") for row in conn.execute("PRAGMA database_list")}
-    after_file, before_file = files.get(after.lower(), ""), files.get(before.lower(), "")
+    after_file, before_file = sqlite.database_file(conn, after), sqlite.database_file(conn, before)
     if not after_file or not before_file:
         return None
+    own = own or (sqlite.is_own_file(after_file) and sqlite.is_own_file(before_file))
     try:
         with open(after_file, "rb", buffering=0) as fa, open(before_file, "rb", buffering=0) as fb:
             ha, hb = _header(fa.fileno()), _header(fb.fileno())
             if (ha.page_size, ha.reserved, ha.encoding, ha.schema_format) != \
                     (hb.page_size, hb.reserved, hb.encoding, hb.schema_format):
                 return None
-            if ha.pages * ha.page_size < MIN_FILE_BYTES:
+            if ha.pages * ha.page_size < (MIN_FILE_BYTES if own else MIN_FOREIGN_FILE_BYTES):
                 return None
+            import numpy as np
             roots = _roots(conn, after, before, tables)
             if not roots:
                 return None
@@ -168,9 +170,8 @@ def _header(fd: int) -> _Header:
 def _roots(conn: sqlite.Connection, after: str, before: str, tables: Sequence[str]) -> dict[str, int]:
     """The root page of each rowid table with the same definition and root in both schemas."""
     def catalogue(schema: str) -> dict[str, tuple[int, str]]:
-        rows = conn.execute(f"SELECT name, rootpage, sql FROM {sqlite.quote(schema)}.sqlite_master "
-                            f"WHERE type = 'table'").fetchall()
-        return {str(name).lower(): (int(root or 0), str(sql or "")) for name, root, sql in rows}
+        return {name.lower(): (root, sql) for kind, name, root, sql in sqlite.read_roots(conn, schema)
+                if kind == "table"}
 
     a, b = catalogue(after), catalogue(before)
     out = {}
@@ -189,8 +190,7 @@ def _rowid_table(conn: sqlite.Connection, schema: str, table: str) -> bool:
 
 
 def _all_roots(conn: sqlite.Connection, schema: str) -> list[int]:
-    rows = conn.execute(f"SELECT rootpage FROM {sqlite.quote(schema)}.sqlite_master WHERE rootpage > 0").fetchall()
-    return sorted({1, *(int(r[0]) for r in rows)})
+    return sorted({1, *(root for _kind, _name, root, _sql in sqlite.read_roots(conn, schema))})
 
 
 def _page(fd: int, number: int, header: _Header) -> bytes:
@@ -424,4 +424,4 @@ def ranges_json(ranges: Sequence[tuple[int, int]]) -> str:
     return "[" + ",".join(f"[{lo},{hi}]" for lo, hi in ranges) + "]"
 
 
-__all__ = ["MIN_FILE_BYTES", "PageProof", "compare_pages", "ranges_json"]
+__all__ = ["MIN_FILE_BYTES", "MIN_FOREIGN_FILE_BYTES", "PageProof", "compare_pages", "ranges_json"]

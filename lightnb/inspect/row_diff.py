@@ -573,7 +573,7 @@ def _read_transaction(conn: sqlite.Connection) -> Iterator[None]:
     conn.execute("BEGIN")
     try:
         for schema in ("main", BEFORE):
-            conn.execute(f"SELECT 1 FROM {quote(schema)}.sqlite_master LIMIT 1").fetchall()
+            conn.execute(f"PRAGMA {quote(schema)}.schema_version").fetchall()  # reads the file: takes its lock
         yield
     finally:
         conn.execute("COMMIT")

@@ -61,16 +61,17 @@ CHANGES = {
 @pytest.fixture
 def small_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "MIN_FILE_BYTES", 0)
+    monkeypatch.setattr(pages, "MIN_FOREIGN_FILE_BYTES", 0)
     monkeypatch.setattr(pages, "CHUNK_PAGES", 16)  # many runs of pages: the threads share them
 
 
 def _whole(before: Path, after: Path, **options: object) -> dict:
-    original = pages.MIN_FILE_BYTES
-    pages.MIN_FILE_BYTES = 1 << 62
+    original = pages.MIN_FILE_BYTES, pages.MIN_FOREIGN_FILE_BYTES
+    pages.MIN_FILE_BYTES = pages.MIN_FOREIGN_FILE_BYTES = 1 << 62
     try:
         return row_diff(before, after, reveal=True, sample=3, **options).to_dict()  # type: ignore[arg-type]
     finally:
-        pages.MIN_FILE_BYTES = original
+        pages.MIN_FILE_BYTES, pages.MIN_FOREIGN_FILE_BYTES = original
 
 
 @pytest.mark.parametrize("change", sorted(CHANGES))

@@ -180,9 +180,8 @@ def mapped(conn: sqlite3.Connection, *schemas: str, own: bool = False) -> Iterat
     where an ordinary read gives an error. Another program's database is read as before.
     """
     previous: list[tuple[str, int]] = []
-    files = {} if own else {str(row[1]).lower(): row[2] for row in conn.execute("PRAGMA database_list")}
     for schema in schemas or ("main",):
-        if not own and not is_own_file(files.get(schema.lower())):
+        if not own and not is_own_file(database_file(conn, schema)):
             continue
         try:
             row = conn.execute(f"PRAGMA {quote(schema)}.mmap_size").fetchone()
@@ -203,13 +202,15 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def database_file(conn: sqlite3.Connection) -> str | None:
-    """Return the file of ``conn``'s main database (None in memory, or when it cannot be read)."""
+def database_file(conn: sqlite3.Connection, schema: str = "main") -> str | None:
+    """Return the file of ``conn``'s ``schema`` (main by default; None in memory, or when it cannot be read)."""
     try:
-        row = conn.execute("PRAGMA database_list").fetchone()
-        return row[2] if row and row[2] else None
+        for row in conn.execute("PRAGMA database_list"):
+            if str(row[1]).lower() == schema.lower():
+                return row[2] or None
     except sqlite3.Error:
         return None
+    return None
 
 
 def translate(error: sqlite3.Error, path: str | Path | None = None, *, doing: str = "") -> Exception:
