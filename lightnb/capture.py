@@ -146,7 +146,7 @@ def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
     if present:
         from lightnb.inspect.row_diff import row_diff
         diffs = row_diff(before_path, after_path, tables=present, sample=preview_rows, reveal=True,
-                         counts=_known_counts(result, after_path))
+                         counts=_known_counts(result, after_path), own=True)
     changed = _sorted(sure | {name for name in unknown
                               if diffs is None or (found := diffs.table(name)) is None or not found.is_unchanged})
     compared = {t: found for t in changed

@@ -175,8 +175,9 @@ def _snapshot_of(conn: Any, label: str, fingerprint: bool = True, *, redactor: R
     :param known: tables known unchanged since an earlier snapshot (see ``take_snapshot``).
     """
     from lightnb.inspect import take_snapshot
+    # the database this pass migrates through ``conn``: read mapped, as lightnb's own copies are
     return take_snapshot(conn, label=label, fingerprint=fingerprint, shown_fingerprints=redactor is not None,
-                         redactor=redactor, known=known)
+                         redactor=redactor, known=known, own=True)
 
 
 def _untouched(previous: Snapshot | None, sql: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ difference from a cursor. No table is ever loaded into Python.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short, short_row
 from lightnb.inspect.definition import affinity
 from lightnb.inspect.lineage import KnownSecrets, bind, carry_renames, known_secrets, mask_copies
+from lightnb.inspect.pages import PageProof, compare_pages, ranges_json
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
 from lightnb.inspect.snapshot import Snapshot, TableSnapshot, take_snapshot
@@ -237,8 +239,12 @@ def _ref(column: str) -> str:
 
 def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequence[str] | None = None,
              sample: int = 5, redactor: Redactor | None = None, reveal: bool = False,
-             counts: tuple[Mapping[str, int], Mapping[str, int]] | None = None) -> RowDiff:
+             counts: tuple[Mapping[str, int], Mapping[str, int]] | None = None, own: bool = False) -> RowDiff:
     """Compare the rows of two database files table by table.
+
+    A large table is compared row by row only where its pages differ between the files (see
+    :mod:`lightnb.inspect.pages`: a before copy and the database it was copied from share every page
+    the change did not write); the counts and samples are the same as a whole-table comparison's.
 
     :param before_path: the earlier database (opened read-only).
     :param after_path: the later database (opened read-only).
@@ -248,20 +254,26 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
     :param reveal: show sensitive values; never the default.
     :param counts: rows per table (lower-case names) the caller knows the before and the after file
         hold as they are now; those tables are not counted again.
+    :param own: both files are lightnb's own (a before copy it kept, the database it just migrated):
+        they may be read memory-mapped. Other files are read with ordinary reads, so a file that is
+        truncated or fails to read meanwhile gives an error, not a crash (see :func:`sqlite.mapped`).
     :raises DatabaseError: a file is missing or not an SQLite database.
     """
     redactor = redactor or DEFAULT_REDACTOR
-    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE):
+    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE, own=own):
         # rows are counted where compared (_count); a snapshot counts only the tables that may be
         # gone, for the schema diff to say how many rows went with them
-        after = take_snapshot(conn, label=str(after_path), fingerprint=False, counted=lambda _name: False)
+        after = take_snapshot(conn, label=str(after_path), fingerprint=False, counted=lambda _name: False, own=own)
         before = take_snapshot(conn, label=str(before_path), fingerprint=False, schema=BEFORE,
-                               counted=lambda name: after.table(name) is None)
+                               counted=lambda name: after.table(name) is None, own=own)
         sdiff = schema_diff(before, after)
         plans = _plans(before, after, sdiff, tables)
         redactor = redactor if reveal else _follow_data(redactor, conn, plans)
         known = counts or ({}, {})
-        diffs = tuple(_diff_table(conn, plan, sample, redactor, reveal, known) for plan in plans)
+        with _read_transaction(conn):  # the pages proved equal stay so while the rows are compared
+            proof = _page_proof(conn, plans, before, after, own)
+            diffs = tuple(_diff_table(conn, plan, sample, redactor, reveal, known,
+                                      proof.of(plan.table) if proof is not None else None) for plan in plans)
         if not reveal:
             diffs = _mask_copied_samples(diffs, known_secrets(conn, redactor, ("main", BEFORE)))
     return RowDiff(str(before_path), str(after_path), diffs, sdiff, revealed=reveal)
@@ -335,8 +347,8 @@ def _mask_copies(rows: list[dict[str, Any]], finder: KnownSecrets) -> list[dict[
             for item in rows]
 
 
-def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequence[str] | None = None
-                   ) -> list[str]:
+def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequence[str] | None = None,
+                   *, own: bool = False) -> list[str]:
     """Return the tables present in both files whose rows differ, comparing columns by name.
 
     Only the columns both sides have are compared, whatever their order: a column added, removed or
@@ -346,7 +358,7 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
 
     :param tables: only these tables (names as in the before file); all common tables by default.
     """
-    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE):
+    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE, own=own):
         before = {t.name.lower(): t for t in _ordinary_tables(conn, BEFORE)}
         after = {t.name.lower(): t for t in _ordinary_tables(conn, "main")}
         wanted = [t.lower() for t in tables] if tables is not None else sorted(before)
@@ -555,8 +567,49 @@ def _strict(type_after: str, type_before: str) -> bool:
     return type_after.upper() != type_before.upper() or not type_after.strip()
 
 
+@contextlib.contextmanager
+def _read_transaction(conn: sqlite.Connection) -> Iterator[None]:
+    """Hold both files' read locks for the block: no writer can change them meanwhile."""
+    conn.execute("BEGIN")
+    try:
+        for schema in ("main", BEFORE):
+            conn.execute(f"PRAGMA {quote(schema)}.schema_version").fetchall()  # reads the file: takes its lock
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+def _page_proof(conn: sqlite.Connection, plans: Sequence[_Plan], before: Snapshot, after: Snapshot,
+                own: bool) -> PageProof | None:
+    """Which rowid ranges alone can differ, for the compared tables keyed by their rowid (see pages)."""
+    eligible = [plan.table for plan in plans if plan.status == "compared" and plan.before_table == plan.table
+                and _rowid_keyed(plan, before.table(plan.table), after.table(plan.table))]
+    if not eligible:
+        return None
+    return compare_pages(conn, eligible, before=BEFORE, own=own)
+
+
+def _rowid_keyed(plan: _Plan, old: TableSnapshot | None, new: TableSnapshot | None) -> bool:
+    """Whether the plan matches rows by their rowid (the rowid itself, or an INTEGER PRIMARY KEY)."""
+    if old is None or new is None or old.without_rowid or new.without_rowid or plan.key_after != plan.key_before:
+        return False
+    if any(c.name.lower() in ("rowid", "_rowid_", "oid") for t in (old, new) for c in t.columns):
+        return False  # ``rowid`` would name that column, not the row's id
+    if plan.key_after == ("rowid",):
+        return True
+    if len(plan.key_after) != 1:
+        return False
+    for table in (old, new):
+        pk = [c for c in table.columns if c.pk]
+        if len(pk) != 1 or pk[0].name.lower() != plan.key_after[0].lower() or pk[0].type.upper() != "INTEGER" \
+                or any(index.origin == "pk" for index in table.table.indexes):
+            return False  # not the rowid's alias (SQLite's INTEGER PRIMARY KEY DESC quirk has an index)
+    return True
+
+
 def _diff_table(conn: sqlite.Connection, plan: _Plan, sample: int, redactor: Redactor, reveal: bool,
-                known: tuple[Mapping[str, int], Mapping[str, int]]) -> TableDiff:
+                known: tuple[Mapping[str, int], Mapping[str, int]],
+                ranges: list[tuple[int, int]] | None = None) -> TableDiff:
     if plan.status == "added":
         n = _rows_in(conn, "main", plan.table, known[1])
         counts = {"added": n, "removed": 0, "changed": 0, "unchanged": 0}
@@ -566,8 +619,12 @@ def _diff_table(conn: sqlite.Connection, plan: _Plan, sample: int, redactor: Red
         counts = {"added": 0, "removed": n, "changed": 0, "unchanged": 0}
         per_column = {}
     else:
-        counts, per_column = _count(conn, plan, known)
-    samples = {kind: tuple(_iter_kind(conn, plan, kind, sample, redactor, reveal))
+        counted = _count_in(conn, plan, known, ranges) if ranges is not None else None
+        if counted is None:
+            ranges = None
+            counted = _count(conn, plan, known)
+        counts, per_column = counted
+    samples = {kind: tuple(_iter_kind(conn, plan, kind, sample, redactor, reveal, ranges))
                for kind in KINDS if counts[kind] and sample > 0}
     return TableDiff(table=plan.table, before_table=plan.before_table, status=plan.status, key=plan.key_after,
                      columns_added=plan.columns_added, columns_removed=plan.columns_removed,
@@ -596,6 +653,44 @@ def _count(conn: sqlite.Connection, plan: _Plan,
     return counts, per_column
 
 
+def _count_in(conn: sqlite.Connection, plan: _Plan, known: tuple[Mapping[str, int], Mapping[str, int]],
+              ranges: list[tuple[int, int]]) -> tuple[dict[str, int], dict[str, int]] | None:
+    """Count as :func:`_count` does, comparing rows only in ``ranges`` (the rows outside are proved equal).
+
+    Returns None when SQLite cannot read the ranges (no ``json_each``): the whole table is compared then.
+    """
+    differs = plan.differs()
+    flags = [f"d{i}" for i in range(len(differs))]
+    sums = "".join(f", sum({f})" for f in flags)
+    any_diff = f", sum({' OR '.join(flags)})" if flags else ", 0"
+    # a row of the ranges without a partner has no differences: it is added (or removed), not changed
+    paired = f"b.{_ref(plan.key_before[0])} IS NOT NULL"
+    compared = ", ".join(f"({paired} AND {d}) AS {f}" for d, f in zip(differs, flags))
+    a_from, a_in = _within(plan, "a")
+    b_t = f"{BEFORE}.{quote(plan.before_table or plan.table)}"
+    try:
+        row = conn.execute(f"SELECT count(*), sum(paired){any_diff}{sums} FROM (SELECT {paired} AS paired"
+                           f"{', ' + compared if compared else ''} FROM {a_from} LEFT JOIN {b_t} AS b "
+                           f"ON {plan.join()} WHERE {a_in} LIMIT -1)", (ranges_json(ranges),)).fetchone()
+    except sqlite.OperationalError:
+        return None
+    added = row[0] - (row[1] or 0)
+    n_after = _rows_in(conn, "main", plan.table, known[1])
+    n_before = _rows_in(conn, BEFORE, plan.before_table or plan.table, known[0])
+    matched = n_after - added
+    changed = row[2] or 0
+    per_column = {ca: (n or 0) for (ca, _cb, _s), n in zip(plan.compare, row[3:])}
+    return ({"added": added, "removed": n_before - matched, "changed": changed, "unchanged": matched - changed},
+            per_column)
+
+
+def _within(plan: _Plan, alias: str) -> tuple[str, str]:
+    """The FROM and WHERE parts that read the rows of ``alias``'s table in the ranges bound as ``?``."""
+    table = f"main.{quote(plan.table)}" if alias == "a" else f"{BEFORE}.{quote(plan.before_table or plan.table)}"
+    return (f"json_each(?) AS r CROSS JOIN {table} AS {alias}",
+            f"{alias}.rowid BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]')")
+
+
 def _rows_in(conn: sqlite.Connection, schema: str, table: str, known: Mapping[str, int]) -> int:
     if table.lower() in known:
         return known[table.lower()]
@@ -604,9 +699,27 @@ def _rows_in(conn: sqlite.Connection, schema: str, table: str, known: Mapping[st
 
 
 def _iter_kind(conn: sqlite.Connection, plan: _Plan, kind: str, limit: int | None,
-               redactor: Redactor, reveal: bool) -> Iterator[dict[str, Any]]:
+               redactor: Redactor, reveal: bool, ranges: list[tuple[int, int]] | None = None
+               ) -> Iterator[dict[str, Any]]:
     tail = f" LIMIT {int(limit)}" if limit is not None else ""
     a_t, b_t = f"main.{quote(plan.table)}", f"{BEFORE}.{quote(plan.before_table or plan.table)}"
+    if ranges is not None and plan.status == "compared":  # the rows outside the ranges are proved equal
+        spans = (ranges_json(ranges),)
+        (a_from, a_in), (b_from, b_in) = _within(plan, "a"), _within(plan, "b")
+        if kind == "added":
+            cols = plan.after_columns
+            sql = (f"SELECT {', '.join('a.' + quote(c) for c in cols)} FROM {a_from} WHERE {a_in} AND NOT EXISTS "
+                   f"(SELECT 1 FROM {b_t} AS b WHERE {plan.join()}) ORDER BY {plan.order('a')}{tail}")
+            yield from _rows(conn, sql, cols, plan.table, redactor, reveal, spans)
+        elif kind == "removed":
+            cols = plan.before_columns
+            sql = (f"SELECT {', '.join('b.' + quote(c) for c in cols)} FROM {b_from} WHERE {b_in} AND NOT EXISTS "
+                   f"(SELECT 1 FROM {a_t} AS a WHERE {plan.join()}) ORDER BY {plan.order('b', True)}{tail}")
+            yield from _rows(conn, sql, cols, plan.before_table or plan.table, redactor, reveal, spans)
+        elif plan.compare:
+            yield from _changed_rows(conn, plan, tail, redactor, reveal,
+                                     (f"{a_from} CROSS JOIN {b_t} AS b ON {plan.join()}", f"{a_in} AND ", spans))
+        return
     if plan.status != "compared":
         if kind != ("added" if plan.status == "added" else "removed"):
             return
@@ -629,21 +742,23 @@ def _iter_kind(conn: sqlite.Connection, plan: _Plan, kind: str, limit: int | Non
 
 
 def _rows(conn: sqlite.Connection, sql: str, cols: Sequence[str], table: str, redactor: Redactor,
-          reveal: bool) -> Iterator[dict[str, Any]]:
-    for values in conn.execute(sql):
+          reveal: bool, parameters: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
+    for values in conn.execute(sql, parameters):
         yield redactor.row(dict(zip(cols, values)), table, reveal=reveal)
 
 
 def _changed_rows(conn: sqlite.Connection, plan: _Plan, tail: str, redactor: Redactor,
-                  reveal: bool) -> Iterator[dict[str, Any]]:
+                  reveal: bool, within: tuple[str, str, tuple[Any, ...]] | None = None) -> Iterator[dict[str, Any]]:
     differs = plan.differs()
     keys = [f"a.{_ref(k)}" for k in plan.key_after]
     pairs = [f"b.{quote(cb)}, a.{quote(ca)}, {d}" for (ca, cb, _s), d in zip(plan.compare, differs)]
-    sql = (f"SELECT {', '.join(keys + pairs)} FROM main.{quote(plan.table)} AS a "
-           f"JOIN {BEFORE}.{quote(plan.before_table or plan.table)} AS b ON {plan.join()} "
-           f"WHERE {' OR '.join(differs)} ORDER BY {plan.order('a')}{tail}")
+    source, where, parameters = within or (
+        f"main.{quote(plan.table)} AS a JOIN {BEFORE}.{quote(plan.before_table or plan.table)} AS b ON {plan.join()}",
+        "", ())
+    sql = (f"SELECT {', '.join(keys + pairs)} FROM {source} "
+           f"WHERE {where}({' OR '.join(differs)}) ORDER BY {plan.order('a')}{tail}")
     nk = len(keys)
-    for values in conn.execute(sql):
+    for values in conn.execute(sql, parameters):
         key = redactor.row(dict(zip(plan.key_after, values[:nk])), plan.table, reveal=reveal)
         rest = values[nk:]
         cols = [ca for i, (ca, _cb, _s) in enumerate(plan.compare) if rest[3 * i + 2]]

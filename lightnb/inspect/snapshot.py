@@ -259,7 +259,7 @@ def table_fingerprint(conn: sqlite.Connection, table: str, columns: list[str] | 
 def take_snapshot(conn: sqlite.Connection, *, label: str = "", fingerprint: bool = True,
                   schema: str = "main", shown_fingerprints: bool = False, exact_fingerprints: bool = True,
                   redactor: Redactor | None = None, known: Mapping[str, TableSnapshot] | None = None,
-                  counted: Callable[[str], bool] | None = None) -> Snapshot:
+                  counted: Callable[[str], bool] | None = None, own: bool = False) -> Snapshot:
     """Capture the schema, row counts and content fingerprints of a database.
 
     :param conn: an open connection; nothing is written through it.
@@ -277,12 +277,14 @@ def take_snapshot(conn: sqlite.Connection, *, label: str = "", fingerprint: bool
         same keeps their row count, and their fingerprints when they hold the ones asked for, unread.
     :param counted: without fingerprints, count the rows only of the tables it accepts (by name);
         the others read ``row_count == -1`` (for a caller that counts what it compares itself).
+    :param own: the file is lightnb's own, or the database it is migrating through ``conn``: it may be
+        read memory-mapped (see :func:`lightnb.backends.sqlite.mapped`).
     """
     shown = fingerprint and shown_fingerprints
     masked = _masked_columns(conn, redactor, schema) if shown else None
     catalog = read_catalog(conn, schema)
     known = known or {}
-    with sqlite.mapped(conn, schema):
+    with sqlite.mapped(conn, schema, own=own):
         tables = tuple(_known(known.get(table.name.lower()), table, fingerprint, shown,
                               exact_fingerprints or not shown, masked)
                        or _table_snapshot(conn, table, fingerprint, schema, masked, exact_fingerprints or not shown,

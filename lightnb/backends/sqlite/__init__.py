@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         read_catalog,
         read_columns,
         read_definitions,
+        read_roots,
         read_table,
         state_identity,
     )
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
         translate,
     )
     from lightnb.backends.sqlite.copies import backup, copy_database, restore, restore_tables, save_tables
-    from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path, committed_state
+    from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path, committed_state, is_own_file
     from lightnb.backends.sqlite.interrupt import interrupting
     from lightnb.backends.sqlite.script import is_comment_only, split
 else:
@@ -62,8 +63,8 @@ else:
     _PARTS = {
         "guard": ("guard", None),
         **{name: ("catalog", name) for name in (
-            "CATALOGUE_TABLES", "find_object", "read_catalog", "read_columns", "read_definitions", "read_table",
-            "state_identity")},
+            "CATALOGUE_TABLES", "find_object", "read_catalog", "read_columns", "read_definitions", "read_roots",
+            "read_table", "state_identity")},
         **{name: ("connection", name) for name in (
             "BUSY_TIMEOUT_SECONDS", "attach_readonly", "connect", "database_file", "flush_updated_at_triggers",
             "has_table",
@@ -71,7 +72,8 @@ else:
             "open_scratch", "query_only", "quote", "serialize", "translate")},
         **{name: ("copies", name) for name in ("backup", "copy_database", "restore", "restore_tables",
                                                  "save_tables")},
-        **{name: ("files", name) for name in ("SQLITE_HEADER", "check_database_path", "committed_state")},
+        **{name: ("files", name) for name in ("SQLITE_HEADER", "check_database_path", "committed_state",
+                                               "is_own_file")},
         "interrupting": ("interrupt", "interrupting"),
         **{name: ("script", name) for name in ("is_comment_only", "split")},
     }
@@ -123,9 +125,9 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "CATALOGUE_TABLES", "Connection", "DriverData
            "SQLITE_READ", "SQLITE_SELECT", "StatementWarning", "attach_readonly", "backup", "check_database_path",
            "committed_state",
            "connect", "copy", "copy_database", "database_file", "find_object", "flush_updated_at_triggers", "guard",
-           "has_table", "interrupting", "is_comment_only", "mapped", "memory_copy", "name", "open_readonly",
-           "open_scratch",
-           "query_only", "quote", "read_catalog", "read_columns", "read_definitions", "read_table", "restore",
-           "restore_tables",
+           "has_table", "interrupting", "is_comment_only", "is_own_file", "mapped", "memory_copy", "name",
+           "open_readonly", "open_scratch",
+           "query_only", "quote", "read_catalog", "read_columns", "read_definitions", "read_roots", "read_table",
+           "restore", "restore_tables",
            "run_script", "save_tables", "serialize", "split", "state_identity", "translate", "version",
            "version_info"]

@@ -37,6 +37,7 @@ _INDEXES = ('SELECT m.name, i.name, i."unique", i.origin, i.partial, x.name, s.s
 _WITHOUT_ROWID = "SELECT name FROM pragma_table_list WHERE schema = ? AND wr"
 _DEFINITIONS = ("SELECT m.type, m.name, m.sql FROM {s}.sqlite_master AS m WHERE m.sql IS NOT NULL AND "
                 + _NOT_INTERNAL + " ORDER BY m.rowid")
+_ROOTS = "SELECT m.type, m.name, m.rootpage, m.sql FROM {s}.sqlite_master AS m WHERE m.rootpage > 0"
 _TABLE_LIST_SINCE = (3, 37, 0)
 # One object by name, ignoring ASCII case as SQLite's own name resolution does (SQLite's tables included).
 _FIND = ("SELECT m.type, m.name, m.sql FROM {s}.sqlite_master AS m "
@@ -82,6 +83,16 @@ def read_definitions(conn: sqlite3.Connection, schema: str = "main") -> list[tup
     :raises sqlite3.Error: when the catalogue cannot be read.
     """
     return [(kind, name, sql) for kind, name, sql in conn.execute(_DEFINITIONS.format(s=quote(schema)))]
+
+
+def read_roots(conn: sqlite3.Connection, schema: str = "main") -> list[tuple[str, str, int, str]]:
+    """Return ``(type, name, root page, CREATE statement)`` of every object stored in a b-tree of its own
+    (tables and indexes, SQLite's own included; the statement is '' for an automatic index).
+
+    :raises sqlite3.Error: when the catalogue cannot be read.
+    """
+    rows = conn.execute(_ROOTS.format(s=quote(schema)))
+    return [(kind, name, int(root), sql or "") for kind, name, root, sql in rows]
 
 
 def state_identity(conn: sqlite3.Connection) -> tuple[Any, ...]:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote as _urlquote
 
 from lightnb import statement_log
-from lightnb.backends.sqlite.files import attachable, check_database_path, open_untouched
+from lightnb.backends.sqlite.files import attachable, check_database_path, is_own_file, open_untouched
 from lightnb.errors import DatabaseBusyError, DatabaseError
 from lightnb.project import SqliteLocation
 
@@ -167,15 +167,22 @@ MAPPED_BYTES = 1 << 40  # SQLite caps it at its own compile-time limit (2 GiB by
 
 
 @contextlib.contextmanager
-def mapped(conn: sqlite3.Connection, *schemas: str) -> Iterator[sqlite3.Connection]:
+def mapped(conn: sqlite3.Connection, *schemas: str, own: bool = False) -> Iterator[sqlite3.Connection]:
     """Read ``schemas`` (default ``main``) of ``conn`` through memory-mapped I/O while inside the block.
 
     Whole-table reads (counts, joins of two states) then take pages from the OS cache without a
     copy each: several times faster on a large file. The previous setting is put back afterwards;
     a connection that refuses the setting reads as before.
+
+    Only lightnb's own files are mapped (:func:`~lightnb.backends.sqlite.files.is_own_file`), or every
+    schema with ``own`` (the caller's copies, or the database it is migrating through ``conn``): a
+    mapped file that another program truncates, or that fails to read, ends the process with SIGBUS
+    where an ordinary read gives an error. Another program's database is read as before.
     """
     previous: list[tuple[str, int]] = []
     for schema in schemas or ("main",):
+        if not own and not is_own_file(database_file(conn, schema)):
+            continue
         try:
             row = conn.execute(f"PRAGMA {quote(schema)}.mmap_size").fetchone()
             conn.execute(f"PRAGMA {quote(schema)}.mmap_size = {MAPPED_BYTES}")
@@ -195,13 +202,15 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def database_file(conn: sqlite3.Connection) -> str | None:
-    """Return the file of ``conn``'s main database (None in memory, or when it cannot be read)."""
+def database_file(conn: sqlite3.Connection, schema: str = "main") -> str | None:
+    """Return the file of ``conn``'s ``schema`` (main by default; None in memory, or when it cannot be read)."""
     try:
-        row = conn.execute("PRAGMA database_list").fetchone()
-        return row[2] if row and row[2] else None
+        for row in conn.execute("PRAGMA database_list"):
+            if str(row[1]).lower() == schema.lower():
+                return row[2] or None
     except sqlite3.Error:
         return None
+    return None
 
 
 def translate(error: sqlite3.Error, path: str | Path | None = None, *, doing: str = "") -> Exception:

@@ -39,6 +39,7 @@ HEADER_SIZE = 100
 # this long ago are waited for first: the kernel's file times are coarse (a few ms), so a write in
 # the same tick as the last one would not show in the times.
 QUIET_SECONDS = 0.05
+PRIVATE_READ_PREFIX = "lightnb-read-"  # the private folder of a copy read instead of a WAL database
 
 
 def check_database_path(path: str | Path, *, must_exist: bool = True, allow_empty: bool = True,
@@ -176,7 +177,7 @@ def open_untouched(path: str | Path, *, timeout: float = 5.0, check_same_thread:
         import shutil
         import tempfile
 
-        folder = Path(tempfile.mkdtemp(prefix="lightnb-read-"))
+        folder = Path(tempfile.mkdtemp(prefix=PRIVATE_READ_PREFIX))
         try:
             source = consistent_copy(target, folder / "copy.db", timeout=max(timeout, 1.0))
         except BaseException:
@@ -198,6 +199,24 @@ def open_untouched(path: str | Path, *, timeout: float = 5.0, check_same_thread:
     return conn
 
 
+def is_own_file(path: str | Path | None) -> bool:
+    """Tell whether lightnb made the database file ``path``: a workspace or a copy kept in one, a copy in
+    a scratch folder, or a private copy a read made of a WAL database (no other program writes those)."""
+    if not path:
+        return False
+    if is_lightnb_copy(path):
+        return True
+    from lightnb import scratch
+
+    if scratch.holding(path) is not None:
+        return True
+    import tempfile
+
+    folder = Path(os.path.realpath(path)).parent
+    temporary = Path(os.path.realpath(tempfile.gettempdir()))
+    return folder.name.startswith(PRIVATE_READ_PREFIX) and folder.parent == temporary
+
+
 def attachable(conn: sqlite3.Connection, path: str | Path, *, header: bool = True) -> Path:
     """Return a path to ATTACH ``path`` from: itself, or a private consistent copy kept while ``conn`` lives.
 
@@ -209,7 +228,7 @@ def attachable(conn: sqlite3.Connection, path: str | Path, *, header: bool = Tru
     import shutil
     import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="lightnb-read-"))
+    folder = Path(tempfile.mkdtemp(prefix=PRIVATE_READ_PREFIX))
     try:
         copy = consistent_copy(target, folder / "copy.db")
     except BaseException:
@@ -446,5 +465,5 @@ def _settle(copy: Path) -> None:
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
 
 
-__all__ = ["ReadOnlyConnection", "SQLITE_HEADER", "attachable", "check_database_path", "consistent_copy",
-           "copy_bytes", "open_untouched", "uses_wal"]
+__all__ = ["PRIVATE_READ_PREFIX", "ReadOnlyConnection", "SQLITE_HEADER", "attachable", "check_database_path",
+           "consistent_copy", "copy_bytes", "is_own_file", "open_untouched", "uses_wal"]
