@@ -81,6 +81,21 @@ def reporting(reporter: Reporter | None) -> Iterator[None]:
         _REPORTER.reset(token)
 
 
+@contextmanager
+def kept(into: list[Progress]) -> Iterator[None]:
+    """Append the steps finished inside the block to ``into``; they are reported as before too."""
+    shown = _REPORTER.get()
+
+    def keep(report: Progress) -> None:
+        if report.finished:
+            into.append(report)
+        if shown is not None:
+            shown(report)
+
+    with reporting(keep):
+        yield
+
+
 def wanted() -> bool:
     """Tell whether someone follows progress now (a step may then report more finely)."""
     return _REPORTER.get() is not None

@@ -146,8 +146,9 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
             copied = copy_project(project, start, folder / "project")
             with production_copy(project, production, folder / "pg") as copy:
                 out.mkdir(parents=True, exist_ok=True)
-                params = {"project_dir": str(copied), "production_db": copy.production, "workspace_dir": None,
-                          "limit": limit, "run_project_tests": run_tests, "backend": "postgres"}
+                params: dict[str, object] = {
+                    "project_dir": str(copied), "production_db": copy.production, "workspace_dir": None,
+                    "limit": limit, "run_project_tests": run_tests, "backend": "postgres"}
                 # the kernel's DATABASE_URL names the workspace database in the copy's cluster
                 with _Kernel.started(out, folder, env={"DATABASE_URL": copy.workspace},
                                      warm_up=KERNEL_WARM_UP + POSTGRES_WARM_UP) as kernel:
@@ -161,8 +162,10 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
             tools = _Tools.warm_up()  # papermill loads while the kernel starts and the project is copied
             redactor = _redactor(project)
             copied = copy_project(project, start, folder / "project")
+            # the notebook's workspace copy of production is made here, while the kernel starts
+            made = _workspace_copy(copied, production, folder / "workspace")
             params = {"project_dir": str(copied), "production_db": str(production),
-                      "workspace_dir": str(folder / "workspace"), "limit": limit,
+                      "workspace_dir": str(folder / "workspace"), "workspace_copy": made, "limit": limit,
                       "run_project_tests": run_tests}
             try:
                 _execute(kernel, tools, executed, params, out, timeout, redactor)
@@ -175,6 +178,23 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
             with _removing(folder / "workspace"):
                 report = _export(tools, executed, out, redactor, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
+
+
+def _workspace_copy(project_dir: Path, production: Path, folder: Path) -> dict[str, Any] | None:
+    """Make the workspace copy of ``production`` in ``folder``, as the notebook's first cell would (the same
+    step, guarded the same way); return what the notebook opens it with (``lightnb.ui.workbook``'s
+    ``copied``), or None when its file's state cannot prove it untouched later (the notebook copies again)."""
+    from dataclasses import asdict
+
+    from lightnb import progress, steps
+    from lightnb.backends import sqlite
+
+    finished: list[progress.Progress] = []
+    with progress.kept(finished):
+        workspace = steps.snapshot(Project.discover(project_dir), database_url=production, folder=folder,
+                                   replace=True)
+    state = sqlite.committed_state(workspace.path)
+    return {"state": list(state), "steps": [asdict(p) for p in finished]} if state is not None else None
 
 
 def _redactor(project: Project) -> Redactor:

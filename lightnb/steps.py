@@ -1245,7 +1245,8 @@ def sample_defaults() -> tuple[int, int]:
 
 def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
                   folder: str | Path | None = None, users: int = 2_000, exercise: bool = False,
-                  workspace_dir: str | Path | None = None, backend: str = "sqlite") -> WorkbookStart:
+                  workspace_dir: str | Path | None = None, backend: str = "sqlite",
+                  copied: Sequence[int] | None = None) -> WorkbookStart:
     """Open a workbook on a project with a fresh workspace copy of its production database.
 
     With no ``project_dir``, build the bundled sample (project and fake production database) in
@@ -1256,6 +1257,9 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     :param backend: ``sqlite``, or ``postgres``: the sample's PostgreSQL variant (production and the
         workspace database in the project's private cluster), or a PostgreSQL project whose
         ``DATABASE_URL`` names its workspace database (copied again from production).
+    :param copied: the committed state (``sqlite.committed_state``) of the workspace :func:`snapshot` just made of
+        ``production_db`` in ``workspace_dir`` (``lightnb rehearse`` makes it while the notebook's kernel starts):
+        while the file is provably that copy, untouched since, it is opened instead of copied again.
     :raises LightnbError: when the project or the database cannot be found.
     """
     from lightnb.results import WorkbookStart
@@ -1276,7 +1280,9 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     production: Path | None = Path(production_db).resolve() if production_db is not None else None
     if production is None:
         production = project.settings.production
-    if production is not None:
+    if production is not None and (made := _copy_made(production, workspace_dir, copied)) is not None:
+        workspace = made
+    elif production is not None:
         workspace = snapshot(project, database_url=production, folder=workspace_dir, replace=True)
     elif workspace_dir is None and (workspace_folder(project) / WORKSPACE_DB).is_file():
         workspace = Workspace.open(workspace_folder(project))
@@ -1290,6 +1296,20 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
         listing = list_migrations(project, workspace.production)
         applied = frozenset(m.version for m in listing.migrations if m.applied)
     return WorkbookStart(project, workspace, baseline, applied)
+
+
+def _copy_made(production: Path, folder: str | Path | None, state: Sequence[int] | None) -> Workspace | None:
+    """The workspace copy of ``production`` already made in ``folder``, when its file is still in the committed
+    state ``state`` it had once copied (same file, size, times and change counter: nothing wrote it since)."""
+    if state is None or folder is None or not (Path(folder) / WORKSPACE_DB).is_file():
+        return None
+    try:
+        made = Workspace.open(folder)
+    except LightnbError:
+        return None
+    if made.production is None or made.production.resolve() != production.resolve():
+        return None
+    return made if sqlite.committed_state(made.path) == tuple(state) else None
 
 
 def _open_postgres_workbook(project_dir: str | Path | None, production_db: str | Path | None, *,

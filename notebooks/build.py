@@ -227,6 +227,8 @@ and an HTML report (redacted) is written next to the executed notebook.
             project_dir=(None, "a Diesel project folder; None builds the bundled sample with one pending migration"),
             production_db=(None, "the production database (only ever read)"),
             workspace_dir=(None, "where to keep the copy; None: .lightnb/ in the project"),
+            workspace_copy=(None, "lightnb rehearse: the copy of production it made in workspace_dir while this "
+                                  "kernel started"),
             limit=(None, "apply only the next N pending migrations; None: all"),
             run_project_tests=(False, "also run the project's own test command"),
             sample_users=(2000, "size of the sample database when it is built"),
@@ -235,7 +237,7 @@ and an HTML report (redacted) is written next to the executed notebook.
         ),
         code("import lightnb.ui as ui"),
         code("wb = ui.workbook(project_dir, production_db, users=sample_users, exercise=True,\n"
-             "                 workspace_dir=workspace_dir, backend=backend)\nwb"),
+             "                 workspace_dir=workspace_dir, backend=backend, copied=workspace_copy)\nwb"),
         md("""
 ## Reversibility verdict (on a fresh copy of production)
 
