@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 ENV = "LIGHTNB_PROGRESS"  # auto (a bar when stderr is a terminal), always, never
 
@@ -94,6 +94,15 @@ def kept(into: list[Progress]) -> Iterator[None]:
 
     with reporting(keep):
         yield
+
+
+def replay(finished: Sequence[Mapping[str, Any]]) -> None:
+    """Report steps finished elsewhere, beforehand (their :class:`Progress` fields), to whoever follows progress now:
+    a copy made before a step ran is said as the step itself would say it."""
+    reporter = _REPORTER.get()
+    if reporter is not None:
+        for done in finished:
+            reporter(Progress(**{**done, "finished": True}))
 
 
 def wanted() -> bool:

@@ -162,10 +162,13 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
             tools = _Tools.warm_up()  # papermill loads while the kernel starts and the project is copied
             redactor = _redactor(project)
             copied = copy_project(project, start, folder / "project")
-            # the notebook's workspace copy of production is made here, while the kernel starts
+            # the notebook's two copies of production, the workspace and the one the proof starts from, are
+            # made here, while the kernel starts
             made = _workspace_copy(copied, production, folder / "workspace")
+            fresh = _workspace_copy(copied, production, folder / "check", record=False)
             params = {"project_dir": str(copied), "production_db": str(production),
-                      "workspace_dir": str(folder / "workspace"), "workspace_copy": made, "limit": limit,
+                      "workspace_dir": str(folder / "workspace"), "workspace_copy": made,
+                      "check_copy": {**fresh, "folder": str(folder / "check")} if fresh else None, "limit": limit,
                       "run_project_tests": run_tests}
             try:
                 _execute(kernel, tools, executed, params, out, timeout, redactor)
@@ -180,19 +183,24 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
 
 
-def _workspace_copy(project_dir: Path, production: Path, folder: Path) -> dict[str, Any] | None:
-    """Make the workspace copy of ``production`` in ``folder``, as the notebook's first cell would (the same
-    step, guarded the same way); return what the notebook opens it with (``lightnb.ui.workbook``'s
-    ``copied``), or None when its file's state cannot prove it untouched later (the notebook copies again)."""
+def _workspace_copy(project_dir: Path, production: Path, folder: Path, *, record: bool = True) -> dict[str, Any] | None:
+    """Make a workspace copy of ``production`` in ``folder``, as the notebook's cells would (the same step,
+    guarded the same way); return what the notebook opens it with (``lightnb.ui.workbook``'s and
+    ``lightnb.ui.test``'s ``copied``), or None when its file's state cannot prove it untouched later (the
+    notebook copies again). Without ``record``, the copy is not the project's workspace (the proof's copy)."""
     from dataclasses import asdict
 
     from lightnb import progress, steps
     from lightnb.backends import sqlite
+    from lightnb.workspace import Workspace
 
     finished: list[progress.Progress] = []
     with progress.kept(finished):
-        workspace = steps.snapshot(Project.discover(project_dir), database_url=production, folder=folder,
-                                   replace=True)
+        if record:
+            workspace = steps.snapshot(Project.discover(project_dir), database_url=production, folder=folder,
+                                       replace=True)
+        else:
+            workspace = Workspace.create(production, folder)
     state = sqlite.committed_state(workspace.path)
     return {"state": list(state), "steps": [asdict(p) for p in finished]} if state is not None else None
 

@@ -451,17 +451,20 @@ def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = 
 
 
 def test(project: Project, database: str | Path | None = None, *, versions: list[str] | None = None,
-         applied: int = 0, run_tests: bool = True, on_output: Callable[[str], None] | None = None) -> CheckResult:
+         applied: int = 0, run_tests: bool = True, on_output: Callable[[str], None] | None = None,
+         copied: dict[str, Any] | None = None) -> CheckResult:
     """Prove migrations safe on a fresh copy of ``database``: up, down, up again, checks, tests.
 
     :param applied: also prove the latest N applied migrations (reverted then re-applied on the copy).
+    :param copied: a copy of the SQLite ``database`` made beforehand, to prove on while provably untouched
+        (see ``lightnb.checks.check``).
     :returns: ``lightnb.checks.CheckResult`` with one verdict.
     """
     if is_postgres_url(database):
         return check(project, database_url=database, applied=applied, run_tests=run_tests, on_output=on_output)
     from lightnb.checks import check as prove
     return prove(project, database=database, versions=versions, applied=applied, run_tests=run_tests,
-                 on_output=on_output)
+                 on_output=on_output, copied=copied)
 
 
 def regenerate(project: Project, database: str | Path, *, write: bool = True,

@@ -79,3 +79,64 @@ def test_the_workbook_cell_says_what_the_copy_made_beforehand_took(made, monkeyp
     # the line the cell keeps is the copy's own, as if it had been made in the cell
     assert shown == [[Progress(**{**copy["steps"][0], "finished": True}).summary()]]
     assert shown[0][0].startswith(f"copying {production.name}: ")
+
+
+def _proof_copy(made) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    copied, production, workspace, _ = made
+    folder = workspace.parent / "check"
+    fresh = _workspace_copy(copied, production, folder, record=False)
+    assert fresh is not None
+    return {**fresh, "folder": str(folder)}
+
+
+def test_the_proof_runs_on_the_copy_made_beforehand_then_deletes_it(made, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from lightnb import checks, progress
+    from lightnb.workspace import Workspace
+
+    copied, production, _, _ = made
+    project = Project.discover(copied)
+    steps.save_sql(project, steps.generate(project, "theme").migration.name,
+                   up="ALTER TABLE user_settings ADD COLUMN theme TEXT NOT NULL DEFAULT 'light';\n",
+                   down="ALTER TABLE user_settings DROP COLUMN theme;\n")
+    expected = checks.check(project, database=production, run_tests=False)
+    fresh = _proof_copy(made)
+    created: list[Path] = []
+    original = Workspace.create
+
+    def create(production, folder, **kw):  # type: ignore[no-untyped-def]
+        created.append(Path(folder))
+        return original(production, folder, **kw)
+
+    monkeypatch.setattr(Workspace, "create", create)
+    seen: list[str] = []
+    with progress.reporting(lambda report: seen.append(report.summary()) if report.finished else None):
+        result = checks.check(project, database=production, run_tests=False, copied=fresh)
+    assert created == []  # no copy of production made: the one made beforehand was proven on
+    assert not (Path(fresh["folder"]) / "workspace.db").exists()  # and it is gone: no second proof starts from it
+    assert result.to_dict() == expected.to_dict()
+    # the copy's own line comes first, as when the proof makes it
+    assert seen[0] == progress.Progress(**{**fresh["steps"][0], "finished": True}).summary()
+    # a second proof finds no copy made beforehand: it makes its own
+    assert checks.check(project, database=production, run_tests=False, copied=fresh).to_dict() == expected.to_dict()
+    assert len(created) == 1
+
+
+def test_a_proof_copy_written_since_is_not_proven_on(made, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from lightnb import checks
+    from lightnb.workspace import Workspace
+
+    copied, production, _, _ = made
+    fresh = _proof_copy(made)
+    conn = sqlite.connect(Path(fresh["folder"]) / "workspace.db")
+    conn.execute("DELETE FROM users WHERE id IN (SELECT id FROM users LIMIT 3)")
+    conn.close()
+    created: list[Path] = []
+    original = Workspace.create
+
+    def create(production, folder, **kw):  # type: ignore[no-untyped-def]
+        created.append(Path(folder))
+        return original(production, folder, **kw)
+
+    monkeypatch.setattr(Workspace, "create", create)
+    checks.check(Project.discover(copied), database=production, run_tests=False, copied=fresh)
+    assert len(created) == 1  # a fresh copy of production, not the file written since

@@ -153,10 +153,9 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
                                           folder=(folder or _scratch_folder()) if project_dir is None else None,
                                           users=users, exercise=exercise, workspace_dir=workspace_dir,
                                           backend=backend, copied=copied["state"] if copied else None)
-        if copied and not copying.lines:  # the copy made before this cell ran was opened: its steps are its own
-            from lightnb.progress import Progress
-            for done in copied["steps"]:
-                copying(Progress(**{**done, "finished": True}))
+            if copied and not copying.lines:  # the copy made before this cell ran was opened: its steps are its own
+                from lightnb import progress
+                progress.replay(copied["steps"])
         ok = True
     finally:
         copying.close(ok)
