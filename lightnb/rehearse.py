@@ -13,8 +13,11 @@ tree stays exactly as it was.
 The fixed cost of a rehearsal is mostly start-up: the notebook's kernel (a Python process that
 must import IPython, then lightnb's panels, pandas and the proof) and this process's own imports
 (papermill, nbconvert). So the kernel is started first, before papermill is even imported, and
-imports the modules the cells use while it starts; meanwhile this process copies the project and
-imports papermill, and nbconvert warms up in a thread while the cells run. The kernel's own
+imports the modules the cells use while it starts; meanwhile this process copies the project, makes
+the notebook's two copies of a SQLite production (the workspace, and the one the proof starts from;
+the notebook uses each while its file is provably untouched since) and imports papermill, and
+nbconvert warms up in a thread while the cells run. Once the notebook ran, the kernel is killed: it
+has nothing left to do or save, and ipykernel takes a fifth of a second to end when asked. The kernel's own
 messages (its log, a ZMQ complaint when a stop cuts a reply short) go to a log file in the private
 scratch folder, never to the terminal; the last line is quoted when the kernel dies.
 """
