@@ -304,7 +304,8 @@ def _fresh_copy(production: Path | None, folder: Path, copied: Mapping[str, Any]
     """A fresh copy of ``production`` to prove on: the one made beforehand (see :func:`check`) while its file is
     provably that copy, untouched since (it is deleted once the proof is done: no second proof starts from it),
     else a new one in ``folder``."""
-    made = _made(production, copied)
+    made = Workspace.untouched(copied["folder"], production, copied["state"]) \
+        if production is not None and copied else None
     if made is None:
         yield Workspace.create(production, folder)
         return
@@ -314,19 +315,6 @@ def _fresh_copy(production: Path | None, folder: Path, copied: Mapping[str, Any]
     finally:
         for suffix in ("", "-journal", "-wal", "-shm"):
             Path(f"{made.path}{suffix}").unlink(missing_ok=True)
-
-
-def _made(production: Path | None, copied: Mapping[str, Any] | None) -> Workspace | None:
-    if production is None or not copied:
-        return None
-    from lightnb.errors import WorkspaceError
-    try:
-        made = Workspace.open(copied["folder"])
-    except WorkspaceError:
-        return None
-    if made.production is None or made.production.resolve() != production.resolve():
-        return None
-    return made if sqlite.committed_state(made.path) == tuple(copied["state"]) else None
 
 
 def _production(project: Project, database: str | Path | None) -> Path | None:

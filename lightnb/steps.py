@@ -1283,7 +1283,8 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     production: Path | None = Path(production_db).resolve() if production_db is not None else None
     if production is None:
         production = project.settings.production
-    if production is not None and (made := _copy_made(production, workspace_dir, copied)) is not None:
+    if production is not None and workspace_dir is not None and copied is not None and \
+            (made := Workspace.untouched(workspace_dir, production, copied)) is not None:
         workspace = made
     elif production is not None:
         workspace = snapshot(project, database_url=production, folder=workspace_dir, replace=True)
@@ -1299,20 +1300,6 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
         listing = list_migrations(project, workspace.production)
         applied = frozenset(m.version for m in listing.migrations if m.applied)
     return WorkbookStart(project, workspace, baseline, applied)
-
-
-def _copy_made(production: Path, folder: str | Path | None, state: Sequence[int] | None) -> Workspace | None:
-    """The workspace copy of ``production`` already made in ``folder``, when its file is still in the committed
-    state ``state`` it had once copied (same file, size, times and change counter: nothing wrote it since)."""
-    if state is None or folder is None or not (Path(folder) / WORKSPACE_DB).is_file():
-        return None
-    try:
-        made = Workspace.open(folder)
-    except LightnbError:
-        return None
-    if made.production is None or made.production.resolve() != production.resolve():
-        return None
-    return made if sqlite.committed_state(made.path) == tuple(state) else None
 
 
 def _open_postgres_workbook(project_dir: str | Path | None, production_db: str | Path | None, *,
