@@ -193,15 +193,17 @@ def _workspace_copy(project_dir: Path, production: Path, folder: Path, *, record
     notebook copies again). Without ``record``, the copy is not the project's workspace (the proof's copy)."""
     from dataclasses import asdict
 
-    from lightnb import progress, steps
+    from lightnb import progress
     from lightnb.backends import sqlite
+    from lightnb.target import record_workspace, workspace_protects
     from lightnb.workspace import Workspace
 
     finished: list[progress.Progress] = []
     with progress.kept(finished):
-        if record:
-            workspace = steps.snapshot(Project.discover(project_dir), database_url=production, folder=folder,
-                                       replace=True)
+        if record:  # as ``lightnb snapshot`` makes the project's workspace (the notebook's first cell does)
+            project = Project.discover(project_dir)
+            workspace = Workspace.create(production, folder, protect=workspace_protects(project))
+            record_workspace(project, workspace.folder, workspace.production)
         else:
             workspace = Workspace.create(production, folder)
     state = sqlite.committed_state(workspace.path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, overload
@@ -1249,7 +1249,7 @@ def sample_defaults() -> tuple[int, int]:
 def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
                   folder: str | Path | None = None, users: int = 2_000, exercise: bool = False,
                   workspace_dir: str | Path | None = None, backend: str = "sqlite",
-                  copied: Sequence[int] | None = None) -> WorkbookStart:
+                  copied: Mapping[str, Any] | None = None) -> WorkbookStart:
     """Open a workbook on a project with a fresh workspace copy of its production database.
 
     With no ``project_dir``, build the bundled sample (project and fake production database) in
@@ -1260,9 +1260,11 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     :param backend: ``sqlite``, or ``postgres``: the sample's PostgreSQL variant (production and the
         workspace database in the project's private cluster), or a PostgreSQL project whose
         ``DATABASE_URL`` names its workspace database (copied again from production).
-    :param copied: the committed state (``sqlite.committed_state``) of the workspace :func:`snapshot` just made of
-        ``production_db`` in ``workspace_dir`` (``lightnb rehearse`` makes it while the notebook's kernel starts):
-        while the file is provably that copy, untouched since, it is opened instead of copied again.
+    :param copied: the workspace copy of ``production_db`` made beforehand in ``workspace_dir`` as :func:`snapshot`
+        makes it (``lightnb rehearse`` makes it while the notebook's kernel starts): ``state``, its file's committed
+        state once copied, and ``steps``, what the copy took (``lightnb.progress.Progress`` fields). While the file
+        is provably that copy, untouched since, it is opened instead of copied again, and the copy's steps are
+        reported as if made here.
     :raises LightnbError: when the project or the database cannot be found.
     """
     from lightnb.results import WorkbookStart
@@ -1284,7 +1286,9 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     if production is None:
         production = project.settings.production
     if production is not None and workspace_dir is not None and copied is not None and \
-            (made := Workspace.untouched(workspace_dir, production, copied)) is not None:
+            (made := Workspace.untouched(workspace_dir, production, copied["state"])) is not None:
+        from lightnb import progress
+        progress.replay(copied["steps"])
         workspace = made
     elif production is not None:
         workspace = snapshot(project, database_url=production, folder=workspace_dir, replace=True)

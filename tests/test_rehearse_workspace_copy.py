@@ -34,7 +34,7 @@ def test_the_copy_made_beforehand_is_opened_while_untouched(made) -> None:  # ty
     inode = os.stat(workspace / "workspace.db").st_ino
     [step] = copy["steps"]
     assert step["label"] == f"copying {production.name}" and step["done"] == production.stat().st_size
-    started = steps.open_workbook(copied, production, workspace_dir=workspace, copied=copy["state"])
+    started = steps.open_workbook(copied, production, workspace_dir=workspace, copied=copy)
     assert started.workspace.path == (workspace / "workspace.db").resolve()
     assert os.stat(started.workspace.path).st_ino == inode  # opened, not copied again
     assert started.production_applied  # what production has applied, read as on a fresh copy
@@ -45,7 +45,7 @@ def test_a_copy_written_since_is_not_trusted_production_is_copied_again(made) ->
     conn = sqlite.connect(workspace / "workspace.db")
     conn.execute("DELETE FROM users WHERE id IN (SELECT id FROM users LIMIT 3)")
     conn.close()
-    started = steps.open_workbook(copied, production, workspace_dir=workspace, copied=copy["state"])
+    started = steps.open_workbook(copied, production, workspace_dir=workspace, copied=copy)
     assert file_sha256(started.workspace.path) == file_sha256(production)  # a fresh copy again
 
 
@@ -54,7 +54,7 @@ def test_a_copy_of_another_production_is_not_opened(made, tmp_path: Path) -> Non
     other = tmp_path / "other.db"
     other.write_bytes(production.read_bytes())
     inode = os.stat(workspace / "workspace.db").st_ino
-    started = steps.open_workbook(copied, other, workspace_dir=workspace, copied=copy["state"])
+    started = steps.open_workbook(copied, other, workspace_dir=workspace, copied=copy)
     assert started.workspace.production == other.resolve()
     assert os.stat(started.workspace.path).st_ino != inode
 

@@ -152,10 +152,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
             started = steps.open_workbook(project_dir, production_db,
                                           folder=(folder or _scratch_folder()) if project_dir is None else None,
                                           users=users, exercise=exercise, workspace_dir=workspace_dir,
-                                          backend=backend, copied=copied["state"] if copied else None)
-            if copied and not copying.lines:  # the copy made before this cell ran was opened: its steps are its own
-                from lightnb import progress
-                progress.replay(copied["steps"])
+                                          backend=backend, copied=copied)
         ok = True
     finally:
         copying.close(ok)
