@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -241,7 +241,8 @@ def _finding_lines(finding: Finding) -> list[str]:
 
 def check(project: Project, *, database: str | Path | None = None, versions: Sequence[str] | None = None,
           run_tests: bool = True, on_output: Callable[[str], None] | None = None,
-          config: LintConfig | None = None, applied: int = 0) -> CheckResult:
+          config: LintConfig | None = None, applied: int = 0, copied: Mapping[str, Any] | None = None
+          ) -> CheckResult:
     """Rehearse every pending migration on a fresh copy of ``database`` and return the verdict.
 
     With ``applied=N`` the latest N applied migrations are first reverted on the copy and then
@@ -257,6 +258,10 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
         migrations before them are applied on the copy first, without a proof.
     :param run_tests: also run the project's test command against the rehearsed copy.
     :param on_output: receives the test command's output, line by line, as it comes.
+    :param copied: a fresh copy of ``database`` made beforehand (``lightnb rehearse`` makes it while the notebook's
+        kernel starts): ``folder``, the workspace folder :meth:`Workspace.create` made it in, ``state``, its file's
+        committed state once copied, and ``steps``, what the copy took (``lightnb.progress.Progress`` fields). While
+        the file is provably that copy, untouched since, the proof runs on it instead of a new copy, and deletes it.
     :raises LightnbError: when the project or the database cannot be read.
     """
     config = config or config_from_settings(project.settings)
@@ -267,8 +272,7 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     production = _production(project, database)
     divergence = _divergence(project, production)
     # A full, unredacted copy of production: in a private folder removed on SIGTERM too (scratch).
-    with scratch.folder("check") as folder:
-        workspace = Workspace.create(production, folder)
+    with scratch.folder("check") as folder, _fresh_copy(production, folder, copied) as workspace:
         conn = workspace.connect()
         conn.execute("PRAGMA synchronous = OFF")  # a throwaway copy: no need to wait for the disk
         try:
@@ -293,6 +297,24 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
             tests = run_test_command(project, workspace.path, on_output=on_output)
     return CheckResult(str(production) if production else "(empty database)", tuple(checks),
                        tuple(project_findings), tests, baseline=divergence)
+
+
+@contextlib.contextmanager
+def _fresh_copy(production: Path | None, folder: Path, copied: Mapping[str, Any] | None) -> Iterator[Workspace]:
+    """A fresh copy of ``production`` to prove on: the one made beforehand (see :func:`check`) while its file is
+    provably that copy, untouched since (it is deleted once the proof is done: no second proof starts from it),
+    else a new one in ``folder``."""
+    made = Workspace.untouched(copied["folder"], production, copied["state"]) \
+        if production is not None and copied else None
+    if made is None:
+        yield Workspace.create(production, folder)
+        return
+    progress.replay(copied["steps"] if copied else ())
+    try:
+        yield made
+    finally:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{made.path}{suffix}").unlink(missing_ok=True)
 
 
 def _production(project: Project, database: str | Path | None) -> Path | None:

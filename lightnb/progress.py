@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TextIO
+from typing import Any, TextIO
 
 from lightnb.records import record
 
@@ -80,6 +80,30 @@ def reporting(reporter: Reporter | None) -> Iterator[None]:
         yield
     finally:
         _REPORTER.reset(token)
+
+
+@contextmanager
+def kept(into: list[Progress]) -> Iterator[None]:
+    """Append the steps finished inside the block to ``into``; they are reported as before too."""
+    shown = _REPORTER.get()
+
+    def keep(report: Progress) -> None:
+        if report.finished:
+            into.append(report)
+        if shown is not None:
+            shown(report)
+
+    with reporting(keep):
+        yield
+
+
+def replay(finished: Sequence[Mapping[str, Any]]) -> None:
+    """Report steps finished elsewhere, beforehand (their :class:`Progress` fields), to whoever follows progress now:
+    a copy made before a step ran is said as the step itself would say it."""
+    reporter = _REPORTER.get()
+    if reporter is not None:
+        for done in finished:
+            reporter(Progress(**{**done, "finished": True}))
 
 
 def wanted() -> bool:

@@ -13,8 +13,11 @@ tree stays exactly as it was.
 The fixed cost of a rehearsal is mostly start-up: the notebook's kernel (a Python process that
 must import IPython, then lightnb's panels, pandas and the proof) and this process's own imports
 (papermill, nbconvert). So the kernel is started first, before papermill is even imported, and
-imports the modules the cells use while it starts; meanwhile this process copies the project and
-imports papermill, and nbconvert warms up in a thread while the cells run. The kernel's own
+imports the modules the cells use while it starts; meanwhile this process copies the project, makes
+the notebook's two copies of a SQLite production (the workspace, and the one the proof starts from;
+the notebook uses each while its file is provably untouched since) and imports papermill, and
+nbconvert warms up in a thread while the cells run. Once the notebook ran, the kernel is killed: it
+has nothing left to do or save, and ipykernel takes a fifth of a second to end when asked. The kernel's own
 messages (its log, a ZMQ complaint when a stop cuts a reply short) go to a log file in the private
 scratch folder, never to the terminal; the last line is quoted when the kernel dies.
 """
@@ -146,8 +149,9 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
             copied = copy_project(project, start, folder / "project")
             with production_copy(project, production, folder / "pg") as copy:
                 out.mkdir(parents=True, exist_ok=True)
-                params = {"project_dir": str(copied), "production_db": copy.production, "workspace_dir": None,
-                          "limit": limit, "run_project_tests": run_tests, "backend": "postgres"}
+                params: dict[str, object] = {
+                    "project_dir": str(copied), "production_db": copy.production, "workspace_dir": None,
+                    "limit": limit, "run_project_tests": run_tests, "backend": "postgres"}
                 # the kernel's DATABASE_URL names the workspace database in the copy's cluster
                 with _Kernel.started(out, folder, env={"DATABASE_URL": copy.workspace},
                                      warm_up=KERNEL_WARM_UP + POSTGRES_WARM_UP) as kernel:
@@ -161,8 +165,13 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
             tools = _Tools.warm_up()  # papermill loads while the kernel starts and the project is copied
             redactor = _redactor(project)
             copied = copy_project(project, start, folder / "project")
+            # the notebook's two copies of production, the workspace and the one the proof starts from, are
+            # made here, while the kernel starts
+            made = _workspace_copy(copied, production, folder / "workspace")
+            fresh = _workspace_copy(copied, production, folder / "check", record=False)
             params = {"project_dir": str(copied), "production_db": str(production),
-                      "workspace_dir": str(folder / "workspace"), "limit": limit,
+                      "workspace_dir": str(folder / "workspace"), "workspace_copy": made,
+                      "check_copy": {**fresh, "folder": str(folder / "check")} if fresh else None, "limit": limit,
                       "run_project_tests": run_tests}
             try:
                 _execute(kernel, tools, executed, params, out, timeout, redactor)
@@ -175,6 +184,30 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
             with _removing(folder / "workspace"):
                 report = _export(tools, executed, out, redactor, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
+
+
+def _workspace_copy(project_dir: Path, production: Path, folder: Path, *, record: bool = True) -> dict[str, Any] | None:
+    """Make a workspace copy of ``production`` in ``folder``, as the notebook's cells would (the same step,
+    guarded the same way); return what the notebook opens it with (``lightnb.ui.workbook``'s and
+    ``lightnb.ui.test``'s ``copied``), or None when its file's state cannot prove it untouched later (the
+    notebook copies again). Without ``record``, the copy is not the project's workspace (the proof's copy)."""
+    from dataclasses import asdict
+
+    from lightnb import progress
+    from lightnb.backends import sqlite
+    from lightnb.target import record_workspace, workspace_protects
+    from lightnb.workspace import Workspace
+
+    finished: list[progress.Progress] = []
+    with progress.kept(finished):
+        if record:  # as ``lightnb snapshot`` makes the project's workspace (the notebook's first cell does)
+            project = Project.discover(project_dir)
+            workspace = Workspace.create(production, folder, protect=workspace_protects(project))
+            record_workspace(project, workspace.folder, workspace.production)
+        else:
+            workspace = Workspace.create(production, folder)
+    state = sqlite.committed_state(workspace.path)
+    return {"state": list(state), "steps": [asdict(p) for p in finished]} if state is not None else None
 
 
 def _redactor(project: Project) -> Redactor:
@@ -253,7 +286,11 @@ KERNEL_LOG = "kernel.log"
 # the paths of production and of the copies, outside OUTDIR; the kernel keeps its history in memory (no file
 # to open, lock or close). (Disabling the history instead makes ipykernel hang on its way out, now and then.)
 KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:",)
-FINISHED_WAIT = 2.0  # seconds a kernel that ran the whole notebook has to end (SIGTERM after half, then SIGKILL)
+# IPython's own folder (its profile: start-up scripts, configuration, the folders it makes on a first start) is
+# one in the rehearsal's private scratch folder: the kernel writes nothing in the user's home, and the user's
+# IPython start-up scripts and settings do not run in, or change, a rehearsal.
+IPYTHON_DIR_ENV = "IPYTHONDIR"
+KERNEL_IPYTHON_DIR = "ipython"
 SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
 READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
 
@@ -279,8 +316,8 @@ class _Kernel:
     @contextlib.contextmanager
     def started(cls, cwd: Path, folder: Path, *, env: Mapping[str, str] | None = None,
                 warm_up: Sequence[str] = KERNEL_WARM_UP) -> Iterator[_Kernel]:
-        """Start the kernel in ``cwd`` (its log in the private ``folder``), with ``env`` added to its environment,
-        importing the modules ``warm_up`` while it starts."""
+        """Start the kernel in ``cwd`` (its log and IPython folder in the private ``folder``), with ``env`` added to
+        its environment, importing the modules ``warm_up`` while it starts."""
         kernel = cls._start(cwd, folder / KERNEL_LOG, env, warm_up)
         try:
             yield kernel
@@ -298,7 +335,7 @@ class _Kernel:
 
         class RehearsalKernelManager(base):
             """Keeps the clients papermill opens, to close their channels when the kernel ends; hands them a
-            quicker readiness check; gives a kernel that ran the notebook a short grace to end."""
+            quicker readiness check; kills a kernel that ran the notebook instead of asking it to end."""
 
             finished = False  # the notebook ran to its end (or to its failing cell): no cell runs any more
 
@@ -308,23 +345,24 @@ class _Kernel:
                 clients.append(made)
                 return made
 
-            async def _async_finish_shutdown(self, waittime: float | None = None, pollinterval: float = 0.1,
-                                             restart: bool = False) -> None:
-                # the kernel usually ends within a few hundredths of a second of its shutdown request: look
-                # that often (jupyter_client looks every tenth), it is the end of every rehearsal
-                # once the notebook ran, the kernel has nothing left to save: when it does not end within
-                # FINISHED_WAIT (ipykernel sometimes hangs closing its control thread), it is terminated then
-                # killed, instead of holding the rehearsal up for jupyter_client's 5 s
-                if self.finished:
-                    waittime = min(self.shutdown_wait_time if waittime is None else waittime, FINISHED_WAIT)
-                await super()._async_finish_shutdown(waittime, min(pollinterval, SHUTDOWN_POLL), restart)
+            async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+                # once the notebook ran, the kernel has nothing left to run or save (its history is in memory,
+                # the cells closed their databases, the panels' outputs are in the executed notebook): it is
+                # killed at once instead of asked to end, which takes ipykernel a fifth of a second, and now
+                # and then hangs it closing its control thread
+                await super().shutdown_kernel(now=now or self.finished, restart=restart)
+
+            async def _async_wait(self, pollinterval: float = 0.1) -> None:
+                # the kernel usually ends within a few hundredths of a second of its shutdown request (at once
+                # when killed): look that often (jupyter_client looks every tenth), it is the end of every rehearsal
+                await super()._async_wait(min(pollinterval, SHUTDOWN_POLL))
 
         manager = RehearsalKernelManager(kernel_name="python3")
         handle = open(log, "ab")
         arguments = [*KERNEL_OPTIONS, f"--IPKernelApp.exec_lines={_warm_up_line(warm_up)}"]
-        options: dict[str, Any] = {"cwd": str(cwd), "stdout": handle, "stderr": handle, "extra_arguments": arguments}
-        if env:
-            options["env"] = {**os.environ, **env}
+        options: dict[str, Any] = {"cwd": str(cwd), "stdout": handle, "stderr": handle, "extra_arguments": arguments,
+                                   "env": {**os.environ, IPYTHON_DIR_ENV: str(log.parent / KERNEL_IPYTHON_DIR),
+                                           **(env or {})}}
         try:
             run_sync(manager.start_kernel)(**options)
         except BaseException:
@@ -353,8 +391,8 @@ class _Kernel:
         return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
 
     def stop_soon(self) -> None:
-        """Start shutting the kernel down in a thread, once the notebook ran (no cell runs: it gets a short
-        grace, :data:`FINISHED_WAIT`); :meth:`stop` waits for it."""
+        """Start ending the kernel in a thread, once the notebook ran (no cell runs any more: it is killed
+        rather than asked to end); :meth:`stop` waits for it."""
         if self._stopping is None and not self._stopped:
             self.manager.finished = True
             self._stopping = threading.Thread(target=self._shutdown, name="lightnb-kernel-stop", daemon=True)
@@ -377,7 +415,8 @@ class _Kernel:
             for client in self._clients:
                 client.stop_channels()
             try:
-                run_sync(self.manager.shutdown_kernel)(now=False)  # interrupt, ask it to end, kill it if it does not
+                # interrupt, ask it to end, kill it if it does not (once the notebook ran: kill it)
+                run_sync(self.manager.shutdown_kernel)(now=False)
             except RuntimeError as error:  # it had already ended
                 if "No kernel is running" not in str(error):
                     raise

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, overload
@@ -463,17 +463,20 @@ def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = 
 
 
 def test(project: Project, database: str | Path | None = None, *, versions: list[str] | None = None,
-         applied: int = 0, run_tests: bool = True, on_output: Callable[[str], None] | None = None) -> CheckResult:
+         applied: int = 0, run_tests: bool = True, on_output: Callable[[str], None] | None = None,
+         copied: dict[str, Any] | None = None) -> CheckResult:
     """Prove migrations safe on a fresh copy of ``database``: up, down, up again, checks, tests.
 
     :param applied: also prove the latest N applied migrations (reverted then re-applied on the copy).
+    :param copied: a copy of the SQLite ``database`` made beforehand, to prove on while provably untouched
+        (see ``lightnb.checks.check``).
     :returns: ``lightnb.checks.CheckResult`` with one verdict.
     """
     if is_postgres_url(database):
         return check(project, database_url=database, applied=applied, run_tests=run_tests, on_output=on_output)
     from lightnb.checks import check as prove
     return prove(project, database=database, versions=versions, applied=applied, run_tests=run_tests,
-                 on_output=on_output)
+                 on_output=on_output, copied=copied)
 
 
 def regenerate(project: Project, database: str | Path, *, write: bool = True,
@@ -1263,7 +1266,8 @@ def sample_defaults() -> tuple[int, int]:
 
 def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
                   folder: str | Path | None = None, users: int = 2_000, exercise: bool = False,
-                  workspace_dir: str | Path | None = None, backend: str = "sqlite") -> WorkbookStart:
+                  workspace_dir: str | Path | None = None, backend: str = "sqlite",
+                  copied: Mapping[str, Any] | None = None) -> WorkbookStart:
     """Open a workbook on a project with a fresh workspace copy of its production database.
 
     With no ``project_dir``, build the bundled sample (project and fake production database) in
@@ -1274,6 +1278,11 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     :param backend: ``sqlite``, or ``postgres``: the sample's PostgreSQL variant (production and the
         workspace database in the project's private cluster), or a PostgreSQL project whose
         ``DATABASE_URL`` names its workspace database (copied again from production).
+    :param copied: the workspace copy of ``production_db`` made beforehand in ``workspace_dir`` as :func:`snapshot`
+        makes it (``lightnb rehearse`` makes it while the notebook's kernel starts): ``state``, its file's committed
+        state once copied, and ``steps``, what the copy took (``lightnb.progress.Progress`` fields). While the file
+        is provably that copy, untouched since, it is opened instead of copied again, and the copy's steps are
+        reported as if made here.
     :raises LightnbError: when the project or the database cannot be found.
     """
     from lightnb.results import WorkbookStart
@@ -1294,7 +1303,12 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     production: Path | None = Path(production_db).resolve() if production_db is not None else None
     if production is None:
         production = project.settings.production
-    if production is not None:
+    if production is not None and workspace_dir is not None and copied is not None and \
+            (made := Workspace.untouched(workspace_dir, production, copied["state"])) is not None:
+        from lightnb import progress
+        progress.replay(copied["steps"])
+        workspace = made
+    elif production is not None:
         workspace = snapshot(project, database_url=production, folder=workspace_dir, replace=True)
     elif workspace_dir is None and (workspace_folder(project) / WORKSPACE_DB).is_file():
         from lightnb.workspace import Workspace

@@ -105,6 +105,21 @@ class Workspace:
         prod = data.get("production")
         return cls(folder=root, production=Path(prod) if prod else None)
 
+    @classmethod
+    def untouched(cls, folder: str | Path, production: str | Path, state: Iterable[int]) -> Workspace | None:
+        """Return the workspace copy of ``production`` in ``folder`` while its file is still in the committed state
+        ``state`` (:func:`~lightnb.backends.sqlite.committed_state`) it had once copied: the same file, size,
+        times and change counter, so nothing wrote it since. None otherwise (then copy production again)."""
+        if not (Path(folder) / WORKSPACE_DB).is_file():
+            return None
+        try:
+            made = cls.open(folder)
+        except WorkspaceError:
+            return None
+        if made.production is None or made.production.resolve() != Path(production).resolve():
+            return None
+        return made if sqlite.committed_state(made.path) == tuple(state) else None
+
     def reset(self, *, verify: bool = False, made_folder: bool | None = None) -> Path:
         """Throw away the workspace and copy production again; return the workspace path.
 

@@ -227,6 +227,10 @@ and an HTML report (redacted) is written next to the executed notebook.
             project_dir=(None, "a Diesel project folder; None builds the bundled sample with one pending migration"),
             production_db=(None, "the production database (only ever read)"),
             workspace_dir=(None, "where to keep the copy; None: .lightnb/ in the project"),
+            workspace_copy=(None, "lightnb rehearse: the copy of production it made in workspace_dir while this "
+                                  "kernel started"),
+            check_copy=(None, "lightnb rehearse: the copy of production it made for the proof while this kernel "
+                              "started"),
             limit=(None, "apply only the next N pending migrations; None: all"),
             run_project_tests=(False, "also run the project's own test command"),
             sample_users=(2000, "size of the sample database when it is built"),
@@ -235,7 +239,7 @@ and an HTML report (redacted) is written next to the executed notebook.
         ),
         code("import lightnb.ui as ui"),
         code("wb = ui.workbook(project_dir, production_db, users=sample_users, exercise=True,\n"
-             "                 workspace_dir=workspace_dir, backend=backend)\nwb"),
+             "                 workspace_dir=workspace_dir, backend=backend, copied=workspace_copy)\nwb"),
         md("""
 ## Reversibility verdict (on a fresh copy of production)
 
@@ -243,7 +247,7 @@ Every pending migration goes up, down and up again on a fresh copy, and the cont
 must match; lint and integrity checks run too. **safe** (green) can go; **needs attention** (yellow)
 means read the findings; **unsafe** (red) means do not run it on production.
 """),
-        code("verdict = ui.test(wb, run_tests=run_project_tests, now=True)\nverdict"),
+        code("verdict = ui.test(wb, run_tests=run_project_tests, now=True, copied=check_copy)\nverdict"),
         md("""
 ## Apply to the workspace copy
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 TAIL_LINES = 40
 
 
-def test_panel(workbook: Workbook, *, run_tests: bool = True, now: bool = False) -> StepPanel:
+def test_panel(workbook: Workbook, *, run_tests: bool = True, now: bool = False,
+               copied: dict[str, Any] | None = None) -> StepPanel:
     """Build the test panel: rehearse the pending migrations on a fresh copy of production.
 
     Unsaved edits in an Edit panel are saved first (the result says so): the verdict is about the
@@ -26,6 +27,8 @@ def test_panel(workbook: Workbook, *, run_tests: bool = True, now: bool = False)
 
     :param run_tests: also run the project's test command (``[test] command`` in lightnb.toml),
         streaming its output into the panel.
+    :param copied: a fresh copy of production made beforehand (``lightnb rehearse`` makes it while the kernel
+        starts): the first proof runs on it while it is provably untouched (see ``lightnb.checks.check``).
     """
     tests = widgets.Checkbox(value=run_tests, description="Run the project's tests", indent=False)
     output = widgets.HTML("")
@@ -42,7 +45,7 @@ def test_panel(workbook: Workbook, *, run_tests: bool = True, now: bool = False)
         lines.clear()
         output.value = ""
         production = workbook.workspace.production or workbook.database
-        return steps.test(workbook.project, production, run_tests=tests.value, on_output=stream)
+        return steps.test(workbook.project, production, run_tests=tests.value, on_output=stream, copied=copied)
 
     def inputs() -> tuple[str, str]:
         ran = "with the project's tests" if tests.value else "without the project's tests"

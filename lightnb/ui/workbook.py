@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,8 @@ class Workbook:
 
 def open_workbook(project_dir: str | Path | None = None, production_db: str | Path | None = None, *,
                   folder: str | Path | None = None, users: int = 2_000, exercise: bool = False,
-                  workspace_dir: str | Path | None = None, backend: str = "sqlite") -> Workbook:
+                  workspace_dir: str | Path | None = None, backend: str = "sqlite",
+                  copied: Mapping[str, Any] | None = None) -> Workbook:
     """Open the workbook on a project, with a fresh workspace copy of its production database.
 
     With no ``project_dir``, build the bundled sample (project and fake production database)
@@ -135,6 +136,10 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     :param backend: ``postgres`` opens the PostgreSQL variant of the sample (or a PostgreSQL project): production
         and the workspace database live in the project's private cluster, started for this kernel and stopped
         when it ends.
+    :param copied: the workspace copy of ``production_db`` already made in ``workspace_dir`` (``lightnb rehearse``
+        makes it while the notebook's kernel starts): ``state``, its file's committed state once copied, and
+        ``steps``, the finished steps of that copy (``lightnb.progress.Progress`` fields). While the file is
+        provably that copy it is opened, not copied again, and the cell shows the copy's line as if made here.
     :param exercise: when the sample is built, also write its exercise migration (pending), so
         there is something to rehearse.
     :raises LightnbError: when the project or the database cannot be found.
@@ -147,7 +152,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
             started = steps.open_workbook(project_dir, production_db,
                                           folder=(folder or _scratch_folder()) if project_dir is None else None,
                                           users=users, exercise=exercise, workspace_dir=workspace_dir,
-                                          backend=backend)
+                                          backend=backend, copied=copied)
         ok = True
     finally:
         copying.close(ok)

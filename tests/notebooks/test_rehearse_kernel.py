@@ -272,25 +272,64 @@ def test_the_kernels_end_is_watched_closely(tmp_path: Path, monkeypatch: pytest.
     assert polls and max(polls) <= SHUTDOWN_POLL < 0.1  # not every tenth of a second, as jupyter_client does
 
 
-def test_a_kernel_that_ran_the_notebook_gets_a_short_grace_before_it_is_terminated(
+def test_a_kernel_that_ran_the_notebook_is_killed_at_once_and_one_stopped_early_is_asked_to_end(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jupyter_client.manager import AsyncKernelManager
 
-    from lightnb.rehearse import FINISHED_WAIT
+    asked: list[str] = []
+    original_request, original_kill = AsyncKernelManager._async_request_shutdown, AsyncKernelManager._async_kill_kernel
 
-    waits: list[float | None] = []
-    original = AsyncKernelManager._async_finish_shutdown
+    async def requesting(self, restart=False):  # type: ignore[no-untyped-def]
+        asked.append("asked to end")
+        await original_request(self, restart)
 
-    async def recording(self, waittime=None, pollinterval=0.1, restart=False):  # type: ignore[no-untyped-def]
-        waits.append(waittime)
-        await original(self, waittime, pollinterval, restart)
+    async def killing(self, restart=False):  # type: ignore[no-untyped-def]
+        asked.append("killed")
+        await original_kill(self, restart)
 
-    monkeypatch.setattr(AsyncKernelManager, "_async_finish_shutdown", recording)
+    monkeypatch.setattr(AsyncKernelManager, "_async_request_shutdown", requesting)
+    monkeypatch.setattr(AsyncKernelManager, "_async_kill_kernel", killing)
     with _Kernel.started(tmp_path, tmp_path) as kernel:
-        kernel.stop_soon()  # the notebook ran: nothing is left to save in the kernel
-    with _Kernel.started(tmp_path, tmp_path) as stopped_early:  # an error, Ctrl-C: jupyter_client's own grace
-        pass
-    for ended in (kernel, stopped_early):
-        assert ended.manager.provisioner is None or ended.manager.provisioner.process is None
-    default = AsyncKernelManager(kernel_name="python3").shutdown_wait_time
-    assert waits == [FINISHED_WAIT, None] and FINISHED_WAIT < default
+        kernel.stop_soon()  # the notebook ran: nothing is left to run or save in the kernel
+        process = kernel.manager.provisioner.process
+    assert asked == ["killed"] and process.poll() is not None
+    asked.clear()
+    with _Kernel.started(tmp_path, tmp_path) as stopped_early:  # an error, Ctrl-C: it is asked to end first
+        process = stopped_early.manager.provisioner.process
+    assert asked[0] == "asked to end" and process.poll() is not None
+
+
+def test_the_kernels_ipython_folder_is_in_the_scratch_folder_not_the_users(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_core.utils import run_sync
+
+    from lightnb.rehearse import KERNEL_IPYTHON_DIR
+
+    users = tmp_path / "home-ipython"
+    startup = users / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    marker = tmp_path / "startup-ran"
+    (startup / "00-mine.py").write_text(f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8")
+    monkeypatch.setenv("IPYTHONDIR", str(users))
+    before = sorted(p.relative_to(users) for p in users.rglob("*"))
+    folder, out = tmp_path / "scratch", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    shown: list[str] = []
+
+    def collect(message: dict) -> None:  # type: ignore[type-arg]
+        if message["msg_type"] == "stream":
+            shown.append(message["content"]["text"])
+
+    with _Kernel.started(out, folder) as kernel:
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=60)
+            run_sync(client.execute_interactive)("print(get_ipython().ipython_dir)", output_hook=collect, timeout=60)
+        finally:
+            client.stop_channels()
+    assert "".join(shown).strip() == str(folder / KERNEL_IPYTHON_DIR)
+    # the user's IPython folder is neither written nor run: no start-up script of theirs runs in a rehearsal
+    assert sorted(p.relative_to(users) for p in users.rglob("*")) == before and not marker.exists()
+    assert not list(out.iterdir())
