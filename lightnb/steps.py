@@ -1303,6 +1303,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     production: Path | None = Path(production_db).resolve() if production_db is not None else None
     if production is None:
         production = project.settings.production
+    from lightnb.workspace import Workspace
     if production is not None and workspace_dir is not None and copied is not None and \
             (made := Workspace.untouched(workspace_dir, production, copied["state"])) is not None:
         from lightnb import progress
@@ -1311,7 +1312,6 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     elif production is not None:
         workspace = snapshot(project, database_url=production, folder=workspace_dir, replace=True)
     elif workspace_dir is None and (workspace_folder(project) / WORKSPACE_DB).is_file():
-        from lightnb.workspace import Workspace
         workspace = Workspace.open(workspace_folder(project))
     else:
         workspace = snapshot(project, folder=workspace_dir, replace=True)

@@ -20,8 +20,8 @@ print("\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
 # What a PostgreSQL print-schema needs: the core every verb shares (the project's settings, the command's
-# ledger, the migrations folder, the record type they are made with), the options, records and renderer of print-schema, a read-only connection,
-# diesel's catalogue queries, and its own result.
+# ledger, the migrations folder, the record type they are made with), the options, records and renderer of
+# print-schema, a read-only connection, diesel's catalogue queries, and its own result.
 PG_PRINT_SCHEMA_MODULES = {
     "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
     "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
