@@ -32,6 +32,11 @@ def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
     which :meth:`Stop.raise_if_interrupted` turns into the stop's exception; in Python code the
     exception is raised at once, as Python's own Ctrl-C would, unless the stop is
     :meth:`Stop.deferring`. Outside the main thread nothing is installed (the stop is never set).
+
+    A stop is never lost: when code inside the block takes the interrupted statement's failure for an
+    ordinary error and goes on, the block raises the stop as it ends, and a block opened meanwhile
+    (another connection's) raises it as it starts. Inside a deferring block (a migration) both only
+    stop statements and hand the stop to the deferring block, which raises it at its safe point.
     """
     active = _ACTIVE.get(id(conn))
     if active is not None and active[0] is conn:
@@ -41,6 +46,13 @@ def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
     if not in_main_thread():
         yield stop
         return
+    enclosing = [outer for _conn, outer in _ACTIVE.values()]
+    arrived = next((outer.signum for outer in enclosing if outer.signum is not None), None)
+    if arrived is not None:  # a stop an enclosing block recorded and that no one raised yet
+        if not any(outer.deferred for outer in enclosing):
+            raise stop_for(arrived)
+        stop.signum = arrived  # statements here stop at once; the enclosing block raises it at its safe point
+    stop.deferred = any(outer.deferred for outer in enclosing)
 
     def keep_going() -> int:
         return 0 if stop.signum is None else 1
@@ -77,6 +89,14 @@ def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
             pass
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if stop.signum is not None:
+            for outer in enclosing:  # handed on, so a block still running raises it at its safe point
+                if outer.signum is None:
+                    outer.signum = stop.signum
+    # The block ended without raising, yet a signal arrived: the statement it interrupted failed and
+    # some code took that failure for an ordinary error and went on. Never lose a Ctrl-C or a SIGTERM.
+    if stop.signum is not None and not any(outer.deferred for outer in enclosing):
+        raise stop_for(stop.signum)
 
 
 __all__ = ["PROGRESS_INSTRUCTIONS", "interrupting"]
