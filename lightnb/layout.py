@@ -15,6 +15,7 @@ WORKSPACE_DB = "workspace.db"
 STATE_FILE = "workspace.json"
 CAPTURES_DIR = "captures"  # before copies kept for the inspect step
 REGISTRY_NAME = "workspaces.json"  # the project's record of workspaces and the productions they copy
+PG_SNAPSHOT_RECORD = "pg-snapshot.json"  # a PostgreSQL workspace: what its base in the private cluster copies
 SIDECARS = ("-journal", "-wal", "-shm")  # files SQLite keeps beside a database
 
 TRACKING_TABLE = "__diesel_schema_migrations"  # diesel's record of applied migrations, in the database

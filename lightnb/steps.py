@@ -939,11 +939,13 @@ def check(project: Project, *, database_url: str | Path | None = None, applied: 
 def _postgres_rehearsal_source(project: Project, database_url: str | Path | None) -> str | None:
     """Return the PostgreSQL database a check copies (``""``: the project's local base), or None for SQLite."""
     from lightnb.backends import is_postgres_url
-    from lightnb.backends.postgres.base import read_record
+    from lightnb.layout import PG_SNAPSHOT_RECORD
     if database_url:
         return str(database_url) if is_postgres_url(str(database_url)) else None
-    if read_record(workspace_folder(project)) is not None:
-        return ""
+    if (workspace_folder(project) / PG_SNAPSHOT_RECORD).is_file():  # a SQLite project loads no PostgreSQL driver
+        from lightnb.backends.postgres.base import read_record
+        if read_record(workspace_folder(project)) is not None:
+            return ""
     return project.database_url if is_postgres_url(project.database_url) else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sqlite3
@@ -434,3 +435,15 @@ def test_the_runner_keeps_its_ledger_names() -> None:
     with runner.recording() as recorded:
         assert ledger.CURRENT.get() is recorded and recorded.state().startswith("no migration")
     assert ledger.CURRENT.get() is None
+
+
+def test_a_check_of_a_sqlite_project_loads_no_postgresql_driver(project: Path) -> None:
+    database = project / "app.db"
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    code, modules, err = _run(["check", "--no-tests", "--database-url", str(database)], project)
+    assert code == 0, err
+    assert "lightnb.checks" in modules
+    loaded = {m for m in modules if m.split(".")[0] in ("psycopg", "psycopg_binary", "pglast")
+              or m.startswith("lightnb.backends.postgres")}
+    assert not loaded, sorted(loaded)

@@ -29,10 +29,11 @@ from lightnb.backends.postgres.connect import connect
 from lightnb.backends.postgres.dump import copy_database
 from lightnb.errors import WorkspaceError
 from lightnb.files import write_text_atomic
+from lightnb.layout import PG_SNAPSHOT_RECORD
 
 BASE = "lightnb_base"
 CLUSTER_DIRNAME = "pg"
-RECORD = "pg-snapshot.json"
+RECORD = PG_SNAPSHOT_RECORD
 
 
 @dataclass(frozen=True, slots=True)
