@@ -13,8 +13,12 @@
   (The server still vacuums to prevent transaction-id wraparound.) Nothing replicates from a private
   cluster, so its WAL is minimal: a restore writes its tables once, and no checkpoint falls in its middle.
 * :func:`start_cluster` reuses a server already running on the folder. A server this process started
-  is stopped when the process ends: atexit, SIGTERM/SIGHUP handlers, and a watchdog process that stops
-  it should this process die without cleaning up (SIGKILL).
+  is stopped when the process ends, by a watchdog process started with it: at exit the process asks
+  for the stop and does not wait (:func:`release_owned_clusters`), and the watchdog sees it through,
+  first dropping the databases left to it (:meth:`Cluster.drop_database_later`: a command does not wait
+  for the drop of what it replaced); a command starting there meanwhile waits until that server is gone.
+  SIGTERM/SIGHUP stop it, waiting; should this process die without cleaning up (SIGKILL), the
+  watchdog stops it all the same.
 """
 
 from __future__ import annotations
