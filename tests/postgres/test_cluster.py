@@ -283,3 +283,19 @@ def test_a_client_refused_while_the_server_starts_is_not_a_failed_start(tmp_path
     with log.open("a", encoding="utf-8") as handle:
         handle.write("2026-01-01 00:00:01 UTC [1] FATAL:  could not create lock file \"/x/.s.PGSQL.5432.lock\"\n")
     assert "could not create lock file" in (cluster_module._log_failure(log, 0) or "")
+
+
+def test_a_start_that_fails_leaves_no_server_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the start be judged failed (a FATAL line in the log) while the server came up all the same, that
+    server is stopped: nobody else would stop it."""
+    folder = tmp_path / "pg"
+    start_cluster(folder).stop()
+    monkeypatch.setattr(cluster_module, "_log_failure", lambda _log, _offset: "FATAL: made up by the test")
+    monkeypatch.setattr(cluster_module, "_POLL_SECONDS", 0.2)  # the server gets time to come up first
+    with pytest.raises(ClusterError, match="made up by the test"):
+        start_cluster(folder)
+    monkeypatch.undo()
+    data_dir = _layout(folder.resolve(), cluster_module._system_user()).data_dir
+    time.sleep(1.0)  # a server left behind would be up by now
+    assert _read_pid_file(data_dir) is None  # stopped, its pid file gone
+    start_cluster(folder).destroy()

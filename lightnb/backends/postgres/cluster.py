@@ -409,15 +409,29 @@ def _start_server(binaries: Binaries, layout: _Layout, user: _User | None, timeo
                            f"{_last_line(result.stderr or result.stdout)}; see {layout.log_file}.")
     socket = layout.socket_dir / f".s.PGSQL.{PORT}"
     deadline = time.monotonic() + timeout
+    failure = None
     while time.monotonic() < deadline:
         info = _read_pid_file(layout.data_dir)
         if info is not None and info.status == "ready" and socket.exists():
             return info.pid
         failure = _log_failure(layout.log_file, offset)
         if failure is not None:
-            raise ClusterError(f"PostgreSQL did not start in {layout.data_dir}: {failure}; see {layout.log_file}.")
+            break
         time.sleep(_POLL_SECONDS)
+    _stop_unowned(layout.data_dir, timeout)
+    if failure is not None:
+        raise ClusterError(f"PostgreSQL did not start in {layout.data_dir}: {failure}; see {layout.log_file}.")
     raise ClusterError(f"PostgreSQL did not start within {timeout:.0f} s in {layout.data_dir}; see {layout.log_file}.")
+
+
+def _stop_unowned(data_dir: Path, timeout: float, seconds: float = 2.0) -> None:
+    """Stop a server whose start was judged failed but that comes up all the same (nobody would stop it):
+    its pid file appears within ``seconds`` (a server that failed for real writes none, or removes it)."""
+    deadline = time.monotonic() + seconds
+    while _read_pid_file(data_dir) is None and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+    with contextlib.suppress(ClusterError):
+        _stop_server(data_dir, timeout)
 
 
 def _settled(data_dir: Path, timeout: float) -> _PidFile | None:
