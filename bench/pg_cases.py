@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,8 +87,17 @@ def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
     try:
         from bench import lightnb_argv, python_env
         from lightnb.backends.postgres.base import BASE, cluster_folder
+        from lightnb.backends.postgres.cluster import socket_dir_of
+
+        def settled() -> None:
+            """Wait, untimed, until the server a `lightnb snapshot` started is gone: it is stopped (and the
+            previous copy dropped) after the command returns, and must not run during the next timing."""
+            socket = socket_dir_of(cluster_folder(workspace)) / ".s.PGSQL.5432"
+            while socket.exists():
+                time.sleep(0.005)
 
         def drop_previous_copy() -> None:
+            settled()
             if cluster_folder(workspace).exists():
                 own = start_cluster(cluster_folder(workspace))
                 own.drop_database(BASE)
@@ -99,9 +109,9 @@ def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
             Contender("lightnb snapshot", argv=snapshot_argv, env=python_env(),
                       prepare=drop_previous_copy),
             Contender("copy_database()", call=lambda: copy_database(production, target, "lib_copy"),
-                      prepare=lambda: target.drop_database("lib_copy")),
+                      prepare=lambda: (settled(), target.drop_database("lib_copy"))),
             Contender("pg_dump | pg_restore", argv=["bash", "-c", restore], env=env,
-                      prepare=lambda: (target.drop_database("peer_copy"),
+                      prepare=lambda: (settled(), target.drop_database("peer_copy"),
                                        target.create_database("peer_copy", template="template0"))),
         ], sizes.rounds)
         rows.append(Row(f"snapshot of a {sizes.diff_rows:,}-row PostgreSQL production (×2 tables)", peer, cli=cli,
@@ -112,12 +122,15 @@ def pg_rehearsal(scratch: Path, sizes: Sizes) -> list[Row]:
                    f"{_bin('createdb')} --template=template0 --maintenance-db='{target.url('postgres')}' peer_copy && "
                    f"{restore}")
         replace_cli, replace_peer = alternate([
-            Contender("lightnb snapshot", argv=snapshot_argv, env=python_env()),
-            Contender("dropdb + createdb + pg_dump | pg_restore", argv=["bash", "-c", replace], env=env),
+            Contender("lightnb snapshot", argv=snapshot_argv, env=python_env(), prepare=settled),
+            Contender("dropdb + createdb + pg_dump | pg_restore", argv=["bash", "-c", replace], env=env,
+                      prepare=settled),
         ], sizes.rounds)
         rows.append(Row("snapshot replacing the previous copy (same production)", replace_peer, cli=replace_cli,
                         target="≤ 1.2×", limit=1.2,
-                        notes="the previous copy dropped after the new one is complete; the peer drops it first"))
+                        notes="the previous copy swapped aside once the new one is complete, dropped after the "
+                              "command returns, before its cluster stops (each contender starts once that is done); "
+                              "the peer drops it first"))
         base = "production"
         made: list[Clone] = []
         clone_series, peer_series = alternate([

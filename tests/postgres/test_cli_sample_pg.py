@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,8 +28,13 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def _server_running(cluster_dir: Path) -> bool:
-    return (socket_dir_of(cluster_dir) / ".s.PGSQL.5432").exists()
+def _server_running(cluster_dir: Path, seconds: float = 30.0) -> bool:
+    """Whether the server still runs ``seconds`` after the command ended (its stop is not waited for)."""
+    socket = socket_dir_of(cluster_dir) / ".s.PGSQL.5432"
+    deadline = time.monotonic() + seconds
+    while socket.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return socket.exists()
 
 
 @pytest.fixture(scope="module")

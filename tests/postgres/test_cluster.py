@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -171,3 +172,130 @@ def test_a_cluster_of_another_major_version_is_refused(tmp_path: Path) -> None:
     (data / "PG_VERSION").write_text("9\n", encoding="utf-8")
     with pytest.raises(ClusterError, match="made by PostgreSQL 9"):
         cluster_module._check_version(find_binaries(), data)
+
+
+def _names(cluster: Cluster) -> set[str]:
+    with connect(cluster.url()) as conn:
+        return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+
+
+_DEFERRING_OWNER = """
+    import os, signal, sys, time
+    from lightnb.backends.postgres.cluster import start_cluster
+    c = start_cluster(sys.argv[1])
+    c.create_database("retired")
+    c.drop_database_later("retired")      # the command does not wait for this drop …
+    c.drop_database_at_exit("never_made")  # … nor for one of a database that was never made
+    c.create_database("kept")
+    print(c.data_dir, flush=True)
+    if sys.argv[2] == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if sys.argv[2] == "sigterm":
+        time.sleep(60)
+    """
+
+
+@pytest.mark.parametrize("ending", ["exit", "sigterm", "sigkill"])
+def test_a_database_dropped_later_is_gone_before_the_server_stops_however_its_owner_ends(
+        tmp_path: Path, ending: str) -> None:
+    folder = tmp_path / "pg"
+    start_cluster(folder).stop()  # made once here; the child starts (and owns) the server
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(_DEFERRING_OWNER), str(folder), ending],
+                             stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert child.stdout is not None
+        pid = _server_pid(Path(child.stdout.readline().strip()))
+        assert pid is not None and _alive(pid)
+        if ending == "sigterm":
+            child.send_signal(signal.SIGTERM)
+        child.wait(timeout=60)
+        assert _wait_gone(pid, 60), f"PostgreSQL {pid} still runs after its owner ended ({ending})"
+        again = start_cluster(folder)
+        try:
+            assert again.owned  # the server was gone: this process started its own
+            assert "retired" not in _names(again) and "kept" in _names(again)
+        finally:
+            again.stop()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        start_cluster(folder).destroy()
+
+
+def test_a_command_starting_while_the_watchdog_drops_waits_until_that_server_is_gone(tmp_path: Path) -> None:
+    """The ended owner's server is not reused while its watchdog drops what was left to drop (it would be
+    stopped under the new command): the new command waits, then starts its own."""
+    real = find_binaries()
+    folder = tmp_path / "pg"
+    start_cluster(folder).stop()
+    with tempfile.TemporaryDirectory(prefix="lightnb-test-bin-") as where:  # a folder the server's user can reach
+        slow = Path(where)
+        slow.chmod(0o755)
+        for program in real.bin_dir.iterdir():
+            (slow / program.name).symlink_to(program)
+        (slow / "dropdb").unlink()
+        (slow / "dropdb").write_text(f"#!/bin/sh\nsleep 3\nexec {real.program('dropdb')} \"$@\"\n",
+                                     encoding="utf-8")
+        (slow / "dropdb").chmod(0o755)
+        env = {**os.environ, binaries.ENV_BINDIR: str(slow)}
+        child = subprocess.run([sys.executable, "-c", textwrap.dedent(_DEFERRING_OWNER), str(folder), "exit"],
+                               capture_output=True, text=True, cwd=REPO, env=env, timeout=120, check=False)
+        assert child.returncode == 0, child.stderr
+        _check_the_wait(folder, child.stdout)
+
+
+def _check_the_wait(folder: Path, printed: str) -> None:
+    pid = _server_pid(Path(printed.strip()))
+    assert pid is not None and _alive(pid)  # the owner ended without waiting for the drop and the stop
+    again = start_cluster(folder)
+    try:
+        assert not _alive(pid) and again.owned  # waited for that server to go, then started its own
+        assert "retired" not in _names(again) and "kept" in _names(again)
+    finally:
+        again.destroy()
+
+
+def test_a_database_dropped_later_on_a_server_another_process_started_is_dropped_at_once(
+        pg_cluster: Cluster) -> None:
+    pg_cluster.create_database("borrowed")
+    try:
+        attached = _run_python("""
+            import sys
+            from lightnb.backends.postgres.cluster import start_cluster
+            c = start_cluster(sys.argv[1])
+            assert not c.owned and not c.drop_database_at_exit("borrowed")
+            c.drop_database_later("borrowed")
+            print("dropped")
+            """, str(pg_cluster.folder))
+        assert attached.stdout.strip() == "dropped", attached.stderr
+        assert "borrowed" not in _names(pg_cluster) and pg_cluster.running  # dropped at once; the server kept
+    finally:
+        pg_cluster.drop_database("borrowed")
+
+
+def test_a_client_refused_while_the_server_starts_is_not_a_failed_start(tmp_path: Path) -> None:
+    """A client connecting during start-up is told so in the server's log (FATAL): that is its failure, not the
+    server's, which is then reported ready as usual."""
+    log = tmp_path / "server.log"
+    log.write_text("2026-01-01 00:00:00 UTC [1] FATAL:  the database system is starting up\n", encoding="utf-8")
+    assert cluster_module._log_failure(log, 0) is None
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write("2026-01-01 00:00:01 UTC [1] FATAL:  could not create lock file \"/x/.s.PGSQL.5432.lock\"\n")
+    assert "could not create lock file" in (cluster_module._log_failure(log, 0) or "")
+
+
+def test_a_start_that_fails_leaves_no_server_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the start be judged failed (a FATAL line in the log) while the server came up all the same, that
+    server is stopped: nobody else would stop it."""
+    folder = tmp_path / "pg"
+    start_cluster(folder).stop()
+    monkeypatch.setattr(cluster_module, "_log_failure", lambda _log, _offset: "FATAL: made up by the test")
+    monkeypatch.setattr(cluster_module, "_POLL_SECONDS", 0.2)  # the server gets time to come up first
+    with pytest.raises(ClusterError, match="made up by the test"):
+        start_cluster(folder)
+    monkeypatch.undo()
+    data_dir = _layout(folder.resolve(), cluster_module._system_user()).data_dir
+    time.sleep(1.0)  # a server left behind would be up by now
+    assert _read_pid_file(data_dir) is None  # stopped, its pid file gone
+    start_cluster(folder).destroy()

@@ -134,7 +134,12 @@ def test_take_snapshot_makes_the_base_and_replaces_it_only_after_a_good_copy(
         assert _rows(cluster, BASE, "audit") == 2 and read_record(workspace) == info  # the old base stands
         take_snapshot(reader_url, workspace)
         assert _rows(cluster, BASE, "audit") == 3
+        # the previous base was swapped aside, to be dropped once this process ends (before its server stops) …
+        assert {d for d in _databases(cluster) if d.startswith(BASE)} == {BASE, f"{BASE}_old_{os.getpid()}"}
+        cluster.stop()  # … or when the server is stopped first
+        cluster = start_cluster(cluster_folder(workspace))
         assert {d for d in _databases(cluster) if d.startswith(BASE)} == {BASE}
+        assert _rows(cluster, BASE, "audit") == 3
     finally:
         start_cluster(cluster_folder(workspace)).destroy()
 

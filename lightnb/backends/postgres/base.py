@@ -21,12 +21,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import psycopg.errors
 from psycopg import sql
 
 from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.cluster import Cluster, socket_dir_of, start_cluster
 from lightnb.backends.postgres.connect import connect
 from lightnb.backends.postgres.dump import copy_database
+from lightnb.backends.postgres.watchdog import alive as _alive
 from lightnb.errors import WorkspaceError
 from lightnb.files import write_text_atomic
 from lightnb.layout import PG_SNAPSHOT_RECORD
@@ -129,12 +131,16 @@ _COUNTS_PER_QUERY = 500  # a SELECT list holds at most 1664 entries
 
 
 def _starter(folder: Path, source_host: str, fresh: str) -> Callable[[], Cluster]:
-    """Return the function that starts the private cluster for a copy (while pg_dump starts reading)."""
+    """Return the function that starts the private cluster for a copy (while pg_dump starts reading).
+
+    Should this process die before the copy is swapped in (a signal, a kill), the half-made copy is
+    dropped before the cluster stops (:meth:`~lightnb.backends.postgres.cluster.Cluster.drop_database_at_exit`).
+    """
     def start() -> Cluster:
         cluster = start_cluster(folder)
         if source_host == str(cluster.socket_dir):
             raise _own_cluster()
-        cluster.drop_database(fresh)  # left by a copy that was killed (the same process id, long ago)
+        cluster.drop_database_at_exit(fresh)
         return cluster
     return start
 
@@ -144,11 +150,52 @@ def _own_cluster() -> WorkspaceError:
                           "database's URL.")
 
 
+_LEFTOVER = re.compile(rf"^{BASE}_(?:new|old)_(\d+)$")
+_SWAP_SECONDS = 5.0
+
+
+def _swap(cluster: Cluster, fresh: str) -> list[str]:
+    """Make ``fresh`` the base in one transaction (the previous base renamed aside) and return the databases
+    left to drop: the previous base, and copies left by lightnb processes that are gone.
+
+    A session still on the previous base (or on the fresh copy, its restore's session ending) holds the
+    rename back for a moment; should one stay, the previous base is dropped at once, its sessions ended.
+    """
+    retired = f"{BASE}_old_{os.getpid()}"
+    with connect(cluster.url("postgres")) as conn:
+        names = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        if retired in names:  # left by a process of the same id, long ago
+            conn.execute(cluster.drop_query(retired))
+        deadline = time.monotonic() + _SWAP_SECONDS
+        while True:
+            try:
+                with conn.transaction():
+                    if BASE in names:
+                        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(BASE),
+                                                                                     sql.Identifier(retired)))
+                    conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(fresh),
+                                                                                 sql.Identifier(BASE)))
+                break
+            except psycopg.errors.ObjectInUse:
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+                if BASE not in names:
+                    raise
+                conn.execute(cluster.drop_query(BASE))
+                names.discard(BASE)
+    gone = [name for name in names if (match := _LEFTOVER.match(name)) and int(match.group(1)) != os.getpid()
+            and not _alive(int(match.group(1)))]
+    return ([retired] if BASE in names else []) + sorted(gone)
+
+
 def take_snapshot(source_url: str, workspace: Path) -> BaseInfo:
     """Copy production (only read) into the project's private cluster as its new base.
 
     The cluster starts while pg_dump starts reading production; the copy is restored under a
     temporary name and swapped in only once complete (a failed copy leaves the previous base as it was).
+    The previous base is dropped once this process has ended, before the cluster stops
+    (:meth:`~lightnb.backends.postgres.cluster.Cluster.drop_database_later`): the command does not wait for it.
 
     :raises WorkspaceError: when ``source_url`` names the private cluster itself.
     :raises DumpError, ConnectError, ClusterError: one line each, no password.
@@ -158,18 +205,18 @@ def take_snapshot(source_url: str, workspace: Path) -> BaseInfo:
     host = pgurl.parse(source_url).get("host") or ""
     if host == str(socket_dir_of(folder)):
         raise _own_cluster()
-    fresh = f"{BASE}_new_{os.getpid()}"
-    result = copy_database(source_url, _starter(folder, host, fresh), fresh)
+    fresh = f"{BASE}_new_{os.getpid()}"  # one left by a copy that was killed (the same process id) is replaced
+    result = copy_database(source_url, _starter(folder, host, fresh), fresh, replace=True)
     cluster = start_cluster(folder)  # the one just started (or found running)
     try:
         tables, rows = _restored_counts(cluster, fresh)
-        cluster.drop_database(BASE)
-        with connect(cluster.url("postgres")) as conn:
-            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(fresh), sql.Identifier(BASE)))
+        retired = _swap(cluster, fresh)
     except BaseException:
         with contextlib.suppress(Exception):
             cluster.drop_database(fresh)
         raise
+    for name in retired:
+        cluster.drop_database_later(name)
     info = BaseInfo(result.source, int(time.time()), result.server_version, result.pg_dump_version,
                     round(result.seconds, 3), tables, rows)
     # atomic, not fsynced: it describes a copy in a scratch cluster, which is not fsynced either
@@ -178,7 +225,7 @@ def take_snapshot(source_url: str, workspace: Path) -> BaseInfo:
     return info
 
 
-_OWN = re.compile(rf"^{BASE}(_new_\d+)?$|^lightnb_clone_\d+_[0-9a-f]+$")
+_OWN = re.compile(rf"^{BASE}(_(?:new|old)_\d+)?$|^lightnb_clone_\d+_[0-9a-f]+$")
 _SYSTEM = frozenset({"postgres", "template0", "template1"})
 
 

@@ -13,8 +13,12 @@
   (The server still vacuums to prevent transaction-id wraparound.) Nothing replicates from a private
   cluster, so its WAL is minimal: a restore writes its tables once, and no checkpoint falls in its middle.
 * :func:`start_cluster` reuses a server already running on the folder. A server this process started
-  is stopped when the process ends: atexit, SIGTERM/SIGHUP handlers, and a watchdog process that stops
-  it should this process die without cleaning up (SIGKILL).
+  is stopped when the process ends, by a watchdog process started with it: at exit the process asks
+  for the stop and does not wait (:func:`release_owned_clusters`), and the watchdog sees it through,
+  first dropping the databases left to it (:meth:`Cluster.drop_database_later`: a command does not wait
+  for the drop of what it replaced); a command starting there meanwhile waits until that server is gone.
+  SIGTERM/SIGHUP stop it, waiting; should this process die without cleaning up (SIGKILL), the
+  watchdog stops it all the same.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import atexit
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import pwd
 import re
@@ -111,36 +116,68 @@ class Cluster:
         info = _read_pid_file(self.data_dir)
         return info is not None and _alive(info.pid)
 
-    def create_database(self, name: str, *, template: str = "template1") -> str:
+    def create_database(self, name: str, *, template: str = "template1", replace: bool = False) -> str:
         """Create a database as a file copy of ``template`` and return its URL.
 
+        :param replace: drop a database of that name first (on the same connection).
         :raises ClusterError: when the name is taken or the template is in use.
         """
         strategy = sql.SQL(" STRATEGY FILE_COPY") if self.binaries.major >= 15 else sql.SQL("")
         query = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
             sql.Identifier(name), sql.Identifier(template), strategy)
-        self._admin(query, f"Cannot create database {name!r} from {template!r}")
+        self._admin(query, f"Cannot create database {name!r} from {template!r}",
+                    before=[self.drop_query(name)] if replace else [])
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
         """Drop a database of this cluster if it exists, disconnecting its sessions."""
-        force = sql.SQL(" WITH (FORCE)") if self.binaries.major >= 13 else sql.SQL("")
-        self._admin(sql.SQL("DROP DATABASE IF EXISTS {}{}").format(sql.Identifier(name), force),
-                    f"Cannot drop database {name!r}")
+        self._admin(self.drop_query(name), f"Cannot drop database {name!r}")
 
-    def _admin(self, query: sql.Composed, failure: str) -> None:
+    def drop_database_later(self, name: str) -> None:
+        """Drop a database once this process has ended, before its server stops, without waiting for it.
+
+        A server this process started is stopped by its watchdog when the process ends: the watchdog
+        drops the database first (and a command starting meanwhile waits until that server is gone). On a
+        server this process did not start, or without a watchdog, the database is dropped at once.
+        """
+        if not self.drop_database_at_exit(name):
+            self.drop_database(name)
+
+    def drop_database_at_exit(self, name: str) -> bool:
+        """Have a database (that may not exist yet) dropped when this process ends, however it ends, before
+        the server stops: by the server's watchdog, or by :meth:`stop`. Return False, doing nothing, when
+        this process did not start the server or it has no watchdog.
+
+        A database renamed meanwhile is no longer dropped: a copy made under a temporary name and swapped
+        in only once complete is dropped when the process dies before the swap, and kept after it.
+        """
+        return _SAFE_NAME.fullmatch(name) is not None and _defer_drop(self, name)
+
+    def drop_query(self, name: str) -> sql.Composed:
+        """Return ``DROP DATABASE IF EXISTS name`` (``WITH (FORCE)``: its sessions are ended first)."""
+        force = sql.SQL(" WITH (FORCE)") if self.binaries.major >= 13 else sql.SQL("")
+        return sql.SQL("DROP DATABASE IF EXISTS {}{}").format(sql.Identifier(name), force)
+
+    def _admin(self, query: sql.Composed, failure: str, *, before: list[sql.Composed] | None = None) -> None:
         try:
             with connect(self.url("postgres")) as conn:
+                for earlier in before or ():
+                    conn.execute(earlier)
                 conn.execute(query)
         except psycopg.Error as error:
             reason = " ".join(str(error).split())
             raise ClusterError(f"{failure} in the cluster at {self.data_dir}: {reason}; check the name.") from error
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the server (fast shutdown, then immediate) and wait until it is gone.
+        """Stop the server (fast shutdown, then immediate) and wait until it is gone; the databases
+        :meth:`drop_database_later` named are dropped first.
 
         :raises ClusterError: when the server does not stop, or belongs to another user.
         """
+        for name in _take_deferred(self):
+            if self.running:
+                with contextlib.suppress(DatabaseError):
+                    self.drop_database(name)
         _stop_server(self.data_dir, timeout)
         _forget(self)
 
@@ -352,9 +389,13 @@ def _log_failure(log_file: Path, offset: int) -> str | None:
     except OSError:
         return None
     for line in text.splitlines():
-        if "FATAL:" in line or "PANIC:" in line:
+        if ("FATAL:" in line or "PANIC:" in line) and not any(refused in line for refused in _CLIENT_REFUSALS):
             return line.strip()
     return None
+
+
+# what the server answers a client connecting while it starts: that client's failure, not the server's
+_CLIENT_REFUSALS = ("the database system is starting up", "the database system is not yet accepting connections")
 
 
 def _start_server(binaries: Binaries, layout: _Layout, user: _User | None, timeout: float) -> int:
@@ -368,15 +409,29 @@ def _start_server(binaries: Binaries, layout: _Layout, user: _User | None, timeo
                            f"{_last_line(result.stderr or result.stdout)}; see {layout.log_file}.")
     socket = layout.socket_dir / f".s.PGSQL.{PORT}"
     deadline = time.monotonic() + timeout
+    failure = None
     while time.monotonic() < deadline:
         info = _read_pid_file(layout.data_dir)
         if info is not None and info.status == "ready" and socket.exists():
             return info.pid
         failure = _log_failure(layout.log_file, offset)
         if failure is not None:
-            raise ClusterError(f"PostgreSQL did not start in {layout.data_dir}: {failure}; see {layout.log_file}.")
+            break
         time.sleep(_POLL_SECONDS)
+    _stop_unowned(layout.data_dir, timeout)
+    if failure is not None:
+        raise ClusterError(f"PostgreSQL did not start in {layout.data_dir}: {failure}; see {layout.log_file}.")
     raise ClusterError(f"PostgreSQL did not start within {timeout:.0f} s in {layout.data_dir}; see {layout.log_file}.")
+
+
+def _stop_unowned(data_dir: Path, timeout: float, seconds: float = 2.0) -> None:
+    """Stop a server whose start was judged failed but that comes up all the same (nobody would stop it):
+    its pid file appears within ``seconds`` (a server that failed for real writes none, or removes it)."""
+    deadline = time.monotonic() + seconds
+    while _read_pid_file(data_dir) is None and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+    with contextlib.suppress(ClusterError):
+        _stop_server(data_dir, timeout)
 
 
 def _settled(data_dir: Path, timeout: float) -> _PidFile | None:
@@ -427,18 +482,55 @@ def _folder_lock(folder: Path) -> Iterator[None]:
 
 # ---- servers this process started: stopped at exit -------------------------------------------------
 _OWNED: dict[Path, Cluster] = {}
-_REGISTRY = threading.Lock()
+_WATCHDOGS: dict[Path, subprocess.Popen[bytes]] = {}
+_DEFERRED: dict[Path, list[str]] = {}  # databases each watchdog drops once this process is gone
+_REGISTRY = threading.RLock()  # re-entered by a signal handler that stops the servers
 _HOOKS: dict[str, Any] = {}
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,63}", re.ASCII)
+FINISHING_FILE = ".finishing"  # in the cluster's folder: the postmaster its watchdog is finishing
+FINISH_SECONDS = 600.0
 
 
 def _forget(cluster: Cluster) -> None:
     with _REGISTRY:
         if _OWNED.get(cluster.folder) is cluster:
             del _OWNED[cluster.folder]
+            _WATCHDOGS.pop(cluster.folder, None)
+
+
+def _owned_watchdog(cluster: Cluster) -> subprocess.Popen[bytes] | None:
+    """Return the watchdog of the server ``cluster`` names, when this process started it and the watchdog runs."""
+    owned = _OWNED.get(cluster.folder)
+    watchdog = _WATCHDOGS.get(cluster.folder)
+    if owned is None or owned.data_dir != cluster.data_dir or watchdog is None or watchdog.stdin is None:
+        return None
+    return watchdog if watchdog.poll() is None else None
+
+
+def _defer_drop(cluster: Cluster, name: str) -> bool:
+    """Ask the watchdog of a server this process started to drop ``name`` once this process is gone."""
+    if not os.access(cluster.binaries.program("dropdb"), os.X_OK):
+        return False
+    with _REGISTRY:
+        watchdog = _owned_watchdog(cluster)
+        if watchdog is None or watchdog.stdin is None:
+            return False
+        try:
+            watchdog.stdin.write(f"drop {name}\n".encode())
+            watchdog.stdin.flush()
+        except (OSError, ValueError):
+            return False
+        _DEFERRED.setdefault(cluster.folder, []).append(name)
+        return True
+
+
+def _take_deferred(cluster: Cluster) -> list[str]:
+    with _REGISTRY:
+        return _DEFERRED.pop(cluster.folder, []) if cluster.folder in _OWNED else []
 
 
 def stop_owned_clusters() -> None:
-    """Stop every server this process started (atexit and signal handlers call this)."""
+    """Stop every server this process started, waiting until each is gone (signal handlers call this)."""
     if _HOOKS.get("pid") != os.getpid():  # a forked child does not own its parent's servers
         return
     with _REGISTRY:
@@ -446,6 +538,70 @@ def stop_owned_clusters() -> None:
     for cluster in clusters:
         with contextlib.suppress(ClusterError):
             cluster.stop()
+
+
+def release_owned_clusters() -> None:
+    """Have every server this process started stopped, without waiting for it (at exit).
+
+    The server is asked for a fast shutdown at once, and its watchdog (a process of its own) sees it
+    through: an immediate shutdown if the fast one hangs. When databases are to be dropped first
+    (:meth:`Cluster.drop_database_later`), the watchdog drops them, then stops the server; meanwhile
+    the cluster's folder says so, and a lightnb command starting there waits until that server is gone.
+    Without a running watchdog, the server is stopped here, waiting.
+    """
+    if _HOOKS.get("pid") != os.getpid():
+        return
+    with _REGISTRY:
+        clusters = list(_OWNED.values())
+    for cluster in clusters:
+        with contextlib.suppress(ClusterError):
+            _release(cluster)
+
+
+def _release(cluster: Cluster) -> None:
+    with _REGISTRY:
+        watchdog = _owned_watchdog(cluster)
+        deferred = bool(_DEFERRED.get(cluster.folder))
+    info = _read_pid_file(cluster.data_dir)
+    if watchdog is None or watchdog.stdin is None or info is None:
+        cluster.stop()
+        return
+    try:
+        if deferred:
+            (cluster.folder / FINISHING_FILE).write_text(f"{info.pid}\n", encoding="utf-8")
+        else:
+            os.kill(info.pid, signal.SIGINT)  # fast shutdown, not waited for: the watchdog sees it through
+        watchdog.stdin.close()  # the end of the channel: the watchdog drops what was deferred, then stops it
+    except OSError:
+        cluster.stop()
+        return
+    with _REGISTRY:
+        _DEFERRED.pop(cluster.folder, None)
+    _forget(cluster)
+
+
+def _finishing(folder: Path, running: _PidFile) -> bool:
+    """Return whether the running server of ``folder`` is being finished by the watchdog of its ended owner."""
+    marker = folder / FINISHING_FILE
+    try:
+        named = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    if named == str(running.pid):
+        return True
+    marker.unlink(missing_ok=True)  # about a server that is gone
+    return False
+
+
+def _wait_finished(folder: Path, data_dir: Path, running: _PidFile) -> None:
+    """Wait until the server a watchdog is finishing is gone (its deferred drops done, then stopped)."""
+    deadline = time.monotonic() + FINISH_SECONDS
+    while _alive(running.pid) and _read_pid_file(data_dir) is not None:
+        if time.monotonic() > deadline:
+            raise ClusterError(f"The cluster in {data_dir} is still being stopped (process {running.pid}); "
+                               f"try again once it has stopped.")
+        time.sleep(_POLL_SECONDS * 5)
+    (folder / FINISHING_FILE).unlink(missing_ok=True)
 
 
 def _on_signal(signum: int, frame: Any) -> None:
@@ -462,7 +618,7 @@ def _install_exit_hooks() -> None:
     if _HOOKS.get("pid") == os.getpid():
         return
     _HOOKS["pid"] = os.getpid()
-    atexit.register(stop_owned_clusters)
+    atexit.register(release_owned_clusters)
     if threading.current_thread() is not threading.main_thread():
         return
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -473,12 +629,20 @@ def _install_exit_hooks() -> None:
         signal.signal(signum, _on_signal)
 
 
-def _spawn_watchdog(postmaster: int, data_dir: Path) -> None:
-    """Start the watchdog that stops the server if this process dies without stopping it."""
-    with contextlib.suppress(OSError):
-        subprocess.Popen([sys.executable, "-I", str(_WATCHDOG), str(os.getpid()), str(postmaster), str(data_dir)],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True, close_fds=True)
+def _spawn_watchdog(cluster: Cluster, postmaster: int) -> None:
+    """Start the watchdog that stops the server once this process is gone (see :func:`release_owned_clusters`)."""
+    force = ["--force"] if cluster.binaries.major >= 13 else []
+    dropdb = [cluster.binaries.program("dropdb"), "--if-exists", *force, "--no-password", "-h",
+              str(cluster.socket_dir), "-p", str(PORT), "-U", SUPERUSER]
+    try:
+        watchdog = subprocess.Popen([sys.executable, "-I", str(_WATCHDOG), str(os.getpid()), str(postmaster),
+                                     str(cluster.data_dir), json.dumps(dropdb)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    env=_environment(), start_new_session=True, close_fds=True)
+    except OSError:
+        return
+    with _REGISTRY:
+        _WATCHDOGS[cluster.folder] = watchdog
 
 
 def start_cluster(folder: str | Path, *, fsync: bool = False, timeout: float = 30.0) -> Cluster:
@@ -503,6 +667,9 @@ def start_cluster(folder: str | Path, *, fsync: bool = False, timeout: float = 3
     initialised = False
     with _folder_lock(folder):
         running = _settled(layout.data_dir, timeout)
+        if running is not None and _finishing(folder, running):
+            _wait_finished(folder, layout.data_dir, running)
+            running = _settled(layout.data_dir, timeout)
         if running is not None:
             return Cluster(folder, layout.data_dir, Path(running.socket_dir), layout.log_file, binaries,
                            owned=False, startup_seconds=time.perf_counter() - started, _base=layout.base)
@@ -513,11 +680,12 @@ def start_cluster(folder: str | Path, *, fsync: bool = False, timeout: float = 3
             _initdb(binaries, layout, user)
             initialised = True
         _write_settings(layout, user, fsync)
+        (folder / FINISHING_FILE).unlink(missing_ok=True)  # about a server that is gone
         _install_exit_hooks()
         postmaster = _start_server(binaries, layout, user, timeout)
     cluster = Cluster(folder, layout.data_dir, layout.socket_dir, layout.log_file, binaries, owned=True,
                       startup_seconds=time.perf_counter() - started, initialised=initialised, _base=layout.base)
     with _REGISTRY:
         _OWNED[folder] = cluster
-    _spawn_watchdog(postmaster, layout.data_dir)
+    _spawn_watchdog(cluster, postmaster)
     return cluster

@@ -212,8 +212,11 @@ def _widen(pipe: IO[bytes]) -> None:
 
 
 def copy_database(source_url: str, cluster: Cluster | Callable[[], Cluster], database: str, *,
-                  binaries: Binaries | None = None, timeout: float | None = None) -> DumpResult:
+                  binaries: Binaries | None = None, timeout: float | None = None,
+                  replace: bool = False) -> DumpResult:
     """Copy the source database into a new database of ``cluster`` (created here, dropped on failure).
+
+    :param replace: drop a database of that name first (one left by an earlier copy that was killed).
 
     ``cluster`` may be a function that starts it: it then runs in this thread while another checks
     the versions and starts pg_dump (which reads the source as it was when it started); the restore
@@ -237,7 +240,7 @@ def copy_database(source_url: str, cluster: Cluster | Callable[[], Cluster], dat
     try:
         try:
             target = cluster() if callable(cluster) else cluster
-            target.create_database(database, template="template0")
+            target.create_database(database, template="template0", replace=replace)
             created = True
         finally:
             thread.join()
