@@ -11,8 +11,9 @@ command) loads only what the verb it runs needs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lightnb.lazy import load_on_first_use
 
 if TYPE_CHECKING:
     from lightnb.errors import (
@@ -45,7 +46,6 @@ _HOMES = {
                       "snapshot"),
     "lightnb.workspace": ("Workspace",),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "Capture", "DatabaseBusyError", "DatabaseError", "GenerateResult", "LightnbError", "LintFailed",
@@ -55,15 +55,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use (PEP 562)."""
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lightnb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME_OF})
+__getattr__, __dir__ = load_on_first_use(__name__, _HOMES)

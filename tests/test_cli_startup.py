@@ -91,7 +91,8 @@ def test_the_whole_command_tree_still_builds_for_completions() -> None:
 # What a listing needs: the project's settings and URL, the migrations folder, a read-only open of the
 # database and the tracking-table query, the ledger and progress every command keeps, and the text of the result.
 LISTING_MODULES = {
-    "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
+    "lightnb", "lightnb.lazy", "lightnb.errors",
+    "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
     "lightnb.migrations", "lightnb.target", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
     "lightnb.ledger", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
     "lightnb.records", "lightnb.backends", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
@@ -216,8 +217,9 @@ print(sorted(m for m in sys.modules if m.startswith("lightnb.inspect.")))
 import lightnb.inspect.preview, lightnb.inspect.row_diff, lightnb.inspect.schema_diff  # binds the modules
 from lightnb.inspect import preview, row_diff, schema_diff
 print(all(isinstance(f, types.FunctionType) for f in (preview, row_diff, schema_diff)))
+home = {n: module for module, names in package._HOMES.items() for n in names}
 wrong = [name for name in package.__all__
-         if getattr(package, name) is not getattr(importlib.import_module(package._HOME_OF[name]), name)]
+         if getattr(package, name) is not getattr(importlib.import_module(home[name]), name)]
 print(wrong, set(package.__all__) <= set(dir(package)))
 try:
     package.no_such_name

@@ -12,10 +12,9 @@ function, as when every module was imported here, even after the module itself h
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lightnb.lazy import load_on_first_use
 
 if TYPE_CHECKING:
     from lightnb.inspect.impact import Impact, impacts_frame, impacts_text, measure_impact
@@ -33,8 +32,7 @@ _HOMES = {
     "lightnb.inspect.schema_diff": ("SchemaChange", "SchemaDiff", "schema_diff"),
     "lightnb.inspect.snapshot": ("Snapshot", "TableSnapshot", "table_fingerprint", "take_snapshot"),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-_SHADOWED = frozenset(name for name in _HOME_OF if f"{__name__}.{name}" in _HOMES)
+_SHADOWED = frozenset(name for names in _HOMES.values() for name in names if f"{__name__}.{name}" in _HOMES)
 """Names that are both a function here and a module of this package: the function wins."""
 
 __all__ = [
@@ -45,33 +43,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use (PEP 562)."""
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = load_on_first_use(__name__, _HOMES, shadowed=_SHADOWED)
 
 
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME_OF})
-
-
-class _Package(types.ModuleType):
-    """This package, whose shadowed names stay the functions when their modules are imported.
-
-    Importing ``lightnb.inspect.preview`` binds the module to the package's ``preview``; for the
-    three shadowed names that binding is kept out, so ``lightnb.inspect.preview`` and
-    ``from lightnb.inspect import preview`` keep giving the function (the module stays in
-    ``sys.modules``, where ``from lightnb.inspect.preview import …`` finds it).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -12,10 +12,9 @@ even after the module itself has been imported.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lightnb.lazy import load_on_first_use
 
 if TYPE_CHECKING:
     from lightnb.schema.config import (
@@ -49,8 +48,7 @@ _HOMES = {
     "lightnb.schema.sync": ("FileSync", "SyncReport", "check_migrations_sync", "check_schema_sync",
                             "regenerate_schema_files"),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-_SHADOWED = frozenset(name for name in _HOME_OF if f"{__name__}.{name}" in _HOMES)
+_SHADOWED = frozenset(name for names in _HOMES.values() for name in names if f"{__name__}.{name}" in _HOMES)
 """Names that are both a function here and a module of this package: the function wins."""
 
 __all__ = [
@@ -61,33 +59,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use (PEP 562)."""
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = load_on_first_use(__name__, _HOMES, shadowed=_SHADOWED)
 
 
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME_OF})
-
-
-class _Package(types.ModuleType):
-    """This package, whose shadowed name stays the function when its module is imported.
-
-    Importing ``lightnb.schema.print_schema`` binds the module to the package's ``print_schema``;
-    for the shadowed name that binding is kept out, so ``from lightnb.schema import print_schema``
-    keeps giving the function (the module stays in ``sys.modules``, where
-    ``from lightnb.schema.print_schema import …`` finds it).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

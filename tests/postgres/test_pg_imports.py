@@ -23,7 +23,8 @@ print("\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
 # ledger, the migrations folder, the record type they are made with), the options, records and renderer of
 # print-schema, a read-only connection, diesel's catalogue queries, and its own result.
 PG_PRINT_SCHEMA_MODULES = {
-    "lightnb", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
+    "lightnb", "lightnb.lazy", "lightnb.errors",
+    "lightnb.files", "lightnb.layout", "lightnb.settings", "lightnb.project",
     "lightnb.migrations", "lightnb.target", "lightnb.workspace", "lightnb.listing", "lightnb.rendered", "lightnb.steps",
     "lightnb.runner", "lightnb.scratch", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
     "lightnb.ledger", "lightnb.records",

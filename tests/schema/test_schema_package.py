@@ -43,8 +43,9 @@ import lightnb.schema as package
 import lightnb.schema.print_schema  # binds the module
 from lightnb.schema import print_schema
 print(isinstance(print_schema, types.FunctionType), isinstance(package.print_schema, types.FunctionType))
+home = {n: module for module, names in package._HOMES.items() for n in names}
 wrong = [name for name in package.__all__
-         if getattr(package, name) is not getattr(importlib.import_module(package._HOME_OF[name]), name)]
+         if getattr(package, name) is not getattr(importlib.import_module(home[name]), name)]
 print(wrong, set(package.__all__) <= set(dir(package)))
 from lightnb.schema import layout  # a module of the package that names no public function
 print(layout.__name__)

@@ -12,15 +12,13 @@ other server in one line before anything runs there; production is only ever ope
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from lightnb.backends.postgres import connect as _connect
 from lightnb.backends.postgres import url as pgurl
+from lightnb.lazy import load_on_first_use
 
 if TYPE_CHECKING:
     from lightnb.backends.postgres.guard import EscapeRefused as EscapeRefused
@@ -40,7 +38,6 @@ _HOMES = {
     "lightnb.backends.postgres.records": ("read_catalog",),
     "lightnb.backends.postgres.split": ("split",),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 # ``connect`` and ``split`` are the Backend's functions; they share their names with the modules
 # connect.py and split.py, so import from those modules by their full name
@@ -51,18 +48,7 @@ name = "postgres"
 Error = psycopg.Error
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use (PEP 562)."""
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME_OF})
+__getattr__, __dir__ = load_on_first_use(__name__, _HOMES, shadowed=_SHADOWED)
 
 
 def open_readonly(target: str) -> psycopg.Connection[Any]:
@@ -130,17 +116,6 @@ def run_script(conn: psycopg.Connection[Any], sql: str) -> None:
     conn.execute(sql.encode("utf-8"), prepare=False)
 
 
-class _Package(types.ModuleType):
-    """This package, whose ``connect`` and ``split`` stay the Backend's functions when the modules of
-    the same names are imported (the modules stay in ``sys.modules``)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 __all__ = ["Error", "NotPrivate", "connect", "copy", "name", "open_readonly", "quote", "read_catalog",
            "run_script", "split"]
