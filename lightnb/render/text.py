@@ -7,7 +7,7 @@ the renderer by the result's type; ``str()`` of every result of :mod:`lightnb.re
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -210,33 +210,26 @@ def _to_text(result: Any) -> str:
 def _core_renderers(register: Registrar) -> None:
     """Register the renderers of the result types core modules define, for the modules already imported
     (a result's module is imported before it is shown: a diff's renderer loads no check, no capture)."""
-    if (results := loaded("lightnb.results")) is not None:
-        register(results.GenerateResult, generate_result)
-        register(results.RegenerateResult, regenerate_result)
-        register(results.LintResult, lint_result)
-        register(results.WorkspaceStatus, workspace_status)
-        register(results.ModelsPlan, models_plan)
-        register(results.Verification, verification)
-        register(results.SavedSql, saved_sql)
-        register(results.SignOff, sign_off)
-    if (ran := loaded("lightnb.run_result")) is not None:
-        register(ran.RunResult, run_result)
-    if (printed := loaded("lightnb.printed_schema")) is not None:
-        register(printed.PrintSchemaResult, print_schema_result)
-        register(printed.SchemaCheckResult, schema_check_result)
-    if (capture := loaded("lightnb.capture")) is not None:
-        register(capture.Change, change)
-        register(capture.Inspection, inspection)
-    if (checks := loaded("lightnb.checks")) is not None:
-        register(checks.CheckResult, _to_text)
-    if (divergence := loaded("lightnb.inspect.divergence")) is not None:
-        register(divergence.Divergence, _to_text)
-    if (preview := loaded("lightnb.inspect.preview")) is not None:
-        register(preview.Preview, _to_text)
-    if (row_diff := loaded("lightnb.inspect.row_diff")) is not None:
-        register(row_diff.RowDiff, _to_text)
-        register(row_diff.TableDiff, _to_text)
-    if (snapshot := loaded("lightnb.inspect.snapshot")) is not None:
-        register(snapshot.Snapshot, _to_text)
-    if (diffs := loaded("lightnb.inspect.schema_diff")) is not None:
-        register(diffs.SchemaDiff, schema_diff)
+    for module, renderers in _CORE_RENDERERS.items():
+        if (loaded_module := loaded(module)) is not None:
+            for name, render in renderers:
+                register(getattr(loaded_module, name), render)
+
+
+# module -> (result type, renderer): registered once the module is imported
+_CORE_RENDERERS: dict[str, tuple[tuple[str, Callable[[Any], str]], ...]] = {
+    "lightnb.results": (("GenerateResult", generate_result), ("RegenerateResult", regenerate_result),
+                        ("LintResult", lint_result), ("WorkspaceStatus", workspace_status),
+                        ("ModelsPlan", models_plan), ("Verification", verification), ("SavedSql", saved_sql),
+                        ("SignOff", sign_off)),
+    "lightnb.run_result": (("RunResult", run_result),),
+    "lightnb.printed_schema": (("PrintSchemaResult", print_schema_result),
+                               ("SchemaCheckResult", schema_check_result)),
+    "lightnb.capture": (("Change", change), ("Inspection", inspection)),
+    "lightnb.checks": (("CheckResult", _to_text),),
+    "lightnb.inspect.divergence": (("Divergence", _to_text),),
+    "lightnb.inspect.preview": (("Preview", _to_text),),
+    "lightnb.inspect.row_diff": (("RowDiff", _to_text), ("TableDiff", _to_text)),
+    "lightnb.inspect.snapshot": (("Snapshot", _to_text),),
+    "lightnb.inspect.schema_diff": (("SchemaDiff", schema_diff),),
+}
