@@ -144,8 +144,7 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
         production = str(production)
         secrets = url_secrets(production)
         with scratch.folder("rehearse") as folder:
-            tools = _Tools.warm_up()  # papermill and nbconvert load while production is copied
-            redactor = _redactor(project)
+            tools = _Tools.warm_up(project)  # papermill and nbconvert load while production is copied
             copied = copy_project(project, start, folder / "project")
             with production_copy(project, production, folder / "pg") as copy:
                 out.mkdir(parents=True, exist_ok=True)
@@ -155,15 +154,16 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
                 # the kernel's DATABASE_URL names the workspace database in the copy's cluster
                 with _Kernel.started(out, folder, env={"DATABASE_URL": copy.workspace},
                                      warm_up=KERNEL_WARM_UP + POSTGRES_WARM_UP) as kernel:
-                    _execute(kernel, tools, executed, params, out, timeout, redactor)
-                    report = _export(tools, executed, out, redactor, secrets)
+                    _execute(kernel, tools, executed, params, out, timeout)
+                    report = _export(tools, executed, out, secrets)
     else:
         production = Path(production)
         before = file_state(production)  # a hash of it only when size, times and SQLite's counter cannot tell
         out.mkdir(parents=True, exist_ok=True)
         with scratch.folder("rehearse") as folder, _Kernel.started(out, folder) as kernel:
-            tools = _Tools.warm_up()  # papermill loads while the kernel starts and the project is copied
-            redactor = _redactor(project)
+            # papermill loads, the redactor is built and nbconvert warms up, in this order, in a thread, while the
+            # kernel starts, the project is copied and the notebook runs
+            tools = _Tools.warm_up(project)
             copied = copy_project(project, start, folder / "project")
             # the notebook's two copies of production, the workspace and the one the proof starts from, are
             # made here, while the kernel starts
@@ -174,7 +174,7 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
                       "check_copy": {**fresh, "folder": str(folder / "check")} if fresh else None, "limit": limit,
                       "run_project_tests": run_tests}
             try:
-                _execute(kernel, tools, executed, params, out, timeout, redactor)
+                _execute(kernel, tools, executed, params, out, timeout)
             finally:
                 if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                     raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
@@ -182,7 +182,7 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
             # the kernel ends (see _execute), and the notebook's copies of production are deleted, while the report
             # is written
             with _removing(folder / "workspace"):
-                report = _export(tools, executed, out, redactor, secrets)
+                report = _export(tools, executed, out, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
 
 
@@ -212,7 +212,10 @@ def _workspace_copy(project_dir: Path, production: Path, folder: Path, *, record
 
 def _redactor(project: Project) -> Redactor:
     """What every output masks: what the project masks (its [redact] settings and their lineage), not
-    only the built-in words; the notebook's panels do, and so does the last check of what is written."""
+    only the built-in words; the notebook's panels do, and so does the last check of what is written.
+
+    Its lineage reads every migration of the project (a fifth of a second and more): :class:`_Tools` builds it in
+    its thread while the notebook runs, and the outputs wait for it before anything is written."""
     return Redactor.for_project(project)
 
 
@@ -229,8 +232,8 @@ def _describe(production: Path | str) -> str:
     return str(production)
 
 
-def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str, object], out: Path, timeout: int,
-             redactor: Redactor) -> None:
+def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str, object], out: Path,
+             timeout: int) -> None:
     """Run notebook 02 with ``params`` on ``kernel`` into ``executed`` (its outputs masked).
 
     :raises LightnbError: when a cell fails (the executed notebook is written, with the failing cell),
@@ -259,15 +262,16 @@ def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str
                                    f"({kernel.last_words() or type(error).__name__}); nothing was written to "
                                    f"{out}.") from error
             raise
-        _mask_outputs(partial, redactor)
-        kernel.stop_soon()  # the kernel has no more work: it ends while the report is written
+        kernel.stop_soon()  # the kernel has no more work: it ends while the outputs are masked and the report written
+        _mask_outputs(partial, tools.redactor())  # the kernel has no more work: it ends while the report is written
     if failed is not None:
         raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                            f"{failed.evalue}; see {executed}.") from failed
 
 
-def _export(tools: _Tools, executed: Path, out: Path, redactor: Redactor, secrets: tuple[str, ...]) -> Any:
+def _export(tools: _Tools, executed: Path, out: Path, secrets: tuple[str, ...]) -> Any:
     """Write the HTML and Markdown report of the executed notebook."""
+    redactor = tools.redactor()
     tools.wait_for_report()
     from lightnb.report import export
     return export(executed, out, redactor=redactor, secrets=secrets)
@@ -503,25 +507,40 @@ def _warm_up_line(modules: Sequence[str] = KERNEL_WARM_UP) -> str:
 
 
 class _Tools:
-    """papermill and nbconvert, loaded in a thread while other work runs (the kernel starting, cells running).
+    """Work done in one thread while the kernel starts and runs the notebook, in the order it is needed: papermill
+    loaded (to run the notebook), the project's redactor built (to mask its outputs), nbconvert warmed up (to write
+    the report).
 
-    Loading is best-effort: an error here is left for the real use to raise, with its message.
+    Loading and warming are best-effort: an error there is left for the real use to raise, with its message. An
+    error building the redactor is raised by :meth:`redactor`, where it is needed: nothing is written without it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, project: Project) -> None:
+        self._project = project
         self._papermill = threading.Event()
+        self._redacted = threading.Event()
+        self._redactor: Redactor | None = None
+        self._redactor_error: BaseException | None = None
         self._thread = threading.Thread(target=self._load, name="lightnb-rehearse-imports", daemon=True)
 
     @classmethod
-    def warm_up(cls) -> _Tools:
-        """Start loading in a thread."""
-        tools = cls()
+    def warm_up(cls, project: Project) -> _Tools:
+        """Start the work in a thread (``project``: whose redactor is built)."""
+        tools = cls(project)
         tools._thread.start()
         return tools
 
     def wait_for_papermill(self) -> None:
         """Wait until papermill is loaded (or failed to load)."""
         self._papermill.wait()
+
+    def redactor(self) -> Redactor:
+        """Wait for the project's redactor (see :func:`_redactor`) and return it; raise what stopped building it."""
+        self._redacted.wait()
+        if self._redactor_error is not None:
+            raise self._redactor_error
+        assert self._redactor is not None
+        return self._redactor
 
     def wait_for_report(self) -> None:
         """Wait until the report's exporters are loaded (or failed to load)."""
@@ -535,25 +554,38 @@ class _Tools:
         finally:
             self._papermill.set()
         try:
+            self._redactor = _redactor(self._project)
+        except BaseException as error:  # noqa: BLE001 - raised where the redactor is used
+            self._redactor_error = error
+        finally:
+            self._redacted.set()
+        try:
             _warm_exporters()
         except Exception:  # noqa: BLE001 - the export reports its own errors
             pass
 
 
 def _warm_exporters() -> None:
-    """Render a small notebook as HTML and Markdown: nbconvert's templates, lexers and filters load now."""
-    from nbconvert import HTMLExporter, MarkdownExporter
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+    """Render notebook 02, its code cells given outputs of the kinds the panels show, as its report would be
+    rendered (writing nothing): nbconvert's templates compile into the exporters the report then uses, and the
+    lexers (IPython's, which the notebook's language asks for), filters and parsers load."""
+    import nbformat
+    from nbformat.v4 import new_output
 
-    cell = new_code_cell("x = 1", outputs=[new_output("display_data", data={"text/html": "<p>x</p>",
-                                                                            "text/markdown": "x",
-                                                                            "text/plain": "x"})])
-    sample = new_notebook(cells=[new_markdown_cell("# x"), cell],
-                          metadata={"kernelspec": {"name": "python3", "language": "python",
-                                                   "display_name": "Python 3"},
-                                    "language_info": {"name": "python"}})
-    HTMLExporter().from_notebook_node(sample)
-    MarkdownExporter().from_notebook_node(sample)
+    from lightnb import report
+
+    sample = nbformat.read(notebooks_dir() / NOTEBOOK, as_version=4)
+    table = ("<table><thead><tr><th>id</th><th>email</th></tr></thead>"
+             "<tbody><tr><td>1</td><td>x</td></tr></tbody></table>")
+    for cell in sample.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [new_output("stream", name="stdout", text="x\n"),
+                            new_output("display_data", data={"text/html": f"<div><p>x</p>{table}</div>",
+                                                             "text/markdown": "| id | email |\n|---|---|\n| 1 | x |",
+                                                             "text/plain": "x"}),
+                            new_output("execute_result", data={"text/html": table, "text/plain": "'safe'"},
+                                       execution_count=1)]
+    report.warm_up(sample)
 
 
 def _mask_outputs(notebook: Path, redactor: Redactor) -> None:
