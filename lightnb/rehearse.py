@@ -295,6 +295,14 @@ KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:",)
 # IPython start-up scripts and settings do not run in, or change, a rehearsal.
 IPYTHON_DIR_ENV = "IPYTHONDIR"
 KERNEL_IPYTHON_DIR = "ipython"
+# ipykernel's launcher (ipykernel_launcher.py: the folder it starts in is taken off the module path while ipykernel
+# loads), with debugpy marked absent first: ipykernel then starts without Jupyter's debugger.
+KERNEL_LAUNCHER = ("import sys, pathlib\n"
+                   "if sys.path and (sys.path[0] == '' or pathlib.Path(sys.path[0]) == pathlib.Path.cwd()):\n"
+                   "    del sys.path[0]\n"
+                   "sys.modules['debugpy'] = None\n"
+                   "from ipykernel import kernelapp\n"
+                   "kernelapp.launch_new_instance()\n")
 SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
 READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
 
@@ -355,6 +363,9 @@ class _Kernel:
                 # killed at once instead of asked to end, which takes ipykernel a fifth of a second, and now
                 # and then hangs it closing its control thread
                 await super().shutdown_kernel(now=now or self.finished, restart=restart)
+
+            def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+                return _without_debugger(super().format_kernel_cmd(extra_arguments))
 
             async def _async_wait(self, pollinterval: float = 0.1) -> None:
                 # the kernel usually ends within a few hundredths of a second of its shutdown request (at once
@@ -498,6 +509,18 @@ async def _message_of(channel: Any, request: str, wait: float, wanted: Callable[
             return None
         if message.get("parent_header", {}).get("msg_id") == request and wanted(message):
             return dict(message)
+
+
+def _without_debugger(command: list[str]) -> list[str]:
+    """Return the kernel's command line with ipykernel's launcher (``-m ipykernel_launcher``) replaced by the same
+    launch in a ``-c`` line that first marks debugpy absent; any other command is returned as it is.
+
+    ipykernel imports debugpy, for Jupyter's debugger, before the kernel can answer (a tenth of a second on
+    every start); no one debugs a headless rehearsal."""
+    for at in range(len(command) - 1):
+        if command[at:at + 2] == ["-m", "ipykernel_launcher"]:
+            return [*command[:at], "-c", KERNEL_LAUNCHER, *command[at + 2:]]
+    return command
 
 
 def _warm_up_line(modules: Sequence[str] = KERNEL_WARM_UP) -> str:

@@ -333,3 +333,36 @@ def test_the_kernels_ipython_folder_is_in_the_scratch_folder_not_the_users(tmp_p
     # the user's IPython folder is neither written nor run: no start-up script of theirs runs in a rehearsal
     assert sorted(p.relative_to(users) for p in users.rglob("*")) == before and not marker.exists()
     assert not list(out.iterdir())
+
+
+def test_the_kernel_starts_without_jupyters_debugger_and_other_kernel_commands_are_left_as_they_are(
+        tmp_path: Path) -> None:
+    from jupyter_core.utils import run_sync
+
+    from lightnb.rehearse import KERNEL_LAUNCHER, _without_debugger
+
+    launcher = ["/env/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}", "--x"]
+    assert _without_debugger(launcher) == ["/env/bin/python", "-c", KERNEL_LAUNCHER, "-f", "{connection_file}", "--x"]
+    for other in (["/env/bin/python", "-m", "my_kernel", "-f", "c.json"], ["ipykernel_launcher", "-m"], []):
+        assert _without_debugger(list(other)) == other
+    # a module of the rehearsal's folder (OUTDIR, where the kernel starts) does not replace ipykernel's imports
+    (tmp_path / "zmq.py").write_text("raise SystemExit('the folder the kernel starts in was imported from')\n")
+    shown: list[str] = []
+
+    def collect(message: dict) -> None:  # type: ignore[type-arg]
+        if message["msg_type"] == "stream":
+            shown.append(message["content"]["text"])
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with _Kernel.started(tmp_path, scratch) as kernel:
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=60)
+            run_sync(client.execute_interactive)(
+                "import sys; print(sys.modules.get('debugpy', 'absent'), 'debugpy.server' in sys.modules, "
+                "hasattr(get_ipython().kernel, 'debugger'))", output_hook=collect, timeout=60)
+        finally:
+            client.stop_channels()
+    assert "".join(shown).strip() == "None False False"
