@@ -28,6 +28,7 @@ import ast
 import asyncio
 import contextlib
 import functools
+import gc
 import math
 import os
 import shutil
@@ -132,6 +133,12 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
     shown = _describe(production)
     if not pending:
         return Rehearsal(None, None, None, NOTHING, production=shown)
+    with _collector_paused():
+        return _rehearse(project, start, production, out_dir, pending, shown, limit, run_tests, timeout)
+
+
+def _rehearse(project: Project, start: Path, production: Path | str, out_dir: str | Path, pending: tuple[str, ...],
+              shown: str, limit: int | None, run_tests: bool, timeout: int) -> Rehearsal:
     notebooks_dir()  # the notebook must be there before anything is copied
     out = Path(out_dir).resolve()
     executed = out / NOTEBOOK
@@ -296,12 +303,17 @@ KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:",)
 IPYTHON_DIR_ENV = "IPYTHONDIR"
 KERNEL_IPYTHON_DIR = "ipython"
 # ipykernel's launcher (ipykernel_launcher.py: the folder it starts in is taken off the module path while ipykernel
-# loads), with debugpy marked absent first: ipykernel then starts without Jupyter's debugger.
-KERNEL_LAUNCHER = ("import sys, pathlib\n"
+# loads), with debugpy marked absent first: ipykernel then starts without Jupyter's debugger; ipykernel loads with
+# the garbage collector off, which is on again before the kernel starts.
+KERNEL_LAUNCHER = ("import gc, sys, pathlib\n"
                    "if sys.path and (sys.path[0] == '' or pathlib.Path(sys.path[0]) == pathlib.Path.cwd()):\n"
                    "    del sys.path[0]\n"
                    "sys.modules['debugpy'] = None\n"
-                   "from ipykernel import kernelapp\n"
+                   "gc.disable()\n"
+                   "try:\n"
+                   "    from ipykernel import kernelapp\n"
+                   "finally:\n"
+                   "    gc.enable()\n"
                    "kernelapp.launch_new_instance()\n")
 SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
 READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
@@ -440,6 +452,23 @@ class _Kernel:
 
 
 @contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep Python's garbage collector off while the block runs (as it was after).
+
+    A rehearsal loads papermill, nbconvert and jupyter_client in a thread while it waits for its kernel, and
+    otherwise mostly waits: with the collector on, those imports, and the report's rendering, set off full
+    passes over everything loaded (a tenth of a second and more each). What the rehearsal itself makes is freed
+    as it goes (the copies are SQLite's, not Python objects); a reference cycle waits for the next pass after it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@contextlib.contextmanager
 def _removing(folder: Path) -> Iterator[None]:
     """Delete ``folder`` in a thread while the block runs (a copy of production takes a while to
     delete); the block ends once it is gone."""
@@ -524,9 +553,14 @@ def _without_debugger(command: list[str]) -> list[str]:
 
 
 def _warm_up_line(modules: Sequence[str] = KERNEL_WARM_UP) -> str:
-    """The kernel's start-up line importing ``modules`` (it leaves no name behind)."""
-    return (f"import importlib as __lightnb_i; [__lightnb_i.import_module(__lightnb_m) for __lightnb_m in "
-            f"{tuple(modules)!r}]; del __lightnb_i")
+    """The kernel's start-up line importing ``modules`` (it leaves no name behind).
+
+    The garbage collector is off while they load, then what is loaded is left out of its passes (``gc.freeze``) and
+    it is turned on again, also when an import fails: the imports make no collection, nor do the cells walk the
+    modules they loaded (the kernel is a process of the rehearsal's own, ended with it)."""
+    code = (f"import gc, importlib\ngc.disable()\ntry:\n    for name in {tuple(modules)!r}:\n"
+            f"        importlib.import_module(name)\nfinally:\n    gc.freeze()\n    gc.enable()\n")
+    return f"exec({code!r}, {{}})"
 
 
 class _Tools:

@@ -366,3 +366,60 @@ def test_the_kernel_starts_without_jupyters_debugger_and_other_kernel_commands_a
         finally:
             client.stop_channels()
     assert "".join(shown).strip() == "None False False"
+
+
+@pytest.mark.parametrize("warm_up", [KERNEL_WARM_UP, ("json", "lightnb_no_such_module")])
+def test_the_kernels_collector_is_on_for_the_cells_with_what_it_loaded_left_out(tmp_path: Path,
+                                                                               warm_up: tuple[str, ...]) -> None:
+    """Off while ipykernel and the cells' modules load, on again for the cells (also when a module fails to load),
+    with what was loaded frozen out of its passes."""
+    from jupyter_core.utils import run_sync
+
+    shown: list[str] = []
+
+    def collect(message: dict) -> None:  # type: ignore[type-arg]
+        if message["msg_type"] == "stream":
+            shown.append(message["content"]["text"])
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with _Kernel.started(tmp_path, scratch, warm_up=warm_up) as kernel:
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=60)
+            run_sync(client.execute_interactive)(
+                f"import gc, sys; print(gc.isenabled(), gc.get_freeze_count() > 10000, "
+                f"[m for m in {warm_up!r} if m in sys.modules], [n for n in dir() if 'lightnb' in n or n == 'name'])",
+                output_hook=collect, timeout=60)
+        finally:
+            client.stop_channels()
+    loaded = [m for m in warm_up if not m.startswith("lightnb_no_such")]
+    assert "".join(shown).strip() == f"True True {loaded} []"
+
+
+def test_a_rehearsal_keeps_the_collector_off_while_it_runs_and_as_it_was_after(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from lightnb import rehearse as rehearse_module
+
+    made = _sample(tmp_path, "ALTER TABLE users ADD COLUMN x INTEGER;\n", "ALTER TABLE users DROP COLUMN x;\n")
+    seen: list[bool] = []
+    real = rehearse_module._execute
+
+    def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rehearse_module, "_execute", spying)
+    monkeypatch.setenv("LIGHTNB_SCRATCH_DIR", str(tmp_path / "scratch"))
+    assert gc.isenabled()
+    steps.rehearse(made.project_dir, made.production_db, tmp_path / "out")
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        steps.rehearse(made.project_dir, made.production_db, tmp_path / "out2")
+        assert seen == [False, False] and not gc.isenabled()  # left off, as it was
+    finally:
+        gc.enable()
