@@ -186,9 +186,9 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
                 if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                     raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                         f"backup.")
-            # the kernel ends (see _execute), and the notebook's copies of production are deleted, while the report
-            # is written
-            with _removing(folder / "workspace"):
+            # the kernel ends (see _execute), and the notebook's copies of production and of the project are deleted,
+            # while the report is written
+            with _removing(folder / "workspace", folder / "check", folder / "project"):
                 report = _export(tools, executed, out, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
 
@@ -458,22 +458,31 @@ def _collector_paused() -> Iterator[None]:
     A rehearsal loads papermill, nbconvert and jupyter_client in a thread while it waits for its kernel, and
     otherwise mostly waits: with the collector on, those imports, and the report's rendering, set off full
     passes over everything loaded (a tenth of a second and more each). What the rehearsal itself makes is freed
-    as it goes (the copies are SQLite's, not Python objects); a reference cycle waits for the next pass after it."""
-    was = gc.isenabled()
+    as it goes (the copies are SQLite's, not Python objects); a reference cycle waits for the next pass after it.
+
+    In a process that leaves what it loaded out of the collector's passes (``gc.freeze``: the ``lightnb`` command
+    does), what the rehearsal loaded is left out too: the first pass after it would otherwise walk all of it (a
+    few tenths of a second) just before the process ends."""
+    was, freezing = gc.isenabled(), gc.get_freeze_count() > 0
     gc.disable()
     try:
         yield
     finally:
+        if freezing:
+            gc.freeze()
         if was:
             gc.enable()
 
 
 @contextlib.contextmanager
-def _removing(folder: Path) -> Iterator[None]:
-    """Delete ``folder`` in a thread while the block runs (a copy of production takes a while to
-    delete); the block ends once it is gone."""
-    thread = threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True},
-                              name="lightnb-rehearse-cleanup", daemon=True)
+def _removing(*folders: Path) -> Iterator[None]:
+    """Delete ``folders`` in a thread while the block runs (a copy of production takes a while to
+    delete); the block ends once they are gone."""
+    def remove() -> None:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    thread = threading.Thread(target=remove, name="lightnb-rehearse-cleanup", daemon=True)
     thread.start()
     try:
         yield

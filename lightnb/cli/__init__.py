@@ -152,8 +152,8 @@ def run() -> int:
     try:
         return main(freeze_loaded=True)
     finally:
-        gc.enable()
         gc.freeze()
+        gc.enable()
 
 
 def main(argv: Sequence[str] | None = None, *, freeze_loaded: bool = False) -> int:

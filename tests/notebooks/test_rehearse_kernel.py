@@ -423,3 +423,39 @@ def test_a_rehearsal_keeps_the_collector_off_while_it_runs_and_as_it_was_after(t
         assert seen == [False, False] and not gc.isenabled()  # left off, as it was
     finally:
         gc.enable()
+
+
+COLLECTOR_PROBE = r"""
+import gc, sys
+from lightnb.rehearse import _collector_paused
+if sys.argv[1] == "freezing":
+    gc.freeze()  # as the lightnb command does with what it loaded at start-up
+with _collector_paused():
+    assert not gc.isenabled()
+    loaded = [[n] for n in range(100)]  # what a rehearsal loads and keeps (papermill, nbconvert …)
+young = {id(o) for generation in range(3) for o in gc.get_objects(generation=generation)}
+print(gc.isenabled(), id(loaded) in young)
+"""
+
+
+@pytest.mark.parametrize(("process", "left_to_the_collector"), [("freezing", False), ("plain", True)])
+def test_what_a_rehearsal_loads_is_frozen_only_in_a_process_that_freezes_what_it_loads(
+        process: str, left_to_the_collector: bool) -> None:
+    done = subprocess.run([sys.executable, "-c", COLLECTOR_PROBE, process], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", str(left_to_the_collector)]
+
+
+def test_the_copies_are_removed_together_while_the_block_runs(tmp_path: Path) -> None:
+    from lightnb.rehearse import _removing
+
+    folders = [tmp_path / name for name in ("workspace", "check", "project")]
+    for folder in folders:
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "copy.db").write_bytes(b"x" * 1000)
+    kept = tmp_path / "kernel.log"
+    kept.write_text("log")
+    with _removing(*folders, tmp_path / "never-made"):
+        pass
+    assert not any(folder.exists() for folder in folders) and kept.exists()
