@@ -176,6 +176,10 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
             # made here, while the kernel starts
             made = _workspace_copy(copied, production, folder / "workspace")
             fresh = _workspace_copy(copied, production, folder / "check", record=False)
+            # once the notebook ran, the kernel is killed and these are deleted, in a thread, while the report is
+            # written: the notebook's copies of production and of the project, and the kernel's IPython folder
+            kernel.remove_when_stopped(folder / "workspace", folder / "check", folder / "project",
+                                       folder / KERNEL_IPYTHON_DIR)
             params = {"project_dir": str(copied), "production_db": str(production),
                       "workspace_dir": str(folder / "workspace"), "workspace_copy": made,
                       "check_copy": {**fresh, "folder": str(folder / "check")} if fresh else None, "limit": limit,
@@ -186,10 +190,7 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
                 if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                     raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                         f"backup.")
-            # the kernel ends (see _execute), and the notebook's copies of production and of the project are deleted,
-            # while the report is written
-            with _removing(folder / "workspace", folder / "check", folder / "project"):
-                report = _export(tools, executed, out, secrets)
+            report = _export(tools, executed, out, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
 
 
@@ -334,6 +335,7 @@ class _Kernel:
         self._handle = handle
         self._stopping: threading.Thread | None = None
         self._stopped = False
+        self._leftovers: tuple[Path, ...] = ()
         self.died = False  # it ended on its own, in the middle of the notebook
 
     @classmethod
@@ -417,6 +419,11 @@ class _Kernel:
             return ""
         return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
 
+    def remove_when_stopped(self, *folders: Path) -> None:
+        """Delete ``folders`` (what the kernel worked on) once it has ended, in the thread ending it when
+        :meth:`stop_soon` started that (deleting a copy of production takes a while); :meth:`stop` waits for it."""
+        self._leftovers = folders
+
     def stop_soon(self) -> None:
         """Start ending the kernel in a thread, once the notebook ran (no cell runs any more: it is killed
         rather than asked to end); :meth:`stop` waits for it."""
@@ -449,6 +456,8 @@ class _Kernel:
                     raise
         finally:
             self._handle.close()
+            for folder in self._leftovers:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -472,22 +481,6 @@ def _collector_paused() -> Iterator[None]:
             gc.freeze()
         if was:
             gc.enable()
-
-
-@contextlib.contextmanager
-def _removing(*folders: Path) -> Iterator[None]:
-    """Delete ``folders`` in a thread while the block runs (a copy of production takes a while to
-    delete); the block ends once they are gone."""
-    def remove() -> None:
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
-
-    thread = threading.Thread(target=remove, name="lightnb-rehearse-cleanup", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
 
 
 def _cancel_cut_short() -> None:

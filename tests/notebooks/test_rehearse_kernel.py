@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -447,15 +449,28 @@ def test_what_a_rehearsal_loads_is_frozen_only_in_a_process_that_freezes_what_it
     assert done.stdout.split() == ["True", str(left_to_the_collector)]
 
 
-def test_the_copies_are_removed_together_while_the_block_runs(tmp_path: Path) -> None:
-    from lightnb.rehearse import _removing
+def test_what_the_kernel_worked_on_is_removed_once_it_ended_in_the_thread_ending_it(tmp_path: Path) -> None:
+    import threading
 
     folders = [tmp_path / name for name in ("workspace", "check", "project")]
     for folder in folders:
         (folder / "sub").mkdir(parents=True)
         (folder / "sub" / "copy.db").write_bytes(b"x" * 1000)
-    kept = tmp_path / "kernel.log"
-    kept.write_text("log")
-    with _removing(*folders, tmp_path / "never-made"):
-        pass
-    assert not any(folder.exists() for folder in folders) and kept.exists()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    removed_by: list[tuple[str, bool]] = []
+    with _Kernel.started(tmp_path, scratch) as kernel:
+        kernel.remove_when_stopped(*folders, tmp_path / "never-made")
+        process = kernel.manager.provisioner.process
+        real = shutil.rmtree
+
+        def recording(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            removed_by.append((threading.current_thread().name, process.poll() is not None))
+            return real(path, *args, **kwargs)
+
+        with mock.patch("shutil.rmtree", recording):
+            kernel.stop_soon()
+            kernel.stop()
+    assert not any(folder.exists() for folder in folders) and (scratch / KERNEL_LOG).exists()
+    # in the thread that ended the kernel, once it had ended
+    assert removed_by == [("lightnb-kernel-stop", True)] * 4
