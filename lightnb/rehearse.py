@@ -13,13 +13,16 @@ tree stays exactly as it was.
 The fixed cost of a rehearsal is mostly start-up: the notebook's kernel (a Python process that
 must import IPython, then lightnb's panels, pandas and the proof) and this process's own imports
 (papermill, nbconvert). So the kernel is started first, before papermill is even imported, and
-imports the modules the cells use while it starts; meanwhile this process copies the project, makes
-the notebook's two copies of a SQLite production (the workspace, and the one the proof starts from;
-the notebook uses each while its file is provably untouched since) and imports papermill, and
-nbconvert warms up in a thread while the cells run. Once the notebook ran, the kernel is killed: it
-has nothing left to do or save, and ipykernel takes a fifth of a second to end when asked. The kernel's own
-messages (its log, a ZMQ complaint when a stop cuts a reply short) go to a log file in the private
-scratch folder, never to the terminal; the last line is quoted when the kernel dies.
+imports the modules the cells use while it starts (without Jupyter's debugger, and without garbage
+collection passes while it loads); meanwhile this process copies the project, makes the notebook's two
+copies of a SQLite production (the workspace, and the one the proof starts from; the notebook uses each
+while its file is provably untouched since), and a thread loads papermill, builds the project's redactor
+(its lineage reads every migration) and warms nbconvert's exporters up, which the report then reuses.
+Once the notebook ran, the kernel is killed: it has nothing left to do or save, and ipykernel takes a
+fifth of a second to end when asked; the thread killing it then deletes the copies, while the outputs
+are masked and the report written. The kernel's own messages (its log, a ZMQ complaint when a stop cuts
+a reply short) go to a log file in the private scratch folder, never to the terminal; the last line is
+quoted when the kernel dies.
 """
 
 from __future__ import annotations
@@ -271,7 +274,7 @@ def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str
                                    f"{out}.") from error
             raise
         kernel.stop_soon()  # the kernel has no more work: it ends while the outputs are masked and the report written
-        _mask_outputs(partial, tools.redactor())  # the kernel has no more work: it ends while the report is written
+        _mask_outputs(partial, tools.redactor())
     if failed is not None:
         raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                            f"{failed.evalue}; see {executed}.") from failed
