@@ -42,15 +42,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from lightnb import scratch
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
 from lightnb.extras import require_installed
 from lightnb.files import atomic_path
-from lightnb.inspect.redact import Redactor
 from lightnb.project import Project
 from lightnb.workspace import file_state
+
+if TYPE_CHECKING:  # loaded by the thread building the redactor, not before the kernel starts
+    from lightnb.inspect.redact import Redactor
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
 NOTEBOOKS_ENV = "LIGHTNB_NOTEBOOKS"
@@ -227,6 +229,8 @@ def _redactor(project: Project) -> Redactor:
 
     Its lineage reads every migration of the project (a fifth of a second and more): :class:`_Tools` builds it in
     its thread while the notebook runs, and the outputs wait for it before anything is written."""
+    from lightnb.inspect.redact import Redactor
+
     return Redactor.for_project(project)
 
 
