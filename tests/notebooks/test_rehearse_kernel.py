@@ -474,3 +474,34 @@ def test_what_the_kernel_worked_on_is_removed_once_it_ended_in_the_thread_ending
     assert not any(folder.exists() for folder in folders) and (scratch / KERNEL_LOG).exists()
     # in the thread that ended the kernel, once it had ended
     assert removed_by == [("lightnb-kernel-stop", True)] * 4
+
+
+@pytest.mark.parametrize("ipython_dir", [None, "IPYTHON", "~/missing/ipython"])
+def test_kernels_are_found_where_jupyter_client_finds_them_without_loading_ipython(
+        tmp_path: Path, ipython_dir: str | None) -> None:
+    probe = r"""
+import json, sys
+from lightnb.kernel import kernel_manager_class, kernel_spec_manager
+manager = kernel_manager_class("python3")(kernel_name="python3")
+found = [manager.kernel_spec.resource_dir, kernel_spec_manager().find_kernel_specs(), "IPython" in sys.modules]
+from jupyter_client.kernelspec import KernelSpecManager
+print(json.dumps([*found, KernelSpecManager().find_kernel_specs()]))
+"""
+    env = dict(os.environ, HOME=str(tmp_path / "home"))
+    env.pop("IPYTHONDIR", None)
+    (tmp_path / "home").mkdir()
+    if ipython_dir == "IPYTHON":  # a kernel of the user's own, in IPython's folder
+        spec = tmp_path / "ipython" / "kernels" / "mine"
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text('{"argv": ["python", "-m", "ipykernel_launcher", "-f", '
+                                          '"{connection_file}"], "display_name": "Mine", "language": "python"}')
+        env["IPYTHONDIR"] = str(tmp_path / "ipython")
+    elif ipython_dir is not None:
+        env["IPYTHONDIR"] = ipython_dir
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    spec_dir, specs, ipython_loaded, default_specs = json.loads(done.stdout)
+    assert specs == default_specs and spec_dir == default_specs["python3"]  # the same kernels, the same python3
+    assert ("mine" in specs) == (ipython_dir == "IPYTHON")
+    assert not ipython_loaded  # IPython is not loaded to name its folder
