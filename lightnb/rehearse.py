@@ -632,9 +632,10 @@ class _Tools:
 
 
 def _warm_exporters() -> None:
-    """Render notebook 02, its code cells given outputs of the kinds the panels show, as its report would be
-    rendered (writing nothing): nbconvert's templates compile into the exporters the report then uses, and the
-    lexers (IPython's, which the notebook's language asks for), filters and parsers load."""
+    """Render a notebook like notebook 02 (its settings, a Markdown cell of it and a code cell with outputs of the
+    kinds the panels show) as its report would be rendered, writing nothing: nbconvert's templates compile into the
+    exporters the report then uses, and the lexers (IPython's, which the notebook's language asks for), filters and
+    parsers load. One cell of each kind does that; the notebook's own cells would only add work."""
     import nbformat
     from nbformat.v4 import new_output
 
@@ -643,14 +644,15 @@ def _warm_exporters() -> None:
     sample = nbformat.read(notebooks_dir() / NOTEBOOK, as_version=4)
     table = ("<table><thead><tr><th>id</th><th>email</th></tr></thead>"
              "<tbody><tr><td>1</td><td>x</td></tr></tbody></table>")
-    for cell in sample.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [new_output("stream", name="stdout", text="x\n"),
-                            new_output("display_data", data={"text/html": f"<div><p>x</p>{table}</div>",
-                                                             "text/markdown": "| id | email |\n|---|---|\n| 1 | x |",
-                                                             "text/plain": "x"}),
-                            new_output("execute_result", data={"text/html": table, "text/plain": "'safe'"},
-                                       execution_count=1)]
+    markdown = next(cell for cell in sample.cells if cell.cell_type == "markdown")
+    code = next(cell for cell in sample.cells if cell.cell_type == "code")
+    code.outputs = [new_output("stream", name="stdout", text="x\n"),
+                    new_output("display_data", data={"text/html": f"<div><p>x</p>{table}</div>",
+                                                     "text/markdown": "| id | email |\n|---|---|\n| 1 | x |",
+                                                     "text/plain": "x"}),
+                    new_output("execute_result", data={"text/html": table, "text/plain": "'safe'"},
+                               execution_count=1)]
+    sample.cells = [markdown, code]
     report.warm_up(sample)
 
 
