@@ -9,6 +9,7 @@ in clear over a TCP port.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lightnb.extras import require
@@ -20,10 +21,25 @@ def curve_available() -> bool:
     return bool(zmq.has("curve"))
 
 
-def _supports_curve(kernel_name: str) -> bool:
+def kernel_spec_manager() -> Any:
+    """Return a jupyter_client KernelSpecManager searching the folders its default one searches: Jupyter's
+    ``kernels`` folders, then IPython's (``$IPYTHONDIR/kernels``, else ``~/.ipython/kernels``).
+
+    The default one imports the whole of IPython to name IPython's folder (a few hundredths of a second on
+    every kernel start); it is named here as IPython names it.
+    """
+    require("jupyter_client", "starting a Jupyter kernel")
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_core.paths import jupyter_path
+
+    ipython = os.environ.get("IPYTHONDIR") or os.path.join(os.path.expanduser("~"), ".ipython")
+    folders = [*jupyter_path("kernels"), os.path.join(os.path.normpath(os.path.expanduser(ipython)), "kernels")]
+    return KernelSpecManager(kernel_dirs=folders)
+
+
+def _supports_curve(kernel_name: str, specs: Any = None) -> bool:
     try:
-        from jupyter_client.kernelspec import KernelSpecManager
-        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+        spec = (specs or kernel_spec_manager()).get_kernel_spec(kernel_name)
     except Exception:  # noqa: BLE001 - no such kernel: the caller's start reports it
         return False
     declared = (spec.metadata or {}).get("supported_encryption") or ()
@@ -31,25 +47,30 @@ def _supports_curve(kernel_name: str) -> bool:
     return "curve" in {str(d).strip().lower() for d in declared}
 
 
-def transport_settings(kernel_name: str = "python3") -> dict[str, str]:
-    """Return the kernel manager settings to use: CurveZMQ encryption, else the IPC transport."""
-    if curve_available() and _supports_curve(kernel_name):
+def transport_settings(kernel_name: str = "python3", specs: Any = None) -> dict[str, str]:
+    """Return the kernel manager settings to use: CurveZMQ encryption, else the IPC transport.
+
+    :param specs: the KernelSpecManager to find the kernel with (default: :func:`kernel_spec_manager`'s).
+    """
+    if curve_available() and _supports_curve(kernel_name, specs):
         return {"transport_encryption": "auto"}
     return {"transport": "ipc"}
 
 
 def kernel_manager_class(kernel_name: str = "python3") -> type:
-    """Return an async kernel manager class (for nbclient and papermill) using :func:`transport_settings`."""
+    """Return an async kernel manager class (for nbclient and papermill) using :func:`transport_settings`, finding
+    kernels with :func:`kernel_spec_manager`'s KernelSpecManager."""
     require("jupyter_client", "starting a Jupyter kernel")
     from jupyter_client.manager import AsyncKernelManager
 
-    settings = transport_settings(kernel_name)
+    specs = kernel_spec_manager()
+    settings = transport_settings(kernel_name, specs)
 
     class QuietKernelManager(AsyncKernelManager):
         """A kernel manager whose kernels talk over an encrypted or local transport."""
 
         def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**{**settings, **kwargs})
+            super().__init__(**{"kernel_spec_manager": specs, **settings, **kwargs})
 
     return QuietKernelManager
 

@@ -13,13 +13,16 @@ tree stays exactly as it was.
 The fixed cost of a rehearsal is mostly start-up: the notebook's kernel (a Python process that
 must import IPython, then lightnb's panels, pandas and the proof) and this process's own imports
 (papermill, nbconvert). So the kernel is started first, before papermill is even imported, and
-imports the modules the cells use while it starts; meanwhile this process copies the project, makes
-the notebook's two copies of a SQLite production (the workspace, and the one the proof starts from;
-the notebook uses each while its file is provably untouched since) and imports papermill, and
-nbconvert warms up in a thread while the cells run. Once the notebook ran, the kernel is killed: it
-has nothing left to do or save, and ipykernel takes a fifth of a second to end when asked. The kernel's own
-messages (its log, a ZMQ complaint when a stop cuts a reply short) go to a log file in the private
-scratch folder, never to the terminal; the last line is quoted when the kernel dies.
+imports the modules the cells use while it starts (without Jupyter's debugger, and without garbage
+collection passes while it loads); meanwhile this process copies the project, makes the notebook's two
+copies of a SQLite production (the workspace, and the one the proof starts from; the notebook uses each
+while its file is provably untouched since), and a thread loads papermill, builds the project's redactor
+(its lineage reads every migration) and warms nbconvert's exporters up, which the report then reuses.
+Once the notebook ran, the kernel is killed: it has nothing left to do or save, and ipykernel takes a
+fifth of a second to end when asked; the thread killing it then deletes the copies, while the outputs
+are masked and the report written. The kernel's own messages (its log, a ZMQ complaint when a stop cuts
+a reply short) go to a log file in the private scratch folder, never to the terminal; the last line is
+quoted when the kernel dies.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import ast
 import asyncio
 import contextlib
 import functools
+import gc
 import math
 import os
 import shutil
@@ -38,15 +42,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from lightnb import scratch
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
 from lightnb.extras import require_installed
 from lightnb.files import atomic_path
-from lightnb.inspect.redact import Redactor
 from lightnb.project import Project
 from lightnb.workspace import file_state
+
+if TYPE_CHECKING:  # loaded by the thread building the redactor, not before the kernel starts
+    from lightnb.inspect.redact import Redactor
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
 NOTEBOOKS_ENV = "LIGHTNB_NOTEBOOKS"
@@ -132,6 +138,12 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
     shown = _describe(production)
     if not pending:
         return Rehearsal(None, None, None, NOTHING, production=shown)
+    with _collector_paused():
+        return _rehearse(project, start, production, out_dir, pending, shown, limit, run_tests, timeout)
+
+
+def _rehearse(project: Project, start: Path, production: Path | str, out_dir: str | Path, pending: tuple[str, ...],
+              shown: str, limit: int | None, run_tests: bool, timeout: int) -> Rehearsal:
     notebooks_dir()  # the notebook must be there before anything is copied
     out = Path(out_dir).resolve()
     executed = out / NOTEBOOK
@@ -144,8 +156,7 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
         production = str(production)
         secrets = url_secrets(production)
         with scratch.folder("rehearse") as folder:
-            tools = _Tools.warm_up()  # papermill and nbconvert load while production is copied
-            redactor = _redactor(project)
+            tools = _Tools.warm_up(project)  # papermill and nbconvert load while production is copied
             copied = copy_project(project, start, folder / "project")
             with production_copy(project, production, folder / "pg") as copy:
                 out.mkdir(parents=True, exist_ok=True)
@@ -155,34 +166,36 @@ def rehearse(project: Project, start: Path, production: Path | str, out_dir: str
                 # the kernel's DATABASE_URL names the workspace database in the copy's cluster
                 with _Kernel.started(out, folder, env={"DATABASE_URL": copy.workspace},
                                      warm_up=KERNEL_WARM_UP + POSTGRES_WARM_UP) as kernel:
-                    _execute(kernel, tools, executed, params, out, timeout, redactor)
-                    report = _export(tools, executed, out, redactor, secrets)
+                    _execute(kernel, tools, executed, params, out, timeout)
+                    report = _export(tools, executed, out, secrets)
     else:
         production = Path(production)
         before = file_state(production)  # a hash of it only when size, times and SQLite's counter cannot tell
         out.mkdir(parents=True, exist_ok=True)
         with scratch.folder("rehearse") as folder, _Kernel.started(out, folder) as kernel:
-            tools = _Tools.warm_up()  # papermill loads while the kernel starts and the project is copied
-            redactor = _redactor(project)
+            # papermill loads, the redactor is built and nbconvert warms up, in this order, in a thread, while the
+            # kernel starts, the project is copied and the notebook runs
+            tools = _Tools.warm_up(project)
             copied = copy_project(project, start, folder / "project")
             # the notebook's two copies of production, the workspace and the one the proof starts from, are
             # made here, while the kernel starts
             made = _workspace_copy(copied, production, folder / "workspace")
             fresh = _workspace_copy(copied, production, folder / "check", record=False)
+            # once the notebook ran, the kernel is killed and these are deleted, in a thread, while the report is
+            # written: the notebook's copies of production and of the project, and the kernel's IPython folder
+            kernel.remove_when_stopped(folder / "workspace", folder / "check", folder / "project",
+                                       folder / KERNEL_IPYTHON_DIR)
             params = {"project_dir": str(copied), "production_db": str(production),
                       "workspace_dir": str(folder / "workspace"), "workspace_copy": made,
                       "check_copy": {**fresh, "folder": str(folder / "check")} if fresh else None, "limit": limit,
                       "run_project_tests": run_tests}
             try:
-                _execute(kernel, tools, executed, params, out, timeout, redactor)
+                _execute(kernel, tools, executed, params, out, timeout)
             finally:
                 if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                     raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                         f"backup.")
-            # the kernel ends (see _execute), and the notebook's copies of production are deleted, while the report
-            # is written
-            with _removing(folder / "workspace"):
-                report = _export(tools, executed, out, redactor, secrets)
+            report = _export(tools, executed, out, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
 
 
@@ -212,7 +225,12 @@ def _workspace_copy(project_dir: Path, production: Path, folder: Path, *, record
 
 def _redactor(project: Project) -> Redactor:
     """What every output masks: what the project masks (its [redact] settings and their lineage), not
-    only the built-in words; the notebook's panels do, and so does the last check of what is written."""
+    only the built-in words; the notebook's panels do, and so does the last check of what is written.
+
+    Its lineage reads every migration of the project (a fifth of a second and more): :class:`_Tools` builds it in
+    its thread while the notebook runs, and the outputs wait for it before anything is written."""
+    from lightnb.inspect.redact import Redactor
+
     return Redactor.for_project(project)
 
 
@@ -229,8 +247,8 @@ def _describe(production: Path | str) -> str:
     return str(production)
 
 
-def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str, object], out: Path, timeout: int,
-             redactor: Redactor) -> None:
+def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str, object], out: Path,
+             timeout: int) -> None:
     """Run notebook 02 with ``params`` on ``kernel`` into ``executed`` (its outputs masked).
 
     :raises LightnbError: when a cell fails (the executed notebook is written, with the failing cell),
@@ -259,15 +277,16 @@ def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str
                                    f"({kernel.last_words() or type(error).__name__}); nothing was written to "
                                    f"{out}.") from error
             raise
-        _mask_outputs(partial, redactor)
-        kernel.stop_soon()  # the kernel has no more work: it ends while the report is written
+        kernel.stop_soon()  # the kernel has no more work: it ends while the outputs are masked and the report written
+        _mask_outputs(partial, tools.redactor())
     if failed is not None:
         raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                            f"{failed.evalue}; see {executed}.") from failed
 
 
-def _export(tools: _Tools, executed: Path, out: Path, redactor: Redactor, secrets: tuple[str, ...]) -> Any:
+def _export(tools: _Tools, executed: Path, out: Path, secrets: tuple[str, ...]) -> Any:
     """Write the HTML and Markdown report of the executed notebook."""
+    redactor = tools.redactor()
     tools.wait_for_report()
     from lightnb.report import export
     return export(executed, out, redactor=redactor, secrets=secrets)
@@ -291,6 +310,19 @@ KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:",)
 # IPython start-up scripts and settings do not run in, or change, a rehearsal.
 IPYTHON_DIR_ENV = "IPYTHONDIR"
 KERNEL_IPYTHON_DIR = "ipython"
+# ipykernel's launcher (ipykernel_launcher.py: the folder it starts in is taken off the module path while ipykernel
+# loads), with debugpy marked absent first: ipykernel then starts without Jupyter's debugger; ipykernel loads with
+# the garbage collector off, which is on again before the kernel starts.
+KERNEL_LAUNCHER = ("import gc, sys, pathlib\n"
+                   "if sys.path and (sys.path[0] == '' or pathlib.Path(sys.path[0]) == pathlib.Path.cwd()):\n"
+                   "    del sys.path[0]\n"
+                   "sys.modules['debugpy'] = None\n"
+                   "gc.disable()\n"
+                   "try:\n"
+                   "    from ipykernel import kernelapp\n"
+                   "finally:\n"
+                   "    gc.enable()\n"
+                   "kernelapp.launch_new_instance()\n")
 SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
 READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
 
@@ -310,6 +342,7 @@ class _Kernel:
         self._handle = handle
         self._stopping: threading.Thread | None = None
         self._stopped = False
+        self._leftovers: tuple[Path, ...] = ()
         self.died = False  # it ended on its own, in the middle of the notebook
 
     @classmethod
@@ -352,6 +385,9 @@ class _Kernel:
                 # and then hangs it closing its control thread
                 await super().shutdown_kernel(now=now or self.finished, restart=restart)
 
+            def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+                return _without_debugger(super().format_kernel_cmd(extra_arguments))
+
             async def _async_wait(self, pollinterval: float = 0.1) -> None:
                 # the kernel usually ends within a few hundredths of a second of its shutdown request (at once
                 # when killed): look that often (jupyter_client looks every tenth), it is the end of every rehearsal
@@ -390,6 +426,11 @@ class _Kernel:
             return ""
         return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
 
+    def remove_when_stopped(self, *folders: Path) -> None:
+        """Delete ``folders`` (what the kernel worked on) once it has ended, in the thread ending it when
+        :meth:`stop_soon` started that (deleting a copy of production takes a while); :meth:`stop` waits for it."""
+        self._leftovers = folders
+
     def stop_soon(self) -> None:
         """Start ending the kernel in a thread, once the notebook ran (no cell runs any more: it is killed
         rather than asked to end); :meth:`stop` waits for it."""
@@ -422,19 +463,31 @@ class _Kernel:
                     raise
         finally:
             self._handle.close()
+            for folder in self._leftovers:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def _removing(folder: Path) -> Iterator[None]:
-    """Delete ``folder`` in a thread while the block runs (a copy of production takes a while to
-    delete); the block ends once it is gone."""
-    thread = threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True},
-                              name="lightnb-rehearse-cleanup", daemon=True)
-    thread.start()
+def _collector_paused() -> Iterator[None]:
+    """Keep Python's garbage collector off while the block runs (as it was after).
+
+    A rehearsal loads papermill, nbconvert and jupyter_client in a thread while it waits for its kernel, and
+    otherwise mostly waits: with the collector on, those imports, and the report's rendering, set off full
+    passes over everything loaded (a tenth of a second and more each). What the rehearsal itself makes is freed
+    as it goes (the copies are SQLite's, not Python objects); a reference cycle waits for the next pass after it.
+
+    In a process that leaves what it loaded out of the collector's passes (``gc.freeze``: the ``lightnb`` command
+    does), what the rehearsal loaded is left out too: the first pass after it would otherwise walk all of it (a
+    few tenths of a second) just before the process ends."""
+    was, freezing = gc.isenabled(), gc.get_freeze_count() > 0
+    gc.disable()
     try:
         yield
     finally:
-        thread.join()
+        if freezing:
+            gc.freeze()
+        if was:
+            gc.enable()
 
 
 def _cancel_cut_short() -> None:
@@ -496,32 +549,64 @@ async def _message_of(channel: Any, request: str, wait: float, wanted: Callable[
             return dict(message)
 
 
+def _without_debugger(command: list[str]) -> list[str]:
+    """Return the kernel's command line with ipykernel's launcher (``-m ipykernel_launcher``) replaced by the same
+    launch in a ``-c`` line that first marks debugpy absent; any other command is returned as it is.
+
+    ipykernel imports debugpy, for Jupyter's debugger, before the kernel can answer (a tenth of a second on
+    every start); no one debugs a headless rehearsal."""
+    for at in range(len(command) - 1):
+        if command[at:at + 2] == ["-m", "ipykernel_launcher"]:
+            return [*command[:at], "-c", KERNEL_LAUNCHER, *command[at + 2:]]
+    return command
+
+
 def _warm_up_line(modules: Sequence[str] = KERNEL_WARM_UP) -> str:
-    """The kernel's start-up line importing ``modules`` (it leaves no name behind)."""
-    return (f"import importlib as __lightnb_i; [__lightnb_i.import_module(__lightnb_m) for __lightnb_m in "
-            f"{tuple(modules)!r}]; del __lightnb_i")
+    """The kernel's start-up line importing ``modules`` (it leaves no name behind).
+
+    The garbage collector is off while they load, then what is loaded is left out of its passes (``gc.freeze``) and
+    it is turned on again, also when an import fails: the imports make no collection, nor do the cells walk the
+    modules they loaded (the kernel is a process of the rehearsal's own, ended with it)."""
+    code = (f"import gc, importlib\ngc.disable()\ntry:\n    for name in {tuple(modules)!r}:\n"
+            f"        importlib.import_module(name)\nfinally:\n    gc.freeze()\n    gc.enable()\n")
+    return f"exec({code!r}, {{}})"
 
 
 class _Tools:
-    """papermill and nbconvert, loaded in a thread while other work runs (the kernel starting, cells running).
+    """Work done in one thread while the kernel starts and runs the notebook, in the order it is needed: papermill
+    loaded (to run the notebook), the project's redactor built (to mask its outputs), nbconvert warmed up (to write
+    the report).
 
-    Loading is best-effort: an error here is left for the real use to raise, with its message.
+    Loading and warming are best-effort: an error there is left for the real use to raise, with its message. An
+    error building the redactor is raised by :meth:`redactor`, where it is needed: nothing is written without it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, project: Project) -> None:
+        self._project = project
         self._papermill = threading.Event()
+        self._redacted = threading.Event()
+        self._redactor: Redactor | None = None
+        self._redactor_error: BaseException | None = None
         self._thread = threading.Thread(target=self._load, name="lightnb-rehearse-imports", daemon=True)
 
     @classmethod
-    def warm_up(cls) -> _Tools:
-        """Start loading in a thread."""
-        tools = cls()
+    def warm_up(cls, project: Project) -> _Tools:
+        """Start the work in a thread (``project``: whose redactor is built)."""
+        tools = cls(project)
         tools._thread.start()
         return tools
 
     def wait_for_papermill(self) -> None:
         """Wait until papermill is loaded (or failed to load)."""
         self._papermill.wait()
+
+    def redactor(self) -> Redactor:
+        """Wait for the project's redactor (see :func:`_redactor`) and return it; raise what stopped building it."""
+        self._redacted.wait()
+        if self._redactor_error is not None:
+            raise self._redactor_error
+        assert self._redactor is not None
+        return self._redactor
 
     def wait_for_report(self) -> None:
         """Wait until the report's exporters are loaded (or failed to load)."""
@@ -535,25 +620,40 @@ class _Tools:
         finally:
             self._papermill.set()
         try:
+            self._redactor = _redactor(self._project)
+        except BaseException as error:  # noqa: BLE001 - raised where the redactor is used
+            self._redactor_error = error
+        finally:
+            self._redacted.set()
+        try:
             _warm_exporters()
         except Exception:  # noqa: BLE001 - the export reports its own errors
             pass
 
 
 def _warm_exporters() -> None:
-    """Render a small notebook as HTML and Markdown: nbconvert's templates, lexers and filters load now."""
-    from nbconvert import HTMLExporter, MarkdownExporter
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+    """Render a notebook like notebook 02 (its settings, a Markdown cell of it and a code cell with outputs of the
+    kinds the panels show) as its report would be rendered, writing nothing: nbconvert's templates compile into the
+    exporters the report then uses, and the lexers (IPython's, which the notebook's language asks for), filters and
+    parsers load. One cell of each kind does that; the notebook's own cells would only add work."""
+    import nbformat
+    from nbformat.v4 import new_output
 
-    cell = new_code_cell("x = 1", outputs=[new_output("display_data", data={"text/html": "<p>x</p>",
-                                                                            "text/markdown": "x",
-                                                                            "text/plain": "x"})])
-    sample = new_notebook(cells=[new_markdown_cell("# x"), cell],
-                          metadata={"kernelspec": {"name": "python3", "language": "python",
-                                                   "display_name": "Python 3"},
-                                    "language_info": {"name": "python"}})
-    HTMLExporter().from_notebook_node(sample)
-    MarkdownExporter().from_notebook_node(sample)
+    from lightnb import report
+
+    sample = nbformat.read(notebooks_dir() / NOTEBOOK, as_version=4)
+    table = ("<table><thead><tr><th>id</th><th>email</th></tr></thead>"
+             "<tbody><tr><td>1</td><td>x</td></tr></tbody></table>")
+    markdown = next(cell for cell in sample.cells if cell.cell_type == "markdown")
+    code = next(cell for cell in sample.cells if cell.cell_type == "code")
+    code.outputs = [new_output("stream", name="stdout", text="x\n"),
+                    new_output("display_data", data={"text/html": f"<div><p>x</p>{table}</div>",
+                                                     "text/markdown": "| id | email |\n|---|---|\n| 1 | x |",
+                                                     "text/plain": "x"}),
+                    new_output("execute_result", data={"text/html": table, "text/plain": "'safe'"},
+                               execution_count=1)]
+    sample.cells = [markdown, code]
+    report.warm_up(sample)
 
 
 def _mask_outputs(notebook: Path, redactor: Redactor) -> None:

@@ -16,6 +16,7 @@ import copy
 import html
 import json
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -224,17 +225,61 @@ def _out_dir(out: Path) -> Path:
     return out
 
 
-def _html(nb: Any) -> str:
-    from nbconvert import HTMLExporter
+_NO_SCRIPT = "data:text/javascript,"  # an empty inline script, in place of one from a CDN
 
-    exporter = HTMLExporter()
-    if not _has_math(nb):
-        # No formula to typeset: an empty inline script instead of MathJax from a CDN, so the report
-        # opens offline without a failed request.
-        exporter.mathjax_url = "data:text/javascript,"
-    if not _has_javascript(nb):
-        exporter.require_js_url = "data:text/javascript,"  # likewise require.js: no output runs JavaScript
-    body, _resources = exporter.from_notebook_node(nb)
+
+class _Exporters:
+    """nbconvert's HTML and Markdown exporters, made once per process and kept for every report.
+
+    Making an exporter compiles its Jinja templates again (the HTML report's take a tenth of a second and
+    more); a kept one renders the next report with them compiled, in memory. Nothing is cached on disk. A
+    template whose file changed since it was compiled is never used: Jinja checks the templates a report
+    includes before each use, and the report's own template is checked here (its exporter is made again).
+    One report at a time uses an exporter, since some of its settings are set per report.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._made: dict[str, Any] = {}
+        self._defaults: dict[tuple[str, str], Any] = {}
+
+    def get(self, kind: str) -> Any:
+        """Return the kept exporter of ``kind`` (``html`` or ``markdown``), made now when missing or stale."""
+        made = self._made.get(kind)
+        if made is None or not made.template.is_up_to_date:
+            from nbconvert import HTMLExporter, MarkdownExporter
+
+            made = self._made[kind] = HTMLExporter() if kind == "html" else MarkdownExporter()
+            if kind == "html":
+                self._defaults.update({(kind, name): getattr(made, name) for name in ("mathjax_url",
+                                                                                          "require_js_url")})
+        return made
+
+    def default(self, kind: str, name: str) -> Any:
+        """Return the value setting ``name`` had when the exporter of ``kind`` was made."""
+        return self._defaults[(kind, name)]
+
+
+_EXPORTERS = _Exporters()
+
+
+def warm_up(nb: Any) -> None:
+    """Render notebook ``nb`` (a NotebookNode) as :func:`export` would, writing nothing: the kept exporters
+    compile their templates, and the lexers, filters and parsers a report uses load, before a report is due."""
+    static = static_notebook(masked_for_report(nb))
+    _html(static)
+    _markdown(static)
+
+
+def _html(nb: Any) -> str:
+    with _EXPORTERS.lock:
+        exporter = _EXPORTERS.get("html")
+        # No formula to typeset: an empty inline script instead of MathJax from a CDN, so the report opens
+        # offline without a failed request; likewise require.js when no output runs JavaScript. Set on every
+        # call: the exporter is kept for the next report.
+        exporter.mathjax_url = _EXPORTERS.default("html", "mathjax_url") if _has_math(nb) else _NO_SCRIPT
+        exporter.require_js_url = _EXPORTERS.default("html", "require_js_url") if _has_javascript(nb) else _NO_SCRIPT
+        body, _resources = exporter.from_notebook_node(nb)
     return body
 
 
@@ -252,9 +297,9 @@ def _has_math(nb: Any) -> bool:
 
 
 def _markdown(nb: Any) -> str:
-    from nbconvert import MarkdownExporter
-
-    body, _resources = MarkdownExporter().from_notebook_node(_markdown_ready(nb))
+    ready = _markdown_ready(nb)
+    with _EXPORTERS.lock:
+        body, _resources = _EXPORTERS.get("markdown").from_notebook_node(ready)
     return body
 
 

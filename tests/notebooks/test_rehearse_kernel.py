@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -333,3 +335,173 @@ def test_the_kernels_ipython_folder_is_in_the_scratch_folder_not_the_users(tmp_p
     # the user's IPython folder is neither written nor run: no start-up script of theirs runs in a rehearsal
     assert sorted(p.relative_to(users) for p in users.rglob("*")) == before and not marker.exists()
     assert not list(out.iterdir())
+
+
+def test_the_kernel_starts_without_jupyters_debugger_and_other_kernel_commands_are_left_as_they_are(
+        tmp_path: Path) -> None:
+    from jupyter_core.utils import run_sync
+
+    from lightnb.rehearse import KERNEL_LAUNCHER, _without_debugger
+
+    launcher = ["/env/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}", "--x"]
+    assert _without_debugger(launcher) == ["/env/bin/python", "-c", KERNEL_LAUNCHER, "-f", "{connection_file}", "--x"]
+    for other in (["/env/bin/python", "-m", "my_kernel", "-f", "c.json"], ["ipykernel_launcher", "-m"], []):
+        assert _without_debugger(list(other)) == other
+    # a module of the rehearsal's folder (OUTDIR, where the kernel starts) does not replace ipykernel's imports
+    (tmp_path / "zmq.py").write_text("raise SystemExit('the folder the kernel starts in was imported from')\n")
+    shown: list[str] = []
+
+    def collect(message: dict) -> None:  # type: ignore[type-arg]
+        if message["msg_type"] == "stream":
+            shown.append(message["content"]["text"])
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with _Kernel.started(tmp_path, scratch) as kernel:
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=60)
+            run_sync(client.execute_interactive)(
+                "import sys; print(sys.modules.get('debugpy', 'absent'), 'debugpy.server' in sys.modules, "
+                "hasattr(get_ipython().kernel, 'debugger'))", output_hook=collect, timeout=60)
+        finally:
+            client.stop_channels()
+    assert "".join(shown).strip() == "None False False"
+
+
+@pytest.mark.parametrize("warm_up", [KERNEL_WARM_UP, ("json", "lightnb_no_such_module")])
+def test_the_kernels_collector_is_on_for_the_cells_with_what_it_loaded_left_out(tmp_path: Path,
+                                                                               warm_up: tuple[str, ...]) -> None:
+    """Off while ipykernel and the cells' modules load, on again for the cells (also when a module fails to load),
+    with what was loaded frozen out of its passes."""
+    from jupyter_core.utils import run_sync
+
+    shown: list[str] = []
+
+    def collect(message: dict) -> None:  # type: ignore[type-arg]
+        if message["msg_type"] == "stream":
+            shown.append(message["content"]["text"])
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with _Kernel.started(tmp_path, scratch, warm_up=warm_up) as kernel:
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=60)
+            run_sync(client.execute_interactive)(
+                f"import gc, sys; print(gc.isenabled(), gc.get_freeze_count() > 10000, "
+                f"[m for m in {warm_up!r} if m in sys.modules], [n for n in dir() if 'lightnb' in n or n == 'name'])",
+                output_hook=collect, timeout=60)
+        finally:
+            client.stop_channels()
+    loaded = [m for m in warm_up if not m.startswith("lightnb_no_such")]
+    assert "".join(shown).strip() == f"True True {loaded} []"
+
+
+def test_a_rehearsal_keeps_the_collector_off_while_it_runs_and_as_it_was_after(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from lightnb import rehearse as rehearse_module
+
+    made = _sample(tmp_path, "ALTER TABLE users ADD COLUMN x INTEGER;\n", "ALTER TABLE users DROP COLUMN x;\n")
+    seen: list[bool] = []
+    real = rehearse_module._execute
+
+    def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rehearse_module, "_execute", spying)
+    monkeypatch.setenv("LIGHTNB_SCRATCH_DIR", str(tmp_path / "scratch"))
+    assert gc.isenabled()
+    steps.rehearse(made.project_dir, made.production_db, tmp_path / "out")
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        steps.rehearse(made.project_dir, made.production_db, tmp_path / "out2")
+        assert seen == [False, False] and not gc.isenabled()  # left off, as it was
+    finally:
+        gc.enable()
+
+
+COLLECTOR_PROBE = r"""
+import gc, sys
+from lightnb.rehearse import _collector_paused
+if sys.argv[1] == "freezing":
+    gc.freeze()  # as the lightnb command does with what it loaded at start-up
+with _collector_paused():
+    assert not gc.isenabled()
+    loaded = [[n] for n in range(100)]  # what a rehearsal loads and keeps (papermill, nbconvert …)
+young = {id(o) for generation in range(3) for o in gc.get_objects(generation=generation)}
+print(gc.isenabled(), id(loaded) in young)
+"""
+
+
+@pytest.mark.parametrize(("process", "left_to_the_collector"), [("freezing", False), ("plain", True)])
+def test_what_a_rehearsal_loads_is_frozen_only_in_a_process_that_freezes_what_it_loads(
+        process: str, left_to_the_collector: bool) -> None:
+    done = subprocess.run([sys.executable, "-c", COLLECTOR_PROBE, process], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", str(left_to_the_collector)]
+
+
+def test_what_the_kernel_worked_on_is_removed_once_it_ended_in_the_thread_ending_it(tmp_path: Path) -> None:
+    import threading
+
+    folders = [tmp_path / name for name in ("workspace", "check", "project")]
+    for folder in folders:
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "copy.db").write_bytes(b"x" * 1000)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    removed_by: list[tuple[str, bool]] = []
+    with _Kernel.started(tmp_path, scratch) as kernel:
+        kernel.remove_when_stopped(*folders, tmp_path / "never-made")
+        process = kernel.manager.provisioner.process
+        real = shutil.rmtree
+
+        def recording(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            removed_by.append((threading.current_thread().name, process.poll() is not None))
+            return real(path, *args, **kwargs)
+
+        with mock.patch("shutil.rmtree", recording):
+            kernel.stop_soon()
+            kernel.stop()
+    assert not any(folder.exists() for folder in folders) and (scratch / KERNEL_LOG).exists()
+    # in the thread that ended the kernel, once it had ended
+    assert removed_by == [("lightnb-kernel-stop", True)] * 4
+
+
+@pytest.mark.parametrize("ipython_dir", [None, "IPYTHON", "~/missing/ipython"])
+def test_kernels_are_found_where_jupyter_client_finds_them_without_loading_ipython(
+        tmp_path: Path, ipython_dir: str | None) -> None:
+    probe = r"""
+import json, sys
+from lightnb.kernel import kernel_manager_class, kernel_spec_manager
+manager = kernel_manager_class("python3")(kernel_name="python3")
+found = [manager.kernel_spec.resource_dir, kernel_spec_manager().find_kernel_specs(), "IPython" in sys.modules]
+from jupyter_client.kernelspec import KernelSpecManager
+print(json.dumps([*found, KernelSpecManager().find_kernel_specs()]))
+"""
+    env = dict(os.environ, HOME=str(tmp_path / "home"))
+    env.pop("IPYTHONDIR", None)
+    (tmp_path / "home").mkdir()
+    if ipython_dir == "IPYTHON":  # a kernel of the user's own, in IPython's folder
+        spec = tmp_path / "ipython" / "kernels" / "mine"
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text('{"argv": ["python", "-m", "ipykernel_launcher", "-f", '
+                                          '"{connection_file}"], "display_name": "Mine", "language": "python"}')
+        env["IPYTHONDIR"] = str(tmp_path / "ipython")
+    elif ipython_dir is not None:
+        env["IPYTHONDIR"] = ipython_dir
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    spec_dir, specs, ipython_loaded, default_specs = json.loads(done.stdout)
+    assert specs == default_specs and spec_dir == default_specs["python3"]  # the same kernels, the same python3
+    assert ("mine" in specs) == (ipython_dir == "IPYTHON")
+    assert not ipython_loaded  # IPython is not loaded to name its folder
