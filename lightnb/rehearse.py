@@ -310,6 +310,9 @@ KERNEL_OPTIONS = ("--HistoryManager.hist_file=:memory:",)
 # IPython start-up scripts and settings do not run in, or change, a rehearsal.
 IPYTHON_DIR_ENV = "IPYTHONDIR"
 KERNEL_IPYTHON_DIR = "ipython"
+# the kernel's connection file (its ports and the key its messages are signed with): in the private scratch folder,
+# not the user's Jupyter runtime folder, where a rehearsal that is killed would leave it
+KERNEL_CONNECTION_FILE = "kernel-connection.json"
 # ipykernel's launcher (ipykernel_launcher.py: the folder it starts in is taken off the module path while ipykernel
 # loads), with debugpy marked absent first: ipykernel then starts without Jupyter's debugger; ipykernel loads with
 # the garbage collector off, which is on again before the kernel starts.
@@ -393,7 +396,8 @@ class _Kernel:
                 # when killed): look that often (jupyter_client looks every tenth), it is the end of every rehearsal
                 await super()._async_wait(min(pollinterval, SHUTDOWN_POLL))
 
-        manager = RehearsalKernelManager(kernel_name="python3")
+        manager = RehearsalKernelManager(kernel_name="python3",
+                                         connection_file=str(log.parent / KERNEL_CONNECTION_FILE))
         handle = open(log, "ab")
         arguments = [*KERNEL_OPTIONS, f"--IPKernelApp.exec_lines={_warm_up_line(warm_up)}"]
         options: dict[str, Any] = {"cwd": str(cwd), "stdout": handle, "stderr": handle, "extra_arguments": arguments,

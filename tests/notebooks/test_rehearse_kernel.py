@@ -305,7 +305,7 @@ def test_the_kernels_ipython_folder_is_in_the_scratch_folder_not_the_users(tmp_p
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from jupyter_core.utils import run_sync
 
-    from lightnb.rehearse import KERNEL_IPYTHON_DIR
+    from lightnb.rehearse import KERNEL_CONNECTION_FILE, KERNEL_IPYTHON_DIR
 
     users = tmp_path / "home-ipython"
     startup = users / "profile_default" / "startup"
@@ -313,6 +313,9 @@ def test_the_kernels_ipython_folder_is_in_the_scratch_folder_not_the_users(tmp_p
     marker = tmp_path / "startup-ran"
     (startup / "00-mine.py").write_text(f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8")
     monkeypatch.setenv("IPYTHONDIR", str(users))
+    runtime = tmp_path / "jupyter-runtime"  # where Jupyter keeps its kernels' connection files
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
     before = sorted(p.relative_to(users) for p in users.rglob("*"))
     folder, out = tmp_path / "scratch", tmp_path / "out"
     folder.mkdir()
@@ -329,6 +332,8 @@ def test_the_kernels_ipython_folder_is_in_the_scratch_folder_not_the_users(tmp_p
         try:
             run_sync(client.wait_for_ready)(timeout=60)
             run_sync(client.execute_interactive)("print(get_ipython().ipython_dir)", output_hook=collect, timeout=60)
+            # its connection file (the key its messages are signed with) is in the private folder, not Jupyter's
+            assert (folder / KERNEL_CONNECTION_FILE).is_file() and not list(runtime.iterdir())
         finally:
             client.stop_channels()
     assert "".join(shown).strip() == str(folder / KERNEL_IPYTHON_DIR)
