@@ -45,7 +45,7 @@ from lightnb.inspect.lineage import history_lineage
 from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import SchemaChange, schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
-from lightnb.inspect.touched import Touched, touched_tables
+from lightnb.inspect.touched import Touched, checked_tables, table_names, touched_tables
 from lightnb.lint.config import LintConfig, config_from_settings
 from lightnb.lint.engine import lint_migrations, lint_source
 from lightnb.lint.finding import Finding
@@ -520,7 +520,7 @@ class _States:
         path = self.folder / name
         if touched is not None:
             try:
-                return sqlite.save_tables(self.conn, path, _checked_tables(self.conn, touched) or []), False
+                return sqlite.save_tables(self.conn, path, checked_tables(self.conn, touched) or []), False
             except DatabaseError:
                 pass  # a definition that cannot stand alone (an unknown collation): the whole file, then
         return sqlite.backup(self.conn, path), True
@@ -667,7 +667,7 @@ def _as_declared(finding: Finding, reason: str) -> Finding:
 def _measured_impact(before_path: Path, migration: Migration, redactor: Any) -> tuple[str, ...]:
     from lightnb.inspect.impact import measure_impact
     try:
-        impacts = measure_impact(before_path, migration.up_sql(), redactor=redactor)
+        impacts = measure_impact(before_path, migration.up_sql(), redactor=redactor, in_place=True)
     except (LightnbError, sqlite.Error) as error:
         return (f"not measured ({error})",)
     return tuple(i.to_text().removesuffix(".") for i in impacts) or ("no rows or values changed",)
@@ -714,12 +714,7 @@ def _verdict(findings: Sequence[Finding], reasons: list[str], schema_diffs: Sequ
 
 
 def _bookkeeping(conn: sqlite.Connection) -> list[str]:
-    return [name for name in _table_names(conn) if is_bookkeeping(name)]
-
-
-def _table_names(conn: sqlite.Connection) -> list[str]:
-    """The names of the copy's ordinary tables (no virtual table), as they are now."""
-    return [t.name for t in sqlite.read_catalog(conn).tables if not t.virtual]
+    return [name for name in table_names(conn) if is_bookkeeping(name)]
 
 
 def _snapshot(conn: sqlite.Connection, label: str, *, since: Snapshot | None = None,
@@ -776,13 +771,6 @@ def _foreign_keys(conn: sqlite.Connection, name: str, reasons: list[str], baseli
         reasons.append(f"foreign key check after {name}: {violations - baseline} new violation(s)")
 
 
-def _checked_tables(conn: sqlite.Connection, touched: Touched | None) -> list[str] | None:
-    """The tables of the copy (as it is now) the migration can have changed, or None for the whole file."""
-    if touched is None:
-        return None
-    return [name for name in _table_names(conn) if name in touched]
-
-
 def _integrity_problems(conn: sqlite.Connection, touched: Touched | None, *, quick: bool = False) -> list[str]:
     """``PRAGMA integrity_check`` of the tables (and their indexes) the migration can have changed.
 
@@ -791,7 +779,7 @@ def _integrity_problems(conn: sqlite.Connection, touched: Touched | None, *, qui
     With ``quick``, ``quick_check`` of those tables (see :func:`_step`); the whole file is always
     checked in full.
     """
-    tables = _checked_tables(conn, touched)
+    tables = checked_tables(conn, touched)
     if tables is None:
         return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
     pragma = "quick_check" if quick else "integrity_check"
@@ -809,7 +797,7 @@ def _fk_violations(conn: sqlite.Connection, touched: Touched | None = None) -> i
     A row can only come to violate its key when its table or its parent changes, and the children
     of a touched table are touched (:mod:`lightnb.inspect.touched`).
     """
-    tables = _checked_tables(conn, touched)
+    tables = checked_tables(conn, touched)
     if tables is None:
         return len(conn.execute("PRAGMA foreign_key_check").fetchall())
     return sum(len(conn.execute(f"PRAGMA foreign_key_check({sqlite.quote(table)})").fetchall()) for table in tables)
