@@ -313,8 +313,29 @@ def _fresh_copy(production: Path | None, folder: Path, copied: Mapping[str, Any]
     try:
         yield made
     finally:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{made.path}{suffix}").unlink(missing_ok=True)
+        _delete_soon(made.path)
+
+
+def _delete_soon(path: Path) -> None:
+    """Delete a copy of production the proof is done with: its files are renamed at once (nothing finds the copy
+    again), then deleted in a thread, while the caller goes on (freeing a large file's blocks takes a while; the
+    process waits for the thread before it exits)."""
+    doomed = []
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        name = Path(f"{path}{suffix}")
+        aside = name.with_name(f".deleted-{os.getpid()}-{name.name}")
+        try:
+            os.replace(name, aside)
+        except FileNotFoundError:
+            continue
+        doomed.append(aside)
+    if doomed:
+        threading.Thread(target=_delete, args=(doomed,), name="lightnb-check-cleanup", daemon=False).start()
+
+
+def _delete(paths: Sequence[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _production(project: Project, database: str | Path | None) -> Path | None:

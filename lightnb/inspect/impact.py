@@ -45,7 +45,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -882,20 +882,26 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
             existed = table_names(conn)
             checked = checked_tables(conn, touched_tables(conn, [st.text for st in statements])) \
                 if statements else []
-            baseline = _fk_violations(conn, checked)
+            # rolled back, the copy is in the state before the script again: the violations it had are counted
+            # then, only in the tables that have some after it (most often none)
+            baseline = _fk_violations(conn, checked) if keep else None
             conn.execute(f"SAVEPOINT {_SAVEPOINT}")
             try:
                 for st in statements:
                     if not m.measure(st):
                         break
                 m.judge_drops()
-                _orphans(m, baseline, statements, checked, existed)
+                found = _orphans(m, statements, checked, existed)
             finally:
                 for name in m.temps:
                     conn.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
                 if not keep:
                     conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
                 conn.execute(f"RELEASE {_SAVEPOINT}")
+            if found and baseline is None:
+                there = {t.lower() for t in existed}
+                baseline = _fk_violations(conn, [t for _at, t, _parent, _n in found if t.lower() in there])
+            _settle_orphans(m, found, baseline or {})
         except sqlite.Error as error:
             stop.raise_if_interrupted(error)
             raise
@@ -1055,17 +1061,18 @@ def _foreign_key_check(conn: sqlite.Connection, tables: Sequence[str] | None) ->
     return [row for table in tables for row in conn.execute(f"PRAGMA foreign_key_check({quote(table)})").fetchall()]
 
 
-def _orphans(m: _Measurer, baseline: dict[str, int], statements: list[_Stmt], checked: Sequence[str] | None,
-             existed: Sequence[str]) -> None:
-    """Report the rows that violate a foreign key after the script and did not before it.
+def _orphans(m: _Measurer, statements: list[_Stmt], checked: Sequence[str] | None,
+             existed: Sequence[str]) -> list[tuple[int, str, str, int]]:
+    """Report the rows that violate a foreign key after the script, per table, with an example read now;
+    return each report's place in ``m.impacts``, table, parent and count (see :func:`_settle_orphans`).
 
-    :param checked: the tables whose violations ``baseline`` counts: those the script can change
-        (:mod:`lightnb.inspect.touched`), or None for every table. The other tables that were there keep
-        their violations; a table the script made (created, or renamed to a new name) is checked too.
+    :param checked: the tables the script can change (:mod:`lightnb.inspect.touched`), as they were
+        before it, or None for every table. The other tables that were there keep their violations; a
+        table the script made (created, or renamed to a new name) is checked too.
     :param existed: the tables there before the script.
     """
     if not statements:
-        return
+        return []
     now = None
     if checked is not None:
         wanted, old = {t.lower() for t in checked}, {t.lower() for t in existed}
@@ -1073,15 +1080,31 @@ def _orphans(m: _Measurer, baseline: dict[str, int], statements: list[_Stmt], ch
     rows: dict[str, list[tuple]] = {}
     for table, rowid, parent, _fkid in _foreign_key_check(m.conn, now):
         rows.setdefault(table, []).append((rowid, parent))
-    for table, found in sorted(rows.items()):
-        new = len(found) - baseline.get(table.lower(), 0)
-        if new <= 0:
-            continue
-        parent = found[0][1]
+    found = []
+    for table, violations in sorted(rows.items()):
+        parent = violations[0][1]
         last = max(m.touched.get(table.lower(), -1), m.touched.get(parent.lower(), -1))
         st = statements[last] if last >= 0 else statements[-1]
-        rowid = found[0][0]
+        rowid = violations[0][0]
         example = m.example(f"SELECT * FROM {quote(table)} WHERE rowid = ?", (rowid,)) if rowid is not None else None
-        m.add(st, "orphans", table, None, new, example,
-              f"{new} row(s) of {table} reference a missing {parent} row after the migration "
-              f"(PRAGMA foreign_key_check).")
+        m.add(st, "orphans", table, None, len(violations), example, _orphans_message(len(violations), table, parent))
+        found.append((len(m.impacts) - 1, table, parent, len(violations)))
+    return found
+
+
+def _settle_orphans(m: _Measurer, found: list[tuple[int, str, str, int]], baseline: dict[str, int]) -> None:
+    """Keep the orphans reports of :func:`_orphans` that count more violations than ``baseline`` (before the
+    script), counting only the new ones."""
+    for at, table, parent, count in reversed(found):
+        new = count - baseline.get(table.lower(), 0)
+        if new <= 0:
+            del m.impacts[at]
+            continue
+        message = _orphans_message(new, table, parent)
+        m.impacts[at] = replace(m.impacts[at], count=new,
+                                message=message if m.reveal else m.redactor.message(message))
+
+
+def _orphans_message(count: int, table: str, parent: str) -> str:
+    return (f"{count} row(s) of {table} reference a missing {parent} row after the migration "
+            f"(PRAGMA foreign_key_check).")

@@ -201,3 +201,26 @@ def test_orphans_are_what_a_whole_file_check_finds(own_copy: Path, monkeypatch: 
     orphans = [i for i in whole if i.kind == "orphans"]
     assert orphans or script.startswith(("ALTER TABLE posts", "PRAGMA"))
     assert _kinds(restricted) == _kinds(whole)
+
+
+def test_foreign_keys_are_checked_once_when_the_script_leaves_no_violation(own_copy: Path) -> None:
+    conn = backend.open_scratch(own_copy)
+    seen = _traced(conn)
+    measure_impact(conn, "UPDATE posts SET body = 'z' WHERE id < 10;")
+    conn.close()
+    assert len([s for s in seen if "foreign_key_check" in s.lower()]) == 1  # after it; nothing to compare with
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_violations_there_before_the_script_are_not_reported_as_its_orphans(own_copy: Path, keep: bool) -> None:
+    conn = backend.open_scratch(own_copy)
+    try:
+        untouched = measure_impact(conn, "UPDATE audit SET note = 'seen';", keep=keep)
+        assert not [i for i in untouched if i.kind == "orphans"]  # audit's orphan was there before
+        grew = measure_impact(conn, "INSERT INTO audit (user_id, note) VALUES (77777, 'new'), (1, 'fine');", keep=keep)
+        orphans = [i for i in grew if i.kind == "orphans"]
+        assert [(i.table, i.count) for i in orphans] == [("audit", 1)]
+        assert orphans[0].message.startswith("1 row(s) of audit reference a missing users row")
+        assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == (3 if keep else 1)
+    finally:
+        conn.close()
