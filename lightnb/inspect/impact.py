@@ -885,6 +885,9 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
             # rolled back, the copy is in the state before the script again: the violations it had are counted
             # then, only in the tables that have some after it (most often none)
             baseline = _fk_violations(conn, checked) if keep else None
+            # the outermost transaction, rolled back as a whole: nothing is committed, so nothing is written back
+            # (releasing a savepoint rolled back to would commit its pages again, and count a change of the file)
+            alone = not conn.in_transaction
             conn.execute(f"SAVEPOINT {_SAVEPOINT}")
             try:
                 for st in statements:
@@ -895,9 +898,13 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
             finally:
                 for name in m.temps:
                     conn.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
-                if not keep:
+                if keep:
+                    conn.execute(f"RELEASE {_SAVEPOINT}")
+                elif alone:
+                    conn.execute("ROLLBACK")
+                else:
                     conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
-                conn.execute(f"RELEASE {_SAVEPOINT}")
+                    conn.execute(f"RELEASE {_SAVEPOINT}")
             if found and baseline is None:
                 there = {t.lower() for t in existed}
                 baseline = _fk_violations(conn, [t for _at, t, _parent, _n in found if t.lower() in there])

@@ -224,3 +224,14 @@ def test_violations_there_before_the_script_are_not_reported_as_its_orphans(own_
         assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == (3 if keep else 1)
     finally:
         conn.close()
+
+
+def test_a_measurement_on_a_connection_commits_nothing(own_copy: Path) -> None:
+    state = backend.committed_state(own_copy)
+    conn = backend.open_scratch(own_copy)
+    try:
+        measure_impact(conn, "DELETE FROM posts WHERE id < 10;\nUPDATE users SET name = 'x' WHERE id = 1;")
+        assert not conn.in_transaction
+    finally:
+        conn.close()
+    assert backend.committed_state(own_copy) == state  # not even the same pages written back with a new counter
