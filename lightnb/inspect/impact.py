@@ -926,9 +926,9 @@ def _measurable_in_place(path: Path, statements: Sequence[_Stmt]) -> bool:
     """Whether ``path`` can be measured in place: a file lightnb made (never another program's, never
     production), in rollback-journal mode (a WAL file's pages would go through its ``-wal``), with no
     journal beside it, and a script without transaction control, PRAGMA, VACUUM or ATTACH."""
-    from lightnb.backends.sqlite.files import is_own_file, uses_wal
-
-    if not path.is_file() or not is_own_file(path) or uses_wal(path) or Path(f"{path}-journal").exists():
+    if not path.is_file() or not sqlite.is_own_file(path) or Path(f"{path}-journal").exists():
+        return False
+    if sqlite.committed_state(path) is None:  # WAL mode (or not a SQLite file)
         return False
     return all(_first_word(st.text) not in _NOT_IN_PLACE for st in statements)
 

@@ -235,3 +235,12 @@ def test_a_measurement_on_a_connection_commits_nothing(own_copy: Path) -> None:
     finally:
         conn.close()
     assert backend.committed_state(own_copy) == state  # not even the same pages written back with a new counter
+
+
+def test_a_copy_in_wal_mode_is_measured_on_a_copy(own_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = sqlite3.connect(own_copy)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    made = _spy_copies(monkeypatch)
+    measure_impact(own_copy, "UPDATE users SET name = 'x';", in_place=True)
+    assert made == [own_copy]
