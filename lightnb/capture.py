@@ -366,6 +366,7 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
                         change.schema.after_label)
     diff = row_diff(before_copy, result.database, tables=[table], sample=sample, redactor=redactor)
     scripts = [m.down_sql() if result.direction == "down" else m.up_sql() for m in result.migrations]
-    impact = tuple(i for script in scripts for i in measure_impact(before_copy, script, redactor=redactor)
+    impact = tuple(i for script in scripts for i in measure_impact(before_copy, script, redactor=redactor,
+                                                                         in_place=True)
                    if i.table is None or i.table.lower() in (table.lower(), before_name.lower()))
     return Inspection(table, preview, schema, diff, impact)

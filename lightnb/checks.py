@@ -45,7 +45,7 @@ from lightnb.inspect.lineage import history_lineage
 from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import SchemaChange, schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
-from lightnb.inspect.touched import Touched, touched_tables
+from lightnb.inspect.touched import Touched, checked_tables, table_names, touched_tables
 from lightnb.lint.config import LintConfig, config_from_settings
 from lightnb.lint.engine import lint_migrations, lint_source
 from lightnb.lint.finding import Finding
@@ -272,7 +272,7 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     production = _production(project, database)
     divergence = _divergence(project, production)
     # A full, unredacted copy of production: in a private folder removed on SIGTERM too (scratch).
-    with scratch.folder("check") as folder, _fresh_copy(production, folder, copied) as workspace:
+    with scratch.folder("check") as folder, _fresh_copy(production, folder, copied) as (workspace, same_as):
         conn = workspace.connect()
         conn.execute("PRAGMA synchronous = OFF")  # a throwaway copy: no need to wait for the disk
         try:
@@ -285,7 +285,8 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
                     else:
                         # the copy is put back as it was after up only where it is used again: for the tests
                         checks = rehearse_pending(conn, migrations, versions=versions, config=config,
-                                                  scratch=folder, restore_last=run_tests, source=production)
+                                                  scratch=folder, restore_last=run_tests, source=production,
+                                                  same_as=same_as)
                 except sqlite.Error as error:
                     stop.raise_if_interrupted(error)
                     raise
@@ -299,22 +300,64 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
                        tuple(project_findings), tests, baseline=divergence)
 
 
+@dataclass(frozen=True, slots=True)
+class SameState:
+    """Another file holding the state a fresh copy starts in (``lightnb rehearse``'s workspace: both copies of the
+    same committed state of production): while both files are provably untouched (their committed states
+    ``state`` and ``copy_state``), the proof reads the state before the first migration from ``path`` instead of
+    saving it again. ``path`` is only ever read."""
+
+    path: Path
+    state: tuple[int, ...]
+    copy_state: tuple[int, ...]
+
+    def holds(self, copy: Path) -> bool:
+        """Whether ``path`` and the fresh copy ``copy`` are both still in the state they were copied in."""
+        return sqlite.committed_state(copy) == self.copy_state and sqlite.committed_state(self.path) == self.state
+
+
 @contextlib.contextmanager
-def _fresh_copy(production: Path | None, folder: Path, copied: Mapping[str, Any] | None) -> Iterator[Workspace]:
+def _fresh_copy(production: Path | None, folder: Path, copied: Mapping[str, Any] | None
+                ) -> Iterator[tuple[Workspace, SameState | None]]:
     """A fresh copy of ``production`` to prove on: the one made beforehand (see :func:`check`) while its file is
     provably that copy, untouched since (it is deleted once the proof is done: no second proof starts from it),
-    else a new one in ``folder``."""
+    else a new one in ``folder``; and the other file in the same state, when ``copied`` names one
+    (``same_as``: ``path`` and ``state``)."""
     made = Workspace.untouched(copied["folder"], production, copied["state"]) \
         if production is not None and copied else None
     if made is None:
-        yield Workspace.create(production, folder)
+        yield Workspace.create(production, folder), None
         return
-    progress.replay(copied["steps"] if copied else ())
+    assert copied is not None
+    progress.replay(copied["steps"])
+    other = copied.get("same_as")
+    same = SameState(Path(other["path"]), tuple(other["state"]), tuple(copied["state"])) if other else None
     try:
-        yield made
+        yield made, same
     finally:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{made.path}{suffix}").unlink(missing_ok=True)
+        _delete_soon(made.path)
+
+
+def _delete_soon(path: Path) -> None:
+    """Delete a copy of production the proof is done with: its files are renamed at once (nothing finds the copy
+    again), then deleted in a thread, while the caller goes on (freeing a large file's blocks takes a while; the
+    process waits for the thread before it exits)."""
+    doomed = []
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        name = Path(f"{path}{suffix}")
+        aside = name.with_name(f".deleted-{os.getpid()}-{name.name}")
+        try:
+            os.replace(name, aside)
+        except FileNotFoundError:
+            continue
+        doomed.append(aside)
+    if doomed:
+        threading.Thread(target=_delete, args=(doomed,), name="lightnb-check-cleanup", daemon=False).start()
+
+
+def _delete(paths: Sequence[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _production(project: Project, database: str | Path | None) -> Path | None:
@@ -372,7 +415,7 @@ def _rehearse_applied(conn: sqlite.Connection, migrations: Sequence[Migration], 
 def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *,
                      versions: Sequence[str] | None = None, config: LintConfig | None = None,
                      scratch: Path | None = None, restore_last: bool = True,
-                     source: Path | None = None) -> list[MigrationCheck]:
+                     source: Path | None = None, same_as: SameState | None = None) -> list[MigrationCheck]:
     """Rehearse the pending migrations in order on ``conn`` (a workspace copy), leaving them applied.
 
     Every pending migration gets a verdict. Each proof starts from the state just after the
@@ -387,6 +430,8 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
         is then as the last proof left it).
     :param source: the database ``conn`` is a fresh copy of, copied again when the copy must be
         rebuilt; None saves the whole starting state first.
+    :param same_as: another file in the state ``conn``'s copy was made in: while both are provably untouched,
+        the first proof reads its state before up there instead of saving it.
     """
     config = config or LintConfig()
     pending = runner.pending(conn, migrations)
@@ -402,7 +447,7 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
     proven = [m for m in pending if wanted is None or m.version in wanted]
     with _states_folder(scratch) as folder, \
             progress.task(f"proving {len(proven)} migration(s)", 3 * len(proven)) as shown:
-        saves = _States(Path(folder), conn, source, shown)
+        saves = _States(Path(folder), conn, source, shown, same_as)
         checks: list[MigrationCheck] = []
         blocker: str | None = None
         for migration in pending:
@@ -445,12 +490,17 @@ class _States:
     when that state cannot be put back to the letter, from the source copied again and every up
     applied since, in order.
 
+    The state before the first migration's up is not saved at all when another file provably holds it
+    (``same_as``, see :class:`SameState`): that file is then read (never written) as the whole state.
+
     :param source: the database the copy was made from; None saves the whole starting state now.
     """
 
     def __init__(self, folder: Path, conn: sqlite.Connection, source: Path | None = None,
-                 shown: progress.Task | None = None) -> None:
+                 shown: progress.Task | None = None, same_as: SameState | None = None) -> None:
         self.folder, self.conn, self.source, self.count = folder, conn, source, 0
+        self.same_as = same_as
+        self.borrowed = False  # before_path is same_as's file: only read, never deleted
         self.shown = shown  # the proof's steps, reported as they are done
         self.start_path = sqlite.backup(conn, folder / "start.db") if source is None else None
         self.applied: list[Migration] = []  # the ups applied on the copy since the start, in order
@@ -468,8 +518,18 @@ class _States:
         self.count += 1
         self.before = _snapshot(self.conn, "before up", touched=touched)
         self.before_identity = sqlite.state_identity(self.conn)
-        self.before_path, self.before_whole = self._save(f"before-{self.count}.db", None if whole else touched)
+        first = self.count == 1 and not self.applied
+        if first and self.same_as is not None and self.same_as.holds(_path_of(self.conn)):
+            self.before_path, self.before_whole, self.borrowed = self.same_as.path, True, True
+        else:
+            self.before_path, self.before_whole = self._save(f"before-{self.count}.db", None if whole else touched)
         return self.before, self.before_path
+
+    def confirm_borrowed(self) -> None:
+        """Raise when the file read as the state before up was written while the proof read it."""
+        if self._borrowed_written():
+            raise DatabaseError(f"{self.before_path} was written while the proof read it as the state before up; "
+                                f"run the test again.")
 
     def save_after_up(self, snapshot: Snapshot, migration: Migration, touched: Touched | None) -> Path:
         self.applied.append(migration)
@@ -507,6 +567,8 @@ class _States:
         """Put the copy back in the saved state before the current migration's up; False when it cannot."""
         if self.before_path is None or not self.applied:
             return False
+        if self._borrowed_written():
+            return False  # written since: the source is copied again
         if self.before_whole:
             sqlite.restore(self.conn, self.before_path)
             return True
@@ -515,20 +577,25 @@ class _States:
         except (LightnbError, sqlite.Error):
             return False
 
+    def _borrowed_written(self) -> bool:
+        return self.borrowed and self.same_as is not None and \
+            sqlite.committed_state(self.same_as.path) != self.same_as.state
+
     def _save(self, name: str, touched: Touched | None) -> tuple[Path, bool]:
         """Save the copy's state as the tables ``touched`` holds, or whole; return where, and whether whole."""
         path = self.folder / name
         if touched is not None:
             try:
-                return sqlite.save_tables(self.conn, path, _checked_tables(self.conn, touched) or []), False
+                return sqlite.save_tables(self.conn, path, checked_tables(self.conn, touched) or []), False
             except DatabaseError:
                 pass  # a definition that cannot stand alone (an unknown collation): the whole file, then
         return sqlite.backup(self.conn, path), True
 
     def _forget(self) -> None:
-        for path in (self.before_path, self.after_path):
+        for path in (None if self.borrowed else self.before_path, self.after_path):
             if path is not None:
                 path.unlink(missing_ok=True)
+        self.borrowed = False
         self.before_path = self.after_path = None
         self.before = self.after = None
 
@@ -596,7 +663,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
         after_up = _snapshot(conn, "after up", since=before, touched=touched)
         after_path = saves.save_after_up(after_up, migration, touched)
         if declared is not None:
-            impact = _measured_impact(before_path, migration, redactor)
+            impact = _measured_impact(before_path, migration, redactor, in_place=not saves.borrowed)
         if down_sql is None:
             reasons.append("cannot prove the revert: down.sql is missing")
         elif declared is not None and sqlite.is_comment_only(down_sql):
@@ -645,6 +712,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
         else:
             faithful = False  # a down.sql outside a transaction may have stopped halfway
     saves.faithful = faithful
+    saves.confirm_borrowed()  # every comparison with the state before up is done
     if declared is not None:
         findings = [_as_declared(f, declared) for f in findings]
     verdict = _verdict(findings, reasons, schema_diffs, row_diffs, redo_diffs, order, steps, declared,
@@ -664,10 +732,12 @@ def _as_declared(finding: Finding, reason: str) -> Finding:
     return replace(finding, severity="info", message=f"{finding.message} (declared irreversible: {reason})")
 
 
-def _measured_impact(before_path: Path, migration: Migration, redactor: Any) -> tuple[str, ...]:
+def _measured_impact(before_path: Path, migration: Migration, redactor: Any, *, in_place: bool = True
+                     ) -> tuple[str, ...]:
+    """up.sql's impact measured on the saved state before it: in place, a state the proof saved; else on a copy."""
     from lightnb.inspect.impact import measure_impact
     try:
-        impacts = measure_impact(before_path, migration.up_sql(), redactor=redactor)
+        impacts = measure_impact(before_path, migration.up_sql(), redactor=redactor, in_place=in_place)
     except (LightnbError, sqlite.Error) as error:
         return (f"not measured ({error})",)
     return tuple(i.to_text().removesuffix(".") for i in impacts) or ("no rows or values changed",)
@@ -714,12 +784,7 @@ def _verdict(findings: Sequence[Finding], reasons: list[str], schema_diffs: Sequ
 
 
 def _bookkeeping(conn: sqlite.Connection) -> list[str]:
-    return [name for name in _table_names(conn) if is_bookkeeping(name)]
-
-
-def _table_names(conn: sqlite.Connection) -> list[str]:
-    """The names of the copy's ordinary tables (no virtual table), as they are now."""
-    return [t.name for t in sqlite.read_catalog(conn).tables if not t.virtual]
+    return [name for name in table_names(conn) if is_bookkeeping(name)]
 
 
 def _snapshot(conn: sqlite.Connection, label: str, *, since: Snapshot | None = None,
@@ -776,13 +841,6 @@ def _foreign_keys(conn: sqlite.Connection, name: str, reasons: list[str], baseli
         reasons.append(f"foreign key check after {name}: {violations - baseline} new violation(s)")
 
 
-def _checked_tables(conn: sqlite.Connection, touched: Touched | None) -> list[str] | None:
-    """The tables of the copy (as it is now) the migration can have changed, or None for the whole file."""
-    if touched is None:
-        return None
-    return [name for name in _table_names(conn) if name in touched]
-
-
 def _integrity_problems(conn: sqlite.Connection, touched: Touched | None, *, quick: bool = False) -> list[str]:
     """``PRAGMA integrity_check`` of the tables (and their indexes) the migration can have changed.
 
@@ -791,7 +849,7 @@ def _integrity_problems(conn: sqlite.Connection, touched: Touched | None, *, qui
     With ``quick``, ``quick_check`` of those tables (see :func:`_step`); the whole file is always
     checked in full.
     """
-    tables = _checked_tables(conn, touched)
+    tables = checked_tables(conn, touched)
     if tables is None:
         return [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
     pragma = "quick_check" if quick else "integrity_check"
@@ -809,7 +867,7 @@ def _fk_violations(conn: sqlite.Connection, touched: Touched | None = None) -> i
     A row can only come to violate its key when its table or its parent changes, and the children
     of a touched table are touched (:mod:`lightnb.inspect.touched`).
     """
-    tables = _checked_tables(conn, touched)
+    tables = checked_tables(conn, touched)
     if tables is None:
         return len(conn.execute("PRAGMA foreign_key_check").fetchall())
     return sum(len(conn.execute(f"PRAGMA foreign_key_check({sqlite.quote(table)})").fetchall()) for table in tables)

@@ -179,8 +179,7 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
             copied = copy_project(project, start, folder / "project")
             # the notebook's two copies of production, the workspace and the one the proof starts from, are
             # made here, while the kernel starts
-            made = _workspace_copy(copied, production, folder / "workspace")
-            fresh = _workspace_copy(copied, production, folder / "check", record=False)
+            made, fresh = _copies(copied, production, folder)
             # once the notebook ran, the kernel is killed and these are deleted, in a thread, while the report is
             # written: the notebook's copies of production and of the project, and the kernel's IPython folder
             kernel.remove_when_stopped(folder / "workspace", folder / "check", folder / "project",
@@ -197,6 +196,26 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
                                         f"backup.")
             report = _export(tools, executed, out, secrets)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
+
+
+def _copies(project_dir: Path, production: Path, folder: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Make the notebook's two copies of ``production``: the workspace (in ``folder/workspace``) and the one the
+    proof starts from (in ``folder/check``); see :func:`_workspace_copy`.
+
+    When production provably did not change between the two copies (the same committed state before the first
+    and after the second: no commit, no write), both hold the same state, and the proof's copy names the
+    workspace (``same_as``): while both files are untouched, the proof reads the state before the first
+    migration from the workspace instead of saving it again (:class:`lightnb.checks.SameState`).
+    """
+    from lightnb.backends import sqlite
+    from lightnb.layout import WORKSPACE_DB
+
+    state = sqlite.committed_state(production)
+    made = _workspace_copy(project_dir, production, folder / "workspace")
+    fresh = _workspace_copy(project_dir, production, folder / "check", record=False)
+    if made is not None and fresh is not None and state is not None and sqlite.committed_state(production) == state:
+        fresh["same_as"] = {"path": str(folder / "workspace" / WORKSPACE_DB), "state": made["state"]}
+    return made, fresh
 
 
 def _workspace_copy(project_dir: Path, production: Path, folder: Path, *, record: bool = True) -> dict[str, Any] | None:

@@ -140,3 +140,34 @@ def test_a_proof_copy_written_since_is_not_proven_on(made, monkeypatch: pytest.M
     monkeypatch.setattr(Workspace, "create", create)
     checks.check(Project.discover(copied), database=production, run_tests=False, copied=fresh)
     assert len(created) == 1  # a fresh copy of production, not the file written since
+
+
+def test_the_proof_copy_is_gone_at_once_and_deleted_off_the_callers_thread(  # type: ignore[no-untyped-def]
+        made, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from lightnb import checks
+
+    copied, production, _, _ = made
+    project = Project.discover(copied)
+    steps.save_sql(project, steps.generate(project, "theme").migration.name,
+                   up="ALTER TABLE user_settings ADD COLUMN theme TEXT NOT NULL DEFAULT 'light';\n",
+                   down="ALTER TABLE user_settings DROP COLUMN theme;\n")
+    fresh = _proof_copy(made)
+    folder = Path(fresh["folder"])
+    deleted: list[tuple[str, bool]] = []
+    original = Path.unlink
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if self.parent == folder:
+            deleted.append((self.name, threading.current_thread() is threading.main_thread()))
+        original(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    checks.check(project, database=production, run_tests=False, copied=fresh)
+    assert not (folder / "workspace.db").exists()  # no second proof can start from it
+    for thread in threading.enumerate():
+        if thread.name == "lightnb-check-cleanup":
+            thread.join()
+    assert deleted and all(not on_main for _name, on_main in deleted)  # the caller went on meanwhile
+    assert not [p for p in folder.iterdir() if p.suffix == ".db" or "workspace.db" in p.name]

@@ -43,8 +43,9 @@ consume them (see :data:`LOSS_KINDS` and :data:`FOUND_KINDS`):
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ from lightnb.inspect._format import jsonable, short_row
 from lightnb.inspect.flows import ROWID_NAMES, Flow, select_flows, update_flows
 from lightnb.inspect.lineage import bind, known_secrets, mask_copies, statement_lineage
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
+from lightnb.inspect.touched import checked_tables, table_names, touched_tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -830,7 +832,8 @@ class _Measurer:
 
 
 def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[Any], *,
-                   redactor: Redactor | None = None, reveal: bool = False, keep: bool = False) -> list[Impact]:
+                   redactor: Redactor | None = None, reveal: bool = False, keep: bool = False,
+                   in_place: bool = False) -> list[Impact]:
     """Run a migration's statements on a copy and measure what each one does to the rows.
 
     :param target: a connection to a COPY of the database (never production), or the path
@@ -839,6 +842,12 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
     :param redactor: which columns to mask in the examples.
     :param reveal: show sensitive values in the examples; never the default.
     :param keep: commit the statements instead of rolling them back (connections only).
+    :param in_place: ``target`` is a path to a copy lightnb made and keeps (a capture's before copy, a
+        proof's saved state): it is measured where it is, inside one transaction rolled back at the
+        end, instead of on a throwaway copy of it (see :func:`_measurable_in_place` for when; otherwise
+        the throwaway copy is made). SQLite's rollback journal puts back every page it changed, also
+        after a crash (the next connection rolls the journal back; a read-only one refuses to read):
+        the file's bytes are as they were, and its change counter and size are checked to prove it.
     :raises LightnbError: the script cannot be split, or ``keep`` is asked on a path.
     """
     redactor = redactor or DEFAULT_REDACTOR
@@ -846,6 +855,8 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
         if keep:
             raise LightnbError("keep=True needs a connection to a copy; a path is measured on a "
                                "throwaway copy.")
+        if in_place and _measurable_in_place(Path(target), _statements(sql)):
+            return _measured_in_place(Path(target), sql, redactor, reveal)
         from lightnb import scratch
 
         # A throwaway copy on disk in a private folder (removed on SIGTERM too): memory stays flat
@@ -856,30 +867,102 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
                 return measure_impact(conn, sql, redactor=redactor, reveal=reveal)
             finally:
                 conn.close()
-    conn = target
-    statements = _statements(sql)
+    return _measured(target, _statements(sql), redactor, reveal, keep)
+
+
+def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redactor, reveal: bool, keep: bool, *,
+              transaction_control: bool = True) -> list[Impact]:
+    """Measure ``statements`` on ``conn`` inside one savepoint, rolled back unless ``keep``."""
     # Ctrl-C or SIGTERM stop a long statement at once (signals); the savepoint is then rolled back.
     with sqlite.interrupting(conn) as stop:
-        m = _Measurer(conn, redactor, reveal, sqlite.guard.install(conn), stop)
+        guard = sqlite.guard.install(conn, transaction_control=transaction_control)
+        m = _Measurer(conn, redactor, reveal, guard, stop)
         try:
-            baseline = _fk_violations(conn)
+            # orphans can appear only in the tables the script can change (their children included)
+            existed = table_names(conn)
+            checked = checked_tables(conn, touched_tables(conn, [st.text for st in statements])) \
+                if statements else []
+            # rolled back, the copy is in the state before the script again: the violations it had are counted
+            # then, only in the tables that have some after it (most often none)
+            baseline = _fk_violations(conn, checked) if keep else None
+            # the outermost transaction, rolled back as a whole: nothing is committed, so nothing is written back
+            # (releasing a savepoint rolled back to would commit its pages again, and count a change of the file)
+            alone = not conn.in_transaction
             conn.execute(f"SAVEPOINT {_SAVEPOINT}")
             try:
                 for st in statements:
                     if not m.measure(st):
                         break
                 m.judge_drops()
-                _orphans(m, baseline, statements)
+                found = _orphans(m, statements, checked, existed)
             finally:
                 for name in m.temps:
                     conn.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
-                if not keep:
+                if keep:
+                    conn.execute(f"RELEASE {_SAVEPOINT}")
+                elif alone:
+                    conn.execute("ROLLBACK")
+                else:
                     conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
-                conn.execute(f"RELEASE {_SAVEPOINT}")
+                    conn.execute(f"RELEASE {_SAVEPOINT}")
+            if found and baseline is None:
+                there = {t.lower() for t in existed}
+                baseline = _fk_violations(conn, [t for _at, t, _parent, _n in found if t.lower() in there])
+            _settle_orphans(m, found, baseline or {})
         except sqlite.Error as error:
             stop.raise_if_interrupted(error)
             raise
     return sorted(m.impacts, key=lambda i: i.index)
+
+
+# First words of statements that act outside one transaction (ending it, changing how the file is
+# written, or rewriting it whole): a script with one is measured on a throwaway copy.
+_NOT_IN_PLACE = frozenset({"begin", "commit", "end", "rollback", "release", "savepoint", "pragma", "vacuum",
+                           "attach", "detach"})
+_IN_PLACE_CACHE_KIB = 64 * 1024  # changed pages stay in memory up to this, then spill (journalled) to the file
+
+
+def _measurable_in_place(path: Path, statements: Sequence[_Stmt]) -> bool:
+    """Whether ``path`` can be measured in place: a file lightnb made (never another program's, never
+    production), in rollback-journal mode (a WAL file's pages would go through its ``-wal``), with no
+    journal beside it, and a script without transaction control, PRAGMA, VACUUM or ATTACH."""
+    if not path.is_file() or not sqlite.is_own_file(path) or Path(f"{path}-journal").exists():
+        return False
+    if sqlite.committed_state(path) is None:  # WAL mode (or not a SQLite file)
+        return False
+    return all(_first_word(st.text) not in _NOT_IN_PLACE for st in statements)
+
+
+def _first_word(text: str) -> str:
+    words = text.lstrip().split(None, 1)
+    return words[0].rstrip(";").lower() if words else ""
+
+
+def _measured_in_place(path: Path, sql: str | Sequence[Any], redactor: Redactor, reveal: bool) -> list[Impact]:
+    """Measure ``sql`` on the file ``path`` itself, in one transaction rolled back; prove the file unchanged."""
+    before = _header_state(path)
+    conn = sqlite.open_scratch(path)
+    try:
+        conn.execute(f"PRAGMA cache_size = -{_IN_PLACE_CACHE_KIB}")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # the script's own BEGIN/COMMIT/ROLLBACK are refused: nothing it runs can end this transaction
+            impacts = _measured(conn, _statements(sql), redactor, reveal, keep=False, transaction_control=False)
+        finally:
+            conn.set_authorizer(None)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    if _header_state(path) != before:  # pragma: no cover - would be a lightnb bug
+        raise LightnbError(f"Measuring the impact changed the copy {path}; delete it and capture again.")
+    return impacts
+
+
+def _header_state(path: Path) -> tuple[int, bytes]:
+    """The file's size and its header (change counter, page count, schema cookie: what a commit moves)."""
+    with open(path, "rb") as handle:
+        return os.fstat(handle.fileno()).st_size, handle.read(100)
 
 
 def _statements(sql: str | Sequence[Any]) -> list[_Stmt]:
@@ -971,28 +1054,64 @@ def _unique_sets(table: Table) -> list[list[str]]:
     return out
 
 
-def _fk_violations(conn: sqlite.Connection) -> dict[str, int]:
+def _fk_violations(conn: sqlite.Connection, tables: Sequence[str] | None) -> dict[str, int]:
+    """Foreign-key violations per table (lower-case name), of ``tables`` (every table for None)."""
     counts: dict[str, int] = {}
-    for table, *_rest in conn.execute("PRAGMA foreign_key_check").fetchall():
+    for table, *_rest in _foreign_key_check(conn, tables):
         counts[table.lower()] = counts.get(table.lower(), 0) + 1
     return counts
 
 
-def _orphans(m: _Measurer, baseline: dict[str, int], statements: list[_Stmt]) -> None:
+def _foreign_key_check(conn: sqlite.Connection, tables: Sequence[str] | None) -> list[tuple]:
+    if tables is None:
+        return conn.execute("PRAGMA foreign_key_check").fetchall()
+    return [row for table in tables for row in conn.execute(f"PRAGMA foreign_key_check({quote(table)})").fetchall()]
+
+
+def _orphans(m: _Measurer, statements: list[_Stmt], checked: Sequence[str] | None,
+             existed: Sequence[str]) -> list[tuple[int, str, str, int]]:
+    """Report the rows that violate a foreign key after the script, per table, with an example read now;
+    return each report's place in ``m.impacts``, table, parent and count (see :func:`_settle_orphans`).
+
+    :param checked: the tables the script can change (:mod:`lightnb.inspect.touched`), as they were
+        before it, or None for every table. The other tables that were there keep their violations; a
+        table the script made (created, or renamed to a new name) is checked too.
+    :param existed: the tables there before the script.
+    """
     if not statements:
-        return
+        return []
+    now = None
+    if checked is not None:
+        wanted, old = {t.lower() for t in checked}, {t.lower() for t in existed}
+        now = [t for t in table_names(m.conn) if t.lower() in wanted or t.lower() not in old]
     rows: dict[str, list[tuple]] = {}
-    for table, rowid, parent, _fkid in m.conn.execute("PRAGMA foreign_key_check").fetchall():
+    for table, rowid, parent, _fkid in _foreign_key_check(m.conn, now):
         rows.setdefault(table, []).append((rowid, parent))
-    for table, found in sorted(rows.items()):
-        new = len(found) - baseline.get(table.lower(), 0)
-        if new <= 0:
-            continue
-        parent = found[0][1]
+    found = []
+    for table, violations in sorted(rows.items()):
+        parent = violations[0][1]
         last = max(m.touched.get(table.lower(), -1), m.touched.get(parent.lower(), -1))
         st = statements[last] if last >= 0 else statements[-1]
-        rowid = found[0][0]
+        rowid = violations[0][0]
         example = m.example(f"SELECT * FROM {quote(table)} WHERE rowid = ?", (rowid,)) if rowid is not None else None
-        m.add(st, "orphans", table, None, new, example,
-              f"{new} row(s) of {table} reference a missing {parent} row after the migration "
-              f"(PRAGMA foreign_key_check).")
+        m.add(st, "orphans", table, None, len(violations), example, _orphans_message(len(violations), table, parent))
+        found.append((len(m.impacts) - 1, table, parent, len(violations)))
+    return found
+
+
+def _settle_orphans(m: _Measurer, found: list[tuple[int, str, str, int]], baseline: dict[str, int]) -> None:
+    """Keep the orphans reports of :func:`_orphans` that count more violations than ``baseline`` (before the
+    script), counting only the new ones."""
+    for at, table, parent, count in reversed(found):
+        new = count - baseline.get(table.lower(), 0)
+        if new <= 0:
+            del m.impacts[at]
+            continue
+        message = _orphans_message(new, table, parent)
+        m.impacts[at] = replace(m.impacts[at], count=new,
+                                message=message if m.reveal else m.redactor.message(message))
+
+
+def _orphans_message(count: int, table: str, parent: str) -> str:
+    return (f"{count} row(s) of {table} reference a missing {parent} row after the migration "
+            f"(PRAGMA foreign_key_check).")

@@ -57,6 +57,23 @@ def touched_tables(conn: sqlite.Connection, sql: Iterable[str], *, schema: str =
     return touched_in(sqlite.read_catalog(conn, schema), [corpus], always=always)
 
 
+def checked_tables(conn: sqlite.Connection, touched: Touched | None) -> list[str] | None:
+    """The tables of ``conn``'s database, as it is now, that are in ``touched`` (None: every table).
+
+    Where a check of what some SQL did needs to look: ``PRAGMA integrity_check`` or
+    ``foreign_key_check`` of those tables gives, for what the SQL can have changed, what a whole-file
+    pass gives; every other table's pages and rows are as they were.
+    """
+    if touched is None:
+        return None
+    return [name for name in table_names(conn) if name in touched]
+
+
+def table_names(conn: sqlite.Connection) -> list[str]:
+    """The names of the ordinary tables (no virtual table) of ``conn``'s main database, as it is now."""
+    return [t.name for t in sqlite.read_catalog(conn).tables if not t.virtual]
+
+
 def touched_in(schema: Catalog | Snapshot, sql: Iterable[str], *, always: Iterable[str] = ()) -> Touched | None:
     """Return the tables ``sql`` can change on a database whose schema was ``schema`` (a catalogue
     read, or a snapshot taken, just before the SQL ran), or None for all (see :func:`touched_tables`).
