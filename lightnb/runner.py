@@ -49,8 +49,8 @@ LOCK_SUFFIX = ".lightnb-lock"  # beside the database while lightnb migrates it
 # The page cache a migration runs with (KiB), when the connection's is smaller. SQLite's default
 # (2 MiB) fills after ~500 changed pages; each time it does, SQLite must flush the journal to the
 # disk (twice, with the default synchronous) before it may write those pages into the database
-# (a "cache spill"). Twice that cache halves the flushes of a whole-table change (a 1 GiB UPDATE:
-# ~760 instead of ~1,520) at no measurable cost in CPU. A larger cache flushes still less but
+# (a "cache spill"). Twice that cache halves the flushes of a large change (a 12-step rebuild of a
+# 1 GiB table: 668 instead of 1,364) at no measurable cost in CPU. A larger cache flushes less but
 # costs CPU on exactly those changes: every page streams through the cache once, and a cache that
 # no longer fits the processor's own caches makes each page a trip to memory (64 MiB: ~50 flushes,
 # but a 12-step rebuild of a 1 GiB table took 1.3x the CPU time). Same bytes, same durability
