@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from lightnb.backends import sqlite
@@ -60,7 +60,8 @@ class Workspace:
 
     @classmethod
     def create(cls, production: str | Path | None, scratch_dir: str | Path | None = None, *,
-               verify: bool = False, protect: Iterable[str | Path] = ()) -> Workspace:
+               verify: bool = False, protect: Iterable[str | Path] = (),
+               before_copy: Callable[[Workspace], None] | None = None) -> Workspace:
         """Copy ``production`` into a new workspace (an empty database when None).
 
         The folder must not be, or contain, production or any path in ``protect`` (a project folder):
@@ -70,6 +71,8 @@ class Workspace:
         :param verify: check the copy with SQLite's quick_check (a pass over all pages, seconds per
             GiB) and refuse a production whose inner pages are corrupt.
         :param protect: folders or files the workspace folder may not be, nor hold (the project…).
+        :param before_copy: called with the workspace once its folder is known to be suitable, before
+            the first byte of production is copied (see :meth:`reset`).
         :raises DatabaseError: when production is missing, not SQLite, locked, or corrupt.
         :raises WorkspaceError: when the folder is unsuitable (see above), or holds a workspace.db
             that lightnb did not make.
@@ -91,7 +94,7 @@ class Workspace:
             made = True  # a workspace lightnb made, copied again: the folder is still lightnb's
         _ensure_writable(folder)
         workspace = cls(folder=folder, production=prod)
-        workspace.reset(verify=verify, made_folder=made)
+        workspace.reset(verify=verify, made_folder=made, before_copy=before_copy)
         return workspace
 
     @classmethod
@@ -120,17 +123,23 @@ class Workspace:
             return None
         return made if sqlite.committed_state(made.path) == tuple(state) else None
 
-    def reset(self, *, verify: bool = False, made_folder: bool | None = None) -> Path:
+    def reset(self, *, verify: bool = False, made_folder: bool | None = None,
+              before_copy: Callable[[Workspace], None] | None = None) -> Path:
         """Throw away the workspace and copy production again; return the workspace path.
 
         :param verify: check the copy with SQLite's quick_check and refuse a corrupt production.
         :param made_folder: whether lightnb created the folder (recorded, so that discard removes
             it); None keeps what the state already says.
+        :param before_copy: called with the workspace before the copy starts: the project's record of
+            production is written (and flushed) there, so that it is on the disk before any copy of
+            production exists, and its flush does not wait behind the copy's bytes being written.
         """
         _ensure_writable(self.folder)
         # one writer at a time: never replace the database under a running migration (and the reverse)
         from lightnb import runner
         with runner.writer_lock(self.path):
+            if before_copy is not None:
+                before_copy(self)
             self._copy_production(verify, made_folder)
         return self.path
 
