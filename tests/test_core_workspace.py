@@ -255,3 +255,41 @@ def test_a_snapshot_flushes_the_record_that_guards_production_not_its_scratch_co
     assert flushed, "the record of workspaces (the production guard's) is flushed"
     assert all("workspaces.json" in path or os.path.isdir(path) for path in flushed), flushed
     assert not any("workspace.json" in path or "workspace.db" in path for path in flushed), flushed
+
+
+@pytest.mark.parametrize("wal", [False, True])
+def test_production_is_recorded_and_flushed_before_its_first_byte_is_copied(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wal: bool) -> None:
+    """A Ctrl-C during the copy leaves no half copy, and production already known as production; the record's
+    flush comes before the copy's writes, so it does not wait behind them."""
+    import os
+
+    from lightnb import steps, target
+    from lightnb.backends.sqlite import copies, files
+    from lightnb.project import Project
+    prod = _wal_production(tmp_path / "prod.db") if wal else make_database(
+        tmp_path / "prod.db", "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);")
+    project_dir = tmp_path / "project"
+    (project_dir / "migrations").mkdir(parents=True)
+    (project_dir / "diesel.toml").write_text("", encoding="utf-8")
+    project = Project.discover(project_dir, environ={})
+    events: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("flush"), real_fsync(fd))[1])
+
+    def interrupted(source: object, dest: object) -> None:
+        events.append("copy")
+        assert target.find_production(project, prod) is not None, "recorded before the copy starts"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "copy_bytes", interrupted)
+    monkeypatch.setattr(copies, "copy_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        steps.snapshot(project, database_url=prod)
+    assert events[0] == "flush" and events[-1] == "copy", events
+    folder = project_dir / ".lightnb"
+    assert not (folder / "workspace.db").exists()
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".copy-")]
+    monkeypatch.undo()
+    with pytest.raises(Exception, match="production database"):
+        target.refuse_production(project, prod)
