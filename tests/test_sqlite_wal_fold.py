@@ -284,3 +284,24 @@ def test_a_snapshot_copy_of_a_database_in_use_folds_its_wal_without_sqlite(tmp_p
     assert not any(name.endswith(("-wal", "-shm")) for name in made), made
     assert copy.read_bytes() == _by_sqlite(tmp_path / "sqlite", state)
     assert sorted(p.name for p in copy.parent.iterdir()) == ["copy.db"]
+
+
+def test_a_wal_without_its_shm_is_checkpointed_by_sqlite_into_the_copy(tmp_path: Path) -> None:
+    """No -shm (nobody ever had it open here, or it was removed): nothing to lock, no index; the copy is
+    checked unchanged by its stamps, and SQLite's recovery folds the log into it."""
+    db = tmp_path / "app.db"
+    with _live(db) as conn:
+        _fill(conn, 300)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    script = ("import os, sqlite3, sys\nconn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+              "conn.execute('PRAGMA wal_autocheckpoint = 0')\n"
+              "conn.execute('DELETE FROM t WHERE id % 2 = 0')\nos._exit(0)\n")
+    subprocess.run([sys.executable, "-c", script, str(db)], check=True)
+    Path(f"{db}-shm").unlink()
+    state = _state(db)
+    assert state[2] == b"" and len(state[1]) > 32
+    (tmp_path / "out").mkdir()
+    copy = files.consistent_copy(db, tmp_path / "out" / "copy.db")
+    assert copy.read_bytes() == _by_sqlite(tmp_path / "sqlite", state)
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["copy.db"]
+    assert _rows(copy.read_bytes(), tmp_path / "rows") == [(150, 150 * 300)]
