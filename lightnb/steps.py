@@ -125,11 +125,11 @@ def snapshot(project: Project, *, database_url: str | Path | None = None,
     sqlite.check_database_path(production, allow_empty=False)
     from lightnb.workspace import Workspace
     return Workspace.create(production, folder, verify=verify, protect=workspace_protects(project),
-                            before_copy=_recorded_in(project))
+                            recorder=_recorded_in(project))
 
 
 def _recorded_in(project: Project) -> Callable[[Workspace], None]:
-    """Record a workspace and its production in the project's record (before production is copied)."""
+    """Record a workspace and its production in the project's record (beside the copy of production)."""
     return lambda workspace: record_workspace(project, workspace.folder, workspace.production)
 
 
@@ -148,11 +148,11 @@ def reset(project: Project, *, folder: str | Path | None = None, database_url: s
         production = production_path(project, database_url)
         sqlite.check_database_path(production, allow_empty=False)
         return Workspace.create(production, folder, verify=verify, protect=workspace_protects(project),
-                                before_copy=_recorded_in(project))
+                                recorder=_recorded_in(project))
     if workspace.production is None:
         raise WorkspaceError("This workspace has no production database to copy; pass --database-url PROD.db "
                              "to copy that one into it.")
-    workspace.reset(verify=verify, before_copy=_recorded_in(project))
+    workspace.reset(verify=verify, recorder=_recorded_in(project))
     return workspace
 
 

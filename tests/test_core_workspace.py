@@ -258,10 +258,10 @@ def test_a_snapshot_flushes_the_record_that_guards_production_not_its_scratch_co
 
 
 @pytest.mark.parametrize("wal", [False, True])
-def test_production_is_recorded_and_flushed_before_its_first_byte_is_copied(
+def test_production_is_recorded_and_flushed_even_when_its_copy_is_interrupted(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wal: bool) -> None:
-    """A Ctrl-C during the copy leaves no half copy, and production already known as production; the record's
-    flush comes before the copy's writes, so it does not wait behind them."""
+    """The record is written beside the copy (from before its first byte) and finished whatever happens to it:
+    a Ctrl-C during the copy leaves no half copy, and production known as production."""
     import os
 
     from lightnb import steps, target
@@ -273,23 +273,44 @@ def test_production_is_recorded_and_flushed_before_its_first_byte_is_copied(
     (project_dir / "migrations").mkdir(parents=True)
     (project_dir / "diesel.toml").write_text("", encoding="utf-8")
     project = Project.discover(project_dir, environ={})
-    events: list[str] = []
+    flushed: list[str] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("flush"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd))[1])
 
     def interrupted(source: object, dest: object) -> None:
-        events.append("copy")
-        assert target.find_production(project, prod) is not None, "recorded before the copy starts"
         raise KeyboardInterrupt
 
     monkeypatch.setattr(files, "copy_bytes", interrupted)
     monkeypatch.setattr(copies, "copy_bytes", interrupted)
     with pytest.raises(KeyboardInterrupt):
         steps.snapshot(project, database_url=prod)
-    assert events[0] == "flush" and events[-1] == "copy", events
+    assert any(path.endswith("workspaces.json") or "workspaces.json." in path for path in flushed), flushed
     folder = project_dir / ".lightnb"
     assert not (folder / "workspace.db").exists()
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".copy-")]
     monkeypatch.undo()
     with pytest.raises(Exception, match="production database"):
         target.refuse_production(project, prod)
+
+
+def test_a_record_that_cannot_be_written_fails_the_snapshot_once_the_copy_is_made(
+        tmp_path: Path, production: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record's error, raised in its own thread, reaches the caller (after the copy, as before)."""
+    import threading
+
+    from lightnb import steps
+    from lightnb.project import Project
+    project_dir = tmp_path / "project"
+    (project_dir / "migrations").mkdir(parents=True)
+    (project_dir / "diesel.toml").write_text("", encoding="utf-8")
+    threads: list[str] = []
+
+    def unwritable(project: object, folder: object, prod: object) -> None:
+        threads.append(threading.current_thread().name)
+        raise WorkspaceError("Cannot record the workspace: read-only record")
+
+    monkeypatch.setattr(steps, "record_workspace", unwritable)
+    with pytest.raises(WorkspaceError, match="Cannot record the workspace"):
+        steps.snapshot(Project.discover(project_dir, environ={}), database_url=production)
+    assert threads and threads[0] != threading.main_thread().name
+    assert content_of(project_dir / ".lightnb" / "workspace.db") == content_of(production)

@@ -36,13 +36,13 @@ SNAPSHOT_MODULES = {
     "lightnb.migrations", "lightnb.listing", "lightnb.rendered",
 }
 # It runs no SQL of a migration (no guard, no script splitting, no catalog), inspects nothing, hashes no file
-# (the guard's record names the file, it does not fingerprint it), starts no thread and makes no temporary
-# folder: the copy is written beside the workspace and renamed into place.
+# (the guard's record names the file, it does not fingerprint it) and makes no temporary folder: the copy is
+# written beside the workspace and renamed into place.
 NOT_FOR_A_SNAPSHOT = {"pandas", "numpy", "sqlglot", "pglast", "papermill", "nbformat", "psycopg", "ipywidgets",
                       "IPython", "lightnb.results", "lightnb.catalog", "lightnb.backends.sqlite.guard",
                       "lightnb.backends.sqlite.script", "lightnb.backends.sqlite.catalog",
                       "lightnb.backends.sqlite.interrupt", "lightnb.backends.statement", "hashlib", "_hashlib",
-                      "tempfile", "shutil", "random", "threading", "dataclasses", "inspect", "ast", "mmap"}
+                      "tempfile", "shutil", "random", "dataclasses", "inspect", "ast", "mmap"}
 
 
 def test_a_snapshot_of_a_wal_production_in_use_loads_only_the_named_set(tmp_path: Path) -> None:
