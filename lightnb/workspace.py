@@ -7,6 +7,7 @@ replaces database files other than through the workspace's own connections.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -229,12 +230,13 @@ class _Beside:
         import threading  # only the commands that copy production load it
 
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(work, args), name="lightnb-record")
+        context = contextvars.copy_context()  # the command's ledger and progress, as in the caller's thread
+        self._thread = threading.Thread(target=self._run, args=(context, work, args), name="lightnb-record")
         self._thread.start()
 
-    def _run(self, work: Callable[..., None], args: tuple[object, ...]) -> None:
+    def _run(self, context: contextvars.Context, work: Callable[..., None], args: tuple[object, ...]) -> None:
         try:
-            work(*args)
+            context.run(work, *args)
         except BaseException as error:  # noqa: BLE001 - handed to the caller's thread by finish()
             self._error = error
 
