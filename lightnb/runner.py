@@ -489,8 +489,10 @@ def _acquire(path: str, database: str) -> TextIO | None:
         except FileNotFoundError:
             same = False
         if same:
-            handle.seek(0)
-            handle.truncate()
+            if os.fstat(handle.fileno()).st_size:  # a holder's pid left by a killed process
+                handle.seek(0)
+                handle.truncate()  # only then: on ext4, closing a file emptied by truncation (and written)
+                # waits for its blocks to be written, behind whatever the disk is writing (a fresh copy)
             handle.write(f"{os.getpid()}\n")
             handle.flush()
             return handle

@@ -124,9 +124,13 @@ def snapshot(project: Project, *, database_url: str | Path | None = None,
     production = production_path(project, database_url)
     sqlite.check_database_path(production, allow_empty=False)
     from lightnb.workspace import Workspace
-    workspace = Workspace.create(production, folder, verify=verify, protect=workspace_protects(project))
-    record_workspace(project, workspace.folder, workspace.production)
-    return workspace
+    return Workspace.create(production, folder, verify=verify, protect=workspace_protects(project),
+                            recorder=_recorded_in(project))
+
+
+def _recorded_in(project: Project) -> Callable[[Workspace], None]:
+    """Record a workspace and its production in the project's record (beside the copy of production)."""
+    return lambda workspace: record_workspace(project, workspace.folder, workspace.production)
 
 
 def reset(project: Project, *, folder: str | Path | None = None, database_url: str | Path | None = None,
@@ -143,13 +147,12 @@ def reset(project: Project, *, folder: str | Path | None = None, database_url: s
     if database_url:
         production = production_path(project, database_url)
         sqlite.check_database_path(production, allow_empty=False)
-        workspace = Workspace.create(production, folder, verify=verify, protect=workspace_protects(project))
-    elif workspace.production is None:
+        return Workspace.create(production, folder, verify=verify, protect=workspace_protects(project),
+                                recorder=_recorded_in(project))
+    if workspace.production is None:
         raise WorkspaceError("This workspace has no production database to copy; pass --database-url PROD.db "
                              "to copy that one into it.")
-    else:
-        workspace.reset(verify=verify)
-    record_workspace(project, workspace.folder, workspace.production)
+    workspace.reset(verify=verify, recorder=_recorded_in(project))
     return workspace
 
 

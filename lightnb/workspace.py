@@ -7,9 +7,10 @@ replaces database files other than through the workspace's own connections.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from lightnb.backends import sqlite
@@ -60,7 +61,8 @@ class Workspace:
 
     @classmethod
     def create(cls, production: str | Path | None, scratch_dir: str | Path | None = None, *,
-               verify: bool = False, protect: Iterable[str | Path] = ()) -> Workspace:
+               verify: bool = False, protect: Iterable[str | Path] = (),
+               recorder: Callable[[Workspace], None] | None = None) -> Workspace:
         """Copy ``production`` into a new workspace (an empty database when None).
 
         The folder must not be, or contain, production or any path in ``protect`` (a project folder):
@@ -70,6 +72,8 @@ class Workspace:
         :param verify: check the copy with SQLite's quick_check (a pass over all pages, seconds per
             GiB) and refuse a production whose inner pages are corrupt.
         :param protect: folders or files the workspace folder may not be, nor hold (the project…).
+        :param recorder: records the workspace once its folder is known to be suitable, beside the copy
+            (see :meth:`reset`).
         :raises DatabaseError: when production is missing, not SQLite, locked, or corrupt.
         :raises WorkspaceError: when the folder is unsuitable (see above), or holds a workspace.db
             that lightnb did not make.
@@ -91,7 +95,7 @@ class Workspace:
             made = True  # a workspace lightnb made, copied again: the folder is still lightnb's
         _ensure_writable(folder)
         workspace = cls(folder=folder, production=prod)
-        workspace.reset(verify=verify, made_folder=made)
+        workspace.reset(verify=verify, made_folder=made, recorder=recorder)
         return workspace
 
     @classmethod
@@ -120,18 +124,32 @@ class Workspace:
             return None
         return made if sqlite.committed_state(made.path) == tuple(state) else None
 
-    def reset(self, *, verify: bool = False, made_folder: bool | None = None) -> Path:
+    def reset(self, *, verify: bool = False, made_folder: bool | None = None,
+              recorder: Callable[[Workspace], None] | None = None) -> Path:
         """Throw away the workspace and copy production again; return the workspace path.
 
         :param verify: check the copy with SQLite's quick_check and refuse a corrupt production.
         :param made_folder: whether lightnb created the folder (recorded, so that discard removes
             it); None keeps what the state already says.
+        :param recorder: writes the project's record of production (and flushes it); it runs in a thread
+            of its own from before the copy's first byte, beside the copy (which needs the disk, not the
+            interpreter), and is finished before this returns or raises, also when the copy fails or is
+            interrupted: production is recorded whatever happens to its copy. Its error is raised once
+            the copy is in place (a failed copy's own error comes first).
         """
         _ensure_writable(self.folder)
         # one writer at a time: never replace the database under a running migration (and the reverse)
         from lightnb import runner
         with runner.writer_lock(self.path):
-            self._copy_production(verify, made_folder)
+            recording = _Beside(recorder, self) if recorder is not None else None
+            try:
+                self._copy_production(verify, made_folder)
+            except BaseException:
+                if recording is not None:
+                    recording.finish(quietly=True)
+                raise
+            if recording is not None:
+                recording.finish()
         return self.path
 
     def _copy_production(self, verify: bool, made_folder: bool | None) -> None:
@@ -203,6 +221,31 @@ class Workspace:
             folder_removed = True
         kept = sorted(p.name for p in self.folder.iterdir()) if not folder_removed else []
         return Discarded(self.folder, tuple(removed), folder_removed, tuple(kept))
+
+
+class _Beside:
+    """Run ``work(*args)`` in a thread of its own while the caller goes on (a record written during a copy)."""
+
+    def __init__(self, work: Callable[..., None], *args: object) -> None:
+        import threading  # only the commands that copy production load it
+
+        self._error: BaseException | None = None
+        context = contextvars.copy_context()  # the command's ledger and progress, as in the caller's thread
+        self._thread = threading.Thread(target=self._run, args=(context, work, args), name="lightnb-record")
+        self._thread.start()
+
+    def _run(self, context: contextvars.Context, work: Callable[..., None], args: tuple[object, ...]) -> None:
+        try:
+            context.run(work, *args)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread by finish()
+            self._error = error
+
+    def finish(self, *, quietly: bool = False) -> None:
+        """Wait for the work to end; raise its error (unless ``quietly``: the caller raises its own)."""
+        self._thread.join()
+        if self._error is not None and not quietly:
+            error, self._error = self._error, None
+            raise error
 
 
 @record(frozen=True)

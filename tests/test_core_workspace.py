@@ -255,3 +255,62 @@ def test_a_snapshot_flushes_the_record_that_guards_production_not_its_scratch_co
     assert flushed, "the record of workspaces (the production guard's) is flushed"
     assert all("workspaces.json" in path or os.path.isdir(path) for path in flushed), flushed
     assert not any("workspace.json" in path or "workspace.db" in path for path in flushed), flushed
+
+
+@pytest.mark.parametrize("wal", [False, True])
+def test_production_is_recorded_and_flushed_even_when_its_copy_is_interrupted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wal: bool) -> None:
+    """The record is written beside the copy (from before its first byte) and finished whatever happens to it:
+    a Ctrl-C during the copy leaves no half copy, and production known as production."""
+    import os
+
+    from lightnb import steps, target
+    from lightnb.backends.sqlite import copies, files
+    from lightnb.project import Project
+    prod = _wal_production(tmp_path / "prod.db") if wal else make_database(
+        tmp_path / "prod.db", "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);")
+    project_dir = tmp_path / "project"
+    (project_dir / "migrations").mkdir(parents=True)
+    (project_dir / "diesel.toml").write_text("", encoding="utf-8")
+    project = Project.discover(project_dir, environ={})
+    flushed: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd))[1])
+
+    def interrupted(source: object, dest: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "copy_bytes", interrupted)
+    monkeypatch.setattr(copies, "copy_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        steps.snapshot(project, database_url=prod)
+    assert any(path.endswith("workspaces.json") or "workspaces.json." in path for path in flushed), flushed
+    folder = project_dir / ".lightnb"
+    assert not (folder / "workspace.db").exists()
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".copy-")]
+    monkeypatch.undo()
+    with pytest.raises(Exception, match="production database"):
+        target.refuse_production(project, prod)
+
+
+def test_a_record_that_cannot_be_written_fails_the_snapshot_once_the_copy_is_made(
+        tmp_path: Path, production: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record's error, raised in its own thread, reaches the caller (after the copy, as before)."""
+    import threading
+
+    from lightnb import steps
+    from lightnb.project import Project
+    project_dir = tmp_path / "project"
+    (project_dir / "migrations").mkdir(parents=True)
+    (project_dir / "diesel.toml").write_text("", encoding="utf-8")
+    threads: list[str] = []
+
+    def unwritable(project: object, folder: object, prod: object) -> None:
+        threads.append(threading.current_thread().name)
+        raise WorkspaceError("Cannot record the workspace: read-only record")
+
+    monkeypatch.setattr(steps, "record_workspace", unwritable)
+    with pytest.raises(WorkspaceError, match="Cannot record the workspace"):
+        steps.snapshot(Project.discover(project_dir, environ={}), database_url=production)
+    assert threads and threads[0] != threading.main_thread().name
+    assert content_of(project_dir / ".lightnb" / "workspace.db") == content_of(production)

@@ -250,11 +250,12 @@ def consistent_copy(source: str | Path, destination: str | Path, *, timeout: flo
       locks SQLite's own readers use on the ``-shm`` (the checkpoint lock, shared, and one reader
       slot, shared) and a shared lock on the database file: no checkpoint can write the database
       file and the WAL cannot restart, so the database file is frozen and the WAL only grows.
-      SQLite's recovery on the copy then keeps every transaction committed when the copy ended.
+      The copy keeps every transaction committed when the -wal was read, as SQLite's recovery would.
     * Otherwise nobody is using it; the copy is checked to be unchanged from start to end (and
       taken again if it was not).
 
-    The copy is self-contained afterwards (its WAL is checkpointed into it and removed).
+    The copy is self-contained afterwards: the log's committed pages are written into it
+    (:func:`lightnb.backends.sqlite.wal.fold`, or SQLite's own checkpoint of the copied log).
 
     :param timeout: seconds to wait for a running checkpoint (or a busy writer) to let go.
     :raises DatabaseError: when the files cannot be read, or no consistent copy could be taken.
@@ -267,15 +268,15 @@ def consistent_copy(source: str | Path, destination: str | Path, *, timeout: flo
     attempts = 0
     while True:
         attempts += 1
-        with _reader_locks(src) as locked:
+        with _reader_locks(src) as (locked, index):
             if locked is not None:
                 before = _stamps(src, wal)
                 quiet = locked or not _recently_written(before)
                 if quiet:
-                    _copy_pair(src, wal, dest, dest_wal, before)
+                    log = _copy_pair(src, wal, dest, dest_wal, before)
                     after = _stamps(src, wal)
                     if after[0] == before[0] and (locked or after == before):
-                        _settle(dest)
+                        _settle(dest, log, index if locked else None)
                         return dest
         if time.monotonic() > deadline and attempts >= 3:
             break
@@ -295,19 +296,30 @@ def _recently_written(stamps: tuple[tuple[int, int, int, int] | None, ...]) -> b
     return any(s is not None and 0 <= now - max(s[1], s[2]) < QUIET_SECONDS * 1e9 for s in stamps)
 
 
+# A -wal up to this size is read into memory and folded into the copy from there; a larger one is
+# copied beside the copy and checkpointed by SQLite.
+WAL_IN_MEMORY = 64 << 20
+
+
 def _copy_pair(src: Path, wal: Path, dest: Path, dest_wal: Path,
-               before: tuple[tuple[int, int, int, int] | None, ...]) -> None:
+               before: tuple[tuple[int, int, int, int] | None, ...]) -> bytes | None:
+    """Copy the database file into ``dest`` and its -wal into ``dest_wal``, or return the -wal's bytes
+    when it is small enough to be folded from memory (None: no -wal, or copied to ``dest_wal``)."""
+    dest_wal.unlink(missing_ok=True)
     try:
         _copy_bytes(src, dest)
-        if before[1] is not None and before[1][0] > 0:
-            _copy_bytes(wal, dest_wal)
-        else:
-            dest_wal.unlink(missing_ok=True)
+        if before[1] is None or before[1][0] == 0:
+            return None
+        if before[1][0] <= WAL_IN_MEMORY:
+            with open(wal, "rb") as handle:
+                return handle.read()
+        _copy_bytes(wal, dest_wal)
     except FileNotFoundError:
         dest_wal.unlink(missing_ok=True)  # the -wal went away meanwhile: the stamps will differ
     except OSError as error:
         raise DatabaseError(f"Cannot read database {src}: {error.strerror}; check its permissions (lightnb "
                             f"needs read access to it and to its -wal file).", path=src) from error
+    return None
 
 
 # SQLite's locks (os_unix.c): in the -shm, byte 120 + i is lock i (0 write, 1 checkpoint,
@@ -319,9 +331,13 @@ _DB_SHARED_FIRST = 0x40000000 + 2
 _DB_SHARED_SIZE = 510
 
 
+_INDEX_HEADERS = 96  # the -shm's two copies of the wal-index header
+
+
 @contextlib.contextmanager
-def _reader_locks(src: Path) -> Iterator[bool | None]:
-    """Hold SQLite's reader locks on a database in use; yield True (held), False (not in use), None (busy).
+def _reader_locks(src: Path) -> Iterator[tuple[bool | None, bytes | None]]:
+    """Hold SQLite's reader locks on a database in use; yield True (held), False (not in use) or None
+    (busy), and, when held, the -shm's index headers read under them (before the -wal is read).
 
     Open-file-description locks (``F_OFD_SETLK``): they conflict with SQLite's locks in other
     processes, and closing them never drops locks that SQLite holds in this process.
@@ -331,17 +347,17 @@ def _reader_locks(src: Path) -> Iterator[bool | None]:
     try:
         shm_fd = os.open(shm, flags)
     except OSError:
-        yield False  # not in use (or not ours to lock): the copy is checked by its stamps instead
+        yield False, None  # not in use (or not ours to lock): the copy is checked by its stamps instead
         return
     try:
         if not stat.S_ISREG(os.fstat(shm_fd).st_mode):
-            yield False
+            yield False, None
             return
         db_fd = os.open(src, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         try:
             held = (_read_lock(db_fd, _DB_SHARED_FIRST, _DB_SHARED_SIZE)
                     and _read_lock(shm_fd, _SHM_CKPT_LOCK, 1) and _read_lock(shm_fd, _SHM_READ1_LOCK, 1))
-            yield True if held else None
+            yield (True, os.pread(shm_fd, _INDEX_HEADERS, 0)) if held else (None, None)
         finally:
             os.close(db_fd)  # releases this description's locks
     finally:
@@ -448,8 +464,22 @@ def _copy_bytes(source: Path, dest: Path) -> None:
     copy_bytes(source, dest)
 
 
-def _settle(copy: Path) -> None:
-    """Fold the copied -wal into the copy (SQLite's recovery keeps only committed transactions)."""
+def _settle(copy: Path, log: bytes | None = None, index: bytes | None = None) -> None:
+    """Fold the copied -wal into the copy (only committed transactions): ``log``, the -wal's bytes, directly
+    when the -shm's ``index`` headers allow it (:func:`lightnb.backends.sqlite.wal.fold`), else through
+    SQLite's recovery and checkpoint of the copy with its -wal beside it."""
+    if log is not None:
+        from lightnb.backends.sqlite import wal
+
+        if wal.fold(copy, log, index):
+            return
+        fd = os.open(f"{copy}-wal", os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            view = memoryview(log)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
     try:
         conn = sqlite3.connect(str(copy), isolation_level=None)
         try:
