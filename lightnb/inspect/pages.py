@@ -325,8 +325,7 @@ def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool, runs
     enough = max(256, int(leaves.sum()) // (20 * workers))  # leaves a thread sees before judging the share
     most = threading.Event()
 
-    # one mapping of each file, shared by the threads: each thread mapping the files itself pays
-    # the page-table set-up twice (measured: about twice the time of the comparison itself)
+    # one mapping of each file, shared by the threads (each reads its own runs of pages)
     shared = (_Blocks(fa, common * size, size, own), _Blocks(fb, common * size, size, own)) if own else None
 
     def compare(share: int) -> None:
