@@ -627,7 +627,9 @@ def _diff_table(conn: sqlite.Connection, plan: _Plan, sample: int, redactor: Red
             ranges = None
             counted = _count(conn, plan, known)
         counts, per_column = counted
-    samples = {kind: tuple(_iter_kind(conn, plan, kind, sample, redactor, reveal, ranges))
+    # (never more than there are: a query in batches of key ranges stops once it found them all)
+    samples = {kind: tuple(_iter_kind(conn, plan, kind, min(sample, counts[kind]) if counts[kind] > 0 else sample,
+                                      redactor, reveal, ranges))
                for kind in KINDS if counts[kind] and sample > 0}
     return TableDiff(table=plan.table, before_table=plan.before_table, status=plan.status, key=plan.key_after,
                      columns_added=plan.columns_added, columns_removed=plan.columns_removed,

@@ -257,6 +257,23 @@ def test_long_and_negative_keys_bound_the_ranges_as_sqlite_stores_them(make_db, 
     assert row_diff(before, after, reveal=True, sample=3).to_dict() == _whole(before, after)
 
 
+def test_samples_stop_once_every_changed_row_is_found(make_db, small_files, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = make_db("before.db", BASE)
+    after = make_db("after.db", CHANGES["update a few rows"], base=before)
+    asked: list[tuple[str, int | None]] = []
+    real = row_diff_module._iter_kind
+
+    def spy(conn, plan, kind, limit, *args, **options):  # type: ignore[no-untyped-def]
+        if options.get("batched", True):
+            asked.append((kind, limit))
+        return real(conn, plan, kind, limit, *args, **options)
+
+    monkeypatch.setattr(row_diff_module, "_iter_kind", spy)
+    found = row_diff(before, after, tables=["orders"], sample=50, reveal=True).table("orders")
+    assert len(found.samples["changed"]) == found.changed == 12
+    assert asked == [("changed", 12)]  # the last batch of ranges is not read for rows that are not there
+
+
 def _leaf_keys(path: Path, leaves: list[int]) -> dict[int, tuple[int, int]]:
     """Each table leaf page with its smallest and largest rowid, decoded here cell by cell."""
     def varint(data: bytes, at: int) -> tuple[int, int]:
