@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 BEFORE = "lnb_before"
 KINDS = ("added", "removed", "changed")
+# Samples under a page proof read this many key ranges first (then eight times more at each step):
+# the first rows by key are in the first ranges, and a sample needs only a few.
+FIRST_RANGES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -624,7 +627,9 @@ def _diff_table(conn: sqlite.Connection, plan: _Plan, sample: int, redactor: Red
             ranges = None
             counted = _count(conn, plan, known)
         counts, per_column = counted
-    samples = {kind: tuple(_iter_kind(conn, plan, kind, sample, redactor, reveal, ranges))
+    # (never more than there are: a query in batches of key ranges stops once it found them all)
+    samples = {kind: tuple(_iter_kind(conn, plan, kind, min(sample, counts[kind]) if counts[kind] > 0 else sample,
+                                      redactor, reveal, ranges))
                for kind in KINDS if counts[kind] and sample > 0}
     return TableDiff(table=plan.table, before_table=plan.before_table, status=plan.status, key=plan.key_after,
                      columns_added=plan.columns_added, columns_removed=plan.columns_removed,
@@ -699,10 +704,22 @@ def _rows_in(conn: sqlite.Connection, schema: str, table: str, known: Mapping[st
 
 
 def _iter_kind(conn: sqlite.Connection, plan: _Plan, kind: str, limit: int | None,
-               redactor: Redactor, reveal: bool, ranges: list[tuple[int, int]] | None = None
-               ) -> Iterator[dict[str, Any]]:
+               redactor: Redactor, reveal: bool, ranges: list[tuple[int, int]] | None = None, *,
+               batched: bool = True) -> Iterator[dict[str, Any]]:
     tail = f" LIMIT {int(limit)}" if limit is not None else ""
     a_t, b_t = f"main.{quote(plan.table)}", f"{BEFORE}.{quote(plan.before_table or plan.table)}"
+    if batched and ranges is not None and plan.status == "compared" and limit is not None \
+            and len(ranges) > FIRST_RANGES:
+        # the first rows by key: the ranges are disjoint and in key order, so the rows of the first ranges
+        # come before all others — read a few ranges, then more, until ``limit`` rows are found
+        start, size = 0, FIRST_RANGES
+        while start < len(ranges) and limit > 0:
+            found = list(_iter_kind(conn, plan, kind, limit, redactor, reveal, ranges[start:start + size],
+                                    batched=False))
+            yield from found
+            limit -= len(found)
+            start, size = start + size, size * 8
+        return
     if ranges is not None and plan.status == "compared":  # the rows outside the ranges are proved equal
         spans = (ranges_json(ranges),)
         (a_from, a_in), (b_from, b_in) = _within(plan, "a"), _within(plan, "b")

@@ -54,6 +54,13 @@ CHANGES = {
     "column added": "ALTER TABLE orders ADD COLUMN flag INTEGER NOT NULL DEFAULT 0; "
                     "UPDATE orders SET flag = 1 WHERE id = 42;",
     "update most rows": "UPDATE orders SET total = total + 1 WHERE id % 3 = 0;",
+    # many key ranges, the removed rows only in the last ones: the samples read ranges batch by batch
+    "spread updates, deletes at the end": "UPDATE orders SET total = total + 1 WHERE id % 97 = 0; "
+                                         "DELETE FROM orders WHERE id > 2950;",
+    # keys at both ends of the rowid's range: long and negative varints in the interior pages
+    "extreme keys": "INSERT INTO orders SELECT -9223372036854775808 + id, customer, total, note FROM orders "
+                    "WHERE id <= 400; INSERT INTO orders SELECT 9223372036854775807 - id, customer, total, note "
+                    "FROM orders WHERE id BETWEEN 1 AND 400; UPDATE orders SET total = 0 WHERE id % 50 = 0;",
     "nothing": "SELECT 1;",
 }
 
@@ -63,6 +70,7 @@ def small_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "MIN_FILE_BYTES", 0)
     monkeypatch.setattr(pages, "MIN_FOREIGN_FILE_BYTES", 0)
     monkeypatch.setattr(pages, "CHUNK_PAGES", 16)  # many runs of pages: the threads share them
+    monkeypatch.setattr(row_diff_module, "FIRST_RANGES", 2)  # samples read the ranges in several batches
 
 
 def _whole(before: Path, after: Path, **options: object) -> dict:
@@ -190,3 +198,105 @@ def test_when_most_leaves_differ_the_rows_are_compared_whole(make_db, small_file
     finally:
         conn.close()
     assert row_diff(before, after, tables=["orders"], sample=0).table("orders").changed == 1000
+
+
+def test_samples_read_only_the_first_key_ranges(make_db, small_files, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = make_db("before.db", BASE)
+    after = make_db("after.db", CHANGES["update a few rows"], base=before)
+    read: list[int] = []
+    real = row_diff_module.ranges_json
+
+    def spy(ranges):  # type: ignore[no-untyped-def]
+        read.append(len(ranges))
+        return real(ranges)
+
+    monkeypatch.setattr(row_diff_module, "ranges_json", spy)
+    diff = row_diff(before, after, tables=["orders"], sample=2, reveal=True)
+    found = diff.table("orders")
+    assert found.changed == 12 and [item["key"]["id"] for item in found.samples["changed"]] == [250, 500]
+    assert read[0] >= 12  # the counts read every range that differs; the two samples only the first two
+    assert read[1:] == [2]
+
+
+@pytest.mark.parametrize("page_size", [4096, 512])
+def test_long_and_negative_keys_bound_the_ranges_as_sqlite_stores_them(make_db, small_files, page_size: int) -> None:
+    """Interior cells' keys of every varint length (1 to 9 bytes, negative ones too) bound each leaf's
+    rows, through one level of interior pages or several (small pages)."""
+    before = make_db("before.db", f"PRAGMA page_size = {page_size};" + BASE)
+    after = make_db("after.db", CHANGES["extreme keys"], base=before)
+    conn = sqlite3.connect(after)
+    try:
+        [(root,)] = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'orders'").fetchall()
+        assert conn.execute("SELECT min(id), max(id) FROM orders").fetchone() == (-(1 << 63) + 1, (1 << 63) - 2)
+    finally:
+        conn.close()
+    fd = os.open(after, os.O_RDONLY)
+    try:
+        header = pages._header(fd)
+        tree = pages._tree(fd, root, header)
+        assert len(tree.levels) >= (1 if page_size == 4096 else 2)
+        keys = _leaf_keys(after, tree.leaves.tolist())
+        import numpy as np
+
+        for leaf in tree.leaves.tolist():
+            differing = np.zeros(header.pages + 1, dtype=bool)
+            differing[leaf] = True
+            [(lo, hi)] = pages._ranges(tree, differing)
+            smallest, largest = keys[leaf]
+            assert lo <= smallest <= largest <= hi, (leaf, lo, hi, keys[leaf])
+            assert all(k[1] < lo or k[0] > hi for page, k in keys.items() if page != leaf)  # no other leaf's rows
+        if len(tree.levels) >= 2:  # a differing interior page: the whole range under it is compared
+            interior = tree.levels[-1].pages.tolist()
+            differing = np.zeros(header.pages + 1, dtype=bool)
+            differing[interior[len(interior) // 2]] = True
+            [(lo, hi)] = pages._ranges(tree, differing)
+            assert any(lo <= k[0] and k[1] <= hi for k in keys.values())
+            assert all(k[1] < lo or k[0] > hi or lo <= k[0] <= k[1] <= hi for k in keys.values())
+    finally:
+        os.close(fd)
+    assert row_diff(before, after, reveal=True, sample=3).to_dict() == _whole(before, after)
+
+
+def test_samples_stop_once_every_changed_row_is_found(make_db, small_files, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = make_db("before.db", BASE)
+    after = make_db("after.db", CHANGES["update a few rows"], base=before)
+    asked: list[tuple[str, int | None]] = []
+    real = row_diff_module._iter_kind
+
+    def spy(conn, plan, kind, limit, *args, **options):  # type: ignore[no-untyped-def]
+        if options.get("batched", True):
+            asked.append((kind, limit))
+        return real(conn, plan, kind, limit, *args, **options)
+
+    monkeypatch.setattr(row_diff_module, "_iter_kind", spy)
+    found = row_diff(before, after, tables=["orders"], sample=50, reveal=True).table("orders")
+    assert len(found.samples["changed"]) == found.changed == 12
+    assert asked == [("changed", 12)]  # the last batch of ranges is not read for rows that are not there
+
+
+def _leaf_keys(path: Path, leaves: list[int]) -> dict[int, tuple[int, int]]:
+    """Each table leaf page with its smallest and largest rowid, decoded here cell by cell."""
+    def varint(data: bytes, at: int) -> tuple[int, int]:
+        value = 0
+        for i in range(8):
+            value = (value << 7) | (data[at + i] & 0x7F)
+            if data[at + i] < 0x80:
+                return value, at + i + 1
+        return (value << 8) | data[at + 8], at + 9
+
+    found = {}
+    with open(path, "rb") as handle:
+        data = handle.read()
+    size = int.from_bytes(data[16:18], "big")
+    for leaf in leaves:
+        page = data[(leaf - 1) * size:leaf * size]
+        assert page[0] == 0x0D
+        count = int.from_bytes(page[3:5], "big")
+        keys = []
+        for i in range(count):
+            at = int.from_bytes(page[8 + 2 * i:10 + 2 * i], "big")
+            _payload, at = varint(page, at)
+            key, _ = varint(page, at)
+            keys.append(key - (1 << 64) if key >= 1 << 63 else key)
+        found[leaf] = (min(keys), max(keys))
+    return found
