@@ -381,8 +381,6 @@ class _Blocks:
         self.fd = file.fileno()  # type: ignore[attr-defined]
         self.page_size, self.words = page_size, page_size // 8
         self.mapping = mmap.mmap(self.fd, length, access=mmap.ACCESS_READ) if own and length else None
-        if self.mapping is not None and os.environ.get('XADV'):
-            self.mapping.madvise(getattr(mmap, os.environ['XADV']))  # read once, in order: the kernel maps ahead
         self.buffer = None if self.mapping is not None else np.empty(CHUNK_PAGES * self.words, dtype=np.uint64)
 
     def block(self, first: int, pages: int) -> np.ndarray:

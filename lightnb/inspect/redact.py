@@ -66,6 +66,12 @@ _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 _JSON_LIMIT = 1 << 20  # JSON text longer than this is scanned as text, not parsed
 
+# Whether a blob holds a secret, by redactor (compared by its settings) and blob: blobs up to this size,
+# this many of them (at most 16 MiB held).
+_BLOB_MEMO_BYTES = 64 << 10
+_BLOB_MEMO_ENTRIES = 256
+_BLOB_VERDICTS: dict[tuple[Redactor, bytes], bool] = {}
+
 
 def name_words(name: str) -> tuple[str, ...]:
     """Split an identifier into lower-case words (snake_case, kebab-case, camelCase)."""
@@ -206,12 +212,27 @@ class Redactor:
         """Mask the secret-shaped parts of one value (text; JSON keeps its structure; a blob whose text
         holds a secret shape is masked whole)."""
         if isinstance(value, (bytes, bytearray, memoryview)):
-            text = bytes(value).decode("utf-8", errors="replace")
-            return self.mask if _mask_spans(text, self, False) != text else value
+            return self.mask if self._blob_holds_secret(bytes(value)) else value
         if not isinstance(value, str) or not value or value == self.mask:
             return value
         return self.scrub_text(value, version_context=column is not None
                                and bool(set(name_words(column)) & _VERSION_WORDS))
+
+    def _blob_holds_secret(self, blob: bytes) -> bool:
+        """Tell whether a blob's text holds a secret shape (remembered for small blobs: a preview shows
+        the same value on both sides, and again in the inspect step)."""
+        cacheable = len(blob) <= _BLOB_MEMO_BYTES
+        if cacheable:
+            known = _BLOB_VERDICTS.get((self, blob))
+            if known is not None:
+                return known
+        text = blob.decode("utf-8", errors="replace")
+        verdict = _mask_spans(text, self, False) != text
+        if cacheable:
+            if len(_BLOB_VERDICTS) >= _BLOB_MEMO_ENTRIES:
+                del _BLOB_VERDICTS[next(iter(_BLOB_VERDICTS))]  # the oldest first
+            _BLOB_VERDICTS[(self, blob)] = verdict
+        return verdict
 
     def scrub_text(self, text: str, *, version_context: bool = False) -> str:
         """Mask secret-shaped parts of free text (JSON text: values under secret-named keys too)."""
@@ -418,6 +439,19 @@ _DETECTORS: tuple[tuple[re.Pattern[str], int, Callable[[re.Match[str]], bool] | 
 
 _IPV4_INDEX = len(_DETECTORS) - 2
 
+# Text any match of a detector contains (one of these strings, case as written): a text without any of
+# them is not searched with that detector, which cannot match it (most text holds none of them).
+_LITERALS_BY_PART = {
+    "-----BEGIN": ("-----BEGIN",), r"\beyJ": ("eyJ",), "_(?:live|test)_": ("_live_", "_test_"),
+    "whsec_": ("whsec_",), "(?:AKIA|ASIA)": ("AKIA", "ASIA"), "gh[pousr]_": ("gh", "github_pat_"),
+    "xox[abposr]": ("xox",), "AIza": ("AIza",), "sk-[": ("sk-",), "pbkdf2_sha": ("pbkdf2_sha", "crypt"),
+    "[Bb]earer": ("earer", "EARER", "asic", "ASIC"), "://": ("://",), "@[A-Za-z0-9-]+": ("@",),
+    r"\+\d{8,15}": ("+",), r"\+(?:\d": ("+",),
+}
+_LITERALS: tuple[tuple[str, ...], ...] = tuple(
+    next((needed for part, needed in _LITERALS_BY_PART.items() if part in pattern.pattern), ())
+    for pattern, _group, _check in _DETECTORS)
+
 # key=value, key: value, "key": "value", key <> 'value' (a CHECK quoted in an error) — the value is
 # masked when the key is a secret name. SQLite's "unrecognized token: X" quotes the SQL, not a value.
 _KEY_VALUE = re.compile(
@@ -433,6 +467,9 @@ _QUOTED_DATA = re.compile(r"""((?:JSON path error|bad JSON path|malformed JSON)[
 def _mask_spans(text: str, redactor: Redactor, version_context: bool) -> str:
     spans: list[tuple[int, int]] = []
     for index, (pattern, group, check) in enumerate(_DETECTORS):
+        needed = _LITERALS[index]
+        if needed and not any(part in text for part in needed):
+            continue
         for match in pattern.finditer(text):
             if check is not None and not check(match):
                 continue
