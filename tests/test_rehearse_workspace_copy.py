@@ -81,6 +81,21 @@ def test_the_workbook_cell_says_what_the_copy_made_beforehand_took(made, monkeyp
     assert shown[0][0].startswith(f"copying {production.name}: ")
 
 
+def _copies_made(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The folders every new workspace copy of production is made in from now on, in order."""
+    from lightnb.workspace import Workspace
+
+    created: list[Path] = []
+    original = Workspace.create
+
+    def create(production, folder, **kw):  # type: ignore[no-untyped-def]
+        created.append(Path(folder))
+        return original(production, folder, **kw)
+
+    monkeypatch.setattr(Workspace, "create", create)
+    return created
+
+
 def _proof_copy(made) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     copied, production, workspace, _ = made
     folder = workspace.parent / "check"
@@ -91,7 +106,6 @@ def _proof_copy(made) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 def test_the_proof_runs_on_the_copy_made_beforehand_then_deletes_it(made, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from lightnb import checks, progress
-    from lightnb.workspace import Workspace
 
     copied, production, _, _ = made
     project = Project.discover(copied)
@@ -100,14 +114,7 @@ def test_the_proof_runs_on_the_copy_made_beforehand_then_deletes_it(made, monkey
                    down="ALTER TABLE user_settings DROP COLUMN theme;\n")
     expected = checks.check(project, database=production, run_tests=False)
     fresh = _proof_copy(made)
-    created: list[Path] = []
-    original = Workspace.create
-
-    def create(production, folder, **kw):  # type: ignore[no-untyped-def]
-        created.append(Path(folder))
-        return original(production, folder, **kw)
-
-    monkeypatch.setattr(Workspace, "create", create)
+    created = _copies_made(monkeypatch)
     seen: list[str] = []
     with progress.reporting(lambda report: seen.append(report.summary()) if report.finished else None):
         result = checks.check(project, database=production, run_tests=False, copied=fresh)
@@ -123,21 +130,13 @@ def test_the_proof_runs_on_the_copy_made_beforehand_then_deletes_it(made, monkey
 
 def test_a_proof_copy_written_since_is_not_proven_on(made, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from lightnb import checks
-    from lightnb.workspace import Workspace
 
     copied, production, _, _ = made
     fresh = _proof_copy(made)
     conn = sqlite.connect(Path(fresh["folder"]) / "workspace.db")
     conn.execute("DELETE FROM users WHERE id IN (SELECT id FROM users LIMIT 3)")
     conn.close()
-    created: list[Path] = []
-    original = Workspace.create
-
-    def create(production, folder, **kw):  # type: ignore[no-untyped-def]
-        created.append(Path(folder))
-        return original(production, folder, **kw)
-
-    monkeypatch.setattr(Workspace, "create", create)
+    created = _copies_made(monkeypatch)
     checks.check(Project.discover(copied), database=production, run_tests=False, copied=fresh)
     assert len(created) == 1  # a fresh copy of production, not the file written since
 

@@ -84,6 +84,19 @@ def _fill(conn: sqlite3.Connection, rows: int, *, start: int = 0, size: int = 30
     conn.execute("COMMIT")
 
 
+def _written_by_a_writer_that_exits_without_closing(folder: Path, sql: str) -> Path:
+    """A WAL database of 300 rows, checkpointed, then changed by ``sql`` in a process that exits without closing:
+    its -wal (and -shm) stay behind with that change, as an application killed mid-way leaves them."""
+    db = folder / "app.db"
+    with _live(db) as conn:
+        _fill(conn, 300)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    script = ("import os, sqlite3, sys\nconn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+              "conn.execute('PRAGMA wal_autocheckpoint = 0')\nconn.execute(sys.argv[2])\nos._exit(0)\n")
+    subprocess.run([sys.executable, "-c", script, str(db), sql], check=True)
+    return db
+
+
 def _rows(data: bytes, folder: Path) -> list[tuple[int, int]]:
     folder.mkdir(parents=True)
     copy = folder / "check.db"
@@ -164,14 +177,8 @@ def test_a_restarted_wal_ignores_the_older_generation_s_frames(tmp_path: Path) -
 
 def test_a_stale_index_of_a_writer_that_is_gone(tmp_path: Path) -> None:
     """The application exited without closing (its -shm stays, nobody holds it): SQLite would recover."""
-    db = tmp_path / "app.db"
-    with _live(db) as conn:
-        _fill(conn, 300)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    script = ("import os, sqlite3, sys\nconn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-              "conn.execute('PRAGMA wal_autocheckpoint = 0')\n"
-              "conn.execute('UPDATE t SET body = randomblob(50) WHERE id % 3 = 0')\nos._exit(0)\n")
-    subprocess.run([sys.executable, "-c", script, str(db)], check=True)
+    db = _written_by_a_writer_that_exits_without_closing(tmp_path,
+                                                         "UPDATE t SET body = randomblob(50) WHERE id % 3 = 0")
     _same_as_sqlite(tmp_path, _state(db))
 
 
@@ -289,14 +296,7 @@ def test_a_snapshot_copy_of_a_database_in_use_folds_its_wal_without_sqlite(tmp_p
 def test_a_wal_without_its_shm_is_checkpointed_by_sqlite_into_the_copy(tmp_path: Path) -> None:
     """No -shm (nobody ever had it open here, or it was removed): nothing to lock, no index; the copy is
     checked unchanged by its stamps, and SQLite's recovery folds the log into it."""
-    db = tmp_path / "app.db"
-    with _live(db) as conn:
-        _fill(conn, 300)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    script = ("import os, sqlite3, sys\nconn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-              "conn.execute('PRAGMA wal_autocheckpoint = 0')\n"
-              "conn.execute('DELETE FROM t WHERE id % 2 = 0')\nos._exit(0)\n")
-    subprocess.run([sys.executable, "-c", script, str(db)], check=True)
+    db = _written_by_a_writer_that_exits_without_closing(tmp_path, "DELETE FROM t WHERE id % 2 = 0")
     Path(f"{db}-shm").unlink()
     state = _state(db)
     assert state[2] == b"" and len(state[1]) > 32
