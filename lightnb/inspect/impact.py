@@ -864,7 +864,9 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
         with scratch.folder("impact") as folder:
             conn = sqlite.open_scratch(sqlite.copy_database(target, folder / "copy.db"))
             try:
-                return measure_impact(conn, sql, redactor=redactor, reveal=reveal)
+                # the script's own BEGIN/COMMIT/ROLLBACK are refused, each failing as its statement (as in
+                # diesel's transaction): nothing it runs can end the transaction the measurement rolls back
+                return _measured(conn, _statements(sql), redactor, reveal, keep=False, transaction_control=False)
             finally:
                 conn.close()
     return _measured(target, _statements(sql), redactor, reveal, keep)
@@ -898,6 +900,8 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
             finally:
                 for name in m.temps:
                     conn.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
+                if not transaction_control:  # a connection of the measurement's own: its guard would refuse the end
+                    conn.set_authorizer(None)
                 if keep:
                     conn.execute(f"RELEASE {_SAVEPOINT}")
                 elif alone:

@@ -5,7 +5,6 @@ And the foreign-key checks around a measurement look only at the tables the scri
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sqlite3
 from collections.abc import Iterator
@@ -128,10 +127,28 @@ def test_a_script_that_acts_outside_one_transaction_is_measured_on_a_copy(
         own_copy: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
     digest = _digest(own_copy)
     made = _spy_copies(monkeypatch)
-    with contextlib.suppress(sqlite3.Error):  # a COMMIT ends the measurement's own savepoint on the copy
-        measure_impact(own_copy, script, in_place=True)
+    measure_impact(own_copy, script, in_place=True)  # a statement the copy cannot run is a measured failure
     assert made == [own_copy]
     assert _digest(own_copy) == digest
+
+
+@pytest.mark.parametrize(("script", "word"), [
+    ("UPDATE users SET name = 'x';\nCOMMIT;\nDELETE FROM users;", "COMMIT"),
+    ("UPDATE users SET name = 'x';\nROLLBACK;\nDELETE FROM users;", "ROLLBACK"),
+    ("UPDATE users SET name = 'x';\nEND;\nDELETE FROM users;", "COMMIT"),
+])
+def test_a_scripts_own_transaction_end_fails_as_its_statement_on_a_throwaway_copy(
+        tmp_path: Path, script: str, word: str) -> None:
+    """As in diesel's transaction: the statements before it are measured, it is the statement that fails, and
+    nothing after it runs (before, the script's COMMIT ended the measurement's own transaction: a bare SQLite error)."""
+    production = _make(tmp_path / "production.db")
+    digest = _digest(production)
+    impacts = measure_impact(production, script)
+    error = next(i for i in impacts if i.kind == "error")
+    assert error.index == 1 and f"{word} is not allowed" in error.message and "\n" not in error.message
+    assert any(i.kind == "rows_updated" and i.index == 0 and i.count == 3000 for i in impacts)
+    assert not any(i.index == 2 for i in impacts)
+    assert _digest(production) == digest
 
 
 def test_transaction_control_is_refused_in_place_even_past_the_first_look(own_copy: Path) -> None:
