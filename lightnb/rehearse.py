@@ -347,7 +347,10 @@ KERNEL_LAUNCHER = ("import gc, sys, pathlib\n"
                    "    gc.enable()\n"
                    "kernelapp.launch_new_instance()\n")
 SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
-READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
+RECONNECT_INTERVAL_MS = 5  # how often the notebook's channels try to connect to a kernel that is not listening yet
+# seconds for a kernel_info request's "idle" to come over IOPub (else ask again): it follows the reply at once when
+# IOPub is connected, and is lost when it was published before (then only a request made since can show it)
+READY_IOPUB_WAIT = 0.05
 
 
 class _Kernel:
@@ -407,7 +410,12 @@ class _Kernel:
             finished = False  # the notebook ran to its end (or to its failing cell): no cell runs any more
 
             def client(self, **kw: Any) -> Any:
+                import zmq
+
                 made = super().client(**kw)
+                # its channels connect while the kernel may still be loading (nothing to connect to yet): they try
+                # again every few milliseconds, not every tenth of a second (ZeroMQ's default)
+                made.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_INTERVAL_MS)
                 made.wait_for_ready = functools.partial(_wait_for_ready, made)
                 clients.append(made)
                 return made
@@ -644,18 +652,20 @@ async def _wait_for_ready(client: Any, timeout: float | None = None) -> None:
     """Wait until the kernel answers, like jupyter_client's ``wait_for_ready`` without its closing wait.
 
     That one ends by reading IOPub until it has been silent for 0.2 s, on every start. Here the kernel is
-    ready once it replied to a kernel_info request and that request's own ``idle`` status came over IOPub:
-    IOPub is then connected, and what the kernel published before it has been read (nbclient reads only
-    the messages of the requests it makes, after this). When IOPub is not connected yet, the request is
-    made again, as jupyter_client does.
+    ready once it replied to a kernel_info request and the ``idle`` status of one of the requests made came over
+    IOPub: IOPub is then connected, and what the kernel published before it has been read (nbclient reads only
+    the messages of the requests it makes, after this). When IOPub is not connected yet (the status came before
+    it, and is lost), the request is made again, as jupyter_client does, soon: an earlier request's status
+    arriving late proves the connection as well as the last one's.
 
     :raises RuntimeError: when the kernel dies, or does not answer within ``timeout`` seconds.
     """
     from queue import Empty
 
     deadline = time.monotonic() + (timeout if timeout is not None else math.inf)
+    asked: set[str] = set()
     while True:
-        asked = client.kernel_info()
+        asked.add(client.kernel_info())
         reply = await _message_of(client.shell_channel, asked, min(1.0, max(deadline - time.monotonic(), 0.0)),
                                   lambda message: message["msg_type"] == "kernel_info_reply", Empty)
         if reply is not None and await _message_of(
@@ -670,16 +680,17 @@ async def _wait_for_ready(client: Any, timeout: float | None = None) -> None:
             raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
 
-async def _message_of(channel: Any, request: str, wait: float, wanted: Callable[[dict[str, Any]], bool],
+async def _message_of(channel: Any, requests: set[str], wait: float, wanted: Callable[[dict[str, Any]], bool],
                       empty: type[Exception]) -> dict[str, Any] | None:
-    """Read ``channel`` until a message answering ``request`` is ``wanted`` (returned), or ``wait`` seconds pass."""
+    """Read ``channel`` until a message answering one of ``requests`` is ``wanted`` (returned), or ``wait`` seconds
+    pass."""
     end = time.monotonic() + wait
     while True:
         try:
             message = await channel.get_msg(timeout=max(end - time.monotonic(), 0.0))
         except empty:
             return None
-        if message.get("parent_header", {}).get("msg_id") == request and wanted(message):
+        if message.get("parent_header", {}).get("msg_id") in requests and wanted(message):
             return dict(message)
 
 

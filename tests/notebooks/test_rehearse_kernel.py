@@ -261,6 +261,26 @@ def test_the_kernel_is_asked_again_while_iopub_is_not_connected_and_a_dead_kerne
         asyncio.run(_wait_for_ready(dead, timeout=5))
 
 
+def test_a_late_status_of_an_earlier_kernel_info_request_shows_iopub_connected() -> None:
+    """IOPub connected while the first request's "idle" was on its way: it arrives after the request was made again
+    (whose own "idle" the test never sends); either proves IOPub connected."""
+    from lightnb.rehearse import _wait_for_ready
+
+    second = _message("info-2", "kernel_info_reply", protocol_version="5.3")
+    client = _Client(shell=[_message("info-1", "kernel_info_reply", protocol_version="5.3"), second], iopub=[])
+    original = client.kernel_info
+
+    def asking() -> str:
+        asked = original()
+        if asked == "info-2":
+            client.iopub_channel.messages += [_message("info-1", "status", execution_state="idle")]
+        return asked
+
+    client.kernel_info = asking  # type: ignore[method-assign]
+    asyncio.run(_wait_for_ready(client, timeout=5))
+    assert client.asked == ["info-1", "info-2"] and client.handled == [second]
+
+
 def test_the_kernels_end_is_watched_closely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jupyter_client.manager import AsyncKernelManager
 
@@ -527,9 +547,10 @@ def _early(tmp_path: Path, env: dict[str, str] | None = None):  # type: ignore[n
 
 def test_the_kernel_process_started_early_is_the_kernel_and_ends_with_it(tmp_path: Path) -> None:
     """The process started before jupyter_client loads is the kernel the notebook runs on (no second process)."""
+    import zmq
     from jupyter_core.utils import run_sync
 
-    from lightnb.rehearse import _EarlyKernel
+    from lightnb.rehearse import RECONNECT_INTERVAL_MS, _EarlyKernel
 
     started: list[_EarlyKernel] = []
     launch = _EarlyKernel.launch.__func__  # type: ignore[attr-defined]
@@ -550,6 +571,9 @@ def test_the_kernel_process_started_early_is_the_kernel_and_ends_with_it(tmp_pat
         client.start_channels()
         try:
             run_sync(client.wait_for_ready)(timeout=60)
+            # the notebook's channels try to connect again every few milliseconds while the kernel is not listening
+            reconnect = {channel.socket.getsockopt(zmq.RECONNECT_IVL)
+                         for channel in (client.shell_channel, client.iopub_channel, client.control_channel)}
             run_sync(client.execute_interactive)("import os, sys; print(os.getpid(), os.environ['LIGHTNB_PROBE'], "
                                                  "os.environ['JPY_PARENT_PID'], sys.argv[1] == '-f')",
                                                  output_hook=collect, timeout=60)
@@ -557,6 +581,7 @@ def test_the_kernel_process_started_early_is_the_kernel_and_ends_with_it(tmp_pat
             client.stop_channels()
         process = kernel.manager.provisioner.process
     [early] = started
+    assert reconnect == {RECONNECT_INTERVAL_MS}
     assert early.adopted and process is early.process
     assert "".join(shown).split() == [str(early.process.pid), "4d2", str(os.getpid()), "True"]
     assert early.process.poll() is not None  # it ended with the block
