@@ -12,12 +12,14 @@ tree stays exactly as it was.
 
 The fixed cost of a rehearsal is mostly start-up: the notebook's kernel (a Python process that
 must import IPython, then lightnb's panels, pandas and the proof) and this process's own imports
-(papermill, nbconvert). So the kernel is started first, before papermill is even imported, and
-imports the modules the cells use while it starts (without Jupyter's debugger, and without garbage
-collection passes while it loads); meanwhile this process copies the project, makes the notebook's two
-copies of a SQLite production (the workspace, and the one the proof starts from; the notebook uses each
-while its file is provably untouched since), and a thread loads papermill, builds the project's redactor
-(its lineage reads every migration) and warms nbconvert's exporters up, which the report then reuses.
+(papermill, nbconvert). So the kernel's process is started first, before jupyter_client (let alone
+papermill) is even imported, and imports ipykernel and the modules the cells use (without Jupyter's
+debugger, and without garbage collection passes while it loads) while jupyter_client loads here and
+hands it the kernel's connection file, as it would to a kernel it launched itself; meanwhile this
+process copies the project, makes the notebook's two copies of a SQLite production (the workspace, and
+the one the proof starts from; the notebook uses each while its file is provably untouched since), and
+a thread loads papermill, builds the project's redactor (its lineage reads every migration) and warms
+nbconvert's exporters up, which the report then reuses.
 Once the notebook ran, the kernel is killed: it has nothing left to do or save, and ipykernel takes a
 fifth of a second to end when asked; the thread killing it then deletes the copies, while the outputs
 are masked and the report written. The kernel's own messages (its log, a ZMQ complaint when a stop cuts
@@ -28,7 +30,6 @@ quoted when the kernel dies.
 from __future__ import annotations
 
 import ast
-import asyncio
 import contextlib
 import functools
 import gc
@@ -346,7 +347,10 @@ KERNEL_LAUNCHER = ("import gc, sys, pathlib\n"
                    "    gc.enable()\n"
                    "kernelapp.launch_new_instance()\n")
 SHUTDOWN_POLL = 0.01  # seconds between two looks at whether the kernel has ended
-READY_IOPUB_WAIT = 0.2  # seconds for a kernel_info request's own "idle" to come over IOPub (else ask again)
+RECONNECT_INTERVAL_MS = 5  # how often the notebook's channels try to connect to a kernel that is not listening yet
+# seconds for a kernel_info request's "idle" to come over IOPub (else ask again): it follows the reply at once when
+# IOPub is connected, and is lost when it was published before (then only a request made since can show it)
+READY_IOPUB_WAIT = 0.05
 
 
 class _Kernel:
@@ -373,14 +377,25 @@ class _Kernel:
                 warm_up: Sequence[str] = KERNEL_WARM_UP) -> Iterator[_Kernel]:
         """Start the kernel in ``cwd`` (its log and IPython folder in the private ``folder``), with ``env`` added to
         its environment, importing the modules ``warm_up`` while it starts."""
-        kernel = cls._start(cwd, folder / KERNEL_LOG, env, warm_up)
+        log = folder / KERNEL_LOG
+        handle = open(log, "ab")
+        try:
+            early = _EarlyKernel.launch(cwd, log, env, warm_up, handle)
+            try:
+                kernel = cls._start(cwd, log, env, warm_up, handle, early)
+            finally:
+                early.discard()  # unless the kernel manager adopted it
+        except BaseException:
+            handle.close()
+            raise
         try:
             yield kernel
         finally:
             kernel.stop()
 
     @classmethod
-    def _start(cls, cwd: Path, log: Path, env: Mapping[str, str] | None, warm_up: Sequence[str]) -> _Kernel:
+    def _start(cls, cwd: Path, log: Path, env: Mapping[str, str] | None, warm_up: Sequence[str], handle: IO[bytes],
+               early: _EarlyKernel) -> _Kernel:
         from jupyter_core.utils import run_sync
 
         from lightnb.kernel import kernel_manager_class
@@ -395,7 +410,12 @@ class _Kernel:
             finished = False  # the notebook ran to its end (or to its failing cell): no cell runs any more
 
             def client(self, **kw: Any) -> Any:
+                import zmq
+
                 made = super().client(**kw)
+                # its channels connect while the kernel may still be loading (nothing to connect to yet): they try
+                # again every few milliseconds, not every tenth of a second (ZeroMQ's default)
+                made.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_INTERVAL_MS)
                 made.wait_for_ready = functools.partial(_wait_for_ready, made)
                 clients.append(made)
                 return made
@@ -410,6 +430,13 @@ class _Kernel:
             def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
                 return _without_debugger(super().format_kernel_cmd(extra_arguments))
 
+            async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+                # the kernel process started before jupyter_client loaded, when it is the one this would start
+                if early.adopt(self.provisioner, kernel_cmd, kw):
+                    self._reconcile_connection_info(self.provisioner.connection_info)
+                else:
+                    await super()._async_launch_kernel(kernel_cmd, **kw)
+
             async def _async_wait(self, pollinterval: float = 0.1) -> None:
                 # the kernel usually ends within a few hundredths of a second of its shutdown request (at once
                 # when killed): look that often (jupyter_client looks every tenth), it is the end of every rehearsal
@@ -417,16 +444,10 @@ class _Kernel:
 
         manager = RehearsalKernelManager(kernel_name="python3",
                                          connection_file=str(log.parent / KERNEL_CONNECTION_FILE))
-        handle = open(log, "ab")
         arguments = [*KERNEL_OPTIONS, f"--IPKernelApp.exec_lines={_warm_up_line(warm_up)}"]
         options: dict[str, Any] = {"cwd": str(cwd), "stdout": handle, "stderr": handle, "extra_arguments": arguments,
-                                   "env": {**os.environ, IPYTHON_DIR_ENV: str(log.parent / KERNEL_IPYTHON_DIR),
-                                           **(env or {})}}
-        try:
-            run_sync(manager.start_kernel)(**options)
-        except BaseException:
-            handle.close()
-            raise
+                                   "env": _kernel_env(log, env)}
+        run_sync(manager.start_kernel)(**options)
         return cls(manager, clients, log, handle)
 
     def alive(self) -> bool:
@@ -490,6 +511,102 @@ class _Kernel:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+def _kernel_env(log: Path, env: Mapping[str, str] | None) -> dict[str, str]:
+    """The kernel's environment: this process's, its IPython folder beside ``log``, and ``env``."""
+    return {**os.environ, IPYTHON_DIR_ENV: str(log.parent / KERNEL_IPYTHON_DIR), **(env or {})}
+
+
+class _EarlyKernel:
+    """The kernel's process, started before jupyter_client loads (a tenth of a second and more), importing ipykernel
+    and the modules the cells use, then waiting on its standard input for the kernel's command-line arguments
+    (ipykernel's connection file, its options) to start the kernel exactly as ipykernel's launcher would.
+
+    It is started the way jupyter_client starts a kernel (in its own session, its output in the kernel's log, the
+    kernel's environment with ``JPY_PARENT_PID``, in the kernel's folder) and the kernel manager adopts it only when
+    the launch it would make is the same (this Python running ipykernel's launcher, the same environment and
+    folder); otherwise it is ended (:meth:`discard`) and the manager launches the kernel itself. A process that is
+    never adopted ends on its own when its standard input closes (also when this process dies)."""
+
+    def __init__(self, process: Any, cwd: str, env: dict[str, str]) -> None:
+        self.process = process
+        self._cwd = cwd
+        self._env = env
+        self.adopted = False
+
+    @classmethod
+    def launch(cls, cwd: Path, log: Path, env: Mapping[str, str] | None, warm_up: Sequence[str],
+               handle: IO[bytes]) -> _EarlyKernel:
+        import subprocess
+
+        environment = {**_kernel_env(log, env), "JPY_PARENT_PID": str(os.getpid())}
+        environment.pop("PYTHONEXECUTABLE", None)  # as jupyter_client does for a Python kernel
+        process = subprocess.Popen([sys.executable, "-c", _early_launcher(warm_up)], stdin=subprocess.PIPE,
+                                   stdout=handle, stderr=handle, env=environment, cwd=str(cwd),
+                                   start_new_session=True, close_fds=True)
+        return cls(process, str(cwd), environment)
+
+    def adopt(self, provisioner: Any, kernel_cmd: list[str], launch: Mapping[str, Any]) -> bool:
+        """Hand the kernel's arguments to the waiting process and make it ``provisioner``'s (jupyter_client's
+        LocalProvisioner) when ``kernel_cmd`` and ``launch`` (its Popen settings) would start the same process;
+        return whether it did."""
+        expected = {**dict(launch.get("env") or {}), "JPY_PARENT_PID": str(os.getpid())}
+        same = (kernel_cmd[:3] == [sys.executable, "-c", KERNEL_LAUNCHER] and expected == self._env
+                and str(launch.get("cwd")) == self._cwd and hasattr(provisioner, "connection_info")
+                and self.process.poll() is None)
+        if not same:
+            return False
+        import json
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(json.dumps([os.path.expanduser(a) for a in kernel_cmd[3:]]).encode() + b"\n")
+            self.process.stdin.flush()
+        except OSError:  # it ended: the manager launches the kernel itself
+            return False
+        provisioner.process = self.process
+        provisioner.pid = self.process.pid
+        provisioner.pgid = os.getpgid(self.process.pid)
+        provisioner.cwd = self._cwd
+        self.adopted = True
+        return True
+
+    def discard(self) -> None:
+        """End the process unless it was adopted (it imported modules and waited, nothing more)."""
+        if self.adopted:
+            return
+        with contextlib.suppress(OSError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()  # it ends on its own at the end of its input ...
+        with contextlib.suppress(OSError):
+            self.process.kill()  # ... at once when killed
+        self.process.wait()
+
+
+def _early_launcher(warm_up: Sequence[str]) -> str:
+    """The early kernel's code: ipykernel's launcher (see KERNEL_LAUNCHER) loading ``warm_up`` too (the collector
+    off, then what loaded left out of its passes; a module that fails to load is left for the kernel's own warm-up
+    line to report), then reading the kernel's arguments, one JSON list on a line, from standard input."""
+    return ("import gc, sys, pathlib, json, importlib\n"
+            "if sys.path and (sys.path[0] == '' or pathlib.Path(sys.path[0]) == pathlib.Path.cwd()):\n"
+            "    del sys.path[0]\n"
+            "sys.modules['debugpy'] = None\n"
+            "gc.disable()\n"
+            "try:\n"
+            "    from ipykernel import kernelapp\n"
+            f"    for name in {tuple(warm_up)!r}:\n"
+            "        try:\n"
+            "            importlib.import_module(name)\n"
+            "        except Exception:\n"
+            "            pass\n"
+            "finally:\n"
+            "    gc.freeze()\n"
+            "    gc.enable()\n"
+            "line = sys.stdin.readline()\n"
+            "if not line:\n"
+            "    sys.exit(0)\n"
+            "sys.argv[1:] = json.loads(line)\n"
+            "kernelapp.launch_new_instance()\n")
+
+
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Keep Python's garbage collector off while the block runs (as it was after).
@@ -517,6 +634,8 @@ def _cancel_cut_short() -> None:
     """Cancel what papermill left waiting in this thread's event loop when a stop (an error, Ctrl-C,
     SIGTERM) cut it short: the running cell's task would otherwise wake up during the shutdown, find
     the kernel gone, and leave a "Kernel died" traceback on stderr as the process ends."""
+    import asyncio  # loaded with jupyter_client, after the kernel's process started
+
     from jupyter_core.utils import ensure_event_loop
 
     loop = ensure_event_loop()
@@ -533,18 +652,20 @@ async def _wait_for_ready(client: Any, timeout: float | None = None) -> None:
     """Wait until the kernel answers, like jupyter_client's ``wait_for_ready`` without its closing wait.
 
     That one ends by reading IOPub until it has been silent for 0.2 s, on every start. Here the kernel is
-    ready once it replied to a kernel_info request and that request's own ``idle`` status came over IOPub:
-    IOPub is then connected, and what the kernel published before it has been read (nbclient reads only
-    the messages of the requests it makes, after this). When IOPub is not connected yet, the request is
-    made again, as jupyter_client does.
+    ready once it replied to a kernel_info request and the ``idle`` status of one of the requests made came over
+    IOPub: IOPub is then connected, and what the kernel published before it has been read (nbclient reads only
+    the messages of the requests it makes, after this). When IOPub is not connected yet (the status came before
+    it, and is lost), the request is made again, as jupyter_client does, soon: an earlier request's status
+    arriving late proves the connection as well as the last one's.
 
     :raises RuntimeError: when the kernel dies, or does not answer within ``timeout`` seconds.
     """
     from queue import Empty
 
     deadline = time.monotonic() + (timeout if timeout is not None else math.inf)
+    asked: set[str] = set()
     while True:
-        asked = client.kernel_info()
+        asked.add(client.kernel_info())
         reply = await _message_of(client.shell_channel, asked, min(1.0, max(deadline - time.monotonic(), 0.0)),
                                   lambda message: message["msg_type"] == "kernel_info_reply", Empty)
         if reply is not None and await _message_of(
@@ -559,16 +680,17 @@ async def _wait_for_ready(client: Any, timeout: float | None = None) -> None:
             raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
 
-async def _message_of(channel: Any, request: str, wait: float, wanted: Callable[[dict[str, Any]], bool],
+async def _message_of(channel: Any, requests: set[str], wait: float, wanted: Callable[[dict[str, Any]], bool],
                       empty: type[Exception]) -> dict[str, Any] | None:
-    """Read ``channel`` until a message answering ``request`` is ``wanted`` (returned), or ``wait`` seconds pass."""
+    """Read ``channel`` until a message answering one of ``requests`` is ``wanted`` (returned), or ``wait`` seconds
+    pass."""
     end = time.monotonic() + wait
     while True:
         try:
             message = await channel.get_msg(timeout=max(end - time.monotonic(), 0.0))
         except empty:
             return None
-        if message.get("parent_header", {}).get("msg_id") == request and wanted(message):
+        if message.get("parent_header", {}).get("msg_id") in requests and wanted(message):
             return dict(message)
 
 

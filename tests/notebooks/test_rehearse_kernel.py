@@ -41,19 +41,23 @@ def _env(scratch: Path) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(REPO), LIGHTNB_SCRATCH_DIR=str(scratch))
 
 
-# Records every kernel launch, with whether papermill had been loaded by then, and whether it was loaded at all.
+# Records every kernel launch, with whether papermill (and jupyter_client, asyncio) had been loaded by then, and
+# whether papermill was loaded at all.
 ORDER_PROBE = """
 import json, subprocess, sys
 launches = []
+loaded = []
 launch = subprocess.Popen.__init__
 def recording(self, args, *a, **kw):
     if any("ipykernel" in str(arg) for arg in args):
         launches.append("papermill" in sys.modules)
+        loaded.append(sorted(m for m in ("jupyter_client", "asyncio") if m in sys.modules))
     launch(self, args, *a, **kw)
 subprocess.Popen.__init__ = recording
 from lightnb.cli import main
 code = main(sys.argv[1:])
-print(json.dumps({"code": code, "papermill_loaded_at_launch": launches, "papermill": "papermill" in sys.modules}))
+print(json.dumps({"code": code, "papermill_loaded_at_launch": launches, "papermill": "papermill" in sys.modules,
+                  "loaded_at_launch": loaded}))
 """
 
 
@@ -67,6 +71,8 @@ def test_the_kernel_starts_before_papermill_is_imported(tmp_path: Path) -> None:
     assert report["code"] == 0, done.stderr
     # one kernel, launched before papermill loads (it boots meanwhile); papermill runs the notebook on it
     assert report["papermill_loaded_at_launch"] == [False] and report["papermill"]
+    # ... and before jupyter_client (and asyncio, which it loads) even loads: the kernel manager adopts the process
+    assert report["loaded_at_launch"] == [[]]
     assert (out / NOTEBOOK).is_file()
 
 
@@ -253,6 +259,26 @@ def test_the_kernel_is_asked_again_while_iopub_is_not_connected_and_a_dead_kerne
     dead = _Client(shell=[], iopub=[], alive=False)
     with pytest.raises(RuntimeError, match="Kernel died"):
         asyncio.run(_wait_for_ready(dead, timeout=5))
+
+
+def test_a_late_status_of_an_earlier_kernel_info_request_shows_iopub_connected() -> None:
+    """IOPub connected while the first request's "idle" was on its way: it arrives after the request was made again
+    (whose own "idle" the test never sends); either proves IOPub connected."""
+    from lightnb.rehearse import _wait_for_ready
+
+    second = _message("info-2", "kernel_info_reply", protocol_version="5.3")
+    client = _Client(shell=[_message("info-1", "kernel_info_reply", protocol_version="5.3"), second], iopub=[])
+    original = client.kernel_info
+
+    def asking() -> str:
+        asked = original()
+        if asked == "info-2":
+            client.iopub_channel.messages += [_message("info-1", "status", execution_state="idle")]
+        return asked
+
+    client.kernel_info = asking  # type: ignore[method-assign]
+    asyncio.run(_wait_for_ready(client, timeout=5))
+    assert client.asked == ["info-1", "info-2"] and client.handled == [second]
 
 
 def test_the_kernels_end_is_watched_closely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -510,3 +536,105 @@ print(json.dumps([*found, KernelSpecManager().find_kernel_specs()]))
     assert specs == default_specs and spec_dir == default_specs["python3"]  # the same kernels, the same python3
     assert ("mine" in specs) == (ipython_dir == "IPYTHON")
     assert not ipython_loaded  # IPython is not loaded to name its folder
+
+
+def _early(tmp_path: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    from lightnb.rehearse import _EarlyKernel
+
+    handle = open(tmp_path / KERNEL_LOG, "ab")
+    return _EarlyKernel.launch(tmp_path, tmp_path / KERNEL_LOG, env, ("json",), handle), handle
+
+
+def test_the_kernel_process_started_early_is_the_kernel_and_ends_with_it(tmp_path: Path) -> None:
+    """The process started before jupyter_client loads is the kernel the notebook runs on (no second process)."""
+    import zmq
+    from jupyter_core.utils import run_sync
+
+    from lightnb.rehearse import RECONNECT_INTERVAL_MS, _EarlyKernel
+
+    started: list[_EarlyKernel] = []
+    launch = _EarlyKernel.launch.__func__  # type: ignore[attr-defined]
+
+    def recording(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(launch(cls, *args, **kwargs))
+        return started[-1]
+
+    shown: list[str] = []
+
+    def collect(message: dict) -> None:  # type: ignore[type-arg]
+        if message["msg_type"] == "stream":
+            shown.append(message["content"]["text"])
+
+    with mock.patch.object(_EarlyKernel, "launch", classmethod(recording)), \
+            _Kernel.started(tmp_path, tmp_path, env={"LIGHTNB_PROBE": "4d2"}) as kernel:
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=60)
+            # the notebook's channels try to connect again every few milliseconds while the kernel is not listening
+            reconnect = {channel.socket.getsockopt(zmq.RECONNECT_IVL)
+                         for channel in (client.shell_channel, client.iopub_channel, client.control_channel)}
+            run_sync(client.execute_interactive)("import os, sys; print(os.getpid(), os.environ['LIGHTNB_PROBE'], "
+                                                 "os.environ['JPY_PARENT_PID'], sys.argv[1] == '-f')",
+                                                 output_hook=collect, timeout=60)
+        finally:
+            client.stop_channels()
+        process = kernel.manager.provisioner.process
+    [early] = started
+    assert reconnect == {RECONNECT_INTERVAL_MS}
+    assert early.adopted and process is early.process
+    assert "".join(shown).split() == [str(early.process.pid), "4d2", str(os.getpid()), "True"]
+    assert early.process.poll() is not None  # it ended with the block
+
+
+def test_an_early_kernel_process_is_adopted_only_for_the_same_launch(tmp_path: Path) -> None:
+    from lightnb.rehearse import KERNEL_LAUNCHER, _kernel_env
+
+    early, handle = _early(tmp_path)
+    try:
+        class Provisioner:
+            connection_info: dict[str, str] = {}
+
+        env = {**_kernel_env(tmp_path / KERNEL_LOG, None)}
+        command = [sys.executable, "-c", KERNEL_LAUNCHER, "-f", str(tmp_path / "c.json")]
+        # another Python, another launcher, another environment or folder: not this process's launch
+        assert not early.adopt(Provisioner(), ["/other/python", *command[1:]], {"env": env, "cwd": str(tmp_path)})
+        assert not early.adopt(Provisioner(), [sys.executable, "-m", "ipykernel_launcher", *command[3:]],
+                               {"env": env, "cwd": str(tmp_path)})
+        assert not early.adopt(Provisioner(), command, {"env": {**env, "X": "1"}, "cwd": str(tmp_path)})
+        assert not early.adopt(Provisioner(), command, {"env": env, "cwd": str(tmp_path / "elsewhere")})
+        assert not early.adopted and early.process.poll() is None
+    finally:
+        early.discard()  # not adopted: it is ended
+        handle.close()
+    assert early.process.poll() is not None
+
+
+def test_an_early_kernel_process_ends_on_its_own_when_its_input_closes(tmp_path: Path) -> None:
+    """As when the rehearsal's process dies before handing it the kernel's arguments: nothing is left running."""
+    early, handle = _early(tmp_path)
+    try:
+        assert early.process.stdin is not None
+        early.process.stdin.close()
+        assert early.process.wait(timeout=60) == 0
+    finally:
+        handle.close()
+
+
+def test_the_early_kernel_process_is_ended_when_the_kernel_cannot_start(tmp_path: Path) -> None:
+    """Ctrl-C (or an error) while jupyter_client loads and the kernel manager starts: the early process ends too."""
+    from lightnb.rehearse import _EarlyKernel
+
+    started: list[_EarlyKernel] = []
+    launch = _EarlyKernel.launch.__func__  # type: ignore[attr-defined]
+
+    def recording(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(launch(cls, *args, **kwargs))
+        return started[-1]
+
+    with mock.patch.object(_EarlyKernel, "launch", classmethod(recording)), \
+            mock.patch.object(_Kernel, "_start", side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
+        with _Kernel.started(tmp_path, tmp_path):
+            pass  # pragma: no cover - never reached
+    [early] = started
+    assert not early.adopted and early.process.poll() is not None
