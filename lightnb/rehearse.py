@@ -432,8 +432,10 @@ class _Kernel:
 
             async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
                 # the kernel process started before jupyter_client loaded, when it is the one this would start
-                if early.adopt(self.provisioner, kernel_cmd, kw):
-                    self._reconcile_connection_info(self.provisioner.connection_info)
+                # (with the step jupyter_client 8 ends its own launch with; a release without it launches as it does)
+                reconcile = getattr(self, "_reconcile_connection_info", None)
+                if reconcile is not None and early.adopt(self.provisioner, kernel_cmd, kw):
+                    reconcile(self.provisioner.connection_info)
                 else:
                     await super()._async_launch_kernel(kernel_cmd, **kw)
 

@@ -638,3 +638,46 @@ def test_the_early_kernel_process_is_ended_when_the_kernel_cannot_start(tmp_path
             pass  # pragma: no cover - never reached
     [early] = started
     assert not early.adopted and early.process.poll() is not None
+
+
+def test_a_kernel_manager_without_the_launch_step_it_adopts_with_launches_the_kernel_itself(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A jupyter_client whose launch no longer ends in the step the adoption uses: the kernel is launched as it
+    launches it, and the early process is ended (the rehearsal works as without it)."""
+    from jupyter_client.manager import KernelManager
+    from jupyter_core.utils import run_sync
+
+    from lightnb.rehearse import _EarlyKernel
+
+    owner = next(c for c in KernelManager.__mro__ if "_reconcile_connection_info" in vars(c))
+    reconcile = vars(owner)["_reconcile_connection_info"]
+    launch_kernel = KernelManager._async_launch_kernel
+
+    async def launching(self, kernel_cmd, **kw):  # type: ignore[no-untyped-def]
+        # that release's own launch, its last step under another name
+        setattr(owner, "_reconcile_connection_info", reconcile)  # noqa: B010 - put back for its own launch only
+        try:
+            await launch_kernel(self, kernel_cmd, **kw)
+        finally:
+            delattr(owner, "_reconcile_connection_info")
+
+    monkeypatch.setattr(KernelManager, "_async_launch_kernel", launching)
+    monkeypatch.delattr(owner, "_reconcile_connection_info")
+    started: list[_EarlyKernel] = []
+    launch = _EarlyKernel.launch.__func__  # type: ignore[attr-defined]
+
+    def recording(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(launch(cls, *args, **kwargs))
+        return started[-1]
+
+    with mock.patch.object(_EarlyKernel, "launch", classmethod(recording)), \
+            _Kernel.started(tmp_path, tmp_path) as kernel:
+        [early] = started
+        assert not early.adopted and early.process.poll() is not None  # ended once the manager launched its own
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=60)
+        finally:
+            client.stop_channels()
+        assert kernel.manager.provisioner.process.pid != early.process.pid
