@@ -336,13 +336,13 @@ KERNEL_CONNECTION_FILE = "kernel-connection.json"
 # ipykernel's launcher (ipykernel_launcher.py: the folder it starts in is taken off the module path while ipykernel
 # loads), with debugpy marked absent first: ipykernel then starts without Jupyter's debugger; ipykernel loads with
 # the garbage collector off, which is on again before the kernel starts.
-KERNEL_LAUNCHER = ("import gc, sys, pathlib\n"
-                   "if sys.path and (sys.path[0] == '' or pathlib.Path(sys.path[0]) == pathlib.Path.cwd()):\n"
+_LAUNCHER_LOADS = ("if sys.path and (sys.path[0] == '' or pathlib.Path(sys.path[0]) == pathlib.Path.cwd()):\n"
                    "    del sys.path[0]\n"
                    "sys.modules['debugpy'] = None\n"
                    "gc.disable()\n"
                    "try:\n"
-                   "    from ipykernel import kernelapp\n"
+                   "    from ipykernel import kernelapp\n")
+KERNEL_LAUNCHER = ("import gc, sys, pathlib\n" + _LAUNCHER_LOADS +
                    "finally:\n"
                    "    gc.enable()\n"
                    "kernelapp.launch_new_instance()\n")
@@ -587,13 +587,7 @@ def _early_launcher(warm_up: Sequence[str]) -> str:
     """The early kernel's code: ipykernel's launcher (see KERNEL_LAUNCHER) loading ``warm_up`` too (the collector
     off, then what loaded left out of its passes; a module that fails to load is left for the kernel's own warm-up
     line to report), then reading the kernel's arguments, one JSON list on a line, from standard input."""
-    return ("import gc, sys, pathlib, json, importlib\n"
-            "if sys.path and (sys.path[0] == '' or pathlib.Path(sys.path[0]) == pathlib.Path.cwd()):\n"
-            "    del sys.path[0]\n"
-            "sys.modules['debugpy'] = None\n"
-            "gc.disable()\n"
-            "try:\n"
-            "    from ipykernel import kernelapp\n"
+    return ("import gc, sys, pathlib, json, importlib\n" + _LAUNCHER_LOADS +
             f"    for name in {tuple(warm_up)!r}:\n"
             "        try:\n"
             "            importlib.import_module(name)\n"

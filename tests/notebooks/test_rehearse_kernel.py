@@ -538,19 +538,9 @@ print(json.dumps([*found, KernelSpecManager().find_kernel_specs()]))
     assert not ipython_loaded  # IPython is not loaded to name its folder
 
 
-def _early(tmp_path: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _recording_early_launches(monkeypatch: pytest.MonkeyPatch) -> list:  # type: ignore[type-arg]
+    """The early kernel processes rehearsals start from now on, in order."""
     from lightnb.rehearse import _EarlyKernel
-
-    handle = open(tmp_path / KERNEL_LOG, "ab")
-    return _EarlyKernel.launch(tmp_path, tmp_path / KERNEL_LOG, env, ("json",), handle), handle
-
-
-def test_the_kernel_process_started_early_is_the_kernel_and_ends_with_it(tmp_path: Path) -> None:
-    """The process started before jupyter_client loads is the kernel the notebook runs on (no second process)."""
-    import zmq
-    from jupyter_core.utils import run_sync
-
-    from lightnb.rehearse import RECONNECT_INTERVAL_MS, _EarlyKernel
 
     started: list[_EarlyKernel] = []
     launch = _EarlyKernel.launch.__func__  # type: ignore[attr-defined]
@@ -559,14 +549,34 @@ def test_the_kernel_process_started_early_is_the_kernel_and_ends_with_it(tmp_pat
         started.append(launch(cls, *args, **kwargs))
         return started[-1]
 
+    monkeypatch.setattr(_EarlyKernel, "launch", classmethod(recording))
+    return started
+
+
+def _early(tmp_path: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    from lightnb.rehearse import _EarlyKernel
+
+    handle = open(tmp_path / KERNEL_LOG, "ab")
+    return _EarlyKernel.launch(tmp_path, tmp_path / KERNEL_LOG, env, ("json",), handle), handle
+
+
+def test_the_kernel_process_started_early_is_the_kernel_and_ends_with_it(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process started before jupyter_client loads is the kernel the notebook runs on (no second process)."""
+    import zmq
+    from jupyter_core.utils import run_sync
+
+    from lightnb.rehearse import RECONNECT_INTERVAL_MS
+
+    started = _recording_early_launches(monkeypatch)
+
     shown: list[str] = []
 
     def collect(message: dict) -> None:  # type: ignore[type-arg]
         if message["msg_type"] == "stream":
             shown.append(message["content"]["text"])
 
-    with mock.patch.object(_EarlyKernel, "launch", classmethod(recording)), \
-            _Kernel.started(tmp_path, tmp_path, env={"LIGHTNB_PROBE": "4d2"}) as kernel:
+    with _Kernel.started(tmp_path, tmp_path, env={"LIGHTNB_PROBE": "4d2"}) as kernel:
         client = kernel.manager.client()
         client.start_channels()
         try:
@@ -621,19 +631,12 @@ def test_an_early_kernel_process_ends_on_its_own_when_its_input_closes(tmp_path:
         handle.close()
 
 
-def test_the_early_kernel_process_is_ended_when_the_kernel_cannot_start(tmp_path: Path) -> None:
+def test_the_early_kernel_process_is_ended_when_the_kernel_cannot_start(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C (or an error) while jupyter_client loads and the kernel manager starts: the early process ends too."""
-    from lightnb.rehearse import _EarlyKernel
+    started = _recording_early_launches(monkeypatch)
 
-    started: list[_EarlyKernel] = []
-    launch = _EarlyKernel.launch.__func__  # type: ignore[attr-defined]
-
-    def recording(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
-        started.append(launch(cls, *args, **kwargs))
-        return started[-1]
-
-    with mock.patch.object(_EarlyKernel, "launch", classmethod(recording)), \
-            mock.patch.object(_Kernel, "_start", side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
+    with mock.patch.object(_Kernel, "_start", side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
         with _Kernel.started(tmp_path, tmp_path):
             pass  # pragma: no cover - never reached
     [early] = started
@@ -647,7 +650,6 @@ def test_a_kernel_manager_without_the_launch_step_it_adopts_with_launches_the_ke
     from jupyter_client.manager import KernelManager
     from jupyter_core.utils import run_sync
 
-    from lightnb.rehearse import _EarlyKernel
 
     owner = next(c for c in KernelManager.__mro__ if "_reconcile_connection_info" in vars(c))
     reconcile = vars(owner)["_reconcile_connection_info"]
@@ -663,15 +665,9 @@ def test_a_kernel_manager_without_the_launch_step_it_adopts_with_launches_the_ke
 
     monkeypatch.setattr(KernelManager, "_async_launch_kernel", launching)
     monkeypatch.delattr(owner, "_reconcile_connection_info")
-    started: list[_EarlyKernel] = []
-    launch = _EarlyKernel.launch.__func__  # type: ignore[attr-defined]
+    started = _recording_early_launches(monkeypatch)
 
-    def recording(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
-        started.append(launch(cls, *args, **kwargs))
-        return started[-1]
-
-    with mock.patch.object(_EarlyKernel, "launch", classmethod(recording)), \
-            _Kernel.started(tmp_path, tmp_path) as kernel:
+    with _Kernel.started(tmp_path, tmp_path) as kernel:
         [early] = started
         assert not early.adopted and early.process.poll() is not None  # ended once the manager launched its own
         client = kernel.manager.client()
