@@ -97,6 +97,20 @@ def _written_by_a_writer_that_exits_without_closing(folder: Path, sql: str) -> P
     return db
 
 
+def _committed_after_the_index_was_read(folder: Path, *updates: str) -> tuple[State, bytes]:
+    """A WAL database (300 rows checkpointed, 20 more in the log), the first bytes of its -shm as they were then,
+    and its files after ``updates`` were committed, each in its own transaction, once that index was read."""
+    db = folder / "app.db"
+    with _live(db) as conn:
+        _fill(conn, 300)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _fill(conn, 20, start=1000)
+        index = _read(Path(f"{db}-shm"))[:96]
+        for update in updates:
+            conn.execute(update)
+        return _state(db), index
+
+
 def _rows(data: bytes, folder: Path) -> list[tuple[int, int]]:
     folder.mkdir(parents=True)
     copy = folder / "check.db"
@@ -183,15 +197,8 @@ def test_a_stale_index_of_a_writer_that_is_gone(tmp_path: Path) -> None:
 
 
 def test_transactions_committed_after_the_index_was_read_are_checked_and_kept(tmp_path: Path) -> None:
-    db = tmp_path / "app.db"
-    with _live(db) as conn:
-        _fill(conn, 300)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        _fill(conn, 20, start=1000)
-        index = _read(Path(f"{db}-shm"))[:96]
-        conn.execute("UPDATE t SET body = x'01' WHERE id = 5")  # committed after the index was read
-        conn.execute("UPDATE t SET body = x'02' WHERE id = 250")
-        later = _state(db)
+    later, index = _committed_after_the_index_was_read(tmp_path, "UPDATE t SET body = x'01' WHERE id = 5",
+                                                       "UPDATE t SET body = x'02' WHERE id = 250")
     state = (later[0], later[1], index)
     folded = _same_as_sqlite(tmp_path, state)
     conn = sqlite3.connect(":memory:")
@@ -202,14 +209,7 @@ def test_transactions_committed_after_the_index_was_read_are_checked_and_kept(tm
 
 
 def test_a_torn_or_corrupt_last_transaction_is_dropped_as_sqlite_drops_it(tmp_path: Path) -> None:
-    db = tmp_path / "app.db"
-    with _live(db) as conn:
-        _fill(conn, 300)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        _fill(conn, 20, start=1000)
-        index = _read(Path(f"{db}-shm"))[:96]
-        conn.execute("UPDATE t SET body = x'01' WHERE id = 5")
-        later = _state(db)
+    later, index = _committed_after_the_index_was_read(tmp_path, "UPDATE t SET body = x'01' WHERE id = 5")
     torn = (later[0], later[1][:-100], index)  # the last frame half written
     _same_as_sqlite(tmp_path / "torn", torn)
     broken = bytearray(later[1])

@@ -237,6 +237,19 @@ def test_the_kernel_is_ready_once_its_kernel_info_request_is_idle_without_waitin
     assert client.iopub_channel.messages == [later]
 
 
+def _idle_over_iopub_once_asked_again(client: _Client, request: str) -> None:
+    """Have ``client``'s IOPub carry the "idle" status of ``request`` once the kernel is asked a second time."""
+    original = client.kernel_info
+
+    def asking() -> str:
+        asked = original()
+        if asked == "info-2":
+            client.iopub_channel.messages += [_message(request, "status", execution_state="idle")]
+        return asked
+
+    client.kernel_info = asking  # type: ignore[method-assign]
+
+
 def test_the_kernel_is_asked_again_while_iopub_is_not_connected_and_a_dead_kernel_is_reported() -> None:
     from lightnb.rehearse import _wait_for_ready
 
@@ -244,15 +257,7 @@ def test_the_kernel_is_asked_again_while_iopub_is_not_connected_and_a_dead_kerne
     client = _Client(shell=[_message("info-1", "kernel_info_reply", protocol_version="5.3"), second],
                      iopub=[])  # the first request's status messages were published before IOPub connected
     client.iopub_channel.messages = []
-    original = client.kernel_info
-
-    def asking() -> str:
-        asked = original()
-        if asked == "info-2":
-            client.iopub_channel.messages += [_message("info-2", "status", execution_state="idle")]
-        return asked
-
-    client.kernel_info = asking  # type: ignore[method-assign]
+    _idle_over_iopub_once_asked_again(client, "info-2")
     asyncio.run(_wait_for_ready(client, timeout=5))
     assert client.asked == ["info-1", "info-2"] and client.handled == [second]
 
@@ -268,15 +273,7 @@ def test_a_late_status_of_an_earlier_kernel_info_request_shows_iopub_connected()
 
     second = _message("info-2", "kernel_info_reply", protocol_version="5.3")
     client = _Client(shell=[_message("info-1", "kernel_info_reply", protocol_version="5.3"), second], iopub=[])
-    original = client.kernel_info
-
-    def asking() -> str:
-        asked = original()
-        if asked == "info-2":
-            client.iopub_channel.messages += [_message("info-1", "status", execution_state="idle")]
-        return asked
-
-    client.kernel_info = asking  # type: ignore[method-assign]
+    _idle_over_iopub_once_asked_again(client, "info-1")
     asyncio.run(_wait_for_ready(client, timeout=5))
     assert client.asked == ["info-1", "info-2"] and client.handled == [second]
 
