@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -64,9 +65,12 @@ class Guard:
     transaction_control: bool = True
     begins: int = 0  # BEGINs still allowed without transaction control (the runner's own)
     refusals: list[tuple[Refusal, str | None]] = field(default_factory=list)
+    watch: Callable[[int, str | None, str | None], None] | None = None  # told every question (see writes)
 
     def __call__(self, action: int, arg1: str | None, arg2: str | None, _db: str | None,
                  _source: str | None) -> int:
+        if self.watch is not None:
+            self.watch(action, arg1, arg2)
         if action not in _JUDGED:
             return sqlite3.SQLITE_OK  # reads, inserts, updates, schema changes: inside the database
         try:
@@ -159,7 +163,8 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begin
 
     The connection's own database files are read from ``PRAGMA database_list``; when its main
     file lives in a lightnb scratch folder (:mod:`lightnb.scratch`), that folder's files are its
-    own copies too.
+    own copies too. A connection watched by :func:`lightnb.backends.sqlite.writes.watch` keeps
+    being watched.
 
     :param transaction_control: False refuses BEGIN/COMMIT/ROLLBACK and diesel's savepoints
         (a migration running inside diesel's transaction).
@@ -174,7 +179,8 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begin
             holder = scratch.holding(file)
             if holder is not None:
                 folders.append(os.path.realpath(holder))
-    guard = Guard(frozenset(own), tuple(dict.fromkeys(folders)), transaction_control, begins)
+    guard = Guard(frozenset(own), tuple(dict.fromkeys(folders)), transaction_control, begins,
+                  watch=getattr(conn, "watched_writes", None))
     conn.set_authorizer(guard)
     return guard
 
