@@ -24,9 +24,7 @@ from lightnb.inspect.snapshot import Snapshot, TableSnapshot
 
 # REPLACE the conflict resolution (OR REPLACE, REPLACE INTO, ON CONFLICT REPLACE), not replace() the function
 _REPLACE = re.compile(r"\breplace\b(?!\s*\()", re.IGNORECASE)
-_SCHEMA_SQL = ("SELECT sql FROM main.sqlite_master WHERE sql IS NOT NULL "
-               "UNION ALL SELECT sql FROM temp.sqlite_master WHERE sql IS NOT NULL")
-_VIRTUAL_TABLES = "SELECT name FROM main.sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+_VIRTUAL = re.compile(r"\s*create\s+virtual\b", re.IGNORECASE)
 
 
 def kept_counts(conn: sqlite.Connection, previous: Snapshot, writes: sqlite.Writes,
@@ -43,11 +41,13 @@ def kept_counts(conn: sqlite.Connection, previous: Snapshot, writes: sqlite.Writ
     """
     if writes.anything:
         return {}
+    now = [*sqlite.read_definitions(conn, "main"), *sqlite.read_definitions(conn, "temp")]
     texts = [*ran, *(t.table.sql for t in previous.tables), *(t.sql for t in previous.triggers),
-             *(row[0] for row in conn.execute(_SCHEMA_SQL))]
+             *(sql for _kind, _name, sql in now)]
     if any(_REPLACE.search(text) for text in texts if text):
         return {}
-    if any(writes.wrote(row[0]) for row in conn.execute(_VIRTUAL_TABLES)):
+    if any(kind == "table" and _VIRTUAL.match(sql) and writes.wrote(name)
+           for kind, name, sql in now):
         return {}  # a virtual table writes its shadow tables through statements of its own
     return {t.name.lower(): replace(t, fingerprint=None, shown_fingerprint=None) for t in previous.tables
             if t.row_count >= 0 and not is_bookkeeping(t.name) and not t.name.lower().startswith("sqlite_")
