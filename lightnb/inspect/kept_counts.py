@@ -23,7 +23,7 @@ from lightnb.catalog import is_bookkeeping
 from lightnb.inspect.snapshot import Snapshot, TableSnapshot
 
 # REPLACE the conflict resolution (OR REPLACE, REPLACE INTO, ON CONFLICT REPLACE), not replace() the function
-_REPLACE = re.compile(r"\breplace\b(?!\s*\()", re.IGNORECASE)
+_REPLACE = re.compile(r"\breplace\b(?!\s*\()")
 _VIRTUAL = re.compile(r"\s*create\s+virtual\b", re.IGNORECASE)
 
 
@@ -39,19 +39,26 @@ def kept_counts(conn: sqlite.Connection, previous: Snapshot, writes: sqlite.Writ
     :returns: the tables' snapshots without fingerprints (their values may have changed): a
         snapshot taken now may take their counts (see ``take_snapshot``'s ``known``).
     """
-    if writes.anything:
-        return {}
+    kept = {t.name.lower(): replace(t, fingerprint=None, shown_fingerprint=None) for t in previous.tables
+            if t.row_count >= 0 and not is_bookkeeping(t.name) and not t.name.lower().startswith("sqlite_")
+            and not writes.may_count_differently(t.name)}
+    if not kept:
+        return {}  # (before reading any text: a data load's SQL may be long)
     now = [*sqlite.read_definitions(conn, "main"), *sqlite.read_definitions(conn, "temp")]
     texts = [*ran, *(t.table.sql for t in previous.tables), *(t.sql for t in previous.triggers),
              *(sql for _kind, _name, sql in now)]
-    if any(_REPLACE.search(text) for text in texts if text):
+    if any(_replaces(text) for text in texts if text):
         return {}
     if any(kind == "table" and _VIRTUAL.match(sql) and writes.wrote(name)
            for kind, name, sql in now):
         return {}  # a virtual table writes its shadow tables through statements of its own
-    return {t.name.lower(): replace(t, fingerprint=None, shown_fingerprint=None) for t in previous.tables
-            if t.row_count >= 0 and not is_bookkeeping(t.name) and not t.name.lower().startswith("sqlite_")
-            and not writes.may_count_differently(t.name)}
+    return kept
+
+
+def _replaces(text: str) -> bool:
+    """Whether ``text`` may ask for the REPLACE conflict resolution (the word outside a call of replace())."""
+    lowered = text.lower()
+    return "replace" in lowered and _REPLACE.search(lowered) is not None
 
 
 __all__ = ["kept_counts"]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -65,12 +64,12 @@ class Guard:
     transaction_control: bool = True
     begins: int = 0  # BEGINs still allowed without transaction control (the runner's own)
     refusals: list[tuple[Refusal, str | None]] = field(default_factory=list)
-    watch: Callable[[int, str | None, str | None], None] | None = None  # told every question (see writes)
+    seen: set[tuple[int, str | None, str | None]] | None = None  # every question but reads (see writes)
 
     def __call__(self, action: int, arg1: str | None, arg2: str | None, _db: str | None,
                  _source: str | None) -> int:
-        if self.watch is not None:
-            self.watch(action, arg1, arg2)
+        if self.seen is not None and action != sqlite3.SQLITE_READ:
+            self.seen.add((action, arg1, arg2))
         if action not in _JUDGED:
             return sqlite3.SQLITE_OK  # reads, inserts, updates, schema changes: inside the database
         try:
@@ -180,7 +179,7 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begin
             if holder is not None:
                 folders.append(os.path.realpath(holder))
     guard = Guard(frozenset(own), tuple(dict.fromkeys(folders)), transaction_control, begins,
-                  watch=getattr(conn, "watched_writes", None))
+                  seen=getattr(getattr(conn, "watched_writes", None), "seen", None))
     conn.set_authorizer(guard)
     return guard
 

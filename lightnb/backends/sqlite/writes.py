@@ -45,35 +45,32 @@ _ANYTHING_PRAGMAS = frozenset({"writable_schema", "schema_version"})
 class Writes:
     """What the statements prepared on one connection since the last :meth:`clear` may have written.
 
-    :param counted: the tables (lower-case names, of any attached schema) whose rows they may have
-        added or removed.
-    :param updated: the tables they may have updated.
-    :param anything: they may have changed any table's rows (see the module docstring).
+    :param seen: the authorizer's questions ``(action, first argument, second argument)``, each once
+        (reads left out): the guard adds them as it is asked, and they are judged when asked for.
     """
 
-    counted: set[str] = field(default_factory=set)
-    updated: set[str] = field(default_factory=set)
-    anything: bool = False
+    seen: set[tuple[int, str | None, str | None]] = field(default_factory=set)
+    _judged: tuple[int, frozenset[str], frozenset[str], bool] | None = field(default=None, repr=False)
 
     def __call__(self, action: int, arg1: str | None, arg2: str | None) -> None:
-        try:
-            if action in _KEEP:
-                if action == sqlite3.SQLITE_UPDATE and arg1:
-                    self.updated.add(arg1.lower())
-            elif action in _ROWS_OF_FIRST and arg1:
-                self.counted.add(arg1.lower())
-            elif action == sqlite3.SQLITE_ALTER_TABLE and arg2:
-                self.counted.add(arg2.lower())  # (its first argument is the schema)
-            elif action == sqlite3.SQLITE_PRAGMA:
-                if (arg1 or "").lower() in _ANYTHING_PRAGMAS and arg2 is not None:  # set, not read
-                    self.anything = True
-            elif action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT):
-                if (arg1 or "").upper() == "ROLLBACK":
-                    self.anything = True
-            else:  # a virtual table made or dropped, or an action this list does not know
-                self.anything = True
-        except Exception:  # noqa: BLE001 - the guard must answer; what cannot be recorded is not known
-            self.anything = True
+        """Record one question of the authorizer (as the guard does)."""
+        if action != sqlite3.SQLITE_READ:
+            self.seen.add((action, arg1, arg2))
+
+    @property
+    def counted(self) -> frozenset[str]:
+        """The tables (lower-case names, of any attached schema) whose rows may have been added or removed."""
+        return self._judge()[1]
+
+    @property
+    def updated(self) -> frozenset[str]:
+        """The tables (lower-case names) whose rows may have been updated."""
+        return self._judge()[2]
+
+    @property
+    def anything(self) -> bool:
+        """Whether any table's rows may have changed (see the module docstring)."""
+        return self._judge()[3]
 
     def may_count_differently(self, table: str) -> bool:
         """Tell whether the statements may have changed the number of rows of ``table`` (any case)."""
@@ -85,16 +82,38 @@ class Writes:
 
     def clear(self) -> None:
         """Forget what was recorded: from now on, only the statements prepared later are told."""
-        self.counted.clear()
-        self.updated.clear()
-        self.anything = False
+        self.seen.clear()
+        self._judged = None
+
+    def _judge(self) -> tuple[int, frozenset[str], frozenset[str], bool]:
+        if self._judged is not None and self._judged[0] == len(self.seen):
+            return self._judged  # (the set only grows until cleared)
+        counted: set[str] = set()
+        updated: set[str] = set()
+        anything = False
+        for action, arg1, arg2 in list(self.seen):
+            if action in _KEEP:
+                if action == sqlite3.SQLITE_UPDATE and arg1:
+                    updated.add(arg1.lower())
+            elif action in _ROWS_OF_FIRST and arg1:
+                counted.add(arg1.lower())
+            elif action == sqlite3.SQLITE_ALTER_TABLE and arg2:
+                counted.add(arg2.lower())  # (its first argument is the schema)
+            elif action == sqlite3.SQLITE_PRAGMA:
+                anything = anything or ((arg1 or "").lower() in _ANYTHING_PRAGMAS and arg2 is not None)  # set
+            elif action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT):
+                anything = anything or (arg1 or "").upper() == "ROLLBACK"
+            else:  # a virtual table made or dropped, or an action this list does not know
+                anything = True
+        self._judged = (len(self.seen), frozenset(counted), frozenset(updated), anything)
+        return self._judged
 
 
 def watch(conn: sqlite3.Connection) -> Writes | None:
     """Record from now on what the statements run on ``conn`` may write (None: ``conn`` cannot be watched).
 
-    Every guard installed on ``conn`` afterwards reports to the same record; the guard is installed
-    again now, so no statement prepared before escapes it.
+    Every guard installed on ``conn`` afterwards adds to the same record (one set insertion per question,
+    judged only when asked); the guard is installed again now, so no statement prepared before escapes it.
     """
     writes = Writes()
     try:
