@@ -93,10 +93,14 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
             alone = last[1] is not None and last[1][2] == _connection_state(conn)[2]  # no other writer since
             taken = _snapshot_of(conn, label, False, redactor=redactor,
                                  known=_known_since(conn, last[0], sql, writes) if alone else None)
+            state = _connection_state(conn)
+            if alone and state[2] != last[1][2]:  # another writer committed while it was taken: count again
+                taken = _snapshot_of(conn, label, False, redactor=redactor)
+                state = _connection_state(conn)
             if writes is not None:
                 writes.clear()
             per_migration.append((event.migration.name, event.direction, taken))
-            last[:] = [taken, _connection_state(conn)]
+            last[:] = [taken, state]
         if on_step is not None:
             on_step(event)
 

@@ -217,3 +217,24 @@ def test_another_writer_during_the_run_is_counted_again(tmp_path: Path) -> None:
                        on_step=meanwhile)
     other.close()
     assert _after_counts(result)["quiet"] == 3 == _truth(db)["quiet"]
+
+
+def test_another_writer_while_the_snapshot_is_taken_is_counted_again(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    migrate_module = importlib.import_module("lightnb.migrate")
+    project, db = _project(tmp_path, "UPDATE quiet SET v = v + 1;\n")
+    real = migrate_module._snapshot_of
+    wrote: list[str] = []
+
+    def meanwhile(conn, label, *args, known=None, **options):  # type: ignore[no-untyped-def]
+        if known and not wrote:  # between the check that nobody else wrote and the snapshot's own reads
+            wrote.append(label)
+            other = sqlite3.connect(db, isolation_level=None)
+            other.execute("INSERT INTO quiet (v) VALUES (7)")
+            other.close()
+        return real(conn, label, *args, known=known, **options)
+
+    monkeypatch.setattr(migrate_module, "_snapshot_of", meanwhile)
+    result = _run(tmp_path, project, db)
+    assert result.per_migration[0][2].table("quiet").row_count == 3 == _truth(db)["quiet"]
+    assert _after_counts(result) == _truth(db)
