@@ -80,27 +80,39 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
 
     last: list[Any] = [None, None]  # the latest snapshot, and the state of the connection it was taken in
     ran: list[str] = []  # the SQL of each migration done, as it ran
+    writes: sqlite.Writes | None = None  # what the statements since the latest snapshot may have written
 
     def observe(event: runner.StepEvent) -> None:
         if event.kind == "done" and capture is not None and capture.snapshot:
             # schema and row counts after each migration (no row hashing; the tables the migration's
-            # SQL cannot change keep the counts of the snapshot before it)
+            # SQL cannot change keep the counts of the snapshot before it, and those it can only
+            # update keep their row count)
             label = f"after {event.direction} {event.migration.name}"
             sql = event.migration.down_sql() if event.direction == "down" else event.migration.up_sql()
             ran.append(sql)
             alone = last[1] is not None and last[1][2] == _connection_state(conn)[2]  # no other writer since
             taken = _snapshot_of(conn, label, False, redactor=redactor,
-                                 known=_untouched(last[0], sql) if alone else None)
+                                 known=_known_since(conn, last[0], sql, writes) if alone else None)
+            state = _connection_state(conn)
+            if alone and state[2] != last[1][2]:  # another writer committed while it was taken: count again
+                taken = _snapshot_of(conn, label, False, redactor=redactor)
+                state = _connection_state(conn)
+            if writes is not None:
+                writes.clear()
             per_migration.append((event.migration.name, event.direction, taken))
-            last[:] = [taken, _connection_state(conn)]
+            last[:] = [taken, state]
         if on_step is not None:
             on_step(event)
 
     # the runner reads it: whether anyone follows each statement (else a migration may run as one call)
     observe.statements = on_step is not None and getattr(on_step, "statements", True)  # type: ignore[attr-defined]  # a function attribute the runner reads
     try:
+        if capture is not None and capture.snapshot:
+            writes = sqlite.watch_writes(conn)
         before, before_copy, exact = _capture_before(conn, path, direction, capture, redactor)
         last[:] = [before, _connection_state(conn) if before is not None else None]
+        if writes is not None:
+            writes.clear()
         done = action(conn, found, _checksum_hook(path), observe)
         files: tuple[Path, ...] = ()
         if regenerate_schema:
@@ -178,6 +190,17 @@ def _snapshot_of(conn: Any, label: str, fingerprint: bool = True, *, redactor: R
     # the database this pass migrates through ``conn``: read mapped, as lightnb's own copies are
     return take_snapshot(conn, label=label, fingerprint=fingerprint, shown_fingerprints=redactor is not None,
                          redactor=redactor, known=known, own=True)
+
+
+def _known_since(conn: Any, previous: Snapshot | None, sql: str,
+                 writes: sqlite.Writes | None) -> dict[str, Any] | None:
+    """The tables of ``previous`` whose rows (:func:`_untouched`), or only whose row count
+    (:mod:`lightnb.inspect.kept_counts`), ``sql`` kept, by lower-case name."""
+    untouched = _untouched(previous, sql)
+    if previous is None or writes is None:
+        return untouched
+    from lightnb.inspect.kept_counts import kept_counts
+    return {**kept_counts(conn, previous, writes, [sql]), **(untouched or {})}
 
 
 def _untouched(previous: Snapshot | None, sql: str) -> dict[str, Any] | None:

@@ -139,8 +139,8 @@ class Workspace:
         """
         _ensure_writable(self.folder)
         # one writer at a time: never replace the database under a running migration (and the reverse)
-        from lightnb import runner
-        with runner.writer_lock(self.path):
+        from lightnb.writer_lock import writer_lock
+        with writer_lock(self.path):
             recording = _Beside(recorder, self) if recorder is not None else None
             try:
                 self._copy_production(verify, made_folder)
@@ -205,8 +205,8 @@ class Workspace:
         keep = [p for p in (self.production, *map(Path, protect)) if p is not None]
         state = _read_state(self.folder, missing_ok=True)
         removed: list[Path] = []
-        from lightnb import runner
-        with runner.writer_lock(self.path):  # never under a running migration; released before the folder goes
+        from lightnb.writer_lock import writer_lock
+        with writer_lock(self.path):  # never under a running migration; released before the folder goes
             for suffix in ("", *SIDECARS):
                 removed += _unlink(Path(f"{self.path}{suffix}"), keep)
             for leftover in self.folder.glob(".copy-*.db*"):

@@ -304,8 +304,8 @@ def test_a_listing_with_a_env_file_loads_no_env_library(project: Path) -> None:
 # What a snapshot needs beyond a listing's core: the copy of the database, the verb's own command, no renderer.
 SNAPSHOT_MODULES = (LISTING_MODULES - {"lightnb.cli.migration", "lightnb.render", "lightnb.render._dispatch",
                                        "lightnb.render.text", "lightnb.envfile"}
-                    | {"lightnb.cli.snapshot", "lightnb.backends.sqlite.copies", "lightnb.runner", "lightnb.workspace",
-                       "lightnb.scratch"})
+                    | {"lightnb.cli.snapshot", "lightnb.backends.sqlite.copies", "lightnb.writer_lock",
+                       "lightnb.workspace", "lightnb.scratch"})
 
 
 def test_a_snapshot_imports_only_the_named_set(project: Path) -> None:
@@ -318,6 +318,8 @@ def test_a_snapshot_imports_only_the_named_set(project: Path) -> None:
     assert (project / ".lightnb" / "workspace.db").is_file()
     ours = {m for m in modules if m == "lightnb" or m.startswith("lightnb.")}
     assert ours <= SNAPSHOT_MODULES, sorted(ours - SNAPSHOT_MODULES)
+    # a copy takes the writer lock, not the runner; weak references belong to the reads that make private copies
+    assert not modules & {"lightnb.runner", "weakref"}, sorted(modules & {"lightnb.runner", "weakref"})
     assert not modules & (set(HEAVY) | {"lightnb.results", "lightnb.catalog", "lightnb.inspect.redact"})
     assert "json" in modules  # it writes the workspace's state and the record of workspaces
     # the copy's and the state's temporary files are made without tempfile (and its shutil, compression, random)

@@ -27,7 +27,7 @@ print("\n" + json.dumps({"code": code, "modules": loaded}))
 # the SQLite backend's file checks and copies (the WAL fold among them), and what every command keeps.
 SNAPSHOT_MODULES = {
     "lightnb", "lightnb.lazy", "lightnb.errors", "lightnb.files", "lightnb.layout", "lightnb.settings",
-    "lightnb.project", "lightnb.target", "lightnb.records", "lightnb.steps", "lightnb.workspace", "lightnb.runner",
+    "lightnb.project", "lightnb.target", "lightnb.records", "lightnb.steps", "lightnb.workspace", "lightnb.writer_lock",
     "lightnb.scratch", "lightnb.ledger", "lightnb.signals", "lightnb.statement_log", "lightnb.progress",
     "lightnb.backends", "lightnb.backends.sqlite", "lightnb.backends.sqlite.connection",
     "lightnb.backends.sqlite.files", "lightnb.backends.sqlite.copies", "lightnb.backends.sqlite.wal",
@@ -37,8 +37,10 @@ SNAPSHOT_MODULES = {
 }
 # It runs no SQL of a migration (no guard, no script splitting, no catalog), inspects nothing, hashes no file
 # (the guard's record names the file, it does not fingerprint it) and makes no temporary folder: the copy is
-# written beside the workspace and renamed into place.
-NOT_FOR_A_SNAPSHOT = {"pandas", "numpy", "sqlglot", "pglast", "papermill", "nbformat", "psycopg", "ipywidgets",
+# written beside the workspace and renamed into place. It takes the writer lock, not the runner (its migrations
+# and ledger hooks), and the weak references that clean up private read copies belong to reads, not to a copy.
+NOT_FOR_A_SNAPSHOT = {"lightnb.runner", "weakref",
+                      "pandas", "numpy", "sqlglot", "pglast", "papermill", "nbformat", "psycopg", "ipywidgets",
                       "IPython", "lightnb.results", "lightnb.catalog", "lightnb.backends.sqlite.guard",
                       "lightnb.backends.sqlite.script", "lightnb.backends.sqlite.catalog",
                       "lightnb.backends.sqlite.interrupt", "lightnb.backends.statement", "hashlib", "_hashlib",

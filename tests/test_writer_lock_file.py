@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lightnb import runner
+from lightnb import runner, writer_lock
 
 
 class _Spy:
@@ -30,7 +30,7 @@ class _Spy:
 @pytest.fixture()
 def truncated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    monkeypatch.setattr(runner, "open", lambda *a, **k: _Spy(open(*a, **k), seen), raising=False)
+    monkeypatch.setattr(writer_lock, "open", lambda *a, **k: _Spy(open(*a, **k), seen), raising=False)
     return seen
 
 

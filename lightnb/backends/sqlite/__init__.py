@@ -14,6 +14,7 @@ connection. Its parts:
 * :mod:`~lightnb.backends.sqlite.catalog` — the catalogue as :mod:`lightnb.catalog` records;
 * :mod:`~lightnb.backends.sqlite.script` — statements as ``sqlite3_exec`` runs them;
 * :mod:`~lightnb.backends.sqlite.guard` — the authorizer that keeps migration SQL inside its database;
+* :mod:`~lightnb.backends.sqlite.writes` — which tables the statements run on a connection may have written;
 * :mod:`~lightnb.backends.sqlite.interrupt` — Ctrl-C and SIGTERM stop a running statement.
 """
 
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
     from lightnb.backends.sqlite.files import SQLITE_HEADER, check_database_path, committed_state, is_own_file
     from lightnb.backends.sqlite.interrupt import interrupting
     from lightnb.backends.sqlite.script import is_comment_only, split
+    from lightnb.backends.sqlite.writes import Writes
+    from lightnb.backends.sqlite.writes import watch as watch_writes
 else:
     # A part is imported when one of its names is first used, so a command that only reads a
     # database (``lightnb migration list``) loads the opener, not the guard, the catalogue or the copier.
@@ -76,6 +79,8 @@ else:
                                                "is_own_file")},
         "interrupting": ("interrupt", "interrupting"),
         **{name: ("script", name) for name in ("is_comment_only", "split")},
+        "Writes": ("writes", "Writes"),
+        "watch_writes": ("writes", "watch"),
     }
 
     def __getattr__(name: str) -> Any:
@@ -130,4 +135,4 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "CATALOGUE_TABLES", "Connection", "DriverData
            "query_only", "quote", "read_catalog", "read_columns", "read_definitions", "read_roots", "read_table",
            "restore", "restore_tables",
            "run_script", "save_tables", "serialize", "split", "state_identity", "translate", "version",
-           "version_info"]
+           "version_info", "watch_writes", "Writes"]

@@ -23,15 +23,17 @@ import sqlite3
 import stat
 import sys
 import time
-import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from lightnb.errors import DatabaseError
 from lightnb.files import kind_of
 from lightnb.layout import SIDECARS, is_lightnb_copy
+
+if TYPE_CHECKING:
+    import weakref  # loaded by the reads that make private copies only
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 HEADER_SIZE = 100
@@ -149,6 +151,7 @@ class ReadOnlyConnection(sqlite3.Connection):
     def keep_until_closed(self, folder: Path) -> None:
         """Delete ``folder`` when this connection is closed or collected (or at exit)."""
         import shutil
+        import weakref
 
         self.scratch.append(weakref.finalize(self, shutil.rmtree, str(folder), True))
 
@@ -227,6 +230,7 @@ def attachable(conn: sqlite3.Connection, path: str | Path, *, header: bool = Tru
         return target
     import shutil
     import tempfile
+    import weakref
 
     folder = Path(tempfile.mkdtemp(prefix=PRIVATE_READ_PREFIX))
     try:

@@ -64,9 +64,12 @@ class Guard:
     transaction_control: bool = True
     begins: int = 0  # BEGINs still allowed without transaction control (the runner's own)
     refusals: list[tuple[Refusal, str | None]] = field(default_factory=list)
+    seen: set[tuple[int, str | None, str | None]] | None = None  # every question but reads (see writes)
 
     def __call__(self, action: int, arg1: str | None, arg2: str | None, _db: str | None,
                  _source: str | None) -> int:
+        if self.seen is not None and action != sqlite3.SQLITE_READ:
+            self.seen.add((action, arg1, arg2))
         if action not in _JUDGED:
             return sqlite3.SQLITE_OK  # reads, inserts, updates, schema changes: inside the database
         try:
@@ -159,7 +162,8 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begin
 
     The connection's own database files are read from ``PRAGMA database_list``; when its main
     file lives in a lightnb scratch folder (:mod:`lightnb.scratch`), that folder's files are its
-    own copies too.
+    own copies too. A connection watched by :func:`lightnb.backends.sqlite.writes.watch` keeps
+    being watched.
 
     :param transaction_control: False refuses BEGIN/COMMIT/ROLLBACK and diesel's savepoints
         (a migration running inside diesel's transaction).
@@ -174,7 +178,8 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begin
             holder = scratch.holding(file)
             if holder is not None:
                 folders.append(os.path.realpath(holder))
-    guard = Guard(frozenset(own), tuple(dict.fromkeys(folders)), transaction_control, begins)
+    guard = Guard(frozenset(own), tuple(dict.fromkeys(folders)), transaction_control, begins,
+                  seen=getattr(getattr(conn, "watched_writes", None), "seen", None))
     conn.set_authorizer(guard)
     return guard
 
