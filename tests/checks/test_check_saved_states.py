@@ -59,9 +59,9 @@ def test_a_proof_copies_the_database_once_and_saves_only_what_it_touches(tmp_pat
     saved: list[tuple[str, list[str]]] = []
     original: Callable[..., Path] = copies.save_tables
 
-    def recorded(source: Any, destination: Any, tables: Any) -> Path:
+    def recorded(source: Any, destination: Any, tables: Any, **options: Any) -> Path:
         saved.append((Path(destination).name, sorted(t.lower() for t in tables)))
-        return original(source, destination, tables)
+        return original(source, destination, tables, **options)
     monkeypatch.setattr(copies, "save_tables", recorded)
     monkeypatch.setattr(sqlite, "save_tables", recorded, raising=False)
     made = _counting(monkeypatch)
