@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from lightnb import progress, runner, scratch
 from lightnb.backends import sqlite
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from lightnb.project import Project
 
 Verdict = Literal["safe", "needs attention", "unsafe", "irreversible"]
+_T = TypeVar("_T")
 OUTPUT_TAIL = 40
 # Lint rules about the undo that a declared irreversible migration answers by its declaration.
 _UNDO_RULES = frozenset({"down-empty", "down-incomplete"})
@@ -512,8 +513,10 @@ class _States:
         self.faithful = True  # the copy is in a state after the current migration's up
         self.before_identity: tuple[Any, ...] = ()
 
-    def save_before(self, touched: Touched | None, *, whole: bool = False) -> tuple[Snapshot, Path]:
-        """Save the copy as it is, before the current migration's up."""
+    def save_before(self, touched: Touched | None, *, whole: bool = False,
+                    meanwhile: Callable[[], None] = lambda: None) -> tuple[Snapshot, Path]:
+        """Save the copy as it is, before the current migration's up; ``meanwhile`` runs in this thread while
+        the tables are saved (it only reads the copy)."""
         self._forget()
         self.count += 1
         self.before = _snapshot(self.conn, "before up", touched=touched)
@@ -521,8 +524,10 @@ class _States:
         first = self.count == 1 and not self.applied
         if first and self.same_as is not None and self.same_as.holds(_path_of(self.conn)):
             self.before_path, self.before_whole, self.borrowed = self.same_as.path, True, True
+            meanwhile()
         else:
-            self.before_path, self.before_whole = self._save(f"before-{self.count}.db", None if whole else touched)
+            self.before_path, self.before_whole = self._save(f"before-{self.count}.db", None if whole else touched,
+                                                             meanwhile)
         return self.before, self.before_path
 
     def confirm_borrowed(self) -> None:
@@ -531,10 +536,12 @@ class _States:
             raise DatabaseError(f"{self.before_path} was written while the proof read it as the state before up; "
                                 f"run the test again.")
 
-    def save_after_up(self, snapshot: Snapshot, migration: Migration, touched: Touched | None) -> Path:
+    def save_after_up(self, snapshot: Snapshot, migration: Migration, touched: Touched | None,
+                      meanwhile: Callable[[], None] = lambda: None) -> Path:
+        """Save the copy as it is after up; ``meanwhile`` runs in this thread while the tables are saved."""
         self.applied.append(migration)
         self.after = snapshot
-        self.after_path, _whole = self._save(f"after-{self.count}.db", touched)
+        self.after_path, _whole = self._save(f"after-{self.count}.db", touched, meanwhile)
         return self.after_path
 
     def advance(self, migration: Migration) -> None:
@@ -581,14 +588,26 @@ class _States:
         return self.borrowed and self.same_as is not None and \
             sqlite.committed_state(self.same_as.path) != self.same_as.state
 
-    def _save(self, name: str, touched: Touched | None) -> tuple[Path, bool]:
-        """Save the copy's state as the tables ``touched`` holds, or whole; return where, and whether whole."""
+    def _save(self, name: str, touched: Touched | None, meanwhile: Callable[[], None]) -> tuple[Path, bool]:
+        """Save the copy's state as the tables ``touched`` holds, or whole; return where, and whether whole.
+
+        The tables are saved by a reader of the copy's file in a thread of its own (:class:`_Reader`)
+        while ``meanwhile`` (checks that only read the same committed state) runs here.
+        """
         path = self.folder / name
         if touched is not None:
-            try:
-                return sqlite.save_tables(self.conn, path, checked_tables(self.conn, touched) or []), False
-            except DatabaseError:
-                pass  # a definition that cannot stand alone (an unknown collation): the whole file, then
+            tables = checked_tables(self.conn, touched) or []
+            if self.conn.in_transaction:  # never: every step commits; the saving reads committed pages only
+                raise DatabaseError("cannot save tables of a database in the middle of a transaction")
+            here = _path_of(self.conn)
+            with _Reader(lambda opened: _saved_tables(here, path, tables, opened)) as saving:
+                meanwhile()
+                saved = saving.result()
+            if saved is not None:
+                return saved, False
+            # a definition that cannot stand alone (an unknown collation): the whole file, then
+        else:
+            meanwhile()
         return sqlite.backup(self.conn, path), True
 
     def _forget(self) -> None:
@@ -598,6 +617,90 @@ class _States:
         self.borrowed = False
         self.before_path = self.after_path = None
         self.before = self.after = None
+
+
+def _saved_tables(copy: Path, path: Path, tables: Sequence[str], opened: Callable[[sqlite.Connection], None]
+                  ) -> Path | None:
+    """Save ``tables`` of the database file ``copy`` into ``path``; None when a definition cannot stand alone."""
+    try:
+        return sqlite.save_tables(copy, path, tables, opened=opened)
+    except DatabaseError:
+        return None
+
+
+# SQLite calls a reader's progress handler every this many virtual-machine instructions (well under a
+# millisecond): a reader told to stop stops at once.
+_READER_INSTRUCTIONS = 10_000
+
+
+class _Reader(Generic[_T]):
+    """Read-only work on the proof's copy that runs in a thread of its own while this thread checks the same
+    committed state (SQLite works without Python's lock: two readers use both cores).
+
+    The work gets ``opened``, to call with every connection it opens: a progress handler then stops its
+    statements as soon as the reader is told to. Used as a context manager around what this thread does
+    meanwhile: :meth:`result` waits for the work and returns what it returned, or raises what it raised;
+    leaving the block otherwise (an error here, Ctrl-C, SIGTERM) stops the work and waits for its thread to
+    end, so no thread outlives the block and nothing it writes appears after it. Whatever this thread raises
+    wins over what the reader raised: the errors come as they would one after the other, this thread's
+    checks first. Nothing here writes the copy, so the next step of the proof, which does, starts only once
+    the block is left.
+    """
+
+    def __init__(self, work: Callable[[Callable[[sqlite.Connection], None]], _T]) -> None:
+        self._work = work
+        self._stopped = threading.Event()
+        # Waited for instead of the thread itself: a Thread.join that Ctrl-C interrupts may take a thread that
+        # still runs for ended (CPython 3.11), an Event cannot be wrong.
+        self._done = threading.Event()
+        self._outcome: tuple[bool, Any] | None = None
+        self._thread = threading.Thread(target=self._run, name="lightnb-proof-reader", daemon=True)
+
+    def __enter__(self) -> _Reader[_T]:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        if kind is not None:
+            self._stopped.set()
+        self._wait()
+
+    def result(self) -> _T:
+        """Wait for the work (Ctrl-C and SIGTERM stop the wait) and return its result, or raise its error."""
+        self._done.wait()
+        assert self._outcome is not None
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return cast(_T, value)
+
+    def _wait(self) -> None:
+        """Wait until the thread has ended; a stop that arrives meanwhile stops the work, and is raised after."""
+        stop: BaseException | None = None
+        while True:
+            try:
+                self._done.wait()
+                self._thread.join()  # the work is over: the thread only returns
+                break
+            except BaseException as arrived:  # noqa: BLE001 - Ctrl-C or SIGTERM while waiting: stop the work, raised after
+                self._stopped.set()
+                stop = stop or arrived
+        if stop is not None:
+            raise stop
+
+    def _run(self) -> None:
+        try:
+            self._outcome = (True, self._work(self._opened))
+        except BaseException as error:  # noqa: BLE001 - handed to the thread that waits for it
+            self._outcome = (False, error)
+        finally:
+            self._done.set()
+
+    def _opened(self, conn: sqlite.Connection) -> None:
+        conn.set_progress_handler(self._halt, _READER_INSTRUCTIONS)
+
+    def _halt(self) -> int:
+        return 1 if self._stopped.is_set() else 0
 
 
 def _not_rehearsed(migration: Migration, findings: Sequence[Finding], blocker: str) -> MigrationCheck:
@@ -650,32 +753,38 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
     # Where to look: the tables up.sql and down.sql can change (their triggers and foreign-key
     # children included); every other table keeps its rows whatever the migration does.
     touched = touched_tables(conn, [migration.up_sql(), down_sql or ""], always=_bookkeeping(conn))
-    baseline = _fk_violations(conn, touched)
     declared = declared_irreversible(down_sql)
+    # Each state of the copy is read twice at once: here SQLite's checks, in a reader thread the save or
+    # the comparison of the same committed state (see _Reader); the next step starts once both are done.
+    baselines: list[int] = []
     # up.sql's impact is measured on the whole state before it (a declared one-way migration only)
-    before, before_path = saves.save_before(touched, whole=declared is not None)
+    before, before_path = saves.save_before(touched, whole=declared is not None,
+                                            meanwhile=lambda: baselines.append(_fk_violations(conn, touched)))
+    baseline = baselines[0]
     faithful = True  # the copy ends in a state after up
     if declared is None and marker_without_reason(down_sql):
         reasons.append(f"down.sql has the `-- {IRREVERSIBLE}` marker without a reason, so it declares nothing: "
                        f"write `-- {IRREVERSIBLE}: <why>`")
     here = _path_of(conn)
-    if _step(conn, migration, "up", reasons, steps, baseline, touched=touched, shown=saves.shown):
+    if _step(conn, migration, "up", reasons, steps, shown=saves.shown):
         after_up = _snapshot(conn, "after up", since=before, touched=touched)
-        after_path = saves.save_after_up(after_up, migration, touched)
+        after_path = saves.save_after_up(after_up, migration, touched,
+                                         meanwhile=lambda: _check_state(conn, "up", reasons, baseline, touched))
         if declared is not None:
             impact = _measured_impact(before_path, migration, redactor, in_place=not saves.borrowed)
         if down_sql is None:
             reasons.append("cannot prove the revert: down.sql is missing")
         elif declared is not None and sqlite.is_comment_only(down_sql):
             reasons.append(f"down.sql declares the migration irreversible ({declared}); not run")
-        elif _step(conn, migration, "down", reasons, steps, baseline, touched=touched, shown=saves.shown,
-                   later=True):
+        elif _step(conn, migration, "down", reasons, steps, shown=saves.shown):
             after_down = _snapshot(conn, "after down", since=before, touched=touched)
             destroyed = intentionally_destroyed(source_of(migration).up)
+            with _Reader(lambda opened: compare_rows(before, after_down, destroyed, before_db=before_path,
+                                                     after_db=here, touched=touched, opened=opened)) as comparing:
+                _check_state(conn, "down", reasons, baseline, touched, later=True)
+                row_diffs, expected = comparing.result()
             real, order_list = _schema_changes(before, after_down, before_path, here)
             schema_diffs, order = tuple(real), tuple(order_list)
-            row_diffs, expected = compare_rows(before, after_down, destroyed, before_db=before_path,
-                                               after_db=here, touched=touched)
             # up again runs on the state before up only when down.sql gave it back, to the letter
             restored = not (schema_diffs or row_diffs or order or expected)
             faithful = restored and sqlite.state_identity(conn) == saves.before_identity
@@ -694,12 +803,13 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             elif order:
                 reasons.append("down.sql does not restore the column order either: " + "; ".join(order))
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
-            if _step(conn, migration, "up", reasons, steps, baseline, label="up again", touched=touched,
-                     shown=saves.shown, later=True):
+            if _step(conn, migration, "up", reasons, steps, label="up again", shown=saves.shown):
                 again = _snapshot(conn, "after up again", since=before, touched=touched)
+                with _Reader(lambda opened: compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
+                                                         touched=touched, opened=opened)) as comparing:
+                    _check_state(conn, "up again", reasons, baseline, touched, later=True)
+                    redo_rows, _ = comparing.result()
                 redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
-                redo_rows, _ = compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
-                                            touched=touched)
                 redo_diffs = tuple(redo_real + redo_order + list(redo_rows))
                 if redo_diffs:  # the same rows and definitions as after up were checked after up
                     _foreign_keys(conn, "up again", reasons, baseline, touched)
@@ -805,16 +915,9 @@ def _snapshot(conn: sqlite.Connection, label: str, *, since: Snapshot | None = N
 
 
 def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up", "down"],
-          reasons: list[str], steps: list[str], baseline: int, *, label: str | None = None,
-          touched: Touched | None = None, shown: progress.Task | None = None, later: bool = False) -> bool:
-    """Run one step of the proof on the copy and check what it left.
-
-    :param later: a step whose state the proof compares with one already checked (down with the
-        state before up, up again with the state after up): its tables get SQLite's quick check
-        (the pages, records, NOT NULL and CHECK constraints; not every index entry against its row,
-        which only a corrupt file or ``writable_schema`` breaks, and that checks the whole file), and
-        the caller checks foreign keys only when the comparison found a difference.
-    """
+          reasons: list[str], steps: list[str], *, label: str | None = None,
+          shown: progress.Task | None = None) -> bool:
+    """Run one step of the proof on the copy (:func:`_check_state` then checks what it left)."""
     name = label or direction
     if shown is not None:
         shown.update(shown.done, label=f"{migration.name}: {name}")
@@ -826,12 +929,27 @@ def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up"
     steps.append(name)
     if shown is not None:
         shown.advance()
+    return True
+
+
+def _check_state(conn: sqlite.Connection, name: str, reasons: list[str], baseline: int, touched: Touched | None,
+                 *, later: bool = False) -> None:
+    """Check what the step ``name`` left: SQLite's integrity check of the tables it can change, and their
+    foreign keys.
+
+    Only reads the copy: the proof runs it while a reader thread saves or compares the same state.
+
+    :param later: a step whose state the proof compares with one already checked (down with the
+        state before up, up again with the state after up): its tables get SQLite's quick check
+        (the pages, records, NOT NULL and CHECK constraints; not every index entry against its row,
+        which only a corrupt file or ``writable_schema`` breaks, and that checks the whole file), and
+        the caller checks foreign keys only when the comparison found a difference.
+    """
     problems = _integrity_problems(conn, touched, quick=later)
     if problems:
         reasons.append(f"integrity check failed after {name}: {problems[0]}")
     if not later:
         _foreign_keys(conn, name, reasons, baseline, touched)
-    return True
 
 
 def _foreign_keys(conn: sqlite.Connection, name: str, reasons: list[str], baseline: int,
@@ -923,7 +1041,8 @@ def _normalized(sql: str) -> tuple[str, ...]:
 
 
 def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, before_db: Path | None = None,
-                 after_db: Path | None = None, touched: Touched | None = None
+                 after_db: Path | None = None, touched: Touched | None = None,
+                 opened: Callable[[sqlite.Connection], None] | None = None
                  ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return (unexpected, expected) row differences of tables present in both snapshots.
 
@@ -936,6 +1055,8 @@ def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, befo
 
     :param destroyed: lower-case names of tables whose data up.sql destroys on purpose.
     :param before_db: the database file in the ``before`` state; ``after_db`` the one in the ``after`` state.
+    :param opened: called with each connection the comparison opens (see :class:`_Reader`); it only
+        reads the files, through connections of its own, so it may run in another thread.
     """
     from lightnb.inspect.row_diff import changed_tables, row_diff
 
@@ -955,12 +1076,13 @@ def compare_rows(before: Snapshot, after: Snapshot, destroyed: set[str], *, befo
     counts: dict[str, str] = {}
     if suspects and before_db is not None and after_db is not None:
         plain = [t.name for t in suspects if not is_bookkeeping(t.name)]
-        differing = set(changed_tables(before_db, after_db, plain)) if plain else set()
+        differing = set(changed_tables(before_db, after_db, plain, opened=opened)) if plain else set()
         # a table whose row count differs differs, even when a partial saved state does not hold it
         suspects = [t for t in suspects if is_bookkeeping(t.name) or t.name in differing
                     or t.row_count != _row_count(after, t.name)]
         try:
-            diff = row_diff(before_db, after_db, tables=[t.name for t in suspects if t.name in differing], sample=0)
+            diff = row_diff(before_db, after_db, tables=[t.name for t in suspects if t.name in differing], sample=0,
+                            opened=opened)
         except LightnbError:
             diff = None
         for t in suspects:

@@ -9,7 +9,7 @@ difference from a cursor. No table is ever loaded into Python.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,7 +242,8 @@ def _ref(column: str) -> str:
 
 def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequence[str] | None = None,
              sample: int = 5, redactor: Redactor | None = None, reveal: bool = False,
-             counts: tuple[Mapping[str, int], Mapping[str, int]] | None = None, own: bool = False) -> RowDiff:
+             counts: tuple[Mapping[str, int], Mapping[str, int]] | None = None, own: bool = False,
+             opened: Callable[[sqlite.Connection], None] | None = None) -> RowDiff:
     """Compare the rows of two database files table by table.
 
     A large table is compared row by row only where its pages differ between the files (see
@@ -260,10 +261,12 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
     :param own: both files are lightnb's own (a before copy it kept, the database it just migrated):
         they may be read memory-mapped. Other files are read with ordinary reads, so a file that is
         truncated or fails to read meanwhile gives an error, not a crash (see :func:`sqlite.mapped`).
+    :param opened: called with the connection that reads both files, before it reads them (a caller
+        in another thread makes it interruptible).
     :raises DatabaseError: a file is missing or not an SQLite database.
     """
     redactor = redactor or DEFAULT_REDACTOR
-    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE, own=own):
+    with _open_pair(before_path, after_path, opened) as conn, sqlite.mapped(conn, "main", BEFORE, own=own):
         # rows are counted where compared (_count); a snapshot counts only the tables that may be
         # gone, for the schema diff to say how many rows went with them
         after = take_snapshot(conn, label=str(after_path), fingerprint=False, counted=lambda _name: False, own=own)
@@ -351,7 +354,7 @@ def _mask_copies(rows: list[dict[str, Any]], finder: KnownSecrets) -> list[dict[
 
 
 def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequence[str] | None = None,
-                   *, own: bool = False) -> list[str]:
+                   *, own: bool = False, opened: Callable[[sqlite.Connection], None] | None = None) -> list[str]:
     """Return the tables present in both files whose rows differ, comparing columns by name.
 
     Only the columns both sides have are compared, whatever their order: a column added, removed or
@@ -360,8 +363,10 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
     is exact and runs inside SQLite (:func:`same_rows`); both files are opened read-only.
 
     :param tables: only these tables (names as in the before file); all common tables by default.
+    :param opened: called with the connection that reads both files, before it reads them (a caller
+        in another thread makes it interruptible).
     """
-    with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE, own=own):
+    with _open_pair(before_path, after_path, opened) as conn, sqlite.mapped(conn, "main", BEFORE, own=own):
         before = {t.name.lower(): t for t in _ordinary_tables(conn, BEFORE)}
         after = {t.name.lower(): t for t in _ordinary_tables(conn, "main")}
         wanted = [t.lower() for t in tables] if tables is not None else sorted(before)
@@ -487,12 +492,15 @@ def _ordinary_tables(conn: sqlite.Connection, schema: str) -> list[Table]:
 class _open_pair:
     """Context manager: the after file as main, the before file attached, both read-only."""
 
-    def __init__(self, before: str | Path, after: str | Path) -> None:
-        self.before, self.after = before, after
+    def __init__(self, before: str | Path, after: str | Path,
+                 opened: Callable[[sqlite.Connection], None] | None = None) -> None:
+        self.before, self.after, self.opened = before, after, opened
 
     def __enter__(self) -> sqlite.Connection:
         self.conn = sqlite.open_readonly(self.after)
         try:
+            if self.opened is not None:
+                self.opened(self.conn)
             sqlite.attach_readonly(self.conn, self.before, BEFORE)
         except BaseException:
             self.conn.close()

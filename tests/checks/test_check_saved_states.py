@@ -59,9 +59,9 @@ def test_a_proof_copies_the_database_once_and_saves_only_what_it_touches(tmp_pat
     saved: list[tuple[str, list[str]]] = []
     original: Callable[..., Path] = copies.save_tables
 
-    def recorded(source: Any, destination: Any, tables: Any) -> Path:
+    def recorded(source: Any, destination: Any, tables: Any, **options: Any) -> Path:
         saved.append((Path(destination).name, sorted(t.lower() for t in tables)))
-        return original(source, destination, tables)
+        return original(source, destination, tables, **options)
     monkeypatch.setattr(copies, "save_tables", recorded)
     monkeypatch.setattr(sqlite, "save_tables", recorded, raising=False)
     made = _counting(monkeypatch)
@@ -227,4 +227,59 @@ def test_a_state_the_save_cannot_give_back_is_refused(tmp_path: Path) -> None:
     saved = sqlite.save_tables(conn, tmp_path / "states" / "before.db", ["a"])
     conn.execute("DROP TABLE quiet")  # a table the save does not hold: only a rebuild gives it back
     assert not sqlite.restore_tables(conn, saved, identity)
+    conn.close()
+
+
+def _saved_with_statements(conn: sqlite3.Connection, path: Path, tables: list[str],
+                           before: Callable[[sqlite3.Connection], None] = lambda _conn: None) -> list[str]:
+    statements: list[str] = []
+
+    def opened(target: sqlite3.Connection) -> None:
+        target.set_trace_callback(statements.append)
+        before(target)
+    sqlite.save_tables(conn, path, tables, opened=opened)
+    return statements
+
+
+def _own_rowids(tmp_path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(tmp_path / "src.db", isolation_level=None)
+    conn.executescript('''
+        CREATE TABLE t (v TEXT NOT NULL, n REAL);
+        CREATE INDEX t_v ON t (v);
+        CREATE TABLE w (k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;
+        INSERT INTO t (rowid, v, n) VALUES (3, 'c', 1.0), (10, 'a', 2.5), (7, 'b', NULL);
+        INSERT INTO w VALUES ('x', x'01'), ('y', NULL);
+    ''')
+    return conn
+
+
+def test_saved_tables_are_transferred_as_stored_with_their_rowids_and_indexes(tmp_path: Path) -> None:
+    conn = _own_rowids(tmp_path)
+    statements = _saved_with_statements(conn, tmp_path / "saved.db", ["t", "w"])
+    # rows and index entries copied as SQLite's VACUUM copies them, not read and inserted value by value
+    assert 'INSERT INTO main."t" SELECT * FROM source."t"' in statements
+    assert 'INSERT INTO main."w" SELECT * FROM source."w"' in statements
+    assert not any(s.startswith(("DELETE", "INSERT INTO main.\"t\" (")) for s in statements), statements
+    saved = sqlite3.connect(tmp_path / "saved.db")
+    assert saved.execute("SELECT rowid, v, n FROM t ORDER BY rowid").fetchall() == \
+        conn.execute("SELECT rowid, v, n FROM t ORDER BY rowid").fetchall() == [(3, "c", 1.0), (7, "b", None),
+                                                                                 (10, "a", 2.5)]
+    assert saved.execute("SELECT k, v FROM w ORDER BY k").fetchall() == [("x", b"\x01"), ("y", None)]
+    assert saved.execute("SELECT v FROM t INDEXED BY t_v ORDER BY v").fetchall() == [("a",), ("b",), ("c",)]
+    assert saved.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    saved.close()
+    conn.close()
+
+
+def test_rows_sqlite_will_not_transfer_are_copied_with_their_rowids_named(tmp_path: Path) -> None:
+    conn = _own_rowids(tmp_path)
+    # with the deprecated row counting on, SQLite inserts the rows one by one, numbering them again
+    statements = _saved_with_statements(conn, tmp_path / "saved.db", ["t"],
+                                        lambda target: target.execute("PRAGMA count_changes = ON"))
+    assert any(s.startswith("DELETE FROM main.\"t\"") for s in statements), statements
+    saved = sqlite3.connect(tmp_path / "saved.db")
+    assert saved.execute("SELECT rowid, v, n FROM t ORDER BY rowid").fetchall() == [(3, "c", 1.0), (7, "b", None),
+                                                                                     (10, "a", 2.5)]
+    assert saved.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    saved.close()
     conn.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +161,8 @@ def _copy_file_under_read_lock(source: sqlite3.Connection, target: Path) -> bool
     return True
 
 
-def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Sequence[str]) -> Path:
+def save_tables(source: sqlite3.Connection | str | Path, destination: str | Path, tables: Sequence[str], *,
+                opened: Callable[[sqlite3.Connection], None] | None = None) -> Path:
     """Save some tables of an open database file into a new database ``destination``, atomically.
 
     Each table keeps its definition (columns, keys, constraints), its rows (with their rowids) and its
@@ -171,15 +172,30 @@ def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Seq
     can change: at the cost of those tables, not of the whole file. The rows are read in one read
     transaction (one point in time), through a read-only URI: the source is never written.
 
+    A table without generated columns is copied as SQLite's ``VACUUM`` copies one: its records and
+    the entries of its indexes as they are stored, without decoding a value or sorting an index
+    again (the transfer ``INSERT INTO t SELECT * FROM source.t`` allows between equal definitions);
+    rowids are kept either way.
+
+    Only the source's file is read, through a connection of its own: ``source`` is an open database
+    (only asked where its file is) or the path of a database file no one is writing (its committed
+    state is read), so the saving may run in another thread while the caller reads the same state.
+
+    :param opened: called with the connection that reads the source and writes the save, before it
+        reads anything (a caller in another thread makes it interruptible with a progress handler).
     :raises DatabaseError: when a definition cannot be created again in a database of its own (an
         unknown collation, say): the caller saves the whole file instead.
     :raises WorkspaceError: when the copy cannot be written.
     """
-    if source.in_transaction:
-        raise DatabaseError("cannot save tables of a database in the middle of a transaction")
-    row = source.execute("PRAGMA database_list").fetchone()
-    if not row or not row[2]:
-        raise DatabaseError("cannot save tables of an in-memory database")
+    if isinstance(source, sqlite3.Connection):
+        if source.in_transaction:
+            raise DatabaseError("cannot save tables of a database in the middle of a transaction")
+        row = source.execute("PRAGMA database_list").fetchone()
+        if not row or not row[2]:
+            raise DatabaseError("cannot save tables of an in-memory database")
+        file = str(row[2])
+    else:
+        file = str(source)
     dest = Path(destination)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = make_temporary(dest.parent, prefix=".save-", suffix=".db")
@@ -187,10 +203,13 @@ def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Seq
     wanted = {name.lower() for name in tables}
     target = sqlite3.connect(str(tmp), isolation_level=None)
     try:
+        if opened is not None:
+            opened(target)
         target.execute("PRAGMA journal_mode = OFF")  # a new private file: nothing to roll back to
         target.execute("PRAGMA synchronous = OFF")
         target.execute("PRAGMA ignore_check_constraints = ON")  # the rows as they are, checked or not
-        target.execute("ATTACH DATABASE ? AS source", (readonly_uri(row[2]),))
+        target.execute("PRAGMA foreign_keys = OFF")  # the transfer is refused to a table with keys otherwise
+        target.execute("ATTACH DATABASE ? AS source", (readonly_uri(file),))
         target.execute("BEGIN")
         objects = target.execute("SELECT type, name, tbl_name, sql FROM source.sqlite_master WHERE sql IS NOT NULL "
                                  "AND type IN ('table', 'index') ORDER BY type DESC, rowid").fetchall()
@@ -200,18 +219,20 @@ def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Seq
                     or _VIRTUAL.match(sql):
                 continue
             target.execute(sql)
-            columns = _stored_columns(target, "source", name)
-            target.execute(f"INSERT INTO main.{quote(name)} ({columns}) SELECT {columns} FROM source.{quote(name)}")
-            saved.append(name.lower())
+            saved.append(name)
+        # the indexes before the rows: the transfer copies their entries with the records
+        for kind, _name, table, sql in objects:
+            if kind == "index" and table.lower() in {name.lower() for name in saved}:
+                target.execute(sql)
+        for name in saved:
+            _copy_rows(target, name)
+        saved = [name.lower() for name in saved]
         sequences = target.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'sqlite_sequence'").fetchone()
         if sequences and target.execute("SELECT 1 FROM source.sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
             names = ", ".join("?" * len(saved))
             target.execute(f"DELETE FROM main.sqlite_sequence WHERE lower(name) IN ({names})", saved)
             target.execute(f"INSERT INTO main.sqlite_sequence SELECT * FROM source.sqlite_sequence "
                            f"WHERE lower(name) IN ({names})", saved)
-        for kind, _name, table, sql in objects:
-            if kind == "index" and table.lower() in saved:
-                target.execute(sql)
         target.execute("COMMIT")
         target.execute("DETACH DATABASE source")
     except sqlite3.Error as error:
@@ -230,6 +251,32 @@ def save_tables(source: sqlite3.Connection, destination: str | Path, tables: Seq
     target.close()
     os.replace(tmp, dest)
     return dest
+
+
+def _copy_rows(target: sqlite3.Connection, name: str) -> None:
+    """Copy the rows of ``source.name`` into the empty ``main.name`` of the same definition, rowids kept.
+
+    Without generated columns, ``SELECT *`` lets SQLite transfer the stored records and index entries
+    as they are (rowids with them). Should it not transfer them, it would number the rows of a table
+    whose rowid is its own again, in rowid order: the largest rowid tells, and the table is then
+    copied column by column, rowid named.
+    """
+    info = target.execute(f"PRAGMA source.table_xinfo({quote(name)})").fetchall()
+    if all(column[6] == 0 for column in info):
+        target.execute(f"INSERT INTO main.{quote(name)} SELECT * FROM source.{quote(name)}")
+        if _largest_rowid(target, "main", name) == _largest_rowid(target, "source", name):
+            return
+        target.execute(f"DELETE FROM main.{quote(name)}")
+    columns = _stored_columns(target, "source", name)
+    target.execute(f"INSERT INTO main.{quote(name)} ({columns}) SELECT {columns} FROM source.{quote(name)}")
+
+
+def _largest_rowid(conn: sqlite3.Connection, schema: str, table: str) -> Any:
+    """The largest rowid of a table (None when empty or WITHOUT ROWID, whose rows have none to lose)."""
+    try:
+        return conn.execute(f"SELECT max(_rowid_) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
+    except sqlite3.OperationalError:
+        return None
 
 
 def _stored_columns(conn: sqlite3.Connection, schema: str, table: str) -> str:
