@@ -74,7 +74,7 @@ def revert_panel(workbook: Workbook, number: int = 1, *, now: bool = False) -> S
         ok = False
         try:
             change = steps.revert_on_workspace(workbook.project, workbook.workspace, number=count.value,
-                                               on_step=progress.on_step)
+                                               on_step=progress.on_step, durable=not workbook.scratch)
             ok = True
         finally:
             progress.finish(ok)

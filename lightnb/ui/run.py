@@ -46,7 +46,7 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
         ok = False
         try:
             change = steps.run_on_workspace(workbook.project, workbook.workspace, limit=limit,
-                                            on_step=progress.on_step)
+                                            on_step=progress.on_step, durable=not workbook.scratch)
             ok = True
         finally:
             progress.finish(ok)
