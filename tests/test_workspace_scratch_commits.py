@@ -111,6 +111,8 @@ def test_the_workbook_on_the_rehearsals_copy_commits_without_waiting(rehearsal: 
     assert panel.result is not None and panel.result.result.migrations
     assert commits and set(commits) == {OFF}
     assert migrate_module.NOT_DURABLE in panel.result.result.notes
+    # the panel's output, and the report made of it, say so beside the time
+    assert migrate_module.NOT_DURABLE in panel.result._repr_markdown_()
     commits.clear()
     revert_panel(wb, now=True)
     assert commits and set(commits) == {OFF}

@@ -304,8 +304,8 @@ def _row_diffs(before_path: str | Path, after_path: str | Path, tables: Sequence
     """Measure the row diff once; return it revealed (``revealed`` samples) and redacted (``redacted``
     samples), each None when not asked for."""
     redactor = redactor or DEFAULT_REDACTOR
-    opened = _states(before_path, after_path)
     with _open_pair(before_path, after_path) as conn, sqlite.mapped(conn, "main", BEFORE, own=own):
+        opened = _states(before_path, after_path)  # (once opened: both paths are checked to be files, no FIFO)
         # rows are counted where compared (_count); a snapshot counts only the tables that may be
         # gone, for the schema diff to say how many rows went with them
         after = take_snapshot(conn, label=str(after_path), fingerprint=False, counted=lambda _name: False, own=own)
