@@ -101,6 +101,12 @@ class Change(Rendered):
                         "; ".join(_table_phrases(name, before, after, rows.get(name), self.schema))))
         return out
 
+    def noted(self, notes: Collection[str]) -> Change:
+        """Return this change whose step result also says ``notes`` first (e.g. edits saved before it ran)."""
+        from dataclasses import replace
+        noted = replace(self, result=replace(self.result, notes=tuple(notes) + tuple(self.result.notes)))
+        return keep_row_diff(noted, kept_row_diff(self))  # the same two files: what was measured on them stands
+
     def preview(self, table: str) -> ComparedPreview:
         """Return the before/after preview of ``table``.
 
@@ -155,7 +161,23 @@ def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
     keys = {t: _keys_of(found, preview_rows) for t, found in compared.items()}
     previews = _previews(before_path, after_path, changed[:max_previews], diff, preview_rows, redactor,
                          affected=keys)
-    return Change(result, diff, previews, changed, counted)
+    return keep_row_diff(Change(result, diff, previews, changed, counted), diffs)
+
+
+# A Change keeps the row diff it was described with (revealed: it picks the rows previews show) out of its fields,
+# so that nothing renders or serialises it; the inspect step starts from it while both files are provably unchanged.
+_ROW_DIFF = "_row_diff"
+
+
+def keep_row_diff(change: Change, diffs: Any) -> Change:
+    """Return ``change`` holding ``diffs`` (the row diff of its two files measured when described, or None)."""
+    object.__setattr__(change, _ROW_DIFF, diffs)
+    return change
+
+
+def kept_row_diff(change: Change) -> Any:
+    """The row diff ``change`` was described with (None when it kept none): see :func:`keep_row_diff`."""
+    return getattr(change, _ROW_DIFF, None)
 
 
 def _known_counts(result: RunResult, after_path: Path) -> tuple[dict[str, int], dict[str, int]]:
@@ -347,14 +369,19 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
     :raises LightnbError: when the table is in neither database.
     """
     from lightnb.inspect.impact import measure_impact
-    from lightnb.inspect.row_diff import row_diff
+    from lightnb.inspect.row_diff import row_diff_pair
 
     result = change.result
     if result.before_copy is None:  # a Change is only made from a result that kept one (see describe)
         raise WorkspaceError("This result was not captured; run the step with capture=Capture(copy=True).")
     before_copy = Path(result.before_copy)
     before_name = {new: old for old, new in change.schema.table_renames.items()}.get(table, table)
-    keys = affected_keys(before_copy, Path(result.database), [table], rows).get(table)
+    # one row diff, revealed to pick the rows the preview shows, redacted to be shown; measured when the step
+    # was described, unless either file changed since
+    revealed, diff = row_diff_pair(before_copy, result.database, tables=[table], revealed=max(rows, 0),
+                                   sample=sample, redactor=redactor, measured=kept_row_diff(change))
+    found = revealed.table(table)
+    keys = _keys_of(found, rows) if rows > 0 and found is not None and found.status == "compared" else None
     before_conn, after_conn = sqlite.open_readonly(before_copy), sqlite.open_readonly(result.database)
     try:
         preview = _compare(before_conn, after_conn, before_name, table, rows, keys, redactor,
@@ -364,7 +391,6 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
         after_conn.close()
     schema = SchemaDiff(tuple(change.schema.of(table=table)), change.schema.before_label,
                         change.schema.after_label)
-    diff = row_diff(before_copy, result.database, tables=[table], sample=sample, redactor=redactor)
     scripts = [m.down_sql() if result.direction == "down" else m.up_sql() for m in result.migrations]
     impact = tuple(i for script in scripts for i in measure_impact(before_copy, script, redactor=redactor,
                                                                          in_place=True)

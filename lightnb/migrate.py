@@ -30,23 +30,27 @@ if TYPE_CHECKING:
     from lightnb.inspect.snapshot import Snapshot
     from lightnb.runner import StepObserver
 
-__all__ = ["SCHEMA_STYLES", "migrate", "regenerate_schema_files", "run", "schema_style"]
+__all__ = ["NOT_DURABLE", "SCHEMA_STYLES", "migrate", "regenerate_schema_files", "run", "schema_style"]
+
+# What a run on a copy whose commits did not wait for the disk says beside its time.
+NOT_DURABLE = ("Timed on a throwaway copy whose commits do not wait for the disk; on production each commit "
+               "also waits for its writes to reach the disk.")
 
 
 def run(project: Project, database: str | Path | SqliteLocation, *, limit: int | None = None,
         on_step: StepObserver | None = None, regenerate_schema: bool = True, locked_schema: bool = False,
-        capture: Capture | None = None, style: str | None = None) -> RunResult:
+        capture: Capture | None = None, style: str | None = None, durable: bool = True) -> RunResult:
     """Apply every pending migration (or the next ``limit``) to the SQLite ``database`` (see :func:`migrate`)."""
     return migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
         conn, found, on_step=observe, on_applied=hook, limit=limit),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
-        on_step=on_step, style=style)
+        on_step=on_step, style=style, durable=durable)
 
 
 def migrate(project: Project, database: str | Path | SqliteLocation, direction: str,
             action: Callable[[Any, list[Migration], Any, StepObserver], list[Migration]], *,
             regenerate_schema: bool = True, locked_schema: bool = False, capture: Capture | None = None,
-            on_step: StepObserver | None = None, style: str | None = None) -> RunResult:
+            on_step: StepObserver | None = None, style: str | None = None, durable: bool = True) -> RunResult:
     """Do one pass of ``action`` (the runner's run, revert or redo) on the SQLite ``database``.
 
     :param direction: ``up``, ``down`` or ``redo``, as the result names it.
@@ -54,6 +58,10 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     :param regenerate_schema: regenerate the schema files afterwards (checked writable before any
         migration runs); with ``locked_schema``, check them instead (``--locked-schema``).
     :param capture: take before/after snapshots (and a before copy) for the inspect step.
+    :param durable: False for a copy no commit of which needs to survive a power cut (a rehearsal's workspace,
+        in the private folder deleted when the rehearsal ends): its commits do not wait for the disk
+        (``PRAGMA synchronous = OFF``, the connection's setting only; a crash of the process still leaves
+        every commit whole). The result says so, as its time is then not what production's commits take.
     :raises SqlError: naming the migration, file, line and statement that failed; that migration is
         rolled back completely and the tracking table does not claim it.
     """
@@ -66,6 +74,8 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     if location is None or location.path is not None:
         refuse_production(project, path)
     conn = sqlite.connect(location if location is not None else path)
+    if not durable:  # (production was refused above: never for it)
+        conn.execute("PRAGMA synchronous = OFF")
     if regenerate_schema and not locked_schema:
         try:  # before any migration runs: a schema file that may not be written stops the step whole
             from lightnb.schema.sync import check_schema_targets
@@ -140,7 +150,8 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
                      seconds=time.perf_counter() - started, before=before, after=after,
                      before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration),
                      reachable=_reachable(before, after, ran) if before is not None and after is not None else None,
-                     before_copy_exact=exact, after_state=settled if after is not None else None)
+                     before_copy_exact=exact, after_state=settled if after is not None else None,
+                     notes=(NOT_DURABLE,) if not durable and done else ())
 
 
 def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | None,

@@ -213,6 +213,10 @@ def _copies(project_dir: Path, production: Path, folder: Path) -> tuple[dict[str
 
     state = sqlite.committed_state(production)
     made = _workspace_copy(project_dir, production, folder / "workspace")
+    if made is not None:
+        # ``folder`` is the rehearsal's private scratch folder, deleted when it ends: no commit to the workspace
+        # needs to survive a power cut, so the notebook's steps do not wait for the disk (lightnb.migrate)
+        made["scratch"] = True
     fresh = _workspace_copy(project_dir, production, folder / "check", record=False)
     if made is not None and fresh is not None and state is not None and sqlite.committed_state(production) == state:
         fresh["same_as"] = {"path": str(folder / "workspace" / WORKSPACE_DB), "state": made["state"]}

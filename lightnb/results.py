@@ -190,12 +190,15 @@ class WorkbookStart:
 
     :param schema_baseline: schema.rs as it was when the workbook opened (for the models diff).
     :param production_applied: the versions production has applied.
+    :param scratch: the workspace is a copy made beforehand in a private folder deleted once the work is done
+        (``lightnb rehearse``'s): no commit to it needs to survive a power cut.
     """
 
     project: Any
     workspace: Workspace | PostgresWorkspace
     schema_baseline: str = ""
     production_applied: frozenset[str] = frozenset()
+    scratch: bool = False
 
 
 @dataclass(frozen=True)

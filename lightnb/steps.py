@@ -265,10 +265,13 @@ def _applied_read_only(project: Project, database: Path) -> list[str]:
 
 def run(project: Project, database: str | Path | SqliteLocation, *, limit: int | None = None,
         on_step: StepObserver | None = None, regenerate_schema: bool = True,
-        locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
+        locked_schema: bool = False, capture: Capture | None = None, style: str | None = None,
+        durable: bool = True) -> RunResult:
     """Apply every pending migration (or the next ``limit``) to ``database``.
 
     :param capture: take before/after snapshots (and a before copy) for the inspect step.
+    :param durable: False only for a SQLite copy no commit of which must survive a power cut (see
+        ``lightnb.migrate.migrate``); production is refused either way.
     :raises SqlError: naming the migration, file, line and statement that failed; that migration is
         rolled back completely and the tracking table does not claim it.
     """
@@ -281,12 +284,13 @@ def run(project: Project, database: str | Path | SqliteLocation, *, limit: int |
     return _migrate(project, database, "up", lambda conn, found, hook, observe: runner.run_pending(
         conn, found, on_step=observe, on_applied=hook, limit=limit),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
-        on_step=on_step, style=style)
+        on_step=on_step, style=style, durable=durable)
 
 
 def revert(project: Project, database: str | Path | SqliteLocation, *, number: int = 1, all: bool = False,
            on_step: StepObserver | None = None, regenerate_schema: bool = True,
-           locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
+           locked_schema: bool = False, capture: Capture | None = None, style: str | None = None,
+        durable: bool = True) -> RunResult:
     """Revert the latest ``number`` migrations (or all) of ``database``."""
     if is_postgres(database):
         from lightnb.backends.postgres import verbs
@@ -297,12 +301,13 @@ def revert(project: Project, database: str | Path | SqliteLocation, *, number: i
     return _migrate(project, database, "down", lambda conn, found, hook, observe: runner.revert(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
-        on_step=on_step, style=style)
+        on_step=on_step, style=style, durable=durable)
 
 
 def redo(project: Project, database: str | Path | SqliteLocation, *, number: int = 1, all: bool = False,
          on_step: StepObserver | None = None, regenerate_schema: bool = True,
-         locked_schema: bool = False, capture: Capture | None = None, style: str | None = None) -> RunResult:
+         locked_schema: bool = False, capture: Capture | None = None, style: str | None = None,
+        durable: bool = True) -> RunResult:
     """Revert then re-apply the latest ``number`` migrations (or all), atomically."""
     if is_postgres(database):
         from lightnb.backends.postgres import verbs
@@ -313,7 +318,7 @@ def redo(project: Project, database: str | Path | SqliteLocation, *, number: int
     return _migrate(project, database, "redo", lambda conn, found, hook, observe: runner.redo(
         conn, found, number=number, all=all, on_step=observe, on_applied=hook),
         regenerate_schema=regenerate_schema, locked_schema=locked_schema, capture=capture,
-        on_step=on_step, style=style)
+        on_step=on_step, style=style, durable=durable)
 
 
 def _postgres_captured(project: Project, url: str, direction: str, capture: Capture | None,
@@ -332,10 +337,10 @@ def _postgres_captured(project: Project, url: str, direction: str, capture: Capt
 def _migrate(project: Project, database: str | Path | SqliteLocation, direction: str,
              action: Callable[[Any, list[Migration], Any, StepObserver], list[Migration]], *,
              regenerate_schema: bool, locked_schema: bool, capture: Capture | None,
-             on_step: StepObserver | None, style: str | None = None) -> RunResult:
+             on_step: StepObserver | None, style: str | None = None, durable: bool = True) -> RunResult:
     from lightnb.migrate import migrate
     return migrate(project, database, direction, action, regenerate_schema=regenerate_schema,
-                   locked_schema=locked_schema, capture=capture, on_step=on_step, style=style)
+                   locked_schema=locked_schema, capture=capture, on_step=on_step, style=style, durable=durable)
 
 
 def _project_redactor(project: Project) -> Redactor:
@@ -1097,22 +1102,27 @@ def verify(project: Project, database: str | Path, queries: Sequence[str], *, ro
 
 
 def run_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, limit: int | None = None,
-                     on_step: StepObserver | None = None) -> Change:
+                     on_step: StepObserver | None = None, durable: bool = True) -> Change:
     """Apply the pending migrations (or the next ``limit``) to the workspace, keeping what they changed:
-    snapshots before and after, a before copy, and redacted before/after previews."""
+    snapshots before and after, a before copy, and redacted before/after previews.
+
+    :param durable: False for a workspace in a private folder deleted once its work is done (a rehearsal's):
+        its commits do not wait for the disk (see ``lightnb.migrate.migrate``)."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
     from lightnb.results import Capture, PostgresWorkspace
     if isinstance(workspace, PostgresWorkspace):
         return inspect(project, run(project, workspace.url, capture=Capture(), limit=limit, on_step=on_step),
                        rows=5)
-    return captured(workspace, lambda db, capture: run(project, db, capture=capture, limit=limit, on_step=on_step),
+    return captured(workspace, lambda db, capture: run(project, db, capture=capture, limit=limit, on_step=on_step,
+                                                       durable=durable),
                     label="run", redactor=Redactor.for_project(project))
 
 
 def revert_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, number: int = 1,
-                        on_step: StepObserver | None = None) -> Change:
-    """Revert the latest ``number`` migrations of the workspace, keeping what the revert changed."""
+                        on_step: StepObserver | None = None, durable: bool = True) -> Change:
+    """Revert the latest ``number`` migrations of the workspace, keeping what the revert changed (``durable``:
+    see :func:`run_on_workspace`)."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
     from lightnb.results import Capture, PostgresWorkspace
@@ -1120,7 +1130,7 @@ def revert_on_workspace(project: Project, workspace: Workspace | PostgresWorkspa
         return inspect(project, revert(project, workspace.url, capture=Capture(), number=number, on_step=on_step),
                        rows=5)
     return captured(workspace, lambda db, capture: revert(project, db, capture=capture, number=number,
-                                                          on_step=on_step),
+                                                          on_step=on_step, durable=durable),
                     label="revert", redactor=Redactor.for_project(project))
 
 
@@ -1287,7 +1297,9 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
         makes it (``lightnb rehearse`` makes it while the notebook's kernel starts): ``state``, its file's committed
         state once copied, and ``steps``, what the copy took (``lightnb.progress.Progress`` fields). While the file
         is provably that copy, untouched since, it is opened instead of copied again, and the copy's steps are
-        reported as if made here.
+        reported as if made here. With ``scratch`` true (``lightnb rehearse``: the copy's folder is its private scratch
+        folder, deleted when the rehearsal ends), the workbook's steps do not wait for the disk when they commit
+        to that copy (``WorkbookStart.scratch``).
     :raises LightnbError: when the project or the database cannot be found.
     """
     from lightnb.results import WorkbookStart
@@ -1309,11 +1321,13 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     if production is None:
         production = project.settings.production
     from lightnb.workspace import Workspace
+    scratch = False
     if production is not None and workspace_dir is not None and copied is not None and \
             (made := Workspace.untouched(workspace_dir, production, copied["state"])) is not None:
         from lightnb import progress
         progress.replay(copied["steps"])
         workspace = made
+        scratch = bool(copied.get("scratch"))
     elif production is not None:
         workspace = snapshot(project, database_url=production, folder=workspace_dir, replace=True)
     elif workspace_dir is None and (workspace_folder(project) / WORKSPACE_DB).is_file():
@@ -1327,7 +1341,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     if workspace.production is not None and Path(workspace.production).is_file():
         listing = list_migrations(project, workspace.production)
         applied = frozenset(m.version for m in listing.migrations if m.applied)
-    return WorkbookStart(project, workspace, baseline, applied)
+    return WorkbookStart(project, workspace, baseline, applied, scratch=scratch)
 
 
 def _open_postgres_workbook(project_dir: str | Path | None, production_db: str | Path | None, *,

@@ -125,6 +125,9 @@ class RowDiff:
     tables: tuple[TableDiff, ...]
     schema: SchemaDiff
     revealed: bool = False
+    # the committed states (sqlite.committed_state) of the before and the after file the counts were measured
+    # on, when both files provably stayed in them throughout (None otherwise): see ``measured`` of row_diff
+    states: tuple[tuple[int, ...], tuple[int, ...]] | None = field(default=None, compare=False, repr=False)
 
     def table(self, name: str) -> TableDiff | None:
         """Return the diff of ``name`` (after-name or before-name), or None."""
@@ -243,6 +246,7 @@ def _ref(column: str) -> str:
 def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequence[str] | None = None,
              sample: int = 5, redactor: Redactor | None = None, reveal: bool = False,
              counts: tuple[Mapping[str, int], Mapping[str, int]] | None = None, own: bool = False,
+             measured: RowDiff | None = None,
              opened: Callable[[sqlite.Connection], None] | None = None) -> RowDiff:
     """Compare the rows of two database files table by table.
 
@@ -261,12 +265,51 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
     :param own: both files are lightnb's own (a before copy it kept, the database it just migrated):
         they may be read memory-mapped. Other files are read with ordinary reads, so a file that is
         truncated or fails to read meanwhile gives an error, not a crash (see :func:`sqlite.mapped`).
+    :param measured: an earlier diff of the same two files (see :func:`row_diff_pair`).
     :param opened: called with the connection that reads both files, before it reads them (a caller
         in another thread makes it interruptible).
     :raises DatabaseError: a file is missing or not an SQLite database.
     """
+    revealed, redacted = _row_diffs(before_path, after_path, tables, redactor, counts, own, measured,
+                                    revealed=sample if reveal else None, redacted=None if reveal else sample,
+                                    opened=opened)
+    found = revealed if reveal else redacted
+    assert found is not None
+    return found
+
+
+def row_diff_pair(before_path: str | Path, after_path: str | Path, *, tables: Sequence[str] | None = None,
+                  revealed: int = 10, sample: int = 5, redactor: Redactor | None = None,
+                  counts: tuple[Mapping[str, int], Mapping[str, int]] | None = None, own: bool = False,
+                  measured: RowDiff | None = None) -> tuple[RowDiff, RowDiff]:
+    """Compare the rows of two database files once; return the diff revealed and redacted.
+
+    Both are exactly what :func:`row_diff` returns with ``reveal=True, sample=revealed`` and with
+    ``sample=sample`` (redacted): the rows are counted and sampled once (the first rows by key, as many as
+    the larger of the two asks), and the redacted one masks its own samples as :func:`row_diff` does.
+
+    :param revealed: sample rows per table and kind of the revealed diff (it picks which rows a preview shows).
+    :param sample: sample rows per table and kind of the redacted diff (the one shown).
+    :param measured: an earlier diff of these two files (a capture's): its counts, and its samples when
+        revealed and enough, are taken instead of being measured again, but only while both files are
+        provably in the committed states it was measured on (same file, size, times and SQLite's change
+        counter, checked while this diff holds both files' read locks); otherwise everything is measured.
+    """
+    shown, masked = _row_diffs(before_path, after_path, tables, redactor, counts, own, measured,
+                               revealed=revealed, redacted=sample)
+    assert shown is not None and masked is not None
+    return shown, masked
+
+
+def _row_diffs(before_path: str | Path, after_path: str | Path, tables: Sequence[str] | None,
+               redactor: Redactor | None, counts: tuple[Mapping[str, int], Mapping[str, int]] | None, own: bool,
+               measured: RowDiff | None, *, revealed: int | None, redacted: int | None,
+               opened: Callable[[sqlite.Connection], None] | None = None) -> tuple[RowDiff | None, RowDiff | None]:
+    """Measure the row diff once; return it revealed (``revealed`` samples) and redacted (``redacted``
+    samples), each None when not asked for."""
     redactor = redactor or DEFAULT_REDACTOR
     with _open_pair(before_path, after_path, opened) as conn, sqlite.mapped(conn, "main", BEFORE, own=own):
+        at_open = _states(before_path, after_path)  # (once opened: both paths are checked to be files, no FIFO)
         # rows are counted where compared (_count); a snapshot counts only the tables that may be
         # gone, for the schema diff to say how many rows went with them
         after = take_snapshot(conn, label=str(after_path), fingerprint=False, counted=lambda _name: False, own=own)
@@ -274,15 +317,85 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
                                counted=lambda name: after.table(name) is None, own=own)
         sdiff = schema_diff(before, after)
         plans = _plans(before, after, sdiff, tables)
-        redactor = redactor if reveal else _follow_data(redactor, conn, plans)
+        masking = _follow_data(redactor, conn, plans) if redacted is not None else redactor
         known = counts or ({}, {})
+        most = max(revealed or 0, redacted or 0)
         with _read_transaction(conn):  # the pages proved equal stay so while the rows are compared
-            proof = _page_proof(conn, plans, before, after, own)
-            diffs = tuple(_diff_table(conn, plan, sample, redactor, reveal, known,
-                                      proof.of(plan.table) if proof is not None else None) for plan in plans)
-        if not reveal:
-            diffs = _mask_copied_samples(diffs, known_secrets(conn, redactor, ("main", BEFORE)))
-    return RowDiff(str(before_path), str(after_path), diffs, sdiff, revealed=reveal)
+            # the files' states now that both read locks are held: no commit can come until the block ends
+            states = _states(before_path, after_path)
+            states = states if states is not None and states == at_open else None
+            prior = measured if measured is not None and states is not None and measured.states == states else None
+            reused = {plan.table: found for plan in plans
+                      if prior is not None and (found := _reusable(prior, plan, most)) is not None}
+            counted = {plan.table: numbers for plan in plans
+                       if plan.table not in reused and (numbers := _counts_of(prior, plan)) is not None}
+            # the rows are compared (where their pages differ) only for the tables not measured before
+            fresh = [plan for plan in plans if plan.table not in reused and plan.table not in counted]
+            proof = _page_proof(conn, fresh, before, after, own)
+            diffs = tuple(reused[plan.table] if plan.table in reused else
+                          _diff_table(conn, plan, most, redactor, True, known,
+                                      proof.of(plan.table) if proof is not None and plan.table not in counted
+                                      else None, counted=counted.get(plan.table))
+                          for plan in plans)
+        shown = RowDiff(str(before_path), str(after_path), tuple(_cut(d, revealed) for d in diffs), sdiff,
+                        revealed=True, states=states) if revealed is not None else None
+        masked = None
+        if redacted is not None:
+            hidden = tuple(_masked(_cut(d, redacted), masking) for d in diffs)
+            hidden = _mask_copied_samples(hidden, known_secrets(conn, masking, ("main", BEFORE)))
+            masked = RowDiff(str(before_path), str(after_path), hidden, sdiff, revealed=False, states=states)
+    return shown, masked
+
+
+def _states(before_path: str | Path, after_path: str | Path) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """Both files' committed states (:func:`sqlite.committed_state`), or None when either has none (WAL...)."""
+    before, after = sqlite.committed_state(before_path), sqlite.committed_state(after_path)
+    return (before, after) if before is not None and after is not None else None
+
+
+def _matches(found: TableDiff, plan: _Plan) -> bool:
+    return (found.table, found.before_table, found.status, found.key) == (plan.table, plan.before_table,
+                                                                          plan.status, plan.key_after)
+
+
+def _reusable(prior: RowDiff, plan: _Plan, sample: int) -> TableDiff | None:
+    """The earlier diff of the plan's table when it answers all (its samples revealed, enough of each kind)."""
+    found = prior.table(plan.table)
+    if found is None or not _matches(found, plan) or not prior.revealed:
+        return None
+    for kind in KINDS:
+        wanted = min(sample, getattr(found, kind))
+        if wanted > 0 and len(found.samples.get(kind, ())) < wanted:
+            return None  # measured with fewer samples: the counts are taken, the samples read again
+    return _cut(found, sample)
+
+
+def _counts_of(prior: RowDiff | None, plan: _Plan) -> tuple[dict[str, int], dict[str, int]] | None:
+    """The counts the earlier diff measured for the plan's table (its states proven the same), or None."""
+    found = prior.table(plan.table) if prior is not None else None
+    if found is None or not _matches(found, plan):
+        return None
+    return ({kind: getattr(found, kind) for kind in (*KINDS, "unchanged")}, dict(found.changed_columns))
+
+
+def _cut(found: TableDiff, sample: int | None) -> TableDiff:
+    """``found`` with at most ``sample`` sample rows of each kind (the first by key: each kind's are in key order)."""
+    if not sample:
+        return replace(found, samples={})
+    return replace(found, samples={kind: rows[:sample] for kind, rows in found.samples.items()})
+
+
+def _masked(found: TableDiff, redactor: Redactor) -> TableDiff:
+    """``found`` (revealed) with its samples masked as :func:`row_diff` masks them when it reads them."""
+    def mask(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+        if kind == "changed":
+            return {**row, "key": redactor.row(row["key"], found.table),
+                    "before": redactor.row(row["before"], found.table),
+                    "after": redactor.row(row["after"], found.table)}
+        return redactor.row(row, (found.before_table or found.table) if kind == "removed" else found.table)
+
+    return replace(found, samples={kind: tuple(mask(kind, row) for row in rows)
+                                   for kind, rows in found.samples.items()})
 
 
 def iter_row_changes(before_path: str | Path, after_path: str | Path, table: str, kind: str = "changed", *,
@@ -620,21 +733,24 @@ def _rowid_keyed(plan: _Plan, old: TableSnapshot | None, new: TableSnapshot | No
 
 def _diff_table(conn: sqlite.Connection, plan: _Plan, sample: int, redactor: Redactor, reveal: bool,
                 known: tuple[Mapping[str, int], Mapping[str, int]],
-                ranges: list[tuple[int, int]] | None = None) -> TableDiff:
-    if plan.status == "added":
+                ranges: list[tuple[int, int]] | None = None, *,
+                counted: tuple[dict[str, int], dict[str, int]] | None = None) -> TableDiff:
+    counts: dict[str, int]
+    per_column: dict[str, int] = {}
+    if counted is not None:  # measured before, on these very states
+        counts, per_column = counted
+    elif plan.status == "added":
         n = _rows_in(conn, "main", plan.table, known[1])
         counts = {"added": n, "removed": 0, "changed": 0, "unchanged": 0}
-        per_column: dict[str, int] = {}
     elif plan.status == "removed":
         n = _rows_in(conn, BEFORE, plan.table, known[0])
         counts = {"added": 0, "removed": n, "changed": 0, "unchanged": 0}
-        per_column = {}
     else:
-        counted = _count_in(conn, plan, known, ranges) if ranges is not None else None
-        if counted is None:
+        found = _count_in(conn, plan, known, ranges) if ranges is not None else None
+        if found is None:
             ranges = None
-            counted = _count(conn, plan, known)
-        counts, per_column = counted
+            found = _count(conn, plan, known)
+        counts, per_column = found
     # (never more than there are: a query in batches of key ranges stops once it found them all)
     samples = {kind: tuple(_iter_kind(conn, plan, kind, min(sample, counts[kind]) if counts[kind] > 0 else sample,
                                       redactor, reveal, ranges))

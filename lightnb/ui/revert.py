@@ -17,7 +17,7 @@ from lightnb.render import html
 from lightnb.render import markdown as md
 from lightnb.ui.panel import NeedsConfirmation, StepPanel
 from lightnb.ui.progress import Progress
-from lightnb.ui.run import _summary, _with_notes
+from lightnb.ui.run import _summary
 from lightnb.ui.workbook import Workbook
 
 if TYPE_CHECKING:
@@ -74,11 +74,11 @@ def revert_panel(workbook: Workbook, number: int = 1, *, now: bool = False) -> S
         ok = False
         try:
             change = steps.revert_on_workspace(workbook.project, workbook.workspace, number=count.value,
-                                               on_step=progress.on_step)
+                                               on_step=progress.on_step, durable=not workbook.scratch)
             ok = True
         finally:
             progress.finish(ok)
-        return _with_notes(change, saved_first) if saved_first else change
+        return change.noted(saved_first) if saved_first else change
 
     def go_ahead(_button: object = None) -> None:
         confirmed[0] = True

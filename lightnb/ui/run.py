@@ -46,12 +46,12 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
         ok = False
         try:
             change = steps.run_on_workspace(workbook.project, workbook.workspace, limit=limit,
-                                            on_step=progress.on_step)
+                                            on_step=progress.on_step, durable=not workbook.scratch)
             ok = True
         finally:
             progress.finish(ok)
         if saved_first:
-            change = _with_notes(change, saved_first)
+            change = change.noted(saved_first)
         return change
 
     def inputs() -> tuple[str, str]:
@@ -76,12 +76,6 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
     if now:
         panel.run()
     return panel
-
-
-def _with_notes(change: Change, notes: list[str]) -> Change:
-    """Return ``change`` whose step result also says ``notes`` (e.g. edits saved before running)."""
-    from dataclasses import replace
-    return replace(change, result=replace(change.result, notes=tuple(notes) + tuple(change.result.notes)))
 
 
 def _summary(change: Any, verb: str, nothing: str) -> str:

@@ -45,6 +45,8 @@ class Workbook:
     :param production_applied: the versions production has applied (read when the workbook opened);
         reverting one of them on the copy is asked for, never done silently.
     :param events: each recorded result with the panel that produced it, oldest first.
+    :param scratch: the workspace is a copy in a private folder deleted once the work is done (``lightnb
+        rehearse``'s): the steps' commits to it do not wait for the disk. False for every workspace a user keeps.
     """
 
     project: Project
@@ -54,6 +56,7 @@ class Workbook:
     results: list[Any] = field(default_factory=list)
     production_applied: frozenset[str] = frozenset()
     events: list[Event] = field(default_factory=list, repr=False)
+    scratch: bool = False
     _listeners: list[Listener] = field(default_factory=list, repr=False)
     _draft_savers: list[DraftSaver] = field(default_factory=list, repr=False)
 
@@ -157,7 +160,7 @@ def open_workbook(project_dir: str | Path | None = None, production_db: str | Pa
     finally:
         copying.close(ok)
     return Workbook(started.project, started.workspace, schema_baseline=started.schema_baseline,
-                    production_applied=started.production_applied)
+                    production_applied=started.production_applied, scratch=started.scratch)
 
 
 RUNS_DIRNAME = "lightnb-runs"
