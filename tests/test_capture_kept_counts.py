@@ -20,8 +20,8 @@ from lightnb.backends import sqlite as backend
 from lightnb.inspect.kept_counts import kept_counts
 from lightnb.inspect.snapshot import take_snapshot
 from lightnb.project import Project
-
-snapshot_module = importlib.import_module("lightnb.inspect.snapshot")
+from tests.support.builder import one_change_project
+from tests.support.spies import spy_counts
 
 SCHEMA = """
 CREATE TABLE orders (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, total INTEGER NOT NULL);
@@ -36,31 +36,10 @@ INSERT INTO children (parent_id) VALUES (1), (2), (2);
 
 
 def _project(tmp_path: Path, up: str, *, schema: str = SCHEMA, in_transaction: bool = True) -> tuple[Project, Path]:
-    folder = tmp_path / "migrations" / "2024-01-01-000000_change"
-    folder.mkdir(parents=True)
-    (folder / "up.sql").write_text(up, encoding="utf-8")
-    (folder / "down.sql").write_text("SELECT 1;\n", encoding="utf-8")
-    if not in_transaction:
-        (folder / "metadata.toml").write_text("run_in_transaction = false\n", encoding="utf-8")
-    (tmp_path / "diesel.toml").write_text("", encoding="utf-8")
-    db = tmp_path / "work.db"
-    conn = sqlite3.connect(db)
-    conn.executescript(schema)
-    conn.close()
-    return Project.discover(tmp_path, environ={}), db
+    return one_change_project(tmp_path, up, schema,
+                              metadata=None if in_transaction else "run_in_transaction = false\n")
 
 
-def _spy_counts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    counted: list[str] = []
-    real = snapshot_module._table_snapshot
-
-    def spy(conn, table, *args, count=True, **options):  # type: ignore[no-untyped-def]
-        if count:
-            counted.append(table.name)
-        return real(conn, table, *args, count=count, **options)
-
-    monkeypatch.setattr(snapshot_module, "_table_snapshot", spy)
-    return counted
 
 
 def _run(tmp_path: Path, project: Project, db: Path, *, statements: bool = False):  # type: ignore[no-untyped-def]
@@ -90,7 +69,7 @@ def test_an_update_keeps_the_count_without_counting_again(tmp_path: Path, monkey
                                                           statements: bool) -> None:
     project, db = _project(tmp_path, "UPDATE orders SET total = total + (SELECT count(*) FROM quiet), "
                                      "code = replace(code, 'a', 'z');\n")
-    counted = _spy_counts(monkeypatch)
+    counted = spy_counts(monkeypatch)
     result = _run(tmp_path, project, db, statements=statements)
     assert counted.count("orders") == 1 and counted.count("quiet") == 1  # before only
     assert _after_counts(result) == _truth(db)

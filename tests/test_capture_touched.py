@@ -16,9 +16,10 @@ import pytest
 from lightnb import steps
 from lightnb.inspect.snapshot import take_snapshot
 from lightnb.project import Project
+from tests.support.builder import one_change_project
+from tests.support.spies import spy_counts
 
 row_diff_module = importlib.import_module("lightnb.inspect.row_diff")
-snapshot_module = importlib.import_module("lightnb.inspect.snapshot")
 
 SCHEMA = """
 CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER NOT NULL);
@@ -35,16 +36,7 @@ INSERT INTO children (parent_id) VALUES (1), (2), (2);
 
 
 def _project(tmp_path: Path, up: str) -> tuple[Project, Path]:
-    folder = tmp_path / "migrations" / "2024-01-01-000000_change"
-    folder.mkdir(parents=True)
-    (folder / "up.sql").write_text(up, encoding="utf-8")
-    (folder / "down.sql").write_text("SELECT 1;\n", encoding="utf-8")
-    (tmp_path / "diesel.toml").write_text("", encoding="utf-8")
-    db = tmp_path / "work.db"
-    conn = sqlite3.connect(db)
-    conn.executescript(SCHEMA)
-    conn.close()
-    return Project.discover(tmp_path, environ={}), db
+    return one_change_project(tmp_path, up, SCHEMA)
 
 
 def _spy_row_diffs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
@@ -106,23 +98,12 @@ def test_writable_schema_compares_every_table(tmp_path: Path, monkeypatch: pytes
     assert asked and set(asked[0]) >= {"audit", "children", "orders", "parents", "quiet"}
 
 
-def _spy_counts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    counted: list[str] = []
-    real = snapshot_module._table_snapshot
-
-    def spy(conn, table, *args, count=True, **options):  # type: ignore[no-untyped-def]
-        if count:
-            counted.append(table.name)
-        return real(conn, table, *args, count=count, **options)
-
-    monkeypatch.setattr(snapshot_module, "_table_snapshot", spy)
-    return counted
 
 
 def test_a_table_the_sql_cannot_change_is_counted_once_per_run(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     project, db = _project(tmp_path, "UPDATE orders SET total = total + 1;\n")
-    counted = _spy_counts(monkeypatch)
+    counted = spy_counts(monkeypatch)
     result = steps.run(project, db, regenerate_schema=False, capture=steps.Capture(folder=tmp_path / "c"))
     assert counted.count("quiet") == 1  # before; the snapshots after the migration and after the run reuse it
     assert counted.count("orders") == 1  # only updated: its count is kept (see test_capture_kept_counts)

@@ -23,6 +23,7 @@ from lightnb import steps
 from lightnb.capture import keep_row_diff, kept_row_diff
 from lightnb.inspect.redact import Redactor
 from lightnb.project import Project
+from tests.support.builder import one_change_project
 
 row_diff_module = importlib.import_module("lightnb.inspect.row_diff")
 
@@ -57,14 +58,8 @@ ALTER TABLE users_new RENAME TO users;
 
 
 def _project(tmp_path: Path, up: str) -> tuple[Project, Path]:
-    folder = tmp_path / "migrations" / "2024-01-01-000000_change"
-    folder.mkdir(parents=True)
-    (folder / "up.sql").write_text(up, encoding="utf-8")
-    (folder / "down.sql").write_text("SELECT 1;\n", encoding="utf-8")
-    (tmp_path / "diesel.toml").write_text("", encoding="utf-8")
-    db = tmp_path / "work.db"
+    project, db = one_change_project(tmp_path, up, SCHEMA)
     conn = sqlite3.connect(db)
-    conn.executescript(SCHEMA)
     conn.executemany("INSERT INTO users (name, email, api_token, password_hash) VALUES (?, ?, ?, ?)",
                      [(f"user {i}", f"u{i}@example.com", f"tok-{i:04d}", f"hash-{i}") for i in range(1, 40)])
     conn.executemany("INSERT INTO orders (user_id, total, note) VALUES (?, ?, ?)",
@@ -72,7 +67,7 @@ def _project(tmp_path: Path, up: str) -> tuple[Project, Path]:
     conn.executemany("INSERT INTO tags VALUES (?, ?)", [(f"tag-{i:02d}", i) for i in range(12)])
     conn.commit()
     conn.close()
-    return Project.discover(tmp_path, environ={}), db
+    return project, db
 
 
 @pytest.fixture

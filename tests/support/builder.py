@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lightnb.project import Project
 
 
 class ProjectBuilder:
@@ -69,3 +73,12 @@ def content_of(path: Path) -> tuple[list[tuple], dict[str, list[tuple]]]:
 def file_state(path: Path) -> tuple[str, int]:
     """Return (sha256, mtime_ns) of a file."""
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+def one_change_project(root: Path, up: str, schema: str, *, down: str = "SELECT 1;\n",
+                       metadata: str | None = None) -> tuple[Project, Path]:
+    """A project with one pending migration (``up``) and its database ``root/work.db`` made from ``schema``."""
+    from lightnb.project import Project
+
+    ProjectBuilder(root, config="").migration("2024-01-01-000000_change", up, down, metadata=metadata).build()
+    return Project.discover(root, environ={}), make_database(root / "work.db", schema)
