@@ -337,11 +337,11 @@ def _row_diffs(before_path: str | Path, after_path: str | Path, tables: Sequence
                                       proof.of(plan.table) if proof is not None and plan.table not in counted
                                       else None, counted=counted.get(plan.table))
                           for plan in plans)
-        shown = RowDiff(str(before_path), str(after_path), tuple(_cut(d, revealed) for d in diffs), sdiff,
+        shown = RowDiff(str(before_path), str(after_path), tuple(cut_samples(d, revealed) for d in diffs), sdiff,
                         revealed=True, states=states) if revealed is not None else None
         masked = None
         if redacted is not None:
-            hidden = tuple(_masked(_cut(d, redacted), masking) for d in diffs)
+            hidden = tuple(masked_samples(cut_samples(d, redacted), masking) for d in diffs)
             hidden = _mask_copied_samples(hidden, known_secrets(conn, masking, ("main", BEFORE)))
             masked = RowDiff(str(before_path), str(after_path), hidden, sdiff, revealed=False, states=states)
     return shown, masked
@@ -367,7 +367,7 @@ def _reusable(prior: RowDiff, plan: _Plan, sample: int) -> TableDiff | None:
         wanted = min(sample, getattr(found, kind))
         if wanted > 0 and len(found.samples.get(kind, ())) < wanted:
             return None  # measured with fewer samples: the counts are taken, the samples read again
-    return _cut(found, sample)
+    return cut_samples(found, sample)
 
 
 def _counts_of(prior: RowDiff | None, plan: _Plan) -> tuple[dict[str, int], dict[str, int]] | None:
@@ -378,15 +378,19 @@ def _counts_of(prior: RowDiff | None, plan: _Plan) -> tuple[dict[str, int], dict
     return ({kind: getattr(found, kind) for kind in (*KINDS, "unchanged")}, dict(found.changed_columns))
 
 
-def _cut(found: TableDiff, sample: int | None) -> TableDiff:
-    """``found`` with at most ``sample`` sample rows of each kind (the first by key: each kind's are in key order)."""
+def cut_samples(found: TableDiff, sample: int | None) -> TableDiff:
+    """``found`` with at most ``sample`` sample rows of each kind (the first by key: each kind's are in key order).
+
+    Shared by both backends' row diffs (a diff measured once with the larger sample, cut for each view).
+    """
     if not sample:
         return replace(found, samples={})
     return replace(found, samples={kind: rows[:sample] for kind, rows in found.samples.items()})
 
 
-def _masked(found: TableDiff, redactor: Redactor) -> TableDiff:
-    """``found`` (revealed) with its samples masked as :func:`row_diff` masks them when it reads them."""
+def masked_samples(found: TableDiff, redactor: Redactor) -> TableDiff:
+    """``found`` (revealed) with its samples masked as :func:`row_diff` masks them when it reads them
+    (``redactor.row`` on each sample: a removed row by its before table, the rest by the table)."""
     def mask(kind: str, row: dict[str, Any]) -> dict[str, Any]:
         if kind == "changed":
             return {**row, "key": redactor.row(row["key"], found.table),

@@ -30,7 +30,7 @@ from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.clone import Clone, drop_clone, make_clone, sweep_stale
 from lightnb.backends.postgres.cluster import ClusterError
 from lightnb.backends.postgres.connect import connect
-from lightnb.backends.postgres.inspect import compare_preview, row_diff, take_snapshot
+from lightnb.backends.postgres.inspect import compare_preview, row_diff, row_diff_pair, take_snapshot
 from lightnb.backends.postgres.private import require_private
 from lightnb.errors import DatabaseError, LightnbError, WorkspaceError
 
@@ -226,13 +226,14 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
     before_url = str(result.before_copy)
     after_url = _workspace_of(before_url)
     before_name = {new: old for old, new in change.schema.table_renames.items()}.get(table, table)
-    revealed = row_diff(before_url, after_url, tables=[table], sample=rows, reveal=True)
+    # one row diff, revealed to pick the rows the preview shows, redacted to be shown
+    revealed, diff = row_diff_pair(before_url, after_url, tables=[table], revealed=rows, sample=sample,
+                                   redactor=redactor)
     found = revealed.table(table)
     keys = _keys_of(found, rows) if found is not None and found.status == "compared" and not found.note else None
     with connect(before_url, read_only=True) as before, connect(after_url, read_only=True) as after:
         preview = _compare(before, after, before_name, table, rows, keys, redactor, change.schema.column_renames(table))
     schema = SchemaDiff(tuple(change.schema.of(table=table)), change.schema.before_label, change.schema.after_label)
-    diff = row_diff(before_url, after_url, tables=[table], sample=sample, redactor=redactor)
     return Inspection(table, preview, schema, diff, _impact(result, (table, before_name), redactor))
 
 

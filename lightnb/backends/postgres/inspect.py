@@ -25,7 +25,7 @@ import contextlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -574,6 +574,30 @@ def row_diff(before_url: str, after_url: str, *, tables: Sequence[str] | None = 
     return RowDiff(before=redact(before_url), after=redact(after_url), tables=diffs, schema=diff, revealed=reveal)
 
 
+def row_diff_pair(before_url: str, after_url: str, *, tables: Sequence[str] | None = None, revealed: int = 10,
+                  sample: int = 5, redactor: Redactor | None = None) -> tuple[RowDiff, RowDiff]:
+    """Compare the rows of two PostgreSQL databases once; return the diff revealed and redacted.
+
+    Both are exactly what :func:`row_diff` returns with ``reveal=True, sample=revealed`` and with
+    ``sample=sample`` (redacted), both with ``redactor``: the rows are hashed, counted and sampled once
+    (the first rows by key, as many as the larger of the two asks), each view keeps its own first rows,
+    and the redacted one masks them as :func:`row_diff` masks the rows it reads.
+
+    :param revealed: sample rows per table and kind of the revealed diff (it picks which rows a preview shows).
+    :param sample: sample rows per table and kind of the redacted diff (the one shown).
+    """
+    from lightnb.inspect.row_diff import cut_samples, masked_samples
+
+    redactor = redactor or DEFAULT_REDACTOR
+    revealed, sample = max(revealed, 0), max(sample, 0)
+    measured = row_diff(before_url, after_url, tables=tables, sample=max(revealed, sample), redactor=redactor,
+                        reveal=True)
+    shown = replace(measured, tables=tuple(cut_samples(d, revealed) for d in measured.tables))
+    hidden = replace(measured, tables=tuple(masked_samples(cut_samples(d, sample), redactor) for d in measured.tables),
+                     revealed=False)
+    return shown, hidden
+
+
 def _diff_table(before_conn: psycopg.Connection[Any], after_conn: psycopg.Connection[Any], plan: _Plan,
                 before: Snapshot, after: Snapshot, sample: int, redactor: Redactor, reveal: bool) -> TableDiff:
     from lightnb.inspect.row_diff import TableDiff
@@ -721,4 +745,4 @@ def _bags(before_conn: psycopg.Connection[Any], after_conn: psycopg.Connection[A
     return {"added": added, "removed": removed, "changed": 0, "unchanged": unchanged}, samples
 
 
-__all__ = ["KEYLESS_NOTE", "compare_preview", "preview", "row_diff", "take_snapshot"]
+__all__ = ["KEYLESS_NOTE", "compare_preview", "preview", "row_diff", "row_diff_pair", "take_snapshot"]
