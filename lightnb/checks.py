@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from lightnb import progress, runner, scratch
 from lightnb.backends import sqlite
@@ -54,6 +54,7 @@ from lightnb.lint.rules.destructive import intentionally_destroyed
 from lightnb.lint.source import source_of, tokens
 from lightnb.markers import IRREVERSIBLE, declared_irreversible, marker_without_reason
 from lightnb.migrations import Migration, discover
+from lightnb.reader import Reader
 from lightnb.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -628,79 +629,10 @@ def _saved_tables(copy: Path, path: Path, tables: Sequence[str], opened: Callabl
         return None
 
 
-# SQLite calls a reader's progress handler every this many virtual-machine instructions (well under a
-# millisecond): a reader told to stop stops at once.
-_READER_INSTRUCTIONS = 10_000
+class _Reader(Reader[_T]):
+    """A reader of the proof's copy: it saves or compares the committed state this thread checks."""
 
-
-class _Reader(Generic[_T]):
-    """Read-only work on the proof's copy that runs in a thread of its own while this thread checks the same
-    committed state (SQLite works without Python's lock: two readers use both cores).
-
-    The work gets ``opened``, to call with every connection it opens: a progress handler then stops its
-    statements as soon as the reader is told to. Used as a context manager around what this thread does
-    meanwhile: :meth:`result` waits for the work and returns what it returned, or raises what it raised;
-    leaving the block otherwise (an error here, Ctrl-C, SIGTERM) stops the work and waits for its thread to
-    end, so no thread outlives the block and nothing it writes appears after it. Whatever this thread raises
-    wins over what the reader raised: the errors come as they would one after the other, this thread's
-    checks first. Nothing here writes the copy, so the next step of the proof, which does, starts only once
-    the block is left.
-    """
-
-    def __init__(self, work: Callable[[Callable[[sqlite.Connection], None]], _T]) -> None:
-        self._work = work
-        self._stopped = threading.Event()
-        # Waited for instead of the thread itself: a Thread.join that Ctrl-C interrupts may take a thread that
-        # still runs for ended (CPython 3.11), an Event cannot be wrong.
-        self._done = threading.Event()
-        self._outcome: tuple[bool, Any] | None = None
-        self._thread = threading.Thread(target=self._run, name="lightnb-proof-reader", daemon=True)
-
-    def __enter__(self) -> _Reader[_T]:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
-        if kind is not None:
-            self._stopped.set()
-        self._wait()
-
-    def result(self) -> _T:
-        """Wait for the work (Ctrl-C and SIGTERM stop the wait) and return its result, or raise its error."""
-        self._done.wait()
-        assert self._outcome is not None
-        ok, value = self._outcome
-        if not ok:
-            raise value
-        return cast(_T, value)
-
-    def _wait(self) -> None:
-        """Wait until the thread has ended; a stop that arrives meanwhile stops the work, and is raised after."""
-        stop: BaseException | None = None
-        while True:
-            try:
-                self._done.wait()
-                self._thread.join()  # the work is over: the thread only returns
-                break
-            except BaseException as arrived:  # noqa: BLE001 - Ctrl-C or SIGTERM while waiting: stop the work, raised after
-                self._stopped.set()
-                stop = stop or arrived
-        if stop is not None:
-            raise stop
-
-    def _run(self) -> None:
-        try:
-            self._outcome = (True, self._work(self._opened))
-        except BaseException as error:  # noqa: BLE001 - handed to the thread that waits for it
-            self._outcome = (False, error)
-        finally:
-            self._done.set()
-
-    def _opened(self, conn: sqlite.Connection) -> None:
-        conn.set_progress_handler(self._halt, _READER_INSTRUCTIONS)
-
-    def _halt(self) -> int:
-        return 1 if self._stopped.is_set() else 0
+    NAME = "lightnb-proof-reader"
 
 
 def _not_rehearsed(migration: Migration, findings: Sequence[Finding], blocker: str) -> MigrationCheck:

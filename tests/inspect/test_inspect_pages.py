@@ -98,9 +98,9 @@ def test_the_proof_narrows_the_comparison_to_the_pages_that_differ(make_db, smal
     seen: list[object] = []
     real = row_diff_module._count_in
 
-    def spy(conn, plan, known, ranges):  # type: ignore[no-untyped-def]
+    def spy(conn, plan, known, ranges, *args):  # type: ignore[no-untyped-def]
         seen.append((plan.table, list(ranges)))
-        return real(conn, plan, known, ranges)
+        return real(conn, plan, known, ranges, *args)
 
     monkeypatch.setattr(row_diff_module, "_count_in", spy)
     diff = row_diff(before, after, tables=["orders"], sample=0)
