@@ -19,6 +19,7 @@ from psycopg import sql
 from lightnb.backends.postgres.inspect import _identifier, _read_only, _regclass
 from lightnb.backends.postgres.records import read_catalog
 from lightnb.catalog import Table
+from lightnb.errors import DatabaseError
 from lightnb.inspect.lineage import SecretFinder
 from lightnb.inspect.redact import Redactor
 
@@ -58,12 +59,17 @@ class PgKnownSecrets(SecretFinder):
                     for table in tables:
                         text = {c.name for c in table.columns if _text_like(c.type)}
                         found += [(str(i), table.name, c) for c in self._masked(str(i), table) if c in text]
-            except psycopg.Error:
+            except (psycopg.Error, DatabaseError):
                 continue
         return found
 
     def _large(self, where: str, table: Table) -> bool:
-        row = self._conn(where).execute(_ESTIMATE.format(sql.Literal(_regclass(table.name)))).fetchone()
+        conn = self._conn(where)
+        try:
+            with conn.transaction():  # a savepoint: a failure leaves the catalogue read going
+                row = conn.execute(_ESTIMATE.format(sql.Literal(_regclass(table.name)))).fetchone()
+        except psycopg.Error:
+            return True  # unknown size: only its indexes are used
         if row is None:
             return True
         per_page, pages = row
