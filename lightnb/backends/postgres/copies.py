@@ -10,13 +10,13 @@ scaled to the table's current size), never by a count.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from lightnb.backends.postgres.inspect import _identifier, _read_only, _regclass
 from lightnb.backends.postgres.records import read_catalog
 from lightnb.catalog import Table
 from lightnb.errors import DatabaseError
@@ -32,6 +32,19 @@ _ESTIMATE = sql.SQL(
     "SELECT CASE WHEN c.reltuples >= 0 AND c.relpages > 0 THEN c.reltuples / c.relpages "
     "ELSE current_setting('block_size')::int / 28 END, "
     "pg_relation_size(c.oid) / current_setting('block_size')::int FROM pg_class c WHERE c.oid = {}::regclass")
+
+
+def _identifier(table: str) -> sql.Identifier:
+    """``table`` as the catalogue names it (``schema.table`` outside ``public``), quoted."""
+    return sql.Identifier(*table.split(".", 1))
+
+
+@contextlib.contextmanager
+def _read_only(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """A read-only transaction (a savepoint inside one already open)."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        yield
 
 
 def _text_like(type_name: str) -> bool:
@@ -67,7 +80,7 @@ class PgKnownSecrets(SecretFinder):
         conn = self._conn(where)
         try:
             with conn.transaction():  # a savepoint: a failure leaves the catalogue read going
-                row = conn.execute(_ESTIMATE.format(sql.Literal(_regclass(table.name)))).fetchone()
+                row = conn.execute(_ESTIMATE.format(sql.Literal(_identifier(table.name).as_string(conn)))).fetchone()
         except psycopg.Error:
             return True  # unknown size: only its indexes are used
         if row is None:
