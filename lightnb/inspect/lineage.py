@@ -23,8 +23,8 @@ virtual table holds a masked column.
 Copies that leave no trace in the schema (``CREATE TABLE … AS SELECT api_key AS k``, ``INSERT …
 SELECT`` into a column named otherwise, a renamed column) are found two ways: from the statements that
 made them (:func:`history_lineage` reads the project's migrations, :func:`statement_lineage` one
-statement, as impact measures a script), and by value (:class:`KnownSecrets` tells which shown values
-are held by a masked column of the database(s), set-wise in SQLite).
+statement, as impact measures a script), and by value (:class:`SecretFinder` tells which shown values
+are held by a masked column of the database(s), set-wise; :class:`KnownSecrets` is SQLite's).
 """
 
 from __future__ import annotations
@@ -623,60 +623,57 @@ def _leading_columns(table: Table) -> set[str]:
 
 
 # -- copies found by value ----------------------------------------------------------------------------------
-class KnownSecrets:
-    """Tell which shown values are held by a masked column of a database: copies of secrets.
+class SecretFinder:
+    """Tell which shown values are held by a masked column of a database: copies of secrets (any backend).
 
     A value copied out of a masked column under a name that does not say so (``CREATE TABLE b AS
-    SELECT api_key AS k``, ``INSERT … SELECT``, a renamed column) is still the secret. Texts of at least
-    :attr:`MIN_LENGTH` characters are looked up set-wise in every masked column of the given schemas
-    (one pass per masked column for a batch of values; answers are cached). Numbers are never looked
-    up: ids, counts and times equal to a short masked value would be hidden for nothing. A bounded
-    lookup (previews, impact examples) reads a masked column of a table larger than
-    :attr:`SCAN_LIMIT` rows only through an index that leads with it.
+    SELECT api_key AS k``, ``INSERT … SELECT``, ``UPDATE … SET note = api_token``, a renamed column) is
+    still the secret. Texts of at least :attr:`MIN_LENGTH` characters are looked up set-wise in every
+    masked column of the database(s) (one query per masked column for a batch of values; answers are
+    cached). Numbers are never looked up: ids, counts and times equal to a short masked value would be
+    hidden for nothing. A bounded lookup (previews, impact examples) reads a masked column of a table
+    larger than :attr:`SCAN_LIMIT` rows only through an index that leads with it.
+
+    A backend says where to look (:meth:`_find_sources`: the masked columns of its ordinary tables) and
+    how to ask one column which of some values it holds (:meth:`_holding`); the rest is shared.
     """
 
     MIN_LENGTH = 8
     SCAN_LIMIT = 200_000
+    BATCH = 500
 
-    def __init__(self, conn: sqlite.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",),
-                 *, scan_limit: int | None = None) -> None:
+    def __init__(self, redactor: Redactor, *, scan_limit: int | None = None) -> None:
         """:param scan_limit: look only in indexed masked columns of tables with more rows than this
             (a bounded preview stays bounded); None looks everywhere (a diff reads every row anyway)."""
-        self.conn = conn
         self.redactor = redactor
-        self.schemas = tuple(schemas)
         self.scan_limit = scan_limit
         self._sources: list[tuple[str, str, str]] | None = None
         self._known: dict[str, bool] = {}
 
     def sources(self) -> list[tuple[str, str, str]]:
-        """The masked ``(schema, table, column)`` triples of ordinary tables that are looked in."""
+        """The masked ``(database or schema, table, column)`` triples of ordinary tables that are looked in."""
         if self._sources is None:
-            found = []
-            for schema in self.schemas:
-                try:
-                    for table in read_catalog(self.conn, schema).tables:
-                        if table.virtual:
-                            continue
-                        name = table.name
-                        masked = [c.name for c in table.columns
-                                  if c.visible and self.redactor.is_sensitive(c.name, name)]
-                        if masked and self.scan_limit is not None and self._large(schema, name):
-                            indexed = _leading_columns(table)
-                            masked = [c for c in masked if c.lower() in indexed]
-                        found += [(schema, name, c) for c in masked]
-                except sqlite.Error:
-                    continue
-            self._sources = found
+            self._sources = self._find_sources()
         return self._sources
 
-    def _large(self, schema: str, table: str) -> bool:
-        """Whether ``table`` may hold more rows than the scan limit (an index seek, never a count)."""
-        try:
-            high = self.conn.execute(f"SELECT max(rowid) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
-        except sqlite.Error:  # WITHOUT ROWID: only its indexes are used
-            return True
-        return high is not None and high > (self.scan_limit or 0)
+    def _find_sources(self) -> list[tuple[str, str, str]]:
+        raise NotImplementedError
+
+    def _holding(self, source: tuple[str, str, str], values: list[str]) -> Iterable[object]:
+        """The values among ``values`` that the source column holds (nothing when it cannot be read)."""
+        raise NotImplementedError
+
+    def _masked(self, where: str, table: Table) -> list[str]:
+        """The masked columns of ``table`` (in ``where``) looked in: only those an index leads with, if large."""
+        masked = [c.name for c in table.columns if c.visible and self.redactor.is_sensitive(c.name, table.name)]
+        if masked and self.scan_limit is not None and self._large(where, table):
+            indexed = _leading_columns(table)
+            masked = [c for c in masked if c.lower() in indexed]
+        return masked
+
+    def _large(self, where: str, table: Table) -> bool:
+        """Whether ``table`` may hold more rows than the scan limit (an estimate, never a count)."""
+        raise NotImplementedError
 
     def candidate(self, value: object) -> TypeGuard[str]:
         return isinstance(value, str) and len(value) >= self.MIN_LENGTH and value != self.redactor.mask
@@ -687,16 +684,10 @@ class KnownSecrets:
         unknown = sorted(v for v in wanted if v not in self._known)
         if unknown:
             found: set[str] = set()
-            for start in range(0, len(unknown), 500):
-                payload = json.dumps(unknown[start:start + 500])
-                for schema, table, column in self.sources():
-                    try:
-                        rows = self.conn.execute(
-                            f"SELECT DISTINCT {quote(column)} FROM {quote(schema)}.{quote(table)} "
-                            f"WHERE {quote(column)} IN (SELECT value FROM json_each(?))", (payload,)).fetchall()
-                    except sqlite.Error:
-                        continue
-                    found.update(r[0] for r in rows if isinstance(r[0], str))
+            for start in range(0, len(unknown), self.BATCH):
+                for source in self.sources():
+                    found.update(v for v in self._holding(source, unknown[start:start + self.BATCH])
+                                 if isinstance(v, str))
             for v in unknown:
                 self._known[v] = v in found
         return {v for v in wanted if self._known.get(v)}
@@ -708,6 +699,45 @@ class KnownSecrets:
         if not hits:
             return set()
         return {c for i, c in enumerate(columns) if any(i < len(row) and row[i] in hits for row in rows)}
+
+
+class KnownSecrets(SecretFinder):
+    """:class:`SecretFinder` over SQLite schemas (``main``, an attached ``before``), looked up through ``json_each``."""
+
+    def __init__(self, conn: sqlite.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",),
+                 *, scan_limit: int | None = None) -> None:
+        super().__init__(redactor, scan_limit=scan_limit)
+        self.conn = conn
+        self.schemas = tuple(schemas)
+
+    def _find_sources(self) -> list[tuple[str, str, str]]:
+        found = []
+        for schema in self.schemas:
+            try:
+                for table in read_catalog(self.conn, schema).tables:
+                    if not table.virtual:
+                        found += [(schema, table.name, c) for c in self._masked(schema, table)]
+            except sqlite.Error:
+                continue
+        return found
+
+    def _large(self, where: str, table: Table) -> bool:
+        """Whether ``table`` may hold more rows than the scan limit (an index seek, never a count)."""
+        try:
+            high = self.conn.execute(f"SELECT max(rowid) FROM {quote(where)}.{quote(table.name)}").fetchone()[0]
+        except sqlite.Error:  # WITHOUT ROWID: only its indexes are used
+            return True
+        return high is not None and high > (self.scan_limit or 0)
+
+    def _holding(self, source: tuple[str, str, str], values: list[str]) -> Iterable[object]:
+        schema, table, column = source
+        try:
+            rows = self.conn.execute(
+                f"SELECT DISTINCT {quote(column)} FROM {quote(schema)}.{quote(table)} "
+                f"WHERE {quote(column)} IN (SELECT value FROM json_each(?))", (json.dumps(values),)).fetchall()
+        except sqlite.Error:
+            return ()
+        return (r[0] for r in rows)
 
 
 def known_secrets(conn: sqlite.Connection, redactor: Redactor, schemas: Sequence[str] = ("main",), *,
@@ -731,7 +761,7 @@ def carry_renames(redactor: Redactor, renames: Iterable[tuple[str, str, Iterable
     return redactor.with_derived(pairs)
 
 
-def mask_copies(rows: Sequence[dict[str, object]], finder: KnownSecrets) -> list[dict[str, object]]:
+def mask_copies(rows: Sequence[dict[str, object]], finder: SecretFinder) -> list[dict[str, object]]:
     """Mask, in every row, the columns where any row shows a value a masked column holds."""
     hits = finder.hits(v for row in rows for v in row.values())
     if not hits:

@@ -20,7 +20,7 @@ from lightnb.catalog import Table
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short, short_row
 from lightnb.inspect.definition import affinity
-from lightnb.inspect.lineage import KnownSecrets, bind, carry_renames, known_secrets, mask_copies
+from lightnb.inspect.lineage import SecretFinder, bind, carry_renames, known_secrets, mask_copies
 from lightnb.inspect.pages import PageProof, compare_pages, ranges_json
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 from lightnb.inspect.schema_diff import SchemaDiff, schema_diff
@@ -360,7 +360,7 @@ def _row_diffs(before_path: str | Path, after_path: str | Path, tables: Sequence
         masked = None
         if redacted is not None:
             hidden = tuple(masked_samples(cut_samples(d, redacted), masking) for d in diffs)
-            hidden = _mask_copied_samples(hidden, known_secrets(conn, masking, ("main", BEFORE)))
+            hidden = mask_copied_samples(hidden, known_secrets(conn, masking, ("main", BEFORE)))
             masked = RowDiff(str(before_path), str(after_path), hidden, sdiff, revealed=False, states=states)
     return shown, masked
 
@@ -445,20 +445,20 @@ def iter_row_changes(before_path: str | Path, after_path: str | Path, table: str
         for row in _iter_kind(conn, plans[0], kind, None, redactor, reveal):
             batch.append(row)
             if len(batch) == 200:
-                yield from _mask_copies(batch, finder)
+                yield from mask_copied_items(batch, finder)
                 batch = []
-        yield from _mask_copies(batch, finder)
+        yield from mask_copied_items(batch, finder)
 
 
-def _mask_copied_samples(diffs: tuple[TableDiff, ...], finder: KnownSecrets) -> tuple[TableDiff, ...]:
-    """Mask copies of secrets in every table's samples (one lookup for all of them)."""
+def mask_copied_samples(diffs: tuple[TableDiff, ...], finder: SecretFinder) -> tuple[TableDiff, ...]:
+    """Mask copies of secrets in every table's samples (one lookup for all of them; shared by both backends)."""
     values = [v for d in diffs for rows in d.samples.values() for row in rows
               for v in ([*row["key"].values(), *row["before"].values(), *row["after"].values()]
                         if "columns" in row else row.values())]
     if not finder.hits(values):
         return diffs
-    return tuple(replace(d, samples={kind: tuple(_mask_copies(list(rows), finder)) for kind, rows in d.samples.items()})
-                 for d in diffs)
+    return tuple(replace(d, samples={kind: tuple(mask_copied_items(list(rows), finder))
+                                     for kind, rows in d.samples.items()}) for d in diffs)
 
 
 def _follow_data(redactor: Redactor, conn: sqlite.Connection, plans: Sequence[_Plan]) -> Redactor:
@@ -469,7 +469,7 @@ def _follow_data(redactor: Redactor, conn: sqlite.Connection, plans: Sequence[_P
          + [(k_b, k_a) for k_a, k_b in zip(p.key_after, p.key_before)]) for p in plans if p.status == "compared"])
 
 
-def _mask_copies(rows: list[dict[str, Any]], finder: KnownSecrets) -> list[dict[str, Any]]:
+def mask_copied_items(rows: list[dict[str, Any]], finder: SecretFinder) -> list[dict[str, Any]]:
     """Mask copies of secrets (values a masked column holds) in rows or changed-row items."""
     if not rows or "columns" not in rows[0]:
         return mask_copies(rows, finder)

@@ -103,7 +103,7 @@ def _two_diffs(before: Path, after: Path, table: str, rows: int, sample: int, re
         plans = rd._plans(before_s, after_s, sdiff, [table])
         masking = rd._follow_data(redactor, conn, plans)
         diffs = tuple(rd._diff_table(conn, plan, sample, masking, False, ({}, {})) for plan in plans)
-        diffs = rd._mask_copied_samples(diffs, rd.known_secrets(conn, masking, ("main", rd.BEFORE)))
+        diffs = rd.mask_copied_samples(diffs, rd.known_secrets(conn, masking, ("main", rd.BEFORE)))
     return revealed, rd.RowDiff(str(before), str(after), diffs, sdiff)
 
 

@@ -57,6 +57,11 @@ UPDATE orders SET owner_token = (SELECT api_token FROM users WHERE users.id = or
                   note = (SELECT email FROM users WHERE users.id = orders.user_id) WHERE id % 4 = 0;
 UPDATE orders SET note = (SELECT api_token FROM users WHERE users.id = orders.user_id) WHERE id % 4 = 2;
 """,
+    "secret_copied_through_a_function": """
+CREATE FUNCTION token_of(uid INTEGER) RETURNS TEXT LANGUAGE sql AS $$ SELECT api_token FROM users WHERE id = uid $$;
+UPDATE orders SET note = token_of(user_id) WHERE id % 4 = 2;
+UPDATE orders SET total = total + 1 WHERE id % 4 = 0;
+""",
     "renamed_column_dropped_and_new_tables": """
 ALTER TABLE users RENAME COLUMN name TO full_name;
 UPDATE users SET score = score + 1 WHERE id <> 4;
@@ -151,7 +156,7 @@ def test_a_secret_column_is_masked_in_the_redacted_view_only(pair: Any) -> None:
 def _project(tmp_path: Path, up: str) -> Project:
     root = (ProjectBuilder(tmp_path / "app", config=None)
             .migration("2024-01-01-000000_create", SCHEMA, "DROP TABLE events, tags, orders, users;")
-            .migration("2024-02-01-000000_change", up, "SELECT 1;").build())
+            .migration("2024-02-01-000000_change", up, "DROP FUNCTION IF EXISTS token_of;").build())
     return Project.discover(root, environ={})
 
 
@@ -186,3 +191,113 @@ def pg_capture_keys(found: Any) -> list[tuple[Any, ...]]:
     from lightnb.capture import _keys_of
     return _keys_of(found, 10)
 
+
+
+# -- copies of secrets, found by value (as on SQLite) ---------------------------------------------------------
+def _texts(*parts: Any) -> str:
+    return " ".join(str(p) for p in parts)
+
+
+def test_a_copied_token_is_masked_in_both_redacted_diffs_and_shown_in_the_revealed(pair: Any) -> None:
+    before, after = pair(MIGRATIONS["secret_copied_to_a_new_column"])
+    shown, hidden = row_diff_pair(before, after, tables=["orders"], revealed=10, sample=5)
+    redacted = row_diff(before, after, tables=["orders"], sample=5)
+    revealed = row_diff(before, after, tables=["orders"], sample=10, reveal=True)
+    assert "tok-00" in str(shown.to_dict()) and "tok-00" in str(revealed.to_dict())  # note = api_token, in clear
+    for diff in (hidden, redacted):
+        changed = diff.table("orders").samples["changed"]  # type: ignore[union-attr]
+        assert "note" in changed[0]["columns"]
+        assert "tok-00" not in _texts(diff.to_dict(), diff.to_text())
+        assert {item["after"]["note"] for item in changed} == {Redactor().mask}  # the column, as SQLite masks it
+        assert all(isinstance(item["key"]["id"], int) for item in changed)  # the rest as it was
+
+
+def test_numbers_and_short_values_are_not_taken_for_copies(pair: Any, pg_cluster: Cluster) -> None:
+    before, after = pair("""
+CREATE TABLE copies (id INTEGER PRIMARY KEY, n BIGINT, short TEXT, code TEXT, note TEXT);
+UPDATE users SET api_token = '12345678' WHERE id = 1;
+UPDATE users SET api_token = 'tok7' WHERE id = 2;
+INSERT INTO copies VALUES (1, 12345678, 'tok7', '12345678', 'tok-0005'), (2, 7, 'plain', 'word', 'a plain note');
+""")
+    redacted = row_diff(before, after, tables=["copies"], sample=5)
+    (first, second) = redacted.table("copies").samples["added"]  # type: ignore[union-attr]
+    mask = Redactor().mask
+    assert first["n"] == 12345678 and first["short"] == "tok7"  # a number, a text under 8 characters: not looked up
+    assert first["code"] == mask and first["note"] == mask  # a text a masked column holds, under any name
+    assert second["note"] == mask and second["short"] == "plain"  # the column is masked in every row
+
+
+def test_the_inspect_step_and_its_report_mask_a_copied_token(tmp_path: Path, pg_database: PgDatabase,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightnb.render import html, markdown
+
+    for name in ("DATABASE_URL", "MIGRATION_DIRECTORY", "DIESEL_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    # the copy is made where no statement shows it (inside a function): only its value tells
+    project = _project(tmp_path, MIGRATIONS["secret_copied_through_a_function"])
+    try:
+        steps.run(project, pg_database.url, limit=1)
+        change = steps.inspect(project, steps.run(project, pg_database.url, capture=Capture()))
+        found = steps.inspect(project, change, "orders")
+        before, after = str(change.result.before_copy), pg_database.url
+        assert "tok-00" in str(row_diff(before, after, tables=["orders"], sample=10, reveal=True).to_dict())
+        preview = found.preview.frame
+        assert ("after", "note") in preview.columns and "note" in found.preview.redacted
+        assert not preview[("after", "note")].astype(str).str.contains("tok-").any()
+        shown = [found.rows.to_text(), found.preview.frame.to_string(), html.inspection(found),
+                 markdown.inspection(found), html.change_result(change), markdown.change_result(change)]
+        assert all("tok-00" not in text and "@example.com" not in text for text in shown)
+    finally:
+        pg_capture.discard_all()
+
+
+def test_a_preview_masks_a_column_holding_a_copied_token(pair: Any) -> None:
+    _before, after = pair(MIGRATIONS["secret_copied_to_a_new_column"])
+    from lightnb.backends.postgres.connect import connect
+
+    with connect(after, read_only=True) as conn:
+        masked = pg_inspect.preview(conn, "SELECT id, total, note FROM orders WHERE id % 4 = 2 ORDER BY id", n=3)
+        clear = pg_inspect.preview(conn, "orders", n=5, where="id % 4 = 2", reveal=True)
+        table = pg_inspect.preview(conn, "orders", n=5, where="id % 4 = 2")
+    assert "tok-00" in clear.frame.to_string()
+    for found in (masked, table):
+        assert "note" in found.redacted and "tok-00" not in found.frame.to_string()
+        assert "total" not in found.redacted
+
+
+def test_a_bounded_lookup_reads_a_large_table_only_through_an_index(pg_database: PgDatabase,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightnb.backends.postgres.copies import PgKnownSecrets, pg_known_secrets
+    from lightnb.inspect.lineage import SecretFinder
+
+    pg_database.execute("""
+CREATE TABLE vault (id INTEGER PRIMARY KEY, api_token TEXT);
+INSERT INTO vault SELECT i, 'tok-' || lpad(i::text, 6, '0') FROM generate_series(1, 5000) AS i;
+CREATE TABLE small (id INTEGER PRIMARY KEY, password TEXT);
+INSERT INTO small VALUES (1, 'hunter2-hunter2');
+""")
+    monkeypatch.setattr(SecretFinder, "SCAN_LIMIT", 1000)
+    asked: list[tuple[str, str]] = []
+    real = PgKnownSecrets.lookup
+
+    def spy(table: str, column: str) -> Any:
+        asked.append((table, column))
+        return real(table, column)
+
+    monkeypatch.setattr(PgKnownSecrets, "lookup", staticmethod(spy))
+    with pg_database.connect() as conn:
+        bounded = pg_known_secrets([conn], Redactor(), bounded=True)
+        assert bounded.hits(["tok-000007", "hunter2-hunter2"]) == {"hunter2-hunter2"}  # vault is never read
+        assert asked == [("small", "password")]
+        assert pg_known_secrets([conn], Redactor()).hits(["tok-000007"]) == {"tok-000007"}  # unbounded: read
+        conn.execute("ANALYZE vault")
+        assert not pg_known_secrets([conn], Redactor(), bounded=True).hits(["tok-000007"])  # by the estimate too
+    pg_database.execute("CREATE INDEX vault_token ON vault (api_token); ANALYZE vault;")
+    asked.clear()
+    with pg_database.connect() as conn:
+        assert pg_known_secrets([conn], Redactor(), bounded=True).hits(["tok-000007"]) == {"tok-000007"}
+        assert ("vault", "api_token") in asked
+        conn.execute("SET enable_seqscan = off")  # what the planner can do: seek the index, not scan the table
+        plan = " ".join(r[0] for r in conn.execute(b"EXPLAIN " + real("vault", "api_token").as_bytes(conn),
+                                                   (["tok-000007"],)))
+        assert "Index" in plan and "Seq Scan" not in plan, plan

@@ -205,6 +205,10 @@ def preview(conn: psycopg.Connection[Any], table_or_query: str, *, mode: str = "
                 if view is not None:
                     note = note.replace("of the query", f"of view {view}", 1)
                 source = view or table_or_query
+            if not reveal:  # a column showing a value a masked column holds shows a copy of a secret
+                copied = _copies_finder((conn,), redactor).copied_columns(
+                    [c if not s else "" for c, s in zip(cols, sensitive)], rows)
+                sensitive = [s or c in copied for c, s in zip(cols, sensitive)]
     except psycopg.Error as error:
         reason = " ".join(str(error).split())
         raise LightnbError(f"preview of {table_or_query!r} failed: {redactor.message(reason)}; check the name, "
@@ -367,6 +371,14 @@ def _output_sensitivity(conn: psycopg.Connection[Any], cursor: Any, cols: Sequen
 
 
 # -------------------------------------------------------------------------------------- compared previews
+def _copies_finder(conns: Sequence[psycopg.Connection[Any]], redactor: Redactor, *, bounded: bool = True) -> Any:
+    """The copies of secrets masked: values a masked column of ``conns``' databases holds (a preview's lookup is
+    bounded; a row diff, which reads every row anyway, looks in every masked column)."""
+    from lightnb.backends.postgres.copies import pg_known_secrets
+
+    return pg_known_secrets(conns, redactor, bounded=bounded)
+
+
 def _table_or_none(conn: psycopg.Connection[Any], name: str) -> Table | None:
     return _find_table(read_catalog(conn).tables, name)
 
@@ -415,9 +427,15 @@ def compare_preview(before_conn: psycopg.Connection[Any], after_conn: psycopg.Co
             wanted = [k if isinstance(k, tuple) else (k,) for k in keys]
         before_rows = _rows_by_key(before_conn, b_table, key_b, b_cols, wanted)
         after_rows = _rows_by_key(after_conn, a_table, key_cols, a_cols, wanted)
+    copied: set[str] = set()
+    if not reveal:  # a value held by a masked column of either database is a copy of a secret
+        finder = _copies_finder((before_conn, after_conn), redactor)
+        for cols, rows in ((b_cols, before_rows), (a_cols, after_rows)):
+            copied |= finder.copied_columns(cols, [[r.get(c) for c in cols] for r in rows.values()])
     return assemble_compared(table, after_table, b_cols=b_cols, a_cols=a_cols, key_b=key_b, key_cols=key_cols,
                              pairs=pairs, wanted=wanted, before_rows=before_rows, after_rows=after_rows,
-                             before_redactor=redactor, after_redactor=redactor, mask=redactor.mask, reveal=reveal,
+                             before_redactor=redactor, after_redactor=redactor, copied=copied, mask=redactor.mask,
+                             reveal=reveal,
                              first=n if keys is None else None, keyless=keyless)
 
 
@@ -550,27 +568,41 @@ def row_diff(before_url: str, after_url: str, *, tables: Sequence[str] | None = 
              redactor: Redactor | None = None, reveal: bool = False) -> RowDiff:
     """Compare the rows and schema of two PostgreSQL databases (both only read), keyed by primary key.
 
+    Redacted (``reveal=False``), the samples mask sensitive columns by name and, as on SQLite, every column
+    showing a copy of a secret: a value a masked column of either database holds (``UPDATE … SET note =
+    api_token``, a renamed column).
+
     :param tables: only these tables (after-names or before-names); default every table.
     :param sample: at most this many sample rows per kind (added, removed, changed) per table.
     """
     from lightnb.backends.postgres.connect import connect
-    from lightnb.backends.postgres.url import redact
-    from lightnb.inspect.row_diff import RowDiff
+    from lightnb.inspect.row_diff import mask_copied_samples
 
     redactor = redactor or DEFAULT_REDACTOR
     with connect(before_url, read_only=True) as before_conn, connect(after_url, read_only=True) as after_conn:
-        before = take_snapshot(before_conn, label="before", fingerprint=False, redactor=redactor)
-        after = take_snapshot(after_conn, label="after", fingerprint=False, redactor=redactor)
-        diff = schema_diff(before, after)
-        if tables:
-            known = {t.lower() for t in before.table_names + after.table_names}
-            missing = [t for t in tables if t.lower() not in known]
-            if missing:
-                raise LightnbError(f"table {', '.join(missing)} is in neither database; pick one of "
-                                   f"{', '.join(sorted(set(before.table_names + after.table_names)))}.")
-        plans = _plans(before, after, diff, tables)
-        diffs = tuple(_diff_table(before_conn, after_conn, plan, before, after, max(sample, 0), redactor, reveal)
-                      for plan in plans)
+        found = _row_diff(before_conn, after_conn, before_url, after_url, tables, max(sample, 0), redactor, reveal)
+        if not reveal:
+            finder = _copies_finder((after_conn, before_conn), redactor, bounded=False)
+            found = replace(found, tables=mask_copied_samples(found.tables, finder))
+    return found
+
+
+def _row_diff(before_conn: psycopg.Connection[Any], after_conn: psycopg.Connection[Any], before_url: str,
+              after_url: str, tables: Sequence[str] | None, sample: int, redactor: Redactor, reveal: bool) -> RowDiff:
+    from lightnb.backends.postgres.url import redact
+    from lightnb.inspect.row_diff import RowDiff
+
+    before = take_snapshot(before_conn, label="before", fingerprint=False, redactor=redactor)
+    after = take_snapshot(after_conn, label="after", fingerprint=False, redactor=redactor)
+    diff = schema_diff(before, after)
+    if tables:
+        known = {t.lower() for t in before.table_names + after.table_names}
+        missing = [t for t in tables if t.lower() not in known]
+        if missing:
+            raise LightnbError(f"table {', '.join(missing)} is in neither database; pick one of "
+                               f"{', '.join(sorted(set(before.table_names + after.table_names)))}.")
+    plans = _plans(before, after, diff, tables)
+    diffs = tuple(_diff_table(before_conn, after_conn, plan, before, after, sample, redactor, reveal) for plan in plans)
     return RowDiff(before=redact(before_url), after=redact(after_url), tables=diffs, schema=diff, revealed=reveal)
 
 
@@ -581,20 +613,24 @@ def row_diff_pair(before_url: str, after_url: str, *, tables: Sequence[str] | No
     Both are exactly what :func:`row_diff` returns with ``reveal=True, sample=revealed`` and with
     ``sample=sample`` (redacted), both with ``redactor``: the rows are hashed, counted and sampled once
     (the first rows by key, as many as the larger of the two asks), each view keeps its own first rows,
-    and the redacted one masks them as :func:`row_diff` masks the rows it reads.
+    and the redacted one masks them as :func:`row_diff` masks the rows it reads (copies of secrets included).
 
     :param revealed: sample rows per table and kind of the revealed diff (it picks which rows a preview shows).
     :param sample: sample rows per table and kind of the redacted diff (the one shown).
     """
-    from lightnb.inspect.row_diff import cut_samples, masked_samples
+    from lightnb.backends.postgres.connect import connect
+    from lightnb.inspect.row_diff import cut_samples, mask_copied_samples, masked_samples
 
     redactor = redactor or DEFAULT_REDACTOR
     revealed, sample = max(revealed, 0), max(sample, 0)
-    measured = row_diff(before_url, after_url, tables=tables, sample=max(revealed, sample), redactor=redactor,
-                        reveal=True)
+    with connect(before_url, read_only=True) as before_conn, connect(after_url, read_only=True) as after_conn:
+        measured = _row_diff(before_conn, after_conn, before_url, after_url, tables, max(revealed, sample), redactor,
+                             True)
+        hidden_tables = tuple(masked_samples(cut_samples(d, sample), redactor) for d in measured.tables)
+        finder = _copies_finder((after_conn, before_conn), redactor, bounded=False)
+        hidden_tables = mask_copied_samples(hidden_tables, finder)
     shown = replace(measured, tables=tuple(cut_samples(d, revealed) for d in measured.tables))
-    hidden = replace(measured, tables=tuple(masked_samples(cut_samples(d, sample), redactor) for d in measured.tables),
-                     revealed=False)
+    hidden = replace(measured, tables=hidden_tables, revealed=False)
     return shown, hidden
 
 
