@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -367,8 +368,6 @@ def test_the_kernels_ipython_folder_is_in_the_scratch_folder_not_the_users(tmp_p
 
 def test_the_kernel_starts_without_jupyters_debugger_and_other_kernel_commands_are_left_as_they_are(
         tmp_path: Path) -> None:
-    from jupyter_core.utils import run_sync
-
     from lightnb.rehearse import KERNEL_LAUNCHER, _without_debugger
 
     launcher = ["/env/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}", "--x"]
@@ -377,25 +376,9 @@ def test_the_kernel_starts_without_jupyters_debugger_and_other_kernel_commands_a
         assert _without_debugger(list(other)) == other
     # a module of the rehearsal's folder (OUTDIR, where the kernel starts) does not replace ipykernel's imports
     (tmp_path / "zmq.py").write_text("raise SystemExit('the folder the kernel starts in was imported from')\n")
-    shown: list[str] = []
-
-    def collect(message: dict) -> None:  # type: ignore[type-arg]
-        if message["msg_type"] == "stream":
-            shown.append(message["content"]["text"])
-
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    with _Kernel.started(tmp_path, scratch) as kernel:
-        client = kernel.manager.client()
-        client.start_channels()
-        try:
-            run_sync(client.wait_for_ready)(timeout=60)
-            run_sync(client.execute_interactive)(
-                "import sys; print(sys.modules.get('debugpy', 'absent'), 'debugpy.server' in sys.modules, "
-                "hasattr(get_ipython().kernel, 'debugger'))", output_hook=collect, timeout=60)
-        finally:
-            client.stop_channels()
-    assert "".join(shown).strip() == "None False False"
+    printed = _printed_by_a_kernel(tmp_path, "import sys; print(sys.modules.get('debugpy', 'absent'), 'debugpy.server' "
+                                             "in sys.modules, hasattr(get_ipython().kernel, 'debugger'))")
+    assert printed == "None False False"
 
 
 @pytest.mark.parametrize("warm_up", [KERNEL_WARM_UP, ("json", "lightnb_no_such_module")])
@@ -403,6 +386,16 @@ def test_the_kernels_collector_is_on_for_the_cells_with_what_it_loaded_left_out(
                                                                                warm_up: tuple[str, ...]) -> None:
     """Off while ipykernel and the cells' modules load, on again for the cells (also when a module fails to load),
     with what was loaded frozen out of its passes."""
+    printed = _printed_by_a_kernel(
+        tmp_path, f"import gc, sys; print(gc.isenabled(), gc.get_freeze_count() > 10000, "
+                  f"[m for m in {warm_up!r} if m in sys.modules], [n for n in dir() if 'lightnb' in n or n == 'name'])",
+        warm_up=warm_up)
+    loaded = [m for m in warm_up if not m.startswith("lightnb_no_such")]
+    assert printed == f"True True {loaded} []"
+
+
+def _printed_by_a_kernel(tmp_path: Path, code: str, **started: Any) -> str:
+    """What ``code`` prints in a rehearsal kernel started in ``tmp_path`` (scratch folder ``tmp_path/scratch``)."""
     from jupyter_core.utils import run_sync
 
     shown: list[str] = []
@@ -413,19 +406,15 @@ def test_the_kernels_collector_is_on_for_the_cells_with_what_it_loaded_left_out(
 
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    with _Kernel.started(tmp_path, scratch, warm_up=warm_up) as kernel:
+    with _Kernel.started(tmp_path, scratch, **started) as kernel:
         client = kernel.manager.client()
         client.start_channels()
         try:
             run_sync(client.wait_for_ready)(timeout=60)
-            run_sync(client.execute_interactive)(
-                f"import gc, sys; print(gc.isenabled(), gc.get_freeze_count() > 10000, "
-                f"[m for m in {warm_up!r} if m in sys.modules], [n for n in dir() if 'lightnb' in n or n == 'name'])",
-                output_hook=collect, timeout=60)
+            run_sync(client.execute_interactive)(code, output_hook=collect, timeout=60)
         finally:
             client.stop_channels()
-    loaded = [m for m in warm_up if not m.startswith("lightnb_no_such")]
-    assert "".join(shown).strip() == f"True True {loaded} []"
+    return "".join(shown).strip()
 
 
 def test_a_rehearsal_keeps_the_collector_off_while_it_runs_and_as_it_was_after(tmp_path: Path,
