@@ -12,6 +12,7 @@ from lightnb.checks import check
 from lightnb.inspect.touched import touched_tables
 from lightnb.project import Project
 from tests.checks.test_checks import project
+from tests.support.spies import spy_counts
 
 SCHEMA = '''
 CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
@@ -133,16 +134,7 @@ def test_states_a_proof_compares_are_checked_once_in_full(tmp_path: Path, monkey
 
 
 def test_a_table_the_migration_cannot_change_is_counted_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib
-    snapshots = importlib.import_module("lightnb.inspect.snapshot")
-    counted: list[str] = []
-    real = snapshots._table_snapshot
-
-    def spy(conn, table, *args, count=True, **options):  # type: ignore[no-untyped-def]
-        if count:
-            counted.append(table.name)
-        return real(conn, table, *args, count=count, **options)
-    monkeypatch.setattr(snapshots, "_table_snapshot", spy)
+    counted = spy_counts(monkeypatch)
     result = _check(tmp_path, "ALTER TABLE posts ADD COLUMN title TEXT;\nUPDATE posts SET title = body;\n",
                     "ALTER TABLE posts DROP COLUMN title;\n")
     assert result.migrations[0].verdict == "safe"
