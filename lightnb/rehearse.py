@@ -43,17 +43,20 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from lightnb import scratch
 from lightnb.errors import DatabaseError, LightnbError, ProjectError
 from lightnb.extras import require_installed
 from lightnb.files import atomic_path
 from lightnb.project import Project
+from lightnb.reader import Reader
 from lightnb.workspace import file_state
 
 if TYPE_CHECKING:  # loaded by the thread building the redactor, not before the kernel starts
     from lightnb.inspect.redact import Redactor
+
+_T = TypeVar("_T")
 
 NOTEBOOK = "02_rehearse_on_production_copy.ipynb"
 NOTEBOOKS_ENV = "LIGHTNB_NOTEBOOKS"
@@ -158,6 +161,7 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
         secrets = url_secrets(production)
         with scratch.folder("rehearse") as folder:
             tools = _Tools.warm_up(project)  # papermill and nbconvert load while production is copied
+            tools.go_on()
             copied = copy_project(project, start, folder / "project")
             with production_copy(project, production, folder / "pg") as copy:
                 out.mkdir(parents=True, exist_ok=True)
@@ -181,6 +185,7 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
             # the notebook's two copies of production, the workspace and the one the proof starts from, are
             # made here, while the kernel starts
             made, fresh = _copies(copied, production, folder)
+            tools.go_on()
             # once the notebook ran, the kernel is killed and these are deleted, in a thread, while the report is
             # written: the notebook's copies of production and of the project, and the kernel's IPython folder
             kernel.remove_when_stopped(folder / "workspace", folder / "check", folder / "project",
@@ -203,24 +208,51 @@ def _copies(project_dir: Path, production: Path, folder: Path) -> tuple[dict[str
     """Make the notebook's two copies of ``production``: the workspace (in ``folder/workspace``) and the one the
     proof starts from (in ``folder/check``); see :func:`_workspace_copy`.
 
-    When production provably did not change between the two copies (the same committed state before the first
-    and after the second: no commit, no write), both hold the same state, and the proof's copy names the
-    workspace (``same_as``): while both files are untouched, the proof reads the state before the first
-    migration from the workspace instead of saving it again (:class:`lightnb.checks.SameState`).
+    The two copies are made at once (:class:`_Copier`). When production provably did not change while they were
+    made (the same committed state before both and after both: no commit, no write), both hold the same state,
+    and the proof's copy names the workspace (``same_as``): while both files are untouched, the proof reads the
+    state before the first migration from the workspace instead of saving it again
+    (:class:`lightnb.checks.SameState`).
     """
     from lightnb.backends import sqlite
     from lightnb.layout import WORKSPACE_DB
 
     state = sqlite.committed_state(production)
-    made = _workspace_copy(project_dir, production, folder / "workspace")
+    # the proof's copy is made in a thread of its own while this thread makes the workspace: each reads production
+    # at one committed point (under SQLite's shared lock) and writes a file of its own, the kernel copying the
+    # bytes, so the two copies take both cores instead of one after the other
+    with _Copier(lambda: _workspace_copy(project_dir, production, folder / "check", record=False)) as proof_copy:
+        made = _workspace_copy(project_dir, production, folder / "workspace")
+        fresh = proof_copy.result()
     if made is not None:
         # ``folder`` is the rehearsal's private scratch folder, deleted when it ends: no commit to the workspace
         # needs to survive a power cut, so the notebook's steps do not wait for the disk (lightnb.migrate)
         made["scratch"] = True
-    fresh = _workspace_copy(project_dir, production, folder / "check", record=False)
     if made is not None and fresh is not None and state is not None and sqlite.committed_state(production) == state:
         fresh["same_as"] = {"path": str(folder / "workspace" / WORKSPACE_DB), "state": made["state"]}
     return made, fresh
+
+
+class _Copier(Reader[_T]):
+    """A copy of production made in a thread of its own (``make()``, which reports its progress) while this thread
+    makes another one; told to stop (this thread leaves the block with an error, Ctrl-C or SIGTERM), it stops at
+    its next reported piece (see ``lightnb.backends.sqlite.copy_bytes``), its unfinished file removed, and no
+    thread outlives the block. Its steps are its own: the progress this thread reports is not mixed with them."""
+
+    NAME = "lightnb-rehearse-copy"
+
+    def __init__(self, make: Callable[[], _T]) -> None:
+        super().__init__(lambda _opened: self._made(make))
+
+    def _made(self, make: Callable[[], _T]) -> _T:
+        from lightnb import progress
+
+        def halt(_report: progress.Progress) -> None:
+            if self.stopping:
+                raise LightnbError("The copy of production was stopped.")
+
+        with progress.reporting(halt):  # someone follows the copy: it is made piece by piece, and can stop
+            return make()
 
 
 def _workspace_copy(project_dir: Path, production: Path, folder: Path, *, record: bool = True) -> dict[str, Any] | None:
@@ -730,6 +762,7 @@ class _Tools:
         self._project = project
         self._papermill = threading.Event()
         self._redacted = threading.Event()
+        self._free = threading.Event()  # set once nothing else needs the cores as much (see :meth:`go_on`)
         self._redactor: Redactor | None = None
         self._redactor_error: BaseException | None = None
         self._thread = threading.Thread(target=self._load, name="lightnb-rehearse-imports", daemon=True)
@@ -740,6 +773,11 @@ class _Tools:
         tools = cls(project)
         tools._thread.start()
         return tools
+
+    def go_on(self) -> None:
+        """Let the exporters warm up: the copies of production that compete for the cores are made (until then,
+        only papermill and the redactor, which the notebook needs first, are loaded)."""
+        self._free.set()
 
     def wait_for_papermill(self) -> None:
         """Wait until papermill is loaded (or failed to load)."""
@@ -755,6 +793,7 @@ class _Tools:
 
     def wait_for_report(self) -> None:
         """Wait until the report's exporters are loaded (or failed to load)."""
+        self._free.set()
         self._thread.join()
 
     def _load(self) -> None:
@@ -770,6 +809,7 @@ class _Tools:
             self._redactor_error = error
         finally:
             self._redacted.set()
+        self._free.wait()
         try:
             _warm_exporters()
         except Exception:  # noqa: BLE001 - the export reports its own errors
