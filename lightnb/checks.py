@@ -517,7 +517,8 @@ class _States:
     def save_before(self, touched: Touched | None, *, whole: bool = False,
                     meanwhile: Callable[[], None] = lambda: None) -> tuple[Snapshot, Path]:
         """Save the copy as it is, before the current migration's up; ``meanwhile`` runs in this thread while
-        the tables are saved (it only reads the copy)."""
+        the tables are saved (it only reads the copy). When the state is borrowed instead (:attr:`borrowed`:
+        nothing is saved), ``meanwhile`` is not called."""
         self._forget()
         self.count += 1
         self.before = _snapshot(self.conn, "before up", touched=touched)
@@ -525,7 +526,6 @@ class _States:
         first = self.count == 1 and not self.applied
         if first and self.same_as is not None and self.same_as.holds(_path_of(self.conn)):
             self.before_path, self.before_whole, self.borrowed = self.same_as.path, True, True
-            meanwhile()
         else:
             self.before_path, self.before_whole = self._save(f"before-{self.count}.db", None if whole else touched,
                                                              meanwhile)
@@ -692,13 +692,20 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
     # up.sql's impact is measured on the whole state before it (a declared one-way migration only)
     before, before_path = saves.save_before(touched, whole=declared is not None,
                                             meanwhile=lambda: baselines.append(_fk_violations(conn, touched)))
-    baseline = baselines[0]
     faithful = True  # the copy ends in a state after up
     if declared is None and marker_without_reason(down_sql):
         reasons.append(f"down.sql has the `-- {IRREVERSIBLE}` marker without a reason, so it declares nothing: "
                        f"write `-- {IRREVERSIBLE}: <why>`")
     here = _path_of(conn)
-    if _step(conn, migration, "up", reasons, steps, shown=saves.shown):
+    # a borrowed state before up (nothing saved, so nothing counted beside it) has its violations counted in its
+    # own file, by a reader, while up runs here
+    with _Reader(lambda opened: _fk_violations_in(before_path, touched, opened)) if not baselines \
+            else contextlib.nullcontext() as counting:
+        stepped = _step(conn, migration, "up", reasons, steps, shown=saves.shown)
+        if counting is not None:
+            baselines.append(counting.result())
+    baseline = baselines[0]
+    if stepped:
         after_up = _snapshot(conn, "after up", since=before, touched=touched)
         after_path = saves.save_after_up(after_up, migration, touched,
                                          meanwhile=lambda: _check_state(conn, "up", reasons, baseline, touched))
@@ -909,6 +916,16 @@ def _integrity_problems(conn: sqlite.Connection, touched: Touched | None, *, qui
             problems += [r[0] for r in conn.execute(f"PRAGMA {pragma}({sqlite.quote(table)})").fetchall()
                          if r[0] != "ok"]
     return problems
+
+
+def _fk_violations_in(path: Path, touched: Touched | None, opened: Callable[[sqlite.Connection], None]) -> int:
+    """:func:`_fk_violations` of the database file ``path``, read by a connection of its own (a reader's)."""
+    conn = sqlite.open_readonly(path)
+    try:
+        opened(conn)
+        return _fk_violations(conn, touched)
+    finally:
+        conn.close()
 
 
 def _fk_violations(conn: sqlite.Connection, touched: Touched | None = None) -> int:

@@ -4,6 +4,7 @@ from the workspace (only read, while both files are provably untouched) instead 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,31 @@ def test_a_workspace_written_during_the_proof_stops_it(
     monkeypatch.setattr(checks.runner, "apply", apply)
     with pytest.raises(LightnbError, match="was written while the proof read it"):
         checks.check(project, database=production, run_tests=False, copied=_proof_copy(folder, fresh))
+
+
+def test_the_violations_before_up_are_counted_in_the_workspace_by_a_reader_while_up_runs(
+        rehearsal: tuple[Project, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    project, production, folder = rehearsal
+    conn = sqlite3.connect(production)  # production already holds rows whose user is gone: not the migration's doing
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("DELETE FROM users WHERE id IN (SELECT user_id FROM user_settings ORDER BY user_id LIMIT 2)")
+    conn.commit()
+    conn.close()
+    _add(project, "safe")
+    expected = checks.check(project, database=production, run_tests=False)
+    made, fresh = _copies(project.root, production, folder)
+    assert fresh is not None and "same_as" in fresh
+    counted: list[tuple[str, Path, int]] = []
+    real = checks._fk_violations_in
+
+    def spy(path: Path, touched: Any, opened: Any) -> int:
+        found = real(path, touched, opened)
+        counted.append((threading.current_thread().name, Path(path), found))
+        return found
+
+    monkeypatch.setattr(checks, "_fk_violations_in", spy)
+    result = checks.check(project, database=production, run_tests=False, copied=_proof_copy(folder, fresh))
+    assert counted == [(checks._Reader.NAME, Path(fresh["same_as"]["path"]), 2)]
+    # the two rows without their user were there before up: no new violation, as when the state is saved
+    assert result.to_dict() == expected.to_dict()
+    assert not any("foreign key" in r for r in result.migrations[-1].reasons), result.migrations[-1].reasons
