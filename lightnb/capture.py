@@ -104,7 +104,10 @@ class Change(Rendered):
     def noted(self, notes: Collection[str]) -> Change:
         """Return this change whose step result also says ``notes`` first (e.g. edits saved before it ran)."""
         from dataclasses import replace
+
+        from lightnb.inspect.ahead import keep_ahead, kept_ahead
         noted = replace(self, result=replace(self.result, notes=tuple(notes) + tuple(self.result.notes)))
+        keep_ahead(noted.result, kept_ahead(self.result))
         return keep_row_diff(noted, kept_row_diff(self))  # the same two files: what was measured on them stands
 
     def preview(self, table: str) -> ComparedPreview:
@@ -119,7 +122,8 @@ class Change(Rendered):
 
 
 def captured(workspace: Workspace, step: Callable[[Path, Capture], RunResult], *, label: str = "",
-             preview_rows: int = 5, max_previews: int = 4, redactor: Redactor | None = None) -> Change:
+             preview_rows: int = 5, max_previews: int = 4, redactor: Redactor | None = None,
+             impact: bool = False) -> Change:
     """Call ``step(workspace.path, capture)`` and return its result with what it changed.
 
     :param step: a ``steps`` verb bound to its project, taking the database and a
@@ -128,9 +132,11 @@ def captured(workspace: Workspace, step: Callable[[Path, Capture], RunResult], *
     :param preview_rows: rows per before/after preview.
     :param max_previews: at most this many tables get a preview.
     :param redactor: which columns to mask in previews (the default sensitive words when None).
+    :param impact: also measure, beside the step's migrations, the impact :func:`inspect_change` shows
+        (``Capture.impact``).
     """
     folder = workspace.folder / CAPTURE_DIR / (label or "step")
-    result = step(workspace.path, Capture(snapshot=True, copy=True, folder=folder))
+    result = step(workspace.path, Capture(snapshot=True, copy=True, folder=folder, impact=impact))
     return describe(result, preview_rows=preview_rows, max_previews=max_previews, redactor=redactor)
 
 
@@ -368,7 +374,9 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
 
     :raises LightnbError: when the table is in neither database.
     """
+    from lightnb.inspect.ahead import kept_ahead
     from lightnb.inspect.impact import measure_impact
+    from lightnb.inspect.redact import DEFAULT_REDACTOR
     from lightnb.inspect.row_diff import row_diff_pair
 
     result = change.result
@@ -392,7 +400,12 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
     schema = SchemaDiff(tuple(change.schema.of(table=table)), change.schema.before_label,
                         change.schema.after_label)
     scripts = [m.down_sql() if result.direction == "down" else m.up_sql() for m in result.migrations]
-    impact = tuple(i for script in scripts for i in measure_impact(before_copy, script, redactor=redactor,
-                                                                         in_place=True)
+    ahead = kept_ahead(result)  # measured beside the migrations: taken while provably what measuring now gives
+
+    def measured(script: str) -> list[Any]:
+        taken = ahead.take(before_copy, script, redactor or DEFAULT_REDACTOR) if ahead is not None else None
+        return taken if taken is not None else measure_impact(before_copy, script, redactor=redactor, in_place=True)
+
+    impact = tuple(i for script in scripts for i in measured(script)
                    if i.table is None or i.table.lower() in (table.lower(), before_name.lower()))
     return Inspection(table, preview, schema, diff, impact)

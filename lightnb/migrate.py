@@ -10,6 +10,7 @@ uses it for ``setup`` and ``database setup|reset``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lightnb import migrations as migration_files
 from lightnb import runner
 from lightnb.backends import sqlite
-from lightnb.errors import FileWriteError, ProjectError
+from lightnb.errors import FileWriteError, LightnbError, ProjectError
 from lightnb.layout import STATE_FILE, WORKSPACE_DB
 from lightnb.migrations import Migration
 from lightnb.project import Project, SqliteLocation
@@ -26,6 +27,7 @@ from lightnb.results import Capture, RunResult
 from lightnb.target import refuse_production
 
 if TYPE_CHECKING:
+    from lightnb.inspect.ahead import Measuring
     from lightnb.inspect.redact import Redactor
     from lightnb.inspect.snapshot import Snapshot
     from lightnb.runner import StepObserver
@@ -88,11 +90,15 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     # snapshots print fingerprints that leave out what the project masks (its [redact] settings and lineage)
     redactor = _project_redactor(project) if capture is not None and capture.snapshot else None
 
+    ahead: Measuring | None = None  # the inspect step's measurements, made beside the migrations (when asked)
     last: list[Any] = [None, None]  # the latest snapshot, and the state of the connection it was taken in
     ran: list[str] = []  # the SQL of each migration done, as it ran
     writes: sqlite.Writes | None = None  # what the statements since the latest snapshot may have written
 
     def observe(event: runner.StepEvent) -> None:
+        if event.kind == "migration" and ahead is not None:  # inspect's measurement of its SQL, on the before copy
+            with contextlib.suppress(OSError, LightnbError):  # (a file it cannot read: the runner says so)
+                ahead.measure(event.migration.down_sql() if event.direction == "down" else event.migration.up_sql())
         if event.kind == "done" and capture is not None and capture.snapshot:
             # schema and row counts after each migration (no row hashing; the tables the migration's
             # SQL cannot change keep the counts of the snapshot before it, and those it can only
@@ -123,35 +129,45 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
         last[:] = [before, _connection_state(conn) if before is not None else None]
         if writes is not None:
             writes.clear()
-        done = action(conn, found, _checksum_hook(path), observe)
-        files: tuple[Path, ...] = ()
-        if regenerate_schema:
-            try:
-                files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
-            except FileWriteError as error:
-                did = f"{len(done)} migration(s) {'reverted' if direction == 'down' else 'applied'}" \
-                    if done else "No migration changed"
-                raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
-                                     f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
-                                     path=error.path) from error
-        # nothing ran since the last migration's snapshot (the connection changed no row and no
-        # definition, and no other connection wrote): its counts stand
-        since = {t.name.lower(): t for t in last[0].tables} \
-            if per_migration and last[1] == _connection_state(conn) else None
-        settled = sqlite.committed_state(path) if capture and capture.snapshot else None
-        after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy), redactor=redactor,
-                              known=since)
-                 if capture and capture.snapshot else None)
-        if settled is not None and settled != sqlite.committed_state(path):
-            settled = None  # a commit from elsewhere during the snapshot: its counts prove nothing later
+        # the inspect step's measurement of each migration's SQL, made on the before copy while the migration runs
+        # here (only when asked: it costs about what the migrations cost, on the other core)
+        wanted = before_copy is not None and capture is not None and capture.impact and direction in ("up", "down")
+        from lightnb.inspect.ahead import measuring
+        with measuring(before_copy, redactor or _project_redactor(project)) if wanted and before_copy is not None \
+                else contextlib.nullcontext() as ahead:
+            done = action(conn, found, _checksum_hook(path), observe)
+            files: tuple[Path, ...] = ()
+            if regenerate_schema:
+                try:
+                    files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
+                except FileWriteError as error:
+                    did = f"{len(done)} migration(s) {'reverted' if direction == 'down' else 'applied'}" \
+                        if done else "No migration changed"
+                    raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
+                                         f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
+                                         path=error.path) from error
+            # nothing ran since the last migration's snapshot (the connection changed no row and no
+            # definition, and no other connection wrote): its counts stand
+            since = {t.name.lower(): t for t in last[0].tables} \
+                if per_migration and last[1] == _connection_state(conn) else None
+            settled = sqlite.committed_state(path) if capture and capture.snapshot else None
+            after = (_snapshot_of(conn, f"after {direction}", _fingerprints(capture, before_copy),
+                                  redactor=redactor, known=since)
+                     if capture and capture.snapshot else None)
+            if settled is not None and settled != sqlite.committed_state(path):
+                settled = None  # a commit from elsewhere during the snapshot: its counts prove nothing later
     finally:
         conn.close()
-    return RunResult(direction=direction, database=path, migrations=tuple(done),
-                     seconds=time.perf_counter() - started, before=before, after=after,
-                     before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration),
-                     reachable=_reachable(before, after, ran) if before is not None and after is not None else None,
-                     before_copy_exact=exact, after_state=settled if after is not None else None,
-                     notes=(NOT_DURABLE,) if not durable and done else ())
+    result = RunResult(direction=direction, database=path, migrations=tuple(done),
+                       seconds=time.perf_counter() - started, before=before, after=after,
+                       before_copy=before_copy, schema_files=files, per_migration=tuple(per_migration),
+                       reachable=_reachable(before, after, ran) if before is not None and after is not None else None,
+                       before_copy_exact=exact, after_state=settled if after is not None else None,
+                       notes=(NOT_DURABLE,) if not durable and done else ())
+    if ahead is not None:
+        from lightnb.inspect.ahead import keep_ahead
+        keep_ahead(result, ahead.result)
+    return result
 
 
 def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | None,

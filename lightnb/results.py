@@ -55,6 +55,9 @@ class Capture:
     :param fingerprint: hash every row into the snapshots (``"auto"``: only when no before copy is
         kept; with a copy, the inspect step compares rows exactly, set-wise in SQLite, when asked,
         so a run does not pay for two full passes over the data).
+    :param impact: with a before copy on SQLite, measure there, beside the migrations, the impact the inspect step
+        shows (:mod:`lightnb.inspect.ahead`): the other core does it while they run, and the inspect step starts
+        from it (a workbook's Run panel, whose Inspect panel follows). The step then ends once both are done.
 
     On PostgreSQL the before copy is a database of lightnb's private cluster (a clone of the workspace,
     its URL in the result's ``before_copy``), so ``folder`` is not used, and the snapshots' fingerprints
@@ -65,6 +68,7 @@ class Capture:
     copy: bool | str = "auto"
     folder: Path | None = None
     fingerprint: bool | str = "auto"
+    impact: bool = False
 
 
 @dataclass(frozen=True)

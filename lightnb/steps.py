@@ -1107,7 +1107,10 @@ def run_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace,
     snapshots before and after, a before copy, and redacted before/after previews.
 
     :param durable: False for a workspace in a private folder deleted once its work is done (a rehearsal's):
-        its commits do not wait for the disk (see ``lightnb.migrate.migrate``)."""
+        its commits do not wait for the disk (see ``lightnb.migrate.migrate``).
+
+    The workbook's Inspect step follows: the impact it measures on the before copy is measured beside the
+    migrations, on the other core, while they run (``Capture.impact``)."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
     from lightnb.results import Capture, PostgresWorkspace
@@ -1116,13 +1119,13 @@ def run_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace,
                        rows=5)
     return captured(workspace, lambda db, capture: run(project, db, capture=capture, limit=limit, on_step=on_step,
                                                        durable=durable),
-                    label="run", redactor=Redactor.for_project(project))
+                    label="run", redactor=Redactor.for_project(project), impact=True)
 
 
 def revert_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, number: int = 1,
                         on_step: StepObserver | None = None, durable: bool = True) -> Change:
-    """Revert the latest ``number`` migrations of the workspace, keeping what the revert changed (``durable``:
-    see :func:`run_on_workspace`)."""
+    """Revert the latest ``number`` migrations of the workspace, keeping what the revert changed (``durable``, and
+    the impact measured beside it: see :func:`run_on_workspace`)."""
     from lightnb.capture import captured
     from lightnb.inspect.redact import Redactor
     from lightnb.results import Capture, PostgresWorkspace
@@ -1131,7 +1134,7 @@ def revert_on_workspace(project: Project, workspace: Workspace | PostgresWorkspa
                        rows=5)
     return captured(workspace, lambda db, capture: revert(project, db, capture=capture, number=number,
                                                           on_step=on_step, durable=durable),
-                    label="revert", redactor=Redactor.for_project(project))
+                    label="revert", redactor=Redactor.for_project(project), impact=True)
 
 
 def models_fail_on() -> tuple[tuple[str, ...], str]:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -833,7 +833,8 @@ class _Measurer:
 
 def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[Any], *,
                    redactor: Redactor | None = None, reveal: bool = False, keep: bool = False,
-                   in_place: bool = False) -> list[Impact]:
+                   in_place: bool = False, opened: Callable[[sqlite.Connection], None] | None = None
+                   ) -> list[Impact]:
     """Run a migration's statements on a copy and measure what each one does to the rows.
 
     :param target: a connection to a COPY of the database (never production), or the path
@@ -848,6 +849,8 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
         the throwaway copy is made). SQLite's rollback journal puts back every page it changed, also
         after a crash (the next connection rolls the journal back; a read-only one refuses to read):
         the file's bytes are as they were, and its change counter and size are checked to prove it.
+    :param opened: called with the connection the measurement opens on a path, before it runs anything (a
+        caller in another thread makes it interruptible: :class:`lightnb.reader.Reader`).
     :raises LightnbError: the script cannot be split, or ``keep`` is asked on a path.
     """
     redactor = redactor or DEFAULT_REDACTOR
@@ -856,7 +859,7 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
             raise LightnbError("keep=True needs a connection to a copy; a path is measured on a "
                                "throwaway copy.")
         if in_place and _measurable_in_place(Path(target), _statements(sql)):
-            return _measured_in_place(Path(target), sql, redactor, reveal)
+            return _measured_in_place(Path(target), sql, redactor, reveal, opened)
         from lightnb import scratch
 
         # A throwaway copy on disk in a private folder (removed on SIGTERM too): memory stays flat
@@ -864,6 +867,8 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
         with scratch.folder("impact") as folder:
             conn = sqlite.open_scratch(sqlite.copy_database(target, folder / "copy.db"))
             try:
+                if opened is not None:
+                    opened(conn)
                 # the script's own BEGIN/COMMIT/ROLLBACK are refused, each failing as its statement (as in
                 # diesel's transaction): nothing it runs can end the transaction the measurement rolls back
                 return _measured(conn, _statements(sql), redactor, reveal, keep=False, transaction_control=False)
@@ -926,6 +931,15 @@ _NOT_IN_PLACE = frozenset({"begin", "commit", "end", "rollback", "release", "sav
 _IN_PLACE_CACHE_KIB = 64 * 1024  # changed pages stay in memory up to this, then spill (journalled) to the file
 
 
+def measurable_in_place(path: str | Path, sql: str | Sequence[Any]) -> bool:
+    """Tell whether :func:`measure_impact` measures ``sql`` on the file ``path`` in place (``in_place=True``)
+    rather than on a throwaway copy of it.
+
+    :raises LightnbError: the script cannot be split.
+    """
+    return _measurable_in_place(Path(path), _statements(sql))
+
+
 def _measurable_in_place(path: Path, statements: Sequence[_Stmt]) -> bool:
     """Whether ``path`` can be measured in place: a file lightnb made (never another program's, never
     production), in rollback-journal mode (a WAL file's pages would go through its ``-wal``), with no
@@ -942,11 +956,14 @@ def _first_word(text: str) -> str:
     return words[0].rstrip(";").lower() if words else ""
 
 
-def _measured_in_place(path: Path, sql: str | Sequence[Any], redactor: Redactor, reveal: bool) -> list[Impact]:
+def _measured_in_place(path: Path, sql: str | Sequence[Any], redactor: Redactor, reveal: bool,
+                       opened: Callable[[sqlite.Connection], None] | None = None) -> list[Impact]:
     """Measure ``sql`` on the file ``path`` itself, in one transaction rolled back; prove the file unchanged."""
     before = _header_state(path)
     conn = sqlite.open_scratch(path)
     try:
+        if opened is not None:
+            opened(conn)
         conn.execute(f"PRAGMA cache_size = -{_IN_PLACE_CACHE_KIB}")
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -1,0 +1,122 @@
+"""The inspect step's measured impact, taken ahead, while a captured step runs.
+
+A captured run (or revert) keeps a copy of the workspace as it was before (its before copy); the inspect step
+then measures each migration's SQL on that copy, in place, in one transaction rolled back
+(:func:`lightnb.inspect.impact.measure_impact`), which costs about what the migration itself cost. Asked to
+(:attr:`lightnb.results.Capture.impact`: a workbook's Run panel, whose Inspect panel follows), the step measures
+it beside the migrations instead: as each migration starts on the workspace, a reader thread measures its SQL on
+the before copy, so the two cores work at once, one on each file. The step ends once both are done.
+
+The inspect step takes a measurement only while it is provably the one it would make then (:meth:`Ahead.take`):
+the same SQL to the letter, the same masks, not revealed, on the same copy, still in the committed state the
+measurements left (:func:`lightnb.backends.sqlite.committed_state`: its file, size, times and change counter).
+Otherwise, or when a measurement could not be made here (SQL that is not measured in place, an error, a stop),
+the inspect step measures, as before, and says what it says.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lightnb.backends import sqlite
+from lightnb.reader import Reader
+
+if TYPE_CHECKING:
+    from lightnb.inspect.impact import Impact
+    from lightnb.inspect.redact import Redactor
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """What a captured step measured ahead: each script's impact on ``copy``, then in the committed ``state``.
+
+    :param copy: the before copy measured.
+    :param state: the copy's committed state once every measurement was done (None: it cannot be proven later).
+    :param redactor: the masks the examples were measured with (never revealed).
+    :param impacts: per script (its text, to the letter), what :func:`measure_impact` returned.
+    """
+
+    copy: Path
+    state: tuple[int, ...] | None
+    redactor: Redactor
+    impacts: Mapping[str, tuple[Impact, ...]]
+
+    def take(self, copy: str | Path, script: str, redactor: Redactor, *, reveal: bool = False
+             ) -> list[Impact] | None:
+        """The impact of ``script`` on ``copy`` measured ahead, while provably what measuring it now would give;
+        None otherwise (then measure it)."""
+        if reveal or redactor != self.redactor or script not in self.impacts or self.state is None:
+            return None
+        if Path(copy) != self.copy or sqlite.committed_state(copy) != self.state:
+            return None
+        return list(self.impacts[script])
+
+
+class Measuring:
+    """The measurements asked for while a step runs (:func:`measuring`); :meth:`measure` asks for one more."""
+
+    def __init__(self, copy: Path, redactor: Redactor) -> None:
+        self.copy, self.redactor = copy, redactor
+        self._asked: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._done: dict[str, tuple[Impact, ...]] = {}
+        self.result: Ahead | None = None
+
+    def measure(self, script: str) -> None:
+        """Measure ``script`` on the before copy too (a migration about to run it on the workspace)."""
+        self._asked.put(script)
+
+    def _work(self, opened: Callable[[sqlite.Connection], None]) -> None:
+        from lightnb.inspect.impact import measurable_in_place, measure_impact
+
+        while (script := self._asked.get()) is not None:
+            if script in self._done:
+                continue
+            try:
+                if not measurable_in_place(self.copy, script):  # a throwaway copy of the whole file: inspect's, if
+                    continue  # it comes to that
+                self._done[script] = tuple(measure_impact(self.copy, script, redactor=self.redactor, in_place=True,
+                                                          opened=opened))
+            except Exception:  # noqa: BLE001 - stopped, or not measurable: the inspect step measures again, and says
+                self._done.pop(script, None)  # what it says; the step itself never fails for a measurement ahead
+
+    def _close(self) -> None:
+        self._asked.put(None)
+
+
+@contextmanager
+def measuring(copy: Path, redactor: Redactor) -> Iterator[Measuring]:
+    """Measure, in a reader thread, the scripts asked for during the block on the before copy ``copy``, with the
+    masks of ``redactor``; the block ends once they are measured, and the measuring's :attr:`Measuring.result`
+    holds them. An error in the block, Ctrl-C or SIGTERM stop the measurement at once (nothing of it is kept); no
+    thread outlives the block.
+
+    The block must not write ``copy`` (nor read it: a measurement may need the copy's whole file for a moment)."""
+    asked = Measuring(copy, redactor)
+    reader: Reader[None] = Reader(asked._work)
+    with reader:
+        try:
+            yield asked
+        finally:
+            asked._close()  # nothing more is asked: the reader ends once the last script asked is measured
+        reader.result()
+    asked.result = Ahead(copy, sqlite.committed_state(copy), redactor, dict(asked._done))
+
+
+# A result keeps what was measured ahead out of its fields (like a Change its row diff: lightnb.capture), so that
+# nothing renders or serialises it; the inspect step takes it while it is provably what it would measure then.
+_AHEAD = "_impact_ahead"
+
+
+def keep_ahead(result: object, ahead: Ahead | None) -> None:
+    """Let ``result`` (a step's :class:`~lightnb.results.RunResult`) hold ``ahead``."""
+    object.__setattr__(result, _AHEAD, ahead)
+
+
+def kept_ahead(result: object) -> Ahead | None:
+    """What :func:`keep_ahead` let ``result`` hold (None when nothing was measured ahead)."""
+    return getattr(result, _AHEAD, None)
