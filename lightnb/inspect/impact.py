@@ -56,7 +56,7 @@ from sqlglot.dialects.dialect import Dialect
 from lightnb import signals
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite import quote, read_catalog, read_columns
-from lightnb.catalog import Column, Table, primary_key_of
+from lightnb.catalog import Catalog, Column, Table, primary_key_of
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
 from lightnb.inspect.flows import ROWID_NAMES, Flow, select_flows, update_flows
@@ -268,6 +268,7 @@ class _Measurer:
     added: set[tuple[int, str]] = field(default_factory=set)  # (generation, column) this migration added
     created: set[int] = field(default_factory=set)  # generations this migration created
     temps: list[str] = field(default_factory=list)
+    writes: sqlite.Writes | None = None  # what the statements may have written (the authorizer's record)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -882,11 +883,16 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
     """Measure ``statements`` on ``conn`` inside one savepoint, rolled back unless ``keep``."""
     # Ctrl-C or SIGTERM stop a long statement at once (signals); the savepoint is then rolled back.
     with sqlite.interrupting(conn) as stop:
-        guard = sqlite.guard.install(conn, transaction_control=transaction_control)
-        m = _Measurer(conn, redactor, reveal, guard, stop)
+        # what the statements may write, recorded as SQLite's authorizer sees them prepared (an outer record, when the
+        # caller keeps one, is added to: it only says more)
+        outer = getattr(conn, "watched_writes", None)
+        writes = outer if outer is not None else sqlite.Writes()
+        guard = sqlite.guard.install(conn, transaction_control=transaction_control, writes=writes)
+        m = _Measurer(conn, redactor, reveal, guard, stop, writes=writes)
         try:
             # orphans can appear only in the tables the script can change (their children included)
-            existed = table_names(conn)
+            catalog = read_catalog(conn)
+            existed = [t.name for t in catalog.tables if not t.virtual]
             checked = checked_tables(conn, touched_tables(conn, [st.text for st in statements])) \
                 if statements else []
             # rolled back, the copy is in the state before the script again: the violations it had are counted
@@ -901,7 +907,7 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
                     if not m.measure(st):
                         break
                 m.judge_drops()
-                found = _orphans(m, statements, checked, existed)
+                found = _orphans(m, statements, checked, existed, catalog)
             finally:
                 for name in m.temps:
                     conn.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
@@ -990,6 +996,11 @@ def _statements(sql: str | Sequence[Any]) -> list[_Stmt]:
     if isinstance(sql, str):
         return [_Stmt(s.text, s.line, i) for i, s in enumerate(sqlite.split(sql))]
     return [_Stmt(getattr(s, "text", s), getattr(s, "line", 1), i) for i, s in enumerate(sql)]
+
+
+def parse_statement(text: str) -> exp.Expr | None:
+    """Parse one SQLite statement as the measurement reads it (None when it cannot be read)."""
+    return _parse(text)
 
 
 def _parse(text: str) -> exp.Expr | None:
@@ -1090,7 +1101,7 @@ def _foreign_key_check(conn: sqlite.Connection, tables: Sequence[str] | None) ->
 
 
 def _orphans(m: _Measurer, statements: list[_Stmt], checked: Sequence[str] | None,
-             existed: Sequence[str]) -> list[tuple[int, str, str, int]]:
+             existed: Sequence[str], before: Catalog | None = None) -> list[tuple[int, str, str, int]]:
     """Report the rows that violate a foreign key after the script, per table, with an example read now;
     return each report's place in ``m.impacts``, table, parent and count (see :func:`_settle_orphans`).
 
@@ -1098,6 +1109,8 @@ def _orphans(m: _Measurer, statements: list[_Stmt], checked: Sequence[str] | Non
         before it, or None for every table. The other tables that were there keep their violations; a
         table the script made (created, or renamed to a new name) is checked too.
     :param existed: the tables there before the script.
+    :param before: the schema before the script: with what the statements may have written (``m.writes``), only
+        the tables where a row may have come to violate a key are checked (:mod:`lightnb.inspect.kept_keys`).
     """
     if not statements:
         return []
@@ -1105,6 +1118,16 @@ def _orphans(m: _Measurer, statements: list[_Stmt], checked: Sequence[str] | Non
     if checked is not None:
         wanted, old = {t.lower() for t in checked}, {t.lower() for t in existed}
         now = [t for t in table_names(m.conn) if t.lower() in wanted or t.lower() not in old]
+    if before is not None:
+        from lightnb.inspect.kept_keys import key_suspects
+        after = read_catalog(m.conn)
+        definitions = [t.sql for catalog in (before, after) for t in catalog.tables] + \
+            [t.sql for catalog in (before, after) for t in catalog.triggers]
+        suspects = key_suspects(m.writes, [before, after], [st.text for st in statements], definitions)
+        if suspects is not None:
+            now = [t for t in (now if now is not None else table_names(m.conn)) if t.lower() in suspects]
+            if not now:
+                return []
     rows: dict[str, list[tuple]] = {}
     for table, rowid, parent, _fkid in _foreign_key_check(m.conn, now):
         rows.setdefault(table, []).append((rowid, parent))

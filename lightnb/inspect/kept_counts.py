@@ -47,7 +47,7 @@ def kept_counts(conn: sqlite.Connection, previous: Snapshot, writes: sqlite.Writ
     now = [*sqlite.read_definitions(conn, "main"), *sqlite.read_definitions(conn, "temp")]
     texts = [*ran, *(t.table.sql for t in previous.tables), *(t.sql for t in previous.triggers),
              *(sql for _kind, _name, sql in now)]
-    if any(_replaces(text) for text in texts if text):
+    if any(replaces(text) for text in texts if text):
         return {}
     if any(kind == "table" and _VIRTUAL.match(sql) and writes.wrote(name)
            for kind, name, sql in now):
@@ -55,10 +55,10 @@ def kept_counts(conn: sqlite.Connection, previous: Snapshot, writes: sqlite.Writ
     return kept
 
 
-def _replaces(text: str) -> bool:
+def replaces(text: str) -> bool:
     """Whether ``text`` may ask for the REPLACE conflict resolution (the word outside a call of replace())."""
     lowered = text.lower()
     return "replace" in lowered and _REPLACE.search(lowered) is not None
 
 
-__all__ = ["kept_counts"]
+__all__ = ["kept_counts", "replaces"]

@@ -23,10 +23,14 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lightnb import scratch
 from lightnb.backends.sqlite.script import split
+
+if TYPE_CHECKING:
+    from lightnb.backends.sqlite.writes import Writes
 
 REFUSED_PRAGMAS = frozenset({"temp_store_directory", "data_store_directory"})
 REFUSED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
@@ -157,7 +161,8 @@ def _first_word(statement: str) -> str:
     return word[0].lower() if word else ""
 
 
-def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begins: int = 0) -> Guard:
+def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begins: int = 0,
+            writes: Writes | None = None) -> Guard:
     """Install a guard on ``conn`` (replacing its authorizer) and return it.
 
     The connection's own database files are read from ``PRAGMA database_list``; when its main
@@ -169,6 +174,8 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begin
         (a migration running inside diesel's transaction).
     :param begins: without transaction control, still allow this many BEGINs (the runner's own,
         when it runs a whole file in one call).
+    :param writes: where to record what the statements may write (default: the connection's own record, when
+        :func:`~lightnb.backends.sqlite.writes.watch` gave it one).
     """
     own, folders = set(), []
     conn.set_authorizer(None)  # read the list of databases unguarded, then guard
@@ -179,7 +186,8 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begin
             if holder is not None:
                 folders.append(os.path.realpath(holder))
     guard = Guard(frozenset(own), tuple(dict.fromkeys(folders)), transaction_control, begins,
-                  seen=getattr(getattr(conn, "watched_writes", None), "seen", None))
+                  seen=writes.seen if writes is not None else getattr(getattr(conn, "watched_writes", None), "seen",
+                                                                      None))
     conn.set_authorizer(guard)
     return guard
 
