@@ -688,7 +688,9 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
     declared = declared_irreversible(down_sql)
     # Each state of the copy is read twice at once: here SQLite's checks, in a reader thread the save or
     # the comparison of the same committed state (see _Reader); the next step starts once both are done.
-    baselines: list[int] = []
+    baselines: list[dict[str, int]] = []
+    # foreign keys are checked where a row may have come to violate one, as far as what the steps wrote tells
+    keys = _Keys(conn)
     # up.sql's impact is measured on the whole state before it (a declared one-way migration only)
     before, before_path = saves.save_before(touched, whole=declared is not None,
                                             meanwhile=lambda: baselines.append(_fk_violations(conn, touched)))
@@ -702,25 +704,28 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
     with _Reader(lambda opened: _fk_violations_in(before_path, touched, opened)) if not baselines \
             else contextlib.nullcontext() as counting:
         stepped = _step(conn, migration, "up", reasons, steps, shown=saves.shown)
+        keys.ran(migration.up_sql())
         if counting is not None:
             baselines.append(counting.result())
     baseline = baselines[0]
     if stepped:
         after_up = _snapshot(conn, "after up", since=before, touched=touched)
+        suspects = keys.suspects()
         after_path = saves.save_after_up(after_up, migration, touched,
-                                         meanwhile=lambda: _check_state(conn, "up", reasons, baseline, touched))
+                                         meanwhile=lambda: _check_state(conn, "up", reasons, baseline, touched,
+                                                                        suspects))
         if declared is not None:
             impact = _measured_impact(before_path, migration, redactor, in_place=not saves.borrowed)
         if down_sql is None:
             reasons.append("cannot prove the revert: down.sql is missing")
         elif declared is not None and sqlite.is_comment_only(down_sql):
             reasons.append(f"down.sql declares the migration irreversible ({declared}); not run")
-        elif _step(conn, migration, "down", reasons, steps, shown=saves.shown):
+        elif _step(conn, migration, "down", reasons, steps, shown=saves.shown) and keys.ran(down_sql):
             after_down = _snapshot(conn, "after down", since=before, touched=touched)
             destroyed = intentionally_destroyed(source_of(migration).up)
             with _Reader(lambda opened: compare_rows(before, after_down, destroyed, before_db=before_path,
                                                      after_db=here, touched=touched, opened=opened)) as comparing:
-                _check_state(conn, "down", reasons, baseline, touched, later=True)
+                _check_state(conn, "down", reasons, baseline, touched, None, later=True)
                 row_diffs, expected = comparing.result()
             real, order_list = _schema_changes(before, after_down, before_path, here)
             schema_diffs, order = tuple(real), tuple(order_list)
@@ -728,7 +733,7 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             restored = not (schema_diffs or row_diffs or order or expected)
             faithful = restored and sqlite.state_identity(conn) == saves.before_identity
             if not restored:  # the same rows and definitions as before up have its violations: no new one
-                _foreign_keys(conn, "down", reasons, baseline, touched)
+                _foreign_keys(conn, "down", reasons, baseline, touched, keys.suspects())
             if schema_diffs:
                 reasons.append("down.sql does not restore the schema: " + "; ".join(schema_diffs))
             if row_diffs:
@@ -742,16 +747,17 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             elif order:
                 reasons.append("down.sql does not restore the column order either: " + "; ".join(order))
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
-            if _step(conn, migration, "up", reasons, steps, label="up again", shown=saves.shown):
+            if _step(conn, migration, "up", reasons, steps, label="up again", shown=saves.shown) and \
+                    keys.ran(migration.up_sql()):
                 again = _snapshot(conn, "after up again", since=before, touched=touched)
                 with _Reader(lambda opened: compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
                                                          touched=touched, opened=opened)) as comparing:
-                    _check_state(conn, "up again", reasons, baseline, touched, later=True)
+                    _check_state(conn, "up again", reasons, baseline, touched, None, later=True)
                     redo_rows, _ = comparing.result()
                 redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
                 redo_diffs = tuple(redo_real + redo_order + list(redo_rows))
                 if redo_diffs:  # the same rows and definitions as after up were checked after up
-                    _foreign_keys(conn, "up again", reasons, baseline, touched)
+                    _foreign_keys(conn, "up again", reasons, baseline, touched, keys.suspects())
                 if redo_real or redo_order:
                     reasons.append("running up.sql again gives another schema: " + "; ".join(redo_real + redo_order))
                 if redo_rows:
@@ -871,8 +877,8 @@ def _step(conn: sqlite.Connection, migration: Migration, direction: Literal["up"
     return True
 
 
-def _check_state(conn: sqlite.Connection, name: str, reasons: list[str], baseline: int, touched: Touched | None,
-                 *, later: bool = False) -> None:
+def _check_state(conn: sqlite.Connection, name: str, reasons: list[str], baseline: Mapping[str, int],
+                 touched: Touched | None, suspects: frozenset[str] | None, *, later: bool = False) -> None:
     """Check what the step ``name`` left: SQLite's integrity check of the tables it can change, and their
     foreign keys.
 
@@ -888,14 +894,23 @@ def _check_state(conn: sqlite.Connection, name: str, reasons: list[str], baselin
     if problems:
         reasons.append(f"integrity check failed after {name}: {problems[0]}")
     if not later:
-        _foreign_keys(conn, name, reasons, baseline, touched)
+        _foreign_keys(conn, name, reasons, baseline, touched, suspects)
 
 
-def _foreign_keys(conn: sqlite.Connection, name: str, reasons: list[str], baseline: int,
-                  touched: Touched | None) -> None:
-    violations = _fk_violations(conn, touched)
-    if violations > baseline:
-        reasons.append(f"foreign key check after {name}: {violations - baseline} new violation(s)")
+def _foreign_keys(conn: sqlite.Connection, name: str, reasons: list[str], baseline: Mapping[str, int],
+                  touched: Touched | None, suspects: frozenset[str] | None) -> None:
+    """Say how many more rows violate a foreign key than before up, in the tables where one may have come to
+    (``suspects``, lower-case names: see :class:`_Keys`; None: every table the migration can change)."""
+    tables = checked_tables(conn, touched)
+    if suspects is not None:
+        tables = [t for t in (tables if tables is not None else table_names(conn)) if t.lower() in suspects]
+        if not tables:
+            return  # no row can have come to violate a key: the others keep their violations
+    violations = _fk_counts(conn, tables)
+    there = violations.keys() | baseline.keys() if tables is None else {t.lower() for t in tables}
+    new = sum(violations.get(t, 0) for t in there) - sum(baseline.get(t, 0) for t in there)
+    if new > 0:
+        reasons.append(f"foreign key check after {name}: {new} new violation(s)")
 
 
 def _integrity_problems(conn: sqlite.Connection, touched: Touched | None, *, quick: bool = False) -> list[str]:
@@ -918,7 +933,8 @@ def _integrity_problems(conn: sqlite.Connection, touched: Touched | None, *, qui
     return problems
 
 
-def _fk_violations_in(path: Path, touched: Touched | None, opened: Callable[[sqlite.Connection], None]) -> int:
+def _fk_violations_in(path: Path, touched: Touched | None, opened: Callable[[sqlite.Connection], None]
+                      ) -> dict[str, int]:
     """:func:`_fk_violations` of the database file ``path``, read by a connection of its own (a reader's)."""
     conn = sqlite.open_readonly(path)
     try:
@@ -928,16 +944,49 @@ def _fk_violations_in(path: Path, touched: Touched | None, opened: Callable[[sql
         conn.close()
 
 
-def _fk_violations(conn: sqlite.Connection, touched: Touched | None = None) -> int:
-    """Count the foreign-key violations of the tables the migration can change (of every table for None).
+def _fk_violations(conn: sqlite.Connection, touched: Touched | None = None) -> dict[str, int]:
+    """Count the foreign-key violations of the tables the migration can change (of every table for None), per
+    table (lower-case name).
 
     A row can only come to violate its key when its table or its parent changes, and the children
     of a touched table are touched (:mod:`lightnb.inspect.touched`).
     """
-    tables = checked_tables(conn, touched)
-    if tables is None:
-        return len(conn.execute("PRAGMA foreign_key_check").fetchall())
-    return sum(len(conn.execute(f"PRAGMA foreign_key_check({sqlite.quote(table)})").fetchall()) for table in tables)
+    return _fk_counts(conn, checked_tables(conn, touched))
+
+
+def _fk_counts(conn: sqlite.Connection, tables: Sequence[str] | None) -> dict[str, int]:
+    """The foreign-key violations of ``tables`` (every table for None), per table (lower-case name)."""
+    rows = conn.execute("PRAGMA foreign_key_check").fetchall() if tables is None else \
+        [row for table in tables for row in conn.execute(f"PRAGMA foreign_key_check({sqlite.quote(table)})")]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row[0]).lower()] = counts.get(str(row[0]).lower(), 0) + 1
+    return counts
+
+
+class _Keys:
+    """Where the proof of one migration checks foreign keys: the tables where a row may have come to violate one
+    since the state before up, as far as what its steps may have written tells (SQLite's authorizer, recorded on
+    the proof's connection: :mod:`lightnb.inspect.kept_keys`)."""
+
+    def __init__(self, conn: sqlite.Connection) -> None:
+        self.conn = conn
+        self.writes = sqlite.watch_writes(conn)  # None on a connection that cannot hold the record: every table
+        self.before = sqlite.read_catalog(conn)
+        self.texts: list[str] = []
+
+    def ran(self, sql: str | None) -> bool:
+        """Add what a step ran (its SQL): it may have written what the authorizer saw; return True."""
+        self.texts.append(sql or "")
+        return True
+
+    def suspects(self) -> frozenset[str] | None:
+        """The tables (lower-case names) where a row may have come to violate a key so far; None: any."""
+        from lightnb.inspect.kept_keys import key_suspects
+        now = sqlite.read_catalog(self.conn)
+        definitions = [t.sql for catalog in (self.before, now) for t in catalog.tables] + \
+            [t.sql for catalog in (self.before, now) for t in catalog.triggers]
+        return key_suspects(self.writes, [self.before, now], self.texts, definitions)
 
 
 def compare_schema(before: Snapshot, after: Snapshot) -> list[str]:

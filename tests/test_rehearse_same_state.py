@@ -150,17 +150,17 @@ def test_the_violations_before_up_are_counted_in_the_workspace_by_a_reader_while
     expected = checks.check(project, database=production, run_tests=False)
     made, fresh = _copies(project.root, production, folder)
     assert fresh is not None and "same_as" in fresh
-    counted: list[tuple[str, Path, int]] = []
+    counted: list[tuple[str, Path, dict[str, int]]] = []
     real = checks._fk_violations_in
 
-    def spy(path: Path, touched: Any, opened: Any) -> int:
+    def spy(path: Path, touched: Any, opened: Any) -> dict[str, int]:
         found = real(path, touched, opened)
         counted.append((threading.current_thread().name, Path(path), found))
         return found
 
     monkeypatch.setattr(checks, "_fk_violations_in", spy)
     result = checks.check(project, database=production, run_tests=False, copied=_proof_copy(folder, fresh))
-    assert counted == [(checks._Reader.NAME, Path(fresh["same_as"]["path"]), 2)]
+    assert counted == [(checks._Reader.NAME, Path(fresh["same_as"]["path"]), {"user_settings": 2})]
     # the two rows without their user were there before up: no new violation, as when the state is saved
     assert result.to_dict() == expected.to_dict()
     assert not any("foreign key" in r for r in result.migrations[-1].reasons), result.migrations[-1].reasons

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,23 +115,40 @@ def test_states_a_proof_compares_are_checked_once_in_full(tmp_path: Path, monkey
     from lightnb import checks
     integrity: list[bool] = []
     keys: list[str] = []
-    real_integrity, real_keys = checks._integrity_problems, checks._fk_violations
+    real_integrity, real_keys = checks._integrity_problems, checks._fk_counts
 
     def counted_integrity(conn, touched, *, quick=False):  # type: ignore[no-untyped-def]
         integrity.append(quick)
         return real_integrity(conn, touched, quick=quick)
 
-    def counted_keys(conn, touched=None):  # type: ignore[no-untyped-def]
+    def counted_keys(conn, tables):  # type: ignore[no-untyped-def]
         keys.append("checked")
-        return real_keys(conn, touched)
+        return real_keys(conn, tables)
     monkeypatch.setattr(checks, "_integrity_problems", counted_integrity)
-    monkeypatch.setattr(checks, "_fk_violations", counted_keys)
-    result = _check(tmp_path, "ALTER TABLE posts ADD COLUMN title TEXT;\nUPDATE posts SET title = body;\n",
+    monkeypatch.setattr(checks, "_fk_counts", counted_keys)
+    result = _check(tmp_path,
+                    "ALTER TABLE posts ADD COLUMN title TEXT;\nUPDATE posts SET user_id = user_id WHERE id > 0;\n",
                     "ALTER TABLE posts DROP COLUMN title;\n")
     assert result.migrations[0].verdict == "safe"
     # in full after up; after down and up again (states proven equal to checked ones) a quick check
     assert integrity == [False, True, True]
     assert len(keys) == 2  # before up (the baseline) and after up; equal states have equal violations
+
+
+def test_a_migration_that_sets_no_key_checks_keys_only_before_it(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightnb import checks
+    keys: list[Any] = []
+    real_keys = checks._fk_counts
+
+    def counted_keys(conn, tables):  # type: ignore[no-untyped-def]
+        keys.append(tables)
+        return real_keys(conn, tables)
+    monkeypatch.setattr(checks, "_fk_counts", counted_keys)
+    result = _check(tmp_path, "ALTER TABLE posts ADD COLUMN title TEXT;\nUPDATE posts SET title = body;\n",
+                    "ALTER TABLE posts DROP COLUMN title;\n")
+    assert result.migrations[0].verdict == "safe"
+    assert len(keys) == 1  # the baseline: a column added and filled cannot make a row violate a key
 
 
 def test_a_table_the_migration_cannot_change_is_counted_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
