@@ -18,18 +18,12 @@ conflict resolution anywhere (it deletes the parent rows in an INSERT's or UPDAT
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 
 from lightnb.backends import sqlite
 from lightnb.catalog import VISIBLE, Catalog, Table
 from lightnb.inspect.flows import ROWID_NAMES
 from lightnb.inspect.kept_counts import replaces
-
-_INDEX_ACTIONS = frozenset({sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_DROP_INDEX, sqlite3.SQLITE_CREATE_TEMP_INDEX,
-                            sqlite3.SQLITE_DROP_TEMP_INDEX})
-_TABLE_ACTIONS = frozenset({sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_TEMP_TABLE, sqlite3.SQLITE_DROP_TABLE,
-                            sqlite3.SQLITE_DROP_TEMP_TABLE})
 
 
 def key_suspects(writes: sqlite.Writes | None, catalogs: Iterable[Catalog], ran: Sequence[str],
@@ -44,24 +38,9 @@ def key_suspects(writes: sqlite.Writes | None, catalogs: Iterable[Catalog], ran:
     """
     if writes is None or writes.anything:
         return None
-    inserted: set[str] = set()
-    deleted: set[str] = set()
-    reshaped: set[str] = set()  # made, dropped, an index made or dropped
-    altered: set[str] = set()
-    updated: dict[str, set[str]] = {}
-    for action, first, second in list(writes.seen):
-        if action == sqlite3.SQLITE_INSERT and first:
-            inserted.add(first.lower())
-        elif action == sqlite3.SQLITE_DELETE and first:
-            deleted.add(first.lower())
-        elif action == sqlite3.SQLITE_UPDATE and first and second:
-            updated.setdefault(first.lower(), set()).add(second.lower())
-        elif action in _TABLE_ACTIONS and first:
-            reshaped.add(first.lower())
-        elif action in _INDEX_ACTIONS and second:
-            reshaped.add(second.lower())
-        elif action == sqlite3.SQLITE_ALTER_TABLE and second:
-            altered.add(second.lower())
+    done = writes.rows_and_shapes()
+    inserted, deleted, reshaped, altered, updated = done.inserted, done.deleted, done.reshaped, done.altered, \
+        done.updated
     if altered:  # a column added without REFERENCES keeps every key; any other ALTER (a rename, say): check all
         plain = _plainly_added_to(ran)
         if plain is None or altered - plain:
@@ -93,7 +72,7 @@ def _referenced(key: object, parent: Table) -> tuple[str, ...] | None:
     return primary or None
 
 
-def _sets(columns_set: set[str] | None, table: Table, columns: Sequence[str] | None) -> bool:
+def _sets(columns_set: frozenset[str] | None, table: Table, columns: Sequence[str] | None) -> bool:
     """Whether an UPDATE that set ``columns_set`` of ``table`` may have changed any of ``columns``."""
     if not columns_set:
         return False

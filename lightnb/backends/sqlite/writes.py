@@ -21,6 +21,7 @@ each of them again, asking the watching guard, before it runs.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lightnb.backends.sqlite import guard
@@ -39,6 +40,30 @@ _KEEP = frozenset({sqlite3.SQLITE_READ, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_SE
                    sqlite3.SQLITE_DETACH, sqlite3.SQLITE_REINDEX, sqlite3.SQLITE_ANALYZE})
 # pragmas set to let SQL change tables without naming them
 _ANYTHING_PRAGMAS = frozenset({"writable_schema", "schema_version"})
+
+
+_TABLE_ACTIONS = frozenset({sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_TEMP_TABLE, sqlite3.SQLITE_DROP_TABLE,
+                            sqlite3.SQLITE_DROP_TEMP_TABLE})
+_INDEX_ACTIONS = frozenset({sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_DROP_INDEX, sqlite3.SQLITE_CREATE_TEMP_INDEX,
+                            sqlite3.SQLITE_DROP_TEMP_INDEX})
+
+
+@dataclass(frozen=True)
+class RowWrites:
+    """What some statements may have done, table by table (lower-case names), as the authorizer saw them.
+
+    :param inserted: tables rows may have been inserted into.
+    :param deleted: tables rows may have been deleted from.
+    :param updated: per table, the columns an UPDATE may have set (as named: ``rowid`` for the rowid).
+    :param reshaped: tables made or dropped, or whose indexes were made or dropped.
+    :param altered: tables an ``ALTER TABLE`` changed (the kind of change is in its text, not here).
+    """
+
+    inserted: frozenset[str]
+    deleted: frozenset[str]
+    updated: Mapping[str, frozenset[str]]
+    reshaped: frozenset[str]
+    altered: frozenset[str]
 
 
 @dataclass(eq=False)
@@ -79,6 +104,29 @@ class Writes:
     def wrote(self, table: str) -> bool:
         """Tell whether the statements may have written ``table`` (any case) at all."""
         return self.anything or table.lower() in self.counted or table.lower() in self.updated
+
+    def rows_and_shapes(self) -> RowWrites:
+        """What the statements may have done, table by table (lower-case names): see :class:`RowWrites`."""
+        inserted: set[str] = set()
+        deleted: set[str] = set()
+        reshaped: set[str] = set()
+        altered: set[str] = set()
+        updated: dict[str, set[str]] = {}
+        for action, first, second in list(self.seen):
+            if action == sqlite3.SQLITE_INSERT and first:
+                inserted.add(first.lower())
+            elif action == sqlite3.SQLITE_DELETE and first:
+                deleted.add(first.lower())
+            elif action == sqlite3.SQLITE_UPDATE and first and second:
+                updated.setdefault(first.lower(), set()).add(second.lower())
+            elif action in _TABLE_ACTIONS and first:
+                reshaped.add(first.lower())
+            elif action in _INDEX_ACTIONS and second:
+                reshaped.add(second.lower())
+            elif action == sqlite3.SQLITE_ALTER_TABLE and second:
+                altered.add(second.lower())
+        return RowWrites(frozenset(inserted), frozenset(deleted), {t: frozenset(c) for t, c in updated.items()},
+                         frozenset(reshaped), frozenset(altered))
 
     def clear(self) -> None:
         """Forget what was recorded: from now on, only the statements prepared later are told."""
@@ -124,4 +172,4 @@ def watch(conn: sqlite3.Connection) -> Writes | None:
     return writes
 
 
-__all__ = ["Writes", "watch"]
+__all__ = ["RowWrites", "Writes", "watch"]
