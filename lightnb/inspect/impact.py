@@ -42,7 +42,6 @@ consume them (see :data:`LOSS_KINDS` and :data:`FOUND_KINDS`):
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -61,6 +60,7 @@ from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
 from lightnb.inspect.flows import ROWID_NAMES, Flow, select_flows, update_flows
 from lightnb.inspect.lineage import bind, known_secrets, mask_copies, statement_lineage
+from lightnb.inspect.parsed import parse_statement as _parse
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor
 from lightnb.inspect.touched import checked_tables, table_names, touched_tables
 
@@ -998,21 +998,6 @@ def _statements(sql: str | Sequence[Any]) -> list[_Stmt]:
     return [_Stmt(getattr(s, "text", s), getattr(s, "line", 1), i) for i, s in enumerate(sql)]
 
 
-def parse_statement(text: str) -> exp.Expr | None:
-    """Parse one SQLite statement as the measurement reads it (None when it cannot be read)."""
-    return _parse(text)
-
-
-def _parse(text: str) -> exp.Expr | None:
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # triggers parse as Command with a warning; that is fine
-    try:
-        return sqlglot.parse_one(text, read="sqlite")
-    except sqlglot.errors.SqlglotError:
-        return None
-    finally:
-        logger.setLevel(level)
 
 
 def _target(tree: exp.Expr | None) -> str | None:

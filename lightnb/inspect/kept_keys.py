@@ -24,6 +24,7 @@ from lightnb.backends import sqlite
 from lightnb.catalog import VISIBLE, Catalog, Table
 from lightnb.inspect.flows import ROWID_NAMES
 from lightnb.inspect.kept_counts import replaces
+from lightnb.inspect.parsed import parse_statement
 
 
 def key_suspects(writes: sqlite.Writes | None, catalogs: Iterable[Catalog], ran: Sequence[str],
@@ -86,8 +87,6 @@ def _sets(columns_set: frozenset[str] | None, table: Table, columns: Sequence[st
 def _plainly_added_to(ran: Sequence[str]) -> frozenset[str] | None:
     """The tables (lower-case) that every ``ALTER TABLE`` of ``ran`` only adds a column without ``REFERENCES``
     to; an ALTER of any other kind leaves its table out. None when an ALTER cannot be read."""
-    from lightnb.inspect.impact import parse_statement
-
     plain: set[str] = set()
     other: set[str] = set()
     for text in ran:
