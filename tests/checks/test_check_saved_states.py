@@ -17,6 +17,7 @@ from lightnb.backends import sqlite
 from lightnb.backends.sqlite import copies
 from lightnb.checks import check
 from tests.checks.test_checks import project
+from tests.support.builder import make_database
 
 SCHEMA = """
 CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,
@@ -30,11 +31,7 @@ INSERT INTO big (payload) SELECT printf('%0500d', i) FROM n;
 
 
 def _production(tmp_path: Path) -> Path:
-    path = tmp_path / "prod.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(SCHEMA)
-    conn.close()
-    return path
+    return make_database(tmp_path / "prod.db", SCHEMA)
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:

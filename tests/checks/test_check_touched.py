@@ -13,6 +13,7 @@ from lightnb.checks import check
 from lightnb.inspect.touched import touched_tables
 from lightnb.project import Project
 from tests.checks.test_checks import project
+from tests.support.builder import make_database
 from tests.support.spies import spy_counts
 
 SCHEMA = '''
@@ -32,11 +33,7 @@ INSERT INTO untouched (v) VALUES ('a');
 
 
 def _production(tmp_path: Path) -> Path:
-    path = tmp_path / "prod.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(SCHEMA)
-    conn.close()
-    return path
+    return make_database(tmp_path / "prod.db", SCHEMA)
 
 
 def test_touched_follows_names_triggers_and_children(tmp_path: Path) -> None:

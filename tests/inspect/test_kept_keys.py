@@ -18,6 +18,7 @@ import pytest
 from lightnb.backends import sqlite as backend
 from lightnb.inspect.impact import measure_impact
 from lightnb.inspect.kept_keys import key_suspects
+from tests.support.builder import make_database
 
 impact_module = importlib.import_module("lightnb.inspect.impact")
 
@@ -58,11 +59,7 @@ CASES = {
 
 
 def _database(tmp_path: Path) -> Path:
-    path = tmp_path / "work.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(SCHEMA)
-    conn.close()
-    return path
+    return make_database(tmp_path / "work.db", SCHEMA)
 
 
 def _suspects(path: Path, sql: str) -> frozenset[str] | None:
