@@ -181,11 +181,13 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
             # papermill loads, the redactor is built and nbconvert warms up, in this order, in a thread, while the
             # kernel starts, the project is copied and the notebook runs
             tools = _Tools.warm_up(project)
-            copied = copy_project(project, start, folder / "project")
-            # the notebook's two copies of production, the workspace and the one the proof starts from, are
-            # made here, while the kernel starts
-            made, fresh = _copies(copied, production, folder)
-            tools.go_on()
+            try:
+                copied = copy_project(project, start, folder / "project")
+                # the notebook's two copies of production, the workspace and the one the proof starts from, are
+                # made here, while the kernel starts
+                made, fresh = _copies(copied, production, folder)
+            finally:
+                tools.go_on()  # (also when the copies failed: the thread ends, nothing waits for it forever)
             # once the notebook ran, the kernel is killed and these are deleted, in a thread, while the report is
             # written: the notebook's copies of production and of the project, and the kernel's IPython folder
             kernel.remove_when_stopped(folder / "workspace", folder / "check", folder / "project",

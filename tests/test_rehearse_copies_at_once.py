@@ -148,3 +148,31 @@ def test_the_report_waits_for_nothing_else(rehearsal: tuple[Path, Path, Path],
     tools = rehearse._Tools.warm_up(Project.discover(project_dir))
     tools.wait_for_report()  # never told to go on (the copies failed, say): the report still gets its exporters
     assert warmed.is_set()
+
+
+def test_when_the_copies_fail_the_rehearsals_loading_thread_ends_too(rehearsal: tuple[Path, Path, Path],
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    """Nothing waits forever for copies that never came: the thread loading papermill and warming the report's
+    exporters goes on and ends, as when the copies are made."""
+    import contextlib
+
+    project_dir, production, _folder = rehearsal
+
+    @contextlib.contextmanager
+    def no_kernel(*args: Any, **kwargs: Any) -> Any:
+        yield None
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise DatabaseError("production is locked")
+
+    warmed = threading.Event()
+    monkeypatch.setattr(rehearse._Kernel, "started", no_kernel)
+    monkeypatch.setattr(rehearse, "_copies", failing)
+    monkeypatch.setattr(rehearse, "_warm_exporters", warmed.set)
+    with pytest.raises(DatabaseError, match="locked"):
+        rehearse.rehearse(Project.discover(project_dir), project_dir, production, tmp_path / "out", pending=["x"])
+    assert warmed.wait(WAIT)
+    for thread in [t for t in threading.enumerate() if t.name == "lightnb-rehearse-imports"]:
+        thread.join(WAIT)
+        assert not thread.is_alive()
