@@ -97,15 +97,21 @@ def _written_by_a_writer_that_exits_without_closing(folder: Path, sql: str) -> P
     return db
 
 
+def _index_after(conn: sqlite3.Connection, db: Path, checkpointed: int, logged: int) -> bytes:
+    """Fill ``db`` with ``checkpointed`` rows moved into its file and ``logged`` more left in its log; return the
+    first bytes of its -shm (the wal-index headers) as they are then."""
+    _fill(conn, checkpointed)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _fill(conn, logged, start=1000)
+    return _read(Path(f"{db}-shm"))[:96]
+
+
 def _committed_after_the_index_was_read(folder: Path, *updates: str) -> tuple[State, bytes]:
     """A WAL database (300 rows checkpointed, 20 more in the log), the first bytes of its -shm as they were then,
     and its files after ``updates`` were committed, each in its own transaction, once that index was read."""
     db = folder / "app.db"
     with _live(db) as conn:
-        _fill(conn, 300)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        _fill(conn, 20, start=1000)
-        index = _read(Path(f"{db}-shm"))[:96]
+        index = _index_after(conn, db, 300, 20)
         for update in updates:
             conn.execute(update)
         return _state(db), index
@@ -248,10 +254,7 @@ def test_whatever_the_fast_path_cannot_prove_is_left_to_sqlite(tmp_path: Path, d
 def test_a_long_committed_tail_after_the_index_is_left_to_sqlite(tmp_path: Path) -> None:
     db = tmp_path / "app.db"
     with _live(db) as conn:
-        _fill(conn, 100)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        _fill(conn, 10, start=1000)
-        index = _read(Path(f"{db}-shm"))[:96]
+        index = _index_after(conn, db, 100, 10)
         _fill(conn, (wal.TAIL_LIMIT + 10) * 10, start=5000)
         later = _state(db)
     _same_as_sqlite(tmp_path, (later[0], later[1], index), fast=False)
