@@ -8,7 +8,7 @@ it beside the migrations instead: as each migration starts on the workspace, a r
 the before copy, so the two cores work at once, one on each file. The step ends once both are done.
 
 The inspect step takes a measurement only while it is provably the one it would make then (:meth:`Ahead.take`):
-the same SQL to the letter, the same masks, not revealed, on the same copy, still in the committed state the
+the same SQL to the letter, the same masks (never revealed), on the same copy, still in the committed state the
 measurements left (:func:`lightnb.backends.sqlite.committed_state`: its file, size, times and change counter).
 Otherwise, or when a measurement could not be made here (SQL that is not measured in place, an error, a stop),
 the inspect step measures, as before, and says what it says.
@@ -46,11 +46,10 @@ class Ahead:
     redactor: Redactor
     impacts: Mapping[str, tuple[Impact, ...]]
 
-    def take(self, copy: str | Path, script: str, redactor: Redactor, *, reveal: bool = False
-             ) -> list[Impact] | None:
-        """The impact of ``script`` on ``copy`` measured ahead, while provably what measuring it now would give;
-        None otherwise (then measure it)."""
-        if reveal or redactor != self.redactor or script not in self.impacts or self.state is None:
+    def take(self, copy: str | Path, script: str, redactor: Redactor) -> list[Impact] | None:
+        """The impact of ``script`` on ``copy``, masked by ``redactor``, measured ahead, while provably what
+        measuring it now would give; None otherwise (then measure it)."""
+        if redactor != self.redactor or script not in self.impacts or self.state is None:
             return None
         if Path(copy) != self.copy or sqlite.committed_state(copy) != self.state:
             return None
