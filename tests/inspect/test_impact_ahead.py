@@ -84,7 +84,10 @@ def test_the_inspect_step_takes_what_the_run_measured_beside_its_migration(
         real_close(conn, savepoint)
 
     monkeypatch.setattr(runner, "_close", close)
+    assert workspace.production is not None
+    production = file_sha256(workspace.production)
     change = steps.run_on_workspace(project, workspace)
+    assert file_sha256(workspace.production) == production  # measured on the before copy, never on production
     # measured by a reader thread, asked for before the migration committed on the workspace
     assert measured == [(Reader.NAME, "ALTER TABLE orders ADD COLUMN owner_token TEXT;")]
     assert commits == [1] and _readers() == []
