@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,14 @@ def measured(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     return seen
 
 
+def _measurement_started(measured: list[tuple[str, str]], wait: float = 30.0) -> bool:
+    """Whether a measurement starts within ``wait`` seconds (it runs in its own thread)."""
+    deadline = time.monotonic() + wait
+    while not measured and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return bool(measured)
+
+
 def _readers() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == Reader.NAME]
 
@@ -76,11 +85,13 @@ def _readers() -> list[threading.Thread]:
 def test_the_inspect_step_takes_what_the_run_measured_beside_its_migration(
         tmp_path: Path, measured: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     project, workspace = _project(tmp_path)
-    commits: list[int] = []
+    commits: list[bool] = []
     real_close = runner._close
 
     def close(conn: Any, savepoint: str) -> None:
-        commits.append(len(measured))
+        # the migration has run but not committed: its measurement starts meanwhile (made one after the other, the
+        # measurement would only start once this commit is done, and this wait would end in vain)
+        commits.append(bool(measured) or _measurement_started(measured))
         real_close(conn, savepoint)
 
     monkeypatch.setattr(runner, "_close", close)
@@ -88,9 +99,9 @@ def test_the_inspect_step_takes_what_the_run_measured_beside_its_migration(
     production = file_sha256(workspace.production)
     change = steps.run_on_workspace(project, workspace)
     assert file_sha256(workspace.production) == production  # measured on the before copy, never on production
-    # measured by a reader thread, asked for before the migration committed on the workspace
+    # measured by a reader thread, while the migration was still running on the workspace
     assert measured == [(Reader.NAME, "ALTER TABLE orders ADD COLUMN owner_token TEXT;")]
-    assert commits == [1] and _readers() == []
+    assert commits == [True] and _readers() == []
     ahead = kept_ahead(change.result)
     assert ahead is not None and ahead.copy == Path(change.result.before_copy)
     measured.clear()
