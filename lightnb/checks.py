@@ -983,10 +983,7 @@ class _Keys:
     def suspects(self) -> frozenset[str] | None:
         """The tables (lower-case names) where a row may have come to violate a key so far; None: any."""
         from lightnb.inspect.kept_keys import key_suspects
-        now = sqlite.read_catalog(self.conn)
-        definitions = [t.sql for catalog in (self.before, now) for t in catalog.tables] + \
-            [t.sql for catalog in (self.before, now) for t in catalog.triggers]
-        return key_suspects(self.writes, [self.before, now], self.texts, definitions)
+        return key_suspects(self.writes, [self.before, sqlite.read_catalog(self.conn)], self.texts)
 
 
 def compare_schema(before: Snapshot, after: Snapshot) -> list[str]:

@@ -1105,10 +1105,7 @@ def _orphans(m: _Measurer, statements: list[_Stmt], checked: Sequence[str] | Non
         now = [t for t in table_names(m.conn) if t.lower() in wanted or t.lower() not in old]
     if before is not None:
         from lightnb.inspect.kept_keys import key_suspects
-        after = read_catalog(m.conn)
-        definitions = [t.sql for catalog in (before, after) for t in catalog.tables] + \
-            [t.sql for catalog in (before, after) for t in catalog.triggers]
-        suspects = key_suspects(m.writes, [before, after], [st.text for st in statements], definitions)
+        suspects = key_suspects(m.writes, [before, read_catalog(m.conn)], [st.text for st in statements])
         if suspects is not None:
             now = [t for t in (now if now is not None else table_names(m.conn)) if t.lower() in suspects]
             if not now:

@@ -18,7 +18,7 @@ conflict resolution anywhere (it deletes the parent rows in an INSERT's or UPDAT
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from lightnb.backends import sqlite
 from lightnb.catalog import VISIBLE, Catalog, Table
@@ -27,15 +27,15 @@ from lightnb.inspect.kept_counts import replaces
 from lightnb.inspect.parsed import parse_statement
 
 
-def key_suspects(writes: sqlite.Writes | None, catalogs: Iterable[Catalog], ran: Sequence[str],
-                 schema_texts: Iterable[str] = ()) -> frozenset[str] | None:
+def key_suspects(writes: sqlite.Writes | None, catalogs: Sequence[Catalog], ran: Sequence[str]
+                 ) -> frozenset[str] | None:
     """Return the tables (lower-case names) in which the statements ``ran`` may have made rows violate a foreign
     key, or None when any may have (see the module docstring).
 
     :param writes: what the authorizer saw the statements prepare (None: not followed, so anything).
-    :param catalogs: the schema before and after them (every key of either is looked at).
+    :param catalogs: the schema before and after them (every key of either is looked at; their definitions are
+        read for REPLACE: a table's ``ON CONFLICT REPLACE``, a trigger's ``OR REPLACE``).
     :param ran: their SQL text.
-    :param schema_texts: the definitions before and after them (a table's ``ON CONFLICT REPLACE``, a trigger's).
     """
     if writes is None or writes.anything:
         return None
@@ -46,7 +46,9 @@ def key_suspects(writes: sqlite.Writes | None, catalogs: Iterable[Catalog], ran:
         plain = _plainly_added_to(ran)
         if plain is None or altered - plain:
             return None
-    if any(replaces(text) for text in (*ran, *schema_texts) if text):
+    definitions = [t.sql for catalog in catalogs for t in catalog.tables] + \
+        [t.sql for catalog in catalogs for t in catalog.triggers]
+    if any(replaces(text) for text in (*ran, *definitions) if text):
         return None
     tables: dict[str, Table] = {}
     for catalog in catalogs:

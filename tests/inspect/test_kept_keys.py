@@ -71,8 +71,7 @@ def _suspects(path: Path, sql: str) -> frozenset[str] | None:
         conn.execute("BEGIN")
         conn.executescript(sql) if "PRAGMA" in sql else [conn.execute(s.text) for s in backend.split(sql)]
         after = backend.read_catalog(conn)
-        definitions = [t.sql for c in (before, after) for t in (*c.tables, *c.triggers)]
-        return key_suspects(writes, [before, after], [sql], definitions)
+        return key_suspects(writes, [before, after], [sql])
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
