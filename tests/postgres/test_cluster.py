@@ -85,23 +85,29 @@ def test_databases_are_file_copies_of_a_template(pg_cluster: Cluster) -> None:
 
 
 def _owner_ending(folder: Path, ending: str) -> int:
-    """Start the cluster in a child process that then ends by ``ending``; return the server's pid."""
+    """Start the cluster in a child process that then ends by ``ending``; return the server's pid.
+
+    The child waits for a line on its standard input before it ends (or for SIGTERM), so that the server's pid is
+    read while its owner still runs: ended at once, the owner could stop the server before the pid was read."""
     started = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
-        import os, signal, sys, time
+        import os, signal, sys
         from lightnb.backends.postgres.cluster import start_cluster
         c = start_cluster(sys.argv[1])
         print(c.data_dir, flush=True)
+        sys.stdin.readline()
         if sys.argv[2] == "sigkill":
             os.kill(os.getpid(), signal.SIGKILL)
-        if sys.argv[2] == "sigterm":
-            time.sleep(60)
-        """), str(folder), ending], stdout=subprocess.PIPE, text=True, cwd=REPO)
-    assert started.stdout is not None
+        """), str(folder), ending], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    assert started.stdout is not None and started.stdin is not None
     pid = _server_pid(Path(started.stdout.readline().strip()))
     assert pid is not None and _alive(pid)
     if ending == "sigterm":
         started.send_signal(signal.SIGTERM)
+    else:
+        started.stdin.write("end\n")
+        started.stdin.flush()
     started.wait(timeout=60)
+    started.stdin.close()
     return pid
 
 
