@@ -123,7 +123,7 @@ class Change(Rendered):
 
 def captured(workspace: Workspace, step: Callable[[Path, Capture], RunResult], *, label: str = "",
              preview_rows: int = 5, max_previews: int = 4, redactor: Redactor | None = None,
-             impact: bool = False) -> Change:
+             impact: bool = False, proved: Any = None) -> Change:
     """Call ``step(workspace.path, capture)`` and return its result with what it changed.
 
     :param step: a ``steps`` verb bound to its project, taking the database and a
@@ -134,9 +134,11 @@ def captured(workspace: Workspace, step: Callable[[Path, Capture], RunResult], *
     :param redactor: which columns to mask in previews (the default sensitive words when None).
     :param impact: also measure, beside the step's migrations, the impact :func:`inspect_change` shows
         (``Capture.impact``).
+    :param proved: the Test step's proved copy, taken instead of running the migrations when it stands for them
+        (``Capture.proved``).
     """
     folder = workspace.folder / CAPTURE_DIR / (label or "step")
-    result = step(workspace.path, Capture(snapshot=True, copy=True, folder=folder, impact=impact))
+    result = step(workspace.path, Capture(snapshot=True, copy=True, folder=folder, impact=impact, proved=proved))
     return describe(result, preview_rows=preview_rows, max_previews=max_previews, redactor=redactor)
 
 

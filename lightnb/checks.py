@@ -54,6 +54,7 @@ from lightnb.lint.rules.destructive import intentionally_destroyed
 from lightnb.lint.source import source_of, tokens
 from lightnb.markers import IRREVERSIBLE, declared_irreversible, marker_without_reason
 from lightnb.migrations import Migration, discover
+from lightnb.proved_copy import ProvedCopy, up_digest
 from lightnb.reader import Reader
 from lightnb.workspace import Workspace
 
@@ -145,6 +146,8 @@ class CheckResult:
 
     :param baseline: when the rehearsed database is a workspace, how it compares with the production
         it copies (None for any other database).
+    :param handed_over: the proof's copy, handed to the Run that follows (:class:`lightnb.proved_copy.ProvedCopy`;
+        only when asked, see :func:`check`): not part of the verdict, never printed.
     """
 
     database: str
@@ -153,6 +156,7 @@ class CheckResult:
     tests: TestRun | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     baseline: Divergence | None = None
+    handed_over: Any = field(default=None, repr=False, compare=False)
 
     @property
     def verdict(self) -> Literal["safe", "needs attention", "unsafe"]:
@@ -203,6 +207,7 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready data."""
         data = asdict(self)
+        del data["handed_over"]
         data["verdict"] = self.verdict
         data["baseline"] = self.baseline.to_dict() if self.baseline is not None else None
         for entry, check in zip(data["migrations"], self.migrations):
@@ -273,8 +278,15 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     migrations = discover(project.migrations_dir)
     production = _production(project, database)
     divergence = _divergence(project, production)
+    # the proof's copy goes to the Run that follows when it ends in the state the Run would make
+    # (lightnb.proved_copy)
+    hand_over = bool(copied and copied.get("hand_over")) and applied == 0 and versions is None
+    digests = _up_digests(migrations) if hand_over else {}
+    landed: list[float] | None = [] if hand_over else None
+    handed: ProvedCopy | None = None
     # A full, unredacted copy of production: in a private folder removed on SIGTERM too (scratch).
-    with scratch.folder("check") as folder, _fresh_copy(production, folder, copied) as (workspace, same_as):
+    with scratch.folder("check") as folder, \
+            _fresh_copy(production, folder, copied) as (workspace, same_as, keep):
         conn = workspace.connect()
         conn.execute("PRAGMA synchronous = OFF")  # a throwaway copy: no need to wait for the disk
         # and its rollback journal is kept between the proof's transactions (its header zeroed at each commit, so
@@ -292,18 +304,32 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
                         # the copy is put back as it was after up only where it is used again: for the tests
                         checks = rehearse_pending(conn, migrations, versions=versions, config=config,
                                                   scratch=folder, restore_last=run_tests, source=production,
-                                                  same_as=same_as)
+                                                  same_as=same_as, landed=landed)
                 except sqlite.Error as error:
                     stop.raise_if_interrupted(error)
                     raise
                 stop.check()
         finally:
             conn.close()
+        proved_state = sqlite.committed_state(workspace.path) if landed else None
         tests = None
         if run_tests:
             tests = run_test_command(project, workspace.path, on_output=on_output)
+        if landed and same_as is not None and proved_state is not None and checks \
+                and sqlite.committed_state(workspace.path) == proved_state and _up_digests(migrations) == digests:
+            keep.append(workspace.path.with_name(PROVED_COPY))
+    if keep and same_as is not None and landed and (state := sqlite.committed_state(keep[0])) is not None:
+        handed = ProvedCopy(keep[0], state, same_as.path, same_as.state,
+                            tuple((c.version, digests[c.version]) for c in checks), landed[0])
     return CheckResult(str(production) if production else "(empty database)", tuple(checks),
-                       tuple(project_findings), tests, baseline=divergence)
+                       tuple(project_findings), tests, baseline=divergence, handed_over=handed)
+
+
+PROVED_COPY = "proved.db"  # the proof's copy, kept beside where it was made for the Run that follows
+
+
+def _up_digests(migrations: Sequence[Migration]) -> dict[str, str]:
+    return {m.version: up_digest(m) for m in migrations if m.up_path.is_file()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,24 +350,42 @@ class SameState:
 
 @contextlib.contextmanager
 def _fresh_copy(production: Path | None, folder: Path, copied: Mapping[str, Any] | None
-                ) -> Iterator[tuple[Workspace, SameState | None]]:
+                ) -> Iterator[tuple[Workspace, SameState | None, list[Path]]]:
     """A fresh copy of ``production`` to prove on: the one made beforehand (see :func:`check`) while its file is
     provably that copy, untouched since (it is deleted once the proof is done: no second proof starts from it),
-    else a new one in ``folder``; and the other file in the same state, when ``copied`` names one
-    (``same_as``: ``path`` and ``state``)."""
+    else a new one in ``folder``; the other file in the same state, when ``copied`` names one
+    (``same_as``: ``path`` and ``state``); and a list where the caller may put, once the proof is done, where to
+    move the copy made beforehand instead of deleting it (the proof's copy handed to the Run)."""
     made = Workspace.untouched(copied["folder"], production, copied["state"]) \
         if production is not None and copied else None
+    keep: list[Path] = []
     if made is None:
-        yield Workspace.create(production, folder), None
+        yield Workspace.create(production, folder), None, keep
         return
     assert copied is not None
     progress.replay(copied["steps"])
     other = copied.get("same_as")
     same = SameState(Path(other["path"]), tuple(other["state"]), tuple(copied["state"])) if other else None
     try:
-        yield made, same
-    finally:
+        yield made, same, keep
+    except BaseException:
         _delete_soon(made.path)
+        raise
+    if not (keep and _moved(made.path, keep[0])):
+        keep.clear()
+        _delete_soon(made.path)
+
+
+def _moved(path: Path, dest: Path) -> bool:
+    """Move the database ``path`` to ``dest`` (in its folder), dropping what SQLite keeps beside it (the journal the
+    proof kept, its header zeroed at the last commit: not hot); False when it cannot."""
+    try:
+        os.replace(path, dest)
+    except OSError:
+        return False
+    for suffix in ("-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return True
 
 
 def _delete_soon(path: Path) -> None:
@@ -421,7 +465,8 @@ def _rehearse_applied(conn: sqlite.Connection, migrations: Sequence[Migration], 
 def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *,
                      versions: Sequence[str] | None = None, config: LintConfig | None = None,
                      scratch: Path | None = None, restore_last: bool = True,
-                     source: Path | None = None, same_as: SameState | None = None) -> list[MigrationCheck]:
+                     source: Path | None = None, same_as: SameState | None = None,
+                     landed: list[float] | None = None) -> list[MigrationCheck]:
     """Rehearse the pending migrations in order on ``conn`` (a workspace copy), leaving them applied.
 
     Every pending migration gets a verdict. Each proof starts from the state just after the
@@ -438,6 +483,9 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
         rebuilt; None saves the whole starting state first.
     :param same_as: another file in the state ``conn``'s copy was made in: while both are provably untouched,
         the first proof reads its state before up there instead of saving it.
+    :param landed: given, gets the seconds the ups again took when the copy ends in the state running every pending
+        migration's up in order leaves: every one proven (no ``versions``), each up again run on the very state its
+        first up ran on (down gave it back to the letter) and giving the schema and rows the first up gave.
     """
     config = config or LintConfig()
     pending = runner.pending(conn, migrations)
@@ -456,6 +504,7 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
         saves = _States(Path(folder), conn, source, shown, same_as)
         checks: list[MigrationCheck] = []
         blocker: str | None = None
+        exact = True  # every proof so far left the copy in the state its up leaves, by the letter (see landed)
         for migration in pending:
             position = ordered.index(migration)
             lint = lambda connection, migration=migration, position=position: lint_source(  # noqa: E731 - one call, two states
@@ -475,11 +524,14 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
                 continue
             proof = _prove(conn, migration, lint(conn), saves, config.redactor)
             checks.append(proof)
+            exact = exact and saves.faithful and "up again" in proof.steps and not proof.redo_differences
             if "up" not in proof.steps:
                 blocker = migration.name
                 continue
             if restore_last or migration is not pending[-1]:
                 saves.restore_after_up()
+        if landed is not None and exact and wanted is None and blocker is None:
+            landed.append(sum(saves.again_seconds))
         return checks
 
 
@@ -517,6 +569,7 @@ class _States:
         self.after_path: Path | None = None
         self.faithful = True  # the copy is in a state after the current migration's up
         self.before_identity: tuple[Any, ...] = ()
+        self.again_seconds: list[float] = []  # how long each proof's up again took
 
     def save_before(self, touched: Touched | None, *, whole: bool = False,
                     meanwhile: Callable[[], None] = lambda: None) -> tuple[Snapshot, Path]:
@@ -751,8 +804,10 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             elif order:
                 reasons.append("down.sql does not restore the column order either: " + "; ".join(order))
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
+            again_started = time.perf_counter()
             if _step(conn, migration, "up", reasons, steps, label="up again", shown=saves.shown) and \
                     keys.ran(migration.up_sql()):
+                saves.again_seconds.append(time.perf_counter() - again_started)
                 again = _snapshot(conn, "after up again", since=before, touched=touched)
                 with _Reader(lambda opened: compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
                                                          touched=touched, opened=opened)) as comparing:

@@ -32,11 +32,15 @@ if TYPE_CHECKING:
     from lightnb.inspect.snapshot import Snapshot
     from lightnb.runner import StepObserver
 
-__all__ = ["NOT_DURABLE", "SCHEMA_STYLES", "migrate", "regenerate_schema_files", "run", "schema_style"]
+__all__ = ["NOT_DURABLE", "PROVED", "SCHEMA_STYLES", "migrate", "regenerate_schema_files", "run", "schema_style"]
 
 # What a run on a copy whose commits did not wait for the disk says beside its time.
 NOT_DURABLE = ("Timed on a throwaway copy whose commits do not wait for the disk; on production each commit "
                "also waits for its writes to reach the disk.")
+# What a run that took the Test step's proved copy says (lightnb.proved_copy).
+PROVED = ("Applied by the Test step's proof: its copy of the same state of production, after up, down and up again, "
+          "held the schema and rows the first up gave, and became the workspace; the workspace as it was is the "
+          "before copy. The time is that of the proof's last up.")
 
 
 def run(project: Project, database: str | Path | SqliteLocation, *, limit: int | None = None,
@@ -89,6 +93,19 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     per_migration: list[tuple[str, str, object]] = []
     # snapshots print fingerprints that leave out what the project masks (its [redact] settings and lineage)
     redactor = _project_redactor(project) if capture is not None and capture.snapshot else None
+
+    if capture is not None and capture.proved is not None and capture.copy and capture.snapshot and direction == "up":
+        try:
+            taken, conn = _take_proved(project, conn, path, found, capture, redactor, durable=durable,
+                                       regenerate_schema=regenerate_schema, locked_schema=locked_schema, style=style)
+        except BaseException:
+            with contextlib.suppress(sqlite.Error):
+                conn.close()  # (closed already when the copy was taken)
+            raise
+        if taken is not None:
+            return taken
+        if not durable:
+            conn.execute("PRAGMA synchronous = OFF")
 
     ahead: Measuring | None = None  # the inspect step's measurements, made beside the migrations (when asked)
     last: list[Any] = [None, None]  # the latest snapshot, and the state of the connection it was taken in
@@ -168,6 +185,85 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
         from lightnb.inspect.ahead import keep_ahead
         keep_ahead(result, ahead.result)
     return result
+
+
+def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration], capture: Capture,
+                 redactor: Redactor | None, *, durable: bool, regenerate_schema: bool, locked_schema: bool,
+                 style: str | None) -> tuple[RunResult | None, Any]:
+    """Run every pending migration by taking the Test step's proved copy (``capture.proved``) as the database,
+    the database as it was becoming the before copy; return the result and the connection to go on with.
+
+    Only while the copy provably is what running the pending migrations on the database now would make
+    (:meth:`lightnb.proved_copy.ProvedCopy.stands_for`); otherwise the copy is deleted, nothing is moved and the
+    result is None: the caller runs the migrations itself, on ``conn``. The before snapshot is taken on the database
+    before it is moved; what a run records beside the migrations in a workspace (their checksums), the schema
+    files and the snapshots after are made on the copy, as a run makes them. The impact the inspect step shows is
+    measured on the before copy meanwhile (``Capture.impact``).
+    """
+    from lightnb.writer_lock import writer_lock
+    proved = capture.proved
+    with writer_lock(path):
+        pending = runner.pending(conn, found)
+        # one migration: its snapshot after it is the snapshot after the run (the proof's copy holds no state between
+        # two migrations)
+        if conn.in_transaction or len(pending) != 1 or not proved.stands_for(path, pending):
+            proved.discard()
+            return None, conn
+        before = _snapshot_of(conn, "before up", False, redactor=redactor)
+        conn.close()
+        folder = capture.folder or path.parent / "captures"
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
+        before_copy = folder / f"before-up-{stamp}.db"
+        moved = proved.stands_for(path, pending) and proved.swap_in(path, before_copy)
+        if not moved:
+            proved.discard()
+        conn = sqlite.connect(path)
+        if not moved:
+            return None, conn
+    try:
+        if not durable:
+            conn.execute("PRAGMA synchronous = OFF")
+        from lightnb.inspect.ahead import measuring
+        wanted = capture.impact
+        with measuring(before_copy, redactor or _project_redactor(project)) if wanted \
+                else contextlib.nullcontext() as ahead:
+            if ahead is not None:
+                for migration in pending:
+                    with contextlib.suppress(OSError, LightnbError):
+                        ahead.measure(migration.up_sql())
+            hook = _checksum_hook(path)
+            if hook is not None:  # what a run records in a workspace beside diesel's table
+                with conn:
+                    for migration in pending:
+                        hook(conn, migration, "up")
+            files: tuple[Path, ...] = ()
+            if regenerate_schema:
+                try:
+                    files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
+                except FileWriteError as error:
+                    raise FileWriteError(f"{len(pending)} migration(s) applied on {path}, but the schema file was not "
+                                         f"regenerated: {error} Once fixed, regenerate it with `lightnb print-schema "
+                                         f"> {error.path}`.", path=error.path) from error
+            per_migration = tuple((m.name, "up", _snapshot_of(conn, f"after up {m.name}", False, redactor=redactor))
+                                  for m in pending[-1:])
+            settled = sqlite.committed_state(path)
+            last = per_migration[-1][2]
+            after = _snapshot_of(conn, "after up", False, redactor=redactor,
+                                 known={t.name.lower(): t for t in last.tables})
+            if settled != sqlite.committed_state(path):
+                settled = None
+    finally:
+        conn.close()
+    ran = [m.up_sql() for m in pending]
+    result = RunResult(direction="up", database=path, migrations=tuple(pending), seconds=proved.seconds,
+                       before=before, after=after, before_copy=before_copy, schema_files=files,
+                       per_migration=per_migration, reachable=_reachable(before, after, ran),
+                       before_copy_exact=True, after_state=settled,
+                       notes=(PROVED,) + ((NOT_DURABLE,) if not durable else ()))
+    if ahead is not None:
+        from lightnb.inspect.ahead import keep_ahead
+        keep_ahead(result, ahead.result)
+    return result, None
 
 
 def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | None,

@@ -194,7 +194,9 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
                                        folder / KERNEL_IPYTHON_DIR)
             params = {"project_dir": str(copied), "production_db": str(production),
                       "workspace_dir": str(folder / "workspace"), "workspace_copy": made,
-                      "check_copy": {**fresh, "folder": str(folder / "check")} if fresh else None, "limit": limit,
+                      # the proof hands its copy to the Run when it ends as the Run would make the workspace
+                      "check_copy": {**fresh, "folder": str(folder / "check"), "hand_over": True} if fresh else None,
+                      "limit": limit,
                       "run_project_tests": run_tests}
             try:
                 _execute(kernel, tools, executed, params, out, timeout)

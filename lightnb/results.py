@@ -58,6 +58,10 @@ class Capture:
     :param impact: with a before copy on SQLite, measure there, beside the migrations, the impact the inspect step
         shows (:mod:`lightnb.inspect.ahead`): the other core does it while they run, and the inspect step starts
         from it (a workbook's Run panel, whose Inspect panel follows). The step then ends once both are done.
+    :param proved: the Test step's copy of production with the pending migrations applied by its proof
+        (:class:`lightnb.proved_copy.ProvedCopy`, a rehearsal's): when it provably is what running them on the
+        database now would make, a run of every pending migration takes it as the database, and keeps the database
+        as it was as the before copy, instead of copying it and running the migrations once more.
 
     On PostgreSQL the before copy is a database of lightnb's private cluster (a clone of the workspace,
     its URL in the result's ``before_copy``), so ``folder`` is not used, and the snapshots' fingerprints
@@ -69,6 +73,7 @@ class Capture:
     folder: Path | None = None
     fingerprint: bool | str = "auto"
     impact: bool = False
+    proved: Any = None
 
 
 @dataclass(frozen=True)

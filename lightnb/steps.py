@@ -1102,12 +1102,15 @@ def verify(project: Project, database: str | Path, queries: Sequence[str], *, ro
 
 
 def run_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, limit: int | None = None,
-                     on_step: StepObserver | None = None, durable: bool = True) -> Change:
+                     on_step: StepObserver | None = None, durable: bool = True, proved: Any = None) -> Change:
     """Apply the pending migrations (or the next ``limit``) to the workspace, keeping what they changed:
     snapshots before and after, a before copy, and redacted before/after previews.
 
     :param durable: False for a workspace in a private folder deleted once its work is done (a rehearsal's):
         its commits do not wait for the disk (see ``lightnb.migrate.migrate``).
+    :param proved: the copy the Test step's proof handed over (``CheckResult.handed_over``): taken as the workspace
+        when it provably is what running the pending migrations on it now would make (``Capture.proved``); else
+        deleted, and the migrations run here. Not with ``limit``.
 
     The workbook's Inspect step follows: the impact it measures on the before copy is measured beside the
     migrations, on the other core, while they run (``Capture.impact``)."""
@@ -1117,9 +1120,12 @@ def run_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace,
     if isinstance(workspace, PostgresWorkspace):
         return inspect(project, run(project, workspace.url, capture=Capture(), limit=limit, on_step=on_step),
                        rows=5)
+    if proved is not None and limit is not None:
+        proved.discard()
+        proved = None
     return captured(workspace, lambda db, capture: run(project, db, capture=capture, limit=limit, on_step=on_step,
                                                        durable=durable),
-                    label="run", redactor=Redactor.for_project(project), impact=True)
+                    label="run", redactor=Redactor.for_project(project), impact=True, proved=proved)
 
 
 def revert_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, number: int = 1,

@@ -45,8 +45,10 @@ def run_panel(workbook: Workbook, *, limit: int | None = None, now: bool = False
         progress.start()
         ok = False
         try:
+            tested = workbook.last_of("CheckResult")  # the Test step's proof may hand its copy over
             change = steps.run_on_workspace(workbook.project, workbook.workspace, limit=limit,
-                                            on_step=progress.on_step, durable=not workbook.scratch)
+                                            on_step=progress.on_step, durable=not workbook.scratch,
+                                            proved=tested.handed_over if tested is not None else None)
             ok = True
         finally:
             progress.finish(ok)

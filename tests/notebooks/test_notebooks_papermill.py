@@ -79,6 +79,8 @@ def test_rehearse_cli_runs_notebook_02_on_a_copy(planted, tmp_path: Path, capfd)
     assert '<div class="lightnb-compare" data-table="users">' in html and "[redacted]" in html
     markdown = assert_clean_report(out / "02_rehearse_on_production_copy.md")
     assert "**Verdict: safe**" in markdown and "email_verified (new)" in markdown
+    # the Run took the proof's copy (the migration ran there on the same state) instead of running it once more
+    assert "Applied by the Test step's proof" in markdown
 
 
 def test_rehearse_with_nothing_pending_says_so_and_writes_nothing(planted, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
