@@ -175,3 +175,27 @@ def test_ctrl_c_during_the_swap_never_leaves_the_workspace_missing(tmp_path: Pat
         proved.swap_in(workspace.path, before_copy)
     assert len(calls) == 2  # both moves were made before the interrupt was raised
     assert file_sha256(workspace.path) == proved_digest and file_sha256(before_copy) == as_it_was
+
+
+@pytest.mark.parametrize("writes", [False, True])
+def test_project_tests_that_write_the_proofs_copy_keep_it_from_the_run(tmp_path: Path, writes: bool) -> None:
+    import sys
+    project, production, folder = _rehearsal(tmp_path)
+    _add(project, "theme", SAFE)
+    script = tmp_path / "tests.py"
+    write = "conn.execute('DELETE FROM user_settings WHERE id = 1'); conn.commit()\n" if writes else ""
+    script.write_text("import os, sqlite3\nconn = sqlite3.connect(os.environ['DATABASE_URL'])\n"
+                      "print(conn.execute('SELECT count(*) FROM user_settings').fetchone()[0])\n" + write,
+                      encoding="utf-8")
+    settings = project.root / "lightnb.toml"
+    text = settings.read_text(encoding="utf-8")
+    command = next(line for line in text.splitlines() if line.startswith("command = "))
+    settings.write_text(text.replace(command, f'command = ["{sys.executable}", "{script}"]'), encoding="utf-8")
+    project = Project.discover(project.root)
+    made, fresh = _copies(project.root, production, folder)
+    assert fresh is not None
+    result = checks.check(project, database=production, run_tests=True,
+                          copied={**fresh, "folder": str(folder / "check"), "hand_over": True})
+    assert result.tests is not None and result.tests.returncode == 0
+    assert (result.handed_over is None) == writes
+    assert (folder / "check" / checks.PROVED_COPY).exists() != writes
