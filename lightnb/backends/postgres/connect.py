@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -38,6 +40,38 @@ def connect(url: str, *, autocommit: bool = True, read_only: bool = False) -> ps
         return psycopg.connect(url.strip(), autocommit=autocommit, **extra)
     except psycopg.OperationalError as error:
         raise ConnectError(explain(error, params)) from error
+
+
+@contextlib.contextmanager
+def transaction(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """``conn.transaction()`` for migration SQL: Ctrl-C or SIGTERM may land while a command still runs.
+
+    psycopg cancels a command it was waiting for when Ctrl-C arrives; one that lands elsewhere (after the query was
+    sent, before the wait) leaves the connection busy, and the transaction's rollback then fails on it (psycopg
+    says so on stderr). Here such a command is cancelled in the server and the connection closed instead: the
+    server rolls the transaction back, and the interruption goes on as the one line lightnb prints.
+    """
+    with conn.transaction():
+        try:
+            yield
+        except BaseException:
+            settle(conn)
+            raise
+
+
+def settle(conn: psycopg.Connection[Any]) -> None:
+    """After an interruption: when ``conn`` still runs a command, cancel it in the server and close the connection
+    (whatever its transaction did is rolled back by the server); otherwise leave it as it is."""
+    try:
+        busy = not conn.closed and conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.ACTIVE
+    except Exception:  # noqa: BLE001 - a connection that cannot say: leave it to its own exit
+        return
+    if not busy:
+        return
+    with contextlib.suppress(Exception):
+        conn.cancel_safe(timeout=5.0)
+    with contextlib.suppress(Exception):
+        conn.close()
 
 
 def _first_line(error: BaseException) -> str:

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from lightnb.backends.postgres import url as pgurl
-from lightnb.backends.postgres.connect import ConnectError, connect
+from lightnb.backends.postgres.connect import ConnectError, connect, settle, transaction
 from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.initial_setup import write_initial_setup
 from lightnb.backends.postgres.split import split
@@ -126,10 +126,14 @@ def run_migration(conn: psycopg.Connection[Any], migration: Migration) -> None:
         conn.execute(_INSERT_VERSION, (migration.version,))
 
     if migration.run_in_transaction:
-        with conn.transaction():
+        with transaction(conn):
             apply()
     else:
-        apply()
+        try:
+            apply()
+        except BaseException:
+            settle(conn)
+            raise
 
 
 def run_pending(conn: psycopg.Connection[Any], migrations_dir: str | Path,

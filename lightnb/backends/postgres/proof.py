@@ -30,6 +30,7 @@ from pglast.parser import ParseError, parse_sql_json
 
 from lightnb.backends.postgres.clone import Clone, drop_clone, make_clone, sweep_stale
 from lightnb.backends.postgres.cluster import Cluster, ClusterError
+from lightnb.backends.postgres.connect import transaction
 from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.locks import StatementEffect, UpRun, run_measured, server_message
 from lightnb.backends.postgres.rowhash import TableRows, common_columns, compare_table, summaries
@@ -83,8 +84,7 @@ def run_down(clone: Clone, migration: Migration) -> None:
     script = migration.down_sql()
     refuse_escapes(migration, script, "down.sql")
     with clone.connect() as conn:
-        transaction = conn.transaction() if migration.run_in_transaction else contextlib.nullcontext()
-        with transaction:
+        with transaction(conn) if migration.run_in_transaction else contextlib.nullcontext():
             if script.strip():
                 try:
                     conn.execute(script.encode("utf-8"), prepare=False)

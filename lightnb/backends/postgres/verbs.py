@@ -28,7 +28,7 @@ from psycopg import sql
 
 from lightnb import migrations as migration_files
 from lightnb.backends.postgres import url as pgurl
-from lightnb.backends.postgres.connect import ConnectError, connect
+from lightnb.backends.postgres.connect import ConnectError, connect, settle, transaction
 from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.initial_setup import INITIAL_SETUP_VERSION, write_initial_setup
 from lightnb.backends.postgres.migrate import (
@@ -123,10 +123,14 @@ def _revert_one(conn: psycopg.Connection[Any], migration: Migration) -> None:
         conn.execute(_DELETE_VERSION, (migration.version,))
 
     if migration.run_in_transaction:
-        with conn.transaction():
+        with transaction(conn):
             apply()
     else:
-        apply()
+        try:
+            apply()
+        except BaseException:
+            settle(conn)
+            raise
 
 
 def _require(migrations: Sequence[Migration], version: str) -> Migration:

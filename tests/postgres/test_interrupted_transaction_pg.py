@@ -1,0 +1,42 @@
+"""Ctrl-C or SIGTERM landing while a migration's command still runs (sent, not yet waited for): the command is
+cancelled in the server and the connection closed, the transaction is rolled back by the server, and nothing is
+logged about a rollback tried on a busy connection."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from lightnb.backends.postgres.connect import connect, transaction
+from tests.support.postgres import PgDatabase
+
+
+def test_an_interruption_while_a_command_runs_cancels_it_and_leaves_nothing(
+        pg_database: PgDatabase, caplog: pytest.LogCaptureFixture) -> None:
+    conn = connect(pg_database.url)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="psycopg"), pytest.raises(KeyboardInterrupt):
+        with transaction(conn):
+            conn.execute("CREATE TABLE half (id INTEGER)")
+            conn.pgconn.send_query(b"SELECT pg_sleep(30)")  # sent: the connection is busy with it
+            raise KeyboardInterrupt  # Ctrl-C before anything waits for it
+    assert time.monotonic() - started < 10  # cancelled, not waited for
+    assert conn.closed
+    assert not [r for r in caplog.records if "rollback" in r.getMessage()]
+    with connect(pg_database.url) as check:
+        assert check.execute("SELECT to_regclass('half')").fetchone() == (None,)  # rolled back
+        assert check.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
+                             "AND pid <> pg_backend_pid()").fetchone() == (0,)
+
+
+def test_an_interruption_between_commands_rolls_back_as_before(pg_database: PgDatabase) -> None:
+    conn = connect(pg_database.url)
+    with pytest.raises(KeyboardInterrupt):
+        with transaction(conn):
+            conn.execute("CREATE TABLE half (id INTEGER)")
+            raise KeyboardInterrupt
+    assert not conn.closed  # idle: rolled back on the same connection
+    assert conn.execute("SELECT to_regclass('half')").fetchone() == (None,)
+    conn.close()
