@@ -232,10 +232,15 @@ def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration]
                     with contextlib.suppress(OSError, LightnbError):
                         ahead.measure(migration.up_sql())
             hook = _checksum_hook(path)
-            if hook is not None:  # what a run records in a workspace beside diesel's table
-                with conn:
+            if hook is not None:  # what a run records in a workspace beside diesel's table, in one transaction
+                conn.execute("BEGIN")
+                try:
                     for migration in pending:
                         hook(conn, migration, "up")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
             files: tuple[Path, ...] = ()
             if regenerate_schema:
                 try:
