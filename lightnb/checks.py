@@ -46,6 +46,7 @@ from lightnb.inspect.redact import mask_message
 from lightnb.inspect.schema_diff import SchemaChange, schema_diff
 from lightnb.inspect.snapshot import Snapshot, take_snapshot
 from lightnb.inspect.touched import Touched, checked_tables, table_names, touched_tables
+from lightnb.layout import SIDECARS
 from lightnb.lint.config import LintConfig, config_from_settings
 from lightnb.lint.engine import lint_migrations, lint_source
 from lightnb.lint.finding import Finding
@@ -383,7 +384,7 @@ def _moved(path: Path, dest: Path) -> bool:
         os.replace(path, dest)
     except OSError:
         return False
-    for suffix in ("-journal", "-wal", "-shm"):
+    for suffix in SIDECARS:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return True
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,11 +158,7 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
                 try:
                     files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
                 except FileWriteError as error:
-                    did = f"{len(done)} migration(s) {'reverted' if direction == 'down' else 'applied'}" \
-                        if done else "No migration changed"
-                    raise FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once "
-                                         f"fixed, regenerate it with `lightnb print-schema > {error.path}`.",
-                                         path=error.path) from error
+                    raise _schema_not_regenerated(error, done, direction, path) from error
             # nothing ran since the last migration's snapshot (the connection changed no row and no
             # definition, and no other connection wrote): its counts stand
             since = {t.name.lower(): t for t in last[0].tables} \
@@ -211,9 +207,7 @@ def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration]
             return None, conn
         before = _snapshot_of(conn, "before up", False, redactor=redactor)
         conn.close()
-        folder = capture.folder or path.parent / "captures"
-        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
-        before_copy = folder / f"before-up-{stamp}.db"
+        before_copy = _before_copy_path(path, "up", capture)
         moved = proved.stands_for(path, pending) and proved.swap_in(path, before_copy)
         if not moved:
             proved.discard()
@@ -246,9 +240,7 @@ def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration]
                 try:
                     files = regenerate_schema_files(project, conn, locked=locked_schema, style=style)
                 except FileWriteError as error:
-                    raise FileWriteError(f"{len(pending)} migration(s) applied on {path}, but the schema file was not "
-                                         f"regenerated: {error} Once fixed, regenerate it with `lightnb print-schema "
-                                         f"> {error.path}`.", path=error.path) from error
+                    raise _schema_not_regenerated(error, pending, "up", path) from error
             per_migration = tuple((m.name, "up", _snapshot_of(conn, f"after up {m.name}", False, redactor=redactor))
                                   for m in pending[-1:])
             settled = sqlite.committed_state(path)
@@ -282,12 +274,26 @@ def _capture_before(conn: Any, path: Path, direction: str, capture: Capture | No
     copy = None
     state = sqlite.committed_state(path) if keep and capture.snapshot else None
     if keep:
-        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
-        copy = sqlite.backup(conn, folder / f"before-{direction}-{stamp}.db")
+        copy = sqlite.backup(conn, _before_copy_path(path, direction, capture))
     before = (_snapshot_of(conn, f"before {direction}", _fingerprints(capture, copy), redactor=redactor)
               if capture.snapshot else None)
     exact = copy is not None and state is not None and state == sqlite.committed_state(path)
     return before, copy, exact
+
+
+def _before_copy_path(path: Path, direction: str, capture: Capture) -> Path:
+    """Where a step keeps the database as it was before it: ``before-<direction>-<time>.db`` in the capture's folder."""
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
+    return (capture.folder or path.parent / "captures") / f"before-{direction}-{stamp}.db"
+
+
+def _schema_not_regenerated(error: FileWriteError, done: Sequence[Migration], direction: str,
+                            path: Path) -> FileWriteError:
+    """The error of a step whose migrations ran but whose schema file could not be written."""
+    did = f"{len(done)} migration(s) {'reverted' if direction == 'down' else 'applied'}" \
+        if done else "No migration changed"
+    return FileWriteError(f"{did} on {path}, but the schema file was not regenerated: {error} Once fixed, "
+                          f"regenerate it with `lightnb print-schema > {error.path}`.", path=error.path)
 
 
 def _room_for(folder: Path, size: int) -> bool:

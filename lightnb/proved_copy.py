@@ -76,8 +76,6 @@ class ProvedCopy:
                 return False
         finally:
             signals.release(held)
-        for suffix in SIDECARS:  # the copy's kept journal (its header zeroed at its last commit: not hot)
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         return True
 
     def discard(self) -> None:

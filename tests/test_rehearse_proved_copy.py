@@ -199,3 +199,25 @@ def test_project_tests_that_write_the_proofs_copy_keep_it_from_the_run(tmp_path:
     assert result.tests is not None and result.tests.returncode == 0
     assert (result.handed_over is None) == writes
     assert (folder / "check" / checks.PROVED_COPY).exists() != writes
+
+
+def test_a_schema_file_that_cannot_be_written_after_the_copy_was_taken_says_the_migration_is_applied(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightnb import migrate
+    from lightnb.errors import FileWriteError
+    project, production, folder = _rehearsal(tmp_path)
+    _add(project, "theme", SAFE)
+    _made, workspace, result = _tested(project, production, folder)
+    proved = result.handed_over
+    assert proved is not None
+    schema = project.root / "src" / "schema.rs"
+
+    def refused(*_args: Any, **_kwargs: Any) -> tuple[Path, ...]:
+        raise FileWriteError(f"Cannot write the schema file {schema}: disk full.", path=schema)
+
+    monkeypatch.setattr(migrate, "regenerate_schema_files", refused)
+    with pytest.raises(FileWriteError, match=r"^1 migration\(s\) applied on .*, but the schema file was not "
+                                             r"regenerated: Cannot write"):
+        steps.run_on_workspace(project, workspace, durable=False, proved=proved)
+    assert not proved.path.exists()  # taken: the workspace holds the migration, as the message says
+    assert steps.list_migrations(project, workspace.path).pending == ()

@@ -232,3 +232,28 @@ def test_captured_snapshots_leave_out_the_columns_the_project_redacts(tmp_path: 
         return data | {"tables": {k: v for k, v in data["tables"].items() if k != "__diesel_schema_migrations"}}
     assert shown(teal) == shown(mauve)
     assert teal.after.table("users").fingerprint != mauve.after.table("users").fingerprint  # exact ones differ
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_a_schema_file_that_cannot_be_written_after_the_migrations_ran_says_what_ran(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direction: str) -> None:
+    from lightnb import migrate
+    from lightnb.errors import FileWriteError
+    db = tmp_path / "work.db"
+    steps.run(project, db, regenerate_schema=False)
+    schema = project.root / "src" / "schema.rs"
+
+    def refused(*_args: Any, **_kwargs: Any) -> tuple[Path, ...]:
+        raise FileWriteError(f"Cannot write the schema file {schema}: disk full.", path=schema)
+
+    monkeypatch.setattr(migrate, "regenerate_schema_files", refused)
+    with pytest.raises(FileWriteError) as caught:
+        if direction == "up":
+            steps.revert(project, db, regenerate_schema=False)
+            steps.run(project, db)
+        else:
+            steps.revert(project, db)
+    did = "applied" if direction == "up" else "reverted"
+    assert str(caught.value) == (f"1 migration(s) {did} on {db}, but the schema file was not regenerated: Cannot "
+                                 f"write the schema file {schema}: disk full. Once fixed, regenerate it with "
+                                 f"`lightnb print-schema > {schema}`.")
