@@ -62,6 +62,7 @@ from lightnb.workspace import Workspace
 if TYPE_CHECKING:
     import pandas as pd
 
+    from lightnb.inspect.ahead import Ahead
     from lightnb.inspect.divergence import Divergence
     from lightnb.project import Project
 
@@ -283,7 +284,7 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     # (lightnb.proved_copy)
     hand_over = bool(copied and copied.get("hand_over")) and applied == 0 and versions is None
     digests = _up_digests(migrations) if hand_over else {}
-    landed: list[float] | None = [] if hand_over else None
+    landed = Landing(redactor=config.redactor) if hand_over else None
     handed: ProvedCopy | None = None
     # A full, unredacted copy of production: in a private folder removed on SIGTERM too (scratch).
     with scratch.folder("check") as folder, \
@@ -312,16 +313,18 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
                 stop.check()
         finally:
             conn.close()
-        proved_state = sqlite.committed_state(workspace.path) if landed else None
+        proved_state = sqlite.committed_state(workspace.path) if landed is not None and landed.seconds is not None \
+            else None
         tests = None
         if run_tests:
             tests = run_test_command(project, workspace.path, on_output=on_output)
-        if landed and same_as is not None and proved_state is not None and checks \
+        if same_as is not None and proved_state is not None and checks \
                 and sqlite.committed_state(workspace.path) == proved_state and _up_digests(migrations) == digests:
             keep.append(workspace.path.with_name(PROVED_COPY))
-    if keep and same_as is not None and landed and (state := sqlite.committed_state(keep[0])) is not None:
+    if keep and same_as is not None and landed is not None and landed.seconds is not None \
+            and (state := sqlite.committed_state(keep[0])) is not None:
         handed = ProvedCopy(keep[0], state, same_as.path, same_as.state,
-                            tuple((c.version, digests[c.version]) for c in checks), landed[0])
+                            tuple((c.version, digests[c.version]) for c in checks), landed.seconds, landed.impact)
     return CheckResult(str(production) if production else "(empty database)", tuple(checks),
                        tuple(project_findings), tests, baseline=divergence, handed_over=handed)
 
@@ -333,12 +336,32 @@ def _up_digests(migrations: Sequence[Migration]) -> dict[str, str]:
     return {m.version: up_digest(m) for m in migrations if m.up_path.is_file()}
 
 
+@dataclass
+class Landing:
+    """What a proof whose copy may go to the Run that follows reports (``lightnb rehearse``; see
+    :func:`rehearse_pending`).
+
+    :param redactor: when given, the impact the Run's Inspect step shows is measured with these masks while the only
+        pending migration's up runs again: on the file the proof read as the state before up (:class:`SameState`,
+        the workspace, which the Run makes its before copy), once the proof no longer reads it, on the core the up
+        leaves idle; in place, in one transaction rolled back (:func:`lightnb.inspect.impact.measure_impact`).
+    :param seconds: set when the copy landed: how long the ups again took.
+    :param impact: what was measured, while that file is still in the committed state it was copied in (None:
+        not measured, or not provably; the Run measures it then, as without a proof).
+    """
+
+    redactor: Any = None
+    seconds: float | None = None
+    impact: Ahead | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class SameState:
     """Another file holding the state a fresh copy starts in (``lightnb rehearse``'s workspace: both copies of the
     same committed state of production): while both files are provably untouched (their committed states
     ``state`` and ``copy_state``), the proof reads the state before the first migration from ``path`` instead of
-    saving it again. ``path`` is only ever read."""
+    saving it again. ``path`` is only read while it is that state (:class:`Landing` measures on it once it no longer
+    is: in one transaction rolled back)."""
 
     path: Path
     state: tuple[int, ...]
@@ -467,7 +490,7 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
                      versions: Sequence[str] | None = None, config: LintConfig | None = None,
                      scratch: Path | None = None, restore_last: bool = True,
                      source: Path | None = None, same_as: SameState | None = None,
-                     landed: list[float] | None = None) -> list[MigrationCheck]:
+                     landed: Landing | None = None) -> list[MigrationCheck]:
     """Rehearse the pending migrations in order on ``conn`` (a workspace copy), leaving them applied.
 
     Every pending migration gets a verdict. Each proof starts from the state just after the
@@ -486,7 +509,9 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
         the first proof reads its state before up there instead of saving it.
     :param landed: given, gets the seconds the ups again took when the copy ends in the state running every pending
         migration's up in order leaves: every one proven (no ``versions``), each up again run on the very state its
-        first up ran on (down gave it back to the letter) and giving the schema and rows the first up gave.
+        first up ran on (down gave it back to the letter) and giving the schema and rows the first up gave; and,
+        for one pending migration whose state before up is ``same_as``'s file, the impact measured there
+        (:class:`Landing`).
     """
     config = config or LintConfig()
     pending = runner.pending(conn, migrations)
@@ -503,6 +528,8 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
     with _states_folder(scratch) as folder, \
             progress.task(f"proving {len(proven)} migration(s)", 3 * len(proven)) as shown:
         saves = _States(Path(folder), conn, source, shown, same_as)
+        if landed is not None and wanted is None and len(pending) == 1:
+            saves.ahead_redactor = landed.redactor
         checks: list[MigrationCheck] = []
         blocker: str | None = None
         exact = True  # every proof so far left the copy in the state its up leaves, by the letter (see landed)
@@ -532,7 +559,7 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
             if restore_last or migration is not pending[-1]:
                 saves.restore_after_up()
         if landed is not None and exact and wanted is None and blocker is None:
-            landed.append(sum(saves.again_seconds))
+            landed.seconds, landed.impact = sum(saves.again_seconds), saves.impact
         return checks
 
 
@@ -550,7 +577,8 @@ class _States:
     applied since, in order.
 
     The state before the first migration's up is not saved at all when another file provably holds it
-    (``same_as``, see :class:`SameState`): that file is then read (never written) as the whole state.
+    (``same_as``, see :class:`SameState`): that file is then read (never written) as the whole state; once every
+    read of it is done, a rehearsal may measure the impact its Run shows on it (:class:`Landing`).
 
     :param source: the database the copy was made from; None saves the whole starting state now.
     """
@@ -571,6 +599,9 @@ class _States:
         self.faithful = True  # the copy is in a state after the current migration's up
         self.before_identity: tuple[Any, ...] = ()
         self.again_seconds: list[float] = []  # how long each proof's up again took
+        self.ahead_redactor: Any = None  # measure the first migration's impact on same_as's file (Landing)
+        self.impact: Ahead | None = None  # what was measured there, while provably in its state
+        self.reads_done = False  # every read of the borrowed state before up is done and was confirmed
 
     def save_before(self, touched: Touched | None, *, whole: bool = False,
                     meanwhile: Callable[[], None] = lambda: None) -> tuple[Snapshot, Path]:
@@ -591,9 +622,41 @@ class _States:
 
     def confirm_borrowed(self) -> None:
         """Raise when the file read as the state before up was written while the proof read it."""
-        if self._borrowed_written():
+        if not self.reads_done and self._borrowed_written():
             raise DatabaseError(f"{self.before_path} was written while the proof read it as the state before up; "
                                 f"run the test again.")
+
+    @contextlib.contextmanager
+    def measuring_ahead(self, migration: Migration) -> Iterator[None]:
+        """While the block runs, measure ``migration``'s impact on the borrowed state before up, in a reader thread
+        (see :class:`Landing`): only for the first migration, when asked, once every read of that file is done
+        (confirmed here: from then on it is not read as the state before up). The block runs either way."""
+        redactor, same = self.ahead_redactor, self.same_as
+        if redactor is None or same is None or not self.borrowed or self.count != 1 or self.reads_done:
+            yield
+            return
+        self.confirm_borrowed()
+        self.reads_done = True
+        from lightnb.inspect.ahead import Ahead
+        from lightnb.inspect.impact import measurable_in_place, measure_impact
+
+        path, script = same.path, migration.up_sql()
+        if not measurable_in_place(path, script):
+            yield
+            return
+
+        def measure(opened: Callable[[sqlite.Connection], None]) -> list[Any] | None:
+            try:
+                return measure_impact(path, script, redactor=redactor, in_place=True, opened=opened)
+            except Exception:  # noqa: BLE001 - stopped, or not measurable here: the Run measures it, as without a proof
+                return None
+
+        with _Reader(measure) as measuring:
+            yield
+            impacts = measuring.result()
+        state = sqlite.committed_state(path)
+        if impacts is not None and state == same.state:  # its transaction rolled back without writing the file
+            self.impact = Ahead(path, state, redactor, {script: tuple(impacts)})
 
     def save_after_up(self, snapshot: Snapshot, migration: Migration, touched: Touched | None,
                       meanwhile: Callable[[], None] = lambda: None) -> Path:
@@ -805,25 +868,29 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             elif order:
                 reasons.append("down.sql does not restore the column order either: " + "; ".join(order))
             reasons += [f"data destroyed on purpose (acknowledged): {d}" for d in expected]
-            again_started = time.perf_counter()
-            if _step(conn, migration, "up", reasons, steps, label="up again", shown=saves.shown) and \
-                    keys.ran(migration.up_sql()):
-                saves.again_seconds.append(time.perf_counter() - again_started)
-                again = _snapshot(conn, "after up again", since=before, touched=touched)
-                with _Reader(lambda opened: compare_rows(after_up, again, set(), before_db=after_path, after_db=here,
-                                                         touched=touched, opened=opened)) as comparing:
-                    _check_state(conn, "up again", reasons, baseline, touched, None, later=True)
-                    redo_rows, _ = comparing.result()
-                redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
-                redo_diffs = tuple(redo_real + redo_order + list(redo_rows))
-                if redo_diffs:  # the same rows and definitions as after up were checked after up
-                    _foreign_keys(conn, "up again", reasons, baseline, touched, keys.suspects())
-                if redo_real or redo_order:
-                    reasons.append("running up.sql again gives another schema: " + "; ".join(redo_real + redo_order))
-                if redo_rows:
-                    reasons.append("running up.sql again gives other rows: " + "; ".join(redo_rows))
-            else:
-                faithful = False
+            # the state before up is read no more: the impact the Run that follows shows is measured on it meanwhile
+            with saves.measuring_ahead(migration) if faithful else contextlib.nullcontext():
+                again_started = time.perf_counter()
+                if _step(conn, migration, "up", reasons, steps, label="up again", shown=saves.shown) and \
+                        keys.ran(migration.up_sql()):
+                    saves.again_seconds.append(time.perf_counter() - again_started)
+                    again = _snapshot(conn, "after up again", since=before, touched=touched)
+                    with _Reader(lambda opened: compare_rows(after_up, again, set(), before_db=after_path,
+                                                             after_db=here, touched=touched, opened=opened)) \
+                            as comparing:
+                        _check_state(conn, "up again", reasons, baseline, touched, None, later=True)
+                        redo_rows, _ = comparing.result()
+                    redo_real, redo_order = _schema_changes(after_up, again, after_path, here)
+                    redo_diffs = tuple(redo_real + redo_order + list(redo_rows))
+                    if redo_diffs:  # the same rows and definitions as after up were checked after up
+                        _foreign_keys(conn, "up again", reasons, baseline, touched, keys.suspects())
+                    if redo_real or redo_order:
+                        reasons.append("running up.sql again gives another schema: "
+                                       + "; ".join(redo_real + redo_order))
+                    if redo_rows:
+                        reasons.append("running up.sql again gives other rows: " + "; ".join(redo_rows))
+                else:
+                    faithful = False
         else:
             faithful = False  # a down.sql outside a transaction may have stopped halfway
     saves.faithful = faithful

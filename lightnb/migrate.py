@@ -211,6 +211,11 @@ def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration]
         moved = proved.stands_for(path, pending) and proved.swap_in(path, before_copy)
         if not moved:
             proved.discard()
+        # the proof measured the impact on the workspace in the state it had until this move (a rename): the
+        # before copy now
+        impact = proved.impact
+        measured = impact.moved(before_copy) if moved and capture.impact and impact is not None \
+            and impact.state == proved.workspace_state and impact.copy == proved.workspace else None
         conn = sqlite.connect(path)
         if not moved:
             return None, conn
@@ -218,7 +223,7 @@ def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration]
         if not durable:
             conn.execute("PRAGMA synchronous = OFF")
         from lightnb.inspect.ahead import measuring
-        wanted = capture.impact
+        wanted = capture.impact and measured is None
         with measuring(before_copy, redactor or _project_redactor(project)) if wanted \
                 else contextlib.nullcontext() as ahead:
             if ahead is not None:
@@ -257,9 +262,9 @@ def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration]
                        per_migration=per_migration, reachable=_reachable(before, after, ran),
                        before_copy_exact=True, after_state=settled,
                        notes=(PROVED,) + ((NOT_DURABLE,) if not durable else ()))
-    if ahead is not None:
+    if ahead is not None or measured is not None:
         from lightnb.inspect.ahead import keep_ahead
-        keep_ahead(result, ahead.result)
+        keep_ahead(result, ahead.result if ahead is not None else measured)
     return result, None
 
 

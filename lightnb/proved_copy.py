@@ -8,6 +8,11 @@ that copy holds what the Run would make of the workspace: the same migrations, t
 production. The Run can then take it instead of copying the workspace and running the migrations a fourth time:
 the workspace, as it was, becomes the before copy, and the proof's copy becomes the workspace.
 
+The proof also measures, while its last up runs again, the impact the Run's Inspect step shows, on the workspace
+(the state before up, which the Run makes its before copy), on the core that up leaves idle: the Run then does not
+measure it beside the move, and the Inspect step takes it while the before copy is provably in the state it was
+measured in (:class:`lightnb.checks.Landing`, :mod:`lightnb.inspect.ahead`).
+
 It is taken only while that provably holds: both files in the committed state they were in when the proof ended
 (device, inode, size, times and SQLite's change counter), the workspace's pending migrations the ones the proof
 applied, in the same order, each up.sql to the byte the one that ran. Otherwise it is deleted and the Run runs the
@@ -21,10 +26,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightnb.backends import sqlite
 from lightnb.layout import SIDECARS
 from lightnb.migrations import Migration
+
+if TYPE_CHECKING:
+    from lightnb.inspect.ahead import Ahead
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,9 @@ class ProvedCopy:
     :param workspace_state: that file's committed state.
     :param migrations: ``(version, SHA-256 of up.sql as it ran)`` of each migration applied, in order.
     :param seconds: how long the ups that left the copy in its state took (each migration's up again).
+    :param impact: the impact the Run's Inspect step shows, measured by the proof on ``workspace`` in
+        ``workspace_state`` (the measurement a Run beside its migrations makes on its before copy, which the
+        workspace becomes: ``lightnb.inspect.ahead``); None when the proof did not measure it.
     """
 
     path: Path
@@ -46,6 +58,7 @@ class ProvedCopy:
     workspace_state: tuple[int, ...]
     migrations: tuple[tuple[str, str], ...]
     seconds: float
+    impact: Ahead | None = None
 
     def stands_for(self, workspace: Path, pending: Sequence[Migration]) -> bool:
         """Whether this copy is what running ``pending`` on ``workspace`` now would make of it."""

@@ -221,3 +221,78 @@ def test_a_schema_file_that_cannot_be_written_after_the_copy_was_taken_says_the_
         steps.run_on_workspace(project, workspace, durable=False, proved=proved)
     assert not proved.path.exists()  # taken: the workspace holds the migration, as the message says
     assert steps.list_migrations(project, workspace.path).pending == ()
+
+
+class _Counted:
+    """measure_impact, counting the files it measured."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, touch: bool = False) -> None:
+        from lightnb.inspect import impact
+        self.files: list[Path] = []
+        real = impact.measure_impact
+
+        def counted(target: Any, sql: Any, **kwargs: Any) -> Any:
+            if isinstance(target, (str, Path)):
+                self.files.append(Path(target))
+            found = real(target, sql, **kwargs)
+            if touch and isinstance(target, (str, Path)):
+                Path(target).touch()  # as a measurement whose changes spilled into the file leaves it (times moved)
+            return found
+        monkeypatch.setattr(impact, "measure_impact", counted)
+
+
+def _impacts(project: Project, change: Any) -> list[Any]:
+    return [i.to_dict() if hasattr(i, "to_dict") else i for i in steps.inspect(project, change, "user_settings").impact]
+
+
+def test_the_proof_measures_the_impact_the_inspect_step_shows_and_the_run_takes_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    counted = _Counted(monkeypatch)
+    project, production, folder = _rehearsal(tmp_path / "taken")
+    _add(project, "theme", SAFE, VERSION)
+    _made, workspace, result = _tested(project, production, folder)
+    proved = result.handed_over
+    assert proved is not None and proved.impact is not None and result.verdict == "safe"
+    assert counted.files == [workspace.path]  # on the workspace, the state before up, while up ran again
+    assert file_sha256(workspace.path) == file_sha256(production)  # in place, rolled back: the same bytes
+    change = steps.run_on_workspace(project, workspace, durable=False, proved=proved)
+    assert PROVED in change.result.notes
+    shown = _impacts(project, change)
+    assert counted.files == [workspace.path]  # neither the Run nor the Inspect step measured it again
+
+    # the same steps without the proof's copy: the Run measures it on its before copy, and the same is shown
+    project2, production2, folder2 = _rehearsal(tmp_path / "ran")
+    _add(project2, "theme", SAFE, VERSION)
+    _made2, workspace2, result2 = _tested(project2, production2, folder2)
+    result2.handed_over.discard()
+    counted.files.clear()
+    ran = steps.run_on_workspace(project2, workspace2, durable=False)
+    assert PROVED not in ran.result.notes
+    assert _impacts(project2, ran) == shown and shown
+    assert counted.files == [ran.result.before_copy]
+
+
+def test_a_measurement_that_moved_the_workspaces_state_hands_nothing_over(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _Counted(monkeypatch, touch=True)
+    project, production, folder = _rehearsal(tmp_path)
+    _add(project, "theme", SAFE)
+    _made, workspace, result = _tested(project, production, folder)
+    # the proof itself stands (every read of the state before up was done and confirmed before the measurement)
+    assert result.verdict == "safe"
+    proved = result.handed_over
+    assert proved is not None and proved.impact is None  # not provably measured on the state the Run starts from
+    change = steps.run_on_workspace(project, workspace, durable=False, proved=proved)
+    assert PROVED not in change.result.notes and change.result.names  # the workspace is not provably that state
+    assert not proved.path.exists()
+    assert _impacts(project, change)
+
+
+def test_two_pending_migrations_are_not_measured_by_the_proof(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    counted = _Counted(monkeypatch)
+    project, production, folder = _rehearsal(tmp_path)
+    _add(project, "theme", SAFE)
+    _add(project, "theme_index", SECOND)
+    _made, _workspace, result = _tested(project, production, folder)
+    assert result.handed_over is not None and result.handed_over.impact is None and counted.files == []
+    result.handed_over.discard()

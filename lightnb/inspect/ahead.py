@@ -19,7 +19,7 @@ from __future__ import annotations
 import queue
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +54,12 @@ class Ahead:
         if Path(copy) != self.copy or sqlite.committed_state(copy) != self.state:
             return None
         return list(self.impacts[script])
+
+    def moved(self, copy: str | Path) -> Ahead:
+        """This measurement, of a file since moved (renamed, never written) to ``copy``: keyed by that path and the
+        file's committed state there (a rename moves its status-change time). Only for a file provably in
+        :attr:`state` when it was moved."""
+        return replace(self, copy=Path(copy), state=sqlite.committed_state(copy))
 
 
 class Measuring:
