@@ -377,7 +377,7 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
     :raises LightnbError: when the table is in neither database.
     """
     from lightnb.inspect.ahead import kept_ahead
-    from lightnb.inspect.impact import measure_impact
+    from lightnb.inspect.impact import measure_impacts
     from lightnb.inspect.redact import DEFAULT_REDACTOR
     from lightnb.inspect.row_diff import row_diff_pair
 
@@ -403,11 +403,9 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
                         change.schema.after_label)
     scripts = [m.down_sql() if result.direction == "down" else m.up_sql() for m in result.migrations]
     ahead = kept_ahead(result)  # measured beside the migrations: taken while provably what measuring now gives
-
-    def measured(script: str) -> list[Any]:
-        taken = ahead.take(before_copy, script, redactor or DEFAULT_REDACTOR) if ahead is not None else None
-        return taken if taken is not None else measure_impact(before_copy, script, redactor=redactor, in_place=True)
-
-    impact = tuple(i for script in scripts for i in measured(script)
+    # each migration's SQL acts on what the ones before it made: measured one after the other, as the step ran them
+    taken = ahead.take(before_copy, scripts, redactor or DEFAULT_REDACTOR) if ahead is not None and scripts else None
+    measured = taken if taken is not None else measure_impacts(before_copy, scripts, redactor=redactor, in_place=True)
+    impact = tuple(i for found in measured for i in found
                    if i.table is None or i.table.lower() in (table.lower(), before_name.lower()))
     return Inspection(table, preview, schema, diff, impact)

@@ -656,7 +656,7 @@ class _States:
             impacts = measuring.result()
         state = sqlite.committed_state(path)
         if impacts is not None and state == same.state:  # its transaction rolled back without writing the file
-            self.impact = Ahead(path, state, redactor, {script: tuple(impacts)})
+            self.impact = Ahead(path, state, redactor, (script,), (tuple(impacts),))
 
     def save_after_up(self, snapshot: Snapshot, migration: Migration, touched: Touched | None,
                       meanwhile: Callable[[], None] = lambda: None) -> Path:

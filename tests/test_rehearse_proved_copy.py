@@ -3,7 +3,9 @@ becomes the before copy, the proof's copy the workspace, and the result is what 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -224,21 +226,21 @@ def test_a_schema_file_that_cannot_be_written_after_the_copy_was_taken_says_the_
 
 
 class _Counted:
-    """measure_impact, counting the files it measured."""
+    """The files impacts were measured on (in place: each copy the steps measured), in order."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, touch: bool = False) -> None:
         from lightnb.inspect import impact
         self.files: list[Path] = []
-        real = impact.measure_impact
+        real = impact.measuring_in_place
 
-        def counted(target: Any, sql: Any, **kwargs: Any) -> Any:
-            if isinstance(target, (str, Path)):
-                self.files.append(Path(target))
-            found = real(target, sql, **kwargs)
-            if touch and isinstance(target, (str, Path)):
-                Path(target).touch()  # as a measurement whose changes spilled into the file leaves it (times moved)
-            return found
-        monkeypatch.setattr(impact, "measure_impact", counted)
+        @contextlib.contextmanager
+        def counted(path: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            self.files.append(Path(path))
+            with real(path, *args, **kwargs) as measure:
+                yield measure
+            if touch:
+                Path(path).touch()  # as a measurement whose changes spilled into the file leaves it (times moved)
+        monkeypatch.setattr(impact, "measuring_in_place", counted)
 
 
 def _impacts(project: Project, change: Any) -> list[Any]:

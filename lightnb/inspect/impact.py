@@ -43,7 +43,8 @@ consume them (see :data:`LOSS_KINDS` and :data:`FOUND_KINDS`):
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -854,33 +855,100 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
         caller in another thread makes it interruptible: :class:`lightnb.reader.Reader`).
     :raises LightnbError: the script cannot be split, or ``keep`` is asked on a path.
     """
-    redactor = redactor or DEFAULT_REDACTOR
     if isinstance(target, (str, Path)):
         if keep:
             raise LightnbError("keep=True needs a connection to a copy; a path is measured on a "
                                "throwaway copy.")
-        if in_place and _measurable_in_place(Path(target), _statements(sql)):
-            return _measured_in_place(Path(target), sql, redactor, reveal, opened)
-        from lightnb import scratch
+        return measure_impacts(target, [sql], redactor=redactor, reveal=reveal, in_place=in_place,
+                               opened=opened)[0]
+    return _measured(target, _statements(sql), redactor or DEFAULT_REDACTOR, reveal, keep)
 
-        # A throwaway copy on disk in a private folder (removed on SIGTERM too): memory stays flat
-        # however big the file.
-        with scratch.folder("impact") as folder:
-            conn = sqlite.open_scratch(sqlite.copy_database(target, folder / "copy.db"))
-            try:
-                if opened is not None:
-                    opened(conn)
-                # the script's own BEGIN/COMMIT/ROLLBACK are refused, each failing as its statement (as in
-                # diesel's transaction): nothing it runs can end the transaction the measurement rolls back
-                return _measured(conn, _statements(sql), redactor, reveal, keep=False, transaction_control=False)
-            finally:
-                conn.close()
-    return _measured(target, _statements(sql), redactor, reveal, keep)
+
+def measure_impacts(path: str | Path, scripts: Sequence[str | Sequence[Any]], *, redactor: Redactor | None = None,
+                    reveal: bool = False, in_place: bool = False,
+                    opened: Callable[[sqlite.Connection], None] | None = None) -> list[list[Impact]]:
+    """Measure migrations that run one after the other, each on the state the ones before it leave (a step that
+    ran several: the second one's SQL acts on what the first one made), on the database file ``path``.
+
+    All of them run in one transaction rolled back at the end: in place (``in_place``, when every script
+    can be, see :func:`measure_impact`) or on one throwaway copy. Returns one list per script, in order; a
+    script after one that fails on the copy is not measured (an empty list): the step never ran it there.
+
+    :raises LightnbError: a script cannot be split.
+    """
+    redactor = redactor or DEFAULT_REDACTOR
+    parsed = [_statements(sql) for sql in scripts]
+    if in_place and all(_measurable_in_place(Path(path), statements) for statements in parsed):
+        with measuring_in_place(path, redactor, reveal=reveal, opened=opened) as measure:
+            return _in_order(measure, parsed)
+    from lightnb import scratch
+
+    # A throwaway copy on disk in a private folder (removed on SIGTERM too): memory stays flat
+    # however big the file.
+    with scratch.folder("impact") as folder:
+        conn = sqlite.open_scratch(sqlite.copy_database(path, folder / "copy.db"))
+        try:
+            if opened is not None:
+                opened(conn)
+            conn.execute("BEGIN")
+            # the script's own BEGIN/COMMIT/ROLLBACK are refused, each failing as its statement (as in
+            # diesel's transaction): nothing it runs can end the transaction the measurement rolls back
+            return _in_order(lambda statements: _measured(conn, statements, redactor, reveal, keep=False,
+                                                          transaction_control=False, chain=True), parsed)
+        finally:
+            conn.close()
+
+
+def _in_order(measure: Callable[[list[_Stmt]], list[Impact]], scripts: Sequence[list[_Stmt]]) -> list[list[Impact]]:
+    """Each script measured by ``measure`` after the ones before it (kept); none after one that fails on the copy."""
+    found: list[list[Impact]] = []
+    failed = False
+    for statements in scripts:
+        found.append([] if failed else measure(statements))
+        failed = failed or any(i.kind == "error" for i in found[-1])
+    return found
+
+
+@contextmanager
+def measuring_in_place(path: str | Path, redactor: Redactor, *, reveal: bool = False,
+                       opened: Callable[[sqlite.Connection], None] | None = None
+                       ) -> Iterator[Callable[[str | Sequence[Any]], list[Impact]]]:
+    """Open the copy lightnb made at ``path`` for measuring migrations in place, one after the other, in one
+    transaction rolled back when the block ends (the file proved unchanged then): yields ``measure(script)``,
+    which measures a script on the state the scripts measured before it leave. Only for a file and scripts
+    :func:`measurable_in_place` accepts."""
+    path = Path(path)
+    before = _header_state(path)
+    conn = sqlite.open_scratch(path)
+    try:
+        if opened is not None:
+            opened(conn)
+        conn.execute(f"PRAGMA cache_size = -{_IN_PLACE_CACHE_KIB}")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # the script's own BEGIN/COMMIT/ROLLBACK are refused: nothing it runs can end this transaction; each
+            # script's statements are kept in it for the next one, and all are rolled back at the end
+            yield lambda sql: _measured(conn, _statements(sql), redactor, reveal, keep=False,
+                                        transaction_control=False, chain=True)
+        finally:
+            conn.set_authorizer(None)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    if _header_state(path) != before:  # pragma: no cover - would be a lightnb bug
+        raise LightnbError(f"Measuring the impact changed the copy {path}; delete it and capture again.")
 
 
 def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redactor, reveal: bool, keep: bool, *,
-              transaction_control: bool = True) -> list[Impact]:
-    """Measure ``statements`` on ``conn`` inside one savepoint, rolled back unless ``keep``."""
+              transaction_control: bool = True, chain: bool = False) -> list[Impact]:
+    """Measure ``statements`` on ``conn`` inside one savepoint, rolled back unless ``keep``.
+
+    With ``chain`` (inside a transaction the caller rolls back: migrations measured one after the other), what the
+    statements did stays for the next script, as with ``keep``, but the foreign-key violations the state before
+    had are counted only when orphans are found, as without it: rolled back to that state, counted, and the
+    statements that ran run again.
+    """
     # Ctrl-C or SIGTERM stop a long statement at once (signals); the savepoint is then rolled back.
     with sqlite.interrupting(conn) as stop:
         # what the statements may write, recorded as SQLite's authorizer sees them prepared (an outer record, when the
@@ -901,20 +969,27 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
             # the outermost transaction, rolled back as a whole: nothing is committed, so nothing is written back
             # (releasing a savepoint rolled back to would commit its pages again, and count a change of the file)
             alone = not conn.in_transaction
+            ran = 0  # the statements that ran, in order (a failing one stops the script)
+            found: list[tuple[int, str, str, int]] = []
+            completed = False
             conn.execute(f"SAVEPOINT {_SAVEPOINT}")
             try:
                 for st in statements:
                     if not m.measure(st):
                         break
+                    ran += 1
                 m.judge_drops()
                 found = _orphans(m, statements, checked, existed, catalog)
+                completed = True
             finally:
                 for name in m.temps:
                     conn.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
                 if not transaction_control:  # a connection of the measurement's own: its guard would refuse the end
                     conn.set_authorizer(None)
-                if keep:
+                if keep or (chain and completed and not found):
                     conn.execute(f"RELEASE {_SAVEPOINT}")
+                elif chain and completed:
+                    conn.execute(f"ROLLBACK TO {_SAVEPOINT}")  # the savepoint stays: the state before, counted below
                 elif alone:
                     conn.execute("ROLLBACK")
                 else:
@@ -923,6 +998,11 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
             if found and baseline is None:
                 there = {t.lower() for t in existed}
                 baseline = _fk_violations(conn, [t for _at, t, _parent, _n in found if t.lower() in there])
+            if chain and found:  # the state the statements left, for the next script: they run again, as they ran
+                for st in statements[:ran]:
+                    stop.check()
+                    conn.execute(st.text)
+                conn.execute(f"RELEASE {_SAVEPOINT}")
             _settle_orphans(m, found, baseline or {})
         except sqlite.Error as error:
             stop.raise_if_interrupted(error)
@@ -954,36 +1034,26 @@ def _measurable_in_place(path: Path, statements: Sequence[_Stmt]) -> bool:
         return False
     if sqlite.committed_state(path) is None:  # WAL mode (or not a SQLite file)
         return False
+    return _in_one_transaction(statements)
+
+
+def measurable_after(sql: str | Sequence[Any]) -> bool:
+    """Tell whether ``sql`` can be measured in place after the scripts a :func:`measuring_in_place` block measured
+    (the file was accepted then: only the script is checked).
+
+    :raises LightnbError: the script cannot be split.
+    """
+    return _in_one_transaction(_statements(sql))
+
+
+def _in_one_transaction(statements: Sequence[_Stmt]) -> bool:
+    """Whether no statement acts outside the one transaction a measurement in place runs in."""
     return all(_first_word(st.text) not in _NOT_IN_PLACE for st in statements)
 
 
 def _first_word(text: str) -> str:
     words = text.lstrip().split(None, 1)
     return words[0].rstrip(";").lower() if words else ""
-
-
-def _measured_in_place(path: Path, sql: str | Sequence[Any], redactor: Redactor, reveal: bool,
-                       opened: Callable[[sqlite.Connection], None] | None = None) -> list[Impact]:
-    """Measure ``sql`` on the file ``path`` itself, in one transaction rolled back; prove the file unchanged."""
-    before = _header_state(path)
-    conn = sqlite.open_scratch(path)
-    try:
-        if opened is not None:
-            opened(conn)
-        conn.execute(f"PRAGMA cache_size = -{_IN_PLACE_CACHE_KIB}")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            # the script's own BEGIN/COMMIT/ROLLBACK are refused: nothing it runs can end this transaction
-            impacts = _measured(conn, _statements(sql), redactor, reveal, keep=False, transaction_control=False)
-        finally:
-            conn.set_authorizer(None)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-    finally:
-        conn.close()
-    if _header_state(path) != before:  # pragma: no cover - would be a lightnb bug
-        raise LightnbError(f"Measuring the impact changed the copy {path}; delete it and capture again.")
-    return impacts
 
 
 def _header_state(path: Path) -> tuple[int, bytes]:

@@ -9,10 +9,12 @@ never fails the step.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +60,15 @@ def _project(tmp_path: Path, up: str = UP, down: str = DOWN) -> tuple[Project, W
 
 @pytest.fixture
 def measured(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Each measurement of an impact: the thread that made it, and the script's first statement."""
+    """Each measurement of a script's impact: the thread that made it, and the script's first statement."""
     seen: list[tuple[str, str]] = []
-    real = impact_module.measure_impact
+    real = impact_module._measured
 
-    def spy(target: Any, sql: Any, **kwargs: Any) -> Any:
-        seen.append((threading.current_thread().name, str(sql).strip().splitlines()[0]))
-        return real(target, sql, **kwargs)
+    def spy(conn: Any, statements: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append((threading.current_thread().name, statements[0].text.strip().splitlines()[0]))
+        return real(conn, statements, *args, **kwargs)
 
-    monkeypatch.setattr(impact_module, "measure_impact", spy)
+    monkeypatch.setattr(impact_module, "_measured", spy)
     return seen
 
 
@@ -112,6 +114,7 @@ def test_the_inspect_step_takes_what_the_run_measured_beside_its_migration(
         # exactly what measuring now gives, masks included
         fresh = [i for i in measure_impact(change.result.before_copy, UP, redactor=redactor, in_place=True)
                  if i.table is None or i.table.lower() == table]
+        measured.clear()
         assert list(inspection.impact) == fresh and fresh
     assert any(i.kind == "orphans" for i in inspection.impact) or any(
         i.kind == "orphans" for i in inspect_change(change, "orders", redactor=redactor).impact)
@@ -176,10 +179,10 @@ def test_a_measurement_that_fails_never_fails_the_run(tmp_path: Path, monkeypatc
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a measurement that breaks")
 
-    monkeypatch.setattr(impact_module, "measure_impact", broken)
+    monkeypatch.setattr(impact_module, "_measured", broken)
     change = steps.run_on_workspace(project, workspace)
     assert change.result.migrations and kept_ahead(change.result) is not None
-    assert kept_ahead(change.result).impacts == {} and _readers() == []
+    assert kept_ahead(change.result).impacts == () and _readers() == []
 
 
 def test_a_failing_migration_leaves_no_measurement_running(tmp_path: Path) -> None:
@@ -198,10 +201,10 @@ def test_a_stop_during_the_run_stops_the_measurement(tmp_path: Path, monkeypatch
     project, workspace = _project(tmp_path)
     digest = file_sha256(workspace.path)
     started = threading.Event()
-    real = impact_module.measure_impact
+    real = impact_module.measuring_in_place
 
-    def slow(target: Any, sql: Any, **kwargs: Any) -> Any:
-        started.set()
+    @contextlib.contextmanager
+    def slow(path: Any, redactor: Any, **kwargs: Any) -> Iterator[Any]:
         opened = kwargs["opened"]
 
         def held(conn: Any) -> None:
@@ -209,9 +212,13 @@ def test_a_stop_during_the_run_stops_the_measurement(tmp_path: Path, monkeypatch
             conn.create_function("pause", 0, lambda: threading.Event().wait(0.01) or 0)
 
         kwargs["opened"] = held
-        return real(target, "SELECT pause() FROM users, users, users;\n" + str(sql), **kwargs)
+        with real(path, redactor, **kwargs) as measure:
+            def slowly(sql: Any) -> Any:
+                started.set()
+                return measure("SELECT pause() FROM users, users, users;\n" + str(sql))
+            yield slowly
 
-    monkeypatch.setattr(impact_module, "measure_impact", slow)
+    monkeypatch.setattr(impact_module, "measuring_in_place", slow)
 
     def stopped(*args: Any, **kwargs: Any) -> Any:  # Ctrl-C while the migration runs, its measurement beside it
         assert started.wait(30)

@@ -153,8 +153,8 @@ def test_a_scripts_own_transaction_end_fails_as_its_statement_on_a_throwaway_cop
 
 def test_transaction_control_is_refused_in_place_even_past_the_first_look(own_copy: Path) -> None:
     digest = _digest(own_copy)
-    impacts = impact_module._measured_in_place(own_copy, "UPDATE users SET name = 'x';\nCOMMIT;\n"
-                                               "DELETE FROM users;", impact_module.DEFAULT_REDACTOR, False)
+    with impact_module.measuring_in_place(own_copy, impact_module.DEFAULT_REDACTOR) as measure:
+        impacts = measure("UPDATE users SET name = 'x';\nCOMMIT;\nDELETE FROM users;")
     error = next(i for i in impacts if i.kind == "error")
     assert error.index == 1 and "refused" in error.message
     assert _digest(own_copy) == digest
