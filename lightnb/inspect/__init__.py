@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from lightnb.lazy import load_on_first_use
 
 if TYPE_CHECKING:
-    from lightnb.inspect.impact import Impact, impacts_frame, impacts_text, measure_impact
+    from lightnb.inspect.impact import Impact, impacts_frame, impacts_text, measure_impact, measure_impacts
     from lightnb.inspect.preview import ComparedPreview, Preview, compare_preview, preview
     from lightnb.inspect.redact import DEFAULT_PATTERNS, MASK, Redactor, name_words
     from lightnb.inspect.row_diff import RowDiff, TableDiff, iter_row_changes, row_diff
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from lightnb.inspect.snapshot import Snapshot, TableSnapshot, table_fingerprint, take_snapshot
 
 _HOMES = {
-    "lightnb.inspect.impact": ("Impact", "impacts_frame", "impacts_text", "measure_impact"),
+    "lightnb.inspect.impact": ("Impact", "impacts_frame", "impacts_text", "measure_impact", "measure_impacts"),
     "lightnb.inspect.preview": ("ComparedPreview", "Preview", "compare_preview", "preview"),
     "lightnb.inspect.redact": ("DEFAULT_PATTERNS", "MASK", "Redactor", "name_words"),
     "lightnb.inspect.row_diff": ("RowDiff", "TableDiff", "iter_row_changes", "row_diff"),
@@ -38,8 +38,8 @@ _SHADOWED = frozenset(name for names in _HOMES.values() for name in names if f"{
 __all__ = [
     "DEFAULT_PATTERNS", "MASK", "ComparedPreview", "Impact", "Preview", "Redactor", "RowDiff", "SchemaChange",
     "SchemaDiff", "Snapshot", "TableDiff", "TableSnapshot", "compare_preview", "impacts_frame", "impacts_text",
-    "iter_row_changes", "measure_impact", "name_words", "preview", "row_diff", "schema_diff", "table_fingerprint",
-    "take_snapshot",
+    "iter_row_changes", "measure_impact", "measure_impacts", "name_words", "preview", "row_diff", "schema_diff",
+    "table_fingerprint", "take_snapshot",
 ]
 
 
