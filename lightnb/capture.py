@@ -158,9 +158,14 @@ def describe(result: RunResult, *, preview_rows: int = 5, max_previews: int = 4,
     present = [t for t in sorted(sure | set(unknown), key=str.lower) if result.after.table(t) is not None]
     diffs = None
     if present:
+        from lightnb.inspect.kept_rows import kept_rows_of
         from lightnb.inspect.row_diff import row_diff
+        # the tables whose rows the step provably kept (it only filled columns it added) are counted, not compared,
+        # while both files are in the states the step left
+        proved = kept_rows_of(result)
+        kept = proved.holding(before_path, after_path) if proved is not None else frozenset()
         diffs = row_diff(before_path, after_path, tables=present, sample=preview_rows, reveal=True,
-                         counts=_known_counts(result, after_path), own=True)
+                         counts=_known_counts(result, after_path), own=True, kept=kept)
     changed = _sorted(sure | {name for name in unknown
                               if diffs is None or (found := diffs.table(name)) is None or not found.is_unchanged})
     compared = {t: found for t in changed

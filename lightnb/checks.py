@@ -324,7 +324,8 @@ def check(project: Project, *, database: str | Path | None = None, versions: Seq
     if keep and same_as is not None and landed is not None and landed.seconds is not None \
             and (state := sqlite.committed_state(keep[0])) is not None:
         handed = ProvedCopy(keep[0], state, same_as.path, same_as.state,
-                            tuple((c.version, digests[c.version]) for c in checks), landed.seconds, landed.impact)
+                            tuple((c.version, digests[c.version]) for c in checks), landed.seconds, landed.impact,
+                            landed.kept_rows)
     return CheckResult(str(production) if production else "(empty database)", tuple(checks),
                        tuple(project_findings), tests, baseline=divergence, handed_over=handed)
 
@@ -348,11 +349,14 @@ class Landing:
     :param seconds: set when the copy landed: how long the ups again took.
     :param impact: what was measured, while that file is still in the committed state it was copied in (None:
         not measured, or not provably; the Run measures it then, as without a proof).
+    :param kept_rows: with ``redactor``, the tables whose rows that up again provably kept, from the state before up
+        (:mod:`lightnb.inspect.kept_rows`): the Run's row diff does not compare them.
     """
 
     redactor: Any = None
     seconds: float | None = None
     impact: Ahead | None = None
+    kept_rows: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,7 +563,7 @@ def rehearse_pending(conn: sqlite.Connection, migrations: Sequence[Migration], *
             if restore_last or migration is not pending[-1]:
                 saves.restore_after_up()
         if landed is not None and exact and wanted is None and blocker is None:
-            landed.seconds, landed.impact = sum(saves.again_seconds), saves.impact
+            landed.seconds, landed.impact, landed.kept_rows = sum(saves.again_seconds), saves.impact, saves.kept_rows
         return checks
 
 
@@ -602,6 +606,7 @@ class _States:
         self.ahead_redactor: Any = None  # measure the first migration's impact on same_as's file (Landing)
         self.impact: Ahead | None = None  # what was measured there, while provably in its state
         self.reads_done = False  # every read of the borrowed state before up is done and was confirmed
+        self.kept_rows: frozenset[str] = frozenset()  # the tables whose rows the first up again provably kept
 
     def save_before(self, touched: Touched | None, *, whole: bool = False,
                     meanwhile: Callable[[], None] = lambda: None) -> tuple[Snapshot, Path]:
@@ -619,6 +624,15 @@ class _States:
             self.before_path, self.before_whole = self._save(f"before-{self.count}.db", None if whole else touched,
                                                              meanwhile)
         return self.before, self.before_path
+
+    def note_kept_rows(self, writes: sqlite.Writes | None, before: Any, migration: Migration) -> None:
+        """Note the tables whose rows ``migration``'s up, recorded in ``writes``, provably kept from ``before`` (the
+        catalogue of the state it ran on): for the Run that takes this copy (:class:`Landing`; first migration
+        only, when asked)."""
+        if self.ahead_redactor is None or self.count != 1 or writes is None:
+            return
+        from lightnb.inspect.kept_rows import kept_rows
+        self.kept_rows = kept_rows(writes, before, sqlite.read_catalog(self.conn), [migration.up_sql()])
 
     def confirm_borrowed(self) -> None:
         """Raise when the file read as the state before up was written while the proof read it."""
@@ -871,9 +885,12 @@ def _prove(conn: sqlite.Connection, migration: Migration, findings: Sequence[Fin
             # the state before up is read no more: the impact the Run that follows shows is measured on it meanwhile
             with saves.measuring_ahead(migration) if faithful else contextlib.nullcontext():
                 again_started = time.perf_counter()
-                if _step(conn, migration, "up", reasons, steps, label="up again", shown=saves.shown) and \
-                        keys.ran(migration.up_sql()):
+                with keys.alone() as again_writes:
+                    stepped_again = _step(conn, migration, "up", reasons, steps, label="up again", shown=saves.shown)
+                if stepped_again and keys.ran(migration.up_sql()):
                     saves.again_seconds.append(time.perf_counter() - again_started)
+                    if faithful:  # up again ran on the state before up, to the letter: what it kept of it
+                        saves.note_kept_rows(again_writes, keys.before, migration)
                     again = _snapshot(conn, "after up again", since=before, touched=touched)
                     with _Reader(lambda opened: compare_rows(after_up, again, set(), before_db=after_path,
                                                              after_db=here, touched=touched, opened=opened)) \
@@ -1106,6 +1123,22 @@ class _Keys:
         """Add what a step ran (its SQL): it may have written what the authorizer saw; return True."""
         self.texts.append(sql or "")
         return True
+
+    @contextlib.contextmanager
+    def alone(self) -> Iterator[sqlite.Writes | None]:
+        """Record what the block's statements may write apart as well (None: nothing is recorded on this
+        connection); the proof's record gets it too."""
+        if self.writes is None:
+            yield None
+            return
+        apart = sqlite.Writes()
+        self.conn.watched_writes = apart  # type: ignore[attr-defined]  # lightnb's connections hold attributes
+        try:
+            yield apart
+        finally:
+            self.conn.watched_writes = self.writes  # type: ignore[attr-defined]
+            self.writes.seen.update(apart.seen)
+            sqlite.guard.install(self.conn)  # (the guard the block left records into the proof's record again)
 
     def suspects(self) -> frozenset[str] | None:
         """The tables (lower-case names) where a row may have come to violate a key so far; None: any."""

@@ -111,6 +111,7 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     last: list[Any] = [None, None]  # the latest snapshot, and the state of the connection it was taken in
     ran: list[str] = []  # the SQL of each migration done, as it ran
     writes: sqlite.Writes | None = None  # what the statements since the latest snapshot may have written
+    step_writes: set[Any] = set()  # ... and since the before snapshot (what the whole step may have written)
 
     def observe(event: runner.StepEvent) -> None:
         if event.kind == "migration" and ahead is not None:  # inspect's measurement of its SQL, on the before copy
@@ -131,6 +132,7 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
                 taken = _snapshot_of(conn, label, False, redactor=redactor)
                 state = _connection_state(conn)
             if writes is not None:
+                step_writes.update(writes.seen)
                 writes.clear()
             per_migration.append((event.migration.name, event.direction, taken))
             last[:] = [taken, state]
@@ -144,6 +146,7 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
             writes = sqlite.watch_writes(conn)
         before, before_copy, exact = _capture_before(conn, path, direction, capture, redactor)
         last[:] = [before, _connection_state(conn) if before is not None else None]
+        started_alone = last[1]  # no other writer since it: the before copy and the step's own writes tell all
         if writes is not None:
             writes.clear()
         # the inspect step's measurement of each migration's SQL, made on the before copy while the migration runs
@@ -169,6 +172,13 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
                      if capture and capture.snapshot else None)
             if settled is not None and settled != sqlite.committed_state(path):
                 settled = None  # a commit from elsewhere during the snapshot: its counts prove nothing later
+            # the tables whose rows the step provably kept (only columns it added were filled): describing it
+            # does not compare their rows
+            alone = exact and writes is not None and started_alone is not None and after is not None and \
+                settled is not None and _connection_state(conn)[2] == started_alone[2]
+            if alone and writes is not None:
+                step_writes.update(writes.seen)
+            kept = _kept_rows(step_writes, before, after, ran) if alone else None
     finally:
         conn.close()
     result = RunResult(direction=direction, database=path, migrations=tuple(done),
@@ -180,7 +190,18 @@ def migrate(project: Project, database: str | Path | SqliteLocation, direction: 
     if ahead is not None:
         from lightnb.inspect.ahead import keep_ahead
         keep_ahead(result, ahead.result)
+    if kept:  # (the before copy's state once the measurement beside the step is done)
+        from lightnb.inspect.kept_rows import keep_kept_rows, kept_for
+        keep_kept_rows(result, kept_for(kept, before_copy, settled))
     return result
+
+
+def _kept_rows(seen: set[Any], before: Snapshot | None, after: Snapshot | None, ran: list[str]) -> frozenset[str]:
+    """The tables whose rows the statements that recorded ``seen`` provably kept (:mod:`lightnb.inspect.kept_rows`)."""
+    if before is None or after is None:
+        return frozenset()
+    from lightnb.inspect.kept_rows import catalog_of, kept_rows
+    return kept_rows(sqlite.Writes(seen=set(seen)), catalog_of(before), catalog_of(after), ran)
 
 
 def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration], capture: Capture,
@@ -265,6 +286,9 @@ def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration]
     if ahead is not None or measured is not None:
         from lightnb.inspect.ahead import keep_ahead
         keep_ahead(result, ahead.result if ahead is not None else measured)
+    if proved.kept_rows:  # the tables whose rows the proof's up again provably kept, on the state the workspace was in
+        from lightnb.inspect.kept_rows import keep_kept_rows, kept_for
+        keep_kept_rows(result, kept_for(proved.kept_rows, before_copy, settled))
     return result, None
 
 

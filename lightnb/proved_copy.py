@@ -50,6 +50,8 @@ class ProvedCopy:
     :param impact: the impact the Run's Inspect step shows, measured by the proof on ``workspace`` in
         ``workspace_state`` (the measurement a Run beside its migrations makes on its before copy, which the
         workspace becomes: ``lightnb.inspect.ahead``); None when the proof did not measure it.
+    :param kept_rows: the tables (lower-case names) whose rows the migration's up again provably kept, on the very
+        state the workspace holds (:mod:`lightnb.inspect.kept_rows`): the Run's row diff does not compare them.
     """
 
     path: Path
@@ -59,6 +61,7 @@ class ProvedCopy:
     migrations: tuple[tuple[str, str], ...]
     seconds: float
     impact: Ahead | None = None
+    kept_rows: frozenset[str] = frozenset()
 
     def stands_for(self, workspace: Path, pending: Sequence[Migration]) -> bool:
         """Whether this copy is what running ``pending`` on ``workspace`` now would make of it."""

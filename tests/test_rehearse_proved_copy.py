@@ -298,3 +298,21 @@ def test_two_pending_migrations_are_not_measured_by_the_proof(tmp_path: Path, mo
     _made, _workspace, result = _tested(project, production, folder)
     assert result.handed_over is not None and result.handed_over.impact is None and counted.files == []
     result.handed_over.discard()
+
+
+def test_the_run_taking_the_proofs_copy_counts_the_rows_its_migration_kept_and_says_what_comparing_says(
+        tmp_path: Path) -> None:
+    from lightnb.capture import describe
+    from lightnb.inspect.kept_rows import kept_rows_of
+
+    project, production, folder = _rehearsal(tmp_path)
+    _add(project, "theme", SAFE)  # a column added and filled: user_settings keeps every row it had
+    _made, workspace, result = _tested(project, production, folder)
+    proved = result.handed_over
+    assert proved is not None and "user_settings" in proved.kept_rows
+    change = steps.run_on_workspace(project, workspace, durable=False, proved=proved)
+    assert PROVED in change.result.notes
+    kept = kept_rows_of(change.result)
+    assert kept is not None and "user_settings" in kept.holding(change.result.before_copy, workspace.path)
+    object.__setattr__(change.result, "_rows_kept", None)  # the same files, every row compared
+    assert _summary(describe(change.result)) == _summary(change)

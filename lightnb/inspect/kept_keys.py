@@ -43,7 +43,7 @@ def key_suspects(writes: sqlite.Writes | None, catalogs: Sequence[Catalog], ran:
     inserted, deleted, reshaped, altered, updated = done.inserted, done.deleted, done.reshaped, done.altered, \
         done.updated
     if altered:  # a column added without REFERENCES keeps every key; any other ALTER (a rename, say): check all
-        plain = _plainly_added_to(ran)
+        plain = columns_only_added_to(ran)
         if plain is None or altered - plain:
             return None
     definitions = [t.sql for catalog in catalogs for t in catalog.tables] + \
@@ -86,9 +86,9 @@ def _sets(columns_set: frozenset[str] | None, table: Table, columns: Sequence[st
     return bool(columns_set & {c.lower() for c in columns})
 
 
-def _plainly_added_to(ran: Sequence[str]) -> frozenset[str] | None:
-    """The tables (lower-case) that every ``ALTER TABLE`` of ``ran`` only adds a column without ``REFERENCES``
-    to; an ALTER of any other kind leaves its table out. None when an ALTER cannot be read."""
+def columns_only_added_to(ran: Sequence[str], *, references: bool = False) -> frozenset[str] | None:
+    """The tables (lower-case) that every ``ALTER TABLE`` of ``ran`` only adds columns to (without ``REFERENCES``,
+    unless ``references``); an ALTER of any other kind leaves its table out. None when an ALTER cannot be read."""
     plain: set[str] = set()
     other: set[str] = set()
     for text in ran:
@@ -97,7 +97,7 @@ def _plainly_added_to(ran: Sequence[str]) -> frozenset[str] | None:
         for statement in sqlite.split(text):
             if not statement.text.lstrip().lower().startswith("alter"):
                 continue
-            target = _added_column_table(parse_statement(statement.text))
+            target = _added_column_table(parse_statement(statement.text), references)
             if target is None:
                 return None
             table, only_added = target
@@ -105,16 +105,17 @@ def _plainly_added_to(ran: Sequence[str]) -> frozenset[str] | None:
     return frozenset(plain - other)
 
 
-def _added_column_table(tree: object) -> tuple[str, bool] | None:
-    """``(table, whether the ALTER only adds columns without REFERENCES)``; None when it cannot be read."""
+def _added_column_table(tree: object, references: bool) -> tuple[str, bool] | None:
+    """``(table, whether the ALTER only adds columns, without REFERENCES unless allowed)``; None when it cannot be
+    read."""
     from sqlglot import exp
 
     if not isinstance(tree, exp.Alter) or not isinstance(tree.this, exp.Table) or not tree.this.name:
         return None
     actions = tree.args.get("actions") or []
-    only_added = bool(actions) and all(isinstance(a, exp.ColumnDef) and a.find(exp.Reference) is None
-                                       and a.find(exp.ForeignKey) is None for a in actions)
+    only_added = bool(actions) and all(isinstance(a, exp.ColumnDef) and (references or (
+        a.find(exp.Reference) is None and a.find(exp.ForeignKey) is None)) for a in actions)
     return tree.this.name, only_added
 
 
-__all__ = ["key_suspects"]
+__all__ = ["columns_only_added_to", "key_suspects"]

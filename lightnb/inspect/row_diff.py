@@ -9,7 +9,7 @@ difference from a cursor. No table is ever loaded into Python.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -255,7 +255,7 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
              sample: int = 5, redactor: Redactor | None = None, reveal: bool = False,
              counts: tuple[Mapping[str, int], Mapping[str, int]] | None = None, own: bool = False,
              measured: RowDiff | None = None,
-             opened: Callable[[sqlite.Connection], None] | None = None) -> RowDiff:
+             opened: Callable[[sqlite.Connection], None] | None = None, kept: Collection[str] = ()) -> RowDiff:
     """Compare the rows of two database files table by table.
 
     A large table is compared row by row only where its pages differ between the files (see
@@ -280,11 +280,14 @@ def row_diff(before_path: str | Path, after_path: str | Path, *, tables: Sequenc
     :param measured: an earlier diff of the same two files (see :func:`row_diff_pair`).
     :param opened: called with the connection that reads both files, before it reads them (a caller
         in another thread makes it interruptible).
+    :param kept: tables (lower-case names) whose rows the caller proved the same in both files, each with its
+        rowid and the value of every column the earlier table has (:mod:`lightnb.inspect.kept_rows`): their rows
+        are counted, not compared (every one unchanged).
     :raises DatabaseError: a file is missing or not an SQLite database.
     """
     revealed, redacted = _row_diffs(before_path, after_path, tables, redactor, counts, own, measured,
                                     revealed=sample if reveal else None, redacted=None if reveal else sample,
-                                    opened=opened)
+                                    opened=opened, kept=kept)
     found = revealed if reveal else redacted
     assert found is not None
     return found
@@ -316,7 +319,8 @@ def row_diff_pair(before_path: str | Path, after_path: str | Path, *, tables: Se
 def _row_diffs(before_path: str | Path, after_path: str | Path, tables: Sequence[str] | None,
                redactor: Redactor | None, counts: tuple[Mapping[str, int], Mapping[str, int]] | None, own: bool,
                measured: RowDiff | None, *, revealed: int | None, redacted: int | None,
-               opened: Callable[[sqlite.Connection], None] | None = None) -> tuple[RowDiff | None, RowDiff | None]:
+               opened: Callable[[sqlite.Connection], None] | None = None,
+               kept: Collection[str] = ()) -> tuple[RowDiff | None, RowDiff | None]:
     """Measure the row diff once; return it revealed (``revealed`` samples) and redacted (``redacted``
     samples), each None when not asked for."""
     redactor = redactor or DEFAULT_REDACTOR
@@ -341,6 +345,12 @@ def _row_diffs(before_path: str | Path, after_path: str | Path, tables: Sequence
                       if prior is not None and (found := _reusable(prior, plan, most)) is not None}
             counted = {plan.table: numbers for plan in plans
                        if plan.table not in reused and (numbers := _counts_of(prior, plan)) is not None}
+            # the tables whose rows the caller proved kept, each row in every column it had: all unchanged
+            counted.update({plan.table: ({"added": 0, "removed": 0, "changed": 0,
+                                          "unchanged": _rows_in(conn, "main", plan.table, known[1])},
+                                         {ca: 0 for ca, _cb, _strict in plan.compare})
+                            for plan in plans if plan.table not in reused and plan.table not in counted
+                            and _kept(plan, kept)})
             # the rows are compared (where their pages differ) only for the tables not measured before
             fresh = [plan for plan in plans if plan.table not in reused and plan.table not in counted]
             proof = _page_proof(conn, fresh, before, after, own)
@@ -363,6 +373,12 @@ def _row_diffs(before_path: str | Path, after_path: str | Path, tables: Sequence
             hidden = mask_copied_samples(hidden, known_secrets(conn, masking, ("main", BEFORE)))
             masked = RowDiff(str(before_path), str(after_path), hidden, sdiff, revealed=False, states=states)
     return shown, masked
+
+
+def _kept(plan: _Plan, kept: Collection[str]) -> bool:
+    """Whether ``plan`` compares a table ``kept`` names, under the same name in both files."""
+    return bool(kept) and plan.status == "compared" and plan.table.lower() in kept and \
+        (plan.before_table or plan.table).lower() == plan.table.lower()
 
 
 def _states(before_path: str | Path, after_path: str | Path) -> tuple[tuple[int, ...], tuple[int, ...]] | None:

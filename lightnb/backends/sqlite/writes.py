@@ -57,6 +57,7 @@ class RowWrites:
     :param updated: per table, the columns an UPDATE may have set (as named: ``rowid`` for the rowid).
     :param reshaped: tables made or dropped, or whose indexes were made or dropped.
     :param altered: tables an ``ALTER TABLE`` changed (the kind of change is in its text, not here).
+    :param made_or_dropped: tables made or dropped (of ``reshaped``: not those whose indexes alone were).
     """
 
     inserted: frozenset[str]
@@ -64,6 +65,7 @@ class RowWrites:
     updated: Mapping[str, frozenset[str]]
     reshaped: frozenset[str]
     altered: frozenset[str]
+    made_or_dropped: frozenset[str] = frozenset()
 
 
 @dataclass(eq=False)
@@ -110,6 +112,7 @@ class Writes:
         inserted: set[str] = set()
         deleted: set[str] = set()
         reshaped: set[str] = set()
+        made_or_dropped: set[str] = set()
         altered: set[str] = set()
         updated: dict[str, set[str]] = {}
         for action, first, second in list(self.seen):
@@ -121,12 +124,13 @@ class Writes:
                 updated.setdefault(first.lower(), set()).add(second.lower())
             elif action in _TABLE_ACTIONS and first:
                 reshaped.add(first.lower())
+                made_or_dropped.add(first.lower())
             elif action in _INDEX_ACTIONS and second:
                 reshaped.add(second.lower())
             elif action == sqlite3.SQLITE_ALTER_TABLE and second:
                 altered.add(second.lower())
         return RowWrites(frozenset(inserted), frozenset(deleted), {t: frozenset(c) for t, c in updated.items()},
-                         frozenset(reshaped), frozenset(altered))
+                         frozenset(reshaped), frozenset(altered), frozenset(made_or_dropped))
 
     def clear(self) -> None:
         """Forget what was recorded: from now on, only the statements prepared later are told."""
