@@ -115,7 +115,8 @@ LEAVE_WAL = """
 import os, sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("PRAGMA wal_autocheckpoint = 0")
-conn.execute("UPDATE events SET kind = 'changed' WHERE id % 500 = 0")  # ~4 MiB: SQLite's default checkpoint size
+# one row in every ``argv[2]`` changed: about 1,000 pages, 4 MiB, SQLite's default checkpoint size
+conn.execute("UPDATE events SET kind = 'changed' WHERE id % ? = 0", (int(sys.argv[2]) if len(sys.argv) > 2 else 500,))
 os._exit(0)  # an application that still has it open: -wal and -shm stay beside it
 """
 
@@ -129,10 +130,12 @@ def snapshot_wal(scratch: Path, sizes: Sizes) -> list[Row]:
     conn = sqlite3.connect(production, isolation_level=None)
     conn.execute("PRAGMA journal_mode = wal")
     conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload BLOB NOT NULL)")
-    data.fill(conn, f"INSERT INTO events (kind, payload) {data.series(sizes.snapshot_mib * 1024 * 1024 // 1100 // 2)}"
+    # as large as the other snapshot row's production (the issue's sizes: 1 GiB for snapshot rows)
+    events = sizes.snapshot_mib * 1024 * 1024 // 1100
+    data.fill(conn, f"INSERT INTO events (kind, payload) {data.series(events)}"
                     f"SELECT 'kind-' || (i % 17), randomblob(1000) FROM n")
     conn.close()
-    subprocess.run([sys.executable, "-c", LEAVE_WAL, str(production)], check=True)
+    subprocess.run([sys.executable, "-c", LEAVE_WAL, str(production), str(max(1, events // 1000))], check=True)
     project_dir = data.project(scratch / "snapshot-wal-project", {})
     workspace = project_dir / ".lightnb"
     copy = scratch / "snapshot-wal-cp.db"
