@@ -893,18 +893,19 @@ def measure_impacts(path: str | Path, scripts: Sequence[str | Sequence[Any]], *,
             conn.execute("BEGIN")
             # the script's own BEGIN/COMMIT/ROLLBACK are refused, each failing as its statement (as in
             # diesel's transaction): nothing it runs can end the transaction the measurement rolls back
-            return _in_order(lambda statements: _measured(conn, statements, redactor, reveal, keep=False,
-                                                          transaction_control=False, chain=True), parsed)
+            return _in_order(lambda statements, last=False: _measured(
+                conn, statements, redactor, reveal, keep=False, transaction_control=False, chain=not last), parsed)
         finally:
             conn.close()
 
 
-def _in_order(measure: Callable[[list[_Stmt]], list[Impact]], scripts: Sequence[list[_Stmt]]) -> list[list[Impact]]:
-    """Each script measured by ``measure`` after the ones before it (kept); none after one that fails on the copy."""
+def _in_order(measure: Callable[..., list[Impact]], scripts: Sequence[list[_Stmt]]) -> list[list[Impact]]:
+    """Each script measured by ``measure`` after the ones before it (kept for the next; the last one, which none
+    follows, is told so); none after one that fails on the copy."""
     found: list[list[Impact]] = []
     failed = False
-    for statements in scripts:
-        found.append([] if failed else measure(statements))
+    for i, statements in enumerate(scripts):
+        found.append([] if failed else measure(statements, last=i == len(scripts) - 1))
         failed = failed or any(i.kind == "error" for i in found[-1])
     return found
 
@@ -912,11 +913,11 @@ def _in_order(measure: Callable[[list[_Stmt]], list[Impact]], scripts: Sequence[
 @contextmanager
 def measuring_in_place(path: str | Path, redactor: Redactor, *, reveal: bool = False,
                        opened: Callable[[sqlite.Connection], None] | None = None
-                       ) -> Iterator[Callable[[str | Sequence[Any]], list[Impact]]]:
+                       ) -> Iterator[Callable[..., list[Impact]]]:
     """Open the copy lightnb made at ``path`` for measuring migrations in place, one after the other, in one
-    transaction rolled back when the block ends (the file proved unchanged then): yields ``measure(script)``,
-    which measures a script on the state the scripts measured before it leave. Only for a file and scripts
-    :func:`measurable_in_place` accepts."""
+    transaction rolled back when the block ends (the file proved unchanged then): yields ``measure(script,
+    last=False)``, which measures a script on the state the scripts measured before it leave (``last``: none
+    follows it, so what it did need not stay). Only for a file and scripts :func:`measurable_in_place` accepts."""
     path = Path(path)
     before = _header_state(path)
     conn = sqlite.open_scratch(path)
@@ -928,8 +929,8 @@ def measuring_in_place(path: str | Path, redactor: Redactor, *, reveal: bool = F
         try:
             # the script's own BEGIN/COMMIT/ROLLBACK are refused: nothing it runs can end this transaction; each
             # script's statements are kept in it for the next one, and all are rolled back at the end
-            yield lambda sql: _measured(conn, _statements(sql), redactor, reveal, keep=False,
-                                        transaction_control=False, chain=True)
+            yield lambda sql, last=False: _measured(conn, _statements(sql), redactor, reveal, keep=False,
+                                                    transaction_control=False, chain=not last)
         finally:
             conn.set_authorizer(None)
             if conn.in_transaction:

@@ -213,9 +213,9 @@ def test_a_stop_during_the_run_stops_the_measurement(tmp_path: Path, monkeypatch
 
         kwargs["opened"] = held
         with real(path, redactor, **kwargs) as measure:
-            def slowly(sql: Any) -> Any:
+            def slowly(sql: Any, **more: Any) -> Any:
                 started.set()
-                return measure("SELECT pause() FROM users, users, users;\n" + str(sql))
+                return measure("SELECT pause() FROM users, users, users;\n" + str(sql), **more)
             yield slowly
 
     monkeypatch.setattr(impact_module, "measuring_in_place", slow)

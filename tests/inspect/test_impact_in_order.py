@@ -9,6 +9,7 @@ all measure them one after the other, in one transaction rolled back.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,25 @@ def test_a_measurement_ahead_is_taken_for_the_scripts_it_began_with(tmp_path: Pa
     taken = ahead.take(change.result.before_copy, list(asked), redactor)
     assert taken is not None and len(taken) == len(asked)
     assert ahead.take(change.result.before_copy, [FILL[0]], redactor) is None  # not measured first: not this
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_only_a_script_another_follows_keeps_what_it_did(tmp_path: Path, in_place: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last script's changes are rolled back at once (its orphans counted as before, never run twice)."""
+    impact_module = importlib.import_module("lightnb.inspect.impact")
+    project, workspace = _project(tmp_path)
+    chained: list[bool] = []
+    real = impact_module._measured
+
+    def spy(*args: Any, chain: bool = False, **kwargs: Any) -> Any:
+        chained.append(chain)
+        return real(*args, chain=chain, **kwargs)
+
+    monkeypatch.setattr(impact_module, "_measured", spy)
+    path = workspace.path if in_place else make_database(tmp_path / "copy.db", SCHEMA)
+    measure_impacts(path, [THEMES[0], FILL[0], "DELETE FROM users WHERE id = 1;\n"], in_place=in_place)
+    assert chained == [True, True, False]
+    chained.clear()
+    measure_impact(path, FILL[0].replace("themes", "orders"), in_place=in_place)
+    assert chained == [False]
