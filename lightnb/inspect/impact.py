@@ -999,10 +999,16 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
             if found and baseline is None:
                 there = {t.lower() for t in existed}
                 baseline = _fk_violations(conn, [t for _at, t, _parent, _n in found if t.lower() in there])
-            if chain and found:  # the state the statements left, for the next script: they run again, as they ran
-                for st in statements[:ran]:
-                    stop.check()
-                    conn.execute(st.text)
+            if chain and found:  # the state the statements left, for the next script: they run again, as they ran,
+                # under the same guard
+                sqlite.guard.install(conn, transaction_control=transaction_control, writes=writes)
+                try:
+                    for st in statements[:ran]:
+                        stop.check()
+                        conn.execute(st.text)
+                finally:
+                    if not transaction_control:
+                        conn.set_authorizer(None)
                 conn.execute(f"RELEASE {_SAVEPOINT}")
             _settle_orphans(m, found, baseline or {})
         except sqlite.Error as error:

@@ -169,3 +169,22 @@ def test_only_a_script_another_follows_keeps_what_it_did(tmp_path: Path, in_plac
     chained.clear()
     measure_impact(path, FILL[0].replace("themes", "orders"), in_place=in_place)
     assert chained == [False]
+
+
+def test_a_script_run_again_for_the_next_one_runs_under_the_sql_guard(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its orphans counted in the state before it, a script's statements run again: guarded as they first ran."""
+    from lightnb.backends.sqlite import guard
+
+    asked: list[tuple[int, Any, Any]] = []
+    real = guard.Guard.__call__
+
+    def spy(self: Any, action: int, arg1: Any, arg2: Any, *rest: Any) -> Any:
+        asked.append((action, arg1, arg2))
+        return real(self, action, arg1, arg2, *rest)
+
+    monkeypatch.setattr(guard.Guard, "__call__", spy)
+    copy = make_database(tmp_path / "copy.db", SCHEMA)
+    measure_impacts(copy, ["UPDATE orders SET user_id = 999 WHERE id = 1;\n", "SELECT 1;\n"])
+    updates = [a for a in asked if a == (sqlite3.SQLITE_UPDATE, "orders", "user_id")]
+    assert len(updates) >= 2  # measured, then run again for the next script, both times asked by the guard
