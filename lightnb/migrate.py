@@ -200,8 +200,8 @@ def _kept_rows(seen: set[Any], before: Snapshot | None, after: Snapshot | None, 
     """The tables whose rows the statements that recorded ``seen`` provably kept (:mod:`lightnb.inspect.kept_rows`)."""
     if before is None or after is None:
         return frozenset()
-    from lightnb.inspect.kept_rows import catalog_of, kept_rows
-    return kept_rows(sqlite.Writes(seen=set(seen)), catalog_of(before), catalog_of(after), ran)
+    from lightnb.inspect.kept_rows import kept_rows
+    return kept_rows(sqlite.Writes(seen=set(seen)), before.catalog, after.catalog, ran)
 
 
 def _take_proved(project: Project, conn: Any, path: Path, found: list[Migration], capture: Capture,

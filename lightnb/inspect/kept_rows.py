@@ -23,14 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lightnb.backends import sqlite
 from lightnb.catalog import VISIBLE, Catalog, Table
 from lightnb.inspect.kept_counts import replaces
-
-if TYPE_CHECKING:
-    from lightnb.inspect.snapshot import Snapshot
 
 _ROWID_NAMES = frozenset({"rowid", "_rowid_", "oid"})
 
@@ -93,11 +89,6 @@ def _vacuums(text: str) -> bool:
     return any(statement.text.lstrip()[:6].lower() == "vacuum" for statement in sqlite.split(text))
 
 
-def catalog_of(snapshot: Snapshot) -> Catalog:
-    """The schema a snapshot holds, as a catalogue (its tables' definitions, triggers and views)."""
-    return Catalog(tuple(t.table for t in snapshot.tables), tuple(snapshot.triggers), tuple(snapshot.views))
-
-
 @dataclass(frozen=True)
 class KeptRows:
     """The tables whose rows a captured step provably kept (:func:`kept_rows`), between its before copy and its
@@ -145,4 +136,4 @@ def kept_rows_of(result: object) -> KeptRows | None:
     return getattr(result, _KEPT, None)
 
 
-__all__ = ["KeptRows", "catalog_of", "keep_kept_rows", "kept_for", "kept_rows", "kept_rows_of"]
+__all__ = ["KeptRows", "keep_kept_rows", "kept_for", "kept_rows", "kept_rows_of"]

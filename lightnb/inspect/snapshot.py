@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightnb.backends import sqlite
 from lightnb.backends.sqlite import quote, read_catalog, read_columns
-from lightnb.catalog import Column, ForeignKey, Index, Table, Trigger, View
+from lightnb.catalog import Catalog, Column, ForeignKey, Index, Table, Trigger, View
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,6 +119,11 @@ class Snapshot:
     def table_names(self) -> tuple[str, ...]:
         """The table names, sorted."""
         return tuple(t.name for t in self.tables)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The schema this snapshot holds, as a catalogue (its tables' definitions, triggers and views)."""
+        return Catalog(tuple(t.table for t in self.tables), tuple(self.triggers), tuple(self.views))
 
     def indexes_of(self, table: str) -> tuple[Index, ...]:
         """The indexes of ``table``."""
