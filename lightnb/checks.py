@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from lightnb import progress, runner, scratch
 from lightnb.backends import sqlite
-from lightnb.catalog import is_bookkeeping
+from lightnb.catalog import Catalog, is_bookkeeping
 from lightnb.errors import DatabaseError, LightnbError
 from lightnb.inspect.lineage import history_lineage
 from lightnb.inspect.redact import mask_message
@@ -625,7 +625,7 @@ class _States:
                                                              meanwhile)
         return self.before, self.before_path
 
-    def note_kept_rows(self, writes: sqlite.Writes | None, before: Any, migration: Migration) -> None:
+    def note_kept_rows(self, writes: sqlite.Writes | None, before: Catalog, migration: Migration) -> None:
         """Note the tables whose rows ``migration``'s up, recorded in ``writes``, provably kept from ``before`` (the
         catalogue of the state it ran on): for the Run that takes this copy (:class:`Landing`; first migration
         only, when asked)."""
