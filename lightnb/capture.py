@@ -406,7 +406,7 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
         after_conn.close()
     schema = SchemaDiff(tuple(change.schema.of(table=table)), change.schema.before_label,
                         change.schema.after_label)
-    scripts = [m.down_sql() if result.direction == "down" else m.up_sql() for m in result.migrations]
+    scripts = [m.down_sql() if way == "down" else m.up_sql() for m, way in result.scripts_run()]
     ahead = kept_ahead(result)  # measured beside the migrations: taken while provably what measuring now gives
     # each migration's SQL acts on what the ones before it made: measured one after the other, as the step ran them
     taken = ahead.take(before_copy, scripts, redactor or DEFAULT_REDACTOR) if ahead is not None and scripts else None

@@ -59,6 +59,14 @@ class RunResult(Rendered):
         """Names of the migrations that ran."""
         return [m.name for m in self.migrations]
 
+    def scripts_run(self) -> list[tuple[Migration, str]]:
+        """Each script the step ran, in the order it ran them: ``(migration, "up" | "down")``. A redo reverted its
+        migrations greatest version first (as diesel reverts), then applied them again in version order."""
+        if self.direction == "redo":
+            ordered = sorted(self.migrations, key=lambda m: m.version.encode("utf-8"))
+            return [(m, "down") for m in reversed(ordered)] + [(m, "up") for m in ordered]
+        return [(m, "down" if self.direction == "down" else "up") for m in self.migrations]
+
     def to_frame(self) -> pd.DataFrame:
         """Return one row per migration that ran."""
         import pandas as pd

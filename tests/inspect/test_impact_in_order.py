@@ -188,3 +188,38 @@ def test_a_script_run_again_for_the_next_one_runs_under_the_sql_guard(tmp_path: 
     measure_impacts(copy, ["UPDATE orders SET user_id = 999 WHERE id = 1;\n", "SELECT 1;\n"])
     updates = [a for a in asked if a == (sqlite3.SQLITE_UPDATE, "orders", "user_id")]
     assert len(updates) >= 2  # measured, then run again for the next script, both times asked by the guard
+
+
+def test_a_redo_is_measured_as_it_ran_its_downs_then_its_ups(tmp_path: Path) -> None:
+    """A redo of both migrations reverted fill then themes, then applied themes then fill: measured so, no step
+    is reported failing (measured as ups alone on the state before the redo, themes' CREATE TABLE failed there)."""
+    project, workspace = _project(tmp_path)
+    steps.run(project, workspace.path, regenerate_schema=False)
+    result = steps.redo(project, workspace.path, number=2, regenerate_schema=False,
+                        capture=steps.Capture(folder=tmp_path / "captures"))
+    assert [(m.name, way) for m, way in result.scripts_run()] == [
+        ("2024-01-02-000000_fill", "down"), ("2024-01-01-000000_themes", "down"),
+        ("2024-01-01-000000_themes", "up"), ("2024-01-02-000000_fill", "up")]
+    change = steps.inspect(project, result)
+    redactor = Redactor.for_project(project)
+    themes = inspect_change(change, "themes", redactor=redactor).impact
+    users = inspect_change(change, "users", redactor=redactor).impact
+    assert _no_failure(themes) and _no_failure(users)
+    assert ("rows_deleted", "themes", 40) in _kinds(themes) and ("rows_inserted", "themes", 40) in _kinds(themes)
+    assert ("rows_updated", "users", 20) in _kinds(users)
+
+
+def test_postgresql_measures_a_redo_in_the_order_it_ran(tmp_path: Path) -> None:
+    pytest.importorskip("psycopg")
+    from lightnb.backends.postgres.impact import _scripts
+    from lightnb.migrations import discover
+    from lightnb.run_result import RunResult
+
+    project, _workspace = _project(tmp_path)
+    found = discover(project.migrations_dir)
+    redo = RunResult(direction="redo", database="postgres://", migrations=tuple(found), seconds=0.0)
+    assert [(m.name, file) for m, file, _text in _scripts(redo)] == [
+        ("2024-01-02-000000_fill", "down.sql"), ("2024-01-01-000000_themes", "down.sql"),
+        ("2024-01-01-000000_themes", "up.sql"), ("2024-01-02-000000_fill", "up.sql")]
+    revert = RunResult(direction="down", database="postgres://", migrations=tuple(reversed(found)), seconds=0.0)
+    assert [file for _m, file, _text in _scripts(revert)] == ["down.sql", "down.sql"]

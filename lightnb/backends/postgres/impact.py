@@ -73,14 +73,9 @@ def _short(text: str, redactor: Redactor | None) -> str:
 
 
 def _scripts(result: RunResult) -> list[tuple[Migration, str, str]]:
-    """The scripts the step ran, in order: ``(migration, up.sql|down.sql, text)``."""
-    downs = [(m, "down.sql", m.down_sql() or "") for m in result.migrations]
-    ups = [(m, "up.sql", m.up_sql()) for m in result.migrations]
-    if result.direction == "down":
-        return downs
-    if result.direction == "redo":
-        return downs + sorted(ups, key=lambda item: item[0].version.encode("utf-8"))
-    return ups
+    """The scripts the step ran, in order (:meth:`RunResult.scripts_run`): ``(migration, up.sql|down.sql, text)``."""
+    return [(m, "down.sql", m.down_sql() or "") if way == "down" else (m, "up.sql", m.up_sql())
+            for m, way in result.scripts_run()]
 
 
 def _counters(conn: psycopg.Connection[Any]) -> dict[str, tuple[int, int, int]]:
