@@ -861,7 +861,11 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
                                "throwaway copy.")
         return measure_impacts(target, [sql], redactor=redactor, reveal=reveal, in_place=in_place,
                                opened=opened)[0]
-    return _measured(target, _statements(sql), redactor or DEFAULT_REDACTOR, reveal, keep)
+    try:
+        return _measured(target, _statements(sql), redactor or DEFAULT_REDACTOR, reveal, keep)
+    finally:
+        # the caller's connection is left guarded, its own transactions allowed (lightnb's connections to a copy are)
+        sqlite.guard.install(target)
 
 
 def measure_impacts(path: str | Path, scripts: Sequence[str | Sequence[Any]], *, redactor: Redactor | None = None,
@@ -894,7 +898,7 @@ def measure_impacts(path: str | Path, scripts: Sequence[str | Sequence[Any]], *,
             # the script's own BEGIN/COMMIT/ROLLBACK are refused, each failing as its statement (as in
             # diesel's transaction): nothing it runs can end the transaction the measurement rolls back
             return _in_order(lambda statements, last=False: _measured(
-                conn, statements, redactor, reveal, keep=False, transaction_control=False, chain=not last), parsed)
+                conn, statements, redactor, reveal, keep=False, chain=not last), parsed)
         finally:
             conn.close()
 
@@ -930,7 +934,7 @@ def measuring_in_place(path: str | Path, redactor: Redactor, *, reveal: bool = F
             # the script's own BEGIN/COMMIT/ROLLBACK are refused: nothing it runs can end this transaction; each
             # script's statements are kept in it for the next one, and all are rolled back at the end
             yield lambda sql, last=False: _measured(conn, _statements(sql), redactor, reveal, keep=False,
-                                                    transaction_control=False, chain=not last)
+                                                    chain=not last)
         finally:
             conn.set_authorizer(None)
             if conn.in_transaction:
@@ -942,8 +946,14 @@ def measuring_in_place(path: str | Path, redactor: Redactor, *, reveal: bool = F
 
 
 def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redactor, reveal: bool, keep: bool, *,
-              transaction_control: bool = True, chain: bool = False) -> list[Impact]:
+              chain: bool = False) -> list[Impact]:
     """Measure ``statements`` on ``conn`` inside one savepoint, rolled back unless ``keep``.
+
+    The statements' own transaction control (BEGIN, COMMIT, END, ROLLBACK, and RELEASE or ROLLBACK TO of a
+    savepoint lightnb or diesel opened) is refused, each failing as its statement, as in diesel's transaction:
+    nothing they run can end the measurement's transaction and write what it rolls back. On a connection that
+    has no transaction open, the measurement opens one of its own (committed only with ``keep``); the
+    connection is left without an authorizer (the caller guards it again).
 
     With ``chain`` (inside a transaction the caller rolls back: migrations measured one after the other), what the
     statements did stays for the next script, as with ``keep``, but the foreign-key violations the state before
@@ -956,7 +966,13 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
         # caller keeps one, is added to: it only says more)
         outer = getattr(conn, "watched_writes", None)
         writes = outer if outer is not None else sqlite.Writes()
-        guard = sqlite.guard.install(conn, transaction_control=transaction_control, writes=writes)
+        # a transaction of the measurement's own when none is open: its savepoint is never the outermost one, which
+        # a RELEASE would commit
+        alone = not conn.in_transaction
+        if alone:
+            conn.set_authorizer(None)
+            conn.execute("BEGIN")
+        guard = sqlite.guard.install(conn, transaction_control=False, writes=writes)
         m = _Measurer(conn, redactor, reveal, guard, stop, writes=writes)
         try:
             # orphans can appear only in the tables the script can change (their children included)
@@ -967,9 +983,6 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
             # rolled back, the copy is in the state before the script again: the violations it had are counted
             # then, only in the tables that have some after it (most often none)
             baseline = _fk_violations(conn, checked) if keep else None
-            # the outermost transaction, rolled back as a whole: nothing is committed, so nothing is written back
-            # (releasing a savepoint rolled back to would commit its pages again, and count a change of the file)
-            alone = not conn.in_transaction
             ran = 0  # the statements that ran, in order (a failing one stops the script)
             found: list[tuple[int, str, str, int]] = []
             completed = False
@@ -985,13 +998,17 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
             finally:
                 for name in m.temps:
                     conn.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
-                if not transaction_control:  # a connection of the measurement's own: its guard would refuse the end
-                    conn.set_authorizer(None)
+                conn.set_authorizer(None)  # the guard refuses the end of the transaction
                 if keep or (chain and completed and not found):
                     conn.execute(f"RELEASE {_SAVEPOINT}")
+                    if alone:
+                        conn.execute("COMMIT")
                 elif chain and completed:
                     conn.execute(f"ROLLBACK TO {_SAVEPOINT}")  # the savepoint stays: the state before, counted below
                 elif alone:
+                    # the measurement's own transaction, rolled back as a whole: nothing is committed, so nothing is
+                    # written back (releasing a savepoint rolled back to would commit its pages again, and count a
+                    # change of the file)
                     conn.execute("ROLLBACK")
                 else:
                     conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
@@ -1001,18 +1018,21 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
                 baseline = _fk_violations(conn, [t for _at, t, _parent, _n in found if t.lower() in there])
             if chain and found:  # the state the statements left, for the next script: they run again, as they ran,
                 # under the same guard
-                sqlite.guard.install(conn, transaction_control=transaction_control, writes=writes)
+                sqlite.guard.install(conn, transaction_control=False, writes=writes)
                 try:
                     for st in statements[:ran]:
                         stop.check()
                         conn.execute(st.text)
                 finally:
-                    if not transaction_control:
-                        conn.set_authorizer(None)
+                    conn.set_authorizer(None)
                 conn.execute(f"RELEASE {_SAVEPOINT}")
             _settle_orphans(m, found, baseline or {})
-        except sqlite.Error as error:
-            stop.raise_if_interrupted(error)
+        except BaseException as error:
+            if alone and conn.in_transaction:  # failed before its savepoint: the transaction it opened ends here
+                conn.set_authorizer(None)
+                conn.execute("ROLLBACK")
+            if isinstance(error, sqlite.Error):
+                stop.raise_if_interrupted(error)
             raise
     return sorted(m.impacts, key=lambda i: i.index)
 

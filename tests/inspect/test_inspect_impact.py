@@ -126,3 +126,53 @@ def test_a_copied_row_that_repeats_one_already_there_is_counted_once(conn) -> No
                        "INSERT INTO source VALUES (1), (1), (1), (7), (7), (8), (8), (8), (9), (NULL), (NULL);")
     kinds = _kinds(measure_impact(conn, "INSERT INTO users (id) SELECT id FROM source;"))
     assert ("unique_violation", "users", "id", 6) in kinds
+
+
+def _values(path) -> list[tuple[int, str]]:
+    import sqlite3
+    with sqlite3.connect(path) as other:
+        return other.execute("SELECT id, name FROM users ORDER BY id").fetchall()
+
+
+@pytest.mark.parametrize("end", ["COMMIT", "END", "END TRANSACTION", "RELEASE lightnb_impact",
+                                 "RELEASE SAVEPOINT lightnb_impact", "ROLLBACK"])
+def test_a_script_cannot_end_the_measurement_on_the_callers_connection(make_db, connect, end) -> None:
+    # on a connection with no transaction open, the script's own transaction control used to commit what it had
+    # run (the copy written) and the measurement then failed with "cannot rollback - no transaction is active"
+    path = make_db("copy.db", BASE)
+    conn = connect(path)
+    before = _values(path)
+    impacts = measure_impact(conn, f"UPDATE users SET name = 'x';\n{end};\nUPDATE users SET name = 'y';")
+    assert ("rows_updated", "users", None, 3) in _kinds(impacts)
+    (error,) = [i for i in impacts if i.kind == "error"]
+    assert (error.index, error.line) == (1, 2)
+    assert "is refused" in error.message and "not allowed in a migration that runs in a transaction" in error.message
+    assert not any(i.index == 2 for i in impacts)  # the statements after it are not run
+    assert not conn.in_transaction
+    assert _values(path) == before  # read by another connection: nothing was committed
+    conn.execute("BEGIN")  # the caller's own transactions are allowed again
+    conn.execute("UPDATE users SET name = 'mine' WHERE id = 1")
+    conn.execute("COMMIT")
+    assert _values(path)[0] == (1, "mine")
+
+
+def test_the_callers_open_transaction_stays_open_and_as_it_was(make_db, connect) -> None:
+    path = make_db("copy.db", BASE)
+    conn = connect(path)
+    conn.execute("BEGIN")
+    conn.execute("UPDATE users SET name = 'mine' WHERE id = 1")
+    measure_impact(conn, "UPDATE users SET name = 'x'; COMMIT; DELETE FROM users;")
+    assert conn.in_transaction
+    assert conn.execute("SELECT id, name FROM users ORDER BY id").fetchall()[0] == (1, "mine")
+    conn.execute("ROLLBACK")
+    assert _values(path)[0] == (1, "ann")
+
+
+def test_keep_commits_what_ran_before_a_refused_commit(make_db, connect) -> None:
+    path = make_db("copy.db", BASE)
+    conn = connect(path)
+    impacts = measure_impact(conn, "UPDATE users SET name = 'x' WHERE id = 1; COMMIT; UPDATE users SET name = 'y';",
+                             keep=True)
+    assert [i.index for i in impacts if i.kind == "error"] == [1]
+    assert not conn.in_transaction
+    assert _values(path) == [(1, "x"), (2, "bob"), (3, None)]

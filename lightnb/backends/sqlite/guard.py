@@ -10,7 +10,7 @@ authorizer (:meth:`sqlite3.Connection.set_authorizer`) refuses, when a statement
 * ``VACUUM INTO`` a file outside those same places (SQLite authorizes it as an ATTACH of the target);
 * ``PRAGMA temp_store_directory``/``data_store_directory`` (they move SQLite's files elsewhere);
 * ``load_extension()`` and ``fts3_tokenizer()`` (native code; both are also off by default);
-* optionally, transaction control (``BEGIN``, ``COMMIT``, ``ROLLBACK``, diesel's savepoints) in a
+* optionally, transaction control (``BEGIN``, ``COMMIT``, ``ROLLBACK``, ending diesel's and lightnb's savepoints) in a
   migration that runs inside diesel's transaction.
 
 Whether the migration runs in a transaction or not (``run_in_transaction = false``), the same
@@ -38,6 +38,9 @@ IN_MEMORY_NAMES = ("", ":memory:")
 REFUSED_BY_LIGHTNB = "refused by lightnb: "  # how replayed statements' refusals start
 _JUDGED = frozenset({sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_PRAGMA, sqlite3.SQLITE_FUNCTION,
                      sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT})
+# the savepoints a migration runs inside (diesel's nesting, lightnb's measurement): a statement of the migration may
+# not release them or roll back to them (it would end, or commit, the transaction it runs in)
+OUTER_SAVEPOINTS = ("diesel_savepoint_", "lightnb_")
 IN_TRANSACTION = ("is not allowed in a migration that runs in a transaction",
                   "remove it, or set `run_in_transaction = false` in its metadata.toml")
 
@@ -60,7 +63,7 @@ class Guard:
 
     :param own: files the connection may attach (its own database file, realpath).
     :param folders: folders whose files it may attach or VACUUM INTO (its private scratch folder).
-    :param transaction_control: allow BEGIN/COMMIT/ROLLBACK and diesel's savepoints.
+    :param transaction_control: allow BEGIN/COMMIT/ROLLBACK and ending diesel's and lightnb's savepoints.
     """
 
     own: frozenset[str] = frozenset()
@@ -100,7 +103,7 @@ class Guard:
             if action == sqlite3.SQLITE_TRANSACTION:
                 return Refusal(f"{arg1 or 'transaction control'} {IN_TRANSACTION[0]}", IN_TRANSACTION[1], False)
             if action == sqlite3.SQLITE_SAVEPOINT and arg1 != "BEGIN" and \
-                    (arg2 or "").lower().startswith("diesel_savepoint_"):
+                    (arg2 or "").lower().startswith(OUTER_SAVEPOINTS):
                 return Refusal(f"{arg1} SAVEPOINT {arg2} {IN_TRANSACTION[0]}", IN_TRANSACTION[1], False)
         return None
 
@@ -170,7 +173,7 @@ def install(conn: sqlite3.Connection, *, transaction_control: bool = True, begin
     own copies too. A connection watched by :func:`lightnb.backends.sqlite.writes.watch` keeps
     being watched.
 
-    :param transaction_control: False refuses BEGIN/COMMIT/ROLLBACK and diesel's savepoints
+    :param transaction_control: False refuses BEGIN/COMMIT/ROLLBACK and the end of diesel's and lightnb's savepoints
         (a migration running inside diesel's transaction).
     :param begins: without transaction control, still allow this many BEGINs (the runner's own,
         when it runs a whole file in one call).
