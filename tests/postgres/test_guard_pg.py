@@ -185,3 +185,45 @@ def test_rights_to_reach_outside_and_acts_on_other_sessions_are_refused(script: 
 ])
 def test_ordinary_role_work_stays_allowed(script: str) -> None:
     assert first_escape(script) is None
+
+
+@pytest.mark.parametrize("end", ["COMMIT", "END", "COMMIT AND CHAIN", "ROLLBACK", "ABORT",
+                                 "PREPARE TRANSACTION 'lightnb'"])
+def test_a_statement_that_would_end_the_migrations_transaction_is_refused(
+        end: str, pg_database: PgDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # with COMMIT run, `half` stayed committed while the failure after it was reported as "nothing of this
+    # migration was applied"
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    root = _project(tmp_path / "app", f"CREATE TABLE half (id int);\n{end};\nINSERT INTO half VALUES (1);\n"
+                                      f"SELECT * FROM nowhere;\n")
+    code = main(["migration", "run", "--project", str(root), "--database-url", pg_database.url])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code != 0 and len(lines) == 1, err
+    assert f"Refused to run 2024-01-01-000000_hostile/up.sql line 2: {end.split(' ')[0]}" in lines[0] \
+        or "line 2: PREPARE TRANSACTION" in lines[0], lines[0]
+    assert "run_in_transaction = false" in lines[0] and "nothing of this migration was applied" in lines[0]
+    assert _tables(pg_database) == ["__diesel_schema_migrations"]  # not even the statement before it
+    code = main(["check", "--project", str(root), "--no-tests", "--database-url", pg_database.url,
+                 "--format", "json"])
+    assert code != 0 and "is not allowed in a migration that runs in a transaction" in capsys.readouterr().out
+
+
+def test_a_begin_inside_the_transaction_and_the_migrations_own_savepoints_still_run(
+        pg_database: PgDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    root = _project(tmp_path / "app", "BEGIN;\nCREATE TABLE kept (id int PRIMARY KEY);\nSAVEPOINT mine;\n"
+                                      "INSERT INTO kept VALUES (1);\nROLLBACK TO SAVEPOINT mine;\nRELEASE mine;\n",
+                    "DROP TABLE kept;")
+    assert main(["migration", "run", "--project", str(root), "--database-url", pg_database.url]) == 0
+    assert "kept" in _tables(pg_database)
+
+
+def test_a_migration_outside_a_transaction_may_control_its_own(pg_database: PgDatabase, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    root = _project(tmp_path / "app", "BEGIN;\nCREATE TABLE kept (id int PRIMARY KEY);\nCOMMIT;\n", "DROP TABLE kept;",
+                    metadata="run_in_transaction = false\n")
+    assert main(["migration", "run", "--project", str(root), "--database-url", pg_database.url]) == 0
+    assert "kept" in _tables(pg_database)

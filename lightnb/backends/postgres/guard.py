@@ -16,6 +16,10 @@ migration is never applied, not even its first statement. What is refused, state
   of functions, procedures and ``DO`` blocks, whose text (and the SQL strings in it, e.g. ``EXECUTE '…'``)
   is scanned token by token.
 
+In a migration that runs in a transaction (diesel's default), a statement that ends that transaction
+(``COMMIT``/``END``, ``ROLLBACK``/``ABORT``, ``PREPARE TRANSACTION``) is refused too: the statements before it would
+stay committed while the rest, and the migration's version row, failed or ran on their own.
+
 What a static check cannot see: SQL built at run time (``EXECUTE 'lo_' || 'export(…)'``, ``format()``),
 functions that already exist in the database and do one of these things when called, and anything a
 trusted function reaches through a name resolved later (``search_path``). On lightnb's rehearsal clones
@@ -26,6 +30,7 @@ on a database URL given to ``migration run``, the rights of the URL's role are t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,6 +70,20 @@ _MAX_DEPTH = 4  # SQL strings inside bodies inside strings …
 
 class EscapeRefused(MigrationError):
     """A migration's SQL would read or write the server's files, run a program or reach another server."""
+
+
+class TransactionEndRefused(MigrationError):
+    """A migration that runs in a transaction would end it (COMMIT, ROLLBACK, PREPARE TRANSACTION): what ran before
+    would stay committed (or be lost) while the rest, and the migration's version row, fail or run on their own."""
+
+
+# The transaction statements that end the transaction a migration runs in (``COMMIT`` and ``END``, ``ROLLBACK`` and
+# ``ABORT``, ``PREPARE TRANSACTION``, and the prepared ones'); ``BEGIN`` inside it is only a warning, and a
+# migration's own savepoints stay inside it.
+_LEADING_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*([A-Za-z]+)", re.DOTALL)
+_TRANSACTION_ENDS = {"TRANS_STMT_COMMIT": "COMMIT", "TRANS_STMT_ROLLBACK": "ROLLBACK",
+                     "TRANS_STMT_PREPARE": "PREPARE TRANSACTION", "TRANS_STMT_COMMIT_PREPARED": "COMMIT PREPARED",
+                     "TRANS_STMT_ROLLBACK_PREPARED": "ROLLBACK PREPARED"}
 
 
 def _function_reason(name: str) -> str | None:
@@ -226,16 +245,43 @@ def first_escape(script: str) -> tuple[int, str] | None:
     return None
 
 
+def first_transaction_end(script: str) -> tuple[int, str] | None:
+    """Return ``(line, statement)`` for the first statement of ``script`` that ends the transaction it runs in
+    (``COMMIT``, ``ROLLBACK``, ``PREPARE TRANSACTION`` …), or None."""
+    from pglast.parser import ParseError, parse_sql_json  # imported when SQL is first read
+    for statement in split(script):
+        try:
+            tree = json.loads(parse_sql_json(statement.text))
+        except ParseError:
+            continue  # the server refuses it before anything of the script runs
+        for item in tree.get("stmts", []):
+            kind = (item.get("stmt") or {}).get("TransactionStmt", {}).get("kind")
+            if kind in _TRANSACTION_ENDS:
+                # named as written (END is a COMMIT, ABORT a ROLLBACK, to the parser)
+                written = _LEADING_WORD.match(statement.text)
+                word = written.group(1).upper() if written else ""
+                return statement.line, word if word in ("END", "ABORT") else _TRANSACTION_ENDS[kind]
+    return None
+
+
 def refuse_escapes(migration: Migration, script: str, file: str = "up.sql") -> None:
-    """Raise :class:`EscapeRefused` (one line, the migration not applied) when ``script`` reaches outside.
+    """Raise :class:`EscapeRefused` (one line, the migration not applied) when ``script`` reaches outside, and
+    :class:`TransactionEndRefused` when it would end the transaction it runs in (a migration that runs in one).
 
     :param file: ``up.sql`` or ``down.sql``, named in the message.
     """
+    path = migration.up_path if file == "up.sql" else migration.down_path
+    if migration.run_in_transaction and (ending := first_transaction_end(script)) is not None:
+        line, statement = ending
+        raise TransactionEndRefused(
+            f"Refused to run {migration.name}/{file} line {line}: {statement} is not allowed in a migration that runs "
+            f"in a transaction (it would end the migration's transaction halfway); remove it, or set "
+            f"`run_in_transaction = false` in its metadata.toml (nothing of this migration was applied).",
+            path=path, version=migration.version)
     found = first_escape(script)
     if found is None:
         return
     line, reason = found
-    path = migration.up_path if file == "up.sql" else migration.down_path
     raise EscapeRefused(f"Refused to run {migration.name}/{file} line {line}: {reason}; migration SQL may only "
                         f"change the database (nothing of this migration was applied).", path=path,
                         version=migration.version)
