@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lightnb.backends.postgres.connect import connect, transaction
+from lightnb.backends.postgres.connect import connect, settle, transaction
 from tests.support.postgres import PgDatabase
 
 
@@ -44,3 +44,55 @@ def test_an_interruption_between_commands_rolls_back_as_before(pg_database: PgDa
     assert not conn.closed  # idle: rolled back on the same connection
     assert conn.execute("SELECT to_regclass('half')").fetchone() == (None,)
     conn.close()
+
+
+class _Server:
+    """A command the server goes on running after the first cancel request (which landed before it began it)."""
+
+    def __init__(self) -> None:
+        import socket
+        self.ours, self.theirs = socket.socketpair()
+        self.cancels = 0
+        self.socket = self.ours.fileno()
+
+    def cancel_safe(self, timeout: float) -> None:
+        self.cancels += 1
+        if self.cancels == 2:  # this one is heard: the command ends, its error comes back
+            self.theirs.send(b"E")
+
+    @property
+    def pgconn(self) -> _Server:
+        return self
+
+    def consume_input(self) -> None:
+        self.ours.recv(16)
+
+    def is_busy(self) -> bool:
+        return self.cancels < 2
+
+    closed = False
+
+    @property
+    def transaction_status(self) -> object:
+        import psycopg
+        return psycopg.pq.TransactionStatus.ACTIVE
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_cancel_the_server_did_not_hear_is_sent_again_until_the_command_ended() -> None:
+    # the server ignores a cancel request that lands while it still reads the command it was sent: the command
+    # then ran on to its end (30 s of pg_sleep here, a migration's statement with its locks in real use) after
+    # lightnb had closed the connection
+    server = _Server()
+    started = time.monotonic()
+    settle(server)  # type: ignore[arg-type]
+    assert server.cancels == 2 and server.closed
+    assert time.monotonic() - started < 2.0  # at once once heard
+
+
+@pytest.mark.parametrize("attempt", range(10))
+def test_an_interruption_right_after_a_command_was_sent_cancels_it(
+        attempt: int, pg_database: PgDatabase, caplog: pytest.LogCaptureFixture) -> None:
+    test_an_interruption_while_a_command_runs_cancels_it_and_leaves_nothing(pg_database, caplog)

@@ -69,9 +69,34 @@ def settle(conn: psycopg.Connection[Any]) -> None:
     if not busy:
         return
     with contextlib.suppress(Exception):
-        conn.cancel_safe(timeout=5.0)
+        _cancel(conn)
     with contextlib.suppress(Exception):
         conn.close()
+
+
+CANCEL_TIMEOUT = 5.0  # seconds to get a running command cancelled before the connection is closed anyway
+CANCEL_AGAIN = 0.2  # seconds to wait for a cancelled command to end before asking again
+
+
+def _cancel(conn: psycopg.Connection[Any]) -> None:
+    """Cancel the command ``conn`` is running, asking again until it ended: the server ignores a cancel request that
+    lands before it has begun the command it was sent (it is still reading it), and the command would then run on
+    to its end after the connection is closed, holding its locks."""
+    import select
+    import time
+
+    pgconn = conn.pgconn
+    deadline = time.monotonic() + CANCEL_TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        conn.cancel_safe(timeout=left)
+        ready, _, _ = select.select([pgconn.socket], [], [], min(CANCEL_AGAIN, max(left, 0.0)))
+        if ready:
+            pgconn.consume_input()
+            if not pgconn.is_busy():
+                return  # it ended (cancelled, or done): its result is read or dropped with the connection
 
 
 def _first_line(error: BaseException) -> str:
