@@ -406,11 +406,14 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
         after_conn.close()
     schema = SchemaDiff(tuple(change.schema.of(table=table)), change.schema.before_label,
                         change.schema.after_label)
-    scripts = [m.down_sql() if way == "down" else m.up_sql() for m, way in result.scripts_run()]
+    ran = result.scripts_run()
+    scripts = [m.down_sql() if way == "down" else m.up_sql() for m, way in ran]
+    outside = [not m.run_in_transaction for m, _way in ran]  # measured as they ran: their own BEGIN/COMMIT
     ahead = kept_ahead(result)  # measured beside the migrations: taken while provably what measuring now gives
     # each migration's SQL acts on what the ones before it made: measured one after the other, as the step ran them
     taken = ahead.take(before_copy, scripts, redactor or DEFAULT_REDACTOR) if ahead is not None and scripts else None
-    measured = taken if taken is not None else measure_impacts(before_copy, scripts, redactor=redactor, in_place=True)
+    measured = taken if taken is not None else measure_impacts(before_copy, scripts, redactor=redactor, in_place=True,
+                                                               outside=outside)
     impact = tuple(i for found in measured for i in found
                    if i.table is None or i.table.lower() in (table.lower(), before_name.lower()))
     return Inspection(table, preview, schema, diff, impact)

@@ -870,7 +870,8 @@ def measure_impact(target: sqlite.Connection | str | Path, sql: str | Sequence[A
 
 def measure_impacts(path: str | Path, scripts: Sequence[str | Sequence[Any]], *, redactor: Redactor | None = None,
                     reveal: bool = False, in_place: bool = False,
-                    opened: Callable[[sqlite.Connection], None] | None = None) -> list[list[Impact]]:
+                    opened: Callable[[sqlite.Connection], None] | None = None,
+                    outside: Sequence[bool] = ()) -> list[list[Impact]]:
     """Measure migrations that run one after the other, each on the state the ones before it leave (a step that
     ran several: the second one's SQL acts on what the first one made), on the database file ``path``.
 
@@ -878,10 +879,18 @@ def measure_impacts(path: str | Path, scripts: Sequence[str | Sequence[Any]], *,
     can be, see :func:`measure_impact`) or on one throwaway copy. Returns one list per script, in order; a
     script after one that fails on the copy is not measured (an empty list): the step never ran it there.
 
+    :param outside: for each script, whether it ran outside a transaction (its migration's ``run_in_transaction =
+        false``). Such a script with its own transaction control or PRAGMAs is measured as it ran, its own
+        ``BEGIN``/``COMMIT`` and ``PRAGMA foreign_keys`` acting as they did (a table rebuild with the foreign keys
+        off), statement by statement, on the throwaway copy, with every other script committed there before the
+        next one (see :func:`_measured_outside`); without them, one transaction around it changes nothing it does.
     :raises LightnbError: a script cannot be split.
     """
     redactor = redactor or DEFAULT_REDACTOR
     parsed = [_statements(sql) for sql in scripts]
+    if any(own and not _in_one_transaction(statements) for own, statements in zip(outside, parsed)):
+        return _measured_as_run(Path(path), parsed, [bool(o) for o in outside] + [False] * len(parsed), redactor,
+                                reveal, opened)
     if in_place and all(_measurable_in_place(Path(path), statements) for statements in parsed):
         with measuring_in_place(path, redactor, reveal=reveal, opened=opened) as measure:
             return _in_order(measure, parsed)
@@ -901,6 +910,62 @@ def measure_impacts(path: str | Path, scripts: Sequence[str | Sequence[Any]], *,
                 conn, statements, redactor, reveal, keep=False, chain=not last), parsed)
         finally:
             conn.close()
+
+
+def _measured_as_run(path: Path, parsed: list[list[_Stmt]], outside: list[bool], redactor: Redactor, reveal: bool,
+                     opened: Callable[[sqlite.Connection], None] | None) -> list[list[Impact]]:
+    """Measure scripts some of which ran outside a transaction (``outside``) on one throwaway copy of ``path``, one
+    after the other, each committed there for the next one: those outside a transaction as they ran, the others
+    each in a transaction of its own, as diesel runs them."""
+    from lightnb import scratch
+
+    with scratch.folder("impact") as folder:
+        conn = sqlite.open_scratch(sqlite.copy_database(path, folder / "copy.db"))
+        try:
+            if opened is not None:
+                opened(conn)
+            ways = iter(outside)
+            return _in_order(lambda statements, last=False: (
+                _measured_outside(conn, statements, redactor, reveal) if next(ways) else
+                _measured(conn, statements, redactor, reveal, keep=True)), parsed)
+        finally:
+            conn.close()
+
+
+def _measured_outside(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redactor, reveal: bool
+                      ) -> list[Impact]:
+    """Measure ``statements`` of a migration that runs outside a transaction on ``conn`` (a throwaway copy in
+    autocommit), as the step ran them: statement by statement, its own ``BEGIN``/``COMMIT``/``ROLLBACK`` and its
+    PRAGMAs (``foreign_keys = OFF`` before a table rebuild: no cascade, no check) acting as they did, under the SQL
+    guard (it still refuses what reaches outside the copy). What they did is committed to the copy; a transaction
+    they leave open is rolled back, as closing diesel's connection does."""
+    with sqlite.interrupting(conn) as stop:
+        outer = getattr(conn, "watched_writes", None)
+        writes = outer if outer is not None else sqlite.Writes()
+        guard = sqlite.guard.install(conn, writes=writes)
+        m = _Measurer(conn, redactor, reveal, guard, stop, writes=writes)
+        try:
+            catalog = read_catalog(conn)
+            existed = [t.name for t in catalog.tables if not t.virtual]
+            checked = checked_tables(conn, touched_tables(conn, [st.text for st in statements])) \
+                if statements else []
+            baseline = _fk_violations(conn, checked)  # nothing rolls back to the state before: counted now
+            try:
+                for st in statements:
+                    if not m.measure(st):
+                        break
+                m.judge_drops()
+            finally:
+                conn.set_authorizer(None)
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                for name in m.temps:
+                    conn.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
+            _settle_orphans(m, _orphans(m, statements, checked, existed, catalog), baseline)
+        except sqlite.Error as error:
+            stop.raise_if_interrupted(error)
+            raise
+    return sorted(m.impacts, key=lambda i: i.index)
 
 
 def _in_order(measure: Callable[..., list[Impact]], scripts: Sequence[list[_Stmt]]) -> list[list[Impact]]:
