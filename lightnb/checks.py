@@ -934,9 +934,11 @@ def _as_declared(finding: Finding, reason: str) -> Finding:
 def _measured_impact(before_path: Path, migration: Migration, redactor: Any, *, in_place: bool = True
                      ) -> tuple[str, ...]:
     """up.sql's impact measured on the saved state before it: in place, a state the proof saved; else on a copy."""
-    from lightnb.inspect.impact import measure_impact
+    from lightnb.inspect.impact import measure_impacts
     try:
-        impacts = measure_impact(before_path, migration.up_sql(), redactor=redactor, in_place=in_place)
+        # as it ran: a migration outside a transaction with its own BEGIN/COMMIT
+        (impacts,) = measure_impacts(before_path, [migration.up_sql()], redactor=redactor, in_place=in_place,
+                                     outside=[not migration.run_in_transaction])
     except (LightnbError, sqlite.Error) as error:
         return (f"not measured ({error})",)
     return tuple(i.to_text().removesuffix(".") for i in impacts) or ("no rows or values changed",)

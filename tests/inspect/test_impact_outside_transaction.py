@@ -89,3 +89,17 @@ def test_the_inspect_step_shows_what_a_rebuild_outside_a_transaction_did(tmp_pat
     assert not any("refused" in m or "not allowed" in m for m in messages), messages
     assert impact and not any(i.kind == "error" for i in impact), messages
     assert inspect_change(change, "notes").impact == ()  # nothing cascaded, as in the step
+
+
+def test_the_proof_measures_a_declared_one_way_migration_outside_a_transaction_as_it_ran(tmp_path: Path) -> None:
+    from lightnb.checks import check
+    purge = "BEGIN;\nDELETE FROM notes WHERE id > 2;\nCOMMIT;\n"
+    root = ProjectBuilder(tmp_path / "project", config="") \
+        .migration("2024-01-01-000000_purge_notes", purge, "-- lightnb: irreversible: old notes purged\n",
+                   metadata=OUTSIDE).build()
+    production = make_database(tmp_path / "production.db", SCHEMA)
+    result = check(Project.discover(root, environ={}), database=production, run_tests=False)
+    (proved,) = result.migrations
+    measured = [r for r in proved.reasons if r.startswith("measured impact of up.sql")]
+    assert len(measured) == 1 and measured[0].startswith(
+        "measured impact of up.sql on the copy: line 2: 2 row(s) of notes deleted."), proved.reasons
