@@ -932,6 +932,16 @@ def _measured_as_run(path: Path, parsed: list[list[_Stmt]], outside: list[bool],
             conn.close()
 
 
+def _starting_point(conn: sqlite.Connection, statements: list[_Stmt]
+                    ) -> tuple[Catalog, list[str], list[str] | None]:
+    """The schema ``statements`` start from, the tables there then, and the tables they can change (their
+    foreign-key children included: where orphans can appear; None: any table)."""
+    catalog = read_catalog(conn)
+    existed = [t.name for t in catalog.tables if not t.virtual]
+    checked = checked_tables(conn, touched_tables(conn, [st.text for st in statements])) if statements else []
+    return catalog, existed, checked
+
+
 def _measured_outside(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redactor, reveal: bool
                       ) -> list[Impact]:
     """Measure ``statements`` of a migration that runs outside a transaction on ``conn`` (a throwaway copy in
@@ -945,10 +955,7 @@ def _measured_outside(conn: sqlite.Connection, statements: list[_Stmt], redactor
         guard = sqlite.guard.install(conn, writes=writes)
         m = _Measurer(conn, redactor, reveal, guard, stop, writes=writes)
         try:
-            catalog = read_catalog(conn)
-            existed = [t.name for t in catalog.tables if not t.virtual]
-            checked = checked_tables(conn, touched_tables(conn, [st.text for st in statements])) \
-                if statements else []
+            catalog, existed, checked = _starting_point(conn, statements)
             baseline = _fk_violations(conn, checked)  # nothing rolls back to the state before: counted now
             try:
                 for st in statements:
@@ -1040,11 +1047,7 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
         guard = sqlite.guard.install(conn, transaction_control=False, writes=writes)
         m = _Measurer(conn, redactor, reveal, guard, stop, writes=writes)
         try:
-            # orphans can appear only in the tables the script can change (their children included)
-            catalog = read_catalog(conn)
-            existed = [t.name for t in catalog.tables if not t.virtual]
-            checked = checked_tables(conn, touched_tables(conn, [st.text for st in statements])) \
-                if statements else []
+            catalog, existed, checked = _starting_point(conn, statements)
             # rolled back, the copy is in the state before the script again: the violations it had are counted
             # then, only in the tables that have some after it (most often none)
             baseline = _fk_violations(conn, checked) if keep else None
