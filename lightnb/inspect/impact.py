@@ -932,6 +932,17 @@ def _measured_as_run(path: Path, parsed: list[list[_Stmt]], outside: list[bool],
             conn.close()
 
 
+def measure_as_run(conn: sqlite.Connection, sql: str | Sequence[Any], *, redactor: Redactor | None = None,
+                   reveal: bool = False) -> list[Impact]:
+    """Measure a migration that runs outside a transaction (``run_in_transaction = false``) on ``conn``, a throwaway
+    copy the caller made and owns, as it runs: its own ``BEGIN``/``COMMIT`` and PRAGMAs acting, what it does
+    committed there (see :func:`_measured_outside`).
+
+    :raises LightnbError: the script cannot be split.
+    """
+    return _measured_outside(conn, _statements(sql), redactor or DEFAULT_REDACTOR, reveal)
+
+
 def _starting_point(conn: sqlite.Connection, statements: list[_Stmt]
                     ) -> tuple[Catalog, list[str], list[str] | None]:
     """The schema ``statements`` start from, the tables there then, and the tables they can change (their

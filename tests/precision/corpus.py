@@ -25,6 +25,7 @@ class Case:
     description: str
     base: str
     migrations: tuple[tuple[str, str, str], ...]
+    metadata: dict[str, str] = field(default_factory=dict)  # migration name -> its metadata.toml
     expect: dict[str, dict[str, Any]] = field(default_factory=dict)
     lint: bool = False
     run_tests: bool = False
@@ -34,7 +35,8 @@ def load(path: Path) -> Case:
     """Read one case file."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     migrations = tuple((m["name"], m["up"], m["down"]) for m in data.get("migration", []))
-    return Case(path.stem, data.get("description", ""), data["base"], migrations, data.get("expect", {}),
+    metadata = {m["name"]: m["metadata"] for m in data.get("migration", []) if "metadata" in m}
+    return Case(path.stem, data.get("description", ""), data["base"], migrations, metadata, data.get("expect", {}),
                 bool(data.get("lint", False)), bool(data.get("run_tests", False)))
 
 
@@ -53,6 +55,8 @@ def build(case: Case, root: Path) -> tuple[Path, Path]:
         folder.mkdir()
         (folder / "up.sql").write_text(up, encoding="utf-8")
         (folder / "down.sql").write_text(down, encoding="utf-8")
+        if name in case.metadata:
+            (folder / "metadata.toml").write_text(case.metadata[name], encoding="utf-8")
     database = root / "production.db"
     conn = sqlite3.connect(database)
     conn.executescript(case.base)

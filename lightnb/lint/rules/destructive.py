@@ -47,7 +47,8 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
     for index, statement in enumerate(ctx.source.up.statements):
         for what, level, scope, judge in _destruction(statement, rebuilt, ctx):
             if measured is None:
-                measured = measure_statements(ctx.conn, ctx.source.up.statements, redactor=ctx.config.redactor)
+                measured = measure_statements(ctx.conn, ctx.source.up.statements, redactor=ctx.config.redactor,
+                                              outside=not ctx.source.run_in_transaction)
             measurement = measured.get(index)
             if measurement is None:
                 yield Hit("up.sql", statement.line, what, fix, severity or level)
@@ -121,18 +122,27 @@ def _judge_drop(impacts: Sequence[Impact]) -> str | None:
 
 
 def measure_statements(conn: sqlite.Connection | None, statements: Sequence[Parsed], *,
-                       redactor: Redactor | None = None) -> dict[int, Measurement]:
+                       redactor: Redactor | None = None, outside: bool = False) -> dict[int, Measurement]:
     """Return {statement index: its :class:`Measurement`} from the inspect step's impact.
 
     The statements run on ``conn`` (a workspace copy) inside a savepoint that is rolled back
     (:func:`lightnb.inspect.impact.measure_impact`). Statements from the first one that controls
-    the transaction (BEGIN, COMMIT, VACUUM …) on are not run: they would end the savepoint.
+    the transaction (BEGIN, COMMIT, VACUUM …) on are not run: they would end the savepoint (diesel's
+    transaction refuses them too). With ``outside`` (a migration that runs outside a transaction), they all
+    run as the migration runs, its own transactions and PRAGMAs acting, on a throwaway copy of ``conn``'s
+    database (:func:`lightnb.inspect.impact.measure_as_run`).
     """
     if conn is None:
         return {}
-    runnable = list(itertools.takewhile(lambda s: not _controls_transaction(s), statements))
+    runnable = list(statements) if outside else \
+        list(itertools.takewhile(lambda s: not _controls_transaction(s), statements))
     try:
-        impacts = measure_impact(conn, runnable, redactor=redactor) if runnable else []
+        if not runnable:
+            impacts = []
+        elif outside:
+            impacts = _as_run(conn, runnable, redactor)
+        else:
+            impacts = measure_impact(conn, runnable, redactor=redactor)
     except (LightnbError, sqlite.Error):
         return {}
     by_index: dict[int, list[Impact]] = {}
@@ -150,6 +160,19 @@ def measure_statements(conn: sqlite.Connection | None, statements: Sequence[Pars
         else:
             out[index] = Measurement(())
     return out
+
+
+def _as_run(conn: sqlite.Connection, statements: list[Parsed], redactor: Redactor | None) -> list[Impact]:
+    """``statements`` measured as they run outside a transaction, on a throwaway copy of ``conn``'s database."""
+    from lightnb import scratch
+    from lightnb.inspect.impact import measure_as_run
+
+    with scratch.folder("lint-impact") as folder:
+        copy = sqlite.open_scratch(sqlite.backup(conn, folder / "copy.db"))
+        try:
+            return measure_as_run(copy, statements, redactor=redactor)
+        finally:
+            copy.close()
 
 
 def _controls_transaction(statement: Parsed) -> bool:
