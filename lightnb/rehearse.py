@@ -171,8 +171,8 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
                 # the kernel's DATABASE_URL names the workspace database in the copy's cluster
                 with _Kernel.started(out, folder, env={"DATABASE_URL": copy.workspace},
                                      warm_up=KERNEL_WARM_UP + POSTGRES_WARM_UP) as kernel:
-                    _execute(kernel, tools, executed, params, out, timeout)
-                    report = _export(tools, executed, out, secrets)
+                    masked = _execute(kernel, tools, executed, params, out, timeout)
+                    report = _export(tools, executed, out, secrets, masked)
     else:
         production = Path(production)
         before = file_state(production)  # a hash of it only when size, times and SQLite's counter cannot tell
@@ -199,12 +199,12 @@ def _rehearse(project: Project, start: Path, production: Path | str, out_dir: st
                       "limit": limit,
                       "run_project_tests": run_tests}
             try:
-                _execute(kernel, tools, executed, params, out, timeout)
+                masked = _execute(kernel, tools, executed, params, out, timeout)
             finally:
                 if not file_state(production).same_as(before):  # pragma: no cover - would be a lightnb bug
                     raise DatabaseError(f"Production {production} changed during the rehearsal; restore it from "
                                         f"backup.")
-            report = _export(tools, executed, out, secrets)
+            report = _export(tools, executed, out, secrets, masked)
     return Rehearsal(executed, report.html, report.markdown, read_verdict(executed), pending, shown)
 
 
@@ -308,8 +308,9 @@ def _describe(production: Path | str) -> str:
 
 
 def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str, object], out: Path,
-             timeout: int) -> None:
-    """Run notebook 02 with ``params`` on ``kernel`` into ``executed`` (its outputs masked).
+             timeout: int) -> Any:
+    """Run notebook 02 with ``params`` on ``kernel`` into ``executed`` (its outputs masked); return the masked
+    notebook as written (None when papermill wrote nothing).
 
     :raises LightnbError: when a cell fails (the executed notebook is written, with the failing cell),
         or when the kernel died (with the last line it logged).
@@ -338,17 +339,21 @@ def _execute(kernel: _Kernel, tools: _Tools, executed: Path, params: Mapping[str
                                    f"{out}.") from error
             raise
         kernel.stop_soon()  # the kernel has no more work: it ends while the outputs are masked and the report written
-        _mask_outputs(partial, tools.redactor())
+        masked = _mask_outputs(partial, tools.redactor())
     if failed is not None:
         raise LightnbError(f"Rehearsal failed in cell {failed.exec_count}: {failed.ename}: "
                            f"{failed.evalue}; see {executed}.") from failed
+    return masked
 
 
-def _export(tools: _Tools, executed: Path, out: Path, secrets: tuple[str, ...]) -> Any:
-    """Write the HTML and Markdown report of the executed notebook."""
+def _export(tools: _Tools, executed: Path, out: Path, secrets: tuple[str, ...], masked: Any = None) -> Any:
+    """Write the HTML and Markdown report of the executed notebook: of ``masked``, the notebook as it was written
+    with its outputs masked by the same redactor (not read and masked again), when given."""
     redactor = tools.redactor()
     tools.wait_for_report()
     from lightnb.report import export
+    if masked is not None:
+        return export(masked, out, name=executed.stem, redactor=redactor, secrets=secrets, masked=True)
     return export(executed, out, redactor=redactor, secrets=secrets)
 
 
@@ -845,14 +850,18 @@ def _warm_exporters() -> None:
     report.warm_up(sample)
 
 
-def _mask_outputs(notebook: Path, redactor: Redactor) -> None:
-    """Mask the executed notebook's outputs in place (it is still lightnb's temporary file)."""
+def _mask_outputs(notebook: Path, redactor: Redactor) -> Any:
+    """Mask the executed notebook's outputs in place (it is still lightnb's temporary file); return the masked
+    notebook (None when the file is empty)."""
     import nbformat
 
     from lightnb.inspect.redact_outputs import mask_notebook
 
-    if notebook.is_file() and notebook.stat().st_size:
-        nbformat.write(mask_notebook(nbformat.read(notebook, as_version=4), redactor), notebook)
+    if not notebook.is_file() or not notebook.stat().st_size:
+        return None
+    masked = mask_notebook(nbformat.read(notebook, as_version=4), redactor)
+    nbformat.write(masked, notebook)
+    return masked
 
 
 def copy_project(project: Project, start: Path, dest: Path) -> Path:

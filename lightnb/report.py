@@ -51,12 +51,15 @@ class MissingRecords(LightnbError):
 
 
 def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None = None,
-           formats: Iterable[str] = FORMATS, secrets: Iterable[str] = (), redactor: Any = None) -> Report:
+           formats: Iterable[str] = FORMATS, secrets: Iterable[str] = (), redactor: Any = None,
+           masked: bool = False) -> Report:
     """Write ``notebook`` (a path or a NotebookNode, already executed) as HTML and/or Markdown.
 
     :param name: the report's file stem (default: the notebook's).
     :param secrets: texts that must not appear in the report (e.g. a planted canary).
     :param redactor: which columns are sensitive in the outputs' tables (the built-in words by default).
+    :param masked: ``notebook`` is a NotebookNode whose outputs lightnb already masked with ``redactor``
+        (:func:`masked_for_report`), as it wrote it: not masked again.
     :raises LightnbError: for an unknown format, a path that is not a readable notebook, panels
         without a record (naming the cells), an output folder that cannot be made, or when a
         secret would leak (nothing is kept).
@@ -73,7 +76,8 @@ def export(notebook: str | Path | Any, out_dir: str | Path, *, name: str | None 
         stem, nb = name or "report", notebook
         label = f"{stem}.ipynb"
     refuse_missing_records(nb, label)
-    nb = masked_for_report(nb, redactor)
+    if not (masked and not isinstance(notebook, (str, Path))):
+        nb = masked_for_report(nb, redactor)
     static = static_notebook(nb)
     out = _out_dir(Path(out_dir))
     html_path = md_path = None

@@ -96,3 +96,38 @@ def test_warming_up_makes_the_exporters_the_next_report_uses(tmp_path: Path) -> 
     report.export(_notebook(), tmp_path, name="after")
     assert (report._EXPORTERS.get("html"), report._EXPORTERS.get("markdown")) == warmed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["after.html", "after.md"]
+
+
+def test_a_rehearsal_masks_its_notebook_once_and_reports_what_it_wrote(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # the executed notebook was masked when written, then read and masked again for the report
+    from lightnb import rehearse
+    from lightnb.inspect import redact_outputs
+    from lightnb.inspect.redact import DEFAULT_REDACTOR
+
+    executed = tmp_path / "02_rehearse_on_production_copy.ipynb"
+    nbformat.write(_notebook(), executed)
+    calls: list[int] = []
+    real = redact_outputs.mask_notebook
+
+    def counted(nb: nbformat.NotebookNode, redactor: object = None) -> nbformat.NotebookNode:
+        calls.append(1)
+        return real(nb, redactor)
+
+    monkeypatch.setattr(redact_outputs, "mask_notebook", counted)
+
+    class Tools:
+        def redactor(self) -> object:
+            return DEFAULT_REDACTOR
+
+        def wait_for_report(self) -> None:
+            pass
+
+    masked = rehearse._mask_outputs(executed, DEFAULT_REDACTOR)
+    made = rehearse._export(Tools(), executed, tmp_path / "out", (), masked)  # type: ignore[arg-type]
+    assert len(calls) == 1
+    assert "a@b.example" not in executed.read_text(encoding="utf-8")
+    again = report.export(executed, tmp_path / "again", redactor=DEFAULT_REDACTOR)  # from the file, masked again
+    assert made.html.name == again.html.name == "02_rehearse_on_production_copy.html"
+    assert _ids_out(made.html.read_text(encoding="utf-8")) == _ids_out(again.html.read_text(encoding="utf-8"))
+    assert made.markdown.read_text(encoding="utf-8") == again.markdown.read_text(encoding="utf-8")
