@@ -220,6 +220,28 @@ def _saved_key(column: str) -> str:
     return _SAVED_ROWID if column.lower() in ROWID_NAMES else column
 
 
+def _cast_of(expression: str | None, column: str) -> str | None:
+    """The type of ``expression`` when it is ``CAST(column AS type)`` of ``column`` itself, else None."""
+    tree = _parse(expression) if expression else None
+    if not isinstance(tree, exp.Cast) or not isinstance(tree.this, exp.Column) \
+            or tree.this.name.lower() != column.lower():
+        return None
+    to = tree.args.get("to")
+    return to.sql(dialect="sqlite") if to is not None else None
+
+
+def _reads_back(value: str, cast_to: str) -> str:
+    """SQL: whether ``CAST(value AS cast_to)``, cast back to ``value``'s own storage class, is ``value`` again (the
+    same bytes for text, whatever the column's collation)."""
+    converted = f"CAST({value} AS {cast_to})"
+    return (f"CASE typeof({value}) "
+            f"WHEN 'integer' THEN CAST({converted} AS INTEGER) IS {value} "
+            f"WHEN 'real' THEN CAST({converted} AS REAL) IS {value} "
+            f"WHEN 'text' THEN CAST({converted} AS TEXT) IS {value} COLLATE BINARY "
+            f"WHEN 'blob' THEN CAST({converted} AS BLOB) IS {value} "
+            f"ELSE 1 END")
+
+
 def _on_saved(expression: str | None) -> str | None:
     """The expression with every column read from the saved row ``s``."""
     if expression is None:
@@ -645,6 +667,29 @@ class _Measurer:
             self.add(drop.st, "values_lost", table, column, lost, example,
                      f"{lost} non-null value(s) of {table}.{column} lost ({why}; {found}/{total} found in "
                      f"{destination}).", destination=destination, found=found)
+        cast_to = _cast_of(tracked.flow.expression, column) if found and tracked.flow.converts and route.exact \
+            else None
+        if cast_to is not None:
+            self._judge_cast(drop, table, column, destination, tracked.flow.expression or "", cast_to, values_found,
+                             found)
+
+    def _judge_cast(self, drop: _Drop, table: str, column: str, destination: str, expression: str, cast_to: str,
+                    values_found: str, found: int) -> None:
+        """The values a ``CAST(column AS cast_to)`` carried into ``destination`` that it did not keep: those that do
+        not read back as they were (cast back to their own storage class: ``'x'`` became 0, ``'007'`` 7, ``4.5`` 4,
+        a large integer a rounded REAL). Every other conversion is judged by whether its values were found."""
+        saved = f"temp.{quote(drop.saved)}"
+        value = f"s.{quote(column)}"
+        reads_back = _reads_back(value, cast_to)
+        where = f"{value} IS NOT NULL AND s.rowid IN ({values_found}) AND NOT ({reads_back})"
+        changed = self.one(f"SELECT count(*) FROM {saved} AS s WHERE {where}")
+        if not changed:
+            return
+        example = self.example(f"SELECT s.* FROM {saved} AS s WHERE {where} LIMIT 1")
+        self.add(drop.st, "values_lost", table, column, changed, example,
+                 f"{changed} non-null value(s) of {table}.{column} lost in the conversion {expression}: they do not "
+                 f"read back as they were ({found - changed}/{found} do).", destination=destination,
+                 found=found - changed)
 
     def _route(self, tracked: _Tracked, drop: _Drop) -> _Route | None:
         """Follow a flow (and the copies after it) to the table and column that hold its values now."""

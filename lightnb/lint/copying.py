@@ -32,12 +32,15 @@ class ColumnFate:
     :param fate: ``kept``, ``renamed``, ``converted`` or ``dropped``.
     :param targets: the new columns it is written to (renamed: one; converted: one or more).
     :param expressions: the SQL of the expressions it feeds (converted).
+    :param cast: kept or renamed through a ``CAST``: the SQL of the expression that carries it (its values are
+        kept only when they read back as they were, which only a measurement can tell), else ``""``.
     """
 
     column: str
     fate: str
     targets: tuple[str, ...] = ()
     expressions: tuple[str, ...] = ()
+    cast: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +161,12 @@ def _pairs(ctx: MigrationContext, index: int, insert: exp.Insert, select: exp.Se
 def _fate(column: str, uses: list[tuple[str, exp.Expr]]) -> ColumnFate:
     if not uses:
         return ColumnFate(column, "dropped")
-    plain = [new for new, expression in uses if _carries(expression, column)]
+    plain = [(new, expression) for new, expression in uses if _carries(expression, column)]
     if plain:
-        same = next((new for new in plain if new.lower() == column.lower()), None)
-        return ColumnFate(column, "kept", (same,)) if same else ColumnFate(column, "renamed", (plain[0],))
+        new, expression = next(((n, e) for n, e in plain if n.lower() == column.lower()), plain[0])
+        cast = expression.sql("sqlite") if any(isinstance(node, (exp.Cast, exp.TryCast))
+                                               for node in expression.walk()) else ""
+        return ColumnFate(column, "kept" if new.lower() == column.lower() else "renamed", (new,), cast=cast)
     return ColumnFate(column, "converted", tuple(dict.fromkeys(new for new, _ in uses)),
                       tuple(dict.fromkeys(e.sql("sqlite") for _, e in uses)))
 

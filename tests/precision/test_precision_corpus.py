@@ -104,7 +104,7 @@ def test_destructive_findings_are_judged_by_where_the_values_are(case: Case, tmp
 def test_the_corpus_covers_every_idiom() -> None:
     names = " ".join(c.name for c in CASES)
     for idiom in ("damage", "column_back", "insert_select", "create_table_as", "convert", "rebuild",
-                  "cosmetic", "not_created_by_migrations", "irreversible", "outside_a_transaction"):
+                  "cosmetic", "not_created_by_migrations", "irreversible", "outside_a_transaction", "lossy_cast"):
         assert idiom in names
 
 

@@ -38,7 +38,7 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
     by row are a warning. Without a measurement, the statement alone decides (an error).
     """
     acknowledged = is_acknowledged(ctx.source.up)
-    severity: Level = "info" if acknowledged else None
+    severity: Severity | None = "info" if acknowledged else None
     fix = ("acknowledged with `-- " + ALLOW_DESTRUCTIVE + "`; review the impact" if acknowledged else
            f"if intended, add the comment `-- {ALLOW_DESTRUCTIVE}` to up.sql; otherwise keep the data "
            f"(copy it first, or rename instead of dropping)")
@@ -50,6 +50,11 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
                 measured = measure_statements(ctx.conn, ctx.source.up.statements, redactor=ctx.config.redactor,
                                               outside=not ctx.source.run_in_transaction)
             measurement = measured.get(index)
+            if isinstance(level, _IfLost):  # carried through a CAST: kept unless the measurement finds values lost
+                lost = [i for i in measurement.about(scope) if i.is_loss] if measurement is not None else []
+                if measurement is not None and lost:
+                    yield Hit("up.sql", statement.line, what + measurement.note(lost), fix, severity)
+                continue
             if measurement is None:
                 yield Hit("up.sql", statement.line, what, fix, severity or level)
                 continue
@@ -200,7 +205,13 @@ def _rebuilt_tables(ctx: MigrationContext) -> dict[str, RebuildCopy]:
     return found
 
 
-Level = Severity | None  # None: the rule's severity (error unless acknowledged)
+class _IfLost:
+    """The level of a column a rebuild carries through a CAST: a finding (at the rule's severity) only when the
+    measurement finds values the CAST did not keep (a sentinel type)."""
+
+
+_IF_LOST = _IfLost()
+Level = Severity | _IfLost | None  # None: the rule's severity (error unless acknowledged)
 Destruction = tuple[str, Level, Scope, bool]  # what, level, the measured impacts it is about, judged by them
 
 
@@ -270,6 +281,10 @@ def _rebuild_losses(copy: RebuildCopy) -> list[Destruction]:
         found.append((f"rebuild of {table} converts {_columns(columns)} into {', '.join(targets)} = "
                       f"{'; '.join(expressions)}, then drops {'it' if len(columns) == 1 else 'them'}: "
                       "the original values are not kept", "warning", frozenset(c.lower() for c in columns), True))
+    for fate in copy.fates:
+        if fate.cast and fate.fate in ("kept", "renamed"):
+            found.append((f"rebuild of {table} converts column {fate.column} with {fate.cast}", _IF_LOST,
+                          frozenset({fate.column.lower()}), True))
     for fate in copy.fates:
         if fate.fate == "dropped":
             found.append((f"rebuild of {table} drops column {fate.column}", None, frozenset({fate.column.lower()}),

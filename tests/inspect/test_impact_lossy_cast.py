@@ -1,0 +1,84 @@
+"""A value a CAST carried into its new column is kept only when it reads back as it was.
+
+A table rebuild that changes a column's type copies it with ``CAST(col AS type)``; every value is then "found as
+CAST(col AS type)" in the new column, and the conversion was judged to keep them all (lint: "no value is lost"),
+while ``'x'`` became 0, ``'007'`` 7 and ``4.5`` 4.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from lightnb.inspect.impact import measure_impacts
+from lightnb.lint import lint_migrations, load_rules
+from lightnb.lint.config import LintConfig
+from lightnb.migrations import discover
+from tests.support.builder import ProjectBuilder, make_database
+
+BASE = """
+CREATE TABLE items (id INTEGER PRIMARY KEY NOT NULL, label TEXT, amount TEXT);
+INSERT INTO items VALUES (1, 'a', '31'), (2, 'b', 'x'), (3, 'c', '007'), (4, 'd', '4.5'), (5, 'e', NULL),
+                         (6, 'f', '-12'), (7, 'g', '12abc');
+"""
+
+
+def _rebuild(column_type: str, expression: str) -> str:
+    return (f"CREATE TABLE items_new (id INTEGER PRIMARY KEY NOT NULL, label TEXT, amount {column_type});\n"
+            f"INSERT INTO items_new (id, label, amount) SELECT id, label, {expression} FROM items;\n"
+            f"DROP TABLE items;\nALTER TABLE items_new RENAME TO items;\n")
+
+
+def _measured(tmp_path: Path, base: str, up: str, name: str = "before.db") -> list:
+    (found,) = measure_impacts(make_database(tmp_path / name, base), [up], reveal=True)
+    return found
+
+
+def test_text_that_does_not_read_back_from_its_integer_is_lost(tmp_path: Path) -> None:
+    found = _measured(tmp_path, BASE, _rebuild("INTEGER", "CAST(amount AS INTEGER)"))
+    (converted,) = [i for i in found if i.kind == "values_converted"]
+    assert (converted.count, converted.found) == (6, 6)  # every value is there, as CAST(amount AS INTEGER)
+    (lost,) = [i for i in found if i.kind == "values_lost"]
+    assert (lost.table, lost.column, lost.count, lost.found) == ("items", "amount", 4, 2)  # 'x', '007', '4.5', '12abc'
+    assert lost.message == ("4 non-null value(s) of items.amount lost in the conversion CAST(amount AS INTEGER): they "
+                            "do not read back as they were (2/6 do).")
+    assert lost.example is not None and lost.example["amount"] in ("x", "007", "4.5", "12abc")
+
+
+@pytest.mark.parametrize(("values", "column_type", "cast_to", "lost"), [
+    ("(1, 'a', 4.5), (2, 'b', 3.0), (3, 'c', -0.25)", "TEXT", "TEXT", 0),  # a REAL reads back from its text
+    ("(1, 'a', 31), (2, 'b', -7)", "TEXT", "TEXT", 0),  # an INTEGER from its text
+    ("(1, 'a', 4.5), (2, 'b', 3.0)", "INTEGER", "INTEGER", 1),  # 4.5 became 4; 3.0 is 3
+    ("(1, 'a', 9007199254740993), (2, 'b', 12)", "REAL", "REAL", 1),  # past 2^53 a REAL rounds it
+    ("(1, 'a', X'616263'), (2, 'b', X'00ff')", "TEXT", "TEXT", 0),  # a BLOB's bytes, as text, are the same bytes
+])
+def test_each_storage_class_is_judged_by_reading_it_back(tmp_path: Path, values: str, column_type: str,
+                                                        cast_to: str, lost: int) -> None:
+    base = f"CREATE TABLE items (id INTEGER PRIMARY KEY NOT NULL, label TEXT, amount ANY);\n" \
+           f"INSERT INTO items VALUES {values};\n"
+    found = _measured(tmp_path, base, _rebuild(column_type, f"CAST(amount AS {cast_to})"))
+    assert sum(i.count for i in found if i.kind == "values_lost") == lost, [i.message for i in found]
+
+
+def test_text_compared_byte_for_byte_whatever_its_collation(tmp_path: Path) -> None:
+    base = ("CREATE TABLE items (id INTEGER PRIMARY KEY NOT NULL, label TEXT, amount TEXT COLLATE NOCASE);\n"
+            "INSERT INTO items VALUES (1, 'a', 'AbC'), (2, 'b', '12');\n")
+    found = _measured(tmp_path, base, _rebuild("TEXT", "CAST(amount AS BLOB)"))
+    assert not [i for i in found if i.kind == "values_lost"]
+    found = _measured(tmp_path, base, _rebuild("INTEGER", "CAST(amount AS INTEGER)"), "again.db")
+    assert sum(i.count for i in found if i.kind == "values_lost") == 1  # 'AbC' became 0
+
+
+def test_lint_no_longer_says_a_lossy_cast_keeps_every_value(tmp_path: Path) -> None:
+    up = _rebuild("INTEGER", "CAST(amount AS INTEGER)")
+    root = ProjectBuilder(tmp_path / "project", config="").migration("2024-01-01-000000_amount_integer", up,
+                                                                      "SELECT 1;").build()
+    database = make_database(tmp_path / "production.db", BASE)
+    only = LintConfig(disabled=frozenset(r for r in load_rules() if r != "destructive"))
+    findings = list(lint_migrations(discover(root / "migrations"), database=database, config=only))
+    assert findings and all(f.severity == "error" for f in findings), [(f.severity, f.message) for f in findings]
+    assert not any("no value is lost" in f.fix for f in findings)
+    assert any("lost in the conversion CAST(amount AS INTEGER)" in f.message for f in findings)
+    assert sqlite3.connect(database).execute("SELECT count(*) FROM items").fetchone() == (7,)
