@@ -230,6 +230,30 @@ def _cast_of(expression: str | None, column: str) -> str | None:
     return to.sql(dialect="sqlite") if to is not None else None
 
 
+# SQLite's functions that give many values one result: what they change of a value cannot be read back from it
+_MANY_TO_ONE: dict[type[exp.Expr], str] = {
+    exp.Length: "length", exp.Lower: "lower", exp.Upper: "upper", exp.Trim: "trim", exp.Abs: "abs",
+    exp.Round: "round", exp.Floor: "floor", exp.Ceil: "ceil", exp.Trunc: "trunc", exp.Substring: "substr",
+    exp.Sign: "sign", exp.Typeof: "typeof", exp.StrPosition: "instr", exp.Unicode: "unicode", exp.Greatest: "max",
+    exp.Least: "min"}
+_MANY_TO_ONE_NAMES = frozenset({"octet_length"})  # read as a function sqlglot does not know
+
+
+def _many_to_one(expression: str | None, column: str) -> str | None:
+    """The name of the function ``expression`` is, when it is one that gives many values one result applied to
+    ``column`` (``lower(email)``, ``length(body)``), else None."""
+    tree = _parse(expression) if expression else None
+    while isinstance(tree, exp.Paren):
+        tree = tree.this
+    if tree is None or not any(isinstance(c, exp.Column) and c.name.lower() == column.lower()
+                               for c in tree.find_all(exp.Column)):
+        return None
+    name = _MANY_TO_ONE.get(type(tree))
+    if name is None and isinstance(tree, exp.Anonymous) and tree.name.lower() in _MANY_TO_ONE_NAMES:
+        name = tree.name.lower()
+    return name
+
+
 def _reads_back(value: str, cast_to: str) -> str:
     """SQL: whether ``CAST(value AS cast_to)``, cast back to ``value``'s own storage class, is ``value`` again (the
     same bytes for text, whatever the column's collation)."""
@@ -667,11 +691,44 @@ class _Measurer:
             self.add(drop.st, "values_lost", table, column, lost, example,
                      f"{lost} non-null value(s) of {table}.{column} lost ({why}; {found}/{total} found in "
                      f"{destination}).", destination=destination, found=found)
-        cast_to = _cast_of(tracked.flow.expression, column) if found and tracked.flow.converts and route.exact \
-            else None
+        if not (found and tracked.flow.converts and route.exact and route.value is not None):
+            return
+        cast_to = _cast_of(tracked.flow.expression, column)
         if cast_to is not None:
             self._judge_cast(drop, table, column, destination, tracked.flow.expression or "", cast_to, values_found,
                              found)
+        else:
+            self._judge_merged(drop, table, column, destination, tracked.flow.expression or "", route.value,
+                               values_found, found)
+
+    def _judge_merged(self, drop: _Drop, table: str, column: str, destination: str, expression: str, converted: str,
+                      values_found: str, found: int) -> None:
+        """The values a conversion carried into ``destination`` that became the same as another value did (``cents /
+        100`` in integers: 1234 and 1299 both 12; ``lower(email)``: two spellings one): neither can be told apart
+        any more. A conversion that gives every value its own result is judged by whether its values were found."""
+        saved = f"temp.{quote(drop.saved)}"
+        value = f"s.{quote(column)}"
+        # values compared to the letter (storage class and bytes: quote()), not by the column's collation or affinity
+        pairs = (f"SELECT s.rowid AS r, quote({value}) AS v, quote({converted}) AS c, "
+                 f"({converted}) IS {value} COLLATE BINARY AS same FROM {saved} AS s "
+                 f"WHERE {value} IS NOT NULL AND s.rowid IN ({values_found})")
+        function = _many_to_one(expression, column)
+        if function is not None:
+            # a function that gives many values one result (length, lower, trim, round …): a value it changed cannot
+            # be read back from its result; one it left as it was (the same text, or the same number) is kept
+            lost_rows = f"SELECT r FROM ({pairs}) WHERE NOT same"
+            why = f"{function} gives many values the same result, and these it changed"
+        else:
+            merged = f"SELECT c FROM (SELECT DISTINCT v, c FROM ({pairs})) GROUP BY c HAVING count(*) > 1"
+            lost_rows = f"SELECT r FROM ({pairs}) WHERE c IN ({merged})"
+            why = "different values became the same, and cannot be told apart any more"
+        changed = self.one(f"SELECT count(*) FROM ({lost_rows})")
+        if not changed:
+            return
+        example = self.example(f"SELECT s.* FROM {saved} AS s WHERE s.rowid IN ({lost_rows}) LIMIT 1")
+        self.add(drop.st, "values_lost", table, column, changed, example,
+                 f"{changed} non-null value(s) of {table}.{column} lost in the conversion {expression}: {why} "
+                 f"({found - changed}/{found} kept).", destination=destination, found=found - changed)
 
     def _judge_cast(self, drop: _Drop, table: str, column: str, destination: str, expression: str, cast_to: str,
                     values_found: str, found: int) -> None:

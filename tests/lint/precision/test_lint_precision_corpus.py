@@ -169,11 +169,19 @@ MEASURED = {
           "users.locality moved to user_places.locality (5/20 values found); 15 non-null value(s) of "
           "users.locality lost"),
          ("destructive", "error", "DROP INDEX users_locality")}),
+    # the text is gone: only its length is kept (this was said to keep every value, as "converted")
     "convert in place, then drop": (
         "ALTER TABLE posts ADD COLUMN chars INTEGER;\nUPDATE posts SET chars = length(body);\n"
         "ALTER TABLE posts DROP COLUMN body;",
+        {("destructive", "error", "DROP COLUMN posts.body (measured on the workspace copy: 60 value(s) of "
+          "posts.body converted into posts.chars (60/60 values found as LENGTH(body)); 60 non-null value(s) of "
+          "posts.body lost in the conversion LENGTH(body): length gives many values the same result, and these it "
+          "changed (0/60 kept))")}),
+    "convert to its hex, then drop": (
+        "ALTER TABLE posts ADD COLUMN body_hex TEXT;\nUPDATE posts SET body_hex = hex(body);\n"
+        "ALTER TABLE posts DROP COLUMN body;",
         {("destructive", "info", "DROP COLUMN posts.body (measured on the workspace copy: 60 value(s) of "
-          "posts.body converted into posts.chars")}),
+          "posts.body converted into posts.body_hex (60/60 values found as HEX(body)))")}),
     "drop without a copy": (
         "DROP INDEX users_locality;\nALTER TABLE users DROP COLUMN locality;",
         {("destructive", "error", "DROP COLUMN users.locality (measured on the workspace copy: 20 non-null "

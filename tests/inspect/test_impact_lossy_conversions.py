@@ -1,8 +1,9 @@
-"""A value a CAST carried into its new column is kept only when it reads back as it was.
+"""A value a conversion carried into its new column is kept only when it can still be told from what it became.
 
 A table rebuild that changes a column's type copies it with ``CAST(col AS type)``; every value is then "found as
 CAST(col AS type)" in the new column, and the conversion was judged to keep them all (lint: "no value is lost"),
-while ``'x'`` became 0, ``'007'`` 7 and ``4.5`` 4.
+while ``'x'`` became 0, ``'007'`` 7 and ``4.5`` 4. The same for ``length(body)`` (the text gone, its length kept),
+``lower(email)`` and ``cents / 100`` in integers (1234 and 1299 both 12).
 """
 
 from __future__ import annotations
@@ -82,3 +83,32 @@ def test_lint_no_longer_says_a_lossy_cast_keeps_every_value(tmp_path: Path) -> N
     assert not any("no value is lost" in f.fix for f in findings)
     assert any("lost in the conversion CAST(amount AS INTEGER)" in f.message for f in findings)
     assert sqlite3.connect(database).execute("SELECT count(*) FROM items").fetchone() == (7,)
+
+
+CONVERTED = """
+CREATE TABLE accounts (id INTEGER PRIMARY KEY NOT NULL, email TEXT, cents INTEGER, body TEXT);
+INSERT INTO accounts VALUES (1, 'Ann@x', 1234, 'hello'), (2, 'bob@x', 1299, 'hi'), (3, 'cy@x', 500, 'hey'),
+                            (4, NULL, 700, NULL);
+"""
+
+
+def _converted(tmp_path: Path, expression: str, name: str) -> list:
+    up = (f"ALTER TABLE accounts ADD COLUMN converted;\nUPDATE accounts SET converted = {expression};\n"
+          f"ALTER TABLE accounts DROP COLUMN {expression.split('(')[-1].split(')')[0].split(' ')[0]};\n")
+    return _measured(tmp_path, CONVERTED, up, name)
+
+
+@pytest.mark.parametrize(("expression", "lost"), [
+    ("lower(email)", 1),  # 'Ann@x' became 'ann@x'; the others were already lower case: kept as they were
+    ("length(body)", 3),  # every text is gone: only its length is left
+    ("trim(email)", 0),  # nothing to trim: every value is as it was
+    ("round(cents)", 0),  # integers round to themselves
+    ("cents / 100", 2),  # integer division: 1234 and 1299 both became 12; 500 and 700 have results of their own
+    ("cents / 100.0", 0),  # every value has its own result
+    ("hex(body)", 0),
+])
+def test_a_conversion_keeps_a_value_only_when_it_can_still_be_told_apart(tmp_path: Path, expression: str,
+                                                                         lost: int) -> None:
+    found = _converted(tmp_path, expression, f"{lost}-{len(expression)}.db")
+    assert sum(i.count for i in found if i.kind == "values_lost") == lost, [i.message for i in found]
+    assert any(i.kind == "values_converted" for i in found), [i.message for i in found]
