@@ -557,10 +557,37 @@ class _Measurer:
                 self.add(st, "values_converted", table, column, changed, example,
                          f"{changed} value(s) of {table}.{column} converted in place (computed from the value "
                          f"they replace).", destination=f"{table}.{column}", found=changed)
+                self._merged_in_place(st, tree, table, column, saved, join)
             elif lost:
                 self.add(st, "values_overwritten", table, column, lost, example,
                          f"{lost} non-null value(s) of {table}.{column} overwritten (example shows the value "
                          f"before).")
+
+    def _merged_in_place(self, st: _Stmt, tree: exp.Update, table: str, column: str, saved: str, join: str) -> None:
+        """The values an UPDATE converted in place that cannot be told from what they became (see
+        :meth:`_judge_merged`): every value a function that gives many values one result changed, or the values a
+        conversion made the same as another one."""
+        expression = next((a.expression.sql(dialect="sqlite") for a in tree.expressions
+                           if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)
+                           and a.this.name.lower() == column.lower()), "")
+        old, new = f"s.{quote(column)}", f"t.{quote(column)}"
+        pairs = (f"SELECT s.rowid AS r, quote({old}) AS v, quote({new}) AS c, {new} IS {old} COLLATE BINARY AS same "
+                 f"FROM temp.{quote(saved)} AS s JOIN main.{quote(table)} AS t ON {join} WHERE {old} IS NOT NULL")
+        function = _many_to_one(expression, column)
+        if function is not None:
+            lost_rows = f"SELECT r FROM ({pairs}) WHERE NOT same"
+            why = f"{function} gives many values the same result, and these it changed"
+        else:
+            merged = f"SELECT c FROM (SELECT DISTINCT v, c FROM ({pairs})) GROUP BY c HAVING count(*) > 1"
+            lost_rows = f"SELECT r FROM ({pairs}) WHERE NOT same AND c IN ({merged})"
+            why = "different values became the same, and cannot be told apart any more"
+        lost = self.one(f"SELECT count(*) FROM ({lost_rows})")
+        if not lost:
+            return
+        example = self.example(f"SELECT * FROM temp.{quote(saved)} WHERE rowid IN ({lost_rows}) LIMIT 1")
+        self.add(st, "values_lost", table, column, lost, example,
+                 f"{lost} non-null value(s) of {table}.{column} lost in the conversion {expression} in place: {why}.",
+                 destination=f"{table}.{column}")
 
     # -- DROP TABLE / DROP COLUMN: saved now, judged after the whole migration -----------------
 

@@ -112,3 +112,18 @@ def test_a_conversion_keeps_a_value_only_when_it_can_still_be_told_apart(tmp_pat
     found = _converted(tmp_path, expression, f"{lost}-{len(expression)}.db")
     assert sum(i.count for i in found if i.kind == "values_lost") == lost, [i.message for i in found]
     assert any(i.kind == "values_converted" for i in found), [i.message for i in found]
+
+
+@pytest.mark.parametrize(("update", "lost"), [
+    ("UPDATE accounts SET cents = cents / 100", 2),  # 1234 and 1299 both became 12
+    ("UPDATE accounts SET cents = cents * 2", 0),  # each value its own result
+    ("UPDATE accounts SET email = lower(email)", 1),  # 'Ann@x' lost its capital; the others were as they are
+    ("UPDATE accounts SET email = lower(email) WHERE id > 1", 0),  # only values already in lower case
+    ("UPDATE accounts SET body = substr(body, 1, 2)", 2),  # 'hello' and 'hey' cut; 'hi' as it was
+])
+def test_a_conversion_in_place_loses_what_cannot_be_told_apart(tmp_path: Path, update: str, lost: int) -> None:
+    found = _measured(tmp_path, CONVERTED, update + ";\n", f"{lost}-{len(update)}.db")
+    assert any(i.kind == "values_converted" for i in found) or "WHERE" in update, [i.message for i in found]
+    losses = [i for i in found if i.kind == "values_lost"]
+    assert sum(i.count for i in losses) == lost, [i.message for i in found]
+    assert all("in place" in i.message for i in losses)
