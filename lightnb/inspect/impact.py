@@ -564,30 +564,20 @@ class _Measurer:
                          f"before).")
 
     def _merged_in_place(self, st: _Stmt, tree: exp.Update, table: str, column: str, saved: str, join: str) -> None:
-        """The values an UPDATE converted in place that cannot be told from what they became (see
-        :meth:`_judge_merged`): every value a function that gives many values one result changed, or the values a
-        conversion made the same as another one."""
+        """The values an UPDATE converted in place that cannot be told from what they became
+        (:meth:`_lost_in_conversion`)."""
         expression = next((a.expression.sql(dialect="sqlite") for a in tree.expressions
                            if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)
                            and a.this.name.lower() == column.lower()), "")
-        old, new = f"s.{quote(column)}", f"t.{quote(column)}"
-        pairs = (f"SELECT s.rowid AS r, quote({old}) AS v, quote({new}) AS c, {new} IS {old} COLLATE BINARY AS same "
-                 f"FROM temp.{quote(saved)} AS s JOIN main.{quote(table)} AS t ON {join} WHERE {old} IS NOT NULL")
-        function = _many_to_one(expression, column)
-        if function is not None:
-            lost_rows = f"SELECT r FROM ({pairs}) WHERE NOT same"
-            why = f"{function} gives many values the same result, and these it changed"
-        else:
-            merged = f"SELECT c FROM (SELECT DISTINCT v, c FROM ({pairs})) GROUP BY c HAVING count(*) > 1"
-            lost_rows = f"SELECT r FROM ({pairs}) WHERE NOT same AND c IN ({merged})"
-            why = "different values became the same, and cannot be told apart any more"
-        lost = self.one(f"SELECT count(*) FROM ({lost_rows})")
-        if not lost:
-            return
-        example = self.example(f"SELECT * FROM temp.{quote(saved)} WHERE rowid IN ({lost_rows}) LIMIT 1")
-        self.add(st, "values_lost", table, column, lost, example,
-                 f"{lost} non-null value(s) of {table}.{column} lost in the conversion {expression} in place: {why}.",
-                 destination=f"{table}.{column}")
+        pairs = (f"SELECT s.rowid AS r, s.{quote(column)} AS old, t.{quote(column)} AS new "
+                 f"FROM temp.{quote(saved)} AS s JOIN main.{quote(table)} AS t ON {join} "
+                 f"WHERE s.{quote(column)} IS NOT NULL")
+        lost, at, why = self._lost_in_conversion(pairs, _many_to_one(expression, column))
+        if lost:
+            self.add(st, "values_lost", table, column, lost,
+                     self.example(f"SELECT * FROM temp.{quote(saved)} WHERE rowid = {at}"),
+                     f"{lost} non-null value(s) of {table}.{column} lost in the conversion {expression} in place: "
+                     f"{why}.", destination=f"{table}.{column}")
 
     # -- DROP TABLE / DROP COLUMN: saved now, judged after the whole migration -----------------
 
@@ -730,32 +720,39 @@ class _Measurer:
 
     def _judge_merged(self, drop: _Drop, table: str, column: str, destination: str, expression: str, converted: str,
                       values_found: str, found: int) -> None:
-        """The values a conversion carried into ``destination`` that became the same as another value did (``cents /
-        100`` in integers: 1234 and 1299 both 12; ``lower(email)``: two spellings one): neither can be told apart
-        any more. A conversion that gives every value its own result is judged by whether its values were found."""
+        """The values a conversion carried into ``destination`` that cannot be told from what they became
+        (:meth:`_lost_in_conversion`). A conversion that gives every value its own result is judged by whether its
+        values were found."""
         saved = f"temp.{quote(drop.saved)}"
         value = f"s.{quote(column)}"
-        # values compared to the letter (storage class and bytes: quote()), not by the column's collation or affinity
-        pairs = (f"SELECT s.rowid AS r, quote({value}) AS v, quote({converted}) AS c, "
-                 f"({converted}) IS {value} COLLATE BINARY AS same FROM {saved} AS s "
+        pairs = (f"SELECT s.rowid AS r, {value} AS old, ({converted}) AS new FROM {saved} AS s "
                  f"WHERE {value} IS NOT NULL AND s.rowid IN ({values_found})")
-        function = _many_to_one(expression, column)
+        changed, at, why = self._lost_in_conversion(pairs, _many_to_one(expression, column))
+        if changed:
+            example = self.example(f"SELECT * FROM {saved} WHERE rowid = {at}")
+            self.add(drop.st, "values_lost", table, column, changed, example,
+                     f"{changed} non-null value(s) of {table}.{column} lost in the conversion {expression}: {why} "
+                     f"({found - changed}/{found} kept).", destination=destination, found=found - changed)
+
+    def _lost_in_conversion(self, pairs: str, function: str | None) -> tuple[int, int | None, str]:
+        """Count the values of ``pairs`` (``r``: a row, ``old``: its value, ``new``: what the conversion made of it)
+        that cannot be told from what they became, in one pass; return (count, one of their rows, why).
+
+        Under a function that gives many values one result (``length``, ``lower``, ``trim``, ``round`` …), every
+        value it changed (one it left as it was, the same text or the same number, is kept); under any other
+        conversion, the values that became the same as another value (``cents / 100`` in integers: 1234 and 1299
+        both 12), compared to the letter (``quote``: storage class and bytes, not the column's collation).
+        """
         if function is not None:
-            # a function that gives many values one result (length, lower, trim, round …): a value it changed cannot
-            # be read back from its result; one it left as it was (the same text, or the same number) is kept
-            lost_rows = f"SELECT r FROM ({pairs}) WHERE NOT same"
-            why = f"{function} gives many values the same result, and these it changed"
-        else:
-            merged = f"SELECT c FROM (SELECT DISTINCT v, c FROM ({pairs})) GROUP BY c HAVING count(*) > 1"
-            lost_rows = f"SELECT r FROM ({pairs}) WHERE c IN ({merged})"
-            why = "different values became the same, and cannot be told apart any more"
-        changed = self.one(f"SELECT count(*) FROM ({lost_rows})")
-        if not changed:
-            return
-        example = self.example(f"SELECT s.* FROM {saved} AS s WHERE s.rowid IN ({lost_rows}) LIMIT 1")
-        self.add(drop.st, "values_lost", table, column, changed, example,
-                 f"{changed} non-null value(s) of {table}.{column} lost in the conversion {expression}: {why} "
-                 f"({found - changed}/{found} kept).", destination=destination, found=found - changed)
+            row = self.conn.execute(f"SELECT count(*), min(r) FROM ({pairs}) "
+                                    f"WHERE NOT (new IS old COLLATE BINARY)").fetchone()
+            return row[0], row[1], f"{function} gives many values the same result, and these it changed"
+        row = self.conn.execute(
+            f"WITH m AS MATERIALIZED (SELECT r, quote(old) AS v, quote(new) AS c, "
+            f"new IS old COLLATE BINARY AS same FROM ({pairs})), "
+            f"g AS (SELECT c FROM m GROUP BY c HAVING min(v) <> max(v)) "
+            f"SELECT count(*), min(m.r) FROM m JOIN g ON g.c = m.c WHERE NOT m.same").fetchone()
+        return row[0], row[1], "different values became the same, and cannot be told apart any more"
 
     def _judge_cast(self, drop: _Drop, table: str, column: str, destination: str, expression: str, cast_to: str,
                     values_found: str, found: int) -> None:
@@ -765,11 +762,11 @@ class _Measurer:
         saved = f"temp.{quote(drop.saved)}"
         value = f"s.{quote(column)}"
         reads_back = _reads_back(value, cast_to)
-        where = f"{value} IS NOT NULL AND s.rowid IN ({values_found}) AND NOT ({reads_back})"
-        changed = self.one(f"SELECT count(*) FROM {saved} AS s WHERE {where}")
+        changed, at = self.conn.execute(f"SELECT count(*), min(s.rowid) FROM {saved} AS s WHERE {value} IS NOT NULL "
+                                        f"AND s.rowid IN ({values_found}) AND NOT ({reads_back})").fetchone()
         if not changed:
             return
-        example = self.example(f"SELECT s.* FROM {saved} AS s WHERE {where} LIMIT 1")
+        example = self.example(f"SELECT * FROM {saved} WHERE rowid = {at}")
         self.add(drop.st, "values_lost", table, column, changed, example,
                  f"{changed} non-null value(s) of {table}.{column} lost in the conversion {expression}: they do not "
                  f"read back as they were ({found - changed}/{found} do).", destination=destination,
