@@ -59,6 +59,7 @@ from lightnb.backends.sqlite import quote, read_catalog, read_columns
 from lightnb.catalog import Catalog, Column, Table, primary_key_of
 from lightnb.errors import LightnbError
 from lightnb.inspect._format import jsonable, short_row
+from lightnb.inspect.definition import affinity
 from lightnb.inspect.flows import ROWID_NAMES, Flow, select_flows, update_flows
 from lightnb.inspect.lineage import bind, known_secrets, mask_copies, statement_lineage
 from lightnb.inspect.parsed import parse_statement as _parse
@@ -257,7 +258,12 @@ def _many_to_one(expression: str | None, column: str) -> str | None:
 def _reads_back(value: str, cast_to: str) -> str:
     """SQL: whether ``CAST(value AS cast_to)``, cast back to ``value``'s own storage class, is ``value`` again (the
     same bytes for text, whatever the column's collation)."""
-    converted = f"CAST({value} AS {cast_to})"
+    return _reads_back_from(f"CAST({value} AS {cast_to})", value)
+
+
+def _reads_back_from(converted: str, value: str) -> str:
+    """SQL: whether ``converted``, cast back to ``value``'s own storage class, is ``value`` again (the same bytes for
+    text, whatever the column's collation)."""
     return (f"CASE typeof({value}) "
             f"WHEN 'integer' THEN CAST({converted} AS INTEGER) IS {value} "
             f"WHEN 'real' THEN CAST({converted} AS REAL) IS {value} "
@@ -708,6 +714,8 @@ class _Measurer:
             self.add(drop.st, "values_lost", table, column, lost, example,
                      f"{lost} non-null value(s) of {table}.{column} lost ({why}; {found}/{total} found in "
                      f"{destination}).", destination=destination, found=found)
+        if found and not tracked.flow.converts and route.keys and route.column is not None:
+            self._judge_affinity(drop, table, column, route, destination, values_found, found)
         if not (found and tracked.flow.converts and route.exact and route.value is not None):
             return
         cast_to = _cast_of(tracked.flow.expression, column)
@@ -717,6 +725,32 @@ class _Measurer:
         else:
             self._judge_merged(drop, table, column, destination, tracked.flow.expression or "", route.value,
                                values_found, found)
+
+    def _judge_affinity(self, drop: _Drop, table: str, column: str, route: _Route, destination: str,
+                        values_found: str, found: int) -> None:
+        """The values copied unchanged into a column of another type affinity that SQLite stored as another value:
+        text that looks like a number is stored as that number (``'007'`` as 7, ``' 5'`` as 5, ``'4.0'`` as 4), an
+        integer in a REAL column as a REAL (rounded past 2^53). Those that do not read back as they were are lost;
+        the comparison that found them (``IS``, under the columns' affinities) took ``'007'`` and 7 as equal."""
+        saved = f"temp.{quote(drop.saved)}"
+        source = self.conn.execute("SELECT type FROM pragma_table_info(?, 'temp') WHERE lower(name) = lower(?)",
+                                   (drop.saved, column)).fetchone()
+        target = next((c for c in self.columns(route.table) if c.name.lower() == (route.column or "").lower()), None)
+        if source is None or target is None or affinity(source[0] or "") == affinity(target.type):
+            return  # the same affinity: a value is stored as it was
+        old, new = f"s.{quote(column)}", f"d.{quote(target.name)}"
+        changed, at = self.conn.execute(
+            f"SELECT count(*), min(s.rowid) FROM {saved} AS s JOIN main.{quote(route.table)} AS d ON {route.join()} "
+            f"WHERE {old} IS NOT NULL AND s.rowid IN ({values_found}) AND NOT ({_reads_back_from(new, old)})"
+        ).fetchone()
+        if not changed:
+            return
+        example = self.example(f"SELECT * FROM {saved} WHERE rowid = {at}")
+        self.add(drop.st, "values_lost", table, column, changed, example,
+                 f"{changed} non-null value(s) of {table}.{column} lost in the copy into {destination} "
+                 f"({target.type or 'no declared type'}: {affinity(target.type)} affinity): SQLite stored them as "
+                 f"other values, which do not read back as they were ({found - changed}/{found} do).",
+                 destination=destination, found=found - changed)
 
     def _judge_merged(self, drop: _Drop, table: str, column: str, destination: str, expression: str, converted: str,
                       values_found: str, found: int) -> None:

@@ -18,7 +18,7 @@ from lightnb.backends import sqlite
 from lightnb.errors import LightnbError
 from lightnb.inspect.impact import FOUND_KINDS, Impact, measure_impact
 from lightnb.inspect.redact import Redactor
-from lightnb.lint.copying import RebuildCopy, rebuild_copies
+from lightnb.lint.copying import ColumnFate, RebuildCopy, rebuild_copies
 from lightnb.lint.effects import statement_effects
 from lightnb.lint.finding import Severity
 from lightnb.lint.options import ALLOW_DESTRUCTIVE
@@ -285,6 +285,9 @@ def _rebuild_losses(copy: RebuildCopy) -> list[Destruction]:
         if fate.cast and fate.fate in ("kept", "renamed"):
             found.append((f"rebuild of {table} converts column {fate.column} with {fate.cast}", _IF_LOST,
                           frozenset({fate.column.lower()}), True))
+        elif fate.fate in ("kept", "renamed") and (changed := _affinity_change(copy, fate)):
+            found.append((f"rebuild of {table} copies column {fate.column} into {changed}", _IF_LOST,
+                          frozenset({fate.column.lower()}), True))
     for fate in copy.fates:
         if fate.fate == "dropped":
             found.append((f"rebuild of {table} drops column {fate.column}", None, frozenset({fate.column.lower()}),
@@ -293,6 +296,18 @@ def _rebuild_losses(copy: RebuildCopy) -> list[Destruction]:
             found.append((f"rebuild of {table} renames column {fate.column} to {fate.targets[0]} (values copied; "
                           f"code using the old name breaks)", None, *_renamed(fate.column)))
     return found
+
+
+def _affinity_change(copy: RebuildCopy, fate: ColumnFate) -> str:
+    """``"amount INTEGER (was TEXT)"`` when the rebuild copies ``fate``'s column unchanged into a column of another
+    type affinity (SQLite may store its values as other values: ``'007'`` as 7), else ``""``."""
+    from lightnb.inspect.definition import affinity
+
+    old = copy.old.column(fate.column)
+    new = copy.new.column(fate.targets[0]) if copy.new is not None and fate.targets else None
+    if old is None or new is None or affinity(old.type) == affinity(new.type):
+        return ""
+    return f"{new.name} {new.type or '(no type)'} (was {old.type or 'no type'})"
 
 
 def _columns(names: list[str]) -> str:
