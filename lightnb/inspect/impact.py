@@ -92,6 +92,8 @@ class Impact:
     :param message: one sentence for people.
     :param destination: for values_moved / values_converted: where they are now (``table.column``).
     :param found: for values_moved / values_converted: how many of ``count`` were found there.
+    :param keyed: for values_moved / values_converted: False when they were found by value only, the rows' identity
+        not carried (the values are there, but not which row held which).
     """
 
     index: int
@@ -105,6 +107,7 @@ class Impact:
     message: str
     destination: str | None = None
     found: int | None = None
+    keyed: bool = True
 
     @property
     def is_loss(self) -> bool:
@@ -116,7 +119,7 @@ class Impact:
         return {"index": self.index, "line": self.line, "statement": self.statement, "kind": self.kind,
                 "table": self.table, "column": self.column, "count": self.count,
                 "example": jsonable(self.example), "message": self.message,
-                "destination": self.destination, "found": self.found}
+                "destination": self.destination, "found": self.found, "keyed": self.keyed}
 
     def to_text(self) -> str:
         """Describe the impact in one line (with its example)."""
@@ -327,7 +330,7 @@ class _Measurer:
 
     def add(self, st: _Stmt, kind: str, table: str | None, column: str | None, count: int,
             example: dict[str, Any] | None, message: str, *, destination: str | None = None,
-            found: int | None = None) -> None:
+            found: int | None = None, keyed: bool = True) -> None:
         # An example may come from a copy (INSERT … SELECT): a column sensitive in any
         # table the statement names is masked.
         if example:
@@ -342,7 +345,7 @@ class _Measurer:
         text = st.text if self.reveal else self.redactor.message(_mask_literals(st.text, self.redactor, st.tables))
         self.impacts.append(Impact(st.index, st.line, _one_line(text), kind, table, column, count,
                                    shown, message if self.reveal else self.redactor.message(message),
-                                   destination, found))
+                                   destination, found, keyed))
 
     # -- table generations: a name reused after a DROP is another table -------------------
 
@@ -700,7 +703,10 @@ class _Measurer:
                    + ("" if route.keys else ", matched by value: the rows' identity was not carried") + ")")
             self.add(drop.st, "values_converted" if tracked.flow.converts else "values_moved", table, column,
                      total, None, f"{total} value(s) of {table}.{column} {how}.",
-                     destination=destination, found=found)
+                     destination=destination, found=found,
+                     # a column dropped from rows that stay: which row held which value matters; a table copied
+                     # whole keeps each value with the rest of its row
+                     keyed=bool(route.keys) or drop.whole_table)
         lost = total - found
         values_found = route.found(saved, column)
         if carried_rows and route.keys and lost:

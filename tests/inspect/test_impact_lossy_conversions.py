@@ -165,3 +165,23 @@ def test_lint_says_which_values_a_rebuild_into_another_affinity_loses(tmp_path: 
     clean = ProjectBuilder(tmp_path / "clean", config="").migration("2024-01-01-000000_same_types", same_types,
                                                                     "SELECT 1;").build()
     assert not list(lint_migrations(discover(clean / "migrations"), database=database, config=only))
+
+
+def test_a_column_moved_without_its_rows_identity_is_a_warning_a_whole_table_copy_is_not(tmp_path: Path) -> None:
+    # the values are in the new table, but not which row held which: this was "no value is lost" (info)
+    base = ("CREATE TABLE tags (label TEXT NOT NULL, weight INTEGER);\n"
+            "INSERT INTO tags VALUES ('a', 1), ('b', 2), ('c', 3);\n"
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY NOT NULL, note TEXT);\n"
+            "INSERT INTO posts VALUES (1, 'n1'), (2, 'n2');\n")
+    moved = "CREATE TABLE notes AS SELECT note FROM posts;\nALTER TABLE posts DROP COLUMN note;\n"
+    rebuilt = ("CREATE TABLE tags_new (label TEXT NOT NULL, weight INTEGER NOT NULL DEFAULT 0);\n"
+               "INSERT INTO tags_new (label, weight) SELECT label, weight FROM tags;\n"
+               "DROP TABLE tags;\nALTER TABLE tags_new RENAME TO tags;\n")
+    database = make_database(tmp_path / "production.db", base)
+    only = LintConfig(disabled=frozenset(r for r in load_rules() if r != "destructive"))
+    for name, up, severity in (("moved", moved, "warning"), ("rebuilt", rebuilt, None)):
+        root = ProjectBuilder(tmp_path / name, config="").migration(f"2024-01-01-000000_{name}", up,
+                                                                    "SELECT 1;").build()
+        findings = list(lint_migrations(discover(root / "migrations"), database=database, config=only))
+        assert [f.severity for f in findings if "matched by value" in f.message or "DROP" in f.message
+                or "rebuild" in f.message] == ([severity] if severity else []), [f.message for f in findings]

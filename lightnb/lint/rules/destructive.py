@@ -122,6 +122,8 @@ def _judge_drop(impacts: Sequence[Impact]) -> str | None:
         return None
     if any(i.kind == "values_unverified" for i in impacts):
         return "unverified"
+    if any(i.kind in ("values_moved", "values_converted") and not i.keyed for i in impacts):
+        return "unverified"  # the values are there, but not which row held which
     kept = [i for i in impacts if i.kind in ("values_moved", "values_converted")]
     return "kept" if kept and all(i.found == i.count for i in kept) else None
 
