@@ -739,10 +739,10 @@ class _Measurer:
         integer in a REAL column as a REAL (rounded past 2^53). Those that do not read back as they were are lost;
         the comparison that found them (``IS``, under the columns' affinities) took ``'007'`` and 7 as equal."""
         saved = f"temp.{quote(drop.saved)}"
-        source = self.conn.execute("SELECT type FROM pragma_table_info(?, 'temp') WHERE lower(name) = lower(?)",
-                                   (drop.saved, column)).fetchone()
+        saved_table = sqlite.read_table(self.conn, drop.saved, "temp")
+        source = saved_table.column(column) if saved_table is not None else None
         target = next((c for c in self.columns(route.table) if c.name.lower() == (route.column or "").lower()), None)
-        if source is None or target is None or affinity(source[0] or "") == affinity(target.type):
+        if source is None or target is None or affinity(source.type) == affinity(target.type):
             return  # the same affinity: a value is stored as it was
         old, new = f"s.{quote(column)}", f"d.{quote(target.name)}"
         changed, at = self.conn.execute(
