@@ -27,7 +27,7 @@ from reliability_support import REPO, make_project, tree_mark, write_migration
 from lightnb import steps
 from lightnb.cli import main
 from lightnb.errors import SqlError
-from lightnb.inspect.impact import measure_impact
+from lightnb.inspect.impact import measure_impact, measure_impacts
 from lightnb.project import Project
 from lightnb.workspace import Workspace
 
@@ -275,3 +275,31 @@ def test_rehearse_runs_the_notebook_without_escaping(tmp_path, monkeypatch, atta
     assert "is refused" in html
     assert (tree_mark(made.project_dir), tree_mark(made.production_db.parent), tree_mark(elsewhere)) == before
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+@pytest.mark.parametrize("own_transaction", [True, False], ids=["begin-commit", "autocommit"])
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.id for a in ATTACKS])
+def test_impact_measured_as_a_migration_outside_a_transaction_runs_refuses_the_attack(scene, attack,
+                                                                                    own_transaction):
+    """A migration outside a transaction is measured as it runs (its own BEGIN/COMMIT allowed): the same guard."""
+    before = scene.marks()
+    script = attack.text(scene.production, scene.elsewhere)
+    if own_transaction:
+        script = "BEGIN;\n" + script + "COMMIT;\n"
+
+    (impacts,) = measure_impacts(scene.production, [script], outside=[True])
+
+    errors = [i for i in impacts if i.kind == "error"]
+    assert len(errors) == 1 and errors[0].line == attack.line + own_transaction, [i.message for i in impacts]
+    message = errors[0].message  # inside its own BEGIN, SQLite itself refuses VACUUM
+    assert ("is refused" in message or (own_transaction and "cannot VACUUM from within a transaction" in message)) \
+        and "\n" not in message
+    assert scene.marks() == before
+
+
+def test_lint_measuring_a_migration_outside_a_transaction_refuses_the_attack(scene, capsys):
+    _pending(scene, ATTACKS[0], NOT_IN_TRANSACTION)
+    before = scene.marks()
+    main(["lint", "--project", str(scene.root), "--database-url", str(scene.production)])
+    capsys.readouterr()
+    assert scene.marks() == before
