@@ -726,8 +726,7 @@ class _Measurer:
             return
         cast_to = _cast_of(tracked.flow.expression, column)
         if cast_to is not None:
-            self._judge_cast(drop, table, column, destination, tracked.flow.expression or "", cast_to, values_found,
-                             found)
+            self._judge_cast(drop, table, column, route, tracked.flow.expression or "", cast_to, values_found, found)
         else:
             self._judge_merged(drop, table, column, destination, tracked.flow.expression or "", route.value,
                                values_found, found)
@@ -794,22 +793,30 @@ class _Measurer:
             f"SELECT count(*), min(m.r) FROM m JOIN g ON g.c = m.c WHERE NOT m.same").fetchone()
         return row[0], row[1], "different values became the same, and cannot be told apart any more"
 
-    def _judge_cast(self, drop: _Drop, table: str, column: str, destination: str, expression: str, cast_to: str,
+    def _judge_cast(self, drop: _Drop, table: str, column: str, route: _Route, expression: str, cast_to: str,
                     values_found: str, found: int) -> None:
-        """The values a ``CAST(column AS cast_to)`` carried into ``destination`` that it did not keep: those that do
+        """The values a ``CAST(column AS cast_to)`` carried into ``route``'s column that it did not keep: those that do
         not read back as they were (cast back to their own storage class: ``'x'`` became 0, ``'007'`` 7, ``4.5`` 4,
-        a large integer a rounded REAL). Every other conversion is judged by whether its values were found."""
+        a large integer a rounded REAL). With the rows' identity carried, what the column holds is read back (the
+        CAST and the column's own affinity both: ``CAST('007' AS TEXT)`` stored in an INTEGER column is 7); else the
+        CAST alone."""
         saved = f"temp.{quote(drop.saved)}"
+        destination = f"{route.table}.{route.column}"
         value = f"s.{quote(column)}"
-        reads_back = _reads_back(value, cast_to)
-        changed, at = self.conn.execute(f"SELECT count(*), min(s.rowid) FROM {saved} AS s WHERE {value} IS NOT NULL "
+        if route.keys and route.column is not None:
+            rows = f"{saved} AS s JOIN main.{quote(route.table)} AS d ON {route.join()}"
+            reads_back = _reads_back_from(f"d.{quote(route.column)}", value)
+        else:
+            rows, reads_back = f"{saved} AS s", _reads_back(value, cast_to)
+        changed, at = self.conn.execute(f"SELECT count(*), min(s.rowid) FROM {rows} WHERE {value} IS NOT NULL "
                                         f"AND s.rowid IN ({values_found}) AND NOT ({reads_back})").fetchone()
         if not changed:
             return
         example = self.example(f"SELECT * FROM {saved} WHERE rowid = {at}")
         self.add(drop.st, "values_lost", table, column, changed, example,
-                 f"{changed} non-null value(s) of {table}.{column} lost in the conversion {expression}: they do not "
-                 f"read back as they were ({found - changed}/{found} do).", destination=destination,
+                 f"{changed} non-null value(s) of {table}.{column} lost in the conversion {expression} into "
+                 f"{destination}: they do not read back as they were ({found - changed}/{found} do).",
+                 destination=destination,
                  found=found - changed)
 
     def _route(self, tracked: _Tracked, drop: _Drop) -> _Route | None:

@@ -43,8 +43,8 @@ def test_text_that_does_not_read_back_from_its_integer_is_lost(tmp_path: Path) -
     assert (converted.count, converted.found) == (6, 6)  # every value is there, as CAST(amount AS INTEGER)
     (lost,) = [i for i in found if i.kind == "values_lost"]
     assert (lost.table, lost.column, lost.count, lost.found) == ("items", "amount", 4, 2)  # 'x', '007', '4.5', '12abc'
-    assert lost.message == ("4 non-null value(s) of items.amount lost in the conversion CAST(amount AS INTEGER): they "
-                            "do not read back as they were (2/6 do).")
+    assert lost.message == ("4 non-null value(s) of items.amount lost in the conversion CAST(amount AS INTEGER) into "
+                            "items.amount: they do not read back as they were (2/6 do).")
     assert lost.example is not None and lost.example["amount"] in ("x", "007", "4.5", "12abc")
 
 
@@ -185,3 +185,13 @@ def test_a_column_moved_without_its_rows_identity_is_a_warning_a_whole_table_cop
         findings = list(lint_migrations(discover(root / "migrations"), database=database, config=only))
         assert [f.severity for f in findings if "matched by value" in f.message or "DROP" in f.message
                 or "rebuild" in f.message] == ([severity] if severity else []), [f.message for f in findings]
+
+
+def test_a_cast_into_a_column_of_another_affinity_is_judged_by_what_the_column_holds(tmp_path: Path) -> None:
+    # CAST('007' AS TEXT) reads back as itself, but an INTEGER column stores it as 7
+    found = _measured(tmp_path, BASE, _rebuild("INTEGER", "CAST(amount AS TEXT)"))
+    lost = [i for i in found if i.kind == "values_lost"]
+    assert [(i.column, i.count) for i in lost] == [("amount", 1)], [i.message for i in found]  # '007' stored as 7
+    assert "lost in the conversion CAST(amount AS TEXT) into items.amount" in lost[0].message
+    kept = _measured(tmp_path, BASE, _rebuild("TEXT", "CAST(amount AS TEXT)"), "kept.db")
+    assert not [i for i in kept if i.kind == "values_lost"]
