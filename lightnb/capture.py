@@ -412,8 +412,12 @@ def inspect_change(change: Change, table: str, *, rows: int = 10, sample: int = 
     ahead = kept_ahead(result)  # measured beside the migrations: taken while provably what measuring now gives
     # each migration's SQL acts on what the ones before it made: measured one after the other, as the step ran them
     taken = ahead.take(before_copy, scripts, redactor or DEFAULT_REDACTOR) if ahead is not None and scripts else None
-    measured = taken if taken is not None else measure_impacts(before_copy, scripts, redactor=redactor, in_place=True,
-                                                               outside=outside)
+    try:
+        measured = taken if taken is not None else measure_impacts(before_copy, scripts, redactor=redactor,
+                                                                   in_place=True, outside=outside)
+    except LightnbError as error:  # not measurable (a script that undoes its own statements): said, the rest shown
+        from lightnb.inspect.impact import Impact
+        measured = [[Impact(0, 1, "", "error", None, None, 0, None, str(error))]]
     impact = tuple(i for found in measured for i in found
                    if i.table is None or i.table.lower() in (table.lower(), before_name.lower()))
     return Inspection(table, preview, schema, diff, impact)

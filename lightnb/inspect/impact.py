@@ -43,6 +43,7 @@ consume them (see :data:`LOSS_KINDS` and :data:`FOUND_KINDS`):
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -1133,6 +1134,7 @@ def _measured_outside(conn: sqlite.Connection, statements: list[_Stmt], redactor
     PRAGMAs (``foreign_keys = OFF`` before a table rebuild: no cascade, no check) acting as they did, under the SQL
     guard (it still refuses what reaches outside the copy). What they did is committed to the copy; a transaction
     they leave open is rolled back, as closing diesel's connection does."""
+    _refuse_undoing(statements, (_ROLLBACK, _ROLLBACK_TO))
     with sqlite.interrupting(conn) as stop:
         outer = getattr(conn, "watched_writes", None)
         writes = outer if outer is not None else sqlite.Writes()
@@ -1157,6 +1159,22 @@ def _measured_outside(conn: sqlite.Connection, statements: list[_Stmt], redactor
             stop.raise_if_interrupted(error)
             raise
     return sorted(m.impacts, key=lambda i: i.index)
+
+
+# a ROLLBACK of the whole transaction, and a ROLLBACK TO one of the migration's own savepoints
+_ROLLBACK = re.compile(r"\s*ROLLBACK(?:\s+TRANSACTION)?\s*(?:;\s*)?$", re.IGNORECASE)
+_ROLLBACK_TO = re.compile(r"\s*ROLLBACK(?:\s+TRANSACTION)?\s+TO\b", re.IGNORECASE)
+
+
+def _refuse_undoing(statements: Sequence[_Stmt], undoing: Sequence[re.Pattern[str]]) -> None:
+    """Raise when a statement undoes earlier ones (``undoing``): each statement is measured as it runs, and what a
+    ROLLBACK then undoes of it cannot be told apart (its rows would be counted as changed, a dropped column's values
+    as lost)."""
+    found = next((st for st in statements if any(p.match(st.text) for p in undoing)), None)
+    if found is not None:
+        raise LightnbError(f"statement {found.index + 1} (line {found.line}) rolls back what the migration's "
+                           f"statements before it did: lightnb cannot tell statement by statement what it undoes, so "
+                           f"this migration's impact is not measured; see the row diff for what it changed.")
 
 
 def _in_order(measure: Callable[..., list[Impact]], scripts: Sequence[list[_Stmt]]) -> list[list[Impact]]:
@@ -1216,6 +1234,8 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
     had are counted only when orphans are found, as without it: rolled back to that state, counted, and the
     statements that ran run again.
     """
+    # a ROLLBACK of the whole transaction is refused by the guard (diesel's transaction refuses it too)
+    _refuse_undoing(statements, (_ROLLBACK_TO,))
     # Ctrl-C or SIGTERM stop a long statement at once (signals); the savepoint is then rolled back.
     with sqlite.interrupting(conn) as stop:
         # what the statements may write, recorded as SQLite's authorizer sees them prepared (an outer record, when the

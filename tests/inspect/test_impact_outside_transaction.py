@@ -12,6 +12,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lightnb import steps
 from lightnb.capture import inspect_change
 from lightnb.inspect.impact import measure_impacts
@@ -103,3 +105,35 @@ def test_the_proof_measures_a_declared_one_way_migration_outside_a_transaction_a
     measured = [r for r in proved.reasons if r.startswith("measured impact of up.sql")]
     assert len(measured) == 1 and measured[0].startswith(
         "measured impact of up.sql on the copy: line 2: 2 row(s) of notes deleted."), proved.reasons
+
+
+def test_a_migration_that_rolls_back_its_own_statements_is_said_not_measured(tmp_path: Path) -> None:
+    # a ROLLBACK undoes what was measured statement by statement: the DROP's saved values vanished with it and the
+    # measurement failed with SQLite's raw "no such table: temp.lnb_impact_0"; a ROLLBACK TO one of the migration's
+    # own savepoints had its DELETE counted as rows deleted
+    from lightnb.errors import LightnbError
+    before = make_database(tmp_path / "before.db", SCHEMA)
+    cases = [("BEGIN;\nALTER TABLE accounts DROP COLUMN age;\nROLLBACK;\n", True, 3),
+             ("BEGIN;\nSAVEPOINT mine;\nDELETE FROM notes;\nROLLBACK TO mine;\nCOMMIT;\n", True, 4),
+             ("SAVEPOINT mine;\nDELETE FROM notes;\nROLLBACK TRANSACTION TO SAVEPOINT mine;\nRELEASE mine;\n",
+              False, 3)]
+    for script, outside, line in cases:
+        with pytest.raises(LightnbError) as caught:
+            measure_impacts(before, [script], outside=[outside])
+        assert str(caught.value).startswith(f"statement {line} (line {line}) rolls back what the migration's "
+                                            f"statements before it did") and "\n" not in str(caught.value)
+    (refused,) = measure_impacts(before, ["UPDATE accounts SET age = '1';\nROLLBACK;\n"])  # in diesel's transaction
+    assert [i.kind for i in refused if i.kind == "error"] == ["error"]
+
+
+def test_the_inspect_step_says_why_it_did_not_measure_and_shows_the_rest(tmp_path: Path) -> None:
+    undo = "BEGIN;\nDELETE FROM notes WHERE id = 1;\nSAVEPOINT mine;\nDELETE FROM notes;\nROLLBACK TO mine;\nCOMMIT;\n"
+    root = ProjectBuilder(tmp_path / "project", config="") \
+        .migration("2024-01-01-000000_undo_some", undo, "SELECT 1;", metadata=OUTSIDE).build()
+    production = make_database(tmp_path / "production.db", SCHEMA)
+    project = Project.discover(root, environ={})
+    change = steps.run_on_workspace(project, Workspace.create(production, tmp_path / "ws"))
+    inspection = inspect_change(change, "notes")
+    assert [i.kind for i in inspection.impact] == ["error"]
+    assert "rolls back what the migration's statements before it did" in inspection.impact[0].message
+    assert inspection.rows.table("notes").removed == 1  # the row diff says what it changed
