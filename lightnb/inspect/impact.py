@@ -744,11 +744,7 @@ class _Measurer:
         target = next((c for c in self.columns(route.table) if c.name.lower() == (route.column or "").lower()), None)
         if source is None or target is None or affinity(source.type) == affinity(target.type):
             return  # the same affinity: a value is stored as it was
-        old, new = f"s.{quote(column)}", f"d.{quote(target.name)}"
-        changed, at = self.conn.execute(
-            f"SELECT count(*), min(s.rowid) FROM {saved} AS s JOIN main.{quote(route.table)} AS d ON {route.join()} "
-            f"WHERE {old} IS NOT NULL AND s.rowid IN ({values_found}) AND NOT ({_reads_back_from(new, old)})"
-        ).fetchone()
+        changed, at = self._not_read_back(drop, column, route, target.name, values_found)
         if not changed:
             return
         example = self.example(f"SELECT * FROM {saved} WHERE rowid = {at}")
@@ -757,6 +753,17 @@ class _Measurer:
                  f"({target.type or 'no declared type'}: {affinity(target.type)} affinity): SQLite stored them as "
                  f"other values, which do not read back as they were ({found - changed}/{found} do).",
                  destination=destination, found=found - changed)
+
+    def _not_read_back(self, drop: _Drop, column: str, route: _Route, target: str, values_found: str
+                       ) -> tuple[int, int | None]:
+        """Count the found values of ``column`` that the destination column ``target`` (joined by the rows' identity)
+        holds as values that do not read back as they were; return (count, one of their saved rows)."""
+        old = f"s.{quote(column)}"
+        found = self.conn.execute(
+            f"SELECT count(*), min(s.rowid) FROM temp.{quote(drop.saved)} AS s JOIN main.{quote(route.table)} AS d "
+            f"ON {route.join()} WHERE {old} IS NOT NULL AND s.rowid IN ({values_found}) "
+            f"AND NOT ({_reads_back_from(f'd.{quote(target)}', old)})").fetchone()
+        return found[0], found[1]
 
     def _judge_merged(self, drop: _Drop, table: str, column: str, destination: str, expression: str, converted: str,
                       values_found: str, found: int) -> None:
@@ -805,12 +812,11 @@ class _Measurer:
         destination = f"{route.table}.{route.column}"
         value = f"s.{quote(column)}"
         if route.keys and route.column is not None:
-            rows = f"{saved} AS s JOIN main.{quote(route.table)} AS d ON {route.join()}"
-            reads_back = _reads_back_from(f"d.{quote(route.column)}", value)
+            changed, at = self._not_read_back(drop, column, route, route.column, values_found)
         else:
-            rows, reads_back = f"{saved} AS s", _reads_back(value, cast_to)
-        changed, at = self.conn.execute(f"SELECT count(*), min(s.rowid) FROM {rows} WHERE {value} IS NOT NULL "
-                                        f"AND s.rowid IN ({values_found}) AND NOT ({reads_back})").fetchone()
+            changed, at = self.conn.execute(
+                f"SELECT count(*), min(s.rowid) FROM {saved} AS s WHERE {value} IS NOT NULL "
+                f"AND s.rowid IN ({values_found}) AND NOT ({_reads_back(value, cast_to)})").fetchone()
         if not changed:
             return
         example = self.example(f"SELECT * FROM {saved} WHERE rowid = {at}")
@@ -1130,10 +1136,11 @@ def _starting_point(conn: sqlite.Connection, statements: list[_Stmt]
 def _measured_outside(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redactor, reveal: bool
                       ) -> list[Impact]:
     """Measure ``statements`` of a migration that runs outside a transaction on ``conn`` (a throwaway copy in
-    autocommit), as the step ran them: statement by statement, its own ``BEGIN``/``COMMIT``/``ROLLBACK`` and its
+    autocommit), as the step ran them: statement by statement, its own ``BEGIN``/``COMMIT`` and its
     PRAGMAs (``foreign_keys = OFF`` before a table rebuild: no cascade, no check) acting as they did, under the SQL
     guard (it still refuses what reaches outside the copy). What they did is committed to the copy; a transaction
-    they leave open is rolled back, as closing diesel's connection does."""
+    they leave open is rolled back, as closing diesel's connection does. A script that rolls back its own statements
+    is not measured (:func:`_refuse_undoing`)."""
     _refuse_undoing(statements, (_ROLLBACK, _ROLLBACK_TO))
     with sqlite.interrupting(conn) as stop:
         outer = getattr(conn, "watched_writes", None)
