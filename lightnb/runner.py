@@ -29,6 +29,7 @@ from lightnb.ledger import Ledger as Ledger  # the runner's names, kept
 from lightnb.ledger import recording as recording
 from lightnb.migrations import Migration, find
 from lightnb.records import record
+from lightnb.time_limit import TimeLimitExceeded
 from lightnb.writer_lock import LOCK_SUFFIX as LOCK_SUFFIX  # the runner's names, kept
 from lightnb.writer_lock import lock_path as lock_path
 from lightnb.writer_lock import writer_lock
@@ -214,10 +215,20 @@ def apply(conn: sqlite.Connection, migration: Migration, direction: Direction, *
         rolled back (when it runs in a transaction; the message says what stays when it does not).
     :raises KeyboardInterrupt: on Ctrl-C (:class:`lightnb.signals.Terminated` on SIGTERM), after
         the rollback.
+    :raises TimeLimitExceeded: after the rollback, when it ran over the time limit of SQL lightnb runs by itself
+        (:mod:`lightnb.time_limit`: a proof's or a replay's step; never inside the user's own run/revert/redo).
     """
     ensure_tracking_table(conn)
+    try:
+        _apply(conn, migration, direction, on_step, on_applied)
+    except TimeLimitExceeded as error:  # a proof's, a replay's step on a copy (never the user's own run)
+        raise error.naming(f"{migration.name}'s {direction}.sql") from None
+
+
+def _apply(conn: sqlite.Connection, migration: Migration, direction: Direction, on_step: StepObserver | None,
+           on_applied: AppliedHook | None) -> None:
     ledger = _ledger_for(conn)
-    with _page_cache(conn), _interruptible(conn) as stop:
+    with _page_cache(conn), _interruptible(conn, timed=True) as stop:
         if ledger is not None:
             ledger.started(conn, migration, direction)
         savepoint: str | None = None
@@ -375,7 +386,7 @@ def _what_stays(migration: Migration, statement: Statement) -> str:
 @contextlib.contextmanager
 def _migrating(conn: sqlite.Connection) -> Iterator[signals.Stop]:
     """The frame of run/revert/redo: the writer lock, then Ctrl-C and SIGTERM made interruptible."""
-    with writer_lock(conn), _page_cache(conn), _interruptible(conn) as stop:
+    with writer_lock(conn), _page_cache(conn), _interruptible(conn, untimed=True) as stop:
         yield stop
 
 
@@ -405,10 +416,12 @@ def _page_cache(conn: sqlite.Connection) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _interruptible(conn: sqlite.Connection) -> Iterator[signals.Stop]:
+def _interruptible(conn: sqlite.Connection, *, timed: bool = False, untimed: bool = False
+                   ) -> Iterator[signals.Stop]:
     """Signals stop the running statement and are raised at safe points (``stop.check()``), so a
-    migration is either committed and noted, or rolled back; never something in between."""
-    with sqlite.interrupting(conn) as stop, stop.deferring():
+    migration is either committed and noted, or rolled back; never something in between. ``timed``: so does the
+    time limit of SQL lightnb runs by itself (not inside the user's own run/revert/redo, ``untimed``)."""
+    with sqlite.interrupting(conn, timed=timed, untimed=untimed) as stop, stop.deferring():
         try:
             yield stop
         except sqlite.Error as error:  # e.g. an observer's query, interrupted

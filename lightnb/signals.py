@@ -191,6 +191,11 @@ def release(held: Held | None) -> None:
         held.handlers[signum](signum, None)  # raises as the signal would have
 
 
+def _time_limit_exceeded(limit: float) -> BaseException:
+    from lightnb.time_limit import TimeLimitExceeded  # loaded by the blocks that set a time limit
+    return TimeLimitExceeded(limit)
+
+
 @record
 class Stop:
     """Which stopping signal arrived while a connection was interruptible (None: none).
@@ -199,16 +204,24 @@ class Stop:
     :param deferred: while True, a signal only interrupts the running statement and is recorded;
         the code in the block raises it at a safe point (:meth:`check`), e.g. between a migration's
         statements, never between its COMMIT and the note that it committed.
+    :param timed_out: the time limit (seconds) that stopped the block's migration SQL
+        (:mod:`lightnb.time_limit`), raised as :class:`~lightnb.time_limit.TimeLimitExceeded` the same way
+        (a signal first).
+    :param untimed: the block runs the user's own run/revert/redo: no time limit inside it.
     """
 
     signum: int | None = None
     deferred: bool = False
     caused: tuple[type[BaseException], ...] = (Exception,)
+    timed_out: float | None = None
+    untimed: bool = False
 
     def check(self) -> None:
-        """Raise the stop's exception if a stopping signal arrived."""
+        """Raise the stop's exception if a stopping signal arrived (or the time limit passed)."""
         if self.signum is not None:
             raise stop_for(self.signum)
+        if self.timed_out is not None:
+            raise _time_limit_exceeded(self.timed_out)
 
     def raise_if_interrupted(self, error: BaseException) -> None:
         """Raise the stop's exception when a signal arrived and ``error`` is the database error it caused.
@@ -218,6 +231,8 @@ class Stop:
         """
         if self.signum is not None and isinstance(error, self.caused):
             raise stop_for(self.signum) from None
+        if self.timed_out is not None and isinstance(error, self.caused):
+            raise _time_limit_exceeded(self.timed_out) from None
 
     @contextlib.contextmanager
     def deferring(self) -> Iterator[Stop]:

@@ -995,6 +995,26 @@ def discard_postgres(project: Project, *, folder: str | Path | None = None) -> s
     return discard_base(Path(folder) if folder is not None else workspace_folder(project))
 
 
+def sql_timeout(text: str) -> float | None:
+    """Read a time limit for migration SQL lightnb runs by itself on a copy (``--sql-timeout``; None: no limit).
+
+    :raises LightnbError: when it is not a number of seconds.
+    """
+    from lightnb import time_limit
+    return time_limit.parse(text)
+
+
+def use_sql_timeout(text: str) -> None:
+    """Use the time limit ``text`` (``--sql-timeout``) for the rest of this process and in the processes it starts
+    (a rehearsal's kernel): it becomes ``LIGHTNB_SQL_TIMEOUT``.
+
+    :raises LightnbError: when it is not a number of seconds.
+    """
+    from lightnb import time_limit
+    time_limit.parse(text)
+    os.environ[time_limit.ENV] = text
+
+
 def check_fail_on() -> tuple[str, ...]:
     """Return the values ``check --fail-on`` accepts (the lowest verdict that fails)."""
     from lightnb.checks import FAIL_ON

@@ -30,6 +30,7 @@ from lightnb.cli._common import (
     LazySubParsers,
     add_global_options,
     apply_global_options,
+    apply_sql_timeout,
     build_all,
 )
 
@@ -168,6 +169,7 @@ def main(argv: Sequence[str] | None = None, *, freeze_loaded: bool = False) -> i
         gc.freeze()
         gc.enable()
     apply_global_options(args)
+    apply_sql_timeout(args)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

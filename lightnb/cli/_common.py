@@ -74,6 +74,33 @@ def output_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
 
+def sql_timeout_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--sql-timeout SECONDS``: how long migration SQL lightnb runs by itself on a copy may run (to prove,
+    replay or measure it; :mod:`lightnb.time_limit`)."""
+    parser.add_argument("--sql-timeout", metavar="SECONDS", type=_seconds_limit,
+                        help="stop a migration's up.sql or down.sql that lightnb runs by itself on a copy (to prove, "
+                             "replay or measure it) after SECONDS (default 600, or $LIGHTNB_SQL_TIMEOUT; 0: no "
+                             "limit); it then fails in one line, nothing of it kept")
+
+
+def _seconds_limit(text: str) -> str:
+    from lightnb import steps
+    try:
+        steps.sql_timeout(text)
+    except steps.LightnbError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def apply_sql_timeout(args: argparse.Namespace) -> None:
+    """Use ``--sql-timeout`` for the rest of the command, in this process and in the processes it starts (a
+    rehearsal's kernel): it becomes ``LIGHTNB_SQL_TIMEOUT``."""
+    chosen = getattr(args, "sql_timeout", None)
+    if chosen is not None:
+        from lightnb import steps
+        steps.use_sql_timeout(chosen)
+
+
 def show(result: Any, form: str = "text") -> None:
     """Print a verb's result on stdout, rendered as terminal text or as JSON."""
     from lightnb.render import json, text

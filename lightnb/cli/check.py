@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from lightnb import steps
-from lightnb.cli._common import add_project_options, output_format, project_from_args, show
+from lightnb.cli._common import add_project_options, output_format, project_from_args, show, sql_timeout_option
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +17,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="exit 1 when a migration needs attention (default) or only when one is unsafe")
     parser.add_argument("--applied", type=int, default=0, metavar="N",
                         help="also prove the latest N applied migrations (reverted, then re-applied, on the copy)")
+    sql_timeout_option(parser)
     add_project_options(parser)
     parser.set_defaults(func=_check)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from lightnb import steps
-from lightnb.cli._common import add_project_options, output_format, project_from_args, show
+from lightnb.cli._common import add_project_options, output_format, project_from_args, show, sql_timeout_option
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +20,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="migration versions or folder names to lint (default: the pending ones)")
     parser.add_argument("--all", action="store_true", help="lint every migration of the history, applied or not")
     output_format(parser)
+    sql_timeout_option(parser)
     add_project_options(parser)
     parser.set_defaults(func=_lint)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lightnb import steps
+from lightnb.cli._common import sql_timeout_option
 
 NOTHING_TO_REHEARSE = 3  # exit status when no migration is pending (distinct from safe and from failure)
 
@@ -33,6 +34,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="apply only the next N pending migrations")
     parser.add_argument("--run-tests", action="store_true", help="also run the project's own test command")
     parser.add_argument("--timeout", type=int, default=600, metavar="SECONDS", help="per-cell time limit")
+    sql_timeout_option(parser)
     parser.add_argument("--fail-on", choices=("attention", "unsafe"), default="attention",
                         help="exit 1 when the verdict is 'needs attention' or worse (default), or only 'unsafe'")
     parser.set_defaults(func=_rehearse)

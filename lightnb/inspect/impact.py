@@ -500,7 +500,8 @@ class _Measurer:
         cond = f" WHERE {where.this.sql(dialect='sqlite')}" if where is not None else ""
         try:
             example = self.example(f"SELECT * FROM {quote(table)}{cond} LIMIT 1")
-        except sqlite.Error:
+        except sqlite.Error as error:
+            self.stop.raise_if_interrupted(error)  # stopped (a signal, the time limit): not a failure
             example = None
         children = {c: self.one(f"SELECT count(*) FROM {quote(c)}") for c in self.children(table)}
         return {"example": example, "children": children}
@@ -536,7 +537,8 @@ class _Measurer:
             try:
                 self.conn.execute(f"CREATE TEMP TABLE {quote(saved)} AS SELECT {keys}, "
                                   f"{', '.join(quote(c) for c in kept)} FROM main.{quote(table)}{cond}")
-            except sqlite.Error:
+            except sqlite.Error as error:
+                self.stop.raise_if_interrupted(error)  # stopped (a signal, the time limit): not a failure
                 saved = None
         return {"fresh": fresh, "kept": kept, "saved": saved, "identity": identity}
 
@@ -667,7 +669,8 @@ class _Measurer:
                 continue
             try:
                 found = self.one(f"SELECT count(DISTINCT rowid) FROM ({route.found(saved, column)})")
-            except sqlite.Error:
+            except sqlite.Error as error:
+                self.stop.raise_if_interrupted(error)  # stopped (a signal, the time limit): not a failure
                 unmeasured.append(tracked)  # e.g. an expression reading a column renamed since
                 continue
             if best is None or found > best[0]:
@@ -901,7 +904,8 @@ class _Measurer:
         src = f"FROM {_SRC}"
         try:
             self.conn.execute(f"{cte}SELECT * {src} LIMIT 0").fetchall()
-        except sqlite.Error:
+        except sqlite.Error as error:
+            self.stop.raise_if_interrupted(error)  # stopped (a signal, the time limit): not a failure
             return {}
         self._track(select_flows(st.index, tree.expression, table, given, self.columns_now), table)
         conflict = tree.args.get("alternative") or tree.args.get("conflict")
@@ -939,7 +943,8 @@ class _Measurer:
         for check in _checks(record):
             try:
                 count = self.one(f"{cte}SELECT count(*) {src} WHERE NOT ({check})")
-            except sqlite.Error:
+            except sqlite.Error as error:
+                self.stop.raise_if_interrupted(error)  # stopped (a signal, the time limit): not a failure
                 continue
             if count:
                 self.add(st, "check_violation", table, None, count,
@@ -1142,7 +1147,7 @@ def _measured_outside(conn: sqlite.Connection, statements: list[_Stmt], redactor
     they leave open is rolled back, as closing diesel's connection does. A script that rolls back its own statements
     is not measured (:func:`_refuse_undoing`)."""
     _refuse_undoing(statements, (_ROLLBACK, _ROLLBACK_TO))
-    with sqlite.interrupting(conn) as stop:
+    with sqlite.interrupting(conn, timed=True) as stop:  # Ctrl-C, SIGTERM and the time limit stop a statement
         outer = getattr(conn, "watched_writes", None)
         writes = outer if outer is not None else sqlite.Writes()
         guard = sqlite.guard.install(conn, writes=writes)
@@ -1243,8 +1248,9 @@ def _measured(conn: sqlite.Connection, statements: list[_Stmt], redactor: Redact
     """
     # a ROLLBACK of the whole transaction is refused by the guard (diesel's transaction refuses it too)
     _refuse_undoing(statements, (_ROLLBACK_TO,))
-    # Ctrl-C or SIGTERM stop a long statement at once (signals); the savepoint is then rolled back.
-    with sqlite.interrupting(conn) as stop:
+    # Ctrl-C or SIGTERM stop a long statement at once (signals), as does the time limit (lightnb.time_limit); the
+    # savepoint is then rolled back.
+    with sqlite.interrupting(conn, timed=True) as stop:
         # what the statements may write, recorded as SQLite's authorizer sees them prepared (an outer record, when the
         # caller keeps one, is added to: it only says more)
         outer = getattr(conn, "watched_writes", None)

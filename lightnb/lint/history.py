@@ -18,6 +18,7 @@ from lightnb.backends import sqlite
 from lightnb.catalog import Catalog
 from lightnb.inspect.redact import mask_message
 from lightnb.lint.source import Parsed, Script, parse_script
+from lightnb.time_limit import TimeLimitExceeded
 
 # Statements that cannot change the schema: the catalogue is not re-read after them.
 _DATA_ONLY = (exp.Insert, exp.Update, exp.Delete, exp.Select)
@@ -56,15 +57,15 @@ def replay(history: Iterable[str], up: Script, down: Script | None) -> Replay:
     """
     with _Replayer.open() as replayer:
         for text in history:
-            replayer.run_all(parse_script(text, "up.sql").statements)
+            replayer.run_all(parse_script(text, "up.sql").statements, "an earlier migration's up.sql")
         before = sqlite.read_catalog(replayer.conn).without_bookkeeping()
         image = sqlite.serialize(replayer.conn)
-        states, up_errors = replayer.run_tracked(up.statements, before)
+        states, up_errors = replayer.run_tracked(up.statements, before, up.file)
         after = states.pop()
         after_down = None
         down_errors: dict[int, str] = {}
         if down is not None:
-            down_states, down_errors = replayer.run_tracked(down.statements, after)
+            down_states, down_errors = replayer.run_tracked(down.statements, after, down.file)
             after_down = down_states[-1]
         return Replay(before, tuple(states), after, up_errors, after_down, down_errors, image)
 
@@ -74,7 +75,7 @@ def timeline(ups: Sequence[tuple[str, str]]) -> list[tuple[str, Catalog]]:
     with _Replayer.open() as replayer:
         states = []
         for name, text in ups:
-            replayer.run_all(parse_script(text, "up.sql").statements)
+            replayer.run_all(parse_script(text, "up.sql").statements, f"{name}'s up.sql" if name else "up.sql")
             states.append((name, sqlite.read_catalog(replayer.conn).without_bookkeeping()))
         return states
 
@@ -92,19 +93,20 @@ class _Replayer:
     def open(cls) -> Iterator[_Replayer]:
         conn = sqlite.connect(":memory:")
         try:
-            with sqlite.interrupting(conn) as stop:  # Ctrl-C/SIGTERM stop a long statement at once
+            with sqlite.interrupting(conn, timed=True) as stop:  # Ctrl-C/SIGTERM (and the time limit) stop a statement
                 yield cls(conn, sqlite.guard.install(conn), stop)
         finally:
             conn.close()
 
-    def run_all(self, statements: Iterable[Parsed]) -> None:
+    def run_all(self, statements: Iterable[Parsed], where: str) -> None:
         for statement in statements:
-            self.execute(statement)
+            self.execute(statement, where)
 
-    def run_tracked(self, statements: tuple[Parsed, ...], start: Catalog) -> tuple[list[Catalog], dict[int, str]]:
+    def run_tracked(self, statements: tuple[Parsed, ...], start: Catalog, where: str
+                    ) -> tuple[list[Catalog], dict[int, str]]:
         states, errors, current = [start], {}, start
         for index, statement in enumerate(statements):
-            error = self.execute(statement)
+            error = self.execute(statement, where)
             if error is not None:
                 errors[index] = error
             elif not isinstance(statement.expr, _DATA_ONLY):
@@ -112,13 +114,20 @@ class _Replayer:
             states.append(current)
         return states, errors
 
-    def execute(self, statement: Parsed) -> str | None:
-        """Run one statement; return SQLite's error (or the guard's refusal), None when it ran."""
+    def execute(self, statement: Parsed, where: str) -> str | None:
+        """Run one statement (of ``where``: ``up.sql``); return SQLite's error (or the guard's refusal), None when it
+        ran.
+
+        :raises TimeLimitExceeded: when the replay ran over the time limit (:mod:`lightnb.time_limit`) in it.
+        """
         conn = self.conn
         try:
             conn.execute(statement.text)
         except (sqlite.Error, sqlite.StatementWarning) as error:
-            self.stop.raise_if_interrupted(error)
+            try:
+                self.stop.raise_if_interrupted(error)
+            except TimeLimitExceeded as stopped:
+                raise stopped.naming(f"Line {statement.line} of {where} (replayed to read the schema)") from None
             if conn.in_transaction and isinstance(statement.expr, exp.Transaction):
                 conn.execute("ROLLBACK")
             refusal = self.guard.take(statement.text) if sqlite.guard.is_refusal(error) else None

@@ -12,10 +12,13 @@ from __future__ import annotations
 import contextlib
 import signal
 import sqlite3
+import threading
 from collections.abc import Iterator
 from types import FrameType
 
+from lightnb import time_limit
 from lightnb.signals import STOPPING_SIGNALS, Stop, in_main_thread, record_arrival, stop_for
+from lightnb.time_limit import TimeLimitExceeded
 
 # SQLite calls the progress handler every this many virtual-machine instructions (well under a
 # millisecond): often enough to stop a long statement at once, rare enough to cost nothing.
@@ -24,8 +27,13 @@ _ACTIVE: dict[int, tuple[sqlite3.Connection, Stop]] = {}  # connections inside i
 
 
 @contextlib.contextmanager
-def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
+def interrupting(conn: sqlite3.Connection, *, timed: bool = False, untimed: bool = False) -> Iterator[Stop]:
     """Let Ctrl-C, SIGTERM and SIGHUP interrupt ``conn``'s running statement during the block.
+
+    :param timed: the block runs migration SQL lightnb runs by itself on a copy: it is also interrupted once
+        :func:`lightnb.time_limit.seconds` have passed (see :func:`_time_limited`), unless an enclosing block is
+        ``untimed``.
+    :param untimed: the block runs the user's own run/revert/redo: the blocks inside it have no time limit.
 
     The handler records the signal and calls ``conn.interrupt()``. Mid-statement (the handler runs
     inside SQLite's progress callback) the statement then fails with SQLite's "interrupted" error,
@@ -40,11 +48,14 @@ def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
     """
     active = _ACTIVE.get(id(conn))
     if active is not None and active[0] is conn:
-        yield active[1]  # already interruptible (a migration inside run/revert/redo)
+        # already interruptible (a migration inside run/revert/redo, a proof's step inside the check)
+        with _time_limited(conn, active[1], timed):
+            yield active[1]
         return
-    stop = Stop(caused=(sqlite3.Error,))
+    stop = Stop(caused=(sqlite3.Error,), untimed=untimed)
     if not in_main_thread():
-        yield stop
+        with _time_limited(conn, stop, timed):
+            yield stop
         return
     enclosing = [outer for _conn, outer in _ACTIVE.values()]
     arrived = next((outer.signum for outer in enclosing if outer.signum is not None), None)
@@ -54,8 +65,9 @@ def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
         stop.signum = arrived  # statements here stop at once; the enclosing block raises it at its safe point
     stop.deferred = any(outer.deferred for outer in enclosing)
 
-    def keep_going() -> int:
-        return 0 if stop.signum is None else 1
+    def keep_going() -> int:  # past the time limit, every long statement of the block stops too (a short one, such
+        # as the ROLLBACK that undoes the block, runs fewer instructions than the handler waits for, and ends)
+        return 0 if stop.signum is None and stop.timed_out is None else 1
 
     def handle(signum: int, frame: FrameType | None) -> None:
         record_arrival(signum)
@@ -80,7 +92,8 @@ def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
     conn.set_progress_handler(keep_going, PROGRESS_INSTRUCTIONS)
     _ACTIVE[id(conn)] = (conn, stop)
     try:
-        yield stop
+        with _time_limited(conn, stop, timed):
+            yield stop
     finally:
         _ACTIVE.pop(id(conn), None)
         try:
@@ -97,6 +110,52 @@ def interrupting(conn: sqlite3.Connection) -> Iterator[Stop]:
     # some code took that failure for an ordinary error and went on. Never lose a Ctrl-C or a SIGTERM.
     if stop.signum is not None and not any(outer.deferred for outer in enclosing):
         raise stop_for(stop.signum)
+
+
+@contextlib.contextmanager
+def _time_limited(conn: sqlite3.Connection, stop: Stop, timed: bool) -> Iterator[None]:
+    """Interrupt ``conn``'s running statement once the time limit passed during the block, when ``timed`` (and
+    no enclosing block is the user's own run): ``stop.timed_out`` says so, and the code running the statement
+    raises :class:`TimeLimitExceeded` where it would raise a signal's stop (its failure, or its next safe point).
+
+    The block raises it as it ends when its code took the interrupted statement's failure for an ordinary
+    error and went on (never a wrong result from a half-run statement); the stop forgets it then, so an
+    enclosing block (the check around a proof's step) goes on.
+    """
+    limit = time_limit.seconds() if timed and not stop.untimed else None
+    if limit is None:
+        yield
+        return
+    ended = threading.Event()
+
+    def watch() -> None:
+        if ended.wait(limit):
+            return
+        stop.timed_out = limit
+        try:
+            conn.interrupt()
+        except sqlite3.ProgrammingError:  # closed
+            pass
+
+    watcher = threading.Thread(target=watch, name="lightnb-sql-time-limit", daemon=True)
+    watcher.start()
+
+    def ended_now() -> float | None:
+        ended.set()
+        watcher.join()  # no interrupt reaches what runs after the block
+        fired, stop.timed_out = stop.timed_out, None
+        return fired
+
+    try:
+        yield
+    except BaseException as error:
+        fired = ended_now()
+        if fired is not None and not isinstance(error, (TimeLimitExceeded, KeyboardInterrupt)):
+            raise TimeLimitExceeded(fired) from error  # its code said "interrupted" as an ordinary failure
+        raise
+    fired = ended_now()
+    if fired is not None:
+        raise TimeLimitExceeded(fired)
 
 
 __all__ = ["PROGRESS_INSTRUCTIONS", "interrupting"]

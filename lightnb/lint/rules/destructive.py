@@ -24,6 +24,7 @@ from lightnb.lint.finding import Severity
 from lightnb.lint.options import ALLOW_DESTRUCTIVE
 from lightnb.lint.registry import Hit, MigrationContext, rule
 from lightnb.lint.source import Parsed, Script, leading_words, name_of, tokens
+from lightnb.time_limit import TimeLimitExceeded
 
 
 @rule("destructive", severity="error",
@@ -150,6 +151,9 @@ def measure_statements(conn: sqlite.Connection | None, statements: Sequence[Pars
             impacts = _as_run(conn, runnable, redactor)
         else:
             impacts = measure_impact(conn, runnable, redactor=redactor)
+    except TimeLimitExceeded as stopped:
+        reason = f"its measurement on the workspace copy ran over the time limit ({stopped.limit:g} s)"
+        return {index: Measurement((), ran=False, reason=reason) for index in range(len(statements))}
     except (LightnbError, sqlite.Error):
         return {}
     by_index: dict[int, list[Impact]] = {}

@@ -1,0 +1,82 @@
+"""How long migration SQL that lightnb runs by itself, on a copy, may run before lightnb stops it.
+
+``lightnb check``'s proof, lint's replay of the history and its measurement, Inspect's measured impact
+(and the Run panel's measurement ahead) run a migration's up.sql and down.sql on throwaway copies,
+on the user's behalf: a statement that never ends there (a recursive CTE without a bound, a runaway
+trigger) would hang a command the user ran only to look at the migration. Each such run — one
+migration's up.sql or down.sql in a proof or a replay, one measurement — stops after
+:func:`seconds` (600 by default), rolls back, and fails with :class:`TimeLimitExceeded`, one line
+that says how to allow more. The user's own ``migration run``/``revert``/``redo`` (and the Run and
+Revert panels) have no limit, as with diesel: Ctrl-C stops them.
+
+The limit comes from, first to last: :func:`limited` (the ``--sql-timeout`` option), the
+``LIGHTNB_SQL_TIMEOUT`` environment variable (also seen by a rehearsal's kernel), the default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+
+from lightnb.errors import LightnbError
+
+DEFAULT_SECONDS = 600.0
+ENV = "LIGHTNB_SQL_TIMEOUT"
+_UNSET = -1.0
+_LIMIT: ContextVar[float | None] = ContextVar("lightnb_sql_time_limit", default=_UNSET)
+
+
+class TimeLimitExceeded(LightnbError):
+    """Migration SQL lightnb ran by itself on a copy ran over the time limit; it was stopped and rolled back."""
+
+    def __init__(self, limit: float, what: str = "Migration SQL") -> None:
+        super().__init__(f"{what} ran over the time limit ({limit:g} s) on a copy, so lightnb stopped it and kept "
+                         f"nothing of it; allow longer with --sql-timeout SECONDS or {ENV}=SECONDS (0: no limit)")
+        self.limit = limit
+
+    def naming(self, what: str) -> TimeLimitExceeded:
+        """The same error, saying what ran over (``2024-…_add_x's up.sql``)."""
+        return TimeLimitExceeded(self.limit, what)
+
+
+def seconds() -> float | None:
+    """The time limit in seconds, None for none.
+
+    :raises LightnbError: when ``LIGHTNB_SQL_TIMEOUT`` is not a number of seconds.
+    """
+    chosen = _LIMIT.get()
+    if chosen != _UNSET:
+        return chosen
+    written = os.environ.get(ENV, "").strip()
+    if not written:
+        return DEFAULT_SECONDS
+    return parse(written, what=ENV)
+
+
+def parse(text: str, *, what: str = "--sql-timeout") -> float | None:
+    """Read a time limit as written (``600``, ``2.5``; ``0`` for none).
+
+    :raises LightnbError: when it is not a number of seconds, or is negative.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise LightnbError(f"{what} must be a number of seconds (0 for no limit), not {text!r}; e.g. {what}=1800")
+    return value or None
+
+
+@contextlib.contextmanager
+def limited(limit: float | None) -> Iterator[None]:
+    """Use ``limit`` seconds (None: no limit) for the SQL lightnb runs by itself during the block (this thread's)."""
+    token = _LIMIT.set(limit)
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
+__all__ = ["DEFAULT_SECONDS", "ENV", "TimeLimitExceeded", "limited", "parse", "seconds"]
