@@ -9,6 +9,9 @@ migration's up.sql or down.sql in a proof or a replay, one measurement — stops
 that says how to allow more. The user's own ``migration run``/``revert``/``redo`` (and the Run and
 Revert panels) have no limit, as with diesel: Ctrl-C stops them.
 
+SQLite interrupts the statement (:func:`lightnb.backends.sqlite.interrupt.interrupting` with ``timed``);
+PostgreSQL cancels it in the server (:func:`lightnb.backends.postgres.connect.time_limited`, on a clone).
+
 The limit comes from, first to last: :func:`limited` (the ``--sql-timeout`` option), the
 ``LIGHTNB_SQL_TIMEOUT`` environment variable (also seen by a rehearsal's kernel), the default.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,6 +98,55 @@ def _cancel(conn: psycopg.Connection[Any]) -> None:
             pgconn.consume_input()
             if not pgconn.is_busy():
                 return  # it ended (cancelled, or done): its result is read or dropped with the connection
+
+
+@contextlib.contextmanager
+def time_limited(conn: psycopg.Connection[Any], what: str) -> Iterator[None]:
+    """Cancel the command ``conn`` runs in the server once the time limit of migration SQL lightnb runs by itself on a
+    copy passed during the block (:mod:`lightnb.time_limit`); the block then fails with
+    :class:`~lightnb.time_limit.TimeLimitExceeded`, naming ``what`` (``2024-…_add_x's up.sql``).
+
+    Past the limit, a cancel request goes every :data:`CANCEL_AGAIN` seconds until the block ends: the server ignores
+    one that lands before it began the command, and a block that took a cancelled statement for an ordinary failure
+    and went on has its next one cancelled too. Only for a clone's connections (a throwaway copy): the user's own
+    run has no limit.
+    """
+    from lightnb import time_limit
+    from lightnb.time_limit import TimeLimitExceeded
+
+    limit = time_limit.seconds()
+    if limit is None:
+        yield
+        return
+    ended = threading.Event()
+    fired: list[float] = []
+
+    def watch() -> None:
+        if ended.wait(limit):
+            return
+        fired.append(limit)
+        while not ended.is_set():
+            with contextlib.suppress(Exception):  # closed, or the server did not answer in time: ask again
+                conn.cancel_safe(timeout=CANCEL_TIMEOUT)
+            ended.wait(CANCEL_AGAIN)
+
+    watcher = threading.Thread(target=watch, name="lightnb-sql-time-limit", daemon=True)
+    watcher.start()
+
+    def stop_watching() -> None:
+        ended.set()
+        watcher.join()
+
+    try:
+        yield
+    except BaseException as error:
+        stop_watching()
+        if fired and not isinstance(error, KeyboardInterrupt):
+            raise TimeLimitExceeded(limit, what) from error  # the server's "canceling statement due to user request"
+        raise
+    stop_watching()
+    if fired:
+        raise TimeLimitExceeded(limit, what)
 
 
 def _first_line(error: BaseException) -> str:

@@ -28,6 +28,7 @@ from pglast.parser import ParseError, parse_sql_json
 
 from lightnb.backends.postgres import url as pgurl
 from lightnb.backends.postgres.clone import Clone, rehearsal_clone
+from lightnb.backends.postgres.connect import time_limited
 from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.locks import _STRENGTH, _tables, blocks, human_count, observe, sql_mode
 from lightnb.backends.postgres.private import require_private
@@ -105,7 +106,7 @@ def _measure(clone: Clone, migration: Migration, file: str, script: str,
     refuse_escapes(migration, script, file)  # the guard every path running migration SQL goes through
     name = f"{migration.name}/{file}"
     statements = list(split(script))
-    with clone.connect() as conn, clone.connect() as watcher:
+    with clone.connect() as conn, clone.connect() as watcher, time_limited(conn, f"{migration.name}'s {file}"):
         if not migration.run_in_transaction:
             for statement in statements:
                 conn.execute(statement.text.encode("utf-8"), prepare=False)

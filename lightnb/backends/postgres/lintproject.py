@@ -35,6 +35,7 @@ import psycopg
 
 from lightnb.backends.postgres.clone import Clone, drop_clone, make_clone, sweep_stale
 from lightnb.backends.postgres.cluster import Cluster, ClusterError
+from lightnb.backends.postgres.connect import time_limited
 from lightnb.backends.postgres.guard import first_escape
 from lightnb.backends.postgres.locks import (
     StatementEffect,
@@ -163,7 +164,7 @@ def check_rewrite(state: Clone, rewrite: Rewrite) -> str | None:
             return f"refused to run it: {escape[1]}"
     clone = make_clone(state.cluster, state.name)
     try:
-        with clone.connect() as conn:
+        with clone.connect() as conn, time_limited(conn, "lightnb's rewrite, tried on a clone"):
             for text in rewrite.before:
                 with contextlib.suppress(psycopg.Error), conn.transaction():
                     conn.execute(text.encode("utf-8"), prepare=False)

@@ -27,6 +27,7 @@ import psycopg
 from pglast.parser import ParseError, parse_sql_json
 
 from lightnb.backends.postgres.clone import Clone
+from lightnb.backends.postgres.connect import time_limited
 from lightnb.backends.postgres.shape import qualified
 from lightnb.backends.postgres.split import split
 from lightnb.errors import SqlError
@@ -200,7 +201,7 @@ def run_measured(clone: Clone, migration: Migration) -> UpRun:
     from lightnb.backends.postgres.migrate import ensure_tracking_table, run_migration, up_script
     script = up_script(migration)
     run = UpRun(in_transaction=migration.run_in_transaction)
-    with clone.connect() as conn:
+    with clone.connect() as conn, time_limited(conn, f"{migration.name}'s up.sql"):
         ensure_tracking_table(conn)
         known = _tables(conn)
         if not migration.run_in_transaction:

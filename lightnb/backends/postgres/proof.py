@@ -30,7 +30,7 @@ from pglast.parser import ParseError, parse_sql_json
 
 from lightnb.backends.postgres.clone import Clone, drop_clone, make_clone, sweep_stale
 from lightnb.backends.postgres.cluster import Cluster, ClusterError
-from lightnb.backends.postgres.connect import transaction
+from lightnb.backends.postgres.connect import time_limited, transaction
 from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.locks import StatementEffect, UpRun, run_measured, server_message
 from lightnb.backends.postgres.rowhash import TableRows, common_columns, compare_table, summaries
@@ -83,7 +83,7 @@ def run_down(clone: Clone, migration: Migration) -> None:
         raise MigrationError(f"{migration.name} has no down.sql", path=migration.up_path, version=migration.version)
     script = migration.down_sql()
     refuse_escapes(migration, script, "down.sql")
-    with clone.connect() as conn:
+    with clone.connect() as conn, time_limited(conn, f"{migration.name}'s down.sql"):
         with transaction(conn) if migration.run_in_transaction else contextlib.nullcontext():
             if script.strip():
                 try:
@@ -98,7 +98,7 @@ def run_down(clone: Clone, migration: Migration) -> None:
 def run_up(clone: Clone, migration: Migration) -> None:
     """Apply one migration on a clone with diesel's semantics (no measuring)."""
     from lightnb.backends.postgres.migrate import ensure_tracking_table, run_migration
-    with clone.connect() as conn:
+    with clone.connect() as conn, time_limited(conn, f"{migration.name}'s up.sql"):
         ensure_tracking_table(conn)
         run_migration(conn, migration)
 
