@@ -19,8 +19,12 @@ The limit comes from, first to last: :func:`limited` (the ``--sql-timeout`` opti
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
 from lightnb.errors import LightnbError
@@ -82,4 +86,85 @@ def limited(limit: float | None) -> Iterator[None]:
         _LIMIT.reset(token)
 
 
-__all__ = ["DEFAULT_SECONDS", "ENV", "TimeLimitExceeded", "limited", "parse", "seconds"]
+class Deadline:
+    """One armed deadline of :func:`deadline` (``fired`` once its action ran)."""
+
+    __slots__ = ("at", "action", "state")
+
+    def __init__(self, at: float, action: Callable[[], None]) -> None:
+        self.at = at
+        self.action = action
+        self.state = "armed"  # then "firing" and "fired", or "disarmed"
+
+    @property
+    def fired(self) -> bool:
+        return self.state == "fired"
+
+
+class _Watchdog:
+    """One thread for every armed deadline of the process (a thread per block would cost a tenth of a millisecond
+    per migration step); it starts with the first deadline and waits, idle, for the next."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, action: Callable[[], None]) -> Deadline:
+        armed = Deadline(time.monotonic() + seconds, action)
+        with self._changed:
+            heapq.heappush(self._heap, (armed.at, next(self._order), armed))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="lightnb-sql-time-limit", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+        return armed
+
+    def disarm(self, armed: Deadline) -> None:
+        """Take ``armed`` back; once this returns its action does not run, or has run to its end."""
+        with self._changed:
+            while armed.state == "firing":
+                self._changed.wait()
+            if armed.state == "armed":
+                armed.state = "disarmed"  # left in the heap, skipped when its time comes
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while self._heap and self._heap[0][2].state != "armed":
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._changed.wait()
+                    continue
+                due = self._heap[0][0] - time.monotonic()
+                if due > 0:
+                    self._changed.wait(due)
+                    continue
+                armed = heapq.heappop(self._heap)[2]
+                armed.state = "firing"
+            try:
+                armed.action()
+            except Exception:  # noqa: BLE001 - an action that fails (a closed connection) has nothing left to stop
+                pass
+            finally:
+                with self._changed:
+                    armed.state = "fired"
+                    self._changed.notify_all()
+
+
+_WATCHDOG = _Watchdog()
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, action: Callable[[], None]) -> Iterator[Deadline]:
+    """Run ``action`` (quick: it only stops something) once ``seconds`` passed during the block, in lightnb's watchdog
+    thread; when the block ends, it has run to its end or never runs. The block reads ``fired``."""
+    armed = _WATCHDOG.arm(seconds, action)
+    try:
+        yield armed
+    finally:
+        _WATCHDOG.disarm(armed)
+
+
+__all__ = ["DEFAULT_SECONDS", "ENV", "Deadline", "TimeLimitExceeded", "deadline", "limited", "parse", "seconds"]

@@ -119,33 +119,34 @@ def time_limited(conn: psycopg.Connection[Any], what: str) -> Iterator[None]:
         yield
         return
     ended = threading.Event()
-    fired: list[float] = []
+    cancelling: list[threading.Thread] = []
 
-    def watch() -> None:
-        if ended.wait(limit):
-            return
-        fired.append(limit)
+    def cancel_until_ended() -> None:
         while not ended.is_set():
             with contextlib.suppress(Exception):  # closed, or the server did not answer in time: ask again
                 conn.cancel_safe(timeout=CANCEL_TIMEOUT)
             ended.wait(CANCEL_AGAIN)
 
-    watcher = threading.Thread(target=watch, name="lightnb-sql-time-limit", daemon=True)
-    watcher.start()
+    def start_cancelling() -> None:  # in the watchdog's thread: quick, the cancels go on in a thread of their own
+        cancelling.append(threading.Thread(target=cancel_until_ended, name="lightnb-sql-cancel", daemon=True))
+        cancelling[0].start()
 
-    def stop_watching() -> None:
+    def stop_cancelling() -> None:
         ended.set()
-        watcher.join()
+        for thread in cancelling:
+            thread.join()
 
     try:
-        yield
+        with time_limit.deadline(limit, start_cancelling) as armed:
+            try:
+                yield
+            finally:
+                stop_cancelling()
     except BaseException as error:
-        stop_watching()
-        if fired and not isinstance(error, KeyboardInterrupt):
+        if armed.fired and not isinstance(error, KeyboardInterrupt):
             raise TimeLimitExceeded(limit, what) from error  # the server's "canceling statement due to user request"
         raise
-    stop_watching()
-    if fired:
+    if armed.fired:
         raise TimeLimitExceeded(limit, what)
 
 

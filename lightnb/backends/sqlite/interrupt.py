@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import sqlite3
-import threading
 from collections.abc import Iterator
 from types import FrameType
 
@@ -126,34 +125,24 @@ def _time_limited(conn: sqlite3.Connection, stop: Stop, timed: bool) -> Iterator
     if limit is None:
         yield
         return
-    ended = threading.Event()
 
-    def watch() -> None:
-        if ended.wait(limit):
-            return
+    def stop_it() -> None:
         stop.timed_out = limit
         try:
             conn.interrupt()
         except sqlite3.ProgrammingError:  # closed
             pass
 
-    watcher = threading.Thread(target=watch, name="lightnb-sql-time-limit", daemon=True)
-    watcher.start()
-
-    def ended_now() -> float | None:
-        ended.set()
-        watcher.join()  # no interrupt reaches what runs after the block
-        fired, stop.timed_out = stop.timed_out, None
-        return fired
-
+    fired: float | None = None
     try:
-        yield
+        with time_limit.deadline(limit, stop_it):  # no interrupt reaches what runs after the block
+            yield
     except BaseException as error:
-        fired = ended_now()
+        fired, stop.timed_out = stop.timed_out, None
         if fired is not None and not isinstance(error, (TimeLimitExceeded, KeyboardInterrupt)):
             raise TimeLimitExceeded(fired) from error  # its code said "interrupted" as an ordinary failure
         raise
-    fired = ended_now()
+    fired, stop.timed_out = stop.timed_out, None
     if fired is not None:
         raise TimeLimitExceeded(fired)
 
