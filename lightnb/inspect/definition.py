@@ -80,7 +80,7 @@ def _parse(sql: str, into: type[exp.Expr] | None = None) -> exp.Expr | None:
     _log.setLevel(logging.CRITICAL)
     try:
         return sqlglot.parse_one(sql, read="sqlite", into=into) if into else sqlglot.parse_one(sql, read="sqlite")
-    except (sqlglot.errors.SqlglotError, ValueError, IndexError, TypeError):
+    except (sqlglot.errors.SqlglotError, ValueError, IndexError, TypeError, RecursionError):
         return None
     finally:
         _log.setLevel(level)

@@ -220,7 +220,7 @@ class _Tracer:
             raise _Unsure(f"view {name} refers to itself")
         try:
             create = sqlglot.parse_one(sql, read="sqlite")
-        except (sqlglot.errors.SqlglotError, IndexError, ValueError) as error:
+        except (sqlglot.errors.SqlglotError, IndexError, ValueError, RecursionError) as error:
             raise _Unsure(f"cannot read view {name}") from error
         body = create.args.get("expression") if isinstance(create, exp.Create) else None
         if not isinstance(body, exp.Query):

@@ -15,7 +15,7 @@ def parse_statement(text: str) -> exp.Expr | None:
     logger.setLevel(logging.ERROR)  # triggers parse as Command with a warning; that is fine
     try:
         return sqlglot.parse_one(text, read="sqlite")
-    except sqlglot.errors.SqlglotError:
+    except (sqlglot.errors.SqlglotError, RecursionError):  # nested past the parser: read as unparsed
         return None
     finally:
         logger.setLevel(level)

@@ -441,7 +441,7 @@ def _query_rows(conn: sqlite.Connection, query: str, n: int,
 def _single_select(query: str) -> exp.Expr:
     try:
         parsed = [p for p in sqlglot.parse(query, read="sqlite") if p is not None]
-    except (sqlglot.errors.SqlglotError, IndexError, ValueError) as error:  # the parser's own failures
+    except (sqlglot.errors.SqlglotError, IndexError, ValueError, RecursionError) as error:  # the parser's own
         raise LightnbError(f"{query!r} is neither a table nor a query SQLite reads "
                            f"({str(error).splitlines()[0]}); check the name.") from error
     if len(parsed) != 1 or not isinstance(parsed[0], exp.Query):

@@ -358,7 +358,7 @@ def _parsed_checks(sql: str) -> tuple[str, ...] | None:
     from sqlglot import exp
     try:
         tree = sqlglot.parse_one(sql, read="sqlite")
-    except sqlglot.errors.ParseError:
+    except (sqlglot.errors.ParseError, RecursionError):
         return None
     return tuple(sorted(c.this.sql(dialect="sqlite") for c in tree.find_all(exp.CheckColumnConstraint)))
 

@@ -70,7 +70,7 @@ def parse_default(text: str | None) -> exp.Expr | None:
         return None
     try:
         return sqlglot.parse_one(text, read="sqlite")
-    except (ParseError, TokenError, ValueError):
+    except (ParseError, TokenError, ValueError, RecursionError):
         return None
 
 

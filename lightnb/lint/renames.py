@@ -31,7 +31,7 @@ def rename_in_expression(sql: str, renames: Mapping[str, str]) -> str:
         return sql
     try:
         tree = sqlglot.parse_one(sql, read="sqlite")
-    except (ParseError, TokenError, ValueError):
+    except (ParseError, TokenError, ValueError, RecursionError):
         tree = None
     if tree is None:
         return _rename_tokens(sql, lowered)

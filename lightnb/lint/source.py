@@ -64,7 +64,7 @@ def parse_statement(text: str) -> exp.Expr | None:
     """Parse one statement with sqlglot; return None when it cannot."""
     try:
         tree = sqlglot.parse_one(text, read="sqlite")
-    except (ParseError, TokenError, ValueError):
+    except (ParseError, TokenError, ValueError, RecursionError):  # nested past the parser
         return None
     if isinstance(tree, exp.Block):  # CREATE TRIGGER … END: sqlglot splits at the inner ';'
         return exp.Command(this="CREATE", expression=text)
