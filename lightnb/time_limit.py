@@ -12,8 +12,8 @@ Revert panels) have no limit, as with diesel: Ctrl-C stops them.
 SQLite interrupts the statement (:func:`lightnb.backends.sqlite.interrupt.interrupting` with ``timed``);
 PostgreSQL cancels it in the server (:func:`lightnb.backends.postgres.connect.time_limited`, on a clone).
 
-The limit comes from, first to last: :func:`limited` (the ``--sql-timeout`` option), the
-``LIGHTNB_SQL_TIMEOUT`` environment variable (also seen by a rehearsal's kernel), the default.
+The limit comes from, first to last: :func:`limited` (in this thread), the ``LIGHTNB_SQL_TIMEOUT``
+environment variable (which ``--sql-timeout`` sets, so a rehearsal's kernel sees it too), the default.
 """
 
 from __future__ import annotations
