@@ -14,6 +14,8 @@ know)::
     cwd = "."                               # relative to diesel.toml's folder
     timeout = 600                           # seconds
 
+    sql_timeout = 600                       # seconds SQL lightnb runs by itself on a copy may run (0: none)
+
     [lint]                                  # see lightnb.lint.config
     [redact]                                # see lightnb.inspect.redact
 
@@ -131,6 +133,21 @@ class Settings(Mapping[str, Any]):
         section = self.values.get("schema") or {}
         style = section.get("style") if isinstance(section, Mapping) else None
         return style or None
+
+    @property
+    def sql_timeout(self) -> float | None:
+        """``sql_timeout``: seconds migration SQL lightnb runs by itself on a copy may run (:mod:`lightnb.time_limit`;
+        ``0``: no limit), or None when not set.
+
+        :raises ProjectError: when it is not a number of seconds.
+        """
+        configured = self.values.get("sql_timeout")
+        if configured is None:
+            return None
+        if isinstance(configured, bool) or not isinstance(configured, (int, float)) or not 0 <= configured < 1e12:
+            raise ProjectError(f"`sql_timeout = {configured!r}` in {SETTINGS_NAME} is not a number of seconds; write "
+                               f"e.g. sql_timeout = 1800 (0: no limit)", path=self._file())
+        return float(configured)
 
     @property
     def test(self) -> TestSettings:

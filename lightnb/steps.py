@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, overload
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TextIO, TypeVar, overload
 
 from lightnb import migrations as migration_files
 from lightnb.backends import driver_error_label, sqlite
@@ -104,6 +104,23 @@ def __getattr__(name: str) -> Any:
         from lightnb.runner import StepEvent
         return StepEvent
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _project_time_limit(step: Callable[Concatenate[Project, _P], _R]) -> Callable[Concatenate[Project, _P], _R]:
+    """Run ``step`` with the project's ``sql_timeout`` (lightnb.toml) as the time limit of the migration SQL it
+    runs by itself on a copy (:mod:`lightnb.time_limit`), unless ``--sql-timeout`` or ``LIGHTNB_SQL_TIMEOUT`` chose
+    one."""
+    def timed(project: Project, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        from lightnb import time_limit
+        with time_limit.configured(project.settings.sql_timeout):
+            return step(project, *args, **kwargs)
+    timed.__name__, timed.__qualname__, timed.__doc__ = step.__name__, step.__qualname__, step.__doc__
+    timed.__wrapped__ = step  # type: ignore[attr-defined]
+    return timed
 
 
 def snapshot(project: Project, *, database_url: str | Path | None = None,
@@ -402,6 +419,7 @@ def save_sql(project: Project, name_or_version: str, *, up: str | None = None,
     return find_migration(project, migration.name)
 
 
+@_project_time_limit
 def lint(project: Project, *, versions: list[str] | None = None,
          database: str | Path | None = None, all: bool = False) -> list[Finding]:
     """Lint the project's pending migrations (or ``all``, or only ``versions``) with its lightnb.toml settings.
@@ -449,6 +467,7 @@ def lint_database(project: Project, database: str | Path | None = None) -> Path 
     return target if target.is_file() else None
 
 
+@_project_time_limit
 def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = "migration",
              run_in_transaction: bool = True) -> list[Finding]:
     """Lint SQL being edited, against the history of the project's earlier migrations.
@@ -470,6 +489,7 @@ def lint_sql(project: Project, up: str, down: str | None = None, *, name: str = 
                      run_in_transaction=run_in_transaction)
 
 
+@_project_time_limit
 def test(project: Project, database: str | Path | None = None, *, versions: list[str] | None = None,
          applied: int = 0, run_tests: bool = True, on_output: Callable[[str], None] | None = None,
          copied: dict[str, Any] | None = None) -> CheckResult:
@@ -569,18 +589,21 @@ def inspect(project: Project, result: RunResult | Change, table: str | None = No
     :returns: ``lightnb.capture.Change`` (or ``lightnb.capture.Inspection`` when ``table`` is given).
     :raises WorkspaceError: when the result was not captured.
     """
+    from lightnb import time_limit
     from lightnb.capture import Change, describe, inspect_change
     from lightnb.inspect.redact import Redactor
     redactor = Redactor.for_project(project)
     captured_on = result.result.before_copy if isinstance(result, Change) else result.before_copy
-    if is_postgres_url(str(captured_on) if isinstance(captured_on, str) else None):
-        from lightnb.backends.postgres import capture as postgres_capture
-        found = result if isinstance(result, Change) else postgres_capture.describe(
-            result, preview_rows=min(rows, 20), redactor=redactor)
-        return found if table is None else postgres_capture.inspect_change(found, table, rows=rows, redactor=redactor)
-    change = result if isinstance(result, Change) else describe(result, preview_rows=min(rows, 20),
-                                                                 redactor=redactor)
-    return change if table is None else inspect_change(change, table, rows=rows, redactor=redactor)
+    with time_limit.configured(project.settings.sql_timeout):  # the measured impact runs the migrations' SQL
+        if is_postgres_url(str(captured_on) if isinstance(captured_on, str) else None):
+            from lightnb.backends.postgres import capture as postgres_capture
+            found = result if isinstance(result, Change) else postgres_capture.describe(
+                result, preview_rows=min(rows, 20), redactor=redactor)
+            return found if table is None else postgres_capture.inspect_change(found, table, rows=rows,
+                                                                              redactor=redactor)
+        change = result if isinstance(result, Change) else describe(result, preview_rows=min(rows, 20),
+                                                                     redactor=redactor)
+        return change if table is None else inspect_change(change, table, rows=rows, redactor=redactor)
 
 
 # --------------------------------------------------------------------------- the rest of the door
@@ -921,6 +944,7 @@ def lint_rules() -> list[tuple[str, str, str]]:
                   + [(rule, summary, severity) for rule, (severity, summary) in POSTGRES_RULES.items()])
 
 
+@_project_time_limit
 def check(project: Project, *, database_url: str | Path | None = None, applied: int = 0, run_tests: bool = True,
           on_output: Callable[[str], None] | None = None) -> CheckResult:
     """Rehearse the pending migrations on a fresh copy of the project's database (or an empty one when it
@@ -1121,6 +1145,7 @@ def verify(project: Project, database: str | Path, queries: Sequence[str], *, ro
         conn.close()
 
 
+@_project_time_limit
 def run_on_workspace(project: Project, workspace: Workspace | PostgresWorkspace, *, limit: int | None = None,
                      on_step: StepObserver | None = None, durable: bool = True, proved: Any = None) -> Change:
     """Apply the pending migrations (or the next ``limit``) to the workspace, keeping what they changed:

@@ -13,7 +13,8 @@ SQLite interrupts the statement (:func:`lightnb.backends.sqlite.interrupt.interr
 PostgreSQL cancels it in the server (:func:`lightnb.backends.postgres.connect.time_limited`, on a clone).
 
 The limit comes from, first to last: :func:`limited` (in this thread), the ``LIGHTNB_SQL_TIMEOUT``
-environment variable (which ``--sql-timeout`` sets, so a rehearsal's kernel sees it too), the default.
+environment variable (which ``--sql-timeout`` sets, so a rehearsal's kernel sees it too), the project's
+``sql_timeout`` in lightnb.toml (:func:`configured`, while a step of that project runs), the default.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ DEFAULT_SECONDS = 600.0
 ENV = "LIGHTNB_SQL_TIMEOUT"
 _UNSET = -1.0
 _LIMIT: ContextVar[float | None] = ContextVar("lightnb_sql_time_limit", default=_UNSET)
+_CONFIGURED: ContextVar[float | None] = ContextVar("lightnb_sql_time_limit_configured", default=None)
 
 
 class TimeLimitExceeded(LightnbError):
@@ -57,9 +59,12 @@ def seconds() -> float | None:
     if chosen != _UNSET:
         return chosen
     written = os.environ.get(ENV, "").strip()
-    if not written:
-        return DEFAULT_SECONDS
-    return parse(written, what=ENV)
+    if written:
+        return parse(written, what=ENV)
+    configured = _CONFIGURED.get()
+    if configured is not None:
+        return configured or None
+    return DEFAULT_SECONDS
 
 
 def parse(text: str, *, what: str = "--sql-timeout") -> float | None:
@@ -84,6 +89,17 @@ def limited(limit: float | None) -> Iterator[None]:
         yield
     finally:
         _LIMIT.reset(token)
+
+
+@contextlib.contextmanager
+def configured(limit: float | None) -> Iterator[None]:
+    """Use ``limit`` (a project's ``sql_timeout``: seconds, ``0`` for none; None: not set) during the block, unless
+    :func:`limited` or ``LIGHTNB_SQL_TIMEOUT`` chose one."""
+    token = _CONFIGURED.set(limit)
+    try:
+        yield
+    finally:
+        _CONFIGURED.reset(token)
 
 
 class Deadline:
@@ -167,4 +183,5 @@ def deadline(seconds: float, action: Callable[[], None]) -> Iterator[Deadline]:
         _WATCHDOG.disarm(armed)
 
 
-__all__ = ["DEFAULT_SECONDS", "ENV", "Deadline", "TimeLimitExceeded", "deadline", "limited", "parse", "seconds"]
+__all__ = ["DEFAULT_SECONDS", "ENV", "Deadline", "TimeLimitExceeded", "configured", "deadline", "limited", "parse",
+           "seconds"]

@@ -56,6 +56,35 @@ def test_the_limit_comes_from_the_option_then_the_environment_then_the_default(m
             time_limit.parse(wrong)
 
 
+def test_a_projects_lightnb_toml_sets_the_limit_when_nothing_else_does(monkeypatch, guarded):
+    monkeypatch.delenv(time_limit.ENV, raising=False)
+    (guarded.root / "lightnb.toml").write_text("sql_timeout = 0.5\n", encoding="utf-8")
+    project = _project(guarded, FOREVER_ON_ROWS)
+    assert project.settings.sql_timeout == 0.5
+    with time_limit.configured(project.settings.sql_timeout):
+        assert time_limit.seconds() == 0.5
+        monkeypatch.setenv(time_limit.ENV, "7")  # --sql-timeout or the environment win
+        assert time_limit.seconds() == 7
+        monkeypatch.delenv(time_limit.ENV)
+        with time_limit.limited(3):
+            assert time_limit.seconds() == 3
+    with time_limit.configured(0.0):
+        assert time_limit.seconds() is None  # 0: no limit
+    assert time_limit.seconds() == 600
+    result = steps.check(project, database_url=guarded.production, run_tests=False)  # the step reads the project's
+    proof = next(m for m in result.migrations if m.migration == NAME)
+    assert any("ran over the time limit (0.5 s)" in r for r in proof.reasons), proof.reasons
+    guarded.assert_production_untouched()
+
+
+@pytest.mark.parametrize("written", ["'soon'", "-1", "true", "[1]"])
+def test_a_wrong_sql_timeout_in_lightnb_toml_is_one_line(guarded, written):
+    (guarded.root / "lightnb.toml").write_text(f"sql_timeout = {written}\n", encoding="utf-8")
+    with pytest.raises(LightnbError, match=r"`sql_timeout = .*` in lightnb.toml is not a number of seconds; write "
+                                           r"e.g. sql_timeout = 1800 \(0: no limit\)"):
+        steps.lint(Project.discover(guarded.root))
+
+
 def test_check_stops_a_proof_that_never_ends_and_says_why(guarded):
     project = _project(guarded, FOREVER_ON_ROWS)
     started = time.monotonic()
