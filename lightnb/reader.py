@@ -44,6 +44,8 @@ class Reader(Generic[_T]):
         self._done = threading.Event()
         self._outcome: tuple[bool, Any] | None = None
         self._parent: Reader[Any] | None = getattr(_running, "reader", None)
+        from lightnb import time_limit
+        self._limits = time_limit.chosen()  # migration SQL it runs on a copy has the caller's time limit
         self._thread = threading.Thread(target=self._run, name=self.NAME, daemon=True)
 
     def __enter__(self) -> Reader[_T]:
@@ -79,9 +81,11 @@ class Reader(Generic[_T]):
             raise stop
 
     def _run(self) -> None:
+        from lightnb import time_limit
         _running.reader = self
         try:
-            self._outcome = (True, self._work(self._opened))
+            with time_limit.carried(self._limits):
+                self._outcome = (True, self._work(self._opened))
         except BaseException as error:  # noqa: BLE001 - handed to the thread that waits for it
             self._outcome = (False, error)
         finally:

@@ -102,6 +102,24 @@ def configured(limit: float | None) -> Iterator[None]:
         _CONFIGURED.reset(token)
 
 
+def chosen() -> tuple[float | None, float | None]:
+    """This thread's choice of limit (:func:`limited`, :func:`configured`), to carry into a thread that works for it
+    (:func:`carried`): a new thread starts with none."""
+    return _LIMIT.get(), _CONFIGURED.get()
+
+
+@contextlib.contextmanager
+def carried(choice: tuple[float | None, float | None]) -> Iterator[None]:
+    """Use ``choice`` (:func:`chosen` in the thread this one works for) during the block."""
+    limit, configured_limit = choice
+    tokens = _LIMIT.set(limit), _CONFIGURED.set(configured_limit)
+    try:
+        yield
+    finally:
+        _CONFIGURED.reset(tokens[1])
+        _LIMIT.reset(tokens[0])
+
+
 class Deadline:
     """One armed deadline of :func:`deadline` (``fired`` once its action ran)."""
 
@@ -183,5 +201,5 @@ def deadline(seconds: float, action: Callable[[], None]) -> Iterator[Deadline]:
         _WATCHDOG.disarm(armed)
 
 
-__all__ = ["DEFAULT_SECONDS", "ENV", "Deadline", "TimeLimitExceeded", "configured", "deadline", "limited", "parse",
-           "seconds"]
+__all__ = ["DEFAULT_SECONDS", "ENV", "Deadline", "TimeLimitExceeded", "carried", "chosen", "configured", "deadline",
+           "limited", "parse", "seconds"]

@@ -54,3 +54,13 @@ def test_one_thread_serves_every_deadline():
             pass
     watchdogs = [t for t in threading.enumerate() if t.name == "lightnb-sql-time-limit"]
     assert len(watchdogs) == 1, (before, watchdogs)
+
+
+def test_a_reader_thread_works_with_the_callers_limit():
+    """The proof's and the Run panel's measurements ahead run in reader threads: they keep the project's limit."""
+    from lightnb.reader import Reader
+    with time_limit.configured(0.5):
+        with Reader(lambda opened: time_limit.seconds()) as reader:
+            assert reader.result() == 0.5
+    with time_limit.limited(None), Reader(lambda opened: time_limit.seconds()) as reader:
+        assert reader.result() is None
