@@ -38,16 +38,18 @@ def load_rules() -> dict[str, Rule]:
 
 def lint_source(source: Source, *, history: Iterable[str] = (), config: LintConfig | None = None,
                 conn: sqlite.Connection | None = None,
-                later: Sequence[tuple[str, Catalog]] = ()) -> list[Finding]:
+                later: Sequence[tuple[str, Catalog]] = (), unreached: str | None = None) -> list[Finding]:
     """Lint one migration given as :class:`Source`.
 
     :param history: the up.sql texts of every earlier migration, in order.
     :param conn: a workspace connection in the state just before this migration (for impact).
     :param later: the schema after each later migration (:func:`later_states`), for rules that
         judge by the final state of the history.
+    :param unreached: why there is no ``conn`` although a database was given (said where a measurement is missing).
     """
     config = config or LintConfig()
-    context = MigrationContext(source, replay(history, source.up, source.down), config, conn, tuple(later))
+    context = MigrationContext(source, replay(history, source.up, source.down), config, conn, tuple(later),
+                               unreached)
     findings: list[Finding] = []
     for rule in load_rules().values():
         if rule.scope == "migration" and config.enabled(rule.id):
@@ -102,7 +104,9 @@ def lint_migrations(migrations: Sequence[Migration], *, versions: Iterable[str] 
                 before = rehearsal.before(migration) if rehearsal is not None else None
                 earlier = baseline.history(migrations, position) if baseline is not None else history
                 findings += lint_source(source_of(migration), history=earlier, config=config,
-                                        later=states[position + 1:], conn=before)
+                                        later=states[position + 1:], conn=before,
+                                        unreached=rehearsal.unreached if rehearsal is not None and before is None
+                                        else None)
             history.append(migration.up_sql())
     return sort_findings(findings)
 

@@ -41,6 +41,8 @@ class MigrationContext:
     :param replay: the schema at each point of this migration, replayed in memory.
     :param conn: a workspace connection in the state just before this migration, or None.
     :param later: (migration name, schema after it) for each later migration of the history, in order.
+    :param unreached: why there is no ``conn`` although a database was given (an earlier pending migration does
+        not run on the workspace copy), or None.
     """
 
     source: Source
@@ -48,6 +50,7 @@ class MigrationContext:
     config: LintConfig
     conn: sqlite.Connection | None = None
     later: tuple[tuple[str, Catalog], ...] = ()
+    unreached: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

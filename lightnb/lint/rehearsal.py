@@ -22,6 +22,7 @@ from lightnb.catalog import TRACKING_TABLE, Catalog
 from lightnb.errors import LightnbError
 from lightnb.lint.history import timeline
 from lightnb.migrations import Migration
+from lightnb.time_limit import TimeLimitExceeded
 
 _ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
@@ -126,6 +127,7 @@ class Rehearsal:
     _copy: sqlite.Connection | None = field(default=None, init=False)
     _applied: int = field(default=0, init=False)
     _broken: bool = field(default=False, init=False)
+    unreached: str | None = field(default=None, init=False)  # why the migrations after a failing one are not reached
 
     @classmethod
     @contextlib.contextmanager
@@ -162,8 +164,14 @@ class Rehearsal:
         for earlier in self.pending[self._applied:target]:
             try:
                 runner.apply(copy, earlier, "up")
+            except TimeLimitExceeded as stopped:
+                self._broken = True
+                self.unreached = (f"{earlier.name}, pending before it, ran over the time limit ({stopped.limit:g} s) "
+                                  f"on the workspace copy")
+                return None
             except (LightnbError, sqlite.Error):
                 self._broken = True
+                self.unreached = f"{earlier.name}, pending before it, does not run on the workspace copy"
                 return None
             self._applied += 1
         return copy

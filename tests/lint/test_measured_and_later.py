@@ -117,3 +117,30 @@ def test_bundled_sample_message_log_is_not_a_warning(tmp_path: Path) -> None:
     assert [(f.severity, f.message.split(";")[0]) for f in findings] == [
         ("info", "message_log(user_id) references users")]
     assert "message_log_user_id_sent_at_idx" in findings[0].message
+
+
+def _destructive_with_database(tmp_path: Path, ups: list[str]) -> list[str]:
+    folder = _project(tmp_path, ups)
+    database = tmp_path / "app.db"
+    conn = sqlite3.connect(database)
+    conn.executescript(SCHEMA + ROWS)
+    conn.close()
+    return [f.message for f in lint_project(folder, database=database) if f.rule == "destructive"]
+
+
+def test_a_statement_after_a_pending_migration_that_fails_on_the_copy_says_it_was_not_measured(tmp_path: Path) -> None:
+    """With a database, a destructive finding carries its measurement; one that cannot be reached says why."""
+    assert _destructive_with_database(tmp_path, ["INSERT INTO no_such_table VALUES (1);",
+                                                 "DELETE FROM users WHERE id = 3;"]) == [
+        "DELETE from users (not measured: 2024-01-01-000000_step1, pending before it, does not run on the "
+        "workspace copy)"]
+
+
+def test_a_statement_after_a_pending_migration_that_runs_over_the_time_limit_says_so(tmp_path: Path) -> None:
+    from lightnb import time_limit
+    forever = ("CREATE TABLE t AS WITH RECURSIVE c(x) AS (SELECT id FROM users UNION ALL SELECT x + 1 FROM c) "
+               "SELECT count(*) AS n FROM c;")
+    with time_limit.limited(0.3):
+        assert _destructive_with_database(tmp_path, [forever, "DELETE FROM users WHERE id = 3;"]) == [
+            "DELETE from users (not measured: 2024-01-01-000000_step1, pending before it, ran over the time limit "
+            "(0.3 s) on the workspace copy)"]

@@ -49,7 +49,8 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
         for what, level, scope, judge in _destruction(statement, rebuilt, ctx):
             if measured is None:
                 measured = measure_statements(ctx.conn, ctx.source.up.statements, redactor=ctx.config.redactor,
-                                              outside=not ctx.source.run_in_transaction)
+                                              outside=not ctx.source.run_in_transaction) if ctx.conn is not None \
+                    else _unreached(ctx.unreached, len(ctx.source.up.statements))
             measurement = measured.get(index)
             if isinstance(level, _IfLost):  # carried through a CAST: kept unless the measurement finds values lost
                 lost = [i for i in measurement.about(scope) if i.is_loss] if measurement is not None else []
@@ -127,6 +128,14 @@ def _judge_drop(impacts: Sequence[Impact]) -> str | None:
         return "unverified"  # the values are there, but not which row held which
     kept = [i for i in impacts if i.kind in ("values_moved", "values_converted")]
     return "kept" if kept and all(i.found == i.count for i in kept) else None
+
+
+def _unreached(reason: str | None, statements: int) -> dict[int, Measurement]:
+    """No measurement: without a database nothing is said; with one whose copy the migration cannot be reached on,
+    each statement says why it was not measured."""
+    if reason is None:
+        return {}
+    return {index: Measurement((), ran=False, reason=reason) for index in range(statements)}
 
 
 def measure_statements(conn: sqlite.Connection | None, statements: Sequence[Parsed], *,
