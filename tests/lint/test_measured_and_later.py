@@ -144,3 +144,21 @@ def test_a_statement_after_a_pending_migration_that_runs_over_the_time_limit_say
         assert _destructive_with_database(tmp_path, [forever, "DELETE FROM users WHERE id = 3;"]) == [
             "DELETE from users (not measured: 2024-01-01-000000_step1, pending before it, ran over the time limit "
             "(0.3 s) on the workspace copy)"]
+
+
+CAST_REBUILD = ("CREATE TABLE users_new (id INTEGER PRIMARY KEY NOT NULL, email TEXT NOT NULL, bio INTEGER);\n"
+                "INSERT INTO users_new SELECT id, email, CAST(bio AS INTEGER) FROM users;\n"
+                "DROP TABLE users;\n"
+                "ALTER TABLE users_new RENAME TO users;\n")
+
+
+def test_a_column_carried_through_a_cast_is_judged_by_its_measurement_and_says_when_there_is_none(
+        tmp_path: Path) -> None:
+    """Measured, the CAST's losses are found ('hi' and 'yo' are not integers); when the migration cannot be reached
+    on the copy, the finding says it was not measured instead of passing the CAST as kept."""
+    measured = _destructive_with_database(tmp_path / "measured", [CAST_REBUILD])
+    assert len(measured) == 1 and "2 non-null value(s) of users.bio lost" in measured[0], measured
+    unreached = _destructive_with_database(tmp_path / "unreached", ["INSERT INTO no_such_table VALUES (1);",
+                                                                    CAST_REBUILD])
+    assert len(unreached) == 1 and unreached[0].endswith(
+        "(not measured: 2024-01-01-000000_step1, pending before it, does not run on the workspace copy)"), unreached

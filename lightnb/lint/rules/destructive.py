@@ -56,6 +56,8 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
                 lost = [i for i in measurement.about(scope) if i.is_loss] if measurement is not None else []
                 if measurement is not None and lost:
                     yield Hit("up.sql", statement.line, what + measurement.note(lost), fix, severity)
+                elif measurement is not None and not measurement.ran:  # a database was given, yet nothing measured
+                    yield Hit("up.sql", statement.line, what + measurement.note([]), fix, severity or "warning")
                 continue
             if measurement is None:
                 yield Hit("up.sql", statement.line, what, fix, severity or level)
