@@ -9,6 +9,7 @@ import the core they use when called, so a command loads only what its verb need
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -118,8 +119,7 @@ def _project_time_limit(step: Callable[Concatenate[Project, _P], _R]) -> Callabl
         from lightnb import time_limit
         with time_limit.configured(project.settings.sql_timeout):
             return step(project, *args, **kwargs)
-    timed.__name__, timed.__qualname__, timed.__doc__ = step.__name__, step.__qualname__, step.__doc__
-    timed.__wrapped__ = step  # type: ignore[attr-defined]
+    functools.update_wrapper(timed, step)  # its name, help and signature (``__wrapped__``) are the step's
     return timed
 
 
