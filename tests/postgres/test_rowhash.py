@@ -54,6 +54,29 @@ def test_counts_do_not_depend_on_the_batch_size(sides: tuple[PgDatabase, PgDatab
     assert composite.sample_keys[0] == "'Ap', '5'"  # byte order: 'A' sorts before 'e' and 'u'
 
 
+def test_a_key_of_any_integer_type_and_sign(pg_database: PgDatabase, pg_cluster: Cluster) -> None:
+    """Keys of each integer type, negative ones among them, and columns of other types (NULLs, empty text)."""
+    pg_database.execute("CREATE TABLE s (id smallint PRIMARY KEY, v text, j jsonb);"
+                        "CREATE TABLE b (id bigint PRIMARY KEY, n numeric, at timestamptz);"
+                        "INSERT INTO s SELECT g, CASE WHEN g % 3 = 0 THEN NULL ELSE 'v' || g END, '{}'::jsonb "
+                        "FROM generate_series(-50, 50) g;"
+                        "INSERT INTO b SELECT g * 4000000000, g / 7.0, now() FROM generate_series(-40, 40) g;")
+    name = pg_database.name + "_types"
+    after = PgDatabase(name, pg_cluster.create_database(name, template=pg_database.name), pg_cluster)
+    try:
+        after.execute("UPDATE s SET v = '' WHERE id IN (-48, 3);"  # NULL becomes '', and a value becomes ''
+                      "DELETE FROM s WHERE id = -50; INSERT INTO s VALUES (51, NULL, '[]');"
+                      "UPDATE b SET n = n + 1 WHERE id < 0; DELETE FROM b WHERE id = 0;")
+        small = _compare(pg_database, after, "s")
+        assert (small.added, small.removed, small.changed, small.changed_columns) == (1, 1, 2, {"v": 2})
+        assert small.sample_keys == ("'-50'", "'-48'", "'3'")
+        big = _compare(pg_database, after, "b")
+        assert (big.added, big.removed, big.changed, big.changed_columns) == (0, 1, 40, {"n": 40})
+        assert big.sample_keys == ("'-160000000000'", "'-156000000000'", "'-152000000000'")
+    finally:
+        pg_cluster.drop_database(name)
+
+
 def test_equal_tables_are_equal_without_streaming(sides: tuple[PgDatabase, PgDatabase]) -> None:
     before, after = sides
     assert _compare(before, after, "t").equal and _compare(before, after, "k").equal
