@@ -7,6 +7,7 @@ and, where a notebook panel calls it directly, as the library call too.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import sys
@@ -69,21 +70,65 @@ def _removed(*paths: Path) -> Callable[[], None]:
 
 
 def startup(scratch: Path, sizes: Sizes) -> list[Row]:
-    """Verbs that need no parser, as a process, against the interpreter starting and doing nothing."""
+    """Verbs that need no parser, as a process, against the interpreter starting and doing nothing: in the editable
+    install ``make`` makes, and installed as a package (what ``pip install`` of a release makes)."""
     project_dir = data.project(scratch / "startup-project", {
         "2024-01-01-000000-0000_create_things": ("CREATE TABLE things (id INTEGER PRIMARY KEY);\n",
                                                   "DROP TABLE things;\n")})
     database = scratch / "startup.db"
     sqlite3.connect(database).close()
+    verbs = (["--help"], ["migration", "list"], ["migration", "pending"])
     rows = []
-    for verb in (["--help"], ["migration", "list"], ["migration", "pending"]):
+    for verb in verbs:
         args = [*verb, "--database-url", str(database)] if verb[0] == "migration" else verb
         contenders = [_cli(f"lightnb {' '.join(verb)}", *args, cwd=project_dir),
                       Contender("python -c pass", argv=[sys.executable, "-c", "pass"])]
         cli, peer = alternate(contenders, sizes.rounds * 3)
         rows.append(Row(f"start-up: `lightnb {' '.join(verb)}`", peer, cli=cli, target="≤ 2×", limit=2.0,
-                        notes="the same Python, doing nothing"))
+                        notes="the same Python, doing nothing; both load the editable install's import hook "
+                              "at start (`make` installs this checkout editable)"))
+    try:
+        python = _installed(scratch / "installed")
+    except (OSError, RuntimeError) as error:
+        return [*rows, Row("start-up, installed as a package", None, failed=str(error))]
+    # the installed package only: not this checkout (python_env puts it first on the path)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    for verb in verbs:
+        args = [*verb, "--database-url", str(database)] if verb[0] == "migration" else verb
+        contenders = [Contender(f"lightnb {' '.join(verb)}", argv=[str(python.with_name("lightnb")), *args],
+                                env=env, cwd=project_dir),
+                      Contender("python -c pass", argv=[str(python), "-c", "pass"], env=env)]
+        cli, peer = alternate(contenders, sizes.rounds * 3)
+        rows.append(Row(f"start-up, installed as a package: `lightnb {' '.join(verb)}`", peer, cli=cli,
+                        target="≤ 2×", limit=2.0,
+                        notes="the same Python in a virtual environment holding only lightnb, installed (not "
+                              "editable), bytecode compiled"))
+    # what any Python command that reads its command line, diesel.toml and a SQLite database starts with
+    needed = "import argparse, pathlib, sqlite3, tomllib"
+    floor, peer = alternate([Contender(f"python -c '{needed}'", argv=[str(python), "-c", needed], env=env),
+                             Contender("python -c pass", argv=[str(python), "-c", "pass"], env=env)],
+                            sizes.rounds * 3)
+    rows.append(Row(f"start-up floor, installed as a package: `python -c '{needed}'`", peer, cli=floor,
+                    notes="the standard library modules a listing needs (command line, diesel.toml, the database, "
+                          "paths), imported by the same Python, nothing else: the floor of the two rows above"))
     return rows
+
+
+def _installed(venv: Path) -> Path:
+    """Install this checkout as a package (built, not editable; no dependencies: start-up imports none) into a new
+    virtual environment ``venv``; return its Python."""
+    import subprocess
+    uv = Path(sys.executable).with_name("uv")
+    if not uv.exists():
+        raise RuntimeError("uv is not installed beside this Python (make installs it)")
+    shutil.rmtree(venv, ignore_errors=True)
+    for command in ([str(uv), "venv", "-q", "--python", sys.executable, str(venv)],
+                    [str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "--no-deps",
+                     "--compile-bytecode", str(REPO)]):
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[:3])} failed: {done.stderr.strip().splitlines()[-1:]}")
+    return venv / "bin" / "python"
 
 
 # --------------------------------------------------------------------------- snapshot

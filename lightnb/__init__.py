@@ -11,9 +11,9 @@ command) loads only what the verb it runs needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lightnb.lazy import load_on_first_use
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the command's start-up path
 
 if TYPE_CHECKING:
     from lightnb.errors import (

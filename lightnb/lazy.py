@@ -13,7 +13,10 @@ import importlib
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the command's start-up path
+if TYPE_CHECKING:
+    from typing import Any
 
 _SHADOWED = "__lightnb_shadowed__"  # where a package keeps its shadowed names
 

@@ -69,6 +69,9 @@ def test_help_loads_no_verb_and_no_step(project: Path) -> None:
     assert code == 0
     assert not {m for m in modules if m.startswith("lightnb.cli.") and m != "lightnb.cli._common"}
     assert "lightnb.steps" not in modules and not modules & set(HEAVY)
+    # nor typing (with re, enum and the rest it loads, most of what the command would add to argparse's own
+    # start-up): the modules on this path import its names for the type checker only
+    assert "typing" not in modules
 
 
 def test_a_verb_s_help_loads_only_that_verb(project: Path) -> None:

@@ -23,7 +23,6 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from lightnb.cli._common import (
     DieselArgumentParser,
@@ -34,7 +33,11 @@ from lightnb.cli._common import (
     build_all,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the command's start-up path
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from lightnb.errors import LightnbError
 
 DEBUG_ENV = "LIGHTNB_DEBUG"

@@ -8,9 +8,11 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the command's start-up path
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     from lightnb.steps import Project, Target
 
     _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]  # generic in the type stubs only
