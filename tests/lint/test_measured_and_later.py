@@ -162,3 +162,49 @@ def test_a_column_carried_through_a_cast_is_judged_by_its_measurement_and_says_w
                                                                     CAST_REBUILD])
     assert len(unreached) == 1 and unreached[0].endswith(
         "(not measured: 2024-01-01-000000_step1, pending before it, does not run on the workspace copy)"), unreached
+
+
+def _severities(up: str, conn: sqlite3.Connection | None) -> list[tuple[str, str]]:
+    source = source_from_text(up, "SELECT 1;")
+    return [(f.severity, f.message) for f in lint_source(source, history=[SCHEMA], conn=conn)
+            if f.rule == "destructive"]
+
+
+def _rebuild(columns: str, select: str) -> str:
+    return (f"CREATE TABLE users_new (id INTEGER PRIMARY KEY NOT NULL, email TEXT NOT NULL, {columns});\n"
+            f"INSERT INTO users_new SELECT id, email, {select} FROM users;\n"
+            "DROP TABLE users;\nALTER TABLE users_new RENAME TO users;\n")
+
+
+def test_without_a_database_a_conversion_the_types_say_is_lossy_is_a_warning_saying_it_was_not_measured() -> None:
+    """Without a database nothing is measured: a CAST (or a copy into a column of another affinity) whose types alone
+    say some values would change is a warning that says so and how to measure it; a widening one says nothing."""
+    text_to_integer = _severities(CAST_REBUILD, None)  # bio TEXT cast to INTEGER: 'hi' would become 0
+    assert text_to_integer == [("warning", "rebuild of users converts column bio with CAST(bio AS INTEGER) (not "
+                                "measured: no database; text that is not a number's own text ('abc', '007', ' 5') "
+                                "becomes another value under it: `lightnb lint --database PROD.db` measures which "
+                                "values it keeps)")]
+    stored = _severities(_rebuild("bio INTEGER", "bio"), None)  # stored in an INTEGER column, no CAST
+    assert len(stored) == 1 and stored[0][0] == "warning" and "copies column bio into bio INTEGER (was TEXT)" in \
+        stored[0][1] and "('007', '4.0') is stored as that number" in stored[0][1], stored
+    assert _severities(_rebuild("bio TEXT", "CAST(bio AS TEXT)"), None) == []  # the same affinity
+    assert _severities(_rebuild("bio BLOB", "CAST(bio AS BLOB)"), None) == []  # bytes of the text: read back
+    acknowledged = _severities("-- lightnb: allow-destructive\n" + CAST_REBUILD, None)
+    assert [s for s, _m in acknowledged] == ["info"]
+    # measured, the measurement decides (and says nothing when every value reads back)
+    conn = workspace()
+    conn.execute("UPDATE users SET bio = '42' WHERE bio IS NOT NULL")
+    assert _severities(CAST_REBUILD, conn) == []
+
+
+def test_without_a_database_only_the_narrowing_cast_of_two_is_a_warning() -> None:
+    schema = ("CREATE TABLE amounts (id INTEGER PRIMARY KEY NOT NULL, cents INTEGER NOT NULL, ratio REAL);\n")
+    up = ("CREATE TABLE amounts_new (id INTEGER PRIMARY KEY NOT NULL, cents TEXT NOT NULL, ratio INTEGER);\n"
+          "INSERT INTO amounts_new SELECT id, CAST(cents AS TEXT), CAST(ratio AS INTEGER) FROM amounts;\n"
+          "DROP TABLE amounts;\nALTER TABLE amounts_new RENAME TO amounts;\n")
+    found = [(f.severity, f.message) for f in lint_source(source_from_text(up, "SELECT 1;"), history=[schema])
+             if f.rule == "destructive"]
+    # integers as text read back; a REAL cast to INTEGER loses a fraction: only that one
+    assert found == [("warning", "rebuild of amounts converts column ratio with CAST(ratio AS INTEGER) (not "
+                      "measured: no database; a value with a fraction (4.5) loses it under it: `lightnb lint "
+                      "--database PROD.db` measures which values it keeps)")]

@@ -23,7 +23,7 @@ from lightnb.lint.effects import statement_effects
 from lightnb.lint.finding import Severity
 from lightnb.lint.options import ALLOW_DESTRUCTIVE
 from lightnb.lint.registry import Hit, MigrationContext, rule
-from lightnb.lint.source import Parsed, Script, leading_words, name_of, tokens
+from lightnb.lint.source import Parsed, Script, leading_words, name_of, parse_statement, tokens
 from lightnb.time_limit import TimeLimitExceeded
 
 
@@ -58,6 +58,10 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
                     yield Hit("up.sql", statement.line, what + measurement.note(lost), fix, severity)
                 elif measurement is not None and not measurement.ran:  # a database was given, yet nothing measured
                     yield Hit("up.sql", statement.line, what + measurement.note([]), fix, severity or "warning")
+                elif measurement is None and ctx.conn is None and level.unmeasured:  # no database: the types tell
+                    yield Hit("up.sql", statement.line,
+                              f"{what} (not measured: no database; {level.unmeasured}: `lightnb lint --database "
+                              f"PROD.db` measures which values it keeps)", fix, severity or "warning")
                 continue
             if measurement is None:
                 yield Hit("up.sql", statement.line, what, fix, severity or level)
@@ -223,11 +227,28 @@ def _rebuilt_tables(ctx: MigrationContext) -> dict[str, RebuildCopy]:
 
 
 class _IfLost:
-    """The level of a column a rebuild carries through a CAST: a finding (at the rule's severity) only when the
-    measurement finds values the CAST did not keep (a sentinel type)."""
+    """The level of a column a rebuild carries through a CAST (or into a column of another type affinity): a finding
+    (at the rule's severity) only when the measurement finds values it did not keep. Without a database, a warning
+    when the types alone say that some values would not be kept (``unmeasured``: which, for people), else nothing.
+    """
+
+    __slots__ = ("unmeasured",)
+
+    def __init__(self, unmeasured: str = "") -> None:
+        self.unmeasured = unmeasured
 
 
-_IF_LOST = _IfLost()
+def _narrowing(source: str, target: str, *, cast: bool) -> str:
+    """Which values of a column of SQLite type affinity ``source`` a CAST to ``target`` (or, without ``cast``, storing
+    them in a column of affinity ``target``) does not keep as they were, whatever the data: "" for none (a CAST to
+    TEXT, to the same affinity, or of integers to REAL)."""
+    if source in ("TEXT", "BLOB") and target in ("INTEGER", "REAL", "NUMERIC"):
+        return ("text that is not a number's own text ('abc', '007', ' 5') becomes another value under it" if cast
+                else f"text that looks like a number but is not its own text ('007', '4.0') is stored as that "
+                     f"number in a column of {target} affinity")
+    if cast and source in ("REAL", "NUMERIC") and target == "INTEGER":
+        return "a value with a fraction (4.5) loses it under it"
+    return ""
 Level = Severity | _IfLost | None  # None: the rule's severity (error unless acknowledged)
 Destruction = tuple[str, Level, Scope, bool]  # what, level, the measured impacts it is about, judged by them
 
@@ -300,11 +321,11 @@ def _rebuild_losses(copy: RebuildCopy) -> list[Destruction]:
                       "the original values are not kept", "warning", frozenset(c.lower() for c in columns), True))
     for fate in copy.fates:
         if fate.cast and fate.fate in ("kept", "renamed"):
-            found.append((f"rebuild of {table} converts column {fate.column} with {fate.cast}", _IF_LOST,
-                          frozenset({fate.column.lower()}), True))
+            found.append((f"rebuild of {table} converts column {fate.column} with {fate.cast}",
+                          _IfLost(_cast_narrowing(copy, fate)), frozenset({fate.column.lower()}), True))
         elif fate.fate in ("kept", "renamed") and (changed := _affinity_change(copy, fate)):
-            found.append((f"rebuild of {table} copies column {fate.column} into {changed}", _IF_LOST,
-                          frozenset({fate.column.lower()}), True))
+            found.append((f"rebuild of {table} copies column {fate.column} into {changed}",
+                          _IfLost(_stored_narrowing(copy, fate)), frozenset({fate.column.lower()}), True))
     for fate in copy.fates:
         if fate.fate == "dropped":
             found.append((f"rebuild of {table} drops column {fate.column}", None, frozenset({fate.column.lower()}),
@@ -325,6 +346,32 @@ def _affinity_change(copy: RebuildCopy, fate: ColumnFate) -> str:
     if old is None or new is None or affinity(old.type) == affinity(new.type):
         return ""
     return f"{new.name} {new.type or '(no type)'} (was {old.type or 'no type'})"
+
+
+def _cast_narrowing(copy: RebuildCopy, fate: ColumnFate) -> str:
+    """:func:`_narrowing` of the CAST that carries ``fate``'s column (its own CAST of the old column), else ""."""
+    from lightnb.inspect.definition import affinity
+
+    old = copy.old.column(fate.column)
+    tree = parse_statement(fate.cast)
+    casts = [node for node in tree.walk() if isinstance(node, (exp.Cast, exp.TryCast))
+             and isinstance(node.this, exp.Column) and node.this.name.lower() == fate.column.lower()] \
+        if tree is not None else []
+    to = casts[0].args.get("to") if len(casts) == 1 else None
+    if old is None or to is None:
+        return ""
+    return _narrowing(affinity(old.type), affinity(to.sql(dialect="sqlite")), cast=True)
+
+
+def _stored_narrowing(copy: RebuildCopy, fate: ColumnFate) -> str:
+    """:func:`_narrowing` of storing ``fate``'s column unchanged in its new column (of another affinity)."""
+    from lightnb.inspect.definition import affinity
+
+    old = copy.old.column(fate.column)
+    new = copy.new.column(fate.targets[0]) if copy.new is not None and fate.targets else None
+    if old is None or new is None:
+        return ""
+    return _narrowing(affinity(old.type), affinity(new.type), cast=False)
 
 
 def _columns(names: list[str]) -> str:
