@@ -249,6 +249,8 @@ def _narrowing(source: str, target: str, *, cast: bool) -> str:
     if cast and source in ("REAL", "NUMERIC") and target == "INTEGER":
         return "a value with a fraction (4.5) loses it under it"
     return ""
+
+
 Level = Severity | _IfLost | None  # None: the rule's severity (error unless acknowledged)
 Destruction = tuple[str, Level, Scope, bool]  # what, level, the measured impacts it is about, judged by them
 
