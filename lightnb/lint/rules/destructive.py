@@ -36,7 +36,9 @@ def destructive(ctx: MigrationContext) -> Iterator[Hit]:
     A DROP is judged by what the whole migration did with the dropped values (measured on the
     workspace copy): every value found elsewhere (moved or converted) is info naming where they went;
     values gone stay an error with their count; values copied in a form that cannot be looked up row
-    by row are a warning. Without a measurement, the statement alone decides (an error).
+    by row are a warning. Without a measurement, the statement alone decides (an error); a column a rebuild carries
+    through a CAST (or into a column of another affinity) is then a warning only where the types alone say some
+    values would change (:func:`_narrowing`).
     """
     acknowledged = is_acknowledged(ctx.source.up)
     severity: Severity | None = "info" if acknowledged else None
