@@ -110,7 +110,7 @@ def startup(scratch: Path, sizes: Sizes) -> list[Row]:
                             sizes.rounds * 3)
     rows.append(Row(f"start-up floor, installed as a package: `python -c '{needed}'`", peer, cli=floor,
                     notes="the standard library modules a listing needs (command line, diesel.toml, the database, "
-                          "paths), imported by the same Python, nothing else: the floor of the two rows above"))
+                          "paths), imported by the same Python, nothing else: the floor of the two listing rows above"))
     return rows
 
 
@@ -127,7 +127,8 @@ def _installed(venv: Path) -> Path:
                      "--compile-bytecode", str(REPO)]):
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command[:3])} failed: {done.stderr.strip().splitlines()[-1:]}")
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise RuntimeError(f"{' '.join(command[:3])} failed: {last}")
     return venv / "bin" / "python"
 
 

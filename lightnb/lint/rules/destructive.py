@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from lightnb.backends import sqlite
+from lightnb.catalog import Column
 from lightnb.errors import LightnbError
 from lightnb.inspect.impact import FOUND_KINDS, Impact, measure_impact
 from lightnb.inspect.redact import Redactor
@@ -345,11 +346,16 @@ def _affinity_change(copy: RebuildCopy, fate: ColumnFate) -> str:
     type affinity (SQLite may store its values as other values: ``'007'`` as 7), else ``""``."""
     from lightnb.inspect.definition import affinity
 
-    old = copy.old.column(fate.column)
-    new = copy.new.column(fate.targets[0]) if copy.new is not None and fate.targets else None
+    old, new = _old_and_new(copy, fate)
     if old is None or new is None or affinity(old.type) == affinity(new.type):
         return ""
     return f"{new.name} {new.type or '(no type)'} (was {old.type or 'no type'})"
+
+
+def _old_and_new(copy: RebuildCopy, fate: ColumnFate) -> tuple[Column | None, Column | None]:
+    """``fate``'s column in the table before the rebuild, and the column it is written to after (None: none)."""
+    return copy.old.column(fate.column), \
+        copy.new.column(fate.targets[0]) if copy.new is not None and fate.targets else None
 
 
 def _cast_narrowing(copy: RebuildCopy, fate: ColumnFate) -> str:
@@ -371,8 +377,7 @@ def _stored_narrowing(copy: RebuildCopy, fate: ColumnFate) -> str:
     """:func:`_narrowing` of storing ``fate``'s column unchanged in its new column (of another affinity)."""
     from lightnb.inspect.definition import affinity
 
-    old = copy.old.column(fate.column)
-    new = copy.new.column(fate.targets[0]) if copy.new is not None and fate.targets else None
+    old, new = _old_and_new(copy, fate)
     if old is None or new is None:
         return ""
     return _narrowing(affinity(old.type), affinity(new.type), cast=False)
