@@ -240,7 +240,7 @@ def _apply(conn: sqlite.Connection, migration: Migration, direction: Direction, 
             stop.check()
             total = 0
             ran_whole = False
-            if _may_run_whole(conn, migration, on_step, sql):
+            if _may_run_whole(conn, migration, on_step):
                 savepoint = ""  # the transaction the file opens: rolled back below if anything stops it
                 ran_whole = _run_whole(conn, sql, stop)
                 if not ran_whole:
@@ -278,38 +278,48 @@ def _apply(conn: sqlite.Connection, migration: Migration, direction: Direction, 
 
 
 
-def _may_run_whole(conn: sqlite.Connection, migration: Migration, on_step: StepObserver | None,
-                   sql: str) -> bool:
+def _may_run_whole(conn: sqlite.Connection, migration: Migration, on_step: StepObserver | None) -> bool:
     """Tell whether the file can run in one call, as diesel's ``sqlite3_exec`` runs it.
 
     Only a migration that runs in its own transaction (a failure then leaves nothing behind, so it
     can be run again statement by statement to name the failing line), when no observer follows
-    statements (``on_step.statements`` False) and no ``diesel_manage_updated_at`` call needs its
-    trigger created right after it. A large data migration then runs at the sqlite3 shell's speed.
+    statements (``on_step.statements`` False). A large data migration then runs at the sqlite3 shell's
+    speed. (A file that calls ``diesel_manage_updated_at`` is run again statement by statement too, see
+    :func:`_run_whole`: its trigger must exist right after the call.)
     """
     return (migration.run_in_transaction and not conn.in_transaction
-            and (on_step is None or getattr(on_step, "statements", True) is False)
-            and "diesel_manage_updated_at" not in sql.lower())  # SQL names ignore case; 5× faster than re.I
+            and (on_step is None or getattr(on_step, "statements", True) is False))
 
 
 def _run_whole(conn: sqlite.Connection, sql: str, stop: signals.Stop) -> bool:
     """Open a transaction and run every statement of ``sql`` in it (left open); True when all ran.
 
     The SQL guard applies as for one statement at a time (the file may not control the transaction
-    itself). On a failure or a refusal everything is rolled back and False returned.
+    itself). On a failure or a refusal everything is rolled back and False returned; so too when a
+    statement called ``diesel_manage_updated_at`` (diesel creates the trigger during the call, so the
+    statements after it run with the trigger in place: run statement by statement, they do here too).
 
     :raises KeyboardInterrupt: when a signal stopped it (the caller rolls back).
     """
     sqlite.guard.install(conn, transaction_control=False, begins=1)
+    asked = getattr(conn, "pending_updated_at", [])
     try:
         conn.executescript("BEGIN;\n" + sql)  # executescript commits first: BEGIN must be in the script
     except sqlite.Error as error:
-        sqlite.guard.install(conn)  # lightnb's own ROLLBACK is not the migration's
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        _undo_whole(conn, asked)
         stop.raise_if_interrupted(error)
         return False
+    if asked:
+        _undo_whole(conn, asked)
+        return False
     return True
+
+
+def _undo_whole(conn: sqlite.Connection, asked: list[str]) -> None:
+    sqlite.guard.install(conn)  # lightnb's own ROLLBACK is not the migration's
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+    asked.clear()  # the triggers asked for were rolled back with the statements that asked
 
 
 def _sql_of(migration: Migration, direction: Direction) -> str:

@@ -299,3 +299,18 @@ def test_a_change_larger_than_sqlites_default_cache_stays_in_the_cache_until_com
     assert (tmp_path / "db2.sqlite").read_bytes() != before
     plain.execute("ROLLBACK")
     plain.close()
+
+
+@pytest.mark.parametrize("call", ["diesel_manage_updated_at", "DIESEL_Manage_Updated_At"])
+def test_diesel_manage_updated_at_trigger_is_in_place_for_the_statements_after_it(tmp_path: Path, call: str) -> None:
+    """diesel creates the trigger during the call: an UPDATE later in the same file fires it (whole file or not)."""
+    up = ("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT, updated_at TIMESTAMP);\n"
+          "INSERT INTO posts (title, updated_at) VALUES ('a', '2000-01-01 00:00:00');\n"
+          f"SELECT {call}('posts');\n"
+          "UPDATE posts SET title = 'b';\n")
+    found = build(tmp_path, ("1_posts", up, "DROP TABLE posts;"))
+    conn = sqlite.connect(tmp_path / "db.sqlite")
+    runner.run_pending(conn, found)
+    assert conn.execute("SELECT title, updated_at != '2000-01-01 00:00:00' FROM posts").fetchall() == [("b", 1)]
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone() == (1,)
+    assert conn.pending_updated_at == []
