@@ -513,6 +513,9 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
     multisets: a table rebuilt with new rowids but the same content is unchanged. The comparison
     is exact and runs inside SQLite (:func:`same_rows`); both files are opened read-only.
 
+    A keyed table of at least :data:`SPLIT_ROWS` rows is compared in two halves at once, as :func:`row_diff`
+    counts (the second half by a reader thread, when both files are in rollback-journal mode).
+
     :param tables: only these tables (names as in the before file); all common tables by default.
     :param opened: called with the connection that reads both files, before it reads them (a caller
         in another thread makes it interruptible).
@@ -522,21 +525,25 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
         after = {t.name.lower(): t for t in _ordinary_tables(conn, "main")}
         wanted = [t.lower() for t in tables] if tables is not None else sorted(before)
         out = []
-        for key in wanted:
-            if key not in before or key not in after:
-                continue
-            old_cols = {c.name.lower(): c.name for c in before[key].columns if c.visible}
-            new_cols = {c.name.lower(): c.name for c in after[key].columns if c.visible}
-            common = sorted(set(old_cols) & set(new_cols))
-            if not same_rows(conn, before[key].name, after[key].name, [(old_cols[c], new_cols[c]) for c in common],
-                             records=(before[key], after[key])):
-                out.append(before[key].name)
+        with _read_transaction(conn):  # a second reader sees what this one does only while no commit can come
+            states = _states(before_path, after_path)
+            split = _Split(before_path, after_path, own, states) if states is not None else None
+            for key in wanted:
+                if key not in before or key not in after:
+                    continue
+                old_cols = {c.name.lower(): c.name for c in before[key].columns if c.visible}
+                new_cols = {c.name.lower(): c.name for c in after[key].columns if c.visible}
+                common = sorted(set(old_cols) & set(new_cols))
+                if not same_rows(conn, before[key].name, after[key].name,
+                                 [(old_cols[c], new_cols[c]) for c in common], records=(before[key], after[key]),
+                                 split=split):
+                    out.append(before[key].name)
         return out
 
 
 def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
               columns: Sequence[tuple[str, str]], *, before_schema: str = BEFORE, after_schema: str = "main",
-              records: tuple[Table, Table] | None = None) -> bool:
+              records: tuple[Table, Table] | None = None, split: _Split | None = None) -> bool:
     """Tell, exactly, whether two tables hold the same rows over ``columns`` ((before, after) name pairs).
 
     Values are equal when their storage class and their bytes are (``1`` is not ``1.0``, ``'a'`` is
@@ -546,6 +553,8 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
     with their number on each side and finding a group of one side missing from the other.
 
     :param records: the two tables' catalogue records when the caller has them (else each is read).
+    :param split: given (by a caller holding both files' read locks, see :class:`_Split`), a keyed table of
+        at least :data:`SPLIT_ROWS` rows is joined in two halves of the before table's rowids at once.
     """
     before_ref = f"{quote(before_schema)}.{quote(before_table)}"
     after_ref = f"{quote(after_schema)}.{quote(after_table)}"
@@ -565,8 +574,17 @@ def same_rows(conn: sqlite.Connection, before_table: str, after_table: str,
         equal = " AND ".join(f"(a.{quote(b)} IS b.{quote(a)} COLLATE BINARY "
                              f"AND typeof(a.{quote(b)}) = typeof(b.{quote(a)}))" if _typed(pair, b, a)
                              else f"a.{quote(b)} IS b.{quote(a)} COLLATE BINARY" for b, a in columns)
-        matched = conn.execute(f"SELECT count(*) FROM {before_ref} AS a JOIN {after_ref} AS b ON {on} "
-                               f"WHERE {equal}").fetchone()[0]
+        halves = _halves_of(conn, before_ref, pair[0]) if split is not None and count_before >= SPLIT_ROWS and \
+            len(key) == 1 and _rowid_alias(pair[1]) == key[0][1].lower() else None
+        if split is not None and halves is not None:
+            # the before table's rows read in two rowid spans, each row's partner found by its rowid (NOT INDEXED:
+            # else SQLite carries the span over to the after table and reads it through another index)
+            (matched,) = split.count(conn, halves, lambda c, span: c.execute(
+                f"SELECT count(*) FROM {before_ref} AS a CROSS JOIN {after_ref} AS b NOT INDEXED ON {on} "
+                f"WHERE a.rowid BETWEEN ? AND ? AND {equal}", span).fetchone())
+        else:
+            matched = conn.execute(f"SELECT count(*) FROM {before_ref} AS a JOIN {after_ref} AS b ON {on} "
+                                   f"WHERE {equal}").fetchone()[0]
         return bool(matched == count_before)
 
     def grouped(ref: str, names: list[str]) -> str:
@@ -921,8 +939,31 @@ class _RowCounter(Reader[Any]):
 
 def _rowid_halves(conn: sqlite.Connection, plan: _Plan) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """The after table's rowids in two spans, [min, mid] and [mid + 1, max] (None when under two rows)."""
-    table = f"main.{quote(plan.table)}"
-    low, high = conn.execute(f"SELECT (SELECT min(rowid) FROM {table}), (SELECT max(rowid) FROM {table})").fetchone()
+    return _rowid_spans(conn, f"main.{quote(plan.table)}")
+
+
+def _halves_of(conn: sqlite.Connection, ref: str, record: Table | None
+               ) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """:func:`_rowid_spans` of the table ``ref``; None when it has no rowid or a column takes the name ``rowid``."""
+    if record is None or record.without_rowid or \
+            any(c.name.lower() in ("rowid", "_rowid_", "oid") for c in record.columns):
+        return None
+    return _rowid_spans(conn, ref)
+
+
+def _rowid_alias(record: Table | None) -> str | None:
+    """The lower-case name of the column that is ``record``'s rowid (its INTEGER PRIMARY KEY), or None."""
+    if record is None or record.without_rowid:
+        return None
+    pk = [c for c in record.columns if c.pk]
+    if len(pk) != 1 or pk[0].type.upper() != "INTEGER" or any(index.origin == "pk" for index in record.indexes):
+        return None  # SQLite's INTEGER PRIMARY KEY DESC quirk: a key with an index of its own, not the rowid
+    return pk[0].name.lower()
+
+
+def _rowid_spans(conn: sqlite.Connection, ref: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The rowids of the table ``ref`` in two spans, [min, mid] and [mid + 1, max] (None when under two rows)."""
+    low, high = conn.execute(f"SELECT (SELECT min(rowid) FROM {ref}), (SELECT max(rowid) FROM {ref})").fetchone()
     if low is None or high is None or low >= high:
         return None
     mid = low + (high - low) // 2
