@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +44,25 @@ def connect() -> Iterator[Callable[[Path], sqlite3.Connection]]:
     yield open_
     for conn in opened:
         conn.close()
+
+
+@pytest.fixture
+def halves(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, Any]]:
+    """Each half a split comparison reads (see ``lightnb.inspect.row_diff._Split``): (thread name, connection
+    id, its part), once a split is forced (threshold 0)."""
+    row_diff_module: Any = importlib.import_module("lightnb.inspect.row_diff")
+    seen: list[tuple[str, int, Any]] = []
+    lock = threading.Lock()
+    real = row_diff_module._Split.count
+
+    def count(self: Any, conn: Any, parts: Any, one: Callable[[Any, Any], Any]) -> Any:
+        def spied(c: Any, part: Any) -> Any:
+            with lock:
+                seen.append((threading.current_thread().name, id(c), part))
+            return one(c, part)
+        return real(self, conn, parts, spied)
+
+    monkeypatch.setattr(row_diff_module._Split, "count", count)
+    monkeypatch.setattr(row_diff_module, "SPLIT_ROWS", 0)
+    return seen
+

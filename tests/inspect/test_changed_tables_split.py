@@ -6,16 +6,14 @@ committed states, and only a table whose rows a rowid orders."""
 from __future__ import annotations
 
 import importlib
-import shutil
-import sqlite3
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lightnb.inspect.row_diff import changed_tables
+from tests.support.file_pairs import changed_copy
 
 row_diff_module: Any = importlib.import_module("lightnb.inspect.row_diff")
 
@@ -48,37 +46,7 @@ CHANGES = {
 
 
 def _pair(folder: Path, change: str, *, journal: str = "delete", base: str = BASE) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    before, after = folder / "before.db", folder / "after.db"
-    conn = sqlite3.connect(before)
-    conn.executescript(base)
-    conn.close()
-    shutil.copy(before, after)
-    conn = sqlite3.connect(after)
-    conn.executescript(change)
-    if journal != "delete":
-        conn.execute(f"PRAGMA journal_mode = {journal}")
-    conn.close()
-    return before, after
-
-
-@pytest.fixture
-def halves(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, Any]]:
-    """Each half joined: (thread name, connection id, its rowid span), once a split is forced (threshold 0)."""
-    seen: list[tuple[str, int, Any]] = []
-    lock = threading.Lock()
-    real = row_diff_module._Split.count
-
-    def count(self: Any, conn: Any, parts: Any, one: Callable[[Any, Any], Any]) -> Any:
-        def spied(c: Any, part: Any) -> Any:
-            with lock:
-                seen.append((threading.current_thread().name, id(c), part))
-            return one(c, part)
-        return real(self, conn, parts, spied)
-
-    monkeypatch.setattr(row_diff_module._Split, "count", count)
-    monkeypatch.setattr(row_diff_module, "SPLIT_ROWS", 0)
-    return seen
+    return changed_copy(folder, base, change, journal=journal)
 
 
 def _one_pass(before: Path, after: Path, tables: list[str]) -> list[str]:

@@ -5,7 +5,6 @@ only when a second connection provably reads the same committed states; a stop l
 from __future__ import annotations
 
 import importlib
-import shutil
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from lightnb.errors import DatabaseError
 from lightnb.inspect import pages
 from lightnb.inspect.row_diff import row_diff
 from lightnb.reader import Reader
+from tests.support.file_pairs import changed_copy
 
 row_diff_module: Any = importlib.import_module("lightnb.inspect.row_diff")
 
@@ -51,18 +51,7 @@ PROVED = {"changes", "nulls"}  # changes that write a few pages only: the page p
 
 
 def _pair(folder: Path, change: str, *, journal: str = "delete") -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    before, after = folder / "before.db", folder / "after.db"
-    conn = sqlite3.connect(before)
-    conn.executescript(BASE)
-    conn.close()
-    shutil.copy(before, after)  # shares every page the change does not write (the page proof's case)
-    conn = sqlite3.connect(after)
-    conn.executescript(change)
-    if journal != "delete":
-        conn.execute(f"PRAGMA journal_mode = {journal}")
-    conn.close()
-    return before, after
+    return changed_copy(folder, BASE, change, journal=journal)  # shares the pages the change does not write
 
 
 @pytest.fixture
@@ -70,25 +59,6 @@ def small(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "MIN_FILE_BYTES", 0)  # small files get the page proof (its ranges) too
     monkeypatch.setattr(pages, "MIN_FOREIGN_FILE_BYTES", 0)
     monkeypatch.setattr(pages, "CHUNK_PAGES", 16)
-
-
-@pytest.fixture
-def halves(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, Any]]:
-    """Each half counted: (thread name, connection id, its part), once a split is forced (threshold 0)."""
-    seen: list[tuple[str, int, Any]] = []
-    lock = threading.Lock()
-    real = row_diff_module._Split.count
-
-    def count(self: Any, conn: Any, parts: Any, one: Callable[[Any, Any], Any]) -> Any:
-        def spied(c: Any, part: Any) -> Any:
-            with lock:
-                seen.append((threading.current_thread().name, id(c), part))
-            return one(c, part)
-        return real(self, conn, parts, spied)
-
-    monkeypatch.setattr(row_diff_module._Split, "count", count)
-    monkeypatch.setattr(row_diff_module, "SPLIT_ROWS", 0)
-    return seen
 
 
 def _one_pass(before: Path, after: Path, **options: Any) -> dict[str, Any]:
