@@ -295,31 +295,29 @@ def _run_whole(conn: sqlite.Connection, sql: str, stop: signals.Stop) -> bool:
     """Open a transaction and run every statement of ``sql`` in it (left open); True when all ran.
 
     The SQL guard applies as for one statement at a time (the file may not control the transaction
-    itself). On a failure or a refusal everything is rolled back and False returned; so too when a
-    statement called ``diesel_manage_updated_at`` (diesel creates the trigger during the call, so the
-    statements after it run with the trigger in place: run statement by statement, they do here too).
+    itself). On a failure or a refusal everything is rolled back and False returned; so too at once when a
+    statement calls ``diesel_manage_updated_at`` (diesel creates the trigger during the call, so the
+    statements after it run with the trigger in place: run statement by statement, they do here too; see
+    :class:`lightnb.backends.sqlite.connection.UpdatedAtCalls`).
 
     :raises KeyboardInterrupt: when a signal stopped it (the caller rolls back).
     """
     sqlite.guard.install(conn, transaction_control=False, begins=1)
-    asked = getattr(conn, "pending_updated_at", [])
+    calls = getattr(conn, "pending_updated_at", None)
+    if calls is not None:
+        calls.refused = True
     try:
         conn.executescript("BEGIN;\n" + sql)  # executescript commits first: BEGIN must be in the script
     except sqlite.Error as error:
-        _undo_whole(conn, asked)
+        sqlite.guard.install(conn)  # lightnb's own ROLLBACK is not the migration's
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         stop.raise_if_interrupted(error)
         return False
-    if asked:
-        _undo_whole(conn, asked)
-        return False
+    finally:
+        if calls is not None:
+            calls.refused = False
     return True
-
-
-def _undo_whole(conn: sqlite.Connection, asked: list[str]) -> None:
-    sqlite.guard.install(conn)  # lightnb's own ROLLBACK is not the migration's
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
-    asked.clear()  # the triggers asked for were rolled back with the statements that asked
 
 
 def _sql_of(migration: Migration, direction: Direction) -> str:

@@ -314,3 +314,20 @@ def test_diesel_manage_updated_at_trigger_is_in_place_for_the_statements_after_i
     assert conn.execute("SELECT title, updated_at != '2000-01-01 00:00:00' FROM posts").fetchall() == [("b", 1)]
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone() == (1,)
     assert conn.pending_updated_at == []
+
+
+def test_a_whole_file_stops_at_its_diesel_manage_updated_at_call(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in one call, the file stops at the call (not at its end), and runs again statement by statement."""
+    up = ("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT, updated_at TIMESTAMP);\n"
+          "SELECT diesel_manage_updated_at('posts');\n"
+          + "INSERT INTO posts (title) VALUES ('x');\n" * 50)
+    found = build(tmp_path, ("1_posts", up, "DROP TABLE posts;"))
+    conn = sqlite.connect(tmp_path / "db.sqlite")
+    inserts: list[str] = []
+    conn.set_trace_callback(lambda text: inserts.append(text) if text.lstrip().startswith("INSERT INTO posts")
+                            else None)
+    runner.run_pending(conn, found)
+    assert len(inserts) == 50  # once each, statement by statement: none ran in the abandoned whole-file call
+    assert conn.execute("SELECT count(*) FROM posts").fetchone() == (50,)
+    assert conn.pending_updated_at == [] and not getattr(conn.pending_updated_at, "refused", False)

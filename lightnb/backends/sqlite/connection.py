@@ -22,13 +22,24 @@ from lightnb.project import SqliteLocation
 BUSY_TIMEOUT_SECONDS = 2.0
 
 
+class UpdatedAtCalls(list[str]):
+    """The tables ``diesel_manage_updated_at`` was asked for during the statement that ran last.
+
+    While ``refused`` is set (a migration run as one call, :func:`lightnb.runner.apply`), a call fails its
+    statement instead: diesel creates the trigger during the call, which only a file run statement by statement
+    can do here, so the file is run again that way.
+    """
+
+    refused = False
+
+
 class DieselConnection(sqlite3.Connection):
     """A connection that remembers diesel's per-connection state (savepoint depth, triggers to add)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.savepoint_depth = 0
-        self.pending_updated_at: list[str] = []
+        self.pending_updated_at = UpdatedAtCalls()
 
 
 def connect(path: str | Path | SqliteLocation, *, create: bool = True) -> sqlite3.Connection:
@@ -267,6 +278,8 @@ def _register_functions(conn: sqlite3.Connection) -> None:
         return
 
     def manage_updated_at(table: object) -> None:
+        if getattr(pending, "refused", False):
+            raise sqlite3.OperationalError("diesel_manage_updated_at runs statement by statement")
         pending.append(str(table))
 
     conn.create_function("diesel_manage_updated_at", 1, manage_updated_at)
@@ -288,9 +301,9 @@ def flush_updated_at_triggers(conn: sqlite3.Connection) -> None:
                 f"name unquoted, so it must be a plain table name)") from error
 
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "DieselConnection", "UPDATED_AT_TRIGGER", "attach_readonly", "connect",
-           "database_file", "flush_updated_at_triggers", "memory_copy", "open_readonly", "open_scratch", "query_only",
-           "quote", "readonly_uri", "serialize", "translate"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "DieselConnection", "UPDATED_AT_TRIGGER", "UpdatedAtCalls", "attach_readonly",
+           "connect", "database_file", "flush_updated_at_triggers", "memory_copy", "open_readonly", "open_scratch",
+           "query_only", "quote", "readonly_uri", "serialize", "translate"]
 
 
 _HAS_TABLE = "SELECT 1 FROM {s}.sqlite_master WHERE type = 'table' AND name = ?"
