@@ -303,7 +303,8 @@ def _run_whole(conn: sqlite.Connection, sql: str, stop: signals.Stop) -> bool:
     :raises KeyboardInterrupt: when a signal stopped it (the caller rolls back).
     """
     sqlite.guard.install(conn, transaction_control=False, begins=1)
-    calls = getattr(conn, "pending_updated_at", None)
+    calls = getattr(conn, "pending_updated_at", None)  # (a connection lightnb opened: see sqlite.connect)
+    calls = calls if hasattr(calls, "refused") else None
     if calls is not None:
         calls.refused = True
     try:
