@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from lightnb.backends.postgres import rowhash
@@ -83,3 +86,50 @@ def test_equal_tables_are_equal_without_streaming(sides: tuple[PgDatabase, PgDat
     after.execute("UPDATE t SET c = '' WHERE id = 9;")  # NULL and empty text differ
     found = _compare(before, after, "t")
     assert (found.changed, found.changed_columns, found.sample_keys) == (1, {"c": 1}, ("'9'",))
+
+
+def test_both_sides_sums_are_computed_at_once_and_are_those_of_each_side(
+        sides: tuple[PgDatabase, PgDatabase], monkeypatch: pytest.MonkeyPatch) -> None:
+    before, after = sides
+    after.execute("UPDATE t SET b = b + 1 WHERE id = 7")
+    threads: list[str] = []
+    real = rowhash.summaries
+
+    def spied(conn: object, tables: object) -> object:
+        threads.append(threading.current_thread().name)
+        return real(conn, tables)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rowhash, "summaries", spied)
+    wanted = [("t", ["a", "b", "c", "id"]), ("k", ["n", "region", "v"])]
+    with before.connect() as one, after.connect() as two:
+        mine, theirs = rowhash.summaries_side_by_side(one, wanted, two, wanted)
+        assert (mine, theirs) == (real(one, wanted), real(two, wanted))
+    assert mine[1] == theirs[1] and mine[0][0] == theirs[0][0] and mine[0][1] != theirs[0][1]
+    assert sorted(threads) == sorted([threading.current_thread().name, "lightnb-row-sums"])
+
+
+def test_a_stop_on_one_side_cancels_the_other_sides_query_in_its_server(
+        sides: tuple[PgDatabase, PgDatabase], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or an error) while the other side's sums are computed: its query is cancelled, not waited for."""
+    before, after = sides
+    started = threading.Event()
+    real = rowhash.summaries
+
+    def slow_there(conn: object, tables: object) -> object:
+        if threading.current_thread().name == "lightnb-row-sums":
+            started.set()
+            conn.execute("SELECT pg_sleep(60)")  # type: ignore[attr-defined]
+            return real(conn, tables)  # type: ignore[arg-type]
+        assert started.wait(30)
+        time.sleep(0.3)  # the other side's query has begun in its server
+        raise KeyboardInterrupt  # Ctrl-C here, while it runs there
+
+    monkeypatch.setattr(rowhash, "summaries", slow_there)
+    with before.connect() as one, after.connect() as two:
+        began = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            rowhash.summaries_side_by_side(one, [("t", ["id"])], two, [("t", ["id"])])
+        assert time.monotonic() - began < 20  # not the minute the query would have run
+        assert not any(t.name == "lightnb-row-sums" for t in threading.enumerate())
+        two.rollback()
+        assert two.execute("SELECT 1").fetchone() == (1,)  # the connection is free again

@@ -33,7 +33,7 @@ import psycopg
 from psycopg import sql
 
 from lightnb.backends.postgres.records import read_catalog
-from lightnb.backends.postgres.rowhash import summaries
+from lightnb.backends.postgres.rowhash import summaries, summaries_side_by_side
 from lightnb.catalog import Catalog, Table
 from lightnb.errors import LightnbError
 from lightnb.inspect.redact import DEFAULT_REDACTOR, Redactor, is_time_name
@@ -661,8 +661,8 @@ def _diff_table(before_conn: psycopg.Connection[Any], after_conn: psycopg.Connec
     after_cols = [a for a, _ in plan.pairs]
     before_cols = [b for _, b in plan.pairs]
     before_name = plan.before_table or plan.table
-    (count_b, sum_b), = summaries(before_conn, [(before_name, before_cols)])
-    (count_a, sum_a), = summaries(after_conn, [(plan.table, after_cols)])
+    ((count_b, sum_b),), ((count_a, sum_a),) = summaries_side_by_side(before_conn, [(before_name, before_cols)],
+                                                                     after_conn, [(plan.table, after_cols)])
     if (count_b, sum_b) == (count_a, sum_a):
         counts = {"added": 0, "removed": 0, "changed": 0, "unchanged": count_a}
     elif plan.key:

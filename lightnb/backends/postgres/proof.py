@@ -33,7 +33,7 @@ from lightnb.backends.postgres.cluster import Cluster, ClusterError
 from lightnb.backends.postgres.connect import time_limited, transaction
 from lightnb.backends.postgres.guard import refuse_escapes
 from lightnb.backends.postgres.locks import StatementEffect, UpRun, run_measured, server_message
-from lightnb.backends.postgres.rowhash import TableRows, common_columns, compare_table, summaries
+from lightnb.backends.postgres.rowhash import TableRows, common_columns, compare_table, summaries_side_by_side
 from lightnb.backends.postgres.shape import Shape, compare_shapes, qualified, read_shape
 from lightnb.checks import MigrationCheck, _verdict
 from lightnb.errors import LightnbError
@@ -114,8 +114,8 @@ def compare_rows(before: Clone, before_shape: Shape, after: Clone, after_shape: 
     pairs = [(table, after_shape.tables[name]) for name, table in before_shape.tables.items()
              if name in after_shape.tables]
     with before.connect() as left, after.connect() as right:
-        old = summaries(left, [(a.name, common_columns(a, b)) for a, b in pairs])
-        new = summaries(right, [(b.name, common_columns(a, b)) for a, b in pairs])
+        old, new = summaries_side_by_side(left, [(a.name, common_columns(a, b)) for a, b in pairs],
+                                          right, [(b.name, common_columns(a, b)) for a, b in pairs])
         for (table, other), one, two in zip(pairs, old, new):
             if one == two:
                 continue

@@ -18,6 +18,9 @@ whole rows, key included:
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from lightnb.backends.postgres.connect import CANCEL_AGAIN, CANCEL_TIMEOUT
 from lightnb.backends.postgres.shape import TableShape
 
 SAMPLE_KEYS = 3
@@ -161,11 +165,51 @@ def _hashes_by_key(conn: psycopg.Connection[Any], table: str, key: str, columns:
 def _summaries_side_by_side(before: psycopg.Connection[Any], before_name: str, after: psycopg.Connection[Any],
                             after_name: str, columns: Sequence[str]) -> tuple[tuple[int, int], tuple[int, int]]:
     """Both sides' :func:`summary`, computed by the two servers at the same time."""
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        other = pool.submit(summary, after, after_name, columns)
-        mine = summary(before, before_name, columns)
-        return mine, other.result()
+    (mine,), (theirs,) = summaries_side_by_side(before, [(before_name, columns)], after, [(after_name, columns)])
+    return mine, theirs
+
+
+def summaries_side_by_side(before: psycopg.Connection[Any], before_tables: Sequence[tuple[str, Sequence[str]]],
+                           after: psycopg.Connection[Any], after_tables: Sequence[tuple[str, Sequence[str]]]
+                           ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """:func:`summaries` of ``before_tables`` in ``before`` and of ``after_tables`` in ``after``, the two servers
+    computing at the same time (``after``'s asked for in a thread of its own: psycopg waits for a result without
+    Python's lock).
+
+    Stopped here (an error of this side's query, Ctrl-C, SIGTERM), the other side's query is cancelled in its
+    server, and its thread waited for, before the stop is raised: no query goes on after the call.
+    """
+    outcome: list[tuple[bool, Any]] = []
+
+    def theirs() -> None:
+        try:
+            outcome.append((True, summaries(after, after_tables)))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            outcome.append((False, error))
+
+    thread = threading.Thread(target=theirs, name="lightnb-row-sums", daemon=True)
+    thread.start()
+    try:
+        mine = summaries(before, before_tables)
+        thread.join()
+    except BaseException:
+        _cancel_until_ended(after, thread)
+        raise
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return mine, value
+
+
+def _cancel_until_ended(conn: psycopg.Connection[Any], thread: threading.Thread) -> None:
+    """Cancel the query ``thread`` runs on ``conn`` in the server, asking again until the thread has ended (a cancel
+    request that lands before the server began the query is ignored), then wait for it."""
+    deadline = time.monotonic() + CANCEL_TIMEOUT
+    while thread.is_alive() and time.monotonic() < deadline:
+        with contextlib.suppress(Exception):  # closed, or the server did not answer in time: ask again
+            conn.cancel_safe(timeout=CANCEL_TIMEOUT)
+        thread.join(CANCEL_AGAIN)
+    thread.join()
 
 
 def compare_table(before: psycopg.Connection[Any], before_table: TableShape, after: psycopg.Connection[Any],
