@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
 import pytest
+from psycopg import sql as psycopg_sql
 
 from lightnb.backends.postgres import rowhash
 from lightnb.backends.postgres.cluster import Cluster
@@ -133,3 +136,31 @@ def test_a_stop_on_one_side_cancels_the_other_sides_query_in_its_server(
         assert not any(t.name == "lightnb-row-sums" for t in threading.enumerate())
         two.rollback()
         assert two.execute("SELECT 1").fetchone() == (1,)  # the connection is free again
+
+
+def test_ctrl_c_while_a_side_sorts_its_rows_cancels_that_query(sides: tuple[PgDatabase, PgDatabase],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows stream in key order: a side still computing its first batch (a sort of a large table) when Ctrl-C
+    comes has its query cancelled in the server, not waited for."""
+    before, after = sides
+    after.execute("UPDATE t SET b = b + 1 WHERE id = 7")  # the sums differ: the rows are streamed
+    real = rowhash._keyed_rows
+    slow: list[object] = []
+
+    def keyed_rows(conn: object, table: str, *args: object) -> object:
+        if not slow:  # the first side asked: its first batch takes a minute
+            slow.append(conn)
+            return rowhash._stream(conn, psycopg_sql.SQL("SELECT 1, 2 FROM pg_sleep(60)"))  # type: ignore[arg-type]
+        return real(conn, table, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rowhash, "_keyed_rows", keyed_rows)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    began = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _compare(before, after, "t")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - began < 20  # not the minute the query would have run
+    assert not any(t.name.startswith("ThreadPoolExecutor") and t.is_alive() for t in threading.enumerate())

@@ -22,7 +22,7 @@ import contextlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,13 +187,18 @@ def summaries_side_by_side(before: psycopg.Connection[Any], before_tables: Seque
         except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
             outcome.append((False, error))
 
+    def ended(seconds: float) -> bool:
+        thread.join(seconds)
+        return not thread.is_alive()
+
     thread = threading.Thread(target=theirs, name="lightnb-row-sums", daemon=True)
     thread.start()
     try:
         mine = summaries(before, before_tables)
         thread.join()
     except BaseException:
-        _cancel_until_ended(after, thread)
+        _cancel_until(after, ended)
+        thread.join()
         raise
     ok, value = outcome[0]
     if not ok:
@@ -201,15 +206,16 @@ def summaries_side_by_side(before: psycopg.Connection[Any], before_tables: Seque
     return mine, value
 
 
-def _cancel_until_ended(conn: psycopg.Connection[Any], thread: threading.Thread) -> None:
-    """Cancel the query ``thread`` runs on ``conn`` in the server, asking again until the thread has ended (a cancel
-    request that lands before the server began the query is ignored), then wait for it."""
+def _cancel_until(conn: psycopg.Connection[Any], ended: Callable[[float], bool]) -> None:
+    """Cancel the query another thread runs on ``conn`` in the server, asking again (a cancel request that lands
+    before the server began the query is ignored) until ``ended(seconds)`` — which waits up to that long — says that
+    thread's query has ended, for at most :data:`~lightnb.backends.postgres.connect.CANCEL_TIMEOUT` seconds."""
     deadline = time.monotonic() + CANCEL_TIMEOUT
-    while thread.is_alive() and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         with contextlib.suppress(Exception):  # closed, or the server did not answer in time: ask again
             conn.cancel_safe(timeout=CANCEL_TIMEOUT)
-        thread.join(CANCEL_AGAIN)
-    thread.join()
+        if ended(CANCEL_AGAIN):
+            return
 
 
 def compare_table(before: psycopg.Connection[Any], before_table: TableShape, after: psycopg.Connection[Any],
@@ -252,8 +258,10 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
         if len(samples) < SAMPLE_KEYS:
             samples.extend(sorted(keys)[:SAMPLE_KEYS - len(samples)])
 
-    for old_rows, new_rows in _aligned(_read_ahead(_keyed_rows(before, before_table.name, key, common, integer)),
-                                       _read_ahead(_keyed_rows(after, after_table.name, key, common, integer))):
+    for old_rows, new_rows in _aligned(_read_ahead(_keyed_rows(before, before_table.name, key, common, integer),
+                                                   before),
+                                       _read_ahead(_keyed_rows(after, after_table.name, key, common, integer),
+                                                   after)):
         old_keys = [row[0] for row in old_rows]
         new_keys = [row[0] for row in new_rows]
         if old_keys == new_keys:
@@ -285,16 +293,26 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
                      tuple((f"'{s}'" if integer else s.replace("\x1f", ", ")) for s in samples))
 
 
-def _read_ahead(batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[tuple[Any, ...]]]:
-    """Yield ``batches``, asking for the next one before handing out this one: the server computes (and the
-    rows travel) while the caller compares; one batch at a time is ever requested from the stream."""
-    from concurrent.futures import Future, ThreadPoolExecutor
+def _read_ahead(batches: Iterator[list[tuple[Any, ...]]], conn: psycopg.Connection[Any]
+                ) -> Iterator[list[tuple[Any, ...]]]:
+    """Yield ``batches`` (read from ``conn``), asking for the next one before handing out this one: the server
+    computes (and the rows travel) while the caller compares; one batch at a time is ever requested from the stream.
+
+    Stopped meanwhile (an error, Ctrl-C, SIGTERM, the caller giving up), the batch still being fetched has its query
+    cancelled in the server and is waited for: a stream that sorts a large table first does not run on.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor, wait
     nothing: list[tuple[Any, ...]] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
         coming: Future[list[tuple[Any, ...]]] = pool.submit(next, batches, nothing)
-        while batch := coming.result():
-            coming = pool.submit(next, batches, nothing)
-            yield batch
+        try:
+            while batch := coming.result():
+                coming = pool.submit(next, batches, nothing)
+                yield batch
+        except BaseException:
+            pending = coming
+            _cancel_until(conn, lambda seconds: not wait([pending], seconds).not_done)
+            raise
 
 
 def _aligned(left: Iterator[list[tuple[Any, ...]]], right: Iterator[list[tuple[Any, ...]]]
