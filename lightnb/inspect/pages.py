@@ -329,6 +329,7 @@ def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool, runs
     workers = max(1, min(WORKERS, os.cpu_count() or 1, len(runs)))
     enough = max(256, int(leaves.sum()) // (20 * workers))  # leaves a thread sees before judging the share
     most = threading.Event()
+    stopped = threading.Event()  # this thread was stopped (an error, Ctrl-C): the others read no further
 
     # one mapping of each file, shared by the threads (each reads its own runs of pages)
     shared = (_Blocks(fa, common * size, size, own), _Blocks(fb, common * size, size, own)) if own else None
@@ -339,7 +340,7 @@ def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool, runs
         seen = dirty = 0
         try:
             for first in runs[share::workers]:
-                if most.is_set():
+                if most.is_set() or stopped.is_set():
                     return
                 pages = min(CHUNK_PAGES, common - first)
                 np.not_equal(left.block(first, pages), right.block(first, pages), out=flags[:pages])
@@ -361,8 +362,12 @@ def _differing(fa: object, fb: object, ha: _Header, hb: _Header, own: bool, runs
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(workers) as pool:
-                for done in [pool.submit(compare, share) for share in range(workers)]:
-                    done.result()
+                try:
+                    for done in [pool.submit(compare, share) for share in range(workers)]:
+                        done.result()
+                except BaseException:
+                    stopped.set()  # the pool waits for its threads: each ends after the run of pages it reads
+                    raise
     finally:
         for blocks in shared or ():
             blocks.close()

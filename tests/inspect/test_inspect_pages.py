@@ -313,3 +313,44 @@ def test_the_proof_does_not_read_the_environment(make_db, small_files, monkeypat
     monkeypatch.setattr(pages.os, "environ", environ(os.environ))
     assert row_diff(before, after, reveal=True, sample=3, own=True).to_dict() == expected
     assert read == []
+
+
+def test_ctrl_c_during_the_page_comparison_stops_its_threads(make_db, small_files,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The threads comparing runs of pages stop after the run they read when the waiting thread is stopped,
+    instead of reading every run before the stop is raised."""
+    import signal
+    import threading
+    import time
+
+    before = make_db("before.db", BASE)
+    after = make_db("after.db", CHANGES["update a few rows"], base=before)
+    monkeypatch.setattr(pages, "CHUNK_PAGES", 1)  # one run per page: hundreds of runs
+    read: list[int] = []
+    real = pages._Blocks.block
+
+    def slow_block(self: object, first: int, count: int) -> object:
+        read.append(first)
+        time.sleep(0.005)
+        return real(self, first, count)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages._Blocks, "block", slow_block)
+    conn = backend.open_readonly(after)
+    backend.attach_readonly(conn, before, "lnb_before")
+    try:
+        began = time.monotonic()
+        assert pages.compare_pages(conn, ["orders"], before="lnb_before") is not None
+        whole, took = len(read), time.monotonic() - began
+        read.clear()
+        timer = threading.Timer(took / 4, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                pages.compare_pages(conn, ["orders"], before="lnb_before")
+                time.sleep(took * 2)  # (the stop comes here if the comparison ended before it)
+        finally:
+            timer.cancel()
+    finally:
+        conn.close()
+    assert whole > 200
+    assert len(read) < whole * 0.7  # stopped mid-way: the runs after the stop were not read
