@@ -4,6 +4,7 @@ truncates (on ext4 the close of a truncated-then-written file waits for the disk
 from __future__ import annotations
 
 import builtins
+import importlib
 import os
 import sqlite3
 from pathlib import Path
@@ -90,3 +91,30 @@ def test_a_file_system_that_clones_files_copies_the_database_at_once(tmp_path: P
     monkeypatch.undo()
     copies.copy_database(source, tmp_path / "copy2.db")  # this file system: a clone, else the bytes copied
     assert (tmp_path / "copy2.db").read_bytes() == source.read_bytes()
+
+
+def test_ctrl_c_stops_a_restore_between_two_runs_of_pages_and_leaves_the_database_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copies: Any = importlib.import_module("lightnb.backends.sqlite.copies")
+    saved = _database(tmp_path / "saved.db", rows=3000)  # about 170 pages of 4 KiB
+    target = _database(tmp_path / "copy.db", rows=10)
+    monkeypatch.setattr(copies, "RESTORE_PAGES", 16, raising=False)
+    runs: list[int] = []
+
+    def between(status: int, remaining: int, total: int) -> None:
+        runs.append(remaining)
+        if len(runs) == 3:
+            raise KeyboardInterrupt  # what Python's SIGINT handler raises, run between two runs of pages
+
+    monkeypatch.setattr(copies, "_between_runs", between, raising=False)
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sqlite.restore(conn, saved)
+        assert len(runs) == 3 and runs[-1] > 0  # stopped with pages left to copy
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (10,)  # as it was
+        monkeypatch.setattr(copies, "_between_runs", lambda *_: None)
+        sqlite.restore(conn, saved)
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (3000,)
+    finally:
+        conn.close()

@@ -82,13 +82,23 @@ def backup(source: sqlite3.Connection, destination: str | Path, *, verify: bool 
 def restore(conn: sqlite3.Connection, copy: str | Path) -> None:
     """Put the database of ``conn`` back exactly as the copy at ``copy`` holds it (page for page).
 
-    For lightnb's own scratch databases: ``conn`` is written, ``copy`` only read.
+    For lightnb's own scratch databases: ``conn`` is written, ``copy`` only read. The pages go over
+    :data:`RESTORE_PAGES` at a time, Python's signal handlers running between two runs: Ctrl-C stops a
+    restore of a large copy at once, and ``conn``'s database is left as it was (SQLite writes it in one
+    transaction, rolled back when the restore stops).
     """
     source = sqlite3.connect(str(copy))
     try:
-        source.backup(conn)
+        source.backup(conn, pages=RESTORE_PAGES, progress=_between_runs)
     finally:
         source.close()
+
+
+RESTORE_PAGES = 8192  # pages a restore copies between two looks at Ctrl-C (32 MiB of 4 KiB pages)
+
+
+def _between_runs(_status: int, _remaining: int, _total: int) -> None:
+    """A backup's progress callback: nothing to do but to let Python run a signal handler that is due."""
 
 
 def copy_wal_database(source: Path, destination: Path, *, verify: bool = False) -> Path:
