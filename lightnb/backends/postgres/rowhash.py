@@ -6,8 +6,8 @@ whole rows, key included:
 
 1. each side computes, in the server, its row count and an order-free sum of row hashes
    (``hashtextextended``, PostgreSQL's own 64-bit text hash, of the row's values as text); equal sums
-   mean equal tables and nothing more is read;
-   The two servers compute their sums at the same time.
+   mean equal tables and nothing more is read. The two servers compute their sums at the same time
+   (:func:`summaries_side_by_side`);
 2. otherwise each side streams ``(key, row hash)`` ordered by the primary key — a single integer key by
    its value, in its index's order, any other key by its text in byte order (``COLLATE "C"``, the order
    Python compares ``str`` in) — and the two streams are merged in order: memory bounded whatever the
@@ -98,14 +98,9 @@ def _summary_query(table: str, columns: Sequence[str]) -> sql.Composed:
                    "FROM (SELECT {} AS h FROM {}) AS rows").format(_row_hash(columns), _identifier(table))
 
 
-def summary(conn: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> tuple[int, int]:
-    """Return ``(row count, order-free sum of row hashes)`` of ``table`` over ``columns``, computed in the server."""
-    count, total = conn.execute(_summary_query(table, columns)).fetchone()  # type: ignore[misc]  # an aggregate: one row
-    return int(count), int(total)
-
-
 def summaries(conn: psycopg.Connection[Any], tables: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[int, int]]:
-    """Return :func:`summary` of several tables in one round trip (one query, one row per table, in order)."""
+    """Return ``(row count, order-free sum of row hashes)`` of each ``(table, columns)``, computed in the server,
+    in one round trip (one query, one row per table, in order)."""
     if not tables:
         return []
     parts = [sql.SQL("SELECT {}::int AS i, * FROM ({}) AS s").format(sql.Literal(i), _summary_query(t, c))
@@ -162,13 +157,6 @@ def _hashes_by_key(conn: psycopg.Connection[Any], table: str, key: str, columns:
     return {row[0]: row[1] for row in conn.execute(query, (list(keys),))}
 
 
-def _summaries_side_by_side(before: psycopg.Connection[Any], before_name: str, after: psycopg.Connection[Any],
-                            after_name: str, columns: Sequence[str]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Both sides' :func:`summary`, computed by the two servers at the same time."""
-    (mine,), (theirs,) = summaries_side_by_side(before, [(before_name, columns)], after, [(after_name, columns)])
-    return mine, theirs
-
-
 def summaries_side_by_side(before: psycopg.Connection[Any], before_tables: Sequence[tuple[str, Sequence[str]]],
                            after: psycopg.Connection[Any], after_tables: Sequence[tuple[str, Sequence[str]]]
                            ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -223,12 +211,14 @@ def compare_table(before: psycopg.Connection[Any], before_table: TableShape, aft
                   ) -> TableRows:
     """Compare one table's rows in two databases (see the module docstring).
 
-    :param summarised: both sides' :func:`summary`, when already computed.
+    :param summarised: both sides' ``(row count, sum of row hashes)`` (:func:`summaries`), when already computed.
     """
     common = common_columns(before_table, after_table)
     name = after_table.name
     if summarised is None:
-        summarised = _summaries_side_by_side(before, before_table.name, after, after_table.name, common)
+        (mine,), (theirs,) = summaries_side_by_side(before, [(before_table.name, common)],
+                                                    after, [(after_table.name, common)])
+        summarised = mine, theirs
     (count_before, sum_before), (count_after, sum_after) = summarised
     if (count_before, sum_before) == (count_after, sum_after):
         return TableRows(name, count_before, count_after)
