@@ -520,24 +520,24 @@ def changed_tables(before_path: str | Path, after_path: str | Path, tables: Sequ
     :param opened: called with the connection that reads both files, before it reads them (a caller
         in another thread makes it interruptible).
     """
-    with _open_pair(before_path, after_path, opened) as conn, sqlite.mapped(conn, "main", BEFORE, own=own):
+    with _open_pair(before_path, after_path, opened) as conn, sqlite.mapped(conn, "main", BEFORE, own=own), \
+            _read_transaction(conn):  # one point in time of each file; a second reader sees the same meanwhile
         before = {t.name.lower(): t for t in _ordinary_tables(conn, BEFORE)}
         after = {t.name.lower(): t for t in _ordinary_tables(conn, "main")}
         wanted = [t.lower() for t in tables] if tables is not None else sorted(before)
         out = []
-        with _read_transaction(conn):  # a second reader sees what this one does only while no commit can come
-            states = _states(before_path, after_path)
-            split = _Split(before_path, after_path, own, states) if states is not None else None
-            for key in wanted:
-                if key not in before or key not in after:
-                    continue
-                old_cols = {c.name.lower(): c.name for c in before[key].columns if c.visible}
-                new_cols = {c.name.lower(): c.name for c in after[key].columns if c.visible}
-                common = sorted(set(old_cols) & set(new_cols))
-                if not same_rows(conn, before[key].name, after[key].name,
-                                 [(old_cols[c], new_cols[c]) for c in common], records=(before[key], after[key]),
-                                 split=split):
-                    out.append(before[key].name)
+        states = _states(before_path, after_path)
+        split = _Split(before_path, after_path, own, states) if states is not None else None
+        for key in wanted:
+            if key not in before or key not in after:
+                continue
+            old_cols = {c.name.lower(): c.name for c in before[key].columns if c.visible}
+            new_cols = {c.name.lower(): c.name for c in after[key].columns if c.visible}
+            common = sorted(set(old_cols) & set(new_cols))
+            if not same_rows(conn, before[key].name, after[key].name,
+                             [(old_cols[c], new_cols[c]) for c in common], records=(before[key], after[key]),
+                             split=split):
+                out.append(before[key].name)
         return out
 
 
