@@ -773,18 +773,11 @@ def _rowid_keyed(plan: _Plan, old: TableSnapshot | None, new: TableSnapshot | No
     """Whether the plan matches rows by their rowid (the rowid itself, or an INTEGER PRIMARY KEY)."""
     if old is None or new is None or old.without_rowid or new.without_rowid or plan.key_after != plan.key_before:
         return False
-    if any(c.name.lower() in ("rowid", "_rowid_", "oid") for t in (old, new) for c in t.columns):
+    if any(_names_rowid(t.table) for t in (old, new)):
         return False  # ``rowid`` would name that column, not the row's id
     if plan.key_after == ("rowid",):
         return True
-    if len(plan.key_after) != 1:
-        return False
-    for table in (old, new):
-        pk = [c for c in table.columns if c.pk]
-        if len(pk) != 1 or pk[0].name.lower() != plan.key_after[0].lower() or pk[0].type.upper() != "INTEGER" \
-                or any(index.origin == "pk" for index in table.table.indexes):
-            return False  # not the rowid's alias (SQLite's INTEGER PRIMARY KEY DESC quirk has an index)
-    return True
+    return len(plan.key_after) == 1 and all(_rowid_alias(t.table) == plan.key_after[0].lower() for t in (old, new))
 
 
 def _diff_table(conn: sqlite.Connection, plan: _Plan, sample: int, redactor: Redactor, reveal: bool,
@@ -945,10 +938,14 @@ def _rowid_halves(conn: sqlite.Connection, plan: _Plan) -> tuple[tuple[int, int]
 def _halves_of(conn: sqlite.Connection, ref: str, record: Table | None
                ) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """:func:`_rowid_spans` of the table ``ref``; None when it has no rowid or a column takes the name ``rowid``."""
-    if record is None or record.without_rowid or \
-            any(c.name.lower() in ("rowid", "_rowid_", "oid") for c in record.columns):
+    if record is None or record.without_rowid or _names_rowid(record):
         return None
     return _rowid_spans(conn, ref)
+
+
+def _names_rowid(record: Table) -> bool:
+    """Whether a column of ``record`` takes a name of the rowid (``rowid``, ``_rowid_``, ``oid``)."""
+    return any(c.name.lower() in ("rowid", "_rowid_", "oid") for c in record.columns)
 
 
 def _rowid_alias(record: Table | None) -> str | None:
